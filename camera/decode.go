@@ -1,0 +1,283 @@
+package camera
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"io"
+	"os"
+)
+
+// RGB is a packed 8-bit RGB image: row-major, stride 3*W, no padding.
+type RGB struct {
+	W, H int
+	Pix  []uint8
+}
+
+// NewRGB allocates a w×h image.
+func NewRGB(w, h int) *RGB { return &RGB{W: w, H: h, Pix: make([]uint8, 3*w*h)} }
+
+func (m *RGB) check(what string) error {
+	if m == nil {
+		return fmt.Errorf("camera: %s image is nil", what)
+	}
+	if err := checkSize(what, m.W, m.H); err != nil {
+		return err
+	}
+	if len(m.Pix) != 3*m.W*m.H {
+		return fmt.Errorf("camera: %s image %dx%d has %d bytes, want %d", what, m.W, m.H, len(m.Pix), 3*m.W*m.H)
+	}
+	return nil
+}
+
+var (
+	pngMagic  = []byte("\x89PNG\r\n\x1a\n")
+	jpegMagic = []byte{0xff, 0xd8}
+)
+
+// DecodeFile reads a PNG or JPEG file into RGB as PIL's
+// Image.open(path).convert("RGB") does. Errors name the file.
+func DecodeFile(path string) (*RGB, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("camera: %w", err) // *PathError names the file
+	}
+	m, err := decodeBytes(data)
+	if err != nil {
+		return nil, fmt.Errorf("camera: decode %s: %w", path, err)
+	}
+	return m, nil
+}
+
+// Decode reads a PNG or JPEG stream into RGB as PIL's convert("RGB") does.
+func Decode(r io.Reader) (*RGB, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("camera: read image: %w", err)
+	}
+	m, err := decodeBytes(data)
+	if err != nil {
+		return nil, fmt.Errorf("camera: decode: %w", err)
+	}
+	return m, nil
+}
+
+func decodeBytes(data []byte) (m *RGB, err error) {
+	// The stdlib decoders are fuzzed and should not panic, but a camera
+	// service must not die on one bad file, so a panic becomes an error.
+	defer func() {
+		if p := recover(); p != nil {
+			m, err = nil, fmt.Errorf("decoder panic: %v", p)
+		}
+	}()
+	var (
+		config func(io.Reader) (image.Config, error)
+		decode func(io.Reader) (image.Image, error)
+		format string
+	)
+	switch {
+	case bytes.HasPrefix(data, pngMagic):
+		config, decode, format = png.DecodeConfig, png.Decode, "PNG"
+	case bytes.HasPrefix(data, jpegMagic):
+		config, decode, format = jpeg.DecodeConfig, jpeg.Decode, "JPEG"
+	case len(data) == 0:
+		return nil, errors.New("empty file")
+	default:
+		n := min(len(data), 8)
+		return nil, fmt.Errorf("not a PNG or JPEG (starts with % x)", data[:n])
+	}
+	// The header decides how much the decoder allocates; refuse absurd sizes
+	// before a corrupt or hostile header makes us allocate gigabytes.
+	cfg, err := config(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("%s header: %w", format, err)
+	}
+	if err := checkSize(format, cfg.Width, cfg.Height); err != nil {
+		return nil, err
+	}
+	img, err := decode(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("%s %dx%d: %w", format, cfg.Width, cfg.Height, err)
+	}
+	if format == "PNG" && isGray16PNG(data) {
+		return gray16ToRGB(img), nil
+	}
+	return ToRGB(img), nil
+}
+
+// isGray16PNG reports a 16-bit greyscale PNG (colour type 0). PIL opens it as
+// mode "I" and convert("RGB") clips each value to 255 instead of keeping the
+// high byte. Go decodes it as Gray16, or as NRGBA64 when it has a tRNS chunk,
+// so the header is the only reliable witness.
+func isGray16PNG(data []byte) bool {
+	// signature(8) length(4) "IHDR" width(4) height(4) depth(1) colour type(1)
+	return len(data) >= 26 && string(data[12:16]) == "IHDR" && data[24] == 16 && data[25] == 0
+}
+
+// gray16ToRGB applies PIL's clip for 16-bit greyscale (mode I → RGB).
+func gray16ToRGB(img image.Image) *RGB {
+	m, ok := img.(*image.NRGBA64)
+	if !ok {
+		return ToRGB(img) // Gray16 gets the clip there
+	}
+	// Grey with tRNS: Go puts the unpremultiplied grey in R, G and B.
+	b := m.Bounds()
+	w, h := b.Dx(), b.Dy()
+	out := NewRGB(w, h)
+	for y := range h {
+		row := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
+		for x := range w {
+			g := uint8(255)
+			if row[8*x] == 0 {
+				g = row[8*x+1]
+			}
+			d := out.Pix[3*(y*w+x) : 3*(y*w+x)+3]
+			d[0], d[1], d[2] = g, g, g
+		}
+	}
+	return out
+}
+
+// ToRGB converts any image to 8-bit RGB the way PIL's convert("RGB") treats
+// the corresponding PIL mode: alpha is dropped without compositing (colours
+// are taken unpremultiplied), 16-bit colour keeps the high byte, 16-bit grey
+// is clipped to 255 (PIL's I → RGB), CMYK uses PIL's cmyk2rgb rounding.
+// YCbCr (a decoded JPEG) gets libjpeg's chroma upsampling and colour
+// conversion; see the package notes on JPEG parity.
+func ToRGB(img image.Image) *RGB {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	out := NewRGB(w, h)
+	o := out.Pix
+	switch m := img.(type) {
+	case *image.NRGBA:
+		for y := range h {
+			row := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
+			for x := range w {
+				copy(o[3*(y*w+x):3*(y*w+x)+3], row[4*x:4*x+3])
+			}
+		}
+	case *image.RGBA:
+		for y := range h {
+			row := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
+			for x := range w {
+				p := row[4*x : 4*x+4]
+				d := o[3*(y*w+x) : 3*(y*w+x)+3]
+				if p[3] == 0xff {
+					d[0], d[1], d[2] = p[0], p[1], p[2]
+				} else {
+					// Straight colour, as PIL's RGBA would hold it.
+					c := color.NRGBAModel.Convert(color.RGBA{p[0], p[1], p[2], p[3]}).(color.NRGBA)
+					d[0], d[1], d[2] = c.R, c.G, c.B
+				}
+			}
+		}
+	case *image.NRGBA64:
+		for y := range h {
+			row := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
+			for x := range w {
+				p := row[8*x : 8*x+8] // big-endian: high bytes at 0, 2, 4
+				d := o[3*(y*w+x) : 3*(y*w+x)+3]
+				d[0], d[1], d[2] = p[0], p[2], p[4]
+			}
+		}
+	case *image.RGBA64:
+		for y := range h {
+			row := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
+			for x := range w {
+				p := row[8*x : 8*x+8]
+				d := o[3*(y*w+x) : 3*(y*w+x)+3]
+				if p[6] == 0xff && p[7] == 0xff {
+					d[0], d[1], d[2] = p[0], p[2], p[4]
+				} else {
+					c := color.NRGBA64Model.Convert(m.RGBA64At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA64)
+					d[0], d[1], d[2] = uint8(c.R>>8), uint8(c.G>>8), uint8(c.B>>8)
+				}
+			}
+		}
+	case *image.Gray:
+		for y := range h {
+			row := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
+			for x := range w {
+				g := row[x]
+				d := o[3*(y*w+x) : 3*(y*w+x)+3]
+				d[0], d[1], d[2] = g, g, g
+			}
+		}
+	case *image.Gray16:
+		for y := range h {
+			row := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
+			for x := range w {
+				g := uint8(255)
+				if row[2*x] == 0 { // value < 256
+					g = row[2*x+1]
+				}
+				d := o[3*(y*w+x) : 3*(y*w+x)+3]
+				d[0], d[1], d[2] = g, g, g
+			}
+		}
+	case *image.Paletted:
+		// Out-of-range indices read as opaque black, like Go's png decoder.
+		var lut [256][3]uint8
+		for i, c := range m.Palette {
+			if i == len(lut) {
+				break
+			}
+			lut[i] = straightRGB(c)
+		}
+		for y := range h {
+			row := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
+			for x := range w {
+				copy(o[3*(y*w+x):3*(y*w+x)+3], lut[row[x]][:])
+			}
+		}
+	case *image.CMYK:
+		for y := range h {
+			row := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
+			for x := range w {
+				p := row[4*x : 4*x+4]
+				d := o[3*(y*w+x) : 3*(y*w+x)+3]
+				nk := 255 - int(p[3])
+				d[0], d[1], d[2] = cmykChan(p[0], nk), cmykChan(p[1], nk), cmykChan(p[2], nk)
+			}
+		}
+	case *image.YCbCr:
+		return ycbcrImageToRGB(m)
+	default:
+		for y := range h {
+			for x := range w {
+				rgb := straightRGB(img.At(b.Min.X+x, b.Min.Y+y))
+				copy(o[3*(y*w+x):3*(y*w+x)+3], rgb[:])
+			}
+		}
+	}
+	return out
+}
+
+// straightRGB drops alpha from the unpremultiplied colour, like PIL's
+// RGBA → RGB. Full-alpha colours pass unchanged.
+func straightRGB(c color.Color) [3]uint8 {
+	switch c := c.(type) {
+	case color.NRGBA:
+		return [3]uint8{c.R, c.G, c.B}
+	case color.RGBA:
+		if c.A == 0xff {
+			return [3]uint8{c.R, c.G, c.B}
+		}
+	case nil:
+		return [3]uint8{}
+	}
+	n := color.NRGBA64Model.Convert(c).(color.NRGBA64)
+	return [3]uint8{uint8(n.R >> 8), uint8(n.G >> 8), uint8(n.B >> 8)}
+}
+
+// cmykChan is PIL's cmyk2rgb for one channel: nk - round(c*nk/255) with
+// PIL's MULDIV255 rounding.
+func cmykChan(c uint8, nk int) uint8 {
+	t := int(c)*nk + 128
+	return uint8(nk - ((t>>8)+t)>>8)
+}
