@@ -1,0 +1,342 @@
+package main
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/mixedge/mixedge/camera"
+	"github.com/mixedge/mixedge/model"
+	"github.com/mixedge/mixedge/model/safetensors"
+)
+
+// float3 is a "r,g,b" flag.
+type float3 struct {
+	v   [3]float32
+	set bool
+}
+
+func (f *float3) String() string {
+	if f == nil {
+		return ""
+	}
+	return fmt.Sprintf("%g,%g,%g", f.v[0], f.v[1], f.v[2])
+}
+
+func (f *float3) Set(s string) error {
+	parts := strings.Split(s, ",")
+	if len(parts) != 3 {
+		return fmt.Errorf("want three comma-separated numbers r,g,b, got %q", s)
+	}
+	for i, p := range parts {
+		x, err := strconv.ParseFloat(strings.TrimSpace(p), 32)
+		if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Errorf("%q is not a number", p)
+		}
+		f.v[i] = float32(x)
+	}
+	f.set = true
+	return nil
+}
+
+type classifyOpts struct {
+	weights, arch, labels string
+	top, size, classes    int
+	cropPct               float64
+	mean, std             float3
+	asJSON, logits        bool
+	tensor                bool
+}
+
+func runClassify(args []string, stdout, stderr io.Writer) error {
+	var o classifyOpts
+	fs := newFlagSet("classify", "--weights W.safetensors --arch ARCH [flags] IMAGE|DIR...",
+		`Classify images with a float32 MixNet loaded from timm's safetensors weights
+(e.g. model.safetensors of timm/mixnet_s.ft_in1k on the Hugging Face hub).
+Images (PNG or JPEG; a directory means every image in it) are preprocessed
+like timm's eval transform: the shorter side resized to size/crop-pct with
+PIL's bicubic filter, a centre crop, then (x/255 - mean)/std.
+With --tensor every input is instead a raw little-endian float32 NCHW
+[1,3,S,S] tensor, already preprocessed.
+Output: the top K classes with softmax probabilities; --json prints one
+object per input per line:
+  {"input":PATH,"top":[{"index":I,"label":NAME,"score":P}],"logits":[...]}
+(logits only with --logits). An input that fails prints an error (in JSON:
+{"input":PATH,"error":MSG}) and the others go on; the exit status is then 1.`,
+		`  mixedge classify --weights mixnet_s.safetensors --arch mixnet_s cat.jpg dog.png
+  mixedge classify --weights tf_mixnet_l.safetensors --arch tf_mixnet_l --top 1 --json photos/
+  mixedge classify --weights w.safetensors --arch mixnet_s --tensor --logits --json input0.f32`, stderr)
+	fs.StringVar(&o.weights, "weights", "", "safetensors file with timm's state_dict (F32, F16 or BF16)")
+	fs.StringVar(&o.arch, "arch", "mixnet_s", "architecture: "+strings.Join(model.ArchNames(), ", "))
+	fs.IntVar(&o.top, "top", 5, "how many classes to print per input")
+	fs.BoolVar(&o.asJSON, "json", false, "print one JSON object per input per line")
+	fs.BoolVar(&o.logits, "logits", false, "include all logits in the output")
+	fs.BoolVar(&o.tensor, "tensor", false, "inputs are raw float32 NCHW [1,3,S,S] tensors, already preprocessed")
+	fs.IntVar(&o.size, "input-size", 0, "network input size S (default: the architecture's, 224)")
+	fs.Float64Var(&o.cropPct, "crop-pct", 0, "centre-crop fraction: resize the shorter side to S/crop-pct (default 0.875)")
+	fs.Var(&o.mean, "mean", "normalisation mean r,g,b (default 0.485,0.456,0.406)")
+	fs.Var(&o.std, "std", "normalisation std r,g,b (default 0.229,0.224,0.225)")
+	fs.IntVar(&o.classes, "classes", 1000, "classifier outputs of the weights")
+	fs.StringVar(&o.labels, "labels", "", "file with one class name per line (default: the built-in ImageNet-1k names)")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if o.weights == "" {
+		fmt.Fprintln(stderr, "mixedge classify: --weights is required (timm's model.safetensors for the architecture)")
+		fs.Usage()
+		return errUsage
+	}
+	if len(pos) == 0 {
+		fmt.Fprintln(stderr, "mixedge classify: no input given")
+		fs.Usage()
+		return errUsage
+	}
+	if o.top < 1 {
+		return fmt.Errorf("--top %d: want at least 1", o.top)
+	}
+	a, err := model.LookupArch(o.arch)
+	if err != nil {
+		return fmt.Errorf("--arch: %w", err)
+	}
+	pp := camera.Preprocess{Size: a.Preprocess.InputSize, CropPct: a.Preprocess.CropPct, Mean: a.Preprocess.Mean, Std: a.Preprocess.Std}
+	if o.size != 0 {
+		pp.Size = o.size
+	}
+	if o.cropPct != 0 {
+		pp.CropPct = o.cropPct
+	}
+	if o.mean.set {
+		pp.Mean = o.mean.v
+	}
+	if o.std.set {
+		pp.Std = o.std.v
+	}
+	if err := pp.Validate(); err != nil {
+		return err
+	}
+	inputs, err := expandInputs(pos, o.tensor)
+	if err != nil {
+		return err
+	}
+	labels, err := loadLabels(o.labels, o.classes)
+	if err != nil {
+		return err
+	}
+
+	g, err := model.Build(a, pp.Size, o.classes)
+	if err != nil {
+		return err
+	}
+	f, err := safetensors.Open(o.weights)
+	if err != nil {
+		return err
+	}
+	w, err := model.LoadWeights(g, f)
+	f.Close()
+	if err != nil {
+		return err
+	}
+	net, err := model.NewFloatNet(g, w)
+	if err != nil {
+		return err
+	}
+
+	in := make([]float32, pp.Size*pp.Size*3)
+	nchw := make([]float32, len(in))
+	failed := 0
+	for _, path := range inputs {
+		var err error
+		if o.tensor {
+			err = readTensor(path, nchw, pp.Size)
+			if err == nil {
+				camera.NCHWToNHWC(in, nchw, pp.Size, pp.Size, 3)
+			}
+		} else {
+			var img *camera.RGB
+			img, err = camera.DecodeFile(path)
+			if err == nil {
+				err = pp.Apply(in, img)
+			}
+		}
+		if err != nil {
+			failed++
+			reportInputError(stdout, stderr, o.asJSON, path, err)
+			continue
+		}
+		printResult(stdout, o, path, net.Run(in), labels)
+	}
+	if failed > 0 {
+		if !o.asJSON {
+			fmt.Fprintf(stderr, "mixedge classify: %d of %d inputs failed\n", failed, len(inputs))
+		}
+		return exitError{1}
+	}
+	return nil
+}
+
+var imageExts = map[string]bool{".png": true, ".jpg": true, ".jpeg": true}
+var tensorExts = map[string]bool{".f32": true, ".bin": true, ".raw": true}
+
+// expandInputs replaces each directory by the images (or tensors) in it, sorted.
+func expandInputs(args []string, tensor bool) ([]string, error) {
+	exts := imageExts
+	kind := "PNG/JPEG images"
+	if tensor {
+		exts, kind = tensorExts, "tensors (.f32, .bin, .raw)"
+	}
+	var out []string
+	for _, a := range args {
+		st, err := os.Stat(a)
+		if err != nil {
+			return nil, err
+		}
+		if !st.IsDir() {
+			out = append(out, a)
+			continue
+		}
+		ents, err := os.ReadDir(a)
+		if err != nil {
+			return nil, err
+		}
+		var found []string
+		for _, e := range ents {
+			if !e.IsDir() && exts[strings.ToLower(filepath.Ext(e.Name()))] {
+				found = append(found, filepath.Join(a, e.Name()))
+			}
+		}
+		if len(found) == 0 {
+			return nil, fmt.Errorf("directory %s has no %s", a, kind)
+		}
+		sort.Strings(found)
+		out = append(out, found...)
+	}
+	return out, nil
+}
+
+func loadLabels(path string, classes int) ([]string, error) {
+	if path == "" {
+		if classes == 1000 {
+			return model.ImageNetLabels(), nil
+		}
+		l := make([]string, classes)
+		for i := range l {
+			l[i] = "class " + strconv.Itoa(i)
+		}
+		return l, nil
+	}
+	l, err := model.ReadLabels(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(l) != classes {
+		return nil, fmt.Errorf("labels file %s has %d lines, the classifier has %d classes (set --classes)", path, len(l), classes)
+	}
+	return l, nil
+}
+
+// readTensor reads a raw float32 NCHW [1,3,s,s] file into dst.
+func readTensor(path string, dst []float32, s int) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if want := 4 * len(dst); len(b) != want {
+		return fmt.Errorf("%s: %d bytes, want %d (float32 NCHW [1,3,%d,%d]); is --input-size right?", path, len(b), want, s, s)
+	}
+	for i := range dst {
+		v := math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return fmt.Errorf("%s: value %d is %v", path, i, v)
+		}
+		dst[i] = v
+	}
+	return nil
+}
+
+type scored struct {
+	Index int     `json:"index"`
+	Label string  `json:"label"`
+	Score float64 `json:"score"`
+}
+
+type result struct {
+	Input  string    `json:"input"`
+	Top    []scored  `json:"top"`
+	Logits []float32 `json:"logits,omitempty"`
+}
+
+// topK returns the k best classes with softmax probabilities.
+func topK(logits []float32, labels []string, k int) []scored {
+	maxv := math.Inf(-1)
+	for _, v := range logits {
+		maxv = math.Max(maxv, float64(v))
+	}
+	var z float64
+	for _, v := range logits {
+		z += math.Exp(float64(v) - maxv)
+	}
+	idx := make([]int, len(logits))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return logits[idx[a]] > logits[idx[b]] })
+	k = min(k, len(idx))
+	out := make([]scored, k)
+	for i := 0; i < k; i++ {
+		j := idx[i]
+		out[i] = scored{Index: j, Label: labels[j], Score: math.Exp(float64(logits[j])-maxv) / z}
+	}
+	return out
+}
+
+func printResult(w io.Writer, o classifyOpts, path string, logits []float32, labels []string) {
+	r := result{Input: path, Top: topK(logits, labels, o.top)}
+	if o.asJSON {
+		if o.logits {
+			r.Logits = logits
+		}
+		b, _ := json.Marshal(r)
+		fmt.Fprintf(w, "%s\n", b)
+		return
+	}
+	fmt.Fprintln(w, path)
+	for i, s := range r.Top {
+		fmt.Fprintf(w, "  %d. %-4d %-40s %.4f\n", i+1, s.Index, truncate(s.Label, 40), s.Score)
+	}
+	if o.logits {
+		parts := make([]string, len(logits))
+		for i, v := range logits {
+			parts[i] = strconv.FormatFloat(float64(v), 'g', 8, 32)
+		}
+		fmt.Fprintf(w, "  logits: %s\n", strings.Join(parts, " "))
+	}
+}
+
+func reportInputError(stdout, stderr io.Writer, asJSON bool, path string, err error) {
+	msg := err.Error()
+	if !strings.Contains(msg, path) {
+		msg = path + ": " + msg
+	}
+	if asJSON {
+		b, _ := json.Marshal(map[string]string{"input": path, "error": msg})
+		fmt.Fprintf(stdout, "%s\n", b)
+		return
+	}
+	fmt.Fprintf(stderr, "mixedge classify: %s\n", msg)
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
