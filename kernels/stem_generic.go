@@ -1,0 +1,101 @@
+package kernels
+
+import (
+	"fmt"
+
+	"github.com/mixedge/mixedge/quant"
+)
+
+// ConvShape is the geometry of a full (not depthwise) convolution with few
+// input channels, like the 3x3 stride-2 stem on RGB.
+type ConvShape struct {
+	H, W, Cin int // input rows, columns, channels
+	InStride  int // int8s from one input pixel to the next, >= Cin
+	Cout      int // output channels written by this call
+	OutStride int // int8s from one output pixel to the next, >= Cout
+	K, Stride int
+	PadTop    int
+	PadLeft   int
+	OH, OW    int
+}
+
+// MaxStemPatch bounds K*K*Cin, the receptive field StemConvQS8 gathers on
+// the stack (11x11 RGB fits).
+const MaxStemPatch = 512
+
+// Validate reports whether s is a usable geometry.
+func (s *ConvShape) Validate() error {
+	switch {
+	case s.H <= 0 || s.W <= 0 || s.Cin <= 0 || s.Cout <= 0 || s.OH <= 0 || s.OW <= 0:
+		return fmt.Errorf("kernels: conv %dx%dx%d -> %dx%dx%d: empty dimension", s.H, s.W, s.Cin, s.OH, s.OW, s.Cout)
+	case s.K <= 0 || s.Stride <= 0 || s.PadTop < 0 || s.PadLeft < 0:
+		return fmt.Errorf("kernels: conv k=%d stride=%d pad=%d,%d: bad kernel", s.K, s.Stride, s.PadTop, s.PadLeft)
+	case s.InStride < s.Cin || s.OutStride < s.Cout:
+		return fmt.Errorf("kernels: conv: strides %d/%d narrower than %d/%d channels", s.InStride, s.OutStride, s.Cin, s.Cout)
+	case s.K*s.K*s.Cin > MaxStemPatch:
+		return fmt.Errorf("kernels: conv: %dx%dx%d patch exceeds %d", s.K, s.K, s.Cin, MaxStemPatch)
+	}
+	return nil
+}
+
+// StemConvQS8 is the full convolution used by the stem, the specification
+// of its twins. For output rows oy in [oy0, oy1), every ox < OW and every
+// co < Cout:
+//
+//	acc = bias[co] + Σ_{ky,kx<K, ci<Cin} X(oy*Stride-PadTop+ky, ox*Stride-PadLeft+kx, ci) * weights[((co*K+ky)*K+kx)*Cin+ci]
+//	dst[(oy*OW+ox)*OutStride+co] = quant.Requantize(acc, rq[co], zOut, qmin, qmax)
+//
+// X(iy, ix, ci) is src[(iy*W+ix)*InStride+ci] inside the image and zIn outside.
+// Weights are [Cout][K][K][Cin]. bias must be folded: quant.FoldZeroPoint
+// with channels = Cout, inner = K*K*Cin. Only rows [oy0, oy1) and channels
+// [0, Cout) of dst are written. Allocation-free.
+func StemConvQS8(dst, src []int8, weights []int8, bias []int32, rq []quant.Multiplier,
+	s *ConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int) {
+	if err := s.Validate(); err != nil {
+		panic(err)
+	}
+	if oy0 < 0 || oy1 > s.OH || oy0 > oy1 {
+		panic(fmt.Sprintf("kernels: StemConvQS8: rows [%d, %d) outside [0, %d)", oy0, oy1, s.OH))
+	}
+	if oy0 == oy1 {
+		return
+	}
+	h, w, cin, k := s.H, s.W, s.Cin, s.K
+	kk := k * k * cin
+	need("StemConvQS8", "src", len(src), span(h*w, s.InStride, cin))
+	need("StemConvQS8", "dst", len(dst), span(oy1*s.OW, s.OutStride, s.Cout))
+	need("StemConvQS8", "weights", len(weights), s.Cout*kk)
+	need("StemConvQS8", "bias", len(bias), s.Cout)
+	need("StemConvQS8", "rq", len(rq), s.Cout)
+
+	var patchBuf [MaxStemPatch]int8
+	patch := patchBuf[:kk]
+	for oy := oy0; oy < oy1; oy++ {
+		iy0 := oy*s.Stride - s.PadTop
+		for ox := 0; ox < s.OW; ox++ {
+			ix0 := ox*s.Stride - s.PadLeft
+			// Gather the receptive field once (im2col of one pixel); padding
+			// reads as zIn.
+			j := 0
+			for ky := range k {
+				iy := iy0 + ky
+				for kx := range k {
+					ix := ix0 + kx
+					if iy < 0 || iy >= h || ix < 0 || ix >= w {
+						for ci := range cin {
+							patch[j+ci] = int8(zIn)
+						}
+					} else {
+						copy(patch[j:j+cin], src[(iy*w+ix)*s.InStride:])
+					}
+					j += cin
+				}
+			}
+			out := dst[(oy*s.OW+ox)*s.OutStride:][:s.Cout]
+			for co := range out {
+				acc := bias[co] + dot(patch, weights[co*kk:][:kk])
+				out[co] = quant.Requantize(acc, rq[co], zOut, qmin, qmax)
+			}
+		}
+	}
+}
