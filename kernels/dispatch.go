@@ -1,0 +1,100 @@
+package kernels
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/mixedge/mixedge/quant"
+)
+
+// Kernel function types: the signatures of the generic specifications.
+type (
+	DWConvFunc func(dst, src []int8, weights []int8, bias []int32, rq []quant.Multiplier,
+		s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int)
+	// GEMMFunc takes weights as returned by the table's PackGEMM.
+	GEMMFunc func(dst []int8, dstStride int, src []int8, srcStride int, pixels, k, n int,
+		w []int8, bias []int32, rq []quant.Multiplier, zOut, qmin, qmax int32)
+	GEMMF32Func func(dst []float32, src []int8, srcStride int, pixels, k, n int,
+		w []int8, bias []int32, scale []float32)
+	StemFunc func(dst, src []int8, weights []int8, bias []int32, rq []quant.Multiplier,
+		s *ConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int)
+	PoolFunc func(dst []int8, src []int8, pixels, channels, srcStride int,
+		zIn int32, m quant.Multiplier, zOut, qmin, qmax int32)
+	AddFunc        func(dst, a, b []int8, p quant.AddParams, qmin, qmax int32)
+	ChannelMulFunc func(dst []int8, dstStride int, src []int8, srcStride int, pixels, channels int,
+		gate []int8, zX, zG int32, m quant.Multiplier, zOut, qmin, qmax int32)
+	LookupFunc func(dst, src []int8, table *[256]int8)
+)
+
+// Table is one tier of kernels. A model picks a table once, when it is
+// loaded; inner loops never test CPU features. Every entry of every tier
+// gives the bits of the generic kernel of the same name.
+type Table struct {
+	Name string
+	// PackGEMM returns the weights of a [n][k] GEMM in the layout this
+	// tier's GEMM reads (the [n][k] slice itself for the generic tier).
+	// It runs once per layer at load.
+	PackGEMM   func(w []int8, k, n int) []int8
+	GEMM       GEMMFunc
+	GEMMF32    GEMMF32Func
+	DWConv     DWConvFunc
+	Stem       StemFunc
+	Pool       PoolFunc
+	Add        AddFunc
+	ChannelMul ChannelMulFunc
+	Lookup     LookupFunc
+	// Ops names the implementation of each entry ("avx2", "generic", …),
+	// for `mixedge cpu` and profiles.
+	Ops map[string]string
+}
+
+// Generic is the portable tier: the specification.
+var Generic = &Table{
+	Name:       "generic",
+	PackGEMM:   func(w []int8, k, n int) []int8 { return w[:n*k] },
+	GEMM:       GEMMQS8,
+	GEMMF32:    GEMMQS8F32,
+	DWConv:     DWConvQS8,
+	Stem:       StemConvQS8,
+	Pool:       GlobalAvgPoolQS8,
+	Add:        AddQS8,
+	ChannelMul: ChannelMulQS8,
+	Lookup:     LookupQS8,
+	Ops: map[string]string{"gemm": "generic", "gemm_f32": "generic", "dwconv": "generic", "stem": "generic",
+		"pool": "generic", "add": "generic", "channel_mul": "generic", "lookup": "generic"},
+}
+
+// tiers holds every tier this binary has and this CPU can run, best last.
+// Architecture files append to it in init (after checking cpuid).
+var tiers = []*Table{Generic}
+
+// Tiers lists the usable tiers, slowest first.
+func Tiers() []*Table { return append([]*Table(nil), tiers...) }
+
+// Names of all tiers any build of mixedge knows, for messages.
+var KnownTiers = []string{"generic", "avx2", "neon", "dotprod"}
+
+// Select returns the named tier, or the best one for "" or "auto". The
+// MIXEDGE_KERNELS environment variable is the default for name.
+func Select(name string) (*Table, error) {
+	if name == "" {
+		name = os.Getenv("MIXEDGE_KERNELS")
+	}
+	if name == "" || name == "auto" {
+		return tiers[len(tiers)-1], nil
+	}
+	for _, t := range tiers {
+		if t.Name == name {
+			return t, nil
+		}
+	}
+	have := make([]string, len(tiers))
+	for i, t := range tiers {
+		have[i] = t.Name
+	}
+	sort.Strings(have)
+	return nil, fmt.Errorf("kernel tier %q is not available on this CPU/build (available: %s; known: %s)",
+		name, strings.Join(have, ", "), strings.Join(KnownTiers, ", "))
+}

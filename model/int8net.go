@@ -1,0 +1,272 @@
+package model
+
+import (
+	"fmt"
+	"unsafe"
+
+	"github.com/mixedge/mixedge/kernels"
+	"github.com/mixedge/mixedge/quant"
+)
+
+// ArenaAlign is the alignment of every buffer in the arena (a cache line,
+// and what the SIMD kernels may assume).
+const ArenaAlign = 64
+
+// ArenaBuffers lists the buffers of q's graph with their lifetimes over the
+// op order: every tensor (the input is live from op 0), each op's scratch,
+// and the float32 logits. Index i < len(g.Tensors) is tensor i.
+func (q *QModel) ArenaBuffers() []Buffer {
+	g := q.G
+	bufs := make([]Buffer, len(g.Tensors))
+	for i, s := range g.Tensors {
+		bufs[i] = Buffer{Name: fmt.Sprintf("t%d", i), Size: s.Elems(), First: -1, Last: -1}
+	}
+	bufs[g.Input].First = 0
+	for i := range g.Ops {
+		op := &g.Ops[i]
+		for _, t := range []int{op.In, op.In2, op.Out} {
+			if t < 0 {
+				continue
+			}
+			if bufs[t].First < 0 {
+				bufs[t].First = i
+			}
+			bufs[t].Last = max(bufs[t].Last, i)
+		}
+	}
+	// Logits are float32; the classifier's int8 output tensor is unused.
+	bufs[g.Output].Size = 4 * g.Tensors[g.Output].C
+	bufs[g.Output].Last = len(g.Ops) // read after the last op
+	for i := range g.Ops {
+		if se := q.Ops[i].SE; se != nil {
+			bufs = append(bufs, Buffer{Name: g.Ops[i].Name + ".scratch", Size: kernels.SEScratch(se), First: i, Last: i})
+		}
+	}
+	return bufs
+}
+
+// Int8Net runs a QModel inside one arena allocated by NewInt8Net.
+// Run allocates nothing.
+type Int8Net struct {
+	Q       *QModel
+	Plan    Plan
+	K       *kernels.Table
+	packed  [][][]int8 // per op (and group): GEMM weights in K's layout
+	sePack  [][2][]int8
+	arena   []byte
+	tensors [][]int8 // views into the arena, per tensor
+	scratch [][]int8 // per op (SE only)
+	logits  []float32
+	dw      []kernels.DWConvShape // per op×group, precomputed
+	dwIdx   []int                 // first dw shape of each op
+	stem    kernels.ConvShape
+}
+
+// NewInt8Net plans the arena and allocates it; k is the kernel tier (nil:
+// the best this CPU has).
+func NewInt8Net(q *QModel, k *kernels.Table) (*Int8Net, error) {
+	bufs := q.ArenaBuffers()
+	plan, err := PlanArena(bufs, ArenaAlign)
+	if err != nil {
+		return nil, err
+	}
+	return NewInt8NetWithPlan(q, k, bufs, plan)
+}
+
+// NewInt8NetWithPlan uses a given arena plan (e.g. the one a .fw carries).
+func NewInt8NetWithPlan(q *QModel, k *kernels.Table, bufs []Buffer, plan Plan) (*Int8Net, error) {
+	if err := plan.Check(bufs); err != nil {
+		return nil, fmt.Errorf("arena plan: %w", err)
+	}
+	if k == nil {
+		var err error
+		if k, err = kernels.Select(""); err != nil {
+			return nil, err
+		}
+	}
+	g := q.G
+	n := &Int8Net{Q: q, Plan: plan, K: k, tensors: make([][]int8, len(g.Tensors)), scratch: make([][]int8, len(g.Ops)),
+		packed: make([][][]int8, len(g.Ops)), sePack: make([][2][]int8, len(g.Ops))}
+	for i := range g.Ops {
+		op, qo := &g.Ops[i], &q.Ops[i]
+		switch op.Kind {
+		case OpPointwise:
+			off := 0
+			for gi := range op.Kernels {
+				ci, co := op.InSplit[gi], op.OutSplit[gi]
+				n.packed[i] = append(n.packed[i], k.PackGEMM(qo.W[off:off+ci*co], ci, co))
+				off += ci * co
+			}
+		case OpLinear:
+			n.packed[i] = [][]int8{k.PackGEMM(qo.W, op.InSplit[0], op.OutSplit[0])}
+		case OpSE:
+			se := qo.SE
+			n.sePack[i] = [2][]int8{k.PackGEMM(se.ReduceW, se.Channels, se.Reduced), k.PackGEMM(se.ExpandW, se.Reduced, se.Channels)}
+		}
+	}
+	// Over-allocate so the arena itself starts on an ArenaAlign boundary.
+	raw := make([]byte, plan.Size+ArenaAlign)
+	skip := (ArenaAlign - int(uintptr(unsafe.Pointer(&raw[0]))%ArenaAlign)) % ArenaAlign
+	n.arena = raw[skip : skip+plan.Size : skip+plan.Size]
+	view := func(b int) []int8 {
+		off, size := plan.Offsets[b], bufs[b].Size
+		if size == 0 {
+			return nil
+		}
+		return unsafe.Slice((*int8)(unsafe.Pointer(&n.arena[off])), size)
+	}
+	for t := range g.Tensors {
+		if t != g.Output {
+			n.tensors[t] = view(t)
+		}
+	}
+	lo := plan.Offsets[g.Output]
+	n.logits = unsafe.Slice((*float32)(unsafe.Pointer(&n.arena[lo])), g.Tensors[g.Output].C)
+	next := len(g.Tensors)
+	for i := range g.Ops {
+		if q.Ops[i].SE != nil {
+			n.scratch[i] = view(next)
+			next++
+		}
+	}
+	n.dwIdx = make([]int, len(g.Ops))
+	for i := range g.Ops {
+		op := &g.Ops[i]
+		n.dwIdx[i] = len(n.dw)
+		is, os := g.Tensors[op.In], g.Tensors[op.Out]
+		switch op.Kind {
+		case OpDepthwise:
+			spec := op.DWSpec()
+			for gi, k := range op.Kernels {
+				top, _, left, _ := spec.Pads(gi, is.H, is.W)
+				s := kernels.DWConvShape{H: is.H, W: is.W, C: op.OutSplit[gi], InStride: is.C, OutStride: os.C,
+					K: k, Stride: op.Stride, PadTop: top, PadLeft: left, OH: os.H, OW: os.W}
+				if err := s.Validate(); err != nil {
+					return nil, fmt.Errorf("%s group %d: %w", op.Name, gi, err)
+				}
+				n.dw = append(n.dw, s)
+			}
+		case OpStem:
+			spec := op.DWSpec()
+			top, _, left, _ := spec.Pads(0, is.H, is.W)
+			n.stem = kernels.ConvShape{H: is.H, W: is.W, Cin: is.C, InStride: is.C, Cout: os.C, OutStride: os.C,
+				K: op.Kernels[0], Stride: op.Stride, PadTop: top, PadLeft: left, OH: os.H, OW: os.W}
+			if err := n.stem.Validate(); err != nil {
+				return nil, fmt.Errorf("%s: %w", op.Name, err)
+			}
+		}
+	}
+	return n, nil
+}
+
+// ArenaBytes is the size of the arena.
+func (n *Int8Net) ArenaBytes() int { return len(n.arena) }
+
+// Input is the int8 input tensor, NHWC [S][S][3] at Q.In parameters, for
+// callers that quantize straight into the arena.
+func (n *Int8Net) Input() []int8 { return n.tensors[n.Q.G.Input] }
+
+// Tensor is tensor id's int8 view (valid until the next Run; a later op may
+// reuse its memory).
+func (n *Int8Net) Tensor(id int) []int8 { return n.tensors[id] }
+
+// Run quantizes a float NHWC image into the arena, runs every op and returns
+// the dequantized logits (a view valid until the next Run).
+func (n *Int8Net) Run(input []float32) []float32 {
+	dst := n.Input()
+	if len(input) != len(dst) {
+		panic(fmt.Sprintf("model: input has %d floats, want %d", len(input), len(dst)))
+	}
+	if err := quant.QuantizeSlice(dst, input, n.Q.In); err != nil {
+		panic(err) // lengths were checked; Params were validated at load
+	}
+	return n.RunQuantized()
+}
+
+// RunQuantized runs the network on the int8 input already in Input().
+func (n *Int8Net) RunQuantized() []float32 {
+	for i := range n.Q.G.Ops {
+		n.runOp(i, 0, -1)
+	}
+	return n.logits
+}
+
+// RunObserve is RunQuantized with a callback after every op.
+func (n *Int8Net) RunObserve(observe func(op int, out []int8)) []float32 {
+	g := n.Q.G
+	for i := range g.Ops {
+		n.runOp(i, 0, -1)
+		if observe != nil && g.Ops[i].Kind != OpLinear {
+			observe(i, n.tensors[g.Ops[i].Out])
+		}
+	}
+	return n.logits
+}
+
+// runOp runs op i on output rows [y0, y1) (y1 < 0: all rows).
+func (n *Int8Net) runOp(i, y0, y1 int) {
+	g := n.Q.G
+	k := n.K
+	op := &g.Ops[i]
+	q := &n.Q.Ops[i]
+	is, os := g.Tensors[op.In], g.Tensors[op.Out]
+	src, dst := n.tensors[op.In], n.tensors[op.Out]
+	if y1 < 0 {
+		y1 = os.H
+	}
+	zOut := q.Out.Zero
+	if q.SiLU {
+		zOut = q.Pre.Zero
+	}
+	switch op.Kind {
+	case OpStem:
+		k.Stem(dst, src, q.W, q.Bias, q.M, &n.stem, q.ZIn, zOut, q.QMin, q.QMax, y0, y1)
+	case OpPointwise:
+		inOff, outOff := 0, 0
+		pix0, pix1 := y0*os.W, y1*os.W
+		for gi, w := range n.packed[i] {
+			ci, co := op.InSplit[gi], op.OutSplit[gi]
+			k.GEMM(dst[pix0*os.C+outOff:], os.C, src[pix0*is.C+inOff:], is.C, pix1-pix0, ci, co,
+				w, q.Bias[outOff:outOff+co], q.M[outOff:outOff+co], zOut, q.QMin, q.QMax)
+			inOff += ci
+			outOff += co
+		}
+	case OpDepthwise:
+		off, wOff := 0, 0
+		for gi, ks := range op.Kernels {
+			c := op.OutSplit[gi]
+			s := &n.dw[n.dwIdx[i]+gi]
+			k.DWConv(dst[off:], src[off:], q.W[wOff:wOff+ks*ks*c], q.Bias[off:off+c], q.M[off:off+c],
+				s, q.ZIn, zOut, q.QMin, q.QMax, y0, y1)
+			off += c
+			wOff += ks * ks * c
+		}
+	case OpSE:
+		n.squeezeExcite(i, q.SE, dst, src)
+	case OpAdd:
+		a, b := dst[y0*os.W*os.C:y1*os.W*os.C], n.tensors[op.In2]
+		k.Add(a, src[y0*os.W*os.C:], b[y0*os.W*os.C:], q.Add, quant.QMin, quant.QMax)
+	case OpPool:
+		k.Pool(dst, src, is.H*is.W, is.C, is.C, q.ZIn, q.PoolM, q.Out.Zero, quant.QMin, quant.QMax)
+	case OpLinear:
+		k.GEMMF32(n.logits, src, is.C, 1, is.C, os.C, n.packed[i][0], q.Bias, q.Scale)
+	}
+	if q.SiLU {
+		part := dst[y0*os.W*os.C : y1*os.W*os.C]
+		k.Lookup(part, part, &q.Table)
+	}
+}
+
+// squeezeExcite is kernels.SqueezeExciteQS8 built from this tier's kernels.
+func (n *Int8Net) squeezeExcite(i int, se *quant.SE, dst, src []int8) {
+	k := n.K
+	c, r := se.Channels, se.Reduced
+	sc := n.scratch[i]
+	mean, hidden, gate := sc[:c], sc[c:c+r], sc[c+r:2*c+r]
+	k.Pool(mean, src, se.Pixels, c, c, se.XZero, se.Pool, se.MeanZero, quant.QMin, quant.QMax)
+	k.GEMM(hidden, r, mean, c, 1, c, r, n.sePack[i][0], se.ReduceBias, se.ReduceM, se.ReduceZero, quant.QMin, quant.QMax)
+	k.Lookup(hidden, hidden, &se.SiLU)
+	k.GEMM(gate, c, hidden, r, 1, r, c, n.sePack[i][1], se.ExpandBias, se.ExpandM, se.ExpandZero, quant.QMin, quant.QMax)
+	k.Lookup(gate, gate, &se.Sigmoid)
+	k.ChannelMul(dst, c, src, c, se.Pixels, c, gate, se.XZero, se.GateZero, se.Gate, se.OutZero, quant.QMin, quant.QMax)
+}
