@@ -85,6 +85,34 @@ var archs = func() map[string]Arch {
 	return m
 }()
 
+// Validate checks an architecture that did not come from the built-in
+// list (e.g. one read from a .fw file).
+func (a Arch) Validate() error {
+	if len(a.Stages) == 0 {
+		return fmt.Errorf("architecture %q has no stages", a.Name)
+	}
+	for si, st := range a.Stages {
+		for _, s := range st {
+			if _, err := DecodeBlock(s); err != nil {
+				return fmt.Errorf("architecture %q stage %d: %w", a.Name, si, err)
+			}
+		}
+	}
+	switch {
+	case a.StemSize < 1 || a.StemSize > 4096 || a.HeadSize < 1 || a.HeadSize > 1<<16:
+		return fmt.Errorf("architecture %q: stem %d, head %d", a.Name, a.StemSize, a.HeadSize)
+	case !(a.ChannelMult > 0 && a.ChannelMult <= 8) || !(a.DepthMult > 0 && a.DepthMult <= 8):
+		return fmt.Errorf("architecture %q: channel multiplier %g, depth multiplier %g", a.Name, a.ChannelMult, a.DepthMult)
+	case a.DepthTrunc != "ceil" && a.DepthTrunc != "round":
+		return fmt.Errorf("architecture %q: depth truncation %q (want ceil or round)", a.Name, a.DepthTrunc)
+	case !(a.BNEps > 0 && a.BNEps < 1):
+		return fmt.Errorf("architecture %q: BN eps %g", a.Name, a.BNEps)
+	case a.Padding != mixconv.PadSymmetric && a.Padding != mixconv.PadSame:
+		return fmt.Errorf("architecture %q: padding %d", a.Name, a.Padding)
+	}
+	return nil
+}
+
 // ArchNames lists the supported architectures, sorted.
 func ArchNames() []string {
 	names := make([]string, 0, len(archs))

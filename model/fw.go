@@ -3,8 +3,10 @@ package model
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/mixedge/mixedge/firmware"
+	"github.com/mixedge/mixedge/mixconv"
 	"github.com/mixedge/mixedge/quant"
 )
 
@@ -28,7 +30,22 @@ func EncodeFirmware(q *QModel, plan Plan) ([]byte, error) {
 	var e firmware.Encoder
 
 	e.U32(ModelFormat)
-	e.Str(g.Arch.Name)
+	a := g.Arch
+	e.Str(a.Name)
+	e.U32(uint32(len(a.Stages)))
+	for _, st := range a.Stages {
+		e.U32(uint32(len(st)))
+		for _, b := range st {
+			e.Str(b)
+		}
+	}
+	e.U32(uint32(a.StemSize))
+	e.U32(uint32(a.HeadSize))
+	e.U64(math.Float64bits(a.ChannelMult))
+	e.U64(math.Float64bits(a.DepthMult))
+	e.Str(a.DepthTrunc)
+	e.U64(math.Float64bits(a.BNEps))
+	e.U8(uint8(a.Padding))
 	e.U32(uint32(g.InputSize))
 	e.U32(uint32(g.Classes))
 	e.U64(math.Float64bits(q.Pre.CropPct))
@@ -190,7 +207,7 @@ func OpenFirmware(path string) (*Firmware, error) {
 	fw, err := decodeFirmware(f)
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, withName(path, err)
 	}
 	return fw, nil
 }
@@ -203,9 +220,17 @@ func ParseFirmware(data []byte, name string) (*Firmware, error) {
 	}
 	fw, err := decodeFirmware(f)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, withName(name, err)
 	}
 	return fw, nil
+}
+
+// withName prefixes the file name unless the error already carries it.
+func withName(name string, err error) error {
+	if strings.Contains(err.Error(), name) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", name, err)
 }
 
 func section(f *firmware.File, name string) (*firmware.Decoder, error) {
@@ -225,7 +250,29 @@ func decodeFirmware(f *firmware.File) (*Firmware, error) {
 	if v := d.U32(); d.Err() == nil && v != ModelFormat {
 		return nil, d.Errorf("model format %d, this mixedge reads %d", v, ModelFormat)
 	}
-	archName := d.Str()
+	var a Arch
+	a.Name = d.Str()
+	nst := int(d.U32())
+	if d.Err() == nil && (nst < 1 || nst > 64) {
+		return nil, d.Errorf("%d stages", nst)
+	}
+	for i := 0; i < nst && d.Err() == nil; i++ {
+		nb := int(d.U32())
+		if d.Err() == nil && (nb < 1 || nb > 64) {
+			return nil, d.Errorf("stage %d has %d block strings", i, nb)
+		}
+		var st []string
+		for j := 0; j < nb && d.Err() == nil; j++ {
+			st = append(st, d.Str())
+		}
+		a.Stages = append(a.Stages, st)
+	}
+	a.StemSize, a.HeadSize = int(d.U32()), int(d.U32())
+	a.ChannelMult, a.DepthMult = math.Float64frombits(d.U64()), math.Float64frombits(d.U64())
+	a.DepthTrunc = d.Str()
+	a.BNEps = math.Float64frombits(d.U64())
+	a.Padding = mixconv.Padding(d.U8())
+	archName := a.Name
 	size, classes := int(d.U32()), int(d.U32())
 	var pre PreprocessDefaults
 	pre.CropPct = math.Float64frombits(d.U64())
@@ -241,10 +288,10 @@ func decodeFirmware(f *firmware.File) (*Firmware, error) {
 	copy(pre.Mean[:], mean)
 	copy(pre.Std[:], std)
 	pre.InputSize = size
-	a, err := LookupArch(archName)
-	if err != nil {
+	if err := a.Validate(); err != nil {
 		return nil, d.Errorf("%v", err)
 	}
+	a.Preprocess = pre
 	if !(pre.CropPct > 0 && pre.CropPct <= 1) {
 		return nil, d.Errorf("crop_pct %g outside (0, 1]", pre.CropPct)
 	}
@@ -483,5 +530,39 @@ func decodeOp(g *Graph, i int, o *QOp, pd, wd *firmware.Decoder) error {
 	if len(o.W) != wantW || len(o.Bias) != wantB {
 		return wd.Errorf("%d weights and %d biases, want %d and %d", len(o.W), len(o.Bias), wantW, wantB)
 	}
+	// SIMD kernels pair products in int16, which only -128 could overflow.
+	for _, w := range [][]int8{o.W, seWeights(o.SE, 0), seWeights(o.SE, 1)} {
+		for j, v := range w {
+			if v == -128 {
+				return wd.Errorf("weight %d is -128; weights must lie in [-127, 127]", j)
+			}
+		}
+	}
 	return nil
+}
+
+func seWeights(se *quant.SE, which int) []int8 {
+	switch {
+	case se == nil:
+		return nil
+	case which == 0:
+		return se.ReduceW
+	}
+	return se.ExpandW
+}
+
+// FileSize is the size of the .fw file.
+func (f *Firmware) FileSize() int { return f.file.Size() }
+
+// WeightBytes counts the int8 weights and int32 biases of every op.
+func (q *QModel) WeightBytes() int {
+	n := 0
+	for i := range q.Ops {
+		o := &q.Ops[i]
+		n += len(o.W) + 4*len(o.Bias)
+		if se := o.SE; se != nil {
+			n += len(se.ReduceW) + len(se.ExpandW) + 4*(len(se.ReduceBias)+len(se.ExpandBias))
+		}
+	}
+	return n
 }

@@ -84,7 +84,19 @@ func TestInt8Reference(t *testing.T) {
 			}
 		}
 		if obs == quant.DefaultObserver {
-			t.Logf("arena %d bytes, lower bound %d (%.3f×)", qn.Plan.Size, qn.Plan.LowerBound, float64(qn.Plan.Size)/float64(qn.Plan.LowerBound))
+			p := qn.Plan
+			t.Logf("arena %d bytes, lower bound %d (%.3f×)", p.Size, p.LowerBound, float64(p.Size)/float64(p.LowerBound))
+			if float64(p.Size) > 1.05*float64(p.LowerBound) || float64(p.Size) > 1.6*(1<<20) {
+				t.Errorf("arena %d bytes: want ≤ 1.05 × %d and ≤ 1.6 MiB", p.Size, p.LowerBound)
+			}
+			data, err := EncodeFirmware(q, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf(".fw %d bytes", len(data))
+			if len(data) > 4_600_000 {
+				t.Errorf(".fw is %d bytes, want ≤ 4.6 MB", len(data))
+			}
 		}
 	}
 }

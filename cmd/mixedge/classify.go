@@ -14,7 +14,6 @@ import (
 
 	"github.com/mixedge/mixedge/camera"
 	"github.com/mixedge/mixedge/model"
-	"github.com/mixedge/mixedge/model/safetensors"
 )
 
 // float3 is a "r,g,b" flag.
@@ -48,6 +47,8 @@ func (f *float3) Set(s string) error {
 
 type classifyOpts struct {
 	weights, arch, labels string
+	model, precision      string
+	kernels               string
 	top, size, classes    int
 	cropPct               float64
 	mean, std             float3
@@ -57,9 +58,10 @@ type classifyOpts struct {
 
 func runClassify(args []string, stdout, stderr io.Writer) error {
 	var o classifyOpts
-	fs := newFlagSet("classify", "--weights W.safetensors --arch ARCH [flags] IMAGE|DIR...",
-		`Classify images with a float32 MixNet loaded from timm's safetensors weights
-(e.g. model.safetensors of timm/mixnet_s.ft_in1k on the Hugging Face hub).
+	fs := newFlagSet("classify", "(--model M.fw | --weights W.safetensors --arch ARCH) [flags] IMAGE|DIR...",
+		`Classify images with a MixNet: int8 from a .fw image made by 'mixedge
+convert' (--model), or float32 straight from timm's safetensors weights
+(--weights, e.g. model.safetensors of timm/mixnet_s.ft_in1k on the hub).
 Images (PNG or JPEG; a directory means every image in it) are preprocessed
 like timm's eval transform: the shorter side resized to size/crop-pct with
 PIL's bicubic filter, a centre crop, then (x/255 - mean)/std.
@@ -70,9 +72,13 @@ object per input per line:
   {"input":PATH,"top":[{"index":I,"label":NAME,"score":P}],"logits":[...]}
 (logits only with --logits). An input that fails prints an error (in JSON:
 {"input":PATH,"error":MSG}) and the others go on; the exit status is then 1.`,
-		`  mixedge classify --weights mixnet_s.safetensors --arch mixnet_s cat.jpg dog.png
+		`  mixedge classify --model mixnet_s.fw cat.jpg
+  mixedge classify --weights mixnet_s.safetensors --arch mixnet_s cat.jpg dog.png
   mixedge classify --weights tf_mixnet_l.safetensors --arch tf_mixnet_l --top 1 --json photos/
   mixedge classify --weights w.safetensors --arch mixnet_s --tensor --logits --json input0.f32`, stderr)
+	fs.StringVar(&o.model, "model", "", "int8 .fw image made by 'mixedge convert'")
+	fs.StringVar(&o.precision, "precision", "", "int8 (with --model) or fp32 (with --weights); default: what the model file holds")
+	fs.StringVar(&o.kernels, "kernels", "", "int8 kernel tier: auto, generic, avx2, neon, dotprod (default $MIXEDGE_KERNELS or auto)")
 	fs.StringVar(&o.weights, "weights", "", "safetensors file with timm's state_dict (F32, F16 or BF16)")
 	fs.StringVar(&o.arch, "arch", "mixnet_s", "architecture: "+strings.Join(model.ArchNames(), ", "))
 	fs.IntVar(&o.top, "top", 5, "how many classes to print per input")
@@ -89,8 +95,8 @@ object per input per line:
 	if err != nil {
 		return err
 	}
-	if o.weights == "" {
-		fmt.Fprintln(stderr, "mixedge classify: --weights is required (timm's model.safetensors for the architecture)")
+	if (o.weights == "") == (o.model == "") {
+		fmt.Fprintln(stderr, "mixedge classify: give --model M.fw (int8) or --weights W.safetensors (float32), not both")
 		fs.Usage()
 		return errUsage
 	}
@@ -102,14 +108,12 @@ object per input per line:
 	if o.top < 1 {
 		return fmt.Errorf("--top %d: want at least 1", o.top)
 	}
-	a, err := model.LookupArch(o.arch)
+	m, err := loadClassifier(&o, set(fs))
 	if err != nil {
-		return fmt.Errorf("--arch: %w", err)
+		return err
 	}
-	pp := camera.Preprocess{Size: a.Preprocess.InputSize, CropPct: a.Preprocess.CropPct, Mean: a.Preprocess.Mean, Std: a.Preprocess.Std}
-	if o.size != 0 {
-		pp.Size = o.size
-	}
+	defer m.close()
+	pp := m.pre
 	if o.cropPct != 0 {
 		pp.CropPct = o.cropPct
 	}
@@ -126,28 +130,13 @@ object per input per line:
 	if err != nil {
 		return err
 	}
-	labels, err := loadLabels(o.labels, o.classes)
-	if err != nil {
-		return err
+	labels := m.labels
+	if o.labels != "" {
+		if labels, err = loadLabels(o.labels, len(m.labels)); err != nil {
+			return err
+		}
 	}
-
-	g, err := model.Build(a, pp.Size, o.classes)
-	if err != nil {
-		return err
-	}
-	f, err := safetensors.Open(o.weights)
-	if err != nil {
-		return err
-	}
-	w, err := model.LoadWeights(g, f)
-	f.Close()
-	if err != nil {
-		return err
-	}
-	net, err := model.NewFloatNet(g, w)
-	if err != nil {
-		return err
-	}
+	net := m
 
 	in := make([]float32, pp.Size*pp.Size*3)
 	nchw := make([]float32, len(in))
@@ -171,7 +160,7 @@ object per input per line:
 			reportInputError(stdout, stderr, o.asJSON, path, err)
 			continue
 		}
-		printResult(stdout, o, path, net.Run(in), labels)
+		printResult(stdout, o, path, net.run(in), labels)
 	}
 	if failed > 0 {
 		if !o.asJSON {

@@ -28,7 +28,8 @@ var commands []command
 func init() {
 	commands = []command{
 		{"classify", "classify images (or preprocessed tensors) with a MixNet", runClassify},
-		{"info", "print an architecture layer by layer: shapes, kernels, params, MACs", runInfo},
+		{"convert", "quantize timm weights to an int8 .fw image (calibration, packing, arena plan)", runConvert},
+		{"info", "print an architecture or a .fw image layer by layer: shapes, kernels, params, MACs", runInfo},
 		{"version", "print the version of this binary", runVersion},
 	}
 }

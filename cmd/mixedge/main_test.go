@@ -270,3 +270,98 @@ func TestClassifyReference(t *testing.T) {
 		}
 	}
 }
+
+func TestConvertClassifyInfoInt8(t *testing.T) {
+	dir := t.TempDir()
+	w := writeSynthetic(t, dir)
+	fw := filepath.Join(dir, "s64.fw")
+	imgs := filepath.Join(dir, "calib")
+	os.Mkdir(imgs, 0o755)
+	writePNG(t, filepath.Join(imgs, "c.png"), 80, 70)
+	code, out, errs := runCLI(t, "convert", "--weights", w, "--arch", "mixnet_s", "--input-size", "64",
+		"--calib", imgs, "--calib-synthetic", "1", "--report", "-o", fw)
+	if code != 0 {
+		t.Fatalf("convert: exit %d: %s", code, errs)
+	}
+	for _, s := range []string{"wrote " + fw, "arena", "per-layer SQNR", "blocks.5.2.conv_pwl", "c.png"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("convert output lacks %q:\n%s", s, out)
+		}
+	}
+	if !strings.Contains(errs, "calibrating: 2/2 done") { // minmax: one pass over 2 images
+		t.Errorf("no progress report: %q", errs)
+	}
+	code, out, errs = runCLI(t, "classify", "--model", fw, "--json", "--top", "2", filepath.Join(imgs, "c.png"))
+	if code != 0 {
+		t.Fatalf("classify --model: exit %d: %s", code, errs)
+	}
+	res := parseLines(t, out)
+	if len(res) != 1 || len(res[0]["top"].([]any)) != 2 {
+		t.Errorf("classify --model: %v", res)
+	}
+	code, out, errs = runCLI(t, "info", "--model", fw, "--json")
+	if code != 0 {
+		t.Fatalf("info --model: exit %d: %s", code, errs)
+	}
+	var doc infoDoc
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.InputSize != 64 || doc.ArenaBytes < doc.ArenaBound || doc.ArenaBound == 0 || doc.WeightBytes < 4_000_000 || doc.Layers[0].Zero == nil {
+		t.Errorf("info --model: %+v", doc)
+	}
+	if code, _, errs := runCLI(t, "convert", "--weights", w, "--observer", "best", "-o", fw); code == 0 || !strings.Contains(errs, "minmax") {
+		t.Errorf("bad observer: %d %q", code, errs)
+	}
+	if code, _, errs := runCLI(t, "classify", "--model", fw, "--weights", w, "x.png"); code != 2 || !strings.Contains(errs, "not both") {
+		t.Errorf("--model and --weights: %d %q", code, errs)
+	}
+	if code, _, errs := runCLI(t, "classify", "--model", fw, "--kernels", "sse9", filepath.Join(imgs, "c.png")); code != 1 || !strings.Contains(errs, "generic") {
+		t.Errorf("bad kernel tier: %d %q", code, errs)
+	}
+	// A damaged .fw is refused with the section named.
+	data, _ := os.ReadFile(fw)
+	data[len(data)-100] ^= 1
+	bad := filepath.Join(dir, "bad.fw")
+	os.WriteFile(bad, data, 0o644)
+	if code, _, errs := runCLI(t, "classify", "--model", bad, filepath.Join(imgs, "c.png")); code != 1 || !strings.Contains(errs, "section") {
+		t.Errorf("damaged .fw: %d %q", code, errs)
+	}
+}
+
+// The int8 image made by convert (synthetic calibration only) agrees with
+// timm's fp32 logits on the reference inputs.
+func TestConvertReference(t *testing.T) {
+	weights := filepath.Join(refDir, "mixnet_s.safetensors")
+	if _, err := os.Stat(weights); err != nil {
+		t.Skipf("reference data not found (%v): needs ../shared/reference", err)
+	}
+	fw := filepath.Join(t.TempDir(), "mixnet_s.fw")
+	if code, _, errs := runCLI(t, "convert", "--weights", weights, "--arch", "mixnet_s", "-o", fw); code != 0 {
+		t.Fatalf("convert: %s", errs)
+	}
+	for name, minDB := range map[string]float64{"input0": 20, "input1": 10} {
+		code, out, errs := runCLI(t, "classify", "--model", fw, "--tensor", "--json", "--logits", filepath.Join(refDir, "inputs", name+".f32"))
+		if code != 0 {
+			t.Fatalf("%s: %s", name, errs)
+		}
+		res := parseLines(t, out)
+		b, _ := os.ReadFile(filepath.Join(refDir, "logits", "mixnet_s_"+name+".f32"))
+		var s, n float64
+		best, bestV := 0, math.Inf(-1)
+		for i, v := range res[0]["logits"].([]any) {
+			want := float64(math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:])))
+			if want > bestV {
+				best, bestV = i, want
+			}
+			s += want * want
+			n += (want - v.(float64)) * (want - v.(float64))
+		}
+		sqnr := 10 * math.Log10(s/n)
+		top := int(res[0]["top"].([]any)[0].(map[string]any)["index"].(float64))
+		t.Logf("%s: int8 SQNR %.2f dB against timm, top-1 %d (timm %d)", name, sqnr, top, best)
+		if sqnr < minDB || top != best {
+			t.Errorf("%s: SQNR %.2f dB (want ≥ %.0f), top-1 %d (timm %d)", name, sqnr, minDB, top, best)
+		}
+	}
+}

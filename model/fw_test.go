@@ -1,0 +1,261 @@
+package model
+
+import (
+	"bytes"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/mixedge/mixedge/firmware"
+	"github.com/mixedge/mixedge/kernels"
+	"github.com/mixedge/mixedge/mixconv"
+	"github.com/mixedge/mixedge/quant"
+)
+
+// tinyQModel is the tiny MixNet with synthetic weights, calibrated on two
+// synthetic images: a small, fast int8 model with every op kind.
+var tinyQModel = sync.OnceValues(func() (*QModel, error) {
+	g, err := Build(tinyArch(mixconv.PadSame), 33, 10)
+	if err != nil {
+		return nil, err
+	}
+	net, err := NewFloatNet(g, g.SyntheticWeights(9))
+	if err != nil {
+		return nil, err
+	}
+	newObs, _ := quant.NewObserver(quant.DefaultObserver)
+	c := NewCalibrator(net, newObs)
+	img := make([]float32, 33*33*3)
+	for i := 0; i < 2; i++ {
+		for j := range img {
+			img[j] = float32(math.Sin(float64(j*(i+3)) * 0.01))
+		}
+		c.Observe(img)
+	}
+	c.EndPass()
+	r, err := c.Ranges()
+	if err != nil {
+		return nil, err
+	}
+	labels := make([]string, 10)
+	for i := range labels {
+		labels[i] = "class " + string(rune('a'+i))
+	}
+	return Quantize(g, net.W, r, g.Arch.Preprocess, labels)
+})
+
+func tinyInput() []float32 {
+	in := make([]float32, 33*33*3)
+	for i := range in {
+		in[i] = float32(math.Cos(float64(i) * 0.05))
+	}
+	return in
+}
+
+func TestFirmwareRoundTrip(t *testing.T) {
+	q, err := tinyQModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	qn, err := NewInt8Net(q, kernels.Generic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := append([]float32(nil), qn.Run(tinyInput())...)
+	data, err := EncodeFirmware(q, qn.Plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "tiny.fw")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fw, err := OpenFirmware(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fw.Close()
+	if fw.Q.G.Arch.Name != "tf_tiny" && fw.Q.G.Arch.Name != q.G.Arch.Name {
+		t.Fatalf("arch %q", fw.Q.G.Arch.Name)
+	}
+	n2, err := NewInt8NetWithPlan(fw.Q, kernels.Generic, fw.Bufs, fw.Plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := n2.Run(tinyInput())
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("logit %d: %v from the .fw, %v before", i, got[i], want[i])
+		}
+	}
+	if len(fw.Q.Labels) != 10 || fw.Q.Labels[3] != "class d" {
+		t.Errorf("labels %q", fw.Q.Labels)
+	}
+}
+
+// Every single flipped byte and every truncation is caught, and the error
+// names where.
+func TestFirmwareCorruption(t *testing.T) {
+	q, err := tinyQModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	qn, _ := NewInt8Net(q, kernels.Generic)
+	data, err := EncodeFirmware(q, qn.Plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := firmware.Parse(data, "x.fw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secs := f.Sections()
+	step := 1
+	if testing.Short() {
+		step = 7
+	}
+	for off := 0; off < len(data); off += step {
+		bad := bytes.Clone(data)
+		bad[off] ^= 0x5a
+		_, err := ParseFirmware(bad, "x.fw")
+		if err == nil {
+			t.Fatalf("flip at %d accepted", off)
+		}
+		for _, s := range secs {
+			if off >= s.Offset && off < s.Offset+s.Length && !strings.Contains(err.Error(), `"`+s.Name+`"`) {
+				t.Fatalf("flip at %d in section %s: error does not name it: %v", off, s.Name, err)
+			}
+		}
+	}
+	for n := 0; n < len(data); n += max(1, len(data)/97) {
+		if _, err := ParseFirmware(data[:n], "x.fw"); err == nil || !strings.Contains(err.Error(), "truncated") {
+			t.Fatalf("truncated to %d: %v", n, err)
+		}
+	}
+}
+
+// rebuild re-packs the sections of a parsed file after edit, so CRCs are
+// valid and only the model-level checks stand between it and use.
+func rebuild(t testing.TB, data []byte, edit func(name string, b []byte) []byte) []byte {
+	f, err := firmware.Parse(data, "x.fw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := firmware.NewWriter()
+	for _, s := range f.Sections() {
+		b, _ := f.Section(s.Name)
+		if err := w.Add(s.Name, edit(s.Name, bytes.Clone(b))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := w.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// Content that passes the CRCs but lies (a crafted file) is still refused.
+func TestFirmwareSemanticChecks(t *testing.T) {
+	q, _ := tinyQModel()
+	qn, _ := NewInt8Net(q, kernels.Generic)
+	data, _ := EncodeFirmware(q, qn.Plan)
+	cases := []struct {
+		sec  string
+		edit func(b []byte) []byte
+		want string
+	}{
+		{SecMeta, func(b []byte) []byte { b[0] = 9; return b }, "model format 9"},
+		{SecPlan, func(b []byte) []byte { b[12] = 1; return b }, "aligned"},
+		{SecPlan, func(b []byte) []byte { b[0], b[1], b[2] = 0, 0, 0; return b }, "plan"},
+		{SecOps, func(b []byte) []byte { return b[:len(b)-1] }, "ops"},
+		{SecWeights, func(b []byte) []byte { return append(b, 0) }, "weights"},
+		{SecLabels, func(b []byte) []byte { b[0] = 3; return b }, "3 labels for 10 classes"},
+	}
+	for _, c := range cases {
+		bad := rebuild(t, data, func(name string, b []byte) []byte {
+			if name == c.sec {
+				return c.edit(b)
+			}
+			return b
+		})
+		_, err := ParseFirmware(bad, "x.fw")
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s edit: want an error with %q, got %v", c.sec, c.want, err)
+		}
+	}
+}
+
+func FuzzFirmwareSections(f *testing.F) {
+	q, err := tinyQModel()
+	if err != nil {
+		f.Fatal(err)
+	}
+	qn, _ := NewInt8Net(q, kernels.Generic)
+	data, _ := EncodeFirmware(q, qn.Plan)
+	f.Add(uint8(0), uint32(0), uint8(1))
+	f.Add(uint8(3), uint32(100), uint8(0xff))
+	f.Add(uint8(5), uint32(8), uint8(0x80))
+	f.Fuzz(func(t *testing.T, sec uint8, off uint32, x uint8) {
+		names := []string{SecMeta, SecLabels, SecOps, SecParams, SecWeights, SecPlan}
+		target := names[int(sec)%len(names)]
+		bad := rebuild(t, data, func(name string, b []byte) []byte {
+			if name == target && len(b) > 0 {
+				b[int(off)%len(b)] ^= x
+			}
+			return b
+		})
+		fw, err := ParseFirmware(bad, "x.fw")
+		if err != nil {
+			return
+		}
+		// Accepted: it must be runnable without panics.
+		n, err := NewInt8NetWithPlan(fw.Q, kernels.Generic, fw.Bufs, fw.Plan)
+		if err != nil {
+			return
+		}
+		n.Run(tinyInput())
+	})
+}
+
+func TestInt8RunAllocatesNothing(t *testing.T) {
+	q, err := tinyQModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range kernels.Tiers() {
+		qn, err := NewInt8Net(q, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := tinyInput()
+		if a := testing.AllocsPerRun(5, func() { qn.Run(in) }); a != 0 {
+			t.Errorf("%s: %v allocations per Run", k.Name, a)
+		}
+	}
+}
+
+// Every tier available here gives the generic tier's logits bit for bit.
+func TestInt8TiersAgree(t *testing.T) {
+	q, err := tinyQModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := NewInt8Net(q, kernels.Generic)
+	want := append([]float32(nil), ref.Run(tinyInput())...)
+	for _, k := range kernels.Tiers() {
+		qn, err := NewInt8Net(q, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := qn.Run(tinyInput())
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%s: logit %d is %v, generic %v", k.Name, i, got[i], want[i])
+			}
+		}
+	}
+}
