@@ -259,3 +259,34 @@ func TestInt8TiersAgree(t *testing.T) {
 		}
 	}
 }
+
+// Any thread count gives the single-thread logits bit for bit, without
+// allocating (run with -race too).
+func TestInt8Threads(t *testing.T) {
+	q, err := tinyQModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := NewInt8Net(q, kernels.Generic)
+	want := append([]float32(nil), ref.Run(tinyInput())...)
+	for _, threads := range []int{2, 3, 5, 64} {
+		qn, err := NewInt8Net(q, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		qn.SetThreads(threads)
+		in := tinyInput()
+		for rep := 0; rep < 3; rep++ {
+			got := qn.Run(in)
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%d threads: logit %d is %v, want %v", threads, i, got[i], want[i])
+				}
+			}
+		}
+		if a := testing.AllocsPerRun(3, func() { qn.Run(in) }); a != 0 {
+			t.Errorf("%d threads: %v allocations per Run", threads, a)
+		}
+		qn.Close()
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/mixedge/mixedge/camera"
+	"github.com/mixedge/mixedge/kernels"
 	"github.com/mixedge/mixedge/quant"
 )
 
@@ -142,5 +143,40 @@ func TestDefaultObserverChoice(t *testing.T) {
 			t.Errorf("observer %s (worst %.2f dB, top-1 %d) beats the default %s (worst %.2f dB, top-1 %d)",
 				obs, s.worst, s.top1, quant.DefaultObserver, def.worst, def.top1)
 		}
+	}
+}
+
+// BenchmarkInt8MixnetS224 times one int8 mixnet_s frame per kernel tier
+// (synthetic weights, calibrated on two synthetic images); compare with
+// BenchmarkFloatMixnetS224 from the same run.
+func BenchmarkInt8MixnetS224(b *testing.B) {
+	a, _ := LookupArch("mixnet_s")
+	g, err := Build(a, 224, 1000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	net, err := NewFloatNet(g, g.SyntheticWeights(1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	q := calibrate(b, net, quant.DefaultObserver, 2)
+	in := make([]float32, 224*224*3)
+	for i := range in {
+		in[i] = float32(math.Sin(float64(i) * 0.01))
+	}
+	for _, k := range kernels.Tiers() {
+		b.Run(k.Name, func(b *testing.B) {
+			qn, err := NewInt8Net(q, k)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			n := 0
+			for b.Loop() {
+				qn.Run(in)
+				n++
+			}
+			b.ReportMetric(float64(g.TotalMACs())*float64(n)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+		})
 	}
 }

@@ -60,7 +60,16 @@ type Int8Net struct {
 	dw      []kernels.DWConvShape // per op×group, precomputed
 	dwIdx   []int                 // first dw shape of each op
 	stem    kernels.ConvShape
+
+	// Worker pool (SetThreads): worker w takes row ranges from work[w] and
+	// answers on done. Started once; Run starts no goroutine.
+	work []chan rowTask
+	done chan struct{}
+	// OnOp, when set, is called after every op with its index (profiling).
+	OnOp func(op int)
 }
+
+type rowTask struct{ op, y0, y1 int }
 
 // NewInt8Net plans the arena and allocates it; k is the kernel tier (nil:
 // the best this CPU has).
@@ -186,16 +195,76 @@ func (n *Int8Net) Run(input []float32) []float32 {
 // RunQuantized runs the network on the int8 input already in Input().
 func (n *Int8Net) RunQuantized() []float32 {
 	for i := range n.Q.G.Ops {
-		n.runOp(i, 0, -1)
+		n.step(i)
+		if n.OnOp != nil {
+			n.OnOp(i)
+		}
 	}
 	return n.logits
+}
+
+// SetThreads starts t-1 workers (t ≥ 1) that share each op's output rows
+// with the calling goroutine. Call Close to stop them.
+func (n *Int8Net) SetThreads(t int) {
+	n.Close()
+	if t < 1 {
+		t = 1
+	}
+	n.done = make(chan struct{}, t)
+	n.work = make([]chan rowTask, t-1)
+	for w := range n.work {
+		ch := make(chan rowTask, 1)
+		n.work[w] = ch
+		go func() {
+			for task := range ch {
+				n.runOp(task.op, task.y0, task.y1)
+				n.done <- struct{}{}
+			}
+		}()
+	}
+}
+
+// Threads is the number of goroutines a Run uses.
+func (n *Int8Net) Threads() int { return len(n.work) + 1 }
+
+// Close stops the workers.
+func (n *Int8Net) Close() {
+	for _, ch := range n.work {
+		close(ch)
+	}
+	n.work = nil
+}
+
+// step runs op i, split by output rows over the workers when it can be.
+func (n *Int8Net) step(i int) {
+	op := &n.Q.G.Ops[i]
+	rows := n.Q.G.Tensors[op.Out].H
+	t := min(len(n.work)+1, rows)
+	switch op.Kind {
+	case OpSE, OpPool, OpLinear:
+		t = 1 // whole-tensor reductions, and small
+	}
+	if t <= 1 {
+		n.runOp(i, 0, -1)
+		return
+	}
+	chunk := (rows + t - 1) / t
+	sent := 0
+	for w := 1; w*chunk < rows; w++ {
+		n.work[w-1] <- rowTask{i, w * chunk, min(rows, (w+1)*chunk)}
+		sent++
+	}
+	n.runOp(i, 0, chunk)
+	for ; sent > 0; sent-- {
+		<-n.done
+	}
 }
 
 // RunObserve is RunQuantized with a callback after every op.
 func (n *Int8Net) RunObserve(observe func(op int, out []int8)) []float32 {
 	g := n.Q.G
 	for i := range g.Ops {
-		n.runOp(i, 0, -1)
+		n.step(i)
 		if observe != nil && g.Ops[i].Kind != OpLinear {
 			observe(i, n.tensors[g.Ops[i].Out])
 		}

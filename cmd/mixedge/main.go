@@ -30,6 +30,8 @@ func init() {
 		{"classify", "classify images (or preprocessed tensors) with a MixNet", runClassify},
 		{"convert", "quantize timm weights to an int8 .fw image (calibration, packing, arena plan)", runConvert},
 		{"info", "print an architecture or a .fw image layer by layer: shapes, kernels, params, MACs", runInfo},
+		{"bench", "time int8 inference: per frame and per op, any thread count and kernel tier", runBench},
+		{"cpu", "print the CPU, its features and the kernels chosen for it", runCPU},
 		{"version", "print the version of this binary", runVersion},
 	}
 }

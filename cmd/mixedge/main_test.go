@@ -365,3 +365,47 @@ func TestConvertReference(t *testing.T) {
 		}
 	}
 }
+
+func TestBenchAndCPU(t *testing.T) {
+	code, out, errs := runCLI(t, "bench", "--arch", "mixnet_s", "--synthetic", "--input-size", "64", "--runs", "3", "--warmup", "1", "--threads", "2", "--json")
+	if code != 0 {
+		t.Fatalf("bench: exit %d: %s", code, errs)
+	}
+	var doc benchDoc
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Arch != "mixnet_s" || doc.Threads != 2 || doc.Runs != 3 || len(doc.Ops) < 70 || doc.MedianMS <= 0 ||
+		doc.P10MS > doc.MedianMS || doc.MedianMS > doc.P90MS || doc.Allocs > 0.5 {
+		t.Errorf("bench json: %+v", doc)
+	}
+	var share float64
+	for _, o := range doc.Ops {
+		share += o.Share
+	}
+	if math.Abs(share-1) > 1e-6 {
+		t.Errorf("op shares sum to %g", share)
+	}
+	code, out, _ = runCLI(t, "bench", "--arch", "mixnet_s", "--synthetic", "--input-size", "32", "--runs", "2", "--kernels", "generic")
+	if code != 0 || !strings.Contains(out, "kernels generic") || !strings.Contains(out, "by kind:") {
+		t.Errorf("bench text: %d\n%s", code, out)
+	}
+	if code, _, errs := runCLI(t, "bench", "--runs", "2"); code != 2 || !strings.Contains(errs, "--synthetic") {
+		t.Errorf("bench without a model: %d %q", code, errs)
+	}
+	code, out, _ = runCLI(t, "cpu", "--json")
+	var c cpuDoc
+	if err := json.Unmarshal([]byte(out), &c); code != 0 || err != nil {
+		t.Fatalf("cpu: %d %v", code, err)
+	}
+	found := false
+	for _, a := range c.Available {
+		found = found || a == c.Chosen
+	}
+	if !found || c.Ops["gemm"] == "" || c.Logical < 1 {
+		t.Errorf("cpu json: %+v", c)
+	}
+	if code, out, _ := runCLI(t, "cpu", "--kernels", "generic"); code != 0 || !strings.Contains(out, "chosen: generic") {
+		t.Errorf("cpu --kernels generic: %d %q", code, out)
+	}
+}
