@@ -383,7 +383,7 @@ func decodeFirmware(f *firmware.File) (*Firmware, error) {
 	if err := d.Finish(); err != nil {
 		return nil, err
 	}
-	if plan.Size > 1<<31 {
+	if int64(plan.Size) > 1<<31 {
 		return nil, d.Errorf("arena of %d bytes", plan.Size)
 	}
 	if err := plan.Check(bufs); err != nil {
