@@ -241,7 +241,9 @@ func (n *Int8Net) step(i int) {
 	rows := n.Q.G.Tensors[op.Out].H
 	t := min(len(n.work)+1, rows)
 	switch op.Kind {
-	case OpSE, OpPool, OpLinear:
+	case OpSE:
+		n.seGate(i) // the reduction first, then the gating splits by rows
+	case OpPool, OpLinear:
 		t = 1 // whole-tensor reductions, and small
 	}
 	if t <= 1 {
@@ -311,7 +313,11 @@ func (n *Int8Net) runOp(i, y0, y1 int) {
 			wOff += ks * ks * c
 		}
 	case OpSE:
-		n.squeezeExcite(i, q.SE, dst, src)
+		se := q.SE
+		c := se.Channels
+		gate := n.scratch[i][c+se.Reduced : 2*c+se.Reduced]
+		r0, r1 := y0*os.W*c, y1*os.W*c
+		k.ChannelMul(dst[r0:r1], c, src[r0:r1], c, (y1-y0)*os.W, c, gate, se.XZero, se.GateZero, se.Gate, se.OutZero, quant.QMin, quant.QMax)
 	case OpAdd:
 		a, b := dst[y0*os.W*os.C:y1*os.W*os.C], n.tensors[op.In2]
 		k.Add(a, src[y0*os.W*os.C:], b[y0*os.W*os.C:], q.Add, quant.QMin, quant.QMax)
@@ -326,9 +332,13 @@ func (n *Int8Net) runOp(i, y0, y1 int) {
 	}
 }
 
-// squeezeExcite is kernels.SqueezeExciteQS8 built from this tier's kernels.
-func (n *Int8Net) squeezeExcite(i int, se *quant.SE, dst, src []int8) {
+// seGate computes op i's squeeze-excite gates into its scratch: the first
+// half of kernels.SqueezeExciteQS8, built from this tier's kernels. The
+// channel multiply (runOp) is the second.
+func (n *Int8Net) seGate(i int) {
 	k := n.K
+	se := n.Q.Ops[i].SE
+	src := n.tensors[n.Q.G.Ops[i].In]
 	c, r := se.Channels, se.Reduced
 	sc := n.scratch[i]
 	mean, hidden, gate := sc[:c], sc[c:c+r], sc[c+r:2*c+r]
@@ -337,5 +347,4 @@ func (n *Int8Net) squeezeExcite(i int, se *quant.SE, dst, src []int8) {
 	k.Lookup(hidden, hidden, &se.SiLU)
 	k.GEMM(gate, c, hidden, r, 1, r, c, n.sePack[i][1], se.ExpandBias, se.ExpandM, se.ExpandZero, quant.QMin, quant.QMax)
 	k.Lookup(gate, gate, &se.Sigmoid)
-	k.ChannelMul(dst, c, src, c, se.Pixels, c, gate, se.XZero, se.GateZero, se.Gate, se.OutZero, quant.QMin, quant.QMax)
 }
