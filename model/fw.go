@@ -383,8 +383,19 @@ func decodeFirmware(f *firmware.File) (*Firmware, error) {
 	if err := d.Finish(); err != nil {
 		return nil, err
 	}
-	if int64(plan.Size) > 1<<31 {
-		return nil, d.Errorf("arena of %d bytes", plan.Size)
+	// The arena is exactly as large as its last buffer needs, so a file
+	// cannot make the loader allocate more than the graph implies.
+	need, bound := 0, 0
+	if d.Err() == nil {
+		if ref, err := PlanArena(bufs, ArenaAlign); err == nil {
+			bound = ref.LowerBound
+		}
+		for i, b := range bufs {
+			need = max(need, plan.Offsets[i]+(b.Size+ArenaAlign-1)&^(ArenaAlign-1))
+		}
+	}
+	if plan.Size != need || plan.LowerBound != bound {
+		return nil, d.Errorf("arena of %d bytes (bound %d): the buffers need %d (bound %d)", plan.Size, plan.LowerBound, need, bound)
 	}
 	if err := plan.Check(bufs); err != nil {
 		return nil, d.Errorf("%v", err)

@@ -42,6 +42,14 @@ func (q *QModel) ArenaBuffers() []Buffer {
 			bufs = append(bufs, Buffer{Name: g.Ops[i].Name + ".scratch", Size: kernels.SEScratch(se), First: i, Last: i})
 		}
 	}
+	// The stem runs as im2col + GEMM: one K·K·Cin patch per output pixel.
+	for i := range g.Ops {
+		if op := &g.Ops[i]; op.Kind == OpStem {
+			is, os := g.Tensors[op.In], g.Tensors[op.Out]
+			k := op.Kernels[0]
+			bufs = append(bufs, Buffer{Name: op.Name + ".im2col", Size: os.H * os.W * k * k * is.C, First: i, Last: i})
+		}
+	}
 	return bufs
 }
 
@@ -99,6 +107,9 @@ func NewInt8NetWithPlan(q *QModel, k *kernels.Table, bufs []Buffer, plan Plan) (
 	for i := range g.Ops {
 		op, qo := &g.Ops[i], &q.Ops[i]
 		switch op.Kind {
+		case OpStem:
+			kk := op.Kernels[0] * op.Kernels[0] * op.InSplit[0]
+			n.packed[i] = [][]int8{k.PackGEMM(qo.W, kk, op.OutSplit[0])}
 		case OpPointwise:
 			off := 0
 			for gi := range op.Kernels {
@@ -134,6 +145,12 @@ func NewInt8NetWithPlan(q *QModel, k *kernels.Table, bufs []Buffer, plan Plan) (
 	next := len(g.Tensors)
 	for i := range g.Ops {
 		if q.Ops[i].SE != nil {
+			n.scratch[i] = view(next)
+			next++
+		}
+	}
+	for i := range g.Ops {
+		if g.Ops[i].Kind == OpStem {
 			n.scratch[i] = view(next)
 			next++
 		}
@@ -291,7 +308,14 @@ func (n *Int8Net) runOp(i, y0, y1 int) {
 	}
 	switch op.Kind {
 	case OpStem:
-		k.Stem(dst, src, q.W, q.Bias, q.M, &n.stem, q.ZIn, zOut, q.QMin, q.QMax, y0, y1)
+		// im2col + GEMM: the same sums as kernels.StemConvQS8 (weights
+		// [Cout][K][K][Cin], padding taps read zIn), at GEMM speed.
+		st := &n.stem
+		kk := st.K * st.K * st.Cin
+		patches := n.scratch[i][y0*st.OW*kk : y1*st.OW*kk]
+		im2col(patches, src, st, int8(q.ZIn), y0, y1)
+		k.GEMM(dst[y0*st.OW*st.OutStride:], st.OutStride, patches, kk, (y1-y0)*st.OW, kk, st.Cout,
+			n.packed[i][0], q.Bias, q.M, zOut, q.QMin, q.QMax)
 	case OpPointwise:
 		inOff, outOff := 0, 0
 		pix0, pix1 := y0*os.W, y1*os.W
@@ -329,6 +353,42 @@ func (n *Int8Net) runOp(i, y0, y1 int) {
 	if q.SiLU {
 		part := dst[y0*os.W*os.C : y1*os.W*os.C]
 		k.Lookup(part, part, &q.Table)
+	}
+}
+
+// im2col writes, for output rows [y0, y1), each output pixel's K×K×Cin
+// input patch (ky, kx, ci order; z outside the image) to dst.
+func im2col(dst, src []int8, s *kernels.ConvShape, z int8, y0, y1 int) {
+	k, cin := s.K, s.Cin
+	row := k * cin
+	p := 0
+	for oy := y0; oy < y1; oy++ {
+		for ox := 0; ox < s.OW; ox++ {
+			ix0 := ox*s.Stride - s.PadLeft
+			for ky := 0; ky < k; ky++ {
+				iy := oy*s.Stride - s.PadTop + ky
+				out := dst[p : p+row]
+				p += row
+				if iy < 0 || iy >= s.H {
+					for j := range out {
+						out[j] = z
+					}
+					continue
+				}
+				line := src[iy*s.W*s.InStride:]
+				for kx := 0; kx < k; kx++ {
+					ix := ix0 + kx
+					o := out[kx*cin : kx*cin+cin]
+					if ix < 0 || ix >= s.W {
+						for j := range o {
+							o[j] = z
+						}
+						continue
+					}
+					copy(o, line[ix*s.InStride:ix*s.InStride+cin])
+				}
+			}
+		}
 	}
 }
 
