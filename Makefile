@@ -4,9 +4,9 @@ QEMU_ARM64 ?= qemu-aarch64
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: test test-amd64 test-purego test-arm64 vet build-arm deps dist
+.PHONY: test test-amd64 test-purego test-arm64 vet build-arm deps dist xarch
 
-test: deps vet test-amd64 test-purego test-arm64 build-arm
+test: deps vet test-amd64 test-purego test-arm64 build-arm xarch
 
 # qemu-user runs the arm64 tests on an x86 machine.
 deps:
@@ -49,3 +49,26 @@ dist:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/mixedge-linux-armv7 ./cmd/mixedge
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/mixedge-linux-amd64 ./cmd/mixedge
 	@command -v file >/dev/null 2>&1 && file dist/mixedge-* || ls -l dist
+
+# Cross-architecture bit-exactness: one .fw converted on this machine; the
+# reference inputs' int8 logits from every kernel tier on amd64 and under
+# qemu as a Pi 4 and a Pi 5 must be byte-identical to amd64 generic's.
+# (Only the logits: softmax scores go through math.Exp, whose last bit
+# differs between architectures.)
+REF ?= ../shared/reference
+XDIR := $(shell mktemp -u -d /tmp/mixedge-xarch.XXXXXX)
+xarch:
+	@if [ ! -f $(REF)/mixnet_s.safetensors ]; then echo "xarch: skipped, $(REF) not found"; exit 0; fi; \
+	set -e; mkdir -p $(XDIR); \
+	$(GO) build -o $(XDIR)/mixedge-amd64 ./cmd/mixedge; \
+	GOARCH=arm64 $(GO) build -o $(XDIR)/mixedge-arm64 ./cmd/mixedge; \
+	$(XDIR)/mixedge-amd64 convert --weights $(REF)/mixnet_s.safetensors --arch mixnet_s -o $(XDIR)/s.fw >/dev/null 2>&1; \
+	in="--tensor --json --logits $(REF)/inputs/input0.f32 $(REF)/inputs/input1.f32"; \
+	logits() { sed -E 's/"top":\[[^]]*\],//'; }; \
+	$(XDIR)/mixedge-amd64 classify --model $(XDIR)/s.fw --kernels generic $$in | logits > $(XDIR)/want.json; \
+	for t in $$($(XDIR)/mixedge-amd64 cpu --json | sed -n '/tiers_available/,/]/p' | tr -d ' ",[]' | grep -v tiers_available); do \
+	  $(XDIR)/mixedge-amd64 classify --model $(XDIR)/s.fw --kernels $$t $$in | logits | cmp - $(XDIR)/want.json; echo "xarch: amd64 $$t identical"; done; \
+	for c in cortex-a72 cortex-a76; do \
+	  $(QEMU_ARM64) -cpu $$c $(XDIR)/mixedge-arm64 classify --model $(XDIR)/s.fw $$in | logits | cmp - $(XDIR)/want.json; \
+	  echo "xarch: arm64 $$c $$($(QEMU_ARM64) -cpu $$c $(XDIR)/mixedge-arm64 cpu | sed -n 's/.*chosen: //p') identical"; done; \
+	rm -rf $(XDIR)

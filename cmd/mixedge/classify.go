@@ -253,7 +253,7 @@ func readTensor(path string, dst []float32, s int) error {
 type scored struct {
 	Index int     `json:"index"`
 	Label string  `json:"label"`
-	Score float64 `json:"score"`
+	Score float32 `json:"score"` // float32: no digits beyond what the logits carry
 }
 
 type result struct {
@@ -281,7 +281,7 @@ func topK(logits []float32, labels []string, k int) []scored {
 	out := make([]scored, k)
 	for i := 0; i < k; i++ {
 		j := idx[i]
-		out[i] = scored{Index: j, Label: labels[j], Score: math.Exp(float64(logits[j])-maxv) / z}
+		out[i] = scored{Index: j, Label: labels[j], Score: float32(math.Exp(float64(logits[j])-maxv) / z)}
 	}
 	return out
 }

@@ -1,0 +1,52 @@
+//go:build arm64 && !purego
+
+package kernels
+
+import "github.com/klauspost/cpuid/v2"
+
+// Neon is the arm64 baseline tier (Cortex-A53/A72: Pi 3/4): SMULL/SMLAL/
+// SADALP-class NEON, no SDOT. Every entry has a NEON path; a few rare
+// shapes fall back to the generic kernel inside the entry (see NEON.md).
+var Neon = &Table{
+	Name:       "neon",
+	PackGEMM:   packGEMMNeon,
+	GEMM:       gemmQS8Neon,
+	GEMMF32:    gemmQS8F32Neon,
+	DWConv:     dwConvNeon,
+	Stem:       stemConvNeon,
+	Pool:       globalAvgPoolQS8Neon,
+	Add:        addQS8Neon,
+	ChannelMul: channelMulQS8Neon,
+	Lookup:     lookupQS8Neon,
+	Ops: map[string]string{"gemm": "neon", "gemm_f32": "neon", "dwconv": "neon", "stem": "neon",
+		"pool": "neon", "add": "neon", "channel_mul": "neon", "lookup": "neon"},
+}
+
+// DotProd is the ARMv8.2 dot-product tier (Cortex-A76: Pi 5). It uses SDOT
+// for the GEMMs (and the stem, an im2col GEMM) and shares the other
+// entries with Neon.
+var DotProd = &Table{
+	Name:       "dotprod",
+	PackGEMM:   packGEMMDot,
+	GEMM:       gemmQS8Dot,
+	GEMMF32:    gemmQS8F32Dot,
+	DWConv:     Neon.DWConv,
+	Stem:       stemConvDot,
+	Pool:       Neon.Pool,
+	Add:        Neon.Add,
+	ChannelMul: Neon.ChannelMul,
+	Lookup:     Neon.Lookup,
+	Ops: map[string]string{"gemm": "dotprod", "gemm_f32": "dotprod", "dwconv": Neon.Ops["dwconv"],
+		"stem": "dotprod", "pool": Neon.Ops["pool"], "add": Neon.Ops["add"],
+		"channel_mul": Neon.Ops["channel_mul"], "lookup": Neon.Ops["lookup"]},
+}
+
+func init() {
+	if !cpuid.CPU.Supports(cpuid.ASIMD) {
+		return
+	}
+	tiers = append(tiers, Neon)
+	if cpuid.CPU.Supports(cpuid.ASIMDDP) {
+		tiers = append(tiers, DotProd)
+	}
+}

@@ -1,0 +1,155 @@
+//go:build !purego
+
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// runArmDW compares tab.DWConv with the generic kernel on one case, with
+// guard bands around dst and untouched-input checks.
+func runArmDW(tb testing.TB, rng *rand.Rand, tab *Table, tc dwCase, multKind int) {
+	tb.Helper()
+	oh, pt := padding(tc.h, tc.k, tc.stride, tc.same)
+	ow, pl := padding(tc.w, tc.k, tc.stride, tc.same)
+	s := DWConvShape{H: tc.h, W: tc.w, C: tc.c, InStride: tc.inOff + tc.c + tc.inExtra,
+		OutStride: tc.outOff + tc.c + tc.outExtra, K: tc.k, Stride: tc.stride, PadTop: pt, PadLeft: pl, OH: oh, OW: ow}
+	src := newBuf(rng, tc.h*tc.w*s.InStride)
+	if tc.extreme {
+		copy(src.b, randInt8s(rng, len(src.b), true))
+	}
+	w := randWeights(rng, tc.k*tc.k*tc.c, tc.extreme)
+	raw := randBias(rng, tc.c, tc.largeBias)
+	q := randQuantOut(rng)
+	if tc.extreme {
+		q.zIn = []int32{-128, 127}[rng.IntN(2)]
+	}
+	rq := multsOfKind(tb, rng, tc.c, tc.k*tc.k, multKind)
+	bias := fold(tb, raw, w, tc.c, 1, q.zIn)
+	got := newBuf(rng, oh*ow*s.OutStride)
+	want := got.clone()
+	srcBefore, wBefore, biasBefore := src.clone(), slices.Clone(w), slices.Clone(bias)
+	srcLen := span(tc.h*tc.w, s.InStride, tc.c)
+	srcView := src.view(tc.inOff, srcLen)[:srcLen:srcLen]
+	dstLen := span(oh*ow, s.OutStride, tc.c)
+	ranges := [][2]int{{0, oh}}
+	if tc.split {
+		ranges = splitRows(rng, oh)
+	}
+	for _, r := range ranges {
+		DWConvQS8(want[guard+tc.outOff:][:dstLen], srcView, w, bias, rq, &s, q.zIn, q.zOut, q.qmin, q.qmax, r[0], r[1])
+		tab.DWConv(got.view(tc.outOff, dstLen), srcView, w, bias, rq, &s, q.zIn, q.zOut, q.qmin, q.qmax, r[0], r[1])
+	}
+	name := fmt.Sprintf("%s %v mult=%d", tab.Name, tc, multKind)
+	checkBuf(tb, name+": dst", got.b, want)
+	checkBuf(tb, name+": src", src.b, srcBefore)
+	if !slices.Equal(w, wBefore) || !slices.Equal(bias, biasBefore) {
+		tb.Fatalf("%s: weights or bias modified", name)
+	}
+}
+
+var armDWChannels = []int{16, 17, 20, 24, 31, 32, 33, 40, 47, 48, 60, 72, 1, 5, 15}
+
+func randArmDWCase(rng *rand.Rand, k, stride int, same bool) dwCase {
+	tc := dwCase{k: k, stride: stride, same: same,
+		h: 1 + rng.IntN(k+6), w: 1 + rng.IntN(k+8), c: armDWChannels[rng.IntN(len(armDWChannels))],
+		extreme: rng.IntN(4) == 0, largeBias: rng.IntN(5) == 0, split: rng.IntN(2) == 0}
+	if rng.IntN(2) == 0 {
+		tc.inOff, tc.inExtra = rng.IntN(5), rng.IntN(20)
+		tc.outOff, tc.outExtra = rng.IntN(5), rng.IntN(5)
+	}
+	return tc
+}
+
+func TestArmDWConv(t *testing.T) {
+	forTiers(t, func(t *testing.T, tab *Table) {
+		rng := rand.New(rand.NewPCG(3, uint64(len(tab.Name))))
+		iters := 12
+		if testing.Short() {
+			iters = 5
+		}
+		for _, k := range dwKernels {
+			for _, stride := range []int{1, 2} {
+				for _, same := range []bool{false, true} {
+					// 1-pixel images and 1-wide / 1-high ones.
+					for _, hw := range [][2]int{{1, 1}, {1, 5}, {6, 1}} {
+						tc := randArmDWCase(rng, k, stride, same)
+						tc.h, tc.w = hw[0], hw[1]
+						runArmDW(t, rng, tab, tc, rng.IntN(3))
+					}
+					for range iters {
+						runArmDW(t, rng, tab, randArmDWCase(rng, k, stride, same), rng.IntN(3))
+					}
+				}
+			}
+		}
+		// Kernels without an unrolled interior path (the per-tap kernel).
+		for _, k := range []int{1, 2, 4, 6} {
+			for i := range 2 * iters {
+				runArmDW(t, rng, tab, randArmDWCase(rng, k, 1+i%2, i%4 < 2), rng.IntN(3))
+			}
+		}
+		// A wide tensor: channel blocks plus an overlapping tail.
+		runArmDW(t, rng, tab, dwCase{h: 7, w: 9, c: 150, k: 5, stride: 2, inOff: 3, inExtra: 40, outOff: 1, outExtra: 7}, 0)
+		runArmDW(t, rng, tab, dwCase{h: 5, w: 5, c: 35, k: 11, stride: 1, extreme: true, largeBias: true}, 1)
+		runArmDW(t, rng, tab, dwCase{h: 5, w: 5, c: 35, k: 3, stride: 1, extreme: true}, 2)
+	})
+}
+
+func FuzzArmDWConv(f *testing.F) {
+	f.Add(uint64(1), uint8(5), uint8(7), uint8(20), uint8(1), uint8(0))
+	f.Add(uint64(2), uint8(1), uint8(1), uint8(16), uint8(4), uint8(3))
+	f.Fuzz(func(t *testing.T, seed uint64, h, w, c, kIdx, mode uint8) {
+		ts := asmTiers()
+		if len(ts) == 0 {
+			t.Skip("no arm64 tier")
+		}
+		rng := rand.New(rand.NewPCG(seed, 5))
+		tc := randArmDWCase(rng, dwKernels[int(kIdx)%len(dwKernels)], 1+int(mode)%2, mode&2 != 0)
+		tc.h, tc.w, tc.c = 1+int(h)%20, 1+int(w)%20, 1+int(c)%100
+		for _, tab := range ts {
+			runArmDW(t, rng, tab, tc, int(mode>>2)%3)
+		}
+	})
+}
+
+func TestArmDWConvAllocs(t *testing.T) {
+	forTiers(t, func(t *testing.T, tab *Table) {
+		const h, w, c = 9, 9, 40
+		src := make([]int8, h*w*c)
+		dst := make([]int8, h*w*c)
+		wts := make([]int8, 11*11*c)
+		bias := make([]int32, c)
+		rq := benchMults(c)
+		dw := DWConvShape{H: h, W: w, C: c, InStride: c, OutStride: c, K: 11, Stride: 1, PadTop: 5, PadLeft: 5, OH: h, OW: w}
+		if a := testing.AllocsPerRun(10, func() {
+			tab.DWConv(dst, src, wts, bias, rq, &dw, 3, -2, -128, 127, 0, h)
+		}); a != 0 {
+			t.Errorf("%v allocs per run", a)
+		}
+	})
+}
+
+func BenchmarkArmDWConv(b *testing.B) {
+	for _, tab := range asmTiers() {
+		for _, d := range dwBenches {
+			oh, pad := SymmetricPad(d.h, d.k, d.s)
+			s := DWConvShape{H: d.h, W: d.h, C: d.c, InStride: d.c, OutStride: d.c, K: d.k, Stride: d.s,
+				PadTop: pad, PadLeft: pad, OH: oh, OW: oh}
+			b.Run(fmt.Sprintf("%s/k%d_s%d_%dx%dx%d", tab.Name, d.k, d.s, d.h, d.h, d.c), func(b *testing.B) {
+				src := benchInt8s(d.h * d.h * d.c)
+				dst := make([]int8, oh*oh*d.c)
+				w := benchInt8s(d.k * d.k * d.c)
+				bias := make([]int32, d.c)
+				rq := benchMults(d.c)
+				for b.Loop() {
+					tab.DWConv(dst, src, w, bias, rq, &s, 0, 0, -128, 127, 0, oh)
+				}
+				reportGMACs(b, oh*oh*d.c*d.k*d.k)
+			})
+		}
+	}
+}

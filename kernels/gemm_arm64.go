@@ -1,0 +1,300 @@
+//go:build !purego
+
+package kernels
+
+import (
+	"unsafe"
+
+	"github.com/mixedge/mixedge/quant"
+)
+
+// The arm64 GEMMs read weights packed by packGEMMNeon / packGEMMDot and
+// compute 4 pixels x nr output channels per register tile (the *1 variants:
+// 1 pixel, for the last rows%4 pixels). The asm
+// functions handle nblk blocks of nr channels, storing the first cols of
+// each block (cols < nr only for a padded tail block, nblk == 1). They read
+// kpad input bytes per pixel row; the wrapper guarantees that read stays
+// inside src's capacity (the padded weights are zero, so the extra bytes do
+// not count).
+
+//go:noescape
+func gemmQ8Neon(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,
+	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
+
+//go:noescape
+func gemmF32Neon(dst *float32, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,
+	w *int8, bias *int32, scale *float32)
+
+//go:noescape
+func gemmQ8Dot(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,
+	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
+
+//go:noescape
+func gemmF32Dot(dst *float32, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,
+	w *int8, bias *int32, scale *float32)
+
+//go:noescape
+func gemmQ8Neon1(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,
+	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
+
+//go:noescape
+func gemmQ8Dot1(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,
+	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
+
+//go:noescape
+func gemmF32Neon1(dst *float32, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,
+	w *int8, bias *int32, scale *float32)
+
+//go:noescape
+func gemmF32Dot1(dst *float32, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,
+	w *int8, bias *int32, scale *float32)
+
+// gemmQ8Asm and gemmF32Asm call the asm of a layout directly (not through
+// a func value, which would make escape analysis move the stack row
+// buffer to the heap).
+type (
+	gemmQ8Asm  bool
+	gemmF32Asm bool
+)
+
+const (
+	q8Neon  gemmQ8Asm  = false
+	q8Dot   gemmQ8Asm  = true
+	f32Neon gemmF32Asm = false
+	f32Dot  gemmF32Asm = true
+)
+
+func (dot gemmQ8Asm) call(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,
+	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32) {
+	r4 := rows &^ 3
+	if r4 > 0 {
+		if dot {
+			gemmQ8Dot(dst, dstStride, src, srcStride, r4, kpad, nblk, cols, w, bias, rq, zOut, qmin, qmax)
+		} else {
+			gemmQ8Neon(dst, dstStride, src, srcStride, r4, kpad, nblk, cols, w, bias, rq, zOut, qmin, qmax)
+		}
+	}
+	if rows == r4 {
+		return
+	}
+	dst = (*int8)(unsafe.Add(unsafe.Pointer(dst), r4*dstStride))
+	src = (*int8)(unsafe.Add(unsafe.Pointer(src), r4*srcStride))
+	if dot {
+		gemmQ8Dot1(dst, dstStride, src, srcStride, rows-r4, kpad, nblk, cols, w, bias, rq, zOut, qmin, qmax)
+	} else {
+		gemmQ8Neon1(dst, dstStride, src, srcStride, rows-r4, kpad, nblk, cols, w, bias, rq, zOut, qmin, qmax)
+	}
+}
+
+func (dot gemmF32Asm) call(dst *float32, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,
+	w *int8, bias *int32, scale *float32) {
+	r4 := rows &^ 3
+	if r4 > 0 {
+		if dot {
+			gemmF32Dot(dst, dstStride, src, srcStride, r4, kpad, nblk, cols, w, bias, scale)
+		} else {
+			gemmF32Neon(dst, dstStride, src, srcStride, r4, kpad, nblk, cols, w, bias, scale)
+		}
+	}
+	if rows == r4 {
+		return
+	}
+	dst = (*float32)(unsafe.Add(unsafe.Pointer(dst), 4*r4*dstStride))
+	src = (*int8)(unsafe.Add(unsafe.Pointer(src), r4*srcStride))
+	if dot {
+		gemmF32Dot1(dst, dstStride, src, srcStride, rows-r4, kpad, nblk, cols, w, bias, scale)
+	} else {
+		gemmF32Neon1(dst, dstStride, src, srcStride, rows-r4, kpad, nblk, cols, w, bias, scale)
+	}
+}
+
+// gemmLayout describes one packed weight layout.
+type gemmLayout struct {
+	nr   int // output channels per block
+	kmul int // kpad is k rounded up to this
+}
+
+var (
+	neonLayout = gemmLayout{nr: 4, kmul: 8} // [n/4][kpad/16][4][16], then [4][8] if kpad%16 == 8
+	dotLayout  = gemmLayout{nr: 8, kmul: 4} // [n/8][kpad/4][8][4]
+)
+
+func (l gemmLayout) kpad(k int) int { return (k + l.kmul - 1) / l.kmul * l.kmul }
+
+func (l gemmLayout) size(k, n int) int { return (n + l.nr - 1) / l.nr * l.nr * l.kpad(k) }
+
+// index is the position of w[co][ci] in the packed slice.
+func (l gemmLayout) index(co, ci, kp int) int {
+	b, c := co/l.nr, co%l.nr
+	base := b * l.nr * kp
+	if l.nr == 4 { // neon
+		k0 := ci &^ 15
+		ch := min(16, kp-k0)
+		return base + k0*4 + c*ch + ci - k0
+	}
+	return base + ci/4*32 + c*4 + ci%4
+}
+
+func (l gemmLayout) pack(w []int8, k, n int) []int8 {
+	if k <= 0 || n <= 0 {
+		panic("kernels: PackGEMM: k and n must be positive")
+	}
+	need("PackGEMM", "w", len(w), n*k)
+	kp := l.kpad(k)
+	out := make([]int8, l.size(k, n))
+	for co := range n {
+		for ci := range k {
+			out[l.index(co, ci, kp)] = w[co*k+ci]
+		}
+	}
+	return out
+}
+
+func packGEMMNeon(w []int8, k, n int) []int8 { return neonLayout.pack(w, k, n) }
+func packGEMMDot(w []int8, k, n int) []int8  { return dotLayout.pack(w, k, n) }
+
+// safeRows is how many leading rows can be read kp bytes wide without
+// leaving src's capacity.
+func safeRows(src []int8, srcStride, pixels, kp int) int {
+	c := cap(src)
+	if (pixels-1)*srcStride+kp <= c {
+		return pixels
+	}
+	if kp > c {
+		return 0
+	}
+	return min(pixels, (c-kp)/srcStride+1)
+}
+
+// rowBufLen bounds the stack copy of a pixel row whose padded read would
+// leave src; longer rows of that kind take the scalar path.
+const rowBufLen = 4096
+
+func gemmQ8Arm64(name string, l gemmLayout, fn gemmQ8Asm, dst []int8, dstStride int, src []int8, srcStride int,
+	pixels, k, n int, w []int8, bias []int32, rq []quant.Multiplier, zOut, qmin, qmax int32) {
+	if pixels <= 0 || n <= 0 {
+		return
+	}
+	kp := l.kpad(k)
+	checkGEMM(name, len(src), srcStride, pixels, k, n, n*k, len(bias))
+	need(name, "packed w", len(w), l.size(k, n))
+	checkStride(name, "dst", dstStride, n)
+	need(name, "dst", len(dst), span(pixels, dstStride, n))
+	need(name, "rq", len(rq), n)
+	for _, m := range rq[:n] {
+		if m.Shift < quant.MinShift || m.Shift > quant.MaxShift {
+			panic("kernels: " + name + ": multiplier shift out of range")
+		}
+	}
+	safe := safeRows(src, srcStride, pixels, kp)
+	if safe > 0 {
+		gemmQ8Blocks(l, fn, dst, dstStride, &src[0], srcStride, safe, kp, n, w, bias, rq, zOut, qmin, qmax)
+	}
+	for p := safe; p < pixels; p++ {
+		gemmQ8Row(l, fn, dst[p*dstStride:], src[p*srcStride:][:k], k, n, w, bias, rq, zOut, qmin, qmax)
+	}
+}
+
+func gemmQ8Blocks(l gemmLayout, fn gemmQ8Asm, dst []int8, dstStride int, src *int8, srcStride, rows, kp, n int,
+	w []int8, bias []int32, rq []quant.Multiplier, zOut, qmin, qmax int32) {
+	nfull, tail := n/l.nr, n%l.nr
+	if nfull > 0 {
+		fn.call(&dst[0], dstStride, src, srcStride, rows, kp, nfull, l.nr, &w[0], &bias[0], &rq[0], zOut, qmin, qmax)
+	}
+	if tail > 0 {
+		var tb [8]int32
+		var tr [8]quant.Multiplier
+		copy(tb[:], bias[nfull*l.nr:n])
+		copy(tr[:], rq[nfull*l.nr:n])
+		fn.call(&dst[nfull*l.nr], dstStride, src, srcStride, rows, kp, 1, tail, &w[nfull*l.nr*kp], &tb[0], &tr[0], zOut, qmin, qmax)
+	}
+}
+
+// gemmQ8Row handles one pixel whose padded read would leave src.
+func gemmQ8Row(l gemmLayout, fn gemmQ8Asm, dst []int8, x []int8, k, n int,
+	w []int8, bias []int32, rq []quant.Multiplier, zOut, qmin, qmax int32) {
+	kp := l.kpad(k)
+	if kp <= rowBufLen {
+		var buf [rowBufLen]int8
+		copy(buf[:], x)
+		gemmQ8Blocks(l, fn, dst, n, &buf[0], kp, 1, kp, n, w, bias, rq, zOut, qmin, qmax)
+		return
+	}
+	for co := range n {
+		dst[co] = quant.Requantize(bias[co]+l.dot(x, w, co, kp), rq[co], zOut, qmin, qmax)
+	}
+}
+
+func (l gemmLayout) dot(x, w []int8, co, kp int) int32 {
+	var a int32
+	for ci, xv := range x {
+		a += int32(xv) * int32(w[l.index(co, ci, kp)])
+	}
+	return a
+}
+
+func gemmF32Arm64(name string, l gemmLayout, fn gemmF32Asm, dst []float32, src []int8, srcStride int,
+	pixels, k, n int, w []int8, bias []int32, scale []float32) {
+	if pixels <= 0 || n <= 0 {
+		return
+	}
+	kp := l.kpad(k)
+	checkGEMM(name, len(src), srcStride, pixels, k, n, n*k, len(bias))
+	need(name, "packed w", len(w), l.size(k, n))
+	need(name, "dst", len(dst), pixels*n)
+	need(name, "scale", len(scale), n)
+	safe := safeRows(src, srcStride, pixels, kp)
+	if safe > 0 {
+		gemmF32Blocks(l, fn, dst, n, &src[0], srcStride, safe, kp, n, w, bias, scale)
+	}
+	for p := safe; p < pixels; p++ {
+		gemmF32Row(l, fn, dst[p*n:], src[p*srcStride:][:k], k, n, w, bias, scale)
+	}
+}
+
+func gemmF32Blocks(l gemmLayout, fn gemmF32Asm, dst []float32, dstStride int, src *int8, srcStride, rows, kp, n int,
+	w []int8, bias []int32, scale []float32) {
+	nfull, tail := n/l.nr, n%l.nr
+	if nfull > 0 {
+		fn.call(&dst[0], dstStride, src, srcStride, rows, kp, nfull, l.nr, &w[0], &bias[0], &scale[0])
+	}
+	if tail > 0 {
+		var tb [8]int32
+		var ts [8]float32
+		copy(tb[:], bias[nfull*l.nr:n])
+		copy(ts[:], scale[nfull*l.nr:n])
+		fn.call(&dst[nfull*l.nr], dstStride, src, srcStride, rows, kp, 1, tail, &w[nfull*l.nr*kp], &tb[0], &ts[0])
+	}
+}
+
+func gemmF32Row(l gemmLayout, fn gemmF32Asm, dst []float32, x []int8, k, n int,
+	w []int8, bias []int32, scale []float32) {
+	kp := l.kpad(k)
+	if kp <= rowBufLen {
+		var buf [rowBufLen]int8
+		copy(buf[:], x)
+		gemmF32Blocks(l, fn, dst, n, &buf[0], kp, 1, kp, n, w, bias, scale)
+		return
+	}
+	for co := range n {
+		dst[co] = float32(bias[co]+l.dot(x, w, co, kp)) * scale[co]
+	}
+}
+
+func gemmQS8Neon(dst []int8, dstStride int, src []int8, srcStride int, pixels, k, n int,
+	w []int8, bias []int32, rq []quant.Multiplier, zOut, qmin, qmax int32) {
+	gemmQ8Arm64("GEMMQS8 neon", neonLayout, q8Neon, dst, dstStride, src, srcStride, pixels, k, n, w, bias, rq, zOut, qmin, qmax)
+}
+
+func gemmQS8Dot(dst []int8, dstStride int, src []int8, srcStride int, pixels, k, n int,
+	w []int8, bias []int32, rq []quant.Multiplier, zOut, qmin, qmax int32) {
+	gemmQ8Arm64("GEMMQS8 dotprod", dotLayout, q8Dot, dst, dstStride, src, srcStride, pixels, k, n, w, bias, rq, zOut, qmin, qmax)
+}
+
+func gemmQS8F32Neon(dst []float32, src []int8, srcStride int, pixels, k, n int, w []int8, bias []int32, scale []float32) {
+	gemmF32Arm64("GEMMQS8F32 neon", neonLayout, f32Neon, dst, src, srcStride, pixels, k, n, w, bias, scale)
+}
+
+func gemmQS8F32Dot(dst []float32, src []int8, srcStride int, pixels, k, n int, w []int8, bias []int32, scale []float32) {
+	gemmF32Arm64("GEMMQS8F32 dotprod", dotLayout, f32Dot, dst, src, srcStride, pixels, k, n, w, bias, scale)
+}

@@ -1,0 +1,242 @@
+//go:build !purego
+
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/mixedge/mixedge/quant"
+)
+
+// asmTiers are the arm64 tiers this CPU runs (the generic tier excluded).
+func asmTiers() []*Table {
+	var ts []*Table
+	for _, t := range Tiers() {
+		if t.Name != "generic" {
+			ts = append(ts, t)
+		}
+	}
+	return ts
+}
+
+func forTiers(t *testing.T, f func(t *testing.T, tab *Table)) {
+	ts := asmTiers()
+	if len(ts) == 0 {
+		t.Skip("no arm64 tier on this CPU")
+	}
+	for _, tab := range ts {
+		t.Run(tab.Name, func(t *testing.T) { f(t, tab) })
+	}
+}
+
+type armGEMMCase struct {
+	pixels, k, n              int
+	inOff, inExtra            int
+	outOff, outExtra          int
+	extreme, largeBias, tight bool
+	multKind                  int // 0 random, 1 Shift <= 0, 2 Shift = 31
+}
+
+func (c armGEMMCase) String() string {
+	return fmt.Sprintf("%dpx k=%d n=%d in[%d+%d] out[%d+%d] ext=%v big=%v tight=%v mult=%d",
+		c.pixels, c.k, c.n, c.inOff, c.inExtra, c.outOff, c.outExtra, c.extreme, c.largeBias, c.tight, c.multKind)
+}
+
+func randArmGEMMCase(rng *rand.Rand, short bool) armGEMMCase {
+	maxK, maxN, maxP := 300, 70, 13
+	if short {
+		maxK, maxN, maxP = 100, 40, 9
+	}
+	c := armGEMMCase{pixels: 1 + rng.IntN(maxP), k: 1 + rng.IntN(maxK), n: 1 + rng.IntN(maxN),
+		extreme: rng.IntN(4) == 0, largeBias: rng.IntN(5) == 0, tight: rng.IntN(3) == 0, multKind: rng.IntN(4) % 3}
+	if rng.IntN(2) == 0 {
+		c.inOff, c.inExtra, c.outOff, c.outExtra = rng.IntN(4), rng.IntN(40), rng.IntN(4), rng.IntN(9)
+	}
+	return c
+}
+
+func multsOfKind(tb testing.TB, rng *rand.Rand, n, k, kind int) []quant.Multiplier {
+	rq := randMults(tb, rng, n, k)
+	for i := range rq {
+		switch kind {
+		case 1: // Shift <= 0: real multiplier >= 1/2
+			m, err := quant.NewMultiplier(0.5 + rng.Float64()*float64(int(1)<<rng.IntN(29)))
+			if err != nil {
+				tb.Fatal(err)
+			}
+			rq[i] = m
+		case 2:
+			rq[i] = quant.Multiplier{M: int32(rng.Int64N(1 << 31)), Shift: 31}
+		}
+	}
+	return rq
+}
+
+// gemmInputs builds src (optionally with capacity == length, to force the
+// row-copy path) and the other operands.
+func runArmGEMM(tb testing.TB, rng *rand.Rand, tab *Table, c armGEMMCase) {
+	tb.Helper()
+	srcStride := c.inOff + c.k + c.inExtra
+	dstStride := c.outOff + c.n + c.outExtra
+	src := newBuf(rng, c.pixels*srcStride)
+	if c.extreme {
+		copy(src.b, randInt8s(rng, len(src.b), true))
+	}
+	w := randWeights(rng, c.n*c.k, c.extreme)
+	raw := randBias(rng, c.n, c.largeBias)
+	q := randQuantOut(rng)
+	rq := multsOfKind(tb, rng, c.n, c.k, c.multKind)
+	bias := fold(tb, raw, w, c.n, c.k, q.zIn)
+	srcBefore := src.clone()
+	srcLen := span(c.pixels, srcStride, c.k)
+	srcView := src.view(c.inOff, srcLen)
+	if c.tight {
+		srcView = srcView[:srcLen:srcLen]
+	}
+	wBefore := slices.Clone(w)
+	packed := tab.PackGEMM(w, c.k, c.n)
+
+	got := newBuf(rng, c.pixels*dstStride)
+	want := slices.Clone(got.b)
+	GEMMQS8(want[guard+c.outOff:], dstStride, srcView, srcStride, c.pixels, c.k, c.n, w, bias, rq, q.zOut, q.qmin, q.qmax)
+	tab.GEMM(got.view(c.outOff, span(c.pixels, dstStride, c.n)), dstStride, srcView, srcStride, c.pixels, c.k, c.n,
+		packed, bias, rq, q.zOut, q.qmin, q.qmax)
+	checkBuf(tb, tab.Name+" "+c.String()+": dst", got.b, want)
+	checkBuf(tb, tab.Name+" "+c.String()+": src", src.b, srcBefore)
+	if !slices.Equal(w, wBefore) {
+		tb.Fatalf("%s: PackGEMM changed w", c)
+	}
+
+	// The classifier: same sums, float epilogue. dst is dense.
+	scale := make([]float32, c.n)
+	for i := range scale {
+		scale[i] = float32(math.Exp2(-30*rng.Float64())) * []float32{1, -1}[rng.IntN(2)]
+	}
+	fWant := make([]float32, c.pixels*c.n+2*guard)
+	fGot := make([]float32, len(fWant))
+	for i := range fWant {
+		fWant[i] = float32(i) + 0.5
+		fGot[i] = fWant[i]
+	}
+	GEMMQS8F32(fWant[guard:], srcView, srcStride, c.pixels, c.k, c.n, w, bias, scale)
+	tab.GEMMF32(fGot[guard:guard+c.pixels*c.n], srcView, srcStride, c.pixels, c.k, c.n, packed, bias, scale)
+	for i := range fWant {
+		if math.Float32bits(fGot[i]) != math.Float32bits(fWant[i]) {
+			tb.Fatalf("%s %s: f32 dst[%d] (payload %d) = %g, want %g", tab.Name, c, i, i-guard, fGot[i], fWant[i])
+		}
+	}
+	checkBuf(tb, tab.Name+" "+c.String()+": src after f32", src.b, srcBefore)
+}
+
+func TestArmGEMM(t *testing.T) {
+	forTiers(t, func(t *testing.T, tab *Table) {
+		rng := rand.New(rand.NewPCG(1, uint64(len(tab.Name))))
+		// Every small shape, then random ones.
+		for k := 1; k <= 40; k++ {
+			for n := 1; n <= 17; n += 1 + k%3 {
+				c := armGEMMCase{pixels: 1 + (k+n)%6, k: k, n: n, tight: k%2 == 0, multKind: n % 3, extreme: k%5 == 0}
+				runArmGEMM(t, rng, tab, c)
+			}
+		}
+		iters := 400
+		if testing.Short() {
+			iters = 120
+		}
+		for range iters {
+			runArmGEMM(t, rng, tab, randArmGEMMCase(rng, testing.Short()))
+		}
+		// A long row whose padded read would leave src: the scalar path.
+		runArmGEMM(t, rng, tab, armGEMMCase{pixels: 2, k: rowBufLen + 3, n: 9, tight: true})
+		runArmGEMM(t, rng, tab, armGEMMCase{pixels: 5, k: 1536, n: 13, tight: true, extreme: true})
+	})
+}
+
+func TestArmPackGEMM(t *testing.T) {
+	forTiers(t, func(t *testing.T, tab *Table) {
+		rng := rand.New(rand.NewPCG(2, 2))
+		for range 50 {
+			k, n := 1+rng.IntN(50), 1+rng.IntN(30)
+			w := randWeights(rng, n*k, false)
+			p := tab.PackGEMM(w, k, n)
+			var nz int
+			for _, v := range p {
+				if v != 0 {
+					nz++
+				}
+			}
+			var wz int
+			for _, v := range w {
+				if v != 0 {
+					wz++
+				}
+			}
+			if nz != wz {
+				t.Fatalf("k=%d n=%d: packed has %d non-zeros, w has %d (padding must be zero)", k, n, nz, wz)
+			}
+			if &p[0] == &w[0] {
+				t.Fatal("PackGEMM must return a new slice")
+			}
+		}
+	})
+}
+
+func FuzzArmGEMM(f *testing.F) {
+	f.Add(uint64(1), uint8(3), uint16(17), uint8(5))
+	f.Add(uint64(7), uint8(1), uint16(1), uint8(1))
+	f.Fuzz(func(t *testing.T, seed uint64, pixels uint8, k uint16, n uint8) {
+		ts := asmTiers()
+		if len(ts) == 0 {
+			t.Skip("no arm64 tier")
+		}
+		rng := rand.New(rand.NewPCG(seed, 9))
+		c := randArmGEMMCase(rng, true)
+		c.pixels, c.k, c.n = 1+int(pixels)%20, 1+int(k)%700, 1+int(n)%80
+		for _, tab := range ts {
+			runArmGEMM(t, rng, tab, c)
+		}
+	})
+}
+
+func TestArmGEMMAllocs(t *testing.T) {
+	forTiers(t, func(t *testing.T, tab *Table) {
+		const px, k, n = 30, 67, 45
+		src := make([]int8, px*k)
+		dst := make([]int8, px*n)
+		w := tab.PackGEMM(make([]int8, n*k), k, n)
+		bias := make([]int32, n)
+		rq := make([]quant.Multiplier, n)
+		scale := make([]float32, n)
+		logits := make([]float32, px*n)
+		tight := src[: px*k : px*k]
+		for name, f := range map[string]func(){
+			"gemm":     func() { tab.GEMM(dst, n, tight, k, px, k, n, w, bias, rq, 0, -128, 127) },
+			"gemm_f32": func() { tab.GEMMF32(logits, tight, k, px, k, n, w, bias, scale) },
+		} {
+			if a := testing.AllocsPerRun(20, f); a != 0 {
+				t.Errorf("%s: %v allocs per run", name, a)
+			}
+		}
+	})
+}
+
+func BenchmarkArmGEMM(b *testing.B) {
+	for _, tab := range asmTiers() {
+		for _, sh := range []struct{ px, k, n int }{{196, 80, 480}, {49, 960, 160}, {1, 1536, 1000}} {
+			b.Run(fmt.Sprintf("%s/%dx%dx%d", tab.Name, sh.px, sh.k, sh.n), func(b *testing.B) {
+				src := benchInt8s(sh.px * sh.k)
+				dst := make([]int8, sh.px*sh.n)
+				w := tab.PackGEMM(benchInt8s(sh.k*sh.n), sh.k, sh.n)
+				bias := make([]int32, sh.n)
+				rq := benchMults(sh.n)
+				for b.Loop() {
+					tab.GEMM(dst, sh.n, src, sh.k, sh.px, sh.k, sh.n, w, bias, rq, 0, -128, 127)
+				}
+				reportGMACs(b, sh.px*sh.k*sh.n)
+			})
+		}
+	}
+}

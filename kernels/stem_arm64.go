@@ -1,0 +1,98 @@
+//go:build !purego
+
+package kernels
+
+import (
+	"fmt"
+
+	"github.com/mixedge/mixedge/quant"
+)
+
+const (
+	stemPackMax  = 16384 // packed weights on the stack: Cout x K*K*Cin (padded)
+	stemPatchMax = 16384 // gathered receptive fields on the stack
+	stemChunk    = 64    // output pixels per GEMM call
+)
+
+// stemConvArm64 is StemConvQS8 as im2col + the tier's GEMM: the weights
+// ([Cout][K][K][Cin] = [n][k] with k = K*K*Cin) are packed on the stack
+// once per call, the receptive fields of up to stemChunk consecutive output
+// pixels are gathered (padding as zIn, as in the generic kernel) into rows
+// of kpad bytes, and the GEMM computes and requantizes them. Shapes whose
+// packed weights do not fit take the generic kernel.
+func stemConvArm64(name string, l gemmLayout, fn gemmQ8Asm, dst, src []int8, weights []int8, bias []int32,
+	rq []quant.Multiplier, s *ConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int) {
+	if err := s.Validate(); err != nil {
+		panic(err)
+	}
+	kk := s.K * s.K * s.Cin
+	kp := l.kpad(kk)
+	if l.size(kk, s.Cout) > stemPackMax || kp > stemPatchMax {
+		StemConvQS8(dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1)
+		return
+	}
+	if oy0 < 0 || oy1 > s.OH || oy0 > oy1 {
+		panic(fmt.Sprintf("kernels: %s: rows [%d, %d) outside [0, %d)", name, oy0, oy1, s.OH))
+	}
+	if oy0 == oy1 {
+		return
+	}
+	h, w, cin, k, n := s.H, s.W, s.Cin, s.K, s.Cout
+	need(name, "src", len(src), span(h*w, s.InStride, cin))
+	need(name, "dst", len(dst), span(oy1*s.OW, s.OutStride, n))
+	need(name, "weights", len(weights), n*kk)
+	need(name, "bias", len(bias), n)
+	need(name, "rq", len(rq), n)
+	for _, m := range rq[:n] {
+		if m.Shift < quant.MinShift || m.Shift > quant.MaxShift {
+			panic("kernels: " + name + ": multiplier shift out of range")
+		}
+	}
+
+	var wbuf [stemPackMax]int8
+	packed := wbuf[:l.size(kk, n)]
+	for co := range n {
+		for ci := range kk {
+			packed[l.index(co, ci, kp)] = weights[co*kk+ci]
+		}
+	}
+	var pbuf [stemPatchMax]int8
+	chunk := min(stemChunk, stemPatchMax/kp)
+	zb := int8(zIn)
+	first, end := oy0*s.OW, oy1*s.OW
+	for q0 := first; q0 < end; q0 += chunk {
+		rows := min(chunk, end-q0)
+		for r := range rows {
+			oy, ox := (q0+r)/s.OW, (q0+r)%s.OW
+			iy0, ix0 := oy*s.Stride-s.PadTop, ox*s.Stride-s.PadLeft
+			patch := pbuf[r*kp:][:kk]
+			j := 0
+			for ky := range k {
+				iy := iy0 + ky
+				for kx := range k {
+					ix := ix0 + kx
+					if iy < 0 || iy >= h || ix < 0 || ix >= w {
+						for ci := range cin {
+							patch[j+ci] = zb
+						}
+					} else {
+						copy(patch[j:j+cin], src[(iy*w+ix)*s.InStride:])
+					}
+					j += cin
+				}
+			}
+		}
+		gemmQ8Blocks(l, fn, dst[q0*s.OutStride:], s.OutStride, &pbuf[0], kp, rows, kp, n,
+			packed, bias, rq, zOut, qmin, qmax)
+	}
+}
+
+func stemConvNeon(dst, src []int8, weights []int8, bias []int32, rq []quant.Multiplier,
+	s *ConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int) {
+	stemConvArm64("StemConvQS8 neon", neonLayout, q8Neon, dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1)
+}
+
+func stemConvDot(dst, src []int8, weights []int8, bias []int32, rq []quant.Multiplier,
+	s *ConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int) {
+	stemConvArm64("StemConvQS8 dotprod", dotLayout, q8Dot, dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1)
+}
