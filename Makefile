@@ -35,9 +35,12 @@ test-purego:
 # Under emulation timings mean nothing and everything is ~20x slower, so
 # the arm64 legs run -short (skipped parts say why). Pinned CPU models: a
 # Pi 4 (cortex-a72, plain NEON) and a Pi 5 (cortex-a76, dot product).
+# MIXEDGE_REQUIRE_KERNELS makes kernels.TestRequireKernels fail unless the
+# expected tier was chosen, so a leg cannot silently test only generic code
+# (and on cortex-a72 qemu raises SIGILL if SDOT ever runs).
 test-arm64:
-	GOARCH=arm64 $(GO) test -short -exec '$(QEMU_ARM64) -cpu cortex-a72' ./...
-	GOARCH=arm64 $(GO) test -short -exec '$(QEMU_ARM64) -cpu cortex-a76' ./kernels/ ./model/
+	MIXEDGE_REQUIRE_KERNELS=neon GOARCH=arm64 $(GO) test -short -exec '$(QEMU_ARM64) -cpu cortex-a72' ./...
+	MIXEDGE_REQUIRE_KERNELS=dotprod GOARCH=arm64 $(GO) test -short -exec '$(QEMU_ARM64) -cpu cortex-a76' ./kernels/ ./model/
 
 build-arm:
 	GOARCH=arm GOARM=7 $(GO) build ./...
