@@ -519,6 +519,12 @@ func decodeOp(g *Graph, i int, o *QOp, pd, wd *firmware.Decoder) error {
 			return pd.Errorf("zero point or bound %d outside int8", z)
 		}
 	}
+	if o.QMin > o.QMax {
+		return pd.Errorf("clamp [%d, %d] is empty", o.QMin, o.QMax)
+	}
+	if a := o.Add; op.Kind == OpAdd && (a.Shift < 1 || a.Shift > 31 || a.MA < 0 || a.MA > 32767 || a.MB < 0 || a.MB > 32767) {
+		return pd.Errorf("add multipliers %d, %d with shift %d outside [0, 32767] and [1, 31]", a.MA, a.MB, a.Shift)
+	}
 	wd.Align(64)
 	o.W, o.Bias = wd.Int8s(), wd.Int32s()
 	if err := wd.Err(); err != nil {

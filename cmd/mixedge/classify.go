@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -49,6 +50,7 @@ type classifyOpts struct {
 	weights, arch, labels string
 	model, precision      string
 	kernels               string
+	threads               int
 	top, size, classes    int
 	cropPct               float64
 	mean, std             float3
@@ -79,6 +81,7 @@ object per input per line:
 	fs.StringVar(&o.model, "model", "", "int8 .fw image made by 'mixedge convert'")
 	fs.StringVar(&o.precision, "precision", "", "int8 (with --model) or fp32 (with --weights); default: what the model file holds")
 	fs.StringVar(&o.kernels, "kernels", "", "int8 kernel tier: auto, generic, avx2, neon, dotprod (default $MIXEDGE_KERNELS or auto)")
+	fs.IntVar(&o.threads, "threads", runtime.NumCPU(), "int8: goroutines per image")
 	fs.StringVar(&o.weights, "weights", "", "safetensors file with timm's state_dict (F32, F16 or BF16)")
 	fs.StringVar(&o.arch, "arch", "mixnet_s", "architecture: "+strings.Join(model.ArchNames(), ", "))
 	fs.IntVar(&o.top, "top", 5, "how many classes to print per input")

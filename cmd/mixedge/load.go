@@ -75,10 +75,15 @@ func loadClassifier(o *classifyOpts, given map[string]bool) (*classifier, error)
 			fw.Close()
 			return nil, fmt.Errorf("%s: %w", o.model, err)
 		}
+		if o.threads < 1 {
+			fw.Close()
+			return nil, fmt.Errorf("--threads %d: want at least 1", o.threads)
+		}
+		n.SetThreads(o.threads)
 		p := fw.Q.Pre
 		return &classifier{
 			pre:    camera.Preprocess{Size: fw.Q.G.InputSize, CropPct: p.CropPct, Mean: p.Mean, Std: p.Std},
-			labels: fw.Q.Labels, run: n.Run, close: func() { fw.Close() }, int8: n,
+			labels: fw.Q.Labels, run: n.Run, close: func() { n.Close(); fw.Close() }, int8: n,
 		}, nil
 	}
 	if o.precision != "" && o.precision != "fp32" {
