@@ -308,8 +308,12 @@ func (n *Int8Net) runOp(i, y0, y1 int) {
 	}
 	switch op.Kind {
 	case OpStem:
-		// im2col + GEMM: the same sums as kernels.StemConvQS8 (weights
-		// [Cout][K][K][Cin], padding taps read zIn), at GEMM speed.
+		if k.Ops["stem"] != "generic" {
+			k.Stem(dst, src, q.W, q.Bias, q.M, &n.stem, q.ZIn, zOut, q.QMin, q.QMax, y0, y1)
+			break
+		}
+		// The generic stem kernel is slow; im2col + the tier's GEMM gives the
+		// same sums (weights [Cout][K][K][Cin], padding taps read zIn).
 		st := &n.stem
 		kk := st.K * st.K * st.Cin
 		patches := n.scratch[i][y0*st.OW*kk : y1*st.OW*kk]

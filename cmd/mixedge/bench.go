@@ -210,6 +210,9 @@ calibrated on two synthetic images.`,
 func implOf(k *kernels.Table, op *model.Op) string {
 	key := map[model.OpKind]string{model.OpStem: "stem", model.OpPointwise: "gemm", model.OpDepthwise: "dwconv",
 		model.OpSE: "channel_mul", model.OpAdd: "add", model.OpPool: "pool", model.OpLinear: "gemm_f32"}[op.Kind]
+	if key == "stem" && k.Ops["stem"] == "generic" {
+		return "im2col+" + k.Ops["gemm"] // see model.Int8Net
+	}
 	if s := k.Ops[key]; s != "" {
 		return s
 	}
