@@ -5,6 +5,7 @@ import (
 	"unsafe"
 
 	"github.com/mixedge/mixedge/kernels"
+	"github.com/mixedge/mixedge/mixconv"
 	"github.com/mixedge/mixedge/quant"
 )
 
@@ -65,8 +66,7 @@ type Int8Net struct {
 	tensors [][]int8 // views into the arena, per tensor
 	scratch [][]int8 // per op (SE only)
 	logits  []float32
-	dw      []kernels.DWConvShape // per op×group, precomputed
-	dwIdx   []int                 // first dw shape of each op
+	mc      []*mixconv.QS8 // per depthwise op
 	stem    kernels.ConvShape
 
 	// Worker pool (SetThreads): worker w takes row ranges from work[w] and
@@ -155,23 +155,18 @@ func NewInt8NetWithPlan(q *QModel, k *kernels.Table, bufs []Buffer, plan Plan) (
 			next++
 		}
 	}
-	n.dwIdx = make([]int, len(g.Ops))
+	n.mc = make([]*mixconv.QS8, len(g.Ops))
 	for i := range g.Ops {
 		op := &g.Ops[i]
-		n.dwIdx[i] = len(n.dw)
 		is, os := g.Tensors[op.In], g.Tensors[op.Out]
 		switch op.Kind {
 		case OpDepthwise:
-			spec := op.DWSpec()
-			for gi, k := range op.Kernels {
-				top, _, left, _ := spec.Pads(gi, is.H, is.W)
-				s := kernels.DWConvShape{H: is.H, W: is.W, C: op.OutSplit[gi], InStride: is.C, OutStride: os.C,
-					K: k, Stride: op.Stride, PadTop: top, PadLeft: left, OH: os.H, OW: os.W}
-				if err := s.Validate(); err != nil {
-					return nil, fmt.Errorf("%s group %d: %w", op.Name, gi, err)
-				}
-				n.dw = append(n.dw, s)
+			qo := &q.Ops[i]
+			mc, err := mixconv.NewQS8(op.DWSpec(), is.H, is.W, qo.W, qo.Bias, qo.M)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", op.Name, err)
 			}
+			n.mc[i] = mc
 		case OpStem:
 			spec := op.DWSpec()
 			top, _, left, _ := spec.Pads(0, is.H, is.W)
@@ -331,15 +326,7 @@ func (n *Int8Net) runOp(i, y0, y1 int) {
 			outOff += co
 		}
 	case OpDepthwise:
-		off, wOff := 0, 0
-		for gi, ks := range op.Kernels {
-			c := op.OutSplit[gi]
-			s := &n.dw[n.dwIdx[i]+gi]
-			k.DWConv(dst[off:], src[off:], q.W[wOff:wOff+ks*ks*c], q.Bias[off:off+c], q.M[off:off+c],
-				s, q.ZIn, zOut, q.QMin, q.QMax, y0, y1)
-			off += c
-			wOff += ks * ks * c
-		}
+		n.mc[i].Forward(k.DWConv, dst, src, q.ZIn, zOut, q.QMin, q.QMax, y0, y1)
 	case OpSE:
 		se := q.SE
 		c := se.Channels

@@ -1,0 +1,66 @@
+package mixconv
+
+import (
+	"fmt"
+
+	"github.com/mixedge/mixedge/kernels"
+	"github.com/mixedge/mixedge/quant"
+)
+
+// QS8 is a MixConv in int8: one depthwise kernel call per group, each on
+// its channel slice of the same NHWC tensors, so the executor sees one op.
+type QS8 struct {
+	Spec   Spec
+	Shapes []kernels.DWConvShape // per group
+	W      [][]int8              // per group [K][K][Cg], symmetric in [-127, 127]
+	Bias   []int32               // [C], input zero point folded in
+	M      []quant.Multiplier    // [C]
+}
+
+// NewQS8 lays out the per-group kernel calls of spec on an h×w input.
+// weights is every group's [K][K][Cg] block, groups in channel order.
+func NewQS8(spec Spec, h, w int, weights []int8, bias []int32, m []quant.Multiplier) (*QS8, error) {
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	if spec.dilation() != 1 {
+		return nil, fmt.Errorf("mixconv: the int8 path has no dilation (got %d)", spec.dilation())
+	}
+	c := spec.Channels()
+	if len(bias) != c || len(m) != c {
+		return nil, fmt.Errorf("mixconv: %d biases and %d multipliers for %d channels", len(bias), len(m), c)
+	}
+	oh, ow := spec.OutSize(h, w)
+	q := &QS8{Spec: spec, Bias: bias, M: m}
+	off := 0
+	for g, k := range spec.Kernels {
+		n := spec.WeightLen(g)
+		if off+n > len(weights) {
+			return nil, fmt.Errorf("mixconv: %d weights, group %d needs up to %d", len(weights), g, off+n)
+		}
+		top, _, left, _ := spec.Pads(g, h, w)
+		s := kernels.DWConvShape{H: h, W: w, C: spec.Split[g], InStride: c, OutStride: c,
+			K: k, Stride: spec.Stride, PadTop: top, PadLeft: left, OH: oh, OW: ow}
+		if err := s.Validate(); err != nil {
+			return nil, fmt.Errorf("mixconv group %d: %w", g, err)
+		}
+		q.Shapes = append(q.Shapes, s)
+		q.W = append(q.W, weights[off:off+n])
+		off += n
+	}
+	if off != len(weights) {
+		return nil, fmt.Errorf("mixconv: %d weights, the groups take %d", len(weights), off)
+	}
+	return q, nil
+}
+
+// Forward computes output rows [y0, y1) of every group with dw (a kernel
+// tier's depthwise entry): requantized to zOut and clamped to [qmin, qmax].
+func (q *QS8) Forward(dw kernels.DWConvFunc, dst, src []int8, zIn, zOut, qmin, qmax int32, y0, y1 int) {
+	off := 0
+	for g := range q.Shapes {
+		c := q.Shapes[g].C
+		dw(dst[off:], src[off:], q.W[g], q.Bias[off:off+c], q.M[off:off+c], &q.Shapes[g], zIn, zOut, qmin, qmax, y0, y1)
+		off += c
+	}
+}
