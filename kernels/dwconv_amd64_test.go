@@ -1,0 +1,146 @@
+//go:build !purego
+
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// runDWAVX2 checks DWConvQS8AVX2 against DWConvQS8 byte for byte, guard
+// bands included, with rows split over several calls when tc.split.
+func runDWAVX2(tb testing.TB, rng *rand.Rand, tc dwCase, edge bool) {
+	tb.Helper()
+	oh, pt := padding(tc.h, tc.k, tc.stride, tc.same)
+	ow, pl := padding(tc.w, tc.k, tc.stride, tc.same)
+	s := DWConvShape{H: tc.h, W: tc.w, C: tc.c, InStride: tc.inOff + tc.c + tc.inExtra,
+		OutStride: tc.outOff + tc.c + tc.outExtra, K: tc.k, Stride: tc.stride, PadTop: pt, PadLeft: pl, OH: oh, OW: ow}
+	src := newBuf(rng, tc.h*tc.w*s.InStride)
+	if tc.extreme {
+		copy(src.b, randInt8s(rng, len(src.b), true))
+	}
+	w := randWeights(rng, tc.k*tc.k*tc.c, tc.extreme)
+	raw := randBias(rng, tc.c, tc.largeBias)
+	q := randQuantOut(rng)
+	rq := randMults(tb, rng, tc.c, tc.k*tc.k)
+	if edge {
+		edgeMults(rng, rq)
+	}
+	bias := fold(tb, raw, w, tc.c, 1, q.zIn)
+	dst := newBuf(rng, oh*ow*s.OutStride)
+	want := dst.clone()
+	srcBefore, wBefore, biasBefore := src.clone(), slices.Clone(w), slices.Clone(bias)
+	ranges := [][2]int{{0, oh}}
+	if tc.split {
+		ranges = splitRows(rng, oh)
+	}
+	srcView := src.view(tc.inOff, span(tc.h*tc.w, s.InStride, tc.c))
+	dstView := dst.view(tc.outOff, span(oh*ow, s.OutStride, tc.c))
+	wantView := want[guard+tc.outOff:][:len(dstView)]
+	DWConvQS8(wantView, srcView, w, bias, rq, &s, q.zIn, q.zOut, q.qmin, q.qmax, 0, oh)
+	for _, r := range ranges {
+		DWConvQS8AVX2(dstView, srcView, w, bias, rq, &s, q.zIn, q.zOut, q.qmin, q.qmax, r[0], r[1])
+	}
+	checkBuf(tb, "avx2 "+tc.String()+": dst", dst.b, want)
+	checkBuf(tb, "avx2 "+tc.String()+": src", src.b, srcBefore)
+	if !slices.Equal(w, wBefore) || !slices.Equal(bias, biasBefore) {
+		tb.Fatalf("avx2 %v: weights or bias modified", tc)
+	}
+}
+
+func randDWCaseAVX2(rng *rand.Rand) dwCase {
+	k := dwKernels[rng.IntN(len(dwKernels))]
+	tc := randDWCase(rng, k, 1+rng.IntN(2), rng.IntN(2) == 0)
+	switch rng.IntN(4) {
+	case 0:
+		tc.c = 16 + rng.IntN(200)
+	case 1:
+		tc.h, tc.w = 1+rng.IntN(40), 1+rng.IntN(40)
+		tc.c = 1 + rng.IntN(100)
+	}
+	return tc
+}
+
+func TestAVX2DWConv(t *testing.T) {
+	rng := rand.New(rand.NewPCG(51, 52))
+	for _, k := range dwKernels {
+		for st := 1; st <= 2; st++ {
+			for _, same := range []bool{false, true} {
+				for ci, c := range []int{16, 17, 31, 40, 64, 65, 72, 90, 144} {
+					for hi, hw := range [][2]int{{1, 1}, {1, 7}, {7, 1}, {2, 3}, {k, k}, {14, 13}} {
+						if trials(10) < 10 && (ci+hi)%5 != 0 {
+							continue
+						}
+						tc := dwCase{h: hw[0], w: hw[1], c: c, k: k, stride: st, same: same,
+							inOff: rng.IntN(3), inExtra: rng.IntN(3), outOff: rng.IntN(3), outExtra: rng.IntN(3),
+							extreme: rng.IntN(3) == 0, largeBias: rng.IntN(4) == 0, split: rng.IntN(2) == 0}
+						runDWAVX2(t, rng, tc, rng.IntN(2) == 0)
+					}
+				}
+			}
+		}
+	}
+	for i := range trials(600) {
+		runDWAVX2(t, rng, randDWCaseAVX2(rng), i%2 == 0)
+	}
+	// Kernel sizes and strides MixNet does not use, which the contract allows.
+	for i := range trials(300) {
+		tc := randDWCaseAVX2(rng)
+		tc.k, tc.stride = []int{1, 2, 4, 6}[i%4], 1+rng.IntN(4)
+		runDWAVX2(t, rng, tc, i%2 == 0)
+	}
+	// Rows too wide for the stack ring fall back to the generic kernel.
+	runDWAVX2(t, rng, dwCase{h: 3, w: 300, c: 20, k: 11, stride: 1}, false)
+}
+
+func TestAVX2DWConvAllocs(t *testing.T) {
+	const h, w, c = 28, 28, 72
+	src, dst := make([]int8, h*w*c), make([]int8, h*w*c)
+	wts, bias, rq := make([]int8, 11*11*c), make([]int32, c), benchMults(c)
+	for _, k := range dwKernels {
+		s := DWConvShape{H: h, W: w, C: c, InStride: c, OutStride: c, K: k, Stride: 1, PadTop: k / 2, PadLeft: k / 2, OH: h, OW: w}
+		if a := testing.AllocsPerRun(10, func() {
+			DWConvQS8AVX2(dst, src, wts, bias, rq, &s, 3, -2, -128, 127, 0, h)
+		}); a != 0 {
+			t.Fatalf("k=%d: %v allocs per run", k, a)
+		}
+	}
+}
+
+func FuzzAVX2DWConv(f *testing.F) {
+	f.Add(uint64(1), false)
+	f.Add(uint64(2), true)
+	f.Fuzz(func(t *testing.T, seed uint64, edge bool) {
+		rng := rand.New(rand.NewPCG(seed, 98))
+		runDWAVX2(t, rng, randDWCaseAVX2(rng), edge)
+	})
+}
+
+func BenchmarkAVX2DWConv(b *testing.B) {
+	for _, d := range []struct{ k, s, h, c int }{
+		{3, 1, 56, 72}, {3, 2, 112, 96}, {5, 2, 56, 48}, {7, 2, 56, 48}, {9, 1, 14, 90}, {11, 2, 14, 144}, {5, 1, 28, 120},
+	} {
+		oh, pad := SymmetricPad(d.h, d.k, d.s)
+		s := DWConvShape{H: d.h, W: d.h, C: d.c, InStride: d.c, OutStride: d.c, K: d.k, Stride: d.s,
+			PadTop: pad, PadLeft: pad, OH: oh, OW: oh}
+		src := benchInt8s(d.h * d.h * d.c)
+		dst := make([]int8, oh*oh*d.c)
+		w := benchInt8s(d.k * d.k * d.c)
+		bias := make([]int32, d.c)
+		rq := benchMults(d.c)
+		name := fmt.Sprintf("k%ds%d_%dx%dx%d", d.k, d.s, d.h, d.h, d.c)
+		for _, impl := range []struct {
+			name string
+			f    DWConvFunc
+		}{{"avx2", DWConvQS8AVX2}, {"generic", DWConvQS8}} {
+			b.Run(name+"/"+impl.name, func(b *testing.B) {
+				for b.Loop() {
+					impl.f(dst, src, w, bias, rq, &s, -5, 3, -128, 127, 0, oh)
+				}
+				reportGMACs(b, oh*oh*d.c*d.k*d.k)
+			})
+		}
+	}
+}

@@ -1,0 +1,253 @@
+//go:build !purego
+
+package kernels
+
+import (
+	"math/rand/v2"
+	"testing"
+	"unsafe"
+
+	"github.com/mixedge/mixedge/quant"
+)
+
+func TestAVX2ParamsLayout(t *testing.T) {
+	var e ewParams
+	var g gemmEpi
+	for _, c := range []struct {
+		name      string
+		got, want uintptr
+	}{
+		{"ewParams.qmin", unsafe.Offsetof(e.qmin), 32}, {"ewParams.qmax", unsafe.Offsetof(e.qmax), 64},
+		{"ewParams.zX", unsafe.Offsetof(e.zX), 96}, {"ewParams.rq", unsafe.Offsetof(e.rq), 160},
+		{"ewParams.mab", unsafe.Offsetof(e.mab), 448}, {"ewParams.za", unsafe.Offsetof(e.za), 480},
+		{"ewParams.zb", unsafe.Offsetof(e.zb), 512}, {"ewParams.round", unsafe.Offsetof(e.round), 544},
+		{"ewParams.shift", unsafe.Offsetof(e.shift), 576},
+		{"gemmEpi.qmin", unsafe.Offsetof(g.qmin), 32}, {"gemmEpi.qmax", unsafe.Offsetof(g.qmax), 64},
+		{"gemmEpi.tmp", unsafe.Offsetof(g.tmp), 96}, {"gemmEpi.ch", unsafe.Offsetof(g.ch), 160},
+		{"rqVec size", unsafe.Sizeof(rqVec{}), 288},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s at %d, the assembly reads %d", c.name, c.got, c.want)
+		}
+	}
+}
+
+func randMult1(tb testing.TB, rng *rand.Rand, edge bool) quant.Multiplier {
+	m := randMults(tb, rng, 1, 1)
+	if edge {
+		edgeMults(rng, m)
+	}
+	return m[0]
+}
+
+func runChannelMulAVX2(tb testing.TB, rng *rand.Rand, pixels, channels int, inPlace, edge bool) {
+	tb.Helper()
+	stride := channels + rng.IntN(3)
+	off := rng.IntN(stride - channels + 1)
+	x := newBuf(rng, pixels*stride)
+	if rng.IntN(3) == 0 {
+		copy(x.b, randInt8s(rng, len(x.b), true))
+	}
+	gate := randInt8s(rng, channels, rng.IntN(3) == 0)
+	zX, zG := int32(rng.IntN(256)-128), int32(rng.IntN(256)-128)
+	m := randMult1(tb, rng, edge)
+	q := randQuantOut(rng)
+	dst := newBuf(rng, pixels*stride)
+	if inPlace {
+		dst = x
+	}
+	xBefore := x.clone()
+	want := dst.clone()
+	n := span(pixels, stride, channels)
+	ChannelMulQS8(want[guard+off:][:n], stride, xBefore[guard+off:][:n], stride, pixels, channels, gate, zX, zG, m, q.zOut, q.qmin, q.qmax)
+	ChannelMulQS8AVX2(dst.view(off, n), stride, x.view(off, n), stride, pixels, channels, gate, zX, zG, m, q.zOut, q.qmin, q.qmax)
+	checkBuf(tb, "ChannelMulQS8AVX2 dst", dst.b, want)
+	if !inPlace {
+		checkBuf(tb, "ChannelMulQS8AVX2 src", x.b, xBefore)
+	}
+}
+
+func runAddAVX2(tb testing.TB, rng *rand.Rand, n int, inPlace int) {
+	tb.Helper()
+	p, err := quant.NewAdd(randParams(rng), randParams(rng), randParams(rng))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if rng.IntN(4) == 0 { // extremes the constructor rarely makes
+		p.MA, p.MB, p.Shift = rng.Int32N(32768), rng.Int32N(32768), 1+rng.Int32N(31)
+	}
+	q := randQuantOut(rng)
+	a, b, dst := newBuf(rng, n), newBuf(rng, n), newBuf(rng, n)
+	ext := rng.IntN(3) == 0
+	copy(a.b, randInt8s(rng, len(a.b), ext))
+	copy(b.b, randInt8s(rng, len(b.b), ext))
+	aBefore, bBefore := a.clone(), b.clone()
+	out := dst
+	switch inPlace {
+	case 1:
+		out = a
+	case 2:
+		out = b
+	}
+	want := out.clone()
+	AddQS8(want[guard:guard+n], aBefore[guard:guard+n], bBefore[guard:guard+n], p, q.qmin, q.qmax)
+	AddQS8AVX2(out.view(0, n), a.view(0, n), b.view(0, n), p, q.qmin, q.qmax)
+	checkBuf(tb, "AddQS8AVX2 dst", out.b, want)
+	if inPlace != 1 {
+		checkBuf(tb, "AddQS8AVX2 a", a.b, aBefore)
+	}
+	if inPlace != 2 {
+		checkBuf(tb, "AddQS8AVX2 b", b.b, bBefore)
+	}
+}
+
+func runPoolAVX2(tb testing.TB, rng *rand.Rand, pixels, channels int, edge bool) {
+	tb.Helper()
+	stride := channels + rng.IntN(4)
+	off := rng.IntN(stride - channels + 1)
+	src := newBuf(rng, pixels*stride)
+	if rng.IntN(3) == 0 {
+		copy(src.b, randInt8s(rng, len(src.b), true))
+	}
+	m := randMult1(tb, rng, edge)
+	q := randQuantOut(rng)
+	dst := newBuf(rng, channels)
+	want := dst.clone()
+	srcBefore := src.clone()
+	n := span(pixels, stride, channels)
+	GlobalAvgPoolQS8(want[guard:][:channels], srcBefore[guard+off:][:n], pixels, channels, stride, q.zIn, m, q.zOut, q.qmin, q.qmax)
+	GlobalAvgPoolQS8AVX2(dst.view(0, channels), src.view(off, n), pixels, channels, stride, q.zIn, m, q.zOut, q.qmin, q.qmax)
+	checkBuf(tb, "GlobalAvgPoolQS8AVX2 dst", dst.b, want)
+	checkBuf(tb, "GlobalAvgPoolQS8AVX2 src", src.b, srcBefore)
+}
+
+func runLookupAVX2(tb testing.TB, rng *rand.Rand, n int, inPlace bool) {
+	tb.Helper()
+	var table [256]int8
+	for i := range table {
+		table[i] = int8(rng.Uint32())
+	}
+	tableBefore := table
+	src, dst := newBuf(rng, n), newBuf(rng, n)
+	if inPlace {
+		dst = src
+	}
+	srcBefore := src.clone()
+	want := dst.clone()
+	LookupQS8(want[guard:guard+n], srcBefore[guard:guard+n], &table)
+	LookupQS8AVX2(dst.view(0, n), src.view(0, n), &table)
+	checkBuf(tb, "LookupQS8AVX2 dst", dst.b, want)
+	if !inPlace {
+		checkBuf(tb, "LookupQS8AVX2 src", src.b, srcBefore)
+	}
+	if table != tableBefore {
+		tb.Fatal("LookupQS8AVX2 changed the table")
+	}
+}
+
+func TestAVX2Lookup(t *testing.T) {
+	rng := rand.New(rand.NewPCG(63, 64))
+	// Every byte value at every position of a 32-byte step.
+	all := make([]int8, 256*33)
+	for i := range all {
+		all[i] = int8(i)
+	}
+	var table [256]int8
+	for i := range table {
+		table[i] = int8(rng.Uint32())
+	}
+	got, want := make([]int8, len(all)), make([]int8, len(all))
+	LookupQS8(want, all, &table)
+	LookupQS8AVX2(got, all, &table)
+	checkBuf(t, "LookupQS8AVX2 all bytes", got, want)
+	for i := range trials(500) {
+		runLookupAVX2(t, rng, rng.IntN(300), i%2 == 0)
+	}
+}
+
+func TestAVX2Elementwise(t *testing.T) {
+	rng := rand.New(rand.NewPCG(61, 62))
+	for i := range trials(1500) {
+		px, ch := 1+rng.IntN(20), 1+rng.IntN(300)
+		if i%50 == 0 {
+			ch = 2040 + rng.IntN(20) // around the stack gate limit
+		}
+		runChannelMulAVX2(t, rng, px, ch, i%2 == 0, i%3 == 0)
+		runAddAVX2(t, rng, rng.IntN(700), i%3)
+		runPoolAVX2(t, rng, px, ch, i%3 == 0)
+	}
+	runPoolAVX2(t, rng, 12544, 40, false)
+	runPoolAVX2(t, rng, 3, 600, true)
+}
+
+func TestAVX2ElementwiseAllocs(t *testing.T) {
+	const px, c = 49, 240
+	x, dst, gate := make([]int8, px*c), make([]int8, px*c), make([]int8, c)
+	m := benchMults(1)[0]
+	p := quant.AddParams{MA: 1 << 14, MB: 1 << 13, Shift: 15}
+	var table [256]int8
+	if a := testing.AllocsPerRun(20, func() {
+		ChannelMulQS8AVX2(dst, c, x, c, px, c, gate, 1, -128, m, 0, -128, 127)
+		AddQS8AVX2(dst, x, dst, p, -128, 127)
+		LookupQS8AVX2(dst, x, &table)
+		GlobalAvgPoolQS8AVX2(dst, x, px, c, c, 0, m, 0, -128, 127)
+	}); a != 0 {
+		t.Fatalf("%v allocs per run", a)
+	}
+}
+
+func FuzzAVX2Elementwise(f *testing.F) {
+	f.Add(uint64(1), uint16(5), uint16(17), uint8(0))
+	f.Fuzz(func(t *testing.T, seed uint64, px, ch uint16, mode uint8) {
+		rng := rand.New(rand.NewPCG(seed, 97))
+		pixels, channels := 1+int(px%64), 1+int(ch%700)
+		runChannelMulAVX2(t, rng, pixels, channels, mode&1 != 0, mode&2 != 0)
+		runAddAVX2(t, rng, int(ch%2000), int(mode%3))
+		runPoolAVX2(t, rng, pixels, channels, mode&2 != 0)
+		runLookupAVX2(t, rng, int(ch%2000), mode&1 != 0)
+	})
+}
+
+func BenchmarkAVX2Elementwise(b *testing.B) {
+	const n = 28 * 28 * 240
+	x, y, dst := benchInt8s(n), benchInt8s(n + 1)[1:], make([]int8, n)
+	add, err := quant.NewAdd(quant.Params{Scale: 0.05, Zero: 3}, quant.Params{Scale: 0.07, Zero: -9}, quant.Params{Scale: 0.08})
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := benchMults(1)[0]
+	for _, impl := range []struct {
+		name string
+		add  AddFunc
+		cm   ChannelMulFunc
+		pool PoolFunc
+		lk   LookupFunc
+	}{{"avx2", AddQS8AVX2, ChannelMulQS8AVX2, GlobalAvgPoolQS8AVX2, LookupQS8AVX2},
+		{"generic", AddQS8, ChannelMulQS8, GlobalAvgPoolQS8, LookupQS8}} {
+		b.Run("Add/"+impl.name, func(b *testing.B) {
+			b.SetBytes(n)
+			for b.Loop() {
+				impl.add(dst, x, y, add, -128, 127)
+			}
+		})
+		b.Run("ChannelMul/"+impl.name, func(b *testing.B) {
+			b.SetBytes(n)
+			for b.Loop() {
+				impl.cm(dst, 240, x, 240, 28*28, 240, y, 0, -128, m, 0, -128, 127)
+			}
+		})
+		b.Run("Lookup/"+impl.name, func(b *testing.B) {
+			var table [256]int8
+			b.SetBytes(n)
+			for b.Loop() {
+				impl.lk(dst, x, &table)
+			}
+		})
+		b.Run("Pool/"+impl.name, func(b *testing.B) {
+			b.SetBytes(n)
+			for b.Loop() {
+				impl.pool(dst, x, 28*28, 240, 240, 0, m, 0, -128, 127)
+			}
+		})
+	}
+}

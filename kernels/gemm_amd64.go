@@ -1,0 +1,207 @@
+//go:build !purego
+
+package kernels
+
+import (
+	"math"
+
+	"github.com/mixedge/mixedge/quant"
+)
+
+// AVX2 GEMM layout. PackGEMMAVX2 stores the [n][k] weights as int16, in
+// blocks of 16 output channels; within a block, k-pair j holds
+// w[c][2j], w[c][2j+1] for c = 0..15 (64 bytes), so one VPMADDWD of a
+// broadcast input pair gives 8 channels' two-tap sums exactly. Channels
+// past n and the odd k tap are zero. The microkernel is 4 pixels x 16
+// channels of int32 accumulators; the input rows of a tile are first
+// sign-extended to int16 scratch rows. The requantization epilogue is fused
+// (REQ in gemm_amd64.s; the AVX2 sequence of package quant).
+const (
+	gemmNR     = 16             // channels per block
+	gemmChunk  = 64             // channels per kernel call (epilogue parameters on the stack)
+	gemmRowMax = 4096           // scratch bytes per pixel row kept on the stack (k <= 2048)
+	gemmBlockB = gemmNR * 2 * 2 // bytes per k-pair per block
+)
+
+// gemmChunk must be a multiple of gemmNR (this fails to compile otherwise).
+const _ uint = -(gemmChunk % gemmNR)
+
+// rqVec holds the requantization of 8 channels, as REQ reads it:
+//
+//	a = clamp(acc, lo, hi) << lsh;  y = hi32(a*M + rnd) >> rsh
+//
+// For s = 31+Shift >= 32: lo/hi are the int32 range, lsh = 0,
+// rnd = 2^(s-1), rsh = s-32. For s < 32 (Shift <= 0): lsh = 32-s and lo/hi
+// keep the shifted value in int32, rnd = 2^31, rsh = 0 (package quant).
+type rqVec struct {
+	bias, lo, hi, lsh [8]int32
+	mE, mO            [8]int32 // M of channels 0,2,4,6 / 1,3,5,7 in dwords 0,2,4,6
+	rndE, rndO        [4]int64
+	rsh               [8]int32
+} // 288 bytes
+
+type gemmEpi struct {
+	zOut       [8]int32
+	qmin, qmax [32]int8
+	tmp        [64]int8
+	ch         [gemmChunk / 8]rqVec
+}
+
+func (e *gemmEpi) setOut(zOut, qmin, qmax int32) {
+	for i := range e.zOut {
+		e.zOut[i] = zOut
+	}
+	for i := range e.qmin {
+		e.qmin[i], e.qmax[i] = int8(qmin), int8(qmax)
+	}
+}
+
+// setChannels loads bias and multipliers of up to gemmChunk channels and
+// zeroes the rest of the last 16-channel block. rq may be nil (raw mode).
+// It returns 1 when every Shift is >= 1 (the kernel may skip the clamp and
+// pre-shift), else 0.
+func (e *gemmEpi) setChannels(bias []int32, rq []quant.Multiplier) (fast int) {
+	nc := len(bias)
+	end := (nc + gemmNR - 1) &^ (gemmNR - 1)
+	for j := nc / 8; j < end/8; j++ {
+		e.ch[j] = rqVec{}
+	}
+	for c := range nc {
+		v, i := &e.ch[c/8], c%8
+		if rq == nil {
+			v.bias[i] = bias[c]
+			continue
+		}
+		v.set(i, bias[c], rq[c])
+	}
+	for _, m := range rq {
+		if m.Shift < 1 {
+			return 0
+		}
+	}
+	return 1
+}
+
+//go:noescape
+func gemmKernelAVX2(dst *int8, dstStride int, src *int8, srcStride int, pixels int, k int, nc int,
+	w *int8, ep *gemmEpi, scratch *int16, rowBytes int, raw *int32, fast int)
+
+// PackGEMMAVX2 is the AVX2 tier's PackGEMM: see the layout above.
+func PackGEMMAVX2(w []int8, k, n int) []int8 {
+	need("PackGEMMAVX2", "w", len(w), n*k)
+	out := make([]int8, gemmPackedLen(k, n))
+	packGEMMInto(out, w, k, n)
+	return out
+}
+
+// packGEMMInto writes the packed layout of the [n][k] weights w into
+// out[:gemmPackedLen(k, n)], padding included.
+func packGEMMInto(out, w []int8, k, n int) {
+	kp := (k + 1) / 2
+	out = out[:gemmPackedLen(k, n)]
+	clear(out)
+	for co := range n {
+		blk, c := co/gemmNR, co%gemmNR
+		row := w[co*k:][:k]
+		for ci, x := range row {
+			v := int16(x)
+			off := blk*kp*gemmBlockB + (ci/2)*gemmBlockB + c*4 + (ci%2)*2
+			out[off], out[off+1] = int8(v), int8(v>>8)
+		}
+	}
+}
+
+func gemmPackedLen(k, n int) int {
+	return (n + gemmNR - 1) / gemmNR * ((k + 1) / 2) * gemmBlockB
+}
+
+func gemmRowBytes(k int) int { return ((k+1)/2*4 + 63) &^ 63 }
+
+// GEMMQS8AVX2 is GEMMQS8 with weights from PackGEMMAVX2.
+func GEMMQS8AVX2(dst []int8, dstStride int, src []int8, srcStride int, pixels, k, n int,
+	w []int8, bias []int32, rq []quant.Multiplier, zOut, qmin, qmax int32) {
+	if pixels <= 0 || n <= 0 {
+		return
+	}
+	checkGEMM("GEMMQS8AVX2", len(src), srcStride, pixels, k, n, len(w), len(bias))
+	need("GEMMQS8AVX2", "packed w", len(w), gemmPackedLen(k, n))
+	checkStride("GEMMQS8AVX2", "dst", dstStride, n)
+	need("GEMMQS8AVX2", "dst", len(dst), span(pixels, dstStride, n))
+	need("GEMMQS8AVX2", "rq", len(rq), n)
+	rowBytes := gemmRowBytes(k)
+	var scratch [4 * gemmRowMax / 2]int16
+	sc := scratch[:]
+	if rowBytes > gemmRowMax {
+		sc = make([]int16, 2*rowBytes) // k > 2048: not on MixNet's path
+	}
+	var ep gemmEpi
+	ep.setOut(zOut, qmin, qmax)
+	kp := (k + 1) / 2
+	for c0 := 0; c0 < n; c0 += gemmChunk {
+		nc := min(gemmChunk, n-c0)
+		fast := ep.setChannels(bias[c0:c0+nc], rq[c0:c0+nc])
+		gemmKernelAVX2(&dst[c0], dstStride, &src[0], srcStride, pixels, k, nc,
+			&w[c0/gemmNR*kp*gemmBlockB], &ep, &sc[0], rowBytes, nil, fast)
+	}
+}
+
+// GEMMQS8F32AVX2 is GEMMQS8F32 with weights from PackGEMMAVX2: the AVX2
+// accumulation, then float32(acc)*scale in Go (one rounding, one multiply).
+func GEMMQS8F32AVX2(dst []float32, src []int8, srcStride int, pixels, k, n int,
+	w []int8, bias []int32, scale []float32) {
+	if pixels <= 0 || n <= 0 {
+		return
+	}
+	checkGEMM("GEMMQS8F32AVX2", len(src), srcStride, pixels, k, n, len(w), len(bias))
+	need("GEMMQS8F32AVX2", "packed w", len(w), gemmPackedLen(k, n))
+	need("GEMMQS8F32AVX2", "dst", len(dst), pixels*n)
+	need("GEMMQS8F32AVX2", "scale", len(scale), n)
+	rowBytes := gemmRowBytes(k)
+	var scratch [4 * gemmRowMax / 2]int16
+	sc := scratch[:]
+	if rowBytes > gemmRowMax {
+		sc = make([]int16, 2*rowBytes)
+	}
+	var ep gemmEpi
+	var raw [4 * gemmChunk]int32
+	kp := (k + 1) / 2
+	for p0 := 0; p0 < pixels; p0 += 4 {
+		mp := min(4, pixels-p0)
+		for c0 := 0; c0 < n; c0 += gemmChunk {
+			nc := min(gemmChunk, n-c0)
+			ep.setChannels(bias[c0:c0+nc], nil)
+			gemmKernelAVX2(nil, 0, &src[p0*srcStride], srcStride, mp, k, nc,
+				&w[c0/gemmNR*kp*gemmBlockB], &ep, &sc[0], rowBytes, &raw[0], 0)
+			sc := scale[c0 : c0+nc]
+			for r := range mp {
+				out := dst[(p0+r)*n+c0:][:nc]
+				acc := raw[r*gemmChunk:][:nc]
+				for i, a := range acc {
+					out[i] = float32(a) * sc[i]
+				}
+			}
+		}
+	}
+}
+
+// set loads lane i with bias b and the requantization of m.
+func (v *rqVec) set(i int, b int32, m quant.Multiplier) {
+	v.bias[i] = b
+	s := 31 + m.Shift
+	var rnd int64
+	if s >= 32 {
+		v.lo[i], v.hi[i], v.lsh[i] = math.MinInt32, math.MaxInt32, 0
+		rnd = int64(1) << (s - 1)
+		v.rsh[i] = s - 32
+	} else {
+		l := 32 - s
+		v.lo[i], v.hi[i], v.lsh[i] = -(1 << (31 - l)), 1<<(31-l)-1, l
+		rnd = 1 << 31
+		v.rsh[i] = 0
+	}
+	if i%2 == 0 {
+		v.mE[i], v.rndE[i/2] = m.M, rnd
+	} else {
+		v.mO[i-1], v.rndO[i/2] = m.M, rnd
+	}
+}

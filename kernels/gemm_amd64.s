@@ -1,0 +1,458 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// VPERMD index that puts the 16 bytes of one pixel together after
+// VPACKSSDW(ch0-7, ch8-15) of two pixels and VPACKSSWB of the two.
+DATA gemmPerm<>+0(SB)/4, $0
+DATA gemmPerm<>+4(SB)/4, $4
+DATA gemmPerm<>+8(SB)/4, $1
+DATA gemmPerm<>+12(SB)/4, $5
+DATA gemmPerm<>+16(SB)/4, $2
+DATA gemmPerm<>+20(SB)/4, $6
+DATA gemmPerm<>+24(SB)/4, $3
+DATA gemmPerm<>+28(SB)/4, $7
+GLOBL gemmPerm<>(SB), RODATA|NOPTR, $32
+
+// REQ requantizes the 8 int32 lanes of acc in place with the per-lane
+// parameters of one rqVec at P (see rqVec in gemm_amd64.go), then adds the
+// output zero point held in Y10. Clobbers Y8, Y9.
+#define REQ(acc, P) \
+	VPMAXSD   32(P), acc, acc; \
+	VPMINSD   64(P), acc, acc; \
+	VPSLLVD   96(P), acc, acc; \
+	VPSRLQ    $32, acc, Y9; \
+	VPMULDQ   128(P), acc, Y8; \
+	VPMULDQ   160(P), Y9, Y9; \
+	VPADDQ    192(P), Y8, Y8; \
+	VPADDQ    224(P), Y9, Y9; \
+	VPSRLQ    $32, Y8, Y8; \
+	VPBLENDD  $0xAA, Y9, Y8, acc; \
+	VPSRAVD   256(P), acc, acc; \
+	VPADDD    Y10, acc, acc
+
+// REQF is REQ for lanes whose Shift >= 1 (lo/hi the int32 range, lsh 0):
+// the clamp and the pre-shift are identities and are left out.
+#define REQF(acc, P) \
+	VPSRLQ    $32, acc, Y9; \
+	VPMULDQ   128(P), acc, Y8; \
+	VPMULDQ   160(P), Y9, Y9; \
+	VPADDQ    192(P), Y8, Y8; \
+	VPADDQ    224(P), Y9, Y9; \
+	VPSRLQ    $32, Y8, Y8; \
+	VPBLENDD  $0xAA, Y9, Y8, acc; \
+	VPSRAVD   256(P), acc, acc; \
+	VPADDD    Y10, acc, acc
+
+// KPAIR accumulates one k-pair: weights at wo(SI) (16 channels as int16
+// pairs, 64 bytes), inputs at xo(DI) for the four scratch rows.
+#define KPAIR(wo, wo2, xo) \
+	VMOVDQU      wo(SI), Y12; \
+	VMOVDQU      wo2(SI), Y13; \
+	VPBROADCASTD xo(DI), Y14; \
+	VPMADDWD     Y12, Y14, Y15; \
+	VPADDD       Y15, Y0, Y0; \
+	VPMADDWD     Y13, Y14, Y14; \
+	VPADDD       Y14, Y1, Y1; \
+	VPBROADCASTD xo(DI)(BX*1), Y8; \
+	VPMADDWD     Y12, Y8, Y9; \
+	VPADDD       Y9, Y2, Y2; \
+	VPMADDWD     Y13, Y8, Y8; \
+	VPADDD       Y8, Y3, Y3; \
+	VPBROADCASTD xo(DI)(BX*2), Y10; \
+	VPMADDWD     Y12, Y10, Y11; \
+	VPADDD       Y11, Y4, Y4; \
+	VPMADDWD     Y13, Y10, Y10; \
+	VPADDD       Y10, Y5, Y5; \
+	VPBROADCASTD xo(DI)(DX*1), Y14; \
+	VPMADDWD     Y12, Y14, Y15; \
+	VPADDD       Y15, Y6, Y6; \
+	VPMADDWD     Y13, Y14, Y14; \
+	VPADDD       Y14, Y7, Y7
+
+// HPAIR is KPAIR for channels 0-7 of the block only (Y0, Y2, Y4, Y6).
+#define HPAIR(wo, xo) \
+	VMOVDQU      wo(SI), Y12; \
+	VPBROADCASTD xo(DI), Y14; \
+	VPMADDWD     Y12, Y14, Y15; \
+	VPADDD       Y15, Y0, Y0; \
+	VPBROADCASTD xo(DI)(BX*1), Y8; \
+	VPMADDWD     Y12, Y8, Y9; \
+	VPADDD       Y9, Y2, Y2; \
+	VPBROADCASTD xo(DI)(BX*2), Y10; \
+	VPMADDWD     Y12, Y10, Y11; \
+	VPADDD       Y11, Y4, Y4; \
+	VPBROADCASTD xo(DI)(DX*1), Y14; \
+	VPMADDWD     Y12, Y14, Y15; \
+	VPADDD       Y15, Y6, Y6
+
+// func gemmKernelAVX2(dst *int8, dstStride int, src *int8, srcStride int, pixels int, k int, nc int,
+//	w *int8, ep *gemmEpi, scratch *int16, rowBytes int, raw *int32, fast int)
+//
+// fast != 0 promises that every channel's Shift is >= 1 (REQF epilogue).
+//
+// Locals: 0(SP) channels left, 8(SP) output block pointer, 16(SP) saved SI,
+// 24(SP) pixels in this tile, 32(SP) saved AX, 40(SP) output block step.
+TEXT ·gemmKernelAVX2(SB), NOSPLIT, $48-104
+	MOVQ dst+0(FP), R8
+	MOVQ dstStride+8(FP), R9
+	MOVQ src+16(FP), R10
+	MOVQ srcStride+24(FP), R11
+	MOVQ pixels+32(FP), R12
+	MOVQ scratch+72(FP), R14
+	MOVQ rowBytes+80(FP), BX
+	MOVQ k+40(FP), R13
+	INCQ R13
+	SHRQ $1, R13
+
+tile:
+	MOVQ R12, AX
+	CMPQ AX, $4
+	JLE  mrok
+	MOVQ $4, AX
+
+mrok:
+	MOVQ AX, 24(SP)
+
+	// Sign-extend the tile's rows to int16 scratch rows.
+	XORQ AX, AX
+
+cvtrow:
+	MOVQ  AX, CX
+	IMULQ R11, CX
+	LEAQ  (R10)(CX*1), SI
+	MOVQ  AX, CX
+	IMULQ BX, CX
+	LEAQ  (R14)(CX*1), DI
+	MOVQ  k+40(FP), CX
+
+cvt16:
+	CMPQ      CX, $16
+	JLT       cvt8
+	VPMOVSXBW (SI), Y0
+	VMOVDQU   Y0, (DI)
+	ADDQ      $16, SI
+	ADDQ      $32, DI
+	SUBQ      $16, CX
+	JMP       cvt16
+
+cvt8:
+	CMPQ      CX, $8
+	JLT       cvt1
+	VPMOVSXBW (SI), X0
+	VMOVDQU   X0, (DI)
+	ADDQ      $8, SI
+	ADDQ      $16, DI
+	SUBQ      $8, CX
+
+cvt1:
+	TESTQ   CX, CX
+	JZ      cvtpad
+	MOVBLSX (SI), DX
+	MOVW    DX, (DI)
+	INCQ    SI
+	ADDQ    $2, DI
+	DECQ    CX
+	JMP     cvt1
+
+cvtpad:
+	MOVQ  k+40(FP), CX
+	TESTQ $1, CX
+	JZ    cvtnext
+	MOVW  $0, (DI)
+
+cvtnext:
+	INCQ AX
+	CMPQ AX, 24(SP)
+	JLT  cvtrow
+	LEAQ (BX)(BX*2), DX
+
+	// Channel blocks of 16.
+	MOVQ w+56(FP), SI
+	MOVQ ep+64(FP), AX
+	ADDQ $160, AX
+	MOVQ nc+48(FP), CX
+	MOVQ CX, 0(SP)
+	MOVQ raw+88(FP), CX
+	TESTQ CX, CX
+	JNZ  rawinit
+	MOVQ R8, 8(SP)
+	MOVQ $16, 40(SP)
+	JMP  block
+
+rawinit:
+	MOVQ CX, 8(SP)
+	MOVQ $64, 40(SP)
+
+block:
+	CMPQ    0(SP), $8
+	JLE     halfblock
+	VMOVDQU 0(AX), Y0
+	VMOVDQU 288(AX), Y1
+	VMOVDQA Y0, Y2
+	VMOVDQA Y1, Y3
+	VMOVDQA Y0, Y4
+	VMOVDQA Y1, Y5
+	VMOVDQA Y0, Y6
+	VMOVDQA Y1, Y7
+	MOVQ    R14, DI
+	MOVQ    R13, CX
+
+kloop2:
+	CMPQ CX, $2
+	JLT  kloop1
+	KPAIR(0, 32, 0)
+	KPAIR(64, 96, 4)
+	ADDQ $128, SI
+	ADDQ $8, DI
+	SUBQ $2, CX
+	JMP  kloop2
+
+kloop1:
+	TESTQ CX, CX
+	JZ    kdone
+	KPAIR(0, 32, 0)
+	ADDQ  $64, SI
+
+kdone:
+	MOVQ  raw+88(FP), CX
+	TESTQ CX, CX
+	JNZ   rawstore
+
+	MOVQ    ep+64(FP), DI
+	VMOVDQU (DI), Y10
+	VMOVDQU 32(DI), Y11
+	VMOVDQU 64(DI), Y12
+	VMOVDQU gemmPerm<>(SB), Y13
+	LEAQ    288(AX), CX
+	CMPQ    fast+96(FP), $0
+	JNE     fullfast
+	REQ(Y0, AX)
+	REQ(Y1, CX)
+	REQ(Y2, AX)
+	REQ(Y3, CX)
+	REQ(Y4, AX)
+	REQ(Y5, CX)
+	REQ(Y6, AX)
+	REQ(Y7, CX)
+	JMP     fullpack
+
+fullfast:
+	REQF(Y0, AX)
+	REQF(Y1, CX)
+	REQF(Y2, AX)
+	REQF(Y3, CX)
+	REQF(Y4, AX)
+	REQF(Y5, CX)
+	REQF(Y6, AX)
+	REQF(Y7, CX)
+
+fullpack:
+	VPACKSSDW Y1, Y0, Y0
+	VPACKSSDW Y3, Y2, Y2
+	VPACKSSWB Y2, Y0, Y0
+	VPERMD    Y0, Y13, Y0
+	VPMAXSB   Y11, Y0, Y0
+	VPMINSB   Y12, Y0, Y0
+	VPACKSSDW Y5, Y4, Y4
+	VPACKSSDW Y7, Y6, Y6
+	VPACKSSWB Y6, Y4, Y4
+	VPERMD    Y4, Y13, Y4
+	VPMAXSB   Y11, Y4, Y4
+	VPMINSB   Y12, Y4, Y4
+
+	MOVQ 8(SP), DI
+	CMPQ 0(SP), $16
+	JLT  slowstore
+	CMPQ 24(SP), $4
+	JLT  slowstore
+	VMOVDQU      X0, (DI)
+	VEXTRACTI128 $1, Y0, (DI)(R9*1)
+	VMOVDQU      X4, (DI)(R9*2)
+	LEAQ         (DI)(R9*2), CX
+	VEXTRACTI128 $1, Y4, (CX)(R9*1)
+	JMP          nextblock
+
+slowstore:
+	// Copy min(16, channels left) bytes of each of the tile's pixels.
+	MOVQ    AX, 32(SP)
+	MOVQ    SI, 16(SP)
+	MOVQ    ep+64(FP), SI
+	ADDQ    $96, SI
+	VMOVDQU Y0, (SI)
+	VMOVDQU Y4, 32(SI)
+	MOVQ    24(SP), DX
+	MOVQ    0(SP), CX
+	CMPQ    CX, $16
+	JLE     rowcopy
+	MOVQ    $16, CX
+
+rowcopy:
+	XORQ AX, AX
+
+copy8:
+	LEAQ 8(AX), R13
+	CMPQ R13, CX
+	JGT  copy1
+	MOVQ (SI)(AX*1), R13
+	MOVQ R13, (DI)(AX*1)
+	ADDQ $8, AX
+	JMP  copy8
+
+copy1:
+	CMPQ AX, CX
+	JGE  rowdone
+	MOVB (SI)(AX*1), R13
+	MOVB R13, (DI)(AX*1)
+	INCQ AX
+	JMP  copy1
+
+rowdone:
+	ADDQ $16, SI
+	ADDQ R9, DI
+	DECQ DX
+	JNZ  rowcopy
+	MOVQ 32(SP), AX
+	MOVQ 16(SP), SI
+	LEAQ (BX)(BX*2), DX
+	MOVQ k+40(FP), R13
+	INCQ R13
+	SHRQ $1, R13
+	JMP  nextblock
+
+rawstore:
+	MOVQ    8(SP), DI
+	VMOVDQU Y0, (DI)
+	VMOVDQU Y1, 32(DI)
+	VMOVDQU Y2, 256(DI)
+	VMOVDQU Y3, 288(DI)
+	VMOVDQU Y4, 512(DI)
+	VMOVDQU Y5, 544(DI)
+	VMOVDQU Y6, 768(DI)
+	VMOVDQU Y7, 800(DI)
+	JMP     nextblock
+
+	// The last block when it has at most 8 channels: accumulators Y0, Y2,
+	// Y4, Y6 only (the packed block still holds 16 channels).
+halfblock:
+	VMOVDQU 0(AX), Y0
+	VMOVDQA Y0, Y2
+	VMOVDQA Y0, Y4
+	VMOVDQA Y0, Y6
+	MOVQ    R14, DI
+	MOVQ    R13, CX
+
+hloop2:
+	CMPQ CX, $2
+	JLT  hloop1
+	HPAIR(0, 0)
+	HPAIR(64, 4)
+	ADDQ $128, SI
+	ADDQ $8, DI
+	SUBQ $2, CX
+	JMP  hloop2
+
+hloop1:
+	TESTQ CX, CX
+	JZ    hdone
+	HPAIR(0, 0)
+	ADDQ  $64, SI
+
+hdone:
+	MOVQ  raw+88(FP), CX
+	TESTQ CX, CX
+	JNZ   rawstore
+
+	MOVQ    ep+64(FP), DI
+	VMOVDQU (DI), Y10
+	VMOVDQU 32(DI), Y11
+	VMOVDQU 64(DI), Y12
+	VMOVDQU gemmPerm<>(SB), Y13
+	CMPQ    fast+96(FP), $0
+	JNE     halffast
+	REQ(Y0, AX)
+	REQ(Y2, AX)
+	REQ(Y4, AX)
+	REQ(Y6, AX)
+	JMP     halfpack
+
+halffast:
+	REQF(Y0, AX)
+	REQF(Y2, AX)
+	REQF(Y4, AX)
+	REQF(Y6, AX)
+
+halfpack:
+	VPACKSSDW Y2, Y0, Y0
+	VPACKSSDW Y6, Y4, Y4
+	VPACKSSWB Y4, Y0, Y0
+	VPERMD    Y0, Y13, Y0
+	VPMAXSB   Y11, Y0, Y0
+	VPMINSB   Y12, Y0, Y0
+
+	// Y0 holds 8 bytes per pixel.
+	MOVQ         8(SP), DI
+	CMPQ         0(SP), $8
+	JLT          hslow
+	CMPQ         24(SP), $4
+	JLT          hslow
+	VEXTRACTI128 $1, Y0, X1
+	MOVQ         X0, (DI)
+	VPEXTRQ      $1, X0, (DI)(R9*1)
+	MOVQ         X1, (DI)(R9*2)
+	LEAQ         (DI)(R9*2), CX
+	VPEXTRQ      $1, X1, (CX)(R9*1)
+	JMP          nextblock
+
+hslow:
+	MOVQ    AX, 32(SP)
+	MOVQ    SI, 16(SP)
+	MOVQ    ep+64(FP), SI
+	ADDQ    $96, SI
+	VMOVDQU Y0, (SI)
+	MOVQ    24(SP), DX
+	MOVQ    0(SP), CX
+
+hrow:
+	XORQ AX, AX
+
+hcopy:
+	CMPQ AX, CX
+	JGE  hrowdone
+	MOVB (SI)(AX*1), R13
+	MOVB R13, (DI)(AX*1)
+	INCQ AX
+	JMP  hcopy
+
+hrowdone:
+	ADDQ $8, SI
+	ADDQ R9, DI
+	DECQ DX
+	JNZ  hrow
+	MOVQ 32(SP), AX
+	MOVQ 16(SP), SI
+	LEAQ (BX)(BX*2), DX
+	MOVQ k+40(FP), R13
+	INCQ R13
+	SHRQ $1, R13
+
+nextblock:
+	ADDQ $576, AX
+	MOVQ 8(SP), CX
+	ADDQ 40(SP), CX
+	MOVQ CX, 8(SP)
+	MOVQ 0(SP), CX
+	SUBQ $16, CX
+	MOVQ CX, 0(SP)
+	JG   block
+
+	// Next tile of 4 pixels.
+	LEAQ (R11)(R11*1), CX
+	LEAQ (R10)(CX*2), R10
+	LEAQ (R9)(R9*1), CX
+	LEAQ (R8)(CX*2), R8
+	SUBQ $4, R12
+	JG   tile
+
+	VZEROUPPER
+	RET

@@ -1,0 +1,237 @@
+//go:build !purego
+
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/mixedge/mixedge/quant"
+)
+
+// edgeMults adds the multipliers the AVX2 epilogue treats specially:
+// Shift <= 0 (pre-shift with clamp, down to MinShift), Shift = MaxShift with
+// small M, M = 0, and the largest mantissa.
+func edgeMults(rng *rand.Rand, v []quant.Multiplier) {
+	for i := range v {
+		switch rng.IntN(8) {
+		case 0:
+			v[i] = quant.Multiplier{M: 1<<30 + rng.Int32N(1<<30), Shift: quant.MinShift + rng.Int32N(31)}
+		case 1:
+			v[i] = quant.Multiplier{M: rng.Int32N(1 << 30), Shift: quant.MaxShift}
+		case 2:
+			v[i] = quant.Multiplier{M: 0, Shift: rng.Int32N(61) + quant.MinShift}
+		case 3:
+			v[i] = quant.Multiplier{M: 1<<31 - 1, Shift: rng.Int32N(61) + quant.MinShift}
+		case 4:
+			v[i] = quant.Multiplier{M: 1 << 30, Shift: 1 + rng.Int32N(31)}
+		}
+	}
+}
+
+// runGEMMAVX2 checks GEMMQS8AVX2 (one call per group, strided channel
+// slices) against GEMMQS8, byte for byte including guard bands, and that
+// src and weights are unchanged.
+func runGEMMAVX2(tb testing.TB, rng *rand.Rand, tc gemmCase, edge bool) {
+	tb.Helper()
+	srcStride := tc.inOff + tc.groups*tc.k + tc.inExtra
+	dstStride := tc.outOff + tc.groups*tc.n + tc.outExtra
+	gn := tc.groups * tc.n
+	src := newBuf(rng, tc.pixels*srcStride)
+	if tc.extreme {
+		copy(src.b, randInt8s(rng, len(src.b), true))
+	}
+	w := randWeights(rng, gn*tc.k, tc.extreme)
+	raw := randBias(rng, gn, tc.largeBias)
+	q := randQuantOut(rng)
+	rq := randMults(tb, rng, gn, tc.k)
+	if edge {
+		edgeMults(rng, rq)
+	}
+	bias := fold(tb, raw, w, gn, tc.k, q.zIn)
+	packed := make([][]int8, tc.groups)
+	for g := range packed {
+		packed[g] = PackGEMMAVX2(w[g*tc.n*tc.k:(g+1)*tc.n*tc.k], tc.k, tc.n)
+	}
+	wBefore := slices.Clone(w)
+	dst := newBuf(rng, tc.pixels*dstStride)
+	want := dst.clone()
+	srcBefore := src.clone()
+	srcView := src.view(tc.inOff, span(tc.pixels, srcStride, tc.groups*tc.k))
+	dstView := dst.view(tc.outOff, span(tc.pixels, dstStride, gn))
+	wantView := want[guard+tc.outOff:][:len(dstView)]
+	for g := range tc.groups {
+		GEMMQS8(wantView[g*tc.n:], dstStride, srcView[g*tc.k:], srcStride, tc.pixels, tc.k, tc.n,
+			w[g*tc.n*tc.k:], bias[g*tc.n:], rq[g*tc.n:], q.zOut, q.qmin, q.qmax)
+		GEMMQS8AVX2(dstView[g*tc.n:], dstStride, srcView[g*tc.k:], srcStride, tc.pixels, tc.k, tc.n,
+			packed[g], bias[g*tc.n:], rq[g*tc.n:], q.zOut, q.qmin, q.qmax)
+	}
+	checkBuf(tb, "avx2 "+tc.String()+": dst", dst.b, want)
+	checkBuf(tb, "avx2 "+tc.String()+": src", src.b, srcBefore)
+	if !slices.Equal(w, wBefore) {
+		tb.Fatalf("avx2 %v: weights changed", tc)
+	}
+}
+
+func randGEMMCaseAVX2(rng *rand.Rand) gemmCase {
+	tc := randGEMMCase(rng)
+	switch rng.IntN(4) {
+	case 0: // MixNet-like sizes
+		tc.k = 1 + rng.IntN(300)
+		tc.n = 1 + rng.IntN(200)
+		tc.pixels = 1 + rng.IntN(20)
+	case 1:
+		tc.pixels = 1 + rng.IntN(4)
+	}
+	return tc
+}
+
+func TestAVX2GEMM(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	for _, tc := range []gemmCase{
+		{pixels: 1, groups: 1, k: 1, n: 1},
+		{pixels: 4, groups: 1, k: 16, n: 16},
+		{pixels: 5, groups: 1, k: 17, n: 17},
+		{pixels: 49, groups: 1, k: 200, n: 120, inOff: 1, inExtra: 2, outOff: 3, outExtra: 1},
+		{pixels: 7, groups: 2, k: 8, n: 24, inOff: 1, outOff: 2},
+		{pixels: 3, groups: 1, k: 1200, n: 40},
+		{pixels: 2, groups: 1, k: 2100, n: 33}, // scratch on the heap
+		{pixels: 6, groups: 1, k: 24, n: 144, extreme: true, largeBias: true},
+	} {
+		runGEMMAVX2(t, rng, tc, false)
+		runGEMMAVX2(t, rng, tc, true)
+	}
+	for i := range trials(1500) {
+		runGEMMAVX2(t, rng, randGEMMCaseAVX2(rng), i%2 == 0)
+	}
+}
+
+func TestAVX2GEMMF32(t *testing.T) {
+	rng := rand.New(rand.NewPCG(43, 44))
+	for i := range trials(500) {
+		pixels, k, n := 1+rng.IntN(9), 1+rng.IntN(300), 1+rng.IntN(150)
+		if i == 0 {
+			pixels, k, n = 1, 1536, 1000
+		}
+		srcStride := k + rng.IntN(3)
+		src := randInt8s(rng, span(pixels, srcStride, k), i%3 == 0)
+		w := randWeights(rng, n*k, i%3 == 0)
+		bias := randBias(rng, n, i%4 == 0)
+		scale := make([]float32, n)
+		for c := range scale {
+			scale[c] = float32(rng.NormFloat64() * 1e-3)
+		}
+		want := make([]float32, pixels*n+1)
+		got := make([]float32, pixels*n+1)
+		want[pixels*n], got[pixels*n] = 42, 42
+		GEMMQS8F32(want, src, srcStride, pixels, k, n, w, bias, scale)
+		GEMMQS8F32AVX2(got, src, srcStride, pixels, k, n, PackGEMMAVX2(w, k, n), bias, scale)
+		for j := range want {
+			if got[j] != want[j] && !(got[j] != got[j] && want[j] != want[j]) {
+				t.Fatalf("case %d (%d px, %d->%d): [%d] = %v, want %v", i, pixels, k, n, j, got[j], want[j])
+			}
+		}
+	}
+}
+
+func TestAVX2GEMMPackPadding(t *testing.T) {
+	for _, kn := range [][2]int{{1, 1}, {3, 17}, {8, 48}, {15, 31}} {
+		k, n := kn[0], kn[1]
+		w := make([]int8, k*n)
+		for i := range w {
+			w[i] = 127
+		}
+		p := PackGEMMAVX2(w, k, n)
+		if len(p) != gemmPackedLen(k, n) {
+			t.Fatalf("len %d", len(p))
+		}
+		var sum int
+		for i := 0; i < len(p); i += 2 {
+			v := int16(uint16(uint8(p[i])) | uint16(uint8(p[i+1]))<<8)
+			if v != 0 && v != 127 {
+				t.Fatalf("k=%d n=%d: packed value %d", k, n, v)
+			}
+			sum += int(v)
+		}
+		if sum != 127*k*n {
+			t.Fatalf("k=%d n=%d: padding not zero", k, n)
+		}
+	}
+}
+
+func TestAVX2GEMMAllocs(t *testing.T) {
+	const px, k, n = 49, 200, 200
+	src, dst := make([]int8, px*k), make([]int8, px*n)
+	w := PackGEMMAVX2(make([]int8, k*n), k, n)
+	bias, rq := make([]int32, n), benchMults(n)
+	f32, scale := make([]float32, n), make([]float32, n)
+	if a := testing.AllocsPerRun(20, func() {
+		GEMMQS8AVX2(dst, n, src, k, px, k, n, w, bias, rq, 0, -128, 127)
+		GEMMQS8F32AVX2(f32, src, k, 1, k, n, w, bias, scale)
+	}); a != 0 {
+		t.Fatalf("%v allocs per run", a)
+	}
+}
+
+func FuzzAVX2GEMM(f *testing.F) {
+	f.Add(uint64(1), false)
+	f.Add(uint64(2), true)
+	f.Fuzz(func(t *testing.T, seed uint64, edge bool) {
+		rng := rand.New(rand.NewPCG(seed, 99))
+		runGEMMAVX2(t, rng, randGEMMCaseAVX2(rng), edge)
+	})
+}
+
+var gemmBenchShapes = []struct{ hw, k, n int }{
+	{112, 8, 48}, {56, 24, 144}, {28, 144, 40}, {14, 240, 40}, {7, 200, 1200}, {7, 200, 1536},
+}
+
+func BenchmarkAVX2GEMM(b *testing.B) {
+	for _, g := range gemmBenchShapes {
+		px := g.hw * g.hw
+		src := benchInt8s(px * g.k)
+		dst := make([]int8, px*g.n)
+		w := benchInt8s(g.n * g.k)
+		pw := PackGEMMAVX2(w, g.k, g.n)
+		bias := make([]int32, g.n)
+		rq := benchMults(g.n)
+		name := fmt.Sprintf("%dx%d_%dto%d", g.hw, g.hw, g.k, g.n)
+		b.Run(name+"/avx2", func(b *testing.B) {
+			for b.Loop() {
+				GEMMQS8AVX2(dst, g.n, src, g.k, px, g.k, g.n, pw, bias, rq, 0, -128, 127)
+			}
+			reportGMACs(b, px*g.k*g.n)
+		})
+		b.Run(name+"/generic", func(b *testing.B) {
+			for b.Loop() {
+				GEMMQS8(dst, g.n, src, g.k, px, g.k, g.n, w, bias, rq, 0, -128, 127)
+			}
+			reportGMACs(b, px*g.k*g.n)
+		})
+	}
+	src, w := benchInt8s(1536), benchInt8s(1536*1000)
+	pw := PackGEMMAVX2(w, 1536, 1000)
+	bias, scale, dst := make([]int32, 1000), make([]float32, 1000), make([]float32, 1000)
+	b.Run("classifier_1536to1000_f32/avx2", func(b *testing.B) {
+		for b.Loop() {
+			GEMMQS8F32AVX2(dst, src, 1536, 1, 1536, 1000, pw, bias, scale)
+		}
+		reportGMACs(b, 1536*1000)
+	})
+	b.Run("classifier_1536to1000_f32/generic", func(b *testing.B) {
+		for b.Loop() {
+			GEMMQS8F32(dst, src, 1536, 1, 1536, 1000, w, bias, scale)
+		}
+		reportGMACs(b, 1536*1000)
+	})
+}
+
+// trials scales a parity loop down under -race and -short.
+func trials(n int) int {
+	if raceEnabled || testing.Short() {
+		return max(1, n/10)
+	}
+	return n
+}

@@ -1,0 +1,108 @@
+//go:build !purego
+
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+func runStemAVX2(tb testing.TB, rng *rand.Rand, tc stemCase, edge bool) {
+	tb.Helper()
+	oh, pt := padding(tc.h, tc.k, tc.stride, tc.same)
+	ow, pl := padding(tc.w, tc.k, tc.stride, tc.same)
+	s := ConvShape{H: tc.h, W: tc.w, Cin: tc.cin, InStride: tc.cin + tc.inExtra, Cout: tc.cout,
+		OutStride: tc.outOff + tc.cout + tc.outExtra, K: tc.k, Stride: tc.stride, PadTop: pt, PadLeft: pl, OH: oh, OW: ow}
+	src := newBuf(rng, tc.h*tc.w*s.InStride)
+	if tc.extreme {
+		copy(src.b, randInt8s(rng, len(src.b), true))
+	}
+	kk := tc.k * tc.k * tc.cin
+	w := randWeights(rng, tc.cout*kk, tc.extreme)
+	raw := randBias(rng, tc.cout, rng.IntN(5) == 0)
+	q := randQuantOut(rng)
+	rq := randMults(tb, rng, tc.cout, kk)
+	if edge {
+		edgeMults(rng, rq)
+	}
+	bias := fold(tb, raw, w, tc.cout, kk, q.zIn)
+	dst := newBuf(rng, oh*ow*s.OutStride)
+	want, srcBefore, wBefore := dst.clone(), src.clone(), slices.Clone(w)
+	ranges := [][2]int{{0, oh}}
+	if tc.split {
+		ranges = splitRows(rng, oh)
+	}
+	srcView := src.view(0, span(tc.h*tc.w, s.InStride, tc.cin))
+	dstView := dst.view(tc.outOff, span(oh*ow, s.OutStride, tc.cout))
+	StemConvQS8(want[guard+tc.outOff:][:len(dstView)], srcBefore[guard:][:len(srcView)], w, bias, rq, &s, q.zIn, q.zOut, q.qmin, q.qmax, 0, oh)
+	for _, r := range ranges {
+		StemConvQS8AVX2(dstView, srcView, w, bias, rq, &s, q.zIn, q.zOut, q.qmin, q.qmax, r[0], r[1])
+	}
+	checkBuf(tb, "avx2 "+tc.String()+": dst", dst.b, want)
+	checkBuf(tb, "avx2 "+tc.String()+": src", src.b, srcBefore)
+	if !slices.Equal(w, wBefore) {
+		tb.Fatalf("avx2 %v: weights modified", tc)
+	}
+}
+
+func TestAVX2Stem(t *testing.T) {
+	rng := rand.New(rand.NewPCG(71, 72))
+	for i := range trials(400) {
+		tc := randStemCase(rng)
+		if i%5 == 0 {
+			tc.h, tc.w, tc.cout = 1+rng.IntN(30), 1+rng.IntN(30), 1+rng.IntN(70)
+		}
+		runStemAVX2(t, rng, tc, i%2 == 0)
+	}
+	for _, same := range []bool{false, true} {
+		for _, hw := range []int{1, 2, 3, 8, 9, 33} {
+			runStemAVX2(t, rng, stemCase{h: hw, w: hw + 1, cin: 3, cout: 16, k: 3, stride: 2, same: same}, false)
+		}
+	}
+	// The largest patch, and a row longer than one patch batch.
+	runStemAVX2(t, rng, stemCase{h: 9, w: 40, cin: 10, cout: 20, k: 7, stride: 1, same: true}, true)
+	// Packed weights too large for the stack: generic fallback.
+	runStemAVX2(t, rng, stemCase{h: 5, w: 5, cin: 10, cout: 80, k: 7, stride: 2}, false)
+}
+
+func TestAVX2StemAllocs(t *testing.T) {
+	const hw = 32
+	oh, pad := SymmetricPad(hw, 3, 2)
+	s := ConvShape{H: hw, W: hw, Cin: 3, InStride: 3, Cout: 16, OutStride: 16, K: 3, Stride: 2, PadTop: pad, PadLeft: pad, OH: oh, OW: oh}
+	src, dst, w := make([]int8, hw*hw*3), make([]int8, oh*oh*16), make([]int8, 16*27)
+	bias, rq := make([]int32, 16), benchMults(16)
+	if a := testing.AllocsPerRun(20, func() { StemConvQS8AVX2(dst, src, w, bias, rq, &s, 0, 0, -128, 127, 0, oh) }); a != 0 {
+		t.Fatalf("%v allocs per run", a)
+	}
+}
+
+func FuzzAVX2Stem(f *testing.F) {
+	f.Add(uint64(1), uint8(5), uint8(5), uint8(16), false)
+	f.Fuzz(func(t *testing.T, seed uint64, h, w, cout uint8, edge bool) {
+		rng := rand.New(rand.NewPCG(seed, 96))
+		tc := randStemCase(rng)
+		tc.h, tc.w, tc.cout = 1+int(h)%40, 1+int(w)%40, 1+int(cout)%70
+		runStemAVX2(t, rng, tc, edge)
+	})
+}
+
+func BenchmarkAVX2Stem(b *testing.B) {
+	const hw = 224
+	oh, pad := SymmetricPad(hw, 3, 2)
+	s := ConvShape{H: hw, W: hw, Cin: 3, InStride: 3, Cout: 16, OutStride: 16, K: 3, Stride: 2, PadTop: pad, PadLeft: pad, OH: oh, OW: oh}
+	src, dst, w := benchInt8s(hw*hw*3), make([]int8, oh*oh*16), benchInt8s(16*27)
+	bias, rq := make([]int32, 16), benchMults(16)
+	for _, impl := range []struct {
+		name string
+		f    StemFunc
+	}{{"avx2", StemConvQS8AVX2}, {"generic", StemConvQS8}} {
+		b.Run(fmt.Sprintf("%dx%dx3to16/%s", hw, hw, impl.name), func(b *testing.B) {
+			for b.Loop() {
+				impl.f(dst, src, w, bias, rq, &s, 0, 0, 0, 127, 0, oh)
+			}
+			reportGMACs(b, oh*oh*16*27)
+		})
+	}
+}
