@@ -6,8 +6,15 @@
 //
 // Usage:
 //
-//	qemu-icount [-cpu cortex-a72] [-top N] [-o report.txt] -- ./prog args...
+//	qemu-icount [-cpu cortex-a72] [-top N] [-progress M] [-o report.txt] -- ./prog args...
 //	qemu-icount -log qemu.log [-top N]     # parse a log captured earlier ("-" = stdin)
+//
+// For example, the instructions of one MixNet-S frame:
+//
+//	qemu-icount -cpu cortex-a76 -top 40 -- ./mixedge-arm64 bench --model m.fw --threads 1 --warmup 0 --runs 1 --kernels dotprod
+//
+// -progress M prints a line to stderr every M million log lines (the log of a
+// frame is 10^7–10^8 lines; qemu writes ~300k lines/s).
 //
 // The guest's stdout goes to stdout and its stderr to stderr; the report goes
 // to stdout after the guest exits (or to -o). The log travels through a FIFO

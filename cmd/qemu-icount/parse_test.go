@@ -119,3 +119,20 @@ func TestLogFlag(t *testing.T) {
 		t.Errorf("output:\n%s", out.String())
 	}
 }
+
+func TestProgress(t *testing.T) {
+	f, err := os.Open("testdata/loop20_main.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var sb strings.Builder
+	c := NewCounter()
+	c.Progress, c.ProgressEvery = &sb, 50
+	if err := c.Feed(f); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(sb.String(), "qemu-icount: "); n != int(c.Lines/50) || n == 0 {
+		t.Errorf("%d progress lines for %d log lines:\n%s", n, c.Lines, sb.String())
+	}
+}
