@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -17,11 +20,15 @@ import (
 	"github.com/mixedge/mixedge/quant"
 )
 
+// benchSchema names the version of the --json document (docs/PROFILING.md).
+const benchSchema = "mixedge.bench/1"
+
 type benchOp struct {
 	Name     string  `json:"name"`
 	Block    string  `json:"block"`
 	Op       string  `json:"op"`
 	Kernels  []int   `json:"kernels,omitempty"`
+	Split    []int   `json:"split,omitempty"`
 	Out      []int   `json:"out"`
 	MACs     int64   `json:"macs"`
 	MedianMS float64 `json:"median_ms"`
@@ -31,46 +38,172 @@ type benchOp struct {
 	Impl     string  `json:"impl"`
 }
 
+// benchResult is one timed configuration (one thread count of a sweep).
+type benchResult struct {
+	Threads  int     `json:"threads"`
+	Runs     int     `json:"runs"`
+	MedianMS float64 `json:"median_ms"`
+	P10MS    float64 `json:"p10_ms"`
+	P90MS    float64 `json:"p90_ms"`
+	FPS      float64 `json:"fps"`
+	GMACs    float64 `json:"gmac_per_s"`
+	Allocs   float64 `json:"allocs_per_frame"`
+	AllocB   float64 `json:"alloc_bytes_per_frame"`
+	GC       float64 `json:"gc_cycles_per_frame"`
+	// With --profile: the frames run with the per-op hook, interleaved with
+	// the plain ones above, and the per-op table.
+	Profile *benchProfile `json:"profile,omitempty"`
+	Ops     []benchOp     `json:"ops,omitempty"`
+}
+
+type benchProfile struct {
+	MedianMS float64 `json:"median_ms"`
+	P90MS    float64 `json:"p90_ms"`
+	Overhead float64 `json:"overhead"`
+	Paired   float64 `json:"overhead_paired"`
+	HookNS   float64 `json:"hook_ns"`
+	HookFrac float64 `json:"hook_overhead"`
+	OpSumMS  float64 `json:"op_sum_ms"`
+}
+
+type benchDevice struct {
+	CPU       string   `json:"cpu"`
+	Vendor    string   `json:"vendor"`
+	Board     string   `json:"board,omitempty"`
+	Physical  int      `json:"physical_cores"`
+	Logical   int      `json:"logical_cores"`
+	Features  []string `json:"features"`
+	OS        string   `json:"os"`
+	Arch      string   `json:"arch"`
+	GoVersion string   `json:"go_version"`
+	Governor  string   `json:"governor,omitempty"`
+	CurKHz    int      `json:"cur_freq_khz,omitempty"`
+	MaxKHz    int      `json:"max_freq_khz,omitempty"`
+}
+
+type benchModel struct {
+	Arch        string `json:"arch"`
+	InputSize   int    `json:"input_size"`
+	Source      string `json:"source"`
+	SHA256      string `json:"sha256,omitempty"`
+	Ops         int    `json:"ops"`
+	MACs        int64  `json:"macs"`
+	Params      int64  `json:"params"`
+	ArenaBytes  int    `json:"arena_bytes"`
+	ArenaBound  int    `json:"arena_lower_bound"`
+	WeightBytes int    `json:"weight_bytes"`
+}
+
+type benchSettings struct {
+	Kernels string `json:"kernels"`
+	Threads []int  `json:"threads"`
+	Runs    int    `json:"runs"`
+	Warmup  int    `json:"warmup"`
+	Profile bool   `json:"profile"`
+}
+
+type benchMemory struct {
+	ArenaBytes  int   `json:"arena_bytes"`
+	ArenaBound  int   `json:"arena_lower_bound"`
+	WeightBytes int   `json:"weight_bytes"`
+	PeakRSS     int64 `json:"peak_rss_bytes,omitempty"`
+}
+
+// benchDoc is the --json document, schema benchSchema.
 type benchDoc struct {
-	Arch      string    `json:"arch"`
-	InputSize int       `json:"input_size"`
-	Model     string    `json:"model,omitempty"`
-	Kernels   string    `json:"kernels"`
-	Threads   int       `json:"threads"`
-	Runs      int       `json:"runs"`
-	MedianMS  float64   `json:"median_ms"`
-	P10MS     float64   `json:"p10_ms"`
-	P90MS     float64   `json:"p90_ms"`
-	GMACs     float64   `json:"gmac_per_s"`
-	Allocs    float64   `json:"allocs_per_frame"`
-	ArenaB    int       `json:"arena_bytes"`
-	Ops       []benchOp `json:"ops"`
-	GOOS      string    `json:"goos"`
-	GOARCH    string    `json:"goarch"`
-	GoVersion string    `json:"go_version"`
+	Schema   string        `json:"schema"`
+	Device   benchDevice   `json:"device"`
+	Model    benchModel    `json:"model"`
+	Settings benchSettings `json:"settings"`
+	Memory   benchMemory   `json:"memory"`
+	Results  []benchResult `json:"results"`
+
+	// For Go callers, not in the JSON: the model's arch and, promoted,
+	// the fields of Results[0]. Filled by runBench and UnmarshalJSON.
+	Arch        string `json:"-"`
+	benchResult `json:"-"`
+}
+
+func (d *benchDoc) UnmarshalJSON(b []byte) error {
+	type plain benchDoc
+	var p plain
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	*d = benchDoc(p)
+	d.fill()
+	return nil
+}
+
+func (d *benchDoc) fill() {
+	d.Arch = d.Model.Arch
+	if len(d.Results) > 0 {
+		d.benchResult = d.Results[0]
+	}
+}
+
+// parseThreads reads "4" or "1,2,4".
+func parseThreads(s string) ([]int, error) {
+	var v []int
+	for _, f := range strings.Split(s, ",") {
+		t, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || t < 1 {
+			return nil, fmt.Errorf("--threads %q: want positive integers separated by commas", s)
+		}
+		v = append(v, t)
+	}
+	return v, nil
 }
 
 func runBench(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench", "(--model M.fw | --arch ARCH --synthetic) [--threads N] [--kernels T] [--runs N] [--json]",
-		`Time int8 inference frame by frame: median, p10 and p90 per frame, the
-time of every op (median over the runs), allocations per frame. The input
-is a fixed synthetic picture, already in the arena, so the figures are the
-network alone. --synthetic needs no files: deterministic synthetic weights,
-calibrated on two synthetic images.`,
+	fs := newFlagSet("bench", "(--model M.fw | --arch ARCH --synthetic) [--threads N[,N...]] [--kernels T] [--runs N] [--profile [--by op|block|kind]] [--json] [--svg F] [--html F]\n       mixedge bench --compare A.json B.json [...]",
+		`Time int8 inference frame by frame: median, p10 and p90 per frame,
+allocations and GC cycles per frame. The input is a fixed synthetic picture,
+already in the arena, so the figures are the network alone. --synthetic
+needs no files: deterministic synthetic weights, calibrated on two synthetic
+images.
+
+--profile also times every op (frames with the per-op hook interleaved with
+frames without it, so the hook's overhead is measured and printed): layer,
+op, kernels and channel split, output, MACs, median and p90 ms, GMAC/s, % of
+the frame, kernel used. Without --profile no hook is installed.
+
+--threads 1,2,4 runs a sweep, one result per thread count. --json writes one
+document (schema mixedge.bench/1, docs/PROFILING.md): device, model,
+settings, memory, results. --svg / --html draw a bar per layer (implies
+--profile) and, for a sweep, the scaling curve. --compare reads recorded
+--json documents and prints per-layer times side by side with ratios.`,
 		`  mixedge bench --arch mixnet_s --synthetic
-  mixedge bench --model mixnet_s.fw --threads 1 --kernels generic --runs 20 --json`, stderr)
+  mixedge bench --model mixnet_s.fw --threads 1 --kernels generic --runs 20 --json
+  mixedge bench --model mixnet_s.fw --profile --by block
+  mixedge bench --model mixnet_s.fw --threads 1,2,4 --json > pi4.json --svg pi4.svg
+  mixedge bench --compare pi4.json pi5.json`, stderr)
 	fwPath := fs.String("model", "", "int8 .fw image")
 	arch := fs.String("arch", "mixnet_s", "architecture (with --synthetic)")
 	synthetic := fs.Bool("synthetic", false, "use deterministic synthetic weights instead of a .fw")
 	size := fs.Int("input-size", 0, "input size (with --synthetic; default 224)")
-	threads := fs.Int("threads", runtime.NumCPU(), "goroutines per frame")
+	threadsArg := fs.String("threads", strconv.Itoa(runtime.NumCPU()), "goroutines per frame; a list (1,2,4) runs a sweep")
 	tier := fs.String("kernels", "", "kernel tier: auto, generic, avx2, neon, dotprod (default $MIXEDGE_KERNELS or auto)")
-	runs := fs.Int("runs", 50, "timed frames")
+	runs := fs.Int("runs", 50, "timed frames (per mode with --profile)")
 	warmup := fs.Int("warmup", 5, "untimed frames first")
-	asJSON := fs.Bool("json", false, "print one JSON document")
+	asJSON := fs.Bool("json", false, "print one JSON document (schema "+benchSchema+")")
+	profile := fs.Bool("profile", false, "time every op too, and measure the overhead of doing so")
+	by := fs.String("by", "op", "profile rows: op (one per layer), block, or kind")
+	svgPath := fs.String("svg", "", "write an SVG picture of the profile to `FILE` (implies --profile)")
+	htmlPath := fs.String("html", "", "write a self-contained HTML page of the profile to `FILE` (implies --profile)")
+	compare := fs.Bool("compare", false, "compare recorded --json documents given as arguments")
+	top := fs.Int("top", 5, "with --compare: how many most-changed layers to list")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
+	}
+	if *compare {
+		if len(pos) < 2 {
+			fmt.Fprintln(stderr, "mixedge bench: --compare needs two or more JSON documents")
+			fs.Usage()
+			return errUsage
+		}
+		return runCompare(pos, *top, stdout)
 	}
 	if len(pos) > 0 {
 		return fmt.Errorf("unexpected argument %q", pos[0])
@@ -80,16 +213,34 @@ calibrated on two synthetic images.`,
 		fs.Usage()
 		return errUsage
 	}
-	if *runs < 1 || *threads < 1 || *warmup < 0 {
-		return fmt.Errorf("--runs %d, --threads %d, --warmup %d: want runs, threads ≥ 1", *runs, *threads, *warmup)
+	threads, err := parseThreads(*threadsArg)
+	if err != nil {
+		return err
+	}
+	if *runs < 1 || *warmup < 0 {
+		return fmt.Errorf("--runs %d, --warmup %d: want runs ≥ 1, warmup ≥ 0", *runs, *warmup)
+	}
+	switch *by {
+	case "op", "block", "kind":
+	default:
+		return fmt.Errorf("--by %q: want op, block or kind", *by)
+	}
+	if *svgPath != "" || *htmlPath != "" {
+		*profile = true
 	}
 	k, err := kernels.Select(*tier)
 	if err != nil {
 		return err
 	}
+	doc := benchDoc{Schema: benchSchema, Device: deviceInfo(),
+		Settings: benchSettings{Kernels: k.Name, Threads: threads, Runs: *runs, Warmup: *warmup, Profile: *profile}}
 	var q *model.QModel
 	var n *model.Int8Net
 	if *fwPath != "" {
+		sum, err := fileSHA256(*fwPath)
+		if err != nil {
+			return err
+		}
 		fw, err := model.OpenFirmware(*fwPath)
 		if err != nil {
 			return err
@@ -99,6 +250,7 @@ calibrated on two synthetic images.`,
 		if n, err = model.NewInt8NetWithPlan(q, k, fw.Bufs, fw.Plan); err != nil {
 			return err
 		}
+		doc.Model.Source, doc.Model.SHA256 = *fwPath, sum
 	} else {
 		if q, err = syntheticQModel(*arch, *size); err != nil {
 			return err
@@ -106,10 +258,13 @@ calibrated on two synthetic images.`,
 		if n, err = model.NewInt8Net(q, k); err != nil {
 			return err
 		}
+		doc.Model.Source = "synthetic"
 	}
-	n.SetThreads(*threads)
 	defer n.Close()
 	g := q.G
+	doc.Model.Arch, doc.Model.InputSize, doc.Model.Ops = g.Arch.Name, g.InputSize, len(g.Ops)
+	doc.Model.MACs, doc.Model.Params = g.TotalMACs(), g.TotalParams()
+	doc.Model.ArenaBytes, doc.Model.ArenaBound, doc.Model.WeightBytes = n.ArenaBytes(), n.Plan.LowerBound, q.WeightBytes()
 
 	img := make([]float32, g.InputSize*g.InputSize*3)
 	pp := camera.Preprocess{Size: g.InputSize, CropPct: q.Pre.CropPct, Mean: q.Pre.Mean, Std: q.Pre.Std}
@@ -119,98 +274,244 @@ calibrated on two synthetic images.`,
 	if err := quant.QuantizeSlice(n.Input(), img, q.In); err != nil {
 		return err
 	}
-	for i := 0; i < *warmup; i++ {
-		n.RunQuantized()
+	for _, t := range threads {
+		n.SetThreads(t)
+		doc.Results = append(doc.Results, benchOnce(n, k, *runs, *warmup, *profile))
 	}
-	frames := make([]float64, *runs)
-	perOp := make([][]float64, len(g.Ops))
-	for i := range perOp {
-		perOp[i] = make([]float64, *runs)
-	}
-	run := 0
-	var last time.Time
-	n.OnOp = func(op int) {
-		now := time.Now()
-		perOp[op][run] = now.Sub(last).Seconds() * 1e3
-		last = now
-	}
-	var ms0, ms1 runtime.MemStats
-	runtime.ReadMemStats(&ms0)
-	for run = 0; run < *runs; run++ {
-		start := time.Now()
-		last = start
-		n.RunQuantized()
-		frames[run] = time.Since(start).Seconds() * 1e3
-	}
-	runtime.ReadMemStats(&ms1)
-	n.OnOp = nil
+	doc.Memory = benchMemory{ArenaBytes: doc.Model.ArenaBytes, ArenaBound: doc.Model.ArenaBound,
+		WeightBytes: doc.Model.WeightBytes, PeakRSS: peakRSS()}
+	doc.fill()
 
-	doc := benchDoc{Arch: g.Arch.Name, InputSize: g.InputSize, Model: *fwPath, Kernels: k.Name, Threads: n.Threads(),
-		Runs: *runs, Allocs: float64(ms1.Mallocs-ms0.Mallocs) / float64(*runs), ArenaB: n.ArenaBytes(),
-		GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, GoVersion: runtime.Version()}
-	doc.MedianMS, doc.P10MS, doc.P90MS = percentile(frames, 50), percentile(frames, 10), percentile(frames, 90)
-	doc.GMACs = float64(g.TotalMACs()) / doc.MedianMS / 1e6
-	var sumMed float64
-	for i := range g.Ops {
-		sumMed += percentile(perOp[i], 50)
+	if *svgPath != "" {
+		if err := writeFileWith(*svgPath, func(w io.Writer) error { return writeSVG(w, &doc) }); err != nil {
+			return err
+		}
 	}
-	for i := range g.Ops {
-		op := &g.Ops[i]
-		s := g.Tensors[op.Out]
-		med := percentile(perOp[i], 50)
-		bo := benchOp{Name: op.Name, Block: op.Block, Op: op.Kind.String(), Out: []int{s.C, s.H, s.W}, MACs: op.MACs,
-			MedianMS: med, P90MS: percentile(perOp[i], 90), Share: med / sumMed, Impl: implOf(k, op)}
-		if op.Kind == model.OpStem || op.Kind == model.OpPointwise || op.Kind == model.OpDepthwise {
-			bo.Kernels = op.Kernels
+	if *htmlPath != "" {
+		if err := writeFileWith(*htmlPath, func(w io.Writer) error { return writeHTML(w, &doc) }); err != nil {
+			return err
 		}
-		if op.MACs > 0 && med > 0 {
-			bo.GMACs = float64(op.MACs) / med / 1e6
-		}
-		doc.Ops = append(doc.Ops, bo)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(doc)
+		return enc.Encode(&doc)
 	}
-	fmt.Fprintf(stdout, "%s int8 %dx%d  kernels %s  threads %d  runs %d  arena %s\n", doc.Arch, doc.InputSize, doc.InputSize,
-		doc.Kernels, doc.Threads, doc.Runs, mib(doc.ArenaB))
-	fmt.Fprintf(stdout, "frame: median %.2f ms  p10 %.2f ms  p90 %.2f ms  (%.1f GMAC/s)  allocations/frame %.1f\n\n",
-		doc.MedianMS, doc.P10MS, doc.P90MS, doc.GMACs, doc.Allocs)
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "layer\top\tkernels\toutput\tMACs\tmedian ms\tp90 ms\t%\tGMAC/s\timpl")
-	for _, o := range doc.Ops {
-		gm := ""
-		if o.GMACs > 0 {
-			gm = fmt.Sprintf("%.1f", o.GMACs)
+	printBench(stdout, &doc, *by)
+	return nil
+}
+
+// benchOnce times runs frames at n's thread count. Without profile no hook
+// is installed. With profile, plain frames and hooked frames alternate, so
+// both see the same machine state and the difference is the hook's cost.
+func benchOnce(n *model.Int8Net, k *kernels.Table, runs, warmup int, profile bool) benchResult {
+	g := n.Q.G
+	n.OnOp = nil
+	for i := 0; i < warmup; i++ {
+		n.RunQuantized()
+	}
+	frames := make([]float64, runs)
+	var hooked []float64
+	var perOp [][]float64
+	run := 0
+	var last time.Time
+	hook := func(op int) {
+		now := time.Now()
+		perOp[op][run] = now.Sub(last).Seconds() * 1e3
+		last = now
+	}
+	if profile {
+		hooked = make([]float64, runs)
+		perOp = make([][]float64, len(g.Ops))
+		for i := range perOp {
+			perOp[i] = make([]float64, runs)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.3f\t%.3f\t%.1f\t%s\t%s\n", o.Name, o.Op, joinInts(o.Kernels, "/"), shapeText(o.Out),
-			group(o.MACs), o.MedianMS, o.P90MS, 100*o.Share, gm, o.Impl)
+		// Warm the hooked path too.
+		n.OnOp = func(int) {}
+		for i := 0; i < warmup; i++ {
+			n.RunQuantized()
+		}
+		n.OnOp = nil
+	}
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	plain := func() {
+		start := time.Now()
+		n.RunQuantized()
+		frames[run] = time.Since(start).Seconds() * 1e3
+	}
+	profiledFrame := func() {
+		n.OnOp = hook
+		start := time.Now()
+		last = start
+		n.RunQuantized()
+		hooked[run] = time.Since(start).Seconds() * 1e3
+		n.OnOp = nil
+	}
+	for run = 0; run < runs; run++ {
+		switch {
+		case !profile:
+			plain()
+		case run%2 == 0: // alternate the order within pairs: no bias to either
+			plain()
+			profiledFrame()
+		default:
+			profiledFrame()
+			plain()
+		}
+	}
+	runtime.ReadMemStats(&ms1)
+	nf := float64(runs)
+	if profile {
+		nf *= 2
+	}
+	r := benchResult{Threads: n.Threads(), Runs: runs,
+		Allocs: float64(ms1.Mallocs-ms0.Mallocs) / nf, AllocB: float64(ms1.TotalAlloc-ms0.TotalAlloc) / nf,
+		GC: float64(ms1.NumGC-ms0.NumGC) / nf}
+	r.MedianMS, r.P10MS, r.P90MS = percentile(frames, 50), percentile(frames, 10), percentile(frames, 90)
+	r.FPS = 1e3 / r.MedianMS
+	r.GMACs = float64(g.TotalMACs()) / r.MedianMS / 1e6
+	if !profile {
+		return r
+	}
+	p := &benchProfile{MedianMS: percentile(hooked, 50), P90MS: percentile(hooked, 90)}
+	p.Overhead = (p.MedianMS - r.MedianMS) / r.MedianMS
+	diff := make([]float64, runs)
+	for i := range diff {
+		diff[i] = hooked[i] - frames[i]
+	}
+	p.Paired = percentile(diff, 50) / r.MedianMS
+	// The hook's own cost, timed alone: what profiling adds to every op.
+	const calls = 1 << 14
+	saved := perOp
+	perOp = [][]float64{make([]float64, runs)}
+	run = 0
+	t0 := time.Now()
+	last = t0
+	for i := 0; i < calls; i++ {
+		hook(0)
+	}
+	p.HookNS = float64(time.Since(t0).Nanoseconds()) / calls
+	perOp = saved
+	p.HookFrac = p.HookNS * float64(len(g.Ops)) / 1e6 / r.MedianMS
+	meds := make([]float64, len(g.Ops))
+	for i := range g.Ops {
+		meds[i] = percentile(perOp[i], 50)
+		p.OpSumMS += meds[i]
+	}
+	r.Profile = p
+	for i := range g.Ops {
+		op := &g.Ops[i]
+		s := g.Tensors[op.Out]
+		med := meds[i]
+		bo := benchOp{Name: op.Name, Block: op.Block, Op: op.Kind.String(), Out: []int{s.C, s.H, s.W}, MACs: op.MACs,
+			MedianMS: med, P90MS: percentile(perOp[i], 90), Share: med / p.OpSumMS, Impl: implOf(k, op)}
+		if op.Kind == model.OpStem || op.Kind == model.OpPointwise || op.Kind == model.OpDepthwise {
+			bo.Kernels = op.Kernels
+			if len(op.OutSplit) > 1 {
+				bo.Split = op.OutSplit
+			}
+		}
+		if op.MACs > 0 && med > 0 {
+			bo.GMACs = float64(op.MACs) / med / 1e6
+		}
+		r.Ops = append(r.Ops, bo)
+	}
+	return r
+}
+
+func printBench(w io.Writer, doc *benchDoc, by string) {
+	m, d := &doc.Model, &doc.Device
+	cpu := d.CPU
+	if d.Board != "" {
+		cpu = d.Board + ", " + cpu
+	}
+	fmt.Fprintf(w, "%s int8 %dx%d  kernels %s  runs %d  arena %s (bound %s)  weights %s\n", m.Arch, m.InputSize, m.InputSize,
+		doc.Settings.Kernels, doc.Settings.Runs, mib(m.ArenaBytes), mib(m.ArenaBound), mib(m.WeightBytes))
+	fmt.Fprintf(w, "device: %s  %s/%s  %d cores  %s", cpu, d.OS, d.Arch, d.Logical, d.GoVersion)
+	if d.Governor != "" {
+		fmt.Fprintf(w, "  governor %s %d MHz", d.Governor, d.CurKHz/1000)
+	}
+	fmt.Fprintln(w)
+	if doc.Memory.PeakRSS > 0 {
+		fmt.Fprintf(w, "memory: peak RSS %s\n", mib(int(doc.Memory.PeakRSS)))
+	}
+	for i := range doc.Results {
+		r := &doc.Results[i]
+		fmt.Fprintf(w, "threads %d: median %.2f ms  p10 %.2f ms  p90 %.2f ms  (%.1f fps, %.1f GMAC/s)  allocations/frame %.1f  GC/frame %.2f\n",
+			r.Threads, r.MedianMS, r.P10MS, r.P90MS, r.FPS, r.GMACs, r.Allocs, r.GC)
+		if r.Profile != nil {
+			p := r.Profile
+			fmt.Fprintf(w, "  profiled frames: median %.2f ms; overhead %+.2f%% of the frame (medians), %+.2f%% (paired frames), hook alone %.0f ns × %d ops = %.3f%%\n",
+				p.MedianMS, 100*p.Overhead, 100*p.Paired, p.HookNS, len(r.Ops), 100*p.HookFrac)
+		}
+	}
+	for i := range doc.Results {
+		r := &doc.Results[i]
+		if r.Ops == nil {
+			continue
+		}
+		fmt.Fprintf(w, "\nthreads %d, by %s:\n", r.Threads, by)
+		printProfile(w, r, by)
+	}
+}
+
+func printProfile(w io.Writer, r *benchResult, by string) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	if by == "op" {
+		fmt.Fprintln(tw, "layer\top\tkernels\tsplit\toutput\tMACs\tmedian ms\tp90 ms\tGMAC/s\t%\timpl")
+		for _, o := range r.Ops {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.3f\t%.3f\t%s\t%.1f\t%s\n", o.Name, o.Op, joinInts(o.Kernels, "/"), joinInts(o.Split, "/"),
+				shapeText(o.Out), group(o.MACs), o.MedianMS, o.P90MS, gmacText(o.GMACs), 100*o.Share, o.Impl)
+		}
+	} else {
+		fmt.Fprintf(tw, "%s\tops\tMACs\tmedian ms\tGMAC/s\t%%\n", by)
+		for _, gr := range groupOps(r.Ops, by) {
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%.3f\t%s\t%.1f\n", gr.Name, gr.Count, group(gr.MACs), gr.MedianMS, gmacText(gr.GMACs()), 100*gr.Share)
+		}
+	}
+	var macs int64
+	for _, o := range r.Ops {
+		macs += o.MACs
+	}
+	if by == "op" {
+		fmt.Fprintf(tw, "total\t\t\t\t\t%s\t%.3f\t\t%s\t100.0\t\n", group(macs), r.Profile.OpSumMS, gmacText(float64(macs)/r.Profile.OpSumMS/1e6))
+	} else {
+		fmt.Fprintf(tw, "total\t%d\t%s\t%.3f\t%s\t100.0\n", len(r.Ops), group(macs), r.Profile.OpSumMS, gmacText(float64(macs)/r.Profile.OpSumMS/1e6))
 	}
 	tw.Flush()
 	// Where the time goes, by op kind.
-	byKind := map[string]float64{}
-	for _, o := range doc.Ops {
-		byKind[o.Op] += o.MedianMS
+	parts := []string{}
+	for _, gr := range sortedGroups(groupOps(r.Ops, "kind")) {
+		parts = append(parts, fmt.Sprintf("%s %.2f ms (%.0f%%)", gr.Name, gr.MedianMS, 100*gr.Share))
 	}
-	kinds := make([]string, 0, len(byKind))
-	for kd := range byKind {
-		kinds = append(kinds, kd)
+	fmt.Fprintf(w, "by kind: %s\n", strings.Join(parts, ", "))
+}
+
+func gmacText(v float64) string {
+	if v <= 0 {
+		return ""
 	}
-	sort.Slice(kinds, func(a, b int) bool { return byKind[kinds[a]] > byKind[kinds[b]] })
-	parts := make([]string, len(kinds))
-	for i, kd := range kinds {
-		parts[i] = fmt.Sprintf("%s %.2f ms (%.0f%%)", kd, byKind[kd], 100*byKind[kd]/sumMed)
+	return fmt.Sprintf("%.1f", v)
+}
+
+func writeFileWith(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
 	}
-	fmt.Fprintf(stdout, "\nby kind: %s\n", strings.Join(parts, ", "))
-	return nil
+	if err := write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return f.Close()
 }
 
 // implOf names the implementation the op's main kernel runs.
 func implOf(k *kernels.Table, op *model.Op) string {
 	key := map[model.OpKind]string{model.OpStem: "stem", model.OpPointwise: "gemm", model.OpDepthwise: "dwconv",
 		model.OpSE: "channel_mul", model.OpAdd: "add", model.OpPool: "pool", model.OpLinear: "gemm_f32"}[op.Kind]
-	if key == "stem" && k.Ops["stem"] == "generic" {
+	if key == "stem" && k.Ops["stem"] != "avx2" {
 		return "im2col+" + k.Ops["gemm"] // see model.Int8Net
 	}
 	if s := k.Ops[key]; s != "" {
@@ -229,9 +530,25 @@ func percentile(v []float64, p float64) float64 {
 	return s[i]
 }
 
+// synthCache keeps the synthetic models built in this process (the tests
+// run bench many times; a QModel is not modified by the nets run on it).
+var synthCache sync.Map // "arch/size" → *model.QModel
+
 // syntheticQModel builds arch with deterministic synthetic weights and
 // calibrates it on two synthetic images.
 func syntheticQModel(arch string, size int) (*model.QModel, error) {
+	key := fmt.Sprintf("%s/%d", arch, size)
+	if q, ok := synthCache.Load(key); ok {
+		return q.(*model.QModel), nil
+	}
+	q, err := buildSyntheticQModel(arch, size)
+	if err == nil {
+		synthCache.Store(key, q)
+	}
+	return q, err
+}
+
+func buildSyntheticQModel(arch string, size int) (*model.QModel, error) {
 	a, err := model.LookupArch(arch)
 	if err != nil {
 		return nil, fmt.Errorf("--arch: %w", err)

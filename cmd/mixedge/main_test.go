@@ -367,7 +367,7 @@ func TestConvertReference(t *testing.T) {
 }
 
 func TestBenchAndCPU(t *testing.T) {
-	code, out, errs := runCLI(t, "bench", "--arch", "mixnet_s", "--synthetic", "--input-size", "64", "--runs", "20", "--warmup", "1", "--threads", "2", "--json")
+	code, out, errs := runCLI(t, "bench", "--arch", "mixnet_s", "--synthetic", "--input-size", "64", "--runs", "20", "--warmup", "1", "--threads", "2", "--profile", "--json")
 	if code != 0 {
 		t.Fatalf("bench: exit %d: %s", code, errs)
 	}
@@ -386,7 +386,7 @@ func TestBenchAndCPU(t *testing.T) {
 	if math.Abs(share-1) > 1e-6 {
 		t.Errorf("op shares sum to %g", share)
 	}
-	code, out, _ = runCLI(t, "bench", "--arch", "mixnet_s", "--synthetic", "--input-size", "32", "--runs", "2", "--kernels", "generic")
+	code, out, _ = runCLI(t, "bench", "--arch", "mixnet_s", "--synthetic", "--input-size", "32", "--runs", "2", "--kernels", "generic", "--profile")
 	if code != 0 || !strings.Contains(out, "kernels generic") || !strings.Contains(out, "by kind:") {
 		t.Errorf("bench text: %d\n%s", code, out)
 	}
