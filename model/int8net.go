@@ -71,8 +71,7 @@ type Int8Net struct {
 
 	// Worker pool (SetThreads): worker w takes row ranges from work[w] and
 	// answers on done. Started once; Run starts no goroutine.
-	work []chan rowTask
-	done chan struct{}
+	workers []*worker
 	// OnOp, when set, is called after every op with its index (profiling).
 	OnOp func(op int)
 }
@@ -215,43 +214,39 @@ func (n *Int8Net) RunQuantized() []float32 {
 	return n.logits
 }
 
-// SetThreads starts t-1 workers (t ≥ 1) that share each op's output rows
-// with the calling goroutine. Call Close to stop them.
+// maxThreads bounds SetThreads (a stack array of tickets per op).
+const maxThreads = 256
+
+// SetThreads starts t-1 workers (1 ≤ t ≤ 256) that share each op's output
+// rows with the calling goroutine. Call Close to stop them.
 func (n *Int8Net) SetThreads(t int) {
 	n.Close()
-	if t < 1 {
-		t = 1
-	}
-	n.done = make(chan struct{}, t)
-	n.work = make([]chan rowTask, t-1)
-	for w := range n.work {
-		ch := make(chan rowTask, 1)
-		n.work[w] = ch
-		go func() {
-			for task := range ch {
-				n.runOp(task.op, task.y0, task.y1)
-				n.done <- struct{}{}
-			}
-		}()
+	t = min(max(t, 1), maxThreads)
+	n.workers = make([]*worker, t-1)
+	run := func(task rowTask) { n.runOp(task.op, task.y0, task.y1) }
+	for i := range n.workers {
+		w := newWorker()
+		n.workers[i] = w
+		go w.loop(run)
 	}
 }
 
 // Threads is the number of goroutines a Run uses.
-func (n *Int8Net) Threads() int { return len(n.work) + 1 }
+func (n *Int8Net) Threads() int { return len(n.workers) + 1 }
 
 // Close stops the workers.
 func (n *Int8Net) Close() {
-	for _, ch := range n.work {
-		close(ch)
+	for _, w := range n.workers {
+		w.stop()
 	}
-	n.work = nil
+	n.workers = nil
 }
 
 // step runs op i, split by output rows over the workers when it can be.
 func (n *Int8Net) step(i int) {
 	op := &n.Q.G.Ops[i]
 	rows := n.Q.G.Tensors[op.Out].H
-	t := min(len(n.work)+1, rows)
+	t := min(len(n.workers)+1, rows)
 	switch op.Kind {
 	case OpSE:
 		n.seGate(i) // the reduction first, then the gating splits by rows
@@ -263,14 +258,15 @@ func (n *Int8Net) step(i int) {
 		return
 	}
 	chunk := (rows + t - 1) / t
+	var tickets [maxThreads]uint64
 	sent := 0
-	for w := 1; w*chunk < rows; w++ {
-		n.work[w-1] <- rowTask{i, w * chunk, min(rows, (w+1)*chunk)}
-		sent++
+	for w := 1; w*chunk < rows && w-1 < len(tickets); w++ {
+		tickets[w-1] = n.workers[w-1].post(rowTask{i, w * chunk, min(rows, (w+1)*chunk)})
+		sent = w
 	}
 	n.runOp(i, 0, chunk)
-	for ; sent > 0; sent-- {
-		<-n.done
+	for w := 0; w < sent; w++ {
+		n.workers[w].wait(tickets[w])
 	}
 }
 
