@@ -33,7 +33,7 @@ func dwRingAVX2(dst *int16, src *int8, inStride int, w int, padLeft int, entries
 
 //go:noescape
 func dwRowAVX2(dst *int8, outStride int, ow int, rows **int16, k int, stride int,
-	w *int16, np int, off1 int, ep *gemmEpi, nb int)
+	w *int16, np int, off1 int, ep *gemmEpi, nb int, fast int)
 
 // DWConvQS8AVX2 is DWConvQS8 in AVX2.
 func DWConvQS8AVX2(dst, src []int8, weights []int8, bias []int32, rq []quant.Multiplier,
@@ -109,6 +109,13 @@ func dwChunks(ring []int16, dst, src []int8, weights []int8, bias []int32, rq []
 	var ep gemmEpi
 	ep.setOut(zOut, qmin, qmax)
 	np := (k + 1) / 2
+	fast := 1 // every Shift >= 1: REQF2 (no clamp, no pre-shift)
+	for _, m := range rq[:c] {
+		if m.Shift < 1 {
+			fast = 0
+			break
+		}
+	}
 	zrow := ring[k*rowN : (k+1)*rowN]
 	for c0 := 0; c0 < c; c0 += 32 {
 		r := min(32, c-c0)
@@ -156,7 +163,7 @@ func dwChunks(ring []int16, dst, src []int8, weights []int8, bias []int32, rq []
 				rows[ky] = &row[0]
 			}
 			dwRowAVX2(&dst[oy*s.OW*s.OutStride+c0], s.OutStride, s.OW, &rows[0], k, st,
-				&w16[0], np, off[1], &ep, nb)
+				&w16[0], np, off[1], &ep, nb, fast)
 		}
 	}
 }

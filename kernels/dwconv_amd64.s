@@ -53,6 +53,45 @@
 	VPADDD   Y10, A, A; \
 	VPADDD   Y10, B, B
 
+// REQF is REQ for lanes whose Shift >= 1 (no clamp, no pre-shift).
+#define REQF(acc, P) \
+	VPSRLQ    $32, acc, Y9; \
+	VPMULDQ   128(P), acc, Y8; \
+	VPMULDQ   160(P), Y9, Y9; \
+	VPADDQ    192(P), Y8, Y8; \
+	VPADDQ    224(P), Y9, Y9; \
+	VPSRLQ    $32, Y8, Y8; \
+	VPBLENDD  $0xAA, Y9, Y8, acc; \
+	VPSRAVD   256(P), acc, acc; \
+	VPADDD    Y10, acc, acc
+
+// REQF2 is REQ2 for lanes whose Shift >= 1: the clamp and the pre-shift
+// are identities and are left out. Clobbers Y8, Y9, Y13, Y14, Y15.
+#define REQF2(A, B, P) \
+	VPSRLQ   $32, A, Y9; \
+	VPSRLQ   $32, B, Y14; \
+	VMOVDQU  128(P), Y15; \
+	VPMULDQ  Y15, A, Y8; \
+	VPMULDQ  Y15, B, Y13; \
+	VMOVDQU  160(P), Y15; \
+	VPMULDQ  Y15, Y9, Y9; \
+	VPMULDQ  Y15, Y14, Y14; \
+	VMOVDQU  192(P), Y15; \
+	VPADDQ   Y15, Y8, Y8; \
+	VPADDQ   Y15, Y13, Y13; \
+	VMOVDQU  224(P), Y15; \
+	VPADDQ   Y15, Y9, Y9; \
+	VPADDQ   Y15, Y14, Y14; \
+	VPSRLQ   $32, Y8, Y8; \
+	VPSRLQ   $32, Y13, Y13; \
+	VPBLENDD $0xAA, Y9, Y8, A; \
+	VPBLENDD $0xAA, Y14, Y13, B; \
+	VMOVDQU  256(P), Y15; \
+	VPSRAVD  Y15, A, A; \
+	VPSRAVD  Y15, B, B; \
+	VPADDD   Y10, A, A; \
+	VPADDD   Y10, B, B
+
 // DPAIR accumulates one 16-byte ring vector at off of two pixels (SI and
 // SI+R12) times the weight vector at off(DX).
 #define DPAIR(off, A, B) \
@@ -130,8 +169,10 @@ ringb:
 	RET
 
 // func dwRowAVX2(dst *int8, outStride int, ow int, rows **int16, k int, stride int,
-//	w *int16, np int, off1 int, ep *gemmEpi, nb int)
+//	w *int16, np int, off1 int, ep *gemmEpi, nb int, fast int)
 //
+// fast != 0 promises Shift >= 1 for every channel (REQF2 in the two-pixel
+// steps, REQF in the one-pixel steps).
 // One output row of 32 channels (blocks at 0 and off1, which may overlap)
 // of a depthwise convolution. rows[ky] is the ring row of input row ky,
 // w is [k][2*np] entries of 128 bytes built like ring entries from the taps
@@ -139,7 +180,7 @@ ringb:
 // pair t reads entry 2t, ep.ch[0..3] the parameters of
 // accumulators 0-3 (block 0 ch 0-3|8-11, 4-7|12-15, block 1 likewise).
 // With nb == 1 only block 0 is computed and stored.
-TEXT ·dwRowAVX2(SB), NOSPLIT, $0-88
+TEXT ·dwRowAVX2(SB), NOSPLIT, $0-96
 	MOVQ    dst+0(FP), DI
 	MOVQ    outStride+8(FP), R9
 	MOVQ    ow+16(FP), R10
@@ -155,7 +196,7 @@ TEXT ·dwRowAVX2(SB), NOSPLIT, $0-88
 	VMOVDQU 64(AX), X12
 	ADDQ    $160, AX
 	CMPQ    nb+80(FP), $1
-	JEQ     pixel1
+	JEQ     p1two
 
 	// Two pixels at a time (weights and parameters loaded once for both).
 pixel2:
@@ -190,6 +231,8 @@ pair2:
 	CMPQ R8, R13
 	JLT  row2
 
+	CMPQ    fast+88(FP), $0
+	JNE     req2f
 	REQ2(Y0, Y4, AX)
 	LEAQ    288(AX), CX
 	REQ2(Y1, Y5, CX)
@@ -197,6 +240,18 @@ pair2:
 	REQ2(Y2, Y6, CX)
 	LEAQ    864(AX), CX
 	REQ2(Y3, Y7, CX)
+	JMP     pack2
+
+req2f:
+	REQF2(Y0, Y4, AX)
+	LEAQ    288(AX), CX
+	REQF2(Y1, Y5, CX)
+	LEAQ    576(AX), CX
+	REQF2(Y2, Y6, CX)
+	LEAQ    864(AX), CX
+	REQF2(Y3, Y7, CX)
+
+pack2:
 	PACK16(Y0, Y1, X0, X1)
 	PACK16(Y2, Y3, X2, X3)
 	PACK16(Y4, Y5, X4, X5)
@@ -247,13 +302,24 @@ pair:
 	CMPQ     R8, R13
 	JLT      row
 
-	REQ(Y0, AX)
 	LEAQ         288(AX), CX
+	LEAQ         576(AX), SI
+	LEAQ         864(AX), DX
+	CMPQ         fast+88(FP), $0
+	JNE          req4f
+	REQ(Y0, AX)
 	REQ(Y1, CX)
-	LEAQ         576(AX), CX
-	REQ(Y2, CX)
-	LEAQ         864(AX), CX
-	REQ(Y3, CX)
+	REQ(Y2, SI)
+	REQ(Y3, DX)
+	JMP          pack4
+
+req4f:
+	REQF(Y0, AX)
+	REQF(Y1, CX)
+	REQF(Y2, SI)
+	REQF(Y3, DX)
+
+pack4:
 	VPACKSSDW    Y1, Y0, Y0
 	VEXTRACTI128 $1, Y0, X1
 	VPACKSSWB    X1, X0, X0
@@ -275,7 +341,57 @@ pair:
 	VZEROUPPER
 	RET
 
-	// One block: the same with accumulators 0 and 1 only.
+	// One block: the same with accumulators 0 and 1 only (Y4, Y5 for
+	// the second pixel of a step of two).
+p1two:
+	CMPQ    R10, $2
+	JLT     pixel1
+	VMOVDQU 0(AX), Y0
+	VMOVDQU 288(AX), Y1
+	VMOVDQA Y0, Y4
+	VMOVDQA Y1, Y5
+	MOVQ    w+48(FP), DX
+	XORQ    R8, R8
+
+row1b:
+	MOVQ (R14)(R8*8), SI
+	ADDQ R11, SI
+	MOVQ np+56(FP), CX
+
+pair1b:
+	DPAIR(0, Y0, Y4)
+	DPAIR(32, Y1, Y5)
+	ADDQ $256, SI
+	ADDQ $256, DX
+	DECQ CX
+	JNZ  pair1b
+	INCQ R8
+	CMPQ R8, R13
+	JLT  row1b
+
+	LEAQ    288(AX), CX
+	CMPQ    fast+88(FP), $0
+	JNE     req1bf
+	REQ2(Y0, Y4, AX)
+	REQ2(Y1, Y5, CX)
+	JMP     pack1b
+
+req1bf:
+	REQF2(Y0, Y4, AX)
+	REQF2(Y1, Y5, CX)
+
+pack1b:
+	PACK16(Y0, Y1, X0, X1)
+	PACK16(Y4, Y5, X4, X5)
+	VMOVDQU X0, (DI)
+	VMOVDQU X4, (DI)(R9*1)
+	LEAQ    (DI)(R9*2), DI
+	LEAQ    (R11)(R12*2), R11
+	SUBQ    $2, R10
+	JNZ     p1two
+	VZEROUPPER
+	RET
+
 pixel1:
 	VMOVDQU 0(AX), Y0
 	VMOVDQU 288(AX), Y1
@@ -302,9 +418,18 @@ pair1:
 	CMPQ     R8, R13
 	JLT      row1
 
-	REQ(Y0, AX)
 	LEAQ         288(AX), CX
+	CMPQ         fast+88(FP), $0
+	JNE          req1f
+	REQ(Y0, AX)
 	REQ(Y1, CX)
+	JMP          pack1
+
+req1f:
+	REQF(Y0, AX)
+	REQF(Y1, CX)
+
+pack1:
 	VPACKSSDW    Y1, Y0, Y0
 	VEXTRACTI128 $1, Y0, X1
 	VPACKSSWB    X1, X0, X0

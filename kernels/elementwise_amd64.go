@@ -28,7 +28,7 @@ func (e *ewParams) setOut(zOut, qmin, qmax int32) {
 }
 
 //go:noescape
-func chanMulAVX2(dst *int8, dstStride int, src *int8, srcStride int, pixels int, c8 int, gate *int32, ep *ewParams)
+func chanMulAVX2(dst *int8, dstStride int, src *int8, srcStride int, pixels int, c8 int, gate *int32, ep *ewParams, fast int)
 
 //go:noescape
 func addAVX2(dst, a, b *int8, n16 int, ep *ewParams)
@@ -62,7 +62,11 @@ func ChannelMulQS8AVX2(dst []int8, dstStride int, src []int8, srcStride int, pix
 			ep.zX[i] = zX
 			ep.rq.set(i, 0, m)
 		}
-		chanMulAVX2(&dst[0], dstStride, &src[0], srcStride, pixels, c8, &g[0], &ep)
+		fast := 0 // Shift >= 1: REQF in the 16-channel steps
+		if m.Shift >= 1 {
+			fast = 1
+		}
+		chanMulAVX2(&dst[0], dstStride, &src[0], srcStride, pixels, c8, &g[0], &ep, fast)
 	}
 	if c8 < channels {
 		ChannelMulQS8(dst[c8:], dstStride, src[c8:], srcStride, pixels, channels-c8,

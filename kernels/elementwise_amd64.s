@@ -17,9 +17,23 @@
 	VPSRAVD   256(P), acc, acc; \
 	VPADDD    Y10, acc, acc
 
-// func chanMulAVX2(dst *int8, dstStride int, src *int8, srcStride int, pixels int, c8 int, gate *int32, ep *ewParams)
+// REQF is REQ for a multiplier with Shift >= 1 (the clamp and the
+// pre-shift are identities; see gemm_amd64.s).
+#define REQF(acc, P) \
+	VPSRLQ    $32, acc, Y9; \
+	VPMULDQ   128(P), acc, Y8; \
+	VPMULDQ   160(P), Y9, Y9; \
+	VPADDQ    192(P), Y8, Y8; \
+	VPADDQ    224(P), Y9, Y9; \
+	VPSRLQ    $32, Y8, Y8; \
+	VPBLENDD  $0xAA, Y9, Y8, acc; \
+	VPSRAVD   256(P), acc, acc; \
+	VPADDD    Y10, acc, acc
+
+// func chanMulAVX2(dst *int8, dstStride int, src *int8, srcStride int, pixels int, c8 int, gate *int32, ep *ewParams, fast int)
+// fast != 0 promises Shift >= 1 (REQF in the 16-channel steps).
 // c8 > 0 is a multiple of 8; gate[c] = gate byte - zG.
-TEXT ·chanMulAVX2(SB), NOSPLIT, $0-64
+TEXT ·chanMulAVX2(SB), NOSPLIT, $0-72
 	MOVQ    dst+0(FP), DI
 	MOVQ    dstStride+8(FP), R9
 	MOVQ    src+16(FP), SI
@@ -28,6 +42,7 @@ TEXT ·chanMulAVX2(SB), NOSPLIT, $0-64
 	MOVQ    c8+40(FP), R13
 	MOVQ    gate+48(FP), DX
 	MOVQ    ep+56(FP), AX
+	MOVQ    fast+64(FP), R14
 	VMOVDQU (AX), Y10
 	VMOVDQU 32(AX), X11
 	VMOVDQU 64(AX), X12
@@ -37,7 +52,41 @@ TEXT ·chanMulAVX2(SB), NOSPLIT, $0-64
 cmpix:
 	XORQ CX, CX
 
+	// 16 channels per step while they last, then at most one step of 8.
+cm16:
+	LEAQ         16(CX), BX
+	CMPQ         BX, R13
+	JGT          cmch
+	VPMOVSXBD    (SI)(CX*1), Y0
+	VPMOVSXBD    8(SI)(CX*1), Y1
+	VPSUBD       Y13, Y0, Y0
+	VPSUBD       Y13, Y1, Y1
+	VPMULLD      (DX)(CX*4), Y0, Y0
+	VPMULLD      32(DX)(CX*4), Y1, Y1
+	TESTQ        R14, R14
+	JNZ          cm16f
+	REQ(Y0, AX)
+	REQ(Y1, AX)
+	JMP          cm16p
+
+cm16f:
+	REQF(Y0, AX)
+	REQF(Y1, AX)
+
+cm16p:
+	VPACKSSDW    Y1, Y0, Y0
+	VPERMQ       $0xD8, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPACKSSWB    X1, X0, X0
+	VPMAXSB      X11, X0, X0
+	VPMINSB      X12, X0, X0
+	VMOVDQU      X0, (DI)(CX*1)
+	MOVQ         BX, CX
+	JMP          cm16
+
 cmch:
+	CMPQ      CX, R13
+	JGE       cmnext
 	VPMOVSXBD (SI)(CX*1), Y0
 	VPSUBD    Y13, Y0, Y0
 	VPMULLD   (DX)(CX*4), Y0, Y0
@@ -49,8 +98,9 @@ cmch:
 	VPMINSB   X12, X0, X0
 	MOVQ      X0, (DI)(CX*1)
 	ADDQ      $8, CX
-	CMPQ      CX, R13
-	JLT       cmch
+	JMP       cmch
+
+cmnext:
 	ADDQ      R9, DI
 	ADDQ      R11, SI
 	DECQ      R12

@@ -178,6 +178,13 @@ func TestAVX2Elementwise(t *testing.T) {
 	}
 	runPoolAVX2(t, rng, 12544, 40, false)
 	runPoolAVX2(t, rng, 3, 600, true)
+	// ChannelMul: steps of 16, a last step of 8, the generic tail.
+	for _, ch := range []int{8, 15, 16, 23, 24, 31, 32, 40, 47, 240, 2048, 2055} {
+		for _, edge := range []bool{false, true} {
+			runChannelMulAVX2(t, rng, 3, ch, edge, edge)
+			runChannelMulAVX2(t, rng, 2, ch, !edge, edge)
+		}
+	}
 }
 
 func TestAVX2ElementwiseAllocs(t *testing.T) {

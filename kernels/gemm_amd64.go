@@ -128,6 +128,10 @@ func GEMMQS8AVX2(dst []int8, dstStride int, src []int8, srcStride int, pixels, k
 	checkStride("GEMMQS8AVX2", "dst", dstStride, n)
 	need("GEMMQS8AVX2", "dst", len(dst), span(pixels, dstStride, n))
 	need("GEMMQS8AVX2", "rq", len(rq), n)
+	if pixels == 1 && k <= gemvKMax {
+		gemvQS8AVX2(dst, src, k, n, w, bias, rq, zOut, qmin, qmax)
+		return
+	}
 	rowBytes := gemmRowBytes(k)
 	var scratch [4 * gemmRowMax / 2]int16
 	sc := scratch[:]
@@ -156,6 +160,10 @@ func GEMMQS8F32AVX2(dst []float32, src []int8, srcStride int, pixels, k, n int,
 	need("GEMMQS8F32AVX2", "packed w", len(w), gemmPackedLen(k, n))
 	need("GEMMQS8F32AVX2", "dst", len(dst), pixels*n)
 	need("GEMMQS8F32AVX2", "scale", len(scale), n)
+	if pixels == 1 && k <= gemvKMax {
+		gemvF32AVX2(dst, src, k, n, w, bias, scale)
+		return
+	}
 	rowBytes := gemmRowBytes(k)
 	var scratch [4 * gemmRowMax / 2]int16
 	sc := scratch[:]
@@ -203,5 +211,72 @@ func (v *rqVec) set(i int, b int32, m quant.Multiplier) {
 		v.mE[i], v.rndE[i/2] = m.M, rnd
 	} else {
 		v.mO[i-1], v.rndO[i/2] = m.M, rnd
+	}
+}
+
+// The 1-pixel path (SE FCs, classifier): the input row is sign-extended
+// once into an int16 row (odd k padded with a zero tap), then
+// gemvKernelAVX2 computes the raw int32 sums of up to gemvChunk channels
+// per call from the same packed weights (one broadcast per k-pair, two
+// VPMADDWD per 16-channel block, two accumulator sets per block). The bias
+// is added and the result requantized (or dequantized) in Go with the
+// generic formula, so the bits are those of the generic kernel.
+const (
+	gemvKMax  = 2048 // k of the stack int16 row
+	gemvChunk = 256  // channels per kernel call
+)
+
+//go:noescape
+func gemvCvtAVX2(dst *int16, src *int8, k int)
+
+//go:noescape
+func gemvKernelAVX2(raw *int32, x *int16, kp int, w *int8, blocks int)
+
+// gemvRaw fills raw[:nc] with the sums (without bias) of channels
+// [c0, c0+nc) against the converted row x.
+func gemvRaw(raw *[gemvChunk]int32, x []int16, kp int, w []int8, c0, nc int) {
+	blocks := (nc + gemmNR - 1) / gemmNR
+	gemvKernelAVX2(&raw[0], &x[0], kp, &w[c0/gemmNR*kp*gemmBlockB], blocks)
+}
+
+func gemvRow(x *[gemvKMax]int16, src []int8, k int) {
+	gemvCvtAVX2(&x[0], &src[0], k)
+	if k%2 == 1 {
+		x[k] = 0
+	}
+}
+
+func gemvQS8AVX2(dst []int8, src []int8, k, n int, w []int8, bias []int32,
+	rq []quant.Multiplier, zOut, qmin, qmax int32) {
+	var x [gemvKMax]int16
+	var raw [gemvChunk]int32
+	gemvRow(&x, src, k)
+	kp := (k + 1) / 2
+	for c0 := 0; c0 < n; c0 += gemvChunk {
+		nc := min(gemvChunk, n-c0)
+		gemvRaw(&raw, x[:], kp, w, c0, nc)
+		out := dst[c0:][:nc]
+		b := bias[c0:][:nc]
+		m := rq[c0:][:nc]
+		for i := range out {
+			out[i] = quant.Requantize(b[i]+raw[i], m[i], zOut, qmin, qmax)
+		}
+	}
+}
+
+func gemvF32AVX2(dst []float32, src []int8, k, n int, w []int8, bias []int32, scale []float32) {
+	var x [gemvKMax]int16
+	var raw [gemvChunk]int32
+	gemvRow(&x, src, k)
+	kp := (k + 1) / 2
+	for c0 := 0; c0 < n; c0 += gemvChunk {
+		nc := min(gemvChunk, n-c0)
+		gemvRaw(&raw, x[:], kp, w, c0, nc)
+		out := dst[c0:][:nc]
+		b := bias[c0:][:nc]
+		sc := scale[c0:][:nc]
+		for i := range out {
+			out[i] = float32(b[i]+raw[i]) * sc[i]
+		}
 	}
 }

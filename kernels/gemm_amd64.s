@@ -145,6 +145,17 @@ cvt8:
 	ADDQ      $16, DI
 	SUBQ      $8, CX
 
+cvt4:
+	CMPQ      CX, $4
+	JLT       cvt1
+	MOVL      (SI), DX
+	VMOVD     DX, X0
+	VPMOVSXBW X0, X0
+	VMOVQ     X0, (DI)
+	ADDQ      $4, SI
+	ADDQ      $8, DI
+	SUBQ      $4, CX
+
 cvt1:
 	TESTQ   CX, CX
 	JZ      cvtpad
@@ -293,11 +304,19 @@ rowcopy:
 copy8:
 	LEAQ 8(AX), R13
 	CMPQ R13, CX
-	JGT  copy1
+	JGT  copy4
 	MOVQ (SI)(AX*1), R13
 	MOVQ R13, (DI)(AX*1)
 	ADDQ $8, AX
 	JMP  copy8
+
+copy4:
+	LEAQ 4(AX), R13
+	CMPQ R13, CX
+	JGT  copy1
+	MOVL (SI)(AX*1), R13
+	MOVL R13, (DI)(AX*1)
+	ADDQ $4, AX
 
 copy1:
 	CMPQ AX, CX
@@ -415,6 +434,11 @@ hslow:
 
 hrow:
 	XORQ AX, AX
+	CMPQ CX, $4
+	JLT  hcopy
+	MOVL (SI), R13
+	MOVL R13, (DI)
+	MOVQ $4, AX
 
 hcopy:
 	CMPQ AX, CX
@@ -453,6 +477,95 @@ nextblock:
 	LEAQ (R8)(CX*2), R8
 	SUBQ $4, R12
 	JG   tile
+
+	VZEROUPPER
+	RET
+
+// func gemvCvtAVX2(dst *int16, src *int8, k int)
+// dst[i] = int16(src[i]) for i < k.
+TEXT ·gemvCvtAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ k+16(FP), CX
+
+gcvt16:
+	CMPQ      CX, $16
+	JLT       gcvt1
+	VPMOVSXBW (SI), Y0
+	VMOVDQU   Y0, (DI)
+	ADDQ      $16, SI
+	ADDQ      $32, DI
+	SUBQ      $16, CX
+	JMP       gcvt16
+
+gcvt1:
+	TESTQ   CX, CX
+	JZ      gcvtdone
+	MOVBLSX (SI), DX
+	MOVW    DX, (DI)
+	INCQ    SI
+	ADDQ    $2, DI
+	DECQ    CX
+	JMP     gcvt1
+
+gcvtdone:
+	VZEROUPPER
+	RET
+
+// func gemvKernelAVX2(raw *int32, x *int16, kp int, w *int8, blocks int)
+// For each 16-channel block b < blocks (packed, kp k-pairs of 64 bytes):
+// raw[16b+c] = Σ_j x[2j]*w[c][2j] + x[2j+1]*w[c][2j+1] (int32, wrapping).
+TEXT ·gemvKernelAVX2(SB), NOSPLIT, $0-40
+	MOVQ raw+0(FP), R8
+	MOVQ x+8(FP), R9
+	MOVQ kp+16(FP), R10
+	MOVQ w+24(FP), SI
+	MOVQ blocks+32(FP), R11
+
+gvblock:
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	MOVQ  R9, DI
+	MOVQ  R10, CX
+
+gvloop2:
+	CMPQ         CX, $2
+	JLT          gvloop1
+	VPBROADCASTD (DI), Y4
+	VPBROADCASTD 4(DI), Y5
+	VPMADDWD     (SI), Y4, Y6
+	VPMADDWD     32(SI), Y4, Y7
+	VPMADDWD     64(SI), Y5, Y8
+	VPMADDWD     96(SI), Y5, Y9
+	VPADDD       Y6, Y0, Y0
+	VPADDD       Y7, Y1, Y1
+	VPADDD       Y8, Y2, Y2
+	VPADDD       Y9, Y3, Y3
+	ADDQ         $128, SI
+	ADDQ         $8, DI
+	SUBQ         $2, CX
+	JMP          gvloop2
+
+gvloop1:
+	TESTQ        CX, CX
+	JZ           gvdone
+	VPBROADCASTD (DI), Y4
+	VPMADDWD     (SI), Y4, Y6
+	VPMADDWD     32(SI), Y4, Y7
+	VPADDD       Y6, Y0, Y0
+	VPADDD       Y7, Y1, Y1
+	ADDQ         $64, SI
+
+gvdone:
+	VPADDD  Y2, Y0, Y0
+	VPADDD  Y3, Y1, Y1
+	VMOVDQU Y0, (R8)
+	VMOVDQU Y1, 32(R8)
+	ADDQ    $64, R8
+	DECQ    R11
+	JNZ     gvblock
 
 	VZEROUPPER
 	RET

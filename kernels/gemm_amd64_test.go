@@ -99,6 +99,22 @@ func TestAVX2GEMM(t *testing.T) {
 		{pixels: 3, groups: 1, k: 1200, n: 40},
 		{pixels: 2, groups: 1, k: 2100, n: 33}, // scratch on the heap
 		{pixels: 6, groups: 1, k: 24, n: 144, extreme: true, largeBias: true},
+		// Short-block stores (8+4 and 4 bytes) and the 4-byte row conversion.
+		{pixels: 8, groups: 2, k: 48, n: 12, inOff: 1, outOff: 1, outExtra: 1},
+		{pixels: 7, groups: 1, k: 12, n: 36, outOff: 3},
+		{pixels: 5, groups: 2, k: 13, n: 20, inOff: 2},
+		{pixels: 4, groups: 1, k: 5, n: 13, outExtra: 2},
+		{pixels: 3, groups: 1, k: 28, n: 15, extreme: true},
+		{pixels: 6, groups: 1, k: 4, n: 4},
+		// The 1-pixel (GEMV) path: odd and even k and n, chunk edges, k limit.
+		{pixels: 1, groups: 1, k: 3, n: 5},
+		{pixels: 1, groups: 1, k: 17, n: 31, inOff: 1, outOff: 2, outExtra: 1},
+		{pixels: 1, groups: 2, k: 33, n: 9, inOff: 2, outOff: 1},
+		{pixels: 1, groups: 1, k: 1584, n: 66, extreme: true},
+		{pixels: 1, groups: 1, k: 65, n: 1584, largeBias: true},
+		{pixels: 1, groups: 1, k: 2047, n: 257},
+		{pixels: 1, groups: 1, k: 2048, n: 256, extreme: true, largeBias: true},
+		{pixels: 1, groups: 1, k: 2049, n: 17}, // past the GEMV row: 4-pixel tile
 	} {
 		runGEMMAVX2(t, rng, tc, false)
 		runGEMMAVX2(t, rng, tc, true)
@@ -112,8 +128,18 @@ func TestAVX2GEMMF32(t *testing.T) {
 	rng := rand.New(rand.NewPCG(43, 44))
 	for i := range trials(500) {
 		pixels, k, n := 1+rng.IntN(9), 1+rng.IntN(300), 1+rng.IntN(150)
-		if i == 0 {
+		switch i {
+		case 0:
 			pixels, k, n = 1, 1536, 1000
+		case 1:
+			pixels, k, n = 1, 2047, 257
+		case 2:
+			pixels, k, n = 1, 1, 1
+		case 3:
+			pixels, k, n = 1, 2049, 33
+		}
+		if i >= 4 && i%4 == 0 {
+			pixels = 1
 		}
 		srcStride := k + rng.IntN(3)
 		src := randInt8s(rng, span(pixels, srcStride, k), i%3 == 0)

@@ -19,9 +19,9 @@ type worker struct {
 }
 
 // spinPolls is how many times a worker polls for work before it parks,
-// about 50 µs; pure busy polls come before the polls that yield.
+// a few µs; pure busy polls come before the polls that yield.
 const (
-	spinPolls = 20000
+	spinPolls = 2000
 	busyPolls = 200
 )
 

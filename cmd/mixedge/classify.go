@@ -78,7 +78,7 @@ object per input per line:
   mixedge classify --weights mixnet_s.safetensors --arch mixnet_s cat.jpg dog.png
   mixedge classify --weights tf_mixnet_l.safetensors --arch tf_mixnet_l --top 1 --json photos/
   mixedge classify --weights w.safetensors --arch mixnet_s --tensor --logits --json input0.f32`, stderr)
-	fs.StringVar(&o.model, "model", "", "int8 .fw image made by 'mixedge convert'")
+	fs.StringVar(&o.model, "model", "", "int8 .fw image made by 'mixedge convert', W.safetensors (with --arch), or a published name downloaded and converted once: mixnet_s, mixnet_m, mixnet_l, tf_mixnet_s, tf_mixnet_m, tf_mixnet_l (default mixnet_s)")
 	fs.StringVar(&o.precision, "precision", "", "int8 (with --model) or fp32 (with --weights); default: what the model file holds")
 	fs.StringVar(&o.kernels, "kernels", "", "int8 kernel tier: auto, generic, avx2, neon, dotprod (default $MIXEDGE_KERNELS or auto)")
 	fs.IntVar(&o.threads, "threads", runtime.NumCPU(), "int8: goroutines per image")
@@ -98,8 +98,8 @@ object per input per line:
 	if err != nil {
 		return err
 	}
-	if (o.weights == "") == (o.model == "") {
-		fmt.Fprintln(stderr, "mixedge classify: give --model M.fw (int8) or --weights W.safetensors (float32), not both")
+	if o.weights != "" && o.model != "" {
+		fmt.Fprintln(stderr, "mixedge classify: give --model (a name, M.fw or W.safetensors) or --weights W.safetensors, not both")
 		fs.Usage()
 		return errUsage
 	}
@@ -110,6 +110,16 @@ object per input per line:
 	}
 	if o.top < 1 {
 		return fmt.Errorf("--top %d: want at least 1", o.top)
+	}
+	if o.weights == "" && strings.HasSuffix(o.model, ".safetensors") {
+		o.weights, o.model = o.model, "" // --model W.safetensors --arch A: float32
+	}
+	if o.weights == "" {
+		fw, err := resolveModel(o.model, stderr) // "" = mixnet_s; names are fetched and converted once
+		if err != nil {
+			return err
+		}
+		o.model = fw
 	}
 	m, err := loadClassifier(&o, set(fs))
 	if err != nil {

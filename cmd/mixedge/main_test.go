@@ -209,7 +209,9 @@ func TestClassifyErrors(t *testing.T) {
 	if code != 1 || !strings.Contains(errs, "corrupt.png") {
 		t.Errorf("corrupt png: exit %d, %q", code, errs)
 	}
-	if code, _, errs := runCLI(t, "classify", "x.png"); code != 2 || !strings.Contains(errs, "--weights") {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // no model given: mixnet_s from an empty cache, offline
+	t.Setenv("HF_ENDPOINT", "http://127.0.0.1:1")
+	if code, _, errs := runCLI(t, "classify", "x.png"); code != 1 || !strings.Contains(errs, "--weights") {
 		t.Errorf("no weights: exit %d, %q", code, errs)
 	}
 	if code, _, errs := runCLI(t, "classify", "--weights", w, "--arch", "mixnet_m", good); code != 1 || !strings.Contains(errs, "missing") {

@@ -1,0 +1,181 @@
+package camera
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Frame is one raw frame read from a Source. Data is reused by the next
+// Read into the same Frame.
+type Frame struct {
+	Format FrameFormat
+	Data   []byte    // Format.FrameSize() bytes
+	Seq    int64     // index of the frame in the source, skipped ones included
+	Time   time.Time // when its last byte was read
+}
+
+// Source delivers raw frames: a pipe of raw YUV/RGB, a YUV4MPEG2 stream,
+// still images, (later) a V4L2 device.
+type Source interface {
+	// Format is the format of the frames (for still images, of the first
+	// one; later frames may differ and say so in Frame.Format).
+	Format() FrameFormat
+	// Read fills f with the next frame. It returns io.EOF at a clean end
+	// of the stream, an error wrapping ErrCorrupt for a frame that was
+	// skipped (the caller may count it and read on), and any other error
+	// when the stream cannot go on (a frame cut short by EOF wraps
+	// io.ErrUnexpectedEOF).
+	Read(f *Frame) error
+	Close() error
+}
+
+// ErrCorrupt marks a frame that was skipped; the source can read on.
+var ErrCorrupt = errors.New("corrupt frame")
+
+// ensure makes f.Data hold n bytes, reusing its array.
+func (f *Frame) ensure(n int) {
+	if cap(f.Data) < n {
+		f.Data = make([]byte, n)
+	}
+	f.Data = f.Data[:n]
+}
+
+// RawSource reads frames of one fixed format back to back, as
+// `rpicam-vid -t 0 --codec yuv420 -o -` or `ffmpeg -f rawvideo` write them.
+// Short reads are retried until the frame is complete.
+type RawSource struct {
+	r      io.Reader
+	c      io.Closer
+	f      FrameFormat
+	seq    int64
+	name   string
+	broken error
+}
+
+// NewRawSource reads frames of format f from r (closed by Close when it is
+// an io.Closer). name is used in errors.
+func NewRawSource(r io.Reader, f FrameFormat, name string) (*RawSource, error) {
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	s := &RawSource{r: r, f: f, name: name}
+	if c, ok := r.(io.Closer); ok {
+		s.c = c
+	}
+	return s, nil
+}
+
+func (s *RawSource) Format() FrameFormat { return s.f }
+
+func (s *RawSource) Read(f *Frame) error {
+	if s.broken != nil {
+		return s.broken
+	}
+	n := s.f.FrameSize()
+	f.ensure(n)
+	got, err := io.ReadFull(s.r, f.Data)
+	switch {
+	case err == io.EOF:
+		s.broken = io.EOF
+		return io.EOF
+	case err == io.ErrUnexpectedEOF:
+		s.broken = fmt.Errorf("camera: %s: frame %d cut short: %d of %d bytes (%s): %w",
+			s.name, s.seq, got, n, s.f, io.ErrUnexpectedEOF)
+		return s.broken
+	case err != nil:
+		s.broken = fmt.Errorf("camera: %s: frame %d: %w", s.name, s.seq, err)
+		return s.broken
+	}
+	f.Format, f.Seq, f.Time = s.f, s.seq, time.Now()
+	s.seq++
+	return nil
+}
+
+func (s *RawSource) Close() error {
+	if s.c != nil {
+		return s.c.Close()
+	}
+	return nil
+}
+
+// ParseSize parses "WxH".
+func ParseSize(s string) (w, h int, err error) {
+	a, b, ok := strings.Cut(strings.ToLower(s), "x")
+	if ok {
+		w, err = strconv.Atoi(a)
+		if err == nil {
+			h, err = strconv.Atoi(b)
+		}
+	}
+	if !ok || err != nil || w <= 0 || h <= 0 {
+		return 0, 0, fmt.Errorf("camera: size %q: want WxH, e.g. 640x480", s)
+	}
+	return w, h, nil
+}
+
+// SourceOptions are what --source specs need beyond the spec itself.
+type SourceOptions struct {
+	Format FrameFormat // for pipe: (Pix, W, H, Stride)
+	Stdin  io.Reader   // "-" (default os.Stdin)
+}
+
+// OpenSource opens a source spec: pipe:- or pipe:PATH (raw frames of
+// o.Format), y4m:FILE or y4m:- (YUV4MPEG2), files:GLOB or files:DIR (still
+// PNG/JPEG images in name order). v4l2 is not supported yet.
+func OpenSource(spec string, o SourceOptions) (Source, error) {
+	kind, arg, ok := strings.Cut(spec, ":")
+	if !ok || arg == "" {
+		return nil, fmt.Errorf("camera: source %q: want pipe:-|PATH, y4m:FILE|-, files:GLOB|DIR", spec)
+	}
+	stdin := o.Stdin
+	if stdin == nil {
+		stdin = os.Stdin
+	}
+	open := func() (io.Reader, string, error) {
+		if arg == "-" {
+			return stdin, "stdin", nil
+		}
+		f, err := os.Open(arg)
+		if err != nil {
+			return nil, "", fmt.Errorf("camera: %w", err)
+		}
+		return f, arg, nil
+	}
+	switch kind {
+	case "pipe":
+		if o.Format.Pix == 0 || o.Format.W == 0 {
+			return nil, fmt.Errorf("camera: source %s needs a pixel format and a size", spec)
+		}
+		if err := o.Format.Validate(); err != nil {
+			return nil, err
+		}
+		r, name, err := open()
+		if err != nil {
+			return nil, err
+		}
+		return NewRawSource(r, o.Format, name)
+	case "y4m":
+		r, name, err := open()
+		if err != nil {
+			return nil, err
+		}
+		s, err := NewY4MSource(r, name)
+		if err != nil {
+			if c, ok := r.(io.Closer); ok && arg != "-" {
+				c.Close()
+			}
+			return nil, err
+		}
+		return s, nil
+	case "files":
+		return NewFilesSource(arg)
+	case "v4l2":
+		return nil, fmt.Errorf("camera: source %s: V4L2 is not supported yet; pipe rpicam-vid or ffmpeg into pipe:- instead", spec)
+	}
+	return nil, fmt.Errorf("camera: source kind %q: want pipe, y4m or files", kind)
+}

@@ -1,0 +1,484 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/mixedge/mixedge/camera"
+	"github.com/mixedge/mixedge/model"
+)
+
+// streamStdin is what pipe:- and y4m:- read (tests replace it).
+var streamStdin io.Reader = os.Stdin
+
+type streamOpts struct {
+	classifyOpts
+	source, format, size string
+	stride               int
+	maxFrames            int64
+	fpsLimit             float64
+	drop                 string
+	buffers              int
+}
+
+func runStream(args []string, stdout, stderr io.Writer) error {
+	var o streamOpts
+	fs := newFlagSet("stream", "--model M.fw --source SRC [flags]",
+		`Classify a stream of camera frames with an int8 MixNet, one label per
+frame, for as long as the stream lasts, in constant memory.
+
+Sources (--source):
+  pipe:- | pipe:PATH   raw frames back to back, --format i420|nv12|yuyv|rgb24
+                       --size WxH [--stride N] (bytes per row of the first
+                       plane when rows are padded), as written by
+                       'rpicam-vid -t 0 --codec yuv420 -o -' or
+                       'ffmpeg ... -f rawvideo -pix_fmt yuv420p -'
+  y4m:FILE | y4m:-     YUV4MPEG2 (size, colour space 420*/422/444/mono and
+                       frame rate from its header)
+  files:GLOB | files:DIR   still PNG/JPEG images in name order
+YUV is BT.601 limited range. Each frame goes from its pixel format straight
+into the model's int8 input (colour conversion, PIL-exact bicubic resize,
+centre crop, normalise, quantize in one pass; nothing allocated per frame).
+
+When inference is slower than the source, the newest frame is taken and
+the others are counted as dropped (--drop auto: on unless the source is a
+regular file or files:). SIGINT/SIGTERM end the stream; a summary (frames,
+dropped, corrupt, fps, latency percentiles) is printed at the end (on
+stderr with --json). Corrupt frames are skipped and counted.
+
+Output: a line per frame: 'frame N  LABEL SCORE  T ms' (T: preprocess +
+inference + labels), or with --json:
+  {"frame":N,"ts":RFC3339NANO,"top":[{"index":I,"label":L,"score":P}],
+   "latency_ms":{"capture":C,"preprocess":P,"infer":I}}
+(N: the frame's index in the source; ts: when its last byte was read;
+capture: how long it waited from then until preprocessing began).`,
+		`  rpicam-vid -t 0 --codec yuv420 --width 640 --height 480 -o - | mixedge stream --model mixnet_s.fw --source pipe:- --format i420 --size 640x480
+  ffmpeg -i clip.mp4 -f yuv4mpegpipe -pix_fmt yuv420p - | mixedge stream --model mixnet_s.fw --source y4m:- --json
+  mixedge stream --model mixnet_s.fw --source y4m:clip.y4m --max-frames 100
+  mixedge stream --model mixnet_s.fw --source files:photos/ --top 3 --json`, stderr)
+	fs.StringVar(&o.model, "model", "", "int8 .fw image made by 'mixedge convert'")
+	fs.StringVar(&o.source, "source", "", "pipe:-|pipe:PATH, y4m:FILE|y4m:-, files:GLOB|files:DIR")
+	fs.StringVar(&o.format, "format", "", "pixel format of pipe: i420, nv12, yuyv, rgb24")
+	fs.StringVar(&o.size, "size", "", "frame size of pipe: WxH")
+	fs.IntVar(&o.stride, "stride", 0, "pipe: bytes per row of the first plane (default: no padding)")
+	fs.Int64Var(&o.maxFrames, "max-frames", 0, "stop after this many classified frames (0: no limit)")
+	fs.Float64Var(&o.fpsLimit, "fps-limit", 0, "classify at most this many frames per second (0: no limit)")
+	fs.StringVar(&o.drop, "drop", "auto", "take the newest frame and drop older ones: on, off, auto")
+	fs.IntVar(&o.buffers, "buffers", 3, "frames in the capture ring")
+	fs.StringVar(&o.kernels, "kernels", "", "int8 kernel tier: auto, generic, avx2, neon, dotprod (default $MIXEDGE_KERNELS or auto)")
+	fs.IntVar(&o.threads, "threads", runtime.NumCPU(), "goroutines per frame")
+	fs.IntVar(&o.top, "top", 1, "classes per frame (the text line shows the first)")
+	fs.BoolVar(&o.asJSON, "json", false, "print one JSON object per frame per line")
+	fs.Float64Var(&o.cropPct, "crop-pct", 0, "centre-crop fraction (default: the model's)")
+	fs.Var(&o.mean, "mean", "normalisation mean r,g,b (default: the model's)")
+	fs.Var(&o.std, "std", "normalisation std r,g,b (default: the model's)")
+	fs.StringVar(&o.labels, "labels", "", "file with one class name per line (default: the model's)")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(pos) > 0:
+		fmt.Fprintf(stderr, "mixedge stream: unexpected argument %q (the input is --source)\n", pos[0])
+		fs.Usage()
+		return errUsage
+	case o.model == "":
+		fmt.Fprintln(stderr, "mixedge stream: --model M.fw is required (convert weights with 'mixedge convert')")
+		fs.Usage()
+		return errUsage
+	case o.source == "":
+		fmt.Fprintln(stderr, "mixedge stream: --source is required")
+		fs.Usage()
+		return errUsage
+	case o.top < 1:
+		return fmt.Errorf("--top %d: want at least 1", o.top)
+	case o.maxFrames < 0:
+		return fmt.Errorf("--max-frames %d: want 0 or more", o.maxFrames)
+	case o.fpsLimit < 0 || math.IsNaN(o.fpsLimit) || math.IsInf(o.fpsLimit, 0):
+		return fmt.Errorf("--fps-limit %v: want a finite value >= 0", o.fpsLimit)
+	}
+	so := camera.SourceOptions{Stdin: streamStdin}
+	kind, arg, _ := strings.Cut(o.source, ":")
+	if kind == "pipe" {
+		if o.format == "" || o.size == "" {
+			return fmt.Errorf("--source %s needs --format and --size", o.source)
+		}
+		pix, err := camera.ParsePixelFormat(o.format)
+		if err != nil {
+			return fmt.Errorf("--format: %w", err)
+		}
+		w, h, err := camera.ParseSize(o.size)
+		if err != nil {
+			return fmt.Errorf("--size: %w", err)
+		}
+		so.Format = camera.FrameFormat{Pix: pix, W: w, H: h, Stride: o.stride}
+		if err := so.Format.Validate(); err != nil {
+			return err
+		}
+	} else if o.format != "" || o.size != "" || o.stride != 0 {
+		return fmt.Errorf("--format, --size and --stride apply to pipe: sources only (%s describes its own frames)", kind)
+	}
+	drop := false
+	switch o.drop {
+	case "on":
+		drop = true
+	case "off":
+	case "auto":
+		drop = true
+		if kind == "files" {
+			drop = false
+		} else if arg != "-" {
+			if st, err := os.Stat(arg); err == nil && st.Mode().IsRegular() {
+				drop = false
+			}
+		}
+	default:
+		return fmt.Errorf("--drop %q: want on, off or auto", o.drop)
+	}
+
+	m, err := loadClassifier(&o.classifyOpts, set(fs))
+	if err != nil {
+		return err
+	}
+	defer m.close()
+	pp := m.pre
+	if o.cropPct != 0 {
+		pp.CropPct = o.cropPct
+	}
+	if o.mean.set {
+		pp.Mean = o.mean.v
+	}
+	if o.std.set {
+		pp.Std = o.std.v
+	}
+	if err := pp.Validate(); err != nil {
+		return err
+	}
+	labels := m.labels
+	if o.labels != "" {
+		if labels, err = loadLabels(o.labels, len(m.labels)); err != nil {
+			return err
+		}
+	}
+	src, err := camera.OpenSource(o.source, so)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	st, err := newStreamer(m.int8, pp, labels, o.top, src.Format())
+	if err != nil {
+		return err
+	}
+	g, err := camera.NewGrabber(src, max(o.buffers, 3), drop)
+	if err != nil {
+		return err
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	stopped := make(chan struct{})
+	defer close(stopped)
+	go func() {
+		select {
+		case <-sig:
+			g.Stop()
+		case <-stopped:
+		}
+	}()
+	return st.loop(g, o, stdout, stderr)
+}
+
+// streamer is the per-frame path: fused preprocessing into the arena, the
+// int8 network, the top classes. process allocates nothing while the frame
+// format stays the same.
+type streamer struct {
+	net    *model.Int8Net
+	pre    camera.Preprocess
+	fused  *camera.Fused
+	labels []string
+	top    []scored
+	logits []float32 // the last frame's (a view into the arena)
+	k      int
+	lat    latHist
+	// last frame's timings
+	capture, preprocess, infer time.Duration
+	out                        []byte
+	failed                     int64
+}
+
+func newStreamer(n *model.Int8Net, pre camera.Preprocess, labels []string, k int, f camera.FrameFormat) (*streamer, error) {
+	if n == nil {
+		return nil, errors.New("stream needs an int8 model (--model M.fw)")
+	}
+	s := &streamer{net: n, pre: pre, labels: labels, k: min(k, len(labels)), out: make([]byte, 0, 512)}
+	s.top = make([]scored, s.k)
+	if classes := n.Q.G.Tensors[n.Q.G.Output].C; len(labels) != classes {
+		return nil, fmt.Errorf("%d labels for %d classes", len(labels), classes)
+	}
+	if err := s.prepare(f); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// prepare (re)builds the fused transform for frames of format f.
+func (s *streamer) prepare(f camera.FrameFormat) error {
+	in := s.net.Q.In
+	fu, err := s.pre.NewFused(f, camera.Quant{Scale: in.Scale, Zero: in.Zero})
+	if err != nil {
+		return err
+	}
+	if fu.Size() != s.net.Q.G.InputSize {
+		return fmt.Errorf("preprocess size %d, the model takes %d", fu.Size(), s.net.Q.G.InputSize)
+	}
+	s.fused = fu
+	return nil
+}
+
+// process classifies one frame; the result is in s.top and the timings.
+func (s *streamer) process(f *camera.Frame) error {
+	t0 := time.Now()
+	s.capture = t0.Sub(f.Time)
+	if f.Format != s.fused.Format() {
+		if err := s.prepare(f.Format); err != nil {
+			return err
+		}
+	}
+	if err := s.fused.Apply(s.net.Input(), f.Data); err != nil {
+		return err
+	}
+	t1 := time.Now()
+	s.logits = s.net.RunQuantized()
+	t2 := time.Now()
+	topKInto(s.top, s.logits, s.labels)
+	s.preprocess, s.infer = t1.Sub(t0), t2.Sub(t1)
+	s.lat.add(time.Since(t0))
+	return nil
+}
+
+func (s *streamer) loop(g *camera.Grabber, o streamOpts, stdout, stderr io.Writer) error {
+	var interval time.Duration
+	if o.fpsLimit > 0 {
+		interval = time.Duration(float64(time.Second) / o.fpsLimit)
+	}
+	start := time.Now()
+	var frames int64
+	var last time.Time
+	g.Start()
+	for o.maxFrames == 0 || frames < o.maxFrames {
+		if interval > 0 && !last.IsZero() {
+			if wait := interval - time.Since(last); wait > 0 {
+				time.Sleep(wait)
+			}
+		}
+		f := g.Next()
+		if f == nil {
+			break
+		}
+		last = time.Now()
+		err := s.process(f)
+		seq, ts := f.Seq, f.Time
+		g.Release(f)
+		if err != nil {
+			// A frame that cannot be transformed (e.g. a still image of an
+			// impossible size) is skipped like a corrupt one.
+			s.failed++
+			fmt.Fprintf(stderr, "mixedge stream: frame %d: %v\n", seq, err)
+			continue
+		}
+		frames++
+		s.out = s.appendResult(s.out[:0], seq, ts, o.asJSON)
+		if _, err := stdout.Write(s.out); err != nil {
+			g.Stop()
+			return err
+		}
+	}
+	g.Stop()
+	elapsed := time.Since(start)
+	err := g.Err()
+	w := stdout
+	if o.asJSON {
+		w = stderr
+	}
+	fps := 0.0
+	if elapsed > 0 {
+		fps = float64(frames) / elapsed.Seconds()
+	}
+	fmt.Fprintf(w, "summary: %d frames, %d dropped, %d corrupt, %.1f fps over %.1f s, latency p50 %.1f ms  p90 %.1f ms  p99 %.1f ms\n",
+		frames, g.Dropped(), g.Corrupt()+s.failed, fps, elapsed.Seconds(), ms(s.lat.quantile(0.5)), ms(s.lat.quantile(0.9)), ms(s.lat.quantile(0.99)))
+	if c := g.LastCorrupt(); c != nil {
+		fmt.Fprintf(stderr, "mixedge stream: last corrupt frame: %v\n", c)
+	}
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d) / 1e6 }
+
+// appendResult formats the frame's line without allocating.
+func (s *streamer) appendResult(b []byte, seq int64, ts time.Time, asJSON bool) []byte {
+	if !asJSON {
+		b = append(b, "frame "...)
+		b = strconv.AppendInt(b, seq, 10)
+		b = append(b, "  "...)
+		b = append(b, s.top[0].Label...)
+		b = append(b, ' ')
+		b = strconv.AppendFloat(b, float64(s.top[0].Score), 'f', 2, 32)
+		b = append(b, "  "...)
+		b = strconv.AppendFloat(b, ms(s.preprocess+s.infer), 'f', 1, 64)
+		return append(b, " ms\n"...)
+	}
+	b = append(b, `{"frame":`...)
+	b = strconv.AppendInt(b, seq, 10)
+	b = append(b, `,"ts":"`...)
+	b = ts.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","top":[`...)
+	for i, t := range s.top {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"index":`...)
+		b = strconv.AppendInt(b, int64(t.Index), 10)
+		b = append(b, `,"label":`...)
+		b = appendJSONString(b, t.Label)
+		b = append(b, `,"score":`...)
+		b = appendJSONFloat32(b, t.Score)
+		b = append(b, '}')
+	}
+	b = append(b, `],"latency_ms":{"capture":`...)
+	b = strconv.AppendFloat(b, ms(s.capture), 'f', 3, 64)
+	b = append(b, `,"preprocess":`...)
+	b = strconv.AppendFloat(b, ms(s.preprocess), 'f', 3, 64)
+	b = append(b, `,"infer":`...)
+	b = strconv.AppendFloat(b, ms(s.infer), 'f', 3, 64)
+	return append(b, "}}\n"...)
+}
+
+// appendJSONString quotes s as encoding/json does (without HTML escaping).
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c == '\n':
+			b = append(b, '\\', 'n')
+		case c == '\r':
+			b = append(b, '\\', 'r')
+		case c == '\t':
+			b = append(b, '\\', 't')
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
+}
+
+// appendJSONFloat32 formats f as encoding/json formats a float32.
+func appendJSONFloat32(b []byte, f float32) []byte {
+	if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
+		return append(b, "null"...)
+	}
+	abs := math.Abs(float64(f))
+	format := byte('f')
+	if abs != 0 && (float32(abs) < 1e-6 || float32(abs) >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, float64(f), format, -1, 32)
+	if format == 'e' {
+		// clean up e-09 to e-9
+		n := len(b)
+		if n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
+}
+
+// topKInto fills dst with the len(dst) best classes exactly as topK does
+// (same order on ties, same softmax), without allocating.
+func topKInto(dst []scored, logits []float32, labels []string) {
+	maxv := math.Inf(-1)
+	for _, v := range logits {
+		maxv = math.Max(maxv, float64(v))
+	}
+	var z float64
+	for _, v := range logits {
+		z += math.Exp(float64(v) - maxv)
+	}
+	// The i-th pick is the best (value desc, index asc) after the previous.
+	pv, pj := float32(math.Inf(1)), -1
+	for i := range dst {
+		best := -1
+		for j, v := range logits {
+			if !(v < pv || (v == pv && j > pj)) {
+				continue
+			}
+			if best < 0 || v > logits[best] {
+				best = j
+			}
+		}
+		if best < 0 {
+			dst = dst[:i]
+			break
+		}
+		dst[i] = scored{Index: best, Label: labels[best], Score: float32(math.Exp(float64(logits[best])-maxv) / z)}
+		pv, pj = logits[best], best
+	}
+}
+
+// latHist is a latency histogram with 1% wide buckets from 1 µs to ~1000 s:
+// constant memory for any number of frames.
+type latHist struct {
+	n      int64
+	counts [2100]int64
+}
+
+const latBase = 1.01
+
+func (h *latHist) add(d time.Duration) {
+	us := float64(d) / 1e3
+	i := 0
+	if us > 1 {
+		i = min(int(math.Log(us)/math.Log(latBase))+1, len(h.counts)-1)
+	}
+	h.counts[i]++
+	h.n++
+}
+
+// quantile returns the q-quantile, within 1%.
+func (h *latHist) quantile(q float64) time.Duration {
+	if h.n == 0 {
+		return 0
+	}
+	rank := int64(math.Ceil(q * float64(h.n)))
+	rank = max(rank, 1)
+	var c int64
+	for i, n := range h.counts {
+		c += n
+		if c >= rank {
+			if i == 0 {
+				return time.Microsecond
+			}
+			// Geometric middle of bucket i: [base^(i-1), base^i) µs.
+			return time.Duration(math.Pow(latBase, float64(i)-0.5) * 1e3)
+		}
+	}
+	return 0
+}
