@@ -126,17 +126,8 @@ object per input per line:
 		return err
 	}
 	defer m.close()
-	pp := m.pre
-	if o.cropPct != 0 {
-		pp.CropPct = o.cropPct
-	}
-	if o.mean.set {
-		pp.Mean = o.mean.v
-	}
-	if o.std.set {
-		pp.Std = o.std.v
-	}
-	if err := pp.Validate(); err != nil {
+	pp, err := o.preprocess(m.pre)
+	if err != nil {
 		return err
 	}
 	inputs, err := expandInputs(pos, o.tensor)
@@ -275,28 +266,26 @@ type result struct {
 	Logits []float32 `json:"logits,omitempty"`
 }
 
-// topK returns the k best classes with softmax probabilities.
+// topK returns the k best classes with softmax probabilities (ties go to
+// the lower index).
 func topK(logits []float32, labels []string, k int) []scored {
-	maxv := math.Inf(-1)
-	for _, v := range logits {
-		maxv = math.Max(maxv, float64(v))
-	}
-	var z float64
-	for _, v := range logits {
-		z += math.Exp(float64(v) - maxv)
-	}
-	idx := make([]int, len(logits))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return logits[idx[a]] > logits[idx[b]] })
-	k = min(k, len(idx))
-	out := make([]scored, k)
-	for i := 0; i < k; i++ {
-		j := idx[i]
-		out[i] = scored{Index: j, Label: labels[j], Score: float32(math.Exp(float64(logits[j])-maxv) / z)}
-	}
+	out := make([]scored, min(k, len(logits)))
+	topKInto(out, logits, labels)
 	return out
+}
+
+// preprocess applies --crop-pct, --mean and --std to a model's defaults.
+func (o *classifyOpts) preprocess(pp camera.Preprocess) (camera.Preprocess, error) {
+	if o.cropPct != 0 {
+		pp.CropPct = o.cropPct
+	}
+	if o.mean.set {
+		pp.Mean = o.mean.v
+	}
+	if o.std.set {
+		pp.Std = o.std.v
+	}
+	return pp, pp.Validate()
 }
 
 func printResult(w io.Writer, o classifyOpts, path string, logits []float32, labels []string) {

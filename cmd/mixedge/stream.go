@@ -150,17 +150,8 @@ capture: how long it waited from then until preprocessing began).`,
 		return err
 	}
 	defer m.close()
-	pp := m.pre
-	if o.cropPct != 0 {
-		pp.CropPct = o.cropPct
-	}
-	if o.mean.set {
-		pp.Mean = o.mean.v
-	}
-	if o.std.set {
-		pp.Std = o.std.v
-	}
-	if err := pp.Validate(); err != nil {
+	pp, err := o.preprocess(m.pre)
+	if err != nil {
 		return err
 	}
 	labels := m.labels
