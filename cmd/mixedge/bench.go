@@ -100,6 +100,9 @@ type benchSettings struct {
 	Runs    int    `json:"runs"`
 	Warmup  int    `json:"warmup"`
 	Profile bool   `json:"profile"`
+	// Source is the camera source of a `stream --profile-json` record
+	// (whose runs are live frames); absent for bench.
+	Source string `json:"source,omitempty"`
 }
 
 type benchMemory struct {
@@ -400,12 +403,27 @@ func benchOnce(n *model.Int8Net, k *kernels.Table, runs, warmup int, profile boo
 		p.OpSumMS += meds[i]
 	}
 	r.Profile = p
+	p90s := make([]float64, len(g.Ops))
+	for i := range g.Ops {
+		p90s[i] = percentile(perOp[i], 90)
+	}
+	r.Ops = opRows(g, k, meds, p90s, p.OpSumMS)
+	return r
+}
+
+// opRows is the per-op table from per-op median and p90 times (ms); sum is
+// the frame time the shares are of.
+func opRows(g *model.Graph, k *kernels.Table, meds, p90s []float64, sum float64) []benchOp {
+	rows := make([]benchOp, 0, len(g.Ops))
 	for i := range g.Ops {
 		op := &g.Ops[i]
 		s := g.Tensors[op.Out]
 		med := meds[i]
 		bo := benchOp{Name: op.Name, Block: op.Block, Op: op.Kind.String(), Out: []int{s.C, s.H, s.W}, MACs: op.MACs,
-			MedianMS: med, P90MS: percentile(perOp[i], 90), Share: med / p.OpSumMS, Impl: implOf(k, op)}
+			MedianMS: med, P90MS: p90s[i], Impl: implOf(k, op)}
+		if sum > 0 {
+			bo.Share = med / sum
+		}
 		if op.Kind == model.OpStem || op.Kind == model.OpPointwise || op.Kind == model.OpDepthwise {
 			bo.Kernels = op.Kernels
 			if len(op.OutSplit) > 1 {
@@ -415,9 +433,9 @@ func benchOnce(n *model.Int8Net, k *kernels.Table, runs, warmup int, profile boo
 		if op.MACs > 0 && med > 0 {
 			bo.GMACs = float64(op.MACs) / med / 1e6
 		}
-		r.Ops = append(r.Ops, bo)
+		rows = append(rows, bo)
 	}
-	return r
+	return rows
 }
 
 func printBench(w io.Writer, doc *benchDoc, by string) {

@@ -28,11 +28,13 @@ type streamOpts struct {
 	fpsLimit             float64
 	drop                 string
 	buffers              int
+	profile              bool
+	by, profileJSON      string
 }
 
 func runStream(args []string, stdout, stderr io.Writer) error {
 	var o streamOpts
-	fs := newFlagSet("stream", "--model M.fw --source SRC [flags]",
+	fs := newFlagSet("stream", "[--model NAME|M.fw] --source SRC [flags]",
 		`Classify a stream of camera frames with an int8 MixNet, one label per
 frame, for as long as the stream lasts, in constant memory.
 
@@ -60,12 +62,19 @@ inference + labels), or with --json:
   {"frame":N,"ts":RFC3339NANO,"top":[{"index":I,"label":L,"score":P}],
    "latency_ms":{"capture":C,"preprocess":P,"infer":I}}
 (N: the frame's index in the source; ts: when its last byte was read;
-capture: how long it waited from then until preprocessing began).`,
+capture: how long it waited from then until preprocessing began).
+
+--profile times every op of every live frame (constant memory: one latency
+histogram per op) and prints, after the summary, the stage times and the
+same per-op table as 'mixedge bench --profile' (rows grouped with --by).
+--profile-json FILE writes it as a mixedge.bench/1 document, which
+'mixedge bench --compare' sets beside bench records or other streams.`,
 		`  rpicam-vid -t 0 --codec yuv420 --width 640 --height 480 -o - | mixedge stream --model mixnet_s.fw --source pipe:- --format i420 --size 640x480
   ffmpeg -i clip.mp4 -f yuv4mpegpipe -pix_fmt yuv420p - | mixedge stream --model mixnet_s.fw --source y4m:- --json
   mixedge stream --model mixnet_s.fw --source y4m:clip.y4m --max-frames 100
-  mixedge stream --model mixnet_s.fw --source files:photos/ --top 3 --json`, stderr)
-	fs.StringVar(&o.model, "model", "", "int8 .fw image made by 'mixedge convert'")
+  mixedge stream --model mixnet_s.fw --source files:photos/ --top 3 --json
+  mixedge stream --model mixnet_s.fw --source y4m:clip.y4m --profile --by kind --profile-json live.json`, stderr)
+	fs.StringVar(&o.model, "model", "", "a published model name (mixnet_s, mixnet_m, mixnet_l, tf_mixnet_s, ...; fetched and converted once) or an int8 .fw image (default mixnet_s)")
 	fs.StringVar(&o.source, "source", "", "pipe:-|pipe:PATH, y4m:FILE|y4m:-, files:GLOB|files:DIR")
 	fs.StringVar(&o.format, "format", "", "pixel format of pipe: i420, nv12, yuyv, rgb24")
 	fs.StringVar(&o.size, "size", "", "frame size of pipe: WxH")
@@ -74,6 +83,9 @@ capture: how long it waited from then until preprocessing began).`,
 	fs.Float64Var(&o.fpsLimit, "fps-limit", 0, "classify at most this many frames per second (0: no limit)")
 	fs.StringVar(&o.drop, "drop", "auto", "take the newest frame and drop older ones: on, off, auto")
 	fs.IntVar(&o.buffers, "buffers", 3, "frames in the capture ring")
+	fs.BoolVar(&o.profile, "profile", false, "time every op of the live frames; print the per-op table at the end")
+	fs.StringVar(&o.by, "by", "op", "with --profile: rows per op (one per layer), block, or kind")
+	fs.StringVar(&o.profileJSON, "profile-json", "", "with --profile: write the profile as a mixedge.bench/1 document to `FILE`")
 	fs.StringVar(&o.kernels, "kernels", "", "int8 kernel tier: auto, generic, avx2, neon, dotprod (default $MIXEDGE_KERNELS or auto)")
 	fs.IntVar(&o.threads, "threads", runtime.NumCPU(), "goroutines per frame")
 	fs.IntVar(&o.top, "top", 1, "classes per frame (the text line shows the first)")
@@ -91,10 +103,6 @@ capture: how long it waited from then until preprocessing began).`,
 		fmt.Fprintf(stderr, "mixedge stream: unexpected argument %q (the input is --source)\n", pos[0])
 		fs.Usage()
 		return errUsage
-	case o.model == "":
-		fmt.Fprintln(stderr, "mixedge stream: --model M.fw is required (convert weights with 'mixedge convert')")
-		fs.Usage()
-		return errUsage
 	case o.source == "":
 		fmt.Fprintln(stderr, "mixedge stream: --source is required")
 		fs.Usage()
@@ -105,6 +113,11 @@ capture: how long it waited from then until preprocessing began).`,
 		return fmt.Errorf("--max-frames %d: want 0 or more", o.maxFrames)
 	case o.fpsLimit < 0 || math.IsNaN(o.fpsLimit) || math.IsInf(o.fpsLimit, 0):
 		return fmt.Errorf("--fps-limit %v: want a finite value >= 0", o.fpsLimit)
+	case o.by != "op" && o.by != "block" && o.by != "kind":
+		return fmt.Errorf("--by %q: want op, block or kind", o.by)
+	}
+	if o.profileJSON != "" {
+		o.profile = true
 	}
 	so := camera.SourceOptions{Stdin: streamStdin}
 	kind, arg, _ := strings.Cut(o.source, ":")
@@ -145,6 +158,11 @@ capture: how long it waited from then until preprocessing began).`,
 		return fmt.Errorf("--drop %q: want on, off or auto", o.drop)
 	}
 
+	fw, err := resolveModel(o.model, stderr) // "" = mixnet_s; names are fetched and converted once
+	if err != nil {
+		return err
+	}
+	o.model = fw
 	m, err := loadClassifier(&o.classifyOpts, set(fs))
 	if err != nil {
 		return err
@@ -168,6 +186,11 @@ capture: how long it waited from then until preprocessing began).`,
 	st, err := newStreamer(m.int8, pp, labels, o.top, src.Format())
 	if err != nil {
 		return err
+	}
+	if o.profile {
+		st.prof = newStreamProfile(m.int8)
+		m.int8.OnOp = st.prof.hook
+		defer func() { m.int8.OnOp = nil }()
 	}
 	g, err := camera.NewGrabber(src, max(o.buffers, 3), drop)
 	if err != nil {
@@ -204,6 +227,7 @@ type streamer struct {
 	capture, preprocess, infer time.Duration
 	out                        []byte
 	failed                     int64
+	prof                       *streamProfile // --profile
 }
 
 func newStreamer(n *model.Int8Net, pre camera.Preprocess, labels []string, k int, f camera.FrameFormat) (*streamer, error) {
@@ -248,11 +272,17 @@ func (s *streamer) process(f *camera.Frame) error {
 		return err
 	}
 	t1 := time.Now()
+	if s.prof != nil {
+		s.prof.begin(t1)
+	}
 	s.logits = s.net.RunQuantized()
 	t2 := time.Now()
 	topKInto(s.top, s.logits, s.labels)
 	s.preprocess, s.infer = t1.Sub(t0), t2.Sub(t1)
 	s.lat.add(time.Since(t0))
+	if s.prof != nil {
+		s.prof.frame(s.capture, s.preprocess, s.infer)
+	}
 	return nil
 }
 
@@ -308,6 +338,14 @@ func (s *streamer) loop(g *camera.Grabber, o streamOpts, stdout, stderr io.Write
 		frames, g.Dropped(), g.Corrupt()+s.failed, fps, elapsed.Seconds(), ms(s.lat.quantile(0.5)), ms(s.lat.quantile(0.9)), ms(s.lat.quantile(0.99)))
 	if c := g.LastCorrupt(); c != nil {
 		fmt.Fprintf(stderr, "mixedge stream: last corrupt frame: %v\n", c)
+	}
+	if s.prof != nil {
+		s.prof.report(w, s.net, o.by)
+		if o.profileJSON != "" {
+			if werr := writeFileWith(o.profileJSON, func(f io.Writer) error { return s.prof.writeDoc(f, s.net, o.model, o.source) }); werr != nil && err == nil {
+				err = werr
+			}
+		}
 	}
 	if err != nil {
 		return err

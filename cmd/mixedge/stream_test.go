@@ -310,6 +310,105 @@ func TestStream(t *testing.T) {
 		}
 	})
 
+	// stream --profile: the per-op table of live frames, its JSON record
+	// (which bench --compare reads beside a bench record), and no
+	// allocation per frame with the hook on.
+	t.Run("Profile", func(t *testing.T) {
+		f := camera.FrameFormat{Pix: camera.I420, W: 80, H: 60}
+		var data bytes.Buffer
+		camera.WriteY4MHeader(&data, f, 25, 1)
+		const frames = 6
+		for _, fr := range encodeFrames(t, f, frames, 7) {
+			data.WriteString("FRAME\n")
+			data.Write(fr)
+		}
+		sub := t.TempDir()
+		y4m, rec := filepath.Join(sub, "clip.y4m"), filepath.Join(sub, "live.json")
+		os.WriteFile(y4m, data.Bytes(), 0o644)
+		code, out, errs := runCLI(t, "stream", "--model", fw, "--source", "y4m:"+y4m, "--threads", "1",
+			"--profile", "--by", "kind", "--profile-json", rec)
+		if code != 0 {
+			t.Fatalf("stream --profile: exit %d: %s", code, errs)
+		}
+		for _, want := range []string{fmt.Sprintf("profile of %d live frames (threads 1, kernels ", frames),
+			"stages p50 / p90 ms: capture wait", "\npointwise ", "\ndepthwise ", "\nstem ", "\ntotal ", "by kind: "} {
+			if !strings.Contains(out, want) {
+				t.Errorf("stream --profile output lacks %q:\n%s", want, out)
+			}
+		}
+		var doc benchDoc
+		b, err := os.ReadFile(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, &doc); err != nil {
+			t.Fatalf("%s: %v", rec, err)
+		}
+		m, err := loadClassifier(&classifyOpts{model: fw, threads: 1}, map[string]bool{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.close()
+		g := m.int8.Q.G
+		r := doc.Results
+		switch {
+		case doc.Schema != benchSchema || doc.Settings.Source != "y4m:"+y4m || !doc.Settings.Profile:
+			t.Errorf("record header: schema %q, settings %+v", doc.Schema, doc.Settings)
+		case len(r) != 1 || r[0].Runs != frames || r[0].Threads != 1 || r[0].MedianMS <= 0 || r[0].Profile == nil:
+			t.Errorf("record results: %+v", r)
+		case len(r[0].Ops) != len(g.Ops):
+			t.Errorf("record has %d op rows, the model %d ops", len(r[0].Ops), len(g.Ops))
+		default:
+			var share float64
+			for i, o := range r[0].Ops {
+				share += o.Share
+				if o.Name != g.Ops[i].Name || o.MedianMS <= 0 || o.P90MS < o.MedianMS {
+					t.Errorf("op row %d: %+v", i, o)
+				}
+			}
+			if share < 0.999 || share > 1.001 {
+				t.Errorf("op shares sum to %v", share)
+			}
+		}
+		// A bench record of the same model compares with the live one.
+		code, benchOut, errs := runCLI(t, "bench", "--model", fw, "--threads", "1", "--runs", "3", "--profile", "--json")
+		if code != 0 {
+			t.Fatalf("bench: %s", errs)
+		}
+		brec := filepath.Join(sub, "bench.json")
+		os.WriteFile(brec, []byte(benchOut), 0o644)
+		code, cmp, errs := runCLI(t, "bench", "--compare", brec, rec)
+		if code != 0 || !strings.Contains(cmp, g.Ops[0].Name) {
+			t.Errorf("bench --compare bench.json live.json: exit %d: %s%s", code, cmp, errs)
+		}
+
+		// The hook allocates nothing.
+		s, err := newStreamer(m.int8, m.pre, m.labels, 1, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.prof = newStreamProfile(m.int8)
+		m.int8.OnOp = s.prof.hook
+		defer func() { m.int8.OnOp = nil }()
+		src := loopSource(t, "y4m", f, -1)
+		var fr camera.Frame
+		step := func() {
+			if err := src.Read(&fr); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.process(&fr); err != nil {
+				t.Fatal(err)
+			}
+		}
+		step()
+		if n := testing.AllocsPerRun(20, step); n != 0 {
+			t.Errorf("with --profile: %v allocations per frame", n)
+		}
+		if s.prof.frames != 21+1 {
+			t.Errorf("profile counted %d frames, want 22", s.prof.frames)
+		}
+	})
+
 	t.Run("Soak", func(t *testing.T) {
 		if testing.Short() || os.Getenv("MIXEDGE_SOAK") == "" {
 			t.Skip("soak: streams 100,000 frames through the whole loop, every one classified (minutes); set MIXEDGE_SOAK=1 to run it")
