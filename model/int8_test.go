@@ -3,6 +3,7 @@ package model
 import (
 	"math"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 
 	"github.com/mixedge/mixedge/camera"
@@ -177,6 +178,56 @@ func BenchmarkInt8MixnetS224(b *testing.B) {
 				n++
 			}
 			b.ReportMetric(float64(g.TotalMACs())*float64(n)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+		})
+	}
+}
+
+// BenchmarkInt8Threads times mixnet_s 224 on the best tier at 1 and 2
+// threads, and at 2 threads while another goroutine burns a CPU (as a
+// camera reader does in `mixedge stream`): the worker pool must not
+// collapse when it does not have the machine to itself.
+func BenchmarkInt8Threads(b *testing.B) {
+	a, _ := LookupArch("mixnet_s")
+	g, err := Build(a, 224, 1000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	net, err := NewFloatNet(g, g.SyntheticWeights(1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	q := calibrate(b, net, quant.DefaultObserver, 2)
+	in := make([]float32, 224*224*3)
+	for i := range in {
+		in[i] = float32(math.Sin(float64(i) * 0.01))
+	}
+	for _, c := range []struct {
+		name    string
+		threads int
+		busy    bool
+	}{{"1", 1, false}, {"2", 2, false}, {"2+busy", 2, true}} {
+		b.Run(c.name, func(b *testing.B) {
+			qn, err := NewInt8Net(q, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer qn.Close()
+			qn.SetThreads(c.threads)
+			var stop atomic.Bool
+			var spins atomic.Uint64
+			if c.busy {
+				go func() {
+					for n := uint64(0); !stop.Load(); n++ {
+						spins.Store(n)
+					}
+				}()
+				defer stop.Store(true)
+			}
+			qn.Run(in)
+			b.ReportAllocs()
+			for b.Loop() {
+				qn.Run(in)
+			}
 		})
 	}
 }

@@ -242,10 +242,23 @@ func (n *Int8Net) Close() {
 	n.workers = nil
 }
 
-// step runs op i, split by output rows over the workers when it can be.
+// unitPixels is how many output pixels one unit of work of op covers: one
+// for the pixel-wise ops (a 7×7 map then splits 25/24 over two threads,
+// not 4/3 rows), a whole row for the convolutions with a spatial window.
+func unitPixels(op *Op, out Shape) int {
+	switch op.Kind {
+	case OpPointwise, OpSE, OpAdd:
+		return 1
+	}
+	return out.W
+}
+
+// step runs op i, split by output rows (or pixels) over the workers when it
+// can be.
 func (n *Int8Net) step(i int) {
 	op := &n.Q.G.Ops[i]
-	rows := n.Q.G.Tensors[op.Out].H
+	os := n.Q.G.Tensors[op.Out]
+	rows := os.H * os.W / unitPixels(op, os) // units of work
 	t := min(len(n.workers)+1, rows)
 	switch op.Kind {
 	case OpSE:
@@ -282,7 +295,8 @@ func (n *Int8Net) RunObserve(observe func(op int, out []int8)) []float32 {
 	return n.logits
 }
 
-// runOp runs op i on output rows [y0, y1) (y1 < 0: all rows).
+// runOp runs op i on the output units [y0, y1) (y1 < 0: all): rows, or
+// pixels for the pixel-wise ops (unitPixels).
 func (n *Int8Net) runOp(i, y0, y1 int) {
 	g := n.Q.G
 	k := n.K
@@ -290,8 +304,9 @@ func (n *Int8Net) runOp(i, y0, y1 int) {
 	q := &n.Q.Ops[i]
 	is, os := g.Tensors[op.In], g.Tensors[op.Out]
 	src, dst := n.tensors[op.In], n.tensors[op.Out]
+	up := unitPixels(op, os)
 	if y1 < 0 {
-		y1 = os.H
+		y1 = os.H * os.W / up
 	}
 	zOut := q.Out.Zero
 	if q.SiLU {
@@ -315,7 +330,7 @@ func (n *Int8Net) runOp(i, y0, y1 int) {
 			n.packed[i][0], q.Bias, q.M, zOut, q.QMin, q.QMax)
 	case OpPointwise:
 		inOff, outOff := 0, 0
-		pix0, pix1 := y0*os.W, y1*os.W
+		pix0, pix1 := y0, y1
 		for gi, w := range n.packed[i] {
 			ci, co := op.InSplit[gi], op.OutSplit[gi]
 			k.GEMM(dst[pix0*os.C+outOff:], os.C, src[pix0*is.C+inOff:], is.C, pix1-pix0, ci, co,
@@ -329,18 +344,18 @@ func (n *Int8Net) runOp(i, y0, y1 int) {
 		se := q.SE
 		c := se.Channels
 		gate := n.scratch[i][c+se.Reduced : 2*c+se.Reduced]
-		r0, r1 := y0*os.W*c, y1*os.W*c
-		k.ChannelMul(dst[r0:r1], c, src[r0:r1], c, (y1-y0)*os.W, c, gate, se.XZero, se.GateZero, se.Gate, se.OutZero, quant.QMin, quant.QMax)
+		r0, r1 := y0*c, y1*c
+		k.ChannelMul(dst[r0:r1], c, src[r0:r1], c, y1-y0, c, gate, se.XZero, se.GateZero, se.Gate, se.OutZero, quant.QMin, quant.QMax)
 	case OpAdd:
-		a, b := dst[y0*os.W*os.C:y1*os.W*os.C], n.tensors[op.In2]
-		k.Add(a, src[y0*os.W*os.C:], b[y0*os.W*os.C:], q.Add, quant.QMin, quant.QMax)
+		a, b := dst[y0*os.C:y1*os.C], n.tensors[op.In2]
+		k.Add(a, src[y0*os.C:], b[y0*os.C:], q.Add, quant.QMin, quant.QMax)
 	case OpPool:
 		k.Pool(dst, src, is.H*is.W, is.C, is.C, q.ZIn, q.PoolM, q.Out.Zero, quant.QMin, quant.QMax)
 	case OpLinear:
 		k.GEMMF32(n.logits, src, is.C, 1, is.C, os.C, n.packed[i][0], q.Bias, q.Scale)
 	}
 	if q.SiLU {
-		part := dst[y0*os.W*os.C : y1*os.W*os.C]
+		part := dst[y0*up*os.C : y1*up*os.C]
 		k.Lookup(part, part, &q.Table)
 	}
 }
