@@ -12,25 +12,24 @@ import (
 	"github.com/mixedge/mixedge/camera"
 	"github.com/mixedge/mixedge/kernels"
 	"github.com/mixedge/mixedge/model"
+	"github.com/mixedge/mixedge/model/calib"
 	"github.com/mixedge/mixedge/quant"
 )
 
-// defaultCalibSynthetic is how many synthetic images calibrate when no
-// --calib directory is given (docs/QUANTIZATION.md has the measurements).
-const defaultCalibSynthetic = 8
-
 func runConvert(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("convert", "--weights W.safetensors --arch ARCH [flags] -o OUT.fw",
-		`Quantize a MixNet to int8 and write the deployable .fw image: per-channel
+		fmt.Sprintf(`Quantize a MixNet to int8 and write the deployable .fw image: per-channel
 int8 weights packed for the kernels, activation ranges calibrated by running
 the float network over images, the op list, the arena plan, preprocessing
 parameters and labels.
-Calibration data: --calib DIR (PNG/JPEG images, preprocessed like classify),
-or --calib-synthetic N generated pictures when you have none (the default,
-N = 8). Observers: minmax (default), percentile, mse, image-mse.
+Calibration data: --calib DIR (PNG/JPEG images, preprocessed like classify)
+and/or --calib-synthetic N generated pictures. With neither, the built-in
+set: the %d freely licensed photos shipped in mixedge plus %d synthetic
+pictures (docs/QUANTIZATION.md has the measurements behind that choice).
+Observers: minmax (default), percentile, mse, image-mse.
 --report prints, per layer, the SQNR of the int8 output against float32
 on report images (the calibration images, at most 4, or held-out synthetic
-ones), so the layers that lose the most stand out.`,
+ones), so the layers that lose the most stand out.`, len(calib.PhotoNames()), calib.DefaultSynthetic),
 		`  mixedge convert --weights mixnet_s.safetensors --arch mixnet_s -o mixnet_s.fw
   mixedge convert --weights w.safetensors --arch tf_mixnet_l --calib photos/ --report -o l.fw`, stderr)
 	weights := fs.String("weights", "", "safetensors file with timm's state_dict")
@@ -38,7 +37,7 @@ ones), so the layers that lose the most stand out.`,
 	classes := fs.Int("classes", 1000, "classifier outputs of the weights")
 	size := fs.Int("input-size", 0, "network input size (default: the architecture's, 224)")
 	calibDir := fs.String("calib", "", "directory of calibration images")
-	calibSyn := fs.Int("calib-synthetic", 0, fmt.Sprintf("number of synthetic calibration images (default %d without --calib)", defaultCalibSynthetic))
+	calibSyn := fs.Int("calib-synthetic", 0, fmt.Sprintf("number of synthetic calibration images (without --calib or this flag: the built-in %d photos + %d synthetic)", len(calib.PhotoNames()), calib.DefaultSynthetic))
 	observer := fs.String("observer", quant.DefaultObserver, "range observer: "+strings.Join(quant.ObserverNames, ", "))
 	cropPct := fs.Float64("crop-pct", 0, "centre-crop fraction (default: the architecture's, 0.875)")
 	var mean, std float3
@@ -111,15 +110,18 @@ ones), so the layers that lose the most stand out.`,
 			})
 		}
 	}
-	nsyn := *calibSyn
-	if nsyn == 0 && *calibDir == "" {
-		nsyn = defaultCalibSynthetic
+	builtin := calib.Synthetic(*calibSyn)
+	if *calibSyn == 0 && *calibDir == "" {
+		builtin = calib.Default() // shipped photos + synthetic pictures
 	}
-	for i := 0; i < nsyn; i++ {
-		seed := uint64(i)
-		names = append(names, fmt.Sprintf("synthetic #%d", i))
+	for _, im := range builtin {
+		names = append(names, im.Name)
 		sources = append(sources, func(dst []float32) error {
-			return pp.Apply(dst, camera.SyntheticImage(seed, 256, 256))
+			m, err := im.Load()
+			if err != nil {
+				return err
+			}
+			return pp.Apply(dst, m)
 		})
 	}
 

@@ -130,7 +130,7 @@ func convertCached(name, arch, weights, fw string, stderr io.Writer) error {
 	if fileExists(fw) {
 		return nil
 	}
-	fmt.Fprintf(stderr, "mixedge: converting %s to int8 (once; calibrating on synthetic pictures)\n", name)
+	fmt.Fprintf(stderr, "mixedge: converting %s to int8 (once; calibrating on the built-in photos and synthetic pictures)\n", name)
 	tmp := fmt.Sprintf("%s.%d.tmp", fw, os.Getpid())
 	defer os.Remove(tmp)
 	if err := runConvert([]string{"--weights", weights, "--arch", arch, "-o", tmp}, io.Discard, stderr); err != nil {
