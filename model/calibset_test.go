@@ -113,7 +113,7 @@ func (f fidelity) String() string {
 // images, then top-1 agreement. docs/QUANTIZATION.md records the figures.
 func TestDefaultCalibrationSet(t *testing.T) {
 	if testing.Short() {
-		t.Skip("about 40 float and 70 int8 runs of mixnet_s (a minute or two); skipped with -short")
+		t.Skip("about 50 float and 100 int8 runs of mixnet_s, 30 quantizations (1-2 minutes); skipped with -short")
 	}
 	if quant.DefaultObserver != "minmax" {
 		t.Fatalf("this test merges per-image minmax ranges, but the default observer is %s: calibrate each set with it instead", quant.DefaultObserver)
