@@ -239,7 +239,7 @@ func (s *V4L2Source) setup() (err error) {
 			st = 2 * w
 		}
 		f := FrameFormat{Pix: YUYV, W: w, H: h, Stride: st}
-		if p.Quantization == 1 { // V4L2_QUANTIZATION_FULL_RANGE
+		if p.Quantization == v4l2.QuantizationFull {
 			f.Range = RangeFull
 		}
 		if err := f.Validate(); err != nil {

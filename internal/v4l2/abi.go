@@ -33,6 +33,8 @@ const (
 	BufFlagError        = 0x00000040
 	CapTimePerFrame     = 0x1000 // struct v4l2_captureparm .capability
 	FmtFlagCompressed   = 0x0001 // struct v4l2_fmtdesc .flags
+	QuantizationFull    = 1      // struct v4l2_pix_format .quantization: V4L2_QUANTIZATION_FULL_RANGE
+	QuantizationLimited = 2      // V4L2_QUANTIZATION_LIM_RANGE
 )
 
 // Fourcc makes a V4L2 pixel format code.

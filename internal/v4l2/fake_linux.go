@@ -153,9 +153,9 @@ func (d *fakeDev) negotiate(fourcc, w, h uint32) {
 	} else {
 		p.BytesPerLine = 2*p.Width + uint32(d.f.Pad)
 		p.SizeImage = p.BytesPerLine * p.Height
-		p.Quantization = 2 // limited
+		p.Quantization = QuantizationLimited
 		if d.f.FullRange {
-			p.Quantization = 1
+			p.Quantization = QuantizationFull
 		}
 	}
 	d.pix = p
