@@ -101,6 +101,11 @@ func (s *V4L2Source) logf(format string, a ...any) {
 	}
 }
 
+// short is an error of this source without the "camera: v4l2 " prefix.
+func (s *V4L2Source) short(err error) string {
+	return strings.TrimPrefix(err.Error(), "camera: v4l2 ")
+}
+
 func (s *V4L2Source) errorf(format string, a ...any) error {
 	return fmt.Errorf("camera: v4l2 %s: "+format, append([]any{s.path}, a...)...)
 }
@@ -395,7 +400,7 @@ func (s *V4L2Source) Read(f *Frame) error {
 			return io.EOF
 		}
 		if s.o.Reconnect && (gone(err) || errors.Is(err, ErrStalled)) {
-			s.logf("%v; reopening", err)
+			s.logf("%s; reopening", s.short(err))
 			s.teardown()
 			continue
 		}
@@ -422,7 +427,8 @@ func (s *V4L2Source) reconnect() error {
 			return nil
 		}
 		if attempt == 1 || attempt%10 == 0 {
-			s.logf("%s: reopening failed (attempt %d, next in %v): %v", s.path, attempt, min(2*wait, 5*time.Second), err)
+			s.logf("%s: reopening failed (attempt %d, next in %v): %s", s.path, attempt, min(2*wait, 5*time.Second),
+				strings.TrimPrefix(s.short(err), s.path+": "))
 		}
 		wait = min(2*wait, 5*time.Second)
 	}
