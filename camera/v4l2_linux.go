@@ -278,7 +278,7 @@ func (s *V4L2Source) setup() (err error) {
 		if err := s.ioctl(v4l2.VidiocQueryBuf, unsafe.Pointer(&b)); err != nil {
 			return s.errorf("VIDIOC_QUERYBUF %d: %w", i, err)
 		}
-		if !s.mjpeg && int(b.Length) < s.f.FrameSize() {
+		if b.Length == 0 || (!s.mjpeg && int(b.Length) < s.f.FrameSize()) {
 			return s.errorf("buffer %d holds %d bytes, a %s frame needs %d", i, b.Length, s.f, s.f.FrameSize())
 		}
 		m, err := s.dev.Mmap(int64(b.Offset()), int(b.Length))

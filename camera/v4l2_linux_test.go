@@ -352,3 +352,48 @@ func TestRangeOverride(t *testing.T) {
 		t.Error("Info lost by the range override")
 	}
 }
+
+// Whatever a driver answers (sizes, strides, buffer lengths, frame bytes),
+// opening and reading either work or fail with an error: no panic, no
+// frame larger than what was negotiated, everything released.
+func FuzzV4L2Driver(f *testing.F) {
+	f.Add(uint32(640), uint32(480), uint32(1280), uint32(640*480*2), uint32(0), false, []byte{1, 2, 3})
+	f.Add(uint32(3), uint32(1), uint32(0), uint32(0), uint32(5), true, stripDHT(f, encodeJPEG(f, 1, 16, 8)))
+	f.Add(uint32(1<<31), uint32(7), uint32(1), uint32(1<<20), uint32(2), false, []byte{})
+	f.Fuzz(func(t *testing.T, w, h, bpl, size, quant uint32, mjpeg bool, frame []byte) {
+		fk := webcam(v4l2.FakeStep{Frame: frame}, v4l2.FakeStep{Stall: true})
+		if len(frame) > 1<<16 {
+			return
+		}
+		fk.Quirk = func(p *v4l2.PixFormat) {
+			p.Width, p.Height, p.BytesPerLine, p.SizeImage, p.Quantization = w, h, bpl, size%(1<<22), quant
+		}
+		o := V4L2Options{Open: fk.Open, Timeout: 20 * time.Millisecond}
+		if mjpeg {
+			o.Format = "mjpeg"
+		}
+		src, err := OpenSource("v4l2:/dev/video9", SourceOptions{V4L2: o})
+		if err != nil {
+			if fk.Opens != fk.Closes || fk.MappedNow() != 0 {
+				t.Fatalf("refused but not released: %v", fk)
+			}
+			return
+		}
+		if err := src.Format().Validate(); err != nil {
+			t.Fatalf("opened with an invalid format: %v", err)
+		}
+		var fr Frame
+		if err := src.Read(&fr); err == nil {
+			if err := fr.Format.Validate(); err != nil || len(fr.Data) != fr.Format.FrameSize() {
+				t.Fatalf("frame %v with %d bytes: %v", fr.Format, len(fr.Data), err)
+			}
+			if fr.Format.W > int(w) || fr.Format.H > int(h) {
+				t.Fatalf("frame %v larger than the negotiated %dx%d", fr.Format, w, h)
+			}
+		}
+		src.Close()
+		if fk.Opens != fk.Closes || fk.MappedNow() != 0 {
+			t.Fatalf("not released: %v", fk)
+		}
+	})
+}

@@ -27,6 +27,9 @@ type Fake struct {
 	// Unplugged is how many Open calls fail with ENOENT after a Gone step
 	// (the time the camera takes to come back).
 	Unplugged int
+	// Quirk, when set, edits the format the driver settles on (a buggy or
+	// hostile driver: odd strides, sizes, buffer lengths).
+	Quirk func(*PixFormat)
 
 	mu       sync.Mutex
 	step     int // index into Script
@@ -157,6 +160,9 @@ func (d *fakeDev) negotiate(fourcc, w, h uint32) {
 		if d.f.FullRange {
 			p.Quantization = QuantizationFull
 		}
+	}
+	if d.f.Quirk != nil {
+		d.f.Quirk(&p)
 	}
 	d.pix = p
 }
@@ -336,7 +342,7 @@ func (d *fakeDev) Mmap(offset int64, length int) ([]byte, error) {
 	d.f.mu.Lock()
 	defer d.f.mu.Unlock()
 	i := int(offset / 4096)
-	if d.closed || offset%4096 != 0 || i >= len(d.bufs) || length != len(d.bufs[i]) {
+	if d.closed || offset%4096 != 0 || i >= len(d.bufs) || length != len(d.bufs[i]) || length == 0 {
 		return nil, syscall.EINVAL
 	}
 	d.mapped[i] = true
