@@ -40,7 +40,12 @@ func webcamJPEG(t *testing.T, seed uint64, w, h int) []byte {
 	if err := jpeg.Encode(&b, m, &jpeg.Options{Quality: 85}); err != nil {
 		t.Fatal(err)
 	}
-	j := b.Bytes()
+	return stripHuffman(t, b.Bytes())
+}
+
+// stripHuffman drops the DHT segments before the scan of a JPEG.
+func stripHuffman(t *testing.T, j []byte) []byte {
+	t.Helper()
 	out := append([]byte(nil), j[:2]...)
 	i := 2
 	for j[i+1] != 0xda { // up to the scan, dropping DHT segments
@@ -151,6 +156,31 @@ func TestStreamV4L2(t *testing.T) {
 					t.Errorf("device not released: %v", fk)
 				}
 			})
+		}
+	})
+
+	// Where no chroma upsampling is involved (4:4:4), an MJPEG frame is
+	// classified exactly as classify classifies the JPEG file: the
+	// full-range conversion is libjpeg's.
+	t.Run("MJPEG444EqualsClassifyOnTheFile", func(t *testing.T) {
+		file := filepath.Join("..", "..", "camera", "testdata", "pil", "jpeg_444.jpg")
+		j, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fk := fakeWebcam(v4l2.FakeStep{Frame: stripHuffman(t, j)}, v4l2.FakeStep{Frame: j}, v4l2.FakeStep{Stall: true})
+		fk.Formats[1].Sizes = [][2]int{{64, 48}}
+		code, out, errs := stream(fk, "--format", "mjpeg", "--json", "--top", "3", "--drop", "off", "--max-frames", "2")
+		if code != 0 || !strings.Contains(errs, "MJPEG 64x48 (asked 640x480) full range") {
+			t.Fatalf("exit %d\n%s", code, errs)
+		}
+		code, cout, cerrs := runCLI(t, "classify", "--model", fw, "--json", "--top", "3", "--threads", "1", file)
+		if code != 0 {
+			t.Fatal(cerrs)
+		}
+		want := topLines(t, strings.Repeat(strings.Replace(strings.TrimSpace(cout), `"input"`, `"frame":0,"input"`, 1)+"\n", 2))
+		if got := topLines(t, out); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("stream %v\nclassify %v", got, want)
 		}
 	})
 
