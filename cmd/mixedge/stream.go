@@ -67,6 +67,7 @@ Sources (--source):
                        (backoff up to 5 s) and goes on. A Raspberry Pi CSI
                        camera gives raw Bayer on /dev/video*: read it through
                        rpicam-vid into pipe:- instead.
+
 Colour range: YUV from pipes and Y4M is BT.601 limited range (16-235), unless
 a Y4M header says XCOLORRANGE=FULL; MJPEG is full range (JFIF, 0-255);
 --range full|limited overrides (a washed-out or over-contrasted picture means
