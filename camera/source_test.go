@@ -353,7 +353,8 @@ func TestGrabber(t *testing.T) {
 	src, _ = NewRawSource(pr, f, "blocked")
 	g, _ = NewGrabber(src, 3, true)
 	g.Start()
-	go func() { time.Sleep(10 * time.Millisecond); g.Stop(); g.Stop() }()
+	blocked := g // g is reassigned below, while this goroutine may still run
+	go func() { time.Sleep(10 * time.Millisecond); blocked.Stop(); blocked.Stop() }()
 	if fr := g.Next(); fr != nil {
 		t.Error("frame from an empty pipe")
 	}
