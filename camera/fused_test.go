@@ -30,7 +30,7 @@ func TestFusedEqualsFloatPath(t *testing.T) {
 	fmts := []PixelFormat{I420, NV12, YUYV, RGB24, YUV422P, YUV444P, Gray}
 	cases := map[string]int{}
 	defer func() {
-		for _, c := range []string{"none", "both", "pad"} { // one-axis resizes do not arise from ResizedSize
+		for _, c := range []string{"none", "both", "pad", "limited", "full"} { // one-axis resizes do not arise from ResizedSize
 			if cases[c] == 0 {
 				t.Errorf("no case with resize %q", c)
 			}
@@ -38,8 +38,10 @@ func TestFusedEqualsFloatPath(t *testing.T) {
 	}()
 	for _, sz := range sizes {
 		for _, pix := range fmts {
-			for _, crop := range []float64{0.875, 1, 32.0 / 36, 1.25} {
-				f := FrameFormat{Pix: pix, W: sz[0], H: sz[1]}
+			for ci, crop := range []float64{0.875, 1, 32.0 / 36, 1.25} {
+				// Both colour ranges, alternating over the crops (each
+				// range meets every size and format).
+				f := FrameFormat{Pix: pix, W: sz[0], H: sz[1], Range: ColorRange(ci % 2)}
 				if sz[2] != 0 {
 					f.Stride = sz[2]
 					if pix == RGB24 || pix == YUYV {
@@ -48,7 +50,8 @@ func TestFusedEqualsFloatPath(t *testing.T) {
 				}
 				p := pre
 				p.CropPct = crop
-				name := fmt.Sprintf("%s/crop%.3f", f, crop)
+				name := fmt.Sprintf("%s/%s/crop%.3f", f, f.Range, crop)
+				cases[f.Range.String()]++
 				frame := testFrame(t, uint64(sz[0]*7+sz[1]), f)
 				img, err := ConvertFrame(frame, f)
 				if err != nil {
@@ -118,10 +121,70 @@ func TestYUVRoundTrip(t *testing.T) {
 	// Pure colours in limited range.
 	var d [3]uint8
 	for _, c := range []struct{ y, u, v, r, g, b uint8 }{{16, 128, 128, 0, 0, 0}, {235, 128, 128, 255, 255, 255}, {81, 90, 240, 255, 0, 0}} {
-		yuvToRGB(c.y, c.u, c.v, d[:])
+		yuvToRGB(&yuvTables[RangeLimited], c.y, c.u, c.v, d[:])
 		if abs(int(d[0])-int(c.r)) > 1 || abs(int(d[1])-int(c.g)) > 1 || abs(int(d[2])-int(c.b)) > 1 {
 			t.Errorf("Y%d U%d V%d → %v, want %d %d %d", c.y, c.u, c.v, d, c.r, c.g, c.b)
 		}
+	}
+}
+
+// The table form of the colour conversion is exactly the 8-bit BT.601
+// formula (limited) and libjpeg's ycc_rgb_convert (full), for every triple
+// (every 7th U in -short).
+func TestYUVTablesExact(t *testing.T) {
+	step := 1
+	if testing.Short() {
+		step = 7
+	}
+	var d [3]uint8
+	for y := range 256 {
+		for u := 0; u < 256; u += step {
+			for v := range 256 {
+				yuvToRGB(&yuvTables[RangeLimited], uint8(y), uint8(u), uint8(v), d[:])
+				c, e, dd := 298*(int32(y)-16)+128, int32(v)-128, int32(u)-128
+				want := [3]uint8{clamp8((c + 409*e) >> 8), clamp8((c - 100*dd - 208*e) >> 8), clamp8((c + 516*dd) >> 8)}
+				if d != want {
+					t.Fatalf("limited Y%d U%d V%d: %v, want %v", y, u, v, d, want)
+				}
+				yuvToRGB(&yuvTables[RangeFull], uint8(y), uint8(u), uint8(v), d[:])
+				r, g, b := ycbcrToRGB(uint8(y), uint8(u), uint8(v))
+				if d != [3]uint8{r, g, b} {
+					t.Fatalf("full Y%d U%d V%d: %v, want libjpeg's %d %d %d", y, u, v, d, r, g, b)
+				}
+			}
+		}
+	}
+	// Full range round trip through EncodeFrame stays close.
+	img := SyntheticImage(3, 32, 24)
+	f := FrameFormat{Pix: YUV444P, W: 32, H: 24, Range: RangeFull}
+	buf := make([]byte, f.FrameSize())
+	if err := EncodeFrame(buf, img, f); err != nil {
+		t.Fatal(err)
+	}
+	back, _ := ConvertFrame(buf, f)
+	worst := 0
+	for i := range back.Pix {
+		worst = max(worst, abs(int(back.Pix[i])-int(img.Pix[i])))
+	}
+	if worst > 3 {
+		t.Errorf("full range round trip differs by up to %d levels", worst)
+	}
+	if buf[0] == 0 && img.Pix[0] > 0 {
+		t.Error("full range luma 0 for a non-black pixel")
+	}
+	for _, c := range []struct {
+		s    string
+		want ColorRange
+	}{{"full", RangeFull}, {"PC", RangeFull}, {"limited", RangeLimited}, {"tv", RangeLimited}} {
+		if r, err := ParseColorRange(c.s); err != nil || r != c.want {
+			t.Errorf("ParseColorRange(%q) = %v, %v", c.s, r, err)
+		}
+	}
+	if _, err := ParseColorRange("wide"); err == nil {
+		t.Error(`ParseColorRange("wide") accepted`)
+	}
+	if err := (FrameFormat{Pix: I420, W: 4, H: 4, Range: 7}).Validate(); err == nil {
+		t.Error("range 7 accepted")
 	}
 }
 

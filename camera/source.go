@@ -20,7 +20,7 @@ type Frame struct {
 }
 
 // Source delivers raw frames: a pipe of raw YUV/RGB, a YUV4MPEG2 stream,
-// still images, (later) a V4L2 device.
+// still images, a V4L2 device.
 type Source interface {
 	// Format is the format of the frames (for still images, of the first
 	// one; later frames may differ and say so in Frame.Format).
@@ -120,17 +120,65 @@ func ParseSize(s string) (w, h int, err error) {
 
 // SourceOptions are what --source specs need beyond the spec itself.
 type SourceOptions struct {
-	Format FrameFormat // for pipe: (Pix, W, H, Stride)
+	Format FrameFormat // for pipe: (Pix, W, H, Stride, Range)
 	Stdin  io.Reader   // "-" (default os.Stdin)
+	V4L2   V4L2Options // for v4l2:
+	// Range, when set, overrides the colour range the source declares
+	// (pipe: limited, y4m: its XCOLORRANGE, MJPEG: full) for every YUV
+	// frame.
+	Range *ColorRange
 }
 
 // OpenSource opens a source spec: pipe:- or pipe:PATH (raw frames of
 // o.Format), y4m:FILE or y4m:- (YUV4MPEG2), files:GLOB or files:DIR (still
-// PNG/JPEG images in name order). v4l2 is not supported yet.
+// PNG/JPEG images in name order), v4l2:/dev/videoN (a webcam, YUYV or
+// MJPEG; Linux only).
 func OpenSource(spec string, o SourceOptions) (Source, error) {
+	s, err := openSource(spec, o)
+	if err != nil || o.Range == nil {
+		return s, err
+	}
+	if *o.Range > RangeFull {
+		s.Close()
+		return nil, fmt.Errorf("camera: unknown colour range %d", *o.Range)
+	}
+	return &rangeSource{Source: s, r: *o.Range}, nil
+}
+
+// rangeSource overrides the colour range of a source's YUV frames.
+type rangeSource struct {
+	Source
+	r ColorRange
+}
+
+func (s *rangeSource) Format() FrameFormat {
+	f := s.Source.Format()
+	if f.Pix.isYUV() {
+		f.Range = s.r
+	}
+	return f
+}
+
+func (s *rangeSource) Read(f *Frame) error {
+	err := s.Source.Read(f)
+	if err == nil && f.Format.Pix.isYUV() {
+		f.Format.Range = s.r
+	}
+	return err
+}
+
+// Info is the wrapped source's Info, if it has one.
+func (s *rangeSource) Info() string {
+	if i, ok := s.Source.(interface{ Info() string }); ok {
+		return i.Info()
+	}
+	return ""
+}
+
+func openSource(spec string, o SourceOptions) (Source, error) {
 	kind, arg, ok := strings.Cut(spec, ":")
 	if !ok || arg == "" {
-		return nil, fmt.Errorf("camera: source %q: want pipe:-|PATH, y4m:FILE|-, files:GLOB|DIR", spec)
+		return nil, fmt.Errorf("camera: source %q: want pipe:-|PATH, y4m:FILE|-, files:GLOB|DIR, v4l2:/dev/videoN", spec)
 	}
 	stdin := o.Stdin
 	if stdin == nil {
@@ -175,7 +223,7 @@ func OpenSource(spec string, o SourceOptions) (Source, error) {
 	case "files":
 		return NewFilesSource(arg)
 	case "v4l2":
-		return nil, fmt.Errorf("camera: source %s: V4L2 is not supported yet; pipe rpicam-vid or ffmpeg into pipe:- instead", spec)
+		return openV4L2(arg, o.V4L2)
 	}
-	return nil, fmt.Errorf("camera: source kind %q: want pipe, y4m or files", kind)
+	return nil, fmt.Errorf("camera: source kind %q: want pipe, y4m, files or v4l2", kind)
 }

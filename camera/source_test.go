@@ -87,13 +87,21 @@ func TestY4MHeader(t *testing.T) {
 	if h, err := ParseY4MHeader("YUV4MPEG2 W3 H2"); err != nil || h.Pix != I420 || h.FPS() != 0 {
 		t.Errorf("default colour space: %+v %v", h, err)
 	}
+	// ffmpeg's colour range extension: full range when it says so.
+	for hdr, want := range map[string]ColorRange{"YUV4MPEG2 W4 H4 XCOLORRANGE=FULL": RangeFull,
+		"YUV4MPEG2 W4 H4 XCOLORRANGE=LIMITED": RangeLimited, "YUV4MPEG2 W4 H4 XYSCSS=420JPEG": RangeLimited} {
+		if h, err := ParseY4MHeader(hdr); err != nil || h.Range != want {
+			t.Errorf("%q: range %v, %v; want %v", hdr, h.Range, err, want)
+		}
+	}
 	for c, p := range map[string]PixelFormat{"420jpeg": I420, "420mpeg2": I420, "422": YUV422P, "444": YUV444P, "mono": Gray} {
 		if h, err := ParseY4MHeader("YUV4MPEG2 W4 H4 C" + c); err != nil || h.Pix != p {
 			t.Errorf("C%s: %+v %v", c, h, err)
 		}
 	}
 	for _, bad := range []string{"", "YUV4MPEG W4 H4", "YUV4MPEG2 W0 H4", "YUV4MPEG2 W4", "YUV4MPEG2 W4 H4 C420p10",
-		"YUV4MPEG2 W4 H4 C411", "YUV4MPEG2 Wx H4", "YUV4MPEG2 W4 H4 F30", "YUV4MPEG2 W4 H4 Q1", "YUV4MPEG2 W100000 H100000"} {
+		"YUV4MPEG2 W4 H4 C411", "YUV4MPEG2 Wx H4", "YUV4MPEG2 W4 H4 F30", "YUV4MPEG2 W4 H4 Q1", "YUV4MPEG2 W100000 H100000",
+		"YUV4MPEG2 W4 H4 XCOLORRANGE=WIDE"} {
 		if _, err := ParseY4MHeader(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
@@ -101,8 +109,8 @@ func TestY4MHeader(t *testing.T) {
 }
 
 func TestY4MSource(t *testing.T) {
-	for _, pix := range []PixelFormat{I420, YUV422P, YUV444P, Gray} {
-		f := FrameFormat{Pix: pix, W: 13, H: 9}
+	for i, pix := range []PixelFormat{I420, YUV422P, YUV444P, Gray} {
+		f := FrameFormat{Pix: pix, W: 13, H: 9, Range: ColorRange(i % 2)} // full range written and read back as XCOLORRANGE=FULL
 		data, frames := y4mStream(t, f, 3, " Ixyz")
 		src, err := NewY4MSource(iotest.HalfReader(bytes.NewReader(data)), "t.y4m")
 		if err != nil {
@@ -345,7 +353,8 @@ func TestGrabber(t *testing.T) {
 	src, _ = NewRawSource(pr, f, "blocked")
 	g, _ = NewGrabber(src, 3, true)
 	g.Start()
-	go func() { time.Sleep(10 * time.Millisecond); g.Stop(); g.Stop() }()
+	blocked := g // g is reassigned below, while this goroutine may still run
+	go func() { time.Sleep(10 * time.Millisecond); blocked.Stop(); blocked.Stop() }()
 	if fr := g.Next(); fr != nil {
 		t.Error("frame from an empty pipe")
 	}

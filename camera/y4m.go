@@ -20,6 +20,7 @@ type Y4MHeader struct {
 	Aspect     [2]int // pixel aspect ratio (0:0 unknown)
 	Colorspace string // the C tag: 420jpeg (default), 420paldv, 420mpeg2, 420, 422, 444, mono
 	Pix        PixelFormat
+	Range      ColorRange // XCOLORRANGE=FULL|LIMITED (ffmpeg's extension); limited when absent
 }
 
 // FPS is the frame rate, 0 when unknown.
@@ -75,7 +76,17 @@ func ParseY4MHeader(line string) (Y4MHeader, error) {
 			}
 		case 'C':
 			h.Colorspace = v
-		case 'X': // extensions (XYSCSS=..., XCOLORRANGE=...): ignored
+		case 'X': // extensions: XCOLORRANGE is honoured, others (XYSCSS=...) ignored
+			if k, val, ok := strings.Cut(v, "="); ok && strings.EqualFold(k, "COLORRANGE") {
+				switch strings.ToUpper(val) {
+				case "FULL":
+					h.Range = RangeFull
+				case "LIMITED":
+					h.Range = RangeLimited
+				default:
+					err = fmt.Errorf("colour range %q: want FULL or LIMITED", val)
+				}
+			}
 		default:
 			err = fmt.Errorf("unknown tag %q", f)
 		}
@@ -132,7 +143,7 @@ func NewY4MSource(r io.Reader, name string) (*Y4MSource, error) {
 	if err != nil {
 		return nil, fmt.Errorf("camera: y4m %s: %w", name, err)
 	}
-	s := &Y4MSource{br: br, hdr: h, f: FrameFormat{Pix: h.Pix, W: h.W, H: h.H}, name: name}
+	s := &Y4MSource{br: br, hdr: h, f: FrameFormat{Pix: h.Pix, W: h.W, H: h.H, Range: h.Range}, name: name}
 	if c, ok := r.(io.Closer); ok {
 		s.c = c
 	}
@@ -258,12 +269,17 @@ func (s *Y4MSource) Close() error {
 }
 
 // WriteY4MHeader writes a stream header for frames of format f (I420,
-// YUV422P, YUV444P or Gray) at fps frames per second.
+// YUV422P, YUV444P or Gray) at fps frames per second; a full-range format
+// gets ffmpeg's XCOLORRANGE=FULL.
 func WriteY4MHeader(w io.Writer, f FrameFormat, fpsNum, fpsDen int) error {
 	c := map[PixelFormat]string{I420: "420jpeg", YUV422P: "422", YUV444P: "444", Gray: "mono"}[f.Pix]
 	if c == "" || (f.Stride != 0 && f.Stride != f.W) {
 		return fmt.Errorf("camera: Y4M cannot carry %s", f)
 	}
-	_, err := fmt.Fprintf(w, "YUV4MPEG2 W%d H%d F%d:%d Ip A1:1 C%s\n", f.W, f.H, fpsNum, fpsDen, c)
+	x := ""
+	if f.Range == RangeFull {
+		x = " XCOLORRANGE=FULL"
+	}
+	_, err := fmt.Fprintf(w, "YUV4MPEG2 W%d H%d F%d:%d Ip A1:1 C%s%s\n", f.W, f.H, fpsNum, fpsDen, c, x)
 	return err
 }

@@ -2,6 +2,7 @@ package camera
 
 import (
 	"fmt"
+	"image/color"
 	"strings"
 )
 
@@ -58,11 +59,52 @@ func ParsePixelFormat(s string) (PixelFormat, error) {
 // stride of their width scaled like the luma stride (stride/2 for 4:2:0 and
 // 4:2:2, which is what rpicam-vid and V4L2 use for padded rows; NV12's
 // interleaved plane has the luma stride).
+//
+// Range is the YUV colour range: limited (BT.601 "TV range", the zero
+// value: rpicam-vid, ffmpeg, Y4M) or full (JFIF: MJPEG webcams, Y4M with
+// XCOLORRANGE=FULL). RGB24 frames ignore it.
 type FrameFormat struct {
 	Pix    PixelFormat
 	W, H   int
 	Stride int
+	Range  ColorRange
 }
+
+// ColorRange is the range of the Y, Cb and Cr samples of a YUV frame.
+type ColorRange uint8
+
+const (
+	// RangeLimited is BT.601 limited range: Y in [16, 235], Cb and Cr in
+	// [16, 240] (what rpicam-vid and ffmpeg emit by default).
+	RangeLimited ColorRange = iota
+	// RangeFull is JFIF full range: Y, Cb and Cr in [0, 255] (JPEG and
+	// MJPEG frames).
+	RangeFull
+)
+
+func (r ColorRange) String() string {
+	switch r {
+	case RangeLimited:
+		return "limited"
+	case RangeFull:
+		return "full"
+	}
+	return fmt.Sprintf("ColorRange(%d)", uint8(r))
+}
+
+// ParseColorRange accepts limited (tv, mpeg) and full (pc, jpeg).
+func ParseColorRange(s string) (ColorRange, error) {
+	switch strings.ToLower(s) {
+	case "limited", "tv", "mpeg":
+		return RangeLimited, nil
+	case "full", "pc", "jpeg":
+		return RangeFull, nil
+	}
+	return 0, fmt.Errorf("camera: colour range %q: want limited or full", s)
+}
+
+// isYUV reports a YUV format (one the colour range applies to).
+func (p PixelFormat) isYUV() bool { return p != RGB24 }
 
 // rowBytes is the unpadded length of a first-plane row.
 func (f FrameFormat) rowBytes() int {
@@ -105,6 +147,9 @@ func (f FrameFormat) Validate() error {
 	if _, ok := pixNames[f.Pix]; !ok {
 		return fmt.Errorf("camera: unknown pixel format %d", f.Pix)
 	}
+	if f.Range > RangeFull {
+		return fmt.Errorf("camera: %s: unknown colour range %d", f.Pix, f.Range)
+	}
 	if err := checkSize("frame", f.W, f.H); err != nil {
 		return err
 	}
@@ -136,24 +181,62 @@ func (f FrameFormat) String() string {
 	if f.Stride != 0 && f.Stride != f.rowBytes() {
 		s += fmt.Sprintf(" stride %d", f.Stride)
 	}
+	if f.Range == RangeFull && f.Pix.isYUV() {
+		s += " full range"
+	}
 	return s
 }
 
-// BT.601 limited range ("TV range", what rpicam-vid and ffmpeg emit by
-// default) in 8-bit fixed point:
+// yuvTable converts one Y, Cb, Cr triple to RGB in 16-bit fixed point:
+//
+//	R = (y[Y] + rv[V]) >> 16
+//	G = (y[Y] + gu[U] + gv[V]) >> 16
+//	B = (y[Y] + bu[U]) >> 16
+//
+// each clamped to [0, 255]. Both ranges are exact in this form:
+//
+// Limited range (BT.601 "TV range", what rpicam-vid and ffmpeg emit by
+// default), the usual 8-bit fixed point scaled by 256:
 //
 //	R = (298(Y-16) + 409(V-128) + 128) >> 8
 //	G = (298(Y-16) - 100(U-128) - 208(V-128) + 128) >> 8
 //	B = (298(Y-16) + 516(U-128) + 128) >> 8
 //
-// each clamped to [0, 255]. Chroma is replicated (nearest sample) when it
-// is subsampled, whatever the siting the stream declares.
-func yuvToRGB(y, u, v uint8, d []uint8) {
-	c := 298*(int32(y)-16) + 128
-	e, dd := int32(v)-128, int32(u)-128
-	d[0] = clamp8((c + 409*e) >> 8)
-	d[1] = clamp8((c - 100*dd - 208*e) >> 8)
-	d[2] = clamp8((c + 516*dd) >> 8)
+// Full range (JFIF) is libjpeg's jdcolor.c arithmetic (ycbcrToRGB, what
+// classify applies to a JPEG file): R = Y + round(1.402(V-128)), G = Y +
+// (-0.34414(U-128) - 0.71414(V-128) + 1/2 in 16-bit fixed point) >> 16,
+// B = Y + round(1.772(U-128)).
+//
+// Chroma is replicated (nearest sample) when it is subsampled, whatever the
+// siting the stream declares.
+type yuvTable struct {
+	y, rv, gu, gv, bu [256]int32
+}
+
+var yuvTables = func() (t [2]yuvTable) {
+	for i := range 256 {
+		l, e := int32(i), int32(i)-128
+		lim := &t[RangeLimited]
+		lim.y[i] = (298*(l-16) + 128) << 8
+		lim.rv[i] = (409 * e) << 8
+		lim.gu[i] = (-100 * e) << 8
+		lim.gv[i] = (-208 * e) << 8
+		lim.bu[i] = (516 * e) << 8
+		full, c := &t[RangeFull], &yccTables
+		full.y[i] = l << yccScaleBits
+		full.rv[i] = c.crR[i] << yccScaleBits
+		full.gu[i] = c.cbG[i]
+		full.gv[i] = c.crG[i]
+		full.bu[i] = c.cbB[i] << yccScaleBits
+	}
+	return t
+}()
+
+func yuvToRGB(t *yuvTable, y, u, v uint8, d []uint8) {
+	c := t.y[y]
+	d[0] = clamp8((c + t.rv[v]) >> 16)
+	d[1] = clamp8((c + t.gu[u] + t.gv[v]) >> 16)
+	d[2] = clamp8((c + t.bu[u]) >> 16)
 }
 
 func clamp8(v int32) uint8 {
@@ -171,6 +254,7 @@ func clamp8(v int32) uint8 {
 // whole image. The caller checks the sizes.
 func convertRows(dst []uint8, frame []byte, f FrameFormat, y0, y1 int) {
 	w, s := f.W, f.stride()
+	t := &yuvTables[f.Range&1]
 	switch f.Pix {
 	case RGB24:
 		for y := y0; y < y1; y++ {
@@ -180,7 +264,7 @@ func convertRows(dst []uint8, frame []byte, f FrameFormat, y0, y1 int) {
 		for y := y0; y < y1; y++ {
 			row, o := frame[y*s:y*s+w], dst[3*w*y:3*w*(y+1)]
 			for x, v := range row {
-				yuvToRGB(v, 128, 128, o[3*x:3*x+3])
+				yuvToRGB(t, v, 128, 128, o[3*x:3*x+3])
 			}
 		}
 	case YUYV:
@@ -188,7 +272,7 @@ func convertRows(dst []uint8, frame []byte, f FrameFormat, y0, y1 int) {
 			row, o := frame[y*s:y*s+f.rowBytes()], dst[3*w*y:3*w*(y+1)]
 			for x := range w {
 				q := row[4*(x/2) : 4*(x/2)+4]
-				yuvToRGB(q[2*(x&1)], q[1], q[3], o[3*x:3*x+3])
+				yuvToRGB(t, q[2*(x&1)], q[1], q[3], o[3*x:3*x+3])
 			}
 		}
 	case NV12:
@@ -198,7 +282,7 @@ func convertRows(dst []uint8, frame []byte, f FrameFormat, y0, y1 int) {
 			row, o := frame[y*s:y*s+w], dst[3*w*y:3*w*(y+1)]
 			c := uv[(y/2)*cs:]
 			for x, v := range row {
-				yuvToRGB(v, c[2*(x/2)], c[2*(x/2)+1], o[3*x:3*x+3])
+				yuvToRGB(t, v, c[2*(x/2)], c[2*(x/2)+1], o[3*x:3*x+3])
 			}
 		}
 	case I420, YUV422P, YUV444P:
@@ -217,19 +301,20 @@ func convertRows(dst []uint8, frame []byte, f FrameFormat, y0, y1 int) {
 			u, v := up[(y/vs)*cs:], vp[(y/vs)*cs:]
 			if hs == 1 {
 				for x, l := range row {
-					yuvToRGB(l, u[x], v[x], o[3*x:3*x+3])
+					yuvToRGB(t, l, u[x], v[x], o[3*x:3*x+3])
 				}
 				continue
 			}
 			for x, l := range row {
-				yuvToRGB(l, u[x/2], v[x/2], o[3*x:3*x+3])
+				yuvToRGB(t, l, u[x/2], v[x/2], o[3*x:3*x+3])
 			}
 		}
 	}
 }
 
 // ConvertFrame converts one raw frame to RGB with the same arithmetic the
-// fused preprocessing uses (BT.601 limited range, replicated chroma). It
+// fused preprocessing uses (f.Range: BT.601 limited or JFIF full range;
+// replicated chroma). It
 // allocates the image; streams use Fused instead.
 func ConvertFrame(frame []byte, f FrameFormat) (*RGB, error) {
 	if err := f.Validate(); err != nil {
@@ -244,7 +329,7 @@ func ConvertFrame(frame []byte, f FrameFormat) (*RGB, error) {
 }
 
 // EncodeFrame writes img as a raw frame of format f (f.W, f.H must be the
-// image size) into dst, using BT.601 limited range and averaging chroma
+// image size) into dst, in f.Range (BT.601 limited or JFIF full) averaging chroma
 // over each subsampled block. It is the inverse of ConvertFrame up to
 // rounding, for tests and fixtures. Padding bytes are set to 0.
 func EncodeFrame(dst []byte, img *RGB, f FrameFormat) error {
@@ -263,8 +348,13 @@ func EncodeFrame(dst []byte, img *RGB, f FrameFormat) error {
 		p := img.Pix[3*(y*w+x):]
 		return int32(p[0]), int32(p[1]), int32(p[2])
 	}
+	full := f.Range == RangeFull
 	luma := func(x, y int) uint8 {
 		r, g, b := px(x, y)
+		if full {
+			l, _, _ := color.RGBToYCbCr(uint8(r), uint8(g), uint8(b))
+			return l
+		}
 		return clamp8(((66*r + 129*g + 25*b + 128) >> 8) + 16)
 	}
 	// chroma averages the block [x, x+bw) × [y, y+bh) clipped to the image.
@@ -273,8 +363,13 @@ func EncodeFrame(dst []byte, img *RGB, f FrameFormat) error {
 		for yy := y; yy < min(y+bh, h); yy++ {
 			for xx := x; xx < min(x+bw, w); xx++ {
 				r, g, b := px(xx, yy)
-				su += ((-38*r - 74*g + 112*b + 128) >> 8) + 128
-				sv += ((112*r - 94*g - 18*b + 128) >> 8) + 128
+				if full {
+					_, cb, cr := color.RGBToYCbCr(uint8(r), uint8(g), uint8(b))
+					su, sv = su+int32(cb), sv+int32(cr)
+				} else {
+					su += ((-38*r - 74*g + 112*b + 128) >> 8) + 128
+					sv += ((112*r - 94*g - 18*b + 128) >> 8) + 128
+				}
 				n++
 			}
 		}

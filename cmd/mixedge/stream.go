@@ -10,15 +10,21 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/mixedge/mixedge/camera"
+	"github.com/mixedge/mixedge/internal/v4l2"
 	"github.com/mixedge/mixedge/model"
 )
 
 // streamStdin is what pipe:- and y4m:- read (tests replace it).
 var streamStdin io.Reader = os.Stdin
+
+// streamV4L2Open opens v4l2: device nodes (nil: the real ones; tests pass a
+// fake camera).
+var streamV4L2Open v4l2.Opener
 
 type streamOpts struct {
 	classifyOpts
@@ -28,6 +34,10 @@ type streamOpts struct {
 	fpsLimit             float64
 	drop                 string
 	buffers              int
+	fps                  float64
+	reconnect            bool
+	colorRange           string
+	frameTimeout         time.Duration
 	profile              bool
 	by, profileJSON      string
 }
@@ -47,9 +57,26 @@ Sources (--source):
   y4m:FILE | y4m:-     YUV4MPEG2 (size, colour space 420*/422/444/mono and
                        frame rate from its header)
   files:GLOB | files:DIR   still PNG/JPEG images in name order
-YUV is BT.601 limited range. Each frame goes from its pixel format straight
-into the model's int8 input (colour conversion, PIL-exact bicubic resize,
-centre crop, normalise, quantize in one pass; nothing allocated per frame).
+  v4l2:/dev/videoN     a USB webcam (Linux): --format yuyv|mjpeg and --size WxH
+                       are requests (default: YUYV if offered, else MJPEG;
+                       640x480), --fps N asks for a frame rate; the driver
+                       picks the nearest it has and the choice is printed on
+                       stderr. YUYV is copied as is; MJPEG is decoded (the
+                       standard Huffman tables are supplied when frames lack
+                       them) and needs more CPU: prefer YUYV up to 640x480.
+                       A camera silent for --frame-timeout, or unplugged, ends
+                       the stream with an error; --reconnect reopens it
+                       (backoff up to 5 s) and goes on. A Raspberry Pi CSI
+                       camera gives raw Bayer on /dev/video*: read it through
+                       rpicam-vid into pipe:- instead.
+
+Colour range: YUV from pipes and Y4M is BT.601 limited range (16-235), unless
+a Y4M header says XCOLORRANGE=FULL; MJPEG is full range (JFIF, 0-255);
+--range full|limited overrides (a washed-out or over-contrasted picture means
+the range is wrong). Each frame goes from its pixel format straight into the
+model's int8 input (colour conversion, PIL-exact bicubic resize, centre crop,
+normalise, quantize in one pass; nothing allocated per frame, MJPEG decoding
+aside).
 
 When inference is slower than the source, the newest frame is taken and
 the others are counted as dropped (--drop auto: on unless the source is a
@@ -72,12 +99,18 @@ same per-op table as 'mixedge bench --profile' (rows grouped with --by).
 		`  rpicam-vid -t 0 --codec yuv420 --width 640 --height 480 -o - | mixedge stream --model mixnet_s.fw --source pipe:- --format i420 --size 640x480
   ffmpeg -i clip.mp4 -f yuv4mpegpipe -pix_fmt yuv420p - | mixedge stream --model mixnet_s.fw --source y4m:- --json
   mixedge stream --model mixnet_s.fw --source y4m:clip.y4m --max-frames 100
+  mixedge stream --model mixnet_s.fw --source v4l2:/dev/video0 --size 640x480 --fps 15 --reconnect
+  mixedge stream --model mixnet_s.fw --source v4l2:/dev/video0 --format mjpeg --size 1280x720 --fps-limit 5
   mixedge stream --model mixnet_s.fw --source files:photos/ --top 3 --json
   mixedge stream --model mixnet_s.fw --source y4m:clip.y4m --profile --by kind --profile-json live.json`, stderr)
 	fs.StringVar(&o.model, "model", "", "a published model name (mixnet_s, mixnet_m, mixnet_l, tf_mixnet_s, ...; fetched and converted once) or an int8 .fw image (default mixnet_s)")
-	fs.StringVar(&o.source, "source", "", "pipe:-|pipe:PATH, y4m:FILE|y4m:-, files:GLOB|files:DIR")
-	fs.StringVar(&o.format, "format", "", "pixel format of pipe: i420, nv12, yuyv, rgb24")
-	fs.StringVar(&o.size, "size", "", "frame size of pipe: WxH")
+	fs.StringVar(&o.source, "source", "", "pipe:-|pipe:PATH, y4m:FILE|y4m:-, files:GLOB|files:DIR, v4l2:/dev/videoN")
+	fs.StringVar(&o.format, "format", "", "pixel format of pipe: i420, nv12, yuyv, rgb24; asked of v4l2: yuyv, mjpeg")
+	fs.StringVar(&o.size, "size", "", "frame size of pipe: WxH; asked of v4l2 (default 640x480)")
+	fs.Float64Var(&o.fps, "fps", 0, "v4l2: frame rate to ask the camera for (0: its default)")
+	fs.BoolVar(&o.reconnect, "reconnect", false, "v4l2: reopen an unplugged or stalled camera (with backoff) instead of ending")
+	fs.DurationVar(&o.frameTimeout, "frame-timeout", 5*time.Second, "v4l2: a camera silent this long counts as stalled")
+	fs.StringVar(&o.colorRange, "range", "", "YUV colour range: full or limited (default: the source's; limited for pipe and y4m, full for MJPEG)")
 	fs.IntVar(&o.stride, "stride", 0, "pipe: bytes per row of the first plane (default: no padding)")
 	fs.Int64Var(&o.maxFrames, "max-frames", 0, "stop after this many classified frames (0: no limit)")
 	fs.Float64Var(&o.fpsLimit, "fps-limit", 0, "classify at most this many frames per second (0: no limit)")
@@ -137,8 +170,37 @@ same per-op table as 'mixedge bench --profile' (rows grouped with --by).
 		if err := so.Format.Validate(); err != nil {
 			return err
 		}
+	} else if kind == "v4l2" {
+		if o.stride != 0 {
+			return fmt.Errorf("--stride applies to pipe: sources (a v4l2 driver says its own)")
+		}
+		so.V4L2 = camera.V4L2Options{Format: o.format, FPS: o.fps, Reconnect: o.reconnect, Timeout: o.frameTimeout, Open: streamV4L2Open}
+		if o.size != "" {
+			if so.V4L2.W, so.V4L2.H, err = camera.ParseSize(o.size); err != nil {
+				return fmt.Errorf("--size: %w", err)
+			}
+		}
+		if o.frameTimeout <= 0 {
+			return fmt.Errorf("--frame-timeout %v: want a positive duration", o.frameTimeout)
+		}
+		stderr = &lockedWriter{w: stderr} // the capture goroutine reports reconnections
+		log := stderr
+		so.V4L2.Log = func(m string) { fmt.Fprintf(log, "mixedge stream: %s\n", m) }
 	} else if o.format != "" || o.size != "" || o.stride != 0 {
-		return fmt.Errorf("--format, --size and --stride apply to pipe: sources only (%s describes its own frames)", kind)
+		return fmt.Errorf("--format, --size and --stride apply to pipe: and v4l2: sources only (%s describes its own frames)", kind)
+	}
+	if kind != "v4l2" && (o.fps != 0 || o.reconnect) {
+		return fmt.Errorf("--fps and --reconnect apply to v4l2: sources only (for a slower pace use --fps-limit)")
+	}
+	if o.colorRange != "" {
+		if kind == "files" {
+			return fmt.Errorf("--range applies to YUV sources (pipe, y4m, v4l2); images are RGB")
+		}
+		r, err := camera.ParseColorRange(o.colorRange)
+		if err != nil {
+			return fmt.Errorf("--range: %w", err)
+		}
+		so.Range = &r
 	}
 	drop := false
 	switch o.drop {
@@ -354,6 +416,18 @@ func (s *streamer) loop(g *camera.Grabber, o streamOpts, stdout, stderr io.Write
 }
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
+
+// lockedWriter serialises writes from the capture goroutine and the loop.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
 
 // appendResult formats the frame's line without allocating.
 func (s *streamer) appendResult(b []byte, seq int64, ts time.Time, asJSON bool) []byte {

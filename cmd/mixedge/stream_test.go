@@ -201,7 +201,7 @@ func TestStream(t *testing.T) {
 			{"stream", "--model", fw, "--source", "pipe:-", "--format", "yuyv", "--size", "8x8", "--stride", "3"},
 			{"stream", "--model", fw, "--source", "y4m:" + p, "--size", "8x8"},
 			{"stream", "--model", fw, "--source", "y4m:" + p},
-			{"stream", "--model", fw, "--source", "v4l2:/dev/video0"},
+			{"stream", "--model", fw, "--source", "v4l2:/nonexistent/video9"},
 			{"stream", "--model", fw, "--source", "pipe:" + p, "--format", "i420", "--size", "48x40", "--drop", "maybe"},
 			{"stream", "--model", fw, "--source", "pipe:" + p, "--format", "i420", "--size", "48x40", "--fps-limit", "-1"},
 			{"stream", "--model", fw, "--source", "pipe:" + p, "x.png"},
