@@ -4,7 +4,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/mixedge/mixedge/internal/v4l2"
+	"github.com/mixedge/mixedge/camera/v4l2"
 )
 
 // V4L2Options are the requests a v4l2: source makes of the driver; the

@@ -14,7 +14,7 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/mixedge/mixedge/internal/v4l2"
+	"github.com/mixedge/mixedge/camera/v4l2"
 )
 
 // V4L2Source captures from a Video4Linux2 device (a USB webcam) with

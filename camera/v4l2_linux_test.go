@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mixedge/mixedge/internal/v4l2"
+	"github.com/mixedge/mixedge/camera/v4l2"
 )
 
 // webcam is a fake UVC webcam offering YUYV and MJPEG at three sizes.

@@ -30,7 +30,7 @@ func init() {
 		{"classify", "classify images (or preprocessed tensors) with a MixNet", runClassify},
 		{"convert", "quantize timm weights to an int8 .fw image (calibration, packing, arena plan)", runConvert},
 		{"info", "print an architecture or a .fw image layer by layer: shapes, kernels, params, MACs", runInfo},
-		{"stream", "classify camera frames (raw pipe, Y4M, images) one label per frame, in constant memory", runStream},
+		{"stream", "classify camera frames (V4L2 webcam, raw YUV pipe, Y4M, images) one label per frame, in constant memory", runStream},
 		{"bench", "time int8 inference: per frame and per op, any thread count and kernel tier", runBench},
 		{"cpu", "print the CPU, its features and the kernels chosen for it", runCPU},
 		{"models", "list the published models and the cache (fetched weights, converted .fw); --rm NAME frees one", runModels},

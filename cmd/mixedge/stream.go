@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/mixedge/mixedge/camera"
-	"github.com/mixedge/mixedge/internal/v4l2"
+	"github.com/mixedge/mixedge/camera/v4l2"
 	"github.com/mixedge/mixedge/model"
 )
 

@@ -14,7 +14,7 @@ import (
 	"testing"
 
 	"github.com/mixedge/mixedge/camera"
-	"github.com/mixedge/mixedge/internal/v4l2"
+	"github.com/mixedge/mixedge/camera/v4l2"
 )
 
 // fakeWebcam offers YUYV (rows padded by 16 bytes) and MJPEG at 160x120
