@@ -99,7 +99,7 @@ func dwRingAVX2(dst *int16, src *int8, inStride int, w int, padLeft int, entries
 
 //go:noescape
 func dwRowAVX2(dst *int8, outStride int, ow int, rows **int16, k int, pixAdv int, pairAdv int,
-	w *int16, np int, rq *dwRQ, out *dwOut, boff int, fast int)
+	w *int16, np int, rq *dwRQ, out *dwOut, boff int, fast int, nrows int, rowStep int, dstStep int)
 
 // dwGeom returns the ring step (2 at stride 2: pairs start on even
 // columns only, entry m holding columns 2m and 2m+1) and the entries one
@@ -135,43 +135,73 @@ func DWConvQS8AVX2(dst, src []int8, weights []int8, bias []int32, rq []quant.Mul
 		DWConvQS8(dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1)
 		return
 	}
+	n, whole := dwPlan(s, oy0, oy1)
 	// The ring lives in the frame of a wrapper sized for it, because Go zeroes
 	// a stack array on every call.
-	switch n := (k+1)*rowN + dwAlign/2; {
+	switch {
 	case n <= 16<<10/2:
-		dwSmall(dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1)
+		dwSmall(dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
 	case n <= 48<<10/2:
-		dwMedium(dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1)
+		dwMedium(dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
 	default:
-		dwLarge(dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1)
+		dwLarge(dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
 	}
+}
+
+// dwPlan returns the ring size in int16s (alignment slack included) and
+// the mode. Small maps convert every input row of the call once per chunk
+// and run all output rows in one kernel call per block ("whole");
+// otherwise a ring of K rows streams down the image, one kernel call per
+// output row and block.
+func dwPlan(s *DWConvShape, oy0, oy1 int) (n int, whole bool) {
+	_, entries := dwGeom(s)
+	rowN := entries * dwEntry
+	n = (s.K+1)*rowN + dwAlign/2
+	_, _, nv := dwSpan(s, oy0, oy1)
+	if wn := (nv+1)*rowN + dwAlign/2; (oy1-oy0-1)*s.Stride+s.K <= dwMaxTable && wn <= 48<<10/2 {
+		return max(n, wn), true
+	}
+	return n, false
+}
+
+// dwMaxTable bounds the input rows (image and padding) of a "whole" call.
+const dwMaxTable = 64
+
+// dwSpan returns the first input row output rows [oy0, oy1) read (may be
+// negative), the first one inside the image and how many are inside.
+func dwSpan(s *DWConvShape, oy0, oy1 int) (iyA, lo, nv int) {
+	iyA = oy0*s.Stride - s.PadTop
+	iyB := (oy1-1)*s.Stride - s.PadTop + s.K // exclusive
+	lo, hi := max(iyA, 0), min(iyB, s.H)
+	return iyA, lo, max(hi-lo, 0)
 }
 
 //go:noinline
 func dwSmall(dst, src []int8, weights []int8, bias []int32, rq []quant.Multiplier,
-	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int) {
+	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int, whole bool) {
 	var ring [16 << 10 / 2]int16
-	dwChunks(ring[:], dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1)
+	dwChunks(ring[:], dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
 }
 
 //go:noinline
 func dwMedium(dst, src []int8, weights []int8, bias []int32, rq []quant.Multiplier,
-	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int) {
+	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int, whole bool) {
 	var ring [48 << 10 / 2]int16
-	dwChunks(ring[:], dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1)
+	dwChunks(ring[:], dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
 }
 
 //go:noinline
 func dwLarge(dst, src []int8, weights []int8, bias []int32, rq []quant.Multiplier,
-	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int) {
+	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int, whole bool) {
 	var ring [dwRingSz / 2]int16
-	dwChunks(ring[:], dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1)
+	dwChunks(ring[:], dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
 }
 
 // dwChunks is the body of DWConvQS8AVX2, after the checks, with a ring of
-// at least (K+1) rows.
+// at least (K+1) rows, or of every input row the call reads plus one when
+// whole.
 func dwChunks(ring []int16, dst, src []int8, weights []int8, bias []int32, rq []quant.Multiplier,
-	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int) {
+	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int, whole bool) {
 	h, w, c, k, st := s.H, s.W, s.C, s.K, s.Stride
 	step, entries := dwGeom(s)
 	rowN := entries * dwEntry
@@ -195,6 +225,17 @@ func dwChunks(ring []int16, dst, src []int8, weights []int8, bias []int32, rq []
 	}
 	var ep [4]dwRQ
 	zrow := ring[k*rowN : (k+1)*rowN]
+	iyA, lo, nv := dwSpan(s, oy0, oy1)
+	var table [dwMaxTable]*int16
+	if whole {
+		zrow = ring[nv*rowN : (nv+1)*rowN]
+		for j := range (oy1-oy0-1)*st + k {
+			table[j] = &zrow[0]
+			if iy := iyA + j; iy >= lo && iy < lo+nv {
+				table[j] = &ring[(iy-lo)*rowN]
+			}
+		}
+	}
 	for c0 := 0; c0 < c; c0 += 32 {
 		r := min(32, c-c0)
 		if r < 16 {
@@ -222,6 +263,18 @@ func dwChunks(ring []int16, dst, src []int8, weights []int8, bias []int32, rq []
 			dwRingAVX2(&w16[ky*np*dwEntry], &weights[ky*k*c+c0], c, k, 0, np, off[1], &zero[0], 2)
 		}
 		dwRingAVX2(&zrow[0], &src[0], s.InStride, 0, 0, entries, off[1], &zb[0], step)
+		if whole {
+			for i := range nv {
+				iy := lo + i
+				dwRingAVX2(&ring[i*rowN], &src[iy*w*s.InStride+c0], s.InStride, w, s.PadLeft, entries, off[1], &zb[0], step)
+			}
+			d := oy0*s.OW*s.OutStride + c0
+			for b := range nb {
+				dwRowAVX2(&dst[d+off[b]], s.OutStride, s.OW, &table[0], k, pixAdv, pairAdv,
+					&w16[b*dwEntry/2], np, &ep[2*b], &out, b*dwEntry, fast, oy1-oy0, st*8, s.OW*s.OutStride)
+			}
+			continue
+		}
 		var slotRow [dwMaxK]int
 		for i := range slotRow {
 			slotRow[i] = -1
@@ -245,7 +298,7 @@ func dwChunks(ring []int16, dst, src []int8, weights []int8, bias []int32, rq []
 			d := oy*s.OW*s.OutStride + c0
 			for b := range nb {
 				dwRowAVX2(&dst[d+off[b]], s.OutStride, s.OW, &rows[0], k, pixAdv, pairAdv,
-					&w16[b*dwEntry/2], np, &ep[2*b], &out, b*dwEntry, fast)
+					&w16[b*dwEntry/2], np, &ep[2*b], &out, b*dwEntry, fast, 1, 0, 0)
 			}
 		}
 	}

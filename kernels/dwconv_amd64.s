@@ -65,6 +65,20 @@
 	MAC4(32, Y9, Y1, Y3, Y5, Y7, Y14, Y15); \
 	ADDQ    R13, SI
 
+// PAIR2 is PAIR4 for two pixels (accumulators Y0, Y1 and Y2, Y3).
+#define PAIR2(w0, w1) \
+	VMOVDQU  w0(DX), Y8; \
+	VMOVDQU  w1(DX), Y9; \
+	VPMADDWD (SI), Y8, Y12; \
+	VPADDD   Y12, Y0, Y0; \
+	VPMADDWD (SI)(R12*1), Y8, Y13; \
+	VPADDD   Y13, Y2, Y2; \
+	VPMADDWD 32(SI), Y9, Y14; \
+	VPADDD   Y14, Y1, Y1; \
+	VPMADDWD 32(SI)(R12*1), Y9, Y15; \
+	VPADDD   Y15, Y3, Y3; \
+	ADDQ     R13, SI
+
 // func dwRingAVX2(dst *int16, src *int8, inStride int, w int, padLeft int, entries int, off1 int, z *int8, step int)
 //
 // Builds one ring row. With step 1, entry j (128 bytes) holds input
@@ -155,26 +169,32 @@ ring2:
 	RET
 
 // func dwRowAVX2(dst *int8, outStride int, ow int, rows **int16, k int, pixAdv int, pairAdv int,
-//	w *int16, np int, rq *dwRQ, out *dwOut, boff int, fast int)
+//	w *int16, np int, rq *dwRQ, out *dwOut, boff int, fast int, nrows int, rowStep int, dstStep int)
 //
-// One output row of one 16-channel block. rows[ky]+boff is the block in
-// ring row ky; output pixel x's tap pair t is at x*pixAdv + t*pairAdv
-// from there. w holds [k][np] entries of 128 bytes (the block at +0: the
-// caller offsets w for block 1), rq the parameters of the two
-// accumulators (rq[0]: ch 0-3|8-11, rq[1]: 4-7|12-15). fast != 0 promises
-// every lane qualifies for RQF. Four pixels per step (weights loaded once
-// for four); a row of at least four pixels ends with a step that
-// recomputes up to three pixels (same bytes) instead of a scalar tail,
-// shorter rows go one pixel at a time.
-TEXT ·dwRowAVX2(SB), NOSPLIT, $0-104
+// nrows output rows of one 16-channel block. For each row, rows[ky]+boff
+// is the block in ring row ky; output pixel x's tap pair t is at
+// x*pixAdv + t*pairAdv from there. w holds [k][np] entries of 128 bytes
+// (the block at +0: the caller offsets w for block 1), rq the parameters
+// of the two accumulators (rq[0]: ch 0-3|8-11, rq[1]: 4-7|12-15). fast !=
+// 0 promises every lane qualifies for RQF. After a row, rows advances by
+// rowStep bytes and dst by dstStep (both kept in their argument slots).
+//
+// Four pixels per step (weights loaded once for four). Two pixels left
+// take a two-pixel step; one or three left redo the row's last four
+// (same bytes); rows shorter than four go one pixel at a time. The
+// tap-pair loop is unrolled per np (K <= 11: np <= 6) and chosen once
+// per step: a short inner loop mispredicts its exit on every kernel row.
+TEXT ·dwRowAVX2(SB), NOSPLIT, $0-128
 	MOVQ dst+0(FP), DI
 	MOVQ outStride+8(FP), R9
-	MOVQ ow+16(FP), R10
 	MOVQ rows+24(FP), R14
 	MOVQ pixAdv+40(FP), R12
 	LEAQ (R12)(R12*2), BX
 	MOVQ pairAdv+48(FP), R13
 	MOVQ rq+72(FP), AX
+
+row:
+	MOVQ ow+16(FP), R10
 	MOVQ boff+88(FP), R11
 	CMPQ R10, $4
 	JLT  one
@@ -188,34 +208,31 @@ quad:
 	VMOVDQA Y1, Y5
 	VMOVDQA Y0, Y6
 	VMOVDQA Y1, Y7
-	MOVQ    w+56(FP), DX
-	XORQ    R8, R8
-
-	// The tap-pair loop is unrolled per np (K <= 11: np <= 6), chosen once
-	// per step: a short inner loop mispredicts its exit on every row.
+	MOVQ w+56(FP), DX
+	XORQ R8, R8
 	CMPQ np+64(FP), $1
-	JEQ  qrow1
+	JEQ  q1
 	CMPQ np+64(FP), $2
-	JEQ  qrow2
+	JEQ  q2
 	CMPQ np+64(FP), $3
-	JEQ  qrow3
+	JEQ  q3
 	CMPQ np+64(FP), $4
-	JEQ  qrow4
+	JEQ  q4
 	CMPQ np+64(FP), $5
-	JEQ  qrow5
-	JMP  qrow6
+	JEQ  q5
+	JMP  q6
 
-qrow1:
+q1:
 	MOVQ (R14)(R8*8), SI
 	ADDQ R11, SI
 	PAIR4(0, 32)
 	ADDQ $128, DX
 	INCQ R8
 	CMPQ R8, k+32(FP)
-	JLT  qrow1
+	JLT  q1
 	JMP  qepi
 
-qrow2:
+q2:
 	MOVQ (R14)(R8*8), SI
 	ADDQ R11, SI
 	PAIR4(0, 32)
@@ -223,10 +240,10 @@ qrow2:
 	ADDQ $256, DX
 	INCQ R8
 	CMPQ R8, k+32(FP)
-	JLT  qrow2
+	JLT  q2
 	JMP  qepi
 
-qrow3:
+q3:
 	MOVQ (R14)(R8*8), SI
 	ADDQ R11, SI
 	PAIR4(0, 32)
@@ -235,10 +252,10 @@ qrow3:
 	ADDQ $384, DX
 	INCQ R8
 	CMPQ R8, k+32(FP)
-	JLT  qrow3
+	JLT  q3
 	JMP  qepi
 
-qrow4:
+q4:
 	MOVQ (R14)(R8*8), SI
 	ADDQ R11, SI
 	PAIR4(0, 32)
@@ -248,10 +265,10 @@ qrow4:
 	ADDQ $512, DX
 	INCQ R8
 	CMPQ R8, k+32(FP)
-	JLT  qrow4
+	JLT  q4
 	JMP  qepi
 
-qrow5:
+q5:
 	MOVQ (R14)(R8*8), SI
 	ADDQ R11, SI
 	PAIR4(0, 32)
@@ -262,10 +279,10 @@ qrow5:
 	ADDQ $640, DX
 	INCQ R8
 	CMPQ R8, k+32(FP)
-	JLT  qrow5
+	JLT  q5
 	JMP  qepi
 
-qrow6:
+q6:
 	MOVQ (R14)(R8*8), SI
 	ADDQ R11, SI
 	PAIR4(0, 32)
@@ -277,8 +294,7 @@ qrow6:
 	ADDQ $768, DX
 	INCQ R8
 	CMPQ R8, k+32(FP)
-	JLT  qrow6
-	JMP  qepi
+	JLT  q6
 
 qepi:
 	MOVQ out+80(FP), CX
@@ -316,11 +332,13 @@ qpack:
 	LEAQ         (DI)(R9*4), DI
 	LEAQ         (R11)(R12*4), R11
 	SUBQ         $4, R10
-	JEQ          done
+	JEQ          rowdone
 	CMPQ         R10, $4
 	JGE          quad
+	CMPQ         R10, $2
+	JEQ          duo
 
-	// 1-3 pixels left: step back and redo the row's last four.
+	// One or three pixels left: step back and redo the row's last four.
 	MOVQ  $4, CX
 	SUBQ  R10, CX
 	MOVQ  CX, R8
@@ -330,6 +348,122 @@ qpack:
 	SUBQ  CX, R11
 	MOVQ  $4, R10
 	JMP   quad
+
+duo:
+	VMOVDQU (AX), Y0
+	VMOVDQU 320(AX), Y1
+	VMOVDQA Y0, Y2
+	VMOVDQA Y1, Y3
+	MOVQ w+56(FP), DX
+	XORQ R8, R8
+	CMPQ np+64(FP), $1
+	JEQ  d1
+	CMPQ np+64(FP), $2
+	JEQ  d2
+	CMPQ np+64(FP), $3
+	JEQ  d3
+	CMPQ np+64(FP), $4
+	JEQ  d4
+	CMPQ np+64(FP), $5
+	JEQ  d5
+	JMP  d6
+
+d1:
+	MOVQ (R14)(R8*8), SI
+	ADDQ R11, SI
+	PAIR2(0, 32)
+	ADDQ $128, DX
+	INCQ R8
+	CMPQ R8, k+32(FP)
+	JLT  d1
+	JMP  depi
+
+d2:
+	MOVQ (R14)(R8*8), SI
+	ADDQ R11, SI
+	PAIR2(0, 32)
+	PAIR2(128, 160)
+	ADDQ $256, DX
+	INCQ R8
+	CMPQ R8, k+32(FP)
+	JLT  d2
+	JMP  depi
+
+d3:
+	MOVQ (R14)(R8*8), SI
+	ADDQ R11, SI
+	PAIR2(0, 32)
+	PAIR2(128, 160)
+	PAIR2(256, 288)
+	ADDQ $384, DX
+	INCQ R8
+	CMPQ R8, k+32(FP)
+	JLT  d3
+	JMP  depi
+
+d4:
+	MOVQ (R14)(R8*8), SI
+	ADDQ R11, SI
+	PAIR2(0, 32)
+	PAIR2(128, 160)
+	PAIR2(256, 288)
+	PAIR2(384, 416)
+	ADDQ $512, DX
+	INCQ R8
+	CMPQ R8, k+32(FP)
+	JLT  d4
+	JMP  depi
+
+d5:
+	MOVQ (R14)(R8*8), SI
+	ADDQ R11, SI
+	PAIR2(0, 32)
+	PAIR2(128, 160)
+	PAIR2(256, 288)
+	PAIR2(384, 416)
+	PAIR2(512, 544)
+	ADDQ $640, DX
+	INCQ R8
+	CMPQ R8, k+32(FP)
+	JLT  d5
+	JMP  depi
+
+d6:
+	MOVQ (R14)(R8*8), SI
+	ADDQ R11, SI
+	PAIR2(0, 32)
+	PAIR2(128, 160)
+	PAIR2(256, 288)
+	PAIR2(384, 416)
+	PAIR2(512, 544)
+	PAIR2(640, 672)
+	ADDQ $768, DX
+	INCQ R8
+	CMPQ R8, k+32(FP)
+	JLT  d6
+
+depi:
+	MOVQ out+80(FP), CX
+	LEAQ 320(AX), SI
+	CMPQ fast+96(FP), $0
+	JEQ  dslow
+	RQF(Y0, AX, Y8, Y9)
+	RQF(Y1, SI, Y10, Y11)
+	RQF(Y2, AX, Y12, Y13)
+	RQF(Y3, SI, Y14, Y15)
+	JMP  dpack
+
+dslow:
+	RQS(Y0, AX, CX, Y8, Y9)
+	RQS(Y1, SI, CX, Y10, Y11)
+	RQS(Y2, AX, CX, Y12, Y13)
+	RQS(Y3, SI, CX, Y14, Y15)
+
+dpack:
+	PACK2(Y0, Y1, Y2, Y3, CX)
+	VMOVDQU      X0, (DI)
+	VEXTRACTI128 $1, Y0, (DI)(R9*1)
+	JMP          rowdone
 
 one:
 	VMOVDQU (AX), Y0
@@ -380,6 +514,15 @@ opack:
 	ADDQ         R12, R11
 	DECQ         R10
 	JNZ          one
+
+rowdone:
+	DECQ nrows+104(FP)
+	JEQ  done
+	MOVQ dst+0(FP), DI
+	ADDQ dstStep+120(FP), DI
+	MOVQ DI, dst+0(FP)
+	ADDQ rowStep+112(FP), R14
+	JMP  row
 
 done:
 	VZEROUPPER

@@ -122,6 +122,29 @@ func TestAVX2DWConv(t *testing.T) {
 		tc.k, tc.stride = []int{1, 2, 4, 6}[i%4], 1+rng.IntN(4)
 		runDWAVX2(t, rng, tc, i%dwMultModes)
 	}
+	// Both ring modes: tall or wide images stream, small ones go whole;
+	// widths cover every remainder of the 4-pixel step.
+	modes := map[bool]int{}
+	for i := range trials(200) {
+		k := dwKernels[i%len(dwKernels)]
+		tc := dwCase{h: 1 + rng.IntN(40), w: 1 + rng.IntN(40), c: 16 + rng.IntN(40), k: k, stride: 1 + rng.IntN(2),
+			same: rng.IntN(2) == 0, inOff: rng.IntN(3), outExtra: rng.IntN(3), split: rng.IntN(2) == 0}
+		switch i % 3 {
+		case 0:
+			tc.h, tc.w = 60+rng.IntN(60), 1+rng.IntN(12)
+		case 1:
+			tc.h, tc.w = 1+rng.IntN(8), 100+rng.IntN(40)
+		}
+		oh, _ := padding(tc.h, k, tc.stride, tc.same)
+		ow, _ := padding(tc.w, k, tc.stride, tc.same)
+		s := DWConvShape{H: tc.h, W: tc.w, C: tc.c, K: k, Stride: tc.stride, OH: oh, OW: ow}
+		_, whole := dwPlan(&s, 0, oh)
+		modes[whole]++
+		runDWAVX2(t, rng, tc, i%dwMultModes)
+	}
+	if modes[false] == 0 || modes[true] == 0 {
+		t.Errorf("ring modes tested (whole: count): %v", modes)
+	}
 	// Rows too wide for the stack ring fall back to the generic kernel.
 	runDWAVX2(t, rng, dwCase{h: 3, w: 300, c: 20, k: 11, stride: 1}, dwMultRand)
 }
