@@ -184,6 +184,7 @@ ring2:
 // (same bytes); rows shorter than four go one pixel at a time. The
 // tap-pair loop is unrolled per np (K <= 11: np <= 6) and chosen once
 // per step: a short inner loop mispredicts its exit on every kernel row.
+// 3x3, the commonest and cheapest kernel, is unrolled over its rows too.
 TEXT ·dwRowAVX2(SB), NOSPLIT, $0-128
 	MOVQ dst+0(FP), DI
 	MOVQ outStride+8(FP), R9
@@ -210,6 +211,8 @@ quad:
 	VMOVDQA Y1, Y7
 	MOVQ w+56(FP), DX
 	XORQ R8, R8
+	CMPQ k+32(FP), $3
+	JEQ  qk3
 	CMPQ np+64(FP), $1
 	JEQ  q1
 	CMPQ np+64(FP), $2
@@ -221,6 +224,21 @@ quad:
 	CMPQ np+64(FP), $5
 	JEQ  q5
 	JMP  q6
+
+qk3:
+	MOVQ 0(R14), SI
+	ADDQ R11, SI
+	PAIR4(0, 32)
+	PAIR4(128, 160)
+	MOVQ 8(R14), SI
+	ADDQ R11, SI
+	PAIR4(256, 288)
+	PAIR4(384, 416)
+	MOVQ 16(R14), SI
+	ADDQ R11, SI
+	PAIR4(512, 544)
+	PAIR4(640, 672)
+	JMP  qepi
 
 q1:
 	MOVQ (R14)(R8*8), SI
@@ -356,6 +374,8 @@ duo:
 	VMOVDQA Y1, Y3
 	MOVQ w+56(FP), DX
 	XORQ R8, R8
+	CMPQ k+32(FP), $3
+	JEQ  dk3
 	CMPQ np+64(FP), $1
 	JEQ  d1
 	CMPQ np+64(FP), $2
@@ -367,6 +387,21 @@ duo:
 	CMPQ np+64(FP), $5
 	JEQ  d5
 	JMP  d6
+
+dk3:
+	MOVQ 0(R14), SI
+	ADDQ R11, SI
+	PAIR2(0, 32)
+	PAIR2(128, 160)
+	MOVQ 8(R14), SI
+	ADDQ R11, SI
+	PAIR2(256, 288)
+	PAIR2(384, 416)
+	MOVQ 16(R14), SI
+	ADDQ R11, SI
+	PAIR2(512, 544)
+	PAIR2(640, 672)
+	JMP  depi
 
 d1:
 	MOVQ (R14)(R8*8), SI
