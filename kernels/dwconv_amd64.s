@@ -65,6 +65,29 @@
 	MAC4(32, Y9, Y1, Y3, Y5, Y7, Y14, Y15); \
 	ADDQ    R13, SI
 
+// MAC6 is MAC4 for six pixels (the fifth at SI+4*R12, the sixth at SI+CX).
+#define MAC6(off, W, A, B, C, D, E, F, T0, T1) \
+	VPMADDWD off(SI), W, T0; \
+	VPADDD   T0, A, A; \
+	VPMADDWD off(SI)(R12*1), W, T1; \
+	VPADDD   T1, B, B; \
+	VPMADDWD off(SI)(R12*2), W, T0; \
+	VPADDD   T0, C, C; \
+	VPMADDWD off(SI)(BX*1), W, T1; \
+	VPADDD   T1, D, D; \
+	VPMADDWD off(SI)(R12*4), W, T0; \
+	VPADDD   T0, E, E; \
+	VPMADDWD off(SI)(CX*1), W, T1; \
+	VPADDD   T1, F, F
+
+// PAIR6 is PAIR4 for six pixels (accumulators Y0-Y11, weights in Y12, Y13).
+#define PAIR6(w0, w1) \
+	VMOVDQU w0(DX), Y12; \
+	VMOVDQU w1(DX), Y13; \
+	MAC6(0, Y12, Y0, Y2, Y4, Y6, Y8, Y10, Y14, Y15); \
+	MAC6(32, Y13, Y1, Y3, Y5, Y7, Y9, Y11, Y14, Y15); \
+	ADDQ    R13, SI
+
 // PAIR2 is PAIR4 for two pixels (accumulators Y0, Y1 and Y2, Y3).
 #define PAIR2(w0, w1) \
 	VMOVDQU  w0(DX), Y8; \
@@ -179,9 +202,11 @@ ring2:
 // 0 promises every lane qualifies for RQF. After a row, rows advances by
 // rowStep bytes and dst by dstStep (both kept in their argument slots).
 //
-// Four pixels per step (weights loaded once for four). Two pixels left
-// take a two-pixel step; one or three left redo the row's last four
-// (same bytes); rows shorter than four go one pixel at a time. The
+// Rows of 12 pixels or more go six pixels per step (12 accumulators,
+// weights loaded once for six), shorter ones and the rest four per step.
+// Two pixels left take a two-pixel step; one or three left redo the
+// row's last four (same bytes); rows shorter than four go one pixel at a
+// time. The
 // tap-pair loop is unrolled per np (K <= 11: np <= 6) and chosen once
 // per step: a short inner loop mispredicts its exit on every kernel row.
 // 3x3, the commonest and cheapest kernel, is unrolled over its rows too.
@@ -197,8 +222,188 @@ TEXT ·dwRowAVX2(SB), NOSPLIT, $0-128
 row:
 	MOVQ ow+16(FP), R10
 	MOVQ boff+88(FP), R11
+	CMPQ R10, $12
+	JGE  hex
 	CMPQ R10, $4
 	JLT  one
+	JMP  quad
+
+hex:
+	LEAQ    (R12)(R12*4), CX
+	VMOVDQU (AX), Y0
+	VMOVDQU 320(AX), Y1
+	VMOVDQA Y0, Y2
+	VMOVDQA Y1, Y3
+	VMOVDQA Y0, Y4
+	VMOVDQA Y1, Y5
+	VMOVDQA Y0, Y6
+	VMOVDQA Y1, Y7
+	VMOVDQA Y0, Y8
+	VMOVDQA Y1, Y9
+	VMOVDQA Y0, Y10
+	VMOVDQA Y1, Y11
+	MOVQ w+56(FP), DX
+	XORQ R8, R8
+	CMPQ k+32(FP), $3
+	JEQ  hk3
+	CMPQ np+64(FP), $1
+	JEQ  h1
+	CMPQ np+64(FP), $2
+	JEQ  h2
+	CMPQ np+64(FP), $3
+	JEQ  h3
+	CMPQ np+64(FP), $4
+	JEQ  h4
+	CMPQ np+64(FP), $5
+	JEQ  h5
+	JMP  h6
+
+hk3:
+	MOVQ 0(R14), SI
+	ADDQ R11, SI
+	PAIR6(0, 32)
+	PAIR6(128, 160)
+	MOVQ 8(R14), SI
+	ADDQ R11, SI
+	PAIR6(256, 288)
+	PAIR6(384, 416)
+	MOVQ 16(R14), SI
+	ADDQ R11, SI
+	PAIR6(512, 544)
+	PAIR6(640, 672)
+	JMP  hepi
+
+h1:
+	MOVQ (R14)(R8*8), SI
+	ADDQ R11, SI
+	PAIR6(0, 32)
+	ADDQ $128, DX
+	INCQ R8
+	CMPQ R8, k+32(FP)
+	JLT  h1
+	JMP  hepi
+
+h2:
+	MOVQ (R14)(R8*8), SI
+	ADDQ R11, SI
+	PAIR6(0, 32)
+	PAIR6(128, 160)
+	ADDQ $256, DX
+	INCQ R8
+	CMPQ R8, k+32(FP)
+	JLT  h2
+	JMP  hepi
+
+h3:
+	MOVQ (R14)(R8*8), SI
+	ADDQ R11, SI
+	PAIR6(0, 32)
+	PAIR6(128, 160)
+	PAIR6(256, 288)
+	ADDQ $384, DX
+	INCQ R8
+	CMPQ R8, k+32(FP)
+	JLT  h3
+	JMP  hepi
+
+h4:
+	MOVQ (R14)(R8*8), SI
+	ADDQ R11, SI
+	PAIR6(0, 32)
+	PAIR6(128, 160)
+	PAIR6(256, 288)
+	PAIR6(384, 416)
+	ADDQ $512, DX
+	INCQ R8
+	CMPQ R8, k+32(FP)
+	JLT  h4
+	JMP  hepi
+
+h5:
+	MOVQ (R14)(R8*8), SI
+	ADDQ R11, SI
+	PAIR6(0, 32)
+	PAIR6(128, 160)
+	PAIR6(256, 288)
+	PAIR6(384, 416)
+	PAIR6(512, 544)
+	ADDQ $640, DX
+	INCQ R8
+	CMPQ R8, k+32(FP)
+	JLT  h5
+	JMP  hepi
+
+h6:
+	MOVQ (R14)(R8*8), SI
+	ADDQ R11, SI
+	PAIR6(0, 32)
+	PAIR6(128, 160)
+	PAIR6(256, 288)
+	PAIR6(384, 416)
+	PAIR6(512, 544)
+	PAIR6(640, 672)
+	ADDQ $768, DX
+	INCQ R8
+	CMPQ R8, k+32(FP)
+	JLT  h6
+
+hepi:
+	MOVQ out+80(FP), CX
+	LEAQ 320(AX), SI
+	CMPQ fast+96(FP), $0
+	JEQ  hslow
+	RQF(Y0, AX, Y12, Y13)
+	RQF(Y1, SI, Y14, Y15)
+	RQF(Y2, AX, Y12, Y13)
+	RQF(Y3, SI, Y14, Y15)
+	RQF(Y4, AX, Y12, Y13)
+	RQF(Y5, SI, Y14, Y15)
+	RQF(Y6, AX, Y12, Y13)
+	RQF(Y7, SI, Y14, Y15)
+	RQF(Y8, AX, Y12, Y13)
+	RQF(Y9, SI, Y14, Y15)
+	RQF(Y10, AX, Y12, Y13)
+	RQF(Y11, SI, Y14, Y15)
+	JMP  hpack
+
+hslow:
+	RQS(Y0, AX, CX, Y12, Y13)
+	RQS(Y1, SI, CX, Y14, Y15)
+	RQS(Y2, AX, CX, Y12, Y13)
+	RQS(Y3, SI, CX, Y14, Y15)
+	RQS(Y4, AX, CX, Y12, Y13)
+	RQS(Y5, SI, CX, Y14, Y15)
+	RQS(Y6, AX, CX, Y12, Y13)
+	RQS(Y7, SI, CX, Y14, Y15)
+	RQS(Y8, AX, CX, Y12, Y13)
+	RQS(Y9, SI, CX, Y14, Y15)
+	RQS(Y10, AX, CX, Y12, Y13)
+	RQS(Y11, SI, CX, Y14, Y15)
+
+hpack:
+	PACK2(Y0, Y1, Y2, Y3, CX)
+	PACK2(Y4, Y5, Y6, Y7, CX)
+	PACK2(Y8, Y9, Y10, Y11, CX)
+	LEAQ         (R9)(R9*2), R8
+	VMOVDQU      X0, (DI)
+	VEXTRACTI128 $1, Y0, (DI)(R9*1)
+	VMOVDQU      X4, (DI)(R9*2)
+	VEXTRACTI128 $1, Y4, (DI)(R8*1)
+	LEAQ         (DI)(R9*4), DI
+	VMOVDQU      X8, (DI)
+	VEXTRACTI128 $1, Y8, (DI)(R9*1)
+	LEAQ         (DI)(R9*2), DI
+	LEAQ         (R11)(R12*4), R11
+	LEAQ         (R11)(R12*2), R11
+	SUBQ         $6, R10
+	JEQ          rowdone
+	CMPQ         R10, $6
+	JGE          hex
+	CMPQ         R10, $4
+	JGE          quad
+	CMPQ         R10, $2
+	JEQ          duo
+	JMP          qback
 
 quad:
 	VMOVDQU (AX), Y0
@@ -357,6 +562,7 @@ qpack:
 	JEQ          duo
 
 	// One or three pixels left: step back and redo the row's last four.
+qback:
 	MOVQ  $4, CX
 	SUBQ  R10, CX
 	MOVQ  CX, R8
