@@ -26,6 +26,7 @@ const (
 	dwMaxK   = 11
 	dwRingSz = 96 << 10 // bytes of ring rows on the stack
 	dwEntry  = 64       // int16s per ring entry: 2 columns x 32 channels
+	dwBlockB = 64       // bytes of one block's half of an entry
 	dwAlign  = 64       // ring and weight alignment in bytes: a load split
 	// over two cache lines costs the kernel about a third of its speed
 )
@@ -95,7 +96,8 @@ func (v *dwRQ) set(i int, b int32, m quant.Multiplier, zOut int32) (fast bool) {
 }
 
 //go:noescape
-func dwRingAVX2(dst *int16, src *int8, inStride int, w int, padLeft int, entries int, off1 int, z *int8, step int)
+func dwRingAVX2(dst *int16, src *int8, inStride int, w int, padLeft int, entries int, off1 int, z *int8, step int,
+	half int)
 
 //go:noescape
 func dwRowAVX2(dst *int8, outStride int, ow int, rows **int16, k int, pixAdv int, pairAdv int,
@@ -205,8 +207,10 @@ func dwChunks(ring []int16, dst, src []int8, weights []int8, bias []int32, rq []
 	h, w, c, k, st := s.H, s.W, s.C, s.K, s.Stride
 	step, entries := dwGeom(s)
 	rowN := entries * dwEntry
-	pixAdv, pairAdv := st/step*dwEntry*2, 2/step*dwEntry*2 // bytes
+	pixAdv, pairAdv := st/step*dwBlockB, 2/step*dwBlockB
+	half := entries * dwBlockB // bytes from a ring row's block 0 to its block 1
 	np := (k + 1) / 2
+	wHalf := k * np * dwBlockB // the same for the weights
 	var w16a [dwMaxK*(dwMaxK+1)/2*dwEntry + dwAlign/2]int16
 	w16 := align64(w16a[:])
 	ring = align64(ring)
@@ -260,18 +264,18 @@ func dwChunks(ring []int16, dst, src []int8, weights []int8, bias []int32, rq []
 		// Weights: for each kernel row, the ring transform of its taps at
 		// step 2 (entry t pairs taps 2t and 2t+1; a tap past the row is 0).
 		for ky := range k {
-			dwRingAVX2(&w16[ky*np*dwEntry], &weights[ky*k*c+c0], c, k, 0, np, off[1], &zero[0], 2)
+			dwRingAVX2(&w16[ky*np*dwBlockB/2], &weights[ky*k*c+c0], c, k, 0, np, off[1], &zero[0], 2, wHalf)
 		}
-		dwRingAVX2(&zrow[0], &src[0], s.InStride, 0, 0, entries, off[1], &zb[0], step)
+		dwRingAVX2(&zrow[0], &src[0], s.InStride, 0, 0, entries, off[1], &zb[0], step, half)
 		if whole {
 			for i := range nv {
 				iy := lo + i
-				dwRingAVX2(&ring[i*rowN], &src[iy*w*s.InStride+c0], s.InStride, w, s.PadLeft, entries, off[1], &zb[0], step)
+				dwRingAVX2(&ring[i*rowN], &src[iy*w*s.InStride+c0], s.InStride, w, s.PadLeft, entries, off[1], &zb[0], step, half)
 			}
 			d := oy0*s.OW*s.OutStride + c0
 			for b := range nb {
 				dwRowAVX2(&dst[d+off[b]], s.OutStride, s.OW, &table[0], k, pixAdv, pairAdv,
-					&w16[b*dwEntry/2], np, &ep[2*b], &out, b*dwEntry, fast, oy1-oy0, st*8, s.OW*s.OutStride)
+					&w16[b*wHalf/2], np, &ep[2*b], &out, b*half, fast, oy1-oy0, st*8, s.OW*s.OutStride)
 			}
 			continue
 		}
@@ -291,14 +295,14 @@ func dwChunks(ring []int16, dst, src []int8, weights []int8, bias []int32, rq []
 				row := ring[slot*rowN : (slot+1)*rowN]
 				if slotRow[slot] != iy {
 					slotRow[slot] = iy
-					dwRingAVX2(&row[0], &src[iy*w*s.InStride+c0], s.InStride, w, s.PadLeft, entries, off[1], &zb[0], step)
+					dwRingAVX2(&row[0], &src[iy*w*s.InStride+c0], s.InStride, w, s.PadLeft, entries, off[1], &zb[0], step, half)
 				}
 				rows[ky] = &row[0]
 			}
 			d := oy*s.OW*s.OutStride + c0
 			for b := range nb {
 				dwRowAVX2(&dst[d+off[b]], s.OutStride, s.OW, &rows[0], k, pixAdv, pairAdv,
-					&w16[b*dwEntry/2], np, &ep[2*b], &out, b*dwEntry, fast, 1, 0, 0)
+					&w16[b*wHalf/2], np, &ep[2*b], &out, b*half, fast, 1, 0, 0)
 			}
 		}
 	}

@@ -102,17 +102,20 @@
 	VPADDD   Y15, Y3, Y3; \
 	ADDQ     R13, SI
 
-// func dwRingAVX2(dst *int16, src *int8, inStride int, w int, padLeft int, entries int, off1 int, z *int8, step int)
+// func dwRingAVX2(dst *int16, src *int8, inStride int, w int, padLeft int, entries int, off1 int, z *int8, step int,
+//	half int)
 //
-// Builds one ring row. With step 1, entry j (128 bytes) holds input
-// columns j-padLeft and j+1-padLeft; with step 2, entry m holds columns
+// Builds one ring row. With step 1, entry j holds input columns
+// j-padLeft and j+1-padLeft; with step 2, entry m holds columns
 // 2m-padLeft and 2m+1-padLeft. Both 16-channel blocks (at channel 0 and
 // off1 of src) are sign-extended and interleaved so that VPMADDWD with a
 // tap pair gives x[a]*w0 + x[a+1]*w1 per channel. Columns outside [0, w)
-// read z (32 bytes of the input zero point). Entry layout per block (64
-// bytes): channels 0-3|8-11 as (x[a], x[a+1]) pairs, then 4-7|12-15.
+// read z (32 bytes of the input zero point). A block's entry is 64 bytes:
+// channels 0-3|8-11 as (x[a], x[a+1]) pairs, then 4-7|12-15; block 0's
+// entries are contiguous from dst, block 1's from dst+half (bytes), so a
+// pass over one block reads every set of the L1, not every other one.
 // Step 1 converts each column once and keeps it for the next entry.
-TEXT ·dwRingAVX2(SB), NOSPLIT, $0-72
+TEXT ·dwRingAVX2(SB), NOSPLIT, $0-80
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ inStride+16(FP), R9
@@ -122,6 +125,7 @@ TEXT ·dwRingAVX2(SB), NOSPLIT, $0-72
 	MOVQ entries+40(FP), R12
 	MOVQ off1+48(FP), R13
 	MOVQ z+56(FP), R14
+	MOVQ half+72(FP), CX
 
 	// AX = column, DX = src + AX*inStride (the column's pointer when inside).
 	MOVQ  AX, DX
@@ -150,13 +154,13 @@ ring1:
 	VPUNPCKHWD Y3, Y1, Y7
 	VMOVDQU    Y4, (DI)
 	VMOVDQU    Y5, 32(DI)
-	VMOVDQU    Y6, 64(DI)
-	VMOVDQU    Y7, 96(DI)
+	VMOVDQU    Y6, (DI)(CX*1)
+	VMOVDQU    Y7, 32(DI)(CX*1)
 	VMOVDQA    Y2, Y0
 	VMOVDQA    Y3, Y1
 	INCQ       AX
 	ADDQ       R9, DX
-	ADDQ       $128, DI
+	ADDQ       $64, DI
 	DECQ       R12
 	JNZ        ring1
 	VZEROUPPER
@@ -168,24 +172,24 @@ ring2:
 	CMOVQCC    R14, BX
 	INCQ       AX
 	ADDQ       R9, DX
-	MOVQ       DX, CX
+	MOVQ       DX, R8
 	CMPQ       AX, R10
-	CMOVQCC    R14, CX
+	CMOVQCC    R14, R8
 	INCQ       AX
 	ADDQ       R9, DX
 	VPMOVSXBW  (BX), Y0
-	VPMOVSXBW  (CX), Y2
+	VPMOVSXBW  (R8), Y2
 	VPMOVSXBW  (BX)(R13*1), Y1
-	VPMOVSXBW  (CX)(R13*1), Y3
+	VPMOVSXBW  (R8)(R13*1), Y3
 	VPUNPCKLWD Y2, Y0, Y4
 	VPUNPCKHWD Y2, Y0, Y5
 	VPUNPCKLWD Y3, Y1, Y6
 	VPUNPCKHWD Y3, Y1, Y7
 	VMOVDQU    Y4, (DI)
 	VMOVDQU    Y5, 32(DI)
-	VMOVDQU    Y6, 64(DI)
-	VMOVDQU    Y7, 96(DI)
-	ADDQ       $128, DI
+	VMOVDQU    Y6, (DI)(CX*1)
+	VMOVDQU    Y7, 32(DI)(CX*1)
+	ADDQ       $64, DI
 	DECQ       R12
 	JNZ        ring2
 	VZEROUPPER
@@ -196,8 +200,8 @@ ring2:
 //
 // nrows output rows of one 16-channel block. For each row, rows[ky]+boff
 // is the block in ring row ky; output pixel x's tap pair t is at
-// x*pixAdv + t*pairAdv from there. w holds [k][np] entries of 128 bytes
-// (the block at +0: the caller offsets w for block 1), rq the parameters
+// x*pixAdv + t*pairAdv from there. w holds the block's [k][np] entries
+// of 64 bytes (the caller offsets w for block 1), rq the parameters
 // of the two accumulators (rq[0]: ch 0-3|8-11, rq[1]: 4-7|12-15). fast !=
 // 0 promises every lane qualifies for RQF. After a row, rows advances by
 // rowStep bytes and dst by dstStep (both kept in their argument slots).
@@ -262,22 +266,22 @@ hk3:
 	MOVQ 0(R14), SI
 	ADDQ R11, SI
 	PAIR6(0, 32)
-	PAIR6(128, 160)
+	PAIR6(64, 96)
 	MOVQ 8(R14), SI
 	ADDQ R11, SI
-	PAIR6(256, 288)
-	PAIR6(384, 416)
+	PAIR6(128, 160)
+	PAIR6(192, 224)
 	MOVQ 16(R14), SI
 	ADDQ R11, SI
-	PAIR6(512, 544)
-	PAIR6(640, 672)
+	PAIR6(256, 288)
+	PAIR6(320, 352)
 	JMP  hepi
 
 h1:
 	MOVQ (R14)(R8*8), SI
 	ADDQ R11, SI
 	PAIR6(0, 32)
-	ADDQ $128, DX
+	ADDQ $64, DX
 	INCQ R8
 	CMPQ R8, k+32(FP)
 	JLT  h1
@@ -287,8 +291,8 @@ h2:
 	MOVQ (R14)(R8*8), SI
 	ADDQ R11, SI
 	PAIR6(0, 32)
-	PAIR6(128, 160)
-	ADDQ $256, DX
+	PAIR6(64, 96)
+	ADDQ $128, DX
 	INCQ R8
 	CMPQ R8, k+32(FP)
 	JLT  h2
@@ -298,9 +302,9 @@ h3:
 	MOVQ (R14)(R8*8), SI
 	ADDQ R11, SI
 	PAIR6(0, 32)
+	PAIR6(64, 96)
 	PAIR6(128, 160)
-	PAIR6(256, 288)
-	ADDQ $384, DX
+	ADDQ $192, DX
 	INCQ R8
 	CMPQ R8, k+32(FP)
 	JLT  h3
@@ -310,10 +314,10 @@ h4:
 	MOVQ (R14)(R8*8), SI
 	ADDQ R11, SI
 	PAIR6(0, 32)
+	PAIR6(64, 96)
 	PAIR6(128, 160)
-	PAIR6(256, 288)
-	PAIR6(384, 416)
-	ADDQ $512, DX
+	PAIR6(192, 224)
+	ADDQ $256, DX
 	INCQ R8
 	CMPQ R8, k+32(FP)
 	JLT  h4
@@ -323,11 +327,11 @@ h5:
 	MOVQ (R14)(R8*8), SI
 	ADDQ R11, SI
 	PAIR6(0, 32)
+	PAIR6(64, 96)
 	PAIR6(128, 160)
+	PAIR6(192, 224)
 	PAIR6(256, 288)
-	PAIR6(384, 416)
-	PAIR6(512, 544)
-	ADDQ $640, DX
+	ADDQ $320, DX
 	INCQ R8
 	CMPQ R8, k+32(FP)
 	JLT  h5
@@ -337,12 +341,12 @@ h6:
 	MOVQ (R14)(R8*8), SI
 	ADDQ R11, SI
 	PAIR6(0, 32)
+	PAIR6(64, 96)
 	PAIR6(128, 160)
+	PAIR6(192, 224)
 	PAIR6(256, 288)
-	PAIR6(384, 416)
-	PAIR6(512, 544)
-	PAIR6(640, 672)
-	ADDQ $768, DX
+	PAIR6(320, 352)
+	ADDQ $384, DX
 	INCQ R8
 	CMPQ R8, k+32(FP)
 	JLT  h6
@@ -434,22 +438,22 @@ qk3:
 	MOVQ 0(R14), SI
 	ADDQ R11, SI
 	PAIR4(0, 32)
-	PAIR4(128, 160)
+	PAIR4(64, 96)
 	MOVQ 8(R14), SI
 	ADDQ R11, SI
-	PAIR4(256, 288)
-	PAIR4(384, 416)
+	PAIR4(128, 160)
+	PAIR4(192, 224)
 	MOVQ 16(R14), SI
 	ADDQ R11, SI
-	PAIR4(512, 544)
-	PAIR4(640, 672)
+	PAIR4(256, 288)
+	PAIR4(320, 352)
 	JMP  qepi
 
 q1:
 	MOVQ (R14)(R8*8), SI
 	ADDQ R11, SI
 	PAIR4(0, 32)
-	ADDQ $128, DX
+	ADDQ $64, DX
 	INCQ R8
 	CMPQ R8, k+32(FP)
 	JLT  q1
@@ -459,8 +463,8 @@ q2:
 	MOVQ (R14)(R8*8), SI
 	ADDQ R11, SI
 	PAIR4(0, 32)
-	PAIR4(128, 160)
-	ADDQ $256, DX
+	PAIR4(64, 96)
+	ADDQ $128, DX
 	INCQ R8
 	CMPQ R8, k+32(FP)
 	JLT  q2
@@ -470,9 +474,9 @@ q3:
 	MOVQ (R14)(R8*8), SI
 	ADDQ R11, SI
 	PAIR4(0, 32)
+	PAIR4(64, 96)
 	PAIR4(128, 160)
-	PAIR4(256, 288)
-	ADDQ $384, DX
+	ADDQ $192, DX
 	INCQ R8
 	CMPQ R8, k+32(FP)
 	JLT  q3
@@ -482,10 +486,10 @@ q4:
 	MOVQ (R14)(R8*8), SI
 	ADDQ R11, SI
 	PAIR4(0, 32)
+	PAIR4(64, 96)
 	PAIR4(128, 160)
-	PAIR4(256, 288)
-	PAIR4(384, 416)
-	ADDQ $512, DX
+	PAIR4(192, 224)
+	ADDQ $256, DX
 	INCQ R8
 	CMPQ R8, k+32(FP)
 	JLT  q4
@@ -495,11 +499,11 @@ q5:
 	MOVQ (R14)(R8*8), SI
 	ADDQ R11, SI
 	PAIR4(0, 32)
+	PAIR4(64, 96)
 	PAIR4(128, 160)
+	PAIR4(192, 224)
 	PAIR4(256, 288)
-	PAIR4(384, 416)
-	PAIR4(512, 544)
-	ADDQ $640, DX
+	ADDQ $320, DX
 	INCQ R8
 	CMPQ R8, k+32(FP)
 	JLT  q5
@@ -509,12 +513,12 @@ q6:
 	MOVQ (R14)(R8*8), SI
 	ADDQ R11, SI
 	PAIR4(0, 32)
+	PAIR4(64, 96)
 	PAIR4(128, 160)
+	PAIR4(192, 224)
 	PAIR4(256, 288)
-	PAIR4(384, 416)
-	PAIR4(512, 544)
-	PAIR4(640, 672)
-	ADDQ $768, DX
+	PAIR4(320, 352)
+	ADDQ $384, DX
 	INCQ R8
 	CMPQ R8, k+32(FP)
 	JLT  q6
@@ -598,22 +602,22 @@ dk3:
 	MOVQ 0(R14), SI
 	ADDQ R11, SI
 	PAIR2(0, 32)
-	PAIR2(128, 160)
+	PAIR2(64, 96)
 	MOVQ 8(R14), SI
 	ADDQ R11, SI
-	PAIR2(256, 288)
-	PAIR2(384, 416)
+	PAIR2(128, 160)
+	PAIR2(192, 224)
 	MOVQ 16(R14), SI
 	ADDQ R11, SI
-	PAIR2(512, 544)
-	PAIR2(640, 672)
+	PAIR2(256, 288)
+	PAIR2(320, 352)
 	JMP  depi
 
 d1:
 	MOVQ (R14)(R8*8), SI
 	ADDQ R11, SI
 	PAIR2(0, 32)
-	ADDQ $128, DX
+	ADDQ $64, DX
 	INCQ R8
 	CMPQ R8, k+32(FP)
 	JLT  d1
@@ -623,8 +627,8 @@ d2:
 	MOVQ (R14)(R8*8), SI
 	ADDQ R11, SI
 	PAIR2(0, 32)
-	PAIR2(128, 160)
-	ADDQ $256, DX
+	PAIR2(64, 96)
+	ADDQ $128, DX
 	INCQ R8
 	CMPQ R8, k+32(FP)
 	JLT  d2
@@ -634,9 +638,9 @@ d3:
 	MOVQ (R14)(R8*8), SI
 	ADDQ R11, SI
 	PAIR2(0, 32)
+	PAIR2(64, 96)
 	PAIR2(128, 160)
-	PAIR2(256, 288)
-	ADDQ $384, DX
+	ADDQ $192, DX
 	INCQ R8
 	CMPQ R8, k+32(FP)
 	JLT  d3
@@ -646,10 +650,10 @@ d4:
 	MOVQ (R14)(R8*8), SI
 	ADDQ R11, SI
 	PAIR2(0, 32)
+	PAIR2(64, 96)
 	PAIR2(128, 160)
-	PAIR2(256, 288)
-	PAIR2(384, 416)
-	ADDQ $512, DX
+	PAIR2(192, 224)
+	ADDQ $256, DX
 	INCQ R8
 	CMPQ R8, k+32(FP)
 	JLT  d4
@@ -659,11 +663,11 @@ d5:
 	MOVQ (R14)(R8*8), SI
 	ADDQ R11, SI
 	PAIR2(0, 32)
+	PAIR2(64, 96)
 	PAIR2(128, 160)
+	PAIR2(192, 224)
 	PAIR2(256, 288)
-	PAIR2(384, 416)
-	PAIR2(512, 544)
-	ADDQ $640, DX
+	ADDQ $320, DX
 	INCQ R8
 	CMPQ R8, k+32(FP)
 	JLT  d5
@@ -673,12 +677,12 @@ d6:
 	MOVQ (R14)(R8*8), SI
 	ADDQ R11, SI
 	PAIR2(0, 32)
+	PAIR2(64, 96)
 	PAIR2(128, 160)
+	PAIR2(192, 224)
 	PAIR2(256, 288)
-	PAIR2(384, 416)
-	PAIR2(512, 544)
-	PAIR2(640, 672)
-	ADDQ $768, DX
+	PAIR2(320, 352)
+	ADDQ $384, DX
 	INCQ R8
 	CMPQ R8, k+32(FP)
 	JLT  d6
@@ -725,7 +729,7 @@ opair:
 	VPMADDWD 32(DX), Y9, Y9
 	VPADDD   Y9, Y1, Y1
 	ADDQ     R13, SI
-	ADDQ     $128, DX
+	ADDQ     $64, DX
 	DECQ     CX
 	JNZ      opair
 	INCQ     R8
