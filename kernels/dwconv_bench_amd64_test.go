@@ -41,10 +41,6 @@ var mixnetSDW = []struct {
 	{"b5.x", 7, 1, 300, []int{3, 5, 7, 9}, 2},
 }
 
-// dwBenchOld, when set (by a file kept out of the tree), is benchmarked
-// as "old" beside the current kernel, interleaved in one process.
-var dwBenchOld DWConvFunc
-
 // BenchmarkAVX2DWMixNetS runs each MixNet-S depthwise layer (every group,
 // channel-strided as the model calls it) and, under "all", the whole
 // network's depthwise work, once per op.
@@ -107,12 +103,6 @@ func BenchmarkAVX2DWMixNetS(b *testing.B) {
 		name string
 		f    DWConvFunc
 	}{{"avx2", DWConvQS8AVX2}, {"generic", DWConvQS8}}
-	if dwBenchOld != nil {
-		impls = append(impls, struct {
-			name string
-			f    DWConvFunc
-		}{"old", dwBenchOld})
-	}
 	for li, l := range mixnetSDW {
 		for _, impl := range impls {
 			b.Run(fmt.Sprintf("%s_%dx%dx%dx%d_s%d/%s", l.name, l.h, l.h, l.group, len(l.ks), l.s, impl.name), func(b *testing.B) {
