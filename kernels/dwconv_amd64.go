@@ -4,6 +4,8 @@ package kernels
 
 import (
 	"fmt"
+	"math"
+	"unsafe"
 
 	"github.com/mixedge/mixedge/quant"
 )
@@ -15,25 +17,101 @@ import (
 // end at C (again recomputing, never reading or writing past C). For each
 // chunk, every input row an output row needs is converted once into a
 // ring of K rows on the stack (dwRingAVX2): zero-point padded, sign-extended
-// to int16 and interleaved as (column j, column j+1) pairs, so that a pair
+// to int16 and interleaved as (column, next column) pairs, so that a pair
 // of horizontal taps is one exact VPMADDWD per 8 channels and the row
-// kernel (dwRowAVX2) never sees a border. The requantization is the shared
-// AVX2 epilogue. C < 16, K > 11 and rows too wide for the ring use the
-// generic kernel.
+// kernel (dwRowAVX2) never sees a border. At stride 2 only the pairs that
+// start on an even column are ever read, and only those are built. C < 16,
+// K > 11 and rows too wide for the ring use the generic kernel.
 const (
 	dwMaxK   = 11
 	dwRingSz = 96 << 10 // bytes of ring rows on the stack
+	dwEntry  = 64       // int16s per ring entry: 2 columns x 32 channels
+	dwBlockB = 64       // bytes of one block's half of an entry
+	dwAlign  = 64       // ring and weight alignment in bytes: a load split
+	// over two cache lines costs the kernel about a third of its speed
 )
+
+// align64 returns s from its first 64-byte aligned element (s has dwAlign
+// bytes of slack). The stack may move, but only by whole pages.
+func align64(s []int16) []int16 {
+	mis := int(uintptr(unsafe.Pointer(&s[0])) % dwAlign)
+	return s[(dwAlign-mis)%dwAlign/2:]
+}
 
 // dwLane maps accumulator v's lane i to the channel of a 16-channel block.
 var dwLane = [2][8]int{{0, 1, 2, 3, 8, 9, 10, 11}, {4, 5, 6, 7, 12, 13, 14, 15}}
 
-//go:noescape
-func dwRingAVX2(dst *int16, src *int8, inStride int, w int, padLeft int, entries int, off1 int, z *int8)
+// dwRQ is the requantization of 8 lanes of one accumulator, as the row
+// kernel reads it (byte offsets in dwconv_amd64.s). The general path is
+// the shared REQ sequence (gemm_amd64.go's rqVec). The fast path holds for
+// 2 <= Shift with a small kq below: with s = 32+r, r = Shift-1 >= 1, the
+// low 32 bits of acc*M cannot carry into the rounding, so
+//
+//	(acc*M + 2^(s-1)) >> s + zOut == (hi32(acc*M) + 2^(r-1) + zOut<<r) >> r
+//
+// exactly (|hi32| < 2^30 and |kq| < 2^30 keep the sum in int32): the
+// 64-bit rounding adds and the zero-point add fold into one VPADDD.
+type dwRQ struct {
+	bias, mE, mO, rsh, kq, lo, hi, lsh [8]int32
+	rndE, rndO                         [4]int64
+} // 320 bytes
+
+// dwOut is the per-call part of the epilogue.
+type dwOut struct {
+	zOut       [8]int32
+	qmin, qmax [32]int8
+}
+
+// set loads lane i and reports whether it qualifies for the fast path.
+func (v *dwRQ) set(i int, b int32, m quant.Multiplier, zOut int32) (fast bool) {
+	v.bias[i] = b
+	s := 31 + m.Shift
+	var rnd int64
+	if s >= 32 {
+		v.lo[i], v.hi[i], v.lsh[i] = math.MinInt32, math.MaxInt32, 0
+		rnd = int64(1) << (s - 1)
+		v.rsh[i] = s - 32
+	} else {
+		l := 32 - s
+		v.lo[i], v.hi[i], v.lsh[i] = -(1 << (31 - l)), 1<<(31-l)-1, l
+		rnd = 1 << 31
+		v.rsh[i] = 0
+	}
+	if i%2 == 0 {
+		v.mE[i], v.rndE[i/2] = m.M, rnd
+	} else {
+		v.mO[i-1], v.rndO[i/2] = m.M, rnd
+	}
+	v.kq[i] = 0
+	r := m.Shift - 1
+	if r < 1 || r > 30 {
+		return false
+	}
+	kq := int64(1)<<(r-1) + int64(zOut)<<r
+	if kq <= -1<<30 || kq >= 1<<30 {
+		return false
+	}
+	v.kq[i] = int32(kq)
+	return true
+}
 
 //go:noescape
-func dwRowAVX2(dst *int8, outStride int, ow int, rows **int16, k int, stride int,
-	w *int16, np int, off1 int, ep *gemmEpi, nb int, fast int)
+func dwRingAVX2(dst *int16, src *int8, inStride int, w int, padLeft int, entries int, off1 int, z *int8, step int,
+	half int)
+
+//go:noescape
+func dwRowAVX2(dst *int8, outStride int, ow int, rows **int16, k int, pixAdv int, pairAdv int,
+	w *int16, np int, rq *dwRQ, out *dwOut, boff int, fast int, nrows int, rowStep int, dstStep int)
+
+// dwGeom returns the ring step (2 at stride 2: pairs start on even
+// columns only, entry m holding columns 2m and 2m+1) and the entries one
+// ring row needs.
+func dwGeom(s *DWConvShape) (step, entries int) {
+	if s.Stride == 2 {
+		return 2, s.OW + (s.K+1)/2 - 1
+	}
+	return 1, (s.OW-1)*s.Stride + s.K
+}
 
 // DWConvQS8AVX2 is DWConvQS8 in AVX2.
 func DWConvQS8AVX2(dst, src []int8, weights []int8, bias []int32, rq []quant.Multiplier,
@@ -47,76 +125,121 @@ func DWConvQS8AVX2(dst, src []int8, weights []int8, bias []int32, rq []quant.Mul
 	if oy0 == oy1 {
 		return
 	}
-	h, w, c, k, st := s.H, s.W, s.C, s.K, s.Stride
+	h, w, c, k := s.H, s.W, s.C, s.K
 	need("DWConvQS8AVX2", "src", len(src), span(h*w, s.InStride, c))
 	need("DWConvQS8AVX2", "dst", len(dst), span(oy1*s.OW, s.OutStride, c))
 	need("DWConvQS8AVX2", "weights", len(weights), k*k*c)
 	need("DWConvQS8AVX2", "bias", len(bias), c)
 	need("DWConvQS8AVX2", "rq", len(rq), c)
-	entries := (s.OW-1)*st + k // ring entries an output row reads (pairs start at < entries)
-	rowN := entries * 64       // int16s per ring row
-	if c < 16 || k > dwMaxK || (k+1)*rowN*2 > dwRingSz {
+	_, entries := dwGeom(s)
+	rowN := entries * dwEntry // int16s per ring row
+	if c < 16 || k > dwMaxK || (k+1)*rowN*2+dwAlign > dwRingSz {
 		DWConvQS8(dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1)
 		return
 	}
+	n, whole := dwPlan(s, oy0, oy1)
 	// The ring lives in the frame of a wrapper sized for it, because Go zeroes
 	// a stack array on every call.
-	switch n := (k + 1) * rowN; {
+	switch {
 	case n <= 16<<10/2:
-		dwSmall(dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1)
+		dwSmall(dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
 	case n <= 48<<10/2:
-		dwMedium(dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1)
+		dwMedium(dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
 	default:
-		dwLarge(dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1)
+		dwLarge(dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
 	}
+}
+
+// dwPlan returns the ring size in int16s (alignment slack included) and
+// the mode. Small maps convert every input row of the call once per chunk
+// and run all output rows in one kernel call per block ("whole");
+// otherwise a ring of K rows streams down the image, one kernel call per
+// output row and block.
+func dwPlan(s *DWConvShape, oy0, oy1 int) (n int, whole bool) {
+	_, entries := dwGeom(s)
+	rowN := entries * dwEntry
+	n = (s.K+1)*rowN + dwAlign/2
+	_, _, nv := dwSpan(s, oy0, oy1)
+	if wn := (nv+1)*rowN + dwAlign/2; (oy1-oy0-1)*s.Stride+s.K <= dwMaxTable && wn <= 48<<10/2 {
+		return max(n, wn), true
+	}
+	return n, false
+}
+
+// dwMaxTable bounds the input rows (image and padding) of a "whole" call.
+const dwMaxTable = 64
+
+// dwSpan returns the first input row output rows [oy0, oy1) read (may be
+// negative), the first one inside the image and how many are inside.
+func dwSpan(s *DWConvShape, oy0, oy1 int) (iyA, lo, nv int) {
+	iyA = oy0*s.Stride - s.PadTop
+	iyB := (oy1-1)*s.Stride - s.PadTop + s.K // exclusive
+	lo, hi := max(iyA, 0), min(iyB, s.H)
+	return iyA, lo, max(hi-lo, 0)
 }
 
 //go:noinline
 func dwSmall(dst, src []int8, weights []int8, bias []int32, rq []quant.Multiplier,
-	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int) {
+	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int, whole bool) {
 	var ring [16 << 10 / 2]int16
-	dwChunks(ring[:], dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1)
+	dwChunks(ring[:], dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
 }
 
 //go:noinline
 func dwMedium(dst, src []int8, weights []int8, bias []int32, rq []quant.Multiplier,
-	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int) {
+	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int, whole bool) {
 	var ring [48 << 10 / 2]int16
-	dwChunks(ring[:], dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1)
+	dwChunks(ring[:], dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
 }
 
 //go:noinline
 func dwLarge(dst, src []int8, weights []int8, bias []int32, rq []quant.Multiplier,
-	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int) {
+	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int, whole bool) {
 	var ring [dwRingSz / 2]int16
-	dwChunks(ring[:], dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1)
+	dwChunks(ring[:], dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
 }
 
 // dwChunks is the body of DWConvQS8AVX2, after the checks, with a ring of
-// at least (K+1) rows.
+// at least (K+1) rows, or of every input row the call reads plus one when
+// whole.
 func dwChunks(ring []int16, dst, src []int8, weights []int8, bias []int32, rq []quant.Multiplier,
-	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int) {
+	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int, whole bool) {
 	h, w, c, k, st := s.H, s.W, s.C, s.K, s.Stride
-	entries := (s.OW-1)*st + k
-	rowN := entries * 64
-	var w16 [dwMaxK * (dwMaxK + 1) * 64]int16
+	step, entries := dwGeom(s)
+	rowN := entries * dwEntry
+	pixAdv, pairAdv := st/step*dwBlockB, 2/step*dwBlockB
+	half := entries * dwBlockB // bytes from a ring row's block 0 to its block 1
+	np := (k + 1) / 2
+	wHalf := k * np * dwBlockB // the same for the weights
+	var w16a [dwMaxK*(dwMaxK+1)/2*dwEntry + dwAlign/2]int16
+	w16 := align64(w16a[:])
+	ring = align64(ring)
 	var zero [32]int8
 	var rows [dwMaxK]*int16
 	var zb [32]int8
 	for i := range zb {
 		zb[i] = int8(zIn)
 	}
-	var ep gemmEpi
-	ep.setOut(zOut, qmin, qmax)
-	np := (k + 1) / 2
-	fast := 1 // every Shift >= 1: REQF2 (no clamp, no pre-shift)
-	for _, m := range rq[:c] {
-		if m.Shift < 1 {
-			fast = 0
-			break
+	var out dwOut
+	for i := range out.zOut {
+		out.zOut[i] = zOut
+	}
+	for i := range out.qmin {
+		out.qmin[i], out.qmax[i] = int8(qmin), int8(qmax)
+	}
+	var ep [4]dwRQ
+	zrow := ring[k*rowN : (k+1)*rowN]
+	iyA, lo, nv := dwSpan(s, oy0, oy1)
+	var table [dwMaxTable]*int16
+	if whole {
+		zrow = ring[nv*rowN : (nv+1)*rowN]
+		for j := range (oy1-oy0-1)*st + k {
+			table[j] = &zrow[0]
+			if iy := iyA + j; iy >= lo && iy < lo+nv {
+				table[j] = &ring[(iy-lo)*rowN]
+			}
 		}
 	}
-	zrow := ring[k*rowN : (k+1)*rowN]
 	for c0 := 0; c0 < c; c0 += 32 {
 		r := min(32, c-c0)
 		if r < 16 {
@@ -127,21 +250,35 @@ func dwChunks(ring []int16, dst, src []int8, weights []int8, bias []int32, rq []
 		if r == 16 {
 			nb = 1
 		}
-		for b := range 2 {
+		fast := 1 // every lane of the chunk takes the short epilogue
+		for b := range nb {
 			for v := range 2 {
 				for i, l := range dwLane[v] {
 					ch := c0 + off[b] + l
-					ep.ch[2*b+v].set(i, bias[ch], rq[ch])
+					if !ep[2*b+v].set(i, bias[ch], rq[ch], zOut) {
+						fast = 0
+					}
 				}
 			}
 		}
-		// Weights: for each kernel row, the ring transform of its taps
-		// (entry kx pairs taps kx and kx+1, taps past the row are 0), 2*np
-		// entries per row; the row kernel reads the even entries.
+		// Weights: for each kernel row, the ring transform of its taps at
+		// step 2 (entry t pairs taps 2t and 2t+1; a tap past the row is 0).
 		for ky := range k {
-			dwRingAVX2(&w16[ky*2*np*64], &weights[ky*k*c+c0], c, k, 0, 2*np, off[1], &zero[0])
+			dwRingAVX2(&w16[ky*np*dwBlockB/2], &weights[ky*k*c+c0], c, k, 0, np, off[1], &zero[0], 2, wHalf)
 		}
-		dwRingAVX2(&zrow[0], &src[0], s.InStride, 0, 0, entries, off[1], &zb[0])
+		dwRingAVX2(&zrow[0], &src[0], s.InStride, 0, 0, entries, off[1], &zb[0], step, half)
+		if whole {
+			for i := range nv {
+				iy := lo + i
+				dwRingAVX2(&ring[i*rowN], &src[iy*w*s.InStride+c0], s.InStride, w, s.PadLeft, entries, off[1], &zb[0], step, half)
+			}
+			d := oy0*s.OW*s.OutStride + c0
+			for b := range nb {
+				dwRowAVX2(&dst[d+off[b]], s.OutStride, s.OW, &table[0], k, pixAdv, pairAdv,
+					&w16[b*wHalf/2], np, &ep[2*b], &out, b*half, fast, oy1-oy0, st*8, s.OW*s.OutStride)
+			}
+			continue
+		}
 		var slotRow [dwMaxK]int
 		for i := range slotRow {
 			slotRow[i] = -1
@@ -158,12 +295,15 @@ func dwChunks(ring []int16, dst, src []int8, weights []int8, bias []int32, rq []
 				row := ring[slot*rowN : (slot+1)*rowN]
 				if slotRow[slot] != iy {
 					slotRow[slot] = iy
-					dwRingAVX2(&row[0], &src[iy*w*s.InStride+c0], s.InStride, w, s.PadLeft, entries, off[1], &zb[0])
+					dwRingAVX2(&row[0], &src[iy*w*s.InStride+c0], s.InStride, w, s.PadLeft, entries, off[1], &zb[0], step, half)
 				}
 				rows[ky] = &row[0]
 			}
-			dwRowAVX2(&dst[oy*s.OW*s.OutStride+c0], s.OutStride, s.OW, &rows[0], k, st,
-				&w16[0], np, off[1], &ep, nb, fast)
+			d := oy*s.OW*s.OutStride + c0
+			for b := range nb {
+				dwRowAVX2(&dst[d+off[b]], s.OutStride, s.OW, &rows[0], k, pixAdv, pairAdv,
+					&w16[b*wHalf/2], np, &ep[2*b], &out, b*half, fast, 1, 0, 0)
+			}
 		}
 	}
 }

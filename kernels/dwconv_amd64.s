@@ -2,445 +2,773 @@
 
 #include "textflag.h"
 
-// REQ: see gemm_amd64.s (same per-lane parameters, zOut in Y10).
-#define REQ(acc, P) \
-	VPMAXSD   32(P), acc, acc; \
-	VPMINSD   64(P), acc, acc; \
-	VPSLLVD   96(P), acc, acc; \
-	VPSRLQ    $32, acc, Y9; \
-	VPMULDQ   128(P), acc, Y8; \
-	VPMULDQ   160(P), Y9, Y9; \
-	VPADDQ    192(P), Y8, Y8; \
-	VPADDQ    224(P), Y9, Y9; \
-	VPSRLQ    $32, Y8, Y8; \
-	VPBLENDD  $0xAA, Y9, Y8, acc; \
-	VPSRAVD   256(P), acc, acc; \
-	VPADDD    Y10, acc, acc
+// Epilogue parameters (dwRQ, 320 bytes per 8 lanes): bias 0, mE 32,
+// mO 64, rsh 96, kq 128, lo 160, hi 192, lsh 224, rndE 256, rndO 288.
+// dwOut: zOut 0, qmin 32, qmax 64.
 
-// REQ2 is REQ for two accumulators that share the parameters at P, each
-// parameter loaded once (into Y15). Clobbers Y8, Y9, Y13, Y14, Y15.
-#define REQ2(A, B, P) \
-	VMOVDQU  32(P), Y15; \
-	VPMAXSD  Y15, A, A; \
-	VPMAXSD  Y15, B, B; \
-	VMOVDQU  64(P), Y15; \
-	VPMINSD  Y15, A, A; \
-	VPMINSD  Y15, B, B; \
-	VMOVDQU  96(P), Y15; \
-	VPSLLVD  Y15, A, A; \
-	VPSLLVD  Y15, B, B; \
-	VPSRLQ   $32, A, Y9; \
-	VPSRLQ   $32, B, Y14; \
-	VMOVDQU  128(P), Y15; \
-	VPMULDQ  Y15, A, Y8; \
-	VPMULDQ  Y15, B, Y13; \
-	VMOVDQU  160(P), Y15; \
-	VPMULDQ  Y15, Y9, Y9; \
-	VPMULDQ  Y15, Y14, Y14; \
-	VMOVDQU  192(P), Y15; \
-	VPADDQ   Y15, Y8, Y8; \
-	VPADDQ   Y15, Y13, Y13; \
-	VMOVDQU  224(P), Y15; \
-	VPADDQ   Y15, Y9, Y9; \
-	VPADDQ   Y15, Y14, Y14; \
-	VPSRLQ   $32, Y8, Y8; \
-	VPSRLQ   $32, Y13, Y13; \
-	VPBLENDD $0xAA, Y9, Y8, A; \
-	VPBLENDD $0xAA, Y14, Y13, B; \
-	VMOVDQU  256(P), Y15; \
-	VPSRAVD  Y15, A, A; \
-	VPSRAVD  Y15, B, B; \
-	VPADDD   Y10, A, A; \
-	VPADDD   Y10, B, B
+// RQF is the fast requantization (every Shift >= 2, see dwRQ): odd lanes
+// moved to even dwords for VPMULDQ, the high dwords of both products
+// merged, then one add (rounding and zero point) and the shift.
+#define RQF(A, P, T0, T1) \
+	VPSRLQ   $32, A, T1; \
+	VPMULDQ  32(P), A, T0; \
+	VPMULDQ  64(P), T1, T1; \
+	VPSRLQ   $32, T0, T0; \
+	VPBLENDD $0xAA, T1, T0, A; \
+	VPADDD   128(P), A, A; \
+	VPSRAVD  96(P), A, A
 
-// REQF is REQ for lanes whose Shift >= 1 (no clamp, no pre-shift).
-#define REQF(acc, P) \
-	VPSRLQ    $32, acc, Y9; \
-	VPMULDQ   128(P), acc, Y8; \
-	VPMULDQ   160(P), Y9, Y9; \
-	VPADDQ    192(P), Y8, Y8; \
-	VPADDQ    224(P), Y9, Y9; \
-	VPSRLQ    $32, Y8, Y8; \
-	VPBLENDD  $0xAA, Y9, Y8, acc; \
-	VPSRAVD   256(P), acc, acc; \
-	VPADDD    Y10, acc, acc
+// RQS is the general requantization (the shared REQ sequence), zOut at O.
+#define RQS(A, P, O, T0, T1) \
+	VPMAXSD  160(P), A, A; \
+	VPMINSD  192(P), A, A; \
+	VPSLLVD  224(P), A, A; \
+	VPSRLQ   $32, A, T1; \
+	VPMULDQ  32(P), A, T0; \
+	VPMULDQ  64(P), T1, T1; \
+	VPADDQ   256(P), T0, T0; \
+	VPADDQ   288(P), T1, T1; \
+	VPSRLQ   $32, T0, T0; \
+	VPBLENDD $0xAA, T1, T0, A; \
+	VPSRAVD  96(P), A, A; \
+	VPADDD   (O), A, A
 
-// REQF2 is REQ2 for lanes whose Shift >= 1: the clamp and the pre-shift
-// are identities and are left out. Clobbers Y8, Y9, Y13, Y14, Y15.
-#define REQF2(A, B, P) \
-	VPSRLQ   $32, A, Y9; \
-	VPSRLQ   $32, B, Y14; \
-	VMOVDQU  128(P), Y15; \
-	VPMULDQ  Y15, A, Y8; \
-	VPMULDQ  Y15, B, Y13; \
-	VMOVDQU  160(P), Y15; \
-	VPMULDQ  Y15, Y9, Y9; \
-	VPMULDQ  Y15, Y14, Y14; \
-	VMOVDQU  192(P), Y15; \
-	VPADDQ   Y15, Y8, Y8; \
-	VPADDQ   Y15, Y13, Y13; \
-	VMOVDQU  224(P), Y15; \
-	VPADDQ   Y15, Y9, Y9; \
-	VPADDQ   Y15, Y14, Y14; \
-	VPSRLQ   $32, Y8, Y8; \
-	VPSRLQ   $32, Y13, Y13; \
-	VPBLENDD $0xAA, Y9, Y8, A; \
-	VPBLENDD $0xAA, Y14, Y13, B; \
-	VMOVDQU  256(P), Y15; \
-	VPSRAVD  Y15, A, A; \
-	VPSRAVD  Y15, B, B; \
-	VPADDD   Y10, A, A; \
-	VPADDD   Y10, B, B
+// PACK2 narrows pixel a (accumulators A0: ch 0-3|8-11, A1: 4-7|12-15) and
+// pixel b (B0, B1) into A0 = 16 bytes of a | 16 bytes of b, clamped with
+// the dwOut at O. Clobbers B0.
+#define PACK2(A0, A1, B0, B1, O) \
+	VPACKSSDW A1, A0, A0; \
+	VPACKSSDW B1, B0, B0; \
+	VPACKSSWB B0, A0, A0; \
+	VPERMQ    $0xD8, A0, A0; \
+	VPMAXSB   32(O), A0, A0; \
+	VPMINSB   64(O), A0, A0
 
-// DPAIR accumulates one 16-byte ring vector at off of two pixels (SI and
-// SI+R12) times the weight vector at off(DX).
-#define DPAIR(off, A, B) \
-	VMOVDQU  off(DX), Y8; \
-	VPMADDWD off(SI), Y8, Y9; \
-	VPADDD   Y9, A, A; \
-	VPMADDWD off(SI)(R12*1), Y8, Y13; \
-	VPADDD   Y13, B, B
+// MAC4 adds one tap pair of four pixels (ring vectors at SI, SI+R12,
+// SI+2*R12, SI+BX) times the weights in Y8 (lanes of A) and Y9 (lanes of B).
+#define MAC4(off, W, A, B, C, D, T0, T1) \
+	VPMADDWD off(SI), W, T0; \
+	VPADDD   T0, A, A; \
+	VPMADDWD off(SI)(R12*1), W, T1; \
+	VPADDD   T1, B, B; \
+	VPMADDWD off(SI)(R12*2), W, T0; \
+	VPADDD   T0, C, C; \
+	VPMADDWD off(SI)(BX*1), W, T1; \
+	VPADDD   T1, D, D
 
-// PACK16 narrows accumulators A (ch 0-3|8-11) and B (4-7|12-15) into the
-// 16 bytes of XA, clamped. Clobbers B.
-#define PACK16(A, B, XA, XB) \
-	VPACKSSDW    B, A, A; \
-	VEXTRACTI128 $1, A, XB; \
-	VPACKSSWB    XB, XA, XA; \
-	VPMAXSB      X11, XA, XA; \
-	VPMINSB      X12, XA, XA
+// PAIR4 is MAC4 for both accumulator halves of one tap pair (weights at
+// w0(DX) and w1(DX)), then moves SI to the next pair.
+#define PAIR4(w0, w1) \
+	VMOVDQU w0(DX), Y8; \
+	VMOVDQU w1(DX), Y9; \
+	MAC4(0, Y8, Y0, Y2, Y4, Y6, Y12, Y13); \
+	MAC4(32, Y9, Y1, Y3, Y5, Y7, Y14, Y15); \
+	ADDQ    R13, SI
 
-// func dwRingAVX2(dst *int16, src *int8, inStride int, w int, padLeft int, entries int, off1 int, z *int8)
+// MAC6 is MAC4 for six pixels (the fifth at SI+4*R12, the sixth at SI+CX).
+#define MAC6(off, W, A, B, C, D, E, F, T0, T1) \
+	VPMADDWD off(SI), W, T0; \
+	VPADDD   T0, A, A; \
+	VPMADDWD off(SI)(R12*1), W, T1; \
+	VPADDD   T1, B, B; \
+	VPMADDWD off(SI)(R12*2), W, T0; \
+	VPADDD   T0, C, C; \
+	VPMADDWD off(SI)(BX*1), W, T1; \
+	VPADDD   T1, D, D; \
+	VPMADDWD off(SI)(R12*4), W, T0; \
+	VPADDD   T0, E, E; \
+	VPMADDWD off(SI)(CX*1), W, T1; \
+	VPADDD   T1, F, F
+
+// PAIR6 is PAIR4 for six pixels (accumulators Y0-Y11, weights in Y12, Y13).
+#define PAIR6(w0, w1) \
+	VMOVDQU w0(DX), Y12; \
+	VMOVDQU w1(DX), Y13; \
+	MAC6(0, Y12, Y0, Y2, Y4, Y6, Y8, Y10, Y14, Y15); \
+	MAC6(32, Y13, Y1, Y3, Y5, Y7, Y9, Y11, Y14, Y15); \
+	ADDQ    R13, SI
+
+// PAIR2 is PAIR4 for two pixels (accumulators Y0, Y1 and Y2, Y3).
+#define PAIR2(w0, w1) \
+	VMOVDQU  w0(DX), Y8; \
+	VMOVDQU  w1(DX), Y9; \
+	VPMADDWD (SI), Y8, Y12; \
+	VPADDD   Y12, Y0, Y0; \
+	VPMADDWD (SI)(R12*1), Y8, Y13; \
+	VPADDD   Y13, Y2, Y2; \
+	VPMADDWD 32(SI), Y9, Y14; \
+	VPADDD   Y14, Y1, Y1; \
+	VPMADDWD 32(SI)(R12*1), Y9, Y15; \
+	VPADDD   Y15, Y3, Y3; \
+	ADDQ     R13, SI
+
+// func dwRingAVX2(dst *int16, src *int8, inStride int, w int, padLeft int, entries int, off1 int, z *int8, step int,
+//	half int)
 //
-// Builds one ring row: entry j (128 bytes) holds input columns j-padLeft
-// and j+1-padLeft of two 16-channel blocks (at channel 0 and off1 of src),
-// sign-extended and interleaved so that VPMADDWD with a tap pair gives
-// x[j]*w0 + x[j+1]*w1 per channel. Columns outside [0, w) read z (32 bytes
-// of the input zero point). Block layout: 32 bytes channels 0-3|8-11 as
-// (x[j], x[j+1]) pairs, then 32 bytes channels 4-7|12-15.
-TEXT ·dwRingAVX2(SB), NOSPLIT, $0-64
+// Builds one ring row. With step 1, entry j holds input columns
+// j-padLeft and j+1-padLeft; with step 2, entry m holds columns
+// 2m-padLeft and 2m+1-padLeft. Both 16-channel blocks (at channel 0 and
+// off1 of src) are sign-extended and interleaved so that VPMADDWD with a
+// tap pair gives x[a]*w0 + x[a+1]*w1 per channel. Columns outside [0, w)
+// read z (32 bytes of the input zero point). A block's entry is 64 bytes:
+// channels 0-3|8-11 as (x[a], x[a+1]) pairs, then 4-7|12-15; block 0's
+// entries are contiguous from dst, block 1's from dst+half (bytes), so a
+// pass over one block reads every set of the L1, not every other one.
+// Step 1 converts each column once and keeps it for the next entry.
+TEXT ·dwRingAVX2(SB), NOSPLIT, $0-80
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ inStride+16(FP), R9
 	MOVQ w+24(FP), R10
-	MOVQ padLeft+32(FP), R11
-	NEGQ R11
+	MOVQ padLeft+32(FP), AX
+	NEGQ AX
 	MOVQ entries+40(FP), R12
 	MOVQ off1+48(FP), R13
 	MOVQ z+56(FP), R14
+	MOVQ half+72(FP), CX
 
-ringcol:
-	// AX = column j-padLeft, BX its pointer; DX the next column's pointer.
-	MOVQ  R11, AX
-	MOVQ  R14, BX
-	CMPQ  AX, R10
-	JAE   ringa
-	MOVQ  AX, BX
-	IMULQ R9, BX
-	ADDQ  SI, BX
-
-ringa:
-	INCQ  AX
-	MOVQ  R14, DX
-	CMPQ  AX, R10
-	JAE   ringb
+	// AX = column, DX = src + AX*inStride (the column's pointer when inside).
 	MOVQ  AX, DX
 	IMULQ R9, DX
 	ADDQ  SI, DX
+	CMPQ  step+64(FP), $2
+	JEQ   ring2
 
-ringb:
-	VPMOVSXBW  (BX), Y0
-	VPMOVSXBW  (DX), Y1
-	VPUNPCKLWD Y1, Y0, Y2
-	VPUNPCKHWD Y1, Y0, Y3
-	VMOVDQU    Y2, (DI)
-	VMOVDQU    Y3, 32(DI)
-	VPMOVSXBW  (BX)(R13*1), Y0
-	VPMOVSXBW  (DX)(R13*1), Y1
-	VPUNPCKLWD Y1, Y0, Y2
-	VPUNPCKHWD Y1, Y0, Y3
-	VMOVDQU    Y2, 64(DI)
-	VMOVDQU    Y3, 96(DI)
-	ADDQ       $128, DI
-	INCQ       R11
+	MOVQ      DX, BX
+	CMPQ      AX, R10
+	CMOVQCC   R14, BX
+	VPMOVSXBW (BX), Y0
+	VPMOVSXBW (BX)(R13*1), Y1
+	INCQ      AX
+	ADDQ      R9, DX
+
+ring1:
+	MOVQ       DX, BX
+	CMPQ       AX, R10
+	CMOVQCC    R14, BX
+	VPMOVSXBW  (BX), Y2
+	VPMOVSXBW  (BX)(R13*1), Y3
+	VPUNPCKLWD Y2, Y0, Y4
+	VPUNPCKHWD Y2, Y0, Y5
+	VPUNPCKLWD Y3, Y1, Y6
+	VPUNPCKHWD Y3, Y1, Y7
+	VMOVDQU    Y4, (DI)
+	VMOVDQU    Y5, 32(DI)
+	VMOVDQU    Y6, (DI)(CX*1)
+	VMOVDQU    Y7, 32(DI)(CX*1)
+	VMOVDQA    Y2, Y0
+	VMOVDQA    Y3, Y1
+	INCQ       AX
+	ADDQ       R9, DX
+	ADDQ       $64, DI
 	DECQ       R12
-	JNZ        ringcol
+	JNZ        ring1
 	VZEROUPPER
 	RET
 
-// func dwRowAVX2(dst *int8, outStride int, ow int, rows **int16, k int, stride int,
-//	w *int16, np int, off1 int, ep *gemmEpi, nb int, fast int)
+ring2:
+	MOVQ       DX, BX
+	CMPQ       AX, R10
+	CMOVQCC    R14, BX
+	INCQ       AX
+	ADDQ       R9, DX
+	MOVQ       DX, R8
+	CMPQ       AX, R10
+	CMOVQCC    R14, R8
+	INCQ       AX
+	ADDQ       R9, DX
+	VPMOVSXBW  (BX), Y0
+	VPMOVSXBW  (R8), Y2
+	VPMOVSXBW  (BX)(R13*1), Y1
+	VPMOVSXBW  (R8)(R13*1), Y3
+	VPUNPCKLWD Y2, Y0, Y4
+	VPUNPCKHWD Y2, Y0, Y5
+	VPUNPCKLWD Y3, Y1, Y6
+	VPUNPCKHWD Y3, Y1, Y7
+	VMOVDQU    Y4, (DI)
+	VMOVDQU    Y5, 32(DI)
+	VMOVDQU    Y6, (DI)(CX*1)
+	VMOVDQU    Y7, 32(DI)(CX*1)
+	ADDQ       $64, DI
+	DECQ       R12
+	JNZ        ring2
+	VZEROUPPER
+	RET
+
+// func dwRowAVX2(dst *int8, outStride int, ow int, rows **int16, k int, pixAdv int, pairAdv int,
+//	w *int16, np int, rq *dwRQ, out *dwOut, boff int, fast int, nrows int, rowStep int, dstStep int)
 //
-// fast != 0 promises Shift >= 1 for every channel (REQF2 in the two-pixel
-// steps, REQF in the one-pixel steps).
-// One output row of 32 channels (blocks at 0 and off1, which may overlap)
-// of a depthwise convolution. rows[ky] is the ring row of input row ky,
-// w is [k][2*np] entries of 128 bytes built like ring entries from the taps
-// (entry kx pairs taps kx and kx+1 of a row, the tap past the row is 0);
-// pair t reads entry 2t, ep.ch[0..3] the parameters of
-// accumulators 0-3 (block 0 ch 0-3|8-11, 4-7|12-15, block 1 likewise).
-// With nb == 1 only block 0 is computed and stored.
-TEXT ·dwRowAVX2(SB), NOSPLIT, $0-96
-	MOVQ    dst+0(FP), DI
-	MOVQ    outStride+8(FP), R9
-	MOVQ    ow+16(FP), R10
-	XORQ    R11, R11
-	MOVQ    stride+40(FP), R12
-	SHLQ    $7, R12
-	MOVQ    k+32(FP), R13
-	MOVQ    rows+24(FP), R14
-	MOVQ    off1+64(FP), BX
-	MOVQ    ep+72(FP), AX
-	VMOVDQU (AX), Y10
-	VMOVDQU 32(AX), X11
-	VMOVDQU 64(AX), X12
-	ADDQ    $160, AX
-	CMPQ    nb+80(FP), $1
-	JEQ     p1two
-
-	// Two pixels at a time (weights and parameters loaded once for both).
-pixel2:
-	CMPQ    R10, $2
-	JLT     pixel
-	VMOVDQU 0(AX), Y0
-	VMOVDQU 288(AX), Y1
-	VMOVDQU 576(AX), Y2
-	VMOVDQU 864(AX), Y3
-	VMOVDQA Y0, Y4
-	VMOVDQA Y1, Y5
-	VMOVDQA Y2, Y6
-	VMOVDQA Y3, Y7
-	MOVQ    w+48(FP), DX
-	XORQ    R8, R8
-
-row2:
-	MOVQ (R14)(R8*8), SI
-	ADDQ R11, SI
-	MOVQ np+56(FP), CX
-
-pair2:
-	DPAIR(0, Y0, Y4)
-	DPAIR(32, Y1, Y5)
-	DPAIR(64, Y2, Y6)
-	DPAIR(96, Y3, Y7)
-	ADDQ $256, SI
-	ADDQ $256, DX
-	DECQ CX
-	JNZ  pair2
-	INCQ R8
-	CMPQ R8, R13
-	JLT  row2
-
-	CMPQ    fast+88(FP), $0
-	JNE     req2f
-	REQ2(Y0, Y4, AX)
-	LEAQ    288(AX), CX
-	REQ2(Y1, Y5, CX)
-	LEAQ    576(AX), CX
-	REQ2(Y2, Y6, CX)
-	LEAQ    864(AX), CX
-	REQ2(Y3, Y7, CX)
-	JMP     pack2
-
-req2f:
-	REQF2(Y0, Y4, AX)
-	LEAQ    288(AX), CX
-	REQF2(Y1, Y5, CX)
-	LEAQ    576(AX), CX
-	REQF2(Y2, Y6, CX)
-	LEAQ    864(AX), CX
-	REQF2(Y3, Y7, CX)
-
-pack2:
-	PACK16(Y0, Y1, X0, X1)
-	PACK16(Y2, Y3, X2, X3)
-	PACK16(Y4, Y5, X4, X5)
-	PACK16(Y6, Y7, X6, X7)
-	VMOVDQU X0, (DI)
-	VMOVDQU X2, (DI)(BX*1)
-	LEAQ    (DI)(R9*1), CX
-	VMOVDQU X4, (CX)
-	VMOVDQU X6, (CX)(BX*1)
-	LEAQ    (DI)(R9*2), DI
-	LEAQ    (R11)(R12*2), R11
-	SUBQ    $2, R10
-	JNZ     pixel2
-	VZEROUPPER
-	RET
-
-pixel:
-	VMOVDQU 0(AX), Y0
-	VMOVDQU 288(AX), Y1
-	VMOVDQU 576(AX), Y2
-	VMOVDQU 864(AX), Y3
-	MOVQ    w+48(FP), DX
-	XORQ    R8, R8
+// nrows output rows of one 16-channel block. For each row, rows[ky]+boff
+// is the block in ring row ky; output pixel x's tap pair t is at
+// x*pixAdv + t*pairAdv from there. w holds the block's [k][np] entries
+// of 64 bytes (the caller offsets w for block 1), rq the parameters
+// of the two accumulators (rq[0]: ch 0-3|8-11, rq[1]: 4-7|12-15). fast !=
+// 0 promises every lane qualifies for RQF. After a row, rows advances by
+// rowStep bytes and dst by dstStep (both kept in their argument slots).
+//
+// Rows of 12 pixels or more go six pixels per step (12 accumulators,
+// weights loaded once for six), shorter ones and the rest four per step.
+// Two pixels left take a two-pixel step; one or three left redo the
+// row's last four (same bytes); rows shorter than four go one pixel at a
+// time. The
+// tap-pair loop is unrolled per np (K <= 11: np <= 6) and chosen once
+// per step: a short inner loop mispredicts its exit on every kernel row.
+// 3x3, the commonest and cheapest kernel, is unrolled over its rows too.
+TEXT ·dwRowAVX2(SB), NOSPLIT, $0-128
+	MOVQ dst+0(FP), DI
+	MOVQ outStride+8(FP), R9
+	MOVQ rows+24(FP), R14
+	MOVQ pixAdv+40(FP), R12
+	LEAQ (R12)(R12*2), BX
+	MOVQ pairAdv+48(FP), R13
+	MOVQ rq+72(FP), AX
 
 row:
-	MOVQ (R14)(R8*8), SI
-	ADDQ R11, SI
-	MOVQ np+56(FP), CX
+	MOVQ ow+16(FP), R10
+	MOVQ boff+88(FP), R11
+	CMPQ R10, $12
+	JGE  hex
+	CMPQ R10, $4
+	JLT  one
+	JMP  quad
 
-pair:
-	VMOVDQU  (SI), Y4
-	VPMADDWD (DX), Y4, Y4
-	VPADDD   Y4, Y0, Y0
-	VMOVDQU  32(SI), Y5
-	VPMADDWD 32(DX), Y5, Y5
-	VPADDD   Y5, Y1, Y1
-	VMOVDQU  64(SI), Y6
-	VPMADDWD 64(DX), Y6, Y6
-	VPADDD   Y6, Y2, Y2
-	VMOVDQU  96(SI), Y7
-	VPMADDWD 96(DX), Y7, Y7
-	VPADDD   Y7, Y3, Y3
-	ADDQ     $256, SI
-	ADDQ     $256, DX
-	DECQ     CX
-	JNZ      pair
-	INCQ     R8
-	CMPQ     R8, R13
-	JLT      row
-
-	LEAQ         288(AX), CX
-	LEAQ         576(AX), SI
-	LEAQ         864(AX), DX
-	CMPQ         fast+88(FP), $0
-	JNE          req4f
-	REQ(Y0, AX)
-	REQ(Y1, CX)
-	REQ(Y2, SI)
-	REQ(Y3, DX)
-	JMP          pack4
-
-req4f:
-	REQF(Y0, AX)
-	REQF(Y1, CX)
-	REQF(Y2, SI)
-	REQF(Y3, DX)
-
-pack4:
-	VPACKSSDW    Y1, Y0, Y0
-	VEXTRACTI128 $1, Y0, X1
-	VPACKSSWB    X1, X0, X0
-	VPMAXSB      X11, X0, X0
-	VPMINSB      X12, X0, X0
-	VPACKSSDW    Y3, Y2, Y2
-	VEXTRACTI128 $1, Y2, X3
-	VPACKSSWB    X3, X2, X2
-	VPMAXSB      X11, X2, X2
-	VPMINSB      X12, X2, X2
-	VMOVDQU      X0, (DI)
-	VMOVDQU      X2, (DI)(BX*1)
-
-	ADDQ R9, DI
-	ADDQ R12, R11
-	DECQ R10
-	JNZ  pixel
-
-	VZEROUPPER
-	RET
-
-	// One block: the same with accumulators 0 and 1 only (Y4, Y5 for
-	// the second pixel of a step of two).
-p1two:
-	CMPQ    R10, $2
-	JLT     pixel1
-	VMOVDQU 0(AX), Y0
-	VMOVDQU 288(AX), Y1
+hex:
+	LEAQ    (R12)(R12*4), CX
+	VMOVDQU (AX), Y0
+	VMOVDQU 320(AX), Y1
+	VMOVDQA Y0, Y2
+	VMOVDQA Y1, Y3
 	VMOVDQA Y0, Y4
 	VMOVDQA Y1, Y5
-	MOVQ    w+48(FP), DX
-	XORQ    R8, R8
+	VMOVDQA Y0, Y6
+	VMOVDQA Y1, Y7
+	VMOVDQA Y0, Y8
+	VMOVDQA Y1, Y9
+	VMOVDQA Y0, Y10
+	VMOVDQA Y1, Y11
+	MOVQ w+56(FP), DX
+	XORQ R8, R8
+	CMPQ k+32(FP), $3
+	JEQ  hk3
+	CMPQ np+64(FP), $1
+	JEQ  h1
+	CMPQ np+64(FP), $2
+	JEQ  h2
+	CMPQ np+64(FP), $3
+	JEQ  h3
+	CMPQ np+64(FP), $4
+	JEQ  h4
+	CMPQ np+64(FP), $5
+	JEQ  h5
+	JMP  h6
 
-row1b:
+hk3:
+	MOVQ 0(R14), SI
+	ADDQ R11, SI
+	PAIR6(0, 32)
+	PAIR6(64, 96)
+	MOVQ 8(R14), SI
+	ADDQ R11, SI
+	PAIR6(128, 160)
+	PAIR6(192, 224)
+	MOVQ 16(R14), SI
+	ADDQ R11, SI
+	PAIR6(256, 288)
+	PAIR6(320, 352)
+	JMP  hepi
+
+h1:
 	MOVQ (R14)(R8*8), SI
 	ADDQ R11, SI
-	MOVQ np+56(FP), CX
-
-pair1b:
-	DPAIR(0, Y0, Y4)
-	DPAIR(32, Y1, Y5)
-	ADDQ $256, SI
-	ADDQ $256, DX
-	DECQ CX
-	JNZ  pair1b
+	PAIR6(0, 32)
+	ADDQ $64, DX
 	INCQ R8
-	CMPQ R8, R13
-	JLT  row1b
+	CMPQ R8, k+32(FP)
+	JLT  h1
+	JMP  hepi
 
-	LEAQ    288(AX), CX
-	CMPQ    fast+88(FP), $0
-	JNE     req1bf
-	REQ2(Y0, Y4, AX)
-	REQ2(Y1, Y5, CX)
-	JMP     pack1b
-
-req1bf:
-	REQF2(Y0, Y4, AX)
-	REQF2(Y1, Y5, CX)
-
-pack1b:
-	PACK16(Y0, Y1, X0, X1)
-	PACK16(Y4, Y5, X4, X5)
-	VMOVDQU X0, (DI)
-	VMOVDQU X4, (DI)(R9*1)
-	LEAQ    (DI)(R9*2), DI
-	LEAQ    (R11)(R12*2), R11
-	SUBQ    $2, R10
-	JNZ     p1two
-	VZEROUPPER
-	RET
-
-pixel1:
-	VMOVDQU 0(AX), Y0
-	VMOVDQU 288(AX), Y1
-	MOVQ    w+48(FP), DX
-	XORQ    R8, R8
-
-row1:
+h2:
 	MOVQ (R14)(R8*8), SI
 	ADDQ R11, SI
-	MOVQ np+56(FP), CX
+	PAIR6(0, 32)
+	PAIR6(64, 96)
+	ADDQ $128, DX
+	INCQ R8
+	CMPQ R8, k+32(FP)
+	JLT  h2
+	JMP  hepi
 
-pair1:
-	VMOVDQU  (SI), Y4
-	VPMADDWD (DX), Y4, Y4
-	VPADDD   Y4, Y0, Y0
-	VMOVDQU  32(SI), Y5
-	VPMADDWD 32(DX), Y5, Y5
-	VPADDD   Y5, Y1, Y1
-	ADDQ     $256, SI
-	ADDQ     $256, DX
+h3:
+	MOVQ (R14)(R8*8), SI
+	ADDQ R11, SI
+	PAIR6(0, 32)
+	PAIR6(64, 96)
+	PAIR6(128, 160)
+	ADDQ $192, DX
+	INCQ R8
+	CMPQ R8, k+32(FP)
+	JLT  h3
+	JMP  hepi
+
+h4:
+	MOVQ (R14)(R8*8), SI
+	ADDQ R11, SI
+	PAIR6(0, 32)
+	PAIR6(64, 96)
+	PAIR6(128, 160)
+	PAIR6(192, 224)
+	ADDQ $256, DX
+	INCQ R8
+	CMPQ R8, k+32(FP)
+	JLT  h4
+	JMP  hepi
+
+h5:
+	MOVQ (R14)(R8*8), SI
+	ADDQ R11, SI
+	PAIR6(0, 32)
+	PAIR6(64, 96)
+	PAIR6(128, 160)
+	PAIR6(192, 224)
+	PAIR6(256, 288)
+	ADDQ $320, DX
+	INCQ R8
+	CMPQ R8, k+32(FP)
+	JLT  h5
+	JMP  hepi
+
+h6:
+	MOVQ (R14)(R8*8), SI
+	ADDQ R11, SI
+	PAIR6(0, 32)
+	PAIR6(64, 96)
+	PAIR6(128, 160)
+	PAIR6(192, 224)
+	PAIR6(256, 288)
+	PAIR6(320, 352)
+	ADDQ $384, DX
+	INCQ R8
+	CMPQ R8, k+32(FP)
+	JLT  h6
+
+hepi:
+	MOVQ out+80(FP), CX
+	LEAQ 320(AX), SI
+	CMPQ fast+96(FP), $0
+	JEQ  hslow
+	RQF(Y0, AX, Y12, Y13)
+	RQF(Y1, SI, Y14, Y15)
+	RQF(Y2, AX, Y12, Y13)
+	RQF(Y3, SI, Y14, Y15)
+	RQF(Y4, AX, Y12, Y13)
+	RQF(Y5, SI, Y14, Y15)
+	RQF(Y6, AX, Y12, Y13)
+	RQF(Y7, SI, Y14, Y15)
+	RQF(Y8, AX, Y12, Y13)
+	RQF(Y9, SI, Y14, Y15)
+	RQF(Y10, AX, Y12, Y13)
+	RQF(Y11, SI, Y14, Y15)
+	JMP  hpack
+
+hslow:
+	RQS(Y0, AX, CX, Y12, Y13)
+	RQS(Y1, SI, CX, Y14, Y15)
+	RQS(Y2, AX, CX, Y12, Y13)
+	RQS(Y3, SI, CX, Y14, Y15)
+	RQS(Y4, AX, CX, Y12, Y13)
+	RQS(Y5, SI, CX, Y14, Y15)
+	RQS(Y6, AX, CX, Y12, Y13)
+	RQS(Y7, SI, CX, Y14, Y15)
+	RQS(Y8, AX, CX, Y12, Y13)
+	RQS(Y9, SI, CX, Y14, Y15)
+	RQS(Y10, AX, CX, Y12, Y13)
+	RQS(Y11, SI, CX, Y14, Y15)
+
+hpack:
+	PACK2(Y0, Y1, Y2, Y3, CX)
+	PACK2(Y4, Y5, Y6, Y7, CX)
+	PACK2(Y8, Y9, Y10, Y11, CX)
+	LEAQ         (R9)(R9*2), R8
+	VMOVDQU      X0, (DI)
+	VEXTRACTI128 $1, Y0, (DI)(R9*1)
+	VMOVDQU      X4, (DI)(R9*2)
+	VEXTRACTI128 $1, Y4, (DI)(R8*1)
+	LEAQ         (DI)(R9*4), DI
+	VMOVDQU      X8, (DI)
+	VEXTRACTI128 $1, Y8, (DI)(R9*1)
+	LEAQ         (DI)(R9*2), DI
+	LEAQ         (R11)(R12*4), R11
+	LEAQ         (R11)(R12*2), R11
+	SUBQ         $6, R10
+	JEQ          rowdone
+	CMPQ         R10, $6
+	JGE          hex
+	CMPQ         R10, $4
+	JGE          quad
+	CMPQ         R10, $2
+	JEQ          duo
+	JMP          qback
+
+quad:
+	VMOVDQU (AX), Y0
+	VMOVDQU 320(AX), Y1
+	VMOVDQA Y0, Y2
+	VMOVDQA Y1, Y3
+	VMOVDQA Y0, Y4
+	VMOVDQA Y1, Y5
+	VMOVDQA Y0, Y6
+	VMOVDQA Y1, Y7
+	MOVQ w+56(FP), DX
+	XORQ R8, R8
+	CMPQ k+32(FP), $3
+	JEQ  qk3
+	CMPQ np+64(FP), $1
+	JEQ  q1
+	CMPQ np+64(FP), $2
+	JEQ  q2
+	CMPQ np+64(FP), $3
+	JEQ  q3
+	CMPQ np+64(FP), $4
+	JEQ  q4
+	CMPQ np+64(FP), $5
+	JEQ  q5
+	JMP  q6
+
+qk3:
+	MOVQ 0(R14), SI
+	ADDQ R11, SI
+	PAIR4(0, 32)
+	PAIR4(64, 96)
+	MOVQ 8(R14), SI
+	ADDQ R11, SI
+	PAIR4(128, 160)
+	PAIR4(192, 224)
+	MOVQ 16(R14), SI
+	ADDQ R11, SI
+	PAIR4(256, 288)
+	PAIR4(320, 352)
+	JMP  qepi
+
+q1:
+	MOVQ (R14)(R8*8), SI
+	ADDQ R11, SI
+	PAIR4(0, 32)
+	ADDQ $64, DX
+	INCQ R8
+	CMPQ R8, k+32(FP)
+	JLT  q1
+	JMP  qepi
+
+q2:
+	MOVQ (R14)(R8*8), SI
+	ADDQ R11, SI
+	PAIR4(0, 32)
+	PAIR4(64, 96)
+	ADDQ $128, DX
+	INCQ R8
+	CMPQ R8, k+32(FP)
+	JLT  q2
+	JMP  qepi
+
+q3:
+	MOVQ (R14)(R8*8), SI
+	ADDQ R11, SI
+	PAIR4(0, 32)
+	PAIR4(64, 96)
+	PAIR4(128, 160)
+	ADDQ $192, DX
+	INCQ R8
+	CMPQ R8, k+32(FP)
+	JLT  q3
+	JMP  qepi
+
+q4:
+	MOVQ (R14)(R8*8), SI
+	ADDQ R11, SI
+	PAIR4(0, 32)
+	PAIR4(64, 96)
+	PAIR4(128, 160)
+	PAIR4(192, 224)
+	ADDQ $256, DX
+	INCQ R8
+	CMPQ R8, k+32(FP)
+	JLT  q4
+	JMP  qepi
+
+q5:
+	MOVQ (R14)(R8*8), SI
+	ADDQ R11, SI
+	PAIR4(0, 32)
+	PAIR4(64, 96)
+	PAIR4(128, 160)
+	PAIR4(192, 224)
+	PAIR4(256, 288)
+	ADDQ $320, DX
+	INCQ R8
+	CMPQ R8, k+32(FP)
+	JLT  q5
+	JMP  qepi
+
+q6:
+	MOVQ (R14)(R8*8), SI
+	ADDQ R11, SI
+	PAIR4(0, 32)
+	PAIR4(64, 96)
+	PAIR4(128, 160)
+	PAIR4(192, 224)
+	PAIR4(256, 288)
+	PAIR4(320, 352)
+	ADDQ $384, DX
+	INCQ R8
+	CMPQ R8, k+32(FP)
+	JLT  q6
+
+qepi:
+	MOVQ out+80(FP), CX
+	LEAQ 320(AX), SI
+	CMPQ fast+96(FP), $0
+	JEQ  qslow
+	RQF(Y0, AX, Y8, Y9)
+	RQF(Y1, SI, Y10, Y11)
+	RQF(Y2, AX, Y12, Y13)
+	RQF(Y3, SI, Y14, Y15)
+	RQF(Y4, AX, Y8, Y9)
+	RQF(Y5, SI, Y10, Y11)
+	RQF(Y6, AX, Y12, Y13)
+	RQF(Y7, SI, Y14, Y15)
+	JMP  qpack
+
+qslow:
+	RQS(Y0, AX, CX, Y8, Y9)
+	RQS(Y1, SI, CX, Y10, Y11)
+	RQS(Y2, AX, CX, Y12, Y13)
+	RQS(Y3, SI, CX, Y14, Y15)
+	RQS(Y4, AX, CX, Y8, Y9)
+	RQS(Y5, SI, CX, Y10, Y11)
+	RQS(Y6, AX, CX, Y12, Y13)
+	RQS(Y7, SI, CX, Y14, Y15)
+
+qpack:
+	PACK2(Y0, Y1, Y2, Y3, CX)
+	PACK2(Y4, Y5, Y6, Y7, CX)
+	LEAQ         (R9)(R9*2), R8
+	VMOVDQU      X0, (DI)
+	VEXTRACTI128 $1, Y0, (DI)(R9*1)
+	VMOVDQU      X4, (DI)(R9*2)
+	VEXTRACTI128 $1, Y4, (DI)(R8*1)
+	LEAQ         (DI)(R9*4), DI
+	LEAQ         (R11)(R12*4), R11
+	SUBQ         $4, R10
+	JEQ          rowdone
+	CMPQ         R10, $4
+	JGE          quad
+	CMPQ         R10, $2
+	JEQ          duo
+
+	// One or three pixels left: step back and redo the row's last four.
+qback:
+	MOVQ  $4, CX
+	SUBQ  R10, CX
+	MOVQ  CX, R8
+	IMULQ R9, R8
+	SUBQ  R8, DI
+	IMULQ R12, CX
+	SUBQ  CX, R11
+	MOVQ  $4, R10
+	JMP   quad
+
+duo:
+	VMOVDQU (AX), Y0
+	VMOVDQU 320(AX), Y1
+	VMOVDQA Y0, Y2
+	VMOVDQA Y1, Y3
+	MOVQ w+56(FP), DX
+	XORQ R8, R8
+	CMPQ k+32(FP), $3
+	JEQ  dk3
+	CMPQ np+64(FP), $1
+	JEQ  d1
+	CMPQ np+64(FP), $2
+	JEQ  d2
+	CMPQ np+64(FP), $3
+	JEQ  d3
+	CMPQ np+64(FP), $4
+	JEQ  d4
+	CMPQ np+64(FP), $5
+	JEQ  d5
+	JMP  d6
+
+dk3:
+	MOVQ 0(R14), SI
+	ADDQ R11, SI
+	PAIR2(0, 32)
+	PAIR2(64, 96)
+	MOVQ 8(R14), SI
+	ADDQ R11, SI
+	PAIR2(128, 160)
+	PAIR2(192, 224)
+	MOVQ 16(R14), SI
+	ADDQ R11, SI
+	PAIR2(256, 288)
+	PAIR2(320, 352)
+	JMP  depi
+
+d1:
+	MOVQ (R14)(R8*8), SI
+	ADDQ R11, SI
+	PAIR2(0, 32)
+	ADDQ $64, DX
+	INCQ R8
+	CMPQ R8, k+32(FP)
+	JLT  d1
+	JMP  depi
+
+d2:
+	MOVQ (R14)(R8*8), SI
+	ADDQ R11, SI
+	PAIR2(0, 32)
+	PAIR2(64, 96)
+	ADDQ $128, DX
+	INCQ R8
+	CMPQ R8, k+32(FP)
+	JLT  d2
+	JMP  depi
+
+d3:
+	MOVQ (R14)(R8*8), SI
+	ADDQ R11, SI
+	PAIR2(0, 32)
+	PAIR2(64, 96)
+	PAIR2(128, 160)
+	ADDQ $192, DX
+	INCQ R8
+	CMPQ R8, k+32(FP)
+	JLT  d3
+	JMP  depi
+
+d4:
+	MOVQ (R14)(R8*8), SI
+	ADDQ R11, SI
+	PAIR2(0, 32)
+	PAIR2(64, 96)
+	PAIR2(128, 160)
+	PAIR2(192, 224)
+	ADDQ $256, DX
+	INCQ R8
+	CMPQ R8, k+32(FP)
+	JLT  d4
+	JMP  depi
+
+d5:
+	MOVQ (R14)(R8*8), SI
+	ADDQ R11, SI
+	PAIR2(0, 32)
+	PAIR2(64, 96)
+	PAIR2(128, 160)
+	PAIR2(192, 224)
+	PAIR2(256, 288)
+	ADDQ $320, DX
+	INCQ R8
+	CMPQ R8, k+32(FP)
+	JLT  d5
+	JMP  depi
+
+d6:
+	MOVQ (R14)(R8*8), SI
+	ADDQ R11, SI
+	PAIR2(0, 32)
+	PAIR2(64, 96)
+	PAIR2(128, 160)
+	PAIR2(192, 224)
+	PAIR2(256, 288)
+	PAIR2(320, 352)
+	ADDQ $384, DX
+	INCQ R8
+	CMPQ R8, k+32(FP)
+	JLT  d6
+
+depi:
+	MOVQ out+80(FP), CX
+	LEAQ 320(AX), SI
+	CMPQ fast+96(FP), $0
+	JEQ  dslow
+	RQF(Y0, AX, Y8, Y9)
+	RQF(Y1, SI, Y10, Y11)
+	RQF(Y2, AX, Y12, Y13)
+	RQF(Y3, SI, Y14, Y15)
+	JMP  dpack
+
+dslow:
+	RQS(Y0, AX, CX, Y8, Y9)
+	RQS(Y1, SI, CX, Y10, Y11)
+	RQS(Y2, AX, CX, Y12, Y13)
+	RQS(Y3, SI, CX, Y14, Y15)
+
+dpack:
+	PACK2(Y0, Y1, Y2, Y3, CX)
+	VMOVDQU      X0, (DI)
+	VEXTRACTI128 $1, Y0, (DI)(R9*1)
+	JMP          rowdone
+
+one:
+	VMOVDQU (AX), Y0
+	VMOVDQU 320(AX), Y1
+	MOVQ    w+56(FP), DX
+	XORQ    R8, R8
+
+orow:
+	MOVQ (R14)(R8*8), SI
+	ADDQ R11, SI
+	MOVQ np+64(FP), CX
+
+opair:
+	VMOVDQU  (SI), Y8
+	VPMADDWD (DX), Y8, Y8
+	VPADDD   Y8, Y0, Y0
+	VMOVDQU  32(SI), Y9
+	VPMADDWD 32(DX), Y9, Y9
+	VPADDD   Y9, Y1, Y1
+	ADDQ     R13, SI
+	ADDQ     $64, DX
 	DECQ     CX
-	JNZ      pair1
+	JNZ      opair
 	INCQ     R8
-	CMPQ     R8, R13
-	JLT      row1
+	CMPQ     R8, k+32(FP)
+	JLT      orow
 
-	LEAQ         288(AX), CX
-	CMPQ         fast+88(FP), $0
-	JNE          req1f
-	REQ(Y0, AX)
-	REQ(Y1, CX)
-	JMP          pack1
+	MOVQ out+80(FP), CX
+	LEAQ 320(AX), SI
+	CMPQ fast+96(FP), $0
+	JEQ  oslow
+	RQF(Y0, AX, Y8, Y9)
+	RQF(Y1, SI, Y10, Y11)
+	JMP  opack
 
-req1f:
-	REQF(Y0, AX)
-	REQF(Y1, CX)
+oslow:
+	RQS(Y0, AX, CX, Y8, Y9)
+	RQS(Y1, SI, CX, Y10, Y11)
 
-pack1:
+opack:
 	VPACKSSDW    Y1, Y0, Y0
 	VEXTRACTI128 $1, Y0, X1
 	VPACKSSWB    X1, X0, X0
-	VPMAXSB      X11, X0, X0
-	VPMINSB      X12, X0, X0
+	VPMAXSB      32(CX), X0, X0
+	VPMINSB      64(CX), X0, X0
 	VMOVDQU      X0, (DI)
+	ADDQ         R9, DI
+	ADDQ         R12, R11
+	DECQ         R10
+	JNZ          one
 
-	ADDQ R9, DI
-	ADDQ R12, R11
-	DECQ R10
-	JNZ  pixel1
+rowdone:
+	DECQ nrows+104(FP)
+	JEQ  done
+	MOVQ dst+0(FP), DI
+	ADDQ dstStep+120(FP), DI
+	MOVQ DI, dst+0(FP)
+	ADDQ rowStep+112(FP), R14
+	JMP  row
 
+done:
 	VZEROUPPER
 	RET

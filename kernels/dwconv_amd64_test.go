@@ -7,11 +7,39 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/mixedge/mixedge/quant"
 )
+
+// Multiplier sets of runDWAVX2.
+const (
+	dwMultRand = iota // randMults: mostly typical, some extreme (general epilogue)
+	dwMultEdge        // randMults with edgeMults on top
+	dwMultFast        // typical only, every lane on the fast epilogue
+	dwMultModes
+)
+
+// fastMults returns multipliers with Shift in [2, 22], some of them powers
+// of two (ties), all of which take the fast epilogue for any int8 zOut.
+func fastMults(tb testing.TB, rng *rand.Rand, n int, zOut int32) []quant.Multiplier {
+	tb.Helper()
+	v := make([]quant.Multiplier, n)
+	for i := range v {
+		v[i] = quant.Multiplier{M: 1<<30 + rng.Int32N(1<<30), Shift: 2 + rng.Int32N(21)}
+		if rng.IntN(4) == 0 {
+			v[i].M = 1 << 30
+		}
+		var r dwRQ
+		if !r.set(0, 0, v[i], zOut) {
+			tb.Fatalf("%+v with zOut %d does not take the fast epilogue", v[i], zOut)
+		}
+	}
+	return v
+}
 
 // runDWAVX2 checks DWConvQS8AVX2 against DWConvQS8 byte for byte, guard
 // bands included, with rows split over several calls when tc.split.
-func runDWAVX2(tb testing.TB, rng *rand.Rand, tc dwCase, edge bool) {
+func runDWAVX2(tb testing.TB, rng *rand.Rand, tc dwCase, mode int) {
 	tb.Helper()
 	oh, pt := padding(tc.h, tc.k, tc.stride, tc.same)
 	ow, pl := padding(tc.w, tc.k, tc.stride, tc.same)
@@ -25,8 +53,11 @@ func runDWAVX2(tb testing.TB, rng *rand.Rand, tc dwCase, edge bool) {
 	raw := randBias(rng, tc.c, tc.largeBias)
 	q := randQuantOut(rng)
 	rq := randMults(tb, rng, tc.c, tc.k*tc.k)
-	if edge {
+	switch mode {
+	case dwMultEdge:
 		edgeMults(rng, rq)
+	case dwMultFast:
+		rq = fastMults(tb, rng, tc.c, q.zOut)
 	}
 	bias := fold(tb, raw, w, tc.c, 1, q.zIn)
 	dst := newBuf(rng, oh*ow*s.OutStride)
@@ -76,23 +107,46 @@ func TestAVX2DWConv(t *testing.T) {
 						tc := dwCase{h: hw[0], w: hw[1], c: c, k: k, stride: st, same: same,
 							inOff: rng.IntN(3), inExtra: rng.IntN(3), outOff: rng.IntN(3), outExtra: rng.IntN(3),
 							extreme: rng.IntN(3) == 0, largeBias: rng.IntN(4) == 0, split: rng.IntN(2) == 0}
-						runDWAVX2(t, rng, tc, rng.IntN(2) == 0)
+						runDWAVX2(t, rng, tc, rng.IntN(dwMultModes))
 					}
 				}
 			}
 		}
 	}
 	for i := range trials(600) {
-		runDWAVX2(t, rng, randDWCaseAVX2(rng), i%2 == 0)
+		runDWAVX2(t, rng, randDWCaseAVX2(rng), i%dwMultModes)
 	}
 	// Kernel sizes and strides MixNet does not use, which the contract allows.
 	for i := range trials(300) {
 		tc := randDWCaseAVX2(rng)
 		tc.k, tc.stride = []int{1, 2, 4, 6}[i%4], 1+rng.IntN(4)
-		runDWAVX2(t, rng, tc, i%2 == 0)
+		runDWAVX2(t, rng, tc, i%dwMultModes)
+	}
+	// Both ring modes: tall or wide images stream, small ones go whole;
+	// widths cover every remainder of the 4-pixel step.
+	modes := map[bool]int{}
+	for i := range trials(200) {
+		k := dwKernels[i%len(dwKernels)]
+		tc := dwCase{h: 1 + rng.IntN(40), w: 1 + rng.IntN(40), c: 16 + rng.IntN(40), k: k, stride: 1 + rng.IntN(2),
+			same: rng.IntN(2) == 0, inOff: rng.IntN(3), outExtra: rng.IntN(3), split: rng.IntN(2) == 0}
+		switch i % 3 {
+		case 0:
+			tc.h, tc.w = 60+rng.IntN(60), 1+rng.IntN(12)
+		case 1:
+			tc.h, tc.w = 1+rng.IntN(8), 100+rng.IntN(40)
+		}
+		oh, _ := padding(tc.h, k, tc.stride, tc.same)
+		ow, _ := padding(tc.w, k, tc.stride, tc.same)
+		s := DWConvShape{H: tc.h, W: tc.w, C: tc.c, K: k, Stride: tc.stride, OH: oh, OW: ow}
+		_, whole := dwPlan(&s, 0, oh)
+		modes[whole]++
+		runDWAVX2(t, rng, tc, i%dwMultModes)
+	}
+	if modes[false] == 0 || modes[true] == 0 {
+		t.Errorf("ring modes tested (whole: count): %v", modes)
 	}
 	// Rows too wide for the stack ring fall back to the generic kernel.
-	runDWAVX2(t, rng, dwCase{h: 3, w: 300, c: 20, k: 11, stride: 1}, false)
+	runDWAVX2(t, rng, dwCase{h: 3, w: 300, c: 20, k: 11, stride: 1}, dwMultRand)
 }
 
 func TestAVX2DWConvAllocs(t *testing.T) {
@@ -110,11 +164,12 @@ func TestAVX2DWConvAllocs(t *testing.T) {
 }
 
 func FuzzAVX2DWConv(f *testing.F) {
-	f.Add(uint64(1), false)
-	f.Add(uint64(2), true)
-	f.Fuzz(func(t *testing.T, seed uint64, edge bool) {
+	f.Add(uint64(1), uint8(dwMultRand))
+	f.Add(uint64(2), uint8(dwMultEdge))
+	f.Add(uint64(3), uint8(dwMultFast))
+	f.Fuzz(func(t *testing.T, seed uint64, mode uint8) {
 		rng := rand.New(rand.NewPCG(seed, 98))
-		runDWAVX2(t, rng, randDWCaseAVX2(rng), edge)
+		runDWAVX2(t, rng, randDWCaseAVX2(rng), int(mode)%dwMultModes)
 	})
 }
 
