@@ -139,21 +139,33 @@ func (f FrameFormat) String() string {
 	return s
 }
 
-// BT.601 limited range ("TV range", what rpicam-vid and ffmpeg emit by
-// default) in 8-bit fixed point:
+// yuvMatrix is one YUV → RGB conversion in 8-bit fixed point:
 //
-//	R = (298(Y-16) + 409(V-128) + 128) >> 8
-//	G = (298(Y-16) - 100(U-128) - 208(V-128) + 128) >> 8
-//	B = (298(Y-16) + 516(U-128) + 128) >> 8
+//	c = yMul(Y-yOff) + 128
+//	R = (c + rv(V-128)) >> 8
+//	G = (c + gu(U-128) + gv(V-128)) >> 8
+//	B = (c + bu(U-128)) >> 8
 //
-// each clamped to [0, 255]. Chroma is replicated (nearest sample) when it
+// each clamped to [0, 255]. Every converter (the scalar one and the SIMD
+// kernels) takes its constants from a yuvMatrix, so another colour range is
+// one more value of this type. The SIMD kernels need every constant and
+// 128 - yMul*yOff to fit int16.
+type yuvMatrix struct{ yOff, yMul, rv, gu, gv, bu int32 }
+
+// bt601Limited is BT.601 limited range ("TV range", what rpicam-vid and
+// ffmpeg emit by default). Chroma is replicated (nearest sample) when it
 // is subsampled, whatever the siting the stream declares.
-func yuvToRGB(y, u, v uint8, d []uint8) {
-	c := 298*(int32(y)-16) + 128
+var bt601Limited = yuvMatrix{yOff: 16, yMul: 298, rv: 409, gu: -100, gv: -208, bu: 516}
+
+func (m *yuvMatrix) rgb(y, u, v uint8) (r, g, b uint8) {
+	c := m.yMul*(int32(y)-m.yOff) + 128
 	e, dd := int32(v)-128, int32(u)-128
-	d[0] = clamp8((c + 409*e) >> 8)
-	d[1] = clamp8((c - 100*dd - 208*e) >> 8)
-	d[2] = clamp8((c + 516*dd) >> 8)
+	return clamp8((c + m.rv*e) >> 8), clamp8((c + m.gu*dd + m.gv*e) >> 8), clamp8((c + m.bu*dd) >> 8)
+}
+
+// yuvToRGB converts one pixel with bt601Limited.
+func yuvToRGB(y, u, v uint8, d []uint8) {
+	d[0], d[1], d[2] = bt601Limited.rgb(y, u, v)
 }
 
 func clamp8(v int32) uint8 {

@@ -1,0 +1,226 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// Row kernels of the fused preprocessing (fusedrow.go). Taps are split as
+// hi<<15 + lo so that VPMADDWD's 16-bit products are exact; int32 sums
+// wrap like Pillow's, so the recombined sums are bit-identical.
+
+// func vRowAVX2(dst, src *uint8, stride, width int, coef *uint32, pairs int)
+// 16 columns per step; per pair of rows, the bytes of both rows are
+// interleaved as words and multiplied by the (hi, hi) and (lo, lo) tap pairs.
+TEXT ·vRowAVX2(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ stride+16(FP), DX
+	MOVQ width+24(FP), CX
+	MOVQ coef+32(FP), R8
+	MOVQ pairs+40(FP), R9
+	MOVL $0x200000, AX // roundHalf
+	VMOVD AX, X15
+	VPBROADCASTD X15, Y15
+	SHRQ $4, CX
+	JZ vdone
+
+vcol:
+	VMOVDQA Y15, Y0 // lo sums (rounding folded in)
+	VMOVDQA Y15, Y1
+	VPXOR Y2, Y2, Y2 // hi sums
+	VPXOR Y3, Y3, Y3
+	MOVQ SI, R10
+	MOVQ R8, R11
+	MOVQ R9, R12
+
+vtap:
+	VPMOVZXBW (R10), Y4
+	VPMOVZXBW (R10)(DX*1), Y5
+	VPUNPCKLWD Y5, Y4, Y6 // columns 0-3 | 8-11
+	VPUNPCKHWD Y5, Y4, Y7 // columns 4-7 | 12-15
+	VPBROADCASTD (R11), Y8
+	VPBROADCASTD 4(R11), Y9
+	VPMADDWD Y8, Y6, Y10
+	VPADDD Y10, Y2, Y2
+	VPMADDWD Y8, Y7, Y10
+	VPADDD Y10, Y3, Y3
+	VPMADDWD Y9, Y6, Y10
+	VPADDD Y10, Y0, Y0
+	VPMADDWD Y9, Y7, Y10
+	VPADDD Y10, Y1, Y1
+	LEAQ (R10)(DX*2), R10
+	ADDQ $8, R11
+	DECQ R12
+	JNZ vtap
+
+	VPSLLD $15, Y2, Y2
+	VPADDD Y2, Y0, Y0
+	VPSLLD $15, Y3, Y3
+	VPADDD Y3, Y1, Y1
+	VPSRAD $22, Y0, Y0
+	VPSRAD $22, Y1, Y1
+	VPACKSSDW Y1, Y0, Y0 // in column order per lane
+	VPACKUSWB Y0, Y0, Y0 // clip8: saturation is the clamp
+	VPERMQ $0x08, Y0, Y0
+	VMOVDQU X0, (DI)
+	ADDQ $16, SI
+	ADDQ $16, DI
+	DECQ CX
+	JNZ vcol
+
+vdone:
+	VZEROUPPER
+	RET
+
+// HPAIR accumulates the taps of slots 2p and 2p+1 (a block's offsets at
+// off, off+4; coefficients at coef) into hi and lo.
+#define HPAIR(off, coef, hi, lo) \
+	MOVLQSX off(R8), R10 \
+	MOVLQSX off+4(R8), R11 \
+	VMOVQ (R12)(R10*1), X8 \
+	VPINSRQ $1, (R12)(R11*1), X8, X8 \
+	VPMOVZXBW X8, Y8 \
+	VPMADDWD coef(R9), Y8, Y9 \
+	VPADDD Y9, hi, hi \
+	VPMADDWD coef+32(R9), Y8, Y9 \
+	VPADDD Y9, lo, lo
+
+// func hRowAVX2(dst, src *uint8, offs *int32, coef *int16, blocks, groups int)
+// 8 outputs per block, two per register (slots o0|o4, o1|o5, o2|o6, o3|o7),
+// 8 taps per group; three VPHADDD reduce the partial sums in output order.
+TEXT ·hRowAVX2(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ offs+16(FP), R8
+	MOVQ coef+24(FP), R9
+	MOVQ blocks+32(FP), CX
+	MOVQ groups+40(FP), DX
+	MOVL $0x200000, AX
+	VMOVD AX, X15
+	VPBROADCASTD X15, Y15
+	TESTQ CX, CX
+	JZ hdone
+
+hblock:
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
+	MOVQ SI, R12
+	MOVQ DX, R13
+
+hgroup:
+	HPAIR(0, 0, Y0, Y4)
+	HPAIR(8, 64, Y1, Y5)
+	HPAIR(16, 128, Y2, Y6)
+	HPAIR(24, 192, Y3, Y7)
+	ADDQ $256, R9
+	ADDQ $8, R12
+	DECQ R13
+	JNZ hgroup
+
+	VPSLLD $15, Y0, Y0
+	VPADDD Y4, Y0, Y0
+	VPSLLD $15, Y1, Y1
+	VPADDD Y5, Y1, Y1
+	VPSLLD $15, Y2, Y2
+	VPADDD Y6, Y2, Y2
+	VPSLLD $15, Y3, Y3
+	VPADDD Y7, Y3, Y3
+	VPHADDD Y1, Y0, Y0 // o0 o0 o1 o1 | o4 o4 o5 o5
+	VPHADDD Y3, Y2, Y2 // o2 o2 o3 o3 | o6 o6 o7 o7
+	VPHADDD Y2, Y0, Y0 // o0 o1 o2 o3 | o4 o5 o6 o7
+	VPADDD Y15, Y0, Y0
+	VPSRAD $22, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPACKSSDW X1, X0, X0
+	VPACKUSWB X0, X0, X0
+	VMOVQ X0, (DI)
+	ADDQ $8, DI
+	ADDQ $32, R8
+	DECQ CX
+	JNZ hblock
+
+hdone:
+	VZEROUPPER
+	RET
+
+// YUVHALF converts 16 pixels: luma words in Y4, chroma words (already
+// minus 128, one per pixel) in Y2 (U) and Y3 (V); stores 16 bytes of R, G
+// and B at off(DI), off(DI)(DX*1), off(DI)(DX*2).
+#define YUVCH(k, dst) \
+	VPMADDWD k, Y7, Y9 \
+	VPADDD Y5, Y9, Y9 \
+	VPSRAD $8, Y9, Y9 \
+	VPMADDWD k, Y8, Y2 \
+	VPADDD Y6, Y2, Y2 \
+	VPSRAD $8, Y2, Y2 \
+	VPACKSSDW Y2, Y9, Y9 \
+	VPACKUSWB Y9, Y9, Y9 \
+	VPERMQ $0x08, Y9, Y9 \
+	VMOVDQU X9, dst
+
+#define YUVHALF(off) \
+	VPUNPCKLWD Y11, Y4, Y5 \
+	VPUNPCKHWD Y11, Y4, Y6 \
+	VPUNPCKLWD Y3, Y2, Y7 \
+	VPUNPCKHWD Y3, Y2, Y8 \
+	VPMADDWD Y12, Y5, Y5 \
+	VPMADDWD Y12, Y6, Y6 \
+	YUVCH(Y13, off(DI)) \
+	YUVCH(Y14, off(DI)(DX*1)) \
+	YUVCH(Y15, off(DI)(DX*2))
+
+// func yuvRowAVX2(dst *uint8, cs int, y, u, v *uint8, blocks int, k *yuvSIMD)
+// 32 pixels (16 chroma samples) per block. With pairs (Y, 1)·kY = c and
+// (U-128, V-128)·k{R,G,B}, each channel is (c + chroma term) >> 8,
+// clamped by the saturating packs.
+TEXT ·yuvRowAVX2(SB), NOSPLIT, $0-56
+	MOVQ dst+0(FP), DI
+	MOVQ cs+8(FP), DX
+	MOVQ y+16(FP), SI
+	MOVQ u+24(FP), R8
+	MOVQ v+32(FP), R9
+	MOVQ blocks+40(FP), CX
+	MOVQ k+48(FP), R10
+	VPBROADCASTD 0(R10), Y12
+	VPBROADCASTD 4(R10), Y13
+	VPBROADCASTD 8(R10), Y14
+	VPBROADCASTD 12(R10), Y15
+	VPCMPEQW Y11, Y11, Y11
+	VPSRLW $15, Y11, Y11 // words of 1
+	MOVL $0x80808080, AX
+	VMOVD AX, X10
+	VPBROADCASTD X10, X10
+	TESTQ CX, CX
+	JZ ydone
+
+yblock:
+	VMOVDQU (R8), X0
+	VPXOR X10, X0, X0 // U-128 as int8
+	VMOVDQU (R9), X1
+	VPXOR X10, X1, X1
+	VPUNPCKLBW X0, X0, X2 // chroma of pixels 0-15
+	VPUNPCKLBW X1, X1, X3
+	VPMOVSXBW X2, Y2
+	VPMOVSXBW X3, Y3
+	VPMOVZXBW (SI), Y4
+	YUVHALF(0)
+	VPUNPCKHBW X0, X0, X2 // pixels 16-31
+	VPUNPCKHBW X1, X1, X3
+	VPMOVSXBW X2, Y2
+	VPMOVSXBW X3, Y3
+	VPMOVZXBW 16(SI), Y4
+	YUVHALF(16)
+	ADDQ $32, SI
+	ADDQ $16, R8
+	ADDQ $16, R9
+	ADDQ $32, DI
+	DECQ CX
+	JNZ yblock
+
+ydone:
+	VZEROUPPER
+	RET
