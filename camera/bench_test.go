@@ -2,7 +2,9 @@ package camera
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
+	"time"
 )
 
 func benchImage() *RGB { return ToRGB(randomImage(rand.New(rand.NewPCG(9, 10)), 640, 480)) }
@@ -49,5 +51,49 @@ func BenchmarkResizeFull(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		rs.Resize(dst, img)
+	}
+}
+
+// BenchmarkFusedVariants times, interleaved in one loop (the machine's load
+// hits all alike), the VGA I420 frame through the fused path as it was
+// before the row pipeline (whole rows converted, interleaved RGB passes),
+// through the row pipeline with the generic kernels, and with this build's
+// SIMD kernels, and reports the medians.
+func BenchmarkFusedVariants(b *testing.B) {
+	f := FrameFormat{Pix: I420, W: 640, H: 480}
+	fu, err := DefaultPreprocess().NewFused(f, Quant{Scale: 0.0187, Zero: -14})
+	if err != nil {
+		b.Fatal(err)
+	}
+	frame := testFrame(b, 1, f)
+	dst := make([]int8, 224*224*3)
+	rgb := NewRGB(f.W, f.H)
+	legacy := func() {
+		rs := fu.pl.rs
+		convertRows(rgb.Pix, frame, f, fu.y0, fu.y1)
+		from, to := rs.v.span(0, rs.win.H)
+		rs.horizontal(rs.tmp, 3*rs.win.W, rgb.Pix, 3*f.W, from, to-from)
+		fu.vertical(dst, rs.tmp, 3*rs.win.W, 0, from)
+	}
+	simd := fu.rows.k
+	rows := func(k *rowKernels) func() {
+		return func() { fu.rows.k = k; fu.Apply(dst, frame) }
+	}
+	variants := []struct {
+		name string
+		run  func()
+		t    []time.Duration
+	}{{name: "legacy", run: legacy}, {name: "generic", run: rows(genericRows)}, {name: simd.name, run: rows(simd)}}
+	for b.Loop() {
+		for i := range variants {
+			v := &variants[i]
+			t0 := time.Now()
+			v.run()
+			v.t = append(v.t, time.Since(t0))
+		}
+	}
+	for _, v := range variants {
+		slices.Sort(v.t)
+		b.ReportMetric(float64(v.t[len(v.t)/2].Microseconds())/1e3, v.name+"-ms")
 	}
 }

@@ -97,7 +97,13 @@ func newRowPlan(h, v *axis, k *rowKernels, m *yuvMatrix) *rowPlan {
 	from, to := h.span(0, h.n)
 	p.x0 = from &^ 1
 	p.nx = to - p.x0
-	p.hGroups = (h.ksize + 7) / 8
+	// Groups cover the longest tap run, which can be well below ksize
+	// (640 → 341: ksize 9, at most 8 taps).
+	maxCount := int32(1)
+	for _, c := range h.count {
+		maxCount = max(maxCount, c)
+	}
+	p.hGroups = (int(maxCount) + 7) / 8
 	p.cs = (p.nx + 8*p.hGroups + 31) &^ 31
 	p.conv = make([]uint8, 3*p.cs)
 	p.hs = (p.n + 15) &^ 15
