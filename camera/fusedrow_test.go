@@ -23,6 +23,9 @@ func randomFusedCase(r *rand.Rand) fusedCase {
 	c.f = FrameFormat{Pix: allPixFormats[r.IntN(len(allPixFormats))], W: 1 + r.IntN(160), H: 1 + r.IntN(120)}
 	if r.IntN(4) == 0 {
 		c.f.W, c.f.H = 200+r.IntN(500), 150+r.IntN(400)
+		if testing.Short() { // keeps the qemu leg quick
+			c.f.W, c.f.H = c.f.W/3, c.f.H/3
+		}
 	}
 	if r.IntN(3) == 0 {
 		c.f.Stride = c.f.rowBytes() + r.IntN(40)
@@ -103,7 +106,7 @@ func TestFusedRandomEqualsFloatPath(t *testing.T) {
 	r := rand.New(rand.NewPCG(6, 6))
 	n := 300
 	if testing.Short() {
-		n = 60
+		n = 40
 	}
 	seen := map[PixelFormat]int{}
 	for i := range n {

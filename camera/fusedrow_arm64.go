@@ -1,0 +1,31 @@
+//go:build !purego
+
+package camera
+
+import (
+	"github.com/klauspost/cpuid/v2"
+	"github.com/mixedge/mixedge/kernels"
+)
+
+//go:noescape
+func hRowNeon(dst, src *uint8, offs *int32, coef *int16, blocks, groups int)
+
+//go:noescape
+func vRowNeon(dst, src *uint8, stride, width int, coef *uint32, pairs int)
+
+//go:noescape
+func yuvRowNeon(dst *uint8, cs int, y, u, v *uint8, blocks int, k *yuvSIMD)
+
+var neonRows = &rowKernels{name: "neon", hRow: hRowNeon, vRow: vRowNeon, yuvRow: yuvRowNeon}
+
+// The row kernels follow the int8 kernel tier: NEON (both the neon and the
+// dotprod tiers) unless MIXEDGE_KERNELS selects the generic tier.
+func init() {
+	if !cpuid.CPU.Supports(cpuid.ASIMD) {
+		return
+	}
+	if t, err := kernels.Select(""); err == nil && t.Name == kernels.Generic.Name {
+		return
+	}
+	simdRows = neonRows
+}
