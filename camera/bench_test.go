@@ -76,14 +76,19 @@ func BenchmarkFusedVariants(b *testing.B) {
 		fu.vertical(dst, rs.tmp, 3*rs.win.W, 0, from)
 	}
 	simd := fu.rows.k
-	rows := func(k *rowKernels) func() {
-		return func() { fu.rows.k = k; fu.Apply(dst, frame) }
+	win := fu.rows.winOK
+	rows := func(k *rowKernels, w bool) func() {
+		return func() { fu.rows.k, fu.rows.winOK = k, w; fu.Apply(dst, frame) }
 	}
-	variants := []struct {
+	type variant struct {
 		name string
 		run  func()
 		t    []time.Duration
-	}{{name: "legacy", run: legacy}, {name: "generic", run: rows(genericRows)}, {name: simd.name, run: rows(simd)}}
+	}
+	variants := []variant{{name: "legacy", run: legacy}, {name: "generic", run: rows(genericRows, win)}, {name: simd.name, run: rows(simd, win)}}
+	if win && simd.hRowWin != nil { // the horizontal kernel without windows
+		variants = append(variants, variant{name: simd.name + "-nowin", run: rows(simd, false)})
+	}
 	for b.Loop() {
 		for i := range variants {
 			v := &variants[i]

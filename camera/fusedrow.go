@@ -18,6 +18,11 @@ type rowKernels struct {
 	// vRow writes width (a multiple of 16) vertical outputs from rows
 	// src, src+stride, … (2*pairs rows).
 	vRow func(dst, src *uint8, stride, width int, coef *uint32, pairs int)
+	// hRowWin is hRow for plans whose every 4 consecutive outputs read
+	// within 16 bytes (winOK): per block, one 16-byte window per group of
+	// 4 outputs (offsets in wOffs), and per tap pair a byte shuffle and
+	// the pair's taps (wCoef).
+	hRowWin func(dst, src *uint8, offs *int32, coef *uint8, blocks, steps int)
 	// yuvRow converts 32*blocks pixels of one row with horizontally
 	// subsampled chroma (I420, YUV422P) into planar R, G, B segments cs
 	// bytes apart.
@@ -87,6 +92,14 @@ type rowPlan struct {
 	// hi pair then lo pair (pair16); an odd last tap pairs with 0.
 	vPairs int
 	vCoef  []uint32
+	// hRowWin layout: per block, offsets of outputs 8b and 8b+4; per tap
+	// pair (t, t+1), 96 bytes: a VPSHUFB mask that puts window bytes t, t+1
+	// of output 8b+j (zero-extended) in dword j of its 16-byte half, then the
+	// eight (hi, hi) and eight (lo, lo) tap pairs.
+	winOK  bool
+	wSteps int
+	wOffs  []int32
+	wCoef  []uint8
 }
 
 // hSlot is the output of a block that goes to slot s.
@@ -104,7 +117,9 @@ func newRowPlan(h, v *axis, k *rowKernels, m *yuvMatrix) *rowPlan {
 		maxCount = max(maxCount, c)
 	}
 	p.hGroups = (int(maxCount) + 7) / 8
-	p.cs = (p.nx + 8*p.hGroups + 31) &^ 31
+	// Slack for the kernels' reads past a tap run (8 taps per group, or a
+	// 16-byte window).
+	p.cs = (p.nx + max(8*p.hGroups, 16) + 31) &^ 31
 	p.conv = make([]uint8, 3*p.cs)
 	p.hs = (p.n + 15) &^ 15
 	y0, y1 := v.span(0, v.n)
@@ -115,8 +130,70 @@ func newRowPlan(h, v *axis, k *rowKernels, m *yuvMatrix) *rowPlan {
 	if !p.splitTaps() {
 		p.k = genericRows
 	}
+	p.winOK = p.windowTaps(int(maxCount))
 	return p
 }
+
+// windowTaps builds the hRowWin layout; false if some 4 outputs span more
+// than 16 bytes.
+func (p *rowPlan) windowTaps(maxCount int) bool {
+	h := p.h
+	p.wSteps = (maxCount + 1) / 2
+	p.wOffs = make([]int32, 2*p.hBlocks)
+	p.wCoef = make([]uint8, p.hBlocks*p.wSteps*96)
+	for b := range p.hBlocks {
+		for half := range 2 {
+			base := 8*b + 4*half
+			if base >= h.n {
+				continue
+			}
+			p.wOffs[2*b+half] = h.first[base] - int32(p.x0)
+			for j := range 4 {
+				i := base + j
+				if i >= h.n {
+					break
+				}
+				d := int(h.first[i] - h.first[base])
+				cnt := int(h.count[i])
+				if d+cnt > 16 {
+					return false
+				}
+				for s := range p.wSteps {
+					c := p.wCoef[(b*p.wSteps+s)*96:]
+					m := c[16*half+4*j:]
+					m[0], m[1], m[2], m[3] = 0x80, 0x80, 0x80, 0x80
+					var hi, lo [2]int32
+					for e := range 2 {
+						t := 2*s + e
+						if t >= cnt {
+							continue
+						}
+						m[2*e] = uint8(d + t)
+						h16, l16, _ := splitTap(h.k[i*h.ksize+t])
+						hi[e], lo[e] = int32(h16), int32(l16)
+					}
+					putU32(c[32+16*half+4*j:], pair16(hi[0], hi[1]))
+					putU32(c[64+16*half+4*j:], pair16(lo[0], lo[1]))
+				}
+			}
+		}
+	}
+	// Outputs past n: all-0x80 masks read nothing.
+	for b := range p.hBlocks {
+		for j := range 8 {
+			if 8*b+j < h.n {
+				continue
+			}
+			for s := range p.wSteps {
+				m := p.wCoef[(b*p.wSteps+s)*96+4*j:]
+				m[0], m[1], m[2], m[3] = 0x80, 0x80, 0x80, 0x80
+			}
+		}
+	}
+	return true
+}
+
+func putU32(b []uint8, v uint32) { b[0], b[1], b[2], b[3] = uint8(v), uint8(v>>8), uint8(v>>16), uint8(v>>24) }
 
 // splitTaps builds hCoef and vCoef; false if a tap does not split.
 func (p *rowPlan) splitTaps() bool {
@@ -203,7 +280,9 @@ func (p *rowPlan) hRow(r int) {
 	row := p.tmp[r*3*p.hs : (r+1)*3*p.hs]
 	for c := range 3 {
 		out, in := row[c*p.hs:(c+1)*p.hs], p.conv[c*p.cs:(c+1)*p.cs]
-		if f := p.k.hRow; f != nil {
+		if f := p.k.hRowWin; f != nil && p.winOK {
+			f(&out[0], &in[0], &p.wOffs[0], &p.wCoef[0], p.hBlocks, p.wSteps)
+		} else if f := p.k.hRow; f != nil {
 			f(&out[0], &in[0], &p.hOffs[0], &p.hCoef[0], p.hBlocks, p.hGroups)
 		} else {
 			hRowGeneric(out, in, p.h, p.x0)

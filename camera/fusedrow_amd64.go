@@ -11,12 +11,15 @@ import (
 func hRowAVX2(dst, src *uint8, offs *int32, coef *int16, blocks, groups int)
 
 //go:noescape
+func hRowWinAVX2(dst, src *uint8, offs *int32, coef *uint8, blocks, steps int)
+
+//go:noescape
 func vRowAVX2(dst, src *uint8, stride, width int, coef *uint32, pairs int)
 
 //go:noescape
 func yuvRowAVX2(dst *uint8, cs int, y, u, v *uint8, blocks int, k *yuvSIMD)
 
-var avx2Rows = &rowKernels{name: "avx2", hRow: hRowAVX2, vRow: vRowAVX2, yuvRow: yuvRowAVX2}
+var avx2Rows = &rowKernels{name: "avx2", hRow: hRowAVX2, hRowWin: hRowWinAVX2, vRow: vRowAVX2, yuvRow: yuvRowAVX2}
 
 // The row kernels follow the int8 kernel tier: AVX2 when the CPU has it,
 // unless MIXEDGE_KERNELS selects the generic tier.

@@ -224,3 +224,56 @@ yblock:
 ydone:
 	VZEROUPPER
 	RET
+
+// func hRowWinAVX2(dst, src *uint8, offs *int32, coef *uint8, blocks, steps int)
+// 8 outputs per block: a 16-byte window per 4 outputs (one per lane), and
+// per tap pair one VPSHUFB that gathers each output's two bytes as words
+// into its dword, so VPMADDWD leaves one sum per output and no reduction
+// is needed.
+TEXT ·hRowWinAVX2(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ offs+16(FP), R8
+	MOVQ coef+24(FP), R9
+	MOVQ blocks+32(FP), CX
+	MOVQ steps+40(FP), DX
+	MOVL $0x200000, AX
+	VMOVD AX, X15
+	VPBROADCASTD X15, Y15
+	TESTQ CX, CX
+	JZ wdone
+
+wblock:
+	MOVLQSX 0(R8), R10
+	MOVLQSX 4(R8), R11
+	VMOVDQU (SI)(R10*1), X0
+	VINSERTI128 $1, (SI)(R11*1), Y0, Y0
+	VMOVDQA Y15, Y1 // lo sums (rounding folded in)
+	VPXOR Y2, Y2, Y2 // hi sums
+	MOVQ DX, R12
+
+wstep:
+	VPSHUFB (R9), Y0, Y3
+	VPMADDWD 32(R9), Y3, Y4
+	VPADDD Y4, Y2, Y2
+	VPMADDWD 64(R9), Y3, Y4
+	VPADDD Y4, Y1, Y1
+	ADDQ $96, R9
+	DECQ R12
+	JNZ wstep
+
+	VPSLLD $15, Y2, Y2
+	VPADDD Y2, Y1, Y1
+	VPSRAD $22, Y1, Y1
+	VEXTRACTI128 $1, Y1, X2
+	VPACKSSDW X2, X1, X1
+	VPACKUSWB X1, X1, X1
+	VMOVQ X1, (DI)
+	ADDQ $8, DI
+	ADDQ $8, R8
+	DECQ CX
+	JNZ wblock
+
+wdone:
+	VZEROUPPER
+	RET

@@ -162,6 +162,13 @@ func needSIMDRows(t *testing.T) {
 func TestRowKernelsParity(t *testing.T) {
 	needSIMDRows(t)
 	r := rand.New(rand.NewPCG(7, 7))
+	win := 0
+	defer func() {
+		if simdRows.hRowWin != nil && win == 0 {
+			t.Error("no case for hRowWin")
+		}
+		t.Logf("%s: %d cases took hRowWin", simdRows.name, win)
+	}()
 	for it := range 300 {
 		in := 1 + r.IntN(700)
 		out := 1 + r.IntN(400)
@@ -192,6 +199,20 @@ func TestRowKernelsParity(t *testing.T) {
 		for i := range want {
 			if got[i] != want[i] {
 				t.Fatalf("%s: hRow output %d = %d, generic %d", name, i, got[i], want[i])
+			}
+		}
+
+		if f := simdRows.hRowWin; f != nil && p.winOK {
+			win++
+			got, ok := guarded(r, 8*p.hBlocks)
+			f(&got[0], &p.conv[0], &p.wOffs[0], &p.wCoef[0], p.hBlocks, p.wSteps)
+			if !ok() {
+				t.Fatalf("%s: hRowWin wrote outside its output", name)
+			}
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("%s: hRowWin output %d = %d, generic %d", name, i, got[i], want[i])
+				}
 			}
 		}
 
