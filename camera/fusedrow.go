@@ -193,7 +193,9 @@ func (p *rowPlan) windowTaps(maxCount int) bool {
 	return true
 }
 
-func putU32(b []uint8, v uint32) { b[0], b[1], b[2], b[3] = uint8(v), uint8(v>>8), uint8(v>>16), uint8(v>>24) }
+func putU32(b []uint8, v uint32) {
+	b[0], b[1], b[2], b[3] = uint8(v), uint8(v>>8), uint8(v>>16), uint8(v>>24)
+}
 
 // splitTaps builds hCoef and vCoef; false if a tap does not split.
 func (p *rowPlan) splitTaps() bool {
@@ -320,8 +322,16 @@ func (p *rowPlan) convertRow(frame []byte, f FrameFormat, m *yuvMatrix, y int) {
 		vr := frame[s*f.H+ch*cs+cy*cs+x0/2 : s*f.H+ch*cs+cy*cs+(x1+1)/2]
 		b := p.nx / 32
 		k(&p.conv[0], p.cs, &yr[0], &ur[0], &vr[0], b, &p.ys)
-		x0 += 32 * b
-		if x0 == x1 {
+		if x0+32*b == x1 {
+			return
+		}
+		// One more block ending at x1 (at x1-1 for odd x1: blocks start on
+		// even columns to keep chroma pairs), rewriting some pixels with
+		// the same values.
+		xs := (x1 - 32) &^ 1
+		d := xs - x0
+		k(&p.conv[d], p.cs, &yr[d], &ur[d/2], &vr[d/2], 1, &p.ys)
+		if x0 = xs + 32; x0 == x1 {
 			return
 		}
 	}
@@ -384,9 +394,10 @@ func (p *rowPlan) emit(o []int8, q *[3][256]int8) {
 	n := p.n
 	o = o[:3*n]
 	r, g, b := p.vrow[:n], p.vrow[p.hs:p.hs+n], p.vrow[2*p.hs:2*p.hs+n]
+	g, b = g[:len(r)], b[:len(r)] // lets the compiler drop bounds checks
 	l0, l1, l2 := &q[0], &q[1], &q[2]
-	for i := range r {
-		d := o[3*i : 3*i+3]
-		d[0], d[1], d[2] = l0[r[i]], l1[g[i]], l2[b[i]]
+	for i, v := range r {
+		d := o[3*i : 3*i+3 : 3*i+3]
+		d[0], d[1], d[2] = l0[v], l1[g[i]], l2[b[i]]
 	}
 }
