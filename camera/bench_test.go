@@ -102,3 +102,22 @@ func BenchmarkFusedVariants(b *testing.B) {
 		b.ReportMetric(float64(v.t[len(v.t)/2].Microseconds())/1e3, v.name+"-ms")
 	}
 }
+
+// BenchmarkFusedVGA is the fused path per pixel format of a 640x480 frame.
+func BenchmarkFusedVGA(b *testing.B) {
+	for _, pix := range []PixelFormat{I420, NV12, YUYV, YUV422P, YUV444P, RGB24, Gray} {
+		b.Run(pix.String(), func(b *testing.B) {
+			f := FrameFormat{Pix: pix, W: 640, H: 480}
+			fu, err := DefaultPreprocess().NewFused(f, Quant{Scale: 0.0187, Zero: -14})
+			if err != nil {
+				b.Fatal(err)
+			}
+			frame := testFrame(b, 1, f)
+			dst := make([]int8, 224*224*3)
+			b.ReportAllocs()
+			for b.Loop() {
+				fu.Apply(dst, frame)
+			}
+		})
+	}
+}

@@ -27,6 +27,10 @@ type rowKernels struct {
 	// subsampled chroma (I420, YUV422P) into planar R, G, B segments cs
 	// bytes apart.
 	yuvRow func(dst *uint8, cs int, y, u, v *uint8, blocks int, k *yuvSIMD)
+	// nv12Row is yuvRow for NV12 (uv: interleaved U, V samples).
+	nv12Row func(dst *uint8, cs int, y, uv *uint8, blocks int, k *yuvSIMD)
+	// yuyvRow is yuvRow for packed YUYV (src: 64 bytes per block).
+	yuyvRow func(dst *uint8, cs int, src *uint8, blocks int, k *yuvSIMD)
 }
 
 var genericRows = &rowKernels{name: "generic"}
@@ -310,18 +314,7 @@ func (p *rowPlan) vRow(i, r0 int) {
 // convertRow converts columns [x0, x0+nx) of source row y into conv.
 func (p *rowPlan) convertRow(frame []byte, f FrameFormat, m *yuvMatrix, y int) {
 	x0, x1 := p.x0, p.x0+p.nx
-	if k := p.k.yuvRow; k != nil && p.yuvOK && (f.Pix == I420 || f.Pix == YUV422P) && p.nx >= 32 {
-		s := f.stride()
-		_, ch, cs := f.chroma()
-		cy := y
-		if f.Pix == I420 {
-			cy = y / 2
-		}
-		yr := frame[y*s+x0 : y*s+x1]
-		ur := frame[s*f.H+cy*cs+x0/2 : s*f.H+cy*cs+(x1+1)/2]
-		vr := frame[s*f.H+ch*cs+cy*cs+x0/2 : s*f.H+ch*cs+cy*cs+(x1+1)/2]
-		b := p.nx / 32
-		k(&p.conv[0], p.cs, &yr[0], &ur[0], &vr[0], b, &p.ys)
+	if b := p.nx / 32; p.yuvOK && b > 0 && p.convBlocks(frame, f, y, x0, b) {
 		if x0+32*b == x1 {
 			return
 		}
@@ -329,13 +322,53 @@ func (p *rowPlan) convertRow(frame []byte, f FrameFormat, m *yuvMatrix, y int) {
 		// even columns to keep chroma pairs), rewriting some pixels with
 		// the same values.
 		xs := (x1 - 32) &^ 1
-		d := xs - x0
-		k(&p.conv[d], p.cs, &yr[d], &ur[d/2], &vr[d/2], 1, &p.ys)
+		p.convBlocks(frame, f, y, xs, 1)
 		if x0 = xs + 32; x0 == x1 {
 			return
 		}
 	}
 	convertSeg(p.conv[x0-p.x0:], p.cs, frame, f, m, y, x0, x1)
+}
+
+// convBlocks converts 32*b pixels of row y from column xs (even) with a
+// SIMD kernel; false if there is none for the format.
+func (p *rowPlan) convBlocks(frame []byte, f FrameFormat, y, xs, b int) bool {
+	s, n := f.stride(), 32*b
+	dst := &p.conv[xs-p.x0]
+	switch f.Pix {
+	case I420, YUV422P:
+		k := p.k.yuvRow
+		if k == nil {
+			return false
+		}
+		_, ch, cs := f.chroma()
+		cy := y
+		if f.Pix == I420 {
+			cy = y / 2
+		}
+		c := s*f.H + cy*cs + xs/2
+		yr, ur, vr := frame[y*s+xs:y*s+xs+n], frame[c:c+n/2], frame[c+ch*cs:c+ch*cs+n/2]
+		k(dst, p.cs, &yr[0], &ur[0], &vr[0], b, &p.ys)
+	case NV12:
+		k := p.k.nv12Row
+		if k == nil {
+			return false
+		}
+		_, _, cs := f.chroma()
+		c := s*f.H + (y/2)*cs + xs
+		yr, uv := frame[y*s+xs:y*s+xs+n], frame[c:c+n]
+		k(dst, p.cs, &yr[0], &uv[0], b, &p.ys)
+	case YUYV:
+		k := p.k.yuyvRow
+		if k == nil {
+			return false
+		}
+		row := frame[y*s+2*xs : y*s+2*xs+2*n]
+		k(dst, p.cs, &row[0], b, &p.ys)
+	default:
+		return false
+	}
+	return true
 }
 
 // convertSeg converts columns [x0, x1) of row y into dst[0:], dst[cs:] and

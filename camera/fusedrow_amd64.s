@@ -277,3 +277,151 @@ wstep:
 wdone:
 	VZEROUPPER
 	RET
+
+// Constants of the NV12 and YUYV row kernels.
+DATA yuyvY<>+0(SB)/8, $0x8080800280808000 // pixel j's Y as a dword
+DATA yuyvY<>+8(SB)/8, $0x8080800680808004
+DATA yuyvY<>+16(SB)/8, $0x8080800A80808008
+DATA yuyvY<>+24(SB)/8, $0x8080800E8080800C
+GLOBL yuyvY<>(SB), RODATA|NOPTR, $32
+DATA yuyvUV<>+0(SB)/8, $0x8003800180038001 // pixel j's U, V as words
+DATA yuyvUV<>+8(SB)/8, $0x8007800580078005
+DATA yuyvUV<>+16(SB)/8, $0x800B8009800B8009
+DATA yuyvUV<>+24(SB)/8, $0x800F800D800F800D
+GLOBL yuyvUV<>(SB), RODATA|NOPTR, $32
+DATA onesHi<>+0(SB)/8, $0x0001000000010000 // (0, 1) word pairs
+DATA onesHi<>+8(SB)/8, $0x0001000000010000
+DATA onesHi<>+16(SB)/8, $0x0001000000010000
+DATA onesHi<>+24(SB)/8, $0x0001000000010000
+GLOBL onesHi<>(SB), RODATA|NOPTR, $32
+DATA words128<>+0(SB)/8, $0x0080008000800080
+DATA words128<>+8(SB)/8, $0x0080008000800080
+DATA words128<>+16(SB)/8, $0x0080008000800080
+DATA words128<>+24(SB)/8, $0x0080008000800080
+GLOBL words128<>(SB), RODATA|NOPTR, $32
+DATA packPerm<>+0(SB)/8, $0x0000000400000000 // dwords 0 4 1 5 2 6 3 7
+DATA packPerm<>+8(SB)/8, $0x0000000500000001
+DATA packPerm<>+16(SB)/8, $0x0000000600000002
+DATA packPerm<>+24(SB)/8, $0x0000000700000003
+GLOBL packPerm<>(SB), RODATA|NOPTR, $32
+
+// PIX8 turns 8 pixels, (Y, 1) pairs in Y4 and (U-128, V-128) pairs in Y5
+// (lane 0: pixels 0-3, lane 1: 4-7), into R, G, B dwords.
+#define PIX8(r, g, b) \
+	VPMADDWD Y12, Y4, Y9 \
+	VPMADDWD Y13, Y5, r \
+	VPADDD Y9, r, r \
+	VPSRAD $8, r, r \
+	VPMADDWD Y14, Y5, g \
+	VPADDD Y9, g, g \
+	VPSRAD $8, g, g \
+	VPMADDWD Y15, Y5, b \
+	VPADDD Y9, b, b \
+	VPSRAD $8, b, b
+
+// STORE16 packs pixels 0-7 (a; xa is its low half) and 8-15 (b) of one channel to bytes,
+// clamped by saturation, and stores them in order.
+#define STORE16(a, xa, b, dst) \
+	VPACKSSDW b, a, a \
+	VPACKUSWB a, a, a \
+	VPERMD a, Y11, a \
+	VMOVDQU xa, dst
+
+#define YUVCONST \
+	VPBROADCASTD 0(R10), Y12 \
+	VPBROADCASTD 4(R10), Y13 \
+	VPBROADCASTD 8(R10), Y14 \
+	VPBROADCASTD 12(R10), Y15 \
+	VMOVDQU packPerm<>(SB), Y11
+
+// NV12PIX8 loads pixels off..off+7: Y from SI, U V pairs from R8.
+#define NV12PIX8(off) \
+	VPMOVZXBD off(SI), Y4 \
+	VPOR onesHi<>(SB), Y4, Y4 \
+	VMOVQ off(R8), X5 \
+	VPXOR X10, X5, X5 \
+	VPUNPCKLWD X5, X5, X5 \
+	VPMOVSXBW X5, Y5
+
+// func nv12RowAVX2(dst *uint8, cs int, y, uv *uint8, blocks int, k *yuvSIMD)
+TEXT ·nv12RowAVX2(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ cs+8(FP), DX
+	MOVQ y+16(FP), SI
+	MOVQ uv+24(FP), R8
+	MOVQ blocks+32(FP), CX
+	MOVQ k+40(FP), R10
+	YUVCONST
+	MOVL $0x80808080, AX
+	VMOVD AX, X10
+	VPBROADCASTD X10, X10
+	TESTQ CX, CX
+	JZ ndone
+
+nblock:
+	NV12PIX8(0)
+	PIX8(Y0, Y1, Y2)
+	NV12PIX8(8)
+	PIX8(Y6, Y7, Y8)
+	STORE16(Y0, X0, Y6, (DI))
+	STORE16(Y1, X1, Y7, (DI)(DX*1))
+	STORE16(Y2, X2, Y8, (DI)(DX*2))
+	NV12PIX8(16)
+	PIX8(Y0, Y1, Y2)
+	NV12PIX8(24)
+	PIX8(Y6, Y7, Y8)
+	STORE16(Y0, X0, Y6, 16(DI))
+	STORE16(Y1, X1, Y7, 16(DI)(DX*1))
+	STORE16(Y2, X2, Y8, 16(DI)(DX*2))
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, DI
+	DECQ CX
+	JNZ nblock
+
+ndone:
+	VZEROUPPER
+	RET
+
+// YUYVPIX8 loads 8 pixels (16 bytes at off(SI), in both lanes).
+#define YUYVPIX8(off) \
+	VBROADCASTI128 off(SI), Y3 \
+	VPSHUFB yuyvY<>(SB), Y3, Y4 \
+	VPOR onesHi<>(SB), Y4, Y4 \
+	VPSHUFB yuyvUV<>(SB), Y3, Y5 \
+	VPSUBW words128<>(SB), Y5, Y5
+
+// func yuyvRowAVX2(dst *uint8, cs int, src *uint8, blocks int, k *yuvSIMD)
+TEXT ·yuyvRowAVX2(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ cs+8(FP), DX
+	MOVQ src+16(FP), SI
+	MOVQ blocks+24(FP), CX
+	MOVQ k+32(FP), R10
+	YUVCONST
+	TESTQ CX, CX
+	JZ qdone
+
+qblock:
+	YUYVPIX8(0)
+	PIX8(Y0, Y1, Y2)
+	YUYVPIX8(16)
+	PIX8(Y6, Y7, Y8)
+	STORE16(Y0, X0, Y6, (DI))
+	STORE16(Y1, X1, Y7, (DI)(DX*1))
+	STORE16(Y2, X2, Y8, (DI)(DX*2))
+	YUYVPIX8(32)
+	PIX8(Y0, Y1, Y2)
+	YUYVPIX8(48)
+	PIX8(Y6, Y7, Y8)
+	STORE16(Y0, X0, Y6, 16(DI))
+	STORE16(Y1, X1, Y7, 16(DI)(DX*1))
+	STORE16(Y2, X2, Y8, 16(DI)(DX*2))
+	ADDQ $64, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ qblock
+
+qdone:
+	VZEROUPPER
+	RET

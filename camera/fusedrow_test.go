@@ -262,8 +262,9 @@ func TestYUVMatrixExhaustive(t *testing.T) {
 	}
 }
 
-// The SIMD YUV row kernel equals the matrix for every Y, U, V (every 7th V
-// with -short), with guard bands around each output segment.
+// The SIMD YUV row kernels (planar, NV12, YUYV) equal the matrix for every
+// Y, U, V (every 7th V with -short), with guard bands around each output
+// segment.
 func TestYUVRowExhaustive(t *testing.T) {
 	needSIMDRows(t)
 	m := &bt601Limited
@@ -273,43 +274,58 @@ func TestYUVRowExhaustive(t *testing.T) {
 	}
 	// A row: chroma sample s is (U s, V v) and covers luma 2j, 2j+1.
 	const px, cs = 512, 512 + 64
-	r := rand.New(rand.NewPCG(8, 8))
-	out, intact := guarded(r, 3*cs)
 	yr, ur, vr := make([]uint8, px), make([]uint8, px/2), make([]uint8, px/2)
-	for s := range ur {
-		ur[s] = uint8(s)
+	uv, yuyv := make([]uint8, px), make([]uint8, 2*px)
+	type kernel struct {
+		name string
+		run  func(dst []uint8)
+	}
+	var ks []kernel
+	if f := simdRows.yuvRow; f != nil {
+		ks = append(ks, kernel{"planar", func(d []uint8) { f(&d[0], cs, &yr[0], &ur[0], &vr[0], px/32, &k) }})
+	}
+	if f := simdRows.nv12Row; f != nil {
+		ks = append(ks, kernel{"nv12", func(d []uint8) { f(&d[0], cs, &yr[0], &uv[0], px/32, &k) }})
+	}
+	if f := simdRows.yuyvRow; f != nil {
+		ks = append(ks, kernel{"yuyv", func(d []uint8) { f(&d[0], cs, &yuyv[0], px/32, &k) }})
 	}
 	step := 1
 	if testing.Short() {
 		step = 7
 	}
-	pad := append([]uint8(nil), out...)
-	for v := 0; v < 256; v += step {
-		for i := range vr {
-			vr[i] = uint8(v)
-		}
-		for j := 0; j < 256; j += 2 {
-			for s := range ur {
-				yr[2*s], yr[2*s+1] = uint8(j), uint8(j+1)
-			}
-			simdRows.yuvRow(&out[0], cs, &yr[0], &ur[0], &vr[0], px/32, &k)
-			for x := range px {
-				r, g, b := m.rgb(yr[x], ur[x/2], vr[x/2])
-				if out[x] != r || out[cs+x] != g || out[2*cs+x] != b {
-					t.Fatalf("Y %d U %d V %d: %d %d %d, want %d %d %d", yr[x], ur[x/2], v,
-						out[x], out[cs+x], out[2*cs+x], r, g, b)
+	r := rand.New(rand.NewPCG(8, 8))
+	for _, kn := range ks {
+		out, intact := guarded(r, 3*cs)
+		pad := append([]uint8(nil), out...)
+		for v := 0; v < 256; v += step {
+			for j := 0; j < 256; j += 2 {
+				for s := range ur {
+					ur[s], vr[s] = uint8(s), uint8(v)
+					yr[2*s], yr[2*s+1] = uint8(j), uint8(j+1)
+					uv[2*s], uv[2*s+1] = ur[s], vr[s]
+					copy(yuyv[4*s:], []uint8{yr[2*s], ur[s], yr[2*s+1], vr[s]})
+				}
+				kn.run(out)
+				for x := range px {
+					r, g, b := m.rgb(yr[x], ur[x/2], vr[x/2])
+					if out[x] != r || out[cs+x] != g || out[2*cs+x] != b {
+						t.Fatalf("%s: Y %d U %d V %d: %d %d %d, want %d %d %d", kn.name, yr[x], ur[x/2], v,
+							out[x], out[cs+x], out[2*cs+x], r, g, b)
+					}
 				}
 			}
 		}
-	}
-	for c := range 3 {
-		for i := px; i < cs; i++ {
-			if out[c*cs+i] != pad[c*cs+i] {
-				t.Fatalf("yuvRow wrote segment %d byte %d past its %d pixels", c, i, px)
+		for c := range 3 {
+			for i := px; i < cs; i++ {
+				if out[c*cs+i] != pad[c*cs+i] {
+					t.Fatalf("%s: wrote segment %d byte %d past its %d pixels", kn.name, c, i, px)
+				}
 			}
 		}
+		if !intact() {
+			t.Fatalf("%s: wrote outside its segments", kn.name)
+		}
 	}
-	if !intact() {
-		t.Fatal("yuvRow wrote outside its segments")
-	}
+	t.Logf("%s: kernels checked: %d", simdRows.name, len(ks))
 }
