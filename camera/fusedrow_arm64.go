@@ -16,7 +16,14 @@ func vRowNeon(dst, src *uint8, stride, width int, coef *uint32, pairs int)
 //go:noescape
 func yuvRowNeon(dst *uint8, cs int, y, u, v *uint8, blocks int, k *yuvSIMD)
 
-var neonRows = &rowKernels{name: "neon", hRow: hRowNeon, vRow: vRowNeon, yuvRow: yuvRowNeon}
+//go:noescape
+func nv12RowNeon(dst *uint8, cs int, y, uv *uint8, blocks int, k *yuvSIMD)
+
+//go:noescape
+func yuyvRowNeon(dst *uint8, cs int, src *uint8, blocks int, k *yuvSIMD)
+
+var neonRows = &rowKernels{name: "neon", hRow: hRowNeon, vRow: vRowNeon, yuvRow: yuvRowNeon,
+	nv12Row: nv12RowNeon, yuyvRow: yuyvRowNeon}
 
 // The row kernels follow the int8 kernel tier: NEON (both the neon and the
 // dotprod tiers) unless MIXEDGE_KERNELS selects the generic tier.

@@ -223,10 +223,14 @@ hgroup:
 hdone:
 	RET
 
+// The YUV row kernels load 32 pixels as even luma (16), odd luma (16) and
+// the 16 chroma samples they share, so each chroma term is computed once
+// for two pixels; ST2 interleaves even and odd results. V15.h = yMul, c,
+// 0, rv, gu, gv, bu, 0 (the yuvSIMD pairs); V14 = c in every lane.
+// SQSHRUN #8 is the arithmetic shift and the clamp at 0, UQXTN the clamp
+// at 255.
+
 // func yuvRowNeon(dst *uint8, cs int, y, u, v *uint8, blocks int, k *yuvSIMD)
-// 16 pixels per step, two steps per block. V15.h = yMul, c, 0, rv, gu, gv,
-// bu, 0 (the yuvSIMD pairs); V14 = c in every lane. SQSHRUN #8 is the
-// arithmetic shift and the clamp to [0, 65535], UQXTN the clamp to 255.
 TEXT ·yuvRowNeon(SB), NOSPLIT, $0-56
 	MOVD	dst+0(FP), R0
 	MOVD	cs+8(FP), R1
@@ -236,85 +240,376 @@ TEXT ·yuvRowNeon(SB), NOSPLIT, $0-56
 	MOVD	blocks+40(FP), R5
 	MOVD	k+48(FP), R6
 	CBZ	R5, ydone
-	LSL	$1, R5, R5
 	ADD	R1, R0, R7 // G segment
 	ADD	R1, R7, R8 // B segment
 	VLD1	(R6), [V15.H8]
 	WORD $0x0f10a5ee // sshll v14.4s, v15.4h, #0
 	WORD $0x4e0c05ce // dup v14.4s, v14.s[1]
 	VMOVI	$128, V13.B16
-ystep:
-	VLD1.P	16(R2), [V0.B16]
-	VLD1.P	8(R3), [V1.B8]
-	VLD1.P	8(R4), [V2.B8]
-	WORD $0x4e013821 // zip1 v1.16b, v1.16b, v1.16b
-	WORD $0x4e023842 // zip1 v2.16b, v2.16b, v2.16b
-	WORD $0x6e2d1c21 // eor v1.16b, v1.16b, v13.16b
+yblock:
+	VLD2.P	32(R2), [V0.B16, V1.B16]
+	VLD1.P	16(R3), [V2.B16]
+	VLD1.P	16(R4), [V3.B16]
 	WORD $0x6e2d1c42 // eor v2.16b, v2.16b, v13.16b
-	WORD $0x2f08a403 // uxtl v3.8h, v0.8b
-	WORD $0x6f08a404 // uxtl2 v4.8h, v0.16b
-	WORD $0x0f08a425 // sxtl v5.8h, v1.8b
-	WORD $0x4f08a426 // sxtl2 v6.8h, v1.16b
-	WORD $0x0f08a447 // sxtl v7.8h, v2.8b
-	WORD $0x4f08a448 // sxtl2 v8.8h, v2.16b
-	WORD $0x4eae1dd0 // mov v16.16b, v14.16b
-	WORD $0x0f4f2070 // smlal v16.4s, v3.4h, v15.h[0]
-	WORD $0x4eae1dd1 // mov v17.16b, v14.16b
-	WORD $0x4f4f2071 // smlal2 v17.4s, v3.8h, v15.h[0]
-	WORD $0x4eb01e12 // mov v18.16b, v16.16b
-	WORD $0x0f7f20f2 // smlal v18.4s, v7.4h, v15.h[3]
-	WORD $0x4eb11e33 // mov v19.16b, v17.16b
-	WORD $0x4f7f20f3 // smlal2 v19.4s, v7.8h, v15.h[3]
-	WORD $0x2f188654 // sqshrun v20.4h, v18.4s, #8
-	WORD $0x6f188674 // sqshrun2 v20.8h, v19.4s, #8
-	WORD $0x4eb01e12 // mov v18.16b, v16.16b
-	WORD $0x0f4f28b2 // smlal v18.4s, v5.4h, v15.h[4]
-	WORD $0x0f5f28f2 // smlal v18.4s, v7.4h, v15.h[5]
-	WORD $0x4eb11e33 // mov v19.16b, v17.16b
-	WORD $0x4f4f28b3 // smlal2 v19.4s, v5.8h, v15.h[4]
-	WORD $0x4f5f28f3 // smlal2 v19.4s, v7.8h, v15.h[5]
-	WORD $0x2f188655 // sqshrun v21.4h, v18.4s, #8
-	WORD $0x6f188675 // sqshrun2 v21.8h, v19.4s, #8
-	WORD $0x4eb01e12 // mov v18.16b, v16.16b
-	WORD $0x0f6f28b2 // smlal v18.4s, v5.4h, v15.h[6]
-	WORD $0x4eb11e33 // mov v19.16b, v17.16b
-	WORD $0x4f6f28b3 // smlal2 v19.4s, v5.8h, v15.h[6]
-	WORD $0x2f188656 // sqshrun v22.4h, v18.4s, #8
-	WORD $0x6f188676 // sqshrun2 v22.8h, v19.4s, #8
-	WORD $0x4eae1dd0 // mov v16.16b, v14.16b
-	WORD $0x0f4f2090 // smlal v16.4s, v4.4h, v15.h[0]
-	WORD $0x4eae1dd1 // mov v17.16b, v14.16b
-	WORD $0x4f4f2091 // smlal2 v17.4s, v4.8h, v15.h[0]
-	WORD $0x4eb01e12 // mov v18.16b, v16.16b
-	WORD $0x0f7f2112 // smlal v18.4s, v8.4h, v15.h[3]
-	WORD $0x4eb11e33 // mov v19.16b, v17.16b
-	WORD $0x4f7f2113 // smlal2 v19.4s, v8.8h, v15.h[3]
-	WORD $0x2f188657 // sqshrun v23.4h, v18.4s, #8
-	WORD $0x6f188677 // sqshrun2 v23.8h, v19.4s, #8
-	WORD $0x4eb01e12 // mov v18.16b, v16.16b
-	WORD $0x0f4f28d2 // smlal v18.4s, v6.4h, v15.h[4]
-	WORD $0x0f5f2912 // smlal v18.4s, v8.4h, v15.h[5]
-	WORD $0x4eb11e33 // mov v19.16b, v17.16b
-	WORD $0x4f4f28d3 // smlal2 v19.4s, v6.8h, v15.h[4]
-	WORD $0x4f5f2913 // smlal2 v19.4s, v8.8h, v15.h[5]
-	WORD $0x2f188658 // sqshrun v24.4h, v18.4s, #8
-	WORD $0x6f188678 // sqshrun2 v24.8h, v19.4s, #8
-	WORD $0x4eb01e12 // mov v18.16b, v16.16b
-	WORD $0x0f6f28d2 // smlal v18.4s, v6.4h, v15.h[6]
-	WORD $0x4eb11e33 // mov v19.16b, v17.16b
-	WORD $0x4f6f28d3 // smlal2 v19.4s, v6.8h, v15.h[6]
-	WORD $0x2f188659 // sqshrun v25.4h, v18.4s, #8
-	WORD $0x6f188679 // sqshrun2 v25.8h, v19.4s, #8
-	WORD $0x2e214a9a // uqxtn v26.8b, v20.8h
-	WORD $0x6e214afa // uqxtn2 v26.16b, v23.8h
-	WORD $0x2e214abb // uqxtn v27.8b, v21.8h
-	WORD $0x6e214b1b // uqxtn2 v27.16b, v24.8h
-	WORD $0x2e214adc // uqxtn v28.8b, v22.8h
-	WORD $0x6e214b3c // uqxtn2 v28.16b, v25.8h
-	VST1.P	[V26.B16], 16(R0)
-	VST1.P	[V27.B16], 16(R7)
-	VST1.P	[V28.B16], 16(R8)
+	WORD $0x6e2d1c63 // eor v3.16b, v3.16b, v13.16b
+	WORD $0x4f08a445 // sxtl2 v5.8h, v2.16b
+	WORD $0x0f08a444 // sxtl v4.8h, v2.8b
+	WORD $0x4f08a467 // sxtl2 v7.8h, v3.16b
+	WORD $0x0f08a466 // sxtl v6.8h, v3.8b
+	WORD $0x6f08a409 // uxtl2 v9.8h, v0.16b
+	WORD $0x2f08a408 // uxtl v8.8h, v0.8b
+	WORD $0x6f08a42b // uxtl2 v11.8h, v1.16b
+	WORD $0x2f08a42a // uxtl v10.8h, v1.8b
+	WORD $0x0f4fa89c // smull v28.4s, v4.4h, v15.h[4]
+	WORD $0x0f5f28dc // smlal v28.4s, v6.4h, v15.h[5]
+	WORD $0x0f7fa0dd // smull v29.4s, v6.4h, v15.h[3]
+	WORD $0x0f6fa89e // smull v30.4s, v4.4h, v15.h[6]
+	WORD $0x4eae1ddf // mov v31.16b, v14.16b
+	WORD $0x0f4f211f // smlal v31.4s, v8.4h, v15.h[0]
+	WORD $0x4ebd87ec // add v12.4s, v31.4s, v29.4s
+	WORD $0x2f188590 // sqshrun v16.4h, v12.4s, #8
+	WORD $0x4ebc87ec // add v12.4s, v31.4s, v28.4s
+	WORD $0x2f188594 // sqshrun v20.4h, v12.4s, #8
+	WORD $0x4ebe87ec // add v12.4s, v31.4s, v30.4s
+	WORD $0x2f188598 // sqshrun v24.4h, v12.4s, #8
+	WORD $0x4eae1ddf // mov v31.16b, v14.16b
+	WORD $0x0f4f215f // smlal v31.4s, v10.4h, v15.h[0]
+	WORD $0x4ebd87ec // add v12.4s, v31.4s, v29.4s
+	WORD $0x2f188592 // sqshrun v18.4h, v12.4s, #8
+	WORD $0x4ebc87ec // add v12.4s, v31.4s, v28.4s
+	WORD $0x2f188596 // sqshrun v22.4h, v12.4s, #8
+	WORD $0x4ebe87ec // add v12.4s, v31.4s, v30.4s
+	WORD $0x2f18859a // sqshrun v26.4h, v12.4s, #8
+	WORD $0x4f4fa89c // smull2 v28.4s, v4.8h, v15.h[4]
+	WORD $0x4f5f28dc // smlal2 v28.4s, v6.8h, v15.h[5]
+	WORD $0x4f7fa0dd // smull2 v29.4s, v6.8h, v15.h[3]
+	WORD $0x4f6fa89e // smull2 v30.4s, v4.8h, v15.h[6]
+	WORD $0x4eae1ddf // mov v31.16b, v14.16b
+	WORD $0x4f4f211f // smlal2 v31.4s, v8.8h, v15.h[0]
+	WORD $0x4ebd87ec // add v12.4s, v31.4s, v29.4s
+	WORD $0x6f188590 // sqshrun2 v16.8h, v12.4s, #8
+	WORD $0x4ebc87ec // add v12.4s, v31.4s, v28.4s
+	WORD $0x6f188594 // sqshrun2 v20.8h, v12.4s, #8
+	WORD $0x4ebe87ec // add v12.4s, v31.4s, v30.4s
+	WORD $0x6f188598 // sqshrun2 v24.8h, v12.4s, #8
+	WORD $0x4eae1ddf // mov v31.16b, v14.16b
+	WORD $0x4f4f215f // smlal2 v31.4s, v10.8h, v15.h[0]
+	WORD $0x4ebd87ec // add v12.4s, v31.4s, v29.4s
+	WORD $0x6f188592 // sqshrun2 v18.8h, v12.4s, #8
+	WORD $0x4ebc87ec // add v12.4s, v31.4s, v28.4s
+	WORD $0x6f188596 // sqshrun2 v22.8h, v12.4s, #8
+	WORD $0x4ebe87ec // add v12.4s, v31.4s, v30.4s
+	WORD $0x6f18859a // sqshrun2 v26.8h, v12.4s, #8
+	WORD $0x0f4fa8bc // smull v28.4s, v5.4h, v15.h[4]
+	WORD $0x0f5f28fc // smlal v28.4s, v7.4h, v15.h[5]
+	WORD $0x0f7fa0fd // smull v29.4s, v7.4h, v15.h[3]
+	WORD $0x0f6fa8be // smull v30.4s, v5.4h, v15.h[6]
+	WORD $0x4eae1ddf // mov v31.16b, v14.16b
+	WORD $0x0f4f213f // smlal v31.4s, v9.4h, v15.h[0]
+	WORD $0x4ebd87ec // add v12.4s, v31.4s, v29.4s
+	WORD $0x2f188591 // sqshrun v17.4h, v12.4s, #8
+	WORD $0x4ebc87ec // add v12.4s, v31.4s, v28.4s
+	WORD $0x2f188595 // sqshrun v21.4h, v12.4s, #8
+	WORD $0x4ebe87ec // add v12.4s, v31.4s, v30.4s
+	WORD $0x2f188599 // sqshrun v25.4h, v12.4s, #8
+	WORD $0x4eae1ddf // mov v31.16b, v14.16b
+	WORD $0x0f4f217f // smlal v31.4s, v11.4h, v15.h[0]
+	WORD $0x4ebd87ec // add v12.4s, v31.4s, v29.4s
+	WORD $0x2f188593 // sqshrun v19.4h, v12.4s, #8
+	WORD $0x4ebc87ec // add v12.4s, v31.4s, v28.4s
+	WORD $0x2f188597 // sqshrun v23.4h, v12.4s, #8
+	WORD $0x4ebe87ec // add v12.4s, v31.4s, v30.4s
+	WORD $0x2f18859b // sqshrun v27.4h, v12.4s, #8
+	WORD $0x4f4fa8bc // smull2 v28.4s, v5.8h, v15.h[4]
+	WORD $0x4f5f28fc // smlal2 v28.4s, v7.8h, v15.h[5]
+	WORD $0x4f7fa0fd // smull2 v29.4s, v7.8h, v15.h[3]
+	WORD $0x4f6fa8be // smull2 v30.4s, v5.8h, v15.h[6]
+	WORD $0x4eae1ddf // mov v31.16b, v14.16b
+	WORD $0x4f4f213f // smlal2 v31.4s, v9.8h, v15.h[0]
+	WORD $0x4ebd87ec // add v12.4s, v31.4s, v29.4s
+	WORD $0x6f188591 // sqshrun2 v17.8h, v12.4s, #8
+	WORD $0x4ebc87ec // add v12.4s, v31.4s, v28.4s
+	WORD $0x6f188595 // sqshrun2 v21.8h, v12.4s, #8
+	WORD $0x4ebe87ec // add v12.4s, v31.4s, v30.4s
+	WORD $0x6f188599 // sqshrun2 v25.8h, v12.4s, #8
+	WORD $0x4eae1ddf // mov v31.16b, v14.16b
+	WORD $0x4f4f217f // smlal2 v31.4s, v11.8h, v15.h[0]
+	WORD $0x4ebd87ec // add v12.4s, v31.4s, v29.4s
+	WORD $0x6f188593 // sqshrun2 v19.8h, v12.4s, #8
+	WORD $0x4ebc87ec // add v12.4s, v31.4s, v28.4s
+	WORD $0x6f188597 // sqshrun2 v23.8h, v12.4s, #8
+	WORD $0x4ebe87ec // add v12.4s, v31.4s, v30.4s
+	WORD $0x6f18859b // sqshrun2 v27.8h, v12.4s, #8
+	WORD $0x2e214a00 // uqxtn v0.8b, v16.8h
+	WORD $0x6e214a20 // uqxtn2 v0.16b, v17.8h
+	WORD $0x2e214a41 // uqxtn v1.8b, v18.8h
+	WORD $0x6e214a61 // uqxtn2 v1.16b, v19.8h
+	WORD $0x2e214a82 // uqxtn v2.8b, v20.8h
+	WORD $0x6e214aa2 // uqxtn2 v2.16b, v21.8h
+	WORD $0x2e214ac3 // uqxtn v3.8b, v22.8h
+	WORD $0x6e214ae3 // uqxtn2 v3.16b, v23.8h
+	WORD $0x2e214b04 // uqxtn v4.8b, v24.8h
+	WORD $0x6e214b24 // uqxtn2 v4.16b, v25.8h
+	WORD $0x2e214b45 // uqxtn v5.8b, v26.8h
+	WORD $0x6e214b65 // uqxtn2 v5.16b, v27.8h
+	VST2.P	[V0.B16, V1.B16], 32(R0)
+	VST2.P	[V2.B16, V3.B16], 32(R7)
+	VST2.P	[V4.B16, V5.B16], 32(R8)
 	SUBS	$1, R5, R5
-	BNE	ystep
+	BNE	yblock
 ydone:
+	RET
+
+// func nv12RowNeon(dst *uint8, cs int, y, uv *uint8, blocks int, k *yuvSIMD)
+TEXT ·nv12RowNeon(SB), NOSPLIT, $0-48
+	MOVD	dst+0(FP), R0
+	MOVD	cs+8(FP), R1
+	MOVD	y+16(FP), R2
+	MOVD	uv+24(FP), R3
+	MOVD	blocks+32(FP), R5
+	MOVD	k+40(FP), R6
+	CBZ	R5, ndone
+	ADD	R1, R0, R7 // G segment
+	ADD	R1, R7, R8 // B segment
+	VLD1	(R6), [V15.H8]
+	WORD $0x0f10a5ee // sshll v14.4s, v15.4h, #0
+	WORD $0x4e0c05ce // dup v14.4s, v14.s[1]
+	VMOVI	$128, V13.B16
+nblock:
+	VLD2.P	32(R2), [V0.B16, V1.B16]
+	VLD2.P	32(R3), [V2.B16, V3.B16]
+	WORD $0x6e2d1c42 // eor v2.16b, v2.16b, v13.16b
+	WORD $0x6e2d1c63 // eor v3.16b, v3.16b, v13.16b
+	WORD $0x4f08a445 // sxtl2 v5.8h, v2.16b
+	WORD $0x0f08a444 // sxtl v4.8h, v2.8b
+	WORD $0x4f08a467 // sxtl2 v7.8h, v3.16b
+	WORD $0x0f08a466 // sxtl v6.8h, v3.8b
+	WORD $0x6f08a409 // uxtl2 v9.8h, v0.16b
+	WORD $0x2f08a408 // uxtl v8.8h, v0.8b
+	WORD $0x6f08a42b // uxtl2 v11.8h, v1.16b
+	WORD $0x2f08a42a // uxtl v10.8h, v1.8b
+	WORD $0x0f4fa89c // smull v28.4s, v4.4h, v15.h[4]
+	WORD $0x0f5f28dc // smlal v28.4s, v6.4h, v15.h[5]
+	WORD $0x0f7fa0dd // smull v29.4s, v6.4h, v15.h[3]
+	WORD $0x0f6fa89e // smull v30.4s, v4.4h, v15.h[6]
+	WORD $0x4eae1ddf // mov v31.16b, v14.16b
+	WORD $0x0f4f211f // smlal v31.4s, v8.4h, v15.h[0]
+	WORD $0x4ebd87ec // add v12.4s, v31.4s, v29.4s
+	WORD $0x2f188590 // sqshrun v16.4h, v12.4s, #8
+	WORD $0x4ebc87ec // add v12.4s, v31.4s, v28.4s
+	WORD $0x2f188594 // sqshrun v20.4h, v12.4s, #8
+	WORD $0x4ebe87ec // add v12.4s, v31.4s, v30.4s
+	WORD $0x2f188598 // sqshrun v24.4h, v12.4s, #8
+	WORD $0x4eae1ddf // mov v31.16b, v14.16b
+	WORD $0x0f4f215f // smlal v31.4s, v10.4h, v15.h[0]
+	WORD $0x4ebd87ec // add v12.4s, v31.4s, v29.4s
+	WORD $0x2f188592 // sqshrun v18.4h, v12.4s, #8
+	WORD $0x4ebc87ec // add v12.4s, v31.4s, v28.4s
+	WORD $0x2f188596 // sqshrun v22.4h, v12.4s, #8
+	WORD $0x4ebe87ec // add v12.4s, v31.4s, v30.4s
+	WORD $0x2f18859a // sqshrun v26.4h, v12.4s, #8
+	WORD $0x4f4fa89c // smull2 v28.4s, v4.8h, v15.h[4]
+	WORD $0x4f5f28dc // smlal2 v28.4s, v6.8h, v15.h[5]
+	WORD $0x4f7fa0dd // smull2 v29.4s, v6.8h, v15.h[3]
+	WORD $0x4f6fa89e // smull2 v30.4s, v4.8h, v15.h[6]
+	WORD $0x4eae1ddf // mov v31.16b, v14.16b
+	WORD $0x4f4f211f // smlal2 v31.4s, v8.8h, v15.h[0]
+	WORD $0x4ebd87ec // add v12.4s, v31.4s, v29.4s
+	WORD $0x6f188590 // sqshrun2 v16.8h, v12.4s, #8
+	WORD $0x4ebc87ec // add v12.4s, v31.4s, v28.4s
+	WORD $0x6f188594 // sqshrun2 v20.8h, v12.4s, #8
+	WORD $0x4ebe87ec // add v12.4s, v31.4s, v30.4s
+	WORD $0x6f188598 // sqshrun2 v24.8h, v12.4s, #8
+	WORD $0x4eae1ddf // mov v31.16b, v14.16b
+	WORD $0x4f4f215f // smlal2 v31.4s, v10.8h, v15.h[0]
+	WORD $0x4ebd87ec // add v12.4s, v31.4s, v29.4s
+	WORD $0x6f188592 // sqshrun2 v18.8h, v12.4s, #8
+	WORD $0x4ebc87ec // add v12.4s, v31.4s, v28.4s
+	WORD $0x6f188596 // sqshrun2 v22.8h, v12.4s, #8
+	WORD $0x4ebe87ec // add v12.4s, v31.4s, v30.4s
+	WORD $0x6f18859a // sqshrun2 v26.8h, v12.4s, #8
+	WORD $0x0f4fa8bc // smull v28.4s, v5.4h, v15.h[4]
+	WORD $0x0f5f28fc // smlal v28.4s, v7.4h, v15.h[5]
+	WORD $0x0f7fa0fd // smull v29.4s, v7.4h, v15.h[3]
+	WORD $0x0f6fa8be // smull v30.4s, v5.4h, v15.h[6]
+	WORD $0x4eae1ddf // mov v31.16b, v14.16b
+	WORD $0x0f4f213f // smlal v31.4s, v9.4h, v15.h[0]
+	WORD $0x4ebd87ec // add v12.4s, v31.4s, v29.4s
+	WORD $0x2f188591 // sqshrun v17.4h, v12.4s, #8
+	WORD $0x4ebc87ec // add v12.4s, v31.4s, v28.4s
+	WORD $0x2f188595 // sqshrun v21.4h, v12.4s, #8
+	WORD $0x4ebe87ec // add v12.4s, v31.4s, v30.4s
+	WORD $0x2f188599 // sqshrun v25.4h, v12.4s, #8
+	WORD $0x4eae1ddf // mov v31.16b, v14.16b
+	WORD $0x0f4f217f // smlal v31.4s, v11.4h, v15.h[0]
+	WORD $0x4ebd87ec // add v12.4s, v31.4s, v29.4s
+	WORD $0x2f188593 // sqshrun v19.4h, v12.4s, #8
+	WORD $0x4ebc87ec // add v12.4s, v31.4s, v28.4s
+	WORD $0x2f188597 // sqshrun v23.4h, v12.4s, #8
+	WORD $0x4ebe87ec // add v12.4s, v31.4s, v30.4s
+	WORD $0x2f18859b // sqshrun v27.4h, v12.4s, #8
+	WORD $0x4f4fa8bc // smull2 v28.4s, v5.8h, v15.h[4]
+	WORD $0x4f5f28fc // smlal2 v28.4s, v7.8h, v15.h[5]
+	WORD $0x4f7fa0fd // smull2 v29.4s, v7.8h, v15.h[3]
+	WORD $0x4f6fa8be // smull2 v30.4s, v5.8h, v15.h[6]
+	WORD $0x4eae1ddf // mov v31.16b, v14.16b
+	WORD $0x4f4f213f // smlal2 v31.4s, v9.8h, v15.h[0]
+	WORD $0x4ebd87ec // add v12.4s, v31.4s, v29.4s
+	WORD $0x6f188591 // sqshrun2 v17.8h, v12.4s, #8
+	WORD $0x4ebc87ec // add v12.4s, v31.4s, v28.4s
+	WORD $0x6f188595 // sqshrun2 v21.8h, v12.4s, #8
+	WORD $0x4ebe87ec // add v12.4s, v31.4s, v30.4s
+	WORD $0x6f188599 // sqshrun2 v25.8h, v12.4s, #8
+	WORD $0x4eae1ddf // mov v31.16b, v14.16b
+	WORD $0x4f4f217f // smlal2 v31.4s, v11.8h, v15.h[0]
+	WORD $0x4ebd87ec // add v12.4s, v31.4s, v29.4s
+	WORD $0x6f188593 // sqshrun2 v19.8h, v12.4s, #8
+	WORD $0x4ebc87ec // add v12.4s, v31.4s, v28.4s
+	WORD $0x6f188597 // sqshrun2 v23.8h, v12.4s, #8
+	WORD $0x4ebe87ec // add v12.4s, v31.4s, v30.4s
+	WORD $0x6f18859b // sqshrun2 v27.8h, v12.4s, #8
+	WORD $0x2e214a00 // uqxtn v0.8b, v16.8h
+	WORD $0x6e214a20 // uqxtn2 v0.16b, v17.8h
+	WORD $0x2e214a41 // uqxtn v1.8b, v18.8h
+	WORD $0x6e214a61 // uqxtn2 v1.16b, v19.8h
+	WORD $0x2e214a82 // uqxtn v2.8b, v20.8h
+	WORD $0x6e214aa2 // uqxtn2 v2.16b, v21.8h
+	WORD $0x2e214ac3 // uqxtn v3.8b, v22.8h
+	WORD $0x6e214ae3 // uqxtn2 v3.16b, v23.8h
+	WORD $0x2e214b04 // uqxtn v4.8b, v24.8h
+	WORD $0x6e214b24 // uqxtn2 v4.16b, v25.8h
+	WORD $0x2e214b45 // uqxtn v5.8b, v26.8h
+	WORD $0x6e214b65 // uqxtn2 v5.16b, v27.8h
+	VST2.P	[V0.B16, V1.B16], 32(R0)
+	VST2.P	[V2.B16, V3.B16], 32(R7)
+	VST2.P	[V4.B16, V5.B16], 32(R8)
+	SUBS	$1, R5, R5
+	BNE	nblock
+ndone:
+	RET
+
+// func yuyvRowNeon(dst *uint8, cs int, src *uint8, blocks int, k *yuvSIMD)
+TEXT ·yuyvRowNeon(SB), NOSPLIT, $0-40
+	MOVD	dst+0(FP), R0
+	MOVD	cs+8(FP), R1
+	MOVD	src+16(FP), R2
+	MOVD	blocks+24(FP), R5
+	MOVD	k+32(FP), R6
+	CBZ	R5, qdone
+	ADD	R1, R0, R7 // G segment
+	ADD	R1, R7, R8 // B segment
+	VLD1	(R6), [V15.H8]
+	WORD $0x0f10a5ee // sshll v14.4s, v15.4h, #0
+	WORD $0x4e0c05ce // dup v14.4s, v14.s[1]
+	VMOVI	$128, V13.B16
+qblock:
+	VLD4.P	64(R2), [V0.B16, V1.B16, V2.B16, V3.B16] // Y0 U Y1 V
+	WORD $0x6e2d1c21 // eor v1.16b, v1.16b, v13.16b
+	WORD $0x6e2d1c63 // eor v3.16b, v3.16b, v13.16b
+	WORD $0x4f08a425 // sxtl2 v5.8h, v1.16b
+	WORD $0x0f08a424 // sxtl v4.8h, v1.8b
+	WORD $0x4f08a467 // sxtl2 v7.8h, v3.16b
+	WORD $0x0f08a466 // sxtl v6.8h, v3.8b
+	WORD $0x6f08a409 // uxtl2 v9.8h, v0.16b
+	WORD $0x2f08a408 // uxtl v8.8h, v0.8b
+	WORD $0x6f08a44b // uxtl2 v11.8h, v2.16b
+	WORD $0x2f08a44a // uxtl v10.8h, v2.8b
+	WORD $0x0f4fa89c // smull v28.4s, v4.4h, v15.h[4]
+	WORD $0x0f5f28dc // smlal v28.4s, v6.4h, v15.h[5]
+	WORD $0x0f7fa0dd // smull v29.4s, v6.4h, v15.h[3]
+	WORD $0x0f6fa89e // smull v30.4s, v4.4h, v15.h[6]
+	WORD $0x4eae1ddf // mov v31.16b, v14.16b
+	WORD $0x0f4f211f // smlal v31.4s, v8.4h, v15.h[0]
+	WORD $0x4ebd87ec // add v12.4s, v31.4s, v29.4s
+	WORD $0x2f188590 // sqshrun v16.4h, v12.4s, #8
+	WORD $0x4ebc87ec // add v12.4s, v31.4s, v28.4s
+	WORD $0x2f188594 // sqshrun v20.4h, v12.4s, #8
+	WORD $0x4ebe87ec // add v12.4s, v31.4s, v30.4s
+	WORD $0x2f188598 // sqshrun v24.4h, v12.4s, #8
+	WORD $0x4eae1ddf // mov v31.16b, v14.16b
+	WORD $0x0f4f215f // smlal v31.4s, v10.4h, v15.h[0]
+	WORD $0x4ebd87ec // add v12.4s, v31.4s, v29.4s
+	WORD $0x2f188592 // sqshrun v18.4h, v12.4s, #8
+	WORD $0x4ebc87ec // add v12.4s, v31.4s, v28.4s
+	WORD $0x2f188596 // sqshrun v22.4h, v12.4s, #8
+	WORD $0x4ebe87ec // add v12.4s, v31.4s, v30.4s
+	WORD $0x2f18859a // sqshrun v26.4h, v12.4s, #8
+	WORD $0x4f4fa89c // smull2 v28.4s, v4.8h, v15.h[4]
+	WORD $0x4f5f28dc // smlal2 v28.4s, v6.8h, v15.h[5]
+	WORD $0x4f7fa0dd // smull2 v29.4s, v6.8h, v15.h[3]
+	WORD $0x4f6fa89e // smull2 v30.4s, v4.8h, v15.h[6]
+	WORD $0x4eae1ddf // mov v31.16b, v14.16b
+	WORD $0x4f4f211f // smlal2 v31.4s, v8.8h, v15.h[0]
+	WORD $0x4ebd87ec // add v12.4s, v31.4s, v29.4s
+	WORD $0x6f188590 // sqshrun2 v16.8h, v12.4s, #8
+	WORD $0x4ebc87ec // add v12.4s, v31.4s, v28.4s
+	WORD $0x6f188594 // sqshrun2 v20.8h, v12.4s, #8
+	WORD $0x4ebe87ec // add v12.4s, v31.4s, v30.4s
+	WORD $0x6f188598 // sqshrun2 v24.8h, v12.4s, #8
+	WORD $0x4eae1ddf // mov v31.16b, v14.16b
+	WORD $0x4f4f215f // smlal2 v31.4s, v10.8h, v15.h[0]
+	WORD $0x4ebd87ec // add v12.4s, v31.4s, v29.4s
+	WORD $0x6f188592 // sqshrun2 v18.8h, v12.4s, #8
+	WORD $0x4ebc87ec // add v12.4s, v31.4s, v28.4s
+	WORD $0x6f188596 // sqshrun2 v22.8h, v12.4s, #8
+	WORD $0x4ebe87ec // add v12.4s, v31.4s, v30.4s
+	WORD $0x6f18859a // sqshrun2 v26.8h, v12.4s, #8
+	WORD $0x0f4fa8bc // smull v28.4s, v5.4h, v15.h[4]
+	WORD $0x0f5f28fc // smlal v28.4s, v7.4h, v15.h[5]
+	WORD $0x0f7fa0fd // smull v29.4s, v7.4h, v15.h[3]
+	WORD $0x0f6fa8be // smull v30.4s, v5.4h, v15.h[6]
+	WORD $0x4eae1ddf // mov v31.16b, v14.16b
+	WORD $0x0f4f213f // smlal v31.4s, v9.4h, v15.h[0]
+	WORD $0x4ebd87ec // add v12.4s, v31.4s, v29.4s
+	WORD $0x2f188591 // sqshrun v17.4h, v12.4s, #8
+	WORD $0x4ebc87ec // add v12.4s, v31.4s, v28.4s
+	WORD $0x2f188595 // sqshrun v21.4h, v12.4s, #8
+	WORD $0x4ebe87ec // add v12.4s, v31.4s, v30.4s
+	WORD $0x2f188599 // sqshrun v25.4h, v12.4s, #8
+	WORD $0x4eae1ddf // mov v31.16b, v14.16b
+	WORD $0x0f4f217f // smlal v31.4s, v11.4h, v15.h[0]
+	WORD $0x4ebd87ec // add v12.4s, v31.4s, v29.4s
+	WORD $0x2f188593 // sqshrun v19.4h, v12.4s, #8
+	WORD $0x4ebc87ec // add v12.4s, v31.4s, v28.4s
+	WORD $0x2f188597 // sqshrun v23.4h, v12.4s, #8
+	WORD $0x4ebe87ec // add v12.4s, v31.4s, v30.4s
+	WORD $0x2f18859b // sqshrun v27.4h, v12.4s, #8
+	WORD $0x4f4fa8bc // smull2 v28.4s, v5.8h, v15.h[4]
+	WORD $0x4f5f28fc // smlal2 v28.4s, v7.8h, v15.h[5]
+	WORD $0x4f7fa0fd // smull2 v29.4s, v7.8h, v15.h[3]
+	WORD $0x4f6fa8be // smull2 v30.4s, v5.8h, v15.h[6]
+	WORD $0x4eae1ddf // mov v31.16b, v14.16b
+	WORD $0x4f4f213f // smlal2 v31.4s, v9.8h, v15.h[0]
+	WORD $0x4ebd87ec // add v12.4s, v31.4s, v29.4s
+	WORD $0x6f188591 // sqshrun2 v17.8h, v12.4s, #8
+	WORD $0x4ebc87ec // add v12.4s, v31.4s, v28.4s
+	WORD $0x6f188595 // sqshrun2 v21.8h, v12.4s, #8
+	WORD $0x4ebe87ec // add v12.4s, v31.4s, v30.4s
+	WORD $0x6f188599 // sqshrun2 v25.8h, v12.4s, #8
+	WORD $0x4eae1ddf // mov v31.16b, v14.16b
+	WORD $0x4f4f217f // smlal2 v31.4s, v11.8h, v15.h[0]
+	WORD $0x4ebd87ec // add v12.4s, v31.4s, v29.4s
+	WORD $0x6f188593 // sqshrun2 v19.8h, v12.4s, #8
+	WORD $0x4ebc87ec // add v12.4s, v31.4s, v28.4s
+	WORD $0x6f188597 // sqshrun2 v23.8h, v12.4s, #8
+	WORD $0x4ebe87ec // add v12.4s, v31.4s, v30.4s
+	WORD $0x6f18859b // sqshrun2 v27.8h, v12.4s, #8
+	WORD $0x2e214a00 // uqxtn v0.8b, v16.8h
+	WORD $0x6e214a20 // uqxtn2 v0.16b, v17.8h
+	WORD $0x2e214a41 // uqxtn v1.8b, v18.8h
+	WORD $0x6e214a61 // uqxtn2 v1.16b, v19.8h
+	WORD $0x2e214a82 // uqxtn v2.8b, v20.8h
+	WORD $0x6e214aa2 // uqxtn2 v2.16b, v21.8h
+	WORD $0x2e214ac3 // uqxtn v3.8b, v22.8h
+	WORD $0x6e214ae3 // uqxtn2 v3.16b, v23.8h
+	WORD $0x2e214b04 // uqxtn v4.8b, v24.8h
+	WORD $0x6e214b24 // uqxtn2 v4.16b, v25.8h
+	WORD $0x2e214b45 // uqxtn v5.8b, v26.8h
+	WORD $0x6e214b65 // uqxtn2 v5.16b, v27.8h
+	VST2.P	[V0.B16, V1.B16], 32(R0)
+	VST2.P	[V2.B16, V3.B16], 32(R7)
+	VST2.P	[V4.B16, V5.B16], 32(R8)
+	SUBS	$1, R5, R5
+	BNE	qblock
+qdone:
 	RET
