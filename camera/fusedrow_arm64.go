@@ -11,6 +11,9 @@ import (
 func hRowNeon(dst, src *uint8, offs *int32, coef *int16, blocks, groups int)
 
 //go:noescape
+func hRowWinNeon(dst, src *uint8, offs *int32, coef *uint8, blocks, steps int)
+
+//go:noescape
 func vRowNeon(dst, src *uint8, stride, width int, coef *uint32, pairs int)
 
 //go:noescape
@@ -22,7 +25,7 @@ func nv12RowNeon(dst *uint8, cs int, y, uv *uint8, blocks int, k *yuvSIMD)
 //go:noescape
 func yuyvRowNeon(dst *uint8, cs int, src *uint8, blocks int, k *yuvSIMD)
 
-var neonRows = &rowKernels{name: "neon", hRow: hRowNeon, vRow: vRowNeon, yuvRow: yuvRowNeon,
+var neonRows = &rowKernels{name: "neon", hRow: hRowNeon, hRowWin: hRowWinNeon, vRow: vRowNeon, yuvRow: yuvRowNeon,
 	nv12Row: nv12RowNeon, yuyvRow: yuyvRowNeon}
 
 // The row kernels follow the int8 kernel tier: NEON (both the neon and the

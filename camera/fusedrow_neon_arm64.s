@@ -223,6 +223,74 @@ hgroup:
 hdone:
 	RET
 
+// func hRowWinNeon(dst, src *uint8, offs *int32, coef *uint8, blocks, steps int)
+// 8 outputs per block: a 16-byte window per 4 outputs; per tap pair, TBL
+// gathers each output's two bytes as words (index 0x80 gives 0), SMLAL
+// multiplies them by the (hi, hi) and (lo, lo) tap pairs, and one ADDP at
+// the end adds each output's two products.
+TEXT ·hRowWinNeon(SB), NOSPLIT, $0-48
+	MOVD	dst+0(FP), R0
+	MOVD	src+8(FP), R1
+	MOVD	offs+16(FP), R2
+	MOVD	coef+24(FP), R3
+	MOVD	blocks+32(FP), R4
+	MOVD	steps+40(FP), R5
+	CBZ	R4, wdone
+	MOVW	$0x200000, R6
+	VDUP	R6, V31.S4
+wblock:
+	MOVW	(R2), R6
+	MOVW	4(R2), R7
+	ADD	$8, R2, R2
+	ADD	R6, R1, R6
+	VLD1	(R6), [V0.B16]
+	ADD	R7, R1, R7
+	VLD1	(R7), [V1.B16]
+	WORD $0x6f00e410 // movi v16.2d, #0
+	WORD $0x6f00e411 // movi v17.2d, #0
+	WORD $0x6f00e412 // movi v18.2d, #0
+	WORD $0x6f00e413 // movi v19.2d, #0
+	WORD $0x6f00e414 // movi v20.2d, #0
+	WORD $0x6f00e415 // movi v21.2d, #0
+	WORD $0x6f00e416 // movi v22.2d, #0
+	WORD $0x6f00e417 // movi v23.2d, #0
+	MOVD	R5, R9
+wstep:
+	VLD1.P	64(R3), [V2.B16, V3.B16, V4.B16, V5.B16] // masks, hi pairs
+	VLD1.P	32(R3), [V6.B16, V7.B16] // lo pairs
+	WORD $0x4e020008 // tbl v8.16b, { v0.16b }, v2.16b
+	WORD $0x4e030029 // tbl v9.16b, { v1.16b }, v3.16b
+	WORD $0x0e648110 // smlal v16.4s, v8.4h, v4.4h
+	WORD $0x4e648111 // smlal2 v17.4s, v8.8h, v4.8h
+	WORD $0x0e658132 // smlal v18.4s, v9.4h, v5.4h
+	WORD $0x4e658133 // smlal2 v19.4s, v9.8h, v5.8h
+	WORD $0x0e668114 // smlal v20.4s, v8.4h, v6.4h
+	WORD $0x4e668115 // smlal2 v21.4s, v8.8h, v6.8h
+	WORD $0x0e678136 // smlal v22.4s, v9.4h, v7.4h
+	WORD $0x4e678137 // smlal2 v23.4s, v9.8h, v7.8h
+	SUBS	$1, R9, R9
+	BNE	wstep
+	WORD $0x4eb1be00 // addp v0.4s, v16.4s, v17.4s
+	WORD $0x4eb3be41 // addp v1.4s, v18.4s, v19.4s
+	WORD $0x4eb5be82 // addp v2.4s, v20.4s, v21.4s
+	WORD $0x4eb7bec3 // addp v3.4s, v22.4s, v23.4s
+	WORD $0x4f2f5400 // shl v0.4s, v0.4s, #15
+	WORD $0x4ea28400 // add v0.4s, v0.4s, v2.4s
+	WORD $0x4ebf8400 // add v0.4s, v0.4s, v31.4s
+	WORD $0x4f2a0400 // sshr v0.4s, v0.4s, #22
+	WORD $0x4f2f5421 // shl v1.4s, v1.4s, #15
+	WORD $0x4ea38421 // add v1.4s, v1.4s, v3.4s
+	WORD $0x4ebf8421 // add v1.4s, v1.4s, v31.4s
+	WORD $0x4f2a0421 // sshr v1.4s, v1.4s, #22
+	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	WORD $0x2e212800 // sqxtun v0.8b, v0.8h
+	VST1.P	[V0.B8], 8(R0)
+	SUBS	$1, R4, R4
+	BNE	wblock
+wdone:
+	RET
+
 // The YUV row kernels load 32 pixels as even luma (16), odd luma (16) and
 // the 16 chroma samples they share, so each chroma term is computed once
 // for two pixels; ST2 interleaves even and odd results. V15.h = yMul, c,
