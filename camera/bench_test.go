@@ -58,7 +58,8 @@ func BenchmarkResizeFull(b *testing.B) {
 // hits all alike), the VGA I420 frame through the fused path as it was
 // before the row pipeline (whole rows converted, interleaved RGB passes),
 // through the row pipeline with the generic kernels, and with this build's
-// SIMD kernels, and reports the medians.
+// SIMD kernels (also without the windowed horizontal kernel, and with the
+// quantization tables instead of vRowQ), and reports the medians.
 func BenchmarkFusedVariants(b *testing.B) {
 	f := FrameFormat{Pix: I420, W: 640, H: 480}
 	fu, err := DefaultPreprocess().NewFused(f, Quant{Scale: 0.0187, Zero: -14})
@@ -76,18 +77,28 @@ func BenchmarkFusedVariants(b *testing.B) {
 		fu.vertical(dst, rs.tmp, 3*rs.win.W, 0, from)
 	}
 	simd := fu.rows.k
-	win := fu.rows.winOK
-	rows := func(k *rowKernels, w bool) func() {
-		return func() { fu.rows.k, fu.rows.winOK = k, w; fu.Apply(dst, frame) }
+	win, qok := fu.rows.winOK, fu.rows.qok
+	rows := func(k *rowKernels, w, tables bool) func() {
+		return func() {
+			fu.rows.k, fu.rows.winOK, fu.rows.qok = k, w, qok
+			if tables {
+				fu.rows.qok[0] = false
+			}
+			fu.Apply(dst, frame)
+		}
 	}
 	type variant struct {
 		name string
 		run  func()
 		t    []time.Duration
 	}
-	variants := []variant{{name: "legacy", run: legacy}, {name: "generic", run: rows(genericRows, win)}, {name: simd.name, run: rows(simd, win)}}
+	variants := []variant{{name: "legacy", run: legacy}, {name: "generic", run: rows(genericRows, win, false)},
+		{name: simd.name, run: rows(simd, win, false)}}
 	if win && simd.hRowWin != nil { // the horizontal kernel without windows
-		variants = append(variants, variant{name: simd.name + "-nowin", run: rows(simd, false)})
+		variants = append(variants, variant{name: simd.name + "-nowin", run: rows(simd, false, false)})
+	}
+	if qok == [3]bool{true, true, true} && simd.vRowQ != nil { // quantization tables in Go
+		variants = append(variants, variant{name: simd.name + "-tables", run: rows(simd, win, true)})
 	}
 	for b.Loop() {
 		for i := range variants {

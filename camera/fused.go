@@ -86,6 +86,10 @@ func (p Preprocess) NewFused(f FrameFormat, q Quant) (*Fused, error) {
 	}
 	if rs := pl.rs; rs != nil && rs.needV && rs.needH {
 		fu.rows = newRowPlan(&rs.h, &rs.v, simdRows, fu.m)
+		for c := range 3 {
+			slope := float64(pl.lut[c][255]-pl.lut[c][0]) / 255 / float64(q.Scale)
+			fu.rows.qa[c], fu.rows.qok[c] = fitAffine(&fu.qlut[c], slope)
+		}
 	} else {
 		fu.rgb = RGB{W: f.W, H: f.H, Pix: make([]uint8, 3*f.W*f.H)}
 	}
@@ -143,8 +147,7 @@ func (fu *Fused) applyRows(dst []int8, frame []byte) {
 		p.hRow(y - fu.y0)
 	}
 	for i := range p.v.n {
-		p.vRow(i, int(p.v.first[i])-fu.y0)
-		p.emit(dst[((pl.cy.pad+i)*s+pl.cx.pad)*3:], &fu.qlut)
+		p.outRow(dst[((pl.cy.pad+i)*s+pl.cx.pad)*3:], i, int(p.v.first[i])-fu.y0, &fu.qlut)
 	}
 }
 

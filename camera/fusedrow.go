@@ -1,5 +1,7 @@
 package camera
 
+import "math"
+
 // The row pipeline of Fused for the usual camera case, a resize of both
 // axes. Per needed source row: convert only the needed columns into three
 // planar segments (R, G, B), then run the horizontal pass on each segment
@@ -15,6 +17,12 @@ type rowKernels struct {
 	// hRow writes blocks*8 horizontal outputs: output o of block b sums
 	// 8*groups taps from src+offs[8b+slot(o)] (see newRowPlan).
 	hRow func(dst, src *uint8, offs *int32, coef *int16, blocks, groups int)
+	// vRowQ is vRow followed by the quantization q (qAffine) of each
+	// clipped byte: int8 out.
+	vRowQ func(dst *int8, src *uint8, stride, width int, coef *uint32, pairs int, q *qAffine)
+	// interleave writes 16*blocks NHWC pixels from the planes src,
+	// src+hs, src+2hs.
+	interleave func(dst, src *int8, hs, blocks int)
 	// vRow writes width (a multiple of 16) vertical outputs from rows
 	// src, src+stride, … (2*pairs rows).
 	vRow func(dst, src *uint8, stride, width int, coef *uint32, pairs int)
@@ -96,6 +104,12 @@ type rowPlan struct {
 	// hi pair then lo pair (pair16); an odd last tap pairs with 0.
 	vPairs int
 	vCoef  []uint32
+	// Quantization of each channel as an exact integer affine map (see
+	// fitAffine), used by vRowQ when every channel has one; qrow holds the
+	// quantized planes of one output row.
+	qa   [3]qAffine
+	qok  [3]bool
+	qrow []int8
 	// hRowWin layout: per block, offsets of outputs 8b and 8b+4; per tap
 	// pair (t, t+1), 96 bytes: a VPSHUFB mask that puts window bytes t, t+1
 	// of output 8b+j (zero-extended) in dword j of its 16-byte half, then the
@@ -130,6 +144,7 @@ func newRowPlan(h, v *axis, k *rowKernels, m *yuvMatrix) *rowPlan {
 	p.tmp = make([]uint8, (y1-y0+1)*3*p.hs)
 	p.vrow = make([]uint8, 3*p.hs)
 	p.acc = make([]int32, 3*p.hs)
+	p.qrow = make([]int8, 3*p.hs)
 	p.ys, p.yuvOK = m.simd()
 	if !p.splitTaps() {
 		p.k = genericRows
@@ -296,6 +311,34 @@ func (p *rowPlan) hRow(r int) {
 	}
 }
 
+// outRow writes output row i (3n values of o); r0 is the tmp row of source
+// row v.first[i].
+func (p *rowPlan) outRow(o []int8, i, r0 int, q *[3][256]int8) {
+	k := p.k
+	if k.vRowQ == nil || k.interleave == nil || !p.qok[0] || !p.qok[1] || !p.qok[2] {
+		p.vRow(i, r0)
+		p.emit(o, q)
+		return
+	}
+	a := p.v
+	w, hs := 3*p.hs, p.hs
+	src := p.tmp[r0*w:]
+	pairs := (int(a.count[i]) + 1) / 2
+	_ = src[(2*pairs-1)*w+w-1]
+	for c := range 3 {
+		k.vRowQ(&p.qrow[c*hs], &src[c*hs], w, hs, &p.vCoef[i*p.vPairs*2], pairs, &p.qa[c])
+	}
+	n := p.n
+	o = o[:3*n]
+	b := n / 16
+	if b > 0 {
+		k.interleave(&o[0], &p.qrow[0], hs, b)
+	}
+	for j := 16 * b; j < n; j++ {
+		o[3*j], o[3*j+1], o[3*j+2] = p.qrow[j], p.qrow[hs+j], p.qrow[2*hs+j]
+	}
+}
+
 // vRow computes output row i into vrow; r0 is the tmp row of source row
 // v.first[i].
 func (p *rowPlan) vRow(i, r0 int) {
@@ -433,4 +476,57 @@ func (p *rowPlan) emit(o []int8, q *[3][256]int8) {
 		d := o[3*i : 3*i+3 : 3*i+3]
 		d[0], d[1], d[2] = l0[v], l1[g[i]], l2[b[i]]
 	}
+}
+
+// qAffine is q(u) = clamp((u*a + b) >> qShift, -128, 127), for u = clip8 of
+// a sum: vRowQ's int32 form of one 256-entry quantization table.
+type qAffine struct{ a, b int32 }
+
+const qShift = 16
+
+func (q qAffine) apply(u uint8) int8 {
+	return int8(min(max((int32(u)*q.a+q.b)>>qShift, -128), 127))
+}
+
+// fitAffine finds a qAffine equal to the table t at all 256 inputs, trying
+// slopes near slope·2^16 (slope: table steps per input level). The table is
+// normalisation then float rounding, nearly affine, so a fit usually exists;
+// when none does, the table is used as it is.
+func fitAffine(t *[256]int8, slope float64) (qAffine, bool) {
+	a0 := slope * (1 << qShift)
+	if !(a0 > -(1<<22) && a0 < 1<<22) { // keeps u*a + b far from overflow
+		return qAffine{}, false
+	}
+	for d := range 257 {
+		a := int64(math.Round(a0)) + int64((d+1)/2)*int64(1-2*(d%2)) // 0, +1, -1, +2, …
+		lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
+		for v := range int64(256) {
+			q, x := int64(t[v]), v*a
+			if q < 127 {
+				hi = min(hi, (q+1)<<qShift-1-x)
+			}
+			if q > -128 {
+				lo = max(lo, q<<qShift-x)
+			}
+		}
+		if lo > hi {
+			continue
+		}
+		b := lo
+		if lo == math.MinInt64 {
+			b = hi
+		}
+		if e0, e1 := b, 255*a+b; max(e0, e1) >= 1<<31 || min(e0, e1) < -1<<31 {
+			continue
+		}
+		qa := qAffine{a: int32(a), b: int32(b)}
+		ok := true
+		for v := range 256 {
+			ok = ok && qa.apply(uint8(v)) == t[v]
+		}
+		if ok {
+			return qa, true
+		}
+	}
+	return qAffine{}, false
 }

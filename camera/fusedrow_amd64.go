@@ -25,7 +25,13 @@ func nv12RowAVX2(dst *uint8, cs int, y, uv *uint8, blocks int, k *yuvSIMD)
 //go:noescape
 func yuyvRowAVX2(dst *uint8, cs int, src *uint8, blocks int, k *yuvSIMD)
 
-var avx2Rows = &rowKernels{name: "avx2", hRow: hRowAVX2, hRowWin: hRowWinAVX2, vRow: vRowAVX2, yuvRow: yuvRowAVX2,
+//go:noescape
+func vRowQAVX2(dst *int8, src *uint8, stride, width int, coef *uint32, pairs int, q *qAffine)
+
+//go:noescape
+func interleaveAVX2(dst, src *int8, hs, blocks int)
+
+var avx2Rows = &rowKernels{name: "avx2", hRow: hRowAVX2, hRowWin: hRowWinAVX2, vRow: vRowAVX2, vRowQ: vRowQAVX2, interleave: interleaveAVX2, yuvRow: yuvRowAVX2,
 	nv12Row: nv12RowAVX2, yuyvRow: yuyvRowAVX2}
 
 // The row kernels follow the int8 kernel tier: AVX2 when the CPU has it,

@@ -73,7 +73,9 @@ func (c fusedCase) check(t testing.TB, frame []byte) bool {
 		t.Fatal(err)
 	}
 	rows := false
-	for _, k := range []*rowKernels{simdRows, genericRows} {
+	// The SIMD kernels with the affine quantization (when it fits), with
+	// the tables, and the generic kernels.
+	for v, k := range []*rowKernels{simdRows, simdRows, genericRows} {
 		fu, err := c.p.NewFused(c.f, Quant{Scale: c.q.Scale, Zero: c.q.Zero})
 		if err != nil {
 			t.Fatal(c, err)
@@ -82,6 +84,9 @@ func (c fusedCase) check(t testing.TB, frame []byte) bool {
 			rows = true
 			if fu.rows.k != genericRows {
 				fu.rows.k = k
+			}
+			if v == 1 {
+				fu.rows.qok[0] = false
 			}
 		}
 		got := make([]int8, len(want))
@@ -134,12 +139,12 @@ func FuzzFusedEqualsFloatPath(f *testing.F) {
 
 // guarded returns a buffer of n bytes inside guard bands of 64 bytes, and
 // a function that reports whether the bands are intact.
-func guarded(r *rand.Rand, n int) ([]uint8, func() bool) {
-	buf := make([]uint8, n+128)
+func guarded[T uint8 | int8](r *rand.Rand, n int) ([]T, func() bool) {
+	buf := make([]T, n+128)
 	for i := range buf {
-		buf[i] = uint8(r.Uint32())
+		buf[i] = T(r.Uint32())
 	}
-	g := append([]uint8(nil), buf...)
+	g := append([]T(nil), buf...)
 	return buf[64 : 64+n], func() bool {
 		for i := range 64 {
 			if buf[i] != g[i] || buf[len(buf)-1-i] != g[len(g)-1-i] {
@@ -148,6 +153,47 @@ func guarded(r *rand.Rand, n int) ([]uint8, func() bool) {
 		}
 		return true
 	}
+}
+
+// randomQTable is the quantization table of a random channel normalisation
+// and input quantization, with its affine fit.
+func randomQTable(r *rand.Rand) (tab [256]int8, qa qAffine, ok bool) {
+	mean, std := r.Float32(), 0.05+0.5*r.Float32()
+	if r.IntN(8) == 0 {
+		std = -std
+	}
+	q := Quant{Scale: 0.002 + 0.1*r.Float32(), Zero: int32(r.IntN(256)) - 128}
+	lut := func(v int) float32 { return (float32(v)/255 - mean) / std }
+	for v := range 256 {
+		tab[v] = q.quantize(lut(v))
+	}
+	qa, ok = fitAffine(&tab, float64(lut(255)-lut(0))/255/float64(q.Scale))
+	return tab, qa, ok
+}
+
+// fitAffine finds an exact affine form of nearly every table (checked here
+// against the table at all inputs; NewFused uses the table when none
+// exists).
+func TestFitAffine(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	const n = 2000
+	fits := 0
+	for range n {
+		tab, qa, ok := randomQTable(r)
+		if !ok {
+			continue
+		}
+		fits++
+		for v := range 256 {
+			if qa.apply(uint8(v)) != tab[v] {
+				t.Fatalf("fit %+v at %d: %d, table %d", qa, v, qa.apply(uint8(v)), tab[v])
+			}
+		}
+	}
+	if fits < n*9/10 {
+		t.Errorf("only %d of %d tables have an affine fit", fits, n)
+	}
+	t.Logf("%d of %d tables fit", fits, n)
 }
 
 func needSIMDRows(t *testing.T) {
@@ -162,12 +208,12 @@ func needSIMDRows(t *testing.T) {
 func TestRowKernelsParity(t *testing.T) {
 	needSIMDRows(t)
 	r := rand.New(rand.NewPCG(7, 7))
-	win := 0
+	win, vq := 0, 0
 	defer func() {
-		if simdRows.hRowWin != nil && win == 0 {
-			t.Error("no case for hRowWin")
+		if simdRows.hRowWin != nil && win == 0 || simdRows.vRowQ != nil && vq == 0 {
+			t.Error("no case for hRowWin or vRowQ")
 		}
-		t.Logf("%s: %d cases took hRowWin", simdRows.name, win)
+		t.Logf("%s: %d cases took hRowWin, %d rows vRowQ", simdRows.name, win, vq)
 	}()
 	for it := range 300 {
 		in := 1 + r.IntN(700)
@@ -191,7 +237,7 @@ func TestRowKernelsParity(t *testing.T) {
 		}
 		want := make([]uint8, n)
 		hRowGeneric(want, p.conv, &h, p.x0)
-		got, ok := guarded(r, 8*p.hBlocks)
+		got, ok := guarded[uint8](r, 8*p.hBlocks)
 		simdRows.hRow(&got[0], &p.conv[0], &p.hOffs[0], &p.hCoef[0], p.hBlocks, p.hGroups)
 		if !ok() {
 			t.Fatalf("%s: hRow wrote outside its output", name)
@@ -204,7 +250,7 @@ func TestRowKernelsParity(t *testing.T) {
 
 		if f := simdRows.hRowWin; f != nil && p.winOK {
 			win++
-			got, ok := guarded(r, 8*p.hBlocks)
+			got, ok := guarded[uint8](r, 8*p.hBlocks)
 			f(&got[0], &p.conv[0], &p.wOffs[0], &p.wCoef[0], p.hBlocks, p.wSteps)
 			if !ok() {
 				t.Fatalf("%s: hRowWin wrote outside its output", name)
@@ -224,19 +270,60 @@ func TestRowKernelsParity(t *testing.T) {
 			src[i] = uint8(r.Uint32())
 		}
 		acc := make([]int32, w)
+		tab, qa, fit := randomQTable(r)
 		for i := range n {
 			k := h.k[i*h.ksize : i*h.ksize+int(h.count[i])]
 			row := src[(int(h.first[i])-y0)*w:]
+			pairs := (len(k) + 1) / 2
 			want := make([]uint8, w)
 			vRowGeneric(want, row, w, k, acc)
-			got, ok := guarded(r, w)
-			simdRows.vRow(&got[0], &row[0], w, w, &p.vCoef[i*p.vPairs*2], (len(k)+1)/2)
+			got, ok := guarded[uint8](r, w)
+			simdRows.vRow(&got[0], &row[0], w, w, &p.vCoef[i*p.vPairs*2], pairs)
 			if !ok() {
 				t.Fatalf("%s: vRow wrote outside its output", name)
 			}
 			for j := range want {
 				if got[j] != want[j] {
 					t.Fatalf("%s: vRow row %d column %d = %d, generic %d", name, i, j, got[j], want[j])
+				}
+			}
+			if f := simdRows.vRowQ; f != nil && fit {
+				vq++
+				gotq, ok := guarded[int8](r, w)
+				f(&gotq[0], &row[0], w, w, &p.vCoef[i*p.vPairs*2], pairs, &qa)
+				if !ok() {
+					t.Fatalf("%s: vRowQ wrote outside its output", name)
+				}
+				for j := range want {
+					if gotq[j] != tab[want[j]] {
+						t.Fatalf("%s: vRowQ row %d column %d = %d, table %d", name, i, j, gotq[j], tab[want[j]])
+					}
+				}
+			}
+		}
+	}
+}
+
+// The SIMD interleave equals the generic loop and writes only its pixels.
+func TestInterleaveParity(t *testing.T) {
+	needSIMDRows(t)
+	r := rand.New(rand.NewPCG(10, 10))
+	for range 50 {
+		hs := 16 * (1 + r.IntN(20))
+		b := 1 + r.IntN(hs/16)
+		src := make([]int8, 3*hs)
+		for i := range src {
+			src[i] = int8(r.Uint32())
+		}
+		got, ok := guarded[int8](r, 48*b)
+		simdRows.interleave(&got[0], &src[0], hs, b)
+		if !ok() {
+			t.Fatalf("hs %d blocks %d: wrote outside its pixels", hs, b)
+		}
+		for j := range 16 * b {
+			for c := range 3 {
+				if got[3*j+c] != src[c*hs+j] {
+					t.Fatalf("hs %d blocks %d: pixel %d channel %d = %d, want %d", hs, b, j, c, got[3*j+c], src[c*hs+j])
 				}
 			}
 		}
@@ -296,7 +383,7 @@ func TestYUVRowExhaustive(t *testing.T) {
 	}
 	r := rand.New(rand.NewPCG(8, 8))
 	for _, kn := range ks {
-		out, intact := guarded(r, 3*cs)
+		out, intact := guarded[uint8](r, 3*cs)
 		pad := append([]uint8(nil), out...)
 		for v := 0; v < 256; v += step {
 			for j := 0; j < 256; j += 2 {
