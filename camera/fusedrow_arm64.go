@@ -25,7 +25,13 @@ func nv12RowNeon(dst *uint8, cs int, y, uv *uint8, blocks int, k *yuvSIMD)
 //go:noescape
 func yuyvRowNeon(dst *uint8, cs int, src *uint8, blocks int, k *yuvSIMD)
 
-var neonRows = &rowKernels{name: "neon", hRow: hRowNeon, hRowWin: hRowWinNeon, vRow: vRowNeon, yuvRow: yuvRowNeon,
+//go:noescape
+func vRowQNeon(dst *int8, src *uint8, stride, width int, coef *uint32, pairs int, q *qAffine)
+
+//go:noescape
+func interleaveNeon(dst, src *int8, hs, blocks int)
+
+var neonRows = &rowKernels{name: "neon", hRow: hRowNeon, hRowWin: hRowWinNeon, vRow: vRowNeon, vRowQ: vRowQNeon, interleave: interleaveNeon, yuvRow: yuvRowNeon,
 	nv12Row: nv12RowNeon, yuyvRow: yuyvRowNeon}
 
 // The row kernels follow the int8 kernel tier: NEON (both the neon and the

@@ -88,6 +88,132 @@ vtap:
 vdone:
 	RET
 
+// func vRowQNeon(dst *int8, src *uint8, stride, width int, coef *uint32, pairs int, q *qAffine)
+// vRowNeon, then per clipped byte u: (u*a + b) >> 16, saturated to int8.
+TEXT ·vRowQNeon(SB), NOSPLIT, $0-56
+	MOVD	dst+0(FP), R0
+	MOVD	src+8(FP), R1
+	MOVD	stride+16(FP), R2
+	MOVD	width+24(FP), R3
+	MOVD	coef+32(FP), R4
+	MOVD	pairs+40(FP), R5
+	MOVD	q+48(FP), R6
+	LSR	$4, R3, R3
+	CBZ	R3, qvdone
+	MOVW	(R6), R7
+	VDUP	R7, V30.S4 // a
+	MOVW	4(R6), R7
+	VDUP	R7, V29.S4 // b
+	MOVW	$255, R7
+	VDUP	R7, V28.S4
+	WORD $0x6f00e41b // movi v27.2d, #0
+	MOVW	$0x200000, R6
+	VDUP	R6, V31.S4
+qvcol:
+	WORD $0x4ebf1fe0 // mov v0.16b, v31.16b
+	WORD $0x4ebf1fe1 // mov v1.16b, v31.16b
+	WORD $0x4ebf1fe2 // mov v2.16b, v31.16b
+	WORD $0x4ebf1fe3 // mov v3.16b, v31.16b
+	WORD $0x6f00e404 // movi v4.2d, #0
+	WORD $0x6f00e405 // movi v5.2d, #0
+	WORD $0x6f00e406 // movi v6.2d, #0
+	WORD $0x6f00e407 // movi v7.2d, #0
+	MOVD	R1, R7
+	MOVD	R4, R8
+	MOVD	R5, R9
+qvtap:
+	VLD1	(R7), [V16.B16]
+	ADD	R2, R7, R7
+	VLD1	(R7), [V17.B16]
+	ADD	R2, R7, R7
+	VLD1.P	8(R8), [V15.B8]
+	WORD $0x2f08a612 // uxtl v18.8h, v16.8b
+	WORD $0x6f08a613 // uxtl2 v19.8h, v16.16b
+	WORD $0x2f08a634 // uxtl v20.8h, v17.8b
+	WORD $0x6f08a635 // uxtl2 v21.8h, v17.16b
+	WORD $0x0f6f2240 // smlal v0.4s, v18.4h, v15.h[2]
+	WORD $0x4f6f2241 // smlal2 v1.4s, v18.8h, v15.h[2]
+	WORD $0x0f6f2262 // smlal v2.4s, v19.4h, v15.h[2]
+	WORD $0x4f6f2263 // smlal2 v3.4s, v19.8h, v15.h[2]
+	WORD $0x0f4f2244 // smlal v4.4s, v18.4h, v15.h[0]
+	WORD $0x4f4f2245 // smlal2 v5.4s, v18.8h, v15.h[0]
+	WORD $0x0f4f2266 // smlal v6.4s, v19.4h, v15.h[0]
+	WORD $0x4f4f2267 // smlal2 v7.4s, v19.8h, v15.h[0]
+	WORD $0x0f7f2280 // smlal v0.4s, v20.4h, v15.h[3]
+	WORD $0x4f7f2281 // smlal2 v1.4s, v20.8h, v15.h[3]
+	WORD $0x0f7f22a2 // smlal v2.4s, v21.4h, v15.h[3]
+	WORD $0x4f7f22a3 // smlal2 v3.4s, v21.8h, v15.h[3]
+	WORD $0x0f5f2284 // smlal v4.4s, v20.4h, v15.h[1]
+	WORD $0x4f5f2285 // smlal2 v5.4s, v20.8h, v15.h[1]
+	WORD $0x0f5f22a6 // smlal v6.4s, v21.4h, v15.h[1]
+	WORD $0x4f5f22a7 // smlal2 v7.4s, v21.8h, v15.h[1]
+	SUBS	$1, R9, R9
+	BNE	qvtap
+	WORD $0x4f2f5484 // shl v4.4s, v4.4s, #15
+	WORD $0x4ea48400 // add v0.4s, v0.4s, v4.4s
+	WORD $0x4f2a0400 // sshr v0.4s, v0.4s, #22
+	WORD $0x4ebb6400 // smax v0.4s, v0.4s, v27.4s
+	WORD $0x4ebc6c00 // smin v0.4s, v0.4s, v28.4s
+	WORD $0x4ebe9c00 // mul v0.4s, v0.4s, v30.4s
+	WORD $0x4ebd8400 // add v0.4s, v0.4s, v29.4s
+	WORD $0x4f300400 // sshr v0.4s, v0.4s, #16
+	WORD $0x4f2f54a5 // shl v5.4s, v5.4s, #15
+	WORD $0x4ea58421 // add v1.4s, v1.4s, v5.4s
+	WORD $0x4f2a0421 // sshr v1.4s, v1.4s, #22
+	WORD $0x4ebb6421 // smax v1.4s, v1.4s, v27.4s
+	WORD $0x4ebc6c21 // smin v1.4s, v1.4s, v28.4s
+	WORD $0x4ebe9c21 // mul v1.4s, v1.4s, v30.4s
+	WORD $0x4ebd8421 // add v1.4s, v1.4s, v29.4s
+	WORD $0x4f300421 // sshr v1.4s, v1.4s, #16
+	WORD $0x4f2f54c6 // shl v6.4s, v6.4s, #15
+	WORD $0x4ea68442 // add v2.4s, v2.4s, v6.4s
+	WORD $0x4f2a0442 // sshr v2.4s, v2.4s, #22
+	WORD $0x4ebb6442 // smax v2.4s, v2.4s, v27.4s
+	WORD $0x4ebc6c42 // smin v2.4s, v2.4s, v28.4s
+	WORD $0x4ebe9c42 // mul v2.4s, v2.4s, v30.4s
+	WORD $0x4ebd8442 // add v2.4s, v2.4s, v29.4s
+	WORD $0x4f300442 // sshr v2.4s, v2.4s, #16
+	WORD $0x4f2f54e7 // shl v7.4s, v7.4s, #15
+	WORD $0x4ea78463 // add v3.4s, v3.4s, v7.4s
+	WORD $0x4f2a0463 // sshr v3.4s, v3.4s, #22
+	WORD $0x4ebb6463 // smax v3.4s, v3.4s, v27.4s
+	WORD $0x4ebc6c63 // smin v3.4s, v3.4s, v28.4s
+	WORD $0x4ebe9c63 // mul v3.4s, v3.4s, v30.4s
+	WORD $0x4ebd8463 // add v3.4s, v3.4s, v29.4s
+	WORD $0x4f300463 // sshr v3.4s, v3.4s, #16
+	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
+	WORD $0x4e614830 // sqxtn2 v16.8h, v1.4s
+	WORD $0x0e614851 // sqxtn v17.4h, v2.4s
+	WORD $0x4e614871 // sqxtn2 v17.8h, v3.4s
+	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
+	WORD $0x4e214a32 // sqxtn2 v18.16b, v17.8h
+	VST1.P	[V18.B16], 16(R0)
+	ADD	$16, R1, R1
+	SUBS	$1, R3, R3
+	BNE	qvcol
+qvdone:
+	RET
+
+// func interleaveNeon(dst, src *int8, hs, blocks int)
+// 16 pixels per block: three planes in, one ST3 out.
+TEXT ·interleaveNeon(SB), NOSPLIT, $0-32
+	MOVD	dst+0(FP), R0
+	MOVD	src+8(FP), R1
+	MOVD	hs+16(FP), R2
+	MOVD	blocks+24(FP), R3
+	CBZ	R3, idone
+	ADD	R2, R1, R4
+	ADD	R2, R4, R5
+iblock:
+	VLD1.P	16(R1), [V0.B16]
+	VLD1.P	16(R4), [V1.B16]
+	VLD1.P	16(R5), [V2.B16]
+	VST3.P	[V0.B16, V1.B16, V2.B16], 48(R0)
+	SUBS	$1, R3, R3
+	BNE	iblock
+idone:
+	RET
+
 // func hRowNeon(dst, src *uint8, offs *int32, coef *int16, blocks, groups int)
 // 8 outputs per block, 8 taps per group: output o accumulates its hi
 // products in V(16+o) and its lo products in V(24+o); ADDP trees reduce
