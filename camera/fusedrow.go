@@ -39,6 +39,12 @@ type rowKernels struct {
 	nv12Row func(dst *uint8, cs int, y, uv *uint8, blocks int, k *yuvSIMD)
 	// yuyvRow is yuvRow for packed YUYV (src: 64 bytes per block).
 	yuyvRow func(dst *uint8, cs int, src *uint8, blocks int, k *yuvSIMD)
+	// yuv444Row is yuvRow with one chroma sample per pixel.
+	yuv444Row func(dst *uint8, cs int, y, u, v *uint8, blocks int, k *yuvSIMD)
+	// grayRow is yuvRow with U = V = 128.
+	grayRow func(dst *uint8, cs int, y *uint8, blocks int, k *yuvSIMD)
+	// rgbRow splits packed RGB into the planes.
+	rgbRow func(dst *uint8, cs int, src *uint8, blocks int)
 }
 
 var genericRows = &rowKernels{name: "generic"}
@@ -408,6 +414,29 @@ func (p *rowPlan) convBlocks(frame []byte, f FrameFormat, y, xs, b int) bool {
 		}
 		row := frame[y*s+2*xs : y*s+2*xs+2*n]
 		k(dst, p.cs, &row[0], b, &p.ys)
+	case YUV444P:
+		k := p.k.yuv444Row
+		if k == nil {
+			return false
+		}
+		_, ch, cs := f.chroma()
+		c := s*f.H + y*cs + xs
+		yr, ur, vr := frame[y*s+xs:y*s+xs+n], frame[c:c+n], frame[c+ch*cs:c+ch*cs+n]
+		k(dst, p.cs, &yr[0], &ur[0], &vr[0], b, &p.ys)
+	case Gray:
+		k := p.k.grayRow
+		if k == nil {
+			return false
+		}
+		yr := frame[y*s+xs : y*s+xs+n]
+		k(dst, p.cs, &yr[0], b, &p.ys)
+	case RGB24:
+		k := p.k.rgbRow
+		if k == nil {
+			return false
+		}
+		row := frame[y*s+3*xs : y*s+3*xs+3*n]
+		k(dst, p.cs, &row[0], b)
 	default:
 		return false
 	}

@@ -31,8 +31,18 @@ func vRowQAVX2(dst *int8, src *uint8, stride, width int, coef *uint32, pairs int
 //go:noescape
 func interleaveAVX2(dst, src *int8, hs, blocks int)
 
+//go:noescape
+func yuv444RowAVX2(dst *uint8, cs int, y, u, v *uint8, blocks int, k *yuvSIMD)
+
+//go:noescape
+func grayRowAVX2(dst *uint8, cs int, y *uint8, blocks int, k *yuvSIMD)
+
+//go:noescape
+func rgbRowAVX2(dst *uint8, cs int, src *uint8, blocks int)
+
 var avx2Rows = &rowKernels{name: "avx2", hRow: hRowAVX2, hRowWin: hRowWinAVX2, vRow: vRowAVX2, vRowQ: vRowQAVX2, interleave: interleaveAVX2, yuvRow: yuvRowAVX2,
-	nv12Row: nv12RowAVX2, yuyvRow: yuyvRowAVX2}
+	nv12Row: nv12RowAVX2, yuyvRow: yuyvRowAVX2,
+	yuv444Row: yuv444RowAVX2, grayRow: grayRowAVX2, rgbRow: rgbRowAVX2}
 
 // The row kernels follow the int8 kernel tier: AVX2 when the CPU has it,
 // unless MIXEDGE_KERNELS selects the generic tier.

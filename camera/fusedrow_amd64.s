@@ -568,3 +568,145 @@ iblock:
 idone:
 	VZEROUPPER
 	RET
+
+// func yuv444RowAVX2(dst *uint8, cs int, y, u, v *uint8, blocks int, k *yuvSIMD)
+// yuvRowAVX2 with one chroma sample per pixel.
+TEXT ·yuv444RowAVX2(SB), NOSPLIT, $0-56
+	MOVQ dst+0(FP), DI
+	MOVQ cs+8(FP), DX
+	MOVQ y+16(FP), SI
+	MOVQ u+24(FP), R8
+	MOVQ v+32(FP), R9
+	MOVQ blocks+40(FP), CX
+	MOVQ k+48(FP), R10
+	VPBROADCASTD 0(R10), Y12
+	VPBROADCASTD 4(R10), Y13
+	VPBROADCASTD 8(R10), Y14
+	VPBROADCASTD 12(R10), Y15
+	VPCMPEQW Y11, Y11, Y11
+	VPSRLW $15, Y11, Y11
+	MOVL $0x80808080, AX
+	VMOVD AX, X10
+	VPBROADCASTD X10, X10
+	TESTQ CX, CX
+	JZ y4done
+
+y4block:
+	VMOVDQU (R8), X2
+	VPXOR X10, X2, X2
+	VPMOVSXBW X2, Y2
+	VMOVDQU (R9), X3
+	VPXOR X10, X3, X3
+	VPMOVSXBW X3, Y3
+	VPMOVZXBW (SI), Y4
+	YUVHALF(0)
+	VMOVDQU 16(R8), X2
+	VPXOR X10, X2, X2
+	VPMOVSXBW X2, Y2
+	VMOVDQU 16(R9), X3
+	VPXOR X10, X3, X3
+	VPMOVSXBW X3, Y3
+	VPMOVZXBW 16(SI), Y4
+	YUVHALF(16)
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	ADDQ $32, DI
+	DECQ CX
+	JNZ y4block
+
+y4done:
+	VZEROUPPER
+	RET
+
+// func grayRowAVX2(dst *uint8, cs int, y *uint8, blocks int, k *yuvSIMD)
+// yuvRowAVX2 with U = V = 128 (zero chroma words).
+TEXT ·grayRowAVX2(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ cs+8(FP), DX
+	MOVQ y+16(FP), SI
+	MOVQ blocks+24(FP), CX
+	MOVQ k+32(FP), R10
+	VPBROADCASTD 0(R10), Y12
+	VPBROADCASTD 4(R10), Y13
+	VPBROADCASTD 8(R10), Y14
+	VPBROADCASTD 12(R10), Y15
+	VPCMPEQW Y11, Y11, Y11
+	VPSRLW $15, Y11, Y11
+	TESTQ CX, CX
+	JZ gdone
+
+gblock:
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	VPMOVZXBW (SI), Y4
+	YUVHALF(0)
+	VPXOR Y2, Y2, Y2
+	VPMOVZXBW 16(SI), Y4
+	YUVHALF(16)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ gblock
+
+gdone:
+	VZEROUPPER
+	RET
+
+// Deinterleave masks: plane c, 16-byte input chunk k: output byte i is
+// input byte 3i + c when it lies in chunk k.
+DATA dilv<>+0(SB)/8, $0x80800f0c09060300
+DATA dilv<>+8(SB)/8, $0x8080808080808080
+DATA dilv<>+16(SB)/8, $0x0502808080808080
+DATA dilv<>+24(SB)/8, $0x80808080800e0b08
+DATA dilv<>+32(SB)/8, $0x8080808080808080
+DATA dilv<>+40(SB)/8, $0x0d0a070401808080
+DATA dilv<>+48(SB)/8, $0x8080800d0a070401
+DATA dilv<>+56(SB)/8, $0x8080808080808080
+DATA dilv<>+64(SB)/8, $0x0603008080808080
+DATA dilv<>+72(SB)/8, $0x80808080800f0c09
+DATA dilv<>+80(SB)/8, $0x8080808080808080
+DATA dilv<>+88(SB)/8, $0x0e0b080502808080
+DATA dilv<>+96(SB)/8, $0x8080800e0b080502
+DATA dilv<>+104(SB)/8, $0x8080808080808080
+DATA dilv<>+112(SB)/8, $0x0704018080808080
+DATA dilv<>+120(SB)/8, $0x8080808080800d0a
+DATA dilv<>+128(SB)/8, $0x8080808080808080
+DATA dilv<>+136(SB)/8, $0x0f0c090603008080
+GLOBL dilv<>(SB), RODATA|NOPTR, $144
+
+// DEILV makes 16 bytes of plane c (mask offset m) from X0-X2 and stores
+// them at dst.
+#define DEILV(m, dst) \
+	VPSHUFB dilv<>+m(SB), X0, X3 \
+	VPSHUFB dilv<>+m+16(SB), X1, X4 \
+	VPOR X4, X3, X3 \
+	VPSHUFB dilv<>+m+32(SB), X2, X4 \
+	VPOR X4, X3, X3 \
+	VMOVDQU X3, dst
+
+// func rgbRowAVX2(dst *uint8, cs int, src *uint8, blocks int)
+// Packed RGB to planes, 16 pixels (48 bytes) per step, two per block.
+TEXT ·rgbRowAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ cs+8(FP), DX
+	MOVQ src+16(FP), SI
+	MOVQ blocks+24(FP), CX
+	SHLQ $1, CX
+	JZ rdone
+
+rstep:
+	VMOVDQU (SI), X0
+	VMOVDQU 16(SI), X1
+	VMOVDQU 32(SI), X2
+	DEILV(0, (DI))
+	DEILV(48, (DI)(DX*1))
+	DEILV(96, (DI)(DX*2))
+	ADDQ $48, SI
+	ADDQ $16, DI
+	DECQ CX
+	JNZ rstep
+
+rdone:
+	VZEROUPPER
+	RET

@@ -330,6 +330,41 @@ func TestInterleaveParity(t *testing.T) {
 	}
 }
 
+// The SIMD packed-RGB split equals the generic one and writes only its
+// pixels.
+func TestRGBRowParity(t *testing.T) {
+	needSIMDRows(t)
+	if simdRows.rgbRow == nil {
+		t.Skip("no SIMD RGB24 kernel")
+	}
+	r := rand.New(rand.NewPCG(11, 11))
+	for range 50 {
+		b := 1 + r.IntN(10)
+		cs := 32*b + r.IntN(40)
+		src := make([]uint8, 96*b)
+		for i := range src {
+			src[i] = uint8(r.Uint32())
+		}
+		got, ok := guarded[uint8](r, 3*cs)
+		pad := append([]uint8(nil), got...)
+		simdRows.rgbRow(&got[0], cs, &src[0], b)
+		if !ok() {
+			t.Fatalf("blocks %d: wrote outside its segments", b)
+		}
+		for c := range 3 {
+			for i := range cs {
+				want := pad[c*cs+i]
+				if i < 32*b {
+					want = src[3*i+c]
+				}
+				if got[c*cs+i] != want {
+					t.Fatalf("blocks %d cs %d: plane %d byte %d = %d, want %d", b, cs, c, i, got[c*cs+i], want)
+				}
+			}
+		}
+	}
+}
+
 // The YUV matrix is the BT.601 formula ConvertFrame always used, for every
 // Y, U, V.
 func TestYUVMatrixExhaustive(t *testing.T) {
@@ -349,7 +384,7 @@ func TestYUVMatrixExhaustive(t *testing.T) {
 	}
 }
 
-// The SIMD YUV row kernels (planar, NV12, YUYV) equal the matrix for every
+// The SIMD YUV row kernels (4:2:x planar, NV12, YUYV, 4:4:4, gray) equal the matrix for every
 // Y, U, V (every 7th V with -short), with guard bands around each output
 // segment.
 func TestYUVRowExhaustive(t *testing.T) {
@@ -363,19 +398,27 @@ func TestYUVRowExhaustive(t *testing.T) {
 	const px, cs = 512, 512 + 64
 	yr, ur, vr := make([]uint8, px), make([]uint8, px/2), make([]uint8, px/2)
 	uv, yuyv := make([]uint8, px), make([]uint8, 2*px)
+	u444, v444 := make([]uint8, px), make([]uint8, px)
 	type kernel struct {
 		name string
 		run  func(dst []uint8)
+		gray bool // expects U = V = 128
 	}
 	var ks []kernel
 	if f := simdRows.yuvRow; f != nil {
-		ks = append(ks, kernel{"planar", func(d []uint8) { f(&d[0], cs, &yr[0], &ur[0], &vr[0], px/32, &k) }})
+		ks = append(ks, kernel{"planar", func(d []uint8) { f(&d[0], cs, &yr[0], &ur[0], &vr[0], px/32, &k) }, false})
 	}
 	if f := simdRows.nv12Row; f != nil {
-		ks = append(ks, kernel{"nv12", func(d []uint8) { f(&d[0], cs, &yr[0], &uv[0], px/32, &k) }})
+		ks = append(ks, kernel{"nv12", func(d []uint8) { f(&d[0], cs, &yr[0], &uv[0], px/32, &k) }, false})
 	}
 	if f := simdRows.yuyvRow; f != nil {
-		ks = append(ks, kernel{"yuyv", func(d []uint8) { f(&d[0], cs, &yuyv[0], px/32, &k) }})
+		ks = append(ks, kernel{"yuyv", func(d []uint8) { f(&d[0], cs, &yuyv[0], px/32, &k) }, false})
+	}
+	if f := simdRows.yuv444Row; f != nil {
+		ks = append(ks, kernel{"yuv444p", func(d []uint8) { f(&d[0], cs, &yr[0], &u444[0], &v444[0], px/32, &k) }, false})
+	}
+	if f := simdRows.grayRow; f != nil {
+		ks = append(ks, kernel{"gray", func(d []uint8) { f(&d[0], cs, &yr[0], px/32, &k) }, true})
 	}
 	step := 1
 	if testing.Short() {
@@ -392,10 +435,14 @@ func TestYUVRowExhaustive(t *testing.T) {
 					yr[2*s], yr[2*s+1] = uint8(j), uint8(j+1)
 					uv[2*s], uv[2*s+1] = ur[s], vr[s]
 					copy(yuyv[4*s:], []uint8{yr[2*s], ur[s], yr[2*s+1], vr[s]})
+					u444[2*s], u444[2*s+1], v444[2*s], v444[2*s+1] = ur[s], ur[s], vr[s], vr[s]
 				}
 				kn.run(out)
 				for x := range px {
 					r, g, b := m.rgb(yr[x], ur[x/2], vr[x/2])
+					if kn.gray {
+						r, g, b = m.rgb(yr[x], 128, 128)
+					}
 					if out[x] != r || out[cs+x] != g || out[2*cs+x] != b {
 						t.Fatalf("%s: Y %d U %d V %d: %d %d %d, want %d %d %d", kn.name, yr[x], ur[x/2], v,
 							out[x], out[cs+x], out[2*cs+x], r, g, b)
