@@ -31,8 +31,18 @@ func vRowQNeon(dst *int8, src *uint8, stride, width int, coef *uint32, pairs int
 //go:noescape
 func interleaveNeon(dst, src *int8, hs, blocks int)
 
+//go:noescape
+func yuv444RowNeon(dst *uint8, cs int, y, u, v *uint8, blocks int, k *yuvSIMD)
+
+//go:noescape
+func grayRowNeon(dst *uint8, cs int, y *uint8, blocks int, k *yuvSIMD)
+
+//go:noescape
+func rgbRowNeon(dst *uint8, cs int, src *uint8, blocks int)
+
 var neonRows = &rowKernels{name: "neon", hRow: hRowNeon, hRowWin: hRowWinNeon, vRow: vRowNeon, vRowQ: vRowQNeon, interleave: interleaveNeon, yuvRow: yuvRowNeon,
-	nv12Row: nv12RowNeon, yuyvRow: yuyvRowNeon}
+	nv12Row: nv12RowNeon, yuyvRow: yuyvRowNeon,
+	yuv444Row: yuv444RowNeon, grayRow: grayRowNeon, rgbRow: rgbRowNeon}
 
 // The row kernels follow the int8 kernel tier: NEON (both the neon and the
 // dotprod tiers) unless MIXEDGE_KERNELS selects the generic tier.

@@ -807,3 +807,160 @@ qblock:
 	BNE	qblock
 qdone:
 	RET
+
+
+// func yuv444RowNeon(dst *uint8, cs int, y, u, v *uint8, blocks int, k *yuvSIMD)
+// 16 pixels per step (two per block), one chroma sample per pixel.
+TEXT ·yuv444RowNeon(SB), NOSPLIT, $0-56
+	MOVD	dst+0(FP), R0
+	MOVD	cs+8(FP), R1
+	MOVD	y+16(FP), R2
+	MOVD	u+24(FP), R3
+	MOVD	v+32(FP), R4
+	MOVD	blocks+40(FP), R5
+	MOVD	k+48(FP), R6
+	LSL	$1, R5, R5
+	CBZ	R5, y4done
+	ADD	R1, R0, R7 // G segment
+	ADD	R1, R7, R8 // B segment
+	VLD1	(R6), [V15.H8]
+	WORD $0x0f10a5ee // sshll v14.4s, v15.4h, #0
+	WORD $0x4e0c05ce // dup v14.4s, v14.s[1]
+	VMOVI	$128, V13.B16
+y4step:
+	VLD1.P	16(R2), [V0.B16]
+	VLD1.P	16(R3), [V1.B16]
+	VLD1.P	16(R4), [V2.B16]
+	WORD $0x6e2d1c21 // eor v1.16b, v1.16b, v13.16b
+	WORD $0x6e2d1c42 // eor v2.16b, v2.16b, v13.16b
+	WORD $0x0f08a424 // sxtl v4.8h, v1.8b
+	WORD $0x4f08a425 // sxtl2 v5.8h, v1.16b
+	WORD $0x0f08a446 // sxtl v6.8h, v2.8b
+	WORD $0x4f08a447 // sxtl2 v7.8h, v2.16b
+	WORD $0x2f08a408 // uxtl v8.8h, v0.8b
+	WORD $0x6f08a409 // uxtl2 v9.8h, v0.16b
+	WORD $0x0f4fa89c // smull v28.4s, v4.4h, v15.h[4]
+	WORD $0x0f5f28dc // smlal v28.4s, v6.4h, v15.h[5]
+	WORD $0x0f7fa0dd // smull v29.4s, v6.4h, v15.h[3]
+	WORD $0x0f6fa89e // smull v30.4s, v4.4h, v15.h[6]
+	WORD $0x4eae1ddf // mov v31.16b, v14.16b
+	WORD $0x0f4f211f // smlal v31.4s, v8.4h, v15.h[0]
+	WORD $0x4ebd87ec // add v12.4s, v31.4s, v29.4s
+	WORD $0x2f188590 // sqshrun v16.4h, v12.4s, #8
+	WORD $0x4ebc87ec // add v12.4s, v31.4s, v28.4s
+	WORD $0x2f188592 // sqshrun v18.4h, v12.4s, #8
+	WORD $0x4ebe87ec // add v12.4s, v31.4s, v30.4s
+	WORD $0x2f188594 // sqshrun v20.4h, v12.4s, #8
+	WORD $0x4f4fa89c // smull2 v28.4s, v4.8h, v15.h[4]
+	WORD $0x4f5f28dc // smlal2 v28.4s, v6.8h, v15.h[5]
+	WORD $0x4f7fa0dd // smull2 v29.4s, v6.8h, v15.h[3]
+	WORD $0x4f6fa89e // smull2 v30.4s, v4.8h, v15.h[6]
+	WORD $0x4eae1ddf // mov v31.16b, v14.16b
+	WORD $0x4f4f211f // smlal2 v31.4s, v8.8h, v15.h[0]
+	WORD $0x4ebd87ec // add v12.4s, v31.4s, v29.4s
+	WORD $0x6f188590 // sqshrun2 v16.8h, v12.4s, #8
+	WORD $0x4ebc87ec // add v12.4s, v31.4s, v28.4s
+	WORD $0x6f188592 // sqshrun2 v18.8h, v12.4s, #8
+	WORD $0x4ebe87ec // add v12.4s, v31.4s, v30.4s
+	WORD $0x6f188594 // sqshrun2 v20.8h, v12.4s, #8
+	WORD $0x0f4fa8bc // smull v28.4s, v5.4h, v15.h[4]
+	WORD $0x0f5f28fc // smlal v28.4s, v7.4h, v15.h[5]
+	WORD $0x0f7fa0fd // smull v29.4s, v7.4h, v15.h[3]
+	WORD $0x0f6fa8be // smull v30.4s, v5.4h, v15.h[6]
+	WORD $0x4eae1ddf // mov v31.16b, v14.16b
+	WORD $0x0f4f213f // smlal v31.4s, v9.4h, v15.h[0]
+	WORD $0x4ebd87ec // add v12.4s, v31.4s, v29.4s
+	WORD $0x2f188591 // sqshrun v17.4h, v12.4s, #8
+	WORD $0x4ebc87ec // add v12.4s, v31.4s, v28.4s
+	WORD $0x2f188593 // sqshrun v19.4h, v12.4s, #8
+	WORD $0x4ebe87ec // add v12.4s, v31.4s, v30.4s
+	WORD $0x2f188595 // sqshrun v21.4h, v12.4s, #8
+	WORD $0x4f4fa8bc // smull2 v28.4s, v5.8h, v15.h[4]
+	WORD $0x4f5f28fc // smlal2 v28.4s, v7.8h, v15.h[5]
+	WORD $0x4f7fa0fd // smull2 v29.4s, v7.8h, v15.h[3]
+	WORD $0x4f6fa8be // smull2 v30.4s, v5.8h, v15.h[6]
+	WORD $0x4eae1ddf // mov v31.16b, v14.16b
+	WORD $0x4f4f213f // smlal2 v31.4s, v9.8h, v15.h[0]
+	WORD $0x4ebd87ec // add v12.4s, v31.4s, v29.4s
+	WORD $0x6f188591 // sqshrun2 v17.8h, v12.4s, #8
+	WORD $0x4ebc87ec // add v12.4s, v31.4s, v28.4s
+	WORD $0x6f188593 // sqshrun2 v19.8h, v12.4s, #8
+	WORD $0x4ebe87ec // add v12.4s, v31.4s, v30.4s
+	WORD $0x6f188595 // sqshrun2 v21.8h, v12.4s, #8
+	WORD $0x2e214a00 // uqxtn v0.8b, v16.8h
+	WORD $0x6e214a20 // uqxtn2 v0.16b, v17.8h
+	WORD $0x2e214a41 // uqxtn v1.8b, v18.8h
+	WORD $0x6e214a61 // uqxtn2 v1.16b, v19.8h
+	WORD $0x2e214a82 // uqxtn v2.8b, v20.8h
+	WORD $0x6e214aa2 // uqxtn2 v2.16b, v21.8h
+	VST1.P	[V0.B16], 16(R0)
+	VST1.P	[V1.B16], 16(R7)
+	VST1.P	[V2.B16], 16(R8)
+	SUBS	$1, R5, R5
+	BNE	y4step
+y4done:
+	RET
+
+// func grayRowNeon(dst *uint8, cs int, y *uint8, blocks int, k *yuvSIMD)
+// U = V = 128: every channel is clamp((yMul·Y + c) >> 8); 16 pixels per
+// step, two per block.
+TEXT ·grayRowNeon(SB), NOSPLIT, $0-40
+	MOVD	dst+0(FP), R0
+	MOVD	cs+8(FP), R1
+	MOVD	y+16(FP), R2
+	MOVD	blocks+24(FP), R5
+	MOVD	k+32(FP), R6
+	LSL	$1, R5, R5
+	CBZ	R5, gdone
+	ADD	R1, R0, R7 // G segment
+	ADD	R1, R7, R8 // B segment
+	VLD1	(R6), [V15.H8]
+	WORD $0x0f10a5ee // sshll v14.4s, v15.4h, #0
+	WORD $0x4e0c05ce // dup v14.4s, v14.s[1]
+	VMOVI	$128, V13.B16
+gstep:
+	VLD1.P	16(R2), [V0.B16]
+	WORD $0x2f08a408 // uxtl v8.8h, v0.8b
+	WORD $0x6f08a409 // uxtl2 v9.8h, v0.16b
+	WORD $0x4eae1ddf // mov v31.16b, v14.16b
+	WORD $0x0f4f211f // smlal v31.4s, v8.4h, v15.h[0]
+	WORD $0x2f1887f0 // sqshrun v16.4h, v31.4s, #8
+	WORD $0x4eae1ddf // mov v31.16b, v14.16b
+	WORD $0x4f4f211f // smlal2 v31.4s, v8.8h, v15.h[0]
+	WORD $0x6f1887f0 // sqshrun2 v16.8h, v31.4s, #8
+	WORD $0x4eae1ddf // mov v31.16b, v14.16b
+	WORD $0x0f4f213f // smlal v31.4s, v9.4h, v15.h[0]
+	WORD $0x2f1887f1 // sqshrun v17.4h, v31.4s, #8
+	WORD $0x4eae1ddf // mov v31.16b, v14.16b
+	WORD $0x4f4f213f // smlal2 v31.4s, v9.8h, v15.h[0]
+	WORD $0x6f1887f1 // sqshrun2 v17.8h, v31.4s, #8
+	WORD $0x2e214a00 // uqxtn v0.8b, v16.8h
+	WORD $0x6e214a20 // uqxtn2 v0.16b, v17.8h
+	VST1.P	[V0.B16], 16(R0)
+	VST1.P	[V0.B16], 16(R7)
+	VST1.P	[V0.B16], 16(R8)
+	SUBS	$1, R5, R5
+	BNE	gstep
+gdone:
+	RET
+
+// func rgbRowNeon(dst *uint8, cs int, src *uint8, blocks int)
+// Packed RGB to planes with LD3, 16 pixels per step, two per block.
+TEXT ·rgbRowNeon(SB), NOSPLIT, $0-32
+	MOVD	dst+0(FP), R0
+	MOVD	cs+8(FP), R1
+	MOVD	src+16(FP), R2
+	MOVD	blocks+24(FP), R5
+	LSL	$1, R5, R5
+	CBZ	R5, rdone
+	ADD	R1, R0, R7
+	ADD	R1, R7, R8
+rstep:
+	VLD3.P	48(R2), [V0.B16, V1.B16, V2.B16]
+	VST1.P	[V0.B16], 16(R0)
+	VST1.P	[V1.B16], 16(R7)
+	VST1.P	[V2.B16], 16(R8)
+	SUBS	$1, R5, R5
+	BNE	rstep
+rdone:
+	RET
