@@ -251,16 +251,35 @@ wblock:
 	VMOVDQA Y15, Y1 // lo sums (rounding folded in)
 	VPXOR Y2, Y2, Y2 // hi sums
 	MOVQ DX, R12
+	SHRQ $1, R12
+	JZ wodd
 
-wstep:
+wstep2: // two tap pairs per iteration
+	VPSHUFB (R9), Y0, Y3
+	VPMADDWD 32(R9), Y3, Y4
+	VPADDD Y4, Y2, Y2
+	VPMADDWD 64(R9), Y3, Y4
+	VPADDD Y4, Y1, Y1
+	VPSHUFB 96(R9), Y0, Y5
+	VPMADDWD 128(R9), Y5, Y6
+	VPADDD Y6, Y2, Y2
+	VPMADDWD 160(R9), Y5, Y6
+	VPADDD Y6, Y1, Y1
+	ADDQ $192, R9
+	DECQ R12
+	JNZ wstep2
+
+wodd:
+	TESTQ $1, DX
+	JZ wsum
 	VPSHUFB (R9), Y0, Y3
 	VPMADDWD 32(R9), Y3, Y4
 	VPADDD Y4, Y2, Y2
 	VPMADDWD 64(R9), Y3, Y4
 	VPADDD Y4, Y1, Y1
 	ADDQ $96, R9
-	DECQ R12
-	JNZ wstep
+
+wsum:
 
 	VPSLLD $15, Y2, Y2
 	VPADDD Y2, Y1, Y1
