@@ -49,10 +49,12 @@ type Fused struct {
 	pl   *Pipeline
 	f    FrameFormat
 	q    Quant
+	m    *yuvMatrix
 	rgb  RGB          // converted frame (only the needed rows are written)
 	qlut [3][256]int8 // byte → normalised → quantized
 	y0   int          // source rows converted per frame: [y0, y1)
 	y1   int
+	rows *rowPlan // the row pipeline when both axes are resized (rgb unused)
 }
 
 // NewFused prepares the transform of frames of format f into an int8 input
@@ -68,7 +70,7 @@ func (p Preprocess) NewFused(f FrameFormat, q Quant) (*Fused, error) {
 	if err != nil {
 		return nil, err
 	}
-	fu := &Fused{pl: pl, f: f, q: q, rgb: RGB{W: f.W, H: f.H, Pix: make([]uint8, 3*f.W*f.H)}}
+	fu := &Fused{pl: pl, f: f, q: q, m: &bt601Limited}
 	for c := range 3 {
 		for v := range 256 {
 			fu.qlut[c][v] = q.quantize(pl.lut[c][v])
@@ -81,6 +83,17 @@ func (p Preprocess) NewFused(f FrameFormat, q Quant) (*Fused, error) {
 		fu.y0, fu.y1 = rs.v.span(0, rs.win.H)
 	default:
 		fu.y0, fu.y1 = rs.win.Y0, rs.win.Y0+rs.win.H
+	}
+	// The row pipeline converts with a yuvMatrix: limited range (and RGB)
+	// only; full-range frames (MJPEG) take the whole-frame path below.
+	if rs := pl.rs; rs != nil && rs.needV && rs.needH && (f.Range == RangeLimited || !f.Pix.isYUV()) {
+		fu.rows = newRowPlan(&rs.h, &rs.v, simdRows, fu.m)
+		for c := range 3 {
+			slope := float64(pl.lut[c][255]-pl.lut[c][0]) / 255 / float64(q.Scale)
+			fu.rows.qa[c], fu.rows.qok[c] = fitAffine(&fu.qlut[c], slope)
+		}
+	} else {
+		fu.rgb = RGB{W: f.W, H: f.H, Pix: make([]uint8, 3*f.W*f.H)}
 	}
 	return fu, nil
 }
@@ -102,19 +115,23 @@ func (fu *Fused) Apply(dst []int8, frame []byte) error {
 	if len(dst) != s*s*3 {
 		return fmt.Errorf("camera: fused output has %d values, want %d (%dx%dx3)", len(dst), s*s*3, s, s)
 	}
-	convertRows(fu.rgb.Pix, frame, fu.f, fu.y0, fu.y1)
 	if pl.cx.pad > 0 || pl.cy.pad > 0 || pl.cx.keep < s || pl.cy.keep < s {
 		z0, z1, z2 := fu.qlut[0][0], fu.qlut[1][0], fu.qlut[2][0]
 		for i := 0; i < len(dst); i += 3 {
 			dst[i], dst[i+1], dst[i+2] = z0, z1, z2
 		}
 	}
+	if fu.rows != nil {
+		fu.applyRows(dst, frame)
+		return nil
+	}
+	convertRows(fu.rgb.Pix, frame, fu.f, fu.y0, fu.y1)
 	stride := 3 * fu.f.W
 	rs := pl.rs
 	switch {
 	case rs == nil:
 		fu.lutRows(dst, fu.rgb.Pix[pl.cy.off*stride+3*pl.cx.off:], stride)
-	case rs.needV && rs.needH:
+	case rs.needV && rs.needH: // full-range frames (see NewFused)
 		from, to := rs.v.span(0, rs.win.H)
 		ts := 3 * rs.win.W
 		rs.horizontal(rs.tmp, ts, fu.rgb.Pix, stride, from, to-from)
@@ -126,6 +143,19 @@ func (fu *Fused) Apply(dst []int8, frame []byte) error {
 		fu.lutRows(dst, pl.crop.Pix, 3*pl.crop.W)
 	}
 	return nil
+}
+
+// applyRows is Apply for a resize of both axes (see fusedrow.go).
+func (fu *Fused) applyRows(dst []int8, frame []byte) {
+	p, pl := fu.rows, fu.pl
+	s := pl.p.Size
+	for y := fu.y0; y < fu.y1; y++ {
+		p.convertRow(frame, fu.f, fu.m, y)
+		p.hRow(y - fu.y0)
+	}
+	for i := range p.v.n {
+		p.outRow(dst[((pl.cy.pad+i)*s+pl.cx.pad)*3:], i, int(p.v.first[i])-fu.y0, &fu.qlut)
+	}
 }
 
 // lutRows normalises and quantizes the kept window (rows stride apart).

@@ -206,6 +206,17 @@ func TestFusedAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(20, func() { fu.Apply(dst, frame) }); n != 0 {
 		t.Errorf("Fused.Apply allocates %v times per frame", n)
 	}
+	for _, pix := range allPixFormats { // the row pipeline of every format
+		f := FrameFormat{Pix: pix, W: 640, H: 480}
+		fu, err := DefaultPreprocess().NewFused(f, Quant{Scale: 0.02, Zero: 0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		frame := testFrame(t, 1, f)
+		if n := testing.AllocsPerRun(5, func() { fu.Apply(dst, frame) }); n != 0 {
+			t.Errorf("%s: Fused.Apply allocates %v times per frame", pix, n)
+		}
+	}
 	if err := fu.Apply(dst, frame[:10]); err == nil {
 		t.Error("short frame accepted")
 	}

@@ -196,16 +196,14 @@ func (f FrameFormat) String() string {
 // each clamped to [0, 255]. Both ranges are exact in this form:
 //
 // Limited range (BT.601 "TV range", what rpicam-vid and ffmpeg emit by
-// default), the usual 8-bit fixed point scaled by 256:
-//
-//	R = (298(Y-16) + 409(V-128) + 128) >> 8
-//	G = (298(Y-16) - 100(U-128) - 208(V-128) + 128) >> 8
-//	B = (298(Y-16) + 516(U-128) + 128) >> 8
+// default) is bt601Limited below, the usual 8-bit fixed point scaled by 256.
 //
 // Full range (JFIF) is libjpeg's jdcolor.c arithmetic (ycbcrToRGB, what
 // classify applies to a JPEG file): R = Y + round(1.402(V-128)), G = Y +
 // (-0.34414(U-128) - 0.71414(V-128) + 1/2 in 16-bit fixed point) >> 16,
-// B = Y + round(1.772(U-128)).
+// B = Y + round(1.772(U-128)). It rounds its chroma terms separately, so it
+// is not a yuvMatrix and has no SIMD converter (Fused takes the scalar
+// path for it).
 //
 // Chroma is replicated (nearest sample) when it is subsampled, whatever the
 // siting the stream declares.
@@ -214,14 +212,15 @@ type yuvTable struct {
 }
 
 var yuvTables = func() (t [2]yuvTable) {
+	m := &bt601Limited
 	for i := range 256 {
 		l, e := int32(i), int32(i)-128
 		lim := &t[RangeLimited]
-		lim.y[i] = (298*(l-16) + 128) << 8
-		lim.rv[i] = (409 * e) << 8
-		lim.gu[i] = (-100 * e) << 8
-		lim.gv[i] = (-208 * e) << 8
-		lim.bu[i] = (516 * e) << 8
+		lim.y[i] = (m.yMul*(l-m.yOff) + 128) << 8
+		lim.rv[i] = (m.rv * e) << 8
+		lim.gu[i] = (m.gu * e) << 8
+		lim.gv[i] = (m.gv * e) << 8
+		lim.bu[i] = (m.bu * e) << 8
 		full, c := &t[RangeFull], &yccTables
 		full.y[i] = l << yccScaleBits
 		full.rv[i] = c.crR[i] << yccScaleBits
@@ -237,6 +236,28 @@ func yuvToRGB(t *yuvTable, y, u, v uint8, d []uint8) {
 	d[0] = clamp8((c + t.rv[v]) >> 16)
 	d[1] = clamp8((c + t.gu[u] + t.gv[v]) >> 16)
 	d[2] = clamp8((c + t.bu[u]) >> 16)
+}
+
+// yuvMatrix is one YUV → RGB conversion in 8-bit fixed point:
+//
+//	c = yMul(Y-yOff) + 128
+//	R = (c + rv(V-128)) >> 8
+//	G = (c + gu(U-128) + gv(V-128)) >> 8
+//	B = (c + bu(U-128)) >> 8
+//
+// each clamped to [0, 255]. The fused row converters (the scalar one and
+// the SIMD kernels) take their constants from a yuvMatrix. The SIMD kernels
+// need every constant and 128 - yMul*yOff to fit int16.
+type yuvMatrix struct{ yOff, yMul, rv, gu, gv, bu int32 }
+
+// bt601Limited is BT.601 limited range; yuvTables[RangeLimited] is built
+// from it, so both converters agree by construction (and by test).
+var bt601Limited = yuvMatrix{yOff: 16, yMul: 298, rv: 409, gu: -100, gv: -208, bu: 516}
+
+func (m *yuvMatrix) rgb(y, u, v uint8) (r, g, b uint8) {
+	c := m.yMul*(int32(y)-m.yOff) + 128
+	e, dd := int32(v)-128, int32(u)-128
+	return clamp8((c + m.rv*e) >> 8), clamp8((c + m.gu*dd + m.gv*e) >> 8), clamp8((c + m.bu*dd) >> 8)
 }
 
 func clamp8(v int32) uint8 {

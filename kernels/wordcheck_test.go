@@ -209,6 +209,12 @@ func TestWordComments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// camera's row kernels (fused preprocessing) follow the same rule.
+	cam, err := filepath.Glob(filepath.Join("..", "camera", "*.s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	all = append(all, cam...)
 	// WORDs are AArch64 instructions only in arm64 files; an amd64 file's
 	// WORD is a 16-bit datum.
 	var files []string

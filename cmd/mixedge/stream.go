@@ -230,6 +230,9 @@ same per-op table as 'mixedge bench --profile' (rows grouped with --by).
 		return err
 	}
 	defer m.close()
+	if m.int8 != nil {
+		camera.UseKernels(m.int8.K.Name) // the fused preprocessing follows --kernels
+	}
 	pp, err := o.preprocess(m.pre)
 	if err != nil {
 		return err
