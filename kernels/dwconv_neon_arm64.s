@@ -27,125 +27,130 @@ TEXT ·dwNeon(SB), NOSPLIT, $0-84
 	MOVW	zOut+72(FP), R9
 	MOVW	qmin+76(FP), R10
 	MOVW	qmax+80(FP), R11
-	VDUP	R9, V10.S4
-	VDUP	R10, V11.B16
-	VDUP	R11, V12.B16
-	MOVW	$1, R9
-	VDUP	R9, V13.S4
-	VEOR	V14.B16, V14.B16, V14.B16
+	VDUP	R9, V16.S4
+	VDUP	R10, V17.B16
+	VDUP	R11, V18.B16
+	SUB	$1, R2, R11 // last pair start bound: pairs while i < n-1
 	MOVD	ZR, R12 // c0
 blk:
 	SUB	$16, R6, R13
 	CMP	R13, R12
 	CSEL	LT, R12, R13, R13 // cb = min(c0, c-16)
-	ADD	R13<<2, R7, R9
-	VLD1	(R9), [V16.S4, V17.S4, V18.S4, V19.S4]
+	ADD	R13<<2, R7, R10 // bias of the block
 	ADD	R13<<3, R8, R9
+	MOVW	$1, R24
+	VDUP	R24, V12.S4
+	VEOR	V13.B16, V13.B16, V13.B16
 	VLD2.P	32(R9), [V8.S4, V9.S4]
 	VORR	V8.B16, V8.B16, V20.B16
-	VSUB	V9.S4, V13.S4, V24.S4
-	WORD $0x4eae6718 // smax v24.4s, v24.4s, v14.4s
-	WORD $0x4ead6529 // smax v9.4s, v9.4s, v13.4s
-	VSUB	V9.S4, V14.S4, V28.S4
+	VSUB	V9.S4, V12.S4, V24.S4
+	WORD $0x4ead6718 // smax v24.4s, v24.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V28.S4
 	VLD2.P	32(R9), [V8.S4, V9.S4]
 	VORR	V8.B16, V8.B16, V21.B16
-	VSUB	V9.S4, V13.S4, V25.S4
-	WORD $0x4eae6739 // smax v25.4s, v25.4s, v14.4s
-	WORD $0x4ead6529 // smax v9.4s, v9.4s, v13.4s
-	VSUB	V9.S4, V14.S4, V29.S4
+	VSUB	V9.S4, V12.S4, V25.S4
+	WORD $0x4ead6739 // smax v25.4s, v25.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V29.S4
 	VLD2.P	32(R9), [V8.S4, V9.S4]
 	VORR	V8.B16, V8.B16, V22.B16
-	VSUB	V9.S4, V13.S4, V26.S4
-	WORD $0x4eae675a // smax v26.4s, v26.4s, v14.4s
-	WORD $0x4ead6529 // smax v9.4s, v9.4s, v13.4s
-	VSUB	V9.S4, V14.S4, V30.S4
+	VSUB	V9.S4, V12.S4, V26.S4
+	WORD $0x4ead675a // smax v26.4s, v26.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V30.S4
 	VLD2.P	32(R9), [V8.S4, V9.S4]
 	VORR	V8.B16, V8.B16, V23.B16
-	VSUB	V9.S4, V13.S4, V27.S4
-	WORD $0x4eae677b // smax v27.4s, v27.4s, v14.4s
-	WORD $0x4ead6529 // smax v9.4s, v9.4s, v13.4s
-	VSUB	V9.S4, V14.S4, V31.S4
+	VSUB	V9.S4, V12.S4, V27.S4
+	WORD $0x4ead677b // smax v27.4s, v27.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V31.S4
+	VORR	V24.B16, V25.B16, V8.B16
+	VORR	V26.B16, V27.B16, V9.B16
+	VORR	V8.B16, V9.B16, V8.B16
+	VMOV	V8.D[0], R16
+	VMOV	V8.D[1], R24
+	ORR	R24, R16, R16 // 0 iff no left shift in the block
 	ADD	R13, R0, R14 // dst for pixel 0
 	MOVD	ZR, R15 // i
 pix:
-	VORR	V16.B16, V16.B16, V0.B16
-	VORR	V17.B16, V17.B16, V1.B16
-	VORR	V18.B16, V18.B16, V2.B16
-	VORR	V19.B16, V19.B16, V3.B16
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
 	ADD	R13, R5, R17 // weight cursor
-	MOVD	R3, R16 // tap cursor
-	LSR	$1, R4, R19 // tap pairs
-	CBZ	R19, single
-pair:
-	LDP.P	16(R16), (R20, R21)
-	MOVD.P	8(R16), R22
+	MOVD	R3, R19 // tap cursor
+	LSR	$1, R4, R23 // tap pairs
+	CBZ	R23, tapsingle
+tappair:
+	LDP.P	16(R19), (R20, R21)
+	MOVD.P	8(R19), R22
 	MADD	R15, R20, R21, R20
 	AND	R13, R22, R22
 	ADD	R22, R20, R20
-	VLD1	(R20), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	LDP.P	16(R16), (R20, R21)
-	MOVD.P	8(R16), R22
+	VLD1	(R20), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	LDP.P	16(R19), (R20, R21)
+	MOVD.P	8(R19), R22
 	MADD	R15, R20, R21, R20
 	AND	R13, R22, R22
 	ADD	R22, R20, R20
-	VLD1	(R20), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1	(R20), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	SUBS	$1, R19, R19
-	BNE	pair
-single:
+	SUBS	$1, R23, R23
+	BNE	tappair
+tapsingle:
 	TBZ	$0, R4, requant
-	LDP.P	16(R16), (R20, R21)
-	MOVD.P	8(R16), R22
+	LDP.P	16(R19), (R20, R21)
+	MOVD.P	8(R19), R22
 	MADD	R15, R20, R21, R20
 	AND	R13, R22, R22
 	ADD	R22, R20, R20
-	VLD1	(R20), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
+	VLD1	(R20), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 requant:
+	CBZ	R16, nosh1
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
-	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
-	WORD $0x4ebc5400 // srshl v0.4s, v0.4s, v28.4s
-	VADD	V10.S4, V0.S4, V0.S4
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
-	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
-	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
-	VADD	V10.S4, V1.S4, V1.S4
 	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
-	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
-	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
-	VADD	V10.S4, V2.S4, V2.S4
 	WORD $0x4ebb4c63 // sqshl v3.4s, v3.4s, v27.4s
+nosh1:
+	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
 	WORD $0x4eb7b463 // sqdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x4ebc5400 // srshl v0.4s, v0.4s, v28.4s
+	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
+	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
 	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
-	VADD	V10.S4, V3.S4, V3.S4
+	VADD	V16.S4, V0.S4, V0.S4
+	VADD	V16.S4, V1.S4, V1.S4
+	VADD	V16.S4, V2.S4, V2.S4
+	VADD	V16.S4, V3.S4, V3.S4
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
 	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
 	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
-	WORD $0x4e2b6508 // smax v8.16b, v8.16b, v11.16b
-	WORD $0x4e2c6d08 // smin v8.16b, v8.16b, v12.16b
-	VST1	[V8.B16], (R14)
-	ADD	R1, R14, R14
+	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
+	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+	VST1.P	[V8.B16], (R14)(R1)
 	ADD	$1, R15, R15
 	CMP	R2, R15
 	BLT	pix
+nextblk:
 	ADD	$16, R12, R12
 	CMP	R6, R12
 	BLT	blk
@@ -156,7 +161,8 @@ requant:
 // As dwNeon for a 3x3 kernel, fully unrolled over the taps, for runs of
 // output pixels whose columns are all inside the image: tap (ky, kx) of
 // pixel i reads rows[ky].p + i*rows[ky].inc + (cb & rows[ky].mask) +
-// kx*rows[ky].kxs.
+// kx*rows[ky].kxs. Pixels go in pairs sharing the weight loads and row
+// set-up, an odd last one alone.
 
 TEXT ·dwNeonK3(SB), NOSPLIT, $0-84
 	MOVD	dst+0(FP), R0
@@ -170,153 +176,343 @@ TEXT ·dwNeonK3(SB), NOSPLIT, $0-84
 	MOVW	zOut+72(FP), R9
 	MOVW	qmin+76(FP), R10
 	MOVW	qmax+80(FP), R11
-	VDUP	R9, V10.S4
-	VDUP	R10, V11.B16
-	VDUP	R11, V12.B16
-	MOVW	$1, R9
-	VDUP	R9, V13.S4
-	VEOR	V14.B16, V14.B16, V14.B16
+	VDUP	R9, V16.S4
+	VDUP	R10, V17.B16
+	VDUP	R11, V18.B16
+	SUB	$1, R2, R11 // last pair start bound: pairs while i < n-1
 	MOVD	ZR, R12 // c0
 blk:
 	SUB	$16, R6, R13
 	CMP	R13, R12
 	CSEL	LT, R12, R13, R13 // cb = min(c0, c-16)
-	ADD	R13<<2, R7, R9
-	VLD1	(R9), [V16.S4, V17.S4, V18.S4, V19.S4]
+	ADD	R13<<2, R7, R10 // bias of the block
 	ADD	R13<<3, R8, R9
+	MOVW	$1, R24
+	VDUP	R24, V12.S4
+	VEOR	V13.B16, V13.B16, V13.B16
 	VLD2.P	32(R9), [V8.S4, V9.S4]
 	VORR	V8.B16, V8.B16, V20.B16
-	VSUB	V9.S4, V13.S4, V24.S4
-	WORD $0x4eae6718 // smax v24.4s, v24.4s, v14.4s
-	WORD $0x4ead6529 // smax v9.4s, v9.4s, v13.4s
-	VSUB	V9.S4, V14.S4, V28.S4
+	VSUB	V9.S4, V12.S4, V24.S4
+	WORD $0x4ead6718 // smax v24.4s, v24.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V28.S4
 	VLD2.P	32(R9), [V8.S4, V9.S4]
 	VORR	V8.B16, V8.B16, V21.B16
-	VSUB	V9.S4, V13.S4, V25.S4
-	WORD $0x4eae6739 // smax v25.4s, v25.4s, v14.4s
-	WORD $0x4ead6529 // smax v9.4s, v9.4s, v13.4s
-	VSUB	V9.S4, V14.S4, V29.S4
+	VSUB	V9.S4, V12.S4, V25.S4
+	WORD $0x4ead6739 // smax v25.4s, v25.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V29.S4
 	VLD2.P	32(R9), [V8.S4, V9.S4]
 	VORR	V8.B16, V8.B16, V22.B16
-	VSUB	V9.S4, V13.S4, V26.S4
-	WORD $0x4eae675a // smax v26.4s, v26.4s, v14.4s
-	WORD $0x4ead6529 // smax v9.4s, v9.4s, v13.4s
-	VSUB	V9.S4, V14.S4, V30.S4
+	VSUB	V9.S4, V12.S4, V26.S4
+	WORD $0x4ead675a // smax v26.4s, v26.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V30.S4
 	VLD2.P	32(R9), [V8.S4, V9.S4]
 	VORR	V8.B16, V8.B16, V23.B16
-	VSUB	V9.S4, V13.S4, V27.S4
-	WORD $0x4eae677b // smax v27.4s, v27.4s, v14.4s
-	WORD $0x4ead6529 // smax v9.4s, v9.4s, v13.4s
-	VSUB	V9.S4, V14.S4, V31.S4
+	VSUB	V9.S4, V12.S4, V27.S4
+	WORD $0x4ead677b // smax v27.4s, v27.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V31.S4
+	VORR	V24.B16, V25.B16, V8.B16
+	VORR	V26.B16, V27.B16, V9.B16
+	VORR	V8.B16, V9.B16, V8.B16
+	VMOV	V8.D[0], R16
+	VMOV	V8.D[1], R24
+	ORR	R24, R16, R16 // 0 iff no left shift in the block
 	ADD	R13, R0, R14 // dst for pixel 0
 	MOVD	ZR, R15 // i
-pix:
-	VORR	V16.B16, V16.B16, V0.B16
-	VORR	V17.B16, V17.B16, V1.B16
-	VORR	V18.B16, V18.B16, V2.B16
-	VORR	V19.B16, V19.B16, V3.B16
+	CMP	R11, R15
+	BGE	single
+pair:
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R10), [V4.S4, V5.S4, V6.S4, V7.S4]
 	ADD	R13, R5, R17 // weight cursor
 	LDP	0(R3), (R24, R25)
-	MADD	R15, R24, R25, R20
+	MADD	R15, R24, R25, R19
 	LDP	16(R3), (R24, R21)
 	AND	R13, R24, R24
-	ADD	R24, R20, R20
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	ADD	R24, R19, R19
+	ADD	R25, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
 	LDP	32(R3), (R24, R25)
 	MADD	R15, R24, R25, R22
-	LDP	48(R3), (R24, R23)
+	LDP	48(R3), (R24, R26)
 	AND	R13, R24, R24
 	ADD	R24, R22, R22
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	ADD	R25, R22, R23
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	LDP	64(R3), (R24, R25)
+	MADD	R15, R24, R25, R19
+	LDP	80(R3), (R24, R21)
+	AND	R13, R24, R24
+	ADD	R24, R19, R19
+	ADD	R25, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	CBZ	R16, nosh2
+	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
+	WORD $0x4ebb4c63 // sqshl v3.4s, v3.4s, v27.4s
+	WORD $0x4eb84c84 // sqshl v4.4s, v4.4s, v24.4s
+	WORD $0x4eb94ca5 // sqshl v5.4s, v5.4s, v25.4s
+	WORD $0x4eba4cc6 // sqshl v6.4s, v6.4s, v26.4s
+	WORD $0x4ebb4ce7 // sqshl v7.4s, v7.4s, v27.4s
+nosh2:
+	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x4eb7b463 // sqdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x4eb4b484 // sqdmulh v4.4s, v4.4s, v20.4s
+	WORD $0x4eb5b4a5 // sqdmulh v5.4s, v5.4s, v21.4s
+	WORD $0x4eb6b4c6 // sqdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x4eb7b4e7 // sqdmulh v7.4s, v7.4s, v23.4s
+	WORD $0x4ebc5400 // srshl v0.4s, v0.4s, v28.4s
+	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
+	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
+	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
+	WORD $0x4ebc5484 // srshl v4.4s, v4.4s, v28.4s
+	WORD $0x4ebd54a5 // srshl v5.4s, v5.4s, v29.4s
+	WORD $0x4ebe54c6 // srshl v6.4s, v6.4s, v30.4s
+	WORD $0x4ebf54e7 // srshl v7.4s, v7.4s, v31.4s
+	VADD	V16.S4, V0.S4, V0.S4
+	VADD	V16.S4, V1.S4, V1.S4
+	VADD	V16.S4, V2.S4, V2.S4
+	VADD	V16.S4, V3.S4, V3.S4
+	VADD	V16.S4, V4.S4, V4.S4
+	VADD	V16.S4, V5.S4, V5.S4
+	VADD	V16.S4, V6.S4, V6.S4
+	VADD	V16.S4, V7.S4, V7.S4
+	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
+	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
+	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
+	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
+	WORD $0x0e61488a // sqxtn v10.4h, v4.4s
+	WORD $0x4e6148aa // sqxtn2 v10.8h, v5.4s
+	WORD $0x0e6148cb // sqxtn v11.4h, v6.4s
+	WORD $0x4e6148eb // sqxtn2 v11.8h, v7.4s
+	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
+	WORD $0x4e21496a // sqxtn2 v10.16b, v11.8h
+	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
+	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+	WORD $0x4e31654a // smax v10.16b, v10.16b, v17.16b
+	WORD $0x4e326d4a // smin v10.16b, v10.16b, v18.16b
+	VST1.P	[V8.B16], (R14)(R1)
+	VST1.P	[V10.B16], (R14)(R1)
+	ADD	$2, R15, R15
+	CMP	R11, R15
+	BLT	pair
+single:
+	CMP	R2, R15
+	BGE	nextblk
+pix:
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	ADD	R13, R5, R17 // weight cursor
+	LDP	0(R3), (R24, R25)
+	MADD	R15, R24, R25, R19
+	LDP	16(R3), (R24, R21)
+	AND	R13, R24, R24
+	ADD	R24, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	LDP	32(R3), (R24, R25)
+	MADD	R15, R24, R25, R22
+	LDP	48(R3), (R24, R26)
+	AND	R13, R24, R24
+	ADD	R24, R22, R22
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	LDP	64(R3), (R24, R25)
-	MADD	R15, R24, R25, R20
+	MADD	R15, R24, R25, R19
 	LDP	80(R3), (R24, R21)
 	AND	R13, R24, R24
-	ADD	R24, R20, R20
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	ADD	R24, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 requant:
+	CBZ	R16, nosh1
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
-	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
-	WORD $0x4ebc5400 // srshl v0.4s, v0.4s, v28.4s
-	VADD	V10.S4, V0.S4, V0.S4
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
-	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
-	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
-	VADD	V10.S4, V1.S4, V1.S4
 	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
-	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
-	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
-	VADD	V10.S4, V2.S4, V2.S4
 	WORD $0x4ebb4c63 // sqshl v3.4s, v3.4s, v27.4s
+nosh1:
+	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
 	WORD $0x4eb7b463 // sqdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x4ebc5400 // srshl v0.4s, v0.4s, v28.4s
+	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
+	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
 	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
-	VADD	V10.S4, V3.S4, V3.S4
+	VADD	V16.S4, V0.S4, V0.S4
+	VADD	V16.S4, V1.S4, V1.S4
+	VADD	V16.S4, V2.S4, V2.S4
+	VADD	V16.S4, V3.S4, V3.S4
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
 	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
 	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
-	WORD $0x4e2b6508 // smax v8.16b, v8.16b, v11.16b
-	WORD $0x4e2c6d08 // smin v8.16b, v8.16b, v12.16b
-	VST1	[V8.B16], (R14)
-	ADD	R1, R14, R14
+	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
+	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+	VST1.P	[V8.B16], (R14)(R1)
 	ADD	$1, R15, R15
 	CMP	R2, R15
 	BLT	pix
+nextblk:
 	ADD	$16, R12, R12
 	CMP	R6, R12
 	BLT	blk
@@ -327,7 +523,8 @@ requant:
 // As dwNeon for a 5x5 kernel, fully unrolled over the taps, for runs of
 // output pixels whose columns are all inside the image: tap (ky, kx) of
 // pixel i reads rows[ky].p + i*rows[ky].inc + (cb & rows[ky].mask) +
-// kx*rows[ky].kxs.
+// kx*rows[ky].kxs. Pixels go in pairs sharing the weight loads and row
+// set-up, an odd last one alone.
 
 TEXT ·dwNeonK5(SB), NOSPLIT, $0-84
 	MOVD	dst+0(FP), R0
@@ -341,259 +538,637 @@ TEXT ·dwNeonK5(SB), NOSPLIT, $0-84
 	MOVW	zOut+72(FP), R9
 	MOVW	qmin+76(FP), R10
 	MOVW	qmax+80(FP), R11
-	VDUP	R9, V10.S4
-	VDUP	R10, V11.B16
-	VDUP	R11, V12.B16
-	MOVW	$1, R9
-	VDUP	R9, V13.S4
-	VEOR	V14.B16, V14.B16, V14.B16
+	VDUP	R9, V16.S4
+	VDUP	R10, V17.B16
+	VDUP	R11, V18.B16
+	SUB	$1, R2, R11 // last pair start bound: pairs while i < n-1
 	MOVD	ZR, R12 // c0
 blk:
 	SUB	$16, R6, R13
 	CMP	R13, R12
 	CSEL	LT, R12, R13, R13 // cb = min(c0, c-16)
-	ADD	R13<<2, R7, R9
-	VLD1	(R9), [V16.S4, V17.S4, V18.S4, V19.S4]
+	ADD	R13<<2, R7, R10 // bias of the block
 	ADD	R13<<3, R8, R9
+	MOVW	$1, R24
+	VDUP	R24, V12.S4
+	VEOR	V13.B16, V13.B16, V13.B16
 	VLD2.P	32(R9), [V8.S4, V9.S4]
 	VORR	V8.B16, V8.B16, V20.B16
-	VSUB	V9.S4, V13.S4, V24.S4
-	WORD $0x4eae6718 // smax v24.4s, v24.4s, v14.4s
-	WORD $0x4ead6529 // smax v9.4s, v9.4s, v13.4s
-	VSUB	V9.S4, V14.S4, V28.S4
+	VSUB	V9.S4, V12.S4, V24.S4
+	WORD $0x4ead6718 // smax v24.4s, v24.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V28.S4
 	VLD2.P	32(R9), [V8.S4, V9.S4]
 	VORR	V8.B16, V8.B16, V21.B16
-	VSUB	V9.S4, V13.S4, V25.S4
-	WORD $0x4eae6739 // smax v25.4s, v25.4s, v14.4s
-	WORD $0x4ead6529 // smax v9.4s, v9.4s, v13.4s
-	VSUB	V9.S4, V14.S4, V29.S4
+	VSUB	V9.S4, V12.S4, V25.S4
+	WORD $0x4ead6739 // smax v25.4s, v25.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V29.S4
 	VLD2.P	32(R9), [V8.S4, V9.S4]
 	VORR	V8.B16, V8.B16, V22.B16
-	VSUB	V9.S4, V13.S4, V26.S4
-	WORD $0x4eae675a // smax v26.4s, v26.4s, v14.4s
-	WORD $0x4ead6529 // smax v9.4s, v9.4s, v13.4s
-	VSUB	V9.S4, V14.S4, V30.S4
+	VSUB	V9.S4, V12.S4, V26.S4
+	WORD $0x4ead675a // smax v26.4s, v26.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V30.S4
 	VLD2.P	32(R9), [V8.S4, V9.S4]
 	VORR	V8.B16, V8.B16, V23.B16
-	VSUB	V9.S4, V13.S4, V27.S4
-	WORD $0x4eae677b // smax v27.4s, v27.4s, v14.4s
-	WORD $0x4ead6529 // smax v9.4s, v9.4s, v13.4s
-	VSUB	V9.S4, V14.S4, V31.S4
+	VSUB	V9.S4, V12.S4, V27.S4
+	WORD $0x4ead677b // smax v27.4s, v27.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V31.S4
+	VORR	V24.B16, V25.B16, V8.B16
+	VORR	V26.B16, V27.B16, V9.B16
+	VORR	V8.B16, V9.B16, V8.B16
+	VMOV	V8.D[0], R16
+	VMOV	V8.D[1], R24
+	ORR	R24, R16, R16 // 0 iff no left shift in the block
 	ADD	R13, R0, R14 // dst for pixel 0
 	MOVD	ZR, R15 // i
-pix:
-	VORR	V16.B16, V16.B16, V0.B16
-	VORR	V17.B16, V17.B16, V1.B16
-	VORR	V18.B16, V18.B16, V2.B16
-	VORR	V19.B16, V19.B16, V3.B16
+	CMP	R11, R15
+	BGE	single
+pair:
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R10), [V4.S4, V5.S4, V6.S4, V7.S4]
 	ADD	R13, R5, R17 // weight cursor
 	LDP	0(R3), (R24, R25)
-	MADD	R15, R24, R25, R20
+	MADD	R15, R24, R25, R19
 	LDP	16(R3), (R24, R21)
 	AND	R13, R24, R24
-	ADD	R24, R20, R20
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	ADD	R24, R19, R19
+	ADD	R25, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
 	LDP	32(R3), (R24, R25)
 	MADD	R15, R24, R25, R22
-	LDP	48(R3), (R24, R23)
+	LDP	48(R3), (R24, R26)
 	AND	R13, R24, R24
 	ADD	R24, R22, R22
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	ADD	R25, R22, R23
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	LDP	64(R3), (R24, R25)
+	MADD	R15, R24, R25, R19
+	LDP	80(R3), (R24, R21)
+	AND	R13, R24, R24
+	ADD	R24, R19, R19
+	ADD	R25, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	LDP	96(R3), (R24, R25)
+	MADD	R15, R24, R25, R22
+	LDP	112(R3), (R24, R26)
+	AND	R13, R24, R24
+	ADD	R24, R22, R22
+	ADD	R25, R22, R23
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	LDP	128(R3), (R24, R25)
+	MADD	R15, R24, R25, R19
+	LDP	144(R3), (R24, R21)
+	AND	R13, R24, R24
+	ADD	R24, R19, R19
+	ADD	R25, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	CBZ	R16, nosh2
+	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
+	WORD $0x4ebb4c63 // sqshl v3.4s, v3.4s, v27.4s
+	WORD $0x4eb84c84 // sqshl v4.4s, v4.4s, v24.4s
+	WORD $0x4eb94ca5 // sqshl v5.4s, v5.4s, v25.4s
+	WORD $0x4eba4cc6 // sqshl v6.4s, v6.4s, v26.4s
+	WORD $0x4ebb4ce7 // sqshl v7.4s, v7.4s, v27.4s
+nosh2:
+	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x4eb7b463 // sqdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x4eb4b484 // sqdmulh v4.4s, v4.4s, v20.4s
+	WORD $0x4eb5b4a5 // sqdmulh v5.4s, v5.4s, v21.4s
+	WORD $0x4eb6b4c6 // sqdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x4eb7b4e7 // sqdmulh v7.4s, v7.4s, v23.4s
+	WORD $0x4ebc5400 // srshl v0.4s, v0.4s, v28.4s
+	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
+	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
+	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
+	WORD $0x4ebc5484 // srshl v4.4s, v4.4s, v28.4s
+	WORD $0x4ebd54a5 // srshl v5.4s, v5.4s, v29.4s
+	WORD $0x4ebe54c6 // srshl v6.4s, v6.4s, v30.4s
+	WORD $0x4ebf54e7 // srshl v7.4s, v7.4s, v31.4s
+	VADD	V16.S4, V0.S4, V0.S4
+	VADD	V16.S4, V1.S4, V1.S4
+	VADD	V16.S4, V2.S4, V2.S4
+	VADD	V16.S4, V3.S4, V3.S4
+	VADD	V16.S4, V4.S4, V4.S4
+	VADD	V16.S4, V5.S4, V5.S4
+	VADD	V16.S4, V6.S4, V6.S4
+	VADD	V16.S4, V7.S4, V7.S4
+	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
+	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
+	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
+	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
+	WORD $0x0e61488a // sqxtn v10.4h, v4.4s
+	WORD $0x4e6148aa // sqxtn2 v10.8h, v5.4s
+	WORD $0x0e6148cb // sqxtn v11.4h, v6.4s
+	WORD $0x4e6148eb // sqxtn2 v11.8h, v7.4s
+	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
+	WORD $0x4e21496a // sqxtn2 v10.16b, v11.8h
+	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
+	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+	WORD $0x4e31654a // smax v10.16b, v10.16b, v17.16b
+	WORD $0x4e326d4a // smin v10.16b, v10.16b, v18.16b
+	VST1.P	[V8.B16], (R14)(R1)
+	VST1.P	[V10.B16], (R14)(R1)
+	ADD	$2, R15, R15
+	CMP	R11, R15
+	BLT	pair
+single:
+	CMP	R2, R15
+	BGE	nextblk
+pix:
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	ADD	R13, R5, R17 // weight cursor
+	LDP	0(R3), (R24, R25)
+	MADD	R15, R24, R25, R19
+	LDP	16(R3), (R24, R21)
+	AND	R13, R24, R24
+	ADD	R24, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	LDP	32(R3), (R24, R25)
+	MADD	R15, R24, R25, R22
+	LDP	48(R3), (R24, R26)
+	AND	R13, R24, R24
+	ADD	R24, R22, R22
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	LDP	64(R3), (R24, R25)
-	MADD	R15, R24, R25, R20
+	MADD	R15, R24, R25, R19
 	LDP	80(R3), (R24, R21)
 	AND	R13, R24, R24
-	ADD	R24, R20, R20
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	ADD	R24, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
 	LDP	96(R3), (R24, R25)
 	MADD	R15, R24, R25, R22
-	LDP	112(R3), (R24, R23)
+	LDP	112(R3), (R24, R26)
 	AND	R13, R24, R24
 	ADD	R24, R22, R22
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	LDP	128(R3), (R24, R25)
-	MADD	R15, R24, R25, R20
+	MADD	R15, R24, R25, R19
 	LDP	144(R3), (R24, R21)
 	AND	R13, R24, R24
-	ADD	R24, R20, R20
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	ADD	R24, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 requant:
+	CBZ	R16, nosh1
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
-	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
-	WORD $0x4ebc5400 // srshl v0.4s, v0.4s, v28.4s
-	VADD	V10.S4, V0.S4, V0.S4
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
-	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
-	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
-	VADD	V10.S4, V1.S4, V1.S4
 	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
-	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
-	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
-	VADD	V10.S4, V2.S4, V2.S4
 	WORD $0x4ebb4c63 // sqshl v3.4s, v3.4s, v27.4s
+nosh1:
+	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
 	WORD $0x4eb7b463 // sqdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x4ebc5400 // srshl v0.4s, v0.4s, v28.4s
+	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
+	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
 	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
-	VADD	V10.S4, V3.S4, V3.S4
+	VADD	V16.S4, V0.S4, V0.S4
+	VADD	V16.S4, V1.S4, V1.S4
+	VADD	V16.S4, V2.S4, V2.S4
+	VADD	V16.S4, V3.S4, V3.S4
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
 	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
 	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
-	WORD $0x4e2b6508 // smax v8.16b, v8.16b, v11.16b
-	WORD $0x4e2c6d08 // smin v8.16b, v8.16b, v12.16b
-	VST1	[V8.B16], (R14)
-	ADD	R1, R14, R14
+	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
+	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+	VST1.P	[V8.B16], (R14)(R1)
 	ADD	$1, R15, R15
 	CMP	R2, R15
 	BLT	pix
+nextblk:
 	ADD	$16, R12, R12
 	CMP	R6, R12
 	BLT	blk
@@ -604,7 +1179,8 @@ requant:
 // As dwNeon for a 7x7 kernel, fully unrolled over the taps, for runs of
 // output pixels whose columns are all inside the image: tap (ky, kx) of
 // pixel i reads rows[ky].p + i*rows[ky].inc + (cb & rows[ky].mask) +
-// kx*rows[ky].kxs.
+// kx*rows[ky].kxs. Pixels go in pairs sharing the weight loads and row
+// set-up, an odd last one alone.
 
 TEXT ·dwNeonK7(SB), NOSPLIT, $0-84
 	MOVD	dst+0(FP), R0
@@ -618,413 +1194,1067 @@ TEXT ·dwNeonK7(SB), NOSPLIT, $0-84
 	MOVW	zOut+72(FP), R9
 	MOVW	qmin+76(FP), R10
 	MOVW	qmax+80(FP), R11
-	VDUP	R9, V10.S4
-	VDUP	R10, V11.B16
-	VDUP	R11, V12.B16
-	MOVW	$1, R9
-	VDUP	R9, V13.S4
-	VEOR	V14.B16, V14.B16, V14.B16
+	VDUP	R9, V16.S4
+	VDUP	R10, V17.B16
+	VDUP	R11, V18.B16
+	SUB	$1, R2, R11 // last pair start bound: pairs while i < n-1
 	MOVD	ZR, R12 // c0
 blk:
 	SUB	$16, R6, R13
 	CMP	R13, R12
 	CSEL	LT, R12, R13, R13 // cb = min(c0, c-16)
-	ADD	R13<<2, R7, R9
-	VLD1	(R9), [V16.S4, V17.S4, V18.S4, V19.S4]
+	ADD	R13<<2, R7, R10 // bias of the block
 	ADD	R13<<3, R8, R9
+	MOVW	$1, R24
+	VDUP	R24, V12.S4
+	VEOR	V13.B16, V13.B16, V13.B16
 	VLD2.P	32(R9), [V8.S4, V9.S4]
 	VORR	V8.B16, V8.B16, V20.B16
-	VSUB	V9.S4, V13.S4, V24.S4
-	WORD $0x4eae6718 // smax v24.4s, v24.4s, v14.4s
-	WORD $0x4ead6529 // smax v9.4s, v9.4s, v13.4s
-	VSUB	V9.S4, V14.S4, V28.S4
+	VSUB	V9.S4, V12.S4, V24.S4
+	WORD $0x4ead6718 // smax v24.4s, v24.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V28.S4
 	VLD2.P	32(R9), [V8.S4, V9.S4]
 	VORR	V8.B16, V8.B16, V21.B16
-	VSUB	V9.S4, V13.S4, V25.S4
-	WORD $0x4eae6739 // smax v25.4s, v25.4s, v14.4s
-	WORD $0x4ead6529 // smax v9.4s, v9.4s, v13.4s
-	VSUB	V9.S4, V14.S4, V29.S4
+	VSUB	V9.S4, V12.S4, V25.S4
+	WORD $0x4ead6739 // smax v25.4s, v25.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V29.S4
 	VLD2.P	32(R9), [V8.S4, V9.S4]
 	VORR	V8.B16, V8.B16, V22.B16
-	VSUB	V9.S4, V13.S4, V26.S4
-	WORD $0x4eae675a // smax v26.4s, v26.4s, v14.4s
-	WORD $0x4ead6529 // smax v9.4s, v9.4s, v13.4s
-	VSUB	V9.S4, V14.S4, V30.S4
+	VSUB	V9.S4, V12.S4, V26.S4
+	WORD $0x4ead675a // smax v26.4s, v26.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V30.S4
 	VLD2.P	32(R9), [V8.S4, V9.S4]
 	VORR	V8.B16, V8.B16, V23.B16
-	VSUB	V9.S4, V13.S4, V27.S4
-	WORD $0x4eae677b // smax v27.4s, v27.4s, v14.4s
-	WORD $0x4ead6529 // smax v9.4s, v9.4s, v13.4s
-	VSUB	V9.S4, V14.S4, V31.S4
+	VSUB	V9.S4, V12.S4, V27.S4
+	WORD $0x4ead677b // smax v27.4s, v27.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V31.S4
+	VORR	V24.B16, V25.B16, V8.B16
+	VORR	V26.B16, V27.B16, V9.B16
+	VORR	V8.B16, V9.B16, V8.B16
+	VMOV	V8.D[0], R16
+	VMOV	V8.D[1], R24
+	ORR	R24, R16, R16 // 0 iff no left shift in the block
 	ADD	R13, R0, R14 // dst for pixel 0
 	MOVD	ZR, R15 // i
-pix:
-	VORR	V16.B16, V16.B16, V0.B16
-	VORR	V17.B16, V17.B16, V1.B16
-	VORR	V18.B16, V18.B16, V2.B16
-	VORR	V19.B16, V19.B16, V3.B16
+	CMP	R11, R15
+	BGE	single
+pair:
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R10), [V4.S4, V5.S4, V6.S4, V7.S4]
 	ADD	R13, R5, R17 // weight cursor
 	LDP	0(R3), (R24, R25)
-	MADD	R15, R24, R25, R20
+	MADD	R15, R24, R25, R19
 	LDP	16(R3), (R24, R21)
 	AND	R13, R24, R24
-	ADD	R24, R20, R20
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	ADD	R24, R19, R19
+	ADD	R25, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
 	LDP	32(R3), (R24, R25)
 	MADD	R15, R24, R25, R22
-	LDP	48(R3), (R24, R23)
+	LDP	48(R3), (R24, R26)
 	AND	R13, R24, R24
 	ADD	R24, R22, R22
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	ADD	R25, R22, R23
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	LDP	64(R3), (R24, R25)
+	MADD	R15, R24, R25, R19
+	LDP	80(R3), (R24, R21)
+	AND	R13, R24, R24
+	ADD	R24, R19, R19
+	ADD	R25, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	LDP	96(R3), (R24, R25)
+	MADD	R15, R24, R25, R22
+	LDP	112(R3), (R24, R26)
+	AND	R13, R24, R24
+	ADD	R24, R22, R22
+	ADD	R25, R22, R23
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	LDP	128(R3), (R24, R25)
+	MADD	R15, R24, R25, R19
+	LDP	144(R3), (R24, R21)
+	AND	R13, R24, R24
+	ADD	R24, R19, R19
+	ADD	R25, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	LDP	160(R3), (R24, R25)
+	MADD	R15, R24, R25, R22
+	LDP	176(R3), (R24, R26)
+	AND	R13, R24, R24
+	ADD	R24, R22, R22
+	ADD	R25, R22, R23
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	LDP	192(R3), (R24, R25)
+	MADD	R15, R24, R25, R19
+	LDP	208(R3), (R24, R21)
+	AND	R13, R24, R24
+	ADD	R24, R19, R19
+	ADD	R25, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	CBZ	R16, nosh2
+	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
+	WORD $0x4ebb4c63 // sqshl v3.4s, v3.4s, v27.4s
+	WORD $0x4eb84c84 // sqshl v4.4s, v4.4s, v24.4s
+	WORD $0x4eb94ca5 // sqshl v5.4s, v5.4s, v25.4s
+	WORD $0x4eba4cc6 // sqshl v6.4s, v6.4s, v26.4s
+	WORD $0x4ebb4ce7 // sqshl v7.4s, v7.4s, v27.4s
+nosh2:
+	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x4eb7b463 // sqdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x4eb4b484 // sqdmulh v4.4s, v4.4s, v20.4s
+	WORD $0x4eb5b4a5 // sqdmulh v5.4s, v5.4s, v21.4s
+	WORD $0x4eb6b4c6 // sqdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x4eb7b4e7 // sqdmulh v7.4s, v7.4s, v23.4s
+	WORD $0x4ebc5400 // srshl v0.4s, v0.4s, v28.4s
+	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
+	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
+	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
+	WORD $0x4ebc5484 // srshl v4.4s, v4.4s, v28.4s
+	WORD $0x4ebd54a5 // srshl v5.4s, v5.4s, v29.4s
+	WORD $0x4ebe54c6 // srshl v6.4s, v6.4s, v30.4s
+	WORD $0x4ebf54e7 // srshl v7.4s, v7.4s, v31.4s
+	VADD	V16.S4, V0.S4, V0.S4
+	VADD	V16.S4, V1.S4, V1.S4
+	VADD	V16.S4, V2.S4, V2.S4
+	VADD	V16.S4, V3.S4, V3.S4
+	VADD	V16.S4, V4.S4, V4.S4
+	VADD	V16.S4, V5.S4, V5.S4
+	VADD	V16.S4, V6.S4, V6.S4
+	VADD	V16.S4, V7.S4, V7.S4
+	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
+	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
+	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
+	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
+	WORD $0x0e61488a // sqxtn v10.4h, v4.4s
+	WORD $0x4e6148aa // sqxtn2 v10.8h, v5.4s
+	WORD $0x0e6148cb // sqxtn v11.4h, v6.4s
+	WORD $0x4e6148eb // sqxtn2 v11.8h, v7.4s
+	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
+	WORD $0x4e21496a // sqxtn2 v10.16b, v11.8h
+	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
+	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+	WORD $0x4e31654a // smax v10.16b, v10.16b, v17.16b
+	WORD $0x4e326d4a // smin v10.16b, v10.16b, v18.16b
+	VST1.P	[V8.B16], (R14)(R1)
+	VST1.P	[V10.B16], (R14)(R1)
+	ADD	$2, R15, R15
+	CMP	R11, R15
+	BLT	pair
+single:
+	CMP	R2, R15
+	BGE	nextblk
+pix:
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	ADD	R13, R5, R17 // weight cursor
+	LDP	0(R3), (R24, R25)
+	MADD	R15, R24, R25, R19
+	LDP	16(R3), (R24, R21)
+	AND	R13, R24, R24
+	ADD	R24, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	LDP	32(R3), (R24, R25)
+	MADD	R15, R24, R25, R22
+	LDP	48(R3), (R24, R26)
+	AND	R13, R24, R24
+	ADD	R24, R22, R22
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	LDP	64(R3), (R24, R25)
-	MADD	R15, R24, R25, R20
+	MADD	R15, R24, R25, R19
 	LDP	80(R3), (R24, R21)
 	AND	R13, R24, R24
-	ADD	R24, R20, R20
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	ADD	R24, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
 	LDP	96(R3), (R24, R25)
 	MADD	R15, R24, R25, R22
-	LDP	112(R3), (R24, R23)
+	LDP	112(R3), (R24, R26)
 	AND	R13, R24, R24
 	ADD	R24, R22, R22
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	LDP	128(R3), (R24, R25)
-	MADD	R15, R24, R25, R20
+	MADD	R15, R24, R25, R19
 	LDP	144(R3), (R24, R21)
 	AND	R13, R24, R24
-	ADD	R24, R20, R20
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	ADD	R24, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
 	LDP	160(R3), (R24, R25)
 	MADD	R15, R24, R25, R22
-	LDP	176(R3), (R24, R23)
+	LDP	176(R3), (R24, R26)
 	AND	R13, R24, R24
 	ADD	R24, R22, R22
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	LDP	192(R3), (R24, R25)
-	MADD	R15, R24, R25, R20
+	MADD	R15, R24, R25, R19
 	LDP	208(R3), (R24, R21)
 	AND	R13, R24, R24
-	ADD	R24, R20, R20
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	ADD	R24, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 requant:
+	CBZ	R16, nosh1
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
-	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
-	WORD $0x4ebc5400 // srshl v0.4s, v0.4s, v28.4s
-	VADD	V10.S4, V0.S4, V0.S4
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
-	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
-	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
-	VADD	V10.S4, V1.S4, V1.S4
 	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
-	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
-	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
-	VADD	V10.S4, V2.S4, V2.S4
 	WORD $0x4ebb4c63 // sqshl v3.4s, v3.4s, v27.4s
+nosh1:
+	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
 	WORD $0x4eb7b463 // sqdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x4ebc5400 // srshl v0.4s, v0.4s, v28.4s
+	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
+	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
 	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
-	VADD	V10.S4, V3.S4, V3.S4
+	VADD	V16.S4, V0.S4, V0.S4
+	VADD	V16.S4, V1.S4, V1.S4
+	VADD	V16.S4, V2.S4, V2.S4
+	VADD	V16.S4, V3.S4, V3.S4
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
 	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
 	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
-	WORD $0x4e2b6508 // smax v8.16b, v8.16b, v11.16b
-	WORD $0x4e2c6d08 // smin v8.16b, v8.16b, v12.16b
-	VST1	[V8.B16], (R14)
-	ADD	R1, R14, R14
+	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
+	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+	VST1.P	[V8.B16], (R14)(R1)
 	ADD	$1, R15, R15
 	CMP	R2, R15
 	BLT	pix
+nextblk:
 	ADD	$16, R12, R12
 	CMP	R6, R12
 	BLT	blk
@@ -1035,7 +2265,8 @@ requant:
 // As dwNeon for a 9x9 kernel, fully unrolled over the taps, for runs of
 // output pixels whose columns are all inside the image: tap (ky, kx) of
 // pixel i reads rows[ky].p + i*rows[ky].inc + (cb & rows[ky].mask) +
-// kx*rows[ky].kxs.
+// kx*rows[ky].kxs. Pixels go in pairs sharing the weight loads and row
+// set-up, an odd last one alone.
 
 TEXT ·dwNeonK9(SB), NOSPLIT, $0-84
 	MOVD	dst+0(FP), R0
@@ -1049,615 +2280,1633 @@ TEXT ·dwNeonK9(SB), NOSPLIT, $0-84
 	MOVW	zOut+72(FP), R9
 	MOVW	qmin+76(FP), R10
 	MOVW	qmax+80(FP), R11
-	VDUP	R9, V10.S4
-	VDUP	R10, V11.B16
-	VDUP	R11, V12.B16
-	MOVW	$1, R9
-	VDUP	R9, V13.S4
-	VEOR	V14.B16, V14.B16, V14.B16
+	VDUP	R9, V16.S4
+	VDUP	R10, V17.B16
+	VDUP	R11, V18.B16
+	SUB	$1, R2, R11 // last pair start bound: pairs while i < n-1
 	MOVD	ZR, R12 // c0
 blk:
 	SUB	$16, R6, R13
 	CMP	R13, R12
 	CSEL	LT, R12, R13, R13 // cb = min(c0, c-16)
-	ADD	R13<<2, R7, R9
-	VLD1	(R9), [V16.S4, V17.S4, V18.S4, V19.S4]
+	ADD	R13<<2, R7, R10 // bias of the block
 	ADD	R13<<3, R8, R9
+	MOVW	$1, R24
+	VDUP	R24, V12.S4
+	VEOR	V13.B16, V13.B16, V13.B16
 	VLD2.P	32(R9), [V8.S4, V9.S4]
 	VORR	V8.B16, V8.B16, V20.B16
-	VSUB	V9.S4, V13.S4, V24.S4
-	WORD $0x4eae6718 // smax v24.4s, v24.4s, v14.4s
-	WORD $0x4ead6529 // smax v9.4s, v9.4s, v13.4s
-	VSUB	V9.S4, V14.S4, V28.S4
+	VSUB	V9.S4, V12.S4, V24.S4
+	WORD $0x4ead6718 // smax v24.4s, v24.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V28.S4
 	VLD2.P	32(R9), [V8.S4, V9.S4]
 	VORR	V8.B16, V8.B16, V21.B16
-	VSUB	V9.S4, V13.S4, V25.S4
-	WORD $0x4eae6739 // smax v25.4s, v25.4s, v14.4s
-	WORD $0x4ead6529 // smax v9.4s, v9.4s, v13.4s
-	VSUB	V9.S4, V14.S4, V29.S4
+	VSUB	V9.S4, V12.S4, V25.S4
+	WORD $0x4ead6739 // smax v25.4s, v25.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V29.S4
 	VLD2.P	32(R9), [V8.S4, V9.S4]
 	VORR	V8.B16, V8.B16, V22.B16
-	VSUB	V9.S4, V13.S4, V26.S4
-	WORD $0x4eae675a // smax v26.4s, v26.4s, v14.4s
-	WORD $0x4ead6529 // smax v9.4s, v9.4s, v13.4s
-	VSUB	V9.S4, V14.S4, V30.S4
+	VSUB	V9.S4, V12.S4, V26.S4
+	WORD $0x4ead675a // smax v26.4s, v26.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V30.S4
 	VLD2.P	32(R9), [V8.S4, V9.S4]
 	VORR	V8.B16, V8.B16, V23.B16
-	VSUB	V9.S4, V13.S4, V27.S4
-	WORD $0x4eae677b // smax v27.4s, v27.4s, v14.4s
-	WORD $0x4ead6529 // smax v9.4s, v9.4s, v13.4s
-	VSUB	V9.S4, V14.S4, V31.S4
+	VSUB	V9.S4, V12.S4, V27.S4
+	WORD $0x4ead677b // smax v27.4s, v27.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V31.S4
+	VORR	V24.B16, V25.B16, V8.B16
+	VORR	V26.B16, V27.B16, V9.B16
+	VORR	V8.B16, V9.B16, V8.B16
+	VMOV	V8.D[0], R16
+	VMOV	V8.D[1], R24
+	ORR	R24, R16, R16 // 0 iff no left shift in the block
 	ADD	R13, R0, R14 // dst for pixel 0
 	MOVD	ZR, R15 // i
-pix:
-	VORR	V16.B16, V16.B16, V0.B16
-	VORR	V17.B16, V17.B16, V1.B16
-	VORR	V18.B16, V18.B16, V2.B16
-	VORR	V19.B16, V19.B16, V3.B16
+	CMP	R11, R15
+	BGE	single
+pair:
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R10), [V4.S4, V5.S4, V6.S4, V7.S4]
 	ADD	R13, R5, R17 // weight cursor
 	LDP	0(R3), (R24, R25)
-	MADD	R15, R24, R25, R20
+	MADD	R15, R24, R25, R19
 	LDP	16(R3), (R24, R21)
 	AND	R13, R24, R24
-	ADD	R24, R20, R20
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	ADD	R24, R19, R19
+	ADD	R25, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
 	LDP	32(R3), (R24, R25)
 	MADD	R15, R24, R25, R22
-	LDP	48(R3), (R24, R23)
+	LDP	48(R3), (R24, R26)
 	AND	R13, R24, R24
 	ADD	R24, R22, R22
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	ADD	R25, R22, R23
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	LDP	64(R3), (R24, R25)
+	MADD	R15, R24, R25, R19
+	LDP	80(R3), (R24, R21)
+	AND	R13, R24, R24
+	ADD	R24, R19, R19
+	ADD	R25, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	LDP	96(R3), (R24, R25)
+	MADD	R15, R24, R25, R22
+	LDP	112(R3), (R24, R26)
+	AND	R13, R24, R24
+	ADD	R24, R22, R22
+	ADD	R25, R22, R23
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	LDP	128(R3), (R24, R25)
+	MADD	R15, R24, R25, R19
+	LDP	144(R3), (R24, R21)
+	AND	R13, R24, R24
+	ADD	R24, R19, R19
+	ADD	R25, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	LDP	160(R3), (R24, R25)
+	MADD	R15, R24, R25, R22
+	LDP	176(R3), (R24, R26)
+	AND	R13, R24, R24
+	ADD	R24, R22, R22
+	ADD	R25, R22, R23
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	LDP	192(R3), (R24, R25)
+	MADD	R15, R24, R25, R19
+	LDP	208(R3), (R24, R21)
+	AND	R13, R24, R24
+	ADD	R24, R19, R19
+	ADD	R25, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	LDP	224(R3), (R24, R25)
+	MADD	R15, R24, R25, R22
+	LDP	240(R3), (R24, R26)
+	AND	R13, R24, R24
+	ADD	R24, R22, R22
+	ADD	R25, R22, R23
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	LDP	256(R3), (R24, R25)
+	MADD	R15, R24, R25, R19
+	LDP	272(R3), (R24, R21)
+	AND	R13, R24, R24
+	ADD	R24, R19, R19
+	ADD	R25, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	CBZ	R16, nosh2
+	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
+	WORD $0x4ebb4c63 // sqshl v3.4s, v3.4s, v27.4s
+	WORD $0x4eb84c84 // sqshl v4.4s, v4.4s, v24.4s
+	WORD $0x4eb94ca5 // sqshl v5.4s, v5.4s, v25.4s
+	WORD $0x4eba4cc6 // sqshl v6.4s, v6.4s, v26.4s
+	WORD $0x4ebb4ce7 // sqshl v7.4s, v7.4s, v27.4s
+nosh2:
+	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x4eb7b463 // sqdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x4eb4b484 // sqdmulh v4.4s, v4.4s, v20.4s
+	WORD $0x4eb5b4a5 // sqdmulh v5.4s, v5.4s, v21.4s
+	WORD $0x4eb6b4c6 // sqdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x4eb7b4e7 // sqdmulh v7.4s, v7.4s, v23.4s
+	WORD $0x4ebc5400 // srshl v0.4s, v0.4s, v28.4s
+	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
+	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
+	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
+	WORD $0x4ebc5484 // srshl v4.4s, v4.4s, v28.4s
+	WORD $0x4ebd54a5 // srshl v5.4s, v5.4s, v29.4s
+	WORD $0x4ebe54c6 // srshl v6.4s, v6.4s, v30.4s
+	WORD $0x4ebf54e7 // srshl v7.4s, v7.4s, v31.4s
+	VADD	V16.S4, V0.S4, V0.S4
+	VADD	V16.S4, V1.S4, V1.S4
+	VADD	V16.S4, V2.S4, V2.S4
+	VADD	V16.S4, V3.S4, V3.S4
+	VADD	V16.S4, V4.S4, V4.S4
+	VADD	V16.S4, V5.S4, V5.S4
+	VADD	V16.S4, V6.S4, V6.S4
+	VADD	V16.S4, V7.S4, V7.S4
+	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
+	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
+	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
+	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
+	WORD $0x0e61488a // sqxtn v10.4h, v4.4s
+	WORD $0x4e6148aa // sqxtn2 v10.8h, v5.4s
+	WORD $0x0e6148cb // sqxtn v11.4h, v6.4s
+	WORD $0x4e6148eb // sqxtn2 v11.8h, v7.4s
+	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
+	WORD $0x4e21496a // sqxtn2 v10.16b, v11.8h
+	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
+	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+	WORD $0x4e31654a // smax v10.16b, v10.16b, v17.16b
+	WORD $0x4e326d4a // smin v10.16b, v10.16b, v18.16b
+	VST1.P	[V8.B16], (R14)(R1)
+	VST1.P	[V10.B16], (R14)(R1)
+	ADD	$2, R15, R15
+	CMP	R11, R15
+	BLT	pair
+single:
+	CMP	R2, R15
+	BGE	nextblk
+pix:
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	ADD	R13, R5, R17 // weight cursor
+	LDP	0(R3), (R24, R25)
+	MADD	R15, R24, R25, R19
+	LDP	16(R3), (R24, R21)
+	AND	R13, R24, R24
+	ADD	R24, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	LDP	32(R3), (R24, R25)
+	MADD	R15, R24, R25, R22
+	LDP	48(R3), (R24, R26)
+	AND	R13, R24, R24
+	ADD	R24, R22, R22
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	LDP	64(R3), (R24, R25)
-	MADD	R15, R24, R25, R20
+	MADD	R15, R24, R25, R19
 	LDP	80(R3), (R24, R21)
 	AND	R13, R24, R24
-	ADD	R24, R20, R20
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	ADD	R24, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
 	LDP	96(R3), (R24, R25)
 	MADD	R15, R24, R25, R22
-	LDP	112(R3), (R24, R23)
+	LDP	112(R3), (R24, R26)
 	AND	R13, R24, R24
 	ADD	R24, R22, R22
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	LDP	128(R3), (R24, R25)
-	MADD	R15, R24, R25, R20
+	MADD	R15, R24, R25, R19
 	LDP	144(R3), (R24, R21)
 	AND	R13, R24, R24
-	ADD	R24, R20, R20
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	ADD	R24, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
 	LDP	160(R3), (R24, R25)
 	MADD	R15, R24, R25, R22
-	LDP	176(R3), (R24, R23)
+	LDP	176(R3), (R24, R26)
 	AND	R13, R24, R24
 	ADD	R24, R22, R22
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	LDP	192(R3), (R24, R25)
-	MADD	R15, R24, R25, R20
+	MADD	R15, R24, R25, R19
 	LDP	208(R3), (R24, R21)
 	AND	R13, R24, R24
-	ADD	R24, R20, R20
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	ADD	R24, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
 	LDP	224(R3), (R24, R25)
 	MADD	R15, R24, R25, R22
-	LDP	240(R3), (R24, R23)
+	LDP	240(R3), (R24, R26)
 	AND	R13, R24, R24
 	ADD	R24, R22, R22
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	LDP	256(R3), (R24, R25)
-	MADD	R15, R24, R25, R20
+	MADD	R15, R24, R25, R19
 	LDP	272(R3), (R24, R21)
 	AND	R13, R24, R24
-	ADD	R24, R20, R20
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	ADD	R24, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 requant:
+	CBZ	R16, nosh1
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
-	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
-	WORD $0x4ebc5400 // srshl v0.4s, v0.4s, v28.4s
-	VADD	V10.S4, V0.S4, V0.S4
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
-	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
-	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
-	VADD	V10.S4, V1.S4, V1.S4
 	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
-	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
-	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
-	VADD	V10.S4, V2.S4, V2.S4
 	WORD $0x4ebb4c63 // sqshl v3.4s, v3.4s, v27.4s
+nosh1:
+	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
 	WORD $0x4eb7b463 // sqdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x4ebc5400 // srshl v0.4s, v0.4s, v28.4s
+	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
+	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
 	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
-	VADD	V10.S4, V3.S4, V3.S4
+	VADD	V16.S4, V0.S4, V0.S4
+	VADD	V16.S4, V1.S4, V1.S4
+	VADD	V16.S4, V2.S4, V2.S4
+	VADD	V16.S4, V3.S4, V3.S4
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
 	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
 	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
-	WORD $0x4e2b6508 // smax v8.16b, v8.16b, v11.16b
-	WORD $0x4e2c6d08 // smin v8.16b, v8.16b, v12.16b
-	VST1	[V8.B16], (R14)
-	ADD	R1, R14, R14
+	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
+	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+	VST1.P	[V8.B16], (R14)(R1)
 	ADD	$1, R15, R15
 	CMP	R2, R15
 	BLT	pix
+nextblk:
 	ADD	$16, R12, R12
 	CMP	R6, R12
 	BLT	blk
@@ -1668,7 +3917,8 @@ requant:
 // As dwNeon for a 11x11 kernel, fully unrolled over the taps, for runs of
 // output pixels whose columns are all inside the image: tap (ky, kx) of
 // pixel i reads rows[ky].p + i*rows[ky].inc + (cb & rows[ky].mask) +
-// kx*rows[ky].kxs.
+// kx*rows[ky].kxs. Pixels go in pairs sharing the weight loads and row
+// set-up, an odd last one alone.
 
 TEXT ·dwNeonK11(SB), NOSPLIT, $0-84
 	MOVD	dst+0(FP), R0
@@ -1682,865 +3932,2335 @@ TEXT ·dwNeonK11(SB), NOSPLIT, $0-84
 	MOVW	zOut+72(FP), R9
 	MOVW	qmin+76(FP), R10
 	MOVW	qmax+80(FP), R11
-	VDUP	R9, V10.S4
-	VDUP	R10, V11.B16
-	VDUP	R11, V12.B16
-	MOVW	$1, R9
-	VDUP	R9, V13.S4
-	VEOR	V14.B16, V14.B16, V14.B16
+	VDUP	R9, V16.S4
+	VDUP	R10, V17.B16
+	VDUP	R11, V18.B16
+	SUB	$1, R2, R11 // last pair start bound: pairs while i < n-1
 	MOVD	ZR, R12 // c0
 blk:
 	SUB	$16, R6, R13
 	CMP	R13, R12
 	CSEL	LT, R12, R13, R13 // cb = min(c0, c-16)
-	ADD	R13<<2, R7, R9
-	VLD1	(R9), [V16.S4, V17.S4, V18.S4, V19.S4]
+	ADD	R13<<2, R7, R10 // bias of the block
 	ADD	R13<<3, R8, R9
+	MOVW	$1, R24
+	VDUP	R24, V12.S4
+	VEOR	V13.B16, V13.B16, V13.B16
 	VLD2.P	32(R9), [V8.S4, V9.S4]
 	VORR	V8.B16, V8.B16, V20.B16
-	VSUB	V9.S4, V13.S4, V24.S4
-	WORD $0x4eae6718 // smax v24.4s, v24.4s, v14.4s
-	WORD $0x4ead6529 // smax v9.4s, v9.4s, v13.4s
-	VSUB	V9.S4, V14.S4, V28.S4
+	VSUB	V9.S4, V12.S4, V24.S4
+	WORD $0x4ead6718 // smax v24.4s, v24.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V28.S4
 	VLD2.P	32(R9), [V8.S4, V9.S4]
 	VORR	V8.B16, V8.B16, V21.B16
-	VSUB	V9.S4, V13.S4, V25.S4
-	WORD $0x4eae6739 // smax v25.4s, v25.4s, v14.4s
-	WORD $0x4ead6529 // smax v9.4s, v9.4s, v13.4s
-	VSUB	V9.S4, V14.S4, V29.S4
+	VSUB	V9.S4, V12.S4, V25.S4
+	WORD $0x4ead6739 // smax v25.4s, v25.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V29.S4
 	VLD2.P	32(R9), [V8.S4, V9.S4]
 	VORR	V8.B16, V8.B16, V22.B16
-	VSUB	V9.S4, V13.S4, V26.S4
-	WORD $0x4eae675a // smax v26.4s, v26.4s, v14.4s
-	WORD $0x4ead6529 // smax v9.4s, v9.4s, v13.4s
-	VSUB	V9.S4, V14.S4, V30.S4
+	VSUB	V9.S4, V12.S4, V26.S4
+	WORD $0x4ead675a // smax v26.4s, v26.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V30.S4
 	VLD2.P	32(R9), [V8.S4, V9.S4]
 	VORR	V8.B16, V8.B16, V23.B16
-	VSUB	V9.S4, V13.S4, V27.S4
-	WORD $0x4eae677b // smax v27.4s, v27.4s, v14.4s
-	WORD $0x4ead6529 // smax v9.4s, v9.4s, v13.4s
-	VSUB	V9.S4, V14.S4, V31.S4
+	VSUB	V9.S4, V12.S4, V27.S4
+	WORD $0x4ead677b // smax v27.4s, v27.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V31.S4
+	VORR	V24.B16, V25.B16, V8.B16
+	VORR	V26.B16, V27.B16, V9.B16
+	VORR	V8.B16, V9.B16, V8.B16
+	VMOV	V8.D[0], R16
+	VMOV	V8.D[1], R24
+	ORR	R24, R16, R16 // 0 iff no left shift in the block
 	ADD	R13, R0, R14 // dst for pixel 0
 	MOVD	ZR, R15 // i
-pix:
-	VORR	V16.B16, V16.B16, V0.B16
-	VORR	V17.B16, V17.B16, V1.B16
-	VORR	V18.B16, V18.B16, V2.B16
-	VORR	V19.B16, V19.B16, V3.B16
+	CMP	R11, R15
+	BGE	single
+pair:
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R10), [V4.S4, V5.S4, V6.S4, V7.S4]
 	ADD	R13, R5, R17 // weight cursor
 	LDP	0(R3), (R24, R25)
-	MADD	R15, R24, R25, R20
+	MADD	R15, R24, R25, R19
 	LDP	16(R3), (R24, R21)
 	AND	R13, R24, R24
-	ADD	R24, R20, R20
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	ADD	R24, R19, R19
+	ADD	R25, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
 	LDP	32(R3), (R24, R25)
 	MADD	R15, R24, R25, R22
-	LDP	48(R3), (R24, R23)
+	LDP	48(R3), (R24, R26)
 	AND	R13, R24, R24
 	ADD	R24, R22, R22
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	ADD	R25, R22, R23
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	LDP	64(R3), (R24, R25)
+	MADD	R15, R24, R25, R19
+	LDP	80(R3), (R24, R21)
+	AND	R13, R24, R24
+	ADD	R24, R19, R19
+	ADD	R25, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	LDP	96(R3), (R24, R25)
+	MADD	R15, R24, R25, R22
+	LDP	112(R3), (R24, R26)
+	AND	R13, R24, R24
+	ADD	R24, R22, R22
+	ADD	R25, R22, R23
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	LDP	128(R3), (R24, R25)
+	MADD	R15, R24, R25, R19
+	LDP	144(R3), (R24, R21)
+	AND	R13, R24, R24
+	ADD	R24, R19, R19
+	ADD	R25, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	LDP	160(R3), (R24, R25)
+	MADD	R15, R24, R25, R22
+	LDP	176(R3), (R24, R26)
+	AND	R13, R24, R24
+	ADD	R24, R22, R22
+	ADD	R25, R22, R23
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	LDP	192(R3), (R24, R25)
+	MADD	R15, R24, R25, R19
+	LDP	208(R3), (R24, R21)
+	AND	R13, R24, R24
+	ADD	R24, R19, R19
+	ADD	R25, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	LDP	224(R3), (R24, R25)
+	MADD	R15, R24, R25, R22
+	LDP	240(R3), (R24, R26)
+	AND	R13, R24, R24
+	ADD	R24, R22, R22
+	ADD	R25, R22, R23
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	LDP	256(R3), (R24, R25)
+	MADD	R15, R24, R25, R19
+	LDP	272(R3), (R24, R21)
+	AND	R13, R24, R24
+	ADD	R24, R19, R19
+	ADD	R25, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	LDP	288(R3), (R24, R25)
+	MADD	R15, R24, R25, R22
+	LDP	304(R3), (R24, R26)
+	AND	R13, R24, R24
+	ADD	R24, R22, R22
+	ADD	R25, R22, R23
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	LDP	320(R3), (R24, R25)
+	MADD	R15, R24, R25, R19
+	LDP	336(R3), (R24, R21)
+	AND	R13, R24, R24
+	ADD	R24, R19, R19
+	ADD	R25, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	CBZ	R16, nosh2
+	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
+	WORD $0x4ebb4c63 // sqshl v3.4s, v3.4s, v27.4s
+	WORD $0x4eb84c84 // sqshl v4.4s, v4.4s, v24.4s
+	WORD $0x4eb94ca5 // sqshl v5.4s, v5.4s, v25.4s
+	WORD $0x4eba4cc6 // sqshl v6.4s, v6.4s, v26.4s
+	WORD $0x4ebb4ce7 // sqshl v7.4s, v7.4s, v27.4s
+nosh2:
+	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x4eb7b463 // sqdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x4eb4b484 // sqdmulh v4.4s, v4.4s, v20.4s
+	WORD $0x4eb5b4a5 // sqdmulh v5.4s, v5.4s, v21.4s
+	WORD $0x4eb6b4c6 // sqdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x4eb7b4e7 // sqdmulh v7.4s, v7.4s, v23.4s
+	WORD $0x4ebc5400 // srshl v0.4s, v0.4s, v28.4s
+	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
+	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
+	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
+	WORD $0x4ebc5484 // srshl v4.4s, v4.4s, v28.4s
+	WORD $0x4ebd54a5 // srshl v5.4s, v5.4s, v29.4s
+	WORD $0x4ebe54c6 // srshl v6.4s, v6.4s, v30.4s
+	WORD $0x4ebf54e7 // srshl v7.4s, v7.4s, v31.4s
+	VADD	V16.S4, V0.S4, V0.S4
+	VADD	V16.S4, V1.S4, V1.S4
+	VADD	V16.S4, V2.S4, V2.S4
+	VADD	V16.S4, V3.S4, V3.S4
+	VADD	V16.S4, V4.S4, V4.S4
+	VADD	V16.S4, V5.S4, V5.S4
+	VADD	V16.S4, V6.S4, V6.S4
+	VADD	V16.S4, V7.S4, V7.S4
+	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
+	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
+	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
+	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
+	WORD $0x0e61488a // sqxtn v10.4h, v4.4s
+	WORD $0x4e6148aa // sqxtn2 v10.8h, v5.4s
+	WORD $0x0e6148cb // sqxtn v11.4h, v6.4s
+	WORD $0x4e6148eb // sqxtn2 v11.8h, v7.4s
+	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
+	WORD $0x4e21496a // sqxtn2 v10.16b, v11.8h
+	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
+	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+	WORD $0x4e31654a // smax v10.16b, v10.16b, v17.16b
+	WORD $0x4e326d4a // smin v10.16b, v10.16b, v18.16b
+	VST1.P	[V8.B16], (R14)(R1)
+	VST1.P	[V10.B16], (R14)(R1)
+	ADD	$2, R15, R15
+	CMP	R11, R15
+	BLT	pair
+single:
+	CMP	R2, R15
+	BGE	nextblk
+pix:
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	ADD	R13, R5, R17 // weight cursor
+	LDP	0(R3), (R24, R25)
+	MADD	R15, R24, R25, R19
+	LDP	16(R3), (R24, R21)
+	AND	R13, R24, R24
+	ADD	R24, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	LDP	32(R3), (R24, R25)
+	MADD	R15, R24, R25, R22
+	LDP	48(R3), (R24, R26)
+	AND	R13, R24, R24
+	ADD	R24, R22, R22
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	LDP	64(R3), (R24, R25)
-	MADD	R15, R24, R25, R20
+	MADD	R15, R24, R25, R19
 	LDP	80(R3), (R24, R21)
 	AND	R13, R24, R24
-	ADD	R24, R20, R20
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	ADD	R24, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
 	LDP	96(R3), (R24, R25)
 	MADD	R15, R24, R25, R22
-	LDP	112(R3), (R24, R23)
+	LDP	112(R3), (R24, R26)
 	AND	R13, R24, R24
 	ADD	R24, R22, R22
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	LDP	128(R3), (R24, R25)
-	MADD	R15, R24, R25, R20
+	MADD	R15, R24, R25, R19
 	LDP	144(R3), (R24, R21)
 	AND	R13, R24, R24
-	ADD	R24, R20, R20
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	ADD	R24, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
 	LDP	160(R3), (R24, R25)
 	MADD	R15, R24, R25, R22
-	LDP	176(R3), (R24, R23)
+	LDP	176(R3), (R24, R26)
 	AND	R13, R24, R24
 	ADD	R24, R22, R22
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	LDP	192(R3), (R24, R25)
-	MADD	R15, R24, R25, R20
+	MADD	R15, R24, R25, R19
 	LDP	208(R3), (R24, R21)
 	AND	R13, R24, R24
-	ADD	R24, R20, R20
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	ADD	R24, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
 	LDP	224(R3), (R24, R25)
 	MADD	R15, R24, R25, R22
-	LDP	240(R3), (R24, R23)
+	LDP	240(R3), (R24, R26)
 	AND	R13, R24, R24
 	ADD	R24, R22, R22
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	LDP	256(R3), (R24, R25)
-	MADD	R15, R24, R25, R20
+	MADD	R15, R24, R25, R19
 	LDP	272(R3), (R24, R21)
 	AND	R13, R24, R24
-	ADD	R24, R20, R20
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	ADD	R24, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
 	LDP	288(R3), (R24, R25)
 	MADD	R15, R24, R25, R22
-	LDP	304(R3), (R24, R23)
+	LDP	304(R3), (R24, R26)
 	AND	R13, R24, R24
 	ADD	R24, R22, R22
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R23), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R22)(R23), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	LDP	320(R3), (R24, R25)
-	MADD	R15, R24, R25, R20
+	MADD	R15, R24, R25, R19
 	LDP	336(R3), (R24, R21)
 	AND	R13, R24, R24
-	ADD	R24, R20, R20
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	ADD	R24, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	VLD1.P	(R20)(R21), [V6.B16]
-	VLD1.P	(R17)(R6), [V7.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
-	WORD $0x0e2780c8 // smlal v8.8h, v6.8b, v7.8b
-	WORD $0x4e2780c9 // smlal2 v9.8h, v6.16b, v7.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R20)(R21), [V4.B16]
-	VLD1.P	(R17)(R6), [V5.B16]
-	WORD $0x0e25c088 // smull v8.8h, v4.8b, v5.8b
-	WORD $0x4e25c089 // smull2 v9.8h, v4.16b, v5.16b
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 requant:
+	CBZ	R16, nosh1
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
-	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
-	WORD $0x4ebc5400 // srshl v0.4s, v0.4s, v28.4s
-	VADD	V10.S4, V0.S4, V0.S4
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
-	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
-	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
-	VADD	V10.S4, V1.S4, V1.S4
 	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
-	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
-	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
-	VADD	V10.S4, V2.S4, V2.S4
 	WORD $0x4ebb4c63 // sqshl v3.4s, v3.4s, v27.4s
+nosh1:
+	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
 	WORD $0x4eb7b463 // sqdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x4ebc5400 // srshl v0.4s, v0.4s, v28.4s
+	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
+	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
 	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
-	VADD	V10.S4, V3.S4, V3.S4
+	VADD	V16.S4, V0.S4, V0.S4
+	VADD	V16.S4, V1.S4, V1.S4
+	VADD	V16.S4, V2.S4, V2.S4
+	VADD	V16.S4, V3.S4, V3.S4
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
 	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
 	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
-	WORD $0x4e2b6508 // smax v8.16b, v8.16b, v11.16b
-	WORD $0x4e2c6d08 // smin v8.16b, v8.16b, v12.16b
-	VST1	[V8.B16], (R14)
-	ADD	R1, R14, R14
+	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
+	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+	VST1.P	[V8.B16], (R14)(R1)
 	ADD	$1, R15, R15
 	CMP	R2, R15
 	BLT	pix
+nextblk:
 	ADD	$16, R12, R12
 	CMP	R6, R12
 	BLT	blk

@@ -2,28 +2,76 @@ package neongen
 
 import "fmt"
 
-func dwMacPair(a *Asm) {
-	a.W("smull v8.8h, v4.8b, v5.8b")
-	a.W("smull2 v9.8h, v4.16b, v5.16b")
-	a.W("smlal v8.8h, v6.8b, v7.8b")
-	a.W("smlal2 v9.8h, v6.16b, v7.16b")
-	dwWiden(a)
+// Depthwise register use, per 16-channel block:
+//
+//	V0-V3   int32 sums of pixel 0, V4-V7 of pixel 1 (pair loops)
+//	V8-V9   int16 two-tap partials of pixel 0, V10-V11 of pixel 1
+//	V12-V13 inputs of the two taps, V14-V15 their weights
+//	V16 zOut, V17 qmin, V18 qmax (bytes)
+//	V20-V23 M, V24-V27 L, V28-V31 R (requantization, per channel)
+//	R10 bias of the block, R16 = 0 iff every L of the block is 0 (then the
+//	SQSHLs are skipped: a shift by 0 is the identity).
+
+// dwMac multiplies the taps in (V12, V14) and, if pair, (V13, V15) into the
+// int16 partials of pixel p and widens them into its int32 sums.
+func dwMac(a *Asm, p int, pair bool) {
+	t := 8 + 2*p
+	a.W("smull v%d.8h, v12.8b, v14.8b", t)
+	a.W("smull2 v%d.8h, v12.16b, v14.16b", t+1)
+	if pair {
+		a.W("smlal v%d.8h, v13.8b, v15.8b", t)
+		a.W("smlal2 v%d.8h, v13.16b, v15.16b", t+1)
+	}
+	s := 4 * p
+	a.W("saddw v%d.4s, v%d.4s, v%d.4h", s, s, t)
+	a.W("saddw2 v%d.4s, v%d.4s, v%d.8h", s+1, s+1, t)
+	a.W("saddw v%d.4s, v%d.4s, v%d.4h", s+2, s+2, t+1)
+	a.W("saddw2 v%d.4s, v%d.4s, v%d.8h", s+3, s+3, t+1)
 }
 
-func dwMacSingle(a *Asm) {
-	a.W("smull v8.8h, v4.8b, v5.8b")
-	a.W("smull2 v9.8h, v4.16b, v5.16b")
-	dwWiden(a)
+// dwRequant requantizes, narrows, clamps and stores the sums of np pixels
+// (to R14, then R14+R1; R14 advances past them).
+func dwRequant(a *Asm, np int, skip string) {
+	a.L("\tCBZ\tR16, %s", skip)
+	for q := 0; q < 4*np; q++ {
+		a.W("sqshl v%d.4s, v%d.4s, v%d.4s", q, q, 24+q%4)
+	}
+	a.L("%s:", skip)
+	for q := 0; q < 4*np; q++ {
+		a.W("sqdmulh v%d.4s, v%d.4s, v%d.4s", q, q, 20+q%4)
+	}
+	for q := 0; q < 4*np; q++ {
+		a.W("srshl v%d.4s, v%d.4s, v%d.4s", q, q, 28+q%4)
+	}
+	for q := 0; q < 4*np; q++ {
+		a.L("\tVADD\tV16.S4, V%d.S4, V%d.S4", q, q)
+	}
+	for p := 0; p < np; p++ {
+		s, t := 4*p, 8+2*p
+		a.W("sqxtn v%d.4h, v%d.4s", t, s)
+		a.W("sqxtn2 v%d.8h, v%d.4s", t, s+1)
+		a.W("sqxtn v%d.4h, v%d.4s", t+1, s+2)
+		a.W("sqxtn2 v%d.8h, v%d.4s", t+1, s+3)
+	}
+	for p := 0; p < np; p++ {
+		t := 8 + 2*p
+		a.W("sqxtn v%d.8b, v%d.8h", t, t)
+		a.W("sqxtn2 v%d.16b, v%d.8h", t, t+1)
+	}
+	for p := 0; p < np; p++ {
+		t := 8 + 2*p
+		a.W("smax v%d.16b, v%d.16b, v17.16b", t, t)
+		a.W("smin v%d.16b, v%d.16b, v18.16b", t, t)
+	}
+	for p := 0; p < np; p++ {
+		a.L("\tVST1.P\t[V%d.B16], (R14)(R1)", 8+2*p)
+	}
 }
 
-func dwWiden(a *Asm) {
-	a.W("saddw v0.4s, v0.4s, v8.4h")
-	a.W("saddw2 v1.4s, v1.4s, v8.8h")
-	a.W("saddw v2.4s, v2.4s, v9.4h")
-	a.W("saddw2 v3.4s, v3.4s, v9.8h")
-}
-
-func dwSkeleton(a *Asm, name, tablearg string, extraArgs []string, frame int, body func(*Asm)) {
+// dwSkeleton emits the channel-block loop and, per block, the pixel loop
+// around body1 (one pixel) or, if body2 is set, pairs of pixels through
+// body2 and an odd last pixel through body1.
+func dwSkeleton(a *Asm, name, tablearg string, extraArgs []string, frame int, body1, body2 func(*Asm)) {
 	a.L(`
 TEXT ·%s(SB), NOSPLIT, $0-%d
 	MOVD	dst+0(FP), R0
@@ -33,116 +81,143 @@ TEXT ·%s(SB), NOSPLIT, $0-%d
 	for _, l := range extraArgs {
 		a.S(l)
 	}
-	a.L(`	MOVD	w+40(FP), R5
+	a.S(`	MOVD	w+40(FP), R5
 	MOVD	c+48(FP), R6
 	MOVD	bias+56(FP), R7
 	MOVD	rq+64(FP), R8
 	MOVW	zOut+72(FP), R9
 	MOVW	qmin+76(FP), R10
 	MOVW	qmax+80(FP), R11
-	VDUP	R9, V10.S4
-	VDUP	R10, V11.B16
-	VDUP	R11, V12.B16
-	MOVW	$1, R9
-	VDUP	R9, V13.S4
-	VEOR	V14.B16, V14.B16, V14.B16
+	VDUP	R9, V16.S4
+	VDUP	R10, V17.B16
+	VDUP	R11, V18.B16
+	SUB	$1, R2, R11 // last pair start bound: pairs while i < n-1
 	MOVD	ZR, R12 // c0
 blk:
 	SUB	$16, R6, R13
 	CMP	R13, R12
 	CSEL	LT, R12, R13, R13 // cb = min(c0, c-16)
-	ADD	R13<<2, R7, R9
-	VLD1	(R9), [V16.S4, V17.S4, V18.S4, V19.S4]
-	ADD	R13<<3, R8, R9`)
+	ADD	R13<<2, R7, R10 // bias of the block
+	ADD	R13<<3, R8, R9
+	MOVW	$1, R24
+	VDUP	R24, V12.S4
+	VEOR	V13.B16, V13.B16, V13.B16`)
 	for q := 0; q < 4; q++ {
 		a.L("\tVLD2.P\t32(R9), [V8.S4, V9.S4]")
 		a.L("\tVORR\tV8.B16, V8.B16, V%d.B16", 20+q)
-		shifts(a, "V9", vn(24+q), vn(28+q), "V13", "V14")
+		shifts(a, "V9", vn(24+q), vn(28+q), "V12", "V13")
 	}
-	a.L(`	ADD	R13, R0, R14 // dst for pixel 0
-	MOVD	ZR, R15 // i
-pix:`)
-	for q := 0; q < 4; q++ {
-		a.L("\tVORR\tV%d.B16, V%d.B16, V%d.B16", 16+q, 16+q, q)
+	a.S(`	VORR	V24.B16, V25.B16, V8.B16
+	VORR	V26.B16, V27.B16, V9.B16
+	VORR	V8.B16, V9.B16, V8.B16
+	VMOV	V8.D[0], R16
+	VMOV	V8.D[1], R24
+	ORR	R24, R16, R16 // 0 iff no left shift in the block
+	ADD	R13, R0, R14 // dst for pixel 0
+	MOVD	ZR, R15 // i`)
+	if body2 != nil {
+		a.S(`	CMP	R11, R15
+	BGE	single
+pair:
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R10), [V4.S4, V5.S4, V6.S4, V7.S4]
+	ADD	R13, R5, R17 // weight cursor`)
+		body2(a)
+		dwRequant(a, 2, "nosh2")
+		a.S(`	ADD	$2, R15, R15
+	CMP	R11, R15
+	BLT	pair
+single:
+	CMP	R2, R15
+	BGE	nextblk`)
 	}
-	a.L("\tADD\tR13, R5, R17 // weight cursor")
-	body(a)
+	a.S(`pix:
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	ADD	R13, R5, R17 // weight cursor`)
+	body1(a)
 	a.L("requant:")
-	for q := 0; q < 4; q++ {
-		a.W("sqshl v%d.4s, v%d.4s, v%d.4s", q, q, 24+q)
-		a.W("sqdmulh v%d.4s, v%d.4s, v%d.4s", q, q, 20+q)
-		a.W("srshl v%d.4s, v%d.4s, v%d.4s", q, q, 28+q)
-		a.L("\tVADD\tV10.S4, V%d.S4, V%d.S4", q, q)
-	}
-	a.W("sqxtn v8.4h, v0.4s")
-	a.W("sqxtn2 v8.8h, v1.4s")
-	a.W("sqxtn v9.4h, v2.4s")
-	a.W("sqxtn2 v9.8h, v3.4s")
-	a.W("sqxtn v8.8b, v8.8h")
-	a.W("sqxtn2 v8.16b, v9.8h")
-	a.W("smax v8.16b, v8.16b, v11.16b")
-	a.W("smin v8.16b, v8.16b, v12.16b")
-	a.L(`	VST1	[V8.B16], (R14)
-	ADD	R1, R14, R14
-	ADD	$1, R15, R15
+	dwRequant(a, 1, "nosh1")
+	a.S(`	ADD	$1, R15, R15
 	CMP	R2, R15
 	BLT	pix
+nextblk:
 	ADD	$16, R12, R12
 	CMP	R6, R12
 	BLT	blk
 	RET`)
 }
 
-const dwTap = `	LDP.P	16(R16), (R20, R21)
-	MOVD.P	8(R16), R22
+
+func dwTapsBody(a *Asm) {
+	a.S(`	MOVD	R3, R19 // tap cursor
+	LSR	$1, R4, R23 // tap pairs
+	CBZ	R23, tapsingle
+tappair:`)
+	a.L(dwTapR19, 12, 14)
+	a.L(dwTapR19, 13, 15)
+	dwMac(a, 0, true)
+	a.S(`	SUBS	$1, R23, R23
+	BNE	tappair
+tapsingle:
+	TBZ	$0, R4, requant`)
+	a.L(dwTapR19, 12, 14)
+	dwMac(a, 0, false)
+}
+
+// dwTapR19 is dwTap with the tap cursor in R19 (R16 holds the shift flag).
+var dwTapR19 = `	LDP.P	16(R19), (R20, R21)
+	MOVD.P	8(R19), R22
 	MADD	R15, R20, R21, R20
 	AND	R13, R22, R22
 	ADD	R22, R20, R20
 	VLD1	(R20), [V%d.B16]
 	VLD1.P	(R17)(R6), [V%d.B16]`
 
-func dwTapsBody(a *Asm) {
-	a.L(`	MOVD	R3, R16 // tap cursor
-	LSR	$1, R4, R19 // tap pairs
-	CBZ	R19, single
-pair:`)
-	a.L(dwTap, 4, 5)
-	a.L(dwTap, 6, 7)
-	dwMacPair(a)
-	a.L(`	SUBS	$1, R19, R19
-	BNE	pair
-single:
-	TBZ	$0, R4, requant`)
-	a.L(dwTap, 4, 5)
-	dwMacSingle(a)
-}
-
-func dwRowsBody(k int) func(*Asm) {
+// dwRowsBody unrolls a k x k kernel over np (1 or 2) pixels i, i+1. Row ky
+// of pixel p is read through a cursor that VLD1.P advances by kxs.
+func dwRowsBody(k, np int) func(*Asm) {
 	return func(a *Asm) {
-		xr := [2][2]string{{"R20", "R21"}, {"R22", "R23"}}
+		// cursors (pixel 0, pixel 1) and kxs, alternating between rows
+		regs := [2][3]string{{"R19", "R20", "R21"}, {"R22", "R23", "R26"}}
 		ntaps := k * k
 		for t := 0; t < ntaps; t++ {
 			ky, kx := t/k, t%k
-			rx, rk := xr[ky%2][0], xr[ky%2][1]
+			r := regs[ky%2]
 			if kx == 0 {
 				a.L("\tLDP\t%d(R3), (R24, R25)", 32*ky)
-				a.L("\tMADD\tR15, R24, R25, %s", rx)
-				a.L("\tLDP\t%d(R3), (R24, %s)", 32*ky+16, rk)
+				a.L("\tMADD\tR15, R24, R25, %s", r[0])
+				a.L("\tLDP\t%d(R3), (R24, %s)", 32*ky+16, r[2])
 				a.L("\tAND\tR13, R24, R24")
-				a.L("\tADD\tR24, %s, %s", rx, rx)
+				a.L("\tADD\tR24, %s, %s", r[0], r[0])
+				if np == 2 {
+					a.L("\tADD\tR25, %s, %s", r[0], r[1])
+				}
 			}
-			xv, wv := 4, 5
+			// tap A of a pair (or a lone last tap) in V12/V14, tap B in V13/V15
+			xv, wv := 12, 14
 			if t%2 == 1 {
-				xv, wv = 6, 7
+				xv, wv = 13, 15
 			}
-			a.L("\tVLD1.P\t(%s)(%s), [V%d.B16]", rx, rk, xv)
+			a.L("\tVLD1.P\t(%s)(%s), [V%d.B16]", r[0], r[2], xv)
 			a.L("\tVLD1.P\t(R17)(R6), [V%d.B16]", wv)
-			if t%2 == 1 {
-				dwMacPair(a)
+			last := t == ntaps-1
+			if t%2 == 0 && !last {
+				continue
 			}
-		}
-		if ntaps%2 == 1 {
-			dwMacSingle(a)
+			pair := t%2 == 1
+			dwMac(a, 0, pair)
+			if np == 2 {
+				// pixel 1: the same weights, inputs from its own cursors
+				ta := t
+				if pair {
+					ta = t - 1
+				}
+				for u := ta; u <= t; u++ {
+					ru := regs[(u/k)%2]
+					a.L("\tVLD1.P\t(%s)(%s), [V%d.B16]", ru[1], ru[2], 12+u-ta)
+				}
+				dwMac(a, 1, pair)
+			}
 		}
 	}
 }
@@ -158,7 +233,7 @@ func dwconvFile() string {
 // [cb, cb+16) at taps[t].p + i*taps[t].inc + (cb & taps[t].mask);
 // weights are [ntaps][c]. Two taps are summed in int16 (SMULL+SMLAL),
 // then widened into the int32 sums (SADDW/SADDW2).`)
-	dwSkeleton(a, "dwNeon", "taps", []string{"\tMOVD\tntaps+32(FP), R4"}, 84, dwTapsBody)
+	dwSkeleton(a, "dwNeon", "taps", []string{"\tMOVD\tntaps+32(FP), R4"}, 84, dwTapsBody, nil)
 	for _, k := range []int{3, 5, 7, 9, 11} {
 		a.L(`
 // func dwNeonK%d(dst *int8, outStride int, n int, rows *dwRow, _ int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
@@ -166,8 +241,9 @@ func dwconvFile() string {
 // As dwNeon for a %dx%d kernel, fully unrolled over the taps, for runs of
 // output pixels whose columns are all inside the image: tap (ky, kx) of
 // pixel i reads rows[ky].p + i*rows[ky].inc + (cb & rows[ky].mask) +
-// kx*rows[ky].kxs.`, k, k, k)
-		dwSkeleton(a, fmt.Sprintf("dwNeonK%d", k), "rows", nil, 84, dwRowsBody(k))
+// kx*rows[ky].kxs. Pixels go in pairs sharing the weight loads and row
+// set-up, an odd last one alone.`, k, k, k)
+		dwSkeleton(a, fmt.Sprintf("dwNeonK%d", k), "rows", nil, 84, dwRowsBody(k, 1), dwRowsBody(k, 2))
 	}
 	return a.String()
 }
