@@ -147,7 +147,6 @@ nextblk:
 	RET`)
 }
 
-
 func dwTapsBody(a *Asm) {
 	a.S(`	MOVD	R3, R19 // tap cursor
 	LSR	$1, R4, R23 // tap pairs
