@@ -22,6 +22,9 @@ TEXT ·gemmQ8Dot(SB), NOSPLIT, $0-100
 	MOVW	zOut+88(FP), R11
 	MOVW	qmin+92(FP), R12
 	MOVW	qmax+96(FP), R13
+	VDUP	R11, V28.S4
+	VDUP	R12, V29.B16
+	VDUP	R13, V30.B16
 blk:
 	VLD1	(R9), [V8.S4, V9.S4]
 	VLD2	(R10), [V16.S4, V17.S4]
@@ -40,6 +43,10 @@ blk:
 	WORD $0x4eb565ad // smax v13.4s, v13.4s, v21.4s
 	WORD $0x4eb46673 // smax v19.4s, v19.4s, v20.4s
 	VSUB	V19.S4, V21.S4, V15.S4
+	VORR	V12.B16, V13.B16, V16.B16
+	VMOV	V16.D[0], R23
+	VMOV	V16.D[1], R20
+	ORR	R20, R23, R23
 	MOVD	ZR, R14
 rowgrp:
 	MUL	R14, R3, R20
@@ -56,14 +63,14 @@ rowgrp:
 	CMP	R4, R21
 	ADD	R3, R17, R22
 	CSEL	LT, R22, R17, R19
-	VEOR	V0.B16, V0.B16, V0.B16
-	VEOR	V1.B16, V1.B16, V1.B16
-	VEOR	V2.B16, V2.B16, V2.B16
-	VEOR	V3.B16, V3.B16, V3.B16
-	VEOR	V4.B16, V4.B16, V4.B16
-	VEOR	V5.B16, V5.B16, V5.B16
-	VEOR	V6.B16, V6.B16, V6.B16
-	VEOR	V7.B16, V7.B16, V7.B16
+	VORR	V8.B16, V8.B16, V0.B16
+	VORR	V9.B16, V9.B16, V1.B16
+	VORR	V8.B16, V8.B16, V2.B16
+	VORR	V9.B16, V9.B16, V3.B16
+	VORR	V8.B16, V8.B16, V4.B16
+	VORR	V9.B16, V9.B16, V5.B16
+	VORR	V8.B16, V8.B16, V6.B16
+	VORR	V9.B16, V9.B16, V7.B16
 	MOVD	R8, R24
 	LSR	$4, R5, R25
 	CBZ	R25, ktail
@@ -109,18 +116,12 @@ kloop:
 	SUBS	$1, R25, R25
 	BNE	kloop
 ktail:
-	AND	$15, R5, R25
-	CBZ	R25, epi
-k4loop:
-	VLD1.P	32(R24), [V16.B16, V17.B16]
-	MOVWU.P	4(R15), R20
-	VMOV	R20, V24.S[0]
-	MOVWU.P	4(R16), R20
-	VMOV	R20, V25.S[0]
-	MOVWU.P	4(R17), R20
-	VMOV	R20, V26.S[0]
-	MOVWU.P	4(R19), R20
-	VMOV	R20, V27.S[0]
+	TBZ	$3, R5, k4
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	8(R15), [V24.B8]
+	VLD1.P	8(R16), [V25.B8]
+	VLD1.P	8(R17), [V26.B8]
+	VLD1.P	8(R19), [V27.B8]
 	WORD $0x4f98e200 // sdot v0.4s, v16.16b, v24.4b[0]
 	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
 	WORD $0x4f99e202 // sdot v2.4s, v16.16b, v25.4b[0]
@@ -129,8 +130,29 @@ k4loop:
 	WORD $0x4f9ae225 // sdot v5.4s, v17.16b, v26.4b[0]
 	WORD $0x4f9be206 // sdot v6.4s, v16.16b, v27.4b[0]
 	WORD $0x4f9be227 // sdot v7.4s, v17.16b, v27.4b[0]
-	SUBS	$4, R25, R25
-	BNE	k4loop
+	WORD $0x4fb8e240 // sdot v0.4s, v18.16b, v24.4b[1]
+	WORD $0x4fb8e261 // sdot v1.4s, v19.16b, v24.4b[1]
+	WORD $0x4fb9e242 // sdot v2.4s, v18.16b, v25.4b[1]
+	WORD $0x4fb9e263 // sdot v3.4s, v19.16b, v25.4b[1]
+	WORD $0x4fbae244 // sdot v4.4s, v18.16b, v26.4b[1]
+	WORD $0x4fbae265 // sdot v5.4s, v19.16b, v26.4b[1]
+	WORD $0x4fbbe246 // sdot v6.4s, v18.16b, v27.4b[1]
+	WORD $0x4fbbe267 // sdot v7.4s, v19.16b, v27.4b[1]
+k4:
+	TBZ	$2, R5, epi
+	VLD1.P	32(R24), [V16.B16, V17.B16]
+	VLD1.P	4(R15), V24.S[0]
+	VLD1.P	4(R16), V25.S[0]
+	VLD1.P	4(R17), V26.S[0]
+	VLD1.P	4(R19), V27.S[0]
+	WORD $0x4f98e200 // sdot v0.4s, v16.16b, v24.4b[0]
+	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
+	WORD $0x4f99e202 // sdot v2.4s, v16.16b, v25.4b[0]
+	WORD $0x4f99e223 // sdot v3.4s, v17.16b, v25.4b[0]
+	WORD $0x4f9ae204 // sdot v4.4s, v16.16b, v26.4b[0]
+	WORD $0x4f9ae225 // sdot v5.4s, v17.16b, v26.4b[0]
+	WORD $0x4f9be206 // sdot v6.4s, v16.16b, v27.4b[0]
+	WORD $0x4f9be227 // sdot v7.4s, v17.16b, v27.4b[0]
 epi:
 	MUL	R14, R1, R20
 	ADD	R0, R20, R15
@@ -146,47 +168,40 @@ epi:
 	CMP	R4, R21
 	ADD	R1, R17, R22
 	CSEL	LT, R22, R17, R19
-	VADD	V8.S4, V0.S4, V0.S4
-	VADD	V9.S4, V1.S4, V1.S4
-	VADD	V8.S4, V2.S4, V2.S4
-	VADD	V9.S4, V3.S4, V3.S4
-	VADD	V8.S4, V4.S4, V4.S4
-	VADD	V9.S4, V5.S4, V5.S4
-	VADD	V8.S4, V6.S4, V6.S4
-	VADD	V9.S4, V7.S4, V7.S4
-	VDUP	R11, V16.S4
+	CBZ	R23, nosh
 	WORD $0x4eac4c00 // sqshl v0.4s, v0.4s, v12.4s
-	WORD $0x4eaab400 // sqdmulh v0.4s, v0.4s, v10.4s
-	WORD $0x4eae5400 // srshl v0.4s, v0.4s, v14.4s
-	VADD	V16.S4, V0.S4, V0.S4
 	WORD $0x4ead4c21 // sqshl v1.4s, v1.4s, v13.4s
-	WORD $0x4eabb421 // sqdmulh v1.4s, v1.4s, v11.4s
-	WORD $0x4eaf5421 // srshl v1.4s, v1.4s, v15.4s
-	VADD	V16.S4, V1.S4, V1.S4
 	WORD $0x4eac4c42 // sqshl v2.4s, v2.4s, v12.4s
-	WORD $0x4eaab442 // sqdmulh v2.4s, v2.4s, v10.4s
-	WORD $0x4eae5442 // srshl v2.4s, v2.4s, v14.4s
-	VADD	V16.S4, V2.S4, V2.S4
 	WORD $0x4ead4c63 // sqshl v3.4s, v3.4s, v13.4s
-	WORD $0x4eabb463 // sqdmulh v3.4s, v3.4s, v11.4s
-	WORD $0x4eaf5463 // srshl v3.4s, v3.4s, v15.4s
-	VADD	V16.S4, V3.S4, V3.S4
 	WORD $0x4eac4c84 // sqshl v4.4s, v4.4s, v12.4s
-	WORD $0x4eaab484 // sqdmulh v4.4s, v4.4s, v10.4s
-	WORD $0x4eae5484 // srshl v4.4s, v4.4s, v14.4s
-	VADD	V16.S4, V4.S4, V4.S4
 	WORD $0x4ead4ca5 // sqshl v5.4s, v5.4s, v13.4s
-	WORD $0x4eabb4a5 // sqdmulh v5.4s, v5.4s, v11.4s
-	WORD $0x4eaf54a5 // srshl v5.4s, v5.4s, v15.4s
-	VADD	V16.S4, V5.S4, V5.S4
 	WORD $0x4eac4cc6 // sqshl v6.4s, v6.4s, v12.4s
-	WORD $0x4eaab4c6 // sqdmulh v6.4s, v6.4s, v10.4s
-	WORD $0x4eae54c6 // srshl v6.4s, v6.4s, v14.4s
-	VADD	V16.S4, V6.S4, V6.S4
 	WORD $0x4ead4ce7 // sqshl v7.4s, v7.4s, v13.4s
+nosh:
+	WORD $0x4eaab400 // sqdmulh v0.4s, v0.4s, v10.4s
+	WORD $0x4eabb421 // sqdmulh v1.4s, v1.4s, v11.4s
+	WORD $0x4eaab442 // sqdmulh v2.4s, v2.4s, v10.4s
+	WORD $0x4eabb463 // sqdmulh v3.4s, v3.4s, v11.4s
+	WORD $0x4eaab484 // sqdmulh v4.4s, v4.4s, v10.4s
+	WORD $0x4eabb4a5 // sqdmulh v5.4s, v5.4s, v11.4s
+	WORD $0x4eaab4c6 // sqdmulh v6.4s, v6.4s, v10.4s
 	WORD $0x4eabb4e7 // sqdmulh v7.4s, v7.4s, v11.4s
+	WORD $0x4eae5400 // srshl v0.4s, v0.4s, v14.4s
+	WORD $0x4eaf5421 // srshl v1.4s, v1.4s, v15.4s
+	WORD $0x4eae5442 // srshl v2.4s, v2.4s, v14.4s
+	WORD $0x4eaf5463 // srshl v3.4s, v3.4s, v15.4s
+	WORD $0x4eae5484 // srshl v4.4s, v4.4s, v14.4s
+	WORD $0x4eaf54a5 // srshl v5.4s, v5.4s, v15.4s
+	WORD $0x4eae54c6 // srshl v6.4s, v6.4s, v14.4s
 	WORD $0x4eaf54e7 // srshl v7.4s, v7.4s, v15.4s
-	VADD	V16.S4, V7.S4, V7.S4
+	VADD	V28.S4, V0.S4, V0.S4
+	VADD	V28.S4, V1.S4, V1.S4
+	VADD	V28.S4, V2.S4, V2.S4
+	VADD	V28.S4, V3.S4, V3.S4
+	VADD	V28.S4, V4.S4, V4.S4
+	VADD	V28.S4, V5.S4, V5.S4
+	VADD	V28.S4, V6.S4, V6.S4
+	VADD	V28.S4, V7.S4, V7.S4
 	WORD $0x0e614814 // sqxtn v20.4h, v0.4s
 	WORD $0x4e614834 // sqxtn2 v20.8h, v1.4s
 	WORD $0x0e614855 // sqxtn v21.4h, v2.4s
@@ -199,22 +214,16 @@ epi:
 	WORD $0x4e214ab8 // sqxtn2 v24.16b, v21.8h
 	WORD $0x0e214ad9 // sqxtn v25.8b, v22.8h
 	WORD $0x4e214af9 // sqxtn2 v25.16b, v23.8h
-	VDUP	R12, V17.B16
-	VDUP	R13, V18.B16
-	WORD $0x4e316718 // smax v24.16b, v24.16b, v17.16b
-	WORD $0x4e326f18 // smin v24.16b, v24.16b, v18.16b
-	WORD $0x4e316739 // smax v25.16b, v25.16b, v17.16b
-	WORD $0x4e326f39 // smin v25.16b, v25.16b, v18.16b
+	WORD $0x4e3d6718 // smax v24.16b, v24.16b, v29.16b
+	WORD $0x4e3e6f18 // smin v24.16b, v24.16b, v30.16b
+	WORD $0x4e3d6739 // smax v25.16b, v25.16b, v29.16b
+	WORD $0x4e3e6f39 // smin v25.16b, v25.16b, v30.16b
 	CMP	$8, R7
 	BLT	partial
-	VMOV	V24.D[0], R21
-	MOVD	R21, (R15)
-	VMOV	V24.D[1], R21
-	MOVD	R21, (R16)
-	VMOV	V25.D[0], R21
-	MOVD	R21, (R17)
-	VMOV	V25.D[1], R21
-	MOVD	R21, (R19)
+	VST1	V24.D[0], (R15)
+	VST1	V24.D[1], (R16)
+	VST1	V25.D[0], (R17)
+	VST1	V25.D[1], (R19)
 	B	nextrow
 partial:
 	MOVD	R15, R20
@@ -382,14 +391,14 @@ rowgrp:
 	CMP	R4, R21
 	ADD	R3, R17, R22
 	CSEL	LT, R22, R17, R19
-	VEOR	V0.B16, V0.B16, V0.B16
-	VEOR	V1.B16, V1.B16, V1.B16
-	VEOR	V2.B16, V2.B16, V2.B16
-	VEOR	V3.B16, V3.B16, V3.B16
-	VEOR	V4.B16, V4.B16, V4.B16
-	VEOR	V5.B16, V5.B16, V5.B16
-	VEOR	V6.B16, V6.B16, V6.B16
-	VEOR	V7.B16, V7.B16, V7.B16
+	VORR	V8.B16, V8.B16, V0.B16
+	VORR	V9.B16, V9.B16, V1.B16
+	VORR	V8.B16, V8.B16, V2.B16
+	VORR	V9.B16, V9.B16, V3.B16
+	VORR	V8.B16, V8.B16, V4.B16
+	VORR	V9.B16, V9.B16, V5.B16
+	VORR	V8.B16, V8.B16, V6.B16
+	VORR	V9.B16, V9.B16, V7.B16
 	MOVD	R8, R24
 	LSR	$4, R5, R25
 	CBZ	R25, ktail
@@ -435,18 +444,12 @@ kloop:
 	SUBS	$1, R25, R25
 	BNE	kloop
 ktail:
-	AND	$15, R5, R25
-	CBZ	R25, epi
-k4loop:
-	VLD1.P	32(R24), [V16.B16, V17.B16]
-	MOVWU.P	4(R15), R20
-	VMOV	R20, V24.S[0]
-	MOVWU.P	4(R16), R20
-	VMOV	R20, V25.S[0]
-	MOVWU.P	4(R17), R20
-	VMOV	R20, V26.S[0]
-	MOVWU.P	4(R19), R20
-	VMOV	R20, V27.S[0]
+	TBZ	$3, R5, k4
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	8(R15), [V24.B8]
+	VLD1.P	8(R16), [V25.B8]
+	VLD1.P	8(R17), [V26.B8]
+	VLD1.P	8(R19), [V27.B8]
 	WORD $0x4f98e200 // sdot v0.4s, v16.16b, v24.4b[0]
 	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
 	WORD $0x4f99e202 // sdot v2.4s, v16.16b, v25.4b[0]
@@ -455,8 +458,29 @@ k4loop:
 	WORD $0x4f9ae225 // sdot v5.4s, v17.16b, v26.4b[0]
 	WORD $0x4f9be206 // sdot v6.4s, v16.16b, v27.4b[0]
 	WORD $0x4f9be227 // sdot v7.4s, v17.16b, v27.4b[0]
-	SUBS	$4, R25, R25
-	BNE	k4loop
+	WORD $0x4fb8e240 // sdot v0.4s, v18.16b, v24.4b[1]
+	WORD $0x4fb8e261 // sdot v1.4s, v19.16b, v24.4b[1]
+	WORD $0x4fb9e242 // sdot v2.4s, v18.16b, v25.4b[1]
+	WORD $0x4fb9e263 // sdot v3.4s, v19.16b, v25.4b[1]
+	WORD $0x4fbae244 // sdot v4.4s, v18.16b, v26.4b[1]
+	WORD $0x4fbae265 // sdot v5.4s, v19.16b, v26.4b[1]
+	WORD $0x4fbbe246 // sdot v6.4s, v18.16b, v27.4b[1]
+	WORD $0x4fbbe267 // sdot v7.4s, v19.16b, v27.4b[1]
+k4:
+	TBZ	$2, R5, epi
+	VLD1.P	32(R24), [V16.B16, V17.B16]
+	VLD1.P	4(R15), V24.S[0]
+	VLD1.P	4(R16), V25.S[0]
+	VLD1.P	4(R17), V26.S[0]
+	VLD1.P	4(R19), V27.S[0]
+	WORD $0x4f98e200 // sdot v0.4s, v16.16b, v24.4b[0]
+	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
+	WORD $0x4f99e202 // sdot v2.4s, v16.16b, v25.4b[0]
+	WORD $0x4f99e223 // sdot v3.4s, v17.16b, v25.4b[0]
+	WORD $0x4f9ae204 // sdot v4.4s, v16.16b, v26.4b[0]
+	WORD $0x4f9ae225 // sdot v5.4s, v17.16b, v26.4b[0]
+	WORD $0x4f9be206 // sdot v6.4s, v16.16b, v27.4b[0]
+	WORD $0x4f9be227 // sdot v7.4s, v17.16b, v27.4b[0]
 epi:
 	MUL	R14, R1, R20
 	ADD	R0, R20, R15
@@ -472,14 +496,6 @@ epi:
 	CMP	R4, R21
 	ADD	R1, R17, R22
 	CSEL	LT, R22, R17, R19
-	VADD	V8.S4, V0.S4, V0.S4
-	VADD	V9.S4, V1.S4, V1.S4
-	VADD	V8.S4, V2.S4, V2.S4
-	VADD	V9.S4, V3.S4, V3.S4
-	VADD	V8.S4, V4.S4, V4.S4
-	VADD	V9.S4, V5.S4, V5.S4
-	VADD	V8.S4, V6.S4, V6.S4
-	VADD	V9.S4, V7.S4, V7.S4
 	WORD $0x4e21d800 // scvtf v0.4s, v0.4s
 	WORD $0x6e2adc00 // fmul v0.4s, v0.4s, v10.4s
 	WORD $0x4e21d821 // scvtf v1.4s, v1.4s
@@ -652,6 +668,9 @@ TEXT ·gemmQ8Dot1(SB), NOSPLIT, $0-100
 	MOVW	zOut+88(FP), R11
 	MOVW	qmin+92(FP), R12
 	MOVW	qmax+96(FP), R13
+	VDUP	R11, V28.S4
+	VDUP	R12, V29.B16
+	VDUP	R13, V30.B16
 blk:
 	VLD1	(R9), [V8.S4, V9.S4]
 	VLD2	(R10), [V16.S4, V17.S4]
@@ -670,12 +689,16 @@ blk:
 	WORD $0x4eb565ad // smax v13.4s, v13.4s, v21.4s
 	WORD $0x4eb46673 // smax v19.4s, v19.4s, v20.4s
 	VSUB	V19.S4, V21.S4, V15.S4
+	VORR	V12.B16, V13.B16, V16.B16
+	VMOV	V16.D[0], R23
+	VMOV	V16.D[1], R20
+	ORR	R20, R23, R23
 	MOVD	ZR, R14
 rowgrp:
 	MUL	R14, R3, R20
 	ADD	R2, R20, R15
-	VEOR	V0.B16, V0.B16, V0.B16
-	VEOR	V1.B16, V1.B16, V1.B16
+	VORR	V8.B16, V8.B16, V0.B16
+	VORR	V9.B16, V9.B16, V1.B16
 	MOVD	R8, R24
 	LSR	$4, R5, R25
 	CBZ	R25, ktail
@@ -694,41 +717,40 @@ kloop:
 	SUBS	$1, R25, R25
 	BNE	kloop
 ktail:
-	AND	$15, R5, R25
-	CBZ	R25, epi
-k4loop:
-	VLD1.P	32(R24), [V16.B16, V17.B16]
-	MOVWU.P	4(R15), R20
-	VMOV	R20, V24.S[0]
+	TBZ	$3, R5, k4
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	8(R15), [V24.B8]
 	WORD $0x4f98e200 // sdot v0.4s, v16.16b, v24.4b[0]
 	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
-	SUBS	$4, R25, R25
-	BNE	k4loop
+	WORD $0x4fb8e240 // sdot v0.4s, v18.16b, v24.4b[1]
+	WORD $0x4fb8e261 // sdot v1.4s, v19.16b, v24.4b[1]
+k4:
+	TBZ	$2, R5, epi
+	VLD1.P	32(R24), [V16.B16, V17.B16]
+	VLD1.P	4(R15), V24.S[0]
+	WORD $0x4f98e200 // sdot v0.4s, v16.16b, v24.4b[0]
+	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
 epi:
 	MUL	R14, R1, R20
 	ADD	R0, R20, R15
-	VADD	V8.S4, V0.S4, V0.S4
-	VADD	V9.S4, V1.S4, V1.S4
-	VDUP	R11, V16.S4
+	CBZ	R23, nosh
 	WORD $0x4eac4c00 // sqshl v0.4s, v0.4s, v12.4s
-	WORD $0x4eaab400 // sqdmulh v0.4s, v0.4s, v10.4s
-	WORD $0x4eae5400 // srshl v0.4s, v0.4s, v14.4s
-	VADD	V16.S4, V0.S4, V0.S4
 	WORD $0x4ead4c21 // sqshl v1.4s, v1.4s, v13.4s
+nosh:
+	WORD $0x4eaab400 // sqdmulh v0.4s, v0.4s, v10.4s
 	WORD $0x4eabb421 // sqdmulh v1.4s, v1.4s, v11.4s
+	WORD $0x4eae5400 // srshl v0.4s, v0.4s, v14.4s
 	WORD $0x4eaf5421 // srshl v1.4s, v1.4s, v15.4s
-	VADD	V16.S4, V1.S4, V1.S4
+	VADD	V28.S4, V0.S4, V0.S4
+	VADD	V28.S4, V1.S4, V1.S4
 	WORD $0x0e614814 // sqxtn v20.4h, v0.4s
 	WORD $0x4e614834 // sqxtn2 v20.8h, v1.4s
 	WORD $0x0e214a98 // sqxtn v24.8b, v20.8h
-	VDUP	R12, V17.B16
-	VDUP	R13, V18.B16
-	WORD $0x4e316718 // smax v24.16b, v24.16b, v17.16b
-	WORD $0x4e326f18 // smin v24.16b, v24.16b, v18.16b
+	WORD $0x4e3d6718 // smax v24.16b, v24.16b, v29.16b
+	WORD $0x4e3e6f18 // smin v24.16b, v24.16b, v30.16b
 	CMP	$8, R7
 	BLT	partial
-	VMOV	V24.D[0], R21
-	MOVD	R21, (R15)
+	VST1	V24.D[0], (R15)
 	B	nextrow
 partial:
 	MOVD	R15, R20
@@ -794,8 +816,8 @@ blk:
 rowgrp:
 	MUL	R14, R3, R20
 	ADD	R2, R20, R15
-	VEOR	V0.B16, V0.B16, V0.B16
-	VEOR	V1.B16, V1.B16, V1.B16
+	VORR	V8.B16, V8.B16, V0.B16
+	VORR	V9.B16, V9.B16, V1.B16
 	MOVD	R8, R24
 	LSR	$4, R5, R25
 	CBZ	R25, ktail
@@ -814,21 +836,22 @@ kloop:
 	SUBS	$1, R25, R25
 	BNE	kloop
 ktail:
-	AND	$15, R5, R25
-	CBZ	R25, epi
-k4loop:
-	VLD1.P	32(R24), [V16.B16, V17.B16]
-	MOVWU.P	4(R15), R20
-	VMOV	R20, V24.S[0]
+	TBZ	$3, R5, k4
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	8(R15), [V24.B8]
 	WORD $0x4f98e200 // sdot v0.4s, v16.16b, v24.4b[0]
 	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
-	SUBS	$4, R25, R25
-	BNE	k4loop
+	WORD $0x4fb8e240 // sdot v0.4s, v18.16b, v24.4b[1]
+	WORD $0x4fb8e261 // sdot v1.4s, v19.16b, v24.4b[1]
+k4:
+	TBZ	$2, R5, epi
+	VLD1.P	32(R24), [V16.B16, V17.B16]
+	VLD1.P	4(R15), V24.S[0]
+	WORD $0x4f98e200 // sdot v0.4s, v16.16b, v24.4b[0]
+	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
 epi:
 	MUL	R14, R1, R20
 	ADD	R0, R20, R15
-	VADD	V8.S4, V0.S4, V0.S4
-	VADD	V9.S4, V1.S4, V1.S4
 	WORD $0x4e21d800 // scvtf v0.4s, v0.4s
 	WORD $0x6e2adc00 // fmul v0.4s, v0.4s, v10.4s
 	WORD $0x4e21d821 // scvtf v1.4s, v1.4s

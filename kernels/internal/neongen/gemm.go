@@ -228,11 +228,19 @@ func genNeon(a *Asm, name string, f32 bool, mr int) {
 	a.L("\tRET")
 }
 
-// genDot: mr rows x 8 columns; packed [n/8][kpad/4][8][4].
+// genDot: mr rows x 8 columns; packed [n/8][kpad/4][8][4]. Registers:
+// V0-V7 sums (initialized to the bias), V8-V9 bias, V10-V11 M or scale,
+// V12-V13 L, V14-V15 R, V16-V23 weights, V24-V27 inputs, V28 zOut,
+// V29 qmin, V30 qmax; R23 = 0 iff no L of the block is non-zero (then the
+// SQSHLs, identities, are skipped).
 func genDot(a *Asm, name string, f32 bool, mr int) {
 	gemmPrologue(a, name, f32)
+	if !f32 {
+		a.L("\tVDUP\tR11, V28.S4")
+		a.L("\tVDUP\tR12, V29.B16")
+		a.L("\tVDUP\tR13, V30.B16")
+	}
 	a.L("blk:")
-	// V8,V9 bias; V10,V11 M/scale; V12,V13 L; V14,V15 R
 	a.L("\tVLD1\t(R9), [V8.S4, V9.S4]")
 	if f32 {
 		a.L("\tVLD1\t(R10), [V10.S4, V11.S4]")
@@ -247,12 +255,16 @@ func genDot(a *Asm, name string, f32 bool, mr int) {
 		a.L("\tVEOR\tV21.B16, V21.B16, V21.B16")
 		shifts(a, "V17", "V12", "V14", "V20", "V21")
 		shifts(a, "V19", "V13", "V15", "V20", "V21")
+		a.L("\tVORR\tV12.B16, V13.B16, V16.B16")
+		a.L("\tVMOV\tV16.D[0], R23")
+		a.L("\tVMOV\tV16.D[1], R20")
+		a.L("\tORR\tR20, R23, R23")
 	}
 	a.L("\tMOVD\tZR, R14")
 	a.L("rowgrp:")
 	rowptrs(a, "R2", "R3", xr, mr)
 	for i := 0; i < 2*mr; i++ {
-		a.L("\tVEOR\tV%d.B16, V%d.B16, V%d.B16", i, i, i)
+		a.L("\tVORR\tV%d.B16, V%d.B16, V%d.B16", 8+i%2, 8+i%2, i)
 	}
 	a.L("\tMOVD\tR8, R24")
 	a.L("\tLSR\t$4, R5, R25")
@@ -263,36 +275,26 @@ func genDot(a *Asm, name string, f32 bool, mr int) {
 	for i := 0; i < mr; i++ {
 		a.L("\tVLD1.P\t16(%s), [V%d.B16]", xr[i], 24+i)
 	}
-	for g := 0; g < 4; g++ {
-		for r := 0; r < mr; r++ {
-			for h := 0; h < 2; h++ {
-				a.W("sdot v%d.4s, v%d.16b, v%d.4b[%d]", 2*r+h, 16+2*g+h, 24+r, g)
-			}
-		}
-	}
+	dotGroups(a, mr, 4)
 	a.L("\tSUBS\t$1, R25, R25")
 	a.L("\tBNE\tkloop")
+	// kpad % 16 is 0, 4, 8 or 12: an 8-k step, then a 4-k step.
 	a.L("ktail:")
-	a.L("\tAND\t$15, R5, R25")
-	a.L("\tCBZ\tR25, epi")
-	a.L("k4loop:")
+	a.L("\tTBZ\t$3, R5, k4")
+	a.L("\tVLD1.P\t64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]")
+	for i := 0; i < mr; i++ {
+		a.L("\tVLD1.P\t8(%s), [V%d.B8]", xr[i], 24+i)
+	}
+	dotGroups(a, mr, 2)
+	a.L("k4:")
+	a.L("\tTBZ\t$2, R5, epi")
 	a.L("\tVLD1.P\t32(R24), [V16.B16, V17.B16]")
 	for i := 0; i < mr; i++ {
-		a.L("\tMOVWU.P\t4(%s), R20", xr[i])
-		a.L("\tVMOV\tR20, V%d.S[0]", 24+i)
+		a.L("\tVLD1.P\t4(%s), V%d.S[0]", xr[i], 24+i)
 	}
-	for r := 0; r < mr; r++ {
-		for h := 0; h < 2; h++ {
-			a.W("sdot v%d.4s, v%d.16b, v%d.4b[0]", 2*r+h, 16+h, 24+r)
-		}
-	}
-	a.L("\tSUBS\t$4, R25, R25")
-	a.L("\tBNE\tk4loop")
+	dotGroups(a, mr, 1)
 	a.L("epi:")
 	rowptrs(a, "R0", "R1", xr, mr)
-	for i := 0; i < 2*mr; i++ {
-		a.L("\tVADD\tV%d.S4, V%d.S4, V%d.S4", 8+i%2, i, i)
-	}
 	if f32 {
 		for i := 0; i < 2*mr; i++ {
 			a.W("scvtf v%d.4s, v%d.4s", i, i)
@@ -310,39 +312,40 @@ func genDot(a *Asm, name string, f32 bool, mr int) {
 			storeTailWords(a, []string{vn(2 * r), vn(2*r + 1)}, 8, label("ptail", r))
 		}
 	} else {
-		a.L("\tVDUP\tR11, V16.S4")
+		a.L("\tCBZ\tR23, nosh")
 		for i := 0; i < 2*mr; i++ {
-			h := i % 2
-			a.W("sqshl v%d.4s, v%d.4s, v%d.4s", i, i, 12+h)
-			a.W("sqdmulh v%d.4s, v%d.4s, v%d.4s", i, i, 10+h)
-			a.W("srshl v%d.4s, v%d.4s, v%d.4s", i, i, 14+h)
-			a.L("\tVADD\tV16.S4, V%d.S4, V%d.S4", i, i)
+			a.W("sqshl v%d.4s, v%d.4s, v%d.4s", i, i, 12+i%2)
+		}
+		a.L("nosh:")
+		for i := 0; i < 2*mr; i++ {
+			a.W("sqdmulh v%d.4s, v%d.4s, v%d.4s", i, i, 10+i%2)
+		}
+		for i := 0; i < 2*mr; i++ {
+			a.W("srshl v%d.4s, v%d.4s, v%d.4s", i, i, 14+i%2)
+		}
+		for i := 0; i < 2*mr; i++ {
+			a.L("\tVADD\tV28.S4, V%d.S4, V%d.S4", i, i)
 		}
 		for r := 0; r < mr; r++ {
 			a.W("sqxtn v%d.4h, v%d.4s", 20+r, 2*r)
 			a.W("sqxtn2 v%d.8h, v%d.4s", 20+r, 2*r+1)
 		}
 		a.W("sqxtn v24.8b, v20.8h")
+		outs := []int{24}
 		if mr == 4 {
 			a.W("sqxtn2 v24.16b, v21.8h")
 			a.W("sqxtn v25.8b, v22.8h")
 			a.W("sqxtn2 v25.16b, v23.8h")
-		}
-		a.L("\tVDUP\tR12, V17.B16")
-		a.L("\tVDUP\tR13, V18.B16")
-		outs := []int{24}
-		if mr == 4 {
 			outs = []int{24, 25}
 		}
 		for _, v := range outs {
-			a.W("smax v%d.16b, v%d.16b, v17.16b", v, v)
-			a.W("smin v%d.16b, v%d.16b, v18.16b", v, v)
+			a.W("smax v%d.16b, v%d.16b, v29.16b", v, v)
+			a.W("smin v%d.16b, v%d.16b, v30.16b", v, v)
 		}
 		a.L("\tCMP\t$8, R7")
 		a.L("\tBLT\tpartial")
 		for r := 0; r < mr; r++ {
-			a.L("\tVMOV\tV%d.D[%d], R21", 24+r/2, r%2)
-			a.L("\tMOVD\tR21, (%s)", xr[r])
+			a.L("\tVST1\tV%d.D[%d], (%s)", 24+r/2, r%2, xr[r])
 		}
 		a.L("\tB\tnextrow")
 		a.L("partial:")
@@ -362,6 +365,18 @@ func genDot(a *Asm, name string, f32 bool, mr int) {
 	a.L("\tSUBS\t$1, R6, R6")
 	a.L("\tBNE\tblk")
 	a.L("\tRET")
+}
+
+// dotGroups emits the SDOTs of ng 4-k groups: group g's weights are in
+// V16+2g (channels 0-3) and V17+2g (4-7), row r's inputs in lane g of V24+r.
+func dotGroups(a *Asm, mr, ng int) {
+	for g := 0; g < ng; g++ {
+		for r := 0; r < mr; r++ {
+			for h := 0; h < 2; h++ {
+				a.W("sdot v%d.4s, v%d.16b, v%d.4b[%d]", 2*r+h, 16+2*g+h, 24+r, g)
+			}
+		}
+	}
 }
 
 func gemmNeonFile() string {
