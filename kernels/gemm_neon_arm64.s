@@ -35,6 +35,9 @@ blk:
 	WORD $0x4ebb67ff // smax v31.4s, v31.4s, v27.4s
 	WORD $0x4eba67de // smax v30.4s, v30.4s, v26.4s
 	VSUB	V30.S4, V27.S4, V30.S4
+	VMOV	V31.D[0], R23
+	VMOV	V31.D[1], R20
+	ORR	R20, R23, R23
 	MOVD	ZR, R14
 rowgrp:
 	MUL	R14, R3, R20
@@ -197,19 +200,21 @@ reduce:
 	ADD	R1, R17, R22
 	CSEL	LT, R22, R17, R19
 	VDUP	R11, V18.S4
+	CBZ	R23, nosh
 	WORD $0x4ebf4c00 // sqshl v0.4s, v0.4s, v31.4s
+	WORD $0x4ebf4c84 // sqshl v4.4s, v4.4s, v31.4s
+	WORD $0x4ebf4d08 // sqshl v8.4s, v8.4s, v31.4s
+	WORD $0x4ebf4d8c // sqshl v12.4s, v12.4s, v31.4s
+nosh:
 	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
 	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
 	VADD	V18.S4, V0.S4, V0.S4
-	WORD $0x4ebf4c84 // sqshl v4.4s, v4.4s, v31.4s
 	WORD $0x4ebdb484 // sqdmulh v4.4s, v4.4s, v29.4s
 	WORD $0x4ebe5484 // srshl v4.4s, v4.4s, v30.4s
 	VADD	V18.S4, V4.S4, V4.S4
-	WORD $0x4ebf4d08 // sqshl v8.4s, v8.4s, v31.4s
 	WORD $0x4ebdb508 // sqdmulh v8.4s, v8.4s, v29.4s
 	WORD $0x4ebe5508 // srshl v8.4s, v8.4s, v30.4s
 	VADD	V18.S4, V8.S4, V8.S4
-	WORD $0x4ebf4d8c // sqshl v12.4s, v12.4s, v31.4s
 	WORD $0x4ebdb58c // sqdmulh v12.4s, v12.4s, v29.4s
 	WORD $0x4ebe558c // srshl v12.4s, v12.4s, v30.4s
 	VADD	V18.S4, V12.S4, V12.S4
@@ -225,14 +230,10 @@ reduce:
 	WORD $0x4e346e52 // smin v18.16b, v18.16b, v20.16b
 	CMP	$4, R7
 	BLT	partial
-	VMOV	V18.S[0], R21
-	MOVW	R21, (R15)
-	VMOV	V18.S[1], R21
-	MOVW	R21, (R16)
-	VMOV	V18.S[2], R21
-	MOVW	R21, (R17)
-	VMOV	V18.S[3], R21
-	MOVW	R21, (R19)
+	VST1	V18.S[0], (R15)
+	VST1	V18.S[1], (R16)
+	VST1	V18.S[2], (R17)
+	VST1	V18.S[3], (R19)
 	B	nextrow
 partial:
 	MOVD	R15, R20
@@ -597,6 +598,9 @@ blk:
 	WORD $0x4ebb67ff // smax v31.4s, v31.4s, v27.4s
 	WORD $0x4eba67de // smax v30.4s, v30.4s, v26.4s
 	VSUB	V30.S4, V27.S4, V30.S4
+	VMOV	V31.D[0], R23
+	VMOV	V31.D[1], R20
+	ORR	R20, R23, R23
 	MOVD	ZR, R14
 rowgrp:
 	MUL	R14, R3, R20
@@ -645,7 +649,9 @@ reduce:
 	MUL	R14, R1, R20
 	ADD	R0, R20, R15
 	VDUP	R11, V18.S4
+	CBZ	R23, nosh
 	WORD $0x4ebf4c00 // sqshl v0.4s, v0.4s, v31.4s
+nosh:
 	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
 	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
 	VADD	V18.S4, V0.S4, V0.S4
@@ -657,8 +663,7 @@ reduce:
 	WORD $0x4e346e52 // smin v18.16b, v18.16b, v20.16b
 	CMP	$4, R7
 	BLT	partial
-	VMOV	V18.S[0], R21
-	MOVW	R21, (R15)
+	VST1	V18.S[0], (R15)
 	B	nextrow
 partial:
 	MOVD	R15, R20

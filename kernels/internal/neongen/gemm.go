@@ -105,6 +105,10 @@ func genNeon(a *Asm, name string, f32 bool, mr int) {
 		a.L("\tVDUP\tR20, V26.S4")
 		a.L("\tVEOR\tV27.B16, V27.B16, V27.B16")
 		shifts(a, "V30", "V31", "V30", "V26", "V27")
+		// R23 = 0 iff no lane shifts left: the SQSHLs are then skipped
+		a.L("\tVMOV\tV31.D[0], R23")
+		a.L("\tVMOV\tV31.D[1], R20")
+		a.L("\tORR\tR20, R23, R23")
 	}
 	a.L("\tMOVD\tZR, R14")
 	a.L("rowgrp:")
@@ -179,9 +183,13 @@ func genNeon(a *Asm, name string, f32 bool, mr int) {
 		}
 	} else {
 		a.L("\tVDUP\tR11, V18.S4")
+		a.L("\tCBZ\tR23, nosh")
+		for r := 0; r < mr; r++ {
+			a.W("sqshl v%d.4s, v%d.4s, v31.4s", 4*r, 4*r)
+		}
+		a.L("nosh:")
 		for r := 0; r < mr; r++ {
 			v := 4 * r
-			a.W("sqshl v%d.4s, v%d.4s, v31.4s", v, v)
 			a.W("sqdmulh v%d.4s, v%d.4s, v29.4s", v, v)
 			a.W("srshl v%d.4s, v%d.4s, v30.4s", v, v)
 			a.L("\tVADD\tV18.S4, V%d.S4, V%d.S4", v, v)
@@ -204,8 +212,7 @@ func genNeon(a *Asm, name string, f32 bool, mr int) {
 		a.L("\tCMP\t$4, R7")
 		a.L("\tBLT\tpartial")
 		for r := 0; r < mr; r++ {
-			a.L("\tVMOV\tV18.S[%d], R21", r)
-			a.L("\tMOVW\tR21, (%s)", xr[r])
+			a.L("\tVST1\tV18.S[%d], (%s)", r, xr[r])
 		}
 		a.L("\tB\tnextrow")
 		a.L("partial:")
