@@ -54,25 +54,64 @@ rowgrp:
 	CMP	R4, R21
 	ADD	R3, R17, R22
 	CSEL	LT, R22, R17, R19
-	VEOR	V0.B16, V0.B16, V0.B16
-	VEOR	V1.B16, V1.B16, V1.B16
-	VEOR	V2.B16, V2.B16, V2.B16
-	VEOR	V3.B16, V3.B16, V3.B16
-	VEOR	V4.B16, V4.B16, V4.B16
-	VEOR	V5.B16, V5.B16, V5.B16
-	VEOR	V6.B16, V6.B16, V6.B16
-	VEOR	V7.B16, V7.B16, V7.B16
-	VEOR	V8.B16, V8.B16, V8.B16
-	VEOR	V9.B16, V9.B16, V9.B16
-	VEOR	V10.B16, V10.B16, V10.B16
-	VEOR	V11.B16, V11.B16, V11.B16
-	VEOR	V12.B16, V12.B16, V12.B16
-	VEOR	V13.B16, V13.B16, V13.B16
-	VEOR	V14.B16, V14.B16, V14.B16
-	VEOR	V15.B16, V15.B16, V15.B16
 	MOVD	R8, R24
 	LSR	$4, R5, R25
-	CBZ	R25, ktail
+	CBZ	R25, zero
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	16(R15), [V16.B16]
+	VLD1.P	16(R16), [V17.B16]
+	VLD1.P	16(R17), [V18.B16]
+	VLD1.P	16(R19), [V19.B16]
+	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
+	WORD $0x0e35c219 // smull v25.8h, v16.8b, v21.8b
+	WORD $0x0e36c21a // smull v26.8h, v16.8b, v22.8b
+	WORD $0x0e37c21b // smull v27.8h, v16.8b, v23.8b
+	WORD $0x4e348218 // smlal2 v24.8h, v16.16b, v20.16b
+	WORD $0x4e358219 // smlal2 v25.8h, v16.16b, v21.16b
+	WORD $0x4e36821a // smlal2 v26.8h, v16.16b, v22.16b
+	WORD $0x4e37821b // smlal2 v27.8h, v16.16b, v23.16b
+	WORD $0x4e602b00 // saddlp v0.4s, v24.8h
+	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
+	WORD $0x4e602b42 // saddlp v2.4s, v26.8h
+	WORD $0x4e602b63 // saddlp v3.4s, v27.8h
+	WORD $0x0e34c238 // smull v24.8h, v17.8b, v20.8b
+	WORD $0x0e35c239 // smull v25.8h, v17.8b, v21.8b
+	WORD $0x0e36c23a // smull v26.8h, v17.8b, v22.8b
+	WORD $0x0e37c23b // smull v27.8h, v17.8b, v23.8b
+	WORD $0x4e348238 // smlal2 v24.8h, v17.16b, v20.16b
+	WORD $0x4e358239 // smlal2 v25.8h, v17.16b, v21.16b
+	WORD $0x4e36823a // smlal2 v26.8h, v17.16b, v22.16b
+	WORD $0x4e37823b // smlal2 v27.8h, v17.16b, v23.16b
+	WORD $0x4e602b04 // saddlp v4.4s, v24.8h
+	WORD $0x4e602b25 // saddlp v5.4s, v25.8h
+	WORD $0x4e602b46 // saddlp v6.4s, v26.8h
+	WORD $0x4e602b67 // saddlp v7.4s, v27.8h
+	WORD $0x0e34c258 // smull v24.8h, v18.8b, v20.8b
+	WORD $0x0e35c259 // smull v25.8h, v18.8b, v21.8b
+	WORD $0x0e36c25a // smull v26.8h, v18.8b, v22.8b
+	WORD $0x0e37c25b // smull v27.8h, v18.8b, v23.8b
+	WORD $0x4e348258 // smlal2 v24.8h, v18.16b, v20.16b
+	WORD $0x4e358259 // smlal2 v25.8h, v18.16b, v21.16b
+	WORD $0x4e36825a // smlal2 v26.8h, v18.16b, v22.16b
+	WORD $0x4e37825b // smlal2 v27.8h, v18.16b, v23.16b
+	WORD $0x4e602b08 // saddlp v8.4s, v24.8h
+	WORD $0x4e602b29 // saddlp v9.4s, v25.8h
+	WORD $0x4e602b4a // saddlp v10.4s, v26.8h
+	WORD $0x4e602b6b // saddlp v11.4s, v27.8h
+	WORD $0x0e34c278 // smull v24.8h, v19.8b, v20.8b
+	WORD $0x0e35c279 // smull v25.8h, v19.8b, v21.8b
+	WORD $0x0e36c27a // smull v26.8h, v19.8b, v22.8b
+	WORD $0x0e37c27b // smull v27.8h, v19.8b, v23.8b
+	WORD $0x4e348278 // smlal2 v24.8h, v19.16b, v20.16b
+	WORD $0x4e358279 // smlal2 v25.8h, v19.16b, v21.16b
+	WORD $0x4e36827a // smlal2 v26.8h, v19.16b, v22.16b
+	WORD $0x4e37827b // smlal2 v27.8h, v19.16b, v23.16b
+	WORD $0x4e602b0c // saddlp v12.4s, v24.8h
+	WORD $0x4e602b2d // saddlp v13.4s, v25.8h
+	WORD $0x4e602b4e // saddlp v14.4s, v26.8h
+	WORD $0x4e602b6f // saddlp v15.4s, v27.8h
+	SUBS	$1, R25, R25
+	BEQ	ktail
 kloop:
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
@@ -129,6 +168,24 @@ kloop:
 	WORD $0x4e606b6f // sadalp v15.4s, v27.8h
 	SUBS	$1, R25, R25
 	BNE	kloop
+	B	ktail
+zero:
+	VEOR	V0.B16, V0.B16, V0.B16
+	VEOR	V1.B16, V1.B16, V1.B16
+	VEOR	V2.B16, V2.B16, V2.B16
+	VEOR	V3.B16, V3.B16, V3.B16
+	VEOR	V4.B16, V4.B16, V4.B16
+	VEOR	V5.B16, V5.B16, V5.B16
+	VEOR	V6.B16, V6.B16, V6.B16
+	VEOR	V7.B16, V7.B16, V7.B16
+	VEOR	V8.B16, V8.B16, V8.B16
+	VEOR	V9.B16, V9.B16, V9.B16
+	VEOR	V10.B16, V10.B16, V10.B16
+	VEOR	V11.B16, V11.B16, V11.B16
+	VEOR	V12.B16, V12.B16, V12.B16
+	VEOR	V13.B16, V13.B16, V13.B16
+	VEOR	V14.B16, V14.B16, V14.B16
+	VEOR	V15.B16, V15.B16, V15.B16
 ktail:
 	TBZ	$3, R5, reduce
 	VLD1.P	32(R24), [V20.B16, V21.B16]
@@ -340,25 +397,64 @@ rowgrp:
 	CMP	R4, R21
 	ADD	R3, R17, R22
 	CSEL	LT, R22, R17, R19
-	VEOR	V0.B16, V0.B16, V0.B16
-	VEOR	V1.B16, V1.B16, V1.B16
-	VEOR	V2.B16, V2.B16, V2.B16
-	VEOR	V3.B16, V3.B16, V3.B16
-	VEOR	V4.B16, V4.B16, V4.B16
-	VEOR	V5.B16, V5.B16, V5.B16
-	VEOR	V6.B16, V6.B16, V6.B16
-	VEOR	V7.B16, V7.B16, V7.B16
-	VEOR	V8.B16, V8.B16, V8.B16
-	VEOR	V9.B16, V9.B16, V9.B16
-	VEOR	V10.B16, V10.B16, V10.B16
-	VEOR	V11.B16, V11.B16, V11.B16
-	VEOR	V12.B16, V12.B16, V12.B16
-	VEOR	V13.B16, V13.B16, V13.B16
-	VEOR	V14.B16, V14.B16, V14.B16
-	VEOR	V15.B16, V15.B16, V15.B16
 	MOVD	R8, R24
 	LSR	$4, R5, R25
-	CBZ	R25, ktail
+	CBZ	R25, zero
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	16(R15), [V16.B16]
+	VLD1.P	16(R16), [V17.B16]
+	VLD1.P	16(R17), [V18.B16]
+	VLD1.P	16(R19), [V19.B16]
+	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
+	WORD $0x0e35c219 // smull v25.8h, v16.8b, v21.8b
+	WORD $0x0e36c21a // smull v26.8h, v16.8b, v22.8b
+	WORD $0x0e37c21b // smull v27.8h, v16.8b, v23.8b
+	WORD $0x4e348218 // smlal2 v24.8h, v16.16b, v20.16b
+	WORD $0x4e358219 // smlal2 v25.8h, v16.16b, v21.16b
+	WORD $0x4e36821a // smlal2 v26.8h, v16.16b, v22.16b
+	WORD $0x4e37821b // smlal2 v27.8h, v16.16b, v23.16b
+	WORD $0x4e602b00 // saddlp v0.4s, v24.8h
+	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
+	WORD $0x4e602b42 // saddlp v2.4s, v26.8h
+	WORD $0x4e602b63 // saddlp v3.4s, v27.8h
+	WORD $0x0e34c238 // smull v24.8h, v17.8b, v20.8b
+	WORD $0x0e35c239 // smull v25.8h, v17.8b, v21.8b
+	WORD $0x0e36c23a // smull v26.8h, v17.8b, v22.8b
+	WORD $0x0e37c23b // smull v27.8h, v17.8b, v23.8b
+	WORD $0x4e348238 // smlal2 v24.8h, v17.16b, v20.16b
+	WORD $0x4e358239 // smlal2 v25.8h, v17.16b, v21.16b
+	WORD $0x4e36823a // smlal2 v26.8h, v17.16b, v22.16b
+	WORD $0x4e37823b // smlal2 v27.8h, v17.16b, v23.16b
+	WORD $0x4e602b04 // saddlp v4.4s, v24.8h
+	WORD $0x4e602b25 // saddlp v5.4s, v25.8h
+	WORD $0x4e602b46 // saddlp v6.4s, v26.8h
+	WORD $0x4e602b67 // saddlp v7.4s, v27.8h
+	WORD $0x0e34c258 // smull v24.8h, v18.8b, v20.8b
+	WORD $0x0e35c259 // smull v25.8h, v18.8b, v21.8b
+	WORD $0x0e36c25a // smull v26.8h, v18.8b, v22.8b
+	WORD $0x0e37c25b // smull v27.8h, v18.8b, v23.8b
+	WORD $0x4e348258 // smlal2 v24.8h, v18.16b, v20.16b
+	WORD $0x4e358259 // smlal2 v25.8h, v18.16b, v21.16b
+	WORD $0x4e36825a // smlal2 v26.8h, v18.16b, v22.16b
+	WORD $0x4e37825b // smlal2 v27.8h, v18.16b, v23.16b
+	WORD $0x4e602b08 // saddlp v8.4s, v24.8h
+	WORD $0x4e602b29 // saddlp v9.4s, v25.8h
+	WORD $0x4e602b4a // saddlp v10.4s, v26.8h
+	WORD $0x4e602b6b // saddlp v11.4s, v27.8h
+	WORD $0x0e34c278 // smull v24.8h, v19.8b, v20.8b
+	WORD $0x0e35c279 // smull v25.8h, v19.8b, v21.8b
+	WORD $0x0e36c27a // smull v26.8h, v19.8b, v22.8b
+	WORD $0x0e37c27b // smull v27.8h, v19.8b, v23.8b
+	WORD $0x4e348278 // smlal2 v24.8h, v19.16b, v20.16b
+	WORD $0x4e358279 // smlal2 v25.8h, v19.16b, v21.16b
+	WORD $0x4e36827a // smlal2 v26.8h, v19.16b, v22.16b
+	WORD $0x4e37827b // smlal2 v27.8h, v19.16b, v23.16b
+	WORD $0x4e602b0c // saddlp v12.4s, v24.8h
+	WORD $0x4e602b2d // saddlp v13.4s, v25.8h
+	WORD $0x4e602b4e // saddlp v14.4s, v26.8h
+	WORD $0x4e602b6f // saddlp v15.4s, v27.8h
+	SUBS	$1, R25, R25
+	BEQ	ktail
 kloop:
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
@@ -415,6 +511,24 @@ kloop:
 	WORD $0x4e606b6f // sadalp v15.4s, v27.8h
 	SUBS	$1, R25, R25
 	BNE	kloop
+	B	ktail
+zero:
+	VEOR	V0.B16, V0.B16, V0.B16
+	VEOR	V1.B16, V1.B16, V1.B16
+	VEOR	V2.B16, V2.B16, V2.B16
+	VEOR	V3.B16, V3.B16, V3.B16
+	VEOR	V4.B16, V4.B16, V4.B16
+	VEOR	V5.B16, V5.B16, V5.B16
+	VEOR	V6.B16, V6.B16, V6.B16
+	VEOR	V7.B16, V7.B16, V7.B16
+	VEOR	V8.B16, V8.B16, V8.B16
+	VEOR	V9.B16, V9.B16, V9.B16
+	VEOR	V10.B16, V10.B16, V10.B16
+	VEOR	V11.B16, V11.B16, V11.B16
+	VEOR	V12.B16, V12.B16, V12.B16
+	VEOR	V13.B16, V13.B16, V13.B16
+	VEOR	V14.B16, V14.B16, V14.B16
+	VEOR	V15.B16, V15.B16, V15.B16
 ktail:
 	TBZ	$3, R5, reduce
 	VLD1.P	32(R24), [V20.B16, V21.B16]
@@ -605,13 +719,25 @@ blk:
 rowgrp:
 	MUL	R14, R3, R20
 	ADD	R2, R20, R15
-	VEOR	V0.B16, V0.B16, V0.B16
-	VEOR	V1.B16, V1.B16, V1.B16
-	VEOR	V2.B16, V2.B16, V2.B16
-	VEOR	V3.B16, V3.B16, V3.B16
 	MOVD	R8, R24
 	LSR	$4, R5, R25
-	CBZ	R25, ktail
+	CBZ	R25, zero
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	16(R15), [V16.B16]
+	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
+	WORD $0x0e35c219 // smull v25.8h, v16.8b, v21.8b
+	WORD $0x0e36c21a // smull v26.8h, v16.8b, v22.8b
+	WORD $0x0e37c21b // smull v27.8h, v16.8b, v23.8b
+	WORD $0x4e348218 // smlal2 v24.8h, v16.16b, v20.16b
+	WORD $0x4e358219 // smlal2 v25.8h, v16.16b, v21.16b
+	WORD $0x4e36821a // smlal2 v26.8h, v16.16b, v22.16b
+	WORD $0x4e37821b // smlal2 v27.8h, v16.16b, v23.16b
+	WORD $0x4e602b00 // saddlp v0.4s, v24.8h
+	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
+	WORD $0x4e602b42 // saddlp v2.4s, v26.8h
+	WORD $0x4e602b63 // saddlp v3.4s, v27.8h
+	SUBS	$1, R25, R25
+	BEQ	ktail
 kloop:
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
@@ -629,6 +755,12 @@ kloop:
 	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
 	SUBS	$1, R25, R25
 	BNE	kloop
+	B	ktail
+zero:
+	VEOR	V0.B16, V0.B16, V0.B16
+	VEOR	V1.B16, V1.B16, V1.B16
+	VEOR	V2.B16, V2.B16, V2.B16
+	VEOR	V3.B16, V3.B16, V3.B16
 ktail:
 	TBZ	$3, R5, reduce
 	VLD1.P	32(R24), [V20.B16, V21.B16]
@@ -716,13 +848,25 @@ blk:
 rowgrp:
 	MUL	R14, R3, R20
 	ADD	R2, R20, R15
-	VEOR	V0.B16, V0.B16, V0.B16
-	VEOR	V1.B16, V1.B16, V1.B16
-	VEOR	V2.B16, V2.B16, V2.B16
-	VEOR	V3.B16, V3.B16, V3.B16
 	MOVD	R8, R24
 	LSR	$4, R5, R25
-	CBZ	R25, ktail
+	CBZ	R25, zero
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	16(R15), [V16.B16]
+	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
+	WORD $0x0e35c219 // smull v25.8h, v16.8b, v21.8b
+	WORD $0x0e36c21a // smull v26.8h, v16.8b, v22.8b
+	WORD $0x0e37c21b // smull v27.8h, v16.8b, v23.8b
+	WORD $0x4e348218 // smlal2 v24.8h, v16.16b, v20.16b
+	WORD $0x4e358219 // smlal2 v25.8h, v16.16b, v21.16b
+	WORD $0x4e36821a // smlal2 v26.8h, v16.16b, v22.16b
+	WORD $0x4e37821b // smlal2 v27.8h, v16.16b, v23.16b
+	WORD $0x4e602b00 // saddlp v0.4s, v24.8h
+	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
+	WORD $0x4e602b42 // saddlp v2.4s, v26.8h
+	WORD $0x4e602b63 // saddlp v3.4s, v27.8h
+	SUBS	$1, R25, R25
+	BEQ	ktail
 kloop:
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
@@ -740,6 +884,12 @@ kloop:
 	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
 	SUBS	$1, R25, R25
 	BNE	kloop
+	B	ktail
+zero:
+	VEOR	V0.B16, V0.B16, V0.B16
+	VEOR	V1.B16, V1.B16, V1.B16
+	VEOR	V2.B16, V2.B16, V2.B16
+	VEOR	V3.B16, V3.B16, V3.B16
 ktail:
 	TBZ	$3, R5, reduce
 	VLD1.P	32(R24), [V20.B16, V21.B16]

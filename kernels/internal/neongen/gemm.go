@@ -113,30 +113,45 @@ func genNeon(a *Asm, name string, f32 bool, mr int) {
 	a.L("\tMOVD\tZR, R14")
 	a.L("rowgrp:")
 	rowptrs(a, "R2", "R3", xr, mr)
+	a.L("\tMOVD\tR8, R24")
+	a.L("\tLSR\t$4, R5, R25")
+	a.L("\tCBZ\tR25, zero")
+	// The first 16 k set the sums (SADDLP), so they need no zeroing.
+	for _, first := range []bool{true, false} {
+		if !first {
+			a.L("kloop:")
+		}
+		a.L("\tVLD1.P\t64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]")
+		for i := 0; i < mr; i++ {
+			a.L("\tVLD1.P\t16(%s), [V%d.B16]", xr[i], 16+i)
+		}
+		for r := 0; r < mr; r++ {
+			for c := 0; c < 4; c++ {
+				a.W("smull v%d.8h, v%d.8b, v%d.8b", 24+c, 16+r, 20+c)
+			}
+			for c := 0; c < 4; c++ {
+				a.W("smlal2 v%d.8h, v%d.16b, v%d.16b", 24+c, 16+r, 20+c)
+			}
+			for c := 0; c < 4; c++ {
+				if first {
+					a.W("saddlp v%d.4s, v%d.8h", 4*r+c, 24+c)
+				} else {
+					a.W("sadalp v%d.4s, v%d.8h", 4*r+c, 24+c)
+				}
+			}
+		}
+		a.L("\tSUBS\t$1, R25, R25")
+		if first {
+			a.L("\tBEQ\tktail")
+		} else {
+			a.L("\tBNE\tkloop")
+		}
+	}
+	a.L("\tB\tktail")
+	a.L("zero:")
 	for i := 0; i < 4*mr; i++ {
 		a.L("\tVEOR\tV%d.B16, V%d.B16, V%d.B16", i, i, i)
 	}
-	a.L("\tMOVD\tR8, R24")
-	a.L("\tLSR\t$4, R5, R25")
-	a.L("\tCBZ\tR25, ktail")
-	a.L("kloop:")
-	a.L("\tVLD1.P\t64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]")
-	for i := 0; i < mr; i++ {
-		a.L("\tVLD1.P\t16(%s), [V%d.B16]", xr[i], 16+i)
-	}
-	for r := 0; r < mr; r++ {
-		for c := 0; c < 4; c++ {
-			a.W("smull v%d.8h, v%d.8b, v%d.8b", 24+c, 16+r, 20+c)
-		}
-		for c := 0; c < 4; c++ {
-			a.W("smlal2 v%d.8h, v%d.16b, v%d.16b", 24+c, 16+r, 20+c)
-		}
-		for c := 0; c < 4; c++ {
-			a.W("sadalp v%d.4s, v%d.8h", 4*r+c, 24+c)
-		}
-	}
-	a.L("\tSUBS\t$1, R25, R25")
-	a.L("\tBNE\tkloop")
 	a.L("ktail:")
 	a.L("\tTBZ\t$3, R5, reduce")
 	a.L("\tVLD1.P\t32(R24), [V20.B16, V21.B16]")
