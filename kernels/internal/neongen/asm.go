@@ -135,8 +135,23 @@ var twoMisc = map[string]struct{ u, opc uint32 }{
 	"scvtf":  {0, 0x1d},
 }
 
+var ldrQRE = regexp.MustCompile(`^ldr q([0-9]+), \[x([0-9]+), x([0-9]+)\]$`)
+
 // Encode returns the encoding of one instruction in LLVM syntax.
 func Encode(text string) (uint32, error) {
+	if m := ldrQRE.FindStringSubmatch(strings.TrimSpace(text)); m != nil {
+		// LDR (register, SIMD&FP), 128 bits, unscaled X offset:
+		// 00 111 1 00 11 1 Rm 011 0 10 Rn Rt.
+		var r [3]uint32
+		for i := range r {
+			v, _ := strconv.Atoi(m[i+1])
+			if v > 31 || i > 0 && v == 31 { // x31 is not a general register here
+				return 0, fmt.Errorf("%q: bad register", text)
+			}
+			r[i] = uint32(v)
+		}
+		return 0x3ce06800 | r[2]<<16 | r[1]<<5 | r[0], nil
+	}
 	mn, rest, _ := strings.Cut(strings.TrimSpace(text), " ")
 	var ops []operand
 	for _, f := range strings.Split(rest, ",") {

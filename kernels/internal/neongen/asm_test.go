@@ -27,6 +27,7 @@ var encodeCases = []string{
 	"sadalp v3.4s, v27.8h", "saddlp v1.8h, v2.16b", "sadalp v1.4h, v2.8b",
 	"sqxtn v16.4h, v0.4s", "sqxtn2 v16.8h, v4.4s", "sqxtn v18.8b, v16.8h", "sqxtn2 v18.16b, v17.8h",
 	"scvtf v4.4s, v4.4s",
+	"ldr q12, [x20, x13]", "ldr q31, [x0, x30]",
 }
 
 func TestEncodeMatchesLLVM(t *testing.T) {
@@ -74,6 +75,8 @@ func TestEncodeRejects(t *testing.T) {
 		"sadalp v1.4s, v2.16b",           // pairwise step is one element size
 		"smax v1.4s, v2.4s, v3.s[1]",     // by element not covered
 		"add v1.2d, v2.2d",               // operand count
+		"ldr q1, [x2, x31]",              // x31 would be xzr/sp
+		"ldr q1, [x2, w3]",               // only an X offset
 	} {
 		if w, err := Encode(text); err == nil {
 			t.Errorf("Encode(%q) = %#08x, want an error", text, w)

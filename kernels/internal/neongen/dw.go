@@ -172,6 +172,31 @@ var dwTapR19 = `	LDP.P	16(R19), (R20, R21)
 	VLD1	(R20), [V%d.B16]
 	VLD1.P	(R17)(R6), [V%d.B16]`
 
+// dwBorderBody: pixel i has its own table of ntaps input pointers at
+// taps + 8*i*ntaps; a tap in the padding points at a row of zIn at least c
+// bytes wide, so every tap reads its block at pointer + cb.
+func dwBorderBody(a *Asm) {
+	a.S(`	MUL	R15, R4, R19
+	ADD	R19<<3, R3, R19 // tap cursor of pixel i
+	LSR	$1, R4, R23 // tap pairs
+	CBZ	R23, bsingle
+bpair:
+	LDP.P	16(R19), (R20, R21)`)
+	a.W("ldr q12, [x20, x13]")
+	a.W("ldr q13, [x21, x13]")
+	a.S(`	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R17)(R6), [V15.B16]`)
+	dwMac(a, 0, true)
+	a.S(`	SUBS	$1, R23, R23
+	BNE	bpair
+bsingle:
+	TBZ	$0, R4, requant
+	MOVD	(R19), R20`)
+	a.W("ldr q12, [x20, x13]")
+	a.L("\tVLD1.P\t(R17)(R6), [V14.B16]")
+	dwMac(a, 0, false)
+}
+
 // dwRowsBody unrolls a k x k kernel over np (1 or 2) pixels i, i+1. Row ky
 // of pixel p is read through a cursor that VLD1.P advances by kxs.
 func dwRowsBody(k, np int) func(*Asm) {
@@ -233,6 +258,14 @@ func dwconvFile() string {
 // weights are [ntaps][c]. Two taps are summed in int16 (SMULL+SMLAL),
 // then widened into the int32 sums (SADDW/SADDW2).`)
 	dwSkeleton(a, "dwNeon", "taps", []string{"\tMOVD\tntaps+32(FP), R4"}, 84, dwTapsBody, nil)
+	a.S(`
+// func dwNeonB(dst *int8, outStride int, n int, taps **int8, ntaps int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
+//
+// As dwNeon for n output pixels at dst + i*outStride that each have their
+// own tap table, taps[i*ntaps:(i+1)*ntaps]: tap t reads channels
+// [cb, cb+16) at taps[t] + cb (the image columns' borders; a padding tap
+// points at a row of zIn at least c wide).`)
+	dwSkeleton(a, "dwNeonB", "taps", []string{"\tMOVD\tntaps+32(FP), R4"}, 84, dwBorderBody, nil)
 	for _, k := range []int{3, 5, 7, 9, 11} {
 		a.L(`
 // func dwNeonK%d(dst *int8, outStride int, n int, rows *dwRow, _ int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
