@@ -27,7 +27,7 @@ TEXT ·dwNeon(SB), NOSPLIT, $0-84
 	MOVW	zOut+72(FP), R9
 	MOVW	qmin+76(FP), R10
 	MOVW	qmax+80(FP), R11
-	VDUP	R9, V16.S4
+	VDUP	R9, V16.H8
 	VDUP	R10, V17.B16
 	VDUP	R11, V18.B16
 	SUB	$1, R2, R11 // last pair start bound: pairs while i < n-1
@@ -134,14 +134,12 @@ nosh1:
 	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
 	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
 	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
-	VADD	V16.S4, V0.S4, V0.S4
-	VADD	V16.S4, V1.S4, V1.S4
-	VADD	V16.S4, V2.S4, V2.S4
-	VADD	V16.S4, V3.S4, V3.S4
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
 	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
+	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
+	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
 	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
@@ -176,7 +174,7 @@ TEXT ·dwNeonB(SB), NOSPLIT, $0-84
 	MOVW	zOut+72(FP), R9
 	MOVW	qmin+76(FP), R10
 	MOVW	qmax+80(FP), R11
-	VDUP	R9, V16.S4
+	VDUP	R9, V16.H8
 	VDUP	R10, V17.B16
 	VDUP	R11, V18.B16
 	SUB	$1, R2, R11 // last pair start bound: pairs while i < n-1
@@ -271,14 +269,12 @@ nosh1:
 	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
 	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
 	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
-	VADD	V16.S4, V0.S4, V0.S4
-	VADD	V16.S4, V1.S4, V1.S4
-	VADD	V16.S4, V2.S4, V2.S4
-	VADD	V16.S4, V3.S4, V3.S4
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
 	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
+	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
+	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
 	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
@@ -313,7 +309,7 @@ TEXT ·dwNeonK3(SB), NOSPLIT, $0-84
 	MOVW	zOut+72(FP), R9
 	MOVW	qmin+76(FP), R10
 	MOVW	qmax+80(FP), R11
-	VDUP	R9, V16.S4
+	VDUP	R9, V16.H8
 	VDUP	R10, V17.B16
 	VDUP	R11, V18.B16
 	SUB	$1, R2, R11 // last pair start bound: pairs while i < n-1
@@ -512,14 +508,6 @@ nosh2:
 	WORD $0x4ebd54a5 // srshl v5.4s, v5.4s, v29.4s
 	WORD $0x4ebe54c6 // srshl v6.4s, v6.4s, v30.4s
 	WORD $0x4ebf54e7 // srshl v7.4s, v7.4s, v31.4s
-	VADD	V16.S4, V0.S4, V0.S4
-	VADD	V16.S4, V1.S4, V1.S4
-	VADD	V16.S4, V2.S4, V2.S4
-	VADD	V16.S4, V3.S4, V3.S4
-	VADD	V16.S4, V4.S4, V4.S4
-	VADD	V16.S4, V5.S4, V5.S4
-	VADD	V16.S4, V6.S4, V6.S4
-	VADD	V16.S4, V7.S4, V7.S4
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
@@ -528,6 +516,10 @@ nosh2:
 	WORD $0x4e6148aa // sqxtn2 v10.8h, v5.4s
 	WORD $0x0e6148cb // sqxtn v11.4h, v6.4s
 	WORD $0x4e6148eb // sqxtn2 v11.8h, v7.4s
+	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
+	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
+	WORD $0x4e700d4a // sqadd v10.8h, v10.8h, v16.8h
+	WORD $0x4e700d6b // sqadd v11.8h, v11.8h, v16.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
 	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
@@ -633,14 +625,12 @@ nosh1:
 	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
 	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
 	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
-	VADD	V16.S4, V0.S4, V0.S4
-	VADD	V16.S4, V1.S4, V1.S4
-	VADD	V16.S4, V2.S4, V2.S4
-	VADD	V16.S4, V3.S4, V3.S4
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
 	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
+	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
+	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
 	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
@@ -675,7 +665,7 @@ TEXT ·dwNeonK5(SB), NOSPLIT, $0-84
 	MOVW	zOut+72(FP), R9
 	MOVW	qmin+76(FP), R10
 	MOVW	qmax+80(FP), R11
-	VDUP	R9, V16.S4
+	VDUP	R9, V16.H8
 	VDUP	R10, V17.B16
 	VDUP	R11, V18.B16
 	SUB	$1, R2, R11 // last pair start bound: pairs while i < n-1
@@ -1062,14 +1052,6 @@ nosh2:
 	WORD $0x4ebd54a5 // srshl v5.4s, v5.4s, v29.4s
 	WORD $0x4ebe54c6 // srshl v6.4s, v6.4s, v30.4s
 	WORD $0x4ebf54e7 // srshl v7.4s, v7.4s, v31.4s
-	VADD	V16.S4, V0.S4, V0.S4
-	VADD	V16.S4, V1.S4, V1.S4
-	VADD	V16.S4, V2.S4, V2.S4
-	VADD	V16.S4, V3.S4, V3.S4
-	VADD	V16.S4, V4.S4, V4.S4
-	VADD	V16.S4, V5.S4, V5.S4
-	VADD	V16.S4, V6.S4, V6.S4
-	VADD	V16.S4, V7.S4, V7.S4
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
@@ -1078,6 +1060,10 @@ nosh2:
 	WORD $0x4e6148aa // sqxtn2 v10.8h, v5.4s
 	WORD $0x0e6148cb // sqxtn v11.4h, v6.4s
 	WORD $0x4e6148eb // sqxtn2 v11.8h, v7.4s
+	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
+	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
+	WORD $0x4e700d4a // sqadd v10.8h, v10.8h, v16.8h
+	WORD $0x4e700d6b // sqadd v11.8h, v11.8h, v16.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
 	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
@@ -1289,14 +1275,12 @@ nosh1:
 	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
 	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
 	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
-	VADD	V16.S4, V0.S4, V0.S4
-	VADD	V16.S4, V1.S4, V1.S4
-	VADD	V16.S4, V2.S4, V2.S4
-	VADD	V16.S4, V3.S4, V3.S4
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
 	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
+	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
+	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
 	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
@@ -1331,7 +1315,7 @@ TEXT ·dwNeonK7(SB), NOSPLIT, $0-84
 	MOVW	zOut+72(FP), R9
 	MOVW	qmin+76(FP), R10
 	MOVW	qmax+80(FP), R11
-	VDUP	R9, V16.S4
+	VDUP	R9, V16.H8
 	VDUP	R10, V17.B16
 	VDUP	R11, V18.B16
 	SUB	$1, R2, R11 // last pair start bound: pairs while i < n-1
@@ -1994,14 +1978,6 @@ nosh2:
 	WORD $0x4ebd54a5 // srshl v5.4s, v5.4s, v29.4s
 	WORD $0x4ebe54c6 // srshl v6.4s, v6.4s, v30.4s
 	WORD $0x4ebf54e7 // srshl v7.4s, v7.4s, v31.4s
-	VADD	V16.S4, V0.S4, V0.S4
-	VADD	V16.S4, V1.S4, V1.S4
-	VADD	V16.S4, V2.S4, V2.S4
-	VADD	V16.S4, V3.S4, V3.S4
-	VADD	V16.S4, V4.S4, V4.S4
-	VADD	V16.S4, V5.S4, V5.S4
-	VADD	V16.S4, V6.S4, V6.S4
-	VADD	V16.S4, V7.S4, V7.S4
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
@@ -2010,6 +1986,10 @@ nosh2:
 	WORD $0x4e6148aa // sqxtn2 v10.8h, v5.4s
 	WORD $0x0e6148cb // sqxtn v11.4h, v6.4s
 	WORD $0x4e6148eb // sqxtn2 v11.8h, v7.4s
+	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
+	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
+	WORD $0x4e700d4a // sqadd v10.8h, v10.8h, v16.8h
+	WORD $0x4e700d6b // sqadd v11.8h, v11.8h, v16.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
 	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
@@ -2375,14 +2355,12 @@ nosh1:
 	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
 	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
 	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
-	VADD	V16.S4, V0.S4, V0.S4
-	VADD	V16.S4, V1.S4, V1.S4
-	VADD	V16.S4, V2.S4, V2.S4
-	VADD	V16.S4, V3.S4, V3.S4
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
 	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
+	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
+	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
 	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
@@ -2417,7 +2395,7 @@ TEXT ·dwNeonK9(SB), NOSPLIT, $0-84
 	MOVW	zOut+72(FP), R9
 	MOVW	qmin+76(FP), R10
 	MOVW	qmax+80(FP), R11
-	VDUP	R9, V16.S4
+	VDUP	R9, V16.H8
 	VDUP	R10, V17.B16
 	VDUP	R11, V18.B16
 	SUB	$1, R2, R11 // last pair start bound: pairs while i < n-1
@@ -3444,14 +3422,6 @@ nosh2:
 	WORD $0x4ebd54a5 // srshl v5.4s, v5.4s, v29.4s
 	WORD $0x4ebe54c6 // srshl v6.4s, v6.4s, v30.4s
 	WORD $0x4ebf54e7 // srshl v7.4s, v7.4s, v31.4s
-	VADD	V16.S4, V0.S4, V0.S4
-	VADD	V16.S4, V1.S4, V1.S4
-	VADD	V16.S4, V2.S4, V2.S4
-	VADD	V16.S4, V3.S4, V3.S4
-	VADD	V16.S4, V4.S4, V4.S4
-	VADD	V16.S4, V5.S4, V5.S4
-	VADD	V16.S4, V6.S4, V6.S4
-	VADD	V16.S4, V7.S4, V7.S4
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
@@ -3460,6 +3430,10 @@ nosh2:
 	WORD $0x4e6148aa // sqxtn2 v10.8h, v5.4s
 	WORD $0x0e6148cb // sqxtn v11.4h, v6.4s
 	WORD $0x4e6148eb // sqxtn2 v11.8h, v7.4s
+	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
+	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
+	WORD $0x4e700d4a // sqadd v10.8h, v10.8h, v16.8h
+	WORD $0x4e700d6b // sqadd v11.8h, v11.8h, v16.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
 	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
@@ -4027,14 +4001,12 @@ nosh1:
 	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
 	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
 	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
-	VADD	V16.S4, V0.S4, V0.S4
-	VADD	V16.S4, V1.S4, V1.S4
-	VADD	V16.S4, V2.S4, V2.S4
-	VADD	V16.S4, V3.S4, V3.S4
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
 	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
+	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
+	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
 	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
@@ -4069,7 +4041,7 @@ TEXT ·dwNeonK11(SB), NOSPLIT, $0-84
 	MOVW	zOut+72(FP), R9
 	MOVW	qmin+76(FP), R10
 	MOVW	qmax+80(FP), R11
-	VDUP	R9, V16.S4
+	VDUP	R9, V16.H8
 	VDUP	R10, V17.B16
 	VDUP	R11, V18.B16
 	SUB	$1, R2, R11 // last pair start bound: pairs while i < n-1
@@ -5548,14 +5520,6 @@ nosh2:
 	WORD $0x4ebd54a5 // srshl v5.4s, v5.4s, v29.4s
 	WORD $0x4ebe54c6 // srshl v6.4s, v6.4s, v30.4s
 	WORD $0x4ebf54e7 // srshl v7.4s, v7.4s, v31.4s
-	VADD	V16.S4, V0.S4, V0.S4
-	VADD	V16.S4, V1.S4, V1.S4
-	VADD	V16.S4, V2.S4, V2.S4
-	VADD	V16.S4, V3.S4, V3.S4
-	VADD	V16.S4, V4.S4, V4.S4
-	VADD	V16.S4, V5.S4, V5.S4
-	VADD	V16.S4, V6.S4, V6.S4
-	VADD	V16.S4, V7.S4, V7.S4
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
@@ -5564,6 +5528,10 @@ nosh2:
 	WORD $0x4e6148aa // sqxtn2 v10.8h, v5.4s
 	WORD $0x0e6148cb // sqxtn v11.4h, v6.4s
 	WORD $0x4e6148eb // sqxtn2 v11.8h, v7.4s
+	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
+	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
+	WORD $0x4e700d4a // sqadd v10.8h, v10.8h, v16.8h
+	WORD $0x4e700d6b // sqadd v11.8h, v11.8h, v16.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
 	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
@@ -6381,14 +6349,12 @@ nosh1:
 	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
 	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
 	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
-	VADD	V16.S4, V0.S4, V0.S4
-	VADD	V16.S4, V1.S4, V1.S4
-	VADD	V16.S4, V2.S4, V2.S4
-	VADD	V16.S4, V3.S4, V3.S4
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
 	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
+	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
+	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
 	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b

@@ -55,7 +55,7 @@ TEXT ·addNeon(SB), NOSPLIT, $0-64
 	MOVW	negShift+48(FP), R4
 	VDUP	R4, V24.S4
 	MOVW	zOut+52(FP), R4
-	VDUP	R4, V25.S4
+	VDUP	R4, V25.H8
 	MOVW	qmin+56(FP), R4
 	VDUP	R4, V26.B16
 	MOVW	qmax+60(FP), R4
@@ -77,17 +77,15 @@ loop:
 	WORD $0x0e7780b2 // smlal v18.4s, v5.4h, v23.4h
 	WORD $0x4e7780b3 // smlal2 v19.4s, v5.8h, v23.8h
 	WORD $0x4eb85610 // srshl v16.4s, v16.4s, v24.4s
-	VADD	V25.S4, V16.S4, V16.S4
 	WORD $0x4eb85631 // srshl v17.4s, v17.4s, v24.4s
-	VADD	V25.S4, V17.S4, V17.S4
 	WORD $0x4eb85652 // srshl v18.4s, v18.4s, v24.4s
-	VADD	V25.S4, V18.S4, V18.S4
 	WORD $0x4eb85673 // srshl v19.4s, v19.4s, v24.4s
-	VADD	V25.S4, V19.S4, V19.S4
 	WORD $0x0e614a06 // sqxtn v6.4h, v16.4s
 	WORD $0x4e614a26 // sqxtn2 v6.8h, v17.4s
 	WORD $0x0e614a47 // sqxtn v7.4h, v18.4s
 	WORD $0x4e614a67 // sqxtn2 v7.8h, v19.4s
+	WORD $0x4e790cc6 // sqadd v6.8h, v6.8h, v25.8h
+	WORD $0x4e790ce7 // sqadd v7.8h, v7.8h, v25.8h
 	WORD $0x0e2148c6 // sqxtn v6.8b, v6.8h
 	WORD $0x4e2148e6 // sqxtn2 v6.16b, v7.8h
 	WORD $0x4e3a64c6 // smax v6.16b, v6.16b, v26.16b
@@ -116,12 +114,12 @@ TEXT ·channelMulNeon(SB), NOSPLIT, $0-88
 	VDUP	R7, V21.B16
 	MOVW	m+64(FP), R7
 	VDUP	R7, V22.S4
-	MOVW	l+68(FP), R7
-	VDUP	R7, V23.S4
+	MOVW	l+68(FP), R12
+	VDUP	R12, V23.S4
 	MOVW	r+72(FP), R7
 	VDUP	R7, V24.S4
 	MOVW	zOut+76(FP), R7
-	VDUP	R7, V25.S4
+	VDUP	R7, V25.H8
 	MOVW	qmin+80(FP), R7
 	VDUP	R7, V26.B16
 	MOVW	qmax+84(FP), R7
@@ -144,26 +142,26 @@ c16:
 	WORD $0x4e64c051 // smull2 v17.4s, v2.8h, v4.8h
 	WORD $0x0e65c072 // smull v18.4s, v3.4h, v5.4h
 	WORD $0x4e65c073 // smull2 v19.4s, v3.8h, v5.8h
+	CBZ	R12, nosh16
 	WORD $0x4eb74e10 // sqshl v16.4s, v16.4s, v23.4s
-	WORD $0x4eb6b610 // sqdmulh v16.4s, v16.4s, v22.4s
-	WORD $0x4eb85610 // srshl v16.4s, v16.4s, v24.4s
-	VADD	V25.S4, V16.S4, V16.S4
 	WORD $0x4eb74e31 // sqshl v17.4s, v17.4s, v23.4s
-	WORD $0x4eb6b631 // sqdmulh v17.4s, v17.4s, v22.4s
-	WORD $0x4eb85631 // srshl v17.4s, v17.4s, v24.4s
-	VADD	V25.S4, V17.S4, V17.S4
 	WORD $0x4eb74e52 // sqshl v18.4s, v18.4s, v23.4s
-	WORD $0x4eb6b652 // sqdmulh v18.4s, v18.4s, v22.4s
-	WORD $0x4eb85652 // srshl v18.4s, v18.4s, v24.4s
-	VADD	V25.S4, V18.S4, V18.S4
 	WORD $0x4eb74e73 // sqshl v19.4s, v19.4s, v23.4s
+nosh16:
+	WORD $0x4eb6b610 // sqdmulh v16.4s, v16.4s, v22.4s
+	WORD $0x4eb6b631 // sqdmulh v17.4s, v17.4s, v22.4s
+	WORD $0x4eb6b652 // sqdmulh v18.4s, v18.4s, v22.4s
 	WORD $0x4eb6b673 // sqdmulh v19.4s, v19.4s, v22.4s
+	WORD $0x4eb85610 // srshl v16.4s, v16.4s, v24.4s
+	WORD $0x4eb85631 // srshl v17.4s, v17.4s, v24.4s
+	WORD $0x4eb85652 // srshl v18.4s, v18.4s, v24.4s
 	WORD $0x4eb85673 // srshl v19.4s, v19.4s, v24.4s
-	VADD	V25.S4, V19.S4, V19.S4
 	WORD $0x0e614a06 // sqxtn v6.4h, v16.4s
 	WORD $0x4e614a26 // sqxtn2 v6.8h, v17.4s
 	WORD $0x0e614a47 // sqxtn v7.4h, v18.4s
 	WORD $0x4e614a67 // sqxtn2 v7.8h, v19.4s
+	WORD $0x4e790cc6 // sqadd v6.8h, v6.8h, v25.8h
+	WORD $0x4e790ce7 // sqadd v7.8h, v7.8h, v25.8h
 	WORD $0x0e2148c6 // sqxtn v6.8b, v6.8h
 	WORD $0x4e2148e6 // sqxtn2 v6.16b, v7.8h
 	WORD $0x4e3a64c6 // smax v6.16b, v6.16b, v26.16b
@@ -179,16 +177,17 @@ c8:
 	WORD $0x0e352024 // ssubl v4.8h, v1.8b, v21.8b
 	WORD $0x0e64c050 // smull v16.4s, v2.4h, v4.4h
 	WORD $0x4e64c051 // smull2 v17.4s, v2.8h, v4.8h
+	CBZ	R12, nosh8
 	WORD $0x4eb74e10 // sqshl v16.4s, v16.4s, v23.4s
-	WORD $0x4eb6b610 // sqdmulh v16.4s, v16.4s, v22.4s
-	WORD $0x4eb85610 // srshl v16.4s, v16.4s, v24.4s
-	VADD	V25.S4, V16.S4, V16.S4
 	WORD $0x4eb74e31 // sqshl v17.4s, v17.4s, v23.4s
+nosh8:
+	WORD $0x4eb6b610 // sqdmulh v16.4s, v16.4s, v22.4s
 	WORD $0x4eb6b631 // sqdmulh v17.4s, v17.4s, v22.4s
+	WORD $0x4eb85610 // srshl v16.4s, v16.4s, v24.4s
 	WORD $0x4eb85631 // srshl v17.4s, v17.4s, v24.4s
-	VADD	V25.S4, V17.S4, V17.S4
 	WORD $0x0e614a06 // sqxtn v6.4h, v16.4s
 	WORD $0x4e614a26 // sqxtn2 v6.8h, v17.4s
+	WORD $0x4e790cc6 // sqadd v6.8h, v6.8h, v25.8h
 	WORD $0x0e2148c6 // sqxtn v6.8b, v6.8h
 	WORD $0x0e3a64c6 // smax v6.8b, v6.8b, v26.8b
 	WORD $0x0e3b6cc6 // smin v6.8b, v6.8b, v27.8b
@@ -216,12 +215,12 @@ TEXT ·poolNeon(SB), NOSPLIT, $0-68
 	VDUP	R7, V21.S4
 	MOVW	m+44(FP), R7
 	VDUP	R7, V22.S4
-	MOVW	l+48(FP), R7
-	VDUP	R7, V23.S4
+	MOVW	l+48(FP), R12
+	VDUP	R12, V23.S4
 	MOVW	r+52(FP), R7
 	VDUP	R7, V24.S4
 	MOVW	zOut+56(FP), R7
-	VDUP	R7, V25.S4
+	VDUP	R7, V25.H8
 	MOVW	qmin+60(FP), R7
 	VDUP	R7, V26.B16
 	MOVW	qmax+64(FP), R7
@@ -256,26 +255,26 @@ inner:
 	WORD $0x0e711042 // saddw v2.4s, v2.4s, v17.4h
 	WORD $0x4e711063 // saddw2 v3.4s, v3.4s, v17.8h
 	CBNZ	R9, chunk
+	CBZ	R12, nosh
 	WORD $0x4eb74c00 // sqshl v0.4s, v0.4s, v23.4s
-	WORD $0x4eb6b400 // sqdmulh v0.4s, v0.4s, v22.4s
-	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
-	VADD	V25.S4, V0.S4, V0.S4
 	WORD $0x4eb74c21 // sqshl v1.4s, v1.4s, v23.4s
-	WORD $0x4eb6b421 // sqdmulh v1.4s, v1.4s, v22.4s
-	WORD $0x4eb85421 // srshl v1.4s, v1.4s, v24.4s
-	VADD	V25.S4, V1.S4, V1.S4
 	WORD $0x4eb74c42 // sqshl v2.4s, v2.4s, v23.4s
-	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
-	WORD $0x4eb85442 // srshl v2.4s, v2.4s, v24.4s
-	VADD	V25.S4, V2.S4, V2.S4
 	WORD $0x4eb74c63 // sqshl v3.4s, v3.4s, v23.4s
+nosh:
+	WORD $0x4eb6b400 // sqdmulh v0.4s, v0.4s, v22.4s
+	WORD $0x4eb6b421 // sqdmulh v1.4s, v1.4s, v22.4s
+	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
 	WORD $0x4eb6b463 // sqdmulh v3.4s, v3.4s, v22.4s
+	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb85421 // srshl v1.4s, v1.4s, v24.4s
+	WORD $0x4eb85442 // srshl v2.4s, v2.4s, v24.4s
 	WORD $0x4eb85463 // srshl v3.4s, v3.4s, v24.4s
-	VADD	V25.S4, V3.S4, V3.S4
 	WORD $0x0e614806 // sqxtn v6.4h, v0.4s
 	WORD $0x4e614826 // sqxtn2 v6.8h, v1.4s
 	WORD $0x0e614847 // sqxtn v7.4h, v2.4s
 	WORD $0x4e614867 // sqxtn2 v7.8h, v3.4s
+	WORD $0x4e790cc6 // sqadd v6.8h, v6.8h, v25.8h
+	WORD $0x4e790ce7 // sqadd v7.8h, v7.8h, v25.8h
 	WORD $0x0e2148c6 // sqxtn v6.8b, v6.8h
 	WORD $0x4e2148e6 // sqxtn2 v6.16b, v7.8h
 	WORD $0x4e3a64c6 // smax v6.16b, v6.16b, v26.16b

@@ -22,7 +22,7 @@ TEXT ·gemmQ8Dot(SB), NOSPLIT, $0-100
 	MOVW	zOut+88(FP), R11
 	MOVW	qmin+92(FP), R12
 	MOVW	qmax+96(FP), R13
-	VDUP	R11, V28.S4
+	VDUP	R11, V28.H8
 	VDUP	R12, V29.B16
 	VDUP	R13, V30.B16
 blk:
@@ -176,14 +176,6 @@ nosh:
 	WORD $0x4eaf54a5 // srshl v5.4s, v5.4s, v15.4s
 	WORD $0x4eae54c6 // srshl v6.4s, v6.4s, v14.4s
 	WORD $0x4eaf54e7 // srshl v7.4s, v7.4s, v15.4s
-	VADD	V28.S4, V0.S4, V0.S4
-	VADD	V28.S4, V1.S4, V1.S4
-	VADD	V28.S4, V2.S4, V2.S4
-	VADD	V28.S4, V3.S4, V3.S4
-	VADD	V28.S4, V4.S4, V4.S4
-	VADD	V28.S4, V5.S4, V5.S4
-	VADD	V28.S4, V6.S4, V6.S4
-	VADD	V28.S4, V7.S4, V7.S4
 	WORD $0x0e614814 // sqxtn v20.4h, v0.4s
 	WORD $0x4e614834 // sqxtn2 v20.8h, v1.4s
 	WORD $0x0e614855 // sqxtn v21.4h, v2.4s
@@ -192,6 +184,10 @@ nosh:
 	WORD $0x4e6148b6 // sqxtn2 v22.8h, v5.4s
 	WORD $0x0e6148d7 // sqxtn v23.4h, v6.4s
 	WORD $0x4e6148f7 // sqxtn2 v23.8h, v7.4s
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
+	WORD $0x4e7c0eb5 // sqadd v21.8h, v21.8h, v28.8h
+	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x4e7c0ef7 // sqadd v23.8h, v23.8h, v28.8h
 	WORD $0x0e214a98 // sqxtn v24.8b, v20.8h
 	WORD $0x4e214ab8 // sqxtn2 v24.16b, v21.8h
 	WORD $0x0e214ad9 // sqxtn v25.8b, v22.8h
@@ -632,7 +628,7 @@ TEXT ·gemmQ8Dot1(SB), NOSPLIT, $0-100
 	MOVW	zOut+88(FP), R11
 	MOVW	qmin+92(FP), R12
 	MOVW	qmax+96(FP), R13
-	VDUP	R11, V28.S4
+	VDUP	R11, V28.H8
 	VDUP	R12, V29.B16
 	VDUP	R13, V30.B16
 blk:
@@ -705,10 +701,9 @@ nosh:
 	WORD $0x4eabb421 // sqdmulh v1.4s, v1.4s, v11.4s
 	WORD $0x4eae5400 // srshl v0.4s, v0.4s, v14.4s
 	WORD $0x4eaf5421 // srshl v1.4s, v1.4s, v15.4s
-	VADD	V28.S4, V0.S4, V0.S4
-	VADD	V28.S4, V1.S4, V1.S4
 	WORD $0x0e614814 // sqxtn v20.4h, v0.4s
 	WORD $0x4e614834 // sqxtn2 v20.8h, v1.4s
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
 	WORD $0x0e214a98 // sqxtn v24.8b, v20.8h
 	WORD $0x4e3d6718 // smax v24.16b, v24.16b, v29.16b
 	WORD $0x4e3e6f18 // smin v24.16b, v24.16b, v30.16b

@@ -238,7 +238,7 @@ reduce:
 	ADD	R1, R15, R16
 	ADD	R1, R16, R17
 	ADD	R1, R17, R19
-	VDUP	R11, V18.S4
+	VDUP	R11, V18.H8
 	CBZ	R23, nosh
 	WORD $0x4ebf4c00 // sqshl v0.4s, v0.4s, v31.4s
 	WORD $0x4ebf4c84 // sqshl v4.4s, v4.4s, v31.4s
@@ -247,20 +247,18 @@ reduce:
 nosh:
 	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
 	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
-	VADD	V18.S4, V0.S4, V0.S4
 	WORD $0x4ebdb484 // sqdmulh v4.4s, v4.4s, v29.4s
 	WORD $0x4ebe5484 // srshl v4.4s, v4.4s, v30.4s
-	VADD	V18.S4, V4.S4, V4.S4
 	WORD $0x4ebdb508 // sqdmulh v8.4s, v8.4s, v29.4s
 	WORD $0x4ebe5508 // srshl v8.4s, v8.4s, v30.4s
-	VADD	V18.S4, V8.S4, V8.S4
 	WORD $0x4ebdb58c // sqdmulh v12.4s, v12.4s, v29.4s
 	WORD $0x4ebe558c // srshl v12.4s, v12.4s, v30.4s
-	VADD	V18.S4, V12.S4, V12.S4
 	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
 	WORD $0x4e614890 // sqxtn2 v16.8h, v4.4s
 	WORD $0x0e614911 // sqxtn v17.4h, v8.4s
 	WORD $0x4e614991 // sqxtn2 v17.8h, v12.4s
+	WORD $0x4e720e10 // sqadd v16.8h, v16.8h, v18.8h
+	WORD $0x4e720e31 // sqadd v17.8h, v17.8h, v18.8h
 	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
 	WORD $0x4e214a32 // sqxtn2 v18.16b, v17.8h
 	VDUP	R12, V19.B16
@@ -744,14 +742,14 @@ reduce:
 	VADD	V28.S4, V0.S4, V0.S4
 	MUL	R14, R1, R20
 	ADD	R0, R20, R15
-	VDUP	R11, V18.S4
+	VDUP	R11, V18.H8
 	CBZ	R23, nosh
 	WORD $0x4ebf4c00 // sqshl v0.4s, v0.4s, v31.4s
 nosh:
 	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
 	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
-	VADD	V18.S4, V0.S4, V0.S4
 	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
+	WORD $0x4e720e10 // sqadd v16.8h, v16.8h, v18.8h
 	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
 	VDUP	R12, V19.B16
 	VDUP	R13, V20.B16

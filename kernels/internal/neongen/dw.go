@@ -7,7 +7,7 @@ import "fmt"
 //	V0-V3   int32 sums of pixel 0, V4-V7 of pixel 1 (pair loops)
 //	V8-V9   int16 two-tap partials of pixel 0, V10-V11 of pixel 1
 //	V12-V13 inputs of the two taps, V14-V15 their weights
-//	V16 zOut, V17 qmin, V18 qmax (bytes)
+//	V16 zOut (int16), V17 qmin, V18 qmax (bytes)
 //	V20-V23 M, V24-V27 L, V28-V31 R (requantization, per channel)
 //	R10 bias of the block, R16 = 0 iff every L of the block is 0 (then the
 //	SQSHLs are skipped: a shift by 0 is the identity).
@@ -43,15 +43,17 @@ func dwRequant(a *Asm, np int, skip string) {
 	for q := 0; q < 4*np; q++ {
 		a.W("srshl v%d.4s, v%d.4s, v%d.4s", q, q, 28+q%4)
 	}
-	for q := 0; q < 4*np; q++ {
-		a.L("\tVADD\tV16.S4, V%d.S4, V%d.S4", q, q)
-	}
 	for p := 0; p < np; p++ {
 		s, t := 4*p, 8+2*p
 		a.W("sqxtn v%d.4h, v%d.4s", t, s)
 		a.W("sqxtn2 v%d.8h, v%d.4s", t, s+1)
 		a.W("sqxtn v%d.4h, v%d.4s", t+1, s+2)
 		a.W("sqxtn2 v%d.8h, v%d.4s", t+1, s+3)
+	}
+	for p := 0; p < np; p++ {
+		t := 8 + 2*p
+		a.W("sqadd v%d.8h, v%d.8h, v16.8h", t, t)
+		a.W("sqadd v%d.8h, v%d.8h, v16.8h", t+1, t+1)
 	}
 	for p := 0; p < np; p++ {
 		t := 8 + 2*p
@@ -88,7 +90,7 @@ TEXT ·%s(SB), NOSPLIT, $0-%d
 	MOVW	zOut+72(FP), R9
 	MOVW	qmin+76(FP), R10
 	MOVW	qmax+80(FP), R11
-	VDUP	R9, V16.S4
+	VDUP	R9, V16.H8
 	VDUP	R10, V17.B16
 	VDUP	R11, V18.B16
 	SUB	$1, R2, R11 // last pair start bound: pairs while i < n-1

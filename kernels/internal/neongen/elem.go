@@ -1,20 +1,30 @@
 package neongen
 
-func requant4(a *Asm, regs []int, m, l, r, z int) {
+// requant4 applies SQSHL l (skipped when the scalar shift in lreg is 0),
+// SQDMULH m and SRSHL r to regs; zOut is added by narrow16.
+func requant4(a *Asm, regs []int, m, l, r int, lreg, skip string) {
+	a.L("\tCBZ\t%s, %s", lreg, skip)
 	for _, v := range regs {
 		a.W("sqshl v%d.4s, v%d.4s, v%d.4s", v, v, l)
+	}
+	a.L("%s:", skip)
+	for _, v := range regs {
 		a.W("sqdmulh v%d.4s, v%d.4s, v%d.4s", v, v, m)
+	}
+	for _, v := range regs {
 		a.W("srshl v%d.4s, v%d.4s, v%d.4s", v, v, r)
-		a.L("\tVADD\tV%d.S4, V%d.S4, V%d.S4", z, v, v)
 	}
 }
 
-// narrow16 narrows 4 int32x4 registers r to t0.16b, clamped.
-func narrow16(a *Asm, r []int, t0, t1, qmin, qmax int) {
+// narrow16 narrows 4 int32x4 registers r to t0.16b, adding zOut (int16
+// lanes of z) on the way, clamped.
+func narrow16(a *Asm, r []int, t0, t1, z, qmin, qmax int) {
 	a.W("sqxtn v%d.4h, v%d.4s", t0, r[0])
 	a.W("sqxtn2 v%d.8h, v%d.4s", t0, r[1])
 	a.W("sqxtn v%d.4h, v%d.4s", t1, r[2])
 	a.W("sqxtn2 v%d.8h, v%d.4s", t1, r[3])
+	a.W("sqadd v%d.8h, v%d.8h, v%d.8h", t0, t0, z)
+	a.W("sqadd v%d.8h, v%d.8h, v%d.8h", t1, t1, z)
 	a.W("sqxtn v%d.8b, v%d.8h", t0, t0)
 	a.W("sqxtn2 v%d.16b, v%d.8h", t0, t1)
 	a.W("smax v%d.16b, v%d.16b, v%d.16b", t0, t0, qmin)
@@ -78,7 +88,7 @@ TEXT ·addNeon(SB), NOSPLIT, $0-64
 	MOVW	negShift+48(FP), R4
 	VDUP	R4, V24.S4
 	MOVW	zOut+52(FP), R4
-	VDUP	R4, V25.S4
+	VDUP	R4, V25.H8
 	MOVW	qmin+56(FP), R4
 	VDUP	R4, V26.B16
 	MOVW	qmax+60(FP), R4
@@ -101,9 +111,8 @@ loop:
 	a.W("smlal2 v19.4s, v5.8h, v23.8h")
 	for _, v := range []int{16, 17, 18, 19} {
 		a.W("srshl v%d.4s, v%d.4s, v24.4s", v, v)
-		a.L("\tVADD\tV25.S4, V%d.S4, V%d.S4", v, v)
 	}
-	narrow16(a, []int{16, 17, 18, 19}, 6, 7, 26, 27)
+	narrow16(a, []int{16, 17, 18, 19}, 6, 7, 25, 26, 27)
 	a.L(`	VST1.P	[V6.B16], 16(R0)
 	SUBS	$1, R3, R3
 	BNE	loop
@@ -130,12 +139,12 @@ TEXT ·channelMulNeon(SB), NOSPLIT, $0-88
 	VDUP	R7, V21.B16
 	MOVW	m+64(FP), R7
 	VDUP	R7, V22.S4
-	MOVW	l+68(FP), R7
-	VDUP	R7, V23.S4
+	MOVW	l+68(FP), R12
+	VDUP	R12, V23.S4
 	MOVW	r+72(FP), R7
 	VDUP	R7, V24.S4
 	MOVW	zOut+76(FP), R7
-	VDUP	R7, V25.S4
+	VDUP	R7, V25.H8
 	MOVW	qmin+80(FP), R7
 	VDUP	R7, V26.B16
 	MOVW	qmax+84(FP), R7
@@ -158,8 +167,8 @@ c16:
 	a.W("smull2 v17.4s, v2.8h, v4.8h")
 	a.W("smull v18.4s, v3.4h, v5.4h")
 	a.W("smull2 v19.4s, v3.8h, v5.8h")
-	requant4(a, []int{16, 17, 18, 19}, 22, 23, 24, 25)
-	narrow16(a, []int{16, 17, 18, 19}, 6, 7, 26, 27)
+	requant4(a, []int{16, 17, 18, 19}, 22, 23, 24, "R12", "nosh16")
+	narrow16(a, []int{16, 17, 18, 19}, 6, 7, 25, 26, 27)
 	a.L(`	VST1.P	[V6.B16], 16(R9)
 	SUBS	$1, R11, R11
 	BNE	c16
@@ -171,9 +180,10 @@ c8:
 	a.W("ssubl v4.8h, v1.8b, v21.8b")
 	a.W("smull v16.4s, v2.4h, v4.4h")
 	a.W("smull2 v17.4s, v2.8h, v4.8h")
-	requant4(a, []int{16, 17}, 22, 23, 24, 25)
+	requant4(a, []int{16, 17}, 22, 23, 24, "R12", "nosh8")
 	a.W("sqxtn v6.4h, v16.4s")
 	a.W("sqxtn2 v6.8h, v17.4s")
+	a.W("sqadd v6.8h, v6.8h, v25.8h")
 	a.W("sqxtn v6.8b, v6.8h")
 	a.W("smax v6.8b, v6.8b, v26.8b")
 	a.W("smin v6.8b, v6.8b, v27.8b")
@@ -203,12 +213,12 @@ TEXT ·poolNeon(SB), NOSPLIT, $0-68
 	VDUP	R7, V21.S4
 	MOVW	m+44(FP), R7
 	VDUP	R7, V22.S4
-	MOVW	l+48(FP), R7
-	VDUP	R7, V23.S4
+	MOVW	l+48(FP), R12
+	VDUP	R12, V23.S4
 	MOVW	r+52(FP), R7
 	VDUP	R7, V24.S4
 	MOVW	zOut+56(FP), R7
-	VDUP	R7, V25.S4
+	VDUP	R7, V25.H8
 	MOVW	qmin+60(FP), R7
 	VDUP	R7, V26.B16
 	MOVW	qmax+64(FP), R7
@@ -243,8 +253,8 @@ inner:
 	a.W("saddw v2.4s, v2.4s, v17.4h")
 	a.W("saddw2 v3.4s, v3.4s, v17.8h")
 	a.L(`	CBNZ	R9, chunk`)
-	requant4(a, []int{0, 1, 2, 3}, 22, 23, 24, 25)
-	narrow16(a, []int{0, 1, 2, 3}, 6, 7, 26, 27)
+	requant4(a, []int{0, 1, 2, 3}, 22, 23, 24, "R12", "nosh")
+	narrow16(a, []int{0, 1, 2, 3}, 6, 7, 25, 26, 27)
 	a.L(`	ADD	R6, R0, R11
 	VST1	[V6.B16], (R11)
 	ADD	$16, R5, R5
