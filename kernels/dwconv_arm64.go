@@ -202,15 +202,27 @@ func dwConvNeon(dst, src []int8, weights []int8, bias []int32, rq []quant.Multip
 					i := 0
 					for ox := ox0; ox < ox1; ox++ {
 						ix0 := ox*st - s.PadLeft
+						kx0, kx1 := max(-ix0, 0), min(w-ix0, k) // taps inside the image
 						for ky := range k {
+							row := btaps[i : i+k]
+							i += k
 							iy := iy0 + ky
-							for kx := range k {
-								if ix := ix0 + kx; iy >= 0 && iy < h && ix >= 0 && ix < w {
-									btaps[i] = pix(iy, ix)
-								} else {
-									btaps[i] = zw
+							if iy < 0 || iy >= h || kx0 >= kx1 {
+								for j := range row {
+									row[j] = zw
 								}
-								i++
+								continue
+							}
+							for j := range kx0 {
+								row[j] = zw
+							}
+							p := (iy*w + ix0 + kx0) * s.InStride
+							for j := kx0; j < kx1; j++ {
+								row[j] = &src[p]
+								p += s.InStride
+							}
+							for j := kx1; j < k; j++ {
+								row[j] = zw
 							}
 						}
 					}
