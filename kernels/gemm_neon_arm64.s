@@ -161,22 +161,44 @@ kloop:
 	BNE	kloop
 	B	ktail
 zero:
-	VEOR	V0.B16, V0.B16, V0.B16
-	VEOR	V1.B16, V1.B16, V1.B16
-	VEOR	V2.B16, V2.B16, V2.B16
-	VEOR	V3.B16, V3.B16, V3.B16
-	VEOR	V4.B16, V4.B16, V4.B16
-	VEOR	V5.B16, V5.B16, V5.B16
-	VEOR	V6.B16, V6.B16, V6.B16
-	VEOR	V7.B16, V7.B16, V7.B16
-	VEOR	V8.B16, V8.B16, V8.B16
-	VEOR	V9.B16, V9.B16, V9.B16
-	VEOR	V10.B16, V10.B16, V10.B16
-	VEOR	V11.B16, V11.B16, V11.B16
-	VEOR	V12.B16, V12.B16, V12.B16
-	VEOR	V13.B16, V13.B16, V13.B16
-	VEOR	V14.B16, V14.B16, V14.B16
-	VEOR	V15.B16, V15.B16, V15.B16
+	VLD1.P	32(R24), [V20.B16, V21.B16]
+	VLD1R	(R15), [V16.D2]
+	VLD1R	(R16), [V17.D2]
+	VLD1R	(R17), [V18.D2]
+	VLD1R	(R19), [V19.D2]
+	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
+	WORD $0x4e34c219 // smull2 v25.8h, v16.16b, v20.16b
+	WORD $0x0e35c21a // smull v26.8h, v16.8b, v21.8b
+	WORD $0x4e35c21b // smull2 v27.8h, v16.16b, v21.16b
+	WORD $0x4e602b00 // saddlp v0.4s, v24.8h
+	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
+	WORD $0x4e602b42 // saddlp v2.4s, v26.8h
+	WORD $0x4e602b63 // saddlp v3.4s, v27.8h
+	WORD $0x0e34c238 // smull v24.8h, v17.8b, v20.8b
+	WORD $0x4e34c239 // smull2 v25.8h, v17.16b, v20.16b
+	WORD $0x0e35c23a // smull v26.8h, v17.8b, v21.8b
+	WORD $0x4e35c23b // smull2 v27.8h, v17.16b, v21.16b
+	WORD $0x4e602b04 // saddlp v4.4s, v24.8h
+	WORD $0x4e602b25 // saddlp v5.4s, v25.8h
+	WORD $0x4e602b46 // saddlp v6.4s, v26.8h
+	WORD $0x4e602b67 // saddlp v7.4s, v27.8h
+	WORD $0x0e34c258 // smull v24.8h, v18.8b, v20.8b
+	WORD $0x4e34c259 // smull2 v25.8h, v18.16b, v20.16b
+	WORD $0x0e35c25a // smull v26.8h, v18.8b, v21.8b
+	WORD $0x4e35c25b // smull2 v27.8h, v18.16b, v21.16b
+	WORD $0x4e602b08 // saddlp v8.4s, v24.8h
+	WORD $0x4e602b29 // saddlp v9.4s, v25.8h
+	WORD $0x4e602b4a // saddlp v10.4s, v26.8h
+	WORD $0x4e602b6b // saddlp v11.4s, v27.8h
+	WORD $0x0e34c278 // smull v24.8h, v19.8b, v20.8b
+	WORD $0x4e34c279 // smull2 v25.8h, v19.16b, v20.16b
+	WORD $0x0e35c27a // smull v26.8h, v19.8b, v21.8b
+	WORD $0x4e35c27b // smull2 v27.8h, v19.16b, v21.16b
+	WORD $0x4e602b0c // saddlp v12.4s, v24.8h
+	WORD $0x4e602b2d // saddlp v13.4s, v25.8h
+	WORD $0x4e602b4e // saddlp v14.4s, v26.8h
+	WORD $0x4e602b6f // saddlp v15.4s, v27.8h
+	B	reduce
 ktail:
 	TBZ	$3, R5, reduce
 	VLD1.P	32(R24), [V20.B16, V21.B16]
@@ -484,22 +506,44 @@ kloop:
 	BNE	kloop
 	B	ktail
 zero:
-	VEOR	V0.B16, V0.B16, V0.B16
-	VEOR	V1.B16, V1.B16, V1.B16
-	VEOR	V2.B16, V2.B16, V2.B16
-	VEOR	V3.B16, V3.B16, V3.B16
-	VEOR	V4.B16, V4.B16, V4.B16
-	VEOR	V5.B16, V5.B16, V5.B16
-	VEOR	V6.B16, V6.B16, V6.B16
-	VEOR	V7.B16, V7.B16, V7.B16
-	VEOR	V8.B16, V8.B16, V8.B16
-	VEOR	V9.B16, V9.B16, V9.B16
-	VEOR	V10.B16, V10.B16, V10.B16
-	VEOR	V11.B16, V11.B16, V11.B16
-	VEOR	V12.B16, V12.B16, V12.B16
-	VEOR	V13.B16, V13.B16, V13.B16
-	VEOR	V14.B16, V14.B16, V14.B16
-	VEOR	V15.B16, V15.B16, V15.B16
+	VLD1.P	32(R24), [V20.B16, V21.B16]
+	VLD1R	(R15), [V16.D2]
+	VLD1R	(R16), [V17.D2]
+	VLD1R	(R17), [V18.D2]
+	VLD1R	(R19), [V19.D2]
+	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
+	WORD $0x4e34c219 // smull2 v25.8h, v16.16b, v20.16b
+	WORD $0x0e35c21a // smull v26.8h, v16.8b, v21.8b
+	WORD $0x4e35c21b // smull2 v27.8h, v16.16b, v21.16b
+	WORD $0x4e602b00 // saddlp v0.4s, v24.8h
+	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
+	WORD $0x4e602b42 // saddlp v2.4s, v26.8h
+	WORD $0x4e602b63 // saddlp v3.4s, v27.8h
+	WORD $0x0e34c238 // smull v24.8h, v17.8b, v20.8b
+	WORD $0x4e34c239 // smull2 v25.8h, v17.16b, v20.16b
+	WORD $0x0e35c23a // smull v26.8h, v17.8b, v21.8b
+	WORD $0x4e35c23b // smull2 v27.8h, v17.16b, v21.16b
+	WORD $0x4e602b04 // saddlp v4.4s, v24.8h
+	WORD $0x4e602b25 // saddlp v5.4s, v25.8h
+	WORD $0x4e602b46 // saddlp v6.4s, v26.8h
+	WORD $0x4e602b67 // saddlp v7.4s, v27.8h
+	WORD $0x0e34c258 // smull v24.8h, v18.8b, v20.8b
+	WORD $0x4e34c259 // smull2 v25.8h, v18.16b, v20.16b
+	WORD $0x0e35c25a // smull v26.8h, v18.8b, v21.8b
+	WORD $0x4e35c25b // smull2 v27.8h, v18.16b, v21.16b
+	WORD $0x4e602b08 // saddlp v8.4s, v24.8h
+	WORD $0x4e602b29 // saddlp v9.4s, v25.8h
+	WORD $0x4e602b4a // saddlp v10.4s, v26.8h
+	WORD $0x4e602b6b // saddlp v11.4s, v27.8h
+	WORD $0x0e34c278 // smull v24.8h, v19.8b, v20.8b
+	WORD $0x4e34c279 // smull2 v25.8h, v19.16b, v20.16b
+	WORD $0x0e35c27a // smull v26.8h, v19.8b, v21.8b
+	WORD $0x4e35c27b // smull2 v27.8h, v19.16b, v21.16b
+	WORD $0x4e602b0c // saddlp v12.4s, v24.8h
+	WORD $0x4e602b2d // saddlp v13.4s, v25.8h
+	WORD $0x4e602b4e // saddlp v14.4s, v26.8h
+	WORD $0x4e602b6f // saddlp v15.4s, v27.8h
+	B	reduce
 ktail:
 	TBZ	$3, R5, reduce
 	VLD1.P	32(R24), [V20.B16, V21.B16]
@@ -719,10 +763,17 @@ kloop:
 	BNE	kloop
 	B	ktail
 zero:
-	VEOR	V0.B16, V0.B16, V0.B16
-	VEOR	V1.B16, V1.B16, V1.B16
-	VEOR	V2.B16, V2.B16, V2.B16
-	VEOR	V3.B16, V3.B16, V3.B16
+	VLD1.P	32(R24), [V20.B16, V21.B16]
+	VLD1R	(R15), [V16.D2]
+	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
+	WORD $0x4e34c219 // smull2 v25.8h, v16.16b, v20.16b
+	WORD $0x0e35c21a // smull v26.8h, v16.8b, v21.8b
+	WORD $0x4e35c21b // smull2 v27.8h, v16.16b, v21.16b
+	WORD $0x4e602b00 // saddlp v0.4s, v24.8h
+	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
+	WORD $0x4e602b42 // saddlp v2.4s, v26.8h
+	WORD $0x4e602b63 // saddlp v3.4s, v27.8h
+	B	reduce
 ktail:
 	TBZ	$3, R5, reduce
 	VLD1.P	32(R24), [V20.B16, V21.B16]
@@ -848,10 +899,17 @@ kloop:
 	BNE	kloop
 	B	ktail
 zero:
-	VEOR	V0.B16, V0.B16, V0.B16
-	VEOR	V1.B16, V1.B16, V1.B16
-	VEOR	V2.B16, V2.B16, V2.B16
-	VEOR	V3.B16, V3.B16, V3.B16
+	VLD1.P	32(R24), [V20.B16, V21.B16]
+	VLD1R	(R15), [V16.D2]
+	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
+	WORD $0x4e34c219 // smull2 v25.8h, v16.16b, v20.16b
+	WORD $0x0e35c21a // smull v26.8h, v16.8b, v21.8b
+	WORD $0x4e35c21b // smull2 v27.8h, v16.16b, v21.16b
+	WORD $0x4e602b00 // saddlp v0.4s, v24.8h
+	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
+	WORD $0x4e602b42 // saddlp v2.4s, v26.8h
+	WORD $0x4e602b63 // saddlp v3.4s, v27.8h
+	B	reduce
 ktail:
 	TBZ	$3, R5, reduce
 	VLD1.P	32(R24), [V20.B16, V21.B16]

@@ -150,28 +150,13 @@ func genNeon(a *Asm, name string, f32 bool, mr int) {
 		}
 	}
 	a.L("\tB\tktail")
+	// kpad == 8: the 8-k tail alone sets the sums.
 	a.L("zero:")
-	for i := 0; i < 4*mr; i++ {
-		a.L("\tVEOR\tV%d.B16, V%d.B16, V%d.B16", i, i, i)
-	}
+	neonTail(a, mr, true)
+	a.L("\tB\treduce")
 	a.L("ktail:")
 	a.L("\tTBZ\t$3, R5, reduce")
-	a.L("\tVLD1.P\t32(R24), [V20.B16, V21.B16]")
-	for i := 0; i < mr; i++ {
-		a.L("\tVLD1R\t(%s), [V%d.D2]", xr[i], 16+i)
-	}
-	for r := 0; r < mr; r++ {
-		for c := 0; c < 4; c++ {
-			if c%2 == 0 {
-				a.W("smull v%d.8h, v%d.8b, v%d.8b", 24+c, 16+r, 20+c/2)
-			} else {
-				a.W("smull2 v%d.8h, v%d.16b, v%d.16b", 24+c, 16+r, 20+c/2)
-			}
-		}
-		for c := 0; c < 4; c++ {
-			a.W("sadalp v%d.4s, v%d.8h", 4*r+c, 24+c)
-		}
-	}
+	neonTail(a, mr, false)
 	a.L("reduce:")
 	// row sums into V0, V4, V8, V12
 	for r := 0; r < mr; r++ {
@@ -252,6 +237,32 @@ func genNeon(a *Asm, name string, f32 bool, mr int) {
 	a.L("\tSUBS\t$1, R6, R6")
 	a.L("\tBNE\tblk")
 	a.L("\tRET")
+}
+
+// neonTail emits the 8-k step of a [4 ch][8 k] chunk (V20: channels 0, 1;
+// V21: 2, 3; the input's 8 bytes duplicated into both halves), setting the
+// sums if first, else adding to them.
+func neonTail(a *Asm, mr int, first bool) {
+	a.L("\tVLD1.P\t32(R24), [V20.B16, V21.B16]")
+	for i := 0; i < mr; i++ {
+		a.L("\tVLD1R\t(%s), [V%d.D2]", xr[i], 16+i)
+	}
+	for r := 0; r < mr; r++ {
+		for c := 0; c < 4; c++ {
+			if c%2 == 0 {
+				a.W("smull v%d.8h, v%d.8b, v%d.8b", 24+c, 16+r, 20+c/2)
+			} else {
+				a.W("smull2 v%d.8h, v%d.16b, v%d.16b", 24+c, 16+r, 20+c/2)
+			}
+		}
+		for c := 0; c < 4; c++ {
+			if first {
+				a.W("saddlp v%d.4s, v%d.8h", 4*r+c, 24+c)
+			} else {
+				a.W("sadalp v%d.4s, v%d.8h", 4*r+c, 24+c)
+			}
+		}
+	}
 }
 
 // genDot: mr rows x 8 columns; packed [n/8][kpad/4][8][4]. Registers:
