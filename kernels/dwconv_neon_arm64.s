@@ -159,7 +159,8 @@ nextblk:
 // As dwNeon for n output pixels at dst + i*outStride that each have their
 // own tap table, taps[i*ntaps:(i+1)*ntaps]: tap t reads channels
 // [cb, cb+16) at taps[t] + cb (the image columns' borders; a padding tap
-// points at a row of zIn at least c wide).
+// points at a row of zIn at least c wide). Pixels go in pairs sharing the
+// weight loads.
 
 TEXT ·dwNeonB(SB), NOSPLIT, $0-84
 	MOVD	dst+0(FP), R0
@@ -220,6 +221,118 @@ blk:
 	ORR	R24, R16, R16 // 0 iff no left shift in the block
 	ADD	R13, R0, R14 // dst for pixel 0
 	MOVD	ZR, R15 // i
+	CMP	R11, R15
+	BGE	single
+pair:
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R10), [V4.S4, V5.S4, V6.S4, V7.S4]
+	ADD	R13, R5, R17 // weight cursor
+	MUL	R15, R4, R19
+	ADD	R19<<3, R3, R19 // tap cursor of pixel i
+	ADD	R4<<3, R19, R22 // and of pixel i+1
+	LSR	$1, R4, R23 // tap pairs
+	CBZ	R23, b2single
+b2pair:
+	LDP.P	16(R19), (R20, R21)
+	LDP.P	16(R22), (R24, R25)
+	WORD $0x3ced6a8c // ldr q12, [x20, x13]
+	WORD $0x3ced6aad // ldr q13, [x21, x13]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	WORD $0x3ced6b0c // ldr q12, [x24, x13]
+	WORD $0x3ced6b2d // ldr q13, [x25, x13]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	SUBS	$1, R23, R23
+	BNE	b2pair
+b2single:
+	TBZ	$0, R4, b2req
+	MOVD	(R19), R20
+	MOVD	(R22), R24
+	WORD $0x3ced6a8c // ldr q12, [x20, x13]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	WORD $0x3ced6b0c // ldr q12, [x24, x13]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+b2req:
+	CBZ	R16, nosh2
+	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
+	WORD $0x4ebb4c63 // sqshl v3.4s, v3.4s, v27.4s
+	WORD $0x4eb84c84 // sqshl v4.4s, v4.4s, v24.4s
+	WORD $0x4eb94ca5 // sqshl v5.4s, v5.4s, v25.4s
+	WORD $0x4eba4cc6 // sqshl v6.4s, v6.4s, v26.4s
+	WORD $0x4ebb4ce7 // sqshl v7.4s, v7.4s, v27.4s
+nosh2:
+	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x4eb7b463 // sqdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x4eb4b484 // sqdmulh v4.4s, v4.4s, v20.4s
+	WORD $0x4eb5b4a5 // sqdmulh v5.4s, v5.4s, v21.4s
+	WORD $0x4eb6b4c6 // sqdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x4eb7b4e7 // sqdmulh v7.4s, v7.4s, v23.4s
+	WORD $0x4ebc5400 // srshl v0.4s, v0.4s, v28.4s
+	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
+	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
+	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
+	WORD $0x4ebc5484 // srshl v4.4s, v4.4s, v28.4s
+	WORD $0x4ebd54a5 // srshl v5.4s, v5.4s, v29.4s
+	WORD $0x4ebe54c6 // srshl v6.4s, v6.4s, v30.4s
+	WORD $0x4ebf54e7 // srshl v7.4s, v7.4s, v31.4s
+	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
+	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
+	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
+	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
+	WORD $0x0e61488a // sqxtn v10.4h, v4.4s
+	WORD $0x4e6148aa // sqxtn2 v10.8h, v5.4s
+	WORD $0x0e6148cb // sqxtn v11.4h, v6.4s
+	WORD $0x4e6148eb // sqxtn2 v11.8h, v7.4s
+	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
+	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
+	WORD $0x4e700d4a // sqadd v10.8h, v10.8h, v16.8h
+	WORD $0x4e700d6b // sqadd v11.8h, v11.8h, v16.8h
+	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
+	WORD $0x4e21496a // sqxtn2 v10.16b, v11.8h
+	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
+	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+	WORD $0x4e31654a // smax v10.16b, v10.16b, v17.16b
+	WORD $0x4e326d4a // smin v10.16b, v10.16b, v18.16b
+	VST1.P	[V8.B16], (R14)(R1)
+	VST1.P	[V10.B16], (R14)(R1)
+	ADD	$2, R15, R15
+	CMP	R11, R15
+	BLT	pair
+single:
+	CMP	R2, R15
+	BGE	nextblk
 pix:
 	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
 	ADD	R13, R5, R17 // weight cursor

@@ -199,6 +199,39 @@ bsingle:
 	dwMac(a, 0, false)
 }
 
+// dwBorderBody2 is dwBorderBody for pixels i and i+1 (tables ntaps
+// pointers apart), sharing the weight loads.
+func dwBorderBody2(a *Asm) {
+	a.S(`	MUL	R15, R4, R19
+	ADD	R19<<3, R3, R19 // tap cursor of pixel i
+	ADD	R4<<3, R19, R22 // and of pixel i+1
+	LSR	$1, R4, R23 // tap pairs
+	CBZ	R23, b2single
+b2pair:
+	LDP.P	16(R19), (R20, R21)
+	LDP.P	16(R22), (R24, R25)`)
+	a.W("ldr q12, [x20, x13]")
+	a.W("ldr q13, [x21, x13]")
+	a.S(`	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R17)(R6), [V15.B16]`)
+	dwMac(a, 0, true)
+	a.W("ldr q12, [x24, x13]")
+	a.W("ldr q13, [x25, x13]")
+	dwMac(a, 1, true)
+	a.S(`	SUBS	$1, R23, R23
+	BNE	b2pair
+b2single:
+	TBZ	$0, R4, b2req
+	MOVD	(R19), R20
+	MOVD	(R22), R24`)
+	a.W("ldr q12, [x20, x13]")
+	a.L("\tVLD1.P\t(R17)(R6), [V14.B16]")
+	dwMac(a, 0, false)
+	a.W("ldr q12, [x24, x13]")
+	dwMac(a, 1, false)
+	a.L("b2req:")
+}
+
 // dwRowsBody unrolls a k x k kernel over np (1 or 2) pixels i, i+1. Row ky
 // of pixel p is read through a cursor that VLD1.P advances by kxs.
 func dwRowsBody(k, np int) func(*Asm) {
@@ -266,8 +299,9 @@ func dwconvFile() string {
 // As dwNeon for n output pixels at dst + i*outStride that each have their
 // own tap table, taps[i*ntaps:(i+1)*ntaps]: tap t reads channels
 // [cb, cb+16) at taps[t] + cb (the image columns' borders; a padding tap
-// points at a row of zIn at least c wide).`)
-	dwSkeleton(a, "dwNeonB", "taps", []string{"\tMOVD\tntaps+32(FP), R4"}, 84, dwBorderBody, nil)
+// points at a row of zIn at least c wide). Pixels go in pairs sharing the
+// weight loads.`)
+	dwSkeleton(a, "dwNeonB", "taps", []string{"\tMOVD\tntaps+32(FP), R4"}, 84, dwBorderBody, dwBorderBody2)
 	for _, k := range []int{3, 5, 7, 9, 11} {
 		a.L(`
 // func dwNeonK%d(dst *int8, outStride int, n int, rows *dwRow, _ int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
