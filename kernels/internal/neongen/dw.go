@@ -154,19 +154,20 @@ func dwTapsBody(a *Asm) {
 	LSR	$1, R4, R23 // tap pairs
 	CBZ	R23, tapsingle
 tappair:`)
-	a.L(dwTapR19, 12, 14)
-	a.L(dwTapR19, 13, 15)
+	a.L(dwTap, 12, 14)
+	a.L(dwTap, 13, 15)
 	dwMac(a, 0, true)
 	a.S(`	SUBS	$1, R23, R23
 	BNE	tappair
 tapsingle:
 	TBZ	$0, R4, requant`)
-	a.L(dwTapR19, 12, 14)
+	a.L(dwTap, 12, 14)
 	dwMac(a, 0, false)
 }
 
-// dwTapR19 is dwTap with the tap cursor in R19 (R16 holds the shift flag).
-var dwTapR19 = `	LDP.P	16(R19), (R20, R21)
+// dwTap loads one tap of pixel i (R15) through the dwTap table cursor R19:
+// input block at p + i*inc + (cb & mask) into V%d, weights into V%d.
+const dwTap = `	LDP.P	16(R19), (R20, R21)
 	MOVD.P	8(R19), R22
 	MADD	R15, R20, R21, R20
 	AND	R13, R22, R22
