@@ -4,6 +4,8 @@ package kernels
 
 import (
 	"fmt"
+	"sync"
+	"sync/atomic"
 
 	"github.com/mixedge/mixedge/quant"
 )
@@ -42,6 +44,40 @@ func init() {
 
 //go:noescape
 func dwNeon(dst *int8, outStride int, n int, taps *dwTap, ntaps int, w *int8, c int, bias *int32,
+	rq *quant.Multiplier, zOut, qmin, qmax int32)
+
+// dwZWide[z] is a row of z wide enough for any channel block: border tap
+// tables point padding taps at it and read block cb at +cb. Rows are
+// filled on first use (most of the 128 KiB is never touched).
+const dwZWideC = 512
+
+var (
+	dwZWide      [256][dwZWideC]int8
+	dwZWideReady [256]atomic.Bool
+	dwZWideMu    sync.Mutex
+)
+
+func dwWideZ(zIn int32) *int8 {
+	z := uint8(zIn)
+	if !dwZWideReady[z].Load() {
+		dwZWideMu.Lock()
+		if !dwZWideReady[z].Load() {
+			for i := range dwZWide[z] {
+				dwZWide[z][i] = int8(z)
+			}
+			dwZWideReady[z].Store(true)
+		}
+		dwZWideMu.Unlock()
+	}
+	return &dwZWide[z][0]
+}
+
+// dwBorderPix is how many border pixels one dwNeonB call takes (the tap
+// tables live on the stack).
+const dwBorderPix = 4
+
+//go:noescape
+func dwNeonB(dst *int8, outStride int, n int, taps **int8, ntaps int, w *int8, c int, bias *int32,
 	rq *quant.Multiplier, zOut, qmin, qmax int32)
 
 //go:noescape
@@ -104,6 +140,12 @@ func dwConvNeon(dst, src []int8, weights []int8, bias []int32, rq []quant.Multip
 		oxR = min(max(lim/st+1, oxL), s.OW)
 	}
 	pix := func(iy, ix int) *int8 { return &src[(iy*w+ix)*s.InStride] }
+	// Border pixels use dwNeonB if the wide zIn row covers c.
+	var zw *int8
+	var btaps [dwBorderPix * dwMaxTaps]*int8
+	if c <= dwZWideC {
+		zw = dwWideZ(zIn)
+	}
 	for oy := oy0; oy < oy1; oy++ {
 		iy0 := oy*st - s.PadTop
 		if oxR > oxL && k%2 == 1 && k >= 3 {
@@ -146,6 +188,49 @@ func dwConvNeon(dst, src []int8, weights []int8, bias []int32, rq []quant.Multip
 			}
 			dwNeon(&dst[(oy*s.OW+oxL)*s.OutStride], s.OutStride, oxR-oxL, &taps[0], ntaps,
 				&weights[0], c, &bias[0], &rq[0], zOut, qmin, qmax)
+		}
+		if zw != nil {
+			// Columns whose window crosses the left or right padding, in
+			// runs of up to dwBorderPix pixels.
+			borders := [2][2]int{{0, oxL}, {oxR, s.OW}}
+			if oxR <= oxL {
+				borders = [2][2]int{{0, s.OW}, {s.OW, s.OW}}
+			}
+			for _, b := range borders {
+				for ox0 := b[0]; ox0 < b[1]; ox0 += dwBorderPix {
+					ox1 := min(ox0+dwBorderPix, b[1])
+					i := 0
+					for ox := ox0; ox < ox1; ox++ {
+						ix0 := ox*st - s.PadLeft
+						kx0, kx1 := max(-ix0, 0), min(w-ix0, k) // taps inside the image
+						for ky := range k {
+							row := btaps[i : i+k]
+							i += k
+							iy := iy0 + ky
+							if iy < 0 || iy >= h || kx0 >= kx1 {
+								for j := range row {
+									row[j] = zw
+								}
+								continue
+							}
+							for j := range kx0 {
+								row[j] = zw
+							}
+							p := (iy*w + ix0 + kx0) * s.InStride
+							for j := kx0; j < kx1; j++ {
+								row[j] = &src[p]
+								p += s.InStride
+							}
+							for j := kx1; j < k; j++ {
+								row[j] = zw
+							}
+						}
+					}
+					dwNeonB(&dst[(oy*s.OW+ox0)*s.OutStride], s.OutStride, ox1-ox0, &btaps[0], ntaps,
+						&weights[0], c, &bias[0], &rq[0], zOut, qmin, qmax)
+				}
+			}
+			continue
 		}
 		for ox := 0; ox < s.OW; ox++ {
 			if ox == oxL && oxR > oxL {

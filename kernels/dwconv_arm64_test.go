@@ -96,6 +96,12 @@ func TestArmDWConv(t *testing.T) {
 		runArmDW(t, rng, tab, dwCase{h: 7, w: 9, c: 150, k: 5, stride: 2, inOff: 3, inExtra: 40, outOff: 1, outExtra: 7}, 0)
 		runArmDW(t, rng, tab, dwCase{h: 5, w: 5, c: 35, k: 11, stride: 1, extreme: true, largeBias: true}, 1)
 		runArmDW(t, rng, tab, dwCase{h: 5, w: 5, c: 35, k: 3, stride: 1, extreme: true}, 2)
+		// Wider than dwZWideC: border pixels take the per-tap dwNeon path.
+		runArmDW(t, rng, tab, dwCase{h: 4, w: 6, c: dwZWideC + 21, k: 3, stride: 1, inExtra: 5, outOff: 2}, 1)
+		runArmDW(t, rng, tab, dwCase{h: 3, w: 3, c: dwZWideC + 16, k: 5, stride: 2, same: true, extreme: true}, 0)
+		// Long border runs (more than dwBorderPix pixels, no interior).
+		runArmDW(t, rng, tab, dwCase{h: 9, w: 9, c: 24, k: 11, stride: 1}, 0)
+		runArmDW(t, rng, tab, dwCase{h: 7, w: 10, c: 40, k: 9, stride: 1, same: true, inOff: 1, outExtra: 3}, 1)
 	})
 }
 

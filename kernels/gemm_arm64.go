@@ -10,7 +10,8 @@ import (
 
 // The arm64 GEMMs read weights packed by packGEMMNeon / packGEMMDot and
 // compute 4 pixels x nr output channels per register tile (the *1 variants:
-// 1 pixel, for the last rows%4 pixels). The asm
+// 1 pixel, for the last rows%4 pixels; the 4-pixel kernels require
+// rows%4 == 0). The asm
 // functions handle nblk blocks of nr channels, storing the first cols of
 // each block (cols < nr only for a padded tail block, nblk == 1). They read
 // kpad input bytes per pixel row; the wrapper guarantees that read stays

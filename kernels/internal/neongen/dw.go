@@ -1,0 +1,318 @@
+package neongen
+
+import "fmt"
+
+// Depthwise register use, per 16-channel block:
+//
+//	V0-V3   int32 sums of pixel 0, V4-V7 of pixel 1 (pair loops)
+//	V8-V9   int16 two-tap partials of pixel 0, V10-V11 of pixel 1
+//	V12-V13 inputs of the two taps, V14-V15 their weights
+//	V16 zOut (int16), V17 qmin, V18 qmax (bytes)
+//	V20-V23 M, V24-V27 L, V28-V31 R (requantization, per channel)
+//	R10 bias of the block, R16 = 0 iff every L of the block is 0 (then the
+//	SQSHLs are skipped: a shift by 0 is the identity).
+
+// dwMac multiplies the taps in (V12, V14) and, if pair, (V13, V15) into the
+// int16 partials of pixel p and widens them into its int32 sums.
+func dwMac(a *Asm, p int, pair bool) {
+	t := 8 + 2*p
+	a.W("smull v%d.8h, v12.8b, v14.8b", t)
+	a.W("smull2 v%d.8h, v12.16b, v14.16b", t+1)
+	if pair {
+		a.W("smlal v%d.8h, v13.8b, v15.8b", t)
+		a.W("smlal2 v%d.8h, v13.16b, v15.16b", t+1)
+	}
+	s := 4 * p
+	a.W("saddw v%d.4s, v%d.4s, v%d.4h", s, s, t)
+	a.W("saddw2 v%d.4s, v%d.4s, v%d.8h", s+1, s+1, t)
+	a.W("saddw v%d.4s, v%d.4s, v%d.4h", s+2, s+2, t+1)
+	a.W("saddw2 v%d.4s, v%d.4s, v%d.8h", s+3, s+3, t+1)
+}
+
+// dwRequant requantizes, narrows, clamps and stores the sums of np pixels
+// (to R14, then R14+R1; R14 advances past them).
+func dwRequant(a *Asm, np int, skip string) {
+	a.L("\tCBZ\tR16, %s", skip)
+	for q := 0; q < 4*np; q++ {
+		a.W("sqshl v%d.4s, v%d.4s, v%d.4s", q, q, 24+q%4)
+	}
+	a.L("%s:", skip)
+	for q := 0; q < 4*np; q++ {
+		a.W("sqdmulh v%d.4s, v%d.4s, v%d.4s", q, q, 20+q%4)
+	}
+	for q := 0; q < 4*np; q++ {
+		a.W("srshl v%d.4s, v%d.4s, v%d.4s", q, q, 28+q%4)
+	}
+	for p := 0; p < np; p++ {
+		s, t := 4*p, 8+2*p
+		a.W("sqxtn v%d.4h, v%d.4s", t, s)
+		a.W("sqxtn2 v%d.8h, v%d.4s", t, s+1)
+		a.W("sqxtn v%d.4h, v%d.4s", t+1, s+2)
+		a.W("sqxtn2 v%d.8h, v%d.4s", t+1, s+3)
+	}
+	for p := 0; p < np; p++ {
+		t := 8 + 2*p
+		a.W("sqadd v%d.8h, v%d.8h, v16.8h", t, t)
+		a.W("sqadd v%d.8h, v%d.8h, v16.8h", t+1, t+1)
+	}
+	for p := 0; p < np; p++ {
+		t := 8 + 2*p
+		a.W("sqxtn v%d.8b, v%d.8h", t, t)
+		a.W("sqxtn2 v%d.16b, v%d.8h", t, t+1)
+	}
+	for p := 0; p < np; p++ {
+		t := 8 + 2*p
+		a.W("smax v%d.16b, v%d.16b, v17.16b", t, t)
+		a.W("smin v%d.16b, v%d.16b, v18.16b", t, t)
+	}
+	for p := 0; p < np; p++ {
+		a.L("\tVST1.P\t[V%d.B16], (R14)(R1)", 8+2*p)
+	}
+}
+
+// dwSkeleton emits the channel-block loop and, per block, the pixel loop
+// around body1 (one pixel) or, if body2 is set, pairs of pixels through
+// body2 and an odd last pixel through body1.
+func dwSkeleton(a *Asm, name, tablearg string, extraArgs []string, frame int, body1, body2 func(*Asm)) {
+	a.L(`
+TEXT ·%s(SB), NOSPLIT, $0-%d
+	MOVD	dst+0(FP), R0
+	MOVD	outStride+8(FP), R1
+	MOVD	n+16(FP), R2
+	MOVD	%s+24(FP), R3`, name, frame, tablearg)
+	for _, l := range extraArgs {
+		a.S(l)
+	}
+	a.S(`	MOVD	w+40(FP), R5
+	MOVD	c+48(FP), R6
+	MOVD	bias+56(FP), R7
+	MOVD	rq+64(FP), R8
+	MOVW	zOut+72(FP), R9
+	MOVW	qmin+76(FP), R10
+	MOVW	qmax+80(FP), R11
+	VDUP	R9, V16.H8
+	VDUP	R10, V17.B16
+	VDUP	R11, V18.B16
+	SUB	$1, R2, R11 // last pair start bound: pairs while i < n-1
+	MOVD	ZR, R12 // c0
+blk:
+	SUB	$16, R6, R13
+	CMP	R13, R12
+	CSEL	LT, R12, R13, R13 // cb = min(c0, c-16)
+	ADD	R13<<2, R7, R10 // bias of the block
+	ADD	R13<<3, R8, R9
+	MOVW	$1, R24
+	VDUP	R24, V12.S4
+	VEOR	V13.B16, V13.B16, V13.B16`)
+	for q := 0; q < 4; q++ {
+		a.L("\tVLD2.P\t32(R9), [V8.S4, V9.S4]")
+		a.L("\tVORR\tV8.B16, V8.B16, V%d.B16", 20+q)
+		shifts(a, "V9", vn(24+q), vn(28+q), "V12", "V13")
+	}
+	a.S(`	VORR	V24.B16, V25.B16, V8.B16
+	VORR	V26.B16, V27.B16, V9.B16
+	VORR	V8.B16, V9.B16, V8.B16
+	VMOV	V8.D[0], R16
+	VMOV	V8.D[1], R24
+	ORR	R24, R16, R16 // 0 iff no left shift in the block
+	ADD	R13, R0, R14 // dst for pixel 0
+	MOVD	ZR, R15 // i`)
+	if body2 != nil {
+		a.S(`	CMP	R11, R15
+	BGE	single
+pair:
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R10), [V4.S4, V5.S4, V6.S4, V7.S4]
+	ADD	R13, R5, R17 // weight cursor`)
+		body2(a)
+		dwRequant(a, 2, "nosh2")
+		a.S(`	ADD	$2, R15, R15
+	CMP	R11, R15
+	BLT	pair
+single:
+	CMP	R2, R15
+	BGE	nextblk`)
+	}
+	a.S(`pix:
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	ADD	R13, R5, R17 // weight cursor`)
+	body1(a)
+	a.L("requant:")
+	dwRequant(a, 1, "nosh1")
+	a.S(`	ADD	$1, R15, R15
+	CMP	R2, R15
+	BLT	pix
+nextblk:
+	ADD	$16, R12, R12
+	CMP	R6, R12
+	BLT	blk
+	RET`)
+}
+
+func dwTapsBody(a *Asm) {
+	a.S(`	MOVD	R3, R19 // tap cursor
+	LSR	$1, R4, R23 // tap pairs
+	CBZ	R23, tapsingle
+tappair:`)
+	a.L(dwTap, 12, 14)
+	a.L(dwTap, 13, 15)
+	dwMac(a, 0, true)
+	a.S(`	SUBS	$1, R23, R23
+	BNE	tappair
+tapsingle:
+	TBZ	$0, R4, requant`)
+	a.L(dwTap, 12, 14)
+	dwMac(a, 0, false)
+}
+
+// dwTap loads one tap of pixel i (R15) through the dwTap table cursor R19:
+// input block at p + i*inc + (cb & mask) into V%d, weights into V%d.
+const dwTap = `	LDP.P	16(R19), (R20, R21)
+	MOVD.P	8(R19), R22
+	MADD	R15, R20, R21, R20
+	AND	R13, R22, R22
+	ADD	R22, R20, R20
+	VLD1	(R20), [V%d.B16]
+	VLD1.P	(R17)(R6), [V%d.B16]`
+
+// dwBorderBody: pixel i has its own table of ntaps input pointers at
+// taps + 8*i*ntaps; a tap in the padding points at a row of zIn at least c
+// bytes wide, so every tap reads its block at pointer + cb.
+func dwBorderBody(a *Asm) {
+	a.S(`	MUL	R15, R4, R19
+	ADD	R19<<3, R3, R19 // tap cursor of pixel i
+	LSR	$1, R4, R23 // tap pairs
+	CBZ	R23, bsingle
+bpair:
+	LDP.P	16(R19), (R20, R21)`)
+	a.W("ldr q12, [x20, x13]")
+	a.W("ldr q13, [x21, x13]")
+	a.S(`	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R17)(R6), [V15.B16]`)
+	dwMac(a, 0, true)
+	a.S(`	SUBS	$1, R23, R23
+	BNE	bpair
+bsingle:
+	TBZ	$0, R4, requant
+	MOVD	(R19), R20`)
+	a.W("ldr q12, [x20, x13]")
+	a.L("\tVLD1.P\t(R17)(R6), [V14.B16]")
+	dwMac(a, 0, false)
+}
+
+// dwBorderBody2 is dwBorderBody for pixels i and i+1 (tables ntaps
+// pointers apart), sharing the weight loads.
+func dwBorderBody2(a *Asm) {
+	a.S(`	MUL	R15, R4, R19
+	ADD	R19<<3, R3, R19 // tap cursor of pixel i
+	ADD	R4<<3, R19, R22 // and of pixel i+1
+	LSR	$1, R4, R23 // tap pairs
+	CBZ	R23, b2single
+b2pair:
+	LDP.P	16(R19), (R20, R21)
+	LDP.P	16(R22), (R24, R25)`)
+	a.W("ldr q12, [x20, x13]")
+	a.W("ldr q13, [x21, x13]")
+	a.S(`	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R17)(R6), [V15.B16]`)
+	dwMac(a, 0, true)
+	a.W("ldr q12, [x24, x13]")
+	a.W("ldr q13, [x25, x13]")
+	dwMac(a, 1, true)
+	a.S(`	SUBS	$1, R23, R23
+	BNE	b2pair
+b2single:
+	TBZ	$0, R4, b2req
+	MOVD	(R19), R20
+	MOVD	(R22), R24`)
+	a.W("ldr q12, [x20, x13]")
+	a.L("\tVLD1.P\t(R17)(R6), [V14.B16]")
+	dwMac(a, 0, false)
+	a.W("ldr q12, [x24, x13]")
+	dwMac(a, 1, false)
+	a.L("b2req:")
+}
+
+// dwRowsBody unrolls a k x k kernel over np (1 or 2) pixels i, i+1. Row ky
+// of pixel p is read through a cursor that VLD1.P advances by kxs.
+func dwRowsBody(k, np int) func(*Asm) {
+	return func(a *Asm) {
+		// cursors (pixel 0, pixel 1) and kxs, alternating between rows
+		regs := [2][3]string{{"R19", "R20", "R21"}, {"R22", "R23", "R26"}}
+		ntaps := k * k
+		for t := 0; t < ntaps; t++ {
+			ky, kx := t/k, t%k
+			r := regs[ky%2]
+			if kx == 0 {
+				a.L("\tLDP\t%d(R3), (R24, R25)", 32*ky)
+				a.L("\tMADD\tR15, R24, R25, %s", r[0])
+				a.L("\tLDP\t%d(R3), (R24, %s)", 32*ky+16, r[2])
+				a.L("\tAND\tR13, R24, R24")
+				a.L("\tADD\tR24, %s, %s", r[0], r[0])
+				if np == 2 {
+					a.L("\tADD\tR25, %s, %s", r[0], r[1])
+				}
+			}
+			// tap A of a pair (or a lone last tap) in V12/V14, tap B in V13/V15
+			xv, wv := 12, 14
+			if t%2 == 1 {
+				xv, wv = 13, 15
+			}
+			a.L("\tVLD1.P\t(%s)(%s), [V%d.B16]", r[0], r[2], xv)
+			a.L("\tVLD1.P\t(R17)(R6), [V%d.B16]", wv)
+			last := t == ntaps-1
+			if t%2 == 0 && !last {
+				continue
+			}
+			pair := t%2 == 1
+			dwMac(a, 0, pair)
+			if np == 2 {
+				// pixel 1: the same weights, inputs from its own cursors
+				ta := t
+				if pair {
+					ta = t - 1
+				}
+				for u := ta; u <= t; u++ {
+					ru := regs[(u/k)%2]
+					a.L("\tVLD1.P\t(%s)(%s), [V%d.B16]", ru[1], ru[2], 12+u-ta)
+				}
+				dwMac(a, 1, pair)
+			}
+		}
+	}
+}
+
+func dwconvFile() string {
+	a := &Asm{}
+	a.L(header)
+	a.S(`
+// func dwNeon(dst *int8, outStride int, n int, taps *dwTap, ntaps int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
+//
+// n output pixels, 16 channels at a time (the last block overlaps the one
+// before when c%16 != 0; c >= 16). Tap t of pixel i reads channels
+// [cb, cb+16) at taps[t].p + i*taps[t].inc + (cb & taps[t].mask);
+// weights are [ntaps][c]. Two taps are summed in int16 (SMULL+SMLAL),
+// then widened into the int32 sums (SADDW/SADDW2).`)
+	dwSkeleton(a, "dwNeon", "taps", []string{"\tMOVD\tntaps+32(FP), R4"}, 84, dwTapsBody, nil)
+	a.S(`
+// func dwNeonB(dst *int8, outStride int, n int, taps **int8, ntaps int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
+//
+// As dwNeon for n output pixels at dst + i*outStride that each have their
+// own tap table, taps[i*ntaps:(i+1)*ntaps]: tap t reads channels
+// [cb, cb+16) at taps[t] + cb (the image columns' borders; a padding tap
+// points at a row of zIn at least c wide). Pixels go in pairs sharing the
+// weight loads.`)
+	dwSkeleton(a, "dwNeonB", "taps", []string{"\tMOVD\tntaps+32(FP), R4"}, 84, dwBorderBody, dwBorderBody2)
+	for _, k := range []int{3, 5, 7, 9, 11} {
+		a.L(`
+// func dwNeonK%d(dst *int8, outStride int, n int, rows *dwRow, _ int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
+//
+// As dwNeon for a %dx%d kernel, fully unrolled over the taps, for runs of
+// output pixels whose columns are all inside the image: tap (ky, kx) of
+// pixel i reads rows[ky].p + i*rows[ky].inc + (cb & rows[ky].mask) +
+// kx*rows[ky].kxs. Pixels go in pairs sharing the weight loads and row
+// set-up, an odd last one alone.`, k, k, k)
+		dwSkeleton(a, fmt.Sprintf("dwNeonK%d", k), "rows", nil, 84, dwRowsBody(k, 1), dwRowsBody(k, 2))
+	}
+	return a.String()
+}
