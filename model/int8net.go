@@ -380,6 +380,13 @@ func im2col(dst, src []int8, s *kernels.ConvShape, z int8, y0, y1 int) {
 					continue
 				}
 				line := src[iy*s.W*s.InStride:]
+				if s.InStride == cin && ix0 >= 0 && ix0+k <= s.W {
+					// Inside the image the K pixels are contiguous: one copy
+					// (3 instead of 9 per output pixel for the stem; on a Pi
+					// 4 the gather was ~7 M cycles a frame).
+					copy(out, line[ix0*cin:ix0*cin+row])
+					continue
+				}
 				for kx := 0; kx < k; kx++ {
 					ix := ix0 + kx
 					o := out[kx*cin : kx*cin+cin]
