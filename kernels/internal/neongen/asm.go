@@ -1,12 +1,14 @@
 // Package neongen generates the arm64 NEON assembly of package kernels
 // (gemm_neon_arm64.s, gemm_dot_arm64.s, dwconv_neon_arm64.s,
-// elementwise_neon_arm64.s).
+// elementwise_neon_arm64.s) and of package camera (fusedrow_neon_arm64.s,
+// the row kernels of the fused preprocessing; templates in camera.go).
 //
 // Go's arm64 assembler lacks most integer NEON instructions, so those are
 // emitted as `WORD $0x…` with the instruction, in LLVM syntax, as a comment.
 // The encoder here covers exactly the instruction forms the kernels use;
 // kernels/wordcheck_test.go cross-checks every word with llvm-mc, and
-// kernels/generate_test.go fails when the checked-in files are stale.
+// TestNeonGenerated (kernels/neongen_test.go) fails when a checked-in file
+// is stale.
 package neongen
 
 import (
@@ -127,19 +129,59 @@ var threeDiff = map[string]uint32{
 	"sqdmull": 0xd,
 }
 
+// Long/wide by element (vN.h[i] or vN.s[i]): 0 Q U 01111 size L M Rm opcode
+// H 0 Rn Rd; the "2" forms set Q.
+var byElemLong = map[string]uint32{
+	"smlal": 0x2,
+	"smlsl": 0x6,
+	"smull": 0xa,
+}
+
 // Two registers, misc: 0 Q U 01110 size 10000 opcode 10 Rn Rd.
 var twoMisc = map[string]struct{ u, opc uint32 }{
 	"saddlp": {0, 0x02},
 	"sadalp": {0, 0x06},
 	"sqxtn":  {0, 0x14},
+	"sqxtun": {1, 0x12},
+	"uqxtn":  {1, 0x14},
 	"scvtf":  {0, 0x1d},
 }
 
-var ldrQRE = regexp.MustCompile(`^ldr q([0-9]+), \[x([0-9]+), x([0-9]+)\]$`)
+// Logical, three registers of a byte arrangement: 0 Q U 01110 opc 1 Rm
+// 000111 Rn Rd (MOV is ORR with Rm = Rn).
+var logical = map[string]struct{ u, opc uint32 }{
+	"orr": {0, 2},
+	"eor": {1, 0},
+}
+
+// Shift by immediate: 0 Q U 011110 immh:immb opcode 1 Rn Rd. kind says how
+// immh:immb holds the shift: "left" esize+shift, "right" 2*esize-shift (both
+// on one arrangement), "long" esize+shift of the narrow source (SXTL/UXTL
+// are shift 0), "narrow" 2*esize-shift of the narrow destination.
+var shiftImm = map[string]struct {
+	u, opc uint32
+	kind   string
+}{
+	"shl":     {0, 0x0a, "left"},
+	"sshr":    {0, 0x00, "right"},
+	"ushr":    {1, 0x00, "right"},
+	"sshll":   {0, 0x14, "long"},
+	"ushll":   {1, 0x14, "long"},
+	"sxtl":    {0, 0x14, "long"},
+	"uxtl":    {1, 0x14, "long"},
+	"sqshrun": {1, 0x10, "narrow"},
+}
+
+var (
+	ldrQRE = regexp.MustCompile(`^ldr q([0-9]+), \[x([0-9]+), x([0-9]+)\]$`)
+	tblRE  = regexp.MustCompile(`^(tbl|tbx) (v[0-9]+\.[0-9]+b), \{ ?([^{}]*?) ?\}, (v[0-9]+\.[0-9]+b)$`)
+)
 
 // Encode returns the encoding of one instruction in LLVM syntax.
 func Encode(text string) (uint32, error) {
-	if m := ldrQRE.FindStringSubmatch(strings.TrimSpace(text)); m != nil {
+	text = strings.TrimSpace(text)
+	bad := func() (uint32, error) { return 0, fmt.Errorf("%q: unsupported instruction form", text) }
+	if m := ldrQRE.FindStringSubmatch(text); m != nil {
 		// LDR (register, SIMD&FP), 128 bits, unscaled X offset:
 		// 00 111 1 00 11 1 Rm 011 0 10 Rn Rt.
 		var r [3]uint32
@@ -152,21 +194,44 @@ func Encode(text string) (uint32, error) {
 		}
 		return 0x3ce06800 | r[2]<<16 | r[1]<<5 | r[0], nil
 	}
-	mn, rest, _ := strings.Cut(strings.TrimSpace(text), " ")
+	if m := tblRE.FindStringSubmatch(text); m != nil {
+		// TBL/TBX: 0 Q 001110 000 Rm 0 len op 00 Rn Rd, a list of 1 to 4
+		// consecutive registers (modulo 32), all .16b.
+		return encodeTbl(text, m[1] == "tbx", m[2], strings.Split(m[3], ","), m[4])
+	}
+	mn, rest, _ := strings.Cut(text, " ")
 	var ops []operand
+	imm, hasImm := uint64(0), false
 	for _, f := range strings.Split(rest, ",") {
-		o, err := parseOperand(strings.TrimSpace(f))
+		f = strings.TrimSpace(f)
+		if strings.HasPrefix(f, "#") && !hasImm {
+			v, err := strconv.ParseUint(f[1:], 0, 64)
+			if err != nil {
+				return 0, fmt.Errorf("%q: bad immediate %q", text, f)
+			}
+			imm, hasImm = v, true
+			continue
+		}
+		if hasImm { // the immediate comes last
+			return bad()
+		}
+		o, err := parseOperand(f)
 		if err != nil {
 			return 0, fmt.Errorf("%q: %v", text, err)
 		}
 		ops = append(ops, o)
 	}
-	bad := func() (uint32, error) { return 0, fmt.Errorf("%q: unsupported instruction form", text) }
 	upper := strings.HasSuffix(mn, "2")
 	base := strings.TrimSuffix(mn, "2")
 	same, isSame := threeSame[mn]
 	diff, isDiff := threeDiff[base]
 	misc, isMisc := twoMisc[base]
+	logic, isLogic := logical[mn]
+	shift, isShift := shiftImm[base]
+	ext := base == "sxtl" || base == "uxtl" // shifts by 0, written without an immediate
+	if hasImm != (isShift && !ext || mn == "movi") {
+		return bad()
+	}
 	switch {
 	case isSame:
 		if len(ops) != 3 {
@@ -182,8 +247,135 @@ func Encode(text string) (uint32, error) {
 				return bad()
 			}
 			size = 0 // sz = 0: single precision
+		} else if d.elem == 'd' {
+			return bad() // integer .2d forms are not covered (most do not exist)
 		}
 		return 0x0e200400 | d.q()<<30 | same.u<<29 | size<<22 | m.reg<<16 | same.opc<<11 | n.reg<<5 | d.reg, nil
+	case isLogic || mn == "mov":
+		if mn == "mov" {
+			if len(ops) != 2 {
+				return bad()
+			}
+			ops = append(ops, ops[1]) // ORR Vd, Vn, Vn
+			logic = logical["orr"]
+		}
+		if len(ops) != 3 {
+			return bad()
+		}
+		d, n, m := ops[0], ops[1], ops[2]
+		if d.elem != 'b' || d.bits() < 64 || n != (operand{reg: n.reg, count: d.count, elem: 'b', index: -1}) ||
+			m != (operand{reg: m.reg, count: d.count, elem: 'b', index: -1}) {
+			return bad()
+		}
+		return 0x0e201c00 | d.q()<<30 | logic.u<<29 | logic.opc<<22 | m.reg<<16 | n.reg<<5 | d.reg, nil
+	case mn == "movi":
+		// MOVI, 64-bit lanes: 0 1 1 0111100000 abc 1110 01 defgh Rd; each
+		// bit of abcdefgh stands for a byte 0x00 or 0xff of the immediate.
+		if len(ops) != 1 || ops[0] != (operand{reg: ops[0].reg, count: 2, elem: 'd', index: -1}) {
+			return bad()
+		}
+		var abcdefgh uint32
+		for i := 7; i >= 0; i-- {
+			switch b := imm >> (8 * i) & 0xff; b {
+			case 0:
+				abcdefgh <<= 1
+			case 0xff:
+				abcdefgh = abcdefgh<<1 | 1
+			default:
+				return bad()
+			}
+		}
+		return 0x6f00e400 | abcdefgh>>5<<16 | abcdefgh&0x1f<<5 | ops[0].reg, nil
+	case isShift:
+		if len(ops) != 2 || ops[0].index >= 0 || ops[1].index >= 0 {
+			return bad()
+		}
+		d, n := ops[0], ops[1]
+		var q uint32
+		var immhb uint64
+		switch shift.kind {
+		case "left", "right":
+			if upper || n.count != d.count || n.elem != d.elem || d.bits() < 64 || d.elem == 'd' && d.bits() != 128 {
+				return bad()
+			}
+			esize := uint64(8) << elemSize[d.elem]
+			if shift.kind == "left" && imm >= esize || shift.kind == "right" && (imm < 1 || imm > esize) {
+				return bad()
+			}
+			q, immhb = d.q(), esize+imm
+			if shift.kind == "right" {
+				immhb = 2*esize - imm
+			}
+		case "long", "narrow":
+			wide, narrow := d, n
+			if shift.kind == "narrow" {
+				wide, narrow = n, d
+			}
+			half := 64
+			if upper {
+				half, q = 128, 1
+			}
+			if wide.bits() != 128 || narrow.bits() != half || elemSize[wide.elem] != elemSize[narrow.elem]+1 {
+				return bad()
+			}
+			esize := uint64(8) << elemSize[narrow.elem]
+			if shift.kind == "long" && imm >= esize || shift.kind == "narrow" && (imm < 1 || imm > esize) {
+				return bad()
+			}
+			immhb = esize + imm
+			if shift.kind == "narrow" {
+				immhb = 2*esize - imm
+			}
+		}
+		return 0x0f000400 | q<<30 | shift.u<<29 | uint32(immhb)<<16 | shift.opc<<11 | n.reg<<5 | d.reg, nil
+	case mn == "dup":
+		// DUP (element): 0 Q 0 01110000 imm5 0 0000 1 Rn Rd, imm5 =
+		// index:1:0…0 by element size.
+		if len(ops) != 2 {
+			return bad()
+		}
+		d, n := ops[0], ops[1]
+		size := elemSize[d.elem]
+		if d.index >= 0 || d.bits() < 64 || d.elem == 'd' && d.bits() != 128 ||
+			n.count != 0 || n.elem != d.elem || n.index < 0 || n.index >= 16>>size {
+			return bad()
+		}
+		imm5 := uint32(n.index)<<(size+1) | 1<<size
+		return 0x0e000400 | d.q()<<30 | imm5<<16 | n.reg<<5 | d.reg, nil
+	case isDiff && len(ops) == 3 && ops[2].index >= 0:
+		// By element: the index is H:L:M for .h (Rm in v0-v15), H:L for .s.
+		opc, ok := byElemLong[base]
+		if !ok {
+			return bad()
+		}
+		d, n, m := ops[0], ops[1], ops[2]
+		if d.bits() != 128 || d.elem != 's' && d.elem != 'd' {
+			return bad()
+		}
+		narrow := byte("bhs"[elemSize[d.elem]-1])
+		half := 64
+		var q uint32
+		if upper {
+			half, q = 128, 1
+		}
+		if n.elem != narrow || n.bits() != half || n.index >= 0 || m.elem != narrow || m.count != 0 {
+			return bad()
+		}
+		var h, l, mm uint32
+		idx := uint32(m.index)
+		if narrow == 'h' {
+			if idx > 7 || m.reg > 15 {
+				return bad()
+			}
+			h, l, mm = idx>>2, idx>>1&1, idx&1
+		} else {
+			if idx > 3 {
+				return bad()
+			}
+			h, l, mm = idx>>1, idx&1, m.reg>>4
+		}
+		size := elemSize[narrow]
+		return 0x0f000000 | q<<30 | size<<22 | l<<21 | mm<<20 | (m.reg&15)<<16 | opc<<12 | h<<11 | n.reg<<5 | d.reg, nil
 	case mn == "sdot":
 		// SDOT (by element): 0 Q 0 01111 10 L M Rm 1110 H 0 Rn Rd.
 		if len(ops) != 3 {
@@ -232,7 +424,7 @@ func Encode(text string) (uint32, error) {
 				return bad()
 			}
 			q, size = d.q(), elemSize[n.elem]
-		case "sqxtn":
+		case "sqxtn", "sqxtun", "uqxtn":
 			half := 64
 			if upper {
 				half, q = 128, 1
@@ -250,4 +442,35 @@ func Encode(text string) (uint32, error) {
 		return 0x0e200800 | q<<30 | misc.u<<29 | size<<22 | misc.opc<<12 | n.reg<<5 | d.reg, nil
 	}
 	return bad()
+}
+
+// encodeTbl encodes TBL/TBX Vd, {list}, Vm (Vd and Vm .8b or .16b, the list
+// of .16b registers).
+func encodeTbl(text string, tbx bool, dst string, list []string, idx string) (uint32, error) {
+	bad := func() (uint32, error) { return 0, fmt.Errorf("%q: unsupported instruction form", text) }
+	d, err1 := parseOperand(dst)
+	m, err2 := parseOperand(idx)
+	if err1 != nil || err2 != nil || d.index >= 0 || m != (operand{reg: m.reg, count: d.count, elem: 'b', index: -1}) || d.bits() < 64 {
+		return bad()
+	}
+	if len(list) < 1 || len(list) > 4 {
+		return bad()
+	}
+	var n uint32
+	for i, s := range list {
+		o, err := parseOperand(strings.TrimSpace(s))
+		if err != nil || o.count != 16 || o.elem != 'b' || o.index >= 0 {
+			return bad()
+		}
+		if i == 0 {
+			n = o.reg
+		} else if o.reg != (n+uint32(i))%32 {
+			return bad()
+		}
+	}
+	var op uint32
+	if tbx {
+		op = 1
+	}
+	return 0x0e000000 | d.q()<<30 | m.reg<<16 | uint32(len(list)-1)<<13 | op<<12 | n<<5 | d.reg, nil
 }

@@ -1,12 +1,26 @@
 package neongen
 
-// Files returns the generated assembly files, by name (relative to the
-// kernels directory).
-func Files() map[string]string {
-	return map[string]string{
-		"gemm_neon_arm64.s":        gemmNeonFile(),
-		"gemm_dot_arm64.s":         gemmDotFile(),
-		"dwconv_neon_arm64.s":      dwconvFile(),
-		"elementwise_neon_arm64.s": elementwiseFile(),
+import "fmt"
+
+// Packages lists the packages whose arm64 assembly is generated, as
+// directories relative to the module root.
+var Packages = []string{"kernels", "camera"}
+
+// Files returns the generated assembly files of package pkg (one of
+// Packages), by name relative to the package's directory.
+func Files(pkg string) map[string]string {
+	switch pkg {
+	case "kernels":
+		return map[string]string{
+			"gemm_neon_arm64.s":        gemmNeonFile(),
+			"gemm_dot_arm64.s":         gemmDotFile(),
+			"dwconv_neon_arm64.s":      dwconvFile(),
+			"elementwise_neon_arm64.s": elementwiseFile(),
+		}
+	case "camera":
+		return map[string]string{
+			"fusedrow_neon_arm64.s": fusedRowFile(),
+		}
 	}
+	panic(fmt.Sprintf("neongen: no generated files for package %q", pkg))
 }
