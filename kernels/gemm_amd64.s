@@ -44,6 +44,20 @@ GLOBL gemmPerm<>(SB), RODATA|NOPTR, $32
 	VPSRAVD   256(P), acc, acc; \
 	VPADDD    Y10, acc, acc
 
+// REQH is the requantization for Shift >= 2 when hi + c fits in int32
+// (gemmEpiX.setChannels checks it): only the high dword of acc*M matters,
+// hi32(acc*M + 2^(s-1)) = hi + 2^(Shift-2), and adding zOut*2^(Shift-1)
+// before the arithmetic shift by Shift-1 adds zOut after it. H points at
+// an rqHVec (M even/odd, c, Shift-1). Clobbers Y8, Y9.
+#define REQH(acc, H) \
+	VPSRLQ    $32, acc, Y9; \
+	VPMULDQ   0(H), acc, Y8; \
+	VPMULDQ   32(H), Y9, Y9; \
+	VPSRLQ    $32, Y8, Y8; \
+	VPBLENDD  $0xAA, Y9, Y8, acc; \
+	VPADDD    64(H), acc, acc; \
+	VPSRAVD   96(H), acc, acc
+
 // KPAIR accumulates one k-pair: weights at wo(SI) (16 channels as int16
 // pairs, 64 bytes), inputs at xo(DI) for the four scratch rows.
 #define KPAIR(wo, wo2, xo) \
@@ -87,13 +101,17 @@ GLOBL gemmPerm<>(SB), RODATA|NOPTR, $32
 	VPADDD       Y15, Y6, Y6
 
 // func gemmKernelAVX2(dst *int8, dstStride int, src *int8, srcStride int, pixels int, k int, nc int,
-//	w *int8, ep *gemmEpi, scratch *int16, rowBytes int, raw *int32, fast int)
+//	w *int8, ep *gemmEpiX, scratch *int16, rowBytes int, raw *int32, mode int)
 //
-// fast != 0 promises that every channel's Shift is >= 1 (REQF epilogue).
+// mode bits (gemmReqF...gemmPreCvt in gemm_amd64.go): 1 every Shift >= 1
+// (REQF), 2 the REQH parameters are valid (preferred), 4 no clamp (qmin,
+// qmax = -128, 127), 8 the scratch rows are already converted (the kernel
+// reads pixel p's row at scratch + p*rowBytes and never reads src).
 //
 // Locals: 0(SP) channels left, 8(SP) output block pointer, 16(SP) saved SI,
-// 24(SP) pixels in this tile, 32(SP) saved AX, 40(SP) output block step.
-TEXT ·gemmKernelAVX2(SB), NOSPLIT, $48-104
+// 24(SP) pixels in this tile, 32(SP) saved AX, 40(SP) output block step,
+// 48(SP) REQH parameters of the block.
+TEXT ·gemmKernelAVX2(SB), NOSPLIT, $56-104
 	MOVQ dst+0(FP), R8
 	MOVQ dstStride+8(FP), R9
 	MOVQ src+16(FP), R10
@@ -112,7 +130,10 @@ tile:
 	MOVQ $4, AX
 
 mrok:
-	MOVQ AX, 24(SP)
+	MOVQ  AX, 24(SP)
+	MOVQ  mode+96(FP), CX
+	TESTQ $8, CX
+	JNZ   cvtdone
 
 	// Sign-extend the tile's rows to int16 scratch rows.
 	XORQ AX, AX
@@ -176,11 +197,15 @@ cvtnext:
 	INCQ AX
 	CMPQ AX, 24(SP)
 	JLT  cvtrow
+
+cvtdone:
 	LEAQ (BX)(BX*2), DX
 
 	// Channel blocks of 16.
 	MOVQ w+56(FP), SI
 	MOVQ ep+64(FP), AX
+	LEAQ 2464(AX), CX
+	MOVQ CX, 48(SP)
 	ADDQ $160, AX
 	MOVQ nc+48(FP), CX
 	MOVQ CX, 0(SP)
@@ -230,48 +255,67 @@ kdone:
 	TESTQ CX, CX
 	JNZ   rawstore
 
+	MOVQ    mode+96(FP), CX
+	TESTQ   $2, CX
+	JNZ     fullh
 	MOVQ    ep+64(FP), DI
 	VMOVDQU (DI), Y10
-	VMOVDQU 32(DI), Y11
-	VMOVDQU 64(DI), Y12
-	VMOVDQU gemmPerm<>(SB), Y13
-	LEAQ    288(AX), CX
-	CMPQ    fast+96(FP), $0
-	JNE     fullfast
+	LEAQ    288(AX), DI
+	TESTQ   $1, CX
+	JNZ     fullfast
 	REQ(Y0, AX)
-	REQ(Y1, CX)
+	REQ(Y1, DI)
 	REQ(Y2, AX)
-	REQ(Y3, CX)
+	REQ(Y3, DI)
 	REQ(Y4, AX)
-	REQ(Y5, CX)
+	REQ(Y5, DI)
 	REQ(Y6, AX)
-	REQ(Y7, CX)
+	REQ(Y7, DI)
 	JMP     fullpack
 
 fullfast:
 	REQF(Y0, AX)
-	REQF(Y1, CX)
+	REQF(Y1, DI)
 	REQF(Y2, AX)
-	REQF(Y3, CX)
+	REQF(Y3, DI)
 	REQF(Y4, AX)
-	REQF(Y5, CX)
+	REQF(Y5, DI)
 	REQF(Y6, AX)
-	REQF(Y7, CX)
+	REQF(Y7, DI)
+	JMP fullpack
+
+fullh:
+	MOVQ 48(SP), CX
+	LEAQ 128(CX), DI
+	REQH(Y0, CX)
+	REQH(Y1, DI)
+	REQH(Y2, CX)
+	REQH(Y3, DI)
+	REQH(Y4, CX)
+	REQH(Y5, DI)
+	REQH(Y6, CX)
+	REQH(Y7, DI)
 
 fullpack:
+	VMOVDQU   gemmPerm<>(SB), Y13
 	VPACKSSDW Y1, Y0, Y0
 	VPACKSSDW Y3, Y2, Y2
 	VPACKSSWB Y2, Y0, Y0
 	VPERMD    Y0, Y13, Y0
-	VPMAXSB   Y11, Y0, Y0
-	VPMINSB   Y12, Y0, Y0
 	VPACKSSDW Y5, Y4, Y4
 	VPACKSSDW Y7, Y6, Y6
 	VPACKSSWB Y6, Y4, Y4
 	VPERMD    Y4, Y13, Y4
-	VPMAXSB   Y11, Y4, Y4
-	VPMINSB   Y12, Y4, Y4
+	MOVQ      mode+96(FP), CX
+	TESTQ     $4, CX
+	JNZ       fullstore
+	MOVQ      ep+64(FP), DI
+	VPMAXSB   32(DI), Y0, Y0
+	VPMINSB   64(DI), Y0, Y0
+	VPMAXSB   32(DI), Y4, Y4
+	VPMINSB   64(DI), Y4, Y4
 
+fullstore:
 	MOVQ 8(SP), DI
 	CMPQ 0(SP), $16
 	JLT  slowstore
@@ -285,13 +329,33 @@ fullpack:
 	JMP          nextblock
 
 slowstore:
+	// 12 channels (n = 12, 60) of 4 pixels: an 8- and a 4-byte store each.
+	CMPQ         24(SP), $4
+	JLT          spillstore
+	CMPQ         0(SP), $12
+	JNE          spillstore
+	VEXTRACTI128 $1, Y0, X1
+	VEXTRACTI128 $1, Y4, X5
+	MOVQ         X0, (DI)
+	VPEXTRD      $2, X0, 8(DI)
+	MOVQ         X1, (DI)(R9*1)
+	VPEXTRD      $2, X1, 8(DI)(R9*1)
+	LEAQ         (DI)(R9*2), CX
+	MOVQ         X4, (CX)
+	VPEXTRD      $2, X4, 8(CX)
+	MOVQ         X5, (CX)(R9*1)
+	VPEXTRD      $2, X5, 8(CX)(R9*1)
+	JMP          nextblock
+
+spillstore:
 	// Copy min(16, channels left) bytes of each of the tile's pixels.
 	MOVQ    AX, 32(SP)
 	MOVQ    SI, 16(SP)
 	MOVQ    ep+64(FP), SI
-	ADDQ    $96, SI
-	VMOVDQU Y0, (SI)
-	VMOVDQU Y4, 32(SI)
+	ADDQ    $3519, SI
+	ANDQ    $-32, SI
+	VMOVDQA Y0, (SI)
+	VMOVDQA Y4, 32(SI)
 	MOVQ    24(SP), DX
 	MOVQ    0(SP), CX
 	CMPQ    CX, $16
@@ -382,13 +446,13 @@ hdone:
 	TESTQ CX, CX
 	JNZ   rawstore
 
+	MOVQ    mode+96(FP), CX
+	TESTQ   $2, CX
+	JNZ     halfh
 	MOVQ    ep+64(FP), DI
 	VMOVDQU (DI), Y10
-	VMOVDQU 32(DI), Y11
-	VMOVDQU 64(DI), Y12
-	VMOVDQU gemmPerm<>(SB), Y13
-	CMPQ    fast+96(FP), $0
-	JNE     halffast
+	TESTQ   $1, CX
+	JNZ     halffast
 	REQ(Y0, AX)
 	REQ(Y2, AX)
 	REQ(Y4, AX)
@@ -400,15 +464,29 @@ halffast:
 	REQF(Y2, AX)
 	REQF(Y4, AX)
 	REQF(Y6, AX)
+	JMP halfpack
+
+halfh:
+	MOVQ 48(SP), CX
+	REQH(Y0, CX)
+	REQH(Y2, CX)
+	REQH(Y4, CX)
+	REQH(Y6, CX)
 
 halfpack:
+	VMOVDQU   gemmPerm<>(SB), Y13
 	VPACKSSDW Y2, Y0, Y0
 	VPACKSSDW Y6, Y4, Y4
 	VPACKSSWB Y4, Y0, Y0
 	VPERMD    Y0, Y13, Y0
-	VPMAXSB   Y11, Y0, Y0
-	VPMINSB   Y12, Y0, Y0
+	MOVQ      mode+96(FP), CX
+	TESTQ     $4, CX
+	JNZ       halfstore
+	MOVQ      ep+64(FP), DI
+	VPMAXSB   32(DI), Y0, Y0
+	VPMINSB   64(DI), Y0, Y0
 
+halfstore:
 	// Y0 holds 8 bytes per pixel.
 	MOVQ         8(SP), DI
 	CMPQ         0(SP), $8
@@ -424,11 +502,26 @@ halfpack:
 	JMP          nextblock
 
 hslow:
+	// 4 channels (n%16 = 4) of 4 pixels: one 4-byte store each.
+	CMPQ         24(SP), $4
+	JLT          hspill
+	CMPQ         0(SP), $4
+	JNE          hspill
+	VEXTRACTI128 $1, Y0, X1
+	MOVL         X0, (DI)
+	VPEXTRD      $2, X0, (DI)(R9*1)
+	LEAQ         (DI)(R9*2), CX
+	MOVL         X1, (CX)
+	VPEXTRD      $2, X1, (CX)(R9*1)
+	JMP          nextblock
+
+hspill:
 	MOVQ    AX, 32(SP)
 	MOVQ    SI, 16(SP)
 	MOVQ    ep+64(FP), SI
-	ADDQ    $96, SI
-	VMOVDQU Y0, (SI)
+	ADDQ    $3519, SI
+	ANDQ    $-32, SI
+	VMOVDQA Y0, (SI)
 	MOVQ    24(SP), DX
 	MOVQ    0(SP), CX
 
@@ -462,6 +555,7 @@ hrowdone:
 
 nextblock:
 	ADDQ $576, AX
+	ADDQ $256, 48(SP)
 	MOVQ 8(SP), CX
 	ADDQ 40(SP), CX
 	MOVQ CX, 8(SP)
@@ -473,8 +567,14 @@ nextblock:
 	// Next tile of 4 pixels.
 	LEAQ (R11)(R11*1), CX
 	LEAQ (R10)(CX*2), R10
-	LEAQ (R9)(R9*1), CX
-	LEAQ (R8)(CX*2), R8
+	LEAQ  (R9)(R9*1), CX
+	LEAQ  (R8)(CX*2), R8
+	MOVQ  mode+96(FP), CX
+	TESTQ $8, CX
+	JZ    nexttile
+	LEAQ  (R14)(BX*4), R14
+
+nexttile:
 	SUBQ $4, R12
 	JG   tile
 

@@ -124,6 +124,51 @@ func TestAVX2GEMM(t *testing.T) {
 	}
 }
 
+// TestAVX2GEMMReqH runs every channel of a call at one Shift, so the chunk
+// takes REQH whenever it is allowed, around the limits of its constant
+// c = 2^(Shift-2) + zOut*2^(Shift-1) (|c| <= 2^30), with the largest
+// accumulators and multipliers, and checks the mode choice itself.
+func TestAVX2GEMMReqH(t *testing.T) {
+	rng := rand.New(rand.NewPCG(45, 46))
+	for _, shift := range []int32{1, 2, 3, 9, 22, 23, 24, 25, 26, quant.MaxShift} {
+		for _, zOut := range []int32{-128, -1, 0, 127} {
+			for trial := range 6 {
+				pixels, k, n := 1+rng.IntN(9), 1+rng.IntN(70), 1+rng.IntN(40)
+				if trial == 0 {
+					pixels = 4 + rng.IntN(5)
+				}
+				src := newBuf(rng, pixels*k)
+				copy(src.b, randInt8s(rng, len(src.b), trial%2 == 0))
+				w := randWeights(rng, n*k, trial%2 == 0)
+				bias := randBias(rng, n, trial%3 != 2)
+				rq := make([]quant.Multiplier, n)
+				for c := range rq {
+					rq[c] = quant.Multiplier{M: 1<<31 - 1 - rng.Int32N(1<<30), Shift: shift}
+				}
+				qmin, qmax := int32(quant.QMin), int32(quant.QMax)
+				if trial == 5 {
+					qmin, qmax = -100, 90
+				}
+				var ep gemmEpiX
+				cst := int64(1)<<max(shift-2, 0) + int64(zOut)<<(shift-1)
+				wantH := shift >= 2 && cst >= -1<<30 && cst <= 1<<30
+				if got := ep.setChannels(bias, rq, zOut)&gemmReqH != 0; got != wantH {
+					t.Fatalf("Shift %d zOut %d: REQH chosen %v, want %v", shift, zOut, got, wantH)
+				}
+				dst := newBuf(rng, pixels*n)
+				want := dst.clone()
+				srcBefore := src.clone()
+				GEMMQS8(want[guard:][:pixels*n], n, src.view(0, pixels*k), k, pixels, k, n, w, bias, rq, zOut, qmin, qmax)
+				GEMMQS8AVX2(dst.view(0, pixels*n), n, src.view(0, pixels*k), k, pixels, k, n,
+					PackGEMMAVX2(w, k, n), bias, rq, zOut, qmin, qmax)
+				what := fmt.Sprintf("Shift %d zOut %d %dpx k=%d n=%d", shift, zOut, pixels, k, n)
+				checkBuf(t, what+": dst", dst.b, want)
+				checkBuf(t, what+": src", src.b, srcBefore)
+			}
+		}
+	}
+}
+
 func TestAVX2GEMMF32(t *testing.T) {
 	rng := rand.New(rand.NewPCG(43, 44))
 	for i := range trials(500) {

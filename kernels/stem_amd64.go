@@ -47,12 +47,13 @@ func StemConvQS8AVX2(dst, src []int8, weights []int8, bias []int32, rq []quant.M
 	var patches [stemPatchBuf]int8
 	var scratch [4 * gemmRowMax / 2]int16 // kk <= MaxStemPatch: rows fit
 	rowBytes := gemmRowBytes(kk)
-	var ep gemmEpi
+	var ep gemmEpiX
 	ep.setOut(zOut, qmin, qmax)
+	cm := clampMode(qmin, qmax)
 	oneChunk := s.Cout <= gemmChunk
-	fast := 0
+	mode := 0
 	if oneChunk {
-		fast = ep.setChannels(bias[:s.Cout], rq[:s.Cout])
+		mode = ep.setChannels(bias[:s.Cout], rq[:s.Cout], zOut) | cm
 	}
 	kp := (kk + 1) / 2
 	batch := stemPatchBuf / kk
@@ -94,10 +95,10 @@ func StemConvQS8AVX2(dst, src []int8, weights []int8, bias []int32, rq []quant.M
 			for c0 := 0; c0 < s.Cout; c0 += gemmChunk {
 				nc := min(gemmChunk, s.Cout-c0)
 				if !oneChunk {
-					fast = ep.setChannels(bias[c0:c0+nc], rq[c0:c0+nc])
+					mode = ep.setChannels(bias[c0:c0+nc], rq[c0:c0+nc], zOut) | cm
 				}
 				gemmKernelAVX2(&dst[out+c0], s.OutStride, &patches[0], kk, nb, kk, nc,
-					&pw[c0/gemmNR*kp*gemmBlockB], &ep, &scratch[0], rowBytes, nil, fast)
+					&pw[c0/gemmNR*kp*gemmBlockB], &ep, &scratch[0], rowBytes, nil, mode)
 			}
 		}
 	}
