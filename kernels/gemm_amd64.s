@@ -669,3 +669,35 @@ gvdone:
 
 	VZEROUPPER
 	RET
+
+// func stemGatherAVX2(dst *int16, src *int8, rowStride int, step int, count int)
+// For count output pixels, src advancing by step bytes: the 3x3x3 window
+// at src (rows rowStride bytes apart, 9 bytes each) as 27 int16 values and
+// a zero tap at dst, dst advancing by 64 bytes. Reads exactly the window.
+TEXT ·stemGatherAVX2(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ rowStride+16(FP), R8
+	MOVQ step+24(FP), DX
+	MOVQ count+32(FP), CX
+
+sgloop:
+	VPMOVSXBW (SI), X0
+	MOVBLSX   8(SI), AX
+	VMOVDQU   X0, 0(DI)
+	MOVW      AX, 16(DI)
+	VPMOVSXBW (SI)(R8*1), X1
+	MOVBLSX   8(SI)(R8*1), AX
+	VMOVDQU   X1, 18(DI)
+	MOVW      AX, 34(DI)
+	VPMOVSXBW (SI)(R8*2), X2
+	MOVBLSX   8(SI)(R8*2), BX
+	VMOVDQU   X2, 36(DI)
+	MOVW      BX, 52(DI)
+	MOVW      $0, 54(DI)
+	ADDQ      DX, SI
+	ADDQ      $64, DI
+	DECQ      CX
+	JNZ       sgloop
+	VZEROUPPER
+	RET
