@@ -679,6 +679,367 @@ nexttile:
 	VZEROUPPER
 	RET
 
+// The 6-pixel kernel's macros: accumulators Y0-Y11, temporaries Y12-Y15;
+// the zero point is a memory operand (Z points at gemmEpi.zOut).
+#define KPAIR6(wo, wo2, xo) \
+	VMOVDQU      wo(SI), Y12; \
+	VMOVDQU      wo2(SI), Y13; \
+	VPBROADCASTD xo(DI), Y14; \
+	VPMADDWD     Y12, Y14, Y15; \
+	VPADDD       Y15, Y0, Y0; \
+	VPMADDWD     Y13, Y14, Y14; \
+	VPADDD       Y14, Y1, Y1; \
+	VPBROADCASTD xo(DI)(BX*1), Y14; \
+	VPMADDWD     Y12, Y14, Y15; \
+	VPADDD       Y15, Y2, Y2; \
+	VPMADDWD     Y13, Y14, Y14; \
+	VPADDD       Y14, Y3, Y3; \
+	VPBROADCASTD xo(DI)(BX*2), Y14; \
+	VPMADDWD     Y12, Y14, Y15; \
+	VPADDD       Y15, Y4, Y4; \
+	VPMADDWD     Y13, Y14, Y14; \
+	VPADDD       Y14, Y5, Y5; \
+	VPBROADCASTD xo(R13), Y14; \
+	VPMADDWD     Y12, Y14, Y15; \
+	VPADDD       Y15, Y6, Y6; \
+	VPMADDWD     Y13, Y14, Y14; \
+	VPADDD       Y14, Y7, Y7; \
+	VPBROADCASTD xo(R13)(BX*1), Y14; \
+	VPMADDWD     Y12, Y14, Y15; \
+	VPADDD       Y15, Y8, Y8; \
+	VPMADDWD     Y13, Y14, Y14; \
+	VPADDD       Y14, Y9, Y9; \
+	VPBROADCASTD xo(R13)(BX*2), Y14; \
+	VPMADDWD     Y12, Y14, Y15; \
+	VPADDD       Y15, Y10, Y10; \
+	VPMADDWD     Y13, Y14, Y14; \
+	VPADDD       Y14, Y11, Y11
+
+#define REQ6(acc, P, Z) \
+	VPMAXSD   32(P), acc, acc; \
+	VPMINSD   64(P), acc, acc; \
+	VPSLLVD   96(P), acc, acc; \
+	VPSRLQ    $32, acc, Y13; \
+	VPMULDQ   128(P), acc, Y12; \
+	VPMULDQ   160(P), Y13, Y13; \
+	VPADDQ    192(P), Y12, Y12; \
+	VPADDQ    224(P), Y13, Y13; \
+	VPSRLQ    $32, Y12, Y12; \
+	VPBLENDD  $0xAA, Y13, Y12, acc; \
+	VPSRAVD   256(P), acc, acc; \
+	VPADDD    (Z), acc, acc
+
+#define REQF6(acc, P, Z) \
+	VPSRLQ    $32, acc, Y13; \
+	VPMULDQ   128(P), acc, Y12; \
+	VPMULDQ   160(P), Y13, Y13; \
+	VPADDQ    192(P), Y12, Y12; \
+	VPADDQ    224(P), Y13, Y13; \
+	VPSRLQ    $32, Y12, Y12; \
+	VPBLENDD  $0xAA, Y13, Y12, acc; \
+	VPSRAVD   256(P), acc, acc; \
+	VPADDD    (Z), acc, acc
+
+#define REQH6(acc, H) \
+	VPSRLQ    $32, acc, Y13; \
+	VPMULDQ   0(H), acc, Y12; \
+	VPMULDQ   32(H), Y13, Y13; \
+	VPSRLQ    $32, Y12, Y12; \
+	VPBLENDD  $0xAA, Y13, Y12, acc; \
+	VPADDD    64(H), acc, acc; \
+	VPSRAVD   96(H), acc, acc
+// func gemmKernel6AVX2(dst *int8, dstStride int, src *int8, srcStride int, pixels int, k int, nc int,
+//	w *int8, ep *gemmEpiX, scratch *int16, rowBytes int, raw *int32, mode int)
+//
+// gemmKernelAVX2 with tiles of 6 pixels x 16 channels (12 accumulators):
+// per k-pair 12 VPMADDWD for 2 weight loads and 6 broadcasts. pixels must
+// be a multiple of 6 and nc of 16 (the Go wrapper gives the channel tail
+// to gemmKernelAVX2, whose half blocks and short stores are cheaper); raw
+// must be nil; mode bits 1, 2, 4 as there (no pre-converted rows).
+//
+// Locals: 0(SP) channels left, 8(SP) output block pointer, 24(SP) saved
+// R12, 48(SP) REQH parameters of the block.
+TEXT ·gemmKernel6AVX2(SB), NOSPLIT, $56-104
+	MOVQ dst+0(FP), R8
+	MOVQ dstStride+8(FP), R9
+	MOVQ src+16(FP), R10
+	MOVQ srcStride+24(FP), R11
+	MOVQ pixels+32(FP), R12
+	MOVQ scratch+72(FP), R14
+	MOVQ rowBytes+80(FP), BX
+	LEAQ (BX)(BX*2), DX
+
+t6tile:
+	// Sign-extend the 6 rows in one pass: rows 0-2 from SI to DI, rows 3-5
+	// from AX to R13.
+	MOVQ R12, 24(SP)
+	LEAQ (R11)(R11*2), CX
+	MOVQ R10, SI
+	LEAQ (R10)(CX*1), AX
+	MOVQ R14, DI
+	LEAQ (R14)(DX*1), R13
+	MOVQ k+40(FP), CX
+
+c6x16:
+	CMPQ CX, $16
+	JLT  c6x8
+	VPMOVSXBW (SI), Y0
+	VPMOVSXBW (SI)(R11*1), Y1
+	VPMOVSXBW (SI)(R11*2), Y2
+	VPMOVSXBW (AX), Y3
+	VPMOVSXBW (AX)(R11*1), Y4
+	VPMOVSXBW (AX)(R11*2), Y5
+	VMOVDQU   Y0, (DI)
+	VMOVDQU   Y1, (DI)(BX*1)
+	VMOVDQU   Y2, (DI)(BX*2)
+	VMOVDQU   Y3, (R13)
+	VMOVDQU   Y4, (R13)(BX*1)
+	VMOVDQU   Y5, (R13)(BX*2)
+	ADDQ $16, SI
+	ADDQ $16, AX
+	ADDQ $32, DI
+	ADDQ $32, R13
+	SUBQ $16, CX
+	JMP  c6x16
+
+c6x8:
+	CMPQ CX, $8
+	JLT  c6x4
+	VPMOVSXBW (SI), X0
+	VPMOVSXBW (SI)(R11*1), X1
+	VPMOVSXBW (SI)(R11*2), X2
+	VPMOVSXBW (AX), X3
+	VPMOVSXBW (AX)(R11*1), X4
+	VPMOVSXBW (AX)(R11*2), X5
+	VMOVDQU   X0, (DI)
+	VMOVDQU   X1, (DI)(BX*1)
+	VMOVDQU   X2, (DI)(BX*2)
+	VMOVDQU   X3, (R13)
+	VMOVDQU   X4, (R13)(BX*1)
+	VMOVDQU   X5, (R13)(BX*2)
+	ADDQ $8, SI
+	ADDQ $8, AX
+	ADDQ $16, DI
+	ADDQ $16, R13
+	SUBQ $8, CX
+
+c6x4:
+	CMPQ CX, $4
+	JLT  c6x1
+	VMOVD     (SI), X0
+	VPMOVSXBW X0, X0
+	VMOVD     (SI)(R11*1), X1
+	VPMOVSXBW X1, X1
+	VMOVD     (SI)(R11*2), X2
+	VPMOVSXBW X2, X2
+	VMOVD     (AX), X3
+	VPMOVSXBW X3, X3
+	VMOVD     (AX)(R11*1), X4
+	VPMOVSXBW X4, X4
+	VMOVD     (AX)(R11*2), X5
+	VPMOVSXBW X5, X5
+	VMOVQ     X0, (DI)
+	VMOVQ     X1, (DI)(BX*1)
+	VMOVQ     X2, (DI)(BX*2)
+	VMOVQ     X3, (R13)
+	VMOVQ     X4, (R13)(BX*1)
+	VMOVQ     X5, (R13)(BX*2)
+	ADDQ $4, SI
+	ADDQ $4, AX
+	ADDQ $8, DI
+	ADDQ $8, R13
+	SUBQ $4, CX
+
+c6x1:
+	TESTQ CX, CX
+	JZ    c6pad
+	MOVBLSX (SI), R12
+	MOVW    R12, (DI)
+	MOVBLSX (SI)(R11*1), R12
+	MOVW    R12, (DI)(BX*1)
+	MOVBLSX (SI)(R11*2), R12
+	MOVW    R12, (DI)(BX*2)
+	MOVBLSX (AX), R12
+	MOVW    R12, (R13)
+	MOVBLSX (AX)(R11*1), R12
+	MOVW    R12, (R13)(BX*1)
+	MOVBLSX (AX)(R11*2), R12
+	MOVW    R12, (R13)(BX*2)
+	INCQ SI
+	INCQ AX
+	ADDQ $2, DI
+	ADDQ $2, R13
+	DECQ CX
+	JMP  c6x1
+
+c6pad:
+	MOVQ  k+40(FP), CX
+	TESTQ $1, CX
+	JZ    c6done
+	MOVW  $0, (DI)
+	MOVW  $0, (DI)(BX*1)
+	MOVW  $0, (DI)(BX*2)
+	MOVW  $0, (R13)
+	MOVW  $0, (R13)(BX*1)
+	MOVW  $0, (R13)(BX*2)
+
+c6done:
+	MOVQ 24(SP), R12
+
+	// Channel blocks of 16.
+	MOVQ w+56(FP), SI
+	MOVQ ep+64(FP), AX
+	LEAQ 2464(AX), CX
+	MOVQ CX, 48(SP)
+	ADDQ $160, AX
+	MOVQ nc+48(FP), CX
+	MOVQ CX, 0(SP)
+	MOVQ R8, 8(SP)
+
+b6block:
+	VMOVDQU 0(AX), Y0
+	VMOVDQU 288(AX), Y1
+	VMOVDQA Y0, Y2
+	VMOVDQA Y1, Y3
+	VMOVDQA Y0, Y4
+	VMOVDQA Y1, Y5
+	VMOVDQA Y0, Y6
+	VMOVDQA Y1, Y7
+	VMOVDQA Y0, Y8
+	VMOVDQA Y1, Y9
+	VMOVDQA Y0, Y10
+	VMOVDQA Y1, Y11
+	MOVQ    R14, DI
+	LEAQ    (R14)(DX*1), R13
+	MOVQ    k+40(FP), CX
+	INCQ    CX
+	SHRQ    $1, CX
+	PCALIGN $32
+
+b6loop2:
+	CMPQ CX, $2
+	JLT  b6loop1
+	KPAIR6(0, 32, 0)
+	KPAIR6(64, 96, 4)
+	ADDQ $128, SI
+	ADDQ $8, DI
+	ADDQ $8, R13
+	SUBQ $2, CX
+	JMP  b6loop2
+
+b6loop1:
+	TESTQ CX, CX
+	JZ    b6kdone
+	KPAIR6(0, 32, 0)
+	ADDQ  $64, SI
+
+b6kdone:
+	MOVQ  mode+96(FP), CX
+	TESTQ $2, CX
+	JNZ   b6h
+	MOVQ  ep+64(FP), R13
+	LEAQ  288(AX), DI
+	TESTQ $1, CX
+	JNZ   b6f
+	REQ6(Y0, AX, R13)
+	REQ6(Y1, DI, R13)
+	REQ6(Y2, AX, R13)
+	REQ6(Y3, DI, R13)
+	REQ6(Y4, AX, R13)
+	REQ6(Y5, DI, R13)
+	REQ6(Y6, AX, R13)
+	REQ6(Y7, DI, R13)
+	REQ6(Y8, AX, R13)
+	REQ6(Y9, DI, R13)
+	REQ6(Y10, AX, R13)
+	REQ6(Y11, DI, R13)
+	JMP b6pack
+
+b6f:
+	REQF6(Y0, AX, R13)
+	REQF6(Y1, DI, R13)
+	REQF6(Y2, AX, R13)
+	REQF6(Y3, DI, R13)
+	REQF6(Y4, AX, R13)
+	REQF6(Y5, DI, R13)
+	REQF6(Y6, AX, R13)
+	REQF6(Y7, DI, R13)
+	REQF6(Y8, AX, R13)
+	REQF6(Y9, DI, R13)
+	REQF6(Y10, AX, R13)
+	REQF6(Y11, DI, R13)
+	JMP b6pack
+
+b6h:
+	MOVQ 48(SP), CX
+	LEAQ 128(CX), DI
+	REQH6(Y0, CX)
+	REQH6(Y1, DI)
+	REQH6(Y2, CX)
+	REQH6(Y3, DI)
+	REQH6(Y4, CX)
+	REQH6(Y5, DI)
+	REQH6(Y6, CX)
+	REQH6(Y7, DI)
+	REQH6(Y8, CX)
+	REQH6(Y9, DI)
+	REQH6(Y10, CX)
+	REQH6(Y11, DI)
+
+b6pack:
+	VMOVDQU   gemmPerm<>(SB), Y14
+	VPACKSSDW Y1, Y0, Y0
+	VPACKSSDW Y3, Y2, Y2
+	VPACKSSWB Y2, Y0, Y0
+	VPERMD    Y0, Y14, Y0
+	VPACKSSDW Y5, Y4, Y4
+	VPACKSSDW Y7, Y6, Y6
+	VPACKSSWB Y6, Y4, Y4
+	VPERMD    Y4, Y14, Y4
+	VPACKSSDW Y9, Y8, Y8
+	VPACKSSDW Y11, Y10, Y10
+	VPACKSSWB Y10, Y8, Y8
+	VPERMD    Y8, Y14, Y8
+	MOVQ      mode+96(FP), CX
+	TESTQ     $4, CX
+	JNZ       b6store
+	MOVQ      ep+64(FP), CX
+	VPMAXSB   32(CX), Y0, Y0
+	VPMINSB   64(CX), Y0, Y0
+	VPMAXSB   32(CX), Y4, Y4
+	VPMINSB   64(CX), Y4, Y4
+	VPMAXSB   32(CX), Y8, Y8
+	VPMINSB   64(CX), Y8, Y8
+
+b6store:
+	MOVQ         8(SP), DI
+	VMOVDQU      X0, (DI)
+	VEXTRACTI128 $1, Y0, (DI)(R9*1)
+	LEAQ         (DI)(R9*2), CX
+	VMOVDQU      X4, (CX)
+	VEXTRACTI128 $1, Y4, (CX)(R9*1)
+	VMOVDQU      X8, (CX)(R9*2)
+	LEAQ         (CX)(R9*2), CX
+	VEXTRACTI128 $1, Y8, (CX)(R9*1)
+
+b6next:
+	ADDQ $576, AX
+	ADDQ $256, 48(SP)
+	ADDQ $16, 8(SP)
+	SUBQ $16, 0(SP)
+	JG   b6block
+
+	// Next tile of 6 pixels.
+	LEAQ (R11)(R11*2), CX
+	LEAQ (R10)(CX*2), R10
+	LEAQ (R9)(R9*2), CX
+	LEAQ (R8)(CX*2), R8
+	SUBQ $6, R12
+	JG   t6tile
+
+	VZEROUPPER
+	RET
+
 // func gemvCvtAVX2(dst *int16, src *int8, k int)
 // dst[i] = int16(src[i]) for i < k.
 TEXT ·gemvCvtAVX2(SB), NOSPLIT, $0-24

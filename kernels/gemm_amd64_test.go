@@ -84,6 +84,12 @@ func randGEMMCaseAVX2(rng *rand.Rand) gemmCase {
 		tc.pixels = 1 + rng.IntN(20)
 	case 1:
 		tc.pixels = 1 + rng.IntN(4)
+	case 2: // the 6-pixel kernel: full blocks, with or without a tail
+		tc.pixels = 6 + rng.IntN(25)
+		tc.n = gemmNR * (1 + rng.IntN(6))
+		if rng.IntN(2) == 0 {
+			tc.n += rng.IntN(gemmNR)
+		}
 	}
 	return tc
 }
@@ -106,6 +112,17 @@ func TestAVX2GEMM(t *testing.T) {
 		{pixels: 4, groups: 1, k: 5, n: 13, outExtra: 2},
 		{pixels: 3, groups: 1, k: 28, n: 15, extreme: true},
 		{pixels: 6, groups: 1, k: 4, n: 4},
+		// The 6-pixel kernel: whole tiles plus a 4-pixel rest, full blocks,
+		// a channel tail after 3 full blocks, a second chunk without full
+		// blocks, the largest k whose 6 rows fit the stack scratch and one
+		// past it.
+		{pixels: 12, groups: 1, k: 33, n: 32},
+		{pixels: 13, groups: 2, k: 8, n: 48, inOff: 1, outOff: 2, outExtra: 1},
+		{pixels: 18, groups: 1, k: 120, n: 60, extreme: true},
+		{pixels: 25, groups: 1, k: 7, n: 70},
+		{pixels: 49, groups: 1, k: 200, n: 200, largeBias: true},
+		{pixels: 7, groups: 1, k: 1300, n: 48},
+		{pixels: 7, groups: 1, k: 1400, n: 48},
 		// The 1-pixel (GEMV) path: odd and even k and n, chunk edges, k limit.
 		{pixels: 1, groups: 1, k: 3, n: 5},
 		{pixels: 1, groups: 1, k: 17, n: 31, inOff: 1, outOff: 2, outExtra: 1},
