@@ -755,7 +755,7 @@ nexttile:
 // per k-pair 12 VPMADDWD for 2 weight loads and 6 broadcasts. pixels must
 // be a multiple of 6 and nc of 16 (the Go wrapper gives the channel tail
 // to gemmKernelAVX2, whose half blocks and short stores are cheaper); raw
-// must be nil; mode bits 1, 2, 4 as there (no pre-converted rows).
+// must be nil; mode bits as there (pre-converted rows advance 6 per tile).
 //
 // Locals: 0(SP) channels left, 8(SP) output block pointer, 24(SP) saved
 // R12, 48(SP) REQH parameters of the block.
@@ -770,6 +770,10 @@ TEXT ·gemmKernel6AVX2(SB), NOSPLIT, $56-104
 	LEAQ (BX)(BX*2), DX
 
 t6tile:
+	MOVQ  mode+96(FP), CX
+	TESTQ $8, CX
+	JNZ   b6blocks
+
 	// Sign-extend the 6 rows in one pass: rows 0-2 from SI to DI, rows 3-5
 	// from AX to R13.
 	MOVQ R12, 24(SP)
@@ -886,6 +890,7 @@ c6pad:
 c6done:
 	MOVQ 24(SP), R12
 
+b6blocks:
 	// Channel blocks of 16.
 	MOVQ w+56(FP), SI
 	MOVQ ep+64(FP), AX
@@ -1032,8 +1037,14 @@ b6next:
 	// Next tile of 6 pixels.
 	LEAQ (R11)(R11*2), CX
 	LEAQ (R10)(CX*2), R10
-	LEAQ (R9)(R9*2), CX
-	LEAQ (R8)(CX*2), R8
+	LEAQ  (R9)(R9*2), CX
+	LEAQ  (R8)(CX*2), R8
+	MOVQ  mode+96(FP), CX
+	TESTQ $8, CX
+	JZ    t6next
+	LEAQ  (R14)(DX*2), R14
+
+t6next:
 	SUBQ $6, R12
 	JG   t6tile
 
