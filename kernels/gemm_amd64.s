@@ -1171,3 +1171,67 @@ sgloop:
 	JNZ       sgloop
 	VZEROUPPER
 	RET
+
+// func gemv8KernelAVX2(raw *int32, x *int16, kp int, w *int8, blocks int)
+// gemvKernelAVX2 on int8 weights (k-pair j of a block: 32 bytes,
+// w[c][2j], w[c][2j+1] for c = 0..15), sign-extended in the loop.
+TEXT ·gemv8KernelAVX2(SB), NOSPLIT, $0-40
+	MOVQ raw+0(FP), R8
+	MOVQ x+8(FP), R9
+	MOVQ kp+16(FP), R10
+	MOVQ w+24(FP), SI
+	MOVQ blocks+32(FP), R11
+
+g8block:
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	MOVQ  R9, DI
+	MOVQ  R10, CX
+
+g8loop2:
+	CMPQ         CX, $2
+	JLT          g8loop1
+	VPBROADCASTD (DI), Y4
+	VPBROADCASTD 4(DI), Y5
+	VPMOVSXBW    (SI), Y6
+	VPMOVSXBW    16(SI), Y7
+	VPMOVSXBW    32(SI), Y8
+	VPMOVSXBW    48(SI), Y9
+	VPMADDWD     Y6, Y4, Y6
+	VPMADDWD     Y7, Y4, Y7
+	VPMADDWD     Y8, Y5, Y8
+	VPMADDWD     Y9, Y5, Y9
+	VPADDD       Y6, Y0, Y0
+	VPADDD       Y7, Y1, Y1
+	VPADDD       Y8, Y2, Y2
+	VPADDD       Y9, Y3, Y3
+	ADDQ         $64, SI
+	ADDQ         $8, DI
+	SUBQ         $2, CX
+	JMP          g8loop2
+
+g8loop1:
+	TESTQ        CX, CX
+	JZ           g8done
+	VPBROADCASTD (DI), Y4
+	VPMOVSXBW    (SI), Y6
+	VPMOVSXBW    16(SI), Y7
+	VPMADDWD     Y6, Y4, Y6
+	VPMADDWD     Y7, Y4, Y7
+	VPADDD       Y6, Y0, Y0
+	VPADDD       Y7, Y1, Y1
+	ADDQ         $32, SI
+
+g8done:
+	VPADDD  Y2, Y0, Y0
+	VPADDD  Y3, Y1, Y1
+	VMOVDQU Y0, (R8)
+	VMOVDQU Y1, 32(R8)
+	ADDQ    $64, R8
+	DECQ    R11
+	JNZ     g8block
+
+	VZEROUPPER
+	RET

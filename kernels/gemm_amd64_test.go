@@ -77,13 +77,18 @@ func runGEMMAVX2(tb testing.TB, rng *rand.Rand, tc gemmCase, edge bool) {
 
 func randGEMMCaseAVX2(rng *rand.Rand) gemmCase {
 	tc := randGEMMCase(rng)
-	switch rng.IntN(4) {
+	switch rng.IntN(5) {
 	case 0: // MixNet-like sizes
 		tc.k = 1 + rng.IntN(300)
 		tc.n = 1 + rng.IntN(200)
 		tc.pixels = 1 + rng.IntN(20)
 	case 1:
 		tc.pixels = 1 + rng.IntN(4)
+	case 3: // now and then a GEMV large enough for the int8 copy
+		if rng.IntN(8) == 0 {
+			tc.pixels, tc.groups = 1+rng.IntN(2), 1
+			tc.k, tc.n = 600+rng.IntN(1449), 900+rng.IntN(200)
+		}
 	case 2: // the 6-pixel kernel: full blocks, with or without a tail
 		tc.pixels = 6 + rng.IntN(25)
 		tc.n = gemmNR * (1 + rng.IntN(6))
@@ -132,6 +137,11 @@ func TestAVX2GEMM(t *testing.T) {
 		{pixels: 1, groups: 1, k: 2047, n: 257},
 		{pixels: 1, groups: 1, k: 2048, n: 256, extreme: true, largeBias: true},
 		{pixels: 1, groups: 1, k: 2049, n: 17}, // past the GEMV row: 4-pixel tile
+		// The int8 GEMV copy (k*n >= gemv8Min): odd k, chunk edges, and a
+		// multi-pixel call on a pack that carries the copy.
+		{pixels: 1, groups: 1, k: 1023, n: 513, extreme: true},
+		{pixels: 1, groups: 1, k: 1536, n: 1000, inOff: 1, outOff: 2, largeBias: true},
+		{pixels: 7, groups: 1, k: 1024, n: 520},
 	} {
 		runGEMMAVX2(t, rng, tc, false)
 		runGEMMAVX2(t, rng, tc, true)
