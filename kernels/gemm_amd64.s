@@ -329,6 +329,8 @@ block:
 	VMOVDQA Y1, Y7
 	MOVQ    R14, DI
 	MOVQ    R13, CX
+	CMPQ    24(SP), $1
+	JEQ     k1loop2
 	PCALIGN $32
 
 kloop2:
@@ -346,6 +348,37 @@ kloop1:
 	JZ    kdone
 	KPAIR(0, 32, 0)
 	ADDQ  $64, SI
+	JMP   kdone
+
+	// A 1-pixel tile (49 = 8*6 + 1 on 7x7 maps) accumulates only its row
+	// (Y0, Y1); the other accumulators keep the bias and are not stored.
+k1loop2:
+	CMPQ         CX, $2
+	JLT          k1loop1
+	VPBROADCASTD (DI), Y14
+	VPBROADCASTD 4(DI), Y15
+	VPMADDWD     (SI), Y14, Y8
+	VPMADDWD     32(SI), Y14, Y9
+	VPMADDWD     64(SI), Y15, Y10
+	VPMADDWD     96(SI), Y15, Y11
+	VPADDD       Y8, Y0, Y0
+	VPADDD       Y9, Y1, Y1
+	VPADDD       Y10, Y0, Y0
+	VPADDD       Y11, Y1, Y1
+	ADDQ         $128, SI
+	ADDQ         $8, DI
+	SUBQ         $2, CX
+	JMP          k1loop2
+
+k1loop1:
+	TESTQ        CX, CX
+	JZ           kdone
+	VPBROADCASTD (DI), Y14
+	VPMADDWD     (SI), Y14, Y8
+	VPMADDWD     32(SI), Y14, Y9
+	VPADDD       Y8, Y0, Y0
+	VPADDD       Y9, Y1, Y1
+	ADDQ         $64, SI
 
 kdone:
 	MOVQ  raw+88(FP), CX
