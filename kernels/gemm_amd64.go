@@ -14,9 +14,10 @@ import (
 // w[c][2j], w[c][2j+1] for c = 0..15 (64 bytes), so one VPMADDWD of a
 // broadcast input pair gives 8 channels' two-tap sums exactly. Channels
 // past n and the odd k tap are zero. The microkernel is 4 pixels x 16
-// channels of int32 accumulators; the input rows of a tile are first
-// sign-extended to int16 scratch rows. The requantization epilogue is fused
-// (REQ in gemm_amd64.s; the AVX2 sequence of package quant).
+// channels of int32 accumulators (6 x 16 in gemmKernel6AVX2); the input
+// rows of a tile are first sign-extended to int16 scratch rows. The
+// requantization epilogue is fused (REQ, REQF, REQH in gemm_amd64.s).
+// Large matrices also carry an int8 copy for the 1-pixel GEMV (gemv8Min).
 const (
 	gemmNR     = 16             // channels per block
 	gemmChunk  = 64             // channels per kernel call (epilogue parameters on the stack)
@@ -154,7 +155,7 @@ func reqHConst(shift, zOut int32) int64 {
 // reqHOK reports whether every channel fits REQH: Shift >= 2 and |c| <= 2^30.
 func reqHOK(rq []quant.Multiplier, zOut int32) bool {
 	for _, m := range rq {
-		if m.Shift < 2 || m.Shift > 32 {
+		if m.Shift < 2 || m.Shift > 32 { // > 32 fails below anyway; it keeps the shifts exact
 			return false
 		}
 		if c := reqHConst(m.Shift, zOut); c < -1<<30 || c > 1<<30 {
