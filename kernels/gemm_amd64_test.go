@@ -109,6 +109,7 @@ func TestAVX2GEMM(t *testing.T) {
 		{pixels: 7, groups: 2, k: 8, n: 24, inOff: 1, outOff: 2},
 		{pixels: 3, groups: 1, k: 1200, n: 40},
 		{pixels: 2, groups: 1, k: 2100, n: 33}, // scratch on the heap
+		{pixels: 7, groups: 1, k: 2100, n: 48}, // heap scratch: 4-pixel kernel only
 		{pixels: 6, groups: 1, k: 24, n: 144, extreme: true, largeBias: true},
 		// Short-block stores (8+4 and 4 bytes) and the 4-byte row conversion.
 		{pixels: 8, groups: 2, k: 48, n: 12, inOff: 1, outOff: 1, outExtra: 1},
