@@ -4,6 +4,7 @@ package kernels
 
 import (
 	"math"
+	"unsafe"
 
 	"github.com/mixedge/mixedge/quant"
 )
@@ -13,9 +14,10 @@ import (
 // w[c][2j], w[c][2j+1] for c = 0..15 (64 bytes), so one VPMADDWD of a
 // broadcast input pair gives 8 channels' two-tap sums exactly. Channels
 // past n and the odd k tap are zero. The microkernel is 4 pixels x 16
-// channels of int32 accumulators; the input rows of a tile are first
-// sign-extended to int16 scratch rows. The requantization epilogue is fused
-// (REQ in gemm_amd64.s; the AVX2 sequence of package quant).
+// channels of int32 accumulators (6 x 16 in gemmKernel6AVX2); the input
+// rows of a tile are first sign-extended to int16 scratch rows. The
+// requantization epilogue is fused (REQ, REQF, REQH in gemm_amd64.s).
+// Large matrices also carry an int8 copy for the 1-pixel GEMV (gemv8Min).
 const (
 	gemmNR     = 16             // channels per block
 	gemmChunk  = 64             // channels per kernel call (epilogue parameters on the stack)
@@ -47,6 +49,50 @@ type gemmEpi struct {
 	ch         [gemmChunk / 8]rqVec
 }
 
+// rqHVec is REQH's form of the requantization of 8 channels whose Shift is
+// >= 2: y + zOut = (hi32(acc*M) + c) >> sh with c = 2^(Shift-2) +
+// zOut*2^(Shift-1) and sh = Shift-1. It is exact because 2^(s-1) is a
+// multiple of 2^32 (s = 31+Shift >= 33), so the low dword of acc*M cannot
+// carry into the rounding, and adding a multiple of 2^sh commutes with the
+// floor. |hi32(acc*M)| <= 2^30, so |c| <= 2^30 keeps the sum in int32.
+type rqHVec struct {
+	mE, mO [8]int32 // as in rqVec
+	c, sh  [8]int32
+} // 128 bytes
+
+// gemmEpiX is the GEMM kernel's epilogue: gemmEpi (shared with the
+// depthwise kernel) followed by the REQH parameters.
+type gemmEpiX struct {
+	gemmEpi
+	hv [gemmChunk / 8]rqHVec
+	// tmp32 holds the tail stores' spill (up to 96 bytes), at the first
+	// 32-byte boundary inside it (Go aligns the struct to 8 only; a spill
+	// that splits a cache line made the n = 12 layers ~10% slower).
+	tmp32 [128]int8
+}
+
+// Offsets gemm_amd64.s relies on (these fail to compile if they move).
+const (
+	_ uint = uint(unsafe.Offsetof(gemmEpi{}.tmp)) - 96
+	_ uint = 96 - uint(unsafe.Offsetof(gemmEpi{}.tmp))
+	_ uint = uint(unsafe.Offsetof(gemmEpi{}.ch)) - 160
+	_ uint = 160 - uint(unsafe.Offsetof(gemmEpi{}.ch))
+	_ uint = uint(unsafe.Offsetof(gemmEpiX{}.hv)) - 2464
+	_ uint = 2464 - uint(unsafe.Offsetof(gemmEpiX{}.hv))
+	_ uint = uint(unsafe.Offsetof(gemmEpiX{}.tmp32)) - 3488
+	_ uint = 3488 - uint(unsafe.Offsetof(gemmEpiX{}.tmp32))
+	_ uint = uint(unsafe.Sizeof(rqHVec{})) - 128
+	_ uint = 128 - uint(unsafe.Sizeof(rqHVec{}))
+)
+
+// Kernel mode bits (see gemmKernelAVX2 in gemm_amd64.s).
+const (
+	gemmReqF    = 1 // every Shift >= 1: REQF
+	gemmReqH    = 2 // hv is valid: REQH
+	gemmNoClamp = 4 // qmin, qmax = -128, 127: the packs saturate already
+	gemmPreCvt  = 8 // scratch holds the converted rows of all pixels
+)
+
 func (e *gemmEpi) setOut(zOut, qmin, qmax int32) {
 	for i := range e.zOut {
 		e.zOut[i] = zOut
@@ -58,39 +104,92 @@ func (e *gemmEpi) setOut(zOut, qmin, qmax int32) {
 
 // setChannels loads bias and multipliers of up to gemmChunk channels and
 // zeroes the rest of the last 16-channel block. rq may be nil (raw mode).
-// It returns 1 when every Shift is >= 1 (the kernel may skip the clamp and
-// pre-shift), else 0.
-func (e *gemmEpi) setChannels(bias []int32, rq []quant.Multiplier) (fast int) {
+// It returns the kernel's epilogue mode bits: gemmReqH when every channel
+// fits REQH, else gemmReqF when every Shift is >= 1 (the kernel may skip
+// the clamp and pre-shift), else 0.
+func (e *gemmEpiX) setChannels(bias []int32, rq []quant.Multiplier, zOut int32) (mode int) {
 	nc := len(bias)
 	end := (nc + gemmNR - 1) &^ (gemmNR - 1)
 	for j := nc / 8; j < end/8; j++ {
 		e.ch[j] = rqVec{}
+		e.hv[j] = rqHVec{}
 	}
-	for c := range nc {
-		v, i := &e.ch[c/8], c%8
-		if rq == nil {
-			v.bias[i] = bias[c]
-			continue
+	if rq == nil {
+		for c := range nc {
+			e.ch[c/8].bias[c%8] = bias[c]
 		}
-		v.set(i, bias[c], rq[c])
+		return 0
 	}
-	for _, m := range rq {
+	rq = rq[:nc]
+	if reqHOK(rq, zOut) {
+		// REQH reads only the bias of rqVec: fill nothing else (on 7x7
+		// maps with n >= 1000 this setup is a few percent of the call).
+		for c, m := range rq {
+			i := c % 8
+			e.ch[c/8].bias[i] = bias[c]
+			h := &e.hv[c/8]
+			if i%2 == 0 {
+				h.mE[i] = m.M
+			} else {
+				h.mO[i-1] = m.M
+			}
+			h.c[i], h.sh[i] = int32(reqHConst(m.Shift, zOut)), m.Shift-1
+		}
+		return gemmReqH
+	}
+	mode = gemmReqF
+	for c, m := range rq {
+		e.ch[c/8].set(c%8, bias[c], m)
 		if m.Shift < 1 {
-			return 0
+			mode = 0
 		}
 	}
-	return 1
+	return mode
+}
+
+// reqHConst is REQH's c = 2^(Shift-2) + zOut*2^(Shift-1), for Shift >= 2.
+func reqHConst(shift, zOut int32) int64 {
+	return int64(1)<<(shift-2) + int64(zOut)<<(shift-1)
+}
+
+// reqHOK reports whether every channel fits REQH: Shift >= 2 and |c| <= 2^30.
+func reqHOK(rq []quant.Multiplier, zOut int32) bool {
+	for _, m := range rq {
+		if m.Shift < 2 || m.Shift > 32 { // > 32 fails below anyway; it keeps the shifts exact
+			return false
+		}
+		if c := reqHConst(m.Shift, zOut); c < -1<<30 || c > 1<<30 {
+			return false
+		}
+	}
+	return true
+}
+
+// clampMode is gemmNoClamp when [qmin, qmax] is the whole int8 range.
+func clampMode(qmin, qmax int32) int {
+	if qmin <= math.MinInt8 && qmax >= math.MaxInt8 {
+		return gemmNoClamp
+	}
+	return 0
 }
 
 //go:noescape
 func gemmKernelAVX2(dst *int8, dstStride int, src *int8, srcStride int, pixels int, k int, nc int,
-	w *int8, ep *gemmEpi, scratch *int16, rowBytes int, raw *int32, fast int)
+	w *int8, ep *gemmEpiX, scratch *int16, rowBytes int, raw *int32, mode int)
+
+//go:noescape
+func gemmKernel6AVX2(dst *int8, dstStride int, src *int8, srcStride int, pixels int, k int, nc int,
+	w *int8, ep *gemmEpiX, scratch *int16, rowBytes int, raw *int32, mode int)
 
 // PackGEMMAVX2 is the AVX2 tier's PackGEMM: see the layout above.
 func PackGEMMAVX2(w []int8, k, n int) []int8 {
 	need("PackGEMMAVX2", "w", len(w), n*k)
-	out := make([]int8, gemmPackedLen(k, n))
+	l16 := gemmPackedLen(k, n)
+	out := make([]int8, l16+gemv8Len(k, n))
 	packGEMMInto(out, w, k, n)
+	if len(out) > l16 {
+		packGEMV8Into(out[l16:], w, k, n)
+	}
 	return out
 }
 
@@ -138,14 +237,44 @@ func GEMMQS8AVX2(dst []int8, dstStride int, src []int8, srcStride int, pixels, k
 	if rowBytes > gemmRowMax {
 		sc = make([]int16, 2*rowBytes) // k > 2048: not on MixNet's path
 	}
-	var ep gemmEpi
+	var ep gemmEpiX
 	ep.setOut(zOut, qmin, qmax)
+	cm := clampMode(qmin, qmax)
 	kp := (k + 1) / 2
+	// Whole 6-pixel tiles go to the 6x16 kernel (12 accumulators: 5-15%
+	// faster than 4x16 on MixNet's shapes, k = 8 included), the rest to the
+	// 4x16 one.
+	p6 := 0
+	if 6*rowBytes <= 2*len(sc) {
+		p6 = pixels - pixels%6
+	}
 	for c0 := 0; c0 < n; c0 += gemmChunk {
 		nc := min(gemmChunk, n-c0)
-		fast := ep.setChannels(bias[c0:c0+nc], rq[c0:c0+nc])
-		gemmKernelAVX2(&dst[c0], dstStride, &src[0], srcStride, pixels, k, nc,
-			&w[c0/gemmNR*kp*gemmBlockB], &ep, &sc[0], rowBytes, nil, fast)
+		mode := ep.setChannels(bias[c0:c0+nc], rq[c0:c0+nc], zOut) | cm
+		wc := &w[c0/gemmNR*kp*gemmBlockB]
+		// The 6-pixel kernel takes the full blocks; a channel tail goes to
+		// the 4-pixel kernel and converts the rows again, which only pays
+		// with 3 or more full blocks (measured: n = 20, 40 lost 5-10%).
+		full := nc &^ (gemmNR - 1)
+		q := 0
+		if p6 > 0 && full > 0 && (full == nc || full >= 3*gemmNR) {
+			q = p6
+		}
+		if q < pixels {
+			gemmKernelAVX2(&dst[q*dstStride+c0], dstStride, &src[q*srcStride], srcStride, pixels-q, k, nc,
+				wc, &ep, &sc[0], rowBytes, nil, mode)
+		}
+		if q == 0 {
+			continue
+		}
+		gemmKernel6AVX2(&dst[c0], dstStride, &src[0], srcStride, p6, k, full,
+			wc, &ep, &sc[0], rowBytes, nil, mode)
+		if t := c0 + full; t < c0+nc {
+			// The channel tail of the 6-pixel part, in the 4-pixel kernel.
+			mode := ep.setChannels(bias[t:c0+nc], rq[t:c0+nc], zOut) | cm
+			gemmKernelAVX2(&dst[t], dstStride, &src[0], srcStride, p6, k, c0+nc-t,
+				&w[t/gemmNR*kp*gemmBlockB], &ep, &sc[0], rowBytes, nil, mode)
+		}
 	}
 }
 
@@ -170,14 +299,14 @@ func GEMMQS8F32AVX2(dst []float32, src []int8, srcStride int, pixels, k, n int,
 	if rowBytes > gemmRowMax {
 		sc = make([]int16, 2*rowBytes)
 	}
-	var ep gemmEpi
+	var ep gemmEpiX
 	var raw [4 * gemmChunk]int32
 	kp := (k + 1) / 2
 	for p0 := 0; p0 < pixels; p0 += 4 {
 		mp := min(4, pixels-p0)
 		for c0 := 0; c0 < n; c0 += gemmChunk {
 			nc := min(gemmChunk, n-c0)
-			ep.setChannels(bias[c0:c0+nc], nil)
+			ep.setChannels(bias[c0:c0+nc], nil, 0)
 			gemmKernelAVX2(nil, 0, &src[p0*srcStride], srcStride, mp, k, nc,
 				&w[c0/gemmNR*kp*gemmBlockB], &ep, &sc[0], rowBytes, &raw[0], 0)
 			sc := scale[c0 : c0+nc]
@@ -232,10 +361,46 @@ func gemvCvtAVX2(dst *int16, src *int8, k int)
 //go:noescape
 func gemvKernelAVX2(raw *int32, x *int16, kp int, w *int8, blocks int)
 
+// Matrices of at least gemv8Min weights (the classifier) stream from
+// L3/DRAM on every 1-pixel call; PackGEMMAVX2 appends an int8 copy in the
+// same block order (k-pair j of a block: 32 bytes, w[c][2j], w[c][2j+1]
+// for c = 0..15) that gemv8KernelAVX2 sign-extends in its loop: half the
+// bytes, 1536x1000 ~40% faster with the weights out of L2 (+k*n bytes
+// of memory). The multi-pixel kernels ignore the copy.
+const gemv8Min = 1 << 19
+
+//go:noescape
+func gemv8KernelAVX2(raw *int32, x *int16, kp int, w *int8, blocks int)
+
+func gemv8Len(k, n int) int {
+	if k*n < gemv8Min || k > gemvKMax {
+		return 0
+	}
+	return (n + gemmNR - 1) / gemmNR * ((k + 1) / 2) * gemmNR * 2
+}
+
+func packGEMV8Into(out, w []int8, k, n int) {
+	kp := (k + 1) / 2
+	out = out[:gemv8Len(k, n)]
+	clear(out)
+	for co := range n {
+		blk, c := co/gemmNR, co%gemmNR
+		for ci, x := range w[co*k:][:k] {
+			out[blk*kp*gemmNR*2+(ci/2)*gemmNR*2+c*2+ci%2] = x
+		}
+	}
+}
+
 // gemvRaw fills raw[:nc] with the sums (without bias) of channels
 // [c0, c0+nc) against the converted row x.
-func gemvRaw(raw *[gemvChunk]int32, x []int16, kp int, w []int8, c0, nc int) {
+func gemvRaw(raw *[gemvChunk]int32, x []int16, k int, w []int8, n, c0, nc int) {
+	kp := (k + 1) / 2
 	blocks := (nc + gemmNR - 1) / gemmNR
+	l16 := gemmPackedLen(k, n)
+	if l8 := gemv8Len(k, n); l8 > 0 && len(w) >= l16+l8 {
+		gemv8KernelAVX2(&raw[0], &x[0], kp, &w[l16+c0/gemmNR*kp*gemmNR*2], blocks)
+		return
+	}
 	gemvKernelAVX2(&raw[0], &x[0], kp, &w[c0/gemmNR*kp*gemmBlockB], blocks)
 }
 
@@ -251,10 +416,9 @@ func gemvQS8AVX2(dst []int8, src []int8, k, n int, w []int8, bias []int32,
 	var x [gemvKMax]int16
 	var raw [gemvChunk]int32
 	gemvRow(&x, src, k)
-	kp := (k + 1) / 2
 	for c0 := 0; c0 < n; c0 += gemvChunk {
 		nc := min(gemvChunk, n-c0)
-		gemvRaw(&raw, x[:], kp, w, c0, nc)
+		gemvRaw(&raw, x[:], k, w, n, c0, nc)
 		out := dst[c0:][:nc]
 		b := bias[c0:][:nc]
 		m := rq[c0:][:nc]
@@ -268,10 +432,9 @@ func gemvF32AVX2(dst []float32, src []int8, k, n int, w []int8, bias []int32, sc
 	var x [gemvKMax]int16
 	var raw [gemvChunk]int32
 	gemvRow(&x, src, k)
-	kp := (k + 1) / 2
 	for c0 := 0; c0 < n; c0 += gemvChunk {
 		nc := min(gemvChunk, n-c0)
-		gemvRaw(&raw, x[:], kp, w, c0, nc)
+		gemvRaw(&raw, x[:], k, w, n, c0, nc)
 		out := dst[c0:][:nc]
 		b := bias[c0:][:nc]
 		sc := scale[c0:][:nc]

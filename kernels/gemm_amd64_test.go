@@ -77,13 +77,24 @@ func runGEMMAVX2(tb testing.TB, rng *rand.Rand, tc gemmCase, edge bool) {
 
 func randGEMMCaseAVX2(rng *rand.Rand) gemmCase {
 	tc := randGEMMCase(rng)
-	switch rng.IntN(4) {
+	switch rng.IntN(5) {
 	case 0: // MixNet-like sizes
 		tc.k = 1 + rng.IntN(300)
 		tc.n = 1 + rng.IntN(200)
 		tc.pixels = 1 + rng.IntN(20)
 	case 1:
 		tc.pixels = 1 + rng.IntN(4)
+	case 3: // now and then a GEMV large enough for the int8 copy
+		if rng.IntN(8) == 0 {
+			tc.pixels, tc.groups = 1+rng.IntN(2), 1
+			tc.k, tc.n = 600+rng.IntN(1449), 900+rng.IntN(200)
+		}
+	case 2: // the 6-pixel kernel: full blocks, with or without a tail
+		tc.pixels = 6 + rng.IntN(25)
+		tc.n = gemmNR * (1 + rng.IntN(6))
+		if rng.IntN(2) == 0 {
+			tc.n += rng.IntN(gemmNR)
+		}
 	}
 	return tc
 }
@@ -98,6 +109,7 @@ func TestAVX2GEMM(t *testing.T) {
 		{pixels: 7, groups: 2, k: 8, n: 24, inOff: 1, outOff: 2},
 		{pixels: 3, groups: 1, k: 1200, n: 40},
 		{pixels: 2, groups: 1, k: 2100, n: 33}, // scratch on the heap
+		{pixels: 7, groups: 1, k: 2100, n: 48}, // heap scratch: 4-pixel kernel only
 		{pixels: 6, groups: 1, k: 24, n: 144, extreme: true, largeBias: true},
 		// Short-block stores (8+4 and 4 bytes) and the 4-byte row conversion.
 		{pixels: 8, groups: 2, k: 48, n: 12, inOff: 1, outOff: 1, outExtra: 1},
@@ -106,6 +118,17 @@ func TestAVX2GEMM(t *testing.T) {
 		{pixels: 4, groups: 1, k: 5, n: 13, outExtra: 2},
 		{pixels: 3, groups: 1, k: 28, n: 15, extreme: true},
 		{pixels: 6, groups: 1, k: 4, n: 4},
+		// The 6-pixel kernel: whole tiles plus a 4-pixel rest, full blocks,
+		// a channel tail after 3 full blocks, a second chunk without full
+		// blocks, the largest k whose 6 rows fit the stack scratch and one
+		// past it.
+		{pixels: 12, groups: 1, k: 33, n: 32},
+		{pixels: 13, groups: 2, k: 8, n: 48, inOff: 1, outOff: 2, outExtra: 1},
+		{pixels: 18, groups: 1, k: 120, n: 60, extreme: true},
+		{pixels: 25, groups: 1, k: 7, n: 70},
+		{pixels: 49, groups: 1, k: 200, n: 200, largeBias: true},
+		{pixels: 7, groups: 1, k: 1300, n: 48},
+		{pixels: 7, groups: 1, k: 1400, n: 48},
 		// The 1-pixel (GEMV) path: odd and even k and n, chunk edges, k limit.
 		{pixels: 1, groups: 1, k: 3, n: 5},
 		{pixels: 1, groups: 1, k: 17, n: 31, inOff: 1, outOff: 2, outExtra: 1},
@@ -115,12 +138,62 @@ func TestAVX2GEMM(t *testing.T) {
 		{pixels: 1, groups: 1, k: 2047, n: 257},
 		{pixels: 1, groups: 1, k: 2048, n: 256, extreme: true, largeBias: true},
 		{pixels: 1, groups: 1, k: 2049, n: 17}, // past the GEMV row: 4-pixel tile
+		// The int8 GEMV copy (k*n >= gemv8Min): odd k, chunk edges, and a
+		// multi-pixel call on a pack that carries the copy.
+		{pixels: 1, groups: 1, k: 1023, n: 513, extreme: true},
+		{pixels: 1, groups: 1, k: 1536, n: 1000, inOff: 1, outOff: 2, largeBias: true},
+		{pixels: 7, groups: 1, k: 1024, n: 520},
 	} {
 		runGEMMAVX2(t, rng, tc, false)
 		runGEMMAVX2(t, rng, tc, true)
 	}
 	for i := range trials(1500) {
 		runGEMMAVX2(t, rng, randGEMMCaseAVX2(rng), i%2 == 0)
+	}
+}
+
+// TestAVX2GEMMReqH runs every channel of a call at one Shift, so the chunk
+// takes REQH whenever it is allowed, around the limits of its constant
+// c = 2^(Shift-2) + zOut*2^(Shift-1) (|c| <= 2^30), with the largest
+// accumulators and multipliers, and checks the mode choice itself.
+func TestAVX2GEMMReqH(t *testing.T) {
+	rng := rand.New(rand.NewPCG(45, 46))
+	for _, shift := range []int32{1, 2, 3, 9, 22, 23, 24, 25, 26, quant.MaxShift} {
+		for _, zOut := range []int32{-128, -1, 0, 127} {
+			for trial := range 6 {
+				pixels, k, n := 1+rng.IntN(9), 1+rng.IntN(70), 1+rng.IntN(40)
+				if trial == 0 {
+					pixels = 4 + rng.IntN(5)
+				}
+				src := newBuf(rng, pixels*k)
+				copy(src.b, randInt8s(rng, len(src.b), trial%2 == 0))
+				w := randWeights(rng, n*k, trial%2 == 0)
+				bias := randBias(rng, n, trial%3 != 2)
+				rq := make([]quant.Multiplier, n)
+				for c := range rq {
+					rq[c] = quant.Multiplier{M: 1<<31 - 1 - rng.Int32N(1<<30), Shift: shift}
+				}
+				qmin, qmax := int32(quant.QMin), int32(quant.QMax)
+				if trial == 5 {
+					qmin, qmax = -100, 90
+				}
+				var ep gemmEpiX
+				cst := int64(1)<<max(shift-2, 0) + int64(zOut)<<(shift-1)
+				wantH := shift >= 2 && cst >= -1<<30 && cst <= 1<<30
+				if got := ep.setChannels(bias, rq, zOut)&gemmReqH != 0; got != wantH {
+					t.Fatalf("Shift %d zOut %d: REQH chosen %v, want %v", shift, zOut, got, wantH)
+				}
+				dst := newBuf(rng, pixels*n)
+				want := dst.clone()
+				srcBefore := src.clone()
+				GEMMQS8(want[guard:][:pixels*n], n, src.view(0, pixels*k), k, pixels, k, n, w, bias, rq, zOut, qmin, qmax)
+				GEMMQS8AVX2(dst.view(0, pixels*n), n, src.view(0, pixels*k), k, pixels, k, n,
+					PackGEMMAVX2(w, k, n), bias, rq, zOut, qmin, qmax)
+				what := fmt.Sprintf("Shift %d zOut %d %dpx k=%d n=%d", shift, zOut, pixels, k, n)
+				checkBuf(t, what+": dst", dst.b, want)
+				checkBuf(t, what+": src", src.b, srcBefore)
+			}
+		}
 	}
 }
 

@@ -61,6 +61,26 @@ func TestAVX2Stem(t *testing.T) {
 			runStemAVX2(t, rng, stemCase{h: hw, w: hw + 1, cin: 3, cout: 16, k: 3, stride: 2, same: same}, false)
 		}
 	}
+	// The 3x3 RGB path (stem3x3AVX2): rows longer than its 256-pixel batch,
+	// more than one 64-channel chunk, strides 1 to 3, 1-3 pixel images,
+	// every padding, narrow clamps.
+	for i, tc := range []stemCase{
+		{h: 4, w: 530, cin: 3, cout: 20, k: 3, stride: 1, same: true, outOff: 1, outExtra: 2},
+		{h: 7, w: 9, cin: 3, cout: 70, k: 3, stride: 2, outOff: 2},
+		{h: 9, w: 11, cin: 3, cout: 130, k: 3, stride: 2, same: true, extreme: true},
+		{h: 10, w: 13, cin: 3, cout: 16, k: 3, stride: 3},
+		{h: 10, w: 13, cin: 3, cout: 16, k: 3, stride: 3, same: true, split: true},
+		{h: 3, w: 1, cin: 3, cout: 5, k: 3, stride: 1},
+		{h: 2, w: 3, cin: 3, cout: 16, k: 3, stride: 2, same: true},
+		{h: 1, w: 2, cin: 3, cout: 9, k: 3, stride: 1, same: true},
+	} {
+		runStemAVX2(t, rng, tc, i%2 == 0)
+	}
+	for i := range trials(200) {
+		tc := randStemCase(rng)
+		tc.k, tc.cin, tc.inExtra = 3, 3, 0
+		runStemAVX2(t, rng, tc, i%2 == 0)
+	}
 	// The largest patch, and a row longer than one patch batch.
 	runStemAVX2(t, rng, stemCase{h: 9, w: 40, cin: 10, cout: 20, k: 7, stride: 1, same: true}, true)
 	// Packed weights too large for the stack: generic fallback.
@@ -84,6 +104,9 @@ func FuzzAVX2Stem(f *testing.F) {
 		rng := rand.New(rand.NewPCG(seed, 96))
 		tc := randStemCase(rng)
 		tc.h, tc.w, tc.cout = 1+int(h)%40, 1+int(w)%40, 1+int(cout)%70
+		if seed%3 == 0 { // the 3x3 RGB path
+			tc.k, tc.cin, tc.inExtra = 3, 3, 0
+		}
 		runStemAVX2(t, rng, tc, edge)
 	})
 }
