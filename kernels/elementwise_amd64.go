@@ -141,7 +141,8 @@ func GlobalAvgPoolQS8AVX2(dst []int8, src []int8, pixels, channels, srcStride in
 func lookupAVX2(dst, src *int8, n32 int, table *[256]int8)
 
 // LookupQS8AVX2 is LookupQS8 in AVX2: 16 VPSHUFB lookups per 32 bytes, one
-// per 16-entry row of the table (the last len%32 use the generic code).
+// per 16-entry row of the table, merged by VPOR on bit 7 and a VPBLENDVB
+// tree on bits 4..6 (the last len%32 use the generic code).
 func LookupQS8AVX2(dst, src []int8, table *[256]int8) {
 	need("LookupQS8AVX2", "src", len(src), len(dst))
 	n32 := len(dst) &^ 31

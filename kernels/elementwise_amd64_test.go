@@ -3,6 +3,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"unsafe"
@@ -162,6 +163,34 @@ func TestAVX2Lookup(t *testing.T) {
 	checkBuf(t, "LookupQS8AVX2 all bytes", got, want)
 	for i := range trials(500) {
 		runLookupAVX2(t, rng, rng.IntN(300), i%2 == 0)
+	}
+	// Around whole 32-byte steps, and a MixNet-S sized in-place run.
+	for _, n := range []int{31, 32, 33, 63, 64, 65, 12544, 100352 + 7} {
+		runLookupAVX2(t, rng, n, n%2 == 0)
+		runLookupAVX2(t, rng, n, n%2 != 0)
+	}
+}
+
+// BenchmarkAVX2Lookup is the SiLU table lookup in place (as the int8 model
+// applies it) at small and MixNet-S sizes, AVX2 beside the generic code.
+func BenchmarkAVX2Lookup(b *testing.B) {
+	var table [256]int8
+	for i := range table {
+		table[i] = int8(i*37 + 11)
+	}
+	for _, n := range []int{256, 12544, 100352, 301056, 1204224} {
+		x := benchInt8s(n)
+		for _, impl := range []struct {
+			name string
+			lk   LookupFunc
+		}{{"avx2", LookupQS8AVX2}, {"generic", LookupQS8}} {
+			b.Run(fmt.Sprintf("%s/%d", impl.name, n), func(b *testing.B) {
+				b.SetBytes(int64(n))
+				for b.Loop() {
+					impl.lk(x, x, &table)
+				}
+			})
+		}
 	}
 }
 

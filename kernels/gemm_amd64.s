@@ -639,10 +639,10 @@ hslow:
 	CMPQ         0(SP), $4
 	JNE          hspill
 	VEXTRACTI128 $1, Y0, X1
-	MOVL         X0, (DI)
+	VMOVD        X0, (DI)
 	VPEXTRD      $2, X0, (DI)(R9*1)
 	LEAQ         (DI)(R9*2), CX
-	MOVL         X1, (CX)
+	VMOVD        X1, (CX)
 	VPEXTRD      $2, X1, (CX)(R9*1)
 	JMP          nextblock
 
