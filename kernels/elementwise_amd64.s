@@ -96,7 +96,7 @@ cmch:
 	VPACKSSWB X0, X0, X0
 	VPMAXSB   X11, X0, X0
 	VPMINSB   X12, X0, X0
-	MOVQ      X0, (DI)(CX*1)
+	VMOVQ     X0, (DI)(CX*1)
 	ADDQ      $8, CX
 	JMP       cmch
 

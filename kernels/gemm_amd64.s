@@ -466,14 +466,14 @@ slowstore:
 	JNE          spillstore
 	VEXTRACTI128 $1, Y0, X1
 	VEXTRACTI128 $1, Y4, X5
-	MOVQ         X0, (DI)
+	VMOVQ        X0, (DI)
 	VPEXTRD      $2, X0, 8(DI)
-	MOVQ         X1, (DI)(R9*1)
+	VMOVQ        X1, (DI)(R9*1)
 	VPEXTRD      $2, X1, 8(DI)(R9*1)
 	LEAQ         (DI)(R9*2), CX
-	MOVQ         X4, (CX)
+	VMOVQ        X4, (CX)
 	VPEXTRD      $2, X4, 8(CX)
-	MOVQ         X5, (CX)(R9*1)
+	VMOVQ        X5, (CX)(R9*1)
 	VPEXTRD      $2, X5, 8(CX)(R9*1)
 	JMP          nextblock
 
@@ -625,9 +625,9 @@ halfstore:
 	CMPQ         24(SP), $4
 	JLT          hslow
 	VEXTRACTI128 $1, Y0, X1
-	MOVQ         X0, (DI)
+	VMOVQ        X0, (DI)
 	VPEXTRQ      $1, X0, (DI)(R9*1)
-	MOVQ         X1, (DI)(R9*2)
+	VMOVQ        X1, (DI)(R9*2)
 	LEAQ         (DI)(R9*2), CX
 	VPEXTRQ      $1, X1, (CX)(R9*1)
 	JMP          nextblock
