@@ -143,9 +143,23 @@ func (l gemmLayout) pack(w []int8, k, n int) []int8 {
 	need("PackGEMM", "w", len(w), n*k)
 	kp := l.kpad(k)
 	out := make([]int8, l.size(k, n))
+	// Runs of w's row are contiguous in the layout (16 k per channel for
+	// neon, 4 for dotprod): copy them, as index would place each byte (a
+	// byte-by-byte loop with a division per byte cost ~10^8 instructions
+	// at load on a Pi).
 	for co := range n {
-		for ci := range k {
-			out[l.index(co, ci, kp)] = w[co*k+ci]
+		row := w[co*k : co*k+k]
+		base := co / l.nr * l.nr * kp
+		c := co % l.nr
+		if l.nr == 4 {
+			for k0 := 0; k0 < k; k0 += 16 {
+				ch := min(16, kp-k0)
+				copy(out[base+k0*4+c*ch:], row[k0:min(k0+16, k)])
+			}
+			continue
+		}
+		for k0 := 0; k0 < k; k0 += 4 {
+			copy(out[base+k0*8+c*4:], row[k0:min(k0+4, k)])
 		}
 	}
 	return out

@@ -159,7 +159,7 @@ func TestArmPackGEMM(t *testing.T) {
 	forTiers(t, func(t *testing.T, tab *Table) {
 		rng := rand.New(rand.NewPCG(2, 2))
 		for range 50 {
-			k, n := 1+rng.IntN(50), 1+rng.IntN(30)
+			k, n := 1+rng.IntN(70), 1+rng.IntN(30)
 			w := randWeights(rng, n*k, false)
 			p := tab.PackGEMM(w, k, n)
 			var nz int
@@ -179,6 +179,19 @@ func TestArmPackGEMM(t *testing.T) {
 			}
 			if &p[0] == &w[0] {
 				t.Fatal("PackGEMM must return a new slice")
+			}
+			// Every weight where the layout's index puts it (pack copies
+			// runs; index is the definition the scalar paths use).
+			l, ok := map[string]gemmLayout{"neon": neonLayout, "dotprod": dotLayout}[tab.Name]
+			if !ok {
+				continue
+			}
+			for co := range n {
+				for ci := range k {
+					if got := p[l.index(co, ci, l.kpad(k))]; got != w[co*k+ci] {
+						t.Fatalf("%s k=%d n=%d: w[%d][%d] = %d packed at its index as %d", tab.Name, k, n, co, ci, w[co*k+ci], got)
+					}
+				}
 			}
 		}
 	})
