@@ -4,7 +4,6 @@ package kernels
 
 import (
 	"fmt"
-	"math"
 	"unsafe"
 
 	"github.com/mixedge/mixedge/quant"
@@ -65,18 +64,8 @@ type dwOut struct {
 // set loads lane i and reports whether it qualifies for the fast path.
 func (v *dwRQ) set(i int, b int32, m quant.Multiplier, zOut int32) (fast bool) {
 	v.bias[i] = b
-	s := 31 + m.Shift
 	var rnd int64
-	if s >= 32 {
-		v.lo[i], v.hi[i], v.lsh[i] = math.MinInt32, math.MaxInt32, 0
-		rnd = int64(1) << (s - 1)
-		v.rsh[i] = s - 32
-	} else {
-		l := 32 - s
-		v.lo[i], v.hi[i], v.lsh[i] = -(1 << (31 - l)), 1<<(31-l)-1, l
-		rnd = 1 << 31
-		v.rsh[i] = 0
-	}
+	v.lo[i], v.hi[i], v.lsh[i], v.rsh[i], rnd = reqLane(m)
 	if i%2 == 0 {
 		v.mE[i], v.rndE[i/2] = m.M, rnd
 	} else {

@@ -324,23 +324,25 @@ func GEMMQS8F32AVX2(dst []float32, src []int8, srcStride int, pixels, k, n int,
 // set loads lane i with bias b and the requantization of m.
 func (v *rqVec) set(i int, b int32, m quant.Multiplier) {
 	v.bias[i] = b
-	s := 31 + m.Shift
 	var rnd int64
-	if s >= 32 {
-		v.lo[i], v.hi[i], v.lsh[i] = math.MinInt32, math.MaxInt32, 0
-		rnd = int64(1) << (s - 1)
-		v.rsh[i] = s - 32
-	} else {
-		l := 32 - s
-		v.lo[i], v.hi[i], v.lsh[i] = -(1 << (31 - l)), 1<<(31-l)-1, l
-		rnd = 1 << 31
-		v.rsh[i] = 0
-	}
+	v.lo[i], v.hi[i], v.lsh[i], v.rsh[i], rnd = reqLane(m)
 	if i%2 == 0 {
 		v.mE[i], v.rndE[i/2] = m.M, rnd
 	} else {
 		v.mO[i-1], v.rndO[i/2] = m.M, rnd
 	}
+}
+
+// reqLane is the REQ macro's per-lane parameters for m (AVX2.md,
+// "Requantization"): the clamp that keeps acc << lsh in int32, the left
+// and right shifts and the rounding term of hi32(a*M + rnd) >> rsh.
+func reqLane(m quant.Multiplier) (lo, hi, lsh, rsh int32, rnd int64) {
+	s := 31 + m.Shift
+	if s >= 32 {
+		return math.MinInt32, math.MaxInt32, 0, s - 32, int64(1) << (s - 1)
+	}
+	l := 32 - s
+	return -(1 << (31 - l)), 1<<(31-l) - 1, l, 0, 1 << 31
 }
 
 // The 1-pixel path (SE FCs, classifier): the input row is sign-extended

@@ -147,10 +147,9 @@ func TestDefaultObserverChoice(t *testing.T) {
 	}
 }
 
-// BenchmarkInt8MixnetS224 times one int8 mixnet_s frame per kernel tier
-// (synthetic weights, calibrated on two synthetic images); compare with
-// BenchmarkFloatMixnetS224 from the same run.
-func BenchmarkInt8MixnetS224(b *testing.B) {
+// benchMixnetS224 is mixnet_s at 224 with synthetic weights, calibrated
+// on two synthetic images, and a fixed input picture.
+func benchMixnetS224(b *testing.B) (*QModel, []float32) {
 	a, _ := LookupArch("mixnet_s")
 	g, err := Build(a, 224, 1000)
 	if err != nil {
@@ -165,6 +164,15 @@ func BenchmarkInt8MixnetS224(b *testing.B) {
 	for i := range in {
 		in[i] = float32(math.Sin(float64(i) * 0.01))
 	}
+	return q, in
+}
+
+// BenchmarkInt8MixnetS224 times one int8 mixnet_s frame per kernel tier
+// (synthetic weights, calibrated on two synthetic images); compare with
+// BenchmarkFloatMixnetS224 from the same run.
+func BenchmarkInt8MixnetS224(b *testing.B) {
+	q, in := benchMixnetS224(b)
+	g := q.G
 	for _, k := range kernels.Tiers() {
 		b.Run(k.Name, func(b *testing.B) {
 			qn, err := NewInt8Net(q, k)
@@ -187,20 +195,7 @@ func BenchmarkInt8MixnetS224(b *testing.B) {
 // camera reader does in `mixedge stream`): the worker pool must not
 // collapse when it does not have the machine to itself.
 func BenchmarkInt8Threads(b *testing.B) {
-	a, _ := LookupArch("mixnet_s")
-	g, err := Build(a, 224, 1000)
-	if err != nil {
-		b.Fatal(err)
-	}
-	net, err := NewFloatNet(g, g.SyntheticWeights(1))
-	if err != nil {
-		b.Fatal(err)
-	}
-	q := calibrate(b, net, quant.DefaultObserver, 2)
-	in := make([]float32, 224*224*3)
-	for i := range in {
-		in[i] = float32(math.Sin(float64(i) * 0.01))
-	}
+	q, in := benchMixnetS224(b)
 	for _, c := range []struct {
 		name    string
 		threads int
