@@ -62,38 +62,13 @@ func StemConvQS8AVX2(dst, src []int8, weights []int8, bias []int32, rq []quant.M
 	kp := (kk + 1) / 2
 	batch := stemPatchBuf / kk
 	zb := int8(zIn)
-	dense := s.InStride == cin
 	for oy := oy0; oy < oy1; oy++ {
 		iy0 := oy*s.Stride - s.PadTop
 		for ox0 := 0; ox0 < s.OW; ox0 += batch {
 			nb := min(batch, s.OW-ox0)
 			for i := range nb {
 				ix0 := (ox0+i)*s.Stride - s.PadLeft
-				patch := patches[i*kk:][:kk]
-				j := 0
-				for ky := range k {
-					iy := iy0 + ky
-					if dense && iy >= 0 && iy < h && ix0 >= 0 && ix0+k <= w {
-						if k*cin == 9 { // the 3x3 RGB stem: a fixed-size move, no memmove call
-							*(*[9]int8)(patch[j:]) = *(*[9]int8)(src[(iy*w+ix0)*cin:])
-						} else {
-							copy(patch[j:j+k*cin], src[(iy*w+ix0)*cin:])
-						}
-						j += k * cin
-						continue
-					}
-					for kx := range k {
-						ix := ix0 + kx
-						if iy < 0 || iy >= h || ix < 0 || ix >= w {
-							for ci := range cin {
-								patch[j+ci] = zb
-							}
-						} else {
-							copy(patch[j:j+cin], src[(iy*w+ix)*s.InStride:])
-						}
-						j += cin
-					}
-				}
+				GatherPatch(patches[i*kk:][:kk], src, s, zb, iy0, ix0)
 			}
 			out := (oy*s.OW + ox0) * s.OutStride
 			for c0 := 0; c0 < s.Cout; c0 += gemmChunk {

@@ -37,7 +37,7 @@ func stemConvArm64(name string, l gemmLayout, fn gemmQ8Asm, dst, src []int8, wei
 	if oy0 == oy1 {
 		return
 	}
-	h, w, cin, k, n := s.H, s.W, s.Cin, s.K, s.Cout
+	h, w, cin, n := s.H, s.W, s.Cin, s.Cout
 	need(name, "src", len(src), span(h*w, s.InStride, cin))
 	need(name, "dst", len(dst), span(oy1*s.OW, s.OutStride, n))
 	need(name, "weights", len(weights), n*kk)
@@ -65,22 +65,7 @@ func stemConvArm64(name string, l gemmLayout, fn gemmQ8Asm, dst, src []int8, wei
 		for r := range rows {
 			oy, ox := (q0+r)/s.OW, (q0+r)%s.OW
 			iy0, ix0 := oy*s.Stride-s.PadTop, ox*s.Stride-s.PadLeft
-			patch := pbuf[r*kp:][:kk]
-			j := 0
-			for ky := range k {
-				iy := iy0 + ky
-				for kx := range k {
-					ix := ix0 + kx
-					if iy < 0 || iy >= h || ix < 0 || ix >= w {
-						for ci := range cin {
-							patch[j+ci] = zb
-						}
-					} else {
-						copy(patch[j:j+cin], src[(iy*w+ix)*s.InStride:])
-					}
-					j += cin
-				}
-			}
+			GatherPatch(pbuf[r*kp:][:kk], src, s, zb, iy0, ix0)
 		}
 		gemmQ8Blocks(l, fn, dst[q0*s.OutStride:], s.OutStride, &pbuf[0], kp, rows, kp, n,
 			packed, bias, rq, zOut, qmin, qmax)

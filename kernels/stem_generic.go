@@ -38,6 +38,38 @@ func (s *ConvShape) Validate() error {
 	return nil
 }
 
+// GatherPatch writes the K×K×Cin receptive field whose top-left input
+// pixel is (iy0, ix0) to patch ([ky][kx][ci] order; zIn outside the image):
+// the im2col of one output pixel, shared by every stem implementation.
+func GatherPatch(patch, src []int8, s *ConvShape, zIn int8, iy0, ix0 int) {
+	h, w, cin, k := s.H, s.W, s.Cin, s.K
+	j := 0
+	for ky := range k {
+		iy := iy0 + ky
+		if s.InStride == cin && iy >= 0 && iy < h && ix0 >= 0 && ix0+k <= w {
+			// Inside the image the K pixels of a kernel row are contiguous.
+			if k*cin == 9 { // the 3x3 RGB stem: a fixed-size move, no memmove call
+				*(*[9]int8)(patch[j:]) = *(*[9]int8)(src[(iy*w+ix0)*cin:])
+			} else {
+				copy(patch[j:j+k*cin], src[(iy*w+ix0)*cin:])
+			}
+			j += k * cin
+			continue
+		}
+		for kx := range k {
+			ix := ix0 + kx
+			if iy < 0 || iy >= h || ix < 0 || ix >= w {
+				for ci := range cin {
+					patch[j+ci] = zIn
+				}
+			} else {
+				copy(patch[j:j+cin], src[(iy*w+ix)*s.InStride:])
+			}
+			j += cin
+		}
+	}
+}
+
 // StemConvQS8 is the full convolution used by the stem, the specification
 // of its twins. For output rows oy in [oy0, oy1), every ox < OW and every
 // co < Cout:
@@ -74,23 +106,7 @@ func StemConvQS8(dst, src []int8, weights []int8, bias []int32, rq []quant.Multi
 		iy0 := oy*s.Stride - s.PadTop
 		for ox := 0; ox < s.OW; ox++ {
 			ix0 := ox*s.Stride - s.PadLeft
-			// Gather the receptive field once (im2col of one pixel); padding
-			// reads as zIn.
-			j := 0
-			for ky := range k {
-				iy := iy0 + ky
-				for kx := range k {
-					ix := ix0 + kx
-					if iy < 0 || iy >= h || ix < 0 || ix >= w {
-						for ci := range cin {
-							patch[j+ci] = int8(zIn)
-						}
-					} else {
-						copy(patch[j:j+cin], src[(iy*w+ix)*s.InStride:])
-					}
-					j += cin
-				}
-			}
+			GatherPatch(patch, src, s, int8(zIn), iy0, ix0)
 			out := dst[(oy*s.OW+ox)*s.OutStride:][:s.Cout]
 			for co := range out {
 				acc := bias[co] + dot(patch, weights[co*kk:][:kk])

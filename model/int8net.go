@@ -363,42 +363,12 @@ func (n *Int8Net) runOp(i, y0, y1 int) {
 // im2col writes, for output rows [y0, y1), each output pixel's K×K×Cin
 // input patch (ky, kx, ci order; z outside the image) to dst.
 func im2col(dst, src []int8, s *kernels.ConvShape, z int8, y0, y1 int) {
-	k, cin := s.K, s.Cin
-	row := k * cin
+	kk := s.K * s.K * s.Cin
 	p := 0
 	for oy := y0; oy < y1; oy++ {
 		for ox := 0; ox < s.OW; ox++ {
-			ix0 := ox*s.Stride - s.PadLeft
-			for ky := 0; ky < k; ky++ {
-				iy := oy*s.Stride - s.PadTop + ky
-				out := dst[p : p+row]
-				p += row
-				if iy < 0 || iy >= s.H {
-					for j := range out {
-						out[j] = z
-					}
-					continue
-				}
-				line := src[iy*s.W*s.InStride:]
-				if s.InStride == cin && ix0 >= 0 && ix0+k <= s.W {
-					// Inside the image the K pixels are contiguous: one copy
-					// (3 instead of 9 per output pixel for the stem; on a Pi
-					// 4 the gather was ~7 M cycles a frame).
-					copy(out, line[ix0*cin:ix0*cin+row])
-					continue
-				}
-				for kx := 0; kx < k; kx++ {
-					ix := ix0 + kx
-					o := out[kx*cin : kx*cin+cin]
-					if ix < 0 || ix >= s.W {
-						for j := range o {
-							o[j] = z
-						}
-						continue
-					}
-					copy(o, line[ix*s.InStride:ix*s.InStride+cin])
-				}
-			}
+			kernels.GatherPatch(dst[p:p+kk], src, s, z, oy*s.Stride-s.PadTop, ox*s.Stride-s.PadLeft)
+			p += kk
 		}
 	}
 }

@@ -135,11 +135,6 @@ object per input per line:
 		return err
 	}
 	labels := m.labels
-	if o.labels != "" {
-		if labels, err = loadLabels(o.labels, len(m.labels)); err != nil {
-			return err
-		}
-	}
 	net := m
 
 	in := make([]float32, pp.Size*pp.Size*3)

@@ -52,7 +52,21 @@ func loadFloat(weights, arch string, size, classes int) (*model.FloatNet, error)
 	return model.NewFloatNet(g, w)
 }
 
+// loadClassifier loads the network o names, with the labels of --labels
+// when given.
 func loadClassifier(o *classifyOpts, given map[string]bool) (*classifier, error) {
+	m, err := loadNet(o, given)
+	if err != nil || o.labels == "" {
+		return m, err
+	}
+	if m.labels, err = loadLabels(o.labels, len(m.labels)); err != nil {
+		m.close()
+		return nil, err
+	}
+	return m, nil
+}
+
+func loadNet(o *classifyOpts, given map[string]bool) (*classifier, error) {
 	if o.model != "" {
 		for _, f := range []string{"arch", "classes", "input-size"} {
 			if given[f] {

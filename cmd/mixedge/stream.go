@@ -238,11 +238,6 @@ same per-op table as 'mixedge bench --profile' (rows grouped with --by).
 		return err
 	}
 	labels := m.labels
-	if o.labels != "" {
-		if labels, err = loadLabels(o.labels, len(m.labels)); err != nil {
-			return err
-		}
-	}
 	src, err := camera.OpenSource(o.source, so)
 	if err != nil {
 		return err
