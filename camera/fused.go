@@ -179,24 +179,11 @@ func (fu *Fused) lutRows(dst []int8, src []uint8, stride int) {
 func (fu *Fused) vertical(dst []int8, src []uint8, srcStride, colOff, rowBase int) {
 	pl := fu.pl
 	r := pl.rs
-	a := &r.v
-	ks := a.ksize
 	s := pl.p.Size
 	width := 3 * r.win.W
-	acc := r.acc[:width]
 	l0, l1, l2 := &fu.qlut[0], &fu.qlut[1], &fu.qlut[2]
-	for i := range a.n {
-		first, cnt := int(a.first[i]), int(a.count[i])
-		for j := range acc {
-			acc[j] = roundHalf
-		}
-		for t, kv := range a.k[i*ks : i*ks+cnt] {
-			off := (first+t-rowBase)*srcStride + colOff
-			row := src[off : off+width]
-			for j, p := range row {
-				acc[j] += int32(p) * kv
-			}
-		}
+	for i := range r.v.n {
+		acc := r.verticalSums(i, src, srcStride, colOff, rowBase)
 		o := dst[((pl.cy.pad+i)*s+pl.cx.pad)*3:]
 		o = o[:width]
 		for j := 0; j < width; j += 3 {

@@ -295,27 +295,34 @@ func (r *Resampler) horizontal(dst []uint8, dstStride int, src []uint8, srcStrid
 // order independent, so taps are applied row by row over the whole width
 // instead of Pillow's pixel by pixel.
 func (r *Resampler) vertical(dst []uint8, dstStride int, src []uint8, srcStride, colOff, rowBase int) {
-	a := &r.v
-	ks := a.ksize
 	width := 3 * r.win.W
-	acc := r.acc[:width]
-	for i := range a.n {
-		first, cnt := int(a.first[i]), int(a.count[i])
-		for j := range acc {
-			acc[j] = roundHalf
-		}
-		for t, kv := range a.k[i*ks : i*ks+cnt] {
-			off := (first+t-rowBase)*srcStride + colOff
-			row := src[off : off+width]
-			for j, p := range row {
-				acc[j] += int32(p) * kv
-			}
-		}
+	for i := range r.v.n {
+		acc := r.verticalSums(i, src, srcStride, colOff, rowBase)
 		out := dst[i*dstStride : i*dstStride+width]
 		for j, s := range acc {
 			out[j] = clip8(s)
 		}
 	}
+}
+
+// verticalSums is output row i's fixed-point sums (before clip8) over the
+// window's width, in r.acc.
+func (r *Resampler) verticalSums(i int, src []uint8, srcStride, colOff, rowBase int) []int32 {
+	a := &r.v
+	width := 3 * r.win.W
+	acc := r.acc[:width]
+	first, cnt := int(a.first[i]), int(a.count[i])
+	for j := range acc {
+		acc[j] = roundHalf
+	}
+	for t, kv := range a.k[i*a.ksize : i*a.ksize+cnt] {
+		off := (first+t-rowBase)*srcStride + colOff
+		row := src[off : off+width]
+		for j, p := range row {
+			acc[j] += int32(p) * kv
+		}
+	}
+	return acc
 }
 
 // ResizeBicubic resizes src to dst's size exactly as PIL's
