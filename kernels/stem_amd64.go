@@ -63,13 +63,9 @@ func StemConvQS8AVX2(dst, src []int8, weights []int8, bias []int32, rq []quant.M
 	batch := stemPatchBuf / kk
 	zb := int8(zIn)
 	for oy := oy0; oy < oy1; oy++ {
-		iy0 := oy*s.Stride - s.PadTop
 		for ox0 := 0; ox0 < s.OW; ox0 += batch {
 			nb := min(batch, s.OW-ox0)
-			for i := range nb {
-				ix0 := (ox0+i)*s.Stride - s.PadLeft
-				GatherPatch(patches[i*kk:][:kk], src, s, zb, iy0, ix0)
-			}
+			GatherPatches(patches[:], kk, src, s, zb, oy, ox0, nb)
 			out := (oy*s.OW + ox0) * s.OutStride
 			for c0 := 0; c0 < s.Cout; c0 += gemmChunk {
 				nc := min(gemmChunk, s.Cout-c0)

@@ -62,10 +62,11 @@ func stemConvArm64(name string, l gemmLayout, fn gemmQ8Asm, dst, src []int8, wei
 	first, end := oy0*s.OW, oy1*s.OW
 	for q0 := first; q0 < end; q0 += chunk {
 		rows := min(chunk, end-q0)
-		for r := range rows {
+		for r := 0; r < rows; {
 			oy, ox := (q0+r)/s.OW, (q0+r)%s.OW
-			iy0, ix0 := oy*s.Stride-s.PadTop, ox*s.Stride-s.PadLeft
-			GatherPatch(pbuf[r*kp:][:kk], src, s, zb, iy0, ix0)
+			run := min(rows-r, s.OW-ox) // pixels left in this output row
+			GatherPatches(pbuf[r*kp:], kp, src, s, zb, oy, ox, run)
+			r += run
 		}
 		gemmQ8Blocks(l, fn, dst[q0*s.OutStride:], s.OutStride, &pbuf[0], kp, rows, kp, n,
 			packed, bias, rq, zOut, qmin, qmax)

@@ -125,3 +125,81 @@ func FuzzStemConvQS8(f *testing.F) {
 		runStem(t, rng, tc)
 	})
 }
+
+// TestGatherPatches checks the row gather against GatherPatch pixel by
+// pixel: random geometries (interior runs, both borders, strided input
+// pixels, rows in the padding), partial runs, and bytes around every patch
+// left untouched.
+func TestGatherPatches(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	const guard = int8(0x5a)
+	for it := range 3000 {
+		k := 1 + r.IntN(5)
+		stride := 1 + r.IntN(3)
+		cin := 1 + r.IntN(4)
+		if it%3 == 0 {
+			k, stride, cin = 3, 2, 3 // the MixNet stem's 9-byte rows
+		}
+		h, w := k+r.IntN(9), k+r.IntN(14)
+		pad := r.IntN(k)
+		s := ConvShape{H: h, W: w, Cin: cin, InStride: cin + r.IntN(2)*r.IntN(3), Cout: 1, OutStride: 1,
+			K: k, Stride: stride, PadTop: pad, PadLeft: r.IntN(k)}
+		s.OH = (h+2*pad-k)/stride + 1
+		s.OW = (w+2*s.PadLeft-k)/stride + 1
+		if s.OH <= 0 || s.OW <= 0 {
+			continue
+		}
+		src := make([]int8, h*w*s.InStride)
+		for i := range src {
+			src[i] = int8(r.IntN(256) - 128)
+		}
+		srcCopy := slices.Clone(src)
+		kk := k * k * cin
+		ds := kk + r.IntN(3)
+		oy := r.IntN(s.OH)
+		ox0 := r.IntN(s.OW)
+		n := 1 + r.IntN(s.OW-ox0)
+		z := int8(r.IntN(256) - 128)
+		got := make([]int8, n*ds+2)
+		want := make([]int8, n*ds+2)
+		for i := range got {
+			got[i], want[i] = guard, guard
+		}
+		GatherPatches(got[1:], ds, src, &s, z, oy, ox0, n)
+		for i := range n {
+			GatherPatch(want[1+i*ds:][:kk], src, &s, z, oy*stride-pad, (ox0+i)*stride-s.PadLeft)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("%+v oy=%d ox0=%d n=%d dstStride=%d:\n got %v\nwant %v", s, oy, ox0, n, ds, got, want)
+		}
+		if !slices.Equal(src, srcCopy) {
+			t.Fatal("src modified")
+		}
+	}
+}
+
+// BenchmarkGatherPatches compares the row gather with a GatherPatch call
+// per pixel on MixNet's stem rows (224x224x3, 3x3 stride 2).
+func BenchmarkGatherPatches(b *testing.B) {
+	s := ConvShape{H: 224, W: 224, Cin: 3, InStride: 3, Cout: 16, OutStride: 16, K: 3, Stride: 2, PadTop: 1, PadLeft: 1, OH: 112, OW: 112}
+	src := make([]int8, 224*224*3)
+	dst := make([]int8, 112*27)
+	b.Run("row", func(b *testing.B) {
+		b.SetBytes(int64(len(dst)) * 112)
+		for b.Loop() {
+			for oy := range 112 {
+				GatherPatches(dst, 27, src, &s, 3, oy, 0, 112)
+			}
+		}
+	})
+	b.Run("pixel", func(b *testing.B) {
+		b.SetBytes(int64(len(dst)) * 112)
+		for b.Loop() {
+			for oy := range 112 {
+				for ox := range 112 {
+					GatherPatch(dst[ox*27:][:27], src, &s, 3, oy*2-1, ox*2-1)
+				}
+			}
+		}
+	})
+}

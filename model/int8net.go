@@ -364,12 +364,8 @@ func (n *Int8Net) runOp(i, y0, y1 int) {
 // input patch (ky, kx, ci order; z outside the image) to dst.
 func im2col(dst, src []int8, s *kernels.ConvShape, z int8, y0, y1 int) {
 	kk := s.K * s.K * s.Cin
-	p := 0
 	for oy := y0; oy < y1; oy++ {
-		for ox := 0; ox < s.OW; ox++ {
-			kernels.GatherPatch(dst[p:p+kk], src, s, z, oy*s.Stride-s.PadTop, ox*s.Stride-s.PadLeft)
-			p += kk
-		}
+		kernels.GatherPatches(dst[(oy-y0)*s.OW*kk:], kk, src, s, z, oy, 0, s.OW)
 	}
 }
 
