@@ -158,8 +158,12 @@ func (l gemmLayout) pack(w []int8, k, n int) []int8 {
 			}
 			continue
 		}
-		for k0 := 0; k0 < k; k0 += 4 {
-			copy(out[base+k0*8+c*4:], row[k0:min(k0+4, k)])
+		k4 := k &^ 3
+		for k0 := 0; k0 < k4; k0 += 4 { // 4-byte moves: a copy call each cost ~45 instructions
+			*(*[4]int8)(out[base+k0*8+c*4:]) = *(*[4]int8)(row[k0:])
+		}
+		if k4 < k {
+			copy(out[base+k4*8+c*4:], row[k4:])
 		}
 	}
 	return out

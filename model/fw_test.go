@@ -338,3 +338,32 @@ func TestStemIm2colMatchesKernel(t *testing.T) {
 		}
 	}
 }
+
+// A weight of -128 (which the SIMD kernels' int16 pairing cannot take) is
+// refused at load, with its index.
+func TestFirmwareRefusesMinus128(t *testing.T) {
+	q, _ := tinyQModel()
+	qn, _ := NewInt8Net(q, kernels.Generic)
+	for i := range q.Ops {
+		if w := q.Ops[i].W; len(w) > 5 {
+			w[5] = -128
+			break
+		}
+	}
+	data, err := EncodeFirmware(q, qn.Plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = ParseFirmware(data, "x.fw")
+	if err == nil || !strings.Contains(err.Error(), "weight 5 is -128") {
+		t.Fatalf("want the -128 weight refused, got %v", err)
+	}
+	for _, c := range []struct {
+		w    []int8
+		want int
+	}{{nil, -1}, {[]int8{1, 2}, -1}, {[]int8{-128}, 0}, {[]int8{127, -127, 0, 3, -128, -128}, 4}} {
+		if got := indexInt8(c.w, -128); got != c.want {
+			t.Errorf("indexInt8(%v) = %d, want %d", c.w, got, c.want)
+		}
+	}
+}
