@@ -117,7 +117,13 @@ func NewInt8NetWithPlan(q *QModel, k *kernels.Table, bufs []Buffer, plan Plan) (
 				off += ci * co
 			}
 		case OpLinear:
-			n.packed[i] = [][]int8{k.PackGEMM(qo.W, op.InSplit[0], op.OutSplit[0])}
+			// Two halves, so two threads can each stream one (the
+			// classifier's weights come from L3 or DRAM every frame).
+			ci, co := op.InSplit[0], op.OutSplit[0]
+			for c0 := 0; c0 < co; c0 += linearPart(co) {
+				c1 := min(co, c0+linearPart(co))
+				n.packed[i] = append(n.packed[i], k.PackGEMM(qo.W[c0*ci:c1*ci], ci, c1-c0))
+			}
 		case OpSE:
 			se := qo.SE
 			n.sePack[i] = [2][]int8{k.PackGEMM(se.ReduceW, se.Channels, se.Reduced), k.PackGEMM(se.ExpandW, se.Reduced, se.Channels)}
@@ -253,18 +259,33 @@ func unitPixels(op *Op, out Shape) int {
 	return out.W
 }
 
+// linearPart is how many output channels of an n-channel linear op one
+// packed part holds: half, rounded up to the 16-channel blocks of the
+// GEMM layouts.
+func linearPart(n int) int { return max(16, (n/2+15)&^15) }
+
+// units is how many units of work op i splits into: rows, pixels
+// (unitPixels), or the linear op's packed parts.
+func (n *Int8Net) units(i int) int {
+	op := &n.Q.G.Ops[i]
+	if op.Kind == OpLinear {
+		return len(n.packed[i])
+	}
+	os := n.Q.G.Tensors[op.Out]
+	return os.H * os.W / unitPixels(op, os)
+}
+
 // step runs op i, split by output rows (or pixels) over the workers when it
 // can be.
 func (n *Int8Net) step(i int) {
 	op := &n.Q.G.Ops[i]
-	os := n.Q.G.Tensors[op.Out]
-	rows := os.H * os.W / unitPixels(op, os) // units of work
+	rows := n.units(i)
 	t := min(len(n.workers)+1, rows)
 	switch op.Kind {
 	case OpSE:
 		n.seGate(i) // the reduction first, then the gating splits by rows
-	case OpPool, OpLinear:
-		t = 1 // whole-tensor reductions, and small
+	case OpPool:
+		t = 1 // a whole-tensor reduction, and small
 	}
 	if t <= 1 {
 		n.runOp(i, 0, -1)
@@ -306,7 +327,7 @@ func (n *Int8Net) runOp(i, y0, y1 int) {
 	src, dst := n.tensors[op.In], n.tensors[op.Out]
 	up := unitPixels(op, os)
 	if y1 < 0 {
-		y1 = os.H * os.W / up
+		y1 = n.units(i)
 	}
 	zOut := q.Out.Zero
 	if q.SiLU {
@@ -352,7 +373,11 @@ func (n *Int8Net) runOp(i, y0, y1 int) {
 	case OpPool:
 		k.Pool(dst, src, is.H*is.W, is.C, is.C, q.ZIn, q.PoolM, q.Out.Zero, quant.QMin, quant.QMax)
 	case OpLinear:
-		k.GEMMF32(n.logits, src, is.C, 1, is.C, os.C, n.packed[i][0], q.Bias, q.Scale)
+		part := linearPart(os.C)
+		for p := y0; p < y1; p++ {
+			c0, c1 := p*part, min(os.C, (p+1)*part)
+			k.GEMMF32(n.logits[c0:c1], src, is.C, 1, is.C, c1-c0, n.packed[i][p], q.Bias[c0:c1], q.Scale[c0:c1])
+		}
 	}
 	if q.SiLU {
 		part := dst[y0*up*os.C : y1*up*os.C]
