@@ -181,8 +181,8 @@ func AddQS8AVX2(dst, a, b []int8, p quant.AddParams, qmin, qmax int32) {
 	}
 }
 
-// GlobalAvgPoolQS8AVX2 is GlobalAvgPoolQS8 with the channel sums in AVX2;
-// the per-channel requantization is quant.Requantize.
+// GlobalAvgPoolQS8AVX2 is GlobalAvgPoolQS8 with the channel sums in AVX2
+// and their requantization in requantizeAVX2.
 func GlobalAvgPoolQS8AVX2(dst []int8, src []int8, pixels, channels, srcStride int,
 	zIn int32, m quant.Multiplier, zOut, qmin, qmax int32) {
 	if channels <= 0 {
@@ -194,7 +194,11 @@ func GlobalAvgPoolQS8AVX2(dst []int8, src []int8, pixels, channels, srcStride in
 	checkStride("GlobalAvgPoolQS8AVX2", "src", srcStride, channels)
 	need("GlobalAvgPoolQS8AVX2", "src", len(src), span(pixels, srcStride, channels))
 	need("GlobalAvgPoolQS8AVX2", "dst", len(dst), channels)
-	bias := -int32(pixels) * zIn
+	var bb [8]int32 // requantizeAVX2's uniform bias and multiplier
+	var mm [8]quant.Multiplier
+	for i := range bb {
+		bb[i], mm[i] = -int32(pixels)*zIn, m
+	}
 	var sums [poolTile]int32
 	for c0 := 0; c0 < channels; c0 += poolTile {
 		w := min(poolTile, channels-c0)
@@ -209,10 +213,7 @@ func GlobalAvgPoolQS8AVX2(dst []int8, src []int8, pixels, channels, srcStride in
 			}
 			sums[c] = s
 		}
-		out := dst[c0:][:w]
-		for i, s := range sums[:w] {
-			out[i] = quant.Requantize(bias+s, m, zOut, qmin, qmax)
-		}
+		requantizeAVX2(dst[c0:c0+w], sums[:w], bb[:], mm[:], 0, zOut, qmin, qmax)
 	}
 }
 

@@ -350,8 +350,9 @@ func reqLane(m quant.Multiplier) (lo, hi, lsh, rsh int32, rnd int64) {
 // gemvKernelAVX2 computes the raw int32 sums of up to gemvChunk channels
 // per call from the same packed weights (one broadcast per k-pair, two
 // VPMADDWD per 16-channel block, two accumulator sets per block). The bias
-// is added and the result requantized (or dequantized) in Go with the
-// generic formula, so the bits are those of the generic kernel.
+// is added and the result requantized by requantizeAVX2 (REQH, 8 channels
+// at a time) or dequantized in Go with the generic formula, so the bits
+// are those of the generic kernel.
 const (
 	gemvKMax  = 2048 // k of the stack int16 row
 	gemvChunk = 256  // channels per kernel call
@@ -421,12 +422,7 @@ func gemvQS8AVX2(dst []int8, src []int8, k, n int, w []int8, bias []int32,
 	for c0 := 0; c0 < n; c0 += gemvChunk {
 		nc := min(gemvChunk, n-c0)
 		gemvRaw(&raw, x[:], k, w, n, c0, nc)
-		out := dst[c0:][:nc]
-		b := bias[c0:][:nc]
-		m := rq[c0:][:nc]
-		for i := range out {
-			out[i] = quant.Requantize(b[i]+raw[i], m[i], zOut, qmin, qmax)
-		}
+		requantizeAVX2(dst[c0:c0+nc], raw[:nc], bias[c0:c0+nc], rq[c0:c0+nc], 1, zOut, qmin, qmax)
 	}
 }
 
