@@ -331,64 +331,131 @@ addloop:
 	VZEROUPPER
 	RET
 
+// PSW adds the 16 int16 channel sums in YA (XA its low half) to the
+// int32 sums at off(DI)(CX*4).
+#define PSW(YA, XA, off) \
+	VPMOVSXWD    XA, Y8; \
+	VEXTRACTI128 $1, YA, X9; \
+	VPMOVSXWD    X9, Y9; \
+	VPADDD       off(DI)(CX*4), Y8, Y8; \
+	VPADDD       off+32(DI)(CX*4), Y9, Y9; \
+	VMOVDQU      Y8, off(DI)(CX*4); \
+	VMOVDQU      Y9, off+32(DI)(CX*4)
+
+// PSCHUNK sets BX to the rows of the next chunk, at most 256: int16 sums
+// of 256 int8 values stay in [-32768, 32512].
+#define PSCHUNK \
+	MOVQ    $256, BX; \
+	CMPQ    R12, BX; \
+	CMOVQLT R12, BX; \
+	SUBQ    BX, R12
+
 // func poolSumAVX2(acc *int32, src *int8, pixels int, c8 int, srcStride int)
 // acc[c] = Σ_p src[p*srcStride+c] (wrapping) for c < c8, a multiple of 8.
+// Passes of 64 channels (whole cache lines of a dense row), then 16, then
+// 8; the pixels are summed in int16 (VPMOVSXBW + VPADDW: 8 operations per
+// 64 bytes) in chunks of 256 rows, each chunk widened into acc.
 TEXT ·poolSumAVX2(SB), NOSPLIT, $0-40
-	MOVQ acc+0(FP), DI
-	MOVQ src+8(FP), SI
-	MOVQ pixels+16(FP), R8
-	MOVQ c8+24(FP), R9
-	MOVQ srcStride+32(FP), R10
-	XORQ CX, CX
+	MOVQ  acc+0(FP), DI
+	MOVQ  src+8(FP), SI
+	MOVQ  pixels+16(FP), R8
+	MOVQ  c8+24(FP), R9
+	MOVQ  srcStride+32(FP), R10
+	XORQ  CX, CX
+	VPXOR Y15, Y15, Y15
 
-blk32:
-	LEAQ  32(CX), AX
-	CMPQ  AX, R9
-	JGT   blk8
+ps64:
+	LEAQ    64(CX), AX
+	CMPQ    AX, R9
+	JGT     ps16
+	VMOVDQU Y15, (DI)(CX*4)
+	VMOVDQU Y15, 32(DI)(CX*4)
+	VMOVDQU Y15, 64(DI)(CX*4)
+	VMOVDQU Y15, 96(DI)(CX*4)
+	VMOVDQU Y15, 128(DI)(CX*4)
+	VMOVDQU Y15, 160(DI)(CX*4)
+	VMOVDQU Y15, 192(DI)(CX*4)
+	VMOVDQU Y15, 224(DI)(CX*4)
+	LEAQ    (SI)(CX*1), DX
+	MOVQ    R8, R12
+
+ps64chunk:
+	PSCHUNK
 	VPXOR Y0, Y0, Y0
 	VPXOR Y1, Y1, Y1
 	VPXOR Y2, Y2, Y2
 	VPXOR Y3, Y3, Y3
-	LEAQ  (SI)(CX*1), DX
-	MOVQ  R8, BX
 
-p32:
-	VPMOVSXBD (DX), Y4
-	VPMOVSXBD 8(DX), Y5
-	VPMOVSXBD 16(DX), Y6
-	VPMOVSXBD 24(DX), Y7
-	VPADDD    Y4, Y0, Y0
-	VPADDD    Y5, Y1, Y1
-	VPADDD    Y6, Y2, Y2
-	VPADDD    Y7, Y3, Y3
+ps64row:
+	VPMOVSXBW (DX), Y4
+	VPMOVSXBW 16(DX), Y5
+	VPMOVSXBW 32(DX), Y6
+	VPMOVSXBW 48(DX), Y7
+	VPADDW    Y4, Y0, Y0
+	VPADDW    Y5, Y1, Y1
+	VPADDW    Y6, Y2, Y2
+	VPADDW    Y7, Y3, Y3
 	ADDQ      R10, DX
 	DECQ      BX
-	JNZ       p32
-	VMOVDQU   Y0, (DI)(CX*4)
-	VMOVDQU   Y1, 32(DI)(CX*4)
-	VMOVDQU   Y2, 64(DI)(CX*4)
-	VMOVDQU   Y3, 96(DI)(CX*4)
+	JNZ       ps64row
+	PSW(Y0, X0, 0)
+	PSW(Y1, X1, 64)
+	PSW(Y2, X2, 128)
+	PSW(Y3, X3, 192)
+	TESTQ     R12, R12
+	JNZ       ps64chunk
 	MOVQ      AX, CX
-	JMP       blk32
+	JMP       ps64
 
-blk8:
-	CMPQ  CX, R9
-	JGE   pooldone
+ps16:
+	LEAQ    16(CX), AX
+	CMPQ    AX, R9
+	JGT     ps8
+	VMOVDQU Y15, (DI)(CX*4)
+	VMOVDQU Y15, 32(DI)(CX*4)
+	LEAQ    (SI)(CX*1), DX
+	MOVQ    R8, R12
+
+ps16chunk:
+	PSCHUNK
 	VPXOR Y0, Y0, Y0
-	LEAQ  (SI)(CX*1), DX
-	MOVQ  R8, BX
 
-p8:
-	VPMOVSXBD (DX), Y4
-	VPADDD    Y4, Y0, Y0
+ps16row:
+	VPMOVSXBW (DX), Y4
+	VPADDW    Y4, Y0, Y0
 	ADDQ      R10, DX
 	DECQ      BX
-	JNZ       p8
-	VMOVDQU   Y0, (DI)(CX*4)
-	ADDQ      $8, CX
-	JMP       blk8
+	JNZ       ps16row
+	PSW(Y0, X0, 0)
+	TESTQ     R12, R12
+	JNZ       ps16chunk
+	MOVQ      AX, CX
+	JMP       ps16
 
-pooldone:
+ps8:
+	CMPQ    CX, R9
+	JGE     psdone
+	VMOVDQU Y15, (DI)(CX*4)
+	LEAQ    (SI)(CX*1), DX
+	MOVQ    R8, R12
+
+ps8chunk:
+	PSCHUNK
+	VPXOR X0, X0, X0
+
+ps8row:
+	VPMOVSXBW (DX), X4
+	VPADDW    X4, X0, X0
+	ADDQ      R10, DX
+	DECQ      BX
+	JNZ       ps8row
+	VPMOVSXWD X0, Y8
+	VPADDD    (DI)(CX*4), Y8, Y8
+	VMOVDQU   Y8, (DI)(CX*4)
+	TESTQ     R12, R12
+	JNZ       ps8chunk
+
+psdone:
 	VZEROUPPER
 	RET
 

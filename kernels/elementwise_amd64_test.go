@@ -207,6 +207,30 @@ func TestAVX2Elementwise(t *testing.T) {
 	}
 	runPoolAVX2(t, rng, 12544, 40, false)
 	runPoolAVX2(t, rng, 3, 600, true)
+	// The int16 sums around their 256-row chunks, at the int8 extremes.
+	for _, px := range []int{255, 256, 257, 511, 512, 513, 784} {
+		for _, ch := range []int{8, 24, 64, 88, 240} {
+			for _, v := range []int8{-128, 127} {
+				src := make([]int8, px*ch)
+				for i := range src {
+					src[i] = v
+				}
+				sums := make([]int32, ch)
+				poolSumAVX2(&sums[0], &src[0], px, ch, ch)
+				for c, v := range sums {
+					if w := int32(px) * int32(src[0]); v != w {
+						t.Fatalf("poolSumAVX2 %d pixels of %d: channel %d sum %d, want %d", px, src[0], c, v, w)
+					}
+				}
+				m := quant.Multiplier{M: 1 << 30, Shift: 9} // sum/1024
+				got, want := make([]int8, ch), make([]int8, ch)
+				GlobalAvgPoolQS8(want, src, px, ch, ch, 0, m, 0, quant.QMin, quant.QMax)
+				GlobalAvgPoolQS8AVX2(got, src, px, ch, ch, 0, m, 0, quant.QMin, quant.QMax)
+				checkBuf(t, "GlobalAvgPoolQS8AVX2 extreme", got, want)
+			}
+			runPoolAVX2(t, rng, px, ch, false)
+		}
+	}
 	// ChannelMul: steps of 16, a last step of 8, the generic tail.
 	for _, ch := range []int{8, 15, 16, 23, 24, 31, 32, 40, 47, 240, 2048, 2055} {
 		for _, edge := range []bool{false, true} {
