@@ -299,8 +299,11 @@ func TestAVX2GEMMAllocs(t *testing.T) {
 	w := PackGEMMAVX2(make([]int8, k*n), k, n)
 	bias, rq := make([]int32, n), benchMults(n)
 	f32, scale := make([]float32, n), make([]float32, n)
+	wv := PackGEMVAVX2(make([]int8, k*n), k, n)
 	if a := testing.AllocsPerRun(20, func() {
 		GEMMQS8AVX2(dst, n, src, k, px, k, n, w, bias, rq, 0, -128, 127)
+		GEMMQS8AVX2(dst, n, src, k, 1, k, n, w, bias, rq, 0, -128, 127)
+		GEMMQS8AVX2(dst, n, src, k, 1, k, n, wv, bias, rq, 0, -128, 127)
 		GEMMQS8F32AVX2(f32, src, k, 1, k, n, w, bias, scale)
 	}); a != 0 {
 		t.Fatalf("%v allocs per run", a)
