@@ -87,10 +87,10 @@ const cmMinShift = -7
 //
 // for e >= 7 (s >= 24, VPSRAD by s-24; counts over 31 give the sign, still
 // the floor). VPACKSSDW saturates W to int16 and VPMULHRSW by 2^8 is
-// exactly floor((W + 2^6) / 2^7). If W saturated, |true W| > 2^15 and both
-// the true and the computed y are beyond +-256 on the same side, so y + zOut
-// (VPADDSW, |zOut| <= 128) leaves [-128, 127] the same way and VPACKSSWB
-// clamps it as the generic code does.
+// exactly floor((W + 2^6) / 2^7). If W saturated (|true W| >= 2^15), the
+// true and the computed y are both >= 256 or both <= -256, so y + zOut
+// (VPADDSW, |zOut| <= 128) leaves [-128, 127] on the same side and
+// VPACKSSWB clamps it as the generic code does.
 //
 // cmSetupAVX2 writes the (a, b) pairs of every channel once per call, 128
 // bytes per 16 channels in the order VPUNPCKL/HWD leave the data: K1 of
@@ -98,7 +98,7 @@ const cmMinShift = -7
 // 4-7 and 12-15 (cmPairsRef in the tests is the same in Go).
 
 // ChannelMulQS8AVX2 is ChannelMulQS8 in AVX2: 32 channels per step, then
-// 16 and 8 (chanMulKAVX2, see cmPairs); the last channels%8 and gates wider
+// 16 and 8 (chanMulKAVX2, see above); the last channels%8 and gates wider
 // than 2048 channels use the generic code, multipliers with Shift < -7
 // the older int32 kernel chanMulAVX2.
 func ChannelMulQS8AVX2(dst []int8, dstStride int, src []int8, srcStride int, pixels, channels int,

@@ -110,11 +110,12 @@ cmnext:
 
 // CMK turns V, 8 channels of (u, 128u) int16 pairs (u = x - zX), into
 // W = (u*K1 + (u*K0 >> 17)) >> (s-24) for the channels' K = G*M split as
-// K1*2^17 + K0 (cmPairs in elementwise_amd64.go has the proof). P is the
-// channels' (a, b) pairs: K1 at o1(R8), K0 at o0(R8). T is a temporary.
+// K1*2^17 + K0 (the proof is in elementwise_amd64.go). The channels'
+// (a, b) pairs: K1 at o1(DX)(CX*8), K0 at o0(DX)(CX*8), CX the first
+// channel of their 16. T is a temporary.
 #define CMK(V, o1, o0, T) \
-	VPMADDWD o0(R8), V, T; \
-	VPMADDWD o1(R8), V, V; \
+	VPMADDWD o0(DX)(CX*8), V, T; \
+	VPMADDWD o1(DX)(CX*8), V, V; \
 	VPSRAD   $17, T, T; \
 	VPADDD   T, V, V; \
 	VPSRAD   X12, V, V
@@ -128,9 +129,27 @@ cmnext:
 	VPUNPCKLWD B, T, A; \
 	VPUNPCKHWD B, T, B
 
+// CM32 leaves in Y0 the 32 output bytes of channels CX..CX+31 (before
+// the clamp).
+#define CM32 \
+	CMU((SI)(CX*1), Y0, Y1, Y8); \
+	CMU(16(SI)(CX*1), Y2, Y3, Y9); \
+	CMK(Y0, 0, 32, Y4); \
+	CMK(Y1, 64, 96, Y5); \
+	CMK(Y2, 128, 160, Y6); \
+	CMK(Y3, 192, 224, Y7); \
+	VPACKSSDW Y1, Y0, Y0; \
+	VPACKSSDW Y3, Y2, Y2; \
+	VPMULHRSW Y13, Y0, Y0; \
+	VPMULHRSW Y13, Y2, Y2; \
+	VPADDSW   Y14, Y0, Y0; \
+	VPADDSW   Y14, Y2, Y2; \
+	VPACKSSWB Y2, Y0, Y0; \
+	VPERMQ    $0xD8, Y0, Y0
+
 // func chanMulKAVX2(dst *int8, dstStride int, src *int8, srcStride int, pixels int, c8 int, k *int16, ep *cmParams)
 // c8 > 0 is a multiple of 8; k holds the channels' K pairs, 128 bytes per
-// 16 channels (cmPairs). Per 32 channels: 40 operations, 10 of them
+// 16 channels (cmSetupAVX2). Per 32 channels: 40 operations, 10 of them
 // multiplies (chanMulAVX2 needed ~31 per 16 channels).
 TEXT ·chanMulKAVX2(SB), NOSPLIT, $0-64
 	MOVQ    dst+0(FP), DI
@@ -149,44 +168,41 @@ TEXT ·chanMulKAVX2(SB), NOSPLIT, $0-64
 	VMOVQ   160(AX), X12
 	MOVQ    176(AX), R14
 
+	MOVQ    R13, R10
+	SHRQ    $5, R10            // 32-channel steps per pixel
+
 ckpix:
-	XORQ CX, CX
+	XORQ  CX, CX
+	MOVQ  R10, BX
+	TESTQ BX, BX
+	JZ    ck16
+	TESTQ R14, R14
+	JNZ   ck32c
 
-	// 32 channels per step while they last, then one of 16, then one of 8.
+	// 32 channels per step, then one of 16, then one of 8 (c8 < 32 runs
+	// only those). Two copies of the 32-channel loop, with and without the
+	// clamp, keep it to three scalar operations per step.
 ck32:
-	LEAQ      32(CX), BX
-	CMPQ      BX, R13
-	JGT       ck16
-	LEAQ      (DX)(CX*8), R8
-	CMU((SI)(CX*1), Y0, Y1, Y8)
-	CMU(16(SI)(CX*1), Y2, Y3, Y9)
-	CMK(Y0, 0, 32, Y4)
-	CMK(Y1, 64, 96, Y5)
-	CMK(Y2, 128, 160, Y6)
-	CMK(Y3, 192, 224, Y7)
-	VPACKSSDW Y1, Y0, Y0
-	VPACKSSDW Y3, Y2, Y2
-	VPMULHRSW Y13, Y0, Y0
-	VPMULHRSW Y13, Y2, Y2
-	VPADDSW   Y14, Y0, Y0
-	VPADDSW   Y14, Y2, Y2
-	VPACKSSWB Y2, Y0, Y0
-	VPERMQ    $0xD8, Y0, Y0
-	TESTQ     R14, R14
-	JZ        ck32s
-	VPMAXSB   Y11, Y0, Y0
-	VPMINSB   Y10, Y0, Y0
-
-ck32s:
+	CM32
 	VMOVDQU Y0, (DI)(CX*1)
-	MOVQ    BX, CX
-	JMP     ck32
+	ADDQ    $32, CX
+	DECQ    BX
+	JNZ     ck32
+	JMP     ck16
+
+ck32c:
+	CM32
+	VPMAXSB Y11, Y0, Y0
+	VPMINSB Y10, Y0, Y0
+	VMOVDQU Y0, (DI)(CX*1)
+	ADDQ    $32, CX
+	DECQ    BX
+	JNZ     ck32c
 
 ck16:
 	LEAQ         16(CX), BX
 	CMPQ         BX, R13
 	JGT          ck8
-	LEAQ         (DX)(CX*8), R8
 	CMU((SI)(CX*1), Y0, Y1, Y8)
 	CMK(Y0, 0, 32, Y4)
 	CMK(Y1, 64, 96, Y5)
@@ -236,7 +252,7 @@ cknext:
 	RET
 
 // func cmSetupAVX2(k *int16, gate *int8, c8 int, ep *cmParams)
-// Writes cmPairs' layout for channels [0, c8), c8 > 0 a multiple of 8:
+// Writes chanMulKAVX2's pairs for channels [0, c8), c8 > 0 a multiple of 8:
 // G = gate - zG, M = Mh*2^17 + Ml, G*Ml = q*2^17 + r (|G*Ml| < 2^25), so
 // K1 = G*Mh + q and K0 = r, all in int32; a pair (a, b) = (K & 127, K >> 7)
 // is one dword (K & 127) | (K << 9) & 0xFFFF0000 (VPBLENDW).

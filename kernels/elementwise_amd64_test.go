@@ -282,7 +282,7 @@ func TestAVX2ChannelMulSetup(t *testing.T) {
 
 // TestAVX2ChannelMulAll runs every (x, gate) byte pair, 256 pixels of 256
 // channels (x constant per pixel, gate = channel), for zero points and
-// multipliers at and around the limits of chanMulKAVX2's proof (cmPairs):
+// multipliers at and around the limits of chanMulKAVX2's proof:
 // Shift -8 (older kernel) and -7 .. 31, M at both ends of its range and 0.
 func TestAVX2ChannelMulAll(t *testing.T) {
 	rng := rand.New(rand.NewPCG(65, 66))
