@@ -386,6 +386,19 @@ func BenchmarkAVX2Elementwise(b *testing.B) {
 				impl.cm(dst, 240, x, 240, 28*28, 240, y, 0, -128, m, 0, -128, 127)
 			}
 		})
+		b.Run("ChannelMul7x7x1200/"+impl.name, func(b *testing.B) { // blocks.5.x.se
+			const c = 1200
+			b.SetBytes(49 * c)
+			for b.Loop() {
+				impl.cm(dst, c, x, c, 49, c, y, -128, -128, m, -128, -128, 127)
+			}
+		})
+		b.Run("Pool7x7x1200/"+impl.name, func(b *testing.B) {
+			b.SetBytes(49 * 1200)
+			for b.Loop() {
+				impl.pool(dst, x, 49, 1200, 1200, -128, m, -128, -128, 127)
+			}
+		})
 		b.Run("Lookup/"+impl.name, func(b *testing.B) {
 			var table [256]int8
 			b.SetBytes(n)
