@@ -36,7 +36,11 @@ type Table struct {
 	// PackGEMM returns the weights of a [n][k] GEMM in the layout this
 	// tier's GEMM reads (the [n][k] slice itself for the generic tier).
 	// It runs once per layer at load.
-	PackGEMM   func(w []int8, k, n int) []int8
+	PackGEMM func(w []int8, k, n int) []int8
+	// PackGEMV, when not nil, packs the weights of a GEMM that is only ever
+	// called with one pixel (the squeeze-excite FCs); the table's GEMM and
+	// GEMMF32 accept them for pixels == 1 only. Nil means PackGEMM.
+	PackGEMV   func(w []int8, k, n int) []int8
 	GEMM       GEMMFunc
 	GEMMF32    GEMMF32Func
 	DWConv     DWConvFunc

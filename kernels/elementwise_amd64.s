@@ -108,6 +108,200 @@ cmnext:
 	VZEROUPPER
 	RET
 
+// CMK turns V, 8 channels of (u, 128u) int16 pairs (u = x - zX), into
+// W = (u*K1 + (u*K0 >> 17)) >> (s-24) for the channels' K = G*M split as
+// K1*2^17 + K0 (the proof is in elementwise_amd64.go). The channels'
+// (a, b) pairs: K1 at o1(DX)(CX*8), K0 at o0(DX)(CX*8), CX the first
+// channel of their 16. T is a temporary.
+#define CMK(V, o1, o0, T) \
+	VPMADDWD o0(DX)(CX*8), V, T; \
+	VPMADDWD o1(DX)(CX*8), V, V; \
+	VPSRAD   $17, T, T; \
+	VPADDD   T, V, V; \
+	VPSRAD   X12, V, V
+
+// CMU loads 16 bytes at S (int8 x) as (u, 128u) pairs: channels 0-3 and
+// 8-11 in A, 4-7 and 12-15 in B (VPACKSSDW B, A restores the order).
+#define CMU(S, A, B, T) \
+	VPMOVSXBW  S, T; \
+	VPSUBW     Y15, T, T; \
+	VPSLLW     $7, T, B; \
+	VPUNPCKLWD B, T, A; \
+	VPUNPCKHWD B, T, B
+
+// CM32 leaves in Y0 the 32 output bytes of channels CX..CX+31 (before
+// the clamp).
+#define CM32 \
+	CMU((SI)(CX*1), Y0, Y1, Y8); \
+	CMU(16(SI)(CX*1), Y2, Y3, Y9); \
+	CMK(Y0, 0, 32, Y4); \
+	CMK(Y1, 64, 96, Y5); \
+	CMK(Y2, 128, 160, Y6); \
+	CMK(Y3, 192, 224, Y7); \
+	VPACKSSDW Y1, Y0, Y0; \
+	VPACKSSDW Y3, Y2, Y2; \
+	VPMULHRSW Y13, Y0, Y0; \
+	VPMULHRSW Y13, Y2, Y2; \
+	VPADDSW   Y14, Y0, Y0; \
+	VPADDSW   Y14, Y2, Y2; \
+	VPACKSSWB Y2, Y0, Y0; \
+	VPERMQ    $0xD8, Y0, Y0
+
+// func chanMulKAVX2(dst *int8, dstStride int, src *int8, srcStride int, pixels int, c8 int, k *int16, ep *cmParams)
+// c8 > 0 is a multiple of 8; k holds the channels' K pairs, 128 bytes per
+// 16 channels (cmSetupAVX2). Per 32 channels: 40 operations, 10 of them
+// multiplies (chanMulAVX2 needed ~31 per 16 channels).
+TEXT ·chanMulKAVX2(SB), NOSPLIT, $0-64
+	MOVQ    dst+0(FP), DI
+	MOVQ    dstStride+8(FP), R9
+	MOVQ    src+16(FP), SI
+	MOVQ    srcStride+24(FP), R11
+	MOVQ    pixels+32(FP), R12
+	MOVQ    c8+40(FP), R13
+	MOVQ    k+48(FP), DX
+	MOVQ    ep+56(FP), AX
+	VMOVDQU (AX), Y15
+	VMOVDQU 32(AX), Y14
+	VMOVDQU 64(AX), Y13
+	VMOVDQU 96(AX), Y11
+	VMOVDQU 128(AX), Y10
+	VMOVQ   160(AX), X12
+	MOVQ    176(AX), R14
+
+	MOVQ    R13, R10
+	SHRQ    $5, R10            // 32-channel steps per pixel
+
+ckpix:
+	XORQ  CX, CX
+	MOVQ  R10, BX
+	TESTQ BX, BX
+	JZ    ck16
+	TESTQ R14, R14
+	JNZ   ck32c
+
+	// 32 channels per step, then one of 16, then one of 8 (c8 < 32 runs
+	// only those). Two copies of the 32-channel loop, with and without the
+	// clamp, keep it to three scalar operations per step.
+ck32:
+	CM32
+	VMOVDQU Y0, (DI)(CX*1)
+	ADDQ    $32, CX
+	DECQ    BX
+	JNZ     ck32
+	JMP     ck16
+
+ck32c:
+	CM32
+	VPMAXSB Y11, Y0, Y0
+	VPMINSB Y10, Y0, Y0
+	VMOVDQU Y0, (DI)(CX*1)
+	ADDQ    $32, CX
+	DECQ    BX
+	JNZ     ck32c
+
+ck16:
+	LEAQ         16(CX), BX
+	CMPQ         BX, R13
+	JGT          ck8
+	CMU((SI)(CX*1), Y0, Y1, Y8)
+	CMK(Y0, 0, 32, Y4)
+	CMK(Y1, 64, 96, Y5)
+	VPACKSSDW    Y1, Y0, Y0
+	VPMULHRSW    Y13, Y0, Y0
+	VPADDSW      Y14, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPACKSSWB    X1, X0, X0
+	VPMAXSB      X11, X0, X0
+	VPMINSB      X10, X0, X0
+	VMOVDQU      X0, (DI)(CX*1)
+	MOVQ         BX, CX
+
+ck8:
+	CMPQ       CX, R13
+	JGE        cknext
+	LEAQ       (DX)(CX*8), R8
+	VPMOVSXBW  (SI)(CX*1), X8
+	VPSUBW     X15, X8, X8
+	VPSLLW     $7, X8, X1
+	VPUNPCKLWD X1, X8, X0
+	VPUNPCKHWD X1, X8, X1
+	VPMADDWD   32(R8), X0, X4
+	VPMADDWD   (R8), X0, X0
+	VPSRAD     $17, X4, X4
+	VPADDD     X4, X0, X0
+	VPSRAD     X12, X0, X0
+	VPMADDWD   96(R8), X1, X5
+	VPMADDWD   64(R8), X1, X1
+	VPSRAD     $17, X5, X5
+	VPADDD     X5, X1, X1
+	VPSRAD     X12, X1, X1
+	VPACKSSDW  X1, X0, X0
+	VPMULHRSW  X13, X0, X0
+	VPADDSW    X14, X0, X0
+	VPACKSSWB  X0, X0, X0
+	VPMAXSB    X11, X0, X0
+	VPMINSB    X10, X0, X0
+	VMOVQ      X0, (DI)(CX*1)
+
+cknext:
+	ADDQ R9, DI
+	ADDQ R11, SI
+	DECQ R12
+	JNZ  ckpix
+	VZEROUPPER
+	RET
+
+// func cmSetupAVX2(k *int16, gate *int8, c8 int, ep *cmParams)
+// Writes chanMulKAVX2's pairs for channels [0, c8), c8 > 0 a multiple of 8:
+// G = gate - zG, M = Mh*2^17 + Ml, G*Ml = q*2^17 + r (|G*Ml| < 2^25), so
+// K1 = G*Mh + q and K0 = r, all in int32; a pair (a, b) = (K & 127, K >> 7)
+// is one dword (K & 127) | (K << 9) & 0xFFFF0000 (VPBLENDW).
+TEXT ·cmSetupAVX2(SB), NOSPLIT, $0-32
+	MOVQ       k+0(FP), DI
+	MOVQ       gate+8(FP), SI
+	MOVQ       c8+16(FP), CX
+	MOVQ       ep+24(FP), AX
+	VMOVDQU    192(AX), Y15
+	VMOVDQU    224(AX), Y14
+	VMOVDQU    256(AX), Y13
+	VPCMPEQD   Y12, Y12, Y12
+	VPSRLD     $25, Y12, Y11   // 0x7F
+	VPSRLD     $15, Y12, Y12   // 0x1FFFF
+	XORQ       BX, BX          // channel
+	MOVQ       DI, DX          // this 8-channel half's pairs
+
+csloop:
+	VPMOVSXBD  (SI)(BX*1), Y0
+	VPSUBD     Y15, Y0, Y0
+	VPMULLD    Y14, Y0, Y1     // G*Mh
+	VPMULLD    Y13, Y0, Y0     // G*Ml
+	VPSRAD     $17, Y0, Y2
+	VPAND      Y12, Y0, Y0     // K0
+	VPADDD     Y2, Y1, Y1      // K1
+	VPAND      Y11, Y1, Y2
+	VPSLLD     $9, Y1, Y1
+	VPBLENDW   $0xAA, Y1, Y2, Y1
+	VPAND      Y11, Y0, Y2
+	VPSLLD     $9, Y0, Y0
+	VPBLENDW   $0xAA, Y0, Y2, Y0
+	VMOVDQU    X1, (DX)
+	VMOVDQU    X0, 32(DX)
+	VEXTRACTI128 $1, Y1, 64(DX)
+	VEXTRACTI128 $1, Y0, 96(DX)
+	// Channels 0-7 of a block fill the first 16 bytes of each vector,
+	// 8-15 the second: next half at +16, next block at +128.
+	ADDQ       $16, DX
+	TESTQ      $8, BX
+	JZ         csnext
+	ADDQ       $96, DX
+
+csnext:
+	ADDQ       $8, BX
+	CMPQ       BX, CX
+	JLT        csloop
+	VZEROUPPER
+	RET
+
 // func addAVX2(dst, a, b *int8, n16 int, ep *ewParams)
 // n16 > 0 is a multiple of 16.
 TEXT ·addAVX2(SB), NOSPLIT, $0-40
@@ -153,64 +347,131 @@ addloop:
 	VZEROUPPER
 	RET
 
+// PSW adds the 16 int16 channel sums in YA (XA its low half) to the
+// int32 sums at off(DI)(CX*4).
+#define PSW(YA, XA, off) \
+	VPMOVSXWD    XA, Y8; \
+	VEXTRACTI128 $1, YA, X9; \
+	VPMOVSXWD    X9, Y9; \
+	VPADDD       off(DI)(CX*4), Y8, Y8; \
+	VPADDD       off+32(DI)(CX*4), Y9, Y9; \
+	VMOVDQU      Y8, off(DI)(CX*4); \
+	VMOVDQU      Y9, off+32(DI)(CX*4)
+
+// PSCHUNK sets BX to the rows of the next chunk, at most 256: int16 sums
+// of 256 int8 values stay in [-32768, 32512].
+#define PSCHUNK \
+	MOVQ    $256, BX; \
+	CMPQ    R12, BX; \
+	CMOVQLT R12, BX; \
+	SUBQ    BX, R12
+
 // func poolSumAVX2(acc *int32, src *int8, pixels int, c8 int, srcStride int)
 // acc[c] = Σ_p src[p*srcStride+c] (wrapping) for c < c8, a multiple of 8.
+// Passes of 64 channels (whole cache lines of a dense row), then 16, then
+// 8; the pixels are summed in int16 (VPMOVSXBW + VPADDW: 8 operations per
+// 64 bytes) in chunks of 256 rows, each chunk widened into acc.
 TEXT ·poolSumAVX2(SB), NOSPLIT, $0-40
-	MOVQ acc+0(FP), DI
-	MOVQ src+8(FP), SI
-	MOVQ pixels+16(FP), R8
-	MOVQ c8+24(FP), R9
-	MOVQ srcStride+32(FP), R10
-	XORQ CX, CX
+	MOVQ  acc+0(FP), DI
+	MOVQ  src+8(FP), SI
+	MOVQ  pixels+16(FP), R8
+	MOVQ  c8+24(FP), R9
+	MOVQ  srcStride+32(FP), R10
+	XORQ  CX, CX
+	VPXOR Y15, Y15, Y15
 
-blk32:
-	LEAQ  32(CX), AX
-	CMPQ  AX, R9
-	JGT   blk8
+ps64:
+	LEAQ    64(CX), AX
+	CMPQ    AX, R9
+	JGT     ps16
+	VMOVDQU Y15, (DI)(CX*4)
+	VMOVDQU Y15, 32(DI)(CX*4)
+	VMOVDQU Y15, 64(DI)(CX*4)
+	VMOVDQU Y15, 96(DI)(CX*4)
+	VMOVDQU Y15, 128(DI)(CX*4)
+	VMOVDQU Y15, 160(DI)(CX*4)
+	VMOVDQU Y15, 192(DI)(CX*4)
+	VMOVDQU Y15, 224(DI)(CX*4)
+	LEAQ    (SI)(CX*1), DX
+	MOVQ    R8, R12
+
+ps64chunk:
+	PSCHUNK
 	VPXOR Y0, Y0, Y0
 	VPXOR Y1, Y1, Y1
 	VPXOR Y2, Y2, Y2
 	VPXOR Y3, Y3, Y3
-	LEAQ  (SI)(CX*1), DX
-	MOVQ  R8, BX
 
-p32:
-	VPMOVSXBD (DX), Y4
-	VPMOVSXBD 8(DX), Y5
-	VPMOVSXBD 16(DX), Y6
-	VPMOVSXBD 24(DX), Y7
-	VPADDD    Y4, Y0, Y0
-	VPADDD    Y5, Y1, Y1
-	VPADDD    Y6, Y2, Y2
-	VPADDD    Y7, Y3, Y3
+ps64row:
+	VPMOVSXBW (DX), Y4
+	VPMOVSXBW 16(DX), Y5
+	VPMOVSXBW 32(DX), Y6
+	VPMOVSXBW 48(DX), Y7
+	VPADDW    Y4, Y0, Y0
+	VPADDW    Y5, Y1, Y1
+	VPADDW    Y6, Y2, Y2
+	VPADDW    Y7, Y3, Y3
 	ADDQ      R10, DX
 	DECQ      BX
-	JNZ       p32
-	VMOVDQU   Y0, (DI)(CX*4)
-	VMOVDQU   Y1, 32(DI)(CX*4)
-	VMOVDQU   Y2, 64(DI)(CX*4)
-	VMOVDQU   Y3, 96(DI)(CX*4)
+	JNZ       ps64row
+	PSW(Y0, X0, 0)
+	PSW(Y1, X1, 64)
+	PSW(Y2, X2, 128)
+	PSW(Y3, X3, 192)
+	TESTQ     R12, R12
+	JNZ       ps64chunk
 	MOVQ      AX, CX
-	JMP       blk32
+	JMP       ps64
 
-blk8:
-	CMPQ  CX, R9
-	JGE   pooldone
+ps16:
+	LEAQ    16(CX), AX
+	CMPQ    AX, R9
+	JGT     ps8
+	VMOVDQU Y15, (DI)(CX*4)
+	VMOVDQU Y15, 32(DI)(CX*4)
+	LEAQ    (SI)(CX*1), DX
+	MOVQ    R8, R12
+
+ps16chunk:
+	PSCHUNK
 	VPXOR Y0, Y0, Y0
-	LEAQ  (SI)(CX*1), DX
-	MOVQ  R8, BX
 
-p8:
-	VPMOVSXBD (DX), Y4
-	VPADDD    Y4, Y0, Y0
+ps16row:
+	VPMOVSXBW (DX), Y4
+	VPADDW    Y4, Y0, Y0
 	ADDQ      R10, DX
 	DECQ      BX
-	JNZ       p8
-	VMOVDQU   Y0, (DI)(CX*4)
-	ADDQ      $8, CX
-	JMP       blk8
+	JNZ       ps16row
+	PSW(Y0, X0, 0)
+	TESTQ     R12, R12
+	JNZ       ps16chunk
+	MOVQ      AX, CX
+	JMP       ps16
 
-pooldone:
+ps8:
+	CMPQ    CX, R9
+	JGE     psdone
+	VMOVDQU Y15, (DI)(CX*4)
+	LEAQ    (SI)(CX*1), DX
+	MOVQ    R8, R12
+
+ps8chunk:
+	PSCHUNK
+	VPXOR X0, X0, X0
+
+ps8row:
+	VPMOVSXBW (DX), X4
+	VPADDW    X4, X0, X0
+	ADDQ      R10, DX
+	DECQ      BX
+	JNZ       ps8row
+	VPMOVSXWD X0, Y8
+	VPADDD    (DI)(CX*4), Y8, Y8
+	VMOVDQU   Y8, (DI)(CX*4)
+	TESTQ     R12, R12
+	JNZ       ps8chunk
+
+psdone:
 	VZEROUPPER
 	RET
 

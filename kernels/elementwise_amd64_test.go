@@ -207,11 +207,125 @@ func TestAVX2Elementwise(t *testing.T) {
 	}
 	runPoolAVX2(t, rng, 12544, 40, false)
 	runPoolAVX2(t, rng, 3, 600, true)
+	// The int16 sums around their 256-row chunks, at the int8 extremes.
+	for _, px := range []int{255, 256, 257, 511, 512, 513, 784} {
+		for _, ch := range []int{8, 24, 64, 88, 240} {
+			for _, v := range []int8{-128, 127} {
+				src := make([]int8, px*ch)
+				for i := range src {
+					src[i] = v
+				}
+				sums := make([]int32, ch)
+				poolSumAVX2(&sums[0], &src[0], px, ch, ch)
+				for c, v := range sums {
+					if w := int32(px) * int32(src[0]); v != w {
+						t.Fatalf("poolSumAVX2 %d pixels of %d: channel %d sum %d, want %d", px, src[0], c, v, w)
+					}
+				}
+				m := quant.Multiplier{M: 1 << 30, Shift: 9} // sum/1024
+				got, want := make([]int8, ch), make([]int8, ch)
+				GlobalAvgPoolQS8(want, src, px, ch, ch, 0, m, 0, quant.QMin, quant.QMax)
+				GlobalAvgPoolQS8AVX2(got, src, px, ch, ch, 0, m, 0, quant.QMin, quant.QMax)
+				checkBuf(t, "GlobalAvgPoolQS8AVX2 extreme", got, want)
+			}
+			runPoolAVX2(t, rng, px, ch, false)
+		}
+	}
 	// ChannelMul: steps of 16, a last step of 8, the generic tail.
 	for _, ch := range []int{8, 15, 16, 23, 24, 31, 32, 40, 47, 240, 2048, 2055} {
 		for _, edge := range []bool{false, true} {
 			runChannelMulAVX2(t, rng, 3, ch, edge, edge)
 			runChannelMulAVX2(t, rng, 2, ch, !edge, edge)
+		}
+	}
+}
+
+// cmPairsRef is cmSetupAVX2 in Go for channel c: K = G*M split as
+// K1*2^17 + K0, each as the int16 pair (K & 127, K >> 7), at the place
+// chanMulKAVX2 reads it.
+func cmPairsRef(k []int16, c int, g, m int64) {
+	kk := g * m
+	k1, k0 := kk>>17, kk&(1<<17-1)
+	i := c % 16
+	o := c/16*64 + (i%8)/4*32 + ((i/8)*4+i%4)*2
+	k[o], k[o+1] = int16(k1&127), int16(k1>>7)
+	k[o+16], k[o+17] = int16(k0&127), int16(k0>>7)
+	if k1 != int64(k[o])+128*int64(k[o+1]) || k0 != int64(k[o+16])+128*int64(k[o+17]) {
+		panic("cmPairsRef: K does not fit the pairs")
+	}
+}
+
+func TestAVX2ChannelMulSetup(t *testing.T) {
+	rng := rand.New(rand.NewPCG(67, 68))
+	for i := range trials(300) {
+		c8 := 8 * (1 + rng.IntN(cmMaxC/8))
+		gate := randInt8s(rng, c8, i%3 == 0)
+		zG := int32(rng.IntN(256) - 128)
+		m := []int32{0, 1 << 30, 1<<31 - 1, rng.Int32()}[i%4]
+		want := make([]int16, cmMaxC*4)
+		for c, v := range gate {
+			cmPairsRef(want, c, int64(v)-int64(zG), int64(m))
+		}
+		got := make([]int16, cmMaxC*4)
+		var ep cmParams
+		for j := range ep.zG {
+			ep.zG[j], ep.mh[j], ep.ml[j] = zG, m>>17, m&(1<<17-1)
+		}
+		cmSetupAVX2(&got[0], &gate[0], c8, &ep)
+		for j := range got {
+			if got[j] != want[j] {
+				t.Fatalf("c8=%d zG=%d M=%d: pair word %d (channel block %d) = %d, want %d", c8, zG, m, j, j/64, got[j], want[j])
+			}
+		}
+	}
+}
+
+// TestAVX2ChannelMulAll runs every (x, gate) byte pair, 256 pixels of 256
+// channels (x constant per pixel, gate = channel), for zero points and
+// multipliers at and around the limits of chanMulKAVX2's proof:
+// Shift -8 (older kernel) and -7 .. 31, M at both ends of its range and 0.
+func TestAVX2ChannelMulAll(t *testing.T) {
+	rng := rand.New(rand.NewPCG(65, 66))
+	const px, ch = 256, 256
+	x := make([]int8, px*ch)
+	for p := range px {
+		for c := range ch {
+			x[p*ch+c] = int8(p)
+		}
+	}
+	gate := make([]int8, ch)
+	for c := range gate {
+		gate[c] = int8(c)
+	}
+	got, want := make([]int8, len(x)), make([]int8, len(x))
+	zs := []int32{-128, 127, 0, -127, 1}
+	for sh := int32(-8); sh <= quant.MaxShift; sh++ {
+		for _, mm := range []int32{1 << 30, 1<<31 - 1, 1<<30 + rng.Int32N(1<<30), 0} {
+			if mm == 0 && sh != quant.MaxShift {
+				continue
+			}
+			m := quant.Multiplier{M: mm, Shift: sh}
+			if sh == quant.MaxShift && mm != 0 {
+				m.M = rng.Int32N(1 << 30) // small multipliers keep MaxShift and a smaller M
+			}
+			for i := range trials(6) {
+				zX, zG, zOut := zs[i%len(zs)], zs[(i+2)%len(zs)], zs[(i+4)%len(zs)]
+				if i >= len(zs) {
+					zX, zG, zOut = int32(rng.IntN(256)-128), int32(rng.IntN(256)-128), int32(rng.IntN(256)-128)
+				}
+				qmin, qmax := int32(quant.QMin), int32(quant.QMax)
+				if i%3 == 2 {
+					qmin, qmax = zOut, max(zOut, int32(rng.IntN(256)-128))
+				}
+				ChannelMulQS8(want, ch, x, ch, px, ch, gate, zX, zG, m, zOut, qmin, qmax)
+				ChannelMulQS8AVX2(got, ch, x, ch, px, ch, gate, zX, zG, m, zOut, qmin, qmax)
+				for j := range got {
+					if got[j] != want[j] {
+						t.Fatalf("m=%+v zX=%d zG=%d zOut=%d [%d,%d] x=%d g=%d: got %d, want %d",
+							m, zX, zG, zOut, qmin, qmax, x[j], gate[j%ch], got[j], want[j])
+					}
+				}
+			}
 		}
 	}
 }
@@ -270,6 +384,19 @@ func BenchmarkAVX2Elementwise(b *testing.B) {
 			b.SetBytes(n)
 			for b.Loop() {
 				impl.cm(dst, 240, x, 240, 28*28, 240, y, 0, -128, m, 0, -128, 127)
+			}
+		})
+		b.Run("ChannelMul7x7x1200/"+impl.name, func(b *testing.B) { // blocks.5.x.se
+			const c = 1200
+			b.SetBytes(49 * c)
+			for b.Loop() {
+				impl.cm(dst, c, x, c, 49, c, y, -128, -128, m, -128, -128, 127)
+			}
+		})
+		b.Run("Pool7x7x1200/"+impl.name, func(b *testing.B) {
+			b.SetBytes(49 * 1200)
+			for b.Loop() {
+				impl.pool(dst, x, 49, 1200, 1200, -128, m, -128, -128, 127)
 			}
 		})
 		b.Run("Lookup/"+impl.name, func(b *testing.B) {

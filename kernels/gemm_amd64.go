@@ -223,14 +223,14 @@ func GEMMQS8AVX2(dst []int8, dstStride int, src []int8, srcStride int, pixels, k
 		return
 	}
 	checkGEMM("GEMMQS8AVX2", len(src), srcStride, pixels, k, n, len(w), len(bias))
-	need("GEMMQS8AVX2", "packed w", len(w), gemmPackedLen(k, n))
 	checkStride("GEMMQS8AVX2", "dst", dstStride, n)
 	need("GEMMQS8AVX2", "dst", len(dst), span(pixels, dstStride, n))
 	need("GEMMQS8AVX2", "rq", len(rq), n)
-	if pixels == 1 && k <= gemvKMax {
+	if pixels == 1 && k <= gemvKMax && gemvPacked(len(w), k, n) {
 		gemvQS8AVX2(dst, src, k, n, w, bias, rq, zOut, qmin, qmax)
 		return
 	}
+	need("GEMMQS8AVX2", "packed w", len(w), gemmPackedLen(k, n))
 	rowBytes := gemmRowBytes(k)
 	var scratch [4 * gemmRowMax / 2]int16
 	sc := scratch[:]
@@ -286,13 +286,13 @@ func GEMMQS8F32AVX2(dst []float32, src []int8, srcStride int, pixels, k, n int,
 		return
 	}
 	checkGEMM("GEMMQS8F32AVX2", len(src), srcStride, pixels, k, n, len(w), len(bias))
-	need("GEMMQS8F32AVX2", "packed w", len(w), gemmPackedLen(k, n))
 	need("GEMMQS8F32AVX2", "dst", len(dst), pixels*n)
 	need("GEMMQS8F32AVX2", "scale", len(scale), n)
-	if pixels == 1 && k <= gemvKMax {
+	if pixels == 1 && k <= gemvKMax && gemvPacked(len(w), k, n) {
 		gemvF32AVX2(dst, src, k, n, w, bias, scale)
 		return
 	}
+	need("GEMMQS8F32AVX2", "packed w", len(w), gemmPackedLen(k, n))
 	rowBytes := gemmRowBytes(k)
 	var scratch [4 * gemmRowMax / 2]int16
 	sc := scratch[:]
@@ -350,8 +350,9 @@ func reqLane(m quant.Multiplier) (lo, hi, lsh, rsh int32, rnd int64) {
 // gemvKernelAVX2 computes the raw int32 sums of up to gemvChunk channels
 // per call from the same packed weights (one broadcast per k-pair, two
 // VPMADDWD per 16-channel block, two accumulator sets per block). The bias
-// is added and the result requantized (or dequantized) in Go with the
-// generic formula, so the bits are those of the generic kernel.
+// is added and the result requantized by requantizeAVX2 (REQH, 8 channels
+// at a time) or dequantized in Go with the generic formula, so the bits
+// are those of the generic kernel.
 const (
 	gemvKMax  = 2048 // k of the stack int16 row
 	gemvChunk = 256  // channels per kernel call
@@ -378,12 +379,38 @@ func gemv8Len(k, n int) int {
 	if k*n < gemv8Min || k > gemvKMax {
 		return 0
 	}
-	return (n + gemmNR - 1) / gemmNR * ((k + 1) / 2) * gemmNR * 2
+	return gemv8Size(k, n)
+}
+
+// gemv8Size is the length of the int8 GEMV layout of a [n][k] matrix.
+func gemv8Size(k, n int) int { return (n + gemmNR - 1) / gemmNR * ((k + 1) / 2) * gemmNR * 2 }
+
+// PackGEMVAVX2 is the AVX2 tier's PackGEMV: the int8 GEMV layout alone
+// (k <= gemvKMax; PackGEMMAVX2 otherwise). The SE FCs stream their weights
+// from L3 or DRAM once per frame like the classifier (in a MixNet-S frame
+// the int16 layout cost ~120 us of GEMV), and no multi-pixel kernel reads
+// them, so they need neither the int16 layout nor its memory: MixNet-S's
+// SE weights take 0.83 MB instead of 1.66 MB (packed, padded blocks).
+func PackGEMVAVX2(w []int8, k, n int) []int8 {
+	need("PackGEMVAVX2", "w", len(w), n*k)
+	if k > gemvKMax {
+		return PackGEMMAVX2(w, k, n)
+	}
+	out := make([]int8, gemv8Size(k, n))
+	packGEMV8Into(out, w, k, n)
+	return out
+}
+
+// gemvPacked reports whether l weight bytes are a layout the 1-pixel path
+// reads: PackGEMMAVX2's (int16, with or without the int8 copy) or
+// PackGEMVAVX2's (int8 only, half the int16 length).
+func gemvPacked(l, k, n int) bool {
+	return l >= gemmPackedLen(k, n) || l == gemv8Size(k, n)
 }
 
 func packGEMV8Into(out, w []int8, k, n int) {
 	kp := (k + 1) / 2
-	out = out[:gemv8Len(k, n)]
+	out = out[:gemv8Size(k, n)]
 	clear(out)
 	for co := range n {
 		blk, c := co/gemmNR, co%gemmNR
@@ -399,6 +426,10 @@ func gemvRaw(raw *[gemvChunk]int32, x []int16, k int, w []int8, n, c0, nc int) {
 	kp := (k + 1) / 2
 	blocks := (nc + gemmNR - 1) / gemmNR
 	l16 := gemmPackedLen(k, n)
+	if len(w) < l16 { // PackGEMVAVX2: int8 only
+		gemv8KernelAVX2(&raw[0], &x[0], kp, &w[c0/gemmNR*kp*gemmNR*2], blocks)
+		return
+	}
 	if l8 := gemv8Len(k, n); l8 > 0 && len(w) >= l16+l8 {
 		gemv8KernelAVX2(&raw[0], &x[0], kp, &w[l16+c0/gemmNR*kp*gemmNR*2], blocks)
 		return
@@ -421,12 +452,7 @@ func gemvQS8AVX2(dst []int8, src []int8, k, n int, w []int8, bias []int32,
 	for c0 := 0; c0 < n; c0 += gemvChunk {
 		nc := min(gemvChunk, n-c0)
 		gemvRaw(&raw, x[:], k, w, n, c0, nc)
-		out := dst[c0:][:nc]
-		b := bias[c0:][:nc]
-		m := rq[c0:][:nc]
-		for i := range out {
-			out[i] = quant.Requantize(b[i]+raw[i], m[i], zOut, qmin, qmax)
-		}
+		requantizeAVX2(dst[c0:c0+nc], raw[:nc], bias[c0:c0+nc], rq[c0:c0+nc], 1, zOut, qmin, qmax)
 	}
 }
 

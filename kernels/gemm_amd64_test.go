@@ -52,8 +52,12 @@ func runGEMMAVX2(tb testing.TB, rng *rand.Rand, tc gemmCase, edge bool) {
 	}
 	bias := fold(tb, raw, w, gn, tc.k, q.zIn)
 	packed := make([][]int8, tc.groups)
+	pack := PackGEMMAVX2
+	if tc.pixels == 1 && (tc.k+tc.n)%2 == 0 { // half the 1-pixel cases: the GEMV-only layout
+		pack = PackGEMVAVX2
+	}
 	for g := range packed {
-		packed[g] = PackGEMMAVX2(w[g*tc.n*tc.k:(g+1)*tc.n*tc.k], tc.k, tc.n)
+		packed[g] = pack(w[g*tc.n*tc.k:(g+1)*tc.n*tc.k], tc.k, tc.n)
 	}
 	wBefore := slices.Clone(w)
 	dst := newBuf(rng, tc.pixels*dstStride)
@@ -226,7 +230,11 @@ func TestAVX2GEMMF32(t *testing.T) {
 		got := make([]float32, pixels*n+1)
 		want[pixels*n], got[pixels*n] = 42, 42
 		GEMMQS8F32(want, src, srcStride, pixels, k, n, w, bias, scale)
-		GEMMQS8F32AVX2(got, src, srcStride, pixels, k, n, PackGEMMAVX2(w, k, n), bias, scale)
+		pack := PackGEMMAVX2
+		if pixels == 1 && i%8 == 4 {
+			pack = PackGEMVAVX2
+		}
+		GEMMQS8F32AVX2(got, src, srcStride, pixels, k, n, pack(w, k, n), bias, scale)
 		for j := range want {
 			if got[j] != want[j] && !(got[j] != got[j] && want[j] != want[j]) {
 				t.Fatalf("case %d (%d px, %d->%d): [%d] = %v, want %v", i, pixels, k, n, j, got[j], want[j])
@@ -260,14 +268,42 @@ func TestAVX2GEMMPackPadding(t *testing.T) {
 	}
 }
 
+// TestAVX2GEMVPack pins PackGEMVAVX2: int8 only up to k = gemvKMax (half
+// the int16 length), PackGEMMAVX2's layout beyond, and GEMM refuses the
+// int8-only layout for more than one pixel.
+func TestAVX2GEMVPack(t *testing.T) {
+	for _, kn := range [][2]int{{1, 1}, {1200, 100}, {100, 1200}, {2048, 3}, {2049, 3}} {
+		k, n := kn[0], kn[1]
+		p := PackGEMVAVX2(make([]int8, k*n), k, n)
+		want := gemmPackedLen(k, n) / 2
+		if k > gemvKMax {
+			want = len(PackGEMMAVX2(make([]int8, k*n), k, n))
+		}
+		if len(p) != want {
+			t.Errorf("k=%d n=%d: %d bytes, want %d", k, n, len(p), want)
+		}
+	}
+	const k, n = 40, 24
+	w := PackGEMVAVX2(make([]int8, k*n), k, n)
+	defer func() {
+		if recover() == nil {
+			t.Fatal("GEMMQS8AVX2 took GEMV-only weights for 2 pixels")
+		}
+	}()
+	GEMMQS8AVX2(make([]int8, 2*n), n, make([]int8, 2*k), k, 2, k, n, w, make([]int32, n), benchMults(n), 0, -128, 127)
+}
+
 func TestAVX2GEMMAllocs(t *testing.T) {
 	const px, k, n = 49, 200, 200
 	src, dst := make([]int8, px*k), make([]int8, px*n)
 	w := PackGEMMAVX2(make([]int8, k*n), k, n)
 	bias, rq := make([]int32, n), benchMults(n)
 	f32, scale := make([]float32, n), make([]float32, n)
+	wv := PackGEMVAVX2(make([]int8, k*n), k, n)
 	if a := testing.AllocsPerRun(20, func() {
 		GEMMQS8AVX2(dst, n, src, k, px, k, n, w, bias, rq, 0, -128, 127)
+		GEMMQS8AVX2(dst, n, src, k, 1, k, n, w, bias, rq, 0, -128, 127)
+		GEMMQS8AVX2(dst, n, src, k, 1, k, n, wv, bias, rq, 0, -128, 127)
 		GEMMQS8F32AVX2(f32, src, k, 1, k, n, w, bias, scale)
 	}); a != 0 {
 		t.Fatalf("%v allocs per run", a)

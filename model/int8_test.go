@@ -226,3 +226,39 @@ func BenchmarkInt8Threads(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkInt8SE times the two halves of every squeeze-excite op of
+// mixnet_s 224 on one thread, per tier: "gate" is seGate (pool, the two
+// 1-pixel FCs and their tables), "mul" the channel multiply over the map
+// (runOp). The net has run one frame first, so the inputs are real
+// activations.
+func BenchmarkInt8SE(b *testing.B) {
+	q, in := benchMixnetS224(b)
+	g := q.G
+	for _, k := range kernels.Tiers() {
+		qn, err := NewInt8Net(q, k)
+		if err != nil {
+			b.Fatal(err)
+		}
+		qn.SetThreads(1)
+		qn.Run(in)
+		for i := range g.Ops {
+			if g.Ops[i].Kind != OpSE {
+				continue
+			}
+			b.Run(k.Name+"/"+g.Ops[i].Name+"/gate", func(b *testing.B) {
+				for b.Loop() {
+					qn.seGate(i)
+				}
+			})
+			b.Run(k.Name+"/"+g.Ops[i].Name+"/mul", func(b *testing.B) {
+				se := q.Ops[i].SE
+				b.SetBytes(int64(se.Pixels * se.Channels))
+				for b.Loop() {
+					qn.runOp(i, 0, -1)
+				}
+			})
+		}
+		qn.Close()
+	}
+}

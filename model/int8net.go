@@ -126,7 +126,11 @@ func NewInt8NetWithPlan(q *QModel, k *kernels.Table, bufs []Buffer, plan Plan) (
 			}
 		case OpSE:
 			se := qo.SE
-			n.sePack[i] = [2][]int8{k.PackGEMM(se.ReduceW, se.Channels, se.Reduced), k.PackGEMM(se.ExpandW, se.Reduced, se.Channels)}
+			pack := k.PackGEMM
+			if k.PackGEMV != nil { // seGate calls them with one pixel only
+				pack = k.PackGEMV
+			}
+			n.sePack[i] = [2][]int8{pack(se.ReduceW, se.Channels, se.Reduced), pack(se.ExpandW, se.Reduced, se.Channels)}
 		}
 	}
 	// Over-allocate so the arena itself starts on an ArenaAlign boundary.
