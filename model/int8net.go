@@ -119,10 +119,16 @@ func NewInt8NetWithPlan(q *QModel, k *kernels.Table, bufs []Buffer, plan Plan) (
 		case OpLinear:
 			// Two halves, so two threads can each stream one (the
 			// classifier's weights come from L3 or DRAM every frame).
+			// It only ever sees one pixel: the GEMV layout when the tier
+			// has one (AVX2: int8 only, no int16 copy).
+			pack := k.PackGEMM
+			if k.PackGEMV != nil {
+				pack = k.PackGEMV
+			}
 			ci, co := op.InSplit[0], op.OutSplit[0]
 			for c0 := 0; c0 < co; c0 += linearPart(co) {
 				c1 := min(co, c0+linearPart(co))
-				n.packed[i] = append(n.packed[i], k.PackGEMM(qo.W[c0*ci:c1*ci], ci, c1-c0))
+				n.packed[i] = append(n.packed[i], pack(qo.W[c0*ci:c1*ci], ci, c1-c0))
 			}
 		case OpSE:
 			se := qo.SE
