@@ -377,11 +377,18 @@ func Encode(text string) (uint32, error) {
 		size := elemSize[narrow]
 		return 0x0f000000 | q<<30 | size<<22 | l<<21 | mm<<20 | (m.reg&15)<<16 | opc<<12 | h<<11 | n.reg<<5 | d.reg, nil
 	case mn == "sdot":
-		// SDOT (by element): 0 Q 0 01111 10 L M Rm 1110 H 0 Rn Rd.
 		if len(ops) != 3 {
 			return bad()
 		}
 		d, n, m := ops[0], ops[1], ops[2]
+		if m.index < 0 {
+			// SDOT (vector): 0 Q 0 01110 10 0 Rm 1001 0 1 Rn Rd.
+			if d.elem != 's' || n.elem != 'b' || n.bits() != d.bits() || m.elem != 'b' || m.count != n.count {
+				return bad()
+			}
+			return 0x0e809400 | d.q()<<30 | m.reg<<16 | n.reg<<5 | d.reg, nil
+		}
+		// SDOT (by element): 0 Q 0 01111 10 L M Rm 1110 H 0 Rn Rd.
 		if d.elem != 's' || n.elem != 'b' || n.bits() != d.bits() || m.elem != 'b' || m.count != 4 || m.index < 0 || m.index > 3 {
 			return bad()
 		}
