@@ -18,6 +18,7 @@ func init() {
 var AVX2 = &Table{
 	Name:       "avx2",
 	PackGEMM:   PackGEMMAVX2,
+	PackDW:     packDWPlain,
 	GEMM:       GEMMQS8AVX2,
 	GEMMF32:    GEMMQS8F32AVX2,
 	DWConv:     DWConvQS8AVX2,

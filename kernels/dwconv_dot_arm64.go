@@ -1,0 +1,286 @@
+//go:build !purego
+
+package kernels
+
+import (
+	"fmt"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/mixedge/mixedge/quant"
+)
+
+// The dotprod tier's depthwise convolution: SDOT over the taps of a kernel
+// row, lanes = channels (dwconv_dot_arm64.s has the loops).
+//
+// For one 16-channel block, each input row is gathered (padding columns
+// = zIn) and transposed once into a "window" row T of 64-byte entries:
+// entry m holds, for each of the 16 channels, the 4 taps P[s*m .. s*m+3]
+// (s = stride, P the padded row). Output column ox, taps 4g..4g+3 of a
+// kernel row, is entry ox + (4/s)*g, so a row of G = ceil(K/4) SDOT groups
+// per output pixel reads the same window row as every other column, and
+// at stride 1 the K output rows that need an input row share its window
+// (a ring of K rows in a per-call scratch). Kernel rows in the padding are
+// not computed: their contribution, zIn times the row sums of the weights,
+// is added to the bias (exact in wrapping int32, like the generic sum).
+
+// dwDotRow is one kernel row of an output row: the window entry of its
+// pixel 0 and the row's packed weights ([G][16 ch][4 taps]).
+type dwDotRow struct {
+	x *int8
+	w *int8
+}
+
+// dwDotRQ is the requantization of one 16-channel block: M, R = -max(Shift,
+// 1) and L = max(1-Shift, 0) per channel (quant/doc.go).
+type dwDotRQ struct {
+	m, r, l [16]int32
+}
+
+//go:noescape
+func dwDotRowS1(t *int8, p *int8, src *int8, inStride int, padL, n, padR int, z *int8, nt int)
+
+//go:noescape
+func dwDotRowS2(t *int8, p *int8, src *int8, inStride int, padL, n, padR int, z *int8, nt int)
+
+//go:noescape
+func dwDotG1S1(dst *int8, outStride int, n int, rows *dwDotRow, nrows int, bias *int32, rq *dwDotRQ, lsh int, zOut, qmin, qmax int32)
+
+//go:noescape
+func dwDotG1S2(dst *int8, outStride int, n int, rows *dwDotRow, nrows int, bias *int32, rq *dwDotRQ, lsh int, zOut, qmin, qmax int32)
+
+//go:noescape
+func dwDotG2S1(dst *int8, outStride int, n int, rows *dwDotRow, nrows int, bias *int32, rq *dwDotRQ, lsh int, zOut, qmin, qmax int32)
+
+//go:noescape
+func dwDotG2S2(dst *int8, outStride int, n int, rows *dwDotRow, nrows int, bias *int32, rq *dwDotRQ, lsh int, zOut, qmin, qmax int32)
+
+//go:noescape
+func dwDotG3S1(dst *int8, outStride int, n int, rows *dwDotRow, nrows int, bias *int32, rq *dwDotRQ, lsh int, zOut, qmin, qmax int32)
+
+//go:noescape
+func dwDotG3S2(dst *int8, outStride int, n int, rows *dwDotRow, nrows int, bias *int32, rq *dwDotRQ, lsh int, zOut, qmin, qmax int32)
+
+// dwDotUses reports whether the SDOT kernel takes a k×k depthwise with c
+// channels at this stride (else the dotprod tier runs the neon kernels).
+func dwDotUses(k, c, stride int) bool {
+	return k >= 3 && k <= dwMaxK && k%2 == 1 && c >= dwMinC && (stride == 1 || stride == 2)
+}
+
+// dwDotLayout returns where the packed part starts (after the plain
+// [K][K][C] weights, 64-byte aligned), the bytes per 16-channel block and
+// the number of blocks (the last one overlaps when c%16 != 0). Per block:
+// [K][G][16 ch][4 taps] weights (taps >= K are 0), then top[K+1][16] and
+// bot[K+1][16] int32: the weight sums of the first / last n kernel rows.
+func dwDotLayout(k, c int) (base, block, nb int) {
+	g := (k + 3) / 4
+	return (k*k*c + 63) &^ 63, k*g*64 + 2*(k+1)*64, (c + 15) / 16
+}
+
+// packDWDot is the dotprod tier's PackDW: the plain weights followed, for
+// the shapes the SDOT kernel takes (any stride: the layout does not depend
+// on it), by the packed blocks.
+func packDWDot(w []int8, k, c int) []int8 {
+	n := k * k * c
+	need("PackDW", "weights", len(w), n)
+	if !dwDotUses(k, c, 1) {
+		return w[:n:n]
+	}
+	base, block, nb := dwDotLayout(k, c)
+	// int32 storage keeps the sums 4-byte aligned.
+	words := make([]int32, (base+nb*block)/4)
+	out := unsafe.Slice((*int8)(unsafe.Pointer(&words[0])), len(words)*4)
+	copy(out, w[:n])
+	g := (k + 3) / 4
+	for b := range nb {
+		cb := min(16*b, c-16)
+		blk := out[base+b*block:]
+		for ky := range k {
+			for gi := range g {
+				for i := range 16 {
+					for t := range 4 {
+						if kx := 4*gi + t; kx < k {
+							blk[((ky*g+gi)*16+i)*4+t] = w[(ky*k+kx)*c+cb+i]
+						}
+					}
+				}
+			}
+		}
+		sums := unsafe.Slice((*int32)(unsafe.Pointer(&blk[k*g*64])), 2*(k+1)*16)
+		top, bot := sums[:(k+1)*16], sums[(k+1)*16:]
+		for nrow := 1; nrow <= k; nrow++ {
+			for i := range 16 {
+				var st, sb int32
+				for kx := range k {
+					st += int32(w[((nrow-1)*k+kx)*c+cb+i])
+					sb += int32(w[((k-nrow)*k+kx)*c+cb+i])
+				}
+				top[nrow*16+i] = top[(nrow-1)*16+i] + st
+				bot[nrow*16+i] = bot[(nrow-1)*16+i] + sb
+			}
+		}
+	}
+	return out
+}
+
+// dwDotScratchSize is one call's scratch: the window ring (K rows) plus the
+// gathered row of a column tile.
+const dwDotScratchSize = 32 << 10
+
+// dwDotScratchLimit is the scratch one call uses (tests lower it to force
+// column tiles).
+var dwDotScratchLimit = dwDotScratchSize
+
+// dwDotPool holds the scratch of concurrent calls (one per worker thread);
+// a call that finds every slot busy runs the neon kernels instead.
+var dwDotPool [8]struct {
+	busy atomic.Bool
+	buf  [dwDotScratchSize]int8
+}
+
+// dwDotTile returns the window entries (a multiple of 4) and gathered
+// pixels a tile of nc output columns needs.
+func dwDotTile(nc, g, stride int) (nt, np int) {
+	nt = (nc + (4/stride)*(g-1) + 3) &^ 3
+	if stride == 1 {
+		return nt, nt + 3
+	}
+	return nt, 2*nt + 2
+}
+
+// dwConvDot is DWConvQS8 for the dotprod tier. weights must come from
+// packDWDot for the SDOT path; plain [K][K][C] weights, and shapes it does
+// not take, go to dwConvNeon (the same bits).
+func dwConvDot(dst, src []int8, weights []int8, bias []int32, rq []quant.Multiplier,
+	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int) {
+	if err := s.Validate(); err != nil {
+		panic(err)
+	}
+	h, w, c, k, st := s.H, s.W, s.C, s.K, s.Stride
+	base, block, nb := dwDotLayout(k, c)
+	if !dwDotUses(k, c, st) || len(weights) != base+nb*block {
+		dwConvNeon(dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1)
+		return
+	}
+	if oy0 < 0 || oy1 > s.OH || oy0 > oy1 {
+		panic(fmt.Sprintf("kernels: DWConvQS8 dotprod: rows [%d, %d) outside [0, %d)", oy0, oy1, s.OH))
+	}
+	if oy0 == oy1 {
+		return
+	}
+	need("DWConvQS8 dotprod", "src", len(src), span(h*w, s.InStride, c))
+	need("DWConvQS8 dotprod", "dst", len(dst), span(oy1*s.OW, s.OutStride, c))
+	need("DWConvQS8 dotprod", "bias", len(bias), c)
+	need("DWConvQS8 dotprod", "rq", len(rq), c)
+	slot := -1
+	for i := range dwDotPool {
+		if dwDotPool[i].busy.CompareAndSwap(false, true) {
+			slot = i
+			break
+		}
+	}
+	if slot < 0 {
+		dwConvNeon(dst, src, weights[:k*k*c], bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1)
+		return
+	}
+	buf := dwDotPool[slot].buf[:dwDotScratchLimit]
+
+	g := (k + 3) / 4
+	// Column tiles: as wide as the scratch allows (the whole row for every
+	// MixNet layer).
+	ncols := s.OW
+	for {
+		nt, np := dwDotTile(ncols, g, st)
+		if k*nt*64+np*16 <= len(buf) {
+			break
+		}
+		if ncols == 1 { // only with a lowered dwDotScratchLimit
+			dwDotPool[slot].busy.Store(false)
+			dwConvNeon(dst, src, weights[:k*k*c], bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1)
+			return
+		}
+		ncols = (ncols + 1) / 2
+	}
+	z := &dwZIn[uint8(zIn)][0]
+	var rqv dwDotRQ
+	var rows [dwMaxK]dwDotRow
+	var brow [16]int32
+	var slotRow [dwMaxK]int
+	for b := range nb {
+		cb := min(16*b, c-16)
+		blk := weights[base+b*block : base+(b+1)*block]
+		sums := unsafe.Slice((*int32)(unsafe.Pointer(&blk[k*g*64])), 2*(k+1)*16)
+		top, bot := sums[:(k+1)*16], sums[(k+1)*16:]
+		lsh := 0
+		for i, m := range rq[cb : cb+16] {
+			sh := m.Shift
+			rqv.m[i] = m.M
+			rqv.l[i] = max(1-sh, 0)
+			rqv.r[i] = -max(sh, 1)
+			lsh |= int(rqv.l[i])
+		}
+		for ox0 := 0; ox0 < s.OW; ox0 += ncols {
+			nc := min(ncols, s.OW-ox0)
+			nt, np := dwDotTile(nc, g, st)
+			ring, p := buf[:k*nt*64], &buf[k*nt*64]
+			ix0 := ox0*st - s.PadLeft
+			padL := min(max(-ix0, 0), np)
+			end := min(max(w-ix0, padL), np)
+			for i := range slotRow[:k] {
+				slotRow[i] = -1
+			}
+			for oy := oy0; oy < oy1; oy++ {
+				iy0 := oy*st - s.PadTop
+				kyLo, kyHi := max(-iy0, 0), min(h-iy0, k)
+				nr := 0
+				for ky := kyLo; ky < kyHi; ky++ {
+					iy := iy0 + ky
+					sl := iy % k
+					t := ring[sl*nt*64:]
+					if slotRow[sl] != iy {
+						sp := &src[0]
+						if end > padL {
+							sp = &src[(iy*w+ix0+padL)*s.InStride+cb]
+						}
+						if st == 1 {
+							dwDotRowS1(&t[0], p, sp, s.InStride, padL, end-padL, np-end, z, nt)
+						} else {
+							dwDotRowS2(&t[0], p, sp, s.InStride, padL, end-padL, np-end, z, nt)
+						}
+						slotRow[sl] = iy
+					}
+					rows[nr] = dwDotRow{&t[0], &blk[ky*g*64]}
+					nr++
+				}
+				bp := &bias[cb]
+				if nr < k {
+					ntop, nbot := k, 0
+					if nr > 0 {
+						ntop, nbot = kyLo, k-kyHi
+					}
+					tp, bt := top[ntop*16:][:16], bot[nbot*16:][:16]
+					for i := range brow {
+						brow[i] = bias[cb+i] + zIn*(tp[i]+bt[i])
+					}
+					bp = &brow[0]
+				}
+				d := &dst[(oy*s.OW+ox0)*s.OutStride+cb]
+				switch {
+				case g == 1 && st == 1:
+					dwDotG1S1(d, s.OutStride, nc, &rows[0], nr, bp, &rqv, lsh, zOut, qmin, qmax)
+				case g == 1:
+					dwDotG1S2(d, s.OutStride, nc, &rows[0], nr, bp, &rqv, lsh, zOut, qmin, qmax)
+				case g == 2 && st == 1:
+					dwDotG2S1(d, s.OutStride, nc, &rows[0], nr, bp, &rqv, lsh, zOut, qmin, qmax)
+				case g == 2:
+					dwDotG2S2(d, s.OutStride, nc, &rows[0], nr, bp, &rqv, lsh, zOut, qmin, qmax)
+				case st == 1:
+					dwDotG3S1(d, s.OutStride, nc, &rows[0], nr, bp, &rqv, lsh, zOut, qmin, qmax)
+				default:
+					dwDotG3S2(d, s.OutStride, nc, &rows[0], nr, bp, &rqv, lsh, zOut, qmin, qmax)
+				}
+			}
+		}
+	}
+	dwDotPool[slot].busy.Store(false)
+}

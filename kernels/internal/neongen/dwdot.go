@@ -1,0 +1,265 @@
+package neongen
+
+// The dotprod depthwise kernels (dwconv_dot_arm64.s): SDOT over the taps of
+// a kernel row, lanes = channels. For one 16-channel block and one input
+// row, dwDotRowS1/S2 build a "tap window" row T: entry m is the transpose
+// of the four input pixels P[s*m .. s*m+3] (s = stride), 16 channels × 4
+// taps, each channel's 4 taps contiguous (one SDOT lane). Output pixel ox,
+// tap group g (taps 4g..4g+3 of the row) reads T[ox + (4/s)*g], so one
+// window row serves every output column and, at stride 1, K output rows.
+// dwDotG{1,2,3}S{1,2} then sum, per output pixel, the SDOTs of every
+// non-padding kernel row (G = ceil(K/4) groups per row) and requantize.
+
+// zip16 writes Z(a, b) = (zip1, zip2) of the bytes of pixels a and b into
+// (lo, lo+1).
+func zip16(a *Asm, pa, pb, lo int) {
+	a.L("\tVZIP1\tV%d.B16, V%d.B16, V%d.B16", pb, pa, lo)
+	a.L("\tVZIP2\tV%d.B16, V%d.B16, V%d.B16", pb, pa, lo+1)
+}
+
+// zip8 writes the window entry of Z(p, p+1) (z) and Z(p+2, p+3) (z2) into
+// out..out+3 (channels 0-3, 4-7, 8-11, 12-15, 4 taps each) and stores it.
+func zip8(a *Asm, z, z2, out int) {
+	a.L("\tVZIP1\tV%d.H8, V%d.H8, V%d.H8", z2, z, out)
+	a.L("\tVZIP2\tV%d.H8, V%d.H8, V%d.H8", z2, z, out+1)
+	a.L("\tVZIP1\tV%d.H8, V%d.H8, V%d.H8", z2+1, z+1, out+2)
+	a.L("\tVZIP2\tV%d.H8, V%d.H8, V%d.H8", z2+1, z+1, out+3)
+	a.L("\tVST1.P\t[V%d.B16, V%d.B16, V%d.B16, V%d.B16], 64(R0)", out, out+1, out+2, out+3)
+}
+
+func dwDotRow(a *Asm, stride int) {
+	a.L(`
+// func dwDotRowS%d(t *int8, p *int8, src *int8, inStride int, padL, n, padR int, z *int8, nt int)
+//
+// Gathers one input row of a 16-channel block into p (16 bytes a pixel):
+// padL copies of z (16 bytes of zIn), n pixels from src (inStride apart),
+// padR copies of z; then writes nt (a multiple of 4) window entries to t,
+// entry m = the 4 taps P[%d*m .. %d*m+3] of each channel (64 bytes).
+// p must hold %s pixels.
+TEXT ·dwDotRowS%d(SB), NOSPLIT, $0-72
+	MOVD	t+0(FP), R0
+	MOVD	p+8(FP), R1
+	MOVD	src+16(FP), R2
+	MOVD	inStride+24(FP), R3
+	MOVD	padL+32(FP), R4
+	MOVD	n+40(FP), R5
+	MOVD	padR+48(FP), R6
+	MOVD	z+56(FP), R7
+	MOVD	nt+64(FP), R8
+	VLD1	(R7), [V31.B16]
+	MOVD	R1, R9
+	CBZ	R4, gsrc
+gpadl:
+	VST1.P	[V31.B16], 16(R9)
+	SUBS	$1, R4, R4
+	BNE	gpadl
+gsrc:
+	CBZ	R5, gpadr
+gsrc1:
+	VLD1.P	(R2)(R3), [V30.B16]
+	VST1.P	[V30.B16], 16(R9)
+	SUBS	$1, R5, R5
+	BNE	gsrc1
+gpadr:
+	CBZ	R6, trans
+gpadr1:
+	VST1.P	[V31.B16], 16(R9)
+	SUBS	$1, R6, R6
+	BNE	gpadr1
+trans:
+	CBZ	R8, done`, stride, stride, stride, map[int]string{1: "nt+3", 2: "2*nt+2"}[stride], stride)
+	if stride == 1 {
+		// A = Z(m, m+1) in V16-V17, B = Z(m+1, m+2) in V18-V19 carried.
+		a.S(`	VLD1	(R1), [V0.B16, V1.B16, V2.B16]
+	ADD	$32, R1, R1 // P[m+2]`)
+		zip16(a, 0, 1, 16)
+		zip16(a, 1, 2, 18)
+		a.S(`loop:
+	VLD1.P	64(R1), [V0.B16, V1.B16, V2.B16, V3.B16] // P[m+2..m+5]
+	VLD1	(R1), [V4.B16] // P[m+6]`)
+		zip16(a, 0, 1, 20) // Z(m+2)
+		zip16(a, 1, 2, 22) // Z(m+3)
+		zip8(a, 16, 20, 24)
+		zip8(a, 18, 22, 24)
+		zip16(a, 2, 3, 16) // Z(m+4)
+		zip16(a, 3, 4, 18) // Z(m+5)
+		zip8(a, 20, 16, 24)
+		zip8(a, 22, 18, 24)
+	} else {
+		// A = Z(2m, 2m+1) in V16-V17 carried.
+		a.S(`	VLD1.P	32(R1), [V0.B16, V1.B16]`)
+		zip16(a, 0, 1, 16)
+		a.S(`loop:
+	VLD1.P	64(R1), [V0.B16, V1.B16, V2.B16, V3.B16] // P[2m+2..2m+5]`)
+		zip16(a, 0, 1, 18) // C = Z(2m+2)
+		zip16(a, 2, 3, 20) // D = Z(2m+4)
+		zip8(a, 16, 18, 24)
+		zip8(a, 18, 20, 24)
+		a.S(`	VLD1.P	64(R1), [V0.B16, V1.B16, V2.B16, V3.B16] // P[2m+6..2m+9]`)
+		zip16(a, 0, 1, 22) // E = Z(2m+6)
+		zip16(a, 2, 3, 16) // Z(2m+8), the next A
+		zip8(a, 20, 22, 24)
+		zip8(a, 22, 16, 24)
+	}
+	a.S(`	SUBS	$4, R8, R8
+	BNE	loop
+done:
+	RET`)
+}
+
+// dwDotRequant requantizes the int32 sums of np pixels (V16+4p..V19+4p),
+// M in V0-V3, R in V4-V7, L in V8-V11 (loaded here from R6, R14, R15),
+// and stores them to R0, R0+R1, … (R0 advances).
+func dwDotRequant(a *Asm, np int, skip string) {
+	a.S(`	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]`)
+	a.L("\tCBZ\tR7, %s", skip)
+	a.L("\tVLD1\t(R15), [V8.S4, V9.S4, V10.S4, V11.S4]")
+	for q := 0; q < 4*np; q++ {
+		a.W("sqshl v%d.4s, v%d.4s, v%d.4s", 16+q, 16+q, 8+q%4)
+	}
+	a.L("%s:", skip)
+	for q := 0; q < 4*np; q++ {
+		a.W("sqdmulh v%d.4s, v%d.4s, v%d.4s", 16+q, 16+q, q%4)
+	}
+	for q := 0; q < 4*np; q++ {
+		a.W("srshl v%d.4s, v%d.4s, v%d.4s", 16+q, 16+q, 4+q%4)
+	}
+	for p := 0; p < np; p++ {
+		s := 16 + 4*p
+		a.W("sqxtn v%d.4h, v%d.4s", s, s)
+		a.W("sqxtn2 v%d.8h, v%d.4s", s, s+1)
+		a.W("sqxtn v%d.4h, v%d.4s", s+1, s+2)
+		a.W("sqxtn2 v%d.8h, v%d.4s", s+1, s+3)
+	}
+	for p := 0; p < np; p++ {
+		s := 16 + 4*p
+		a.W("sqadd v%d.8h, v%d.8h, v12.8h", s, s)
+		a.W("sqadd v%d.8h, v%d.8h, v12.8h", s+1, s+1)
+	}
+	for p := 0; p < np; p++ {
+		s := 16 + 4*p
+		a.W("sqxtn v%d.8b, v%d.8h", s, s)
+		a.W("sqxtn2 v%d.16b, v%d.8h", s, s+1)
+	}
+	for p := 0; p < np; p++ {
+		s := 16 + 4*p
+		a.W("smax v%d.16b, v%d.16b, v13.16b", s, s)
+		a.W("smin v%d.16b, v%d.16b, v14.16b", s, s)
+	}
+	for p := 0; p < np; p++ {
+		a.L("\tVST1.P\t[V%d.B16], (R0)(R1)", 16+4*p)
+	}
+}
+
+func dwDotKernel(a *Asm, groups, stride int) {
+	d := 4 / stride // window entries from one tap group to the next
+	a.L(`
+// func dwDotG%dS%d(dst *int8, outStride int, n int, rows *dwDotRow, nrows int, bias *int32, rq *dwDotRQ, lsh int, zOut, qmin, qmax int32)
+//
+// n output pixels (outStride apart) of one 16-channel block, stride %d,
+// %d tap group(s) of 4 per kernel row: pixel i sums, for each of the nrows
+// rows {x, w}, SDOT(T[i + %d*g], w[g]) over g, where T[j] is the 64-byte
+// window entry at x + 64*j and w[g] the row's 64 bytes of weights for taps
+// 4g..4g+3 ([16 ch][4 taps], unused taps 0). The sums start at bias (16
+// int32) and are requantized with rq (M, R, L per channel; the SQSHLs by L
+// run only if lsh != 0). Four pixels at a time, then one.
+TEXT ·dwDotG%dS%d(SB), NOSPLIT, $0-76
+	MOVD	dst+0(FP), R0
+	MOVD	outStride+8(FP), R1
+	MOVD	n+16(FP), R2
+	MOVD	rows+24(FP), R3
+	MOVD	nrows+32(FP), R4
+	MOVD	bias+40(FP), R5
+	MOVD	rq+48(FP), R6
+	MOVD	lsh+56(FP), R7
+	MOVW	zOut+64(FP), R9
+	MOVW	qmin+68(FP), R10
+	MOVW	qmax+72(FP), R11
+	VDUP	R9, V12.H8
+	VDUP	R10, V13.B16
+	VDUP	R11, V14.B16
+	ADD	$64, R6, R14 // R
+	ADD	$128, R6, R15 // L
+	MOVD	$%d, R12 // pixel 3's post-increment: to the next group's pixel 0
+	MOVD	$%d, R13 // one pixel's step from group to group
+	MOVD	ZR, R16 // window offset of pixel 0
+	CMP	$4, R2
+	BLT	single
+quad:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R3, R8
+	MOVD	R4, R9
+	CBZ	R9, qreq
+qrow:
+	LDP.P	16(R8), (R10, R11)
+	ADD	R16, R10, R10`, groups, stride, stride, groups, d, groups, stride, 64*(d-3), 64*d)
+	for g := 0; g < groups; g++ {
+		a.L("\tVLD1.P\t64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]")
+		for p := 0; p < 4; p++ {
+			x := 4 + 4*(p%2)
+			if p < 3 || d == 4 {
+				a.L("\tVLD1.P\t64(R10), [V%d.B16, V%d.B16, V%d.B16, V%d.B16]", x, x+1, x+2, x+3)
+			} else {
+				a.L("\tVLD1.P\t(R10)(R12), [V%d.B16, V%d.B16, V%d.B16, V%d.B16]", x, x+1, x+2, x+3)
+			}
+			for r := 0; r < 4; r++ {
+				a.W("sdot v%d.4s, v%d.16b, v%d.16b", 16+4*p+r, x+r, r)
+			}
+		}
+	}
+	a.S(`	SUBS	$1, R9, R9
+	BNE	qrow
+qreq:`)
+	dwDotRequant(a, 4, "qnosh")
+	a.S(`	ADD	$256, R16, R16
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	quad
+single:
+	CBZ	R2, done
+one:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R3, R8
+	MOVD	R4, R9
+	CBZ	R9, oreq
+orow:
+	LDP.P	16(R8), (R10, R11)
+	ADD	R16, R10, R10`)
+	for g := 0; g < groups; g++ {
+		a.L("\tVLD1.P\t64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]")
+		a.L("\tVLD1.P\t(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]")
+		for r := 0; r < 4; r++ {
+			a.W("sdot v%d.4s, v%d.16b, v%d.16b", 16+r, 4+r, r)
+		}
+	}
+	a.S(`	SUBS	$1, R9, R9
+	BNE	orow
+oreq:`)
+	dwDotRequant(a, 1, "onosh")
+	a.S(`	ADD	$64, R16, R16
+	SUBS	$1, R2, R2
+	BNE	one
+done:
+	RET`)
+}
+
+func dwconvDotFile() string {
+	a := &Asm{}
+	a.L(header)
+	a.S(`
+// Depthwise convolution with SDOT over the taps (ARMv8.2 dot product; only
+// the dotprod tier calls these). See dwconv_dot_arm64.go.`)
+	for _, s := range []int{1, 2} {
+		dwDotRow(a, s)
+	}
+	for _, g := range []int{1, 2, 3} {
+		for _, s := range []int{1, 2} {
+			dwDotKernel(a, g, s)
+		}
+	}
+	return a.String()
+}
