@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"unsafe"
 )
 
 // runArmDW compares tab.DWConv with the generic kernel on one case, with
@@ -161,6 +162,18 @@ func TestArmDWConvDot(t *testing.T) {
 		}
 	}()
 	runArmDW(t, rng, dot, dwCase{h: 9, w: 11, c: 33, k: 5, stride: 1, split: true}, 1)
+}
+
+// TestArmDWDotRQLayout pins the dwDotRQ offsets dwconv_dot_arm64.s reads.
+func TestArmDWDotRQLayout(t *testing.T) {
+	var q dwDotRQ
+	got := []uintptr{unsafe.Offsetof(q.m), unsafe.Offsetof(q.r), unsafe.Offsetof(q.l), unsafe.Offsetof(q.b),
+		unsafe.Offsetof(q.bp), unsafe.Offsetof(q.zIn), unsafe.Offsetof(q.zOut), unsafe.Offsetof(q.qmin),
+		unsafe.Offsetof(q.qmax), unsafe.Offsetof(q.lsh)}
+	want := []uintptr{0, 64, 128, 192, 256, 320, 324, 328, 332, 336}
+	if !slices.Equal(got, want) {
+		t.Errorf("dwDotRQ offsets %v, the asm reads %v", got, want)
+	}
 }
 
 func FuzzArmDWConv(f *testing.F) {

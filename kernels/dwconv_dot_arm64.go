@@ -24,17 +24,15 @@ import (
 // not computed: their contribution, zIn times the row sums of the weights,
 // is added to the bias (exact in wrapping int32, like the generic sum).
 
-// dwDotRow is one kernel row of an output row: the window entry of its
-// pixel 0 and the row's packed weights ([G][16 ch][4 taps]).
-type dwDotRow struct {
-	x *int8
-	w *int8
-}
-
-// dwDotRQ is the requantization of one 16-channel block: M, R = -max(Shift,
-// 1) and L = max(1-Shift, 0) per channel (quant/doc.go).
+// dwDotRQ is what dwDotG* needs of one 16-channel block besides the
+// rows: M, R = -max(Shift, 1) and L = max(1-Shift, 0) per channel
+// (quant/doc.go), the bias b, room for the bias of an output row with
+// padding rows (bp), the zero points and clamp, and lsh != 0 iff some L
+// != 0. The asm reads it at fixed offsets (checked in a test).
 type dwDotRQ struct {
-	m, r, l [16]int32
+	m, r, l, b, bp        [16]int32
+	zIn, zOut, qmin, qmax int32
+	lsh                   int32
 }
 
 //go:noescape
@@ -44,22 +42,22 @@ func dwDotRowS1(t *int8, p *int8, src *int8, inStride int, padL, n, padR int, z 
 func dwDotRowS2(t *int8, p *int8, src *int8, inStride int, padL, n, padR int, z *int8, nt int)
 
 //go:noescape
-func dwDotG1S1(dst *int8, outStride int, n int, rows *dwDotRow, nrows int, bias *int32, rq *dwDotRQ, lsh int, zOut, qmin, qmax int32)
+func dwDotG1S1(dst *int8, outStride int, n int, xs **int8, nrows int, w *int8, top, bot *int32, rq *dwDotRQ)
 
 //go:noescape
-func dwDotG1S2(dst *int8, outStride int, n int, rows *dwDotRow, nrows int, bias *int32, rq *dwDotRQ, lsh int, zOut, qmin, qmax int32)
+func dwDotG1S2(dst *int8, outStride int, n int, xs **int8, nrows int, w *int8, top, bot *int32, rq *dwDotRQ)
 
 //go:noescape
-func dwDotG2S1(dst *int8, outStride int, n int, rows *dwDotRow, nrows int, bias *int32, rq *dwDotRQ, lsh int, zOut, qmin, qmax int32)
+func dwDotG2S1(dst *int8, outStride int, n int, xs **int8, nrows int, w *int8, top, bot *int32, rq *dwDotRQ)
 
 //go:noescape
-func dwDotG2S2(dst *int8, outStride int, n int, rows *dwDotRow, nrows int, bias *int32, rq *dwDotRQ, lsh int, zOut, qmin, qmax int32)
+func dwDotG2S2(dst *int8, outStride int, n int, xs **int8, nrows int, w *int8, top, bot *int32, rq *dwDotRQ)
 
 //go:noescape
-func dwDotG3S1(dst *int8, outStride int, n int, rows *dwDotRow, nrows int, bias *int32, rq *dwDotRQ, lsh int, zOut, qmin, qmax int32)
+func dwDotG3S1(dst *int8, outStride int, n int, xs **int8, nrows int, w *int8, top, bot *int32, rq *dwDotRQ)
 
 //go:noescape
-func dwDotG3S2(dst *int8, outStride int, n int, rows *dwDotRow, nrows int, bias *int32, rq *dwDotRQ, lsh int, zOut, qmin, qmax int32)
+func dwDotG3S2(dst *int8, outStride int, n int, xs **int8, nrows int, w *int8, top, bot *int32, rq *dwDotRQ)
 
 // dwDotUses reports whether the SDOT kernel takes a k×k depthwise with c
 // channels at this stride (else the dotprod tier runs the neon kernels).
@@ -202,82 +200,78 @@ func dwConvDot(dst, src []int8, weights []int8, bias []int32, rq []quant.Multipl
 		ncols = (ncols + 1) / 2
 	}
 	z := &dwZIn[uint8(zIn)][0]
-	var rqv dwDotRQ
-	var rows [dwMaxK]dwDotRow
-	var brow [16]int32
-	var slotRow [dwMaxK]int
+	rqv := dwDotRQ{zIn: zIn, zOut: zOut, qmin: qmin, qmax: qmax}
+	// xs[j] and xs[j+k] are ring slot j: the rows of an output row, input
+	// rows lo..hi-1 in slots lo%k, (lo+1)%k, …, are xs[lo%k:].
+	var xs [2 * dwMaxK]*int8
 	for b := range nb {
 		cb := min(16*b, c-16)
 		blk := weights[base+b*block : base+(b+1)*block]
 		sums := unsafe.Slice((*int32)(unsafe.Pointer(&blk[k*g*64])), 2*(k+1)*16)
 		top, bot := sums[:(k+1)*16], sums[(k+1)*16:]
-		lsh := 0
+		rqv.lsh = 0
 		for i, m := range rq[cb : cb+16] {
 			sh := m.Shift
 			rqv.m[i] = m.M
 			rqv.l[i] = max(1-sh, 0)
 			rqv.r[i] = -max(sh, 1)
-			lsh |= int(rqv.l[i])
+			rqv.lsh |= rqv.l[i]
 		}
+		copy(rqv.b[:], bias[cb:cb+16])
 		for ox0 := 0; ox0 < s.OW; ox0 += ncols {
 			nc := min(ncols, s.OW-ox0)
 			nt, np := dwDotTile(nc, g, st)
-			ring, p := buf[:k*nt*64], &buf[k*nt*64]
+			p := &buf[k*nt*64]
+			for j := range k {
+				xs[j] = &buf[j*nt*64]
+				xs[j+k] = xs[j]
+			}
 			ix0 := ox0*st - s.PadLeft
 			padL := min(max(-ix0, 0), np)
 			end := min(max(w-ix0, padL), np)
-			for i := range slotRow[:k] {
-				slotRow[i] = -1
-			}
+			next := 0 // input rows below next are built (the last k of them are in the ring)
 			for oy := oy0; oy < oy1; oy++ {
 				iy0 := oy*st - s.PadTop
 				kyLo, kyHi := max(-iy0, 0), min(h-iy0, k)
-				nr := 0
-				for ky := kyLo; ky < kyHi; ky++ {
-					iy := iy0 + ky
-					sl := iy % k
-					t := ring[sl*nt*64:]
-					if slotRow[sl] != iy {
-						sp := &src[0]
-						if end > padL {
-							sp = &src[(iy*w+ix0+padL)*s.InStride+cb]
-						}
-						if st == 1 {
-							dwDotRowS1(&t[0], p, sp, s.InStride, padL, end-padL, np-end, z, nt)
-						} else {
-							dwDotRowS2(&t[0], p, sp, s.InStride, padL, end-padL, np-end, z, nt)
-						}
-						slotRow[sl] = iy
+				lo, hi := iy0+kyLo, iy0+kyHi // input rows in the image
+				for iy := max(next, lo); iy < hi; iy++ {
+					sp := &src[0]
+					if end > padL {
+						sp = &src[(iy*w+ix0+padL)*s.InStride+cb]
 					}
-					rows[nr] = dwDotRow{&t[0], &blk[ky*g*64]}
-					nr++
+					if st == 1 {
+						dwDotRowS1(xs[iy%k], p, sp, s.InStride, padL, end-padL, np-end, z, nt)
+					} else {
+						dwDotRowS2(xs[iy%k], p, sp, s.InStride, padL, end-padL, np-end, z, nt)
+					}
 				}
-				bp := &bias[cb]
+				next = max(next, hi)
+				nr, x0, w0 := 0, &xs[0], &blk[0]
+				var tp, bt *int32
+				if hi > lo {
+					nr, x0, w0 = hi-lo, &xs[lo%k], &blk[kyLo*g*64]
+				}
 				if nr < k {
 					ntop, nbot := k, 0
 					if nr > 0 {
 						ntop, nbot = kyLo, k-kyHi
 					}
-					tp, bt := top[ntop*16:][:16], bot[nbot*16:][:16]
-					for i := range brow {
-						brow[i] = bias[cb+i] + zIn*(tp[i]+bt[i])
-					}
-					bp = &brow[0]
+					tp, bt = &top[ntop*16], &bot[nbot*16]
 				}
 				d := &dst[(oy*s.OW+ox0)*s.OutStride+cb]
 				switch {
 				case g == 1 && st == 1:
-					dwDotG1S1(d, s.OutStride, nc, &rows[0], nr, bp, &rqv, lsh, zOut, qmin, qmax)
+					dwDotG1S1(d, s.OutStride, nc, x0, nr, w0, tp, bt, &rqv)
 				case g == 1:
-					dwDotG1S2(d, s.OutStride, nc, &rows[0], nr, bp, &rqv, lsh, zOut, qmin, qmax)
+					dwDotG1S2(d, s.OutStride, nc, x0, nr, w0, tp, bt, &rqv)
 				case g == 2 && st == 1:
-					dwDotG2S1(d, s.OutStride, nc, &rows[0], nr, bp, &rqv, lsh, zOut, qmin, qmax)
+					dwDotG2S1(d, s.OutStride, nc, x0, nr, w0, tp, bt, &rqv)
 				case g == 2:
-					dwDotG2S2(d, s.OutStride, nc, &rows[0], nr, bp, &rqv, lsh, zOut, qmin, qmax)
+					dwDotG2S2(d, s.OutStride, nc, x0, nr, w0, tp, bt, &rqv)
 				case st == 1:
-					dwDotG3S1(d, s.OutStride, nc, &rows[0], nr, bp, &rqv, lsh, zOut, qmin, qmax)
+					dwDotG3S1(d, s.OutStride, nc, x0, nr, w0, tp, bt, &rqv)
 				default:
-					dwDotG3S2(d, s.OutStride, nc, &rows[0], nr, bp, &rqv, lsh, zOut, qmin, qmax)
+					dwDotG3S2(d, s.OutStride, nc, x0, nr, w0, tp, bt, &rqv)
 				}
 			}
 		}

@@ -34,6 +34,18 @@ gpadl:
 	SUBS	$1, R4, R4
 	BNE	gpadl
 gsrc:
+	CMP	$4, R5
+	BLT	gsrc1chk
+gsrc4:
+	VLD1.P	(R2)(R3), [V26.B16]
+	VLD1.P	(R2)(R3), [V27.B16]
+	VLD1.P	(R2)(R3), [V28.B16]
+	VLD1.P	(R2)(R3), [V29.B16]
+	VST1.P	[V26.B16, V27.B16, V28.B16, V29.B16], 64(R9)
+	SUB	$4, R5, R5
+	CMP	$4, R5
+	BGE	gsrc4
+gsrc1chk:
 	CBZ	R5, gpadr
 gsrc1:
 	VLD1.P	(R2)(R3), [V30.B16]
@@ -115,6 +127,18 @@ gpadl:
 	SUBS	$1, R4, R4
 	BNE	gpadl
 gsrc:
+	CMP	$4, R5
+	BLT	gsrc1chk
+gsrc4:
+	VLD1.P	(R2)(R3), [V26.B16]
+	VLD1.P	(R2)(R3), [V27.B16]
+	VLD1.P	(R2)(R3), [V28.B16]
+	VLD1.P	(R2)(R3), [V29.B16]
+	VST1.P	[V26.B16, V27.B16, V28.B16, V29.B16], 64(R9)
+	SUB	$4, R5, R5
+	CMP	$4, R5
+	BGE	gsrc4
+gsrc1chk:
 	CBZ	R5, gpadr
 gsrc1:
 	VLD1.P	(R2)(R3), [V30.B16]
@@ -168,32 +192,58 @@ loop:
 done:
 	RET
 
-// func dwDotG1S1(dst *int8, outStride int, n int, rows *dwDotRow, nrows int, bias *int32, rq *dwDotRQ, lsh int, zOut, qmin, qmax int32)
+// func dwDotG1S1(dst *int8, outStride int, n int, xs **int8, nrows int, w *int8, top, bot *int32, rq *dwDotRQ)
 //
 // n output pixels (outStride apart) of one 16-channel block, stride 1,
-// 1 tap group(s) of 4 per kernel row: pixel i sums, for each of the nrows
-// rows {x, w}, SDOT(T[i + 4*g], w[g]) over g, where T[j] is the 64-byte
-// window entry at x + 64*j and w[g] the row's 64 bytes of weights for taps
-// 4g..4g+3 ([16 ch][4 taps], unused taps 0). The sums start at bias (16
-// int32) and are requantized with rq (M, R, L per channel; the SQSHLs by L
-// run only if lsh != 0). Four pixels at a time, then one.
-TEXT ·dwDotG1S1(SB), NOSPLIT, $0-76
+// 1 tap group(s) of 4 per kernel row: pixel i sums, over the nrows
+// kernel rows r, SDOT(T_r[i + 4*g], w_r[g]) over g, where T_r[j] is the
+// 64-byte window entry at xs[r] + 64*j and w_r[g] the row's 64 bytes of
+// weights for taps 4g..4g+3 ([16 ch][4 taps], unused taps 0); the rows'
+// weights follow each other from w. The sums start at rq.b, plus
+// rq.zIn*(top+bot) (16 int32 each; the padding rows) when top != nil,
+// and are requantized with rq (M, R, L per channel; the SQSHLs by L run
+// only if rq.lsh != 0). Four pixels at a time, then one.
+TEXT ·dwDotG1S1(SB), NOSPLIT, $0-72
 	MOVD	dst+0(FP), R0
 	MOVD	outStride+8(FP), R1
 	MOVD	n+16(FP), R2
-	MOVD	rows+24(FP), R3
+	MOVD	xs+24(FP), R3
 	MOVD	nrows+32(FP), R4
-	MOVD	bias+40(FP), R5
-	MOVD	rq+48(FP), R6
-	MOVD	lsh+56(FP), R7
-	MOVW	zOut+64(FP), R9
-	MOVW	qmin+68(FP), R10
-	MOVW	qmax+72(FP), R11
+	MOVD	w+40(FP), R17
+	MOVD	rq+64(FP), R6
+	MOVW	324(R6), R9
+	MOVW	328(R6), R10
+	MOVW	332(R6), R11
 	VDUP	R9, V12.H8
 	VDUP	R10, V13.B16
 	VDUP	R11, V14.B16
+	MOVW	336(R6), R7 // lsh
 	ADD	$64, R6, R14 // R
 	ADD	$128, R6, R15 // L
+	ADD	$192, R6, R5 // bias: rq.b
+	MOVD	top+48(FP), R10
+	CBZ	R10, nopad
+	MOVD	bot+56(FP), R11
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R10), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R11), [V24.S4, V25.S4, V26.S4, V27.S4]
+	MOVW	320(R6), R9
+	VDUP	R9, V28.S4
+	VADD	V24.S4, V20.S4, V20.S4
+	WORD $0x4ebc9e94 // mul v20.4s, v20.4s, v28.4s
+	VADD	V20.S4, V16.S4, V16.S4
+	VADD	V25.S4, V21.S4, V21.S4
+	WORD $0x4ebc9eb5 // mul v21.4s, v21.4s, v28.4s
+	VADD	V21.S4, V17.S4, V17.S4
+	VADD	V26.S4, V22.S4, V22.S4
+	WORD $0x4ebc9ed6 // mul v22.4s, v22.4s, v28.4s
+	VADD	V22.S4, V18.S4, V18.S4
+	VADD	V27.S4, V23.S4, V23.S4
+	WORD $0x4ebc9ef7 // mul v23.4s, v23.4s, v28.4s
+	VADD	V23.S4, V19.S4, V19.S4
+	ADD	$256, R6, R5 // bias: rq.bp = rq.b + zIn*(top+bot)
+	VST1	[V16.S4, V17.S4, V18.S4, V19.S4], (R5)
+nopad:
 	MOVD	$64, R12 // pixel 3's post-increment: to the next group's pixel 0
 	MOVD	$256, R13 // one pixel's step from group to group
 	MOVD	ZR, R16 // window offset of pixel 0
@@ -205,10 +255,11 @@ quad:
 	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
 	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
 	MOVD	R3, R8
+	MOVD	R17, R11
 	MOVD	R4, R9
 	CBZ	R9, qreq
 qrow:
-	LDP.P	16(R8), (R10, R11)
+	MOVD.P	8(R8), R10
 	ADD	R16, R10, R10
 	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
 	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
@@ -340,10 +391,11 @@ single:
 one:
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
 	MOVD	R3, R8
+	MOVD	R17, R11
 	MOVD	R4, R9
 	CBZ	R9, oreq
 orow:
-	LDP.P	16(R8), (R10, R11)
+	MOVD.P	8(R8), R10
 	ADD	R16, R10, R10
 	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
 	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
@@ -388,32 +440,58 @@ onosh:
 done:
 	RET
 
-// func dwDotG1S2(dst *int8, outStride int, n int, rows *dwDotRow, nrows int, bias *int32, rq *dwDotRQ, lsh int, zOut, qmin, qmax int32)
+// func dwDotG1S2(dst *int8, outStride int, n int, xs **int8, nrows int, w *int8, top, bot *int32, rq *dwDotRQ)
 //
 // n output pixels (outStride apart) of one 16-channel block, stride 2,
-// 1 tap group(s) of 4 per kernel row: pixel i sums, for each of the nrows
-// rows {x, w}, SDOT(T[i + 2*g], w[g]) over g, where T[j] is the 64-byte
-// window entry at x + 64*j and w[g] the row's 64 bytes of weights for taps
-// 4g..4g+3 ([16 ch][4 taps], unused taps 0). The sums start at bias (16
-// int32) and are requantized with rq (M, R, L per channel; the SQSHLs by L
-// run only if lsh != 0). Four pixels at a time, then one.
-TEXT ·dwDotG1S2(SB), NOSPLIT, $0-76
+// 1 tap group(s) of 4 per kernel row: pixel i sums, over the nrows
+// kernel rows r, SDOT(T_r[i + 2*g], w_r[g]) over g, where T_r[j] is the
+// 64-byte window entry at xs[r] + 64*j and w_r[g] the row's 64 bytes of
+// weights for taps 4g..4g+3 ([16 ch][4 taps], unused taps 0); the rows'
+// weights follow each other from w. The sums start at rq.b, plus
+// rq.zIn*(top+bot) (16 int32 each; the padding rows) when top != nil,
+// and are requantized with rq (M, R, L per channel; the SQSHLs by L run
+// only if rq.lsh != 0). Four pixels at a time, then one.
+TEXT ·dwDotG1S2(SB), NOSPLIT, $0-72
 	MOVD	dst+0(FP), R0
 	MOVD	outStride+8(FP), R1
 	MOVD	n+16(FP), R2
-	MOVD	rows+24(FP), R3
+	MOVD	xs+24(FP), R3
 	MOVD	nrows+32(FP), R4
-	MOVD	bias+40(FP), R5
-	MOVD	rq+48(FP), R6
-	MOVD	lsh+56(FP), R7
-	MOVW	zOut+64(FP), R9
-	MOVW	qmin+68(FP), R10
-	MOVW	qmax+72(FP), R11
+	MOVD	w+40(FP), R17
+	MOVD	rq+64(FP), R6
+	MOVW	324(R6), R9
+	MOVW	328(R6), R10
+	MOVW	332(R6), R11
 	VDUP	R9, V12.H8
 	VDUP	R10, V13.B16
 	VDUP	R11, V14.B16
+	MOVW	336(R6), R7 // lsh
 	ADD	$64, R6, R14 // R
 	ADD	$128, R6, R15 // L
+	ADD	$192, R6, R5 // bias: rq.b
+	MOVD	top+48(FP), R10
+	CBZ	R10, nopad
+	MOVD	bot+56(FP), R11
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R10), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R11), [V24.S4, V25.S4, V26.S4, V27.S4]
+	MOVW	320(R6), R9
+	VDUP	R9, V28.S4
+	VADD	V24.S4, V20.S4, V20.S4
+	WORD $0x4ebc9e94 // mul v20.4s, v20.4s, v28.4s
+	VADD	V20.S4, V16.S4, V16.S4
+	VADD	V25.S4, V21.S4, V21.S4
+	WORD $0x4ebc9eb5 // mul v21.4s, v21.4s, v28.4s
+	VADD	V21.S4, V17.S4, V17.S4
+	VADD	V26.S4, V22.S4, V22.S4
+	WORD $0x4ebc9ed6 // mul v22.4s, v22.4s, v28.4s
+	VADD	V22.S4, V18.S4, V18.S4
+	VADD	V27.S4, V23.S4, V23.S4
+	WORD $0x4ebc9ef7 // mul v23.4s, v23.4s, v28.4s
+	VADD	V23.S4, V19.S4, V19.S4
+	ADD	$256, R6, R5 // bias: rq.bp = rq.b + zIn*(top+bot)
+	VST1	[V16.S4, V17.S4, V18.S4, V19.S4], (R5)
+nopad:
 	MOVD	$-64, R12 // pixel 3's post-increment: to the next group's pixel 0
 	MOVD	$128, R13 // one pixel's step from group to group
 	MOVD	ZR, R16 // window offset of pixel 0
@@ -425,10 +503,11 @@ quad:
 	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
 	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
 	MOVD	R3, R8
+	MOVD	R17, R11
 	MOVD	R4, R9
 	CBZ	R9, qreq
 qrow:
-	LDP.P	16(R8), (R10, R11)
+	MOVD.P	8(R8), R10
 	ADD	R16, R10, R10
 	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
 	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
@@ -560,10 +639,11 @@ single:
 one:
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
 	MOVD	R3, R8
+	MOVD	R17, R11
 	MOVD	R4, R9
 	CBZ	R9, oreq
 orow:
-	LDP.P	16(R8), (R10, R11)
+	MOVD.P	8(R8), R10
 	ADD	R16, R10, R10
 	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
 	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
@@ -608,32 +688,58 @@ onosh:
 done:
 	RET
 
-// func dwDotG2S1(dst *int8, outStride int, n int, rows *dwDotRow, nrows int, bias *int32, rq *dwDotRQ, lsh int, zOut, qmin, qmax int32)
+// func dwDotG2S1(dst *int8, outStride int, n int, xs **int8, nrows int, w *int8, top, bot *int32, rq *dwDotRQ)
 //
 // n output pixels (outStride apart) of one 16-channel block, stride 1,
-// 2 tap group(s) of 4 per kernel row: pixel i sums, for each of the nrows
-// rows {x, w}, SDOT(T[i + 4*g], w[g]) over g, where T[j] is the 64-byte
-// window entry at x + 64*j and w[g] the row's 64 bytes of weights for taps
-// 4g..4g+3 ([16 ch][4 taps], unused taps 0). The sums start at bias (16
-// int32) and are requantized with rq (M, R, L per channel; the SQSHLs by L
-// run only if lsh != 0). Four pixels at a time, then one.
-TEXT ·dwDotG2S1(SB), NOSPLIT, $0-76
+// 2 tap group(s) of 4 per kernel row: pixel i sums, over the nrows
+// kernel rows r, SDOT(T_r[i + 4*g], w_r[g]) over g, where T_r[j] is the
+// 64-byte window entry at xs[r] + 64*j and w_r[g] the row's 64 bytes of
+// weights for taps 4g..4g+3 ([16 ch][4 taps], unused taps 0); the rows'
+// weights follow each other from w. The sums start at rq.b, plus
+// rq.zIn*(top+bot) (16 int32 each; the padding rows) when top != nil,
+// and are requantized with rq (M, R, L per channel; the SQSHLs by L run
+// only if rq.lsh != 0). Four pixels at a time, then one.
+TEXT ·dwDotG2S1(SB), NOSPLIT, $0-72
 	MOVD	dst+0(FP), R0
 	MOVD	outStride+8(FP), R1
 	MOVD	n+16(FP), R2
-	MOVD	rows+24(FP), R3
+	MOVD	xs+24(FP), R3
 	MOVD	nrows+32(FP), R4
-	MOVD	bias+40(FP), R5
-	MOVD	rq+48(FP), R6
-	MOVD	lsh+56(FP), R7
-	MOVW	zOut+64(FP), R9
-	MOVW	qmin+68(FP), R10
-	MOVW	qmax+72(FP), R11
+	MOVD	w+40(FP), R17
+	MOVD	rq+64(FP), R6
+	MOVW	324(R6), R9
+	MOVW	328(R6), R10
+	MOVW	332(R6), R11
 	VDUP	R9, V12.H8
 	VDUP	R10, V13.B16
 	VDUP	R11, V14.B16
+	MOVW	336(R6), R7 // lsh
 	ADD	$64, R6, R14 // R
 	ADD	$128, R6, R15 // L
+	ADD	$192, R6, R5 // bias: rq.b
+	MOVD	top+48(FP), R10
+	CBZ	R10, nopad
+	MOVD	bot+56(FP), R11
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R10), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R11), [V24.S4, V25.S4, V26.S4, V27.S4]
+	MOVW	320(R6), R9
+	VDUP	R9, V28.S4
+	VADD	V24.S4, V20.S4, V20.S4
+	WORD $0x4ebc9e94 // mul v20.4s, v20.4s, v28.4s
+	VADD	V20.S4, V16.S4, V16.S4
+	VADD	V25.S4, V21.S4, V21.S4
+	WORD $0x4ebc9eb5 // mul v21.4s, v21.4s, v28.4s
+	VADD	V21.S4, V17.S4, V17.S4
+	VADD	V26.S4, V22.S4, V22.S4
+	WORD $0x4ebc9ed6 // mul v22.4s, v22.4s, v28.4s
+	VADD	V22.S4, V18.S4, V18.S4
+	VADD	V27.S4, V23.S4, V23.S4
+	WORD $0x4ebc9ef7 // mul v23.4s, v23.4s, v28.4s
+	VADD	V23.S4, V19.S4, V19.S4
+	ADD	$256, R6, R5 // bias: rq.bp = rq.b + zIn*(top+bot)
+	VST1	[V16.S4, V17.S4, V18.S4, V19.S4], (R5)
+nopad:
 	MOVD	$64, R12 // pixel 3's post-increment: to the next group's pixel 0
 	MOVD	$256, R13 // one pixel's step from group to group
 	MOVD	ZR, R16 // window offset of pixel 0
@@ -645,10 +751,11 @@ quad:
 	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
 	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
 	MOVD	R3, R8
+	MOVD	R17, R11
 	MOVD	R4, R9
 	CBZ	R9, qreq
 qrow:
-	LDP.P	16(R8), (R10, R11)
+	MOVD.P	8(R8), R10
 	ADD	R16, R10, R10
 	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
 	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
@@ -801,10 +908,11 @@ single:
 one:
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
 	MOVD	R3, R8
+	MOVD	R17, R11
 	MOVD	R4, R9
 	CBZ	R9, oreq
 orow:
-	LDP.P	16(R8), (R10, R11)
+	MOVD.P	8(R8), R10
 	ADD	R16, R10, R10
 	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
 	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
@@ -855,32 +963,58 @@ onosh:
 done:
 	RET
 
-// func dwDotG2S2(dst *int8, outStride int, n int, rows *dwDotRow, nrows int, bias *int32, rq *dwDotRQ, lsh int, zOut, qmin, qmax int32)
+// func dwDotG2S2(dst *int8, outStride int, n int, xs **int8, nrows int, w *int8, top, bot *int32, rq *dwDotRQ)
 //
 // n output pixels (outStride apart) of one 16-channel block, stride 2,
-// 2 tap group(s) of 4 per kernel row: pixel i sums, for each of the nrows
-// rows {x, w}, SDOT(T[i + 2*g], w[g]) over g, where T[j] is the 64-byte
-// window entry at x + 64*j and w[g] the row's 64 bytes of weights for taps
-// 4g..4g+3 ([16 ch][4 taps], unused taps 0). The sums start at bias (16
-// int32) and are requantized with rq (M, R, L per channel; the SQSHLs by L
-// run only if lsh != 0). Four pixels at a time, then one.
-TEXT ·dwDotG2S2(SB), NOSPLIT, $0-76
+// 2 tap group(s) of 4 per kernel row: pixel i sums, over the nrows
+// kernel rows r, SDOT(T_r[i + 2*g], w_r[g]) over g, where T_r[j] is the
+// 64-byte window entry at xs[r] + 64*j and w_r[g] the row's 64 bytes of
+// weights for taps 4g..4g+3 ([16 ch][4 taps], unused taps 0); the rows'
+// weights follow each other from w. The sums start at rq.b, plus
+// rq.zIn*(top+bot) (16 int32 each; the padding rows) when top != nil,
+// and are requantized with rq (M, R, L per channel; the SQSHLs by L run
+// only if rq.lsh != 0). Four pixels at a time, then one.
+TEXT ·dwDotG2S2(SB), NOSPLIT, $0-72
 	MOVD	dst+0(FP), R0
 	MOVD	outStride+8(FP), R1
 	MOVD	n+16(FP), R2
-	MOVD	rows+24(FP), R3
+	MOVD	xs+24(FP), R3
 	MOVD	nrows+32(FP), R4
-	MOVD	bias+40(FP), R5
-	MOVD	rq+48(FP), R6
-	MOVD	lsh+56(FP), R7
-	MOVW	zOut+64(FP), R9
-	MOVW	qmin+68(FP), R10
-	MOVW	qmax+72(FP), R11
+	MOVD	w+40(FP), R17
+	MOVD	rq+64(FP), R6
+	MOVW	324(R6), R9
+	MOVW	328(R6), R10
+	MOVW	332(R6), R11
 	VDUP	R9, V12.H8
 	VDUP	R10, V13.B16
 	VDUP	R11, V14.B16
+	MOVW	336(R6), R7 // lsh
 	ADD	$64, R6, R14 // R
 	ADD	$128, R6, R15 // L
+	ADD	$192, R6, R5 // bias: rq.b
+	MOVD	top+48(FP), R10
+	CBZ	R10, nopad
+	MOVD	bot+56(FP), R11
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R10), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R11), [V24.S4, V25.S4, V26.S4, V27.S4]
+	MOVW	320(R6), R9
+	VDUP	R9, V28.S4
+	VADD	V24.S4, V20.S4, V20.S4
+	WORD $0x4ebc9e94 // mul v20.4s, v20.4s, v28.4s
+	VADD	V20.S4, V16.S4, V16.S4
+	VADD	V25.S4, V21.S4, V21.S4
+	WORD $0x4ebc9eb5 // mul v21.4s, v21.4s, v28.4s
+	VADD	V21.S4, V17.S4, V17.S4
+	VADD	V26.S4, V22.S4, V22.S4
+	WORD $0x4ebc9ed6 // mul v22.4s, v22.4s, v28.4s
+	VADD	V22.S4, V18.S4, V18.S4
+	VADD	V27.S4, V23.S4, V23.S4
+	WORD $0x4ebc9ef7 // mul v23.4s, v23.4s, v28.4s
+	VADD	V23.S4, V19.S4, V19.S4
+	ADD	$256, R6, R5 // bias: rq.bp = rq.b + zIn*(top+bot)
+	VST1	[V16.S4, V17.S4, V18.S4, V19.S4], (R5)
+nopad:
 	MOVD	$-64, R12 // pixel 3's post-increment: to the next group's pixel 0
 	MOVD	$128, R13 // one pixel's step from group to group
 	MOVD	ZR, R16 // window offset of pixel 0
@@ -892,10 +1026,11 @@ quad:
 	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
 	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
 	MOVD	R3, R8
+	MOVD	R17, R11
 	MOVD	R4, R9
 	CBZ	R9, qreq
 qrow:
-	LDP.P	16(R8), (R10, R11)
+	MOVD.P	8(R8), R10
 	ADD	R16, R10, R10
 	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
 	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
@@ -1048,10 +1183,11 @@ single:
 one:
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
 	MOVD	R3, R8
+	MOVD	R17, R11
 	MOVD	R4, R9
 	CBZ	R9, oreq
 orow:
-	LDP.P	16(R8), (R10, R11)
+	MOVD.P	8(R8), R10
 	ADD	R16, R10, R10
 	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
 	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
@@ -1102,32 +1238,58 @@ onosh:
 done:
 	RET
 
-// func dwDotG3S1(dst *int8, outStride int, n int, rows *dwDotRow, nrows int, bias *int32, rq *dwDotRQ, lsh int, zOut, qmin, qmax int32)
+// func dwDotG3S1(dst *int8, outStride int, n int, xs **int8, nrows int, w *int8, top, bot *int32, rq *dwDotRQ)
 //
 // n output pixels (outStride apart) of one 16-channel block, stride 1,
-// 3 tap group(s) of 4 per kernel row: pixel i sums, for each of the nrows
-// rows {x, w}, SDOT(T[i + 4*g], w[g]) over g, where T[j] is the 64-byte
-// window entry at x + 64*j and w[g] the row's 64 bytes of weights for taps
-// 4g..4g+3 ([16 ch][4 taps], unused taps 0). The sums start at bias (16
-// int32) and are requantized with rq (M, R, L per channel; the SQSHLs by L
-// run only if lsh != 0). Four pixels at a time, then one.
-TEXT ·dwDotG3S1(SB), NOSPLIT, $0-76
+// 3 tap group(s) of 4 per kernel row: pixel i sums, over the nrows
+// kernel rows r, SDOT(T_r[i + 4*g], w_r[g]) over g, where T_r[j] is the
+// 64-byte window entry at xs[r] + 64*j and w_r[g] the row's 64 bytes of
+// weights for taps 4g..4g+3 ([16 ch][4 taps], unused taps 0); the rows'
+// weights follow each other from w. The sums start at rq.b, plus
+// rq.zIn*(top+bot) (16 int32 each; the padding rows) when top != nil,
+// and are requantized with rq (M, R, L per channel; the SQSHLs by L run
+// only if rq.lsh != 0). Four pixels at a time, then one.
+TEXT ·dwDotG3S1(SB), NOSPLIT, $0-72
 	MOVD	dst+0(FP), R0
 	MOVD	outStride+8(FP), R1
 	MOVD	n+16(FP), R2
-	MOVD	rows+24(FP), R3
+	MOVD	xs+24(FP), R3
 	MOVD	nrows+32(FP), R4
-	MOVD	bias+40(FP), R5
-	MOVD	rq+48(FP), R6
-	MOVD	lsh+56(FP), R7
-	MOVW	zOut+64(FP), R9
-	MOVW	qmin+68(FP), R10
-	MOVW	qmax+72(FP), R11
+	MOVD	w+40(FP), R17
+	MOVD	rq+64(FP), R6
+	MOVW	324(R6), R9
+	MOVW	328(R6), R10
+	MOVW	332(R6), R11
 	VDUP	R9, V12.H8
 	VDUP	R10, V13.B16
 	VDUP	R11, V14.B16
+	MOVW	336(R6), R7 // lsh
 	ADD	$64, R6, R14 // R
 	ADD	$128, R6, R15 // L
+	ADD	$192, R6, R5 // bias: rq.b
+	MOVD	top+48(FP), R10
+	CBZ	R10, nopad
+	MOVD	bot+56(FP), R11
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R10), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R11), [V24.S4, V25.S4, V26.S4, V27.S4]
+	MOVW	320(R6), R9
+	VDUP	R9, V28.S4
+	VADD	V24.S4, V20.S4, V20.S4
+	WORD $0x4ebc9e94 // mul v20.4s, v20.4s, v28.4s
+	VADD	V20.S4, V16.S4, V16.S4
+	VADD	V25.S4, V21.S4, V21.S4
+	WORD $0x4ebc9eb5 // mul v21.4s, v21.4s, v28.4s
+	VADD	V21.S4, V17.S4, V17.S4
+	VADD	V26.S4, V22.S4, V22.S4
+	WORD $0x4ebc9ed6 // mul v22.4s, v22.4s, v28.4s
+	VADD	V22.S4, V18.S4, V18.S4
+	VADD	V27.S4, V23.S4, V23.S4
+	WORD $0x4ebc9ef7 // mul v23.4s, v23.4s, v28.4s
+	VADD	V23.S4, V19.S4, V19.S4
+	ADD	$256, R6, R5 // bias: rq.bp = rq.b + zIn*(top+bot)
+	VST1	[V16.S4, V17.S4, V18.S4, V19.S4], (R5)
+nopad:
 	MOVD	$64, R12 // pixel 3's post-increment: to the next group's pixel 0
 	MOVD	$256, R13 // one pixel's step from group to group
 	MOVD	ZR, R16 // window offset of pixel 0
@@ -1139,10 +1301,11 @@ quad:
 	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
 	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
 	MOVD	R3, R8
+	MOVD	R17, R11
 	MOVD	R4, R9
 	CBZ	R9, qreq
 qrow:
-	LDP.P	16(R8), (R10, R11)
+	MOVD.P	8(R8), R10
 	ADD	R16, R10, R10
 	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
 	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
@@ -1316,10 +1479,11 @@ single:
 one:
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
 	MOVD	R3, R8
+	MOVD	R17, R11
 	MOVD	R4, R9
 	CBZ	R9, oreq
 orow:
-	LDP.P	16(R8), (R10, R11)
+	MOVD.P	8(R8), R10
 	ADD	R16, R10, R10
 	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
 	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
@@ -1376,32 +1540,58 @@ onosh:
 done:
 	RET
 
-// func dwDotG3S2(dst *int8, outStride int, n int, rows *dwDotRow, nrows int, bias *int32, rq *dwDotRQ, lsh int, zOut, qmin, qmax int32)
+// func dwDotG3S2(dst *int8, outStride int, n int, xs **int8, nrows int, w *int8, top, bot *int32, rq *dwDotRQ)
 //
 // n output pixels (outStride apart) of one 16-channel block, stride 2,
-// 3 tap group(s) of 4 per kernel row: pixel i sums, for each of the nrows
-// rows {x, w}, SDOT(T[i + 2*g], w[g]) over g, where T[j] is the 64-byte
-// window entry at x + 64*j and w[g] the row's 64 bytes of weights for taps
-// 4g..4g+3 ([16 ch][4 taps], unused taps 0). The sums start at bias (16
-// int32) and are requantized with rq (M, R, L per channel; the SQSHLs by L
-// run only if lsh != 0). Four pixels at a time, then one.
-TEXT ·dwDotG3S2(SB), NOSPLIT, $0-76
+// 3 tap group(s) of 4 per kernel row: pixel i sums, over the nrows
+// kernel rows r, SDOT(T_r[i + 2*g], w_r[g]) over g, where T_r[j] is the
+// 64-byte window entry at xs[r] + 64*j and w_r[g] the row's 64 bytes of
+// weights for taps 4g..4g+3 ([16 ch][4 taps], unused taps 0); the rows'
+// weights follow each other from w. The sums start at rq.b, plus
+// rq.zIn*(top+bot) (16 int32 each; the padding rows) when top != nil,
+// and are requantized with rq (M, R, L per channel; the SQSHLs by L run
+// only if rq.lsh != 0). Four pixels at a time, then one.
+TEXT ·dwDotG3S2(SB), NOSPLIT, $0-72
 	MOVD	dst+0(FP), R0
 	MOVD	outStride+8(FP), R1
 	MOVD	n+16(FP), R2
-	MOVD	rows+24(FP), R3
+	MOVD	xs+24(FP), R3
 	MOVD	nrows+32(FP), R4
-	MOVD	bias+40(FP), R5
-	MOVD	rq+48(FP), R6
-	MOVD	lsh+56(FP), R7
-	MOVW	zOut+64(FP), R9
-	MOVW	qmin+68(FP), R10
-	MOVW	qmax+72(FP), R11
+	MOVD	w+40(FP), R17
+	MOVD	rq+64(FP), R6
+	MOVW	324(R6), R9
+	MOVW	328(R6), R10
+	MOVW	332(R6), R11
 	VDUP	R9, V12.H8
 	VDUP	R10, V13.B16
 	VDUP	R11, V14.B16
+	MOVW	336(R6), R7 // lsh
 	ADD	$64, R6, R14 // R
 	ADD	$128, R6, R15 // L
+	ADD	$192, R6, R5 // bias: rq.b
+	MOVD	top+48(FP), R10
+	CBZ	R10, nopad
+	MOVD	bot+56(FP), R11
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R10), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R11), [V24.S4, V25.S4, V26.S4, V27.S4]
+	MOVW	320(R6), R9
+	VDUP	R9, V28.S4
+	VADD	V24.S4, V20.S4, V20.S4
+	WORD $0x4ebc9e94 // mul v20.4s, v20.4s, v28.4s
+	VADD	V20.S4, V16.S4, V16.S4
+	VADD	V25.S4, V21.S4, V21.S4
+	WORD $0x4ebc9eb5 // mul v21.4s, v21.4s, v28.4s
+	VADD	V21.S4, V17.S4, V17.S4
+	VADD	V26.S4, V22.S4, V22.S4
+	WORD $0x4ebc9ed6 // mul v22.4s, v22.4s, v28.4s
+	VADD	V22.S4, V18.S4, V18.S4
+	VADD	V27.S4, V23.S4, V23.S4
+	WORD $0x4ebc9ef7 // mul v23.4s, v23.4s, v28.4s
+	VADD	V23.S4, V19.S4, V19.S4
+	ADD	$256, R6, R5 // bias: rq.bp = rq.b + zIn*(top+bot)
+	VST1	[V16.S4, V17.S4, V18.S4, V19.S4], (R5)
+nopad:
 	MOVD	$-64, R12 // pixel 3's post-increment: to the next group's pixel 0
 	MOVD	$128, R13 // one pixel's step from group to group
 	MOVD	ZR, R16 // window offset of pixel 0
@@ -1413,10 +1603,11 @@ quad:
 	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
 	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
 	MOVD	R3, R8
+	MOVD	R17, R11
 	MOVD	R4, R9
 	CBZ	R9, qreq
 qrow:
-	LDP.P	16(R8), (R10, R11)
+	MOVD.P	8(R8), R10
 	ADD	R16, R10, R10
 	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
 	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
@@ -1590,10 +1781,11 @@ single:
 one:
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
 	MOVD	R3, R8
+	MOVD	R17, R11
 	MOVD	R4, R9
 	CBZ	R9, oreq
 orow:
-	LDP.P	16(R8), (R10, R11)
+	MOVD.P	8(R8), R10
 	ADD	R16, R10, R10
 	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
 	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]

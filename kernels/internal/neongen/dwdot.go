@@ -54,6 +54,18 @@ gpadl:
 	SUBS	$1, R4, R4
 	BNE	gpadl
 gsrc:
+	CMP	$4, R5
+	BLT	gsrc1chk
+gsrc4:
+	VLD1.P	(R2)(R3), [V26.B16]
+	VLD1.P	(R2)(R3), [V27.B16]
+	VLD1.P	(R2)(R3), [V28.B16]
+	VLD1.P	(R2)(R3), [V29.B16]
+	VST1.P	[V26.B16, V27.B16, V28.B16, V29.B16], 64(R9)
+	SUB	$4, R5, R5
+	CMP	$4, R5
+	BGE	gsrc4
+gsrc1chk:
 	CBZ	R5, gpadr
 gsrc1:
 	VLD1.P	(R2)(R3), [V30.B16]
@@ -155,32 +167,51 @@ func dwDotRequant(a *Asm, np int, skip string) {
 func dwDotKernel(a *Asm, groups, stride int) {
 	d := 4 / stride // window entries from one tap group to the next
 	a.L(`
-// func dwDotG%dS%d(dst *int8, outStride int, n int, rows *dwDotRow, nrows int, bias *int32, rq *dwDotRQ, lsh int, zOut, qmin, qmax int32)
+// func dwDotG%dS%d(dst *int8, outStride int, n int, xs **int8, nrows int, w *int8, top, bot *int32, rq *dwDotRQ)
 //
 // n output pixels (outStride apart) of one 16-channel block, stride %d,
-// %d tap group(s) of 4 per kernel row: pixel i sums, for each of the nrows
-// rows {x, w}, SDOT(T[i + %d*g], w[g]) over g, where T[j] is the 64-byte
-// window entry at x + 64*j and w[g] the row's 64 bytes of weights for taps
-// 4g..4g+3 ([16 ch][4 taps], unused taps 0). The sums start at bias (16
-// int32) and are requantized with rq (M, R, L per channel; the SQSHLs by L
-// run only if lsh != 0). Four pixels at a time, then one.
-TEXT ·dwDotG%dS%d(SB), NOSPLIT, $0-76
+// %d tap group(s) of 4 per kernel row: pixel i sums, over the nrows
+// kernel rows r, SDOT(T_r[i + %d*g], w_r[g]) over g, where T_r[j] is the
+// 64-byte window entry at xs[r] + 64*j and w_r[g] the row's 64 bytes of
+// weights for taps 4g..4g+3 ([16 ch][4 taps], unused taps 0); the rows'
+// weights follow each other from w. The sums start at rq.b, plus
+// rq.zIn*(top+bot) (16 int32 each; the padding rows) when top != nil,
+// and are requantized with rq (M, R, L per channel; the SQSHLs by L run
+// only if rq.lsh != 0). Four pixels at a time, then one.
+TEXT ·dwDotG%dS%d(SB), NOSPLIT, $0-72
 	MOVD	dst+0(FP), R0
 	MOVD	outStride+8(FP), R1
 	MOVD	n+16(FP), R2
-	MOVD	rows+24(FP), R3
+	MOVD	xs+24(FP), R3
 	MOVD	nrows+32(FP), R4
-	MOVD	bias+40(FP), R5
-	MOVD	rq+48(FP), R6
-	MOVD	lsh+56(FP), R7
-	MOVW	zOut+64(FP), R9
-	MOVW	qmin+68(FP), R10
-	MOVW	qmax+72(FP), R11
+	MOVD	w+40(FP), R17
+	MOVD	rq+64(FP), R6
+	MOVW	324(R6), R9
+	MOVW	328(R6), R10
+	MOVW	332(R6), R11
 	VDUP	R9, V12.H8
 	VDUP	R10, V13.B16
 	VDUP	R11, V14.B16
+	MOVW	336(R6), R7 // lsh
 	ADD	$64, R6, R14 // R
 	ADD	$128, R6, R15 // L
+	ADD	$192, R6, R5 // bias: rq.b
+	MOVD	top+48(FP), R10
+	CBZ	R10, nopad
+	MOVD	bot+56(FP), R11
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R10), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R11), [V24.S4, V25.S4, V26.S4, V27.S4]
+	MOVW	320(R6), R9
+	VDUP	R9, V28.S4`, groups, stride, stride, groups, d, groups, stride)
+	for q := 0; q < 4; q++ {
+		a.L("\tVADD\tV%d.S4, V%d.S4, V%d.S4", 24+q, 20+q, 20+q)
+		a.W("mul v%d.4s, v%d.4s, v28.4s", 20+q, 20+q)
+		a.L("\tVADD\tV%d.S4, V%d.S4, V%d.S4", 20+q, 16+q, 16+q)
+	}
+	a.L(`	ADD	$256, R6, R5 // bias: rq.bp = rq.b + zIn*(top+bot)
+	VST1	[V16.S4, V17.S4, V18.S4, V19.S4], (R5)
+nopad:
 	MOVD	$%d, R12 // pixel 3's post-increment: to the next group's pixel 0
 	MOVD	$%d, R13 // one pixel's step from group to group
 	MOVD	ZR, R16 // window offset of pixel 0
@@ -192,11 +223,12 @@ quad:
 	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
 	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
 	MOVD	R3, R8
+	MOVD	R17, R11
 	MOVD	R4, R9
 	CBZ	R9, qreq
 qrow:
-	LDP.P	16(R8), (R10, R11)
-	ADD	R16, R10, R10`, groups, stride, stride, groups, d, groups, stride, 64*(d-3), 64*d)
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10`, 64*(d-3), 64*d)
 	for g := 0; g < groups; g++ {
 		a.L("\tVLD1.P\t64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]")
 		for p := 0; p < 4; p++ {
@@ -224,10 +256,11 @@ single:
 one:
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
 	MOVD	R3, R8
+	MOVD	R17, R11
 	MOVD	R4, R9
 	CBZ	R9, oreq
 orow:
-	LDP.P	16(R8), (R10, R11)
+	MOVD.P	8(R8), R10
 	ADD	R16, R10, R10`)
 	for g := 0; g < groups; g++ {
 		a.L("\tVLD1.P\t64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]")
