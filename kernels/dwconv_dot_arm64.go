@@ -90,31 +90,28 @@ func packDWDot(w []int8, k, c int) []int8 {
 	out := unsafe.Slice((*int8)(unsafe.Pointer(&words[0])), len(words)*4)
 	copy(out, w[:n])
 	g := (k + 3) / 4
+	var rows [dwMaxK][16]int32 // weight sums of each kernel row
 	for b := range nb {
 		cb := min(16*b, c-16)
 		blk := out[base+b*block:]
 		for ky := range k {
-			for gi := range g {
-				for i := range 16 {
-					for t := range 4 {
-						if kx := 4*gi + t; kx < k {
-							blk[((ky*g+gi)*16+i)*4+t] = w[(ky*k+kx)*c+cb+i]
-						}
-					}
+			rs := &rows[ky]
+			*rs = [16]int32{}
+			for kx := range k {
+				from := w[(ky*k+kx)*c+cb:][:16]
+				to := blk[(ky*g+kx/4)*64+kx%4:][:61]
+				for i, v := range from {
+					to[4*i] = v
+					rs[i] += int32(v)
 				}
 			}
 		}
 		sums := unsafe.Slice((*int32)(unsafe.Pointer(&blk[k*g*64])), 2*(k+1)*16)
 		top, bot := sums[:(k+1)*16], sums[(k+1)*16:]
-		for nrow := 1; nrow <= k; nrow++ {
+		for n := 1; n <= k; n++ {
 			for i := range 16 {
-				var st, sb int32
-				for kx := range k {
-					st += int32(w[((nrow-1)*k+kx)*c+cb+i])
-					sb += int32(w[((k-nrow)*k+kx)*c+cb+i])
-				}
-				top[nrow*16+i] = top[(nrow-1)*16+i] + st
-				bot[nrow*16+i] = bot[(nrow-1)*16+i] + sb
+				top[n*16+i] = top[(n-1)*16+i] + rows[n-1][i]
+				bot[n*16+i] = bot[(n-1)*16+i] + rows[k-n][i]
 			}
 		}
 	}
