@@ -35,6 +35,21 @@ type dwDotRQ struct {
 	lsh                   int32
 }
 
+// set fills the block's requantization and bias.
+func (q *dwDotRQ) set(rq *[16]quant.Multiplier, bias *[16]int32) {
+	lsh := int32(0)
+	for i, m := range rq {
+		sh := m.Shift
+		q.m[i] = m.M
+		l := max(1-sh, 0)
+		q.l[i] = l
+		q.r[i] = -max(sh, 1)
+		lsh |= l
+	}
+	q.lsh = lsh
+	q.b = *bias
+}
+
 //go:noescape
 func dwDotRowS1(t *int8, p *int8, src *int8, inStride int, padL, n, padR int, z *int8, nt int)
 
@@ -206,15 +221,7 @@ func dwConvDot(dst, src []int8, weights []int8, bias []int32, rq []quant.Multipl
 		blk := weights[base+b*block : base+(b+1)*block]
 		sums := unsafe.Slice((*int32)(unsafe.Pointer(&blk[k*g*64])), 2*(k+1)*16)
 		top, bot := sums[:(k+1)*16], sums[(k+1)*16:]
-		rqv.lsh = 0
-		for i, m := range rq[cb : cb+16] {
-			sh := m.Shift
-			rqv.m[i] = m.M
-			rqv.l[i] = max(1-sh, 0)
-			rqv.r[i] = -max(sh, 1)
-			rqv.lsh |= rqv.l[i]
-		}
-		copy(rqv.b[:], bias[cb:cb+16])
+		rqv.set((*[16]quant.Multiplier)(rq[cb:]), (*[16]int32)(bias[cb:]))
 		for ox0 := 0; ox0 < s.OW; ox0 += ncols {
 			nc := min(ncols, s.OW-ox0)
 			nt, np := dwDotTile(nc, g, st)
