@@ -164,8 +164,8 @@ func TestArmDWConvDot(t *testing.T) {
 	runArmDW(t, rng, dot, dwCase{h: 9, w: 11, c: 33, k: 5, stride: 1, split: true}, 1)
 }
 
-// TestArmDWDotRQLayout pins the dwDotRQ offsets dwconv_dot_arm64.s reads.
-func TestArmDWDotRQLayout(t *testing.T) {
+// TestArmDWDotLayout pins the struct offsets dwconv_dot_arm64.s reads.
+func TestArmDWDotLayout(t *testing.T) {
 	var q dwDotRQ
 	got := []uintptr{unsafe.Offsetof(q.m), unsafe.Offsetof(q.r), unsafe.Offsetof(q.l), unsafe.Offsetof(q.b),
 		unsafe.Offsetof(q.bp), unsafe.Offsetof(q.zIn), unsafe.Offsetof(q.zOut), unsafe.Offsetof(q.qmin),
@@ -173,6 +173,19 @@ func TestArmDWDotRQLayout(t *testing.T) {
 	want := []uintptr{0, 64, 128, 192, 256, 320, 324, 328, 332, 336}
 	if !slices.Equal(got, want) {
 		t.Errorf("dwDotRQ offsets %v, the asm reads %v", got, want)
+	}
+	var b dwDotBuild
+	got = []uintptr{unsafe.Offsetof(b.t), unsafe.Offsetof(b.p), unsafe.Offsetof(b.src), unsafe.Offsetof(b.inStride),
+		unsafe.Offsetof(b.padL), unsafe.Offsetof(b.n), unsafe.Offsetof(b.padR), unsafe.Offsetof(b.z), unsafe.Offsetof(b.nt)}
+	want = []uintptr{0, 8, 16, 24, 32, 40, 48, 56, 64}
+	if !slices.Equal(got, want) {
+		t.Errorf("dwDotBuild offsets %v, the asm reads %v", got, want)
+	}
+	var a dwDotArgs
+	got = []uintptr{unsafe.Offsetof(a.dst), unsafe.Offsetof(a.outStride), unsafe.Offsetof(a.n), unsafe.Offsetof(a.xs),
+		unsafe.Offsetof(a.nrows), unsafe.Offsetof(a.w), unsafe.Offsetof(a.top), unsafe.Offsetof(a.bot), unsafe.Offsetof(a.rq)}
+	if !slices.Equal(got, want) {
+		t.Errorf("dwDotArgs offsets %v, the asm reads %v", got, want)
 	}
 }
 

@@ -50,29 +50,49 @@ func (q *dwDotRQ) set(rq *[16]quant.Multiplier, bias *[16]int32) {
 	q.b = *bias
 }
 
-//go:noescape
-func dwDotRowS1(t *int8, p *int8, src *int8, inStride int, padL, n, padR int, z *int8, nt int)
+// dwDotBuild is what dwDotRowS1/S2 need to build one window row (the
+// asm reads it at fixed offsets, checked in a test).
+type dwDotBuild struct {
+	t, p, src               *int8
+	inStride, padL, n, padR int
+	z                       *int8
+	nt                      int
+}
+
+// dwDotArgs is what dwDotG* need for one output row of one block.
+type dwDotArgs struct {
+	dst          *int8
+	outStride, n int
+	xs           **int8
+	nrows        int
+	w            *int8
+	top, bot     *int32
+	rq           *dwDotRQ
+}
 
 //go:noescape
-func dwDotRowS2(t *int8, p *int8, src *int8, inStride int, padL, n, padR int, z *int8, nt int)
+func dwDotRowS1(a *dwDotBuild)
 
 //go:noescape
-func dwDotG1S1(dst *int8, outStride int, n int, xs **int8, nrows int, w *int8, top, bot *int32, rq *dwDotRQ)
+func dwDotRowS2(a *dwDotBuild)
 
 //go:noescape
-func dwDotG1S2(dst *int8, outStride int, n int, xs **int8, nrows int, w *int8, top, bot *int32, rq *dwDotRQ)
+func dwDotG1S1(a *dwDotArgs)
 
 //go:noescape
-func dwDotG2S1(dst *int8, outStride int, n int, xs **int8, nrows int, w *int8, top, bot *int32, rq *dwDotRQ)
+func dwDotG1S2(a *dwDotArgs)
 
 //go:noescape
-func dwDotG2S2(dst *int8, outStride int, n int, xs **int8, nrows int, w *int8, top, bot *int32, rq *dwDotRQ)
+func dwDotG2S1(a *dwDotArgs)
 
 //go:noescape
-func dwDotG3S1(dst *int8, outStride int, n int, xs **int8, nrows int, w *int8, top, bot *int32, rq *dwDotRQ)
+func dwDotG2S2(a *dwDotArgs)
 
 //go:noescape
-func dwDotG3S2(dst *int8, outStride int, n int, xs **int8, nrows int, w *int8, top, bot *int32, rq *dwDotRQ)
+func dwDotG3S1(a *dwDotArgs)
+
+//go:noescape
+func dwDotG3S2(a *dwDotArgs)
 
 // dwDotUses reports whether the SDOT kernel takes a k×k depthwise with c
 // channels at this stride (else the dotprod tier runs the neon kernels).
@@ -158,6 +178,77 @@ func dwDotTile(nc, g, stride int) (nt, np int) {
 	return nt, 2*nt + 2
 }
 
+// dwDotRows runs output rows [oy0, oy1) of one block and column tile:
+// it builds each input row's window once (into the ring xs) and calls the
+// SDOT kernel per output row.
+// ka and bd come filled but for the per-row fields; the ring's k slots
+// are nt window entries each from buf[0].
+func dwDotRows(ka dwDotArgs, bd dwDotBuild, buf []int8, nt int, src, dst []int8, sums []int32, blk []int8,
+	s *DWConvShape, oy0, oy1, srcOff, dstOff int) {
+	k, st, h := s.K, s.Stride, s.H
+	// xs[j] and xs[j+k] are ring slot j: the rows of an output row, input
+	// rows lo..hi-1 in slots lo%k, (lo+1)%k, …, are xs[lo%k:].
+	var xs [2 * dwMaxK]*int8
+	for j := range k {
+		xs[j] = &buf[j*nt*64]
+		xs[j+k] = xs[j]
+	}
+	g := (k + 3) / 4
+	rowIn, rowOut := s.W*s.InStride, s.OW*s.OutStride
+	next := 0 // input rows below next are built (the last k of them are in the ring)
+	for oy := oy0; oy < oy1; oy++ {
+		iy0 := oy*st - s.PadTop
+		kyLo, kyHi := max(-iy0, 0), min(h-iy0, k)
+		lo, hi := iy0+kyLo, iy0+kyHi // input rows in the image
+		if bd.n > 0 {
+			for iy := max(next, lo); iy < hi; iy++ {
+				bd.t, bd.src = xs[iy%k], &src[iy*rowIn+srcOff]
+				if st == 1 {
+					dwDotRowS1(&bd)
+				} else {
+					dwDotRowS2(&bd)
+				}
+			}
+		} else { // the tile reads only padding columns
+			for iy := max(next, lo); iy < hi; iy++ {
+				bd.t = xs[iy%k]
+				if st == 1 {
+					dwDotRowS1(&bd)
+				} else {
+					dwDotRowS2(&bd)
+				}
+			}
+		}
+		next = max(next, hi)
+		ka.nrows, ka.xs, ka.w, ka.top, ka.bot = 0, &xs[0], &blk[0], nil, nil
+		if hi > lo {
+			ka.nrows, ka.xs, ka.w = hi-lo, &xs[lo%k], &blk[kyLo*g*64]
+		}
+		if ka.nrows < k {
+			ntop, nbot := k, 0
+			if ka.nrows > 0 {
+				ntop, nbot = kyLo, k-kyHi
+			}
+			ka.top, ka.bot = &sums[ntop*16], &sums[(k+1+nbot)*16]
+		}
+		ka.dst = &dst[oy*rowOut+dstOff]
+		switch {
+		case g == 1 && st == 1:
+			dwDotG1S1(&ka)
+		case g == 1:
+			dwDotG1S2(&ka)
+		case g == 2 && st == 1:
+			dwDotG2S1(&ka)
+		case g == 2:
+			dwDotG2S2(&ka)
+		case st == 1:
+			dwDotG3S1(&ka)
+		default:
+			dwDotG3S2(&ka)
+		}
+	}
+}
+
 // dwConvDot is DWConvQS8 for the dotprod tier. weights must come from
 // packDWDot for the SDOT path; plain [K][K][C] weights, and shapes it does
 // not take, go to dwConvNeon (the same bits).
@@ -211,73 +302,25 @@ func dwConvDot(dst, src []int8, weights []int8, bias []int32, rq []quant.Multipl
 		}
 		ncols = (ncols + 1) / 2
 	}
-	z := &dwZIn[uint8(zIn)][0]
 	rqv := dwDotRQ{zIn: zIn, zOut: zOut, qmin: qmin, qmax: qmax}
-	// xs[j] and xs[j+k] are ring slot j: the rows of an output row, input
-	// rows lo..hi-1 in slots lo%k, (lo+1)%k, …, are xs[lo%k:].
-	var xs [2 * dwMaxK]*int8
+	bd := dwDotBuild{inStride: s.InStride, z: &dwZIn[uint8(zIn)][0]}
+	ka := dwDotArgs{outStride: s.OutStride, rq: &rqv}
 	for b := range nb {
 		cb := min(16*b, c-16)
 		blk := weights[base+b*block : base+(b+1)*block]
 		sums := unsafe.Slice((*int32)(unsafe.Pointer(&blk[k*g*64])), 2*(k+1)*16)
-		top, bot := sums[:(k+1)*16], sums[(k+1)*16:]
 		rqv.set((*[16]quant.Multiplier)(rq[cb:]), (*[16]int32)(bias[cb:]))
 		for ox0 := 0; ox0 < s.OW; ox0 += ncols {
 			nc := min(ncols, s.OW-ox0)
 			nt, np := dwDotTile(nc, g, st)
-			p := &buf[k*nt*64]
-			for j := range k {
-				xs[j] = &buf[j*nt*64]
-				xs[j+k] = xs[j]
-			}
 			ix0 := ox0*st - s.PadLeft
 			padL := min(max(-ix0, 0), np)
 			end := min(max(w-ix0, padL), np)
-			next := 0 // input rows below next are built (the last k of them are in the ring)
-			for oy := oy0; oy < oy1; oy++ {
-				iy0 := oy*st - s.PadTop
-				kyLo, kyHi := max(-iy0, 0), min(h-iy0, k)
-				lo, hi := iy0+kyLo, iy0+kyHi // input rows in the image
-				for iy := max(next, lo); iy < hi; iy++ {
-					sp := &src[0]
-					if end > padL {
-						sp = &src[(iy*w+ix0+padL)*s.InStride+cb]
-					}
-					if st == 1 {
-						dwDotRowS1(xs[iy%k], p, sp, s.InStride, padL, end-padL, np-end, z, nt)
-					} else {
-						dwDotRowS2(xs[iy%k], p, sp, s.InStride, padL, end-padL, np-end, z, nt)
-					}
-				}
-				next = max(next, hi)
-				nr, x0, w0 := 0, &xs[0], &blk[0]
-				var tp, bt *int32
-				if hi > lo {
-					nr, x0, w0 = hi-lo, &xs[lo%k], &blk[kyLo*g*64]
-				}
-				if nr < k {
-					ntop, nbot := k, 0
-					if nr > 0 {
-						ntop, nbot = kyLo, k-kyHi
-					}
-					tp, bt = &top[ntop*16], &bot[nbot*16]
-				}
-				d := &dst[(oy*s.OW+ox0)*s.OutStride+cb]
-				switch {
-				case g == 1 && st == 1:
-					dwDotG1S1(d, s.OutStride, nc, x0, nr, w0, tp, bt, &rqv)
-				case g == 1:
-					dwDotG1S2(d, s.OutStride, nc, x0, nr, w0, tp, bt, &rqv)
-				case g == 2 && st == 1:
-					dwDotG2S1(d, s.OutStride, nc, x0, nr, w0, tp, bt, &rqv)
-				case g == 2:
-					dwDotG2S2(d, s.OutStride, nc, x0, nr, w0, tp, bt, &rqv)
-				case st == 1:
-					dwDotG3S1(d, s.OutStride, nc, x0, nr, w0, tp, bt, &rqv)
-				default:
-					dwDotG3S2(d, s.OutStride, nc, x0, nr, w0, tp, bt, &rqv)
-				}
-			}
+			bd.p, bd.nt, bd.padL, bd.n, bd.padR = &buf[k*nt*64], nt, padL, end-padL, np-end
+			srcOff := (ix0+padL)*s.InStride + cb // + iy*w*InStride for input row iy
+			ka.n = nc
+			dstOff := ox0*s.OutStride + cb // + oy*OW*OutStride
+			dwDotRows(ka, bd, buf, nt, src, dst, sums, blk, s, oy0, oy1, srcOff, dstOff)
 		}
 	}
 	dwDotPool[slot].busy.Store(false)

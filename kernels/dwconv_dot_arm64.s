@@ -9,23 +9,24 @@
 // Depthwise convolution with SDOT over the taps (ARMv8.2 dot product; only
 // the dotprod tier calls these). See dwconv_dot_arm64.go.
 
-// func dwDotRowS1(t *int8, p *int8, src *int8, inStride int, padL, n, padR int, z *int8, nt int)
+// func dwDotRowS1(a *dwDotBuild)
 //
-// Gathers one input row of a 16-channel block into p (16 bytes a pixel):
-// padL copies of z (16 bytes of zIn), n pixels from src (inStride apart),
-// padR copies of z; then writes nt (a multiple of 4) window entries to t,
-// entry m = the 4 taps P[1*m .. 1*m+3] of each channel (64 bytes).
-// p must hold nt+3 pixels.
-TEXT ·dwDotRowS1(SB), NOSPLIT, $0-72
-	MOVD	t+0(FP), R0
-	MOVD	p+8(FP), R1
-	MOVD	src+16(FP), R2
-	MOVD	inStride+24(FP), R3
-	MOVD	padL+32(FP), R4
-	MOVD	n+40(FP), R5
-	MOVD	padR+48(FP), R6
-	MOVD	z+56(FP), R7
-	MOVD	nt+64(FP), R8
+// Gathers one input row of a 16-channel block into a.p (16 bytes a
+// pixel): a.padL copies of a.z (16 bytes of zIn), a.n pixels from a.src
+// (a.inStride apart), a.padR copies of a.z; then writes a.nt (a multiple
+// of 4) window entries to a.t, entry m = the 4 taps P[1*m .. 1*m+3] of
+// each channel (64 bytes). a.p must hold a.nt+3 pixels.
+TEXT ·dwDotRowS1(SB), NOSPLIT, $0-8
+	MOVD	a+0(FP), R10
+	MOVD	0(R10), R0 // t
+	MOVD	8(R10), R1 // p
+	MOVD	16(R10), R2 // src
+	MOVD	24(R10), R3 // inStride
+	MOVD	32(R10), R4 // padL
+	MOVD	40(R10), R5 // n
+	MOVD	48(R10), R6 // padR
+	MOVD	56(R10), R7 // z
+	MOVD	64(R10), R8 // nt
 	VLD1	(R7), [V31.B16]
 	MOVD	R1, R9
 	CBZ	R4, gsrc
@@ -102,23 +103,24 @@ loop:
 done:
 	RET
 
-// func dwDotRowS2(t *int8, p *int8, src *int8, inStride int, padL, n, padR int, z *int8, nt int)
+// func dwDotRowS2(a *dwDotBuild)
 //
-// Gathers one input row of a 16-channel block into p (16 bytes a pixel):
-// padL copies of z (16 bytes of zIn), n pixels from src (inStride apart),
-// padR copies of z; then writes nt (a multiple of 4) window entries to t,
-// entry m = the 4 taps P[2*m .. 2*m+3] of each channel (64 bytes).
-// p must hold 2*nt+2 pixels.
-TEXT ·dwDotRowS2(SB), NOSPLIT, $0-72
-	MOVD	t+0(FP), R0
-	MOVD	p+8(FP), R1
-	MOVD	src+16(FP), R2
-	MOVD	inStride+24(FP), R3
-	MOVD	padL+32(FP), R4
-	MOVD	n+40(FP), R5
-	MOVD	padR+48(FP), R6
-	MOVD	z+56(FP), R7
-	MOVD	nt+64(FP), R8
+// Gathers one input row of a 16-channel block into a.p (16 bytes a
+// pixel): a.padL copies of a.z (16 bytes of zIn), a.n pixels from a.src
+// (a.inStride apart), a.padR copies of a.z; then writes a.nt (a multiple
+// of 4) window entries to a.t, entry m = the 4 taps P[2*m .. 2*m+3] of
+// each channel (64 bytes). a.p must hold 2*a.nt+2 pixels.
+TEXT ·dwDotRowS2(SB), NOSPLIT, $0-8
+	MOVD	a+0(FP), R10
+	MOVD	0(R10), R0 // t
+	MOVD	8(R10), R1 // p
+	MOVD	16(R10), R2 // src
+	MOVD	24(R10), R3 // inStride
+	MOVD	32(R10), R4 // padL
+	MOVD	40(R10), R5 // n
+	MOVD	48(R10), R6 // padR
+	MOVD	56(R10), R7 // z
+	MOVD	64(R10), R8 // nt
 	VLD1	(R7), [V31.B16]
 	MOVD	R1, R9
 	CBZ	R4, gsrc
@@ -192,25 +194,29 @@ loop:
 done:
 	RET
 
-// func dwDotG1S1(dst *int8, outStride int, n int, xs **int8, nrows int, w *int8, top, bot *int32, rq *dwDotRQ)
+// func dwDotG1S1(a *dwDotArgs)
 //
-// n output pixels (outStride apart) of one 16-channel block, stride 1,
-// 1 tap group(s) of 4 per kernel row: pixel i sums, over the nrows
-// kernel rows r, SDOT(T_r[i + 4*g], w_r[g]) over g, where T_r[j] is the
-// 64-byte window entry at xs[r] + 64*j and w_r[g] the row's 64 bytes of
-// weights for taps 4g..4g+3 ([16 ch][4 taps], unused taps 0); the rows'
-// weights follow each other from w. The sums start at rq.b, plus
-// rq.zIn*(top+bot) (16 int32 each; the padding rows) when top != nil,
-// and are requantized with rq (M, R, L per channel; the SQSHLs by L run
-// only if rq.lsh != 0). Four pixels at a time, then one.
-TEXT ·dwDotG1S1(SB), NOSPLIT, $0-72
-	MOVD	dst+0(FP), R0
-	MOVD	outStride+8(FP), R1
-	MOVD	n+16(FP), R2
-	MOVD	xs+24(FP), R3
-	MOVD	nrows+32(FP), R4
-	MOVD	w+40(FP), R17
-	MOVD	rq+64(FP), R6
+// a.n output pixels (a.outStride apart, from a.dst) of one 16-channel
+// block, stride 1, 1 tap group(s) of 4 per kernel row: pixel i sums,
+// over the a.nrows kernel rows r, SDOT(T_r[i + 4*g], w_r[g]) over g,
+// where T_r[j] is the 64-byte window entry at a.xs[r] + 64*j and w_r[g]
+// the row's 64 bytes of weights for taps 4g..4g+3 ([16 ch][4 taps], unused
+// taps 0); the rows' weights follow each other from a.w. The sums start
+// at rq.b, plus rq.zIn*(a.top+a.bot) (16 int32 each; the padding rows)
+// when a.top != nil, and are requantized with rq = a.rq (M, R, L per
+// channel; the SQSHLs by L run only if rq.lsh != 0). Four pixels at a
+// time, then one.
+TEXT ·dwDotG1S1(SB), NOSPLIT, $0-8
+	MOVD	a+0(FP), R11
+	MOVD	0(R11), R0 // dst
+	MOVD	8(R11), R1 // outStride
+	MOVD	16(R11), R2 // n
+	MOVD	24(R11), R3 // xs
+	MOVD	32(R11), R4 // nrows
+	MOVD	40(R11), R17 // w
+	MOVD	48(R11), R20 // top
+	MOVD	56(R11), R19 // bot
+	MOVD	64(R11), R6 // rq
 	MOVW	324(R6), R9
 	MOVW	328(R6), R10
 	MOVW	332(R6), R11
@@ -221,12 +227,10 @@ TEXT ·dwDotG1S1(SB), NOSPLIT, $0-72
 	ADD	$64, R6, R14 // R
 	ADD	$128, R6, R15 // L
 	ADD	$192, R6, R5 // bias: rq.b
-	MOVD	top+48(FP), R10
-	CBZ	R10, nopad
-	MOVD	bot+56(FP), R11
+	CBZ	R20, nopad
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
-	VLD1	(R10), [V20.S4, V21.S4, V22.S4, V23.S4]
-	VLD1	(R11), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R20), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
 	MOVW	320(R6), R9
 	VDUP	R9, V28.S4
 	VADD	V24.S4, V20.S4, V20.S4
@@ -440,25 +444,29 @@ onosh:
 done:
 	RET
 
-// func dwDotG1S2(dst *int8, outStride int, n int, xs **int8, nrows int, w *int8, top, bot *int32, rq *dwDotRQ)
+// func dwDotG1S2(a *dwDotArgs)
 //
-// n output pixels (outStride apart) of one 16-channel block, stride 2,
-// 1 tap group(s) of 4 per kernel row: pixel i sums, over the nrows
-// kernel rows r, SDOT(T_r[i + 2*g], w_r[g]) over g, where T_r[j] is the
-// 64-byte window entry at xs[r] + 64*j and w_r[g] the row's 64 bytes of
-// weights for taps 4g..4g+3 ([16 ch][4 taps], unused taps 0); the rows'
-// weights follow each other from w. The sums start at rq.b, plus
-// rq.zIn*(top+bot) (16 int32 each; the padding rows) when top != nil,
-// and are requantized with rq (M, R, L per channel; the SQSHLs by L run
-// only if rq.lsh != 0). Four pixels at a time, then one.
-TEXT ·dwDotG1S2(SB), NOSPLIT, $0-72
-	MOVD	dst+0(FP), R0
-	MOVD	outStride+8(FP), R1
-	MOVD	n+16(FP), R2
-	MOVD	xs+24(FP), R3
-	MOVD	nrows+32(FP), R4
-	MOVD	w+40(FP), R17
-	MOVD	rq+64(FP), R6
+// a.n output pixels (a.outStride apart, from a.dst) of one 16-channel
+// block, stride 2, 1 tap group(s) of 4 per kernel row: pixel i sums,
+// over the a.nrows kernel rows r, SDOT(T_r[i + 2*g], w_r[g]) over g,
+// where T_r[j] is the 64-byte window entry at a.xs[r] + 64*j and w_r[g]
+// the row's 64 bytes of weights for taps 4g..4g+3 ([16 ch][4 taps], unused
+// taps 0); the rows' weights follow each other from a.w. The sums start
+// at rq.b, plus rq.zIn*(a.top+a.bot) (16 int32 each; the padding rows)
+// when a.top != nil, and are requantized with rq = a.rq (M, R, L per
+// channel; the SQSHLs by L run only if rq.lsh != 0). Four pixels at a
+// time, then one.
+TEXT ·dwDotG1S2(SB), NOSPLIT, $0-8
+	MOVD	a+0(FP), R11
+	MOVD	0(R11), R0 // dst
+	MOVD	8(R11), R1 // outStride
+	MOVD	16(R11), R2 // n
+	MOVD	24(R11), R3 // xs
+	MOVD	32(R11), R4 // nrows
+	MOVD	40(R11), R17 // w
+	MOVD	48(R11), R20 // top
+	MOVD	56(R11), R19 // bot
+	MOVD	64(R11), R6 // rq
 	MOVW	324(R6), R9
 	MOVW	328(R6), R10
 	MOVW	332(R6), R11
@@ -469,12 +477,10 @@ TEXT ·dwDotG1S2(SB), NOSPLIT, $0-72
 	ADD	$64, R6, R14 // R
 	ADD	$128, R6, R15 // L
 	ADD	$192, R6, R5 // bias: rq.b
-	MOVD	top+48(FP), R10
-	CBZ	R10, nopad
-	MOVD	bot+56(FP), R11
+	CBZ	R20, nopad
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
-	VLD1	(R10), [V20.S4, V21.S4, V22.S4, V23.S4]
-	VLD1	(R11), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R20), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
 	MOVW	320(R6), R9
 	VDUP	R9, V28.S4
 	VADD	V24.S4, V20.S4, V20.S4
@@ -688,25 +694,29 @@ onosh:
 done:
 	RET
 
-// func dwDotG2S1(dst *int8, outStride int, n int, xs **int8, nrows int, w *int8, top, bot *int32, rq *dwDotRQ)
+// func dwDotG2S1(a *dwDotArgs)
 //
-// n output pixels (outStride apart) of one 16-channel block, stride 1,
-// 2 tap group(s) of 4 per kernel row: pixel i sums, over the nrows
-// kernel rows r, SDOT(T_r[i + 4*g], w_r[g]) over g, where T_r[j] is the
-// 64-byte window entry at xs[r] + 64*j and w_r[g] the row's 64 bytes of
-// weights for taps 4g..4g+3 ([16 ch][4 taps], unused taps 0); the rows'
-// weights follow each other from w. The sums start at rq.b, plus
-// rq.zIn*(top+bot) (16 int32 each; the padding rows) when top != nil,
-// and are requantized with rq (M, R, L per channel; the SQSHLs by L run
-// only if rq.lsh != 0). Four pixels at a time, then one.
-TEXT ·dwDotG2S1(SB), NOSPLIT, $0-72
-	MOVD	dst+0(FP), R0
-	MOVD	outStride+8(FP), R1
-	MOVD	n+16(FP), R2
-	MOVD	xs+24(FP), R3
-	MOVD	nrows+32(FP), R4
-	MOVD	w+40(FP), R17
-	MOVD	rq+64(FP), R6
+// a.n output pixels (a.outStride apart, from a.dst) of one 16-channel
+// block, stride 1, 2 tap group(s) of 4 per kernel row: pixel i sums,
+// over the a.nrows kernel rows r, SDOT(T_r[i + 4*g], w_r[g]) over g,
+// where T_r[j] is the 64-byte window entry at a.xs[r] + 64*j and w_r[g]
+// the row's 64 bytes of weights for taps 4g..4g+3 ([16 ch][4 taps], unused
+// taps 0); the rows' weights follow each other from a.w. The sums start
+// at rq.b, plus rq.zIn*(a.top+a.bot) (16 int32 each; the padding rows)
+// when a.top != nil, and are requantized with rq = a.rq (M, R, L per
+// channel; the SQSHLs by L run only if rq.lsh != 0). Four pixels at a
+// time, then one.
+TEXT ·dwDotG2S1(SB), NOSPLIT, $0-8
+	MOVD	a+0(FP), R11
+	MOVD	0(R11), R0 // dst
+	MOVD	8(R11), R1 // outStride
+	MOVD	16(R11), R2 // n
+	MOVD	24(R11), R3 // xs
+	MOVD	32(R11), R4 // nrows
+	MOVD	40(R11), R17 // w
+	MOVD	48(R11), R20 // top
+	MOVD	56(R11), R19 // bot
+	MOVD	64(R11), R6 // rq
 	MOVW	324(R6), R9
 	MOVW	328(R6), R10
 	MOVW	332(R6), R11
@@ -717,12 +727,10 @@ TEXT ·dwDotG2S1(SB), NOSPLIT, $0-72
 	ADD	$64, R6, R14 // R
 	ADD	$128, R6, R15 // L
 	ADD	$192, R6, R5 // bias: rq.b
-	MOVD	top+48(FP), R10
-	CBZ	R10, nopad
-	MOVD	bot+56(FP), R11
+	CBZ	R20, nopad
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
-	VLD1	(R10), [V20.S4, V21.S4, V22.S4, V23.S4]
-	VLD1	(R11), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R20), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
 	MOVW	320(R6), R9
 	VDUP	R9, V28.S4
 	VADD	V24.S4, V20.S4, V20.S4
@@ -963,25 +971,29 @@ onosh:
 done:
 	RET
 
-// func dwDotG2S2(dst *int8, outStride int, n int, xs **int8, nrows int, w *int8, top, bot *int32, rq *dwDotRQ)
+// func dwDotG2S2(a *dwDotArgs)
 //
-// n output pixels (outStride apart) of one 16-channel block, stride 2,
-// 2 tap group(s) of 4 per kernel row: pixel i sums, over the nrows
-// kernel rows r, SDOT(T_r[i + 2*g], w_r[g]) over g, where T_r[j] is the
-// 64-byte window entry at xs[r] + 64*j and w_r[g] the row's 64 bytes of
-// weights for taps 4g..4g+3 ([16 ch][4 taps], unused taps 0); the rows'
-// weights follow each other from w. The sums start at rq.b, plus
-// rq.zIn*(top+bot) (16 int32 each; the padding rows) when top != nil,
-// and are requantized with rq (M, R, L per channel; the SQSHLs by L run
-// only if rq.lsh != 0). Four pixels at a time, then one.
-TEXT ·dwDotG2S2(SB), NOSPLIT, $0-72
-	MOVD	dst+0(FP), R0
-	MOVD	outStride+8(FP), R1
-	MOVD	n+16(FP), R2
-	MOVD	xs+24(FP), R3
-	MOVD	nrows+32(FP), R4
-	MOVD	w+40(FP), R17
-	MOVD	rq+64(FP), R6
+// a.n output pixels (a.outStride apart, from a.dst) of one 16-channel
+// block, stride 2, 2 tap group(s) of 4 per kernel row: pixel i sums,
+// over the a.nrows kernel rows r, SDOT(T_r[i + 2*g], w_r[g]) over g,
+// where T_r[j] is the 64-byte window entry at a.xs[r] + 64*j and w_r[g]
+// the row's 64 bytes of weights for taps 4g..4g+3 ([16 ch][4 taps], unused
+// taps 0); the rows' weights follow each other from a.w. The sums start
+// at rq.b, plus rq.zIn*(a.top+a.bot) (16 int32 each; the padding rows)
+// when a.top != nil, and are requantized with rq = a.rq (M, R, L per
+// channel; the SQSHLs by L run only if rq.lsh != 0). Four pixels at a
+// time, then one.
+TEXT ·dwDotG2S2(SB), NOSPLIT, $0-8
+	MOVD	a+0(FP), R11
+	MOVD	0(R11), R0 // dst
+	MOVD	8(R11), R1 // outStride
+	MOVD	16(R11), R2 // n
+	MOVD	24(R11), R3 // xs
+	MOVD	32(R11), R4 // nrows
+	MOVD	40(R11), R17 // w
+	MOVD	48(R11), R20 // top
+	MOVD	56(R11), R19 // bot
+	MOVD	64(R11), R6 // rq
 	MOVW	324(R6), R9
 	MOVW	328(R6), R10
 	MOVW	332(R6), R11
@@ -992,12 +1004,10 @@ TEXT ·dwDotG2S2(SB), NOSPLIT, $0-72
 	ADD	$64, R6, R14 // R
 	ADD	$128, R6, R15 // L
 	ADD	$192, R6, R5 // bias: rq.b
-	MOVD	top+48(FP), R10
-	CBZ	R10, nopad
-	MOVD	bot+56(FP), R11
+	CBZ	R20, nopad
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
-	VLD1	(R10), [V20.S4, V21.S4, V22.S4, V23.S4]
-	VLD1	(R11), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R20), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
 	MOVW	320(R6), R9
 	VDUP	R9, V28.S4
 	VADD	V24.S4, V20.S4, V20.S4
@@ -1238,25 +1248,29 @@ onosh:
 done:
 	RET
 
-// func dwDotG3S1(dst *int8, outStride int, n int, xs **int8, nrows int, w *int8, top, bot *int32, rq *dwDotRQ)
+// func dwDotG3S1(a *dwDotArgs)
 //
-// n output pixels (outStride apart) of one 16-channel block, stride 1,
-// 3 tap group(s) of 4 per kernel row: pixel i sums, over the nrows
-// kernel rows r, SDOT(T_r[i + 4*g], w_r[g]) over g, where T_r[j] is the
-// 64-byte window entry at xs[r] + 64*j and w_r[g] the row's 64 bytes of
-// weights for taps 4g..4g+3 ([16 ch][4 taps], unused taps 0); the rows'
-// weights follow each other from w. The sums start at rq.b, plus
-// rq.zIn*(top+bot) (16 int32 each; the padding rows) when top != nil,
-// and are requantized with rq (M, R, L per channel; the SQSHLs by L run
-// only if rq.lsh != 0). Four pixels at a time, then one.
-TEXT ·dwDotG3S1(SB), NOSPLIT, $0-72
-	MOVD	dst+0(FP), R0
-	MOVD	outStride+8(FP), R1
-	MOVD	n+16(FP), R2
-	MOVD	xs+24(FP), R3
-	MOVD	nrows+32(FP), R4
-	MOVD	w+40(FP), R17
-	MOVD	rq+64(FP), R6
+// a.n output pixels (a.outStride apart, from a.dst) of one 16-channel
+// block, stride 1, 3 tap group(s) of 4 per kernel row: pixel i sums,
+// over the a.nrows kernel rows r, SDOT(T_r[i + 4*g], w_r[g]) over g,
+// where T_r[j] is the 64-byte window entry at a.xs[r] + 64*j and w_r[g]
+// the row's 64 bytes of weights for taps 4g..4g+3 ([16 ch][4 taps], unused
+// taps 0); the rows' weights follow each other from a.w. The sums start
+// at rq.b, plus rq.zIn*(a.top+a.bot) (16 int32 each; the padding rows)
+// when a.top != nil, and are requantized with rq = a.rq (M, R, L per
+// channel; the SQSHLs by L run only if rq.lsh != 0). Four pixels at a
+// time, then one.
+TEXT ·dwDotG3S1(SB), NOSPLIT, $0-8
+	MOVD	a+0(FP), R11
+	MOVD	0(R11), R0 // dst
+	MOVD	8(R11), R1 // outStride
+	MOVD	16(R11), R2 // n
+	MOVD	24(R11), R3 // xs
+	MOVD	32(R11), R4 // nrows
+	MOVD	40(R11), R17 // w
+	MOVD	48(R11), R20 // top
+	MOVD	56(R11), R19 // bot
+	MOVD	64(R11), R6 // rq
 	MOVW	324(R6), R9
 	MOVW	328(R6), R10
 	MOVW	332(R6), R11
@@ -1267,12 +1281,10 @@ TEXT ·dwDotG3S1(SB), NOSPLIT, $0-72
 	ADD	$64, R6, R14 // R
 	ADD	$128, R6, R15 // L
 	ADD	$192, R6, R5 // bias: rq.b
-	MOVD	top+48(FP), R10
-	CBZ	R10, nopad
-	MOVD	bot+56(FP), R11
+	CBZ	R20, nopad
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
-	VLD1	(R10), [V20.S4, V21.S4, V22.S4, V23.S4]
-	VLD1	(R11), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R20), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
 	MOVW	320(R6), R9
 	VDUP	R9, V28.S4
 	VADD	V24.S4, V20.S4, V20.S4
@@ -1540,25 +1552,29 @@ onosh:
 done:
 	RET
 
-// func dwDotG3S2(dst *int8, outStride int, n int, xs **int8, nrows int, w *int8, top, bot *int32, rq *dwDotRQ)
+// func dwDotG3S2(a *dwDotArgs)
 //
-// n output pixels (outStride apart) of one 16-channel block, stride 2,
-// 3 tap group(s) of 4 per kernel row: pixel i sums, over the nrows
-// kernel rows r, SDOT(T_r[i + 2*g], w_r[g]) over g, where T_r[j] is the
-// 64-byte window entry at xs[r] + 64*j and w_r[g] the row's 64 bytes of
-// weights for taps 4g..4g+3 ([16 ch][4 taps], unused taps 0); the rows'
-// weights follow each other from w. The sums start at rq.b, plus
-// rq.zIn*(top+bot) (16 int32 each; the padding rows) when top != nil,
-// and are requantized with rq (M, R, L per channel; the SQSHLs by L run
-// only if rq.lsh != 0). Four pixels at a time, then one.
-TEXT ·dwDotG3S2(SB), NOSPLIT, $0-72
-	MOVD	dst+0(FP), R0
-	MOVD	outStride+8(FP), R1
-	MOVD	n+16(FP), R2
-	MOVD	xs+24(FP), R3
-	MOVD	nrows+32(FP), R4
-	MOVD	w+40(FP), R17
-	MOVD	rq+64(FP), R6
+// a.n output pixels (a.outStride apart, from a.dst) of one 16-channel
+// block, stride 2, 3 tap group(s) of 4 per kernel row: pixel i sums,
+// over the a.nrows kernel rows r, SDOT(T_r[i + 2*g], w_r[g]) over g,
+// where T_r[j] is the 64-byte window entry at a.xs[r] + 64*j and w_r[g]
+// the row's 64 bytes of weights for taps 4g..4g+3 ([16 ch][4 taps], unused
+// taps 0); the rows' weights follow each other from a.w. The sums start
+// at rq.b, plus rq.zIn*(a.top+a.bot) (16 int32 each; the padding rows)
+// when a.top != nil, and are requantized with rq = a.rq (M, R, L per
+// channel; the SQSHLs by L run only if rq.lsh != 0). Four pixels at a
+// time, then one.
+TEXT ·dwDotG3S2(SB), NOSPLIT, $0-8
+	MOVD	a+0(FP), R11
+	MOVD	0(R11), R0 // dst
+	MOVD	8(R11), R1 // outStride
+	MOVD	16(R11), R2 // n
+	MOVD	24(R11), R3 // xs
+	MOVD	32(R11), R4 // nrows
+	MOVD	40(R11), R17 // w
+	MOVD	48(R11), R20 // top
+	MOVD	56(R11), R19 // bot
+	MOVD	64(R11), R6 // rq
 	MOVW	324(R6), R9
 	MOVW	328(R6), R10
 	MOVW	332(R6), R11
@@ -1569,12 +1585,10 @@ TEXT ·dwDotG3S2(SB), NOSPLIT, $0-72
 	ADD	$64, R6, R14 // R
 	ADD	$128, R6, R15 // L
 	ADD	$192, R6, R5 // bias: rq.b
-	MOVD	top+48(FP), R10
-	CBZ	R10, nopad
-	MOVD	bot+56(FP), R11
+	CBZ	R20, nopad
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
-	VLD1	(R10), [V20.S4, V21.S4, V22.S4, V23.S4]
-	VLD1	(R11), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R20), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
 	MOVW	320(R6), R9
 	VDUP	R9, V28.S4
 	VADD	V24.S4, V20.S4, V20.S4

@@ -29,23 +29,24 @@ func zip8(a *Asm, z, z2, out int) {
 
 func dwDotRow(a *Asm, stride int) {
 	a.L(`
-// func dwDotRowS%d(t *int8, p *int8, src *int8, inStride int, padL, n, padR int, z *int8, nt int)
+// func dwDotRowS%d(a *dwDotBuild)
 //
-// Gathers one input row of a 16-channel block into p (16 bytes a pixel):
-// padL copies of z (16 bytes of zIn), n pixels from src (inStride apart),
-// padR copies of z; then writes nt (a multiple of 4) window entries to t,
-// entry m = the 4 taps P[%d*m .. %d*m+3] of each channel (64 bytes).
-// p must hold %s pixels.
-TEXT ·dwDotRowS%d(SB), NOSPLIT, $0-72
-	MOVD	t+0(FP), R0
-	MOVD	p+8(FP), R1
-	MOVD	src+16(FP), R2
-	MOVD	inStride+24(FP), R3
-	MOVD	padL+32(FP), R4
-	MOVD	n+40(FP), R5
-	MOVD	padR+48(FP), R6
-	MOVD	z+56(FP), R7
-	MOVD	nt+64(FP), R8
+// Gathers one input row of a 16-channel block into a.p (16 bytes a
+// pixel): a.padL copies of a.z (16 bytes of zIn), a.n pixels from a.src
+// (a.inStride apart), a.padR copies of a.z; then writes a.nt (a multiple
+// of 4) window entries to a.t, entry m = the 4 taps P[%d*m .. %d*m+3] of
+// each channel (64 bytes). a.p must hold %s pixels.
+TEXT ·dwDotRowS%d(SB), NOSPLIT, $0-8
+	MOVD	a+0(FP), R10
+	MOVD	0(R10), R0 // t
+	MOVD	8(R10), R1 // p
+	MOVD	16(R10), R2 // src
+	MOVD	24(R10), R3 // inStride
+	MOVD	32(R10), R4 // padL
+	MOVD	40(R10), R5 // n
+	MOVD	48(R10), R6 // padR
+	MOVD	56(R10), R7 // z
+	MOVD	64(R10), R8 // nt
 	VLD1	(R7), [V31.B16]
 	MOVD	R1, R9
 	CBZ	R4, gsrc
@@ -79,7 +80,7 @@ gpadr1:
 	SUBS	$1, R6, R6
 	BNE	gpadr1
 trans:
-	CBZ	R8, done`, stride, stride, stride, map[int]string{1: "nt+3", 2: "2*nt+2"}[stride], stride)
+	CBZ	R8, done`, stride, stride, stride, map[int]string{1: "a.nt+3", 2: "2*a.nt+2"}[stride], stride)
 	if stride == 1 {
 		// A = Z(m, m+1) in V16-V17, B = Z(m+1, m+2) in V18-V19 carried.
 		a.S(`	VLD1	(R1), [V0.B16, V1.B16, V2.B16]
@@ -167,25 +168,29 @@ func dwDotRequant(a *Asm, np int, skip string) {
 func dwDotKernel(a *Asm, groups, stride int) {
 	d := 4 / stride // window entries from one tap group to the next
 	a.L(`
-// func dwDotG%dS%d(dst *int8, outStride int, n int, xs **int8, nrows int, w *int8, top, bot *int32, rq *dwDotRQ)
+// func dwDotG%dS%d(a *dwDotArgs)
 //
-// n output pixels (outStride apart) of one 16-channel block, stride %d,
-// %d tap group(s) of 4 per kernel row: pixel i sums, over the nrows
-// kernel rows r, SDOT(T_r[i + %d*g], w_r[g]) over g, where T_r[j] is the
-// 64-byte window entry at xs[r] + 64*j and w_r[g] the row's 64 bytes of
-// weights for taps 4g..4g+3 ([16 ch][4 taps], unused taps 0); the rows'
-// weights follow each other from w. The sums start at rq.b, plus
-// rq.zIn*(top+bot) (16 int32 each; the padding rows) when top != nil,
-// and are requantized with rq (M, R, L per channel; the SQSHLs by L run
-// only if rq.lsh != 0). Four pixels at a time, then one.
-TEXT ·dwDotG%dS%d(SB), NOSPLIT, $0-72
-	MOVD	dst+0(FP), R0
-	MOVD	outStride+8(FP), R1
-	MOVD	n+16(FP), R2
-	MOVD	xs+24(FP), R3
-	MOVD	nrows+32(FP), R4
-	MOVD	w+40(FP), R17
-	MOVD	rq+64(FP), R6
+// a.n output pixels (a.outStride apart, from a.dst) of one 16-channel
+// block, stride %d, %d tap group(s) of 4 per kernel row: pixel i sums,
+// over the a.nrows kernel rows r, SDOT(T_r[i + %d*g], w_r[g]) over g,
+// where T_r[j] is the 64-byte window entry at a.xs[r] + 64*j and w_r[g]
+// the row's 64 bytes of weights for taps 4g..4g+3 ([16 ch][4 taps], unused
+// taps 0); the rows' weights follow each other from a.w. The sums start
+// at rq.b, plus rq.zIn*(a.top+a.bot) (16 int32 each; the padding rows)
+// when a.top != nil, and are requantized with rq = a.rq (M, R, L per
+// channel; the SQSHLs by L run only if rq.lsh != 0). Four pixels at a
+// time, then one.
+TEXT ·dwDotG%dS%d(SB), NOSPLIT, $0-8
+	MOVD	a+0(FP), R11
+	MOVD	0(R11), R0 // dst
+	MOVD	8(R11), R1 // outStride
+	MOVD	16(R11), R2 // n
+	MOVD	24(R11), R3 // xs
+	MOVD	32(R11), R4 // nrows
+	MOVD	40(R11), R17 // w
+	MOVD	48(R11), R20 // top
+	MOVD	56(R11), R19 // bot
+	MOVD	64(R11), R6 // rq
 	MOVW	324(R6), R9
 	MOVW	328(R6), R10
 	MOVW	332(R6), R11
@@ -196,12 +201,10 @@ TEXT ·dwDotG%dS%d(SB), NOSPLIT, $0-72
 	ADD	$64, R6, R14 // R
 	ADD	$128, R6, R15 // L
 	ADD	$192, R6, R5 // bias: rq.b
-	MOVD	top+48(FP), R10
-	CBZ	R10, nopad
-	MOVD	bot+56(FP), R11
+	CBZ	R20, nopad
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
-	VLD1	(R10), [V20.S4, V21.S4, V22.S4, V23.S4]
-	VLD1	(R11), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R20), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
 	MOVW	320(R6), R9
 	VDUP	R9, V28.S4`, groups, stride, stride, groups, d, groups, stride)
 	for q := 0; q < 4; q++ {
