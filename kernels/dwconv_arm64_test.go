@@ -169,8 +169,8 @@ func TestArmDWDotLayout(t *testing.T) {
 	var q dwDotRQ
 	got := []uintptr{unsafe.Offsetof(q.m), unsafe.Offsetof(q.r), unsafe.Offsetof(q.l), unsafe.Offsetof(q.b),
 		unsafe.Offsetof(q.bp), unsafe.Offsetof(q.zIn), unsafe.Offsetof(q.zOut), unsafe.Offsetof(q.qmin),
-		unsafe.Offsetof(q.qmax), unsafe.Offsetof(q.lsh)}
-	want := []uintptr{0, 64, 128, 192, 256, 320, 324, 328, 332, 336}
+		unsafe.Offsetof(q.qmax), unsafe.Offsetof(q.lsh), unsafe.Offsetof(q.clamp)}
+	want := []uintptr{0, 64, 128, 192, 256, 320, 324, 328, 332, 336, 340}
 	if !slices.Equal(got, want) {
 		t.Errorf("dwDotRQ offsets %v, the asm reads %v", got, want)
 	}

@@ -27,12 +27,13 @@ import (
 // dwDotRQ is what dwDotG* needs of one 16-channel block besides the
 // rows: M, R = -max(Shift, 1) and L = max(1-Shift, 0) per channel
 // (quant/doc.go), the bias b, room for the bias of an output row with
-// padding rows (bp), the zero points and clamp, and lsh != 0 iff some L
-// != 0. The asm reads it at fixed offsets (checked in a test).
+// padding rows (bp), the zero points and clamp, lsh != 0 iff some L != 0
+// and clamp != 0 iff the clamp is narrower than int8. The asm reads it at fixed offsets (checked in a test).
 type dwDotRQ struct {
 	m, r, l, b, bp        [16]int32
 	zIn, zOut, qmin, qmax int32
 	lsh                   int32
+	clamp                 int32 // != 0 unless [qmin, qmax] = [-128, 127]
 }
 
 // set fills the block's requantization and bias.
@@ -303,6 +304,9 @@ func dwConvDot(dst, src []int8, weights []int8, bias []int32, rq []quant.Multipl
 		ncols = (ncols + 1) / 2
 	}
 	rqv := dwDotRQ{zIn: zIn, zOut: zOut, qmin: qmin, qmax: qmax}
+	if qmin > -128 || qmax < 127 {
+		rqv.clamp = 1
+	}
 	bd := dwDotBuild{inStride: s.InStride, z: &dwZIn[uint8(zIn)][0]}
 	ka := dwDotArgs{outStride: s.OutStride, rq: &rqv}
 	for b := range nb {

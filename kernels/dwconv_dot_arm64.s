@@ -224,6 +224,7 @@ TEXT ·dwDotG1S1(SB), NOSPLIT, $0-8
 	VDUP	R10, V13.B16
 	VDUP	R11, V14.B16
 	MOVW	336(R6), R7 // lsh
+	MOVW	340(R6), R21 // clamp
 	ADD	$64, R6, R14 // R
 	ADD	$128, R6, R15 // L
 	ADD	$192, R6, R5 // bias: rq.b
@@ -374,6 +375,7 @@ qnosh:
 	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, qnoshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
 	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
 	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
@@ -382,6 +384,7 @@ qnosh:
 	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
 	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
 	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+qnoshc:
 	VST1.P	[V16.B16], (R0)(R1)
 	VST1.P	[V20.B16], (R0)(R1)
 	VST1.P	[V24.B16], (R0)(R1)
@@ -435,8 +438,10 @@ onosh:
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
 	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, onoshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
 	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+onoshc:
 	VST1.P	[V16.B16], (R0)(R1)
 	ADD	$64, R16, R16
 	SUBS	$1, R2, R2
@@ -474,6 +479,7 @@ TEXT ·dwDotG1S2(SB), NOSPLIT, $0-8
 	VDUP	R10, V13.B16
 	VDUP	R11, V14.B16
 	MOVW	336(R6), R7 // lsh
+	MOVW	340(R6), R21 // clamp
 	ADD	$64, R6, R14 // R
 	ADD	$128, R6, R15 // L
 	ADD	$192, R6, R5 // bias: rq.b
@@ -624,6 +630,7 @@ qnosh:
 	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, qnoshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
 	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
 	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
@@ -632,6 +639,7 @@ qnosh:
 	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
 	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
 	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+qnoshc:
 	VST1.P	[V16.B16], (R0)(R1)
 	VST1.P	[V20.B16], (R0)(R1)
 	VST1.P	[V24.B16], (R0)(R1)
@@ -685,8 +693,10 @@ onosh:
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
 	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, onoshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
 	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+onoshc:
 	VST1.P	[V16.B16], (R0)(R1)
 	ADD	$64, R16, R16
 	SUBS	$1, R2, R2
@@ -724,6 +734,7 @@ TEXT ·dwDotG2S1(SB), NOSPLIT, $0-8
 	VDUP	R10, V13.B16
 	VDUP	R11, V14.B16
 	MOVW	336(R6), R7 // lsh
+	MOVW	340(R6), R21 // clamp
 	ADD	$64, R6, R14 // R
 	ADD	$128, R6, R15 // L
 	ADD	$192, R6, R5 // bias: rq.b
@@ -895,6 +906,7 @@ qnosh:
 	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, qnoshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
 	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
 	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
@@ -903,6 +915,7 @@ qnosh:
 	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
 	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
 	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+qnoshc:
 	VST1.P	[V16.B16], (R0)(R1)
 	VST1.P	[V20.B16], (R0)(R1)
 	VST1.P	[V24.B16], (R0)(R1)
@@ -962,8 +975,10 @@ onosh:
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
 	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, onoshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
 	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+onoshc:
 	VST1.P	[V16.B16], (R0)(R1)
 	ADD	$64, R16, R16
 	SUBS	$1, R2, R2
@@ -1001,6 +1016,7 @@ TEXT ·dwDotG2S2(SB), NOSPLIT, $0-8
 	VDUP	R10, V13.B16
 	VDUP	R11, V14.B16
 	MOVW	336(R6), R7 // lsh
+	MOVW	340(R6), R21 // clamp
 	ADD	$64, R6, R14 // R
 	ADD	$128, R6, R15 // L
 	ADD	$192, R6, R5 // bias: rq.b
@@ -1172,6 +1188,7 @@ qnosh:
 	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, qnoshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
 	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
 	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
@@ -1180,6 +1197,7 @@ qnosh:
 	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
 	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
 	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+qnoshc:
 	VST1.P	[V16.B16], (R0)(R1)
 	VST1.P	[V20.B16], (R0)(R1)
 	VST1.P	[V24.B16], (R0)(R1)
@@ -1239,8 +1257,10 @@ onosh:
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
 	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, onoshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
 	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+onoshc:
 	VST1.P	[V16.B16], (R0)(R1)
 	ADD	$64, R16, R16
 	SUBS	$1, R2, R2
@@ -1278,6 +1298,7 @@ TEXT ·dwDotG3S1(SB), NOSPLIT, $0-8
 	VDUP	R10, V13.B16
 	VDUP	R11, V14.B16
 	MOVW	336(R6), R7 // lsh
+	MOVW	340(R6), R21 // clamp
 	ADD	$64, R6, R14 // R
 	ADD	$128, R6, R15 // L
 	ADD	$192, R6, R5 // bias: rq.b
@@ -1470,6 +1491,7 @@ qnosh:
 	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, qnoshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
 	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
 	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
@@ -1478,6 +1500,7 @@ qnosh:
 	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
 	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
 	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+qnoshc:
 	VST1.P	[V16.B16], (R0)(R1)
 	VST1.P	[V20.B16], (R0)(R1)
 	VST1.P	[V24.B16], (R0)(R1)
@@ -1543,8 +1566,10 @@ onosh:
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
 	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, onoshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
 	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+onoshc:
 	VST1.P	[V16.B16], (R0)(R1)
 	ADD	$64, R16, R16
 	SUBS	$1, R2, R2
@@ -1582,6 +1607,7 @@ TEXT ·dwDotG3S2(SB), NOSPLIT, $0-8
 	VDUP	R10, V13.B16
 	VDUP	R11, V14.B16
 	MOVW	336(R6), R7 // lsh
+	MOVW	340(R6), R21 // clamp
 	ADD	$64, R6, R14 // R
 	ADD	$128, R6, R15 // L
 	ADD	$192, R6, R5 // bias: rq.b
@@ -1774,6 +1800,7 @@ qnosh:
 	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, qnoshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
 	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
 	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
@@ -1782,6 +1809,7 @@ qnosh:
 	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
 	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
 	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+qnoshc:
 	VST1.P	[V16.B16], (R0)(R1)
 	VST1.P	[V20.B16], (R0)(R1)
 	VST1.P	[V24.B16], (R0)(R1)
@@ -1847,8 +1875,10 @@ onosh:
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
 	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, onoshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
 	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+onoshc:
 	VST1.P	[V16.B16], (R0)(R1)
 	ADD	$64, R16, R16
 	SUBS	$1, R2, R2

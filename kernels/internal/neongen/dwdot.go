@@ -122,7 +122,9 @@ done:
 
 // dwDotRequant requantizes the int32 sums of np pixels (V16+4p..V19+4p),
 // M in V0-V3, R in V4-V7, L in V8-V11 (loaded here from R6, R14, R15),
-// and stores them to R0, R0+R1, … (R0 advances).
+// and stores them to R0, R0+R1, … (R0 advances). The SQSHLs run only if
+// R7 != 0, the clamp to [qmin, qmax] only if R21 != 0 (else SQXTN's
+// saturation to [-128, 127] is the clamp).
 func dwDotRequant(a *Asm, np int, skip string) {
 	a.S(`	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]`)
@@ -155,11 +157,13 @@ func dwDotRequant(a *Asm, np int, skip string) {
 		a.W("sqxtn v%d.8b, v%d.8h", s, s)
 		a.W("sqxtn2 v%d.16b, v%d.8h", s, s+1)
 	}
+	a.L("\tCBZ\tR21, %sc", skip)
 	for p := 0; p < np; p++ {
 		s := 16 + 4*p
 		a.W("smax v%d.16b, v%d.16b, v13.16b", s, s)
 		a.W("smin v%d.16b, v%d.16b, v14.16b", s, s)
 	}
+	a.L("%sc:", skip)
 	for p := 0; p < np; p++ {
 		a.L("\tVST1.P\t[V%d.B16], (R0)(R1)", 16+4*p)
 	}
@@ -198,6 +202,7 @@ TEXT ·dwDotG%dS%d(SB), NOSPLIT, $0-8
 	VDUP	R10, V13.B16
 	VDUP	R11, V14.B16
 	MOVW	336(R6), R7 // lsh
+	MOVW	340(R6), R21 // clamp
 	ADD	$64, R6, R14 // R
 	ADD	$128, R6, R15 // L
 	ADD	$192, R6, R5 // bias: rq.b
