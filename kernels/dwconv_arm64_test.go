@@ -174,18 +174,20 @@ func TestArmDWDotLayout(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("dwDotRQ offsets %v, the asm reads %v", got, want)
 	}
-	var b dwDotBuild
-	got = []uintptr{unsafe.Offsetof(b.t), unsafe.Offsetof(b.p), unsafe.Offsetof(b.src), unsafe.Offsetof(b.inStride),
-		unsafe.Offsetof(b.padL), unsafe.Offsetof(b.n), unsafe.Offsetof(b.padR), unsafe.Offsetof(b.z), unsafe.Offsetof(b.nt)}
-	want = []uintptr{0, 8, 16, 24, 32, 40, 48, 56, 64}
-	if !slices.Equal(got, want) {
-		t.Errorf("dwDotBuild offsets %v, the asm reads %v", got, want)
+	var a dwDotTile
+	got = []uintptr{unsafe.Offsetof(a.dst), unsafe.Offsetof(a.outStride), unsafe.Offsetof(a.n), unsafe.Offsetof(a.rowOut),
+		unsafe.Offsetof(a.src), unsafe.Offsetof(a.srcOff), unsafe.Offsetof(a.rowIn), unsafe.Offsetof(a.inStride),
+		unsafe.Offsetof(a.p), unsafe.Offsetof(a.padL), unsafe.Offsetof(a.nIn), unsafe.Offsetof(a.padR),
+		unsafe.Offsetof(a.z), unsafe.Offsetof(a.nt), unsafe.Offsetof(a.xs), unsafe.Offsetof(a.k),
+		unsafe.Offsetof(a.padTop), unsafe.Offsetof(a.h), unsafe.Offsetof(a.oy0), unsafe.Offsetof(a.oy1),
+		unsafe.Offsetof(a.w), unsafe.Offsetof(a.sums), unsafe.Offsetof(a.rq), unsafe.Offsetof(a.rxs),
+		unsafe.Offsetof(a.rn), unsafe.Offsetof(a.rw), unsafe.Offsetof(a.rtop), unsafe.Offsetof(a.rbot)}
+	want = nil
+	for i := range got {
+		want = append(want, uintptr(8*i))
 	}
-	var a dwDotArgs
-	got = []uintptr{unsafe.Offsetof(a.dst), unsafe.Offsetof(a.outStride), unsafe.Offsetof(a.n), unsafe.Offsetof(a.xs),
-		unsafe.Offsetof(a.nrows), unsafe.Offsetof(a.w), unsafe.Offsetof(a.top), unsafe.Offsetof(a.bot), unsafe.Offsetof(a.rq)}
 	if !slices.Equal(got, want) {
-		t.Errorf("dwDotArgs offsets %v, the asm reads %v", got, want)
+		t.Errorf("dwDotTile offsets %v, the asm reads %v", got, want)
 	}
 }
 

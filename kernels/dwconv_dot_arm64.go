@@ -51,49 +51,49 @@ func (q *dwDotRQ) set(rq *[16]quant.Multiplier, bias *[16]int32) {
 	q.b = *bias
 }
 
-// dwDotBuild is what dwDotRowS1/S2 need to build one window row (the
-// asm reads it at fixed offsets, checked in a test).
-type dwDotBuild struct {
-	t, p, src               *int8
-	inStride, padL, n, padR int
-	z                       *int8
-	nt                      int
+// dwDotTile is what dwDotTileG*S* need for the output rows of one
+// 16-channel block and column tile (the asm reads it at fixed offsets,
+// checked in a test).
+type dwDotTile struct {
+	dst             *int8 // output row 0, the tile's first column, the block's first channel
+	outStride, n    int   // output pixel stride, columns of the tile
+	rowOut          int   // output row stride
+	src             *int8 // &src[0]
+	srcOff          int   // input row 0's first gathered pixel (column ix0+padL), the block's channel
+	rowIn, inStride int
+	p               *int8 // the gathered row (scratch)
+	padL, nIn, padR int   // the gathered row: zIn pixels, image pixels, zIn pixels
+	z               *int8 // 16 bytes of zIn
+	nt              int   // window entries of a row
+	xs              **int8
+	k, padTop, h    int
+	oy0, oy1        int
+	w               *int8    // the block's packed weights
+	sums            *int32   // top[k+1][16], bot[k+1][16]
+	rq              *dwDotRQ // the block's requantization
+	rxs             **int8   // per output row, written by the asm
+	rn              int
+	rw              *int8
+	rtop, rbot      *int32
 }
 
-// dwDotArgs is what dwDotG* need for one output row of one block.
-type dwDotArgs struct {
-	dst          *int8
-	outStride, n int
-	xs           **int8
-	nrows        int
-	w            *int8
-	top, bot     *int32
-	rq           *dwDotRQ
-}
+//go:noescape
+func dwDotTileG1S1(a *dwDotTile)
 
 //go:noescape
-func dwDotRowS1(a *dwDotBuild)
+func dwDotTileG1S2(a *dwDotTile)
 
 //go:noescape
-func dwDotRowS2(a *dwDotBuild)
+func dwDotTileG2S1(a *dwDotTile)
 
 //go:noescape
-func dwDotG1S1(a *dwDotArgs)
+func dwDotTileG2S2(a *dwDotTile)
 
 //go:noescape
-func dwDotG1S2(a *dwDotArgs)
+func dwDotTileG3S1(a *dwDotTile)
 
 //go:noescape
-func dwDotG2S1(a *dwDotArgs)
-
-//go:noescape
-func dwDotG2S2(a *dwDotArgs)
-
-//go:noescape
-func dwDotG3S1(a *dwDotArgs)
-
-//go:noescape
-func dwDotG3S2(a *dwDotArgs)
+func dwDotTileG3S2(a *dwDotTile)
 
 // dwDotUses reports whether the SDOT kernel takes a k×k depthwise with c
 // channels at this stride (else the dotprod tier runs the neon kernels).
@@ -169,85 +169,14 @@ var dwDotPool [8]struct {
 	buf  [dwDotScratchSize]int8
 }
 
-// dwDotTile returns the window entries (a multiple of 4) and gathered
+// dwDotTileSize returns the window entries (a multiple of 4) and gathered
 // pixels a tile of nc output columns needs.
-func dwDotTile(nc, g, stride int) (nt, np int) {
+func dwDotTileSize(nc, g, stride int) (nt, np int) {
 	nt = (nc + (4/stride)*(g-1) + 3) &^ 3
 	if stride == 1 {
 		return nt, nt + 3
 	}
 	return nt, 2*nt + 2
-}
-
-// dwDotRows runs output rows [oy0, oy1) of one block and column tile:
-// it builds each input row's window once (into the ring xs) and calls the
-// SDOT kernel per output row.
-// ka and bd come filled but for the per-row fields; the ring's k slots
-// are nt window entries each from buf[0].
-func dwDotRows(ka dwDotArgs, bd dwDotBuild, buf []int8, nt int, src, dst []int8, sums []int32, blk []int8,
-	s *DWConvShape, oy0, oy1, srcOff, dstOff int) {
-	k, st, h := s.K, s.Stride, s.H
-	// xs[j] and xs[j+k] are ring slot j: the rows of an output row, input
-	// rows lo..hi-1 in slots lo%k, (lo+1)%k, …, are xs[lo%k:].
-	var xs [2 * dwMaxK]*int8
-	for j := range k {
-		xs[j] = &buf[j*nt*64]
-		xs[j+k] = xs[j]
-	}
-	g := (k + 3) / 4
-	rowIn, rowOut := s.W*s.InStride, s.OW*s.OutStride
-	next := 0 // input rows below next are built (the last k of them are in the ring)
-	for oy := oy0; oy < oy1; oy++ {
-		iy0 := oy*st - s.PadTop
-		kyLo, kyHi := max(-iy0, 0), min(h-iy0, k)
-		lo, hi := iy0+kyLo, iy0+kyHi // input rows in the image
-		if bd.n > 0 {
-			for iy := max(next, lo); iy < hi; iy++ {
-				bd.t, bd.src = xs[iy%k], &src[iy*rowIn+srcOff]
-				if st == 1 {
-					dwDotRowS1(&bd)
-				} else {
-					dwDotRowS2(&bd)
-				}
-			}
-		} else { // the tile reads only padding columns
-			for iy := max(next, lo); iy < hi; iy++ {
-				bd.t = xs[iy%k]
-				if st == 1 {
-					dwDotRowS1(&bd)
-				} else {
-					dwDotRowS2(&bd)
-				}
-			}
-		}
-		next = max(next, hi)
-		ka.nrows, ka.xs, ka.w, ka.top, ka.bot = 0, &xs[0], &blk[0], nil, nil
-		if hi > lo {
-			ka.nrows, ka.xs, ka.w = hi-lo, &xs[lo%k], &blk[kyLo*g*64]
-		}
-		if ka.nrows < k {
-			ntop, nbot := k, 0
-			if ka.nrows > 0 {
-				ntop, nbot = kyLo, k-kyHi
-			}
-			ka.top, ka.bot = &sums[ntop*16], &sums[(k+1+nbot)*16]
-		}
-		ka.dst = &dst[oy*rowOut+dstOff]
-		switch {
-		case g == 1 && st == 1:
-			dwDotG1S1(&ka)
-		case g == 1:
-			dwDotG1S2(&ka)
-		case g == 2 && st == 1:
-			dwDotG2S1(&ka)
-		case g == 2:
-			dwDotG2S2(&ka)
-		case st == 1:
-			dwDotG3S1(&ka)
-		default:
-			dwDotG3S2(&ka)
-		}
-	}
 }
 
 // dwConvDot is DWConvQS8 for the dotprod tier. weights must come from
@@ -292,7 +221,7 @@ func dwConvDot(dst, src []int8, weights []int8, bias []int32, rq []quant.Multipl
 	// MixNet layer).
 	ncols := s.OW
 	for {
-		nt, np := dwDotTile(ncols, g, st)
+		nt, np := dwDotTileSize(ncols, g, st)
 		if k*nt*64+np*16 <= len(buf) {
 			break
 		}
@@ -307,24 +236,44 @@ func dwConvDot(dst, src []int8, weights []int8, bias []int32, rq []quant.Multipl
 	if qmin > -128 || qmax < 127 {
 		rqv.clamp = 1
 	}
-	bd := dwDotBuild{inStride: s.InStride, z: &dwZIn[uint8(zIn)][0]}
-	ka := dwDotArgs{outStride: s.OutStride, rq: &rqv}
+	// xs[j] and xs[j+k] are ring slot j, so the rows of an output row,
+	// input rows lo..hi-1 in slots lo%k, (lo+1)%k, …, are xs[lo%k:].
+	var xs [2 * dwMaxK]*int8
+	t := dwDotTile{outStride: s.OutStride, rowOut: s.OW * s.OutStride, src: &src[0], rowIn: w * s.InStride,
+		inStride: s.InStride, z: &dwZIn[uint8(zIn)][0], xs: &xs[0], k: k, padTop: s.PadTop, h: h,
+		oy0: oy0, oy1: oy1, rq: &rqv}
 	for b := range nb {
 		cb := min(16*b, c-16)
 		blk := weights[base+b*block : base+(b+1)*block]
-		sums := unsafe.Slice((*int32)(unsafe.Pointer(&blk[k*g*64])), 2*(k+1)*16)
+		t.w, t.sums = &blk[0], (*int32)(unsafe.Pointer(&blk[k*g*64]))
 		rqv.set((*[16]quant.Multiplier)(rq[cb:]), (*[16]int32)(bias[cb:]))
 		for ox0 := 0; ox0 < s.OW; ox0 += ncols {
 			nc := min(ncols, s.OW-ox0)
-			nt, np := dwDotTile(nc, g, st)
+			nt, np := dwDotTileSize(nc, g, st)
+			for j := range k {
+				xs[j] = &buf[j*nt*64]
+				xs[j+k] = xs[j]
+			}
 			ix0 := ox0*st - s.PadLeft
 			padL := min(max(-ix0, 0), np)
 			end := min(max(w-ix0, padL), np)
-			bd.p, bd.nt, bd.padL, bd.n, bd.padR = &buf[k*nt*64], nt, padL, end-padL, np-end
-			srcOff := (ix0+padL)*s.InStride + cb // + iy*w*InStride for input row iy
-			ka.n = nc
-			dstOff := ox0*s.OutStride + cb // + oy*OW*OutStride
-			dwDotRows(ka, bd, buf, nt, src, dst, sums, blk, s, oy0, oy1, srcOff, dstOff)
+			t.dst, t.n = &dst[ox0*s.OutStride+cb], nc
+			t.srcOff = (ix0+padL)*s.InStride + cb
+			t.p, t.nt, t.padL, t.nIn, t.padR = &buf[k*nt*64], nt, padL, end-padL, np-end
+			switch {
+			case g == 1 && st == 1:
+				dwDotTileG1S1(&t)
+			case g == 1:
+				dwDotTileG1S2(&t)
+			case g == 2 && st == 1:
+				dwDotTileG2S1(&t)
+			case g == 2:
+				dwDotTileG2S2(&t)
+			case st == 1:
+				dwDotTileG3S1(&t)
+			default:
+				dwDotTileG3S2(&t)
+			}
 		}
 	}
 	dwDotPool[slot].busy.Store(false)

@@ -9,24 +9,97 @@
 // Depthwise convolution with SDOT over the taps (ARMv8.2 dot product; only
 // the dotprod tier calls these). See dwconv_dot_arm64.go.
 
-// func dwDotRowS1(a *dwDotBuild)
+// func dwDotTileG1S1(a *dwDotTile)
 //
-// Gathers one input row of a 16-channel block into a.p (16 bytes a
-// pixel): a.padL copies of a.z (16 bytes of zIn), a.n pixels from a.src
-// (a.inStride apart), a.padR copies of a.z; then writes a.nt (a multiple
-// of 4) window entries to a.t, entry m = the 4 taps P[1*m .. 1*m+3] of
-// each channel (64 bytes). a.p must hold a.nt+3 pixels.
-TEXT ·dwDotRowS1(SB), NOSPLIT, $0-8
-	MOVD	a+0(FP), R10
-	MOVD	0(R10), R0 // t
-	MOVD	8(R10), R1 // p
-	MOVD	16(R10), R2 // src
-	MOVD	24(R10), R3 // inStride
-	MOVD	32(R10), R4 // padL
-	MOVD	40(R10), R5 // n
-	MOVD	48(R10), R6 // padR
-	MOVD	56(R10), R7 // z
-	MOVD	64(R10), R8 // nt
+// Output rows [a.oy0, a.oy1) of one 16-channel block and column tile,
+// stride 1, 1 tap group(s) of 4 per kernel row. For output row oy the
+// input rows lo..hi-1 inside the image (iy0 = oy*1 - a.padTop, kernel
+// rows kyLo..kyHi-1) are built, those not built yet, into ring slot
+// iy % a.k (a.xs[slot], the table doubled so a.xs[lo % a.k:] lists the
+// row's slots in order); then the row is computed from those rows, the
+// weights from a.w + kyLo*64 and, if rows are missing, the padding-row
+// sums top[kyLo] + bot[a.k-kyHi] (top[a.k] + bot[0] if none is in the
+// image). Per output row the asm keeps its kernel arguments in a.rxs … a.rbot.
+TEXT ·dwDotTileG1S1(SB), NOSPLIT, $0-8
+	MOVD	a+0(FP), R22
+	MOVD	120(R22), R25 // k
+	MOVD	144(R22), R23 // oy
+	MOVD	ZR, R24 // next: input rows below it are built
+rowloop:
+	MOVD	152(R22), R0
+	CMP	R0, R23
+	BGE	tiledone
+	MOVD	128(R22), R0
+	SUB	R0, R23, R1 // iy0
+	NEG	R1, R2
+	CMP	$0, R2
+	CSEL	GT, R2, ZR, R2 // kyLo = max(-iy0, 0)
+	MOVD	136(R22), R3
+	SUB	R1, R3, R3
+	CMP	R25, R3
+	CSEL	LT, R3, R25, R3 // kyHi = min(h-iy0, k)
+	ADD	R1, R2, R4 // lo
+	ADD	R1, R3, R5 // hi
+	MOVD	112(R22), R6 // xs
+	MOVD	160(R22), R7 // w
+	MOVD	168(R22), R8 // sums: top[k+1][16], bot[k+1][16]
+	CMP	R4, R5
+	BLE	nrows0
+	SUB	R4, R5, R9
+	MOVD	R9, 192(R22) // rn = hi - lo
+	UDIV	R25, R4, R10
+	MSUB	R10, R4, R25, R10
+	ADD	R10<<3, R6, R10
+	MOVD	R10, 184(R22) // rxs = xs + lo%k
+	MOVD	$64, R10
+	MADD	R10, R7, R2, R11
+	MOVD	R11, 200(R22) // rw = w + kyLo*G*64
+	CMP	R25, R9
+	BEQ	nopadrow
+	ADD	R2<<6, R8, R10
+	MOVD	R10, 208(R22) // rtop = top[kyLo]
+	LSL	$1, R25, R11
+	ADD	$1, R11, R11
+	SUB	R3, R11, R11
+	ADD	R11<<6, R8, R11
+	MOVD	R11, 216(R22) // rbot = bot[k-kyHi]
+	B	build
+nopadrow:
+	MOVD	ZR, 208(R22) // rtop = nil: no padding row
+	B	build
+nrows0:
+	MOVD	ZR, 192(R22)
+	MOVD	R6, 184(R22)
+	MOVD	R7, 200(R22)
+	ADD	R25<<6, R8, R10
+	MOVD	R10, 208(R22) // top[k]
+	ADD	$1, R25, R11
+	ADD	R11<<6, R8, R11
+	MOVD	R11, 216(R22) // bot[0]
+build:
+	CMP	R24, R4
+	CSEL	GT, R4, R24, R26 // iy = max(next, lo)
+	CMP	R24, R5
+	CSEL	GT, R5, R24, R24 // next = max(next, hi)
+buildloop:
+	CMP	R24, R26
+	BGE	built
+	UDIV	R25, R26, R0
+	MSUB	R0, R26, R25, R0
+	MOVD	112(R22), R1
+	MOVD	(R1)(R0<<3), R0 // t = xs[iy % k]
+	MOVD	64(R22), R1 // p
+	MOVD	48(R22), R2
+	MOVD	40(R22), R3
+	MADD	R2, R3, R26, R3
+	MOVD	32(R22), R2
+	ADD	R3, R2, R2 // src + srcOff + iy*rowIn
+	MOVD	56(R22), R3 // inStride
+	MOVD	72(R22), R4 // padL
+	MOVD	80(R22), R5 // nIn
+	MOVD	88(R22), R6 // padR
+	MOVD	96(R22), R7 // z
+	MOVD	104(R22), R8 // nt
 	VLD1	(R7), [V31.B16]
 	MOVD	R1, R9
 	CBZ	R4, gsrc
@@ -60,7 +133,7 @@ gpadr1:
 	SUBS	$1, R6, R6
 	BNE	gpadr1
 trans:
-	CBZ	R8, done
+	CBZ	R8, tdone
 	VLD1	(R1), [V0.B16, V1.B16, V2.B16]
 	ADD	$32, R1, R1 // P[m+2]
 	VZIP1	V1.B16, V0.B16, V16.B16
@@ -100,27 +173,349 @@ loop:
 	VST1.P	[V24.B16, V25.B16, V26.B16, V27.B16], 64(R0)
 	SUBS	$4, R8, R8
 	BNE	loop
-done:
+tdone:
+	ADD	$1, R26, R26
+	B	buildloop
+built:
+	MOVD	0(R22), R0
+	MOVD	24(R22), R1
+	MADD	R1, R0, R23, R0 // dst + oy*rowOut
+	MOVD	8(R22), R1 // outStride
+	MOVD	16(R22), R2 // n
+	MOVD	184(R22), R3
+	MOVD	192(R22), R4
+	MOVD	200(R22), R17
+	MOVD	208(R22), R20
+	MOVD	216(R22), R19
+	MOVD	176(R22), R6 // rq
+
+	MOVW	324(R6), R9
+	MOVW	328(R6), R10
+	MOVW	332(R6), R11
+	VDUP	R9, V12.H8
+	VDUP	R10, V13.B16
+	VDUP	R11, V14.B16
+	MOVW	336(R6), R7 // lsh
+	MOVW	340(R6), R21 // clamp
+	ADD	$64, R6, R14 // R
+	ADD	$128, R6, R15 // L
+	ADD	$192, R6, R5 // bias: rq.b
+	CBZ	R20, nopad
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R20), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	MOVW	320(R6), R9
+	VDUP	R9, V28.S4
+	VADD	V24.S4, V20.S4, V20.S4
+	WORD $0x4ebc9e94 // mul v20.4s, v20.4s, v28.4s
+	VADD	V20.S4, V16.S4, V16.S4
+	VADD	V25.S4, V21.S4, V21.S4
+	WORD $0x4ebc9eb5 // mul v21.4s, v21.4s, v28.4s
+	VADD	V21.S4, V17.S4, V17.S4
+	VADD	V26.S4, V22.S4, V22.S4
+	WORD $0x4ebc9ed6 // mul v22.4s, v22.4s, v28.4s
+	VADD	V22.S4, V18.S4, V18.S4
+	VADD	V27.S4, V23.S4, V23.S4
+	WORD $0x4ebc9ef7 // mul v23.4s, v23.4s, v28.4s
+	VADD	V23.S4, V19.S4, V19.S4
+	ADD	$256, R6, R5 // bias: rq.bp = rq.b + zIn*(top+bot)
+	VST1	[V16.S4, V17.S4, V18.S4, V19.S4], (R5)
+nopad:
+	MOVD	$64, R12 // pixel 3's post-increment: to the next group's pixel 0
+	MOVD	$256, R13 // one pixel's step from group to group
+	MOVD	ZR, R16 // window offset of pixel 0
+	CMP	$4, R2
+	BLT	single
+quad:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R3, R8
+	MOVD	R17, R11
+	MOVD	R4, R9
+	CBZ	R9, qreq
+qrow:
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	SUBS	$1, R9, R9
+	BNE	qrow
+qreq:
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, qnosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+qnosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, qnoshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+qnoshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	ADD	$256, R16, R16
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	quad
+single:
+	CBZ	R2, rowdone
+one:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R3, R8
+	MOVD	R17, R11
+	MOVD	R4, R9
+	CBZ	R9, oreq
+orow:
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	SUBS	$1, R9, R9
+	BNE	orow
+oreq:
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, onosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+onosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, onoshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+onoshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	ADD	$64, R16, R16
+	SUBS	$1, R2, R2
+	BNE	one
+rowdone:
+	ADD	$1, R23, R23
+	B	rowloop
+tiledone:
 	RET
 
-// func dwDotRowS2(a *dwDotBuild)
+// func dwDotTileG1S2(a *dwDotTile)
 //
-// Gathers one input row of a 16-channel block into a.p (16 bytes a
-// pixel): a.padL copies of a.z (16 bytes of zIn), a.n pixels from a.src
-// (a.inStride apart), a.padR copies of a.z; then writes a.nt (a multiple
-// of 4) window entries to a.t, entry m = the 4 taps P[2*m .. 2*m+3] of
-// each channel (64 bytes). a.p must hold 2*a.nt+2 pixels.
-TEXT ·dwDotRowS2(SB), NOSPLIT, $0-8
-	MOVD	a+0(FP), R10
-	MOVD	0(R10), R0 // t
-	MOVD	8(R10), R1 // p
-	MOVD	16(R10), R2 // src
-	MOVD	24(R10), R3 // inStride
-	MOVD	32(R10), R4 // padL
-	MOVD	40(R10), R5 // n
-	MOVD	48(R10), R6 // padR
-	MOVD	56(R10), R7 // z
-	MOVD	64(R10), R8 // nt
+// Output rows [a.oy0, a.oy1) of one 16-channel block and column tile,
+// stride 2, 1 tap group(s) of 4 per kernel row. For output row oy the
+// input rows lo..hi-1 inside the image (iy0 = oy*2 - a.padTop, kernel
+// rows kyLo..kyHi-1) are built, those not built yet, into ring slot
+// iy % a.k (a.xs[slot], the table doubled so a.xs[lo % a.k:] lists the
+// row's slots in order); then the row is computed from those rows, the
+// weights from a.w + kyLo*64 and, if rows are missing, the padding-row
+// sums top[kyLo] + bot[a.k-kyHi] (top[a.k] + bot[0] if none is in the
+// image). Per output row the asm keeps its kernel arguments in a.rxs … a.rbot.
+TEXT ·dwDotTileG1S2(SB), NOSPLIT, $0-8
+	MOVD	a+0(FP), R22
+	MOVD	120(R22), R25 // k
+	MOVD	144(R22), R23 // oy
+	MOVD	ZR, R24 // next: input rows below it are built
+rowloop:
+	MOVD	152(R22), R0
+	CMP	R0, R23
+	BGE	tiledone
+	MOVD	128(R22), R0
+	LSL	$1, R23, R1
+	SUB	R0, R1, R1 // iy0
+	NEG	R1, R2
+	CMP	$0, R2
+	CSEL	GT, R2, ZR, R2 // kyLo = max(-iy0, 0)
+	MOVD	136(R22), R3
+	SUB	R1, R3, R3
+	CMP	R25, R3
+	CSEL	LT, R3, R25, R3 // kyHi = min(h-iy0, k)
+	ADD	R1, R2, R4 // lo
+	ADD	R1, R3, R5 // hi
+	MOVD	112(R22), R6 // xs
+	MOVD	160(R22), R7 // w
+	MOVD	168(R22), R8 // sums: top[k+1][16], bot[k+1][16]
+	CMP	R4, R5
+	BLE	nrows0
+	SUB	R4, R5, R9
+	MOVD	R9, 192(R22) // rn = hi - lo
+	UDIV	R25, R4, R10
+	MSUB	R10, R4, R25, R10
+	ADD	R10<<3, R6, R10
+	MOVD	R10, 184(R22) // rxs = xs + lo%k
+	MOVD	$64, R10
+	MADD	R10, R7, R2, R11
+	MOVD	R11, 200(R22) // rw = w + kyLo*G*64
+	CMP	R25, R9
+	BEQ	nopadrow
+	ADD	R2<<6, R8, R10
+	MOVD	R10, 208(R22) // rtop = top[kyLo]
+	LSL	$1, R25, R11
+	ADD	$1, R11, R11
+	SUB	R3, R11, R11
+	ADD	R11<<6, R8, R11
+	MOVD	R11, 216(R22) // rbot = bot[k-kyHi]
+	B	build
+nopadrow:
+	MOVD	ZR, 208(R22) // rtop = nil: no padding row
+	B	build
+nrows0:
+	MOVD	ZR, 192(R22)
+	MOVD	R6, 184(R22)
+	MOVD	R7, 200(R22)
+	ADD	R25<<6, R8, R10
+	MOVD	R10, 208(R22) // top[k]
+	ADD	$1, R25, R11
+	ADD	R11<<6, R8, R11
+	MOVD	R11, 216(R22) // bot[0]
+build:
+	CMP	R24, R4
+	CSEL	GT, R4, R24, R26 // iy = max(next, lo)
+	CMP	R24, R5
+	CSEL	GT, R5, R24, R24 // next = max(next, hi)
+buildloop:
+	CMP	R24, R26
+	BGE	built
+	UDIV	R25, R26, R0
+	MSUB	R0, R26, R25, R0
+	MOVD	112(R22), R1
+	MOVD	(R1)(R0<<3), R0 // t = xs[iy % k]
+	MOVD	64(R22), R1 // p
+	MOVD	48(R22), R2
+	MOVD	40(R22), R3
+	MADD	R2, R3, R26, R3
+	MOVD	32(R22), R2
+	ADD	R3, R2, R2 // src + srcOff + iy*rowIn
+	MOVD	56(R22), R3 // inStride
+	MOVD	72(R22), R4 // padL
+	MOVD	80(R22), R5 // nIn
+	MOVD	88(R22), R6 // padR
+	MOVD	96(R22), R7 // z
+	MOVD	104(R22), R8 // nt
 	VLD1	(R7), [V31.B16]
 	MOVD	R1, R9
 	CBZ	R4, gsrc
@@ -154,7 +549,7 @@ gpadr1:
 	SUBS	$1, R6, R6
 	BNE	gpadr1
 trans:
-	CBZ	R8, done
+	CBZ	R8, tdone
 	VLD1.P	32(R1), [V0.B16, V1.B16]
 	VZIP1	V1.B16, V0.B16, V16.B16
 	VZIP2	V1.B16, V0.B16, V17.B16
@@ -191,287 +586,22 @@ loop:
 	VST1.P	[V24.B16, V25.B16, V26.B16, V27.B16], 64(R0)
 	SUBS	$4, R8, R8
 	BNE	loop
-done:
-	RET
+tdone:
+	ADD	$1, R26, R26
+	B	buildloop
+built:
+	MOVD	0(R22), R0
+	MOVD	24(R22), R1
+	MADD	R1, R0, R23, R0 // dst + oy*rowOut
+	MOVD	8(R22), R1 // outStride
+	MOVD	16(R22), R2 // n
+	MOVD	184(R22), R3
+	MOVD	192(R22), R4
+	MOVD	200(R22), R17
+	MOVD	208(R22), R20
+	MOVD	216(R22), R19
+	MOVD	176(R22), R6 // rq
 
-// func dwDotG1S1(a *dwDotArgs)
-//
-// a.n output pixels (a.outStride apart, from a.dst) of one 16-channel
-// block, stride 1, 1 tap group(s) of 4 per kernel row: pixel i sums,
-// over the a.nrows kernel rows r, SDOT(T_r[i + 4*g], w_r[g]) over g,
-// where T_r[j] is the 64-byte window entry at a.xs[r] + 64*j and w_r[g]
-// the row's 64 bytes of weights for taps 4g..4g+3 ([16 ch][4 taps], unused
-// taps 0); the rows' weights follow each other from a.w. The sums start
-// at rq.b, plus rq.zIn*(a.top+a.bot) (16 int32 each; the padding rows)
-// when a.top != nil, and are requantized with rq = a.rq (M, R, L per
-// channel; the SQSHLs by L run only if rq.lsh != 0). Four pixels at a
-// time, then one.
-TEXT ·dwDotG1S1(SB), NOSPLIT, $0-8
-	MOVD	a+0(FP), R11
-	MOVD	0(R11), R0 // dst
-	MOVD	8(R11), R1 // outStride
-	MOVD	16(R11), R2 // n
-	MOVD	24(R11), R3 // xs
-	MOVD	32(R11), R4 // nrows
-	MOVD	40(R11), R17 // w
-	MOVD	48(R11), R20 // top
-	MOVD	56(R11), R19 // bot
-	MOVD	64(R11), R6 // rq
-	MOVW	324(R6), R9
-	MOVW	328(R6), R10
-	MOVW	332(R6), R11
-	VDUP	R9, V12.H8
-	VDUP	R10, V13.B16
-	VDUP	R11, V14.B16
-	MOVW	336(R6), R7 // lsh
-	MOVW	340(R6), R21 // clamp
-	ADD	$64, R6, R14 // R
-	ADD	$128, R6, R15 // L
-	ADD	$192, R6, R5 // bias: rq.b
-	CBZ	R20, nopad
-	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
-	VLD1	(R20), [V20.S4, V21.S4, V22.S4, V23.S4]
-	VLD1	(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
-	MOVW	320(R6), R9
-	VDUP	R9, V28.S4
-	VADD	V24.S4, V20.S4, V20.S4
-	WORD $0x4ebc9e94 // mul v20.4s, v20.4s, v28.4s
-	VADD	V20.S4, V16.S4, V16.S4
-	VADD	V25.S4, V21.S4, V21.S4
-	WORD $0x4ebc9eb5 // mul v21.4s, v21.4s, v28.4s
-	VADD	V21.S4, V17.S4, V17.S4
-	VADD	V26.S4, V22.S4, V22.S4
-	WORD $0x4ebc9ed6 // mul v22.4s, v22.4s, v28.4s
-	VADD	V22.S4, V18.S4, V18.S4
-	VADD	V27.S4, V23.S4, V23.S4
-	WORD $0x4ebc9ef7 // mul v23.4s, v23.4s, v28.4s
-	VADD	V23.S4, V19.S4, V19.S4
-	ADD	$256, R6, R5 // bias: rq.bp = rq.b + zIn*(top+bot)
-	VST1	[V16.S4, V17.S4, V18.S4, V19.S4], (R5)
-nopad:
-	MOVD	$64, R12 // pixel 3's post-increment: to the next group's pixel 0
-	MOVD	$256, R13 // one pixel's step from group to group
-	MOVD	ZR, R16 // window offset of pixel 0
-	CMP	$4, R2
-	BLT	single
-quad:
-	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
-	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
-	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
-	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
-	MOVD	R3, R8
-	MOVD	R17, R11
-	MOVD	R4, R9
-	CBZ	R9, qreq
-qrow:
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	SUBS	$1, R9, R9
-	BNE	qrow
-qreq:
-	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
-	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, qnosh
-	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
-	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
-	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
-	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
-	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
-	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
-	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
-	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
-	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
-	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
-	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
-	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
-	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
-	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
-	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
-	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
-	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
-qnosh:
-	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
-	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
-	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
-	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
-	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
-	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
-	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
-	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
-	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
-	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
-	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
-	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
-	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
-	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
-	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
-	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
-	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
-	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
-	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
-	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
-	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
-	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
-	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
-	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
-	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
-	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
-	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
-	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
-	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
-	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
-	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
-	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
-	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
-	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
-	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
-	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
-	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
-	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
-	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
-	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
-	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
-	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
-	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
-	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
-	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
-	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
-	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
-	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
-	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
-	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
-	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
-	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
-	CBZ	R21, qnoshc
-	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
-	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
-	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
-	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
-	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
-	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
-	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
-	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
-qnoshc:
-	VST1.P	[V16.B16], (R0)(R1)
-	VST1.P	[V20.B16], (R0)(R1)
-	VST1.P	[V24.B16], (R0)(R1)
-	VST1.P	[V28.B16], (R0)(R1)
-	ADD	$256, R16, R16
-	SUB	$4, R2, R2
-	CMP	$4, R2
-	BGE	quad
-single:
-	CBZ	R2, done
-one:
-	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
-	MOVD	R3, R8
-	MOVD	R17, R11
-	MOVD	R4, R9
-	CBZ	R9, oreq
-orow:
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	SUBS	$1, R9, R9
-	BNE	orow
-oreq:
-	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
-	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, onosh
-	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
-	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
-	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
-	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
-	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
-onosh:
-	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
-	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
-	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
-	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
-	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
-	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
-	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
-	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
-	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
-	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
-	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
-	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
-	CBZ	R21, onoshc
-	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
-	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
-onoshc:
-	VST1.P	[V16.B16], (R0)(R1)
-	ADD	$64, R16, R16
-	SUBS	$1, R2, R2
-	BNE	one
-done:
-	RET
-
-// func dwDotG1S2(a *dwDotArgs)
-//
-// a.n output pixels (a.outStride apart, from a.dst) of one 16-channel
-// block, stride 2, 1 tap group(s) of 4 per kernel row: pixel i sums,
-// over the a.nrows kernel rows r, SDOT(T_r[i + 2*g], w_r[g]) over g,
-// where T_r[j] is the 64-byte window entry at a.xs[r] + 64*j and w_r[g]
-// the row's 64 bytes of weights for taps 4g..4g+3 ([16 ch][4 taps], unused
-// taps 0); the rows' weights follow each other from a.w. The sums start
-// at rq.b, plus rq.zIn*(a.top+a.bot) (16 int32 each; the padding rows)
-// when a.top != nil, and are requantized with rq = a.rq (M, R, L per
-// channel; the SQSHLs by L run only if rq.lsh != 0). Four pixels at a
-// time, then one.
-TEXT ·dwDotG1S2(SB), NOSPLIT, $0-8
-	MOVD	a+0(FP), R11
-	MOVD	0(R11), R0 // dst
-	MOVD	8(R11), R1 // outStride
-	MOVD	16(R11), R2 // n
-	MOVD	24(R11), R3 // xs
-	MOVD	32(R11), R4 // nrows
-	MOVD	40(R11), R17 // w
-	MOVD	48(R11), R20 // top
-	MOVD	56(R11), R19 // bot
-	MOVD	64(R11), R6 // rq
 	MOVW	324(R6), R9
 	MOVW	328(R6), R10
 	MOVW	332(R6), R11
@@ -649,7 +779,7 @@ qnoshc:
 	CMP	$4, R2
 	BGE	quad
 single:
-	CBZ	R2, done
+	CBZ	R2, rowdone
 one:
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
 	MOVD	R3, R8
@@ -701,32 +831,192 @@ onoshc:
 	ADD	$64, R16, R16
 	SUBS	$1, R2, R2
 	BNE	one
-done:
+rowdone:
+	ADD	$1, R23, R23
+	B	rowloop
+tiledone:
 	RET
 
-// func dwDotG2S1(a *dwDotArgs)
+// func dwDotTileG2S1(a *dwDotTile)
 //
-// a.n output pixels (a.outStride apart, from a.dst) of one 16-channel
-// block, stride 1, 2 tap group(s) of 4 per kernel row: pixel i sums,
-// over the a.nrows kernel rows r, SDOT(T_r[i + 4*g], w_r[g]) over g,
-// where T_r[j] is the 64-byte window entry at a.xs[r] + 64*j and w_r[g]
-// the row's 64 bytes of weights for taps 4g..4g+3 ([16 ch][4 taps], unused
-// taps 0); the rows' weights follow each other from a.w. The sums start
-// at rq.b, plus rq.zIn*(a.top+a.bot) (16 int32 each; the padding rows)
-// when a.top != nil, and are requantized with rq = a.rq (M, R, L per
-// channel; the SQSHLs by L run only if rq.lsh != 0). Four pixels at a
-// time, then one.
-TEXT ·dwDotG2S1(SB), NOSPLIT, $0-8
-	MOVD	a+0(FP), R11
-	MOVD	0(R11), R0 // dst
-	MOVD	8(R11), R1 // outStride
-	MOVD	16(R11), R2 // n
-	MOVD	24(R11), R3 // xs
-	MOVD	32(R11), R4 // nrows
-	MOVD	40(R11), R17 // w
-	MOVD	48(R11), R20 // top
-	MOVD	56(R11), R19 // bot
-	MOVD	64(R11), R6 // rq
+// Output rows [a.oy0, a.oy1) of one 16-channel block and column tile,
+// stride 1, 2 tap group(s) of 4 per kernel row. For output row oy the
+// input rows lo..hi-1 inside the image (iy0 = oy*1 - a.padTop, kernel
+// rows kyLo..kyHi-1) are built, those not built yet, into ring slot
+// iy % a.k (a.xs[slot], the table doubled so a.xs[lo % a.k:] lists the
+// row's slots in order); then the row is computed from those rows, the
+// weights from a.w + kyLo*128 and, if rows are missing, the padding-row
+// sums top[kyLo] + bot[a.k-kyHi] (top[a.k] + bot[0] if none is in the
+// image). Per output row the asm keeps its kernel arguments in a.rxs … a.rbot.
+TEXT ·dwDotTileG2S1(SB), NOSPLIT, $0-8
+	MOVD	a+0(FP), R22
+	MOVD	120(R22), R25 // k
+	MOVD	144(R22), R23 // oy
+	MOVD	ZR, R24 // next: input rows below it are built
+rowloop:
+	MOVD	152(R22), R0
+	CMP	R0, R23
+	BGE	tiledone
+	MOVD	128(R22), R0
+	SUB	R0, R23, R1 // iy0
+	NEG	R1, R2
+	CMP	$0, R2
+	CSEL	GT, R2, ZR, R2 // kyLo = max(-iy0, 0)
+	MOVD	136(R22), R3
+	SUB	R1, R3, R3
+	CMP	R25, R3
+	CSEL	LT, R3, R25, R3 // kyHi = min(h-iy0, k)
+	ADD	R1, R2, R4 // lo
+	ADD	R1, R3, R5 // hi
+	MOVD	112(R22), R6 // xs
+	MOVD	160(R22), R7 // w
+	MOVD	168(R22), R8 // sums: top[k+1][16], bot[k+1][16]
+	CMP	R4, R5
+	BLE	nrows0
+	SUB	R4, R5, R9
+	MOVD	R9, 192(R22) // rn = hi - lo
+	UDIV	R25, R4, R10
+	MSUB	R10, R4, R25, R10
+	ADD	R10<<3, R6, R10
+	MOVD	R10, 184(R22) // rxs = xs + lo%k
+	MOVD	$128, R10
+	MADD	R10, R7, R2, R11
+	MOVD	R11, 200(R22) // rw = w + kyLo*G*64
+	CMP	R25, R9
+	BEQ	nopadrow
+	ADD	R2<<6, R8, R10
+	MOVD	R10, 208(R22) // rtop = top[kyLo]
+	LSL	$1, R25, R11
+	ADD	$1, R11, R11
+	SUB	R3, R11, R11
+	ADD	R11<<6, R8, R11
+	MOVD	R11, 216(R22) // rbot = bot[k-kyHi]
+	B	build
+nopadrow:
+	MOVD	ZR, 208(R22) // rtop = nil: no padding row
+	B	build
+nrows0:
+	MOVD	ZR, 192(R22)
+	MOVD	R6, 184(R22)
+	MOVD	R7, 200(R22)
+	ADD	R25<<6, R8, R10
+	MOVD	R10, 208(R22) // top[k]
+	ADD	$1, R25, R11
+	ADD	R11<<6, R8, R11
+	MOVD	R11, 216(R22) // bot[0]
+build:
+	CMP	R24, R4
+	CSEL	GT, R4, R24, R26 // iy = max(next, lo)
+	CMP	R24, R5
+	CSEL	GT, R5, R24, R24 // next = max(next, hi)
+buildloop:
+	CMP	R24, R26
+	BGE	built
+	UDIV	R25, R26, R0
+	MSUB	R0, R26, R25, R0
+	MOVD	112(R22), R1
+	MOVD	(R1)(R0<<3), R0 // t = xs[iy % k]
+	MOVD	64(R22), R1 // p
+	MOVD	48(R22), R2
+	MOVD	40(R22), R3
+	MADD	R2, R3, R26, R3
+	MOVD	32(R22), R2
+	ADD	R3, R2, R2 // src + srcOff + iy*rowIn
+	MOVD	56(R22), R3 // inStride
+	MOVD	72(R22), R4 // padL
+	MOVD	80(R22), R5 // nIn
+	MOVD	88(R22), R6 // padR
+	MOVD	96(R22), R7 // z
+	MOVD	104(R22), R8 // nt
+	VLD1	(R7), [V31.B16]
+	MOVD	R1, R9
+	CBZ	R4, gsrc
+gpadl:
+	VST1.P	[V31.B16], 16(R9)
+	SUBS	$1, R4, R4
+	BNE	gpadl
+gsrc:
+	CMP	$4, R5
+	BLT	gsrc1chk
+gsrc4:
+	VLD1.P	(R2)(R3), [V26.B16]
+	VLD1.P	(R2)(R3), [V27.B16]
+	VLD1.P	(R2)(R3), [V28.B16]
+	VLD1.P	(R2)(R3), [V29.B16]
+	VST1.P	[V26.B16, V27.B16, V28.B16, V29.B16], 64(R9)
+	SUB	$4, R5, R5
+	CMP	$4, R5
+	BGE	gsrc4
+gsrc1chk:
+	CBZ	R5, gpadr
+gsrc1:
+	VLD1.P	(R2)(R3), [V30.B16]
+	VST1.P	[V30.B16], 16(R9)
+	SUBS	$1, R5, R5
+	BNE	gsrc1
+gpadr:
+	CBZ	R6, trans
+gpadr1:
+	VST1.P	[V31.B16], 16(R9)
+	SUBS	$1, R6, R6
+	BNE	gpadr1
+trans:
+	CBZ	R8, tdone
+	VLD1	(R1), [V0.B16, V1.B16, V2.B16]
+	ADD	$32, R1, R1 // P[m+2]
+	VZIP1	V1.B16, V0.B16, V16.B16
+	VZIP2	V1.B16, V0.B16, V17.B16
+	VZIP1	V2.B16, V1.B16, V18.B16
+	VZIP2	V2.B16, V1.B16, V19.B16
+loop:
+	VLD1.P	64(R1), [V0.B16, V1.B16, V2.B16, V3.B16] // P[m+2..m+5]
+	VLD1	(R1), [V4.B16] // P[m+6]
+	VZIP1	V1.B16, V0.B16, V20.B16
+	VZIP2	V1.B16, V0.B16, V21.B16
+	VZIP1	V2.B16, V1.B16, V22.B16
+	VZIP2	V2.B16, V1.B16, V23.B16
+	VZIP1	V20.H8, V16.H8, V24.H8
+	VZIP2	V20.H8, V16.H8, V25.H8
+	VZIP1	V21.H8, V17.H8, V26.H8
+	VZIP2	V21.H8, V17.H8, V27.H8
+	VST1.P	[V24.B16, V25.B16, V26.B16, V27.B16], 64(R0)
+	VZIP1	V22.H8, V18.H8, V24.H8
+	VZIP2	V22.H8, V18.H8, V25.H8
+	VZIP1	V23.H8, V19.H8, V26.H8
+	VZIP2	V23.H8, V19.H8, V27.H8
+	VST1.P	[V24.B16, V25.B16, V26.B16, V27.B16], 64(R0)
+	VZIP1	V3.B16, V2.B16, V16.B16
+	VZIP2	V3.B16, V2.B16, V17.B16
+	VZIP1	V4.B16, V3.B16, V18.B16
+	VZIP2	V4.B16, V3.B16, V19.B16
+	VZIP1	V16.H8, V20.H8, V24.H8
+	VZIP2	V16.H8, V20.H8, V25.H8
+	VZIP1	V17.H8, V21.H8, V26.H8
+	VZIP2	V17.H8, V21.H8, V27.H8
+	VST1.P	[V24.B16, V25.B16, V26.B16, V27.B16], 64(R0)
+	VZIP1	V18.H8, V22.H8, V24.H8
+	VZIP2	V18.H8, V22.H8, V25.H8
+	VZIP1	V19.H8, V23.H8, V26.H8
+	VZIP2	V19.H8, V23.H8, V27.H8
+	VST1.P	[V24.B16, V25.B16, V26.B16, V27.B16], 64(R0)
+	SUBS	$4, R8, R8
+	BNE	loop
+tdone:
+	ADD	$1, R26, R26
+	B	buildloop
+built:
+	MOVD	0(R22), R0
+	MOVD	24(R22), R1
+	MADD	R1, R0, R23, R0 // dst + oy*rowOut
+	MOVD	8(R22), R1 // outStride
+	MOVD	16(R22), R2 // n
+	MOVD	184(R22), R3
+	MOVD	192(R22), R4
+	MOVD	200(R22), R17
+	MOVD	208(R22), R20
+	MOVD	216(R22), R19
+	MOVD	176(R22), R6 // rq
+
 	MOVW	324(R6), R9
 	MOVW	328(R6), R10
 	MOVW	332(R6), R11
@@ -925,7 +1215,7 @@ qnoshc:
 	CMP	$4, R2
 	BGE	quad
 single:
-	CBZ	R2, done
+	CBZ	R2, rowdone
 one:
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
 	MOVD	R3, R8
@@ -983,32 +1273,190 @@ onoshc:
 	ADD	$64, R16, R16
 	SUBS	$1, R2, R2
 	BNE	one
-done:
+rowdone:
+	ADD	$1, R23, R23
+	B	rowloop
+tiledone:
 	RET
 
-// func dwDotG2S2(a *dwDotArgs)
+// func dwDotTileG2S2(a *dwDotTile)
 //
-// a.n output pixels (a.outStride apart, from a.dst) of one 16-channel
-// block, stride 2, 2 tap group(s) of 4 per kernel row: pixel i sums,
-// over the a.nrows kernel rows r, SDOT(T_r[i + 2*g], w_r[g]) over g,
-// where T_r[j] is the 64-byte window entry at a.xs[r] + 64*j and w_r[g]
-// the row's 64 bytes of weights for taps 4g..4g+3 ([16 ch][4 taps], unused
-// taps 0); the rows' weights follow each other from a.w. The sums start
-// at rq.b, plus rq.zIn*(a.top+a.bot) (16 int32 each; the padding rows)
-// when a.top != nil, and are requantized with rq = a.rq (M, R, L per
-// channel; the SQSHLs by L run only if rq.lsh != 0). Four pixels at a
-// time, then one.
-TEXT ·dwDotG2S2(SB), NOSPLIT, $0-8
-	MOVD	a+0(FP), R11
-	MOVD	0(R11), R0 // dst
-	MOVD	8(R11), R1 // outStride
-	MOVD	16(R11), R2 // n
-	MOVD	24(R11), R3 // xs
-	MOVD	32(R11), R4 // nrows
-	MOVD	40(R11), R17 // w
-	MOVD	48(R11), R20 // top
-	MOVD	56(R11), R19 // bot
-	MOVD	64(R11), R6 // rq
+// Output rows [a.oy0, a.oy1) of one 16-channel block and column tile,
+// stride 2, 2 tap group(s) of 4 per kernel row. For output row oy the
+// input rows lo..hi-1 inside the image (iy0 = oy*2 - a.padTop, kernel
+// rows kyLo..kyHi-1) are built, those not built yet, into ring slot
+// iy % a.k (a.xs[slot], the table doubled so a.xs[lo % a.k:] lists the
+// row's slots in order); then the row is computed from those rows, the
+// weights from a.w + kyLo*128 and, if rows are missing, the padding-row
+// sums top[kyLo] + bot[a.k-kyHi] (top[a.k] + bot[0] if none is in the
+// image). Per output row the asm keeps its kernel arguments in a.rxs … a.rbot.
+TEXT ·dwDotTileG2S2(SB), NOSPLIT, $0-8
+	MOVD	a+0(FP), R22
+	MOVD	120(R22), R25 // k
+	MOVD	144(R22), R23 // oy
+	MOVD	ZR, R24 // next: input rows below it are built
+rowloop:
+	MOVD	152(R22), R0
+	CMP	R0, R23
+	BGE	tiledone
+	MOVD	128(R22), R0
+	LSL	$1, R23, R1
+	SUB	R0, R1, R1 // iy0
+	NEG	R1, R2
+	CMP	$0, R2
+	CSEL	GT, R2, ZR, R2 // kyLo = max(-iy0, 0)
+	MOVD	136(R22), R3
+	SUB	R1, R3, R3
+	CMP	R25, R3
+	CSEL	LT, R3, R25, R3 // kyHi = min(h-iy0, k)
+	ADD	R1, R2, R4 // lo
+	ADD	R1, R3, R5 // hi
+	MOVD	112(R22), R6 // xs
+	MOVD	160(R22), R7 // w
+	MOVD	168(R22), R8 // sums: top[k+1][16], bot[k+1][16]
+	CMP	R4, R5
+	BLE	nrows0
+	SUB	R4, R5, R9
+	MOVD	R9, 192(R22) // rn = hi - lo
+	UDIV	R25, R4, R10
+	MSUB	R10, R4, R25, R10
+	ADD	R10<<3, R6, R10
+	MOVD	R10, 184(R22) // rxs = xs + lo%k
+	MOVD	$128, R10
+	MADD	R10, R7, R2, R11
+	MOVD	R11, 200(R22) // rw = w + kyLo*G*64
+	CMP	R25, R9
+	BEQ	nopadrow
+	ADD	R2<<6, R8, R10
+	MOVD	R10, 208(R22) // rtop = top[kyLo]
+	LSL	$1, R25, R11
+	ADD	$1, R11, R11
+	SUB	R3, R11, R11
+	ADD	R11<<6, R8, R11
+	MOVD	R11, 216(R22) // rbot = bot[k-kyHi]
+	B	build
+nopadrow:
+	MOVD	ZR, 208(R22) // rtop = nil: no padding row
+	B	build
+nrows0:
+	MOVD	ZR, 192(R22)
+	MOVD	R6, 184(R22)
+	MOVD	R7, 200(R22)
+	ADD	R25<<6, R8, R10
+	MOVD	R10, 208(R22) // top[k]
+	ADD	$1, R25, R11
+	ADD	R11<<6, R8, R11
+	MOVD	R11, 216(R22) // bot[0]
+build:
+	CMP	R24, R4
+	CSEL	GT, R4, R24, R26 // iy = max(next, lo)
+	CMP	R24, R5
+	CSEL	GT, R5, R24, R24 // next = max(next, hi)
+buildloop:
+	CMP	R24, R26
+	BGE	built
+	UDIV	R25, R26, R0
+	MSUB	R0, R26, R25, R0
+	MOVD	112(R22), R1
+	MOVD	(R1)(R0<<3), R0 // t = xs[iy % k]
+	MOVD	64(R22), R1 // p
+	MOVD	48(R22), R2
+	MOVD	40(R22), R3
+	MADD	R2, R3, R26, R3
+	MOVD	32(R22), R2
+	ADD	R3, R2, R2 // src + srcOff + iy*rowIn
+	MOVD	56(R22), R3 // inStride
+	MOVD	72(R22), R4 // padL
+	MOVD	80(R22), R5 // nIn
+	MOVD	88(R22), R6 // padR
+	MOVD	96(R22), R7 // z
+	MOVD	104(R22), R8 // nt
+	VLD1	(R7), [V31.B16]
+	MOVD	R1, R9
+	CBZ	R4, gsrc
+gpadl:
+	VST1.P	[V31.B16], 16(R9)
+	SUBS	$1, R4, R4
+	BNE	gpadl
+gsrc:
+	CMP	$4, R5
+	BLT	gsrc1chk
+gsrc4:
+	VLD1.P	(R2)(R3), [V26.B16]
+	VLD1.P	(R2)(R3), [V27.B16]
+	VLD1.P	(R2)(R3), [V28.B16]
+	VLD1.P	(R2)(R3), [V29.B16]
+	VST1.P	[V26.B16, V27.B16, V28.B16, V29.B16], 64(R9)
+	SUB	$4, R5, R5
+	CMP	$4, R5
+	BGE	gsrc4
+gsrc1chk:
+	CBZ	R5, gpadr
+gsrc1:
+	VLD1.P	(R2)(R3), [V30.B16]
+	VST1.P	[V30.B16], 16(R9)
+	SUBS	$1, R5, R5
+	BNE	gsrc1
+gpadr:
+	CBZ	R6, trans
+gpadr1:
+	VST1.P	[V31.B16], 16(R9)
+	SUBS	$1, R6, R6
+	BNE	gpadr1
+trans:
+	CBZ	R8, tdone
+	VLD1.P	32(R1), [V0.B16, V1.B16]
+	VZIP1	V1.B16, V0.B16, V16.B16
+	VZIP2	V1.B16, V0.B16, V17.B16
+loop:
+	VLD1.P	64(R1), [V0.B16, V1.B16, V2.B16, V3.B16] // P[2m+2..2m+5]
+	VZIP1	V1.B16, V0.B16, V18.B16
+	VZIP2	V1.B16, V0.B16, V19.B16
+	VZIP1	V3.B16, V2.B16, V20.B16
+	VZIP2	V3.B16, V2.B16, V21.B16
+	VZIP1	V18.H8, V16.H8, V24.H8
+	VZIP2	V18.H8, V16.H8, V25.H8
+	VZIP1	V19.H8, V17.H8, V26.H8
+	VZIP2	V19.H8, V17.H8, V27.H8
+	VST1.P	[V24.B16, V25.B16, V26.B16, V27.B16], 64(R0)
+	VZIP1	V20.H8, V18.H8, V24.H8
+	VZIP2	V20.H8, V18.H8, V25.H8
+	VZIP1	V21.H8, V19.H8, V26.H8
+	VZIP2	V21.H8, V19.H8, V27.H8
+	VST1.P	[V24.B16, V25.B16, V26.B16, V27.B16], 64(R0)
+	VLD1.P	64(R1), [V0.B16, V1.B16, V2.B16, V3.B16] // P[2m+6..2m+9]
+	VZIP1	V1.B16, V0.B16, V22.B16
+	VZIP2	V1.B16, V0.B16, V23.B16
+	VZIP1	V3.B16, V2.B16, V16.B16
+	VZIP2	V3.B16, V2.B16, V17.B16
+	VZIP1	V22.H8, V20.H8, V24.H8
+	VZIP2	V22.H8, V20.H8, V25.H8
+	VZIP1	V23.H8, V21.H8, V26.H8
+	VZIP2	V23.H8, V21.H8, V27.H8
+	VST1.P	[V24.B16, V25.B16, V26.B16, V27.B16], 64(R0)
+	VZIP1	V16.H8, V22.H8, V24.H8
+	VZIP2	V16.H8, V22.H8, V25.H8
+	VZIP1	V17.H8, V23.H8, V26.H8
+	VZIP2	V17.H8, V23.H8, V27.H8
+	VST1.P	[V24.B16, V25.B16, V26.B16, V27.B16], 64(R0)
+	SUBS	$4, R8, R8
+	BNE	loop
+tdone:
+	ADD	$1, R26, R26
+	B	buildloop
+built:
+	MOVD	0(R22), R0
+	MOVD	24(R22), R1
+	MADD	R1, R0, R23, R0 // dst + oy*rowOut
+	MOVD	8(R22), R1 // outStride
+	MOVD	16(R22), R2 // n
+	MOVD	184(R22), R3
+	MOVD	192(R22), R4
+	MOVD	200(R22), R17
+	MOVD	208(R22), R20
+	MOVD	216(R22), R19
+	MOVD	176(R22), R6 // rq
+
 	MOVW	324(R6), R9
 	MOVW	328(R6), R10
 	MOVW	332(R6), R11
@@ -1207,7 +1655,7 @@ qnoshc:
 	CMP	$4, R2
 	BGE	quad
 single:
-	CBZ	R2, done
+	CBZ	R2, rowdone
 one:
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
 	MOVD	R3, R8
@@ -1265,32 +1713,192 @@ onoshc:
 	ADD	$64, R16, R16
 	SUBS	$1, R2, R2
 	BNE	one
-done:
+rowdone:
+	ADD	$1, R23, R23
+	B	rowloop
+tiledone:
 	RET
 
-// func dwDotG3S1(a *dwDotArgs)
+// func dwDotTileG3S1(a *dwDotTile)
 //
-// a.n output pixels (a.outStride apart, from a.dst) of one 16-channel
-// block, stride 1, 3 tap group(s) of 4 per kernel row: pixel i sums,
-// over the a.nrows kernel rows r, SDOT(T_r[i + 4*g], w_r[g]) over g,
-// where T_r[j] is the 64-byte window entry at a.xs[r] + 64*j and w_r[g]
-// the row's 64 bytes of weights for taps 4g..4g+3 ([16 ch][4 taps], unused
-// taps 0); the rows' weights follow each other from a.w. The sums start
-// at rq.b, plus rq.zIn*(a.top+a.bot) (16 int32 each; the padding rows)
-// when a.top != nil, and are requantized with rq = a.rq (M, R, L per
-// channel; the SQSHLs by L run only if rq.lsh != 0). Four pixels at a
-// time, then one.
-TEXT ·dwDotG3S1(SB), NOSPLIT, $0-8
-	MOVD	a+0(FP), R11
-	MOVD	0(R11), R0 // dst
-	MOVD	8(R11), R1 // outStride
-	MOVD	16(R11), R2 // n
-	MOVD	24(R11), R3 // xs
-	MOVD	32(R11), R4 // nrows
-	MOVD	40(R11), R17 // w
-	MOVD	48(R11), R20 // top
-	MOVD	56(R11), R19 // bot
-	MOVD	64(R11), R6 // rq
+// Output rows [a.oy0, a.oy1) of one 16-channel block and column tile,
+// stride 1, 3 tap group(s) of 4 per kernel row. For output row oy the
+// input rows lo..hi-1 inside the image (iy0 = oy*1 - a.padTop, kernel
+// rows kyLo..kyHi-1) are built, those not built yet, into ring slot
+// iy % a.k (a.xs[slot], the table doubled so a.xs[lo % a.k:] lists the
+// row's slots in order); then the row is computed from those rows, the
+// weights from a.w + kyLo*192 and, if rows are missing, the padding-row
+// sums top[kyLo] + bot[a.k-kyHi] (top[a.k] + bot[0] if none is in the
+// image). Per output row the asm keeps its kernel arguments in a.rxs … a.rbot.
+TEXT ·dwDotTileG3S1(SB), NOSPLIT, $0-8
+	MOVD	a+0(FP), R22
+	MOVD	120(R22), R25 // k
+	MOVD	144(R22), R23 // oy
+	MOVD	ZR, R24 // next: input rows below it are built
+rowloop:
+	MOVD	152(R22), R0
+	CMP	R0, R23
+	BGE	tiledone
+	MOVD	128(R22), R0
+	SUB	R0, R23, R1 // iy0
+	NEG	R1, R2
+	CMP	$0, R2
+	CSEL	GT, R2, ZR, R2 // kyLo = max(-iy0, 0)
+	MOVD	136(R22), R3
+	SUB	R1, R3, R3
+	CMP	R25, R3
+	CSEL	LT, R3, R25, R3 // kyHi = min(h-iy0, k)
+	ADD	R1, R2, R4 // lo
+	ADD	R1, R3, R5 // hi
+	MOVD	112(R22), R6 // xs
+	MOVD	160(R22), R7 // w
+	MOVD	168(R22), R8 // sums: top[k+1][16], bot[k+1][16]
+	CMP	R4, R5
+	BLE	nrows0
+	SUB	R4, R5, R9
+	MOVD	R9, 192(R22) // rn = hi - lo
+	UDIV	R25, R4, R10
+	MSUB	R10, R4, R25, R10
+	ADD	R10<<3, R6, R10
+	MOVD	R10, 184(R22) // rxs = xs + lo%k
+	MOVD	$192, R10
+	MADD	R10, R7, R2, R11
+	MOVD	R11, 200(R22) // rw = w + kyLo*G*64
+	CMP	R25, R9
+	BEQ	nopadrow
+	ADD	R2<<6, R8, R10
+	MOVD	R10, 208(R22) // rtop = top[kyLo]
+	LSL	$1, R25, R11
+	ADD	$1, R11, R11
+	SUB	R3, R11, R11
+	ADD	R11<<6, R8, R11
+	MOVD	R11, 216(R22) // rbot = bot[k-kyHi]
+	B	build
+nopadrow:
+	MOVD	ZR, 208(R22) // rtop = nil: no padding row
+	B	build
+nrows0:
+	MOVD	ZR, 192(R22)
+	MOVD	R6, 184(R22)
+	MOVD	R7, 200(R22)
+	ADD	R25<<6, R8, R10
+	MOVD	R10, 208(R22) // top[k]
+	ADD	$1, R25, R11
+	ADD	R11<<6, R8, R11
+	MOVD	R11, 216(R22) // bot[0]
+build:
+	CMP	R24, R4
+	CSEL	GT, R4, R24, R26 // iy = max(next, lo)
+	CMP	R24, R5
+	CSEL	GT, R5, R24, R24 // next = max(next, hi)
+buildloop:
+	CMP	R24, R26
+	BGE	built
+	UDIV	R25, R26, R0
+	MSUB	R0, R26, R25, R0
+	MOVD	112(R22), R1
+	MOVD	(R1)(R0<<3), R0 // t = xs[iy % k]
+	MOVD	64(R22), R1 // p
+	MOVD	48(R22), R2
+	MOVD	40(R22), R3
+	MADD	R2, R3, R26, R3
+	MOVD	32(R22), R2
+	ADD	R3, R2, R2 // src + srcOff + iy*rowIn
+	MOVD	56(R22), R3 // inStride
+	MOVD	72(R22), R4 // padL
+	MOVD	80(R22), R5 // nIn
+	MOVD	88(R22), R6 // padR
+	MOVD	96(R22), R7 // z
+	MOVD	104(R22), R8 // nt
+	VLD1	(R7), [V31.B16]
+	MOVD	R1, R9
+	CBZ	R4, gsrc
+gpadl:
+	VST1.P	[V31.B16], 16(R9)
+	SUBS	$1, R4, R4
+	BNE	gpadl
+gsrc:
+	CMP	$4, R5
+	BLT	gsrc1chk
+gsrc4:
+	VLD1.P	(R2)(R3), [V26.B16]
+	VLD1.P	(R2)(R3), [V27.B16]
+	VLD1.P	(R2)(R3), [V28.B16]
+	VLD1.P	(R2)(R3), [V29.B16]
+	VST1.P	[V26.B16, V27.B16, V28.B16, V29.B16], 64(R9)
+	SUB	$4, R5, R5
+	CMP	$4, R5
+	BGE	gsrc4
+gsrc1chk:
+	CBZ	R5, gpadr
+gsrc1:
+	VLD1.P	(R2)(R3), [V30.B16]
+	VST1.P	[V30.B16], 16(R9)
+	SUBS	$1, R5, R5
+	BNE	gsrc1
+gpadr:
+	CBZ	R6, trans
+gpadr1:
+	VST1.P	[V31.B16], 16(R9)
+	SUBS	$1, R6, R6
+	BNE	gpadr1
+trans:
+	CBZ	R8, tdone
+	VLD1	(R1), [V0.B16, V1.B16, V2.B16]
+	ADD	$32, R1, R1 // P[m+2]
+	VZIP1	V1.B16, V0.B16, V16.B16
+	VZIP2	V1.B16, V0.B16, V17.B16
+	VZIP1	V2.B16, V1.B16, V18.B16
+	VZIP2	V2.B16, V1.B16, V19.B16
+loop:
+	VLD1.P	64(R1), [V0.B16, V1.B16, V2.B16, V3.B16] // P[m+2..m+5]
+	VLD1	(R1), [V4.B16] // P[m+6]
+	VZIP1	V1.B16, V0.B16, V20.B16
+	VZIP2	V1.B16, V0.B16, V21.B16
+	VZIP1	V2.B16, V1.B16, V22.B16
+	VZIP2	V2.B16, V1.B16, V23.B16
+	VZIP1	V20.H8, V16.H8, V24.H8
+	VZIP2	V20.H8, V16.H8, V25.H8
+	VZIP1	V21.H8, V17.H8, V26.H8
+	VZIP2	V21.H8, V17.H8, V27.H8
+	VST1.P	[V24.B16, V25.B16, V26.B16, V27.B16], 64(R0)
+	VZIP1	V22.H8, V18.H8, V24.H8
+	VZIP2	V22.H8, V18.H8, V25.H8
+	VZIP1	V23.H8, V19.H8, V26.H8
+	VZIP2	V23.H8, V19.H8, V27.H8
+	VST1.P	[V24.B16, V25.B16, V26.B16, V27.B16], 64(R0)
+	VZIP1	V3.B16, V2.B16, V16.B16
+	VZIP2	V3.B16, V2.B16, V17.B16
+	VZIP1	V4.B16, V3.B16, V18.B16
+	VZIP2	V4.B16, V3.B16, V19.B16
+	VZIP1	V16.H8, V20.H8, V24.H8
+	VZIP2	V16.H8, V20.H8, V25.H8
+	VZIP1	V17.H8, V21.H8, V26.H8
+	VZIP2	V17.H8, V21.H8, V27.H8
+	VST1.P	[V24.B16, V25.B16, V26.B16, V27.B16], 64(R0)
+	VZIP1	V18.H8, V22.H8, V24.H8
+	VZIP2	V18.H8, V22.H8, V25.H8
+	VZIP1	V19.H8, V23.H8, V26.H8
+	VZIP2	V19.H8, V23.H8, V27.H8
+	VST1.P	[V24.B16, V25.B16, V26.B16, V27.B16], 64(R0)
+	SUBS	$4, R8, R8
+	BNE	loop
+tdone:
+	ADD	$1, R26, R26
+	B	buildloop
+built:
+	MOVD	0(R22), R0
+	MOVD	24(R22), R1
+	MADD	R1, R0, R23, R0 // dst + oy*rowOut
+	MOVD	8(R22), R1 // outStride
+	MOVD	16(R22), R2 // n
+	MOVD	184(R22), R3
+	MOVD	192(R22), R4
+	MOVD	200(R22), R17
+	MOVD	208(R22), R20
+	MOVD	216(R22), R19
+	MOVD	176(R22), R6 // rq
+
 	MOVW	324(R6), R9
 	MOVW	328(R6), R10
 	MOVW	332(R6), R11
@@ -1510,7 +2118,7 @@ qnoshc:
 	CMP	$4, R2
 	BGE	quad
 single:
-	CBZ	R2, done
+	CBZ	R2, rowdone
 one:
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
 	MOVD	R3, R8
@@ -1574,32 +2182,190 @@ onoshc:
 	ADD	$64, R16, R16
 	SUBS	$1, R2, R2
 	BNE	one
-done:
+rowdone:
+	ADD	$1, R23, R23
+	B	rowloop
+tiledone:
 	RET
 
-// func dwDotG3S2(a *dwDotArgs)
+// func dwDotTileG3S2(a *dwDotTile)
 //
-// a.n output pixels (a.outStride apart, from a.dst) of one 16-channel
-// block, stride 2, 3 tap group(s) of 4 per kernel row: pixel i sums,
-// over the a.nrows kernel rows r, SDOT(T_r[i + 2*g], w_r[g]) over g,
-// where T_r[j] is the 64-byte window entry at a.xs[r] + 64*j and w_r[g]
-// the row's 64 bytes of weights for taps 4g..4g+3 ([16 ch][4 taps], unused
-// taps 0); the rows' weights follow each other from a.w. The sums start
-// at rq.b, plus rq.zIn*(a.top+a.bot) (16 int32 each; the padding rows)
-// when a.top != nil, and are requantized with rq = a.rq (M, R, L per
-// channel; the SQSHLs by L run only if rq.lsh != 0). Four pixels at a
-// time, then one.
-TEXT ·dwDotG3S2(SB), NOSPLIT, $0-8
-	MOVD	a+0(FP), R11
-	MOVD	0(R11), R0 // dst
-	MOVD	8(R11), R1 // outStride
-	MOVD	16(R11), R2 // n
-	MOVD	24(R11), R3 // xs
-	MOVD	32(R11), R4 // nrows
-	MOVD	40(R11), R17 // w
-	MOVD	48(R11), R20 // top
-	MOVD	56(R11), R19 // bot
-	MOVD	64(R11), R6 // rq
+// Output rows [a.oy0, a.oy1) of one 16-channel block and column tile,
+// stride 2, 3 tap group(s) of 4 per kernel row. For output row oy the
+// input rows lo..hi-1 inside the image (iy0 = oy*2 - a.padTop, kernel
+// rows kyLo..kyHi-1) are built, those not built yet, into ring slot
+// iy % a.k (a.xs[slot], the table doubled so a.xs[lo % a.k:] lists the
+// row's slots in order); then the row is computed from those rows, the
+// weights from a.w + kyLo*192 and, if rows are missing, the padding-row
+// sums top[kyLo] + bot[a.k-kyHi] (top[a.k] + bot[0] if none is in the
+// image). Per output row the asm keeps its kernel arguments in a.rxs … a.rbot.
+TEXT ·dwDotTileG3S2(SB), NOSPLIT, $0-8
+	MOVD	a+0(FP), R22
+	MOVD	120(R22), R25 // k
+	MOVD	144(R22), R23 // oy
+	MOVD	ZR, R24 // next: input rows below it are built
+rowloop:
+	MOVD	152(R22), R0
+	CMP	R0, R23
+	BGE	tiledone
+	MOVD	128(R22), R0
+	LSL	$1, R23, R1
+	SUB	R0, R1, R1 // iy0
+	NEG	R1, R2
+	CMP	$0, R2
+	CSEL	GT, R2, ZR, R2 // kyLo = max(-iy0, 0)
+	MOVD	136(R22), R3
+	SUB	R1, R3, R3
+	CMP	R25, R3
+	CSEL	LT, R3, R25, R3 // kyHi = min(h-iy0, k)
+	ADD	R1, R2, R4 // lo
+	ADD	R1, R3, R5 // hi
+	MOVD	112(R22), R6 // xs
+	MOVD	160(R22), R7 // w
+	MOVD	168(R22), R8 // sums: top[k+1][16], bot[k+1][16]
+	CMP	R4, R5
+	BLE	nrows0
+	SUB	R4, R5, R9
+	MOVD	R9, 192(R22) // rn = hi - lo
+	UDIV	R25, R4, R10
+	MSUB	R10, R4, R25, R10
+	ADD	R10<<3, R6, R10
+	MOVD	R10, 184(R22) // rxs = xs + lo%k
+	MOVD	$192, R10
+	MADD	R10, R7, R2, R11
+	MOVD	R11, 200(R22) // rw = w + kyLo*G*64
+	CMP	R25, R9
+	BEQ	nopadrow
+	ADD	R2<<6, R8, R10
+	MOVD	R10, 208(R22) // rtop = top[kyLo]
+	LSL	$1, R25, R11
+	ADD	$1, R11, R11
+	SUB	R3, R11, R11
+	ADD	R11<<6, R8, R11
+	MOVD	R11, 216(R22) // rbot = bot[k-kyHi]
+	B	build
+nopadrow:
+	MOVD	ZR, 208(R22) // rtop = nil: no padding row
+	B	build
+nrows0:
+	MOVD	ZR, 192(R22)
+	MOVD	R6, 184(R22)
+	MOVD	R7, 200(R22)
+	ADD	R25<<6, R8, R10
+	MOVD	R10, 208(R22) // top[k]
+	ADD	$1, R25, R11
+	ADD	R11<<6, R8, R11
+	MOVD	R11, 216(R22) // bot[0]
+build:
+	CMP	R24, R4
+	CSEL	GT, R4, R24, R26 // iy = max(next, lo)
+	CMP	R24, R5
+	CSEL	GT, R5, R24, R24 // next = max(next, hi)
+buildloop:
+	CMP	R24, R26
+	BGE	built
+	UDIV	R25, R26, R0
+	MSUB	R0, R26, R25, R0
+	MOVD	112(R22), R1
+	MOVD	(R1)(R0<<3), R0 // t = xs[iy % k]
+	MOVD	64(R22), R1 // p
+	MOVD	48(R22), R2
+	MOVD	40(R22), R3
+	MADD	R2, R3, R26, R3
+	MOVD	32(R22), R2
+	ADD	R3, R2, R2 // src + srcOff + iy*rowIn
+	MOVD	56(R22), R3 // inStride
+	MOVD	72(R22), R4 // padL
+	MOVD	80(R22), R5 // nIn
+	MOVD	88(R22), R6 // padR
+	MOVD	96(R22), R7 // z
+	MOVD	104(R22), R8 // nt
+	VLD1	(R7), [V31.B16]
+	MOVD	R1, R9
+	CBZ	R4, gsrc
+gpadl:
+	VST1.P	[V31.B16], 16(R9)
+	SUBS	$1, R4, R4
+	BNE	gpadl
+gsrc:
+	CMP	$4, R5
+	BLT	gsrc1chk
+gsrc4:
+	VLD1.P	(R2)(R3), [V26.B16]
+	VLD1.P	(R2)(R3), [V27.B16]
+	VLD1.P	(R2)(R3), [V28.B16]
+	VLD1.P	(R2)(R3), [V29.B16]
+	VST1.P	[V26.B16, V27.B16, V28.B16, V29.B16], 64(R9)
+	SUB	$4, R5, R5
+	CMP	$4, R5
+	BGE	gsrc4
+gsrc1chk:
+	CBZ	R5, gpadr
+gsrc1:
+	VLD1.P	(R2)(R3), [V30.B16]
+	VST1.P	[V30.B16], 16(R9)
+	SUBS	$1, R5, R5
+	BNE	gsrc1
+gpadr:
+	CBZ	R6, trans
+gpadr1:
+	VST1.P	[V31.B16], 16(R9)
+	SUBS	$1, R6, R6
+	BNE	gpadr1
+trans:
+	CBZ	R8, tdone
+	VLD1.P	32(R1), [V0.B16, V1.B16]
+	VZIP1	V1.B16, V0.B16, V16.B16
+	VZIP2	V1.B16, V0.B16, V17.B16
+loop:
+	VLD1.P	64(R1), [V0.B16, V1.B16, V2.B16, V3.B16] // P[2m+2..2m+5]
+	VZIP1	V1.B16, V0.B16, V18.B16
+	VZIP2	V1.B16, V0.B16, V19.B16
+	VZIP1	V3.B16, V2.B16, V20.B16
+	VZIP2	V3.B16, V2.B16, V21.B16
+	VZIP1	V18.H8, V16.H8, V24.H8
+	VZIP2	V18.H8, V16.H8, V25.H8
+	VZIP1	V19.H8, V17.H8, V26.H8
+	VZIP2	V19.H8, V17.H8, V27.H8
+	VST1.P	[V24.B16, V25.B16, V26.B16, V27.B16], 64(R0)
+	VZIP1	V20.H8, V18.H8, V24.H8
+	VZIP2	V20.H8, V18.H8, V25.H8
+	VZIP1	V21.H8, V19.H8, V26.H8
+	VZIP2	V21.H8, V19.H8, V27.H8
+	VST1.P	[V24.B16, V25.B16, V26.B16, V27.B16], 64(R0)
+	VLD1.P	64(R1), [V0.B16, V1.B16, V2.B16, V3.B16] // P[2m+6..2m+9]
+	VZIP1	V1.B16, V0.B16, V22.B16
+	VZIP2	V1.B16, V0.B16, V23.B16
+	VZIP1	V3.B16, V2.B16, V16.B16
+	VZIP2	V3.B16, V2.B16, V17.B16
+	VZIP1	V22.H8, V20.H8, V24.H8
+	VZIP2	V22.H8, V20.H8, V25.H8
+	VZIP1	V23.H8, V21.H8, V26.H8
+	VZIP2	V23.H8, V21.H8, V27.H8
+	VST1.P	[V24.B16, V25.B16, V26.B16, V27.B16], 64(R0)
+	VZIP1	V16.H8, V22.H8, V24.H8
+	VZIP2	V16.H8, V22.H8, V25.H8
+	VZIP1	V17.H8, V23.H8, V26.H8
+	VZIP2	V17.H8, V23.H8, V27.H8
+	VST1.P	[V24.B16, V25.B16, V26.B16, V27.B16], 64(R0)
+	SUBS	$4, R8, R8
+	BNE	loop
+tdone:
+	ADD	$1, R26, R26
+	B	buildloop
+built:
+	MOVD	0(R22), R0
+	MOVD	24(R22), R1
+	MADD	R1, R0, R23, R0 // dst + oy*rowOut
+	MOVD	8(R22), R1 // outStride
+	MOVD	16(R22), R2 // n
+	MOVD	184(R22), R3
+	MOVD	192(R22), R4
+	MOVD	200(R22), R17
+	MOVD	208(R22), R20
+	MOVD	216(R22), R19
+	MOVD	176(R22), R6 // rq
+
 	MOVW	324(R6), R9
 	MOVW	328(R6), R10
 	MOVW	332(R6), R11
@@ -1819,7 +2585,7 @@ qnoshc:
 	CMP	$4, R2
 	BGE	quad
 single:
-	CBZ	R2, done
+	CBZ	R2, rowdone
 one:
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
 	MOVD	R3, R8
@@ -1883,5 +2649,8 @@ onoshc:
 	ADD	$64, R16, R16
 	SUBS	$1, R2, R2
 	BNE	one
-done:
+rowdone:
+	ADD	$1, R23, R23
+	B	rowloop
+tiledone:
 	RET

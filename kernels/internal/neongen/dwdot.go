@@ -27,27 +27,14 @@ func zip8(a *Asm, z, z2, out int) {
 	a.L("\tVST1.P\t[V%d.B16, V%d.B16, V%d.B16, V%d.B16], 64(R0)", out, out+1, out+2, out+3)
 }
 
-func dwDotRow(a *Asm, stride int) {
-	a.L(`
-// func dwDotRowS%d(a *dwDotBuild)
-//
-// Gathers one input row of a 16-channel block into a.p (16 bytes a
-// pixel): a.padL copies of a.z (16 bytes of zIn), a.n pixels from a.src
-// (a.inStride apart), a.padR copies of a.z; then writes a.nt (a multiple
-// of 4) window entries to a.t, entry m = the 4 taps P[%d*m .. %d*m+3] of
-// each channel (64 bytes). a.p must hold %s pixels.
-TEXT ·dwDotRowS%d(SB), NOSPLIT, $0-8
-	MOVD	a+0(FP), R10
-	MOVD	0(R10), R0 // t
-	MOVD	8(R10), R1 // p
-	MOVD	16(R10), R2 // src
-	MOVD	24(R10), R3 // inStride
-	MOVD	32(R10), R4 // padL
-	MOVD	40(R10), R5 // n
-	MOVD	48(R10), R6 // padR
-	MOVD	56(R10), R7 // z
-	MOVD	64(R10), R8 // nt
-	VLD1	(R7), [V31.B16]
+// dwDotBuildBody gathers one input row of a 16-channel block into R1 (16
+// bytes a pixel): R4 copies of the 16 bytes at R7 (zIn), R5 pixels from
+// R2 (R3 apart), R6 copies of zIn; then writes R8 (a multiple of 4)
+// window entries to R0, entry m = the 4 taps P[s*m .. s*m+3] of each
+// channel (64 bytes). R1 must hold R8+3 (s = 1) or 2*R8+2 (s = 2) pixels.
+// Uses R0-R9, V0-V4, V16-V31.
+func dwDotBuildBody(a *Asm, stride int) {
+	a.S(`	VLD1	(R7), [V31.B16]
 	MOVD	R1, R9
 	CBZ	R4, gsrc
 gpadl:
@@ -80,7 +67,7 @@ gpadr1:
 	SUBS	$1, R6, R6
 	BNE	gpadr1
 trans:
-	CBZ	R8, done`, stride, stride, stride, map[int]string{1: "a.nt+3", 2: "2*a.nt+2"}[stride], stride)
+	CBZ	R8, tdone`)
 	if stride == 1 {
 		// A = Z(m, m+1) in V16-V17, B = Z(m+1, m+2) in V18-V19 carried.
 		a.S(`	VLD1	(R1), [V0.B16, V1.B16, V2.B16]
@@ -116,8 +103,7 @@ trans:
 	}
 	a.S(`	SUBS	$4, R8, R8
 	BNE	loop
-done:
-	RET`)
+tdone:`)
 }
 
 // dwDotRequant requantizes the int32 sums of np pixels (V16+4p..V19+4p),
@@ -169,32 +155,20 @@ func dwDotRequant(a *Asm, np int, skip string) {
 	}
 }
 
-func dwDotKernel(a *Asm, groups, stride int) {
+// dwDotKernelBody computes one output row of one block: R2 output pixels
+// (R1 apart, from R0), stride s, groups tap groups of 4 per kernel row:
+// pixel i sums, over the R4 kernel rows r, SDOT(T_r[i + (4/s)*g], w_r[g])
+// over g, where T_r[j] is the 64-byte window entry at xs[r] + 64*j (xs in
+// R3) and w_r[g] the row's 64 bytes of weights for taps 4g..4g+3 ([16
+// ch][4 taps], unused taps 0); the rows' weights follow each other from
+// R17. The sums start at rq.b, plus rq.zIn*(top+bot) (16 int32 each at R20
+// and R19: the padding rows) when R20 != 0, and are requantized with rq =
+// R6 (M, R, L per channel; the SQSHLs by L run only if rq.lsh != 0, the
+// clamp only if rq.clamp != 0). Four pixels at a time, then one. Uses
+// R0-R17, R19-R21, V0-V31.
+func dwDotKernelBody(a *Asm, groups, stride int) {
 	d := 4 / stride // window entries from one tap group to the next
 	a.L(`
-// func dwDotG%dS%d(a *dwDotArgs)
-//
-// a.n output pixels (a.outStride apart, from a.dst) of one 16-channel
-// block, stride %d, %d tap group(s) of 4 per kernel row: pixel i sums,
-// over the a.nrows kernel rows r, SDOT(T_r[i + %d*g], w_r[g]) over g,
-// where T_r[j] is the 64-byte window entry at a.xs[r] + 64*j and w_r[g]
-// the row's 64 bytes of weights for taps 4g..4g+3 ([16 ch][4 taps], unused
-// taps 0); the rows' weights follow each other from a.w. The sums start
-// at rq.b, plus rq.zIn*(a.top+a.bot) (16 int32 each; the padding rows)
-// when a.top != nil, and are requantized with rq = a.rq (M, R, L per
-// channel; the SQSHLs by L run only if rq.lsh != 0). Four pixels at a
-// time, then one.
-TEXT ·dwDotG%dS%d(SB), NOSPLIT, $0-8
-	MOVD	a+0(FP), R11
-	MOVD	0(R11), R0 // dst
-	MOVD	8(R11), R1 // outStride
-	MOVD	16(R11), R2 // n
-	MOVD	24(R11), R3 // xs
-	MOVD	32(R11), R4 // nrows
-	MOVD	40(R11), R17 // w
-	MOVD	48(R11), R20 // top
-	MOVD	56(R11), R19 // bot
-	MOVD	64(R11), R6 // rq
 	MOVW	324(R6), R9
 	MOVW	328(R6), R10
 	MOVW	332(R6), R11
@@ -211,7 +185,7 @@ TEXT ·dwDotG%dS%d(SB), NOSPLIT, $0-8
 	VLD1	(R20), [V20.S4, V21.S4, V22.S4, V23.S4]
 	VLD1	(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
 	MOVW	320(R6), R9
-	VDUP	R9, V28.S4`, groups, stride, stride, groups, d, groups, stride)
+	VDUP	R9, V28.S4`)
 	for q := 0; q < 4; q++ {
 		a.L("\tVADD\tV%d.S4, V%d.S4, V%d.S4", 24+q, 20+q, 20+q)
 		a.W("mul v%d.4s, v%d.4s, v28.4s", 20+q, 20+q)
@@ -260,7 +234,7 @@ qreq:`)
 	CMP	$4, R2
 	BGE	quad
 single:
-	CBZ	R2, done
+	CBZ	R2, rowdone
 one:
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
 	MOVD	R3, R8
@@ -284,7 +258,128 @@ oreq:`)
 	a.S(`	ADD	$64, R16, R16
 	SUBS	$1, R2, R2
 	BNE	one
-done:
+rowdone:`)
+}
+
+// dwDotTile emits dwDotTileG{groups}S{stride}: the output rows of one
+// 16-channel block and column tile, building each input row's window once
+// (into a ring of k rows) and running dwDotKernelBody per output row.
+func dwDotTile(a *Asm, groups, stride int) {
+	a.L(`
+// func dwDotTileG%dS%d(a *dwDotTile)
+//
+// Output rows [a.oy0, a.oy1) of one 16-channel block and column tile,
+// stride %d, %d tap group(s) of 4 per kernel row. For output row oy the
+// input rows lo..hi-1 inside the image (iy0 = oy*%d - a.padTop, kernel
+// rows kyLo..kyHi-1) are built, those not built yet, into ring slot
+// iy %% a.k (a.xs[slot], the table doubled so a.xs[lo %% a.k:] lists the
+// row's slots in order); then the row is computed from those rows, the
+// weights from a.w + kyLo*%d and, if rows are missing, the padding-row
+// sums top[kyLo] + bot[a.k-kyHi] (top[a.k] + bot[0] if none is in the
+// image). Per output row the asm keeps its kernel arguments in a.rxs … a.rbot.
+TEXT ·dwDotTileG%dS%d(SB), NOSPLIT, $0-8
+	MOVD	a+0(FP), R22
+	MOVD	120(R22), R25 // k
+	MOVD	144(R22), R23 // oy
+	MOVD	ZR, R24 // next: input rows below it are built
+rowloop:
+	MOVD	152(R22), R0
+	CMP	R0, R23
+	BGE	tiledone
+	MOVD	128(R22), R0`, groups, stride, stride, groups, stride, groups*64, groups, stride)
+	if stride == 1 {
+		a.S("\tSUB\tR0, R23, R1 // iy0")
+	} else {
+		a.S("\tLSL\t$1, R23, R1\n\tSUB\tR0, R1, R1 // iy0")
+	}
+	a.L(`	NEG	R1, R2
+	CMP	$0, R2
+	CSEL	GT, R2, ZR, R2 // kyLo = max(-iy0, 0)
+	MOVD	136(R22), R3
+	SUB	R1, R3, R3
+	CMP	R25, R3
+	CSEL	LT, R3, R25, R3 // kyHi = min(h-iy0, k)
+	ADD	R1, R2, R4 // lo
+	ADD	R1, R3, R5 // hi
+	MOVD	112(R22), R6 // xs
+	MOVD	160(R22), R7 // w
+	MOVD	168(R22), R8 // sums: top[k+1][16], bot[k+1][16]
+	CMP	R4, R5
+	BLE	nrows0
+	SUB	R4, R5, R9
+	MOVD	R9, 192(R22) // rn = hi - lo
+	UDIV	R25, R4, R10
+	MSUB	R10, R4, R25, R10
+	ADD	R10<<3, R6, R10
+	MOVD	R10, 184(R22) // rxs = xs + lo%%k
+	MOVD	$%d, R10
+	MADD	R10, R7, R2, R11
+	MOVD	R11, 200(R22) // rw = w + kyLo*G*64
+	CMP	R25, R9
+	BEQ	nopadrow
+	ADD	R2<<6, R8, R10
+	MOVD	R10, 208(R22) // rtop = top[kyLo]
+	LSL	$1, R25, R11
+	ADD	$1, R11, R11
+	SUB	R3, R11, R11
+	ADD	R11<<6, R8, R11
+	MOVD	R11, 216(R22) // rbot = bot[k-kyHi]
+	B	build
+nopadrow:
+	MOVD	ZR, 208(R22) // rtop = nil: no padding row
+	B	build
+nrows0:
+	MOVD	ZR, 192(R22)
+	MOVD	R6, 184(R22)
+	MOVD	R7, 200(R22)
+	ADD	R25<<6, R8, R10
+	MOVD	R10, 208(R22) // top[k]
+	ADD	$1, R25, R11
+	ADD	R11<<6, R8, R11
+	MOVD	R11, 216(R22) // bot[0]
+build:
+	CMP	R24, R4
+	CSEL	GT, R4, R24, R26 // iy = max(next, lo)
+	CMP	R24, R5
+	CSEL	GT, R5, R24, R24 // next = max(next, hi)
+buildloop:
+	CMP	R24, R26
+	BGE	built
+	UDIV	R25, R26, R0
+	MSUB	R0, R26, R25, R0
+	MOVD	112(R22), R1
+	MOVD	(R1)(R0<<3), R0 // t = xs[iy %% k]
+	MOVD	64(R22), R1 // p
+	MOVD	48(R22), R2
+	MOVD	40(R22), R3
+	MADD	R2, R3, R26, R3
+	MOVD	32(R22), R2
+	ADD	R3, R2, R2 // src + srcOff + iy*rowIn
+	MOVD	56(R22), R3 // inStride
+	MOVD	72(R22), R4 // padL
+	MOVD	80(R22), R5 // nIn
+	MOVD	88(R22), R6 // padR
+	MOVD	96(R22), R7 // z
+	MOVD	104(R22), R8 // nt`, groups*64)
+	dwDotBuildBody(a, stride)
+	a.S(`	ADD	$1, R26, R26
+	B	buildloop
+built:
+	MOVD	0(R22), R0
+	MOVD	24(R22), R1
+	MADD	R1, R0, R23, R0 // dst + oy*rowOut
+	MOVD	8(R22), R1 // outStride
+	MOVD	16(R22), R2 // n
+	MOVD	184(R22), R3
+	MOVD	192(R22), R4
+	MOVD	200(R22), R17
+	MOVD	208(R22), R20
+	MOVD	216(R22), R19
+	MOVD	176(R22), R6 // rq`)
+	dwDotKernelBody(a, groups, stride)
+	a.S(`	ADD	$1, R23, R23
+	B	rowloop
+tiledone:
 	RET`)
 }
 
@@ -294,12 +389,9 @@ func dwconvDotFile() string {
 	a.S(`
 // Depthwise convolution with SDOT over the taps (ARMv8.2 dot product; only
 // the dotprod tier calls these). See dwconv_dot_arm64.go.`)
-	for _, s := range []int{1, 2} {
-		dwDotRow(a, s)
-	}
 	for _, g := range []int{1, 2, 3} {
 		for _, s := range []int{1, 2} {
-			dwDotKernel(a, g, s)
+			dwDotTile(a, g, s)
 		}
 	}
 	return a.String()
