@@ -194,6 +194,8 @@ func TestArmDWDotLayout(t *testing.T) {
 func FuzzArmDWConv(f *testing.F) {
 	f.Add(uint64(1), uint8(5), uint8(7), uint8(20), uint8(1), uint8(0))
 	f.Add(uint64(2), uint8(1), uint8(1), uint8(16), uint8(4), uint8(3))
+	f.Add(uint64(3), uint8(6), uint8(111), uint8(40), uint8(0), uint8(1))
+	f.Add(uint64(4), uint8(13), uint8(13), uint8(89), uint8(4), uint8(6))
 	f.Fuzz(func(t *testing.T, seed uint64, h, w, c, kIdx, mode uint8) {
 		ts := asmTiers()
 		if len(ts) == 0 {
@@ -201,7 +203,7 @@ func FuzzArmDWConv(f *testing.F) {
 		}
 		rng := rand.New(rand.NewPCG(seed, 5))
 		tc := randArmDWCase(rng, dwKernels[int(kIdx)%len(dwKernels)], 1+int(mode)%2, mode&2 != 0)
-		tc.h, tc.w, tc.c = 1+int(h)%20, 1+int(w)%20, 1+int(c)%100
+		tc.h, tc.w, tc.c = 1+int(h)%20, 1+int(w)%120, 1+int(c)%100 // rows up to 120 wide (MixNet: 112)
 		for _, tab := range ts {
 			runArmDW(t, rng, tab, tc, int(mode>>2)%3)
 		}
