@@ -24,11 +24,12 @@ import (
 // not computed: their contribution, zIn times the row sums of the weights,
 // is added to the bias (exact in wrapping int32, like the generic sum).
 
-// dwDotRQ is what dwDotG* needs of one 16-channel block besides the
-// rows: M, R = -max(Shift, 1) and L = max(1-Shift, 0) per channel
-// (quant/doc.go), the bias b, room for the bias of an output row with
-// padding rows (bp), the zero points and clamp, lsh != 0 iff some L != 0
-// and clamp != 0 iff the clamp is narrower than int8. The asm reads it at fixed offsets (checked in a test).
+// dwDotRQ is the requantization of one 16-channel block: M, R =
+// -max(Shift, 1) and L = max(1-Shift, 0) per channel (quant/doc.go), the
+// bias b, room for the bias of an output row with padding rows (bp), the
+// zero points and clamp, lsh != 0 iff some L != 0 and clamp != 0 iff the
+// clamp is narrower than int8. The asm reads it at fixed offsets (checked
+// in a test).
 type dwDotRQ struct {
 	m, r, l, b, bp        [16]int32
 	zIn, zOut, qmin, qmax int32
