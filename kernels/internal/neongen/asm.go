@@ -1,7 +1,8 @@
 // Package neongen generates the arm64 NEON assembly of package kernels
 // (gemm_neon_arm64.s, gemm_dot_arm64.s, dwconv_neon_arm64.s,
-// elementwise_neon_arm64.s) and of package camera (fusedrow_neon_arm64.s,
-// the row kernels of the fused preprocessing; templates in camera.go).
+// dwconv_dot_arm64.s, elementwise_neon_arm64.s) and of package camera
+// (fusedrow_neon_arm64.s, the row kernels of the fused preprocessing;
+// templates in camera.go).
 //
 // Go's arm64 assembler lacks most integer NEON instructions, so those are
 // emitted as `WORD $0x…` with the instruction, in LLVM syntax, as a comment.
