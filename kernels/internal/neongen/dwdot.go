@@ -2,13 +2,15 @@ package neongen
 
 // The dotprod depthwise kernels (dwconv_dot_arm64.s): SDOT over the taps of
 // a kernel row, lanes = channels. For one 16-channel block and one input
-// row, dwDotRowS1/S2 build a "tap window" row T: entry m is the transpose
-// of the four input pixels P[s*m .. s*m+3] (s = stride), 16 channels × 4
-// taps, each channel's 4 taps contiguous (one SDOT lane). Output pixel ox,
-// tap group g (taps 4g..4g+3 of the row) reads T[ox + (4/s)*g], so one
-// window row serves every output column and, at stride 1, K output rows.
-// dwDotG{1,2,3}S{1,2} then sum, per output pixel, the SDOTs of every
-// non-padding kernel row (G = ceil(K/4) groups per row) and requantize.
+// row, dwDotBuildBody builds a "tap window" row T: entry m is the
+// transpose of the four input pixels P[s*m .. s*m+3] (s = stride), 16
+// channels × 4 taps, each channel's 4 taps contiguous (one SDOT lane).
+// Output pixel ox, tap group g (taps 4g..4g+3 of the row) reads
+// T[ox + (4/s)*g], so one window row serves every output column and, at
+// stride 1, K output rows. dwDotKernelBody then sums, per output pixel, the
+// SDOTs of every kernel row in the image (G = ceil(K/4) groups per row) and
+// requantizes. dwDotTileG{1,2,3}S{1,2} run both over the output rows of one
+// block and column tile.
 
 // zip16 writes Z(a, b) = (zip1, zip2) of the bytes of pixels a and b into
 // (lo, lo+1).
