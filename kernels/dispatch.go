@@ -11,6 +11,7 @@ import (
 
 // Kernel function types: the signatures of the generic specifications.
 type (
+	// DWConvFunc takes weights as returned by the table's PackDW.
 	DWConvFunc func(dst, src []int8, weights []int8, bias []int32, rq []quant.Multiplier,
 		s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int)
 	// GEMMFunc takes weights as returned by the table's PackGEMM.
@@ -38,9 +39,15 @@ type Table struct {
 	// It runs once per layer at load.
 	PackGEMM func(w []int8, k, n int) []int8
 	// PackGEMV, when not nil, packs the weights of a GEMM that is only ever
-	// called with one pixel (the squeeze-excite FCs); the table's GEMM and
-	// GEMMF32 accept them for pixels == 1 only. Nil means PackGEMM.
-	PackGEMV   func(w []int8, k, n int) []int8
+	// called with one pixel (the squeeze-excite FCs, the classifier); the
+	// table's GEMM and GEMMF32 accept them for pixels == 1 only. Nil means
+	// PackGEMM.
+	PackGEMV func(w []int8, k, n int) []int8
+	// PackDW returns the [K][K][C] weights of a depthwise convolution in the
+	// form this tier's DWConv reads: a slice that starts with the plain
+	// weights (so every DWConv accepts it) and may carry a packed copy
+	// after them (dotprod). Once per layer at load.
+	PackDW     func(w []int8, k, c int) []int8
 	GEMM       GEMMFunc
 	GEMMF32    GEMMF32Func
 	DWConv     DWConvFunc
@@ -58,6 +65,7 @@ type Table struct {
 var Generic = &Table{
 	Name:       "generic",
 	PackGEMM:   func(w []int8, k, n int) []int8 { return w[:n*k] },
+	PackDW:     packDWPlain,
 	GEMM:       GEMMQS8,
 	GEMMF32:    GEMMQS8F32,
 	DWConv:     DWConvQS8,
@@ -68,6 +76,13 @@ var Generic = &Table{
 	Lookup:     LookupQS8,
 	Ops: map[string]string{"gemm": "generic", "gemm_f32": "generic", "dwconv": "generic", "stem": "generic",
 		"pool": "generic", "add": "generic", "channel_mul": "generic", "lookup": "generic"},
+}
+
+// packDWPlain is PackDW for tiers that read the plain [K][K][C] weights.
+func packDWPlain(w []int8, k, c int) []int8 {
+	n := k * k * c
+	need("PackDW", "weights", len(w), n)
+	return w[:n:n]
 }
 
 // tiers holds every tier this binary has and this CPU can run, best last.

@@ -10,6 +10,7 @@ import "github.com/klauspost/cpuid/v2"
 var Neon = &Table{
 	Name:       "neon",
 	PackGEMM:   packGEMMNeon,
+	PackDW:     packDWPlain,
 	GEMM:       gemmQS8Neon,
 	GEMMF32:    gemmQS8F32Neon,
 	DWConv:     dwConvNeon,
@@ -23,20 +24,22 @@ var Neon = &Table{
 }
 
 // DotProd is the ARMv8.2 dot-product tier (Cortex-A76: Pi 5). It uses SDOT
-// for the GEMMs (and the stem, an im2col GEMM) and shares the other
-// entries with Neon.
+// for the GEMMs (and the stem, an im2col GEMM) and the depthwise
+// convolutions (SDOT over the taps, dwconv_dot_arm64.go), and shares the
+// other entries with Neon.
 var DotProd = &Table{
 	Name:       "dotprod",
 	PackGEMM:   packGEMMDot,
+	PackDW:     packDWDot,
 	GEMM:       gemmQS8Dot,
 	GEMMF32:    gemmQS8F32Dot,
-	DWConv:     Neon.DWConv,
+	DWConv:     dwConvDot,
 	Stem:       stemConvDot,
 	Pool:       Neon.Pool,
 	Add:        Neon.Add,
 	ChannelMul: Neon.ChannelMul,
 	Lookup:     Neon.Lookup,
-	Ops: map[string]string{"gemm": "dotprod", "gemm_f32": "dotprod", "dwconv": Neon.Ops["dwconv"],
+	Ops: map[string]string{"gemm": "dotprod", "gemm_f32": "dotprod", "dwconv": "dotprod",
 		"stem": "dotprod", "pool": Neon.Ops["pool"], "add": Neon.Ops["add"],
 		"channel_mul": Neon.Ops["channel_mul"], "lookup": Neon.Ops["lookup"]},
 }

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"unsafe"
 )
 
 // runArmDW compares tab.DWConv with the generic kernel on one case, with
@@ -32,6 +33,10 @@ func runArmDW(tb testing.TB, rng *rand.Rand, tab *Table, tc dwCase, multKind int
 	got := newBuf(rng, oh*ow*s.OutStride)
 	want := got.clone()
 	srcBefore, wBefore, biasBefore := src.clone(), slices.Clone(w), slices.Clone(bias)
+	pw := tab.PackDW(w, tc.k, tc.c)
+	if !slices.Equal(pw[:len(w)], w) {
+		tb.Fatalf("%s: PackDW does not start with the plain weights", tab.Name)
+	}
 	srcLen := span(tc.h*tc.w, s.InStride, tc.c)
 	srcView := src.view(tc.inOff, srcLen)[:srcLen:srcLen]
 	dstLen := span(oh*ow, s.OutStride, tc.c)
@@ -41,7 +46,7 @@ func runArmDW(tb testing.TB, rng *rand.Rand, tab *Table, tc dwCase, multKind int
 	}
 	for _, r := range ranges {
 		DWConvQS8(want[guard+tc.outOff:][:dstLen], srcView, w, bias, rq, &s, q.zIn, q.zOut, q.qmin, q.qmax, r[0], r[1])
-		tab.DWConv(got.view(tc.outOff, dstLen), srcView, w, bias, rq, &s, q.zIn, q.zOut, q.qmin, q.qmax, r[0], r[1])
+		tab.DWConv(got.view(tc.outOff, dstLen), srcView, pw, bias, rq, &s, q.zIn, q.zOut, q.qmin, q.qmax, r[0], r[1])
 	}
 	name := fmt.Sprintf("%s %v mult=%d", tab.Name, tc, multKind)
 	checkBuf(tb, name+": dst", got.b, want)
@@ -105,9 +110,92 @@ func TestArmDWConv(t *testing.T) {
 	})
 }
 
+// TestArmDWConvDot runs the SDOT depthwise kernel on MixNet-sized maps, with
+// column tiles forced by a small scratch, and with every scratch slot busy
+// (the neon fallback).
+func TestArmDWConvDot(t *testing.T) {
+	var dot *Table
+	for _, tab := range asmTiers() {
+		if tab.Name == "dotprod" {
+			dot = tab
+		}
+	}
+	if dot == nil {
+		t.Skip("no dotprod tier on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(11, 7))
+	for _, k := range dwKernels {
+		if got, plain := len(dot.PackDW(make([]int8, k*k*16), k, 16)), k*k*16; got <= plain {
+			t.Errorf("k=%d: PackDW gave %d bytes, no packed copy after the %d plain ones", k, got, plain)
+		}
+	}
+	big := []dwCase{
+		{h: 6, w: 112, c: 16, k: 3, stride: 1},
+		{h: 7, w: 112, c: 40, k: 3, stride: 2, split: true},
+		{h: 9, w: 56, c: 48, k: 7, stride: 2, same: true},
+		{h: 14, w: 14, c: 90, k: 9, stride: 1, inOff: 3, inExtra: 5, outOff: 2, outExtra: 1},
+		{h: 14, w: 14, c: 144, k: 11, stride: 2, split: true},
+		{h: 7, w: 7, c: 300, k: 9, stride: 1, extreme: true},
+		{h: 28, w: 28, c: 120, k: 5, stride: 1, split: true},
+	}
+	for i, tc := range big {
+		runArmDW(t, rng, dot, tc, i%3)
+	}
+	defer func(v int) { dwDotScratchLimit = v }(dwDotScratchLimit)
+	for _, limit := range []int{12 << 10, 6 << 10, 1} {
+		dwDotScratchLimit = limit
+		for _, k := range dwKernels {
+			for st := 1; st <= 2; st++ {
+				tc := randArmDWCase(rng, k, st, rng.IntN(2) == 0)
+				tc.w = 1 + rng.IntN(60)
+				runArmDW(t, rng, dot, tc, rng.IntN(3))
+			}
+		}
+	}
+	dwDotScratchLimit = dwDotScratchSize
+	for i := range dwDotPool {
+		dwDotPool[i].busy.Store(true)
+	}
+	defer func() {
+		for i := range dwDotPool {
+			dwDotPool[i].busy.Store(false)
+		}
+	}()
+	runArmDW(t, rng, dot, dwCase{h: 9, w: 11, c: 33, k: 5, stride: 1, split: true}, 1)
+}
+
+// TestArmDWDotLayout pins the struct offsets dwconv_dot_arm64.s reads.
+func TestArmDWDotLayout(t *testing.T) {
+	var q dwDotRQ
+	got := []uintptr{unsafe.Offsetof(q.m), unsafe.Offsetof(q.r), unsafe.Offsetof(q.l), unsafe.Offsetof(q.b),
+		unsafe.Offsetof(q.bp), unsafe.Offsetof(q.zIn), unsafe.Offsetof(q.zOut), unsafe.Offsetof(q.qmin),
+		unsafe.Offsetof(q.qmax), unsafe.Offsetof(q.lsh), unsafe.Offsetof(q.clamp)}
+	want := []uintptr{0, 64, 128, 192, 256, 320, 324, 328, 332, 336, 340}
+	if !slices.Equal(got, want) {
+		t.Errorf("dwDotRQ offsets %v, the asm reads %v", got, want)
+	}
+	var a dwDotTile
+	got = []uintptr{unsafe.Offsetof(a.dst), unsafe.Offsetof(a.outStride), unsafe.Offsetof(a.n), unsafe.Offsetof(a.rowOut),
+		unsafe.Offsetof(a.src), unsafe.Offsetof(a.srcOff), unsafe.Offsetof(a.rowIn), unsafe.Offsetof(a.inStride),
+		unsafe.Offsetof(a.p), unsafe.Offsetof(a.padL), unsafe.Offsetof(a.nIn), unsafe.Offsetof(a.padR),
+		unsafe.Offsetof(a.z), unsafe.Offsetof(a.nt), unsafe.Offsetof(a.xs), unsafe.Offsetof(a.k),
+		unsafe.Offsetof(a.padTop), unsafe.Offsetof(a.h), unsafe.Offsetof(a.oy0), unsafe.Offsetof(a.oy1),
+		unsafe.Offsetof(a.w), unsafe.Offsetof(a.sums), unsafe.Offsetof(a.rq), unsafe.Offsetof(a.rxs),
+		unsafe.Offsetof(a.rn), unsafe.Offsetof(a.rw), unsafe.Offsetof(a.rtop), unsafe.Offsetof(a.rbot)}
+	want = nil
+	for i := range got {
+		want = append(want, uintptr(8*i))
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("dwDotTile offsets %v, the asm reads %v", got, want)
+	}
+}
+
 func FuzzArmDWConv(f *testing.F) {
 	f.Add(uint64(1), uint8(5), uint8(7), uint8(20), uint8(1), uint8(0))
 	f.Add(uint64(2), uint8(1), uint8(1), uint8(16), uint8(4), uint8(3))
+	f.Add(uint64(3), uint8(6), uint8(111), uint8(40), uint8(0), uint8(1))
+	f.Add(uint64(4), uint8(13), uint8(13), uint8(89), uint8(4), uint8(6))
 	f.Fuzz(func(t *testing.T, seed uint64, h, w, c, kIdx, mode uint8) {
 		ts := asmTiers()
 		if len(ts) == 0 {
@@ -115,7 +203,7 @@ func FuzzArmDWConv(f *testing.F) {
 		}
 		rng := rand.New(rand.NewPCG(seed, 5))
 		tc := randArmDWCase(rng, dwKernels[int(kIdx)%len(dwKernels)], 1+int(mode)%2, mode&2 != 0)
-		tc.h, tc.w, tc.c = 1+int(h)%20, 1+int(w)%20, 1+int(c)%100
+		tc.h, tc.w, tc.c = 1+int(h)%20, 1+int(w)%120, 1+int(c)%100 // rows up to 120 wide (MixNet: 112)
 		for _, tab := range ts {
 			runArmDW(t, rng, tab, tc, int(mode>>2)%3)
 		}
@@ -127,7 +215,7 @@ func TestArmDWConvAllocs(t *testing.T) {
 		const h, w, c = 9, 9, 40
 		src := make([]int8, h*w*c)
 		dst := make([]int8, h*w*c)
-		wts := make([]int8, 11*11*c)
+		wts := tab.PackDW(make([]int8, 11*11*c), 11, c)
 		bias := make([]int32, c)
 		rq := benchMults(c)
 		dw := DWConvShape{H: h, W: w, C: c, InStride: c, OutStride: c, K: 11, Stride: 1, PadTop: 5, PadLeft: 5, OH: h, OW: w}
@@ -148,7 +236,7 @@ func BenchmarkArmDWConv(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/k%d_s%d_%dx%dx%d", tab.Name, d.k, d.s, d.h, d.h, d.c), func(b *testing.B) {
 				src := benchInt8s(d.h * d.h * d.c)
 				dst := make([]int8, oh*oh*d.c)
-				w := benchInt8s(d.k * d.k * d.c)
+				w := tab.PackDW(benchInt8s(d.k*d.k*d.c), d.k, d.c)
 				bias := make([]int32, d.c)
 				rq := benchMults(d.c)
 				for b.Loop() {

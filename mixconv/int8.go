@@ -12,7 +12,7 @@ import (
 type QS8 struct {
 	Spec   Spec
 	Shapes []kernels.DWConvShape // per group
-	W      [][]int8              // per group [K][K][Cg], symmetric in [-127, 127]
+	W      [][]int8              // per group [K][K][Cg], symmetric in [-127, 127] (after Pack: a tier's PackDW form)
 	Bias   []int32               // [C], input zero point folded in
 	M      []quant.Multiplier    // [C]
 }
@@ -52,6 +52,14 @@ func NewQS8(spec Spec, h, w int, weights []int8, bias []int32, m []quant.Multipl
 		return nil, fmt.Errorf("mixconv: %d weights, the groups take %d", len(weights), off)
 	}
 	return q, nil
+}
+
+// Pack replaces each group's weights with pack's form of them (a kernel
+// tier's PackDW), once at load, for that tier's depthwise entry.
+func (q *QS8) Pack(pack func(w []int8, k, c int) []int8) {
+	for g := range q.W {
+		q.W[g] = pack(q.W[g], q.Shapes[g].K, q.Shapes[g].C)
+	}
 }
 
 // Forward computes output rows [y0, y1) of every group with dw (a kernel

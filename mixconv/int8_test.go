@@ -2,6 +2,7 @@ package mixconv
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/mixedge/mixedge/kernels"
@@ -87,11 +88,17 @@ func TestQS8MatchesNaive(t *testing.T) {
 		oh, ow := s.OutSize(h, w)
 		want := naiveQS8(src, h, w, s, wts, raw, m, zIn, zOut, -128, 127)
 		for _, k := range kernels.Tiers() {
-			got := make([]int8, oh*ow*c)
-			q.Forward(k.DWConv, got, src, zIn, zOut, -128, 127, 0, oh)
-			for i := range want {
-				if got[i] != want[i] {
-					t.Fatalf("%s case %d (%v, %dx%d): element %d is %d, want %d", k.Name, n, s, h, w, i, got[i], want[i])
+			// plain weights (every DWConv takes them), then the tier's PackDW form
+			packed := *q
+			packed.W = slices.Clone(q.W)
+			packed.Pack(k.PackDW)
+			for _, qk := range []*QS8{q, &packed} {
+				got := make([]int8, oh*ow*c)
+				qk.Forward(k.DWConv, got, src, zIn, zOut, -128, 127, 0, oh)
+				for i := range want {
+					if got[i] != want[i] {
+						t.Fatalf("%s case %d (%v, %dx%d): element %d is %d, want %d", k.Name, n, s, h, w, i, got[i], want[i])
+					}
 				}
 			}
 		}

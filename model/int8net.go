@@ -181,6 +181,7 @@ func NewInt8NetWithPlan(q *QModel, k *kernels.Table, bufs []Buffer, plan Plan) (
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", op.Name, err)
 			}
+			mc.Pack(k.PackDW)
 			n.mc[i] = mc
 		case OpStem:
 			spec := op.DWSpec()

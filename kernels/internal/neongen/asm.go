@@ -1,7 +1,8 @@
 // Package neongen generates the arm64 NEON assembly of package kernels
 // (gemm_neon_arm64.s, gemm_dot_arm64.s, dwconv_neon_arm64.s,
-// elementwise_neon_arm64.s) and of package camera (fusedrow_neon_arm64.s,
-// the row kernels of the fused preprocessing; templates in camera.go).
+// dwconv_dot_arm64.s, elementwise_neon_arm64.s) and of package camera
+// (fusedrow_neon_arm64.s, the row kernels of the fused preprocessing;
+// templates in camera.go).
 //
 // Go's arm64 assembler lacks most integer NEON instructions, so those are
 // emitted as `WORD $0x…` with the instruction, in LLVM syntax, as a comment.
@@ -377,11 +378,18 @@ func Encode(text string) (uint32, error) {
 		size := elemSize[narrow]
 		return 0x0f000000 | q<<30 | size<<22 | l<<21 | mm<<20 | (m.reg&15)<<16 | opc<<12 | h<<11 | n.reg<<5 | d.reg, nil
 	case mn == "sdot":
-		// SDOT (by element): 0 Q 0 01111 10 L M Rm 1110 H 0 Rn Rd.
 		if len(ops) != 3 {
 			return bad()
 		}
 		d, n, m := ops[0], ops[1], ops[2]
+		if m.index < 0 {
+			// SDOT (vector): 0 Q 0 01110 10 0 Rm 1001 0 1 Rn Rd.
+			if d.elem != 's' || n.elem != 'b' || n.bits() != d.bits() || m.elem != 'b' || m.count != n.count {
+				return bad()
+			}
+			return 0x0e809400 | d.q()<<30 | m.reg<<16 | n.reg<<5 | d.reg, nil
+		}
+		// SDOT (by element): 0 Q 0 01111 10 L M Rm 1110 H 0 Rn Rd.
 		if d.elem != 's' || n.elem != 'b' || n.bits() != d.bits() || m.elem != 'b' || m.count != 4 || m.index < 0 || m.index > 3 {
 			return bad()
 		}

@@ -18,6 +18,7 @@ var encodeCases = []string{
 	"sqadd v1.8h, v2.8h, v3.8h",
 	"sdot v0.4s, v16.16b, v24.4b[0]", "sdot v7.4s, v23.16b, v27.4b[3]", "sdot v31.4s, v1.16b, v30.4b[2]",
 	"sdot v2.2s, v3.8b, v4.4b[1]",
+	"sdot v16.4s, v4.16b, v0.16b", "sdot v31.4s, v11.16b, v3.16b", "sdot v1.2s, v2.8b, v3.8b",
 	"smull v24.8h, v16.8b, v20.8b", "smull2 v9.8h, v4.16b, v5.16b", "smull v16.4s, v2.4h, v22.4h",
 	"smull2 v17.4s, v2.8h, v22.8h", "smlal v8.8h, v6.8b, v7.8b", "smlal2 v19.4s, v5.8h, v23.8h",
 	"saddw v0.4s, v0.4s, v8.4h", "saddw2 v1.4s, v1.4s, v8.8h", "saddw v16.8h, v16.8h, v4.8b",
@@ -87,6 +88,7 @@ func TestEncodeRejects(t *testing.T) {
 		"sqxtn v1.8b, v2.4s",                     // narrows one step only
 		"sdot v1.4s, v2.16b, v3.4b[4]",           // lane out of range
 		"sdot v1.4s, v2.8b, v3.4b[0]",            // source width differs from destination
+		"sdot v1.4s, v2.16b, v3.8b",              // vector operands of different widths
 		"scvtf v1.4s, v2.8h",                     // not a same-width conversion
 		"fmul v1.8h, v2.8h, v3.8h",               // half precision not covered
 		"frobnicate v1.4s, v2.4s, v3.4s",         // unknown mnemonic

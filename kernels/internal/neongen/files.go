@@ -15,6 +15,7 @@ func Files(pkg string) map[string]string {
 			"gemm_neon_arm64.s":        gemmNeonFile(),
 			"gemm_dot_arm64.s":         gemmDotFile(),
 			"dwconv_neon_arm64.s":      dwconvFile(),
+			"dwconv_dot_arm64.s":       dwconvDotFile(),
 			"elementwise_neon_arm64.s": elementwiseFile(),
 		}
 	case "camera":

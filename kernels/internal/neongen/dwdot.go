@@ -1,0 +1,400 @@
+package neongen
+
+// The dotprod depthwise kernels (dwconv_dot_arm64.s): SDOT over the taps of
+// a kernel row, lanes = channels. For one 16-channel block and one input
+// row, dwDotBuildBody builds a "tap window" row T: entry m is the
+// transpose of the four input pixels P[s*m .. s*m+3] (s = stride), 16
+// channels × 4 taps, each channel's 4 taps contiguous (one SDOT lane).
+// Output pixel ox, tap group g (taps 4g..4g+3 of the row) reads
+// T[ox + (4/s)*g], so one window row serves every output column and, at
+// stride 1, K output rows. dwDotKernelBody then sums, per output pixel, the
+// SDOTs of every kernel row in the image (G = ceil(K/4) groups per row) and
+// requantizes. dwDotTileG{1,2,3}S{1,2} run both over the output rows of one
+// block and column tile.
+
+// zip16 writes Z(a, b) = (zip1, zip2) of the bytes of pixels a and b into
+// (lo, lo+1).
+func zip16(a *Asm, pa, pb, lo int) {
+	a.L("\tVZIP1\tV%d.B16, V%d.B16, V%d.B16", pb, pa, lo)
+	a.L("\tVZIP2\tV%d.B16, V%d.B16, V%d.B16", pb, pa, lo+1)
+}
+
+// zip8 writes the window entry of Z(p, p+1) (z) and Z(p+2, p+3) (z2) into
+// out..out+3 (channels 0-3, 4-7, 8-11, 12-15, 4 taps each) and stores it.
+func zip8(a *Asm, z, z2, out int) {
+	a.L("\tVZIP1\tV%d.H8, V%d.H8, V%d.H8", z2, z, out)
+	a.L("\tVZIP2\tV%d.H8, V%d.H8, V%d.H8", z2, z, out+1)
+	a.L("\tVZIP1\tV%d.H8, V%d.H8, V%d.H8", z2+1, z+1, out+2)
+	a.L("\tVZIP2\tV%d.H8, V%d.H8, V%d.H8", z2+1, z+1, out+3)
+	a.L("\tVST1.P\t[V%d.B16, V%d.B16, V%d.B16, V%d.B16], 64(R0)", out, out+1, out+2, out+3)
+}
+
+// dwDotBuildBody gathers one input row of a 16-channel block into R1 (16
+// bytes a pixel): R4 copies of the 16 bytes at R7 (zIn), R5 pixels from
+// R2 (R3 apart), R6 copies of zIn; then writes R8 (a multiple of 4)
+// window entries to R0, entry m = the 4 taps P[s*m .. s*m+3] of each
+// channel (64 bytes). R1 must hold R8+3 (s = 1) or 2*R8+2 (s = 2) pixels.
+// Uses R0-R9, V0-V4, V16-V31.
+func dwDotBuildBody(a *Asm, stride int) {
+	a.S(`	VLD1	(R7), [V31.B16]
+	MOVD	R1, R9
+	CBZ	R4, gsrc
+gpadl:
+	VST1.P	[V31.B16], 16(R9)
+	SUBS	$1, R4, R4
+	BNE	gpadl
+gsrc:
+	CMP	$4, R5
+	BLT	gsrc1chk
+gsrc4:
+	VLD1.P	(R2)(R3), [V26.B16]
+	VLD1.P	(R2)(R3), [V27.B16]
+	VLD1.P	(R2)(R3), [V28.B16]
+	VLD1.P	(R2)(R3), [V29.B16]
+	VST1.P	[V26.B16, V27.B16, V28.B16, V29.B16], 64(R9)
+	SUB	$4, R5, R5
+	CMP	$4, R5
+	BGE	gsrc4
+gsrc1chk:
+	CBZ	R5, gpadr
+gsrc1:
+	VLD1.P	(R2)(R3), [V30.B16]
+	VST1.P	[V30.B16], 16(R9)
+	SUBS	$1, R5, R5
+	BNE	gsrc1
+gpadr:
+	CBZ	R6, trans
+gpadr1:
+	VST1.P	[V31.B16], 16(R9)
+	SUBS	$1, R6, R6
+	BNE	gpadr1
+trans:
+	CBZ	R8, tdone`)
+	if stride == 1 {
+		// A = Z(m, m+1) in V16-V17, B = Z(m+1, m+2) in V18-V19 carried.
+		a.S(`	VLD1	(R1), [V0.B16, V1.B16, V2.B16]
+	ADD	$32, R1, R1 // P[m+2]`)
+		zip16(a, 0, 1, 16)
+		zip16(a, 1, 2, 18)
+		a.S(`loop:
+	VLD1.P	64(R1), [V0.B16, V1.B16, V2.B16, V3.B16] // P[m+2..m+5]
+	VLD1	(R1), [V4.B16] // P[m+6]`)
+		zip16(a, 0, 1, 20) // Z(m+2)
+		zip16(a, 1, 2, 22) // Z(m+3)
+		zip8(a, 16, 20, 24)
+		zip8(a, 18, 22, 24)
+		zip16(a, 2, 3, 16) // Z(m+4)
+		zip16(a, 3, 4, 18) // Z(m+5)
+		zip8(a, 20, 16, 24)
+		zip8(a, 22, 18, 24)
+	} else {
+		// A = Z(2m, 2m+1) in V16-V17 carried.
+		a.S(`	VLD1.P	32(R1), [V0.B16, V1.B16]`)
+		zip16(a, 0, 1, 16)
+		a.S(`loop:
+	VLD1.P	64(R1), [V0.B16, V1.B16, V2.B16, V3.B16] // P[2m+2..2m+5]`)
+		zip16(a, 0, 1, 18) // C = Z(2m+2)
+		zip16(a, 2, 3, 20) // D = Z(2m+4)
+		zip8(a, 16, 18, 24)
+		zip8(a, 18, 20, 24)
+		a.S(`	VLD1.P	64(R1), [V0.B16, V1.B16, V2.B16, V3.B16] // P[2m+6..2m+9]`)
+		zip16(a, 0, 1, 22) // E = Z(2m+6)
+		zip16(a, 2, 3, 16) // Z(2m+8), the next A
+		zip8(a, 20, 22, 24)
+		zip8(a, 22, 16, 24)
+	}
+	a.S(`	SUBS	$4, R8, R8
+	BNE	loop
+tdone:`)
+}
+
+// dwDotRequant requantizes the int32 sums of np pixels (V16+4p..V19+4p),
+// M in V0-V3, R in V4-V7, L in V8-V11 (loaded here from R6, R14, R15),
+// and stores them to R0, R0+R1, … (R0 advances). The SQSHLs run only if
+// R7 != 0, the clamp to [qmin, qmax] only if R21 != 0 (else SQXTN's
+// saturation to [-128, 127] is the clamp).
+func dwDotRequant(a *Asm, np int, skip string) {
+	a.S(`	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]`)
+	a.L("\tCBZ\tR7, %s", skip)
+	a.L("\tVLD1\t(R15), [V8.S4, V9.S4, V10.S4, V11.S4]")
+	for q := 0; q < 4*np; q++ {
+		a.W("sqshl v%d.4s, v%d.4s, v%d.4s", 16+q, 16+q, 8+q%4)
+	}
+	a.L("%s:", skip)
+	for q := 0; q < 4*np; q++ {
+		a.W("sqdmulh v%d.4s, v%d.4s, v%d.4s", 16+q, 16+q, q%4)
+	}
+	for q := 0; q < 4*np; q++ {
+		a.W("srshl v%d.4s, v%d.4s, v%d.4s", 16+q, 16+q, 4+q%4)
+	}
+	for p := 0; p < np; p++ {
+		s := 16 + 4*p
+		a.W("sqxtn v%d.4h, v%d.4s", s, s)
+		a.W("sqxtn2 v%d.8h, v%d.4s", s, s+1)
+		a.W("sqxtn v%d.4h, v%d.4s", s+1, s+2)
+		a.W("sqxtn2 v%d.8h, v%d.4s", s+1, s+3)
+	}
+	for p := 0; p < np; p++ {
+		s := 16 + 4*p
+		a.W("sqadd v%d.8h, v%d.8h, v12.8h", s, s)
+		a.W("sqadd v%d.8h, v%d.8h, v12.8h", s+1, s+1)
+	}
+	for p := 0; p < np; p++ {
+		s := 16 + 4*p
+		a.W("sqxtn v%d.8b, v%d.8h", s, s)
+		a.W("sqxtn2 v%d.16b, v%d.8h", s, s+1)
+	}
+	a.L("\tCBZ\tR21, %sc", skip)
+	for p := 0; p < np; p++ {
+		s := 16 + 4*p
+		a.W("smax v%d.16b, v%d.16b, v13.16b", s, s)
+		a.W("smin v%d.16b, v%d.16b, v14.16b", s, s)
+	}
+	a.L("%sc:", skip)
+	for p := 0; p < np; p++ {
+		a.L("\tVST1.P\t[V%d.B16], (R0)(R1)", 16+4*p)
+	}
+}
+
+// dwDotKernelBody computes one output row of one block: R2 output pixels
+// (R1 apart, from R0), stride s, groups tap groups of 4 per kernel row:
+// pixel i sums, over the R4 kernel rows r, SDOT(T_r[i + (4/s)*g], w_r[g])
+// over g, where T_r[j] is the 64-byte window entry at xs[r] + 64*j (xs in
+// R3) and w_r[g] the row's 64 bytes of weights for taps 4g..4g+3 ([16
+// ch][4 taps], unused taps 0); the rows' weights follow each other from
+// R17. The sums start at rq.b, plus rq.zIn*(top+bot) (16 int32 each at R20
+// and R19: the padding rows) when R20 != 0, and are requantized with rq =
+// R6 (M, R, L per channel; the SQSHLs by L run only if rq.lsh != 0, the
+// clamp only if rq.clamp != 0). Four pixels at a time, then one. Uses
+// R0-R17, R19-R21, V0-V31.
+func dwDotKernelBody(a *Asm, groups, stride int) {
+	d := 4 / stride // window entries from one tap group to the next
+	a.L(`
+	MOVW	324(R6), R9
+	MOVW	328(R6), R10
+	MOVW	332(R6), R11
+	VDUP	R9, V12.H8
+	VDUP	R10, V13.B16
+	VDUP	R11, V14.B16
+	MOVW	336(R6), R7 // lsh
+	MOVW	340(R6), R21 // clamp
+	ADD	$64, R6, R14 // R
+	ADD	$128, R6, R15 // L
+	ADD	$192, R6, R5 // bias: rq.b
+	CBZ	R20, nopad
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R20), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	MOVW	320(R6), R9
+	VDUP	R9, V28.S4`)
+	for q := 0; q < 4; q++ {
+		a.L("\tVADD\tV%d.S4, V%d.S4, V%d.S4", 24+q, 20+q, 20+q)
+		a.W("mul v%d.4s, v%d.4s, v28.4s", 20+q, 20+q)
+		a.L("\tVADD\tV%d.S4, V%d.S4, V%d.S4", 20+q, 16+q, 16+q)
+	}
+	a.L(`	ADD	$256, R6, R5 // bias: rq.bp = rq.b + zIn*(top+bot)
+	VST1	[V16.S4, V17.S4, V18.S4, V19.S4], (R5)
+nopad:
+	MOVD	$%d, R12 // pixel 3's post-increment: to the next group's pixel 0
+	MOVD	$%d, R13 // one pixel's step from group to group
+	MOVD	ZR, R16 // window offset of pixel 0
+	CMP	$4, R2
+	BLT	single
+quad:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R3, R8
+	MOVD	R17, R11
+	MOVD	R4, R9
+	CBZ	R9, qreq
+qrow:
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10`, 64*(d-3), 64*d)
+	for g := 0; g < groups; g++ {
+		a.L("\tVLD1.P\t64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]")
+		for p := 0; p < 4; p++ {
+			x := 4 + 4*(p%2)
+			if p < 3 || d == 4 {
+				a.L("\tVLD1.P\t64(R10), [V%d.B16, V%d.B16, V%d.B16, V%d.B16]", x, x+1, x+2, x+3)
+			} else {
+				a.L("\tVLD1.P\t(R10)(R12), [V%d.B16, V%d.B16, V%d.B16, V%d.B16]", x, x+1, x+2, x+3)
+			}
+			for r := 0; r < 4; r++ {
+				a.W("sdot v%d.4s, v%d.16b, v%d.16b", 16+4*p+r, x+r, r)
+			}
+		}
+	}
+	a.S(`	SUBS	$1, R9, R9
+	BNE	qrow
+qreq:`)
+	dwDotRequant(a, 4, "qnosh")
+	a.S(`	ADD	$256, R16, R16
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	quad
+single:
+	CBZ	R2, rowdone
+one:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R3, R8
+	MOVD	R17, R11
+	MOVD	R4, R9
+	CBZ	R9, oreq
+orow:
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10`)
+	for g := 0; g < groups; g++ {
+		a.L("\tVLD1.P\t64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]")
+		a.L("\tVLD1.P\t(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]")
+		for r := 0; r < 4; r++ {
+			a.W("sdot v%d.4s, v%d.16b, v%d.16b", 16+r, 4+r, r)
+		}
+	}
+	a.S(`	SUBS	$1, R9, R9
+	BNE	orow
+oreq:`)
+	dwDotRequant(a, 1, "onosh")
+	a.S(`	ADD	$64, R16, R16
+	SUBS	$1, R2, R2
+	BNE	one
+rowdone:`)
+}
+
+// dwDotTile emits dwDotTileG{groups}S{stride}: the output rows of one
+// 16-channel block and column tile, building each input row's window once
+// (into a ring of k rows) and running dwDotKernelBody per output row.
+func dwDotTile(a *Asm, groups, stride int) {
+	a.L(`
+// func dwDotTileG%dS%d(a *dwDotTile)
+//
+// Output rows [a.oy0, a.oy1) of one 16-channel block and column tile,
+// stride %d, %d tap group(s) of 4 per kernel row. For output row oy the
+// input rows lo..hi-1 inside the image (iy0 = oy*%d - a.padTop, kernel
+// rows kyLo..kyHi-1) are built, those not built yet, into ring slot
+// iy %% a.k (a.xs[slot], the table doubled so a.xs[lo %% a.k:] lists the
+// row's slots in order); then the row is computed from those rows, the
+// weights from a.w + kyLo*%d and, if rows are missing, the padding-row
+// sums top[kyLo] + bot[a.k-kyHi] (top[a.k] + bot[0] if none is in the
+// image). Per output row the asm keeps its kernel arguments in a.rxs … a.rbot.
+TEXT ·dwDotTileG%dS%d(SB), NOSPLIT, $0-8
+	MOVD	a+0(FP), R22
+	MOVD	120(R22), R25 // k
+	MOVD	144(R22), R23 // oy
+	MOVD	ZR, R24 // next: input rows below it are built
+rowloop:
+	MOVD	152(R22), R0
+	CMP	R0, R23
+	BGE	tiledone
+	MOVD	128(R22), R0`, groups, stride, stride, groups, stride, groups*64, groups, stride)
+	if stride == 1 {
+		a.S("\tSUB\tR0, R23, R1 // iy0")
+	} else {
+		a.S("\tLSL\t$1, R23, R1\n\tSUB\tR0, R1, R1 // iy0")
+	}
+	a.L(`	NEG	R1, R2
+	CMP	$0, R2
+	CSEL	GT, R2, ZR, R2 // kyLo = max(-iy0, 0)
+	MOVD	136(R22), R3
+	SUB	R1, R3, R3
+	CMP	R25, R3
+	CSEL	LT, R3, R25, R3 // kyHi = min(h-iy0, k)
+	ADD	R1, R2, R4 // lo
+	ADD	R1, R3, R5 // hi
+	MOVD	112(R22), R6 // xs
+	MOVD	160(R22), R7 // w
+	MOVD	168(R22), R8 // sums: top[k+1][16], bot[k+1][16]
+	CMP	R4, R5
+	BLE	nrows0
+	SUB	R4, R5, R9
+	MOVD	R9, 192(R22) // rn = hi - lo
+	UDIV	R25, R4, R10
+	MSUB	R10, R4, R25, R10
+	ADD	R10<<3, R6, R10
+	MOVD	R10, 184(R22) // rxs = xs + lo%%k
+	MOVD	$%d, R10
+	MADD	R10, R7, R2, R11
+	MOVD	R11, 200(R22) // rw = w + kyLo*G*64
+	CMP	R25, R9
+	BEQ	nopadrow
+	ADD	R2<<6, R8, R10
+	MOVD	R10, 208(R22) // rtop = top[kyLo]
+	LSL	$1, R25, R11
+	ADD	$1, R11, R11
+	SUB	R3, R11, R11
+	ADD	R11<<6, R8, R11
+	MOVD	R11, 216(R22) // rbot = bot[k-kyHi]
+	B	build
+nopadrow:
+	MOVD	ZR, 208(R22) // rtop = nil: no padding row
+	B	build
+nrows0:
+	MOVD	ZR, 192(R22)
+	MOVD	R6, 184(R22)
+	MOVD	R7, 200(R22)
+	ADD	R25<<6, R8, R10
+	MOVD	R10, 208(R22) // top[k]
+	ADD	$1, R25, R11
+	ADD	R11<<6, R8, R11
+	MOVD	R11, 216(R22) // bot[0]
+build:
+	CMP	R24, R4
+	CSEL	GT, R4, R24, R26 // iy = max(next, lo)
+	CMP	R24, R5
+	CSEL	GT, R5, R24, R24 // next = max(next, hi)
+buildloop:
+	CMP	R24, R26
+	BGE	built
+	UDIV	R25, R26, R0
+	MSUB	R0, R26, R25, R0
+	MOVD	112(R22), R1
+	MOVD	(R1)(R0<<3), R0 // t = xs[iy %% k]
+	MOVD	64(R22), R1 // p
+	MOVD	48(R22), R2
+	MOVD	40(R22), R3
+	MADD	R2, R3, R26, R3
+	MOVD	32(R22), R2
+	ADD	R3, R2, R2 // src + srcOff + iy*rowIn
+	MOVD	56(R22), R3 // inStride
+	MOVD	72(R22), R4 // padL
+	MOVD	80(R22), R5 // nIn
+	MOVD	88(R22), R6 // padR
+	MOVD	96(R22), R7 // z
+	MOVD	104(R22), R8 // nt`, groups*64)
+	dwDotBuildBody(a, stride)
+	a.S(`	ADD	$1, R26, R26
+	B	buildloop
+built:
+	MOVD	0(R22), R0
+	MOVD	24(R22), R1
+	MADD	R1, R0, R23, R0 // dst + oy*rowOut
+	MOVD	8(R22), R1 // outStride
+	MOVD	16(R22), R2 // n
+	MOVD	184(R22), R3
+	MOVD	192(R22), R4
+	MOVD	200(R22), R17
+	MOVD	208(R22), R20
+	MOVD	216(R22), R19
+	MOVD	176(R22), R6 // rq`)
+	dwDotKernelBody(a, groups, stride)
+	a.S(`	ADD	$1, R23, R23
+	B	rowloop
+tiledone:
+	RET`)
+}
+
+func dwconvDotFile() string {
+	a := &Asm{}
+	a.L(header)
+	a.S(`
+// Depthwise convolution with SDOT over the taps (ARMv8.2 dot product; only
+// the dotprod tier calls these). See dwconv_dot_arm64.go.`)
+	for _, g := range []int{1, 2, 3} {
+		for _, s := range []int{1, 2} {
+			dwDotTile(a, g, s)
+		}
+	}
+	return a.String()
+}
