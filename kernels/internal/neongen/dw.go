@@ -37,34 +37,9 @@ func dwRequant(a *Asm, np int, skip string) {
 		a.W("sqshl v%d.4s, v%d.4s, v%d.4s", q, q, 24+q%4)
 	}
 	a.L("%s:", skip)
-	for q := 0; q < 4*np; q++ {
-		a.W("sqdmulh v%d.4s, v%d.4s, v%d.4s", q, q, 20+q%4)
-	}
-	for q := 0; q < 4*np; q++ {
-		a.W("srshl v%d.4s, v%d.4s, v%d.4s", q, q, 28+q%4)
-	}
-	for p := 0; p < np; p++ {
-		s, t := 4*p, 8+2*p
-		a.W("sqxtn v%d.4h, v%d.4s", t, s)
-		a.W("sqxtn2 v%d.8h, v%d.4s", t, s+1)
-		a.W("sqxtn v%d.4h, v%d.4s", t+1, s+2)
-		a.W("sqxtn2 v%d.8h, v%d.4s", t+1, s+3)
-	}
-	for p := 0; p < np; p++ {
-		t := 8 + 2*p
-		a.W("sqadd v%d.8h, v%d.8h, v16.8h", t, t)
-		a.W("sqadd v%d.8h, v%d.8h, v16.8h", t+1, t+1)
-	}
-	for p := 0; p < np; p++ {
-		t := 8 + 2*p
-		a.W("sqxtn v%d.8b, v%d.8h", t, t)
-		a.W("sqxtn2 v%d.16b, v%d.8h", t, t+1)
-	}
-	for p := 0; p < np; p++ {
-		t := 8 + 2*p
-		a.W("smax v%d.16b, v%d.16b, v17.16b", t, t)
-		a.W("smin v%d.16b, v%d.16b, v18.16b", t, t)
-	}
+	mulShiftLanes(a, 4*np, 0, 20, 28)
+	narrowToBytes(a, np, func(p int) int { return 4 * p }, func(p int) int { return 8 + 2*p }, 16)
+	clampBytes(a, np, func(p int) int { return 8 + 2*p }, 17, 18)
 	for p := 0; p < np; p++ {
 		a.L("\tVST1.P\t[V%d.B16], (R14)(R1)", 8+2*p)
 	}
@@ -315,4 +290,48 @@ func dwconvFile() string {
 		dwSkeleton(a, fmt.Sprintf("dwNeonK%d", k), "rows", nil, 84, dwRowsBody(k, 1), dwRowsBody(k, 2))
 	}
 	return a.String()
+}
+
+// mulShiftLanes applies SQDMULH by M and the rounding SRSHL by R to the n
+// int32 vectors V(acc)..V(acc+n-1); lane quad q uses V(m+q%4), V(r+q%4).
+func mulShiftLanes(a *Asm, n, acc, m, r int) {
+	for q := 0; q < n; q++ {
+		a.W("sqdmulh v%d.4s, v%d.4s, v%d.4s", acc+q, acc+q, m+q%4)
+	}
+	for q := 0; q < n; q++ {
+		a.W("srshl v%d.4s, v%d.4s, v%d.4s", acc+q, acc+q, r+q%4)
+	}
+}
+
+// narrowToBytes narrows pixel p's four int32 vectors V(src(p))..+3 to 16
+// bytes in V(dst(p)) (V(dst(p)+1) is scratch), adding the int16 zero point
+// in V(z) between the two saturating narrowings (see header: it equals
+// adding it before them).
+func narrowToBytes(a *Asm, np int, src, dst func(p int) int, z int) {
+	for p := 0; p < np; p++ {
+		s, t := src(p), dst(p)
+		a.W("sqxtn v%d.4h, v%d.4s", t, s)
+		a.W("sqxtn2 v%d.8h, v%d.4s", t, s+1)
+		a.W("sqxtn v%d.4h, v%d.4s", t+1, s+2)
+		a.W("sqxtn2 v%d.8h, v%d.4s", t+1, s+3)
+	}
+	for p := 0; p < np; p++ {
+		t := dst(p)
+		a.W("sqadd v%d.8h, v%d.8h, v%d.8h", t, t, z)
+		a.W("sqadd v%d.8h, v%d.8h, v%d.8h", t+1, t+1, z)
+	}
+	for p := 0; p < np; p++ {
+		t := dst(p)
+		a.W("sqxtn v%d.8b, v%d.8h", t, t)
+		a.W("sqxtn2 v%d.16b, v%d.8h", t, t+1)
+	}
+}
+
+// clampBytes clamps V(dst(p)) to [V(lo), V(hi)] bytewise.
+func clampBytes(a *Asm, np int, dst func(p int) int, lo, hi int) {
+	for p := 0; p < np; p++ {
+		t := dst(p)
+		a.W("smax v%d.16b, v%d.16b, v%d.16b", t, t, lo)
+		a.W("smin v%d.16b, v%d.16b, v%d.16b", t, t, hi)
+	}
 }

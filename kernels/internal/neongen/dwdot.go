@@ -122,35 +122,11 @@ func dwDotRequant(a *Asm, np int, skip string) {
 		a.W("sqshl v%d.4s, v%d.4s, v%d.4s", 16+q, 16+q, 8+q%4)
 	}
 	a.L("%s:", skip)
-	for q := 0; q < 4*np; q++ {
-		a.W("sqdmulh v%d.4s, v%d.4s, v%d.4s", 16+q, 16+q, q%4)
-	}
-	for q := 0; q < 4*np; q++ {
-		a.W("srshl v%d.4s, v%d.4s, v%d.4s", 16+q, 16+q, 4+q%4)
-	}
-	for p := 0; p < np; p++ {
-		s := 16 + 4*p
-		a.W("sqxtn v%d.4h, v%d.4s", s, s)
-		a.W("sqxtn2 v%d.8h, v%d.4s", s, s+1)
-		a.W("sqxtn v%d.4h, v%d.4s", s+1, s+2)
-		a.W("sqxtn2 v%d.8h, v%d.4s", s+1, s+3)
-	}
-	for p := 0; p < np; p++ {
-		s := 16 + 4*p
-		a.W("sqadd v%d.8h, v%d.8h, v12.8h", s, s)
-		a.W("sqadd v%d.8h, v%d.8h, v12.8h", s+1, s+1)
-	}
-	for p := 0; p < np; p++ {
-		s := 16 + 4*p
-		a.W("sqxtn v%d.8b, v%d.8h", s, s)
-		a.W("sqxtn2 v%d.16b, v%d.8h", s, s+1)
-	}
+	mulShiftLanes(a, 4*np, 16, 0, 4)
+	pix := func(p int) int { return 16 + 4*p }
+	narrowToBytes(a, np, pix, pix, 12)
 	a.L("\tCBZ\tR21, %sc", skip)
-	for p := 0; p < np; p++ {
-		s := 16 + 4*p
-		a.W("smax v%d.16b, v%d.16b, v13.16b", s, s)
-		a.W("smin v%d.16b, v%d.16b, v14.16b", s, s)
-	}
+	clampBytes(a, np, pix, 13, 14)
 	a.L("%sc:", skip)
 	for p := 0; p < np; p++ {
 		a.L("\tVST1.P\t[V%d.B16], (R0)(R1)", 16+4*p)
