@@ -713,39 +713,41 @@ nexttile:
 	RET
 
 // The 6-pixel kernel's macros: accumulators Y0-Y11, temporaries Y12-Y15;
+// each pixel's two VPMADDWDs are issued before their adds (~2-4% faster
+// on the large-k layers in alternated runs);
 // the zero point is a memory operand (Z points at gemmEpi.zOut).
 #define KPAIR6(wo, wo2, xo) \
 	VMOVDQU      wo(SI), Y12; \
 	VMOVDQU      wo2(SI), Y13; \
 	VPBROADCASTD xo(DI), Y14; \
 	VPMADDWD     Y12, Y14, Y15; \
-	VPADDD       Y15, Y0, Y0; \
 	VPMADDWD     Y13, Y14, Y14; \
+	VPADDD       Y15, Y0, Y0; \
 	VPADDD       Y14, Y1, Y1; \
 	VPBROADCASTD xo(DI)(BX*1), Y14; \
 	VPMADDWD     Y12, Y14, Y15; \
-	VPADDD       Y15, Y2, Y2; \
 	VPMADDWD     Y13, Y14, Y14; \
+	VPADDD       Y15, Y2, Y2; \
 	VPADDD       Y14, Y3, Y3; \
 	VPBROADCASTD xo(DI)(BX*2), Y14; \
 	VPMADDWD     Y12, Y14, Y15; \
-	VPADDD       Y15, Y4, Y4; \
 	VPMADDWD     Y13, Y14, Y14; \
+	VPADDD       Y15, Y4, Y4; \
 	VPADDD       Y14, Y5, Y5; \
 	VPBROADCASTD xo(R13), Y14; \
 	VPMADDWD     Y12, Y14, Y15; \
-	VPADDD       Y15, Y6, Y6; \
 	VPMADDWD     Y13, Y14, Y14; \
+	VPADDD       Y15, Y6, Y6; \
 	VPADDD       Y14, Y7, Y7; \
 	VPBROADCASTD xo(R13)(BX*1), Y14; \
 	VPMADDWD     Y12, Y14, Y15; \
-	VPADDD       Y15, Y8, Y8; \
 	VPMADDWD     Y13, Y14, Y14; \
+	VPADDD       Y15, Y8, Y8; \
 	VPADDD       Y14, Y9, Y9; \
 	VPBROADCASTD xo(R13)(BX*2), Y14; \
 	VPMADDWD     Y12, Y14, Y15; \
-	VPADDD       Y15, Y10, Y10; \
 	VPMADDWD     Y13, Y14, Y14; \
+	VPADDD       Y15, Y10, Y10; \
 	VPADDD       Y14, Y11, Y11
 
 #define REQ6(acc, P, Z) \
