@@ -46,14 +46,16 @@
 
 // MAC4 adds one tap pair of four pixels (ring vectors at SI, SI+R12,
 // SI+2*R12, SI+BX) times the weights in Y8 (lanes of A) and Y9 (lanes of B).
+// Two VPMADDWDs go before their adds in every macro (measured faster on
+// Zen 3 than alternating them).
 #define MAC4(off, W, A, B, C, D, T0, T1) \
 	VPMADDWD off(SI), W, T0; \
-	VPADDD   T0, A, A; \
 	VPMADDWD off(SI)(R12*1), W, T1; \
+	VPADDD   T0, A, A; \
 	VPADDD   T1, B, B; \
 	VPMADDWD off(SI)(R12*2), W, T0; \
-	VPADDD   T0, C, C; \
 	VPMADDWD off(SI)(BX*1), W, T1; \
+	VPADDD   T0, C, C; \
 	VPADDD   T1, D, D
 
 // PAIR4 is MAC4 for both accumulator halves of one tap pair (weights at
@@ -68,16 +70,16 @@
 // MAC6 is MAC4 for six pixels (the fifth at SI+4*R12, the sixth at SI+CX).
 #define MAC6(off, W, A, B, C, D, E, F, T0, T1) \
 	VPMADDWD off(SI), W, T0; \
-	VPADDD   T0, A, A; \
 	VPMADDWD off(SI)(R12*1), W, T1; \
+	VPADDD   T0, A, A; \
 	VPADDD   T1, B, B; \
 	VPMADDWD off(SI)(R12*2), W, T0; \
-	VPADDD   T0, C, C; \
 	VPMADDWD off(SI)(BX*1), W, T1; \
+	VPADDD   T0, C, C; \
 	VPADDD   T1, D, D; \
 	VPMADDWD off(SI)(R12*4), W, T0; \
-	VPADDD   T0, E, E; \
 	VPMADDWD off(SI)(CX*1), W, T1; \
+	VPADDD   T0, E, E; \
 	VPADDD   T1, F, F
 
 // PAIR6 is PAIR4 for six pixels (accumulators Y0-Y11, weights in Y12, Y13).
@@ -93,12 +95,12 @@
 	VMOVDQU  w0(DX), Y8; \
 	VMOVDQU  w1(DX), Y9; \
 	VPMADDWD (SI), Y8, Y12; \
-	VPADDD   Y12, Y0, Y0; \
 	VPMADDWD (SI)(R12*1), Y8, Y13; \
-	VPADDD   Y13, Y2, Y2; \
 	VPMADDWD 32(SI), Y9, Y14; \
-	VPADDD   Y14, Y1, Y1; \
 	VPMADDWD 32(SI)(R12*1), Y9, Y15; \
+	VPADDD   Y12, Y0, Y0; \
+	VPADDD   Y13, Y2, Y2; \
+	VPADDD   Y14, Y1, Y1; \
 	VPADDD   Y15, Y3, Y3; \
 	ADDQ     R13, SI
 
