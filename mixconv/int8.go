@@ -15,6 +15,9 @@ type QS8 struct {
 	W      [][]int8              // per group [K][K][Cg], symmetric in [-127, 127] (after Pack: a tier's PackDW form)
 	Bias   []int32               // [C], input zero point folded in
 	M      []quant.Multiplier    // [C]
+	// Off is each group's first channel in the tensors, Bias and M; nil
+	// means the groups follow each other from channel 0 (Halves sets it).
+	Off []int
 }
 
 // NewQS8 lays out the per-group kernel calls of spec on an h×w input.
@@ -68,7 +71,50 @@ func (q *QS8) Forward(dw kernels.DWConvFunc, dst, src []int8, zIn, zOut, qmin, q
 	off := 0
 	for g := range q.Shapes {
 		c := q.Shapes[g].C
+		if q.Off != nil {
+			off = q.Off[g]
+		}
 		dw(dst[off:], src[off:], q.W[g], q.Bias[off:off+c], q.M[off:off+c], &q.Shapes[g], zIn, zOut, qmin, qmax, y0, y1)
 		off += c
 	}
+}
+
+// HalfMinC is the fewest channels a group needs for Halves (16 per half:
+// the SIMD kernels' block).
+const HalfMinC = 32
+
+// Halves splits every group's channels in two, the first part a multiple
+// of 16, so that two threads can each run every row of one half: on small
+// maps a split by rows makes each thread convert most input rows again
+// (K-1 rows of overlap) and leaves 7 rows unevenly shared. It needs the
+// plain weights (call it before Pack; pack each half) and reports false if
+// a group has fewer than HalfMinC channels.
+func (q *QS8) Halves() ([2]*QS8, bool) {
+	var h [2]*QS8
+	for p := range h {
+		h[p] = &QS8{Spec: q.Spec, Bias: q.Bias, M: q.M}
+	}
+	off := 0
+	for g, s := range q.Shapes {
+		if s.C < HalfMinC {
+			return [2]*QS8{}, false
+		}
+		first := (s.C/2 + 15) &^ 15
+		parts := [2][2]int{{0, first}, {first, s.C}}
+		taps := s.K * s.K
+		for p, r := range parts {
+			c := r[1] - r[0]
+			w := make([]int8, taps*c)
+			for t := range taps {
+				copy(w[t*c:(t+1)*c], q.W[g][t*s.C+r[0]:])
+			}
+			hs := s
+			hs.C = c
+			h[p].Shapes = append(h[p].Shapes, hs)
+			h[p].W = append(h[p].W, w)
+			h[p].Off = append(h[p].Off, off+r[0])
+		}
+		off += s.C
+	}
+	return h, true
 }

@@ -107,3 +107,70 @@ func TestQS8MatchesNaive(t *testing.T) {
 		t.Error("35 weights for a 3x3x4 group accepted")
 	}
 }
+
+// TestQS8Halves runs the two channel halves of MixConvs whose groups have
+// 32..80 channels (both halves on every tier, packed by its PackDW) and
+// expects the whole op's output, every channel written once.
+func TestQS8Halves(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for n := 0; n < 40; n++ {
+		groups := 1 + rng.IntN(4)
+		s := Spec{Stride: 1 + rng.IntN(2), Padding: Padding(rng.IntN(2))}
+		for g := 0; g < groups; g++ {
+			s.Kernels = append(s.Kernels, 3+2*g)
+			s.Split = append(s.Split, HalfMinC+rng.IntN(49))
+		}
+		h, w := 1+rng.IntN(15), 1+rng.IntN(15)
+		c := s.Channels()
+		src := make([]int8, h*w*c)
+		for i := range src {
+			src[i] = int8(rng.IntN(256) - 128)
+		}
+		var flat []int8
+		for g, k := range s.Kernels {
+			for range k * k * s.Split[g] {
+				flat = append(flat, int8(rng.IntN(255)-127))
+			}
+		}
+		bias := make([]int32, c)
+		m := make([]quant.Multiplier, c)
+		for i := range bias {
+			bias[i] = int32(rng.IntN(20001) - 10000)
+			m[i], _ = quant.NewMultiplier(0.0005 + rng.Float64()*0.01)
+		}
+		zIn, zOut := int32(rng.IntN(256)-128), int32(rng.IntN(256)-128)
+		q, err := NewQS8(s, h, w, flat, bias, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		halves, ok := q.Halves()
+		if !ok {
+			t.Fatalf("case %d: groups %v refused", n, s.Split)
+		}
+		oh, ow := s.OutSize(h, w)
+		want := make([]int8, oh*ow*c)
+		q.Forward(kernels.Generic.DWConv, want, src, zIn, zOut, -100, 120, 0, oh)
+		for _, k := range kernels.Tiers() {
+			got := make([]int8, oh*ow*c)
+			for i := range got {
+				got[i] = 0x55
+			}
+			for _, hq := range halves {
+				p := *hq
+				p.W = slices.Clone(hq.W)
+				p.Pack(k.PackDW)
+				p.Forward(k.DWConv, got, src, zIn, zOut, -100, 120, 0, oh)
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("%s case %d (%v, %dx%d): halves differ from the whole op", k.Name, n, s, h, w)
+			}
+		}
+	}
+	q, err := NewQS8(Spec{Kernels: []int{3, 5}, Split: []int{40, 16}, Stride: 1}, 4, 4, make([]int8, 9*40+25*16), make([]int32, 56), make([]quant.Multiplier, 56))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := q.Halves(); ok {
+		t.Error("a 16-channel group was split")
+	}
+}

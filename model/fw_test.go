@@ -367,3 +367,55 @@ func TestFirmwareRefusesMinus128(t *testing.T) {
 		}
 	}
 }
+
+// TestInt8ThreadsChannelHalves runs mixnet_s at 96x96 (every block's map
+// is at most 14 rows from the third on, and their groups have 32 or more
+// channels, so the depthwise ops split by channel halves) on 2 to 5
+// threads: the logits must be those of generic on one thread.
+func TestInt8ThreadsChannelHalves(t *testing.T) {
+	a, _ := LookupArch("mixnet_s")
+	g, err := Build(a, 96, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net, err := NewFloatNet(g, g.SyntheticWeights(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := calibrate(t, net, quant.DefaultObserver, 1)
+	in := make([]float32, 96*96*3)
+	for i := range in {
+		in[i] = float32(math.Sin(float64(i) * 0.013))
+	}
+	ref, err := NewInt8Net(q, kernels.Generic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := append([]float32(nil), ref.Run(in)...)
+	qn, err := NewInt8Net(q, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer qn.Close()
+	halves := 0
+	for i := range qn.mcHalf {
+		if qn.mcHalf[i][0] != nil {
+			halves++
+		}
+	}
+	if halves < 8 {
+		t.Fatalf("only %d depthwise ops have channel halves", halves)
+	}
+	for _, threads := range []int{2, 3, 4, 5} {
+		qn.SetThreads(threads)
+		got := qn.Run(in)
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%d threads: logit %d is %v, want %v", threads, i, got[i], want[i])
+			}
+		}
+		if a := testing.AllocsPerRun(3, func() { qn.Run(in) }); a != 0 {
+			t.Errorf("%d threads: %v allocations per Run", threads, a)
+		}
+	}
+}
