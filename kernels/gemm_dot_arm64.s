@@ -25,6 +25,13 @@ TEXT ·gemmQ8Dot(SB), NOSPLIT, $0-100
 	VDUP	R11, V28.H8
 	VDUP	R12, V29.B16
 	VDUP	R13, V30.B16
+	MOVD	$-128, R20
+	CMP	R20, R12
+	CSET	NE, R22
+	MOVD	$127, R20
+	CMP	R20, R13
+	CSET	NE, R20
+	ORR	R20, R22, R22
 blk:
 	VLD1	(R9), [V8.S4, V9.S4]
 	VLD2	(R10), [V16.S4, V17.S4]
@@ -192,10 +199,12 @@ nosh:
 	WORD $0x4e214ab8 // sqxtn2 v24.16b, v21.8h
 	WORD $0x0e214ad9 // sqxtn v25.8b, v22.8h
 	WORD $0x4e214af9 // sqxtn2 v25.16b, v23.8h
+	CBZ	R22, noclamp
 	WORD $0x4e3d6718 // smax v24.16b, v24.16b, v29.16b
 	WORD $0x4e3e6f18 // smin v24.16b, v24.16b, v30.16b
 	WORD $0x4e3d6739 // smax v25.16b, v25.16b, v29.16b
 	WORD $0x4e3e6f39 // smin v25.16b, v25.16b, v30.16b
+noclamp:
 	CMP	$8, R7
 	BLT	partial
 	VST1	V24.D[0], (R15)
@@ -631,6 +640,13 @@ TEXT ·gemmQ8Dot1(SB), NOSPLIT, $0-100
 	VDUP	R11, V28.H8
 	VDUP	R12, V29.B16
 	VDUP	R13, V30.B16
+	MOVD	$-128, R20
+	CMP	R20, R12
+	CSET	NE, R22
+	MOVD	$127, R20
+	CMP	R20, R13
+	CSET	NE, R20
+	ORR	R20, R22, R22
 blk:
 	VLD1	(R9), [V8.S4, V9.S4]
 	VLD2	(R10), [V16.S4, V17.S4]
@@ -705,8 +721,10 @@ nosh:
 	WORD $0x4e614834 // sqxtn2 v20.8h, v1.4s
 	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
 	WORD $0x0e214a98 // sqxtn v24.8b, v20.8h
+	CBZ	R22, noclamp
 	WORD $0x4e3d6718 // smax v24.16b, v24.16b, v29.16b
 	WORD $0x4e3e6f18 // smin v24.16b, v24.16b, v30.16b
+noclamp:
 	CMP	$8, R7
 	BLT	partial
 	VST1	V24.D[0], (R15)

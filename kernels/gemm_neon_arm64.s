@@ -22,6 +22,13 @@ TEXT ·gemmQ8Neon(SB), NOSPLIT, $0-100
 	MOVW	zOut+88(FP), R11
 	MOVW	qmin+92(FP), R12
 	MOVW	qmax+96(FP), R13
+	MOVD	$-128, R20
+	CMP	R20, R12
+	CSET	NE, R22
+	MOVD	$127, R20
+	CMP	R20, R13
+	CSET	NE, R20
+	ORR	R20, R22, R22
 	MOVW	$1, R20
 	VDUP	R20, V26.S4
 	VEOR	V27.B16, V27.B16, V27.B16
@@ -283,10 +290,12 @@ nosh:
 	WORD $0x4e720e31 // sqadd v17.8h, v17.8h, v18.8h
 	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
 	WORD $0x4e214a32 // sqxtn2 v18.16b, v17.8h
+	CBZ	R22, noclamp
 	VDUP	R12, V19.B16
 	VDUP	R13, V20.B16
 	WORD $0x4e336652 // smax v18.16b, v18.16b, v19.16b
 	WORD $0x4e346e52 // smin v18.16b, v18.16b, v20.16b
+noclamp:
 	CMP	$4, R7
 	BLT	partial
 	VST1	V18.S[0], (R15)
@@ -705,6 +714,13 @@ TEXT ·gemmQ8Neon1(SB), NOSPLIT, $0-100
 	MOVW	zOut+88(FP), R11
 	MOVW	qmin+92(FP), R12
 	MOVW	qmax+96(FP), R13
+	MOVD	$-128, R20
+	CMP	R20, R12
+	CSET	NE, R22
+	MOVD	$127, R20
+	CMP	R20, R13
+	CSET	NE, R20
+	ORR	R20, R22, R22
 	MOVW	$1, R20
 	VDUP	R20, V26.S4
 	VEOR	V27.B16, V27.B16, V27.B16
@@ -802,10 +818,12 @@ nosh:
 	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
 	WORD $0x4e720e10 // sqadd v16.8h, v16.8h, v18.8h
 	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
+	CBZ	R22, noclamp
 	VDUP	R12, V19.B16
 	VDUP	R13, V20.B16
 	WORD $0x4e336652 // smax v18.16b, v18.16b, v19.16b
 	WORD $0x4e346e52 // smin v18.16b, v18.16b, v20.16b
+noclamp:
 	CMP	$4, R7
 	BLT	partial
 	VST1	V18.S[0], (R15)
