@@ -78,6 +78,9 @@ func runArmElementwise(tb testing.TB, rng *rand.Rand, tab *Table, pixels, channe
 	}
 	gate := randInt8s(rng, channels, ext)
 	ms := multsOfKind(tb, rng, 2, 64, rng.IntN(3))
+	if rng.IntN(2) == 0 { // the SE gate's range: Shift 1..16 (chanMulNeon's n = 8 and 16 loops)
+		ms[0] = quant.Multiplier{M: 1<<30 + rng.Int32N(1<<30), Shift: 1 + rng.Int32N(16)}
+	}
 	zX, zG := int32(rng.IntN(256)-128), int32(rng.IntN(256)-128)
 	xBefore := x.clone()
 	span := span(pixels, stride, channels)
@@ -133,6 +136,8 @@ func TestArmElementwise(t *testing.T) {
 			}
 		}
 		runArmElementwise(t, rng, tab, 600, 40, false)
+		runArmElementwise(t, rng, tab, 3, 2048+40+5, true) // chanMulNeon in chunks of 2048 channels
+		runArmElementwise(t, rng, tab, 2, 4096+8, false)
 	})
 }
 
