@@ -78,6 +78,9 @@ func runArmElementwise(tb testing.TB, rng *rand.Rand, tab *Table, pixels, channe
 	}
 	gate := randInt8s(rng, channels, ext)
 	ms := multsOfKind(tb, rng, 2, 64, rng.IntN(3))
+	if rng.IntN(2) == 0 { // the SE gate's range: Shift 1..16 (chanMulNeon's n = 8 and 16 loops)
+		ms[0] = quant.Multiplier{M: 1<<30 + rng.Int32N(1<<30), Shift: 1 + rng.Int32N(16)}
+	}
 	zX, zG := int32(rng.IntN(256)-128), int32(rng.IntN(256)-128)
 	xBefore := x.clone()
 	span := span(pixels, stride, channels)
@@ -133,6 +136,8 @@ func TestArmElementwise(t *testing.T) {
 			}
 		}
 		runArmElementwise(t, rng, tab, 600, 40, false)
+		runArmElementwise(t, rng, tab, 3, 2048+40+5, true) // chanMulNeon in chunks of 2048 channels
+		runArmElementwise(t, rng, tab, 2, 4096+8, false)
 	})
 }
 
@@ -206,4 +211,130 @@ func BenchmarkArmElementwise(b *testing.B) {
 			reportGMACs(b, px*c)
 		})
 	}
+}
+
+// TestArmChannelMulAll runs every (x, gate) pair of int8 (256 pixels x 256
+// gate channels, plus 24 channels for the 16- and 8-channel steps and 3
+// for the Go tail) through each tier's ChannelMul for every Shift, M at
+// both ends of its range and random, extreme and random zero points, with
+// and without a narrower clamp, against the generic kernel.
+func TestArmChannelMulAll(t *testing.T) {
+	forTiers(t, func(t *testing.T, tab *Table) {
+		rng := rand.New(rand.NewPCG(7, uint64(len(tab.Name))))
+		const px, c = 256, 256 + 24 + 3
+		src := make([]int8, px*c)
+		for p := range px {
+			for ch := range c {
+				src[p*c+ch] = int8(p - 128 + ch/256)
+			}
+		}
+		gate := make([]int8, c)
+		for ch := range gate {
+			gate[ch] = int8(ch*7 + 3) // 256 distinct values in the first 256
+		}
+		got, want := make([]int8, px*c), make([]int8, px*c)
+		zs := []int32{-128, 127, 0}
+		shifts := []int32{}
+		for s := int32(quant.MinShift); s <= quant.MaxShift; s++ {
+			if !testing.Short() || s <= 18 && s >= -2 || s%7 == 0 {
+				shifts = append(shifts, s)
+			}
+		}
+		for _, s := range shifts {
+			for i, mv := range []int32{1 << 30, 1<<31 - 1, 1<<30 + rng.Int32N(1<<30)} {
+				m := quant.Multiplier{M: mv, Shift: s}
+				zX, zG, zOut := zs[i], zs[(i+1)%3], zs[(i+2)%3]
+				if rng.IntN(2) == 0 {
+					zX, zG, zOut = int32(rng.IntN(256)-128), int32(rng.IntN(256)-128), int32(rng.IntN(256)-128)
+				}
+				qmin, qmax := int32(quant.QMin), int32(quant.QMax)
+				if i == 2 {
+					qmin, qmax = zOut, quant.QMax
+				} else if rng.IntN(3) == 0 {
+					a, b := int32(rng.IntN(256)-128), int32(rng.IntN(256)-128)
+					qmin, qmax = min(a, b), max(a, b)
+				}
+				ChannelMulQS8(want, c, src, c, px, c, gate, zX, zG, m, zOut, qmin, qmax)
+				tab.ChannelMul(got, c, src, c, px, c, gate, zX, zG, m, zOut, qmin, qmax)
+				if !slices.Equal(got, want) {
+					for j := range got {
+						if got[j] != want[j] {
+							t.Fatalf("m %+v zX %d zG %d zOut %d [%d, %d]: x %d gate %d (channel %d): got %d, want %d",
+								m, zX, zG, zOut, qmin, qmax, src[j], gate[j%c], j%c, got[j], want[j])
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestArmPoolWide sums 64-channel blocks over several int16 chunks at the
+// extremes (and the overlapping 16-channel tail).
+func TestArmPoolWide(t *testing.T) {
+	forTiers(t, func(t *testing.T, tab *Table) {
+		for _, v := range []int8{-128, 127} {
+			for _, c := range []int{64, 200, 1536} {
+				px := 700
+				if c > 200 {
+					px = 49
+				}
+				src := make([]int8, px*c)
+				for i := range src {
+					src[i] = v
+				}
+				m := quant.Multiplier{M: 1 << 30, Shift: 10}
+				got, want := make([]int8, c), make([]int8, c)
+				GlobalAvgPoolQS8(want, src, px, c, c, -128, m, 0, -128, 127)
+				tab.Pool(got, src, px, c, c, -128, m, 0, -128, 127)
+				if !slices.Equal(got, want) {
+					t.Fatalf("pool of %d x %d x %d: got %v, want %v", px, c, v, got, want)
+				}
+			}
+		}
+	})
+}
+
+// TestArmAddAll runs every (a, b) pair of int8 (65536 elements, then 40
+// more for the 16-element step and the Go tail) through each tier's Add for
+// every Shift, multipliers at the ends of [0, 32767] and random, extreme
+// and random zero points, with and without a narrower clamp.
+func TestArmAddAll(t *testing.T) {
+	forTiers(t, func(t *testing.T, tab *Table) {
+		rng := rand.New(rand.NewPCG(8, uint64(len(tab.Name))))
+		const n = 65536 + 40
+		a, b := make([]int8, n), make([]int8, n)
+		for i := range n {
+			a[i], b[i] = int8(i), int8(i>>8)
+		}
+		got, want := make([]int8, n), make([]int8, n)
+		zs := []int32{-128, 127, 0}
+		for s := int32(1); s <= 31; s++ {
+			if testing.Short() && (s < 8 || s > 17) && s%5 != 0 {
+				continue
+			}
+			for i, mm := range [][2]int32{{1<<15 - 1, 1<<15 - 1}, {1 << 14, 0}, {rng.Int32N(1 << 15), rng.Int32N(1 << 15)}} {
+				p := quant.AddParams{ZA: zs[i], ZB: zs[(i+1)%3], MA: mm[0], MB: mm[1], Shift: s, ZOut: zs[(i+2)%3]}
+				if rng.IntN(2) == 0 {
+					p.ZA, p.ZB, p.ZOut = int32(rng.IntN(256)-128), int32(rng.IntN(256)-128), int32(rng.IntN(256)-128)
+				}
+				qmin, qmax := int32(quant.QMin), int32(quant.QMax)
+				if i == 2 {
+					qmin = p.ZOut
+				} else if rng.IntN(3) == 0 {
+					x, y := int32(rng.IntN(256)-128), int32(rng.IntN(256)-128)
+					qmin, qmax = min(x, y), max(x, y)
+				}
+				AddQS8(want, a, b, p, qmin, qmax)
+				tab.Add(got, a, b, p, qmin, qmax)
+				if !slices.Equal(got, want) {
+					for j := range got {
+						if got[j] != want[j] {
+							t.Fatalf("%+v [%d, %d]: a %d b %d: got %d, want %d", p, qmin, qmax, a[j], b[j], got[j], want[j])
+						}
+					}
+				}
+			}
+		}
+	})
 }

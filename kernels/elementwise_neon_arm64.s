@@ -8,7 +8,8 @@
 
 // func lookupNeon(dst, src *int8, blocks int, table *[256]int8)
 // dst[i] = table[uint8(src[i])] for i < 16*blocks: one TBL and three TBX
-// over four 64-byte quarters of the table.
+// over four 64-byte quarters of the table (index - 64 between them), 64
+// bytes per iteration sharing the table registers, then 16.
 TEXT ·lookupNeon(SB), NOSPLIT, $0-32
 	MOVD	dst+0(FP), R0
 	MOVD	src+8(FP), R1
@@ -18,16 +19,53 @@ TEXT ·lookupNeon(SB), NOSPLIT, $0-32
 	VLD1.P	64(R3), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	64(R3), [V24.B16, V25.B16, V26.B16, V27.B16]
 	VLD1	(R3), [V28.B16, V29.B16, V30.B16, V31.B16]
-	VMOVI	$64, V2.B16
-	CBZ	R2, done
+	VMOVI	$64, V8.B16
+	LSR	$2, R2, R4
+	CBZ	R4, tail
+loop64:
+	VLD1.P	64(R1), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VTBL	V0.B16, [V16.B16, V17.B16, V18.B16, V19.B16], V4.B16
+	VTBL	V1.B16, [V16.B16, V17.B16, V18.B16, V19.B16], V5.B16
+	VTBL	V2.B16, [V16.B16, V17.B16, V18.B16, V19.B16], V6.B16
+	VTBL	V3.B16, [V16.B16, V17.B16, V18.B16, V19.B16], V7.B16
+	VSUB	V8.B16, V0.B16, V0.B16
+	VSUB	V8.B16, V1.B16, V1.B16
+	VSUB	V8.B16, V2.B16, V2.B16
+	VSUB	V8.B16, V3.B16, V3.B16
+	VTBX	V0.B16, [V20.B16, V21.B16, V22.B16, V23.B16], V4.B16
+	VTBX	V1.B16, [V20.B16, V21.B16, V22.B16, V23.B16], V5.B16
+	VTBX	V2.B16, [V20.B16, V21.B16, V22.B16, V23.B16], V6.B16
+	VTBX	V3.B16, [V20.B16, V21.B16, V22.B16, V23.B16], V7.B16
+	VSUB	V8.B16, V0.B16, V0.B16
+	VSUB	V8.B16, V1.B16, V1.B16
+	VSUB	V8.B16, V2.B16, V2.B16
+	VSUB	V8.B16, V3.B16, V3.B16
+	VTBX	V0.B16, [V24.B16, V25.B16, V26.B16, V27.B16], V4.B16
+	VTBX	V1.B16, [V24.B16, V25.B16, V26.B16, V27.B16], V5.B16
+	VTBX	V2.B16, [V24.B16, V25.B16, V26.B16, V27.B16], V6.B16
+	VTBX	V3.B16, [V24.B16, V25.B16, V26.B16, V27.B16], V7.B16
+	VSUB	V8.B16, V0.B16, V0.B16
+	VSUB	V8.B16, V1.B16, V1.B16
+	VSUB	V8.B16, V2.B16, V2.B16
+	VSUB	V8.B16, V3.B16, V3.B16
+	VTBX	V0.B16, [V28.B16, V29.B16, V30.B16, V31.B16], V4.B16
+	VTBX	V1.B16, [V28.B16, V29.B16, V30.B16, V31.B16], V5.B16
+	VTBX	V2.B16, [V28.B16, V29.B16, V30.B16, V31.B16], V6.B16
+	VTBX	V3.B16, [V28.B16, V29.B16, V30.B16, V31.B16], V7.B16
+	VST1.P	[V4.B16, V5.B16, V6.B16, V7.B16], 64(R0)
+	SUBS	$1, R4, R4
+	BNE	loop64
+tail:
+	ANDS	$3, R2, R2
+	BEQ	done
 loop:
 	VLD1.P	16(R1), [V0.B16]
 	VTBL	V0.B16, [V16.B16, V17.B16, V18.B16, V19.B16], V1.B16
-	VSUB	V2.B16, V0.B16, V0.B16
+	VSUB	V8.B16, V0.B16, V0.B16
 	VTBX	V0.B16, [V20.B16, V21.B16, V22.B16, V23.B16], V1.B16
-	VSUB	V2.B16, V0.B16, V0.B16
+	VSUB	V8.B16, V0.B16, V0.B16
 	VTBX	V0.B16, [V24.B16, V25.B16, V26.B16, V27.B16], V1.B16
-	VSUB	V2.B16, V0.B16, V0.B16
+	VSUB	V8.B16, V0.B16, V0.B16
 	VTBX	V0.B16, [V28.B16, V29.B16, V30.B16, V31.B16], V1.B16
 	VST1.P	[V1.B16], 16(R0)
 	SUBS	$1, R2, R2
@@ -201,10 +239,1077 @@ done:
 	RET
 
 
+// func chanMulNeon(dst *int8, dstStride int, src *int8, srcStride int, pixels, channels int, gs *int16, zX, m, zOut, qmin, qmax int32, mode int)
+// channels is a multiple of 8; gs[c] = (gate[c]-zG) << (n-Shift).
+TEXT ·chanMulNeon(SB), NOSPLIT, $0-88
+	MOVD	dst+0(FP), R0
+	MOVD	dstStride+8(FP), R1
+	MOVD	src+16(FP), R2
+	MOVD	srcStride+24(FP), R3
+	MOVD	pixels+32(FP), R4
+	MOVD	channels+40(FP), R5
+	MOVD	gs+48(FP), R6
+	MOVW	zX+56(FP), R7
+	VDUP	R7, V20.B16
+	MOVW	m+60(FP), R7
+	VDUP	R7, V22.S4
+	MOVW	zOut+64(FP), R7
+	VDUP	R7, V25.H8
+	MOVW	qmin+68(FP), R7
+	VDUP	R7, V26.B16
+	MOVW	qmax+72(FP), R7
+	VDUP	R7, V27.B16
+	MOVD	mode+80(FP), R7
+	CBZ	R4, done
+	TBNZ	$0, R7, hi
+	TBNZ	$1, R7, n8c
+	B	n8
+hi:
+	TBNZ	$1, R7, n16c
+	B	n16
+n8:
+	MOVD	R2, R8
+	MOVD	R0, R9
+	MOVD	R6, R10
+	LSR	$5, R5, R11
+	CBZ	R11, n8_16
+n8_32:
+	VLD1.P	32(R8), [V0.B16, V1.B16]
+	VLD1.P	64(R10), [V16.B16, V17.B16, V18.B16, V19.B16]
+	WORD $0x0e342002 // ssubl v2.8h, v0.8b, v20.8b
+	WORD $0x4e342003 // ssubl2 v3.8h, v0.16b, v20.16b
+	WORD $0x0e342024 // ssubl v4.8h, v1.8b, v20.8b
+	WORD $0x4e342025 // ssubl2 v5.8h, v1.16b, v20.16b
+	WORD $0x0e70c046 // smull v6.4s, v2.4h, v16.4h
+	WORD $0x4e70c047 // smull2 v7.4s, v2.8h, v16.8h
+	WORD $0x0e71c068 // smull v8.4s, v3.4h, v17.4h
+	WORD $0x4e71c069 // smull2 v9.4s, v3.8h, v17.8h
+	WORD $0x0e72c08a // smull v10.4s, v4.4h, v18.4h
+	WORD $0x4e72c08b // smull2 v11.4s, v4.8h, v18.8h
+	WORD $0x0e73c0ac // smull v12.4s, v5.4h, v19.4h
+	WORD $0x4e73c0ad // smull2 v13.4s, v5.8h, v19.8h
+	WORD $0x4eb6b4c6 // sqdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x4eb6b4e7 // sqdmulh v7.4s, v7.4s, v22.4s
+	WORD $0x4eb6b508 // sqdmulh v8.4s, v8.4s, v22.4s
+	WORD $0x4eb6b529 // sqdmulh v9.4s, v9.4s, v22.4s
+	WORD $0x4eb6b54a // sqdmulh v10.4s, v10.4s, v22.4s
+	WORD $0x4eb6b56b // sqdmulh v11.4s, v11.4s, v22.4s
+	WORD $0x4eb6b58c // sqdmulh v12.4s, v12.4s, v22.4s
+	WORD $0x4eb6b5ad // sqdmulh v13.4s, v13.4s, v22.4s
+	WORD $0x0f189cc2 // sqrshrn v2.4h, v6.4s, #8
+	WORD $0x4f189ce2 // sqrshrn2 v2.8h, v7.4s, #8
+	WORD $0x0f189d03 // sqrshrn v3.4h, v8.4s, #8
+	WORD $0x4f189d23 // sqrshrn2 v3.8h, v9.4s, #8
+	WORD $0x0f189d44 // sqrshrn v4.4h, v10.4s, #8
+	WORD $0x4f189d64 // sqrshrn2 v4.8h, v11.4s, #8
+	WORD $0x0f189d85 // sqrshrn v5.4h, v12.4s, #8
+	WORD $0x4f189da5 // sqrshrn2 v5.8h, v13.4s, #8
+	WORD $0x4e790c42 // sqadd v2.8h, v2.8h, v25.8h
+	WORD $0x4e790c63 // sqadd v3.8h, v3.8h, v25.8h
+	WORD $0x4e790c84 // sqadd v4.8h, v4.8h, v25.8h
+	WORD $0x4e790ca5 // sqadd v5.8h, v5.8h, v25.8h
+	WORD $0x0e214840 // sqxtn v0.8b, v2.8h
+	WORD $0x4e214860 // sqxtn2 v0.16b, v3.8h
+	WORD $0x0e214881 // sqxtn v1.8b, v4.8h
+	WORD $0x4e2148a1 // sqxtn2 v1.16b, v5.8h
+	VST1.P	[V0.B16, V1.B16], 32(R9)
+	SUBS	$1, R11, R11
+	BNE	n8_32
+n8_16:
+	TBZ	$4, R5, n8_8
+	VLD1.P	16(R8), [V0.B16]
+	VLD1.P	32(R10), [V16.B16, V17.B16]
+	WORD $0x0e342002 // ssubl v2.8h, v0.8b, v20.8b
+	WORD $0x4e342003 // ssubl2 v3.8h, v0.16b, v20.16b
+	WORD $0x0e70c046 // smull v6.4s, v2.4h, v16.4h
+	WORD $0x4e70c047 // smull2 v7.4s, v2.8h, v16.8h
+	WORD $0x0e71c068 // smull v8.4s, v3.4h, v17.4h
+	WORD $0x4e71c069 // smull2 v9.4s, v3.8h, v17.8h
+	WORD $0x4eb6b4c6 // sqdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x4eb6b4e7 // sqdmulh v7.4s, v7.4s, v22.4s
+	WORD $0x4eb6b508 // sqdmulh v8.4s, v8.4s, v22.4s
+	WORD $0x4eb6b529 // sqdmulh v9.4s, v9.4s, v22.4s
+	WORD $0x0f189cc2 // sqrshrn v2.4h, v6.4s, #8
+	WORD $0x4f189ce2 // sqrshrn2 v2.8h, v7.4s, #8
+	WORD $0x0f189d03 // sqrshrn v3.4h, v8.4s, #8
+	WORD $0x4f189d23 // sqrshrn2 v3.8h, v9.4s, #8
+	WORD $0x4e790c42 // sqadd v2.8h, v2.8h, v25.8h
+	WORD $0x4e790c63 // sqadd v3.8h, v3.8h, v25.8h
+	WORD $0x0e214840 // sqxtn v0.8b, v2.8h
+	WORD $0x4e214860 // sqxtn2 v0.16b, v3.8h
+	VST1.P	[V0.B16], 16(R9)
+n8_8:
+	TBZ	$3, R5, n8_next
+	VLD1	(R8), [V0.B8]
+	VLD1	(R10), [V16.B16]
+	WORD $0x0e342002 // ssubl v2.8h, v0.8b, v20.8b
+	WORD $0x0e70c046 // smull v6.4s, v2.4h, v16.4h
+	WORD $0x4e70c047 // smull2 v7.4s, v2.8h, v16.8h
+	WORD $0x4eb6b4c6 // sqdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x4eb6b4e7 // sqdmulh v7.4s, v7.4s, v22.4s
+	WORD $0x0f189cc2 // sqrshrn v2.4h, v6.4s, #8
+	WORD $0x4f189ce2 // sqrshrn2 v2.8h, v7.4s, #8
+	WORD $0x4e790c42 // sqadd v2.8h, v2.8h, v25.8h
+	WORD $0x0e214840 // sqxtn v0.8b, v2.8h
+	VST1	[V0.B8], (R9)
+n8_next:
+	ADD	R3, R2, R2
+	ADD	R1, R0, R0
+	SUBS	$1, R4, R4
+	BNE	n8
+	RET
+n8c:
+	MOVD	R2, R8
+	MOVD	R0, R9
+	MOVD	R6, R10
+	LSR	$5, R5, R11
+	CBZ	R11, n8c_16
+n8c_32:
+	VLD1.P	32(R8), [V0.B16, V1.B16]
+	VLD1.P	64(R10), [V16.B16, V17.B16, V18.B16, V19.B16]
+	WORD $0x0e342002 // ssubl v2.8h, v0.8b, v20.8b
+	WORD $0x4e342003 // ssubl2 v3.8h, v0.16b, v20.16b
+	WORD $0x0e342024 // ssubl v4.8h, v1.8b, v20.8b
+	WORD $0x4e342025 // ssubl2 v5.8h, v1.16b, v20.16b
+	WORD $0x0e70c046 // smull v6.4s, v2.4h, v16.4h
+	WORD $0x4e70c047 // smull2 v7.4s, v2.8h, v16.8h
+	WORD $0x0e71c068 // smull v8.4s, v3.4h, v17.4h
+	WORD $0x4e71c069 // smull2 v9.4s, v3.8h, v17.8h
+	WORD $0x0e72c08a // smull v10.4s, v4.4h, v18.4h
+	WORD $0x4e72c08b // smull2 v11.4s, v4.8h, v18.8h
+	WORD $0x0e73c0ac // smull v12.4s, v5.4h, v19.4h
+	WORD $0x4e73c0ad // smull2 v13.4s, v5.8h, v19.8h
+	WORD $0x4eb6b4c6 // sqdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x4eb6b4e7 // sqdmulh v7.4s, v7.4s, v22.4s
+	WORD $0x4eb6b508 // sqdmulh v8.4s, v8.4s, v22.4s
+	WORD $0x4eb6b529 // sqdmulh v9.4s, v9.4s, v22.4s
+	WORD $0x4eb6b54a // sqdmulh v10.4s, v10.4s, v22.4s
+	WORD $0x4eb6b56b // sqdmulh v11.4s, v11.4s, v22.4s
+	WORD $0x4eb6b58c // sqdmulh v12.4s, v12.4s, v22.4s
+	WORD $0x4eb6b5ad // sqdmulh v13.4s, v13.4s, v22.4s
+	WORD $0x0f189cc2 // sqrshrn v2.4h, v6.4s, #8
+	WORD $0x4f189ce2 // sqrshrn2 v2.8h, v7.4s, #8
+	WORD $0x0f189d03 // sqrshrn v3.4h, v8.4s, #8
+	WORD $0x4f189d23 // sqrshrn2 v3.8h, v9.4s, #8
+	WORD $0x0f189d44 // sqrshrn v4.4h, v10.4s, #8
+	WORD $0x4f189d64 // sqrshrn2 v4.8h, v11.4s, #8
+	WORD $0x0f189d85 // sqrshrn v5.4h, v12.4s, #8
+	WORD $0x4f189da5 // sqrshrn2 v5.8h, v13.4s, #8
+	WORD $0x4e790c42 // sqadd v2.8h, v2.8h, v25.8h
+	WORD $0x4e790c63 // sqadd v3.8h, v3.8h, v25.8h
+	WORD $0x4e790c84 // sqadd v4.8h, v4.8h, v25.8h
+	WORD $0x4e790ca5 // sqadd v5.8h, v5.8h, v25.8h
+	WORD $0x0e214840 // sqxtn v0.8b, v2.8h
+	WORD $0x4e214860 // sqxtn2 v0.16b, v3.8h
+	WORD $0x0e214881 // sqxtn v1.8b, v4.8h
+	WORD $0x4e2148a1 // sqxtn2 v1.16b, v5.8h
+	WORD $0x4e3a6400 // smax v0.16b, v0.16b, v26.16b
+	WORD $0x4e3b6c00 // smin v0.16b, v0.16b, v27.16b
+	WORD $0x4e3a6421 // smax v1.16b, v1.16b, v26.16b
+	WORD $0x4e3b6c21 // smin v1.16b, v1.16b, v27.16b
+	VST1.P	[V0.B16, V1.B16], 32(R9)
+	SUBS	$1, R11, R11
+	BNE	n8c_32
+n8c_16:
+	TBZ	$4, R5, n8c_8
+	VLD1.P	16(R8), [V0.B16]
+	VLD1.P	32(R10), [V16.B16, V17.B16]
+	WORD $0x0e342002 // ssubl v2.8h, v0.8b, v20.8b
+	WORD $0x4e342003 // ssubl2 v3.8h, v0.16b, v20.16b
+	WORD $0x0e70c046 // smull v6.4s, v2.4h, v16.4h
+	WORD $0x4e70c047 // smull2 v7.4s, v2.8h, v16.8h
+	WORD $0x0e71c068 // smull v8.4s, v3.4h, v17.4h
+	WORD $0x4e71c069 // smull2 v9.4s, v3.8h, v17.8h
+	WORD $0x4eb6b4c6 // sqdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x4eb6b4e7 // sqdmulh v7.4s, v7.4s, v22.4s
+	WORD $0x4eb6b508 // sqdmulh v8.4s, v8.4s, v22.4s
+	WORD $0x4eb6b529 // sqdmulh v9.4s, v9.4s, v22.4s
+	WORD $0x0f189cc2 // sqrshrn v2.4h, v6.4s, #8
+	WORD $0x4f189ce2 // sqrshrn2 v2.8h, v7.4s, #8
+	WORD $0x0f189d03 // sqrshrn v3.4h, v8.4s, #8
+	WORD $0x4f189d23 // sqrshrn2 v3.8h, v9.4s, #8
+	WORD $0x4e790c42 // sqadd v2.8h, v2.8h, v25.8h
+	WORD $0x4e790c63 // sqadd v3.8h, v3.8h, v25.8h
+	WORD $0x0e214840 // sqxtn v0.8b, v2.8h
+	WORD $0x4e214860 // sqxtn2 v0.16b, v3.8h
+	WORD $0x4e3a6400 // smax v0.16b, v0.16b, v26.16b
+	WORD $0x4e3b6c00 // smin v0.16b, v0.16b, v27.16b
+	VST1.P	[V0.B16], 16(R9)
+n8c_8:
+	TBZ	$3, R5, n8c_next
+	VLD1	(R8), [V0.B8]
+	VLD1	(R10), [V16.B16]
+	WORD $0x0e342002 // ssubl v2.8h, v0.8b, v20.8b
+	WORD $0x0e70c046 // smull v6.4s, v2.4h, v16.4h
+	WORD $0x4e70c047 // smull2 v7.4s, v2.8h, v16.8h
+	WORD $0x4eb6b4c6 // sqdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x4eb6b4e7 // sqdmulh v7.4s, v7.4s, v22.4s
+	WORD $0x0f189cc2 // sqrshrn v2.4h, v6.4s, #8
+	WORD $0x4f189ce2 // sqrshrn2 v2.8h, v7.4s, #8
+	WORD $0x4e790c42 // sqadd v2.8h, v2.8h, v25.8h
+	WORD $0x0e214840 // sqxtn v0.8b, v2.8h
+	WORD $0x0e3a6400 // smax v0.8b, v0.8b, v26.8b
+	WORD $0x0e3b6c00 // smin v0.8b, v0.8b, v27.8b
+	VST1	[V0.B8], (R9)
+n8c_next:
+	ADD	R3, R2, R2
+	ADD	R1, R0, R0
+	SUBS	$1, R4, R4
+	BNE	n8c
+	RET
+n16:
+	MOVD	R2, R8
+	MOVD	R0, R9
+	MOVD	R6, R10
+	LSR	$5, R5, R11
+	CBZ	R11, n16_16
+n16_32:
+	VLD1.P	32(R8), [V0.B16, V1.B16]
+	VLD1.P	64(R10), [V16.B16, V17.B16, V18.B16, V19.B16]
+	WORD $0x0e342002 // ssubl v2.8h, v0.8b, v20.8b
+	WORD $0x4e342003 // ssubl2 v3.8h, v0.16b, v20.16b
+	WORD $0x0e342024 // ssubl v4.8h, v1.8b, v20.8b
+	WORD $0x4e342025 // ssubl2 v5.8h, v1.16b, v20.16b
+	WORD $0x0e70c046 // smull v6.4s, v2.4h, v16.4h
+	WORD $0x4e70c047 // smull2 v7.4s, v2.8h, v16.8h
+	WORD $0x0e71c068 // smull v8.4s, v3.4h, v17.4h
+	WORD $0x4e71c069 // smull2 v9.4s, v3.8h, v17.8h
+	WORD $0x0e72c08a // smull v10.4s, v4.4h, v18.4h
+	WORD $0x4e72c08b // smull2 v11.4s, v4.8h, v18.8h
+	WORD $0x0e73c0ac // smull v12.4s, v5.4h, v19.4h
+	WORD $0x4e73c0ad // smull2 v13.4s, v5.8h, v19.8h
+	WORD $0x4eb6b4c6 // sqdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x4eb6b4e7 // sqdmulh v7.4s, v7.4s, v22.4s
+	WORD $0x4eb6b508 // sqdmulh v8.4s, v8.4s, v22.4s
+	WORD $0x4eb6b529 // sqdmulh v9.4s, v9.4s, v22.4s
+	WORD $0x4eb6b54a // sqdmulh v10.4s, v10.4s, v22.4s
+	WORD $0x4eb6b56b // sqdmulh v11.4s, v11.4s, v22.4s
+	WORD $0x4eb6b58c // sqdmulh v12.4s, v12.4s, v22.4s
+	WORD $0x4eb6b5ad // sqdmulh v13.4s, v13.4s, v22.4s
+	WORD $0x0f109cc2 // sqrshrn v2.4h, v6.4s, #16
+	WORD $0x4f109ce2 // sqrshrn2 v2.8h, v7.4s, #16
+	WORD $0x0f109d03 // sqrshrn v3.4h, v8.4s, #16
+	WORD $0x4f109d23 // sqrshrn2 v3.8h, v9.4s, #16
+	WORD $0x0f109d44 // sqrshrn v4.4h, v10.4s, #16
+	WORD $0x4f109d64 // sqrshrn2 v4.8h, v11.4s, #16
+	WORD $0x0f109d85 // sqrshrn v5.4h, v12.4s, #16
+	WORD $0x4f109da5 // sqrshrn2 v5.8h, v13.4s, #16
+	WORD $0x4e790c42 // sqadd v2.8h, v2.8h, v25.8h
+	WORD $0x4e790c63 // sqadd v3.8h, v3.8h, v25.8h
+	WORD $0x4e790c84 // sqadd v4.8h, v4.8h, v25.8h
+	WORD $0x4e790ca5 // sqadd v5.8h, v5.8h, v25.8h
+	WORD $0x0e214840 // sqxtn v0.8b, v2.8h
+	WORD $0x4e214860 // sqxtn2 v0.16b, v3.8h
+	WORD $0x0e214881 // sqxtn v1.8b, v4.8h
+	WORD $0x4e2148a1 // sqxtn2 v1.16b, v5.8h
+	VST1.P	[V0.B16, V1.B16], 32(R9)
+	SUBS	$1, R11, R11
+	BNE	n16_32
+n16_16:
+	TBZ	$4, R5, n16_8
+	VLD1.P	16(R8), [V0.B16]
+	VLD1.P	32(R10), [V16.B16, V17.B16]
+	WORD $0x0e342002 // ssubl v2.8h, v0.8b, v20.8b
+	WORD $0x4e342003 // ssubl2 v3.8h, v0.16b, v20.16b
+	WORD $0x0e70c046 // smull v6.4s, v2.4h, v16.4h
+	WORD $0x4e70c047 // smull2 v7.4s, v2.8h, v16.8h
+	WORD $0x0e71c068 // smull v8.4s, v3.4h, v17.4h
+	WORD $0x4e71c069 // smull2 v9.4s, v3.8h, v17.8h
+	WORD $0x4eb6b4c6 // sqdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x4eb6b4e7 // sqdmulh v7.4s, v7.4s, v22.4s
+	WORD $0x4eb6b508 // sqdmulh v8.4s, v8.4s, v22.4s
+	WORD $0x4eb6b529 // sqdmulh v9.4s, v9.4s, v22.4s
+	WORD $0x0f109cc2 // sqrshrn v2.4h, v6.4s, #16
+	WORD $0x4f109ce2 // sqrshrn2 v2.8h, v7.4s, #16
+	WORD $0x0f109d03 // sqrshrn v3.4h, v8.4s, #16
+	WORD $0x4f109d23 // sqrshrn2 v3.8h, v9.4s, #16
+	WORD $0x4e790c42 // sqadd v2.8h, v2.8h, v25.8h
+	WORD $0x4e790c63 // sqadd v3.8h, v3.8h, v25.8h
+	WORD $0x0e214840 // sqxtn v0.8b, v2.8h
+	WORD $0x4e214860 // sqxtn2 v0.16b, v3.8h
+	VST1.P	[V0.B16], 16(R9)
+n16_8:
+	TBZ	$3, R5, n16_next
+	VLD1	(R8), [V0.B8]
+	VLD1	(R10), [V16.B16]
+	WORD $0x0e342002 // ssubl v2.8h, v0.8b, v20.8b
+	WORD $0x0e70c046 // smull v6.4s, v2.4h, v16.4h
+	WORD $0x4e70c047 // smull2 v7.4s, v2.8h, v16.8h
+	WORD $0x4eb6b4c6 // sqdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x4eb6b4e7 // sqdmulh v7.4s, v7.4s, v22.4s
+	WORD $0x0f109cc2 // sqrshrn v2.4h, v6.4s, #16
+	WORD $0x4f109ce2 // sqrshrn2 v2.8h, v7.4s, #16
+	WORD $0x4e790c42 // sqadd v2.8h, v2.8h, v25.8h
+	WORD $0x0e214840 // sqxtn v0.8b, v2.8h
+	VST1	[V0.B8], (R9)
+n16_next:
+	ADD	R3, R2, R2
+	ADD	R1, R0, R0
+	SUBS	$1, R4, R4
+	BNE	n16
+	RET
+n16c:
+	MOVD	R2, R8
+	MOVD	R0, R9
+	MOVD	R6, R10
+	LSR	$5, R5, R11
+	CBZ	R11, n16c_16
+n16c_32:
+	VLD1.P	32(R8), [V0.B16, V1.B16]
+	VLD1.P	64(R10), [V16.B16, V17.B16, V18.B16, V19.B16]
+	WORD $0x0e342002 // ssubl v2.8h, v0.8b, v20.8b
+	WORD $0x4e342003 // ssubl2 v3.8h, v0.16b, v20.16b
+	WORD $0x0e342024 // ssubl v4.8h, v1.8b, v20.8b
+	WORD $0x4e342025 // ssubl2 v5.8h, v1.16b, v20.16b
+	WORD $0x0e70c046 // smull v6.4s, v2.4h, v16.4h
+	WORD $0x4e70c047 // smull2 v7.4s, v2.8h, v16.8h
+	WORD $0x0e71c068 // smull v8.4s, v3.4h, v17.4h
+	WORD $0x4e71c069 // smull2 v9.4s, v3.8h, v17.8h
+	WORD $0x0e72c08a // smull v10.4s, v4.4h, v18.4h
+	WORD $0x4e72c08b // smull2 v11.4s, v4.8h, v18.8h
+	WORD $0x0e73c0ac // smull v12.4s, v5.4h, v19.4h
+	WORD $0x4e73c0ad // smull2 v13.4s, v5.8h, v19.8h
+	WORD $0x4eb6b4c6 // sqdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x4eb6b4e7 // sqdmulh v7.4s, v7.4s, v22.4s
+	WORD $0x4eb6b508 // sqdmulh v8.4s, v8.4s, v22.4s
+	WORD $0x4eb6b529 // sqdmulh v9.4s, v9.4s, v22.4s
+	WORD $0x4eb6b54a // sqdmulh v10.4s, v10.4s, v22.4s
+	WORD $0x4eb6b56b // sqdmulh v11.4s, v11.4s, v22.4s
+	WORD $0x4eb6b58c // sqdmulh v12.4s, v12.4s, v22.4s
+	WORD $0x4eb6b5ad // sqdmulh v13.4s, v13.4s, v22.4s
+	WORD $0x0f109cc2 // sqrshrn v2.4h, v6.4s, #16
+	WORD $0x4f109ce2 // sqrshrn2 v2.8h, v7.4s, #16
+	WORD $0x0f109d03 // sqrshrn v3.4h, v8.4s, #16
+	WORD $0x4f109d23 // sqrshrn2 v3.8h, v9.4s, #16
+	WORD $0x0f109d44 // sqrshrn v4.4h, v10.4s, #16
+	WORD $0x4f109d64 // sqrshrn2 v4.8h, v11.4s, #16
+	WORD $0x0f109d85 // sqrshrn v5.4h, v12.4s, #16
+	WORD $0x4f109da5 // sqrshrn2 v5.8h, v13.4s, #16
+	WORD $0x4e790c42 // sqadd v2.8h, v2.8h, v25.8h
+	WORD $0x4e790c63 // sqadd v3.8h, v3.8h, v25.8h
+	WORD $0x4e790c84 // sqadd v4.8h, v4.8h, v25.8h
+	WORD $0x4e790ca5 // sqadd v5.8h, v5.8h, v25.8h
+	WORD $0x0e214840 // sqxtn v0.8b, v2.8h
+	WORD $0x4e214860 // sqxtn2 v0.16b, v3.8h
+	WORD $0x0e214881 // sqxtn v1.8b, v4.8h
+	WORD $0x4e2148a1 // sqxtn2 v1.16b, v5.8h
+	WORD $0x4e3a6400 // smax v0.16b, v0.16b, v26.16b
+	WORD $0x4e3b6c00 // smin v0.16b, v0.16b, v27.16b
+	WORD $0x4e3a6421 // smax v1.16b, v1.16b, v26.16b
+	WORD $0x4e3b6c21 // smin v1.16b, v1.16b, v27.16b
+	VST1.P	[V0.B16, V1.B16], 32(R9)
+	SUBS	$1, R11, R11
+	BNE	n16c_32
+n16c_16:
+	TBZ	$4, R5, n16c_8
+	VLD1.P	16(R8), [V0.B16]
+	VLD1.P	32(R10), [V16.B16, V17.B16]
+	WORD $0x0e342002 // ssubl v2.8h, v0.8b, v20.8b
+	WORD $0x4e342003 // ssubl2 v3.8h, v0.16b, v20.16b
+	WORD $0x0e70c046 // smull v6.4s, v2.4h, v16.4h
+	WORD $0x4e70c047 // smull2 v7.4s, v2.8h, v16.8h
+	WORD $0x0e71c068 // smull v8.4s, v3.4h, v17.4h
+	WORD $0x4e71c069 // smull2 v9.4s, v3.8h, v17.8h
+	WORD $0x4eb6b4c6 // sqdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x4eb6b4e7 // sqdmulh v7.4s, v7.4s, v22.4s
+	WORD $0x4eb6b508 // sqdmulh v8.4s, v8.4s, v22.4s
+	WORD $0x4eb6b529 // sqdmulh v9.4s, v9.4s, v22.4s
+	WORD $0x0f109cc2 // sqrshrn v2.4h, v6.4s, #16
+	WORD $0x4f109ce2 // sqrshrn2 v2.8h, v7.4s, #16
+	WORD $0x0f109d03 // sqrshrn v3.4h, v8.4s, #16
+	WORD $0x4f109d23 // sqrshrn2 v3.8h, v9.4s, #16
+	WORD $0x4e790c42 // sqadd v2.8h, v2.8h, v25.8h
+	WORD $0x4e790c63 // sqadd v3.8h, v3.8h, v25.8h
+	WORD $0x0e214840 // sqxtn v0.8b, v2.8h
+	WORD $0x4e214860 // sqxtn2 v0.16b, v3.8h
+	WORD $0x4e3a6400 // smax v0.16b, v0.16b, v26.16b
+	WORD $0x4e3b6c00 // smin v0.16b, v0.16b, v27.16b
+	VST1.P	[V0.B16], 16(R9)
+n16c_8:
+	TBZ	$3, R5, n16c_next
+	VLD1	(R8), [V0.B8]
+	VLD1	(R10), [V16.B16]
+	WORD $0x0e342002 // ssubl v2.8h, v0.8b, v20.8b
+	WORD $0x0e70c046 // smull v6.4s, v2.4h, v16.4h
+	WORD $0x4e70c047 // smull2 v7.4s, v2.8h, v16.8h
+	WORD $0x4eb6b4c6 // sqdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x4eb6b4e7 // sqdmulh v7.4s, v7.4s, v22.4s
+	WORD $0x0f109cc2 // sqrshrn v2.4h, v6.4s, #16
+	WORD $0x4f109ce2 // sqrshrn2 v2.8h, v7.4s, #16
+	WORD $0x4e790c42 // sqadd v2.8h, v2.8h, v25.8h
+	WORD $0x0e214840 // sqxtn v0.8b, v2.8h
+	WORD $0x0e3a6400 // smax v0.8b, v0.8b, v26.8b
+	WORD $0x0e3b6c00 // smin v0.8b, v0.8b, v27.8b
+	VST1	[V0.B8], (R9)
+n16c_next:
+	ADD	R3, R2, R2
+	ADD	R1, R0, R0
+	SUBS	$1, R4, R4
+	BNE	n16c
+	RET
+done:
+	RET
+
+
+// func addNeonK(dst, a, b *int8, blocks int, ma, mb, cst, qmin, qmax int32, k, clamp int)
+TEXT ·addNeonK(SB), NOSPLIT, $0-72
+	MOVD	dst+0(FP), R0
+	MOVD	a+8(FP), R1
+	MOVD	b+16(FP), R2
+	MOVD	blocks+24(FP), R3
+	MOVW	ma+32(FP), R4
+	VDUP	R4, V22.H8
+	MOVW	mb+36(FP), R4
+	VDUP	R4, V23.H8
+	MOVW	cst+40(FP), R4
+	VDUP	R4, V24.S4
+	MOVW	qmin+44(FP), R4
+	VDUP	R4, V26.B16
+	MOVW	qmax+48(FP), R4
+	VDUP	R4, V27.B16
+	MOVD	k+56(FP), R5
+	MOVD	clamp+64(FP), R6
+	LSR	$1, R3, R4
+	CMP	$0, R5
+	BEQ	k0
+	CMP	$1, R5
+	BEQ	k1
+	CMP	$2, R5
+	BEQ	k2
+	CMP	$3, R5
+	BEQ	k3
+	CMP	$4, R5
+	BEQ	k4
+	CMP	$5, R5
+	BEQ	k5
+	CMP	$6, R5
+	BEQ	k6
+	CMP	$7, R5
+	BEQ	k7
+	RET
+k0:
+	CBZ	R4, k0_16
+k0_32:
+	VLD1.P	32(R1), [V0.B16, V1.B16]
+	VLD1.P	32(R2), [V2.B16, V3.B16]
+	WORD $0x0f08a404 // sxtl v4.8h, v0.8b
+	WORD $0x4f08a405 // sxtl2 v5.8h, v0.16b
+	WORD $0x0f08a448 // sxtl v8.8h, v2.8b
+	WORD $0x4f08a449 // sxtl2 v9.8h, v2.16b
+	WORD $0x0f08a426 // sxtl v6.8h, v1.8b
+	WORD $0x4f08a427 // sxtl2 v7.8h, v1.16b
+	WORD $0x0f08a46a // sxtl v10.8h, v3.8b
+	WORD $0x4f08a46b // sxtl2 v11.8h, v3.16b
+	WORD $0x0e76c08c // smull v12.4s, v4.4h, v22.4h
+	WORD $0x4e76c08d // smull2 v13.4s, v4.8h, v22.8h
+	WORD $0x0e76c0ae // smull v14.4s, v5.4h, v22.4h
+	WORD $0x4e76c0af // smull2 v15.4s, v5.8h, v22.8h
+	WORD $0x0e76c0d0 // smull v16.4s, v6.4h, v22.4h
+	WORD $0x4e76c0d1 // smull2 v17.4s, v6.8h, v22.8h
+	WORD $0x0e76c0f2 // smull v18.4s, v7.4h, v22.4h
+	WORD $0x4e76c0f3 // smull2 v19.4s, v7.8h, v22.8h
+	WORD $0x0e77810c // smlal v12.4s, v8.4h, v23.4h
+	WORD $0x4e77810d // smlal2 v13.4s, v8.8h, v23.8h
+	WORD $0x0e77812e // smlal v14.4s, v9.4h, v23.4h
+	WORD $0x4e77812f // smlal2 v15.4s, v9.8h, v23.8h
+	WORD $0x0e778150 // smlal v16.4s, v10.4h, v23.4h
+	WORD $0x4e778151 // smlal2 v17.4s, v10.8h, v23.8h
+	WORD $0x0e778172 // smlal v18.4s, v11.4h, v23.4h
+	WORD $0x4e778173 // smlal2 v19.4s, v11.8h, v23.8h
+	WORD $0x2e784184 // raddhn v4.4h, v12.4s, v24.4s
+	WORD $0x6e7841a4 // raddhn2 v4.8h, v13.4s, v24.4s
+	WORD $0x2e7841c5 // raddhn v5.4h, v14.4s, v24.4s
+	WORD $0x6e7841e5 // raddhn2 v5.8h, v15.4s, v24.4s
+	WORD $0x2e784206 // raddhn v6.4h, v16.4s, v24.4s
+	WORD $0x6e784226 // raddhn2 v6.8h, v17.4s, v24.4s
+	WORD $0x2e784247 // raddhn v7.4h, v18.4s, v24.4s
+	WORD $0x6e784267 // raddhn2 v7.8h, v19.4s, v24.4s
+	WORD $0x0e214880 // sqxtn v0.8b, v4.8h
+	WORD $0x4e2148a0 // sqxtn2 v0.16b, v5.8h
+	WORD $0x0e2148c1 // sqxtn v1.8b, v6.8h
+	WORD $0x4e2148e1 // sqxtn2 v1.16b, v7.8h
+	CBZ	R6, k0_st32
+	WORD $0x4e3a6400 // smax v0.16b, v0.16b, v26.16b
+	WORD $0x4e3b6c00 // smin v0.16b, v0.16b, v27.16b
+	WORD $0x4e3a6421 // smax v1.16b, v1.16b, v26.16b
+	WORD $0x4e3b6c21 // smin v1.16b, v1.16b, v27.16b
+k0_st32:
+	VST1.P	[V0.B16, V1.B16], 32(R0)
+	SUBS	$1, R4, R4
+	BNE	k0_32
+k0_16:
+	TBZ	$0, R3, k0_done
+	VLD1	(R1), [V0.B16]
+	VLD1	(R2), [V2.B16]
+	WORD $0x0f08a404 // sxtl v4.8h, v0.8b
+	WORD $0x4f08a405 // sxtl2 v5.8h, v0.16b
+	WORD $0x0f08a448 // sxtl v8.8h, v2.8b
+	WORD $0x4f08a449 // sxtl2 v9.8h, v2.16b
+	WORD $0x0e76c08c // smull v12.4s, v4.4h, v22.4h
+	WORD $0x4e76c08d // smull2 v13.4s, v4.8h, v22.8h
+	WORD $0x0e76c0ae // smull v14.4s, v5.4h, v22.4h
+	WORD $0x4e76c0af // smull2 v15.4s, v5.8h, v22.8h
+	WORD $0x0e77810c // smlal v12.4s, v8.4h, v23.4h
+	WORD $0x4e77810d // smlal2 v13.4s, v8.8h, v23.8h
+	WORD $0x0e77812e // smlal v14.4s, v9.4h, v23.4h
+	WORD $0x4e77812f // smlal2 v15.4s, v9.8h, v23.8h
+	WORD $0x2e784184 // raddhn v4.4h, v12.4s, v24.4s
+	WORD $0x6e7841a4 // raddhn2 v4.8h, v13.4s, v24.4s
+	WORD $0x2e7841c5 // raddhn v5.4h, v14.4s, v24.4s
+	WORD $0x6e7841e5 // raddhn2 v5.8h, v15.4s, v24.4s
+	WORD $0x0e214880 // sqxtn v0.8b, v4.8h
+	WORD $0x4e2148a0 // sqxtn2 v0.16b, v5.8h
+	WORD $0x4e3a6400 // smax v0.16b, v0.16b, v26.16b
+	WORD $0x4e3b6c00 // smin v0.16b, v0.16b, v27.16b
+	VST1	[V0.B16], (R0)
+k0_done:
+	RET
+k1:
+	CBZ	R4, k1_16
+k1_32:
+	VLD1.P	32(R1), [V0.B16, V1.B16]
+	VLD1.P	32(R2), [V2.B16, V3.B16]
+	WORD $0x0f09a404 // sshll v4.8h, v0.8b, #1
+	WORD $0x4f09a405 // sshll2 v5.8h, v0.16b, #1
+	WORD $0x0f09a448 // sshll v8.8h, v2.8b, #1
+	WORD $0x4f09a449 // sshll2 v9.8h, v2.16b, #1
+	WORD $0x0f09a426 // sshll v6.8h, v1.8b, #1
+	WORD $0x4f09a427 // sshll2 v7.8h, v1.16b, #1
+	WORD $0x0f09a46a // sshll v10.8h, v3.8b, #1
+	WORD $0x4f09a46b // sshll2 v11.8h, v3.16b, #1
+	WORD $0x0e76c08c // smull v12.4s, v4.4h, v22.4h
+	WORD $0x4e76c08d // smull2 v13.4s, v4.8h, v22.8h
+	WORD $0x0e76c0ae // smull v14.4s, v5.4h, v22.4h
+	WORD $0x4e76c0af // smull2 v15.4s, v5.8h, v22.8h
+	WORD $0x0e76c0d0 // smull v16.4s, v6.4h, v22.4h
+	WORD $0x4e76c0d1 // smull2 v17.4s, v6.8h, v22.8h
+	WORD $0x0e76c0f2 // smull v18.4s, v7.4h, v22.4h
+	WORD $0x4e76c0f3 // smull2 v19.4s, v7.8h, v22.8h
+	WORD $0x0e77810c // smlal v12.4s, v8.4h, v23.4h
+	WORD $0x4e77810d // smlal2 v13.4s, v8.8h, v23.8h
+	WORD $0x0e77812e // smlal v14.4s, v9.4h, v23.4h
+	WORD $0x4e77812f // smlal2 v15.4s, v9.8h, v23.8h
+	WORD $0x0e778150 // smlal v16.4s, v10.4h, v23.4h
+	WORD $0x4e778151 // smlal2 v17.4s, v10.8h, v23.8h
+	WORD $0x0e778172 // smlal v18.4s, v11.4h, v23.4h
+	WORD $0x4e778173 // smlal2 v19.4s, v11.8h, v23.8h
+	WORD $0x2e784184 // raddhn v4.4h, v12.4s, v24.4s
+	WORD $0x6e7841a4 // raddhn2 v4.8h, v13.4s, v24.4s
+	WORD $0x2e7841c5 // raddhn v5.4h, v14.4s, v24.4s
+	WORD $0x6e7841e5 // raddhn2 v5.8h, v15.4s, v24.4s
+	WORD $0x2e784206 // raddhn v6.4h, v16.4s, v24.4s
+	WORD $0x6e784226 // raddhn2 v6.8h, v17.4s, v24.4s
+	WORD $0x2e784247 // raddhn v7.4h, v18.4s, v24.4s
+	WORD $0x6e784267 // raddhn2 v7.8h, v19.4s, v24.4s
+	WORD $0x0e214880 // sqxtn v0.8b, v4.8h
+	WORD $0x4e2148a0 // sqxtn2 v0.16b, v5.8h
+	WORD $0x0e2148c1 // sqxtn v1.8b, v6.8h
+	WORD $0x4e2148e1 // sqxtn2 v1.16b, v7.8h
+	CBZ	R6, k1_st32
+	WORD $0x4e3a6400 // smax v0.16b, v0.16b, v26.16b
+	WORD $0x4e3b6c00 // smin v0.16b, v0.16b, v27.16b
+	WORD $0x4e3a6421 // smax v1.16b, v1.16b, v26.16b
+	WORD $0x4e3b6c21 // smin v1.16b, v1.16b, v27.16b
+k1_st32:
+	VST1.P	[V0.B16, V1.B16], 32(R0)
+	SUBS	$1, R4, R4
+	BNE	k1_32
+k1_16:
+	TBZ	$0, R3, k1_done
+	VLD1	(R1), [V0.B16]
+	VLD1	(R2), [V2.B16]
+	WORD $0x0f09a404 // sshll v4.8h, v0.8b, #1
+	WORD $0x4f09a405 // sshll2 v5.8h, v0.16b, #1
+	WORD $0x0f09a448 // sshll v8.8h, v2.8b, #1
+	WORD $0x4f09a449 // sshll2 v9.8h, v2.16b, #1
+	WORD $0x0e76c08c // smull v12.4s, v4.4h, v22.4h
+	WORD $0x4e76c08d // smull2 v13.4s, v4.8h, v22.8h
+	WORD $0x0e76c0ae // smull v14.4s, v5.4h, v22.4h
+	WORD $0x4e76c0af // smull2 v15.4s, v5.8h, v22.8h
+	WORD $0x0e77810c // smlal v12.4s, v8.4h, v23.4h
+	WORD $0x4e77810d // smlal2 v13.4s, v8.8h, v23.8h
+	WORD $0x0e77812e // smlal v14.4s, v9.4h, v23.4h
+	WORD $0x4e77812f // smlal2 v15.4s, v9.8h, v23.8h
+	WORD $0x2e784184 // raddhn v4.4h, v12.4s, v24.4s
+	WORD $0x6e7841a4 // raddhn2 v4.8h, v13.4s, v24.4s
+	WORD $0x2e7841c5 // raddhn v5.4h, v14.4s, v24.4s
+	WORD $0x6e7841e5 // raddhn2 v5.8h, v15.4s, v24.4s
+	WORD $0x0e214880 // sqxtn v0.8b, v4.8h
+	WORD $0x4e2148a0 // sqxtn2 v0.16b, v5.8h
+	WORD $0x4e3a6400 // smax v0.16b, v0.16b, v26.16b
+	WORD $0x4e3b6c00 // smin v0.16b, v0.16b, v27.16b
+	VST1	[V0.B16], (R0)
+k1_done:
+	RET
+k2:
+	CBZ	R4, k2_16
+k2_32:
+	VLD1.P	32(R1), [V0.B16, V1.B16]
+	VLD1.P	32(R2), [V2.B16, V3.B16]
+	WORD $0x0f0aa404 // sshll v4.8h, v0.8b, #2
+	WORD $0x4f0aa405 // sshll2 v5.8h, v0.16b, #2
+	WORD $0x0f0aa448 // sshll v8.8h, v2.8b, #2
+	WORD $0x4f0aa449 // sshll2 v9.8h, v2.16b, #2
+	WORD $0x0f0aa426 // sshll v6.8h, v1.8b, #2
+	WORD $0x4f0aa427 // sshll2 v7.8h, v1.16b, #2
+	WORD $0x0f0aa46a // sshll v10.8h, v3.8b, #2
+	WORD $0x4f0aa46b // sshll2 v11.8h, v3.16b, #2
+	WORD $0x0e76c08c // smull v12.4s, v4.4h, v22.4h
+	WORD $0x4e76c08d // smull2 v13.4s, v4.8h, v22.8h
+	WORD $0x0e76c0ae // smull v14.4s, v5.4h, v22.4h
+	WORD $0x4e76c0af // smull2 v15.4s, v5.8h, v22.8h
+	WORD $0x0e76c0d0 // smull v16.4s, v6.4h, v22.4h
+	WORD $0x4e76c0d1 // smull2 v17.4s, v6.8h, v22.8h
+	WORD $0x0e76c0f2 // smull v18.4s, v7.4h, v22.4h
+	WORD $0x4e76c0f3 // smull2 v19.4s, v7.8h, v22.8h
+	WORD $0x0e77810c // smlal v12.4s, v8.4h, v23.4h
+	WORD $0x4e77810d // smlal2 v13.4s, v8.8h, v23.8h
+	WORD $0x0e77812e // smlal v14.4s, v9.4h, v23.4h
+	WORD $0x4e77812f // smlal2 v15.4s, v9.8h, v23.8h
+	WORD $0x0e778150 // smlal v16.4s, v10.4h, v23.4h
+	WORD $0x4e778151 // smlal2 v17.4s, v10.8h, v23.8h
+	WORD $0x0e778172 // smlal v18.4s, v11.4h, v23.4h
+	WORD $0x4e778173 // smlal2 v19.4s, v11.8h, v23.8h
+	WORD $0x2e784184 // raddhn v4.4h, v12.4s, v24.4s
+	WORD $0x6e7841a4 // raddhn2 v4.8h, v13.4s, v24.4s
+	WORD $0x2e7841c5 // raddhn v5.4h, v14.4s, v24.4s
+	WORD $0x6e7841e5 // raddhn2 v5.8h, v15.4s, v24.4s
+	WORD $0x2e784206 // raddhn v6.4h, v16.4s, v24.4s
+	WORD $0x6e784226 // raddhn2 v6.8h, v17.4s, v24.4s
+	WORD $0x2e784247 // raddhn v7.4h, v18.4s, v24.4s
+	WORD $0x6e784267 // raddhn2 v7.8h, v19.4s, v24.4s
+	WORD $0x0e214880 // sqxtn v0.8b, v4.8h
+	WORD $0x4e2148a0 // sqxtn2 v0.16b, v5.8h
+	WORD $0x0e2148c1 // sqxtn v1.8b, v6.8h
+	WORD $0x4e2148e1 // sqxtn2 v1.16b, v7.8h
+	CBZ	R6, k2_st32
+	WORD $0x4e3a6400 // smax v0.16b, v0.16b, v26.16b
+	WORD $0x4e3b6c00 // smin v0.16b, v0.16b, v27.16b
+	WORD $0x4e3a6421 // smax v1.16b, v1.16b, v26.16b
+	WORD $0x4e3b6c21 // smin v1.16b, v1.16b, v27.16b
+k2_st32:
+	VST1.P	[V0.B16, V1.B16], 32(R0)
+	SUBS	$1, R4, R4
+	BNE	k2_32
+k2_16:
+	TBZ	$0, R3, k2_done
+	VLD1	(R1), [V0.B16]
+	VLD1	(R2), [V2.B16]
+	WORD $0x0f0aa404 // sshll v4.8h, v0.8b, #2
+	WORD $0x4f0aa405 // sshll2 v5.8h, v0.16b, #2
+	WORD $0x0f0aa448 // sshll v8.8h, v2.8b, #2
+	WORD $0x4f0aa449 // sshll2 v9.8h, v2.16b, #2
+	WORD $0x0e76c08c // smull v12.4s, v4.4h, v22.4h
+	WORD $0x4e76c08d // smull2 v13.4s, v4.8h, v22.8h
+	WORD $0x0e76c0ae // smull v14.4s, v5.4h, v22.4h
+	WORD $0x4e76c0af // smull2 v15.4s, v5.8h, v22.8h
+	WORD $0x0e77810c // smlal v12.4s, v8.4h, v23.4h
+	WORD $0x4e77810d // smlal2 v13.4s, v8.8h, v23.8h
+	WORD $0x0e77812e // smlal v14.4s, v9.4h, v23.4h
+	WORD $0x4e77812f // smlal2 v15.4s, v9.8h, v23.8h
+	WORD $0x2e784184 // raddhn v4.4h, v12.4s, v24.4s
+	WORD $0x6e7841a4 // raddhn2 v4.8h, v13.4s, v24.4s
+	WORD $0x2e7841c5 // raddhn v5.4h, v14.4s, v24.4s
+	WORD $0x6e7841e5 // raddhn2 v5.8h, v15.4s, v24.4s
+	WORD $0x0e214880 // sqxtn v0.8b, v4.8h
+	WORD $0x4e2148a0 // sqxtn2 v0.16b, v5.8h
+	WORD $0x4e3a6400 // smax v0.16b, v0.16b, v26.16b
+	WORD $0x4e3b6c00 // smin v0.16b, v0.16b, v27.16b
+	VST1	[V0.B16], (R0)
+k2_done:
+	RET
+k3:
+	CBZ	R4, k3_16
+k3_32:
+	VLD1.P	32(R1), [V0.B16, V1.B16]
+	VLD1.P	32(R2), [V2.B16, V3.B16]
+	WORD $0x0f0ba404 // sshll v4.8h, v0.8b, #3
+	WORD $0x4f0ba405 // sshll2 v5.8h, v0.16b, #3
+	WORD $0x0f0ba448 // sshll v8.8h, v2.8b, #3
+	WORD $0x4f0ba449 // sshll2 v9.8h, v2.16b, #3
+	WORD $0x0f0ba426 // sshll v6.8h, v1.8b, #3
+	WORD $0x4f0ba427 // sshll2 v7.8h, v1.16b, #3
+	WORD $0x0f0ba46a // sshll v10.8h, v3.8b, #3
+	WORD $0x4f0ba46b // sshll2 v11.8h, v3.16b, #3
+	WORD $0x0e76c08c // smull v12.4s, v4.4h, v22.4h
+	WORD $0x4e76c08d // smull2 v13.4s, v4.8h, v22.8h
+	WORD $0x0e76c0ae // smull v14.4s, v5.4h, v22.4h
+	WORD $0x4e76c0af // smull2 v15.4s, v5.8h, v22.8h
+	WORD $0x0e76c0d0 // smull v16.4s, v6.4h, v22.4h
+	WORD $0x4e76c0d1 // smull2 v17.4s, v6.8h, v22.8h
+	WORD $0x0e76c0f2 // smull v18.4s, v7.4h, v22.4h
+	WORD $0x4e76c0f3 // smull2 v19.4s, v7.8h, v22.8h
+	WORD $0x0e77810c // smlal v12.4s, v8.4h, v23.4h
+	WORD $0x4e77810d // smlal2 v13.4s, v8.8h, v23.8h
+	WORD $0x0e77812e // smlal v14.4s, v9.4h, v23.4h
+	WORD $0x4e77812f // smlal2 v15.4s, v9.8h, v23.8h
+	WORD $0x0e778150 // smlal v16.4s, v10.4h, v23.4h
+	WORD $0x4e778151 // smlal2 v17.4s, v10.8h, v23.8h
+	WORD $0x0e778172 // smlal v18.4s, v11.4h, v23.4h
+	WORD $0x4e778173 // smlal2 v19.4s, v11.8h, v23.8h
+	WORD $0x2e784184 // raddhn v4.4h, v12.4s, v24.4s
+	WORD $0x6e7841a4 // raddhn2 v4.8h, v13.4s, v24.4s
+	WORD $0x2e7841c5 // raddhn v5.4h, v14.4s, v24.4s
+	WORD $0x6e7841e5 // raddhn2 v5.8h, v15.4s, v24.4s
+	WORD $0x2e784206 // raddhn v6.4h, v16.4s, v24.4s
+	WORD $0x6e784226 // raddhn2 v6.8h, v17.4s, v24.4s
+	WORD $0x2e784247 // raddhn v7.4h, v18.4s, v24.4s
+	WORD $0x6e784267 // raddhn2 v7.8h, v19.4s, v24.4s
+	WORD $0x0e214880 // sqxtn v0.8b, v4.8h
+	WORD $0x4e2148a0 // sqxtn2 v0.16b, v5.8h
+	WORD $0x0e2148c1 // sqxtn v1.8b, v6.8h
+	WORD $0x4e2148e1 // sqxtn2 v1.16b, v7.8h
+	CBZ	R6, k3_st32
+	WORD $0x4e3a6400 // smax v0.16b, v0.16b, v26.16b
+	WORD $0x4e3b6c00 // smin v0.16b, v0.16b, v27.16b
+	WORD $0x4e3a6421 // smax v1.16b, v1.16b, v26.16b
+	WORD $0x4e3b6c21 // smin v1.16b, v1.16b, v27.16b
+k3_st32:
+	VST1.P	[V0.B16, V1.B16], 32(R0)
+	SUBS	$1, R4, R4
+	BNE	k3_32
+k3_16:
+	TBZ	$0, R3, k3_done
+	VLD1	(R1), [V0.B16]
+	VLD1	(R2), [V2.B16]
+	WORD $0x0f0ba404 // sshll v4.8h, v0.8b, #3
+	WORD $0x4f0ba405 // sshll2 v5.8h, v0.16b, #3
+	WORD $0x0f0ba448 // sshll v8.8h, v2.8b, #3
+	WORD $0x4f0ba449 // sshll2 v9.8h, v2.16b, #3
+	WORD $0x0e76c08c // smull v12.4s, v4.4h, v22.4h
+	WORD $0x4e76c08d // smull2 v13.4s, v4.8h, v22.8h
+	WORD $0x0e76c0ae // smull v14.4s, v5.4h, v22.4h
+	WORD $0x4e76c0af // smull2 v15.4s, v5.8h, v22.8h
+	WORD $0x0e77810c // smlal v12.4s, v8.4h, v23.4h
+	WORD $0x4e77810d // smlal2 v13.4s, v8.8h, v23.8h
+	WORD $0x0e77812e // smlal v14.4s, v9.4h, v23.4h
+	WORD $0x4e77812f // smlal2 v15.4s, v9.8h, v23.8h
+	WORD $0x2e784184 // raddhn v4.4h, v12.4s, v24.4s
+	WORD $0x6e7841a4 // raddhn2 v4.8h, v13.4s, v24.4s
+	WORD $0x2e7841c5 // raddhn v5.4h, v14.4s, v24.4s
+	WORD $0x6e7841e5 // raddhn2 v5.8h, v15.4s, v24.4s
+	WORD $0x0e214880 // sqxtn v0.8b, v4.8h
+	WORD $0x4e2148a0 // sqxtn2 v0.16b, v5.8h
+	WORD $0x4e3a6400 // smax v0.16b, v0.16b, v26.16b
+	WORD $0x4e3b6c00 // smin v0.16b, v0.16b, v27.16b
+	VST1	[V0.B16], (R0)
+k3_done:
+	RET
+k4:
+	CBZ	R4, k4_16
+k4_32:
+	VLD1.P	32(R1), [V0.B16, V1.B16]
+	VLD1.P	32(R2), [V2.B16, V3.B16]
+	WORD $0x0f0ca404 // sshll v4.8h, v0.8b, #4
+	WORD $0x4f0ca405 // sshll2 v5.8h, v0.16b, #4
+	WORD $0x0f0ca448 // sshll v8.8h, v2.8b, #4
+	WORD $0x4f0ca449 // sshll2 v9.8h, v2.16b, #4
+	WORD $0x0f0ca426 // sshll v6.8h, v1.8b, #4
+	WORD $0x4f0ca427 // sshll2 v7.8h, v1.16b, #4
+	WORD $0x0f0ca46a // sshll v10.8h, v3.8b, #4
+	WORD $0x4f0ca46b // sshll2 v11.8h, v3.16b, #4
+	WORD $0x0e76c08c // smull v12.4s, v4.4h, v22.4h
+	WORD $0x4e76c08d // smull2 v13.4s, v4.8h, v22.8h
+	WORD $0x0e76c0ae // smull v14.4s, v5.4h, v22.4h
+	WORD $0x4e76c0af // smull2 v15.4s, v5.8h, v22.8h
+	WORD $0x0e76c0d0 // smull v16.4s, v6.4h, v22.4h
+	WORD $0x4e76c0d1 // smull2 v17.4s, v6.8h, v22.8h
+	WORD $0x0e76c0f2 // smull v18.4s, v7.4h, v22.4h
+	WORD $0x4e76c0f3 // smull2 v19.4s, v7.8h, v22.8h
+	WORD $0x0e77810c // smlal v12.4s, v8.4h, v23.4h
+	WORD $0x4e77810d // smlal2 v13.4s, v8.8h, v23.8h
+	WORD $0x0e77812e // smlal v14.4s, v9.4h, v23.4h
+	WORD $0x4e77812f // smlal2 v15.4s, v9.8h, v23.8h
+	WORD $0x0e778150 // smlal v16.4s, v10.4h, v23.4h
+	WORD $0x4e778151 // smlal2 v17.4s, v10.8h, v23.8h
+	WORD $0x0e778172 // smlal v18.4s, v11.4h, v23.4h
+	WORD $0x4e778173 // smlal2 v19.4s, v11.8h, v23.8h
+	WORD $0x2e784184 // raddhn v4.4h, v12.4s, v24.4s
+	WORD $0x6e7841a4 // raddhn2 v4.8h, v13.4s, v24.4s
+	WORD $0x2e7841c5 // raddhn v5.4h, v14.4s, v24.4s
+	WORD $0x6e7841e5 // raddhn2 v5.8h, v15.4s, v24.4s
+	WORD $0x2e784206 // raddhn v6.4h, v16.4s, v24.4s
+	WORD $0x6e784226 // raddhn2 v6.8h, v17.4s, v24.4s
+	WORD $0x2e784247 // raddhn v7.4h, v18.4s, v24.4s
+	WORD $0x6e784267 // raddhn2 v7.8h, v19.4s, v24.4s
+	WORD $0x0e214880 // sqxtn v0.8b, v4.8h
+	WORD $0x4e2148a0 // sqxtn2 v0.16b, v5.8h
+	WORD $0x0e2148c1 // sqxtn v1.8b, v6.8h
+	WORD $0x4e2148e1 // sqxtn2 v1.16b, v7.8h
+	CBZ	R6, k4_st32
+	WORD $0x4e3a6400 // smax v0.16b, v0.16b, v26.16b
+	WORD $0x4e3b6c00 // smin v0.16b, v0.16b, v27.16b
+	WORD $0x4e3a6421 // smax v1.16b, v1.16b, v26.16b
+	WORD $0x4e3b6c21 // smin v1.16b, v1.16b, v27.16b
+k4_st32:
+	VST1.P	[V0.B16, V1.B16], 32(R0)
+	SUBS	$1, R4, R4
+	BNE	k4_32
+k4_16:
+	TBZ	$0, R3, k4_done
+	VLD1	(R1), [V0.B16]
+	VLD1	(R2), [V2.B16]
+	WORD $0x0f0ca404 // sshll v4.8h, v0.8b, #4
+	WORD $0x4f0ca405 // sshll2 v5.8h, v0.16b, #4
+	WORD $0x0f0ca448 // sshll v8.8h, v2.8b, #4
+	WORD $0x4f0ca449 // sshll2 v9.8h, v2.16b, #4
+	WORD $0x0e76c08c // smull v12.4s, v4.4h, v22.4h
+	WORD $0x4e76c08d // smull2 v13.4s, v4.8h, v22.8h
+	WORD $0x0e76c0ae // smull v14.4s, v5.4h, v22.4h
+	WORD $0x4e76c0af // smull2 v15.4s, v5.8h, v22.8h
+	WORD $0x0e77810c // smlal v12.4s, v8.4h, v23.4h
+	WORD $0x4e77810d // smlal2 v13.4s, v8.8h, v23.8h
+	WORD $0x0e77812e // smlal v14.4s, v9.4h, v23.4h
+	WORD $0x4e77812f // smlal2 v15.4s, v9.8h, v23.8h
+	WORD $0x2e784184 // raddhn v4.4h, v12.4s, v24.4s
+	WORD $0x6e7841a4 // raddhn2 v4.8h, v13.4s, v24.4s
+	WORD $0x2e7841c5 // raddhn v5.4h, v14.4s, v24.4s
+	WORD $0x6e7841e5 // raddhn2 v5.8h, v15.4s, v24.4s
+	WORD $0x0e214880 // sqxtn v0.8b, v4.8h
+	WORD $0x4e2148a0 // sqxtn2 v0.16b, v5.8h
+	WORD $0x4e3a6400 // smax v0.16b, v0.16b, v26.16b
+	WORD $0x4e3b6c00 // smin v0.16b, v0.16b, v27.16b
+	VST1	[V0.B16], (R0)
+k4_done:
+	RET
+k5:
+	CBZ	R4, k5_16
+k5_32:
+	VLD1.P	32(R1), [V0.B16, V1.B16]
+	VLD1.P	32(R2), [V2.B16, V3.B16]
+	WORD $0x0f0da404 // sshll v4.8h, v0.8b, #5
+	WORD $0x4f0da405 // sshll2 v5.8h, v0.16b, #5
+	WORD $0x0f0da448 // sshll v8.8h, v2.8b, #5
+	WORD $0x4f0da449 // sshll2 v9.8h, v2.16b, #5
+	WORD $0x0f0da426 // sshll v6.8h, v1.8b, #5
+	WORD $0x4f0da427 // sshll2 v7.8h, v1.16b, #5
+	WORD $0x0f0da46a // sshll v10.8h, v3.8b, #5
+	WORD $0x4f0da46b // sshll2 v11.8h, v3.16b, #5
+	WORD $0x0e76c08c // smull v12.4s, v4.4h, v22.4h
+	WORD $0x4e76c08d // smull2 v13.4s, v4.8h, v22.8h
+	WORD $0x0e76c0ae // smull v14.4s, v5.4h, v22.4h
+	WORD $0x4e76c0af // smull2 v15.4s, v5.8h, v22.8h
+	WORD $0x0e76c0d0 // smull v16.4s, v6.4h, v22.4h
+	WORD $0x4e76c0d1 // smull2 v17.4s, v6.8h, v22.8h
+	WORD $0x0e76c0f2 // smull v18.4s, v7.4h, v22.4h
+	WORD $0x4e76c0f3 // smull2 v19.4s, v7.8h, v22.8h
+	WORD $0x0e77810c // smlal v12.4s, v8.4h, v23.4h
+	WORD $0x4e77810d // smlal2 v13.4s, v8.8h, v23.8h
+	WORD $0x0e77812e // smlal v14.4s, v9.4h, v23.4h
+	WORD $0x4e77812f // smlal2 v15.4s, v9.8h, v23.8h
+	WORD $0x0e778150 // smlal v16.4s, v10.4h, v23.4h
+	WORD $0x4e778151 // smlal2 v17.4s, v10.8h, v23.8h
+	WORD $0x0e778172 // smlal v18.4s, v11.4h, v23.4h
+	WORD $0x4e778173 // smlal2 v19.4s, v11.8h, v23.8h
+	WORD $0x2e784184 // raddhn v4.4h, v12.4s, v24.4s
+	WORD $0x6e7841a4 // raddhn2 v4.8h, v13.4s, v24.4s
+	WORD $0x2e7841c5 // raddhn v5.4h, v14.4s, v24.4s
+	WORD $0x6e7841e5 // raddhn2 v5.8h, v15.4s, v24.4s
+	WORD $0x2e784206 // raddhn v6.4h, v16.4s, v24.4s
+	WORD $0x6e784226 // raddhn2 v6.8h, v17.4s, v24.4s
+	WORD $0x2e784247 // raddhn v7.4h, v18.4s, v24.4s
+	WORD $0x6e784267 // raddhn2 v7.8h, v19.4s, v24.4s
+	WORD $0x0e214880 // sqxtn v0.8b, v4.8h
+	WORD $0x4e2148a0 // sqxtn2 v0.16b, v5.8h
+	WORD $0x0e2148c1 // sqxtn v1.8b, v6.8h
+	WORD $0x4e2148e1 // sqxtn2 v1.16b, v7.8h
+	CBZ	R6, k5_st32
+	WORD $0x4e3a6400 // smax v0.16b, v0.16b, v26.16b
+	WORD $0x4e3b6c00 // smin v0.16b, v0.16b, v27.16b
+	WORD $0x4e3a6421 // smax v1.16b, v1.16b, v26.16b
+	WORD $0x4e3b6c21 // smin v1.16b, v1.16b, v27.16b
+k5_st32:
+	VST1.P	[V0.B16, V1.B16], 32(R0)
+	SUBS	$1, R4, R4
+	BNE	k5_32
+k5_16:
+	TBZ	$0, R3, k5_done
+	VLD1	(R1), [V0.B16]
+	VLD1	(R2), [V2.B16]
+	WORD $0x0f0da404 // sshll v4.8h, v0.8b, #5
+	WORD $0x4f0da405 // sshll2 v5.8h, v0.16b, #5
+	WORD $0x0f0da448 // sshll v8.8h, v2.8b, #5
+	WORD $0x4f0da449 // sshll2 v9.8h, v2.16b, #5
+	WORD $0x0e76c08c // smull v12.4s, v4.4h, v22.4h
+	WORD $0x4e76c08d // smull2 v13.4s, v4.8h, v22.8h
+	WORD $0x0e76c0ae // smull v14.4s, v5.4h, v22.4h
+	WORD $0x4e76c0af // smull2 v15.4s, v5.8h, v22.8h
+	WORD $0x0e77810c // smlal v12.4s, v8.4h, v23.4h
+	WORD $0x4e77810d // smlal2 v13.4s, v8.8h, v23.8h
+	WORD $0x0e77812e // smlal v14.4s, v9.4h, v23.4h
+	WORD $0x4e77812f // smlal2 v15.4s, v9.8h, v23.8h
+	WORD $0x2e784184 // raddhn v4.4h, v12.4s, v24.4s
+	WORD $0x6e7841a4 // raddhn2 v4.8h, v13.4s, v24.4s
+	WORD $0x2e7841c5 // raddhn v5.4h, v14.4s, v24.4s
+	WORD $0x6e7841e5 // raddhn2 v5.8h, v15.4s, v24.4s
+	WORD $0x0e214880 // sqxtn v0.8b, v4.8h
+	WORD $0x4e2148a0 // sqxtn2 v0.16b, v5.8h
+	WORD $0x4e3a6400 // smax v0.16b, v0.16b, v26.16b
+	WORD $0x4e3b6c00 // smin v0.16b, v0.16b, v27.16b
+	VST1	[V0.B16], (R0)
+k5_done:
+	RET
+k6:
+	CBZ	R4, k6_16
+k6_32:
+	VLD1.P	32(R1), [V0.B16, V1.B16]
+	VLD1.P	32(R2), [V2.B16, V3.B16]
+	WORD $0x0f0ea404 // sshll v4.8h, v0.8b, #6
+	WORD $0x4f0ea405 // sshll2 v5.8h, v0.16b, #6
+	WORD $0x0f0ea448 // sshll v8.8h, v2.8b, #6
+	WORD $0x4f0ea449 // sshll2 v9.8h, v2.16b, #6
+	WORD $0x0f0ea426 // sshll v6.8h, v1.8b, #6
+	WORD $0x4f0ea427 // sshll2 v7.8h, v1.16b, #6
+	WORD $0x0f0ea46a // sshll v10.8h, v3.8b, #6
+	WORD $0x4f0ea46b // sshll2 v11.8h, v3.16b, #6
+	WORD $0x0e76c08c // smull v12.4s, v4.4h, v22.4h
+	WORD $0x4e76c08d // smull2 v13.4s, v4.8h, v22.8h
+	WORD $0x0e76c0ae // smull v14.4s, v5.4h, v22.4h
+	WORD $0x4e76c0af // smull2 v15.4s, v5.8h, v22.8h
+	WORD $0x0e76c0d0 // smull v16.4s, v6.4h, v22.4h
+	WORD $0x4e76c0d1 // smull2 v17.4s, v6.8h, v22.8h
+	WORD $0x0e76c0f2 // smull v18.4s, v7.4h, v22.4h
+	WORD $0x4e76c0f3 // smull2 v19.4s, v7.8h, v22.8h
+	WORD $0x0e77810c // smlal v12.4s, v8.4h, v23.4h
+	WORD $0x4e77810d // smlal2 v13.4s, v8.8h, v23.8h
+	WORD $0x0e77812e // smlal v14.4s, v9.4h, v23.4h
+	WORD $0x4e77812f // smlal2 v15.4s, v9.8h, v23.8h
+	WORD $0x0e778150 // smlal v16.4s, v10.4h, v23.4h
+	WORD $0x4e778151 // smlal2 v17.4s, v10.8h, v23.8h
+	WORD $0x0e778172 // smlal v18.4s, v11.4h, v23.4h
+	WORD $0x4e778173 // smlal2 v19.4s, v11.8h, v23.8h
+	WORD $0x2e784184 // raddhn v4.4h, v12.4s, v24.4s
+	WORD $0x6e7841a4 // raddhn2 v4.8h, v13.4s, v24.4s
+	WORD $0x2e7841c5 // raddhn v5.4h, v14.4s, v24.4s
+	WORD $0x6e7841e5 // raddhn2 v5.8h, v15.4s, v24.4s
+	WORD $0x2e784206 // raddhn v6.4h, v16.4s, v24.4s
+	WORD $0x6e784226 // raddhn2 v6.8h, v17.4s, v24.4s
+	WORD $0x2e784247 // raddhn v7.4h, v18.4s, v24.4s
+	WORD $0x6e784267 // raddhn2 v7.8h, v19.4s, v24.4s
+	WORD $0x0e214880 // sqxtn v0.8b, v4.8h
+	WORD $0x4e2148a0 // sqxtn2 v0.16b, v5.8h
+	WORD $0x0e2148c1 // sqxtn v1.8b, v6.8h
+	WORD $0x4e2148e1 // sqxtn2 v1.16b, v7.8h
+	CBZ	R6, k6_st32
+	WORD $0x4e3a6400 // smax v0.16b, v0.16b, v26.16b
+	WORD $0x4e3b6c00 // smin v0.16b, v0.16b, v27.16b
+	WORD $0x4e3a6421 // smax v1.16b, v1.16b, v26.16b
+	WORD $0x4e3b6c21 // smin v1.16b, v1.16b, v27.16b
+k6_st32:
+	VST1.P	[V0.B16, V1.B16], 32(R0)
+	SUBS	$1, R4, R4
+	BNE	k6_32
+k6_16:
+	TBZ	$0, R3, k6_done
+	VLD1	(R1), [V0.B16]
+	VLD1	(R2), [V2.B16]
+	WORD $0x0f0ea404 // sshll v4.8h, v0.8b, #6
+	WORD $0x4f0ea405 // sshll2 v5.8h, v0.16b, #6
+	WORD $0x0f0ea448 // sshll v8.8h, v2.8b, #6
+	WORD $0x4f0ea449 // sshll2 v9.8h, v2.16b, #6
+	WORD $0x0e76c08c // smull v12.4s, v4.4h, v22.4h
+	WORD $0x4e76c08d // smull2 v13.4s, v4.8h, v22.8h
+	WORD $0x0e76c0ae // smull v14.4s, v5.4h, v22.4h
+	WORD $0x4e76c0af // smull2 v15.4s, v5.8h, v22.8h
+	WORD $0x0e77810c // smlal v12.4s, v8.4h, v23.4h
+	WORD $0x4e77810d // smlal2 v13.4s, v8.8h, v23.8h
+	WORD $0x0e77812e // smlal v14.4s, v9.4h, v23.4h
+	WORD $0x4e77812f // smlal2 v15.4s, v9.8h, v23.8h
+	WORD $0x2e784184 // raddhn v4.4h, v12.4s, v24.4s
+	WORD $0x6e7841a4 // raddhn2 v4.8h, v13.4s, v24.4s
+	WORD $0x2e7841c5 // raddhn v5.4h, v14.4s, v24.4s
+	WORD $0x6e7841e5 // raddhn2 v5.8h, v15.4s, v24.4s
+	WORD $0x0e214880 // sqxtn v0.8b, v4.8h
+	WORD $0x4e2148a0 // sqxtn2 v0.16b, v5.8h
+	WORD $0x4e3a6400 // smax v0.16b, v0.16b, v26.16b
+	WORD $0x4e3b6c00 // smin v0.16b, v0.16b, v27.16b
+	VST1	[V0.B16], (R0)
+k6_done:
+	RET
+k7:
+	CBZ	R4, k7_16
+k7_32:
+	VLD1.P	32(R1), [V0.B16, V1.B16]
+	VLD1.P	32(R2), [V2.B16, V3.B16]
+	WORD $0x0f0fa404 // sshll v4.8h, v0.8b, #7
+	WORD $0x4f0fa405 // sshll2 v5.8h, v0.16b, #7
+	WORD $0x0f0fa448 // sshll v8.8h, v2.8b, #7
+	WORD $0x4f0fa449 // sshll2 v9.8h, v2.16b, #7
+	WORD $0x0f0fa426 // sshll v6.8h, v1.8b, #7
+	WORD $0x4f0fa427 // sshll2 v7.8h, v1.16b, #7
+	WORD $0x0f0fa46a // sshll v10.8h, v3.8b, #7
+	WORD $0x4f0fa46b // sshll2 v11.8h, v3.16b, #7
+	WORD $0x0e76c08c // smull v12.4s, v4.4h, v22.4h
+	WORD $0x4e76c08d // smull2 v13.4s, v4.8h, v22.8h
+	WORD $0x0e76c0ae // smull v14.4s, v5.4h, v22.4h
+	WORD $0x4e76c0af // smull2 v15.4s, v5.8h, v22.8h
+	WORD $0x0e76c0d0 // smull v16.4s, v6.4h, v22.4h
+	WORD $0x4e76c0d1 // smull2 v17.4s, v6.8h, v22.8h
+	WORD $0x0e76c0f2 // smull v18.4s, v7.4h, v22.4h
+	WORD $0x4e76c0f3 // smull2 v19.4s, v7.8h, v22.8h
+	WORD $0x0e77810c // smlal v12.4s, v8.4h, v23.4h
+	WORD $0x4e77810d // smlal2 v13.4s, v8.8h, v23.8h
+	WORD $0x0e77812e // smlal v14.4s, v9.4h, v23.4h
+	WORD $0x4e77812f // smlal2 v15.4s, v9.8h, v23.8h
+	WORD $0x0e778150 // smlal v16.4s, v10.4h, v23.4h
+	WORD $0x4e778151 // smlal2 v17.4s, v10.8h, v23.8h
+	WORD $0x0e778172 // smlal v18.4s, v11.4h, v23.4h
+	WORD $0x4e778173 // smlal2 v19.4s, v11.8h, v23.8h
+	WORD $0x2e784184 // raddhn v4.4h, v12.4s, v24.4s
+	WORD $0x6e7841a4 // raddhn2 v4.8h, v13.4s, v24.4s
+	WORD $0x2e7841c5 // raddhn v5.4h, v14.4s, v24.4s
+	WORD $0x6e7841e5 // raddhn2 v5.8h, v15.4s, v24.4s
+	WORD $0x2e784206 // raddhn v6.4h, v16.4s, v24.4s
+	WORD $0x6e784226 // raddhn2 v6.8h, v17.4s, v24.4s
+	WORD $0x2e784247 // raddhn v7.4h, v18.4s, v24.4s
+	WORD $0x6e784267 // raddhn2 v7.8h, v19.4s, v24.4s
+	WORD $0x0e214880 // sqxtn v0.8b, v4.8h
+	WORD $0x4e2148a0 // sqxtn2 v0.16b, v5.8h
+	WORD $0x0e2148c1 // sqxtn v1.8b, v6.8h
+	WORD $0x4e2148e1 // sqxtn2 v1.16b, v7.8h
+	CBZ	R6, k7_st32
+	WORD $0x4e3a6400 // smax v0.16b, v0.16b, v26.16b
+	WORD $0x4e3b6c00 // smin v0.16b, v0.16b, v27.16b
+	WORD $0x4e3a6421 // smax v1.16b, v1.16b, v26.16b
+	WORD $0x4e3b6c21 // smin v1.16b, v1.16b, v27.16b
+k7_st32:
+	VST1.P	[V0.B16, V1.B16], 32(R0)
+	SUBS	$1, R4, R4
+	BNE	k7_32
+k7_16:
+	TBZ	$0, R3, k7_done
+	VLD1	(R1), [V0.B16]
+	VLD1	(R2), [V2.B16]
+	WORD $0x0f0fa404 // sshll v4.8h, v0.8b, #7
+	WORD $0x4f0fa405 // sshll2 v5.8h, v0.16b, #7
+	WORD $0x0f0fa448 // sshll v8.8h, v2.8b, #7
+	WORD $0x4f0fa449 // sshll2 v9.8h, v2.16b, #7
+	WORD $0x0e76c08c // smull v12.4s, v4.4h, v22.4h
+	WORD $0x4e76c08d // smull2 v13.4s, v4.8h, v22.8h
+	WORD $0x0e76c0ae // smull v14.4s, v5.4h, v22.4h
+	WORD $0x4e76c0af // smull2 v15.4s, v5.8h, v22.8h
+	WORD $0x0e77810c // smlal v12.4s, v8.4h, v23.4h
+	WORD $0x4e77810d // smlal2 v13.4s, v8.8h, v23.8h
+	WORD $0x0e77812e // smlal v14.4s, v9.4h, v23.4h
+	WORD $0x4e77812f // smlal2 v15.4s, v9.8h, v23.8h
+	WORD $0x2e784184 // raddhn v4.4h, v12.4s, v24.4s
+	WORD $0x6e7841a4 // raddhn2 v4.8h, v13.4s, v24.4s
+	WORD $0x2e7841c5 // raddhn v5.4h, v14.4s, v24.4s
+	WORD $0x6e7841e5 // raddhn2 v5.8h, v15.4s, v24.4s
+	WORD $0x0e214880 // sqxtn v0.8b, v4.8h
+	WORD $0x4e2148a0 // sqxtn2 v0.16b, v5.8h
+	WORD $0x4e3a6400 // smax v0.16b, v0.16b, v26.16b
+	WORD $0x4e3b6c00 // smin v0.16b, v0.16b, v27.16b
+	VST1	[V0.B16], (R0)
+k7_done:
+	RET
+
 // func poolNeon(dst, src *int8, pixels, channels, srcStride int, bias, m, l, r, zOut, qmin, qmax int32)
-// channels >= 16, in blocks of 16 (the last overlaps). Per block, pixels
-// are summed in int16 (SADDW, at most 256 at a time), then widened into
-// int32 (SADDW).
+// channels >= 16: blocks of 64 channels (one 64-byte load per pixel), then
+// of 16 (the last overlaps). Per block, pixels are summed in int16 (SADDW,
+// at most 256 at a time), then widened into int32 (SADDW), requantized.
+// The requantization constants are set in vector registers per block (the
+// 64-channel sums need 24 of them).
 TEXT ·poolNeon(SB), NOSPLIT, $0-68
 	MOVD	dst+0(FP), R0
 	MOVD	src+8(FP), R1
@@ -212,29 +1317,189 @@ TEXT ·poolNeon(SB), NOSPLIT, $0-68
 	MOVD	channels+24(FP), R3
 	MOVD	srcStride+32(FP), R4
 	MOVW	bias+40(FP), R7
-	VDUP	R7, V21.S4
-	MOVW	m+44(FP), R7
-	VDUP	R7, V22.S4
+	MOVW	m+44(FP), R13
 	MOVW	l+48(FP), R12
-	VDUP	R12, V23.S4
-	MOVW	r+52(FP), R7
-	VDUP	R7, V24.S4
-	MOVW	zOut+56(FP), R7
-	VDUP	R7, V25.H8
-	MOVW	qmin+60(FP), R7
-	VDUP	R7, V26.B16
-	MOVW	qmax+64(FP), R7
-	VDUP	R7, V27.B16
+	MOVW	r+52(FP), R14
+	MOVW	zOut+56(FP), R15
+	MOVW	qmin+60(FP), R19
+	MOVW	qmax+64(FP), R20
 	MOVD	ZR, R5 // c0
+	SUB	$64, R3, R6 // last start of a 64-channel block
+b64:
+	CMP	R6, R5
+	BGT	b16start
+	ADD	R5, R1, R8 // src cursor
+	VDUP	R7, V0.S4
+	VDUP	R7, V1.S4
+	VDUP	R7, V2.S4
+	VDUP	R7, V3.S4
+	VDUP	R7, V4.S4
+	VDUP	R7, V5.S4
+	VDUP	R7, V6.S4
+	VDUP	R7, V7.S4
+	VDUP	R7, V8.S4
+	VDUP	R7, V9.S4
+	VDUP	R7, V10.S4
+	VDUP	R7, V11.S4
+	VDUP	R7, V12.S4
+	VDUP	R7, V13.S4
+	VDUP	R7, V14.S4
+	VDUP	R7, V15.S4
+	MOVD	R2, R9 // pixels left
+c64:
+	MOVD	$256, R10
+	CMP	R10, R9
+	CSEL	LT, R9, R10, R10 // min(left, 256)
+	SUB	R10, R9, R9
+	VEOR	V16.B16, V16.B16, V16.B16
+	VEOR	V17.B16, V17.B16, V17.B16
+	VEOR	V18.B16, V18.B16, V18.B16
+	VEOR	V19.B16, V19.B16, V19.B16
+	VEOR	V20.B16, V20.B16, V20.B16
+	VEOR	V21.B16, V21.B16, V21.B16
+	VEOR	V22.B16, V22.B16, V22.B16
+	VEOR	V23.B16, V23.B16, V23.B16
+i64:
+	VLD1.P	(R8)(R4), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x0e381210 // saddw v16.8h, v16.8h, v24.8b
+	WORD $0x4e381231 // saddw2 v17.8h, v17.8h, v24.16b
+	WORD $0x0e391252 // saddw v18.8h, v18.8h, v25.8b
+	WORD $0x4e391273 // saddw2 v19.8h, v19.8h, v25.16b
+	WORD $0x0e3a1294 // saddw v20.8h, v20.8h, v26.8b
+	WORD $0x4e3a12b5 // saddw2 v21.8h, v21.8h, v26.16b
+	WORD $0x0e3b12d6 // saddw v22.8h, v22.8h, v27.8b
+	WORD $0x4e3b12f7 // saddw2 v23.8h, v23.8h, v27.16b
+	SUBS	$1, R10, R10
+	BNE	i64
+	WORD $0x0e701000 // saddw v0.4s, v0.4s, v16.4h
+	WORD $0x4e701021 // saddw2 v1.4s, v1.4s, v16.8h
+	WORD $0x0e711042 // saddw v2.4s, v2.4s, v17.4h
+	WORD $0x4e711063 // saddw2 v3.4s, v3.4s, v17.8h
+	WORD $0x0e721084 // saddw v4.4s, v4.4s, v18.4h
+	WORD $0x4e7210a5 // saddw2 v5.4s, v5.4s, v18.8h
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
+	WORD $0x0e75114a // saddw v10.4s, v10.4s, v21.4h
+	WORD $0x4e75116b // saddw2 v11.4s, v11.4s, v21.8h
+	WORD $0x0e76118c // saddw v12.4s, v12.4s, v22.4h
+	WORD $0x4e7611ad // saddw2 v13.4s, v13.4s, v22.8h
+	WORD $0x0e7711ce // saddw v14.4s, v14.4s, v23.4h
+	WORD $0x4e7711ef // saddw2 v15.4s, v15.4s, v23.8h
+	CBNZ	R9, c64
+	VDUP	R13, V24.S4
+	VDUP	R12, V25.S4
+	VDUP	R14, V26.S4
+	VDUP	R15, V27.H8
+	VDUP	R19, V28.B16
+	VDUP	R20, V29.B16
+	CBZ	R12, nosh64
+	WORD $0x4eb94c00 // sqshl v0.4s, v0.4s, v25.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eb94c42 // sqshl v2.4s, v2.4s, v25.4s
+	WORD $0x4eb94c63 // sqshl v3.4s, v3.4s, v25.4s
+	WORD $0x4eb94c84 // sqshl v4.4s, v4.4s, v25.4s
+	WORD $0x4eb94ca5 // sqshl v5.4s, v5.4s, v25.4s
+	WORD $0x4eb94cc6 // sqshl v6.4s, v6.4s, v25.4s
+	WORD $0x4eb94ce7 // sqshl v7.4s, v7.4s, v25.4s
+	WORD $0x4eb94d08 // sqshl v8.4s, v8.4s, v25.4s
+	WORD $0x4eb94d29 // sqshl v9.4s, v9.4s, v25.4s
+	WORD $0x4eb94d4a // sqshl v10.4s, v10.4s, v25.4s
+	WORD $0x4eb94d6b // sqshl v11.4s, v11.4s, v25.4s
+	WORD $0x4eb94d8c // sqshl v12.4s, v12.4s, v25.4s
+	WORD $0x4eb94dad // sqshl v13.4s, v13.4s, v25.4s
+	WORD $0x4eb94dce // sqshl v14.4s, v14.4s, v25.4s
+	WORD $0x4eb94def // sqshl v15.4s, v15.4s, v25.4s
+nosh64:
+	WORD $0x4eb8b400 // sqdmulh v0.4s, v0.4s, v24.4s
+	WORD $0x4eb8b421 // sqdmulh v1.4s, v1.4s, v24.4s
+	WORD $0x4eb8b442 // sqdmulh v2.4s, v2.4s, v24.4s
+	WORD $0x4eb8b463 // sqdmulh v3.4s, v3.4s, v24.4s
+	WORD $0x4eb8b484 // sqdmulh v4.4s, v4.4s, v24.4s
+	WORD $0x4eb8b4a5 // sqdmulh v5.4s, v5.4s, v24.4s
+	WORD $0x4eb8b4c6 // sqdmulh v6.4s, v6.4s, v24.4s
+	WORD $0x4eb8b4e7 // sqdmulh v7.4s, v7.4s, v24.4s
+	WORD $0x4eb8b508 // sqdmulh v8.4s, v8.4s, v24.4s
+	WORD $0x4eb8b529 // sqdmulh v9.4s, v9.4s, v24.4s
+	WORD $0x4eb8b54a // sqdmulh v10.4s, v10.4s, v24.4s
+	WORD $0x4eb8b56b // sqdmulh v11.4s, v11.4s, v24.4s
+	WORD $0x4eb8b58c // sqdmulh v12.4s, v12.4s, v24.4s
+	WORD $0x4eb8b5ad // sqdmulh v13.4s, v13.4s, v24.4s
+	WORD $0x4eb8b5ce // sqdmulh v14.4s, v14.4s, v24.4s
+	WORD $0x4eb8b5ef // sqdmulh v15.4s, v15.4s, v24.4s
+	WORD $0x4eba5400 // srshl v0.4s, v0.4s, v26.4s
+	WORD $0x4eba5421 // srshl v1.4s, v1.4s, v26.4s
+	WORD $0x4eba5442 // srshl v2.4s, v2.4s, v26.4s
+	WORD $0x4eba5463 // srshl v3.4s, v3.4s, v26.4s
+	WORD $0x4eba5484 // srshl v4.4s, v4.4s, v26.4s
+	WORD $0x4eba54a5 // srshl v5.4s, v5.4s, v26.4s
+	WORD $0x4eba54c6 // srshl v6.4s, v6.4s, v26.4s
+	WORD $0x4eba54e7 // srshl v7.4s, v7.4s, v26.4s
+	WORD $0x4eba5508 // srshl v8.4s, v8.4s, v26.4s
+	WORD $0x4eba5529 // srshl v9.4s, v9.4s, v26.4s
+	WORD $0x4eba554a // srshl v10.4s, v10.4s, v26.4s
+	WORD $0x4eba556b // srshl v11.4s, v11.4s, v26.4s
+	WORD $0x4eba558c // srshl v12.4s, v12.4s, v26.4s
+	WORD $0x4eba55ad // srshl v13.4s, v13.4s, v26.4s
+	WORD $0x4eba55ce // srshl v14.4s, v14.4s, v26.4s
+	WORD $0x4eba55ef // srshl v15.4s, v15.4s, v26.4s
+	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
+	WORD $0x4e614830 // sqxtn2 v16.8h, v1.4s
+	WORD $0x0e614854 // sqxtn v20.4h, v2.4s
+	WORD $0x4e614874 // sqxtn2 v20.8h, v3.4s
+	WORD $0x4e7b0e10 // sqadd v16.8h, v16.8h, v27.8h
+	WORD $0x4e7b0e94 // sqadd v20.8h, v20.8h, v27.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a90 // sqxtn2 v16.16b, v20.8h
+	WORD $0x4e3c6610 // smax v16.16b, v16.16b, v28.16b
+	WORD $0x4e3d6e10 // smin v16.16b, v16.16b, v29.16b
+	WORD $0x0e614891 // sqxtn v17.4h, v4.4s
+	WORD $0x4e6148b1 // sqxtn2 v17.8h, v5.4s
+	WORD $0x0e6148d5 // sqxtn v21.4h, v6.4s
+	WORD $0x4e6148f5 // sqxtn2 v21.8h, v7.4s
+	WORD $0x4e7b0e31 // sqadd v17.8h, v17.8h, v27.8h
+	WORD $0x4e7b0eb5 // sqadd v21.8h, v21.8h, v27.8h
+	WORD $0x0e214a31 // sqxtn v17.8b, v17.8h
+	WORD $0x4e214ab1 // sqxtn2 v17.16b, v21.8h
+	WORD $0x4e3c6631 // smax v17.16b, v17.16b, v28.16b
+	WORD $0x4e3d6e31 // smin v17.16b, v17.16b, v29.16b
+	WORD $0x0e614912 // sqxtn v18.4h, v8.4s
+	WORD $0x4e614932 // sqxtn2 v18.8h, v9.4s
+	WORD $0x0e614956 // sqxtn v22.4h, v10.4s
+	WORD $0x4e614976 // sqxtn2 v22.8h, v11.4s
+	WORD $0x4e7b0e52 // sqadd v18.8h, v18.8h, v27.8h
+	WORD $0x4e7b0ed6 // sqadd v22.8h, v22.8h, v27.8h
+	WORD $0x0e214a52 // sqxtn v18.8b, v18.8h
+	WORD $0x4e214ad2 // sqxtn2 v18.16b, v22.8h
+	WORD $0x4e3c6652 // smax v18.16b, v18.16b, v28.16b
+	WORD $0x4e3d6e52 // smin v18.16b, v18.16b, v29.16b
+	WORD $0x0e614993 // sqxtn v19.4h, v12.4s
+	WORD $0x4e6149b3 // sqxtn2 v19.8h, v13.4s
+	WORD $0x0e6149d7 // sqxtn v23.4h, v14.4s
+	WORD $0x4e6149f7 // sqxtn2 v23.8h, v15.4s
+	WORD $0x4e7b0e73 // sqadd v19.8h, v19.8h, v27.8h
+	WORD $0x4e7b0ef7 // sqadd v23.8h, v23.8h, v27.8h
+	WORD $0x0e214a73 // sqxtn v19.8b, v19.8h
+	WORD $0x4e214af3 // sqxtn2 v19.16b, v23.8h
+	WORD $0x4e3c6673 // smax v19.16b, v19.16b, v28.16b
+	WORD $0x4e3d6e73 // smin v19.16b, v19.16b, v29.16b
+	ADD	R5, R0, R11
+	VST1	[V16.B16, V17.B16, V18.B16, V19.B16], (R11)
+	ADD	$64, R5, R5
+	B	b64
+b16start:
+	CMP	R3, R5
+	BGE	done
 blk:
 	SUB	$16, R3, R6
 	CMP	R6, R5
 	CSEL	LT, R5, R6, R6 // cb = min(c0, channels-16)
 	ADD	R6, R1, R8 // src cursor
-	VORR	V21.B16, V21.B16, V0.B16
-	VORR	V21.B16, V21.B16, V1.B16
-	VORR	V21.B16, V21.B16, V2.B16
-	VORR	V21.B16, V21.B16, V3.B16
+	VDUP	R7, V0.S4
+	VDUP	R7, V1.S4
+	VDUP	R7, V2.S4
+	VDUP	R7, V3.S4
 	MOVD	R2, R9 // pixels left
 chunk:
 	MOVD	$256, R10
@@ -244,8 +1509,7 @@ chunk:
 	VEOR	V16.B16, V16.B16, V16.B16
 	VEOR	V17.B16, V17.B16, V17.B16
 inner:
-	VLD1	(R8), [V4.B16]
-	ADD	R4, R8, R8
+	VLD1.P	(R8)(R4), [V4.B16]
 	WORD $0x0e241210 // saddw v16.8h, v16.8h, v4.8b
 	WORD $0x4e241231 // saddw2 v17.8h, v17.8h, v4.16b
 	SUBS	$1, R10, R10
@@ -255,34 +1519,41 @@ inner:
 	WORD $0x0e711042 // saddw v2.4s, v2.4s, v17.4h
 	WORD $0x4e711063 // saddw2 v3.4s, v3.4s, v17.8h
 	CBNZ	R9, chunk
+	VDUP	R13, V24.S4
+	VDUP	R12, V25.S4
+	VDUP	R14, V26.S4
+	VDUP	R15, V27.H8
+	VDUP	R19, V28.B16
+	VDUP	R20, V29.B16
 	CBZ	R12, nosh
-	WORD $0x4eb74c00 // sqshl v0.4s, v0.4s, v23.4s
-	WORD $0x4eb74c21 // sqshl v1.4s, v1.4s, v23.4s
-	WORD $0x4eb74c42 // sqshl v2.4s, v2.4s, v23.4s
-	WORD $0x4eb74c63 // sqshl v3.4s, v3.4s, v23.4s
+	WORD $0x4eb94c00 // sqshl v0.4s, v0.4s, v25.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eb94c42 // sqshl v2.4s, v2.4s, v25.4s
+	WORD $0x4eb94c63 // sqshl v3.4s, v3.4s, v25.4s
 nosh:
-	WORD $0x4eb6b400 // sqdmulh v0.4s, v0.4s, v22.4s
-	WORD $0x4eb6b421 // sqdmulh v1.4s, v1.4s, v22.4s
-	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
-	WORD $0x4eb6b463 // sqdmulh v3.4s, v3.4s, v22.4s
-	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
-	WORD $0x4eb85421 // srshl v1.4s, v1.4s, v24.4s
-	WORD $0x4eb85442 // srshl v2.4s, v2.4s, v24.4s
-	WORD $0x4eb85463 // srshl v3.4s, v3.4s, v24.4s
+	WORD $0x4eb8b400 // sqdmulh v0.4s, v0.4s, v24.4s
+	WORD $0x4eb8b421 // sqdmulh v1.4s, v1.4s, v24.4s
+	WORD $0x4eb8b442 // sqdmulh v2.4s, v2.4s, v24.4s
+	WORD $0x4eb8b463 // sqdmulh v3.4s, v3.4s, v24.4s
+	WORD $0x4eba5400 // srshl v0.4s, v0.4s, v26.4s
+	WORD $0x4eba5421 // srshl v1.4s, v1.4s, v26.4s
+	WORD $0x4eba5442 // srshl v2.4s, v2.4s, v26.4s
+	WORD $0x4eba5463 // srshl v3.4s, v3.4s, v26.4s
 	WORD $0x0e614806 // sqxtn v6.4h, v0.4s
 	WORD $0x4e614826 // sqxtn2 v6.8h, v1.4s
 	WORD $0x0e614847 // sqxtn v7.4h, v2.4s
 	WORD $0x4e614867 // sqxtn2 v7.8h, v3.4s
-	WORD $0x4e790cc6 // sqadd v6.8h, v6.8h, v25.8h
-	WORD $0x4e790ce7 // sqadd v7.8h, v7.8h, v25.8h
+	WORD $0x4e7b0cc6 // sqadd v6.8h, v6.8h, v27.8h
+	WORD $0x4e7b0ce7 // sqadd v7.8h, v7.8h, v27.8h
 	WORD $0x0e2148c6 // sqxtn v6.8b, v6.8h
 	WORD $0x4e2148e6 // sqxtn2 v6.16b, v7.8h
-	WORD $0x4e3a64c6 // smax v6.16b, v6.16b, v26.16b
-	WORD $0x4e3b6cc6 // smin v6.16b, v6.16b, v27.16b
+	WORD $0x4e3c64c6 // smax v6.16b, v6.16b, v28.16b
+	WORD $0x4e3d6cc6 // smin v6.16b, v6.16b, v29.16b
 	ADD	R6, R0, R11
 	VST1	[V6.B16], (R11)
 	ADD	$16, R5, R5
 	CMP	R3, R5
 	BLT	blk
+done:
 	RET
 

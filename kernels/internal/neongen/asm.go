@@ -171,6 +171,7 @@ var shiftImm = map[string]struct {
 	"sxtl":    {0, 0x14, "long"},
 	"uxtl":    {1, 0x14, "long"},
 	"sqshrun": {1, 0x10, "narrow"},
+	"sqrshrn": {0, 0x13, "narrow"},
 }
 
 var (
@@ -420,6 +421,26 @@ func Encode(text string) (uint32, error) {
 			q = 1
 		}
 		return 0x0e200000 | q<<30 | (elemSize[d.elem]-1)<<22 | m.reg<<16 | diff<<12 | n.reg<<5 | d.reg, nil
+	case base == "addhn" || base == "raddhn":
+		// ADDHN/RADDHN: 0 Q U 01110 size 1 Rm 0100 00 Rn Rd, the narrow
+		// destination's size; the "2" forms write the upper half (Q).
+		if len(ops) != 3 {
+			return bad()
+		}
+		d, n, m := ops[0], ops[1], ops[2]
+		half := 64
+		var q, u uint32
+		if upper {
+			half, q = 128, 1
+		}
+		if base == "raddhn" {
+			u = 1
+		}
+		if d.index >= 0 || d.bits() != half || d.elem == 'd' || n.bits() != 128 || n.index >= 0 ||
+			elemSize[n.elem] != elemSize[d.elem]+1 || m != (operand{reg: m.reg, count: n.count, elem: n.elem, index: -1}) {
+			return bad()
+		}
+		return 0x0e204000 | q<<30 | u<<29 | elemSize[d.elem]<<22 | m.reg<<16 | n.reg<<5 | d.reg, nil
 	case isMisc:
 		if len(ops) != 2 {
 			return bad()

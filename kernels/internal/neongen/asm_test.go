@@ -45,6 +45,9 @@ var encodeCases = []string{
 	"sshll v14.4s, v15.4h, #0", "sshll2 v1.8h, v2.16b, #7", "ushll v1.2d, v2.2s, #31",
 	"sqshrun v16.4h, v12.4s, #8", "sqshrun2 v27.8h, v12.4s, #8", "sqshrun v1.8b, v2.8h, #1",
 	"sqshrun2 v1.4s, v2.2d, #32",
+	"sqrshrn v2.4h, v6.4s, #8", "sqrshrn2 v2.8h, v7.4s, #16", "sqrshrn v1.8b, v2.8h, #1", "sqrshrn2 v1.4s, v2.2d, #32",
+	"raddhn v6.4h, v16.4s, v24.4s", "raddhn2 v6.8h, v17.4s, v24.4s", "raddhn v1.8b, v2.8h, v3.8h",
+	"raddhn2 v1.4s, v2.2d, v31.2d", "addhn v1.4h, v2.4s, v3.4s", "addhn2 v1.16b, v2.8h, v3.8h",
 	"dup v14.4s, v14.s[1]", "dup v1.16b, v2.b[15]", "dup v1.4h, v2.h[7]", "dup v1.2d, v2.d[1]",
 	"tbl v8.16b, { v0.16b }, v2.16b", "tbl v9.8b, { v1.16b }, v3.8b", "tbx v1.16b, { v30.16b, v31.16b, v0.16b }, v4.16b",
 	"tbl v1.16b, { v16.16b, v17.16b, v18.16b, v19.16b }, v0.16b", "tbx v7.8b, { v2.16b, v3.16b }, v5.8b",
@@ -103,6 +106,9 @@ func TestEncodeRejects(t *testing.T) {
 		"smull v1.4s, v2.8h, v3.h[0]",            // full source needs smull2
 		"saddw v1.4s, v1.4s, v3.h[0]",            // no wide by-element form
 		"sqxtun v1.8b, v2.4s",                    // narrows one step only
+		"raddhn v1.8h, v2.4s, v3.4s",             // the narrow half needs raddhn2
+		"raddhn v1.4h, v2.4s, v3.8h",             // wide operands must match
+		"sqrshrn v1.4h, v2.4s, #17",              // shift out of range
 		"mov v1.4s, v2.4s",                       // the alias is written with .16b/.8b
 		"eor v1.16b, v2.16b, v3.8b",              // mixed arrangements
 		"movi v1.2d, #1",                         // bytes must be 0x00 or 0xff
