@@ -278,20 +278,26 @@ func TestInt8Threads(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		qn.SetThreads(threads)
-		in := tinyInput()
-		for rep := 0; rep < 3; rep++ {
-			got := qn.Run(in)
-			for i := range want {
-				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-					t.Fatalf("%d threads: logit %d is %v, want %v", threads, i, got[i], want[i])
-				}
+		checkThreads(t, qn, threads, tinyInput(), want, 3)
+		qn.Close()
+	}
+}
+
+// checkThreads runs qn on threads goroutines reps times: every logit must
+// equal want bit for bit, and a Run must not allocate.
+func checkThreads(t *testing.T, qn *Int8Net, threads int, in, want []float32, reps int) {
+	t.Helper()
+	qn.SetThreads(threads)
+	for range reps {
+		got := qn.Run(in)
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%d threads: logit %d is %v, want %v", threads, i, got[i], want[i])
 			}
 		}
-		if a := testing.AllocsPerRun(3, func() { qn.Run(in) }); a != 0 {
-			t.Errorf("%d threads: %v allocations per Run", threads, a)
-		}
-		qn.Close()
+	}
+	if a := testing.AllocsPerRun(3, func() { qn.Run(in) }); a != 0 {
+		t.Errorf("%d threads: %v allocations per Run", threads, a)
 	}
 }
 
@@ -373,20 +379,7 @@ func TestFirmwareRefusesMinus128(t *testing.T) {
 // channels, so the depthwise ops split by channel halves) on 2 to 5
 // threads: the logits must be those of generic on one thread.
 func TestInt8ThreadsChannelHalves(t *testing.T) {
-	a, _ := LookupArch("mixnet_s")
-	g, err := Build(a, 96, 20)
-	if err != nil {
-		t.Fatal(err)
-	}
-	net, err := NewFloatNet(g, g.SyntheticWeights(4))
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := calibrate(t, net, quant.DefaultObserver, 1)
-	in := make([]float32, 96*96*3)
-	for i := range in {
-		in[i] = float32(math.Sin(float64(i) * 0.013))
-	}
+	q, in := synthMixnetS(t, 96, 20, 4, 1)
 	ref, err := NewInt8Net(q, kernels.Generic)
 	if err != nil {
 		t.Fatal(err)
@@ -407,15 +400,6 @@ func TestInt8ThreadsChannelHalves(t *testing.T) {
 		t.Fatalf("only %d depthwise ops have channel halves", halves)
 	}
 	for _, threads := range []int{2, 3, 4, 5} {
-		qn.SetThreads(threads)
-		got := qn.Run(in)
-		for i := range want {
-			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-				t.Fatalf("%d threads: logit %d is %v, want %v", threads, i, got[i], want[i])
-			}
-		}
-		if a := testing.AllocsPerRun(3, func() { qn.Run(in) }); a != 0 {
-			t.Errorf("%d threads: %v allocations per Run", threads, a)
-		}
+		checkThreads(t, qn, threads, in, want, 1)
 	}
 }

@@ -147,25 +147,30 @@ func TestDefaultObserverChoice(t *testing.T) {
 	}
 }
 
-// benchMixnetS224 is mixnet_s at 224 with synthetic weights, calibrated
-// on two synthetic images, and a fixed input picture.
-func benchMixnetS224(b *testing.B) (*QModel, []float32) {
+// synthMixnetS is mixnet_s at size×size with synthetic weights (seed),
+// calibrated on calib synthetic images, and a fixed input picture.
+func synthMixnetS(tb testing.TB, size, classes int, seed uint64, calib int) (*QModel, []float32) {
+	tb.Helper()
 	a, _ := LookupArch("mixnet_s")
-	g, err := Build(a, 224, 1000)
+	g, err := Build(a, size, classes)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	net, err := NewFloatNet(g, g.SyntheticWeights(1))
+	net, err := NewFloatNet(g, g.SyntheticWeights(seed))
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	q := calibrate(b, net, quant.DefaultObserver, 2)
-	in := make([]float32, 224*224*3)
+	q := calibrate(tb, net, quant.DefaultObserver, calib)
+	in := make([]float32, size*size*3)
 	for i := range in {
 		in[i] = float32(math.Sin(float64(i) * 0.01))
 	}
 	return q, in
 }
+
+// benchMixnetS224 is mixnet_s at 224 (1000 classes), calibrated on two
+// synthetic images.
+func benchMixnetS224(b *testing.B) (*QModel, []float32) { return synthMixnetS(b, 224, 1000, 1, 2) }
 
 // BenchmarkInt8MixnetS224 times one int8 mixnet_s frame per kernel tier
 // (synthetic weights, calibrated on two synthetic images); compare with

@@ -117,6 +117,12 @@ func NewInt8NetWithPlan(q *QModel, k *kernels.Table, bufs []Buffer, plan Plan) (
 			return nil, err
 		}
 	}
+	// Weights only ever used on one pixel (the SE FCs, the classifier) take
+	// the tier's GEMV layout when it has one (AVX2: int8 only).
+	packGEMV := k.PackGEMM
+	if k.PackGEMV != nil {
+		packGEMV = k.PackGEMV
+	}
 	g := q.G
 	n := &Int8Net{Q: q, Plan: plan, K: k, tensors: make([][]int8, len(g.Tensors)), scratch: make([][]int8, len(g.Ops)),
 		packed: make([][][]int8, len(g.Ops)), sePack: make([][2][]int8, len(g.Ops))}
@@ -136,24 +142,14 @@ func NewInt8NetWithPlan(q *QModel, k *kernels.Table, bufs []Buffer, plan Plan) (
 		case OpLinear:
 			// Two halves, so two threads can each stream one (the
 			// classifier's weights come from L3 or DRAM every frame).
-			// It only ever sees one pixel: the GEMV layout when the tier
-			// has one (AVX2: int8 only, no int16 copy).
-			pack := k.PackGEMM
-			if k.PackGEMV != nil {
-				pack = k.PackGEMV
-			}
 			ci, co := op.InSplit[0], op.OutSplit[0]
 			for c0 := 0; c0 < co; c0 += linearPart(co) {
 				c1 := min(co, c0+linearPart(co))
-				n.packed[i] = append(n.packed[i], pack(qo.W[c0*ci:c1*ci], ci, c1-c0))
+				n.packed[i] = append(n.packed[i], packGEMV(qo.W[c0*ci:c1*ci], ci, c1-c0))
 			}
 		case OpSE:
 			se := qo.SE
-			pack := k.PackGEMM
-			if k.PackGEMV != nil { // seGate calls them with one pixel only
-				pack = k.PackGEMV
-			}
-			n.sePack[i] = [2][]int8{pack(se.ReduceW, se.Channels, se.Reduced), pack(se.ExpandW, se.Reduced, se.Channels)}
+			n.sePack[i] = [2][]int8{packGEMV(se.ReduceW, se.Channels, se.Reduced), packGEMV(se.ExpandW, se.Reduced, se.Channels)}
 		}
 	}
 	// Over-allocate so the arena itself starts on an ArenaAlign boundary.
@@ -360,9 +356,7 @@ func (n *Int8Net) runTask(t rowTask) {
 	case taskDWHalf:
 		n.dwHalves(t.op, t.y0, t.y1)
 	case taskSiLU:
-		c := n.Q.G.Tensors[n.Q.G.Ops[t.op].Out].C
-		part := n.tensors[n.Q.G.Ops[t.op].Out][t.y0*c : t.y1*c]
-		n.K.Lookup(part, part, &n.Q.Ops[t.op].Table)
+		n.silu(t.op, t.y0, t.y1)
 	default:
 		n.runOp(t.op, t.y0, t.y1)
 	}
@@ -382,15 +376,28 @@ func (n *Int8Net) dwHalves(i, u0, u1 int) {
 	q := &n.Q.Ops[i]
 	oh := n.Q.G.Tensors[op.Out].H
 	bands := n.dwBands(i)
-	zOut := q.Out.Zero
-	if q.SiLU {
-		zOut = q.Pre.Zero
-	}
 	for u := u0; u < u1; u++ {
 		b := u / 2
 		y0, y1 := b*oh/bands, (b+1)*oh/bands
-		n.mcHalf[i][u%2].Forward(n.K.DWConv, n.tensors[op.Out], n.tensors[op.In], q.ZIn, zOut, q.QMin, q.QMax, y0, y1)
+		n.mcHalf[i][u%2].Forward(n.K.DWConv, n.tensors[op.Out], n.tensors[op.In], q.ZIn, q.kernelZOut(), q.QMin, q.QMax, y0, y1)
 	}
+}
+
+// silu applies op i's SiLU table to its output pixels [p0, p1).
+func (n *Int8Net) silu(i, p0, p1 int) {
+	out := n.Q.G.Ops[i].Out
+	c := n.Q.G.Tensors[out].C
+	part := n.tensors[out][p0*c : p1*c]
+	n.K.Lookup(part, part, &n.Q.Ops[i].Table)
+}
+
+// kernelZOut is the zero point the op's kernel requantizes to: the
+// pre-activation one when a SiLU table follows.
+func (q *QOp) kernelZOut() int32 {
+	if q.SiLU {
+		return q.Pre.Zero
+	}
+	return q.Out.Zero
 }
 
 // RunObserve is RunQuantized with a callback after every op.
@@ -418,10 +425,7 @@ func (n *Int8Net) runOp(i, y0, y1 int) {
 	if y1 < 0 {
 		y1 = n.units(i)
 	}
-	zOut := q.Out.Zero
-	if q.SiLU {
-		zOut = q.Pre.Zero
-	}
+	zOut := q.kernelZOut()
 	switch op.Kind {
 	case OpStem:
 		if k.Ops["stem"] == "avx2" {
@@ -469,8 +473,7 @@ func (n *Int8Net) runOp(i, y0, y1 int) {
 		}
 	}
 	if q.SiLU {
-		part := dst[y0*up*os.C : y1*up*os.C]
-		k.Lookup(part, part, &q.Table)
+		n.silu(i, y0*up, y1*up)
 	}
 }
 
