@@ -102,7 +102,81 @@ func dwGeom(s *DWConvShape) (step, entries int) {
 	return 1, (s.OW-1)*s.Stride + s.K
 }
 
-// DWConvQS8AVX2 is DWConvQS8 in AVX2.
+// dwPackLen returns the bytes of one 32-channel chunk's ring-transformed
+// weights (both 16-channel blocks, [K][np] 64-byte entries each) and the
+// length of packDWAVX2's slice for a k×k depthwise with c channels, 0 when
+// the AVX2 kernel never takes the shape (no packed copy).
+func dwPackLen(k, c int) (chunk, total int) {
+	if c < 16 || k < 1 || k > dwMaxK {
+		return 0, 0
+	}
+	chunk = 2 * k * (k + 1) / 2 * dwBlockB
+	return chunk, k*k*c + dwAlign + (c+31)/32*chunk
+}
+
+// packDWAVX2 is the AVX2 tier's PackDW: the plain [K][K][C] weights, then
+// d < 64 bytes that put the next one on a 64-byte boundary, the weights of
+// every 32-channel chunk as dwChunks transforms them (dwWeightsAVX2), in
+// chunk order, and last the byte d (so a copy of the slice to another
+// alignment still reads right, only slower).
+func packDWAVX2(w []int8, k, c int) []int8 {
+	n := k * k * c
+	need("PackDW", "weights", len(w), n)
+	chunk, total := dwPackLen(k, c)
+	if total == 0 {
+		return w[:n:n]
+	}
+	out := make([]int8, total)
+	copy(out, w[:n])
+	d := (dwAlign - int(uintptr(unsafe.Pointer(&out[n]))%dwAlign)) % dwAlign
+	out[total-1] = int8(d)
+	pk := out[n+d : total-dwAlign+d]
+	for i, c0 := 0, 0; c0 < c; i, c0 = i+1, c0+32 {
+		c0, r := dwChunk(c, c0) // shadows the loop's c0, as in dwChunks
+		dwWeightsAVX2((*int16)(unsafe.Pointer(&pk[i*chunk])), w, k, c, c0, r-16)
+	}
+	return out
+}
+
+// dwPacked returns the packed chunks of weights when it is packDWAVX2's
+// form (told apart by its length), else nil.
+func dwPacked(weights []int8, k, c int) []int8 {
+	_, total := dwPackLen(k, c)
+	if total == 0 || len(weights) != total {
+		return nil
+	}
+	n := k * k * c
+	d := int(uint8(weights[total-1])) % dwAlign
+	return weights[n+d : total-dwAlign+d]
+}
+
+// dwChunk returns the channels of the chunk that starts at c0 < c: 32, or
+// what is left, but never fewer than 16 (a narrower last chunk moves back
+// to end at c). Its blocks start at c0 and c0+r-16.
+func dwChunk(c, c0 int) (start, r int) {
+	r = min(32, c-c0)
+	if r < 16 {
+		return c - 16, 16
+	}
+	return c0, r
+}
+
+// dwWeightsAVX2 writes the weights of the chunk at c0 (blocks at c0 and
+// c0+off1) to w16: for each kernel row, the ring transform of its taps at
+// step 2 (entry t pairs taps 2t and 2t+1; a tap past the row is 0), block
+// 1 k*np entries after block 0.
+func dwWeightsAVX2(w16 *int16, weights []int8, k, c, c0, off1 int) {
+	var zero [32]int8
+	np := (k + 1) / 2
+	wHalf := k * np * dwBlockB
+	for ky := range k {
+		dwRingAVX2((*int16)(unsafe.Add(unsafe.Pointer(w16), ky*np*dwBlockB)), &weights[ky*k*c+c0], c, k, 0, np, off1,
+			&zero[0], 2, wHalf)
+	}
+}
+
+// DWConvQS8AVX2 is DWConvQS8 in AVX2. weights are the plain [K][K][C]
+// ones or packDWAVX2's form of them (which skips the per-call transform).
 func DWConvQS8AVX2(dst, src []int8, weights []int8, bias []int32, rq []quant.Multiplier,
 	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int) {
 	if err := s.Validate(); err != nil {
@@ -123,19 +197,20 @@ func DWConvQS8AVX2(dst, src []int8, weights []int8, bias []int32, rq []quant.Mul
 	_, entries := dwGeom(s)
 	rowN := entries * dwEntry // int16s per ring row
 	if c < 16 || k > dwMaxK || (k+1)*rowN*2+dwAlign > dwRingSz {
-		DWConvQS8(dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1)
+		DWConvQS8(dst, src, weights[:k*k*c], bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1)
 		return
 	}
+	pk := dwPacked(weights, k, c)
 	n, whole := dwPlan(s, oy0, oy1)
 	// The ring lives in the frame of a wrapper sized for it, because Go zeroes
 	// a stack array on every call.
 	switch {
 	case n <= 16<<10/2:
-		dwSmall(dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
+		dwSmall(dst, src, weights, pk, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
 	case n <= 48<<10/2:
-		dwMedium(dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
+		dwMedium(dst, src, weights, pk, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
 	default:
-		dwLarge(dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
+		dwLarge(dst, src, weights, pk, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
 	}
 }
 
@@ -168,30 +243,30 @@ func dwSpan(s *DWConvShape, oy0, oy1 int) (iyA, lo, nv int) {
 }
 
 //go:noinline
-func dwSmall(dst, src []int8, weights []int8, bias []int32, rq []quant.Multiplier,
+func dwSmall(dst, src []int8, weights, pk []int8, bias []int32, rq []quant.Multiplier,
 	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int, whole bool) {
 	var ring [16 << 10 / 2]int16
-	dwChunks(ring[:], dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
+	dwChunks(ring[:], dst, src, weights, pk, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
 }
 
 //go:noinline
-func dwMedium(dst, src []int8, weights []int8, bias []int32, rq []quant.Multiplier,
+func dwMedium(dst, src []int8, weights, pk []int8, bias []int32, rq []quant.Multiplier,
 	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int, whole bool) {
 	var ring [48 << 10 / 2]int16
-	dwChunks(ring[:], dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
+	dwChunks(ring[:], dst, src, weights, pk, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
 }
 
 //go:noinline
-func dwLarge(dst, src []int8, weights []int8, bias []int32, rq []quant.Multiplier,
+func dwLarge(dst, src []int8, weights, pk []int8, bias []int32, rq []quant.Multiplier,
 	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int, whole bool) {
 	var ring [dwRingSz / 2]int16
-	dwChunks(ring[:], dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
+	dwChunks(ring[:], dst, src, weights, pk, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
 }
 
 // dwChunks is the body of DWConvQS8AVX2, after the checks, with a ring of
 // at least (K+1) rows, or of every input row the call reads plus one when
-// whole.
-func dwChunks(ring []int16, dst, src []int8, weights []int8, bias []int32, rq []quant.Multiplier,
+// whole. pk is the packed weights (dwPacked) or nil.
+func dwChunks(ring []int16, dst, src []int8, weights, pk []int8, bias []int32, rq []quant.Multiplier,
 	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int, whole bool) {
 	h, w, c, k, st := s.H, s.W, s.C, s.K, s.Stride
 	step, entries := dwGeom(s)
@@ -200,10 +275,10 @@ func dwChunks(ring []int16, dst, src []int8, weights []int8, bias []int32, rq []
 	half := entries * dwBlockB // bytes from a ring row's block 0 to its block 1
 	np := (k + 1) / 2
 	wHalf := k * np * dwBlockB // the same for the weights
+	chunk, _ := dwPackLen(k, c)
 	var w16a [dwMaxK*(dwMaxK+1)/2*dwEntry + dwAlign/2]int16
-	w16 := align64(w16a[:])
+	w16 := &align64(w16a[:])[0]
 	ring = align64(ring)
-	var zero [32]int8
 	var rows [dwMaxK]*int16
 	var zb [32]int8
 	for i := range zb {
@@ -229,11 +304,8 @@ func dwChunks(ring []int16, dst, src []int8, weights []int8, bias []int32, rq []
 			}
 		}
 	}
-	for c0 := 0; c0 < c; c0 += 32 {
-		r := min(32, c-c0)
-		if r < 16 {
-			c0, r = c-16, 16
-		}
+	for ci, c0 := 0, 0; c0 < c; ci, c0 = ci+1, c0+32 {
+		c0, r := dwChunk(c, c0) // shadows the loop's c0
 		off := [2]int{0, r - 16}
 		nb := 2
 		if r == 16 {
@@ -250,10 +322,11 @@ func dwChunks(ring []int16, dst, src []int8, weights []int8, bias []int32, rq []
 				}
 			}
 		}
-		// Weights: for each kernel row, the ring transform of its taps at
-		// step 2 (entry t pairs taps 2t and 2t+1; a tap past the row is 0).
-		for ky := range k {
-			dwRingAVX2(&w16[ky*np*dwBlockB/2], &weights[ky*k*c+c0], c, k, 0, np, off[1], &zero[0], 2, wHalf)
+		wt := w16
+		if pk != nil {
+			wt = (*int16)(unsafe.Pointer(&pk[ci*chunk]))
+		} else {
+			dwWeightsAVX2(w16, weights, k, c, c0, off[1])
 		}
 		dwRingAVX2(&zrow[0], &src[0], s.InStride, 0, 0, entries, off[1], &zb[0], step, half)
 		if whole {
@@ -264,7 +337,7 @@ func dwChunks(ring []int16, dst, src []int8, weights []int8, bias []int32, rq []
 			d := oy0*s.OW*s.OutStride + c0
 			for b := range nb {
 				dwRowAVX2(&dst[d+off[b]], s.OutStride, s.OW, &table[0], k, pixAdv, pairAdv,
-					&w16[b*wHalf/2], np, &ep[2*b], &out, b*half, fast, oy1-oy0, st*8, s.OW*s.OutStride)
+					(*int16)(unsafe.Add(unsafe.Pointer(wt), b*wHalf)), np, &ep[2*b], &out, b*half, fast, oy1-oy0, st*8, s.OW*s.OutStride)
 			}
 			continue
 		}
@@ -291,7 +364,7 @@ func dwChunks(ring []int16, dst, src []int8, weights []int8, bias []int32, rq []
 			d := oy*s.OW*s.OutStride + c0
 			for b := range nb {
 				dwRowAVX2(&dst[d+off[b]], s.OutStride, s.OW, &rows[0], k, pixAdv, pairAdv,
-					&w16[b*wHalf/2], np, &ep[2*b], &out, b*half, fast, 1, 0, 0)
+					(*int16)(unsafe.Add(unsafe.Pointer(wt), b*wHalf)), np, &ep[2*b], &out, b*half, fast, 1, 0, 0)
 			}
 		}
 	}

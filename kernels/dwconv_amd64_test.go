@@ -71,13 +71,34 @@ func runDWAVX2(tb testing.TB, rng *rand.Rand, tc dwCase, mode int) {
 	dstView := dst.view(tc.outOff, span(oh*ow, s.OutStride, tc.c))
 	wantView := want[guard+tc.outOff:][:len(dstView)]
 	DWConvQS8(wantView, srcView, w, bias, rq, &s, q.zIn, q.zOut, q.qmin, q.qmax, 0, oh)
-	for _, r := range ranges {
-		DWConvQS8AVX2(dstView, srcView, w, bias, rq, &s, q.zIn, q.zOut, q.qmin, q.qmax, r[0], r[1])
+	dstBefore := dst.clone()
+	// The plain weights (the per-call transform), then PackDW's form.
+	packed := AVX2.PackDW(w, tc.k, tc.c)
+	if !slices.Equal(packed[:len(w)], w) {
+		tb.Fatalf("avx2 %v: PackDW does not start with the plain weights", tc)
 	}
-	checkBuf(tb, "avx2 "+tc.String()+": dst", dst.b, want)
-	checkBuf(tb, "avx2 "+tc.String()+": src", src.b, srcBefore)
-	if !slices.Equal(w, wBefore) || !slices.Equal(bias, biasBefore) {
-		tb.Fatalf("avx2 %v: weights or bias modified", tc)
+	if _, total := dwPackLen(tc.k, tc.c); len(packed) != max(total, len(w)) {
+		tb.Fatalf("avx2 %v: PackDW gave %d bytes, want %d", tc, len(packed), max(total, len(w)))
+	}
+	// A copy of the packed form at another alignment reads the same
+	// (unaligned) chunks.
+	moved := make([]int8, len(packed)+1)[1:]
+	copy(moved, packed)
+	for _, form := range []struct {
+		name string
+		w    []int8
+	}{{"plain", w}, {"packed", packed}, {"packed moved", moved}} {
+		copy(dst.b, dstBefore)
+		packedBefore := slices.Clone(form.w)
+		for _, r := range ranges {
+			DWConvQS8AVX2(dstView, srcView, form.w, bias, rq, &s, q.zIn, q.zOut, q.qmin, q.qmax, r[0], r[1])
+		}
+		what := "avx2 " + form.name + " " + tc.String()
+		checkBuf(tb, what+": dst", dst.b, want)
+		checkBuf(tb, what+": src", src.b, srcBefore)
+		if !slices.Equal(w, wBefore) || !slices.Equal(bias, biasBefore) || !slices.Equal(form.w, packedBefore) {
+			tb.Fatalf("%s: weights or bias modified", what)
+		}
 	}
 }
 
@@ -149,14 +170,43 @@ func TestAVX2DWConv(t *testing.T) {
 	runDWAVX2(t, rng, dwCase{h: 3, w: 300, c: 20, k: 11, stride: 1}, dwMultRand)
 }
 
+// TestAVX2DWPackedUsed checks that PackDW's form is what the kernel
+// reads: with the plain weights in front of it zeroed, the bits stay.
+func TestAVX2DWPackedUsed(t *testing.T) {
+	rng := rand.New(rand.NewPCG(53, 54))
+	for _, k := range []int{1, 2, 3, 5, 7, 9, 11} {
+		for _, c := range []int{16, 17, 40, 72, 90} {
+			for st := 1; st <= 2; st++ {
+				oh, pad := SymmetricPad(9, k, st)
+				s := DWConvShape{H: 9, W: 9, C: c, InStride: c, OutStride: c, K: k, Stride: st,
+					PadTop: pad, PadLeft: pad, OH: oh, OW: oh}
+				src := randInt8s(rng, 81*c, false)
+				w := randInt8s(rng, k*k*c, false)
+				bias := randBias(rng, c, false)
+				rq := randMults(t, rng, c, k*k)
+				want, got := make([]int8, oh*oh*c), make([]int8, oh*oh*c)
+				DWConvQS8(want, src, w, bias, rq, &s, 3, -4, -128, 127, 0, oh)
+				packed := AVX2.PackDW(w, k, c)
+				clear(packed[:k*k*c])
+				DWConvQS8AVX2(got, src, packed, bias, rq, &s, 3, -4, -128, 127, 0, oh)
+				if !slices.Equal(got, want) {
+					t.Fatalf("k=%d c=%d s%d: the packed weights are not the ones read", k, c, st)
+				}
+			}
+		}
+	}
+}
+
 func TestAVX2DWConvAllocs(t *testing.T) {
 	const h, w, c = 28, 28, 72
 	src, dst := make([]int8, h*w*c), make([]int8, h*w*c)
 	wts, bias, rq := make([]int8, 11*11*c), make([]int32, c), benchMults(c)
 	for _, k := range dwKernels {
 		s := DWConvShape{H: h, W: w, C: c, InStride: c, OutStride: c, K: k, Stride: 1, PadTop: k / 2, PadLeft: k / 2, OH: h, OW: w}
+		packed := AVX2.PackDW(wts[:k*k*c], k, c)
 		if a := testing.AllocsPerRun(10, func() {
 			DWConvQS8AVX2(dst, src, wts, bias, rq, &s, 3, -2, -128, 127, 0, h)
+			DWConvQS8AVX2(dst, src, packed, bias, rq, &s, 3, -2, -128, 127, 0, h)
 		}); a != 0 {
 			t.Fatalf("k=%d: %v allocs per run", k, a)
 		}
