@@ -61,8 +61,8 @@ type dwOut struct {
 	qmin, qmax [32]int8
 }
 
-// set loads lane i and reports whether it qualifies for the fast path.
-func (v *dwRQ) set(i int, b int32, m quant.Multiplier, zOut int32) (fast bool) {
+// set loads lane i's parameters for the general path (every field but kq).
+func (v *dwRQ) set(i int, b int32, m quant.Multiplier) {
 	v.bias[i] = b
 	var rnd int64
 	v.lo[i], v.hi[i], v.lsh[i], v.rsh[i], rnd = reqLane(m)
@@ -71,18 +71,33 @@ func (v *dwRQ) set(i int, b int32, m quant.Multiplier, zOut int32) (fast bool) {
 	} else {
 		v.mO[i-1], v.rndO[i/2] = m.M, rnd
 	}
-	v.kq[i] = 0
-	r := m.Shift - 1
-	if r < 1 || r > 30 {
-		return false
-	}
-	kq := int64(1)<<(r-1) + int64(zOut)<<r
-	if kq <= -1<<30 || kq >= 1<<30 {
-		return false
-	}
-	v.kq[i] = int32(kq)
-	return true
 }
+
+// dwFastR returns how many r = Shift-1 >= 1 take the fast path with this
+// zOut: for r in [1, dwFastR(zOut)], r <= 30 and
+// kq = 2^(r-1) + zOut<<r = (2zOut+1)<<(r-1) is inside (-2^30, 2^30).
+func dwFastR(zOut int32) uint32 {
+	a := 2*int64(zOut) + 1
+	if a < 0 {
+		a = -a
+	}
+	r := uint32(0)
+	for r < 30 && a<<r < 1<<30 {
+		r++
+	}
+	return r
+}
+
+// dwEpFastAVX2 loads what the fast path reads (bias, mE, mO, rsh, kq)
+// for the 2*nb accumulators of a chunk whose bias and multipliers start
+// at bias and rq (ep[2b+v]: block b at channel b*off1, lane i channel
+// dwLane[v][i]), with kq = z2 << (Shift-2), z2 = 2zOut+1, and returns the
+// largest uint32(Shift-2) of its lanes: they all qualify iff it is below
+// dwFastR(zOut) (then |z2| < 2^30 and kq is exact in int32). The general
+// path's fields are left as they are.
+//
+//go:noescape
+func dwEpFastAVX2(ep *dwRQ, bias *int32, rq *quant.Multiplier, off1 int, nb int, z2 int32) uint32
 
 //go:noescape
 func dwRingAVX2(dst *int16, src *int8, inStride int, w int, padLeft int, entries int, off1 int, z *int8, step int,
@@ -292,6 +307,7 @@ func dwChunks(ring []int16, dst, src []int8, weights, pk []int8, bias []int32, r
 		out.qmin[i], out.qmax[i] = int8(qmin), int8(qmax)
 	}
 	var ep [4]dwRQ
+	rmax, z2 := dwFastR(zOut), 2*int64(zOut)+1
 	zrow := ring[k*rowN : (k+1)*rowN]
 	iyA, lo, nv := dwSpan(s, oy0, oy1)
 	var table [dwMaxTable]*int16
@@ -311,13 +327,21 @@ func dwChunks(ring []int16, dst, src []int8, weights, pk []int8, bias []int32, r
 		if r == 16 {
 			nb = 1
 		}
-		fast := 1 // every lane of the chunk takes the short epilogue
-		for b := range nb {
-			for v := range 2 {
-				for i, l := range dwLane[v] {
-					ch := c0 + off[b] + l
-					if !ep[2*b+v].set(i, bias[ch], rq[ch], zOut) {
-						fast = 0
+		// fast: every lane of the chunk takes the short epilogue (and only
+		// its fields are loaded).
+		fast := 0
+		if rmax > 0 {
+			_, _ = bias[c0+r-1], rq[c0+r-1]
+			if dwEpFastAVX2(&ep[0], &bias[c0], &rq[c0], off[1], nb, int32(z2)) < rmax {
+				fast = 1
+			}
+		}
+		if fast == 0 {
+			for b := range nb {
+				for v := range 2 {
+					for i, l := range dwLane[v] {
+						ch := c0 + off[b] + l
+						ep[2*b+v].set(i, bias[ch], rq[ch])
 					}
 				}
 			}

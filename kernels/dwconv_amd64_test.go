@@ -4,6 +4,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -29,8 +30,7 @@ func fastMults(tb testing.TB, rng *rand.Rand, n int, zOut int32) []quant.Multipl
 		if rng.IntN(4) == 0 {
 			v[i].M = 1 << 30
 		}
-		var r dwRQ
-		if !r.set(0, 0, v[i], zOut) {
+		if uint32(v[i].Shift-2) >= dwFastR(zOut) {
 			tb.Fatalf("%+v with zOut %d does not take the fast epilogue", v[i], zOut)
 		}
 	}
@@ -193,6 +193,95 @@ func TestAVX2DWPackedUsed(t *testing.T) {
 					t.Fatalf("k=%d c=%d s%d: the packed weights are not the ones read", k, c, st)
 				}
 			}
+		}
+	}
+}
+
+// dwFastRef is the fast epilogue's rule from its definition (dwRQ): it
+// holds for 1 <= r = Shift-1 <= 30 with kq = 2^(r-1) + zOut<<r inside
+// (-2^30, 2^30).
+func dwFastRef(m quant.Multiplier, zOut int32) (kq int32, ok bool) {
+	r := int64(m.Shift) - 1
+	if r < 1 || r > 30 {
+		return 0, false
+	}
+	k := int64(1)<<(r-1) + int64(zOut)<<r
+	return int32(k), k > -1<<30 && k < 1<<30
+}
+
+// TestAVX2DWEpilogueSetup checks dwFastR against the rule for every int8
+// zero point and extreme ones, and dwEpFastAVX2's fields and verdict
+// against it, lane by lane, on chunks of one and two blocks.
+func TestAVX2DWEpilogueSetup(t *testing.T) {
+	zs := []int32{math.MinInt32, math.MinInt32 + 1, -1 << 29, -1<<29 - 1, 1 << 29, 1<<29 - 1, 1 << 28, math.MaxInt32}
+	for z := int32(-300); z <= 300; z++ {
+		zs = append(zs, z)
+	}
+	for _, z := range zs {
+		n := uint32(0)
+		for sh := int32(-40); sh <= 40; sh++ {
+			_, ok := dwFastRef(quant.Multiplier{M: 1 << 30, Shift: sh}, z)
+			if in := uint32(sh-2) < dwFastR(z); in != ok {
+				t.Fatalf("zOut %d Shift %d: dwFastR(zOut) = %d says fast=%v, the rule %v", z, sh, dwFastR(z), in, ok)
+			}
+			if ok {
+				n++
+			}
+		}
+		if n != dwFastR(z) {
+			t.Fatalf("zOut %d: %d shifts qualify, dwFastR %d", z, n, dwFastR(z))
+		}
+	}
+	rng := rand.New(rand.NewPCG(55, 56))
+	for trial := range trials(2000) {
+		z := zs[rng.IntN(len(zs))]
+		if trial%2 == 0 {
+			z = int32(rng.IntN(256) - 128)
+		}
+		rmax := dwFastR(z)
+		if rmax == 0 {
+			continue
+		}
+		nb, off1 := 1+rng.IntN(2), 0
+		if nb == 2 {
+			off1 = 1 + rng.IntN(16)
+		}
+		c := off1 + 16
+		bias := randBias(rng, c, true)
+		rq := make([]quant.Multiplier, c)
+		for i := range rq {
+			rq[i] = quant.Multiplier{M: rng.Int32(), Shift: 2 + rng.Int32N(int32(rmax))}
+			if rng.IntN(20) == 0 {
+				rq[i].Shift = rng.Int32N(80) - 40
+			}
+		}
+		var ep [4]dwRQ
+		hi := dwEpFastAVX2(&ep[0], &bias[0], &rq[0], off1, nb, int32(2*int64(z)+1))
+		all := true
+		for b := range nb {
+			for v := range 2 {
+				p := &ep[2*b+v]
+				for i, l := range dwLane[v] {
+					ch := b*off1 + l
+					m := rq[ch]
+					kq, ok := dwFastRef(m, z)
+					all = all && ok
+					if !ok {
+						continue
+					}
+					mo := p.mE[i]
+					if i%2 == 1 {
+						mo = p.mO[i-1]
+					}
+					if p.bias[i] != bias[ch] || mo != m.M || p.rsh[i] != m.Shift-1 || p.kq[i] != kq {
+						t.Fatalf("zOut %d block %d lane %d.%d: bias %d M %d rsh %d kq %d, want %d %d %d %d", z, b, v, i,
+							p.bias[i], mo, p.rsh[i], p.kq[i], bias[ch], m.M, m.Shift-1, kq)
+					}
+				}
+			}
+		}
+		if got := hi < rmax; got != all {
+			t.Fatalf("zOut %d: fast %v (max Shift-2 %d, dwFastR %d), the rule says %v", z, got, hi, rmax, all)
 		}
 	}
 }
