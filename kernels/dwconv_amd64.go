@@ -215,17 +215,36 @@ func DWConvQS8AVX2(dst, src []int8, weights []int8, bias []int32, rq []quant.Mul
 		DWConvQS8(dst, src, weights[:k*k*c], bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1)
 		return
 	}
-	pk := dwPacked(weights, k, c)
+	if pk := dwPacked(weights, k, c); pk != nil {
+		dwRing(dst, src, weights, pk, nil, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1)
+	} else {
+		dwPlain(dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1)
+	}
+}
+
+// dwPlain runs plain weights: its frame holds the scratch each chunk's
+// weights are transformed into (packed weights skip it, and the zeroing
+// Go does on every call).
+//
+//go:noinline
+func dwPlain(dst, src []int8, weights []int8, bias []int32, rq []quant.Multiplier,
+	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int) {
+	var w16 [dwMaxK*(dwMaxK+1)/2*dwEntry + dwAlign/2]int16
+	dwRing(dst, src, weights, nil, &align64(w16[:])[0], bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1)
+}
+
+// dwRing runs dwChunks in the frame of a wrapper sized for its ring,
+// because Go zeroes a stack array on every call.
+func dwRing(dst, src []int8, weights, pk []int8, w16 *int16, bias []int32, rq []quant.Multiplier,
+	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int) {
 	n, whole := dwPlan(s, oy0, oy1)
-	// The ring lives in the frame of a wrapper sized for it, because Go zeroes
-	// a stack array on every call.
 	switch {
 	case n <= 16<<10/2:
-		dwSmall(dst, src, weights, pk, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
+		dwSmall(dst, src, weights, pk, w16, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
 	case n <= 48<<10/2:
-		dwMedium(dst, src, weights, pk, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
+		dwMedium(dst, src, weights, pk, w16, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
 	default:
-		dwLarge(dst, src, weights, pk, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
+		dwLarge(dst, src, weights, pk, w16, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
 	}
 }
 
@@ -258,30 +277,31 @@ func dwSpan(s *DWConvShape, oy0, oy1 int) (iyA, lo, nv int) {
 }
 
 //go:noinline
-func dwSmall(dst, src []int8, weights, pk []int8, bias []int32, rq []quant.Multiplier,
+func dwSmall(dst, src []int8, weights, pk []int8, w16 *int16, bias []int32, rq []quant.Multiplier,
 	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int, whole bool) {
 	var ring [16 << 10 / 2]int16
-	dwChunks(ring[:], dst, src, weights, pk, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
+	dwChunks(ring[:], dst, src, weights, pk, w16, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
 }
 
 //go:noinline
-func dwMedium(dst, src []int8, weights, pk []int8, bias []int32, rq []quant.Multiplier,
+func dwMedium(dst, src []int8, weights, pk []int8, w16 *int16, bias []int32, rq []quant.Multiplier,
 	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int, whole bool) {
 	var ring [48 << 10 / 2]int16
-	dwChunks(ring[:], dst, src, weights, pk, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
+	dwChunks(ring[:], dst, src, weights, pk, w16, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
 }
 
 //go:noinline
-func dwLarge(dst, src []int8, weights, pk []int8, bias []int32, rq []quant.Multiplier,
+func dwLarge(dst, src []int8, weights, pk []int8, w16 *int16, bias []int32, rq []quant.Multiplier,
 	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int, whole bool) {
 	var ring [dwRingSz / 2]int16
-	dwChunks(ring[:], dst, src, weights, pk, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
+	dwChunks(ring[:], dst, src, weights, pk, w16, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
 }
 
 // dwChunks is the body of DWConvQS8AVX2, after the checks, with a ring of
 // at least (K+1) rows, or of every input row the call reads plus one when
-// whole. pk is the packed weights (dwPacked) or nil.
-func dwChunks(ring []int16, dst, src []int8, weights, pk []int8, bias []int32, rq []quant.Multiplier,
+// whole. pk is the packed weights (dwPacked), or nil and each chunk's
+// weights are transformed into w16 (64-byte aligned, room for K = 11).
+func dwChunks(ring []int16, dst, src []int8, weights, pk []int8, w16 *int16, bias []int32, rq []quant.Multiplier,
 	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int, whole bool) {
 	h, w, c, k, st := s.H, s.W, s.C, s.K, s.Stride
 	step, entries := dwGeom(s)
@@ -291,8 +311,6 @@ func dwChunks(ring []int16, dst, src []int8, weights, pk []int8, bias []int32, r
 	np := (k + 1) / 2
 	wHalf := k * np * dwBlockB // the same for the weights
 	chunk, _ := dwPackLen(k, c)
-	var w16a [dwMaxK*(dwMaxK+1)/2*dwEntry + dwAlign/2]int16
-	w16 := &align64(w16a[:])[0]
 	ring = align64(ring)
 	var rows [dwMaxK]*int16
 	var zb [32]int8
