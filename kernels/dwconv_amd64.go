@@ -338,6 +338,8 @@ func dwChunks(ring []int16, dst, src []int8, weights, pk []int8, w16 *int16, bia
 			}
 		}
 	}
+	// The padding row (every column zIn) is the same for every chunk.
+	dwRingAVX2(&zrow[0], &src[0], s.InStride, 0, 0, entries, 0, &zb[0], step, half)
 	for ci, c0 := 0, 0; c0 < c; ci, c0 = ci+1, c0+32 {
 		c0, r := dwChunk(c, c0) // shadows the loop's c0
 		off := [2]int{0, r - 16}
@@ -370,7 +372,6 @@ func dwChunks(ring []int16, dst, src []int8, weights, pk []int8, w16 *int16, bia
 		} else {
 			dwWeightsAVX2(w16, weights, k, c, c0, off[1])
 		}
-		dwRingAVX2(&zrow[0], &src[0], s.InStride, 0, 0, entries, off[1], &zb[0], step, half)
 		if whole {
 			for i := range nv {
 				iy := lo + i
