@@ -191,7 +191,9 @@ func dwWeightsAVX2(w16 *int16, weights []int8, k, c, c0, off1 int) {
 }
 
 // DWConvQS8AVX2 is DWConvQS8 in AVX2. weights are the plain [K][K][C]
-// ones or packDWAVX2's form of them (which skips the per-call transform).
+// ones or packDWAVX2's form of them (which skips the per-call transform);
+// the length tells them apart, so plain weights in a longer slice must
+// not have exactly the packed form's length (pass weights[:K*K*C]).
 func DWConvQS8AVX2(dst, src []int8, weights []int8, bias []int32, rq []quant.Multiplier,
 	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int) {
 	if err := s.Validate(); err != nil {
