@@ -46,7 +46,7 @@ type Table struct {
 	// PackDW returns the [K][K][C] weights of a depthwise convolution in the
 	// form this tier's DWConv reads: a slice that starts with the plain
 	// weights (so every DWConv accepts it) and may carry a packed copy
-	// after them (dotprod). Once per layer at load.
+	// after them (avx2, dotprod). Once per layer at load.
 	PackDW     func(w []int8, k, c int) []int8
 	GEMM       GEMMFunc
 	GEMMF32    GEMMF32Func

@@ -19,7 +19,7 @@ var AVX2 = &Table{
 	Name:       "avx2",
 	PackGEMM:   PackGEMMAVX2,
 	PackGEMV:   PackGEMVAVX2,
-	PackDW:     packDWPlain,
+	PackDW:     packDWAVX2,
 	GEMM:       GEMMQS8AVX2,
 	GEMMF32:    GEMMQS8F32AVX2,
 	DWConv:     DWConvQS8AVX2,

@@ -61,8 +61,8 @@ type dwOut struct {
 	qmin, qmax [32]int8
 }
 
-// set loads lane i and reports whether it qualifies for the fast path.
-func (v *dwRQ) set(i int, b int32, m quant.Multiplier, zOut int32) (fast bool) {
+// set loads lane i's parameters for the general path (every field but kq).
+func (v *dwRQ) set(i int, b int32, m quant.Multiplier) {
 	v.bias[i] = b
 	var rnd int64
 	v.lo[i], v.hi[i], v.lsh[i], v.rsh[i], rnd = reqLane(m)
@@ -71,18 +71,33 @@ func (v *dwRQ) set(i int, b int32, m quant.Multiplier, zOut int32) (fast bool) {
 	} else {
 		v.mO[i-1], v.rndO[i/2] = m.M, rnd
 	}
-	v.kq[i] = 0
-	r := m.Shift - 1
-	if r < 1 || r > 30 {
-		return false
-	}
-	kq := int64(1)<<(r-1) + int64(zOut)<<r
-	if kq <= -1<<30 || kq >= 1<<30 {
-		return false
-	}
-	v.kq[i] = int32(kq)
-	return true
 }
+
+// dwFastR returns how many r = Shift-1 >= 1 take the fast path with this
+// zOut: for r in [1, dwFastR(zOut)], r <= 30 and
+// kq = 2^(r-1) + zOut<<r = (2zOut+1)<<(r-1) is inside (-2^30, 2^30).
+func dwFastR(zOut int32) uint32 {
+	a := 2*int64(zOut) + 1
+	if a < 0 {
+		a = -a
+	}
+	r := uint32(0)
+	for r < 30 && a<<r < 1<<30 {
+		r++
+	}
+	return r
+}
+
+// dwEpFastAVX2 loads what the fast path reads (bias, mE, mO, rsh, kq)
+// for the 2*nb accumulators of a chunk whose bias and multipliers start
+// at bias and rq (ep[2b+v]: block b at channel b*off1, lane i channel
+// dwLane[v][i]), with kq = z2 << (Shift-2), z2 = 2zOut+1, and returns the
+// largest uint32(Shift-2) of its lanes: they all qualify iff it is below
+// dwFastR(zOut) (then |z2| < 2^30 and kq is exact in int32). The general
+// path's fields are left as they are.
+//
+//go:noescape
+func dwEpFastAVX2(ep *dwRQ, bias *int32, rq *quant.Multiplier, off1 int, nb int, z2 int32) uint32
 
 //go:noescape
 func dwRingAVX2(dst *int16, src *int8, inStride int, w int, padLeft int, entries int, off1 int, z *int8, step int,
@@ -102,7 +117,83 @@ func dwGeom(s *DWConvShape) (step, entries int) {
 	return 1, (s.OW-1)*s.Stride + s.K
 }
 
-// DWConvQS8AVX2 is DWConvQS8 in AVX2.
+// dwPackLen returns the bytes of one 32-channel chunk's ring-transformed
+// weights (both 16-channel blocks, [K][np] 64-byte entries each) and the
+// length of packDWAVX2's slice for a k×k depthwise with c channels, 0 when
+// the AVX2 kernel never takes the shape (no packed copy).
+func dwPackLen(k, c int) (chunk, total int) {
+	if c < 16 || k < 1 || k > dwMaxK {
+		return 0, 0
+	}
+	chunk = 2 * k * (k + 1) / 2 * dwBlockB
+	return chunk, k*k*c + dwAlign + (c+31)/32*chunk
+}
+
+// packDWAVX2 is the AVX2 tier's PackDW: the plain [K][K][C] weights, then
+// d < 64 bytes that put the next one on a 64-byte boundary, the weights of
+// every 32-channel chunk as dwChunks transforms them (dwWeightsAVX2), in
+// chunk order, and last the byte d (so a copy of the slice to another
+// alignment still reads right, only slower).
+func packDWAVX2(w []int8, k, c int) []int8 {
+	n := k * k * c
+	need("PackDW", "weights", len(w), n)
+	chunk, total := dwPackLen(k, c)
+	if total == 0 {
+		return w[:n:n]
+	}
+	out := make([]int8, total)
+	copy(out, w[:n])
+	d := (dwAlign - int(uintptr(unsafe.Pointer(&out[n]))%dwAlign)) % dwAlign
+	out[total-1] = int8(d)
+	pk := out[n+d : total-dwAlign+d]
+	for i, c0 := 0, 0; c0 < c; i, c0 = i+1, c0+32 {
+		c0, r := dwChunk(c, c0) // shadows the loop's c0, as in dwChunks
+		dwWeightsAVX2((*int16)(unsafe.Pointer(&pk[i*chunk])), w, k, c, c0, r-16)
+	}
+	return out
+}
+
+// dwPacked returns the packed chunks of weights when it is packDWAVX2's
+// form (told apart by its length), else nil.
+func dwPacked(weights []int8, k, c int) []int8 {
+	_, total := dwPackLen(k, c)
+	if total == 0 || len(weights) != total {
+		return nil
+	}
+	n := k * k * c
+	d := int(uint8(weights[total-1])) % dwAlign
+	return weights[n+d : total-dwAlign+d]
+}
+
+// dwChunk returns the channels of the chunk that starts at c0 < c: 32, or
+// what is left, but never fewer than 16 (a narrower last chunk moves back
+// to end at c). Its blocks start at c0 and c0+r-16.
+func dwChunk(c, c0 int) (start, r int) {
+	r = min(32, c-c0)
+	if r < 16 {
+		return c - 16, 16
+	}
+	return c0, r
+}
+
+// dwWeightsAVX2 writes the weights of the chunk at c0 (blocks at c0 and
+// c0+off1) to w16: for each kernel row, the ring transform of its taps at
+// step 2 (entry t pairs taps 2t and 2t+1; a tap past the row is 0), block
+// 1 k*np entries after block 0.
+func dwWeightsAVX2(w16 *int16, weights []int8, k, c, c0, off1 int) {
+	var zero [32]int8
+	np := (k + 1) / 2
+	wHalf := k * np * dwBlockB
+	for ky := range k {
+		dwRingAVX2((*int16)(unsafe.Add(unsafe.Pointer(w16), ky*np*dwBlockB)), &weights[ky*k*c+c0], c, k, 0, np, off1,
+			&zero[0], 2, wHalf)
+	}
+}
+
+// DWConvQS8AVX2 is DWConvQS8 in AVX2. weights are the plain [K][K][C]
+// ones or packDWAVX2's form of them (which skips the per-call transform);
+// the length tells them apart, so plain weights in a longer slice must
+// not have exactly the packed form's length (pass weights[:K*K*C]).
 func DWConvQS8AVX2(dst, src []int8, weights []int8, bias []int32, rq []quant.Multiplier,
 	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int) {
 	if err := s.Validate(); err != nil {
@@ -123,19 +214,39 @@ func DWConvQS8AVX2(dst, src []int8, weights []int8, bias []int32, rq []quant.Mul
 	_, entries := dwGeom(s)
 	rowN := entries * dwEntry // int16s per ring row
 	if c < 16 || k > dwMaxK || (k+1)*rowN*2+dwAlign > dwRingSz {
-		DWConvQS8(dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1)
+		DWConvQS8(dst, src, weights[:k*k*c], bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1)
 		return
 	}
+	if pk := dwPacked(weights, k, c); pk != nil {
+		dwRing(dst, src, weights, pk, nil, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1)
+	} else {
+		dwPlain(dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1)
+	}
+}
+
+// dwPlain runs plain weights: its frame holds the scratch each chunk's
+// weights are transformed into (packed weights skip it, and the zeroing
+// Go does on every call).
+//
+//go:noinline
+func dwPlain(dst, src []int8, weights []int8, bias []int32, rq []quant.Multiplier,
+	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int) {
+	var w16 [dwMaxK*(dwMaxK+1)/2*dwEntry + dwAlign/2]int16
+	dwRing(dst, src, weights, nil, &align64(w16[:])[0], bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1)
+}
+
+// dwRing runs dwChunks in the frame of a wrapper sized for its ring,
+// because Go zeroes a stack array on every call.
+func dwRing(dst, src []int8, weights, pk []int8, w16 *int16, bias []int32, rq []quant.Multiplier,
+	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int) {
 	n, whole := dwPlan(s, oy0, oy1)
-	// The ring lives in the frame of a wrapper sized for it, because Go zeroes
-	// a stack array on every call.
 	switch {
 	case n <= 16<<10/2:
-		dwSmall(dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
+		dwSmall(dst, src, weights, pk, w16, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
 	case n <= 48<<10/2:
-		dwMedium(dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
+		dwMedium(dst, src, weights, pk, w16, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
 	default:
-		dwLarge(dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
+		dwLarge(dst, src, weights, pk, w16, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
 	}
 }
 
@@ -168,30 +279,31 @@ func dwSpan(s *DWConvShape, oy0, oy1 int) (iyA, lo, nv int) {
 }
 
 //go:noinline
-func dwSmall(dst, src []int8, weights []int8, bias []int32, rq []quant.Multiplier,
+func dwSmall(dst, src []int8, weights, pk []int8, w16 *int16, bias []int32, rq []quant.Multiplier,
 	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int, whole bool) {
 	var ring [16 << 10 / 2]int16
-	dwChunks(ring[:], dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
+	dwChunks(ring[:], dst, src, weights, pk, w16, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
 }
 
 //go:noinline
-func dwMedium(dst, src []int8, weights []int8, bias []int32, rq []quant.Multiplier,
+func dwMedium(dst, src []int8, weights, pk []int8, w16 *int16, bias []int32, rq []quant.Multiplier,
 	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int, whole bool) {
 	var ring [48 << 10 / 2]int16
-	dwChunks(ring[:], dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
+	dwChunks(ring[:], dst, src, weights, pk, w16, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
 }
 
 //go:noinline
-func dwLarge(dst, src []int8, weights []int8, bias []int32, rq []quant.Multiplier,
+func dwLarge(dst, src []int8, weights, pk []int8, w16 *int16, bias []int32, rq []quant.Multiplier,
 	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int, whole bool) {
 	var ring [dwRingSz / 2]int16
-	dwChunks(ring[:], dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
+	dwChunks(ring[:], dst, src, weights, pk, w16, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
 }
 
 // dwChunks is the body of DWConvQS8AVX2, after the checks, with a ring of
 // at least (K+1) rows, or of every input row the call reads plus one when
-// whole.
-func dwChunks(ring []int16, dst, src []int8, weights []int8, bias []int32, rq []quant.Multiplier,
+// whole. pk is the packed weights (dwPacked), or nil and each chunk's
+// weights are transformed into w16 (64-byte aligned, room for K = 11).
+func dwChunks(ring []int16, dst, src []int8, weights, pk []int8, w16 *int16, bias []int32, rq []quant.Multiplier,
 	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int, whole bool) {
 	h, w, c, k, st := s.H, s.W, s.C, s.K, s.Stride
 	step, entries := dwGeom(s)
@@ -200,10 +312,8 @@ func dwChunks(ring []int16, dst, src []int8, weights []int8, bias []int32, rq []
 	half := entries * dwBlockB // bytes from a ring row's block 0 to its block 1
 	np := (k + 1) / 2
 	wHalf := k * np * dwBlockB // the same for the weights
-	var w16a [dwMaxK*(dwMaxK+1)/2*dwEntry + dwAlign/2]int16
-	w16 := align64(w16a[:])
+	chunk, _ := dwPackLen(k, c)
 	ring = align64(ring)
-	var zero [32]int8
 	var rows [dwMaxK]*int16
 	var zb [32]int8
 	for i := range zb {
@@ -217,6 +327,7 @@ func dwChunks(ring []int16, dst, src []int8, weights []int8, bias []int32, rq []
 		out.qmin[i], out.qmax[i] = int8(qmin), int8(qmax)
 	}
 	var ep [4]dwRQ
+	rmax, z2 := dwFastR(zOut), 2*int64(zOut)+1
 	zrow := ring[k*rowN : (k+1)*rowN]
 	iyA, lo, nv := dwSpan(s, oy0, oy1)
 	var table [dwMaxTable]*int16
@@ -229,33 +340,40 @@ func dwChunks(ring []int16, dst, src []int8, weights []int8, bias []int32, rq []
 			}
 		}
 	}
-	for c0 := 0; c0 < c; c0 += 32 {
-		r := min(32, c-c0)
-		if r < 16 {
-			c0, r = c-16, 16
-		}
+	// The padding row (every column zIn) is the same for every chunk.
+	dwRingAVX2(&zrow[0], &src[0], s.InStride, 0, 0, entries, 0, &zb[0], step, half)
+	for ci, c0 := 0, 0; c0 < c; ci, c0 = ci+1, c0+32 {
+		c0, r := dwChunk(c, c0) // shadows the loop's c0
 		off := [2]int{0, r - 16}
 		nb := 2
 		if r == 16 {
 			nb = 1
 		}
-		fast := 1 // every lane of the chunk takes the short epilogue
-		for b := range nb {
-			for v := range 2 {
-				for i, l := range dwLane[v] {
-					ch := c0 + off[b] + l
-					if !ep[2*b+v].set(i, bias[ch], rq[ch], zOut) {
-						fast = 0
+		// fast: every lane of the chunk takes the short epilogue (and only
+		// its fields are loaded).
+		fast := 0
+		if rmax > 0 {
+			_, _ = bias[c0+r-1], rq[c0+r-1]
+			if dwEpFastAVX2(&ep[0], &bias[c0], &rq[c0], off[1], nb, int32(z2)) < rmax {
+				fast = 1
+			}
+		}
+		if fast == 0 {
+			for b := range nb {
+				for v := range 2 {
+					for i, l := range dwLane[v] {
+						ch := c0 + off[b] + l
+						ep[2*b+v].set(i, bias[ch], rq[ch])
 					}
 				}
 			}
 		}
-		// Weights: for each kernel row, the ring transform of its taps at
-		// step 2 (entry t pairs taps 2t and 2t+1; a tap past the row is 0).
-		for ky := range k {
-			dwRingAVX2(&w16[ky*np*dwBlockB/2], &weights[ky*k*c+c0], c, k, 0, np, off[1], &zero[0], 2, wHalf)
+		wt := w16
+		if pk != nil {
+			wt = (*int16)(unsafe.Pointer(&pk[ci*chunk]))
+		} else {
+			dwWeightsAVX2(w16, weights, k, c, c0, off[1])
 		}
-		dwRingAVX2(&zrow[0], &src[0], s.InStride, 0, 0, entries, off[1], &zb[0], step, half)
 		if whole {
 			for i := range nv {
 				iy := lo + i
@@ -264,7 +382,7 @@ func dwChunks(ring []int16, dst, src []int8, weights []int8, bias []int32, rq []
 			d := oy0*s.OW*s.OutStride + c0
 			for b := range nb {
 				dwRowAVX2(&dst[d+off[b]], s.OutStride, s.OW, &table[0], k, pixAdv, pairAdv,
-					&w16[b*wHalf/2], np, &ep[2*b], &out, b*half, fast, oy1-oy0, st*8, s.OW*s.OutStride)
+					(*int16)(unsafe.Add(unsafe.Pointer(wt), b*wHalf)), np, &ep[2*b], &out, b*half, fast, oy1-oy0, st*8, s.OW*s.OutStride)
 			}
 			continue
 		}
@@ -291,7 +409,7 @@ func dwChunks(ring []int16, dst, src []int8, weights []int8, bias []int32, rq []
 			d := oy*s.OW*s.OutStride + c0
 			for b := range nb {
 				dwRowAVX2(&dst[d+off[b]], s.OutStride, s.OW, &rows[0], k, pixAdv, pairAdv,
-					&w16[b*wHalf/2], np, &ep[2*b], &out, b*half, fast, 1, 0, 0)
+					(*int16)(unsafe.Add(unsafe.Pointer(wt), b*wHalf)), np, &ep[2*b], &out, b*half, fast, 1, 0, 0)
 			}
 		}
 	}

@@ -774,3 +774,68 @@ rowdone:
 done:
 	VZEROUPPER
 	RET
+
+// EPF loads the fast path's fields of one accumulator at P (dwRQ) from
+// the bias of its lanes' channels (0-3 at (B), 8-11 at 32(B)) and their
+// multipliers ((Q), 64(Q)); Y7 = z2 broadcast, Y4 = 1s, Y5 the running
+// unsigned max of Shift-2.
+#define EPF(P, B, Q) \
+	VMOVDQU     (B), X0; \
+	VINSERTI128 $1, 32(B), Y0, Y0; \
+	VMOVDQU     Y0, 0(P); \
+	VMOVDQU     (Q), Y1; \
+	VMOVDQU     64(Q), Y2; \
+	VSHUFPS     $0x88, Y2, Y1, Y3; \
+	VSHUFPS     $0xDD, Y2, Y1, Y1; \
+	VPERMQ      $0xD8, Y3, Y3; \
+	VPERMQ      $0xD8, Y1, Y1; \
+	VMOVDQU     Y3, 32(P); \
+	VPSRLQ      $32, Y3, Y3; \
+	VMOVDQU     Y3, 64(P); \
+	VPSUBD      Y4, Y1, Y1; \
+	VMOVDQU     Y1, 96(P); \
+	VPSUBD      Y4, Y1, Y1; \
+	VPMAXUD     Y1, Y5, Y5; \
+	VPSLLVD     Y1, Y7, Y0; \
+	VMOVDQU     Y0, 128(P)
+
+// func dwEpFastAVX2(ep *dwRQ, bias *int32, rq *quant.Multiplier, off1 int, nb int, z2 int32) uint32
+//
+// Loads bias, mE, mO, rsh = Shift-1 and kq = z2 << (Shift-2) of the 2*nb
+// accumulators of a chunk (ep[2b+v]: block b at channel b*off1, lanes
+// dwLane[v]) and returns the largest Shift-2 over the lanes, as uint32.
+TEXT ·dwEpFastAVX2(SB), NOSPLIT, $0-52
+	MOVQ         ep+0(FP), DI
+	MOVQ         bias+8(FP), SI
+	MOVQ         rq+16(FP), DX
+	MOVQ         off1+24(FP), R8
+	MOVQ         nb+32(FP), CX
+	MOVL         z2+40(FP), AX
+	VMOVD        AX, X7
+	VPBROADCASTD X7, Y7
+	VPCMPEQD     Y4, Y4, Y4
+	VPSRLD       $31, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+
+epblock:
+	EPF(DI, SI, DX)
+	LEAQ 320(DI), R9
+	LEAQ 16(SI), R10
+	LEAQ 32(DX), R11
+	EPF(R9, R10, R11)
+	LEAQ (SI)(R8*4), SI
+	LEAQ (DX)(R8*8), DX
+	ADDQ $640, DI
+	DECQ CX
+	JNZ  epblock
+
+	VEXTRACTI128 $1, Y5, X0
+	VPMAXUD      X0, X5, X5
+	VPSHUFD      $0x4E, X5, X0
+	VPMAXUD      X0, X5, X5
+	VPSHUFD      $0xB1, X5, X0
+	VPMAXUD      X0, X5, X5
+	VMOVD        X5, AX
+	MOVL         AX, ret+48(FP)
+	VZEROUPPER
+	RET

@@ -4,6 +4,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -29,8 +30,7 @@ func fastMults(tb testing.TB, rng *rand.Rand, n int, zOut int32) []quant.Multipl
 		if rng.IntN(4) == 0 {
 			v[i].M = 1 << 30
 		}
-		var r dwRQ
-		if !r.set(0, 0, v[i], zOut) {
+		if uint32(v[i].Shift-2) >= dwFastR(zOut) {
 			tb.Fatalf("%+v with zOut %d does not take the fast epilogue", v[i], zOut)
 		}
 	}
@@ -71,13 +71,34 @@ func runDWAVX2(tb testing.TB, rng *rand.Rand, tc dwCase, mode int) {
 	dstView := dst.view(tc.outOff, span(oh*ow, s.OutStride, tc.c))
 	wantView := want[guard+tc.outOff:][:len(dstView)]
 	DWConvQS8(wantView, srcView, w, bias, rq, &s, q.zIn, q.zOut, q.qmin, q.qmax, 0, oh)
-	for _, r := range ranges {
-		DWConvQS8AVX2(dstView, srcView, w, bias, rq, &s, q.zIn, q.zOut, q.qmin, q.qmax, r[0], r[1])
+	dstBefore := dst.clone()
+	// The plain weights (the per-call transform), then PackDW's form.
+	packed := AVX2.PackDW(w, tc.k, tc.c)
+	if !slices.Equal(packed[:len(w)], w) {
+		tb.Fatalf("avx2 %v: PackDW does not start with the plain weights", tc)
 	}
-	checkBuf(tb, "avx2 "+tc.String()+": dst", dst.b, want)
-	checkBuf(tb, "avx2 "+tc.String()+": src", src.b, srcBefore)
-	if !slices.Equal(w, wBefore) || !slices.Equal(bias, biasBefore) {
-		tb.Fatalf("avx2 %v: weights or bias modified", tc)
+	if _, total := dwPackLen(tc.k, tc.c); len(packed) != max(total, len(w)) {
+		tb.Fatalf("avx2 %v: PackDW gave %d bytes, want %d", tc, len(packed), max(total, len(w)))
+	}
+	// A copy of the packed form at another alignment reads the same
+	// (unaligned) chunks.
+	moved := make([]int8, len(packed)+1)[1:]
+	copy(moved, packed)
+	for _, form := range []struct {
+		name string
+		w    []int8
+	}{{"plain", w}, {"packed", packed}, {"packed moved", moved}} {
+		copy(dst.b, dstBefore)
+		packedBefore := slices.Clone(form.w)
+		for _, r := range ranges {
+			DWConvQS8AVX2(dstView, srcView, form.w, bias, rq, &s, q.zIn, q.zOut, q.qmin, q.qmax, r[0], r[1])
+		}
+		what := "avx2 " + form.name + " " + tc.String()
+		checkBuf(tb, what+": dst", dst.b, want)
+		checkBuf(tb, what+": src", src.b, srcBefore)
+		if !slices.Equal(w, wBefore) || !slices.Equal(bias, biasBefore) || !slices.Equal(form.w, packedBefore) {
+			tb.Fatalf("%s: weights or bias modified", what)
+		}
 	}
 }
 
@@ -149,14 +170,132 @@ func TestAVX2DWConv(t *testing.T) {
 	runDWAVX2(t, rng, dwCase{h: 3, w: 300, c: 20, k: 11, stride: 1}, dwMultRand)
 }
 
+// TestAVX2DWPackedUsed checks that PackDW's form is what the kernel
+// reads: with the plain weights in front of it zeroed, the bits stay.
+func TestAVX2DWPackedUsed(t *testing.T) {
+	rng := rand.New(rand.NewPCG(53, 54))
+	for _, k := range []int{1, 2, 3, 5, 7, 9, 11} {
+		for _, c := range []int{16, 17, 40, 72, 90} {
+			for st := 1; st <= 2; st++ {
+				oh, pad := SymmetricPad(9, k, st)
+				s := DWConvShape{H: 9, W: 9, C: c, InStride: c, OutStride: c, K: k, Stride: st,
+					PadTop: pad, PadLeft: pad, OH: oh, OW: oh}
+				src := randInt8s(rng, 81*c, false)
+				w := randInt8s(rng, k*k*c, false)
+				bias := randBias(rng, c, false)
+				rq := randMults(t, rng, c, k*k)
+				want, got := make([]int8, oh*oh*c), make([]int8, oh*oh*c)
+				DWConvQS8(want, src, w, bias, rq, &s, 3, -4, -128, 127, 0, oh)
+				packed := AVX2.PackDW(w, k, c)
+				clear(packed[:k*k*c])
+				DWConvQS8AVX2(got, src, packed, bias, rq, &s, 3, -4, -128, 127, 0, oh)
+				if !slices.Equal(got, want) {
+					t.Fatalf("k=%d c=%d s%d: the packed weights are not the ones read", k, c, st)
+				}
+			}
+		}
+	}
+}
+
+// dwFastRef is the fast epilogue's rule from its definition (dwRQ): it
+// holds for 1 <= r = Shift-1 <= 30 with kq = 2^(r-1) + zOut<<r inside
+// (-2^30, 2^30).
+func dwFastRef(m quant.Multiplier, zOut int32) (kq int32, ok bool) {
+	r := int64(m.Shift) - 1
+	if r < 1 || r > 30 {
+		return 0, false
+	}
+	k := int64(1)<<(r-1) + int64(zOut)<<r
+	return int32(k), k > -1<<30 && k < 1<<30
+}
+
+// TestAVX2DWEpilogueSetup checks dwFastR against the rule for every int8
+// zero point and extreme ones, and dwEpFastAVX2's fields and verdict
+// against it, lane by lane, on chunks of one and two blocks.
+func TestAVX2DWEpilogueSetup(t *testing.T) {
+	zs := []int32{math.MinInt32, math.MinInt32 + 1, -1 << 29, -1<<29 - 1, 1 << 29, 1<<29 - 1, 1 << 28, math.MaxInt32}
+	for z := int32(-300); z <= 300; z++ {
+		zs = append(zs, z)
+	}
+	for _, z := range zs {
+		n := uint32(0)
+		for sh := int32(-40); sh <= 40; sh++ {
+			_, ok := dwFastRef(quant.Multiplier{M: 1 << 30, Shift: sh}, z)
+			if in := uint32(sh-2) < dwFastR(z); in != ok {
+				t.Fatalf("zOut %d Shift %d: dwFastR(zOut) = %d says fast=%v, the rule %v", z, sh, dwFastR(z), in, ok)
+			}
+			if ok {
+				n++
+			}
+		}
+		if n != dwFastR(z) {
+			t.Fatalf("zOut %d: %d shifts qualify, dwFastR %d", z, n, dwFastR(z))
+		}
+	}
+	rng := rand.New(rand.NewPCG(55, 56))
+	for trial := range trials(2000) {
+		z := zs[rng.IntN(len(zs))]
+		if trial%2 == 0 {
+			z = int32(rng.IntN(256) - 128)
+		}
+		rmax := dwFastR(z)
+		if rmax == 0 {
+			continue
+		}
+		nb, off1 := 1+rng.IntN(2), 0
+		if nb == 2 {
+			off1 = 1 + rng.IntN(16)
+		}
+		c := off1 + 16
+		bias := randBias(rng, c, true)
+		rq := make([]quant.Multiplier, c)
+		for i := range rq {
+			rq[i] = quant.Multiplier{M: rng.Int32(), Shift: 2 + rng.Int32N(int32(rmax))}
+			if rng.IntN(20) == 0 {
+				rq[i].Shift = rng.Int32N(80) - 40
+			}
+		}
+		var ep [4]dwRQ
+		hi := dwEpFastAVX2(&ep[0], &bias[0], &rq[0], off1, nb, int32(2*int64(z)+1))
+		all := true
+		for b := range nb {
+			for v := range 2 {
+				p := &ep[2*b+v]
+				for i, l := range dwLane[v] {
+					ch := b*off1 + l
+					m := rq[ch]
+					kq, ok := dwFastRef(m, z)
+					all = all && ok
+					if !ok {
+						continue
+					}
+					mo := p.mE[i]
+					if i%2 == 1 {
+						mo = p.mO[i-1]
+					}
+					if p.bias[i] != bias[ch] || mo != m.M || p.rsh[i] != m.Shift-1 || p.kq[i] != kq {
+						t.Fatalf("zOut %d block %d lane %d.%d: bias %d M %d rsh %d kq %d, want %d %d %d %d", z, b, v, i,
+							p.bias[i], mo, p.rsh[i], p.kq[i], bias[ch], m.M, m.Shift-1, kq)
+					}
+				}
+			}
+		}
+		if got := hi < rmax; got != all {
+			t.Fatalf("zOut %d: fast %v (max Shift-2 %d, dwFastR %d), the rule says %v", z, got, hi, rmax, all)
+		}
+	}
+}
+
 func TestAVX2DWConvAllocs(t *testing.T) {
 	const h, w, c = 28, 28, 72
 	src, dst := make([]int8, h*w*c), make([]int8, h*w*c)
 	wts, bias, rq := make([]int8, 11*11*c), make([]int32, c), benchMults(c)
 	for _, k := range dwKernels {
 		s := DWConvShape{H: h, W: w, C: c, InStride: c, OutStride: c, K: k, Stride: 1, PadTop: k / 2, PadLeft: k / 2, OH: h, OW: w}
+		packed := AVX2.PackDW(wts[:k*k*c], k, c)
 		if a := testing.AllocsPerRun(10, func() {
 			DWConvQS8AVX2(dst, src, wts, bias, rq, &s, 3, -2, -128, 127, 0, h)
+			DWConvQS8AVX2(dst, src, packed, bias, rq, &s, 3, -2, -128, 127, 0, h)
 		}); a != 0 {
 			t.Fatalf("k=%d: %v allocs per run", k, a)
 		}

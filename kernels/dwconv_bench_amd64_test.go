@@ -42,7 +42,8 @@ var mixnetSDW = []struct {
 }
 
 // BenchmarkAVX2DWMixNetS runs each MixNet-S depthwise layer (every group,
-// channel-strided as the model calls it) and, under "all", the whole
+// channel-strided and with the tier's PackDW weights, as the model calls
+// it) and, under "all", the whole
 // network's depthwise work, once per op.
 func BenchmarkAVX2DWMixNetS(b *testing.B) {
 	type call struct {
@@ -71,7 +72,12 @@ func BenchmarkAVX2DWMixNetS(b *testing.B) {
 		}
 	}
 	rq := benchMults(1200)
-	run := func(b *testing.B, f DWConvFunc, calls []call, repeat bool) {
+	run := func(b *testing.B, tab *Table, calls []call, repeat bool) {
+		f := tab.DWConv
+		packed := make([][]int8, len(calls))
+		for i, c := range calls {
+			packed[i] = tab.PackDW(c.w, c.s.K, c.s.C)
+		}
 		macs := 0
 		for _, c := range calls {
 			n := 1
@@ -84,13 +90,13 @@ func BenchmarkAVX2DWMixNetS(b *testing.B) {
 		defer runtime.UnlockOSThread()
 		t0 := threadCPU()
 		for b.Loop() {
-			for _, c := range calls {
+			for i, c := range calls {
 				n := 1
 				if repeat {
 					n = c.repeats
 				}
 				for range n {
-					f(c.dst[c.off:], c.src[c.off:], c.w, c.bias, rq, &c.s, -5, 3, -128, 127, 0, c.s.OH)
+					f(c.dst[c.off:], c.src[c.off:], packed[i], c.bias, rq, &c.s, -5, 3, -128, 127, 0, c.s.OH)
 				}
 			}
 		}
@@ -99,18 +105,15 @@ func BenchmarkAVX2DWMixNetS(b *testing.B) {
 		b.ReportMetric(float64(macs)*float64(b.N)/float64(cpu), "cpuGMAC/s")
 		b.ReportMetric(float64(cpu)/float64(b.N)/1e3, "cpu-us/op")
 	}
-	impls := []struct {
-		name string
-		f    DWConvFunc
-	}{{"avx2", DWConvQS8AVX2}, {"generic", DWConvQS8}}
+	impls := []*Table{AVX2, Generic}
 	for li, l := range mixnetSDW {
 		for _, impl := range impls {
-			b.Run(fmt.Sprintf("%s_%dx%dx%dx%d_s%d/%s", l.name, l.h, l.h, l.group, len(l.ks), l.s, impl.name), func(b *testing.B) {
-				run(b, impl.f, layers[li], false)
+			b.Run(fmt.Sprintf("%s_%dx%dx%dx%d_s%d/%s", l.name, l.h, l.h, l.group, len(l.ks), l.s, impl.Name), func(b *testing.B) {
+				run(b, impl, layers[li], false)
 			})
 		}
 	}
 	for _, impl := range impls {
-		b.Run("all/"+impl.name, func(b *testing.B) { run(b, impl.f, all, true) })
+		b.Run("all/"+impl.Name, func(b *testing.B) { run(b, impl, all, true) })
 	}
 }
