@@ -242,8 +242,8 @@ func GEMMQS8AVX2(dst []int8, dstStride int, src []int8, srcStride int, pixels, k
 	cm := clampMode(qmin, qmax)
 	kp := (k + 1) / 2
 	// Whole 6-pixel tiles go to the 6x16 kernel (12 accumulators: 5-15%
-	// faster than 4x16 on MixNet's shapes, k = 8 included), the rest to the
-	// 4x16 one.
+	// faster than 4x16 on MixNet's shapes, k = 8 included), channel tails
+	// included; the rest of the pixels (pixels % 6) to the 4x16 one.
 	p6 := 0
 	if 6*rowBytes <= 2*len(sc) {
 		p6 = pixels - pixels%6
@@ -252,28 +252,13 @@ func GEMMQS8AVX2(dst []int8, dstStride int, src []int8, srcStride int, pixels, k
 		nc := min(gemmChunk, n-c0)
 		mode := ep.setChannels(bias[c0:c0+nc], rq[c0:c0+nc], zOut) | cm
 		wc := &w[c0/gemmNR*kp*gemmBlockB]
-		// The 6-pixel kernel takes the full blocks; a channel tail goes to
-		// the 4-pixel kernel and converts the rows again, which only pays
-		// with 3 or more full blocks (measured: n = 20, 40 lost 5-10%).
-		full := nc &^ (gemmNR - 1)
-		q := 0
-		if p6 > 0 && full > 0 && (full == nc || full >= 3*gemmNR) {
-			q = p6
-		}
-		if q < pixels {
-			gemmKernelAVX2(&dst[q*dstStride+c0], dstStride, &src[q*srcStride], srcStride, pixels-q, k, nc,
+		if p6 > 0 {
+			gemmKernel6AVX2(&dst[c0], dstStride, &src[0], srcStride, p6, k, nc,
 				wc, &ep, &sc[0], rowBytes, nil, mode)
 		}
-		if q == 0 {
-			continue
-		}
-		gemmKernel6AVX2(&dst[c0], dstStride, &src[0], srcStride, p6, k, full,
-			wc, &ep, &sc[0], rowBytes, nil, mode)
-		if t := c0 + full; t < c0+nc {
-			// The channel tail of the 6-pixel part, in the 4-pixel kernel.
-			mode := ep.setChannels(bias[t:c0+nc], rq[t:c0+nc], zOut) | cm
-			gemmKernelAVX2(&dst[t], dstStride, &src[0], srcStride, p6, k, c0+nc-t,
-				&w[t/gemmNR*kp*gemmBlockB], &ep, &sc[0], rowBytes, nil, mode)
+		if p6 < pixels {
+			gemmKernelAVX2(&dst[p6*dstStride+c0], dstStride, &src[p6*srcStride], srcStride, pixels-p6, k, nc,
+				wc, &ep, &sc[0], rowBytes, nil, mode)
 		}
 	}
 }

@@ -36,6 +36,13 @@ func edgeMults(rng *rand.Rand, v []quant.Multiplier) {
 // src and weights are unchanged.
 func runGEMMAVX2(tb testing.TB, rng *rand.Rand, tc gemmCase, edge bool) {
 	tb.Helper()
+	runGEMMAVX2Fix(tb, rng, tc, edge, nil)
+}
+
+// runGEMMAVX2Fix is runGEMMAVX2 with a hook that may change the output
+// quantization and the multipliers before the calls.
+func runGEMMAVX2Fix(tb testing.TB, rng *rand.Rand, tc gemmCase, edge bool, fix func(q *quantOut, rq []quant.Multiplier)) {
+	tb.Helper()
 	srcStride := tc.inOff + tc.groups*tc.k + tc.inExtra
 	dstStride := tc.outOff + tc.groups*tc.n + tc.outExtra
 	gn := tc.groups * tc.n
@@ -49,6 +56,9 @@ func runGEMMAVX2(tb testing.TB, rng *rand.Rand, tc gemmCase, edge bool) {
 	rq := randMults(tb, rng, gn, tc.k)
 	if edge {
 		edgeMults(rng, rq)
+	}
+	if fix != nil {
+		fix(&q, rq)
 	}
 	bias := fold(tb, raw, w, gn, tc.k, q.zIn)
 	packed := make([][]int8, tc.groups)
@@ -153,6 +163,80 @@ func TestAVX2GEMM(t *testing.T) {
 	}
 	for i := range trials(1500) {
 		runGEMMAVX2(t, rng, randGEMMCaseAVX2(rng), i%2 == 0)
+	}
+}
+
+// TestAVX2GEMMTails runs every channel tail (n % 16 = 1..15) after 0-3
+// full blocks, in the first and in a second 64-channel chunk, through the
+// 6-pixel kernel (whole 6-pixel tiles, with and without a 4-pixel kernel
+// rest), in each epilogue mode (REQ, REQF, REQH; with and without the
+// clamp), with guard bands around and between the pixels' channels.
+func TestAVX2GEMMTails(t *testing.T) {
+	rng := rand.New(rand.NewPCG(47, 48))
+	modes := []int{0, gemmReqF, gemmReqH, -1} // -1: random multipliers, edge cases
+	i := 0
+	for tail := 1; tail < gemmNR; tail++ {
+		for blocks := range 4 {
+			for _, c0 := range []int{0, gemmChunk} {
+				n := c0 + blocks*gemmNR + tail
+				tc := gemmCase{pixels: 6 * (1 + i%3), groups: 1, k: 1 + (7*tail+5*blocks+i)%45, n: n}
+				if i%2 == 1 {
+					tc.pixels += 1 + (tail+blocks)%5 // a rest of 1-5 pixels for the 4-pixel kernel
+				}
+				switch i % 3 {
+				case 1:
+					tc.outExtra = 1 + i%3
+				case 2:
+					tc.groups, tc.outOff, tc.outExtra, tc.inOff = 2, 1, 1, 2
+				}
+				tc.extreme = i%4 == 3
+				mode, clamp := modes[i%len(modes)], (i/len(modes))%2 == 0
+				runGEMMAVX2Fix(t, rng, tc, mode == -1, func(q *quantOut, rq []quant.Multiplier) {
+					if clamp {
+						q.qmin, q.qmax = -100, 90
+					} else {
+						q.qmin, q.qmax = quant.QMin, quant.QMax
+					}
+					for g := range tc.groups {
+						if mode >= 0 {
+							tailMults(rq[g*tc.n:][:tc.n], mode)
+						}
+						for c := 0; c < tc.n; c += gemmChunk {
+							nc := min(gemmChunk, tc.n-c)
+							r := rq[g*tc.n+c:][:nc]
+							var ep gemmEpiX
+							got := ep.setChannels(make([]int32, nc), r, q.zOut) & (gemmReqF | gemmReqH)
+							if mode >= 0 && got != mode {
+								t.Fatalf("%v: chunk %d mode %d, want %d", tc, c, got, mode)
+							}
+						}
+					}
+				})
+				i++
+			}
+		}
+	}
+}
+
+// tailMults makes every 64-channel chunk of one group's rq choose the
+// epilogue mode: 0 (REQ: a Shift <= 0 per chunk), gemmReqF (every Shift
+// >= 1, one 1 per chunk) or gemmReqH (every Shift in 2..20).
+func tailMults(rq []quant.Multiplier, mode int) {
+	for c := range rq {
+		m := &rq[c]
+		switch mode {
+		case gemmReqH:
+			m.Shift = min(max(m.Shift, 2), 20)
+		case gemmReqF:
+			m.Shift = max(m.Shift, 1)
+			if c%gemmChunk%5 == 0 {
+				m.Shift = 1
+			}
+		default:
+			if c%gemmChunk%5 == 0 {
+				m.Shift = -int32(c % 3)
+			}
+		}
 	}
 }
 
