@@ -1503,3 +1503,104 @@ g8done:
 
 	VZEROUPPER
 	RET
+
+// 16 dwords of -1, then 16 of 0: 8 dwords from (16-n)*4 are a lane mask
+// of the first n lanes (n = 0..16; n <= 0 from (16-n) <= 24 gives none).
+DATA gemmLaneMask<>+0(SB)/8, $-1
+DATA gemmLaneMask<>+8(SB)/8, $-1
+DATA gemmLaneMask<>+16(SB)/8, $-1
+DATA gemmLaneMask<>+24(SB)/8, $-1
+DATA gemmLaneMask<>+32(SB)/8, $-1
+DATA gemmLaneMask<>+40(SB)/8, $-1
+DATA gemmLaneMask<>+48(SB)/8, $-1
+DATA gemmLaneMask<>+56(SB)/8, $-1
+DATA gemmLaneMask<>+64(SB)/8, $0
+DATA gemmLaneMask<>+72(SB)/8, $0
+DATA gemmLaneMask<>+80(SB)/8, $0
+DATA gemmLaneMask<>+88(SB)/8, $0
+DATA gemmLaneMask<>+96(SB)/8, $0
+DATA gemmLaneMask<>+104(SB)/8, $0
+DATA gemmLaneMask<>+112(SB)/8, $0
+DATA gemmLaneMask<>+120(SB)/8, $0
+GLOBL gemmLaneMask<>(SB), RODATA|NOPTR, $128
+
+// func gemmSetReqHAVX2(e *gemmEpiX, bias *int32, rq *quant.Multiplier, n int, t int32, smax uint32) bool
+//
+// setReqH's loop, 8 channels per step (n >= 1; the last step loads its
+// n%8 channels masked, so its other lanes get bias 0): Shift-2 <= smax
+// for every channel, else it returns false (what it wrote is partial);
+// bias into rqVec.bias, M into mE and, shifted down a dword, mO,
+// c = t << (Shift-2), sh = Shift-1.
+TEXT ·gemmSetReqHAVX2(SB), NOSPLIT, $0-41
+	MOVQ         e+0(FP), DI
+	MOVQ         bias+8(FP), SI
+	MOVQ         rq+16(FP), DX
+	MOVQ         n+24(FP), CX
+	MOVL         t+32(FP), AX
+	VMOVD        AX, X10
+	VPBROADCASTD X10, Y10
+	MOVL         smax+36(FP), AX
+	VMOVD        AX, X11
+	VPBROADCASTD X11, Y11
+	VPCMPEQD     Y12, Y12, Y12
+	VPSRLD       $31, Y12, Y13
+	VPADDD       Y13, Y13, Y14
+	LEAQ         160(DI), R8
+	LEAQ         2464(DI), R9
+	LEAQ         gemmLaneMask<>(SB), R10
+
+rhstep:
+	CMPQ    CX, $8
+	JLT     rhpart
+	VMOVDQU (SI), Y2
+	VMOVDQU (DX), Y0
+	VMOVDQU 32(DX), Y1
+	VMOVDQA Y12, Y3
+	JMP     rhcalc
+
+rhpart:
+	// CX = 1..7 channels: masks of CX bias dwords and of 2*CX rq dwords.
+	MOVQ       $16, AX
+	SUBQ       CX, AX
+	VMOVDQU    (R10)(AX*4), Y3
+	VPMASKMOVD (SI), Y3, Y2
+	SUBQ       CX, AX
+	VMOVDQU    (R10)(AX*4), Y4
+	VPMASKMOVD (DX), Y4, Y0
+	VMOVDQU    32(R10)(AX*4), Y4
+	VPMASKMOVD 32(DX), Y4, Y1
+
+rhcalc:
+	// Y0 = M0 S0 M1 S1 M2 S2 M3 S3, Y1 = M4 S4 ... M7 S7.
+	VSHUFPS  $0x88, Y1, Y0, Y4
+	VSHUFPS  $0xDD, Y1, Y0, Y5
+	VPERMQ   $0xD8, Y4, Y4
+	VPERMQ   $0xD8, Y5, Y5
+	VPSUBD   Y14, Y5, Y5
+	VPMINUD  Y11, Y5, Y6
+	VPCMPEQD Y5, Y6, Y6
+	VPANDN   Y3, Y6, Y7
+	VPTEST   Y7, Y7
+	JNZ      rhfail
+	VPSLLVD  Y5, Y10, Y8
+	VPADDD   Y13, Y5, Y9
+	VPSRLQ   $32, Y4, Y15
+	VMOVDQU  Y2, (R8)
+	VMOVDQU  Y4, (R9)
+	VMOVDQU  Y15, 32(R9)
+	VMOVDQU  Y8, 64(R9)
+	VMOVDQU  Y9, 96(R9)
+	ADDQ     $288, R8
+	ADDQ     $128, R9
+	ADDQ     $32, SI
+	ADDQ     $64, DX
+	SUBQ     $8, CX
+	JG       rhstep
+	MOVB     $1, ret+40(FP)
+	VZEROUPPER
+	RET
+
+rhfail:
+	MOVB $0, ret+40(FP)
+	VZEROUPPER
+	RET

@@ -4,6 +4,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -280,6 +281,70 @@ func TestAVX2GEMMReqH(t *testing.T) {
 				what := fmt.Sprintf("Shift %d zOut %d %dpx k=%d n=%d", shift, zOut, pixels, k, n)
 				checkBuf(t, what+": dst", dst.b, want)
 				checkBuf(t, what+": src", src.b, srcBefore)
+			}
+		}
+	}
+}
+
+// TestGEMMSetReqH checks setChannels' REQH choice and parameters against
+// the definition (Shift >= 2, |c| <= 2^30, c = 2^(Shift-2) +
+// zOut*2^(Shift-1)) for every Shift the quant package allows and beyond,
+// zero points inside and far outside int8, and chunk lengths: the
+// lanes REQH reads (bias, M in dwords 0, 2, 4, 6 of mE and mO, c, sh).
+func TestGEMMSetReqH(t *testing.T) {
+	rng := rand.New(rand.NewPCG(49, 50))
+	zs := []int32{math.MinInt32, -1 << 29, -1<<29 - 1, -65536, -129, 128, 65535, 1<<29 - 1, 1 << 29, math.MaxInt32}
+	for z := int32(-128); z <= 127; z++ {
+		zs = append(zs, z)
+	}
+	def := func(m quant.Multiplier, z int32) (int64, bool) {
+		if m.Shift < 2 || m.Shift > 40 {
+			return 0, false
+		}
+		c := int64(1)<<(m.Shift-2) + int64(z)<<(m.Shift-1)
+		return c, c >= -1<<30 && c <= 1<<30
+	}
+	for _, z := range zs {
+		for sh := int32(quant.MinShift); sh <= 40; sh++ {
+			for _, nc := range []int{1 + rng.IntN(gemmChunk), gemmChunk} {
+				rq := make([]quant.Multiplier, nc)
+				bias := make([]int32, nc)
+				for c := range rq {
+					rq[c] = quant.Multiplier{M: int32(rng.Uint32()), Shift: sh}
+					bias[c] = int32(rng.Uint32())
+				}
+				// One channel at another Shift now and then: the choice is
+				// the chunk's.
+				odd := rng.IntN(nc)
+				if rng.IntN(3) == 0 {
+					rq[odd].Shift = int32(rng.IntN(50)) - 5
+				}
+				want := true
+				for _, m := range rq {
+					_, ok := def(m, z)
+					want = want && ok
+				}
+				var ep gemmEpiX
+				got := ep.setChannels(bias, rq, z)&gemmReqH != 0
+				if got != want {
+					t.Fatalf("zOut %d Shift %d (channel %d: %d) nc %d: REQH %v, want %v", z, sh, odd, rq[odd].Shift, nc, got, want)
+				}
+				if !got {
+					continue
+				}
+				for c, m := range rq {
+					g, i := c/8, c%8
+					h := &ep.hv[g]
+					cst, _ := def(m, z)
+					mv := h.mE[i&^1]
+					if i%2 == 1 {
+						mv = h.mO[i&^1]
+					}
+					if ep.ch[g].bias[i] != bias[c] || mv != m.M || int64(h.c[i]) != cst || h.sh[i] != m.Shift-1 {
+						t.Fatalf("zOut %d Shift %d nc %d channel %d: bias %d M %d c %d sh %d, want %d %d %d %d",
+							z, m.Shift, nc, c, ep.ch[g].bias[i], mv, h.c[i], h.sh[i], bias[c], m.M, cst, m.Shift-1)
+					}
+				}
 			}
 		}
 	}
