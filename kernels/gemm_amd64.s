@@ -1121,7 +1121,7 @@ t6next:
 	// The last block of a chunk with a channel tail (out of the way of the
 	// full blocks' path).
 b6short:
-	// A last block of 9-15 channels; 12 (n = 12, 60, 180's 52): an 8- and
+	// A last block of 9-15 channels; 12 (n = 12, 60): an 8- and
 	// a 4-byte store per pixel.
 	CMPQ         R12, $12
 	JNE          b6spill
