@@ -4,6 +4,7 @@ package kernels
 
 import (
 	"math"
+	"math/bits"
 	"unsafe"
 
 	"github.com/mixedge/mixedge/quant"
@@ -121,20 +122,7 @@ func (e *gemmEpiX) setChannels(bias []int32, rq []quant.Multiplier, zOut int32) 
 		return 0
 	}
 	rq = rq[:nc]
-	if reqHOK(rq, zOut) {
-		// REQH reads only the bias of rqVec: fill nothing else (on 7x7
-		// maps with n >= 1000 this setup is a few percent of the call).
-		for c, m := range rq {
-			i := c % 8
-			e.ch[c/8].bias[i] = bias[c]
-			h := &e.hv[c/8]
-			if i%2 == 0 {
-				h.mE[i] = m.M
-			} else {
-				h.mO[i-1] = m.M
-			}
-			h.c[i], h.sh[i] = int32(reqHConst(m.Shift, zOut)), m.Shift-1
-		}
+	if e.setReqH(bias, rq, zOut) {
 		return gemmReqH
 	}
 	mode = gemmReqF
@@ -147,23 +135,33 @@ func (e *gemmEpiX) setChannels(bias []int32, rq []quant.Multiplier, zOut int32) 
 	return mode
 }
 
-// reqHConst is REQH's c = 2^(Shift-2) + zOut*2^(Shift-1), for Shift >= 2.
-func reqHConst(shift, zOut int32) int64 {
-	return int64(1)<<(shift-2) + int64(zOut)<<(shift-1)
+// setReqH fills the bias and the REQH parameters of rq's channels in one
+// pass and reports whether every channel fits REQH: Shift >= 2 and
+// |c| <= 2^30 for c = 2^(Shift-2) + zOut*2^(Shift-1) = t*2^(Shift-2),
+// t = 2*zOut+1 (odd, the same for every channel). So the test is
+// Shift-2 <= 30 - ceil(log2 |t|), one unsigned compare per channel (it
+// also keeps Shift <= 32, the shifts exact), and c = t << (Shift-2) fits
+// int32. REQH reads nothing else of rqVec. On false, what it wrote is
+// partial: the caller fills the chunk again for REQ or REQF.
+func (e *gemmEpiX) setReqH(bias []int32, rq []quant.Multiplier, zOut int32) bool {
+	t := 2*int64(zOut) + 1
+	at := uint64(t)
+	if t < 0 {
+		at = uint64(-t)
+	}
+	if at > 1<<30 {
+		return false
+	}
+	smax := uint32(30 - bits.Len64(at-1))
+	if len(rq) == 0 || uint32(rq[0].Shift-2) > smax {
+		return len(rq) == 0
+	}
+	_, _ = bias[len(rq)-1], e.hv[(len(rq)-1)/8] // the kernel writes ceil(len/8) groups
+	return gemmSetReqHAVX2(e, &bias[0], &rq[0], len(rq), int32(t), smax)
 }
 
-// reqHOK reports whether every channel fits REQH: Shift >= 2 and |c| <= 2^30.
-func reqHOK(rq []quant.Multiplier, zOut int32) bool {
-	for _, m := range rq {
-		if m.Shift < 2 || m.Shift > 32 { // > 32 fails below anyway; it keeps the shifts exact
-			return false
-		}
-		if c := reqHConst(m.Shift, zOut); c < -1<<30 || c > 1<<30 {
-			return false
-		}
-	}
-	return true
-}
+//go:noescape
+func gemmSetReqHAVX2(e *gemmEpiX, bias *int32, rq *quant.Multiplier, n int, t int32, smax uint32) bool
 
 // clampMode is gemmNoClamp when [qmin, qmax] is the whole int8 range.
 func clampMode(qmin, qmax int32) int {
@@ -242,8 +240,8 @@ func GEMMQS8AVX2(dst []int8, dstStride int, src []int8, srcStride int, pixels, k
 	cm := clampMode(qmin, qmax)
 	kp := (k + 1) / 2
 	// Whole 6-pixel tiles go to the 6x16 kernel (12 accumulators: 5-15%
-	// faster than 4x16 on MixNet's shapes, k = 8 included), the rest to the
-	// 4x16 one.
+	// faster than 4x16 on MixNet's shapes, k = 8 included), channel tails
+	// included; the rest of the pixels (pixels % 6) to the 4x16 one.
 	p6 := 0
 	if 6*rowBytes <= 2*len(sc) {
 		p6 = pixels - pixels%6
@@ -252,28 +250,13 @@ func GEMMQS8AVX2(dst []int8, dstStride int, src []int8, srcStride int, pixels, k
 		nc := min(gemmChunk, n-c0)
 		mode := ep.setChannels(bias[c0:c0+nc], rq[c0:c0+nc], zOut) | cm
 		wc := &w[c0/gemmNR*kp*gemmBlockB]
-		// The 6-pixel kernel takes the full blocks; a channel tail goes to
-		// the 4-pixel kernel and converts the rows again, which only pays
-		// with 3 or more full blocks (measured: n = 20, 40 lost 5-10%).
-		full := nc &^ (gemmNR - 1)
-		q := 0
-		if p6 > 0 && full > 0 && (full == nc || full >= 3*gemmNR) {
-			q = p6
-		}
-		if q < pixels {
-			gemmKernelAVX2(&dst[q*dstStride+c0], dstStride, &src[q*srcStride], srcStride, pixels-q, k, nc,
+		if p6 > 0 {
+			gemmKernel6AVX2(&dst[c0], dstStride, &src[0], srcStride, p6, k, nc,
 				wc, &ep, &sc[0], rowBytes, nil, mode)
 		}
-		if q == 0 {
-			continue
-		}
-		gemmKernel6AVX2(&dst[c0], dstStride, &src[0], srcStride, p6, k, full,
-			wc, &ep, &sc[0], rowBytes, nil, mode)
-		if t := c0 + full; t < c0+nc {
-			// The channel tail of the 6-pixel part, in the 4-pixel kernel.
-			mode := ep.setChannels(bias[t:c0+nc], rq[t:c0+nc], zOut) | cm
-			gemmKernelAVX2(&dst[t], dstStride, &src[0], srcStride, p6, k, c0+nc-t,
-				&w[t/gemmNR*kp*gemmBlockB], &ep, &sc[0], rowBytes, nil, mode)
+		if p6 < pixels {
+			gemmKernelAVX2(&dst[p6*dstStride+c0], dstStride, &src[p6*srcStride], srcStride, pixels-p6, k, nc,
+				wc, &ep, &sc[0], rowBytes, nil, mode)
 		}
 	}
 }

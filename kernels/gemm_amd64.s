@@ -783,23 +783,51 @@ nexttile:
 	VPBLENDD  $0xAA, Y13, Y12, acc; \
 	VPADDD    64(H), acc, acc; \
 	VPSRAVD   96(H), acc, acc
+
+// HPAIR6 is KPAIR6 for channels 0-7 of the block only (Y0, Y2, ..., Y10).
+#define HPAIR6(wo, xo) \
+	VMOVDQU      wo(SI), Y12; \
+	VPBROADCASTD xo(DI), Y13; \
+	VPBROADCASTD xo(DI)(BX*1), Y14; \
+	VPBROADCASTD xo(DI)(BX*2), Y15; \
+	VPMADDWD     Y12, Y13, Y13; \
+	VPMADDWD     Y12, Y14, Y14; \
+	VPMADDWD     Y12, Y15, Y15; \
+	VPADDD       Y13, Y0, Y0; \
+	VPADDD       Y14, Y2, Y2; \
+	VPADDD       Y15, Y4, Y4; \
+	VPBROADCASTD xo(R13), Y13; \
+	VPBROADCASTD xo(R13)(BX*1), Y14; \
+	VPBROADCASTD xo(R13)(BX*2), Y15; \
+	VPMADDWD     Y12, Y13, Y13; \
+	VPMADDWD     Y12, Y14, Y14; \
+	VPMADDWD     Y12, Y15, Y15; \
+	VPADDD       Y13, Y6, Y6; \
+	VPADDD       Y14, Y8, Y8; \
+	VPADDD       Y15, Y10, Y10
+
 // func gemmKernel6AVX2(dst *int8, dstStride int, src *int8, srcStride int, pixels int, k int, nc int,
 //	w *int8, ep *gemmEpiX, scratch *int16, rowBytes int, raw *int32, mode int)
 //
 // gemmKernelAVX2 with tiles of 6 pixels x 16 channels (12 accumulators):
 // per k-pair 12 VPMADDWD for 2 weight loads and 6 broadcasts. pixels must
-// be a multiple of 6 and nc of 16 (the Go wrapper gives the channel tail
-// to gemmKernelAVX2, whose half blocks and short stores are cheaper); raw
-// must be nil; mode bits as there (pre-converted rows advance 6 per tile).
+// be a multiple of 6; nc is any count up to gemmChunk: a last block of 9-15
+// channels computes 16 and stores the valid ones (12: an 8- and a 4-byte
+// store per pixel), one of at most 8 runs a half block (Y0, Y2, ..., Y10;
+// 8 or 4 channels: one 8- or 4-byte store per pixel); other counts go
+// through the spill in gemmEpiX. raw must be nil; mode bits as there
+// (pre-converted rows advance 6 per tile).
 //
-// Locals: 0(SP) channels left, 8(SP) output block pointer, 24(SP) saved
-// R12, 48(SP) REQH parameters of the block.
+// R12 holds the channels left. Locals: 8(SP) output block pointer, 16(SP)
+// saved SI, 24(SP) pixels left, 32(SP) saved AX, 40(SP) spill row stride,
+// 48(SP) REQH parameters of the block.
 TEXT ·gemmKernel6AVX2(SB), NOSPLIT, $56-104
 	MOVQ dst+0(FP), R8
 	MOVQ dstStride+8(FP), R9
 	MOVQ src+16(FP), R10
 	MOVQ srcStride+24(FP), R11
-	MOVQ pixels+32(FP), R12
+	MOVQ pixels+32(FP), CX
+	MOVQ CX, 24(SP)
 	MOVQ scratch+72(FP), R14
 	MOVQ rowBytes+80(FP), BX
 	LEAQ (BX)(BX*2), DX
@@ -811,7 +839,6 @@ t6tile:
 
 	// Sign-extend the 6 rows in one pass: rows 0-2 from SI to DI, rows 3-5
 	// from AX to R13.
-	MOVQ R12, 24(SP)
 	LEAQ (R11)(R11*2), CX
 	MOVQ R10, SI
 	LEAQ (R10)(CX*1), AX
@@ -923,8 +950,6 @@ c6pad:
 	MOVW  $0, (R13)(BX*2)
 
 c6done:
-	MOVQ 24(SP), R12
-
 b6blocks:
 	// Channel blocks of 16.
 	MOVQ w+56(FP), SI
@@ -932,9 +957,10 @@ b6blocks:
 	LEAQ 2464(AX), CX
 	MOVQ CX, 48(SP)
 	ADDQ $160, AX
-	MOVQ nc+48(FP), CX
-	MOVQ CX, 0(SP)
+	MOVQ nc+48(FP), R12
 	MOVQ R8, 8(SP)
+	CMPQ R12, $8
+	JLE  h6block
 
 b6block:
 	VMOVDQU 0(AX), Y0
@@ -1052,7 +1078,10 @@ b6pack:
 	VPMINSB   64(CX), Y8, Y8
 
 b6store:
+	// Y0, Y4, Y8 hold 16 bytes per pixel (pixels 0-1, 2-3, 4-5).
 	MOVQ         8(SP), DI
+	CMPQ         R12, $16
+	JLT          b6short
 	VMOVDQU      X0, (DI)
 	VEXTRACTI128 $1, Y0, (DI)(R9*1)
 	LEAQ         (DI)(R9*2), CX
@@ -1063,11 +1092,14 @@ b6store:
 	VEXTRACTI128 $1, Y8, (CX)(R9*1)
 
 b6next:
-	ADDQ $576, AX
-	ADDQ $256, 48(SP)
-	ADDQ $16, 8(SP)
-	SUBQ $16, 0(SP)
-	JG   b6block
+	ADDQ  $576, AX
+	ADDQ  $256, 48(SP)
+	ADDQ  $16, 8(SP)
+	SUBQ  $16, R12
+	CMPQ  R12, $8
+	JG    b6block
+	TESTQ R12, R12
+	JG    h6block
 
 	// Next tile of 6 pixels.
 	LEAQ (R11)(R11*2), CX
@@ -1080,11 +1112,212 @@ b6next:
 	LEAQ  (R14)(DX*2), R14
 
 t6next:
-	SUBQ $6, R12
+	SUBQ $6, 24(SP)
 	JG   t6tile
 
 	VZEROUPPER
 	RET
+
+	// The last block of a chunk with a channel tail (out of the way of the
+	// full blocks' path).
+b6short:
+	// A last block of 9-15 channels; 12 (n = 12, 60): an 8- and
+	// a 4-byte store per pixel.
+	CMPQ         R12, $12
+	JNE          b6spill
+	VEXTRACTI128 $1, Y0, X1
+	VEXTRACTI128 $1, Y4, X5
+	VEXTRACTI128 $1, Y8, X9
+	VMOVQ        X0, (DI)
+	VPEXTRD      $2, X0, 8(DI)
+	VMOVQ        X1, (DI)(R9*1)
+	VPEXTRD      $2, X1, 8(DI)(R9*1)
+	LEAQ         (DI)(R9*2), CX
+	VMOVQ        X4, (CX)
+	VPEXTRD      $2, X4, 8(CX)
+	VMOVQ        X5, (CX)(R9*1)
+	VPEXTRD      $2, X5, 8(CX)(R9*1)
+	LEAQ         (CX)(R9*2), CX
+	VMOVQ        X8, (CX)
+	VPEXTRD      $2, X8, 8(CX)
+	VMOVQ        X9, (CX)(R9*1)
+	VPEXTRD      $2, X9, 8(CX)(R9*1)
+	JMP          b6next
+
+b6spill:
+	MOVQ    ep+64(FP), CX
+	ADDQ    $3519, CX
+	ANDQ    $-32, CX
+	VMOVDQA Y0, (CX)
+	VMOVDQA Y4, 32(CX)
+	VMOVDQA Y8, 64(CX)
+	MOVQ    $16, 40(SP)
+	JMP     s6copy
+
+	// The last block when it has at most 8 channels: accumulators Y0, Y2,
+	// ..., Y10 only (the packed block still holds 16 channels).
+h6block:
+	VMOVDQU 0(AX), Y0
+	VMOVDQA Y0, Y2
+	VMOVDQA Y0, Y4
+	VMOVDQA Y0, Y6
+	VMOVDQA Y0, Y8
+	VMOVDQA Y0, Y10
+	MOVQ    R14, DI
+	LEAQ    (R14)(DX*1), R13
+	MOVQ    k+40(FP), CX
+	INCQ    CX
+	SHRQ    $1, CX
+	PCALIGN $32
+
+h6loop2:
+	CMPQ CX, $2
+	JLT  h6loop1
+	HPAIR6(0, 0)
+	HPAIR6(64, 4)
+	ADDQ $128, SI
+	ADDQ $8, DI
+	ADDQ $8, R13
+	SUBQ $2, CX
+	JMP  h6loop2
+
+h6loop1:
+	TESTQ CX, CX
+	JZ    h6kdone
+	HPAIR6(0, 0)
+	ADDQ  $64, SI
+
+h6kdone:
+	MOVQ  mode+96(FP), CX
+	TESTQ $2, CX
+	JNZ   h6h
+	MOVQ  ep+64(FP), R13
+	TESTQ $1, CX
+	JNZ   h6f
+	REQ6(Y0, AX, R13)
+	REQ6(Y2, AX, R13)
+	REQ6(Y4, AX, R13)
+	REQ6(Y6, AX, R13)
+	REQ6(Y8, AX, R13)
+	REQ6(Y10, AX, R13)
+	JMP h6pack
+
+h6f:
+	REQF6(Y0, AX, R13)
+	REQF6(Y2, AX, R13)
+	REQF6(Y4, AX, R13)
+	REQF6(Y6, AX, R13)
+	REQF6(Y8, AX, R13)
+	REQF6(Y10, AX, R13)
+	JMP h6pack
+
+h6h:
+	MOVQ 48(SP), CX
+	REQH6(Y0, CX)
+	REQH6(Y2, CX)
+	REQH6(Y4, CX)
+	REQH6(Y6, CX)
+	REQH6(Y8, CX)
+	REQH6(Y10, CX)
+
+h6pack:
+	// Y0: 8 bytes of each of pixels 0-3; X8: pixels 4-5.
+	VMOVDQU   gemmPerm<>(SB), Y14
+	VPACKSSDW Y2, Y0, Y0
+	VPACKSSDW Y6, Y4, Y4
+	VPACKSSWB Y4, Y0, Y0
+	VPERMD    Y0, Y14, Y0
+	VPACKSSDW Y10, Y8, Y8
+	VPACKSSWB Y8, Y8, Y8
+	VPERMD    Y8, Y14, Y8
+	MOVQ      mode+96(FP), CX
+	TESTQ     $4, CX
+	JNZ       h6store
+	MOVQ      ep+64(FP), CX
+	VPMAXSB   32(CX), Y0, Y0
+	VPMINSB   64(CX), Y0, Y0
+	VPMAXSB   32(CX), Y8, Y8
+	VPMINSB   64(CX), Y8, Y8
+
+h6store:
+	MOVQ         8(SP), DI
+	VEXTRACTI128 $1, Y0, X1
+	LEAQ         (DI)(R9*2), CX
+	CMPQ         R12, $8
+	JNE          h6four
+	VMOVQ        X0, (DI)
+	VPEXTRQ      $1, X0, (DI)(R9*1)
+	VMOVQ        X1, (CX)
+	VPEXTRQ      $1, X1, (CX)(R9*1)
+	VMOVQ        X8, (CX)(R9*2)
+	LEAQ         (CX)(R9*2), CX
+	VPEXTRQ      $1, X8, (CX)(R9*1)
+	JMP          b6next
+
+h6four:
+	// 4 channels (n%16 = 4: n = 20, 36, 100's 36, 180's 52): one 4-byte
+	// store per pixel.
+	CMPQ    R12, $4
+	JNE     h6spill
+	VMOVD   X0, (DI)
+	VPEXTRD $2, X0, (DI)(R9*1)
+	VMOVD   X1, (CX)
+	VPEXTRD $2, X1, (CX)(R9*1)
+	VMOVD   X8, (CX)(R9*2)
+	LEAQ    (CX)(R9*2), CX
+	VPEXTRD $2, X8, (CX)(R9*1)
+	JMP     b6next
+
+h6spill:
+	MOVQ    ep+64(FP), CX
+	ADDQ    $3519, CX
+	ANDQ    $-32, CX
+	VMOVDQA Y0, (CX)
+	VMOVDQA X8, 32(CX)
+	MOVQ    $8, 40(SP)
+
+s6copy:
+	// Copy the R12 < 16 valid bytes of each of the 6 pixels from the
+	// spill at CX (rows 40(SP) bytes apart) to DI: 8, 4, then 1 byte.
+	MOVQ AX, 32(SP)
+	MOVQ SI, 16(SP)
+	MOVQ CX, SI
+	MOVQ R12, CX
+	MOVQ $6, DX
+
+s6row:
+	XORQ AX, AX
+	CMPQ CX, $8
+	JLT  s6c4
+	MOVQ (SI), R13
+	MOVQ R13, (DI)
+	MOVQ $8, AX
+
+s6c4:
+	LEAQ 4(AX), R13
+	CMPQ R13, CX
+	JGT  s6c1
+	MOVL (SI)(AX*1), R13
+	MOVL R13, (DI)(AX*1)
+	ADDQ $4, AX
+
+s6c1:
+	CMPQ AX, CX
+	JGE  s6rowdone
+	MOVB (SI)(AX*1), R13
+	MOVB R13, (DI)(AX*1)
+	INCQ AX
+	JMP  s6c1
+
+s6rowdone:
+	ADDQ 40(SP), SI
+	ADDQ R9, DI
+	DECQ DX
+	JNZ  s6row
+	MOVQ 32(SP), AX
+	MOVQ 16(SP), SI
+	LEAQ (BX)(BX*2), DX
+	JMP  b6next
 
 // func gemvCvtAVX2(dst *int16, src *int8, k int)
 // dst[i] = int16(src[i]) for i < k.
@@ -1268,5 +1501,106 @@ g8done:
 	DECQ    R11
 	JNZ     g8block
 
+	VZEROUPPER
+	RET
+
+// 16 dwords of -1, then 16 of 0: 8 dwords from (16-n)*4 are a lane mask
+// of the first n lanes (n = 0..16; n <= 0 from (16-n) <= 24 gives none).
+DATA gemmLaneMask<>+0(SB)/8, $-1
+DATA gemmLaneMask<>+8(SB)/8, $-1
+DATA gemmLaneMask<>+16(SB)/8, $-1
+DATA gemmLaneMask<>+24(SB)/8, $-1
+DATA gemmLaneMask<>+32(SB)/8, $-1
+DATA gemmLaneMask<>+40(SB)/8, $-1
+DATA gemmLaneMask<>+48(SB)/8, $-1
+DATA gemmLaneMask<>+56(SB)/8, $-1
+DATA gemmLaneMask<>+64(SB)/8, $0
+DATA gemmLaneMask<>+72(SB)/8, $0
+DATA gemmLaneMask<>+80(SB)/8, $0
+DATA gemmLaneMask<>+88(SB)/8, $0
+DATA gemmLaneMask<>+96(SB)/8, $0
+DATA gemmLaneMask<>+104(SB)/8, $0
+DATA gemmLaneMask<>+112(SB)/8, $0
+DATA gemmLaneMask<>+120(SB)/8, $0
+GLOBL gemmLaneMask<>(SB), RODATA|NOPTR, $128
+
+// func gemmSetReqHAVX2(e *gemmEpiX, bias *int32, rq *quant.Multiplier, n int, t int32, smax uint32) bool
+//
+// setReqH's loop, 8 channels per step (n >= 1; the last step loads its
+// n%8 channels masked, so its other lanes get bias 0): Shift-2 <= smax
+// for every channel, else it returns false (what it wrote is partial);
+// bias into rqVec.bias, M into mE and, shifted down a dword, mO,
+// c = t << (Shift-2), sh = Shift-1.
+TEXT ·gemmSetReqHAVX2(SB), NOSPLIT, $0-41
+	MOVQ         e+0(FP), DI
+	MOVQ         bias+8(FP), SI
+	MOVQ         rq+16(FP), DX
+	MOVQ         n+24(FP), CX
+	MOVL         t+32(FP), AX
+	VMOVD        AX, X10
+	VPBROADCASTD X10, Y10
+	MOVL         smax+36(FP), AX
+	VMOVD        AX, X11
+	VPBROADCASTD X11, Y11
+	VPCMPEQD     Y12, Y12, Y12
+	VPSRLD       $31, Y12, Y13
+	VPADDD       Y13, Y13, Y14
+	LEAQ         160(DI), R8
+	LEAQ         2464(DI), R9
+	LEAQ         gemmLaneMask<>(SB), R10
+
+rhstep:
+	CMPQ    CX, $8
+	JLT     rhpart
+	VMOVDQU (SI), Y2
+	VMOVDQU (DX), Y0
+	VMOVDQU 32(DX), Y1
+	VMOVDQA Y12, Y3
+	JMP     rhcalc
+
+rhpart:
+	// CX = 1..7 channels: masks of CX bias dwords and of 2*CX rq dwords.
+	MOVQ       $16, AX
+	SUBQ       CX, AX
+	VMOVDQU    (R10)(AX*4), Y3
+	VPMASKMOVD (SI), Y3, Y2
+	SUBQ       CX, AX
+	VMOVDQU    (R10)(AX*4), Y4
+	VPMASKMOVD (DX), Y4, Y0
+	VMOVDQU    32(R10)(AX*4), Y4
+	VPMASKMOVD 32(DX), Y4, Y1
+
+rhcalc:
+	// Y0 = M0 S0 M1 S1 M2 S2 M3 S3, Y1 = M4 S4 ... M7 S7.
+	VSHUFPS  $0x88, Y1, Y0, Y4
+	VSHUFPS  $0xDD, Y1, Y0, Y5
+	VPERMQ   $0xD8, Y4, Y4
+	VPERMQ   $0xD8, Y5, Y5
+	VPSUBD   Y14, Y5, Y5
+	VPMINUD  Y11, Y5, Y6
+	VPCMPEQD Y5, Y6, Y6
+	VPANDN   Y3, Y6, Y7
+	VPTEST   Y7, Y7
+	JNZ      rhfail
+	VPSLLVD  Y5, Y10, Y8
+	VPADDD   Y13, Y5, Y9
+	VPSRLQ   $32, Y4, Y15
+	VMOVDQU  Y2, (R8)
+	VMOVDQU  Y4, (R9)
+	VMOVDQU  Y15, 32(R9)
+	VMOVDQU  Y8, 64(R9)
+	VMOVDQU  Y9, 96(R9)
+	ADDQ     $288, R8
+	ADDQ     $128, R9
+	ADDQ     $32, SI
+	ADDQ     $64, DX
+	SUBQ     $8, CX
+	JG       rhstep
+	MOVB     $1, ret+40(FP)
+	VZEROUPPER
+	RET
+
+rhfail:
+	MOVB $0, ret+40(FP)
 	VZEROUPPER
 	RET

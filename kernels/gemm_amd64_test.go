@@ -4,6 +4,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -36,6 +37,13 @@ func edgeMults(rng *rand.Rand, v []quant.Multiplier) {
 // src and weights are unchanged.
 func runGEMMAVX2(tb testing.TB, rng *rand.Rand, tc gemmCase, edge bool) {
 	tb.Helper()
+	runGEMMAVX2Fix(tb, rng, tc, edge, nil)
+}
+
+// runGEMMAVX2Fix is runGEMMAVX2 with a hook that may change the output
+// quantization and the multipliers before the calls.
+func runGEMMAVX2Fix(tb testing.TB, rng *rand.Rand, tc gemmCase, edge bool, fix func(q *quantOut, rq []quant.Multiplier)) {
+	tb.Helper()
 	srcStride := tc.inOff + tc.groups*tc.k + tc.inExtra
 	dstStride := tc.outOff + tc.groups*tc.n + tc.outExtra
 	gn := tc.groups * tc.n
@@ -49,6 +57,9 @@ func runGEMMAVX2(tb testing.TB, rng *rand.Rand, tc gemmCase, edge bool) {
 	rq := randMults(tb, rng, gn, tc.k)
 	if edge {
 		edgeMults(rng, rq)
+	}
+	if fix != nil {
+		fix(&q, rq)
 	}
 	bias := fold(tb, raw, w, gn, tc.k, q.zIn)
 	packed := make([][]int8, tc.groups)
@@ -156,6 +167,80 @@ func TestAVX2GEMM(t *testing.T) {
 	}
 }
 
+// TestAVX2GEMMTails runs every channel tail (n % 16 = 1..15) after 0-3
+// full blocks, in the first and in a second 64-channel chunk, through the
+// 6-pixel kernel (whole 6-pixel tiles, with and without a 4-pixel kernel
+// rest), in each epilogue mode (REQ, REQF, REQH; with and without the
+// clamp), with guard bands around and between the pixels' channels.
+func TestAVX2GEMMTails(t *testing.T) {
+	rng := rand.New(rand.NewPCG(47, 48))
+	modes := []int{0, gemmReqF, gemmReqH, -1} // -1: random multipliers, edge cases
+	i := 0
+	for tail := 1; tail < gemmNR; tail++ {
+		for blocks := range 4 {
+			for _, c0 := range []int{0, gemmChunk} {
+				n := c0 + blocks*gemmNR + tail
+				tc := gemmCase{pixels: 6 * (1 + i%3), groups: 1, k: 1 + (7*tail+5*blocks+i)%45, n: n}
+				if i%2 == 1 {
+					tc.pixels += 1 + (tail+blocks)%5 // a rest of 1-5 pixels for the 4-pixel kernel
+				}
+				switch i % 3 {
+				case 1:
+					tc.outExtra = 1 + i%3
+				case 2:
+					tc.groups, tc.outOff, tc.outExtra, tc.inOff = 2, 1, 1, 2
+				}
+				tc.extreme = i%4 == 3
+				mode, clamp := modes[i%len(modes)], (i/len(modes))%2 == 0
+				runGEMMAVX2Fix(t, rng, tc, mode == -1, func(q *quantOut, rq []quant.Multiplier) {
+					if clamp {
+						q.qmin, q.qmax = -100, 90
+					} else {
+						q.qmin, q.qmax = quant.QMin, quant.QMax
+					}
+					for g := range tc.groups {
+						if mode >= 0 {
+							tailMults(rq[g*tc.n:][:tc.n], mode)
+						}
+						for c := 0; c < tc.n; c += gemmChunk {
+							nc := min(gemmChunk, tc.n-c)
+							r := rq[g*tc.n+c:][:nc]
+							var ep gemmEpiX
+							got := ep.setChannels(make([]int32, nc), r, q.zOut) & (gemmReqF | gemmReqH)
+							if mode >= 0 && got != mode {
+								t.Fatalf("%v: chunk %d mode %d, want %d", tc, c, got, mode)
+							}
+						}
+					}
+				})
+				i++
+			}
+		}
+	}
+}
+
+// tailMults makes every 64-channel chunk of one group's rq choose the
+// epilogue mode: 0 (REQ: a Shift <= 0 per chunk), gemmReqF (every Shift
+// >= 1, one 1 per chunk) or gemmReqH (every Shift in 2..20).
+func tailMults(rq []quant.Multiplier, mode int) {
+	for c := range rq {
+		m := &rq[c]
+		switch mode {
+		case gemmReqH:
+			m.Shift = min(max(m.Shift, 2), 20)
+		case gemmReqF:
+			m.Shift = max(m.Shift, 1)
+			if c%gemmChunk%5 == 0 {
+				m.Shift = 1
+			}
+		default:
+			if c%gemmChunk%5 == 0 {
+				m.Shift = -int32(c % 3)
+			}
+		}
+	}
+}
+
 // TestAVX2GEMMReqH runs every channel of a call at one Shift, so the chunk
 // takes REQH whenever it is allowed, around the limits of its constant
 // c = 2^(Shift-2) + zOut*2^(Shift-1) (|c| <= 2^30), with the largest
@@ -196,6 +281,70 @@ func TestAVX2GEMMReqH(t *testing.T) {
 				what := fmt.Sprintf("Shift %d zOut %d %dpx k=%d n=%d", shift, zOut, pixels, k, n)
 				checkBuf(t, what+": dst", dst.b, want)
 				checkBuf(t, what+": src", src.b, srcBefore)
+			}
+		}
+	}
+}
+
+// TestGEMMSetReqH checks setChannels' REQH choice and parameters against
+// the definition (Shift >= 2, |c| <= 2^30, c = 2^(Shift-2) +
+// zOut*2^(Shift-1)) for every Shift the quant package allows and beyond,
+// zero points inside and far outside int8, and chunk lengths: the
+// lanes REQH reads (bias, M in dwords 0, 2, 4, 6 of mE and mO, c, sh).
+func TestGEMMSetReqH(t *testing.T) {
+	rng := rand.New(rand.NewPCG(49, 50))
+	zs := []int32{math.MinInt32, -1 << 29, -1<<29 - 1, -65536, -129, 128, 65535, 1<<29 - 1, 1 << 29, math.MaxInt32}
+	for z := int32(-128); z <= 127; z++ {
+		zs = append(zs, z)
+	}
+	def := func(m quant.Multiplier, z int32) (int64, bool) {
+		if m.Shift < 2 || m.Shift > 40 {
+			return 0, false
+		}
+		c := int64(1)<<(m.Shift-2) + int64(z)<<(m.Shift-1)
+		return c, c >= -1<<30 && c <= 1<<30
+	}
+	for _, z := range zs {
+		for sh := int32(quant.MinShift); sh <= 40; sh++ {
+			for _, nc := range []int{1 + rng.IntN(gemmChunk), gemmChunk} {
+				rq := make([]quant.Multiplier, nc)
+				bias := make([]int32, nc)
+				for c := range rq {
+					rq[c] = quant.Multiplier{M: int32(rng.Uint32()), Shift: sh}
+					bias[c] = int32(rng.Uint32())
+				}
+				// One channel at another Shift now and then: the choice is
+				// the chunk's.
+				odd := rng.IntN(nc)
+				if rng.IntN(3) == 0 {
+					rq[odd].Shift = int32(rng.IntN(50)) - 5
+				}
+				want := true
+				for _, m := range rq {
+					_, ok := def(m, z)
+					want = want && ok
+				}
+				var ep gemmEpiX
+				got := ep.setChannels(bias, rq, z)&gemmReqH != 0
+				if got != want {
+					t.Fatalf("zOut %d Shift %d (channel %d: %d) nc %d: REQH %v, want %v", z, sh, odd, rq[odd].Shift, nc, got, want)
+				}
+				if !got {
+					continue
+				}
+				for c, m := range rq {
+					g, i := c/8, c%8
+					h := &ep.hv[g]
+					cst, _ := def(m, z)
+					mv := h.mE[i&^1]
+					if i%2 == 1 {
+						mv = h.mO[i&^1]
+					}
+					if ep.ch[g].bias[i] != bias[c] || mv != m.M || int64(h.c[i]) != cst || h.sh[i] != m.Shift-1 {
+						t.Fatalf("zOut %d Shift %d nc %d channel %d: bias %d M %d c %d sh %d, want %d %d %d %d",
+							z, m.Shift, nc, c, ep.ch[g].bias[i], mv, h.c[i], h.sh[i], bias[c], m.M, cst, m.Shift-1)
+					}
+				}
 			}
 		}
 	}

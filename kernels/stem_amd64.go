@@ -83,9 +83,9 @@ func StemConvQS8AVX2(dst, src []int8, weights []int8, bias []int32, rq []quant.M
 // fields of a row's output pixels straight into the GEMM kernel's int16
 // scratch rows (stemGatherAVX2 for the pixels whose window is inside the
 // image, Go for the padded border ones), then runs the kernels on the
-// converted rows (gemmPreCvt; the 6-pixel one when the chunk is whole
-// blocks, as MixNet's 16 channels are). This halves the stem: the int8 im2col in Go
-// and the kernel's own row conversion cost as much as the MACs.
+// converted rows (gemmPreCvt; the 6-pixel one for whole 6-pixel tiles,
+// the 4-pixel one for the rest). This halves the stem: the int8 im2col in
+// Go and the kernel's own row conversion cost as much as the MACs.
 const (
 	stem3Row   = 64                              // scratch bytes per pixel: 27 taps + a zero tap, padded
 	stem3Batch = 256                             // output pixels per kernel call (a multiple of 4)
@@ -135,13 +135,10 @@ func stem3x3AVX2(dst, src []int8, weights []int8, bias []int32, rq []quant.Multi
 					stem3Border(sc[(ox-ox0)*stem3Row/2:], src, s, zIn, iy0, ox)
 				}
 				out := (oy*s.OW + ox0) * s.OutStride
-				p6 := 0
-				if nc%gemmNR == 0 {
-					p6 = nb - nb%6
-					if p6 > 0 {
-						gemmKernel6AVX2(&dst[out+c0], s.OutStride, &src[0], 0, p6, kk, nc,
-							&pw[0], &ep, &sc[0], stem3Row, nil, mode)
-					}
+				p6 := nb - nb%6
+				if p6 > 0 {
+					gemmKernel6AVX2(&dst[out+c0], s.OutStride, &src[0], 0, p6, kk, nc,
+						&pw[0], &ep, &sc[0], stem3Row, nil, mode)
 				}
 				if p6 < nb {
 					gemmKernelAVX2(&dst[out+p6*s.OutStride+c0], s.OutStride, &src[0], 0, nb-p6, kk, nc,

@@ -76,6 +76,15 @@ func TestAVX2Stem(t *testing.T) {
 	} {
 		runStemAVX2(t, rng, tc, i%2 == 0)
 	}
+	// Every channel tail after 0-3 full blocks in the 6-pixel kernel (rows
+	// of 13 pixels: two 6-pixel tiles and a 1-pixel rest).
+	for cout := 1; cout < 4*gemmNR; cout++ {
+		if cout%gemmNR == 0 {
+			continue
+		}
+		tc := stemCase{h: 3, w: 13, cin: 3, cout: cout, k: 3, stride: 1, same: true, outExtra: cout % 2}
+		runStemAVX2(t, rng, tc, cout%3 == 0)
+	}
 	for i := range trials(200) {
 		tc := randStemCase(rng)
 		tc.k, tc.cin, tc.inExtra = 3, 3, 0
