@@ -982,6 +982,22 @@ b6block:
 	SHRQ    $1, CX
 	PCALIGN $32
 
+	// Four k-pairs per pass, then two, then one: less loop overhead per
+	// k-pair (+0.2-2.3 % on MixNet's shapes, old and new alternated in one
+	// process; +0.2-1.4 % in the quiet runs).
+b6loop4:
+	CMPQ CX, $4
+	JLT  b6loop2
+	KPAIR6(0, 32, 0)
+	KPAIR6(64, 96, 4)
+	KPAIR6(128, 160, 8)
+	KPAIR6(192, 224, 12)
+	ADDQ $256, SI
+	ADDQ $16, DI
+	ADDQ $16, R13
+	SUBQ $4, CX
+	JMP  b6loop4
+
 b6loop2:
 	CMPQ CX, $2
 	JLT  b6loop1
