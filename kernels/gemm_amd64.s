@@ -84,6 +84,16 @@ GLOBL gemmPerm<>(SB), RODATA|NOPTR, $32
 	VPMADDWD     Y13, Y14, Y14; \
 	VPADDD       Y14, Y7, Y7
 
+// STORE12 stores channels 0-11 of two pixels packed in Y (pixel 0 in its
+// low lane, pixel 1 in its high lane) at (B) and (B)(R9*1): an 8- and a
+// 4-byte store each. X and XH are Y's low half and a free X register.
+#define STORE12(Y, X, XH, B) \
+	VEXTRACTI128 $1, Y, XH; \
+	VMOVQ        X, (B); \
+	VPEXTRD      $2, X, 8(B); \
+	VMOVQ        XH, (B)(R9*1); \
+	VPEXTRD      $2, XH, 8(B)(R9*1)
+
 // HPAIR is KPAIR for channels 0-7 of the block only (Y0, Y2, Y4, Y6).
 #define HPAIR(wo, xo) \
 	VMOVDQU      wo(SI), Y12; \
@@ -464,18 +474,10 @@ slowstore:
 	JLT          spillstore
 	CMPQ         0(SP), $12
 	JNE          spillstore
-	VEXTRACTI128 $1, Y0, X1
-	VEXTRACTI128 $1, Y4, X5
-	VMOVQ        X0, (DI)
-	VPEXTRD      $2, X0, 8(DI)
-	VMOVQ        X1, (DI)(R9*1)
-	VPEXTRD      $2, X1, 8(DI)(R9*1)
-	LEAQ         (DI)(R9*2), CX
-	VMOVQ        X4, (CX)
-	VPEXTRD      $2, X4, 8(CX)
-	VMOVQ        X5, (CX)(R9*1)
-	VPEXTRD      $2, X5, 8(CX)(R9*1)
-	JMP          nextblock
+	STORE12(Y0, X0, X1, DI)
+	LEAQ (DI)(R9*2), CX
+	STORE12(Y4, X4, X5, CX)
+	JMP  nextblock
 
 spillstore:
 	// Copy min(16, channels left) bytes of each of the tile's pixels.
@@ -1141,24 +1143,12 @@ b6short:
 	// a 4-byte store per pixel.
 	CMPQ         R12, $12
 	JNE          b6spill
-	VEXTRACTI128 $1, Y0, X1
-	VEXTRACTI128 $1, Y4, X5
-	VEXTRACTI128 $1, Y8, X9
-	VMOVQ        X0, (DI)
-	VPEXTRD      $2, X0, 8(DI)
-	VMOVQ        X1, (DI)(R9*1)
-	VPEXTRD      $2, X1, 8(DI)(R9*1)
-	LEAQ         (DI)(R9*2), CX
-	VMOVQ        X4, (CX)
-	VPEXTRD      $2, X4, 8(CX)
-	VMOVQ        X5, (CX)(R9*1)
-	VPEXTRD      $2, X5, 8(CX)(R9*1)
-	LEAQ         (CX)(R9*2), CX
-	VMOVQ        X8, (CX)
-	VPEXTRD      $2, X8, 8(CX)
-	VMOVQ        X9, (CX)(R9*1)
-	VPEXTRD      $2, X9, 8(CX)(R9*1)
-	JMP          b6next
+	STORE12(Y0, X0, X1, DI)
+	LEAQ (DI)(R9*2), CX
+	STORE12(Y4, X4, X5, CX)
+	LEAQ (CX)(R9*2), CX
+	STORE12(Y8, X8, X9, CX)
+	JMP  b6next
 
 b6spill:
 	MOVQ    ep+64(FP), CX
