@@ -102,7 +102,7 @@ func dwEpFastAVX2(ep *dwRQ, bias *int32, rq *quant.Multiplier, off1 int, nb int,
 
 //go:noescape
 func dwRingAVX2(dst *int16, src *int8, inStride int, w int, padLeft int, entries int, off1 int, z *int8, step int,
-	half int)
+	half int, nb int)
 
 //go:noescape
 func dwRowAVX2(dst *int8, outStride int, ow int, rows **int16, k int, pixAdv int, pairAdv int,
@@ -187,7 +187,7 @@ func dwWeightsAVX2(w16 *int16, weights []int8, k, c, c0, off1 int) {
 	wHalf := k * np * dwBlockB
 	for ky := range k {
 		dwRingAVX2((*int16)(unsafe.Add(unsafe.Pointer(w16), ky*np*dwBlockB)), &weights[ky*k*c+c0], c, k, 0, np, off1,
-			&zero[0], 2, wHalf)
+			&zero[0], 2, wHalf, 2)
 	}
 }
 
@@ -358,7 +358,7 @@ func dwChunks(ring []int16, dst, src []int8, weights, pk []int8, w16 *int16, bia
 		}
 	}
 	// The padding row (every column zIn) is the same for every chunk.
-	dwRingAVX2(&zrow[0], &src[0], s.InStride, 0, 0, entries, 0, &zb[0], step, half)
+	dwRingAVX2(&zrow[0], &src[0], s.InStride, 0, 0, entries, 0, &zb[0], step, half, 2)
 	for ci, c0 := 0, 0; c0 < c; ci, c0 = ci+1, c0+32 {
 		c0, r := dwChunk(c, c0) // shadows the loop's c0
 		off := [2]int{0, r - 16}
@@ -394,7 +394,7 @@ func dwChunks(ring []int16, dst, src []int8, weights, pk []int8, w16 *int16, bia
 		if whole {
 			for i := range nv {
 				iy := lo + i
-				dwRingAVX2(&ring[i*rowN], &src[iy*w*s.InStride+c0], s.InStride, w, s.PadLeft, entries, off[1], &zb[0], step, half)
+				dwRingAVX2(&ring[i*rowN], &src[iy*w*s.InStride+c0], s.InStride, w, s.PadLeft, entries, off[1], &zb[0], step, half, nb)
 			}
 			d := oy0*s.OW*s.OutStride + c0
 			for b := range nb {
@@ -419,7 +419,7 @@ func dwChunks(ring []int16, dst, src []int8, weights, pk []int8, w16 *int16, bia
 				row := ring[slot*rowN : (slot+1)*rowN]
 				if slotRow[slot] != iy {
 					slotRow[slot] = iy
-					dwRingAVX2(&row[0], &src[iy*w*s.InStride+c0], s.InStride, w, s.PadLeft, entries, off[1], &zb[0], step, half)
+					dwRingAVX2(&row[0], &src[iy*w*s.InStride+c0], s.InStride, w, s.PadLeft, entries, off[1], &zb[0], step, half, nb)
 				}
 				rows[ky] = &row[0]
 			}

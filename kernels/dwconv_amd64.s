@@ -105,7 +105,7 @@
 	ADDQ     R13, SI
 
 // func dwRingAVX2(dst *int16, src *int8, inStride int, w int, padLeft int, entries int, off1 int, z *int8, step int,
-//	half int)
+//	half int, nb int)
 //
 // Builds one ring row. With step 1, entry j holds input columns
 // j-padLeft and j+1-padLeft; with step 2, entry m holds columns
@@ -117,7 +117,8 @@
 // entries are contiguous from dst, block 1's from dst+half (bytes), so a
 // pass over one block reads every set of the L1, not every other one.
 // Step 1 converts each column once and keeps it for the next entry.
-TEXT ·dwRingAVX2(SB), NOSPLIT, $0-80
+// nb = 1 builds block 0 only (a chunk of one block: off1 and half unused).
+TEXT ·dwRingAVX2(SB), NOSPLIT, $0-88
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ inStride+16(FP), R9
@@ -133,6 +134,8 @@ TEXT ·dwRingAVX2(SB), NOSPLIT, $0-80
 	MOVQ  AX, DX
 	IMULQ R9, DX
 	ADDQ  SI, DX
+	CMPQ  nb+80(FP), $1
+	JEQ   ringOne
 	CMPQ  step+64(FP), $2
 	JEQ   ring2
 
@@ -194,6 +197,58 @@ ring2:
 	ADDQ       $64, DI
 	DECQ       R12
 	JNZ        ring2
+	VZEROUPPER
+	RET
+
+	// One block.
+ringOne:
+	CMPQ      step+64(FP), $2
+	JEQ       ring2one
+	MOVQ      DX, BX
+	CMPQ      AX, R10
+	CMOVQCC   R14, BX
+	VPMOVSXBW (BX), Y0
+	INCQ      AX
+	ADDQ      R9, DX
+
+ring1one:
+	MOVQ       DX, BX
+	CMPQ       AX, R10
+	CMOVQCC    R14, BX
+	VPMOVSXBW  (BX), Y2
+	VPUNPCKLWD Y2, Y0, Y4
+	VPUNPCKHWD Y2, Y0, Y5
+	VMOVDQU    Y4, (DI)
+	VMOVDQU    Y5, 32(DI)
+	VMOVDQA    Y2, Y0
+	INCQ       AX
+	ADDQ       R9, DX
+	ADDQ       $64, DI
+	DECQ       R12
+	JNZ        ring1one
+	VZEROUPPER
+	RET
+
+ring2one:
+	MOVQ       DX, BX
+	CMPQ       AX, R10
+	CMOVQCC    R14, BX
+	INCQ       AX
+	ADDQ       R9, DX
+	MOVQ       DX, R8
+	CMPQ       AX, R10
+	CMOVQCC    R14, R8
+	INCQ       AX
+	ADDQ       R9, DX
+	VPMOVSXBW  (BX), Y0
+	VPMOVSXBW  (R8), Y2
+	VPUNPCKLWD Y2, Y0, Y4
+	VPUNPCKHWD Y2, Y0, Y5
+	VMOVDQU    Y4, (DI)
+	VMOVDQU    Y5, 32(DI)
+	ADDQ       $64, DI
+	DECQ       R12
+	JNZ        ring2one
 	VZEROUPPER
 	RET
 
