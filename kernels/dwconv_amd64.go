@@ -20,7 +20,8 @@ import (
 // to int16 and interleaved as (column, next column) pairs, so that a pair
 // of horizontal taps is one exact VPMADDWD per 8 channels and the row
 // kernel (dwRowAVX2) never sees a border. At stride 2 only the pairs that
-// start on an even column are ever read, and only those are built. C < 16,
+// start on an even column are ever read, and only those are built; wide
+// 3x3 rows at stride 1 use the same ring (dwPaired). C < 16,
 // K > 11 and rows too wide for the ring use the generic kernel.
 const (
 	dwMaxK   = 11
@@ -108,25 +109,45 @@ func dwRingAVX2(dst *int16, src *int8, inStride int, w int, padLeft int, entries
 func dwRowAVX2(dst *int8, outStride int, ow int, rows **int16, k int, pixAdv int, pairAdv int,
 	w *int16, np int, rq *dwRQ, out *dwOut, boff int, fast int, nrows int, rowStep int, dstStep int)
 
-// dwGeom returns the ring step (2 at stride 2: pairs start on even
-// columns only, entry m holding columns 2m and 2m+1) and the entries one
-// ring row needs.
+// dwPairMin is the narrowest output row dwPaired takes.
+const dwPairMin = 32
+
+// dwPaired reports whether a stride-1 call runs as two stride-2 passes
+// over a step-2 ring (3x3, rows of at least dwPairMin pixels): even
+// output pixel 2u reads entries u, u+1 with the usual weight pairs
+// (w0,w1), (w2,0), odd pixel 2u+1 the same entries with the odd phase
+// (0,w0), (w1,w2). The ring holds every input column once instead of
+// twice: half the conversion and half the ring for the same kernel work.
+// (Rows of 28 pixels and the larger kernels gained nothing: the ring is a
+// smaller part of their time, and half rows end in more 2-pixel steps.)
+func dwPaired(s *DWConvShape) bool {
+	return s.Stride == 1 && s.K == 3 && s.OW >= dwPairMin
+}
+
+// dwGeom returns the ring step (2 at stride 2 and for dwPaired: pairs
+// start on even columns only, entry m holding columns 2m and 2m+1) and
+// the entries one ring row needs.
 func dwGeom(s *DWConvShape) (step, entries int) {
-	if s.Stride == 2 {
-		return 2, s.OW + (s.K+1)/2 - 1
+	np := (s.K + 1) / 2
+	switch {
+	case s.Stride == 2:
+		return 2, s.OW + np - 1
+	case dwPaired(s):
+		return 2, (s.OW+1)/2 + np - 1
 	}
 	return 1, (s.OW-1)*s.Stride + s.K
 }
 
 // dwPackLen returns the bytes of one 32-channel chunk's ring-transformed
-// weights (both 16-channel blocks, [K][np] 64-byte entries each) and the
-// length of packDWAVX2's slice for a k×k depthwise with c channels, 0 when
-// the AVX2 kernel never takes the shape (no packed copy).
+// weights (both 16-channel blocks, [K][np] 64-byte entries each, then for
+// K = 3 the same again for dwPaired's odd phase) and the length of
+// packDWAVX2's slice for a k×k depthwise with c channels, 0 when the AVX2
+// kernel never takes the shape (no packed copy).
 func dwPackLen(k, c int) (chunk, total int) {
 	if c < 16 || k < 1 || k > dwMaxK {
 		return 0, 0
 	}
-	chunk = 2 * k * (k + 1) / 2 * dwBlockB
+	chunk = 2 * k * (k + 1) / 2 * dwBlockB * dwPhases(k)
 	return chunk, k*k*c + dwAlign + (c+31)/32*chunk
 }
 
@@ -177,17 +198,30 @@ func dwChunk(c, c0 int) (start, r int) {
 	return c0, r
 }
 
+// dwPhases returns the weight phases a chunk stores: the odd one too for
+// the kernels dwPaired takes.
+func dwPhases(k int) int {
+	if k == 3 {
+		return 2
+	}
+	return 1
+}
+
 // dwWeightsAVX2 writes the weights of the chunk at c0 (blocks at c0 and
 // c0+off1) to w16: for each kernel row, the ring transform of its taps at
 // step 2 (entry t pairs taps 2t and 2t+1; a tap past the row is 0), block
-// 1 k*np entries after block 0.
+// 1 k*np entries after block 0. For k = 3 the odd phase follows (2*k*np
+// entries after the start): the taps shifted by one, entry t pairing taps
+// 2t-1 and 2t (tap -1 is 0).
 func dwWeightsAVX2(w16 *int16, weights []int8, k, c, c0, off1 int) {
 	var zero [32]int8
 	np := (k + 1) / 2
 	wHalf := k * np * dwBlockB
-	for ky := range k {
-		dwRingAVX2((*int16)(unsafe.Add(unsafe.Pointer(w16), ky*np*dwBlockB)), &weights[ky*k*c+c0], c, k, 0, np, off1,
-			&zero[0], 2, wHalf, 2)
+	for ph := range dwPhases(k) {
+		for ky := range k {
+			dwRingAVX2((*int16)(unsafe.Add(unsafe.Pointer(w16), ph*2*wHalf+ky*np*dwBlockB)), &weights[ky*k*c+c0], c, k, ph, np,
+				off1, &zero[0], 2, wHalf, 2)
+		}
 	}
 }
 
@@ -319,16 +353,37 @@ func dwLarge(dst, src []int8, weights, pk []int8, w16 *int16, bias []int32, rq [
 // dwChunks is the body of DWConvQS8AVX2, after the checks, with a ring of
 // at least (K+1) rows, or of every input row the call reads plus one when
 // whole. pk is the packed weights (dwPacked), or nil and each chunk's
-// weights are transformed into w16 (64-byte aligned, room for K = 11).
+// weights are transformed into w16 (64-byte aligned, room for K = 11, or
+// both phases of K = 3).
 func dwChunks(ring []int16, dst, src []int8, weights, pk []int8, w16 *int16, bias []int32, rq []quant.Multiplier,
 	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int, whole bool) {
 	h, w, c, k, st := s.H, s.W, s.C, s.K, s.Stride
 	step, entries := dwGeom(s)
 	rowN := entries * dwEntry
 	pixAdv, pairAdv := st/step*dwBlockB, 2/step*dwBlockB
+	paired := dwPaired(s)
+	if paired {
+		pixAdv, pairAdv = dwBlockB, dwBlockB
+	}
 	half := entries * dwBlockB // bytes from a ring row's block 0 to its block 1
 	np := (k + 1) / 2
 	wHalf := k * np * dwBlockB // the same for the weights
+	// rowOut runs nrows output rows of block b (rows advance by rowStep
+	// bytes in rp, dst by dstStep): one kernel call, or for dwPaired the
+	// even pixels with the even weights and the odd ones with the odd
+	// phase (2*wHalf further), each at twice the output stride.
+	rowOut := func(d []int8, rp **int16, wt *int16, b, fast, nrows, rowStep, dstStep int, ep *dwRQ, out *dwOut) {
+		wb := unsafe.Add(unsafe.Pointer(wt), b*wHalf)
+		if !paired {
+			dwRowAVX2(&d[0], s.OutStride, s.OW, rp, k, pixAdv, pairAdv, (*int16)(wb), np, ep, out, b*half, fast,
+				nrows, rowStep, dstStep)
+			return
+		}
+		dwRowAVX2(&d[0], 2*s.OutStride, (s.OW+1)/2, rp, k, pixAdv, pairAdv, (*int16)(wb), np, ep, out, b*half, fast,
+			nrows, rowStep, dstStep)
+		dwRowAVX2(&d[s.OutStride], 2*s.OutStride, s.OW/2, rp, k, pixAdv, pairAdv, (*int16)(unsafe.Add(wb, 2*wHalf)), np,
+			ep, out, b*half, fast, nrows, rowStep, dstStep)
+	}
 	chunk, _ := dwPackLen(k, c)
 	ring = align64(ring)
 	var rows [dwMaxK]*int16
@@ -398,8 +453,7 @@ func dwChunks(ring []int16, dst, src []int8, weights, pk []int8, w16 *int16, bia
 			}
 			d := oy0*s.OW*s.OutStride + c0
 			for b := range nb {
-				dwRowAVX2(&dst[d+off[b]], s.OutStride, s.OW, &table[0], k, pixAdv, pairAdv,
-					(*int16)(unsafe.Add(unsafe.Pointer(wt), b*wHalf)), np, &ep[2*b], &out, b*half, fast, oy1-oy0, st*8, s.OW*s.OutStride)
+				rowOut(dst[d+off[b]:], &table[0], wt, b, fast, oy1-oy0, st*8, s.OW*s.OutStride, &ep[2*b], &out)
 			}
 			continue
 		}
@@ -425,8 +479,7 @@ func dwChunks(ring []int16, dst, src []int8, weights, pk []int8, w16 *int16, bia
 			}
 			d := oy*s.OW*s.OutStride + c0
 			for b := range nb {
-				dwRowAVX2(&dst[d+off[b]], s.OutStride, s.OW, &rows[0], k, pixAdv, pairAdv,
-					(*int16)(unsafe.Add(unsafe.Pointer(wt), b*wHalf)), np, &ep[2*b], &out, b*half, fast, 1, 0, 0)
+				rowOut(dst[d+off[b]:], &rows[0], wt, b, fast, 1, 0, 0, &ep[2*b], &out)
 			}
 		}
 	}

@@ -166,6 +166,22 @@ func TestAVX2DWConv(t *testing.T) {
 	if modes[false] == 0 || modes[true] == 0 {
 		t.Errorf("ring modes tested (whole: count): %v", modes)
 	}
+	// 3x3 rows of dwPairMin pixels or more run as two stride-2 passes
+	// (dwPaired): odd and even widths, both paddings, one and two blocks,
+	// streaming and whole.
+	for i := range trials(60) {
+		tc := dwCase{h: 1 + rng.IntN(40), w: dwPairMin + rng.IntN(30), c: 16 + rng.IntN(60), k: 3, stride: 1,
+			same: i%2 == 0, inOff: rng.IntN(3), outOff: rng.IntN(3), outExtra: rng.IntN(3), split: rng.IntN(2) == 0}
+		if i%3 == 0 {
+			tc.w += 2 // valid padding still leaves dwPairMin
+		}
+		oh, _ := padding(tc.h, 3, 1, tc.same)
+		ow, _ := padding(tc.w, 3, 1, tc.same)
+		if s := (DWConvShape{H: tc.h, W: tc.w, C: tc.c, K: 3, Stride: 1, OH: oh, OW: ow}); !dwPaired(&s) {
+			t.Fatalf("%v: not paired", tc)
+		}
+		runDWAVX2(t, rng, tc, i%dwMultModes)
+	}
 	// Rows too wide for the stack ring fall back to the generic kernel.
 	runDWAVX2(t, rng, dwCase{h: 3, w: 300, c: 20, k: 11, stride: 1}, dwMultRand)
 }
