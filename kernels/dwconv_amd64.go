@@ -350,6 +350,111 @@ func dwLarge(dst, src []int8, weights, pk []int8, w16 *int16, bias []int32, rq [
 	dwChunks(ring[:], dst, src, weights, pk, w16, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
 }
 
+// dwCtx is what the chunk loops share: the call's geometry, operands and
+// epilogue constants.
+type dwCtx struct {
+	s                                 *DWConvShape
+	dst, src, weights, pk             []int8
+	w16                               *int16
+	bias                              []int32
+	rq                                []quant.Multiplier
+	k, np, step, entries, rowN, chunk int
+	pixAdv, pairAdv                   int
+	half                              int // bytes from a ring row's block 0 to its block 1
+	wHalf                             int // the same for the weights
+	paired                            bool
+	rmax                              uint32
+	z2                                int64
+	zb                                [32]int8
+	out                               dwOut
+}
+
+func newDWCtx(dst, src []int8, weights, pk []int8, w16 *int16, bias []int32, rq []quant.Multiplier,
+	s *DWConvShape, zIn, zOut, qmin, qmax int32) (x dwCtx) {
+	x.s, x.dst, x.src, x.weights, x.pk, x.w16, x.bias, x.rq = s, dst, src, weights, pk, w16, bias, rq
+	x.k, x.np = s.K, (s.K+1)/2
+	x.step, x.entries = dwGeom(s)
+	x.rowN = x.entries * dwEntry
+	x.chunk, _ = dwPackLen(s.K, s.C)
+	x.pixAdv, x.pairAdv = s.Stride/x.step*dwBlockB, 2/x.step*dwBlockB
+	x.paired = dwPaired(s)
+	if x.paired {
+		x.pixAdv, x.pairAdv = dwBlockB, dwBlockB
+	}
+	x.half = x.entries * dwBlockB
+	x.wHalf = x.k * x.np * dwBlockB
+	x.rmax, x.z2 = dwFastR(zOut), 2*int64(zOut)+1
+	for i := range x.zb {
+		x.zb[i] = int8(zIn)
+	}
+	for i := range x.out.zOut {
+		x.out.zOut[i] = zOut
+	}
+	for i := range x.out.qmin {
+		x.out.qmin[i], x.out.qmax[i] = int8(qmin), int8(qmax)
+	}
+	return x
+}
+
+// setup prepares chunk ci (channels from c0, r of them): the epilogue
+// parameters of its blocks in ep, whether every lane takes the short
+// epilogue (then only its fields are loaded), and its weights (packed, or
+// transformed into w16).
+func (x *dwCtx) setup(ci, c0, r int, ep *[4]dwRQ) (off [2]int, nb, fast int, wt *int16) {
+	off = [2]int{0, r - 16}
+	nb = 2
+	if r == 16 {
+		nb = 1
+	}
+	bias, rq := x.bias, x.rq
+	if x.rmax > 0 {
+		_, _ = bias[c0+r-1], rq[c0+r-1]
+		if dwEpFastAVX2(&ep[0], &bias[c0], &rq[c0], off[1], nb, int32(x.z2)) < x.rmax {
+			fast = 1
+		}
+	}
+	if fast == 0 {
+		for b := range nb {
+			for v := range 2 {
+				for i, l := range dwLane[v] {
+					ch := c0 + off[b] + l
+					ep[2*b+v].set(i, bias[ch], rq[ch])
+				}
+			}
+		}
+	}
+	if x.pk != nil {
+		return off, nb, fast, (*int16)(unsafe.Pointer(&x.pk[ci*x.chunk]))
+	}
+	dwWeightsAVX2(x.w16, x.weights, x.k, x.s.C, c0, off[1])
+	return off, nb, fast, x.w16
+}
+
+// convert builds ring row row from input row iy of the chunk at c0.
+func (x *dwCtx) convert(row []int16, iy, c0, off1, nb int) {
+	s := x.s
+	dwRingAVX2(&row[0], &x.src[iy*s.W*s.InStride+c0], s.InStride, s.W, s.PadLeft, x.entries, off1, &x.zb[0], x.step,
+		x.half, nb)
+}
+
+// rowOut runs nrows output rows of block b from dst offset d (rows
+// advance by rowStep bytes in rp, dst by dstStep): one kernel call, or for
+// dwPaired the even pixels with the even weights and the odd ones with
+// the odd phase (2*wHalf further), each at twice the output stride.
+func (x *dwCtx) rowOut(d int, rp **int16, wt *int16, b, fast, nrows, rowStep, dstStep int, ep *dwRQ) {
+	s, k, np := x.s, x.k, x.np
+	wb := unsafe.Add(unsafe.Pointer(wt), b*x.wHalf)
+	if !x.paired {
+		dwRowAVX2(&x.dst[d], s.OutStride, s.OW, rp, k, x.pixAdv, x.pairAdv, (*int16)(wb), np, ep, &x.out, b*x.half, fast,
+			nrows, rowStep, dstStep)
+		return
+	}
+	dwRowAVX2(&x.dst[d], 2*s.OutStride, (s.OW+1)/2, rp, k, x.pixAdv, x.pairAdv, (*int16)(wb), np, ep, &x.out, b*x.half,
+		fast, nrows, rowStep, dstStep)
+	dwRowAVX2(&x.dst[d+s.OutStride], 2*s.OutStride, s.OW/2, rp, k, x.pixAdv, x.pairAdv, (*int16)(unsafe.Add(wb, 2*x.wHalf)),
+		np, ep, &x.out, b*x.half, fast, nrows, rowStep, dstStep)
+}
+
 // dwChunks is the body of DWConvQS8AVX2, after the checks, with a ring of
 // at least (K+1) rows, or of every input row the call reads plus one when
 // whole. pk is the packed weights (dwPacked), or nil and each chunk's
@@ -357,49 +462,11 @@ func dwLarge(dst, src []int8, weights, pk []int8, w16 *int16, bias []int32, rq [
 // both phases of K = 3).
 func dwChunks(ring []int16, dst, src []int8, weights, pk []int8, w16 *int16, bias []int32, rq []quant.Multiplier,
 	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int, whole bool) {
-	h, w, c, k, st := s.H, s.W, s.C, s.K, s.Stride
-	step, entries := dwGeom(s)
-	rowN := entries * dwEntry
-	pixAdv, pairAdv := st/step*dwBlockB, 2/step*dwBlockB
-	paired := dwPaired(s)
-	if paired {
-		pixAdv, pairAdv = dwBlockB, dwBlockB
-	}
-	half := entries * dwBlockB // bytes from a ring row's block 0 to its block 1
-	np := (k + 1) / 2
-	wHalf := k * np * dwBlockB // the same for the weights
-	// rowOut runs nrows output rows of block b (rows advance by rowStep
-	// bytes in rp, dst by dstStep): one kernel call, or for dwPaired the
-	// even pixels with the even weights and the odd ones with the odd
-	// phase (2*wHalf further), each at twice the output stride.
-	rowOut := func(d []int8, rp **int16, wt *int16, b, fast, nrows, rowStep, dstStep int, ep *dwRQ, out *dwOut) {
-		wb := unsafe.Add(unsafe.Pointer(wt), b*wHalf)
-		if !paired {
-			dwRowAVX2(&d[0], s.OutStride, s.OW, rp, k, pixAdv, pairAdv, (*int16)(wb), np, ep, out, b*half, fast,
-				nrows, rowStep, dstStep)
-			return
-		}
-		dwRowAVX2(&d[0], 2*s.OutStride, (s.OW+1)/2, rp, k, pixAdv, pairAdv, (*int16)(wb), np, ep, out, b*half, fast,
-			nrows, rowStep, dstStep)
-		dwRowAVX2(&d[s.OutStride], 2*s.OutStride, s.OW/2, rp, k, pixAdv, pairAdv, (*int16)(unsafe.Add(wb, 2*wHalf)), np,
-			ep, out, b*half, fast, nrows, rowStep, dstStep)
-	}
-	chunk, _ := dwPackLen(k, c)
+	x := newDWCtx(dst, src, weights, pk, w16, bias, rq, s, zIn, zOut, qmin, qmax)
+	h, c, k, st, rowN := s.H, s.C, s.K, s.Stride, x.rowN
 	ring = align64(ring)
 	var rows [dwMaxK]*int16
-	var zb [32]int8
-	for i := range zb {
-		zb[i] = int8(zIn)
-	}
-	var out dwOut
-	for i := range out.zOut {
-		out.zOut[i] = zOut
-	}
-	for i := range out.qmin {
-		out.qmin[i], out.qmax[i] = int8(qmin), int8(qmax)
-	}
 	var ep [4]dwRQ
-	rmax, z2 := dwFastR(zOut), 2*int64(zOut)+1
 	zrow := ring[k*rowN : (k+1)*rowN]
 	iyA, lo, nv := dwSpan(s, oy0, oy1)
 	var table [dwMaxTable]*int16
@@ -413,47 +480,17 @@ func dwChunks(ring []int16, dst, src []int8, weights, pk []int8, w16 *int16, bia
 		}
 	}
 	// The padding row (every column zIn) is the same for every chunk.
-	dwRingAVX2(&zrow[0], &src[0], s.InStride, 0, 0, entries, 0, &zb[0], step, half, 2)
+	dwRingAVX2(&zrow[0], &src[0], s.InStride, 0, 0, x.entries, 0, &x.zb[0], x.step, x.half, 2)
 	for ci, c0 := 0, 0; c0 < c; ci, c0 = ci+1, c0+32 {
 		c0, r := dwChunk(c, c0) // shadows the loop's c0
-		off := [2]int{0, r - 16}
-		nb := 2
-		if r == 16 {
-			nb = 1
-		}
-		// fast: every lane of the chunk takes the short epilogue (and only
-		// its fields are loaded).
-		fast := 0
-		if rmax > 0 {
-			_, _ = bias[c0+r-1], rq[c0+r-1]
-			if dwEpFastAVX2(&ep[0], &bias[c0], &rq[c0], off[1], nb, int32(z2)) < rmax {
-				fast = 1
-			}
-		}
-		if fast == 0 {
-			for b := range nb {
-				for v := range 2 {
-					for i, l := range dwLane[v] {
-						ch := c0 + off[b] + l
-						ep[2*b+v].set(i, bias[ch], rq[ch])
-					}
-				}
-			}
-		}
-		wt := w16
-		if pk != nil {
-			wt = (*int16)(unsafe.Pointer(&pk[ci*chunk]))
-		} else {
-			dwWeightsAVX2(w16, weights, k, c, c0, off[1])
-		}
+		off, nb, fast, wt := x.setup(ci, c0, r, &ep)
 		if whole {
 			for i := range nv {
-				iy := lo + i
-				dwRingAVX2(&ring[i*rowN], &src[iy*w*s.InStride+c0], s.InStride, w, s.PadLeft, entries, off[1], &zb[0], step, half, nb)
+				x.convert(ring[i*rowN:], lo+i, c0, off[1], nb)
 			}
 			d := oy0*s.OW*s.OutStride + c0
 			for b := range nb {
-				rowOut(dst[d+off[b]:], &table[0], wt, b, fast, oy1-oy0, st*8, s.OW*s.OutStride, &ep[2*b], &out)
+				x.rowOut(d+off[b], &table[0], wt, b, fast, oy1-oy0, st*8, s.OW*s.OutStride, &ep[2*b])
 			}
 			continue
 		}
@@ -473,13 +510,13 @@ func dwChunks(ring []int16, dst, src []int8, weights, pk []int8, w16 *int16, bia
 				row := ring[slot*rowN : (slot+1)*rowN]
 				if slotRow[slot] != iy {
 					slotRow[slot] = iy
-					dwRingAVX2(&row[0], &src[iy*w*s.InStride+c0], s.InStride, w, s.PadLeft, entries, off[1], &zb[0], step, half, nb)
+					x.convert(row, iy, c0, off[1], nb)
 				}
 				rows[ky] = &row[0]
 			}
 			d := oy*s.OW*s.OutStride + c0
 			for b := range nb {
-				rowOut(dst[d+off[b]:], &rows[0], wt, b, fast, 1, 0, 0, &ep[2*b], &out)
+				x.rowOut(d+off[b], &rows[0], wt, b, fast, 1, 0, 0, &ep[2*b])
 			}
 		}
 	}
