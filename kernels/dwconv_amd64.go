@@ -465,6 +465,10 @@ func dwChunks(ring []int16, dst, src []int8, weights, pk []int8, w16 *int16, bia
 	x := newDWCtx(dst, src, weights, pk, w16, bias, rq, s, zIn, zOut, qmin, qmax)
 	h, c, k, st, rowN := s.H, s.C, s.K, s.Stride, x.rowN
 	ring = align64(ring)
+	if !whole && dwByRows(s, pk, len(ring)) {
+		x.byRows(ring, oy0, oy1)
+		return
+	}
 	var rows [dwMaxK]*int16
 	var ep [4]dwRQ
 	zrow := ring[k*rowN : (k+1)*rowN]
@@ -517,6 +521,83 @@ func dwChunks(ring []int16, dst, src []int8, weights, pk []int8, w16 *int16, bia
 			d := oy*s.OW*s.OutStride + c0
 			for b := range nb {
 				x.rowOut(d+off[b], &rows[0], wt, b, fast, 1, 0, 0, &ep[2*b])
+			}
+		}
+	}
+}
+
+// dwRowsMin is the input size (bytes the image spans) from which a
+// streaming call with several chunks goes output row by output row over
+// every chunk (byRows): per chunk, the rows of an image larger than the
+// L2 would come from memory again (MixNet-S's 112x112x96 stride-2 layer:
+// each chunk pass touches every line of its 1.2 MB). dwRowsMax bounds the
+// chunks.
+const (
+	dwRowsMin = 512 << 10
+	dwRowsMax = 4
+)
+
+// dwByRows reports whether a streaming call goes byRows: packed weights
+// (the chunks' weights all at hand), an image of dwRowsMin bytes or more,
+// 2 to dwRowsMax chunks whose rings (K rows each) and the padding row fit
+// in a ring of n int16s.
+func dwByRows(s *DWConvShape, pk []int8, n int) bool {
+	if pk == nil || span(s.H*s.W, s.InStride, s.C) < dwRowsMin {
+		return false
+	}
+	nch := (s.C + 31) / 32
+	_, entries := dwGeom(s)
+	return nch >= 2 && nch <= dwRowsMax && (nch*s.K+1)*entries*dwEntry <= n
+}
+
+// byRows is dwChunks' streaming loop with the output rows outermost: each
+// chunk keeps its own ring of K rows (chunk ci's at ring[ci*K*rowN:]), so
+// each input row is converted for every chunk in turn while its lines are
+// in the cache.
+func (x *dwCtx) byRows(ring []int16, oy0, oy1 int) {
+	s, k, rowN := x.s, x.k, x.rowN
+	nch := (s.C + 31) / 32
+	zrow := ring[nch*k*rowN : (nch*k+1)*rowN]
+	dwRingAVX2(&zrow[0], &x.src[0], s.InStride, 0, 0, x.entries, 0, &x.zb[0], x.step, x.half, 2)
+	var (
+		ep      [dwRowsMax][4]dwRQ
+		c0s     [dwRowsMax]int
+		offs    [dwRowsMax][2]int
+		nbs     [dwRowsMax]int
+		fasts   [dwRowsMax]int
+		wts     [dwRowsMax]*int16
+		slotRow [dwRowsMax][dwMaxK]int
+		rows    [dwMaxK]*int16
+	)
+	for ci := range nch {
+		c0, r := dwChunk(s.C, ci*32)
+		c0s[ci] = c0
+		offs[ci], nbs[ci], fasts[ci], wts[ci] = x.setup(ci, c0, r, &ep[ci])
+		for i := range slotRow[ci] {
+			slotRow[ci][i] = -1
+		}
+	}
+	for oy := oy0; oy < oy1; oy++ {
+		iy0 := oy*s.Stride - s.PadTop
+		for ci := range nch {
+			base := ring[ci*k*rowN:]
+			for ky := range k {
+				iy := iy0 + ky
+				if iy < 0 || iy >= s.H {
+					rows[ky] = &zrow[0]
+					continue
+				}
+				slot := iy % k
+				row := base[slot*rowN : (slot+1)*rowN]
+				if slotRow[ci][slot] != iy {
+					slotRow[ci][slot] = iy
+					x.convert(row, iy, c0s[ci], offs[ci][1], nbs[ci])
+				}
+				rows[ky] = &row[0]
+			}
+			d := oy*s.OW*s.OutStride + c0s[ci]
+			for b := range nbs[ci] {
+				x.rowOut(d+offs[ci][b], &rows[0], wts[ci], b, fasts[ci], 1, 0, 0, &ep[ci][2*b])
 			}
 		}
 	}

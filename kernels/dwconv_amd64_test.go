@@ -182,6 +182,22 @@ func TestAVX2DWConv(t *testing.T) {
 		}
 		runDWAVX2(t, rng, tc, i%dwMultModes)
 	}
+	// Images of dwRowsMin bytes or more with 2-4 chunks go output row by
+	// output row over every chunk (byRows); the guard bands and a channel
+	// offset inside a wider pixel as in MixNet's groups.
+	for i, k := range []int{3, 5, 3, 7} {
+		st := 1 + i%2
+		tc := dwCase{h: 80 + rng.IntN(20), w: 70 + rng.IntN(30), c: []int{40, 72, 96, 64}[i], k: k, stride: st,
+			same: i != 2, inOff: rng.IntN(40), inExtra: 20 + rng.IntN(40), outOff: rng.IntN(3), split: i%2 == 1}
+		oh, _ := padding(tc.h, k, st, tc.same)
+		ow, _ := padding(tc.w, k, st, tc.same)
+		s := DWConvShape{H: tc.h, W: tc.w, C: tc.c, InStride: tc.inOff + tc.c + tc.inExtra, K: k, Stride: st, OH: oh, OW: ow}
+		_, n := dwPackLen(k, tc.c)
+		if _, whole := dwPlan(&s, 0, oh); whole || !dwByRows(&s, make([]int8, n), dwRingSz/2) {
+			t.Fatalf("%v: not by rows", tc)
+		}
+		runDWAVX2(t, rng, tc, i%dwMultModes)
+	}
 	// Rows too wide for the stack ring fall back to the generic kernel.
 	runDWAVX2(t, rng, dwCase{h: 3, w: 300, c: 20, k: 11, stride: 1}, dwMultRand)
 }
