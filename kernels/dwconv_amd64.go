@@ -14,7 +14,9 @@ import (
 // at chunk offsets 0 and off1 = width-16 (for a last chunk narrower than 32
 // the second block overlaps the first and recomputes, writing the same
 // bytes). A last chunk of at most 16 channels is one block, moved back to
-// end at C (again recomputing, never reading or writing past C). For each
+// end at C (again recomputing, never reading or writing past C), except
+// that the last 8 channels of a chunk of 24 or 8 go through an 8-channel
+// block (dwRing8AVX2, dwRowHAVX2; dwBlocks). For each
 // chunk, every input row an output row needs is converted once into a
 // ring of K rows on the stack (dwRingAVX2): zero-point padded, sign-extended
 // to int16 and interleaved as (column, next column) pairs, so that a pair
@@ -106,6 +108,13 @@ func dwRingAVX2(dst *int16, src *int8, inStride int, w int, padLeft int, entries
 	half int, nb int)
 
 //go:noescape
+func dwRing8AVX2(dst *int16, src *int8, inStride int, w int, padLeft int, entries int, z *int8, step int)
+
+//go:noescape
+func dwRowHAVX2(dst *int8, outStride int, ow int, rows **int16, k int, pixAdv int, pairAdv int,
+	w *int16, np int, rq *dwRQ, out *dwOut, boff int, fast int, nrows int, rowStep int, dstStep int)
+
+//go:noescape
 func dwRowAVX2(dst *int8, outStride int, ow int, rows **int16, k int, pixAdv int, pairAdv int,
 	w *int16, np int, rq *dwRQ, out *dwOut, boff int, fast int, nrows int, rowStep int, dstStep int)
 
@@ -170,7 +179,7 @@ func packDWAVX2(w []int8, k, c int) []int8 {
 	pk := out[n+d : total-dwAlign+d]
 	for i, c0 := 0, 0; c0 < c; i, c0 = i+1, c0+32 {
 		c0, r := dwChunk(c, c0) // shadows the loop's c0, as in dwChunks
-		dwWeightsAVX2((*int16)(unsafe.Pointer(&pk[i*chunk])), w, k, c, c0, r-16)
+		dwWeightsAVX2((*int16)(unsafe.Pointer(&pk[i*chunk])), w, k, c, c0, r)
 	}
 	return out
 }
@@ -188,14 +197,31 @@ func dwPacked(weights []int8, k, c int) []int8 {
 }
 
 // dwChunk returns the channels of the chunk that starts at c0 < c: 32, or
-// what is left, but never fewer than 16 (a narrower last chunk moves back
-// to end at c). Its blocks start at c0 and c0+r-16.
+// what is left: 8, or never fewer than 16 (a narrower last chunk moves
+// back to end at c). dwBlocks tells its blocks.
 func dwChunk(c, c0 int) (start, r int) {
 	r = min(32, c-c0)
-	if r < 16 {
+	if r < 16 && r != 8 {
 		return c - 16, 16
 	}
 	return c0, r
+}
+
+// dwBlocks returns how a chunk of r channels is computed: nb blocks of 16
+// channels at 0 and off1 (for r < 32 the second overlaps the first and
+// recomputes the same bytes), and for r = 24 and r = 8 instead an
+// 8-channel block (hb) at off1, which would otherwise cost a whole block
+// of 16 (MixNet-S's 72 and 120 channels: 80 and 128 computed).
+func dwBlocks(r int) (nb, off1 int, hb bool) {
+	switch r {
+	case 8:
+		return 0, 0, true
+	case 16:
+		return 1, 0, false
+	case 24:
+		return 1, 16, true
+	}
+	return 2, r - 16, false
 }
 
 // dwPhases returns the weight phases a chunk stores: the odd one too for
@@ -207,20 +233,28 @@ func dwPhases(k int) int {
 	return 1
 }
 
-// dwWeightsAVX2 writes the weights of the chunk at c0 (blocks at c0 and
-// c0+off1) to w16: for each kernel row, the ring transform of its taps at
-// step 2 (entry t pairs taps 2t and 2t+1; a tap past the row is 0), block
-// 1 k*np entries after block 0. For k = 3 the odd phase follows (2*k*np
-// entries after the start): the taps shifted by one, entry t pairing taps
-// 2t-1 and 2t (tap -1 is 0).
-func dwWeightsAVX2(w16 *int16, weights []int8, k, c, c0, off1 int) {
+// dwWeightsAVX2 writes the weights of the chunk of r channels at c0
+// (dwBlocks: blocks at c0 and c0+off1) to w16: for each kernel row, the
+// ring transform of its taps at step 2 (entry t pairs taps 2t and 2t+1; a
+// tap past the row is 0), block 1 k*np entries after block 0; an 8-channel
+// block takes block 1's place (32-byte entries). For k = 3 the odd phase
+// follows (2*k*np entries after the start): the taps shifted by one, entry
+// t pairing taps 2t-1 and 2t (tap -1 is 0).
+func dwWeightsAVX2(w16 *int16, weights []int8, k, c, c0, r int) {
 	var zero [32]int8
 	np := (k + 1) / 2
 	wHalf := k * np * dwBlockB
+	nb, off1, hb := dwBlocks(r)
 	for ph := range dwPhases(k) {
 		for ky := range k {
-			dwRingAVX2((*int16)(unsafe.Add(unsafe.Pointer(w16), ph*2*wHalf+ky*np*dwBlockB)), &weights[ky*k*c+c0], c, k, ph, np,
-				off1, &zero[0], 2, wHalf, 2)
+			w := unsafe.Add(unsafe.Pointer(w16), ph*2*wHalf+ky*np*dwBlockB)
+			if nb > 0 {
+				dwRingAVX2((*int16)(w), &weights[ky*k*c+c0], c, k, ph, np, off1, &zero[0], 2, wHalf, nb)
+			}
+			if hb {
+				dwRing8AVX2((*int16)(unsafe.Add(w, wHalf-ky*np*dwBlockB/2)), &weights[ky*k*c+c0+off1], c, k, ph, np,
+					&zero[0], 2)
+			}
 		}
 	}
 }
@@ -396,25 +430,36 @@ func newDWCtx(dst, src []int8, weights, pk []int8, w16 *int16, bias []int32, rq 
 	return x
 }
 
+// dwPart is one chunk as dwCtx.setup prepares it (dwBlocks).
+type dwPart struct {
+	c0, off1, nb int
+	hb           bool
+	fast         int    // every lane takes the short epilogue
+	wt           *int16 // the chunk's weights
+}
+
 // setup prepares chunk ci (channels from c0, r of them): the epilogue
-// parameters of its blocks in ep, whether every lane takes the short
+// parameters of its blocks in ep (block b's in ep[2b], ep[2b+1], an
+// 8-channel block's in ep[2]), whether every lane takes the short
 // epilogue (then only its fields are loaded), and its weights (packed, or
 // transformed into w16).
-func (x *dwCtx) setup(ci, c0, r int, ep *[4]dwRQ) (off [2]int, nb, fast int, wt *int16) {
-	off = [2]int{0, r - 16}
-	nb = 2
-	if r == 16 {
-		nb = 1
-	}
+func (x *dwCtx) setup(ci, c0, r int, ep *[4]dwRQ) (p dwPart) {
+	p.c0 = c0
+	p.nb, p.off1, p.hb = dwBlocks(r)
 	bias, rq := x.bias, x.rq
+	_, _ = bias[c0+r-1], rq[c0+r-1]
 	if x.rmax > 0 {
-		_, _ = bias[c0+r-1], rq[c0+r-1]
-		if dwEpFastAVX2(&ep[0], &bias[c0], &rq[c0], off[1], nb, int32(x.z2)) < x.rmax {
-			fast = 1
+		p.fast = 1
+		if p.nb > 0 && dwEpFastAVX2(&ep[0], &bias[c0], &rq[c0], p.off1, p.nb, int32(x.z2)) >= x.rmax {
+			p.fast = 0
+		}
+		if p.hb && !ep[2].setFast8(bias[c0+p.off1:], rq[c0+p.off1:], x.rmax, x.z2) {
+			p.fast = 0
 		}
 	}
-	if fast == 0 {
-		for b := range nb {
+	if p.fast == 0 {
+		off := [2]int{0, p.off1}
+		for b := range p.nb {
 			for v := range 2 {
 				for i, l := range dwLane[v] {
 					ch := c0 + off[b] + l
@@ -422,37 +467,83 @@ func (x *dwCtx) setup(ci, c0, r int, ep *[4]dwRQ) (off [2]int, nb, fast int, wt 
 				}
 			}
 		}
+		if p.hb {
+			for i := range 8 {
+				ch := c0 + p.off1 + i
+				ep[2].set(i, bias[ch], rq[ch])
+			}
+		}
 	}
 	if x.pk != nil {
-		return off, nb, fast, (*int16)(unsafe.Pointer(&x.pk[ci*x.chunk]))
+		p.wt = (*int16)(unsafe.Pointer(&x.pk[ci*x.chunk]))
+		return p
 	}
-	dwWeightsAVX2(x.w16, x.weights, x.k, x.s.C, c0, off[1])
-	return off, nb, fast, x.w16
+	dwWeightsAVX2(x.w16, x.weights, x.k, x.s.C, c0, r)
+	p.wt = x.w16
+	return p
 }
 
-// convert builds ring row row from input row iy of the chunk at c0.
-func (x *dwCtx) convert(row []int16, iy, c0, off1, nb int) {
+// setFast8 loads the short epilogue's fields of an 8-channel block (lanes
+// in channel order, as dwEpFastAVX2 for one accumulator) and reports
+// whether every lane takes it.
+func (v *dwRQ) setFast8(bias []int32, rq []quant.Multiplier, rmax uint32, z2 int64) bool {
+	ok := true
+	for i := range 8 {
+		m := rq[i]
+		v.bias[i] = bias[i]
+		if i%2 == 0 {
+			v.mE[i] = m.M
+		} else {
+			v.mO[i-1] = m.M
+		}
+		r := uint32(m.Shift - 2)
+		if r >= rmax {
+			ok = false
+			continue
+		}
+		v.rsh[i], v.kq[i] = m.Shift-1, int32(z2<<r)
+	}
+	return ok
+}
+
+// convert builds ring row row from input row iy of chunk p (an 8-channel
+// block in block 1's place, 32-byte entries).
+func (x *dwCtx) convert(row []int16, iy int, p *dwPart) {
 	s := x.s
-	dwRingAVX2(&row[0], &x.src[iy*s.W*s.InStride+c0], s.InStride, s.W, s.PadLeft, x.entries, off1, &x.zb[0], x.step,
-		x.half, nb)
+	in := iy*s.W*s.InStride + p.c0
+	if p.nb > 0 {
+		dwRingAVX2(&row[0], &x.src[in], s.InStride, s.W, s.PadLeft, x.entries, p.off1, &x.zb[0], x.step, x.half, p.nb)
+	}
+	if p.hb {
+		dwRing8AVX2(&row[x.half/2], &x.src[in+p.off1], s.InStride, s.W, s.PadLeft, x.entries, &x.zb[0], x.step)
+	}
 }
 
-// rowOut runs nrows output rows of block b from dst offset d (rows
-// advance by rowStep bytes in rp, dst by dstStep): one kernel call, or for
-// dwPaired the even pixels with the even weights and the odd ones with
-// the odd phase (2*wHalf further), each at twice the output stride.
-func (x *dwCtx) rowOut(d int, rp **int16, wt *int16, b, fast, nrows, rowStep, dstStep int, ep *dwRQ) {
+// rowOut runs nrows output rows of chunk p from dst offset d (rows
+// advance by rowStep bytes in rp, dst by dstStep): one kernel call per
+// block, or for dwPaired the even pixels with the even weights and the
+// odd ones with the odd phase (2*wHalf further), each at twice the output
+// stride.
+func (x *dwCtx) rowOut(p *dwPart, d int, rp **int16, nrows, rowStep, dstStep int, ep *[4]dwRQ) {
 	s, k, np := x.s, x.k, x.np
-	wb := unsafe.Add(unsafe.Pointer(wt), b*x.wHalf)
-	if !x.paired {
-		dwRowAVX2(&x.dst[d], s.OutStride, s.OW, rp, k, x.pixAdv, x.pairAdv, (*int16)(wb), np, ep, &x.out, b*x.half, fast,
-			nrows, rowStep, dstStep)
-		return
+	ow, ostr, nph := s.OW, s.OutStride, 1
+	if x.paired {
+		ow, ostr, nph = (s.OW+1)/2, 2*s.OutStride, 2
 	}
-	dwRowAVX2(&x.dst[d], 2*s.OutStride, (s.OW+1)/2, rp, k, x.pixAdv, x.pairAdv, (*int16)(wb), np, ep, &x.out, b*x.half,
-		fast, nrows, rowStep, dstStep)
-	dwRowAVX2(&x.dst[d+s.OutStride], 2*s.OutStride, s.OW/2, rp, k, x.pixAdv, x.pairAdv, (*int16)(unsafe.Add(wb, 2*x.wHalf)),
-		np, ep, &x.out, b*x.half, fast, nrows, rowStep, dstStep)
+	for ph := range nph {
+		d := d + ph*s.OutStride
+		ow := ow - ph*(s.OW%2)
+		w := unsafe.Add(unsafe.Pointer(p.wt), ph*2*x.wHalf)
+		for b := range p.nb {
+			off := [2]int{0, p.off1}[b]
+			dwRowAVX2(&x.dst[d+off], ostr, ow, rp, k, x.pixAdv, x.pairAdv, (*int16)(unsafe.Add(w, b*x.wHalf)), np, &ep[2*b],
+				&x.out, b*x.half, p.fast, nrows, rowStep, dstStep)
+		}
+		if p.hb {
+			dwRowHAVX2(&x.dst[d+p.off1], ostr, ow, rp, k, x.pixAdv/2, x.pairAdv/2, (*int16)(unsafe.Add(w, x.wHalf)), np, &ep[2],
+				&x.out, x.half, p.fast, nrows, rowStep, dstStep)
+		}
+	}
 }
 
 // dwChunks is the body of DWConvQS8AVX2, after the checks, with a ring of
@@ -487,15 +578,12 @@ func dwChunks(ring []int16, dst, src []int8, weights, pk []int8, w16 *int16, bia
 	dwRingAVX2(&zrow[0], &src[0], s.InStride, 0, 0, x.entries, 0, &x.zb[0], x.step, x.half, 2)
 	for ci, c0 := 0, 0; c0 < c; ci, c0 = ci+1, c0+32 {
 		c0, r := dwChunk(c, c0) // shadows the loop's c0
-		off, nb, fast, wt := x.setup(ci, c0, r, &ep)
+		p := x.setup(ci, c0, r, &ep)
 		if whole {
 			for i := range nv {
-				x.convert(ring[i*rowN:], lo+i, c0, off[1], nb)
+				x.convert(ring[i*rowN:], lo+i, &p)
 			}
-			d := oy0*s.OW*s.OutStride + c0
-			for b := range nb {
-				x.rowOut(d+off[b], &table[0], wt, b, fast, oy1-oy0, st*8, s.OW*s.OutStride, &ep[2*b])
-			}
+			x.rowOut(&p, oy0*s.OW*s.OutStride+c0, &table[0], oy1-oy0, st*8, s.OW*s.OutStride, &ep)
 			continue
 		}
 		var slotRow [dwMaxK]int
@@ -514,14 +602,11 @@ func dwChunks(ring []int16, dst, src []int8, weights, pk []int8, w16 *int16, bia
 				row := ring[slot*rowN : (slot+1)*rowN]
 				if slotRow[slot] != iy {
 					slotRow[slot] = iy
-					x.convert(row, iy, c0, off[1], nb)
+					x.convert(row, iy, &p)
 				}
 				rows[ky] = &row[0]
 			}
-			d := oy*s.OW*s.OutStride + c0
-			for b := range nb {
-				x.rowOut(d+off[b], &rows[0], wt, b, fast, 1, 0, 0, &ep[2*b])
-			}
+			x.rowOut(&p, oy*s.OW*s.OutStride+c0, &rows[0], 1, 0, 0, &ep)
 		}
 	}
 }
@@ -562,18 +647,13 @@ func (x *dwCtx) byRows(ring []int16, oy0, oy1 int) {
 	dwRingAVX2(&zrow[0], &x.src[0], s.InStride, 0, 0, x.entries, 0, &x.zb[0], x.step, x.half, 2)
 	var (
 		ep      [dwRowsMax][4]dwRQ
-		c0s     [dwRowsMax]int
-		offs    [dwRowsMax][2]int
-		nbs     [dwRowsMax]int
-		fasts   [dwRowsMax]int
-		wts     [dwRowsMax]*int16
+		parts   [dwRowsMax]dwPart
 		slotRow [dwRowsMax][dwMaxK]int
 		rows    [dwMaxK]*int16
 	)
 	for ci := range nch {
 		c0, r := dwChunk(s.C, ci*32)
-		c0s[ci] = c0
-		offs[ci], nbs[ci], fasts[ci], wts[ci] = x.setup(ci, c0, r, &ep[ci])
+		parts[ci] = x.setup(ci, c0, r, &ep[ci])
 		for i := range slotRow[ci] {
 			slotRow[ci][i] = -1
 		}
@@ -592,14 +672,11 @@ func (x *dwCtx) byRows(ring []int16, oy0, oy1 int) {
 				row := base[slot*rowN : (slot+1)*rowN]
 				if slotRow[ci][slot] != iy {
 					slotRow[ci][slot] = iy
-					x.convert(row, iy, c0s[ci], offs[ci][1], nbs[ci])
+					x.convert(row, iy, &parts[ci])
 				}
 				rows[ky] = &row[0]
 			}
-			d := oy*s.OW*s.OutStride + c0s[ci]
-			for b := range nbs[ci] {
-				x.rowOut(d+offs[ci][b], &rows[0], wts[ci], b, fasts[ci], 1, 0, 0, &ep[ci][2*b])
-			}
+			x.rowOut(&parts[ci], oy*s.OW*s.OutStride+parts[ci].c0, &rows[0], 1, 0, 0, &ep[ci])
 		}
 	}
 }

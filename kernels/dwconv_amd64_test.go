@@ -166,6 +166,21 @@ func TestAVX2DWConv(t *testing.T) {
 	if modes[false] == 0 || modes[true] == 0 {
 		t.Errorf("ring modes tested (whole: count): %v", modes)
 	}
+	// Chunks of 24 and 8 channels end in an 8-channel block: rows of 6
+	// pixels and more, shorter ones (one pixel at a time), paired rows.
+	for _, c := range []int{24, 40, 56, 72, 120} {
+		if nb, _, hb := dwBlocks(c - (c-1)/32*32); !hb || nb > 1 {
+			t.Fatalf("C=%d: no 8-channel block", c)
+		}
+		for _, w := range []int{1, 5, 6, 7, 13, 40} {
+			for _, k := range []int{3, 5} {
+				st := 1 + rng.IntN(2)
+				tc := dwCase{h: 1 + rng.IntN(9), w: w, c: c, k: k, stride: st, same: true, inOff: rng.IntN(3),
+					inExtra: rng.IntN(3), outOff: rng.IntN(3), outExtra: rng.IntN(3), split: rng.IntN(2) == 0}
+				runDWAVX2(t, rng, tc, rng.IntN(dwMultModes))
+			}
+		}
+	}
 	// 3x3 rows of dwPairMin pixels or more run as two stride-2 passes
 	// (dwPaired): odd and even widths, both paddings, one and two blocks,
 	// streaming and whole.
@@ -314,6 +329,24 @@ func TestAVX2DWEpilogueSetup(t *testing.T) {
 		}
 		if got := hi < rmax; got != all {
 			t.Fatalf("zOut %d: fast %v (max Shift-2 %d, dwFastR %d), the rule says %v", z, got, hi, rmax, all)
+		}
+		// An 8-channel block (setFast8): lanes in channel order.
+		var v dwRQ
+		got, all8 := v.setFast8(bias[:8], rq[:8], rmax, 2*int64(z)+1), true
+		for i, m := range rq[:8] {
+			kq, ok := dwFastRef(m, z)
+			all8 = all8 && ok
+			mo := v.mE[i]
+			if i%2 == 1 {
+				mo = v.mO[i-1]
+			}
+			if ok && (v.bias[i] != bias[i] || mo != m.M || v.rsh[i] != m.Shift-1 || v.kq[i] != kq) {
+				t.Fatalf("zOut %d 8-channel lane %d: bias %d M %d rsh %d kq %d, want %d %d %d %d", z, i,
+					v.bias[i], mo, v.rsh[i], v.kq[i], bias[i], m.M, m.Shift-1, kq)
+			}
+		}
+		if got != all8 {
+			t.Fatalf("zOut %d: 8-channel fast %v, the rule says %v", z, got, all8)
 		}
 	}
 }
