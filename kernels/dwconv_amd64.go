@@ -14,13 +14,16 @@ import (
 // at chunk offsets 0 and off1 = width-16 (for a last chunk narrower than 32
 // the second block overlaps the first and recomputes, writing the same
 // bytes). A last chunk of at most 16 channels is one block, moved back to
-// end at C (again recomputing, never reading or writing past C). For each
+// end at C (again recomputing, never reading or writing past C), except
+// that the last 8 channels of a chunk of 24 or 8 go through an 8-channel
+// block (dwRing8AVX2, dwRowHAVX2; dwBlocks). For each
 // chunk, every input row an output row needs is converted once into a
 // ring of K rows on the stack (dwRingAVX2): zero-point padded, sign-extended
 // to int16 and interleaved as (column, next column) pairs, so that a pair
 // of horizontal taps is one exact VPMADDWD per 8 channels and the row
 // kernel (dwRowAVX2) never sees a border. At stride 2 only the pairs that
-// start on an even column are ever read, and only those are built. C < 16,
+// start on an even column are ever read, and only those are built; wide
+// 3x3 rows at stride 1 use the same ring (dwPaired). C < 16,
 // K > 11 and rows too wide for the ring use the generic kernel.
 const (
 	dwMaxK   = 11
@@ -102,31 +105,58 @@ func dwEpFastAVX2(ep *dwRQ, bias *int32, rq *quant.Multiplier, off1 int, nb int,
 
 //go:noescape
 func dwRingAVX2(dst *int16, src *int8, inStride int, w int, padLeft int, entries int, off1 int, z *int8, step int,
-	half int)
+	half int, nb int)
+
+//go:noescape
+func dwRing8AVX2(dst *int16, src *int8, inStride int, w int, padLeft int, entries int, z *int8, step int)
+
+//go:noescape
+func dwRowHAVX2(dst *int8, outStride int, ow int, rows **int16, k int, pixAdv int, pairAdv int,
+	w *int16, np int, rq *dwRQ, out *dwOut, boff int, fast int, nrows int, rowStep int, dstStep int)
 
 //go:noescape
 func dwRowAVX2(dst *int8, outStride int, ow int, rows **int16, k int, pixAdv int, pairAdv int,
 	w *int16, np int, rq *dwRQ, out *dwOut, boff int, fast int, nrows int, rowStep int, dstStep int)
 
-// dwGeom returns the ring step (2 at stride 2: pairs start on even
-// columns only, entry m holding columns 2m and 2m+1) and the entries one
-// ring row needs.
+// dwPairMin is the narrowest output row dwPaired takes.
+const dwPairMin = 32
+
+// dwPaired reports whether a stride-1 call runs as two stride-2 passes
+// over a step-2 ring (3x3, rows of at least dwPairMin pixels): even
+// output pixel 2u reads entries u, u+1 with the usual weight pairs
+// (w0,w1), (w2,0), odd pixel 2u+1 the same entries with the odd phase
+// (0,w0), (w1,w2). The ring holds every input column once instead of
+// twice: half the conversion and half the ring for the same kernel work.
+// (Rows of 28 pixels and the larger kernels gained nothing: the ring is a
+// smaller part of their time, and half rows end in more 2-pixel steps.)
+func dwPaired(s *DWConvShape) bool {
+	return s.Stride == 1 && s.K == 3 && s.OW >= dwPairMin
+}
+
+// dwGeom returns the ring step (2 at stride 2 and for dwPaired: pairs
+// start on even columns only, entry m holding columns 2m and 2m+1) and
+// the entries one ring row needs.
 func dwGeom(s *DWConvShape) (step, entries int) {
-	if s.Stride == 2 {
-		return 2, s.OW + (s.K+1)/2 - 1
+	np := (s.K + 1) / 2
+	switch {
+	case s.Stride == 2:
+		return 2, s.OW + np - 1
+	case dwPaired(s):
+		return 2, (s.OW+1)/2 + np - 1
 	}
 	return 1, (s.OW-1)*s.Stride + s.K
 }
 
 // dwPackLen returns the bytes of one 32-channel chunk's ring-transformed
-// weights (both 16-channel blocks, [K][np] 64-byte entries each) and the
-// length of packDWAVX2's slice for a k×k depthwise with c channels, 0 when
-// the AVX2 kernel never takes the shape (no packed copy).
+// weights (both 16-channel blocks, [K][np] 64-byte entries each, then for
+// K = 3 the same again for dwPaired's odd phase) and the length of
+// packDWAVX2's slice for a k×k depthwise with c channels, 0 when the AVX2
+// kernel never takes the shape (no packed copy).
 func dwPackLen(k, c int) (chunk, total int) {
 	if c < 16 || k < 1 || k > dwMaxK {
 		return 0, 0
 	}
-	chunk = 2 * k * (k + 1) / 2 * dwBlockB
+	chunk = 2 * k * (k + 1) / 2 * dwBlockB * dwPhases(k)
 	return chunk, k*k*c + dwAlign + (c+31)/32*chunk
 }
 
@@ -149,7 +179,7 @@ func packDWAVX2(w []int8, k, c int) []int8 {
 	pk := out[n+d : total-dwAlign+d]
 	for i, c0 := 0, 0; c0 < c; i, c0 = i+1, c0+32 {
 		c0, r := dwChunk(c, c0) // shadows the loop's c0, as in dwChunks
-		dwWeightsAVX2((*int16)(unsafe.Pointer(&pk[i*chunk])), w, k, c, c0, r-16)
+		dwWeightsAVX2((*int16)(unsafe.Pointer(&pk[i*chunk])), w, k, c, c0, r)
 	}
 	return out
 }
@@ -167,27 +197,65 @@ func dwPacked(weights []int8, k, c int) []int8 {
 }
 
 // dwChunk returns the channels of the chunk that starts at c0 < c: 32, or
-// what is left, but never fewer than 16 (a narrower last chunk moves back
-// to end at c). Its blocks start at c0 and c0+r-16.
+// what is left: 8, or never fewer than 16 (a narrower last chunk moves
+// back to end at c). dwBlocks tells its blocks.
 func dwChunk(c, c0 int) (start, r int) {
 	r = min(32, c-c0)
-	if r < 16 {
+	if r < 16 && r != 8 {
 		return c - 16, 16
 	}
 	return c0, r
 }
 
-// dwWeightsAVX2 writes the weights of the chunk at c0 (blocks at c0 and
-// c0+off1) to w16: for each kernel row, the ring transform of its taps at
-// step 2 (entry t pairs taps 2t and 2t+1; a tap past the row is 0), block
-// 1 k*np entries after block 0.
-func dwWeightsAVX2(w16 *int16, weights []int8, k, c, c0, off1 int) {
+// dwBlocks returns how a chunk of r channels is computed: nb blocks of 16
+// channels at 0 and off1 (for r < 32 the second overlaps the first and
+// recomputes the same bytes), and for r = 24 and r = 8 instead an
+// 8-channel block (hb) at off1, which would otherwise cost a whole block
+// of 16 (MixNet-S's 72 and 120 channels: 80 and 128 computed).
+func dwBlocks(r int) (nb, off1 int, hb bool) {
+	switch r {
+	case 8:
+		return 0, 0, true
+	case 16:
+		return 1, 0, false
+	case 24:
+		return 1, 16, true
+	}
+	return 2, r - 16, false
+}
+
+// dwPhases returns the weight phases a chunk stores: the odd one too for
+// the kernels dwPaired takes.
+func dwPhases(k int) int {
+	if k == 3 {
+		return 2
+	}
+	return 1
+}
+
+// dwWeightsAVX2 writes the weights of the chunk of r channels at c0
+// (dwBlocks: blocks at c0 and c0+off1) to w16: for each kernel row, the
+// ring transform of its taps at step 2 (entry t pairs taps 2t and 2t+1; a
+// tap past the row is 0), block 1 k*np entries after block 0; an 8-channel
+// block takes block 1's place (32-byte entries). For k = 3 the odd phase
+// follows (2*k*np entries after the start): the taps shifted by one, entry
+// t pairing taps 2t-1 and 2t (tap -1 is 0).
+func dwWeightsAVX2(w16 *int16, weights []int8, k, c, c0, r int) {
 	var zero [32]int8
 	np := (k + 1) / 2
 	wHalf := k * np * dwBlockB
-	for ky := range k {
-		dwRingAVX2((*int16)(unsafe.Add(unsafe.Pointer(w16), ky*np*dwBlockB)), &weights[ky*k*c+c0], c, k, 0, np, off1,
-			&zero[0], 2, wHalf)
+	nb, off1, hb := dwBlocks(r)
+	for ph := range dwPhases(k) {
+		for ky := range k {
+			w := unsafe.Add(unsafe.Pointer(w16), ph*2*wHalf+ky*np*dwBlockB)
+			if nb > 0 {
+				dwRingAVX2((*int16)(w), &weights[ky*k*c+c0], c, k, ph, np, off1, &zero[0], 2, wHalf, nb)
+			}
+			if hb {
+				dwRing8AVX2((*int16)(unsafe.Add(w, wHalf-ky*np*dwBlockB/2)), &weights[ky*k*c+c0+off1], c, k, ph, np,
+					&zero[0], 2)
+			}
+		}
 	}
 }
 
@@ -316,35 +384,184 @@ func dwLarge(dst, src []int8, weights, pk []int8, w16 *int16, bias []int32, rq [
 	dwChunks(ring[:], dst, src, weights, pk, w16, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
 }
 
+// dwCtx is what the chunk loops share: the call's geometry, operands and
+// epilogue constants.
+type dwCtx struct {
+	s                                 *DWConvShape
+	dst, src, weights, pk             []int8
+	w16                               *int16
+	bias                              []int32
+	rq                                []quant.Multiplier
+	k, np, step, entries, rowN, chunk int
+	pixAdv, pairAdv                   int
+	half                              int // bytes from a ring row's block 0 to its block 1
+	wHalf                             int // the same for the weights
+	paired                            bool
+	rmax                              uint32
+	z2                                int64
+	zb                                [32]int8
+	out                               dwOut
+}
+
+func newDWCtx(dst, src []int8, weights, pk []int8, w16 *int16, bias []int32, rq []quant.Multiplier,
+	s *DWConvShape, zIn, zOut, qmin, qmax int32) (x dwCtx) {
+	x.s, x.dst, x.src, x.weights, x.pk, x.w16, x.bias, x.rq = s, dst, src, weights, pk, w16, bias, rq
+	x.k, x.np = s.K, (s.K+1)/2
+	x.step, x.entries = dwGeom(s)
+	x.rowN = x.entries * dwEntry
+	x.chunk, _ = dwPackLen(s.K, s.C)
+	x.pixAdv, x.pairAdv = s.Stride/x.step*dwBlockB, 2/x.step*dwBlockB
+	x.paired = dwPaired(s)
+	if x.paired {
+		x.pixAdv, x.pairAdv = dwBlockB, dwBlockB
+	}
+	x.half = x.entries * dwBlockB
+	x.wHalf = x.k * x.np * dwBlockB
+	x.rmax, x.z2 = dwFastR(zOut), 2*int64(zOut)+1
+	for i := range x.zb {
+		x.zb[i] = int8(zIn)
+	}
+	for i := range x.out.zOut {
+		x.out.zOut[i] = zOut
+	}
+	for i := range x.out.qmin {
+		x.out.qmin[i], x.out.qmax[i] = int8(qmin), int8(qmax)
+	}
+	return x
+}
+
+// dwPart is one chunk as dwCtx.setup prepares it (dwBlocks).
+type dwPart struct {
+	c0, off1, nb int
+	hb           bool
+	fast         int    // every lane takes the short epilogue
+	wt           *int16 // the chunk's weights
+}
+
+// setup prepares chunk ci (channels from c0, r of them): the epilogue
+// parameters of its blocks in ep (block b's in ep[2b], ep[2b+1], an
+// 8-channel block's in ep[2]), whether every lane takes the short
+// epilogue (then only its fields are loaded), and its weights (packed, or
+// transformed into w16).
+func (x *dwCtx) setup(ci, c0, r int, ep *[4]dwRQ) (p dwPart) {
+	p.c0 = c0
+	p.nb, p.off1, p.hb = dwBlocks(r)
+	bias, rq := x.bias, x.rq
+	_, _ = bias[c0+r-1], rq[c0+r-1]
+	if x.rmax > 0 {
+		p.fast = 1
+		if p.nb > 0 && dwEpFastAVX2(&ep[0], &bias[c0], &rq[c0], p.off1, p.nb, int32(x.z2)) >= x.rmax {
+			p.fast = 0
+		}
+		if p.hb && !ep[2].setFast8(bias[c0+p.off1:], rq[c0+p.off1:], x.rmax, x.z2) {
+			p.fast = 0
+		}
+	}
+	if p.fast == 0 {
+		off := [2]int{0, p.off1}
+		for b := range p.nb {
+			for v := range 2 {
+				for i, l := range dwLane[v] {
+					ch := c0 + off[b] + l
+					ep[2*b+v].set(i, bias[ch], rq[ch])
+				}
+			}
+		}
+		if p.hb {
+			for i := range 8 {
+				ch := c0 + p.off1 + i
+				ep[2].set(i, bias[ch], rq[ch])
+			}
+		}
+	}
+	if x.pk != nil {
+		p.wt = (*int16)(unsafe.Pointer(&x.pk[ci*x.chunk]))
+		return p
+	}
+	dwWeightsAVX2(x.w16, x.weights, x.k, x.s.C, c0, r)
+	p.wt = x.w16
+	return p
+}
+
+// setFast8 loads the short epilogue's fields of an 8-channel block (lanes
+// in channel order, as dwEpFastAVX2 for one accumulator) and reports
+// whether every lane takes it.
+func (v *dwRQ) setFast8(bias []int32, rq []quant.Multiplier, rmax uint32, z2 int64) bool {
+	ok := true
+	for i := range 8 {
+		m := rq[i]
+		v.bias[i] = bias[i]
+		if i%2 == 0 {
+			v.mE[i] = m.M
+		} else {
+			v.mO[i-1] = m.M
+		}
+		r := uint32(m.Shift - 2)
+		if r >= rmax {
+			ok = false
+			continue
+		}
+		v.rsh[i], v.kq[i] = m.Shift-1, int32(z2<<r)
+	}
+	return ok
+}
+
+// convert builds ring row row from input row iy of chunk p (an 8-channel
+// block in block 1's place, 32-byte entries).
+func (x *dwCtx) convert(row []int16, iy int, p *dwPart) {
+	s := x.s
+	in := iy*s.W*s.InStride + p.c0
+	if p.nb > 0 {
+		dwRingAVX2(&row[0], &x.src[in], s.InStride, s.W, s.PadLeft, x.entries, p.off1, &x.zb[0], x.step, x.half, p.nb)
+	}
+	if p.hb {
+		dwRing8AVX2(&row[x.half/2], &x.src[in+p.off1], s.InStride, s.W, s.PadLeft, x.entries, &x.zb[0], x.step)
+	}
+}
+
+// rowOut runs nrows output rows of chunk p from dst offset d (rows
+// advance by rowStep bytes in rp, dst by dstStep): one kernel call per
+// block, or for dwPaired the even pixels with the even weights and the
+// odd ones with the odd phase (2*wHalf further), each at twice the output
+// stride.
+func (x *dwCtx) rowOut(p *dwPart, d int, rp **int16, nrows, rowStep, dstStep int, ep *[4]dwRQ) {
+	s, k, np := x.s, x.k, x.np
+	ow, ostr, nph := s.OW, s.OutStride, 1
+	if x.paired {
+		ow, ostr, nph = (s.OW+1)/2, 2*s.OutStride, 2
+	}
+	for ph := range nph {
+		d := d + ph*s.OutStride
+		ow := ow - ph*(s.OW%2)
+		w := unsafe.Add(unsafe.Pointer(p.wt), ph*2*x.wHalf)
+		for b := range p.nb {
+			off := [2]int{0, p.off1}[b]
+			dwRowAVX2(&x.dst[d+off], ostr, ow, rp, k, x.pixAdv, x.pairAdv, (*int16)(unsafe.Add(w, b*x.wHalf)), np, &ep[2*b],
+				&x.out, b*x.half, p.fast, nrows, rowStep, dstStep)
+		}
+		if p.hb {
+			dwRowHAVX2(&x.dst[d+p.off1], ostr, ow, rp, k, x.pixAdv/2, x.pairAdv/2, (*int16)(unsafe.Add(w, x.wHalf)), np, &ep[2],
+				&x.out, x.half, p.fast, nrows, rowStep, dstStep)
+		}
+	}
+}
+
 // dwChunks is the body of DWConvQS8AVX2, after the checks, with a ring of
 // at least (K+1) rows, or of every input row the call reads plus one when
 // whole. pk is the packed weights (dwPacked), or nil and each chunk's
-// weights are transformed into w16 (64-byte aligned, room for K = 11).
+// weights are transformed into w16 (64-byte aligned, room for K = 11, or
+// both phases of K = 3).
 func dwChunks(ring []int16, dst, src []int8, weights, pk []int8, w16 *int16, bias []int32, rq []quant.Multiplier,
 	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int, whole bool) {
-	h, w, c, k, st := s.H, s.W, s.C, s.K, s.Stride
-	step, entries := dwGeom(s)
-	rowN := entries * dwEntry
-	pixAdv, pairAdv := st/step*dwBlockB, 2/step*dwBlockB
-	half := entries * dwBlockB // bytes from a ring row's block 0 to its block 1
-	np := (k + 1) / 2
-	wHalf := k * np * dwBlockB // the same for the weights
-	chunk, _ := dwPackLen(k, c)
+	x := newDWCtx(dst, src, weights, pk, w16, bias, rq, s, zIn, zOut, qmin, qmax)
+	h, c, k, st, rowN := s.H, s.C, s.K, s.Stride, x.rowN
 	ring = align64(ring)
+	if !whole && dwByRows(s, pk, len(ring)) {
+		x.byRows(ring, oy0, oy1)
+		return
+	}
 	var rows [dwMaxK]*int16
-	var zb [32]int8
-	for i := range zb {
-		zb[i] = int8(zIn)
-	}
-	var out dwOut
-	for i := range out.zOut {
-		out.zOut[i] = zOut
-	}
-	for i := range out.qmin {
-		out.qmin[i], out.qmax[i] = int8(qmin), int8(qmax)
-	}
 	var ep [4]dwRQ
-	rmax, z2 := dwFastR(zOut), 2*int64(zOut)+1
 	zrow := ring[k*rowN : (k+1)*rowN]
 	iyA, lo, nv := dwSpan(s, oy0, oy1)
 	var table [dwMaxTable]*int16
@@ -358,49 +575,15 @@ func dwChunks(ring []int16, dst, src []int8, weights, pk []int8, w16 *int16, bia
 		}
 	}
 	// The padding row (every column zIn) is the same for every chunk.
-	dwRingAVX2(&zrow[0], &src[0], s.InStride, 0, 0, entries, 0, &zb[0], step, half)
+	dwRingAVX2(&zrow[0], &src[0], s.InStride, 0, 0, x.entries, 0, &x.zb[0], x.step, x.half, 2)
 	for ci, c0 := 0, 0; c0 < c; ci, c0 = ci+1, c0+32 {
 		c0, r := dwChunk(c, c0) // shadows the loop's c0
-		off := [2]int{0, r - 16}
-		nb := 2
-		if r == 16 {
-			nb = 1
-		}
-		// fast: every lane of the chunk takes the short epilogue (and only
-		// its fields are loaded).
-		fast := 0
-		if rmax > 0 {
-			_, _ = bias[c0+r-1], rq[c0+r-1]
-			if dwEpFastAVX2(&ep[0], &bias[c0], &rq[c0], off[1], nb, int32(z2)) < rmax {
-				fast = 1
-			}
-		}
-		if fast == 0 {
-			for b := range nb {
-				for v := range 2 {
-					for i, l := range dwLane[v] {
-						ch := c0 + off[b] + l
-						ep[2*b+v].set(i, bias[ch], rq[ch])
-					}
-				}
-			}
-		}
-		wt := w16
-		if pk != nil {
-			wt = (*int16)(unsafe.Pointer(&pk[ci*chunk]))
-		} else {
-			dwWeightsAVX2(w16, weights, k, c, c0, off[1])
-		}
+		p := x.setup(ci, c0, r, &ep)
 		if whole {
 			for i := range nv {
-				iy := lo + i
-				dwRingAVX2(&ring[i*rowN], &src[iy*w*s.InStride+c0], s.InStride, w, s.PadLeft, entries, off[1], &zb[0], step, half)
+				x.convert(ring[i*rowN:], lo+i, &p)
 			}
-			d := oy0*s.OW*s.OutStride + c0
-			for b := range nb {
-				dwRowAVX2(&dst[d+off[b]], s.OutStride, s.OW, &table[0], k, pixAdv, pairAdv,
-					(*int16)(unsafe.Add(unsafe.Pointer(wt), b*wHalf)), np, &ep[2*b], &out, b*half, fast, oy1-oy0, st*8, s.OW*s.OutStride)
-			}
+			x.rowOut(&p, oy0*s.OW*s.OutStride+c0, &table[0], oy1-oy0, st*8, s.OW*s.OutStride, &ep)
 			continue
 		}
 		var slotRow [dwMaxK]int
@@ -419,15 +602,81 @@ func dwChunks(ring []int16, dst, src []int8, weights, pk []int8, w16 *int16, bia
 				row := ring[slot*rowN : (slot+1)*rowN]
 				if slotRow[slot] != iy {
 					slotRow[slot] = iy
-					dwRingAVX2(&row[0], &src[iy*w*s.InStride+c0], s.InStride, w, s.PadLeft, entries, off[1], &zb[0], step, half)
+					x.convert(row, iy, &p)
 				}
 				rows[ky] = &row[0]
 			}
-			d := oy*s.OW*s.OutStride + c0
-			for b := range nb {
-				dwRowAVX2(&dst[d+off[b]], s.OutStride, s.OW, &rows[0], k, pixAdv, pairAdv,
-					(*int16)(unsafe.Add(unsafe.Pointer(wt), b*wHalf)), np, &ep[2*b], &out, b*half, fast, 1, 0, 0)
+			x.rowOut(&p, oy*s.OW*s.OutStride+c0, &rows[0], 1, 0, 0, &ep)
+		}
+	}
+}
+
+// dwRowsMin is the input size (bytes the image spans) from which a
+// streaming call with several chunks goes output row by output row over
+// every chunk (byRows): per chunk, the rows of an image that does not stay
+// in the L2 would come from memory again (MixNet-S's 112x112x96 stride-2
+// layer: each chunk pass touches every line of its 1.2 MB; 56x56x144:
+// 0.97-0.99x). At 128 KiB the 28x28 layers went 0-7% slower. dwRowsMax
+// bounds the chunks.
+const (
+	dwRowsMin = 256 << 10
+	dwRowsMax = 4
+)
+
+// dwByRows reports whether a streaming call goes byRows: packed weights
+// (the chunks' weights all at hand), an image of dwRowsMin bytes or more,
+// 2 to dwRowsMax chunks whose rings (K rows each) and the padding row fit
+// in a ring of n int16s.
+func dwByRows(s *DWConvShape, pk []int8, n int) bool {
+	if pk == nil || span(s.H*s.W, s.InStride, s.C) < dwRowsMin {
+		return false
+	}
+	nch := (s.C + 31) / 32
+	_, entries := dwGeom(s)
+	return nch >= 2 && nch <= dwRowsMax && (nch*s.K+1)*entries*dwEntry <= n
+}
+
+// byRows is dwChunks' streaming loop with the output rows outermost: each
+// chunk keeps its own ring of K rows (chunk ci's at ring[ci*K*rowN:]), so
+// each input row is converted for every chunk in turn while its lines are
+// in the cache.
+func (x *dwCtx) byRows(ring []int16, oy0, oy1 int) {
+	s, k, rowN := x.s, x.k, x.rowN
+	nch := (s.C + 31) / 32
+	zrow := ring[nch*k*rowN : (nch*k+1)*rowN]
+	dwRingAVX2(&zrow[0], &x.src[0], s.InStride, 0, 0, x.entries, 0, &x.zb[0], x.step, x.half, 2)
+	var (
+		ep      [dwRowsMax][4]dwRQ
+		parts   [dwRowsMax]dwPart
+		slotRow [dwRowsMax][dwMaxK]int
+		rows    [dwMaxK]*int16
+	)
+	for ci := range nch {
+		c0, r := dwChunk(s.C, ci*32)
+		parts[ci] = x.setup(ci, c0, r, &ep[ci])
+		for i := range slotRow[ci] {
+			slotRow[ci][i] = -1
+		}
+	}
+	for oy := oy0; oy < oy1; oy++ {
+		iy0 := oy*s.Stride - s.PadTop
+		for ci := range nch {
+			base := ring[ci*k*rowN:]
+			for ky := range k {
+				iy := iy0 + ky
+				if iy < 0 || iy >= s.H {
+					rows[ky] = &zrow[0]
+					continue
+				}
+				slot := iy % k
+				row := base[slot*rowN : (slot+1)*rowN]
+				if slotRow[ci][slot] != iy {
+					slotRow[ci][slot] = iy
+					x.convert(row, iy, &parts[ci])
+				}
+				rows[ky] = &row[0]
 			}
+			x.rowOut(&parts[ci], oy*s.OW*s.OutStride+parts[ci].c0, &rows[0], 1, 0, 0, &ep[ci])
 		}
 	}
 }

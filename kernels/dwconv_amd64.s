@@ -105,7 +105,7 @@
 	ADDQ     R13, SI
 
 // func dwRingAVX2(dst *int16, src *int8, inStride int, w int, padLeft int, entries int, off1 int, z *int8, step int,
-//	half int)
+//	half int, nb int)
 //
 // Builds one ring row. With step 1, entry j holds input columns
 // j-padLeft and j+1-padLeft; with step 2, entry m holds columns
@@ -117,7 +117,8 @@
 // entries are contiguous from dst, block 1's from dst+half (bytes), so a
 // pass over one block reads every set of the L1, not every other one.
 // Step 1 converts each column once and keeps it for the next entry.
-TEXT ·dwRingAVX2(SB), NOSPLIT, $0-80
+// nb = 1 builds block 0 only (a chunk of one block: off1 and half unused).
+TEXT ·dwRingAVX2(SB), NOSPLIT, $0-88
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ inStride+16(FP), R9
@@ -133,6 +134,8 @@ TEXT ·dwRingAVX2(SB), NOSPLIT, $0-80
 	MOVQ  AX, DX
 	IMULQ R9, DX
 	ADDQ  SI, DX
+	CMPQ  nb+80(FP), $1
+	JEQ   ringOne
 	CMPQ  step+64(FP), $2
 	JEQ   ring2
 
@@ -194,6 +197,126 @@ ring2:
 	ADDQ       $64, DI
 	DECQ       R12
 	JNZ        ring2
+	VZEROUPPER
+	RET
+
+	// One block.
+ringOne:
+	CMPQ      step+64(FP), $2
+	JEQ       ring2one
+	MOVQ      DX, BX
+	CMPQ      AX, R10
+	CMOVQCC   R14, BX
+	VPMOVSXBW (BX), Y0
+	INCQ      AX
+	ADDQ      R9, DX
+
+ring1one:
+	MOVQ       DX, BX
+	CMPQ       AX, R10
+	CMOVQCC    R14, BX
+	VPMOVSXBW  (BX), Y2
+	VPUNPCKLWD Y2, Y0, Y4
+	VPUNPCKHWD Y2, Y0, Y5
+	VMOVDQU    Y4, (DI)
+	VMOVDQU    Y5, 32(DI)
+	VMOVDQA    Y2, Y0
+	INCQ       AX
+	ADDQ       R9, DX
+	ADDQ       $64, DI
+	DECQ       R12
+	JNZ        ring1one
+	VZEROUPPER
+	RET
+
+ring2one:
+	MOVQ       DX, BX
+	CMPQ       AX, R10
+	CMOVQCC    R14, BX
+	INCQ       AX
+	ADDQ       R9, DX
+	MOVQ       DX, R8
+	CMPQ       AX, R10
+	CMOVQCC    R14, R8
+	INCQ       AX
+	ADDQ       R9, DX
+	VPMOVSXBW  (BX), Y0
+	VPMOVSXBW  (R8), Y2
+	VPUNPCKLWD Y2, Y0, Y4
+	VPUNPCKHWD Y2, Y0, Y5
+	VMOVDQU    Y4, (DI)
+	VMOVDQU    Y5, 32(DI)
+	ADDQ       $64, DI
+	DECQ       R12
+	JNZ        ring2one
+	VZEROUPPER
+	RET
+
+// func dwRing8AVX2(dst *int16, src *int8, inStride int, w int, padLeft int, entries int, z *int8, step int)
+//
+// dwRingAVX2 for one block of 8 channels: entries of 32 bytes, channels
+// 0-3 as (x[a], x[a+1]) pairs, then 4-7 (the lanes of one accumulator in
+// channel order).
+TEXT ·dwRing8AVX2(SB), NOSPLIT, $0-64
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ inStride+16(FP), R9
+	MOVQ w+24(FP), R10
+	MOVQ padLeft+32(FP), AX
+	NEGQ AX
+	MOVQ entries+40(FP), R12
+	MOVQ z+48(FP), R14
+	MOVQ AX, DX
+	IMULQ R9, DX
+	ADDQ  SI, DX
+	CMPQ  step+56(FP), $2
+	JEQ   r8two
+
+	MOVQ      DX, BX
+	CMPQ      AX, R10
+	CMOVQCC   R14, BX
+	VPMOVSXBW (BX), X0
+	INCQ      AX
+	ADDQ      R9, DX
+
+r8one:
+	MOVQ       DX, BX
+	CMPQ       AX, R10
+	CMOVQCC    R14, BX
+	VPMOVSXBW  (BX), X2
+	VPUNPCKLWD X2, X0, X4
+	VPUNPCKHWD X2, X0, X5
+	VMOVDQU    X4, (DI)
+	VMOVDQU    X5, 16(DI)
+	VMOVDQA    X2, X0
+	INCQ       AX
+	ADDQ       R9, DX
+	ADDQ       $32, DI
+	DECQ       R12
+	JNZ        r8one
+	VZEROUPPER
+	RET
+
+r8two:
+	MOVQ       DX, BX
+	CMPQ       AX, R10
+	CMOVQCC    R14, BX
+	INCQ       AX
+	ADDQ       R9, DX
+	MOVQ       DX, R8
+	CMPQ       AX, R10
+	CMOVQCC    R14, R8
+	INCQ       AX
+	ADDQ       R9, DX
+	VPMOVSXBW  (BX), X0
+	VPMOVSXBW  (R8), X2
+	VPUNPCKLWD X2, X0, X4
+	VPUNPCKHWD X2, X0, X5
+	VMOVDQU    X4, (DI)
+	VMOVDQU    X5, 16(DI)
+	ADDQ       $32, DI
+	DECQ       R12
+	JNZ        r8two
 	VZEROUPPER
 	RET
 
@@ -772,6 +895,270 @@ rowdone:
 	JMP  row
 
 done:
+	VZEROUPPER
+	RET
+
+// HPAIR6 is PAIR6 for a block of 8 channels (dwRowHAVX2): one weight
+// vector (at w(DX)), accumulators Y0-Y5.
+#define HPAIR6(w) \
+	VMOVDQU w(DX), Y12; \
+	MAC6(0, Y12, Y0, Y1, Y2, Y3, Y4, Y5, Y14, Y15); \
+	ADDQ    R13, SI
+
+// func dwRowHAVX2(dst *int8, outStride int, ow int, rows **int16, k int, pixAdv int, pairAdv int,
+//	w *int16, np int, rq *dwRQ, out *dwOut, boff int, fast int, nrows int, rowStep int, dstStep int)
+//
+// dwRowAVX2 for a block of 8 channels (dwRing8AVX2's ring, 32-byte
+// weight entries, rq one dwRQ with the lanes in channel order): six
+// pixels per step, the last step moved back to end at ow (recomputing the
+// same bytes); rows under 6 pixels one pixel at a time. 8-byte stores.
+TEXT ·dwRowHAVX2(SB), NOSPLIT, $0-128
+	MOVQ dst+0(FP), DI
+	MOVQ outStride+8(FP), R9
+	MOVQ rows+24(FP), R14
+	MOVQ pixAdv+40(FP), R12
+	LEAQ (R12)(R12*2), BX
+	MOVQ pairAdv+48(FP), R13
+	MOVQ rq+72(FP), AX
+
+hhrow:
+	MOVQ ow+16(FP), R10
+	MOVQ boff+88(FP), R11
+	CMPQ R10, $6
+	JLT  hhone
+
+hhex:
+	LEAQ    (R12)(R12*4), CX
+	VMOVDQU (AX), Y0
+	VMOVDQA Y0, Y1
+	VMOVDQA Y0, Y2
+	VMOVDQA Y0, Y3
+	VMOVDQA Y0, Y4
+	VMOVDQA Y0, Y5
+	MOVQ    w+56(FP), DX
+	XORQ    R8, R8
+	CMPQ    k+32(FP), $3
+	JEQ     hhk3
+	CMPQ    np+64(FP), $1
+	JEQ     hh1
+	CMPQ    np+64(FP), $2
+	JEQ     hh2
+	CMPQ    np+64(FP), $3
+	JEQ     hh3
+	CMPQ    np+64(FP), $4
+	JEQ     hh4
+	CMPQ    np+64(FP), $5
+	JEQ     hh5
+	JMP     hh6
+
+hhk3:
+	MOVQ 0(R14), SI
+	ADDQ R11, SI
+	HPAIR6(0)
+	HPAIR6(32)
+	MOVQ 8(R14), SI
+	ADDQ R11, SI
+	HPAIR6(64)
+	HPAIR6(96)
+	MOVQ 16(R14), SI
+	ADDQ R11, SI
+	HPAIR6(128)
+	HPAIR6(160)
+	JMP  hhepi
+
+hh1:
+	MOVQ (R14)(R8*8), SI
+	ADDQ R11, SI
+	HPAIR6(0)
+	ADDQ $32, DX
+	INCQ R8
+	CMPQ R8, k+32(FP)
+	JLT  hh1
+	JMP  hhepi
+
+hh2:
+	MOVQ (R14)(R8*8), SI
+	ADDQ R11, SI
+	HPAIR6(0)
+	HPAIR6(32)
+	ADDQ $64, DX
+	INCQ R8
+	CMPQ R8, k+32(FP)
+	JLT  hh2
+	JMP  hhepi
+
+hh3:
+	MOVQ (R14)(R8*8), SI
+	ADDQ R11, SI
+	HPAIR6(0)
+	HPAIR6(32)
+	HPAIR6(64)
+	ADDQ $96, DX
+	INCQ R8
+	CMPQ R8, k+32(FP)
+	JLT  hh3
+	JMP  hhepi
+
+hh4:
+	MOVQ (R14)(R8*8), SI
+	ADDQ R11, SI
+	HPAIR6(0)
+	HPAIR6(32)
+	HPAIR6(64)
+	HPAIR6(96)
+	ADDQ $128, DX
+	INCQ R8
+	CMPQ R8, k+32(FP)
+	JLT  hh4
+	JMP  hhepi
+
+hh5:
+	MOVQ (R14)(R8*8), SI
+	ADDQ R11, SI
+	HPAIR6(0)
+	HPAIR6(32)
+	HPAIR6(64)
+	HPAIR6(96)
+	HPAIR6(128)
+	ADDQ $160, DX
+	INCQ R8
+	CMPQ R8, k+32(FP)
+	JLT  hh5
+	JMP  hhepi
+
+hh6:
+	MOVQ (R14)(R8*8), SI
+	ADDQ R11, SI
+	HPAIR6(0)
+	HPAIR6(32)
+	HPAIR6(64)
+	HPAIR6(96)
+	HPAIR6(128)
+	HPAIR6(160)
+	ADDQ $192, DX
+	INCQ R8
+	CMPQ R8, k+32(FP)
+	JLT  hh6
+	JMP  hhepi
+
+hhepi:
+	MOVQ out+80(FP), CX
+	CMPQ fast+96(FP), $0
+	JEQ  hhslow
+	RQF(Y0, AX, Y12, Y13)
+	RQF(Y1, AX, Y14, Y15)
+	RQF(Y2, AX, Y12, Y13)
+	RQF(Y3, AX, Y14, Y15)
+	RQF(Y4, AX, Y12, Y13)
+	RQF(Y5, AX, Y14, Y15)
+	JMP  hhpack
+
+hhslow:
+	RQS(Y0, AX, CX, Y12, Y13)
+	RQS(Y1, AX, CX, Y14, Y15)
+	RQS(Y2, AX, CX, Y12, Y13)
+	RQS(Y3, AX, CX, Y14, Y15)
+	RQS(Y4, AX, CX, Y12, Y13)
+	RQS(Y5, AX, CX, Y14, Y15)
+
+	// Dword j of Y0's lanes: pixel j's channels 0-3 | 4-7 (j < 4), of
+	// Y4's: pixels 4, 5; unpacking the lanes gives each pixel's 8 bytes as
+	// a qword.
+hhpack:
+	VPACKSSDW    Y1, Y0, Y0
+	VPACKSSDW    Y3, Y2, Y2
+	VPACKSSDW    Y5, Y4, Y4
+	VPACKSSWB    Y2, Y0, Y0
+	VPACKSSWB    Y4, Y4, Y4
+	VPMAXSB      32(CX), Y0, Y0
+	VPMAXSB      32(CX), Y4, Y4
+	VPMINSB      64(CX), Y0, Y0
+	VPMINSB      64(CX), Y4, Y4
+	VEXTRACTI128 $1, Y0, X1
+	VEXTRACTI128 $1, Y4, X5
+	VPUNPCKLDQ   X1, X0, X2
+	VPUNPCKHDQ   X1, X0, X3
+	VPUNPCKLDQ   X5, X4, X6
+	LEAQ         (R9)(R9*2), R8
+	VMOVQ        X2, (DI)
+	VPEXTRQ      $1, X2, (DI)(R9*1)
+	VMOVQ        X3, (DI)(R9*2)
+	VPEXTRQ      $1, X3, (DI)(R8*1)
+	LEAQ         (DI)(R9*4), DI
+	VMOVQ        X6, (DI)
+	VPEXTRQ      $1, X6, (DI)(R9*1)
+	LEAQ         (DI)(R9*2), DI
+	LEAQ         (R11)(R12*4), R11
+	LEAQ         (R11)(R12*2), R11
+	SUBQ         $6, R10
+	JEQ          hhrowdone
+	CMPQ         R10, $6
+	JGE          hhex
+
+	// 1-5 pixels left: move back to end the step at ow.
+	MOVQ  $6, CX
+	SUBQ  R10, CX
+	MOVQ  CX, R8
+	IMULQ R9, R8
+	SUBQ  R8, DI
+	IMULQ R12, CX
+	SUBQ  CX, R11
+	MOVQ  $6, R10
+	JMP   hhex
+
+hhone:
+	VMOVDQU (AX), Y0
+	MOVQ    w+56(FP), DX
+	XORQ    R8, R8
+
+hhorow:
+	MOVQ (R14)(R8*8), SI
+	ADDQ R11, SI
+	MOVQ np+64(FP), CX
+
+hhopair:
+	VMOVDQU  (DX), Y8
+	VPMADDWD (SI), Y8, Y8
+	VPADDD   Y8, Y0, Y0
+	ADDQ     R13, SI
+	ADDQ     $32, DX
+	DECQ     CX
+	JNZ      hhopair
+	INCQ     R8
+	CMPQ     R8, k+32(FP)
+	JLT      hhorow
+
+	MOVQ out+80(FP), CX
+	CMPQ fast+96(FP), $0
+	JEQ  hhoslow
+	RQF(Y0, AX, Y8, Y9)
+	JMP  hhopack
+
+hhoslow:
+	RQS(Y0, AX, CX, Y8, Y9)
+
+hhopack:
+	VEXTRACTI128 $1, Y0, X1
+	VPACKSSDW    X1, X0, X0
+	VPACKSSWB    X0, X0, X0
+	VPMAXSB      32(CX), X0, X0
+	VPMINSB      64(CX), X0, X0
+	VMOVQ        X0, (DI)
+	ADDQ         R9, DI
+	ADDQ         R12, R11
+	DECQ         R10
+	JNZ          hhone
+
+hhrowdone:
+	DECQ nrows+104(FP)
+	JEQ  hhdone
+	MOVQ dst+0(FP), DI
+	ADDQ dstStep+120(FP), DI
+	MOVQ DI, dst+0(FP)
+	ADDQ rowStep+112(FP), R14
+	JMP  hhrow
+
+hhdone:
 	VZEROUPPER
 	RET
 

@@ -166,6 +166,53 @@ func TestAVX2DWConv(t *testing.T) {
 	if modes[false] == 0 || modes[true] == 0 {
 		t.Errorf("ring modes tested (whole: count): %v", modes)
 	}
+	// Chunks of 24 and 8 channels end in an 8-channel block: rows of 6
+	// pixels and more, shorter ones (one pixel at a time), paired rows.
+	for _, c := range []int{24, 40, 56, 72, 120} {
+		if nb, _, hb := dwBlocks(c - (c-1)/32*32); !hb || nb > 1 {
+			t.Fatalf("C=%d: no 8-channel block", c)
+		}
+		for _, w := range []int{1, 5, 6, 7, 13, 40} {
+			for _, k := range []int{3, 5} {
+				st := 1 + rng.IntN(2)
+				tc := dwCase{h: 1 + rng.IntN(9), w: w, c: c, k: k, stride: st, same: true, inOff: rng.IntN(3),
+					inExtra: rng.IntN(3), outOff: rng.IntN(3), outExtra: rng.IntN(3), split: rng.IntN(2) == 0}
+				runDWAVX2(t, rng, tc, rng.IntN(dwMultModes))
+			}
+		}
+	}
+	// 3x3 rows of dwPairMin pixels or more run as two stride-2 passes
+	// (dwPaired): odd and even widths, both paddings, one and two blocks,
+	// streaming and whole.
+	for i := range trials(60) {
+		tc := dwCase{h: 1 + rng.IntN(40), w: dwPairMin + rng.IntN(30), c: 16 + rng.IntN(60), k: 3, stride: 1,
+			same: i%2 == 0, inOff: rng.IntN(3), outOff: rng.IntN(3), outExtra: rng.IntN(3), split: rng.IntN(2) == 0}
+		if i%3 == 0 {
+			tc.w += 2 // valid padding still leaves dwPairMin
+		}
+		oh, _ := padding(tc.h, 3, 1, tc.same)
+		ow, _ := padding(tc.w, 3, 1, tc.same)
+		if s := (DWConvShape{H: tc.h, W: tc.w, C: tc.c, K: 3, Stride: 1, OH: oh, OW: ow}); !dwPaired(&s) {
+			t.Fatalf("%v: not paired", tc)
+		}
+		runDWAVX2(t, rng, tc, i%dwMultModes)
+	}
+	// Images of dwRowsMin bytes or more with 2-4 chunks go output row by
+	// output row over every chunk (byRows); the guard bands and a channel
+	// offset inside a wider pixel as in MixNet's groups.
+	for i, k := range []int{3, 5, 3, 7} {
+		st := 1 + i%2
+		tc := dwCase{h: 80 + rng.IntN(20), w: 70 + rng.IntN(30), c: []int{40, 72, 96, 64}[i], k: k, stride: st,
+			same: i != 2, inOff: rng.IntN(40), inExtra: 20 + rng.IntN(40), outOff: rng.IntN(3), split: i%2 == 1}
+		oh, _ := padding(tc.h, k, st, tc.same)
+		ow, _ := padding(tc.w, k, st, tc.same)
+		s := DWConvShape{H: tc.h, W: tc.w, C: tc.c, InStride: tc.inOff + tc.c + tc.inExtra, K: k, Stride: st, OH: oh, OW: ow}
+		_, n := dwPackLen(k, tc.c)
+		if _, whole := dwPlan(&s, 0, oh); whole || !dwByRows(&s, make([]int8, n), dwRingSz/2) {
+			t.Fatalf("%v: not by rows", tc)
+		}
+		runDWAVX2(t, rng, tc, i%dwMultModes)
+	}
 	// Rows too wide for the stack ring fall back to the generic kernel.
 	runDWAVX2(t, rng, dwCase{h: 3, w: 300, c: 20, k: 11, stride: 1}, dwMultRand)
 }
@@ -282,6 +329,24 @@ func TestAVX2DWEpilogueSetup(t *testing.T) {
 		}
 		if got := hi < rmax; got != all {
 			t.Fatalf("zOut %d: fast %v (max Shift-2 %d, dwFastR %d), the rule says %v", z, got, hi, rmax, all)
+		}
+		// An 8-channel block (setFast8): lanes in channel order.
+		var v dwRQ
+		got, all8 := v.setFast8(bias[:8], rq[:8], rmax, 2*int64(z)+1), true
+		for i, m := range rq[:8] {
+			kq, ok := dwFastRef(m, z)
+			all8 = all8 && ok
+			mo := v.mE[i]
+			if i%2 == 1 {
+				mo = v.mO[i-1]
+			}
+			if ok && (v.bias[i] != bias[i] || mo != m.M || v.rsh[i] != m.Shift-1 || v.kq[i] != kq) {
+				t.Fatalf("zOut %d 8-channel lane %d: bias %d M %d rsh %d kq %d, want %d %d %d %d", z, i,
+					v.bias[i], mo, v.rsh[i], v.kq[i], bias[i], m.M, m.Shift-1, kq)
+			}
+		}
+		if got != all8 {
+			t.Fatalf("zOut %d: 8-channel fast %v, the rule says %v", z, got, all8)
 		}
 	}
 }
