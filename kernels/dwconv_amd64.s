@@ -18,6 +18,39 @@
 	VPADDD   128(P), A, A; \
 	VPSRAVD  96(P), A, A
 
+// RQP loads the fast path's mE, mO and kq of the 8 lanes at P into Y12,
+// Y13, Y14 for RQR.
+#define RQP(P) \
+	VMOVDQU 32(P), Y12; \
+	VMOVDQU 64(P), Y13; \
+	VMOVDQU 128(P), Y14
+
+// RQR is RQF with mE, mO and kq in registers (RQP) and one temporary
+// (Y15): the even products overwrite A.
+#define RQR(A, P) \
+	VPSRLQ   $32, A, Y15; \
+	VPMULDQ  Y12, A, A; \
+	VPMULDQ  Y13, Y15, Y15; \
+	VPSRLQ   $32, A, A; \
+	VPBLENDD $0xAA, Y15, A, A; \
+	VPADDD   Y14, A, A; \
+	VPSRAVD  96(P), A, A
+
+// RQP4 is RQP with rsh too (Y11), for RQR4.
+#define RQP4(P) \
+	RQP(P); \
+	VMOVDQU 96(P), Y11
+
+// RQR4 is RQR with rsh in Y11 (RQP4).
+#define RQR4(A) \
+	VPSRLQ   $32, A, Y15; \
+	VPMULDQ  Y12, A, A; \
+	VPMULDQ  Y13, Y15, Y15; \
+	VPSRLQ   $32, A, A; \
+	VPBLENDD $0xAA, Y15, A, A; \
+	VPADDD   Y14, A, A; \
+	VPSRAVD  Y11, A, A
+
 // RQS is the general requantization (the shared REQ sequence), zOut at O.
 #define RQS(A, P, O, T0, T1) \
 	VPMAXSD  160(P), A, A; \
@@ -481,18 +514,20 @@ hepi:
 	LEAQ 320(AX), SI
 	CMPQ fast+96(FP), $0
 	JEQ  hslow
-	RQF(Y0, AX, Y12, Y13)
-	RQF(Y1, SI, Y14, Y15)
-	RQF(Y2, AX, Y12, Y13)
-	RQF(Y3, SI, Y14, Y15)
-	RQF(Y4, AX, Y12, Y13)
-	RQF(Y5, SI, Y14, Y15)
-	RQF(Y6, AX, Y12, Y13)
-	RQF(Y7, SI, Y14, Y15)
-	RQF(Y8, AX, Y12, Y13)
-	RQF(Y9, SI, Y14, Y15)
-	RQF(Y10, AX, Y12, Y13)
-	RQF(Y11, SI, Y14, Y15)
+	RQP(AX)
+	RQR(Y0, AX)
+	RQR(Y2, AX)
+	RQR(Y4, AX)
+	RQR(Y6, AX)
+	RQR(Y8, AX)
+	RQR(Y10, AX)
+	RQP(SI)
+	RQR(Y1, SI)
+	RQR(Y3, SI)
+	RQR(Y5, SI)
+	RQR(Y7, SI)
+	RQR(Y9, SI)
+	RQR(Y11, SI)
 	JMP  hpack
 
 hslow:
@@ -653,14 +688,16 @@ qepi:
 	LEAQ 320(AX), SI
 	CMPQ fast+96(FP), $0
 	JEQ  qslow
-	RQF(Y0, AX, Y8, Y9)
-	RQF(Y1, SI, Y10, Y11)
-	RQF(Y2, AX, Y12, Y13)
-	RQF(Y3, SI, Y14, Y15)
-	RQF(Y4, AX, Y8, Y9)
-	RQF(Y5, SI, Y10, Y11)
-	RQF(Y6, AX, Y12, Y13)
-	RQF(Y7, SI, Y14, Y15)
+	RQP4(AX)
+	RQR4(Y0)
+	RQR4(Y2)
+	RQR4(Y4)
+	RQR4(Y6)
+	RQP4(SI)
+	RQR4(Y1)
+	RQR4(Y3)
+	RQR4(Y5)
+	RQR4(Y7)
 	JMP  qpack
 
 qslow:
@@ -817,10 +854,12 @@ depi:
 	LEAQ 320(AX), SI
 	CMPQ fast+96(FP), $0
 	JEQ  dslow
-	RQF(Y0, AX, Y8, Y9)
-	RQF(Y1, SI, Y10, Y11)
-	RQF(Y2, AX, Y12, Y13)
-	RQF(Y3, SI, Y14, Y15)
+	RQP4(AX)
+	RQR4(Y0)
+	RQR4(Y2)
+	RQP4(SI)
+	RQR4(Y1)
+	RQR4(Y3)
 	JMP  dpack
 
 dslow:
@@ -1045,12 +1084,13 @@ hhepi:
 	MOVQ out+80(FP), CX
 	CMPQ fast+96(FP), $0
 	JEQ  hhslow
-	RQF(Y0, AX, Y12, Y13)
-	RQF(Y1, AX, Y14, Y15)
-	RQF(Y2, AX, Y12, Y13)
-	RQF(Y3, AX, Y14, Y15)
-	RQF(Y4, AX, Y12, Y13)
-	RQF(Y5, AX, Y14, Y15)
+	RQP4(AX)
+	RQR4(Y0)
+	RQR4(Y1)
+	RQR4(Y2)
+	RQR4(Y3)
+	RQR4(Y4)
+	RQR4(Y5)
 	JMP  hhpack
 
 hhslow:
