@@ -6,6 +6,18 @@
 // mO 64, rsh 96, kq 128, lo 160, hi 192, lsh 224, rndE 256, rndO 288.
 // dwOut: zOut 0, qmin 32, qmax 64.
 
+// NEXTROW ends an output row of dwRowAVX2/dwRowHAVX2 (same arguments):
+// to DONE after the last of nrows, else dst and the row table (R14) move
+// to the next output row and it goes to ROW.
+#define NEXTROW(ROW, DONE) \
+	DECQ nrows+104(FP); \
+	JEQ  DONE; \
+	MOVQ dst+0(FP), DI; \
+	ADDQ dstStep+120(FP), DI; \
+	MOVQ DI, dst+0(FP); \
+	ADDQ rowStep+112(FP), R14; \
+	JMP  ROW
+
 // RQF is the fast requantization (every Shift >= 2, see dwRQ): odd lanes
 // moved to even dwords for VPMULDQ, the high dwords of both products
 // merged, then one add (rounding and zero point) and the shift.
@@ -925,13 +937,7 @@ opack:
 	JNZ          one
 
 rowdone:
-	DECQ nrows+104(FP)
-	JEQ  done
-	MOVQ dst+0(FP), DI
-	ADDQ dstStep+120(FP), DI
-	MOVQ DI, dst+0(FP)
-	ADDQ rowStep+112(FP), R14
-	JMP  row
+	NEXTROW(row, done)
 
 done:
 	VZEROUPPER
@@ -1190,13 +1196,7 @@ hhopack:
 	JNZ          hhone
 
 hhrowdone:
-	DECQ nrows+104(FP)
-	JEQ  hhdone
-	MOVQ dst+0(FP), DI
-	ADDQ dstStep+120(FP), DI
-	MOVQ DI, dst+0(FP)
-	ADDQ rowStep+112(FP), R14
-	JMP  hhrow
+	NEXTROW(hhrow, hhdone)
 
 hhdone:
 	VZEROUPPER

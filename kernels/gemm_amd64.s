@@ -84,6 +84,25 @@ GLOBL gemmPerm<>(SB), RODATA|NOPTR, $32
 	VPMADDWD     Y13, Y14, Y14; \
 	VPADDD       Y14, Y7, Y7
 
+// COPY41 copies bytes [AX, CX) from (SI) to (DI) once fewer than 8 are
+// left: 4 bytes if they fit, then single bytes; R13 is scratch. L4 and L1
+// are the labels it defines, DONE where it goes after.
+#define COPY41(L4, L1, DONE) \
+L4: \
+	LEAQ 4(AX), R13; \
+	CMPQ R13, CX; \
+	JGT  L1; \
+	MOVL (SI)(AX*1), R13; \
+	MOVL R13, (DI)(AX*1); \
+	ADDQ $4, AX; \
+L1: \
+	CMPQ AX, CX; \
+	JGE  DONE; \
+	MOVB (SI)(AX*1), R13; \
+	MOVB R13, (DI)(AX*1); \
+	INCQ AX; \
+	JMP  L1
+
 // STORE12 stores channels 0-11 of two pixels packed in Y (pixel 0 in its
 // low lane, pixel 1 in its high lane) at (B) and (B)(R9*1): an 8- and a
 // 4-byte store each. X and XH are Y's low half and a free X register.
@@ -506,21 +525,7 @@ copy8:
 	ADDQ $8, AX
 	JMP  copy8
 
-copy4:
-	LEAQ 4(AX), R13
-	CMPQ R13, CX
-	JGT  copy1
-	MOVL (SI)(AX*1), R13
-	MOVL R13, (DI)(AX*1)
-	ADDQ $4, AX
-
-copy1:
-	CMPQ AX, CX
-	JGE  rowdone
-	MOVB (SI)(AX*1), R13
-	MOVB R13, (DI)(AX*1)
-	INCQ AX
-	JMP  copy1
+	COPY41(copy4, copy1, rowdone)
 
 rowdone:
 	ADDQ $16, SI
@@ -1299,21 +1304,7 @@ s6row:
 	MOVQ R13, (DI)
 	MOVQ $8, AX
 
-s6c4:
-	LEAQ 4(AX), R13
-	CMPQ R13, CX
-	JGT  s6c1
-	MOVL (SI)(AX*1), R13
-	MOVL R13, (DI)(AX*1)
-	ADDQ $4, AX
-
-s6c1:
-	CMPQ AX, CX
-	JGE  s6rowdone
-	MOVB (SI)(AX*1), R13
-	MOVB R13, (DI)(AX*1)
-	INCQ AX
-	JMP  s6c1
+	COPY41(s6c4, s6c1, s6rowdone)
 
 s6rowdone:
 	ADDQ 40(SP), SI
