@@ -307,17 +307,16 @@ func dwPlain(dst, src []int8, weights []int8, bias []int32, rq []quant.Multiplie
 // dwRingPool holds ring scratch for concurrent calls (one slot per worker
 // thread): a ring in a stack frame is zeroed by Go on every call (16-96
 // KiB, ~1.4 % of MixNet-S's depthwise time). A call that finds every slot
-// busy takes a stack frame instead.
+// busy takes one in the frame of dwStackRing.
 var dwRingPool [8]struct {
 	busy atomic.Bool
 	ring [dwRingSz / 2]int16
 }
 
-// dwRing runs dwChunks with a ring from dwRingPool, or in the frame of a
-// wrapper sized for its ring.
+// dwRing runs dwChunks with a ring from dwRingPool, or on the stack.
 func dwRing(dst, src []int8, weights, pk []int8, w16 *int16, bias []int32, rq []quant.Multiplier,
 	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int) {
-	n, whole := dwPlan(s, oy0, oy1)
+	whole := dwPlan(s, oy0, oy1)
 	for i := range dwRingPool {
 		if p := &dwRingPool[i]; p.busy.CompareAndSwap(false, true) {
 			dwChunks(p.ring[:], dst, src, weights, pk, w16, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
@@ -325,30 +324,17 @@ func dwRing(dst, src []int8, weights, pk []int8, w16 *int16, bias []int32, rq []
 			return
 		}
 	}
-	switch {
-	case n <= 16<<10/2:
-		dwSmall(dst, src, weights, pk, w16, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
-	case n <= 48<<10/2:
-		dwMedium(dst, src, weights, pk, w16, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
-	default:
-		dwLarge(dst, src, weights, pk, w16, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
-	}
+	dwStackRing(dst, src, weights, pk, w16, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
 }
 
-// dwPlan returns the ring size in int16s (alignment slack included) and
-// the mode. Small maps convert every input row of the call once per chunk
-// and run all output rows in one kernel call per block ("whole");
-// otherwise a ring of K rows streams down the image, one kernel call per
-// output row and block.
-func dwPlan(s *DWConvShape, oy0, oy1 int) (n int, whole bool) {
+// dwPlan returns the mode. Small maps convert every input row of the call
+// once per chunk and run all output rows in one kernel call per block
+// ("whole"); otherwise a ring of K rows streams down the image, one kernel
+// call per output row and block.
+func dwPlan(s *DWConvShape, oy0, oy1 int) (whole bool) {
 	_, entries := dwGeom(s)
-	rowN := entries * dwEntry
-	n = (s.K+1)*rowN + dwAlign/2
 	_, _, nv := dwSpan(s, oy0, oy1)
-	if wn := (nv+1)*rowN + dwAlign/2; (oy1-oy0-1)*s.Stride+s.K <= dwMaxTable && wn <= 48<<10/2 {
-		return max(n, wn), true
-	}
-	return n, false
+	return (oy1-oy0-1)*s.Stride+s.K <= dwMaxTable && (nv+1)*entries*dwEntry+dwAlign/2 <= 48<<10/2
 }
 
 // dwMaxTable bounds the input rows (image and padding) of a "whole" call.
@@ -363,22 +349,11 @@ func dwSpan(s *DWConvShape, oy0, oy1 int) (iyA, lo, nv int) {
 	return iyA, lo, max(hi-lo, 0)
 }
 
+// dwStackRing is dwRing's fallback when every pool slot is busy (more
+// concurrent calls than slots): a ring of the pool's size on the stack.
+//
 //go:noinline
-func dwSmall(dst, src []int8, weights, pk []int8, w16 *int16, bias []int32, rq []quant.Multiplier,
-	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int, whole bool) {
-	var ring [16 << 10 / 2]int16
-	dwChunks(ring[:], dst, src, weights, pk, w16, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
-}
-
-//go:noinline
-func dwMedium(dst, src []int8, weights, pk []int8, w16 *int16, bias []int32, rq []quant.Multiplier,
-	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int, whole bool) {
-	var ring [48 << 10 / 2]int16
-	dwChunks(ring[:], dst, src, weights, pk, w16, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
-}
-
-//go:noinline
-func dwLarge(dst, src []int8, weights, pk []int8, w16 *int16, bias []int32, rq []quant.Multiplier,
+func dwStackRing(dst, src []int8, weights, pk []int8, w16 *int16, bias []int32, rq []quant.Multiplier,
 	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int, whole bool) {
 	var ring [dwRingSz / 2]int16
 	dwChunks(ring[:], dst, src, weights, pk, w16, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
@@ -554,7 +529,7 @@ func (x *dwCtx) rowOut(p *dwPart, d int, rp **int16, nrows, rowStep, dstStep int
 func dwChunks(ring []int16, dst, src []int8, weights, pk []int8, w16 *int16, bias []int32, rq []quant.Multiplier,
 	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int, whole bool) {
 	x := newDWCtx(dst, src, weights, pk, w16, bias, rq, s, zIn, zOut, qmin, qmax)
-	h, c, k, st, rowN := s.H, s.C, s.K, s.Stride, x.rowN
+	c, k, st, rowN := s.C, s.K, s.Stride, x.rowN
 	ring = align64(ring)
 	if !whole && dwByRows(s, pk, len(ring)) {
 		x.byRows(ring, oy0, oy1)
@@ -586,26 +561,9 @@ func dwChunks(ring []int16, dst, src []int8, weights, pk []int8, w16 *int16, bia
 			x.rowOut(&p, oy0*s.OW*s.OutStride+c0, &table[0], oy1-oy0, st*8, s.OW*s.OutStride, &ep)
 			continue
 		}
-		var slotRow [dwMaxK]int
-		for i := range slotRow {
-			slotRow[i] = -1
-		}
+		rs := newDWStream(ring, zrow)
 		for oy := oy0; oy < oy1; oy++ {
-			iy0 := oy*st - s.PadTop
-			for ky := range k {
-				iy := iy0 + ky
-				if iy < 0 || iy >= h {
-					rows[ky] = &zrow[0]
-					continue
-				}
-				slot := iy % k
-				row := ring[slot*rowN : (slot+1)*rowN]
-				if slotRow[slot] != iy {
-					slotRow[slot] = iy
-					x.convert(row, iy, &p)
-				}
-				rows[ky] = &row[0]
-			}
+			x.streamRows(&rs, oy, &p, &rows)
 			x.rowOut(&p, oy*s.OW*s.OutStride+c0, &rows[0], 1, 0, 0, &ep)
 		}
 	}
@@ -646,37 +604,56 @@ func (x *dwCtx) byRows(ring []int16, oy0, oy1 int) {
 	zrow := ring[nch*k*rowN : (nch*k+1)*rowN]
 	dwRingAVX2(&zrow[0], &x.src[0], s.InStride, 0, 0, x.entries, 0, &x.zb[0], x.step, x.half, 2)
 	var (
-		ep      [dwRowsMax][4]dwRQ
-		parts   [dwRowsMax]dwPart
-		slotRow [dwRowsMax][dwMaxK]int
-		rows    [dwMaxK]*int16
+		ep     [dwRowsMax][4]dwRQ
+		parts  [dwRowsMax]dwPart
+		stream [dwRowsMax]dwStream
+		rows   [dwMaxK]*int16
 	)
 	for ci := range nch {
 		c0, r := dwChunk(s.C, ci*32)
 		parts[ci] = x.setup(ci, c0, r, &ep[ci])
-		for i := range slotRow[ci] {
-			slotRow[ci][i] = -1
-		}
+		stream[ci] = newDWStream(ring[ci*k*rowN:], zrow)
 	}
 	for oy := oy0; oy < oy1; oy++ {
-		iy0 := oy*s.Stride - s.PadTop
 		for ci := range nch {
-			base := ring[ci*k*rowN:]
-			for ky := range k {
-				iy := iy0 + ky
-				if iy < 0 || iy >= s.H {
-					rows[ky] = &zrow[0]
-					continue
-				}
-				slot := iy % k
-				row := base[slot*rowN : (slot+1)*rowN]
-				if slotRow[ci][slot] != iy {
-					slotRow[ci][slot] = iy
-					x.convert(row, iy, &parts[ci])
-				}
-				rows[ky] = &row[0]
-			}
+			x.streamRows(&stream[ci], oy, &parts[ci], &rows)
 			x.rowOut(&parts[ci], oy*s.OW*s.OutStride+parts[ci].c0, &rows[0], 1, 0, 0, &ep[ci])
 		}
+	}
+}
+
+// dwStream is a ring of K input rows streaming down the image for one
+// chunk: slot iy%K holds input row slotRow[iy%K] (-1: none yet).
+type dwStream struct {
+	ring, zrow []int16
+	slotRow    [dwMaxK]int
+}
+
+func newDWStream(ring, zrow []int16) dwStream {
+	r := dwStream{ring: ring, zrow: zrow}
+	for i := range r.slotRow {
+		r.slotRow[i] = -1
+	}
+	return r
+}
+
+// streamRows points rows at the K input rows output row oy reads (the
+// padding row outside the image), converting those the ring lacks.
+func (x *dwCtx) streamRows(r *dwStream, oy int, p *dwPart, rows *[dwMaxK]*int16) {
+	s, k, rowN := x.s, x.k, x.rowN
+	iy0 := oy*s.Stride - s.PadTop
+	for ky := range k {
+		iy := iy0 + ky
+		if iy < 0 || iy >= s.H {
+			rows[ky] = &r.zrow[0]
+			continue
+		}
+		slot := iy % k
+		row := r.ring[slot*rowN : (slot+1)*rowN]
+		if r.slotRow[slot] != iy {
+			r.slotRow[slot] = iy
+			x.convert(row, iy, p)
+		}
+		rows[ky] = &row[0]
 	}
 }

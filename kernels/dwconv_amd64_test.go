@@ -159,7 +159,7 @@ func TestAVX2DWConv(t *testing.T) {
 		oh, _ := padding(tc.h, k, tc.stride, tc.same)
 		ow, _ := padding(tc.w, k, tc.stride, tc.same)
 		s := DWConvShape{H: tc.h, W: tc.w, C: tc.c, K: k, Stride: tc.stride, OH: oh, OW: ow}
-		_, whole := dwPlan(&s, 0, oh)
+		whole := dwPlan(&s, 0, oh)
 		modes[whole]++
 		runDWAVX2(t, rng, tc, i%dwMultModes)
 	}
@@ -208,7 +208,7 @@ func TestAVX2DWConv(t *testing.T) {
 		ow, _ := padding(tc.w, k, st, tc.same)
 		s := DWConvShape{H: tc.h, W: tc.w, C: tc.c, InStride: tc.inOff + tc.c + tc.inExtra, K: k, Stride: st, OH: oh, OW: ow}
 		_, n := dwPackLen(k, tc.c)
-		if _, whole := dwPlan(&s, 0, oh); whole || !dwByRows(&s, make([]int8, n), dwRingSz/2) {
+		if whole := dwPlan(&s, 0, oh); whole || !dwByRows(&s, make([]int8, n), dwRingSz/2) {
 			t.Fatalf("%v: not by rows", tc)
 		}
 		runDWAVX2(t, rng, tc, i%dwMultModes)
@@ -401,5 +401,24 @@ func BenchmarkAVX2DWConv(b *testing.B) {
 				reportGMACs(b, oh*oh*d.c*d.k*d.k)
 			})
 		}
+	}
+}
+
+// With every dwRingPool slot taken (more concurrent calls than slots) the
+// kernel runs its ring on the stack (dwStackRing), with the same bits.
+func TestAVX2DWStackRing(t *testing.T) {
+	for i := range dwRingPool {
+		if !dwRingPool[i].busy.CompareAndSwap(false, true) {
+			t.Fatalf("pool slot %d busy before the test", i)
+		}
+	}
+	defer func() {
+		for i := range dwRingPool {
+			dwRingPool[i].busy.Store(false)
+		}
+	}()
+	rng := rand.New(rand.NewPCG(71, 72))
+	for i := range trials(60) {
+		runDWAVX2(t, rng, randDWCaseAVX2(rng), i%dwMultModes)
 	}
 }
