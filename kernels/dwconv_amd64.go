@@ -4,6 +4,7 @@ package kernels
 
 import (
 	"fmt"
+	"math/bits"
 	"sync/atomic"
 	"unsafe"
 
@@ -85,11 +86,8 @@ func dwFastR(zOut int32) uint32 {
 	if a < 0 {
 		a = -a
 	}
-	r := uint32(0)
-	for r < 30 && a<<r < 1<<30 {
-		r++
-	}
-	return r
+	// a*2^r < 2^30 for r <= 30 - bits.Len(a): 31 - Len values of r >= 0.
+	return uint32(min(30, max(0, 31-bits.Len64(uint64(a)))))
 }
 
 // dwEpFastAVX2 loads what the fast path reads (bias, mE, mO, rsh, kq)
