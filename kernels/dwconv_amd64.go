@@ -5,7 +5,6 @@ package kernels
 import (
 	"fmt"
 	"math/bits"
-	"sync/atomic"
 	"unsafe"
 
 	"github.com/mixedge/mixedge/quant"
@@ -306,21 +305,16 @@ func dwPlain(dst, src []int8, weights []int8, bias []int32, rq []quant.Multiplie
 // thread): a ring in a stack frame is zeroed by Go on every call (16-96
 // KiB, ~1.4 % of MixNet-S's depthwise time). A call that finds every slot
 // busy takes one in the frame of dwStackRing.
-var dwRingPool [8]struct {
-	busy atomic.Bool
-	ring [dwRingSz / 2]int16
-}
+var dwRingPool scratchSlots[[dwRingSz / 2]int16]
 
 // dwRing runs dwChunks with a ring from dwRingPool, or on the stack.
 func dwRing(dst, src []int8, weights, pk []int8, w16 *int16, bias []int32, rq []quant.Multiplier,
 	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int) {
 	whole := dwPlan(s, oy0, oy1)
-	for i := range dwRingPool {
-		if p := &dwRingPool[i]; p.busy.CompareAndSwap(false, true) {
-			dwChunks(p.ring[:], dst, src, weights, pk, w16, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
-			p.busy.Store(false)
-			return
-		}
+	if ring, slot := dwRingPool.take(); ring != nil {
+		dwChunks(ring[:], dst, src, weights, pk, w16, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
+		dwRingPool.release(slot)
+		return
 	}
 	dwStackRing(dst, src, weights, pk, w16, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
 }

@@ -4,7 +4,6 @@ package kernels
 
 import (
 	"fmt"
-	"sync/atomic"
 	"unsafe"
 
 	"github.com/mixedge/mixedge/quant"
@@ -165,10 +164,7 @@ var dwDotScratchLimit = dwDotScratchSize
 
 // dwDotPool holds the scratch of concurrent calls (one per worker thread);
 // a call that finds every slot busy runs the neon kernels instead.
-var dwDotPool [8]struct {
-	busy atomic.Bool
-	buf  [dwDotScratchSize]int8
-}
+var dwDotPool scratchSlots[[dwDotScratchSize]int8]
 
 // dwDotTileSize returns the window entries (a multiple of 4) and gathered
 // pixels a tile of nc output columns needs.
@@ -204,18 +200,12 @@ func dwConvDot(dst, src []int8, weights []int8, bias []int32, rq []quant.Multipl
 	need("DWConvQS8 dotprod", "dst", len(dst), span(oy1*s.OW, s.OutStride, c))
 	need("DWConvQS8 dotprod", "bias", len(bias), c)
 	need("DWConvQS8 dotprod", "rq", len(rq), c)
-	slot := -1
-	for i := range dwDotPool {
-		if dwDotPool[i].busy.CompareAndSwap(false, true) {
-			slot = i
-			break
-		}
-	}
-	if slot < 0 {
+	scratch, slot := dwDotPool.take()
+	if scratch == nil {
 		dwConvNeon(dst, src, weights[:k*k*c], bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1)
 		return
 	}
-	buf := dwDotPool[slot].buf[:dwDotScratchLimit]
+	buf := scratch[:dwDotScratchLimit]
 
 	g := (k + 3) / 4
 	// Column tiles: as wide as the scratch allows (the whole row for every
@@ -227,7 +217,7 @@ func dwConvDot(dst, src []int8, weights []int8, bias []int32, rq []quant.Multipl
 			break
 		}
 		if ncols == 1 { // only with a lowered dwDotScratchLimit
-			dwDotPool[slot].busy.Store(false)
+			dwDotPool.release(slot)
 			dwConvNeon(dst, src, weights[:k*k*c], bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1)
 			return
 		}
@@ -277,5 +267,5 @@ func dwConvDot(dst, src []int8, weights []int8, bias []int32, rq []quant.Multipl
 			}
 		}
 	}
-	dwDotPool[slot].busy.Store(false)
+	dwDotPool.release(slot)
 }
