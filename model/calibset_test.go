@@ -34,20 +34,9 @@ func rangesOf(t testing.TB, net *FloatNet, img []float32) Ranges {
 // unionRanges is what minmax calibration over several images gives: the
 // smallest low and largest high of the images' own ranges.
 func unionRanges(rs []Ranges) Ranges {
-	out := make(Ranges, len(rs[0]))
-	for _, r := range rs {
-		for i := range r {
-			for p := range r[i] {
-				a, b := &out[i][p], r[i][p]
-				switch {
-				case !b.Seen:
-				case !a.Seen:
-					*a = b
-				default:
-					a.Lo, a.Hi = min(a.Lo, b.Lo), max(a.Hi, b.Hi)
-				}
-			}
-		}
+	out := rs[0]
+	for _, r := range rs[1:] {
+		out = UnionRanges(out, r)
 	}
 	return out
 }

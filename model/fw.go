@@ -20,6 +20,7 @@ const (
 	SecParams  = "params"
 	SecWeights = "weights"
 	SecPlan    = "plan"
+	SecCalib   = "calib" // optional: how the ranges were chosen, as text
 
 	// ModelFormat versions the content of the sections above.
 	ModelFormat = 1
@@ -148,6 +149,13 @@ func EncodeFirmware(q *QModel, plan Plan) ([]byte, error) {
 	}
 	if err := addSection(w, SecPlan, &e); err != nil {
 		return nil, err
+	}
+	if q.Calib != "" {
+		e = firmware.Encoder{}
+		e.Str(q.Calib)
+		if err := addSection(w, SecCalib, &e); err != nil {
+			return nil, err
+		}
 	}
 	return w.Bytes()
 }
@@ -401,6 +409,15 @@ func decodeFirmware(f *firmware.File) (*Firmware, error) {
 	}
 	if err := plan.Check(bufs); err != nil {
 		return nil, d.Errorf("%v", err)
+	}
+	if f.Has(SecCalib) {
+		if d, err = section(f, SecCalib); err != nil {
+			return nil, err
+		}
+		q.Calib = d.Str()
+		if err := d.Finish(); err != nil {
+			return nil, err
+		}
 	}
 	return &Firmware{Q: q, Plan: plan, Bufs: bufs, file: f}, nil
 }

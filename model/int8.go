@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/mixedge/mixedge/mixconv"
 	"github.com/mixedge/mixedge/quant"
 )
 
@@ -46,6 +47,7 @@ type QModel struct {
 	Ops    []QOp
 	Labels []string
 	Pre    PreprocessDefaults // preprocessing the model was calibrated with
+	Calib  string             // how the ranges were chosen, in words (convert writes it; "" in .fw files that predate it)
 }
 
 // InputParams are the int8 parameters of an image normalised with mean and
@@ -92,8 +94,47 @@ func paramsOf(r Range, what string) (quant.Params, error) {
 	return p, nil
 }
 
+// UnionRanges is, per point, the smallest range that holds both a's and
+// b's (a point seen by only one keeps that one's).
+func UnionRanges(a, b Ranges) Ranges {
+	out := make(Ranges, len(a))
+	for i := range a {
+		for p := range a[i] {
+			x, y := a[i][p], b[i][p]
+			switch {
+			case !y.Seen:
+				out[i][p] = x
+			case !x.Seen:
+				out[i][p] = y
+			default:
+				out[i][p] = Range{Lo: min(x.Lo, y.Lo), Hi: max(x.Hi, y.Hi), Seen: true}
+			}
+		}
+	}
+	return out
+}
+
+// QuantizeOptions are the choices of Quantize beyond the ranges.
+type QuantizeOptions struct {
+	// Means, per tensor id and channel, are the float activations' means
+	// (Calibrator.Means or DataFreeMeans). With them, each conv's bias is
+	// corrected by the mean output shift that rounding its weights causes
+	// (bias correction, Nagel et al. 2019): Σ (w_q − w)·E[x] over the taps
+	// and input channels that feed an output channel, each tap weighted
+	// by the share of output pixels for which it falls inside the image.
+	Means [][]float32
+}
+
 // Quantize turns a float network and its calibrated ranges into int8.
 func Quantize(g *Graph, w *Weights, r Ranges, pre PreprocessDefaults, labels []string) (*QModel, error) {
+	return QuantizeWith(g, w, r, pre, labels, QuantizeOptions{})
+}
+
+// QuantizeWith is Quantize with options.
+func QuantizeWith(g *Graph, w *Weights, r Ranges, pre PreprocessDefaults, labels []string, opt QuantizeOptions) (*QModel, error) {
+	if opt.Means != nil && len(opt.Means) != len(g.Tensors) {
+		return nil, fmt.Errorf("quantize: means for %d tensors, graph has %d", len(opt.Means), len(g.Tensors))
+	}
 	if len(r) != len(g.Ops) || len(w.Ops) != len(g.Ops) {
 		return nil, fmt.Errorf("quantize: %d ops, %d weights, %d ranges", len(g.Ops), len(w.Ops), len(r))
 	}
@@ -107,7 +148,11 @@ func Quantize(g *Graph, w *Weights, r Ranges, pre PreprocessDefaults, labels []s
 	for i := range g.Ops {
 		op := &g.Ops[i]
 		qo := &q.Ops[i]
-		if err := quantizeOp(g, op, &w.Ops[i], r[i], cur, qo); err != nil {
+		var inMean []float32
+		if opt.Means != nil {
+			inMean = opt.Means[op.In]
+		}
+		if err := quantizeOp(g, op, &w.Ops[i], r[i], cur, qo, inMean); err != nil {
 			return nil, fmt.Errorf("quantize %s: %w", op.Name, err)
 		}
 		cur[op.Out] = qo.Out
@@ -115,7 +160,7 @@ func Quantize(g *Graph, w *Weights, r Ranges, pre PreprocessDefaults, labels []s
 	return q, nil
 }
 
-func quantizeOp(g *Graph, op *Op, w *OpWeights, r [NumPoints]Range, cur []quant.Params, qo *QOp) error {
+func quantizeOp(g *Graph, op *Op, w *OpWeights, r [NumPoints]Range, cur []quant.Params, qo *QOp, inMean []float32) error {
 	inP := cur[op.In]
 	qo.ZIn = inP.Zero
 	var err error
@@ -126,7 +171,7 @@ func quantizeOp(g *Graph, op *Op, w *OpWeights, r [NumPoints]Range, cur []quant.
 	}
 	switch op.Kind {
 	case OpStem, OpPointwise, OpDepthwise:
-		return quantizeConv(g, op, w, r, inP, qo)
+		return quantizeConv(g, op, w, r, inP, qo, inMean)
 	case OpSE:
 		s := g.Tensors[op.In]
 		cfg := &quant.SEConfig{Channels: s.C, Reduced: op.SEReduce, Pixels: s.H * s.W,
@@ -176,7 +221,7 @@ func quantizeOp(g *Graph, op *Op, w *OpWeights, r [NumPoints]Range, cur []quant.
 
 // quantizeConv packs a conv's weights per output channel and derives its
 // requantization. The float layouts are those of OpWeights.
-func quantizeConv(g *Graph, op *Op, w *OpWeights, r [NumPoints]Range, inP quant.Params, qo *QOp) error {
+func quantizeConv(g *Graph, op *Op, w *OpWeights, r [NumPoints]Range, inP quant.Params, qo *QOp, inMean []float32) error {
 	cout := sum(op.OutSplit)
 	target := qo.Out
 	qo.QMin, qo.QMax = quant.Bounds()
@@ -194,7 +239,7 @@ func quantizeConv(g *Graph, op *Op, w *OpWeights, r [NumPoints]Range, inP quant.
 	qo.WScale = make([]float32, cout)
 	qo.Bias = make([]int32, cout)
 	qo.M = make([]quant.Multiplier, cout)
-	off := 0
+	off, inOff := 0, 0
 	for gi, k := range op.Kernels {
 		ci, co := op.InSplit[gi], op.OutSplit[gi]
 		src := w.W[gi]
@@ -204,8 +249,12 @@ func quantizeConv(g *Graph, op *Op, w *OpWeights, r [NumPoints]Range, inP quant.
 		if err := quant.QuantizeWeights(qw, sc, src, co, 1); err != nil {
 			return err
 		}
+		fb := w.B[off : off+co]
+		if inMean != nil {
+			fb = correctBias(g, op, gi, fb, src, qw, sc, inMean, inOff)
+		}
 		bias := qo.Bias[off : off+co]
-		if err := quant.QuantizeBias(bias, w.B[off:off+co], inP.Scale, sc); err != nil {
+		if err := quant.QuantizeBias(bias, fb, inP.Scale, sc); err != nil {
 			return err
 		}
 		if err := quant.FoldZeroPoint(bias, bias, qw, co, 1, inP.Zero); err != nil {
@@ -220,6 +269,7 @@ func quantizeConv(g *Graph, op *Op, w *OpWeights, r [NumPoints]Range, inP quant.
 			qo.W = append(qo.W, transposeInt8(qw, k*k*ci, co)...)
 		}
 		off += co
+		inOff += ci
 	}
 	return quant.ConvMultipliers(qo.M, inP.Scale, qo.WScale, target.Scale)
 }
@@ -232,4 +282,65 @@ func transposeInt8(m []int8, rows, cols int) []int8 {
 		}
 	}
 	return t
+}
+
+// correctBias returns group gi's float bias less the expected output shift
+// of its rounded weights, given the means of the op's input channels.
+func correctBias(g *Graph, op *Op, gi int, b, w []float32, qw []int8, sc, inMean []float32, inOff int) []float32 {
+	k := op.Kernels[gi]
+	ci, co := op.InSplit[gi], op.OutSplit[gi]
+	is := g.Tensors[op.In]
+	var tapShare []float64 // per tap (ky,kx): share of output pixels it reads inside the image
+	if op.Kind != OpPointwise {
+		spec := mixconv.Spec{Kernels: op.Kernels, Split: op.InSplit, Stride: op.Stride, Dilation: 1, Padding: op.Padding}
+		top, _, left, _ := spec.Pads(gi, is.H, is.W)
+		os := g.Tensors[op.Out]
+		tapShare = make([]float64, k*k)
+		ry := inside(k, op.Stride, top, is.H, os.H)
+		rx := inside(k, op.Stride, left, is.W, os.W)
+		for ky := 0; ky < k; ky++ {
+			for kx := 0; kx < k; kx++ {
+				tapShare[ky*k+kx] = ry[ky] * rx[kx]
+			}
+		}
+	}
+	out := make([]float64, co)
+	outer := len(w) / co
+	for j := 0; j < outer; j++ {
+		for o := 0; o < co; o++ {
+			d := float64(qw[j*co+o])*float64(sc[o]) - float64(w[j*co+o])
+			if d == 0 {
+				continue
+			}
+			switch op.Kind {
+			case OpPointwise: // [ci][co]
+				out[o] += d * float64(inMean[inOff+j])
+			case OpDepthwise: // [tap][c]
+				out[o] += d * float64(inMean[inOff+o]) * tapShare[j]
+			case OpStem: // [tap][ci][co]
+				out[o] += d * float64(inMean[inOff+j%ci]) * tapShare[j/ci]
+			}
+		}
+	}
+	nb := make([]float32, co)
+	for o := range nb {
+		nb[o] = float32(float64(b[o]) - out[o])
+	}
+	return nb
+}
+
+// inside returns, per kernel offset, the share of the n output positions
+// (stride s, padding before pad) whose input index falls in [0, size).
+func inside(k, s, pad, size, n int) []float64 {
+	r := make([]float64, k)
+	for t := 0; t < k; t++ {
+		c := 0
+		for o := 0; o < n; o++ {
+			if i := o*s - pad + t; i >= 0 && i < size {
+				c++
+			}
+		}
+		r[t] = float64(c) / float64(n)
+	}
+	return r
 }

@@ -22,6 +22,11 @@ type OpWeights struct {
 	W      [][]float32
 	B      []float32 // per output channel: folded BN shift, SE expand bias, or classifier bias
 	SEBias []float32
+
+	// BNGamma and BNBeta are the folded BatchNorm's affine parameters: over
+	// the training data, output channel c had mean BNBeta[c] and standard
+	// deviation |BNGamma[c]| before the activation (data-free ranges).
+	BNGamma, BNBeta []float32
 }
 
 // Weights are the float32 weights of a Graph, one entry per op.
@@ -213,6 +218,7 @@ func (g *Graph) foldWeights(get func(string) []float32) *Weights {
 			scale := make([]float64, cout)
 			ow.B = make([]float32, cout)
 			gamma, beta := get(op.BN+".weight"), get(op.BN+".bias")
+			ow.BNGamma, ow.BNBeta = gamma[:cout:cout], beta[:cout:cout]
 			mean, variance := get(op.BN+".running_mean"), get(op.BN+".running_var")
 			for c := 0; c < cout; c++ {
 				s := float64(gamma[c]) / math.Sqrt(float64(variance[c])+eps)
