@@ -16,29 +16,62 @@ import (
 	"github.com/mixedge/mixedge/quant"
 )
 
+// Where activation ranges come from (--ranges).
+const (
+	rangesPictures = "pictures"  // observers over calibration pictures
+	rangesDataFree = "data-free" // BatchNorm statistics, no pictures
+	rangesUnion    = "union"     // pictures' ranges widened to hold the data-free ones
+)
+
+// The defaults, chosen on trained MixNets' validation splits and the
+// reference weights (docs/QUANTIZATION.md): with the user's own pictures
+// their ranges; with none, the data-free ranges widened by the built-in
+// pictures', so a saturated scene does not fall apart.
+const (
+	defaultRangesWithPictures = rangesPictures
+	defaultRangesNoPictures   = rangesUnion
+)
+
 func runConvert(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("convert", "--weights W.safetensors --arch ARCH [flags] -o OUT.fw",
 		fmt.Sprintf(`Quantize a MixNet to int8 and write the deployable .fw image: per-channel
-int8 weights packed for the kernels, activation ranges calibrated by running
-the float network over images, the op list, the arena plan, preprocessing
-parameters and labels.
-Calibration data: --calib DIR (PNG/JPEG images, preprocessed like classify)
-and/or --calib-synthetic N generated pictures. With neither, the built-in
-set: the %d freely licensed photos shipped in mixedge plus %d synthetic
-pictures (docs/QUANTIZATION.md has the measurements behind that choice).
-Observers: minmax (default), percentile, mse, image-mse.
+int8 weights packed for the kernels, activation ranges, the op list, the
+arena plan, preprocessing parameters and labels.
+
+Activation ranges (--ranges) come from calibration pictures, from the
+BatchNorm statistics in the weights (data-free: no pictures, so never
+off-domain), or both ("union": the pictures' ranges widened to hold the
+data-free ones).
+  --calib DIR        your own PNG/JPEG pictures, preprocessed like classify:
+                     a few hundred of the model's training pictures is best
+  --calib none       no pictures at all: data-free ranges
+  neither            the data-free ranges widened by the built-in set (%d
+                     freely licensed photos + %d synthetic pictures)
+convert prints what it used and warns when the pictures do not look like
+the model's training data (their activations disagree with the BatchNorm
+statistics), or when the built-in ImageNet-style pictures calibrate a model
+that is not a 1000-class ImageNet one. 'info --model' shows it later.
+Observers pick a range from the values seen: minmax, percentile, mse,
+image-mse, one for all points or per point class (conv, preact, add, se,
+pool), e.g. --observer percentile,add=minmax. Bias correction removes the
+mean output shift that rounding each conv's weights causes.
 --report prints, per layer, the SQNR of the int8 output against float32
 on report images (the calibration images, at most 4, or held-out synthetic
-ones), so the layers that lose the most stand out.`, len(calib.PhotoNames()), calib.DefaultSynthetic),
+ones), so the layers that lose the most stand out.
+docs/QUANTIZATION.md has the measurements behind every default.`, len(calib.PhotoNames()), calib.DefaultSynthetic),
 		`  mixedge convert --weights mixnet_s.safetensors --arch mixnet_s -o mixnet_s.fw
+  mixedge convert --weights mine.safetensors --arch mixnet_s --classes 10 --labels labels.txt \
+      --input-size 64 --crop-pct 1 --calib train_pictures/ -o mine.fw
   mixedge convert --weights w.safetensors --arch tf_mixnet_l --calib photos/ --report -o l.fw`, stderr)
 	weights := fs.String("weights", "", "safetensors file with timm's state_dict")
 	arch := fs.String("arch", "mixnet_s", "architecture: "+strings.Join(model.ArchNames(), ", "))
 	classes := fs.Int("classes", 1000, "classifier outputs of the weights")
 	size := fs.Int("input-size", 0, "network input size (default: the architecture's, 224)")
-	calibDir := fs.String("calib", "", "directory of calibration images")
-	calibSyn := fs.Int("calib-synthetic", 0, fmt.Sprintf("number of synthetic calibration images (without --calib or this flag: the built-in %d photos + %d synthetic)", len(calib.PhotoNames()), calib.DefaultSynthetic))
-	observer := fs.String("observer", quant.DefaultObserver, "range observer: "+strings.Join(quant.ObserverNames, ", "))
+	calibDir := fs.String("calib", "", "directory of calibration pictures, or none for data-free ranges")
+	calibSyn := fs.Int("calib-synthetic", 0, "number of synthetic calibration pictures (added to --calib's)")
+	rangesFlag := fs.String("ranges", "", fmt.Sprintf("where ranges come from: pictures, data-free or union (default: %s with --calib DIR or --calib-synthetic, %s without)", defaultRangesWithPictures, defaultRangesNoPictures))
+	observer := fs.String("observer", model.DefaultObserverSpec.String(), "range observer: "+strings.Join(quant.ObserverNames, ", ")+", or per point class: NAME,CLASS=NAME,...")
+	biasCorr := fs.Bool("bias-correction", true, "correct each conv's bias for the mean shift of its rounded weights")
 	cropPct := fs.Float64("crop-pct", 0, "centre-crop fraction (default: the architecture's, 0.875)")
 	var mean, std float3
 	fs.Var(&mean, "mean", "normalisation mean r,g,b")
@@ -58,12 +91,34 @@ ones), so the layers that lose the most stand out.`, len(calib.PhotoNames()), ca
 		fs.Usage()
 		return errUsage
 	}
-	newObs, err := quant.NewObserver(*observer)
+	spec, err := model.ParseObserverSpec(*observer)
 	if err != nil {
 		return fmt.Errorf("--observer: %w", err)
 	}
 	if *calibSyn < 0 || *calibSyn > 100000 {
 		return fmt.Errorf("--calib-synthetic %d: want 1..100000", *calibSyn)
+	}
+	noPictures := *calibDir == "none"
+	if noPictures {
+		*calibDir = ""
+	}
+	userPictures := *calibDir != "" || *calibSyn > 0
+	mode := *rangesFlag
+	switch {
+	case mode == "" && noPictures:
+		mode = rangesDataFree
+	case mode == "" && userPictures:
+		mode = defaultRangesWithPictures
+	case mode == "":
+		mode = defaultRangesNoPictures
+	case mode != rangesPictures && mode != rangesDataFree && mode != rangesUnion:
+		return fmt.Errorf("--ranges %q: want pictures, data-free or union", mode)
+	}
+	switch {
+	case noPictures && mode != rangesDataFree:
+		return fmt.Errorf("--calib none leaves no pictures for --ranges %s (want --ranges data-free, or --calib DIR)", mode)
+	case mode == rangesDataFree && userPictures:
+		return fmt.Errorf("--ranges data-free reads no pictures, but --calib %s / --calib-synthetic %d give some (drop them, or use --ranges union)", *calibDir, *calibSyn)
 	}
 	labels, err := loadLabels(*labelsPath, *classes)
 	if err != nil {
@@ -90,7 +145,8 @@ ones), so the layers that lose the most stand out.`, len(calib.PhotoNames()), ca
 		return err
 	}
 
-	// The calibration set: images from --calib, then synthetic ones.
+	// The calibration set: pictures from --calib, then synthetic ones; the
+	// built-in set when the ranges need pictures and none were given.
 	var sources []func(dst []float32) error
 	var names []string
 	if *calibDir != "" {
@@ -110,9 +166,14 @@ ones), so the layers that lose the most stand out.`, len(calib.PhotoNames()), ca
 			})
 		}
 	}
-	builtin := calib.Synthetic(*calibSyn)
-	if *calibSyn == 0 && *calibDir == "" {
-		builtin = calib.Default() // shipped photos + synthetic pictures
+	builtinUsed := false
+	var builtin []calib.Image
+	switch {
+	case mode == rangesDataFree:
+	case *calibSyn > 0:
+		builtin = calib.Synthetic(*calibSyn)
+	case !userPictures:
+		builtin, builtinUsed = calib.Default(), true // shipped photos + synthetic pictures
 	}
 	for _, im := range builtin {
 		names = append(names, im.Name)
@@ -125,29 +186,48 @@ ones), so the layers that lose the most stand out.`, len(calib.PhotoNames()), ca
 		})
 	}
 
-	cal := model.NewCalibrator(net, newObs)
-	img := make([]float32, pp.Size*pp.Size*3)
-	bar := newProgress(stderr, "calibrating", cal.Passes()*len(sources))
-	for pass := 0; pass < cal.Passes(); pass++ {
-		for i, src := range sources {
-			if err := src(img); err != nil {
-				bar.done()
-				return fmt.Errorf("calibration image %s: %w", names[i], err)
+	var source string
+	nDir := len(sources) - len(builtin)
+	switch {
+	case *calibDir != "" && len(builtin) > 0:
+		source = fmt.Sprintf("%d pictures from %s + %d synthetic", nDir, *calibDir, len(builtin))
+	case *calibDir != "":
+		source = fmt.Sprintf("%d pictures from %s", nDir, *calibDir)
+	case builtinUsed:
+		source = fmt.Sprintf("built-in set (%d photos + %d synthetic pictures)", len(calib.PhotoNames()), calib.DefaultSynthetic)
+	case len(builtin) > 0:
+		source = fmt.Sprintf("%d synthetic pictures", len(builtin))
+	}
+	c, err := calibrate(net, pp, sources, names, source, mode, spec, *biasCorr, stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "mixedge convert: calibration: %s\n", c.desc)
+	var why []string
+	if builtinUsed && *classes != 1000 {
+		why = append(why, fmt.Sprintf("the built-in pictures are ImageNet-style photos and patterns, and this is a %d-class model", *classes))
+	}
+	if c.domain != nil && c.domain.Score > model.DomainWarnScore {
+		worst := c.domain.Layers[0]
+		for _, l := range c.domain.Layers {
+			if l.Shift > worst.Shift {
+				worst = l
 			}
-			cal.Observe(img)
-			bar.step()
 		}
-		cal.EndPass()
+		why = append(why, fmt.Sprintf("the pictures' activations sit %.2f standard deviations (median over layers; %.2f at %s) "+
+			"from what the weights' BatchNorm statistics say of the training data, where pictures like it stay under %.2f",
+			c.domain.Score, worst.Shift, g.Ops[worst.Op].Name, model.DomainWarnScore))
 	}
-	bar.done()
-	ranges, err := cal.Ranges()
+	if len(why) > 0 {
+		fmt.Fprintf(stderr, "mixedge convert: warning: the calibration pictures may not be like the pictures this model sees: %s. "+
+			"Pass --calib DIR with a few hundred of its own training pictures, or --calib none for data-free ranges\n", strings.Join(why, "; "))
+	}
+
+	q, err := model.QuantizeWith(g, net.W, c.ranges, pre, labels, c.opt)
 	if err != nil {
 		return err
 	}
-	q, err := model.Quantize(g, net.W, ranges, pre, labels)
-	if err != nil {
-		return err
-	}
+	q.Calib = c.desc
 	qn, err := model.NewInt8Net(q, kernels.Generic)
 	if err != nil {
 		return err
@@ -159,8 +239,8 @@ ones), so the layers that lose the most stand out.`, len(calib.PhotoNames()), ca
 	if err := writeFileAtomic(*out, data); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s: %s, %s int8 (%s), %d calibration images, observer %s\n",
-		*out, mib(len(data)), g.Arch.Name, shapeText([]int{3, g.InputSize, g.InputSize}), len(sources), *observer)
+	fmt.Fprintf(stdout, "wrote %s: %s, %s int8 (%s), %s\n",
+		*out, mib(len(data)), g.Arch.Name, shapeText([]int{3, g.InputSize, g.InputSize}), c.desc)
 	fmt.Fprintf(stdout, "arena %s (lower bound %s, %.3f×)\n", mib(qn.Plan.Size), mib(qn.Plan.LowerBound),
 		float64(qn.Plan.Size)/float64(qn.Plan.LowerBound))
 
@@ -168,6 +248,67 @@ ones), so the layers that lose the most stand out.`, len(calib.PhotoNames()), ca
 		return printReport(stdout, net, qn, sources, names)
 	}
 	return nil
+}
+
+// calibration is what calibrate found.
+type calibration struct {
+	ranges model.Ranges
+	opt    model.QuantizeOptions
+	domain *model.DomainCheck // nil without pictures
+	desc   string             // in words, for the user and the .fw
+}
+
+// calibrate chooses the activation ranges (and bias-correction means) by
+// mode from the pictures in sources and/or the BatchNorm statistics.
+func calibrate(net *model.FloatNet, pp camera.Preprocess, sources []func([]float32) error, names []string,
+	source, mode string, spec model.ObserverSpec, biasCorr bool, stderr io.Writer) (*calibration, error) {
+	c := &calibration{}
+	df, err := model.DataFree(net.G, net.W, spec, model.DataFreeOptions{})
+	if err != nil {
+		return nil, err
+	}
+	if mode == rangesDataFree {
+		c.ranges = df.Ranges
+		c.desc = fmt.Sprintf("data-free (BatchNorm statistics, no pictures), observer %s", spec)
+		if biasCorr {
+			c.opt.Means = df.Means
+			c.desc += ", bias correction from the statistics"
+		}
+		return c, nil
+	}
+	cal, err := model.NewCalibratorSpec(net, spec)
+	if err != nil {
+		return nil, err
+	}
+	img := make([]float32, pp.Size*pp.Size*3)
+	bar := newProgress(stderr, "calibrating", cal.Passes()*len(sources))
+	for pass := 0; pass < cal.Passes(); pass++ {
+		for i, src := range sources {
+			if err := src(img); err != nil {
+				bar.done()
+				return nil, fmt.Errorf("calibration image %s: %w", names[i], err)
+			}
+			cal.Observe(img)
+			bar.step()
+		}
+		cal.EndPass()
+	}
+	bar.done()
+	if c.ranges, err = cal.Ranges(); err != nil {
+		return nil, err
+	}
+	d := model.CheckDomain(net.G, cal, df)
+	c.domain = &d
+	c.desc = fmt.Sprintf("%s, observer %s", source, spec)
+	if mode == rangesUnion {
+		c.ranges = model.UnionRanges(c.ranges, df.Ranges)
+		c.desc += ", widened to the data-free ranges"
+	}
+	if biasCorr {
+		c.opt.Means = cal.Means()
+		c.desc += ", bias correction from the pictures"
+	}
+	return c, nil
 }
 
 // printReport averages per-layer SQNR over up to 4 report images.

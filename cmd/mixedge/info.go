@@ -42,6 +42,7 @@ type infoDoc struct {
 	ArenaBound  int    `json:"arena_lower_bound,omitempty"`
 	WeightBytes int    `json:"weight_bytes,omitempty"`
 	FileBytes   int    `json:"file_bytes,omitempty"`
+	Calibration string `json:"calibration,omitempty"` // how convert chose the ranges
 }
 
 func runInfo(args []string, stdout, stderr io.Writer) error {
@@ -100,6 +101,10 @@ Architectures: `+strings.Join(model.ArchNames(), ", ")+`.`,
 	if fw != nil {
 		doc.Model, doc.ArenaBytes, doc.ArenaBound = *fwPath, fw.Plan.Size, fw.Plan.LowerBound
 		doc.WeightBytes, doc.FileBytes = fw.Q.WeightBytes(), fw.FileSize()
+		doc.Calibration = fw.Q.Calib
+		if doc.Calibration == "" {
+			doc.Calibration = "not recorded (converted by a mixedge older than the calib section)"
+		}
 	}
 	for i := range g.Ops {
 		op := &g.Ops[i]
@@ -129,6 +134,7 @@ Architectures: `+strings.Join(model.ArchNames(), ", ")+`.`,
 	if fw != nil {
 		fmt.Fprintf(stdout, "%s: int8, %s file, %s weights, arena %s (lower bound %s, %.3f×)\n", doc.Model, mib(doc.FileBytes),
 			mib(doc.WeightBytes), mib(doc.ArenaBytes), mib(doc.ArenaBound), float64(doc.ArenaBytes)/float64(doc.ArenaBound))
+		fmt.Fprintf(stdout, "calibration: %s\n", doc.Calibration)
 	}
 	fmt.Fprintln(stdout)
 	// Text left-aligned by tabwriter, numbers right-aligned by padding.
