@@ -4,7 +4,7 @@ QEMU_ARM64 ?= qemu-aarch64
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: test test-amd64 test-purego test-arm64 vet build-arm deps dist xarch
+.PHONY: test test-amd64 test-purego test-arm64 vet build-arm deps dist xarch fixtures fmnist-folders
 
 test: deps vet test-amd64 test-purego test-arm64 build-arm xarch
 
@@ -75,3 +75,23 @@ xarch:
 	  $(QEMU_ARM64) -cpu $$c $(XDIR)/mixedge-arm64 classify --model $(XDIR)/s.fw $$in | logits | cmp - $(XDIR)/want.json; \
 	  echo "xarch: arm64 $$c $$($(QEMU_ARM64) -cpu $$c $(XDIR)/mixedge-arm64 cpu | sed -n 's/.*chosen: //p') identical"; done; \
 	rm -rf $(XDIR)
+
+# The trained accuracy fixtures (never run by CI): MixNets trained on
+# Fashion-MNIST with Debian's python3-torch; model/testdata keeps mixnet_s,
+# the others go to FIXTURES (point MIXEDGE_FIXTURES at it to measure them).
+# About 15 minutes per model on 2 cores.
+FIXTURES ?= fixtures
+fixtures:
+	@command -v /usr/bin/python3 >/dev/null && /usr/bin/python3 -c 'import torch, PIL' 2>/dev/null || { \
+	  echo "installing python3-torch, python3-pil and dataset-fashion-mnist (Debian)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch python3-pil dataset-fashion-mnist >/dev/null; }
+	mkdir -p $(FIXTURES)
+	/usr/bin/python3 tools/fashion/train.py --arch mixnet_s --epochs 2 --out model/testdata/fmnist_mixnet_s.safetensors
+	/usr/bin/python3 tools/fashion/train.py --arch tf_mixnet_s --epochs 1 --threads 1 --out $(FIXTURES)/fmnist_tf_mixnet_s.safetensors
+	/usr/bin/python3 tools/fashion/train.py --arch mixnet_s --size 64 --epochs 1 --threads 1 --out $(FIXTURES)/fmnist64_mixnet_s.safetensors
+
+# Fashion-MNIST as ImageFolder trees of PNGs for 'mixedge eval' and
+# 'convert --calib': $(FMNIST)/{calib,val,test}/<class>/*.png.
+FMNIST ?= fmnist
+fmnist-folders:
+	$(GO) run ./tools/fashion/export -o $(FMNIST)

@@ -43,9 +43,19 @@ func PointClassOf(op *Op, p Point) PointClass {
 // ObserverSpec names a range observer per point class.
 type ObserverSpec [NumClasses]string
 
-// DefaultObserverSpec is what convert uses unless told otherwise; chosen by
-// measured top-1 on trained MixNets' validation split (docs/QUANTIZATION.md).
-var DefaultObserverSpec = ObserverSpec{"minmax", "minmax", "minmax", "minmax", "minmax"}
+// The observers convert uses unless told otherwise, chosen by measurement
+// on trained MixNets' validation splits and on the reference weights'
+// hard pictures (docs/QUANTIZATION.md):
+var (
+	// DefaultObserverSpec, for the user's own pictures (--calib DIR): they
+	// show what the model will see, so ranges fit them closely.
+	DefaultObserverSpec = ObserverSpec{"percentile", "percentile", "percentile", "percentile", "percentile"}
+	// RobustObserverSpec, for the built-in pictures: they stand for scenes
+	// nobody showed, so no value they produce is clipped.
+	RobustObserverSpec = ObserverSpec{"minmax", "minmax", "minmax", "minmax", "minmax"}
+	// DataFreeObserverSpec, for ranges from BatchNorm statistics alone.
+	DataFreeObserverSpec = ObserverSpec{"mse", "mse", "mse", "mse", "mse"}
+)
 
 // ParseObserverSpec reads "NAME" (every class) or a comma list of
 // CLASS=NAME, optionally led by a plain NAME for the classes not listed:

@@ -35,7 +35,7 @@ type DataFreeOptions struct {
 // splits (docs/QUANTIZATION.md).
 const (
 	DataFreeSamples    = 4096
-	DataFreePoolSpread = 0.5
+	DataFreePoolSpread = 1.0
 	DataFreePictures   = 512
 )
 

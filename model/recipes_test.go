@@ -2,7 +2,9 @@ package model
 
 import (
 	"math"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/mixedge/mixedge/camera"
@@ -100,6 +102,9 @@ func TestReferenceRecipes(t *testing.T) {
 	d := loadRefData(t, net)
 	recipes := append(observerRecipes(t), noCalibRecipes(t)...)
 	for _, r := range recipes {
+		if f := os.Getenv("MIXEDGE_RECIPES"); f != "" && !strings.Contains(r.name, f) {
+			continue
+		}
 		s := d.score(t, r.quantize(t, net, d.builtin, d.pre, d.imagenetLb))
 		t.Logf("%-44s bias-corr %-5v: input0 %.2f dB, input1 %.2f dB, top-1 kept %v; held-out synthetic mean %.2f / worst %.2f dB, top-1 %d/%d",
 			r.name, r.biasCorr, s.input0, s.input1, s.top1Same, s.synMean, s.synWorst, s.synAgree, s.synCount)

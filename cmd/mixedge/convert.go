@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -68,9 +69,11 @@ docs/QUANTIZATION.md has the measurements behind every default.`, len(calib.Phot
 	classes := fs.Int("classes", 1000, "classifier outputs of the weights")
 	size := fs.Int("input-size", 0, "network input size (default: the architecture's, 224)")
 	calibDir := fs.String("calib", "", "directory of calibration pictures, or none for data-free ranges")
+	calibMax := fs.Int("calib-max", 500, "use at most this many --calib pictures, evenly spread over the sorted paths (class folders)")
 	calibSyn := fs.Int("calib-synthetic", 0, "number of synthetic calibration pictures (added to --calib's)")
 	rangesFlag := fs.String("ranges", "", fmt.Sprintf("where ranges come from: pictures, data-free or union (default: %s with --calib DIR or --calib-synthetic, %s without)", defaultRangesWithPictures, defaultRangesNoPictures))
-	observer := fs.String("observer", model.DefaultObserverSpec.String(), "range observer: "+strings.Join(quant.ObserverNames, ", ")+", or per point class: NAME,CLASS=NAME,...")
+	observer := fs.String("observer", "", fmt.Sprintf("range observer: %s, or per point class: NAME,CLASS=NAME,... (default: %s for --calib DIR, %s for the built-in pictures, %s data-free)",
+		strings.Join(quant.ObserverNames, ", "), model.DefaultObserverSpec, model.RobustObserverSpec, model.DataFreeObserverSpec))
 	biasCorr := fs.Bool("bias-correction", true, "correct each conv's bias for the mean shift of its rounded weights")
 	cropPct := fs.Float64("crop-pct", 0, "centre-crop fraction (default: the architecture's, 0.875)")
 	var mean, std float3
@@ -91,9 +94,14 @@ docs/QUANTIZATION.md has the measurements behind every default.`, len(calib.Phot
 		fs.Usage()
 		return errUsage
 	}
-	spec, err := model.ParseObserverSpec(*observer)
-	if err != nil {
-		return fmt.Errorf("--observer: %w", err)
+	var spec model.ObserverSpec
+	if *observer != "" {
+		if spec, err = model.ParseObserverSpec(*observer); err != nil {
+			return fmt.Errorf("--observer: %w", err)
+		}
+	}
+	if *calibMax < 1 {
+		return fmt.Errorf("--calib-max %d: want at least 1", *calibMax)
 	}
 	if *calibSyn < 0 || *calibSyn > 100000 {
 		return fmt.Errorf("--calib-synthetic %d: want 1..100000", *calibSyn)
@@ -149,8 +157,10 @@ docs/QUANTIZATION.md has the measurements behind every default.`, len(calib.Phot
 	// built-in set when the ranges need pictures and none were given.
 	var sources []func(dst []float32) error
 	var names []string
+	nFound := 0
 	if *calibDir != "" {
-		files, err := expandInputs([]string{*calibDir}, false)
+		var files []string
+		files, nFound, err = calibFiles(*calibDir, *calibMax)
 		if err != nil {
 			return fmt.Errorf("--calib: %w", err)
 		}
@@ -175,6 +185,16 @@ docs/QUANTIZATION.md has the measurements behind every default.`, len(calib.Phot
 	case !userPictures:
 		builtin, builtinUsed = calib.Default(), true // shipped photos + synthetic pictures
 	}
+	if *observer == "" {
+		switch {
+		case mode == rangesDataFree:
+			spec = model.DataFreeObserverSpec
+		case *calibDir != "":
+			spec = model.DefaultObserverSpec
+		default:
+			spec = model.RobustObserverSpec
+		}
+	}
 	for _, im := range builtin {
 		names = append(names, im.Name)
 		sources = append(sources, func(dst []float32) error {
@@ -191,6 +211,8 @@ docs/QUANTIZATION.md has the measurements behind every default.`, len(calib.Phot
 	switch {
 	case *calibDir != "" && len(builtin) > 0:
 		source = fmt.Sprintf("%d pictures from %s + %d synthetic", nDir, *calibDir, len(builtin))
+	case *calibDir != "" && nFound > nDir:
+		source = fmt.Sprintf("%d pictures from %s (evenly spread over its %d; --calib-max)", nDir, *calibDir, nFound)
 	case *calibDir != "":
 		source = fmt.Sprintf("%d pictures from %s", nDir, *calibDir)
 	case builtinUsed:
@@ -248,6 +270,38 @@ docs/QUANTIZATION.md has the measurements behind every default.`, len(calib.Phot
 		return printReport(stdout, net, qn, sources, names)
 	}
 	return nil
+}
+
+// calibFiles lists the PNG/JPEG files under dir, subdirectories included
+// (an ImageFolder tree of training pictures works as it is), sorted, and
+// keeps at most max of them evenly spaced over that order. It returns how
+// many it found.
+func calibFiles(dir string, max int) ([]string, int, error) {
+	var found []string
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && imageExts[strings.ToLower(filepath.Ext(path))] {
+			found = append(found, path)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(found) == 0 {
+		return nil, 0, fmt.Errorf("%s has no PNG/JPEG pictures (subdirectories included)", dir)
+	}
+	sort.Strings(found)
+	if len(found) <= max {
+		return found, len(found), nil
+	}
+	pick := make([]string, max)
+	for i := range pick {
+		pick[i] = found[i*len(found)/max]
+	}
+	return pick, len(found), nil
 }
 
 // calibration is what calibrate found.

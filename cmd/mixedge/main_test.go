@@ -290,7 +290,7 @@ func TestConvertClassifyInfoInt8(t *testing.T) {
 			t.Errorf("convert output lacks %q:\n%s", s, out)
 		}
 	}
-	if !strings.Contains(errs, "calibrating: 2/2 done") { // minmax: one pass over 2 images
+	if !strings.Contains(errs, "calibrating: 4/4 done") { // percentile: two passes over 2 images
 		t.Errorf("no progress report: %q", errs)
 	}
 	code, out, errs = runCLI(t, "classify", "--model", fw, "--json", "--top", "2", filepath.Join(imgs, "c.png"))
