@@ -52,7 +52,7 @@ var (
 	DefaultObserverSpec = ObserverSpec{"percentile", "percentile", "percentile", "percentile", "percentile"}
 	// RobustObserverSpec, for the built-in pictures: they stand for scenes
 	// nobody showed, so no value they produce is clipped.
-	RobustObserverSpec = ObserverSpec{"minmax", "minmax", "minmax", "minmax", "minmax"}
+	RobustObserverSpec = ObserverSpec{quant.DefaultObserver, quant.DefaultObserver, quant.DefaultObserver, quant.DefaultObserver, quant.DefaultObserver}
 	// DataFreeObserverSpec, for ranges from BatchNorm statistics alone.
 	DataFreeObserverSpec = ObserverSpec{"mse", "mse", "mse", "mse", "mse"}
 )

@@ -2,9 +2,7 @@ package model
 
 import (
 	"math"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/mixedge/mixedge/camera"
@@ -102,7 +100,7 @@ func TestReferenceRecipes(t *testing.T) {
 	d := loadRefData(t, net)
 	recipes := append(observerRecipes(t), noCalibRecipes(t)...)
 	for _, r := range recipes {
-		if f := os.Getenv("MIXEDGE_RECIPES"); f != "" && !strings.Contains(r.name, f) {
+		if !recipeWanted(r) {
 			continue
 		}
 		s := d.score(t, r.quantize(t, net, d.builtin, d.pre, d.imagenetLb))

@@ -20,9 +20,11 @@ type Observer interface {
 // Observer names accepted by NewObserver.
 var ObserverNames = []string{"minmax", "percentile", "mse", "image-mse"}
 
-// DefaultObserver is the observer convert uses unless told otherwise; it
-// was chosen by measured agreement of int8 with fp32 logits (see
-// docs/QUANTIZATION.md).
+// DefaultObserver is the robust observer: it clips nothing the pictures
+// showed, so a saturated, high-contrast scene keeps its extremes. convert
+// uses it for the built-in pictures and synthetic benchmarks; with the
+// user's own pictures it picks a closer fit (model.DefaultObserverSpec).
+// Both choices are measured in docs/QUANTIZATION.md.
 const DefaultObserver = "minmax"
 
 // NewObserver returns a fresh observer by name.

@@ -333,8 +333,8 @@ func TestConvertClassifyInfoInt8(t *testing.T) {
 
 // The int8 image made by convert (default calibration set: the shipped
 // photos and 8 synthetic pictures) agrees with timm's fp32 logits on the
-// reference inputs. input1 measures 9.90 dB (10.09 dB calibrated on the
-// synthetic pictures alone; docs/QUANTIZATION.md).
+// reference inputs: input0 25.1 dB, input1 10.0 dB with the built-in set
+// widened to the data-free ranges and bias correction (docs/QUANTIZATION.md).
 func TestConvertReference(t *testing.T) {
 	weights := filepath.Join(refDir, "mixnet_s.safetensors")
 	if _, err := os.Stat(weights); err != nil {
@@ -344,7 +344,7 @@ func TestConvertReference(t *testing.T) {
 	if code, _, errs := runCLI(t, "convert", "--weights", weights, "--arch", "mixnet_s", "-o", fw); code != 0 {
 		t.Fatalf("convert: %s", errs)
 	}
-	for name, minDB := range map[string]float64{"input0": 20, "input1": 9.5} {
+	for name, minDB := range map[string]float64{"input0": 24, "input1": 9.5} {
 		code, out, errs := runCLI(t, "classify", "--model", fw, "--tensor", "--json", "--logits", filepath.Join(refDir, "inputs", name+".f32"))
 		if code != 0 {
 			t.Fatalf("%s: %s", name, errs)
