@@ -2,6 +2,7 @@ package model
 
 import (
 	"math"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -93,8 +94,8 @@ func (d *refData) score(t testing.TB, q *QModel) refScore {
 // the reference weights (random, with BatchNorm statistics from synthetic
 // pictures): the robustness columns of docs/QUANTIZATION.md.
 func TestReferenceRecipes(t *testing.T) {
-	if testing.Short() {
-		t.Skip("measurement table: several minutes")
+	if os.Getenv("MIXEDGE_MEASURE") == "" {
+		t.Skip("a measurement table (minutes), not a check: run with MIXEDGE_MEASURE=1 -v")
 	}
 	net := loadReference(t)
 	d := loadRefData(t, net)

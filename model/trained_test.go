@@ -314,8 +314,8 @@ func mustSpec(t testing.TB, s string) ObserverSpec {
 // TestTrainedRecipes prints int8 top-1 on the validation split for every
 // recipe (the measurements behind the defaults; docs/QUANTIZATION.md).
 func TestTrainedRecipes(t *testing.T) {
-	if testing.Short() {
-		t.Skip("measurement table: a minute or more")
+	if os.Getenv("MIXEDGE_MEASURE") == "" {
+		t.Skip("a measurement table (minutes), not a check: run with MIXEDGE_MEASURE=1 -v")
 	}
 	arch := os.Getenv("MIXEDGE_RECIPE_ARCH")
 	if arch == "" {
@@ -396,6 +396,9 @@ func observerRecipes(t testing.TB) []recipe {
 		for _, bc := range []bool{false, true} {
 			rs = append(rs, recipe{name: obs, spec: mustSpec(t, obs), biasCorr: bc})
 		}
+	}
+	for _, obs := range []string{"minmax", "percentile", "mse"} {
+		rs = append(rs, recipe{name: "union(calib,df) " + obs, spec: mustSpec(t, obs), biasCorr: true, union: true})
 	}
 	return rs
 }
