@@ -209,12 +209,13 @@ func paramsOfTensor(q *QModel, t int) (p quant.Params) {
 // Data-free ranges need no picture, are reproducible, cover every point
 // the int8 network needs, and give a working model.
 func TestDataFree(t *testing.T) {
-	net := synthNet(t, 48)
-	a, err := DataFree(net.G, net.W, DefaultObserverSpec, DataFreeOptions{Seed: 1})
+	net := synthNet(t, 32)
+	small := DataFreeOptions{Seed: 1, Samples: 512, Pictures: 64}
+	a, err := DataFree(net.G, net.W, DefaultObserverSpec, small)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := DataFree(net.G, net.W, DefaultObserverSpec, DataFreeOptions{Seed: 1})
+	b, _ := DataFree(net.G, net.W, DefaultObserverSpec, small)
 	for i := range a.Ranges {
 		if a.Ranges[i] != b.Ranges[i] {
 			t.Fatalf("op %d: ranges differ between two runs with one seed", i)
@@ -233,7 +234,7 @@ func TestDataFree(t *testing.T) {
 		}
 	}
 	pre := net.G.Arch.Preprocess
-	pre.InputSize, pre.CropPct = 48, 1
+	pre.InputSize, pre.CropPct = 32, 1
 	q, err := QuantizeWith(net.G, net.W, a.Ranges, pre, nil, QuantizeOptions{Means: a.Means})
 	if err != nil {
 		t.Fatal(err)
@@ -242,7 +243,7 @@ func TestDataFree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, x := range synthImages(t, 48, 2) {
+	for _, x := range synthImages(t, 32, 2) {
 		if got := qn.Run(x); len(got) != 10 || math.IsNaN(float64(got[0])) {
 			t.Fatalf("logits %v", got)
 		}
@@ -251,7 +252,7 @@ func TestDataFree(t *testing.T) {
 	w := *net.W
 	w.Ops = append([]OpWeights(nil), net.W.Ops...)
 	w.Ops[0].BNGamma = nil
-	if _, err := DataFree(net.G, &w, DefaultObserverSpec, DataFreeOptions{}); err == nil || !strings.Contains(err.Error(), "conv_stem") {
+	if _, err := DataFree(net.G, &w, DefaultObserverSpec, small); err == nil || !strings.Contains(err.Error(), "conv_stem") {
 		t.Errorf("no BatchNorm statistics: error %v, want one naming conv_stem", err)
 	}
 }
@@ -268,7 +269,7 @@ func TestUnionRanges(t *testing.T) {
 // The .fw records how it was calibrated; files without the record load.
 func TestFirmwareCalibRecord(t *testing.T) {
 	net := synthNet(t, 32)
-	st, err := DataFree(net.G, net.W, DefaultObserverSpec, DataFreeOptions{})
+	st, err := DataFree(net.G, net.W, DefaultObserverSpec, DataFreeOptions{Samples: 256, Pictures: 32})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,6 +32,11 @@ func fixtureDir() string {
 func trainedNet(t testing.TB, arch string) *FloatNet {
 	t.Helper()
 	path := filepath.Join(fixtureDir(), "fmnist_"+arch+".safetensors")
+	size := fmnistSize
+	if strings.HasPrefix(arch, "64_") { // the 64x64 fixture: fmnist64_mixnet_s
+		arch, size = strings.TrimPrefix(arch, "64_"), 64
+		path = filepath.Join(fixtureDir(), "fmnist64_"+arch+".safetensors")
+	}
 	if _, err := os.Stat(path); err != nil {
 		t.Skipf("trained fixture missing (make fixtures writes it): %v", err)
 	}
@@ -39,7 +44,7 @@ func trainedNet(t testing.TB, arch string) *FloatNet {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := Build(a, fmnistSize, 10)
+	g, err := Build(a, size, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,28 +77,43 @@ type labelled struct {
 }
 
 var (
-	fmnistOnce sync.Once
-	fmnistSets *fmnistData
-	fmnistErr  error
+	fmnistMu   sync.Mutex
+	fmnistSets = map[int]*fmnistData{} // by input size
 )
 
 // fmnistCalibImages is how many training pictures calibrate: every 100th
 // picture of the training split (never a validation one: 100 is 4 mod 12), 600 in all, the
 // first N of them used.
-func loadFmnist(t testing.TB) *fmnistData {
+func loadFmnist(t testing.TB) *fmnistData { return loadFmnistSize(t, fmnistSize) }
+
+func loadFmnistSize(t testing.TB, size int) *fmnistData {
 	t.Helper()
 	if _, err := os.Stat(filepath.Join(fmnist.Dir, "train-images-idx3-ubyte.gz")); err != nil {
 		t.Skipf("Fashion-MNIST not installed (apt-get install dataset-fashion-mnist): %v", err)
 	}
-	fmnistOnce.Do(func() {
-		pp := camera.Preprocess{Size: fmnistSize, CropPct: 1, Mean: imagenetDefaults.Mean, Std: imagenetDefaults.Std}
+	fmnistMu.Lock()
+	defer fmnistMu.Unlock()
+	if d := fmnistSets[size]; d != nil {
+		return d
+	}
+	d, err := prepFmnist(size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmnistSets[size] = d
+	return d
+}
+
+func prepFmnist(size int) (*fmnistData, error) {
+	{
+		pp := camera.Preprocess{Size: size, CropPct: 1, Mean: imagenetDefaults.Mean, Std: imagenetDefaults.Std}
 		prep := func(s *fmnist.Set, idx []int) []labelled {
 			out := make([]labelled, len(idx))
 			parallelFor(len(idx), func(lo, hi int) {
 				m := camera.NewRGB(s.W, s.H)
 				for j := lo; j < hi; j++ {
 					s.ImageInto(m, idx[j])
-					x := make([]float32, fmnistSize*fmnistSize*3)
+					x := make([]float32, size*size*3)
 					if err := pp.Apply(x, m); err != nil {
 						panic(err)
 					}
@@ -104,13 +124,11 @@ func loadFmnist(t testing.TB) *fmnistData {
 		}
 		train, err := fmnist.Load(fmnist.Dir, "train")
 		if err != nil {
-			fmnistErr = err
-			return
+			return nil, err
 		}
 		test, err := fmnist.Load(fmnist.Dir, "t10k")
 		if err != nil {
-			fmnistErr = err
-			return
+			return nil, err
 		}
 		var cal, val, all []int
 		for i := 0; i < train.N; i++ {
@@ -123,25 +141,20 @@ func loadFmnist(t testing.TB) *fmnistData {
 		for i := 0; i < test.N; i++ {
 			all = append(all, i)
 		}
-		fmnistSets = &fmnistData{calib: prep(train, cal), val: prep(train, val), test: prep(test, all)}
+		d := &fmnistData{calib: prep(train, cal), val: prep(train, val), test: prep(test, all)}
 		for _, im := range calib.Default() {
 			m, err := im.Load()
 			if err != nil {
-				fmnistErr = err
-				return
+				return nil, err
 			}
-			x := make([]float32, fmnistSize*fmnistSize*3)
+			x := make([]float32, size*size*3)
 			if err := pp.Apply(x, m); err != nil {
-				fmnistErr = err
-				return
+				return nil, err
 			}
-			fmnistSets.builtin = append(fmnistSets.builtin, labelled{x, -1})
+			d.builtin = append(d.builtin, labelled{x, -1})
 		}
-	})
-	if fmnistErr != nil {
-		t.Fatal(fmnistErr)
+		return d, nil
 	}
-	return fmnistSets
 }
 
 func parallelFor(n int, f func(lo, hi int)) {
@@ -223,6 +236,7 @@ type recipe struct {
 	dataFree bool            // ranges (and means) from BatchNorm statistics, no pictures
 	dfOpt    DataFreeOptions // with dataFree
 	union    bool            // pictures' ranges widened to hold the data-free ones
+	optimize int             // OptimizeRanges on this many of the calibration pictures
 	dfMeans  bool            // with union: bias correction from the data-free means
 }
 
@@ -285,6 +299,18 @@ func (r recipe) quantize(t testing.TB, net *FloatNet, imgs []labelled, pre Prepr
 			opt.Means = cal.Means()
 		}
 	}
+	if r.optimize > 0 {
+		sub := imgs[:min(r.optimize, len(imgs))]
+		var xs, ref [][]float32
+		for _, s := range sub {
+			xs = append(xs, s.x)
+			ref = append(ref, append([]float32(nil), net.Run(s.x)...))
+		}
+		var err error
+		if rg, _, err = OptimizeRanges(net.G, net.W, rg, pre, opt, xs, ref, bestTier(), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
 	q, err := QuantizeWith(net.G, net.W, rg, pre, labels, opt)
 	if err != nil {
 		t.Fatal(err)
@@ -295,7 +321,7 @@ func (r recipe) quantize(t testing.TB, net *FloatNet, imgs []labelled, pre Prepr
 // fmnistQuantize is recipe.quantize for the Fashion-MNIST fixtures.
 func (r recipe) fmnistQuantize(t testing.TB, net *FloatNet, d *fmnistData) *QModel {
 	pre := net.G.Arch.Preprocess
-	pre.InputSize, pre.CropPct = fmnistSize, 1
+	pre.InputSize, pre.CropPct = net.G.InputSize, 1
 	imgs := d.calib[:min(r.nCalib, len(d.calib))]
 	if r.builtin {
 		imgs = d.builtin
@@ -322,7 +348,7 @@ func TestTrainedRecipes(t *testing.T) {
 		arch = "mixnet_s"
 	}
 	net := trainedNet(t, arch)
-	d := loadFmnist(t)
+	d := loadFmnistSize(t, net.G.InputSize)
 	fp, ref := floatEval(t, net, d.val)
 	t.Logf("%s fp32 validation top-1 %.2f%%", arch, fp)
 	var recipes []recipe
@@ -399,6 +425,7 @@ func observerRecipes(t testing.TB) []recipe {
 	}
 	for _, obs := range []string{"minmax", "percentile", "mse"} {
 		rs = append(rs, recipe{name: "union(calib,df) " + obs, spec: mustSpec(t, obs), biasCorr: true, union: true})
+		rs = append(rs, recipe{name: "optimize " + obs, spec: mustSpec(t, obs), biasCorr: true, optimize: 64})
 	}
 	return rs
 }

@@ -74,6 +74,7 @@ docs/QUANTIZATION.md has the measurements behind every default.`, len(calib.Phot
 	rangesFlag := fs.String("ranges", "", fmt.Sprintf("where ranges come from: pictures, data-free or union (default: %s with --calib DIR or --calib-synthetic, %s without)", defaultRangesWithPictures, defaultRangesNoPictures))
 	observer := fs.String("observer", "", fmt.Sprintf("range observer: %s, or per point class: NAME,CLASS=NAME,... (default: %s for --calib DIR, %s for the built-in pictures, %s data-free)",
 		strings.Join(quant.ObserverNames, ", "), model.DefaultObserverSpec, model.RobustObserverSpec, model.DataFreeObserverSpec))
+	optimize := fs.Int("optimize", 0, "narrow each range where that brings the int8 logits closer to float32 on this many calibration pictures (0: off; 64 is plenty; slow at 224x224)")
 	biasCorr := fs.Bool("bias-correction", true, "correct each conv's bias for the mean shift of its rounded weights")
 	cropPct := fs.Float64("crop-pct", 0, "centre-crop fraction (default: the architecture's, 0.875)")
 	var mean, std float3
@@ -245,6 +246,14 @@ docs/QUANTIZATION.md has the measurements behind every default.`, len(calib.Phot
 			"Pass --calib DIR with a few hundred of its own training pictures, or --calib none for data-free ranges\n", strings.Join(why, "; "))
 	}
 
+	if *optimize > 0 {
+		if len(sources) == 0 {
+			return fmt.Errorf("--optimize needs calibration pictures to compare logits on (not --calib none)")
+		}
+		if err := optimizeRanges(net, pp, pre, sources, names, *optimize, c, stderr); err != nil {
+			return err
+		}
+	}
 	q, err := model.QuantizeWith(g, net.W, c.ranges, pre, labels, c.opt)
 	if err != nil {
 		return err
@@ -302,6 +311,41 @@ func calibFiles(dir string, max int) ([]string, int, error) {
 		pick[i] = found[i*len(found)/max]
 	}
 	return pick, len(found), nil
+}
+
+// optimizeRanges narrows c's ranges with model.OptimizeRanges on the first
+// n calibration pictures.
+func optimizeRanges(net *model.FloatNet, pp camera.Preprocess, pre model.PreprocessDefaults, sources []func([]float32) error,
+	names []string, n int, c *calibration, stderr io.Writer) error {
+	n = min(n, len(sources))
+	imgs, ref := make([][]float32, n), make([][]float32, n)
+	for i := range imgs {
+		imgs[i] = make([]float32, pp.Size*pp.Size*3)
+		if err := sources[i](imgs[i]); err != nil {
+			return fmt.Errorf("calibration image %s: %w", names[i], err)
+		}
+		ref[i] = append([]float32(nil), net.Run(imgs[i])...)
+	}
+	k, err := kernels.Select("")
+	if err != nil {
+		return err
+	}
+	var bar *progress
+	r, sqnr, err := model.OptimizeRanges(net.G, net.W, c.ranges, pre, c.opt, imgs, ref, k, func(done, total int) {
+		if bar == nil {
+			bar = newProgress(stderr, "optimizing ranges", total)
+		}
+		bar.step()
+	})
+	if bar != nil {
+		bar.done()
+	}
+	if err != nil {
+		return err
+	}
+	c.ranges = r
+	c.desc += fmt.Sprintf(", ranges narrowed for the logits on %d pictures (--optimize: %.1f dB)", n, sqnr)
+	return nil
 }
 
 // calibration is what calibrate found.
