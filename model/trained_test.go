@@ -400,6 +400,9 @@ func domainScore(t testing.TB, net *FloatNet, imgs []labelled) DomainCheck {
 // The check that makes convert warn: the built-in photos are off-domain
 // for a model trained on grey clothing, its own training pictures are not.
 func TestDomainCheckTrained(t *testing.T) {
+	if testing.Short() {
+		t.Skip("preprocesses Fashion-MNIST and calibrates twice (seconds here, minutes under qemu); skipped with -short")
+	}
 	net := trainedNet(t, "mixnet_s")
 	d := loadFmnist(t)
 	in := domainScore(t, net, d.calib[:14]) // as few as the built-in set

@@ -60,6 +60,9 @@ func writeFmnistPNGs(t *testing.T, dir string, n int) {
 // model) and stays quiet with the model's own training pictures; with no
 // pictures at all it uses data-free ranges. info --model shows which.
 func TestConvertCalibrationSourceAndWarning(t *testing.T) {
+	if testing.Short() {
+		t.Skip("three conversions of the trained fixture (half a minute here, many under qemu); skipped with -short")
+	}
 	weights, labels := fmnistFixture(t)
 	dir := t.TempDir()
 	own := filepath.Join(dir, "own")
