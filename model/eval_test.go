@@ -2,6 +2,7 @@ package model
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"sort"
@@ -208,5 +209,53 @@ func TestEvaluateAllocs(t *testing.T) {
 	t.Logf("allocations: %.0f for 8 samples, %.0f for 200", a8, a200)
 	if a200-a8 > 8 {
 		t.Errorf("allocations grow with samples: %.0f for 8, %.0f for 200", a8, a200)
+	}
+}
+
+// BenchmarkEvaluateGrey64 evaluates int8 (and float32) mixnet_s at 64x64
+// with 10 classes over grey 64x64 pictures kept in memory, replicated to
+// RGB and preprocessed by a camera.Pipeline per worker: what a test over
+// Fashion-MNIST-like data costs. Reports images/s.
+func BenchmarkEvaluateGrey64(b *testing.B) {
+	q, _ := synthMixnetS(b, 64, 10, 7, 2)
+	fnet, err := NewFloatNet(q.G, q.G.SyntheticWeights(7))
+	if err != nil {
+		b.Fatal(err)
+	}
+	const n = 256
+	imgs := make([]*camera.RGB, n)
+	for i := range imgs {
+		src := camera.SyntheticImage(uint64(i), 64, 64)
+		for p := 0; p < len(src.Pix); p += 3 { // grey, as RGB
+			y := uint8((int(src.Pix[p]) + int(src.Pix[p+1]) + int(src.Pix[p+2])) / 3)
+			src.Pix[p], src.Pix[p+1], src.Pix[p+2] = y, y, y
+		}
+		imgs[i] = src
+	}
+	pp := camera.Preprocess{Size: 64, CropPct: 1, Mean: q.Pre.Mean, Std: q.Pre.Std}
+	set := EvalSet{N: n, NewLoader: func() Loader {
+		pl, err := pp.NewPipeline(64, 64)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return func(i int, dst []float32) (int, error) { return i % 10, pl.Apply(dst, imgs[i]) }
+	}}
+	for _, c := range []struct {
+		name string
+		nets []NetFactory
+	}{
+		{"int8", []NetFactory{Int8Nets(q, nil)}},
+		{"fp32", []NetFactory{FloatNets(fnet.G, fnet.W)}},
+	} {
+		for _, w := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/workers=%d", c.name, w), func(b *testing.B) {
+				for b.Loop() {
+					if _, err := Evaluate(set, c.nets, EvalOptions{Workers: w}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "images/s")
+			})
+		}
 	}
 }
