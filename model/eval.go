@@ -73,6 +73,11 @@ type EvalOptions struct {
 	// once at the end.
 	Progress      func(done int)
 	ProgressEvery time.Duration // 0: 100 ms
+	// Ref, when set, is the reference every network is compared with
+	// (Agree, SQNR; for Nets[0] too) instead of Nets[0]: a NetResult of an
+	// earlier Evaluate of the same set with KeepLogits, so that a float32
+	// reference runs once for many int8 variants evaluated one by one.
+	Ref *NetResult
 }
 
 // EvalResult is what Evaluate measured.
@@ -91,8 +96,8 @@ type Failed struct {
 	Err   error
 }
 
-// NetResult is one network's results. Against the reference (Nets[0]),
-// the others also have Agree and SQNR.
+// NetResult is one network's results. Against the reference (Nets[0], or
+// EvalOptions.Ref), the others also have Agree and SQNR.
 type NetResult struct {
 	Top1, Top5 int // correct among the loaded samples
 	// Pred is each sample's top-1 class (ties to the lower index, as
@@ -101,12 +106,12 @@ type NetResult struct {
 	// Rank is where each sample's true class came: 0 = top-1, 4 = fifth,
 	// -1 if it failed to load. Top-k accuracy is the share with Rank < k.
 	Rank []int32
-	// Agree counts loaded samples whose Pred equals Nets[0]'s (Nets[0]:
-	// all of them).
+	// Agree counts loaded samples whose Pred equals the reference's
+	// (Nets[0] without a Ref: all of them).
 	Agree int
 	// SQNR is, per sample, 10·log10(Σref² / Σ(ref-x)²) in dB of this
-	// network's logits x against Nets[0]'s ref: +Inf when they are equal,
-	// NaN for a failed sample. Nil for Nets[0].
+	// network's logits x against the reference's: +Inf when they are
+	// equal, NaN for a failed sample. Nil for Nets[0] without a Ref.
 	SQNR []float64
 	// Logits (with KeepLogits) holds sample i's logits at
 	// [i·Classes, (i+1)·Classes); zeros for a failed sample.
@@ -117,12 +122,13 @@ type NetResult struct {
 func (r *EvalResult) Top1Rate(net int) float64 { return ratio(r.Nets[net].Top1, r.Loaded) }
 func (r *EvalResult) Top5Rate(net int) float64 { return ratio(r.Nets[net].Top5, r.Loaded) }
 
-// AgreeRate is net's top-1 agreement with Nets[0] over the loaded samples.
+// AgreeRate is net's top-1 agreement with the reference over the loaded
+// samples.
 func (r *EvalResult) AgreeRate(net int) float64 { return ratio(r.Nets[net].Agree, r.Loaded) }
 
 // MeanSQNR is the mean over the loaded samples of net's per-sample logit
-// SQNR against Nets[0], each capped at capDB (so identical logits do not
-// make it infinite), and the lowest one.
+// SQNR against the reference, each capped at capDB (so identical logits
+// do not make it infinite), and the lowest one.
 func (r *EvalResult) MeanSQNR(net int, capDB float64) (mean, lowest float64) {
 	s := r.Nets[net].SQNR
 	lowest = math.Inf(1)
@@ -200,12 +206,17 @@ func Evaluate(set EvalSet, nets []NetFactory, opt EvalOptions) (*EvalResult, err
 		}
 	}
 
+	ref := opt.Ref
+	if ref != nil && (len(ref.Logits) != set.N*classes || len(ref.Pred) != set.N) {
+		return nil, fmt.Errorf("model: Evaluate: Ref has %d logits and %d predictions, want %d×%d and %d (an Evaluate of this set with KeepLogits)",
+			len(ref.Logits), len(ref.Pred), set.N, classes, set.N)
+	}
 	r := &EvalResult{N: set.N, Classes: classes, Label: make([]int32, set.N), Nets: make([]NetResult, len(nets))}
 	for j := range r.Nets {
 		nr := &r.Nets[j]
 		nr.Pred = make([]int32, set.N)
 		nr.Rank = make([]int32, set.N)
-		if j > 0 {
+		if j > 0 || ref != nil {
 			nr.SQNR = make([]float64, set.N)
 		}
 		if opt.KeepLogits {
@@ -221,7 +232,6 @@ func Evaluate(set EvalSet, nets []NetFactory, opt EvalOptions) (*EvalResult, err
 			defer wg.Done()
 			load := set.NewLoader()
 			in := make([]float32, size*size*3)
-			logits := make([][]float32, len(ws))
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= set.N {
@@ -236,7 +246,7 @@ func Evaluate(set EvalSet, nets []NetFactory, opt EvalOptions) (*EvalResult, err
 					r.Label[i] = -1
 					for j := range r.Nets {
 						r.Nets[j].Pred[i], r.Nets[j].Rank[i] = -1, -1
-						if j > 0 {
+						if r.Nets[j].SQNR != nil {
 							r.Nets[j].SQNR[i] = math.NaN()
 						}
 					}
@@ -244,13 +254,18 @@ func Evaluate(set EvalSet, nets []NetFactory, opt EvalOptions) (*EvalResult, err
 					continue
 				}
 				r.Label[i] = int32(label)
+				var refLogits []float32
+				if ref != nil {
+					refLogits = ref.Logits[i*classes : (i+1)*classes]
+				}
 				for j, c := range ws {
 					l := c.Run(in)
-					logits[j] = l
 					nr := &r.Nets[j]
 					nr.Pred[i], nr.Rank[i] = predRank(l, label)
-					if j > 0 {
-						nr.SQNR[i] = sqnrDB(logits[0], l)
+					if j == 0 && ref == nil {
+						refLogits = l
+					} else {
+						nr.SQNR[i] = sqnrDB(refLogits, l)
 					}
 					if nr.Logits != nil {
 						copy(nr.Logits[i*classes:(i+1)*classes], l)
@@ -291,7 +306,10 @@ func Evaluate(set EvalSet, nets []NetFactory, opt EvalOptions) (*EvalResult, err
 	r.Loaded = set.N - len(r.Failed)
 	for j := range r.Nets {
 		nr := &r.Nets[j]
-		ref := r.Nets[0].Pred
+		refPred := r.Nets[0].Pred
+		if ref != nil {
+			refPred = ref.Pred
+		}
 		for i, k := range nr.Rank {
 			if k < 0 {
 				continue
@@ -302,7 +320,7 @@ func Evaluate(set EvalSet, nets []NetFactory, opt EvalOptions) (*EvalResult, err
 			if k < 5 {
 				nr.Top5++
 			}
-			if nr.Pred[i] == ref[i] {
+			if nr.Pred[i] == refPred[i] {
 				nr.Agree++
 			}
 		}

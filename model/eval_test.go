@@ -162,6 +162,33 @@ func TestEvaluate(t *testing.T) {
 	}
 }
 
+// A reference kept from an earlier run gives the same comparison as
+// running it beside the other network.
+func TestEvaluateRef(t *testing.T) {
+	q, fnet, imgs := evalFixture(t, 9)
+	set := EvalSet{N: len(imgs), NewLoader: func() Loader {
+		return func(i int, dst []float32) (int, error) { copy(dst, imgs[i]); return i % 10, nil }
+	}}
+	both, err := Evaluate(set, []NetFactory{FloatNets(fnet.G, fnet.W), Int8Nets(q, nil)}, EvalOptions{KeepLogits: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := both.Nets[0]
+	one, err := Evaluate(set, []NetFactory{Int8Nets(q, nil)}, EvalOptions{Ref: &ref})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := both.Nets[1], one.Nets[0]
+	if a.Top1 != b.Top1 || a.Agree != b.Agree || !reflect.DeepEqual(a.SQNR, b.SQNR) || !reflect.DeepEqual(a.Pred, b.Pred) {
+		t.Errorf("with Ref: %+v, beside the reference: %+v", b, a)
+	}
+	short := ref
+	short.Logits = short.Logits[:10]
+	if _, err := Evaluate(set, []NetFactory{Int8Nets(q, nil)}, EvalOptions{Ref: &short}); err == nil || !strings.Contains(err.Error(), "KeepLogits") {
+		t.Errorf("short Ref: %v", err)
+	}
+}
+
 func mustInt8(t *testing.T, q *QModel, k *kernels.Table) *Int8Net {
 	n, err := NewInt8Net(q, k)
 	if err != nil {
