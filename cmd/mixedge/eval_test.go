@@ -130,8 +130,17 @@ func (f *evalFixture) expect(prec string, cls []int) (top1, top5 int) {
 	return
 }
 
+// TestEval builds one fixture (converting and classifying take a while
+// under qemu) for all its parts.
 func TestEval(t *testing.T) {
 	f := newEvalFixture(t)
+	t.Run("against", func(t *testing.T) { testEvalAgainst(t, f) })
+	t.Run("mapping", func(t *testing.T) { testEvalMapping(t, f) })
+	t.Run("labels-csv", func(t *testing.T) { testEvalLabelsCSV(t, f) })
+	t.Run("usage", func(t *testing.T) { testEvalUsage(t, f) })
+}
+
+func testEvalAgainst(t *testing.T, f *evalFixture) {
 	// Pic i goes to the folder of its fp32 top-1 class for i%3 != 0 and to
 	// class i%8 otherwise, so fp32 scores at least 16 of 24 and int8 has
 	// its own count.
@@ -209,7 +218,7 @@ func TestEval(t *testing.T) {
 	}
 
 	// Text output, per class.
-	code, out, errs := runCLI(t, "eval", "--model", f.fw, "--against", f.weights, "--per-class", root)
+	code, out, errs := runCLI(t, "eval", "--model", f.fw, "--against", f.weights, "--per-class", "--progress", "1ms", root)
 	if code != 0 {
 		t.Fatalf("eval text: exit %d: %s", code, errs)
 	}
@@ -221,8 +230,9 @@ func TestEval(t *testing.T) {
 	if len(dis) > 0 && !strings.Contains(out, filepath.Base(dis[0])) {
 		t.Errorf("text output does not list %s:\n%s", dis[0], out)
 	}
-	if !strings.Contains(errs, "eval: ") && errs != "" {
-		t.Errorf("stderr %q", errs)
+	// Not a terminal: plain progress lines on stderr, one at most per ms.
+	if !strings.HasPrefix(errs, "eval: ") || !strings.Contains(errs, "/25 images, ") || !strings.Contains(errs, "images/s") {
+		t.Errorf("progress lines: %q", errs)
 	}
 
 	// --limit takes classes in turn.
@@ -236,8 +246,7 @@ func TestEval(t *testing.T) {
 	}
 }
 
-func TestEvalFolderMapping(t *testing.T) {
-	f := newEvalFixture(t)
+func testEvalMapping(t *testing.T, f *evalFixture) {
 	class := func(i int) int { return i % 8 }
 
 	// A typo in one folder name: refused, naming it, not silently shifted.
@@ -314,8 +323,7 @@ func TestEvalFolderMapping(t *testing.T) {
 	}
 }
 
-func TestEvalLabelsCSV(t *testing.T) {
-	f := newEvalFixture(t)
+func testEvalLabelsCSV(t *testing.T, f *evalFixture) {
 	var b strings.Builder
 	b.WriteString("path,label\n# pictures by hand\n")
 	var cls []int
@@ -360,8 +368,7 @@ func TestEvalLabelsCSV(t *testing.T) {
 	}
 }
 
-func TestEvalUsage(t *testing.T) {
-	f := newEvalFixture(t)
+func testEvalUsage(t *testing.T, f *evalFixture) {
 	for _, c := range []struct {
 		args []string
 		code int
