@@ -492,7 +492,13 @@ func scanImageFolder(dir string, labels []string, match string) (*evalData, erro
 		if strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
-		if e.IsDir() {
+		isDir := e.IsDir()
+		if e.Type()&fs.ModeSymlink != 0 { // a class folder linked from elsewhere
+			if st, err := os.Stat(filepath.Join(dir, e.Name())); err == nil {
+				isDir = st.IsDir()
+			}
+		}
+		if isDir {
 			folders = append(folders, e.Name())
 		} else if imageExts[strings.ToLower(filepath.Ext(e.Name()))] {
 			loose++
@@ -524,6 +530,9 @@ func scanImageFolder(dir string, labels []string, match string) (*evalData, erro
 		case len(unmatched) == 0 && len(ambiguous) == 0:
 			match = "names"
 		case len(matched) == 0 && len(ambiguous) == 0:
+			if f, i := numberOrderClash(folders); f != "" {
+				return nil, fmt.Errorf("%s: the class folders are numbers, and sorted as text (torchvision's ImageFolder order) folder %s would be class %d: say --match index (the folder name is the class) or --match sorted (text order)", dir, quoteName(f), i)
+			}
 			match = "sorted"
 			d.note = fmt.Sprintf("no folder of %s is named after one of the model's %d labels (%s): class index = sorted folder order (%s = 0, %s = %d); --match or --labels-csv to say otherwise",
 				dir, classes, labelExamples(labels), quoteName(folders[0]), quoteName(folders[len(folders)-1]), len(folders)-1)
@@ -582,11 +591,19 @@ func scanImageFolder(dir string, labels []string, match string) (*evalData, erro
 	for i, f := range folders {
 		d.folder[class[i]] = f
 		var files []string
-		err := filepath.WalkDir(filepath.Join(dir, f), func(p string, e fs.DirEntry, err error) error {
+		top := filepath.Join(dir, f)
+		root, err := filepath.EvalSymlinks(top) // WalkDir does not follow a linked root
+		if err != nil {
+			return nil, fmt.Errorf("image folder: %w", err)
+		}
+		err = filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
 			if err != nil {
 				return err
 			}
-			if strings.HasPrefix(e.Name(), ".") && p != filepath.Join(dir, f) {
+			if rel, rerr := filepath.Rel(root, p); rerr == nil { // paths as the user sees them
+				p = filepath.Join(top, rel)
+			}
+			if strings.HasPrefix(e.Name(), ".") && p != top {
 				if e.IsDir() {
 					return filepath.SkipDir
 				}
@@ -609,6 +626,24 @@ func scanImageFolder(dir string, labels []string, match string) (*evalData, erro
 		return nil, fmt.Errorf("%s: the class folders (%s) hold no PNG or JPEG images", dir, quoteList(folders, 8))
 	}
 	return d, nil
+}
+
+// numberOrderClash reports a folder whose name is a number other than its
+// place in sorted (text) order, when every folder name is a number: then
+// "sorted order = class index" and "the name is the class" disagree ("10"
+// sorts before "2"), and guessing either could shift classes silently.
+func numberOrderClash(folders []string) (string, int) {
+	for _, f := range folders {
+		if n, err := strconv.Atoi(f); err != nil || n < 0 {
+			return "", 0
+		}
+	}
+	for i, f := range folders {
+		if n, _ := strconv.Atoi(f); n != i {
+			return f, i
+		}
+	}
+	return "", 0
 }
 
 // readLabelsCSV reads "path,index" lines. Relative paths are taken from

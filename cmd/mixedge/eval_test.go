@@ -299,6 +299,31 @@ func testEvalMapping(t *testing.T, f *evalFixture) {
 	if i1, _ := f.expect("int8", cls); doc.Int8.Top1Correct != i1 {
 		t.Errorf("--match index: %+v, want %d", doc.Int8, i1)
 	}
+	// The same folders with auto: numbers in sorted order from 0, both
+	// readings agree.
+	doc, _ = evalJSON(t, "--model", f.fw, idx)
+	if doc.Mapping != "sorted" {
+		t.Errorf("folders 0..7: mapping %q", doc.Mapping)
+	}
+	// Folders 1..8: sorted order and the numbers disagree; auto refuses.
+	one := filepath.Join(f.dir, "one")
+	f.folderTree(t, one, []string{"1", "2", "3", "4", "5", "6", "7", "8"}, class)
+	if code, _, errs := runCLI(t, "eval", "--model", f.fw, one); code != 1 || !strings.Contains(errs, `folder "1" would be class 0: say --match index`) {
+		t.Errorf("folders 1..8: exit %d, %q", code, errs)
+	}
+	// A class folder that is a symbolic link counts, with paths under DIR.
+	linked := filepath.Join(f.dir, "linked")
+	os.Mkdir(linked, 0o755)
+	for _, n := range plain {
+		if err := os.Symlink(filepath.Join(abc, n), filepath.Join(linked, n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	doc, _ = evalJSON(t, "--model", f.fw, "--json", linked)
+	if doc.Images != 24 || doc.Mapping != "sorted" {
+		t.Errorf("linked class folders: %d images, mapping %q", doc.Images, doc.Mapping)
+	}
+
 	os.Mkdir(filepath.Join(idx, "8"), 0o755)
 	if code, _, errs := runCLI(t, "eval", "--model", f.fw, "--match", "index", idx); code != 1 || !strings.Contains(errs, `"8" is class 8, but the model has 8 classes`) {
 		t.Errorf("--match index, folder 8: exit %d, %q", code, errs)
@@ -390,4 +415,31 @@ func testEvalUsage(t *testing.T, f *evalFixture) {
 			t.Errorf("eval %v: exit %d, %q; want %d and %q", c.args, code, errs, c.code, c.want)
 		}
 	}
+}
+
+// readLabelsCSV never panics, and what it accepts has a path and a class
+// in range on every item.
+func FuzzReadLabelsCSV(f *testing.F) {
+	for _, s := range []string{"path,label\na.png,3\n", "# c\n\"x,y.png\",0\n", "a.png,10\n", "a,b,c\n", "a.png, -1\n", "\"unterminated,1\n", ",1\n"} {
+		f.Add([]byte(s))
+	}
+	dir := f.TempDir()
+	p := filepath.Join(dir, "l.csv")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		d, err := readLabelsCSV(p, "", 10)
+		if err != nil {
+			if !strings.Contains(err.Error(), p) {
+				t.Errorf("error does not name the file: %v", err)
+			}
+			return
+		}
+		for _, it := range d.items {
+			if it.class < 0 || it.class >= 10 || it.path == "" {
+				t.Errorf("accepted %+v", it)
+			}
+		}
+	})
 }
