@@ -55,6 +55,8 @@ default), like this:
     that label's index;
   - no folder name is a label: sorted folder order is the class index
     (torchvision's ImageFolder: the first folder is class 0), said on stderr;
+    but folders named 1, 2, ... or 0..10 (where text order, "10" before
+    "2", and the numbers disagree) are refused: say --match index or sorted;
   - some names match and some do not: an error naming the ones that do not
     (a typo would otherwise shift every class silently).
 --match names|sorted|index forces one rule (index: the folder name is the
