@@ -28,6 +28,7 @@ var commands []command
 func init() {
 	commands = []command{
 		{"classify", "classify images (or preprocessed tensors) with a MixNet", runClassify},
+		{"eval", "measure top-1/top-5 accuracy on labelled pictures (DIR/<class>/*.png), int8 against float32", runEval},
 		{"convert", "quantize timm weights to an int8 .fw image (calibration, packing, arena plan)", runConvert},
 		{"info", "print an architecture or a .fw image layer by layer: shapes, kernels, params, MACs", runInfo},
 		{"stream", "classify camera frames (V4L2 webcam, raw YUV pipe, Y4M, images) one label per frame, in constant memory", runStream},
