@@ -70,9 +70,10 @@ type Int8Net struct {
 	mcHalf  [][2]*mixconv.QS8 // per depthwise op on a small map: its channel halves (or nil)
 	stem    kernels.ConvShape
 
-	// Worker pool (SetThreads): worker w takes row ranges from work[w] and
-	// answers on done. Started once; Run starts no goroutine.
-	workers []*worker
+	// Worker pool (SetThreads; nil for one thread): the op's units are
+	// claimed chunk by chunk by the caller and the workers (pool.go).
+	// Started once; Run starts no goroutine.
+	pool *pool
 	// OnOp, when set, is called after every op with its index (profiling).
 	OnOp func(op int)
 }
@@ -252,7 +253,7 @@ func (n *Int8Net) RunQuantized() []float32 {
 	return n.logits
 }
 
-// maxThreads bounds SetThreads (a stack array of tickets per op).
+// maxThreads bounds SetThreads.
 const maxThreads = 256
 
 // SetThreads starts t-1 workers (1 ≤ t ≤ 256) that share each op's output
@@ -260,24 +261,25 @@ const maxThreads = 256
 func (n *Int8Net) SetThreads(t int) {
 	n.Close()
 	t = min(max(t, 1), maxThreads)
-	n.workers = make([]*worker, t-1)
-	run := func(task rowTask) { n.runTask(task) }
-	for i := range n.workers {
-		w := newWorker()
-		n.workers[i] = w
-		go w.loop(run)
+	if t > 1 {
+		n.pool = newPool(t, func(task rowTask) { n.runTask(task) })
 	}
 }
 
 // Threads is the number of goroutines a Run uses.
-func (n *Int8Net) Threads() int { return len(n.workers) + 1 }
+func (n *Int8Net) Threads() int {
+	if n.pool == nil {
+		return 1
+	}
+	return len(n.pool.workers) + 1
+}
 
 // Close stops the workers.
 func (n *Int8Net) Close() {
-	for _, w := range n.workers {
-		w.stop()
+	if n.pool != nil {
+		n.pool.stop()
 	}
-	n.workers = nil
+	n.pool = nil
 }
 
 // unitPixels is how many output pixels one unit of work of op covers: one
@@ -312,7 +314,7 @@ func (n *Int8Net) units(i int) int {
 func (n *Int8Net) step(i int) {
 	op := &n.Q.G.Ops[i]
 	rows := n.units(i)
-	t := min(len(n.workers)+1, rows)
+	t := min(n.Threads(), rows)
 	switch op.Kind {
 	case OpSE:
 		n.seGate(i) // the reduction first, then the gating splits by rows
@@ -334,21 +336,11 @@ func (n *Int8Net) step(i int) {
 	n.parallel(i, taskRows, rows, t)
 }
 
-// parallel runs units [0, units) of op i's work of the given kind, in
-// contiguous chunks over t goroutines (this one and t-1 workers).
+// parallel runs units [0, units) of op i's work of the given kind over t
+// goroutines (this one and the workers), in up to chunksPerThread
+// contiguous chunks per thread that whoever is running claims (pool.go).
 func (n *Int8Net) parallel(i, kind, units, t int) {
-	t = min(t, units)
-	chunk := (units + t - 1) / t
-	var tickets [maxThreads]uint64
-	sent := 0
-	for w := 1; w*chunk < units && w-1 < len(tickets); w++ {
-		tickets[w-1] = n.workers[w-1].post(rowTask{i, w * chunk, min(units, (w+1)*chunk), kind})
-		sent = w
-	}
-	n.runTask(rowTask{i, 0, min(chunk, units), kind})
-	for w := 0; w < sent; w++ {
-		n.workers[w].wait(tickets[w])
-	}
+	n.pool.do(i, kind, units, min(units, t*chunksPerThread))
 }
 
 func (n *Int8Net) runTask(t rowTask) {

@@ -103,6 +103,10 @@ type benchSettings struct {
 	// Source is the camera source of a `stream --profile-json` record
 	// (whose runs are live frames); absent for bench.
 	Source string `json:"source,omitempty"`
+	// Busy CPU-bound competitors that ran alongside (bench --busy), and
+	// their kind: "process" or "goroutine".
+	Busy     int    `json:"busy,omitempty"`
+	BusyKind string `json:"busy_kind,omitempty"`
 }
 
 type benchMemory struct {
@@ -175,11 +179,18 @@ the frame, kernel used. Without --profile no hook is installed.
 document (schema mixedge.bench/1, docs/PROFILING.md): device, model,
 settings, memory, results. --svg / --html draw a bar per layer (implies
 --profile) and, for a sweep, the scaling curve. --compare reads recorded
---json documents and prints per-layer times side by side with ratios.`,
+--json documents and prints per-layer times side by side with ratios.
+
+--busy N runs N CPU-bound competitors while timing (--busy-kind process:
+child processes of mixedge that spin, as a camera pipeline or another
+program would; goroutine: spinning goroutines in this process, as a
+CPU-bound frame source in stream). With a thread sweep this shows whether
+more threads still help when the cores are not all ours.`,
 		`  mixedge bench --arch mixnet_s --synthetic
   mixedge bench --model mixnet_s.fw --threads 1 --kernels generic --runs 20 --json
   mixedge bench --model mixnet_s.fw --profile --by block
   mixedge bench --model mixnet_s.fw --threads 1,2,4 --json > pi4.json --svg pi4.svg
+  mixedge bench --model mixnet_s.fw --threads 1,2 --busy 1 --runs 200
   mixedge bench --compare pi4.json pi5.json`, stderr)
 	fwPath := fs.String("model", "", "int8 .fw image")
 	arch := fs.String("arch", "mixnet_s", "architecture (with --synthetic)")
@@ -196,6 +207,8 @@ settings, memory, results. --svg / --html draw a bar per layer (implies
 	htmlPath := fs.String("html", "", "write a self-contained HTML page of the profile to `FILE` (implies --profile)")
 	compare := fs.Bool("compare", false, "compare recorded --json documents given as arguments")
 	top := fs.Int("top", 5, "with --compare: how many most-changed layers to list")
+	busy := fs.Int("busy", 0, "run `N` CPU-bound competitors while timing")
+	busyKind := fs.String("busy-kind", "process", "competitors: process (child processes) or goroutine")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -230,6 +243,9 @@ settings, memory, results. --svg / --html draw a bar per layer (implies
 	}
 	if *svgPath != "" || *htmlPath != "" {
 		*profile = true
+	}
+	if *busy < 0 || (*busyKind != "process" && *busyKind != "goroutine") {
+		return fmt.Errorf("--busy %d --busy-kind %q: want N ≥ 0 and process or goroutine", *busy, *busyKind)
 	}
 	k, err := kernels.Select(*tier)
 	if err != nil {
@@ -276,6 +292,14 @@ settings, memory, results. --svg / --html draw a bar per layer (implies
 	}
 	if err := quant.QuantizeSlice(n.Input(), img, q.In); err != nil {
 		return err
+	}
+	if *busy > 0 {
+		stop, err := startBusy(*busy, *busyKind)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		doc.Settings.Busy, doc.Settings.BusyKind = *busy, *busyKind
 	}
 	for _, t := range threads {
 		n.SetThreads(t)
@@ -453,6 +477,9 @@ func printBench(w io.Writer, doc *benchDoc, by string) {
 	fmt.Fprintln(w)
 	if doc.Memory.PeakRSS > 0 {
 		fmt.Fprintf(w, "memory: peak RSS %s\n", mib(int(doc.Memory.PeakRSS)))
+	}
+	if doc.Settings.Busy > 0 {
+		fmt.Fprintf(w, "competitors: %d busy %s(es) spinning while timing\n", doc.Settings.Busy, doc.Settings.BusyKind)
 	}
 	for i := range doc.Results {
 		r := &doc.Results[i]
