@@ -23,6 +23,9 @@ func Files() (map[string]string, error) {
 	for b := 1; b <= GEMMBlocks; b++ {
 		gemm(ctx, b)
 	}
+	dwGather(ctx)
+	dwWindow(ctx)
+	dwDot(ctx)
 	f, err := ctx.Result()
 	if err != nil {
 		if l, ok := err.(build.ErrorList); ok {
