@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"time"
 	"unsafe"
 
 	"github.com/mixedge/mixedge/kernels"
@@ -73,7 +74,8 @@ type Int8Net struct {
 	// Worker pool (SetThreads; nil for one thread): the op's units are
 	// claimed chunk by chunk by the caller and the workers (pool.go).
 	// Started once; Run starts no goroutine.
-	pool *pool
+	pool  *pool
+	adapt threadChoice
 	// OnOp, when set, is called after every op with its index (profiling).
 	OnOp func(op int)
 }
@@ -244,22 +246,88 @@ func (n *Int8Net) Run(input []float32) []float32 {
 
 // RunQuantized runs the network on the int8 input already in Input().
 func (n *Int8Net) RunQuantized() []float32 {
+	var t0 time.Time
+	if n.pool != nil {
+		n.adapt.begin()
+		t0 = time.Now()
+	}
 	for i := range n.Q.G.Ops {
 		n.step(i)
 		if n.OnOp != nil {
 			n.OnOp(i)
 		}
 	}
+	if n.pool != nil {
+		n.adapt.end(time.Since(t0))
+	}
 	return n.logits
 }
+
+// threadChoice decides, frame by frame, whether a multi-threaded net runs
+// the frame on all its threads or on the calling goroutine alone. When
+// other programs hold the cores, a frame on two threads can take longer
+// than on one (a worker that is descheduled in the middle of a chunk
+// makes the caller wait for it), so the net keeps a moving average of the
+// frame time of each mode, runs the faster one, and every 16th frame
+// runs the other one to keep its average fresh. On a quiet machine that
+// costs one slower frame in 16; beside busy programs it keeps 2 threads
+// from falling behind 1.
+type threadChoice struct {
+	ns     [2]float64 // moving average frame time: one thread, all threads (0: not measured)
+	frames uint64
+	single uint64 // frames run on one thread
+	one    bool   // the current frame runs on one thread
+}
+
+const (
+	threadExplore = 16   // every threadExplore-th frame runs the mode not preferred
+	threadAlpha   = 0.25 // weight of a new frame in the moving average
+)
+
+func (c *threadChoice) begin() {
+	f := c.frames
+	c.frames++
+	switch {
+	case c.ns[1] == 0:
+		c.one = false
+	case c.ns[0] == 0:
+		c.one = true
+	default:
+		c.one = c.ns[0] < c.ns[1]
+		if f%threadExplore == 0 {
+			c.one = !c.one
+		}
+	}
+}
+
+func (c *threadChoice) end(d time.Duration) {
+	i := 1
+	if c.one {
+		i = 0
+		c.single++
+	}
+	if c.ns[i] == 0 {
+		c.ns[i] = float64(d)
+	} else {
+		c.ns[i] += (float64(d) - c.ns[i]) * threadAlpha
+	}
+	c.one = false
+}
+
+// ThreadFrames returns how many frames RunQuantized ran since SetThreads,
+// and how many of them on the calling goroutine alone (threadChoice).
+func (n *Int8Net) ThreadFrames() (frames, single uint64) { return n.adapt.frames, n.adapt.single }
 
 // maxThreads bounds SetThreads.
 const maxThreads = 256
 
 // SetThreads starts t-1 workers (1 ≤ t ≤ 256) that share each op's output
-// rows with the calling goroutine. Call Close to stop them.
+// rows with the calling goroutine. Call Close to stop them. RunQuantized
+// may run a frame on the caller alone when that measures faster
+// (threadChoice; ThreadFrames counts such frames).
 func (n *Int8Net) SetThreads(t int) {
 	n.Close()
+	n.adapt = threadChoice{}
 	t = min(max(t, 1), maxThreads)
 	if t > 1 {
 		n.pool = newPool(t, func(task rowTask) { n.runTask(task) })
@@ -315,6 +383,9 @@ func (n *Int8Net) step(i int) {
 	op := &n.Q.G.Ops[i]
 	rows := n.units(i)
 	t := min(n.Threads(), rows)
+	if n.adapt.one {
+		t = 1
+	}
 	switch op.Kind {
 	case OpSE:
 		n.seGate(i) // the reduction first, then the gating splits by rows

@@ -50,6 +50,10 @@ type benchResult struct {
 	Allocs   float64 `json:"allocs_per_frame"`
 	AllocB   float64 `json:"alloc_bytes_per_frame"`
 	GC       float64 `json:"gc_cycles_per_frame"`
+	// SingleShare is the share of the timed frames that the executor ran
+	// on one goroutine because that measured faster (several threads
+	// only; model.Int8Net.ThreadFrames).
+	SingleShare float64 `json:"single_thread_share,omitempty"`
 	// With --profile: the frames run with the per-op hook, interleaved with
 	// the plain ones above, and the per-op table.
 	Profile *benchProfile `json:"profile,omitempty"`
@@ -362,6 +366,7 @@ func benchOnce(n *model.Int8Net, k *kernels.Table, runs, warmup int, profile boo
 	}
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
+	f0, s0 := n.ThreadFrames()
 	plain := func() {
 		start := time.Now()
 		n.RunQuantized()
@@ -395,6 +400,9 @@ func benchOnce(n *model.Int8Net, k *kernels.Table, runs, warmup int, profile boo
 	r := benchResult{Threads: n.Threads(), Runs: runs,
 		Allocs: float64(ms1.Mallocs-ms0.Mallocs) / nf, AllocB: float64(ms1.TotalAlloc-ms0.TotalAlloc) / nf,
 		GC: float64(ms1.NumGC-ms0.NumGC) / nf}
+	if f1, s1 := n.ThreadFrames(); f1 > f0 {
+		r.SingleShare = float64(s1-s0) / float64(f1-f0)
+	}
 	r.MedianMS, r.P10MS, r.P90MS = percentile(frames, 50), percentile(frames, 10), percentile(frames, 90)
 	r.FPS = 1e3 / r.MedianMS
 	r.GMACs = float64(g.TotalMACs()) / r.MedianMS / 1e6
@@ -485,6 +493,9 @@ func printBench(w io.Writer, doc *benchDoc, by string) {
 		r := &doc.Results[i]
 		fmt.Fprintf(w, "threads %d: median %.2f ms  p10 %.2f ms  p90 %.2f ms  (%.1f fps, %.1f GMAC/s)  allocations/frame %.1f  GC/frame %.2f\n",
 			r.Threads, r.MedianMS, r.P10MS, r.P90MS, r.FPS, r.GMACs, r.Allocs, r.GC)
+		if r.SingleShare > 0 {
+			fmt.Fprintf(w, "  %.0f%% of these frames ran on one thread (it measured faster, or to check that it still is)\n", 100*r.SingleShare)
+		}
 		if r.Profile != nil {
 			p := r.Profile
 			fmt.Fprintf(w, "  profiled frames: median %.2f ms; overhead %+.2f%% of the frame (medians), %+.2f%% (paired frames), hook alone %.0f ns × %d ops = %.3f%%\n",
