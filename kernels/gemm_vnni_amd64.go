@@ -219,7 +219,6 @@ func GEMMQS8VNNI(dst []int8, dstStride int, src []int8, srcStride int, pixels, k
 	if qmin <= math.MinInt8 && qmax >= math.MaxInt8 {
 		mode = 0
 	}
-	var row [vnniRowB]int8
 	for c0 := 0; c0 < n; c0 += vnniChunk {
 		nc := min(vnniChunk, n-c0)
 		wc := &w[c0/vnniNR*kq*64]
@@ -230,22 +229,28 @@ func GEMMQS8VNNI(dst []int8, dstStride int, src []int8, srcStride int, pixels, k
 		if safe > 0 {
 			gemmVNNI(nc, &dst[c0], dstStride, &src[0], srcStride, safe, kq, wc, &ep, nil, mode)
 		}
-		for p := safe; p < pixels; p++ {
-			x := vnniRow(row[:], src[p*srcStride:][:k])
-			gemmVNNI(nc, &dst[p*dstStride+c0], dstStride, &x[0], 4*kq, 1, kq, wc, &ep, nil, mode)
+		if safe < pixels {
+			gemmVNNIRows(nc, dst[safe*dstStride+c0:], dstStride, src[safe*srcStride:], srcStride, pixels-safe, k, wc, &ep, mode)
 		}
 	}
 }
 
-// vnniRow returns x in a buffer of whole k-quads (buf when it is large
-// enough; the allocation only happens for k > 4096).
-func vnniRow(buf []int8, x []int8) []int8 {
-	kb := (len(x) + 3) &^ 3
+// gemmVNNIRows runs pixel rows whose k-quad reads would leave src's
+// capacity, each copied into a stack row of whole k-quads (a heap one for
+// k > 4096). A separate frame, so the common path does not zero the row.
+//
+//go:noinline
+func gemmVNNIRows(nc int, dst []int8, dstStride int, src []int8, srcStride, pixels, k int, w *int8, ep *vnniEpi, mode int) {
+	var row [vnniRowB]int8
+	kb := (k + 3) &^ 3
+	buf := row[:]
 	if kb > len(buf) {
 		buf = make([]int8, kb)
 	}
-	copy(buf, x)
-	return buf[:kb]
+	for p := range pixels {
+		copy(buf, src[p*srcStride:][:k])
+		gemmVNNI(nc, &dst[p*dstStride], dstStride, &buf[0], kb, 1, kb/4, w, ep, nil, mode)
+	}
 }
 
 // gemmVNNIRaw runs a chunk that does not fit REQH: raw sums 6 pixels at a
