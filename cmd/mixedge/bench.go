@@ -53,7 +53,7 @@ type benchResult struct {
 	// SingleShare is the share of the timed frames that the executor ran
 	// on one goroutine because that measured faster (several threads
 	// only; model.Int8Net.ThreadFrames).
-	SingleShare float64 `json:"single_thread_share,omitempty"`
+	SingleShare float64 `json:"single_thread_share"`
 	// With --profile: the frames run with the per-op hook, interleaved with
 	// the plain ones above, and the per-op table.
 	Profile *benchProfile `json:"profile,omitempty"`
