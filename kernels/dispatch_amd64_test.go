@@ -23,7 +23,7 @@ func TestAVX2Tier(t *testing.T) {
 	if err != nil || tab != AVX2 {
 		t.Fatalf("Select(avx2) = %v, %v", tab, err)
 	}
-	if best, _ := Select("auto"); best != AVX2 {
+	if best, _ := Select("auto"); best != AVX2 && !(hasVNNI() && best == VNNI) {
 		t.Fatalf("auto selects %q", best.Name)
 	}
 	ptr := func(f any) uintptr { return reflect.ValueOf(f).Pointer() }
@@ -44,5 +44,49 @@ func TestAVX2Tier(t *testing.T) {
 	}
 	if len(AVX2.Ops) != len(Generic.Ops) {
 		t.Errorf("Ops has %d entries, generic %d", len(AVX2.Ops), len(Generic.Ops))
+	}
+}
+
+// TestVNNITier checks that the vnni tier is registered exactly when the CPU
+// has AVX-512 F/BW/VL + VNNI, that it is then the default, and that Ops
+// names, for every entry, the implementation the entry really is.
+func TestVNNITier(t *testing.T) {
+	tab, err := Select("vnni")
+	if !hasVNNI() {
+		if err == nil {
+			t.Fatal("vnni tier selectable on a CPU without AVX-512 VNNI")
+		}
+		t.Skip("CPU (or OS) has no AVX-512 F/BW/VL + VNNI")
+	}
+	if err != nil || tab != VNNI {
+		t.Fatalf("Select(vnni) = %v, %v", tab, err)
+	}
+	if best, _ := Select("auto"); best != VNNI {
+		t.Fatalf("auto selects %q", best.Name)
+	}
+	ptr := func(f any) uintptr { return reflect.ValueOf(f).Pointer() }
+	for _, e := range []struct {
+		op              string
+		vnni, avx2, gen any
+	}{
+		{"gemm", VNNI.GEMM, AVX2.GEMM, Generic.GEMM}, {"gemm_f32", VNNI.GEMMF32, AVX2.GEMMF32, Generic.GEMMF32},
+		{"dwconv", VNNI.DWConv, AVX2.DWConv, Generic.DWConv}, {"stem", VNNI.Stem, AVX2.Stem, Generic.Stem},
+		{"pool", VNNI.Pool, AVX2.Pool, Generic.Pool}, {"add", VNNI.Add, AVX2.Add, Generic.Add},
+		{"channel_mul", VNNI.ChannelMul, AVX2.ChannelMul, Generic.ChannelMul},
+		{"lookup", VNNI.Lookup, AVX2.Lookup, Generic.Lookup},
+	} {
+		impl := "vnni"
+		switch ptr(e.vnni) {
+		case ptr(e.avx2):
+			impl = "avx2"
+		case ptr(e.gen):
+			impl = "generic"
+		}
+		if VNNI.Ops[e.op] != impl {
+			t.Errorf("Ops[%q] = %q, but the entry is %s", e.op, VNNI.Ops[e.op], impl)
+		}
+	}
+	if len(VNNI.Ops) != len(Generic.Ops) {
+		t.Errorf("Ops has %d entries, generic %d", len(VNNI.Ops), len(Generic.Ops))
 	}
 }

@@ -44,6 +44,14 @@ func runGEMMAVX2(tb testing.TB, rng *rand.Rand, tc gemmCase, edge bool) {
 // quantization and the multipliers before the calls.
 func runGEMMAVX2Fix(tb testing.TB, rng *rand.Rand, tc gemmCase, edge bool, fix func(q *quantOut, rq []quant.Multiplier)) {
 	tb.Helper()
+	runGEMMTier(tb, rng, tc, edge, fix, "avx2", PackGEMMAVX2, PackGEMVAVX2, GEMMQS8AVX2)
+}
+
+// runGEMMTier is runGEMMAVX2Fix for a tier's pack and GEMM functions
+// (packGEMV: the 1-pixel layout used for half the 1-pixel cases).
+func runGEMMTier(tb testing.TB, rng *rand.Rand, tc gemmCase, edge bool, fix func(q *quantOut, rq []quant.Multiplier),
+	name string, packGEMM, packGEMV func(w []int8, k, n int) []int8, gemm GEMMFunc) {
+	tb.Helper()
 	srcStride := tc.inOff + tc.groups*tc.k + tc.inExtra
 	dstStride := tc.outOff + tc.groups*tc.n + tc.outExtra
 	gn := tc.groups * tc.n
@@ -63,9 +71,9 @@ func runGEMMAVX2Fix(tb testing.TB, rng *rand.Rand, tc gemmCase, edge bool, fix f
 	}
 	bias := fold(tb, raw, w, gn, tc.k, q.zIn)
 	packed := make([][]int8, tc.groups)
-	pack := PackGEMMAVX2
+	pack := packGEMM
 	if tc.pixels == 1 && (tc.k+tc.n)%2 == 0 { // half the 1-pixel cases: the GEMV-only layout
-		pack = PackGEMVAVX2
+		pack = packGEMV
 	}
 	for g := range packed {
 		packed[g] = pack(w[g*tc.n*tc.k:(g+1)*tc.n*tc.k], tc.k, tc.n)
@@ -80,13 +88,13 @@ func runGEMMAVX2Fix(tb testing.TB, rng *rand.Rand, tc gemmCase, edge bool, fix f
 	for g := range tc.groups {
 		GEMMQS8(wantView[g*tc.n:], dstStride, srcView[g*tc.k:], srcStride, tc.pixels, tc.k, tc.n,
 			w[g*tc.n*tc.k:], bias[g*tc.n:], rq[g*tc.n:], q.zOut, q.qmin, q.qmax)
-		GEMMQS8AVX2(dstView[g*tc.n:], dstStride, srcView[g*tc.k:], srcStride, tc.pixels, tc.k, tc.n,
+		gemm(dstView[g*tc.n:], dstStride, srcView[g*tc.k:], srcStride, tc.pixels, tc.k, tc.n,
 			packed[g], bias[g*tc.n:], rq[g*tc.n:], q.zOut, q.qmin, q.qmax)
 	}
-	checkBuf(tb, "avx2 "+tc.String()+": dst", dst.b, want)
-	checkBuf(tb, "avx2 "+tc.String()+": src", src.b, srcBefore)
+	checkBuf(tb, name+" "+tc.String()+": dst", dst.b, want)
+	checkBuf(tb, name+" "+tc.String()+": src", src.b, srcBefore)
 	if !slices.Equal(w, wBefore) {
-		tb.Fatalf("avx2 %v: weights changed", tc)
+		tb.Fatalf("%s %v: weights changed", name, tc)
 	}
 }
 

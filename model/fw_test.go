@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/mixedge/mixedge/firmware"
@@ -279,6 +280,27 @@ func TestInt8Threads(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkThreads(t, qn, threads, tinyInput(), want, 3)
+		qn.Close()
+	}
+	// Beside CPU-bound goroutines (the workers are then often not
+	// scheduled, and the caller claims their chunks), and with fewer Ps
+	// than goroutines.
+	var stop atomic.Bool
+	defer stop.Store(true)
+	var spins atomic.Uint64
+	for range 2 {
+		go func() {
+			for n := uint64(0); !stop.Load(); n++ {
+				spins.Store(n)
+			}
+		}()
+	}
+	for _, threads := range []int{2, 3} {
+		qn, err := NewInt8Net(q, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkThreads(t, qn, threads, tinyInput(), want, 20)
 		qn.Close()
 	}
 }

@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"time"
 	"unsafe"
 
 	"github.com/mixedge/mixedge/kernels"
@@ -70,9 +71,11 @@ type Int8Net struct {
 	mcHalf  [][2]*mixconv.QS8 // per depthwise op on a small map: its channel halves (or nil)
 	stem    kernels.ConvShape
 
-	// Worker pool (SetThreads): worker w takes row ranges from work[w] and
-	// answers on done. Started once; Run starts no goroutine.
-	workers []*worker
+	// Worker pool (SetThreads; nil for one thread): the op's units are
+	// claimed chunk by chunk by the caller and the workers (pool.go).
+	// Started once; Run starts no goroutine.
+	pool  *pool
+	adapt threadChoice
 	// OnOp, when set, is called after every op with its index (profiling).
 	OnOp func(op int)
 }
@@ -243,41 +246,108 @@ func (n *Int8Net) Run(input []float32) []float32 {
 
 // RunQuantized runs the network on the int8 input already in Input().
 func (n *Int8Net) RunQuantized() []float32 {
+	var t0 time.Time
+	if n.pool != nil {
+		n.adapt.begin()
+		t0 = time.Now()
+	}
 	for i := range n.Q.G.Ops {
 		n.step(i)
 		if n.OnOp != nil {
 			n.OnOp(i)
 		}
 	}
+	if n.pool != nil {
+		n.adapt.end(time.Since(t0))
+	}
 	return n.logits
 }
 
-// maxThreads bounds SetThreads (a stack array of tickets per op).
+// threadChoice decides, frame by frame, whether a multi-threaded net runs
+// the frame on all its threads or on the calling goroutine alone. When
+// other programs hold the cores, a frame on two threads can take longer
+// than on one (a worker that is descheduled in the middle of a chunk
+// makes the caller wait for it), so the net keeps a moving average of the
+// frame time of each mode, runs the faster one, and every 16th frame
+// runs the other one to keep its average fresh. On a quiet machine that
+// costs one slower frame in 16; beside busy programs it keeps 2 threads
+// from falling behind 1.
+type threadChoice struct {
+	ns     [2]float64 // moving average frame time: one thread, all threads (0: not measured)
+	frames uint64
+	single uint64 // frames run on one thread
+	one    bool   // the current frame runs on one thread
+}
+
+const (
+	threadExplore = 16   // every threadExplore-th frame runs the mode not preferred
+	threadAlpha   = 0.25 // weight of a new frame in the moving average
+)
+
+func (c *threadChoice) begin() {
+	f := c.frames
+	c.frames++
+	switch {
+	case c.ns[1] == 0:
+		c.one = false
+	case c.ns[0] == 0:
+		c.one = true
+	default:
+		c.one = c.ns[0] < c.ns[1]
+		if f%threadExplore == 0 {
+			c.one = !c.one
+		}
+	}
+}
+
+func (c *threadChoice) end(d time.Duration) {
+	i := 1
+	if c.one {
+		i = 0
+		c.single++
+	}
+	if c.ns[i] == 0 {
+		c.ns[i] = float64(d)
+	} else {
+		c.ns[i] += (float64(d) - c.ns[i]) * threadAlpha
+	}
+	c.one = false
+}
+
+// ThreadFrames returns how many frames RunQuantized ran since SetThreads,
+// and how many of them on the calling goroutine alone (threadChoice).
+func (n *Int8Net) ThreadFrames() (frames, single uint64) { return n.adapt.frames, n.adapt.single }
+
+// maxThreads bounds SetThreads.
 const maxThreads = 256
 
 // SetThreads starts t-1 workers (1 ≤ t ≤ 256) that share each op's output
-// rows with the calling goroutine. Call Close to stop them.
+// rows with the calling goroutine. Call Close to stop them. RunQuantized
+// may run a frame on the caller alone when that measures faster
+// (threadChoice; ThreadFrames counts such frames).
 func (n *Int8Net) SetThreads(t int) {
 	n.Close()
+	n.adapt = threadChoice{}
 	t = min(max(t, 1), maxThreads)
-	n.workers = make([]*worker, t-1)
-	run := func(task rowTask) { n.runTask(task) }
-	for i := range n.workers {
-		w := newWorker()
-		n.workers[i] = w
-		go w.loop(run)
+	if t > 1 {
+		n.pool = newPool(t, func(task rowTask) { n.runTask(task) })
 	}
 }
 
 // Threads is the number of goroutines a Run uses.
-func (n *Int8Net) Threads() int { return len(n.workers) + 1 }
+func (n *Int8Net) Threads() int {
+	if n.pool == nil {
+		return 1
+	}
+	return len(n.pool.workers) + 1
+}
 
 // Close stops the workers.
 func (n *Int8Net) Close() {
-	for _, w := range n.workers {
-		w.stop()
+	if n.pool != nil {
+		n.pool.stop()
 	}
-	n.workers = nil
+	n.pool = nil
 }
 
 // unitPixels is how many output pixels one unit of work of op covers: one
@@ -312,7 +382,10 @@ func (n *Int8Net) units(i int) int {
 func (n *Int8Net) step(i int) {
 	op := &n.Q.G.Ops[i]
 	rows := n.units(i)
-	t := min(len(n.workers)+1, rows)
+	t := min(n.Threads(), rows)
+	if n.adapt.one {
+		t = 1
+	}
 	switch op.Kind {
 	case OpSE:
 		n.seGate(i) // the reduction first, then the gating splits by rows
@@ -334,21 +407,11 @@ func (n *Int8Net) step(i int) {
 	n.parallel(i, taskRows, rows, t)
 }
 
-// parallel runs units [0, units) of op i's work of the given kind, in
-// contiguous chunks over t goroutines (this one and t-1 workers).
+// parallel runs units [0, units) of op i's work of the given kind over t
+// goroutines (this one and the workers), in up to chunksPerThread
+// contiguous chunks per thread that whoever is running claims (pool.go).
 func (n *Int8Net) parallel(i, kind, units, t int) {
-	t = min(t, units)
-	chunk := (units + t - 1) / t
-	var tickets [maxThreads]uint64
-	sent := 0
-	for w := 1; w*chunk < units && w-1 < len(tickets); w++ {
-		tickets[w-1] = n.workers[w-1].post(rowTask{i, w * chunk, min(units, (w+1)*chunk), kind})
-		sent = w
-	}
-	n.runTask(rowTask{i, 0, min(chunk, units), kind})
-	for w := 0; w < sent; w++ {
-		n.workers[w].wait(tickets[w])
-	}
+	n.pool.do(i, kind, units, min(units, t*chunksPerThread))
 }
 
 func (n *Int8Net) runTask(t rowTask) {

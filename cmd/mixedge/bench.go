@@ -50,6 +50,10 @@ type benchResult struct {
 	Allocs   float64 `json:"allocs_per_frame"`
 	AllocB   float64 `json:"alloc_bytes_per_frame"`
 	GC       float64 `json:"gc_cycles_per_frame"`
+	// SingleShare is the share of the timed frames that the executor ran
+	// on one goroutine because that measured faster (several threads
+	// only; model.Int8Net.ThreadFrames).
+	SingleShare float64 `json:"single_thread_share"`
 	// With --profile: the frames run with the per-op hook, interleaved with
 	// the plain ones above, and the per-op table.
 	Profile *benchProfile `json:"profile,omitempty"`
@@ -103,6 +107,10 @@ type benchSettings struct {
 	// Source is the camera source of a `stream --profile-json` record
 	// (whose runs are live frames); absent for bench.
 	Source string `json:"source,omitempty"`
+	// Busy CPU-bound competitors that ran alongside (bench --busy), and
+	// their kind: "process" or "goroutine".
+	Busy     int    `json:"busy,omitempty"`
+	BusyKind string `json:"busy_kind,omitempty"`
 }
 
 type benchMemory struct {
@@ -175,18 +183,25 @@ the frame, kernel used. Without --profile no hook is installed.
 document (schema mixedge.bench/1, docs/PROFILING.md): device, model,
 settings, memory, results. --svg / --html draw a bar per layer (implies
 --profile) and, for a sweep, the scaling curve. --compare reads recorded
---json documents and prints per-layer times side by side with ratios.`,
+--json documents and prints per-layer times side by side with ratios.
+
+--busy N runs N CPU-bound competitors while timing (--busy-kind process:
+child processes of mixedge that spin, as a camera pipeline or another
+program would; goroutine: spinning goroutines in this process, as a
+CPU-bound frame source in stream). With a thread sweep this shows whether
+more threads still help when the cores are not all ours.`,
 		`  mixedge bench --arch mixnet_s --synthetic
   mixedge bench --model mixnet_s.fw --threads 1 --kernels generic --runs 20 --json
   mixedge bench --model mixnet_s.fw --profile --by block
   mixedge bench --model mixnet_s.fw --threads 1,2,4 --json > pi4.json --svg pi4.svg
+  mixedge bench --model mixnet_s.fw --threads 1,2 --busy 1 --runs 200
   mixedge bench --compare pi4.json pi5.json`, stderr)
 	fwPath := fs.String("model", "", "int8 .fw image")
 	arch := fs.String("arch", "mixnet_s", "architecture (with --synthetic)")
 	synthetic := fs.Bool("synthetic", false, "use deterministic synthetic weights instead of a .fw")
 	size := fs.Int("input-size", 0, "input size (with --synthetic; default 224)")
 	threadsArg := fs.String("threads", strconv.Itoa(runtime.NumCPU()), "goroutines per frame; a list (1,2,4) runs a sweep")
-	tier := fs.String("kernels", "", "kernel tier: auto, generic, avx2, neon, dotprod (default $MIXEDGE_KERNELS or auto)")
+	tier := fs.String("kernels", "", "kernel tier: auto, generic, avx2, vnni, neon, dotprod (default $MIXEDGE_KERNELS or auto)")
 	runs := fs.Int("runs", 50, "timed frames (per mode with --profile)")
 	warmup := fs.Int("warmup", 5, "untimed frames first")
 	asJSON := fs.Bool("json", false, "print one JSON document (schema "+benchSchema+")")
@@ -196,6 +211,8 @@ settings, memory, results. --svg / --html draw a bar per layer (implies
 	htmlPath := fs.String("html", "", "write a self-contained HTML page of the profile to `FILE` (implies --profile)")
 	compare := fs.Bool("compare", false, "compare recorded --json documents given as arguments")
 	top := fs.Int("top", 5, "with --compare: how many most-changed layers to list")
+	busy := fs.Int("busy", 0, "run `N` CPU-bound competitors while timing")
+	busyKind := fs.String("busy-kind", "process", "competitors: process (child processes) or goroutine")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -230,6 +247,9 @@ settings, memory, results. --svg / --html draw a bar per layer (implies
 	}
 	if *svgPath != "" || *htmlPath != "" {
 		*profile = true
+	}
+	if *busy < 0 || (*busyKind != "process" && *busyKind != "goroutine") {
+		return fmt.Errorf("--busy %d --busy-kind %q: want N ≥ 0 and process or goroutine", *busy, *busyKind)
 	}
 	k, err := kernels.Select(*tier)
 	if err != nil {
@@ -276,6 +296,14 @@ settings, memory, results. --svg / --html draw a bar per layer (implies
 	}
 	if err := quant.QuantizeSlice(n.Input(), img, q.In); err != nil {
 		return err
+	}
+	if *busy > 0 {
+		stop, err := startBusy(*busy, *busyKind)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		doc.Settings.Busy, doc.Settings.BusyKind = *busy, *busyKind
 	}
 	for _, t := range threads {
 		n.SetThreads(t)
@@ -338,6 +366,7 @@ func benchOnce(n *model.Int8Net, k *kernels.Table, runs, warmup int, profile boo
 	}
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
+	f0, s0 := n.ThreadFrames()
 	plain := func() {
 		start := time.Now()
 		n.RunQuantized()
@@ -371,6 +400,9 @@ func benchOnce(n *model.Int8Net, k *kernels.Table, runs, warmup int, profile boo
 	r := benchResult{Threads: n.Threads(), Runs: runs,
 		Allocs: float64(ms1.Mallocs-ms0.Mallocs) / nf, AllocB: float64(ms1.TotalAlloc-ms0.TotalAlloc) / nf,
 		GC: float64(ms1.NumGC-ms0.NumGC) / nf}
+	if f1, s1 := n.ThreadFrames(); f1 > f0 {
+		r.SingleShare = float64(s1-s0) / float64(f1-f0)
+	}
 	r.MedianMS, r.P10MS, r.P90MS = percentile(frames, 50), percentile(frames, 10), percentile(frames, 90)
 	r.FPS = 1e3 / r.MedianMS
 	r.GMACs = float64(g.TotalMACs()) / r.MedianMS / 1e6
@@ -454,10 +486,16 @@ func printBench(w io.Writer, doc *benchDoc, by string) {
 	if doc.Memory.PeakRSS > 0 {
 		fmt.Fprintf(w, "memory: peak RSS %s\n", mib(int(doc.Memory.PeakRSS)))
 	}
+	if doc.Settings.Busy > 0 {
+		fmt.Fprintf(w, "competitors: %d busy %s(es) spinning while timing\n", doc.Settings.Busy, doc.Settings.BusyKind)
+	}
 	for i := range doc.Results {
 		r := &doc.Results[i]
 		fmt.Fprintf(w, "threads %d: median %.2f ms  p10 %.2f ms  p90 %.2f ms  (%.1f fps, %.1f GMAC/s)  allocations/frame %.1f  GC/frame %.2f\n",
 			r.Threads, r.MedianMS, r.P10MS, r.P90MS, r.FPS, r.GMACs, r.Allocs, r.GC)
+		if r.SingleShare > 0 {
+			fmt.Fprintf(w, "  %.0f%% of these frames ran on one thread (it measured faster, or to check that it still is)\n", 100*r.SingleShare)
+		}
 		if r.Profile != nil {
 			p := r.Profile
 			fmt.Fprintf(w, "  profiled frames: median %.2f ms; overhead %+.2f%% of the frame (medians), %+.2f%% (paired frames), hook alone %.0f ns × %d ops = %.3f%%\n",

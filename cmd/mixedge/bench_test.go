@@ -21,7 +21,7 @@ var updateBench = flag.Bool("update-bench", false, "rewrite the golden files und
 // moment or the kernel tier; the golden document shows them as "<masked>".
 var benchMasked = map[string]bool{
 	"median_ms": true, "p10_ms": true, "p90_ms": true, "fps": true, "gmac_per_s": true,
-	"allocs_per_frame": true, "alloc_bytes_per_frame": true, "gc_cycles_per_frame": true,
+	"allocs_per_frame": true, "alloc_bytes_per_frame": true, "gc_cycles_per_frame": true, "single_thread_share": true,
 	"overhead": true, "overhead_paired": true, "hook_ns": true, "hook_overhead": true, "op_sum_ms": true, "share": true, "impl": true, "peak_rss_bytes": true,
 }
 

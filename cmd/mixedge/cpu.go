@@ -32,7 +32,7 @@ func runCPU(args []string, stdout, stderr io.Writer) error {
 		`Print this CPU, the features cpuid reports, the kernel tiers this binary
 can run here and, for the chosen tier, the implementation of each kernel.
 The tier is chosen once at start-up: the best available, unless --kernels
-or MIXEDGE_KERNELS (generic, avx2, neon, dotprod) says otherwise.`,
+or MIXEDGE_KERNELS (generic, avx2, vnni, neon, dotprod) says otherwise.`,
 		`  mixedge cpu
   MIXEDGE_KERNELS=generic mixedge cpu --json`, stderr)
 	tier := fs.String("kernels", "", "force a tier")
