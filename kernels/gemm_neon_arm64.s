@@ -29,6 +29,11 @@ TEXT ·gemmQ8Neon(SB), NOSPLIT, $0-100
 	CMP	R20, R13
 	CSET	NE, R20
 	ORR	R20, R22, R22
+	CMP	$4, R7
+	CSET	LT, R20
+	ORR	R20<<1, R22, R22
+	MUL	R4, R3, R4
+	ADD	R2, R4, R4
 	MOVW	$1, R20
 	VDUP	R20, V26.S4
 	VEOR	V27.B16, V27.B16, V27.B16
@@ -45,13 +50,14 @@ blk:
 	VMOV	V31.D[0], R23
 	VMOV	V31.D[1], R20
 	ORR	R20, R23, R23
-	MOVD	ZR, R14
+	MOVD	R2, R14
+	MOVD	R0, R26
 rowgrp:
-	MUL	R14, R3, R20
-	ADD	R2, R20, R15
+	MOVD	R14, R15
 	ADD	R3, R15, R16
 	ADD	R3, R16, R17
 	ADD	R3, R17, R19
+	ADD	R3, R19, R14
 	MOVD	R8, R24
 	LSR	$4, R5, R25
 	CBZ	R25, zero
@@ -262,11 +268,6 @@ reduce:
 	VADDP	V15.S4, V14.S4, V17.S4
 	VADDP	V17.S4, V16.S4, V12.S4
 	VADD	V28.S4, V12.S4, V12.S4
-	MUL	R14, R1, R20
-	ADD	R0, R20, R15
-	ADD	R1, R15, R16
-	ADD	R1, R16, R17
-	ADD	R1, R17, R19
 	VDUP	R11, V18.H8
 	CBZ	R23, nosh
 	WORD $0x4ebf4c00 // sqshl v0.4s, v0.4s, v31.4s
@@ -290,21 +291,36 @@ nosh:
 	WORD $0x4e720e31 // sqadd v17.8h, v17.8h, v18.8h
 	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
 	WORD $0x4e214a32 // sqxtn2 v18.16b, v17.8h
-	CBZ	R22, noclamp
+	CBNZ	R22, slow
+	VST1.P	V18.S[0], (R26)(R1)
+	VST1.P	V18.S[1], (R26)(R1)
+	VST1.P	V18.S[2], (R26)(R1)
+	VST1.P	V18.S[3], (R26)(R1)
+nextrow:
+	CMP	R4, R14
+	BLO	rowgrp
+	ADD	$4, R0, R0
+	ADD	R5<<2, R8, R8
+	ADD	$16, R9, R9
+	ADD	$32, R10, R10
+	SUBS	$1, R6, R6
+	BNE	blk
+	RET
+slow:
+	TBZ	$0, R22, noclamp
 	VDUP	R12, V19.B16
 	VDUP	R13, V20.B16
 	WORD $0x4e336652 // smax v18.16b, v18.16b, v19.16b
 	WORD $0x4e346e52 // smin v18.16b, v18.16b, v20.16b
 noclamp:
-	CMP	$4, R7
-	BLT	partial
-	VST1	V18.S[0], (R15)
-	VST1	V18.S[1], (R16)
-	VST1	V18.S[2], (R17)
-	VST1	V18.S[3], (R19)
+	TBNZ	$1, R22, partial
+	VST1.P	V18.S[0], (R26)(R1)
+	VST1.P	V18.S[1], (R26)(R1)
+	VST1.P	V18.S[2], (R26)(R1)
+	VST1.P	V18.S[3], (R26)(R1)
 	B	nextrow
 partial:
-	MOVD	R15, R20
+	MOVD	R26, R20
 	CMP	$1, R7
 	BLT	ptail0
 	VMOV	V18.B[0], R21
@@ -318,7 +334,8 @@ partial:
 	VMOV	V18.B[2], R21
 	MOVB	R21, 2(R20)
 ptail0:
-	MOVD	R16, R20
+	ADD	R1, R26, R26
+	MOVD	R26, R20
 	CMP	$1, R7
 	BLT	ptail1
 	VMOV	V18.B[4], R21
@@ -332,7 +349,8 @@ ptail0:
 	VMOV	V18.B[6], R21
 	MOVB	R21, 2(R20)
 ptail1:
-	MOVD	R17, R20
+	ADD	R1, R26, R26
+	MOVD	R26, R20
 	CMP	$1, R7
 	BLT	ptail2
 	VMOV	V18.B[8], R21
@@ -346,7 +364,8 @@ ptail1:
 	VMOV	V18.B[10], R21
 	MOVB	R21, 2(R20)
 ptail2:
-	MOVD	R19, R20
+	ADD	R1, R26, R26
+	MOVD	R26, R20
 	CMP	$1, R7
 	BLT	ptail3
 	VMOV	V18.B[12], R21
@@ -360,17 +379,8 @@ ptail2:
 	VMOV	V18.B[14], R21
 	MOVB	R21, 2(R20)
 ptail3:
-nextrow:
-	ADD	$4, R14, R14
-	CMP	R4, R14
-	BLT	rowgrp
-	ADD	$4, R0, R0
-	ADD	R5<<2, R8, R8
-	ADD	$16, R9, R9
-	ADD	$32, R10, R10
-	SUBS	$1, R6, R6
-	BNE	blk
-	RET
+	ADD	R1, R26, R26
+	B	nextrow
 
 // func gemmF32Neon(dst *float32, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int, w *int8, bias *int32, scale *float32)
 TEXT ·gemmF32Neon(SB), NOSPLIT, $0-88
@@ -386,19 +396,26 @@ TEXT ·gemmF32Neon(SB), NOSPLIT, $0-88
 	MOVD	w+64(FP), R8
 	MOVD	bias+72(FP), R9
 	MOVD	scale+80(FP), R10
+	MOVD	ZR, R22
+	CMP	$4, R7
+	CSET	LT, R20
+	ORR	R20<<1, R22, R22
+	MUL	R4, R3, R4
+	ADD	R2, R4, R4
 	MOVW	$1, R20
 	VDUP	R20, V26.S4
 	VEOR	V27.B16, V27.B16, V27.B16
 blk:
 	VLD1	(R9), [V28.S4]
 	VLD1	(R10), [V29.S4]
-	MOVD	ZR, R14
+	MOVD	R2, R14
+	MOVD	R0, R26
 rowgrp:
-	MUL	R14, R3, R20
-	ADD	R2, R20, R15
+	MOVD	R14, R15
 	ADD	R3, R15, R16
 	ADD	R3, R16, R17
 	ADD	R3, R17, R19
+	ADD	R3, R19, R14
 	MOVD	R8, R24
 	LSR	$4, R5, R25
 	CBZ	R25, zero
@@ -609,11 +626,6 @@ reduce:
 	VADDP	V15.S4, V14.S4, V17.S4
 	VADDP	V17.S4, V16.S4, V12.S4
 	VADD	V28.S4, V12.S4, V12.S4
-	MUL	R14, R1, R20
-	ADD	R0, R20, R15
-	ADD	R1, R15, R16
-	ADD	R1, R16, R17
-	ADD	R1, R17, R19
 	WORD $0x4e21d800 // scvtf v0.4s, v0.4s
 	WORD $0x6e3ddc00 // fmul v0.4s, v0.4s, v29.4s
 	WORD $0x4e21d884 // scvtf v4.4s, v4.4s
@@ -622,15 +634,30 @@ reduce:
 	WORD $0x6e3ddd08 // fmul v8.4s, v8.4s, v29.4s
 	WORD $0x4e21d98c // scvtf v12.4s, v12.4s
 	WORD $0x6e3ddd8c // fmul v12.4s, v12.4s, v29.4s
-	CMP	$4, R7
-	BLT	partial
-	VST1	[V0.S4], (R15)
-	VST1	[V4.S4], (R16)
-	VST1	[V8.S4], (R17)
-	VST1	[V12.S4], (R19)
+	CBNZ	R22, slow
+	VST1.P	[V0.S4], (R26)(R1)
+	VST1.P	[V4.S4], (R26)(R1)
+	VST1.P	[V8.S4], (R26)(R1)
+	VST1.P	[V12.S4], (R26)(R1)
+nextrow:
+	CMP	R4, R14
+	BLO	rowgrp
+	ADD	$16, R0, R0
+	ADD	R5<<2, R8, R8
+	ADD	$16, R9, R9
+	ADD	$16, R10, R10
+	SUBS	$1, R6, R6
+	BNE	blk
+	RET
+slow:
+	TBNZ	$1, R22, partial
+	VST1.P	[V0.S4], (R26)(R1)
+	VST1.P	[V4.S4], (R26)(R1)
+	VST1.P	[V8.S4], (R26)(R1)
+	VST1.P	[V12.S4], (R26)(R1)
 	B	nextrow
 partial:
-	MOVD	R15, R20
+	MOVD	R26, R20
 	CMP	$1, R7
 	BLT	ptail0
 	VMOV	V0.S[0], R21
@@ -644,7 +671,8 @@ partial:
 	VMOV	V0.S[2], R21
 	MOVW	R21, 8(R20)
 ptail0:
-	MOVD	R16, R20
+	ADD	R1, R26, R26
+	MOVD	R26, R20
 	CMP	$1, R7
 	BLT	ptail1
 	VMOV	V4.S[0], R21
@@ -658,7 +686,8 @@ ptail0:
 	VMOV	V4.S[2], R21
 	MOVW	R21, 8(R20)
 ptail1:
-	MOVD	R17, R20
+	ADD	R1, R26, R26
+	MOVD	R26, R20
 	CMP	$1, R7
 	BLT	ptail2
 	VMOV	V8.S[0], R21
@@ -672,7 +701,8 @@ ptail1:
 	VMOV	V8.S[2], R21
 	MOVW	R21, 8(R20)
 ptail2:
-	MOVD	R19, R20
+	ADD	R1, R26, R26
+	MOVD	R26, R20
 	CMP	$1, R7
 	BLT	ptail3
 	VMOV	V12.S[0], R21
@@ -686,17 +716,8 @@ ptail2:
 	VMOV	V12.S[2], R21
 	MOVW	R21, 8(R20)
 ptail3:
-nextrow:
-	ADD	$4, R14, R14
-	CMP	R4, R14
-	BLT	rowgrp
-	ADD	$16, R0, R0
-	ADD	R5<<2, R8, R8
-	ADD	$16, R9, R9
-	ADD	$16, R10, R10
-	SUBS	$1, R6, R6
-	BNE	blk
-	RET
+	ADD	R1, R26, R26
+	B	nextrow
 
 // func gemmQ8Neon1(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int, w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
 TEXT ·gemmQ8Neon1(SB), NOSPLIT, $0-100
@@ -721,6 +742,11 @@ TEXT ·gemmQ8Neon1(SB), NOSPLIT, $0-100
 	CMP	R20, R13
 	CSET	NE, R20
 	ORR	R20, R22, R22
+	CMP	$4, R7
+	CSET	LT, R20
+	ORR	R20<<1, R22, R22
+	MUL	R4, R3, R4
+	ADD	R2, R4, R4
 	MOVW	$1, R20
 	VDUP	R20, V26.S4
 	VEOR	V27.B16, V27.B16, V27.B16
@@ -737,10 +763,11 @@ blk:
 	VMOV	V31.D[0], R23
 	VMOV	V31.D[1], R20
 	ORR	R20, R23, R23
-	MOVD	ZR, R14
+	MOVD	R2, R14
+	MOVD	R0, R26
 rowgrp:
-	MUL	R14, R3, R20
-	ADD	R2, R20, R15
+	MOVD	R14, R15
+	ADD	R3, R15, R14
 	MOVD	R8, R24
 	LSR	$4, R5, R25
 	CBZ	R25, zero
@@ -807,8 +834,6 @@ reduce:
 	VADDP	V3.S4, V2.S4, V17.S4
 	VADDP	V17.S4, V16.S4, V0.S4
 	VADD	V28.S4, V0.S4, V0.S4
-	MUL	R14, R1, R20
-	ADD	R0, R20, R15
 	VDUP	R11, V18.H8
 	CBZ	R23, nosh
 	WORD $0x4ebf4c00 // sqshl v0.4s, v0.4s, v31.4s
@@ -818,18 +843,30 @@ nosh:
 	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
 	WORD $0x4e720e10 // sqadd v16.8h, v16.8h, v18.8h
 	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
-	CBZ	R22, noclamp
+	CBNZ	R22, slow
+	VST1.P	V18.S[0], (R26)(R1)
+nextrow:
+	CMP	R4, R14
+	BLO	rowgrp
+	ADD	$4, R0, R0
+	ADD	R5<<2, R8, R8
+	ADD	$16, R9, R9
+	ADD	$32, R10, R10
+	SUBS	$1, R6, R6
+	BNE	blk
+	RET
+slow:
+	TBZ	$0, R22, noclamp
 	VDUP	R12, V19.B16
 	VDUP	R13, V20.B16
 	WORD $0x4e336652 // smax v18.16b, v18.16b, v19.16b
 	WORD $0x4e346e52 // smin v18.16b, v18.16b, v20.16b
 noclamp:
-	CMP	$4, R7
-	BLT	partial
-	VST1	V18.S[0], (R15)
+	TBNZ	$1, R22, partial
+	VST1.P	V18.S[0], (R26)(R1)
 	B	nextrow
 partial:
-	MOVD	R15, R20
+	MOVD	R26, R20
 	CMP	$1, R7
 	BLT	ptail0
 	VMOV	V18.B[0], R21
@@ -843,17 +880,8 @@ partial:
 	VMOV	V18.B[2], R21
 	MOVB	R21, 2(R20)
 ptail0:
-nextrow:
-	ADD	$1, R14, R14
-	CMP	R4, R14
-	BLT	rowgrp
-	ADD	$4, R0, R0
-	ADD	R5<<2, R8, R8
-	ADD	$16, R9, R9
-	ADD	$32, R10, R10
-	SUBS	$1, R6, R6
-	BNE	blk
-	RET
+	ADD	R1, R26, R26
+	B	nextrow
 
 // func gemmF32Neon1(dst *float32, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int, w *int8, bias *int32, scale *float32)
 TEXT ·gemmF32Neon1(SB), NOSPLIT, $0-88
@@ -869,16 +897,23 @@ TEXT ·gemmF32Neon1(SB), NOSPLIT, $0-88
 	MOVD	w+64(FP), R8
 	MOVD	bias+72(FP), R9
 	MOVD	scale+80(FP), R10
+	MOVD	ZR, R22
+	CMP	$4, R7
+	CSET	LT, R20
+	ORR	R20<<1, R22, R22
+	MUL	R4, R3, R4
+	ADD	R2, R4, R4
 	MOVW	$1, R20
 	VDUP	R20, V26.S4
 	VEOR	V27.B16, V27.B16, V27.B16
 blk:
 	VLD1	(R9), [V28.S4]
 	VLD1	(R10), [V29.S4]
-	MOVD	ZR, R14
+	MOVD	R2, R14
+	MOVD	R0, R26
 rowgrp:
-	MUL	R14, R3, R20
-	ADD	R2, R20, R15
+	MOVD	R14, R15
+	ADD	R3, R15, R14
 	MOVD	R8, R24
 	LSR	$4, R5, R25
 	CBZ	R25, zero
@@ -945,16 +980,26 @@ reduce:
 	VADDP	V3.S4, V2.S4, V17.S4
 	VADDP	V17.S4, V16.S4, V0.S4
 	VADD	V28.S4, V0.S4, V0.S4
-	MUL	R14, R1, R20
-	ADD	R0, R20, R15
 	WORD $0x4e21d800 // scvtf v0.4s, v0.4s
 	WORD $0x6e3ddc00 // fmul v0.4s, v0.4s, v29.4s
-	CMP	$4, R7
-	BLT	partial
-	VST1	[V0.S4], (R15)
+	CBNZ	R22, slow
+	VST1.P	[V0.S4], (R26)(R1)
+nextrow:
+	CMP	R4, R14
+	BLO	rowgrp
+	ADD	$16, R0, R0
+	ADD	R5<<2, R8, R8
+	ADD	$16, R9, R9
+	ADD	$16, R10, R10
+	SUBS	$1, R6, R6
+	BNE	blk
+	RET
+slow:
+	TBNZ	$1, R22, partial
+	VST1.P	[V0.S4], (R26)(R1)
 	B	nextrow
 partial:
-	MOVD	R15, R20
+	MOVD	R26, R20
 	CMP	$1, R7
 	BLT	ptail0
 	VMOV	V0.S[0], R21
@@ -968,14 +1013,5 @@ partial:
 	VMOV	V0.S[2], R21
 	MOVW	R21, 8(R20)
 ptail0:
-nextrow:
-	ADD	$1, R14, R14
-	CMP	R4, R14
-	BLT	rowgrp
-	ADD	$16, R0, R0
-	ADD	R5<<2, R8, R8
-	ADD	$16, R9, R9
-	ADD	$16, R10, R10
-	SUBS	$1, R6, R6
-	BNE	blk
-	RET
+	ADD	R1, R26, R26
+	B	nextrow

@@ -31,17 +31,37 @@ func clampFlag(a *Asm) {
 	a.L("\tORR\tR20, R22, R22")
 }
 
-// rowptrs sets dst[i] = base + (r+i)*stride for the row group starting at
-// r (R14). The 4-row kernels are only called with rows % 4 == 0.
-func rowptrs(a *Asm, base, stride string, dst []string, nrows int) {
-	a.L("\tMUL\tR14, %s, R20", stride)
-	a.L("\tADD\t%s, R20, %s", base, dst[0])
-	for i := 1; i < nrows; i++ {
-		a.L("\tADD\t%s, %s, %s", stride, dst[i-1], dst[i])
-	}
+var xr = []string{"R15", "R16", "R17", "R19"}
+
+// The 4-row kernels walk the rows with cursors instead of computing row
+// pointers from the row index: R14 is the input row group's first row,
+// R4 the end of the input rows (src + rows*srcStride, set once), R26 the
+// output row; the stores post-increment R26 by dstStride.
+
+// rowEnd sets R4 = src + rows*srcStride (the input cursor's end).
+func rowEnd(a *Asm) {
+	a.L("\tMUL\tR4, R3, R4")
+	a.L("\tADD\tR2, R4, R4")
 }
 
-var xr = []string{"R15", "R16", "R17", "R19"}
+// inPtrs sets the row pointers of the group at R14 and moves R14 to the
+// next group (the loads then post-increment the row pointers).
+func inPtrs(a *Asm, nrows int) {
+	a.L("\tMOVD\tR14, %s", xr[0])
+	for i := 1; i < nrows; i++ {
+		a.L("\tADD\tR3, %s, %s", xr[i-1], xr[i])
+	}
+	a.L("\tADD\tR3, %s, R14", xr[nrows-1])
+}
+
+// slowFlag sets bit 1 of R22 when cols (R7) < nr: the block is a padded
+// tail block, stored lane by lane. Bit 0 is clampFlag's (or 0). One CBNZ
+// per row group then sends both rare cases to the slow path.
+func slowFlag(a *Asm, nr int) {
+	a.L("\tCMP\t$%d, R7", nr)
+	a.L("\tCSET\tLT, R20")
+	a.L("\tORR\tR20<<1, R22, R22")
+}
 
 func gemmPrologue(a *Asm, name string, f32 bool) {
 	if f32 {
@@ -111,7 +131,11 @@ func genNeon(a *Asm, name string, f32 bool, mr int) {
 	gemmPrologue(a, name, f32)
 	if !f32 {
 		clampFlag(a)
+	} else {
+		a.L("\tMOVD\tZR, R22")
 	}
+	slowFlag(a, 4)
+	rowEnd(a)
 	a.L("\tMOVW\t$1, R20")
 	a.L("\tVDUP\tR20, V26.S4")
 	a.L("\tVEOR\tV27.B16, V27.B16, V27.B16")
@@ -131,9 +155,10 @@ func genNeon(a *Asm, name string, f32 bool, mr int) {
 		a.L("\tVMOV\tV31.D[1], R20")
 		a.L("\tORR\tR20, R23, R23")
 	}
-	a.L("\tMOVD\tZR, R14")
+	a.L("\tMOVD\tR2, R14")
+	a.L("\tMOVD\tR0, R26")
 	a.L("rowgrp:")
-	rowptrs(a, "R2", "R3", xr, mr)
+	inPtrs(a, mr)
 	a.L("\tMOVD\tR8, R24")
 	a.L("\tLSR\t$4, R5, R25")
 	a.L("\tCBZ\tR25, zero")
@@ -185,22 +210,20 @@ func genNeon(a *Asm, name string, f32 bool, mr int) {
 		a.L("\tVADDP\tV17.S4, V16.S4, V%d.S4", b)
 		a.L("\tVADD\tV28.S4, V%d.S4, V%d.S4", b, b)
 	}
-	rowptrs(a, "R0", "R1", xr, mr)
+	// stores of a full block, the output cursor R26 moving one row each
+	full := func() {
+		for r := 0; r < mr; r++ {
+			if f32 {
+				a.L("\tVST1.P\t[V%d.S4], (R26)(R1)", 4*r)
+			} else {
+				a.L("\tVST1.P\tV18.S[%d], (R26)(R1)", r)
+			}
+		}
+	}
 	if f32 {
 		for r := 0; r < mr; r++ {
 			a.W("scvtf v%d.4s, v%d.4s", 4*r, 4*r)
 			a.W("fmul v%d.4s, v%d.4s, v29.4s", 4*r, 4*r)
-		}
-		a.L("\tCMP\t$4, R7")
-		a.L("\tBLT\tpartial")
-		for r := 0; r < mr; r++ {
-			a.L("\tVST1\t[V%d.S4], (%s)", 4*r, xr[r])
-		}
-		a.L("\tB\tnextrow")
-		a.L("partial:")
-		for r := 0; r < mr; r++ {
-			a.L("\tMOVD\t%s, R20", xr[r])
-			storeTailWords(a, []string{vn(4 * r)}, 4, label("ptail", r))
 		}
 	} else {
 		a.L("\tVDUP\tR11, V18.H8")
@@ -228,28 +251,12 @@ func genNeon(a *Asm, name string, f32 bool, mr int) {
 			a.W("sqadd v16.8h, v16.8h, v18.8h")
 			a.W("sqxtn v18.8b, v16.8h")
 		}
-		a.L("\tCBZ\tR22, noclamp")
-		a.L("\tVDUP\tR12, V19.B16")
-		a.L("\tVDUP\tR13, V20.B16")
-		a.W("smax v18.16b, v18.16b, v19.16b")
-		a.W("smin v18.16b, v18.16b, v20.16b")
-		a.L("noclamp:")
-		a.L("\tCMP\t$4, R7")
-		a.L("\tBLT\tpartial")
-		for r := 0; r < mr; r++ {
-			a.L("\tVST1\tV18.S[%d], (%s)", r, xr[r])
-		}
-		a.L("\tB\tnextrow")
-		a.L("partial:")
-		for r := 0; r < mr; r++ {
-			a.L("\tMOVD\t%s, R20", xr[r])
-			storeTailBytes(a, "V18", 4*r, 4, label("ptail", r))
-		}
 	}
+	a.L("\tCBNZ\tR22, slow")
+	full()
 	a.L("nextrow:")
-	a.L("\tADD\t$%d, R14, R14", mr)
 	a.L("\tCMP\tR4, R14")
-	a.L("\tBLT\trowgrp")
+	a.L("\tBLO\trowgrp")
 	// next block
 	a.L("\tADD\t$%d, R0, R0", pick(f32, 16, 4))
 	a.L("\tADD\tR5<<2, R8, R8")
@@ -258,6 +265,31 @@ func genNeon(a *Asm, name string, f32 bool, mr int) {
 	a.L("\tSUBS\t$1, R6, R6")
 	a.L("\tBNE\tblk")
 	a.L("\tRET")
+	// rare cases: a clamp narrower than int8 (bit 0 of R22), a padded
+	// tail block (bit 1)
+	a.L("slow:")
+	if !f32 {
+		a.L("\tTBZ\t$0, R22, noclamp")
+		a.L("\tVDUP\tR12, V19.B16")
+		a.L("\tVDUP\tR13, V20.B16")
+		a.W("smax v18.16b, v18.16b, v19.16b")
+		a.W("smin v18.16b, v18.16b, v20.16b")
+		a.L("noclamp:")
+	}
+	a.L("\tTBNZ\t$1, R22, partial")
+	full()
+	a.L("\tB\tnextrow")
+	a.L("partial:")
+	for r := 0; r < mr; r++ {
+		a.L("\tMOVD\tR26, R20")
+		if f32 {
+			storeTailWords(a, []string{vn(4 * r)}, 4, label("ptail", r))
+		} else {
+			storeTailBytes(a, "V18", 4*r, 4, label("ptail", r))
+		}
+		a.L("\tADD\tR1, R26, R26")
+	}
+	a.L("\tB\tnextrow")
 }
 
 // neonTail emits the 8-k step of a [4 ch][8 k] chunk (V20: channels 0, 1;
@@ -298,7 +330,11 @@ func genDot(a *Asm, name string, f32 bool, mr int) {
 		a.L("\tVDUP\tR12, V29.B16")
 		a.L("\tVDUP\tR13, V30.B16")
 		clampFlag(a)
+	} else {
+		a.L("\tMOVD\tZR, R22")
 	}
+	slowFlag(a, 8)
+	rowEnd(a)
 	a.L("blk:")
 	a.L("\tVLD1\t(R9), [V8.S4, V9.S4]")
 	if f32 {
@@ -319,9 +355,10 @@ func genDot(a *Asm, name string, f32 bool, mr int) {
 		a.L("\tVMOV\tV16.D[1], R20")
 		a.L("\tORR\tR20, R23, R23")
 	}
-	a.L("\tMOVD\tZR, R14")
+	a.L("\tMOVD\tR2, R14")
+	a.L("\tMOVD\tR0, R26")
 	a.L("rowgrp:")
-	rowptrs(a, "R2", "R3", xr, mr)
+	inPtrs(a, mr)
 	for i := 0; i < 2*mr; i++ {
 		a.L("\tVORR\tV%d.B16, V%d.B16, V%d.B16", 8+i%2, 8+i%2, i)
 	}
@@ -340,22 +377,21 @@ func genDot(a *Asm, name string, f32 bool, mr int) {
 	a.L("\tTBZ\t$2, R5, epi")
 	dotStep(a, mr, 1)
 	a.L("epi:")
-	rowptrs(a, "R0", "R1", xr, mr)
+	// stores of a full block, the output cursor R26 moving one row each
+	full := func() {
+		for r := 0; r < mr; r++ {
+			if f32 {
+				a.L("\tVST1.P\t[V%d.S4, V%d.S4], (R26)(R1)", 2*r, 2*r+1)
+			} else {
+				a.L("\tVST1.P\tV%d.D[%d], (R26)(R1)", 24+r/2, r%2)
+			}
+		}
+	}
+	outs := []int{24}
 	if f32 {
 		for i := 0; i < 2*mr; i++ {
 			a.W("scvtf v%d.4s, v%d.4s", i, i)
 			a.W("fmul v%d.4s, v%d.4s, v%d.4s", i, i, 10+i%2)
-		}
-		a.L("\tCMP\t$8, R7")
-		a.L("\tBLT\tpartial")
-		for r := 0; r < mr; r++ {
-			a.L("\tVST1\t[V%d.S4, V%d.S4], (%s)", 2*r, 2*r+1, xr[r])
-		}
-		a.L("\tB\tnextrow")
-		a.L("partial:")
-		for r := 0; r < mr; r++ {
-			a.L("\tMOVD\t%s, R20", xr[r])
-			storeTailWords(a, []string{vn(2 * r), vn(2*r + 1)}, 8, label("ptail", r))
 		}
 	} else {
 		a.L("\tCBZ\tR23, nosh")
@@ -377,35 +413,18 @@ func genDot(a *Asm, name string, f32 bool, mr int) {
 			a.W("sqadd v%d.8h, v%d.8h, v28.8h", 20+r, 20+r)
 		}
 		a.W("sqxtn v24.8b, v20.8h")
-		outs := []int{24}
 		if mr == 4 {
 			a.W("sqxtn2 v24.16b, v21.8h")
 			a.W("sqxtn v25.8b, v22.8h")
 			a.W("sqxtn2 v25.16b, v23.8h")
 			outs = []int{24, 25}
 		}
-		a.L("\tCBZ\tR22, noclamp")
-		for _, v := range outs {
-			a.W("smax v%d.16b, v%d.16b, v29.16b", v, v)
-			a.W("smin v%d.16b, v%d.16b, v30.16b", v, v)
-		}
-		a.L("noclamp:")
-		a.L("\tCMP\t$8, R7")
-		a.L("\tBLT\tpartial")
-		for r := 0; r < mr; r++ {
-			a.L("\tVST1\tV%d.D[%d], (%s)", 24+r/2, r%2, xr[r])
-		}
-		a.L("\tB\tnextrow")
-		a.L("partial:")
-		for r := 0; r < mr; r++ {
-			a.L("\tMOVD\t%s, R20", xr[r])
-			storeTailBytes(a, vn(24+r/2), 8*(r%2), 8, label("ptail", r))
-		}
 	}
+	a.L("\tCBNZ\tR22, slow")
+	full()
 	a.L("nextrow:")
-	a.L("\tADD\t$%d, R14, R14", mr)
 	a.L("\tCMP\tR4, R14")
-	a.L("\tBLT\trowgrp")
+	a.L("\tBLO\trowgrp")
 	a.L("\tADD\t$%d, R0, R0", pick(f32, 32, 8))
 	a.L("\tADD\tR5<<3, R8, R8")
 	a.L("\tADD\t$32, R9, R9")
@@ -413,6 +432,31 @@ func genDot(a *Asm, name string, f32 bool, mr int) {
 	a.L("\tSUBS\t$1, R6, R6")
 	a.L("\tBNE\tblk")
 	a.L("\tRET")
+	// rare cases: a clamp narrower than int8 (bit 0 of R22), a padded
+	// tail block (bit 1)
+	a.L("slow:")
+	if !f32 {
+		a.L("\tTBZ\t$0, R22, noclamp")
+		for _, v := range outs {
+			a.W("smax v%d.16b, v%d.16b, v29.16b", v, v)
+			a.W("smin v%d.16b, v%d.16b, v30.16b", v, v)
+		}
+		a.L("noclamp:")
+	}
+	a.L("\tTBNZ\t$1, R22, partial")
+	full()
+	a.L("\tB\tnextrow")
+	a.L("partial:")
+	for r := 0; r < mr; r++ {
+		a.L("\tMOVD\tR26, R20")
+		if f32 {
+			storeTailWords(a, []string{vn(2 * r), vn(2*r + 1)}, 8, label("ptail", r))
+		} else {
+			storeTailBytes(a, vn(24+r/2), 8*(r%2), 8, label("ptail", r))
+		}
+		a.L("\tADD\tR1, R26, R26")
+	}
+	a.L("\tB\tnextrow")
 }
 
 // dotStep emits one step of ng 4-k groups (ng = 4, 2 or 1): the packed
