@@ -4,7 +4,7 @@ QEMU_ARM64 ?= qemu-aarch64
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: test test-amd64 test-purego test-arm64 vet build-arm deps dist xarch
+.PHONY: test test-amd64 test-purego test-arm64 vet build-arm deps dist xarch icount-arm
 
 test: deps vet test-amd64 test-purego test-arm64 build-arm xarch
 
@@ -75,3 +75,12 @@ xarch:
 	  $(QEMU_ARM64) -cpu $$c $(XDIR)/mixedge-arm64 classify --model $(XDIR)/s.fw $$in | logits | cmp - $(XDIR)/want.json; \
 	  echo "xarch: arm64 $$c $$($(QEMU_ARM64) -cpu $$c $(XDIR)/mixedge-arm64 cpu | sed -n 's/.*chosen: //p') identical"; done; \
 	rm -rf $(XDIR)
+
+# Guest instructions per MixNet-S frame on emulated Pi 4 / Pi 5 cores, with
+# the qemu TCG plugin ../shared/anchors/ort-arm/measure.sh counts ONNX
+# Runtime with (per frame = (R3 - R1) / 2; per thread; hottest symbols) and
+# the ratio to ORT's int8 count. Needs gcc and qemu-user. Options:
+# CPUS="cortex-a72 cortex-a76 cortex-a53", THREADS=4, ORT_RESULTS=dir of a
+# measure.sh run (see cmd/qemu-icount/frames.sh).
+icount-arm:
+	REF=$(REF) bash cmd/qemu-icount/frames.sh
