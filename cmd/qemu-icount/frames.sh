@@ -5,7 +5,9 @@
 #
 # Environment (all optional):
 #   CPUS     qemu cpu models (default "cortex-a72 cortex-a76"; cortex-a53 = Pi 3 / Zero 2 W)
-#   THREADS  bench --threads (default 1); the guest gets GOMAXPROCS = THREADS
+#   THREADS  bench --threads (default 1); the guest gets GOMAXPROCS = THREADS. Above 1, also the
+#            frame's critical path from per-op, per-task counts (opthreads/opthreads.c, a second
+#            plugin; opthreads/critpath.awk): the estimate of docs/PI_ESTIMATE.md for 2 and 4 threads
 #   TOP      hottest symbols listed per cpu (default 15)
 #   ORTARM   the anchor directory (default ../shared/anchors/ort-arm beside this repository)
 #   REF      reference data (default ../shared/reference)
@@ -32,6 +34,8 @@ command -v gcc >/dev/null || { echo "frames.sh: gcc not found (the plugin is bui
 command -v "$QEMU" >/dev/null || { echo "frames.sh: $QEMU not found (apt-get install qemu-user)" >&2; exit 1; }
 
 gcc -O2 -Wall -shared -fPIC -o "$OUT/icount_plugin.so" "$ORTARM/icount_plugin.c"
+HERE=$(cd "$(dirname "$0")" && pwd)
+gcc -O2 -Wall -shared -fPIC -o "$OUT/opthreads.so" "$HERE/opthreads/opthreads.c"
 (cd "$ROOT" && go build -o "$OUT/mixedge" ./cmd/mixedge &&
   GOARCH=arm64 CGO_ENABLED=0 go build -o "$OUT/mixedge-arm64" ./cmd/mixedge)
 [ -f "$OUT/s.fw" ] || "$OUT/mixedge" convert --weights "$REF/mixnet_s.safetensors" --arch mixnet_s \
@@ -71,4 +75,19 @@ for cpu in $CPUS; do
   sym "$r3" >"$OUT/s3.txt"
   awk -v per="$per" 'NR == FNR { a[$1] = $2; next } { d = ($2 - a[$1]) / 2; if (d > 0) printf "%12.3f M %5.1f%%  %s\n", d / 1e6, 100 * d / per, $1 }' \
     "$OUT/s1.txt" "$OUT/s3.txt" | sort -rn | awk -v n="$TOP" 'NR <= n' | sed 's/github.com\/mixedge\/mixedge\///; s/^/ /'
+done
+
+[ "$THREADS" -gt 1 ] || exit 0
+# Per-op, per-task counts of two frames (the last one is used). The marks are the first body
+# instruction of model.(*Int8Net).step and .runTask, after the 3-instruction stack check of Go's
+# arm64 prologue (entering at the function's address would count a morestack retry twice).
+addr() { printf '0x%x' $(( 0x$(go tool nm "$OUT/mixedge-arm64" | awk -v s="$1" '$NF == s { print $1 }') + 12 )); }
+mark=$(addr 'github.com/mixedge/mixedge/model.(*Int8Net).step')
+task=$(addr 'github.com/mixedge/mixedge/model.(*Int8Net).runTask')
+for cpu in $CPUS; do
+  echo "== $cpu: critical path, $THREADS threads"
+  env -i PATH="$PATH" GOMAXPROCS="$THREADS" nice -n 10 "$QEMU" -cpu "$cpu" \
+    -plugin "$OUT/opthreads.so,mark=$mark,task=$task,out=$OUT/ops_${cpu}_t$THREADS.txt" \
+    "$OUT/mixedge-arm64" bench --model "$OUT/s.fw" --threads "$THREADS" --warmup 0 --runs 2 >/dev/null 2>&1
+  awk -v frames=2 -v threads="$THREADS" -f "$HERE/opthreads/critpath.awk" "$OUT/ops_${cpu}_t$THREADS.txt"
 done
