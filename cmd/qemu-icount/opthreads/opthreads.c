@@ -10,9 +10,10 @@
  * mark opens the next op and a task on that vCPU (an op that is not shared runs there); entering
  * task opens a task of the current op on its vCPU. Every instruction a vCPU (= guest thread)
  * executes is counted to the op open at the time, and its "work" instructions also to the task
- * last opened on that vCPU. "wait" instructions are runtime.* other than memmove/memclr and
- * mixedge's worker pool (spinning, parking, scheduling: their amount depends on host timing, not
- * on the work). Counting by task rather than by vCPU matters: the Go scheduler may run two
+ * last opened on that vCPU. "Work" is the program's own code (symbols starting with prefix=,
+ * default github.com/mixedge/mixedge/) except its worker pool, plus runtime.memmove/memclr; the
+ * rest is "wait" (the Go runtime and the pool's polling: spinning, parking, scheduling, GC, whose
+ * amount depends on host timing, not on the work). Counting by task rather than by vCPU matters: the Go scheduler may run two
  * goroutines' shares one after the other on one thread. Host code, no dependencies:
  *
  *   gcc -O2 -shared -fPIC -o opthreads.so opthreads.c
@@ -67,11 +68,14 @@ static volatile uint32_t cur; /* ops opened so far (written by the marking threa
 static uint64_t cnt[MAXOPS][MAXVCPU][2];
 static unsigned maxv;
 
+/* Work is the program's own code (prefix= of the symbol, mixedge's module path by default) other than
+ * its worker pool, plus runtime.memmove / memclr; the rest (the Go runtime: scheduling, spinning, GC,
+ * sysmon; the pool's polling) is "wait": its amount depends on host timing, not on the work. */
+static const char *prefix = "github.com/mixedge/mixedge/";
 static int is_wait(const char *s) {
   if (!s) return 1;
-  if (strncmp(s, "runtime.", 8) == 0)
-    return strncmp(s, "runtime.memmove", 15) != 0 && strncmp(s, "runtime.memclr", 14) != 0;
-  return strstr(s, "(*worker)") != NULL || strstr(s, "sync/atomic") != NULL;
+  if (strncmp(s, "runtime.memmove", 15) == 0 || strncmp(s, "runtime.memclr", 14) == 0) return 0;
+  return strncmp(s, prefix, strlen(prefix)) != 0 || strstr(s, "(*worker)") != NULL;
 }
 
 static void tb_exec(unsigned int vcpu, void *udata) {
@@ -124,6 +128,7 @@ __attribute__((visibility("default"))) int qemu_plugin_install(qemu_plugin_id_t 
   for (int i = 0; i < argc; i++) {
     if (strncmp(argv[i], "mark=", 5) == 0) markpc = strtoull(argv[i] + 5, NULL, 0);
     else if (strncmp(argv[i], "task=", 5) == 0) taskpc = strtoull(argv[i] + 5, NULL, 0);
+    else if (strncmp(argv[i], "prefix=", 7) == 0) prefix = argv[i] + 7;
     else if (strncmp(argv[i], "out=", 4) == 0) out = fopen(argv[i] + 4, "w");
     else {
       fprintf(stderr, "opthreads: unknown argument %s\n", argv[i]);
