@@ -3,10 +3,11 @@
 # An op's critical path is its serial part (the task opened when the op starts: bookkeeping, the
 # SE gate's reduction, an op that is not shared) plus, per parallel phase, its largest task (a
 # depthwise op with a SiLU table has two phases, the halves and then the table; every task of the
-# first opens before any of the second), plus the largest orphan work of a vCPU (conservatively
-# counted as serial). Prints the frame's work, critical path and speed-up, then the ops whose
+# first opens before any of the second). Orphan work (a task's goroutine that moved to another
+# thread mid-task, the Go scheduler's doing) is spread over the phases by their work: a phase then
+# takes at least the mean of its tasks with that work added. Prints the frame's work, critical path and speed-up, then the ops whose
 # critical path exceeds an even split the most.
-$1 == "op" { if ($2 > last) last = $2; work[$2] += $6; if ($10 > orph[$2]) orph[$2] = $10 }
+$1 == "op" { if ($2 > last) last = $2; work[$2] += $6; orph[$2] += $10 }
 $1 == "task" { n[$4]++; tw[$4, n[$4]] = $8 } # task ids ascend within an op
 END {
   nops = last / frames
@@ -16,12 +17,15 @@ END {
     np = n[op] - 1
     ph = np > threads ? 2 : 1
     per = ph == 2 ? threads : np
+    pt = 0
+    for (i = 2; i <= n[op]; i++) pt += tw[op, i]
     for (p = 0; p < ph; p++) {
-      m = 0
-      for (i = 2 + p * per; i <= 1 + (p + 1) * per && i <= n[op]; i++) if (tw[op, i] > m) m = tw[op, i]
+      m = 0; s = 0; k = 0
+      for (i = 2 + p * per; i <= 1 + (p + 1) * per && i <= n[op]; i++) { if (tw[op, i] > m) m = tw[op, i]; s += tw[op, i]; k++ }
+      if (k > 0 && pt > 0 && (s + orph[op] * s / pt) / k > m) m = (s + orph[op] * s / pt) / k
       c += m
     }
-    c += orph[op]
+    if (np == 0) c += orph[op]
     crit += c; tot += work[op]; oc += orph[op]
     excess[op - first] = c - work[op] / threads
     cp[op - first] = c; wk[op - first] = work[op]

@@ -18,8 +18,9 @@
  *
  *   gcc -O2 -shared -fPIC -o opthreads.so opthreads.c
  *
- * Work on a vCPU whose last task belongs to an earlier op (a goroutine that moved to that thread in
- * mid-task, or bookkeeping between ops) is the op's "orphan" work on that vCPU.
+ * A vCPU that enters runtime.gogo (the scheduler switching goroutines) has no task until it next
+ * opens one: its work until then (a goroutine resumed in mid-task, perhaps on another thread) and
+ * work on a vCPU whose last task belongs to an earlier op are the op's "orphan" work on that vCPU.
  * Output: "op N vcpu V work W wait S orphan O" per (op, vCPU), then "task T op N vcpu V work W" per task.
  * The declarations below are those of qemu's include/qemu/qemu-plugin.h, API version 1.
  */
@@ -55,6 +56,7 @@ typedef struct {
   uint32_t n;    /* guest instructions in the block */
   uint8_t wait;  /* runtime / pool code */
   uint8_t mark;  /* the block starts at mark= (1) or task= (2) */
+  uint8_t sw;    /* runtime.gogo: the thread switches to another goroutine */
 } blk;
 
 static uint64_t markpc, taskpc;
@@ -90,6 +92,7 @@ static void tb_exec(unsigned int vcpu, void *udata) {
       vtask[vcpu] = t;
     }
   }
+  if (b->sw) vtask[vcpu] = 0; /* whoever runs next continues some task, or none */
   if (vcpu + 1 > maxv) maxv = vcpu + 1;
   cnt[cur][vcpu][b->wait] += b->n;
   if (!b->wait) {
@@ -105,7 +108,9 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
   b->n = qemu_plugin_tb_n_insns(tb);
   uint64_t pc = qemu_plugin_tb_vaddr(tb);
   b->mark = pc == markpc ? 1 : pc == taskpc ? 2 : 0;
-  b->wait = is_wait(qemu_plugin_insn_symbol(qemu_plugin_tb_get_insn(tb, 0)));
+  const char *sym = qemu_plugin_insn_symbol(qemu_plugin_tb_get_insn(tb, 0));
+  b->wait = is_wait(sym);
+  b->sw = sym && strcmp(sym, "runtime.gogo.abi0") == 0;
   qemu_plugin_register_vcpu_tb_exec_cb(tb, tb_exec, QEMU_PLUGIN_CB_NO_REGS, b);
 }
 
