@@ -883,6 +883,232 @@ ptail0:
 	ADD	R1, R26, R26
 	B	nextrow
 
+// func gemmQ8NeonK8(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int, w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
+TEXT ·gemmQ8NeonK8(SB), NOSPLIT, $0-100
+	MOVD	dst+0(FP), R0
+	MOVD	dstStride+8(FP), R1
+	MOVD	src+16(FP), R2
+	MOVD	srcStride+24(FP), R3
+	MOVD	rows+32(FP), R4
+	MOVD	kpad+40(FP), R5
+	MOVD	nblk+48(FP), R6
+	MOVD	cols+56(FP), R7
+	MOVD	w+64(FP), R8
+	MOVD	bias+72(FP), R9
+	MOVD	rq+80(FP), R10
+	MOVW	zOut+88(FP), R11
+	MOVW	qmin+92(FP), R12
+	MOVW	qmax+96(FP), R13
+	MOVD	$-128, R20
+	CMP	R20, R12
+	CSET	NE, R22
+	MOVD	$127, R20
+	CMP	R20, R13
+	CSET	NE, R20
+	ORR	R20, R22, R22
+	MUL	R4, R3, R4
+	ADD	R2, R4, R4
+	MOVD	$0x3830282018100800, R20
+	VMOV	R20, V15.D[0]
+	MOVW	$1, R20
+	VDUP	R20, V14.B8
+	VDUP	R11, V12.H8
+blk:
+	VLD1.P	64(R8), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VORR	V15.B16, V15.B16, V13.B16
+	VTBL	V13.B8, [V0.B16, V1.B16, V2.B16, V3.B16], V16.B8
+	VADD	V14.B8, V13.B8, V13.B8
+	VTBL	V13.B8, [V0.B16, V1.B16, V2.B16, V3.B16], V17.B8
+	VADD	V14.B8, V13.B8, V13.B8
+	VTBL	V13.B8, [V0.B16, V1.B16, V2.B16, V3.B16], V18.B8
+	VADD	V14.B8, V13.B8, V13.B8
+	VTBL	V13.B8, [V0.B16, V1.B16, V2.B16, V3.B16], V19.B8
+	VADD	V14.B8, V13.B8, V13.B8
+	VTBL	V13.B8, [V0.B16, V1.B16, V2.B16, V3.B16], V20.B8
+	VADD	V14.B8, V13.B8, V13.B8
+	VTBL	V13.B8, [V0.B16, V1.B16, V2.B16, V3.B16], V21.B8
+	VADD	V14.B8, V13.B8, V13.B8
+	VTBL	V13.B8, [V0.B16, V1.B16, V2.B16, V3.B16], V22.B8
+	VADD	V14.B8, V13.B8, V13.B8
+	VTBL	V13.B8, [V0.B16, V1.B16, V2.B16, V3.B16], V23.B8
+	WORD $0x0f08a610 // sxtl v16.8h, v16.8b
+	WORD $0x0f08a631 // sxtl v17.8h, v17.8b
+	WORD $0x0f08a652 // sxtl v18.8h, v18.8b
+	WORD $0x0f08a673 // sxtl v19.8h, v19.8b
+	WORD $0x0f08a694 // sxtl v20.8h, v20.8b
+	WORD $0x0f08a6b5 // sxtl v21.8h, v21.8b
+	WORD $0x0f08a6d6 // sxtl v22.8h, v22.8b
+	WORD $0x0f08a6f7 // sxtl v23.8h, v23.8b
+	VLD1.P	32(R9), [V24.S4, V25.S4]
+	VLD2	(R10), [V26.S4, V27.S4]
+	ADD	$32, R10, R20
+	VLD2	(R20), [V28.S4, V29.S4]
+	ADD	$64, R10, R10
+	MOVW	$1, R20
+	VDUP	R20, V0.S4
+	VEOR	V1.B16, V1.B16, V1.B16
+	VSUB	V27.S4, V0.S4, V30.S4
+	WORD $0x4ea167de // smax v30.4s, v30.4s, v1.4s
+	WORD $0x4ea0677b // smax v27.4s, v27.4s, v0.4s
+	VSUB	V27.S4, V1.S4, V27.S4
+	VSUB	V29.S4, V0.S4, V31.S4
+	WORD $0x4ea167ff // smax v31.4s, v31.4s, v1.4s
+	WORD $0x4ea067bd // smax v29.4s, v29.4s, v0.4s
+	VSUB	V29.S4, V1.S4, V29.S4
+	VORR	V30.B16, V31.B16, V0.B16
+	VMOV	V0.D[0], R23
+	VMOV	V0.D[1], R20
+	ORR	R20, R23, R23
+	MOVD	R2, R14
+	MOVD	R0, R26
+rowgrp:
+	VLD1.P	(R14)(R3), [V0.B8]
+	VLD1.P	(R14)(R3), [V1.B8]
+	VLD1.P	(R14)(R3), [V2.B8]
+	VLD1.P	(R14)(R3), [V3.B8]
+	WORD $0x0f08a400 // sxtl v0.8h, v0.8b
+	WORD $0x0f08a421 // sxtl v1.8h, v1.8b
+	WORD $0x0f08a442 // sxtl v2.8h, v2.8b
+	WORD $0x0f08a463 // sxtl v3.8h, v3.8b
+	WORD $0x0f40a204 // smull v4.4s, v16.4h, v0.h[0]
+	WORD $0x4f40a205 // smull2 v5.4s, v16.8h, v0.h[0]
+	WORD $0x0f41a206 // smull v6.4s, v16.4h, v1.h[0]
+	WORD $0x4f41a207 // smull2 v7.4s, v16.8h, v1.h[0]
+	WORD $0x0f42a208 // smull v8.4s, v16.4h, v2.h[0]
+	WORD $0x4f42a209 // smull2 v9.4s, v16.8h, v2.h[0]
+	WORD $0x0f43a20a // smull v10.4s, v16.4h, v3.h[0]
+	WORD $0x4f43a20b // smull2 v11.4s, v16.8h, v3.h[0]
+	WORD $0x0f502224 // smlal v4.4s, v17.4h, v0.h[1]
+	WORD $0x4f502225 // smlal2 v5.4s, v17.8h, v0.h[1]
+	WORD $0x0f512226 // smlal v6.4s, v17.4h, v1.h[1]
+	WORD $0x4f512227 // smlal2 v7.4s, v17.8h, v1.h[1]
+	WORD $0x0f522228 // smlal v8.4s, v17.4h, v2.h[1]
+	WORD $0x4f522229 // smlal2 v9.4s, v17.8h, v2.h[1]
+	WORD $0x0f53222a // smlal v10.4s, v17.4h, v3.h[1]
+	WORD $0x4f53222b // smlal2 v11.4s, v17.8h, v3.h[1]
+	WORD $0x0f602244 // smlal v4.4s, v18.4h, v0.h[2]
+	WORD $0x4f602245 // smlal2 v5.4s, v18.8h, v0.h[2]
+	WORD $0x0f612246 // smlal v6.4s, v18.4h, v1.h[2]
+	WORD $0x4f612247 // smlal2 v7.4s, v18.8h, v1.h[2]
+	WORD $0x0f622248 // smlal v8.4s, v18.4h, v2.h[2]
+	WORD $0x4f622249 // smlal2 v9.4s, v18.8h, v2.h[2]
+	WORD $0x0f63224a // smlal v10.4s, v18.4h, v3.h[2]
+	WORD $0x4f63224b // smlal2 v11.4s, v18.8h, v3.h[2]
+	WORD $0x0f702264 // smlal v4.4s, v19.4h, v0.h[3]
+	WORD $0x4f702265 // smlal2 v5.4s, v19.8h, v0.h[3]
+	WORD $0x0f712266 // smlal v6.4s, v19.4h, v1.h[3]
+	WORD $0x4f712267 // smlal2 v7.4s, v19.8h, v1.h[3]
+	WORD $0x0f722268 // smlal v8.4s, v19.4h, v2.h[3]
+	WORD $0x4f722269 // smlal2 v9.4s, v19.8h, v2.h[3]
+	WORD $0x0f73226a // smlal v10.4s, v19.4h, v3.h[3]
+	WORD $0x4f73226b // smlal2 v11.4s, v19.8h, v3.h[3]
+	WORD $0x0f402a84 // smlal v4.4s, v20.4h, v0.h[4]
+	WORD $0x4f402a85 // smlal2 v5.4s, v20.8h, v0.h[4]
+	WORD $0x0f412a86 // smlal v6.4s, v20.4h, v1.h[4]
+	WORD $0x4f412a87 // smlal2 v7.4s, v20.8h, v1.h[4]
+	WORD $0x0f422a88 // smlal v8.4s, v20.4h, v2.h[4]
+	WORD $0x4f422a89 // smlal2 v9.4s, v20.8h, v2.h[4]
+	WORD $0x0f432a8a // smlal v10.4s, v20.4h, v3.h[4]
+	WORD $0x4f432a8b // smlal2 v11.4s, v20.8h, v3.h[4]
+	WORD $0x0f502aa4 // smlal v4.4s, v21.4h, v0.h[5]
+	WORD $0x4f502aa5 // smlal2 v5.4s, v21.8h, v0.h[5]
+	WORD $0x0f512aa6 // smlal v6.4s, v21.4h, v1.h[5]
+	WORD $0x4f512aa7 // smlal2 v7.4s, v21.8h, v1.h[5]
+	WORD $0x0f522aa8 // smlal v8.4s, v21.4h, v2.h[5]
+	WORD $0x4f522aa9 // smlal2 v9.4s, v21.8h, v2.h[5]
+	WORD $0x0f532aaa // smlal v10.4s, v21.4h, v3.h[5]
+	WORD $0x4f532aab // smlal2 v11.4s, v21.8h, v3.h[5]
+	WORD $0x0f602ac4 // smlal v4.4s, v22.4h, v0.h[6]
+	WORD $0x4f602ac5 // smlal2 v5.4s, v22.8h, v0.h[6]
+	WORD $0x0f612ac6 // smlal v6.4s, v22.4h, v1.h[6]
+	WORD $0x4f612ac7 // smlal2 v7.4s, v22.8h, v1.h[6]
+	WORD $0x0f622ac8 // smlal v8.4s, v22.4h, v2.h[6]
+	WORD $0x4f622ac9 // smlal2 v9.4s, v22.8h, v2.h[6]
+	WORD $0x0f632aca // smlal v10.4s, v22.4h, v3.h[6]
+	WORD $0x4f632acb // smlal2 v11.4s, v22.8h, v3.h[6]
+	WORD $0x0f702ae4 // smlal v4.4s, v23.4h, v0.h[7]
+	WORD $0x4f702ae5 // smlal2 v5.4s, v23.8h, v0.h[7]
+	WORD $0x0f712ae6 // smlal v6.4s, v23.4h, v1.h[7]
+	WORD $0x4f712ae7 // smlal2 v7.4s, v23.8h, v1.h[7]
+	WORD $0x0f722ae8 // smlal v8.4s, v23.4h, v2.h[7]
+	WORD $0x4f722ae9 // smlal2 v9.4s, v23.8h, v2.h[7]
+	WORD $0x0f732aea // smlal v10.4s, v23.4h, v3.h[7]
+	WORD $0x4f732aeb // smlal2 v11.4s, v23.8h, v3.h[7]
+	VADD	V24.S4, V4.S4, V4.S4
+	VADD	V25.S4, V5.S4, V5.S4
+	VADD	V24.S4, V6.S4, V6.S4
+	VADD	V25.S4, V7.S4, V7.S4
+	VADD	V24.S4, V8.S4, V8.S4
+	VADD	V25.S4, V9.S4, V9.S4
+	VADD	V24.S4, V10.S4, V10.S4
+	VADD	V25.S4, V11.S4, V11.S4
+	CBZ	R23, nosh
+	WORD $0x4ebe4c84 // sqshl v4.4s, v4.4s, v30.4s
+	WORD $0x4ebf4ca5 // sqshl v5.4s, v5.4s, v31.4s
+	WORD $0x4ebe4cc6 // sqshl v6.4s, v6.4s, v30.4s
+	WORD $0x4ebf4ce7 // sqshl v7.4s, v7.4s, v31.4s
+	WORD $0x4ebe4d08 // sqshl v8.4s, v8.4s, v30.4s
+	WORD $0x4ebf4d29 // sqshl v9.4s, v9.4s, v31.4s
+	WORD $0x4ebe4d4a // sqshl v10.4s, v10.4s, v30.4s
+	WORD $0x4ebf4d6b // sqshl v11.4s, v11.4s, v31.4s
+nosh:
+	WORD $0x4ebab484 // sqdmulh v4.4s, v4.4s, v26.4s
+	WORD $0x4ebcb4a5 // sqdmulh v5.4s, v5.4s, v28.4s
+	WORD $0x4ebab4c6 // sqdmulh v6.4s, v6.4s, v26.4s
+	WORD $0x4ebcb4e7 // sqdmulh v7.4s, v7.4s, v28.4s
+	WORD $0x4ebab508 // sqdmulh v8.4s, v8.4s, v26.4s
+	WORD $0x4ebcb529 // sqdmulh v9.4s, v9.4s, v28.4s
+	WORD $0x4ebab54a // sqdmulh v10.4s, v10.4s, v26.4s
+	WORD $0x4ebcb56b // sqdmulh v11.4s, v11.4s, v28.4s
+	WORD $0x4ebb5484 // srshl v4.4s, v4.4s, v27.4s
+	WORD $0x4ebd54a5 // srshl v5.4s, v5.4s, v29.4s
+	WORD $0x4ebb54c6 // srshl v6.4s, v6.4s, v27.4s
+	WORD $0x4ebd54e7 // srshl v7.4s, v7.4s, v29.4s
+	WORD $0x4ebb5508 // srshl v8.4s, v8.4s, v27.4s
+	WORD $0x4ebd5529 // srshl v9.4s, v9.4s, v29.4s
+	WORD $0x4ebb554a // srshl v10.4s, v10.4s, v27.4s
+	WORD $0x4ebd556b // srshl v11.4s, v11.4s, v29.4s
+	WORD $0x0e614880 // sqxtn v0.4h, v4.4s
+	WORD $0x4e6148a0 // sqxtn2 v0.8h, v5.4s
+	WORD $0x0e6148c1 // sqxtn v1.4h, v6.4s
+	WORD $0x4e6148e1 // sqxtn2 v1.8h, v7.4s
+	WORD $0x0e614902 // sqxtn v2.4h, v8.4s
+	WORD $0x4e614922 // sqxtn2 v2.8h, v9.4s
+	WORD $0x0e614943 // sqxtn v3.4h, v10.4s
+	WORD $0x4e614963 // sqxtn2 v3.8h, v11.4s
+	WORD $0x4e6c0c00 // sqadd v0.8h, v0.8h, v12.8h
+	WORD $0x4e6c0c21 // sqadd v1.8h, v1.8h, v12.8h
+	WORD $0x4e6c0c42 // sqadd v2.8h, v2.8h, v12.8h
+	WORD $0x4e6c0c63 // sqadd v3.8h, v3.8h, v12.8h
+	WORD $0x0e21480d // sqxtn v13.8b, v0.8h
+	WORD $0x4e21482d // sqxtn2 v13.16b, v1.8h
+	WORD $0x0e214840 // sqxtn v0.8b, v2.8h
+	WORD $0x4e214860 // sqxtn2 v0.16b, v3.8h
+	CBNZ	R22, slow
+	VST1.P	V13.D[0], (R26)(R1)
+	VST1.P	V13.D[1], (R26)(R1)
+	VST1.P	V0.D[0], (R26)(R1)
+	VST1.P	V0.D[1], (R26)(R1)
+nextrow:
+	CMP	R4, R14
+	BLO	rowgrp
+	ADD	$8, R0, R0
+	SUBS	$1, R6, R6
+	BNE	blk
+	RET
+slow:
+	VDUP	R12, V1.B16
+	VDUP	R13, V2.B16
+	WORD $0x4e2165ad // smax v13.16b, v13.16b, v1.16b
+	WORD $0x4e226dad // smin v13.16b, v13.16b, v2.16b
+	WORD $0x4e216400 // smax v0.16b, v0.16b, v1.16b
+	WORD $0x4e226c00 // smin v0.16b, v0.16b, v2.16b
+	VST1.P	V13.D[0], (R26)(R1)
+	VST1.P	V13.D[1], (R26)(R1)
+	VST1.P	V0.D[0], (R26)(R1)
+	VST1.P	V0.D[1], (R26)(R1)
+	B	nextrow
+
 // func gemmF32Neon1(dst *float32, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int, w *int8, bias *int32, scale *float32)
 TEXT ·gemmF32Neon1(SB), NOSPLIT, $0-88
 	MOVD	dst+0(FP), R0

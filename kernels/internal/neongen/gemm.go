@@ -292,6 +292,125 @@ func genNeon(a *Asm, name string, f32 bool, mr int) {
 	a.L("\tB\tnextrow")
 }
 
+// genNeonK8: 4 rows x 8 columns for kpad == 8 (k <= 8: MixNet-S's
+// 16 -> 96 expansion in two groups of 8 input channels), over nblk pairs
+// of the neon layout's 4-channel blocks ([8 ch][8 k], 64 bytes). With 8 k
+// the SMULL/SADDLP kernel spends more on reducing lanes than on
+// multiplying; here the lanes are the output channels: the block's weights
+// are transposed once per block (TBL) into W_k = [8 ch] int16 (V16-V23),
+// each pixel's 8 inputs widened to int16 (V0-V3), and SMULL/SMLAL(2) by
+// element x.h[k] add W_k·x_k into [4 ch] int32 sums (V4-V11), which need
+// no reduction. Per 32 outputs: 64 multiplies, 8 bias adds, the
+// requantization, 4 loads and widenings, 4 stores. Bias V24-V25, M
+// V26 and V28, R V27 and V29 (VLD2 pairs), L V30-V31, zOut V12 (int16).
+func genNeonK8(a *Asm, name string) {
+	gemmPrologue(a, name, false)
+	clampFlag(a)
+	rowEnd(a)
+	// V15 = TBL indices of k = 0 (bytes 0, 8, …, 56 of [8 ch][8 k]), V14 = 1s
+	a.L("\tMOVD\t$0x3830282018100800, R20")
+	a.L("\tVMOV\tR20, V15.D[0]")
+	a.L("\tMOVW\t$1, R20")
+	a.L("\tVDUP\tR20, V14.B8")
+	a.L("\tVDUP\tR11, V12.H8")
+	a.L("blk:")
+	a.L("\tVLD1.P\t64(R8), [V0.B16, V1.B16, V2.B16, V3.B16]")
+	a.L("\tVORR\tV15.B16, V15.B16, V13.B16")
+	for k := 0; k < 8; k++ {
+		a.L("\tVTBL\tV13.B8, [V0.B16, V1.B16, V2.B16, V3.B16], V%d.B8", 16+k)
+		if k < 7 {
+			a.L("\tVADD\tV14.B8, V13.B8, V13.B8")
+		}
+	}
+	for k := 0; k < 8; k++ {
+		a.W("sxtl v%d.8h, v%d.8b", 16+k, 16+k)
+	}
+	a.L("\tVLD1.P\t32(R9), [V24.S4, V25.S4]")
+	a.L("\tVLD2\t(R10), [V26.S4, V27.S4]")
+	a.L("\tADD\t$32, R10, R20")
+	a.L("\tVLD2\t(R20), [V28.S4, V29.S4]")
+	a.L("\tADD\t$64, R10, R10")
+	a.L("\tMOVW\t$1, R20")
+	a.L("\tVDUP\tR20, V0.S4")
+	a.L("\tVEOR\tV1.B16, V1.B16, V1.B16")
+	shifts(a, "V27", "V30", "V27", "V0", "V1")
+	shifts(a, "V29", "V31", "V29", "V0", "V1")
+	// R23 = 0 iff no lane shifts left: the SQSHLs are then skipped
+	a.L("\tVORR\tV30.B16, V31.B16, V0.B16")
+	a.L("\tVMOV\tV0.D[0], R23")
+	a.L("\tVMOV\tV0.D[1], R20")
+	a.L("\tORR\tR20, R23, R23")
+	a.L("\tMOVD\tR2, R14")
+	a.L("\tMOVD\tR0, R26")
+	a.L("rowgrp:")
+	for p := 0; p < 4; p++ {
+		a.L("\tVLD1.P\t(R14)(R3), [V%d.B8]", p)
+	}
+	for p := 0; p < 4; p++ {
+		a.W("sxtl v%d.8h, v%d.8b", p, p)
+	}
+	for k := 0; k < 8; k++ {
+		op := "smlal"
+		if k == 0 {
+			op = "smull"
+		}
+		for p := 0; p < 4; p++ {
+			a.W("%s v%d.4s, v%d.4h, v%d.h[%d]", op, 4+2*p, 16+k, p, k)
+			a.W("%s2 v%d.4s, v%d.8h, v%d.h[%d]", op, 5+2*p, 16+k, p, k)
+		}
+	}
+	for q := 0; q < 8; q++ {
+		a.L("\tVADD\tV%d.S4, V%d.S4, V%d.S4", 24+q%2, 4+q, 4+q)
+	}
+	a.L("\tCBZ\tR23, nosh")
+	for q := 0; q < 8; q++ {
+		a.W("sqshl v%d.4s, v%d.4s, v%d.4s", 4+q, 4+q, 30+q%2)
+	}
+	a.L("nosh:")
+	for q := 0; q < 8; q++ {
+		a.W("sqdmulh v%d.4s, v%d.4s, v%d.4s", 4+q, 4+q, 26+2*(q%2))
+	}
+	for q := 0; q < 8; q++ {
+		a.W("srshl v%d.4s, v%d.4s, v%d.4s", 4+q, 4+q, 27+2*(q%2))
+	}
+	for p := 0; p < 4; p++ {
+		a.W("sqxtn v%d.4h, v%d.4s", p, 4+2*p)
+		a.W("sqxtn2 v%d.8h, v%d.4s", p, 5+2*p)
+	}
+	for p := 0; p < 4; p++ {
+		a.W("sqadd v%d.8h, v%d.8h, v12.8h", p, p)
+	}
+	// pixels 0, 1 into V13, 2, 3 into V0
+	a.W("sqxtn v13.8b, v0.8h")
+	a.W("sqxtn2 v13.16b, v1.8h")
+	a.W("sqxtn v0.8b, v2.8h")
+	a.W("sqxtn2 v0.16b, v3.8h")
+	store := func() {
+		for p := 0; p < 4; p++ {
+			a.L("\tVST1.P\tV%d.D[%d], (R26)(R1)", pick(p < 2, 13, 0), p%2)
+		}
+	}
+	a.L("\tCBNZ\tR22, slow")
+	store()
+	a.L("nextrow:")
+	a.L("\tCMP\tR4, R14")
+	a.L("\tBLO\trowgrp")
+	a.L("\tADD\t$8, R0, R0")
+	a.L("\tSUBS\t$1, R6, R6")
+	a.L("\tBNE\tblk")
+	a.L("\tRET")
+	// a clamp narrower than int8
+	a.L("slow:")
+	a.L("\tVDUP\tR12, V1.B16")
+	a.L("\tVDUP\tR13, V2.B16")
+	for _, v := range []int{13, 0} {
+		a.W("smax v%d.16b, v%d.16b, v1.16b", v, v)
+		a.W("smin v%d.16b, v%d.16b, v2.16b", v, v)
+	}
+	store()
+	a.L("\tB\tnextrow")
+}
+
 // neonTail emits the 8-k step of a [4 ch][8 k] chunk (V20: channels 0, 1;
 // V21: 2, 3; the input's 8 bytes duplicated into both halves), setting the
 // sums if first, else adding to them.
@@ -502,6 +621,7 @@ func gemmNeonFile() string {
 	genNeon(a, "gemmQ8Neon", false, 4)
 	genNeon(a, "gemmF32Neon", true, 4)
 	genNeon(a, "gemmQ8Neon1", false, 1)
+	genNeonK8(a, "gemmQ8NeonK8")
 	genNeon(a, "gemmF32Neon1", true, 1)
 	return a.String()
 }
