@@ -62,7 +62,9 @@ for cpu in $CPUS; do
     src="$ORT_RESULTS"
   fi
   echo "== $cpu (kernels $tier, $THREADS thread(s)): $(printf "%'d" "$per") instructions per frame"
-  [ "$ort" -gt 0 ] && awk -v a="$per" -v b="$ort" -v s="$src" \
+  # with more threads the total includes the worker pool's spinning (host timing): see the critical path
+  [ "$THREADS" -gt 1 ] && echo "   (all threads, the pool's polling included: not a cost; the critical path below is)"
+  [ "$ort" -gt 0 ] && [ "$THREADS" = 1 ] && awk -v a="$per" -v b="$ort" -v s="$src" \
     'BEGIN { printf "   ORT 1.30 int8: %'"'"'d per inference (%s); mixedge / ORT = %.3f\n", b, s, a / b }'
   # per guest thread (R3 - R1) / 2: vcpu indices are thread creation order
   awk '/^per vcpu:/ { for (i = 3; i <= NF; i++) { split($i, p, ":"); print p[1], p[2] } }' "$r1" >"$OUT/v1.txt"
