@@ -4,7 +4,7 @@ QEMU_ARM64 ?= qemu-aarch64
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: test test-amd64 test-purego test-arm64 vet build-arm deps dist xarch fixtures fmnist-folders
+.PHONY: test test-amd64 test-purego test-arm64 vet build-arm deps dist xarch fixtures fmnist-folders icount-arm
 
 test: deps vet test-amd64 test-purego test-arm64 build-arm xarch
 
@@ -95,3 +95,12 @@ fixtures:
 FMNIST ?= fmnist
 fmnist-folders:
 	$(GO) run ./tools/fashion/export -o $(FMNIST)
+
+# Guest instructions per MixNet-S frame on emulated Pi 4 / Pi 5 cores, with
+# the qemu TCG plugin ../shared/anchors/ort-arm/measure.sh counts ONNX
+# Runtime with (per frame = (R3 - R1) / 2; per thread; hottest symbols) and
+# the ratio to ORT's int8 count. Needs gcc and qemu-user. Options:
+# CPUS="cortex-a72 cortex-a76 cortex-a53", THREADS=4, ORT_RESULTS=dir of a
+# measure.sh run (see cmd/qemu-icount/frames.sh).
+icount-arm:
+	REF=$(REF) bash cmd/qemu-icount/frames.sh

@@ -38,6 +38,14 @@ func gemmF32Dot(dst *float32, dstStride int, src *int8, srcStride int, rows, kpa
 func gemmQ8Neon1(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,
 	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
 
+// gemmQ8NeonK8 is gemmQ8Neon for kpad == 8 over nblk pairs of 4-channel
+// blocks (8 channels each, cols == 8), rows % 4 == 0: lanes are output
+// channels (SMULL/SMLAL by element), see neongen's genNeonK8.
+//
+//go:noescape
+func gemmQ8NeonK8(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,
+	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
+
 //go:noescape
 func gemmQ8Dot1(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,
 	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
@@ -216,6 +224,19 @@ func gemmQ8Arm64(name string, l gemmLayout, fn gemmQ8Asm, dst []int8, dstStride 
 
 func gemmQ8Blocks(l gemmLayout, fn gemmQ8Asm, dst []int8, dstStride int, src *int8, srcStride, rows, kp, n int,
 	w []int8, bias []int32, rq []quant.Multiplier, zOut, qmin, qmax int32) {
+	if r4, n8 := rows&^3, n&^7; fn == q8Neon && kp == 8 && r4 > 0 && n8 > 0 {
+		// k <= 8: the 8-channel kernel for the 4-row groups of the first
+		// n8 channels, the usual kernels for the rest.
+		gemmQ8NeonK8(&dst[0], dstStride, src, srcStride, r4, kp, n8/8, 8, &w[0], &bias[0], &rq[0], zOut, qmin, qmax)
+		if n8 < n {
+			gemmQ8Blocks(l, fn, dst[n8:], dstStride, src, srcStride, r4, kp, n-n8, w[n8*kp:], bias[n8:], rq[n8:], zOut, qmin, qmax)
+		}
+		if r4 < rows {
+			gemmQ8Blocks(l, fn, dst[r4*dstStride:], dstStride, (*int8)(unsafe.Add(unsafe.Pointer(src), r4*srcStride)),
+				srcStride, rows-r4, kp, n, w, bias, rq, zOut, qmin, qmax)
+		}
+		return
+	}
 	nfull, tail := n/l.nr, n%l.nr
 	if nfull > 0 {
 		fn.call(&dst[0], dstStride, src, srcStride, rows, kp, nfull, l.nr, &w[0], &bias[0], &rq[0], zOut, qmin, qmax)

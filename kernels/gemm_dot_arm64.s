@@ -32,6 +32,11 @@ TEXT ·gemmQ8Dot(SB), NOSPLIT, $0-100
 	CMP	R20, R13
 	CSET	NE, R20
 	ORR	R20, R22, R22
+	CMP	$8, R7
+	CSET	LT, R20
+	ORR	R20<<1, R22, R22
+	MUL	R4, R3, R4
+	ADD	R2, R4, R4
 blk:
 	VLD1	(R9), [V8.S4, V9.S4]
 	VLD2	(R10), [V16.S4, V17.S4]
@@ -54,13 +59,14 @@ blk:
 	VMOV	V16.D[0], R23
 	VMOV	V16.D[1], R20
 	ORR	R20, R23, R23
-	MOVD	ZR, R14
+	MOVD	R2, R14
+	MOVD	R0, R26
 rowgrp:
-	MUL	R14, R3, R20
-	ADD	R2, R20, R15
+	MOVD	R14, R15
 	ADD	R3, R15, R16
 	ADD	R3, R16, R17
 	ADD	R3, R17, R19
+	ADD	R3, R19, R14
 	VORR	V8.B16, V8.B16, V0.B16
 	VORR	V9.B16, V9.B16, V1.B16
 	VORR	V8.B16, V8.B16, V2.B16
@@ -152,11 +158,6 @@ k4:
 	WORD $0x4f9be206 // sdot v6.4s, v16.16b, v27.4b[0]
 	WORD $0x4f9be227 // sdot v7.4s, v17.16b, v27.4b[0]
 epi:
-	MUL	R14, R1, R20
-	ADD	R0, R20, R15
-	ADD	R1, R15, R16
-	ADD	R1, R16, R17
-	ADD	R1, R17, R19
 	CBZ	R23, nosh
 	WORD $0x4eac4c00 // sqshl v0.4s, v0.4s, v12.4s
 	WORD $0x4ead4c21 // sqshl v1.4s, v1.4s, v13.4s
@@ -199,21 +200,36 @@ nosh:
 	WORD $0x4e214ab8 // sqxtn2 v24.16b, v21.8h
 	WORD $0x0e214ad9 // sqxtn v25.8b, v22.8h
 	WORD $0x4e214af9 // sqxtn2 v25.16b, v23.8h
-	CBZ	R22, noclamp
+	CBNZ	R22, slow
+	VST1.P	V24.D[0], (R26)(R1)
+	VST1.P	V24.D[1], (R26)(R1)
+	VST1.P	V25.D[0], (R26)(R1)
+	VST1.P	V25.D[1], (R26)(R1)
+nextrow:
+	CMP	R4, R14
+	BLO	rowgrp
+	ADD	$8, R0, R0
+	ADD	R5<<3, R8, R8
+	ADD	$32, R9, R9
+	ADD	$64, R10, R10
+	SUBS	$1, R6, R6
+	BNE	blk
+	RET
+slow:
+	TBZ	$0, R22, noclamp
 	WORD $0x4e3d6718 // smax v24.16b, v24.16b, v29.16b
 	WORD $0x4e3e6f18 // smin v24.16b, v24.16b, v30.16b
 	WORD $0x4e3d6739 // smax v25.16b, v25.16b, v29.16b
 	WORD $0x4e3e6f39 // smin v25.16b, v25.16b, v30.16b
 noclamp:
-	CMP	$8, R7
-	BLT	partial
-	VST1	V24.D[0], (R15)
-	VST1	V24.D[1], (R16)
-	VST1	V25.D[0], (R17)
-	VST1	V25.D[1], (R19)
+	TBNZ	$1, R22, partial
+	VST1.P	V24.D[0], (R26)(R1)
+	VST1.P	V24.D[1], (R26)(R1)
+	VST1.P	V25.D[0], (R26)(R1)
+	VST1.P	V25.D[1], (R26)(R1)
 	B	nextrow
 partial:
-	MOVD	R15, R20
+	MOVD	R26, R20
 	CMP	$1, R7
 	BLT	ptail0
 	VMOV	V24.B[0], R21
@@ -243,7 +259,8 @@ partial:
 	VMOV	V24.B[6], R21
 	MOVB	R21, 6(R20)
 ptail0:
-	MOVD	R16, R20
+	ADD	R1, R26, R26
+	MOVD	R26, R20
 	CMP	$1, R7
 	BLT	ptail1
 	VMOV	V24.B[8], R21
@@ -273,7 +290,8 @@ ptail0:
 	VMOV	V24.B[14], R21
 	MOVB	R21, 6(R20)
 ptail1:
-	MOVD	R17, R20
+	ADD	R1, R26, R26
+	MOVD	R26, R20
 	CMP	$1, R7
 	BLT	ptail2
 	VMOV	V25.B[0], R21
@@ -303,7 +321,8 @@ ptail1:
 	VMOV	V25.B[6], R21
 	MOVB	R21, 6(R20)
 ptail2:
-	MOVD	R19, R20
+	ADD	R1, R26, R26
+	MOVD	R26, R20
 	CMP	$1, R7
 	BLT	ptail3
 	VMOV	V25.B[8], R21
@@ -333,17 +352,8 @@ ptail2:
 	VMOV	V25.B[14], R21
 	MOVB	R21, 6(R20)
 ptail3:
-nextrow:
-	ADD	$4, R14, R14
-	CMP	R4, R14
-	BLT	rowgrp
-	ADD	$8, R0, R0
-	ADD	R5<<3, R8, R8
-	ADD	$32, R9, R9
-	ADD	$64, R10, R10
-	SUBS	$1, R6, R6
-	BNE	blk
-	RET
+	ADD	R1, R26, R26
+	B	nextrow
 
 // func gemmF32Dot(dst *float32, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int, w *int8, bias *int32, scale *float32)
 TEXT ·gemmF32Dot(SB), NOSPLIT, $0-88
@@ -359,16 +369,23 @@ TEXT ·gemmF32Dot(SB), NOSPLIT, $0-88
 	MOVD	w+64(FP), R8
 	MOVD	bias+72(FP), R9
 	MOVD	scale+80(FP), R10
+	MOVD	ZR, R22
+	CMP	$8, R7
+	CSET	LT, R20
+	ORR	R20<<1, R22, R22
+	MUL	R4, R3, R4
+	ADD	R2, R4, R4
 blk:
 	VLD1	(R9), [V8.S4, V9.S4]
 	VLD1	(R10), [V10.S4, V11.S4]
-	MOVD	ZR, R14
+	MOVD	R2, R14
+	MOVD	R0, R26
 rowgrp:
-	MUL	R14, R3, R20
-	ADD	R2, R20, R15
+	MOVD	R14, R15
 	ADD	R3, R15, R16
 	ADD	R3, R16, R17
 	ADD	R3, R17, R19
+	ADD	R3, R19, R14
 	VORR	V8.B16, V8.B16, V0.B16
 	VORR	V9.B16, V9.B16, V1.B16
 	VORR	V8.B16, V8.B16, V2.B16
@@ -460,11 +477,6 @@ k4:
 	WORD $0x4f9be206 // sdot v6.4s, v16.16b, v27.4b[0]
 	WORD $0x4f9be227 // sdot v7.4s, v17.16b, v27.4b[0]
 epi:
-	MUL	R14, R1, R20
-	ADD	R0, R20, R15
-	ADD	R1, R15, R16
-	ADD	R1, R16, R17
-	ADD	R1, R17, R19
 	WORD $0x4e21d800 // scvtf v0.4s, v0.4s
 	WORD $0x6e2adc00 // fmul v0.4s, v0.4s, v10.4s
 	WORD $0x4e21d821 // scvtf v1.4s, v1.4s
@@ -481,15 +493,30 @@ epi:
 	WORD $0x6e2adcc6 // fmul v6.4s, v6.4s, v10.4s
 	WORD $0x4e21d8e7 // scvtf v7.4s, v7.4s
 	WORD $0x6e2bdce7 // fmul v7.4s, v7.4s, v11.4s
-	CMP	$8, R7
-	BLT	partial
-	VST1	[V0.S4, V1.S4], (R15)
-	VST1	[V2.S4, V3.S4], (R16)
-	VST1	[V4.S4, V5.S4], (R17)
-	VST1	[V6.S4, V7.S4], (R19)
+	CBNZ	R22, slow
+	VST1.P	[V0.S4, V1.S4], (R26)(R1)
+	VST1.P	[V2.S4, V3.S4], (R26)(R1)
+	VST1.P	[V4.S4, V5.S4], (R26)(R1)
+	VST1.P	[V6.S4, V7.S4], (R26)(R1)
+nextrow:
+	CMP	R4, R14
+	BLO	rowgrp
+	ADD	$32, R0, R0
+	ADD	R5<<3, R8, R8
+	ADD	$32, R9, R9
+	ADD	$32, R10, R10
+	SUBS	$1, R6, R6
+	BNE	blk
+	RET
+slow:
+	TBNZ	$1, R22, partial
+	VST1.P	[V0.S4, V1.S4], (R26)(R1)
+	VST1.P	[V2.S4, V3.S4], (R26)(R1)
+	VST1.P	[V4.S4, V5.S4], (R26)(R1)
+	VST1.P	[V6.S4, V7.S4], (R26)(R1)
 	B	nextrow
 partial:
-	MOVD	R15, R20
+	MOVD	R26, R20
 	CMP	$1, R7
 	BLT	ptail0
 	VMOV	V0.S[0], R21
@@ -519,7 +546,8 @@ partial:
 	VMOV	V1.S[2], R21
 	MOVW	R21, 24(R20)
 ptail0:
-	MOVD	R16, R20
+	ADD	R1, R26, R26
+	MOVD	R26, R20
 	CMP	$1, R7
 	BLT	ptail1
 	VMOV	V2.S[0], R21
@@ -549,7 +577,8 @@ ptail0:
 	VMOV	V3.S[2], R21
 	MOVW	R21, 24(R20)
 ptail1:
-	MOVD	R17, R20
+	ADD	R1, R26, R26
+	MOVD	R26, R20
 	CMP	$1, R7
 	BLT	ptail2
 	VMOV	V4.S[0], R21
@@ -579,7 +608,8 @@ ptail1:
 	VMOV	V5.S[2], R21
 	MOVW	R21, 24(R20)
 ptail2:
-	MOVD	R19, R20
+	ADD	R1, R26, R26
+	MOVD	R26, R20
 	CMP	$1, R7
 	BLT	ptail3
 	VMOV	V6.S[0], R21
@@ -609,17 +639,8 @@ ptail2:
 	VMOV	V7.S[2], R21
 	MOVW	R21, 24(R20)
 ptail3:
-nextrow:
-	ADD	$4, R14, R14
-	CMP	R4, R14
-	BLT	rowgrp
-	ADD	$32, R0, R0
-	ADD	R5<<3, R8, R8
-	ADD	$32, R9, R9
-	ADD	$32, R10, R10
-	SUBS	$1, R6, R6
-	BNE	blk
-	RET
+	ADD	R1, R26, R26
+	B	nextrow
 
 // func gemmQ8Dot1(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int, w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
 TEXT ·gemmQ8Dot1(SB), NOSPLIT, $0-100
@@ -647,6 +668,11 @@ TEXT ·gemmQ8Dot1(SB), NOSPLIT, $0-100
 	CMP	R20, R13
 	CSET	NE, R20
 	ORR	R20, R22, R22
+	CMP	$8, R7
+	CSET	LT, R20
+	ORR	R20<<1, R22, R22
+	MUL	R4, R3, R4
+	ADD	R2, R4, R4
 blk:
 	VLD1	(R9), [V8.S4, V9.S4]
 	VLD2	(R10), [V16.S4, V17.S4]
@@ -669,10 +695,11 @@ blk:
 	VMOV	V16.D[0], R23
 	VMOV	V16.D[1], R20
 	ORR	R20, R23, R23
-	MOVD	ZR, R14
+	MOVD	R2, R14
+	MOVD	R0, R26
 rowgrp:
-	MUL	R14, R3, R20
-	ADD	R2, R20, R15
+	MOVD	R14, R15
+	ADD	R3, R15, R14
 	VORR	V8.B16, V8.B16, V0.B16
 	VORR	V9.B16, V9.B16, V1.B16
 	MOVD	R8, R24
@@ -707,8 +734,6 @@ k4:
 	WORD $0x4f98e200 // sdot v0.4s, v16.16b, v24.4b[0]
 	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
 epi:
-	MUL	R14, R1, R20
-	ADD	R0, R20, R15
 	CBZ	R23, nosh
 	WORD $0x4eac4c00 // sqshl v0.4s, v0.4s, v12.4s
 	WORD $0x4ead4c21 // sqshl v1.4s, v1.4s, v13.4s
@@ -721,16 +746,28 @@ nosh:
 	WORD $0x4e614834 // sqxtn2 v20.8h, v1.4s
 	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
 	WORD $0x0e214a98 // sqxtn v24.8b, v20.8h
-	CBZ	R22, noclamp
+	CBNZ	R22, slow
+	VST1.P	V24.D[0], (R26)(R1)
+nextrow:
+	CMP	R4, R14
+	BLO	rowgrp
+	ADD	$8, R0, R0
+	ADD	R5<<3, R8, R8
+	ADD	$32, R9, R9
+	ADD	$64, R10, R10
+	SUBS	$1, R6, R6
+	BNE	blk
+	RET
+slow:
+	TBZ	$0, R22, noclamp
 	WORD $0x4e3d6718 // smax v24.16b, v24.16b, v29.16b
 	WORD $0x4e3e6f18 // smin v24.16b, v24.16b, v30.16b
 noclamp:
-	CMP	$8, R7
-	BLT	partial
-	VST1	V24.D[0], (R15)
+	TBNZ	$1, R22, partial
+	VST1.P	V24.D[0], (R26)(R1)
 	B	nextrow
 partial:
-	MOVD	R15, R20
+	MOVD	R26, R20
 	CMP	$1, R7
 	BLT	ptail0
 	VMOV	V24.B[0], R21
@@ -760,17 +797,8 @@ partial:
 	VMOV	V24.B[6], R21
 	MOVB	R21, 6(R20)
 ptail0:
-nextrow:
-	ADD	$1, R14, R14
-	CMP	R4, R14
-	BLT	rowgrp
-	ADD	$8, R0, R0
-	ADD	R5<<3, R8, R8
-	ADD	$32, R9, R9
-	ADD	$64, R10, R10
-	SUBS	$1, R6, R6
-	BNE	blk
-	RET
+	ADD	R1, R26, R26
+	B	nextrow
 
 // func gemmF32Dot1(dst *float32, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int, w *int8, bias *int32, scale *float32)
 TEXT ·gemmF32Dot1(SB), NOSPLIT, $0-88
@@ -786,13 +814,20 @@ TEXT ·gemmF32Dot1(SB), NOSPLIT, $0-88
 	MOVD	w+64(FP), R8
 	MOVD	bias+72(FP), R9
 	MOVD	scale+80(FP), R10
+	MOVD	ZR, R22
+	CMP	$8, R7
+	CSET	LT, R20
+	ORR	R20<<1, R22, R22
+	MUL	R4, R3, R4
+	ADD	R2, R4, R4
 blk:
 	VLD1	(R9), [V8.S4, V9.S4]
 	VLD1	(R10), [V10.S4, V11.S4]
-	MOVD	ZR, R14
+	MOVD	R2, R14
+	MOVD	R0, R26
 rowgrp:
-	MUL	R14, R3, R20
-	ADD	R2, R20, R15
+	MOVD	R14, R15
+	ADD	R3, R15, R14
 	VORR	V8.B16, V8.B16, V0.B16
 	VORR	V9.B16, V9.B16, V1.B16
 	MOVD	R8, R24
@@ -827,18 +862,28 @@ k4:
 	WORD $0x4f98e200 // sdot v0.4s, v16.16b, v24.4b[0]
 	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
 epi:
-	MUL	R14, R1, R20
-	ADD	R0, R20, R15
 	WORD $0x4e21d800 // scvtf v0.4s, v0.4s
 	WORD $0x6e2adc00 // fmul v0.4s, v0.4s, v10.4s
 	WORD $0x4e21d821 // scvtf v1.4s, v1.4s
 	WORD $0x6e2bdc21 // fmul v1.4s, v1.4s, v11.4s
-	CMP	$8, R7
-	BLT	partial
-	VST1	[V0.S4, V1.S4], (R15)
+	CBNZ	R22, slow
+	VST1.P	[V0.S4, V1.S4], (R26)(R1)
+nextrow:
+	CMP	R4, R14
+	BLO	rowgrp
+	ADD	$32, R0, R0
+	ADD	R5<<3, R8, R8
+	ADD	$32, R9, R9
+	ADD	$32, R10, R10
+	SUBS	$1, R6, R6
+	BNE	blk
+	RET
+slow:
+	TBNZ	$1, R22, partial
+	VST1.P	[V0.S4, V1.S4], (R26)(R1)
 	B	nextrow
 partial:
-	MOVD	R15, R20
+	MOVD	R26, R20
 	CMP	$1, R7
 	BLT	ptail0
 	VMOV	V0.S[0], R21
@@ -868,14 +913,5 @@ partial:
 	VMOV	V1.S[2], R21
 	MOVW	R21, 24(R20)
 ptail0:
-nextrow:
-	ADD	$1, R14, R14
-	CMP	R4, R14
-	BLT	rowgrp
-	ADD	$32, R0, R0
-	ADD	R5<<3, R8, R8
-	ADD	$32, R9, R9
-	ADD	$32, R10, R10
-	SUBS	$1, R6, R6
-	BNE	blk
-	RET
+	ADD	R1, R26, R26
+	B	nextrow

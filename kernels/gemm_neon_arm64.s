@@ -29,6 +29,11 @@ TEXT ·gemmQ8Neon(SB), NOSPLIT, $0-100
 	CMP	R20, R13
 	CSET	NE, R20
 	ORR	R20, R22, R22
+	CMP	$4, R7
+	CSET	LT, R20
+	ORR	R20<<1, R22, R22
+	MUL	R4, R3, R4
+	ADD	R2, R4, R4
 	MOVW	$1, R20
 	VDUP	R20, V26.S4
 	VEOR	V27.B16, V27.B16, V27.B16
@@ -45,13 +50,14 @@ blk:
 	VMOV	V31.D[0], R23
 	VMOV	V31.D[1], R20
 	ORR	R20, R23, R23
-	MOVD	ZR, R14
+	MOVD	R2, R14
+	MOVD	R0, R26
 rowgrp:
-	MUL	R14, R3, R20
-	ADD	R2, R20, R15
+	MOVD	R14, R15
 	ADD	R3, R15, R16
 	ADD	R3, R16, R17
 	ADD	R3, R17, R19
+	ADD	R3, R19, R14
 	MOVD	R8, R24
 	LSR	$4, R5, R25
 	CBZ	R25, zero
@@ -262,11 +268,6 @@ reduce:
 	VADDP	V15.S4, V14.S4, V17.S4
 	VADDP	V17.S4, V16.S4, V12.S4
 	VADD	V28.S4, V12.S4, V12.S4
-	MUL	R14, R1, R20
-	ADD	R0, R20, R15
-	ADD	R1, R15, R16
-	ADD	R1, R16, R17
-	ADD	R1, R17, R19
 	VDUP	R11, V18.H8
 	CBZ	R23, nosh
 	WORD $0x4ebf4c00 // sqshl v0.4s, v0.4s, v31.4s
@@ -290,21 +291,36 @@ nosh:
 	WORD $0x4e720e31 // sqadd v17.8h, v17.8h, v18.8h
 	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
 	WORD $0x4e214a32 // sqxtn2 v18.16b, v17.8h
-	CBZ	R22, noclamp
+	CBNZ	R22, slow
+	VST1.P	V18.S[0], (R26)(R1)
+	VST1.P	V18.S[1], (R26)(R1)
+	VST1.P	V18.S[2], (R26)(R1)
+	VST1.P	V18.S[3], (R26)(R1)
+nextrow:
+	CMP	R4, R14
+	BLO	rowgrp
+	ADD	$4, R0, R0
+	ADD	R5<<2, R8, R8
+	ADD	$16, R9, R9
+	ADD	$32, R10, R10
+	SUBS	$1, R6, R6
+	BNE	blk
+	RET
+slow:
+	TBZ	$0, R22, noclamp
 	VDUP	R12, V19.B16
 	VDUP	R13, V20.B16
 	WORD $0x4e336652 // smax v18.16b, v18.16b, v19.16b
 	WORD $0x4e346e52 // smin v18.16b, v18.16b, v20.16b
 noclamp:
-	CMP	$4, R7
-	BLT	partial
-	VST1	V18.S[0], (R15)
-	VST1	V18.S[1], (R16)
-	VST1	V18.S[2], (R17)
-	VST1	V18.S[3], (R19)
+	TBNZ	$1, R22, partial
+	VST1.P	V18.S[0], (R26)(R1)
+	VST1.P	V18.S[1], (R26)(R1)
+	VST1.P	V18.S[2], (R26)(R1)
+	VST1.P	V18.S[3], (R26)(R1)
 	B	nextrow
 partial:
-	MOVD	R15, R20
+	MOVD	R26, R20
 	CMP	$1, R7
 	BLT	ptail0
 	VMOV	V18.B[0], R21
@@ -318,7 +334,8 @@ partial:
 	VMOV	V18.B[2], R21
 	MOVB	R21, 2(R20)
 ptail0:
-	MOVD	R16, R20
+	ADD	R1, R26, R26
+	MOVD	R26, R20
 	CMP	$1, R7
 	BLT	ptail1
 	VMOV	V18.B[4], R21
@@ -332,7 +349,8 @@ ptail0:
 	VMOV	V18.B[6], R21
 	MOVB	R21, 2(R20)
 ptail1:
-	MOVD	R17, R20
+	ADD	R1, R26, R26
+	MOVD	R26, R20
 	CMP	$1, R7
 	BLT	ptail2
 	VMOV	V18.B[8], R21
@@ -346,7 +364,8 @@ ptail1:
 	VMOV	V18.B[10], R21
 	MOVB	R21, 2(R20)
 ptail2:
-	MOVD	R19, R20
+	ADD	R1, R26, R26
+	MOVD	R26, R20
 	CMP	$1, R7
 	BLT	ptail3
 	VMOV	V18.B[12], R21
@@ -360,17 +379,8 @@ ptail2:
 	VMOV	V18.B[14], R21
 	MOVB	R21, 2(R20)
 ptail3:
-nextrow:
-	ADD	$4, R14, R14
-	CMP	R4, R14
-	BLT	rowgrp
-	ADD	$4, R0, R0
-	ADD	R5<<2, R8, R8
-	ADD	$16, R9, R9
-	ADD	$32, R10, R10
-	SUBS	$1, R6, R6
-	BNE	blk
-	RET
+	ADD	R1, R26, R26
+	B	nextrow
 
 // func gemmF32Neon(dst *float32, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int, w *int8, bias *int32, scale *float32)
 TEXT ·gemmF32Neon(SB), NOSPLIT, $0-88
@@ -386,19 +396,26 @@ TEXT ·gemmF32Neon(SB), NOSPLIT, $0-88
 	MOVD	w+64(FP), R8
 	MOVD	bias+72(FP), R9
 	MOVD	scale+80(FP), R10
+	MOVD	ZR, R22
+	CMP	$4, R7
+	CSET	LT, R20
+	ORR	R20<<1, R22, R22
+	MUL	R4, R3, R4
+	ADD	R2, R4, R4
 	MOVW	$1, R20
 	VDUP	R20, V26.S4
 	VEOR	V27.B16, V27.B16, V27.B16
 blk:
 	VLD1	(R9), [V28.S4]
 	VLD1	(R10), [V29.S4]
-	MOVD	ZR, R14
+	MOVD	R2, R14
+	MOVD	R0, R26
 rowgrp:
-	MUL	R14, R3, R20
-	ADD	R2, R20, R15
+	MOVD	R14, R15
 	ADD	R3, R15, R16
 	ADD	R3, R16, R17
 	ADD	R3, R17, R19
+	ADD	R3, R19, R14
 	MOVD	R8, R24
 	LSR	$4, R5, R25
 	CBZ	R25, zero
@@ -609,11 +626,6 @@ reduce:
 	VADDP	V15.S4, V14.S4, V17.S4
 	VADDP	V17.S4, V16.S4, V12.S4
 	VADD	V28.S4, V12.S4, V12.S4
-	MUL	R14, R1, R20
-	ADD	R0, R20, R15
-	ADD	R1, R15, R16
-	ADD	R1, R16, R17
-	ADD	R1, R17, R19
 	WORD $0x4e21d800 // scvtf v0.4s, v0.4s
 	WORD $0x6e3ddc00 // fmul v0.4s, v0.4s, v29.4s
 	WORD $0x4e21d884 // scvtf v4.4s, v4.4s
@@ -622,15 +634,30 @@ reduce:
 	WORD $0x6e3ddd08 // fmul v8.4s, v8.4s, v29.4s
 	WORD $0x4e21d98c // scvtf v12.4s, v12.4s
 	WORD $0x6e3ddd8c // fmul v12.4s, v12.4s, v29.4s
-	CMP	$4, R7
-	BLT	partial
-	VST1	[V0.S4], (R15)
-	VST1	[V4.S4], (R16)
-	VST1	[V8.S4], (R17)
-	VST1	[V12.S4], (R19)
+	CBNZ	R22, slow
+	VST1.P	[V0.S4], (R26)(R1)
+	VST1.P	[V4.S4], (R26)(R1)
+	VST1.P	[V8.S4], (R26)(R1)
+	VST1.P	[V12.S4], (R26)(R1)
+nextrow:
+	CMP	R4, R14
+	BLO	rowgrp
+	ADD	$16, R0, R0
+	ADD	R5<<2, R8, R8
+	ADD	$16, R9, R9
+	ADD	$16, R10, R10
+	SUBS	$1, R6, R6
+	BNE	blk
+	RET
+slow:
+	TBNZ	$1, R22, partial
+	VST1.P	[V0.S4], (R26)(R1)
+	VST1.P	[V4.S4], (R26)(R1)
+	VST1.P	[V8.S4], (R26)(R1)
+	VST1.P	[V12.S4], (R26)(R1)
 	B	nextrow
 partial:
-	MOVD	R15, R20
+	MOVD	R26, R20
 	CMP	$1, R7
 	BLT	ptail0
 	VMOV	V0.S[0], R21
@@ -644,7 +671,8 @@ partial:
 	VMOV	V0.S[2], R21
 	MOVW	R21, 8(R20)
 ptail0:
-	MOVD	R16, R20
+	ADD	R1, R26, R26
+	MOVD	R26, R20
 	CMP	$1, R7
 	BLT	ptail1
 	VMOV	V4.S[0], R21
@@ -658,7 +686,8 @@ ptail0:
 	VMOV	V4.S[2], R21
 	MOVW	R21, 8(R20)
 ptail1:
-	MOVD	R17, R20
+	ADD	R1, R26, R26
+	MOVD	R26, R20
 	CMP	$1, R7
 	BLT	ptail2
 	VMOV	V8.S[0], R21
@@ -672,7 +701,8 @@ ptail1:
 	VMOV	V8.S[2], R21
 	MOVW	R21, 8(R20)
 ptail2:
-	MOVD	R19, R20
+	ADD	R1, R26, R26
+	MOVD	R26, R20
 	CMP	$1, R7
 	BLT	ptail3
 	VMOV	V12.S[0], R21
@@ -686,17 +716,8 @@ ptail2:
 	VMOV	V12.S[2], R21
 	MOVW	R21, 8(R20)
 ptail3:
-nextrow:
-	ADD	$4, R14, R14
-	CMP	R4, R14
-	BLT	rowgrp
-	ADD	$16, R0, R0
-	ADD	R5<<2, R8, R8
-	ADD	$16, R9, R9
-	ADD	$16, R10, R10
-	SUBS	$1, R6, R6
-	BNE	blk
-	RET
+	ADD	R1, R26, R26
+	B	nextrow
 
 // func gemmQ8Neon1(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int, w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
 TEXT ·gemmQ8Neon1(SB), NOSPLIT, $0-100
@@ -721,6 +742,11 @@ TEXT ·gemmQ8Neon1(SB), NOSPLIT, $0-100
 	CMP	R20, R13
 	CSET	NE, R20
 	ORR	R20, R22, R22
+	CMP	$4, R7
+	CSET	LT, R20
+	ORR	R20<<1, R22, R22
+	MUL	R4, R3, R4
+	ADD	R2, R4, R4
 	MOVW	$1, R20
 	VDUP	R20, V26.S4
 	VEOR	V27.B16, V27.B16, V27.B16
@@ -737,10 +763,11 @@ blk:
 	VMOV	V31.D[0], R23
 	VMOV	V31.D[1], R20
 	ORR	R20, R23, R23
-	MOVD	ZR, R14
+	MOVD	R2, R14
+	MOVD	R0, R26
 rowgrp:
-	MUL	R14, R3, R20
-	ADD	R2, R20, R15
+	MOVD	R14, R15
+	ADD	R3, R15, R14
 	MOVD	R8, R24
 	LSR	$4, R5, R25
 	CBZ	R25, zero
@@ -807,8 +834,6 @@ reduce:
 	VADDP	V3.S4, V2.S4, V17.S4
 	VADDP	V17.S4, V16.S4, V0.S4
 	VADD	V28.S4, V0.S4, V0.S4
-	MUL	R14, R1, R20
-	ADD	R0, R20, R15
 	VDUP	R11, V18.H8
 	CBZ	R23, nosh
 	WORD $0x4ebf4c00 // sqshl v0.4s, v0.4s, v31.4s
@@ -818,18 +843,30 @@ nosh:
 	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
 	WORD $0x4e720e10 // sqadd v16.8h, v16.8h, v18.8h
 	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
-	CBZ	R22, noclamp
+	CBNZ	R22, slow
+	VST1.P	V18.S[0], (R26)(R1)
+nextrow:
+	CMP	R4, R14
+	BLO	rowgrp
+	ADD	$4, R0, R0
+	ADD	R5<<2, R8, R8
+	ADD	$16, R9, R9
+	ADD	$32, R10, R10
+	SUBS	$1, R6, R6
+	BNE	blk
+	RET
+slow:
+	TBZ	$0, R22, noclamp
 	VDUP	R12, V19.B16
 	VDUP	R13, V20.B16
 	WORD $0x4e336652 // smax v18.16b, v18.16b, v19.16b
 	WORD $0x4e346e52 // smin v18.16b, v18.16b, v20.16b
 noclamp:
-	CMP	$4, R7
-	BLT	partial
-	VST1	V18.S[0], (R15)
+	TBNZ	$1, R22, partial
+	VST1.P	V18.S[0], (R26)(R1)
 	B	nextrow
 partial:
-	MOVD	R15, R20
+	MOVD	R26, R20
 	CMP	$1, R7
 	BLT	ptail0
 	VMOV	V18.B[0], R21
@@ -843,17 +880,234 @@ partial:
 	VMOV	V18.B[2], R21
 	MOVB	R21, 2(R20)
 ptail0:
+	ADD	R1, R26, R26
+	B	nextrow
+
+// func gemmQ8NeonK8(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int, w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
+TEXT ·gemmQ8NeonK8(SB), NOSPLIT, $0-100
+	MOVD	dst+0(FP), R0
+	MOVD	dstStride+8(FP), R1
+	MOVD	src+16(FP), R2
+	MOVD	srcStride+24(FP), R3
+	MOVD	rows+32(FP), R4
+	MOVD	kpad+40(FP), R5
+	MOVD	nblk+48(FP), R6
+	MOVD	cols+56(FP), R7
+	MOVD	w+64(FP), R8
+	MOVD	bias+72(FP), R9
+	MOVD	rq+80(FP), R10
+	MOVW	zOut+88(FP), R11
+	MOVW	qmin+92(FP), R12
+	MOVW	qmax+96(FP), R13
+	MOVD	$-128, R20
+	CMP	R20, R12
+	CSET	NE, R22
+	MOVD	$127, R20
+	CMP	R20, R13
+	CSET	NE, R20
+	ORR	R20, R22, R22
+	MUL	R4, R3, R4
+	ADD	R2, R4, R4
+	MOVD	$0x3830282018100800, R20
+	VMOV	R20, V15.D[0]
+	MOVW	$1, R20
+	VDUP	R20, V14.B8
+	VDUP	R11, V12.H8
+blk:
+	VLD1.P	64(R8), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VORR	V15.B16, V15.B16, V13.B16
+	VTBL	V13.B8, [V0.B16, V1.B16, V2.B16, V3.B16], V16.B8
+	VADD	V14.B8, V13.B8, V13.B8
+	VTBL	V13.B8, [V0.B16, V1.B16, V2.B16, V3.B16], V17.B8
+	VADD	V14.B8, V13.B8, V13.B8
+	VTBL	V13.B8, [V0.B16, V1.B16, V2.B16, V3.B16], V18.B8
+	VADD	V14.B8, V13.B8, V13.B8
+	VTBL	V13.B8, [V0.B16, V1.B16, V2.B16, V3.B16], V19.B8
+	VADD	V14.B8, V13.B8, V13.B8
+	VTBL	V13.B8, [V0.B16, V1.B16, V2.B16, V3.B16], V20.B8
+	VADD	V14.B8, V13.B8, V13.B8
+	VTBL	V13.B8, [V0.B16, V1.B16, V2.B16, V3.B16], V21.B8
+	VADD	V14.B8, V13.B8, V13.B8
+	VTBL	V13.B8, [V0.B16, V1.B16, V2.B16, V3.B16], V22.B8
+	VADD	V14.B8, V13.B8, V13.B8
+	VTBL	V13.B8, [V0.B16, V1.B16, V2.B16, V3.B16], V23.B8
+	WORD $0x0f08a610 // sxtl v16.8h, v16.8b
+	WORD $0x0f08a631 // sxtl v17.8h, v17.8b
+	WORD $0x0f08a652 // sxtl v18.8h, v18.8b
+	WORD $0x0f08a673 // sxtl v19.8h, v19.8b
+	WORD $0x0f08a694 // sxtl v20.8h, v20.8b
+	WORD $0x0f08a6b5 // sxtl v21.8h, v21.8b
+	WORD $0x0f08a6d6 // sxtl v22.8h, v22.8b
+	WORD $0x0f08a6f7 // sxtl v23.8h, v23.8b
+	VLD1.P	32(R9), [V24.S4, V25.S4]
+	VLD2	(R10), [V26.S4, V27.S4]
+	ADD	$32, R10, R20
+	VLD2	(R20), [V28.S4, V29.S4]
+	ADD	$64, R10, R10
+	MOVW	$1, R20
+	VDUP	R20, V0.S4
+	VEOR	V1.B16, V1.B16, V1.B16
+	VSUB	V27.S4, V0.S4, V30.S4
+	WORD $0x4ea167de // smax v30.4s, v30.4s, v1.4s
+	WORD $0x4ea0677b // smax v27.4s, v27.4s, v0.4s
+	VSUB	V27.S4, V1.S4, V27.S4
+	VSUB	V29.S4, V0.S4, V31.S4
+	WORD $0x4ea167ff // smax v31.4s, v31.4s, v1.4s
+	WORD $0x4ea067bd // smax v29.4s, v29.4s, v0.4s
+	VSUB	V29.S4, V1.S4, V29.S4
+	VORR	V30.B16, V31.B16, V0.B16
+	VMOV	V0.D[0], R23
+	VMOV	V0.D[1], R20
+	ORR	R20, R23, R23
+	MOVD	R2, R14
+	MOVD	R0, R26
+rowgrp:
+	VLD1.P	(R14)(R3), [V0.B8]
+	VLD1.P	(R14)(R3), [V1.B8]
+	VLD1.P	(R14)(R3), [V2.B8]
+	VLD1.P	(R14)(R3), [V3.B8]
+	WORD $0x0f08a400 // sxtl v0.8h, v0.8b
+	WORD $0x0f08a421 // sxtl v1.8h, v1.8b
+	WORD $0x0f08a442 // sxtl v2.8h, v2.8b
+	WORD $0x0f08a463 // sxtl v3.8h, v3.8b
+	WORD $0x0f40a204 // smull v4.4s, v16.4h, v0.h[0]
+	WORD $0x4f40a205 // smull2 v5.4s, v16.8h, v0.h[0]
+	WORD $0x0f41a206 // smull v6.4s, v16.4h, v1.h[0]
+	WORD $0x4f41a207 // smull2 v7.4s, v16.8h, v1.h[0]
+	WORD $0x0f42a208 // smull v8.4s, v16.4h, v2.h[0]
+	WORD $0x4f42a209 // smull2 v9.4s, v16.8h, v2.h[0]
+	WORD $0x0f43a20a // smull v10.4s, v16.4h, v3.h[0]
+	WORD $0x4f43a20b // smull2 v11.4s, v16.8h, v3.h[0]
+	WORD $0x0f502224 // smlal v4.4s, v17.4h, v0.h[1]
+	WORD $0x4f502225 // smlal2 v5.4s, v17.8h, v0.h[1]
+	WORD $0x0f512226 // smlal v6.4s, v17.4h, v1.h[1]
+	WORD $0x4f512227 // smlal2 v7.4s, v17.8h, v1.h[1]
+	WORD $0x0f522228 // smlal v8.4s, v17.4h, v2.h[1]
+	WORD $0x4f522229 // smlal2 v9.4s, v17.8h, v2.h[1]
+	WORD $0x0f53222a // smlal v10.4s, v17.4h, v3.h[1]
+	WORD $0x4f53222b // smlal2 v11.4s, v17.8h, v3.h[1]
+	WORD $0x0f602244 // smlal v4.4s, v18.4h, v0.h[2]
+	WORD $0x4f602245 // smlal2 v5.4s, v18.8h, v0.h[2]
+	WORD $0x0f612246 // smlal v6.4s, v18.4h, v1.h[2]
+	WORD $0x4f612247 // smlal2 v7.4s, v18.8h, v1.h[2]
+	WORD $0x0f622248 // smlal v8.4s, v18.4h, v2.h[2]
+	WORD $0x4f622249 // smlal2 v9.4s, v18.8h, v2.h[2]
+	WORD $0x0f63224a // smlal v10.4s, v18.4h, v3.h[2]
+	WORD $0x4f63224b // smlal2 v11.4s, v18.8h, v3.h[2]
+	WORD $0x0f702264 // smlal v4.4s, v19.4h, v0.h[3]
+	WORD $0x4f702265 // smlal2 v5.4s, v19.8h, v0.h[3]
+	WORD $0x0f712266 // smlal v6.4s, v19.4h, v1.h[3]
+	WORD $0x4f712267 // smlal2 v7.4s, v19.8h, v1.h[3]
+	WORD $0x0f722268 // smlal v8.4s, v19.4h, v2.h[3]
+	WORD $0x4f722269 // smlal2 v9.4s, v19.8h, v2.h[3]
+	WORD $0x0f73226a // smlal v10.4s, v19.4h, v3.h[3]
+	WORD $0x4f73226b // smlal2 v11.4s, v19.8h, v3.h[3]
+	WORD $0x0f402a84 // smlal v4.4s, v20.4h, v0.h[4]
+	WORD $0x4f402a85 // smlal2 v5.4s, v20.8h, v0.h[4]
+	WORD $0x0f412a86 // smlal v6.4s, v20.4h, v1.h[4]
+	WORD $0x4f412a87 // smlal2 v7.4s, v20.8h, v1.h[4]
+	WORD $0x0f422a88 // smlal v8.4s, v20.4h, v2.h[4]
+	WORD $0x4f422a89 // smlal2 v9.4s, v20.8h, v2.h[4]
+	WORD $0x0f432a8a // smlal v10.4s, v20.4h, v3.h[4]
+	WORD $0x4f432a8b // smlal2 v11.4s, v20.8h, v3.h[4]
+	WORD $0x0f502aa4 // smlal v4.4s, v21.4h, v0.h[5]
+	WORD $0x4f502aa5 // smlal2 v5.4s, v21.8h, v0.h[5]
+	WORD $0x0f512aa6 // smlal v6.4s, v21.4h, v1.h[5]
+	WORD $0x4f512aa7 // smlal2 v7.4s, v21.8h, v1.h[5]
+	WORD $0x0f522aa8 // smlal v8.4s, v21.4h, v2.h[5]
+	WORD $0x4f522aa9 // smlal2 v9.4s, v21.8h, v2.h[5]
+	WORD $0x0f532aaa // smlal v10.4s, v21.4h, v3.h[5]
+	WORD $0x4f532aab // smlal2 v11.4s, v21.8h, v3.h[5]
+	WORD $0x0f602ac4 // smlal v4.4s, v22.4h, v0.h[6]
+	WORD $0x4f602ac5 // smlal2 v5.4s, v22.8h, v0.h[6]
+	WORD $0x0f612ac6 // smlal v6.4s, v22.4h, v1.h[6]
+	WORD $0x4f612ac7 // smlal2 v7.4s, v22.8h, v1.h[6]
+	WORD $0x0f622ac8 // smlal v8.4s, v22.4h, v2.h[6]
+	WORD $0x4f622ac9 // smlal2 v9.4s, v22.8h, v2.h[6]
+	WORD $0x0f632aca // smlal v10.4s, v22.4h, v3.h[6]
+	WORD $0x4f632acb // smlal2 v11.4s, v22.8h, v3.h[6]
+	WORD $0x0f702ae4 // smlal v4.4s, v23.4h, v0.h[7]
+	WORD $0x4f702ae5 // smlal2 v5.4s, v23.8h, v0.h[7]
+	WORD $0x0f712ae6 // smlal v6.4s, v23.4h, v1.h[7]
+	WORD $0x4f712ae7 // smlal2 v7.4s, v23.8h, v1.h[7]
+	WORD $0x0f722ae8 // smlal v8.4s, v23.4h, v2.h[7]
+	WORD $0x4f722ae9 // smlal2 v9.4s, v23.8h, v2.h[7]
+	WORD $0x0f732aea // smlal v10.4s, v23.4h, v3.h[7]
+	WORD $0x4f732aeb // smlal2 v11.4s, v23.8h, v3.h[7]
+	VADD	V24.S4, V4.S4, V4.S4
+	VADD	V25.S4, V5.S4, V5.S4
+	VADD	V24.S4, V6.S4, V6.S4
+	VADD	V25.S4, V7.S4, V7.S4
+	VADD	V24.S4, V8.S4, V8.S4
+	VADD	V25.S4, V9.S4, V9.S4
+	VADD	V24.S4, V10.S4, V10.S4
+	VADD	V25.S4, V11.S4, V11.S4
+	CBZ	R23, nosh
+	WORD $0x4ebe4c84 // sqshl v4.4s, v4.4s, v30.4s
+	WORD $0x4ebf4ca5 // sqshl v5.4s, v5.4s, v31.4s
+	WORD $0x4ebe4cc6 // sqshl v6.4s, v6.4s, v30.4s
+	WORD $0x4ebf4ce7 // sqshl v7.4s, v7.4s, v31.4s
+	WORD $0x4ebe4d08 // sqshl v8.4s, v8.4s, v30.4s
+	WORD $0x4ebf4d29 // sqshl v9.4s, v9.4s, v31.4s
+	WORD $0x4ebe4d4a // sqshl v10.4s, v10.4s, v30.4s
+	WORD $0x4ebf4d6b // sqshl v11.4s, v11.4s, v31.4s
+nosh:
+	WORD $0x4ebab484 // sqdmulh v4.4s, v4.4s, v26.4s
+	WORD $0x4ebcb4a5 // sqdmulh v5.4s, v5.4s, v28.4s
+	WORD $0x4ebab4c6 // sqdmulh v6.4s, v6.4s, v26.4s
+	WORD $0x4ebcb4e7 // sqdmulh v7.4s, v7.4s, v28.4s
+	WORD $0x4ebab508 // sqdmulh v8.4s, v8.4s, v26.4s
+	WORD $0x4ebcb529 // sqdmulh v9.4s, v9.4s, v28.4s
+	WORD $0x4ebab54a // sqdmulh v10.4s, v10.4s, v26.4s
+	WORD $0x4ebcb56b // sqdmulh v11.4s, v11.4s, v28.4s
+	WORD $0x4ebb5484 // srshl v4.4s, v4.4s, v27.4s
+	WORD $0x4ebd54a5 // srshl v5.4s, v5.4s, v29.4s
+	WORD $0x4ebb54c6 // srshl v6.4s, v6.4s, v27.4s
+	WORD $0x4ebd54e7 // srshl v7.4s, v7.4s, v29.4s
+	WORD $0x4ebb5508 // srshl v8.4s, v8.4s, v27.4s
+	WORD $0x4ebd5529 // srshl v9.4s, v9.4s, v29.4s
+	WORD $0x4ebb554a // srshl v10.4s, v10.4s, v27.4s
+	WORD $0x4ebd556b // srshl v11.4s, v11.4s, v29.4s
+	WORD $0x0e614880 // sqxtn v0.4h, v4.4s
+	WORD $0x4e6148a0 // sqxtn2 v0.8h, v5.4s
+	WORD $0x0e6148c1 // sqxtn v1.4h, v6.4s
+	WORD $0x4e6148e1 // sqxtn2 v1.8h, v7.4s
+	WORD $0x0e614902 // sqxtn v2.4h, v8.4s
+	WORD $0x4e614922 // sqxtn2 v2.8h, v9.4s
+	WORD $0x0e614943 // sqxtn v3.4h, v10.4s
+	WORD $0x4e614963 // sqxtn2 v3.8h, v11.4s
+	WORD $0x4e6c0c00 // sqadd v0.8h, v0.8h, v12.8h
+	WORD $0x4e6c0c21 // sqadd v1.8h, v1.8h, v12.8h
+	WORD $0x4e6c0c42 // sqadd v2.8h, v2.8h, v12.8h
+	WORD $0x4e6c0c63 // sqadd v3.8h, v3.8h, v12.8h
+	WORD $0x0e21480d // sqxtn v13.8b, v0.8h
+	WORD $0x4e21482d // sqxtn2 v13.16b, v1.8h
+	WORD $0x0e214840 // sqxtn v0.8b, v2.8h
+	WORD $0x4e214860 // sqxtn2 v0.16b, v3.8h
+	CBNZ	R22, slow
+	VST1.P	V13.D[0], (R26)(R1)
+	VST1.P	V13.D[1], (R26)(R1)
+	VST1.P	V0.D[0], (R26)(R1)
+	VST1.P	V0.D[1], (R26)(R1)
 nextrow:
-	ADD	$1, R14, R14
 	CMP	R4, R14
-	BLT	rowgrp
-	ADD	$4, R0, R0
-	ADD	R5<<2, R8, R8
-	ADD	$16, R9, R9
-	ADD	$32, R10, R10
+	BLO	rowgrp
+	ADD	$8, R0, R0
 	SUBS	$1, R6, R6
 	BNE	blk
 	RET
+slow:
+	VDUP	R12, V1.B16
+	VDUP	R13, V2.B16
+	WORD $0x4e2165ad // smax v13.16b, v13.16b, v1.16b
+	WORD $0x4e226dad // smin v13.16b, v13.16b, v2.16b
+	WORD $0x4e216400 // smax v0.16b, v0.16b, v1.16b
+	WORD $0x4e226c00 // smin v0.16b, v0.16b, v2.16b
+	VST1.P	V13.D[0], (R26)(R1)
+	VST1.P	V13.D[1], (R26)(R1)
+	VST1.P	V0.D[0], (R26)(R1)
+	VST1.P	V0.D[1], (R26)(R1)
+	B	nextrow
 
 // func gemmF32Neon1(dst *float32, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int, w *int8, bias *int32, scale *float32)
 TEXT ·gemmF32Neon1(SB), NOSPLIT, $0-88
@@ -869,16 +1123,23 @@ TEXT ·gemmF32Neon1(SB), NOSPLIT, $0-88
 	MOVD	w+64(FP), R8
 	MOVD	bias+72(FP), R9
 	MOVD	scale+80(FP), R10
+	MOVD	ZR, R22
+	CMP	$4, R7
+	CSET	LT, R20
+	ORR	R20<<1, R22, R22
+	MUL	R4, R3, R4
+	ADD	R2, R4, R4
 	MOVW	$1, R20
 	VDUP	R20, V26.S4
 	VEOR	V27.B16, V27.B16, V27.B16
 blk:
 	VLD1	(R9), [V28.S4]
 	VLD1	(R10), [V29.S4]
-	MOVD	ZR, R14
+	MOVD	R2, R14
+	MOVD	R0, R26
 rowgrp:
-	MUL	R14, R3, R20
-	ADD	R2, R20, R15
+	MOVD	R14, R15
+	ADD	R3, R15, R14
 	MOVD	R8, R24
 	LSR	$4, R5, R25
 	CBZ	R25, zero
@@ -945,16 +1206,26 @@ reduce:
 	VADDP	V3.S4, V2.S4, V17.S4
 	VADDP	V17.S4, V16.S4, V0.S4
 	VADD	V28.S4, V0.S4, V0.S4
-	MUL	R14, R1, R20
-	ADD	R0, R20, R15
 	WORD $0x4e21d800 // scvtf v0.4s, v0.4s
 	WORD $0x6e3ddc00 // fmul v0.4s, v0.4s, v29.4s
-	CMP	$4, R7
-	BLT	partial
-	VST1	[V0.S4], (R15)
+	CBNZ	R22, slow
+	VST1.P	[V0.S4], (R26)(R1)
+nextrow:
+	CMP	R4, R14
+	BLO	rowgrp
+	ADD	$16, R0, R0
+	ADD	R5<<2, R8, R8
+	ADD	$16, R9, R9
+	ADD	$16, R10, R10
+	SUBS	$1, R6, R6
+	BNE	blk
+	RET
+slow:
+	TBNZ	$1, R22, partial
+	VST1.P	[V0.S4], (R26)(R1)
 	B	nextrow
 partial:
-	MOVD	R15, R20
+	MOVD	R26, R20
 	CMP	$1, R7
 	BLT	ptail0
 	VMOV	V0.S[0], R21
@@ -968,14 +1239,5 @@ partial:
 	VMOV	V0.S[2], R21
 	MOVW	R21, 8(R20)
 ptail0:
-nextrow:
-	ADD	$1, R14, R14
-	CMP	R4, R14
-	BLT	rowgrp
-	ADD	$16, R0, R0
-	ADD	R5<<2, R8, R8
-	ADD	$16, R9, R9
-	ADD	$16, R10, R10
-	SUBS	$1, R6, R6
-	BNE	blk
-	RET
+	ADD	R1, R26, R26
+	B	nextrow

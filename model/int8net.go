@@ -143,8 +143,9 @@ func NewInt8NetWithPlan(q *QModel, k *kernels.Table, bufs []Buffer, plan Plan) (
 				off += ci * co
 			}
 		case OpLinear:
-			// Two halves, so two threads can each stream one (the
-			// classifier's weights come from L3 or DRAM every frame).
+			// Four parts, so up to four threads can each stream one
+			// (the classifier's weights come from L3 or DRAM every
+			// frame; with two halves, two of four threads sat idle).
 			ci, co := op.InSplit[0], op.OutSplit[0]
 			for c0 := 0; c0 < co; c0 += linearPart(co) {
 				c1 := min(co, c0+linearPart(co))
@@ -362,9 +363,9 @@ func unitPixels(op *Op, out Shape) int {
 }
 
 // linearPart is how many output channels of an n-channel linear op one
-// packed part holds: half, rounded up to the 16-channel blocks of the
+// packed part holds: a quarter, rounded up to the 16-channel blocks of the
 // GEMM layouts.
-func linearPart(n int) int { return max(16, (n/2+15)&^15) }
+func linearPart(n int) int { return max(16, (n/4+15)&^15) }
 
 // units is how many units of work op i splits into: rows, pixels
 // (unitPixels), or the linear op's packed parts.

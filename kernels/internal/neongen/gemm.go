@@ -31,17 +31,37 @@ func clampFlag(a *Asm) {
 	a.L("\tORR\tR20, R22, R22")
 }
 
-// rowptrs sets dst[i] = base + (r+i)*stride for the row group starting at
-// r (R14). The 4-row kernels are only called with rows % 4 == 0.
-func rowptrs(a *Asm, base, stride string, dst []string, nrows int) {
-	a.L("\tMUL\tR14, %s, R20", stride)
-	a.L("\tADD\t%s, R20, %s", base, dst[0])
-	for i := 1; i < nrows; i++ {
-		a.L("\tADD\t%s, %s, %s", stride, dst[i-1], dst[i])
-	}
+var xr = []string{"R15", "R16", "R17", "R19"}
+
+// The 4-row kernels walk the rows with cursors instead of computing row
+// pointers from the row index: R14 is the input row group's first row,
+// R4 the end of the input rows (src + rows*srcStride, set once), R26 the
+// output row; the stores post-increment R26 by dstStride.
+
+// rowEnd sets R4 = src + rows*srcStride (the input cursor's end).
+func rowEnd(a *Asm) {
+	a.L("\tMUL\tR4, R3, R4")
+	a.L("\tADD\tR2, R4, R4")
 }
 
-var xr = []string{"R15", "R16", "R17", "R19"}
+// inPtrs sets the row pointers of the group at R14 and moves R14 to the
+// next group (the loads then post-increment the row pointers).
+func inPtrs(a *Asm, nrows int) {
+	a.L("\tMOVD\tR14, %s", xr[0])
+	for i := 1; i < nrows; i++ {
+		a.L("\tADD\tR3, %s, %s", xr[i-1], xr[i])
+	}
+	a.L("\tADD\tR3, %s, R14", xr[nrows-1])
+}
+
+// slowFlag sets bit 1 of R22 when cols (R7) < nr: the block is a padded
+// tail block, stored lane by lane. Bit 0 is clampFlag's (or 0). One CBNZ
+// per row group then sends both rare cases to the slow path.
+func slowFlag(a *Asm, nr int) {
+	a.L("\tCMP\t$%d, R7", nr)
+	a.L("\tCSET\tLT, R20")
+	a.L("\tORR\tR20<<1, R22, R22")
+}
 
 func gemmPrologue(a *Asm, name string, f32 bool) {
 	if f32 {
@@ -111,7 +131,11 @@ func genNeon(a *Asm, name string, f32 bool, mr int) {
 	gemmPrologue(a, name, f32)
 	if !f32 {
 		clampFlag(a)
+	} else {
+		a.L("\tMOVD\tZR, R22")
 	}
+	slowFlag(a, 4)
+	rowEnd(a)
 	a.L("\tMOVW\t$1, R20")
 	a.L("\tVDUP\tR20, V26.S4")
 	a.L("\tVEOR\tV27.B16, V27.B16, V27.B16")
@@ -131,9 +155,10 @@ func genNeon(a *Asm, name string, f32 bool, mr int) {
 		a.L("\tVMOV\tV31.D[1], R20")
 		a.L("\tORR\tR20, R23, R23")
 	}
-	a.L("\tMOVD\tZR, R14")
+	a.L("\tMOVD\tR2, R14")
+	a.L("\tMOVD\tR0, R26")
 	a.L("rowgrp:")
-	rowptrs(a, "R2", "R3", xr, mr)
+	inPtrs(a, mr)
 	a.L("\tMOVD\tR8, R24")
 	a.L("\tLSR\t$4, R5, R25")
 	a.L("\tCBZ\tR25, zero")
@@ -185,22 +210,20 @@ func genNeon(a *Asm, name string, f32 bool, mr int) {
 		a.L("\tVADDP\tV17.S4, V16.S4, V%d.S4", b)
 		a.L("\tVADD\tV28.S4, V%d.S4, V%d.S4", b, b)
 	}
-	rowptrs(a, "R0", "R1", xr, mr)
+	// stores of a full block, the output cursor R26 moving one row each
+	full := func() {
+		for r := 0; r < mr; r++ {
+			if f32 {
+				a.L("\tVST1.P\t[V%d.S4], (R26)(R1)", 4*r)
+			} else {
+				a.L("\tVST1.P\tV18.S[%d], (R26)(R1)", r)
+			}
+		}
+	}
 	if f32 {
 		for r := 0; r < mr; r++ {
 			a.W("scvtf v%d.4s, v%d.4s", 4*r, 4*r)
 			a.W("fmul v%d.4s, v%d.4s, v29.4s", 4*r, 4*r)
-		}
-		a.L("\tCMP\t$4, R7")
-		a.L("\tBLT\tpartial")
-		for r := 0; r < mr; r++ {
-			a.L("\tVST1\t[V%d.S4], (%s)", 4*r, xr[r])
-		}
-		a.L("\tB\tnextrow")
-		a.L("partial:")
-		for r := 0; r < mr; r++ {
-			a.L("\tMOVD\t%s, R20", xr[r])
-			storeTailWords(a, []string{vn(4 * r)}, 4, label("ptail", r))
 		}
 	} else {
 		a.L("\tVDUP\tR11, V18.H8")
@@ -228,28 +251,12 @@ func genNeon(a *Asm, name string, f32 bool, mr int) {
 			a.W("sqadd v16.8h, v16.8h, v18.8h")
 			a.W("sqxtn v18.8b, v16.8h")
 		}
-		a.L("\tCBZ\tR22, noclamp")
-		a.L("\tVDUP\tR12, V19.B16")
-		a.L("\tVDUP\tR13, V20.B16")
-		a.W("smax v18.16b, v18.16b, v19.16b")
-		a.W("smin v18.16b, v18.16b, v20.16b")
-		a.L("noclamp:")
-		a.L("\tCMP\t$4, R7")
-		a.L("\tBLT\tpartial")
-		for r := 0; r < mr; r++ {
-			a.L("\tVST1\tV18.S[%d], (%s)", r, xr[r])
-		}
-		a.L("\tB\tnextrow")
-		a.L("partial:")
-		for r := 0; r < mr; r++ {
-			a.L("\tMOVD\t%s, R20", xr[r])
-			storeTailBytes(a, "V18", 4*r, 4, label("ptail", r))
-		}
 	}
+	a.L("\tCBNZ\tR22, slow")
+	full()
 	a.L("nextrow:")
-	a.L("\tADD\t$%d, R14, R14", mr)
 	a.L("\tCMP\tR4, R14")
-	a.L("\tBLT\trowgrp")
+	a.L("\tBLO\trowgrp")
 	// next block
 	a.L("\tADD\t$%d, R0, R0", pick(f32, 16, 4))
 	a.L("\tADD\tR5<<2, R8, R8")
@@ -258,6 +265,150 @@ func genNeon(a *Asm, name string, f32 bool, mr int) {
 	a.L("\tSUBS\t$1, R6, R6")
 	a.L("\tBNE\tblk")
 	a.L("\tRET")
+	// rare cases: a clamp narrower than int8 (bit 0 of R22), a padded
+	// tail block (bit 1)
+	a.L("slow:")
+	if !f32 {
+		a.L("\tTBZ\t$0, R22, noclamp")
+		a.L("\tVDUP\tR12, V19.B16")
+		a.L("\tVDUP\tR13, V20.B16")
+		a.W("smax v18.16b, v18.16b, v19.16b")
+		a.W("smin v18.16b, v18.16b, v20.16b")
+		a.L("noclamp:")
+	}
+	a.L("\tTBNZ\t$1, R22, partial")
+	full()
+	a.L("\tB\tnextrow")
+	a.L("partial:")
+	for r := 0; r < mr; r++ {
+		a.L("\tMOVD\tR26, R20")
+		if f32 {
+			storeTailWords(a, []string{vn(4 * r)}, 4, label("ptail", r))
+		} else {
+			storeTailBytes(a, "V18", 4*r, 4, label("ptail", r))
+		}
+		a.L("\tADD\tR1, R26, R26")
+	}
+	a.L("\tB\tnextrow")
+}
+
+// genNeonK8: 4 rows x 8 columns for kpad == 8 (k <= 8: MixNet-S's
+// 16 -> 96 expansion in two groups of 8 input channels), over nblk pairs
+// of the neon layout's 4-channel blocks ([8 ch][8 k], 64 bytes). With 8 k
+// the SMULL/SADDLP kernel spends more on reducing lanes than on
+// multiplying; here the lanes are the output channels: the block's weights
+// are transposed once per block (TBL) into W_k = [8 ch] int16 (V16-V23),
+// each pixel's 8 inputs widened to int16 (V0-V3), and SMULL/SMLAL(2) by
+// element x.h[k] add W_k·x_k into [4 ch] int32 sums (V4-V11), which need
+// no reduction. Per 32 outputs: 64 multiplies, 8 bias adds, the
+// requantization, 4 loads and widenings, 4 stores. Bias V24-V25, M
+// V26 and V28, R V27 and V29 (VLD2 pairs), L V30-V31, zOut V12 (int16).
+func genNeonK8(a *Asm, name string) {
+	gemmPrologue(a, name, false)
+	clampFlag(a)
+	rowEnd(a)
+	// V15 = TBL indices of k = 0 (bytes 0, 8, …, 56 of [8 ch][8 k]), V14 = 1s
+	a.L("\tMOVD\t$0x3830282018100800, R20")
+	a.L("\tVMOV\tR20, V15.D[0]")
+	a.L("\tMOVW\t$1, R20")
+	a.L("\tVDUP\tR20, V14.B8")
+	a.L("\tVDUP\tR11, V12.H8")
+	a.L("blk:")
+	a.L("\tVLD1.P\t64(R8), [V0.B16, V1.B16, V2.B16, V3.B16]")
+	a.L("\tVORR\tV15.B16, V15.B16, V13.B16")
+	for k := 0; k < 8; k++ {
+		a.L("\tVTBL\tV13.B8, [V0.B16, V1.B16, V2.B16, V3.B16], V%d.B8", 16+k)
+		if k < 7 {
+			a.L("\tVADD\tV14.B8, V13.B8, V13.B8")
+		}
+	}
+	for k := 0; k < 8; k++ {
+		a.W("sxtl v%d.8h, v%d.8b", 16+k, 16+k)
+	}
+	a.L("\tVLD1.P\t32(R9), [V24.S4, V25.S4]")
+	a.L("\tVLD2\t(R10), [V26.S4, V27.S4]")
+	a.L("\tADD\t$32, R10, R20")
+	a.L("\tVLD2\t(R20), [V28.S4, V29.S4]")
+	a.L("\tADD\t$64, R10, R10")
+	a.L("\tMOVW\t$1, R20")
+	a.L("\tVDUP\tR20, V0.S4")
+	a.L("\tVEOR\tV1.B16, V1.B16, V1.B16")
+	shifts(a, "V27", "V30", "V27", "V0", "V1")
+	shifts(a, "V29", "V31", "V29", "V0", "V1")
+	// R23 = 0 iff no lane shifts left: the SQSHLs are then skipped
+	a.L("\tVORR\tV30.B16, V31.B16, V0.B16")
+	a.L("\tVMOV\tV0.D[0], R23")
+	a.L("\tVMOV\tV0.D[1], R20")
+	a.L("\tORR\tR20, R23, R23")
+	a.L("\tMOVD\tR2, R14")
+	a.L("\tMOVD\tR0, R26")
+	a.L("rowgrp:")
+	for p := 0; p < 4; p++ {
+		a.L("\tVLD1.P\t(R14)(R3), [V%d.B8]", p)
+	}
+	for p := 0; p < 4; p++ {
+		a.W("sxtl v%d.8h, v%d.8b", p, p)
+	}
+	for k := 0; k < 8; k++ {
+		op := "smlal"
+		if k == 0 {
+			op = "smull"
+		}
+		for p := 0; p < 4; p++ {
+			a.W("%s v%d.4s, v%d.4h, v%d.h[%d]", op, 4+2*p, 16+k, p, k)
+			a.W("%s2 v%d.4s, v%d.8h, v%d.h[%d]", op, 5+2*p, 16+k, p, k)
+		}
+	}
+	for q := 0; q < 8; q++ {
+		a.L("\tVADD\tV%d.S4, V%d.S4, V%d.S4", 24+q%2, 4+q, 4+q)
+	}
+	a.L("\tCBZ\tR23, nosh")
+	for q := 0; q < 8; q++ {
+		a.W("sqshl v%d.4s, v%d.4s, v%d.4s", 4+q, 4+q, 30+q%2)
+	}
+	a.L("nosh:")
+	for q := 0; q < 8; q++ {
+		a.W("sqdmulh v%d.4s, v%d.4s, v%d.4s", 4+q, 4+q, 26+2*(q%2))
+	}
+	for q := 0; q < 8; q++ {
+		a.W("srshl v%d.4s, v%d.4s, v%d.4s", 4+q, 4+q, 27+2*(q%2))
+	}
+	for p := 0; p < 4; p++ {
+		a.W("sqxtn v%d.4h, v%d.4s", p, 4+2*p)
+		a.W("sqxtn2 v%d.8h, v%d.4s", p, 5+2*p)
+	}
+	for p := 0; p < 4; p++ {
+		a.W("sqadd v%d.8h, v%d.8h, v12.8h", p, p)
+	}
+	// pixels 0, 1 into V13, 2, 3 into V0
+	a.W("sqxtn v13.8b, v0.8h")
+	a.W("sqxtn2 v13.16b, v1.8h")
+	a.W("sqxtn v0.8b, v2.8h")
+	a.W("sqxtn2 v0.16b, v3.8h")
+	store := func() {
+		for p := 0; p < 4; p++ {
+			a.L("\tVST1.P\tV%d.D[%d], (R26)(R1)", pick(p < 2, 13, 0), p%2)
+		}
+	}
+	a.L("\tCBNZ\tR22, slow")
+	store()
+	a.L("nextrow:")
+	a.L("\tCMP\tR4, R14")
+	a.L("\tBLO\trowgrp")
+	a.L("\tADD\t$8, R0, R0")
+	a.L("\tSUBS\t$1, R6, R6")
+	a.L("\tBNE\tblk")
+	a.L("\tRET")
+	// a clamp narrower than int8
+	a.L("slow:")
+	a.L("\tVDUP\tR12, V1.B16")
+	a.L("\tVDUP\tR13, V2.B16")
+	for _, v := range []int{13, 0} {
+		a.W("smax v%d.16b, v%d.16b, v1.16b", v, v)
+		a.W("smin v%d.16b, v%d.16b, v2.16b", v, v)
+	}
+	store()
+	a.L("\tB\tnextrow")
 }
 
 // neonTail emits the 8-k step of a [4 ch][8 k] chunk (V20: channels 0, 1;
@@ -298,7 +449,11 @@ func genDot(a *Asm, name string, f32 bool, mr int) {
 		a.L("\tVDUP\tR12, V29.B16")
 		a.L("\tVDUP\tR13, V30.B16")
 		clampFlag(a)
+	} else {
+		a.L("\tMOVD\tZR, R22")
 	}
+	slowFlag(a, 8)
+	rowEnd(a)
 	a.L("blk:")
 	a.L("\tVLD1\t(R9), [V8.S4, V9.S4]")
 	if f32 {
@@ -319,9 +474,10 @@ func genDot(a *Asm, name string, f32 bool, mr int) {
 		a.L("\tVMOV\tV16.D[1], R20")
 		a.L("\tORR\tR20, R23, R23")
 	}
-	a.L("\tMOVD\tZR, R14")
+	a.L("\tMOVD\tR2, R14")
+	a.L("\tMOVD\tR0, R26")
 	a.L("rowgrp:")
-	rowptrs(a, "R2", "R3", xr, mr)
+	inPtrs(a, mr)
 	for i := 0; i < 2*mr; i++ {
 		a.L("\tVORR\tV%d.B16, V%d.B16, V%d.B16", 8+i%2, 8+i%2, i)
 	}
@@ -340,22 +496,21 @@ func genDot(a *Asm, name string, f32 bool, mr int) {
 	a.L("\tTBZ\t$2, R5, epi")
 	dotStep(a, mr, 1)
 	a.L("epi:")
-	rowptrs(a, "R0", "R1", xr, mr)
+	// stores of a full block, the output cursor R26 moving one row each
+	full := func() {
+		for r := 0; r < mr; r++ {
+			if f32 {
+				a.L("\tVST1.P\t[V%d.S4, V%d.S4], (R26)(R1)", 2*r, 2*r+1)
+			} else {
+				a.L("\tVST1.P\tV%d.D[%d], (R26)(R1)", 24+r/2, r%2)
+			}
+		}
+	}
+	outs := []int{24}
 	if f32 {
 		for i := 0; i < 2*mr; i++ {
 			a.W("scvtf v%d.4s, v%d.4s", i, i)
 			a.W("fmul v%d.4s, v%d.4s, v%d.4s", i, i, 10+i%2)
-		}
-		a.L("\tCMP\t$8, R7")
-		a.L("\tBLT\tpartial")
-		for r := 0; r < mr; r++ {
-			a.L("\tVST1\t[V%d.S4, V%d.S4], (%s)", 2*r, 2*r+1, xr[r])
-		}
-		a.L("\tB\tnextrow")
-		a.L("partial:")
-		for r := 0; r < mr; r++ {
-			a.L("\tMOVD\t%s, R20", xr[r])
-			storeTailWords(a, []string{vn(2 * r), vn(2*r + 1)}, 8, label("ptail", r))
 		}
 	} else {
 		a.L("\tCBZ\tR23, nosh")
@@ -377,35 +532,18 @@ func genDot(a *Asm, name string, f32 bool, mr int) {
 			a.W("sqadd v%d.8h, v%d.8h, v28.8h", 20+r, 20+r)
 		}
 		a.W("sqxtn v24.8b, v20.8h")
-		outs := []int{24}
 		if mr == 4 {
 			a.W("sqxtn2 v24.16b, v21.8h")
 			a.W("sqxtn v25.8b, v22.8h")
 			a.W("sqxtn2 v25.16b, v23.8h")
 			outs = []int{24, 25}
 		}
-		a.L("\tCBZ\tR22, noclamp")
-		for _, v := range outs {
-			a.W("smax v%d.16b, v%d.16b, v29.16b", v, v)
-			a.W("smin v%d.16b, v%d.16b, v30.16b", v, v)
-		}
-		a.L("noclamp:")
-		a.L("\tCMP\t$8, R7")
-		a.L("\tBLT\tpartial")
-		for r := 0; r < mr; r++ {
-			a.L("\tVST1\tV%d.D[%d], (%s)", 24+r/2, r%2, xr[r])
-		}
-		a.L("\tB\tnextrow")
-		a.L("partial:")
-		for r := 0; r < mr; r++ {
-			a.L("\tMOVD\t%s, R20", xr[r])
-			storeTailBytes(a, vn(24+r/2), 8*(r%2), 8, label("ptail", r))
-		}
 	}
+	a.L("\tCBNZ\tR22, slow")
+	full()
 	a.L("nextrow:")
-	a.L("\tADD\t$%d, R14, R14", mr)
 	a.L("\tCMP\tR4, R14")
-	a.L("\tBLT\trowgrp")
+	a.L("\tBLO\trowgrp")
 	a.L("\tADD\t$%d, R0, R0", pick(f32, 32, 8))
 	a.L("\tADD\tR5<<3, R8, R8")
 	a.L("\tADD\t$32, R9, R9")
@@ -413,6 +551,31 @@ func genDot(a *Asm, name string, f32 bool, mr int) {
 	a.L("\tSUBS\t$1, R6, R6")
 	a.L("\tBNE\tblk")
 	a.L("\tRET")
+	// rare cases: a clamp narrower than int8 (bit 0 of R22), a padded
+	// tail block (bit 1)
+	a.L("slow:")
+	if !f32 {
+		a.L("\tTBZ\t$0, R22, noclamp")
+		for _, v := range outs {
+			a.W("smax v%d.16b, v%d.16b, v29.16b", v, v)
+			a.W("smin v%d.16b, v%d.16b, v30.16b", v, v)
+		}
+		a.L("noclamp:")
+	}
+	a.L("\tTBNZ\t$1, R22, partial")
+	full()
+	a.L("\tB\tnextrow")
+	a.L("partial:")
+	for r := 0; r < mr; r++ {
+		a.L("\tMOVD\tR26, R20")
+		if f32 {
+			storeTailWords(a, []string{vn(2 * r), vn(2*r + 1)}, 8, label("ptail", r))
+		} else {
+			storeTailBytes(a, vn(24+r/2), 8*(r%2), 8, label("ptail", r))
+		}
+		a.L("\tADD\tR1, R26, R26")
+	}
+	a.L("\tB\tnextrow")
 }
 
 // dotStep emits one step of ng 4-k groups (ng = 4, 2 or 1): the packed
@@ -458,6 +621,7 @@ func gemmNeonFile() string {
 	genNeon(a, "gemmQ8Neon", false, 4)
 	genNeon(a, "gemmF32Neon", true, 4)
 	genNeon(a, "gemmQ8Neon1", false, 1)
+	genNeonK8(a, "gemmQ8NeonK8")
 	genNeon(a, "gemmF32Neon1", true, 1)
 	return a.String()
 }
