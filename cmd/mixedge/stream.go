@@ -78,9 +78,14 @@ model's int8 input (colour conversion, PIL-exact bicubic resize, centre crop,
 normalise, quantize in one pass; nothing allocated per frame, MJPEG decoding
 aside).
 
-When inference is slower than the source, the newest frame is taken and
-the others are counted as dropped (--drop auto: on unless the source is a
-regular file or files:). SIGINT/SIGTERM end the stream; a summary (frames,
+Dropping (--drop): when inference is slower than the source, --drop on takes
+the newest frame and counts the others as dropped; --drop off reads every
+frame in order, and the source waits. auto (the default) drops only for a
+live producer that cannot wait: v4l2:, and pipe: from a pipe (rpicam-vid).
+A recording is read whole: any regular file, also on stdin
+(pipe:- < clip.yuv), every y4m: source (ffmpeg ... -f yuv4mpegpipe - |
+waits for the reader), and files:. For raw frames that ffmpeg decodes from
+a recording into pipe:-, say --drop off. SIGINT/SIGTERM end the stream; a summary (frames,
 dropped, corrupt, fps, latency percentiles) is printed at the end (on
 stderr with --json). Corrupt frames are skipped and counted.
 
@@ -114,7 +119,7 @@ same per-op table as 'mixedge bench --profile' (rows grouped with --by).
 	fs.IntVar(&o.stride, "stride", 0, "pipe: bytes per row of the first plane (default: no padding)")
 	fs.Int64Var(&o.maxFrames, "max-frames", 0, "stop after this many classified frames (0: no limit)")
 	fs.Float64Var(&o.fpsLimit, "fps-limit", 0, "classify at most this many frames per second (0: no limit)")
-	fs.StringVar(&o.drop, "drop", "auto", "take the newest frame and drop older ones: on, off, auto")
+	fs.StringVar(&o.drop, "drop", "auto", "on: take the newest frame, drop older ones; off: every frame in order; auto: on for v4l2: and raw pipes, off for files, stdin redirected from a file, y4m: and files:")
 	fs.IntVar(&o.buffers, "buffers", 3, "frames in the capture ring")
 	fs.BoolVar(&o.profile, "profile", false, "time every op of the live frames; print the per-op table at the end")
 	fs.StringVar(&o.by, "by", "op", "with --profile: rows per op (one per layer), block, or kind")
@@ -208,14 +213,7 @@ same per-op table as 'mixedge bench --profile' (rows grouped with --by).
 		drop = true
 	case "off":
 	case "auto":
-		drop = true
-		if kind == "files" {
-			drop = false
-		} else if arg != "-" {
-			if st, err := os.Stat(arg); err == nil && st.Mode().IsRegular() {
-				drop = false
-			}
-		}
+		drop = dropByDefault(kind, arg, streamStdin)
 	default:
 		return fmt.Errorf("--drop %q: want on, off or auto", o.drop)
 	}
@@ -269,6 +267,33 @@ same per-op table as 'mixedge bench --profile' (rows grouped with --by).
 		}
 	}()
 	return st.loop(g, o, stdout, stderr)
+}
+
+// dropByDefault is --drop auto: drop old frames only for a live producer,
+// which will not wait for inference (a camera, or raw frames from a pipe, as
+// rpicam-vid writes them). A recording can wait, and dropping would lose
+// most of it: a regular file (named, or redirected to stdin), files:, and
+// any Y4M stream, since Y4M comes from a file or from ffmpeg, which blocks
+// on a full pipe.
+func dropByDefault(kind, arg string, stdin io.Reader) bool {
+	switch kind {
+	case "files", "y4m":
+		return false
+	case "v4l2":
+		return true
+	}
+	var st os.FileInfo
+	var err error
+	if arg == "-" {
+		f, ok := stdin.(*os.File)
+		if !ok {
+			return false // not a process's stdin: a reader handed over whole
+		}
+		st, err = f.Stat()
+	} else {
+		st, err = os.Stat(arg)
+	}
+	return err != nil || !st.Mode().IsRegular()
 }
 
 // streamer is the per-frame path: fused preprocessing into the arena, the

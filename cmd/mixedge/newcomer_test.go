@@ -1,0 +1,99 @@
+package main
+
+// What a newcomer trips over (issue 15): each subtest failed before its fix.
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mixedge/mixedge/camera"
+)
+
+func TestNewcomer(t *testing.T) {
+	dir := t.TempDir()
+	fw := tinyModel(t, dir, 64)
+
+	// A recording on stdin is read whole under --drop auto; a live pipe
+	// drops.
+	t.Run("DropAuto", func(t *testing.T) {
+		f := camera.FrameFormat{Pix: camera.I420, W: 64, H: 48}
+		const n = 20
+		var raw, y4m bytes.Buffer
+		camera.WriteY4MHeader(&y4m, f, 25, 1)
+		for _, fr := range encodeFrames(t, f, n, 5) {
+			raw.Write(fr)
+			y4m.WriteString("FRAME\n")
+			y4m.Write(fr)
+		}
+		rawPath := filepath.Join(dir, "clip.yuv")
+		y4mPath := filepath.Join(dir, "clip.y4m")
+		os.WriteFile(rawPath, raw.Bytes(), 0o644)
+		os.WriteFile(y4mPath, y4m.Bytes(), 0o644)
+		defer func() { streamStdin = os.Stdin }()
+
+		for _, c := range []struct {
+			name, source, file string
+			pipe               bool // stdin is a pipe (a writer goroutine) rather than the file
+			args               []string
+		}{
+			{"pipe-stdin-file", "pipe:-", rawPath, false, []string{"--format", "i420", "--size", "64x48"}},
+			{"y4m-stdin-file", "y4m:-", y4mPath, false, nil},
+			{"y4m-stdin-pipe", "y4m:-", y4mPath, true, nil},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				if c.pipe {
+					r, w, err := os.Pipe()
+					if err != nil {
+						t.Fatal(err)
+					}
+					go func() { w.Write(y4m.Bytes()); w.Close() }()
+					defer r.Close()
+					streamStdin = r
+				} else {
+					fh, err := os.Open(c.file)
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer fh.Close()
+					streamStdin = fh
+				}
+				args := append([]string{"stream", "--model", fw, "--source", c.source, "--threads", "1"}, c.args...)
+				code, out, errs := runCLI(t, args...)
+				if code != 0 || strings.Count(out, "frame ") != n || !strings.Contains(out, "summary: 20 frames, 0 dropped") {
+					t.Errorf("exit %d, want all %d frames:\n%s\n%s", code, n, out, errs)
+				}
+			})
+		}
+
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		defer w.Close()
+		for _, c := range []struct {
+			kind, arg string
+			stdin     *os.File
+			want      bool
+		}{
+			{"pipe", "-", r, true}, // rpicam-vid | mixedge: live
+			{"pipe", rawPath, nil, false},
+			{"y4m", "-", r, false}, // ffmpeg -f yuv4mpegpipe - | mixedge: waits
+			{"y4m", y4mPath, nil, false},
+			{"files", dir, nil, false},
+			{"v4l2", "/dev/video0", nil, true},
+		} {
+			if got := dropByDefault(c.kind, c.arg, c.stdin); got != c.want {
+				t.Errorf("%s:%s: drop %v, want %v", c.kind, c.arg, got, c.want)
+			}
+		}
+		fh, _ := os.Open(rawPath)
+		defer fh.Close()
+		if dropByDefault("pipe", "-", fh) {
+			t.Errorf("pipe:- < clip.yuv drops")
+		}
+	})
+}
