@@ -130,24 +130,23 @@ object per input per line:
 	if err != nil {
 		return err
 	}
-	inputs, err := expandInputs(pos, o.tensor)
-	if err != nil {
-		return err
-	}
+	inputs := expandInputList(pos, o.tensor)
 	labels := m.labels
 	net := m
 
 	in := make([]float32, pp.Size*pp.Size*3)
 	nchw := make([]float32, len(in))
 	failed := 0
-	for _, path := range inputs {
-		var err error
-		if o.tensor {
+	for _, it := range inputs {
+		path, err := it.path, it.err // err: a missing path or an empty directory
+		switch {
+		case err != nil:
+		case o.tensor:
 			err = readTensor(path, nchw, pp.Size)
 			if err == nil {
 				camera.NCHWToNHWC(in, nchw, pp.Size, pp.Size, 3)
 			}
-		} else {
+		default:
 			var img *camera.RGB
 			img, err = camera.DecodeFile(path)
 			if err == nil {
@@ -173,26 +172,50 @@ object per input per line:
 var imageExts = map[string]bool{".png": true, ".jpg": true, ".jpeg": true}
 var tensorExts = map[string]bool{".f32": true, ".bin": true, ".raw": true}
 
-// expandInputs replaces each directory by the images (or tensors) in it, sorted.
+// expandInputs replaces each directory by the images (or tensors) in it,
+// sorted; the first argument that is missing or an empty directory is an
+// error.
 func expandInputs(args []string, tensor bool) ([]string, error) {
+	var out []string
+	for _, it := range expandInputList(args, tensor) {
+		if it.err != nil {
+			return nil, it.err
+		}
+		out = append(out, it.path)
+	}
+	return out, nil
+}
+
+// inputItem is one input of a batch, or the error that stands in its place.
+type inputItem struct {
+	path string
+	err  error
+}
+
+// expandInputList is expandInputs for a batch that goes on past a bad
+// argument: a missing path or an empty directory becomes an item with its
+// error, in the order given.
+func expandInputList(args []string, tensor bool) []inputItem {
 	exts := imageExts
 	kind := "PNG/JPEG images"
 	if tensor {
 		exts, kind = tensorExts, "tensors (.f32, .bin, .raw)"
 	}
-	var out []string
+	var out []inputItem
 	for _, a := range args {
 		st, err := os.Stat(a)
 		if err != nil {
-			return nil, err
+			out = append(out, inputItem{a, err})
+			continue
 		}
 		if !st.IsDir() {
-			out = append(out, a)
+			out = append(out, inputItem{path: a})
 			continue
 		}
 		ents, err := os.ReadDir(a)
 		if err != nil {
-			return nil, err
+			out = append(out, inputItem{a, err})
+			continue
 		}
 		var found []string
 		for _, e := range ents {
@@ -201,12 +224,15 @@ func expandInputs(args []string, tensor bool) ([]string, error) {
 			}
 		}
 		if len(found) == 0 {
-			return nil, fmt.Errorf("directory %s has no %s", a, kind)
+			out = append(out, inputItem{a, fmt.Errorf("directory %s has no %s", a, kind)})
+			continue
 		}
 		sort.Strings(found)
-		out = append(out, found...)
+		for _, f := range found {
+			out = append(out, inputItem{path: f})
+		}
 	}
-	return out, nil
+	return out
 }
 
 func loadLabels(path string, classes int) ([]string, error) {

@@ -97,3 +97,41 @@ func TestNewcomer(t *testing.T) {
 		}
 	})
 }
+
+// One missing path or empty directory does not stop a classify batch; with
+// --json each failure is a {"input","error"} line; the exit status is 1.
+func TestNewcomerClassifyBatch(t *testing.T) {
+	dir := t.TempDir()
+	w := writeSynthetic(t, dir)
+	good := filepath.Join(dir, "good.png")
+	writePNG(t, good, 40, 30)
+	missing := filepath.Join(dir, "missing.png")
+	empty := filepath.Join(dir, "empty")
+	os.MkdirAll(empty, 0o755)
+	args := []string{"classify", "--weights", w, "--input-size", "32", "--top", "1"}
+
+	code, out, errs := runCLI(t, append(args, "--json", missing, good, empty)...)
+	res := parseLines(t, out)
+	if code != 1 || len(res) != 3 || errs != "" {
+		t.Fatalf("exit %d, %d lines, want 3 JSON lines and exit 1:\n%s\nstderr: %s", code, len(res), out, errs)
+	}
+	for i, want := range []string{missing, good, empty} {
+		if res[i]["input"] != want {
+			t.Errorf("line %d: input %v, want %s", i, res[i]["input"], want)
+		}
+	}
+	if e, _ := res[0]["error"].(string); !strings.Contains(e, "missing.png") || !strings.Contains(e, "no such file") {
+		t.Errorf("missing path: %v", res[0])
+	}
+	if res[1]["top"] == nil {
+		t.Errorf("good input: %v", res[1])
+	}
+	if e, _ := res[2]["error"].(string); !strings.Contains(e, "has no PNG/JPEG") {
+		t.Errorf("empty directory: %v", res[2])
+	}
+
+	code, out, errs = runCLI(t, append(args, missing, good)...)
+	if code != 1 || !strings.Contains(out, good) || !strings.Contains(errs, "missing.png") || !strings.Contains(errs, "1 of 2 inputs failed") {
+		t.Errorf("text: exit %d\n%s\n%s", code, out, errs)
+	}
+}
