@@ -17,6 +17,7 @@ type Frame struct {
 	Data   []byte    // Format.FrameSize() bytes
 	Seq    int64     // index of the frame in the source, skipped ones included
 	Time   time.Time // when its last byte was read
+	Name   string    // the file it came from, for files: (else "")
 }
 
 // Source delivers raw frames: a pipe of raw YUV/RGB, a YUV4MPEG2 stream,

@@ -83,7 +83,7 @@ func (s *FilesSource) Read(f *Frame) error {
 	f.Format = FrameFormat{Pix: RGB24, W: img.W, H: img.H}
 	f.ensure(len(img.Pix))
 	copy(f.Data, img.Pix)
-	f.Seq, f.Time = int64(i), time.Now()
+	f.Seq, f.Time, f.Name = int64(i), time.Now(), s.paths[i]
 	return nil
 }
 

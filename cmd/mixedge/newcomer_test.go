@@ -135,3 +135,36 @@ func TestNewcomerClassifyBatch(t *testing.T) {
 		t.Errorf("text: exit %d\n%s\n%s", code, out, errs)
 	}
 }
+
+// stream files:DIR says which file got which label, in text and JSON.
+func TestNewcomerStreamFilesInput(t *testing.T) {
+	dir := t.TempDir()
+	fw := tinyModel(t, dir, 64)
+	imgs := filepath.Join(dir, "imgs")
+	os.MkdirAll(imgs, 0o755)
+	a, b := filepath.Join(imgs, "a.png"), filepath.Join(imgs, "b q\".png")
+	writeRGBPNG(t, a, camera.SyntheticImage(1, 50, 40))
+	writeRGBPNG(t, b, camera.SyntheticImage(2, 30, 70))
+	code, out, errs := runCLI(t, "stream", "--model", fw, "--source", "files:"+imgs, "--threads", "1")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || len(lines) != 3 || !strings.HasPrefix(lines[0], "frame 0  "+a+"  ") || !strings.HasPrefix(lines[1], "frame 1  "+b+"  ") {
+		t.Errorf("text: exit %d\n%s\n%s", code, out, errs)
+	}
+	code, out, errs = runCLI(t, "stream", "--model", fw, "--source", "files:"+imgs, "--threads", "1", "--json")
+	res := parseLines(t, out)
+	if code != 0 || len(res) != 2 || res[0]["input"] != a || res[1]["input"] != b {
+		t.Errorf("json: exit %d\n%s\n%s", code, out, errs)
+	}
+	// Other sources have no file per frame: no "input".
+	f := camera.FrameFormat{Pix: camera.I420, W: 32, H: 32}
+	var y bytes.Buffer
+	camera.WriteY4MHeader(&y, f, 25, 1)
+	y.WriteString("FRAME\n")
+	y.Write(encodeFrames(t, f, 1, 1)[0])
+	p := filepath.Join(dir, "one.y4m")
+	os.WriteFile(p, y.Bytes(), 0o644)
+	_, out, _ = runCLI(t, "stream", "--model", fw, "--source", "y4m:"+p, "--threads", "1", "--json")
+	if res := parseLines(t, out); len(res) != 1 || res[0]["input"] != nil {
+		t.Errorf("y4m: %s", out)
+	}
+}

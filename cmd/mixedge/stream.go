@@ -90,11 +90,13 @@ dropped, corrupt, fps, latency percentiles) is printed at the end (on
 stderr with --json). Corrupt frames are skipped and counted.
 
 Output: a line per frame: 'frame N  LABEL SCORE  T ms' (T: preprocess +
-inference + labels), or with --json:
-  {"frame":N,"ts":RFC3339NANO,"top":[{"index":I,"label":L,"score":P}],
+inference + labels; for files: 'frame N  PATH  LABEL SCORE  T ms'), or
+with --json:
+  {"frame":N,"input":PATH,"ts":RFC3339NANO,"top":[{"index":I,"label":L,"score":P}],
    "latency_ms":{"capture":C,"preprocess":P,"infer":I}}
-(N: the frame's index in the source; ts: when its last byte was read;
-capture: how long it waited from then until preprocessing began).
+(N: the frame's index in the source; input: the image file, for files:
+only, as in classify; ts: when its last byte was read; capture: how long it
+waited from then until preprocessing began).
 
 --profile times every op of every live frame (constant memory: one latency
 histogram per op) and prints, after the summary, the stage times and the
@@ -311,6 +313,7 @@ type streamer struct {
 	// last frame's timings
 	capture, preprocess, infer time.Duration
 	out                        []byte
+	input                      string // the last frame's file (files:), else ""
 	failed                     int64
 	prof                       *streamProfile // --profile
 }
@@ -392,16 +395,21 @@ func (s *streamer) loop(g *camera.Grabber, o streamOpts, stdout, stderr io.Write
 		}
 		last = time.Now()
 		err := s.process(f)
-		seq, ts := f.Seq, f.Time
+		seq, ts, name := f.Seq, f.Time, f.Name
 		g.Release(f)
 		if err != nil {
 			// A frame that cannot be transformed (e.g. a still image of an
 			// impossible size) is skipped like a corrupt one.
 			s.failed++
-			fmt.Fprintf(stderr, "mixedge stream: frame %d: %v\n", seq, err)
+			if name != "" {
+				fmt.Fprintf(stderr, "mixedge stream: frame %d (%s): %v\n", seq, name, err)
+			} else {
+				fmt.Fprintf(stderr, "mixedge stream: frame %d: %v\n", seq, err)
+			}
 			continue
 		}
 		frames++
+		s.input = name
 		s.out = s.appendResult(s.out[:0], seq, ts, o.asJSON)
 		if _, err := stdout.Write(s.out); err != nil {
 			g.Stop()
@@ -457,6 +465,10 @@ func (s *streamer) appendResult(b []byte, seq int64, ts time.Time, asJSON bool) 
 	if !asJSON {
 		b = append(b, "frame "...)
 		b = strconv.AppendInt(b, seq, 10)
+		if s.input != "" {
+			b = append(b, "  "...)
+			b = append(b, s.input...)
+		}
 		b = append(b, "  "...)
 		b = append(b, s.top[0].Label...)
 		b = append(b, ' ')
@@ -467,6 +479,10 @@ func (s *streamer) appendResult(b []byte, seq int64, ts time.Time, asJSON bool) 
 	}
 	b = append(b, `{"frame":`...)
 	b = strconv.AppendInt(b, seq, 10)
+	if s.input != "" {
+		b = append(b, `,"input":`...)
+		b = appendJSONString(b, s.input)
+	}
 	b = append(b, `,"ts":"`...)
 	b = ts.AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","top":[`...)
