@@ -231,6 +231,13 @@ settings, memory, results. --svg / --html draw a bar per layer (implies
 	if *svgPath != "" || *htmlPath != "" {
 		*profile = true
 	}
+	for _, o := range []struct{ flag, path string }{{"--svg", *svgPath}, {"--html", *htmlPath}} {
+		if o.path != "" {
+			if err := checkOutput(o.flag, o.path); err != nil {
+				return err
+			}
+		}
+	}
 	k, err := kernels.Select(*tier)
 	if err != nil {
 		return err
@@ -516,7 +523,7 @@ func gmacText(v float64) string {
 func writeFileWith(path string, write func(io.Writer) error) error {
 	f, err := os.Create(path)
 	if err != nil {
-		return err
+		return fmt.Errorf("write %s: %w", path, bareErr(err))
 	}
 	if err := write(f); err != nil {
 		f.Close()

@@ -58,6 +58,9 @@ ones), so the layers that lose the most stand out.`, len(calib.PhotoNames()), ca
 		fs.Usage()
 		return errUsage
 	}
+	if err := checkOutput("-o", *out); err != nil {
+		return err
+	}
 	newObs, err := quant.NewObserver(*observer)
 	if err != nil {
 		return fmt.Errorf("--observer: %w", err)
@@ -218,7 +221,7 @@ func mib(n int) string { return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20)) }
 func writeFileAtomic(path string, data []byte) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
-		return err
+		return fmt.Errorf("write %s: %w", path, bareErr(err))
 	}
 	_, err = tmp.Write(data)
 	if err == nil {
@@ -235,7 +238,7 @@ func writeFileAtomic(path string, data []byte) error {
 	}
 	if err != nil {
 		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, err)
+		return fmt.Errorf("write %s: %w", path, bareErr(err))
 	}
 	return nil
 }

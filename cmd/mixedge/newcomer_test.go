@@ -168,3 +168,53 @@ func TestNewcomerStreamFilesInput(t *testing.T) {
 		t.Errorf("y4m: %s", out)
 	}
 }
+
+// Where outputs go is checked before the work, and errors name the path
+// given.
+func TestNewcomerOutputsFirst(t *testing.T) {
+	dir := t.TempDir()
+	w := writeSynthetic(t, dir)
+	fw := tinyModel(t, dir, 64)
+	missing := filepath.Join(dir, "nope", "a.svg")
+	asDir := filepath.Join(dir, "adir")
+	os.MkdirAll(asDir, 0o755)
+	clip := filepath.Join(dir, "c.y4m")
+	f := camera.FrameFormat{Pix: camera.I420, W: 32, H: 32}
+	var y bytes.Buffer
+	camera.WriteY4MHeader(&y, f, 25, 1)
+	y.WriteString("FRAME\n")
+	y.Write(encodeFrames(t, f, 1, 1)[0])
+	os.WriteFile(clip, y.Bytes(), 0o644)
+
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"bench", "--arch", "mixnet_s", "--synthetic", "--input-size", "32", "--runs", "1", "--svg", missing}, "--svg " + missing + ": directory " + filepath.Dir(missing) + " does not exist"},
+		{[]string{"bench", "--arch", "mixnet_s", "--synthetic", "--input-size", "32", "--runs", "1", "--html", asDir}, "--html " + asDir + ": is a directory"},
+		{[]string{"stream", "--model", fw, "--source", "y4m:" + clip, "--profile-json", missing}, "--profile-json " + missing + ": directory"},
+		{[]string{"convert", "--weights", w, "--input-size", "32", "--calib-synthetic", "1", "-o", missing}, "-o " + missing + ": directory"},
+		{[]string{"convert", "--weights", w, "--input-size", "32", "--calib-synthetic", "1", "-o", asDir}, "-o " + asDir + ": is a directory"},
+	} {
+		code, out, errs := runCLI(t, c.args...)
+		if code != 1 || !strings.Contains(errs, c.want) || strings.Contains(errs, ".tmp") {
+			t.Errorf("%s: exit %d, stderr %q, want %q", c.args[0], code, errs, c.want)
+		}
+		// Nothing ran: no results, no calibration, no frames.
+		if out != "" || strings.Contains(errs, "calibrating") || strings.Contains(errs, "summary") {
+			t.Errorf("%s ran before failing:\n%s\n%s", c.args[0], out, errs)
+		}
+	}
+	if _, err := os.Stat(filepath.Dir(missing)); err == nil {
+		t.Errorf("a check created %s", filepath.Dir(missing))
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) == 0 {
+		t.Fatal("temp dir vanished")
+	} else {
+		for _, e := range ents {
+			if strings.HasSuffix(e.Name(), ".tmp") {
+				t.Errorf("left behind: %s", e.Name())
+			}
+		}
+	}
+}

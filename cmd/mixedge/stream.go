@@ -158,6 +158,9 @@ same per-op table as 'mixedge bench --profile' (rows grouped with --by).
 	}
 	if o.profileJSON != "" {
 		o.profile = true
+		if err := checkOutput("--profile-json", o.profileJSON); err != nil {
+			return err
+		}
 	}
 	so := camera.SourceOptions{Stdin: streamStdin}
 	kind, arg, _ := strings.Cut(o.source, ":")
