@@ -218,3 +218,23 @@ func TestNewcomerOutputsFirst(t *testing.T) {
 		}
 	}
 }
+
+// A failed first fetch leaves no empty folder and no .lock file, and the
+// message offers the no-files path of the README.
+func TestNewcomerOfflineLeavesNothing(t *testing.T) {
+	cacheHome := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", cacheHome)
+	t.Setenv("HF_ENDPOINT", closedEndpoint(t))
+	code, _, errs := runCLI(t, "classify", "--model", "mixnet_m", "x.png")
+	if code != 1 || !strings.Contains(errs, "mixedge bench --arch mixnet_m --synthetic") {
+		t.Errorf("exit %d:\n%s", code, errs)
+	}
+	if ents, _ := os.ReadDir(cacheHome); len(ents) != 0 {
+		var left []string
+		filepath.WalkDir(cacheHome, func(p string, d os.DirEntry, err error) error {
+			left = append(left, p)
+			return nil
+		})
+		t.Errorf("a failed fetch left %v", left)
+	}
+}
