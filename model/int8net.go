@@ -255,6 +255,9 @@ func (n *Int8Net) RunQuantized() []float32 {
 // maxThreads bounds SetThreads (a stack array of tickets per op).
 const maxThreads = 256
 
+// MaxThreads is the most goroutines a network runs on; SetThreads caps at it.
+const MaxThreads = maxThreads
+
 // SetThreads starts t-1 workers (1 ≤ t ≤ 256) that share each op's output
 // rows with the calling goroutine. Call Close to stop them.
 func (n *Int8Net) SetThreads(t int) {

@@ -153,6 +153,9 @@ func parseThreads(s string) ([]int, error) {
 		if err != nil || t < 1 {
 			return nil, fmt.Errorf("--threads %q: want positive integers separated by commas", s)
 		}
+		if t > model.MaxThreads {
+			return nil, fmt.Errorf("--threads %d: at most %d goroutines run one network", t, model.MaxThreads)
+		}
 		v = append(v, t)
 	}
 	return v, nil
@@ -253,7 +256,7 @@ settings, memory, results. --svg / --html draw a bar per layer (implies
 		}
 		fw, err := model.OpenFirmware(*fwPath)
 		if err != nil {
-			return err
+			return notFirmware("--model", *fwPath, err)
 		}
 		defer fw.Close()
 		q = fw.Q

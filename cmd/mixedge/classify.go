@@ -56,6 +56,14 @@ type classifyOpts struct {
 	mean, std             float3
 	asJSON, logits        bool
 	tensor                bool
+	modelIsWeights        bool // --model W.safetensors: the weights came with --model
+}
+
+func (o *classifyOpts) weightsFlag() string {
+	if o.modelIsWeights {
+		return "--model"
+	}
+	return "--weights"
 }
 
 func runClassify(args []string, stdout, stderr io.Writer) error {
@@ -113,6 +121,7 @@ object per input per line:
 	}
 	if o.weights == "" && strings.HasSuffix(o.model, ".safetensors") {
 		o.weights, o.model = o.model, "" // --model W.safetensors --arch A: float32
+		o.modelIsWeights = true
 	}
 	if o.weights == "" {
 		fw, err := resolveModel(o.model, stderr) // "" = mixnet_s; names are fetched and converted once

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mixedge/mixedge/camera"
 )
@@ -236,5 +237,70 @@ func TestNewcomerOfflineLeavesNothing(t *testing.T) {
 			return nil
 		})
 		t.Errorf("a failed fetch left %v", left)
+	}
+}
+
+// Messages say what is wrong and what to do, in the user's terms.
+func TestNewcomerMessages(t *testing.T) {
+	dir := t.TempDir()
+	w := writeSynthetic(t, dir)
+	fw := tinyModel(t, dir, 64)
+	img := filepath.Join(dir, "a.png")
+	writePNG(t, img, 40, 30)
+	txt := filepath.Join(dir, "notes.txt")
+	os.WriteFile(txt, []byte("hello\n"), 0o644)
+	labels := filepath.Join(dir, "labels.txt")
+	os.WriteFile(labels, []byte("a\nb\n"), 0o644)
+	weightsNoExt := filepath.Join(dir, "weights.bin")
+	data, _ := os.ReadFile(w)
+	os.WriteFile(weightsNoExt, data, 0o644)
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+
+	for _, c := range []struct {
+		args     []string
+		want     []string
+		wantCode int
+	}{
+		{[]string{"classify", "--weights", fw, img}, []string{"--weights " + fw + ": not a safetensors file", "use --model " + fw}, 1},
+		{[]string{"classify", "--weights", txt, img}, []string{"not a safetensors file", "for a .fw use --model"}, 1},
+		{[]string{"convert", "--weights", fw, "-o", filepath.Join(dir, "x.fw")}, []string{"not a safetensors file", "use --model"}, 1},
+		{[]string{"classify", "--model", weightsNoExt, img}, []string{"--model " + weightsNoExt + ": float32 safetensors weights, not an int8 .fw", "mixedge convert --weights " + weightsNoExt}, 1},
+		{[]string{"info", "--model", w}, []string{"float32 safetensors weights"}, 1},
+		{[]string{"bench", "--model", w}, []string{"float32 safetensors weights"}, 1},
+		{[]string{"classify", "--model", w, "--precision", "int8", img}, []string{"--precision int8 with --model " + w}, 1},
+		{[]string{"classify", "--model", fw, "--labels", labels, img}, []string{"--labels " + labels + " has 2 lines; the classes are fixed by " + fw}, 1},
+		{[]string{"classify", "--model", fw, "--top", "5000", img}, []string{"--top 5000: the model has only 1000 classes"}, 1},
+		{[]string{"stream", "--model", fw, "--top", "5000", "--source", "files:" + dir}, []string{"--top 5000: the model has only 1000 classes"}, 1},
+		{[]string{"classify", "--model", fw, "--threads", "1000", img}, []string{"--threads 1000: want 1 to 256"}, 1},
+		{[]string{"bench", "--arch", "mixnet_s", "--synthetic", "--threads", "1,1000"}, []string{"--threads 1000: at most 256"}, 1},
+		{[]string{"models", "--rm", "foo"}, []string{"--rm foo: not in the cache", "not a published model"}, 1},
+		{[]string{"models", "--rm", "mixnet_l"}, []string{"--rm mixnet_l: not in the cache", "nothing to free"}, 1},
+	} {
+		code, _, errs := runCLI(t, c.args...)
+		if code != c.wantCode {
+			t.Errorf("%v: exit %d, want %d: %s", c.args, code, c.wantCode, errs)
+		}
+		for _, s := range c.want {
+			if !strings.Contains(errs, s) {
+				t.Errorf("%v: %q lacks %q", c.args, errs, s)
+			}
+		}
+		if strings.Contains(errs, "lists it") || strings.Contains(errs, "header length") || (c.args[0] == "classify" && strings.Contains(c.args[2], ".fw") && strings.Contains(errs, "--classes")) {
+			t.Errorf("%v: misleading: %s", c.args, errs)
+		}
+	}
+
+	// A short stream's summary has a time that is not "0.0 s".
+	for _, d := range []struct {
+		d    time.Duration
+		want string
+	}{{1234 * time.Microsecond, "1.2 ms"}, {40 * time.Millisecond, "40.0 ms"}, {2500 * time.Millisecond, "2.5 s"}, {75 * time.Second, "75 s"}} {
+		if got := spanText(d.d); got != d.want {
+			t.Errorf("spanText(%v) = %q, want %q", d.d, got, d.want)
+		}
+	}
+	code, out, _ := runCLI(t, "stream", "--model", fw, "--source", "files:"+dir, "--threads", "1")
+	if code != 0 || strings.Contains(out, "over 0.0 s") || !strings.Contains(out, " ms, latency") {
+		t.Errorf("summary: %s", out)
 	}
 }

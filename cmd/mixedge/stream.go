@@ -430,8 +430,8 @@ func (s *streamer) loop(g *camera.Grabber, o streamOpts, stdout, stderr io.Write
 	if elapsed > 0 {
 		fps = float64(frames) / elapsed.Seconds()
 	}
-	fmt.Fprintf(w, "summary: %d frames, %d dropped, %d corrupt, %.1f fps over %.1f s, latency p50 %.1f ms  p90 %.1f ms  p99 %.1f ms\n",
-		frames, g.Dropped(), g.Corrupt()+s.failed, fps, elapsed.Seconds(), ms(s.lat.quantile(0.5)), ms(s.lat.quantile(0.9)), ms(s.lat.quantile(0.99)))
+	fmt.Fprintf(w, "summary: %d frames, %d dropped, %d corrupt, %.1f fps over %s, latency p50 %.1f ms  p90 %.1f ms  p99 %.1f ms\n",
+		frames, g.Dropped(), g.Corrupt()+s.failed, fps, spanText(elapsed), ms(s.lat.quantile(0.5)), ms(s.lat.quantile(0.9)), ms(s.lat.quantile(0.99)))
 	if c := g.LastCorrupt(); c != nil {
 		fmt.Fprintf(stderr, "mixedge stream: last corrupt frame: %v\n", c)
 	}
@@ -450,6 +450,18 @@ func (s *streamer) loop(g *camera.Grabber, o streamOpts, stdout, stderr io.Write
 }
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
+
+// spanText prints a run's length with digits that say something: "12 s",
+// "3.4 s", "250.3 ms" (never "0.0 s").
+func spanText(d time.Duration) string {
+	switch {
+	case d >= 10*time.Second:
+		return fmt.Sprintf("%.0f s", d.Seconds())
+	case d >= time.Second:
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	}
+	return fmt.Sprintf("%.1f ms", ms(d))
+}
 
 // lockedWriter serialises writes from the capture goroutine and the loop.
 type lockedWriter struct {
