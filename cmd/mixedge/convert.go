@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/mixedge/mixedge/camera"
 	"github.com/mixedge/mixedge/kernels"
@@ -72,6 +73,8 @@ ones), so the layers that lose the most stand out.`, len(calib.PhotoNames()), ca
 	if err != nil {
 		return err
 	}
+	log := newStageLog(stderr)
+	log.stage("loading %s (%s)", *weights, *arch)
 	net, err := loadFloat(*weights, *arch, *size, *classes)
 	if err != nil {
 		return err
@@ -130,6 +133,11 @@ ones), so the layers that lose the most stand out.`, len(calib.PhotoNames()), ca
 
 	cal := model.NewCalibrator(net, newObs)
 	img := make([]float32, pp.Size*pp.Size*3)
+	passes := ""
+	if cal.Passes() > 1 {
+		passes = fmt.Sprintf(" in %d passes", cal.Passes())
+	}
+	log.stage("calibrating on %d images%s, observer %s", len(sources), passes, *observer)
 	bar := newProgress(stderr, "calibrating", cal.Passes()*len(sources))
 	for pass := 0; pass < cal.Passes(); pass++ {
 		for i, src := range sources {
@@ -141,12 +149,16 @@ ones), so the layers that lose the most stand out.`, len(calib.PhotoNames()), ca
 			bar.step()
 		}
 		cal.EndPass()
+		if cal.Passes() > 1 {
+			log.stage("calibration pass %d of %d done", pass+1, cal.Passes())
+		}
 	}
 	bar.done()
 	ranges, err := cal.Ranges()
 	if err != nil {
 		return err
 	}
+	log.stage("quantizing weights, planning the arena")
 	q, err := model.Quantize(g, net.W, ranges, pre, labels)
 	if err != nil {
 		return err
@@ -159,6 +171,7 @@ ones), so the layers that lose the most stand out.`, len(calib.PhotoNames()), ca
 	if err != nil {
 		return err
 	}
+	log.stage("writing %s", *out)
 	if err := writeFileAtomic(*out, data); err != nil {
 		return err
 	}
@@ -168,6 +181,7 @@ ones), so the layers that lose the most stand out.`, len(calib.PhotoNames()), ca
 		float64(qn.Plan.Size)/float64(qn.Plan.LowerBound))
 
 	if *report {
+		log.stage("measuring per-layer SQNR")
 		return printReport(stdout, net, qn, sources, names)
 	}
 	return nil
@@ -243,8 +257,39 @@ func writeFileAtomic(path string, data []byte) error {
 	return nil
 }
 
-// progress draws a bar on a terminal and stays quiet elsewhere (logs get
-// one line at the end).
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// stageLog prints a line per stage of long work when w is not a terminal
+// (a log, a CI job), where no progress bar is drawn, so the log shows how
+// far it got.
+type stageLog struct {
+	w     io.Writer
+	start time.Time
+}
+
+func newStageLog(w io.Writer) *stageLog {
+	if isTerminal(w) {
+		return &stageLog{}
+	}
+	return &stageLog{w: w, start: time.Now()}
+}
+
+func (l *stageLog) stage(format string, args ...any) {
+	if l.w != nil {
+		fmt.Fprintf(l.w, "mixedge convert: [%5.1fs] %s\n", time.Since(l.start).Seconds(), fmt.Sprintf(format, args...))
+	}
+}
+
+// progress draws a bar on a terminal; elsewhere it prints a line at each
+// quarter and one at the end.
 type progress struct {
 	w     io.Writer
 	what  string
@@ -254,12 +299,7 @@ type progress struct {
 }
 
 func newProgress(w io.Writer, what string, n int) *progress {
-	p := &progress{w: w, what: what, n: n}
-	if f, ok := w.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			p.tty = true
-		}
-	}
+	p := &progress{w: w, what: what, n: n, tty: isTerminal(w)}
 	p.draw()
 	return p
 }
@@ -270,7 +310,14 @@ func (p *progress) step() {
 }
 
 func (p *progress) draw() {
-	if !p.tty || p.n == 0 {
+	if p.n == 0 {
+		return
+	}
+	if !p.tty {
+		// a log line at each quarter, so a log shows long work moving
+		if p.i > 0 && p.i < p.n && 4*p.i/p.n != 4*(p.i-1)/p.n {
+			fmt.Fprintf(p.w, "%s: %d/%d\n", p.what, p.i, p.n)
+		}
 		return
 	}
 	const width = 30

@@ -304,3 +304,23 @@ func TestNewcomerMessages(t *testing.T) {
 		t.Errorf("summary: %s", out)
 	}
 }
+
+// convert into a log (not a terminal) prints a line per stage, so the log
+// shows where it is.
+func TestNewcomerConvertLogsStages(t *testing.T) {
+	dir := t.TempDir()
+	w := writeSynthetic(t, dir)
+	code, _, errs := runCLI(t, "convert", "--weights", w, "--input-size", "32", "--calib-synthetic", "4", "-o", filepath.Join(dir, "s.fw"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	at := -1
+	for _, want := range []string{"] loading " + w, "] calibrating on 4 images", "calibrating: 1/4\n", "calibrating: 4/4 done", "] quantizing", "] writing "} {
+		i := strings.Index(errs, want)
+		if i <= at {
+			t.Errorf("stderr lacks %q after position %d:\n%s", want, at, errs)
+			continue
+		}
+		at = i
+	}
+}
