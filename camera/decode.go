@@ -72,6 +72,48 @@ func JPEGScale(w, h, rw, rh int) int {
 	return 1
 }
 
+// DecodedSize is the size DecodeFileWith(path, o) gives, read from the
+// header (a JPEG that turns out not to be scalable decodes at full size),
+// with the same refusals.
+func DecodedSize(path string, o DecodeOptions) (w, h int, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, fmt.Errorf("camera: %w", err)
+	}
+	defer f.Close()
+	var head [8]byte
+	n, _ := io.ReadFull(f, head[:])
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return 0, 0, fmt.Errorf("camera: %w", err)
+	}
+	config, format := png.DecodeConfig, "PNG"
+	switch {
+	case bytes.HasPrefix(head[:n], pngMagic):
+	case bytes.HasPrefix(head[:n], jpegMagic):
+		config, format = jpeg.DecodeConfig, "JPEG"
+	default:
+		return 0, 0, fmt.Errorf("camera: decode %s: not a PNG or JPEG", path)
+	}
+	cfg, err := config(f)
+	if err != nil {
+		return 0, 0, fmt.Errorf("camera: decode %s: %s header: %w", path, format, err)
+	}
+	w, h, s := cfg.Width, cfg.Height, 1
+	if err := checkSize(format, w, h); err != nil {
+		return 0, 0, fmt.Errorf("camera: decode %s: %w", path, err)
+	}
+	if format == "JPEG" && o.Target != nil {
+		rw, rh := o.Target(w, h)
+		if s = JPEGScale(w, h, rw, rh); s > 1 {
+			w, h = jpegScaledSize(w, h, s)
+		}
+	}
+	if err := checkMaxPixels(format, w, h, o.MaxPixels, s); err != nil {
+		return 0, 0, fmt.Errorf("camera: decode %s: %w", path, err)
+	}
+	return w, h, nil
+}
+
 // DecodeFileWith is DecodeFile within o's bounds.
 func DecodeFileWith(path string, o DecodeOptions) (*RGB, error) {
 	data, err := os.ReadFile(path)

@@ -128,6 +128,9 @@ type SourceOptions struct {
 	// (pipe: limited, y4m: its XCOLORRANGE, MJPEG: full) for every YUV
 	// frame.
 	Range *ColorRange
+	// Decode bounds the decoding of files: images (size limit, JPEG DCT
+	// scaling).
+	Decode DecodeOptions
 }
 
 // OpenSource opens a source spec: pipe:- or pipe:PATH (raw frames of
@@ -222,7 +225,7 @@ func openSource(spec string, o SourceOptions) (Source, error) {
 		}
 		return s, nil
 	case "files":
-		return NewFilesSource(arg)
+		return NewFilesSourceWith(arg, o.Decode)
 	case "v4l2":
 		return openV4L2(arg, o.V4L2)
 	}

@@ -4,6 +4,8 @@ package main
 
 import (
 	"bytes"
+	"image"
+	"image/jpeg"
 	"os"
 	"path/filepath"
 	"strings"
@@ -322,5 +324,71 @@ func TestNewcomerConvertLogsStages(t *testing.T) {
 			continue
 		}
 		at = i
+	}
+}
+
+// Big pictures: a JPEG far above the resize target is decoded at reduced
+// size (same top class as the full decode here), a picture over
+// --max-pixels is refused with the flag named and the batch goes on, and
+// normal pictures decode exactly as before.
+func TestNewcomerBigPictures(t *testing.T) {
+	dir := t.TempDir()
+	fw := tinyModel(t, dir, 64)
+	big := camera.NewRGB(1200, 1100)
+	src, err := camera.DecodeFile("../../model/calib/photos/chelsea.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	camera.ResizeBicubic(big, src)
+	var b bytes.Buffer
+	n := image.NewNRGBA(image.Rect(0, 0, big.W, big.H))
+	for i := range big.W * big.H {
+		copy(n.Pix[4*i:4*i+3], big.Pix[3*i:3*i+3])
+		n.Pix[4*i+3] = 255
+	}
+	if err := jpeg.Encode(&b, n, &jpeg.Options{Quality: 90}); err != nil {
+		t.Fatal(err)
+	}
+	bigPath := filepath.Join(dir, "big.jpg")
+	os.WriteFile(bigPath, b.Bytes(), 0o644)
+	small := filepath.Join(dir, "small.png")
+	writePNG(t, small, 50, 40)
+
+	// 1200x1100 to 64/0.875: resize target 79x73 → 1/4 (300x275).
+	code, out, errs := runCLI(t, "classify", "--model", fw, "--json", "--top", "1", "--max-pixels", "100000", bigPath, small)
+	res := parseLines(t, out)
+	if code != 0 || len(res) != 2 || res[0]["top"] == nil {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	code, out, _ = runCLI(t, "classify", "--model", fw, "--json", "--top", "1", "--max-pixels", "1000", bigPath, small)
+	res = parseLines(t, out)
+	if e, _ := res[0]["error"].(string); code != 1 || len(res) != 2 || !strings.Contains(e, "raise --max-pixels, now 1000") || res[1]["error"] == nil {
+		t.Errorf("limit: exit %d\n%s", code, out)
+	}
+	code, out, _ = runCLI(t, "classify", "--model", fw, "--json", "--top", "1", "--max-pixels", "2000", bigPath, small)
+	res = parseLines(t, out)
+	if code != 1 || res[0]["error"] == nil || res[1]["top"] == nil {
+		t.Errorf("small passes a 2000-pixel limit: exit %d\n%s", code, out)
+	}
+	// stream files: skips what is over the limit, counting it as corrupt.
+	imgs := filepath.Join(dir, "imgs")
+	os.MkdirAll(imgs, 0o755)
+	os.WriteFile(filepath.Join(imgs, "a.jpg"), b.Bytes(), 0o644)
+	writePNG(t, filepath.Join(imgs, "b.png"), 50, 40)
+	code, out, errs = runCLI(t, "stream", "--model", fw, "--source", "files:"+imgs, "--max-pixels", "2000", "--threads", "1")
+	if code != 0 || strings.Count(out, "frame ") != 1 || !strings.Contains(out, "1 corrupt") || !strings.Contains(errs, "more than the limit") {
+		t.Errorf("stream: exit %d\n%s\n%s", code, out, errs)
+	}
+
+	// The shipped photos (normal sizes) decode exactly as before.
+	pp := camera.DefaultPreprocess()
+	for _, name := range []string{"chelsea", "astronaut", "rocket"} {
+		p := "../../model/calib/photos/" + name + ".jpg"
+		a, _ := camera.DecodeFile(p)
+		o := classifyOpts{maxPixels: defaultMaxPixels}
+		c, err := camera.DecodeFileWith(p, o.decodeOptions(pp))
+		if err != nil || !bytes.Equal(a.Pix, c.Pix) {
+			t.Errorf("%s changed (%v)", name, err)
+		}
 	}
 }

@@ -56,7 +56,9 @@ Sources (--source):
                        'ffmpeg ... -f rawvideo -pix_fmt yuv420p -'
   y4m:FILE | y4m:-     YUV4MPEG2 (size, colour space 420*/422/444/mono and
                        frame rate from its header)
-  files:GLOB | files:DIR   still PNG/JPEG images in name order
+  files:GLOB | files:DIR   still PNG/JPEG images in name order (decoded as
+                       classify does: big JPEGs at reduced size, nothing
+                       over --max-pixels)
   v4l2:/dev/videoN     a USB webcam (Linux): --format yuyv|mjpeg and --size WxH
                        are requests (default: YUYV if offered, else MJPEG;
                        640x480), --fps N asks for a frame rate; the driver
@@ -134,6 +136,7 @@ same per-op table as 'mixedge bench --profile' (rows grouped with --by).
 	fs.Var(&o.mean, "mean", "normalisation mean r,g,b (default: the model's)")
 	fs.Var(&o.std, "std", "normalisation std r,g,b (default: the model's)")
 	fs.StringVar(&o.labels, "labels", "", "file with one class name per line (default: the model's)")
+	fs.Int64Var(&o.maxPixels, "max-pixels", defaultMaxPixels, "files: skip a picture that decodes to more pixels (big JPEGs decode at 1/2, 1/4 or 1/8 first)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -149,6 +152,8 @@ same per-op table as 'mixedge bench --profile' (rows grouped with --by).
 		return errUsage
 	case o.top < 1:
 		return fmt.Errorf("--top %d: want at least 1", o.top)
+	case o.maxPixels < 1:
+		return fmt.Errorf("--max-pixels %d: want at least 1", o.maxPixels)
 	case o.maxFrames < 0:
 		return fmt.Errorf("--max-frames %d: want 0 or more", o.maxFrames)
 	case o.fpsLimit < 0 || math.IsNaN(o.fpsLimit) || math.IsInf(o.fpsLimit, 0):
@@ -241,6 +246,7 @@ same per-op table as 'mixedge bench --profile' (rows grouped with --by).
 		return err
 	}
 	labels := m.labels
+	so.Decode = o.decodeOptions(pp)
 	src, err := camera.OpenSource(o.source, so)
 	if err != nil {
 		return err
@@ -255,7 +261,11 @@ same per-op table as 'mixedge bench --profile' (rows grouped with --by).
 		m.int8.OnOp = st.prof.hook
 		defer func() { m.int8.OnOp = nil }()
 	}
-	g, err := camera.NewGrabber(src, max(o.buffers, 3), drop)
+	buffers := max(o.buffers, 3)
+	if kind == "files" && !set(fs)["buffers"] {
+		buffers = 2 // each holds a whole picture; reading ahead one is enough
+	}
+	g, err := camera.NewGrabber(src, buffers, drop)
 	if err != nil {
 		return err
 	}
