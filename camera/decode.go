@@ -41,12 +41,86 @@ var (
 
 // DecodeFile reads a PNG or JPEG file into RGB as PIL's
 // Image.open(path).convert("RGB") does. Errors name the file.
-func DecodeFile(path string) (*RGB, error) {
+func DecodeFile(path string) (*RGB, error) { return DecodeFileWith(path, DecodeOptions{}) }
+
+// DecodeOptions bound what decoding a picture costs.
+type DecodeOptions struct {
+	// MaxPixels refuses, before decoding, a picture that would decode to
+	// more pixels (an error wrapping ErrTooLarge); 0 means the package's
+	// own bound (PIL's, 179 MP).
+	MaxPixels int64
+	// Target, when set, is the size the picture will be resized to (from
+	// its size). A baseline JPEG at least twice that in both directions is
+	// then decoded at 1/2, 1/4 or 1/8 of its size (DCT scaling, as libjpeg's
+	// scale_denom), the most that keeps it at least twice the target: the
+	// bicubic resize still shrinks it, and a 100 MP photo never exists at
+	// full size. The pixels differ from a full decode (see JPEGScale).
+	Target func(w, h int) (rw, rh int)
+}
+
+// ErrTooLarge marks a picture refused for DecodeOptions.MaxPixels.
+var ErrTooLarge = errors.New("picture too large")
+
+// JPEGScale is the DCT scaling DecodeOptions.Target picks for a w×h JPEG
+// resized to rw×rh: 8, 4, 2, or 1 (none).
+func JPEGScale(w, h, rw, rh int) int {
+	for _, s := range []int{8, 4, 2} {
+		if sw, sh := jpegScaledSize(w, h, s); sw >= 2*rw && sh >= 2*rh {
+			return s
+		}
+	}
+	return 1
+}
+
+// DecodedSize is the size DecodeFileWith(path, o) gives, read from the
+// header (a JPEG that turns out not to be scalable decodes at full size),
+// with the same refusals.
+func DecodedSize(path string, o DecodeOptions) (w, h int, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, fmt.Errorf("camera: %w", err)
+	}
+	defer f.Close()
+	var head [8]byte
+	n, _ := io.ReadFull(f, head[:])
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return 0, 0, fmt.Errorf("camera: %w", err)
+	}
+	config, format := png.DecodeConfig, "PNG"
+	switch {
+	case bytes.HasPrefix(head[:n], pngMagic):
+	case bytes.HasPrefix(head[:n], jpegMagic):
+		config, format = jpeg.DecodeConfig, "JPEG"
+	default:
+		return 0, 0, fmt.Errorf("camera: decode %s: not a PNG or JPEG", path)
+	}
+	cfg, err := config(f)
+	if err != nil {
+		return 0, 0, fmt.Errorf("camera: decode %s: %s header: %w", path, format, err)
+	}
+	w, h, s := cfg.Width, cfg.Height, 1
+	if err := checkSize(format, w, h); err != nil {
+		return 0, 0, fmt.Errorf("camera: decode %s: %w", path, err)
+	}
+	if format == "JPEG" && o.Target != nil {
+		rw, rh := o.Target(w, h)
+		if s = JPEGScale(w, h, rw, rh); s > 1 {
+			w, h = jpegScaledSize(w, h, s)
+		}
+	}
+	if err := checkMaxPixels(format, w, h, o.MaxPixels, s); err != nil {
+		return 0, 0, fmt.Errorf("camera: decode %s: %w", path, err)
+	}
+	return w, h, nil
+}
+
+// DecodeFileWith is DecodeFile within o's bounds.
+func DecodeFileWith(path string, o DecodeOptions) (*RGB, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("camera: %w", err) // *PathError names the file
 	}
-	m, err := decodeBytes(data)
+	m, err := decodeBytesWith(data, o)
 	if err != nil {
 		return nil, fmt.Errorf("camera: decode %s: %w", path, err)
 	}
@@ -66,7 +140,9 @@ func Decode(r io.Reader) (*RGB, error) {
 	return m, nil
 }
 
-func decodeBytes(data []byte) (m *RGB, err error) {
+func decodeBytes(data []byte) (*RGB, error) { return decodeBytesWith(data, DecodeOptions{}) }
+
+func decodeBytesWith(data []byte, o DecodeOptions) (m *RGB, err error) {
 	// The stdlib decoders are fuzzed and should not panic, but a camera
 	// service must not die on one bad file, so a panic becomes an error.
 	defer func() {
@@ -99,6 +175,22 @@ func decodeBytes(data []byte) (m *RGB, err error) {
 	if err := checkSize(format, cfg.Width, cfg.Height); err != nil {
 		return nil, err
 	}
+	if format == "JPEG" && o.Target != nil {
+		rw, rh := o.Target(cfg.Width, cfg.Height)
+		if s := JPEGScale(cfg.Width, cfg.Height, rw, rh); s > 1 {
+			sw, sh := jpegScaledSize(cfg.Width, cfg.Height, s)
+			if err := checkMaxPixels(format, sw, sh, o.MaxPixels, s); err != nil {
+				return nil, err
+			}
+			if img, err := decodeJPEGScaled(data, s); err == nil {
+				return ToRGB(img), nil
+			}
+			// Progressive, CMYK, damaged...: the full decoder decides.
+		}
+	}
+	if err := checkMaxPixels(format, cfg.Width, cfg.Height, o.MaxPixels, 1); err != nil {
+		return nil, err
+	}
 	img, err := decode(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("%s %dx%d: %w", format, cfg.Width, cfg.Height, err)
@@ -106,7 +198,56 @@ func decodeBytes(data []byte) (m *RGB, err error) {
 	if format == "PNG" && isGray16PNG(data) {
 		return gray16ToRGB(img), nil
 	}
+	if m := packRGBInPlace(img); m != nil {
+		return m, nil
+	}
 	return ToRGB(img), nil
+}
+
+// checkMaxPixels refuses a w×h decode (at 1/scale) above limit pixels.
+func checkMaxPixels(format string, w, h int, limit int64, scale int) error {
+	if limit <= 0 || int64(w)*int64(h) <= limit {
+		return nil
+	}
+	at := ""
+	if scale > 1 {
+		at = fmt.Sprintf(" at 1/%d", scale)
+	}
+	return fmt.Errorf("%s decodes%s to %dx%d = %.1f MP, more than the limit of %.1f MP: %w",
+		format, at, w, h, float64(w)*float64(h)/1e6, float64(limit)/1e6, ErrTooLarge)
+}
+
+// packRGBInPlace turns a decoded 8-bit RGBA or NRGBA picture into RGB in its
+// own buffer, as ToRGB would convert it, so a big PNG needs 4 bytes per
+// pixel rather than 7. Writing pixel i's 3 bytes never overtakes the 4
+// bytes of pixel i still to be read. Other kinds return nil.
+func packRGBInPlace(img image.Image) *RGB {
+	var pix []uint8
+	var stride int
+	var r image.Rectangle
+	premul := false
+	switch m := img.(type) {
+	case *image.NRGBA:
+		pix, stride, r = m.Pix, m.Stride, m.Rect
+	case *image.RGBA:
+		pix, stride, r, premul = m.Pix, m.Stride, m.Rect, true
+	default:
+		return nil
+	}
+	w, h := r.Dx(), r.Dy()
+	if r.Min != (image.Point{}) || stride != 4*w || len(pix) < 4*w*h {
+		return nil
+	}
+	for i := range w * h {
+		p := pix[4*i : 4*i+4]
+		c0, c1, c2, a := p[0], p[1], p[2], p[3]
+		if premul && a != 0xff {
+			c := color.NRGBAModel.Convert(color.RGBA{c0, c1, c2, a}).(color.NRGBA)
+			c0, c1, c2 = c.R, c.G, c.B
+		}
+		pix[3*i], pix[3*i+1], pix[3*i+2] = c0, c1, c2
+	}
+	return &RGB{W: w, H: h, Pix: pix[: 3*w*h : 3*w*h]}
 }
 
 // isGray16PNG reports a 16-bit greyscale PNG (colour type 0). PIL opens it as

@@ -17,6 +17,7 @@ type Frame struct {
 	Data   []byte    // Format.FrameSize() bytes
 	Seq    int64     // index of the frame in the source, skipped ones included
 	Time   time.Time // when its last byte was read
+	Name   string    // the file it came from, for files: (else "")
 }
 
 // Source delivers raw frames: a pipe of raw YUV/RGB, a YUV4MPEG2 stream,
@@ -127,6 +128,9 @@ type SourceOptions struct {
 	// (pipe: limited, y4m: its XCOLORRANGE, MJPEG: full) for every YUV
 	// frame.
 	Range *ColorRange
+	// Decode bounds the decoding of files: images (size limit, JPEG DCT
+	// scaling).
+	Decode DecodeOptions
 }
 
 // OpenSource opens a source spec: pipe:- or pipe:PATH (raw frames of
@@ -221,7 +225,7 @@ func openSource(spec string, o SourceOptions) (Source, error) {
 		}
 		return s, nil
 	case "files":
-		return NewFilesSource(arg)
+		return NewFilesSourceWith(arg, o.Decode)
 	case "v4l2":
 		return openV4L2(arg, o.V4L2)
 	}

@@ -17,11 +17,17 @@ type FilesSource struct {
 	paths []string
 	next  int
 	first FrameFormat
+	opt   DecodeOptions
 }
 
 // NewFilesSource takes a directory (every .png, .jpg, .jpeg in it) or a
 // glob pattern.
 func NewFilesSource(pattern string) (*FilesSource, error) {
+	return NewFilesSourceWith(pattern, DecodeOptions{})
+}
+
+// NewFilesSourceWith is NewFilesSource decoding within o's bounds.
+func NewFilesSourceWith(pattern string, o DecodeOptions) (*FilesSource, error) {
 	var paths []string
 	if st, err := os.Stat(pattern); err == nil && st.IsDir() {
 		ents, err := os.ReadDir(pattern)
@@ -51,16 +57,22 @@ func NewFilesSource(pattern string) (*FilesSource, error) {
 		return nil, fmt.Errorf("camera: files %s: no images", pattern)
 	}
 	sort.Strings(paths)
-	s := &FilesSource{paths: paths}
-	// The first decodable image gives Format.
+	s := &FilesSource{paths: paths, opt: o}
+	// The first image whose header reads gives Format (from the header
+	// alone: a big picture is not decoded twice).
+	var firstErr error
 	for _, p := range paths {
-		if img, err := DecodeFile(p); err == nil {
-			s.first = FrameFormat{Pix: RGB24, W: img.W, H: img.H}
+		w, h, err := DecodedSize(p, o)
+		if err == nil {
+			s.first = FrameFormat{Pix: RGB24, W: w, H: h}
 			break
+		}
+		if firstErr == nil {
+			firstErr = err
 		}
 	}
 	if s.first.Pix == 0 {
-		return nil, fmt.Errorf("camera: files %s: none of %d files decodes", pattern, len(paths))
+		return nil, fmt.Errorf("camera: files %s: none of %d files can be decoded (first: %w)", pattern, len(paths), firstErr)
 	}
 	return s, nil
 }
@@ -76,15 +88,23 @@ func (s *FilesSource) Read(f *Frame) error {
 	}
 	i := s.next
 	s.next++
-	img, err := DecodeFile(s.paths[i])
+	img, err := DecodeFileWith(s.paths[i], s.opt)
 	if err != nil {
 		return fmt.Errorf("%w: %w", err, ErrCorrupt)
 	}
 	f.Format = FrameFormat{Pix: RGB24, W: img.W, H: img.H}
-	f.ensure(len(img.Pix))
-	copy(f.Data, img.Pix)
-	f.Seq, f.Time = int64(i), time.Now()
+	if len(img.Pix) > cap(f.Data) {
+		f.Data = img.Pix // the decoded picture itself: no copy of a big one
+	} else {
+		f.ensure(len(img.Pix))
+		copy(f.Data, img.Pix)
+	}
+	f.Seq, f.Time, f.Name = int64(i), time.Now(), s.paths[i]
 	return nil
 }
 
 func (s *FilesSource) Close() error { return nil }
+
+// deliversOwnFrames tells the Grabber not to allocate frames ahead: each
+// Read brings its decoded picture.
+func (s *FilesSource) deliversOwnFrames() {}

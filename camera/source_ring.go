@@ -47,6 +47,9 @@ func NewGrabber(src Source, buffers int, drop bool) (*Grabber, error) {
 		free: make(chan *Frame, buffers), queue: make(chan *Frame, buffers),
 		notify: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	n := src.Format().FrameSize()
+	if _, ok := src.(interface{ deliversOwnFrames() }); ok {
+		n = 0 // the source hands over its own buffers (pictures of any size)
+	}
 	for range buffers {
 		g.free <- &Frame{Data: make([]byte, n)}
 	}

@@ -68,6 +68,9 @@ const (
 // CR LF and ^Z catch 7-bit transfers and newline conversion.
 var magic = [8]byte{0x89, 'M', 'X', 'F', 'W', '\r', '\n', 0x1a}
 
+// HasMagic reports whether b (a file's first bytes) begins like a .fw image.
+func HasMagic(b []byte) bool { return len(b) >= len(magic) && [8]byte(b[:8]) == magic }
+
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 func checksum(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }

@@ -322,6 +322,9 @@ func (n *Int8Net) ThreadFrames() (frames, single uint64) { return n.adapt.frames
 // maxThreads bounds SetThreads.
 const maxThreads = 256
 
+// MaxThreads is the most goroutines a network runs on; SetThreads caps at it.
+const MaxThreads = maxThreads
+
 // SetThreads starts t-1 workers (1 ≤ t ≤ 256) that share each op's output
 // rows with the calling goroutine. Call Close to stop them. RunQuantized
 // may run a frame on the caller alone when that measures faster

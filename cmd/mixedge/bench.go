@@ -161,6 +161,9 @@ func parseThreads(s string) ([]int, error) {
 		if err != nil || t < 1 {
 			return nil, fmt.Errorf("--threads %q: want positive integers separated by commas", s)
 		}
+		if t > model.MaxThreads {
+			return nil, fmt.Errorf("--threads %d: at most %d goroutines run one network", t, model.MaxThreads)
+		}
 		v = append(v, t)
 	}
 	return v, nil
@@ -251,6 +254,13 @@ more threads still help when the cores are not all ours.`,
 	if *busy < 0 || (*busyKind != "process" && *busyKind != "goroutine") {
 		return fmt.Errorf("--busy %d --busy-kind %q: want N ≥ 0 and process or goroutine", *busy, *busyKind)
 	}
+	for _, o := range []struct{ flag, path string }{{"--svg", *svgPath}, {"--html", *htmlPath}} {
+		if o.path != "" {
+			if err := checkOutput(o.flag, o.path); err != nil {
+				return err
+			}
+		}
+	}
 	k, err := kernels.Select(*tier)
 	if err != nil {
 		return err
@@ -266,7 +276,7 @@ more threads still help when the cores are not all ours.`,
 		}
 		fw, err := model.OpenFirmware(*fwPath)
 		if err != nil {
-			return err
+			return notFirmware("--model", *fwPath, err)
 		}
 		defer fw.Close()
 		q = fw.Q
@@ -554,7 +564,7 @@ func gmacText(v float64) string {
 func writeFileWith(path string, write func(io.Writer) error) error {
 	f, err := os.Create(path)
 	if err != nil {
-		return err
+		return fmt.Errorf("write %s: %w", path, bareErr(err))
 	}
 	if err := write(f); err != nil {
 		f.Close()

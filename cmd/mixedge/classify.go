@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -56,6 +57,33 @@ type classifyOpts struct {
 	mean, std             float3
 	asJSON, logits        bool
 	tensor                bool
+	modelIsWeights        bool // --model W.safetensors: the weights came with --model
+	maxPixels             int64
+}
+
+// defaultMaxPixels bounds a decoded picture: a PNG at the limit needs about
+// 4 bytes per pixel (160 MB), which a 512 MB Pi Zero 2 W can spare. JPEGs
+// are decoded at reduced size first, so the limit applies to that size.
+const defaultMaxPixels = 40_000_000
+
+// decodeOptions bounds decoding for pictures preprocessed with pp.
+func (o *classifyOpts) decodeOptions(pp camera.Preprocess) camera.DecodeOptions {
+	return camera.DecodeOptions{MaxPixels: o.maxPixels, Target: pp.ResizedSize}
+}
+
+// maxPixelsHint says how to get past a refused picture.
+func maxPixelsHint(err error, limit int64) error {
+	if errors.Is(err, camera.ErrTooLarge) {
+		return fmt.Errorf("%w (raise --max-pixels, now %d, to decode it; a PNG takes about 4 bytes per pixel)", err, limit)
+	}
+	return err
+}
+
+func (o *classifyOpts) weightsFlag() string {
+	if o.modelIsWeights {
+		return "--model"
+	}
+	return "--weights"
 }
 
 func runClassify(args []string, stdout, stderr io.Writer) error {
@@ -67,6 +95,13 @@ convert' (--model), or float32 straight from timm's safetensors weights
 Images (PNG or JPEG; a directory means every image in it) are preprocessed
 like timm's eval transform: the shorter side resized to size/crop-pct with
 PIL's bicubic filter, a centre crop, then (x/255 - mean)/std.
+Big pictures: a JPEG at least twice the resize target in both directions
+(e.g. 1024x1024 and up for 224) is decoded at 1/2, 1/4 or 1/8 of its size
+(DCT scaling, as libjpeg does; pixels within a level or two of the full
+decode's block means), so a 100 MP photo takes a few MB. Smaller JPEGs and
+all PNGs decode at full size; a picture that would decode to more than
+--max-pixels (default 40 MP, ~160 MB for a PNG) is refused and the others
+go on.
 With --tensor every input is instead a raw little-endian float32 NCHW
 [1,3,S,S] tensor, already preprocessed.
 Output: the top K classes with softmax probabilities; --json prints one
@@ -94,6 +129,7 @@ object per input per line:
 	fs.Var(&o.std, "std", "normalisation std r,g,b (default 0.229,0.224,0.225)")
 	fs.IntVar(&o.classes, "classes", 1000, "classifier outputs of the weights")
 	fs.StringVar(&o.labels, "labels", "", "file with one class name per line (default: the built-in ImageNet-1k names)")
+	fs.Int64Var(&o.maxPixels, "max-pixels", defaultMaxPixels, "refuse a picture that decodes to more pixels (a JPEG at least twice the resize target in both directions decodes at 1/2, 1/4 or 1/8 of its size first)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -111,8 +147,12 @@ object per input per line:
 	if o.top < 1 {
 		return fmt.Errorf("--top %d: want at least 1", o.top)
 	}
+	if o.maxPixels < 1 {
+		return fmt.Errorf("--max-pixels %d: want at least 1", o.maxPixels)
+	}
 	if o.weights == "" && strings.HasSuffix(o.model, ".safetensors") {
 		o.weights, o.model = o.model, "" // --model W.safetensors --arch A: float32
+		o.modelIsWeights = true
 	}
 	if o.weights == "" {
 		fw, err := resolveModel(o.model, stderr) // "" = mixnet_s; names are fetched and converted once
@@ -130,29 +170,29 @@ object per input per line:
 	if err != nil {
 		return err
 	}
-	inputs, err := expandInputs(pos, o.tensor)
-	if err != nil {
-		return err
-	}
+	inputs := expandInputList(pos, o.tensor)
 	labels := m.labels
 	net := m
 
 	in := make([]float32, pp.Size*pp.Size*3)
 	nchw := make([]float32, len(in))
 	failed := 0
-	for _, path := range inputs {
-		var err error
-		if o.tensor {
+	for _, it := range inputs {
+		path, err := it.path, it.err // err: a missing path or an empty directory
+		switch {
+		case err != nil:
+		case o.tensor:
 			err = readTensor(path, nchw, pp.Size)
 			if err == nil {
 				camera.NCHWToNHWC(in, nchw, pp.Size, pp.Size, 3)
 			}
-		} else {
+		default:
 			var img *camera.RGB
-			img, err = camera.DecodeFile(path)
+			img, err = camera.DecodeFileWith(path, o.decodeOptions(pp))
 			if err == nil {
 				err = pp.Apply(in, img)
 			}
+			err = maxPixelsHint(err, o.maxPixels)
 		}
 		if err != nil {
 			failed++
@@ -173,26 +213,50 @@ object per input per line:
 var imageExts = map[string]bool{".png": true, ".jpg": true, ".jpeg": true}
 var tensorExts = map[string]bool{".f32": true, ".bin": true, ".raw": true}
 
-// expandInputs replaces each directory by the images (or tensors) in it, sorted.
+// expandInputs replaces each directory by the images (or tensors) in it,
+// sorted; the first argument that is missing or an empty directory is an
+// error.
 func expandInputs(args []string, tensor bool) ([]string, error) {
+	var out []string
+	for _, it := range expandInputList(args, tensor) {
+		if it.err != nil {
+			return nil, it.err
+		}
+		out = append(out, it.path)
+	}
+	return out, nil
+}
+
+// inputItem is one input of a batch, or the error that stands in its place.
+type inputItem struct {
+	path string
+	err  error
+}
+
+// expandInputList is expandInputs for a batch that goes on past a bad
+// argument: a missing path or an empty directory becomes an item with its
+// error, in the order given.
+func expandInputList(args []string, tensor bool) []inputItem {
 	exts := imageExts
 	kind := "PNG/JPEG images"
 	if tensor {
 		exts, kind = tensorExts, "tensors (.f32, .bin, .raw)"
 	}
-	var out []string
+	var out []inputItem
 	for _, a := range args {
 		st, err := os.Stat(a)
 		if err != nil {
-			return nil, err
+			out = append(out, inputItem{a, err})
+			continue
 		}
 		if !st.IsDir() {
-			out = append(out, a)
+			out = append(out, inputItem{path: a})
 			continue
 		}
 		ents, err := os.ReadDir(a)
 		if err != nil {
-			return nil, err
+			out = append(out, inputItem{a, err})
+			continue
 		}
 		var found []string
 		for _, e := range ents {
@@ -201,12 +265,15 @@ func expandInputs(args []string, tensor bool) ([]string, error) {
 			}
 		}
 		if len(found) == 0 {
-			return nil, fmt.Errorf("directory %s has no %s", a, kind)
+			out = append(out, inputItem{a, fmt.Errorf("directory %s has no %s", a, kind)})
+			continue
 		}
 		sort.Strings(found)
-		out = append(out, found...)
+		for _, f := range found {
+			out = append(out, inputItem{path: f})
+		}
 	}
-	return out, nil
+	return out
 }
 
 func loadLabels(path string, classes int) ([]string, error) {

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/mixedge/mixedge/camera"
 	"github.com/mixedge/mixedge/kernels"
@@ -95,6 +96,9 @@ docs/QUANTIZATION.md has the measurements behind every default.`, len(calib.Phot
 		fs.Usage()
 		return errUsage
 	}
+	if err := checkOutput("-o", *out); err != nil {
+		return err
+	}
 	var spec model.ObserverSpec
 	if *observer != "" {
 		if spec, err = model.ParseObserverSpec(*observer); err != nil {
@@ -133,6 +137,8 @@ docs/QUANTIZATION.md has the measurements behind every default.`, len(calib.Phot
 	if err != nil {
 		return err
 	}
+	log := newStageLog(stderr)
+	log.stage("loading %s (%s)", *weights, *arch)
 	net, err := loadFloat(*weights, *arch, *size, *classes)
 	if err != nil {
 		return err
@@ -221,7 +227,7 @@ docs/QUANTIZATION.md has the measurements behind every default.`, len(calib.Phot
 	case len(builtin) > 0:
 		source = fmt.Sprintf("%d synthetic pictures", len(builtin))
 	}
-	c, err := calibrate(net, pp, sources, names, source, mode, spec, *biasCorr, stderr)
+	c, err := calibrate(net, pp, sources, names, source, mode, spec, *biasCorr, log, stderr)
 	if err != nil {
 		return err
 	}
@@ -254,6 +260,7 @@ docs/QUANTIZATION.md has the measurements behind every default.`, len(calib.Phot
 			return err
 		}
 	}
+	log.stage("quantizing weights, planning the arena")
 	q, err := model.QuantizeWith(g, net.W, c.ranges, pre, labels, c.opt)
 	if err != nil {
 		return err
@@ -267,6 +274,7 @@ docs/QUANTIZATION.md has the measurements behind every default.`, len(calib.Phot
 	if err != nil {
 		return err
 	}
+	log.stage("writing %s", *out)
 	if err := writeFileAtomic(*out, data); err != nil {
 		return err
 	}
@@ -276,6 +284,7 @@ docs/QUANTIZATION.md has the measurements behind every default.`, len(calib.Phot
 		float64(qn.Plan.Size)/float64(qn.Plan.LowerBound))
 
 	if *report {
+		log.stage("measuring per-layer SQNR")
 		return printReport(stdout, net, qn, sources, names)
 	}
 	return nil
@@ -359,8 +368,9 @@ type calibration struct {
 // calibrate chooses the activation ranges (and bias-correction means) by
 // mode from the pictures in sources and/or the BatchNorm statistics.
 func calibrate(net *model.FloatNet, pp camera.Preprocess, sources []func([]float32) error, names []string,
-	source, mode string, spec model.ObserverSpec, biasCorr bool, stderr io.Writer) (*calibration, error) {
+	source, mode string, spec model.ObserverSpec, biasCorr bool, log *stageLog, stderr io.Writer) (*calibration, error) {
 	c := &calibration{}
+	log.stage("data-free statistics from the BatchNorm layers")
 	df, err := model.DataFree(net.G, net.W, spec, model.DataFreeOptions{})
 	if err != nil {
 		return nil, err
@@ -379,6 +389,11 @@ func calibrate(net *model.FloatNet, pp camera.Preprocess, sources []func([]float
 		return nil, err
 	}
 	img := make([]float32, pp.Size*pp.Size*3)
+	passes := ""
+	if cal.Passes() > 1 {
+		passes = fmt.Sprintf(" in %d passes", cal.Passes())
+	}
+	log.stage("calibrating on %d images%s, observer %s", len(sources), passes, spec)
 	bar := newProgress(stderr, "calibrating", cal.Passes()*len(sources))
 	for pass := 0; pass < cal.Passes(); pass++ {
 		for i, src := range sources {
@@ -390,6 +405,9 @@ func calibrate(net *model.FloatNet, pp camera.Preprocess, sources []func([]float
 			bar.step()
 		}
 		cal.EndPass()
+		if cal.Passes() > 1 {
+			log.stage("calibration pass %d of %d done", pass+1, cal.Passes())
+		}
 	}
 	bar.done()
 	if c.ranges, err = cal.Ranges(); err != nil {
@@ -457,7 +475,7 @@ func mib(n int) string { return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20)) }
 func writeFileAtomic(path string, data []byte) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
-		return err
+		return fmt.Errorf("write %s: %w", path, bareErr(err))
 	}
 	_, err = tmp.Write(data)
 	if err == nil {
@@ -474,13 +492,44 @@ func writeFileAtomic(path string, data []byte) error {
 	}
 	if err != nil {
 		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, err)
+		return fmt.Errorf("write %s: %w", path, bareErr(err))
 	}
 	return nil
 }
 
-// progress draws a bar on a terminal and stays quiet elsewhere (logs get
-// one line at the end).
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// stageLog prints a line per stage of long work when w is not a terminal
+// (a log, a CI job), where no progress bar is drawn, so the log shows how
+// far it got.
+type stageLog struct {
+	w     io.Writer
+	start time.Time
+}
+
+func newStageLog(w io.Writer) *stageLog {
+	if isTerminal(w) {
+		return &stageLog{}
+	}
+	return &stageLog{w: w, start: time.Now()}
+}
+
+func (l *stageLog) stage(format string, args ...any) {
+	if l.w != nil {
+		fmt.Fprintf(l.w, "mixedge convert: [%5.1fs] %s\n", time.Since(l.start).Seconds(), fmt.Sprintf(format, args...))
+	}
+}
+
+// progress draws a bar on a terminal; elsewhere it prints a line at each
+// quarter and one at the end.
 type progress struct {
 	w     io.Writer
 	what  string
@@ -490,12 +539,7 @@ type progress struct {
 }
 
 func newProgress(w io.Writer, what string, n int) *progress {
-	p := &progress{w: w, what: what, n: n}
-	if f, ok := w.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			p.tty = true
-		}
-	}
+	p := &progress{w: w, what: what, n: n, tty: isTerminal(w)}
 	p.draw()
 	return p
 }
@@ -506,7 +550,14 @@ func (p *progress) step() {
 }
 
 func (p *progress) draw() {
-	if !p.tty || p.n == 0 {
+	if p.n == 0 {
+		return
+	}
+	if !p.tty {
+		// a log line at each quarter, so a log shows long work moving
+		if p.i > 0 && p.i < p.n && 4*p.i/p.n != 4*(p.i-1)/p.n {
+			fmt.Fprintf(p.w, "%s: %d/%d\n", p.what, p.i, p.n)
+		}
 		return
 	}
 	const width = 30

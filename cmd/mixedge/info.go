@@ -79,7 +79,7 @@ Architectures: `+strings.Join(model.ArchNames(), ", ")+`.`,
 			}
 		}
 		if fw, err = model.OpenFirmware(*fwPath); err != nil {
-			return err
+			return notFirmware("--model", *fwPath, err)
 		}
 		defer fw.Close()
 		g = fw.Q.G

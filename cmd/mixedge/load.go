@@ -27,8 +27,14 @@ type classifier struct {
 	float  *model.FloatNet
 }
 
-// loadFloat builds arch at size with classes outputs and loads timm weights.
+// loadFloat builds arch at size with classes outputs and loads timm weights
+// (given with --weights).
 func loadFloat(weights, arch string, size, classes int) (*model.FloatNet, error) {
+	return loadFloatFlag("--weights", weights, arch, size, classes)
+}
+
+// loadFloatFlag is loadFloat for weights given with weightsFlag.
+func loadFloatFlag(weightsFlag, weights, arch string, size, classes int) (*model.FloatNet, error) {
 	a, err := model.LookupArch(arch)
 	if err != nil {
 		return nil, fmt.Errorf("--arch: %w", err)
@@ -42,7 +48,7 @@ func loadFloat(weights, arch string, size, classes int) (*model.FloatNet, error)
 	}
 	f, err := safetensors.Open(weights)
 	if err != nil {
-		return nil, err
+		return nil, notWeights(weightsFlag, weights, err)
 	}
 	defer f.Close()
 	w, err := model.LoadWeights(g, f)
@@ -56,10 +62,26 @@ func loadFloat(weights, arch string, size, classes int) (*model.FloatNet, error)
 // when given.
 func loadClassifier(o *classifyOpts, given map[string]bool) (*classifier, error) {
 	m, err := loadNet(o, given)
-	if err != nil || o.labels == "" {
-		return m, err
+	if err != nil {
+		return nil, err
 	}
-	if m.labels, err = loadLabels(o.labels, len(m.labels)); err != nil {
+	if o.top > len(m.labels) && given["top"] { // the default is capped quietly
+		m.close()
+		return nil, fmt.Errorf("--top %d: the model has only %d classes", o.top, len(m.labels))
+	}
+	if o.labels == "" {
+		return m, nil
+	}
+	if m.int8 == nil {
+		m.labels, err = loadLabels(o.labels, len(m.labels)) // its error suggests --classes
+	} else {
+		var l []string // a .fw fixes the classes
+		if l, err = model.ReadLabels(o.labels); err == nil && len(l) != len(m.labels) {
+			err = fmt.Errorf("--labels %s has %d lines; the classes are fixed by %s, which has %d", o.labels, len(l), o.model, len(m.labels))
+		}
+		m.labels = l
+	}
+	if err != nil {
 		m.close()
 		return nil, err
 	}
@@ -82,16 +104,16 @@ func loadNet(o *classifyOpts, given map[string]bool) (*classifier, error) {
 		}
 		fw, err := model.OpenFirmware(o.model)
 		if err != nil {
-			return nil, err
+			return nil, notFirmware("--model", o.model, err)
 		}
 		n, err := model.NewInt8NetWithPlan(fw.Q, k, fw.Bufs, fw.Plan)
 		if err != nil {
 			fw.Close()
 			return nil, fmt.Errorf("%s: %w", o.model, err)
 		}
-		if o.threads < 1 {
+		if o.threads < 1 || o.threads > model.MaxThreads {
 			fw.Close()
-			return nil, fmt.Errorf("--threads %d: want at least 1", o.threads)
+			return nil, fmt.Errorf("--threads %d: want 1 to %d", o.threads, model.MaxThreads)
 		}
 		n.SetThreads(o.threads)
 		p := fw.Q.Pre
@@ -101,9 +123,9 @@ func loadNet(o *classifyOpts, given map[string]bool) (*classifier, error) {
 		}, nil
 	}
 	if o.precision != "" && o.precision != "fp32" {
-		return nil, fmt.Errorf("--precision %s with --weights: convert to a .fw first ('mixedge convert'), then classify --model", o.precision)
+		return nil, fmt.Errorf("--precision %s with %s %s (float32 weights): convert to a .fw first ('mixedge convert'), then classify --model M.fw", o.precision, o.weightsFlag(), o.weights)
 	}
-	net, err := loadFloat(o.weights, o.arch, o.size, o.classes)
+	net, err := loadFloatFlag(o.weightsFlag(), o.weights, o.arch, o.size, o.classes)
 	if err != nil {
 		return nil, err
 	}

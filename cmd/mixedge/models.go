@@ -73,7 +73,10 @@ Status: ready (converted), downloaded (not converted), partial download
 			return err
 		}
 		if !ok {
-			return fmt.Errorf("%s is not in the cache (%s); 'mixedge models' lists it", *rm, cache.Dir)
+			if _, _, err := hub.Repo(*rm); err != nil {
+				return fmt.Errorf("--rm %s: not in the cache (%s) and not a published model; 'mixedge models' lists what is cached", *rm, cache.Dir)
+			}
+			return fmt.Errorf("--rm %s: not in the cache (%s): nothing to free", *rm, cache.Dir)
 		}
 		if err := cache.Remove(*rm); err != nil {
 			return err

@@ -78,6 +78,12 @@ func fetchWeights(name, repo, arch, dir string, stderr io.Writer) error {
 	err := hub.Fetch(context.Background(), client, endpoint, repo, hub.WeightsFile, filepath.Join(dir, hub.WeightsFile), bar.update)
 	bar.done(err == nil)
 	if err != nil {
+		// A first fetch that got nothing leaves no trace: the model's
+		// directory, and the cache's when it holds nothing else, go (a
+		// .partial download stays, for the next run to resume).
+		if os.Remove(dir) == nil {
+			os.Remove(filepath.Dir(dir))
+		}
 		return fetchFailed(name, repo, arch, endpoint, err)
 	}
 	// config.json is informational (timm's pretrained_cfg); the weights are
@@ -114,8 +120,10 @@ on a machine with network access, copy it here and run
   mixedge classify --weights model.safetensors --arch %s IMAGE...
 or convert it once for int8:
   mixedge convert --weights model.safetensors --arch %s -o %s.fw
-  mixedge classify --model %s.fw IMAGE...`,
-		name, what, why, hub.URL(hub.DefaultEndpoint, repo, hub.WeightsFile), arch, arch, name, name)
+  mixedge classify --model %s.fw IMAGE...
+With no files at all, time a synthetic network of the same shape:
+  mixedge bench --arch %s --synthetic`,
+		name, what, why, hub.URL(hub.DefaultEndpoint, repo, hub.WeightsFile), arch, arch, name, name, arch)
 }
 
 // convertCached converts weights to the int8 image fw, once: a lock keeps

@@ -56,7 +56,9 @@ Sources (--source):
                        'ffmpeg ... -f rawvideo -pix_fmt yuv420p -'
   y4m:FILE | y4m:-     YUV4MPEG2 (size, colour space 420*/422/444/mono and
                        frame rate from its header)
-  files:GLOB | files:DIR   still PNG/JPEG images in name order
+  files:GLOB | files:DIR   still PNG/JPEG images in name order (decoded as
+                       classify does: big JPEGs at reduced size, nothing
+                       over --max-pixels)
   v4l2:/dev/videoN     a USB webcam (Linux): --format yuyv|mjpeg and --size WxH
                        are requests (default: YUYV if offered, else MJPEG;
                        640x480), --fps N asks for a frame rate; the driver
@@ -78,18 +80,25 @@ model's int8 input (colour conversion, PIL-exact bicubic resize, centre crop,
 normalise, quantize in one pass; nothing allocated per frame, MJPEG decoding
 aside).
 
-When inference is slower than the source, the newest frame is taken and
-the others are counted as dropped (--drop auto: on unless the source is a
-regular file or files:). SIGINT/SIGTERM end the stream; a summary (frames,
+Dropping (--drop): when inference is slower than the source, --drop on takes
+the newest frame and counts the others as dropped; --drop off reads every
+frame in order, and the source waits. auto (the default) drops only for a
+live producer that cannot wait: v4l2:, and pipe: from a pipe (rpicam-vid).
+A recording is read whole: any regular file, also on stdin
+(pipe:- < clip.yuv), every y4m: source (ffmpeg ... -f yuv4mpegpipe - |
+waits for the reader), and files:. For raw frames that ffmpeg decodes from
+a recording into pipe:-, say --drop off. SIGINT/SIGTERM end the stream; a summary (frames,
 dropped, corrupt, fps, latency percentiles) is printed at the end (on
 stderr with --json). Corrupt frames are skipped and counted.
 
 Output: a line per frame: 'frame N  LABEL SCORE  T ms' (T: preprocess +
-inference + labels), or with --json:
-  {"frame":N,"ts":RFC3339NANO,"top":[{"index":I,"label":L,"score":P}],
+inference + labels; for files: 'frame N  PATH  LABEL SCORE  T ms'), or
+with --json:
+  {"frame":N,"input":PATH,"ts":RFC3339NANO,"top":[{"index":I,"label":L,"score":P}],
    "latency_ms":{"capture":C,"preprocess":P,"infer":I}}
-(N: the frame's index in the source; ts: when its last byte was read;
-capture: how long it waited from then until preprocessing began).
+(N: the frame's index in the source; input: the image file, for files:
+only, as in classify; ts: when its last byte was read; capture: how long it
+waited from then until preprocessing began).
 
 --profile times every op of every live frame (constant memory: one latency
 histogram per op) and prints, after the summary, the stage times and the
@@ -114,7 +123,7 @@ same per-op table as 'mixedge bench --profile' (rows grouped with --by).
 	fs.IntVar(&o.stride, "stride", 0, "pipe: bytes per row of the first plane (default: no padding)")
 	fs.Int64Var(&o.maxFrames, "max-frames", 0, "stop after this many classified frames (0: no limit)")
 	fs.Float64Var(&o.fpsLimit, "fps-limit", 0, "classify at most this many frames per second (0: no limit)")
-	fs.StringVar(&o.drop, "drop", "auto", "take the newest frame and drop older ones: on, off, auto")
+	fs.StringVar(&o.drop, "drop", "auto", "on: take the newest frame, drop older ones; off: every frame in order; auto: on for v4l2: and raw pipes, off for files, stdin redirected from a file, y4m: and files:")
 	fs.IntVar(&o.buffers, "buffers", 3, "frames in the capture ring")
 	fs.BoolVar(&o.profile, "profile", false, "time every op of the live frames; print the per-op table at the end")
 	fs.StringVar(&o.by, "by", "op", "with --profile: rows per op (one per layer), block, or kind")
@@ -127,6 +136,7 @@ same per-op table as 'mixedge bench --profile' (rows grouped with --by).
 	fs.Var(&o.mean, "mean", "normalisation mean r,g,b (default: the model's)")
 	fs.Var(&o.std, "std", "normalisation std r,g,b (default: the model's)")
 	fs.StringVar(&o.labels, "labels", "", "file with one class name per line (default: the model's)")
+	fs.Int64Var(&o.maxPixels, "max-pixels", defaultMaxPixels, "files: skip a picture that decodes to more pixels (big JPEGs decode at 1/2, 1/4 or 1/8 first)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -142,6 +152,8 @@ same per-op table as 'mixedge bench --profile' (rows grouped with --by).
 		return errUsage
 	case o.top < 1:
 		return fmt.Errorf("--top %d: want at least 1", o.top)
+	case o.maxPixels < 1:
+		return fmt.Errorf("--max-pixels %d: want at least 1", o.maxPixels)
 	case o.maxFrames < 0:
 		return fmt.Errorf("--max-frames %d: want 0 or more", o.maxFrames)
 	case o.fpsLimit < 0 || math.IsNaN(o.fpsLimit) || math.IsInf(o.fpsLimit, 0):
@@ -151,6 +163,9 @@ same per-op table as 'mixedge bench --profile' (rows grouped with --by).
 	}
 	if o.profileJSON != "" {
 		o.profile = true
+		if err := checkOutput("--profile-json", o.profileJSON); err != nil {
+			return err
+		}
 	}
 	so := camera.SourceOptions{Stdin: streamStdin}
 	kind, arg, _ := strings.Cut(o.source, ":")
@@ -208,14 +223,7 @@ same per-op table as 'mixedge bench --profile' (rows grouped with --by).
 		drop = true
 	case "off":
 	case "auto":
-		drop = true
-		if kind == "files" {
-			drop = false
-		} else if arg != "-" {
-			if st, err := os.Stat(arg); err == nil && st.Mode().IsRegular() {
-				drop = false
-			}
-		}
+		drop = dropByDefault(kind, arg, streamStdin)
 	default:
 		return fmt.Errorf("--drop %q: want on, off or auto", o.drop)
 	}
@@ -238,6 +246,7 @@ same per-op table as 'mixedge bench --profile' (rows grouped with --by).
 		return err
 	}
 	labels := m.labels
+	so.Decode = o.decodeOptions(pp)
 	src, err := camera.OpenSource(o.source, so)
 	if err != nil {
 		return err
@@ -252,7 +261,11 @@ same per-op table as 'mixedge bench --profile' (rows grouped with --by).
 		m.int8.OnOp = st.prof.hook
 		defer func() { m.int8.OnOp = nil }()
 	}
-	g, err := camera.NewGrabber(src, max(o.buffers, 3), drop)
+	buffers := max(o.buffers, 3)
+	if kind == "files" && !set(fs)["buffers"] {
+		buffers = 2 // each holds a whole picture; reading ahead one is enough
+	}
+	g, err := camera.NewGrabber(src, buffers, drop)
 	if err != nil {
 		return err
 	}
@@ -271,6 +284,33 @@ same per-op table as 'mixedge bench --profile' (rows grouped with --by).
 	return st.loop(g, o, stdout, stderr)
 }
 
+// dropByDefault is --drop auto: drop old frames only for a live producer,
+// which will not wait for inference (a camera, or raw frames from a pipe, as
+// rpicam-vid writes them). A recording can wait, and dropping would lose
+// most of it: a regular file (named, or redirected to stdin), files:, and
+// any Y4M stream, since Y4M comes from a file or from ffmpeg, which blocks
+// on a full pipe.
+func dropByDefault(kind, arg string, stdin io.Reader) bool {
+	switch kind {
+	case "files", "y4m":
+		return false
+	case "v4l2":
+		return true
+	}
+	var st os.FileInfo
+	var err error
+	if arg == "-" {
+		f, ok := stdin.(*os.File)
+		if !ok {
+			return false // not a process's stdin: a reader handed over whole
+		}
+		st, err = f.Stat()
+	} else {
+		st, err = os.Stat(arg)
+	}
+	return err != nil || !st.Mode().IsRegular()
+}
+
 // streamer is the per-frame path: fused preprocessing into the arena, the
 // int8 network, the top classes. process allocates nothing while the frame
 // format stays the same.
@@ -286,6 +326,7 @@ type streamer struct {
 	// last frame's timings
 	capture, preprocess, infer time.Duration
 	out                        []byte
+	input                      string // the last frame's file (files:), else ""
 	failed                     int64
 	prof                       *streamProfile // --profile
 }
@@ -367,16 +408,21 @@ func (s *streamer) loop(g *camera.Grabber, o streamOpts, stdout, stderr io.Write
 		}
 		last = time.Now()
 		err := s.process(f)
-		seq, ts := f.Seq, f.Time
+		seq, ts, name := f.Seq, f.Time, f.Name
 		g.Release(f)
 		if err != nil {
 			// A frame that cannot be transformed (e.g. a still image of an
 			// impossible size) is skipped like a corrupt one.
 			s.failed++
-			fmt.Fprintf(stderr, "mixedge stream: frame %d: %v\n", seq, err)
+			if name != "" {
+				fmt.Fprintf(stderr, "mixedge stream: frame %d (%s): %v\n", seq, name, err)
+			} else {
+				fmt.Fprintf(stderr, "mixedge stream: frame %d: %v\n", seq, err)
+			}
 			continue
 		}
 		frames++
+		s.input = name
 		s.out = s.appendResult(s.out[:0], seq, ts, o.asJSON)
 		if _, err := stdout.Write(s.out); err != nil {
 			g.Stop()
@@ -394,8 +440,8 @@ func (s *streamer) loop(g *camera.Grabber, o streamOpts, stdout, stderr io.Write
 	if elapsed > 0 {
 		fps = float64(frames) / elapsed.Seconds()
 	}
-	fmt.Fprintf(w, "summary: %d frames, %d dropped, %d corrupt, %.1f fps over %.1f s, latency p50 %.1f ms  p90 %.1f ms  p99 %.1f ms\n",
-		frames, g.Dropped(), g.Corrupt()+s.failed, fps, elapsed.Seconds(), ms(s.lat.quantile(0.5)), ms(s.lat.quantile(0.9)), ms(s.lat.quantile(0.99)))
+	fmt.Fprintf(w, "summary: %d frames, %d dropped, %d corrupt, %.1f fps over %s, latency p50 %.1f ms  p90 %.1f ms  p99 %.1f ms\n",
+		frames, g.Dropped(), g.Corrupt()+s.failed, fps, spanText(elapsed), ms(s.lat.quantile(0.5)), ms(s.lat.quantile(0.9)), ms(s.lat.quantile(0.99)))
 	if c := g.LastCorrupt(); c != nil {
 		fmt.Fprintf(stderr, "mixedge stream: last corrupt frame: %v\n", c)
 	}
@@ -415,6 +461,18 @@ func (s *streamer) loop(g *camera.Grabber, o streamOpts, stdout, stderr io.Write
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 
+// spanText prints a run's length with digits that say something: "12 s",
+// "3.4 s", "250.3 ms" (never "0.0 s").
+func spanText(d time.Duration) string {
+	switch {
+	case d >= 10*time.Second:
+		return fmt.Sprintf("%.0f s", d.Seconds())
+	case d >= time.Second:
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	}
+	return fmt.Sprintf("%.1f ms", ms(d))
+}
+
 // lockedWriter serialises writes from the capture goroutine and the loop.
 type lockedWriter struct {
 	mu sync.Mutex
@@ -432,6 +490,10 @@ func (s *streamer) appendResult(b []byte, seq int64, ts time.Time, asJSON bool) 
 	if !asJSON {
 		b = append(b, "frame "...)
 		b = strconv.AppendInt(b, seq, 10)
+		if s.input != "" {
+			b = append(b, "  "...)
+			b = append(b, s.input...)
+		}
 		b = append(b, "  "...)
 		b = append(b, s.top[0].Label...)
 		b = append(b, ' ')
@@ -442,6 +504,10 @@ func (s *streamer) appendResult(b []byte, seq int64, ts time.Time, asJSON bool) 
 	}
 	b = append(b, `{"frame":`...)
 	b = strconv.AppendInt(b, seq, 10)
+	if s.input != "" {
+		b = append(b, `,"input":`...)
+		b = appendJSONString(b, s.input)
+	}
 	b = append(b, `,"ts":"`...)
 	b = ts.AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","top":[`...)

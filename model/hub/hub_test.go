@@ -160,15 +160,13 @@ func testData(n int) []byte {
 
 const testRepo = "timm/mixnet_s.ft_in1k"
 
-// noLeftovers checks that dir holds nothing but lock files and the allowed names.
+// noLeftovers checks that dir holds nothing but the allowed names (no lock
+// files either).
 func noLeftovers(t *testing.T, dir string, allowed ...string) {
 	t.Helper()
 	des, _ := os.ReadDir(dir)
 	for _, de := range des {
 		n := de.Name()
-		if strings.HasSuffix(n, lockSuffix) {
-			continue
-		}
 		ok := false
 		for _, a := range allowed {
 			ok = ok || a == n
@@ -489,6 +487,39 @@ func TestLockCancel(t *testing.T) {
 	if _, err := Lock(ctx, dst); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("second lock: %v", err)
 	}
+}
+
+// Unlock deletes the lock file, and the lock stays exclusive while holders
+// delete it under waiters.
+func TestLockDeletesItsFile(t *testing.T) {
+	dir := t.TempDir()
+	dst := filepath.Join(dir, "x")
+	var inside, worst atomic.Int32
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 20 {
+				unlock, err := Lock(context.Background(), dst)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if n := inside.Add(1); n > worst.Load() {
+					worst.Store(n)
+				}
+				time.Sleep(100 * time.Microsecond)
+				inside.Add(-1)
+				unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if worst.Load() != 1 {
+		t.Errorf("%d holders at once", worst.Load())
+	}
+	noLeftovers(t, dir)
 }
 
 func TestCache(t *testing.T) {
