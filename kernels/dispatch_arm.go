@@ -1,0 +1,32 @@
+//go:build arm && !purego
+
+package kernels
+
+import "golang.org/x/sys/cpu"
+
+// Neon is the 32-bit ARM tier (GOARCH=arm, ARMv7-A with NEON: a Pi 2, 3,
+// Zero 2 W, 4 or 5 running a 32-bit OS). It is appended when the kernel
+// reports NEON (AT_HWCAP, what /proc/cpuinfo lists as "neon"); an ARMv6
+// Pi 1 / Zero has none and keeps the generic tier. Entries without a NEON
+// kernel yet are the generic ones (Ops says which).
+var Neon = &Table{
+	Name:       "neon",
+	PackGEMM:   packGEMMNeon32,
+	PackDW:     packDWPlain,
+	GEMM:       gemmQS8Neon32,
+	GEMMF32:    gemmQS8F32Neon32,
+	DWConv:     DWConvQS8,
+	Stem:       StemConvQS8,
+	Pool:       GlobalAvgPoolQS8,
+	Add:        AddQS8,
+	ChannelMul: ChannelMulQS8,
+	Lookup:     LookupQS8,
+	Ops: map[string]string{"gemm": "neon", "gemm_f32": "neon", "dwconv": "generic", "stem": "generic",
+		"pool": "generic", "add": "generic", "channel_mul": "generic", "lookup": "generic"},
+}
+
+func init() {
+	if cpu.ARM.HasNEON {
+		tiers = append(tiers, Neon)
+	}
+}
