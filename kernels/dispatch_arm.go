@@ -15,13 +15,13 @@ var Neon = &Table{
 	PackDW:     packDWPlain,
 	GEMM:       gemmQS8Neon32,
 	GEMMF32:    gemmQS8F32Neon32,
-	DWConv:     DWConvQS8,
+	DWConv:     dwConvNeon32,
 	Stem:       StemConvQS8,
 	Pool:       GlobalAvgPoolQS8,
 	Add:        AddQS8,
 	ChannelMul: ChannelMulQS8,
 	Lookup:     LookupQS8,
-	Ops: map[string]string{"gemm": "neon", "gemm_f32": "neon", "dwconv": "generic", "stem": "generic",
+	Ops: map[string]string{"gemm": "neon", "gemm_f32": "neon", "dwconv": "neon", "stem": "generic",
 		"pool": "generic", "add": "generic", "channel_mul": "generic", "lookup": "generic"},
 }
 

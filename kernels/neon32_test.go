@@ -180,7 +180,16 @@ func TestNeon32Allocs(t *testing.T) {
 	scale := make([]float32, n)
 	logits := make([]float32, px*n)
 	tight := src[: px*k : px*k]
+	const dh, dc = 9, 40
+	dwSrc, dwDst := make([]int8, dh*dh*dc), make([]int8, dh*dh*dc)
+	dwW := tab.PackDW(make([]int8, 11*11*dc), 11, dc)
+	dwRQ := make([]quant.Multiplier, dc)
+	for i := range dwRQ {
+		dwRQ[i] = quant.Multiplier{M: 1 << 30, Shift: 3}
+	}
+	dw := DWConvShape{H: dh, W: dh, C: dc, InStride: dc, OutStride: dc, K: 11, Stride: 1, PadTop: 5, PadLeft: 5, OH: dh, OW: dh}
 	for name, f := range map[string]func(){
+		"dwconv": func() { tab.DWConv(dwDst, dwSrc, dwW, bias[:dc], dwRQ, &dw, 3, -2, -128, 127, 0, dh) },
 		"gemm":     func() { tab.GEMM(dst, n, tight, k, px, k, n, w, bias, rq, 0, -128, 127) },
 		"gemm_f32": func() { tab.GEMMF32(logits, tight, k, px, k, n, w, bias, scale) },
 	} {
@@ -188,4 +197,101 @@ func TestNeon32Allocs(t *testing.T) {
 			t.Errorf("%s: %v allocs per run", name, a)
 		}
 	}
+}
+
+// runN32DW compares tab.DWConv with the generic kernel on one case, with
+// guard bands around dst and untouched-input checks.
+func runN32DW(tb testing.TB, rng *rand.Rand, tab *Table, tc dwCase, multKind int) {
+	tb.Helper()
+	oh, pt := padding(tc.h, tc.k, tc.stride, tc.same)
+	ow, pl := padding(tc.w, tc.k, tc.stride, tc.same)
+	s := DWConvShape{H: tc.h, W: tc.w, C: tc.c, InStride: tc.inOff + tc.c + tc.inExtra,
+		OutStride: tc.outOff + tc.c + tc.outExtra, K: tc.k, Stride: tc.stride, PadTop: pt, PadLeft: pl, OH: oh, OW: ow}
+	src := newBuf(rng, tc.h*tc.w*s.InStride)
+	if tc.extreme {
+		copy(src.b, randInt8s(rng, len(src.b), true))
+	}
+	w := randWeights(rng, tc.k*tc.k*tc.c, tc.extreme)
+	q := randQuantOut(rng)
+	if tc.extreme {
+		q.zIn = []int32{-128, 127}[rng.IntN(2)]
+	}
+	rq := n32Mults(tb, rng, tc.c, tc.k*tc.k, multKind)
+	bias := fold(tb, randBias(rng, tc.c, tc.largeBias), w, tc.c, 1, q.zIn)
+	got := newBuf(rng, oh*ow*s.OutStride)
+	want := got.clone()
+	srcBefore := src.clone()
+	pw := tab.PackDW(w, tc.k, tc.c)
+	srcLen := span(tc.h*tc.w, s.InStride, tc.c)
+	srcView := src.view(tc.inOff, srcLen)[:srcLen:srcLen]
+	dstLen := span(oh*ow, s.OutStride, tc.c)
+	ranges := [][2]int{{0, oh}}
+	if tc.split {
+		ranges = splitRows(rng, oh)
+	}
+	for _, r := range ranges {
+		DWConvQS8(want[guard+tc.outOff:][:dstLen], srcView, w, bias, rq, &s, q.zIn, q.zOut, q.qmin, q.qmax, r[0], r[1])
+		tab.DWConv(got.view(tc.outOff, dstLen), srcView, pw, bias, rq, &s, q.zIn, q.zOut, q.qmin, q.qmax, r[0], r[1])
+	}
+	name := fmt.Sprintf("%s %v mult=%d", tab.Name, tc, multKind)
+	checkBuf(tb, name+": dst", got.b, want)
+	checkBuf(tb, name+": src", src.b, srcBefore)
+}
+
+var n32DWChannels = []int{16, 17, 20, 24, 31, 32, 33, 40, 47, 48, 60, 72, 1, 5, 15}
+
+func randN32DWCase(rng *rand.Rand, k, stride int, same bool) dwCase {
+	tc := dwCase{k: k, stride: stride, same: same,
+		h: 1 + rng.IntN(k+6), w: 1 + rng.IntN(k+8), c: n32DWChannels[rng.IntN(len(n32DWChannels))],
+		extreme: rng.IntN(4) == 0, largeBias: rng.IntN(5) == 0, split: rng.IntN(2) == 0}
+	if rng.IntN(2) == 0 {
+		tc.inOff, tc.inExtra = rng.IntN(5), rng.IntN(20)
+		tc.outOff, tc.outExtra = rng.IntN(5), rng.IntN(5)
+	}
+	return tc
+}
+
+func TestNeon32DWConv(t *testing.T) {
+	tab := neon32(t)
+	rng := rand.New(rand.NewPCG(3, 32))
+	iters := 12
+	if testing.Short() {
+		iters = 5
+	}
+	for _, k := range dwKernels {
+		for _, stride := range []int{1, 2} {
+			for _, same := range []bool{false, true} {
+				for _, hw := range [][2]int{{1, 1}, {1, 5}, {6, 1}} { // 1-pixel, 1-high and 1-wide maps
+					tc := randN32DWCase(rng, k, stride, same)
+					tc.h, tc.w = hw[0], hw[1]
+					runN32DW(t, rng, tab, tc, rng.IntN(3))
+				}
+				for i := range iters {
+					runN32DW(t, rng, tab, randN32DWCase(rng, k, stride, same), []int{0, 2}[i%2])
+				}
+			}
+		}
+	}
+	// generic fallbacks inside the entry: even K, Shift <= 0, C too wide
+	for _, k := range []int{1, 2, 4} {
+		runN32DW(t, rng, tab, randN32DWCase(rng, k, 1, false), 0)
+	}
+	runN32DW(t, rng, tab, dwCase{h: 3, w: 4, c: dw32MaxC + 3, k: 3, stride: 1}, 0)
+	// channel blocks plus an overlapping tail, long border runs
+	runN32DW(t, rng, tab, dwCase{h: 7, w: 9, c: 150, k: 5, stride: 2, inOff: 3, inExtra: 40, outOff: 1, outExtra: 7}, 0)
+	runN32DW(t, rng, tab, dwCase{h: 5, w: 5, c: 35, k: 11, stride: 1, extreme: true, largeBias: true}, 2)
+	runN32DW(t, rng, tab, dwCase{h: 9, w: 9, c: 24, k: 11, stride: 1}, 0)
+	runN32DW(t, rng, tab, dwCase{h: 7, w: 10, c: 40, k: 9, stride: 1, same: true, inOff: 1, outExtra: 3}, 2)
+	runN32DW(t, rng, tab, dwCase{h: 14, w: 14, c: 120, k: 7, stride: 2, same: true, split: true}, 0)
+}
+
+func FuzzNeon32DWConv(f *testing.F) {
+	f.Add(uint64(1), uint8(3), uint8(1), uint8(9), uint8(7), uint8(20))
+	f.Fuzz(func(t *testing.T, seed uint64, k, stride, h, w, c uint8) {
+		tab := neon32(t)
+		rng := rand.New(rand.NewPCG(seed, 11))
+		tc := randN32DWCase(rng, 1+int(k)%11, 1+int(stride)%2, seed%2 == 0)
+		tc.h, tc.w, tc.c = 1+int(h)%20, 1+int(w)%20, 1+int(c)%80
+		runN32DW(t, rng, tab, tc, rng.IntN(3))
+	})
 }
