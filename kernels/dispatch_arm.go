@@ -17,12 +17,12 @@ var Neon = &Table{
 	GEMMF32:    gemmQS8F32Neon32,
 	DWConv:     dwConvNeon32,
 	Stem:       StemConvQS8,
-	Pool:       GlobalAvgPoolQS8,
-	Add:        AddQS8,
-	ChannelMul: ChannelMulQS8,
-	Lookup:     LookupQS8,
+	Pool:       globalAvgPoolQS8Neon32,
+	Add:        addQS8Neon32,
+	ChannelMul: channelMulQS8Neon32,
+	Lookup:     lookupQS8Neon32,
 	Ops: map[string]string{"gemm": "neon", "gemm_f32": "neon", "dwconv": "neon", "stem": "generic",
-		"pool": "generic", "add": "generic", "channel_mul": "generic", "lookup": "generic"},
+		"pool": "neon", "add": "neon", "channel_mul": "neon", "lookup": "neon"},
 }
 
 func init() {

@@ -271,7 +271,8 @@ func gemmNeonA32File() string {
 func filesA32(pkg string) map[string]string {
 	switch pkg {
 	case "kernels":
-		return map[string]string{"gemm_neon_arm.s": gemmNeonA32File(), "dwconv_neon_arm.s": dwconvA32File()}
+		return map[string]string{"gemm_neon_arm.s": gemmNeonA32File(), "dwconv_neon_arm.s": dwconvA32File(),
+			"elementwise_neon_arm.s": elementwiseA32File()}
 	}
 	return nil
 }
