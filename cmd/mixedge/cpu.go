@@ -51,7 +51,7 @@ or MIXEDGE_KERNELS (generic, avx2, neon, dotprod) says otherwise.`,
 	c := cpuid.CPU
 	doc := cpuDoc{Brand: c.BrandName, Vendor: c.VendorString, Family: c.Family, Model: c.Model,
 		Cores: c.PhysicalCores, Logical: runtime.NumCPU(), GOARCH: runtime.GOARCH,
-		Features: c.FeatureSet(), Chosen: k.Name, Ops: k.Ops}
+		Features: append(c.FeatureSet(), armFeatures()...), Chosen: k.Name, Ops: k.Ops}
 	for _, t := range kernels.Tiers() {
 		doc.Available = append(doc.Available, t.Name)
 	}
