@@ -59,63 +59,63 @@ rowgrp:
 	CMP	$0, R9
 	BEQ	k8only
 	WORD $0xf468020d // vld1.8 {d16, d17, d18, d19}, [r8]!
-	WORD $0xf468420d // vld1.8 {d20, d21, d22, d23}, [r8]!
 	WORD $0xf4668a0d // vld1.8 {d24, d25}, [r6]!
 	WORD $0xf467aa0d // vld1.8 {d26, d27}, [r7]!
-	WORD $0xf2c8cca0 // vmull.s8 q14, d24, d16
-	WORD $0xf2c8eca2 // vmull.s8 q15, d24, d18
-	WORD $0xf2c9c8a1 // vmlal.s8 q14, d25, d17
-	WORD $0xf2c9e8a3 // vmlal.s8 q15, d25, d19
-	WORD $0xf3b4026c // vpaddl.s16 q0, q14
-	WORD $0xf3b4226e // vpaddl.s16 q1, q15
-	WORD $0xf2c8cca4 // vmull.s8 q14, d24, d20
-	WORD $0xf2c8eca6 // vmull.s8 q15, d24, d22
-	WORD $0xf2c9c8a5 // vmlal.s8 q14, d25, d21
-	WORD $0xf2c9e8a7 // vmlal.s8 q15, d25, d23
-	WORD $0xf3b4426c // vpaddl.s16 q2, q14
-	WORD $0xf3b4626e // vpaddl.s16 q3, q15
-	WORD $0xf2cacca0 // vmull.s8 q14, d26, d16
+	WORD $0xf2c84ca0 // vmull.s8 q10, d24, d16
+	WORD $0xf2ca6ca0 // vmull.s8 q11, d26, d16
+	WORD $0xf2c8cca2 // vmull.s8 q14, d24, d18
 	WORD $0xf2caeca2 // vmull.s8 q15, d26, d18
-	WORD $0xf2cbc8a1 // vmlal.s8 q14, d27, d17
+	WORD $0xf2c948a1 // vmlal.s8 q10, d25, d17
+	WORD $0xf2cb68a1 // vmlal.s8 q11, d27, d17
+	WORD $0xf2c9c8a3 // vmlal.s8 q14, d25, d19
 	WORD $0xf2cbe8a3 // vmlal.s8 q15, d27, d19
-	WORD $0xf3b4826c // vpaddl.s16 q4, q14
+	WORD $0xf3b40264 // vpaddl.s16 q0, q10
+	WORD $0xf3b48266 // vpaddl.s16 q4, q11
+	WORD $0xf3b4226c // vpaddl.s16 q1, q14
 	WORD $0xf3b4a26e // vpaddl.s16 q5, q15
-	WORD $0xf2cacca4 // vmull.s8 q14, d26, d20
-	WORD $0xf2caeca6 // vmull.s8 q15, d26, d22
-	WORD $0xf2cbc8a5 // vmlal.s8 q14, d27, d21
-	WORD $0xf2cbe8a7 // vmlal.s8 q15, d27, d23
-	WORD $0xf3b4c26c // vpaddl.s16 q6, q14
+	WORD $0xf468020d // vld1.8 {d16, d17, d18, d19}, [r8]!
+	WORD $0xf2c84ca0 // vmull.s8 q10, d24, d16
+	WORD $0xf2ca6ca0 // vmull.s8 q11, d26, d16
+	WORD $0xf2c8cca2 // vmull.s8 q14, d24, d18
+	WORD $0xf2caeca2 // vmull.s8 q15, d26, d18
+	WORD $0xf2c948a1 // vmlal.s8 q10, d25, d17
+	WORD $0xf2cb68a1 // vmlal.s8 q11, d27, d17
+	WORD $0xf2c9c8a3 // vmlal.s8 q14, d25, d19
+	WORD $0xf2cbe8a3 // vmlal.s8 q15, d27, d19
+	WORD $0xf3b44264 // vpaddl.s16 q2, q10
+	WORD $0xf3b4c266 // vpaddl.s16 q6, q11
+	WORD $0xf3b4626c // vpaddl.s16 q3, q14
 	WORD $0xf3b4e26e // vpaddl.s16 q7, q15
 	SUB.S	$1, R9
 	BEQ	ktail
 kloop:
 	WORD $0xf468020d // vld1.8 {d16, d17, d18, d19}, [r8]!
-	WORD $0xf468420d // vld1.8 {d20, d21, d22, d23}, [r8]!
 	WORD $0xf4668a0d // vld1.8 {d24, d25}, [r6]!
 	WORD $0xf467aa0d // vld1.8 {d26, d27}, [r7]!
-	WORD $0xf2c8cca0 // vmull.s8 q14, d24, d16
-	WORD $0xf2c8eca2 // vmull.s8 q15, d24, d18
-	WORD $0xf2c9c8a1 // vmlal.s8 q14, d25, d17
-	WORD $0xf2c9e8a3 // vmlal.s8 q15, d25, d19
-	WORD $0xf3b4066c // vpadal.s16 q0, q14
-	WORD $0xf3b4266e // vpadal.s16 q1, q15
-	WORD $0xf2c8cca4 // vmull.s8 q14, d24, d20
-	WORD $0xf2c8eca6 // vmull.s8 q15, d24, d22
-	WORD $0xf2c9c8a5 // vmlal.s8 q14, d25, d21
-	WORD $0xf2c9e8a7 // vmlal.s8 q15, d25, d23
-	WORD $0xf3b4466c // vpadal.s16 q2, q14
-	WORD $0xf3b4666e // vpadal.s16 q3, q15
-	WORD $0xf2cacca0 // vmull.s8 q14, d26, d16
+	WORD $0xf2c84ca0 // vmull.s8 q10, d24, d16
+	WORD $0xf2ca6ca0 // vmull.s8 q11, d26, d16
+	WORD $0xf2c8cca2 // vmull.s8 q14, d24, d18
 	WORD $0xf2caeca2 // vmull.s8 q15, d26, d18
-	WORD $0xf2cbc8a1 // vmlal.s8 q14, d27, d17
+	WORD $0xf2c948a1 // vmlal.s8 q10, d25, d17
+	WORD $0xf2cb68a1 // vmlal.s8 q11, d27, d17
+	WORD $0xf2c9c8a3 // vmlal.s8 q14, d25, d19
 	WORD $0xf2cbe8a3 // vmlal.s8 q15, d27, d19
-	WORD $0xf3b4866c // vpadal.s16 q4, q14
+	WORD $0xf3b40664 // vpadal.s16 q0, q10
+	WORD $0xf3b48666 // vpadal.s16 q4, q11
+	WORD $0xf3b4266c // vpadal.s16 q1, q14
 	WORD $0xf3b4a66e // vpadal.s16 q5, q15
-	WORD $0xf2cacca4 // vmull.s8 q14, d26, d20
-	WORD $0xf2caeca6 // vmull.s8 q15, d26, d22
-	WORD $0xf2cbc8a5 // vmlal.s8 q14, d27, d21
-	WORD $0xf2cbe8a7 // vmlal.s8 q15, d27, d23
-	WORD $0xf3b4c66c // vpadal.s16 q6, q14
+	WORD $0xf468020d // vld1.8 {d16, d17, d18, d19}, [r8]!
+	WORD $0xf2c84ca0 // vmull.s8 q10, d24, d16
+	WORD $0xf2ca6ca0 // vmull.s8 q11, d26, d16
+	WORD $0xf2c8cca2 // vmull.s8 q14, d24, d18
+	WORD $0xf2caeca2 // vmull.s8 q15, d26, d18
+	WORD $0xf2c948a1 // vmlal.s8 q10, d25, d17
+	WORD $0xf2cb68a1 // vmlal.s8 q11, d27, d17
+	WORD $0xf2c9c8a3 // vmlal.s8 q14, d25, d19
+	WORD $0xf2cbe8a3 // vmlal.s8 q15, d27, d19
+	WORD $0xf3b44664 // vpadal.s16 q2, q10
+	WORD $0xf3b4c666 // vpadal.s16 q6, q11
+	WORD $0xf3b4666c // vpadal.s16 q3, q14
 	WORD $0xf3b4e66e // vpadal.s16 q7, q15
 	SUB.S	$1, R9
 	BNE	kloop
@@ -125,20 +125,20 @@ ktail:
 	WORD $0xf468020d // vld1.8 {d16, d17, d18, d19}, [r8]!
 	WORD $0xf466870d // vld1.8 {d24}, [r6]!
 	WORD $0xf467a70d // vld1.8 {d26}, [r7]!
-	WORD $0xf2c8cca0 // vmull.s8 q14, d24, d16
-	WORD $0xf2c8eca1 // vmull.s8 q15, d24, d17
-	WORD $0xf3b4066c // vpadal.s16 q0, q14
-	WORD $0xf3b4266e // vpadal.s16 q1, q15
+	WORD $0xf2c84ca0 // vmull.s8 q10, d24, d16
+	WORD $0xf2c86ca1 // vmull.s8 q11, d24, d17
 	WORD $0xf2c8cca2 // vmull.s8 q14, d24, d18
 	WORD $0xf2c8eca3 // vmull.s8 q15, d24, d19
+	WORD $0xf3b40664 // vpadal.s16 q0, q10
+	WORD $0xf3b42666 // vpadal.s16 q1, q11
 	WORD $0xf3b4466c // vpadal.s16 q2, q14
 	WORD $0xf3b4666e // vpadal.s16 q3, q15
-	WORD $0xf2cacca0 // vmull.s8 q14, d26, d16
-	WORD $0xf2caeca1 // vmull.s8 q15, d26, d17
-	WORD $0xf3b4866c // vpadal.s16 q4, q14
-	WORD $0xf3b4a66e // vpadal.s16 q5, q15
+	WORD $0xf2ca4ca0 // vmull.s8 q10, d26, d16
+	WORD $0xf2ca6ca1 // vmull.s8 q11, d26, d17
 	WORD $0xf2cacca2 // vmull.s8 q14, d26, d18
 	WORD $0xf2caeca3 // vmull.s8 q15, d26, d19
+	WORD $0xf3b48664 // vpadal.s16 q4, q10
+	WORD $0xf3b4a666 // vpadal.s16 q5, q11
 	WORD $0xf3b4c66c // vpadal.s16 q6, q14
 	WORD $0xf3b4e66e // vpadal.s16 q7, q15
 	B	reduce
@@ -146,20 +146,20 @@ k8only:
 	WORD $0xf468020d // vld1.8 {d16, d17, d18, d19}, [r8]!
 	WORD $0xf466870d // vld1.8 {d24}, [r6]!
 	WORD $0xf467a70d // vld1.8 {d26}, [r7]!
-	WORD $0xf2c8cca0 // vmull.s8 q14, d24, d16
-	WORD $0xf2c8eca1 // vmull.s8 q15, d24, d17
-	WORD $0xf3b4026c // vpaddl.s16 q0, q14
-	WORD $0xf3b4226e // vpaddl.s16 q1, q15
+	WORD $0xf2c84ca0 // vmull.s8 q10, d24, d16
+	WORD $0xf2c86ca1 // vmull.s8 q11, d24, d17
 	WORD $0xf2c8cca2 // vmull.s8 q14, d24, d18
 	WORD $0xf2c8eca3 // vmull.s8 q15, d24, d19
+	WORD $0xf3b40264 // vpaddl.s16 q0, q10
+	WORD $0xf3b42266 // vpaddl.s16 q1, q11
 	WORD $0xf3b4426c // vpaddl.s16 q2, q14
 	WORD $0xf3b4626e // vpaddl.s16 q3, q15
-	WORD $0xf2cacca0 // vmull.s8 q14, d26, d16
-	WORD $0xf2caeca1 // vmull.s8 q15, d26, d17
-	WORD $0xf3b4826c // vpaddl.s16 q4, q14
-	WORD $0xf3b4a26e // vpaddl.s16 q5, q15
+	WORD $0xf2ca4ca0 // vmull.s8 q10, d26, d16
+	WORD $0xf2ca6ca1 // vmull.s8 q11, d26, d17
 	WORD $0xf2cacca2 // vmull.s8 q14, d26, d18
 	WORD $0xf2caeca3 // vmull.s8 q15, d26, d19
+	WORD $0xf3b48264 // vpaddl.s16 q4, q10
+	WORD $0xf3b4a266 // vpaddl.s16 q5, q11
 	WORD $0xf3b4c26c // vpaddl.s16 q6, q14
 	WORD $0xf3b4e26e // vpaddl.s16 q7, q15
 reduce:
@@ -245,63 +245,63 @@ rowgrp:
 	CMP	$0, R9
 	BEQ	k8only
 	WORD $0xf468020d // vld1.8 {d16, d17, d18, d19}, [r8]!
-	WORD $0xf468420d // vld1.8 {d20, d21, d22, d23}, [r8]!
 	WORD $0xf4668a0d // vld1.8 {d24, d25}, [r6]!
 	WORD $0xf467aa0d // vld1.8 {d26, d27}, [r7]!
-	WORD $0xf2c8cca0 // vmull.s8 q14, d24, d16
-	WORD $0xf2c8eca2 // vmull.s8 q15, d24, d18
-	WORD $0xf2c9c8a1 // vmlal.s8 q14, d25, d17
-	WORD $0xf2c9e8a3 // vmlal.s8 q15, d25, d19
-	WORD $0xf3b4026c // vpaddl.s16 q0, q14
-	WORD $0xf3b4226e // vpaddl.s16 q1, q15
-	WORD $0xf2c8cca4 // vmull.s8 q14, d24, d20
-	WORD $0xf2c8eca6 // vmull.s8 q15, d24, d22
-	WORD $0xf2c9c8a5 // vmlal.s8 q14, d25, d21
-	WORD $0xf2c9e8a7 // vmlal.s8 q15, d25, d23
-	WORD $0xf3b4426c // vpaddl.s16 q2, q14
-	WORD $0xf3b4626e // vpaddl.s16 q3, q15
-	WORD $0xf2cacca0 // vmull.s8 q14, d26, d16
+	WORD $0xf2c84ca0 // vmull.s8 q10, d24, d16
+	WORD $0xf2ca6ca0 // vmull.s8 q11, d26, d16
+	WORD $0xf2c8cca2 // vmull.s8 q14, d24, d18
 	WORD $0xf2caeca2 // vmull.s8 q15, d26, d18
-	WORD $0xf2cbc8a1 // vmlal.s8 q14, d27, d17
+	WORD $0xf2c948a1 // vmlal.s8 q10, d25, d17
+	WORD $0xf2cb68a1 // vmlal.s8 q11, d27, d17
+	WORD $0xf2c9c8a3 // vmlal.s8 q14, d25, d19
 	WORD $0xf2cbe8a3 // vmlal.s8 q15, d27, d19
-	WORD $0xf3b4826c // vpaddl.s16 q4, q14
+	WORD $0xf3b40264 // vpaddl.s16 q0, q10
+	WORD $0xf3b48266 // vpaddl.s16 q4, q11
+	WORD $0xf3b4226c // vpaddl.s16 q1, q14
 	WORD $0xf3b4a26e // vpaddl.s16 q5, q15
-	WORD $0xf2cacca4 // vmull.s8 q14, d26, d20
-	WORD $0xf2caeca6 // vmull.s8 q15, d26, d22
-	WORD $0xf2cbc8a5 // vmlal.s8 q14, d27, d21
-	WORD $0xf2cbe8a7 // vmlal.s8 q15, d27, d23
-	WORD $0xf3b4c26c // vpaddl.s16 q6, q14
+	WORD $0xf468020d // vld1.8 {d16, d17, d18, d19}, [r8]!
+	WORD $0xf2c84ca0 // vmull.s8 q10, d24, d16
+	WORD $0xf2ca6ca0 // vmull.s8 q11, d26, d16
+	WORD $0xf2c8cca2 // vmull.s8 q14, d24, d18
+	WORD $0xf2caeca2 // vmull.s8 q15, d26, d18
+	WORD $0xf2c948a1 // vmlal.s8 q10, d25, d17
+	WORD $0xf2cb68a1 // vmlal.s8 q11, d27, d17
+	WORD $0xf2c9c8a3 // vmlal.s8 q14, d25, d19
+	WORD $0xf2cbe8a3 // vmlal.s8 q15, d27, d19
+	WORD $0xf3b44264 // vpaddl.s16 q2, q10
+	WORD $0xf3b4c266 // vpaddl.s16 q6, q11
+	WORD $0xf3b4626c // vpaddl.s16 q3, q14
 	WORD $0xf3b4e26e // vpaddl.s16 q7, q15
 	SUB.S	$1, R9
 	BEQ	ktail
 kloop:
 	WORD $0xf468020d // vld1.8 {d16, d17, d18, d19}, [r8]!
-	WORD $0xf468420d // vld1.8 {d20, d21, d22, d23}, [r8]!
 	WORD $0xf4668a0d // vld1.8 {d24, d25}, [r6]!
 	WORD $0xf467aa0d // vld1.8 {d26, d27}, [r7]!
-	WORD $0xf2c8cca0 // vmull.s8 q14, d24, d16
-	WORD $0xf2c8eca2 // vmull.s8 q15, d24, d18
-	WORD $0xf2c9c8a1 // vmlal.s8 q14, d25, d17
-	WORD $0xf2c9e8a3 // vmlal.s8 q15, d25, d19
-	WORD $0xf3b4066c // vpadal.s16 q0, q14
-	WORD $0xf3b4266e // vpadal.s16 q1, q15
-	WORD $0xf2c8cca4 // vmull.s8 q14, d24, d20
-	WORD $0xf2c8eca6 // vmull.s8 q15, d24, d22
-	WORD $0xf2c9c8a5 // vmlal.s8 q14, d25, d21
-	WORD $0xf2c9e8a7 // vmlal.s8 q15, d25, d23
-	WORD $0xf3b4466c // vpadal.s16 q2, q14
-	WORD $0xf3b4666e // vpadal.s16 q3, q15
-	WORD $0xf2cacca0 // vmull.s8 q14, d26, d16
+	WORD $0xf2c84ca0 // vmull.s8 q10, d24, d16
+	WORD $0xf2ca6ca0 // vmull.s8 q11, d26, d16
+	WORD $0xf2c8cca2 // vmull.s8 q14, d24, d18
 	WORD $0xf2caeca2 // vmull.s8 q15, d26, d18
-	WORD $0xf2cbc8a1 // vmlal.s8 q14, d27, d17
+	WORD $0xf2c948a1 // vmlal.s8 q10, d25, d17
+	WORD $0xf2cb68a1 // vmlal.s8 q11, d27, d17
+	WORD $0xf2c9c8a3 // vmlal.s8 q14, d25, d19
 	WORD $0xf2cbe8a3 // vmlal.s8 q15, d27, d19
-	WORD $0xf3b4866c // vpadal.s16 q4, q14
+	WORD $0xf3b40664 // vpadal.s16 q0, q10
+	WORD $0xf3b48666 // vpadal.s16 q4, q11
+	WORD $0xf3b4266c // vpadal.s16 q1, q14
 	WORD $0xf3b4a66e // vpadal.s16 q5, q15
-	WORD $0xf2cacca4 // vmull.s8 q14, d26, d20
-	WORD $0xf2caeca6 // vmull.s8 q15, d26, d22
-	WORD $0xf2cbc8a5 // vmlal.s8 q14, d27, d21
-	WORD $0xf2cbe8a7 // vmlal.s8 q15, d27, d23
-	WORD $0xf3b4c66c // vpadal.s16 q6, q14
+	WORD $0xf468020d // vld1.8 {d16, d17, d18, d19}, [r8]!
+	WORD $0xf2c84ca0 // vmull.s8 q10, d24, d16
+	WORD $0xf2ca6ca0 // vmull.s8 q11, d26, d16
+	WORD $0xf2c8cca2 // vmull.s8 q14, d24, d18
+	WORD $0xf2caeca2 // vmull.s8 q15, d26, d18
+	WORD $0xf2c948a1 // vmlal.s8 q10, d25, d17
+	WORD $0xf2cb68a1 // vmlal.s8 q11, d27, d17
+	WORD $0xf2c9c8a3 // vmlal.s8 q14, d25, d19
+	WORD $0xf2cbe8a3 // vmlal.s8 q15, d27, d19
+	WORD $0xf3b44664 // vpadal.s16 q2, q10
+	WORD $0xf3b4c666 // vpadal.s16 q6, q11
+	WORD $0xf3b4666c // vpadal.s16 q3, q14
 	WORD $0xf3b4e66e // vpadal.s16 q7, q15
 	SUB.S	$1, R9
 	BNE	kloop
@@ -311,20 +311,20 @@ ktail:
 	WORD $0xf468020d // vld1.8 {d16, d17, d18, d19}, [r8]!
 	WORD $0xf466870d // vld1.8 {d24}, [r6]!
 	WORD $0xf467a70d // vld1.8 {d26}, [r7]!
-	WORD $0xf2c8cca0 // vmull.s8 q14, d24, d16
-	WORD $0xf2c8eca1 // vmull.s8 q15, d24, d17
-	WORD $0xf3b4066c // vpadal.s16 q0, q14
-	WORD $0xf3b4266e // vpadal.s16 q1, q15
+	WORD $0xf2c84ca0 // vmull.s8 q10, d24, d16
+	WORD $0xf2c86ca1 // vmull.s8 q11, d24, d17
 	WORD $0xf2c8cca2 // vmull.s8 q14, d24, d18
 	WORD $0xf2c8eca3 // vmull.s8 q15, d24, d19
+	WORD $0xf3b40664 // vpadal.s16 q0, q10
+	WORD $0xf3b42666 // vpadal.s16 q1, q11
 	WORD $0xf3b4466c // vpadal.s16 q2, q14
 	WORD $0xf3b4666e // vpadal.s16 q3, q15
-	WORD $0xf2cacca0 // vmull.s8 q14, d26, d16
-	WORD $0xf2caeca1 // vmull.s8 q15, d26, d17
-	WORD $0xf3b4866c // vpadal.s16 q4, q14
-	WORD $0xf3b4a66e // vpadal.s16 q5, q15
+	WORD $0xf2ca4ca0 // vmull.s8 q10, d26, d16
+	WORD $0xf2ca6ca1 // vmull.s8 q11, d26, d17
 	WORD $0xf2cacca2 // vmull.s8 q14, d26, d18
 	WORD $0xf2caeca3 // vmull.s8 q15, d26, d19
+	WORD $0xf3b48664 // vpadal.s16 q4, q10
+	WORD $0xf3b4a666 // vpadal.s16 q5, q11
 	WORD $0xf3b4c66c // vpadal.s16 q6, q14
 	WORD $0xf3b4e66e // vpadal.s16 q7, q15
 	B	reduce
@@ -332,20 +332,20 @@ k8only:
 	WORD $0xf468020d // vld1.8 {d16, d17, d18, d19}, [r8]!
 	WORD $0xf466870d // vld1.8 {d24}, [r6]!
 	WORD $0xf467a70d // vld1.8 {d26}, [r7]!
-	WORD $0xf2c8cca0 // vmull.s8 q14, d24, d16
-	WORD $0xf2c8eca1 // vmull.s8 q15, d24, d17
-	WORD $0xf3b4026c // vpaddl.s16 q0, q14
-	WORD $0xf3b4226e // vpaddl.s16 q1, q15
+	WORD $0xf2c84ca0 // vmull.s8 q10, d24, d16
+	WORD $0xf2c86ca1 // vmull.s8 q11, d24, d17
 	WORD $0xf2c8cca2 // vmull.s8 q14, d24, d18
 	WORD $0xf2c8eca3 // vmull.s8 q15, d24, d19
+	WORD $0xf3b40264 // vpaddl.s16 q0, q10
+	WORD $0xf3b42266 // vpaddl.s16 q1, q11
 	WORD $0xf3b4426c // vpaddl.s16 q2, q14
 	WORD $0xf3b4626e // vpaddl.s16 q3, q15
-	WORD $0xf2cacca0 // vmull.s8 q14, d26, d16
-	WORD $0xf2caeca1 // vmull.s8 q15, d26, d17
-	WORD $0xf3b4826c // vpaddl.s16 q4, q14
-	WORD $0xf3b4a26e // vpaddl.s16 q5, q15
+	WORD $0xf2ca4ca0 // vmull.s8 q10, d26, d16
+	WORD $0xf2ca6ca1 // vmull.s8 q11, d26, d17
 	WORD $0xf2cacca2 // vmull.s8 q14, d26, d18
 	WORD $0xf2caeca3 // vmull.s8 q15, d26, d19
+	WORD $0xf3b48264 // vpaddl.s16 q4, q10
+	WORD $0xf3b4a266 // vpaddl.s16 q5, q11
 	WORD $0xf3b4c26c // vpaddl.s16 q6, q14
 	WORD $0xf3b4e26e // vpaddl.s16 q7, q15
 reduce:
@@ -437,38 +437,38 @@ rowgrp:
 	CMP	$0, R9
 	BEQ	k8only
 	WORD $0xf468020d // vld1.8 {d16, d17, d18, d19}, [r8]!
-	WORD $0xf468420d // vld1.8 {d20, d21, d22, d23}, [r8]!
 	WORD $0xf4668a0d // vld1.8 {d24, d25}, [r6]!
-	WORD $0xf2c8cca0 // vmull.s8 q14, d24, d16
-	WORD $0xf2c8eca2 // vmull.s8 q15, d24, d18
-	WORD $0xf2c9c8a1 // vmlal.s8 q14, d25, d17
-	WORD $0xf2c9e8a3 // vmlal.s8 q15, d25, d19
-	WORD $0xf3b4026c // vpaddl.s16 q0, q14
-	WORD $0xf3b4226e // vpaddl.s16 q1, q15
-	WORD $0xf2c8cca4 // vmull.s8 q14, d24, d20
-	WORD $0xf2c8eca6 // vmull.s8 q15, d24, d22
-	WORD $0xf2c9c8a5 // vmlal.s8 q14, d25, d21
-	WORD $0xf2c9e8a7 // vmlal.s8 q15, d25, d23
-	WORD $0xf3b4426c // vpaddl.s16 q2, q14
-	WORD $0xf3b4626e // vpaddl.s16 q3, q15
+	WORD $0xf2c84ca0 // vmull.s8 q10, d24, d16
+	WORD $0xf2c86ca2 // vmull.s8 q11, d24, d18
+	WORD $0xf2c948a1 // vmlal.s8 q10, d25, d17
+	WORD $0xf2c968a3 // vmlal.s8 q11, d25, d19
+	WORD $0xf3b40264 // vpaddl.s16 q0, q10
+	WORD $0xf3b42266 // vpaddl.s16 q1, q11
+	WORD $0xf468020d // vld1.8 {d16, d17, d18, d19}, [r8]!
+	WORD $0xf2c84ca0 // vmull.s8 q10, d24, d16
+	WORD $0xf2c86ca2 // vmull.s8 q11, d24, d18
+	WORD $0xf2c948a1 // vmlal.s8 q10, d25, d17
+	WORD $0xf2c968a3 // vmlal.s8 q11, d25, d19
+	WORD $0xf3b44264 // vpaddl.s16 q2, q10
+	WORD $0xf3b46266 // vpaddl.s16 q3, q11
 	SUB.S	$1, R9
 	BEQ	ktail
 kloop:
 	WORD $0xf468020d // vld1.8 {d16, d17, d18, d19}, [r8]!
-	WORD $0xf468420d // vld1.8 {d20, d21, d22, d23}, [r8]!
 	WORD $0xf4668a0d // vld1.8 {d24, d25}, [r6]!
-	WORD $0xf2c8cca0 // vmull.s8 q14, d24, d16
-	WORD $0xf2c8eca2 // vmull.s8 q15, d24, d18
-	WORD $0xf2c9c8a1 // vmlal.s8 q14, d25, d17
-	WORD $0xf2c9e8a3 // vmlal.s8 q15, d25, d19
-	WORD $0xf3b4066c // vpadal.s16 q0, q14
-	WORD $0xf3b4266e // vpadal.s16 q1, q15
-	WORD $0xf2c8cca4 // vmull.s8 q14, d24, d20
-	WORD $0xf2c8eca6 // vmull.s8 q15, d24, d22
-	WORD $0xf2c9c8a5 // vmlal.s8 q14, d25, d21
-	WORD $0xf2c9e8a7 // vmlal.s8 q15, d25, d23
-	WORD $0xf3b4466c // vpadal.s16 q2, q14
-	WORD $0xf3b4666e // vpadal.s16 q3, q15
+	WORD $0xf2c84ca0 // vmull.s8 q10, d24, d16
+	WORD $0xf2c86ca2 // vmull.s8 q11, d24, d18
+	WORD $0xf2c948a1 // vmlal.s8 q10, d25, d17
+	WORD $0xf2c968a3 // vmlal.s8 q11, d25, d19
+	WORD $0xf3b40664 // vpadal.s16 q0, q10
+	WORD $0xf3b42666 // vpadal.s16 q1, q11
+	WORD $0xf468020d // vld1.8 {d16, d17, d18, d19}, [r8]!
+	WORD $0xf2c84ca0 // vmull.s8 q10, d24, d16
+	WORD $0xf2c86ca2 // vmull.s8 q11, d24, d18
+	WORD $0xf2c948a1 // vmlal.s8 q10, d25, d17
+	WORD $0xf2c968a3 // vmlal.s8 q11, d25, d19
+	WORD $0xf3b44664 // vpadal.s16 q2, q10
+	WORD $0xf3b46666 // vpadal.s16 q3, q11
 	SUB.S	$1, R9
 	BNE	kloop
 ktail:
@@ -476,24 +476,24 @@ ktail:
 	BEQ	reduce
 	WORD $0xf468020d // vld1.8 {d16, d17, d18, d19}, [r8]!
 	WORD $0xf466870d // vld1.8 {d24}, [r6]!
-	WORD $0xf2c8cca0 // vmull.s8 q14, d24, d16
-	WORD $0xf2c8eca1 // vmull.s8 q15, d24, d17
-	WORD $0xf3b4066c // vpadal.s16 q0, q14
-	WORD $0xf3b4266e // vpadal.s16 q1, q15
+	WORD $0xf2c84ca0 // vmull.s8 q10, d24, d16
+	WORD $0xf2c86ca1 // vmull.s8 q11, d24, d17
 	WORD $0xf2c8cca2 // vmull.s8 q14, d24, d18
 	WORD $0xf2c8eca3 // vmull.s8 q15, d24, d19
+	WORD $0xf3b40664 // vpadal.s16 q0, q10
+	WORD $0xf3b42666 // vpadal.s16 q1, q11
 	WORD $0xf3b4466c // vpadal.s16 q2, q14
 	WORD $0xf3b4666e // vpadal.s16 q3, q15
 	B	reduce
 k8only:
 	WORD $0xf468020d // vld1.8 {d16, d17, d18, d19}, [r8]!
 	WORD $0xf466870d // vld1.8 {d24}, [r6]!
-	WORD $0xf2c8cca0 // vmull.s8 q14, d24, d16
-	WORD $0xf2c8eca1 // vmull.s8 q15, d24, d17
-	WORD $0xf3b4026c // vpaddl.s16 q0, q14
-	WORD $0xf3b4226e // vpaddl.s16 q1, q15
+	WORD $0xf2c84ca0 // vmull.s8 q10, d24, d16
+	WORD $0xf2c86ca1 // vmull.s8 q11, d24, d17
 	WORD $0xf2c8cca2 // vmull.s8 q14, d24, d18
 	WORD $0xf2c8eca3 // vmull.s8 q15, d24, d19
+	WORD $0xf3b40264 // vpaddl.s16 q0, q10
+	WORD $0xf3b42266 // vpaddl.s16 q1, q11
 	WORD $0xf3b4426c // vpaddl.s16 q2, q14
 	WORD $0xf3b4626e // vpaddl.s16 q3, q15
 reduce:
@@ -565,38 +565,38 @@ rowgrp:
 	CMP	$0, R9
 	BEQ	k8only
 	WORD $0xf468020d // vld1.8 {d16, d17, d18, d19}, [r8]!
-	WORD $0xf468420d // vld1.8 {d20, d21, d22, d23}, [r8]!
 	WORD $0xf4668a0d // vld1.8 {d24, d25}, [r6]!
-	WORD $0xf2c8cca0 // vmull.s8 q14, d24, d16
-	WORD $0xf2c8eca2 // vmull.s8 q15, d24, d18
-	WORD $0xf2c9c8a1 // vmlal.s8 q14, d25, d17
-	WORD $0xf2c9e8a3 // vmlal.s8 q15, d25, d19
-	WORD $0xf3b4026c // vpaddl.s16 q0, q14
-	WORD $0xf3b4226e // vpaddl.s16 q1, q15
-	WORD $0xf2c8cca4 // vmull.s8 q14, d24, d20
-	WORD $0xf2c8eca6 // vmull.s8 q15, d24, d22
-	WORD $0xf2c9c8a5 // vmlal.s8 q14, d25, d21
-	WORD $0xf2c9e8a7 // vmlal.s8 q15, d25, d23
-	WORD $0xf3b4426c // vpaddl.s16 q2, q14
-	WORD $0xf3b4626e // vpaddl.s16 q3, q15
+	WORD $0xf2c84ca0 // vmull.s8 q10, d24, d16
+	WORD $0xf2c86ca2 // vmull.s8 q11, d24, d18
+	WORD $0xf2c948a1 // vmlal.s8 q10, d25, d17
+	WORD $0xf2c968a3 // vmlal.s8 q11, d25, d19
+	WORD $0xf3b40264 // vpaddl.s16 q0, q10
+	WORD $0xf3b42266 // vpaddl.s16 q1, q11
+	WORD $0xf468020d // vld1.8 {d16, d17, d18, d19}, [r8]!
+	WORD $0xf2c84ca0 // vmull.s8 q10, d24, d16
+	WORD $0xf2c86ca2 // vmull.s8 q11, d24, d18
+	WORD $0xf2c948a1 // vmlal.s8 q10, d25, d17
+	WORD $0xf2c968a3 // vmlal.s8 q11, d25, d19
+	WORD $0xf3b44264 // vpaddl.s16 q2, q10
+	WORD $0xf3b46266 // vpaddl.s16 q3, q11
 	SUB.S	$1, R9
 	BEQ	ktail
 kloop:
 	WORD $0xf468020d // vld1.8 {d16, d17, d18, d19}, [r8]!
-	WORD $0xf468420d // vld1.8 {d20, d21, d22, d23}, [r8]!
 	WORD $0xf4668a0d // vld1.8 {d24, d25}, [r6]!
-	WORD $0xf2c8cca0 // vmull.s8 q14, d24, d16
-	WORD $0xf2c8eca2 // vmull.s8 q15, d24, d18
-	WORD $0xf2c9c8a1 // vmlal.s8 q14, d25, d17
-	WORD $0xf2c9e8a3 // vmlal.s8 q15, d25, d19
-	WORD $0xf3b4066c // vpadal.s16 q0, q14
-	WORD $0xf3b4266e // vpadal.s16 q1, q15
-	WORD $0xf2c8cca4 // vmull.s8 q14, d24, d20
-	WORD $0xf2c8eca6 // vmull.s8 q15, d24, d22
-	WORD $0xf2c9c8a5 // vmlal.s8 q14, d25, d21
-	WORD $0xf2c9e8a7 // vmlal.s8 q15, d25, d23
-	WORD $0xf3b4466c // vpadal.s16 q2, q14
-	WORD $0xf3b4666e // vpadal.s16 q3, q15
+	WORD $0xf2c84ca0 // vmull.s8 q10, d24, d16
+	WORD $0xf2c86ca2 // vmull.s8 q11, d24, d18
+	WORD $0xf2c948a1 // vmlal.s8 q10, d25, d17
+	WORD $0xf2c968a3 // vmlal.s8 q11, d25, d19
+	WORD $0xf3b40664 // vpadal.s16 q0, q10
+	WORD $0xf3b42666 // vpadal.s16 q1, q11
+	WORD $0xf468020d // vld1.8 {d16, d17, d18, d19}, [r8]!
+	WORD $0xf2c84ca0 // vmull.s8 q10, d24, d16
+	WORD $0xf2c86ca2 // vmull.s8 q11, d24, d18
+	WORD $0xf2c948a1 // vmlal.s8 q10, d25, d17
+	WORD $0xf2c968a3 // vmlal.s8 q11, d25, d19
+	WORD $0xf3b44664 // vpadal.s16 q2, q10
+	WORD $0xf3b46666 // vpadal.s16 q3, q11
 	SUB.S	$1, R9
 	BNE	kloop
 ktail:
@@ -604,24 +604,24 @@ ktail:
 	BEQ	reduce
 	WORD $0xf468020d // vld1.8 {d16, d17, d18, d19}, [r8]!
 	WORD $0xf466870d // vld1.8 {d24}, [r6]!
-	WORD $0xf2c8cca0 // vmull.s8 q14, d24, d16
-	WORD $0xf2c8eca1 // vmull.s8 q15, d24, d17
-	WORD $0xf3b4066c // vpadal.s16 q0, q14
-	WORD $0xf3b4266e // vpadal.s16 q1, q15
+	WORD $0xf2c84ca0 // vmull.s8 q10, d24, d16
+	WORD $0xf2c86ca1 // vmull.s8 q11, d24, d17
 	WORD $0xf2c8cca2 // vmull.s8 q14, d24, d18
 	WORD $0xf2c8eca3 // vmull.s8 q15, d24, d19
+	WORD $0xf3b40664 // vpadal.s16 q0, q10
+	WORD $0xf3b42666 // vpadal.s16 q1, q11
 	WORD $0xf3b4466c // vpadal.s16 q2, q14
 	WORD $0xf3b4666e // vpadal.s16 q3, q15
 	B	reduce
 k8only:
 	WORD $0xf468020d // vld1.8 {d16, d17, d18, d19}, [r8]!
 	WORD $0xf466870d // vld1.8 {d24}, [r6]!
-	WORD $0xf2c8cca0 // vmull.s8 q14, d24, d16
-	WORD $0xf2c8eca1 // vmull.s8 q15, d24, d17
-	WORD $0xf3b4026c // vpaddl.s16 q0, q14
-	WORD $0xf3b4226e // vpaddl.s16 q1, q15
+	WORD $0xf2c84ca0 // vmull.s8 q10, d24, d16
+	WORD $0xf2c86ca1 // vmull.s8 q11, d24, d17
 	WORD $0xf2c8cca2 // vmull.s8 q14, d24, d18
 	WORD $0xf2c8eca3 // vmull.s8 q15, d24, d19
+	WORD $0xf3b40264 // vpaddl.s16 q0, q10
+	WORD $0xf3b42266 // vpaddl.s16 q1, q11
 	WORD $0xf3b4426c // vpaddl.s16 q2, q14
 	WORD $0xf3b4626e // vpaddl.s16 q3, q15
 reduce:

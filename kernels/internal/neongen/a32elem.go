@@ -228,7 +228,7 @@ func addA32(a *Asm) {
 		{"mb+28(FP)", "vdup.16 d21, r6"}, {"negShift+32(FP)", "vdup.32 q12, r6"}, {"zOut+36(FP)", "vdup.16 q13, r6"},
 		{"qmin+40(FP)", "vdup.8 q11, r6"}, {"qmax+44(FP)", "vdup.8 q15, r6"}} {
 		a.L("\tMOVW\t%s, R6", c.arg)
-		a.A(c.op)
+		a.A("%s", c.op)
 	}
 	a.L("\tMOVW\tdst+0(FP), R0")
 	a.L("\tMOVW\ta+4(FP), R1")

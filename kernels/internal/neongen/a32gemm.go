@@ -5,7 +5,8 @@ package neongen
 // arithmetic (VMULL.S8 + VMLAL.S8 into int16, two products < 2^15, then
 // VPADAL.S16 into int32 lanes), but with 16 quad registers the tile is
 // 2 pixels x 4 channels: accumulators q0-q7 (pixel p, channel c: q(4p+c)),
-// weights q8-q11, inputs q12-q13, products q14-q15.
+// weights q8-q9 (two channels at a time), inputs q12-q13, products q10,
+// q11, q14, q15.
 //
 // Per channel block the bias and the requantization constants (M, L =
 // max(1-Shift, 0), R = -max(Shift, 1)) are computed once and kept in the
@@ -32,11 +33,17 @@ const (
 	a32Consts = "cst-112(SP)"
 )
 
+// a32Temps are the int16 product registers: four, so that an in-order
+// core (Cortex-A7/A53) finds independent work between a VMULL, its VMLAL
+// and its VPADAL.
+var a32Temps = [4]int{10, 11, 14, 15}
+
 // a32GemmStep emits one 16-k step for mr pixels: first sets the sums
-// (VPADDL), else adds (VPADAL).
+// (VPADDL), else adds (VPADAL). The weights come two channels at a time
+// (q8, q9): the second pair's load reuses the registers at no extra
+// instruction and leaves four product registers.
 func a32GemmStep(a *Asm, mr int, first bool) {
 	a.A("vld1.8 {d16, d17, d18, d19}, [r8]!")
-	a.A("vld1.8 {d20, d21, d22, d23}, [r8]!")
 	a.A("vld1.8 {d24, d25}, [r6]!")
 	if mr == 2 {
 		a.A("vld1.8 {d26, d27}, [r7]!")
@@ -45,18 +52,27 @@ func a32GemmStep(a *Asm, mr int, first bool) {
 	if first {
 		pad = "vpaddl.s16"
 	}
-	// pairs of (pixel, channel) products, interleaved for in-order cores
-	for i := 0; i < 4*mr; i += 2 {
-		for j := range 2 {
-			p, c := (i+j)/4, (i+j)%4
-			a.A("vmull.s8 q%d, d%d, d%d", 14+j, 24+2*p, 16+2*c)
+	for half := range 2 {
+		if half == 1 {
+			a.A("vld1.8 {d16, d17, d18, d19}, [r8]!")
 		}
-		for j := range 2 {
-			p, c := (i+j)/4, (i+j)%4
-			a.A("vmlal.s8 q%d, d%d, d%d", 14+j, 25+2*p, 17+2*c)
+		// products (p, c) for c in this half's two channels: four with
+		// mr = 2, two with mr = 1
+		type pc struct{ p, c int }
+		var prs []pc
+		for c := 2 * half; c < 2*half+2; c++ {
+			for p := 0; p < mr; p++ {
+				prs = append(prs, pc{p, c})
+			}
 		}
-		for j := range 2 {
-			a.A("%s q%d, q%d", pad, i+j, 14+j)
+		for i, x := range prs {
+			a.A("vmull.s8 q%d, d%d, d%d", a32Temps[i], 24+2*x.p, 16+2*(x.c%2))
+		}
+		for i, x := range prs {
+			a.A("vmlal.s8 q%d, d%d, d%d", a32Temps[i], 25+2*x.p, 17+2*(x.c%2))
+		}
+		for i, x := range prs {
+			a.A("%s q%d, q%d", pad, 4*x.p+x.c, a32Temps[i])
 		}
 	}
 }
@@ -72,13 +88,13 @@ func a32GemmTail(a *Asm, mr int, first bool) {
 	if first {
 		pad = "vpaddl.s16"
 	}
-	for i := 0; i < 4*mr; i += 2 {
-		for j := range 2 {
+	for i := 0; i < 4*mr; i += 4 {
+		for j := range 4 {
 			p, c := (i+j)/4, (i+j)%4
-			a.A("vmull.s8 q%d, d%d, d%d", 14+j, 24+2*p, 16+c)
+			a.A("vmull.s8 q%d, d%d, d%d", a32Temps[j], 24+2*p, 16+c)
 		}
-		for j := range 2 {
-			a.A("%s q%d, q%d", pad, i+j, 14+j)
+		for j := range 4 {
+			a.A("%s q%d, q%d", pad, i+j, a32Temps[j])
 		}
 	}
 }
