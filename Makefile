@@ -57,11 +57,13 @@ build-arm:
 	GOARCH=arm GOARM=6 $(GO) build ./...
 	GOARCH=arm GOARM=7 $(GO) build ./...
 
-# Static binaries for a Pi (64- and 32-bit OS) and x86-64 Linux, in dist/.
+# Static binaries for a Pi (64-bit OS; 32-bit OS on ARMv7 and on ARMv6, the Pi 1 / Zero) and
+# x86-64 Linux, in dist/.
 dist:
 	mkdir -p dist
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/mixedge-linux-arm64 ./cmd/mixedge
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/mixedge-linux-armv7 ./cmd/mixedge
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=6 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/mixedge-linux-armv6 ./cmd/mixedge
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/mixedge-linux-amd64 ./cmd/mixedge
 	@command -v file >/dev/null 2>&1 && file dist/mixedge-* || ls -l dist
 
