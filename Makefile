@@ -48,9 +48,15 @@ test-arm64:
 # 32-bit Raspberry Pi OS (GOARCH=arm GOARM=7): qemu's cortex-a15 is an
 # ARMv7-A core with NEON and VFPv4, the instruction set of a Pi 2/3/4 in
 # 32-bit mode. The WORD check (TestWord*) runs in the native legs: under
-# emulation its hundreds of llvm-mc processes take minutes.
+# emulation its hundreds of llvm-mc processes take minutes. Of model, the
+# int8 engine's tests (tiers, threads, allocations, stem, firmware): the
+# float reference checks are architecture-neutral Go that takes many
+# minutes under qemu-arm; xarch runs the whole network on this binary.
+ARM32_MODEL_TESTS := TestInt8TiersAgree|TestInt8Threads|TestInt8RunAllocatesNothing|TestStemIm2col|TestFirmware|TestTinyMixNet
 test-arm32:
-	MIXEDGE_REQUIRE_KERNELS=neon GOARCH=arm GOARM=7 $(GO) test -short -skip 'TestWord' -exec '$(QEMU_ARM) -cpu cortex-a15' ./kernels/ ./model/ ./camera/
+	MIXEDGE_REQUIRE_KERNELS=neon GOARCH=arm GOARM=7 $(GO) test -short -skip 'TestWord' -exec '$(QEMU_ARM) -cpu cortex-a15' ./kernels/
+	GOARCH=arm GOARM=7 $(GO) test -short -run '$(ARM32_MODEL_TESTS)' -exec '$(QEMU_ARM) -cpu cortex-a15' ./model/
+	GOARCH=arm GOARM=7 $(GO) test -short -exec '$(QEMU_ARM) -cpu cortex-a15' ./camera/
 
 # The 32-bit ARM builds: ARMv6 (Pi 1 / Zero, generic kernels only) and ARMv7.
 build-arm:
