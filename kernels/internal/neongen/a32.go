@@ -104,6 +104,7 @@ func init() {
 	add("vqrshrn.s", sh(0xf2800950, "dq>", 16, 32, 64))
 	add("vqshrn.s", sh(0xf2800910, "dq>", 16, 32, 64))
 	add("vqrshrun.s", sh(0xf3800850, "dq>", 16, 32, 64))
+	add("vqshrun.s", sh(0xf3800810, "dq>", 16, 32, 64))
 	add("vrshrn.i", sh(0xf2800850, "dq>", 16, 32, 64))
 	add("vshll.s", sh(0xf2800a10, "qd<", 8, 16, 32))
 	add("vshll.u", sh(0xf3800a10, "qd<", 8, 16, 32))
@@ -114,7 +115,7 @@ func init() {
 var (
 	a32RegRE  = regexp.MustCompile(`^([dqr])([0-9]+)$`)
 	a32ScalRE = regexp.MustCompile(`^d([0-9]+)\[([0-9]+)\]$`)
-	a32MemRE  = regexp.MustCompile(`^(vld1|vst1)\.(8|16|32|64) \{([^{}]*)\}, \[r([0-9]+)\](!|, r([0-9]+))?$`)
+	a32MemRE  = regexp.MustCompile(`^(vld[1-4]|vst[1-4])\.(8|16|32|64) \{([^{}]*)\}, \[r([0-9]+)\](!|, r([0-9]+))?$`)
 )
 
 // a32Reg parses dN / qN / rN: class 'd', 'q' or 'r' and number.
@@ -450,10 +451,13 @@ func encodeA32Dup(mn string, ops []string, bad func() (uint32, error)) (uint32, 
 
 // encodeA32Mem encodes VLD1/VST1: multiple registers (1111 0100 0 D L 0 Rn
 // Vd type size align Rm), one lane (1111 0100 1 D L 0 Rn Vd size 00
-// index_align Rm) or all lanes (1111 0100 1 D 1 0 Rn Vd 1100 size T a Rm).
+// index_align Rm) or all lanes (1111 0100 1 D 1 0 Rn Vd 1100 size T a Rm);
+// and VLD2-4/VST2-4 of multiple structures (the first form, the type
+// giving the count and the register spacing, 1 or 2).
 func encodeA32Mem(text string, m []string) (uint32, error) {
 	bad := func() (uint32, error) { return 0, fmt.Errorf("%q: unsupported A32 instruction form", text) }
-	load := m[1] == "vld1"
+	load := m[1][1] == 'l'
+	elems := int(m[1][3] - '0')
 	w, _ := strconv.Atoi(m[2])
 	rn, _ := strconv.Atoi(m[4])
 	if rn > 14 || rn == 13 || rn == 10 || rn == 11 { // not sp, g or the linker's temporary
@@ -504,13 +508,34 @@ func encodeA32Mem(text string, m []string) (uint32, error) {
 			return bad()
 		}
 		n = int(d)
-		if i > 0 && uint32(n) != regs[0]+uint32(i) {
+		regs = append(regs, uint32(n))
+	}
+	spacing := uint32(1)
+	if len(regs) > 1 && elems > 1 && regs[1] == regs[0]+2 {
+		spacing = 2
+	}
+	for i, r := range regs {
+		if r != regs[0]+spacing*uint32(i) || r > 31 {
 			return bad()
 		}
-		regs = append(regs, uint32(n))
 	}
 	base := uint32(rn)<<16 | fVd(regs[0]) | rm | l<<21
 	sz := log2w(w)
+	if elems > 1 {
+		if all || lane >= 0 || w == 64 {
+			return bad()
+		}
+		type key struct {
+			n, regs int
+			sp      uint32
+		}
+		typ, ok := map[key]uint32{{2, 2, 1}: 8, {2, 2, 2}: 9, {2, 4, 1}: 3, {3, 3, 1}: 4, {3, 3, 2}: 5,
+			{4, 4, 1}: 0, {4, 4, 2}: 1}[key{elems, len(regs), spacing}]
+		if !ok {
+			return bad()
+		}
+		return 0xf4000000 | base | typ<<8 | sz<<6, nil
+	}
 	switch {
 	case all:
 		if w == 64 || len(regs) > 2 {
@@ -524,7 +549,7 @@ func encodeA32Mem(text string, m []string) (uint32, error) {
 		return 0xf4800000 | base | sz<<10 | uint32(lane)<<(sz+5), nil
 	}
 	typ := map[int]uint32{1: 7, 2: 10, 3: 6, 4: 2}[len(regs)]
-	if typ == 0 || regs[len(regs)-1] > 31 {
+	if typ == 0 || spacing != 1 {
 		return bad()
 	}
 	return 0xf4000000 | base | typ<<8 | sz<<6, nil

@@ -27,7 +27,7 @@ var encodeA32Cases = []string{
 	"vzip.8 q0, q1", "vzip.16 d0, d1", "vuzp.8 q2, q3", "vtrn.32 q4, q5", "vcvt.f32.s32 q0, q1",
 	"vshr.s32 q0, q1, #3", "vshr.s64 q0, q1, #64", "vrshr.s16 d1, d2, #16", "vshl.i32 q0, q1, #31",
 	"vshl.i8 d0, d1, #0", "vshl.i64 q1, q2, #5", "vqrshrn.s32 d0, q1, #8", "vqrshrn.s16 d1, q2, #1",
-	"vqshrn.s32 d0, q1, #16", "vqrshrun.s16 d0, q1, #7", "vrshrn.i32 d3, q4, #5",
+	"vqshrn.s32 d0, q1, #16", "vqrshrun.s16 d0, q1, #7", "vqshrun.s32 d16, q4, #8", "vqshrun.s16 d1, q15, #3", "vrshrn.i32 d3, q4, #5",
 	"vshll.s8 q0, d1, #3", "vshll.u16 q1, d2, #15", "vmovl.s8 q0, d1", "vmovl.s16 q9, d20", "vmovl.u8 q0, d1",
 	"vext.8 q0, q1, q2, #3", "vext.8 d0, d1, d2, #7", "vdup.32 q0, d1[1]", "vdup.8 d0, d31[7]", "vdup.16 q3, d4[3]",
 	"vdup.16 q0, r4", "vdup.8 d0, r4", "vdup.32 q15, r12", "vdup.8 q8, r0",
@@ -38,6 +38,10 @@ var encodeA32Cases = []string{
 	"vld1.32 {d0, d1}, [r2]", "vld1.16 {d20, d21}, [r2]!", "vst1.8 {d16, d17}, [r2]!", "vst1.32 {d0, d1}, [r5]",
 	"vst1.32 {d0[1]}, [r5]", "vst1.8 {d3[5]}, [r1]!", "vst1.16 {d17[2]}, [r3], r4", "vld1.32 {d0[1]}, [r1]!",
 	"vld1.8 {d0[7]}, [r1], r2", "vld1.16 {d0[3]}, [r1]",
+	"vld2.8 {d0, d1}, [r2]!", "vld2.8 {d0, d2}, [r2]", "vld2.8 {d16, d17, d18, d19}, [r3]!", "vst2.8 {d0, d1}, [r0]!",
+	"vst2.16 {d4, d6}, [r7], r1", "vld3.8 {d0, d1, d2}, [r2]!", "vld3.8 {d1, d3, d5}, [r2]!", "vst3.8 {d0, d2, d4}, [r0]!",
+	"vst3.8 {d17, d18, d19}, [r12]", "vld4.8 {d0, d1, d2, d3}, [r2]!", "vld4.8 {d1, d3, d5, d7}, [r2]!",
+	"vst4.8 {d4, d5, d6, d7}, [r9]!", "vst4.16 {d0, d2, d4, d6}, [r1]",
 	"vld1.32 {d0[]}, [r5]", "vld1.8 {d0[], d1[]}, [r1]", "vld1.16 {d30[], d31[]}, [r1]!",
 }
 
@@ -103,6 +107,12 @@ func TestEncodeA32Rejects(t *testing.T) {
 		"vld1.8 {d0}, [r13]",                  // not a general register here
 		"vld1.8 {d0}, [r1], r1",               // base and offset the same
 		"vld1.32 {d0[2]}, [r1]",               // lane out of range
+		"vld1.8 {d0, d2}, [r1]",               // VLD1: no double spacing
+		"vld3.8 {d0, d1}, [r1]",               // three registers
+		"vld2.8 {d0, d2, d4, d6}, [r1]",       // four: consecutive only
+		"vst3.8 {d30, d31, d32}, [r1]",        // no d32
+		"vld3.64 {d0, d1, d2}, [r1]",          // no 64-bit structures
+		"vld2.8 {d0[1], d1[1]}, [r1]",         // lanes: not supported
 		"vst1.8 {d0[]}, [r1]",                 // no all-lanes store
 		"vfrob.s32 q0, q1, q2",                // unknown mnemonic
 		"vrshl.s32 q0, q1, q2, q3",            // operand count

@@ -289,6 +289,8 @@ func filesA32(pkg string) map[string]string {
 	case "kernels":
 		return map[string]string{"gemm_neon_arm.s": gemmNeonA32File(), "dwconv_neon_arm.s": dwconvA32File(),
 			"elementwise_neon_arm.s": elementwiseA32File()}
+	case "camera":
+		return map[string]string{"fusedrow_neon_arm.s": fusedRowA32File()}
 	}
 	return nil
 }
