@@ -7,8 +7,7 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-// The 32-bit ARM (ARMv7-A NEON) row kernels, fusedrow_neon_arm.s; the
-// YUV conversions without one here take the Go code.
+// The 32-bit ARM (ARMv7-A NEON) row kernels, fusedrow_neon_arm.s.
 
 //go:noescape
 func hRowNeon(dst, src *uint8, offs *int32, coef *int16, blocks, groups int)
@@ -26,13 +25,26 @@ func vRowQNeon(dst *int8, src *uint8, stride, width int, coef *uint32, pairs int
 func interleaveNeon(dst, src *int8, hs, blocks int)
 
 //go:noescape
+func yuvRowNeon(dst *uint8, cs int, y, u, v *uint8, blocks int, k *yuvSIMD)
+
+//go:noescape
+func nv12RowNeon(dst *uint8, cs int, y, uv *uint8, blocks int, k *yuvSIMD)
+
+//go:noescape
+func yuyvRowNeon(dst *uint8, cs int, src *uint8, blocks int, k *yuvSIMD)
+
+//go:noescape
+func yuv444RowNeon(dst *uint8, cs int, y, u, v *uint8, blocks int, k *yuvSIMD)
+
+//go:noescape
 func grayRowNeon(dst *uint8, cs int, y *uint8, blocks int, k *yuvSIMD)
 
 //go:noescape
 func rgbRowNeon(dst *uint8, cs int, src *uint8, blocks int)
 
 var neonRows = &rowKernels{name: "neon", hRow: hRowNeon, hRowWin: hRowWinNeon, vRow: vRowNeon, vRowQ: vRowQNeon,
-	interleave: interleaveNeon, grayRow: grayRowNeon, rgbRow: rgbRowNeon}
+	interleave: interleaveNeon, yuvRow: yuvRowNeon, nv12Row: nv12RowNeon, yuyvRow: yuyvRowNeon,
+	yuv444Row: yuv444RowNeon, grayRow: grayRowNeon, rgbRow: rgbRowNeon}
 
 // The row kernels follow the int8 kernel tier: NEON when the kernel
 // reports it (AT_HWCAP, as for kernels.Neon) unless MIXEDGE_KERNELS

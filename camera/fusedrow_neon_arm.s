@@ -437,23 +437,364 @@ step:
 done:
 	RET
 
-// func rgbRowNeon(dst *uint8, cs int, src *uint8, blocks int)
-// Packed RGB to planes with VLD3, 16 pixels per step, two per block.
-TEXT ·rgbRowNeon(SB), NOSPLIT, $0-16
+// The YUV row kernels: V13 of arm64 is q14 here (0x80), c is q15; the
+// arithmetic is the arm64 kernels' (VQSHRUN #8: the arithmetic shift and
+// the clamp at 0; VQMOVN.U16: the clamp at 255).
+
+// func yuvRowNeon(dst *uint8, cs int, y, u, v *uint8, blocks int, k *yuvSIMD)
+TEXT ·yuvRowNeon(SB), NOSPLIT, $0-28
+	MOVW	dst+0(FP), R0
+	MOVW	cs+4(FP), R1
+	MOVW	y+8(FP), R2
+	MOVW	u+12(FP), R3
+	MOVW	v+16(FP), R4
+	MOVW	blocks+20(FP), R5
+	MOVW	k+24(FP), R6
+	ADD.S	R5, R5
+	BEQ	done
+	ADD	R1, R0, R7 // G segment
+	ADD	R1, R7, R8 // B segment
+	WORD $0xf4260a4f // vld1.16 {d0, d1}, [r6]
+	WORD $0xf2d0ea10 // vmovl.s16 q15, d0
+	WORD $0xf3fcec6e // vdup.32 q15, d30[1]
+	WORD $0xf3c0ce50 // vmov.i8 q14, #0x80
+step:
+	WORD $0xf422480d // vld2.8 {d4, d5}, [r2]!
+	WORD $0xf423670d // vld1.8 {d6}, [r3]!
+	WORD $0xf424770d // vld1.8 {d7}, [r4]!
+	WORD $0xf306613c // veor d6, d6, d28
+	WORD $0xf307713c // veor d7, d7, d28
+	WORD $0xf2888a16 // vmovl.s8 q4, d6
+	WORD $0xf288aa17 // vmovl.s8 q5, d7
+	WORD $0xf388ca14 // vmovl.u8 q6, d4
+	WORD $0xf388ea15 // vmovl.u8 q7, d5
+	WORD $0xf2d80a41 // vmull.s16 q8, d8, d1[0]
+	WORD $0xf2da0249 // vmlal.s16 q8, d10, d1[1]
+	WORD $0xf2da2a68 // vmull.s16 q9, d10, d0[3]
+	WORD $0xf2d84a61 // vmull.s16 q10, d8, d1[2]
+	WORD $0xf26e61fe // vorr q11, q15, q15
+	WORD $0xf2dc6240 // vmlal.s16 q11, d12, d0[0]
+	WORD $0xf22628e2 // vadd.i32 q1, q11, q9
+	WORD $0xf3d88812 // vqshrun.s32 d24, q1, #8
+	WORD $0xf22628e0 // vadd.i32 q1, q11, q8
+	WORD $0xf3d8a812 // vqshrun.s32 d26, q1, #8
+	WORD $0xf22628e4 // vadd.i32 q1, q11, q10
+	WORD $0xf3984812 // vqshrun.s32 d4, q1, #8
+	WORD $0xf26e61fe // vorr q11, q15, q15
+	WORD $0xf2de6240 // vmlal.s16 q11, d14, d0[0]
+	WORD $0xf22628e2 // vadd.i32 q1, q11, q9
+	WORD $0xf3d89812 // vqshrun.s32 d25, q1, #8
+	WORD $0xf22628e0 // vadd.i32 q1, q11, q8
+	WORD $0xf3d8b812 // vqshrun.s32 d27, q1, #8
+	WORD $0xf22628e4 // vadd.i32 q1, q11, q10
+	WORD $0xf3985812 // vqshrun.s32 d5, q1, #8
+	WORD $0xf3f681a9 // vzip.16 d24, d25
+	WORD $0xf3f6a1ab // vzip.16 d26, d27
+	WORD $0xf3b64185 // vzip.16 d4, d5
+	WORD $0xf3b262e8 // vqmovn.u16 d6, q12
+	WORD $0xf3b272ea // vqmovn.u16 d7, q13
+	WORD $0xf3b222c4 // vqmovn.u16 d2, q2
+	WORD $0xf400670d // vst1.8 {d6}, [r0]!
+	WORD $0xf407770d // vst1.8 {d7}, [r7]!
+	WORD $0xf408270d // vst1.8 {d2}, [r8]!
+	WORD $0xf2d90a41 // vmull.s16 q8, d9, d1[0]
+	WORD $0xf2db0249 // vmlal.s16 q8, d11, d1[1]
+	WORD $0xf2db2a68 // vmull.s16 q9, d11, d0[3]
+	WORD $0xf2d94a61 // vmull.s16 q10, d9, d1[2]
+	WORD $0xf26e61fe // vorr q11, q15, q15
+	WORD $0xf2dd6240 // vmlal.s16 q11, d13, d0[0]
+	WORD $0xf22628e2 // vadd.i32 q1, q11, q9
+	WORD $0xf3d88812 // vqshrun.s32 d24, q1, #8
+	WORD $0xf22628e0 // vadd.i32 q1, q11, q8
+	WORD $0xf3d8a812 // vqshrun.s32 d26, q1, #8
+	WORD $0xf22628e4 // vadd.i32 q1, q11, q10
+	WORD $0xf3984812 // vqshrun.s32 d4, q1, #8
+	WORD $0xf26e61fe // vorr q11, q15, q15
+	WORD $0xf2df6240 // vmlal.s16 q11, d15, d0[0]
+	WORD $0xf22628e2 // vadd.i32 q1, q11, q9
+	WORD $0xf3d89812 // vqshrun.s32 d25, q1, #8
+	WORD $0xf22628e0 // vadd.i32 q1, q11, q8
+	WORD $0xf3d8b812 // vqshrun.s32 d27, q1, #8
+	WORD $0xf22628e4 // vadd.i32 q1, q11, q10
+	WORD $0xf3985812 // vqshrun.s32 d5, q1, #8
+	WORD $0xf3f681a9 // vzip.16 d24, d25
+	WORD $0xf3f6a1ab // vzip.16 d26, d27
+	WORD $0xf3b64185 // vzip.16 d4, d5
+	WORD $0xf3b262e8 // vqmovn.u16 d6, q12
+	WORD $0xf3b272ea // vqmovn.u16 d7, q13
+	WORD $0xf3b222c4 // vqmovn.u16 d2, q2
+	WORD $0xf400670d // vst1.8 {d6}, [r0]!
+	WORD $0xf407770d // vst1.8 {d7}, [r7]!
+	WORD $0xf408270d // vst1.8 {d2}, [r8]!
+	SUB.S	$1, R5
+	BNE	step
+done:
+	RET
+
+// func nv12RowNeon(dst *uint8, cs int, y, uv *uint8, blocks int, k *yuvSIMD)
+TEXT ·nv12RowNeon(SB), NOSPLIT, $0-24
+	MOVW	dst+0(FP), R0
+	MOVW	cs+4(FP), R1
+	MOVW	y+8(FP), R2
+	MOVW	uv+12(FP), R3
+	MOVW	blocks+16(FP), R5
+	MOVW	k+20(FP), R6
+	ADD.S	R5, R5
+	BEQ	done
+	ADD	R1, R0, R7 // G segment
+	ADD	R1, R7, R8 // B segment
+	WORD $0xf4260a4f // vld1.16 {d0, d1}, [r6]
+	WORD $0xf2d0ea10 // vmovl.s16 q15, d0
+	WORD $0xf3fcec6e // vdup.32 q15, d30[1]
+	WORD $0xf3c0ce50 // vmov.i8 q14, #0x80
+step:
+	WORD $0xf422480d // vld2.8 {d4, d5}, [r2]!
+	WORD $0xf423680d // vld2.8 {d6, d7}, [r3]!
+	WORD $0xf306613c // veor d6, d6, d28
+	WORD $0xf307713c // veor d7, d7, d28
+	WORD $0xf2888a16 // vmovl.s8 q4, d6
+	WORD $0xf288aa17 // vmovl.s8 q5, d7
+	WORD $0xf388ca14 // vmovl.u8 q6, d4
+	WORD $0xf388ea15 // vmovl.u8 q7, d5
+	WORD $0xf2d80a41 // vmull.s16 q8, d8, d1[0]
+	WORD $0xf2da0249 // vmlal.s16 q8, d10, d1[1]
+	WORD $0xf2da2a68 // vmull.s16 q9, d10, d0[3]
+	WORD $0xf2d84a61 // vmull.s16 q10, d8, d1[2]
+	WORD $0xf26e61fe // vorr q11, q15, q15
+	WORD $0xf2dc6240 // vmlal.s16 q11, d12, d0[0]
+	WORD $0xf22628e2 // vadd.i32 q1, q11, q9
+	WORD $0xf3d88812 // vqshrun.s32 d24, q1, #8
+	WORD $0xf22628e0 // vadd.i32 q1, q11, q8
+	WORD $0xf3d8a812 // vqshrun.s32 d26, q1, #8
+	WORD $0xf22628e4 // vadd.i32 q1, q11, q10
+	WORD $0xf3984812 // vqshrun.s32 d4, q1, #8
+	WORD $0xf26e61fe // vorr q11, q15, q15
+	WORD $0xf2de6240 // vmlal.s16 q11, d14, d0[0]
+	WORD $0xf22628e2 // vadd.i32 q1, q11, q9
+	WORD $0xf3d89812 // vqshrun.s32 d25, q1, #8
+	WORD $0xf22628e0 // vadd.i32 q1, q11, q8
+	WORD $0xf3d8b812 // vqshrun.s32 d27, q1, #8
+	WORD $0xf22628e4 // vadd.i32 q1, q11, q10
+	WORD $0xf3985812 // vqshrun.s32 d5, q1, #8
+	WORD $0xf3f681a9 // vzip.16 d24, d25
+	WORD $0xf3f6a1ab // vzip.16 d26, d27
+	WORD $0xf3b64185 // vzip.16 d4, d5
+	WORD $0xf3b262e8 // vqmovn.u16 d6, q12
+	WORD $0xf3b272ea // vqmovn.u16 d7, q13
+	WORD $0xf3b222c4 // vqmovn.u16 d2, q2
+	WORD $0xf400670d // vst1.8 {d6}, [r0]!
+	WORD $0xf407770d // vst1.8 {d7}, [r7]!
+	WORD $0xf408270d // vst1.8 {d2}, [r8]!
+	WORD $0xf2d90a41 // vmull.s16 q8, d9, d1[0]
+	WORD $0xf2db0249 // vmlal.s16 q8, d11, d1[1]
+	WORD $0xf2db2a68 // vmull.s16 q9, d11, d0[3]
+	WORD $0xf2d94a61 // vmull.s16 q10, d9, d1[2]
+	WORD $0xf26e61fe // vorr q11, q15, q15
+	WORD $0xf2dd6240 // vmlal.s16 q11, d13, d0[0]
+	WORD $0xf22628e2 // vadd.i32 q1, q11, q9
+	WORD $0xf3d88812 // vqshrun.s32 d24, q1, #8
+	WORD $0xf22628e0 // vadd.i32 q1, q11, q8
+	WORD $0xf3d8a812 // vqshrun.s32 d26, q1, #8
+	WORD $0xf22628e4 // vadd.i32 q1, q11, q10
+	WORD $0xf3984812 // vqshrun.s32 d4, q1, #8
+	WORD $0xf26e61fe // vorr q11, q15, q15
+	WORD $0xf2df6240 // vmlal.s16 q11, d15, d0[0]
+	WORD $0xf22628e2 // vadd.i32 q1, q11, q9
+	WORD $0xf3d89812 // vqshrun.s32 d25, q1, #8
+	WORD $0xf22628e0 // vadd.i32 q1, q11, q8
+	WORD $0xf3d8b812 // vqshrun.s32 d27, q1, #8
+	WORD $0xf22628e4 // vadd.i32 q1, q11, q10
+	WORD $0xf3985812 // vqshrun.s32 d5, q1, #8
+	WORD $0xf3f681a9 // vzip.16 d24, d25
+	WORD $0xf3f6a1ab // vzip.16 d26, d27
+	WORD $0xf3b64185 // vzip.16 d4, d5
+	WORD $0xf3b262e8 // vqmovn.u16 d6, q12
+	WORD $0xf3b272ea // vqmovn.u16 d7, q13
+	WORD $0xf3b222c4 // vqmovn.u16 d2, q2
+	WORD $0xf400670d // vst1.8 {d6}, [r0]!
+	WORD $0xf407770d // vst1.8 {d7}, [r7]!
+	WORD $0xf408270d // vst1.8 {d2}, [r8]!
+	SUB.S	$1, R5
+	BNE	step
+done:
+	RET
+
+// func yuyvRowNeon(dst *uint8, cs int, src *uint8, blocks int, k *yuvSIMD)
+TEXT ·yuyvRowNeon(SB), NOSPLIT, $0-20
 	MOVW	dst+0(FP), R0
 	MOVW	cs+4(FP), R1
 	MOVW	src+8(FP), R2
 	MOVW	blocks+12(FP), R5
+	MOVW	k+16(FP), R6
 	ADD.S	R5, R5
 	BEQ	done
-	ADD	R1, R0, R7
-	ADD	R1, R7, R8
+	ADD	R1, R0, R7 // G segment
+	ADD	R1, R7, R8 // B segment
+	WORD $0xf4260a4f // vld1.16 {d0, d1}, [r6]
+	WORD $0xf2d0ea10 // vmovl.s16 q15, d0
+	WORD $0xf3fcec6e // vdup.32 q15, d30[1]
+	WORD $0xf3c0ce50 // vmov.i8 q14, #0x80
 step:
-	WORD $0xf422050d // vld3.8 {d0, d2, d4}, [r2]!
-	WORD $0xf422150d // vld3.8 {d1, d3, d5}, [r2]!
-	WORD $0xf4000a0d // vst1.8 {d0, d1}, [r0]!
-	WORD $0xf4072a0d // vst1.8 {d2, d3}, [r7]!
-	WORD $0xf4084a0d // vst1.8 {d4, d5}, [r8]!
+	WORD $0xf422400d // vld4.8 {d4, d5, d6, d7}, [r2]!
+	WORD $0xf305513c // veor d5, d5, d28
+	WORD $0xf307713c // veor d7, d7, d28
+	WORD $0xf2888a15 // vmovl.s8 q4, d5
+	WORD $0xf288aa17 // vmovl.s8 q5, d7
+	WORD $0xf388ca14 // vmovl.u8 q6, d4
+	WORD $0xf388ea16 // vmovl.u8 q7, d6
+	WORD $0xf2d80a41 // vmull.s16 q8, d8, d1[0]
+	WORD $0xf2da0249 // vmlal.s16 q8, d10, d1[1]
+	WORD $0xf2da2a68 // vmull.s16 q9, d10, d0[3]
+	WORD $0xf2d84a61 // vmull.s16 q10, d8, d1[2]
+	WORD $0xf26e61fe // vorr q11, q15, q15
+	WORD $0xf2dc6240 // vmlal.s16 q11, d12, d0[0]
+	WORD $0xf22628e2 // vadd.i32 q1, q11, q9
+	WORD $0xf3d88812 // vqshrun.s32 d24, q1, #8
+	WORD $0xf22628e0 // vadd.i32 q1, q11, q8
+	WORD $0xf3d8a812 // vqshrun.s32 d26, q1, #8
+	WORD $0xf22628e4 // vadd.i32 q1, q11, q10
+	WORD $0xf3984812 // vqshrun.s32 d4, q1, #8
+	WORD $0xf26e61fe // vorr q11, q15, q15
+	WORD $0xf2de6240 // vmlal.s16 q11, d14, d0[0]
+	WORD $0xf22628e2 // vadd.i32 q1, q11, q9
+	WORD $0xf3d89812 // vqshrun.s32 d25, q1, #8
+	WORD $0xf22628e0 // vadd.i32 q1, q11, q8
+	WORD $0xf3d8b812 // vqshrun.s32 d27, q1, #8
+	WORD $0xf22628e4 // vadd.i32 q1, q11, q10
+	WORD $0xf3985812 // vqshrun.s32 d5, q1, #8
+	WORD $0xf3f681a9 // vzip.16 d24, d25
+	WORD $0xf3f6a1ab // vzip.16 d26, d27
+	WORD $0xf3b64185 // vzip.16 d4, d5
+	WORD $0xf3b262e8 // vqmovn.u16 d6, q12
+	WORD $0xf3b272ea // vqmovn.u16 d7, q13
+	WORD $0xf3b222c4 // vqmovn.u16 d2, q2
+	WORD $0xf400670d // vst1.8 {d6}, [r0]!
+	WORD $0xf407770d // vst1.8 {d7}, [r7]!
+	WORD $0xf408270d // vst1.8 {d2}, [r8]!
+	WORD $0xf2d90a41 // vmull.s16 q8, d9, d1[0]
+	WORD $0xf2db0249 // vmlal.s16 q8, d11, d1[1]
+	WORD $0xf2db2a68 // vmull.s16 q9, d11, d0[3]
+	WORD $0xf2d94a61 // vmull.s16 q10, d9, d1[2]
+	WORD $0xf26e61fe // vorr q11, q15, q15
+	WORD $0xf2dd6240 // vmlal.s16 q11, d13, d0[0]
+	WORD $0xf22628e2 // vadd.i32 q1, q11, q9
+	WORD $0xf3d88812 // vqshrun.s32 d24, q1, #8
+	WORD $0xf22628e0 // vadd.i32 q1, q11, q8
+	WORD $0xf3d8a812 // vqshrun.s32 d26, q1, #8
+	WORD $0xf22628e4 // vadd.i32 q1, q11, q10
+	WORD $0xf3984812 // vqshrun.s32 d4, q1, #8
+	WORD $0xf26e61fe // vorr q11, q15, q15
+	WORD $0xf2df6240 // vmlal.s16 q11, d15, d0[0]
+	WORD $0xf22628e2 // vadd.i32 q1, q11, q9
+	WORD $0xf3d89812 // vqshrun.s32 d25, q1, #8
+	WORD $0xf22628e0 // vadd.i32 q1, q11, q8
+	WORD $0xf3d8b812 // vqshrun.s32 d27, q1, #8
+	WORD $0xf22628e4 // vadd.i32 q1, q11, q10
+	WORD $0xf3985812 // vqshrun.s32 d5, q1, #8
+	WORD $0xf3f681a9 // vzip.16 d24, d25
+	WORD $0xf3f6a1ab // vzip.16 d26, d27
+	WORD $0xf3b64185 // vzip.16 d4, d5
+	WORD $0xf3b262e8 // vqmovn.u16 d6, q12
+	WORD $0xf3b272ea // vqmovn.u16 d7, q13
+	WORD $0xf3b222c4 // vqmovn.u16 d2, q2
+	WORD $0xf400670d // vst1.8 {d6}, [r0]!
+	WORD $0xf407770d // vst1.8 {d7}, [r7]!
+	WORD $0xf408270d // vst1.8 {d2}, [r8]!
+	SUB.S	$1, R5
+	BNE	step
+done:
+	RET
+
+// func yuv444RowNeon(dst *uint8, cs int, y, u, v *uint8, blocks int, k *yuvSIMD)
+// One chroma sample per pixel; 8 pixels per store.
+TEXT ·yuv444RowNeon(SB), NOSPLIT, $0-28
+	MOVW	dst+0(FP), R0
+	MOVW	cs+4(FP), R1
+	MOVW	y+8(FP), R2
+	MOVW	u+12(FP), R3
+	MOVW	v+16(FP), R4
+	MOVW	blocks+20(FP), R5
+	MOVW	k+24(FP), R6
+	ADD.S	R5, R5
+	BEQ	done
+	ADD	R1, R0, R7 // G segment
+	ADD	R1, R7, R8 // B segment
+	WORD $0xf4260a4f // vld1.16 {d0, d1}, [r6]
+	WORD $0xf2d0ea10 // vmovl.s16 q15, d0
+	WORD $0xf3fcec6e // vdup.32 q15, d30[1]
+	WORD $0xf3c0ce50 // vmov.i8 q14, #0x80
+step:
+	WORD $0xf4224a0d // vld1.8 {d4, d5}, [r2]!
+	WORD $0xf4236a0d // vld1.8 {d6, d7}, [r3]!
+	WORD $0xf4242a0d // vld1.8 {d2, d3}, [r4]!
+	WORD $0xf306617c // veor q3, q3, q14
+	WORD $0xf302217c // veor q1, q1, q14
+	WORD $0xf2888a16 // vmovl.s8 q4, d6
+	WORD $0xf288aa17 // vmovl.s8 q5, d7
+	WORD $0xf2c80a12 // vmovl.s8 q8, d2
+	WORD $0xf2c82a13 // vmovl.s8 q9, d3
+	WORD $0xf388ca14 // vmovl.u8 q6, d4
+	WORD $0xf388ea15 // vmovl.u8 q7, d5
+	WORD $0xf2d84a41 // vmull.s16 q10, d8, d1[0]
+	WORD $0xf2d042c9 // vmlal.s16 q10, d16, d1[1]
+	WORD $0xf2d06ae8 // vmull.s16 q11, d16, d0[3]
+	WORD $0xf2d88a61 // vmull.s16 q12, d8, d1[2]
+	WORD $0xf26ea1fe // vorr q13, q15, q15
+	WORD $0xf2dca240 // vmlal.s16 q13, d12, d0[0]
+	WORD $0xf26668ea // vadd.i32 q11, q11, q13
+	WORD $0xf3982836 // vqshrun.s32 d2, q11, #8
+	WORD $0xf26448ea // vadd.i32 q10, q10, q13
+	WORD $0xf3984834 // vqshrun.s32 d4, q10, #8
+	WORD $0xf26888ea // vadd.i32 q12, q12, q13
+	WORD $0xf3986838 // vqshrun.s32 d6, q12, #8
+	WORD $0xf2d94a41 // vmull.s16 q10, d9, d1[0]
+	WORD $0xf2d142c9 // vmlal.s16 q10, d17, d1[1]
+	WORD $0xf2d16ae8 // vmull.s16 q11, d17, d0[3]
+	WORD $0xf2d98a61 // vmull.s16 q12, d9, d1[2]
+	WORD $0xf26ea1fe // vorr q13, q15, q15
+	WORD $0xf2dda240 // vmlal.s16 q13, d13, d0[0]
+	WORD $0xf26668ea // vadd.i32 q11, q11, q13
+	WORD $0xf3983836 // vqshrun.s32 d3, q11, #8
+	WORD $0xf26448ea // vadd.i32 q10, q10, q13
+	WORD $0xf3985834 // vqshrun.s32 d5, q10, #8
+	WORD $0xf26888ea // vadd.i32 q12, q12, q13
+	WORD $0xf3987838 // vqshrun.s32 d7, q12, #8
+	WORD $0xf3b222c2 // vqmovn.u16 d2, q1
+	WORD $0xf3b242c4 // vqmovn.u16 d4, q2
+	WORD $0xf3b262c6 // vqmovn.u16 d6, q3
+	WORD $0xf400270d // vst1.8 {d2}, [r0]!
+	WORD $0xf407470d // vst1.8 {d4}, [r7]!
+	WORD $0xf408670d // vst1.8 {d6}, [r8]!
+	WORD $0xf2da4a41 // vmull.s16 q10, d10, d1[0]
+	WORD $0xf2d242c9 // vmlal.s16 q10, d18, d1[1]
+	WORD $0xf2d26ae8 // vmull.s16 q11, d18, d0[3]
+	WORD $0xf2da8a61 // vmull.s16 q12, d10, d1[2]
+	WORD $0xf26ea1fe // vorr q13, q15, q15
+	WORD $0xf2dea240 // vmlal.s16 q13, d14, d0[0]
+	WORD $0xf26668ea // vadd.i32 q11, q11, q13
+	WORD $0xf3982836 // vqshrun.s32 d2, q11, #8
+	WORD $0xf26448ea // vadd.i32 q10, q10, q13
+	WORD $0xf3984834 // vqshrun.s32 d4, q10, #8
+	WORD $0xf26888ea // vadd.i32 q12, q12, q13
+	WORD $0xf3986838 // vqshrun.s32 d6, q12, #8
+	WORD $0xf2db4a41 // vmull.s16 q10, d11, d1[0]
+	WORD $0xf2d342c9 // vmlal.s16 q10, d19, d1[1]
+	WORD $0xf2d36ae8 // vmull.s16 q11, d19, d0[3]
+	WORD $0xf2db8a61 // vmull.s16 q12, d11, d1[2]
+	WORD $0xf26ea1fe // vorr q13, q15, q15
+	WORD $0xf2dfa240 // vmlal.s16 q13, d15, d0[0]
+	WORD $0xf26668ea // vadd.i32 q11, q11, q13
+	WORD $0xf3983836 // vqshrun.s32 d3, q11, #8
+	WORD $0xf26448ea // vadd.i32 q10, q10, q13
+	WORD $0xf3985834 // vqshrun.s32 d5, q10, #8
+	WORD $0xf26888ea // vadd.i32 q12, q12, q13
+	WORD $0xf3987838 // vqshrun.s32 d7, q12, #8
+	WORD $0xf3b222c2 // vqmovn.u16 d2, q1
+	WORD $0xf3b242c4 // vqmovn.u16 d4, q2
+	WORD $0xf3b262c6 // vqmovn.u16 d6, q3
+	WORD $0xf400270d // vst1.8 {d2}, [r0]!
+	WORD $0xf407470d // vst1.8 {d4}, [r7]!
+	WORD $0xf408670d // vst1.8 {d6}, [r8]!
 	SUB.S	$1, R5
 	BNE	step
 done:
@@ -497,6 +838,28 @@ step:
 	WORD $0xf4000a0d // vst1.8 {d0, d1}, [r0]!
 	WORD $0xf4070a0d // vst1.8 {d0, d1}, [r7]!
 	WORD $0xf4080a0d // vst1.8 {d0, d1}, [r8]!
+	SUB.S	$1, R5
+	BNE	step
+done:
+	RET
+
+// func rgbRowNeon(dst *uint8, cs int, src *uint8, blocks int)
+// Packed RGB to planes with VLD3, 16 pixels per step, two per block.
+TEXT ·rgbRowNeon(SB), NOSPLIT, $0-16
+	MOVW	dst+0(FP), R0
+	MOVW	cs+4(FP), R1
+	MOVW	src+8(FP), R2
+	MOVW	blocks+12(FP), R5
+	ADD.S	R5, R5
+	BEQ	done
+	ADD	R1, R0, R7
+	ADD	R1, R7, R8
+step:
+	WORD $0xf422050d // vld3.8 {d0, d2, d4}, [r2]!
+	WORD $0xf422150d // vld3.8 {d1, d3, d5}, [r2]!
+	WORD $0xf4000a0d // vst1.8 {d0, d1}, [r0]!
+	WORD $0xf4072a0d // vst1.8 {d2, d3}, [r7]!
+	WORD $0xf4084a0d // vst1.8 {d4, d5}, [r8]!
 	SUB.S	$1, R5
 	BNE	step
 done:

@@ -365,6 +365,168 @@ done:
 	RET`)
 }
 
+// yuvConstsA32 loads the yuvSIMD pairs into q0 (d0: yMul, c, 0, rv; d1:
+// gu, gv, bu, 0), c into every lane of q15 and 0x80 into q14, sets the
+// G and B segment pointers r7, r8 and doubles the block count r5 (16
+// pixels per step); it skips to done when there are no blocks.
+func yuvConstsA32(a *Asm) {
+	a.L(`	ADD.S	R5, R5
+	BEQ	done
+	ADD	R1, R0, R7 // G segment
+	ADD	R1, R7, R8 // B segment`)
+	a.A("vld1.16 {d0, d1}, [r6]")
+	a.A("vmovl.s16 q15, d0")
+	a.A("vdup.32 q15, d30[1]")
+	a.A("vmov.i8 q14, #0x80")
+}
+
+// yuvBodyA32 converts 16 pixels with horizontally subsampled chroma: even
+// and odd luma in d(ye), d(yo), their 8 U and V samples in d(u), d(v)
+// (all in d4-d7). Per 4 chroma samples the terms gu·U + gv·V (q8), rv·V
+// (q9) and bu·U (q10) serve the even and the odd pixel; VZIP puts the
+// results back in pixel order.
+func yuvBodyA32(a *Asm, ye, yo, u, v int) {
+	a.A("veor d%d, d%d, d28", u, u)
+	a.A("veor d%d, d%d, d28", v, v)
+	a.A("vmovl.s8 q4, d%d", u)
+	a.A("vmovl.s8 q5, d%d", v)
+	a.A("vmovl.u8 q6, d%d", ye)
+	a.A("vmovl.u8 q7, d%d", yo)
+	for g := range 2 {
+		du, dv := 8+g, 10+g
+		a.A("vmull.s16 q8, d%d, d1[0]", du)
+		a.A("vmlal.s16 q8, d%d, d1[1]", dv)
+		a.A("vmull.s16 q9, d%d, d0[3]", dv)
+		a.A("vmull.s16 q10, d%d, d1[2]", du)
+		for par, dy := range []int{12 + g, 14 + g} {
+			a.A("vorr q11, q15, q15")
+			a.A("vmlal.s16 q11, d%d, d0[0]", dy)
+			for _, t := range [][2]int{{9, 24}, {8, 26}, {10, 4}} { // R, G, B
+				a.A("vadd.i32 q1, q11, q%d", t[0])
+				a.A("vqshrun.s32 d%d, q1, #8", t[1]+par)
+			}
+		}
+		a.A("vzip.16 d24, d25")
+		a.A("vzip.16 d26, d27")
+		a.A("vzip.16 d4, d5")
+		a.A("vqmovn.u16 d6, q12")
+		a.A("vqmovn.u16 d7, q13")
+		a.A("vqmovn.u16 d2, q2")
+		a.A("vst1.8 {d6}, [r0]!")
+		a.A("vst1.8 {d7}, [r7]!")
+		a.A("vst1.8 {d2}, [r8]!")
+	}
+	a.L(`	SUB.S	$1, R5
+	BNE	step
+done:
+	RET`)
+}
+
+func yuvRowsA32(a *Asm) {
+	a.L(`
+// The YUV row kernels: V13 of arm64 is q14 here (0x80), c is q15; the
+// arithmetic is the arm64 kernels' (VQSHRUN #8: the arithmetic shift and
+// the clamp at 0; VQMOVN.U16: the clamp at 255).
+
+// func yuvRowNeon(dst *uint8, cs int, y, u, v *uint8, blocks int, k *yuvSIMD)
+TEXT ·yuvRowNeon(SB), NOSPLIT, $0-28
+	MOVW	dst+0(FP), R0
+	MOVW	cs+4(FP), R1
+	MOVW	y+8(FP), R2
+	MOVW	u+12(FP), R3
+	MOVW	v+16(FP), R4
+	MOVW	blocks+20(FP), R5
+	MOVW	k+24(FP), R6`)
+	yuvConstsA32(a)
+	a.L("step:")
+	a.A("vld2.8 {d4, d5}, [r2]!")
+	a.A("vld1.8 {d6}, [r3]!")
+	a.A("vld1.8 {d7}, [r4]!")
+	yuvBodyA32(a, 4, 5, 6, 7)
+
+	a.L(`
+// func nv12RowNeon(dst *uint8, cs int, y, uv *uint8, blocks int, k *yuvSIMD)
+TEXT ·nv12RowNeon(SB), NOSPLIT, $0-24
+	MOVW	dst+0(FP), R0
+	MOVW	cs+4(FP), R1
+	MOVW	y+8(FP), R2
+	MOVW	uv+12(FP), R3
+	MOVW	blocks+16(FP), R5
+	MOVW	k+20(FP), R6`)
+	yuvConstsA32(a)
+	a.L("step:")
+	a.A("vld2.8 {d4, d5}, [r2]!")
+	a.A("vld2.8 {d6, d7}, [r3]!")
+	yuvBodyA32(a, 4, 5, 6, 7)
+
+	a.L(`
+// func yuyvRowNeon(dst *uint8, cs int, src *uint8, blocks int, k *yuvSIMD)
+TEXT ·yuyvRowNeon(SB), NOSPLIT, $0-20
+	MOVW	dst+0(FP), R0
+	MOVW	cs+4(FP), R1
+	MOVW	src+8(FP), R2
+	MOVW	blocks+12(FP), R5
+	MOVW	k+16(FP), R6`)
+	yuvConstsA32(a)
+	a.L("step:")
+	a.A("vld4.8 {d4, d5, d6, d7}, [r2]!") // Y0 U Y1 V
+	yuvBodyA32(a, 4, 6, 5, 7)
+}
+
+func yuv444RowA32(a *Asm) {
+	a.L(`
+// func yuv444RowNeon(dst *uint8, cs int, y, u, v *uint8, blocks int, k *yuvSIMD)
+// One chroma sample per pixel; 8 pixels per store.
+TEXT ·yuv444RowNeon(SB), NOSPLIT, $0-28
+	MOVW	dst+0(FP), R0
+	MOVW	cs+4(FP), R1
+	MOVW	y+8(FP), R2
+	MOVW	u+12(FP), R3
+	MOVW	v+16(FP), R4
+	MOVW	blocks+20(FP), R5
+	MOVW	k+24(FP), R6`)
+	yuvConstsA32(a)
+	a.L("step:")
+	a.A("vld1.8 {d4, d5}, [r2]!")
+	a.A("vld1.8 {d6, d7}, [r3]!")
+	a.A("vld1.8 {d2, d3}, [r4]!")
+	a.A("veor q3, q3, q14")
+	a.A("veor q1, q1, q14")
+	a.A("vmovl.s8 q4, d6")
+	a.A("vmovl.s8 q5, d7")
+	a.A("vmovl.s8 q8, d2")
+	a.A("vmovl.s8 q9, d3")
+	a.A("vmovl.u8 q6, d4")
+	a.A("vmovl.u8 q7, d5")
+	// U 0-15: d8-d11, V: d16-d19, Y: d12-d15.
+	for h := range 2 {
+		for k := range 2 {
+			g := 2*h + k
+			du, dv, dy := 8+g, 16+g, 12+g
+			a.A("vmull.s16 q10, d%d, d1[0]", du)
+			a.A("vmlal.s16 q10, d%d, d1[1]", dv)
+			a.A("vmull.s16 q11, d%d, d0[3]", dv)
+			a.A("vmull.s16 q12, d%d, d1[2]", du)
+			a.A("vorr q13, q15, q15")
+			a.A("vmlal.s16 q13, d%d, d0[0]", dy)
+			for _, t := range [][2]int{{11, 2}, {10, 4}, {12, 6}} { // R, G, B
+				a.A("vadd.i32 q%d, q%d, q13", t[0], t[0])
+				a.A("vqshrun.s32 d%d, q%d, #8", t[1]+k, t[0])
+			}
+		}
+		a.A("vqmovn.u16 d2, q1")
+		a.A("vqmovn.u16 d4, q2")
+		a.A("vqmovn.u16 d6, q3")
+		a.A("vst1.8 {d2}, [r0]!")
+		a.A("vst1.8 {d4}, [r7]!")
+		a.A("vst1.8 {d6}, [r8]!")
+	}
+	a.L(`	SUB.S	$1, R5
+	BNE	step
+done:
+	RET`)
+}
+
 func fusedRowA32File() string {
 	a := &Asm{}
 	a.L(cameraHeaderA32)
@@ -375,7 +537,9 @@ func fusedRowA32File() string {
 	interleaveA32(a)
 	hRowA32(a)
 	hRowWinA32(a)
-	rgbRowA32(a)
+	yuvRowsA32(a)
+	yuv444RowA32(a)
 	grayRowA32(a)
+	rgbRowA32(a)
 	return a.String()
 }
