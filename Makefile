@@ -53,11 +53,18 @@ test-arm64:
 # trip, the tiny network): the float reference checks and the long
 # threading/corruption sweeps are architecture-neutral Go that takes many
 # minutes under qemu-arm; xarch runs the whole network on this binary.
+# Of camera, the tests of the fused preprocessing's row kernels
+# (fusedrow_neon_arm.s: kernel parity with guard bands, every YUV value,
+# the fused path against the float path for every format, the tier
+# asserted): the rest of the package (decoders, sources, V4L2, resampling
+# goldens) is Go that the amd64 and arm64 legs already run and that takes
+# about 7 minutes under qemu-arm.
 ARM32_MODEL_TESTS := ^(TestInt8TiersAgree|TestInt8Threads|TestInt8RunAllocatesNothing|TestStemIm2colMatchesKernel|TestFirmwareRoundTrip|TestTinyMixNetMatchesNaive)$$
+ARM32_CAMERA_TESTS := ^(TestRequireRowKernels|TestRowKernelsParity|TestInterleaveParity|TestRGBRowParity|TestYUVRowExhaustive|TestFusedEqualsFloatPath|TestFusedRandomEqualsFloatPath|TestUseKernels)$$
 test-arm32:
 	MIXEDGE_REQUIRE_KERNELS=neon GOARCH=arm GOARM=7 $(GO) test -short -skip 'TestWord' -exec '$(QEMU_ARM) -cpu cortex-a15' ./kernels/
 	GOARCH=arm GOARM=7 $(GO) test -short -run '$(ARM32_MODEL_TESTS)' -exec '$(QEMU_ARM) -cpu cortex-a15' ./model/
-	GOARCH=arm GOARM=7 $(GO) test -short -exec '$(QEMU_ARM) -cpu cortex-a15' ./camera/
+	MIXEDGE_REQUIRE_KERNELS=neon GOARCH=arm GOARM=7 $(GO) test -short -run '$(ARM32_CAMERA_TESTS)' -exec '$(QEMU_ARM) -cpu cortex-a15' ./camera/
 
 # The 32-bit ARM builds: ARMv6 (Pi 1 / Zero, generic kernels only) and ARMv7.
 build-arm:
