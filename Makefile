@@ -60,7 +60,7 @@ test-arm64:
 # goldens) is Go that the amd64 and arm64 legs already run and that takes
 # about 7 minutes under qemu-arm.
 ARM32_MODEL_TESTS := ^(TestInt8TiersAgree|TestInt8Threads|TestInt8RunAllocatesNothing|TestStemIm2colMatchesKernel|TestFirmwareRoundTrip|TestTinyMixNetMatchesNaive)$$
-ARM32_CAMERA_TESTS := ^(TestRequireRowKernels|TestRowKernelsParity|TestInterleaveParity|TestRGBRowParity|TestYUVRowExhaustive|TestFusedEqualsFloatPath|TestFusedRandomEqualsFloatPath|TestUseKernels)$$
+ARM32_CAMERA_TESTS := ^(TestRequireRowKernels|TestRowKernelsParity|TestInterleaveParity|TestRGBRowParity|TestYUVRowExhaustive|TestFusedEqualsFloatPath|TestFusedRandomEqualsFloatPath|FuzzFusedEqualsFloatPath|TestUseKernels)$$
 test-arm32:
 	MIXEDGE_REQUIRE_KERNELS=neon GOARCH=arm GOARM=7 $(GO) test -short -skip 'TestWord' -exec '$(QEMU_ARM) -cpu cortex-a15' ./kernels/
 	GOARCH=arm GOARM=7 $(GO) test -short -run '$(ARM32_MODEL_TESTS)' -exec '$(QEMU_ARM) -cpu cortex-a15' ./model/
