@@ -1,16 +1,17 @@
 # mixedge build and test entry points. `make test` is what CI runs.
 GO ?= go
 QEMU_ARM64 ?= qemu-aarch64
+QEMU_ARM ?= qemu-arm
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: test test-amd64 test-purego test-arm64 vet build-arm deps dist xarch fixtures fmnist-folders icount-arm
+.PHONY: test test-amd64 test-purego test-arm64 test-arm32 vet build-arm deps dist xarch fixtures fmnist-folders icount-arm
 
-test: deps vet test-amd64 test-purego test-arm64 build-arm xarch
+test: deps vet test-amd64 test-purego test-arm64 test-arm32 build-arm xarch
 
-# qemu-user runs the arm64 tests on an x86 machine.
+# qemu-user runs the arm64 and 32-bit ARM tests on an x86 machine.
 deps:
-	@command -v $(QEMU_ARM64) >/dev/null 2>&1 || { \
+	@command -v $(QEMU_ARM64) >/dev/null 2>&1 && command -v $(QEMU_ARM) >/dev/null 2>&1 || { \
 	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 	    echo "installing qemu-user (for the arm64 tests)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user >/dev/null; \
@@ -24,6 +25,8 @@ vet:
 	$(GO) vet -tags purego ./...
 	GOARCH=arm64 $(GO) vet ./...
 	GOARCH=arm64 $(GO) vet -tags purego ./...
+	GOARCH=arm GOARM=7 $(GO) vet ./...
+	GOARCH=arm GOARM=7 $(GO) vet -tags purego ./...
 
 test-amd64:
 	$(GO) test ./...
@@ -42,20 +45,46 @@ test-arm64:
 	MIXEDGE_REQUIRE_KERNELS=neon GOARCH=arm64 $(GO) test -short -exec '$(QEMU_ARM64) -cpu cortex-a72' ./...
 	MIXEDGE_REQUIRE_KERNELS=dotprod GOARCH=arm64 $(GO) test -short -exec '$(QEMU_ARM64) -cpu cortex-a76' ./kernels/ ./model/
 
+# 32-bit Raspberry Pi OS (GOARCH=arm GOARM=7): qemu's cortex-a15 is an
+# ARMv7-A core with NEON and VFPv4, the instruction set of a Pi 2/3/4 in
+# 32-bit mode. The WORD check (TestWord*) runs in the native legs: under
+# emulation its hundreds of llvm-mc processes take minutes. Of model, the
+# int8 engine's tests (tiers, threads, allocations, stem, a firmware round
+# trip, the tiny network): the float reference checks and the long
+# threading/corruption sweeps are architecture-neutral Go that takes many
+# minutes under qemu-arm; xarch runs the whole network on this binary.
+# Of camera, the tests of the fused preprocessing's row kernels
+# (fusedrow_neon_arm.s: kernel parity with guard bands, every YUV value,
+# the fused path against the float path for every format, the tier
+# asserted): the rest of the package (decoders, sources, V4L2, resampling
+# goldens) is Go that the amd64 and arm64 legs already run and that takes
+# about 7 minutes under qemu-arm.
+ARM32_MODEL_TESTS := ^(TestInt8TiersAgree|TestInt8Threads|TestInt8RunAllocatesNothing|TestStemIm2colMatchesKernel|TestFirmwareRoundTrip|TestTinyMixNetMatchesNaive)$$
+ARM32_CAMERA_TESTS := ^(TestRequireRowKernels|TestRowKernelsParity|TestInterleaveParity|TestRGBRowParity|TestYUVRowExhaustive|TestFusedEqualsFloatPath|TestFusedRandomEqualsFloatPath|FuzzFusedEqualsFloatPath|TestUseKernels)$$
+test-arm32:
+	MIXEDGE_REQUIRE_KERNELS=neon GOARCH=arm GOARM=7 $(GO) test -short -skip 'TestWord' -exec '$(QEMU_ARM) -cpu cortex-a15' ./kernels/
+	GOARCH=arm GOARM=7 $(GO) test -short -run '$(ARM32_MODEL_TESTS)' -exec '$(QEMU_ARM) -cpu cortex-a15' ./model/
+	MIXEDGE_REQUIRE_KERNELS=neon GOARCH=arm GOARM=7 $(GO) test -short -run '$(ARM32_CAMERA_TESTS)' -exec '$(QEMU_ARM) -cpu cortex-a15' ./camera/
+
+# The 32-bit ARM builds: ARMv6 (Pi 1 / Zero, generic kernels only) and ARMv7.
 build-arm:
+	GOARCH=arm GOARM=6 $(GO) build ./...
 	GOARCH=arm GOARM=7 $(GO) build ./...
 
-# Static binaries for a Pi (64- and 32-bit OS) and x86-64 Linux, in dist/.
+# Static binaries for a Pi (64-bit OS; 32-bit OS on ARMv7 and on ARMv6, the Pi 1 / Zero) and
+# x86-64 Linux, in dist/.
 dist:
 	mkdir -p dist
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/mixedge-linux-arm64 ./cmd/mixedge
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/mixedge-linux-armv7 ./cmd/mixedge
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=6 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/mixedge-linux-armv6 ./cmd/mixedge
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/mixedge-linux-amd64 ./cmd/mixedge
 	@command -v file >/dev/null 2>&1 && file dist/mixedge-* || ls -l dist
 
 # Cross-architecture bit-exactness: one .fw converted on this machine; the
-# reference inputs' int8 logits from every kernel tier on amd64 and under
-# qemu as a Pi 4 and a Pi 5 must be byte-identical to amd64 generic's.
+# reference inputs' int8 logits from every kernel tier on amd64, under
+# qemu as a Pi 4 and a Pi 5, and the 32-bit ARM binary (neon tier) as a
+# 32-bit Pi must be byte-identical to amd64 generic's.
 # (Only the logits: softmax scores go through math.Exp, whose last bit
 # differs between architectures.)
 REF ?= ../shared/reference
@@ -65,6 +94,7 @@ xarch:
 	set -e; mkdir -p $(XDIR); \
 	$(GO) build -o $(XDIR)/mixedge-amd64 ./cmd/mixedge; \
 	GOARCH=arm64 $(GO) build -o $(XDIR)/mixedge-arm64 ./cmd/mixedge; \
+	GOARCH=arm GOARM=7 $(GO) build -o $(XDIR)/mixedge-arm ./cmd/mixedge; \
 	$(XDIR)/mixedge-amd64 convert --weights $(REF)/mixnet_s.safetensors --arch mixnet_s -o $(XDIR)/s.fw >/dev/null 2>&1; \
 	in="--tensor --json --logits $(REF)/inputs/input0.f32 $(REF)/inputs/input1.f32"; \
 	logits() { sed -E 's/"top":\[[^]]*\],//'; }; \
@@ -74,6 +104,8 @@ xarch:
 	for c in cortex-a72 cortex-a76; do \
 	  $(QEMU_ARM64) -cpu $$c $(XDIR)/mixedge-arm64 classify --model $(XDIR)/s.fw $$in | logits | cmp - $(XDIR)/want.json; \
 	  echo "xarch: arm64 $$c $$($(QEMU_ARM64) -cpu $$c $(XDIR)/mixedge-arm64 cpu | sed -n 's/.*chosen: //p') identical"; done; \
+	$(QEMU_ARM) -cpu cortex-a15 $(XDIR)/mixedge-arm classify --model $(XDIR)/s.fw $$in | logits | cmp - $(XDIR)/want.json; \
+	echo "xarch: arm cortex-a15 $$($(QEMU_ARM) -cpu cortex-a15 $(XDIR)/mixedge-arm cpu | sed -n 's/.*chosen: //p') identical"; \
 	rm -rf $(XDIR)
 
 # The trained accuracy fixtures (never run by CI): MixNets trained on

@@ -3,8 +3,10 @@ package camera
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"testing"
 
+	"github.com/mixedge/mixedge/kernels"
 	"github.com/mixedge/mixedge/quant"
 )
 
@@ -487,4 +489,18 @@ func TestUseKernels(t *testing.T) {
 			t.Fatalf("UseKernels(%q): transform uses %v, want %s", c.tier, fu.rows, c.want.name)
 		}
 	}
+}
+
+// TestRequireRowKernels fails unless the row kernels follow the tier named
+// by MIXEDGE_REQUIRE_KERNELS (SIMD ones unless it is "generic"), so that a
+// qemu or CI leg cannot pass while testing only the Go twins.
+func TestRequireRowKernels(t *testing.T) {
+	want := os.Getenv("MIXEDGE_REQUIRE_KERNELS")
+	if want == "" {
+		t.Skip("MIXEDGE_REQUIRE_KERNELS is not set")
+	}
+	if (want == kernels.Generic.Name) != (simdRows == genericRows) {
+		t.Fatalf("row kernels %q with MIXEDGE_REQUIRE_KERNELS=%s", simdRows.name, want)
+	}
+	t.Logf("MIXEDGE_REQUIRE_KERNELS=%s: row kernels %s", want, simdRows.name)
 }

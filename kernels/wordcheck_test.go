@@ -86,12 +86,12 @@ var wcInvalid = regexp.MustCompile(`<stdin>:(\d+):\d+: (?:warning|error): invali
 
 // wcDisassemble returns the text of each word ("" where llvm-mc finds no
 // valid instruction), with one llvm-mc run.
-func wcDisassemble(mc string, words []uint32) ([]string, error) {
+func wcDisassemble(mc string, llvmArgs []string, words []uint32) ([]string, error) {
 	var in bytes.Buffer
 	for _, w := range words {
 		fmt.Fprintf(&in, "0x%02x,0x%02x,0x%02x,0x%02x\n", byte(w), byte(w>>8), byte(w>>16), byte(w>>24))
 	}
-	cmd := exec.Command(mc, "--disassemble", "-triple=aarch64", "-mattr=+dotprod")
+	cmd := exec.Command(mc, append([]string{"--disassemble"}, llvmArgs...)...)
 	cmd.Stdin = &in
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -134,12 +134,12 @@ func wcDisassemble(mc string, words []uint32) ([]string, error) {
 
 // wcAssemble returns the encoding of each instruction (ok false where it
 // does not assemble), with one llvm-mc run per call.
-func wcAssemble(mc string, texts []string) ([]uint32, []bool) {
+func wcAssemble(mc string, llvmArgs []string, texts []string) ([]uint32, []bool) {
 	words := make([]uint32, len(texts))
 	ok := make([]bool, len(texts))
 	enc := regexp.MustCompile(`encoding: \[0x([0-9a-f]{2}),0x([0-9a-f]{2}),0x([0-9a-f]{2}),0x([0-9a-f]{2})\]`)
 	for i, t := range texts { // one call each: a bad line must not shift the others
-		cmd := exec.Command(mc, "-triple=aarch64", "-mattr=+dotprod", "-show-encoding")
+		cmd := exec.Command(mc, append(llvmArgs, "-show-encoding")...)
 		cmd.Stdin = strings.NewReader(t + "\n")
 		out, err := cmd.Output()
 		m := enc.FindSubmatch(out)
@@ -156,8 +156,16 @@ func wcAssemble(mc string, texts []string) ([]uint32, []bool) {
 	return words, ok
 }
 
-// wcCheck returns one problem per bad WORD in files.
-func wcCheck(mc string, files []string) ([]string, int, error) {
+// wcLLVMArgs are llvm-mc's target flags for the WORDs of an arm64 file and
+// of a 32-bit ARM (A32 NEON) file.
+var (
+	wcArm64 = []string{"-triple=aarch64", "-mattr=+dotprod"}
+	wcArm32 = []string{"-triple=armv7", "-mattr=+neon"}
+)
+
+// wcCheck returns one problem per bad WORD in files (all of one
+// architecture, given by llvmArgs).
+func wcCheck(mc string, llvmArgs []string, files []string) ([]string, int, error) {
 	sites, problems, err := wcScan(files)
 	if err != nil {
 		return nil, 0, err
@@ -166,7 +174,7 @@ func wcCheck(mc string, files []string) ([]string, int, error) {
 	for i, s := range sites {
 		words[i] = s.word
 	}
-	dis, err := wcDisassemble(mc, words)
+	dis, err := wcDisassemble(mc, llvmArgs, words)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -180,7 +188,7 @@ func wcCheck(mc string, files []string) ([]string, int, error) {
 	for j, i := range retry {
 		texts[j] = sites[i].comment
 	}
-	enc, ok := wcAssemble(mc, texts)
+	enc, ok := wcAssemble(mc, llvmArgs, texts)
 	for j, i := range retry {
 		s := sites[i]
 		if ok[j] && enc[j] == s.word {
@@ -215,33 +223,44 @@ func TestWordComments(t *testing.T) {
 		t.Fatal(err)
 	}
 	all = append(all, cam...)
-	// WORDs are AArch64 instructions only in arm64 files; an amd64 file's
-	// WORD is a 16-bit datum.
-	var files []string
+	// WORDs are AArch64 instructions in arm64 files and A32 ones in arm
+	// files; an amd64 file's WORD is a 16-bit datum.
+	var files, files32 []string
 	for _, f := range all {
-		if strings.HasSuffix(f, "_arm64.s") {
+		switch {
+		case strings.HasSuffix(f, "_arm64.s"):
 			files = append(files, f)
-		} else {
-			t.Logf("%s: not an arm64 file, skipped", f)
+		case strings.HasSuffix(f, "_arm.s"):
+			files32 = append(files32, f)
+		default:
+			t.Logf("%s: not an ARM file, skipped", f)
 		}
 	}
-	if len(files) == 0 {
-		t.Skip("no arm64 assembly files")
+	if len(files)+len(files32) == 0 {
+		t.Skip("no ARM assembly files")
 	}
-	problems, n, err := wcCheck(mc, files)
-	if err != nil {
-		t.Fatal(err)
+	for _, set := range []struct {
+		args  []string
+		files []string
+	}{{wcArm64, files}, {wcArm32, files32}} {
+		if len(set.files) == 0 {
+			continue
+		}
+		problems, n, err := wcCheck(mc, set.args, set.files)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range problems {
+			t.Error(p)
+		}
+		t.Logf("%s: checked %d WORDs in %d files", set.args[0], n, len(set.files))
 	}
-	for _, p := range problems {
-		t.Error(p)
-	}
-	t.Logf("checked %d WORDs in %d files", n, len(files))
 }
 
 func TestWordCheckCatchesMismatch(t *testing.T) {
 	mc := wcLLVMMC(t)
 	f := filepath.Join("testdata", "wordcheck", "bad.s")
-	problems, n, err := wcCheck(mc, []string{f})
+	problems, n, err := wcCheck(mc, wcArm64, []string{f})
 	if err != nil {
 		t.Fatal(err)
 	}

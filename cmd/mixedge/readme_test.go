@@ -31,6 +31,7 @@ func TestREADMEListsMakeTest(t *testing.T) {
 		cmd = env.ReplaceAllString(cmd, "")
 		cmd = strings.ReplaceAll(cmd, "$(GO)", "go")
 		cmd = strings.ReplaceAll(cmd, "$(QEMU_ARM64)", "qemu-aarch64")
+		cmd = strings.ReplaceAll(cmd, "$(QEMU_ARM)", "qemu-arm")
 		n++
 		if !strings.Contains(string(readme), cmd) {
 			t.Errorf("README.md does not list %q (from the Makefile)", cmd)

@@ -9,6 +9,14 @@ var Packages = []string{"kernels", "camera"}
 // Files returns the generated assembly files of package pkg (one of
 // Packages), by name relative to the package's directory.
 func Files(pkg string) map[string]string {
+	files := filesArm64(pkg)
+	for name, text := range filesA32(pkg) { // GOARCH=arm: a32*.go
+		files[name] = text
+	}
+	return files
+}
+
+func filesArm64(pkg string) map[string]string {
 	switch pkg {
 	case "kernels":
 		return map[string]string{
