@@ -40,6 +40,7 @@ type streamOpts struct {
 	frameTimeout         time.Duration
 	profile              bool
 	by, profileJSON      string
+	live                 liveOpts // --http, --mqtt (live.go)
 }
 
 func runStream(args []string, stdout, stderr io.Writer) error {
@@ -95,14 +96,22 @@ capture: how long it waited from then until preprocessing began).
 histogram per op) and prints, after the summary, the stage times and the
 same per-op table as 'mixedge bench --profile' (rows grouped with --by).
 --profile-json FILE writes it as a mixedge.bench/1 document, which
-'mixedge bench --compare' sets beside bench records or other streams.`,
+'mixedge bench --compare' sets beside bench records or other streams.
+
+--http ADDR serves a live page (the frame, the labels, fps, a latency chart),
+/metrics for Prometheus, /api/latest, /snapshot.jpg, /events and /healthz;
+--mqtt URL publishes the label (on change, with hysteresis: --stable-frames,
+--min-score), stats and availability, with Home Assistant discovery
+(--ha-discovery). Neither slows the frame loop: see the README's
+"Dashboards and home automation".`,
 		`  rpicam-vid -t 0 --codec yuv420 --width 640 --height 480 -o - | mixedge stream --model mixnet_s.fw --source pipe:- --format i420 --size 640x480
   ffmpeg -i clip.mp4 -f yuv4mpegpipe -pix_fmt yuv420p - | mixedge stream --model mixnet_s.fw --source y4m:- --json
   mixedge stream --model mixnet_s.fw --source y4m:clip.y4m --max-frames 100
   mixedge stream --model mixnet_s.fw --source v4l2:/dev/video0 --size 640x480 --fps 15 --reconnect
   mixedge stream --model mixnet_s.fw --source v4l2:/dev/video0 --format mjpeg --size 1280x720 --fps-limit 5
   mixedge stream --model mixnet_s.fw --source files:photos/ --top 3 --json
-  mixedge stream --model mixnet_s.fw --source y4m:clip.y4m --profile --by kind --profile-json live.json`, stderr)
+  mixedge stream --model mixnet_s.fw --source y4m:clip.y4m --profile --by kind --profile-json live.json
+  mixedge stream --source v4l2:/dev/video0 --reconnect --http 0.0.0.0:8080 --http-token s3cret --mqtt tcp://broker:1883 --ha-discovery`, stderr)
 	fs.StringVar(&o.model, "model", "", "a published model name (mixnet_s, mixnet_m, mixnet_l, tf_mixnet_s, ...; fetched and converted once) or an int8 .fw image (default mixnet_s)")
 	fs.StringVar(&o.source, "source", "", "pipe:-|pipe:PATH, y4m:FILE|y4m:-, files:GLOB|files:DIR, v4l2:/dev/videoN")
 	fs.StringVar(&o.format, "format", "", "pixel format of pipe: i420, nv12, yuyv, rgb24; asked of v4l2: yuyv, mjpeg")
@@ -127,6 +136,7 @@ same per-op table as 'mixedge bench --profile' (rows grouped with --by).
 	fs.Var(&o.mean, "mean", "normalisation mean r,g,b (default: the model's)")
 	fs.Var(&o.std, "std", "normalisation std r,g,b (default: the model's)")
 	fs.StringVar(&o.labels, "labels", "", "file with one class name per line (default: the model's)")
+	addLiveFlags(fs, &o.live)
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -256,6 +266,13 @@ same per-op table as 'mixedge bench --profile' (rows grouped with --by).
 	if err != nil {
 		return err
 	}
+	if o.live.http != "" || o.live.mqtt.url != "" {
+		stderr = &lockedWriter{w: stderr} // the server and the MQTT client log too
+	}
+	lv, err := startLive(&o.live, st, g, src, newLiveInfo(&o, m), o.frameTimeout, stderr)
+	if err != nil {
+		return err
+	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sig)
@@ -268,7 +285,13 @@ same per-op table as 'mixedge bench --profile' (rows grouped with --by).
 		case <-stopped:
 		}
 	}()
-	return st.loop(g, o, stdout, stderr)
+	err = st.loop(g, o, stdout, stderr)
+	w := stdout // where the summary went
+	if o.asJSON {
+		w = stderr
+	}
+	lv.close(w)
+	return err
 }
 
 // streamer is the per-frame path: fused preprocessing into the arena, the
@@ -288,6 +311,7 @@ type streamer struct {
 	out                        []byte
 	failed                     int64
 	prof                       *streamProfile // --profile
+	sink                       streamSink     // --http, --mqtt
 }
 
 func newStreamer(n *model.Int8Net, pre camera.Preprocess, labels []string, k int, f camera.FrameFormat) (*streamer, error) {
@@ -368,6 +392,9 @@ func (s *streamer) loop(g *camera.Grabber, o streamOpts, stdout, stderr io.Write
 		last = time.Now()
 		err := s.process(f)
 		seq, ts := f.Seq, f.Time
+		if err == nil && s.sink != nil {
+			s.sink.frame(s, f)
+		}
 		g.Release(f)
 		if err != nil {
 			// A frame that cannot be transformed (e.g. a still image of an
