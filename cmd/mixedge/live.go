@@ -80,6 +80,7 @@ type liveState struct {
 	snap    liveSnap
 	snapGen atomic.Int64
 	snapped chan struct{} // a snapshot was taken (cap 1)
+	snapAt  time.Time     // the loop's last copy
 
 	sinks []func(s *streamer, f *camera.Frame) // metrics, MQTT
 	mqtt  *mqttSink
@@ -135,7 +136,10 @@ func (l *liveState) frame(s *streamer, f *camera.Frame) {
 	l.mu.Unlock()
 	l.lastFrame.Store(now.UnixNano())
 	l.failed.Store(s.failed)
-	if l.want.Load() && l.snapMu.TryLock() {
+	// A copy on request, and one a second regardless: a stalled stream
+	// still has a picture of its last moments.
+	if (l.want.Load() || now.Sub(l.snapAt) >= time.Second) && l.snapMu.TryLock() {
+		l.snapAt = now
 		l.snap.format = f.Format
 		l.snap.data = append(l.snap.data[:0], f.Data...) // grows only when the format does
 		l.snap.seq, l.snap.at = f.Seq, now
@@ -253,6 +257,9 @@ type live struct {
 	mq    *mqttSink
 }
 
+// Tests watch a running stream through these (nil in the program).
+var liveStartedHook, liveClosingHook func(*live)
+
 // startLive starts what o asks for; nil when neither --http nor --mqtt.
 func startLive(o *liveOpts, st *streamer, g *camera.Grabber, src camera.Source, info liveInfo, frameTimeout time.Duration, stderr io.Writer) (*live, error) {
 	if o.http == "" && o.mqtt.url == "" {
@@ -288,6 +295,9 @@ func startLive(o *liveOpts, st *streamer, g *camera.Grabber, src camera.Source, 
 		lv.web = w
 	}
 	st.sink = lv.state
+	if liveStartedHook != nil {
+		liveStartedHook(lv)
+	}
 	return lv, nil
 }
 
@@ -296,6 +306,9 @@ func startLive(o *liveOpts, st *streamer, g *camera.Grabber, src camera.Source, 
 func (lv *live) close(w io.Writer) {
 	if lv == nil {
 		return
+	}
+	if liveClosingHook != nil {
+		liveClosingHook(lv)
 	}
 	lv.state.failed.Store(lv.state.s.failed)
 	if lv.mq != nil {

@@ -136,13 +136,8 @@ func startMQTT(o *mqttOpts, st *liveState, stderr io.Writer) (*mqttSink, error) 
 	if prefix == "" {
 		prefix = "mixedge/" + topicRE.ReplaceAllString(host, "_")
 	}
-	m := &mqttSink{o: o, st: st, broker: u.Redacted(), log: stderr, cur: -1, cand: -1,
-		topics:   [3]string{prefix + "/state", prefix + "/stats", prefix + "/available"},
-		stateBuf: make([]byte, 0, 512), q: make([]mqttMsg, o.queue),
-		wake: make(chan struct{}, 1), connected: make(chan struct{}, 1), stop: make(chan struct{})}
-	for i := range m.q {
-		m.q[i].payload = make([]byte, 0, 512)
-	}
+	m := newMQTTSink(o, st, prefix)
+	m.broker, m.log = u.Redacted(), stderr
 	co := mqtt.NewClientOptions().AddBroker(o.url).
 		SetClientID(fmt.Sprintf("mixedge-%s-%d", topicRE.ReplaceAllString(host, "_"), os.Getpid())).
 		SetCleanSession(true).SetKeepAlive(15*time.Second).SetPingTimeout(5*time.Second).
@@ -201,6 +196,18 @@ func startMQTT(o *mqttOpts, st *liveState, stderr io.Writer) (*mqttSink, error) 
 	go m.publisher()
 	go m.ticker()
 	return m, nil
+}
+
+// newMQTTSink makes the sink's loop side: hysteresis and queue.
+func newMQTTSink(o *mqttOpts, st *liveState, prefix string) *mqttSink {
+	m := &mqttSink{o: o, st: st, cur: -1, cand: -1,
+		topics:   [3]string{prefix + "/state", prefix + "/stats", prefix + "/available"},
+		stateBuf: make([]byte, 0, 512), state: make([]byte, 0, 512), q: make([]mqttMsg, o.queue),
+		wake: make(chan struct{}, 1), connected: make(chan struct{}, 1), stop: make(chan struct{})}
+	for i := range m.q {
+		m.q[i].payload = make([]byte, 0, 512)
+	}
+	return m
 }
 
 // frame runs the hysteresis on the frame loop: a label becomes the state
