@@ -62,16 +62,18 @@ func newLiveClip(t *testing.T) *liveClip {
 	return nil
 }
 
-// y4m writes a clip of na frames of a then nb of b.
-func (c *liveClip) y4m(t *testing.T, na, nb int) string {
+// y4mRuns writes a clip of runs of frames alternating a, b, a, ...
+func (c *liveClip) y4mRuns(t *testing.T, runs ...int) string {
 	var b bytes.Buffer
 	camera.WriteY4MHeader(&b, c.f, 30, 1)
-	for i := range na + nb {
-		b.WriteString("FRAME\n")
-		if i < na {
-			b.Write(c.a)
-		} else {
-			b.Write(c.b)
+	for i, n := range runs {
+		fr := c.a
+		if i%2 == 1 {
+			fr = c.b
+		}
+		for range n {
+			b.WriteString("FRAME\n")
+			b.Write(fr)
 		}
 	}
 	p := filepath.Join(t.TempDir(), "clip.y4m")
@@ -369,7 +371,7 @@ func TestLiveHTTP(t *testing.T) {
 // Start-up errors are clear and leave nothing running.
 func TestLiveStartErrors(t *testing.T) {
 	c := newLiveClip(t)
-	clip := c.y4m(t, 2, 0)
+	clip := c.y4mRuns(t, 2)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
