@@ -8,11 +8,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html/template"
 	"image"
 	"image/jpeg"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -26,7 +28,7 @@ import (
 	"github.com/mixedge/mixedge/camera"
 )
 
-//go:embed web/index.html web/app.js web/style.css
+//go:embed web/index.html web/app.js web/style.css web/favicon.svg
 var webFiles embed.FS
 
 // webPeriod is how often a page gets an update (and at most how often a
@@ -83,7 +85,8 @@ func startWeb(o *liveOpts, st *liveState, frameTimeout time.Duration, stderr io.
 	}
 	w.registerMetrics()
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", w.page("web/index.html", "text/html; charset=utf-8"))
+	mux.HandleFunc("GET /{$}", w.index)
+	mux.HandleFunc("GET /favicon.svg", w.page("web/favicon.svg", "image/svg+xml"))
 	mux.HandleFunc("GET /app.js", w.page("web/app.js", "text/javascript; charset=utf-8"))
 	mux.HandleFunc("GET /style.css", w.page("web/style.css", "text/css; charset=utf-8"))
 	mux.HandleFunc("GET /api/latest", w.apiLatest)
@@ -149,6 +152,20 @@ func (w *liveWeb) page(name, ctype string) http.HandlerFunc {
 		rw.Write(b)
 	}
 }
+
+// index serves the page; with a token, the links to its script, style and
+// icon carry it (a page cannot send a header with them).
+func (w *liveWeb) index(rw http.ResponseWriter, r *http.Request) {
+	q := ""
+	if w.token != nil {
+		q = "?token=" + url.QueryEscape(string(w.token))
+	}
+	rw.Header().Set("Content-Type", "text/html; charset=utf-8")
+	rw.Header().Set("Cache-Control", "no-store")
+	indexTemplate.Execute(rw, q)
+}
+
+var indexTemplate = template.Must(template.ParseFS(webFiles, "web/index.html"))
 
 func (w *liveWeb) apiLatest(rw http.ResponseWriter, r *http.Request) {
 	l := w.st.latest()

@@ -246,7 +246,7 @@ func TestLiveHTTP(t *testing.T) {
 
 	t.Run("Endpoints", func(t *testing.T) {
 		code, h, b := httpGet(t, base+"/", token)
-		if code != 200 || !strings.Contains(string(b), `<script src="app.js">`) || !strings.Contains(h.Get("Content-Security-Policy"), "default-src 'none'") ||
+		if code != 200 || !strings.Contains(string(b), `<script src="app.js?token=`+token+`">`) || !strings.Contains(h.Get("Content-Security-Policy"), "default-src 'none'") ||
 			h.Get("X-Content-Type-Options") != "nosniff" {
 			t.Errorf("page: %d %v", code, h)
 		}
