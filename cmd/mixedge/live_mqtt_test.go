@@ -29,7 +29,11 @@ func TestMain(m *testing.M) {
 	if os.Getenv("MIXEDGE_TEST_MAIN") == "1" {
 		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if liveModel.dir != "" {
+		os.RemoveAll(liveModel.dir)
+	}
+	os.Exit(code)
 }
 
 // mosquitto is a real broker on loopback ports, started by the test.
@@ -56,6 +60,9 @@ func freePort(t *testing.T) int {
 // lines; it skips the test (saying why) when mosquitto is not installed.
 func startMosquitto(t *testing.T, extra string) *mosquitto {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short (the purego and qemu legs): the broker tests run in the full amd64 leg")
+	}
 	bin, err := lookTool("mosquitto")
 	if err != nil {
 		t.Skipf("a real MQTT broker is needed: %v", err)

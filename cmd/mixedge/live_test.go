@@ -15,10 +15,13 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/mixedge/mixedge/camera"
+	"github.com/mixedge/mixedge/model"
+	"github.com/mixedge/mixedge/model/safetensors"
 )
 
 // liveClip is a tiny model and two pictures it labels differently, as raw
@@ -30,11 +33,34 @@ type liveClip struct {
 	la, lb string // their top-1 labels
 }
 
+// liveModel is the tiny model the live tests share (converted once; TestMain
+// removes it).
+var liveModel struct {
+	once    sync.Once
+	dir, fw string
+}
+
+func liveTinyModel(t *testing.T) string {
+	t.Helper()
+	liveModel.once.Do(func() {
+		dir, err := os.MkdirTemp("", "mixedge-live-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		liveModel.dir = dir
+		liveModel.fw = tinyModel(t, dir, 64)
+	})
+	if liveModel.fw == "" {
+		t.Fatal("the tiny model could not be made (see the first test that tried)")
+	}
+	return liveModel.fw
+}
+
 // newLiveClip converts the synthetic tiny model and looks for two
 // synthetic pictures whose top-1 classes differ.
 func newLiveClip(t *testing.T) *liveClip {
 	t.Helper()
-	c := &liveClip{fw: tinyModel(t, t.TempDir(), 64), f: camera.FrameFormat{Pix: camera.I420, W: 64, H: 48}}
+	c := &liveClip{fw: liveTinyModel(t), f: camera.FrameFormat{Pix: camera.I420, W: 64, H: 48}}
 	m, err := loadClassifier(&classifyOpts{model: c.fw, threads: 1}, map[string]bool{})
 	if err != nil {
 		t.Fatal(err)
@@ -466,4 +492,72 @@ func TestLiveAllocs(t *testing.T) {
 		t.Errorf("through the ring: %v allocations per frame", n)
 	}
 	g.Stop()
+}
+
+// BenchmarkLiveSink is what --http and --mqtt add to each frame: the live
+// state, the metrics, the MQTT hysteresis ("idle": nobody watching), and a
+// 640x480 frame copied for the pictures ("snapshot": what a page costs
+// the loop, at most about twice a second).
+func BenchmarkLiveSink(b *testing.B) {
+	fw := tinyModelB(b)
+	m, err := loadClassifier(&classifyOpts{model: fw, threads: 1}, map[string]bool{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.close()
+	f := camera.FrameFormat{Pix: camera.I420, W: 640, H: 480}
+	s, err := newStreamer(m.int8, m.pre, m.labels, 5, f)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fr := &camera.Frame{Format: f, Data: encodeFrames(b, f, 1, 3)[0], Time: time.Now()}
+	if err := s.process(fr); err != nil {
+		b.Fatal(err)
+	}
+	g, _ := camera.NewGrabber(loopSource(b, "pipe", f, -1), 3, true)
+	st := newLiveState(s, g, liveInfo{}, f.FrameSize())
+	mq := newMQTTSink(&mqttOpts{stableFrames: 5, queue: 64}, st, "bench")
+	st.mqtt = mq
+	st.sinks = append(st.sinks, mq.frame)
+	web, err := startWeb(&liveOpts{http: "127.0.0.1:0"}, st, time.Second, io.Discard)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer web.close()
+	st.frame(s, fr)
+	b.Run("idle", func(b *testing.B) {
+		for b.Loop() {
+			st.frame(s, fr)
+		}
+	})
+	b.Run("snapshot", func(b *testing.B) {
+		for b.Loop() {
+			st.want.Store(true)
+			st.frame(s, fr)
+		}
+	})
+}
+
+// tinyModelB is tinyModel for benchmarks.
+func tinyModelB(b *testing.B) string {
+	a, _ := model.LookupArch("mixnet_s")
+	g, err := model.Build(a, 224, 1000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sd := g.SyntheticStateDict(5)
+	var ts []safetensors.Tensor
+	for _, e := range g.ExpectedTensors() {
+		ts = append(ts, safetensors.F32Tensor(e.Key, e.Shape, sd[e.Key]))
+	}
+	dir := b.TempDir()
+	w, fw := filepath.Join(dir, "synthetic.safetensors"), filepath.Join(dir, "s64.fw")
+	if err := safetensors.WriteFile(w, ts, nil); err != nil {
+		b.Fatal(err)
+	}
+	var out, errs bytes.Buffer
+	if run([]string{"convert", "--weights", w, "--arch", "mixnet_s", "--input-size", "64", "--calib-synthetic", "1", "-o", fw}, &out, &errs) != 0 {
+		b.Fatal(errs.String())
+	}
+	return fw
 }
