@@ -385,7 +385,7 @@ func TestLiveMQTTQueue(t *testing.T) {
 }
 
 // ssl:// with --mqtt-ca: the broker's certificate is checked against the
-// given CA (a wrong CA fails at start).
+// given CA (a wrong CA fails at start). And ws://, MQTT over websockets.
 func TestLiveMQTTTLS(t *testing.T) {
 	dir := t.TempDir()
 	ca, caKey := newCert(t, nil, nil, "mixedge test CA")
@@ -401,9 +401,10 @@ func TestLiveMQTTTLS(t *testing.T) {
 	certPEM := writePEM("server.pem", "CERTIFICATE", srv.Raw)
 	keyDER, _ := x509.MarshalECPrivateKey(srvKey)
 	keyPEM := writePEM("server.key", "EC PRIVATE KEY", keyDER)
-	tlsPort := freePort(t)
-	b := startMosquitto(t, fmt.Sprintf("listener %d 127.0.0.1\ncafile %s\ncertfile %s\nkeyfile %s\n", tlsPort, caPEM, certPEM, keyPEM))
-	sub := subscribe(t, b.url(), "mixedge/tls/#")
+	tlsPort, wsPort := freePort(t), freePort(t)
+	b := startMosquitto(t, fmt.Sprintf("listener %d 127.0.0.1\ncafile %s\ncertfile %s\nkeyfile %s\nlistener %d 127.0.0.1\nprotocol websockets\n",
+		tlsPort, caPEM, certPEM, keyPEM, wsPort))
+	sub := subscribe(t, b.url(), "mixedge/tls/#", "mixedge/ws/#")
 	c := newLiveClip(t)
 	clip := c.y4mRuns(t, 5)
 	url := fmt.Sprintf("ssl://127.0.0.1:%d", tlsPort)
@@ -417,6 +418,12 @@ func TestLiveMQTTTLS(t *testing.T) {
 	if code == 0 || !strings.Contains(errs, "certificate") {
 		t.Errorf("a broker certificate from another CA: exit %d: %s", code, errs)
 	}
+	code, out, errs = runCLI(t, "stream", "--model", c.fw, "--source", "y4m:"+clip, "--threads", "1",
+		"--mqtt", fmt.Sprintf("ws://127.0.0.1:%d/mqtt", wsPort), "--mqtt-topic", "mixedge/ws", "--stable-frames", "2", "--min-score", "0")
+	if code != 0 || !strings.Contains(out, "(1 label changes)") {
+		t.Fatalf("ws: exit %d: %s%s", code, out, errs)
+	}
+	sub.waitFor(t, "mixedge/ws/state", "the state over websockets", func(m []mqttMsgSeen) bool { return len(m) == 1 })
 }
 
 // newCert makes a P-256 certificate: self-signed (a CA) when parent is nil,
