@@ -67,6 +67,9 @@ func listenAddr(a string) (string, error) {
 }
 
 func startWeb(o *liveOpts, st *liveState, frameTimeout time.Duration, stderr io.Writer) (*liveWeb, error) {
+	if frameTimeout <= 0 {
+		return nil, fmt.Errorf("--frame-timeout %v: want a positive duration (/healthz uses it)", frameTimeout)
+	}
 	addr, err := listenAddr(o.http)
 	if err != nil {
 		return nil, err

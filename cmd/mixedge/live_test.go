@@ -413,6 +413,7 @@ func TestLiveStartErrors(t *testing.T) {
 	}{
 		{[]string{"--http", ln.Addr().String()}, "address already in use"},
 		{[]string{"--http", "nonsense"}, "want [HOST]:PORT"},
+		{[]string{"--http", "127.0.0.1:0", "--frame-timeout", "0s"}, "/healthz uses it"},
 		{[]string{"--http-token", "x"}, "--http-token needs --http"},
 		{[]string{"--mqtt-user", "u"}, "need --mqtt URL"},
 		{[]string{"--mqtt", "http://" + deadAddr}, "scheme"},

@@ -118,7 +118,7 @@ same per-op table as 'mixedge bench --profile' (rows grouped with --by).
 	fs.StringVar(&o.size, "size", "", "frame size of pipe: WxH; asked of v4l2 (default 640x480)")
 	fs.Float64Var(&o.fps, "fps", 0, "v4l2: frame rate to ask the camera for (0: its default)")
 	fs.BoolVar(&o.reconnect, "reconnect", false, "v4l2: reopen an unplugged or stalled camera (with backoff) instead of ending")
-	fs.DurationVar(&o.frameTimeout, "frame-timeout", 5*time.Second, "v4l2: a camera silent this long counts as stalled")
+	fs.DurationVar(&o.frameTimeout, "frame-timeout", 5*time.Second, "a v4l2 camera silent this long counts as stalled; /healthz (--http) fails after this long without a frame")
 	fs.StringVar(&o.colorRange, "range", "", "YUV colour range: full or limited (default: the source's; limited for pipe and y4m, full for MJPEG)")
 	fs.IntVar(&o.stride, "stride", 0, "pipe: bytes per row of the first plane (default: no padding)")
 	fs.Int64Var(&o.maxFrames, "max-frames", 0, "stop after this many classified frames (0: no limit)")
