@@ -374,7 +374,7 @@ func TestLiveMQTTQueue(t *testing.T) {
 	}
 	clip := c.y4mRuns(t, runs...)
 	code, out, errs := runCLI(t, "stream", "--model", c.fw, "--source", "y4m:"+clip, "--threads", "1",
-		"--mqtt", fmt.Sprintf("tcp://127.0.0.1:%d", freePort(t)), "--mqtt-retry", "--mqtt-queue", "4", "--stable-frames", "1", "--min-score", "0")
+		"--mqtt", fmt.Sprintf("tcp://127.0.0.1:%d", freePort(t)), "--mqtt-retry", "--mqtt-queue", "4", "--stable-frames", "1", "--min-score", "0", "--mqtt-interval", "1h")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
