@@ -212,11 +212,11 @@ func (l *liveState) history(since int64) (out []histSec, fps float64) {
 // takeWindow returns the latency quantiles of the frames since the last
 // call and starts a new window.
 func (l *liveState) takeWindow() (n int64, p50, p90, p99 time.Duration) {
+	w := new(latHist)
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	n, p50, p90, p99 = l.window.n, l.window.quantile(0.5), l.window.quantile(0.9), l.window.quantile(0.99)
-	l.window = latHist{}
-	return
+	*w, l.window = l.window, latHist{} // the quantiles outside the loop's lock
+	l.mu.Unlock()
+	return w.n, w.quantile(0.5), w.quantile(0.9), w.quantile(0.99)
 }
 
 // snapshot asks the loop for a copy of the next frame unless the current
