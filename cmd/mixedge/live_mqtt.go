@@ -265,6 +265,18 @@ func (m *mqttSink) push(topic int, retained bool, payload []byte) {
 	}
 }
 
+// queued reports whether a message for topic waits in the queue.
+func (m *mqttSink) queued(topic int) bool {
+	m.qmu.Lock()
+	defer m.qmu.Unlock()
+	for i := range m.qlen {
+		if m.q[(m.qhead+i)%len(m.q)].topic == topic {
+			return true
+		}
+	}
+	return false
+}
+
 // pop takes the oldest message (a copy of its payload).
 func (m *mqttSink) pop() (mqttMsg, bool) {
 	m.qmu.Lock()
@@ -320,8 +332,10 @@ func (m *mqttSink) hello() {
 	m.mu.Lock()
 	state := append([]byte(nil), m.state...)
 	m.mu.Unlock()
-	if len(state) > 0 && m.connects.Load() > 1 {
-		m.send(m.topics[topicState], true, state) // the broker may have lost the retained one
+	if len(state) > 0 && m.connects.Load() > 1 && !m.queued(topicState) {
+		// The broker may have lost the retained state. (A change made
+		// while away is in the queue and goes out next, in order.)
+		m.send(m.topics[topicState], true, state)
 	}
 }
 
@@ -374,8 +388,8 @@ func (m *mqttSink) ticker() {
 			m.mu.Lock()
 			state := append([]byte(nil), m.state...)
 			m.mu.Unlock()
-			if len(state) > 0 {
-				m.push(topicState, true, state)
+			if len(state) > 0 && m.client.IsConnectionOpen() {
+				m.push(topicState, true, state) // heartbeat; queued while away it would be stale
 			}
 		}
 	}
