@@ -46,6 +46,10 @@ type liveWeb struct {
 	reg          *prometheus.Registry
 	stage        [3]prometheus.Observer // capture, preprocess, infer
 
+	fusedMu sync.Mutex // the page's own fused transform (networkView)
+	fused   *camera.Fused
+	fusedIn []int8
+
 	jpegMu  sync.Mutex
 	jpegGen int64
 	jpegs   map[string][]byte // view → JPEG of snapshot jpegGen
@@ -237,7 +241,7 @@ func (w *liveWeb) snapshotJPEG(rw http.ResponseWriter, r *http.Request) {
 		var img *camera.RGB
 		var err error
 		if view == "crop" {
-			img, err = networkView(data, format, w.st.s)
+			img, err = w.networkView(data, format)
 		} else if img, err = camera.ConvertFrame(data, format); err == nil {
 			img = shrink(img, 480)
 		}
@@ -246,7 +250,7 @@ func (w *liveWeb) snapshotJPEG(rw http.ResponseWriter, r *http.Request) {
 			return
 		}
 		var b bytes.Buffer
-		jpeg.Encode(&b, rgbImage(img), &jpeg.Options{Quality: 85})
+		jpeg.Encode(&b, rgbImage(img), &jpeg.Options{Quality: 80})
 		have = b.Bytes()
 		w.jpegMu.Lock()
 		if w.jpegGen != gen {
@@ -262,15 +266,20 @@ func (w *liveWeb) snapshotJPEG(rw http.ResponseWriter, r *http.Request) {
 
 // networkView is the picture the network saw: the frame through the same
 // fused transform (crop, resize, quantize), dequantized back to RGB.
-func networkView(frame []byte, f camera.FrameFormat, s *streamer) (*camera.RGB, error) {
+func (w *liveWeb) networkView(frame []byte, f camera.FrameFormat) (*camera.RGB, error) {
+	s := w.st.s
 	q := s.net.Q.In
-	fu, err := s.pre.NewFused(f, camera.Quant{Scale: q.Scale, Zero: q.Zero})
-	if err != nil {
-		return nil, err
+	w.fusedMu.Lock()
+	defer w.fusedMu.Unlock()
+	if w.fused == nil || w.fused.Format() != f { // made once per frame format
+		fu, err := s.pre.NewFused(f, camera.Quant{Scale: q.Scale, Zero: q.Zero})
+		if err != nil {
+			return nil, err
+		}
+		w.fused, w.fusedIn = fu, make([]int8, 3*fu.Size()*fu.Size())
 	}
-	size := fu.Size()
-	in := make([]int8, 3*size*size)
-	if err := fu.Apply(in, frame); err != nil {
+	size, in := w.fused.Size(), w.fusedIn
+	if err := w.fused.Apply(in, frame); err != nil {
 		return nil, err
 	}
 	img := camera.NewRGB(size, size)

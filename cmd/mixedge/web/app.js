@@ -47,7 +47,8 @@
     });
   }
 
-  // Pictures: one request at a time per picture, at most every 500 ms.
+  // Pictures: one request at a time per picture, at most once a second
+  // (JPEG encoding is the page's main cost on the board).
   const pics = { crop: { el: $("crop"), busy: false, at: 0 }, source: { el: $("frame"), busy: false, at: 0 } };
   for (const [view, p] of Object.entries(pics)) {
     p.el.addEventListener("load", () => { p.busy = false; });
@@ -57,7 +58,7 @@
   function refreshPictures() {
     const now = Date.now();
     for (const p of Object.values(pics)) {
-      if (p.busy || now - p.at < 500) continue;
+      if (p.busy || now - p.at < 1000) continue;
       p.busy = true; p.at = now;
       p.el.src = "snapshot.jpg" + q({ view: p.view, t: String(now) });
     }
