@@ -179,6 +179,14 @@ func (s *rangeSource) Info() string {
 	return ""
 }
 
+// Reconnects is the wrapped source's count of reopenings, if it keeps one.
+func (s *rangeSource) Reconnects() int64 {
+	if r, ok := s.Source.(interface{ Reconnects() int64 }); ok {
+		return r.Reconnects()
+	}
+	return 0
+}
+
 func openSource(spec string, o SourceOptions) (Source, error) {
 	kind, arg, ok := strings.Cut(spec, ":")
 	if !ok || arg == "" {

@@ -47,7 +47,11 @@ type V4L2Source struct {
 	buf       v4l2.Buffer // the DQBUF/QBUF argument, reused
 	seq       int64
 	broken    error
+	reopened  atomic.Int64
 }
+
+// Reconnects counts the times --reconnect reopened the device.
+func (s *V4L2Source) Reconnects() int64 { return s.reopened.Load() }
 
 const (
 	v4l2DefaultW, v4l2DefaultH = 640, 480
@@ -423,6 +427,7 @@ func (s *V4L2Source) reconnect() error {
 		}
 		err := s.setup()
 		if err == nil {
+			s.reopened.Add(1)
 			s.logf("%s: reopened after %d attempts: %s", s.path, attempt, s.info)
 			return nil
 		}

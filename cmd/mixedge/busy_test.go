@@ -10,13 +10,6 @@ import (
 
 // TestMain lets the test binary be bench --busy's competitor process too
 // (os.Executable is the test binary here).
-func TestMain(m *testing.M) {
-	if len(os.Args) == 2 && os.Args[1] == busyArg {
-		os.Exit(runBusyLoop(os.Stdin))
-	}
-	os.Exit(m.Run())
-}
-
 // bench --busy runs its competitors while timing, records them, and stops
 // them: no competitor process outlives the command.
 func TestBenchBusy(t *testing.T) {

@@ -40,6 +40,7 @@ type streamOpts struct {
 	frameTimeout         time.Duration
 	profile              bool
 	by, profileJSON      string
+	live                 liveOpts // --http, --mqtt (live.go)
 }
 
 func runStream(args []string, stdout, stderr io.Writer) error {
@@ -104,21 +105,29 @@ waited from then until preprocessing began).
 histogram per op) and prints, after the summary, the stage times and the
 same per-op table as 'mixedge bench --profile' (rows grouped with --by).
 --profile-json FILE writes it as a mixedge.bench/1 document, which
-'mixedge bench --compare' sets beside bench records or other streams.`,
+'mixedge bench --compare' sets beside bench records or other streams.
+
+--http ADDR serves a live page (the frame, the labels, fps, a latency chart),
+/metrics for Prometheus, /api/latest, /snapshot.jpg, /events and /healthz;
+--mqtt URL publishes the label (on change, with hysteresis: --stable-frames,
+--min-score), stats and availability, with Home Assistant discovery
+(--ha-discovery). Neither slows the frame loop: see the README's
+"Dashboards and home automation".`,
 		`  rpicam-vid -t 0 --codec yuv420 --width 640 --height 480 -o - | mixedge stream --model mixnet_s.fw --source pipe:- --format i420 --size 640x480
   ffmpeg -i clip.mp4 -f yuv4mpegpipe -pix_fmt yuv420p - | mixedge stream --model mixnet_s.fw --source y4m:- --json
   mixedge stream --model mixnet_s.fw --source y4m:clip.y4m --max-frames 100
   mixedge stream --model mixnet_s.fw --source v4l2:/dev/video0 --size 640x480 --fps 15 --reconnect
   mixedge stream --model mixnet_s.fw --source v4l2:/dev/video0 --format mjpeg --size 1280x720 --fps-limit 5
   mixedge stream --model mixnet_s.fw --source files:photos/ --top 3 --json
-  mixedge stream --model mixnet_s.fw --source y4m:clip.y4m --profile --by kind --profile-json live.json`, stderr)
+  mixedge stream --model mixnet_s.fw --source y4m:clip.y4m --profile --by kind --profile-json live.json
+  mixedge stream --source v4l2:/dev/video0 --reconnect --http 0.0.0.0:8080 --http-token s3cret --mqtt tcp://broker:1883 --ha-discovery`, stderr)
 	fs.StringVar(&o.model, "model", "", "a published model name (mixnet_s, mixnet_m, mixnet_l, tf_mixnet_s, ...; fetched and converted once) or an int8 .fw image (default mixnet_s)")
 	fs.StringVar(&o.source, "source", "", "pipe:-|pipe:PATH, y4m:FILE|y4m:-, files:GLOB|files:DIR, v4l2:/dev/videoN")
 	fs.StringVar(&o.format, "format", "", "pixel format of pipe: i420, nv12, yuyv, rgb24; asked of v4l2: yuyv, mjpeg")
 	fs.StringVar(&o.size, "size", "", "frame size of pipe: WxH; asked of v4l2 (default 640x480)")
 	fs.Float64Var(&o.fps, "fps", 0, "v4l2: frame rate to ask the camera for (0: its default)")
 	fs.BoolVar(&o.reconnect, "reconnect", false, "v4l2: reopen an unplugged or stalled camera (with backoff) instead of ending")
-	fs.DurationVar(&o.frameTimeout, "frame-timeout", 5*time.Second, "v4l2: a camera silent this long counts as stalled")
+	fs.DurationVar(&o.frameTimeout, "frame-timeout", 5*time.Second, "a v4l2 camera silent this long counts as stalled; /healthz (--http) fails after this long without a frame")
 	fs.StringVar(&o.colorRange, "range", "", "YUV colour range: full or limited (default: the source's; limited for pipe and y4m, full for MJPEG)")
 	fs.IntVar(&o.stride, "stride", 0, "pipe: bytes per row of the first plane (default: no padding)")
 	fs.Int64Var(&o.maxFrames, "max-frames", 0, "stop after this many classified frames (0: no limit)")
@@ -137,6 +146,7 @@ same per-op table as 'mixedge bench --profile' (rows grouped with --by).
 	fs.Var(&o.std, "std", "normalisation std r,g,b (default: the model's)")
 	fs.StringVar(&o.labels, "labels", "", "file with one class name per line (default: the model's)")
 	fs.Int64Var(&o.maxPixels, "max-pixels", defaultMaxPixels, "files: skip a picture that decodes to more pixels (big JPEGs decode at 1/2, 1/4 or 1/8 first)")
+	addLiveFlags(fs, &o.live)
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -269,6 +279,13 @@ same per-op table as 'mixedge bench --profile' (rows grouped with --by).
 	if err != nil {
 		return err
 	}
+	if o.live.http != "" || o.live.mqtt.url != "" {
+		stderr = &lockedWriter{w: stderr} // the server and the MQTT client log too
+	}
+	lv, err := startLive(&o.live, st, g, src, newLiveInfo(&o, m), o.frameTimeout, stderr)
+	if err != nil {
+		return err
+	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sig)
@@ -281,7 +298,13 @@ same per-op table as 'mixedge bench --profile' (rows grouped with --by).
 		case <-stopped:
 		}
 	}()
-	return st.loop(g, o, stdout, stderr)
+	err = st.loop(g, o, stdout, stderr)
+	w := stdout // where the summary went
+	if o.asJSON {
+		w = stderr
+	}
+	lv.close(w)
+	return err
 }
 
 // dropByDefault is --drop auto: drop old frames only for a live producer,
@@ -329,6 +352,7 @@ type streamer struct {
 	input                      string // the last frame's file (files:), else ""
 	failed                     int64
 	prof                       *streamProfile // --profile
+	sink                       streamSink     // --http, --mqtt
 }
 
 func newStreamer(n *model.Int8Net, pre camera.Preprocess, labels []string, k int, f camera.FrameFormat) (*streamer, error) {
@@ -409,6 +433,9 @@ func (s *streamer) loop(g *camera.Grabber, o streamOpts, stdout, stderr io.Write
 		last = time.Now()
 		err := s.process(f)
 		seq, ts, name := f.Seq, f.Time, f.Name
+		if err == nil && s.sink != nil {
+			s.sink.frame(s, f)
+		}
 		g.Release(f)
 		if err != nil {
 			// A frame that cannot be transformed (e.g. a still image of an
