@@ -134,15 +134,24 @@ func NewCalibrator(net *FloatNet, newObs func() quant.Observer) *Calibrator {
 
 // NewCalibratorSpec makes each point's observer from its class's entry in spec.
 func NewCalibratorSpec(net *FloatNet, spec ObserverSpec) (*Calibrator, error) {
+	mk, err := spec.factories()
+	if err != nil {
+		return nil, err
+	}
+	return newCalibrator(net, func(c PointClass) func() quant.Observer { return mk[c] }), nil
+}
+
+// factories returns the observer constructor of each point class.
+func (s ObserverSpec) factories() ([NumClasses]func() quant.Observer, error) {
 	var mk [NumClasses]func() quant.Observer
-	for c, name := range spec {
+	for c, name := range s {
 		f, err := quant.NewObserver(name)
 		if err != nil {
-			return nil, fmt.Errorf("observer for %s: %w", PointClass(c), err)
+			return mk, fmt.Errorf("observer for %s: %w", PointClass(c), err)
 		}
 		mk[c] = f
 	}
-	return newCalibrator(net, func(c PointClass) func() quant.Observer { return mk[c] }), nil
+	return mk, nil
 }
 
 func newCalibrator(net *FloatNet, mk func(PointClass) func() quant.Observer) *Calibrator {

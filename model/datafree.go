@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-
-	"github.com/mixedge/mixedge/quant"
 )
 
 // Data-free calibration (after Nagel et al., 2019, "Data-Free Quantization
@@ -69,13 +67,9 @@ type DataFreeStats struct {
 // with spec's observer for each point class.
 func DataFree(g *Graph, w *Weights, spec ObserverSpec, opt DataFreeOptions) (*DataFreeStats, error) {
 	opt = opt.withDefaults()
-	var mk [NumClasses]func() quant.Observer
-	for c, name := range spec {
-		f, err := quant.NewObserver(name)
-		if err != nil {
-			return nil, fmt.Errorf("observer for %s: %w", PointClass(c), err)
-		}
-		mk[c] = f
+	mk, err := spec.factories()
+	if err != nil {
+		return nil, err
 	}
 	rng := rand.New(rand.NewPCG(opt.Seed, 0x6d697865646765))
 	st := &DataFreeStats{Ranges: make(Ranges, len(g.Ops)), Means: make([][]float32, len(g.Tensors)),

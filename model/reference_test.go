@@ -49,8 +49,17 @@ func loadReference(t testing.TB) *FloatNet {
 	if _, err := os.Stat(path); err != nil {
 		t.Skipf("reference data not found (%v): the timm-logits check needs ../shared/reference", err)
 	}
-	a, _ := LookupArch("mixnet_s")
-	g, err := Build(a, 224, 1000)
+	return loadFloatNet(t, path, "mixnet_s", 224, 1000)
+}
+
+// loadFloatNet builds arch at size for classes and loads the weights at path.
+func loadFloatNet(t testing.TB, path, arch string, size, classes int) *FloatNet {
+	t.Helper()
+	a, err := LookupArch(arch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := Build(a, size, classes)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,6 @@ import (
 	"github.com/mixedge/mixedge/camera"
 	"github.com/mixedge/mixedge/kernels"
 	"github.com/mixedge/mixedge/model/calib"
-	"github.com/mixedge/mixedge/model/safetensors"
 	"github.com/mixedge/mixedge/quant"
 	"github.com/mixedge/mixedge/tools/fashion/fmnist"
 )
@@ -40,28 +39,7 @@ func trainedNet(t testing.TB, arch string) *FloatNet {
 	if _, err := os.Stat(path); err != nil {
 		t.Skipf("trained fixture missing (make fixtures writes it): %v", err)
 	}
-	a, err := LookupArch(arch)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := Build(a, size, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := safetensors.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	w, err := LoadWeights(g, f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	net, err := NewFloatNet(g, w)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return net
+	return loadFloatNet(t, path, arch, size, 10)
 }
 
 // fmnistData is Fashion-MNIST preprocessed as mixedge preprocesses a 28x28
@@ -246,56 +224,28 @@ func (r recipe) quantize(t testing.TB, net *FloatNet, imgs []labelled, pre Prepr
 	t.Helper()
 	var rg Ranges
 	var opt QuantizeOptions
-	if r.union {
-		st, err := DataFree(net.G, net.W, r.spec, r.dfOpt)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cal, err := NewCalibratorSpec(net, r.spec)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for p := 0; p < cal.Passes(); p++ {
-			for _, s := range imgs {
-				cal.Observe(s.x)
-			}
-			cal.EndPass()
-		}
-		pr, err := cal.Ranges()
-		if err != nil {
-			t.Fatal(err)
-		}
-		rg = UnionRanges(pr, st.Ranges)
-		if r.biasCorr {
-			opt.Means = cal.Means()
-			if r.dfMeans {
-				opt.Means = st.Means
-			}
-		}
-	} else if r.dataFree {
-		st, err := DataFree(net.G, net.W, r.spec, r.dfOpt)
-		if err != nil {
+	var st *DataFreeStats
+	if r.union || r.dataFree {
+		var err error
+		if st, err = DataFree(net.G, net.W, r.spec, r.dfOpt); err != nil {
 			t.Fatal(err)
 		}
 		rg = st.Ranges
 		if r.biasCorr {
 			opt.Means = st.Means
 		}
-	} else {
-		cal, err := NewCalibratorSpec(net, r.spec)
+	}
+	if !r.dataFree {
+		cal := calibrateOn(t, net, r.spec, imgs)
+		pr, err := cal.Ranges()
 		if err != nil {
 			t.Fatal(err)
 		}
-		for p := 0; p < cal.Passes(); p++ {
-			for _, s := range imgs {
-				cal.Observe(s.x)
-			}
-			cal.EndPass()
+		rg = pr
+		if r.union {
+			rg = UnionRanges(pr, st.Ranges)
 		}
-		if rg, err = cal.Ranges(); err != nil {
-			t.Fatal(err)
-		}
-		if r.biasCorr {
+		if r.biasCorr && !r.dfMeans {
 			opt.Means = cal.Means()
 		}
 	}
@@ -380,16 +330,7 @@ func bestTier() *kernels.Table {
 // domainScore calibrates net on imgs and compares with its BatchNorm statistics.
 func domainScore(t testing.TB, net *FloatNet, imgs []labelled) DomainCheck {
 	t.Helper()
-	cal, err := NewCalibratorSpec(net, DefaultObserverSpec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for p := 0; p < cal.Passes(); p++ {
-		for _, s := range imgs {
-			cal.Observe(s.x)
-		}
-		cal.EndPass()
-	}
+	cal := calibrateOn(t, net, DefaultObserverSpec, imgs)
 	df, err := DataFree(net.G, net.W, DefaultObserverSpec, DataFreeOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -494,4 +435,20 @@ func recipeWanted(r recipe) bool {
 		}
 	}
 	return false
+}
+
+// calibrateOn runs every pass of a spec calibrator over imgs.
+func calibrateOn(t testing.TB, net *FloatNet, spec ObserverSpec, imgs []labelled) *Calibrator {
+	t.Helper()
+	cal, err := NewCalibratorSpec(net, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p := 0; p < cal.Passes(); p++ {
+		for _, s := range imgs {
+			cal.Observe(s.x)
+		}
+		cal.EndPass()
+	}
+	return cal
 }
