@@ -41,8 +41,15 @@ test-purego:
 # MIXEDGE_REQUIRE_KERNELS makes kernels.TestRequireKernels fail unless the
 # expected tier was chosen, so a leg cannot silently test only generic code
 # (and on cortex-a72 qemu raises SIGILL if SDOT ever runs).
+# Of cmd/mixedge, the tests that run the CLI's int8 path and the ARM CPU
+# report: the rest of the package is architecture-neutral Go (flags, live
+# outputs, eval, messages) that the amd64 and purego legs run and that takes
+# about 8 minutes under qemu-aarch64; xarch runs the arm64 binary end to end.
+ARM64_PKGS = $(shell $(GO) list ./... | grep -v '/cmd/mixedge$$')
+ARM64_CMD_TESTS := ^(TestCPUInfoARM|TestBenchAndCPU|TestClassifySynthetic|TestConvertClassifyInfoInt8|TestInfoTotals)$$
 test-arm64:
-	MIXEDGE_REQUIRE_KERNELS=neon GOARCH=arm64 $(GO) test -short -exec '$(QEMU_ARM64) -cpu cortex-a72' ./...
+	MIXEDGE_REQUIRE_KERNELS=neon GOARCH=arm64 $(GO) test -short -exec '$(QEMU_ARM64) -cpu cortex-a72' $(ARM64_PKGS)
+	MIXEDGE_REQUIRE_KERNELS=neon GOARCH=arm64 $(GO) test -short -run '$(ARM64_CMD_TESTS)' -exec '$(QEMU_ARM64) -cpu cortex-a72' ./cmd/mixedge/
 	MIXEDGE_REQUIRE_KERNELS=dotprod GOARCH=arm64 $(GO) test -short -exec '$(QEMU_ARM64) -cpu cortex-a76' ./kernels/ ./model/
 
 # 32-bit Raspberry Pi OS (GOARCH=arm GOARM=7): qemu's cortex-a15 is an

@@ -13,6 +13,10 @@ import (
 // bench --busy runs its competitors while timing, records them, and stops
 // them: no competitor process outlives the command.
 func TestBenchBusy(t *testing.T) {
+	exe, _ := os.Executable()
+	if err := exec.Command(exe, "-test.run=^$").Run(); err != nil && strings.Contains(err.Error(), "exec format error") {
+		t.Skipf("this test binary runs under emulation (qemu-user) and cannot start itself as a competitor process: %v", err)
+	}
 	for _, kind := range []string{"process", "goroutine"} {
 		doc, _ := benchJSON(t, "--input-size", "32", "--runs", "3", "--warmup", "1", "--threads", "1,2",
 			"--busy", "2", "--busy-kind", kind)
@@ -20,7 +24,6 @@ func TestBenchBusy(t *testing.T) {
 			t.Errorf("%s: settings %+v, %d results", kind, doc.Settings, len(doc.Results))
 		}
 	}
-	exe, _ := os.Executable()
 	time.Sleep(100 * time.Millisecond)
 	if out, err := exec.Command("pgrep", "-f", exe+" "+busyArg).Output(); err == nil && strings.TrimSpace(string(out)) != "" {
 		t.Errorf("busy competitors still running: %s", out)

@@ -96,7 +96,8 @@ class Mixed(nn.ModuleDict):
 
     def forward(self, x):
         xs = torch.split(x, self.si, 1)
-        return torch.cat([self[str(i)](xi) for i, xi in enumerate(xs)], 1)
+        # indexed, not iterated, so torch.fx can trace it (PyTorch FX int8 comparison)
+        return torch.cat([self[str(i)](xs[i]) for i in range(len(self.si))], 1)
 
 
 def mk(cin, cout, ks, mixed, stride=1, depthwise=False, same=False):
