@@ -10,65 +10,6 @@ import (
 	"unsafe"
 )
 
-// runArmDW compares tab.DWConv with the generic kernel on one case, with
-// guard bands around dst and untouched-input checks.
-func runArmDW(tb testing.TB, rng *rand.Rand, tab *Table, tc dwCase, multKind int) {
-	tb.Helper()
-	oh, pt := padding(tc.h, tc.k, tc.stride, tc.same)
-	ow, pl := padding(tc.w, tc.k, tc.stride, tc.same)
-	s := DWConvShape{H: tc.h, W: tc.w, C: tc.c, InStride: tc.inOff + tc.c + tc.inExtra,
-		OutStride: tc.outOff + tc.c + tc.outExtra, K: tc.k, Stride: tc.stride, PadTop: pt, PadLeft: pl, OH: oh, OW: ow}
-	src := newBuf(rng, tc.h*tc.w*s.InStride)
-	if tc.extreme {
-		copy(src.b, randInt8s(rng, len(src.b), true))
-	}
-	w := randWeights(rng, tc.k*tc.k*tc.c, tc.extreme)
-	raw := randBias(rng, tc.c, tc.largeBias)
-	q := randQuantOut(rng)
-	if tc.extreme {
-		q.zIn = []int32{-128, 127}[rng.IntN(2)]
-	}
-	rq := multsOfKind(tb, rng, tc.c, tc.k*tc.k, multKind)
-	bias := fold(tb, raw, w, tc.c, 1, q.zIn)
-	got := newBuf(rng, oh*ow*s.OutStride)
-	want := got.clone()
-	srcBefore, wBefore, biasBefore := src.clone(), slices.Clone(w), slices.Clone(bias)
-	pw := tab.PackDW(w, tc.k, tc.c)
-	if !slices.Equal(pw[:len(w)], w) {
-		tb.Fatalf("%s: PackDW does not start with the plain weights", tab.Name)
-	}
-	srcLen := span(tc.h*tc.w, s.InStride, tc.c)
-	srcView := src.view(tc.inOff, srcLen)[:srcLen:srcLen]
-	dstLen := span(oh*ow, s.OutStride, tc.c)
-	ranges := [][2]int{{0, oh}}
-	if tc.split {
-		ranges = splitRows(rng, oh)
-	}
-	for _, r := range ranges {
-		DWConvQS8(want[guard+tc.outOff:][:dstLen], srcView, w, bias, rq, &s, q.zIn, q.zOut, q.qmin, q.qmax, r[0], r[1])
-		tab.DWConv(got.view(tc.outOff, dstLen), srcView, pw, bias, rq, &s, q.zIn, q.zOut, q.qmin, q.qmax, r[0], r[1])
-	}
-	name := fmt.Sprintf("%s %v mult=%d", tab.Name, tc, multKind)
-	checkBuf(tb, name+": dst", got.b, want)
-	checkBuf(tb, name+": src", src.b, srcBefore)
-	if !slices.Equal(w, wBefore) || !slices.Equal(bias, biasBefore) {
-		tb.Fatalf("%s: weights or bias modified", name)
-	}
-}
-
-var armDWChannels = []int{16, 17, 20, 24, 31, 32, 33, 40, 47, 48, 60, 72, 1, 5, 15}
-
-func randArmDWCase(rng *rand.Rand, k, stride int, same bool) dwCase {
-	tc := dwCase{k: k, stride: stride, same: same,
-		h: 1 + rng.IntN(k+6), w: 1 + rng.IntN(k+8), c: armDWChannels[rng.IntN(len(armDWChannels))],
-		extreme: rng.IntN(4) == 0, largeBias: rng.IntN(5) == 0, split: rng.IntN(2) == 0}
-	if rng.IntN(2) == 0 {
-		tc.inOff, tc.inExtra = rng.IntN(5), rng.IntN(20)
-		tc.outOff, tc.outExtra = rng.IntN(5), rng.IntN(5)
-	}
-	return tc
-}
-
 func TestArmDWConv(t *testing.T) {
 	forTiers(t, func(t *testing.T, tab *Table) {
 		rng := rand.New(rand.NewPCG(3, uint64(len(tab.Name))))

@@ -3,108 +3,12 @@
 package kernels
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
 
 	"github.com/mixedge/mixedge/quant"
 )
-
-func randAddParams(rng *rand.Rand) quant.AddParams {
-	p := quant.AddParams{ZA: int32(rng.IntN(256) - 128), ZB: int32(rng.IntN(256) - 128),
-		MA: rng.Int32N(1 << 15), MB: rng.Int32N(1 << 15), Shift: 1 + rng.Int32N(31), ZOut: int32(rng.IntN(256) - 128)}
-	switch rng.IntN(4) {
-	case 0:
-		p.MA, p.MB, p.Shift = 1<<15-1, 1<<15-1, 1+rng.Int32N(3) // saturating outputs
-	case 1:
-		p.Shift = 31
-	}
-	return p
-}
-
-// runArmElementwise checks Add, Lookup, ChannelMul and Pool of tab on
-// buffers of n elements (pixels x channels for the per-channel ones).
-func runArmElementwise(tb testing.TB, rng *rand.Rand, tab *Table, pixels, channels int, inPlace bool) {
-	tb.Helper()
-	ext := rng.IntN(3) == 0
-	q := randQuantOut(rng)
-	n := pixels * channels
-	name := fmt.Sprintf("%s %dx%d inPlace=%v", tab.Name, pixels, channels, inPlace)
-
-	// Add and Lookup on n contiguous elements.
-	a, b := newBuf(rng, n), newBuf(rng, n)
-	copy(a.b[guard:guard+n], randInt8s(rng, n, ext))
-	copy(b.b[guard:guard+n], randInt8s(rng, n, ext))
-	p := randAddParams(rng)
-	got := newBuf(rng, n)
-	want := got.clone()
-	aBefore, bBefore := a.clone(), b.clone()
-	AddQS8(want[guard:guard+n], a.view(0, n), b.view(0, n), p, q.qmin, q.qmax)
-	if inPlace {
-		copy(got.b[guard:guard+n], a.b[guard:guard+n])
-		tab.Add(got.view(0, n), got.view(0, n), b.view(0, n), p, q.qmin, q.qmax)
-	} else {
-		tab.Add(got.view(0, n), a.view(0, n), b.view(0, n), p, q.qmin, q.qmax)
-	}
-	checkBuf(tb, name+" add dst", got.b, want)
-	checkBuf(tb, name+" add a", a.b, aBefore)
-	checkBuf(tb, name+" add b", b.b, bBefore)
-
-	var table [256]int8
-	copy(table[:], randInt8s(rng, 256, false))
-	tBefore := table
-	got = newBuf(rng, n)
-	want = got.clone()
-	LookupQS8(want[guard:guard+n], a.view(0, n), &table)
-	if inPlace {
-		copy(got.b[guard:guard+n], a.b[guard:guard+n])
-		tab.Lookup(got.view(0, n), got.view(0, n), &table)
-	} else {
-		tab.Lookup(got.view(0, n), a.view(0, n), &table)
-	}
-	checkBuf(tb, name+" lookup dst", got.b, want)
-	checkBuf(tb, name+" lookup src", a.b, aBefore)
-	if table != tBefore {
-		tb.Fatalf("%s: lookup changed the table", name)
-	}
-
-	// ChannelMul and Pool on a channel slice of a wider tensor.
-	off, extra := rng.IntN(4), rng.IntN(6)
-	stride := off + channels + extra
-	x := newBuf(rng, pixels*stride)
-	if ext {
-		copy(x.b, randInt8s(rng, len(x.b), true))
-	}
-	gate := randInt8s(rng, channels, ext)
-	ms := multsOfKind(tb, rng, 2, 64, rng.IntN(3))
-	if rng.IntN(2) == 0 { // the SE gate's range: Shift 1..16 (chanMulNeon's n = 8 and 16 loops)
-		ms[0] = quant.Multiplier{M: 1<<30 + rng.Int32N(1<<30), Shift: 1 + rng.Int32N(16)}
-	}
-	zX, zG := int32(rng.IntN(256)-128), int32(rng.IntN(256)-128)
-	xBefore := x.clone()
-	span := span(pixels, stride, channels)
-	got = newBuf(rng, pixels*stride)
-	want = got.clone()
-	ChannelMulQS8(want[guard+off:][:span], stride, x.view(off, span), stride, pixels, channels, gate, zX, zG, ms[0], q.zOut, q.qmin, q.qmax)
-	if inPlace {
-		copy(got.b, x.b)
-		copy(want, x.b)
-		ChannelMulQS8(want[guard+off:][:span], stride, want[guard+off:][:span], stride, pixels, channels, gate, zX, zG, ms[0], q.zOut, q.qmin, q.qmax)
-		tab.ChannelMul(got.view(off, span), stride, got.view(off, span), stride, pixels, channels, gate, zX, zG, ms[0], q.zOut, q.qmin, q.qmax)
-	} else {
-		tab.ChannelMul(got.view(off, span), stride, x.view(off, span), stride, pixels, channels, gate, zX, zG, ms[0], q.zOut, q.qmin, q.qmax)
-	}
-	checkBuf(tb, name+" channel_mul dst", got.b, want)
-	checkBuf(tb, name+" channel_mul src", x.b, xBefore)
-
-	got = newBuf(rng, channels)
-	want = got.clone()
-	GlobalAvgPoolQS8(want[guard:guard+channels], x.view(off, span), pixels, channels, stride, q.zIn, ms[1], q.zOut, q.qmin, q.qmax)
-	tab.Pool(got.view(0, channels), x.view(off, span), pixels, channels, stride, q.zIn, ms[1], q.zOut, q.qmin, q.qmax)
-	checkBuf(tb, name+" pool dst", got.b, want)
-	checkBuf(tb, name+" pool src", x.b, xBefore)
-}
 
 func TestArmElementwise(t *testing.T) {
 	forTiers(t, func(t *testing.T, tab *Table) {

@@ -4,9 +4,7 @@ package kernels
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
-	"slices"
 	"testing"
 
 	"github.com/mixedge/mixedge/quant"
@@ -31,105 +29,6 @@ func forTiers(t *testing.T, f func(t *testing.T, tab *Table)) {
 	for _, tab := range ts {
 		t.Run(tab.Name, func(t *testing.T) { f(t, tab) })
 	}
-}
-
-type armGEMMCase struct {
-	pixels, k, n              int
-	inOff, inExtra            int
-	outOff, outExtra          int
-	extreme, largeBias, tight bool
-	multKind                  int // 0 random, 1 Shift <= 0, 2 Shift = 31
-}
-
-func (c armGEMMCase) String() string {
-	return fmt.Sprintf("%dpx k=%d n=%d in[%d+%d] out[%d+%d] ext=%v big=%v tight=%v mult=%d",
-		c.pixels, c.k, c.n, c.inOff, c.inExtra, c.outOff, c.outExtra, c.extreme, c.largeBias, c.tight, c.multKind)
-}
-
-func randArmGEMMCase(rng *rand.Rand, short bool) armGEMMCase {
-	maxK, maxN, maxP := 300, 70, 13
-	if short {
-		maxK, maxN, maxP = 100, 40, 9
-	}
-	c := armGEMMCase{pixels: 1 + rng.IntN(maxP), k: 1 + rng.IntN(maxK), n: 1 + rng.IntN(maxN),
-		extreme: rng.IntN(4) == 0, largeBias: rng.IntN(5) == 0, tight: rng.IntN(3) == 0, multKind: rng.IntN(4) % 3}
-	if rng.IntN(2) == 0 {
-		c.inOff, c.inExtra, c.outOff, c.outExtra = rng.IntN(4), rng.IntN(40), rng.IntN(4), rng.IntN(9)
-	}
-	return c
-}
-
-func multsOfKind(tb testing.TB, rng *rand.Rand, n, k, kind int) []quant.Multiplier {
-	rq := randMults(tb, rng, n, k)
-	for i := range rq {
-		switch kind {
-		case 1: // Shift <= 0: real multiplier >= 1/2
-			m, err := quant.NewMultiplier(0.5 + rng.Float64()*float64(int(1)<<rng.IntN(29)))
-			if err != nil {
-				tb.Fatal(err)
-			}
-			rq[i] = m
-		case 2:
-			rq[i] = quant.Multiplier{M: int32(rng.Int64N(1 << 31)), Shift: 31}
-		}
-	}
-	return rq
-}
-
-// gemmInputs builds src (optionally with capacity == length, to force the
-// row-copy path) and the other operands.
-func runArmGEMM(tb testing.TB, rng *rand.Rand, tab *Table, c armGEMMCase) {
-	tb.Helper()
-	srcStride := c.inOff + c.k + c.inExtra
-	dstStride := c.outOff + c.n + c.outExtra
-	src := newBuf(rng, c.pixels*srcStride)
-	if c.extreme {
-		copy(src.b, randInt8s(rng, len(src.b), true))
-	}
-	w := randWeights(rng, c.n*c.k, c.extreme)
-	raw := randBias(rng, c.n, c.largeBias)
-	q := randQuantOut(rng)
-	rq := multsOfKind(tb, rng, c.n, c.k, c.multKind)
-	bias := fold(tb, raw, w, c.n, c.k, q.zIn)
-	srcBefore := src.clone()
-	srcLen := span(c.pixels, srcStride, c.k)
-	srcView := src.view(c.inOff, srcLen)
-	if c.tight {
-		srcView = srcView[:srcLen:srcLen]
-	}
-	wBefore := slices.Clone(w)
-	packed := tab.PackGEMM(w, c.k, c.n)
-
-	got := newBuf(rng, c.pixels*dstStride)
-	want := slices.Clone(got.b)
-	GEMMQS8(want[guard+c.outOff:], dstStride, srcView, srcStride, c.pixels, c.k, c.n, w, bias, rq, q.zOut, q.qmin, q.qmax)
-	tab.GEMM(got.view(c.outOff, span(c.pixels, dstStride, c.n)), dstStride, srcView, srcStride, c.pixels, c.k, c.n,
-		packed, bias, rq, q.zOut, q.qmin, q.qmax)
-	checkBuf(tb, tab.Name+" "+c.String()+": dst", got.b, want)
-	checkBuf(tb, tab.Name+" "+c.String()+": src", src.b, srcBefore)
-	if !slices.Equal(w, wBefore) {
-		tb.Fatalf("%s: PackGEMM changed w", c)
-	}
-
-	// The classifier: same sums, float epilogue. dst is dense.
-	scale := make([]float32, c.n)
-	for i := range scale {
-		scale[i] = float32(math.Exp2(-30*rng.Float64())) * []float32{1, -1}[rng.IntN(2)]
-	}
-	fWant := make([]float32, c.pixels*c.n+2*guard)
-	fGot := make([]float32, len(fWant))
-	for i := range fWant {
-		fWant[i] = float32(i) + 0.5
-		fGot[i] = fWant[i]
-	}
-	GEMMQS8F32(fWant[guard:], srcView, srcStride, c.pixels, c.k, c.n, w, bias, scale)
-	tab.GEMMF32(fGot[guard:guard+c.pixels*c.n], srcView, srcStride, c.pixels, c.k, c.n, packed, bias, scale)
-	for i := range fWant {
-		if math.Float32bits(fGot[i]) != math.Float32bits(fWant[i]) {
-			tb.Fatalf("%s %s: f32 dst[%d] (payload %d) = %g, want %g", tab.Name, c, i, i-guard, fGot[i], fWant[i])
-		}
-	}
-	checkBuf(tb, tab.Name+" "+c.String()+": src after f32", src.b, srcBefore)
 }
 
 func TestArmGEMM(t *testing.T) {

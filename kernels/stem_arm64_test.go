@@ -3,48 +3,9 @@
 package kernels
 
 import (
-	"fmt"
 	"math/rand/v2"
-	"slices"
 	"testing"
 )
-
-func runArmStem(tb testing.TB, rng *rand.Rand, tab *Table, tc stemCase, multKind int) {
-	tb.Helper()
-	oh, pt := padding(tc.h, tc.k, tc.stride, tc.same)
-	ow, pl := padding(tc.w, tc.k, tc.stride, tc.same)
-	s := ConvShape{H: tc.h, W: tc.w, Cin: tc.cin, InStride: tc.cin + tc.inExtra, Cout: tc.cout,
-		OutStride: tc.outOff + tc.cout + tc.outExtra, K: tc.k, Stride: tc.stride, PadTop: pt, PadLeft: pl, OH: oh, OW: ow}
-	src := newBuf(rng, tc.h*tc.w*s.InStride)
-	if tc.extreme {
-		copy(src.b, randInt8s(rng, len(src.b), true))
-	}
-	kk := tc.k * tc.k * tc.cin
-	w := randWeights(rng, tc.cout*kk, tc.extreme)
-	raw := randBias(rng, tc.cout, rng.IntN(5) == 0)
-	q := randQuantOut(rng)
-	rq := multsOfKind(tb, rng, tc.cout, kk, multKind)
-	bias := fold(tb, raw, w, tc.cout, kk, q.zIn)
-	got := newBuf(rng, oh*ow*s.OutStride)
-	want, srcBefore, wBefore := got.clone(), src.clone(), slices.Clone(w)
-	ranges := [][2]int{{0, oh}}
-	if tc.split {
-		ranges = splitRows(rng, oh)
-	}
-	srcLen := span(tc.h*tc.w, s.InStride, tc.cin)
-	srcView := src.view(0, srcLen)[:srcLen:srcLen]
-	dstLen := span(oh*ow, s.OutStride, tc.cout)
-	for _, r := range ranges {
-		StemConvQS8(want[guard+tc.outOff:][:dstLen], srcView, w, bias, rq, &s, q.zIn, q.zOut, q.qmin, q.qmax, r[0], r[1])
-		tab.Stem(got.view(tc.outOff, dstLen), srcView, w, bias, rq, &s, q.zIn, q.zOut, q.qmin, q.qmax, r[0], r[1])
-	}
-	name := fmt.Sprintf("%s %v mult=%d", tab.Name, tc, multKind)
-	checkBuf(tb, name+": dst", got.b, want)
-	checkBuf(tb, name+": src", src.b, srcBefore)
-	if !slices.Equal(w, wBefore) {
-		tb.Fatalf("%s: weights modified", name)
-	}
-}
 
 func TestArmStem(t *testing.T) {
 	forTiers(t, func(t *testing.T, tab *Table) {
