@@ -27,6 +27,10 @@ type (
 	ChannelMulFunc func(dst []int8, dstStride int, src []int8, srcStride int, pixels, channels int,
 		gate []int8, zX, zG int32, m quant.Multiplier, zOut, qmin, qmax int32)
 	LookupFunc func(dst, src []int8, table *[256]int8)
+	// PoolSumsFunc and PoolFinishFunc are PoolFunc in two halves
+	// (PoolSumsQS8, PoolFinishQS8), for a pool split over threads.
+	PoolSumsFunc   func(acc []int32, src []int8, pixels, channels, srcStride int)
+	PoolFinishFunc func(dst []int8, acc []int32, pixels int, zIn int32, m quant.Multiplier, zOut, qmin, qmax int32)
 )
 
 // Table is one tier of kernels. A model picks a table once, when it is
@@ -56,6 +60,11 @@ type Table struct {
 	Add        AddFunc
 	ChannelMul ChannelMulFunc
 	Lookup     LookupFunc
+	// PoolSums and PoolFinish split Pool over threads. Where PoolSums is
+	// the generic Go loop (Ops["pool_sums"] == "generic") a model pools on
+	// one thread instead: the tier's Pool is much faster than that loop.
+	PoolSums   PoolSumsFunc
+	PoolFinish PoolFinishFunc
 	// Ops names the implementation of each entry ("avx2", "generic", …),
 	// for `mixedge cpu` and profiles.
 	Ops map[string]string
@@ -74,8 +83,10 @@ var Generic = &Table{
 	Add:        AddQS8,
 	ChannelMul: ChannelMulQS8,
 	Lookup:     LookupQS8,
+	PoolSums:   PoolSumsQS8,
+	PoolFinish: PoolFinishQS8,
 	Ops: map[string]string{"gemm": "generic", "gemm_f32": "generic", "dwconv": "generic", "stem": "generic",
-		"pool": "generic", "add": "generic", "channel_mul": "generic", "lookup": "generic"},
+		"pool": "generic", "add": "generic", "channel_mul": "generic", "lookup": "generic", "pool_sums": "generic"},
 }
 
 // packDWPlain is PackDW for tiers that read the plain [K][K][C] weights.

@@ -28,8 +28,10 @@ var AVX2 = &Table{
 	Add:        AddQS8AVX2,
 	ChannelMul: ChannelMulQS8AVX2,
 	Lookup:     LookupQS8AVX2,
+	PoolSums:   PoolSumsQS8AVX2,
+	PoolFinish: PoolFinishQS8AVX2,
 	Ops: map[string]string{"gemm": "avx2", "gemm_f32": "avx2", "dwconv": "avx2", "stem": "avx2",
-		"pool": "avx2", "add": "avx2", "channel_mul": "avx2", "lookup": "avx2"},
+		"pool": "avx2", "add": "avx2", "channel_mul": "avx2", "lookup": "avx2", "pool_sums": "avx2"},
 }
 
 // The VNNI tier (AVX-512 VNNI: Ice Lake, Zen 4 and later): the GEMMs and
@@ -65,6 +67,8 @@ var VNNI = &Table{
 	Add:        AddQS8AVX2,
 	ChannelMul: ChannelMulQS8AVX2,
 	Lookup:     LookupQS8AVX2,
+	PoolSums:   PoolSumsQS8AVX2,
+	PoolFinish: PoolFinishQS8AVX2,
 	Ops: map[string]string{"gemm": "vnni", "gemm_f32": "vnni", "dwconv": "vnni", "stem": "avx2",
-		"pool": "avx2", "add": "avx2", "channel_mul": "avx2", "lookup": "avx2"},
+		"pool": "avx2", "add": "avx2", "channel_mul": "avx2", "lookup": "avx2", "pool_sums": "avx2"},
 }

@@ -35,6 +35,7 @@ func TestAVX2Tier(t *testing.T) {
 		{"dwconv", AVX2.DWConv, Generic.DWConv}, {"stem", AVX2.Stem, Generic.Stem},
 		{"pool", AVX2.Pool, Generic.Pool}, {"add", AVX2.Add, Generic.Add},
 		{"channel_mul", AVX2.ChannelMul, Generic.ChannelMul}, {"lookup", AVX2.Lookup, Generic.Lookup},
+		{"pool_sums", AVX2.PoolSums, Generic.PoolSums},
 	} {
 		isGeneric := ptr(e.avx2) == ptr(e.generic)
 		switch want := AVX2.Ops[e.op]; {
@@ -74,6 +75,7 @@ func TestVNNITier(t *testing.T) {
 		{"pool", VNNI.Pool, AVX2.Pool, Generic.Pool}, {"add", VNNI.Add, AVX2.Add, Generic.Add},
 		{"channel_mul", VNNI.ChannelMul, AVX2.ChannelMul, Generic.ChannelMul},
 		{"lookup", VNNI.Lookup, AVX2.Lookup, Generic.Lookup},
+		{"pool_sums", VNNI.PoolSums, AVX2.PoolSums, Generic.PoolSums},
 	} {
 		impl := "vnni"
 		switch ptr(e.vnni) {

@@ -22,8 +22,13 @@ var Neon = &Table{
 	Add:        addQS8Neon32,
 	ChannelMul: channelMulQS8Neon32,
 	Lookup:     lookupQS8Neon32,
+	// No NEON pool sums: on a Pi the cores share their L2, so one thread
+	// pools the whole map from there (Ops["pool_sums"] == "generic").
+	PoolSums:   PoolSumsQS8,
+	PoolFinish: PoolFinishQS8,
 	Ops: map[string]string{"gemm": "neon", "gemm_f32": "neon", "dwconv": "neon", "stem": "neon",
-		"pool": "neon", "add": "neon", "channel_mul": "neon", "lookup": "neon"},
+		"pool": "neon", "add": "neon", "channel_mul": "neon", "lookup": "neon",
+		"pool_sums": "generic"},
 }
 
 func init() {

@@ -19,8 +19,13 @@ var Neon = &Table{
 	Add:        addQS8Neon,
 	ChannelMul: channelMulQS8Neon,
 	Lookup:     lookupQS8Neon,
+	// No NEON pool sums: on a Pi the cores share their L2, so one thread
+	// pools the whole map from there (Ops["pool_sums"] == "generic").
+	PoolSums:   PoolSumsQS8,
+	PoolFinish: PoolFinishQS8,
 	Ops: map[string]string{"gemm": "neon", "gemm_f32": "neon", "dwconv": "neon", "stem": "neon",
-		"pool": "neon", "add": "neon", "channel_mul": "neon", "lookup": "neon"},
+		"pool": "neon", "add": "neon", "channel_mul": "neon", "lookup": "neon",
+		"pool_sums": "generic"},
 }
 
 // DotProd is the ARMv8.2 dot-product tier (Cortex-A76: Pi 5). It uses SDOT
@@ -39,9 +44,12 @@ var DotProd = &Table{
 	Add:        Neon.Add,
 	ChannelMul: Neon.ChannelMul,
 	Lookup:     Neon.Lookup,
+	PoolSums:   Neon.PoolSums,
+	PoolFinish: Neon.PoolFinish,
 	Ops: map[string]string{"gemm": "dotprod", "gemm_f32": "dotprod", "dwconv": "dotprod",
 		"stem": "dotprod", "pool": Neon.Ops["pool"], "add": Neon.Ops["add"],
-		"channel_mul": Neon.Ops["channel_mul"], "lookup": Neon.Ops["lookup"]},
+		"channel_mul": Neon.Ops["channel_mul"], "lookup": Neon.Ops["lookup"],
+		"pool_sums": Neon.Ops["pool_sums"]},
 }
 
 func init() {

@@ -194,26 +194,11 @@ func GlobalAvgPoolQS8AVX2(dst []int8, src []int8, pixels, channels, srcStride in
 	checkStride("GlobalAvgPoolQS8AVX2", "src", srcStride, channels)
 	need("GlobalAvgPoolQS8AVX2", "src", len(src), span(pixels, srcStride, channels))
 	need("GlobalAvgPoolQS8AVX2", "dst", len(dst), channels)
-	var bb [8]int32 // requantizeAVX2's uniform bias and multiplier
-	var mm [8]quant.Multiplier
-	for i := range bb {
-		bb[i], mm[i] = -int32(pixels)*zIn, m
-	}
 	var sums [poolTile]int32
 	for c0 := 0; c0 < channels; c0 += poolTile {
 		w := min(poolTile, channels-c0)
-		c8 := w &^ 7
-		if c8 > 0 {
-			poolSumAVX2(&sums[0], &src[c0], pixels, c8, srcStride)
-		}
-		for c := c8; c < w; c++ {
-			var s int32
-			for p := range pixels {
-				s += int32(src[p*srcStride+c0+c])
-			}
-			sums[c] = s
-		}
-		requantizeAVX2(dst[c0:c0+w], sums[:w], bb[:], mm[:], 0, zOut, qmin, qmax)
+		PoolSumsQS8AVX2(sums[:w], src[c0:], pixels, w, srcStride)
+		PoolFinishQS8AVX2(dst[c0:c0+w], sums[:w], pixels, zIn, m, zOut, qmin, qmax)
 	}
 }
 
@@ -232,4 +217,39 @@ func LookupQS8AVX2(dst, src []int8, table *[256]int8) {
 	if n32 < len(dst) {
 		LookupQS8(dst[n32:], src[n32:len(dst)], table)
 	}
+}
+
+// PoolSumsQS8AVX2 is PoolSumsQS8 with poolSumAVX2 (the last channels%8 in
+// Go).
+func PoolSumsQS8AVX2(acc []int32, src []int8, pixels, channels, srcStride int) {
+	if channels <= 0 {
+		return
+	}
+	checkPoolPixels("PoolSumsQS8AVX2", pixels)
+	checkStride("PoolSumsQS8AVX2", "src", srcStride, channels)
+	need("PoolSumsQS8AVX2", "src", len(src), span(pixels, srcStride, channels))
+	need("PoolSumsQS8AVX2", "acc", len(acc), channels)
+	c8 := channels &^ 7
+	if c8 > 0 {
+		poolSumAVX2(&acc[0], &src[0], pixels, c8, srcStride)
+	}
+	for c := c8; c < channels; c++ {
+		var s int32
+		for p := range pixels {
+			s += int32(src[p*srcStride+c])
+		}
+		acc[c] = s
+	}
+}
+
+// PoolFinishQS8AVX2 is PoolFinishQS8 with requantizeAVX2.
+func PoolFinishQS8AVX2(dst []int8, acc []int32, pixels int, zIn int32, m quant.Multiplier, zOut, qmin, qmax int32) {
+	checkPoolPixels("PoolFinishQS8AVX2", pixels)
+	need("PoolFinishQS8AVX2", "acc", len(acc), len(dst))
+	var bb [8]int32 // requantizeAVX2's uniform bias and multiplier
+	var mm [8]quant.Multiplier
+	for i := range bb {
+		bb[i], mm[i] = -int32(pixels)*zIn, m
+	}
+	requantizeAVX2(dst, acc[:len(dst)], bb[:], mm[:], 0, zOut, qmin, qmax)
 }

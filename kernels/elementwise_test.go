@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -217,4 +218,58 @@ func FuzzElementwise(f *testing.F) {
 			runPool(t, rng, 1+int(a), 1+int(b))
 		}
 	})
+}
+
+// TestPoolSplitOverPixels: on every tier, PoolSums over any split of the
+// pixels, added up, then PoolFinish, is the tier's Pool (and the generic
+// one) bit for bit: what a model running the squeeze-excite pool on
+// several threads relies on. Guard bands check that neither half writes
+// past its output or touches its input.
+func TestPoolSplitOverPixels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(91, 92))
+	for _, tier := range Tiers() {
+		t.Run(tier.Name, func(t *testing.T) {
+			shapes := [][2]int{{49, 1536}, {196, 480}, {784, 240}, {1, 7}, {3, 8}, {5, 9}, {2, 300}}
+			for range 30 {
+				shapes = append(shapes, [2]int{1 + rng.IntN(80), 1 + rng.IntN(70)})
+			}
+			for _, s := range shapes {
+				pixels, channels := s[0], s[1]
+				stride := channels + rng.IntN(4)
+				src := newBuf(rng, pixels*stride)
+				srcBefore := src.clone()
+				n := span(pixels, stride, channels)
+				m := randMults(t, rng, 1, 1)[0]
+				q := randQuantOut(rng)
+				want := make([]int8, channels)
+				Generic.Pool(want, srcBefore[guard:][:n], pixels, channels, stride, q.zIn, m, q.zOut, q.qmin, q.qmax)
+				tierOut := make([]int8, channels)
+				tier.Pool(tierOut, src.view(0, n), pixels, channels, stride, q.zIn, m, q.zOut, q.qmin, q.qmax)
+				if !slices.Equal(tierOut, want) {
+					t.Fatalf("%dx%d: %s Pool differs from generic", pixels, channels, tier.Name)
+				}
+				total := make([]int32, channels)
+				for p0 := 0; p0 < pixels; {
+					p1 := min(pixels, p0+1+rng.IntN(pixels))
+					part := make([]int32, channels+2)
+					part[channels], part[channels+1] = 0x5a5a5a5a, -7 // guard
+					np := span(p1-p0, stride, channels)
+					tier.PoolSums(part[:channels], src.view(p0*stride, np), p1-p0, channels, stride)
+					if part[channels] != 0x5a5a5a5a || part[channels+1] != -7 {
+						t.Fatalf("%dx%d: %s PoolSums wrote past acc", pixels, channels, tier.Name)
+					}
+					for c := range channels {
+						total[c] += part[c]
+					}
+					p0 = p1
+				}
+				checkBuf(t, tier.Name+" PoolSums src", src.b, srcBefore)
+				dst := newBuf(rng, channels)
+				wantBuf := dst.clone()
+				copy(wantBuf[guard:], want)
+				tier.PoolFinish(dst.view(0, channels), total, pixels, q.zIn, m, q.zOut, q.qmin, q.qmax)
+				checkBuf(t, fmt.Sprintf("%dx%d %s PoolSums+PoolFinish", pixels, channels, tier.Name), dst.b, wantBuf)
+			}
+		})
+	}
 }
