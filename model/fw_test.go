@@ -398,8 +398,9 @@ func TestFirmwareRefusesMinus128(t *testing.T) {
 
 // TestInt8ThreadsChannelHalves runs mixnet_s at 96x96 (every block's map
 // is at most 14 rows from the third on, and their groups have 32 or more
-// channels, so the depthwise ops split by channel halves) on 2 to 5
-// threads: the logits must be those of generic on one thread.
+// channels, so the depthwise ops split by channel halves; the
+// squeeze-excite pools split by pixels where the tier has pool sums) on 2
+// to 5 threads: the logits must be those of generic on one thread.
 func TestInt8ThreadsChannelHalves(t *testing.T) {
 	q, in := synthMixnetS(t, 96, 20, 4, 1)
 	ref, err := NewInt8Net(q, kernels.Generic)

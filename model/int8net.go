@@ -66,10 +66,15 @@ type Int8Net struct {
 	arena   []byte
 	tensors [][]int8 // views into the arena, per tensor
 	scratch [][]int8 // per op (SE only)
-	logits  []float32
-	mc      []*mixconv.QS8    // per depthwise op
-	mcHalf  [][2]*mixconv.QS8 // per depthwise op on a small map: its channel halves (or nil)
-	stem    kernels.ConvShape
+	// seSums holds, with more than one thread, a squeeze-excite pool's
+	// int32 channel sums per chunk (seGateSplit): Threads() rows of
+	// seSumsStride.
+	seSums       []int32
+	seSumsStride int
+	logits       []float32
+	mc           []*mixconv.QS8    // per depthwise op
+	mcHalf       [][2]*mixconv.QS8 // per depthwise op on a small map: its channel halves (or nil)
+	stem         kernels.ConvShape
 
 	// Worker pool (SetThreads; nil for one thread): the op's units are
 	// claimed chunk by chunk by the caller and the workers (pool.go).
@@ -82,13 +87,16 @@ type Int8Net struct {
 
 // rowTask is a unit range [y0, y1) of op's work: output rows or pixels
 // (taskRows, runOp), channel-half × row-band units of a depthwise op
-// (taskDWHalf, dwHalves), or output pixels of its SiLU table (taskSiLU).
-type rowTask struct{ op, y0, y1, kind int }
+// (taskDWHalf, dwHalves), output pixels of its SiLU table (taskSiLU), or
+// input pixels of a squeeze-excite pool (taskSESum, seSum). chunk is the
+// task's index among the job's chunks.
+type rowTask struct{ op, y0, y1, kind, chunk int }
 
 const (
 	taskRows = iota
 	taskDWHalf
 	taskSiLU
+	taskSESum
 )
 
 // dwHalfMaxH: depthwise ops with at most this many output rows split over
@@ -333,8 +341,15 @@ func (n *Int8Net) SetThreads(t int) {
 	n.Close()
 	n.adapt = threadChoice{}
 	t = min(max(t, 1), maxThreads)
+	n.seSums, n.seSumsStride = nil, 0
 	if t > 1 {
 		n.pool = newPool(t, func(task rowTask) { n.runTask(task) })
+		for i := range n.Q.Ops {
+			if se := n.Q.Ops[i].SE; se != nil {
+				n.seSumsStride = max(n.seSumsStride, se.Channels)
+			}
+		}
+		n.seSums = make([]int32, t*n.seSumsStride)
 	}
 }
 
@@ -392,7 +407,15 @@ func (n *Int8Net) step(i int) {
 	}
 	switch op.Kind {
 	case OpSE:
-		n.seGate(i) // the reduction first, then the gating splits by rows
+		// The reduction first, then the gating splits by rows. Where the
+		// tier has fast pool sums each thread sums the rows that are in
+		// its cache (on a 2-vCPU EPYC the caller reading the other half
+		// of a 28x28x240 map took longer than the whole op on one thread).
+		if t > 1 && n.K.Ops["pool_sums"] != "generic" {
+			n.seGateSplit(i, t)
+		} else {
+			n.seGate(i)
+		}
 	case OpPool:
 		t = 1 // a whole-tensor reduction, and small
 	}
@@ -424,6 +447,8 @@ func (n *Int8Net) runTask(t rowTask) {
 		n.dwHalves(t.op, t.y0, t.y1)
 	case taskSiLU:
 		n.silu(t.op, t.y0, t.y1)
+	case taskSESum:
+		n.seSum(t.op, t.chunk, t.y0, t.y1)
 	default:
 		n.runOp(t.op, t.y0, t.y1)
 	}
@@ -557,13 +582,47 @@ func im2col(dst, src []int8, s *kernels.ConvShape, z int8, y0, y1 int) {
 // half of kernels.SqueezeExciteQS8, built from this tier's kernels. The
 // channel multiply (runOp) is the second.
 func (n *Int8Net) seGate(i int) {
-	k := n.K
 	se := n.Q.Ops[i].SE
 	src := n.tensors[n.Q.G.Ops[i].In]
+	c := se.Channels
+	n.K.Pool(n.scratch[i][:c], src, se.Pixels, c, c, se.XZero, se.Pool, se.MeanZero, quant.QMin, quant.QMax)
+	n.seFCs(i)
+}
+
+// seGateSplit is seGate with the pool's channel sums split over t threads
+// by pixels (each thread's home range: the rows it wrote), one chunk per
+// thread; the caller adds the chunks' sums and runs the rest.
+func (n *Int8Net) seGateSplit(i, t int) {
+	se := n.Q.Ops[i].SE
+	c := se.Channels
+	chunks := min(se.Pixels, t)
+	n.pool.do(i, taskSESum, se.Pixels, chunks)
+	total := n.seSums[:c]
+	for ch := 1; ch < chunks; ch++ {
+		for j, v := range n.seSums[ch*n.seSumsStride:][:c] {
+			total[j] += v
+		}
+	}
+	n.K.PoolFinish(n.scratch[i][:c], total, se.Pixels, se.XZero, se.Pool, se.MeanZero, quant.QMin, quant.QMax)
+	n.seFCs(i)
+}
+
+// seSum writes the channel sums of squeeze-excite op i's input pixels
+// [p0, p1) to chunk's row of seSums.
+func (n *Int8Net) seSum(i, chunk, p0, p1 int) {
+	c := n.Q.Ops[i].SE.Channels
+	src := n.tensors[n.Q.G.Ops[i].In]
+	n.K.PoolSums(n.seSums[chunk*n.seSumsStride:][:c], src[p0*c:], p1-p0, c, c)
+}
+
+// seFCs runs the gate's two 1-pixel FCs and their tables on the pooled
+// means in op i's scratch.
+func (n *Int8Net) seFCs(i int) {
+	k := n.K
+	se := n.Q.Ops[i].SE
 	c, r := se.Channels, se.Reduced
 	sc := n.scratch[i]
 	mean, hidden, gate := sc[:c], sc[c:c+r], sc[c+r:2*c+r]
-	k.Pool(mean, src, se.Pixels, c, c, se.XZero, se.Pool, se.MeanZero, quant.QMin, quant.QMax)
 	k.GEMM(hidden, r, mean, c, 1, c, r, n.sePack[i][0], se.ReduceBias, se.ReduceM, se.ReduceZero, quant.QMin, quant.QMax)
 	k.Lookup(hidden, hidden, &se.SiLU)
 	k.GEMM(gate, c, hidden, r, 1, r, c, n.sePack[i][1], se.ExpandBias, se.ExpandM, se.ExpandZero, quant.QMin, quant.QMax)

@@ -170,7 +170,7 @@ func (p *pool) claim(g uint64, self int) {
 				continue
 			}
 			y0, y1 := int(int64(i)*units/n), int(int64(i+1)*units/n)
-			p.run(rowTask{op, y0, y1, kind})
+			p.run(rowTask{op, y0, y1, kind, int(i)})
 			if p.done.Add(1) == uint64(n) && p.waiting.Load() {
 				select {
 				case p.doneCh <- struct{}{}:
