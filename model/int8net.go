@@ -435,10 +435,15 @@ func (n *Int8Net) step(i int) {
 }
 
 // parallel runs units [0, units) of op i's work of the given kind over t
-// goroutines (this one and the workers), in up to chunksPerThread
-// contiguous chunks per thread that whoever is running claims (pool.go).
+// goroutines (this one and the workers), in up to chunksPerThread (or,
+// for row-window convolutions, chunksPerThreadRows) contiguous chunks per
+// thread that whoever is running claims (pool.go).
 func (n *Int8Net) parallel(i, kind, units, t int) {
-	n.pool.do(i, kind, units, min(units, t*chunksPerThread))
+	per := chunksPerThread
+	if kind == taskRows && unitPixels(&n.Q.G.Ops[i], n.Q.G.Tensors[n.Q.G.Ops[i].Out]) > 1 {
+		per = chunksPerThreadRows
+	}
+	n.pool.do(i, kind, units, min(units, t*per))
 }
 
 func (n *Int8Net) runTask(t rowTask) {
