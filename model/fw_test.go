@@ -396,9 +396,9 @@ func TestFirmwareRefusesMinus128(t *testing.T) {
 	}
 }
 
-// TestInt8ThreadsChannelHalves runs mixnet_s at 96x96 (every block's map
-// is at most 14 rows from the third on, and their groups have 32 or more
-// channels, so the depthwise ops split by channel halves; the
+// TestInt8ThreadsChannelHalves runs mixnet_s at 96x96 (the last stages'
+// maps have at most dwHalfMaxH rows and their groups 32 or more channels,
+// so those depthwise ops split by channel halves, the others by rows; the
 // squeeze-excite pools split by pixels where the tier has pool sums) on 2
 // to 5 threads: the logits must be those of generic on one thread.
 func TestInt8ThreadsChannelHalves(t *testing.T) {

@@ -100,11 +100,15 @@ const (
 )
 
 // dwHalfMaxH: depthwise ops with at most this many output rows split over
-// threads by channel halves (mixconv.QS8.Halves) rather than by rows. On
-// MixNet-S's 14x14 and 7x7 maps the row split ran 1.5-1.65x on 2 threads
-// (each thread re-converts the K-1 overlapping input rows; 7 rows share
-// 4/3).
-const dwHalfMaxH = 14
+// threads by channel halves (mixconv.QS8.Halves) rather than by rows: 7
+// rows share 4/3, and each thread would convert most input rows again
+// (K-1 rows of overlap). On 14x14 maps rows are the better split now that
+// threads keep home rows (pool.go): a channel half reads every input row,
+// half of them from the other core's cache, and the two halves of a
+// pixel share cache lines that both threads write. Alternated in three
+// rounds on a 2-vCPU EPYC, 2-thread speed-up 1.31-1.38x with rows on
+// 14x14, 1.27-1.28x with halves there.
+const dwHalfMaxH = 7
 
 // NewInt8Net plans the arena and allocates it; k is the kernel tier (nil:
 // the best this CPU has).
