@@ -290,11 +290,22 @@ type threadChoice struct {
 	frames uint64
 	single uint64 // frames run on one thread
 	one    bool   // the current frame runs on one thread
+	// switched: the current frame runs in the other mode than the one
+	// before it, so it is not timed: it pays for the switch (a parked
+	// worker to wake, the other thread's rows in the other core's cache),
+	// and timing it kept a 2-thread net on one thread: each 2-thread
+	// exploration, right after one-thread frames, measured slower than
+	// one thread although steady 2-thread frames were 1.3x faster.
+	switched bool
+	last     bool // the previous frame ran on one thread
 }
 
 const (
-	threadExplore = 16   // every threadExplore-th frame runs the mode not preferred
+	// Every threadExplore-th frame and the one after run the mode not
+	// preferred; the second of them is timed.
+	threadExplore = 16
 	threadAlpha   = 0.25 // weight of a new frame in the moving average
+	threadClip    = 1.5  // a frame's weight is capped at this multiple of the average
 )
 
 func (c *threadChoice) begin() {
@@ -307,10 +318,11 @@ func (c *threadChoice) begin() {
 		c.one = true
 	default:
 		c.one = c.ns[0] < c.ns[1]
-		if f%threadExplore == 0 {
+		if f%threadExplore <= 1 {
 			c.one = !c.one
 		}
 	}
+	c.switched = f > 0 && c.one != c.last
 }
 
 func (c *threadChoice) end(d time.Duration) {
@@ -319,12 +331,18 @@ func (c *threadChoice) end(d time.Duration) {
 		i = 0
 		c.single++
 	}
-	if c.ns[i] == 0 {
+	switch {
+	case c.ns[i] == 0:
 		c.ns[i] = float64(d)
-	} else {
-		c.ns[i] += (float64(d) - c.ns[i]) * threadAlpha
+	case !c.switched:
+		// A frame at most threadClip times the average counts in full: a
+		// frame whose worker another program held for a few ms moves the
+		// average of a mode as much as a slightly slow one, not 20x more
+		// (2-thread frames have more such outliers, and their average,
+		// not their typical time, then lost to one thread's).
+		c.ns[i] += (min(float64(d), threadClip*c.ns[i]) - c.ns[i]) * threadAlpha
 	}
-	c.one = false
+	c.last, c.one = c.one, false
 }
 
 // ThreadFrames returns how many frames RunQuantized ran since SetThreads,
