@@ -99,16 +99,21 @@ const (
 	taskSESum
 )
 
-// dwHalfMaxH: depthwise ops with at most this many output rows split over
-// threads by channel halves (mixconv.QS8.Halves) rather than by rows: 7
-// rows share 4/3, and each thread would convert most input rows again
-// (K-1 rows of overlap). On 14x14 maps rows are the better split now that
-// threads keep home rows (pool.go): a channel half reads every input row,
-// half of them from the other core's cache, and the two halves of a
+// dwHalfMaxH: depthwise ops with at most this many output rows have
+// channel halves (mixconv.QS8.Halves) to split over threads by, and use
+// them when a thread's band of rows would be under dwMinRowsPerThread:
+// each thread converts its rows plus K-1 more (the overlap), so small
+// bands mostly convert rows again. Otherwise rows are the better split
+// since threads keep home rows (pool.go): a channel half reads every input
+// row, half of them from the other core's cache, and the two halves of a
 // pixel share cache lines that both threads write. Alternated in three
 // rounds on a 2-vCPU EPYC, 2-thread speed-up 1.31-1.38x with rows on
-// 14x14, 1.27-1.28x with halves there.
-const dwHalfMaxH = 7
+// 14x14 (7 rows a thread), 1.27-1.28x with halves there; 7x7 maps stay on
+// halves. On 4 threads (a Pi) 14x14 maps split by halves and 2 bands.
+const (
+	dwHalfMaxH         = 14
+	dwMinRowsPerThread = 7
+)
 
 // NewInt8Net plans the arena and allocates it; k is the kernel tier (nil:
 // the best this CPU has).
@@ -445,7 +450,7 @@ func (n *Int8Net) step(i int) {
 		n.runOp(i, 0, -1)
 		return
 	}
-	if op.Kind == OpDepthwise && n.mcHalf[i][0] != nil {
+	if op.Kind == OpDepthwise && n.mcHalf[i][0] != nil && rows < dwMinRowsPerThread*t {
 		n.parallel(i, taskDWHalf, 2*n.dwBands(i), t)
 		if n.Q.Ops[i].SiLU {
 			os := n.Q.G.Tensors[op.Out]
