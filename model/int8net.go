@@ -81,6 +81,8 @@ type Int8Net struct {
 	// Started once; Run starts no goroutine.
 	pool  *pool
 	adapt threadChoice
+	// fixed: every frame runs on all threads (SetFixedThreads).
+	fixed bool
 	// OnOp, when set, is called after every op with its index (profiling).
 	OnOp func(op int)
 }
@@ -265,7 +267,8 @@ func (n *Int8Net) Run(input []float32) []float32 {
 // RunQuantized runs the network on the int8 input already in Input().
 func (n *Int8Net) RunQuantized() []float32 {
 	var t0 time.Time
-	if n.pool != nil {
+	adapt := n.pool != nil && !n.fixed
+	if adapt {
 		n.adapt.begin()
 		t0 = time.Now()
 	}
@@ -275,11 +278,17 @@ func (n *Int8Net) RunQuantized() []float32 {
 			n.OnOp(i)
 		}
 	}
-	if n.pool != nil {
+	if adapt {
 		n.adapt.end(time.Since(t0))
 	}
 	return n.logits
 }
+
+// SetFixedThreads(true) runs every frame on all threads, without the
+// per-frame fallback to one thread (threadChoice): to measure the split
+// itself (bench --fixed, the per-thread instruction counts of
+// cmd/qemu-icount), or where the caller knows the cores are free.
+func (n *Int8Net) SetFixedThreads(fixed bool) { n.fixed = fixed }
 
 // threadChoice decides, frame by frame, whether a multi-threaded net runs
 // the frame on all its threads or on the calling goroutine alone. When

@@ -111,6 +111,9 @@ type benchSettings struct {
 	// their kind: "process" or "goroutine".
 	Busy     int    `json:"busy,omitempty"`
 	BusyKind string `json:"busy_kind,omitempty"`
+	// Fixed: every frame ran on all threads (bench --fixed), no per-frame
+	// fallback to one thread.
+	Fixed bool `json:"fixed,omitempty"`
 }
 
 type benchMemory struct {
@@ -192,7 +195,11 @@ settings, memory, results. --svg / --html draw a bar per layer (implies
 child processes of mixedge that spin, as a camera pipeline or another
 program would; goroutine: spinning goroutines in this process, as a
 CPU-bound frame source in stream). With a thread sweep this shows whether
-more threads still help when the cores are not all ours.`,
+more threads still help when the cores are not all ours.
+
+With several threads a frame runs on one when that has been measuring
+faster (re-checked two frames in every 16; single_thread_share in --json).
+--fixed runs every frame on all threads, to measure the split itself.`,
 		`  mixedge bench --arch mixnet_s --synthetic
   mixedge bench --model mixnet_s.fw --threads 1 --kernels generic --runs 20 --json
   mixedge bench --model mixnet_s.fw --profile --by block
@@ -215,6 +222,7 @@ more threads still help when the cores are not all ours.`,
 	compare := fs.Bool("compare", false, "compare recorded --json documents given as arguments")
 	top := fs.Int("top", 5, "with --compare: how many most-changed layers to list")
 	busy := fs.Int("busy", 0, "run `N` CPU-bound competitors while timing")
+	fixed := fs.Bool("fixed", false, "run every frame on all --threads (no per-frame fallback to one thread)")
 	busyKind := fs.String("busy-kind", "process", "competitors: process (child processes) or goroutine")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -315,6 +323,8 @@ more threads still help when the cores are not all ours.`,
 		defer stop()
 		doc.Settings.Busy, doc.Settings.BusyKind = *busy, *busyKind
 	}
+	n.SetFixedThreads(*fixed)
+	doc.Settings.Fixed = *fixed
 	for _, t := range threads {
 		n.SetThreads(t)
 		doc.Results = append(doc.Results, benchOnce(n, k, *runs, *warmup, *profile))

@@ -470,3 +470,21 @@ func TestBenchCompare(t *testing.T) {
 		t.Errorf("compare wrong schema: %d %q", code, errs)
 	}
 }
+
+// With several threads the second frame re-checks one thread (the
+// executor has no time for that mode yet), so a plain 2-thread run has
+// single-thread frames; --fixed runs every frame on both threads and
+// records that it did.
+func TestBenchFixedThreads(t *testing.T) {
+	plain, _ := benchJSON(t, "--input-size", "32", "--runs", "4", "--warmup", "0", "--threads", "2")
+	if len(plain.Results) != 1 || plain.Results[0].SingleShare == 0 || plain.Settings.Fixed {
+		t.Errorf("plain 2 threads: settings %+v, results %+v: want some frames on one thread", plain.Settings, plain.Results)
+	}
+	fixed, raw := benchJSON(t, "--input-size", "32", "--runs", "4", "--warmup", "0", "--threads", "2", "--fixed")
+	if len(fixed.Results) != 1 || fixed.Results[0].SingleShare != 0 || !fixed.Settings.Fixed {
+		t.Errorf("--fixed: settings %+v, results %+v: want every frame on 2 threads", fixed.Settings, fixed.Results)
+	}
+	if !strings.Contains(string(raw), `"fixed": true`) {
+		t.Errorf("--fixed: the JSON document does not record it:\n%s", raw)
+	}
+}

@@ -50,7 +50,7 @@ for cpu in $CPUS; do
     # env -i and fixed paths: the same start-up from run to run (see the anchor README)
     env -i PATH="$PATH" GOMAXPROCS="$THREADS" nice -n 10 "$QEMU" -cpu "$cpu" \
       -plugin "$OUT/icount_plugin.so,out=$OUT/mixedge_${cpu}_t${THREADS}_R$n.icount,top=100000,mn=0" \
-      "$OUT/mixedge-arm64" bench --model "$OUT/s.fw" --threads "$THREADS" --warmup 0 --runs $n \
+      "$OUT/mixedge-arm64" bench --model "$OUT/s.fw" --threads "$THREADS" --fixed --warmup 0 --runs $n \
       >"$OUT/mixedge_${cpu}_t${THREADS}_R$n.out" 2>&1
   done
   r1=$OUT/mixedge_${cpu}_t${THREADS}_R1.icount r3=$OUT/mixedge_${cpu}_t${THREADS}_R3.icount
@@ -81,15 +81,16 @@ done
 
 [ "$THREADS" -gt 1 ] || exit 0
 # Per-op, per-task counts of two frames (the last one is used). The marks are the first body
-# instruction of model.(*Int8Net).step and .runTask, after the 3-instruction stack check of Go's
+# instruction of model.(*Int8Net).step, .runTask and model.(*pool).do, after the 3-instruction stack check of Go's
 # arm64 prologue (entering at the function's address would count a morestack retry twice).
 addr() { printf '0x%x' $(( 0x$(go tool nm "$OUT/mixedge-arm64" | awk -v s="$1" '$NF == s { print $1 }') + 12 )); }
 mark=$(addr 'github.com/mixedge/mixedge/model.(*Int8Net).step')
 task=$(addr 'github.com/mixedge/mixedge/model.(*Int8Net).runTask')
+phase=$(addr 'github.com/mixedge/mixedge/model.(*pool).do')
 for cpu in $CPUS; do
   echo "== $cpu: critical path, $THREADS threads"
   env -i PATH="$PATH" GOMAXPROCS="$THREADS" nice -n 10 "$QEMU" -cpu "$cpu" \
-    -plugin "$OUT/opthreads.so,mark=$mark,task=$task,out=$OUT/ops_${cpu}_t$THREADS.txt" \
-    "$OUT/mixedge-arm64" bench --model "$OUT/s.fw" --threads "$THREADS" --warmup 0 --runs 2 >/dev/null 2>&1
+    -plugin "$OUT/opthreads.so,mark=$mark,task=$task,phase=$phase,out=$OUT/ops_${cpu}_t$THREADS.txt" \
+    "$OUT/mixedge-arm64" bench --model "$OUT/s.fw" --threads "$THREADS" --fixed --warmup 0 --runs 2 >/dev/null 2>&1
   awk -v frames=2 -v threads="$THREADS" -f "$HERE/opthreads/critpath.awk" "$OUT/ops_${cpu}_t$THREADS.txt"
 done

@@ -1,31 +1,40 @@
 # critpath.awk: the critical path of the last of R frames from an opthreads report.
 #   awk -v frames=2 -v threads=4 -f critpath.awk ops.txt
-# An op's critical path is its serial part (the task opened when the op starts: bookkeeping, the
-# SE gate's reduction, an op that is not shared) plus, per parallel phase, its largest task (a
-# depthwise op with a SiLU table has two phases, the halves and then the table; every task of the
-# first opens before any of the second). Orphan work (a task's goroutine that moved to another
-# thread mid-task, the Go scheduler's doing) is spread over the phases by their work: a phase then
-# takes at least the mean of its tasks with that work added. Prints the frame's work, critical path and speed-up, then the ops whose
-# critical path exceeds an even split the most.
+# The pool (model/pool.go) shares an op out in phases (a depthwise op with a SiLU table: the split,
+# then the table; an SE op: the pool sums, then the channel multiply), each cut into chunks, one or
+# two per thread, that every thread runs from its own home range first. opthreads reports each
+# chunk as a task with its phase. On a board whose cores are free each thread runs its home range:
+# a phase takes at most the sum of its ceil(chunks / threads) largest tasks. (Which guest thread ran
+# a task under qemu says little: the host's cores, fewer than the guest's threads, decide that.)
+# An op's critical path is its serial part (phase 0: the task opened when the op starts, with the
+# bookkeeping or an op that is not shared; the SE gate's GEMVs between the phases count to the
+# caller's last task) plus its phases' bounds. Orphan work (a task's goroutine that moved to
+# another thread mid-task, the Go scheduler's doing) is spread evenly: an op takes at least
+# (its tasks + orphan work) / threads. Prints the frame's work, critical path and speed-up, then
+# the ops whose critical path exceeds an even split the most.
 $1 == "op" { if ($2 > last) last = $2; work[$2] += $6; orph[$2] += $10 }
-$1 == "task" { n[$4]++; tw[$4, n[$4]] = $8 } # task ids ascend within an op
+$1 == "task" {
+  op = $4; ph = $10 + 0
+  if (ph == 0) { serial[op] += $8 } else { n[op, ph]++; w[op, ph, n[op, ph]] = $8; if (ph > nph[op]) nph[op] = ph }
+  tsum[op] += $8
+}
 END {
   nops = last / frames
   first = last - nops + 1
   for (op = first; op <= last; op++) {
-    c = tw[op, 1]
-    np = n[op] - 1
-    ph = np > threads ? 2 : 1
-    per = ph == 2 ? threads : np
-    pt = 0
-    for (i = 2; i <= n[op]; i++) pt += tw[op, i]
-    for (p = 0; p < ph; p++) {
-      m = 0; s = 0; k = 0
-      for (i = 2 + p * per; i <= 1 + (p + 1) * per && i <= n[op]; i++) { if (tw[op, i] > m) m = tw[op, i]; s += tw[op, i]; k++ }
-      if (k > 0 && pt > 0 && (s + orph[op] * s / pt) / k > m) m = (s + orph[op] * s / pt) / k
-      c += m
+    c = serial[op]
+    for (ph = 1; ph <= nph[op]; ph++) {
+      k = n[op, ph]; take = int((k + threads - 1) / threads)
+      # the take largest tasks of the phase (k is small: selection by repeated maximum)
+      delete used
+      for (j = 0; j < take; j++) {
+        b = 0
+        for (i = 1; i <= k; i++) if (!(i in used) && (b == 0 || w[op, ph, i] > w[op, ph, b])) b = i
+        used[b] = 1; c += w[op, ph, b]
+      }
     }
-    if (np == 0) c += orph[op]
+    if (nph[op] == 0) c += orph[op]
+    else if ((tsum[op] + orph[op]) / threads > c) c = (tsum[op] + orph[op]) / threads
     crit += c; tot += work[op]; oc += orph[op]
     excess[op - first] = c - work[op] / threads
     cp[op - first] = c; wk[op - first] = work[op]
