@@ -31,6 +31,19 @@ func (e *ewParams) setOut(zOut, qmin, qmax int32) {
 	}
 }
 
+// setAdd sets what addAVX2 (and addAVX512, addEVEX256) read.
+func (e *ewParams) setAdd(p quant.AddParams, qmin, qmax int32) {
+	e.setOut(p.ZOut, qmin, qmax)
+	for i := range e.mab {
+		e.mab[i] = p.MA&0xffff | p.MB<<16
+		e.round[i] = 1 << (p.Shift - 1)
+	}
+	for i := range e.za {
+		e.za[i], e.zb[i] = int16(p.ZA), int16(p.ZB)
+	}
+	e.shift[0] = int64(p.Shift)
+}
+
 //go:noescape
 func chanMulAVX2(dst *int8, dstStride int, src *int8, srcStride int, pixels int, c8 int, gate *int32, ep *ewParams, fast int)
 
@@ -165,15 +178,7 @@ func AddQS8AVX2(dst, a, b []int8, p quant.AddParams, qmin, qmax int32) {
 	n16 := n &^ 15
 	if n16 > 0 {
 		var ep ewParams
-		ep.setOut(p.ZOut, qmin, qmax)
-		for i := range ep.mab {
-			ep.mab[i] = p.MA&0xffff | p.MB<<16
-			ep.round[i] = 1 << (p.Shift - 1)
-		}
-		for i := range ep.za {
-			ep.za[i], ep.zb[i] = int16(p.ZA), int16(p.ZB)
-		}
-		ep.shift[0] = int64(p.Shift)
+		ep.setAdd(p, qmin, qmax)
 		addAVX2(&dst[0], &a[0], &b[0], n16, &ep)
 	}
 	if n16 < n {

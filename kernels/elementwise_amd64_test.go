@@ -70,6 +70,13 @@ func runChannelMulAVX2(tb testing.TB, rng *rand.Rand, pixels, channels int, inPl
 
 func runAddAVX2(tb testing.TB, rng *rand.Rand, n int, inPlace int) {
 	tb.Helper()
+	runAddTier(tb, rng, n, inPlace, "AddQS8AVX2", AddQS8AVX2)
+}
+
+// runAddTier checks one add kernel against AddQS8 (in place: 1 = dst is
+// a, 2 = dst is b), with guard bands.
+func runAddTier(tb testing.TB, rng *rand.Rand, n int, inPlace int, name string, add AddFunc) {
+	tb.Helper()
 	p, err := quant.NewAdd(randParams(rng), randParams(rng), randParams(rng))
 	if err != nil {
 		tb.Fatal(err)
@@ -92,13 +99,13 @@ func runAddAVX2(tb testing.TB, rng *rand.Rand, n int, inPlace int) {
 	}
 	want := out.clone()
 	AddQS8(want[guard:guard+n], aBefore[guard:guard+n], bBefore[guard:guard+n], p, q.qmin, q.qmax)
-	AddQS8AVX2(out.view(0, n), a.view(0, n), b.view(0, n), p, q.qmin, q.qmax)
-	checkBuf(tb, "AddQS8AVX2 dst", out.b, want)
+	add(out.view(0, n), a.view(0, n), b.view(0, n), p, q.qmin, q.qmax)
+	checkBuf(tb, name+" dst", out.b, want)
 	if inPlace != 1 {
-		checkBuf(tb, "AddQS8AVX2 a", a.b, aBefore)
+		checkBuf(tb, name+" a", a.b, aBefore)
 	}
 	if inPlace != 2 {
-		checkBuf(tb, "AddQS8AVX2 b", b.b, bBefore)
+		checkBuf(tb, name+" b", b.b, bBefore)
 	}
 }
 
@@ -124,6 +131,11 @@ func runPoolAVX2(tb testing.TB, rng *rand.Rand, pixels, channels int, edge bool)
 
 func runLookupAVX2(tb testing.TB, rng *rand.Rand, n int, inPlace bool) {
 	tb.Helper()
+	runLookupTier(tb, rng, n, inPlace, "LookupQS8AVX2", LookupQS8AVX2)
+}
+
+func runLookupTier(tb testing.TB, rng *rand.Rand, n int, inPlace bool, name string, lk LookupFunc) {
+	tb.Helper()
 	var table [256]int8
 	for i := range table {
 		table[i] = int8(rng.Uint32())
@@ -136,13 +148,13 @@ func runLookupAVX2(tb testing.TB, rng *rand.Rand, n int, inPlace bool) {
 	srcBefore := src.clone()
 	want := dst.clone()
 	LookupQS8(want[guard:guard+n], srcBefore[guard:guard+n], &table)
-	LookupQS8AVX2(dst.view(0, n), src.view(0, n), &table)
-	checkBuf(tb, "LookupQS8AVX2 dst", dst.b, want)
+	lk(dst.view(0, n), src.view(0, n), &table)
+	checkBuf(tb, name+" dst", dst.b, want)
 	if !inPlace {
-		checkBuf(tb, "LookupQS8AVX2 src", src.b, srcBefore)
+		checkBuf(tb, name+" src", src.b, srcBefore)
 	}
 	if table != tableBefore {
-		tb.Fatal("LookupQS8AVX2 changed the table")
+		tb.Fatal(name + " changed the table")
 	}
 }
 

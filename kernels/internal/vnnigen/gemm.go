@@ -38,7 +38,17 @@ func Files() (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]string{"gemm_vnni_amd64.s": vnni, "gemm_avxvnni_amd64.s": avx}, nil
+	ctx = build.NewContext()
+	ctx.ConstraintExpr("!purego")
+	lookup512(ctx)
+	addEW(ctx, true)
+	addEW(ctx, false)
+	ew, err := render(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{"gemm_vnni_amd64.s": vnni, "gemm_avxvnni_amd64.s": avx,
+		"elementwise_avx512_amd64.s": ew}, nil
 }
 
 func render(ctx *build.Context) (string, error) {
