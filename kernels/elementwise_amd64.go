@@ -80,6 +80,22 @@ const (
 	_ uint = 192 - uint(unsafe.Offsetof(cmParams{}.zG))
 )
 
+func (ep *cmParams) set(zX, zG int32, m quant.Multiplier, zOut, qmin, qmax int32) {
+	for i := range ep.zG {
+		ep.zG[i], ep.mh[i], ep.ml[i] = zG, m.M>>17, m.M&(1<<17-1)
+	}
+	for i := range ep.zX {
+		ep.zX[i], ep.zOut[i], ep.rnd[i] = int16(zX), int16(zOut), 1<<8
+	}
+	for i := range ep.qmin {
+		ep.qmin[i], ep.qmax[i] = int8(qmin), int8(qmax)
+	}
+	ep.sh[0] = int64(m.Shift) + 31 - 24
+	if clampMode(qmin, qmax) == 0 {
+		ep.clamp = 1
+	}
+}
+
 // cmMinShift is the smallest Shift chanMulKAVX2 handles (s = 31+Shift >= 24).
 const cmMinShift = -7
 
@@ -128,20 +144,8 @@ func ChannelMulQS8AVX2(dst []int8, dstStride int, src []int8, srcStride int, pix
 	if c8 > 0 && m.Shift >= cmMinShift {
 		var k [cmMaxC * 4]int16
 		var ep cmParams
-		for i := range ep.zG {
-			ep.zG[i], ep.mh[i], ep.ml[i] = zG, m.M>>17, m.M&(1<<17-1)
-		}
+		ep.set(zX, zG, m, zOut, qmin, qmax)
 		cmSetupAVX2(&k[0], &gate[0], c8, &ep)
-		for i := range ep.zX {
-			ep.zX[i], ep.zOut[i], ep.rnd[i] = int16(zX), int16(zOut), 1<<8
-		}
-		for i := range ep.qmin {
-			ep.qmin[i], ep.qmax[i] = int8(qmin), int8(qmax)
-		}
-		ep.sh[0] = int64(m.Shift) + 31 - 24
-		if clampMode(qmin, qmax) == 0 {
-			ep.clamp = 1
-		}
 		chanMulKAVX2(&dst[0], dstStride, &src[0], srcStride, pixels, c8, &k[0], &ep)
 	} else if c8 > 0 {
 		var g [cmMaxC]int32

@@ -43,6 +43,11 @@ func randMult1(tb testing.TB, rng *rand.Rand, edge bool) quant.Multiplier {
 
 func runChannelMulAVX2(tb testing.TB, rng *rand.Rand, pixels, channels int, inPlace, edge bool) {
 	tb.Helper()
+	runChannelMulTier(tb, rng, pixels, channels, inPlace, edge, "ChannelMulQS8AVX2", ChannelMulQS8AVX2)
+}
+
+func runChannelMulTier(tb testing.TB, rng *rand.Rand, pixels, channels int, inPlace, edge bool, name string, cm ChannelMulFunc) {
+	tb.Helper()
 	stride := channels + rng.IntN(3)
 	off := rng.IntN(stride - channels + 1)
 	x := newBuf(rng, pixels*stride)
@@ -61,10 +66,10 @@ func runChannelMulAVX2(tb testing.TB, rng *rand.Rand, pixels, channels int, inPl
 	want := dst.clone()
 	n := span(pixels, stride, channels)
 	ChannelMulQS8(want[guard+off:][:n], stride, xBefore[guard+off:][:n], stride, pixels, channels, gate, zX, zG, m, q.zOut, q.qmin, q.qmax)
-	ChannelMulQS8AVX2(dst.view(off, n), stride, x.view(off, n), stride, pixels, channels, gate, zX, zG, m, q.zOut, q.qmin, q.qmax)
-	checkBuf(tb, "ChannelMulQS8AVX2 dst", dst.b, want)
+	cm(dst.view(off, n), stride, x.view(off, n), stride, pixels, channels, gate, zX, zG, m, q.zOut, q.qmin, q.qmax)
+	checkBuf(tb, name+" dst", dst.b, want)
 	if !inPlace {
-		checkBuf(tb, "ChannelMulQS8AVX2 src", x.b, xBefore)
+		checkBuf(tb, name+" src", x.b, xBefore)
 	}
 }
 
@@ -297,6 +302,10 @@ func TestAVX2ChannelMulSetup(t *testing.T) {
 // multipliers at and around the limits of chanMulKAVX2's proof:
 // Shift -8 (older kernel) and -7 .. 31, M at both ends of its range and 0.
 func TestAVX2ChannelMulAll(t *testing.T) {
+	channelMulAll(t, ChannelMulQS8AVX2)
+}
+
+func channelMulAll(t *testing.T, cm ChannelMulFunc) {
 	rng := rand.New(rand.NewPCG(65, 66))
 	const px, ch = 256, 256
 	x := make([]int8, px*ch)
@@ -330,7 +339,7 @@ func TestAVX2ChannelMulAll(t *testing.T) {
 					qmin, qmax = zOut, max(zOut, int32(rng.IntN(256)-128))
 				}
 				ChannelMulQS8(want, ch, x, ch, px, ch, gate, zX, zG, m, zOut, qmin, qmax)
-				ChannelMulQS8AVX2(got, ch, x, ch, px, ch, gate, zX, zG, m, zOut, qmin, qmax)
+				cm(got, ch, x, ch, px, ch, gate, zX, zG, m, zOut, qmin, qmax)
 				for j := range got {
 					if got[j] != want[j] {
 						t.Fatalf("m=%+v zX=%d zG=%d zOut=%d [%d,%d] x=%d g=%d: got %d, want %d",

@@ -17,6 +17,43 @@ func addAVX512(dst, a, b *int8, n int, ep *ewParams)
 //go:noescape
 func addEVEX256(dst, a, b *int8, n int, ep *ewParams)
 
+//go:noescape
+func chanMulKAVX512(dst *int8, dstStride int, src *int8, srcStride int, pixels int, c32 int, k *int16, ep *cmParams)
+
+//go:noescape
+func cmSetupAVX512(k *int16, gate *int8, c32 int, ep *cmParams)
+
+// ChannelMulQS8AVX512 is ChannelMulQS8AVX2's chanMulKAVX2 on zmm
+// registers: 32 channels per step (chanMulKAVX512; the arithmetic and its
+// proof are chanMulKAVX2's), the last channels%32 by ChannelMulQS8AVX2,
+// as are gates wider than 2048 channels and multipliers with Shift < -7.
+func ChannelMulQS8AVX512(dst []int8, dstStride int, src []int8, srcStride int, pixels, channels int,
+	gate []int8, zX, zG int32, m quant.Multiplier, zOut, qmin, qmax int32) {
+	if pixels <= 0 || channels <= 0 {
+		return
+	}
+	checkStride("ChannelMulQS8AVX512", "src", srcStride, channels)
+	checkStride("ChannelMulQS8AVX512", "dst", dstStride, channels)
+	need("ChannelMulQS8AVX512", "src", len(src), span(pixels, srcStride, channels))
+	need("ChannelMulQS8AVX512", "dst", len(dst), span(pixels, dstStride, channels))
+	need("ChannelMulQS8AVX512", "gate", len(gate), channels)
+	c32 := min(channels, cmMaxC) &^ 31
+	if m.Shift < cmMinShift {
+		c32 = 0
+	}
+	if c32 > 0 {
+		var k [cmMaxC * 4]int16
+		var ep cmParams
+		ep.set(zX, zG, m, zOut, qmin, qmax)
+		cmSetupAVX512(&k[0], &gate[0], c32, &ep)
+		chanMulKAVX512(&dst[0], dstStride, &src[0], srcStride, pixels, c32, &k[0], &ep)
+	}
+	if c32 < channels {
+		ChannelMulQS8AVX2(dst[c32:], dstStride, src[c32:], srcStride, pixels, channels-c32,
+			gate[c32:], zX, zG, m, zOut, qmin, qmax)
+	}
+}
+
 // LookupQS8AVX512 is LookupQS8 with AVX512_VBMI: per 64 bytes two
 // VPERMT2B (entries 0-127 and 128-255 on the low 7 bits) and a VPBLENDMB
 // on bit 7; the last len%64 bytes under a mask.

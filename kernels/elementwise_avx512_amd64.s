@@ -139,3 +139,115 @@ addEVEX256_loop:
 	JLT        addEVEX256_loop
 	VZEROUPPER
 	RET
+
+// func chanMulKAVX512(dst *int8, dstStride int, src *int8, srcStride int, pixels int, c32 int, k *int16, ep *int32)
+// Requires: AVX, AVX2, AVX512BW, AVX512F
+TEXT ·chanMulKAVX512(SB), NOSPLIT, $0-64
+	MOVQ         dst+0(FP), DI
+	MOVQ         dstStride+8(FP), R9
+	MOVQ         src+16(FP), SI
+	MOVQ         srcStride+24(FP), R11
+	MOVQ         pixels+32(FP), R12
+	MOVQ         c32+40(FP), R13
+	MOVQ         k+48(FP), DX
+	MOVQ         ep+56(FP), AX
+	VPBROADCASTW (AX), Z15
+	VPBROADCASTW 32(AX), Z14
+	VPBROADCASTW 64(AX), Z13
+	VMOVDQU      96(AX), Y11
+	VMOVDQU      128(AX), Y10
+	VMOVQ        160(AX), X12
+
+chanMulKAVX512_pix:
+	XORQ CX, CX
+
+chanMulKAVX512_c:
+	VPMOVSXBW  (SI)(CX*1), Z8
+	VPSUBW     Z15, Z8, Z8
+	VPSLLW     $0x07, Z8, Z1
+	VPUNPCKLWD Z1, Z8, Z0
+	VPUNPCKHWD Z1, Z8, Z1
+	VPMADDWD   64(DX)(CX*8), Z0, Z4
+	VPMADDWD   (DX)(CX*8), Z0, Z0
+	VPSRAD     $0x11, Z4, Z4
+	VPADDD     Z4, Z0, Z0
+	VPSRAD     X12, Z0, Z0
+	VPMADDWD   192(DX)(CX*8), Z1, Z5
+	VPMADDWD   128(DX)(CX*8), Z1, Z1
+	VPSRAD     $0x11, Z5, Z5
+	VPADDD     Z5, Z1, Z1
+	VPSRAD     X12, Z1, Z1
+	VPACKSSDW  Z1, Z0, Z0
+	VPMULHRSW  Z13, Z0, Z0
+	VPADDSW    Z14, Z0, Z0
+	VPMOVSWB   Z0, Y0
+	VPMAXSB    Y11, Y0, Y0
+	VPMINSB    Y10, Y0, Y0
+	VMOVDQU    Y0, (DI)(CX*1)
+	ADDQ       $0x20, CX
+	CMPQ       CX, R13
+	JLT        chanMulKAVX512_c
+	ADDQ       R9, DI
+	ADDQ       R11, SI
+	DECQ       R12
+	JNZ        chanMulKAVX512_pix
+	VZEROUPPER
+	RET
+
+// func cmSetupAVX512(k *int16, gate *int8, c32 int, ep *int32)
+// Requires: AVX, AVX512BW, AVX512F
+TEXT ·cmSetupAVX512(SB), NOSPLIT, $0-32
+	MOVQ         k+0(FP), DI
+	MOVQ         gate+8(FP), SI
+	MOVQ         c32+16(FP), CX
+	MOVQ         ep+24(FP), AX
+	VPBROADCASTD 192(AX), Z15
+	VPBROADCASTD 224(AX), Z14
+	VPBROADCASTD 256(AX), Z13
+	VPTERNLOGD   $0xff, Z12, Z12, Z12
+	VPSRLD       $0x19, Z12, Z11
+	VPSRLD       $0x0f, Z12, Z12
+	MOVL         $0xaaaaaaaa, AX
+	KMOVD        AX, K1
+	XORQ         BX, BX
+
+cmSetupAVX512_loop:
+	VPMOVSXBW  (SI)(BX*1), Z0
+	VPUNPCKLWD Z0, Z0, Z1
+	VPUNPCKHWD Z0, Z0, Z2
+	VPSRAD     $0x10, Z1, Z1
+	VPSUBD     Z15, Z1, Z1
+	VPMULLD    Z14, Z1, Z3
+	VPMULLD    Z13, Z1, Z1
+	VPSRAD     $0x11, Z1, Z4
+	VPANDD     Z12, Z1, Z1
+	VPADDD     Z4, Z3, Z3
+	VPANDD     Z11, Z3, Z5
+	VPSLLD     $0x09, Z3, Z3
+	VPBLENDMW  Z3, Z5, K1, Z3
+	VMOVDQU64  Z3, (DI)
+	VPANDD     Z11, Z1, Z5
+	VPSLLD     $0x09, Z1, Z1
+	VPBLENDMW  Z1, Z5, K1, Z1
+	VMOVDQU64  Z1, 64(DI)
+	VPSRAD     $0x10, Z2, Z2
+	VPSUBD     Z15, Z2, Z2
+	VPMULLD    Z14, Z2, Z3
+	VPMULLD    Z13, Z2, Z2
+	VPSRAD     $0x11, Z2, Z4
+	VPANDD     Z12, Z2, Z2
+	VPADDD     Z4, Z3, Z3
+	VPANDD     Z11, Z3, Z5
+	VPSLLD     $0x09, Z3, Z3
+	VPBLENDMW  Z3, Z5, K1, Z3
+	VMOVDQU64  Z3, 128(DI)
+	VPANDD     Z11, Z2, Z5
+	VPSLLD     $0x09, Z2, Z2
+	VPBLENDMW  Z2, Z5, K1, Z2
+	VMOVDQU64  Z2, 192(DI)
+	ADDQ       $0x00000100, DI
+	ADDQ       $0x20, BX
+	CMPQ       BX, CX
+	JLT        cmSetupAVX512_loop
+	VZEROUPPER
+	RET

@@ -64,6 +64,37 @@ func TestAVX512Add(t *testing.T) {
 	}
 }
 
+func TestAVX512ChannelMul(t *testing.T) {
+	needAVX512BW(t)
+	rng := rand.New(rand.NewPCG(85, 86))
+	for i := range trials(1500) {
+		px, ch := 1+rng.IntN(20), 1+rng.IntN(300)
+		if i%10 == 0 {
+			ch = 32 * (1 + rng.IntN(12)) // whole 32-channel steps only
+		}
+		runChannelMulTier(t, rng, px, ch, i%2 == 0, i%3 == 0, "ChannelMulQS8AVX512", ChannelMulQS8AVX512)
+	}
+	for _, ch := range []int{2048, 2049, 2080, 4100} { // around the stack gate limit
+		runChannelMulTier(t, rng, 3, ch, false, false, "ChannelMulQS8AVX512", ChannelMulQS8AVX512)
+	}
+}
+
+// TestAVX512ChannelMulAll is TestAVX2ChannelMulAll (every (x, gate) pair,
+// multipliers at the limits of the proof) for the zmm kernel.
+func TestAVX512ChannelMulAll(t *testing.T) {
+	needAVX512BW(t)
+	channelMulAll(t, ChannelMulQS8AVX512)
+}
+
+func FuzzAVX512ChannelMul(f *testing.F) {
+	f.Add(uint64(1), uint8(5), uint16(100))
+	f.Fuzz(func(t *testing.T, seed uint64, px uint8, ch uint16) {
+		needAVX512BW(t)
+		rng := rand.New(rand.NewPCG(seed, 101))
+		runChannelMulTier(t, rng, 1+int(px%40), 1+int(ch%2100), seed%2 == 0, seed%3 == 0, "ChannelMulQS8AVX512", ChannelMulQS8AVX512)
+	})
+}
+
 func FuzzAVX512Lookup(f *testing.F) {
 	f.Add(uint64(1), uint16(100))
 	f.Fuzz(func(t *testing.T, seed uint64, n uint16) {
@@ -86,7 +117,8 @@ func FuzzAVX512Add(f *testing.F) {
 // BenchmarkAVX512Elementwise compares the AVX-512 elementwise kernels with
 // AVX2's on MixNet-S sizes: the SiLU lookup in place (a 112x112x16 map,
 // 56x56x72, 28x28x240, 14x14x480) and the residual adds (56x56x24,
-// 28x28x40, 14x14x80, 7x7x200).
+// 28x28x40, 14x14x80, 7x7x200) and the squeeze-excite channel
+// multiplies (28x28x240, 14x14x480, 14x14x720, 7x7x1200).
 func BenchmarkAVX512Elementwise(b *testing.B) {
 	needVBMI(b)
 	var table [256]int8
@@ -103,6 +135,23 @@ func BenchmarkAVX512Elementwise(b *testing.B) {
 				b.SetBytes(int64(n))
 				for b.Loop() {
 					impl.lk(x, x, &table)
+				}
+			})
+		}
+	}
+	for _, sh := range [][2]int{{784, 240}, {196, 480}, {196, 720}, {49, 1200}} {
+		px, ch := sh[0], sh[1]
+		x, d := benchInt8s(px*ch), make([]int8, px*ch)
+		gate := benchInt8s(ch)
+		m := benchMults(1)[0]
+		for _, impl := range []struct {
+			name string
+			cm   ChannelMulFunc
+		}{{"avx512", ChannelMulQS8AVX512}, {"avx2", ChannelMulQS8AVX2}} {
+			b.Run(fmt.Sprintf("channel_mul/%dx%d/%s", px, ch, impl.name), func(b *testing.B) {
+				b.SetBytes(int64(px * ch))
+				for b.Loop() {
+					impl.cm(d, ch, x, ch, px, ch, gate, 3, -5, m, 2, -128, 127)
 				}
 			})
 		}

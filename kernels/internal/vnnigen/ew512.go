@@ -127,3 +127,127 @@ func addEW(ctx *build.Context, wide bool) {
 	ctx.VZEROUPPER()
 	ctx.RET()
 }
+
+// cmParams offsets (kernels/elementwise_amd64.go).
+const (
+	cmZX, cmZOut, cmRnd, cmQmin, cmQmax, cmSh = 0, 32, 64, 96, 128, 160
+	cmZG, cmMH, cmML                          = 192, 224, 256
+)
+
+// chanMulK512 emits chanMulKAVX512: chanMulKAVX2's arithmetic (the proof
+// is in kernels/elementwise_amd64.go) on 32 channels per zmm step. The
+// (a, b) pairs of K1 and K0 come from cmSetupAVX512, 256 bytes per 32
+// channels in the order VPUNPCKL/HWD leave the data: K1 of the A lanes
+// (channels 0-3, 8-11, 16-19, 24-27), their K0, then K1 and K0 of the B
+// lanes (4-7, 12-15, 20-23, 28-31). VPACKSSDW B, A restores the channel
+// order; VPMOVSWB narrows. c32 > 0 is a multiple of 32.
+func chanMulK512(ctx *build.Context) {
+	ctx.Function("chanMulKAVX512")
+	ctx.Attributes(attr.NOSPLIT)
+	ctx.SignatureExpr("func(dst *int8, dstStride int, src *int8, srcStride int, pixels int, c32 int, k *int16, ep *int32)")
+	ctx.Doc("chanMulKAVX512 is chanMulKAVX2 on 32 channels per zmm step (c32 > 0 a multiple of 32).")
+	ctx.Load(ctx.Param("dst"), reg.RDI)
+	ctx.Load(ctx.Param("dstStride"), reg.R9)
+	ctx.Load(ctx.Param("src"), reg.RSI)
+	ctx.Load(ctx.Param("srcStride"), reg.R11)
+	ctx.Load(ctx.Param("pixels"), reg.R12)
+	ctx.Load(ctx.Param("c32"), reg.R13)
+	ctx.Load(ctx.Param("k"), reg.RDX)
+	ctx.Load(ctx.Param("ep"), reg.RAX)
+	zX, zOut, rnd := reg.Z15, reg.Z14, reg.Z13
+	qmin, qmax := reg.Y11, reg.Y10
+	ctx.VPBROADCASTW(mem(reg.RAX, cmZX), zX)
+	ctx.VPBROADCASTW(mem(reg.RAX, cmZOut), zOut)
+	ctx.VPBROADCASTW(mem(reg.RAX, cmRnd), rnd)
+	ctx.VMOVDQU(mem(reg.RAX, cmQmin), qmin)
+	ctx.VMOVDQU(mem(reg.RAX, cmQmax), qmax)
+	ctx.VMOVQ(mem(reg.RAX, cmSh), reg.X12)
+	ctx.Label("chanMulKAVX512_pix")
+	ctx.XORQ(reg.RCX, reg.RCX)
+	ctx.Label("chanMulKAVX512_c")
+	t, a, b, u, v := reg.Z8, reg.Z0, reg.Z1, reg.Z4, reg.Z5
+	ctx.VPMOVSXBW(memx(reg.RSI, reg.RCX, 1, 0), t)
+	ctx.VPSUBW(zX, t, t)
+	ctx.VPSLLW(operand.U8(7), t, b)
+	ctx.VPUNPCKLWD(b, t, a) // (u, 128u) pairs
+	ctx.VPUNPCKHWD(b, t, b)
+	for _, c := range []struct {
+		x      reg.VecPhysical
+		tmp    reg.VecPhysical
+		o1, o0 int
+	}{{a, u, 0, 64}, {b, v, 128, 192}} {
+		ctx.VPMADDWD(memx(reg.RDX, reg.RCX, 8, c.o0), c.x, c.tmp)
+		ctx.VPMADDWD(memx(reg.RDX, reg.RCX, 8, c.o1), c.x, c.x)
+		ctx.VPSRAD(operand.U8(17), c.tmp, c.tmp)
+		ctx.VPADDD(c.tmp, c.x, c.x)
+		ctx.VPSRAD(reg.X12, c.x, c.x)
+	}
+	ctx.VPACKSSDW(b, a, a)
+	ctx.VPMULHRSW(rnd, a, a)
+	ctx.VPADDSW(zOut, a, a)
+	ctx.VPMOVSWB(a, reg.Y0)
+	ctx.VPMAXSB(qmin, reg.Y0, reg.Y0)
+	ctx.VPMINSB(qmax, reg.Y0, reg.Y0)
+	ctx.VMOVDQU(reg.Y0, memx(reg.RDI, reg.RCX, 1, 0))
+	ctx.ADDQ(operand.U8(32), reg.RCX)
+	ctx.CMPQ(reg.RCX, reg.R13)
+	ctx.JLT(operand.LabelRef("chanMulKAVX512_c"))
+	ctx.ADDQ(reg.R9, reg.RDI)
+	ctx.ADDQ(reg.R11, reg.RSI)
+	ctx.DECQ(reg.R12)
+	ctx.JNZ(operand.LabelRef("chanMulKAVX512_pix"))
+	ctx.VZEROUPPER()
+	ctx.RET()
+}
+
+// cmSetup512 emits cmSetupAVX512: chanMulKAVX512's pairs for channels
+// [0, c32) (cmSetupAVX2's arithmetic). The gates are put in the A and B
+// lane orders by the same unpacks as the data (each int16 paired with
+// itself, VPSRAD $16 sign-extends it).
+func cmSetup512(ctx *build.Context) {
+	ctx.Function("cmSetupAVX512")
+	ctx.Attributes(attr.NOSPLIT)
+	ctx.SignatureExpr("func(k *int16, gate *int8, c32 int, ep *int32)")
+	ctx.Doc("cmSetupAVX512 writes chanMulKAVX512's K pairs of channels [0, c32), c32 > 0 a multiple of 32.")
+	ctx.Load(ctx.Param("k"), reg.RDI)
+	ctx.Load(ctx.Param("gate"), reg.RSI)
+	ctx.Load(ctx.Param("c32"), reg.RCX)
+	ctx.Load(ctx.Param("ep"), reg.RAX)
+	zG, mh, ml := reg.Z15, reg.Z14, reg.Z13
+	m17, m7 := reg.Z12, reg.Z11
+	ctx.VPBROADCASTD(mem(reg.RAX, cmZG), zG)
+	ctx.VPBROADCASTD(mem(reg.RAX, cmMH), mh)
+	ctx.VPBROADCASTD(mem(reg.RAX, cmML), ml)
+	ctx.VPTERNLOGD(operand.U8(0xff), m17, m17, m17)
+	ctx.VPSRLD(operand.U8(25), m17, m7)  // 0x7F
+	ctx.VPSRLD(operand.U8(15), m17, m17) // 0x1FFFF
+	ctx.MOVL(operand.U32(0xAAAAAAAA), reg.EAX)
+	ctx.KMOVD(reg.EAX, reg.K1) // high words
+	ctx.XORQ(reg.RBX, reg.RBX)
+	ctx.Label("cmSetupAVX512_loop")
+	ctx.VPMOVSXBW(memx(reg.RSI, reg.RBX, 1, 0), reg.Z0)
+	ctx.VPUNPCKLWD(reg.Z0, reg.Z0, reg.Z1)
+	ctx.VPUNPCKHWD(reg.Z0, reg.Z0, reg.Z2)
+	for i, g := range []reg.VecPhysical{reg.Z1, reg.Z2} {
+		ctx.VPSRAD(operand.U8(16), g, g)
+		ctx.VPSUBD(zG, g, g)
+		ctx.VPMULLD(mh, g, reg.Z3) // G*Mh
+		ctx.VPMULLD(ml, g, g)      // G*Ml
+		ctx.VPSRAD(operand.U8(17), g, reg.Z4)
+		ctx.VPANDD(m17, g, g)              // K0
+		ctx.VPADDD(reg.Z4, reg.Z3, reg.Z3) // K1
+		// pair(K) = (K & 127) | (K << 9) & 0xFFFF0000: K1 at +0, K0 at +64.
+		for j, kv := range []reg.VecPhysical{reg.Z3, g} {
+			ctx.VPANDD(m7, kv, reg.Z5)
+			ctx.VPSLLD(operand.U8(9), kv, kv)
+			ctx.VPBLENDMW(kv, reg.Z5, reg.K1, kv)
+			ctx.VMOVDQU64(kv, mem(reg.RDI, 128*i+64*j))
+		}
+	}
+	ctx.ADDQ(operand.U32(256), reg.RDI)
+	ctx.ADDQ(operand.U8(32), reg.RBX)
+	ctx.CMPQ(reg.RBX, reg.RCX)
+	ctx.JLT(operand.LabelRef("cmSetupAVX512_loop"))
+	ctx.VZEROUPPER()
+	ctx.RET()
+}

@@ -43,6 +43,8 @@ func Files() (map[string]string, error) {
 	lookup512(ctx)
 	addEW(ctx, true)
 	addEW(ctx, false)
+	chanMulK512(ctx)
+	cmSetup512(ctx)
 	ew, err := render(ctx)
 	if err != nil {
 		return nil, err
