@@ -106,8 +106,10 @@ xarch:
 	in="--tensor --json --logits $(REF)/inputs/input0.f32 $(REF)/inputs/input1.f32"; \
 	logits() { sed -E 's/"top":\[[^]]*\],//'; }; \
 	$(XDIR)/mixedge-amd64 classify --model $(XDIR)/s.fw --kernels generic $$in | logits > $(XDIR)/want.json; \
-	for t in $$($(XDIR)/mixedge-amd64 cpu --json | sed -n '/tiers_available/,/]/p' | tr -d ' ",[]' | grep -v tiers_available); do \
+	tiers=$$($(XDIR)/mixedge-amd64 cpu --json | sed -n '/tiers_available/,/]/p' | tr -d ' ",[]' | grep -v tiers_available); \
+	for t in $$tiers; do \
 	  $(XDIR)/mixedge-amd64 classify --model $(XDIR)/s.fw --kernels $$t $$in | logits | cmp - $(XDIR)/want.json; echo "xarch: amd64 $$t identical"; done; \
+	for t in avx2 avxvnni vnni; do echo $$tiers | grep -qw $$t || echo "xarch: amd64 $$t skipped: this CPU lacks it"; done; \
 	for c in cortex-a72 cortex-a76; do \
 	  $(QEMU_ARM64) -cpu $$c $(XDIR)/mixedge-arm64 classify --model $(XDIR)/s.fw $$in | logits | cmp - $(XDIR)/want.json; \
 	  echo "xarch: arm64 $$c $$($(QEMU_ARM64) -cpu $$c $(XDIR)/mixedge-arm64 cpu | sed -n 's/.*chosen: //p') identical"; done; \

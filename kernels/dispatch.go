@@ -104,7 +104,7 @@ var tiers = []*Table{Generic}
 func Tiers() []*Table { return append([]*Table(nil), tiers...) }
 
 // Names of all tiers any build of mixedge knows, for messages.
-var KnownTiers = []string{"generic", "avx2", "vnni", "neon", "dotprod"}
+var KnownTiers = []string{"generic", "avx2", "avxvnni", "vnni", "neon", "dotprod"}
 
 // Select returns the named tier, or the best one for "" or "auto". The
 // MIXEDGE_KERNELS environment variable is the default for name.

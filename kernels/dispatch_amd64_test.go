@@ -23,7 +23,7 @@ func TestAVX2Tier(t *testing.T) {
 	if err != nil || tab != AVX2 {
 		t.Fatalf("Select(avx2) = %v, %v", tab, err)
 	}
-	if best, _ := Select("auto"); best != AVX2 && !(hasVNNI() && best == VNNI) {
+	if best, _ := Select("auto"); best != AVX2 && !(hasVNNI() && best == VNNI) && !(hasAVXVNNI() && best == AVXVNNI) {
 		t.Fatalf("auto selects %q", best.Name)
 	}
 	ptr := func(f any) uintptr { return reflect.ValueOf(f).Pointer() }
@@ -65,30 +65,63 @@ func TestVNNITier(t *testing.T) {
 	if best, _ := Select("auto"); best != VNNI {
 		t.Fatalf("auto selects %q", best.Name)
 	}
+	checkTierOps(t, VNNI, map[string]any{"add": AddQS8AVX512, "channel_mul": ChannelMulQS8AVX512,
+		"lookup": LookupQS8AVX512})
+}
+
+// checkTierOps checks that tab.Ops names, for every entry, the
+// implementation the entry really is: the tier's own (named tab.Name, or
+// "avx512" for the functions in x512), avx2's or generic's.
+func checkTierOps(t *testing.T, tab *Table, x512 map[string]any) {
+	t.Helper()
 	ptr := func(f any) uintptr { return reflect.ValueOf(f).Pointer() }
 	for _, e := range []struct {
-		op              string
-		vnni, avx2, gen any
+		op             string
+		tab, avx2, gen any
 	}{
-		{"gemm", VNNI.GEMM, AVX2.GEMM, Generic.GEMM}, {"gemm_f32", VNNI.GEMMF32, AVX2.GEMMF32, Generic.GEMMF32},
-		{"dwconv", VNNI.DWConv, AVX2.DWConv, Generic.DWConv}, {"stem", VNNI.Stem, AVX2.Stem, Generic.Stem},
-		{"pool", VNNI.Pool, AVX2.Pool, Generic.Pool}, {"add", VNNI.Add, AVX2.Add, Generic.Add},
-		{"channel_mul", VNNI.ChannelMul, AVX2.ChannelMul, Generic.ChannelMul},
-		{"lookup", VNNI.Lookup, AVX2.Lookup, Generic.Lookup},
-		{"pool_sums", VNNI.PoolSums, AVX2.PoolSums, Generic.PoolSums},
+		{"gemm", tab.GEMM, AVX2.GEMM, Generic.GEMM}, {"gemm_f32", tab.GEMMF32, AVX2.GEMMF32, Generic.GEMMF32},
+		{"dwconv", tab.DWConv, AVX2.DWConv, Generic.DWConv}, {"stem", tab.Stem, AVX2.Stem, Generic.Stem},
+		{"pool", tab.Pool, AVX2.Pool, Generic.Pool}, {"add", tab.Add, AVX2.Add, Generic.Add},
+		{"channel_mul", tab.ChannelMul, AVX2.ChannelMul, Generic.ChannelMul},
+		{"lookup", tab.Lookup, AVX2.Lookup, Generic.Lookup},
+		{"pool_sums", tab.PoolSums, AVX2.PoolSums, Generic.PoolSums},
 	} {
-		impl := "vnni"
-		switch ptr(e.vnni) {
+		impl := tab.Name
+		switch ptr(e.tab) {
 		case ptr(e.avx2):
 			impl = "avx2"
 		case ptr(e.gen):
 			impl = "generic"
 		}
-		if VNNI.Ops[e.op] != impl {
-			t.Errorf("Ops[%q] = %q, but the entry is %s", e.op, VNNI.Ops[e.op], impl)
+		if f, ok := x512[e.op]; ok && ptr(f) == ptr(e.tab) {
+			impl = "avx512"
+		}
+		if tab.Ops[e.op] != impl {
+			t.Errorf("%s: Ops[%q] = %q, but the entry is %s", tab.Name, e.op, tab.Ops[e.op], impl)
 		}
 	}
-	if len(VNNI.Ops) != len(Generic.Ops) {
-		t.Errorf("Ops has %d entries, generic %d", len(VNNI.Ops), len(Generic.Ops))
+	if len(tab.Ops) != len(Generic.Ops) {
+		t.Errorf("%s: Ops has %d entries, generic %d", tab.Name, len(tab.Ops), len(Generic.Ops))
 	}
+}
+
+// TestAVXVNNITier checks that the avxvnni tier is registered exactly when
+// the CPU has AVX2 + AVX-VNNI, that auto prefers vnni where both exist,
+// and that Ops names, for every entry, the implementation it really is.
+func TestAVXVNNITier(t *testing.T) {
+	tab, err := Select("avxvnni")
+	if !hasAVXVNNI() {
+		if err == nil {
+			t.Fatal("avxvnni tier selectable on a CPU without AVX-VNNI")
+		}
+		t.Skip("CPU has no AVX2 + AVX-VNNI (VEX)")
+	}
+	if err != nil || tab != AVXVNNI {
+		t.Fatalf("Select(avxvnni) = %v, %v", tab, err)
+	}
+	best, _ := Select("auto")
+	if want := map[bool]*Table{true: VNNI, false: AVXVNNI}[hasVNNI()]; best != want {
+		t.Fatalf("auto selects %q, want %q", best.Name, want.Name)
+	}
+	checkTierOps(t, AVXVNNI, nil)
 }

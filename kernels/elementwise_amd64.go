@@ -31,6 +31,19 @@ func (e *ewParams) setOut(zOut, qmin, qmax int32) {
 	}
 }
 
+// setAdd sets what addAVX2 (and addAVX512, addEVEX256) read.
+func (e *ewParams) setAdd(p quant.AddParams, qmin, qmax int32) {
+	e.setOut(p.ZOut, qmin, qmax)
+	for i := range e.mab {
+		e.mab[i] = p.MA&0xffff | p.MB<<16
+		e.round[i] = 1 << (p.Shift - 1)
+	}
+	for i := range e.za {
+		e.za[i], e.zb[i] = int16(p.ZA), int16(p.ZB)
+	}
+	e.shift[0] = int64(p.Shift)
+}
+
 //go:noescape
 func chanMulAVX2(dst *int8, dstStride int, src *int8, srcStride int, pixels int, c8 int, gate *int32, ep *ewParams, fast int)
 
@@ -66,6 +79,22 @@ const (
 	_ uint = uint(unsafe.Offsetof(cmParams{}.zG)) - 192
 	_ uint = 192 - uint(unsafe.Offsetof(cmParams{}.zG))
 )
+
+func (ep *cmParams) set(zX, zG int32, m quant.Multiplier, zOut, qmin, qmax int32) {
+	for i := range ep.zG {
+		ep.zG[i], ep.mh[i], ep.ml[i] = zG, m.M>>17, m.M&(1<<17-1)
+	}
+	for i := range ep.zX {
+		ep.zX[i], ep.zOut[i], ep.rnd[i] = int16(zX), int16(zOut), 1<<8
+	}
+	for i := range ep.qmin {
+		ep.qmin[i], ep.qmax[i] = int8(qmin), int8(qmax)
+	}
+	ep.sh[0] = int64(m.Shift) + 31 - 24
+	if clampMode(qmin, qmax) == 0 {
+		ep.clamp = 1
+	}
+}
 
 // cmMinShift is the smallest Shift chanMulKAVX2 handles (s = 31+Shift >= 24).
 const cmMinShift = -7
@@ -115,20 +144,8 @@ func ChannelMulQS8AVX2(dst []int8, dstStride int, src []int8, srcStride int, pix
 	if c8 > 0 && m.Shift >= cmMinShift {
 		var k [cmMaxC * 4]int16
 		var ep cmParams
-		for i := range ep.zG {
-			ep.zG[i], ep.mh[i], ep.ml[i] = zG, m.M>>17, m.M&(1<<17-1)
-		}
+		ep.set(zX, zG, m, zOut, qmin, qmax)
 		cmSetupAVX2(&k[0], &gate[0], c8, &ep)
-		for i := range ep.zX {
-			ep.zX[i], ep.zOut[i], ep.rnd[i] = int16(zX), int16(zOut), 1<<8
-		}
-		for i := range ep.qmin {
-			ep.qmin[i], ep.qmax[i] = int8(qmin), int8(qmax)
-		}
-		ep.sh[0] = int64(m.Shift) + 31 - 24
-		if clampMode(qmin, qmax) == 0 {
-			ep.clamp = 1
-		}
 		chanMulKAVX2(&dst[0], dstStride, &src[0], srcStride, pixels, c8, &k[0], &ep)
 	} else if c8 > 0 {
 		var g [cmMaxC]int32
@@ -165,15 +182,7 @@ func AddQS8AVX2(dst, a, b []int8, p quant.AddParams, qmin, qmax int32) {
 	n16 := n &^ 15
 	if n16 > 0 {
 		var ep ewParams
-		ep.setOut(p.ZOut, qmin, qmax)
-		for i := range ep.mab {
-			ep.mab[i] = p.MA&0xffff | p.MB<<16
-			ep.round[i] = 1 << (p.Shift - 1)
-		}
-		for i := range ep.za {
-			ep.za[i], ep.zb[i] = int16(p.ZA), int16(p.ZB)
-		}
-		ep.shift[0] = int64(p.Shift)
+		ep.setAdd(p, qmin, qmax)
 		addAVX2(&dst[0], &a[0], &b[0], n16, &ep)
 	}
 	if n16 < n {

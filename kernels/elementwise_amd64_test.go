@@ -43,6 +43,11 @@ func randMult1(tb testing.TB, rng *rand.Rand, edge bool) quant.Multiplier {
 
 func runChannelMulAVX2(tb testing.TB, rng *rand.Rand, pixels, channels int, inPlace, edge bool) {
 	tb.Helper()
+	runChannelMulTier(tb, rng, pixels, channels, inPlace, edge, "ChannelMulQS8AVX2", ChannelMulQS8AVX2)
+}
+
+func runChannelMulTier(tb testing.TB, rng *rand.Rand, pixels, channels int, inPlace, edge bool, name string, cm ChannelMulFunc) {
+	tb.Helper()
 	stride := channels + rng.IntN(3)
 	off := rng.IntN(stride - channels + 1)
 	x := newBuf(rng, pixels*stride)
@@ -61,14 +66,21 @@ func runChannelMulAVX2(tb testing.TB, rng *rand.Rand, pixels, channels int, inPl
 	want := dst.clone()
 	n := span(pixels, stride, channels)
 	ChannelMulQS8(want[guard+off:][:n], stride, xBefore[guard+off:][:n], stride, pixels, channels, gate, zX, zG, m, q.zOut, q.qmin, q.qmax)
-	ChannelMulQS8AVX2(dst.view(off, n), stride, x.view(off, n), stride, pixels, channels, gate, zX, zG, m, q.zOut, q.qmin, q.qmax)
-	checkBuf(tb, "ChannelMulQS8AVX2 dst", dst.b, want)
+	cm(dst.view(off, n), stride, x.view(off, n), stride, pixels, channels, gate, zX, zG, m, q.zOut, q.qmin, q.qmax)
+	checkBuf(tb, name+" dst", dst.b, want)
 	if !inPlace {
-		checkBuf(tb, "ChannelMulQS8AVX2 src", x.b, xBefore)
+		checkBuf(tb, name+" src", x.b, xBefore)
 	}
 }
 
 func runAddAVX2(tb testing.TB, rng *rand.Rand, n int, inPlace int) {
+	tb.Helper()
+	runAddTier(tb, rng, n, inPlace, "AddQS8AVX2", AddQS8AVX2)
+}
+
+// runAddTier checks one add kernel against AddQS8 (in place: 1 = dst is
+// a, 2 = dst is b), with guard bands.
+func runAddTier(tb testing.TB, rng *rand.Rand, n int, inPlace int, name string, add AddFunc) {
 	tb.Helper()
 	p, err := quant.NewAdd(randParams(rng), randParams(rng), randParams(rng))
 	if err != nil {
@@ -92,13 +104,13 @@ func runAddAVX2(tb testing.TB, rng *rand.Rand, n int, inPlace int) {
 	}
 	want := out.clone()
 	AddQS8(want[guard:guard+n], aBefore[guard:guard+n], bBefore[guard:guard+n], p, q.qmin, q.qmax)
-	AddQS8AVX2(out.view(0, n), a.view(0, n), b.view(0, n), p, q.qmin, q.qmax)
-	checkBuf(tb, "AddQS8AVX2 dst", out.b, want)
+	add(out.view(0, n), a.view(0, n), b.view(0, n), p, q.qmin, q.qmax)
+	checkBuf(tb, name+" dst", out.b, want)
 	if inPlace != 1 {
-		checkBuf(tb, "AddQS8AVX2 a", a.b, aBefore)
+		checkBuf(tb, name+" a", a.b, aBefore)
 	}
 	if inPlace != 2 {
-		checkBuf(tb, "AddQS8AVX2 b", b.b, bBefore)
+		checkBuf(tb, name+" b", b.b, bBefore)
 	}
 }
 
@@ -124,6 +136,11 @@ func runPoolAVX2(tb testing.TB, rng *rand.Rand, pixels, channels int, edge bool)
 
 func runLookupAVX2(tb testing.TB, rng *rand.Rand, n int, inPlace bool) {
 	tb.Helper()
+	runLookupTier(tb, rng, n, inPlace, "LookupQS8AVX2", LookupQS8AVX2)
+}
+
+func runLookupTier(tb testing.TB, rng *rand.Rand, n int, inPlace bool, name string, lk LookupFunc) {
+	tb.Helper()
 	var table [256]int8
 	for i := range table {
 		table[i] = int8(rng.Uint32())
@@ -136,13 +153,13 @@ func runLookupAVX2(tb testing.TB, rng *rand.Rand, n int, inPlace bool) {
 	srcBefore := src.clone()
 	want := dst.clone()
 	LookupQS8(want[guard:guard+n], srcBefore[guard:guard+n], &table)
-	LookupQS8AVX2(dst.view(0, n), src.view(0, n), &table)
-	checkBuf(tb, "LookupQS8AVX2 dst", dst.b, want)
+	lk(dst.view(0, n), src.view(0, n), &table)
+	checkBuf(tb, name+" dst", dst.b, want)
 	if !inPlace {
-		checkBuf(tb, "LookupQS8AVX2 src", src.b, srcBefore)
+		checkBuf(tb, name+" src", src.b, srcBefore)
 	}
 	if table != tableBefore {
-		tb.Fatal("LookupQS8AVX2 changed the table")
+		tb.Fatal(name + " changed the table")
 	}
 }
 
@@ -285,6 +302,10 @@ func TestAVX2ChannelMulSetup(t *testing.T) {
 // multipliers at and around the limits of chanMulKAVX2's proof:
 // Shift -8 (older kernel) and -7 .. 31, M at both ends of its range and 0.
 func TestAVX2ChannelMulAll(t *testing.T) {
+	channelMulAll(t, ChannelMulQS8AVX2)
+}
+
+func channelMulAll(t *testing.T, cm ChannelMulFunc) {
 	rng := rand.New(rand.NewPCG(65, 66))
 	const px, ch = 256, 256
 	x := make([]int8, px*ch)
@@ -318,7 +339,7 @@ func TestAVX2ChannelMulAll(t *testing.T) {
 					qmin, qmax = zOut, max(zOut, int32(rng.IntN(256)-128))
 				}
 				ChannelMulQS8(want, ch, x, ch, px, ch, gate, zX, zG, m, zOut, qmin, qmax)
-				ChannelMulQS8AVX2(got, ch, x, ch, px, ch, gate, zX, zG, m, zOut, qmin, qmax)
+				cm(got, ch, x, ch, px, ch, gate, zX, zG, m, zOut, qmin, qmax)
 				for j := range got {
 					if got[j] != want[j] {
 						t.Fatalf("m=%+v zX=%d zG=%d zOut=%d [%d,%d] x=%d g=%d: got %d, want %d",

@@ -85,9 +85,37 @@ func gemmVNNI3(dst *int8, dstStride int, src *int8, srcStride int, pixels int, k
 //go:noescape
 func gemmVNNI4(dst *int8, dstStride int, src *int8, srcStride int, pixels int, kq int, w *int8, ep *vnniEpi, raw *int32, mode int)
 
+// vnniISA selects the kernels of the vnni tier (AVX-512, 64-channel
+// chunks) or the avxvnni tier (VEX AVX-VNNI on ymm, 16-channel chunks;
+// gemm_avxvnni_amd64.go). Both read PackGEMMVNNI's layout and vnniEpi.
+type vnniISA uint8
+
+const (
+	isaAVX512 vnniISA = iota
+	isaAVXVNNI
+)
+
+// chunk is the channels per kernel call.
+func (v vnniISA) chunk() int {
+	if v == isaAVXVNNI {
+		return avxvnniChunk
+	}
+	return vnniChunk
+}
+
 // gemmVNNI runs the kernel of nc channels' blocks (a switch, not a func
-// value, so the caller's stack buffers stay on the stack).
-func gemmVNNI(nc int, dst *int8, dstStride int, src *int8, srcStride, pixels, kq int, w *int8, ep *vnniEpi, raw *int32, mode int) {
+// value, so the caller's stack buffers stay on the stack). The avxvnni
+// kernels store 8 or 16 channels whole: with nc%8 != 0 in REQH mode the
+// caller uses gemmVNNIOut.
+func gemmVNNI(isa vnniISA, nc int, dst *int8, dstStride int, src *int8, srcStride, pixels, kq int, w *int8, ep *vnniEpi, raw *int32, mode int) {
+	if isa == isaAVXVNNI {
+		if nc > 8 {
+			gemmAVXVNNI16(dst, dstStride, src, srcStride, pixels, kq, w, ep, raw, mode)
+		} else {
+			gemmAVXVNNI8(dst, dstStride, src, srcStride, pixels, kq, w, ep, raw, mode)
+		}
+		return
+	}
 	switch (nc + vnniNR - 1) / vnniNR {
 	case 1:
 		gemmVNNI1(dst, dstStride, src, srcStride, pixels, kq, w, ep, raw, mode)
@@ -202,14 +230,19 @@ func vnniSafeRows(src []int8, srcStride, pixels, kb int) int {
 // GEMMQS8VNNI is GEMMQS8 with weights from PackGEMMVNNI.
 func GEMMQS8VNNI(dst []int8, dstStride int, src []int8, srcStride int, pixels, k, n int,
 	w []int8, bias []int32, rq []quant.Multiplier, zOut, qmin, qmax int32) {
+	gemmQS8VNNI(isaAVX512, "GEMMQS8VNNI", dst, dstStride, src, srcStride, pixels, k, n, w, bias, rq, zOut, qmin, qmax)
+}
+
+func gemmQS8VNNI(isa vnniISA, name string, dst []int8, dstStride int, src []int8, srcStride int, pixels, k, n int,
+	w []int8, bias []int32, rq []quant.Multiplier, zOut, qmin, qmax int32) {
 	if pixels <= 0 || n <= 0 {
 		return
 	}
-	checkGEMM("GEMMQS8VNNI", len(src), srcStride, pixels, k, n, len(w), len(bias))
-	checkStride("GEMMQS8VNNI", "dst", dstStride, n)
-	need("GEMMQS8VNNI", "dst", len(dst), span(pixels, dstStride, n))
-	need("GEMMQS8VNNI", "rq", len(rq), n)
-	need("GEMMQS8VNNI", "packed w", len(w), vnniPackedLen(k, n))
+	checkGEMM(name, len(src), srcStride, pixels, k, n, len(w), len(bias))
+	checkStride(name, "dst", dstStride, n)
+	need(name, "dst", len(dst), span(pixels, dstStride, n))
+	need(name, "rq", len(rq), n)
+	need(name, "packed w", len(w), vnniPackedLen(k, n))
 	kq := (k + 3) / 4
 	cs := vnniColSums(w, k, n)
 	safe := vnniSafeRows(src, srcStride, pixels, 4*kq)
@@ -219,20 +252,31 @@ func GEMMQS8VNNI(dst []int8, dstStride int, src []int8, srcStride int, pixels, k
 	if qmin <= math.MinInt8 && qmax >= math.MaxInt8 {
 		mode = 0
 	}
-	for c0 := 0; c0 < n; c0 += vnniChunk {
-		nc := min(vnniChunk, n-c0)
+	chunk := isa.chunk()
+	for c0 := 0; c0 < n; c0 += chunk {
+		nc := min(chunk, n-c0)
 		wc := &w[c0/vnniNR*kq*64]
 		if !ep.prep(bias[c0:], cs[c0:], rq[c0:], zOut, nc) {
-			gemmVNNIRaw(dst[c0:], dstStride, src, srcStride, pixels, k, nc, wc, &ep, rq[c0:c0+nc], zOut, qmin, qmax)
+			gemmVNNIRaw(isa, dst[c0:], dstStride, src, srcStride, pixels, k, nc, wc, &ep, rq[c0:c0+nc], zOut, qmin, qmax)
 			continue
 		}
 		if safe > 0 {
-			gemmVNNI(nc, &dst[c0], dstStride, &src[0], srcStride, safe, kq, wc, &ep, nil, mode)
+			gemmVNNIOut(isa, nc, dst[c0:], dstStride, src, srcStride, safe, kq, wc, &ep, mode)
 		}
 		if safe < pixels {
-			gemmVNNIRows(nc, dst[safe*dstStride+c0:], dstStride, src[safe*srcStride:], srcStride, pixels-safe, k, wc, &ep, mode)
+			gemmVNNIRows(isa, nc, dst[safe*dstStride+c0:], dstStride, src[safe*srcStride:], srcStride, pixels-safe, k, wc, &ep, mode)
 		}
 	}
+}
+
+// gemmVNNIOut runs the REQH kernel on pixels rows of src (readable 4*kq
+// bytes wide) into dst; nc%8 != 0 on avxvnni goes through avxVNNITail.
+func gemmVNNIOut(isa vnniISA, nc int, dst []int8, dstStride int, src []int8, srcStride, pixels, kq int, w *int8, ep *vnniEpi, mode int) {
+	if isa == isaAVXVNNI && nc%8 != 0 {
+		avxVNNITail(nc, dst, dstStride, src, srcStride, pixels, kq, w, ep, mode)
+		return
+	}
+	gemmVNNI(isa, nc, &dst[0], dstStride, &src[0], srcStride, pixels, kq, w, ep, nil, mode)
 }
 
 // gemmVNNIRows runs pixel rows whose k-quad reads would leave src's
@@ -240,7 +284,7 @@ func GEMMQS8VNNI(dst []int8, dstStride int, src []int8, srcStride int, pixels, k
 // k > 4096). A separate frame, so the common path does not zero the row.
 //
 //go:noinline
-func gemmVNNIRows(nc int, dst []int8, dstStride int, src []int8, srcStride, pixels, k int, w *int8, ep *vnniEpi, mode int) {
+func gemmVNNIRows(isa vnniISA, nc int, dst []int8, dstStride int, src []int8, srcStride, pixels, k int, w *int8, ep *vnniEpi, mode int) {
 	var row [vnniRowB]int8
 	kb := (k + 3) &^ 3
 	buf := row[:]
@@ -249,13 +293,13 @@ func gemmVNNIRows(nc int, dst []int8, dstStride int, src []int8, srcStride, pixe
 	}
 	for p := range pixels {
 		copy(buf, src[p*srcStride:][:k])
-		gemmVNNI(nc, &dst[p*dstStride], dstStride, &buf[0], kb, 1, kb/4, w, ep, nil, mode)
+		gemmVNNIOut(isa, nc, dst[p*dstStride:], dstStride, buf, kb, 1, kb/4, w, ep, mode)
 	}
 }
 
 // gemmVNNIRaw runs a chunk that does not fit REQH: raw sums 6 pixels at a
 // time, requantized in Go.
-func gemmVNNIRaw(dst []int8, dstStride int, src []int8, srcStride, pixels, k, nc int, w *int8, ep *vnniEpi,
+func gemmVNNIRaw(isa vnniISA, dst []int8, dstStride int, src []int8, srcStride, pixels, k, nc int, w *int8, ep *vnniEpi,
 	rq []quant.Multiplier, zOut, qmin, qmax int32) {
 	var raw [vnniTile * vnniChunk]int32
 	var tile [vnniTile * vnniRowB]int8
@@ -263,7 +307,7 @@ func gemmVNNIRaw(dst []int8, dstStride int, src []int8, srcStride, pixels, k, nc
 	for p0 := 0; p0 < pixels; p0 += vnniTile {
 		mp := min(vnniTile, pixels-p0)
 		x, xs := vnniRows(tile[:], src[p0*srcStride:], srcStride, mp, k)
-		gemmVNNI(nc, nil, 0, &x[0], xs, mp, kq, w, ep, &raw[0], vnniRaw)
+		gemmVNNI(isa, nc, nil, 0, &x[0], xs, mp, kq, w, ep, &raw[0], vnniRaw)
 		for p := range mp {
 			out := dst[(p0+p)*dstStride:][:nc]
 			for c := range out {
@@ -295,13 +339,18 @@ func vnniRows(buf []int8, src []int8, srcStride, mp, k int) ([]int8, int) {
 // then float32(acc)*scale in Go.
 func GEMMQS8F32VNNI(dst []float32, src []int8, srcStride int, pixels, k, n int,
 	w []int8, bias []int32, scale []float32) {
+	gemmQS8F32VNNI(isaAVX512, "GEMMQS8F32VNNI", dst, src, srcStride, pixels, k, n, w, bias, scale)
+}
+
+func gemmQS8F32VNNI(isa vnniISA, name string, dst []float32, src []int8, srcStride int, pixels, k, n int,
+	w []int8, bias []int32, scale []float32) {
 	if pixels <= 0 || n <= 0 {
 		return
 	}
-	checkGEMM("GEMMQS8F32VNNI", len(src), srcStride, pixels, k, n, len(w), len(bias))
-	need("GEMMQS8F32VNNI", "dst", len(dst), pixels*n)
-	need("GEMMQS8F32VNNI", "scale", len(scale), n)
-	need("GEMMQS8F32VNNI", "packed w", len(w), vnniPackedLen(k, n))
+	checkGEMM(name, len(src), srcStride, pixels, k, n, len(w), len(bias))
+	need(name, "dst", len(dst), pixels*n)
+	need(name, "scale", len(scale), n)
+	need(name, "packed w", len(w), vnniPackedLen(k, n))
 	kq := (k + 3) / 4
 	cs := vnniColSums(w, k, n)
 	var ep vnniEpi
@@ -310,10 +359,11 @@ func GEMMQS8F32VNNI(dst []float32, src []int8, srcStride int, pixels, k, n int,
 	for p0 := 0; p0 < pixels; p0 += vnniTile {
 		mp := min(vnniTile, pixels-p0)
 		x, xs := vnniRows(tile[:], src[p0*srcStride:], srcStride, mp, k)
-		for c0 := 0; c0 < n; c0 += vnniChunk {
-			nc := min(vnniChunk, n-c0)
+		chunk := isa.chunk()
+		for c0 := 0; c0 < n; c0 += chunk {
+			nc := min(chunk, n-c0)
 			ep.prep(bias[c0:], cs[c0:], nil, 0, nc)
-			gemmVNNI(nc, nil, 0, &x[0], xs, mp, kq, &w[c0/vnniNR*kq*64], &ep, &raw[0], vnniRaw)
+			gemmVNNI(isa, nc, nil, 0, &x[0], xs, mp, kq, &w[c0/vnniNR*kq*64], &ep, &raw[0], vnniRaw)
 			sc := scale[c0:][:nc]
 			for p := range mp {
 				out := dst[(p0+p)*n+c0:][:nc]

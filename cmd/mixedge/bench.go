@@ -211,7 +211,7 @@ faster (re-checked two frames in every 16; single_thread_share in --json).
 	synthetic := fs.Bool("synthetic", false, "use deterministic synthetic weights instead of a .fw")
 	size := fs.Int("input-size", 0, "input size (with --synthetic; default 224)")
 	threadsArg := fs.String("threads", strconv.Itoa(runtime.NumCPU()), "goroutines per frame; a list (1,2,4) runs a sweep")
-	tier := fs.String("kernels", "", "kernel tier: auto, generic, avx2, vnni, neon, dotprod (default $MIXEDGE_KERNELS or auto)")
+	tier := fs.String("kernels", "", "kernel tier: auto, generic, avx2, avxvnni, vnni, neon, dotprod (default $MIXEDGE_KERNELS or auto)")
 	runs := fs.Int("runs", 50, "timed frames (per mode with --profile)")
 	warmup := fs.Int("warmup", 5, "untimed frames first")
 	asJSON := fs.Bool("json", false, "print one JSON document (schema "+benchSchema+")")

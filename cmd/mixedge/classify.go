@@ -115,7 +115,7 @@ object per input per line:
   mixedge classify --weights w.safetensors --arch mixnet_s --tensor --logits --json input0.f32`, stderr)
 	fs.StringVar(&o.model, "model", "", "int8 .fw image made by 'mixedge convert', W.safetensors (with --arch), or a published name downloaded and converted once: mixnet_s, mixnet_m, mixnet_l, tf_mixnet_s, tf_mixnet_m, tf_mixnet_l (default mixnet_s)")
 	fs.StringVar(&o.precision, "precision", "", "int8 (with --model) or fp32 (with --weights); default: what the model file holds")
-	fs.StringVar(&o.kernels, "kernels", "", "int8 kernel tier: auto, generic, avx2, vnni, neon, dotprod (default $MIXEDGE_KERNELS or auto)")
+	fs.StringVar(&o.kernels, "kernels", "", "int8 kernel tier: auto, generic, avx2, avxvnni, vnni, neon, dotprod (default $MIXEDGE_KERNELS or auto)")
 	fs.IntVar(&o.threads, "threads", runtime.NumCPU(), "int8: goroutines per image")
 	fs.StringVar(&o.weights, "weights", "", "safetensors file with timm's state_dict (F32, F16 or BF16)")
 	fs.StringVar(&o.arch, "arch", "mixnet_s", "architecture: "+strings.Join(model.ArchNames(), ", "))

@@ -42,7 +42,7 @@ the board's Model line is shown when Raspberry Pi OS gives one. Features are
 the kernel's names (asimd, asimddp on arm64; neon, vfpv4 on 32-bit); 'tiers
 use' says which of them the kernel tiers need and whether this CPU has them.
 The tier is chosen once at start-up: the best available, unless --kernels
-or MIXEDGE_KERNELS (generic, avx2, vnni, neon, dotprod) says otherwise.`,
+or MIXEDGE_KERNELS (generic, avx2, avxvnni, vnni, neon, dotprod) says otherwise.`,
 		`  mixedge cpu
   MIXEDGE_KERNELS=generic mixedge cpu --json`, stderr)
 	tier := fs.String("kernels", "", "force a tier")

@@ -178,7 +178,7 @@ func tierFeatures(goarch string, features []string) []tierFeature {
 	case "arm":
 		want = [][2]string{{"neon", "none yet: generic Go"}, {"vfpv4", "none yet: generic Go"}}
 	case "amd64":
-		want = [][2]string{{"avx2", "avx2"}}
+		want = [][2]string{{"avx2", "avx2"}, {"avxvnni", "avxvnni"}, {"avx512vnni", "vnni"}}
 	}
 	var out []tierFeature
 	for _, w := range want {

@@ -137,7 +137,7 @@ same per-op table as 'mixedge bench --profile' (rows grouped with --by).
 	fs.BoolVar(&o.profile, "profile", false, "time every op of the live frames; print the per-op table at the end")
 	fs.StringVar(&o.by, "by", "op", "with --profile: rows per op (one per layer), block, or kind")
 	fs.StringVar(&o.profileJSON, "profile-json", "", "with --profile: write the profile as a mixedge.bench/1 document to `FILE`")
-	fs.StringVar(&o.kernels, "kernels", "", "int8 kernel tier: auto, generic, avx2, vnni, neon, dotprod (default $MIXEDGE_KERNELS or auto)")
+	fs.StringVar(&o.kernels, "kernels", "", "int8 kernel tier: auto, generic, avx2, avxvnni, vnni, neon, dotprod (default $MIXEDGE_KERNELS or auto)")
 	fs.IntVar(&o.threads, "threads", runtime.NumCPU(), "goroutines per frame")
 	fs.IntVar(&o.top, "top", 1, "classes per frame (the text line shows the first)")
 	fs.BoolVar(&o.asJSON, "json", false, "print one JSON object per frame per line")

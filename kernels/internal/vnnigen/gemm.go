@@ -1,5 +1,5 @@
-// Package vnnigen generates the amd64 AVX-512 VNNI assembly of package
-// kernels with github.com/mmcloughlin/avo. `go generate ./kernels/` writes
+// Package vnnigen generates the amd64 AVX-512 VNNI and AVX-VNNI assembly
+// of package kernels with github.com/mmcloughlin/avo. `go generate ./kernels/` writes
 // the files; kernels' TestVNNIGenerated fails when a checked-in file differs
 // from what Files returns.
 package vnnigen
@@ -26,23 +26,51 @@ func Files() (map[string]string, error) {
 	dwGather(ctx)
 	dwWindow(ctx)
 	dwDot(ctx)
+	vnni, err := render(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ctx = build.NewContext()
+	ctx.ConstraintExpr("!purego")
+	avxGEMM(ctx, 1)
+	avxGEMM(ctx, 2)
+	avx, err := render(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ctx = build.NewContext()
+	ctx.ConstraintExpr("!purego")
+	lookup512(ctx)
+	addEW(ctx, true)
+	addEW(ctx, false)
+	chanMulK512(ctx)
+	cmSetup512(ctx)
+	ew, err := render(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{"gemm_vnni_amd64.s": vnni, "gemm_avxvnni_amd64.s": avx,
+		"elementwise_avx512_amd64.s": ew}, nil
+}
+
+func render(ctx *build.Context) (string, error) {
 	f, err := ctx.Result()
 	if err != nil {
 		if l, ok := err.(build.ErrorList); ok {
-			return nil, fmt.Errorf("%v; %v", l[0], l[len(l)-1]) // first and last
+			return "", fmt.Errorf("%v; %v", l[0], l[len(l)-1]) // first and last
 		}
-		return nil, err
+		return "", err
 	}
 	// Register allocation is trivial (every operand is a physical register)
 	// but the passes also compute the frame and check the CFG.
 	if err := pass.Compile.Execute(f); err != nil {
-		return nil, err
+		return "", err
 	}
 	out, err := printer.NewGoAsm(printer.Config{Name: "vnnigen", Pkg: "kernels"}).Print(f)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	return map[string]string{"gemm_vnni_amd64.s": string(out)}, nil
+	return string(out), nil
 }
 
 // GEMM microkernel parameters (kernels/gemm_vnni_amd64.go relies on them).
