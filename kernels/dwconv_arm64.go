@@ -4,8 +4,6 @@ package kernels
 
 import (
 	"fmt"
-	"sync"
-	"sync/atomic"
 
 	"github.com/mixedge/mixedge/quant"
 )
@@ -46,39 +44,16 @@ func init() {
 func dwNeon(dst *int8, outStride int, n int, taps *dwTap, ntaps int, w *int8, c int, bias *int32,
 	rq *quant.Multiplier, zOut, qmin, qmax int32)
 
-// dwZWide[z] is a row of z wide enough for any channel block: border tap
-// tables point padding taps at it and read block cb at +cb. Rows are
-// filled on first use (most of the 128 KiB is never touched).
-const dwZWideC = 512
-
-var (
-	dwZWide      [256][dwZWideC]int8
-	dwZWideReady [256]atomic.Bool
-	dwZWideMu    sync.Mutex
-)
-
-func dwWideZ(zIn int32) *int8 {
-	z := uint8(zIn)
-	if !dwZWideReady[z].Load() {
-		dwZWideMu.Lock()
-		if !dwZWideReady[z].Load() {
-			for i := range dwZWide[z] {
-				dwZWide[z][i] = int8(z)
-			}
-			dwZWideReady[z].Store(true)
-		}
-		dwZWideMu.Unlock()
-	}
-	return &dwZWide[z][0]
-}
-
-// dwBorderPix is how many border pixels one dwNeonB call takes (the tap
-// tables live on the stack).
-const dwBorderPix = 4
-
+// dwPadCopy copies n pixels of c >= 16 bytes, inStride apart in src, to
+// dst (c apart).
+//
 //go:noescape
-func dwNeonB(dst *int8, outStride int, n int, taps **int8, ntaps int, w *int8, c int, bias *int32,
-	rq *quant.Multiplier, zOut, qmin, qmax int32)
+func dwPadCopy(dst *int8, src *int8, n int, inStride int, c int)
+
+// dwPadFill sets n >= 16 bytes at dst to z.
+//
+//go:noescape
+func dwPadFill(dst *int8, n int, z int32)
 
 //go:noescape
 func dwNeonK3(dst *int8, outStride int, n int, rows *dwRow, _ int, w *int8, c int, bias *int32,
@@ -108,6 +83,13 @@ const (
 
 // dwConvNeon is DWConvQS8 for arm64 NEON. Shapes outside its range
 // (C < 16, K > 11) take the generic kernel.
+//
+// Odd K from 3 to 11 run the unrolled kernels: image-interior columns read
+// the input in place, border columns (whose window crosses the left or
+// right padding) a padded copy of their input (dwPadStrips; the whole row
+// when the two borders' strips meet, as on 7×7 and 14×14 maps with large
+// kernels). Even K, K = 1, and border columns whose strip does not fit
+// the scratch (or with every scratch slot busy) take the per-tap dwNeon.
 func dwConvNeon(dst, src []int8, weights []int8, bias []int32, rq []quant.Multiplier,
 	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int) {
 	if err := s.Validate(); err != nil {
@@ -133,47 +115,55 @@ func dwConvNeon(dst, src []int8, weights []int8, bias []int32, rq []quant.Multip
 	zrow := &dwZIn[uint8(zIn)]
 	var taps [dwMaxTaps]dwTap
 	ntaps := k * k
+	unrolled := k%2 == 1 && k >= 3
 	// Interior columns: every kx of ox in [oxL, oxR) is inside the image.
 	oxL := min((s.PadLeft+st-1)/st, s.OW)
 	oxR := oxL
 	if lim := w - k + s.PadLeft; lim >= 0 {
 		oxR = min(max(lim/st+1, oxL), s.OW)
 	}
+	// Border column runs: left and right, or the whole row when there is
+	// no interior or the two strips would overlap.
+	segs := [2][2]int{{0, oxL}, {oxR, s.OW}}
+	if unrolled && (oxR <= oxL || (oxL > 0 && oxR < s.OW && (oxL-1)*st+k >= oxR*st)) {
+		segs = [2][2]int{{0, s.OW}, {s.OW, s.OW}}
+		oxL, oxR = 0, 0
+	}
+	var done [2]bool // border run handled by dwPadStrips
+	if unrolled {
+		if buf, slot := dwPadPool.take(); buf != nil {
+			for i, sg := range segs {
+				done[i] = sg[0] >= sg[1] || dwPadStrips(buf[:dwPadLimit], dst, src, weights, bias, rq, s,
+					zIn, zOut, qmin, qmax, oy0, oy1, sg[0], sg[1])
+			}
+			dwPadPool.release(slot)
+		}
+	}
 	pix := func(iy, ix int) *int8 { return &src[(iy*w+ix)*s.InStride] }
-	// Border pixels use dwNeonB if the wide zIn row covers c.
-	var zw *int8
-	var btaps [dwBorderPix * dwMaxTaps]*int8
-	if c <= dwZWideC {
-		zw = dwWideZ(zIn)
+	if oxR > oxL && unrolled {
+		// Interior columns in place, per band of output rows: rows[j] is
+		// input row b0*st-padTop+j (dwZIn outside the image).
+		ix0 := oxL*st - s.PadLeft
+		var rows [dwBandRows]dwRow
+		for b0 := oy0; b0 < oy1; b0 += dwBand {
+			b1 := min(b0+dwBand, oy1)
+			iy0 := b0*st - s.PadTop
+			for j := range (b1-1-b0)*st + k {
+				if iy := iy0 + j; iy < 0 || iy >= h {
+					rows[j] = dwRow{&zrow[0], 0, 0, 0}
+				} else {
+					rows[j] = dwRow{pix(iy, ix0), st * s.InStride, -1, s.InStride}
+				}
+			}
+			for oy := b0; oy < b1; oy++ {
+				dwUnrolled(k, &dst[(oy*s.OW+oxL)*s.OutStride], s.OutStride, oxR-oxL, &rows[(oy-b0)*st],
+					weights, c, bias, rq, zOut, qmin, qmax)
+			}
+		}
 	}
 	for oy := oy0; oy < oy1; oy++ {
 		iy0 := oy*st - s.PadTop
-		if oxR > oxL && k%2 == 1 && k >= 3 {
-			ix0 := oxL*st - s.PadLeft
-			var rows [dwMaxK]dwRow
-			for ky := range k {
-				iy := iy0 + ky
-				if iy < 0 || iy >= h {
-					rows[ky] = dwRow{&zrow[0], 0, 0, 0}
-				} else {
-					rows[ky] = dwRow{pix(iy, ix0), st * s.InStride, -1, s.InStride}
-				}
-			}
-			d := &dst[(oy*s.OW+oxL)*s.OutStride]
-			n := oxR - oxL
-			switch k {
-			case 3:
-				dwNeonK3(d, s.OutStride, n, &rows[0], 0, &weights[0], c, &bias[0], &rq[0], zOut, qmin, qmax)
-			case 5:
-				dwNeonK5(d, s.OutStride, n, &rows[0], 0, &weights[0], c, &bias[0], &rq[0], zOut, qmin, qmax)
-			case 7:
-				dwNeonK7(d, s.OutStride, n, &rows[0], 0, &weights[0], c, &bias[0], &rq[0], zOut, qmin, qmax)
-			case 9:
-				dwNeonK9(d, s.OutStride, n, &rows[0], 0, &weights[0], c, &bias[0], &rq[0], zOut, qmin, qmax)
-			default:
-				dwNeonK11(d, s.OutStride, n, &rows[0], 0, &weights[0], c, &bias[0], &rq[0], zOut, qmin, qmax)
-			}
-		} else if oxR > oxL {
+		if !unrolled && oxR > oxL {
 			ix0 := oxL*st - s.PadLeft
 			for ky := range k {
 				iy := iy0 + ky
@@ -189,69 +179,132 @@ func dwConvNeon(dst, src []int8, weights []int8, bias []int32, rq []quant.Multip
 			dwNeon(&dst[(oy*s.OW+oxL)*s.OutStride], s.OutStride, oxR-oxL, &taps[0], ntaps,
 				&weights[0], c, &bias[0], &rq[0], zOut, qmin, qmax)
 		}
-		if zw != nil {
-			// Columns whose window crosses the left or right padding, in
-			// runs of up to dwBorderPix pixels.
-			borders := [2][2]int{{0, oxL}, {oxR, s.OW}}
-			if oxR <= oxL {
-				borders = [2][2]int{{0, s.OW}, {s.OW, s.OW}}
-			}
-			for _, b := range borders {
-				for ox0 := b[0]; ox0 < b[1]; ox0 += dwBorderPix {
-					ox1 := min(ox0+dwBorderPix, b[1])
-					i := 0
-					for ox := ox0; ox < ox1; ox++ {
-						ix0 := ox*st - s.PadLeft
-						kx0, kx1 := max(-ix0, 0), min(w-ix0, k) // taps inside the image
-						for ky := range k {
-							row := btaps[i : i+k]
-							i += k
-							iy := iy0 + ky
-							if iy < 0 || iy >= h || kx0 >= kx1 {
-								for j := range row {
-									row[j] = zw
-								}
-								continue
-							}
-							for j := range kx0 {
-								row[j] = zw
-							}
-							p := (iy*w + ix0 + kx0) * s.InStride
-							for j := kx0; j < kx1; j++ {
-								row[j] = &src[p]
-								p += s.InStride
-							}
-							for j := kx1; j < k; j++ {
-								row[j] = zw
-							}
-						}
-					}
-					dwNeonB(&dst[(oy*s.OW+ox0)*s.OutStride], s.OutStride, ox1-ox0, &btaps[0], ntaps,
-						&weights[0], c, &bias[0], &rq[0], zOut, qmin, qmax)
-				}
-			}
-			continue
-		}
-		for ox := 0; ox < s.OW; ox++ {
-			if ox == oxL && oxR > oxL {
-				ox = oxR - 1
+		for i, sg := range segs {
+			if done[i] {
 				continue
 			}
-			ix0 := ox*st - s.PadLeft
-			for ky := range k {
-				iy := iy0 + ky
-				for kx := range k {
-					ix := ix0 + kx
-					t := &taps[ky*k+kx]
-					if iy < 0 || iy >= h || ix < 0 || ix >= w {
-						*t = dwTap{&zrow[0], 0, 0}
-					} else {
-						*t = dwTap{pix(iy, ix), 0, -1}
+			for ox := sg[0]; ox < sg[1]; ox++ {
+				ix0 := ox*st - s.PadLeft
+				for ky := range k {
+					iy := iy0 + ky
+					for kx := range k {
+						ix := ix0 + kx
+						t := &taps[ky*k+kx]
+						if iy < 0 || iy >= h || ix < 0 || ix >= w {
+							*t = dwTap{&zrow[0], 0, 0}
+						} else {
+							*t = dwTap{pix(iy, ix), 0, -1}
+						}
 					}
 				}
+				dwNeon(&dst[(oy*s.OW+ox)*s.OutStride], s.OutStride, 1, &taps[0], ntaps,
+					&weights[0], c, &bias[0], &rq[0], zOut, qmin, qmax)
 			}
-			dwNeon(&dst[(oy*s.OW+ox)*s.OutStride], s.OutStride, 1, &taps[0], ntaps,
-				&weights[0], c, &bias[0], &rq[0], zOut, qmin, qmax)
 		}
 	}
+}
+
+// dwPadScratch is one call's scratch for the padded strips of border
+// columns (dwConvNeon): input rows of a band of output rows, the window
+// columns of a run of output columns, zIn outside the image.
+const dwPadScratch = 64 << 10
+
+// dwPadPool holds the strips of concurrent calls; a call that finds every
+// slot busy takes the per-pixel dwNeon path for its border columns.
+var dwPadPool scratchSlots[[dwPadScratch]int8]
+
+// dwPadLimit is the scratch one call uses (tests lower it to force bands
+// and the per-pixel fallback).
+var dwPadLimit = dwPadScratch
+
+// dwUnrolled calls the unrolled k×k kernel (k odd, 3…11) on n output
+// pixels whose kernel rows are rows.
+func dwUnrolled(k int, d *int8, outStride, n int, rows *dwRow, w []int8, c int, bias []int32,
+	rq []quant.Multiplier, zOut, qmin, qmax int32) {
+	switch k {
+	case 3:
+		dwNeonK3(d, outStride, n, rows, 0, &w[0], c, &bias[0], &rq[0], zOut, qmin, qmax)
+	case 5:
+		dwNeonK5(d, outStride, n, rows, 0, &w[0], c, &bias[0], &rq[0], zOut, qmin, qmax)
+	case 7:
+		dwNeonK7(d, outStride, n, rows, 0, &w[0], c, &bias[0], &rq[0], zOut, qmin, qmax)
+	case 9:
+		dwNeonK9(d, outStride, n, rows, 0, &w[0], c, &bias[0], &rq[0], zOut, qmin, qmax)
+	default:
+		dwNeonK11(d, outStride, n, rows, 0, &w[0], c, &bias[0], &rq[0], zOut, qmin, qmax)
+	}
+}
+
+// dwBand is the most output rows one table of kernel rows serves
+// (dwBandRows entries at stride 2).
+const (
+	dwBand     = 16
+	dwBandRows = (dwBand-1)*2 + dwMaxK
+)
+
+// dwPadStrips runs output columns [sx0, sx1) of rows [oy0, oy1) through
+// the unrolled kernel over padded copies of their input: per band of
+// output rows, the band's input rows inside the image, columns
+// [sx0*st-padLeft, (sx1-1)*st-padLeft+k) with zIn outside the image, c
+// bytes a pixel. Kernel rows above or below the image read dwZIn. It
+// returns false, having done nothing, if one output row's strip does not
+// fit buf.
+func dwPadStrips(buf []int8, dst, src []int8, weights []int8, bias []int32, rq []quant.Multiplier,
+	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1, sx0, sx1 int) bool {
+	h, w, c, k, st := s.H, s.W, s.C, s.K, s.Stride
+	ixA := sx0*st - s.PadLeft
+	sw := (sx1-1-sx0)*st + k // strip width in pixels
+	rowB := sw * c
+	maxRows := len(buf) / rowB
+	// input rows inside the image of output rows [a, b)
+	inRows := func(a, b int) (int, int) {
+		return max(a*st-s.PadTop, 0), min((b-1)*st-s.PadTop+k, h)
+	}
+	for oy := oy0; oy < oy1; oy++ {
+		if lo, hi := inRows(oy, oy+1); hi-lo > maxRows {
+			return false
+		}
+	}
+	zrow := &dwZIn[uint8(zIn)]
+	var rows [dwBandRows]dwRow
+	for b0 := oy0; b0 < oy1; {
+		b1 := b0 + 1
+		for b1 < oy1 && b1-b0 < dwBand {
+			if lo, hi := inRows(b0, b1+1); hi-lo > maxRows {
+				break
+			}
+			b1++
+		}
+		iyA, iyB := inRows(b0, b1)
+		// image columns [jA, jB) of the strip; zIn left and right of them
+		jA, jB := min(max(-ixA, 0), sw), min(max(w-ixA, 0), sw)
+		for iy := iyA; iy < iyB; iy++ {
+			row := buf[(iy-iyA)*rowB:][:rowB]
+			if jA > 0 {
+				dwPadFill(&row[0], jA*c, zIn)
+			}
+			if jB > jA {
+				dwPadCopy(&row[jA*c], &src[(iy*w+ixA+jA)*s.InStride], jB-jA, s.InStride, c)
+			}
+			if jB < sw {
+				dwPadFill(&row[jB*c], (sw-jB)*c, zIn)
+			}
+		}
+		// rows[j]: input row b0*st-padTop+j; output row oy's kernel rows
+		// start at rows[(oy-b0)*st].
+		iy0 := b0*st - s.PadTop
+		for j := range (b1-1-b0)*st + k {
+			if iy := iy0 + j; iy < 0 || iy >= h {
+				rows[j] = dwRow{&zrow[0], 0, 0, 0}
+			} else {
+				rows[j] = dwRow{&buf[(iy-iyA)*rowB], st * c, -1, c}
+			}
+		}
+		for oy := b0; oy < b1; oy++ {
+			dwUnrolled(k, &dst[(oy*s.OW+sx0)*s.OutStride], s.OutStride, sx1-sx0, &rows[(oy-b0)*st],
+				weights, c, bias, rq, zOut, qmin, qmax)
+		}
+		b0 = b1
+	}
+	return true
 }

@@ -154,254 +154,6 @@ nextblk:
 	BLT	blk
 	RET
 
-// func dwNeonB(dst *int8, outStride int, n int, taps **int8, ntaps int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
-//
-// As dwNeon for n output pixels at dst + i*outStride that each have their
-// own tap table, taps[i*ntaps:(i+1)*ntaps]: tap t reads channels
-// [cb, cb+16) at taps[t] + cb (the image columns' borders; a padding tap
-// points at a row of zIn at least c wide). Pixels go in pairs sharing the
-// weight loads.
-
-TEXT ·dwNeonB(SB), NOSPLIT, $0-84
-	MOVD	dst+0(FP), R0
-	MOVD	outStride+8(FP), R1
-	MOVD	n+16(FP), R2
-	MOVD	taps+24(FP), R3
-	MOVD	ntaps+32(FP), R4
-	MOVD	w+40(FP), R5
-	MOVD	c+48(FP), R6
-	MOVD	bias+56(FP), R7
-	MOVD	rq+64(FP), R8
-	MOVW	zOut+72(FP), R9
-	MOVW	qmin+76(FP), R10
-	MOVW	qmax+80(FP), R11
-	VDUP	R9, V16.H8
-	VDUP	R10, V17.B16
-	VDUP	R11, V18.B16
-	SUB	$1, R2, R11 // last pair start bound: pairs while i < n-1
-	MOVD	ZR, R12 // c0
-blk:
-	SUB	$16, R6, R13
-	CMP	R13, R12
-	CSEL	LT, R12, R13, R13 // cb = min(c0, c-16)
-	ADD	R13<<2, R7, R10 // bias of the block
-	ADD	R13<<3, R8, R9
-	MOVW	$1, R24
-	VDUP	R24, V12.S4
-	VEOR	V13.B16, V13.B16, V13.B16
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V20.B16
-	VSUB	V9.S4, V12.S4, V24.S4
-	WORD $0x4ead6718 // smax v24.4s, v24.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V28.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V21.B16
-	VSUB	V9.S4, V12.S4, V25.S4
-	WORD $0x4ead6739 // smax v25.4s, v25.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V29.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V22.B16
-	VSUB	V9.S4, V12.S4, V26.S4
-	WORD $0x4ead675a // smax v26.4s, v26.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V30.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V23.B16
-	VSUB	V9.S4, V12.S4, V27.S4
-	WORD $0x4ead677b // smax v27.4s, v27.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V31.S4
-	VORR	V24.B16, V25.B16, V8.B16
-	VORR	V26.B16, V27.B16, V9.B16
-	VORR	V8.B16, V9.B16, V8.B16
-	VMOV	V8.D[0], R16
-	VMOV	V8.D[1], R24
-	ORR	R24, R16, R16 // 0 iff no left shift in the block
-	ADD	R13, R0, R14 // dst for pixel 0
-	MOVD	ZR, R15 // i
-	CMP	R11, R15
-	BGE	single
-pair:
-	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
-	VLD1	(R10), [V4.S4, V5.S4, V6.S4, V7.S4]
-	ADD	R13, R5, R17 // weight cursor
-	MUL	R15, R4, R19
-	ADD	R19<<3, R3, R19 // tap cursor of pixel i
-	ADD	R4<<3, R19, R22 // and of pixel i+1
-	LSR	$1, R4, R23 // tap pairs
-	CBZ	R23, b2single
-b2pair:
-	LDP.P	16(R19), (R20, R21)
-	LDP.P	16(R22), (R24, R25)
-	WORD $0x3ced6a8c // ldr q12, [x20, x13]
-	WORD $0x3ced6aad // ldr q13, [x21, x13]
-	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R17)(R6), [V15.B16]
-	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
-	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
-	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
-	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
-	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
-	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
-	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	WORD $0x3ced6b0c // ldr q12, [x24, x13]
-	WORD $0x3ced6b2d // ldr q13, [x25, x13]
-	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
-	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
-	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
-	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
-	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
-	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
-	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
-	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	SUBS	$1, R23, R23
-	BNE	b2pair
-b2single:
-	TBZ	$0, R4, b2req
-	MOVD	(R19), R20
-	MOVD	(R22), R24
-	WORD $0x3ced6a8c // ldr q12, [x20, x13]
-	VLD1.P	(R17)(R6), [V14.B16]
-	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
-	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
-	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
-	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
-	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	WORD $0x3ced6b0c // ldr q12, [x24, x13]
-	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
-	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
-	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
-	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
-	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
-	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-b2req:
-	CBZ	R16, nosh2
-	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
-	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
-	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
-	WORD $0x4ebb4c63 // sqshl v3.4s, v3.4s, v27.4s
-	WORD $0x4eb84c84 // sqshl v4.4s, v4.4s, v24.4s
-	WORD $0x4eb94ca5 // sqshl v5.4s, v5.4s, v25.4s
-	WORD $0x4eba4cc6 // sqshl v6.4s, v6.4s, v26.4s
-	WORD $0x4ebb4ce7 // sqshl v7.4s, v7.4s, v27.4s
-nosh2:
-	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
-	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
-	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
-	WORD $0x4eb7b463 // sqdmulh v3.4s, v3.4s, v23.4s
-	WORD $0x4eb4b484 // sqdmulh v4.4s, v4.4s, v20.4s
-	WORD $0x4eb5b4a5 // sqdmulh v5.4s, v5.4s, v21.4s
-	WORD $0x4eb6b4c6 // sqdmulh v6.4s, v6.4s, v22.4s
-	WORD $0x4eb7b4e7 // sqdmulh v7.4s, v7.4s, v23.4s
-	WORD $0x4ebc5400 // srshl v0.4s, v0.4s, v28.4s
-	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
-	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
-	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
-	WORD $0x4ebc5484 // srshl v4.4s, v4.4s, v28.4s
-	WORD $0x4ebd54a5 // srshl v5.4s, v5.4s, v29.4s
-	WORD $0x4ebe54c6 // srshl v6.4s, v6.4s, v30.4s
-	WORD $0x4ebf54e7 // srshl v7.4s, v7.4s, v31.4s
-	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
-	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
-	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
-	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
-	WORD $0x0e61488a // sqxtn v10.4h, v4.4s
-	WORD $0x4e6148aa // sqxtn2 v10.8h, v5.4s
-	WORD $0x0e6148cb // sqxtn v11.4h, v6.4s
-	WORD $0x4e6148eb // sqxtn2 v11.8h, v7.4s
-	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
-	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
-	WORD $0x4e700d4a // sqadd v10.8h, v10.8h, v16.8h
-	WORD $0x4e700d6b // sqadd v11.8h, v11.8h, v16.8h
-	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
-	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
-	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
-	WORD $0x4e21496a // sqxtn2 v10.16b, v11.8h
-	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
-	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
-	WORD $0x4e31654a // smax v10.16b, v10.16b, v17.16b
-	WORD $0x4e326d4a // smin v10.16b, v10.16b, v18.16b
-	VST1.P	[V8.B16], (R14)(R1)
-	VST1.P	[V10.B16], (R14)(R1)
-	ADD	$2, R15, R15
-	CMP	R11, R15
-	BLT	pair
-single:
-	CMP	R2, R15
-	BGE	nextblk
-pix:
-	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
-	ADD	R13, R5, R17 // weight cursor
-	MUL	R15, R4, R19
-	ADD	R19<<3, R3, R19 // tap cursor of pixel i
-	LSR	$1, R4, R23 // tap pairs
-	CBZ	R23, bsingle
-bpair:
-	LDP.P	16(R19), (R20, R21)
-	WORD $0x3ced6a8c // ldr q12, [x20, x13]
-	WORD $0x3ced6aad // ldr q13, [x21, x13]
-	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R17)(R6), [V15.B16]
-	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
-	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
-	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
-	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
-	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
-	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
-	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	SUBS	$1, R23, R23
-	BNE	bpair
-bsingle:
-	TBZ	$0, R4, requant
-	MOVD	(R19), R20
-	WORD $0x3ced6a8c // ldr q12, [x20, x13]
-	VLD1.P	(R17)(R6), [V14.B16]
-	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
-	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
-	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
-	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
-	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-requant:
-	CBZ	R16, nosh1
-	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
-	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
-	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
-	WORD $0x4ebb4c63 // sqshl v3.4s, v3.4s, v27.4s
-nosh1:
-	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
-	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
-	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
-	WORD $0x4eb7b463 // sqdmulh v3.4s, v3.4s, v23.4s
-	WORD $0x4ebc5400 // srshl v0.4s, v0.4s, v28.4s
-	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
-	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
-	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
-	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
-	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
-	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
-	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
-	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
-	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
-	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
-	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
-	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
-	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
-	VST1.P	[V8.B16], (R14)(R1)
-	ADD	$1, R15, R15
-	CMP	R2, R15
-	BLT	pix
-nextblk:
-	ADD	$16, R12, R12
-	CMP	R6, R12
-	BLT	blk
-	RET
-
 // func dwNeonK3(dst *int8, outStride int, n int, rows *dwRow, _ int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
 //
 // As dwNeon for a 3x3 kernel, fully unrolled over the taps, for runs of
@@ -6480,4 +6232,80 @@ nextblk:
 	ADD	$16, R12, R12
 	CMP	R6, R12
 	BLT	blk
+	RET
+
+// func dwPadCopy(dst *int8, src *int8, n int, inStride int, c int)
+//
+// Copies n pixels of c bytes (c >= 16) from src (inStride apart) to dst
+// (c apart): 64-byte pieces, then 16-byte ones, then the pixel's last 16
+// bytes (overlapping the piece before).
+TEXT ·dwPadCopy(SB), NOSPLIT, $0-40
+	MOVD	dst+0(FP), R0
+	MOVD	src+8(FP), R1
+	MOVD	n+16(FP), R2
+	MOVD	inStride+24(FP), R3
+	MOVD	c+32(FP), R4
+	CBZ	R2, cdone
+	SUB	$16, R4, R5 // offset of the last 16 bytes
+cpix:
+	MOVD	R1, R7
+	MOVD	R0, R8
+	MOVD	R5, R9 // bytes before the last 16
+	CMP	$64, R9
+	BLT	c16
+c64:
+	VLD1.P	64(R7), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VST1.P	[V0.B16, V1.B16, V2.B16, V3.B16], 64(R8)
+	SUB	$64, R9, R9
+	CMP	$64, R9
+	BGE	c64
+c16:
+	CMP	$0, R9
+	BLE	clast
+	VLD1.P	16(R7), [V0.B16]
+	VST1.P	[V0.B16], 16(R8)
+	SUB	$16, R9, R9
+	B	c16
+clast:
+	ADD	R1, R5, R7
+	VLD1	(R7), [V0.B16]
+	ADD	R0, R5, R8
+	VST1	[V0.B16], (R8)
+	ADD	R3, R1, R1
+	ADD	R4, R0, R0
+	SUBS	$1, R2, R2
+	BNE	cpix
+cdone:
+	RET
+
+// func dwPadFill(dst *int8, n int, z int32)
+//
+// Sets n >= 16 bytes at dst to z: 64-byte stores, then 16-byte ones, then
+// the last 16 bytes (overlapping).
+TEXT ·dwPadFill(SB), NOSPLIT, $0-20
+	MOVD	dst+0(FP), R0
+	MOVD	n+8(FP), R1
+	MOVW	z+16(FP), R2
+	VDUP	R2, V0.B16
+	VDUP	R2, V1.B16
+	VDUP	R2, V2.B16
+	VDUP	R2, V3.B16
+	SUB	$16, R1, R5
+	ADD	R0, R5, R6 // the last 16 bytes
+	MOVD	R5, R9
+	CMP	$64, R9
+	BLT	f16
+f64:
+	VST1.P	[V0.B16, V1.B16, V2.B16, V3.B16], 64(R0)
+	SUB	$64, R9, R9
+	CMP	$64, R9
+	BGE	f64
+f16:
+	CMP	$0, R9
+	BLE	flast
+	VST1.P	[V0.B16], 16(R0)
+	SUB	$16, R9, R9
+	B	f16
+flast:
+	VST1	[V0.B16], (R6)
 	RET

@@ -150,64 +150,6 @@ const dwTap = `	LDP.P	16(R19), (R20, R21)
 	VLD1	(R20), [V%d.B16]
 	VLD1.P	(R17)(R6), [V%d.B16]`
 
-// dwBorderBody: pixel i has its own table of ntaps input pointers at
-// taps + 8*i*ntaps; a tap in the padding points at a row of zIn at least c
-// bytes wide, so every tap reads its block at pointer + cb.
-func dwBorderBody(a *Asm) {
-	a.S(`	MUL	R15, R4, R19
-	ADD	R19<<3, R3, R19 // tap cursor of pixel i
-	LSR	$1, R4, R23 // tap pairs
-	CBZ	R23, bsingle
-bpair:
-	LDP.P	16(R19), (R20, R21)`)
-	a.W("ldr q12, [x20, x13]")
-	a.W("ldr q13, [x21, x13]")
-	a.S(`	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R17)(R6), [V15.B16]`)
-	dwMac(a, 0, true)
-	a.S(`	SUBS	$1, R23, R23
-	BNE	bpair
-bsingle:
-	TBZ	$0, R4, requant
-	MOVD	(R19), R20`)
-	a.W("ldr q12, [x20, x13]")
-	a.L("\tVLD1.P\t(R17)(R6), [V14.B16]")
-	dwMac(a, 0, false)
-}
-
-// dwBorderBody2 is dwBorderBody for pixels i and i+1 (tables ntaps
-// pointers apart), sharing the weight loads.
-func dwBorderBody2(a *Asm) {
-	a.S(`	MUL	R15, R4, R19
-	ADD	R19<<3, R3, R19 // tap cursor of pixel i
-	ADD	R4<<3, R19, R22 // and of pixel i+1
-	LSR	$1, R4, R23 // tap pairs
-	CBZ	R23, b2single
-b2pair:
-	LDP.P	16(R19), (R20, R21)
-	LDP.P	16(R22), (R24, R25)`)
-	a.W("ldr q12, [x20, x13]")
-	a.W("ldr q13, [x21, x13]")
-	a.S(`	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R17)(R6), [V15.B16]`)
-	dwMac(a, 0, true)
-	a.W("ldr q12, [x24, x13]")
-	a.W("ldr q13, [x25, x13]")
-	dwMac(a, 1, true)
-	a.S(`	SUBS	$1, R23, R23
-	BNE	b2pair
-b2single:
-	TBZ	$0, R4, b2req
-	MOVD	(R19), R20
-	MOVD	(R22), R24`)
-	a.W("ldr q12, [x20, x13]")
-	a.L("\tVLD1.P\t(R17)(R6), [V14.B16]")
-	dwMac(a, 0, false)
-	a.W("ldr q12, [x24, x13]")
-	dwMac(a, 1, false)
-	a.L("b2req:")
-}
-
 // dwRowsBody unrolls a k x k kernel over np (1 or 2) pixels i, i+1. Row ky
 // of pixel p is read through a cursor that VLD1.P advances by kxs.
 func dwRowsBody(k, np int) func(*Asm) {
@@ -269,15 +211,6 @@ func dwconvFile() string {
 // weights are [ntaps][c]. Two taps are summed in int16 (SMULL+SMLAL),
 // then widened into the int32 sums (SADDW/SADDW2).`)
 	dwSkeleton(a, "dwNeon", "taps", []string{"\tMOVD\tntaps+32(FP), R4"}, 84, dwTapsBody, nil)
-	a.S(`
-// func dwNeonB(dst *int8, outStride int, n int, taps **int8, ntaps int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
-//
-// As dwNeon for n output pixels at dst + i*outStride that each have their
-// own tap table, taps[i*ntaps:(i+1)*ntaps]: tap t reads channels
-// [cb, cb+16) at taps[t] + cb (the image columns' borders; a padding tap
-// points at a row of zIn at least c wide). Pixels go in pairs sharing the
-// weight loads.`)
-	dwSkeleton(a, "dwNeonB", "taps", []string{"\tMOVD\tntaps+32(FP), R4"}, 84, dwBorderBody, dwBorderBody2)
 	for _, k := range []int{3, 5, 7, 9, 11} {
 		a.L(`
 // func dwNeonK%d(dst *int8, outStride int, n int, rows *dwRow, _ int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
@@ -289,6 +222,82 @@ func dwconvFile() string {
 // set-up, an odd last one alone.`, k, k, k)
 		dwSkeleton(a, fmt.Sprintf("dwNeonK%d", k), "rows", nil, 84, dwRowsBody(k, 1), dwRowsBody(k, 2))
 	}
+	a.S(`
+// func dwPadCopy(dst *int8, src *int8, n int, inStride int, c int)
+//
+// Copies n pixels of c bytes (c >= 16) from src (inStride apart) to dst
+// (c apart): 64-byte pieces, then 16-byte ones, then the pixel's last 16
+// bytes (overlapping the piece before).
+TEXT ·dwPadCopy(SB), NOSPLIT, $0-40
+	MOVD	dst+0(FP), R0
+	MOVD	src+8(FP), R1
+	MOVD	n+16(FP), R2
+	MOVD	inStride+24(FP), R3
+	MOVD	c+32(FP), R4
+	CBZ	R2, cdone
+	SUB	$16, R4, R5 // offset of the last 16 bytes
+cpix:
+	MOVD	R1, R7
+	MOVD	R0, R8
+	MOVD	R5, R9 // bytes before the last 16
+	CMP	$64, R9
+	BLT	c16
+c64:
+	VLD1.P	64(R7), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VST1.P	[V0.B16, V1.B16, V2.B16, V3.B16], 64(R8)
+	SUB	$64, R9, R9
+	CMP	$64, R9
+	BGE	c64
+c16:
+	CMP	$0, R9
+	BLE	clast
+	VLD1.P	16(R7), [V0.B16]
+	VST1.P	[V0.B16], 16(R8)
+	SUB	$16, R9, R9
+	B	c16
+clast:
+	ADD	R1, R5, R7
+	VLD1	(R7), [V0.B16]
+	ADD	R0, R5, R8
+	VST1	[V0.B16], (R8)
+	ADD	R3, R1, R1
+	ADD	R4, R0, R0
+	SUBS	$1, R2, R2
+	BNE	cpix
+cdone:
+	RET
+
+// func dwPadFill(dst *int8, n int, z int32)
+//
+// Sets n >= 16 bytes at dst to z: 64-byte stores, then 16-byte ones, then
+// the last 16 bytes (overlapping).
+TEXT ·dwPadFill(SB), NOSPLIT, $0-20
+	MOVD	dst+0(FP), R0
+	MOVD	n+8(FP), R1
+	MOVW	z+16(FP), R2
+	VDUP	R2, V0.B16
+	VDUP	R2, V1.B16
+	VDUP	R2, V2.B16
+	VDUP	R2, V3.B16
+	SUB	$16, R1, R5
+	ADD	R0, R5, R6 // the last 16 bytes
+	MOVD	R5, R9
+	CMP	$64, R9
+	BLT	f16
+f64:
+	VST1.P	[V0.B16, V1.B16, V2.B16, V3.B16], 64(R0)
+	SUB	$64, R9, R9
+	CMP	$64, R9
+	BGE	f64
+f16:
+	CMP	$0, R9
+	BLE	flast
+	VST1.P	[V0.B16], 16(R0)
+	SUB	$16, R9, R9
+	B	f16
+flast:
+	VST1	[V0.B16], (R6)
+	RET`)
 	return a.String()
 }
 
