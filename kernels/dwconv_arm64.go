@@ -4,6 +4,7 @@ package kernels
 
 import (
 	"fmt"
+	"unsafe"
 
 	"github.com/mixedge/mixedge/quant"
 )
@@ -44,6 +45,55 @@ func init() {
 func dwNeon(dst *int8, outStride int, n int, taps *dwTap, ntaps int, w *int8, c int, bias *int32,
 	rq *quant.Multiplier, zOut, qmin, qmax int32)
 
+// dwNeonUses reports whether the unrolled kernels take a k×k depthwise
+// with c channels (then the neon PackDW appends the weight sums).
+func dwNeonUses(k, c int) bool { return k >= 3 && k <= dwMaxK && k%2 == 1 && c >= dwMinC }
+
+// packDWNeon is the neon tier's PackDW: the plain [K][K][C] weights, then
+// (for the shapes the unrolled kernels take) top[K+1][C] and bot[K+1][C]
+// int32: the weight sums of the first / last n kernel rows.
+func packDWNeon(w []int8, k, c int) []int8 {
+	n := k * k * c
+	need("PackDW", "weights", len(w), n)
+	if !dwNeonUses(k, c) {
+		return w[:n:n]
+	}
+	base := (n + 3) / 4
+	words := make([]int32, base+2*(k+1)*c)
+	out := unsafe.Slice((*int8)(unsafe.Pointer(&words[0])), len(words)*4)
+	copy(out, w[:n])
+	top, bot := words[base:][:(k+1)*c], words[base+(k+1)*c:]
+	for r := 1; r <= k; r++ {
+		for ch := range c {
+			top[r*c+ch] = top[(r-1)*c+ch]
+			bot[r*c+ch] = bot[(r-1)*c+ch]
+			for kx := range k {
+				top[r*c+ch] += int32(w[((r-1)*k+kx)*c+ch])
+				bot[r*c+ch] += int32(w[((k-r)*k+kx)*c+ch])
+			}
+		}
+	}
+	return out
+}
+
+// dwNeonSums returns the weight sums packDWNeon appended, or nil for plain
+// weights (the dotprod tier's fallback passes those).
+func dwNeonSums(weights []int8, k, c int) (top, bot []int32) {
+	n := k * k * c
+	base := (n + 3) / 4
+	if !dwNeonUses(k, c) || len(weights) != 4*(base+2*(k+1)*c) {
+		return nil, nil
+	}
+	sums := unsafe.Slice((*int32)(unsafe.Pointer(&weights[4*base])), 2*(k+1)*c)
+	return sums[:(k+1)*c], sums[(k+1)*c:]
+}
+
+// dwBiasRows sets dst[i] = bias[i] + zIn*(top[i]+bot[i]) for n >= 16
+// int32, wrapping.
+//
+//go:noescape
+func dwBiasRows(dst *int32, bias *int32, top *int32, bot *int32, n int, zIn int32)
+
 // dwPadCopy copies n pixels of c >= 16 bytes, inStride apart in src, to
 // dst (c apart).
 //
@@ -56,23 +106,23 @@ func dwPadCopy(dst *int8, src *int8, n int, inStride int, c int)
 func dwPadFill(dst *int8, n int, z int32)
 
 //go:noescape
-func dwNeonK3(dst *int8, outStride int, n int, rows *dwRow, _ int, w *int8, c int, bias *int32,
+func dwNeonK3(dst *int8, outStride int, n int, rows *dwRow, nrows int, w *int8, c int, bias *int32,
 	rq *quant.Multiplier, zOut, qmin, qmax int32)
 
 //go:noescape
-func dwNeonK5(dst *int8, outStride int, n int, rows *dwRow, _ int, w *int8, c int, bias *int32,
+func dwNeonK5(dst *int8, outStride int, n int, rows *dwRow, nrows int, w *int8, c int, bias *int32,
 	rq *quant.Multiplier, zOut, qmin, qmax int32)
 
 //go:noescape
-func dwNeonK7(dst *int8, outStride int, n int, rows *dwRow, _ int, w *int8, c int, bias *int32,
+func dwNeonK7(dst *int8, outStride int, n int, rows *dwRow, nrows int, w *int8, c int, bias *int32,
 	rq *quant.Multiplier, zOut, qmin, qmax int32)
 
 //go:noescape
-func dwNeonK9(dst *int8, outStride int, n int, rows *dwRow, _ int, w *int8, c int, bias *int32,
+func dwNeonK9(dst *int8, outStride int, n int, rows *dwRow, nrows int, w *int8, c int, bias *int32,
 	rq *quant.Multiplier, zOut, qmin, qmax int32)
 
 //go:noescape
-func dwNeonK11(dst *int8, outStride int, n int, rows *dwRow, _ int, w *int8, c int, bias *int32,
+func dwNeonK11(dst *int8, outStride int, n int, rows *dwRow, nrows int, w *int8, c int, bias *int32,
 	rq *quant.Multiplier, zOut, qmin, qmax int32)
 
 const (
@@ -130,13 +180,17 @@ func dwConvNeon(dst, src []int8, weights []int8, bias []int32, rq []quant.Multip
 		oxL, oxR = 0, 0
 	}
 	var done [2]bool // border run handled by dwPadStrips
+	var plan dwRowPlan
 	if unrolled {
 		if buf, slot := dwPadPool.take(); buf != nil {
+			plan.init(s, weights, bias, zIn, oy0, oy1, buf.bias[:])
 			for i, sg := range segs {
-				done[i] = sg[0] >= sg[1] || dwPadStrips(buf[:dwPadLimit], dst, src, weights, bias, rq, s,
+				done[i] = sg[0] >= sg[1] || dwPadStrips(buf.strip[:dwPadLimit], &plan, dst, src, rq, s,
 					zIn, zOut, qmin, qmax, oy0, oy1, sg[0], sg[1])
 			}
-			dwPadPool.release(slot)
+			defer dwPadPool.release(slot)
+		} else {
+			plan.init(s, weights, bias, zIn, oy0, oy1, nil)
 		}
 	}
 	pix := func(iy, ix int) *int8 { return &src[(iy*w+ix)*s.InStride] }
@@ -156,8 +210,7 @@ func dwConvNeon(dst, src []int8, weights []int8, bias []int32, rq []quant.Multip
 				}
 			}
 			for oy := b0; oy < b1; oy++ {
-				dwUnrolled(k, &dst[(oy*s.OW+oxL)*s.OutStride], s.OutStride, oxR-oxL, &rows[(oy-b0)*st],
-					weights, c, bias, rq, zOut, qmin, qmax)
+				plan.run(oy, &dst[(oy*s.OW+oxL)*s.OutStride], s.OutStride, oxR-oxL, rows[(oy-b0)*st:], rq, zOut, qmin, qmax)
 			}
 		}
 	}
@@ -211,7 +264,16 @@ const dwPadScratch = 64 << 10
 
 // dwPadPool holds the strips of concurrent calls; a call that finds every
 // slot busy takes the per-pixel dwNeon path for its border columns.
-var dwPadPool scratchSlots[[dwPadScratch]int8]
+var dwPadPool scratchSlots[dwPadBuf]
+
+// dwPadBiasC bounds the adjusted biases of one call (dwRowPlan): output
+// rows with kernel rows outside the image times channels.
+const dwPadBiasC = 4096
+
+type dwPadBuf struct {
+	strip [dwPadScratch]int8
+	bias  [dwPadBiasC]int32
+}
 
 // dwPadLimit is the scratch one call uses (tests lower it to force bands
 // and the per-pixel fallback).
@@ -219,20 +281,95 @@ var dwPadLimit = dwPadScratch
 
 // dwUnrolled calls the unrolled k×k kernel (k odd, 3…11) on n output
 // pixels whose kernel rows are rows.
-func dwUnrolled(k int, d *int8, outStride, n int, rows *dwRow, w []int8, c int, bias []int32,
-	rq []quant.Multiplier, zOut, qmin, qmax int32) {
+func dwUnrolled(k int, d *int8, outStride, n int, rows *dwRow, nrows int, w *int8, c int, bias *int32,
+	rq *quant.Multiplier, zOut, qmin, qmax int32) {
 	switch k {
 	case 3:
-		dwNeonK3(d, outStride, n, rows, 0, &w[0], c, &bias[0], &rq[0], zOut, qmin, qmax)
+		dwNeonK3(d, outStride, n, rows, nrows, w, c, bias, rq, zOut, qmin, qmax)
 	case 5:
-		dwNeonK5(d, outStride, n, rows, 0, &w[0], c, &bias[0], &rq[0], zOut, qmin, qmax)
+		dwNeonK5(d, outStride, n, rows, nrows, w, c, bias, rq, zOut, qmin, qmax)
 	case 7:
-		dwNeonK7(d, outStride, n, rows, 0, &w[0], c, &bias[0], &rq[0], zOut, qmin, qmax)
+		dwNeonK7(d, outStride, n, rows, nrows, w, c, bias, rq, zOut, qmin, qmax)
 	case 9:
-		dwNeonK9(d, outStride, n, rows, 0, &w[0], c, &bias[0], &rq[0], zOut, qmin, qmax)
+		dwNeonK9(d, outStride, n, rows, nrows, w, c, bias, rq, zOut, qmin, qmax)
 	default:
-		dwNeonK11(d, outStride, n, rows, 0, &w[0], c, &bias[0], &rq[0], zOut, qmin, qmax)
+		dwNeonK11(d, outStride, n, rows, nrows, w, c, bias, rq, zOut, qmin, qmax)
 	}
+}
+
+// dwRowPlan is how the unrolled kernels run the output rows of one call:
+// with the weight sums of packDWNeon (skip), only the kernel rows inside
+// the image, the bias of a row with rows outside it adjusted by zIn times
+// their weight sums (exact in wrapping int32, like the generic sum over
+// zIn); else all k rows, those outside the image reading dwZIn.
+type dwRowPlan struct {
+	k, st, padTop, h, c int
+	weights             []int8
+	bias                []int32
+	skip                bool
+	oy0, tTop, tBot     int     // rows oy < tTop or oy >= tBot have kernel rows outside the image
+	nTop                int     // such rows in [oy0, tTop)
+	rowBias             []int32 // their biases, c apart: top rows, then bottom rows
+}
+
+// init plans rows [oy0, oy1); scratch holds the adjusted biases.
+func (p *dwRowPlan) init(s *DWConvShape, weights []int8, bias []int32, zIn int32, oy0, oy1 int, scratch []int32) {
+	k, c, st := s.K, s.C, s.Stride
+	*p = dwRowPlan{k: k, st: st, padTop: s.PadTop, h: s.H, c: c, weights: weights, bias: bias, oy0: oy0}
+	top, bot := dwNeonSums(weights, k, c)
+	if top == nil {
+		return
+	}
+	p.tTop = min(max((s.PadTop+st-1)/st, oy0), oy1)
+	p.tBot = 0
+	if lim := s.H - k + s.PadTop; lim >= 0 {
+		p.tBot = lim/st + 1
+	}
+	p.tBot = min(max(p.tBot, p.tTop), oy1)
+	p.nTop = p.tTop - oy0
+	n := p.nTop + oy1 - p.tBot
+	if n*c > len(scratch) {
+		return
+	}
+	p.skip = true
+	p.rowBias = scratch[:n*c]
+	for i := range n {
+		oy := oy0 + i
+		if i >= p.nTop {
+			oy = p.tBot + i - p.nTop
+		}
+		kyLo, nr := p.rows(oy)
+		dwBiasRows(&p.rowBias[i*c], &bias[0], &top[kyLo*c], &bot[(k-kyLo-nr)*c], c, zIn)
+	}
+}
+
+// rows returns output row oy's first kernel row inside the image and how
+// many there are.
+func (p *dwRowPlan) rows(oy int) (kyLo, n int) {
+	iy0 := oy*p.st - p.padTop
+	kyLo = max(-iy0, 0)
+	return kyLo, max(min(p.h-iy0, p.k)-kyLo, 0)
+}
+
+// run calls the unrolled kernel for output row oy: n pixels at d, rows[j]
+// describing input row oy*st-padTop+j.
+func (p *dwRowPlan) run(oy int, d *int8, outStride, n int, rows []dwRow, rq []quant.Multiplier, zOut, qmin, qmax int32) {
+	if !p.skip {
+		dwUnrolled(p.k, d, outStride, n, &rows[0], p.k, &p.weights[0], p.c, &p.bias[0], &rq[0], zOut, qmin, qmax)
+		return
+	}
+	kyLo, nr := p.rows(oy)
+	b := &p.bias[0]
+	if oy < p.tTop {
+		b = &p.rowBias[(oy-p.oy0)*p.c]
+	} else if oy >= p.tBot {
+		b = &p.rowBias[(p.nTop+oy-p.tBot)*p.c]
+	}
+	w := &p.weights[0]
+	if nr > 0 {
+		w = &p.weights[kyLo*p.k*p.c]
+	}
+	dwUnrolled(p.k, d, outStride, n, &rows[min(kyLo, p.k-1)], nr, w, p.c, b, &rq[0], zOut, qmin, qmax)
 }
 
 // dwBand is the most output rows one table of kernel rows serves
@@ -249,7 +386,7 @@ const (
 // bytes a pixel. Kernel rows above or below the image read dwZIn. It
 // returns false, having done nothing, if one output row's strip does not
 // fit buf.
-func dwPadStrips(buf []int8, dst, src []int8, weights []int8, bias []int32, rq []quant.Multiplier,
+func dwPadStrips(buf []int8, plan *dwRowPlan, dst, src []int8, rq []quant.Multiplier,
 	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1, sx0, sx1 int) bool {
 	h, w, c, k, st := s.H, s.W, s.C, s.K, s.Stride
 	ixA := sx0*st - s.PadLeft
@@ -301,8 +438,7 @@ func dwPadStrips(buf []int8, dst, src []int8, weights []int8, bias []int32, rq [
 			}
 		}
 		for oy := b0; oy < b1; oy++ {
-			dwUnrolled(k, &dst[(oy*s.OW+sx0)*s.OutStride], s.OutStride, sx1-sx0, &rows[(oy-b0)*st],
-				weights, c, bias, rq, zOut, qmin, qmax)
+			plan.run(oy, &dst[(oy*s.OW+sx0)*s.OutStride], s.OutStride, sx1-sx0, rows[(oy-b0)*st:], rq, zOut, qmin, qmax)
 		}
 		b0 = b1
 	}

@@ -154,19 +154,20 @@ nextblk:
 	BLT	blk
 	RET
 
-// func dwNeonK3(dst *int8, outStride int, n int, rows *dwRow, _ int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
+// func dwNeonK3(dst *int8, outStride int, n int, rows *dwRow, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
 //
-// As dwNeon for a 3x3 kernel, fully unrolled over the taps, for runs of
-// output pixels whose columns are all inside the image: tap (ky, kx) of
-// pixel i reads rows[ky].p + i*rows[ky].inc + (cb & rows[ky].mask) +
-// kx*rows[ky].kxs. Pixels go in pairs sharing the weight loads and row
-// set-up, an odd last one alone.
+// As dwNeon for nrows (1…3) rows of a 3x3 kernel, unrolled over the taps,
+// for runs of output pixels whose columns are all inside the image: tap
+// (ky, kx) of pixel i reads rows[ky].p + i*rows[ky].inc + (cb &
+// rows[ky].mask) + kx*rows[ky].kxs, weight w[(ky*3+kx)*c + ch]. Pixels go
+// in pairs sharing the weight loads and row set-up, an odd last one alone.
 
 TEXT ·dwNeonK3(SB), NOSPLIT, $0-84
 	MOVD	dst+0(FP), R0
 	MOVD	outStride+8(FP), R1
 	MOVD	n+16(FP), R2
 	MOVD	rows+24(FP), R3
+	MOVD	nrows+32(FP), R4
 	MOVD	w+40(FP), R5
 	MOVD	c+48(FP), R6
 	MOVD	bias+56(FP), R7
@@ -226,6 +227,8 @@ pair:
 	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
 	VLD1	(R10), [V4.S4, V5.S4, V6.S4, V7.S4]
 	ADD	R13, R5, R17 // weight cursor
+	CMP	$3, R4
+	BNE	rloop2
 	LDP	0(R3), (R24, R25)
 	MADD	R15, R24, R25, R19
 	LDP	16(R3), (R24, R21)
@@ -347,6 +350,142 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	B	rdone2
+rloop2:
+	MOVD	R3, R9
+rpair2:
+	ADD	R4<<5, R3, R24
+	ADD	$64, R9, R25
+	CMP	R24, R25
+	BGT	rone2
+	LDP	0(R9), (R24, R25)
+	MADD	R15, R24, R25, R19
+	LDP	16(R9), (R24, R21)
+	AND	R13, R24, R24
+	ADD	R24, R19, R19
+	ADD	R25, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	LDP	32(R9), (R24, R25)
+	MADD	R15, R24, R25, R22
+	LDP	48(R9), (R24, R26)
+	AND	R13, R24, R24
+	ADD	R24, R22, R22
+	ADD	R25, R22, R23
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	ADD	$64, R9, R9
+	B	rpair2
+rone2:
+	ADD	R4<<5, R3, R24
+	CMP	R24, R9
+	BGE	rdone2
+	LDP	0(R9), (R24, R25)
+	MADD	R15, R24, R25, R19
+	LDP	16(R9), (R24, R21)
+	AND	R13, R24, R24
+	ADD	R24, R19, R19
+	ADD	R25, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+rdone2:
 	CBZ	R16, nosh2
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
@@ -404,6 +543,8 @@ single:
 pix:
 	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
 	ADD	R13, R5, R17 // weight cursor
+	CMP	$3, R4
+	BNE	rloop1
 	LDP	0(R3), (R24, R25)
 	MADD	R15, R24, R25, R19
 	LDP	16(R3), (R24, R21)
@@ -475,6 +616,92 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	B	rdone1
+rloop1:
+	MOVD	R3, R9
+rpair1:
+	ADD	R4<<5, R3, R24
+	ADD	$64, R9, R25
+	CMP	R24, R25
+	BGT	rone1
+	LDP	0(R9), (R24, R25)
+	MADD	R15, R24, R25, R19
+	LDP	16(R9), (R24, R21)
+	AND	R13, R24, R24
+	ADD	R24, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	LDP	32(R9), (R24, R25)
+	MADD	R15, R24, R25, R22
+	LDP	48(R9), (R24, R26)
+	AND	R13, R24, R24
+	ADD	R24, R22, R22
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	ADD	$64, R9, R9
+	B	rpair1
+rone1:
+	ADD	R4<<5, R3, R24
+	CMP	R24, R9
+	BGE	rdone1
+	LDP	0(R9), (R24, R25)
+	MADD	R15, R24, R25, R19
+	LDP	16(R9), (R24, R21)
+	AND	R13, R24, R24
+	ADD	R24, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+rdone1:
 requant:
 	CBZ	R16, nosh1
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
@@ -510,19 +737,20 @@ nextblk:
 	BLT	blk
 	RET
 
-// func dwNeonK5(dst *int8, outStride int, n int, rows *dwRow, _ int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
+// func dwNeonK5(dst *int8, outStride int, n int, rows *dwRow, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
 //
-// As dwNeon for a 5x5 kernel, fully unrolled over the taps, for runs of
-// output pixels whose columns are all inside the image: tap (ky, kx) of
-// pixel i reads rows[ky].p + i*rows[ky].inc + (cb & rows[ky].mask) +
-// kx*rows[ky].kxs. Pixels go in pairs sharing the weight loads and row
-// set-up, an odd last one alone.
+// As dwNeon for nrows (1…5) rows of a 5x5 kernel, unrolled over the taps,
+// for runs of output pixels whose columns are all inside the image: tap
+// (ky, kx) of pixel i reads rows[ky].p + i*rows[ky].inc + (cb &
+// rows[ky].mask) + kx*rows[ky].kxs, weight w[(ky*5+kx)*c + ch]. Pixels go
+// in pairs sharing the weight loads and row set-up, an odd last one alone.
 
 TEXT ·dwNeonK5(SB), NOSPLIT, $0-84
 	MOVD	dst+0(FP), R0
 	MOVD	outStride+8(FP), R1
 	MOVD	n+16(FP), R2
 	MOVD	rows+24(FP), R3
+	MOVD	nrows+32(FP), R4
 	MOVD	w+40(FP), R5
 	MOVD	c+48(FP), R6
 	MOVD	bias+56(FP), R7
@@ -582,6 +810,8 @@ pair:
 	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
 	VLD1	(R10), [V4.S4, V5.S4, V6.S4, V7.S4]
 	ADD	R13, R5, R17 // weight cursor
+	CMP	$5, R4
+	BNE	rloop2
 	LDP	0(R3), (R24, R25)
 	MADD	R15, R24, R25, R19
 	LDP	16(R3), (R24, R21)
@@ -891,6 +1121,208 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	B	rdone2
+rloop2:
+	MOVD	R3, R9
+rpair2:
+	ADD	R4<<5, R3, R24
+	ADD	$64, R9, R25
+	CMP	R24, R25
+	BGT	rone2
+	LDP	0(R9), (R24, R25)
+	MADD	R15, R24, R25, R19
+	LDP	16(R9), (R24, R21)
+	AND	R13, R24, R24
+	ADD	R24, R19, R19
+	ADD	R25, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	LDP	32(R9), (R24, R25)
+	MADD	R15, R24, R25, R22
+	LDP	48(R9), (R24, R26)
+	AND	R13, R24, R24
+	ADD	R24, R22, R22
+	ADD	R25, R22, R23
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	ADD	$64, R9, R9
+	B	rpair2
+rone2:
+	ADD	R4<<5, R3, R24
+	CMP	R24, R9
+	BGE	rdone2
+	LDP	0(R9), (R24, R25)
+	MADD	R15, R24, R25, R19
+	LDP	16(R9), (R24, R21)
+	AND	R13, R24, R24
+	ADD	R24, R19, R19
+	ADD	R25, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+rdone2:
 	CBZ	R16, nosh2
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
@@ -948,6 +1380,8 @@ single:
 pix:
 	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
 	ADD	R13, R5, R17 // weight cursor
+	CMP	$5, R4
+	BNE	rloop1
 	LDP	0(R3), (R24, R25)
 	MADD	R15, R24, R25, R19
 	LDP	16(R3), (R24, R21)
@@ -1125,6 +1559,128 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	B	rdone1
+rloop1:
+	MOVD	R3, R9
+rpair1:
+	ADD	R4<<5, R3, R24
+	ADD	$64, R9, R25
+	CMP	R24, R25
+	BGT	rone1
+	LDP	0(R9), (R24, R25)
+	MADD	R15, R24, R25, R19
+	LDP	16(R9), (R24, R21)
+	AND	R13, R24, R24
+	ADD	R24, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	LDP	32(R9), (R24, R25)
+	MADD	R15, R24, R25, R22
+	LDP	48(R9), (R24, R26)
+	AND	R13, R24, R24
+	ADD	R24, R22, R22
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	ADD	$64, R9, R9
+	B	rpair1
+rone1:
+	ADD	R4<<5, R3, R24
+	CMP	R24, R9
+	BGE	rdone1
+	LDP	0(R9), (R24, R25)
+	MADD	R15, R24, R25, R19
+	LDP	16(R9), (R24, R21)
+	AND	R13, R24, R24
+	ADD	R24, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+rdone1:
 requant:
 	CBZ	R16, nosh1
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
@@ -1160,19 +1716,20 @@ nextblk:
 	BLT	blk
 	RET
 
-// func dwNeonK7(dst *int8, outStride int, n int, rows *dwRow, _ int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
+// func dwNeonK7(dst *int8, outStride int, n int, rows *dwRow, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
 //
-// As dwNeon for a 7x7 kernel, fully unrolled over the taps, for runs of
-// output pixels whose columns are all inside the image: tap (ky, kx) of
-// pixel i reads rows[ky].p + i*rows[ky].inc + (cb & rows[ky].mask) +
-// kx*rows[ky].kxs. Pixels go in pairs sharing the weight loads and row
-// set-up, an odd last one alone.
+// As dwNeon for nrows (1…7) rows of a 7x7 kernel, unrolled over the taps,
+// for runs of output pixels whose columns are all inside the image: tap
+// (ky, kx) of pixel i reads rows[ky].p + i*rows[ky].inc + (cb &
+// rows[ky].mask) + kx*rows[ky].kxs, weight w[(ky*7+kx)*c + ch]. Pixels go
+// in pairs sharing the weight loads and row set-up, an odd last one alone.
 
 TEXT ·dwNeonK7(SB), NOSPLIT, $0-84
 	MOVD	dst+0(FP), R0
 	MOVD	outStride+8(FP), R1
 	MOVD	n+16(FP), R2
 	MOVD	rows+24(FP), R3
+	MOVD	nrows+32(FP), R4
 	MOVD	w+40(FP), R5
 	MOVD	c+48(FP), R6
 	MOVD	bias+56(FP), R7
@@ -1232,6 +1789,8 @@ pair:
 	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
 	VLD1	(R10), [V4.S4, V5.S4, V6.S4, V7.S4]
 	ADD	R13, R5, R17 // weight cursor
+	CMP	$7, R4
+	BNE	rloop2
 	LDP	0(R3), (R24, R25)
 	MADD	R15, R24, R25, R19
 	LDP	16(R3), (R24, R21)
@@ -1817,6 +2376,274 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	B	rdone2
+rloop2:
+	MOVD	R3, R9
+rpair2:
+	ADD	R4<<5, R3, R24
+	ADD	$64, R9, R25
+	CMP	R24, R25
+	BGT	rone2
+	LDP	0(R9), (R24, R25)
+	MADD	R15, R24, R25, R19
+	LDP	16(R9), (R24, R21)
+	AND	R13, R24, R24
+	ADD	R24, R19, R19
+	ADD	R25, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	LDP	32(R9), (R24, R25)
+	MADD	R15, R24, R25, R22
+	LDP	48(R9), (R24, R26)
+	AND	R13, R24, R24
+	ADD	R24, R22, R22
+	ADD	R25, R22, R23
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	ADD	$64, R9, R9
+	B	rpair2
+rone2:
+	ADD	R4<<5, R3, R24
+	CMP	R24, R9
+	BGE	rdone2
+	LDP	0(R9), (R24, R25)
+	MADD	R15, R24, R25, R19
+	LDP	16(R9), (R24, R21)
+	AND	R13, R24, R24
+	ADD	R24, R19, R19
+	ADD	R25, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+rdone2:
 	CBZ	R16, nosh2
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
@@ -1874,6 +2701,8 @@ single:
 pix:
 	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
 	ADD	R13, R5, R17 // weight cursor
+	CMP	$7, R4
+	BNE	rloop1
 	LDP	0(R3), (R24, R25)
 	MADD	R15, R24, R25, R19
 	LDP	16(R3), (R24, R21)
@@ -2205,6 +3034,164 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	B	rdone1
+rloop1:
+	MOVD	R3, R9
+rpair1:
+	ADD	R4<<5, R3, R24
+	ADD	$64, R9, R25
+	CMP	R24, R25
+	BGT	rone1
+	LDP	0(R9), (R24, R25)
+	MADD	R15, R24, R25, R19
+	LDP	16(R9), (R24, R21)
+	AND	R13, R24, R24
+	ADD	R24, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	LDP	32(R9), (R24, R25)
+	MADD	R15, R24, R25, R22
+	LDP	48(R9), (R24, R26)
+	AND	R13, R24, R24
+	ADD	R24, R22, R22
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	ADD	$64, R9, R9
+	B	rpair1
+rone1:
+	ADD	R4<<5, R3, R24
+	CMP	R24, R9
+	BGE	rdone1
+	LDP	0(R9), (R24, R25)
+	MADD	R15, R24, R25, R19
+	LDP	16(R9), (R24, R21)
+	AND	R13, R24, R24
+	ADD	R24, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+rdone1:
 requant:
 	CBZ	R16, nosh1
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
@@ -2240,19 +3227,20 @@ nextblk:
 	BLT	blk
 	RET
 
-// func dwNeonK9(dst *int8, outStride int, n int, rows *dwRow, _ int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
+// func dwNeonK9(dst *int8, outStride int, n int, rows *dwRow, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
 //
-// As dwNeon for a 9x9 kernel, fully unrolled over the taps, for runs of
-// output pixels whose columns are all inside the image: tap (ky, kx) of
-// pixel i reads rows[ky].p + i*rows[ky].inc + (cb & rows[ky].mask) +
-// kx*rows[ky].kxs. Pixels go in pairs sharing the weight loads and row
-// set-up, an odd last one alone.
+// As dwNeon for nrows (1…9) rows of a 9x9 kernel, unrolled over the taps,
+// for runs of output pixels whose columns are all inside the image: tap
+// (ky, kx) of pixel i reads rows[ky].p + i*rows[ky].inc + (cb &
+// rows[ky].mask) + kx*rows[ky].kxs, weight w[(ky*9+kx)*c + ch]. Pixels go
+// in pairs sharing the weight loads and row set-up, an odd last one alone.
 
 TEXT ·dwNeonK9(SB), NOSPLIT, $0-84
 	MOVD	dst+0(FP), R0
 	MOVD	outStride+8(FP), R1
 	MOVD	n+16(FP), R2
 	MOVD	rows+24(FP), R3
+	MOVD	nrows+32(FP), R4
 	MOVD	w+40(FP), R5
 	MOVD	c+48(FP), R6
 	MOVD	bias+56(FP), R7
@@ -2312,6 +3300,8 @@ pair:
 	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
 	VLD1	(R10), [V4.S4, V5.S4, V6.S4, V7.S4]
 	ADD	R13, R5, R17 // weight cursor
+	CMP	$9, R4
+	BNE	rloop2
 	LDP	0(R3), (R24, R25)
 	MADD	R15, R24, R25, R19
 	LDP	16(R3), (R24, R21)
@@ -3261,6 +4251,340 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	B	rdone2
+rloop2:
+	MOVD	R3, R9
+rpair2:
+	ADD	R4<<5, R3, R24
+	ADD	$64, R9, R25
+	CMP	R24, R25
+	BGT	rone2
+	LDP	0(R9), (R24, R25)
+	MADD	R15, R24, R25, R19
+	LDP	16(R9), (R24, R21)
+	AND	R13, R24, R24
+	ADD	R24, R19, R19
+	ADD	R25, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	LDP	32(R9), (R24, R25)
+	MADD	R15, R24, R25, R22
+	LDP	48(R9), (R24, R26)
+	AND	R13, R24, R24
+	ADD	R24, R22, R22
+	ADD	R25, R22, R23
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	ADD	$64, R9, R9
+	B	rpair2
+rone2:
+	ADD	R4<<5, R3, R24
+	CMP	R24, R9
+	BGE	rdone2
+	LDP	0(R9), (R24, R25)
+	MADD	R15, R24, R25, R19
+	LDP	16(R9), (R24, R21)
+	AND	R13, R24, R24
+	ADD	R24, R19, R19
+	ADD	R25, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+rdone2:
 	CBZ	R16, nosh2
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
@@ -3318,6 +4642,8 @@ single:
 pix:
 	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
 	ADD	R13, R5, R17 // weight cursor
+	CMP	$9, R4
+	BNE	rloop1
 	LDP	0(R3), (R24, R25)
 	MADD	R15, R24, R25, R19
 	LDP	16(R3), (R24, R21)
@@ -3851,6 +5177,200 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	B	rdone1
+rloop1:
+	MOVD	R3, R9
+rpair1:
+	ADD	R4<<5, R3, R24
+	ADD	$64, R9, R25
+	CMP	R24, R25
+	BGT	rone1
+	LDP	0(R9), (R24, R25)
+	MADD	R15, R24, R25, R19
+	LDP	16(R9), (R24, R21)
+	AND	R13, R24, R24
+	ADD	R24, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	LDP	32(R9), (R24, R25)
+	MADD	R15, R24, R25, R22
+	LDP	48(R9), (R24, R26)
+	AND	R13, R24, R24
+	ADD	R24, R22, R22
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	ADD	$64, R9, R9
+	B	rpair1
+rone1:
+	ADD	R4<<5, R3, R24
+	CMP	R24, R9
+	BGE	rdone1
+	LDP	0(R9), (R24, R25)
+	MADD	R15, R24, R25, R19
+	LDP	16(R9), (R24, R21)
+	AND	R13, R24, R24
+	ADD	R24, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+rdone1:
 requant:
 	CBZ	R16, nosh1
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
@@ -3886,19 +5406,20 @@ nextblk:
 	BLT	blk
 	RET
 
-// func dwNeonK11(dst *int8, outStride int, n int, rows *dwRow, _ int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
+// func dwNeonK11(dst *int8, outStride int, n int, rows *dwRow, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
 //
-// As dwNeon for a 11x11 kernel, fully unrolled over the taps, for runs of
-// output pixels whose columns are all inside the image: tap (ky, kx) of
-// pixel i reads rows[ky].p + i*rows[ky].inc + (cb & rows[ky].mask) +
-// kx*rows[ky].kxs. Pixels go in pairs sharing the weight loads and row
-// set-up, an odd last one alone.
+// As dwNeon for nrows (1…11) rows of a 11x11 kernel, unrolled over the taps,
+// for runs of output pixels whose columns are all inside the image: tap
+// (ky, kx) of pixel i reads rows[ky].p + i*rows[ky].inc + (cb &
+// rows[ky].mask) + kx*rows[ky].kxs, weight w[(ky*11+kx)*c + ch]. Pixels go
+// in pairs sharing the weight loads and row set-up, an odd last one alone.
 
 TEXT ·dwNeonK11(SB), NOSPLIT, $0-84
 	MOVD	dst+0(FP), R0
 	MOVD	outStride+8(FP), R1
 	MOVD	n+16(FP), R2
 	MOVD	rows+24(FP), R3
+	MOVD	nrows+32(FP), R4
 	MOVD	w+40(FP), R5
 	MOVD	c+48(FP), R6
 	MOVD	bias+56(FP), R7
@@ -3958,6 +5479,8 @@ pair:
 	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
 	VLD1	(R10), [V4.S4, V5.S4, V6.S4, V7.S4]
 	ADD	R13, R5, R17 // weight cursor
+	CMP	$11, R4
+	BNE	rloop2
 	LDP	0(R3), (R24, R25)
 	MADD	R15, R24, R25, R19
 	LDP	16(R3), (R24, R21)
@@ -5359,6 +6882,406 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	B	rdone2
+rloop2:
+	MOVD	R3, R9
+rpair2:
+	ADD	R4<<5, R3, R24
+	ADD	$64, R9, R25
+	CMP	R24, R25
+	BGT	rone2
+	LDP	0(R9), (R24, R25)
+	MADD	R15, R24, R25, R19
+	LDP	16(R9), (R24, R21)
+	AND	R13, R24, R24
+	ADD	R24, R19, R19
+	ADD	R25, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	LDP	32(R9), (R24, R25)
+	MADD	R15, R24, R25, R22
+	LDP	48(R9), (R24, R26)
+	AND	R13, R24, R24
+	ADD	R24, R22, R22
+	ADD	R25, R22, R23
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R26), [V12.B16]
+	VLD1.P	(R23)(R26), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	ADD	$64, R9, R9
+	B	rpair2
+rone2:
+	ADD	R4<<5, R3, R24
+	CMP	R24, R9
+	BGE	rdone2
+	LDP	0(R9), (R24, R25)
+	MADD	R15, R24, R25, R19
+	LDP	16(R9), (R24, R21)
+	AND	R13, R24, R24
+	ADD	R24, R19, R19
+	ADD	R25, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+rdone2:
 	CBZ	R16, nosh2
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
@@ -5416,6 +7339,8 @@ single:
 pix:
 	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
 	ADD	R13, R5, R17 // weight cursor
+	CMP	$11, R4
+	BNE	rloop1
 	LDP	0(R3), (R24, R25)
 	MADD	R15, R24, R25, R19
 	LDP	16(R3), (R24, R21)
@@ -6199,6 +8124,236 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	B	rdone1
+rloop1:
+	MOVD	R3, R9
+rpair1:
+	ADD	R4<<5, R3, R24
+	ADD	$64, R9, R25
+	CMP	R24, R25
+	BGT	rone1
+	LDP	0(R9), (R24, R25)
+	MADD	R15, R24, R25, R19
+	LDP	16(R9), (R24, R21)
+	AND	R13, R24, R24
+	ADD	R24, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	LDP	32(R9), (R24, R25)
+	MADD	R15, R24, R25, R22
+	LDP	48(R9), (R24, R26)
+	AND	R13, R24, R24
+	ADD	R24, R22, R22
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	ADD	$64, R9, R9
+	B	rpair1
+rone1:
+	ADD	R4<<5, R3, R24
+	CMP	R24, R9
+	BGE	rdone1
+	LDP	0(R9), (R24, R25)
+	MADD	R15, R24, R25, R19
+	LDP	16(R9), (R24, R21)
+	AND	R13, R24, R24
+	ADD	R24, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+rdone1:
 requant:
 	CBZ	R16, nosh1
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
@@ -6308,4 +8463,62 @@ f16:
 	B	f16
 flast:
 	VST1	[V0.B16], (R6)
+	RET
+
+// func dwBiasRows(dst *int32, bias *int32, top *int32, bot *int32, n int, zIn int32)
+//
+// dst[i] = bias[i] + zIn*(top[i]+bot[i]) for n >= 16 int32 (wrapping), 16
+// at a time, the last 16 overlapping the ones before.
+TEXT ·dwBiasRows(SB), NOSPLIT, $0-44
+	MOVD	dst+0(FP), R0
+	MOVD	bias+8(FP), R1
+	MOVD	top+16(FP), R2
+	MOVD	bot+24(FP), R3
+	MOVD	n+32(FP), R4
+	MOVW	zIn+40(FP), R5
+	VDUP	R5, V31.S4
+	SUB	$16, R4, R6
+	LSL	$2, R6, R6 // byte offset of the last 16
+	ADD	R6, R0, R7
+	ADD	R6, R1, R8
+	ADD	R6, R2, R9
+	ADD	R6, R3, R10
+	CMP	$0, R6
+	BLE	blast
+bloop:
+	VLD1.P	64(R2), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P	64(R3), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1.P	64(R1), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VADD	V4.S4, V0.S4, V0.S4
+	WORD $0x4ebf9c00 // mul v0.4s, v0.4s, v31.4s
+	VADD	V0.S4, V8.S4, V8.S4
+	VADD	V5.S4, V1.S4, V1.S4
+	WORD $0x4ebf9c21 // mul v1.4s, v1.4s, v31.4s
+	VADD	V1.S4, V9.S4, V9.S4
+	VADD	V6.S4, V2.S4, V2.S4
+	WORD $0x4ebf9c42 // mul v2.4s, v2.4s, v31.4s
+	VADD	V2.S4, V10.S4, V10.S4
+	VADD	V7.S4, V3.S4, V3.S4
+	WORD $0x4ebf9c63 // mul v3.4s, v3.4s, v31.4s
+	VADD	V3.S4, V11.S4, V11.S4
+	VST1.P	[V8.S4, V9.S4, V10.S4, V11.S4], 64(R0)
+	SUBS	$64, R6, R6
+	BGT	bloop
+blast:
+	VLD1	(R9), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R10), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R8), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VADD	V4.S4, V0.S4, V0.S4
+	WORD $0x4ebf9c00 // mul v0.4s, v0.4s, v31.4s
+	VADD	V0.S4, V8.S4, V8.S4
+	VADD	V5.S4, V1.S4, V1.S4
+	WORD $0x4ebf9c21 // mul v1.4s, v1.4s, v31.4s
+	VADD	V1.S4, V9.S4, V9.S4
+	VADD	V6.S4, V2.S4, V2.S4
+	WORD $0x4ebf9c42 // mul v2.4s, v2.4s, v31.4s
+	VADD	V2.S4, V10.S4, V10.S4
+	VADD	V7.S4, V3.S4, V3.S4
+	WORD $0x4ebf9c63 // mul v3.4s, v3.4s, v31.4s
+	VADD	V3.S4, V11.S4, V11.S4
+	VST1	[V8.S4, V9.S4, V10.S4, V11.S4], (R7)
 	RET

@@ -150,51 +150,79 @@ const dwTap = `	LDP.P	16(R19), (R20, R21)
 	VLD1	(R20), [V%d.B16]
 	VLD1.P	(R17)(R6), [V%d.B16]`
 
-// dwRowsBody unrolls a k x k kernel over np (1 or 2) pixels i, i+1. Row ky
-// of pixel p is read through a cursor that VLD1.P advances by kxs.
+// dwRowsBody runs a k x k kernel over np (1 or 2) pixels i, i+1: the R4
+// kernel rows at R3 (dwRow entries), the weights from the block's column
+// of R5. All k rows (the usual case) are unrolled; fewer (rows in the
+// image only, Go adjusts the bias) loop over pairs of rows, then one.
 func dwRowsBody(k, np int) func(*Asm) {
 	return func(a *Asm) {
-		// cursors (pixel 0, pixel 1) and kxs, alternating between rows
-		regs := [2][3]string{{"R19", "R20", "R21"}, {"R22", "R23", "R26"}}
-		ntaps := k * k
-		for t := 0; t < ntaps; t++ {
-			ky, kx := t/k, t%k
-			r := regs[ky%2]
-			if kx == 0 {
-				a.L("\tLDP\t%d(R3), (R24, R25)", 32*ky)
-				a.L("\tMADD\tR15, R24, R25, %s", r[0])
-				a.L("\tLDP\t%d(R3), (R24, %s)", 32*ky+16, r[2])
-				a.L("\tAND\tR13, R24, R24")
-				a.L("\tADD\tR24, %s, %s", r[0], r[0])
-				if np == 2 {
-					a.L("\tADD\tR25, %s, %s", r[0], r[1])
-				}
-			}
-			// tap A of a pair (or a lone last tap) in V12/V14, tap B in V13/V15
-			xv, wv := 12, 14
-			if t%2 == 1 {
-				xv, wv = 13, 15
-			}
-			a.L("\tVLD1.P\t(%s)(%s), [V%d.B16]", r[0], r[2], xv)
-			a.L("\tVLD1.P\t(R17)(R6), [V%d.B16]", wv)
-			last := t == ntaps-1
-			if t%2 == 0 && !last {
-				continue
-			}
-			pair := t%2 == 1
-			dwMac(a, 0, pair)
+		a.L("\tCMP\t$%d, R4", k)
+		a.L("\tBNE\trloop%d", np)
+		dwRowsTaps(a, k, k, np, "R3")
+		a.L("\tB\trdone%d", np)
+		a.L("rloop%d:", np)
+		a.L("\tMOVD\tR3, R9")
+		a.L("rpair%d:", np)
+		a.L("\tADD\tR4<<5, R3, R24")
+		a.L("\tADD\t$64, R9, R25")
+		a.L("\tCMP\tR24, R25")
+		a.L("\tBGT\trone%d", np)
+		dwRowsTaps(a, k, 2, np, "R9")
+		a.L("\tADD\t$64, R9, R9")
+		a.L("\tB\trpair%d", np)
+		a.L("rone%d:", np)
+		a.L("\tADD\tR4<<5, R3, R24")
+		a.L("\tCMP\tR24, R9")
+		a.L("\tBGE\trdone%d", np)
+		dwRowsTaps(a, k, 1, np, "R9")
+		a.L("rdone%d:", np)
+	}
+}
+
+// dwRowsTaps unrolls nrows rows of a k-wide kernel over np (1 or 2) pixels
+// i, i+1, the rows' dwRow entries at base. Row ky of pixel p is read
+// through a cursor that VLD1.P advances by kxs.
+func dwRowsTaps(a *Asm, k, nrows, np int, base string) {
+	// cursors (pixel 0, pixel 1) and kxs, alternating between rows
+	regs := [2][3]string{{"R19", "R20", "R21"}, {"R22", "R23", "R26"}}
+	ntaps := k * nrows
+	for t := 0; t < ntaps; t++ {
+		ky, kx := t/k, t%k
+		r := regs[ky%2]
+		if kx == 0 {
+			a.L("\tLDP\t%d(%s), (R24, R25)", 32*ky, base)
+			a.L("\tMADD\tR15, R24, R25, %s", r[0])
+			a.L("\tLDP\t%d(%s), (R24, %s)", 32*ky+16, base, r[2])
+			a.L("\tAND\tR13, R24, R24")
+			a.L("\tADD\tR24, %s, %s", r[0], r[0])
 			if np == 2 {
-				// pixel 1: the same weights, inputs from its own cursors
-				ta := t
-				if pair {
-					ta = t - 1
-				}
-				for u := ta; u <= t; u++ {
-					ru := regs[(u/k)%2]
-					a.L("\tVLD1.P\t(%s)(%s), [V%d.B16]", ru[1], ru[2], 12+u-ta)
-				}
-				dwMac(a, 1, pair)
+				a.L("\tADD\tR25, %s, %s", r[0], r[1])
 			}
+		}
+		// tap A of a pair (or a lone last tap) in V12/V14, tap B in V13/V15
+		xv, wv := 12, 14
+		if t%2 == 1 {
+			xv, wv = 13, 15
+		}
+		a.L("\tVLD1.P\t(%s)(%s), [V%d.B16]", r[0], r[2], xv)
+		a.L("\tVLD1.P\t(R17)(R6), [V%d.B16]", wv)
+		last := t == ntaps-1
+		if t%2 == 0 && !last {
+			continue
+		}
+		pair := t%2 == 1
+		dwMac(a, 0, pair)
+		if np == 2 {
+			// pixel 1: the same weights, inputs from its own cursors
+			ta := t
+			if pair {
+				ta = t - 1
+			}
+			for u := ta; u <= t; u++ {
+				ru := regs[(u/k)%2]
+				a.L("\tVLD1.P\t(%s)(%s), [V%d.B16]", ru[1], ru[2], 12+u-ta)
+			}
+			dwMac(a, 1, pair)
 		}
 	}
 }
@@ -213,14 +241,14 @@ func dwconvFile() string {
 	dwSkeleton(a, "dwNeon", "taps", []string{"\tMOVD\tntaps+32(FP), R4"}, 84, dwTapsBody, nil)
 	for _, k := range []int{3, 5, 7, 9, 11} {
 		a.L(`
-// func dwNeonK%d(dst *int8, outStride int, n int, rows *dwRow, _ int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
+// func dwNeonK%d(dst *int8, outStride int, n int, rows *dwRow, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
 //
-// As dwNeon for a %dx%d kernel, fully unrolled over the taps, for runs of
-// output pixels whose columns are all inside the image: tap (ky, kx) of
-// pixel i reads rows[ky].p + i*rows[ky].inc + (cb & rows[ky].mask) +
-// kx*rows[ky].kxs. Pixels go in pairs sharing the weight loads and row
-// set-up, an odd last one alone.`, k, k, k)
-		dwSkeleton(a, fmt.Sprintf("dwNeonK%d", k), "rows", nil, 84, dwRowsBody(k, 1), dwRowsBody(k, 2))
+// As dwNeon for nrows (1…%d) rows of a %dx%d kernel, unrolled over the taps,
+// for runs of output pixels whose columns are all inside the image: tap
+// (ky, kx) of pixel i reads rows[ky].p + i*rows[ky].inc + (cb &
+// rows[ky].mask) + kx*rows[ky].kxs, weight w[(ky*%d+kx)*c + ch]. Pixels go
+// in pairs sharing the weight loads and row set-up, an odd last one alone.`, k, k, k, k, k)
+		dwSkeleton(a, fmt.Sprintf("dwNeonK%d", k), "rows", []string{"\tMOVD\tnrows+32(FP), R4"}, 84, dwRowsBody(k, 1), dwRowsBody(k, 2))
 	}
 	a.S(`
 // func dwPadCopy(dst *int8, src *int8, n int, inStride int, c int)
@@ -298,6 +326,55 @@ f16:
 flast:
 	VST1	[V0.B16], (R6)
 	RET`)
+	a.S(`
+// func dwBiasRows(dst *int32, bias *int32, top *int32, bot *int32, n int, zIn int32)
+//
+// dst[i] = bias[i] + zIn*(top[i]+bot[i]) for n >= 16 int32 (wrapping), 16
+// at a time, the last 16 overlapping the ones before.
+TEXT ·dwBiasRows(SB), NOSPLIT, $0-44
+	MOVD	dst+0(FP), R0
+	MOVD	bias+8(FP), R1
+	MOVD	top+16(FP), R2
+	MOVD	bot+24(FP), R3
+	MOVD	n+32(FP), R4
+	MOVW	zIn+40(FP), R5
+	VDUP	R5, V31.S4
+	SUB	$16, R4, R6
+	LSL	$2, R6, R6 // byte offset of the last 16
+	ADD	R6, R0, R7
+	ADD	R6, R1, R8
+	ADD	R6, R2, R9
+	ADD	R6, R3, R10
+	CMP	$0, R6
+	BLE	blast
+bloop:`)
+	biasRows := func(d, b, t, u string, post bool) {
+		p := ""
+		if post {
+			p = ".P\t64"
+		} else {
+			p = "\t"
+		}
+		a.L("\tVLD1%s(%s), [V0.S4, V1.S4, V2.S4, V3.S4]", p, t)
+		a.L("\tVLD1%s(%s), [V4.S4, V5.S4, V6.S4, V7.S4]", p, u)
+		a.L("\tVLD1%s(%s), [V8.S4, V9.S4, V10.S4, V11.S4]", p, b)
+		for q := 0; q < 4; q++ {
+			a.L("\tVADD\tV%d.S4, V%d.S4, V%d.S4", 4+q, q, q)
+			a.W("mul v%d.4s, v%d.4s, v31.4s", q, q)
+			a.L("\tVADD\tV%d.S4, V%d.S4, V%d.S4", q, 8+q, 8+q)
+		}
+		if post {
+			a.L("\tVST1.P\t[V8.S4, V9.S4, V10.S4, V11.S4], 64(%s)", d)
+		} else {
+			a.L("\tVST1\t[V8.S4, V9.S4, V10.S4, V11.S4], (%s)", d)
+		}
+	}
+	biasRows("R0", "R1", "R2", "R3", true)
+	a.S(`	SUBS	$64, R6, R6
+	BGT	bloop
+blast:`)
+	biasRows("R7", "R8", "R9", "R10", false)
+	a.S(`	RET`)
 	return a.String()
 }
 
