@@ -9,26 +9,15 @@ import (
 	"github.com/mixedge/mixedge/quant"
 )
 
-// dwTap is one depthwise tap of a run of output pixels: pixel i of the run
-// reads channel block cb at p + i*inc + cb&mask. A tap in the padding has
-// inc = mask = 0 and p = &dwZIn[uint8(zIn)][0], 16 copies of zIn. (A
-// global, because a pointer to a stack row stored in the tap table would
-// move that row to the heap.)
+// dwTap is one depthwise tap of a run of output pixels (the per-tap
+// dwNeon): pixel i of the run reads channel block cb at p + i*inc +
+// cb&mask. A tap in the padding has inc = mask = 0 and p =
+// &dwZIn[uint8(zIn)][0], 16 copies of zIn. (A global, because a pointer to
+// a stack row stored in the tap table would move that row to the heap.)
 type dwTap struct {
 	p    *int8
 	inc  int
 	mask int
-}
-
-// dwRow is one kernel row of a run of output pixels whose taps all lie in
-// image columns: tap (ky, kx) of pixel i reads channel block cb at
-// p + i*inc + cb&mask + kx*kxs. A row in the padding has p in dwZIn and
-// inc = mask = kxs = 0.
-type dwRow struct {
-	p    *int8
-	inc  int
-	mask int
-	kxs  int
 }
 
 var dwZIn [256][16]int8
@@ -106,24 +95,24 @@ func dwPadCopy(dst *int8, src *int8, n int, inStride int, c int)
 func dwPadFill(dst *int8, n int, z int32)
 
 //go:noescape
-func dwNeonK3(dst *int8, outStride int, n int, rows *dwRow, nrows int, w *int8, c int, bias *int32,
-	rq *quant.Multiplier, zOut, qmin, qmax int32)
+func dwNeonK3(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32,
+	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
 
 //go:noescape
-func dwNeonK5(dst *int8, outStride int, n int, rows *dwRow, nrows int, w *int8, c int, bias *int32,
-	rq *quant.Multiplier, zOut, qmin, qmax int32)
+func dwNeonK5(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32,
+	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
 
 //go:noescape
-func dwNeonK7(dst *int8, outStride int, n int, rows *dwRow, nrows int, w *int8, c int, bias *int32,
-	rq *quant.Multiplier, zOut, qmin, qmax int32)
+func dwNeonK7(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32,
+	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
 
 //go:noescape
-func dwNeonK9(dst *int8, outStride int, n int, rows *dwRow, nrows int, w *int8, c int, bias *int32,
-	rq *quant.Multiplier, zOut, qmin, qmax int32)
+func dwNeonK9(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32,
+	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
 
 //go:noescape
-func dwNeonK11(dst *int8, outStride int, n int, rows *dwRow, nrows int, w *int8, c int, bias *int32,
-	rq *quant.Multiplier, zOut, qmin, qmax int32)
+func dwNeonK11(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32,
+	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
 
 const (
 	dwMaxK    = 11 // largest kernel with a NEON path
@@ -134,12 +123,14 @@ const (
 // dwConvNeon is DWConvQS8 for arm64 NEON. Shapes outside its range
 // (C < 16, K > 11) take the generic kernel.
 //
-// Odd K from 3 to 11 run the unrolled kernels: image-interior columns read
-// the input in place, border columns (whose window crosses the left or
-// right padding) a padded copy of their input (dwPadStrips; the whole row
-// when the two borders' strips meet, as on 7×7 and 14×14 maps with large
-// kernels). Even K, K = 1, and border columns whose strip does not fit
-// the scratch (or with every scratch slot busy) take the per-tap dwNeon.
+// Odd K from 3 to 11 run the unrolled kernels on the kernel rows inside
+// the image (dwRowPlan): image-interior columns read the input in place,
+// border columns (whose window crosses the left or right padding) a
+// zIn-padded copy of their input (dwPadStrips; the whole row when the two
+// borders' strips meet, as on 7×7 and 14×14 maps with large kernels).
+// Even K, K = 1, border columns whose strip does not fit the scratch even
+// one column wide, and calls that find every scratch slot busy take the
+// per-tap dwNeon.
 func dwConvNeon(dst, src []int8, weights []int8, bias []int32, rq []quant.Multiplier,
 	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int) {
 	if err := s.Validate(); err != nil {
@@ -162,61 +153,83 @@ func dwConvNeon(dst, src []int8, weights []int8, bias []int32, rq []quant.Multip
 	need("DWConvQS8 neon", "bias", len(bias), c)
 	need("DWConvQS8 neon", "rq", len(rq), c)
 
-	zrow := &dwZIn[uint8(zIn)]
-	var taps [dwMaxTaps]dwTap
-	ntaps := k * k
-	unrolled := k%2 == 1 && k >= 3
 	// Interior columns: every kx of ox in [oxL, oxR) is inside the image.
 	oxL := min((s.PadLeft+st-1)/st, s.OW)
 	oxR := oxL
 	if lim := w - k + s.PadLeft; lim >= 0 {
 		oxR = min(max(lim/st+1, oxL), s.OW)
 	}
+	if dwNeonUses(k, c) {
+		if sc, slot := dwPadPool.take(); sc != nil {
+			var plan dwRowPlan
+			if plan.init(s, weights, bias, zIn, oy0, oy1, sc.bias[:]) {
+				dwConvNeonRows(&plan, sc.strip[:dwPadLimit], dst, src, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, oxL, oxR)
+				dwPadPool.release(slot)
+				return
+			}
+			dwPadPool.release(slot)
+		}
+	}
+	dwConvNeonTaps(dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, oxL, oxR,
+		[2][2]int{{0, oxL}, {oxR, s.OW}})
+}
+
+// dwConvNeonRows runs output rows [oy0, oy1) through the unrolled kernels:
+// interior columns [oxL, oxR) in place, the border columns through padded
+// strips (or, if a strip one column wide does not fit buf, dwNeon).
+func dwConvNeonRows(plan *dwRowPlan, buf []int8, dst, src []int8, rq []quant.Multiplier,
+	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1, oxL, oxR int) {
+	k, st := s.K, s.Stride
 	// Border column runs: left and right, or the whole row when there is
 	// no interior or the two strips would overlap.
 	segs := [2][2]int{{0, oxL}, {oxR, s.OW}}
-	if unrolled && (oxR <= oxL || (oxL > 0 && oxR < s.OW && (oxL-1)*st+k >= oxR*st)) {
+	if oxR <= oxL || (oxL > 0 && oxR < s.OW && (oxL-1)*st+k >= oxR*st) {
 		segs = [2][2]int{{0, s.OW}, {s.OW, s.OW}}
 		oxL, oxR = 0, 0
 	}
-	var done [2]bool // border run handled by dwPadStrips
-	var plan dwRowPlan
-	if unrolled {
-		if buf, slot := dwPadPool.take(); buf != nil {
-			plan.init(s, weights, bias, zIn, oy0, oy1, buf.bias[:])
-			for i, sg := range segs {
-				done[i] = sg[0] >= sg[1] || dwPadStrips(buf.strip[:dwPadLimit], &plan, dst, src, rq, s,
-					zIn, zOut, qmin, qmax, oy0, oy1, sg[0], sg[1])
-			}
-			defer dwPadPool.release(slot)
-		} else {
-			plan.init(s, weights, bias, zIn, oy0, oy1, nil)
+	var failed [2][2]int // runs left to dwNeon
+	for i, sg := range segs {
+		if sg[0] < sg[1] && !dwPadStrips(buf, plan, dst, src, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, sg[0], sg[1]) {
+			failed[i] = sg
 		}
 	}
-	pix := func(iy, ix int) *int8 { return &src[(iy*w+ix)*s.InStride] }
-	if oxR > oxL && unrolled {
+	if oxR > oxL {
 		// Interior columns in place, per band of output rows: rows[j] is
-		// input row b0*st-padTop+j (dwZIn outside the image).
+		// input row b0*st-padTop+j (nil outside the image: never read).
 		ix0 := oxL*st - s.PadLeft
-		var rows [dwBandRows]dwRow
+		var rows [dwBandRows]*int8
 		for b0 := oy0; b0 < oy1; b0 += dwBand {
 			b1 := min(b0+dwBand, oy1)
 			iy0 := b0*st - s.PadTop
 			for j := range (b1-1-b0)*st + k {
-				if iy := iy0 + j; iy < 0 || iy >= h {
-					rows[j] = dwRow{&zrow[0], 0, 0, 0}
-				} else {
-					rows[j] = dwRow{pix(iy, ix0), st * s.InStride, -1, s.InStride}
+				rows[j] = nil
+				if iy := iy0 + j; iy >= 0 && iy < s.H {
+					rows[j] = &src[(iy*s.W+ix0)*s.InStride]
 				}
 			}
 			for oy := b0; oy < b1; oy++ {
-				plan.run(oy, &dst[(oy*s.OW+oxL)*s.OutStride], s.OutStride, oxR-oxL, rows[(oy-b0)*st:], rq, zOut, qmin, qmax)
+				plan.run(oy, &dst[(oy*s.OW+oxL)*s.OutStride], s.OutStride, oxR-oxL, rows[(oy-b0)*st:],
+					st*s.InStride, s.InStride, rq, zOut, qmin, qmax)
 			}
 		}
 	}
+	if failed != [2][2]int{} {
+		dwConvNeonTaps(dst, src, plan.weights, plan.bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, 0, 0, failed)
+	}
+}
+
+// dwConvNeonTaps is the per-tap path (dwNeon): the interior columns [oxL,
+// oxR) as one run per output row, then the columns of segs pixel by pixel.
+func dwConvNeonTaps(dst, src []int8, weights []int8, bias []int32, rq []quant.Multiplier,
+	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1, oxL, oxR int, segs [2][2]int) {
+	h, w, c, k, st := s.H, s.W, s.C, s.K, s.Stride
+	zrow := &dwZIn[uint8(zIn)]
+	var taps [dwMaxTaps]dwTap
+	ntaps := k * k
+	pix := func(iy, ix int) *int8 { return &src[(iy*w+ix)*s.InStride] }
 	for oy := oy0; oy < oy1; oy++ {
 		iy0 := oy*st - s.PadTop
-		if !unrolled && oxR > oxL {
+		if oxR > oxL {
 			ix0 := oxL*st - s.PadLeft
 			for ky := range k {
 				iy := iy0 + ky
@@ -232,10 +245,7 @@ func dwConvNeon(dst, src []int8, weights []int8, bias []int32, rq []quant.Multip
 			dwNeon(&dst[(oy*s.OW+oxL)*s.OutStride], s.OutStride, oxR-oxL, &taps[0], ntaps,
 				&weights[0], c, &bias[0], &rq[0], zOut, qmin, qmax)
 		}
-		for i, sg := range segs {
-			if done[i] {
-				continue
-			}
+		for _, sg := range segs {
 			for ox := sg[0]; ox < sg[1]; ox++ {
 				ix0 := ox*st - s.PadLeft
 				for ky := range k {
@@ -258,68 +268,63 @@ func dwConvNeon(dst, src []int8, weights []int8, bias []int32, rq []quant.Multip
 }
 
 // dwPadScratch is one call's scratch for the padded strips of border
-// columns (dwConvNeon): input rows of a band of output rows, the window
-// columns of a run of output columns, zIn outside the image.
+// columns: input rows of a band of output rows, the window columns of a
+// run of output columns, zIn outside the image.
 const dwPadScratch = 64 << 10
-
-// dwPadPool holds the strips of concurrent calls; a call that finds every
-// slot busy takes the per-pixel dwNeon path for its border columns.
-var dwPadPool scratchSlots[dwPadBuf]
 
 // dwPadBiasC bounds the adjusted biases of one call (dwRowPlan): output
 // rows with kernel rows outside the image times channels.
-const dwPadBiasC = 4096
+const dwPadBiasC = 16 << 10
 
 type dwPadBuf struct {
 	strip [dwPadScratch]int8
 	bias  [dwPadBiasC]int32
 }
 
-// dwPadLimit is the scratch one call uses (tests lower it to force bands
-// and the per-pixel fallback).
+// dwPadPool holds the scratch of concurrent calls; a call that finds
+// every slot busy takes the per-tap dwNeon.
+var dwPadPool scratchSlots[dwPadBuf]
+
+// dwPadLimit is the strip scratch one call uses (tests lower it to force
+// bands, column tiles and the per-tap fallback).
 var dwPadLimit = dwPadScratch
 
-// dwUnrolled calls the unrolled k×k kernel (k odd, 3…11) on n output
-// pixels whose kernel rows are rows.
-func dwUnrolled(k int, d *int8, outStride, n int, rows *dwRow, nrows int, w *int8, c int, bias *int32,
-	rq *quant.Multiplier, zOut, qmin, qmax int32) {
+// dwUnrolled calls the unrolled k×k kernel (k odd, 3…11).
+func dwUnrolled(k int, d *int8, outStride, n int, rows **int8, nrows int, w *int8, c int, bias *int32,
+	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int) {
 	switch k {
 	case 3:
-		dwNeonK3(d, outStride, n, rows, nrows, w, c, bias, rq, zOut, qmin, qmax)
+		dwNeonK3(d, outStride, n, rows, nrows, w, c, bias, rq, zOut, qmin, qmax, inc, kxs)
 	case 5:
-		dwNeonK5(d, outStride, n, rows, nrows, w, c, bias, rq, zOut, qmin, qmax)
+		dwNeonK5(d, outStride, n, rows, nrows, w, c, bias, rq, zOut, qmin, qmax, inc, kxs)
 	case 7:
-		dwNeonK7(d, outStride, n, rows, nrows, w, c, bias, rq, zOut, qmin, qmax)
+		dwNeonK7(d, outStride, n, rows, nrows, w, c, bias, rq, zOut, qmin, qmax, inc, kxs)
 	case 9:
-		dwNeonK9(d, outStride, n, rows, nrows, w, c, bias, rq, zOut, qmin, qmax)
+		dwNeonK9(d, outStride, n, rows, nrows, w, c, bias, rq, zOut, qmin, qmax, inc, kxs)
 	default:
-		dwNeonK11(d, outStride, n, rows, nrows, w, c, bias, rq, zOut, qmin, qmax)
+		dwNeonK11(d, outStride, n, rows, nrows, w, c, bias, rq, zOut, qmin, qmax, inc, kxs)
 	}
 }
 
-// dwRowPlan is how the unrolled kernels run the output rows of one call:
-// with the weight sums of packDWNeon (skip), only the kernel rows inside
-// the image, the bias of a row with rows outside it adjusted by zIn times
-// their weight sums (exact in wrapping int32, like the generic sum over
-// zIn); else all k rows, those outside the image reading dwZIn.
+// dwRowPlan runs output rows on the kernel rows inside the image only:
+// the bias of a row with kernel rows above or below the image is adjusted
+// by zIn times those rows' weights (exact in wrapping int32, like the
+// generic sum over zIn): from packDWNeon's row sums (dwBiasRows), or
+// summed here for plain weights (the dotprod tier's fallback).
 type dwRowPlan struct {
 	k, st, padTop, h, c int
 	weights             []int8
 	bias                []int32
-	skip                bool
 	oy0, tTop, tBot     int     // rows oy < tTop or oy >= tBot have kernel rows outside the image
 	nTop                int     // such rows in [oy0, tTop)
 	rowBias             []int32 // their biases, c apart: top rows, then bottom rows
 }
 
-// init plans rows [oy0, oy1); scratch holds the adjusted biases.
-func (p *dwRowPlan) init(s *DWConvShape, weights []int8, bias []int32, zIn int32, oy0, oy1 int, scratch []int32) {
+// init plans rows [oy0, oy1), the adjusted biases in scratch; false if
+// they do not fit.
+func (p *dwRowPlan) init(s *DWConvShape, weights []int8, bias []int32, zIn int32, oy0, oy1 int, scratch []int32) bool {
 	k, c, st := s.K, s.C, s.Stride
 	*p = dwRowPlan{k: k, st: st, padTop: s.PadTop, h: s.H, c: c, weights: weights, bias: bias, oy0: oy0}
-	top, bot := dwNeonSums(weights, k, c)
-	if top == nil {
-		return
-	}
 	p.tTop = min(max((s.PadTop+st-1)/st, oy0), oy1)
 	p.tBot = 0
 	if lim := s.H - k + s.PadTop; lim >= 0 {
@@ -329,35 +334,48 @@ func (p *dwRowPlan) init(s *DWConvShape, weights []int8, bias []int32, zIn int32
 	p.nTop = p.tTop - oy0
 	n := p.nTop + oy1 - p.tBot
 	if n*c > len(scratch) {
-		return
+		return false
 	}
-	p.skip = true
 	p.rowBias = scratch[:n*c]
+	top, bot := dwNeonSums(weights, k, c)
 	for i := range n {
 		oy := oy0 + i
 		if i >= p.nTop {
 			oy = p.tBot + i - p.nTop
 		}
 		kyLo, nr := p.rows(oy)
-		dwBiasRows(&p.rowBias[i*c], &bias[0], &top[kyLo*c], &bot[(k-kyLo-nr)*c], c, zIn)
+		if top != nil {
+			dwBiasRows(&p.rowBias[i*c], &bias[0], &top[kyLo*c], &bot[(k-kyLo-nr)*c], c, zIn)
+			continue
+		}
+		rb := p.rowBias[i*c:][:c]
+		copy(rb, bias[:c])
+		for ky := range k {
+			if ky >= kyLo && ky < kyLo+nr {
+				continue
+			}
+			for kx := range k {
+				for ch, v := range weights[(ky*k+kx)*c:][:c] {
+					rb[ch] += zIn * int32(v)
+				}
+			}
+		}
 	}
+	return true
 }
 
 // rows returns output row oy's first kernel row inside the image and how
 // many there are.
 func (p *dwRowPlan) rows(oy int) (kyLo, n int) {
 	iy0 := oy*p.st - p.padTop
-	kyLo = max(-iy0, 0)
+	kyLo = min(max(-iy0, 0), p.k)
 	return kyLo, max(min(p.h-iy0, p.k)-kyLo, 0)
 }
 
 // run calls the unrolled kernel for output row oy: n pixels at d, rows[j]
-// describing input row oy*st-padTop+j.
-func (p *dwRowPlan) run(oy int, d *int8, outStride, n int, rows []dwRow, rq []quant.Multiplier, zOut, qmin, qmax int32) {
-	if !p.skip {
-		dwUnrolled(p.k, d, outStride, n, &rows[0], p.k, &p.weights[0], p.c, &p.bias[0], &rq[0], zOut, qmin, qmax)
-		return
-	}
+// the input row oy*st-padTop+j (pixel i at +i*inc, tap kx at +kx*kxs).
+func (p *dwRowPlan) run(oy int, d *int8, outStride, n int, rows []*int8, inc, kxs int,
+	rq []quant.Multiplier, zOut, qmin, qmax int32) {
 	kyLo, nr := p.rows(oy)
 	b := &p.bias[0]
 	if oy < p.tTop {
@@ -369,7 +387,7 @@ func (p *dwRowPlan) run(oy int, d *int8, outStride, n int, rows []dwRow, rq []qu
 	if nr > 0 {
 		w = &p.weights[kyLo*p.k*p.c]
 	}
-	dwUnrolled(p.k, d, outStride, n, &rows[min(kyLo, p.k-1)], nr, w, p.c, b, &rq[0], zOut, qmin, qmax)
+	dwUnrolled(p.k, d, outStride, n, &rows[min(kyLo, p.k-1)], nr, w, p.c, b, &rq[0], zOut, qmin, qmax, inc, kxs)
 }
 
 // dwBand is the most output rows one table of kernel rows serves
@@ -380,67 +398,77 @@ const (
 )
 
 // dwPadStrips runs output columns [sx0, sx1) of rows [oy0, oy1) through
-// the unrolled kernel over padded copies of their input: per band of
+// the unrolled kernels over padded copies of their input: per band of
 // output rows, the band's input rows inside the image, columns
 // [sx0*st-padLeft, (sx1-1)*st-padLeft+k) with zIn outside the image, c
-// bytes a pixel. Kernel rows above or below the image read dwZIn. It
-// returns false, having done nothing, if one output row's strip does not
-// fit buf.
+// bytes a pixel. A run whose strip for one output row does not fit buf is
+// split into column tiles; it returns false, having done nothing, if one
+// column does not fit.
 func dwPadStrips(buf []int8, plan *dwRowPlan, dst, src []int8, rq []quant.Multiplier,
 	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1, sx0, sx1 int) bool {
 	h, w, c, k, st := s.H, s.W, s.C, s.K, s.Stride
-	ixA := sx0*st - s.PadLeft
-	sw := (sx1-1-sx0)*st + k // strip width in pixels
-	rowB := sw * c
-	maxRows := len(buf) / rowB
 	// input rows inside the image of output rows [a, b)
 	inRows := func(a, b int) (int, int) {
 		return max(a*st-s.PadTop, 0), min((b-1)*st-s.PadTop+k, h)
 	}
+	most := 0 // most input rows of one output row
 	for oy := oy0; oy < oy1; oy++ {
-		if lo, hi := inRows(oy, oy+1); hi-lo > maxRows {
+		lo, hi := inRows(oy, oy+1)
+		most = max(most, hi-lo)
+	}
+	ncols := sx1 - sx0
+	for most*((ncols-1)*st+k)*c > len(buf) {
+		if ncols == 1 {
 			return false
 		}
+		ncols = (ncols + 1) / 2
 	}
-	zrow := &dwZIn[uint8(zIn)]
-	var rows [dwBandRows]dwRow
-	for b0 := oy0; b0 < oy1; {
-		b1 := b0 + 1
-		for b1 < oy1 && b1-b0 < dwBand {
-			if lo, hi := inRows(b0, b1+1); hi-lo > maxRows {
-				break
-			}
-			b1++
-		}
-		iyA, iyB := inRows(b0, b1)
+	var rows [dwBandRows]*int8
+	for tx0 := sx0; tx0 < sx1; tx0 += ncols {
+		tx1 := min(tx0+ncols, sx1)
+		ixA := tx0*st - s.PadLeft
+		sw := (tx1-1-tx0)*st + k // strip width in pixels
+		rowB := sw * c
+		maxRows := len(buf) / rowB
 		// image columns [jA, jB) of the strip; zIn left and right of them
 		jA, jB := min(max(-ixA, 0), sw), min(max(w-ixA, 0), sw)
-		for iy := iyA; iy < iyB; iy++ {
-			row := buf[(iy-iyA)*rowB:][:rowB]
-			if jA > 0 {
-				dwPadFill(&row[0], jA*c, zIn)
+		for b0 := oy0; b0 < oy1; {
+			b1 := b0 + 1
+			for b1 < oy1 && b1-b0 < dwBand {
+				if lo, hi := inRows(b0, b1+1); hi-lo > maxRows {
+					break
+				}
+				b1++
 			}
-			if jB > jA {
-				dwPadCopy(&row[jA*c], &src[(iy*w+ixA+jA)*s.InStride], jB-jA, s.InStride, c)
+			iyA, iyB := inRows(b0, b1)
+			for iy := iyA; iy < iyB; iy++ {
+				row := buf[(iy-iyA)*rowB:][:rowB]
+				if jA > 0 {
+					dwPadFill(&row[0], jA*c, zIn)
+				}
+				if jB > jA {
+					dwPadCopy(&row[jA*c], &src[(iy*w+ixA+jA)*s.InStride], jB-jA, s.InStride, c)
+				}
+				if jB < sw {
+					dwPadFill(&row[jB*c], (sw-jB)*c, zIn)
+				}
 			}
-			if jB < sw {
-				dwPadFill(&row[jB*c], (sw-jB)*c, zIn)
+			// rows[j]: input row b0*st-padTop+j (nil outside the image:
+			// never read); output row oy's kernel rows start at
+			// rows[(oy-b0)*st].
+			iy0 := b0*st - s.PadTop
+			for j := range (b1-1-b0)*st + k {
+				rows[j] = nil
+				if iy := iy0 + j; iy >= 0 && iy < h {
+					rows[j] = &buf[(iy-iyA)*rowB]
+				}
 			}
+			for oy := b0; oy < b1; oy++ {
+				plan.run(oy, &dst[(oy*s.OW+tx0)*s.OutStride], s.OutStride, tx1-tx0, rows[(oy-b0)*st:],
+					st*c, c, rq, zOut, qmin, qmax)
+			}
+			b0 = b1
 		}
-		// rows[j]: input row b0*st-padTop+j; output row oy's kernel rows
-		// start at rows[(oy-b0)*st].
-		iy0 := b0*st - s.PadTop
-		for j := range (b1-1-b0)*st + k {
-			if iy := iy0 + j; iy < 0 || iy >= h {
-				rows[j] = dwRow{&zrow[0], 0, 0, 0}
-			} else {
-				rows[j] = dwRow{&buf[(iy-iyA)*rowB], st * c, -1, c}
-			}
-		}
-		for oy := b0; oy < b1; oy++ {
-			plan.run(oy, &dst[(oy*s.OW+sx0)*s.OutStride], s.OutStride, sx1-sx0, rows[(oy-b0)*st:], rq, zOut, qmin, qmax)
-		}
-		b0 = b1
 	}
 	return true
 }

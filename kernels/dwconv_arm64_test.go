@@ -73,12 +73,17 @@ func TestArmDWConvPad(t *testing.T) {
 		{h: 7, w: 7, c: 300, k: 9, stride: 1, extreme: true},
 		{h: 6, w: 28, c: 120, k: 5, stride: 1, split: true},
 	}
+	// Plain weights (no row sums: the biases of rows with kernel rows
+	// outside the image are summed in Go), as the dotprod tier passes them.
+	plain := *neon
+	plain.PackDW = packDWPlain
 	for i, tc := range big {
 		runArmDW(t, rng, neon, tc, i%3)
+		runArmDW(t, rng, &plain, tc, (i+1)%3)
 	}
 	defer func(v int) { dwPadLimit = v }(dwPadLimit)
-	// 9 << 10: bands of a few rows; 3000: bands of one output row or the
-	// fallback; 1: always the fallback.
+	// 9 << 10: bands of a few rows; 3000: bands of one output row, column
+	// tiles or the fallback; 1: always the fallback.
 	for _, limit := range []int{9 << 10, 3000, 1} {
 		dwPadLimit = limit
 		for _, k := range dwKernels {

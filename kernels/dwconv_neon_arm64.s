@@ -154,20 +154,23 @@ nextblk:
 	BLT	blk
 	RET
 
-// func dwNeonK3(dst *int8, outStride int, n int, rows *dwRow, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
+// func dwNeonK3(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
 //
-// As dwNeon for nrows (1…3) rows of a 3x3 kernel, unrolled over the taps,
-// for runs of output pixels whose columns are all inside the image: tap
-// (ky, kx) of pixel i reads rows[ky].p + i*rows[ky].inc + (cb &
-// rows[ky].mask) + kx*rows[ky].kxs, weight w[(ky*3+kx)*c + ch]. Pixels go
-// in pairs sharing the weight loads and row set-up, an odd last one alone.
+// As dwNeon for nrows (0…3) rows of a 3x3 kernel, unrolled over the taps,
+// for runs of output pixels whose windows are inside the image (or a
+// padded copy of it): tap (ky, kx) of pixel i reads channels [cb, cb+16)
+// at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*3+kx)*c + cb …]. Pixels
+// go in pairs sharing the weight loads and row set-up, an odd last one
+// alone.
 
-TEXT ·dwNeonK3(SB), NOSPLIT, $0-84
+TEXT ·dwNeonK3(SB), NOSPLIT, $0-104
 	MOVD	dst+0(FP), R0
 	MOVD	outStride+8(FP), R1
 	MOVD	n+16(FP), R2
 	MOVD	rows+24(FP), R3
 	MOVD	nrows+32(FP), R4
+	MOVD	inc+88(FP), R26
+	MOVD	kxs+96(FP), R21
 	MOVD	w+40(FP), R5
 	MOVD	c+48(FP), R6
 	MOVD	bias+56(FP), R7
@@ -227,14 +230,12 @@ pair:
 	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
 	VLD1	(R10), [V4.S4, V5.S4, V6.S4, V7.S4]
 	ADD	R13, R5, R17 // weight cursor
+	MADD	R15, R13, R26, R25 // i*inc + cb
 	CMP	$3, R4
 	BNE	rloop2
-	LDP	0(R3), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	16(R3), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
-	ADD	R25, R19, R20
+	MOVD	0(R3), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -259,13 +260,10 @@ pair:
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	LDP	32(R3), (R24, R25)
-	MADD	R15, R24, R25, R22
-	LDP	48(R3), (R24, R26)
-	AND	R13, R24, R24
-	ADD	R24, R22, R22
-	ADD	R25, R22, R23
-	VLD1.P	(R22)(R26), [V13.B16]
+	MOVD	8(R3), R22
+	ADD	R25, R22, R22
+	ADD	R26, R22, R23
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -276,7 +274,7 @@ pair:
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	VLD1.P	(R20)(R21), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -285,9 +283,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -297,8 +295,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -307,12 +305,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	LDP	64(R3), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	80(R3), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
-	ADD	R25, R19, R20
+	MOVD	16(R3), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -354,16 +349,13 @@ pair:
 rloop2:
 	MOVD	R3, R9
 rpair2:
-	ADD	R4<<5, R3, R24
-	ADD	$64, R9, R25
-	CMP	R24, R25
-	BGT	rone2
-	LDP	0(R9), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	16(R9), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
-	ADD	R25, R19, R20
+	ADD	R4<<3, R3, R24
+	SUB	R9, R24, R24 // bytes of rows left
+	CMP	$16, R24
+	BLT	rone2
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -388,13 +380,10 @@ rpair2:
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	LDP	32(R9), (R24, R25)
-	MADD	R15, R24, R25, R22
-	LDP	48(R9), (R24, R26)
-	AND	R13, R24, R24
-	ADD	R24, R22, R22
-	ADD	R25, R22, R23
-	VLD1.P	(R22)(R26), [V13.B16]
+	MOVD	8(R9), R22
+	ADD	R25, R22, R22
+	ADD	R26, R22, R23
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -405,7 +394,7 @@ rpair2:
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	VLD1.P	(R20)(R21), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -414,9 +403,9 @@ rpair2:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -426,8 +415,8 @@ rpair2:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -436,18 +425,13 @@ rpair2:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	ADD	$64, R9, R9
+	ADD	$16, R9, R9
 	B	rpair2
 rone2:
-	ADD	R4<<5, R3, R24
-	CMP	R24, R9
-	BGE	rdone2
-	LDP	0(R9), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	16(R9), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
-	ADD	R25, R19, R20
+	CBZ	R24, rdone2
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -543,13 +527,11 @@ single:
 pix:
 	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
 	ADD	R13, R5, R17 // weight cursor
+	MADD	R15, R13, R26, R25 // i*inc + cb
 	CMP	$3, R4
 	BNE	rloop1
-	LDP	0(R3), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	16(R3), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
+	MOVD	0(R3), R19
+	ADD	R25, R19, R19
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -564,12 +546,9 @@ pix:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	LDP	32(R3), (R24, R25)
-	MADD	R15, R24, R25, R22
-	LDP	48(R3), (R24, R26)
-	AND	R13, R24, R24
-	ADD	R24, R22, R22
-	VLD1.P	(R22)(R26), [V13.B16]
+	MOVD	8(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -579,9 +558,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -591,11 +570,8 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	LDP	64(R3), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	80(R3), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
+	MOVD	16(R3), R19
+	ADD	R25, R19, R19
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -620,15 +596,12 @@ pix:
 rloop1:
 	MOVD	R3, R9
 rpair1:
-	ADD	R4<<5, R3, R24
-	ADD	$64, R9, R25
-	CMP	R24, R25
-	BGT	rone1
-	LDP	0(R9), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	16(R9), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
+	ADD	R4<<3, R3, R24
+	SUB	R9, R24, R24 // bytes of rows left
+	CMP	$16, R24
+	BLT	rone1
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -643,12 +616,9 @@ rpair1:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	LDP	32(R9), (R24, R25)
-	MADD	R15, R24, R25, R22
-	LDP	48(R9), (R24, R26)
-	AND	R13, R24, R24
-	ADD	R24, R22, R22
-	VLD1.P	(R22)(R26), [V13.B16]
+	MOVD	8(R9), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -658,9 +628,9 @@ rpair1:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -670,17 +640,12 @@ rpair1:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	ADD	$64, R9, R9
+	ADD	$16, R9, R9
 	B	rpair1
 rone1:
-	ADD	R4<<5, R3, R24
-	CMP	R24, R9
-	BGE	rdone1
-	LDP	0(R9), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	16(R9), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
+	CBZ	R24, rdone1
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -737,20 +702,23 @@ nextblk:
 	BLT	blk
 	RET
 
-// func dwNeonK5(dst *int8, outStride int, n int, rows *dwRow, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
+// func dwNeonK5(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
 //
-// As dwNeon for nrows (1…5) rows of a 5x5 kernel, unrolled over the taps,
-// for runs of output pixels whose columns are all inside the image: tap
-// (ky, kx) of pixel i reads rows[ky].p + i*rows[ky].inc + (cb &
-// rows[ky].mask) + kx*rows[ky].kxs, weight w[(ky*5+kx)*c + ch]. Pixels go
-// in pairs sharing the weight loads and row set-up, an odd last one alone.
+// As dwNeon for nrows (0…5) rows of a 5x5 kernel, unrolled over the taps,
+// for runs of output pixels whose windows are inside the image (or a
+// padded copy of it): tap (ky, kx) of pixel i reads channels [cb, cb+16)
+// at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*5+kx)*c + cb …]. Pixels
+// go in pairs sharing the weight loads and row set-up, an odd last one
+// alone.
 
-TEXT ·dwNeonK5(SB), NOSPLIT, $0-84
+TEXT ·dwNeonK5(SB), NOSPLIT, $0-104
 	MOVD	dst+0(FP), R0
 	MOVD	outStride+8(FP), R1
 	MOVD	n+16(FP), R2
 	MOVD	rows+24(FP), R3
 	MOVD	nrows+32(FP), R4
+	MOVD	inc+88(FP), R26
+	MOVD	kxs+96(FP), R21
 	MOVD	w+40(FP), R5
 	MOVD	c+48(FP), R6
 	MOVD	bias+56(FP), R7
@@ -810,14 +778,12 @@ pair:
 	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
 	VLD1	(R10), [V4.S4, V5.S4, V6.S4, V7.S4]
 	ADD	R13, R5, R17 // weight cursor
+	MADD	R15, R13, R26, R25 // i*inc + cb
 	CMP	$5, R4
 	BNE	rloop2
-	LDP	0(R3), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	16(R3), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
-	ADD	R25, R19, R20
+	MOVD	0(R3), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -864,13 +830,10 @@ pair:
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	LDP	32(R3), (R24, R25)
-	MADD	R15, R24, R25, R22
-	LDP	48(R3), (R24, R26)
-	AND	R13, R24, R24
-	ADD	R24, R22, R22
-	ADD	R25, R22, R23
-	VLD1.P	(R22)(R26), [V13.B16]
+	MOVD	8(R3), R22
+	ADD	R25, R22, R22
+	ADD	R26, R22, R23
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -881,7 +844,7 @@ pair:
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	VLD1.P	(R20)(R21), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -890,9 +853,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -902,8 +865,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -912,9 +875,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -924,8 +887,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -934,12 +897,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	LDP	64(R3), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	80(R3), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
-	ADD	R25, R19, R20
+	MOVD	16(R3), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -986,13 +946,10 @@ pair:
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	LDP	96(R3), (R24, R25)
-	MADD	R15, R24, R25, R22
-	LDP	112(R3), (R24, R26)
-	AND	R13, R24, R24
-	ADD	R24, R22, R22
-	ADD	R25, R22, R23
-	VLD1.P	(R22)(R26), [V13.B16]
+	MOVD	24(R3), R22
+	ADD	R25, R22, R22
+	ADD	R26, R22, R23
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -1003,7 +960,7 @@ pair:
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	VLD1.P	(R20)(R21), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -1012,9 +969,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -1024,8 +981,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -1034,9 +991,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -1046,8 +1003,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -1056,12 +1013,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	LDP	128(R3), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	144(R3), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
-	ADD	R25, R19, R20
+	MOVD	32(R3), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -1125,16 +1079,13 @@ pair:
 rloop2:
 	MOVD	R3, R9
 rpair2:
-	ADD	R4<<5, R3, R24
-	ADD	$64, R9, R25
-	CMP	R24, R25
-	BGT	rone2
-	LDP	0(R9), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	16(R9), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
-	ADD	R25, R19, R20
+	ADD	R4<<3, R3, R24
+	SUB	R9, R24, R24 // bytes of rows left
+	CMP	$16, R24
+	BLT	rone2
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -1181,13 +1132,10 @@ rpair2:
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	LDP	32(R9), (R24, R25)
-	MADD	R15, R24, R25, R22
-	LDP	48(R9), (R24, R26)
-	AND	R13, R24, R24
-	ADD	R24, R22, R22
-	ADD	R25, R22, R23
-	VLD1.P	(R22)(R26), [V13.B16]
+	MOVD	8(R9), R22
+	ADD	R25, R22, R22
+	ADD	R26, R22, R23
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -1198,7 +1146,7 @@ rpair2:
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	VLD1.P	(R20)(R21), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -1207,9 +1155,9 @@ rpair2:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -1219,8 +1167,8 @@ rpair2:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -1229,9 +1177,9 @@ rpair2:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -1241,8 +1189,8 @@ rpair2:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -1251,18 +1199,13 @@ rpair2:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	ADD	$64, R9, R9
+	ADD	$16, R9, R9
 	B	rpair2
 rone2:
-	ADD	R4<<5, R3, R24
-	CMP	R24, R9
-	BGE	rdone2
-	LDP	0(R9), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	16(R9), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
-	ADD	R25, R19, R20
+	CBZ	R24, rdone2
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -1380,13 +1323,11 @@ single:
 pix:
 	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
 	ADD	R13, R5, R17 // weight cursor
+	MADD	R15, R13, R26, R25 // i*inc + cb
 	CMP	$5, R4
 	BNE	rloop1
-	LDP	0(R3), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	16(R3), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
+	MOVD	0(R3), R19
+	ADD	R25, R19, R19
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -1413,12 +1354,9 @@ pix:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	LDP	32(R3), (R24, R25)
-	MADD	R15, R24, R25, R22
-	LDP	48(R3), (R24, R26)
-	AND	R13, R24, R24
-	ADD	R24, R22, R22
-	VLD1.P	(R22)(R26), [V13.B16]
+	MOVD	8(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -1428,9 +1366,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -1440,9 +1378,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -1452,11 +1390,8 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	LDP	64(R3), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	80(R3), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
+	MOVD	16(R3), R19
+	ADD	R25, R19, R19
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -1483,12 +1418,9 @@ pix:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	LDP	96(R3), (R24, R25)
-	MADD	R15, R24, R25, R22
-	LDP	112(R3), (R24, R26)
-	AND	R13, R24, R24
-	ADD	R24, R22, R22
-	VLD1.P	(R22)(R26), [V13.B16]
+	MOVD	24(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -1498,9 +1430,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -1510,9 +1442,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -1522,11 +1454,8 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	LDP	128(R3), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	144(R3), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
+	MOVD	32(R3), R19
+	ADD	R25, R19, R19
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -1563,15 +1492,12 @@ pix:
 rloop1:
 	MOVD	R3, R9
 rpair1:
-	ADD	R4<<5, R3, R24
-	ADD	$64, R9, R25
-	CMP	R24, R25
-	BGT	rone1
-	LDP	0(R9), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	16(R9), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
+	ADD	R4<<3, R3, R24
+	SUB	R9, R24, R24 // bytes of rows left
+	CMP	$16, R24
+	BLT	rone1
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -1598,12 +1524,9 @@ rpair1:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	LDP	32(R9), (R24, R25)
-	MADD	R15, R24, R25, R22
-	LDP	48(R9), (R24, R26)
-	AND	R13, R24, R24
-	ADD	R24, R22, R22
-	VLD1.P	(R22)(R26), [V13.B16]
+	MOVD	8(R9), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -1613,9 +1536,9 @@ rpair1:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -1625,9 +1548,9 @@ rpair1:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -1637,17 +1560,12 @@ rpair1:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	ADD	$64, R9, R9
+	ADD	$16, R9, R9
 	B	rpair1
 rone1:
-	ADD	R4<<5, R3, R24
-	CMP	R24, R9
-	BGE	rdone1
-	LDP	0(R9), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	16(R9), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
+	CBZ	R24, rdone1
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -1716,20 +1634,23 @@ nextblk:
 	BLT	blk
 	RET
 
-// func dwNeonK7(dst *int8, outStride int, n int, rows *dwRow, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
+// func dwNeonK7(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
 //
-// As dwNeon for nrows (1…7) rows of a 7x7 kernel, unrolled over the taps,
-// for runs of output pixels whose columns are all inside the image: tap
-// (ky, kx) of pixel i reads rows[ky].p + i*rows[ky].inc + (cb &
-// rows[ky].mask) + kx*rows[ky].kxs, weight w[(ky*7+kx)*c + ch]. Pixels go
-// in pairs sharing the weight loads and row set-up, an odd last one alone.
+// As dwNeon for nrows (0…7) rows of a 7x7 kernel, unrolled over the taps,
+// for runs of output pixels whose windows are inside the image (or a
+// padded copy of it): tap (ky, kx) of pixel i reads channels [cb, cb+16)
+// at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*7+kx)*c + cb …]. Pixels
+// go in pairs sharing the weight loads and row set-up, an odd last one
+// alone.
 
-TEXT ·dwNeonK7(SB), NOSPLIT, $0-84
+TEXT ·dwNeonK7(SB), NOSPLIT, $0-104
 	MOVD	dst+0(FP), R0
 	MOVD	outStride+8(FP), R1
 	MOVD	n+16(FP), R2
 	MOVD	rows+24(FP), R3
 	MOVD	nrows+32(FP), R4
+	MOVD	inc+88(FP), R26
+	MOVD	kxs+96(FP), R21
 	MOVD	w+40(FP), R5
 	MOVD	c+48(FP), R6
 	MOVD	bias+56(FP), R7
@@ -1789,14 +1710,12 @@ pair:
 	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
 	VLD1	(R10), [V4.S4, V5.S4, V6.S4, V7.S4]
 	ADD	R13, R5, R17 // weight cursor
+	MADD	R15, R13, R26, R25 // i*inc + cb
 	CMP	$7, R4
 	BNE	rloop2
-	LDP	0(R3), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	16(R3), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
-	ADD	R25, R19, R20
+	MOVD	0(R3), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -1865,13 +1784,10 @@ pair:
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	LDP	32(R3), (R24, R25)
-	MADD	R15, R24, R25, R22
-	LDP	48(R3), (R24, R26)
-	AND	R13, R24, R24
-	ADD	R24, R22, R22
-	ADD	R25, R22, R23
-	VLD1.P	(R22)(R26), [V13.B16]
+	MOVD	8(R3), R22
+	ADD	R25, R22, R22
+	ADD	R26, R22, R23
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -1882,7 +1798,7 @@ pair:
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	VLD1.P	(R20)(R21), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -1891,9 +1807,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -1903,8 +1819,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -1913,9 +1829,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -1925,8 +1841,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -1935,9 +1851,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -1947,8 +1863,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -1957,12 +1873,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	LDP	64(R3), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	80(R3), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
-	ADD	R25, R19, R20
+	MOVD	16(R3), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -2031,13 +1944,10 @@ pair:
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	LDP	96(R3), (R24, R25)
-	MADD	R15, R24, R25, R22
-	LDP	112(R3), (R24, R26)
-	AND	R13, R24, R24
-	ADD	R24, R22, R22
-	ADD	R25, R22, R23
-	VLD1.P	(R22)(R26), [V13.B16]
+	MOVD	24(R3), R22
+	ADD	R25, R22, R22
+	ADD	R26, R22, R23
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -2048,7 +1958,7 @@ pair:
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	VLD1.P	(R20)(R21), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -2057,9 +1967,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -2069,8 +1979,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -2079,9 +1989,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -2091,8 +2001,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -2101,9 +2011,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -2113,8 +2023,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -2123,12 +2033,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	LDP	128(R3), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	144(R3), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
-	ADD	R25, R19, R20
+	MOVD	32(R3), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -2197,13 +2104,10 @@ pair:
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	LDP	160(R3), (R24, R25)
-	MADD	R15, R24, R25, R22
-	LDP	176(R3), (R24, R26)
-	AND	R13, R24, R24
-	ADD	R24, R22, R22
-	ADD	R25, R22, R23
-	VLD1.P	(R22)(R26), [V13.B16]
+	MOVD	40(R3), R22
+	ADD	R25, R22, R22
+	ADD	R26, R22, R23
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -2214,7 +2118,7 @@ pair:
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	VLD1.P	(R20)(R21), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -2223,9 +2127,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -2235,8 +2139,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -2245,9 +2149,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -2257,8 +2161,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -2267,9 +2171,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -2279,8 +2183,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -2289,12 +2193,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	LDP	192(R3), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	208(R3), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
-	ADD	R25, R19, R20
+	MOVD	48(R3), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -2380,16 +2281,13 @@ pair:
 rloop2:
 	MOVD	R3, R9
 rpair2:
-	ADD	R4<<5, R3, R24
-	ADD	$64, R9, R25
-	CMP	R24, R25
-	BGT	rone2
-	LDP	0(R9), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	16(R9), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
-	ADD	R25, R19, R20
+	ADD	R4<<3, R3, R24
+	SUB	R9, R24, R24 // bytes of rows left
+	CMP	$16, R24
+	BLT	rone2
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -2458,13 +2356,10 @@ rpair2:
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	LDP	32(R9), (R24, R25)
-	MADD	R15, R24, R25, R22
-	LDP	48(R9), (R24, R26)
-	AND	R13, R24, R24
-	ADD	R24, R22, R22
-	ADD	R25, R22, R23
-	VLD1.P	(R22)(R26), [V13.B16]
+	MOVD	8(R9), R22
+	ADD	R25, R22, R22
+	ADD	R26, R22, R23
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -2475,7 +2370,7 @@ rpair2:
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	VLD1.P	(R20)(R21), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -2484,9 +2379,9 @@ rpair2:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -2496,8 +2391,8 @@ rpair2:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -2506,9 +2401,9 @@ rpair2:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -2518,8 +2413,8 @@ rpair2:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -2528,9 +2423,9 @@ rpair2:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -2540,8 +2435,8 @@ rpair2:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -2550,18 +2445,13 @@ rpair2:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	ADD	$64, R9, R9
+	ADD	$16, R9, R9
 	B	rpair2
 rone2:
-	ADD	R4<<5, R3, R24
-	CMP	R24, R9
-	BGE	rdone2
-	LDP	0(R9), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	16(R9), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
-	ADD	R25, R19, R20
+	CBZ	R24, rdone2
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -2701,13 +2591,11 @@ single:
 pix:
 	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
 	ADD	R13, R5, R17 // weight cursor
+	MADD	R15, R13, R26, R25 // i*inc + cb
 	CMP	$7, R4
 	BNE	rloop1
-	LDP	0(R3), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	16(R3), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
+	MOVD	0(R3), R19
+	ADD	R25, R19, R19
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -2746,12 +2634,9 @@ pix:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	LDP	32(R3), (R24, R25)
-	MADD	R15, R24, R25, R22
-	LDP	48(R3), (R24, R26)
-	AND	R13, R24, R24
-	ADD	R24, R22, R22
-	VLD1.P	(R22)(R26), [V13.B16]
+	MOVD	8(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -2761,9 +2646,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -2773,9 +2658,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -2785,9 +2670,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -2797,11 +2682,8 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	LDP	64(R3), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	80(R3), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
+	MOVD	16(R3), R19
+	ADD	R25, R19, R19
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -2840,12 +2722,9 @@ pix:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	LDP	96(R3), (R24, R25)
-	MADD	R15, R24, R25, R22
-	LDP	112(R3), (R24, R26)
-	AND	R13, R24, R24
-	ADD	R24, R22, R22
-	VLD1.P	(R22)(R26), [V13.B16]
+	MOVD	24(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -2855,9 +2734,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -2867,9 +2746,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -2879,9 +2758,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -2891,11 +2770,8 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	LDP	128(R3), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	144(R3), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
+	MOVD	32(R3), R19
+	ADD	R25, R19, R19
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -2934,12 +2810,9 @@ pix:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	LDP	160(R3), (R24, R25)
-	MADD	R15, R24, R25, R22
-	LDP	176(R3), (R24, R26)
-	AND	R13, R24, R24
-	ADD	R24, R22, R22
-	VLD1.P	(R22)(R26), [V13.B16]
+	MOVD	40(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -2949,9 +2822,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -2961,9 +2834,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -2973,9 +2846,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -2985,11 +2858,8 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	LDP	192(R3), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	208(R3), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
+	MOVD	48(R3), R19
+	ADD	R25, R19, R19
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -3038,15 +2908,12 @@ pix:
 rloop1:
 	MOVD	R3, R9
 rpair1:
-	ADD	R4<<5, R3, R24
-	ADD	$64, R9, R25
-	CMP	R24, R25
-	BGT	rone1
-	LDP	0(R9), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	16(R9), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
+	ADD	R4<<3, R3, R24
+	SUB	R9, R24, R24 // bytes of rows left
+	CMP	$16, R24
+	BLT	rone1
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -3085,12 +2952,9 @@ rpair1:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	LDP	32(R9), (R24, R25)
-	MADD	R15, R24, R25, R22
-	LDP	48(R9), (R24, R26)
-	AND	R13, R24, R24
-	ADD	R24, R22, R22
-	VLD1.P	(R22)(R26), [V13.B16]
+	MOVD	8(R9), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -3100,9 +2964,9 @@ rpair1:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -3112,9 +2976,9 @@ rpair1:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -3124,9 +2988,9 @@ rpair1:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -3136,17 +3000,12 @@ rpair1:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	ADD	$64, R9, R9
+	ADD	$16, R9, R9
 	B	rpair1
 rone1:
-	ADD	R4<<5, R3, R24
-	CMP	R24, R9
-	BGE	rdone1
-	LDP	0(R9), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	16(R9), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
+	CBZ	R24, rdone1
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -3227,20 +3086,23 @@ nextblk:
 	BLT	blk
 	RET
 
-// func dwNeonK9(dst *int8, outStride int, n int, rows *dwRow, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
+// func dwNeonK9(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
 //
-// As dwNeon for nrows (1…9) rows of a 9x9 kernel, unrolled over the taps,
-// for runs of output pixels whose columns are all inside the image: tap
-// (ky, kx) of pixel i reads rows[ky].p + i*rows[ky].inc + (cb &
-// rows[ky].mask) + kx*rows[ky].kxs, weight w[(ky*9+kx)*c + ch]. Pixels go
-// in pairs sharing the weight loads and row set-up, an odd last one alone.
+// As dwNeon for nrows (0…9) rows of a 9x9 kernel, unrolled over the taps,
+// for runs of output pixels whose windows are inside the image (or a
+// padded copy of it): tap (ky, kx) of pixel i reads channels [cb, cb+16)
+// at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*9+kx)*c + cb …]. Pixels
+// go in pairs sharing the weight loads and row set-up, an odd last one
+// alone.
 
-TEXT ·dwNeonK9(SB), NOSPLIT, $0-84
+TEXT ·dwNeonK9(SB), NOSPLIT, $0-104
 	MOVD	dst+0(FP), R0
 	MOVD	outStride+8(FP), R1
 	MOVD	n+16(FP), R2
 	MOVD	rows+24(FP), R3
 	MOVD	nrows+32(FP), R4
+	MOVD	inc+88(FP), R26
+	MOVD	kxs+96(FP), R21
 	MOVD	w+40(FP), R5
 	MOVD	c+48(FP), R6
 	MOVD	bias+56(FP), R7
@@ -3300,14 +3162,12 @@ pair:
 	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
 	VLD1	(R10), [V4.S4, V5.S4, V6.S4, V7.S4]
 	ADD	R13, R5, R17 // weight cursor
+	MADD	R15, R13, R26, R25 // i*inc + cb
 	CMP	$9, R4
 	BNE	rloop2
-	LDP	0(R3), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	16(R3), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
-	ADD	R25, R19, R20
+	MOVD	0(R3), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -3398,13 +3258,10 @@ pair:
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	LDP	32(R3), (R24, R25)
-	MADD	R15, R24, R25, R22
-	LDP	48(R3), (R24, R26)
-	AND	R13, R24, R24
-	ADD	R24, R22, R22
-	ADD	R25, R22, R23
-	VLD1.P	(R22)(R26), [V13.B16]
+	MOVD	8(R3), R22
+	ADD	R25, R22, R22
+	ADD	R26, R22, R23
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -3415,7 +3272,7 @@ pair:
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	VLD1.P	(R20)(R21), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -3424,9 +3281,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -3436,8 +3293,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -3446,9 +3303,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -3458,8 +3315,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -3468,9 +3325,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -3480,8 +3337,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -3490,9 +3347,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -3502,8 +3359,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -3512,12 +3369,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	LDP	64(R3), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	80(R3), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
-	ADD	R25, R19, R20
+	MOVD	16(R3), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -3608,13 +3462,10 @@ pair:
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	LDP	96(R3), (R24, R25)
-	MADD	R15, R24, R25, R22
-	LDP	112(R3), (R24, R26)
-	AND	R13, R24, R24
-	ADD	R24, R22, R22
-	ADD	R25, R22, R23
-	VLD1.P	(R22)(R26), [V13.B16]
+	MOVD	24(R3), R22
+	ADD	R25, R22, R22
+	ADD	R26, R22, R23
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -3625,7 +3476,7 @@ pair:
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	VLD1.P	(R20)(R21), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -3634,9 +3485,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -3646,8 +3497,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -3656,9 +3507,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -3668,8 +3519,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -3678,9 +3529,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -3690,8 +3541,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -3700,9 +3551,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -3712,8 +3563,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -3722,12 +3573,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	LDP	128(R3), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	144(R3), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
-	ADD	R25, R19, R20
+	MOVD	32(R3), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -3818,13 +3666,10 @@ pair:
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	LDP	160(R3), (R24, R25)
-	MADD	R15, R24, R25, R22
-	LDP	176(R3), (R24, R26)
-	AND	R13, R24, R24
-	ADD	R24, R22, R22
-	ADD	R25, R22, R23
-	VLD1.P	(R22)(R26), [V13.B16]
+	MOVD	40(R3), R22
+	ADD	R25, R22, R22
+	ADD	R26, R22, R23
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -3835,7 +3680,7 @@ pair:
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	VLD1.P	(R20)(R21), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -3844,9 +3689,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -3856,8 +3701,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -3866,9 +3711,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -3878,8 +3723,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -3888,9 +3733,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -3900,8 +3745,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -3910,9 +3755,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -3922,8 +3767,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -3932,12 +3777,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	LDP	192(R3), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	208(R3), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
-	ADD	R25, R19, R20
+	MOVD	48(R3), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -4028,13 +3870,10 @@ pair:
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	LDP	224(R3), (R24, R25)
-	MADD	R15, R24, R25, R22
-	LDP	240(R3), (R24, R26)
-	AND	R13, R24, R24
-	ADD	R24, R22, R22
-	ADD	R25, R22, R23
-	VLD1.P	(R22)(R26), [V13.B16]
+	MOVD	56(R3), R22
+	ADD	R25, R22, R22
+	ADD	R26, R22, R23
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -4045,7 +3884,7 @@ pair:
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	VLD1.P	(R20)(R21), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -4054,9 +3893,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -4066,8 +3905,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -4076,9 +3915,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -4088,8 +3927,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -4098,9 +3937,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -4110,8 +3949,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -4120,9 +3959,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -4132,8 +3971,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -4142,12 +3981,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	LDP	256(R3), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	272(R3), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
-	ADD	R25, R19, R20
+	MOVD	64(R3), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -4255,16 +4091,13 @@ pair:
 rloop2:
 	MOVD	R3, R9
 rpair2:
-	ADD	R4<<5, R3, R24
-	ADD	$64, R9, R25
-	CMP	R24, R25
-	BGT	rone2
-	LDP	0(R9), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	16(R9), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
-	ADD	R25, R19, R20
+	ADD	R4<<3, R3, R24
+	SUB	R9, R24, R24 // bytes of rows left
+	CMP	$16, R24
+	BLT	rone2
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -4355,13 +4188,10 @@ rpair2:
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	LDP	32(R9), (R24, R25)
-	MADD	R15, R24, R25, R22
-	LDP	48(R9), (R24, R26)
-	AND	R13, R24, R24
-	ADD	R24, R22, R22
-	ADD	R25, R22, R23
-	VLD1.P	(R22)(R26), [V13.B16]
+	MOVD	8(R9), R22
+	ADD	R25, R22, R22
+	ADD	R26, R22, R23
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -4372,7 +4202,7 @@ rpair2:
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	VLD1.P	(R20)(R21), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -4381,9 +4211,9 @@ rpair2:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -4393,8 +4223,8 @@ rpair2:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -4403,9 +4233,9 @@ rpair2:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -4415,8 +4245,8 @@ rpair2:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -4425,9 +4255,9 @@ rpair2:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -4437,8 +4267,8 @@ rpair2:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -4447,9 +4277,9 @@ rpair2:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -4459,8 +4289,8 @@ rpair2:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -4469,18 +4299,13 @@ rpair2:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	ADD	$64, R9, R9
+	ADD	$16, R9, R9
 	B	rpair2
 rone2:
-	ADD	R4<<5, R3, R24
-	CMP	R24, R9
-	BGE	rdone2
-	LDP	0(R9), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	16(R9), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
-	ADD	R25, R19, R20
+	CBZ	R24, rdone2
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -4642,13 +4467,11 @@ single:
 pix:
 	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
 	ADD	R13, R5, R17 // weight cursor
+	MADD	R15, R13, R26, R25 // i*inc + cb
 	CMP	$9, R4
 	BNE	rloop1
-	LDP	0(R3), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	16(R3), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
+	MOVD	0(R3), R19
+	ADD	R25, R19, R19
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -4699,12 +4522,9 @@ pix:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	LDP	32(R3), (R24, R25)
-	MADD	R15, R24, R25, R22
-	LDP	48(R3), (R24, R26)
-	AND	R13, R24, R24
-	ADD	R24, R22, R22
-	VLD1.P	(R22)(R26), [V13.B16]
+	MOVD	8(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -4714,9 +4534,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -4726,9 +4546,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -4738,9 +4558,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -4750,9 +4570,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -4762,11 +4582,8 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	LDP	64(R3), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	80(R3), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
+	MOVD	16(R3), R19
+	ADD	R25, R19, R19
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -4817,12 +4634,9 @@ pix:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	LDP	96(R3), (R24, R25)
-	MADD	R15, R24, R25, R22
-	LDP	112(R3), (R24, R26)
-	AND	R13, R24, R24
-	ADD	R24, R22, R22
-	VLD1.P	(R22)(R26), [V13.B16]
+	MOVD	24(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -4832,9 +4646,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -4844,9 +4658,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -4856,9 +4670,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -4868,9 +4682,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -4880,11 +4694,8 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	LDP	128(R3), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	144(R3), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
+	MOVD	32(R3), R19
+	ADD	R25, R19, R19
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -4935,12 +4746,9 @@ pix:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	LDP	160(R3), (R24, R25)
-	MADD	R15, R24, R25, R22
-	LDP	176(R3), (R24, R26)
-	AND	R13, R24, R24
-	ADD	R24, R22, R22
-	VLD1.P	(R22)(R26), [V13.B16]
+	MOVD	40(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -4950,9 +4758,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -4962,9 +4770,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -4974,9 +4782,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -4986,9 +4794,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -4998,11 +4806,8 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	LDP	192(R3), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	208(R3), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
+	MOVD	48(R3), R19
+	ADD	R25, R19, R19
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -5053,12 +4858,9 @@ pix:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	LDP	224(R3), (R24, R25)
-	MADD	R15, R24, R25, R22
-	LDP	240(R3), (R24, R26)
-	AND	R13, R24, R24
-	ADD	R24, R22, R22
-	VLD1.P	(R22)(R26), [V13.B16]
+	MOVD	56(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -5068,9 +4870,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -5080,9 +4882,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -5092,9 +4894,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -5104,9 +4906,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -5116,11 +4918,8 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	LDP	256(R3), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	272(R3), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
+	MOVD	64(R3), R19
+	ADD	R25, R19, R19
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -5181,15 +4980,12 @@ pix:
 rloop1:
 	MOVD	R3, R9
 rpair1:
-	ADD	R4<<5, R3, R24
-	ADD	$64, R9, R25
-	CMP	R24, R25
-	BGT	rone1
-	LDP	0(R9), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	16(R9), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
+	ADD	R4<<3, R3, R24
+	SUB	R9, R24, R24 // bytes of rows left
+	CMP	$16, R24
+	BLT	rone1
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -5240,12 +5036,9 @@ rpair1:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	LDP	32(R9), (R24, R25)
-	MADD	R15, R24, R25, R22
-	LDP	48(R9), (R24, R26)
-	AND	R13, R24, R24
-	ADD	R24, R22, R22
-	VLD1.P	(R22)(R26), [V13.B16]
+	MOVD	8(R9), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -5255,9 +5048,9 @@ rpair1:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -5267,9 +5060,9 @@ rpair1:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -5279,9 +5072,9 @@ rpair1:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -5291,9 +5084,9 @@ rpair1:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -5303,17 +5096,12 @@ rpair1:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	ADD	$64, R9, R9
+	ADD	$16, R9, R9
 	B	rpair1
 rone1:
-	ADD	R4<<5, R3, R24
-	CMP	R24, R9
-	BGE	rdone1
-	LDP	0(R9), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	16(R9), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
+	CBZ	R24, rdone1
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -5406,20 +5194,23 @@ nextblk:
 	BLT	blk
 	RET
 
-// func dwNeonK11(dst *int8, outStride int, n int, rows *dwRow, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
+// func dwNeonK11(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
 //
-// As dwNeon for nrows (1…11) rows of a 11x11 kernel, unrolled over the taps,
-// for runs of output pixels whose columns are all inside the image: tap
-// (ky, kx) of pixel i reads rows[ky].p + i*rows[ky].inc + (cb &
-// rows[ky].mask) + kx*rows[ky].kxs, weight w[(ky*11+kx)*c + ch]. Pixels go
-// in pairs sharing the weight loads and row set-up, an odd last one alone.
+// As dwNeon for nrows (0…11) rows of a 11x11 kernel, unrolled over the taps,
+// for runs of output pixels whose windows are inside the image (or a
+// padded copy of it): tap (ky, kx) of pixel i reads channels [cb, cb+16)
+// at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*11+kx)*c + cb …]. Pixels
+// go in pairs sharing the weight loads and row set-up, an odd last one
+// alone.
 
-TEXT ·dwNeonK11(SB), NOSPLIT, $0-84
+TEXT ·dwNeonK11(SB), NOSPLIT, $0-104
 	MOVD	dst+0(FP), R0
 	MOVD	outStride+8(FP), R1
 	MOVD	n+16(FP), R2
 	MOVD	rows+24(FP), R3
 	MOVD	nrows+32(FP), R4
+	MOVD	inc+88(FP), R26
+	MOVD	kxs+96(FP), R21
 	MOVD	w+40(FP), R5
 	MOVD	c+48(FP), R6
 	MOVD	bias+56(FP), R7
@@ -5479,14 +5270,12 @@ pair:
 	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
 	VLD1	(R10), [V4.S4, V5.S4, V6.S4, V7.S4]
 	ADD	R13, R5, R17 // weight cursor
+	MADD	R15, R13, R26, R25 // i*inc + cb
 	CMP	$11, R4
 	BNE	rloop2
-	LDP	0(R3), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	16(R3), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
-	ADD	R25, R19, R20
+	MOVD	0(R3), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -5599,13 +5388,10 @@ pair:
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	LDP	32(R3), (R24, R25)
-	MADD	R15, R24, R25, R22
-	LDP	48(R3), (R24, R26)
-	AND	R13, R24, R24
-	ADD	R24, R22, R22
-	ADD	R25, R22, R23
-	VLD1.P	(R22)(R26), [V13.B16]
+	MOVD	8(R3), R22
+	ADD	R25, R22, R22
+	ADD	R26, R22, R23
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -5616,7 +5402,7 @@ pair:
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	VLD1.P	(R20)(R21), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -5625,9 +5411,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -5637,8 +5423,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -5647,9 +5433,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -5659,8 +5445,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -5669,9 +5455,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -5681,8 +5467,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -5691,9 +5477,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -5703,8 +5489,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -5713,9 +5499,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -5725,8 +5511,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -5735,12 +5521,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	LDP	64(R3), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	80(R3), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
-	ADD	R25, R19, R20
+	MOVD	16(R3), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -5853,13 +5636,10 @@ pair:
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	LDP	96(R3), (R24, R25)
-	MADD	R15, R24, R25, R22
-	LDP	112(R3), (R24, R26)
-	AND	R13, R24, R24
-	ADD	R24, R22, R22
-	ADD	R25, R22, R23
-	VLD1.P	(R22)(R26), [V13.B16]
+	MOVD	24(R3), R22
+	ADD	R25, R22, R22
+	ADD	R26, R22, R23
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -5870,7 +5650,7 @@ pair:
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	VLD1.P	(R20)(R21), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -5879,9 +5659,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -5891,8 +5671,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -5901,9 +5681,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -5913,8 +5693,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -5923,9 +5703,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -5935,8 +5715,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -5945,9 +5725,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -5957,8 +5737,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -5967,9 +5747,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -5979,8 +5759,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -5989,12 +5769,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	LDP	128(R3), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	144(R3), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
-	ADD	R25, R19, R20
+	MOVD	32(R3), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -6107,13 +5884,10 @@ pair:
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	LDP	160(R3), (R24, R25)
-	MADD	R15, R24, R25, R22
-	LDP	176(R3), (R24, R26)
-	AND	R13, R24, R24
-	ADD	R24, R22, R22
-	ADD	R25, R22, R23
-	VLD1.P	(R22)(R26), [V13.B16]
+	MOVD	40(R3), R22
+	ADD	R25, R22, R22
+	ADD	R26, R22, R23
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -6124,7 +5898,7 @@ pair:
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	VLD1.P	(R20)(R21), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -6133,9 +5907,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -6145,8 +5919,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -6155,9 +5929,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -6167,8 +5941,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -6177,9 +5951,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -6189,8 +5963,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -6199,9 +5973,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -6211,8 +5985,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -6221,9 +5995,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -6233,8 +6007,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -6243,12 +6017,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	LDP	192(R3), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	208(R3), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
-	ADD	R25, R19, R20
+	MOVD	48(R3), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -6361,13 +6132,10 @@ pair:
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	LDP	224(R3), (R24, R25)
-	MADD	R15, R24, R25, R22
-	LDP	240(R3), (R24, R26)
-	AND	R13, R24, R24
-	ADD	R24, R22, R22
-	ADD	R25, R22, R23
-	VLD1.P	(R22)(R26), [V13.B16]
+	MOVD	56(R3), R22
+	ADD	R25, R22, R22
+	ADD	R26, R22, R23
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -6378,7 +6146,7 @@ pair:
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	VLD1.P	(R20)(R21), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -6387,9 +6155,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -6399,8 +6167,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -6409,9 +6177,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -6421,8 +6189,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -6431,9 +6199,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -6443,8 +6211,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -6453,9 +6221,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -6465,8 +6233,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -6475,9 +6243,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -6487,8 +6255,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -6497,12 +6265,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	LDP	256(R3), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	272(R3), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
-	ADD	R25, R19, R20
+	MOVD	64(R3), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -6615,13 +6380,10 @@ pair:
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	LDP	288(R3), (R24, R25)
-	MADD	R15, R24, R25, R22
-	LDP	304(R3), (R24, R26)
-	AND	R13, R24, R24
-	ADD	R24, R22, R22
-	ADD	R25, R22, R23
-	VLD1.P	(R22)(R26), [V13.B16]
+	MOVD	72(R3), R22
+	ADD	R25, R22, R22
+	ADD	R26, R22, R23
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -6632,7 +6394,7 @@ pair:
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	VLD1.P	(R20)(R21), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -6641,9 +6403,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -6653,8 +6415,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -6663,9 +6425,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -6675,8 +6437,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -6685,9 +6447,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -6697,8 +6459,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -6707,9 +6469,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -6719,8 +6481,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -6729,9 +6491,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -6741,8 +6503,8 @@ pair:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -6751,12 +6513,9 @@ pair:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	LDP	320(R3), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	336(R3), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
-	ADD	R25, R19, R20
+	MOVD	80(R3), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -6886,16 +6645,13 @@ pair:
 rloop2:
 	MOVD	R3, R9
 rpair2:
-	ADD	R4<<5, R3, R24
-	ADD	$64, R9, R25
-	CMP	R24, R25
-	BGT	rone2
-	LDP	0(R9), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	16(R9), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
-	ADD	R25, R19, R20
+	ADD	R4<<3, R3, R24
+	SUB	R9, R24, R24 // bytes of rows left
+	CMP	$16, R24
+	BLT	rone2
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -7008,13 +6764,10 @@ rpair2:
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	LDP	32(R9), (R24, R25)
-	MADD	R15, R24, R25, R22
-	LDP	48(R9), (R24, R26)
-	AND	R13, R24, R24
-	ADD	R24, R22, R22
-	ADD	R25, R22, R23
-	VLD1.P	(R22)(R26), [V13.B16]
+	MOVD	8(R9), R22
+	ADD	R25, R22, R22
+	ADD	R26, R22, R23
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -7025,7 +6778,7 @@ rpair2:
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	VLD1.P	(R20)(R21), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -7034,9 +6787,9 @@ rpair2:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -7046,8 +6799,8 @@ rpair2:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -7056,9 +6809,9 @@ rpair2:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -7068,8 +6821,8 @@ rpair2:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -7078,9 +6831,9 @@ rpair2:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -7090,8 +6843,8 @@ rpair2:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -7100,9 +6853,9 @@ rpair2:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -7112,8 +6865,8 @@ rpair2:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -7122,9 +6875,9 @@ rpair2:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -7134,8 +6887,8 @@ rpair2:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R23)(R26), [V12.B16]
-	VLD1.P	(R23)(R26), [V13.B16]
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
@@ -7144,18 +6897,13 @@ rpair2:
 	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
-	ADD	$64, R9, R9
+	ADD	$16, R9, R9
 	B	rpair2
 rone2:
-	ADD	R4<<5, R3, R24
-	CMP	R24, R9
-	BGE	rdone2
-	LDP	0(R9), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	16(R9), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
-	ADD	R25, R19, R20
+	CBZ	R24, rdone2
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -7339,13 +7087,11 @@ single:
 pix:
 	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
 	ADD	R13, R5, R17 // weight cursor
+	MADD	R15, R13, R26, R25 // i*inc + cb
 	CMP	$11, R4
 	BNE	rloop1
-	LDP	0(R3), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	16(R3), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
+	MOVD	0(R3), R19
+	ADD	R25, R19, R19
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -7408,12 +7154,9 @@ pix:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	LDP	32(R3), (R24, R25)
-	MADD	R15, R24, R25, R22
-	LDP	48(R3), (R24, R26)
-	AND	R13, R24, R24
-	ADD	R24, R22, R22
-	VLD1.P	(R22)(R26), [V13.B16]
+	MOVD	8(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -7423,9 +7166,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -7435,9 +7178,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -7447,9 +7190,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -7459,9 +7202,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -7471,9 +7214,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -7483,11 +7226,8 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	LDP	64(R3), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	80(R3), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
+	MOVD	16(R3), R19
+	ADD	R25, R19, R19
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -7550,12 +7290,9 @@ pix:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	LDP	96(R3), (R24, R25)
-	MADD	R15, R24, R25, R22
-	LDP	112(R3), (R24, R26)
-	AND	R13, R24, R24
-	ADD	R24, R22, R22
-	VLD1.P	(R22)(R26), [V13.B16]
+	MOVD	24(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -7565,9 +7302,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -7577,9 +7314,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -7589,9 +7326,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -7601,9 +7338,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -7613,9 +7350,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -7625,11 +7362,8 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	LDP	128(R3), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	144(R3), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
+	MOVD	32(R3), R19
+	ADD	R25, R19, R19
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -7692,12 +7426,9 @@ pix:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	LDP	160(R3), (R24, R25)
-	MADD	R15, R24, R25, R22
-	LDP	176(R3), (R24, R26)
-	AND	R13, R24, R24
-	ADD	R24, R22, R22
-	VLD1.P	(R22)(R26), [V13.B16]
+	MOVD	40(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -7707,9 +7438,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -7719,9 +7450,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -7731,9 +7462,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -7743,9 +7474,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -7755,9 +7486,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -7767,11 +7498,8 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	LDP	192(R3), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	208(R3), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
+	MOVD	48(R3), R19
+	ADD	R25, R19, R19
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -7834,12 +7562,9 @@ pix:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	LDP	224(R3), (R24, R25)
-	MADD	R15, R24, R25, R22
-	LDP	240(R3), (R24, R26)
-	AND	R13, R24, R24
-	ADD	R24, R22, R22
-	VLD1.P	(R22)(R26), [V13.B16]
+	MOVD	56(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -7849,9 +7574,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -7861,9 +7586,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -7873,9 +7598,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -7885,9 +7610,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -7897,9 +7622,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -7909,11 +7634,8 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	LDP	256(R3), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	272(R3), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
+	MOVD	64(R3), R19
+	ADD	R25, R19, R19
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -7976,12 +7698,9 @@ pix:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	LDP	288(R3), (R24, R25)
-	MADD	R15, R24, R25, R22
-	LDP	304(R3), (R24, R26)
-	AND	R13, R24, R24
-	ADD	R24, R22, R22
-	VLD1.P	(R22)(R26), [V13.B16]
+	MOVD	72(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -7991,9 +7710,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -8003,9 +7722,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -8015,9 +7734,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -8027,9 +7746,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -8039,9 +7758,9 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -8051,11 +7770,8 @@ pix:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	LDP	320(R3), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	336(R3), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
+	MOVD	80(R3), R19
+	ADD	R25, R19, R19
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -8128,15 +7844,12 @@ pix:
 rloop1:
 	MOVD	R3, R9
 rpair1:
-	ADD	R4<<5, R3, R24
-	ADD	$64, R9, R25
-	CMP	R24, R25
-	BGT	rone1
-	LDP	0(R9), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	16(R9), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
+	ADD	R4<<3, R3, R24
+	SUB	R9, R24, R24 // bytes of rows left
+	CMP	$16, R24
+	BLT	rone1
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]
@@ -8199,12 +7912,9 @@ rpair1:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	LDP	32(R9), (R24, R25)
-	MADD	R15, R24, R25, R22
-	LDP	48(R9), (R24, R26)
-	AND	R13, R24, R24
-	ADD	R24, R22, R22
-	VLD1.P	(R22)(R26), [V13.B16]
+	MOVD	8(R9), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -8214,9 +7924,9 @@ rpair1:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -8226,9 +7936,9 @@ rpair1:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -8238,9 +7948,9 @@ rpair1:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -8250,9 +7960,9 @@ rpair1:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -8262,9 +7972,9 @@ rpair1:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P	(R22)(R26), [V12.B16]
+	VLD1.P	(R22)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
-	VLD1.P	(R22)(R26), [V13.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
 	VLD1.P	(R17)(R6), [V15.B16]
 	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
 	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
@@ -8274,17 +7984,12 @@ rpair1:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	ADD	$64, R9, R9
+	ADD	$16, R9, R9
 	B	rpair1
 rone1:
-	ADD	R4<<5, R3, R24
-	CMP	R24, R9
-	BGE	rdone1
-	LDP	0(R9), (R24, R25)
-	MADD	R15, R24, R25, R19
-	LDP	16(R9), (R24, R21)
-	AND	R13, R24, R24
-	ADD	R24, R19, R19
+	CBZ	R24, rdone1
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
 	VLD1.P	(R19)(R21), [V12.B16]
 	VLD1.P	(R17)(R6), [V14.B16]
 	VLD1.P	(R19)(R21), [V13.B16]

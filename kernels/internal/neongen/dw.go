@@ -151,11 +151,13 @@ const dwTap = `	LDP.P	16(R19), (R20, R21)
 	VLD1.P	(R17)(R6), [V%d.B16]`
 
 // dwRowsBody runs a k x k kernel over np (1 or 2) pixels i, i+1: the R4
-// kernel rows at R3 (dwRow entries), the weights from the block's column
-// of R5. All k rows (the usual case) are unrolled; fewer (rows in the
-// image only, Go adjusts the bias) loop over pairs of rows, then one.
+// kernel rows whose pointers are at R3, the weights from the block's
+// column of R5. All k rows (the usual case) are unrolled; fewer (the rows
+// inside the image; Go adjusts the bias) loop over pairs of rows, then
+// one. Pixel i of a row reads p + i*inc (R26) + cb, tap kx at +kx*kxs (R21).
 func dwRowsBody(k, np int) func(*Asm) {
 	return func(a *Asm) {
+		a.L("\tMADD\tR15, R13, R26, R25 // i*inc + cb")
 		a.L("\tCMP\t$%d, R4", k)
 		a.L("\tBNE\trloop%d", np)
 		dwRowsTaps(a, k, k, np, "R3")
@@ -163,40 +165,35 @@ func dwRowsBody(k, np int) func(*Asm) {
 		a.L("rloop%d:", np)
 		a.L("\tMOVD\tR3, R9")
 		a.L("rpair%d:", np)
-		a.L("\tADD\tR4<<5, R3, R24")
-		a.L("\tADD\t$64, R9, R25")
-		a.L("\tCMP\tR24, R25")
-		a.L("\tBGT\trone%d", np)
+		a.L("\tADD\tR4<<3, R3, R24")
+		a.L("\tSUB\tR9, R24, R24 // bytes of rows left")
+		a.L("\tCMP\t$16, R24")
+		a.L("\tBLT\trone%d", np)
 		dwRowsTaps(a, k, 2, np, "R9")
-		a.L("\tADD\t$64, R9, R9")
+		a.L("\tADD\t$16, R9, R9")
 		a.L("\tB\trpair%d", np)
 		a.L("rone%d:", np)
-		a.L("\tADD\tR4<<5, R3, R24")
-		a.L("\tCMP\tR24, R9")
-		a.L("\tBGE\trdone%d", np)
+		a.L("\tCBZ\tR24, rdone%d", np)
 		dwRowsTaps(a, k, 1, np, "R9")
 		a.L("rdone%d:", np)
 	}
 }
 
 // dwRowsTaps unrolls nrows rows of a k-wide kernel over np (1 or 2) pixels
-// i, i+1, the rows' dwRow entries at base. Row ky of pixel p is read
-// through a cursor that VLD1.P advances by kxs.
+// i, i+1, the rows' pointers at base. Row ky of pixel p is read through a
+// cursor that VLD1.P advances by kxs.
 func dwRowsTaps(a *Asm, k, nrows, np int, base string) {
-	// cursors (pixel 0, pixel 1) and kxs, alternating between rows
-	regs := [2][3]string{{"R19", "R20", "R21"}, {"R22", "R23", "R26"}}
+	// cursors (pixel 0, pixel 1), alternating between rows
+	regs := [2][2]string{{"R19", "R20"}, {"R22", "R23"}}
 	ntaps := k * nrows
 	for t := 0; t < ntaps; t++ {
 		ky, kx := t/k, t%k
 		r := regs[ky%2]
 		if kx == 0 {
-			a.L("\tLDP\t%d(%s), (R24, R25)", 32*ky, base)
-			a.L("\tMADD\tR15, R24, R25, %s", r[0])
-			a.L("\tLDP\t%d(%s), (R24, %s)", 32*ky+16, base, r[2])
-			a.L("\tAND\tR13, R24, R24")
-			a.L("\tADD\tR24, %s, %s", r[0], r[0])
+			a.L("\tMOVD\t%d(%s), %s", 8*ky, base, r[0])
+			a.L("\tADD\tR25, %s, %s", r[0], r[0])
 			if np == 2 {
-				a.L("\tADD\tR25, %s, %s", r[0], r[1])
+				a.L("\tADD\tR26, %s, %s", r[0], r[1])
 			}
 		}
 		// tap A of a pair (or a lone last tap) in V12/V14, tap B in V13/V15
@@ -204,7 +201,7 @@ func dwRowsTaps(a *Asm, k, nrows, np int, base string) {
 		if t%2 == 1 {
 			xv, wv = 13, 15
 		}
-		a.L("\tVLD1.P\t(%s)(%s), [V%d.B16]", r[0], r[2], xv)
+		a.L("\tVLD1.P\t(%s)(R21), [V%d.B16]", r[0], xv)
 		a.L("\tVLD1.P\t(R17)(R6), [V%d.B16]", wv)
 		last := t == ntaps-1
 		if t%2 == 0 && !last {
@@ -220,7 +217,7 @@ func dwRowsTaps(a *Asm, k, nrows, np int, base string) {
 			}
 			for u := ta; u <= t; u++ {
 				ru := regs[(u/k)%2]
-				a.L("\tVLD1.P\t(%s)(%s), [V%d.B16]", ru[1], ru[2], 12+u-ta)
+				a.L("\tVLD1.P\t(%s)(R21), [V%d.B16]", ru[1], 12+u-ta)
 			}
 			dwMac(a, 1, pair)
 		}
@@ -241,14 +238,15 @@ func dwconvFile() string {
 	dwSkeleton(a, "dwNeon", "taps", []string{"\tMOVD\tntaps+32(FP), R4"}, 84, dwTapsBody, nil)
 	for _, k := range []int{3, 5, 7, 9, 11} {
 		a.L(`
-// func dwNeonK%d(dst *int8, outStride int, n int, rows *dwRow, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
+// func dwNeonK%d(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
 //
-// As dwNeon for nrows (1…%d) rows of a %dx%d kernel, unrolled over the taps,
-// for runs of output pixels whose columns are all inside the image: tap
-// (ky, kx) of pixel i reads rows[ky].p + i*rows[ky].inc + (cb &
-// rows[ky].mask) + kx*rows[ky].kxs, weight w[(ky*%d+kx)*c + ch]. Pixels go
-// in pairs sharing the weight loads and row set-up, an odd last one alone.`, k, k, k, k, k)
-		dwSkeleton(a, fmt.Sprintf("dwNeonK%d", k), "rows", []string{"\tMOVD\tnrows+32(FP), R4"}, 84, dwRowsBody(k, 1), dwRowsBody(k, 2))
+// As dwNeon for nrows (0…%d) rows of a %dx%d kernel, unrolled over the taps,
+// for runs of output pixels whose windows are inside the image (or a
+// padded copy of it): tap (ky, kx) of pixel i reads channels [cb, cb+16)
+// at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*%d+kx)*c + cb …]. Pixels
+// go in pairs sharing the weight loads and row set-up, an odd last one
+// alone.`, k, k, k, k, k)
+		dwSkeleton(a, fmt.Sprintf("dwNeonK%d", k), "rows", []string{"\tMOVD\tnrows+32(FP), R4", "\tMOVD\tinc+88(FP), R26", "\tMOVD\tkxs+96(FP), R21"}, 104, dwRowsBody(k, 1), dwRowsBody(k, 2))
 	}
 	a.S(`
 // func dwPadCopy(dst *int8, src *int8, n int, inStride int, c int)
