@@ -99,7 +99,15 @@ func dwNeonK3(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, 
 	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
 
 //go:noescape
+func dwNeonK3S1(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32,
+	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+
+//go:noescape
 func dwNeonK5(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32,
+	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+
+//go:noescape
+func dwNeonK5S1(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32,
 	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
 
 //go:noescape
@@ -107,11 +115,23 @@ func dwNeonK7(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, 
 	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
 
 //go:noescape
+func dwNeonK7S1(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32,
+	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+
+//go:noescape
 func dwNeonK9(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32,
 	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
 
 //go:noescape
+func dwNeonK9S1(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32,
+	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+
+//go:noescape
 func dwNeonK11(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32,
+	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+
+//go:noescape
+func dwNeonK11S1(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32,
 	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
 
 const (
@@ -289,18 +309,30 @@ var dwPadPool scratchSlots[dwPadBuf]
 // bands, column tiles and the per-tap fallback).
 var dwPadLimit = dwPadScratch
 
-// dwUnrolled calls the unrolled k×k kernel (k odd, 3…11).
+// dwUnrolled calls the unrolled k×k kernel (k odd, 3…11), its stride-1
+// form when inc == kxs.
 func dwUnrolled(k int, d *int8, outStride, n int, rows **int8, nrows int, w *int8, c int, bias *int32,
 	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int) {
-	switch k {
-	case 3:
+	s1 := inc == kxs
+	switch {
+	case k == 3 && s1:
+		dwNeonK3S1(d, outStride, n, rows, nrows, w, c, bias, rq, zOut, qmin, qmax, inc, kxs)
+	case k == 3:
 		dwNeonK3(d, outStride, n, rows, nrows, w, c, bias, rq, zOut, qmin, qmax, inc, kxs)
-	case 5:
+	case k == 5 && s1:
+		dwNeonK5S1(d, outStride, n, rows, nrows, w, c, bias, rq, zOut, qmin, qmax, inc, kxs)
+	case k == 5:
 		dwNeonK5(d, outStride, n, rows, nrows, w, c, bias, rq, zOut, qmin, qmax, inc, kxs)
-	case 7:
+	case k == 7 && s1:
+		dwNeonK7S1(d, outStride, n, rows, nrows, w, c, bias, rq, zOut, qmin, qmax, inc, kxs)
+	case k == 7:
 		dwNeonK7(d, outStride, n, rows, nrows, w, c, bias, rq, zOut, qmin, qmax, inc, kxs)
-	case 9:
+	case k == 9 && s1:
+		dwNeonK9S1(d, outStride, n, rows, nrows, w, c, bias, rq, zOut, qmin, qmax, inc, kxs)
+	case k == 9:
 		dwNeonK9(d, outStride, n, rows, nrows, w, c, bias, rq, zOut, qmin, qmax, inc, kxs)
+	case s1:
+		dwNeonK11S1(d, outStride, n, rows, nrows, w, c, bias, rq, zOut, qmin, qmax, inc, kxs)
 	default:
 		dwNeonK11(d, outStride, n, rows, nrows, w, c, bias, rq, zOut, qmin, qmax, inc, kxs)
 	}

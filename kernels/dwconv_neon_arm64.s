@@ -156,12 +156,12 @@ nextblk:
 
 // func dwNeonK3(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
 //
-// As dwNeon for nrows (0…3) rows of a 3x3 kernel, unrolled over the taps,
-// for runs of output pixels whose windows are inside the image (or a
-// padded copy of it): tap (ky, kx) of pixel i reads channels [cb, cb+16)
-// at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*3+kx)*c + cb …]. Pixels
-// go in pairs sharing the weight loads and row set-up, an odd last one
-// alone.
+// As dwNeon for nrows (0…3) rows of a 3x3 kernel, any stride (inc, kxs), unrolled
+// over the taps, for runs of output pixels whose windows are inside the
+// image (or a padded copy of it): tap (ky, kx) of pixel i reads channels
+// [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*3+kx)*c + cb
+// …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
+// last one alone.
 
 TEXT ·dwNeonK3(SB), NOSPLIT, $0-104
 	MOVD	dst+0(FP), R0
@@ -702,14 +702,550 @@ nextblk:
 	BLT	blk
 	RET
 
+// func dwNeonK3S1(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+//
+// As dwNeon for nrows (0…3) rows of a 3x3 kernel, stride 1 (inc = kxs), unrolled
+// over the taps, for runs of output pixels whose windows are inside the
+// image (or a padded copy of it): tap (ky, kx) of pixel i reads channels
+// [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*3+kx)*c + cb
+// …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
+// last one alone.
+
+TEXT ·dwNeonK3S1(SB), NOSPLIT, $0-104
+	MOVD	dst+0(FP), R0
+	MOVD	outStride+8(FP), R1
+	MOVD	n+16(FP), R2
+	MOVD	rows+24(FP), R3
+	MOVD	nrows+32(FP), R4
+	MOVD	inc+88(FP), R26
+	MOVD	kxs+96(FP), R21
+	MOVD	w+40(FP), R5
+	MOVD	c+48(FP), R6
+	MOVD	bias+56(FP), R7
+	MOVD	rq+64(FP), R8
+	MOVW	zOut+72(FP), R9
+	MOVW	qmin+76(FP), R10
+	MOVW	qmax+80(FP), R11
+	VDUP	R9, V16.H8
+	VDUP	R10, V17.B16
+	VDUP	R11, V18.B16
+	SUB	$1, R2, R11 // last pair start bound: pairs while i < n-1
+	MOVD	ZR, R12 // c0
+blk:
+	SUB	$16, R6, R13
+	CMP	R13, R12
+	CSEL	LT, R12, R13, R13 // cb = min(c0, c-16)
+	ADD	R13<<2, R7, R10 // bias of the block
+	ADD	R13<<3, R8, R9
+	MOVW	$1, R24
+	VDUP	R24, V12.S4
+	VEOR	V13.B16, V13.B16, V13.B16
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V20.B16
+	VSUB	V9.S4, V12.S4, V24.S4
+	WORD $0x4ead6718 // smax v24.4s, v24.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V28.S4
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V21.B16
+	VSUB	V9.S4, V12.S4, V25.S4
+	WORD $0x4ead6739 // smax v25.4s, v25.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V29.S4
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V22.B16
+	VSUB	V9.S4, V12.S4, V26.S4
+	WORD $0x4ead675a // smax v26.4s, v26.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V30.S4
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V23.B16
+	VSUB	V9.S4, V12.S4, V27.S4
+	WORD $0x4ead677b // smax v27.4s, v27.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V31.S4
+	VORR	V24.B16, V25.B16, V8.B16
+	VORR	V26.B16, V27.B16, V9.B16
+	VORR	V8.B16, V9.B16, V8.B16
+	VMOV	V8.D[0], R16
+	VMOV	V8.D[1], R24
+	ORR	R24, R16, R16 // 0 iff no left shift in the block
+	ADD	R13, R0, R14 // dst for pixel 0
+	MOVD	ZR, R15 // i
+	CMP	R11, R15
+	BGE	single
+pair:
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R10), [V4.S4, V5.S4, V6.S4, V7.S4]
+	ADD	R13, R5, R17 // weight cursor
+	MADD	R15, R13, R26, R25 // i*inc + cb
+	CMP	$3, R4
+	BNE	rloop2
+	MOVD	0(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	8(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	VLD1	(R22), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	MOVD	16(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	B	rdone2
+rloop2:
+	MOVD	R3, R9
+rpair2:
+	ADD	R4<<3, R3, R24
+	SUB	R9, R24, R24 // bytes of rows left
+	CMP	$16, R24
+	BLT	rone2
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	8(R9), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	VLD1	(R22), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	ADD	$16, R9, R9
+	B	rpair2
+rone2:
+	CBZ	R24, rdone2
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+rdone2:
+	CBZ	R16, nosh2
+	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
+	WORD $0x4ebb4c63 // sqshl v3.4s, v3.4s, v27.4s
+	WORD $0x4eb84c84 // sqshl v4.4s, v4.4s, v24.4s
+	WORD $0x4eb94ca5 // sqshl v5.4s, v5.4s, v25.4s
+	WORD $0x4eba4cc6 // sqshl v6.4s, v6.4s, v26.4s
+	WORD $0x4ebb4ce7 // sqshl v7.4s, v7.4s, v27.4s
+nosh2:
+	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x4eb7b463 // sqdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x4eb4b484 // sqdmulh v4.4s, v4.4s, v20.4s
+	WORD $0x4eb5b4a5 // sqdmulh v5.4s, v5.4s, v21.4s
+	WORD $0x4eb6b4c6 // sqdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x4eb7b4e7 // sqdmulh v7.4s, v7.4s, v23.4s
+	WORD $0x4ebc5400 // srshl v0.4s, v0.4s, v28.4s
+	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
+	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
+	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
+	WORD $0x4ebc5484 // srshl v4.4s, v4.4s, v28.4s
+	WORD $0x4ebd54a5 // srshl v5.4s, v5.4s, v29.4s
+	WORD $0x4ebe54c6 // srshl v6.4s, v6.4s, v30.4s
+	WORD $0x4ebf54e7 // srshl v7.4s, v7.4s, v31.4s
+	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
+	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
+	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
+	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
+	WORD $0x0e61488a // sqxtn v10.4h, v4.4s
+	WORD $0x4e6148aa // sqxtn2 v10.8h, v5.4s
+	WORD $0x0e6148cb // sqxtn v11.4h, v6.4s
+	WORD $0x4e6148eb // sqxtn2 v11.8h, v7.4s
+	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
+	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
+	WORD $0x4e700d4a // sqadd v10.8h, v10.8h, v16.8h
+	WORD $0x4e700d6b // sqadd v11.8h, v11.8h, v16.8h
+	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
+	WORD $0x4e21496a // sqxtn2 v10.16b, v11.8h
+	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
+	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+	WORD $0x4e31654a // smax v10.16b, v10.16b, v17.16b
+	WORD $0x4e326d4a // smin v10.16b, v10.16b, v18.16b
+	VST1.P	[V8.B16], (R14)(R1)
+	VST1.P	[V10.B16], (R14)(R1)
+	ADD	$2, R15, R15
+	CMP	R11, R15
+	BLT	pair
+single:
+	CMP	R2, R15
+	BGE	nextblk
+pix:
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	ADD	R13, R5, R17 // weight cursor
+	MADD	R15, R13, R26, R25 // i*inc + cb
+	CMP	$3, R4
+	BNE	rloop1
+	MOVD	0(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	8(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	MOVD	16(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	B	rdone1
+rloop1:
+	MOVD	R3, R9
+rpair1:
+	ADD	R4<<3, R3, R24
+	SUB	R9, R24, R24 // bytes of rows left
+	CMP	$16, R24
+	BLT	rone1
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	8(R9), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	ADD	$16, R9, R9
+	B	rpair1
+rone1:
+	CBZ	R24, rdone1
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+rdone1:
+requant:
+	CBZ	R16, nosh1
+	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
+	WORD $0x4ebb4c63 // sqshl v3.4s, v3.4s, v27.4s
+nosh1:
+	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x4eb7b463 // sqdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x4ebc5400 // srshl v0.4s, v0.4s, v28.4s
+	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
+	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
+	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
+	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
+	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
+	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
+	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
+	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
+	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
+	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
+	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+	VST1.P	[V8.B16], (R14)(R1)
+	ADD	$1, R15, R15
+	CMP	R2, R15
+	BLT	pix
+nextblk:
+	ADD	$16, R12, R12
+	CMP	R6, R12
+	BLT	blk
+	RET
+
 // func dwNeonK5(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
 //
-// As dwNeon for nrows (0…5) rows of a 5x5 kernel, unrolled over the taps,
-// for runs of output pixels whose windows are inside the image (or a
-// padded copy of it): tap (ky, kx) of pixel i reads channels [cb, cb+16)
-// at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*5+kx)*c + cb …]. Pixels
-// go in pairs sharing the weight loads and row set-up, an odd last one
-// alone.
+// As dwNeon for nrows (0…5) rows of a 5x5 kernel, any stride (inc, kxs), unrolled
+// over the taps, for runs of output pixels whose windows are inside the
+// image (or a padded copy of it): tap (ky, kx) of pixel i reads channels
+// [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*5+kx)*c + cb
+// …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
+// last one alone.
 
 TEXT ·dwNeonK5(SB), NOSPLIT, $0-104
 	MOVD	dst+0(FP), R0
@@ -1634,14 +2170,922 @@ nextblk:
 	BLT	blk
 	RET
 
+// func dwNeonK5S1(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+//
+// As dwNeon for nrows (0…5) rows of a 5x5 kernel, stride 1 (inc = kxs), unrolled
+// over the taps, for runs of output pixels whose windows are inside the
+// image (or a padded copy of it): tap (ky, kx) of pixel i reads channels
+// [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*5+kx)*c + cb
+// …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
+// last one alone.
+
+TEXT ·dwNeonK5S1(SB), NOSPLIT, $0-104
+	MOVD	dst+0(FP), R0
+	MOVD	outStride+8(FP), R1
+	MOVD	n+16(FP), R2
+	MOVD	rows+24(FP), R3
+	MOVD	nrows+32(FP), R4
+	MOVD	inc+88(FP), R26
+	MOVD	kxs+96(FP), R21
+	MOVD	w+40(FP), R5
+	MOVD	c+48(FP), R6
+	MOVD	bias+56(FP), R7
+	MOVD	rq+64(FP), R8
+	MOVW	zOut+72(FP), R9
+	MOVW	qmin+76(FP), R10
+	MOVW	qmax+80(FP), R11
+	VDUP	R9, V16.H8
+	VDUP	R10, V17.B16
+	VDUP	R11, V18.B16
+	SUB	$1, R2, R11 // last pair start bound: pairs while i < n-1
+	MOVD	ZR, R12 // c0
+blk:
+	SUB	$16, R6, R13
+	CMP	R13, R12
+	CSEL	LT, R12, R13, R13 // cb = min(c0, c-16)
+	ADD	R13<<2, R7, R10 // bias of the block
+	ADD	R13<<3, R8, R9
+	MOVW	$1, R24
+	VDUP	R24, V12.S4
+	VEOR	V13.B16, V13.B16, V13.B16
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V20.B16
+	VSUB	V9.S4, V12.S4, V24.S4
+	WORD $0x4ead6718 // smax v24.4s, v24.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V28.S4
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V21.B16
+	VSUB	V9.S4, V12.S4, V25.S4
+	WORD $0x4ead6739 // smax v25.4s, v25.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V29.S4
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V22.B16
+	VSUB	V9.S4, V12.S4, V26.S4
+	WORD $0x4ead675a // smax v26.4s, v26.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V30.S4
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V23.B16
+	VSUB	V9.S4, V12.S4, V27.S4
+	WORD $0x4ead677b // smax v27.4s, v27.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V31.S4
+	VORR	V24.B16, V25.B16, V8.B16
+	VORR	V26.B16, V27.B16, V9.B16
+	VORR	V8.B16, V9.B16, V8.B16
+	VMOV	V8.D[0], R16
+	VMOV	V8.D[1], R24
+	ORR	R24, R16, R16 // 0 iff no left shift in the block
+	ADD	R13, R0, R14 // dst for pixel 0
+	MOVD	ZR, R15 // i
+	CMP	R11, R15
+	BGE	single
+pair:
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R10), [V4.S4, V5.S4, V6.S4, V7.S4]
+	ADD	R13, R5, R17 // weight cursor
+	MADD	R15, R13, R26, R25 // i*inc + cb
+	CMP	$5, R4
+	BNE	rloop2
+	MOVD	0(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	8(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	VLD1	(R22), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	MOVD	16(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	24(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	VLD1	(R22), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	MOVD	32(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	B	rdone2
+rloop2:
+	MOVD	R3, R9
+rpair2:
+	ADD	R4<<3, R3, R24
+	SUB	R9, R24, R24 // bytes of rows left
+	CMP	$16, R24
+	BLT	rone2
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	8(R9), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	VLD1	(R22), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	ADD	$16, R9, R9
+	B	rpair2
+rone2:
+	CBZ	R24, rdone2
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+rdone2:
+	CBZ	R16, nosh2
+	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
+	WORD $0x4ebb4c63 // sqshl v3.4s, v3.4s, v27.4s
+	WORD $0x4eb84c84 // sqshl v4.4s, v4.4s, v24.4s
+	WORD $0x4eb94ca5 // sqshl v5.4s, v5.4s, v25.4s
+	WORD $0x4eba4cc6 // sqshl v6.4s, v6.4s, v26.4s
+	WORD $0x4ebb4ce7 // sqshl v7.4s, v7.4s, v27.4s
+nosh2:
+	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x4eb7b463 // sqdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x4eb4b484 // sqdmulh v4.4s, v4.4s, v20.4s
+	WORD $0x4eb5b4a5 // sqdmulh v5.4s, v5.4s, v21.4s
+	WORD $0x4eb6b4c6 // sqdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x4eb7b4e7 // sqdmulh v7.4s, v7.4s, v23.4s
+	WORD $0x4ebc5400 // srshl v0.4s, v0.4s, v28.4s
+	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
+	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
+	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
+	WORD $0x4ebc5484 // srshl v4.4s, v4.4s, v28.4s
+	WORD $0x4ebd54a5 // srshl v5.4s, v5.4s, v29.4s
+	WORD $0x4ebe54c6 // srshl v6.4s, v6.4s, v30.4s
+	WORD $0x4ebf54e7 // srshl v7.4s, v7.4s, v31.4s
+	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
+	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
+	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
+	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
+	WORD $0x0e61488a // sqxtn v10.4h, v4.4s
+	WORD $0x4e6148aa // sqxtn2 v10.8h, v5.4s
+	WORD $0x0e6148cb // sqxtn v11.4h, v6.4s
+	WORD $0x4e6148eb // sqxtn2 v11.8h, v7.4s
+	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
+	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
+	WORD $0x4e700d4a // sqadd v10.8h, v10.8h, v16.8h
+	WORD $0x4e700d6b // sqadd v11.8h, v11.8h, v16.8h
+	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
+	WORD $0x4e21496a // sqxtn2 v10.16b, v11.8h
+	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
+	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+	WORD $0x4e31654a // smax v10.16b, v10.16b, v17.16b
+	WORD $0x4e326d4a // smin v10.16b, v10.16b, v18.16b
+	VST1.P	[V8.B16], (R14)(R1)
+	VST1.P	[V10.B16], (R14)(R1)
+	ADD	$2, R15, R15
+	CMP	R11, R15
+	BLT	pair
+single:
+	CMP	R2, R15
+	BGE	nextblk
+pix:
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	ADD	R13, R5, R17 // weight cursor
+	MADD	R15, R13, R26, R25 // i*inc + cb
+	CMP	$5, R4
+	BNE	rloop1
+	MOVD	0(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	8(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	MOVD	16(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	24(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	MOVD	32(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	B	rdone1
+rloop1:
+	MOVD	R3, R9
+rpair1:
+	ADD	R4<<3, R3, R24
+	SUB	R9, R24, R24 // bytes of rows left
+	CMP	$16, R24
+	BLT	rone1
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	8(R9), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	ADD	$16, R9, R9
+	B	rpair1
+rone1:
+	CBZ	R24, rdone1
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+rdone1:
+requant:
+	CBZ	R16, nosh1
+	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
+	WORD $0x4ebb4c63 // sqshl v3.4s, v3.4s, v27.4s
+nosh1:
+	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x4eb7b463 // sqdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x4ebc5400 // srshl v0.4s, v0.4s, v28.4s
+	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
+	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
+	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
+	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
+	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
+	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
+	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
+	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
+	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
+	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
+	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+	VST1.P	[V8.B16], (R14)(R1)
+	ADD	$1, R15, R15
+	CMP	R2, R15
+	BLT	pix
+nextblk:
+	ADD	$16, R12, R12
+	CMP	R6, R12
+	BLT	blk
+	RET
+
 // func dwNeonK7(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
 //
-// As dwNeon for nrows (0…7) rows of a 7x7 kernel, unrolled over the taps,
-// for runs of output pixels whose windows are inside the image (or a
-// padded copy of it): tap (ky, kx) of pixel i reads channels [cb, cb+16)
-// at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*7+kx)*c + cb …]. Pixels
-// go in pairs sharing the weight loads and row set-up, an odd last one
-// alone.
+// As dwNeon for nrows (0…7) rows of a 7x7 kernel, any stride (inc, kxs), unrolled
+// over the taps, for runs of output pixels whose windows are inside the
+// image (or a padded copy of it): tap (ky, kx) of pixel i reads channels
+// [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*7+kx)*c + cb
+// …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
+// last one alone.
 
 TEXT ·dwNeonK7(SB), NOSPLIT, $0-104
 	MOVD	dst+0(FP), R0
@@ -3086,14 +4530,1426 @@ nextblk:
 	BLT	blk
 	RET
 
+// func dwNeonK7S1(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+//
+// As dwNeon for nrows (0…7) rows of a 7x7 kernel, stride 1 (inc = kxs), unrolled
+// over the taps, for runs of output pixels whose windows are inside the
+// image (or a padded copy of it): tap (ky, kx) of pixel i reads channels
+// [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*7+kx)*c + cb
+// …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
+// last one alone.
+
+TEXT ·dwNeonK7S1(SB), NOSPLIT, $0-104
+	MOVD	dst+0(FP), R0
+	MOVD	outStride+8(FP), R1
+	MOVD	n+16(FP), R2
+	MOVD	rows+24(FP), R3
+	MOVD	nrows+32(FP), R4
+	MOVD	inc+88(FP), R26
+	MOVD	kxs+96(FP), R21
+	MOVD	w+40(FP), R5
+	MOVD	c+48(FP), R6
+	MOVD	bias+56(FP), R7
+	MOVD	rq+64(FP), R8
+	MOVW	zOut+72(FP), R9
+	MOVW	qmin+76(FP), R10
+	MOVW	qmax+80(FP), R11
+	VDUP	R9, V16.H8
+	VDUP	R10, V17.B16
+	VDUP	R11, V18.B16
+	SUB	$1, R2, R11 // last pair start bound: pairs while i < n-1
+	MOVD	ZR, R12 // c0
+blk:
+	SUB	$16, R6, R13
+	CMP	R13, R12
+	CSEL	LT, R12, R13, R13 // cb = min(c0, c-16)
+	ADD	R13<<2, R7, R10 // bias of the block
+	ADD	R13<<3, R8, R9
+	MOVW	$1, R24
+	VDUP	R24, V12.S4
+	VEOR	V13.B16, V13.B16, V13.B16
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V20.B16
+	VSUB	V9.S4, V12.S4, V24.S4
+	WORD $0x4ead6718 // smax v24.4s, v24.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V28.S4
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V21.B16
+	VSUB	V9.S4, V12.S4, V25.S4
+	WORD $0x4ead6739 // smax v25.4s, v25.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V29.S4
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V22.B16
+	VSUB	V9.S4, V12.S4, V26.S4
+	WORD $0x4ead675a // smax v26.4s, v26.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V30.S4
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V23.B16
+	VSUB	V9.S4, V12.S4, V27.S4
+	WORD $0x4ead677b // smax v27.4s, v27.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V31.S4
+	VORR	V24.B16, V25.B16, V8.B16
+	VORR	V26.B16, V27.B16, V9.B16
+	VORR	V8.B16, V9.B16, V8.B16
+	VMOV	V8.D[0], R16
+	VMOV	V8.D[1], R24
+	ORR	R24, R16, R16 // 0 iff no left shift in the block
+	ADD	R13, R0, R14 // dst for pixel 0
+	MOVD	ZR, R15 // i
+	CMP	R11, R15
+	BGE	single
+pair:
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R10), [V4.S4, V5.S4, V6.S4, V7.S4]
+	ADD	R13, R5, R17 // weight cursor
+	MADD	R15, R13, R26, R25 // i*inc + cb
+	CMP	$7, R4
+	BNE	rloop2
+	MOVD	0(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	8(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	VLD1	(R22), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	MOVD	16(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	24(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	VLD1	(R22), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	MOVD	32(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	40(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	VLD1	(R22), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	MOVD	48(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	B	rdone2
+rloop2:
+	MOVD	R3, R9
+rpair2:
+	ADD	R4<<3, R3, R24
+	SUB	R9, R24, R24 // bytes of rows left
+	CMP	$16, R24
+	BLT	rone2
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	8(R9), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	VLD1	(R22), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	ADD	$16, R9, R9
+	B	rpair2
+rone2:
+	CBZ	R24, rdone2
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+rdone2:
+	CBZ	R16, nosh2
+	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
+	WORD $0x4ebb4c63 // sqshl v3.4s, v3.4s, v27.4s
+	WORD $0x4eb84c84 // sqshl v4.4s, v4.4s, v24.4s
+	WORD $0x4eb94ca5 // sqshl v5.4s, v5.4s, v25.4s
+	WORD $0x4eba4cc6 // sqshl v6.4s, v6.4s, v26.4s
+	WORD $0x4ebb4ce7 // sqshl v7.4s, v7.4s, v27.4s
+nosh2:
+	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x4eb7b463 // sqdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x4eb4b484 // sqdmulh v4.4s, v4.4s, v20.4s
+	WORD $0x4eb5b4a5 // sqdmulh v5.4s, v5.4s, v21.4s
+	WORD $0x4eb6b4c6 // sqdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x4eb7b4e7 // sqdmulh v7.4s, v7.4s, v23.4s
+	WORD $0x4ebc5400 // srshl v0.4s, v0.4s, v28.4s
+	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
+	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
+	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
+	WORD $0x4ebc5484 // srshl v4.4s, v4.4s, v28.4s
+	WORD $0x4ebd54a5 // srshl v5.4s, v5.4s, v29.4s
+	WORD $0x4ebe54c6 // srshl v6.4s, v6.4s, v30.4s
+	WORD $0x4ebf54e7 // srshl v7.4s, v7.4s, v31.4s
+	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
+	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
+	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
+	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
+	WORD $0x0e61488a // sqxtn v10.4h, v4.4s
+	WORD $0x4e6148aa // sqxtn2 v10.8h, v5.4s
+	WORD $0x0e6148cb // sqxtn v11.4h, v6.4s
+	WORD $0x4e6148eb // sqxtn2 v11.8h, v7.4s
+	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
+	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
+	WORD $0x4e700d4a // sqadd v10.8h, v10.8h, v16.8h
+	WORD $0x4e700d6b // sqadd v11.8h, v11.8h, v16.8h
+	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
+	WORD $0x4e21496a // sqxtn2 v10.16b, v11.8h
+	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
+	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+	WORD $0x4e31654a // smax v10.16b, v10.16b, v17.16b
+	WORD $0x4e326d4a // smin v10.16b, v10.16b, v18.16b
+	VST1.P	[V8.B16], (R14)(R1)
+	VST1.P	[V10.B16], (R14)(R1)
+	ADD	$2, R15, R15
+	CMP	R11, R15
+	BLT	pair
+single:
+	CMP	R2, R15
+	BGE	nextblk
+pix:
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	ADD	R13, R5, R17 // weight cursor
+	MADD	R15, R13, R26, R25 // i*inc + cb
+	CMP	$7, R4
+	BNE	rloop1
+	MOVD	0(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	8(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	MOVD	16(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	24(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	MOVD	32(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	40(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	MOVD	48(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	B	rdone1
+rloop1:
+	MOVD	R3, R9
+rpair1:
+	ADD	R4<<3, R3, R24
+	SUB	R9, R24, R24 // bytes of rows left
+	CMP	$16, R24
+	BLT	rone1
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	8(R9), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	ADD	$16, R9, R9
+	B	rpair1
+rone1:
+	CBZ	R24, rdone1
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+rdone1:
+requant:
+	CBZ	R16, nosh1
+	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
+	WORD $0x4ebb4c63 // sqshl v3.4s, v3.4s, v27.4s
+nosh1:
+	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x4eb7b463 // sqdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x4ebc5400 // srshl v0.4s, v0.4s, v28.4s
+	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
+	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
+	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
+	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
+	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
+	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
+	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
+	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
+	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
+	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
+	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+	VST1.P	[V8.B16], (R14)(R1)
+	ADD	$1, R15, R15
+	CMP	R2, R15
+	BLT	pix
+nextblk:
+	ADD	$16, R12, R12
+	CMP	R6, R12
+	BLT	blk
+	RET
+
 // func dwNeonK9(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
 //
-// As dwNeon for nrows (0…9) rows of a 9x9 kernel, unrolled over the taps,
-// for runs of output pixels whose windows are inside the image (or a
-// padded copy of it): tap (ky, kx) of pixel i reads channels [cb, cb+16)
-// at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*9+kx)*c + cb …]. Pixels
-// go in pairs sharing the weight loads and row set-up, an odd last one
-// alone.
+// As dwNeon for nrows (0…9) rows of a 9x9 kernel, any stride (inc, kxs), unrolled
+// over the taps, for runs of output pixels whose windows are inside the
+// image (or a padded copy of it): tap (ky, kx) of pixel i reads channels
+// [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*9+kx)*c + cb
+// …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
+// last one alone.
 
 TEXT ·dwNeonK9(SB), NOSPLIT, $0-104
 	MOVD	dst+0(FP), R0
@@ -5194,14 +8050,2062 @@ nextblk:
 	BLT	blk
 	RET
 
+// func dwNeonK9S1(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+//
+// As dwNeon for nrows (0…9) rows of a 9x9 kernel, stride 1 (inc = kxs), unrolled
+// over the taps, for runs of output pixels whose windows are inside the
+// image (or a padded copy of it): tap (ky, kx) of pixel i reads channels
+// [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*9+kx)*c + cb
+// …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
+// last one alone.
+
+TEXT ·dwNeonK9S1(SB), NOSPLIT, $0-104
+	MOVD	dst+0(FP), R0
+	MOVD	outStride+8(FP), R1
+	MOVD	n+16(FP), R2
+	MOVD	rows+24(FP), R3
+	MOVD	nrows+32(FP), R4
+	MOVD	inc+88(FP), R26
+	MOVD	kxs+96(FP), R21
+	MOVD	w+40(FP), R5
+	MOVD	c+48(FP), R6
+	MOVD	bias+56(FP), R7
+	MOVD	rq+64(FP), R8
+	MOVW	zOut+72(FP), R9
+	MOVW	qmin+76(FP), R10
+	MOVW	qmax+80(FP), R11
+	VDUP	R9, V16.H8
+	VDUP	R10, V17.B16
+	VDUP	R11, V18.B16
+	SUB	$1, R2, R11 // last pair start bound: pairs while i < n-1
+	MOVD	ZR, R12 // c0
+blk:
+	SUB	$16, R6, R13
+	CMP	R13, R12
+	CSEL	LT, R12, R13, R13 // cb = min(c0, c-16)
+	ADD	R13<<2, R7, R10 // bias of the block
+	ADD	R13<<3, R8, R9
+	MOVW	$1, R24
+	VDUP	R24, V12.S4
+	VEOR	V13.B16, V13.B16, V13.B16
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V20.B16
+	VSUB	V9.S4, V12.S4, V24.S4
+	WORD $0x4ead6718 // smax v24.4s, v24.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V28.S4
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V21.B16
+	VSUB	V9.S4, V12.S4, V25.S4
+	WORD $0x4ead6739 // smax v25.4s, v25.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V29.S4
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V22.B16
+	VSUB	V9.S4, V12.S4, V26.S4
+	WORD $0x4ead675a // smax v26.4s, v26.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V30.S4
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V23.B16
+	VSUB	V9.S4, V12.S4, V27.S4
+	WORD $0x4ead677b // smax v27.4s, v27.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V31.S4
+	VORR	V24.B16, V25.B16, V8.B16
+	VORR	V26.B16, V27.B16, V9.B16
+	VORR	V8.B16, V9.B16, V8.B16
+	VMOV	V8.D[0], R16
+	VMOV	V8.D[1], R24
+	ORR	R24, R16, R16 // 0 iff no left shift in the block
+	ADD	R13, R0, R14 // dst for pixel 0
+	MOVD	ZR, R15 // i
+	CMP	R11, R15
+	BGE	single
+pair:
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R10), [V4.S4, V5.S4, V6.S4, V7.S4]
+	ADD	R13, R5, R17 // weight cursor
+	MADD	R15, R13, R26, R25 // i*inc + cb
+	CMP	$9, R4
+	BNE	rloop2
+	MOVD	0(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	8(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	VLD1	(R22), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	MOVD	16(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	24(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	VLD1	(R22), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	MOVD	32(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	40(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	VLD1	(R22), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	MOVD	48(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	56(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	VLD1	(R22), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	MOVD	64(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	B	rdone2
+rloop2:
+	MOVD	R3, R9
+rpair2:
+	ADD	R4<<3, R3, R24
+	SUB	R9, R24, R24 // bytes of rows left
+	CMP	$16, R24
+	BLT	rone2
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	8(R9), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	VLD1	(R22), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	ADD	$16, R9, R9
+	B	rpair2
+rone2:
+	CBZ	R24, rdone2
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+rdone2:
+	CBZ	R16, nosh2
+	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
+	WORD $0x4ebb4c63 // sqshl v3.4s, v3.4s, v27.4s
+	WORD $0x4eb84c84 // sqshl v4.4s, v4.4s, v24.4s
+	WORD $0x4eb94ca5 // sqshl v5.4s, v5.4s, v25.4s
+	WORD $0x4eba4cc6 // sqshl v6.4s, v6.4s, v26.4s
+	WORD $0x4ebb4ce7 // sqshl v7.4s, v7.4s, v27.4s
+nosh2:
+	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x4eb7b463 // sqdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x4eb4b484 // sqdmulh v4.4s, v4.4s, v20.4s
+	WORD $0x4eb5b4a5 // sqdmulh v5.4s, v5.4s, v21.4s
+	WORD $0x4eb6b4c6 // sqdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x4eb7b4e7 // sqdmulh v7.4s, v7.4s, v23.4s
+	WORD $0x4ebc5400 // srshl v0.4s, v0.4s, v28.4s
+	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
+	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
+	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
+	WORD $0x4ebc5484 // srshl v4.4s, v4.4s, v28.4s
+	WORD $0x4ebd54a5 // srshl v5.4s, v5.4s, v29.4s
+	WORD $0x4ebe54c6 // srshl v6.4s, v6.4s, v30.4s
+	WORD $0x4ebf54e7 // srshl v7.4s, v7.4s, v31.4s
+	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
+	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
+	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
+	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
+	WORD $0x0e61488a // sqxtn v10.4h, v4.4s
+	WORD $0x4e6148aa // sqxtn2 v10.8h, v5.4s
+	WORD $0x0e6148cb // sqxtn v11.4h, v6.4s
+	WORD $0x4e6148eb // sqxtn2 v11.8h, v7.4s
+	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
+	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
+	WORD $0x4e700d4a // sqadd v10.8h, v10.8h, v16.8h
+	WORD $0x4e700d6b // sqadd v11.8h, v11.8h, v16.8h
+	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
+	WORD $0x4e21496a // sqxtn2 v10.16b, v11.8h
+	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
+	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+	WORD $0x4e31654a // smax v10.16b, v10.16b, v17.16b
+	WORD $0x4e326d4a // smin v10.16b, v10.16b, v18.16b
+	VST1.P	[V8.B16], (R14)(R1)
+	VST1.P	[V10.B16], (R14)(R1)
+	ADD	$2, R15, R15
+	CMP	R11, R15
+	BLT	pair
+single:
+	CMP	R2, R15
+	BGE	nextblk
+pix:
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	ADD	R13, R5, R17 // weight cursor
+	MADD	R15, R13, R26, R25 // i*inc + cb
+	CMP	$9, R4
+	BNE	rloop1
+	MOVD	0(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	8(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	MOVD	16(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	24(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	MOVD	32(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	40(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	MOVD	48(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	56(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	MOVD	64(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	B	rdone1
+rloop1:
+	MOVD	R3, R9
+rpair1:
+	ADD	R4<<3, R3, R24
+	SUB	R9, R24, R24 // bytes of rows left
+	CMP	$16, R24
+	BLT	rone1
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	8(R9), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	ADD	$16, R9, R9
+	B	rpair1
+rone1:
+	CBZ	R24, rdone1
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+rdone1:
+requant:
+	CBZ	R16, nosh1
+	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
+	WORD $0x4ebb4c63 // sqshl v3.4s, v3.4s, v27.4s
+nosh1:
+	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x4eb7b463 // sqdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x4ebc5400 // srshl v0.4s, v0.4s, v28.4s
+	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
+	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
+	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
+	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
+	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
+	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
+	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
+	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
+	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
+	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
+	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+	VST1.P	[V8.B16], (R14)(R1)
+	ADD	$1, R15, R15
+	CMP	R2, R15
+	BLT	pix
+nextblk:
+	ADD	$16, R12, R12
+	CMP	R6, R12
+	BLT	blk
+	RET
+
 // func dwNeonK11(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
 //
-// As dwNeon for nrows (0…11) rows of a 11x11 kernel, unrolled over the taps,
-// for runs of output pixels whose windows are inside the image (or a
-// padded copy of it): tap (ky, kx) of pixel i reads channels [cb, cb+16)
-// at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*11+kx)*c + cb …]. Pixels
-// go in pairs sharing the weight loads and row set-up, an odd last one
-// alone.
+// As dwNeon for nrows (0…11) rows of a 11x11 kernel, any stride (inc, kxs), unrolled
+// over the taps, for runs of output pixels whose windows are inside the
+// image (or a padded copy of it): tap (ky, kx) of pixel i reads channels
+// [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*11+kx)*c + cb
+// …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
+// last one alone.
 
 TEXT ·dwNeonK11(SB), NOSPLIT, $0-104
 	MOVD	dst+0(FP), R0
@@ -7023,6 +11927,2822 @@ rone2:
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	VLD1.P	(R20)(R21), [V12.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+rdone2:
+	CBZ	R16, nosh2
+	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
+	WORD $0x4ebb4c63 // sqshl v3.4s, v3.4s, v27.4s
+	WORD $0x4eb84c84 // sqshl v4.4s, v4.4s, v24.4s
+	WORD $0x4eb94ca5 // sqshl v5.4s, v5.4s, v25.4s
+	WORD $0x4eba4cc6 // sqshl v6.4s, v6.4s, v26.4s
+	WORD $0x4ebb4ce7 // sqshl v7.4s, v7.4s, v27.4s
+nosh2:
+	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x4eb7b463 // sqdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x4eb4b484 // sqdmulh v4.4s, v4.4s, v20.4s
+	WORD $0x4eb5b4a5 // sqdmulh v5.4s, v5.4s, v21.4s
+	WORD $0x4eb6b4c6 // sqdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x4eb7b4e7 // sqdmulh v7.4s, v7.4s, v23.4s
+	WORD $0x4ebc5400 // srshl v0.4s, v0.4s, v28.4s
+	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
+	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
+	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
+	WORD $0x4ebc5484 // srshl v4.4s, v4.4s, v28.4s
+	WORD $0x4ebd54a5 // srshl v5.4s, v5.4s, v29.4s
+	WORD $0x4ebe54c6 // srshl v6.4s, v6.4s, v30.4s
+	WORD $0x4ebf54e7 // srshl v7.4s, v7.4s, v31.4s
+	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
+	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
+	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
+	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
+	WORD $0x0e61488a // sqxtn v10.4h, v4.4s
+	WORD $0x4e6148aa // sqxtn2 v10.8h, v5.4s
+	WORD $0x0e6148cb // sqxtn v11.4h, v6.4s
+	WORD $0x4e6148eb // sqxtn2 v11.8h, v7.4s
+	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
+	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
+	WORD $0x4e700d4a // sqadd v10.8h, v10.8h, v16.8h
+	WORD $0x4e700d6b // sqadd v11.8h, v11.8h, v16.8h
+	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
+	WORD $0x4e21496a // sqxtn2 v10.16b, v11.8h
+	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
+	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+	WORD $0x4e31654a // smax v10.16b, v10.16b, v17.16b
+	WORD $0x4e326d4a // smin v10.16b, v10.16b, v18.16b
+	VST1.P	[V8.B16], (R14)(R1)
+	VST1.P	[V10.B16], (R14)(R1)
+	ADD	$2, R15, R15
+	CMP	R11, R15
+	BLT	pair
+single:
+	CMP	R2, R15
+	BGE	nextblk
+pix:
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	ADD	R13, R5, R17 // weight cursor
+	MADD	R15, R13, R26, R25 // i*inc + cb
+	CMP	$11, R4
+	BNE	rloop1
+	MOVD	0(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	8(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	MOVD	16(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	24(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	MOVD	32(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	40(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	MOVD	48(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	56(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	MOVD	64(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	72(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	MOVD	80(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	B	rdone1
+rloop1:
+	MOVD	R3, R9
+rpair1:
+	ADD	R4<<3, R3, R24
+	SUB	R9, R24, R24 // bytes of rows left
+	CMP	$16, R24
+	BLT	rone1
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	8(R9), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	ADD	$16, R9, R9
+	B	rpair1
+rone1:
+	CBZ	R24, rdone1
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+rdone1:
+requant:
+	CBZ	R16, nosh1
+	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
+	WORD $0x4ebb4c63 // sqshl v3.4s, v3.4s, v27.4s
+nosh1:
+	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x4eb7b463 // sqdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x4ebc5400 // srshl v0.4s, v0.4s, v28.4s
+	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
+	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
+	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
+	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
+	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
+	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
+	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
+	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
+	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
+	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
+	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+	VST1.P	[V8.B16], (R14)(R1)
+	ADD	$1, R15, R15
+	CMP	R2, R15
+	BLT	pix
+nextblk:
+	ADD	$16, R12, R12
+	CMP	R6, R12
+	BLT	blk
+	RET
+
+// func dwNeonK11S1(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+//
+// As dwNeon for nrows (0…11) rows of a 11x11 kernel, stride 1 (inc = kxs), unrolled
+// over the taps, for runs of output pixels whose windows are inside the
+// image (or a padded copy of it): tap (ky, kx) of pixel i reads channels
+// [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*11+kx)*c + cb
+// …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
+// last one alone.
+
+TEXT ·dwNeonK11S1(SB), NOSPLIT, $0-104
+	MOVD	dst+0(FP), R0
+	MOVD	outStride+8(FP), R1
+	MOVD	n+16(FP), R2
+	MOVD	rows+24(FP), R3
+	MOVD	nrows+32(FP), R4
+	MOVD	inc+88(FP), R26
+	MOVD	kxs+96(FP), R21
+	MOVD	w+40(FP), R5
+	MOVD	c+48(FP), R6
+	MOVD	bias+56(FP), R7
+	MOVD	rq+64(FP), R8
+	MOVW	zOut+72(FP), R9
+	MOVW	qmin+76(FP), R10
+	MOVW	qmax+80(FP), R11
+	VDUP	R9, V16.H8
+	VDUP	R10, V17.B16
+	VDUP	R11, V18.B16
+	SUB	$1, R2, R11 // last pair start bound: pairs while i < n-1
+	MOVD	ZR, R12 // c0
+blk:
+	SUB	$16, R6, R13
+	CMP	R13, R12
+	CSEL	LT, R12, R13, R13 // cb = min(c0, c-16)
+	ADD	R13<<2, R7, R10 // bias of the block
+	ADD	R13<<3, R8, R9
+	MOVW	$1, R24
+	VDUP	R24, V12.S4
+	VEOR	V13.B16, V13.B16, V13.B16
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V20.B16
+	VSUB	V9.S4, V12.S4, V24.S4
+	WORD $0x4ead6718 // smax v24.4s, v24.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V28.S4
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V21.B16
+	VSUB	V9.S4, V12.S4, V25.S4
+	WORD $0x4ead6739 // smax v25.4s, v25.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V29.S4
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V22.B16
+	VSUB	V9.S4, V12.S4, V26.S4
+	WORD $0x4ead675a // smax v26.4s, v26.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V30.S4
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V23.B16
+	VSUB	V9.S4, V12.S4, V27.S4
+	WORD $0x4ead677b // smax v27.4s, v27.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V31.S4
+	VORR	V24.B16, V25.B16, V8.B16
+	VORR	V26.B16, V27.B16, V9.B16
+	VORR	V8.B16, V9.B16, V8.B16
+	VMOV	V8.D[0], R16
+	VMOV	V8.D[1], R24
+	ORR	R24, R16, R16 // 0 iff no left shift in the block
+	ADD	R13, R0, R14 // dst for pixel 0
+	MOVD	ZR, R15 // i
+	CMP	R11, R15
+	BGE	single
+pair:
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R10), [V4.S4, V5.S4, V6.S4, V7.S4]
+	ADD	R13, R5, R17 // weight cursor
+	MADD	R15, R13, R26, R25 // i*inc + cb
+	CMP	$11, R4
+	BNE	rloop2
+	MOVD	0(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	8(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	VLD1	(R22), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	MOVD	16(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	24(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	VLD1	(R22), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	MOVD	32(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	40(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	VLD1	(R22), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	MOVD	48(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	56(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	VLD1	(R22), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	MOVD	64(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	72(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	VLD1	(R22), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	MOVD	80(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	B	rdone2
+rloop2:
+	MOVD	R3, R9
+rpair2:
+	ADD	R4<<3, R3, R24
+	SUB	R9, R24, R24 // bytes of rows left
+	CMP	$16, R24
+	BLT	rone2
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	8(R9), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	VLD1	(R22), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R22), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	ADD	$16, R9, R9
+	B	rpair2
+rone2:
+	CBZ	R24, rdone2
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec1aa // smull v10.8h, v13.8b, v14.8b
+	WORD $0x4e2ec1ab // smull2 v11.8h, v13.16b, v14.16b
+	WORD $0x0e2f818a // smlal v10.8h, v12.8b, v15.8b
+	WORD $0x4e2f818b // smlal2 v11.8h, v12.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1	(R19), [V12.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h

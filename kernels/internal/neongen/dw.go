@@ -14,13 +14,16 @@ import "fmt"
 
 // dwMac multiplies the taps in (V12, V14) and, if pair, (V13, V15) into the
 // int16 partials of pixel p and widens them into its int32 sums.
-func dwMac(a *Asm, p int, pair bool) {
+func dwMac(a *Asm, p int, pair bool) { dwMacX(a, p, pair, 12, 13) }
+
+// dwMacX is dwMac with the inputs of the two taps in V(xa), V(xb).
+func dwMacX(a *Asm, p int, pair bool, xa, xb int) {
 	t := 8 + 2*p
-	a.W("smull v%d.8h, v12.8b, v14.8b", t)
-	a.W("smull2 v%d.8h, v12.16b, v14.16b", t+1)
+	a.W("smull v%d.8h, v%d.8b, v14.8b", t, xa)
+	a.W("smull2 v%d.8h, v%d.16b, v14.16b", t+1, xa)
 	if pair {
-		a.W("smlal v%d.8h, v13.8b, v15.8b", t)
-		a.W("smlal2 v%d.8h, v13.16b, v15.16b", t+1)
+		a.W("smlal v%d.8h, v%d.8b, v15.8b", t, xb)
+		a.W("smlal2 v%d.8h, v%d.16b, v15.16b", t+1, xb)
 	}
 	s := 4 * p
 	a.W("saddw v%d.4s, v%d.4s, v%d.4h", s, s, t)
@@ -155,12 +158,17 @@ const dwTap = `	LDP.P	16(R19), (R20, R21)
 // column of R5. All k rows (the usual case) are unrolled; fewer (the rows
 // inside the image; Go adjusts the bias) loop over pairs of rows, then
 // one. Pixel i of a row reads p + i*inc (R26) + cb, tap kx at +kx*kxs (R21).
-func dwRowsBody(k, np int) func(*Asm) {
+//
+// s1 (stride 1: inc = kxs): pixel i+1's tap (ky, kx) is pixel i's tap
+// (ky, kx+1), so pixel i+1 has no cursors: it reuses pixel i's input of the
+// pair when the pair's taps are in one row and otherwise loads from pixel
+// i's cursor, which points there after pixel i's load.
+func dwRowsBody(k, np int, s1 bool) func(*Asm) {
 	return func(a *Asm) {
 		a.L("\tMADD\tR15, R13, R26, R25 // i*inc + cb")
 		a.L("\tCMP\t$%d, R4", k)
 		a.L("\tBNE\trloop%d", np)
-		dwRowsTaps(a, k, k, np, "R3")
+		dwRowsTaps(a, k, k, np, s1, "R3")
 		a.L("\tB\trdone%d", np)
 		a.L("rloop%d:", np)
 		a.L("\tMOVD\tR3, R9")
@@ -169,12 +177,12 @@ func dwRowsBody(k, np int) func(*Asm) {
 		a.L("\tSUB\tR9, R24, R24 // bytes of rows left")
 		a.L("\tCMP\t$16, R24")
 		a.L("\tBLT\trone%d", np)
-		dwRowsTaps(a, k, 2, np, "R9")
+		dwRowsTaps(a, k, 2, np, s1, "R9")
 		a.L("\tADD\t$16, R9, R9")
 		a.L("\tB\trpair%d", np)
 		a.L("rone%d:", np)
 		a.L("\tCBZ\tR24, rdone%d", np)
-		dwRowsTaps(a, k, 1, np, "R9")
+		dwRowsTaps(a, k, 1, np, s1, "R9")
 		a.L("rdone%d:", np)
 	}
 }
@@ -182,7 +190,7 @@ func dwRowsBody(k, np int) func(*Asm) {
 // dwRowsTaps unrolls nrows rows of a k-wide kernel over np (1 or 2) pixels
 // i, i+1, the rows' pointers at base. Row ky of pixel p is read through a
 // cursor that VLD1.P advances by kxs.
-func dwRowsTaps(a *Asm, k, nrows, np int, base string) {
+func dwRowsTaps(a *Asm, k, nrows, np int, s1 bool, base string) {
 	// cursors (pixel 0, pixel 1), alternating between rows
 	regs := [2][2]string{{"R19", "R20"}, {"R22", "R23"}}
 	ntaps := k * nrows
@@ -192,7 +200,7 @@ func dwRowsTaps(a *Asm, k, nrows, np int, base string) {
 		if kx == 0 {
 			a.L("\tMOVD\t%d(%s), %s", 8*ky, base, r[0])
 			a.L("\tADD\tR25, %s, %s", r[0], r[0])
-			if np == 2 {
+			if np == 2 && !s1 {
 				a.L("\tADD\tR26, %s, %s", r[0], r[1])
 			}
 		}
@@ -210,11 +218,25 @@ func dwRowsTaps(a *Asm, k, nrows, np int, base string) {
 		pair := t%2 == 1
 		dwMac(a, 0, pair)
 		if np == 2 {
-			// pixel 1: the same weights, inputs from its own cursors
+			// pixel 1: the same weights
 			ta := t
 			if pair {
 				ta = t - 1
 			}
+			if s1 {
+				if pair && ta/k == t/k {
+					// its tap ta is pixel 0's tap t (V13)
+					a.L("\tVLD1\t(%s), [V12.B16]", regs[(t/k)%2][0])
+					dwMacX(a, 1, true, 13, 12)
+				} else {
+					for u := ta; u <= t; u++ {
+						a.L("\tVLD1\t(%s), [V%d.B16]", regs[(u/k)%2][0], 12+u-ta)
+					}
+					dwMac(a, 1, pair)
+				}
+				continue
+			}
+			// inputs from its own cursors
 			for u := ta; u <= t; u++ {
 				ru := regs[(u/k)%2]
 				a.L("\tVLD1.P\t(%s)(R21), [V%d.B16]", ru[1], 12+u-ta)
@@ -237,16 +259,22 @@ func dwconvFile() string {
 // then widened into the int32 sums (SADDW/SADDW2).`)
 	dwSkeleton(a, "dwNeon", "taps", []string{"\tMOVD\tntaps+32(FP), R4"}, 84, dwTapsBody, nil)
 	for _, k := range []int{3, 5, 7, 9, 11} {
-		a.L(`
-// func dwNeonK%d(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+		for _, s1 := range []bool{false, true} {
+			name, stride := fmt.Sprintf("dwNeonK%d", k), "any stride (inc, kxs)"
+			if s1 {
+				name, stride = name+"S1", "stride 1 (inc = kxs)"
+			}
+			a.L(`
+// func %s(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
 //
-// As dwNeon for nrows (0…%d) rows of a %dx%d kernel, unrolled over the taps,
-// for runs of output pixels whose windows are inside the image (or a
-// padded copy of it): tap (ky, kx) of pixel i reads channels [cb, cb+16)
-// at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*%d+kx)*c + cb …]. Pixels
-// go in pairs sharing the weight loads and row set-up, an odd last one
-// alone.`, k, k, k, k, k)
-		dwSkeleton(a, fmt.Sprintf("dwNeonK%d", k), "rows", []string{"\tMOVD\tnrows+32(FP), R4", "\tMOVD\tinc+88(FP), R26", "\tMOVD\tkxs+96(FP), R21"}, 104, dwRowsBody(k, 1), dwRowsBody(k, 2))
+// As dwNeon for nrows (0…%d) rows of a %dx%d kernel, %s, unrolled
+// over the taps, for runs of output pixels whose windows are inside the
+// image (or a padded copy of it): tap (ky, kx) of pixel i reads channels
+// [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*%d+kx)*c + cb
+// …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
+// last one alone.`, name, k, k, k, stride, k)
+			dwSkeleton(a, name, "rows", []string{"\tMOVD\tnrows+32(FP), R4", "\tMOVD\tinc+88(FP), R26", "\tMOVD\tkxs+96(FP), R21"}, 104, dwRowsBody(k, 1, false), dwRowsBody(k, 2, s1))
+		}
 	}
 	a.S(`
 // func dwPadCopy(dst *int8, src *int8, n int, inStride int, c int)
