@@ -70,7 +70,18 @@ blk:
 	VORR	V8.B16, V9.B16, V8.B16
 	VMOV	V8.D[0], R16
 	VMOV	V8.D[1], R24
-	ORR	R24, R16, R16 // 0 iff no left shift in the block
+	ORR	R24, R16, R16
+	CMP	$0, R16
+	CSET	NE, R16 // bit 0: some left shift in the block
+	MOVW	qmin+76(FP), R24
+	CMN	$128, R24
+	BNE	clampon
+	MOVW	qmax+80(FP), R24
+	CMP	$127, R24
+	BEQ	clampoff
+clampon:
+	ORR	$2, R16, R16 // bit 1: [qmin, qmax] narrower than int8
+clampoff:
 	ADD	R13, R0, R14 // dst for pixel 0
 	MOVD	ZR, R15 // i
 pix:
@@ -120,7 +131,7 @@ tapsingle:
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 requant:
-	CBZ	R16, nosh1
+	TBZ	$0, R16, nosh1
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
 	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
@@ -142,8 +153,10 @@ nosh1:
 	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
 	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	TBZ	$1, R16, nosh1c
 	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
 	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+nosh1c:
 	VST1.P	[V8.B16], (R14)(R1)
 	ADD	$1, R15, R15
 	CMP	R2, R15
@@ -221,7 +234,18 @@ blk:
 	VORR	V8.B16, V9.B16, V8.B16
 	VMOV	V8.D[0], R16
 	VMOV	V8.D[1], R24
-	ORR	R24, R16, R16 // 0 iff no left shift in the block
+	ORR	R24, R16, R16
+	CMP	$0, R16
+	CSET	NE, R16 // bit 0: some left shift in the block
+	MOVW	qmin+76(FP), R24
+	CMN	$128, R24
+	BNE	clampon
+	MOVW	qmax+80(FP), R24
+	CMP	$127, R24
+	BEQ	clampoff
+clampon:
+	ORR	$2, R16, R16 // bit 1: [qmin, qmax] narrower than int8
+clampoff:
 	ADD	R13, R0, R14 // dst for pixel 0
 	MOVD	ZR, R15 // i
 	CMP	R11, R15
@@ -470,7 +494,7 @@ rone2:
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 rdone2:
-	CBZ	R16, nosh2
+	TBZ	$0, R16, nosh2
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
 	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
@@ -512,10 +536,12 @@ nosh2:
 	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
 	WORD $0x4e21496a // sqxtn2 v10.16b, v11.8h
+	TBZ	$1, R16, nosh2c
 	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
 	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
 	WORD $0x4e31654a // smax v10.16b, v10.16b, v17.16b
 	WORD $0x4e326d4a // smin v10.16b, v10.16b, v18.16b
+nosh2c:
 	VST1.P	[V8.B16], (R14)(R1)
 	VST1.P	[V10.B16], (R14)(R1)
 	ADD	$2, R15, R15
@@ -668,7 +694,7 @@ rone1:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 rdone1:
 requant:
-	CBZ	R16, nosh1
+	TBZ	$0, R16, nosh1
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
 	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
@@ -690,8 +716,10 @@ nosh1:
 	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
 	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	TBZ	$1, R16, nosh1c
 	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
 	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+nosh1c:
 	VST1.P	[V8.B16], (R14)(R1)
 	ADD	$1, R15, R15
 	CMP	R2, R15
@@ -711,7 +739,7 @@ nextblk:
 // …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
 // last one alone.
 
-TEXT ·dwNeonK3S1(SB), NOSPLIT, $0-104
+TEXT ·dwNeonK3S1(SB), NOSPLIT, $192-104
 	MOVD	dst+0(FP), R0
 	MOVD	outStride+8(FP), R1
 	MOVD	n+16(FP), R2
@@ -719,6 +747,9 @@ TEXT ·dwNeonK3S1(SB), NOSPLIT, $0-104
 	MOVD	nrows+32(FP), R4
 	MOVD	inc+88(FP), R26
 	MOVD	kxs+96(FP), R21
+	MOVD	c+48(FP), R23
+	MOVD	$3, R24
+	MUL	R24, R23, R23 // k*c: one kernel row of weights
 	MOVD	w+40(FP), R5
 	MOVD	c+48(FP), R6
 	MOVD	bias+56(FP), R7
@@ -769,9 +800,532 @@ blk:
 	VORR	V8.B16, V9.B16, V8.B16
 	VMOV	V8.D[0], R16
 	VMOV	V8.D[1], R24
-	ORR	R24, R16, R16 // 0 iff no left shift in the block
+	ORR	R24, R16, R16
+	CMP	$0, R16
+	CSET	NE, R16 // bit 0: some left shift in the block
+	MOVW	qmin+76(FP), R24
+	CMN	$128, R24
+	BNE	clampon
+	MOVW	qmax+80(FP), R24
+	CMP	$127, R24
+	BEQ	clampoff
+clampon:
+	ORR	$2, R16, R16 // bit 1: [qmin, qmax] narrower than int8
+clampoff:
 	ADD	R13, R0, R14 // dst for pixel 0
 	MOVD	ZR, R15 // i
+	MOVD	$mlr-192(SP), R24
+	VST1.P	[V20.S4, V21.S4, V22.S4, V23.S4], 64(R24)
+	VST1.P	[V24.S4, V25.S4, V26.S4, V27.S4], 64(R24)
+	VST1	[V28.S4, V29.S4, V30.S4, V31.S4], (R24)
+quad:
+	ADD	$3, R15, R24
+	CMP	R2, R24
+	BGE	quaddone
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R10), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R10), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1	(R10), [V12.S4, V13.S4, V14.S4, V15.S4]
+	ADD	R13, R5, R17 // weight cursor
+	MADD	R15, R13, R26, R25 // i*inc + cb
+	CMP	$3, R4
+	BNE	qloop
+	MOVD	0(R3), R19
+	ADD	R25, R19, R19
+	MOVD	8(R3), R22
+	ADD	R25, R22, R22
+	ADD	R23, R17, R20
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	R20, R17
+	MOVD	16(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368333 // smlal v19.8h, v25.8b, v22.8b
+	WORD $0x4e368334 // smlal2 v20.8h, v25.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c393 // smull v19.8h, v28.8b, v21.8b
+	WORD $0x4e35c394 // smull2 v20.8h, v28.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	B	qdone
+qloop:
+	MOVD	R3, R9
+qpair:
+	ADD	R4<<3, R3, R24
+	SUB	R9, R24, R24 // bytes of rows left
+	CMP	$16, R24
+	BLT	qone
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	MOVD	8(R9), R22
+	ADD	R25, R22, R22
+	ADD	R23, R17, R20
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	R20, R17
+	ADD	$16, R9, R9
+	B	qpair
+qone:
+	CBZ	R24, qdone
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368333 // smlal v19.8h, v25.8b, v22.8b
+	WORD $0x4e368334 // smlal2 v20.8h, v25.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c393 // smull v19.8h, v28.8b, v21.8b
+	WORD $0x4e35c394 // smull2 v20.8h, v28.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+qdone:
+	MOVD	$mlr-192(SP), R24
+	VLD1	(R24), [V19.S4, V20.S4, V21.S4, V22.S4]
+	ADD	$128, R24, R9
+	VLD1	(R9), [V23.S4, V24.S4, V25.S4, V26.S4]
+	TBZ	$0, R16, nosh4
+	ADD	$64, R24, R9
+	VLD1	(R9), [V27.S4, V28.S4, V29.S4, V30.S4]
+	WORD $0x4ebb4c00 // sqshl v0.4s, v0.4s, v27.4s
+	WORD $0x4ebc4c21 // sqshl v1.4s, v1.4s, v28.4s
+	WORD $0x4ebd4c42 // sqshl v2.4s, v2.4s, v29.4s
+	WORD $0x4ebe4c63 // sqshl v3.4s, v3.4s, v30.4s
+	WORD $0x4ebb4c84 // sqshl v4.4s, v4.4s, v27.4s
+	WORD $0x4ebc4ca5 // sqshl v5.4s, v5.4s, v28.4s
+	WORD $0x4ebd4cc6 // sqshl v6.4s, v6.4s, v29.4s
+	WORD $0x4ebe4ce7 // sqshl v7.4s, v7.4s, v30.4s
+	WORD $0x4ebb4d08 // sqshl v8.4s, v8.4s, v27.4s
+	WORD $0x4ebc4d29 // sqshl v9.4s, v9.4s, v28.4s
+	WORD $0x4ebd4d4a // sqshl v10.4s, v10.4s, v29.4s
+	WORD $0x4ebe4d6b // sqshl v11.4s, v11.4s, v30.4s
+	WORD $0x4ebb4d8c // sqshl v12.4s, v12.4s, v27.4s
+	WORD $0x4ebc4dad // sqshl v13.4s, v13.4s, v28.4s
+	WORD $0x4ebd4dce // sqshl v14.4s, v14.4s, v29.4s
+	WORD $0x4ebe4def // sqshl v15.4s, v15.4s, v30.4s
+nosh4:
+	WORD $0x4eb3b400 // sqdmulh v0.4s, v0.4s, v19.4s
+	WORD $0x4eb4b421 // sqdmulh v1.4s, v1.4s, v20.4s
+	WORD $0x4eb5b442 // sqdmulh v2.4s, v2.4s, v21.4s
+	WORD $0x4eb6b463 // sqdmulh v3.4s, v3.4s, v22.4s
+	WORD $0x4eb3b484 // sqdmulh v4.4s, v4.4s, v19.4s
+	WORD $0x4eb4b4a5 // sqdmulh v5.4s, v5.4s, v20.4s
+	WORD $0x4eb5b4c6 // sqdmulh v6.4s, v6.4s, v21.4s
+	WORD $0x4eb6b4e7 // sqdmulh v7.4s, v7.4s, v22.4s
+	WORD $0x4eb3b508 // sqdmulh v8.4s, v8.4s, v19.4s
+	WORD $0x4eb4b529 // sqdmulh v9.4s, v9.4s, v20.4s
+	WORD $0x4eb5b54a // sqdmulh v10.4s, v10.4s, v21.4s
+	WORD $0x4eb6b56b // sqdmulh v11.4s, v11.4s, v22.4s
+	WORD $0x4eb3b58c // sqdmulh v12.4s, v12.4s, v19.4s
+	WORD $0x4eb4b5ad // sqdmulh v13.4s, v13.4s, v20.4s
+	WORD $0x4eb5b5ce // sqdmulh v14.4s, v14.4s, v21.4s
+	WORD $0x4eb6b5ef // sqdmulh v15.4s, v15.4s, v22.4s
+	WORD $0x4eb75400 // srshl v0.4s, v0.4s, v23.4s
+	WORD $0x4eb85421 // srshl v1.4s, v1.4s, v24.4s
+	WORD $0x4eb95442 // srshl v2.4s, v2.4s, v25.4s
+	WORD $0x4eba5463 // srshl v3.4s, v3.4s, v26.4s
+	WORD $0x4eb75484 // srshl v4.4s, v4.4s, v23.4s
+	WORD $0x4eb854a5 // srshl v5.4s, v5.4s, v24.4s
+	WORD $0x4eb954c6 // srshl v6.4s, v6.4s, v25.4s
+	WORD $0x4eba54e7 // srshl v7.4s, v7.4s, v26.4s
+	WORD $0x4eb75508 // srshl v8.4s, v8.4s, v23.4s
+	WORD $0x4eb85529 // srshl v9.4s, v9.4s, v24.4s
+	WORD $0x4eb9554a // srshl v10.4s, v10.4s, v25.4s
+	WORD $0x4eba556b // srshl v11.4s, v11.4s, v26.4s
+	WORD $0x4eb7558c // srshl v12.4s, v12.4s, v23.4s
+	WORD $0x4eb855ad // srshl v13.4s, v13.4s, v24.4s
+	WORD $0x4eb955ce // srshl v14.4s, v14.4s, v25.4s
+	WORD $0x4eba55ef // srshl v15.4s, v15.4s, v26.4s
+	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
+	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
+	WORD $0x0e614884 // sqxtn v4.4h, v4.4s
+	WORD $0x4e6148a4 // sqxtn2 v4.8h, v5.4s
+	WORD $0x0e6148c5 // sqxtn v5.4h, v6.4s
+	WORD $0x4e6148e5 // sqxtn2 v5.8h, v7.4s
+	WORD $0x0e614908 // sqxtn v8.4h, v8.4s
+	WORD $0x4e614928 // sqxtn2 v8.8h, v9.4s
+	WORD $0x0e614949 // sqxtn v9.4h, v10.4s
+	WORD $0x4e614969 // sqxtn2 v9.8h, v11.4s
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
+	WORD $0x4e700c21 // sqadd v1.8h, v1.8h, v16.8h
+	WORD $0x4e700c84 // sqadd v4.8h, v4.8h, v16.8h
+	WORD $0x4e700ca5 // sqadd v5.8h, v5.8h, v16.8h
+	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
+	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
+	WORD $0x4e700d8c // sqadd v12.8h, v12.8h, v16.8h
+	WORD $0x4e700dad // sqadd v13.8h, v13.8h, v16.8h
+	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
+	WORD $0x4e214820 // sqxtn2 v0.16b, v1.8h
+	WORD $0x0e214884 // sqxtn v4.8b, v4.8h
+	WORD $0x4e2148a4 // sqxtn2 v4.16b, v5.8h
+	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	WORD $0x0e21498c // sqxtn v12.8b, v12.8h
+	WORD $0x4e2149ac // sqxtn2 v12.16b, v13.8h
+	TBZ	$1, R16, nosh4c
+	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
+	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
+	WORD $0x4e316484 // smax v4.16b, v4.16b, v17.16b
+	WORD $0x4e326c84 // smin v4.16b, v4.16b, v18.16b
+	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
+	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+	WORD $0x4e31658c // smax v12.16b, v12.16b, v17.16b
+	WORD $0x4e326d8c // smin v12.16b, v12.16b, v18.16b
+nosh4c:
+	VST1.P	[V0.B16], (R14)(R1)
+	VST1.P	[V4.B16], (R14)(R1)
+	VST1.P	[V8.B16], (R14)(R1)
+	VST1.P	[V12.B16], (R14)(R1)
+	ADD	$4, R15, R15
+	B	quad
+quaddone:
+	MOVD	$mlr-192(SP), R24
+	VLD1.P	64(R24), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1.P	64(R24), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R24), [V28.S4, V29.S4, V30.S4, V31.S4]
 	CMP	R11, R15
 	BGE	single
 pair:
@@ -1006,7 +1560,7 @@ rone2:
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 rdone2:
-	CBZ	R16, nosh2
+	TBZ	$0, R16, nosh2
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
 	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
@@ -1048,10 +1602,12 @@ nosh2:
 	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
 	WORD $0x4e21496a // sqxtn2 v10.16b, v11.8h
+	TBZ	$1, R16, nosh2c
 	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
 	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
 	WORD $0x4e31654a // smax v10.16b, v10.16b, v17.16b
 	WORD $0x4e326d4a // smin v10.16b, v10.16b, v18.16b
+nosh2c:
 	VST1.P	[V8.B16], (R14)(R1)
 	VST1.P	[V10.B16], (R14)(R1)
 	ADD	$2, R15, R15
@@ -1204,7 +1760,7 @@ rone1:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 rdone1:
 requant:
-	CBZ	R16, nosh1
+	TBZ	$0, R16, nosh1
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
 	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
@@ -1226,8 +1782,10 @@ nosh1:
 	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
 	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	TBZ	$1, R16, nosh1c
 	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
 	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+nosh1c:
 	VST1.P	[V8.B16], (R14)(R1)
 	ADD	$1, R15, R15
 	CMP	R2, R15
@@ -1305,7 +1863,18 @@ blk:
 	VORR	V8.B16, V9.B16, V8.B16
 	VMOV	V8.D[0], R16
 	VMOV	V8.D[1], R24
-	ORR	R24, R16, R16 // 0 iff no left shift in the block
+	ORR	R24, R16, R16
+	CMP	$0, R16
+	CSET	NE, R16 // bit 0: some left shift in the block
+	MOVW	qmin+76(FP), R24
+	CMN	$128, R24
+	BNE	clampon
+	MOVW	qmax+80(FP), R24
+	CMP	$127, R24
+	BEQ	clampoff
+clampon:
+	ORR	$2, R16, R16 // bit 1: [qmin, qmax] narrower than int8
+clampoff:
 	ADD	R13, R0, R14 // dst for pixel 0
 	MOVD	ZR, R15 // i
 	CMP	R11, R15
@@ -1802,7 +2371,7 @@ rone2:
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 rdone2:
-	CBZ	R16, nosh2
+	TBZ	$0, R16, nosh2
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
 	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
@@ -1844,10 +2413,12 @@ nosh2:
 	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
 	WORD $0x4e21496a // sqxtn2 v10.16b, v11.8h
+	TBZ	$1, R16, nosh2c
 	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
 	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
 	WORD $0x4e31654a // smax v10.16b, v10.16b, v17.16b
 	WORD $0x4e326d4a // smin v10.16b, v10.16b, v18.16b
+nosh2c:
 	VST1.P	[V8.B16], (R14)(R1)
 	VST1.P	[V10.B16], (R14)(R1)
 	ADD	$2, R15, R15
@@ -2136,7 +2707,7 @@ rone1:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 rdone1:
 requant:
-	CBZ	R16, nosh1
+	TBZ	$0, R16, nosh1
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
 	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
@@ -2158,8 +2729,10 @@ nosh1:
 	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
 	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	TBZ	$1, R16, nosh1c
 	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
 	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+nosh1c:
 	VST1.P	[V8.B16], (R14)(R1)
 	ADD	$1, R15, R15
 	CMP	R2, R15
@@ -2179,7 +2752,7 @@ nextblk:
 // …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
 // last one alone.
 
-TEXT ·dwNeonK5S1(SB), NOSPLIT, $0-104
+TEXT ·dwNeonK5S1(SB), NOSPLIT, $192-104
 	MOVD	dst+0(FP), R0
 	MOVD	outStride+8(FP), R1
 	MOVD	n+16(FP), R2
@@ -2187,6 +2760,9 @@ TEXT ·dwNeonK5S1(SB), NOSPLIT, $0-104
 	MOVD	nrows+32(FP), R4
 	MOVD	inc+88(FP), R26
 	MOVD	kxs+96(FP), R21
+	MOVD	c+48(FP), R23
+	MOVD	$5, R24
+	MUL	R24, R23, R23 // k*c: one kernel row of weights
 	MOVD	w+40(FP), R5
 	MOVD	c+48(FP), R6
 	MOVD	bias+56(FP), R7
@@ -2237,9 +2813,940 @@ blk:
 	VORR	V8.B16, V9.B16, V8.B16
 	VMOV	V8.D[0], R16
 	VMOV	V8.D[1], R24
-	ORR	R24, R16, R16 // 0 iff no left shift in the block
+	ORR	R24, R16, R16
+	CMP	$0, R16
+	CSET	NE, R16 // bit 0: some left shift in the block
+	MOVW	qmin+76(FP), R24
+	CMN	$128, R24
+	BNE	clampon
+	MOVW	qmax+80(FP), R24
+	CMP	$127, R24
+	BEQ	clampoff
+clampon:
+	ORR	$2, R16, R16 // bit 1: [qmin, qmax] narrower than int8
+clampoff:
 	ADD	R13, R0, R14 // dst for pixel 0
 	MOVD	ZR, R15 // i
+	MOVD	$mlr-192(SP), R24
+	VST1.P	[V20.S4, V21.S4, V22.S4, V23.S4], 64(R24)
+	VST1.P	[V24.S4, V25.S4, V26.S4, V27.S4], 64(R24)
+	VST1	[V28.S4, V29.S4, V30.S4, V31.S4], (R24)
+quad:
+	ADD	$3, R15, R24
+	CMP	R2, R24
+	BGE	quaddone
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R10), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R10), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1	(R10), [V12.S4, V13.S4, V14.S4, V15.S4]
+	ADD	R13, R5, R17 // weight cursor
+	MADD	R15, R13, R26, R25 // i*inc + cb
+	CMP	$5, R4
+	BNE	qloop
+	MOVD	0(R3), R19
+	ADD	R25, R19, R19
+	MOVD	8(R3), R22
+	ADD	R25, R22, R22
+	ADD	R23, R17, R20
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	R20, R17
+	MOVD	16(R3), R19
+	ADD	R25, R19, R19
+	MOVD	24(R3), R22
+	ADD	R25, R22, R22
+	ADD	R23, R17, R20
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	R20, R17
+	MOVD	32(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368333 // smlal v19.8h, v25.8b, v22.8b
+	WORD $0x4e368334 // smlal2 v20.8h, v25.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c393 // smull v19.8h, v28.8b, v21.8b
+	WORD $0x4e35c394 // smull2 v20.8h, v28.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c393 // smull v19.8h, v28.8b, v21.8b
+	WORD $0x4e35c394 // smull2 v20.8h, v28.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3d3 // smull v19.8h, v30.8b, v21.8b
+	WORD $0x4e35c3d4 // smull2 v20.8h, v30.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	B	qdone
+qloop:
+	MOVD	R3, R9
+qpair:
+	ADD	R4<<3, R3, R24
+	SUB	R9, R24, R24 // bytes of rows left
+	CMP	$16, R24
+	BLT	qone
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	MOVD	8(R9), R22
+	ADD	R25, R22, R22
+	ADD	R23, R17, R20
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	R20, R17
+	ADD	$16, R9, R9
+	B	qpair
+qone:
+	CBZ	R24, qdone
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368333 // smlal v19.8h, v25.8b, v22.8b
+	WORD $0x4e368334 // smlal2 v20.8h, v25.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c393 // smull v19.8h, v28.8b, v21.8b
+	WORD $0x4e35c394 // smull2 v20.8h, v28.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c393 // smull v19.8h, v28.8b, v21.8b
+	WORD $0x4e35c394 // smull2 v20.8h, v28.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3d3 // smull v19.8h, v30.8b, v21.8b
+	WORD $0x4e35c3d4 // smull2 v20.8h, v30.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+qdone:
+	MOVD	$mlr-192(SP), R24
+	VLD1	(R24), [V19.S4, V20.S4, V21.S4, V22.S4]
+	ADD	$128, R24, R9
+	VLD1	(R9), [V23.S4, V24.S4, V25.S4, V26.S4]
+	TBZ	$0, R16, nosh4
+	ADD	$64, R24, R9
+	VLD1	(R9), [V27.S4, V28.S4, V29.S4, V30.S4]
+	WORD $0x4ebb4c00 // sqshl v0.4s, v0.4s, v27.4s
+	WORD $0x4ebc4c21 // sqshl v1.4s, v1.4s, v28.4s
+	WORD $0x4ebd4c42 // sqshl v2.4s, v2.4s, v29.4s
+	WORD $0x4ebe4c63 // sqshl v3.4s, v3.4s, v30.4s
+	WORD $0x4ebb4c84 // sqshl v4.4s, v4.4s, v27.4s
+	WORD $0x4ebc4ca5 // sqshl v5.4s, v5.4s, v28.4s
+	WORD $0x4ebd4cc6 // sqshl v6.4s, v6.4s, v29.4s
+	WORD $0x4ebe4ce7 // sqshl v7.4s, v7.4s, v30.4s
+	WORD $0x4ebb4d08 // sqshl v8.4s, v8.4s, v27.4s
+	WORD $0x4ebc4d29 // sqshl v9.4s, v9.4s, v28.4s
+	WORD $0x4ebd4d4a // sqshl v10.4s, v10.4s, v29.4s
+	WORD $0x4ebe4d6b // sqshl v11.4s, v11.4s, v30.4s
+	WORD $0x4ebb4d8c // sqshl v12.4s, v12.4s, v27.4s
+	WORD $0x4ebc4dad // sqshl v13.4s, v13.4s, v28.4s
+	WORD $0x4ebd4dce // sqshl v14.4s, v14.4s, v29.4s
+	WORD $0x4ebe4def // sqshl v15.4s, v15.4s, v30.4s
+nosh4:
+	WORD $0x4eb3b400 // sqdmulh v0.4s, v0.4s, v19.4s
+	WORD $0x4eb4b421 // sqdmulh v1.4s, v1.4s, v20.4s
+	WORD $0x4eb5b442 // sqdmulh v2.4s, v2.4s, v21.4s
+	WORD $0x4eb6b463 // sqdmulh v3.4s, v3.4s, v22.4s
+	WORD $0x4eb3b484 // sqdmulh v4.4s, v4.4s, v19.4s
+	WORD $0x4eb4b4a5 // sqdmulh v5.4s, v5.4s, v20.4s
+	WORD $0x4eb5b4c6 // sqdmulh v6.4s, v6.4s, v21.4s
+	WORD $0x4eb6b4e7 // sqdmulh v7.4s, v7.4s, v22.4s
+	WORD $0x4eb3b508 // sqdmulh v8.4s, v8.4s, v19.4s
+	WORD $0x4eb4b529 // sqdmulh v9.4s, v9.4s, v20.4s
+	WORD $0x4eb5b54a // sqdmulh v10.4s, v10.4s, v21.4s
+	WORD $0x4eb6b56b // sqdmulh v11.4s, v11.4s, v22.4s
+	WORD $0x4eb3b58c // sqdmulh v12.4s, v12.4s, v19.4s
+	WORD $0x4eb4b5ad // sqdmulh v13.4s, v13.4s, v20.4s
+	WORD $0x4eb5b5ce // sqdmulh v14.4s, v14.4s, v21.4s
+	WORD $0x4eb6b5ef // sqdmulh v15.4s, v15.4s, v22.4s
+	WORD $0x4eb75400 // srshl v0.4s, v0.4s, v23.4s
+	WORD $0x4eb85421 // srshl v1.4s, v1.4s, v24.4s
+	WORD $0x4eb95442 // srshl v2.4s, v2.4s, v25.4s
+	WORD $0x4eba5463 // srshl v3.4s, v3.4s, v26.4s
+	WORD $0x4eb75484 // srshl v4.4s, v4.4s, v23.4s
+	WORD $0x4eb854a5 // srshl v5.4s, v5.4s, v24.4s
+	WORD $0x4eb954c6 // srshl v6.4s, v6.4s, v25.4s
+	WORD $0x4eba54e7 // srshl v7.4s, v7.4s, v26.4s
+	WORD $0x4eb75508 // srshl v8.4s, v8.4s, v23.4s
+	WORD $0x4eb85529 // srshl v9.4s, v9.4s, v24.4s
+	WORD $0x4eb9554a // srshl v10.4s, v10.4s, v25.4s
+	WORD $0x4eba556b // srshl v11.4s, v11.4s, v26.4s
+	WORD $0x4eb7558c // srshl v12.4s, v12.4s, v23.4s
+	WORD $0x4eb855ad // srshl v13.4s, v13.4s, v24.4s
+	WORD $0x4eb955ce // srshl v14.4s, v14.4s, v25.4s
+	WORD $0x4eba55ef // srshl v15.4s, v15.4s, v26.4s
+	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
+	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
+	WORD $0x0e614884 // sqxtn v4.4h, v4.4s
+	WORD $0x4e6148a4 // sqxtn2 v4.8h, v5.4s
+	WORD $0x0e6148c5 // sqxtn v5.4h, v6.4s
+	WORD $0x4e6148e5 // sqxtn2 v5.8h, v7.4s
+	WORD $0x0e614908 // sqxtn v8.4h, v8.4s
+	WORD $0x4e614928 // sqxtn2 v8.8h, v9.4s
+	WORD $0x0e614949 // sqxtn v9.4h, v10.4s
+	WORD $0x4e614969 // sqxtn2 v9.8h, v11.4s
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
+	WORD $0x4e700c21 // sqadd v1.8h, v1.8h, v16.8h
+	WORD $0x4e700c84 // sqadd v4.8h, v4.8h, v16.8h
+	WORD $0x4e700ca5 // sqadd v5.8h, v5.8h, v16.8h
+	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
+	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
+	WORD $0x4e700d8c // sqadd v12.8h, v12.8h, v16.8h
+	WORD $0x4e700dad // sqadd v13.8h, v13.8h, v16.8h
+	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
+	WORD $0x4e214820 // sqxtn2 v0.16b, v1.8h
+	WORD $0x0e214884 // sqxtn v4.8b, v4.8h
+	WORD $0x4e2148a4 // sqxtn2 v4.16b, v5.8h
+	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	WORD $0x0e21498c // sqxtn v12.8b, v12.8h
+	WORD $0x4e2149ac // sqxtn2 v12.16b, v13.8h
+	TBZ	$1, R16, nosh4c
+	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
+	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
+	WORD $0x4e316484 // smax v4.16b, v4.16b, v17.16b
+	WORD $0x4e326c84 // smin v4.16b, v4.16b, v18.16b
+	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
+	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+	WORD $0x4e31658c // smax v12.16b, v12.16b, v17.16b
+	WORD $0x4e326d8c // smin v12.16b, v12.16b, v18.16b
+nosh4c:
+	VST1.P	[V0.B16], (R14)(R1)
+	VST1.P	[V4.B16], (R14)(R1)
+	VST1.P	[V8.B16], (R14)(R1)
+	VST1.P	[V12.B16], (R14)(R1)
+	ADD	$4, R15, R15
+	B	quad
+quaddone:
+	MOVD	$mlr-192(SP), R24
+	VLD1.P	64(R24), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1.P	64(R24), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R24), [V28.S4, V29.S4, V30.S4, V31.S4]
 	CMP	R11, R15
 	BGE	single
 pair:
@@ -2710,7 +4217,7 @@ rone2:
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 rdone2:
-	CBZ	R16, nosh2
+	TBZ	$0, R16, nosh2
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
 	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
@@ -2752,10 +4259,12 @@ nosh2:
 	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
 	WORD $0x4e21496a // sqxtn2 v10.16b, v11.8h
+	TBZ	$1, R16, nosh2c
 	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
 	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
 	WORD $0x4e31654a // smax v10.16b, v10.16b, v17.16b
 	WORD $0x4e326d4a // smin v10.16b, v10.16b, v18.16b
+nosh2c:
 	VST1.P	[V8.B16], (R14)(R1)
 	VST1.P	[V10.B16], (R14)(R1)
 	ADD	$2, R15, R15
@@ -3044,7 +4553,7 @@ rone1:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 rdone1:
 requant:
-	CBZ	R16, nosh1
+	TBZ	$0, R16, nosh1
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
 	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
@@ -3066,8 +4575,10 @@ nosh1:
 	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
 	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	TBZ	$1, R16, nosh1c
 	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
 	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+nosh1c:
 	VST1.P	[V8.B16], (R14)(R1)
 	ADD	$1, R15, R15
 	CMP	R2, R15
@@ -3145,7 +4656,18 @@ blk:
 	VORR	V8.B16, V9.B16, V8.B16
 	VMOV	V8.D[0], R16
 	VMOV	V8.D[1], R24
-	ORR	R24, R16, R16 // 0 iff no left shift in the block
+	ORR	R24, R16, R16
+	CMP	$0, R16
+	CSET	NE, R16 // bit 0: some left shift in the block
+	MOVW	qmin+76(FP), R24
+	CMN	$128, R24
+	BNE	clampon
+	MOVW	qmax+80(FP), R24
+	CMP	$127, R24
+	BEQ	clampoff
+clampon:
+	ORR	$2, R16, R16 // bit 1: [qmin, qmax] narrower than int8
+clampoff:
 	ADD	R13, R0, R14 // dst for pixel 0
 	MOVD	ZR, R15 // i
 	CMP	R11, R15
@@ -3978,7 +5500,7 @@ rone2:
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 rdone2:
-	CBZ	R16, nosh2
+	TBZ	$0, R16, nosh2
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
 	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
@@ -4020,10 +5542,12 @@ nosh2:
 	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
 	WORD $0x4e21496a // sqxtn2 v10.16b, v11.8h
+	TBZ	$1, R16, nosh2c
 	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
 	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
 	WORD $0x4e31654a // smax v10.16b, v10.16b, v17.16b
 	WORD $0x4e326d4a // smin v10.16b, v10.16b, v18.16b
+nosh2c:
 	VST1.P	[V8.B16], (R14)(R1)
 	VST1.P	[V10.B16], (R14)(R1)
 	ADD	$2, R15, R15
@@ -4496,7 +6020,7 @@ rone1:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 rdone1:
 requant:
-	CBZ	R16, nosh1
+	TBZ	$0, R16, nosh1
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
 	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
@@ -4518,8 +6042,10 @@ nosh1:
 	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
 	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	TBZ	$1, R16, nosh1c
 	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
 	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+nosh1c:
 	VST1.P	[V8.B16], (R14)(R1)
 	ADD	$1, R15, R15
 	CMP	R2, R15
@@ -4539,7 +6065,7 @@ nextblk:
 // …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
 // last one alone.
 
-TEXT ·dwNeonK7S1(SB), NOSPLIT, $0-104
+TEXT ·dwNeonK7S1(SB), NOSPLIT, $192-104
 	MOVD	dst+0(FP), R0
 	MOVD	outStride+8(FP), R1
 	MOVD	n+16(FP), R2
@@ -4547,6 +6073,9 @@ TEXT ·dwNeonK7S1(SB), NOSPLIT, $0-104
 	MOVD	nrows+32(FP), R4
 	MOVD	inc+88(FP), R26
 	MOVD	kxs+96(FP), R21
+	MOVD	c+48(FP), R23
+	MOVD	$7, R24
+	MUL	R24, R23, R23 // k*c: one kernel row of weights
 	MOVD	w+40(FP), R5
 	MOVD	c+48(FP), R6
 	MOVD	bias+56(FP), R7
@@ -4597,9 +6126,1492 @@ blk:
 	VORR	V8.B16, V9.B16, V8.B16
 	VMOV	V8.D[0], R16
 	VMOV	V8.D[1], R24
-	ORR	R24, R16, R16 // 0 iff no left shift in the block
+	ORR	R24, R16, R16
+	CMP	$0, R16
+	CSET	NE, R16 // bit 0: some left shift in the block
+	MOVW	qmin+76(FP), R24
+	CMN	$128, R24
+	BNE	clampon
+	MOVW	qmax+80(FP), R24
+	CMP	$127, R24
+	BEQ	clampoff
+clampon:
+	ORR	$2, R16, R16 // bit 1: [qmin, qmax] narrower than int8
+clampoff:
 	ADD	R13, R0, R14 // dst for pixel 0
 	MOVD	ZR, R15 // i
+	MOVD	$mlr-192(SP), R24
+	VST1.P	[V20.S4, V21.S4, V22.S4, V23.S4], 64(R24)
+	VST1.P	[V24.S4, V25.S4, V26.S4, V27.S4], 64(R24)
+	VST1	[V28.S4, V29.S4, V30.S4, V31.S4], (R24)
+quad:
+	ADD	$3, R15, R24
+	CMP	R2, R24
+	BGE	quaddone
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R10), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R10), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1	(R10), [V12.S4, V13.S4, V14.S4, V15.S4]
+	ADD	R13, R5, R17 // weight cursor
+	MADD	R15, R13, R26, R25 // i*inc + cb
+	CMP	$7, R4
+	BNE	qloop
+	MOVD	0(R3), R19
+	ADD	R25, R19, R19
+	MOVD	8(R3), R22
+	ADD	R25, R22, R22
+	ADD	R23, R17, R20
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	R20, R17
+	MOVD	16(R3), R19
+	ADD	R25, R19, R19
+	MOVD	24(R3), R22
+	ADD	R25, R22, R22
+	ADD	R23, R17, R20
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	R20, R17
+	MOVD	32(R3), R19
+	ADD	R25, R19, R19
+	MOVD	40(R3), R22
+	ADD	R25, R22, R22
+	ADD	R23, R17, R20
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	R20, R17
+	MOVD	48(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368333 // smlal v19.8h, v25.8b, v22.8b
+	WORD $0x4e368334 // smlal2 v20.8h, v25.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c393 // smull v19.8h, v28.8b, v21.8b
+	WORD $0x4e35c394 // smull2 v20.8h, v28.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c393 // smull v19.8h, v28.8b, v21.8b
+	WORD $0x4e35c394 // smull2 v20.8h, v28.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3d3 // smull v19.8h, v30.8b, v21.8b
+	WORD $0x4e35c3d4 // smull2 v20.8h, v30.16b, v21.16b
+	WORD $0x0e3682f3 // smlal v19.8h, v23.8b, v22.8b
+	WORD $0x4e3682f4 // smlal2 v20.8h, v23.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c3d3 // smull v19.8h, v30.8b, v21.8b
+	WORD $0x4e35c3d4 // smull2 v20.8h, v30.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	B	qdone
+qloop:
+	MOVD	R3, R9
+qpair:
+	ADD	R4<<3, R3, R24
+	SUB	R9, R24, R24 // bytes of rows left
+	CMP	$16, R24
+	BLT	qone
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	MOVD	8(R9), R22
+	ADD	R25, R22, R22
+	ADD	R23, R17, R20
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	R20, R17
+	ADD	$16, R9, R9
+	B	qpair
+qone:
+	CBZ	R24, qdone
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368333 // smlal v19.8h, v25.8b, v22.8b
+	WORD $0x4e368334 // smlal2 v20.8h, v25.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c393 // smull v19.8h, v28.8b, v21.8b
+	WORD $0x4e35c394 // smull2 v20.8h, v28.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c393 // smull v19.8h, v28.8b, v21.8b
+	WORD $0x4e35c394 // smull2 v20.8h, v28.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3d3 // smull v19.8h, v30.8b, v21.8b
+	WORD $0x4e35c3d4 // smull2 v20.8h, v30.16b, v21.16b
+	WORD $0x0e3682f3 // smlal v19.8h, v23.8b, v22.8b
+	WORD $0x4e3682f4 // smlal2 v20.8h, v23.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c3d3 // smull v19.8h, v30.8b, v21.8b
+	WORD $0x4e35c3d4 // smull2 v20.8h, v30.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+qdone:
+	MOVD	$mlr-192(SP), R24
+	VLD1	(R24), [V19.S4, V20.S4, V21.S4, V22.S4]
+	ADD	$128, R24, R9
+	VLD1	(R9), [V23.S4, V24.S4, V25.S4, V26.S4]
+	TBZ	$0, R16, nosh4
+	ADD	$64, R24, R9
+	VLD1	(R9), [V27.S4, V28.S4, V29.S4, V30.S4]
+	WORD $0x4ebb4c00 // sqshl v0.4s, v0.4s, v27.4s
+	WORD $0x4ebc4c21 // sqshl v1.4s, v1.4s, v28.4s
+	WORD $0x4ebd4c42 // sqshl v2.4s, v2.4s, v29.4s
+	WORD $0x4ebe4c63 // sqshl v3.4s, v3.4s, v30.4s
+	WORD $0x4ebb4c84 // sqshl v4.4s, v4.4s, v27.4s
+	WORD $0x4ebc4ca5 // sqshl v5.4s, v5.4s, v28.4s
+	WORD $0x4ebd4cc6 // sqshl v6.4s, v6.4s, v29.4s
+	WORD $0x4ebe4ce7 // sqshl v7.4s, v7.4s, v30.4s
+	WORD $0x4ebb4d08 // sqshl v8.4s, v8.4s, v27.4s
+	WORD $0x4ebc4d29 // sqshl v9.4s, v9.4s, v28.4s
+	WORD $0x4ebd4d4a // sqshl v10.4s, v10.4s, v29.4s
+	WORD $0x4ebe4d6b // sqshl v11.4s, v11.4s, v30.4s
+	WORD $0x4ebb4d8c // sqshl v12.4s, v12.4s, v27.4s
+	WORD $0x4ebc4dad // sqshl v13.4s, v13.4s, v28.4s
+	WORD $0x4ebd4dce // sqshl v14.4s, v14.4s, v29.4s
+	WORD $0x4ebe4def // sqshl v15.4s, v15.4s, v30.4s
+nosh4:
+	WORD $0x4eb3b400 // sqdmulh v0.4s, v0.4s, v19.4s
+	WORD $0x4eb4b421 // sqdmulh v1.4s, v1.4s, v20.4s
+	WORD $0x4eb5b442 // sqdmulh v2.4s, v2.4s, v21.4s
+	WORD $0x4eb6b463 // sqdmulh v3.4s, v3.4s, v22.4s
+	WORD $0x4eb3b484 // sqdmulh v4.4s, v4.4s, v19.4s
+	WORD $0x4eb4b4a5 // sqdmulh v5.4s, v5.4s, v20.4s
+	WORD $0x4eb5b4c6 // sqdmulh v6.4s, v6.4s, v21.4s
+	WORD $0x4eb6b4e7 // sqdmulh v7.4s, v7.4s, v22.4s
+	WORD $0x4eb3b508 // sqdmulh v8.4s, v8.4s, v19.4s
+	WORD $0x4eb4b529 // sqdmulh v9.4s, v9.4s, v20.4s
+	WORD $0x4eb5b54a // sqdmulh v10.4s, v10.4s, v21.4s
+	WORD $0x4eb6b56b // sqdmulh v11.4s, v11.4s, v22.4s
+	WORD $0x4eb3b58c // sqdmulh v12.4s, v12.4s, v19.4s
+	WORD $0x4eb4b5ad // sqdmulh v13.4s, v13.4s, v20.4s
+	WORD $0x4eb5b5ce // sqdmulh v14.4s, v14.4s, v21.4s
+	WORD $0x4eb6b5ef // sqdmulh v15.4s, v15.4s, v22.4s
+	WORD $0x4eb75400 // srshl v0.4s, v0.4s, v23.4s
+	WORD $0x4eb85421 // srshl v1.4s, v1.4s, v24.4s
+	WORD $0x4eb95442 // srshl v2.4s, v2.4s, v25.4s
+	WORD $0x4eba5463 // srshl v3.4s, v3.4s, v26.4s
+	WORD $0x4eb75484 // srshl v4.4s, v4.4s, v23.4s
+	WORD $0x4eb854a5 // srshl v5.4s, v5.4s, v24.4s
+	WORD $0x4eb954c6 // srshl v6.4s, v6.4s, v25.4s
+	WORD $0x4eba54e7 // srshl v7.4s, v7.4s, v26.4s
+	WORD $0x4eb75508 // srshl v8.4s, v8.4s, v23.4s
+	WORD $0x4eb85529 // srshl v9.4s, v9.4s, v24.4s
+	WORD $0x4eb9554a // srshl v10.4s, v10.4s, v25.4s
+	WORD $0x4eba556b // srshl v11.4s, v11.4s, v26.4s
+	WORD $0x4eb7558c // srshl v12.4s, v12.4s, v23.4s
+	WORD $0x4eb855ad // srshl v13.4s, v13.4s, v24.4s
+	WORD $0x4eb955ce // srshl v14.4s, v14.4s, v25.4s
+	WORD $0x4eba55ef // srshl v15.4s, v15.4s, v26.4s
+	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
+	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
+	WORD $0x0e614884 // sqxtn v4.4h, v4.4s
+	WORD $0x4e6148a4 // sqxtn2 v4.8h, v5.4s
+	WORD $0x0e6148c5 // sqxtn v5.4h, v6.4s
+	WORD $0x4e6148e5 // sqxtn2 v5.8h, v7.4s
+	WORD $0x0e614908 // sqxtn v8.4h, v8.4s
+	WORD $0x4e614928 // sqxtn2 v8.8h, v9.4s
+	WORD $0x0e614949 // sqxtn v9.4h, v10.4s
+	WORD $0x4e614969 // sqxtn2 v9.8h, v11.4s
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
+	WORD $0x4e700c21 // sqadd v1.8h, v1.8h, v16.8h
+	WORD $0x4e700c84 // sqadd v4.8h, v4.8h, v16.8h
+	WORD $0x4e700ca5 // sqadd v5.8h, v5.8h, v16.8h
+	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
+	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
+	WORD $0x4e700d8c // sqadd v12.8h, v12.8h, v16.8h
+	WORD $0x4e700dad // sqadd v13.8h, v13.8h, v16.8h
+	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
+	WORD $0x4e214820 // sqxtn2 v0.16b, v1.8h
+	WORD $0x0e214884 // sqxtn v4.8b, v4.8h
+	WORD $0x4e2148a4 // sqxtn2 v4.16b, v5.8h
+	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	WORD $0x0e21498c // sqxtn v12.8b, v12.8h
+	WORD $0x4e2149ac // sqxtn2 v12.16b, v13.8h
+	TBZ	$1, R16, nosh4c
+	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
+	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
+	WORD $0x4e316484 // smax v4.16b, v4.16b, v17.16b
+	WORD $0x4e326c84 // smin v4.16b, v4.16b, v18.16b
+	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
+	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+	WORD $0x4e31658c // smax v12.16b, v12.16b, v17.16b
+	WORD $0x4e326d8c // smin v12.16b, v12.16b, v18.16b
+nosh4c:
+	VST1.P	[V0.B16], (R14)(R1)
+	VST1.P	[V4.B16], (R14)(R1)
+	VST1.P	[V8.B16], (R14)(R1)
+	VST1.P	[V12.B16], (R14)(R1)
+	ADD	$4, R15, R15
+	B	quad
+quaddone:
+	MOVD	$mlr-192(SP), R24
+	VLD1.P	64(R24), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1.P	64(R24), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R24), [V28.S4, V29.S4, V30.S4, V31.S4]
 	CMP	R11, R15
 	BGE	single
 pair:
@@ -5390,7 +8402,7 @@ rone2:
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 rdone2:
-	CBZ	R16, nosh2
+	TBZ	$0, R16, nosh2
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
 	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
@@ -5432,10 +8444,12 @@ nosh2:
 	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
 	WORD $0x4e21496a // sqxtn2 v10.16b, v11.8h
+	TBZ	$1, R16, nosh2c
 	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
 	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
 	WORD $0x4e31654a // smax v10.16b, v10.16b, v17.16b
 	WORD $0x4e326d4a // smin v10.16b, v10.16b, v18.16b
+nosh2c:
 	VST1.P	[V8.B16], (R14)(R1)
 	VST1.P	[V10.B16], (R14)(R1)
 	ADD	$2, R15, R15
@@ -5908,7 +8922,7 @@ rone1:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 rdone1:
 requant:
-	CBZ	R16, nosh1
+	TBZ	$0, R16, nosh1
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
 	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
@@ -5930,8 +8944,10 @@ nosh1:
 	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
 	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	TBZ	$1, R16, nosh1c
 	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
 	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+nosh1c:
 	VST1.P	[V8.B16], (R14)(R1)
 	ADD	$1, R15, R15
 	CMP	R2, R15
@@ -6009,7 +9025,18 @@ blk:
 	VORR	V8.B16, V9.B16, V8.B16
 	VMOV	V8.D[0], R16
 	VMOV	V8.D[1], R24
-	ORR	R24, R16, R16 // 0 iff no left shift in the block
+	ORR	R24, R16, R16
+	CMP	$0, R16
+	CSET	NE, R16 // bit 0: some left shift in the block
+	MOVW	qmin+76(FP), R24
+	CMN	$128, R24
+	BNE	clampon
+	MOVW	qmax+80(FP), R24
+	CMP	$127, R24
+	BEQ	clampoff
+clampon:
+	ORR	$2, R16, R16 // bit 1: [qmin, qmax] narrower than int8
+clampoff:
 	ADD	R13, R0, R14 // dst for pixel 0
 	MOVD	ZR, R15 // i
 	CMP	R11, R15
@@ -7266,7 +10293,7 @@ rone2:
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 rdone2:
-	CBZ	R16, nosh2
+	TBZ	$0, R16, nosh2
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
 	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
@@ -7308,10 +10335,12 @@ nosh2:
 	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
 	WORD $0x4e21496a // sqxtn2 v10.16b, v11.8h
+	TBZ	$1, R16, nosh2c
 	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
 	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
 	WORD $0x4e31654a // smax v10.16b, v10.16b, v17.16b
 	WORD $0x4e326d4a // smin v10.16b, v10.16b, v18.16b
+nosh2c:
 	VST1.P	[V8.B16], (R14)(R1)
 	VST1.P	[V10.B16], (R14)(R1)
 	ADD	$2, R15, R15
@@ -8016,7 +11045,7 @@ rone1:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 rdone1:
 requant:
-	CBZ	R16, nosh1
+	TBZ	$0, R16, nosh1
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
 	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
@@ -8038,8 +11067,10 @@ nosh1:
 	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
 	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	TBZ	$1, R16, nosh1c
 	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
 	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+nosh1c:
 	VST1.P	[V8.B16], (R14)(R1)
 	ADD	$1, R15, R15
 	CMP	R2, R15
@@ -8059,7 +11090,7 @@ nextblk:
 // …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
 // last one alone.
 
-TEXT ·dwNeonK9S1(SB), NOSPLIT, $0-104
+TEXT ·dwNeonK9S1(SB), NOSPLIT, $192-104
 	MOVD	dst+0(FP), R0
 	MOVD	outStride+8(FP), R1
 	MOVD	n+16(FP), R2
@@ -8067,6 +11098,9 @@ TEXT ·dwNeonK9S1(SB), NOSPLIT, $0-104
 	MOVD	nrows+32(FP), R4
 	MOVD	inc+88(FP), R26
 	MOVD	kxs+96(FP), R21
+	MOVD	c+48(FP), R23
+	MOVD	$9, R24
+	MUL	R24, R23, R23 // k*c: one kernel row of weights
 	MOVD	w+40(FP), R5
 	MOVD	c+48(FP), R6
 	MOVD	bias+56(FP), R7
@@ -8117,9 +11151,2188 @@ blk:
 	VORR	V8.B16, V9.B16, V8.B16
 	VMOV	V8.D[0], R16
 	VMOV	V8.D[1], R24
-	ORR	R24, R16, R16 // 0 iff no left shift in the block
+	ORR	R24, R16, R16
+	CMP	$0, R16
+	CSET	NE, R16 // bit 0: some left shift in the block
+	MOVW	qmin+76(FP), R24
+	CMN	$128, R24
+	BNE	clampon
+	MOVW	qmax+80(FP), R24
+	CMP	$127, R24
+	BEQ	clampoff
+clampon:
+	ORR	$2, R16, R16 // bit 1: [qmin, qmax] narrower than int8
+clampoff:
 	ADD	R13, R0, R14 // dst for pixel 0
 	MOVD	ZR, R15 // i
+	MOVD	$mlr-192(SP), R24
+	VST1.P	[V20.S4, V21.S4, V22.S4, V23.S4], 64(R24)
+	VST1.P	[V24.S4, V25.S4, V26.S4, V27.S4], 64(R24)
+	VST1	[V28.S4, V29.S4, V30.S4, V31.S4], (R24)
+quad:
+	ADD	$3, R15, R24
+	CMP	R2, R24
+	BGE	quaddone
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R10), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R10), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1	(R10), [V12.S4, V13.S4, V14.S4, V15.S4]
+	ADD	R13, R5, R17 // weight cursor
+	MADD	R15, R13, R26, R25 // i*inc + cb
+	CMP	$9, R4
+	BNE	qloop
+	MOVD	0(R3), R19
+	ADD	R25, R19, R19
+	MOVD	8(R3), R22
+	ADD	R25, R22, R22
+	ADD	R23, R17, R20
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	R20, R17
+	MOVD	16(R3), R19
+	ADD	R25, R19, R19
+	MOVD	24(R3), R22
+	ADD	R25, R22, R22
+	ADD	R23, R17, R20
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	R20, R17
+	MOVD	32(R3), R19
+	ADD	R25, R19, R19
+	MOVD	40(R3), R22
+	ADD	R25, R22, R22
+	ADD	R23, R17, R20
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	R20, R17
+	MOVD	48(R3), R19
+	ADD	R25, R19, R19
+	MOVD	56(R3), R22
+	ADD	R25, R22, R22
+	ADD	R23, R17, R20
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	R20, R17
+	MOVD	64(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368333 // smlal v19.8h, v25.8b, v22.8b
+	WORD $0x4e368334 // smlal2 v20.8h, v25.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c393 // smull v19.8h, v28.8b, v21.8b
+	WORD $0x4e35c394 // smull2 v20.8h, v28.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c393 // smull v19.8h, v28.8b, v21.8b
+	WORD $0x4e35c394 // smull2 v20.8h, v28.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3d3 // smull v19.8h, v30.8b, v21.8b
+	WORD $0x4e35c3d4 // smull2 v20.8h, v30.16b, v21.16b
+	WORD $0x0e3682f3 // smlal v19.8h, v23.8b, v22.8b
+	WORD $0x4e3682f4 // smlal2 v20.8h, v23.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c3d3 // smull v19.8h, v30.8b, v21.8b
+	WORD $0x4e35c3d4 // smull2 v20.8h, v30.16b, v21.16b
+	WORD $0x0e3682f3 // smlal v19.8h, v23.8b, v22.8b
+	WORD $0x4e3682f4 // smlal2 v20.8h, v23.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368333 // smlal v19.8h, v25.8b, v22.8b
+	WORD $0x4e368334 // smlal2 v20.8h, v25.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	B	qdone
+qloop:
+	MOVD	R3, R9
+qpair:
+	ADD	R4<<3, R3, R24
+	SUB	R9, R24, R24 // bytes of rows left
+	CMP	$16, R24
+	BLT	qone
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	MOVD	8(R9), R22
+	ADD	R25, R22, R22
+	ADD	R23, R17, R20
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	R20, R17
+	ADD	$16, R9, R9
+	B	qpair
+qone:
+	CBZ	R24, qdone
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368333 // smlal v19.8h, v25.8b, v22.8b
+	WORD $0x4e368334 // smlal2 v20.8h, v25.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c393 // smull v19.8h, v28.8b, v21.8b
+	WORD $0x4e35c394 // smull2 v20.8h, v28.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c393 // smull v19.8h, v28.8b, v21.8b
+	WORD $0x4e35c394 // smull2 v20.8h, v28.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3d3 // smull v19.8h, v30.8b, v21.8b
+	WORD $0x4e35c3d4 // smull2 v20.8h, v30.16b, v21.16b
+	WORD $0x0e3682f3 // smlal v19.8h, v23.8b, v22.8b
+	WORD $0x4e3682f4 // smlal2 v20.8h, v23.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c3d3 // smull v19.8h, v30.8b, v21.8b
+	WORD $0x4e35c3d4 // smull2 v20.8h, v30.16b, v21.16b
+	WORD $0x0e3682f3 // smlal v19.8h, v23.8b, v22.8b
+	WORD $0x4e3682f4 // smlal2 v20.8h, v23.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368333 // smlal v19.8h, v25.8b, v22.8b
+	WORD $0x4e368334 // smlal2 v20.8h, v25.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+qdone:
+	MOVD	$mlr-192(SP), R24
+	VLD1	(R24), [V19.S4, V20.S4, V21.S4, V22.S4]
+	ADD	$128, R24, R9
+	VLD1	(R9), [V23.S4, V24.S4, V25.S4, V26.S4]
+	TBZ	$0, R16, nosh4
+	ADD	$64, R24, R9
+	VLD1	(R9), [V27.S4, V28.S4, V29.S4, V30.S4]
+	WORD $0x4ebb4c00 // sqshl v0.4s, v0.4s, v27.4s
+	WORD $0x4ebc4c21 // sqshl v1.4s, v1.4s, v28.4s
+	WORD $0x4ebd4c42 // sqshl v2.4s, v2.4s, v29.4s
+	WORD $0x4ebe4c63 // sqshl v3.4s, v3.4s, v30.4s
+	WORD $0x4ebb4c84 // sqshl v4.4s, v4.4s, v27.4s
+	WORD $0x4ebc4ca5 // sqshl v5.4s, v5.4s, v28.4s
+	WORD $0x4ebd4cc6 // sqshl v6.4s, v6.4s, v29.4s
+	WORD $0x4ebe4ce7 // sqshl v7.4s, v7.4s, v30.4s
+	WORD $0x4ebb4d08 // sqshl v8.4s, v8.4s, v27.4s
+	WORD $0x4ebc4d29 // sqshl v9.4s, v9.4s, v28.4s
+	WORD $0x4ebd4d4a // sqshl v10.4s, v10.4s, v29.4s
+	WORD $0x4ebe4d6b // sqshl v11.4s, v11.4s, v30.4s
+	WORD $0x4ebb4d8c // sqshl v12.4s, v12.4s, v27.4s
+	WORD $0x4ebc4dad // sqshl v13.4s, v13.4s, v28.4s
+	WORD $0x4ebd4dce // sqshl v14.4s, v14.4s, v29.4s
+	WORD $0x4ebe4def // sqshl v15.4s, v15.4s, v30.4s
+nosh4:
+	WORD $0x4eb3b400 // sqdmulh v0.4s, v0.4s, v19.4s
+	WORD $0x4eb4b421 // sqdmulh v1.4s, v1.4s, v20.4s
+	WORD $0x4eb5b442 // sqdmulh v2.4s, v2.4s, v21.4s
+	WORD $0x4eb6b463 // sqdmulh v3.4s, v3.4s, v22.4s
+	WORD $0x4eb3b484 // sqdmulh v4.4s, v4.4s, v19.4s
+	WORD $0x4eb4b4a5 // sqdmulh v5.4s, v5.4s, v20.4s
+	WORD $0x4eb5b4c6 // sqdmulh v6.4s, v6.4s, v21.4s
+	WORD $0x4eb6b4e7 // sqdmulh v7.4s, v7.4s, v22.4s
+	WORD $0x4eb3b508 // sqdmulh v8.4s, v8.4s, v19.4s
+	WORD $0x4eb4b529 // sqdmulh v9.4s, v9.4s, v20.4s
+	WORD $0x4eb5b54a // sqdmulh v10.4s, v10.4s, v21.4s
+	WORD $0x4eb6b56b // sqdmulh v11.4s, v11.4s, v22.4s
+	WORD $0x4eb3b58c // sqdmulh v12.4s, v12.4s, v19.4s
+	WORD $0x4eb4b5ad // sqdmulh v13.4s, v13.4s, v20.4s
+	WORD $0x4eb5b5ce // sqdmulh v14.4s, v14.4s, v21.4s
+	WORD $0x4eb6b5ef // sqdmulh v15.4s, v15.4s, v22.4s
+	WORD $0x4eb75400 // srshl v0.4s, v0.4s, v23.4s
+	WORD $0x4eb85421 // srshl v1.4s, v1.4s, v24.4s
+	WORD $0x4eb95442 // srshl v2.4s, v2.4s, v25.4s
+	WORD $0x4eba5463 // srshl v3.4s, v3.4s, v26.4s
+	WORD $0x4eb75484 // srshl v4.4s, v4.4s, v23.4s
+	WORD $0x4eb854a5 // srshl v5.4s, v5.4s, v24.4s
+	WORD $0x4eb954c6 // srshl v6.4s, v6.4s, v25.4s
+	WORD $0x4eba54e7 // srshl v7.4s, v7.4s, v26.4s
+	WORD $0x4eb75508 // srshl v8.4s, v8.4s, v23.4s
+	WORD $0x4eb85529 // srshl v9.4s, v9.4s, v24.4s
+	WORD $0x4eb9554a // srshl v10.4s, v10.4s, v25.4s
+	WORD $0x4eba556b // srshl v11.4s, v11.4s, v26.4s
+	WORD $0x4eb7558c // srshl v12.4s, v12.4s, v23.4s
+	WORD $0x4eb855ad // srshl v13.4s, v13.4s, v24.4s
+	WORD $0x4eb955ce // srshl v14.4s, v14.4s, v25.4s
+	WORD $0x4eba55ef // srshl v15.4s, v15.4s, v26.4s
+	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
+	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
+	WORD $0x0e614884 // sqxtn v4.4h, v4.4s
+	WORD $0x4e6148a4 // sqxtn2 v4.8h, v5.4s
+	WORD $0x0e6148c5 // sqxtn v5.4h, v6.4s
+	WORD $0x4e6148e5 // sqxtn2 v5.8h, v7.4s
+	WORD $0x0e614908 // sqxtn v8.4h, v8.4s
+	WORD $0x4e614928 // sqxtn2 v8.8h, v9.4s
+	WORD $0x0e614949 // sqxtn v9.4h, v10.4s
+	WORD $0x4e614969 // sqxtn2 v9.8h, v11.4s
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
+	WORD $0x4e700c21 // sqadd v1.8h, v1.8h, v16.8h
+	WORD $0x4e700c84 // sqadd v4.8h, v4.8h, v16.8h
+	WORD $0x4e700ca5 // sqadd v5.8h, v5.8h, v16.8h
+	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
+	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
+	WORD $0x4e700d8c // sqadd v12.8h, v12.8h, v16.8h
+	WORD $0x4e700dad // sqadd v13.8h, v13.8h, v16.8h
+	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
+	WORD $0x4e214820 // sqxtn2 v0.16b, v1.8h
+	WORD $0x0e214884 // sqxtn v4.8b, v4.8h
+	WORD $0x4e2148a4 // sqxtn2 v4.16b, v5.8h
+	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	WORD $0x0e21498c // sqxtn v12.8b, v12.8h
+	WORD $0x4e2149ac // sqxtn2 v12.16b, v13.8h
+	TBZ	$1, R16, nosh4c
+	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
+	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
+	WORD $0x4e316484 // smax v4.16b, v4.16b, v17.16b
+	WORD $0x4e326c84 // smin v4.16b, v4.16b, v18.16b
+	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
+	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+	WORD $0x4e31658c // smax v12.16b, v12.16b, v17.16b
+	WORD $0x4e326d8c // smin v12.16b, v12.16b, v18.16b
+nosh4c:
+	VST1.P	[V0.B16], (R14)(R1)
+	VST1.P	[V4.B16], (R14)(R1)
+	VST1.P	[V8.B16], (R14)(R1)
+	VST1.P	[V12.B16], (R14)(R1)
+	ADD	$4, R15, R15
+	B	quad
+quaddone:
+	MOVD	$mlr-192(SP), R24
+	VLD1.P	64(R24), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1.P	64(R24), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R24), [V28.S4, V29.S4, V30.S4, V31.S4]
 	CMP	R11, R15
 	BGE	single
 pair:
@@ -9314,7 +14527,7 @@ rone2:
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 rdone2:
-	CBZ	R16, nosh2
+	TBZ	$0, R16, nosh2
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
 	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
@@ -9356,10 +14569,12 @@ nosh2:
 	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
 	WORD $0x4e21496a // sqxtn2 v10.16b, v11.8h
+	TBZ	$1, R16, nosh2c
 	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
 	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
 	WORD $0x4e31654a // smax v10.16b, v10.16b, v17.16b
 	WORD $0x4e326d4a // smin v10.16b, v10.16b, v18.16b
+nosh2c:
 	VST1.P	[V8.B16], (R14)(R1)
 	VST1.P	[V10.B16], (R14)(R1)
 	ADD	$2, R15, R15
@@ -10064,7 +15279,7 @@ rone1:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 rdone1:
 requant:
-	CBZ	R16, nosh1
+	TBZ	$0, R16, nosh1
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
 	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
@@ -10086,8 +15301,10 @@ nosh1:
 	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
 	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	TBZ	$1, R16, nosh1c
 	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
 	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+nosh1c:
 	VST1.P	[V8.B16], (R14)(R1)
 	ADD	$1, R15, R15
 	CMP	R2, R15
@@ -10165,7 +15382,18 @@ blk:
 	VORR	V8.B16, V9.B16, V8.B16
 	VMOV	V8.D[0], R16
 	VMOV	V8.D[1], R24
-	ORR	R24, R16, R16 // 0 iff no left shift in the block
+	ORR	R24, R16, R16
+	CMP	$0, R16
+	CSET	NE, R16 // bit 0: some left shift in the block
+	MOVW	qmin+76(FP), R24
+	CMN	$128, R24
+	BNE	clampon
+	MOVW	qmax+80(FP), R24
+	CMP	$127, R24
+	BEQ	clampoff
+clampon:
+	ORR	$2, R16, R16 // bit 1: [qmin, qmax] narrower than int8
+clampoff:
 	ADD	R13, R0, R14 // dst for pixel 0
 	MOVD	ZR, R15 // i
 	CMP	R11, R15
@@ -11934,7 +17162,7 @@ rone2:
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 rdone2:
-	CBZ	R16, nosh2
+	TBZ	$0, R16, nosh2
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
 	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
@@ -11976,10 +17204,12 @@ nosh2:
 	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
 	WORD $0x4e21496a // sqxtn2 v10.16b, v11.8h
+	TBZ	$1, R16, nosh2c
 	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
 	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
 	WORD $0x4e31654a // smax v10.16b, v10.16b, v17.16b
 	WORD $0x4e326d4a // smin v10.16b, v10.16b, v18.16b
+nosh2c:
 	VST1.P	[V8.B16], (R14)(R1)
 	VST1.P	[V10.B16], (R14)(R1)
 	ADD	$2, R15, R15
@@ -12964,7 +18194,7 @@ rone1:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 rdone1:
 requant:
-	CBZ	R16, nosh1
+	TBZ	$0, R16, nosh1
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
 	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
@@ -12986,8 +18216,10 @@ nosh1:
 	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
 	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	TBZ	$1, R16, nosh1c
 	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
 	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+nosh1c:
 	VST1.P	[V8.B16], (R14)(R1)
 	ADD	$1, R15, R15
 	CMP	R2, R15
@@ -13007,7 +18239,7 @@ nextblk:
 // …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
 // last one alone.
 
-TEXT ·dwNeonK11S1(SB), NOSPLIT, $0-104
+TEXT ·dwNeonK11S1(SB), NOSPLIT, $192-104
 	MOVD	dst+0(FP), R0
 	MOVD	outStride+8(FP), R1
 	MOVD	n+16(FP), R2
@@ -13015,6 +18247,9 @@ TEXT ·dwNeonK11S1(SB), NOSPLIT, $0-104
 	MOVD	nrows+32(FP), R4
 	MOVD	inc+88(FP), R26
 	MOVD	kxs+96(FP), R21
+	MOVD	c+48(FP), R23
+	MOVD	$11, R24
+	MUL	R24, R23, R23 // k*c: one kernel row of weights
 	MOVD	w+40(FP), R5
 	MOVD	c+48(FP), R6
 	MOVD	bias+56(FP), R7
@@ -13065,9 +18300,3028 @@ blk:
 	VORR	V8.B16, V9.B16, V8.B16
 	VMOV	V8.D[0], R16
 	VMOV	V8.D[1], R24
-	ORR	R24, R16, R16 // 0 iff no left shift in the block
+	ORR	R24, R16, R16
+	CMP	$0, R16
+	CSET	NE, R16 // bit 0: some left shift in the block
+	MOVW	qmin+76(FP), R24
+	CMN	$128, R24
+	BNE	clampon
+	MOVW	qmax+80(FP), R24
+	CMP	$127, R24
+	BEQ	clampoff
+clampon:
+	ORR	$2, R16, R16 // bit 1: [qmin, qmax] narrower than int8
+clampoff:
 	ADD	R13, R0, R14 // dst for pixel 0
 	MOVD	ZR, R15 // i
+	MOVD	$mlr-192(SP), R24
+	VST1.P	[V20.S4, V21.S4, V22.S4, V23.S4], 64(R24)
+	VST1.P	[V24.S4, V25.S4, V26.S4, V27.S4], 64(R24)
+	VST1	[V28.S4, V29.S4, V30.S4, V31.S4], (R24)
+quad:
+	ADD	$3, R15, R24
+	CMP	R2, R24
+	BGE	quaddone
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R10), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R10), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1	(R10), [V12.S4, V13.S4, V14.S4, V15.S4]
+	ADD	R13, R5, R17 // weight cursor
+	MADD	R15, R13, R26, R25 // i*inc + cb
+	CMP	$11, R4
+	BNE	qloop
+	MOVD	0(R3), R19
+	ADD	R25, R19, R19
+	MOVD	8(R3), R22
+	ADD	R25, R22, R22
+	ADD	R23, R17, R20
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	R20, R17
+	MOVD	16(R3), R19
+	ADD	R25, R19, R19
+	MOVD	24(R3), R22
+	ADD	R25, R22, R22
+	ADD	R23, R17, R20
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	R20, R17
+	MOVD	32(R3), R19
+	ADD	R25, R19, R19
+	MOVD	40(R3), R22
+	ADD	R25, R22, R22
+	ADD	R23, R17, R20
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	R20, R17
+	MOVD	48(R3), R19
+	ADD	R25, R19, R19
+	MOVD	56(R3), R22
+	ADD	R25, R22, R22
+	ADD	R23, R17, R20
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	R20, R17
+	MOVD	64(R3), R19
+	ADD	R25, R19, R19
+	MOVD	72(R3), R22
+	ADD	R25, R22, R22
+	ADD	R23, R17, R20
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	R20, R17
+	MOVD	80(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368333 // smlal v19.8h, v25.8b, v22.8b
+	WORD $0x4e368334 // smlal2 v20.8h, v25.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c393 // smull v19.8h, v28.8b, v21.8b
+	WORD $0x4e35c394 // smull2 v20.8h, v28.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c393 // smull v19.8h, v28.8b, v21.8b
+	WORD $0x4e35c394 // smull2 v20.8h, v28.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3d3 // smull v19.8h, v30.8b, v21.8b
+	WORD $0x4e35c3d4 // smull2 v20.8h, v30.16b, v21.16b
+	WORD $0x0e3682f3 // smlal v19.8h, v23.8b, v22.8b
+	WORD $0x4e3682f4 // smlal2 v20.8h, v23.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c3d3 // smull v19.8h, v30.8b, v21.8b
+	WORD $0x4e35c3d4 // smull2 v20.8h, v30.16b, v21.16b
+	WORD $0x0e3682f3 // smlal v19.8h, v23.8b, v22.8b
+	WORD $0x4e3682f4 // smlal2 v20.8h, v23.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368333 // smlal v19.8h, v25.8b, v22.8b
+	WORD $0x4e368334 // smlal2 v20.8h, v25.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368333 // smlal v19.8h, v25.8b, v22.8b
+	WORD $0x4e368334 // smlal2 v20.8h, v25.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c393 // smull v19.8h, v28.8b, v21.8b
+	WORD $0x4e35c394 // smull2 v20.8h, v28.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	B	qdone
+qloop:
+	MOVD	R3, R9
+qpair:
+	ADD	R4<<3, R3, R24
+	SUB	R9, R24, R24 // bytes of rows left
+	CMP	$16, R24
+	BLT	qone
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	MOVD	8(R9), R22
+	ADD	R25, R22, R22
+	ADD	R23, R17, R20
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R22)(R21), [V29.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R22)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R22)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R22)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R20)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	R20, R17
+	ADD	$16, R9, R9
+	B	qpair
+qone:
+	CBZ	R24, qdone
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368333 // smlal v19.8h, v25.8b, v22.8b
+	WORD $0x4e368334 // smlal2 v20.8h, v25.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c393 // smull v19.8h, v28.8b, v21.8b
+	WORD $0x4e35c394 // smull2 v20.8h, v28.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c393 // smull v19.8h, v28.8b, v21.8b
+	WORD $0x4e35c394 // smull2 v20.8h, v28.16b, v21.16b
+	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3d3 // smull v19.8h, v30.8b, v21.8b
+	WORD $0x4e35c3d4 // smull2 v20.8h, v30.16b, v21.16b
+	WORD $0x0e3682f3 // smlal v19.8h, v23.8b, v22.8b
+	WORD $0x4e3682f4 // smlal2 v20.8h, v23.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c3d3 // smull v19.8h, v30.8b, v21.8b
+	WORD $0x4e35c3d4 // smull2 v20.8h, v30.16b, v21.16b
+	WORD $0x0e3682f3 // smlal v19.8h, v23.8b, v22.8b
+	WORD $0x4e3682f4 // smlal2 v20.8h, v23.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368333 // smlal v19.8h, v25.8b, v22.8b
+	WORD $0x4e368334 // smlal2 v20.8h, v25.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e368333 // smlal v19.8h, v25.8b, v22.8b
+	WORD $0x4e368334 // smlal2 v20.8h, v25.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c393 // smull v19.8h, v28.8b, v21.8b
+	WORD $0x4e35c394 // smull2 v20.8h, v28.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+qdone:
+	MOVD	$mlr-192(SP), R24
+	VLD1	(R24), [V19.S4, V20.S4, V21.S4, V22.S4]
+	ADD	$128, R24, R9
+	VLD1	(R9), [V23.S4, V24.S4, V25.S4, V26.S4]
+	TBZ	$0, R16, nosh4
+	ADD	$64, R24, R9
+	VLD1	(R9), [V27.S4, V28.S4, V29.S4, V30.S4]
+	WORD $0x4ebb4c00 // sqshl v0.4s, v0.4s, v27.4s
+	WORD $0x4ebc4c21 // sqshl v1.4s, v1.4s, v28.4s
+	WORD $0x4ebd4c42 // sqshl v2.4s, v2.4s, v29.4s
+	WORD $0x4ebe4c63 // sqshl v3.4s, v3.4s, v30.4s
+	WORD $0x4ebb4c84 // sqshl v4.4s, v4.4s, v27.4s
+	WORD $0x4ebc4ca5 // sqshl v5.4s, v5.4s, v28.4s
+	WORD $0x4ebd4cc6 // sqshl v6.4s, v6.4s, v29.4s
+	WORD $0x4ebe4ce7 // sqshl v7.4s, v7.4s, v30.4s
+	WORD $0x4ebb4d08 // sqshl v8.4s, v8.4s, v27.4s
+	WORD $0x4ebc4d29 // sqshl v9.4s, v9.4s, v28.4s
+	WORD $0x4ebd4d4a // sqshl v10.4s, v10.4s, v29.4s
+	WORD $0x4ebe4d6b // sqshl v11.4s, v11.4s, v30.4s
+	WORD $0x4ebb4d8c // sqshl v12.4s, v12.4s, v27.4s
+	WORD $0x4ebc4dad // sqshl v13.4s, v13.4s, v28.4s
+	WORD $0x4ebd4dce // sqshl v14.4s, v14.4s, v29.4s
+	WORD $0x4ebe4def // sqshl v15.4s, v15.4s, v30.4s
+nosh4:
+	WORD $0x4eb3b400 // sqdmulh v0.4s, v0.4s, v19.4s
+	WORD $0x4eb4b421 // sqdmulh v1.4s, v1.4s, v20.4s
+	WORD $0x4eb5b442 // sqdmulh v2.4s, v2.4s, v21.4s
+	WORD $0x4eb6b463 // sqdmulh v3.4s, v3.4s, v22.4s
+	WORD $0x4eb3b484 // sqdmulh v4.4s, v4.4s, v19.4s
+	WORD $0x4eb4b4a5 // sqdmulh v5.4s, v5.4s, v20.4s
+	WORD $0x4eb5b4c6 // sqdmulh v6.4s, v6.4s, v21.4s
+	WORD $0x4eb6b4e7 // sqdmulh v7.4s, v7.4s, v22.4s
+	WORD $0x4eb3b508 // sqdmulh v8.4s, v8.4s, v19.4s
+	WORD $0x4eb4b529 // sqdmulh v9.4s, v9.4s, v20.4s
+	WORD $0x4eb5b54a // sqdmulh v10.4s, v10.4s, v21.4s
+	WORD $0x4eb6b56b // sqdmulh v11.4s, v11.4s, v22.4s
+	WORD $0x4eb3b58c // sqdmulh v12.4s, v12.4s, v19.4s
+	WORD $0x4eb4b5ad // sqdmulh v13.4s, v13.4s, v20.4s
+	WORD $0x4eb5b5ce // sqdmulh v14.4s, v14.4s, v21.4s
+	WORD $0x4eb6b5ef // sqdmulh v15.4s, v15.4s, v22.4s
+	WORD $0x4eb75400 // srshl v0.4s, v0.4s, v23.4s
+	WORD $0x4eb85421 // srshl v1.4s, v1.4s, v24.4s
+	WORD $0x4eb95442 // srshl v2.4s, v2.4s, v25.4s
+	WORD $0x4eba5463 // srshl v3.4s, v3.4s, v26.4s
+	WORD $0x4eb75484 // srshl v4.4s, v4.4s, v23.4s
+	WORD $0x4eb854a5 // srshl v5.4s, v5.4s, v24.4s
+	WORD $0x4eb954c6 // srshl v6.4s, v6.4s, v25.4s
+	WORD $0x4eba54e7 // srshl v7.4s, v7.4s, v26.4s
+	WORD $0x4eb75508 // srshl v8.4s, v8.4s, v23.4s
+	WORD $0x4eb85529 // srshl v9.4s, v9.4s, v24.4s
+	WORD $0x4eb9554a // srshl v10.4s, v10.4s, v25.4s
+	WORD $0x4eba556b // srshl v11.4s, v11.4s, v26.4s
+	WORD $0x4eb7558c // srshl v12.4s, v12.4s, v23.4s
+	WORD $0x4eb855ad // srshl v13.4s, v13.4s, v24.4s
+	WORD $0x4eb955ce // srshl v14.4s, v14.4s, v25.4s
+	WORD $0x4eba55ef // srshl v15.4s, v15.4s, v26.4s
+	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
+	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
+	WORD $0x0e614884 // sqxtn v4.4h, v4.4s
+	WORD $0x4e6148a4 // sqxtn2 v4.8h, v5.4s
+	WORD $0x0e6148c5 // sqxtn v5.4h, v6.4s
+	WORD $0x4e6148e5 // sqxtn2 v5.8h, v7.4s
+	WORD $0x0e614908 // sqxtn v8.4h, v8.4s
+	WORD $0x4e614928 // sqxtn2 v8.8h, v9.4s
+	WORD $0x0e614949 // sqxtn v9.4h, v10.4s
+	WORD $0x4e614969 // sqxtn2 v9.8h, v11.4s
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
+	WORD $0x4e700c21 // sqadd v1.8h, v1.8h, v16.8h
+	WORD $0x4e700c84 // sqadd v4.8h, v4.8h, v16.8h
+	WORD $0x4e700ca5 // sqadd v5.8h, v5.8h, v16.8h
+	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
+	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
+	WORD $0x4e700d8c // sqadd v12.8h, v12.8h, v16.8h
+	WORD $0x4e700dad // sqadd v13.8h, v13.8h, v16.8h
+	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
+	WORD $0x4e214820 // sqxtn2 v0.16b, v1.8h
+	WORD $0x0e214884 // sqxtn v4.8b, v4.8h
+	WORD $0x4e2148a4 // sqxtn2 v4.16b, v5.8h
+	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	WORD $0x0e21498c // sqxtn v12.8b, v12.8h
+	WORD $0x4e2149ac // sqxtn2 v12.16b, v13.8h
+	TBZ	$1, R16, nosh4c
+	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
+	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
+	WORD $0x4e316484 // smax v4.16b, v4.16b, v17.16b
+	WORD $0x4e326c84 // smin v4.16b, v4.16b, v18.16b
+	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
+	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+	WORD $0x4e31658c // smax v12.16b, v12.16b, v17.16b
+	WORD $0x4e326d8c // smin v12.16b, v12.16b, v18.16b
+nosh4c:
+	VST1.P	[V0.B16], (R14)(R1)
+	VST1.P	[V4.B16], (R14)(R1)
+	VST1.P	[V8.B16], (R14)(R1)
+	VST1.P	[V12.B16], (R14)(R1)
+	ADD	$4, R15, R15
+	B	quad
+quaddone:
+	MOVD	$mlr-192(SP), R24
+	VLD1.P	64(R24), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1.P	64(R24), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R24), [V28.S4, V29.S4, V30.S4, V31.S4]
 	CMP	R11, R15
 	BGE	single
 pair:
@@ -14750,7 +23004,7 @@ rone2:
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 rdone2:
-	CBZ	R16, nosh2
+	TBZ	$0, R16, nosh2
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
 	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
@@ -14792,10 +23046,12 @@ nosh2:
 	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
 	WORD $0x4e21496a // sqxtn2 v10.16b, v11.8h
+	TBZ	$1, R16, nosh2c
 	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
 	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
 	WORD $0x4e31654a // smax v10.16b, v10.16b, v17.16b
 	WORD $0x4e326d4a // smin v10.16b, v10.16b, v18.16b
+nosh2c:
 	VST1.P	[V8.B16], (R14)(R1)
 	VST1.P	[V10.B16], (R14)(R1)
 	ADD	$2, R15, R15
@@ -15780,7 +24036,7 @@ rone1:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 rdone1:
 requant:
-	CBZ	R16, nosh1
+	TBZ	$0, R16, nosh1
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
 	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
@@ -15802,8 +24058,10 @@ nosh1:
 	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
 	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	TBZ	$1, R16, nosh1c
 	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
 	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+nosh1c:
 	VST1.P	[V8.B16], (R14)(R1)
 	ADD	$1, R15, R15
 	CMP	R2, R15

@@ -9,8 +9,10 @@ import "fmt"
 //	V12-V13 inputs of the two taps, V14-V15 their weights
 //	V16 zOut (int16), V17 qmin, V18 qmax (bytes)
 //	V20-V23 M, V24-V27 L, V28-V31 R (requantization, per channel)
-//	R10 bias of the block, R16 = 0 iff every L of the block is 0 (then the
-//	SQSHLs are skipped: a shift by 0 is the identity).
+//	R10 bias of the block; R16 bit 0 = 0 iff every L of the block is 0 (then
+//	the SQSHLs are skipped: a shift by 0 is the identity), bit 1 = 1 iff
+//	[qmin, qmax] is narrower than int8 (else the clamp is skipped: the last
+//	SQXTN saturates to int8).
 
 // dwMac multiplies the taps in (V12, V14) and, if pair, (V13, V15) into the
 // int16 partials of pixel p and widens them into its int32 sums.
@@ -35,14 +37,16 @@ func dwMacX(a *Asm, p int, pair bool, xa, xb int) {
 // dwRequant requantizes, narrows, clamps and stores the sums of np pixels
 // (to R14, then R14+R1; R14 advances past them).
 func dwRequant(a *Asm, np int, skip string) {
-	a.L("\tCBZ\tR16, %s", skip)
+	a.L("\tTBZ\t$0, R16, %s", skip)
 	for q := 0; q < 4*np; q++ {
 		a.W("sqshl v%d.4s, v%d.4s, v%d.4s", q, q, 24+q%4)
 	}
 	a.L("%s:", skip)
 	mulShiftLanes(a, 4*np, 0, 20, 28)
 	narrowToBytes(a, np, func(p int) int { return 4 * p }, func(p int) int { return 8 + 2*p }, 16)
+	a.L("\tTBZ\t$1, R16, %sc", skip)
 	clampBytes(a, np, func(p int) int { return 8 + 2*p }, 17, 18)
+	a.L("%sc:", skip)
 	for p := 0; p < np; p++ {
 		a.L("\tVST1.P\t[V%d.B16], (R14)(R1)", 8+2*p)
 	}
@@ -51,13 +55,21 @@ func dwRequant(a *Asm, np int, skip string) {
 // dwSkeleton emits the channel-block loop and, per block, the pixel loop
 // around body1 (one pixel) or, if body2 is set, pairs of pixels through
 // body2 and an odd last pixel through body1.
-func dwSkeleton(a *Asm, name, tablearg string, extraArgs []string, frame int, body1, body2 func(*Asm)) {
+//
+// With body4 (the stride-1 kernels), quads of pixels go first through
+// body4 and dwRequant4 (M, L, R kept in the frame: body4 uses V19-V31),
+// then pairs and the last one.
+func dwSkeleton(a *Asm, name, tablearg string, extraArgs []string, frame int, body1, body2, body4 func(*Asm)) {
+	locals := 0
+	if body4 != nil {
+		locals = 192
+	}
 	a.L(`
-TEXT ·%s(SB), NOSPLIT, $0-%d
+TEXT ·%s(SB), NOSPLIT, $%d-%d
 	MOVD	dst+0(FP), R0
 	MOVD	outStride+8(FP), R1
 	MOVD	n+16(FP), R2
-	MOVD	%s+24(FP), R3`, name, frame, tablearg)
+	MOVD	%s+24(FP), R3`, name, locals, frame, tablearg)
 	for _, l := range extraArgs {
 		a.S(l)
 	}
@@ -92,9 +104,44 @@ blk:
 	VORR	V8.B16, V9.B16, V8.B16
 	VMOV	V8.D[0], R16
 	VMOV	V8.D[1], R24
-	ORR	R24, R16, R16 // 0 iff no left shift in the block
+	ORR	R24, R16, R16
+	CMP	$0, R16
+	CSET	NE, R16 // bit 0: some left shift in the block
+	MOVW	qmin+76(FP), R24
+	CMN	$128, R24
+	BNE	clampon
+	MOVW	qmax+80(FP), R24
+	CMP	$127, R24
+	BEQ	clampoff
+clampon:
+	ORR	$2, R16, R16 // bit 1: [qmin, qmax] narrower than int8
+clampoff:
 	ADD	R13, R0, R14 // dst for pixel 0
 	MOVD	ZR, R15 // i`)
+	if body4 != nil {
+		a.S(`	MOVD	$mlr-192(SP), R24
+	VST1.P	[V20.S4, V21.S4, V22.S4, V23.S4], 64(R24)
+	VST1.P	[V24.S4, V25.S4, V26.S4, V27.S4], 64(R24)
+	VST1	[V28.S4, V29.S4, V30.S4, V31.S4], (R24)
+quad:
+	ADD	$3, R15, R24
+	CMP	R2, R24
+	BGE	quaddone
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R10), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R10), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1	(R10), [V12.S4, V13.S4, V14.S4, V15.S4]
+	ADD	R13, R5, R17 // weight cursor`)
+		body4(a)
+		dwRequant4(a)
+		a.S(`	ADD	$4, R15, R15
+	B	quad
+quaddone:
+	MOVD	$mlr-192(SP), R24
+	VLD1.P	64(R24), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1.P	64(R24), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R24), [V28.S4, V29.S4, V30.S4, V31.S4]`)
+	}
 	if body2 != nil {
 		a.S(`	CMP	R11, R15
 	BGE	single
@@ -246,6 +293,133 @@ func dwRowsTaps(a *Asm, k, nrows, np int, s1 bool, base string) {
 	}
 }
 
+// dwRequant4 requantizes the sums of 4 pixels (V0-V15), M, L, R from the
+// frame, and stores them to R14, R14+R1, … (R14 advances).
+func dwRequant4(a *Asm) {
+	a.S(`	MOVD	$mlr-192(SP), R24
+	VLD1	(R24), [V19.S4, V20.S4, V21.S4, V22.S4]
+	ADD	$128, R24, R9
+	VLD1	(R9), [V23.S4, V24.S4, V25.S4, V26.S4]
+	TBZ	$0, R16, nosh4
+	ADD	$64, R24, R9
+	VLD1	(R9), [V27.S4, V28.S4, V29.S4, V30.S4]`)
+	for q := 0; q < 16; q++ {
+		a.W("sqshl v%d.4s, v%d.4s, v%d.4s", q, q, 27+q%4)
+	}
+	a.L("nosh4:")
+	mulShiftLanes(a, 16, 0, 19, 23)
+	pix := func(p int) int { return 4 * p }
+	narrowToBytes(a, 4, pix, pix, 16)
+	a.L("\tTBZ\t$1, R16, nosh4c")
+	clampBytes(a, 4, pix, 17, 18)
+	a.L("nosh4c:")
+	for p := 0; p < 4; p++ {
+		a.L("\tVST1.P\t[V%d.B16], (R14)(R1)", 4*p)
+	}
+}
+
+// dwQuadBody runs a k x k kernel at stride 1 over 4 pixels i..i+3 (sums
+// in V0-V15): the R4 kernel rows at R3 as in dwRowsBody, two rows at a
+// time (taps (ky, kx) and (ky+1, kx) summed in int16), a last odd row in
+// pairs of taps. Pixel i+p's tap kx is column kx+p of the row, so a row
+// is k+3 loads through one cursor into a sliding window of registers.
+// Uses R9, R19, R20, R22, R24, R25 and V19-V31; R23 = k*c.
+func dwQuadBody(k int) func(*Asm) {
+	return func(a *Asm) {
+		a.L("\tMADD\tR15, R13, R26, R25 // i*inc + cb")
+		a.L("\tCMP\t$%d, R4", k)
+		a.L("\tBNE\tqloop")
+		dwQuadRows(a, k, k, "R3")
+		a.L("\tB\tqdone")
+		a.L("qloop:")
+		a.L("\tMOVD\tR3, R9")
+		a.L("qpair:")
+		a.L("\tADD\tR4<<3, R3, R24")
+		a.L("\tSUB\tR9, R24, R24 // bytes of rows left")
+		a.L("\tCMP\t$16, R24")
+		a.L("\tBLT\tqone")
+		dwQuadRows(a, k, 2, "R9")
+		a.L("\tADD\t$16, R9, R9")
+		a.L("\tB\tqpair")
+		a.L("qone:")
+		a.L("\tCBZ\tR24, qdone")
+		dwQuadRows(a, k, 1, "R9")
+		a.L("qdone:")
+	}
+}
+
+// dwQuadMac adds, for pixels p = 0..3, V(wa) times input column a(p) and,
+// if b != nil, V(wb) times b(p) (int16, then widened) into pixel p's sums.
+func dwQuadMac(a *Asm, wa, wb int, xa, xb func(p int) int) {
+	for p := 0; p < 4; p++ {
+		a.W("smull v19.8h, v%d.8b, v%d.8b", xa(p), wa)
+		a.W("smull2 v20.8h, v%d.16b, v%d.16b", xa(p), wa)
+		if xb != nil {
+			a.W("smlal v19.8h, v%d.8b, v%d.8b", xb(p), wb)
+			a.W("smlal2 v20.8h, v%d.16b, v%d.16b", xb(p), wb)
+		}
+		s := 4 * p
+		a.W("saddw v%d.4s, v%d.4s, v19.4h", s, s)
+		a.W("saddw2 v%d.4s, v%d.4s, v19.8h", s+1, s+1)
+		a.W("saddw v%d.4s, v%d.4s, v20.4h", s+2, s+2)
+		a.W("saddw2 v%d.4s, v%d.4s, v20.8h", s+3, s+3)
+	}
+}
+
+// dwQuadRows unrolls nrows kernel rows (pointers at base) for dwQuadBody.
+func dwQuadRows(a *Asm, k, nrows int, base string) {
+	ky := 0
+	for ; ky+1 < nrows; ky += 2 {
+		// rows ky (window V23-V26) and ky+1 (V27-V30); weights of row ky
+		// from R17, of row ky+1 from R20
+		ra := func(j int) int { return 23 + j%4 }
+		rb := func(j int) int { return 27 + j%4 }
+		a.L("\tMOVD\t%d(%s), R19", 8*ky, base)
+		a.L("\tADD\tR25, R19, R19")
+		a.L("\tMOVD\t%d(%s), R22", 8*ky+8, base)
+		a.L("\tADD\tR25, R22, R22")
+		a.L("\tADD\tR23, R17, R20")
+		for j := 0; j < 3; j++ {
+			a.L("\tVLD1.P\t(R19)(R21), [V%d.B16]", ra(j))
+			a.L("\tVLD1.P\t(R22)(R21), [V%d.B16]", rb(j))
+		}
+		for kx := 0; kx < k; kx++ {
+			a.L("\tVLD1.P\t(R19)(R21), [V%d.B16]", ra(kx+3))
+			a.L("\tVLD1.P\t(R22)(R21), [V%d.B16]", rb(kx+3))
+			a.L("\tVLD1.P\t(R17)(R6), [V21.B16]")
+			a.L("\tVLD1.P\t(R20)(R6), [V22.B16]")
+			x := kx
+			dwQuadMac(a, 21, 22, func(p int) int { return ra(x + p) }, func(p int) int { return rb(x + p) })
+		}
+		a.L("\tMOVD\tR20, R17")
+	}
+	if ky == nrows {
+		return
+	}
+	// a last row alone: taps in pairs (kx, kx+1), window V23-V30
+	r := func(j int) int { return 23 + j%8 }
+	a.L("\tMOVD\t%d(%s), R19", 8*ky, base)
+	a.L("\tADD\tR25, R19, R19")
+	loaded := 0
+	load := func(upto int) {
+		for ; loaded <= upto; loaded++ {
+			a.L("\tVLD1.P\t(R19)(R21), [V%d.B16]", r(loaded))
+		}
+	}
+	for kx := 0; kx < k; kx += 2 {
+		x := kx
+		a.L("\tVLD1.P\t(R17)(R6), [V21.B16]")
+		if kx+1 < k {
+			load(kx + 4)
+			a.L("\tVLD1.P\t(R17)(R6), [V22.B16]")
+			dwQuadMac(a, 21, 22, func(p int) int { return r(x + p) }, func(p int) int { return r(x + p + 1) })
+		} else {
+			load(kx + 3)
+			dwQuadMac(a, 21, 0, func(p int) int { return r(x + p) }, nil)
+		}
+	}
+}
+
 func dwconvFile() string {
 	a := &Asm{}
 	a.L(header)
@@ -257,7 +431,7 @@ func dwconvFile() string {
 // [cb, cb+16) at taps[t].p + i*taps[t].inc + (cb & taps[t].mask);
 // weights are [ntaps][c]. Two taps are summed in int16 (SMULL+SMLAL),
 // then widened into the int32 sums (SADDW/SADDW2).`)
-	dwSkeleton(a, "dwNeon", "taps", []string{"\tMOVD\tntaps+32(FP), R4"}, 84, dwTapsBody, nil)
+	dwSkeleton(a, "dwNeon", "taps", []string{"\tMOVD\tntaps+32(FP), R4"}, 84, dwTapsBody, nil, nil)
 	for _, k := range []int{3, 5, 7, 9, 11} {
 		for _, s1 := range []bool{false, true} {
 			name, stride := fmt.Sprintf("dwNeonK%d", k), "any stride (inc, kxs)"
@@ -273,7 +447,13 @@ func dwconvFile() string {
 // [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*%d+kx)*c + cb
 // …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
 // last one alone.`, name, k, k, k, stride, k)
-			dwSkeleton(a, name, "rows", []string{"\tMOVD\tnrows+32(FP), R4", "\tMOVD\tinc+88(FP), R26", "\tMOVD\tkxs+96(FP), R21"}, 104, dwRowsBody(k, 1, false), dwRowsBody(k, 2, s1))
+			args := []string{"\tMOVD\tnrows+32(FP), R4", "\tMOVD\tinc+88(FP), R26", "\tMOVD\tkxs+96(FP), R21"}
+			var quad func(*Asm)
+			if s1 {
+				args = append(args, fmt.Sprintf("\tMOVD\tc+48(FP), R23\n\tMOVD\t$%d, R24\n\tMUL\tR24, R23, R23 // k*c: one kernel row of weights", k))
+				quad = dwQuadBody(k)
+			}
+			dwSkeleton(a, name, "rows", args, 104, dwRowsBody(k, 1, false), dwRowsBody(k, 2, s1), quad)
 		}
 	}
 	a.S(`
