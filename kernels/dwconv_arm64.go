@@ -83,16 +83,12 @@ func dwNeonSums(weights []int8, k, c int) (top, bot []int32) {
 //go:noescape
 func dwBiasRows(dst *int32, bias *int32, top *int32, bot *int32, n int, zIn int32)
 
-// dwPadCopy copies n pixels of c >= 16 bytes, inStride apart in src, to
-// dst (c apart).
+// dwPadRows builds nrows padded rows, rowB bytes apart at dst, of c-byte
+// pixels (c >= 16): nL pixels of z, nIn pixels from src (inStride apart;
+// rows rowIn apart), nR pixels of z.
 //
 //go:noescape
-func dwPadCopy(dst *int8, src *int8, n int, inStride int, c int)
-
-// dwPadFill sets n >= 16 bytes at dst to z.
-//
-//go:noescape
-func dwPadFill(dst *int8, n int, z int32)
+func dwPadRows(dst *int8, rowB int, src *int8, rowIn int, nrows int, nL, nIn, nR int, inStride int, c int, z int32)
 
 //go:noescape
 func dwNeonK3(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32,
@@ -473,17 +469,15 @@ func dwPadStrips(buf []int8, plan *dwRowPlan, dst, src []int8, rq []quant.Multip
 				b1++
 			}
 			iyA, iyB := inRows(b0, b1)
-			for iy := iyA; iy < iyB; iy++ {
-				row := buf[(iy-iyA)*rowB:][:rowB]
-				if jA > 0 {
-					dwPadFill(&row[0], jA*c, zIn)
-				}
+			if iyB > iyA {
+				_ = buf[(iyB-iyA)*rowB-1]
+				// src: the first image pixel of row iyA (jB > jA), or any
+				// pixel (nothing is copied)
+				p := &src[0]
 				if jB > jA {
-					dwPadCopy(&row[jA*c], &src[(iy*w+ixA+jA)*s.InStride], jB-jA, s.InStride, c)
+					p = &src[(iyA*w+ixA+jA)*s.InStride]
 				}
-				if jB < sw {
-					dwPadFill(&row[jB*c], (sw-jB)*c, zIn)
-				}
+				dwPadRows(&buf[0], rowB, p, w*s.InStride, iyB-iyA, jA, jB-jA, sw-jB, s.InStride, c, zIn)
 			}
 			// rows[j]: input row b0*st-padTop+j (nil outside the image:
 			// never read); output row oy's kernel rows start at

@@ -24072,22 +24072,59 @@ nextblk:
 	BLT	blk
 	RET
 
-// func dwPadCopy(dst *int8, src *int8, n int, inStride int, c int)
+// func dwPadRows(dst *int8, rowB int, src *int8, rowIn int, nrows int, nL, nIn, nR int, inStride int, c int, z int32)
 //
-// Copies n pixels of c bytes (c >= 16) from src (inStride apart) to dst
-// (c apart): 64-byte pieces, then 16-byte ones, then the pixel's last 16
-// bytes (overlapping the piece before).
-TEXT ·dwPadCopy(SB), NOSPLIT, $0-40
+// Builds nrows padded rows (rowB bytes apart at dst) of c-byte pixels
+// (c >= 16): nL pixels of z, nIn pixels copied from src (inStride apart;
+// the rows rowIn apart), nR pixels of z. Copies go in 64-byte pieces,
+// then 16-byte ones, then a pixel's last 16 bytes (overlapping); fills
+// likewise over each run of z.
+TEXT ·dwPadRows(SB), NOSPLIT, $0-84
 	MOVD	dst+0(FP), R0
-	MOVD	src+8(FP), R1
-	MOVD	n+16(FP), R2
-	MOVD	inStride+24(FP), R3
-	MOVD	c+32(FP), R4
-	CBZ	R2, cdone
-	SUB	$16, R4, R5 // offset of the last 16 bytes
+	MOVD	rowB+8(FP), R10
+	MOVD	src+16(FP), R1
+	MOVD	rowIn+24(FP), R11
+	MOVD	nrows+32(FP), R12
+	MOVD	nL+40(FP), R13
+	MOVD	nIn+48(FP), R14
+	MOVD	nR+56(FP), R15
+	MOVD	inStride+64(FP), R3
+	MOVD	c+72(FP), R4
+	MOVW	z+80(FP), R2
+	VDUP	R2, V4.B16
+	VDUP	R2, V5.B16
+	VDUP	R2, V6.B16
+	VDUP	R2, V7.B16
+	SUB	$16, R4, R5 // offset of a pixel's last 16 bytes
+	CBZ	R12, done
+row:
+	MOVD	R0, R8 // write cursor
+	MUL	R4, R13, R16 // left fill bytes
+	CBZ	R16, copy
+	SUB	$16, R16, R9
+	ADD	R8, R9, R6 // the last 16 bytes
+	CMP	$64, R9
+	BLT	fl16
+fl64:
+	VST1.P	[V4.B16, V5.B16, V6.B16, V7.B16], 64(R8)
+	SUB	$64, R9, R9
+	CMP	$64, R9
+	BGE	fl64
+fl16:
+	CMP	$0, R9
+	BLE	fllast
+	VST1.P	[V4.B16], 16(R8)
+	SUB	$16, R9, R9
+	B	fl16
+fllast:
+	VST1	[V4.B16], (R6)
+	ADD	$16, R6, R8
+copy:
+	MOVD	R1, R17 // pixel cursor
+	MOVD	R14, R2
+	CBZ	R2, right
 cpix:
-	MOVD	R1, R7
-	MOVD	R0, R8
+	MOVD	R17, R7
 	MOVD	R5, R9 // bytes before the last 16
 	CMP	$64, R9
 	BLT	c16
@@ -24105,47 +24142,40 @@ c16:
 	SUB	$16, R9, R9
 	B	c16
 clast:
-	ADD	R1, R5, R7
+	ADD	R17, R5, R7
 	VLD1	(R7), [V0.B16]
-	ADD	R0, R5, R8
-	VST1	[V0.B16], (R8)
-	ADD	R3, R1, R1
-	ADD	R4, R0, R0
+	ADD	R9, R8, R8 // back to the pixel's last 16 bytes (R9 in (-16, 0])
+	VST1.P	[V0.B16], 16(R8)
+	ADD	R3, R17, R17
 	SUBS	$1, R2, R2
 	BNE	cpix
-cdone:
-	RET
-
-// func dwPadFill(dst *int8, n int, z int32)
-//
-// Sets n >= 16 bytes at dst to z: 64-byte stores, then 16-byte ones, then
-// the last 16 bytes (overlapping).
-TEXT ·dwPadFill(SB), NOSPLIT, $0-20
-	MOVD	dst+0(FP), R0
-	MOVD	n+8(FP), R1
-	MOVW	z+16(FP), R2
-	VDUP	R2, V0.B16
-	VDUP	R2, V1.B16
-	VDUP	R2, V2.B16
-	VDUP	R2, V3.B16
-	SUB	$16, R1, R5
-	ADD	R0, R5, R6 // the last 16 bytes
-	MOVD	R5, R9
+right:
+	MUL	R4, R15, R16 // right fill bytes
+	CBZ	R16, next
+	SUB	$16, R16, R9
+	ADD	R8, R9, R6 // the last 16 bytes
 	CMP	$64, R9
-	BLT	f16
-f64:
-	VST1.P	[V0.B16, V1.B16, V2.B16, V3.B16], 64(R0)
+	BLT	fr16
+fr64:
+	VST1.P	[V4.B16, V5.B16, V6.B16, V7.B16], 64(R8)
 	SUB	$64, R9, R9
 	CMP	$64, R9
-	BGE	f64
-f16:
+	BGE	fr64
+fr16:
 	CMP	$0, R9
-	BLE	flast
-	VST1.P	[V0.B16], 16(R0)
+	BLE	frlast
+	VST1.P	[V4.B16], 16(R8)
 	SUB	$16, R9, R9
-	B	f16
-flast:
-	VST1	[V0.B16], (R6)
+	B	fr16
+frlast:
+	VST1	[V4.B16], (R6)
+	ADD	$16, R6, R8
+next:
+	ADD	R10, R0, R0
+	ADD	R11, R1, R1
+	SUBS	$1, R12, R12
+	BNE	row
+done:
 	RET
 
 // func dwBiasRows(dst *int32, bias *int32, top *int32, bot *int32, n int, zIn int32)
