@@ -99,11 +99,19 @@ func dwNeonK3S1(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8
 	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
 
 //go:noescape
+func dwNeonK3S2(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32,
+	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+
+//go:noescape
 func dwNeonK5(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32,
 	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
 
 //go:noescape
 func dwNeonK5S1(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32,
+	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+
+//go:noescape
+func dwNeonK5S2(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32,
 	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
 
 //go:noescape
@@ -115,6 +123,10 @@ func dwNeonK7S1(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8
 	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
 
 //go:noescape
+func dwNeonK7S2(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32,
+	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+
+//go:noescape
 func dwNeonK9(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32,
 	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
 
@@ -123,11 +135,19 @@ func dwNeonK9S1(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8
 	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
 
 //go:noescape
+func dwNeonK9S2(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32,
+	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+
+//go:noescape
 func dwNeonK11(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32,
 	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
 
 //go:noescape
 func dwNeonK11S1(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32,
+	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+
+//go:noescape
+func dwNeonK11S2(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32,
 	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
 
 const (
@@ -306,31 +326,48 @@ var dwPadPool scratchSlots[dwPadBuf]
 var dwPadLimit = dwPadScratch
 
 // dwUnrolled calls the unrolled k×k kernel (k odd, 3…11), its stride-1
-// form when inc == kxs.
+// or stride-2 form when inc is kxs or 2*kxs.
 func dwUnrolled(k int, d *int8, outStride, n int, rows **int8, nrows int, w *int8, c int, bias *int32,
 	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int) {
-	s1 := inc == kxs
-	switch {
-	case k == 3 && s1:
+	st := 0
+	if inc == kxs {
+		st = 1
+	} else if inc == 2*kxs {
+		st = 2
+	}
+	switch 4*k + st {
+	case 13:
 		dwNeonK3S1(d, outStride, n, rows, nrows, w, c, bias, rq, zOut, qmin, qmax, inc, kxs)
-	case k == 3:
+	case 14:
+		dwNeonK3S2(d, outStride, n, rows, nrows, w, c, bias, rq, zOut, qmin, qmax, inc, kxs)
+	case 12:
 		dwNeonK3(d, outStride, n, rows, nrows, w, c, bias, rq, zOut, qmin, qmax, inc, kxs)
-	case k == 5 && s1:
+	case 21:
 		dwNeonK5S1(d, outStride, n, rows, nrows, w, c, bias, rq, zOut, qmin, qmax, inc, kxs)
-	case k == 5:
+	case 22:
+		dwNeonK5S2(d, outStride, n, rows, nrows, w, c, bias, rq, zOut, qmin, qmax, inc, kxs)
+	case 20:
 		dwNeonK5(d, outStride, n, rows, nrows, w, c, bias, rq, zOut, qmin, qmax, inc, kxs)
-	case k == 7 && s1:
+	case 29:
 		dwNeonK7S1(d, outStride, n, rows, nrows, w, c, bias, rq, zOut, qmin, qmax, inc, kxs)
-	case k == 7:
+	case 30:
+		dwNeonK7S2(d, outStride, n, rows, nrows, w, c, bias, rq, zOut, qmin, qmax, inc, kxs)
+	case 28:
 		dwNeonK7(d, outStride, n, rows, nrows, w, c, bias, rq, zOut, qmin, qmax, inc, kxs)
-	case k == 9 && s1:
+	case 37:
 		dwNeonK9S1(d, outStride, n, rows, nrows, w, c, bias, rq, zOut, qmin, qmax, inc, kxs)
-	case k == 9:
+	case 38:
+		dwNeonK9S2(d, outStride, n, rows, nrows, w, c, bias, rq, zOut, qmin, qmax, inc, kxs)
+	case 36:
 		dwNeonK9(d, outStride, n, rows, nrows, w, c, bias, rq, zOut, qmin, qmax, inc, kxs)
-	case s1:
+	case 45:
 		dwNeonK11S1(d, outStride, n, rows, nrows, w, c, bias, rq, zOut, qmin, qmax, inc, kxs)
-	default:
+	case 46:
+		dwNeonK11S2(d, outStride, n, rows, nrows, w, c, bias, rq, zOut, qmin, qmax, inc, kxs)
+	case 44:
 		dwNeonK11(d, outStride, n, rows, nrows, w, c, bias, rq, zOut, qmin, qmax, inc, kxs)
+	default:
+		panic(fmt.Sprintf("kernels: dwUnrolled: no %dx%d kernel", k, k))
 	}
 }
 

@@ -174,7 +174,7 @@ nextblk:
 // image (or a padded copy of it): tap (ky, kx) of pixel i reads channels
 // [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*3+kx)*c + cb
 // …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
-// last one alone.
+// last one alone; with a stride, quads of pixels first.
 
 TEXT ·dwNeonK3(SB), NOSPLIT, $0-104
 	MOVD	dst+0(FP), R0
@@ -732,12 +732,12 @@ nextblk:
 
 // func dwNeonK3S1(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
 //
-// As dwNeon for nrows (0…3) rows of a 3x3 kernel, stride 1 (inc = kxs), unrolled
+// As dwNeon for nrows (0…3) rows of a 3x3 kernel, stride 1 (inc = 1*kxs), unrolled
 // over the taps, for runs of output pixels whose windows are inside the
 // image (or a padded copy of it): tap (ky, kx) of pixel i reads channels
 // [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*3+kx)*c + cb
 // …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
-// last one alone.
+// last one alone; with a stride, quads of pixels first.
 
 TEXT ·dwNeonK3S1(SB), NOSPLIT, $192-104
 	MOVD	dst+0(FP), R0
@@ -1796,6 +1796,984 @@ nextblk:
 	BLT	blk
 	RET
 
+// func dwNeonK3S2(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+//
+// As dwNeon for nrows (0…3) rows of a 3x3 kernel, stride 2 (inc = 2*kxs), unrolled
+// over the taps, for runs of output pixels whose windows are inside the
+// image (or a padded copy of it): tap (ky, kx) of pixel i reads channels
+// [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*3+kx)*c + cb
+// …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
+// last one alone; with a stride, quads of pixels first.
+
+TEXT ·dwNeonK3S2(SB), NOSPLIT, $192-104
+	MOVD	dst+0(FP), R0
+	MOVD	outStride+8(FP), R1
+	MOVD	n+16(FP), R2
+	MOVD	rows+24(FP), R3
+	MOVD	nrows+32(FP), R4
+	MOVD	inc+88(FP), R26
+	MOVD	kxs+96(FP), R21
+	MOVD	w+40(FP), R5
+	MOVD	c+48(FP), R6
+	MOVD	bias+56(FP), R7
+	MOVD	rq+64(FP), R8
+	MOVW	zOut+72(FP), R9
+	MOVW	qmin+76(FP), R10
+	MOVW	qmax+80(FP), R11
+	VDUP	R9, V16.H8
+	VDUP	R10, V17.B16
+	VDUP	R11, V18.B16
+	SUB	$1, R2, R11 // last pair start bound: pairs while i < n-1
+	MOVD	ZR, R12 // c0
+blk:
+	SUB	$16, R6, R13
+	CMP	R13, R12
+	CSEL	LT, R12, R13, R13 // cb = min(c0, c-16)
+	ADD	R13<<2, R7, R10 // bias of the block
+	ADD	R13<<3, R8, R9
+	MOVW	$1, R24
+	VDUP	R24, V12.S4
+	VEOR	V13.B16, V13.B16, V13.B16
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V20.B16
+	VSUB	V9.S4, V12.S4, V24.S4
+	WORD $0x4ead6718 // smax v24.4s, v24.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V28.S4
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V21.B16
+	VSUB	V9.S4, V12.S4, V25.S4
+	WORD $0x4ead6739 // smax v25.4s, v25.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V29.S4
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V22.B16
+	VSUB	V9.S4, V12.S4, V26.S4
+	WORD $0x4ead675a // smax v26.4s, v26.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V30.S4
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V23.B16
+	VSUB	V9.S4, V12.S4, V27.S4
+	WORD $0x4ead677b // smax v27.4s, v27.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V31.S4
+	VORR	V24.B16, V25.B16, V8.B16
+	VORR	V26.B16, V27.B16, V9.B16
+	VORR	V8.B16, V9.B16, V8.B16
+	VMOV	V8.D[0], R16
+	VMOV	V8.D[1], R24
+	ORR	R24, R16, R16
+	CMP	$0, R16
+	CSET	NE, R16 // bit 0: some left shift in the block
+	MOVW	qmin+76(FP), R24
+	CMN	$128, R24
+	BNE	clampon
+	MOVW	qmax+80(FP), R24
+	CMP	$127, R24
+	BEQ	clampoff
+clampon:
+	ORR	$2, R16, R16 // bit 1: [qmin, qmax] narrower than int8
+clampoff:
+	ADD	R13, R0, R14 // dst for pixel 0
+	MOVD	ZR, R15 // i
+	MOVD	$mlr-192(SP), R24
+	VST1.P	[V20.S4, V21.S4, V22.S4, V23.S4], 64(R24)
+	VST1.P	[V24.S4, V25.S4, V26.S4, V27.S4], 64(R24)
+	VST1	[V28.S4, V29.S4, V30.S4, V31.S4], (R24)
+quad:
+	ADD	$3, R15, R24
+	CMP	R2, R24
+	BGE	quaddone
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R10), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R10), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1	(R10), [V12.S4, V13.S4, V14.S4, V15.S4]
+	ADD	R13, R5, R17 // weight cursor
+	MADD	R15, R13, R26, R25 // i*inc + cb
+	CMP	$3, R4
+	BNE	qloop
+	MOVD	0(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	8(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	16(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	B	qdone
+qloop:
+	MOVD	R3, R9
+qrow:
+	ADD	R4<<3, R3, R24
+	CMP	R24, R9
+	BGE	qdone
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	ADD	$8, R9, R9
+	B	qrow
+qdone:
+	MOVD	$mlr-192(SP), R24
+	VLD1	(R24), [V19.S4, V20.S4, V21.S4, V22.S4]
+	ADD	$128, R24, R9
+	VLD1	(R9), [V23.S4, V24.S4, V25.S4, V26.S4]
+	TBZ	$0, R16, nosh4
+	ADD	$64, R24, R9
+	VLD1	(R9), [V27.S4, V28.S4, V29.S4, V30.S4]
+	WORD $0x4ebb4c00 // sqshl v0.4s, v0.4s, v27.4s
+	WORD $0x4ebc4c21 // sqshl v1.4s, v1.4s, v28.4s
+	WORD $0x4ebd4c42 // sqshl v2.4s, v2.4s, v29.4s
+	WORD $0x4ebe4c63 // sqshl v3.4s, v3.4s, v30.4s
+	WORD $0x4ebb4c84 // sqshl v4.4s, v4.4s, v27.4s
+	WORD $0x4ebc4ca5 // sqshl v5.4s, v5.4s, v28.4s
+	WORD $0x4ebd4cc6 // sqshl v6.4s, v6.4s, v29.4s
+	WORD $0x4ebe4ce7 // sqshl v7.4s, v7.4s, v30.4s
+	WORD $0x4ebb4d08 // sqshl v8.4s, v8.4s, v27.4s
+	WORD $0x4ebc4d29 // sqshl v9.4s, v9.4s, v28.4s
+	WORD $0x4ebd4d4a // sqshl v10.4s, v10.4s, v29.4s
+	WORD $0x4ebe4d6b // sqshl v11.4s, v11.4s, v30.4s
+	WORD $0x4ebb4d8c // sqshl v12.4s, v12.4s, v27.4s
+	WORD $0x4ebc4dad // sqshl v13.4s, v13.4s, v28.4s
+	WORD $0x4ebd4dce // sqshl v14.4s, v14.4s, v29.4s
+	WORD $0x4ebe4def // sqshl v15.4s, v15.4s, v30.4s
+nosh4:
+	WORD $0x4eb3b400 // sqdmulh v0.4s, v0.4s, v19.4s
+	WORD $0x4eb4b421 // sqdmulh v1.4s, v1.4s, v20.4s
+	WORD $0x4eb5b442 // sqdmulh v2.4s, v2.4s, v21.4s
+	WORD $0x4eb6b463 // sqdmulh v3.4s, v3.4s, v22.4s
+	WORD $0x4eb3b484 // sqdmulh v4.4s, v4.4s, v19.4s
+	WORD $0x4eb4b4a5 // sqdmulh v5.4s, v5.4s, v20.4s
+	WORD $0x4eb5b4c6 // sqdmulh v6.4s, v6.4s, v21.4s
+	WORD $0x4eb6b4e7 // sqdmulh v7.4s, v7.4s, v22.4s
+	WORD $0x4eb3b508 // sqdmulh v8.4s, v8.4s, v19.4s
+	WORD $0x4eb4b529 // sqdmulh v9.4s, v9.4s, v20.4s
+	WORD $0x4eb5b54a // sqdmulh v10.4s, v10.4s, v21.4s
+	WORD $0x4eb6b56b // sqdmulh v11.4s, v11.4s, v22.4s
+	WORD $0x4eb3b58c // sqdmulh v12.4s, v12.4s, v19.4s
+	WORD $0x4eb4b5ad // sqdmulh v13.4s, v13.4s, v20.4s
+	WORD $0x4eb5b5ce // sqdmulh v14.4s, v14.4s, v21.4s
+	WORD $0x4eb6b5ef // sqdmulh v15.4s, v15.4s, v22.4s
+	WORD $0x4eb75400 // srshl v0.4s, v0.4s, v23.4s
+	WORD $0x4eb85421 // srshl v1.4s, v1.4s, v24.4s
+	WORD $0x4eb95442 // srshl v2.4s, v2.4s, v25.4s
+	WORD $0x4eba5463 // srshl v3.4s, v3.4s, v26.4s
+	WORD $0x4eb75484 // srshl v4.4s, v4.4s, v23.4s
+	WORD $0x4eb854a5 // srshl v5.4s, v5.4s, v24.4s
+	WORD $0x4eb954c6 // srshl v6.4s, v6.4s, v25.4s
+	WORD $0x4eba54e7 // srshl v7.4s, v7.4s, v26.4s
+	WORD $0x4eb75508 // srshl v8.4s, v8.4s, v23.4s
+	WORD $0x4eb85529 // srshl v9.4s, v9.4s, v24.4s
+	WORD $0x4eb9554a // srshl v10.4s, v10.4s, v25.4s
+	WORD $0x4eba556b // srshl v11.4s, v11.4s, v26.4s
+	WORD $0x4eb7558c // srshl v12.4s, v12.4s, v23.4s
+	WORD $0x4eb855ad // srshl v13.4s, v13.4s, v24.4s
+	WORD $0x4eb955ce // srshl v14.4s, v14.4s, v25.4s
+	WORD $0x4eba55ef // srshl v15.4s, v15.4s, v26.4s
+	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
+	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
+	WORD $0x0e614884 // sqxtn v4.4h, v4.4s
+	WORD $0x4e6148a4 // sqxtn2 v4.8h, v5.4s
+	WORD $0x0e6148c5 // sqxtn v5.4h, v6.4s
+	WORD $0x4e6148e5 // sqxtn2 v5.8h, v7.4s
+	WORD $0x0e614908 // sqxtn v8.4h, v8.4s
+	WORD $0x4e614928 // sqxtn2 v8.8h, v9.4s
+	WORD $0x0e614949 // sqxtn v9.4h, v10.4s
+	WORD $0x4e614969 // sqxtn2 v9.8h, v11.4s
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
+	WORD $0x4e700c21 // sqadd v1.8h, v1.8h, v16.8h
+	WORD $0x4e700c84 // sqadd v4.8h, v4.8h, v16.8h
+	WORD $0x4e700ca5 // sqadd v5.8h, v5.8h, v16.8h
+	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
+	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
+	WORD $0x4e700d8c // sqadd v12.8h, v12.8h, v16.8h
+	WORD $0x4e700dad // sqadd v13.8h, v13.8h, v16.8h
+	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
+	WORD $0x4e214820 // sqxtn2 v0.16b, v1.8h
+	WORD $0x0e214884 // sqxtn v4.8b, v4.8h
+	WORD $0x4e2148a4 // sqxtn2 v4.16b, v5.8h
+	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	WORD $0x0e21498c // sqxtn v12.8b, v12.8h
+	WORD $0x4e2149ac // sqxtn2 v12.16b, v13.8h
+	TBZ	$1, R16, nosh4c
+	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
+	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
+	WORD $0x4e316484 // smax v4.16b, v4.16b, v17.16b
+	WORD $0x4e326c84 // smin v4.16b, v4.16b, v18.16b
+	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
+	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+	WORD $0x4e31658c // smax v12.16b, v12.16b, v17.16b
+	WORD $0x4e326d8c // smin v12.16b, v12.16b, v18.16b
+nosh4c:
+	VST1.P	[V0.B16], (R14)(R1)
+	VST1.P	[V4.B16], (R14)(R1)
+	VST1.P	[V8.B16], (R14)(R1)
+	VST1.P	[V12.B16], (R14)(R1)
+	ADD	$4, R15, R15
+	B	quad
+quaddone:
+	MOVD	$mlr-192(SP), R24
+	VLD1.P	64(R24), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1.P	64(R24), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R24), [V28.S4, V29.S4, V30.S4, V31.S4]
+	CMP	R11, R15
+	BGE	single
+pair:
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R10), [V4.S4, V5.S4, V6.S4, V7.S4]
+	ADD	R13, R5, R17 // weight cursor
+	MADD	R15, R13, R26, R25 // i*inc + cb
+	CMP	$3, R4
+	BNE	rloop2
+	MOVD	0(R3), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	8(R3), R22
+	ADD	R25, R22, R22
+	ADD	R26, R22, R23
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	MOVD	16(R3), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	B	rdone2
+rloop2:
+	MOVD	R3, R9
+rpair2:
+	ADD	R4<<3, R3, R24
+	SUB	R9, R24, R24 // bytes of rows left
+	CMP	$16, R24
+	BLT	rone2
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	8(R9), R22
+	ADD	R25, R22, R22
+	ADD	R26, R22, R23
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	ADD	$16, R9, R9
+	B	rpair2
+rone2:
+	CBZ	R24, rdone2
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+rdone2:
+	TBZ	$0, R16, nosh2
+	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
+	WORD $0x4ebb4c63 // sqshl v3.4s, v3.4s, v27.4s
+	WORD $0x4eb84c84 // sqshl v4.4s, v4.4s, v24.4s
+	WORD $0x4eb94ca5 // sqshl v5.4s, v5.4s, v25.4s
+	WORD $0x4eba4cc6 // sqshl v6.4s, v6.4s, v26.4s
+	WORD $0x4ebb4ce7 // sqshl v7.4s, v7.4s, v27.4s
+nosh2:
+	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x4eb7b463 // sqdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x4eb4b484 // sqdmulh v4.4s, v4.4s, v20.4s
+	WORD $0x4eb5b4a5 // sqdmulh v5.4s, v5.4s, v21.4s
+	WORD $0x4eb6b4c6 // sqdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x4eb7b4e7 // sqdmulh v7.4s, v7.4s, v23.4s
+	WORD $0x4ebc5400 // srshl v0.4s, v0.4s, v28.4s
+	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
+	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
+	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
+	WORD $0x4ebc5484 // srshl v4.4s, v4.4s, v28.4s
+	WORD $0x4ebd54a5 // srshl v5.4s, v5.4s, v29.4s
+	WORD $0x4ebe54c6 // srshl v6.4s, v6.4s, v30.4s
+	WORD $0x4ebf54e7 // srshl v7.4s, v7.4s, v31.4s
+	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
+	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
+	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
+	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
+	WORD $0x0e61488a // sqxtn v10.4h, v4.4s
+	WORD $0x4e6148aa // sqxtn2 v10.8h, v5.4s
+	WORD $0x0e6148cb // sqxtn v11.4h, v6.4s
+	WORD $0x4e6148eb // sqxtn2 v11.8h, v7.4s
+	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
+	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
+	WORD $0x4e700d4a // sqadd v10.8h, v10.8h, v16.8h
+	WORD $0x4e700d6b // sqadd v11.8h, v11.8h, v16.8h
+	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
+	WORD $0x4e21496a // sqxtn2 v10.16b, v11.8h
+	TBZ	$1, R16, nosh2c
+	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
+	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+	WORD $0x4e31654a // smax v10.16b, v10.16b, v17.16b
+	WORD $0x4e326d4a // smin v10.16b, v10.16b, v18.16b
+nosh2c:
+	VST1.P	[V8.B16], (R14)(R1)
+	VST1.P	[V10.B16], (R14)(R1)
+	ADD	$2, R15, R15
+	CMP	R11, R15
+	BLT	pair
+single:
+	CMP	R2, R15
+	BGE	nextblk
+pix:
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	ADD	R13, R5, R17 // weight cursor
+	MADD	R15, R13, R26, R25 // i*inc + cb
+	CMP	$3, R4
+	BNE	rloop1
+	MOVD	0(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	8(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	MOVD	16(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	B	rdone1
+rloop1:
+	MOVD	R3, R9
+rpair1:
+	ADD	R4<<3, R3, R24
+	SUB	R9, R24, R24 // bytes of rows left
+	CMP	$16, R24
+	BLT	rone1
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	8(R9), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	ADD	$16, R9, R9
+	B	rpair1
+rone1:
+	CBZ	R24, rdone1
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+rdone1:
+requant:
+	TBZ	$0, R16, nosh1
+	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
+	WORD $0x4ebb4c63 // sqshl v3.4s, v3.4s, v27.4s
+nosh1:
+	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x4eb7b463 // sqdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x4ebc5400 // srshl v0.4s, v0.4s, v28.4s
+	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
+	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
+	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
+	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
+	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
+	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
+	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
+	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
+	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
+	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	TBZ	$1, R16, nosh1c
+	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
+	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+nosh1c:
+	VST1.P	[V8.B16], (R14)(R1)
+	ADD	$1, R15, R15
+	CMP	R2, R15
+	BLT	pix
+nextblk:
+	ADD	$16, R12, R12
+	CMP	R6, R12
+	BLT	blk
+	RET
+
 // func dwNeonK5(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
 //
 // As dwNeon for nrows (0…5) rows of a 5x5 kernel, any stride (inc, kxs), unrolled
@@ -1803,7 +2781,7 @@ nextblk:
 // image (or a padded copy of it): tap (ky, kx) of pixel i reads channels
 // [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*5+kx)*c + cb
 // …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
-// last one alone.
+// last one alone; with a stride, quads of pixels first.
 
 TEXT ·dwNeonK5(SB), NOSPLIT, $0-104
 	MOVD	dst+0(FP), R0
@@ -2745,12 +3723,12 @@ nextblk:
 
 // func dwNeonK5S1(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
 //
-// As dwNeon for nrows (0…5) rows of a 5x5 kernel, stride 1 (inc = kxs), unrolled
+// As dwNeon for nrows (0…5) rows of a 5x5 kernel, stride 1 (inc = 1*kxs), unrolled
 // over the taps, for runs of output pixels whose windows are inside the
 // image (or a padded copy of it): tap (ky, kx) of pixel i reads channels
 // [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*5+kx)*c + cb
 // …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
-// last one alone.
+// last one alone; with a stride, quads of pixels first.
 
 TEXT ·dwNeonK5S1(SB), NOSPLIT, $192-104
 	MOVD	dst+0(FP), R0
@@ -4589,6 +5567,1724 @@ nextblk:
 	BLT	blk
 	RET
 
+// func dwNeonK5S2(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+//
+// As dwNeon for nrows (0…5) rows of a 5x5 kernel, stride 2 (inc = 2*kxs), unrolled
+// over the taps, for runs of output pixels whose windows are inside the
+// image (or a padded copy of it): tap (ky, kx) of pixel i reads channels
+// [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*5+kx)*c + cb
+// …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
+// last one alone; with a stride, quads of pixels first.
+
+TEXT ·dwNeonK5S2(SB), NOSPLIT, $192-104
+	MOVD	dst+0(FP), R0
+	MOVD	outStride+8(FP), R1
+	MOVD	n+16(FP), R2
+	MOVD	rows+24(FP), R3
+	MOVD	nrows+32(FP), R4
+	MOVD	inc+88(FP), R26
+	MOVD	kxs+96(FP), R21
+	MOVD	w+40(FP), R5
+	MOVD	c+48(FP), R6
+	MOVD	bias+56(FP), R7
+	MOVD	rq+64(FP), R8
+	MOVW	zOut+72(FP), R9
+	MOVW	qmin+76(FP), R10
+	MOVW	qmax+80(FP), R11
+	VDUP	R9, V16.H8
+	VDUP	R10, V17.B16
+	VDUP	R11, V18.B16
+	SUB	$1, R2, R11 // last pair start bound: pairs while i < n-1
+	MOVD	ZR, R12 // c0
+blk:
+	SUB	$16, R6, R13
+	CMP	R13, R12
+	CSEL	LT, R12, R13, R13 // cb = min(c0, c-16)
+	ADD	R13<<2, R7, R10 // bias of the block
+	ADD	R13<<3, R8, R9
+	MOVW	$1, R24
+	VDUP	R24, V12.S4
+	VEOR	V13.B16, V13.B16, V13.B16
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V20.B16
+	VSUB	V9.S4, V12.S4, V24.S4
+	WORD $0x4ead6718 // smax v24.4s, v24.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V28.S4
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V21.B16
+	VSUB	V9.S4, V12.S4, V25.S4
+	WORD $0x4ead6739 // smax v25.4s, v25.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V29.S4
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V22.B16
+	VSUB	V9.S4, V12.S4, V26.S4
+	WORD $0x4ead675a // smax v26.4s, v26.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V30.S4
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V23.B16
+	VSUB	V9.S4, V12.S4, V27.S4
+	WORD $0x4ead677b // smax v27.4s, v27.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V31.S4
+	VORR	V24.B16, V25.B16, V8.B16
+	VORR	V26.B16, V27.B16, V9.B16
+	VORR	V8.B16, V9.B16, V8.B16
+	VMOV	V8.D[0], R16
+	VMOV	V8.D[1], R24
+	ORR	R24, R16, R16
+	CMP	$0, R16
+	CSET	NE, R16 // bit 0: some left shift in the block
+	MOVW	qmin+76(FP), R24
+	CMN	$128, R24
+	BNE	clampon
+	MOVW	qmax+80(FP), R24
+	CMP	$127, R24
+	BEQ	clampoff
+clampon:
+	ORR	$2, R16, R16 // bit 1: [qmin, qmax] narrower than int8
+clampoff:
+	ADD	R13, R0, R14 // dst for pixel 0
+	MOVD	ZR, R15 // i
+	MOVD	$mlr-192(SP), R24
+	VST1.P	[V20.S4, V21.S4, V22.S4, V23.S4], 64(R24)
+	VST1.P	[V24.S4, V25.S4, V26.S4, V27.S4], 64(R24)
+	VST1	[V28.S4, V29.S4, V30.S4, V31.S4], (R24)
+quad:
+	ADD	$3, R15, R24
+	CMP	R2, R24
+	BGE	quaddone
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R10), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R10), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1	(R10), [V12.S4, V13.S4, V14.S4, V15.S4]
+	ADD	R13, R5, R17 // weight cursor
+	MADD	R15, R13, R26, R25 // i*inc + cb
+	CMP	$5, R4
+	BNE	qloop
+	MOVD	0(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	8(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	16(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	24(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	32(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	B	qdone
+qloop:
+	MOVD	R3, R9
+qrow:
+	ADD	R4<<3, R3, R24
+	CMP	R24, R9
+	BGE	qdone
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	ADD	$8, R9, R9
+	B	qrow
+qdone:
+	MOVD	$mlr-192(SP), R24
+	VLD1	(R24), [V19.S4, V20.S4, V21.S4, V22.S4]
+	ADD	$128, R24, R9
+	VLD1	(R9), [V23.S4, V24.S4, V25.S4, V26.S4]
+	TBZ	$0, R16, nosh4
+	ADD	$64, R24, R9
+	VLD1	(R9), [V27.S4, V28.S4, V29.S4, V30.S4]
+	WORD $0x4ebb4c00 // sqshl v0.4s, v0.4s, v27.4s
+	WORD $0x4ebc4c21 // sqshl v1.4s, v1.4s, v28.4s
+	WORD $0x4ebd4c42 // sqshl v2.4s, v2.4s, v29.4s
+	WORD $0x4ebe4c63 // sqshl v3.4s, v3.4s, v30.4s
+	WORD $0x4ebb4c84 // sqshl v4.4s, v4.4s, v27.4s
+	WORD $0x4ebc4ca5 // sqshl v5.4s, v5.4s, v28.4s
+	WORD $0x4ebd4cc6 // sqshl v6.4s, v6.4s, v29.4s
+	WORD $0x4ebe4ce7 // sqshl v7.4s, v7.4s, v30.4s
+	WORD $0x4ebb4d08 // sqshl v8.4s, v8.4s, v27.4s
+	WORD $0x4ebc4d29 // sqshl v9.4s, v9.4s, v28.4s
+	WORD $0x4ebd4d4a // sqshl v10.4s, v10.4s, v29.4s
+	WORD $0x4ebe4d6b // sqshl v11.4s, v11.4s, v30.4s
+	WORD $0x4ebb4d8c // sqshl v12.4s, v12.4s, v27.4s
+	WORD $0x4ebc4dad // sqshl v13.4s, v13.4s, v28.4s
+	WORD $0x4ebd4dce // sqshl v14.4s, v14.4s, v29.4s
+	WORD $0x4ebe4def // sqshl v15.4s, v15.4s, v30.4s
+nosh4:
+	WORD $0x4eb3b400 // sqdmulh v0.4s, v0.4s, v19.4s
+	WORD $0x4eb4b421 // sqdmulh v1.4s, v1.4s, v20.4s
+	WORD $0x4eb5b442 // sqdmulh v2.4s, v2.4s, v21.4s
+	WORD $0x4eb6b463 // sqdmulh v3.4s, v3.4s, v22.4s
+	WORD $0x4eb3b484 // sqdmulh v4.4s, v4.4s, v19.4s
+	WORD $0x4eb4b4a5 // sqdmulh v5.4s, v5.4s, v20.4s
+	WORD $0x4eb5b4c6 // sqdmulh v6.4s, v6.4s, v21.4s
+	WORD $0x4eb6b4e7 // sqdmulh v7.4s, v7.4s, v22.4s
+	WORD $0x4eb3b508 // sqdmulh v8.4s, v8.4s, v19.4s
+	WORD $0x4eb4b529 // sqdmulh v9.4s, v9.4s, v20.4s
+	WORD $0x4eb5b54a // sqdmulh v10.4s, v10.4s, v21.4s
+	WORD $0x4eb6b56b // sqdmulh v11.4s, v11.4s, v22.4s
+	WORD $0x4eb3b58c // sqdmulh v12.4s, v12.4s, v19.4s
+	WORD $0x4eb4b5ad // sqdmulh v13.4s, v13.4s, v20.4s
+	WORD $0x4eb5b5ce // sqdmulh v14.4s, v14.4s, v21.4s
+	WORD $0x4eb6b5ef // sqdmulh v15.4s, v15.4s, v22.4s
+	WORD $0x4eb75400 // srshl v0.4s, v0.4s, v23.4s
+	WORD $0x4eb85421 // srshl v1.4s, v1.4s, v24.4s
+	WORD $0x4eb95442 // srshl v2.4s, v2.4s, v25.4s
+	WORD $0x4eba5463 // srshl v3.4s, v3.4s, v26.4s
+	WORD $0x4eb75484 // srshl v4.4s, v4.4s, v23.4s
+	WORD $0x4eb854a5 // srshl v5.4s, v5.4s, v24.4s
+	WORD $0x4eb954c6 // srshl v6.4s, v6.4s, v25.4s
+	WORD $0x4eba54e7 // srshl v7.4s, v7.4s, v26.4s
+	WORD $0x4eb75508 // srshl v8.4s, v8.4s, v23.4s
+	WORD $0x4eb85529 // srshl v9.4s, v9.4s, v24.4s
+	WORD $0x4eb9554a // srshl v10.4s, v10.4s, v25.4s
+	WORD $0x4eba556b // srshl v11.4s, v11.4s, v26.4s
+	WORD $0x4eb7558c // srshl v12.4s, v12.4s, v23.4s
+	WORD $0x4eb855ad // srshl v13.4s, v13.4s, v24.4s
+	WORD $0x4eb955ce // srshl v14.4s, v14.4s, v25.4s
+	WORD $0x4eba55ef // srshl v15.4s, v15.4s, v26.4s
+	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
+	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
+	WORD $0x0e614884 // sqxtn v4.4h, v4.4s
+	WORD $0x4e6148a4 // sqxtn2 v4.8h, v5.4s
+	WORD $0x0e6148c5 // sqxtn v5.4h, v6.4s
+	WORD $0x4e6148e5 // sqxtn2 v5.8h, v7.4s
+	WORD $0x0e614908 // sqxtn v8.4h, v8.4s
+	WORD $0x4e614928 // sqxtn2 v8.8h, v9.4s
+	WORD $0x0e614949 // sqxtn v9.4h, v10.4s
+	WORD $0x4e614969 // sqxtn2 v9.8h, v11.4s
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
+	WORD $0x4e700c21 // sqadd v1.8h, v1.8h, v16.8h
+	WORD $0x4e700c84 // sqadd v4.8h, v4.8h, v16.8h
+	WORD $0x4e700ca5 // sqadd v5.8h, v5.8h, v16.8h
+	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
+	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
+	WORD $0x4e700d8c // sqadd v12.8h, v12.8h, v16.8h
+	WORD $0x4e700dad // sqadd v13.8h, v13.8h, v16.8h
+	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
+	WORD $0x4e214820 // sqxtn2 v0.16b, v1.8h
+	WORD $0x0e214884 // sqxtn v4.8b, v4.8h
+	WORD $0x4e2148a4 // sqxtn2 v4.16b, v5.8h
+	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	WORD $0x0e21498c // sqxtn v12.8b, v12.8h
+	WORD $0x4e2149ac // sqxtn2 v12.16b, v13.8h
+	TBZ	$1, R16, nosh4c
+	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
+	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
+	WORD $0x4e316484 // smax v4.16b, v4.16b, v17.16b
+	WORD $0x4e326c84 // smin v4.16b, v4.16b, v18.16b
+	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
+	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+	WORD $0x4e31658c // smax v12.16b, v12.16b, v17.16b
+	WORD $0x4e326d8c // smin v12.16b, v12.16b, v18.16b
+nosh4c:
+	VST1.P	[V0.B16], (R14)(R1)
+	VST1.P	[V4.B16], (R14)(R1)
+	VST1.P	[V8.B16], (R14)(R1)
+	VST1.P	[V12.B16], (R14)(R1)
+	ADD	$4, R15, R15
+	B	quad
+quaddone:
+	MOVD	$mlr-192(SP), R24
+	VLD1.P	64(R24), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1.P	64(R24), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R24), [V28.S4, V29.S4, V30.S4, V31.S4]
+	CMP	R11, R15
+	BGE	single
+pair:
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R10), [V4.S4, V5.S4, V6.S4, V7.S4]
+	ADD	R13, R5, R17 // weight cursor
+	MADD	R15, R13, R26, R25 // i*inc + cb
+	CMP	$5, R4
+	BNE	rloop2
+	MOVD	0(R3), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	8(R3), R22
+	ADD	R25, R22, R22
+	ADD	R26, R22, R23
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	MOVD	16(R3), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	24(R3), R22
+	ADD	R25, R22, R22
+	ADD	R26, R22, R23
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	MOVD	32(R3), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	B	rdone2
+rloop2:
+	MOVD	R3, R9
+rpair2:
+	ADD	R4<<3, R3, R24
+	SUB	R9, R24, R24 // bytes of rows left
+	CMP	$16, R24
+	BLT	rone2
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	8(R9), R22
+	ADD	R25, R22, R22
+	ADD	R26, R22, R23
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	ADD	$16, R9, R9
+	B	rpair2
+rone2:
+	CBZ	R24, rdone2
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+rdone2:
+	TBZ	$0, R16, nosh2
+	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
+	WORD $0x4ebb4c63 // sqshl v3.4s, v3.4s, v27.4s
+	WORD $0x4eb84c84 // sqshl v4.4s, v4.4s, v24.4s
+	WORD $0x4eb94ca5 // sqshl v5.4s, v5.4s, v25.4s
+	WORD $0x4eba4cc6 // sqshl v6.4s, v6.4s, v26.4s
+	WORD $0x4ebb4ce7 // sqshl v7.4s, v7.4s, v27.4s
+nosh2:
+	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x4eb7b463 // sqdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x4eb4b484 // sqdmulh v4.4s, v4.4s, v20.4s
+	WORD $0x4eb5b4a5 // sqdmulh v5.4s, v5.4s, v21.4s
+	WORD $0x4eb6b4c6 // sqdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x4eb7b4e7 // sqdmulh v7.4s, v7.4s, v23.4s
+	WORD $0x4ebc5400 // srshl v0.4s, v0.4s, v28.4s
+	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
+	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
+	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
+	WORD $0x4ebc5484 // srshl v4.4s, v4.4s, v28.4s
+	WORD $0x4ebd54a5 // srshl v5.4s, v5.4s, v29.4s
+	WORD $0x4ebe54c6 // srshl v6.4s, v6.4s, v30.4s
+	WORD $0x4ebf54e7 // srshl v7.4s, v7.4s, v31.4s
+	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
+	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
+	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
+	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
+	WORD $0x0e61488a // sqxtn v10.4h, v4.4s
+	WORD $0x4e6148aa // sqxtn2 v10.8h, v5.4s
+	WORD $0x0e6148cb // sqxtn v11.4h, v6.4s
+	WORD $0x4e6148eb // sqxtn2 v11.8h, v7.4s
+	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
+	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
+	WORD $0x4e700d4a // sqadd v10.8h, v10.8h, v16.8h
+	WORD $0x4e700d6b // sqadd v11.8h, v11.8h, v16.8h
+	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
+	WORD $0x4e21496a // sqxtn2 v10.16b, v11.8h
+	TBZ	$1, R16, nosh2c
+	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
+	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+	WORD $0x4e31654a // smax v10.16b, v10.16b, v17.16b
+	WORD $0x4e326d4a // smin v10.16b, v10.16b, v18.16b
+nosh2c:
+	VST1.P	[V8.B16], (R14)(R1)
+	VST1.P	[V10.B16], (R14)(R1)
+	ADD	$2, R15, R15
+	CMP	R11, R15
+	BLT	pair
+single:
+	CMP	R2, R15
+	BGE	nextblk
+pix:
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	ADD	R13, R5, R17 // weight cursor
+	MADD	R15, R13, R26, R25 // i*inc + cb
+	CMP	$5, R4
+	BNE	rloop1
+	MOVD	0(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	8(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	MOVD	16(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	24(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	MOVD	32(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	B	rdone1
+rloop1:
+	MOVD	R3, R9
+rpair1:
+	ADD	R4<<3, R3, R24
+	SUB	R9, R24, R24 // bytes of rows left
+	CMP	$16, R24
+	BLT	rone1
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	8(R9), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	ADD	$16, R9, R9
+	B	rpair1
+rone1:
+	CBZ	R24, rdone1
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+rdone1:
+requant:
+	TBZ	$0, R16, nosh1
+	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
+	WORD $0x4ebb4c63 // sqshl v3.4s, v3.4s, v27.4s
+nosh1:
+	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x4eb7b463 // sqdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x4ebc5400 // srshl v0.4s, v0.4s, v28.4s
+	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
+	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
+	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
+	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
+	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
+	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
+	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
+	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
+	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
+	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	TBZ	$1, R16, nosh1c
+	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
+	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+nosh1c:
+	VST1.P	[V8.B16], (R14)(R1)
+	ADD	$1, R15, R15
+	CMP	R2, R15
+	BLT	pix
+nextblk:
+	ADD	$16, R12, R12
+	CMP	R6, R12
+	BLT	blk
+	RET
+
 // func dwNeonK7(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
 //
 // As dwNeon for nrows (0…7) rows of a 7x7 kernel, any stride (inc, kxs), unrolled
@@ -4596,7 +7292,7 @@ nextblk:
 // image (or a padded copy of it): tap (ky, kx) of pixel i reads channels
 // [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*7+kx)*c + cb
 // …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
-// last one alone.
+// last one alone; with a stride, quads of pixels first.
 
 TEXT ·dwNeonK7(SB), NOSPLIT, $0-104
 	MOVD	dst+0(FP), R0
@@ -6058,12 +8754,12 @@ nextblk:
 
 // func dwNeonK7S1(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
 //
-// As dwNeon for nrows (0…7) rows of a 7x7 kernel, stride 1 (inc = kxs), unrolled
+// As dwNeon for nrows (0…7) rows of a 7x7 kernel, stride 1 (inc = 1*kxs), unrolled
 // over the taps, for runs of output pixels whose windows are inside the
 // image (or a padded copy of it): tap (ky, kx) of pixel i reads channels
 // [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*7+kx)*c + cb
 // …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
-// last one alone.
+// last one alone; with a stride, quads of pixels first.
 
 TEXT ·dwNeonK7S1(SB), NOSPLIT, $192-104
 	MOVD	dst+0(FP), R0
@@ -8958,6 +11654,2744 @@ nextblk:
 	BLT	blk
 	RET
 
+// func dwNeonK7S2(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+//
+// As dwNeon for nrows (0…7) rows of a 7x7 kernel, stride 2 (inc = 2*kxs), unrolled
+// over the taps, for runs of output pixels whose windows are inside the
+// image (or a padded copy of it): tap (ky, kx) of pixel i reads channels
+// [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*7+kx)*c + cb
+// …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
+// last one alone; with a stride, quads of pixels first.
+
+TEXT ·dwNeonK7S2(SB), NOSPLIT, $192-104
+	MOVD	dst+0(FP), R0
+	MOVD	outStride+8(FP), R1
+	MOVD	n+16(FP), R2
+	MOVD	rows+24(FP), R3
+	MOVD	nrows+32(FP), R4
+	MOVD	inc+88(FP), R26
+	MOVD	kxs+96(FP), R21
+	MOVD	w+40(FP), R5
+	MOVD	c+48(FP), R6
+	MOVD	bias+56(FP), R7
+	MOVD	rq+64(FP), R8
+	MOVW	zOut+72(FP), R9
+	MOVW	qmin+76(FP), R10
+	MOVW	qmax+80(FP), R11
+	VDUP	R9, V16.H8
+	VDUP	R10, V17.B16
+	VDUP	R11, V18.B16
+	SUB	$1, R2, R11 // last pair start bound: pairs while i < n-1
+	MOVD	ZR, R12 // c0
+blk:
+	SUB	$16, R6, R13
+	CMP	R13, R12
+	CSEL	LT, R12, R13, R13 // cb = min(c0, c-16)
+	ADD	R13<<2, R7, R10 // bias of the block
+	ADD	R13<<3, R8, R9
+	MOVW	$1, R24
+	VDUP	R24, V12.S4
+	VEOR	V13.B16, V13.B16, V13.B16
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V20.B16
+	VSUB	V9.S4, V12.S4, V24.S4
+	WORD $0x4ead6718 // smax v24.4s, v24.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V28.S4
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V21.B16
+	VSUB	V9.S4, V12.S4, V25.S4
+	WORD $0x4ead6739 // smax v25.4s, v25.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V29.S4
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V22.B16
+	VSUB	V9.S4, V12.S4, V26.S4
+	WORD $0x4ead675a // smax v26.4s, v26.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V30.S4
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V23.B16
+	VSUB	V9.S4, V12.S4, V27.S4
+	WORD $0x4ead677b // smax v27.4s, v27.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V31.S4
+	VORR	V24.B16, V25.B16, V8.B16
+	VORR	V26.B16, V27.B16, V9.B16
+	VORR	V8.B16, V9.B16, V8.B16
+	VMOV	V8.D[0], R16
+	VMOV	V8.D[1], R24
+	ORR	R24, R16, R16
+	CMP	$0, R16
+	CSET	NE, R16 // bit 0: some left shift in the block
+	MOVW	qmin+76(FP), R24
+	CMN	$128, R24
+	BNE	clampon
+	MOVW	qmax+80(FP), R24
+	CMP	$127, R24
+	BEQ	clampoff
+clampon:
+	ORR	$2, R16, R16 // bit 1: [qmin, qmax] narrower than int8
+clampoff:
+	ADD	R13, R0, R14 // dst for pixel 0
+	MOVD	ZR, R15 // i
+	MOVD	$mlr-192(SP), R24
+	VST1.P	[V20.S4, V21.S4, V22.S4, V23.S4], 64(R24)
+	VST1.P	[V24.S4, V25.S4, V26.S4, V27.S4], 64(R24)
+	VST1	[V28.S4, V29.S4, V30.S4, V31.S4], (R24)
+quad:
+	ADD	$3, R15, R24
+	CMP	R2, R24
+	BGE	quaddone
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R10), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R10), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1	(R10), [V12.S4, V13.S4, V14.S4, V15.S4]
+	ADD	R13, R5, R17 // weight cursor
+	MADD	R15, R13, R26, R25 // i*inc + cb
+	CMP	$7, R4
+	BNE	qloop
+	MOVD	0(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	8(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	16(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	24(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	32(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	40(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	48(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	B	qdone
+qloop:
+	MOVD	R3, R9
+qrow:
+	ADD	R4<<3, R3, R24
+	CMP	R24, R9
+	BGE	qdone
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	ADD	$8, R9, R9
+	B	qrow
+qdone:
+	MOVD	$mlr-192(SP), R24
+	VLD1	(R24), [V19.S4, V20.S4, V21.S4, V22.S4]
+	ADD	$128, R24, R9
+	VLD1	(R9), [V23.S4, V24.S4, V25.S4, V26.S4]
+	TBZ	$0, R16, nosh4
+	ADD	$64, R24, R9
+	VLD1	(R9), [V27.S4, V28.S4, V29.S4, V30.S4]
+	WORD $0x4ebb4c00 // sqshl v0.4s, v0.4s, v27.4s
+	WORD $0x4ebc4c21 // sqshl v1.4s, v1.4s, v28.4s
+	WORD $0x4ebd4c42 // sqshl v2.4s, v2.4s, v29.4s
+	WORD $0x4ebe4c63 // sqshl v3.4s, v3.4s, v30.4s
+	WORD $0x4ebb4c84 // sqshl v4.4s, v4.4s, v27.4s
+	WORD $0x4ebc4ca5 // sqshl v5.4s, v5.4s, v28.4s
+	WORD $0x4ebd4cc6 // sqshl v6.4s, v6.4s, v29.4s
+	WORD $0x4ebe4ce7 // sqshl v7.4s, v7.4s, v30.4s
+	WORD $0x4ebb4d08 // sqshl v8.4s, v8.4s, v27.4s
+	WORD $0x4ebc4d29 // sqshl v9.4s, v9.4s, v28.4s
+	WORD $0x4ebd4d4a // sqshl v10.4s, v10.4s, v29.4s
+	WORD $0x4ebe4d6b // sqshl v11.4s, v11.4s, v30.4s
+	WORD $0x4ebb4d8c // sqshl v12.4s, v12.4s, v27.4s
+	WORD $0x4ebc4dad // sqshl v13.4s, v13.4s, v28.4s
+	WORD $0x4ebd4dce // sqshl v14.4s, v14.4s, v29.4s
+	WORD $0x4ebe4def // sqshl v15.4s, v15.4s, v30.4s
+nosh4:
+	WORD $0x4eb3b400 // sqdmulh v0.4s, v0.4s, v19.4s
+	WORD $0x4eb4b421 // sqdmulh v1.4s, v1.4s, v20.4s
+	WORD $0x4eb5b442 // sqdmulh v2.4s, v2.4s, v21.4s
+	WORD $0x4eb6b463 // sqdmulh v3.4s, v3.4s, v22.4s
+	WORD $0x4eb3b484 // sqdmulh v4.4s, v4.4s, v19.4s
+	WORD $0x4eb4b4a5 // sqdmulh v5.4s, v5.4s, v20.4s
+	WORD $0x4eb5b4c6 // sqdmulh v6.4s, v6.4s, v21.4s
+	WORD $0x4eb6b4e7 // sqdmulh v7.4s, v7.4s, v22.4s
+	WORD $0x4eb3b508 // sqdmulh v8.4s, v8.4s, v19.4s
+	WORD $0x4eb4b529 // sqdmulh v9.4s, v9.4s, v20.4s
+	WORD $0x4eb5b54a // sqdmulh v10.4s, v10.4s, v21.4s
+	WORD $0x4eb6b56b // sqdmulh v11.4s, v11.4s, v22.4s
+	WORD $0x4eb3b58c // sqdmulh v12.4s, v12.4s, v19.4s
+	WORD $0x4eb4b5ad // sqdmulh v13.4s, v13.4s, v20.4s
+	WORD $0x4eb5b5ce // sqdmulh v14.4s, v14.4s, v21.4s
+	WORD $0x4eb6b5ef // sqdmulh v15.4s, v15.4s, v22.4s
+	WORD $0x4eb75400 // srshl v0.4s, v0.4s, v23.4s
+	WORD $0x4eb85421 // srshl v1.4s, v1.4s, v24.4s
+	WORD $0x4eb95442 // srshl v2.4s, v2.4s, v25.4s
+	WORD $0x4eba5463 // srshl v3.4s, v3.4s, v26.4s
+	WORD $0x4eb75484 // srshl v4.4s, v4.4s, v23.4s
+	WORD $0x4eb854a5 // srshl v5.4s, v5.4s, v24.4s
+	WORD $0x4eb954c6 // srshl v6.4s, v6.4s, v25.4s
+	WORD $0x4eba54e7 // srshl v7.4s, v7.4s, v26.4s
+	WORD $0x4eb75508 // srshl v8.4s, v8.4s, v23.4s
+	WORD $0x4eb85529 // srshl v9.4s, v9.4s, v24.4s
+	WORD $0x4eb9554a // srshl v10.4s, v10.4s, v25.4s
+	WORD $0x4eba556b // srshl v11.4s, v11.4s, v26.4s
+	WORD $0x4eb7558c // srshl v12.4s, v12.4s, v23.4s
+	WORD $0x4eb855ad // srshl v13.4s, v13.4s, v24.4s
+	WORD $0x4eb955ce // srshl v14.4s, v14.4s, v25.4s
+	WORD $0x4eba55ef // srshl v15.4s, v15.4s, v26.4s
+	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
+	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
+	WORD $0x0e614884 // sqxtn v4.4h, v4.4s
+	WORD $0x4e6148a4 // sqxtn2 v4.8h, v5.4s
+	WORD $0x0e6148c5 // sqxtn v5.4h, v6.4s
+	WORD $0x4e6148e5 // sqxtn2 v5.8h, v7.4s
+	WORD $0x0e614908 // sqxtn v8.4h, v8.4s
+	WORD $0x4e614928 // sqxtn2 v8.8h, v9.4s
+	WORD $0x0e614949 // sqxtn v9.4h, v10.4s
+	WORD $0x4e614969 // sqxtn2 v9.8h, v11.4s
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
+	WORD $0x4e700c21 // sqadd v1.8h, v1.8h, v16.8h
+	WORD $0x4e700c84 // sqadd v4.8h, v4.8h, v16.8h
+	WORD $0x4e700ca5 // sqadd v5.8h, v5.8h, v16.8h
+	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
+	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
+	WORD $0x4e700d8c // sqadd v12.8h, v12.8h, v16.8h
+	WORD $0x4e700dad // sqadd v13.8h, v13.8h, v16.8h
+	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
+	WORD $0x4e214820 // sqxtn2 v0.16b, v1.8h
+	WORD $0x0e214884 // sqxtn v4.8b, v4.8h
+	WORD $0x4e2148a4 // sqxtn2 v4.16b, v5.8h
+	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	WORD $0x0e21498c // sqxtn v12.8b, v12.8h
+	WORD $0x4e2149ac // sqxtn2 v12.16b, v13.8h
+	TBZ	$1, R16, nosh4c
+	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
+	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
+	WORD $0x4e316484 // smax v4.16b, v4.16b, v17.16b
+	WORD $0x4e326c84 // smin v4.16b, v4.16b, v18.16b
+	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
+	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+	WORD $0x4e31658c // smax v12.16b, v12.16b, v17.16b
+	WORD $0x4e326d8c // smin v12.16b, v12.16b, v18.16b
+nosh4c:
+	VST1.P	[V0.B16], (R14)(R1)
+	VST1.P	[V4.B16], (R14)(R1)
+	VST1.P	[V8.B16], (R14)(R1)
+	VST1.P	[V12.B16], (R14)(R1)
+	ADD	$4, R15, R15
+	B	quad
+quaddone:
+	MOVD	$mlr-192(SP), R24
+	VLD1.P	64(R24), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1.P	64(R24), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R24), [V28.S4, V29.S4, V30.S4, V31.S4]
+	CMP	R11, R15
+	BGE	single
+pair:
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R10), [V4.S4, V5.S4, V6.S4, V7.S4]
+	ADD	R13, R5, R17 // weight cursor
+	MADD	R15, R13, R26, R25 // i*inc + cb
+	CMP	$7, R4
+	BNE	rloop2
+	MOVD	0(R3), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	8(R3), R22
+	ADD	R25, R22, R22
+	ADD	R26, R22, R23
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	MOVD	16(R3), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	24(R3), R22
+	ADD	R25, R22, R22
+	ADD	R26, R22, R23
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	MOVD	32(R3), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	40(R3), R22
+	ADD	R25, R22, R22
+	ADD	R26, R22, R23
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	MOVD	48(R3), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	B	rdone2
+rloop2:
+	MOVD	R3, R9
+rpair2:
+	ADD	R4<<3, R3, R24
+	SUB	R9, R24, R24 // bytes of rows left
+	CMP	$16, R24
+	BLT	rone2
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	8(R9), R22
+	ADD	R25, R22, R22
+	ADD	R26, R22, R23
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	ADD	$16, R9, R9
+	B	rpair2
+rone2:
+	CBZ	R24, rdone2
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+rdone2:
+	TBZ	$0, R16, nosh2
+	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
+	WORD $0x4ebb4c63 // sqshl v3.4s, v3.4s, v27.4s
+	WORD $0x4eb84c84 // sqshl v4.4s, v4.4s, v24.4s
+	WORD $0x4eb94ca5 // sqshl v5.4s, v5.4s, v25.4s
+	WORD $0x4eba4cc6 // sqshl v6.4s, v6.4s, v26.4s
+	WORD $0x4ebb4ce7 // sqshl v7.4s, v7.4s, v27.4s
+nosh2:
+	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x4eb7b463 // sqdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x4eb4b484 // sqdmulh v4.4s, v4.4s, v20.4s
+	WORD $0x4eb5b4a5 // sqdmulh v5.4s, v5.4s, v21.4s
+	WORD $0x4eb6b4c6 // sqdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x4eb7b4e7 // sqdmulh v7.4s, v7.4s, v23.4s
+	WORD $0x4ebc5400 // srshl v0.4s, v0.4s, v28.4s
+	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
+	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
+	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
+	WORD $0x4ebc5484 // srshl v4.4s, v4.4s, v28.4s
+	WORD $0x4ebd54a5 // srshl v5.4s, v5.4s, v29.4s
+	WORD $0x4ebe54c6 // srshl v6.4s, v6.4s, v30.4s
+	WORD $0x4ebf54e7 // srshl v7.4s, v7.4s, v31.4s
+	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
+	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
+	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
+	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
+	WORD $0x0e61488a // sqxtn v10.4h, v4.4s
+	WORD $0x4e6148aa // sqxtn2 v10.8h, v5.4s
+	WORD $0x0e6148cb // sqxtn v11.4h, v6.4s
+	WORD $0x4e6148eb // sqxtn2 v11.8h, v7.4s
+	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
+	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
+	WORD $0x4e700d4a // sqadd v10.8h, v10.8h, v16.8h
+	WORD $0x4e700d6b // sqadd v11.8h, v11.8h, v16.8h
+	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
+	WORD $0x4e21496a // sqxtn2 v10.16b, v11.8h
+	TBZ	$1, R16, nosh2c
+	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
+	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+	WORD $0x4e31654a // smax v10.16b, v10.16b, v17.16b
+	WORD $0x4e326d4a // smin v10.16b, v10.16b, v18.16b
+nosh2c:
+	VST1.P	[V8.B16], (R14)(R1)
+	VST1.P	[V10.B16], (R14)(R1)
+	ADD	$2, R15, R15
+	CMP	R11, R15
+	BLT	pair
+single:
+	CMP	R2, R15
+	BGE	nextblk
+pix:
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	ADD	R13, R5, R17 // weight cursor
+	MADD	R15, R13, R26, R25 // i*inc + cb
+	CMP	$7, R4
+	BNE	rloop1
+	MOVD	0(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	8(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	MOVD	16(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	24(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	MOVD	32(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	40(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	MOVD	48(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	B	rdone1
+rloop1:
+	MOVD	R3, R9
+rpair1:
+	ADD	R4<<3, R3, R24
+	SUB	R9, R24, R24 // bytes of rows left
+	CMP	$16, R24
+	BLT	rone1
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	8(R9), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	ADD	$16, R9, R9
+	B	rpair1
+rone1:
+	CBZ	R24, rdone1
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+rdone1:
+requant:
+	TBZ	$0, R16, nosh1
+	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
+	WORD $0x4ebb4c63 // sqshl v3.4s, v3.4s, v27.4s
+nosh1:
+	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x4eb7b463 // sqdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x4ebc5400 // srshl v0.4s, v0.4s, v28.4s
+	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
+	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
+	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
+	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
+	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
+	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
+	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
+	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
+	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
+	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	TBZ	$1, R16, nosh1c
+	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
+	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+nosh1c:
+	VST1.P	[V8.B16], (R14)(R1)
+	ADD	$1, R15, R15
+	CMP	R2, R15
+	BLT	pix
+nextblk:
+	ADD	$16, R12, R12
+	CMP	R6, R12
+	BLT	blk
+	RET
+
 // func dwNeonK9(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
 //
 // As dwNeon for nrows (0…9) rows of a 9x9 kernel, any stride (inc, kxs), unrolled
@@ -8965,7 +14399,7 @@ nextblk:
 // image (or a padded copy of it): tap (ky, kx) of pixel i reads channels
 // [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*9+kx)*c + cb
 // …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
-// last one alone.
+// last one alone; with a stride, quads of pixels first.
 
 TEXT ·dwNeonK9(SB), NOSPLIT, $0-104
 	MOVD	dst+0(FP), R0
@@ -11083,12 +16517,12 @@ nextblk:
 
 // func dwNeonK9S1(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
 //
-// As dwNeon for nrows (0…9) rows of a 9x9 kernel, stride 1 (inc = kxs), unrolled
+// As dwNeon for nrows (0…9) rows of a 9x9 kernel, stride 1 (inc = 1*kxs), unrolled
 // over the taps, for runs of output pixels whose windows are inside the
 // image (or a padded copy of it): tap (ky, kx) of pixel i reads channels
 // [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*9+kx)*c + cb
 // …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
-// last one alone.
+// last one alone; with a stride, quads of pixels first.
 
 TEXT ·dwNeonK9S1(SB), NOSPLIT, $192-104
 	MOVD	dst+0(FP), R0
@@ -15315,6 +20749,4044 @@ nextblk:
 	BLT	blk
 	RET
 
+// func dwNeonK9S2(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+//
+// As dwNeon for nrows (0…9) rows of a 9x9 kernel, stride 2 (inc = 2*kxs), unrolled
+// over the taps, for runs of output pixels whose windows are inside the
+// image (or a padded copy of it): tap (ky, kx) of pixel i reads channels
+// [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*9+kx)*c + cb
+// …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
+// last one alone; with a stride, quads of pixels first.
+
+TEXT ·dwNeonK9S2(SB), NOSPLIT, $192-104
+	MOVD	dst+0(FP), R0
+	MOVD	outStride+8(FP), R1
+	MOVD	n+16(FP), R2
+	MOVD	rows+24(FP), R3
+	MOVD	nrows+32(FP), R4
+	MOVD	inc+88(FP), R26
+	MOVD	kxs+96(FP), R21
+	MOVD	w+40(FP), R5
+	MOVD	c+48(FP), R6
+	MOVD	bias+56(FP), R7
+	MOVD	rq+64(FP), R8
+	MOVW	zOut+72(FP), R9
+	MOVW	qmin+76(FP), R10
+	MOVW	qmax+80(FP), R11
+	VDUP	R9, V16.H8
+	VDUP	R10, V17.B16
+	VDUP	R11, V18.B16
+	SUB	$1, R2, R11 // last pair start bound: pairs while i < n-1
+	MOVD	ZR, R12 // c0
+blk:
+	SUB	$16, R6, R13
+	CMP	R13, R12
+	CSEL	LT, R12, R13, R13 // cb = min(c0, c-16)
+	ADD	R13<<2, R7, R10 // bias of the block
+	ADD	R13<<3, R8, R9
+	MOVW	$1, R24
+	VDUP	R24, V12.S4
+	VEOR	V13.B16, V13.B16, V13.B16
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V20.B16
+	VSUB	V9.S4, V12.S4, V24.S4
+	WORD $0x4ead6718 // smax v24.4s, v24.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V28.S4
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V21.B16
+	VSUB	V9.S4, V12.S4, V25.S4
+	WORD $0x4ead6739 // smax v25.4s, v25.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V29.S4
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V22.B16
+	VSUB	V9.S4, V12.S4, V26.S4
+	WORD $0x4ead675a // smax v26.4s, v26.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V30.S4
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V23.B16
+	VSUB	V9.S4, V12.S4, V27.S4
+	WORD $0x4ead677b // smax v27.4s, v27.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V31.S4
+	VORR	V24.B16, V25.B16, V8.B16
+	VORR	V26.B16, V27.B16, V9.B16
+	VORR	V8.B16, V9.B16, V8.B16
+	VMOV	V8.D[0], R16
+	VMOV	V8.D[1], R24
+	ORR	R24, R16, R16
+	CMP	$0, R16
+	CSET	NE, R16 // bit 0: some left shift in the block
+	MOVW	qmin+76(FP), R24
+	CMN	$128, R24
+	BNE	clampon
+	MOVW	qmax+80(FP), R24
+	CMP	$127, R24
+	BEQ	clampoff
+clampon:
+	ORR	$2, R16, R16 // bit 1: [qmin, qmax] narrower than int8
+clampoff:
+	ADD	R13, R0, R14 // dst for pixel 0
+	MOVD	ZR, R15 // i
+	MOVD	$mlr-192(SP), R24
+	VST1.P	[V20.S4, V21.S4, V22.S4, V23.S4], 64(R24)
+	VST1.P	[V24.S4, V25.S4, V26.S4, V27.S4], 64(R24)
+	VST1	[V28.S4, V29.S4, V30.S4, V31.S4], (R24)
+quad:
+	ADD	$3, R15, R24
+	CMP	R2, R24
+	BGE	quaddone
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R10), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R10), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1	(R10), [V12.S4, V13.S4, V14.S4, V15.S4]
+	ADD	R13, R5, R17 // weight cursor
+	MADD	R15, R13, R26, R25 // i*inc + cb
+	CMP	$9, R4
+	BNE	qloop
+	MOVD	0(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	8(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	16(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	24(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	32(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	40(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	48(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	56(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	64(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	B	qdone
+qloop:
+	MOVD	R3, R9
+qrow:
+	ADD	R4<<3, R3, R24
+	CMP	R24, R9
+	BGE	qdone
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	ADD	$8, R9, R9
+	B	qrow
+qdone:
+	MOVD	$mlr-192(SP), R24
+	VLD1	(R24), [V19.S4, V20.S4, V21.S4, V22.S4]
+	ADD	$128, R24, R9
+	VLD1	(R9), [V23.S4, V24.S4, V25.S4, V26.S4]
+	TBZ	$0, R16, nosh4
+	ADD	$64, R24, R9
+	VLD1	(R9), [V27.S4, V28.S4, V29.S4, V30.S4]
+	WORD $0x4ebb4c00 // sqshl v0.4s, v0.4s, v27.4s
+	WORD $0x4ebc4c21 // sqshl v1.4s, v1.4s, v28.4s
+	WORD $0x4ebd4c42 // sqshl v2.4s, v2.4s, v29.4s
+	WORD $0x4ebe4c63 // sqshl v3.4s, v3.4s, v30.4s
+	WORD $0x4ebb4c84 // sqshl v4.4s, v4.4s, v27.4s
+	WORD $0x4ebc4ca5 // sqshl v5.4s, v5.4s, v28.4s
+	WORD $0x4ebd4cc6 // sqshl v6.4s, v6.4s, v29.4s
+	WORD $0x4ebe4ce7 // sqshl v7.4s, v7.4s, v30.4s
+	WORD $0x4ebb4d08 // sqshl v8.4s, v8.4s, v27.4s
+	WORD $0x4ebc4d29 // sqshl v9.4s, v9.4s, v28.4s
+	WORD $0x4ebd4d4a // sqshl v10.4s, v10.4s, v29.4s
+	WORD $0x4ebe4d6b // sqshl v11.4s, v11.4s, v30.4s
+	WORD $0x4ebb4d8c // sqshl v12.4s, v12.4s, v27.4s
+	WORD $0x4ebc4dad // sqshl v13.4s, v13.4s, v28.4s
+	WORD $0x4ebd4dce // sqshl v14.4s, v14.4s, v29.4s
+	WORD $0x4ebe4def // sqshl v15.4s, v15.4s, v30.4s
+nosh4:
+	WORD $0x4eb3b400 // sqdmulh v0.4s, v0.4s, v19.4s
+	WORD $0x4eb4b421 // sqdmulh v1.4s, v1.4s, v20.4s
+	WORD $0x4eb5b442 // sqdmulh v2.4s, v2.4s, v21.4s
+	WORD $0x4eb6b463 // sqdmulh v3.4s, v3.4s, v22.4s
+	WORD $0x4eb3b484 // sqdmulh v4.4s, v4.4s, v19.4s
+	WORD $0x4eb4b4a5 // sqdmulh v5.4s, v5.4s, v20.4s
+	WORD $0x4eb5b4c6 // sqdmulh v6.4s, v6.4s, v21.4s
+	WORD $0x4eb6b4e7 // sqdmulh v7.4s, v7.4s, v22.4s
+	WORD $0x4eb3b508 // sqdmulh v8.4s, v8.4s, v19.4s
+	WORD $0x4eb4b529 // sqdmulh v9.4s, v9.4s, v20.4s
+	WORD $0x4eb5b54a // sqdmulh v10.4s, v10.4s, v21.4s
+	WORD $0x4eb6b56b // sqdmulh v11.4s, v11.4s, v22.4s
+	WORD $0x4eb3b58c // sqdmulh v12.4s, v12.4s, v19.4s
+	WORD $0x4eb4b5ad // sqdmulh v13.4s, v13.4s, v20.4s
+	WORD $0x4eb5b5ce // sqdmulh v14.4s, v14.4s, v21.4s
+	WORD $0x4eb6b5ef // sqdmulh v15.4s, v15.4s, v22.4s
+	WORD $0x4eb75400 // srshl v0.4s, v0.4s, v23.4s
+	WORD $0x4eb85421 // srshl v1.4s, v1.4s, v24.4s
+	WORD $0x4eb95442 // srshl v2.4s, v2.4s, v25.4s
+	WORD $0x4eba5463 // srshl v3.4s, v3.4s, v26.4s
+	WORD $0x4eb75484 // srshl v4.4s, v4.4s, v23.4s
+	WORD $0x4eb854a5 // srshl v5.4s, v5.4s, v24.4s
+	WORD $0x4eb954c6 // srshl v6.4s, v6.4s, v25.4s
+	WORD $0x4eba54e7 // srshl v7.4s, v7.4s, v26.4s
+	WORD $0x4eb75508 // srshl v8.4s, v8.4s, v23.4s
+	WORD $0x4eb85529 // srshl v9.4s, v9.4s, v24.4s
+	WORD $0x4eb9554a // srshl v10.4s, v10.4s, v25.4s
+	WORD $0x4eba556b // srshl v11.4s, v11.4s, v26.4s
+	WORD $0x4eb7558c // srshl v12.4s, v12.4s, v23.4s
+	WORD $0x4eb855ad // srshl v13.4s, v13.4s, v24.4s
+	WORD $0x4eb955ce // srshl v14.4s, v14.4s, v25.4s
+	WORD $0x4eba55ef // srshl v15.4s, v15.4s, v26.4s
+	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
+	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
+	WORD $0x0e614884 // sqxtn v4.4h, v4.4s
+	WORD $0x4e6148a4 // sqxtn2 v4.8h, v5.4s
+	WORD $0x0e6148c5 // sqxtn v5.4h, v6.4s
+	WORD $0x4e6148e5 // sqxtn2 v5.8h, v7.4s
+	WORD $0x0e614908 // sqxtn v8.4h, v8.4s
+	WORD $0x4e614928 // sqxtn2 v8.8h, v9.4s
+	WORD $0x0e614949 // sqxtn v9.4h, v10.4s
+	WORD $0x4e614969 // sqxtn2 v9.8h, v11.4s
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
+	WORD $0x4e700c21 // sqadd v1.8h, v1.8h, v16.8h
+	WORD $0x4e700c84 // sqadd v4.8h, v4.8h, v16.8h
+	WORD $0x4e700ca5 // sqadd v5.8h, v5.8h, v16.8h
+	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
+	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
+	WORD $0x4e700d8c // sqadd v12.8h, v12.8h, v16.8h
+	WORD $0x4e700dad // sqadd v13.8h, v13.8h, v16.8h
+	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
+	WORD $0x4e214820 // sqxtn2 v0.16b, v1.8h
+	WORD $0x0e214884 // sqxtn v4.8b, v4.8h
+	WORD $0x4e2148a4 // sqxtn2 v4.16b, v5.8h
+	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	WORD $0x0e21498c // sqxtn v12.8b, v12.8h
+	WORD $0x4e2149ac // sqxtn2 v12.16b, v13.8h
+	TBZ	$1, R16, nosh4c
+	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
+	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
+	WORD $0x4e316484 // smax v4.16b, v4.16b, v17.16b
+	WORD $0x4e326c84 // smin v4.16b, v4.16b, v18.16b
+	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
+	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+	WORD $0x4e31658c // smax v12.16b, v12.16b, v17.16b
+	WORD $0x4e326d8c // smin v12.16b, v12.16b, v18.16b
+nosh4c:
+	VST1.P	[V0.B16], (R14)(R1)
+	VST1.P	[V4.B16], (R14)(R1)
+	VST1.P	[V8.B16], (R14)(R1)
+	VST1.P	[V12.B16], (R14)(R1)
+	ADD	$4, R15, R15
+	B	quad
+quaddone:
+	MOVD	$mlr-192(SP), R24
+	VLD1.P	64(R24), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1.P	64(R24), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R24), [V28.S4, V29.S4, V30.S4, V31.S4]
+	CMP	R11, R15
+	BGE	single
+pair:
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R10), [V4.S4, V5.S4, V6.S4, V7.S4]
+	ADD	R13, R5, R17 // weight cursor
+	MADD	R15, R13, R26, R25 // i*inc + cb
+	CMP	$9, R4
+	BNE	rloop2
+	MOVD	0(R3), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	8(R3), R22
+	ADD	R25, R22, R22
+	ADD	R26, R22, R23
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	MOVD	16(R3), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	24(R3), R22
+	ADD	R25, R22, R22
+	ADD	R26, R22, R23
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	MOVD	32(R3), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	40(R3), R22
+	ADD	R25, R22, R22
+	ADD	R26, R22, R23
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	MOVD	48(R3), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	56(R3), R22
+	ADD	R25, R22, R22
+	ADD	R26, R22, R23
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	MOVD	64(R3), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	B	rdone2
+rloop2:
+	MOVD	R3, R9
+rpair2:
+	ADD	R4<<3, R3, R24
+	SUB	R9, R24, R24 // bytes of rows left
+	CMP	$16, R24
+	BLT	rone2
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	8(R9), R22
+	ADD	R25, R22, R22
+	ADD	R26, R22, R23
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	ADD	$16, R9, R9
+	B	rpair2
+rone2:
+	CBZ	R24, rdone2
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+rdone2:
+	TBZ	$0, R16, nosh2
+	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
+	WORD $0x4ebb4c63 // sqshl v3.4s, v3.4s, v27.4s
+	WORD $0x4eb84c84 // sqshl v4.4s, v4.4s, v24.4s
+	WORD $0x4eb94ca5 // sqshl v5.4s, v5.4s, v25.4s
+	WORD $0x4eba4cc6 // sqshl v6.4s, v6.4s, v26.4s
+	WORD $0x4ebb4ce7 // sqshl v7.4s, v7.4s, v27.4s
+nosh2:
+	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x4eb7b463 // sqdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x4eb4b484 // sqdmulh v4.4s, v4.4s, v20.4s
+	WORD $0x4eb5b4a5 // sqdmulh v5.4s, v5.4s, v21.4s
+	WORD $0x4eb6b4c6 // sqdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x4eb7b4e7 // sqdmulh v7.4s, v7.4s, v23.4s
+	WORD $0x4ebc5400 // srshl v0.4s, v0.4s, v28.4s
+	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
+	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
+	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
+	WORD $0x4ebc5484 // srshl v4.4s, v4.4s, v28.4s
+	WORD $0x4ebd54a5 // srshl v5.4s, v5.4s, v29.4s
+	WORD $0x4ebe54c6 // srshl v6.4s, v6.4s, v30.4s
+	WORD $0x4ebf54e7 // srshl v7.4s, v7.4s, v31.4s
+	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
+	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
+	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
+	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
+	WORD $0x0e61488a // sqxtn v10.4h, v4.4s
+	WORD $0x4e6148aa // sqxtn2 v10.8h, v5.4s
+	WORD $0x0e6148cb // sqxtn v11.4h, v6.4s
+	WORD $0x4e6148eb // sqxtn2 v11.8h, v7.4s
+	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
+	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
+	WORD $0x4e700d4a // sqadd v10.8h, v10.8h, v16.8h
+	WORD $0x4e700d6b // sqadd v11.8h, v11.8h, v16.8h
+	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
+	WORD $0x4e21496a // sqxtn2 v10.16b, v11.8h
+	TBZ	$1, R16, nosh2c
+	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
+	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+	WORD $0x4e31654a // smax v10.16b, v10.16b, v17.16b
+	WORD $0x4e326d4a // smin v10.16b, v10.16b, v18.16b
+nosh2c:
+	VST1.P	[V8.B16], (R14)(R1)
+	VST1.P	[V10.B16], (R14)(R1)
+	ADD	$2, R15, R15
+	CMP	R11, R15
+	BLT	pair
+single:
+	CMP	R2, R15
+	BGE	nextblk
+pix:
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	ADD	R13, R5, R17 // weight cursor
+	MADD	R15, R13, R26, R25 // i*inc + cb
+	CMP	$9, R4
+	BNE	rloop1
+	MOVD	0(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	8(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	MOVD	16(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	24(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	MOVD	32(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	40(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	MOVD	48(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	56(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	MOVD	64(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	B	rdone1
+rloop1:
+	MOVD	R3, R9
+rpair1:
+	ADD	R4<<3, R3, R24
+	SUB	R9, R24, R24 // bytes of rows left
+	CMP	$16, R24
+	BLT	rone1
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	8(R9), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	ADD	$16, R9, R9
+	B	rpair1
+rone1:
+	CBZ	R24, rdone1
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+rdone1:
+requant:
+	TBZ	$0, R16, nosh1
+	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
+	WORD $0x4ebb4c63 // sqshl v3.4s, v3.4s, v27.4s
+nosh1:
+	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x4eb7b463 // sqdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x4ebc5400 // srshl v0.4s, v0.4s, v28.4s
+	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
+	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
+	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
+	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
+	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
+	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
+	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
+	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
+	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
+	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	TBZ	$1, R16, nosh1c
+	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
+	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+nosh1c:
+	VST1.P	[V8.B16], (R14)(R1)
+	ADD	$1, R15, R15
+	CMP	R2, R15
+	BLT	pix
+nextblk:
+	ADD	$16, R12, R12
+	CMP	R6, R12
+	BLT	blk
+	RET
+
 // func dwNeonK11(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
 //
 // As dwNeon for nrows (0…11) rows of a 11x11 kernel, any stride (inc, kxs), unrolled
@@ -15322,7 +24794,7 @@ nextblk:
 // image (or a padded copy of it): tap (ky, kx) of pixel i reads channels
 // [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*11+kx)*c + cb
 // …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
-// last one alone.
+// last one alone; with a stride, quads of pixels first.
 
 TEXT ·dwNeonK11(SB), NOSPLIT, $0-104
 	MOVD	dst+0(FP), R0
@@ -18232,12 +27704,12 @@ nextblk:
 
 // func dwNeonK11S1(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
 //
-// As dwNeon for nrows (0…11) rows of a 11x11 kernel, stride 1 (inc = kxs), unrolled
+// As dwNeon for nrows (0…11) rows of a 11x11 kernel, stride 1 (inc = 1*kxs), unrolled
 // over the taps, for runs of output pixels whose windows are inside the
 // image (or a padded copy of it): tap (ky, kx) of pixel i reads channels
 // [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*11+kx)*c + cb
 // …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
-// last one alone.
+// last one alone; with a stride, quads of pixels first.
 
 TEXT ·dwNeonK11S1(SB), NOSPLIT, $192-104
 	MOVD	dst+0(FP), R0
@@ -22997,6 +32469,5624 @@ rone2:
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 	VLD1	(R19), [V12.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+rdone2:
+	TBZ	$0, R16, nosh2
+	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
+	WORD $0x4ebb4c63 // sqshl v3.4s, v3.4s, v27.4s
+	WORD $0x4eb84c84 // sqshl v4.4s, v4.4s, v24.4s
+	WORD $0x4eb94ca5 // sqshl v5.4s, v5.4s, v25.4s
+	WORD $0x4eba4cc6 // sqshl v6.4s, v6.4s, v26.4s
+	WORD $0x4ebb4ce7 // sqshl v7.4s, v7.4s, v27.4s
+nosh2:
+	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x4eb7b463 // sqdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x4eb4b484 // sqdmulh v4.4s, v4.4s, v20.4s
+	WORD $0x4eb5b4a5 // sqdmulh v5.4s, v5.4s, v21.4s
+	WORD $0x4eb6b4c6 // sqdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x4eb7b4e7 // sqdmulh v7.4s, v7.4s, v23.4s
+	WORD $0x4ebc5400 // srshl v0.4s, v0.4s, v28.4s
+	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
+	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
+	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
+	WORD $0x4ebc5484 // srshl v4.4s, v4.4s, v28.4s
+	WORD $0x4ebd54a5 // srshl v5.4s, v5.4s, v29.4s
+	WORD $0x4ebe54c6 // srshl v6.4s, v6.4s, v30.4s
+	WORD $0x4ebf54e7 // srshl v7.4s, v7.4s, v31.4s
+	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
+	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
+	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
+	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
+	WORD $0x0e61488a // sqxtn v10.4h, v4.4s
+	WORD $0x4e6148aa // sqxtn2 v10.8h, v5.4s
+	WORD $0x0e6148cb // sqxtn v11.4h, v6.4s
+	WORD $0x4e6148eb // sqxtn2 v11.8h, v7.4s
+	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
+	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
+	WORD $0x4e700d4a // sqadd v10.8h, v10.8h, v16.8h
+	WORD $0x4e700d6b // sqadd v11.8h, v11.8h, v16.8h
+	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
+	WORD $0x4e21496a // sqxtn2 v10.16b, v11.8h
+	TBZ	$1, R16, nosh2c
+	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
+	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+	WORD $0x4e31654a // smax v10.16b, v10.16b, v17.16b
+	WORD $0x4e326d4a // smin v10.16b, v10.16b, v18.16b
+nosh2c:
+	VST1.P	[V8.B16], (R14)(R1)
+	VST1.P	[V10.B16], (R14)(R1)
+	ADD	$2, R15, R15
+	CMP	R11, R15
+	BLT	pair
+single:
+	CMP	R2, R15
+	BGE	nextblk
+pix:
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	ADD	R13, R5, R17 // weight cursor
+	MADD	R15, R13, R26, R25 // i*inc + cb
+	CMP	$11, R4
+	BNE	rloop1
+	MOVD	0(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	8(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	MOVD	16(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	24(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	MOVD	32(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	40(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	MOVD	48(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	56(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	MOVD	64(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	72(R3), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	MOVD	80(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	B	rdone1
+rloop1:
+	MOVD	R3, R9
+rpair1:
+	ADD	R4<<3, R3, R24
+	SUB	R9, R24, R24 // bytes of rows left
+	CMP	$16, R24
+	BLT	rone1
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	8(R9), R22
+	ADD	R25, R22, R22
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	ADD	$16, R9, R9
+	B	rpair1
+rone1:
+	CBZ	R24, rdone1
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+rdone1:
+requant:
+	TBZ	$0, R16, nosh1
+	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
+	WORD $0x4ebb4c63 // sqshl v3.4s, v3.4s, v27.4s
+nosh1:
+	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x4eb7b463 // sqdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x4ebc5400 // srshl v0.4s, v0.4s, v28.4s
+	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
+	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
+	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
+	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
+	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
+	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
+	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
+	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
+	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
+	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	TBZ	$1, R16, nosh1c
+	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
+	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+nosh1c:
+	VST1.P	[V8.B16], (R14)(R1)
+	ADD	$1, R15, R15
+	CMP	R2, R15
+	BLT	pix
+nextblk:
+	ADD	$16, R12, R12
+	CMP	R6, R12
+	BLT	blk
+	RET
+
+// func dwNeonK11S2(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+//
+// As dwNeon for nrows (0…11) rows of a 11x11 kernel, stride 2 (inc = 2*kxs), unrolled
+// over the taps, for runs of output pixels whose windows are inside the
+// image (or a padded copy of it): tap (ky, kx) of pixel i reads channels
+// [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*11+kx)*c + cb
+// …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
+// last one alone; with a stride, quads of pixels first.
+
+TEXT ·dwNeonK11S2(SB), NOSPLIT, $192-104
+	MOVD	dst+0(FP), R0
+	MOVD	outStride+8(FP), R1
+	MOVD	n+16(FP), R2
+	MOVD	rows+24(FP), R3
+	MOVD	nrows+32(FP), R4
+	MOVD	inc+88(FP), R26
+	MOVD	kxs+96(FP), R21
+	MOVD	w+40(FP), R5
+	MOVD	c+48(FP), R6
+	MOVD	bias+56(FP), R7
+	MOVD	rq+64(FP), R8
+	MOVW	zOut+72(FP), R9
+	MOVW	qmin+76(FP), R10
+	MOVW	qmax+80(FP), R11
+	VDUP	R9, V16.H8
+	VDUP	R10, V17.B16
+	VDUP	R11, V18.B16
+	SUB	$1, R2, R11 // last pair start bound: pairs while i < n-1
+	MOVD	ZR, R12 // c0
+blk:
+	SUB	$16, R6, R13
+	CMP	R13, R12
+	CSEL	LT, R12, R13, R13 // cb = min(c0, c-16)
+	ADD	R13<<2, R7, R10 // bias of the block
+	ADD	R13<<3, R8, R9
+	MOVW	$1, R24
+	VDUP	R24, V12.S4
+	VEOR	V13.B16, V13.B16, V13.B16
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V20.B16
+	VSUB	V9.S4, V12.S4, V24.S4
+	WORD $0x4ead6718 // smax v24.4s, v24.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V28.S4
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V21.B16
+	VSUB	V9.S4, V12.S4, V25.S4
+	WORD $0x4ead6739 // smax v25.4s, v25.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V29.S4
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V22.B16
+	VSUB	V9.S4, V12.S4, V26.S4
+	WORD $0x4ead675a // smax v26.4s, v26.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V30.S4
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V23.B16
+	VSUB	V9.S4, V12.S4, V27.S4
+	WORD $0x4ead677b // smax v27.4s, v27.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V31.S4
+	VORR	V24.B16, V25.B16, V8.B16
+	VORR	V26.B16, V27.B16, V9.B16
+	VORR	V8.B16, V9.B16, V8.B16
+	VMOV	V8.D[0], R16
+	VMOV	V8.D[1], R24
+	ORR	R24, R16, R16
+	CMP	$0, R16
+	CSET	NE, R16 // bit 0: some left shift in the block
+	MOVW	qmin+76(FP), R24
+	CMN	$128, R24
+	BNE	clampon
+	MOVW	qmax+80(FP), R24
+	CMP	$127, R24
+	BEQ	clampoff
+clampon:
+	ORR	$2, R16, R16 // bit 1: [qmin, qmax] narrower than int8
+clampoff:
+	ADD	R13, R0, R14 // dst for pixel 0
+	MOVD	ZR, R15 // i
+	MOVD	$mlr-192(SP), R24
+	VST1.P	[V20.S4, V21.S4, V22.S4, V23.S4], 64(R24)
+	VST1.P	[V24.S4, V25.S4, V26.S4, V27.S4], 64(R24)
+	VST1	[V28.S4, V29.S4, V30.S4, V31.S4], (R24)
+quad:
+	ADD	$3, R15, R24
+	CMP	R2, R24
+	BGE	quaddone
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R10), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R10), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1	(R10), [V12.S4, V13.S4, V14.S4, V15.S4]
+	ADD	R13, R5, R17 // weight cursor
+	MADD	R15, R13, R26, R25 // i*inc + cb
+	CMP	$11, R4
+	BNE	qloop
+	MOVD	0(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	8(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	16(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	24(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	32(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	40(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	48(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	56(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	64(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	72(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	MOVD	80(R3), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	B	qdone
+qloop:
+	MOVD	R3, R9
+qrow:
+	ADD	R4<<3, R3, R24
+	CMP	R24, R9
+	BGE	qdone
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	VLD1.P	(R19)(R21), [V24.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V25.B16]
+	VLD1.P	(R19)(R21), [V26.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V27.B16]
+	VLD1.P	(R19)(R21), [V28.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V29.B16]
+	VLD1.P	(R19)(R21), [V30.B16]
+	VLD1.P	(R17)(R6), [V22.B16]
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	VLD1.P	(R17)(R6), [V21.B16]
+	VLD1.P	(R19)(R21), [V23.B16]
+	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
+	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
+	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
+	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
+	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
+	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
+	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
+	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
+	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
+	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
+	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
+	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
+	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
+	WORD $0x4e7411ef // saddw2 v15.4s, v15.4s, v20.8h
+	ADD	$8, R9, R9
+	B	qrow
+qdone:
+	MOVD	$mlr-192(SP), R24
+	VLD1	(R24), [V19.S4, V20.S4, V21.S4, V22.S4]
+	ADD	$128, R24, R9
+	VLD1	(R9), [V23.S4, V24.S4, V25.S4, V26.S4]
+	TBZ	$0, R16, nosh4
+	ADD	$64, R24, R9
+	VLD1	(R9), [V27.S4, V28.S4, V29.S4, V30.S4]
+	WORD $0x4ebb4c00 // sqshl v0.4s, v0.4s, v27.4s
+	WORD $0x4ebc4c21 // sqshl v1.4s, v1.4s, v28.4s
+	WORD $0x4ebd4c42 // sqshl v2.4s, v2.4s, v29.4s
+	WORD $0x4ebe4c63 // sqshl v3.4s, v3.4s, v30.4s
+	WORD $0x4ebb4c84 // sqshl v4.4s, v4.4s, v27.4s
+	WORD $0x4ebc4ca5 // sqshl v5.4s, v5.4s, v28.4s
+	WORD $0x4ebd4cc6 // sqshl v6.4s, v6.4s, v29.4s
+	WORD $0x4ebe4ce7 // sqshl v7.4s, v7.4s, v30.4s
+	WORD $0x4ebb4d08 // sqshl v8.4s, v8.4s, v27.4s
+	WORD $0x4ebc4d29 // sqshl v9.4s, v9.4s, v28.4s
+	WORD $0x4ebd4d4a // sqshl v10.4s, v10.4s, v29.4s
+	WORD $0x4ebe4d6b // sqshl v11.4s, v11.4s, v30.4s
+	WORD $0x4ebb4d8c // sqshl v12.4s, v12.4s, v27.4s
+	WORD $0x4ebc4dad // sqshl v13.4s, v13.4s, v28.4s
+	WORD $0x4ebd4dce // sqshl v14.4s, v14.4s, v29.4s
+	WORD $0x4ebe4def // sqshl v15.4s, v15.4s, v30.4s
+nosh4:
+	WORD $0x4eb3b400 // sqdmulh v0.4s, v0.4s, v19.4s
+	WORD $0x4eb4b421 // sqdmulh v1.4s, v1.4s, v20.4s
+	WORD $0x4eb5b442 // sqdmulh v2.4s, v2.4s, v21.4s
+	WORD $0x4eb6b463 // sqdmulh v3.4s, v3.4s, v22.4s
+	WORD $0x4eb3b484 // sqdmulh v4.4s, v4.4s, v19.4s
+	WORD $0x4eb4b4a5 // sqdmulh v5.4s, v5.4s, v20.4s
+	WORD $0x4eb5b4c6 // sqdmulh v6.4s, v6.4s, v21.4s
+	WORD $0x4eb6b4e7 // sqdmulh v7.4s, v7.4s, v22.4s
+	WORD $0x4eb3b508 // sqdmulh v8.4s, v8.4s, v19.4s
+	WORD $0x4eb4b529 // sqdmulh v9.4s, v9.4s, v20.4s
+	WORD $0x4eb5b54a // sqdmulh v10.4s, v10.4s, v21.4s
+	WORD $0x4eb6b56b // sqdmulh v11.4s, v11.4s, v22.4s
+	WORD $0x4eb3b58c // sqdmulh v12.4s, v12.4s, v19.4s
+	WORD $0x4eb4b5ad // sqdmulh v13.4s, v13.4s, v20.4s
+	WORD $0x4eb5b5ce // sqdmulh v14.4s, v14.4s, v21.4s
+	WORD $0x4eb6b5ef // sqdmulh v15.4s, v15.4s, v22.4s
+	WORD $0x4eb75400 // srshl v0.4s, v0.4s, v23.4s
+	WORD $0x4eb85421 // srshl v1.4s, v1.4s, v24.4s
+	WORD $0x4eb95442 // srshl v2.4s, v2.4s, v25.4s
+	WORD $0x4eba5463 // srshl v3.4s, v3.4s, v26.4s
+	WORD $0x4eb75484 // srshl v4.4s, v4.4s, v23.4s
+	WORD $0x4eb854a5 // srshl v5.4s, v5.4s, v24.4s
+	WORD $0x4eb954c6 // srshl v6.4s, v6.4s, v25.4s
+	WORD $0x4eba54e7 // srshl v7.4s, v7.4s, v26.4s
+	WORD $0x4eb75508 // srshl v8.4s, v8.4s, v23.4s
+	WORD $0x4eb85529 // srshl v9.4s, v9.4s, v24.4s
+	WORD $0x4eb9554a // srshl v10.4s, v10.4s, v25.4s
+	WORD $0x4eba556b // srshl v11.4s, v11.4s, v26.4s
+	WORD $0x4eb7558c // srshl v12.4s, v12.4s, v23.4s
+	WORD $0x4eb855ad // srshl v13.4s, v13.4s, v24.4s
+	WORD $0x4eb955ce // srshl v14.4s, v14.4s, v25.4s
+	WORD $0x4eba55ef // srshl v15.4s, v15.4s, v26.4s
+	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
+	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
+	WORD $0x0e614884 // sqxtn v4.4h, v4.4s
+	WORD $0x4e6148a4 // sqxtn2 v4.8h, v5.4s
+	WORD $0x0e6148c5 // sqxtn v5.4h, v6.4s
+	WORD $0x4e6148e5 // sqxtn2 v5.8h, v7.4s
+	WORD $0x0e614908 // sqxtn v8.4h, v8.4s
+	WORD $0x4e614928 // sqxtn2 v8.8h, v9.4s
+	WORD $0x0e614949 // sqxtn v9.4h, v10.4s
+	WORD $0x4e614969 // sqxtn2 v9.8h, v11.4s
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
+	WORD $0x4e700c21 // sqadd v1.8h, v1.8h, v16.8h
+	WORD $0x4e700c84 // sqadd v4.8h, v4.8h, v16.8h
+	WORD $0x4e700ca5 // sqadd v5.8h, v5.8h, v16.8h
+	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
+	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
+	WORD $0x4e700d8c // sqadd v12.8h, v12.8h, v16.8h
+	WORD $0x4e700dad // sqadd v13.8h, v13.8h, v16.8h
+	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
+	WORD $0x4e214820 // sqxtn2 v0.16b, v1.8h
+	WORD $0x0e214884 // sqxtn v4.8b, v4.8h
+	WORD $0x4e2148a4 // sqxtn2 v4.16b, v5.8h
+	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
+	WORD $0x0e21498c // sqxtn v12.8b, v12.8h
+	WORD $0x4e2149ac // sqxtn2 v12.16b, v13.8h
+	TBZ	$1, R16, nosh4c
+	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
+	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
+	WORD $0x4e316484 // smax v4.16b, v4.16b, v17.16b
+	WORD $0x4e326c84 // smin v4.16b, v4.16b, v18.16b
+	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
+	WORD $0x4e326d08 // smin v8.16b, v8.16b, v18.16b
+	WORD $0x4e31658c // smax v12.16b, v12.16b, v17.16b
+	WORD $0x4e326d8c // smin v12.16b, v12.16b, v18.16b
+nosh4c:
+	VST1.P	[V0.B16], (R14)(R1)
+	VST1.P	[V4.B16], (R14)(R1)
+	VST1.P	[V8.B16], (R14)(R1)
+	VST1.P	[V12.B16], (R14)(R1)
+	ADD	$4, R15, R15
+	B	quad
+quaddone:
+	MOVD	$mlr-192(SP), R24
+	VLD1.P	64(R24), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1.P	64(R24), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R24), [V28.S4, V29.S4, V30.S4, V31.S4]
+	CMP	R11, R15
+	BGE	single
+pair:
+	VLD1	(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R10), [V4.S4, V5.S4, V6.S4, V7.S4]
+	ADD	R13, R5, R17 // weight cursor
+	MADD	R15, R13, R26, R25 // i*inc + cb
+	CMP	$11, R4
+	BNE	rloop2
+	MOVD	0(R3), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	8(R3), R22
+	ADD	R25, R22, R22
+	ADD	R26, R22, R23
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	MOVD	16(R3), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	24(R3), R22
+	ADD	R25, R22, R22
+	ADD	R26, R22, R23
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	MOVD	32(R3), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	40(R3), R22
+	ADD	R25, R22, R22
+	ADD	R26, R22, R23
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	MOVD	48(R3), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	56(R3), R22
+	ADD	R25, R22, R22
+	ADD	R26, R22, R23
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	MOVD	64(R3), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	72(R3), R22
+	ADD	R25, R22, R22
+	ADD	R26, R22, R23
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	MOVD	80(R3), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	B	rdone2
+rloop2:
+	MOVD	R3, R9
+rpair2:
+	ADD	R4<<3, R3, R24
+	SUB	R9, R24, R24 // bytes of rows left
+	CMP	$16, R24
+	BLT	rone2
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	MOVD	8(R9), R22
+	ADD	R25, R22, R22
+	ADD	R26, R22, R23
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R22)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R22)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R23)(R21), [V12.B16]
+	VLD1.P	(R23)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	ADD	$16, R9, R9
+	B	rpair2
+rone2:
+	CBZ	R24, rdone2
+	MOVD	0(R9), R19
+	ADD	R25, R19, R19
+	ADD	R26, R19, R20
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	VLD1.P	(R19)(R21), [V13.B16]
+	VLD1.P	(R17)(R6), [V15.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e2f81a8 // smlal v8.8h, v13.8b, v15.8b
+	WORD $0x4e2f81a9 // smlal2 v9.8h, v13.16b, v15.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
+	VLD1.P	(R20)(R21), [V13.B16]
+	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
+	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
+	WORD $0x0e2f81aa // smlal v10.8h, v13.8b, v15.8b
+	WORD $0x4e2f81ab // smlal2 v11.8h, v13.16b, v15.16b
+	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h
+	WORD $0x4e6a10a5 // saddw2 v5.4s, v5.4s, v10.8h
+	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
+	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
+	VLD1.P	(R19)(R21), [V12.B16]
+	VLD1.P	(R17)(R6), [V14.B16]
+	WORD $0x0e2ec188 // smull v8.8h, v12.8b, v14.8b
+	WORD $0x4e2ec189 // smull2 v9.8h, v12.16b, v14.16b
+	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
+	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
+	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	VLD1.P	(R20)(R21), [V12.B16]
 	WORD $0x0e2ec18a // smull v10.8h, v12.8b, v14.8b
 	WORD $0x4e2ec18b // smull2 v11.8h, v12.16b, v14.16b
 	WORD $0x0e6a1084 // saddw v4.4s, v4.4s, v10.4h

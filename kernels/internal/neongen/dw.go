@@ -321,32 +321,44 @@ func dwRequant4(a *Asm) {
 	}
 }
 
-// dwQuadBody runs a k x k kernel at stride 1 over 4 pixels i..i+3 (sums
-// in V0-V15): the R4 kernel rows at R3 as in dwRowsBody, two rows at a
-// time (taps (ky, kx) and (ky+1, kx) summed in int16), a last odd row in
-// pairs of taps. Pixel i+p's tap kx is column kx+p of the row, so a row
-// is k+3 loads through one cursor into a sliding window of registers.
-// Uses R9, R19, R20, R22, R24, R25 and V19-V31; R23 = k*c.
-func dwQuadBody(k int) func(*Asm) {
+// dwQuadBody runs a k x k kernel at stride s (1 or 2; inc = s*kxs) over
+// 4 pixels i..i+3 (sums in V0-V15): the R4 kernel rows at R3 as in
+// dwRowsBody. At stride 1 two rows go together (taps (ky, kx) and
+// (ky+1, kx) summed in int16), a last odd row in pairs of taps; at stride
+// 2 every row alone. Pixel i+p's tap kx is column kx+s*p of the row, so a
+// row is k+3s loads through one cursor into a sliding window of registers.
+// Uses R9, R19, R20, R22, R24, R25 and V19-V31; R23 = k*c (stride 1).
+func dwQuadBody(k, stride int) func(*Asm) {
 	return func(a *Asm) {
 		a.L("\tMADD\tR15, R13, R26, R25 // i*inc + cb")
 		a.L("\tCMP\t$%d, R4", k)
 		a.L("\tBNE\tqloop")
-		dwQuadRows(a, k, k, "R3")
+		dwQuadRows(a, k, k, stride, "R3")
 		a.L("\tB\tqdone")
 		a.L("qloop:")
 		a.L("\tMOVD\tR3, R9")
+		if stride == 2 {
+			a.L("qrow:")
+			a.L("\tADD\tR4<<3, R3, R24")
+			a.L("\tCMP\tR24, R9")
+			a.L("\tBGE\tqdone")
+			dwQuadRows(a, k, 1, stride, "R9")
+			a.L("\tADD\t$8, R9, R9")
+			a.L("\tB\tqrow")
+			a.L("qdone:")
+			return
+		}
 		a.L("qpair:")
 		a.L("\tADD\tR4<<3, R3, R24")
 		a.L("\tSUB\tR9, R24, R24 // bytes of rows left")
 		a.L("\tCMP\t$16, R24")
 		a.L("\tBLT\tqone")
-		dwQuadRows(a, k, 2, "R9")
+		dwQuadRows(a, k, 2, stride, "R9")
 		a.L("\tADD\t$16, R9, R9")
 		a.L("\tB\tqpair")
 		a.L("qone:")
 		a.L("\tCBZ\tR24, qdone")
-		dwQuadRows(a, k, 1, "R9")
+		dwQuadRows(a, k, 1, stride, "R9")
 		a.L("qdone:")
 	}
 }
@@ -370,9 +382,9 @@ func dwQuadMac(a *Asm, wa, wb int, xa, xb func(p int) int) {
 }
 
 // dwQuadRows unrolls nrows kernel rows (pointers at base) for dwQuadBody.
-func dwQuadRows(a *Asm, k, nrows int, base string) {
+func dwQuadRows(a *Asm, k, nrows, stride int, base string) {
 	ky := 0
-	for ; ky+1 < nrows; ky += 2 {
+	for ; stride == 1 && ky+1 < nrows; ky += 2 {
 		// rows ky (window V23-V26) and ky+1 (V27-V30); weights of row ky
 		// from R17, of row ky+1 from R20
 		ra := func(j int) int { return 23 + j%4 }
@@ -396,10 +408,14 @@ func dwQuadRows(a *Asm, k, nrows int, base string) {
 		}
 		a.L("\tMOVD\tR20, R17")
 	}
-	if ky == nrows {
-		return
+	for ; ky < nrows; ky++ {
+		dwQuadRow(a, k, ky, stride, base)
 	}
-	// a last row alone: taps in pairs (kx, kx+1), window V23-V30
+}
+
+// dwQuadRow is kernel row ky alone for dwQuadBody: taps in pairs (kx,
+// kx+1), inputs in a window of 8 registers (V23-V30).
+func dwQuadRow(a *Asm, k, ky, stride int, base string) {
 	r := func(j int) int { return 23 + j%8 }
 	a.L("\tMOVD\t%d(%s), R19", 8*ky, base)
 	a.L("\tADD\tR25, R19, R19")
@@ -409,16 +425,17 @@ func dwQuadRows(a *Asm, k, nrows int, base string) {
 			a.L("\tVLD1.P\t(R19)(R21), [V%d.B16]", r(loaded))
 		}
 	}
+	s := stride
 	for kx := 0; kx < k; kx += 2 {
 		x := kx
 		a.L("\tVLD1.P\t(R17)(R6), [V21.B16]")
 		if kx+1 < k {
-			load(kx + 4)
+			load(kx + 1 + 3*s) // columns kx .. kx+1+3s: at most 8
 			a.L("\tVLD1.P\t(R17)(R6), [V22.B16]")
-			dwQuadMac(a, 21, 22, func(p int) int { return r(x + p) }, func(p int) int { return r(x + p + 1) })
+			dwQuadMac(a, 21, 22, func(p int) int { return r(x + s*p) }, func(p int) int { return r(x + s*p + 1) })
 		} else {
-			load(kx + 3)
-			dwQuadMac(a, 21, 0, func(p int) int { return r(x + p) }, nil)
+			load(kx + 3*s)
+			dwQuadMac(a, 21, 0, func(p int) int { return r(x + s*p) }, nil)
 		}
 	}
 }
@@ -436,10 +453,10 @@ func dwconvFile() string {
 // then widened into the int32 sums (SADDW/SADDW2).`)
 	dwSkeleton(a, "dwNeon", "taps", []string{"\tMOVD\tntaps+32(FP), R4"}, 84, dwTapsBody, nil, nil)
 	for _, k := range []int{3, 5, 7, 9, 11} {
-		for _, s1 := range []bool{false, true} {
+		for _, st := range []int{0, 1, 2} {
 			name, stride := fmt.Sprintf("dwNeonK%d", k), "any stride (inc, kxs)"
-			if s1 {
-				name, stride = name+"S1", "stride 1 (inc = kxs)"
+			if st > 0 {
+				name, stride = fmt.Sprintf("%sS%d", name, st), fmt.Sprintf("stride %d (inc = %d*kxs)", st, st)
 			}
 			a.L(`
 // func %s(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
@@ -449,14 +466,16 @@ func dwconvFile() string {
 // image (or a padded copy of it): tap (ky, kx) of pixel i reads channels
 // [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*%d+kx)*c + cb
 // …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
-// last one alone.`, name, k, k, k, stride, k)
+// last one alone; with a stride, quads of pixels first.`, name, k, k, k, stride, k)
 			args := []string{"\tMOVD\tnrows+32(FP), R4", "\tMOVD\tinc+88(FP), R26", "\tMOVD\tkxs+96(FP), R21"}
 			var quad func(*Asm)
-			if s1 {
+			if st == 1 {
 				args = append(args, fmt.Sprintf("\tMOVD\tc+48(FP), R23\n\tMOVD\t$%d, R24\n\tMUL\tR24, R23, R23 // k*c: one kernel row of weights", k))
-				quad = dwQuadBody(k)
 			}
-			dwSkeleton(a, name, "rows", args, 104, dwRowsBody(k, 1, false), dwRowsBody(k, 2, s1), quad)
+			if st > 0 {
+				quad = dwQuadBody(k, st)
+			}
+			dwSkeleton(a, name, "rows", args, 104, dwRowsBody(k, 1, false), dwRowsBody(k, 2, st == 1), quad)
 		}
 	}
 	padRows := `
