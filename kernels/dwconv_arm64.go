@@ -83,6 +83,17 @@ func dwNeonSums(weights []int8, k, c int) (top, bot []int32) {
 //go:noescape
 func dwBiasRows(dst *int32, bias *int32, top *int32, bot *int32, n int, zIn int32)
 
+// dwPrepRQ writes the unrolled kernels' requantization of c >= 16
+// channels: per 16-channel block (the last one overlapping), 208 bytes:
+// M, L = max(1-Shift, 0), R = -max(Shift, 1) (16 int32 each), flags (bit
+// 0: some L != 0, bit 1: [qmin, qmax] narrower than int8), padding.
+//
+//go:noescape
+func dwPrepRQ(dst *int32, rq *quant.Multiplier, c int, qmin, qmax int32)
+
+// dwPrepWords is dwPrepRQ's size in int32 per block.
+const dwPrepWords = 52
+
 // dwPadRows builds nrows padded rows, rowB bytes apart at dst, of c-byte
 // pixels (c >= 16): nL pixels of z, nIn pixels from src (inStride apart;
 // rows rowIn apart), nR pixels of z.
@@ -92,63 +103,63 @@ func dwPadRows(dst *int8, rowB int, src *int8, rowIn int, nrows int, nL, nIn, nR
 
 //go:noescape
 func dwNeonK3(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32,
-	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+	prep *int32, zOut, qmin, qmax int32, inc, kxs int)
 
 //go:noescape
 func dwNeonK3S1(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32,
-	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+	prep *int32, zOut, qmin, qmax int32, inc, kxs int)
 
 //go:noescape
 func dwNeonK3S2(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32,
-	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+	prep *int32, zOut, qmin, qmax int32, inc, kxs int)
 
 //go:noescape
 func dwNeonK5(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32,
-	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+	prep *int32, zOut, qmin, qmax int32, inc, kxs int)
 
 //go:noescape
 func dwNeonK5S1(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32,
-	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+	prep *int32, zOut, qmin, qmax int32, inc, kxs int)
 
 //go:noescape
 func dwNeonK5S2(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32,
-	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+	prep *int32, zOut, qmin, qmax int32, inc, kxs int)
 
 //go:noescape
 func dwNeonK7(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32,
-	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+	prep *int32, zOut, qmin, qmax int32, inc, kxs int)
 
 //go:noescape
 func dwNeonK7S1(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32,
-	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+	prep *int32, zOut, qmin, qmax int32, inc, kxs int)
 
 //go:noescape
 func dwNeonK7S2(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32,
-	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+	prep *int32, zOut, qmin, qmax int32, inc, kxs int)
 
 //go:noescape
 func dwNeonK9(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32,
-	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+	prep *int32, zOut, qmin, qmax int32, inc, kxs int)
 
 //go:noescape
 func dwNeonK9S1(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32,
-	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+	prep *int32, zOut, qmin, qmax int32, inc, kxs int)
 
 //go:noescape
 func dwNeonK9S2(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32,
-	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+	prep *int32, zOut, qmin, qmax int32, inc, kxs int)
 
 //go:noescape
 func dwNeonK11(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32,
-	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+	prep *int32, zOut, qmin, qmax int32, inc, kxs int)
 
 //go:noescape
 func dwNeonK11S1(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32,
-	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+	prep *int32, zOut, qmin, qmax int32, inc, kxs int)
 
 //go:noescape
 func dwNeonK11S2(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32,
-	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+	prep *int32, zOut, qmin, qmax int32, inc, kxs int)
 
 const (
 	dwMaxK    = 11 // largest kernel with a NEON path
@@ -198,7 +209,7 @@ func dwConvNeon(dst, src []int8, weights []int8, bias []int32, rq []quant.Multip
 	if dwNeonUses(k, c) {
 		if sc, slot := dwPadPool.take(); sc != nil {
 			var plan dwRowPlan
-			if plan.init(s, weights, bias, zIn, oy0, oy1, sc.bias[:]) {
+			if plan.init(s, weights, bias, rq, zIn, qmin, qmax, oy0, oy1, sc.bias[:], sc.prep[:]) {
 				dwConvNeonRows(&plan, sc.strip[:dwPadLimit], dst, src, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, oxL, oxR)
 				dwPadPool.release(slot)
 				return
@@ -225,7 +236,7 @@ func dwConvNeonRows(plan *dwRowPlan, buf []int8, dst, src []int8, rq []quant.Mul
 	}
 	var failed [2][2]int // runs left to dwNeon
 	for i, sg := range segs {
-		if sg[0] < sg[1] && !dwPadStrips(buf, plan, dst, src, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, sg[0], sg[1]) {
+		if sg[0] < sg[1] && !dwPadStrips(buf, plan, dst, src, s, zIn, zOut, qmin, qmax, oy0, oy1, sg[0], sg[1]) {
 			failed[i] = sg
 		}
 	}
@@ -245,7 +256,7 @@ func dwConvNeonRows(plan *dwRowPlan, buf []int8, dst, src []int8, rq []quant.Mul
 			}
 			for oy := b0; oy < b1; oy++ {
 				plan.run(oy, &dst[(oy*s.OW+oxL)*s.OutStride], s.OutStride, oxR-oxL, rows[(oy-b0)*st:],
-					st*s.InStride, s.InStride, rq, zOut, qmin, qmax)
+					st*s.InStride, s.InStride, zOut, qmin, qmax)
 			}
 		}
 	}
@@ -312,9 +323,13 @@ const dwPadScratch = 64 << 10
 // rows with kernel rows outside the image times channels.
 const dwPadBiasC = 16 << 10
 
+// dwPrepMaxC bounds the channels of the prepared requantization.
+const dwPrepMaxC = 4096
+
 type dwPadBuf struct {
 	strip [dwPadScratch]int8
 	bias  [dwPadBiasC]int32
+	prep  [dwPrepMaxC / 16 * dwPrepWords]int32
 }
 
 // dwPadPool holds the scratch of concurrent calls; a call that finds
@@ -328,7 +343,7 @@ var dwPadLimit = dwPadScratch
 // dwUnrolled calls the unrolled k×k kernel (k odd, 3…11), its stride-1
 // or stride-2 form when inc is kxs or 2*kxs.
 func dwUnrolled(k int, d *int8, outStride, n int, rows **int8, nrows int, w *int8, c int, bias *int32,
-	rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int) {
+	rq *int32, zOut, qmin, qmax int32, inc, kxs int) {
 	st := 0
 	if inc == kxs {
 		st = 1
@@ -383,11 +398,13 @@ type dwRowPlan struct {
 	oy0, tTop, tBot     int     // rows oy < tTop or oy >= tBot have kernel rows outside the image
 	nTop                int     // such rows in [oy0, tTop)
 	rowBias             []int32 // their biases, c apart: top rows, then bottom rows
+	prep                []int32 // dwPrepRQ of the call
 }
 
-// init plans rows [oy0, oy1), the adjusted biases in scratch; false if
-// they do not fit.
-func (p *dwRowPlan) init(s *DWConvShape, weights []int8, bias []int32, zIn int32, oy0, oy1 int, scratch []int32) bool {
+// init plans rows [oy0, oy1), the adjusted biases in scratch and the
+// prepared requantization in prep; false if they do not fit.
+func (p *dwRowPlan) init(s *DWConvShape, weights []int8, bias []int32, rq []quant.Multiplier, zIn, qmin, qmax int32,
+	oy0, oy1 int, scratch, prep []int32) bool {
 	k, c, st := s.K, s.C, s.Stride
 	*p = dwRowPlan{k: k, st: st, padTop: s.PadTop, h: s.H, c: c, weights: weights, bias: bias, oy0: oy0}
 	p.tTop = min(max((s.PadTop+st-1)/st, oy0), oy1)
@@ -398,9 +415,12 @@ func (p *dwRowPlan) init(s *DWConvShape, weights []int8, bias []int32, zIn int32
 	p.tBot = min(max(p.tBot, p.tTop), oy1)
 	p.nTop = p.tTop - oy0
 	n := p.nTop + oy1 - p.tBot
-	if n*c > len(scratch) {
+	nb := (c + 15) / 16
+	if n*c > len(scratch) || nb*dwPrepWords > len(prep) {
 		return false
 	}
+	p.prep = prep[:nb*dwPrepWords]
+	dwPrepRQ(&p.prep[0], &rq[0], c, qmin, qmax)
 	p.rowBias = scratch[:n*c]
 	top, bot := dwNeonSums(weights, k, c)
 	for i := range n {
@@ -439,8 +459,7 @@ func (p *dwRowPlan) rows(oy int) (kyLo, n int) {
 
 // run calls the unrolled kernel for output row oy: n pixels at d, rows[j]
 // the input row oy*st-padTop+j (pixel i at +i*inc, tap kx at +kx*kxs).
-func (p *dwRowPlan) run(oy int, d *int8, outStride, n int, rows []*int8, inc, kxs int,
-	rq []quant.Multiplier, zOut, qmin, qmax int32) {
+func (p *dwRowPlan) run(oy int, d *int8, outStride, n int, rows []*int8, inc, kxs int, zOut, qmin, qmax int32) {
 	kyLo, nr := p.rows(oy)
 	b := &p.bias[0]
 	if oy < p.tTop {
@@ -452,7 +471,7 @@ func (p *dwRowPlan) run(oy int, d *int8, outStride, n int, rows []*int8, inc, kx
 	if nr > 0 {
 		w = &p.weights[kyLo*p.k*p.c]
 	}
-	dwUnrolled(p.k, d, outStride, n, &rows[min(kyLo, p.k-1)], nr, w, p.c, b, &rq[0], zOut, qmin, qmax, inc, kxs)
+	dwUnrolled(p.k, d, outStride, n, &rows[min(kyLo, p.k-1)], nr, w, p.c, b, &p.prep[0], zOut, qmin, qmax, inc, kxs)
 }
 
 // dwBand is the most output rows one table of kernel rows serves
@@ -469,8 +488,7 @@ const (
 // bytes a pixel. A run whose strip for one output row does not fit buf is
 // split into column tiles; it returns false, having done nothing, if one
 // column does not fit.
-func dwPadStrips(buf []int8, plan *dwRowPlan, dst, src []int8, rq []quant.Multiplier,
-	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1, sx0, sx1 int) bool {
+func dwPadStrips(buf []int8, plan *dwRowPlan, dst, src []int8, s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1, sx0, sx1 int) bool {
 	h, w, c, k, st := s.H, s.W, s.C, s.K, s.Stride
 	// input rows inside the image of output rows [a, b)
 	inRows := func(a, b int) (int, int) {
@@ -528,7 +546,7 @@ func dwPadStrips(buf []int8, plan *dwRowPlan, dst, src []int8, rq []quant.Multip
 			}
 			for oy := b0; oy < b1; oy++ {
 				plan.run(oy, &dst[(oy*s.OW+tx0)*s.OutStride], s.OutStride, tx1-tx0, rows[(oy-b0)*st:],
-					st*c, c, rq, zOut, qmin, qmax)
+					st*c, c, zOut, qmin, qmax)
 			}
 			b0 = b1
 		}

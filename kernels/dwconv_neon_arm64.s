@@ -167,14 +167,15 @@ nextblk:
 	BLT	blk
 	RET
 
-// func dwNeonK3(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+// func dwNeonK3(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, prep *int32, zOut, qmin, qmax int32, inc, kxs int)
 //
 // As dwNeon for nrows (0…3) rows of a 3x3 kernel, any stride (inc, kxs), unrolled
 // over the taps, for runs of output pixels whose windows are inside the
 // image (or a padded copy of it): tap (ky, kx) of pixel i reads channels
 // [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*3+kx)*c + cb
-// …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
-// last one alone; with a stride, quads of pixels first.
+// …], each block's requantization from prep (dwPrepRQ). Pixels go in
+// pairs sharing the weight loads and row set-up, an odd last one alone;
+// with a stride, quads of pixels first.
 
 TEXT ·dwNeonK3(SB), NOSPLIT, $0-104
 	MOVD	dst+0(FP), R0
@@ -187,7 +188,7 @@ TEXT ·dwNeonK3(SB), NOSPLIT, $0-104
 	MOVD	w+40(FP), R5
 	MOVD	c+48(FP), R6
 	MOVD	bias+56(FP), R7
-	MOVD	rq+64(FP), R8
+	MOVD	prep+64(FP), R8
 	MOVW	zOut+72(FP), R9
 	MOVW	qmin+76(FP), R10
 	MOVW	qmax+80(FP), R11
@@ -201,51 +202,12 @@ blk:
 	CMP	R13, R12
 	CSEL	LT, R12, R13, R13 // cb = min(c0, c-16)
 	ADD	R13<<2, R7, R10 // bias of the block
-	ADD	R13<<3, R8, R9
-	MOVW	$1, R24
-	VDUP	R24, V12.S4
-	VEOR	V13.B16, V13.B16, V13.B16
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V20.B16
-	VSUB	V9.S4, V12.S4, V24.S4
-	WORD $0x4ead6718 // smax v24.4s, v24.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V28.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V21.B16
-	VSUB	V9.S4, V12.S4, V25.S4
-	WORD $0x4ead6739 // smax v25.4s, v25.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V29.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V22.B16
-	VSUB	V9.S4, V12.S4, V26.S4
-	WORD $0x4ead675a // smax v26.4s, v26.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V30.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V23.B16
-	VSUB	V9.S4, V12.S4, V27.S4
-	WORD $0x4ead677b // smax v27.4s, v27.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V31.S4
-	VORR	V24.B16, V25.B16, V8.B16
-	VORR	V26.B16, V27.B16, V9.B16
-	VORR	V8.B16, V9.B16, V8.B16
-	VMOV	V8.D[0], R16
-	VMOV	V8.D[1], R24
-	ORR	R24, R16, R16
-	CMP	$0, R16
-	CSET	NE, R16 // bit 0: some left shift in the block
-	MOVW	qmin+76(FP), R24
-	CMN	$128, R24
-	BNE	clampon
-	MOVW	qmax+80(FP), R24
-	CMP	$127, R24
-	BEQ	clampoff
-clampon:
-	ORR	$2, R16, R16 // bit 1: [qmin, qmax] narrower than int8
-clampoff:
+	MOVD	$13, R24
+	MADD	R24, R8, R12, R9 // prep + (c0/16)*208
+	VLD1.P	64(R9), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1.P	64(R9), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1.P	64(R9), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	(R9), R16
 	ADD	R13, R0, R14 // dst for pixel 0
 	MOVD	ZR, R15 // i
 	CMP	R11, R15
@@ -730,14 +692,15 @@ nextblk:
 	BLT	blk
 	RET
 
-// func dwNeonK3S1(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+// func dwNeonK3S1(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, prep *int32, zOut, qmin, qmax int32, inc, kxs int)
 //
 // As dwNeon for nrows (0…3) rows of a 3x3 kernel, stride 1 (inc = 1*kxs), unrolled
 // over the taps, for runs of output pixels whose windows are inside the
 // image (or a padded copy of it): tap (ky, kx) of pixel i reads channels
 // [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*3+kx)*c + cb
-// …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
-// last one alone; with a stride, quads of pixels first.
+// …], each block's requantization from prep (dwPrepRQ). Pixels go in
+// pairs sharing the weight loads and row set-up, an odd last one alone;
+// with a stride, quads of pixels first.
 
 TEXT ·dwNeonK3S1(SB), NOSPLIT, $192-104
 	MOVD	dst+0(FP), R0
@@ -753,7 +716,7 @@ TEXT ·dwNeonK3S1(SB), NOSPLIT, $192-104
 	MOVD	w+40(FP), R5
 	MOVD	c+48(FP), R6
 	MOVD	bias+56(FP), R7
-	MOVD	rq+64(FP), R8
+	MOVD	prep+64(FP), R8
 	MOVW	zOut+72(FP), R9
 	MOVW	qmin+76(FP), R10
 	MOVW	qmax+80(FP), R11
@@ -767,51 +730,12 @@ blk:
 	CMP	R13, R12
 	CSEL	LT, R12, R13, R13 // cb = min(c0, c-16)
 	ADD	R13<<2, R7, R10 // bias of the block
-	ADD	R13<<3, R8, R9
-	MOVW	$1, R24
-	VDUP	R24, V12.S4
-	VEOR	V13.B16, V13.B16, V13.B16
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V20.B16
-	VSUB	V9.S4, V12.S4, V24.S4
-	WORD $0x4ead6718 // smax v24.4s, v24.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V28.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V21.B16
-	VSUB	V9.S4, V12.S4, V25.S4
-	WORD $0x4ead6739 // smax v25.4s, v25.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V29.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V22.B16
-	VSUB	V9.S4, V12.S4, V26.S4
-	WORD $0x4ead675a // smax v26.4s, v26.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V30.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V23.B16
-	VSUB	V9.S4, V12.S4, V27.S4
-	WORD $0x4ead677b // smax v27.4s, v27.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V31.S4
-	VORR	V24.B16, V25.B16, V8.B16
-	VORR	V26.B16, V27.B16, V9.B16
-	VORR	V8.B16, V9.B16, V8.B16
-	VMOV	V8.D[0], R16
-	VMOV	V8.D[1], R24
-	ORR	R24, R16, R16
-	CMP	$0, R16
-	CSET	NE, R16 // bit 0: some left shift in the block
-	MOVW	qmin+76(FP), R24
-	CMN	$128, R24
-	BNE	clampon
-	MOVW	qmax+80(FP), R24
-	CMP	$127, R24
-	BEQ	clampoff
-clampon:
-	ORR	$2, R16, R16 // bit 1: [qmin, qmax] narrower than int8
-clampoff:
+	MOVD	$13, R24
+	MADD	R24, R8, R12, R9 // prep + (c0/16)*208
+	VLD1.P	64(R9), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1.P	64(R9), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1.P	64(R9), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	(R9), R16
 	ADD	R13, R0, R14 // dst for pixel 0
 	MOVD	ZR, R15 // i
 	MOVD	$mlr-192(SP), R24
@@ -1796,14 +1720,15 @@ nextblk:
 	BLT	blk
 	RET
 
-// func dwNeonK3S2(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+// func dwNeonK3S2(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, prep *int32, zOut, qmin, qmax int32, inc, kxs int)
 //
 // As dwNeon for nrows (0…3) rows of a 3x3 kernel, stride 2 (inc = 2*kxs), unrolled
 // over the taps, for runs of output pixels whose windows are inside the
 // image (or a padded copy of it): tap (ky, kx) of pixel i reads channels
 // [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*3+kx)*c + cb
-// …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
-// last one alone; with a stride, quads of pixels first.
+// …], each block's requantization from prep (dwPrepRQ). Pixels go in
+// pairs sharing the weight loads and row set-up, an odd last one alone;
+// with a stride, quads of pixels first.
 
 TEXT ·dwNeonK3S2(SB), NOSPLIT, $192-104
 	MOVD	dst+0(FP), R0
@@ -1816,7 +1741,7 @@ TEXT ·dwNeonK3S2(SB), NOSPLIT, $192-104
 	MOVD	w+40(FP), R5
 	MOVD	c+48(FP), R6
 	MOVD	bias+56(FP), R7
-	MOVD	rq+64(FP), R8
+	MOVD	prep+64(FP), R8
 	MOVW	zOut+72(FP), R9
 	MOVW	qmin+76(FP), R10
 	MOVW	qmax+80(FP), R11
@@ -1830,51 +1755,12 @@ blk:
 	CMP	R13, R12
 	CSEL	LT, R12, R13, R13 // cb = min(c0, c-16)
 	ADD	R13<<2, R7, R10 // bias of the block
-	ADD	R13<<3, R8, R9
-	MOVW	$1, R24
-	VDUP	R24, V12.S4
-	VEOR	V13.B16, V13.B16, V13.B16
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V20.B16
-	VSUB	V9.S4, V12.S4, V24.S4
-	WORD $0x4ead6718 // smax v24.4s, v24.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V28.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V21.B16
-	VSUB	V9.S4, V12.S4, V25.S4
-	WORD $0x4ead6739 // smax v25.4s, v25.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V29.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V22.B16
-	VSUB	V9.S4, V12.S4, V26.S4
-	WORD $0x4ead675a // smax v26.4s, v26.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V30.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V23.B16
-	VSUB	V9.S4, V12.S4, V27.S4
-	WORD $0x4ead677b // smax v27.4s, v27.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V31.S4
-	VORR	V24.B16, V25.B16, V8.B16
-	VORR	V26.B16, V27.B16, V9.B16
-	VORR	V8.B16, V9.B16, V8.B16
-	VMOV	V8.D[0], R16
-	VMOV	V8.D[1], R24
-	ORR	R24, R16, R16
-	CMP	$0, R16
-	CSET	NE, R16 // bit 0: some left shift in the block
-	MOVW	qmin+76(FP), R24
-	CMN	$128, R24
-	BNE	clampon
-	MOVW	qmax+80(FP), R24
-	CMP	$127, R24
-	BEQ	clampoff
-clampon:
-	ORR	$2, R16, R16 // bit 1: [qmin, qmax] narrower than int8
-clampoff:
+	MOVD	$13, R24
+	MADD	R24, R8, R12, R9 // prep + (c0/16)*208
+	VLD1.P	64(R9), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1.P	64(R9), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1.P	64(R9), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	(R9), R16
 	ADD	R13, R0, R14 // dst for pixel 0
 	MOVD	ZR, R15 // i
 	MOVD	$mlr-192(SP), R24
@@ -2774,14 +2660,15 @@ nextblk:
 	BLT	blk
 	RET
 
-// func dwNeonK5(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+// func dwNeonK5(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, prep *int32, zOut, qmin, qmax int32, inc, kxs int)
 //
 // As dwNeon for nrows (0…5) rows of a 5x5 kernel, any stride (inc, kxs), unrolled
 // over the taps, for runs of output pixels whose windows are inside the
 // image (or a padded copy of it): tap (ky, kx) of pixel i reads channels
 // [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*5+kx)*c + cb
-// …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
-// last one alone; with a stride, quads of pixels first.
+// …], each block's requantization from prep (dwPrepRQ). Pixels go in
+// pairs sharing the weight loads and row set-up, an odd last one alone;
+// with a stride, quads of pixels first.
 
 TEXT ·dwNeonK5(SB), NOSPLIT, $0-104
 	MOVD	dst+0(FP), R0
@@ -2794,7 +2681,7 @@ TEXT ·dwNeonK5(SB), NOSPLIT, $0-104
 	MOVD	w+40(FP), R5
 	MOVD	c+48(FP), R6
 	MOVD	bias+56(FP), R7
-	MOVD	rq+64(FP), R8
+	MOVD	prep+64(FP), R8
 	MOVW	zOut+72(FP), R9
 	MOVW	qmin+76(FP), R10
 	MOVW	qmax+80(FP), R11
@@ -2808,51 +2695,12 @@ blk:
 	CMP	R13, R12
 	CSEL	LT, R12, R13, R13 // cb = min(c0, c-16)
 	ADD	R13<<2, R7, R10 // bias of the block
-	ADD	R13<<3, R8, R9
-	MOVW	$1, R24
-	VDUP	R24, V12.S4
-	VEOR	V13.B16, V13.B16, V13.B16
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V20.B16
-	VSUB	V9.S4, V12.S4, V24.S4
-	WORD $0x4ead6718 // smax v24.4s, v24.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V28.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V21.B16
-	VSUB	V9.S4, V12.S4, V25.S4
-	WORD $0x4ead6739 // smax v25.4s, v25.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V29.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V22.B16
-	VSUB	V9.S4, V12.S4, V26.S4
-	WORD $0x4ead675a // smax v26.4s, v26.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V30.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V23.B16
-	VSUB	V9.S4, V12.S4, V27.S4
-	WORD $0x4ead677b // smax v27.4s, v27.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V31.S4
-	VORR	V24.B16, V25.B16, V8.B16
-	VORR	V26.B16, V27.B16, V9.B16
-	VORR	V8.B16, V9.B16, V8.B16
-	VMOV	V8.D[0], R16
-	VMOV	V8.D[1], R24
-	ORR	R24, R16, R16
-	CMP	$0, R16
-	CSET	NE, R16 // bit 0: some left shift in the block
-	MOVW	qmin+76(FP), R24
-	CMN	$128, R24
-	BNE	clampon
-	MOVW	qmax+80(FP), R24
-	CMP	$127, R24
-	BEQ	clampoff
-clampon:
-	ORR	$2, R16, R16 // bit 1: [qmin, qmax] narrower than int8
-clampoff:
+	MOVD	$13, R24
+	MADD	R24, R8, R12, R9 // prep + (c0/16)*208
+	VLD1.P	64(R9), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1.P	64(R9), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1.P	64(R9), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	(R9), R16
 	ADD	R13, R0, R14 // dst for pixel 0
 	MOVD	ZR, R15 // i
 	CMP	R11, R15
@@ -3721,14 +3569,15 @@ nextblk:
 	BLT	blk
 	RET
 
-// func dwNeonK5S1(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+// func dwNeonK5S1(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, prep *int32, zOut, qmin, qmax int32, inc, kxs int)
 //
 // As dwNeon for nrows (0…5) rows of a 5x5 kernel, stride 1 (inc = 1*kxs), unrolled
 // over the taps, for runs of output pixels whose windows are inside the
 // image (or a padded copy of it): tap (ky, kx) of pixel i reads channels
 // [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*5+kx)*c + cb
-// …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
-// last one alone; with a stride, quads of pixels first.
+// …], each block's requantization from prep (dwPrepRQ). Pixels go in
+// pairs sharing the weight loads and row set-up, an odd last one alone;
+// with a stride, quads of pixels first.
 
 TEXT ·dwNeonK5S1(SB), NOSPLIT, $192-104
 	MOVD	dst+0(FP), R0
@@ -3744,7 +3593,7 @@ TEXT ·dwNeonK5S1(SB), NOSPLIT, $192-104
 	MOVD	w+40(FP), R5
 	MOVD	c+48(FP), R6
 	MOVD	bias+56(FP), R7
-	MOVD	rq+64(FP), R8
+	MOVD	prep+64(FP), R8
 	MOVW	zOut+72(FP), R9
 	MOVW	qmin+76(FP), R10
 	MOVW	qmax+80(FP), R11
@@ -3758,51 +3607,12 @@ blk:
 	CMP	R13, R12
 	CSEL	LT, R12, R13, R13 // cb = min(c0, c-16)
 	ADD	R13<<2, R7, R10 // bias of the block
-	ADD	R13<<3, R8, R9
-	MOVW	$1, R24
-	VDUP	R24, V12.S4
-	VEOR	V13.B16, V13.B16, V13.B16
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V20.B16
-	VSUB	V9.S4, V12.S4, V24.S4
-	WORD $0x4ead6718 // smax v24.4s, v24.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V28.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V21.B16
-	VSUB	V9.S4, V12.S4, V25.S4
-	WORD $0x4ead6739 // smax v25.4s, v25.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V29.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V22.B16
-	VSUB	V9.S4, V12.S4, V26.S4
-	WORD $0x4ead675a // smax v26.4s, v26.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V30.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V23.B16
-	VSUB	V9.S4, V12.S4, V27.S4
-	WORD $0x4ead677b // smax v27.4s, v27.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V31.S4
-	VORR	V24.B16, V25.B16, V8.B16
-	VORR	V26.B16, V27.B16, V9.B16
-	VORR	V8.B16, V9.B16, V8.B16
-	VMOV	V8.D[0], R16
-	VMOV	V8.D[1], R24
-	ORR	R24, R16, R16
-	CMP	$0, R16
-	CSET	NE, R16 // bit 0: some left shift in the block
-	MOVW	qmin+76(FP), R24
-	CMN	$128, R24
-	BNE	clampon
-	MOVW	qmax+80(FP), R24
-	CMP	$127, R24
-	BEQ	clampoff
-clampon:
-	ORR	$2, R16, R16 // bit 1: [qmin, qmax] narrower than int8
-clampoff:
+	MOVD	$13, R24
+	MADD	R24, R8, R12, R9 // prep + (c0/16)*208
+	VLD1.P	64(R9), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1.P	64(R9), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1.P	64(R9), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	(R9), R16
 	ADD	R13, R0, R14 // dst for pixel 0
 	MOVD	ZR, R15 // i
 	MOVD	$mlr-192(SP), R24
@@ -5567,14 +5377,15 @@ nextblk:
 	BLT	blk
 	RET
 
-// func dwNeonK5S2(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+// func dwNeonK5S2(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, prep *int32, zOut, qmin, qmax int32, inc, kxs int)
 //
 // As dwNeon for nrows (0…5) rows of a 5x5 kernel, stride 2 (inc = 2*kxs), unrolled
 // over the taps, for runs of output pixels whose windows are inside the
 // image (or a padded copy of it): tap (ky, kx) of pixel i reads channels
 // [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*5+kx)*c + cb
-// …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
-// last one alone; with a stride, quads of pixels first.
+// …], each block's requantization from prep (dwPrepRQ). Pixels go in
+// pairs sharing the weight loads and row set-up, an odd last one alone;
+// with a stride, quads of pixels first.
 
 TEXT ·dwNeonK5S2(SB), NOSPLIT, $192-104
 	MOVD	dst+0(FP), R0
@@ -5587,7 +5398,7 @@ TEXT ·dwNeonK5S2(SB), NOSPLIT, $192-104
 	MOVD	w+40(FP), R5
 	MOVD	c+48(FP), R6
 	MOVD	bias+56(FP), R7
-	MOVD	rq+64(FP), R8
+	MOVD	prep+64(FP), R8
 	MOVW	zOut+72(FP), R9
 	MOVW	qmin+76(FP), R10
 	MOVW	qmax+80(FP), R11
@@ -5601,51 +5412,12 @@ blk:
 	CMP	R13, R12
 	CSEL	LT, R12, R13, R13 // cb = min(c0, c-16)
 	ADD	R13<<2, R7, R10 // bias of the block
-	ADD	R13<<3, R8, R9
-	MOVW	$1, R24
-	VDUP	R24, V12.S4
-	VEOR	V13.B16, V13.B16, V13.B16
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V20.B16
-	VSUB	V9.S4, V12.S4, V24.S4
-	WORD $0x4ead6718 // smax v24.4s, v24.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V28.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V21.B16
-	VSUB	V9.S4, V12.S4, V25.S4
-	WORD $0x4ead6739 // smax v25.4s, v25.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V29.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V22.B16
-	VSUB	V9.S4, V12.S4, V26.S4
-	WORD $0x4ead675a // smax v26.4s, v26.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V30.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V23.B16
-	VSUB	V9.S4, V12.S4, V27.S4
-	WORD $0x4ead677b // smax v27.4s, v27.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V31.S4
-	VORR	V24.B16, V25.B16, V8.B16
-	VORR	V26.B16, V27.B16, V9.B16
-	VORR	V8.B16, V9.B16, V8.B16
-	VMOV	V8.D[0], R16
-	VMOV	V8.D[1], R24
-	ORR	R24, R16, R16
-	CMP	$0, R16
-	CSET	NE, R16 // bit 0: some left shift in the block
-	MOVW	qmin+76(FP), R24
-	CMN	$128, R24
-	BNE	clampon
-	MOVW	qmax+80(FP), R24
-	CMP	$127, R24
-	BEQ	clampoff
-clampon:
-	ORR	$2, R16, R16 // bit 1: [qmin, qmax] narrower than int8
-clampoff:
+	MOVD	$13, R24
+	MADD	R24, R8, R12, R9 // prep + (c0/16)*208
+	VLD1.P	64(R9), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1.P	64(R9), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1.P	64(R9), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	(R9), R16
 	ADD	R13, R0, R14 // dst for pixel 0
 	MOVD	ZR, R15 // i
 	MOVD	$mlr-192(SP), R24
@@ -7285,14 +7057,15 @@ nextblk:
 	BLT	blk
 	RET
 
-// func dwNeonK7(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+// func dwNeonK7(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, prep *int32, zOut, qmin, qmax int32, inc, kxs int)
 //
 // As dwNeon for nrows (0…7) rows of a 7x7 kernel, any stride (inc, kxs), unrolled
 // over the taps, for runs of output pixels whose windows are inside the
 // image (or a padded copy of it): tap (ky, kx) of pixel i reads channels
 // [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*7+kx)*c + cb
-// …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
-// last one alone; with a stride, quads of pixels first.
+// …], each block's requantization from prep (dwPrepRQ). Pixels go in
+// pairs sharing the weight loads and row set-up, an odd last one alone;
+// with a stride, quads of pixels first.
 
 TEXT ·dwNeonK7(SB), NOSPLIT, $0-104
 	MOVD	dst+0(FP), R0
@@ -7305,7 +7078,7 @@ TEXT ·dwNeonK7(SB), NOSPLIT, $0-104
 	MOVD	w+40(FP), R5
 	MOVD	c+48(FP), R6
 	MOVD	bias+56(FP), R7
-	MOVD	rq+64(FP), R8
+	MOVD	prep+64(FP), R8
 	MOVW	zOut+72(FP), R9
 	MOVW	qmin+76(FP), R10
 	MOVW	qmax+80(FP), R11
@@ -7319,51 +7092,12 @@ blk:
 	CMP	R13, R12
 	CSEL	LT, R12, R13, R13 // cb = min(c0, c-16)
 	ADD	R13<<2, R7, R10 // bias of the block
-	ADD	R13<<3, R8, R9
-	MOVW	$1, R24
-	VDUP	R24, V12.S4
-	VEOR	V13.B16, V13.B16, V13.B16
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V20.B16
-	VSUB	V9.S4, V12.S4, V24.S4
-	WORD $0x4ead6718 // smax v24.4s, v24.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V28.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V21.B16
-	VSUB	V9.S4, V12.S4, V25.S4
-	WORD $0x4ead6739 // smax v25.4s, v25.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V29.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V22.B16
-	VSUB	V9.S4, V12.S4, V26.S4
-	WORD $0x4ead675a // smax v26.4s, v26.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V30.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V23.B16
-	VSUB	V9.S4, V12.S4, V27.S4
-	WORD $0x4ead677b // smax v27.4s, v27.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V31.S4
-	VORR	V24.B16, V25.B16, V8.B16
-	VORR	V26.B16, V27.B16, V9.B16
-	VORR	V8.B16, V9.B16, V8.B16
-	VMOV	V8.D[0], R16
-	VMOV	V8.D[1], R24
-	ORR	R24, R16, R16
-	CMP	$0, R16
-	CSET	NE, R16 // bit 0: some left shift in the block
-	MOVW	qmin+76(FP), R24
-	CMN	$128, R24
-	BNE	clampon
-	MOVW	qmax+80(FP), R24
-	CMP	$127, R24
-	BEQ	clampoff
-clampon:
-	ORR	$2, R16, R16 // bit 1: [qmin, qmax] narrower than int8
-clampoff:
+	MOVD	$13, R24
+	MADD	R24, R8, R12, R9 // prep + (c0/16)*208
+	VLD1.P	64(R9), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1.P	64(R9), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1.P	64(R9), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	(R9), R16
 	ADD	R13, R0, R14 // dst for pixel 0
 	MOVD	ZR, R15 // i
 	CMP	R11, R15
@@ -8752,14 +8486,15 @@ nextblk:
 	BLT	blk
 	RET
 
-// func dwNeonK7S1(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+// func dwNeonK7S1(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, prep *int32, zOut, qmin, qmax int32, inc, kxs int)
 //
 // As dwNeon for nrows (0…7) rows of a 7x7 kernel, stride 1 (inc = 1*kxs), unrolled
 // over the taps, for runs of output pixels whose windows are inside the
 // image (or a padded copy of it): tap (ky, kx) of pixel i reads channels
 // [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*7+kx)*c + cb
-// …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
-// last one alone; with a stride, quads of pixels first.
+// …], each block's requantization from prep (dwPrepRQ). Pixels go in
+// pairs sharing the weight loads and row set-up, an odd last one alone;
+// with a stride, quads of pixels first.
 
 TEXT ·dwNeonK7S1(SB), NOSPLIT, $192-104
 	MOVD	dst+0(FP), R0
@@ -8775,7 +8510,7 @@ TEXT ·dwNeonK7S1(SB), NOSPLIT, $192-104
 	MOVD	w+40(FP), R5
 	MOVD	c+48(FP), R6
 	MOVD	bias+56(FP), R7
-	MOVD	rq+64(FP), R8
+	MOVD	prep+64(FP), R8
 	MOVW	zOut+72(FP), R9
 	MOVW	qmin+76(FP), R10
 	MOVW	qmax+80(FP), R11
@@ -8789,51 +8524,12 @@ blk:
 	CMP	R13, R12
 	CSEL	LT, R12, R13, R13 // cb = min(c0, c-16)
 	ADD	R13<<2, R7, R10 // bias of the block
-	ADD	R13<<3, R8, R9
-	MOVW	$1, R24
-	VDUP	R24, V12.S4
-	VEOR	V13.B16, V13.B16, V13.B16
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V20.B16
-	VSUB	V9.S4, V12.S4, V24.S4
-	WORD $0x4ead6718 // smax v24.4s, v24.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V28.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V21.B16
-	VSUB	V9.S4, V12.S4, V25.S4
-	WORD $0x4ead6739 // smax v25.4s, v25.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V29.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V22.B16
-	VSUB	V9.S4, V12.S4, V26.S4
-	WORD $0x4ead675a // smax v26.4s, v26.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V30.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V23.B16
-	VSUB	V9.S4, V12.S4, V27.S4
-	WORD $0x4ead677b // smax v27.4s, v27.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V31.S4
-	VORR	V24.B16, V25.B16, V8.B16
-	VORR	V26.B16, V27.B16, V9.B16
-	VORR	V8.B16, V9.B16, V8.B16
-	VMOV	V8.D[0], R16
-	VMOV	V8.D[1], R24
-	ORR	R24, R16, R16
-	CMP	$0, R16
-	CSET	NE, R16 // bit 0: some left shift in the block
-	MOVW	qmin+76(FP), R24
-	CMN	$128, R24
-	BNE	clampon
-	MOVW	qmax+80(FP), R24
-	CMP	$127, R24
-	BEQ	clampoff
-clampon:
-	ORR	$2, R16, R16 // bit 1: [qmin, qmax] narrower than int8
-clampoff:
+	MOVD	$13, R24
+	MADD	R24, R8, R12, R9 // prep + (c0/16)*208
+	VLD1.P	64(R9), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1.P	64(R9), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1.P	64(R9), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	(R9), R16
 	ADD	R13, R0, R14 // dst for pixel 0
 	MOVD	ZR, R15 // i
 	MOVD	$mlr-192(SP), R24
@@ -11654,14 +11350,15 @@ nextblk:
 	BLT	blk
 	RET
 
-// func dwNeonK7S2(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+// func dwNeonK7S2(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, prep *int32, zOut, qmin, qmax int32, inc, kxs int)
 //
 // As dwNeon for nrows (0…7) rows of a 7x7 kernel, stride 2 (inc = 2*kxs), unrolled
 // over the taps, for runs of output pixels whose windows are inside the
 // image (or a padded copy of it): tap (ky, kx) of pixel i reads channels
 // [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*7+kx)*c + cb
-// …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
-// last one alone; with a stride, quads of pixels first.
+// …], each block's requantization from prep (dwPrepRQ). Pixels go in
+// pairs sharing the weight loads and row set-up, an odd last one alone;
+// with a stride, quads of pixels first.
 
 TEXT ·dwNeonK7S2(SB), NOSPLIT, $192-104
 	MOVD	dst+0(FP), R0
@@ -11674,7 +11371,7 @@ TEXT ·dwNeonK7S2(SB), NOSPLIT, $192-104
 	MOVD	w+40(FP), R5
 	MOVD	c+48(FP), R6
 	MOVD	bias+56(FP), R7
-	MOVD	rq+64(FP), R8
+	MOVD	prep+64(FP), R8
 	MOVW	zOut+72(FP), R9
 	MOVW	qmin+76(FP), R10
 	MOVW	qmax+80(FP), R11
@@ -11688,51 +11385,12 @@ blk:
 	CMP	R13, R12
 	CSEL	LT, R12, R13, R13 // cb = min(c0, c-16)
 	ADD	R13<<2, R7, R10 // bias of the block
-	ADD	R13<<3, R8, R9
-	MOVW	$1, R24
-	VDUP	R24, V12.S4
-	VEOR	V13.B16, V13.B16, V13.B16
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V20.B16
-	VSUB	V9.S4, V12.S4, V24.S4
-	WORD $0x4ead6718 // smax v24.4s, v24.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V28.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V21.B16
-	VSUB	V9.S4, V12.S4, V25.S4
-	WORD $0x4ead6739 // smax v25.4s, v25.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V29.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V22.B16
-	VSUB	V9.S4, V12.S4, V26.S4
-	WORD $0x4ead675a // smax v26.4s, v26.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V30.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V23.B16
-	VSUB	V9.S4, V12.S4, V27.S4
-	WORD $0x4ead677b // smax v27.4s, v27.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V31.S4
-	VORR	V24.B16, V25.B16, V8.B16
-	VORR	V26.B16, V27.B16, V9.B16
-	VORR	V8.B16, V9.B16, V8.B16
-	VMOV	V8.D[0], R16
-	VMOV	V8.D[1], R24
-	ORR	R24, R16, R16
-	CMP	$0, R16
-	CSET	NE, R16 // bit 0: some left shift in the block
-	MOVW	qmin+76(FP), R24
-	CMN	$128, R24
-	BNE	clampon
-	MOVW	qmax+80(FP), R24
-	CMP	$127, R24
-	BEQ	clampoff
-clampon:
-	ORR	$2, R16, R16 // bit 1: [qmin, qmax] narrower than int8
-clampoff:
+	MOVD	$13, R24
+	MADD	R24, R8, R12, R9 // prep + (c0/16)*208
+	VLD1.P	64(R9), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1.P	64(R9), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1.P	64(R9), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	(R9), R16
 	ADD	R13, R0, R14 // dst for pixel 0
 	MOVD	ZR, R15 // i
 	MOVD	$mlr-192(SP), R24
@@ -14392,14 +14050,15 @@ nextblk:
 	BLT	blk
 	RET
 
-// func dwNeonK9(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+// func dwNeonK9(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, prep *int32, zOut, qmin, qmax int32, inc, kxs int)
 //
 // As dwNeon for nrows (0…9) rows of a 9x9 kernel, any stride (inc, kxs), unrolled
 // over the taps, for runs of output pixels whose windows are inside the
 // image (or a padded copy of it): tap (ky, kx) of pixel i reads channels
 // [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*9+kx)*c + cb
-// …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
-// last one alone; with a stride, quads of pixels first.
+// …], each block's requantization from prep (dwPrepRQ). Pixels go in
+// pairs sharing the weight loads and row set-up, an odd last one alone;
+// with a stride, quads of pixels first.
 
 TEXT ·dwNeonK9(SB), NOSPLIT, $0-104
 	MOVD	dst+0(FP), R0
@@ -14412,7 +14071,7 @@ TEXT ·dwNeonK9(SB), NOSPLIT, $0-104
 	MOVD	w+40(FP), R5
 	MOVD	c+48(FP), R6
 	MOVD	bias+56(FP), R7
-	MOVD	rq+64(FP), R8
+	MOVD	prep+64(FP), R8
 	MOVW	zOut+72(FP), R9
 	MOVW	qmin+76(FP), R10
 	MOVW	qmax+80(FP), R11
@@ -14426,51 +14085,12 @@ blk:
 	CMP	R13, R12
 	CSEL	LT, R12, R13, R13 // cb = min(c0, c-16)
 	ADD	R13<<2, R7, R10 // bias of the block
-	ADD	R13<<3, R8, R9
-	MOVW	$1, R24
-	VDUP	R24, V12.S4
-	VEOR	V13.B16, V13.B16, V13.B16
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V20.B16
-	VSUB	V9.S4, V12.S4, V24.S4
-	WORD $0x4ead6718 // smax v24.4s, v24.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V28.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V21.B16
-	VSUB	V9.S4, V12.S4, V25.S4
-	WORD $0x4ead6739 // smax v25.4s, v25.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V29.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V22.B16
-	VSUB	V9.S4, V12.S4, V26.S4
-	WORD $0x4ead675a // smax v26.4s, v26.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V30.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V23.B16
-	VSUB	V9.S4, V12.S4, V27.S4
-	WORD $0x4ead677b // smax v27.4s, v27.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V31.S4
-	VORR	V24.B16, V25.B16, V8.B16
-	VORR	V26.B16, V27.B16, V9.B16
-	VORR	V8.B16, V9.B16, V8.B16
-	VMOV	V8.D[0], R16
-	VMOV	V8.D[1], R24
-	ORR	R24, R16, R16
-	CMP	$0, R16
-	CSET	NE, R16 // bit 0: some left shift in the block
-	MOVW	qmin+76(FP), R24
-	CMN	$128, R24
-	BNE	clampon
-	MOVW	qmax+80(FP), R24
-	CMP	$127, R24
-	BEQ	clampoff
-clampon:
-	ORR	$2, R16, R16 // bit 1: [qmin, qmax] narrower than int8
-clampoff:
+	MOVD	$13, R24
+	MADD	R24, R8, R12, R9 // prep + (c0/16)*208
+	VLD1.P	64(R9), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1.P	64(R9), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1.P	64(R9), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	(R9), R16
 	ADD	R13, R0, R14 // dst for pixel 0
 	MOVD	ZR, R15 // i
 	CMP	R11, R15
@@ -16515,14 +16135,15 @@ nextblk:
 	BLT	blk
 	RET
 
-// func dwNeonK9S1(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+// func dwNeonK9S1(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, prep *int32, zOut, qmin, qmax int32, inc, kxs int)
 //
 // As dwNeon for nrows (0…9) rows of a 9x9 kernel, stride 1 (inc = 1*kxs), unrolled
 // over the taps, for runs of output pixels whose windows are inside the
 // image (or a padded copy of it): tap (ky, kx) of pixel i reads channels
 // [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*9+kx)*c + cb
-// …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
-// last one alone; with a stride, quads of pixels first.
+// …], each block's requantization from prep (dwPrepRQ). Pixels go in
+// pairs sharing the weight loads and row set-up, an odd last one alone;
+// with a stride, quads of pixels first.
 
 TEXT ·dwNeonK9S1(SB), NOSPLIT, $192-104
 	MOVD	dst+0(FP), R0
@@ -16538,7 +16159,7 @@ TEXT ·dwNeonK9S1(SB), NOSPLIT, $192-104
 	MOVD	w+40(FP), R5
 	MOVD	c+48(FP), R6
 	MOVD	bias+56(FP), R7
-	MOVD	rq+64(FP), R8
+	MOVD	prep+64(FP), R8
 	MOVW	zOut+72(FP), R9
 	MOVW	qmin+76(FP), R10
 	MOVW	qmax+80(FP), R11
@@ -16552,51 +16173,12 @@ blk:
 	CMP	R13, R12
 	CSEL	LT, R12, R13, R13 // cb = min(c0, c-16)
 	ADD	R13<<2, R7, R10 // bias of the block
-	ADD	R13<<3, R8, R9
-	MOVW	$1, R24
-	VDUP	R24, V12.S4
-	VEOR	V13.B16, V13.B16, V13.B16
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V20.B16
-	VSUB	V9.S4, V12.S4, V24.S4
-	WORD $0x4ead6718 // smax v24.4s, v24.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V28.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V21.B16
-	VSUB	V9.S4, V12.S4, V25.S4
-	WORD $0x4ead6739 // smax v25.4s, v25.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V29.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V22.B16
-	VSUB	V9.S4, V12.S4, V26.S4
-	WORD $0x4ead675a // smax v26.4s, v26.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V30.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V23.B16
-	VSUB	V9.S4, V12.S4, V27.S4
-	WORD $0x4ead677b // smax v27.4s, v27.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V31.S4
-	VORR	V24.B16, V25.B16, V8.B16
-	VORR	V26.B16, V27.B16, V9.B16
-	VORR	V8.B16, V9.B16, V8.B16
-	VMOV	V8.D[0], R16
-	VMOV	V8.D[1], R24
-	ORR	R24, R16, R16
-	CMP	$0, R16
-	CSET	NE, R16 // bit 0: some left shift in the block
-	MOVW	qmin+76(FP), R24
-	CMN	$128, R24
-	BNE	clampon
-	MOVW	qmax+80(FP), R24
-	CMP	$127, R24
-	BEQ	clampoff
-clampon:
-	ORR	$2, R16, R16 // bit 1: [qmin, qmax] narrower than int8
-clampoff:
+	MOVD	$13, R24
+	MADD	R24, R8, R12, R9 // prep + (c0/16)*208
+	VLD1.P	64(R9), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1.P	64(R9), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1.P	64(R9), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	(R9), R16
 	ADD	R13, R0, R14 // dst for pixel 0
 	MOVD	ZR, R15 // i
 	MOVD	$mlr-192(SP), R24
@@ -20749,14 +20331,15 @@ nextblk:
 	BLT	blk
 	RET
 
-// func dwNeonK9S2(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+// func dwNeonK9S2(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, prep *int32, zOut, qmin, qmax int32, inc, kxs int)
 //
 // As dwNeon for nrows (0…9) rows of a 9x9 kernel, stride 2 (inc = 2*kxs), unrolled
 // over the taps, for runs of output pixels whose windows are inside the
 // image (or a padded copy of it): tap (ky, kx) of pixel i reads channels
 // [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*9+kx)*c + cb
-// …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
-// last one alone; with a stride, quads of pixels first.
+// …], each block's requantization from prep (dwPrepRQ). Pixels go in
+// pairs sharing the weight loads and row set-up, an odd last one alone;
+// with a stride, quads of pixels first.
 
 TEXT ·dwNeonK9S2(SB), NOSPLIT, $192-104
 	MOVD	dst+0(FP), R0
@@ -20769,7 +20352,7 @@ TEXT ·dwNeonK9S2(SB), NOSPLIT, $192-104
 	MOVD	w+40(FP), R5
 	MOVD	c+48(FP), R6
 	MOVD	bias+56(FP), R7
-	MOVD	rq+64(FP), R8
+	MOVD	prep+64(FP), R8
 	MOVW	zOut+72(FP), R9
 	MOVW	qmin+76(FP), R10
 	MOVW	qmax+80(FP), R11
@@ -20783,51 +20366,12 @@ blk:
 	CMP	R13, R12
 	CSEL	LT, R12, R13, R13 // cb = min(c0, c-16)
 	ADD	R13<<2, R7, R10 // bias of the block
-	ADD	R13<<3, R8, R9
-	MOVW	$1, R24
-	VDUP	R24, V12.S4
-	VEOR	V13.B16, V13.B16, V13.B16
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V20.B16
-	VSUB	V9.S4, V12.S4, V24.S4
-	WORD $0x4ead6718 // smax v24.4s, v24.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V28.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V21.B16
-	VSUB	V9.S4, V12.S4, V25.S4
-	WORD $0x4ead6739 // smax v25.4s, v25.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V29.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V22.B16
-	VSUB	V9.S4, V12.S4, V26.S4
-	WORD $0x4ead675a // smax v26.4s, v26.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V30.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V23.B16
-	VSUB	V9.S4, V12.S4, V27.S4
-	WORD $0x4ead677b // smax v27.4s, v27.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V31.S4
-	VORR	V24.B16, V25.B16, V8.B16
-	VORR	V26.B16, V27.B16, V9.B16
-	VORR	V8.B16, V9.B16, V8.B16
-	VMOV	V8.D[0], R16
-	VMOV	V8.D[1], R24
-	ORR	R24, R16, R16
-	CMP	$0, R16
-	CSET	NE, R16 // bit 0: some left shift in the block
-	MOVW	qmin+76(FP), R24
-	CMN	$128, R24
-	BNE	clampon
-	MOVW	qmax+80(FP), R24
-	CMP	$127, R24
-	BEQ	clampoff
-clampon:
-	ORR	$2, R16, R16 // bit 1: [qmin, qmax] narrower than int8
-clampoff:
+	MOVD	$13, R24
+	MADD	R24, R8, R12, R9 // prep + (c0/16)*208
+	VLD1.P	64(R9), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1.P	64(R9), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1.P	64(R9), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	(R9), R16
 	ADD	R13, R0, R14 // dst for pixel 0
 	MOVD	ZR, R15 // i
 	MOVD	$mlr-192(SP), R24
@@ -24787,14 +24331,15 @@ nextblk:
 	BLT	blk
 	RET
 
-// func dwNeonK11(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+// func dwNeonK11(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, prep *int32, zOut, qmin, qmax int32, inc, kxs int)
 //
 // As dwNeon for nrows (0…11) rows of a 11x11 kernel, any stride (inc, kxs), unrolled
 // over the taps, for runs of output pixels whose windows are inside the
 // image (or a padded copy of it): tap (ky, kx) of pixel i reads channels
 // [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*11+kx)*c + cb
-// …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
-// last one alone; with a stride, quads of pixels first.
+// …], each block's requantization from prep (dwPrepRQ). Pixels go in
+// pairs sharing the weight loads and row set-up, an odd last one alone;
+// with a stride, quads of pixels first.
 
 TEXT ·dwNeonK11(SB), NOSPLIT, $0-104
 	MOVD	dst+0(FP), R0
@@ -24807,7 +24352,7 @@ TEXT ·dwNeonK11(SB), NOSPLIT, $0-104
 	MOVD	w+40(FP), R5
 	MOVD	c+48(FP), R6
 	MOVD	bias+56(FP), R7
-	MOVD	rq+64(FP), R8
+	MOVD	prep+64(FP), R8
 	MOVW	zOut+72(FP), R9
 	MOVW	qmin+76(FP), R10
 	MOVW	qmax+80(FP), R11
@@ -24821,51 +24366,12 @@ blk:
 	CMP	R13, R12
 	CSEL	LT, R12, R13, R13 // cb = min(c0, c-16)
 	ADD	R13<<2, R7, R10 // bias of the block
-	ADD	R13<<3, R8, R9
-	MOVW	$1, R24
-	VDUP	R24, V12.S4
-	VEOR	V13.B16, V13.B16, V13.B16
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V20.B16
-	VSUB	V9.S4, V12.S4, V24.S4
-	WORD $0x4ead6718 // smax v24.4s, v24.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V28.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V21.B16
-	VSUB	V9.S4, V12.S4, V25.S4
-	WORD $0x4ead6739 // smax v25.4s, v25.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V29.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V22.B16
-	VSUB	V9.S4, V12.S4, V26.S4
-	WORD $0x4ead675a // smax v26.4s, v26.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V30.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V23.B16
-	VSUB	V9.S4, V12.S4, V27.S4
-	WORD $0x4ead677b // smax v27.4s, v27.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V31.S4
-	VORR	V24.B16, V25.B16, V8.B16
-	VORR	V26.B16, V27.B16, V9.B16
-	VORR	V8.B16, V9.B16, V8.B16
-	VMOV	V8.D[0], R16
-	VMOV	V8.D[1], R24
-	ORR	R24, R16, R16
-	CMP	$0, R16
-	CSET	NE, R16 // bit 0: some left shift in the block
-	MOVW	qmin+76(FP), R24
-	CMN	$128, R24
-	BNE	clampon
-	MOVW	qmax+80(FP), R24
-	CMP	$127, R24
-	BEQ	clampoff
-clampon:
-	ORR	$2, R16, R16 // bit 1: [qmin, qmax] narrower than int8
-clampoff:
+	MOVD	$13, R24
+	MADD	R24, R8, R12, R9 // prep + (c0/16)*208
+	VLD1.P	64(R9), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1.P	64(R9), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1.P	64(R9), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	(R9), R16
 	ADD	R13, R0, R14 // dst for pixel 0
 	MOVD	ZR, R15 // i
 	CMP	R11, R15
@@ -27702,14 +27208,15 @@ nextblk:
 	BLT	blk
 	RET
 
-// func dwNeonK11S1(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+// func dwNeonK11S1(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, prep *int32, zOut, qmin, qmax int32, inc, kxs int)
 //
 // As dwNeon for nrows (0…11) rows of a 11x11 kernel, stride 1 (inc = 1*kxs), unrolled
 // over the taps, for runs of output pixels whose windows are inside the
 // image (or a padded copy of it): tap (ky, kx) of pixel i reads channels
 // [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*11+kx)*c + cb
-// …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
-// last one alone; with a stride, quads of pixels first.
+// …], each block's requantization from prep (dwPrepRQ). Pixels go in
+// pairs sharing the weight loads and row set-up, an odd last one alone;
+// with a stride, quads of pixels first.
 
 TEXT ·dwNeonK11S1(SB), NOSPLIT, $192-104
 	MOVD	dst+0(FP), R0
@@ -27725,7 +27232,7 @@ TEXT ·dwNeonK11S1(SB), NOSPLIT, $192-104
 	MOVD	w+40(FP), R5
 	MOVD	c+48(FP), R6
 	MOVD	bias+56(FP), R7
-	MOVD	rq+64(FP), R8
+	MOVD	prep+64(FP), R8
 	MOVW	zOut+72(FP), R9
 	MOVW	qmin+76(FP), R10
 	MOVW	qmax+80(FP), R11
@@ -27739,51 +27246,12 @@ blk:
 	CMP	R13, R12
 	CSEL	LT, R12, R13, R13 // cb = min(c0, c-16)
 	ADD	R13<<2, R7, R10 // bias of the block
-	ADD	R13<<3, R8, R9
-	MOVW	$1, R24
-	VDUP	R24, V12.S4
-	VEOR	V13.B16, V13.B16, V13.B16
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V20.B16
-	VSUB	V9.S4, V12.S4, V24.S4
-	WORD $0x4ead6718 // smax v24.4s, v24.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V28.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V21.B16
-	VSUB	V9.S4, V12.S4, V25.S4
-	WORD $0x4ead6739 // smax v25.4s, v25.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V29.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V22.B16
-	VSUB	V9.S4, V12.S4, V26.S4
-	WORD $0x4ead675a // smax v26.4s, v26.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V30.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V23.B16
-	VSUB	V9.S4, V12.S4, V27.S4
-	WORD $0x4ead677b // smax v27.4s, v27.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V31.S4
-	VORR	V24.B16, V25.B16, V8.B16
-	VORR	V26.B16, V27.B16, V9.B16
-	VORR	V8.B16, V9.B16, V8.B16
-	VMOV	V8.D[0], R16
-	VMOV	V8.D[1], R24
-	ORR	R24, R16, R16
-	CMP	$0, R16
-	CSET	NE, R16 // bit 0: some left shift in the block
-	MOVW	qmin+76(FP), R24
-	CMN	$128, R24
-	BNE	clampon
-	MOVW	qmax+80(FP), R24
-	CMP	$127, R24
-	BEQ	clampoff
-clampon:
-	ORR	$2, R16, R16 // bit 1: [qmin, qmax] narrower than int8
-clampoff:
+	MOVD	$13, R24
+	MADD	R24, R8, R12, R9 // prep + (c0/16)*208
+	VLD1.P	64(R9), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1.P	64(R9), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1.P	64(R9), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	(R9), R16
 	ADD	R13, R0, R14 // dst for pixel 0
 	MOVD	ZR, R15 // i
 	MOVD	$mlr-192(SP), R24
@@ -33544,14 +33012,15 @@ nextblk:
 	BLT	blk
 	RET
 
-// func dwNeonK11S2(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+// func dwNeonK11S2(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, prep *int32, zOut, qmin, qmax int32, inc, kxs int)
 //
 // As dwNeon for nrows (0…11) rows of a 11x11 kernel, stride 2 (inc = 2*kxs), unrolled
 // over the taps, for runs of output pixels whose windows are inside the
 // image (or a padded copy of it): tap (ky, kx) of pixel i reads channels
 // [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*11+kx)*c + cb
-// …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
-// last one alone; with a stride, quads of pixels first.
+// …], each block's requantization from prep (dwPrepRQ). Pixels go in
+// pairs sharing the weight loads and row set-up, an odd last one alone;
+// with a stride, quads of pixels first.
 
 TEXT ·dwNeonK11S2(SB), NOSPLIT, $192-104
 	MOVD	dst+0(FP), R0
@@ -33564,7 +33033,7 @@ TEXT ·dwNeonK11S2(SB), NOSPLIT, $192-104
 	MOVD	w+40(FP), R5
 	MOVD	c+48(FP), R6
 	MOVD	bias+56(FP), R7
-	MOVD	rq+64(FP), R8
+	MOVD	prep+64(FP), R8
 	MOVW	zOut+72(FP), R9
 	MOVW	qmin+76(FP), R10
 	MOVW	qmax+80(FP), R11
@@ -33578,51 +33047,12 @@ blk:
 	CMP	R13, R12
 	CSEL	LT, R12, R13, R13 // cb = min(c0, c-16)
 	ADD	R13<<2, R7, R10 // bias of the block
-	ADD	R13<<3, R8, R9
-	MOVW	$1, R24
-	VDUP	R24, V12.S4
-	VEOR	V13.B16, V13.B16, V13.B16
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V20.B16
-	VSUB	V9.S4, V12.S4, V24.S4
-	WORD $0x4ead6718 // smax v24.4s, v24.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V28.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V21.B16
-	VSUB	V9.S4, V12.S4, V25.S4
-	WORD $0x4ead6739 // smax v25.4s, v25.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V29.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V22.B16
-	VSUB	V9.S4, V12.S4, V26.S4
-	WORD $0x4ead675a // smax v26.4s, v26.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V30.S4
-	VLD2.P	32(R9), [V8.S4, V9.S4]
-	VORR	V8.B16, V8.B16, V23.B16
-	VSUB	V9.S4, V12.S4, V27.S4
-	WORD $0x4ead677b // smax v27.4s, v27.4s, v13.4s
-	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
-	VSUB	V9.S4, V13.S4, V31.S4
-	VORR	V24.B16, V25.B16, V8.B16
-	VORR	V26.B16, V27.B16, V9.B16
-	VORR	V8.B16, V9.B16, V8.B16
-	VMOV	V8.D[0], R16
-	VMOV	V8.D[1], R24
-	ORR	R24, R16, R16
-	CMP	$0, R16
-	CSET	NE, R16 // bit 0: some left shift in the block
-	MOVW	qmin+76(FP), R24
-	CMN	$128, R24
-	BNE	clampon
-	MOVW	qmax+80(FP), R24
-	CMP	$127, R24
-	BEQ	clampoff
-clampon:
-	ORR	$2, R16, R16 // bit 1: [qmin, qmax] narrower than int8
-clampoff:
+	MOVD	$13, R24
+	MADD	R24, R8, R12, R9 // prep + (c0/16)*208
+	VLD1.P	64(R9), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1.P	64(R9), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1.P	64(R9), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	(R9), R16
 	ADD	R13, R0, R14 // dst for pixel 0
 	MOVD	ZR, R15 // i
 	MOVD	$mlr-192(SP), R24
@@ -39160,6 +38590,76 @@ nextblk:
 	ADD	$16, R12, R12
 	CMP	R6, R12
 	BLT	blk
+	RET
+
+// func dwPrepRQ(dst *int32, rq *quant.Multiplier, c int, qmin, qmax int32)
+//
+// The requantization of the unrolled kernels, per 16-channel block (the
+// last one overlapping when c%16 != 0; c >= 16), 208 bytes each: M, L =
+// max(1-Shift, 0), R = -max(Shift, 1) (16 int32 each), then the flags
+// (bit 0: some L != 0, bit 1: [qmin, qmax] narrower than int8) and 8
+// bytes of padding.
+TEXT ·dwPrepRQ(SB), NOSPLIT, $0-32
+	MOVD	dst+0(FP), R0
+	MOVD	rq+8(FP), R8
+	MOVD	c+16(FP), R6
+	MOVD	ZR, R12
+pblk:
+	SUB	$16, R6, R13
+	CMP	R13, R12
+	CSEL	LT, R12, R13, R13 // cb = min(c0, c-16)
+	ADD	R13<<3, R8, R9
+	MOVW	$1, R24
+	VDUP	R24, V12.S4
+	VEOR	V13.B16, V13.B16, V13.B16
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V20.B16
+	VSUB	V9.S4, V12.S4, V24.S4
+	WORD $0x4ead6718 // smax v24.4s, v24.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V28.S4
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V21.B16
+	VSUB	V9.S4, V12.S4, V25.S4
+	WORD $0x4ead6739 // smax v25.4s, v25.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V29.S4
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V22.B16
+	VSUB	V9.S4, V12.S4, V26.S4
+	WORD $0x4ead675a // smax v26.4s, v26.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V30.S4
+	VLD2.P	32(R9), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V23.B16
+	VSUB	V9.S4, V12.S4, V27.S4
+	WORD $0x4ead677b // smax v27.4s, v27.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V31.S4
+	VORR	V24.B16, V25.B16, V8.B16
+	VORR	V26.B16, V27.B16, V9.B16
+	VORR	V8.B16, V9.B16, V8.B16
+	VMOV	V8.D[0], R16
+	VMOV	V8.D[1], R24
+	ORR	R24, R16, R16
+	CMP	$0, R16
+	CSET	NE, R16 // bit 0: some left shift in the block
+	MOVW	qmin+24(FP), R24
+	CMN	$128, R24
+	BNE	clampon
+	MOVW	qmax+28(FP), R24
+	CMP	$127, R24
+	BEQ	clampoff
+clampon:
+	ORR	$2, R16, R16 // bit 1: [qmin, qmax] narrower than int8
+clampoff:
+	VST1.P	[V20.S4, V21.S4, V22.S4, V23.S4], 64(R0)
+	VST1.P	[V24.S4, V25.S4, V26.S4, V27.S4], 64(R0)
+	VST1.P	[V28.S4, V29.S4, V30.S4, V31.S4], 64(R0)
+	MOVD.P	R16, 16(R0)
+	ADD	$16, R12, R12
+	CMP	R6, R12
+	BLT	pblk
 	RET
 
 // func dwPadRows(dst *int8, rowB int, src *int8, rowIn int, nrows int, nL, nIn, nR int, inStride int, c int, z int32)

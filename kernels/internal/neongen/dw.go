@@ -62,7 +62,14 @@ func dwRequant(a *Asm, np int, skip string) {
 // With body4 (the stride-1 kernels), quads of pixels go first through
 // body4 and dwRequant4 (M, L, R kept in the frame: body4 uses V19-V31),
 // then pairs and the last one.
-func dwSkeleton(a *Asm, name, tablearg string, extraArgs []string, frame int, body1, body2, body4 func(*Asm)) {
+//
+// prep: the requantization comes prepared per block by dwPrepRQ (the
+// prep argument, in place of rq) instead of being derived per block.
+func dwSkeleton(a *Asm, name, tablearg string, extraArgs []string, frame int, prep bool, body1, body2, body4 func(*Asm)) {
+	rqArg := "rq"
+	if prep {
+		rqArg = "prep"
+	}
 	locals := 0
 	if body4 != nil {
 		locals = 192
@@ -79,7 +86,7 @@ TEXT ·%s(SB), NOSPLIT, $%d-%d
 	a.S(`	MOVD	w+40(FP), R5
 	MOVD	c+48(FP), R6
 	MOVD	bias+56(FP), R7
-	MOVD	rq+64(FP), R8
+	MOVD	` + rqArg + `+64(FP), R8
 	MOVW	zOut+72(FP), R9
 	MOVW	qmin+76(FP), R10
 	MOVW	qmax+80(FP), R11
@@ -92,34 +99,18 @@ blk:
 	SUB	$16, R6, R13
 	CMP	R13, R12
 	CSEL	LT, R12, R13, R13 // cb = min(c0, c-16)
-	ADD	R13<<2, R7, R10 // bias of the block
-	ADD	R13<<3, R8, R9
-	MOVW	$1, R24
-	VDUP	R24, V12.S4
-	VEOR	V13.B16, V13.B16, V13.B16`)
-	for q := 0; q < 4; q++ {
-		a.L("\tVLD2.P\t32(R9), [V8.S4, V9.S4]")
-		a.L("\tVORR\tV8.B16, V8.B16, V%d.B16", 20+q)
-		shifts(a, "V9", vn(24+q), vn(28+q), "V12", "V13")
+	ADD	R13<<2, R7, R10 // bias of the block`)
+	if prep {
+		a.S(`	MOVD	$13, R24
+	MADD	R24, R8, R12, R9 // prep + (c0/16)*208
+	VLD1.P	64(R9), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1.P	64(R9), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1.P	64(R9), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	(R9), R16`)
+	} else {
+		dwDeriveRQ(a, "qmin+76(FP)", "qmax+80(FP)")
 	}
-	a.S(`	VORR	V24.B16, V25.B16, V8.B16
-	VORR	V26.B16, V27.B16, V9.B16
-	VORR	V8.B16, V9.B16, V8.B16
-	VMOV	V8.D[0], R16
-	VMOV	V8.D[1], R24
-	ORR	R24, R16, R16
-	CMP	$0, R16
-	CSET	NE, R16 // bit 0: some left shift in the block
-	MOVW	qmin+76(FP), R24
-	CMN	$128, R24
-	BNE	clampon
-	MOVW	qmax+80(FP), R24
-	CMP	$127, R24
-	BEQ	clampoff
-clampon:
-	ORR	$2, R16, R16 // bit 1: [qmin, qmax] narrower than int8
-clampoff:
-	ADD	R13, R0, R14 // dst for pixel 0
+	a.S(`	ADD	R13, R0, R14 // dst for pixel 0
 	MOVD	ZR, R15 // i`)
 	if body4 != nil {
 		a.S(`	MOVD	$mlr-192(SP), R24
@@ -175,6 +166,39 @@ nextblk:
 	CMP	R6, R12
 	BLT	blk
 	RET`)
+}
+
+// dwDeriveRQ derives, for the block at R13 (cb) of rq (R8), M (V20-V23),
+// L (V24-V27) and R (V28-V31), and the flags in R16: bit 0 = some L != 0,
+// bit 1 = [qmin, qmax] (the arguments named) narrower than int8. Uses
+// R9, R24, V8, V9, V12, V13.
+func dwDeriveRQ(a *Asm, qmin, qmax string) {
+	a.S(`	ADD	R13<<3, R8, R9
+	MOVW	$1, R24
+	VDUP	R24, V12.S4
+	VEOR	V13.B16, V13.B16, V13.B16`)
+	for q := 0; q < 4; q++ {
+		a.L("\tVLD2.P\t32(R9), [V8.S4, V9.S4]")
+		a.L("\tVORR\tV8.B16, V8.B16, V%d.B16", 20+q)
+		shifts(a, "V9", vn(24+q), vn(28+q), "V12", "V13")
+	}
+	a.S(`	VORR	V24.B16, V25.B16, V8.B16
+	VORR	V26.B16, V27.B16, V9.B16
+	VORR	V8.B16, V9.B16, V8.B16
+	VMOV	V8.D[0], R16
+	VMOV	V8.D[1], R24
+	ORR	R24, R16, R16
+	CMP	$0, R16
+	CSET	NE, R16 // bit 0: some left shift in the block
+	MOVW	` + qmin + `, R24
+	CMN	$128, R24
+	BNE	clampon
+	MOVW	` + qmax + `, R24
+	CMP	$127, R24
+	BEQ	clampoff
+clampon:
+	ORR	$2, R16, R16 // bit 1: [qmin, qmax] narrower than int8
+clampoff:`)
 }
 
 func dwTapsBody(a *Asm) {
@@ -451,7 +475,7 @@ func dwconvFile() string {
 // [cb, cb+16) at taps[t].p + i*taps[t].inc + (cb & taps[t].mask);
 // weights are [ntaps][c]. Two taps are summed in int16 (SMULL+SMLAL),
 // then widened into the int32 sums (SADDW/SADDW2).`)
-	dwSkeleton(a, "dwNeon", "taps", []string{"\tMOVD\tntaps+32(FP), R4"}, 84, dwTapsBody, nil, nil)
+	dwSkeleton(a, "dwNeon", "taps", []string{"\tMOVD\tntaps+32(FP), R4"}, 84, false, dwTapsBody, nil, nil)
 	for _, k := range []int{3, 5, 7, 9, 11} {
 		for _, st := range []int{0, 1, 2} {
 			name, stride := fmt.Sprintf("dwNeonK%d", k), "any stride (inc, kxs)"
@@ -459,14 +483,15 @@ func dwconvFile() string {
 				name, stride = fmt.Sprintf("%sS%d", name, st), fmt.Sprintf("stride %d (inc = %d*kxs)", st, st)
 			}
 			a.L(`
-// func %s(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, inc, kxs int)
+// func %s(dst *int8, outStride int, n int, rows **int8, nrows int, w *int8, c int, bias *int32, prep *int32, zOut, qmin, qmax int32, inc, kxs int)
 //
 // As dwNeon for nrows (0…%d) rows of a %dx%d kernel, %s, unrolled
 // over the taps, for runs of output pixels whose windows are inside the
 // image (or a padded copy of it): tap (ky, kx) of pixel i reads channels
 // [cb, cb+16) at rows[ky] + i*inc + kx*kxs + cb, weights w[(ky*%d+kx)*c + cb
-// …]. Pixels go in pairs sharing the weight loads and row set-up, an odd
-// last one alone; with a stride, quads of pixels first.`, name, k, k, k, stride, k)
+// …], each block's requantization from prep (dwPrepRQ). Pixels go in
+// pairs sharing the weight loads and row set-up, an odd last one alone;
+// with a stride, quads of pixels first.`, name, k, k, k, stride, k)
 			args := []string{"\tMOVD\tnrows+32(FP), R4", "\tMOVD\tinc+88(FP), R26", "\tMOVD\tkxs+96(FP), R21"}
 			var quad func(*Asm)
 			if st == 1 {
@@ -475,9 +500,35 @@ func dwconvFile() string {
 			if st > 0 {
 				quad = dwQuadBody(k, st)
 			}
-			dwSkeleton(a, name, "rows", args, 104, dwRowsBody(k, 1, false), dwRowsBody(k, 2, st == 1), quad)
+			dwSkeleton(a, name, "rows", args, 104, true, dwRowsBody(k, 1, false), dwRowsBody(k, 2, st == 1), quad)
 		}
 	}
+	a.S(`
+// func dwPrepRQ(dst *int32, rq *quant.Multiplier, c int, qmin, qmax int32)
+//
+// The requantization of the unrolled kernels, per 16-channel block (the
+// last one overlapping when c%16 != 0; c >= 16), 208 bytes each: M, L =
+// max(1-Shift, 0), R = -max(Shift, 1) (16 int32 each), then the flags
+// (bit 0: some L != 0, bit 1: [qmin, qmax] narrower than int8) and 8
+// bytes of padding.
+TEXT ·dwPrepRQ(SB), NOSPLIT, $0-32
+	MOVD	dst+0(FP), R0
+	MOVD	rq+8(FP), R8
+	MOVD	c+16(FP), R6
+	MOVD	ZR, R12
+pblk:
+	SUB	$16, R6, R13
+	CMP	R13, R12
+	CSEL	LT, R12, R13, R13 // cb = min(c0, c-16)`)
+	dwDeriveRQ(a, "qmin+24(FP)", "qmax+28(FP)")
+	a.S(`	VST1.P	[V20.S4, V21.S4, V22.S4, V23.S4], 64(R0)
+	VST1.P	[V24.S4, V25.S4, V26.S4, V27.S4], 64(R0)
+	VST1.P	[V28.S4, V29.S4, V30.S4, V31.S4], 64(R0)
+	MOVD.P	R16, 16(R0)
+	ADD	$16, R12, R12
+	CMP	R6, R12
+	BLT	pblk
+	RET`)
 	padRows := `
 // func dwPadRows(dst *int8, rowB int, src *int8, rowIn int, nrows int, nL, nIn, nR int, inStride int, c int, z int32)
 //
