@@ -7724,3 +7724,56 @@ rowdone:
 	B	rowloop
 tiledone:
 	RET
+
+// func dwDotSetRQ(q *dwDotRQ, rq *quant.Multiplier, bias *int32)
+//
+// Fills the block's q.m, q.r = -max(Shift, 1), q.l = max(1-Shift, 0),
+// q.b = bias[0:16] and q.lsh (the OR of the L) from 16 multipliers.
+TEXT ·dwDotSetRQ(SB), NOSPLIT, $0-24
+	MOVD	q+0(FP), R0
+	MOVD	rq+8(FP), R1
+	MOVD	bias+16(FP), R2
+	MOVW	$1, R3
+	VDUP	R3, V12.S4
+	VEOR	V13.B16, V13.B16, V13.B16
+	VLD2.P	32(R1), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V20.B16
+	VSUB	V9.S4, V12.S4, V24.S4
+	WORD $0x4ead6718 // smax v24.4s, v24.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V28.S4
+	VLD2.P	32(R1), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V21.B16
+	VSUB	V9.S4, V12.S4, V25.S4
+	WORD $0x4ead6739 // smax v25.4s, v25.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V29.S4
+	VLD2.P	32(R1), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V22.B16
+	VSUB	V9.S4, V12.S4, V26.S4
+	WORD $0x4ead675a // smax v26.4s, v26.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V30.S4
+	VLD2.P	32(R1), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V23.B16
+	VSUB	V9.S4, V12.S4, V27.S4
+	WORD $0x4ead677b // smax v27.4s, v27.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V31.S4
+	VST1	[V20.S4, V21.S4, V22.S4, V23.S4], (R0)
+	ADD	$64, R0, R4
+	VST1	[V28.S4, V29.S4, V30.S4, V31.S4], (R4)
+	ADD	$128, R0, R4
+	VST1	[V24.S4, V25.S4, V26.S4, V27.S4], (R4)
+	VLD1	(R2), [V0.S4, V1.S4, V2.S4, V3.S4]
+	ADD	$192, R0, R4
+	VST1	[V0.S4, V1.S4, V2.S4, V3.S4], (R4)
+	VORR	V24.B16, V25.B16, V8.B16
+	VORR	V26.B16, V27.B16, V9.B16
+	VORR	V8.B16, V9.B16, V8.B16
+	VMOV	V8.D[0], R5
+	VMOV	V8.D[1], R6
+	ORR	R6, R5, R5
+	ORR	R5>>32, R5, R5
+	MOVW	R5, 336(R0) // lsh
+	RET

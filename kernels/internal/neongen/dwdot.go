@@ -415,5 +415,39 @@ func dwconvDotFile() string {
 			dwDotTile(a, g, s)
 		}
 	}
+	a.S(`
+// func dwDotSetRQ(q *dwDotRQ, rq *quant.Multiplier, bias *int32)
+//
+// Fills the block's q.m, q.r = -max(Shift, 1), q.l = max(1-Shift, 0),
+// q.b = bias[0:16] and q.lsh (the OR of the L) from 16 multipliers.
+TEXT ·dwDotSetRQ(SB), NOSPLIT, $0-24
+	MOVD	q+0(FP), R0
+	MOVD	rq+8(FP), R1
+	MOVD	bias+16(FP), R2
+	MOVW	$1, R3
+	VDUP	R3, V12.S4
+	VEOR	V13.B16, V13.B16, V13.B16`)
+	for q := 0; q < 4; q++ {
+		a.L("\tVLD2.P\t32(R1), [V8.S4, V9.S4]")
+		a.L("\tVORR\tV8.B16, V8.B16, V%d.B16", 20+q)
+		shifts(a, "V9", vn(24+q), vn(28+q), "V12", "V13")
+	}
+	a.S(`	VST1	[V20.S4, V21.S4, V22.S4, V23.S4], (R0)
+	ADD	$64, R0, R4
+	VST1	[V28.S4, V29.S4, V30.S4, V31.S4], (R4)
+	ADD	$128, R0, R4
+	VST1	[V24.S4, V25.S4, V26.S4, V27.S4], (R4)
+	VLD1	(R2), [V0.S4, V1.S4, V2.S4, V3.S4]
+	ADD	$192, R0, R4
+	VST1	[V0.S4, V1.S4, V2.S4, V3.S4], (R4)
+	VORR	V24.B16, V25.B16, V8.B16
+	VORR	V26.B16, V27.B16, V9.B16
+	VORR	V8.B16, V9.B16, V8.B16
+	VMOV	V8.D[0], R5
+	VMOV	V8.D[1], R6
+	ORR	R6, R5, R5
+	ORR	R5>>32, R5, R5
+	MOVW	R5, 336(R0) // lsh
+	RET`)
 	return a.String()
 }
