@@ -176,8 +176,9 @@ const (
 // zIn-padded copy of their input (dwPadStrips; the whole row when the two
 // borders' strips meet, as on 7×7 and 14×14 maps with large kernels).
 // Even K, K = 1, border columns whose strip does not fit the scratch even
-// one column wide, and calls that find every scratch slot busy take the
-// per-tap dwNeon.
+// one column wide, C > dwPrepMaxC (or more biases of rows with kernel rows
+// outside the image than dwPadBiasC), and calls that find every scratch
+// slot busy take the per-tap dwNeon.
 func dwConvNeon(dst, src []int8, weights []int8, bias []int32, rq []quant.Multiplier,
 	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int) {
 	if err := s.Validate(); err != nil {
@@ -321,10 +322,10 @@ const dwPadScratch = 64 << 10
 
 // dwPadBiasC bounds the adjusted biases of one call (dwRowPlan): output
 // rows with kernel rows outside the image times channels.
-const dwPadBiasC = 16 << 10
+const dwPadBiasC = 8 << 10
 
 // dwPrepMaxC bounds the channels of the prepared requantization.
-const dwPrepMaxC = 4096
+const dwPrepMaxC = 2048
 
 type dwPadBuf struct {
 	strip [dwPadScratch]int8

@@ -105,6 +105,11 @@ func TestArmDWConvPad(t *testing.T) {
 	}()
 	runArmDW(t, rng, neon, dwCase{h: 9, w: 11, c: 33, k: 5, stride: 1, split: true}, 1)
 	runArmDW(t, rng, neon, dwCase{h: 7, w: 7, c: 40, k: 9, stride: 2, same: true}, 0)
+	for i := range dwPadPool {
+		dwPadPool[i].busy.Store(false)
+	}
+	// More channels than dwPrepRQ's scratch: the per-tap path too.
+	runArmDW(t, rng, neon, dwCase{h: 3, w: 5, c: dwPrepMaxC + 37, k: 3, stride: 1, inExtra: 3}, 2)
 }
 
 // TestArmDWConvDot runs the SDOT depthwise kernel on MixNet-sized maps, with
