@@ -10,7 +10,7 @@ import "github.com/klauspost/cpuid/v2"
 var Neon = &Table{
 	Name:       "neon",
 	PackGEMM:   packGEMMNeon,
-	PackDW:     packDWPlain,
+	PackDW:     packDWNeon,
 	GEMM:       gemmQS8Neon,
 	GEMMF32:    gemmQS8F32Neon,
 	DWConv:     dwConvNeon,

@@ -42,13 +42,74 @@ func TestArmDWConv(t *testing.T) {
 		runArmDW(t, rng, tab, dwCase{h: 7, w: 9, c: 150, k: 5, stride: 2, inOff: 3, inExtra: 40, outOff: 1, outExtra: 7}, 0)
 		runArmDW(t, rng, tab, dwCase{h: 5, w: 5, c: 35, k: 11, stride: 1, extreme: true, largeBias: true}, 1)
 		runArmDW(t, rng, tab, dwCase{h: 5, w: 5, c: 35, k: 3, stride: 1, extreme: true}, 2)
-		// Wider than dwZWideC: border pixels take the per-tap dwNeon path.
-		runArmDW(t, rng, tab, dwCase{h: 4, w: 6, c: dwZWideC + 21, k: 3, stride: 1, inExtra: 5, outOff: 2}, 1)
-		runArmDW(t, rng, tab, dwCase{h: 3, w: 3, c: dwZWideC + 16, k: 5, stride: 2, same: true, extreme: true}, 0)
-		// Long border runs (more than dwBorderPix pixels, no interior).
+		// Wide channel counts: padded strips of more than 512 bytes a pixel.
+		runArmDW(t, rng, tab, dwCase{h: 4, w: 6, c: 533, k: 3, stride: 1, inExtra: 5, outOff: 2}, 1)
+		runArmDW(t, rng, tab, dwCase{h: 3, w: 3, c: 528, k: 5, stride: 2, same: true, extreme: true}, 0)
+		// Long border runs (no interior: the whole row is one strip).
 		runArmDW(t, rng, tab, dwCase{h: 9, w: 9, c: 24, k: 11, stride: 1}, 0)
 		runArmDW(t, rng, tab, dwCase{h: 7, w: 10, c: 40, k: 9, stride: 1, same: true, inOff: 1, outExtra: 3}, 1)
 	})
+}
+
+// TestArmDWConvPad runs the neon kernel's padded strips on MixNet-sized
+// maps, in bands forced by a small scratch, with strips too large for it
+// (the per-tap fallback) and with every scratch slot busy.
+func TestArmDWConvPad(t *testing.T) {
+	var neon *Table
+	for _, tab := range asmTiers() {
+		if tab.Name == "neon" {
+			neon = tab
+		}
+	}
+	if neon == nil {
+		t.Skip("no neon tier on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(17, 3))
+	big := []dwCase{
+		{h: 5, w: 112, c: 16, k: 3, stride: 1},
+		{h: 9, w: 56, c: 48, k: 7, stride: 2, same: true},
+		{h: 14, w: 14, c: 90, k: 9, stride: 1, inOff: 3, inExtra: 5, outOff: 2, outExtra: 1},
+		{h: 14, w: 14, c: 144, k: 11, stride: 2, split: true},
+		{h: 7, w: 7, c: 300, k: 9, stride: 1, extreme: true},
+		{h: 6, w: 28, c: 120, k: 5, stride: 1, split: true},
+	}
+	// Plain weights (no row sums: the biases of rows with kernel rows
+	// outside the image are summed in Go), as the dotprod tier passes them.
+	plain := *neon
+	plain.PackDW = packDWPlain
+	for i, tc := range big {
+		runArmDW(t, rng, neon, tc, i%3)
+		runArmDW(t, rng, &plain, tc, (i+1)%3)
+	}
+	defer func(v int) { dwPadLimit = v }(dwPadLimit)
+	// 9 << 10: bands of a few rows; 3000: bands of one output row, column
+	// tiles or the fallback; 1: always the fallback.
+	for _, limit := range []int{9 << 10, 3000, 1} {
+		dwPadLimit = limit
+		for _, k := range dwKernels {
+			for st := 1; st <= 2; st++ {
+				tc := randArmDWCase(rng, k, st, rng.IntN(2) == 0)
+				tc.h = 1 + rng.IntN(16)
+				runArmDW(t, rng, neon, tc, rng.IntN(3))
+			}
+		}
+	}
+	dwPadLimit = dwPadScratch
+	for i := range dwPadPool {
+		dwPadPool[i].busy.Store(true)
+	}
+	defer func() {
+		for i := range dwPadPool {
+			dwPadPool[i].busy.Store(false)
+		}
+	}()
+	runArmDW(t, rng, neon, dwCase{h: 9, w: 11, c: 33, k: 5, stride: 1, split: true}, 1)
+	runArmDW(t, rng, neon, dwCase{h: 7, w: 7, c: 40, k: 9, stride: 2, same: true}, 0)
+	for i := range dwPadPool {
+		dwPadPool[i].busy.Store(false)
+	}
+	// More channels than dwPrepRQ's scratch: the per-tap path too.
+	runArmDW(t, rng, neon, dwCase{h: 3, w: 5, c: dwPrepMaxC + 37, k: 3, stride: 1, inExtra: 3}, 2)
 }
 
 // TestArmDWConvDot runs the SDOT depthwise kernel on MixNet-sized maps, with

@@ -36,20 +36,11 @@ type dwDotRQ struct {
 	clamp                 int32 // != 0 unless [qmin, qmax] = [-128, 127]
 }
 
-// set fills the block's requantization and bias.
-func (q *dwDotRQ) set(rq *[16]quant.Multiplier, bias *[16]int32) {
-	lsh := int32(0)
-	for i, m := range rq {
-		sh := m.Shift
-		q.m[i] = m.M
-		l := max(1-sh, 0)
-		q.l[i] = l
-		q.r[i] = -max(sh, 1)
-		lsh |= l
-	}
-	q.lsh = lsh
-	q.b = *bias
-}
+// dwDotSetRQ fills q's m, r, l, b and lsh for one block from
+// rq[0:16] and bias[0:16] (dwconv_dot_arm64.s).
+//
+//go:noescape
+func dwDotSetRQ(q *dwDotRQ, rq *quant.Multiplier, bias *int32)
 
 // dwDotTile is what dwDotTileG*S* need for the output rows of one
 // 16-channel block and column tile (the asm reads it at fixed offsets,
@@ -237,7 +228,8 @@ func dwConvDot(dst, src []int8, weights []int8, bias []int32, rq []quant.Multipl
 		cb := min(16*b, c-16)
 		blk := weights[base+b*block : base+(b+1)*block]
 		t.w, t.sums = &blk[0], (*int32)(unsafe.Pointer(&blk[k*g*64]))
-		rqv.set((*[16]quant.Multiplier)(rq[cb:]), (*[16]int32)(bias[cb:]))
+		_, _ = rq[cb+15], bias[cb+15]
+		dwDotSetRQ(&rqv, &rq[cb], &bias[cb])
 		for ox0 := 0; ox0 < s.OW; ox0 += ncols {
 			nc := min(ncols, s.OW-ox0)
 			nt, np := dwDotTileSize(nc, g, st)

@@ -234,6 +234,8 @@ quad:
 	MOVD	R3, R8
 	MOVD	R17, R11
 	MOVD	R4, R9
+	CMP	$3, R9
+	BEQ	qfull3
 	CBZ	R9, qreq
 qrow:
 	MOVD.P	8(R8), R10
@@ -261,6 +263,78 @@ qrow:
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	SUBS	$1, R9, R9
 	BNE	qrow
+	B	qreq
+qfull3:
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	B	qreq
 qreq:
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
@@ -372,6 +446,8 @@ one:
 	MOVD	R3, R8
 	MOVD	R17, R11
 	MOVD	R4, R9
+	CMP	$3, R9
+	BEQ	ofull3
 	CBZ	R9, oreq
 orow:
 	MOVD.P	8(R8), R10
@@ -384,6 +460,33 @@ orow:
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	SUBS	$1, R9, R9
 	BNE	orow
+	B	oreq
+ofull3:
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	B	oreq
 oreq:
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
@@ -647,6 +750,8 @@ quad:
 	MOVD	R3, R8
 	MOVD	R17, R11
 	MOVD	R4, R9
+	CMP	$3, R9
+	BEQ	qfull3
 	CBZ	R9, qreq
 qrow:
 	MOVD.P	8(R8), R10
@@ -674,6 +779,78 @@ qrow:
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	SUBS	$1, R9, R9
 	BNE	qrow
+	B	qreq
+qfull3:
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	B	qreq
 qreq:
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
@@ -785,6 +962,8 @@ one:
 	MOVD	R3, R8
 	MOVD	R17, R11
 	MOVD	R4, R9
+	CMP	$3, R9
+	BEQ	ofull3
 	CBZ	R9, oreq
 orow:
 	MOVD.P	8(R8), R10
@@ -797,6 +976,33 @@ orow:
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	SUBS	$1, R9, R9
 	BNE	orow
+	B	oreq
+ofull3:
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	B	oreq
 oreq:
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
@@ -1062,6 +1268,10 @@ quad:
 	MOVD	R3, R8
 	MOVD	R17, R11
 	MOVD	R4, R9
+	CMP	$5, R9
+	BEQ	qfull5
+	CMP	$7, R9
+	BEQ	qfull7
 	CBZ	R9, qreq
 qrow:
 	MOVD.P	8(R8), R10
@@ -1110,6 +1320,539 @@ qrow:
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	SUBS	$1, R9, R9
 	BNE	qrow
+	B	qreq
+qfull5:
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	B	qreq
+qfull7:
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	B	qreq
 qreq:
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
@@ -1221,6 +1964,10 @@ one:
 	MOVD	R3, R8
 	MOVD	R17, R11
 	MOVD	R4, R9
+	CMP	$5, R9
+	BEQ	ofull5
+	CMP	$7, R9
+	BEQ	ofull7
 	CBZ	R9, oreq
 orow:
 	MOVD.P	8(R8), R10
@@ -1239,6 +1986,179 @@ orow:
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	SUBS	$1, R9, R9
 	BNE	orow
+	B	oreq
+ofull5:
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	B	oreq
+ofull7:
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	B	oreq
 oreq:
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
@@ -1502,6 +2422,10 @@ quad:
 	MOVD	R3, R8
 	MOVD	R17, R11
 	MOVD	R4, R9
+	CMP	$5, R9
+	BEQ	qfull5
+	CMP	$7, R9
+	BEQ	qfull7
 	CBZ	R9, qreq
 qrow:
 	MOVD.P	8(R8), R10
@@ -1550,6 +2474,539 @@ qrow:
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	SUBS	$1, R9, R9
 	BNE	qrow
+	B	qreq
+qfull5:
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	B	qreq
+qfull7:
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	B	qreq
 qreq:
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
@@ -1661,6 +3118,10 @@ one:
 	MOVD	R3, R8
 	MOVD	R17, R11
 	MOVD	R4, R9
+	CMP	$5, R9
+	BEQ	ofull5
+	CMP	$7, R9
+	BEQ	ofull7
 	CBZ	R9, oreq
 orow:
 	MOVD.P	8(R8), R10
@@ -1679,6 +3140,179 @@ orow:
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	SUBS	$1, R9, R9
 	BNE	orow
+	B	oreq
+ofull5:
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	B	oreq
+ofull7:
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	B	oreq
 oreq:
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
@@ -1944,6 +3578,10 @@ quad:
 	MOVD	R3, R8
 	MOVD	R17, R11
 	MOVD	R4, R9
+	CMP	$9, R9
+	BEQ	qfull9
+	CMP	$11, R9
+	BEQ	qfull11
 	CBZ	R9, qreq
 qrow:
 	MOVD.P	8(R8), R10
@@ -2013,6 +3651,1311 @@ qrow:
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	SUBS	$1, R9, R9
 	BNE	qrow
+	B	qreq
+qfull9:
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	B	qreq
+qfull11:
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	B	qreq
 qreq:
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
@@ -2124,6 +5067,10 @@ one:
 	MOVD	R3, R8
 	MOVD	R17, R11
 	MOVD	R4, R9
+	CMP	$9, R9
+	BEQ	ofull9
+	CMP	$11, R9
+	BEQ	ofull11
 	CBZ	R9, oreq
 orow:
 	MOVD.P	8(R8), R10
@@ -2148,6 +5095,411 @@ orow:
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	SUBS	$1, R9, R9
 	BNE	orow
+	B	oreq
+ofull9:
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	B	oreq
+ofull11:
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	B	oreq
 oreq:
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
@@ -2411,6 +5763,10 @@ quad:
 	MOVD	R3, R8
 	MOVD	R17, R11
 	MOVD	R4, R9
+	CMP	$9, R9
+	BEQ	qfull9
+	CMP	$11, R9
+	BEQ	qfull11
 	CBZ	R9, qreq
 qrow:
 	MOVD.P	8(R8), R10
@@ -2480,6 +5836,1311 @@ qrow:
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	SUBS	$1, R9, R9
 	BNE	qrow
+	B	qreq
+qfull9:
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	B	qreq
+qfull11:
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	B	qreq
 qreq:
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
@@ -2591,6 +7252,10 @@ one:
 	MOVD	R3, R8
 	MOVD	R17, R11
 	MOVD	R4, R9
+	CMP	$9, R9
+	BEQ	ofull9
+	CMP	$11, R9
+	BEQ	ofull11
 	CBZ	R9, oreq
 orow:
 	MOVD.P	8(R8), R10
@@ -2615,6 +7280,411 @@ orow:
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	SUBS	$1, R9, R9
 	BNE	orow
+	B	oreq
+ofull9:
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	B	oreq
+ofull11:
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	MOVD.P	8(R8), R10
+	ADD	R16, R10, R10
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	B	oreq
 oreq:
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
@@ -2653,4 +7723,57 @@ rowdone:
 	ADD	$1, R23, R23
 	B	rowloop
 tiledone:
+	RET
+
+// func dwDotSetRQ(q *dwDotRQ, rq *quant.Multiplier, bias *int32)
+//
+// Fills the block's q.m, q.r = -max(Shift, 1), q.l = max(1-Shift, 0),
+// q.b = bias[0:16] and q.lsh (the OR of the L) from 16 multipliers.
+TEXT ·dwDotSetRQ(SB), NOSPLIT, $0-24
+	MOVD	q+0(FP), R0
+	MOVD	rq+8(FP), R1
+	MOVD	bias+16(FP), R2
+	MOVW	$1, R3
+	VDUP	R3, V12.S4
+	VEOR	V13.B16, V13.B16, V13.B16
+	VLD2.P	32(R1), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V20.B16
+	VSUB	V9.S4, V12.S4, V24.S4
+	WORD $0x4ead6718 // smax v24.4s, v24.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V28.S4
+	VLD2.P	32(R1), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V21.B16
+	VSUB	V9.S4, V12.S4, V25.S4
+	WORD $0x4ead6739 // smax v25.4s, v25.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V29.S4
+	VLD2.P	32(R1), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V22.B16
+	VSUB	V9.S4, V12.S4, V26.S4
+	WORD $0x4ead675a // smax v26.4s, v26.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V30.S4
+	VLD2.P	32(R1), [V8.S4, V9.S4]
+	VORR	V8.B16, V8.B16, V23.B16
+	VSUB	V9.S4, V12.S4, V27.S4
+	WORD $0x4ead677b // smax v27.4s, v27.4s, v13.4s
+	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
+	VSUB	V9.S4, V13.S4, V31.S4
+	VST1	[V20.S4, V21.S4, V22.S4, V23.S4], (R0)
+	ADD	$64, R0, R4
+	VST1	[V28.S4, V29.S4, V30.S4, V31.S4], (R4)
+	ADD	$128, R0, R4
+	VST1	[V24.S4, V25.S4, V26.S4, V27.S4], (R4)
+	VLD1	(R2), [V0.S4, V1.S4, V2.S4, V3.S4]
+	ADD	$192, R0, R4
+	VST1	[V0.S4, V1.S4, V2.S4, V3.S4], (R4)
+	VORR	V24.B16, V25.B16, V8.B16
+	VORR	V26.B16, V27.B16, V9.B16
+	VORR	V8.B16, V9.B16, V8.B16
+	VMOV	V8.D[0], R5
+	VMOV	V8.D[1], R6
+	ORR	R6, R5, R5
+	ORR	R5>>32, R5, R5
+	MOVW	R5, 336(R0) // lsh
 	RET

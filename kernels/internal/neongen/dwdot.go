@@ -184,28 +184,45 @@ quad:
 	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
 	MOVD	R3, R8
 	MOVD	R17, R11
-	MOVD	R4, R9
-	CBZ	R9, qreq
-qrow:
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10`, 64*(d-3), 64*d)
-	for g := 0; g < groups; g++ {
-		a.L("\tVLD1.P\t64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]")
-		for p := 0; p < 4; p++ {
-			x := 4 + 4*(p%2)
-			if p < 3 || d == 4 {
-				a.L("\tVLD1.P\t64(R10), [V%d.B16, V%d.B16, V%d.B16, V%d.B16]", x, x+1, x+2, x+3)
-			} else {
-				a.L("\tVLD1.P\t(R10)(R12), [V%d.B16, V%d.B16, V%d.B16, V%d.B16]", x, x+1, x+2, x+3)
-			}
-			for r := 0; r < 4; r++ {
-				a.W("sdot v%d.4s, v%d.16b, v%d.16b", 16+4*p+r, x+r, r)
+	MOVD	R4, R9`, 64*(d-3), 64*d)
+	// all k rows in the image (the usual case): unrolled, no loop
+	ks := dwDotKs(groups)
+	for _, k := range ks {
+		a.L("\tCMP\t$%d, R9", k)
+		a.L("\tBEQ\tqfull%d", k)
+	}
+	a.L("\tCBZ\tR9, qreq")
+	qrowBody := func() {
+		a.L("\tMOVD.P\t8(R8), R10")
+		a.L("\tADD\tR16, R10, R10")
+		for g := 0; g < groups; g++ {
+			a.L("\tVLD1.P\t64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]")
+			for p := 0; p < 4; p++ {
+				x := 4 + 4*(p%2)
+				if p < 3 || d == 4 {
+					a.L("\tVLD1.P\t64(R10), [V%d.B16, V%d.B16, V%d.B16, V%d.B16]", x, x+1, x+2, x+3)
+				} else {
+					a.L("\tVLD1.P\t(R10)(R12), [V%d.B16, V%d.B16, V%d.B16, V%d.B16]", x, x+1, x+2, x+3)
+				}
+				for r := 0; r < 4; r++ {
+					a.W("sdot v%d.4s, v%d.16b, v%d.16b", 16+4*p+r, x+r, r)
+				}
 			}
 		}
 	}
+	a.L("qrow:")
+	qrowBody()
 	a.S(`	SUBS	$1, R9, R9
 	BNE	qrow
-qreq:`)
+	B	qreq`)
+	for _, k := range ks {
+		a.L("qfull%d:", k)
+		for range k {
+			qrowBody()
+		}
+		a.L("\tB\tqreq")
+	}
+	a.S(`qreq:`)
 	dwDotRequant(a, 4, "qnosh")
 	a.S(`	ADD	$256, R16, R16
 	SUB	$4, R2, R2
@@ -217,26 +234,52 @@ one:
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
 	MOVD	R3, R8
 	MOVD	R17, R11
-	MOVD	R4, R9
-	CBZ	R9, oreq
-orow:
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10`)
-	for g := 0; g < groups; g++ {
-		a.L("\tVLD1.P\t64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]")
-		a.L("\tVLD1.P\t(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]")
-		for r := 0; r < 4; r++ {
-			a.W("sdot v%d.4s, v%d.16b, v%d.16b", 16+r, 4+r, r)
+	MOVD	R4, R9`)
+	for _, k := range ks {
+		a.L("\tCMP\t$%d, R9", k)
+		a.L("\tBEQ\tofull%d", k)
+	}
+	a.L("\tCBZ\tR9, oreq")
+	orowBody := func() {
+		a.L("\tMOVD.P\t8(R8), R10")
+		a.L("\tADD\tR16, R10, R10")
+		for g := 0; g < groups; g++ {
+			a.L("\tVLD1.P\t64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]")
+			a.L("\tVLD1.P\t(R10)(R13), [V4.B16, V5.B16, V6.B16, V7.B16]")
+			for r := 0; r < 4; r++ {
+				a.W("sdot v%d.4s, v%d.16b, v%d.16b", 16+r, 4+r, r)
+			}
 		}
 	}
+	a.L("orow:")
+	orowBody()
 	a.S(`	SUBS	$1, R9, R9
 	BNE	orow
-oreq:`)
+	B	oreq`)
+	for _, k := range ks {
+		a.L("ofull%d:", k)
+		for range k {
+			orowBody()
+		}
+		a.L("\tB\toreq")
+	}
+	a.S(`oreq:`)
 	dwDotRequant(a, 1, "onosh")
 	a.S(`	ADD	$64, R16, R16
 	SUBS	$1, R2, R2
 	BNE	one
 rowdone:`)
+}
+
+// dwDotKs lists the odd kernel sizes (3…11) with ceil(k/4) = groups.
+func dwDotKs(groups int) []int {
+	var ks []int
+	for k := 3; k <= 11; k += 2 {
+		if (k+3)/4 == groups {
+			ks = append(ks, k)
+		}
+	}
+	return ks
 }
 
 // dwDotTile emits dwDotTileG{groups}S{stride}: the output rows of one
@@ -372,5 +415,39 @@ func dwconvDotFile() string {
 			dwDotTile(a, g, s)
 		}
 	}
+	a.S(`
+// func dwDotSetRQ(q *dwDotRQ, rq *quant.Multiplier, bias *int32)
+//
+// Fills the block's q.m, q.r = -max(Shift, 1), q.l = max(1-Shift, 0),
+// q.b = bias[0:16] and q.lsh (the OR of the L) from 16 multipliers.
+TEXT ·dwDotSetRQ(SB), NOSPLIT, $0-24
+	MOVD	q+0(FP), R0
+	MOVD	rq+8(FP), R1
+	MOVD	bias+16(FP), R2
+	MOVW	$1, R3
+	VDUP	R3, V12.S4
+	VEOR	V13.B16, V13.B16, V13.B16`)
+	for q := 0; q < 4; q++ {
+		a.L("\tVLD2.P\t32(R1), [V8.S4, V9.S4]")
+		a.L("\tVORR\tV8.B16, V8.B16, V%d.B16", 20+q)
+		shifts(a, "V9", vn(24+q), vn(28+q), "V12", "V13")
+	}
+	a.S(`	VST1	[V20.S4, V21.S4, V22.S4, V23.S4], (R0)
+	ADD	$64, R0, R4
+	VST1	[V28.S4, V29.S4, V30.S4, V31.S4], (R4)
+	ADD	$128, R0, R4
+	VST1	[V24.S4, V25.S4, V26.S4, V27.S4], (R4)
+	VLD1	(R2), [V0.S4, V1.S4, V2.S4, V3.S4]
+	ADD	$192, R0, R4
+	VST1	[V0.S4, V1.S4, V2.S4, V3.S4], (R4)
+	VORR	V24.B16, V25.B16, V8.B16
+	VORR	V26.B16, V27.B16, V9.B16
+	VORR	V8.B16, V9.B16, V8.B16
+	VMOV	V8.D[0], R5
+	VMOV	V8.D[1], R6
+	ORR	R6, R5, R5
+	ORR	R5>>32, R5, R5
+	MOVW	R5, 336(R0) // lsh
+	RET`)
 	return a.String()
 }
