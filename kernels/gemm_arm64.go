@@ -128,13 +128,38 @@ var (
 	dotLayout  = gemmLayout{nr: 8, kmul: 4} // [n/8][kpad/4][8][4]
 )
 
+// When n > nr is not a multiple of nr, the last block holds channels
+// n-nr … n-1 (overlapping the block before it) instead of a padded block,
+// so that every block is stored whole by the 16-byte / 8-byte lane stores
+// (a padded block took a lane-by-lane slow path: 0.8 M instructions a
+// MixNet-S frame on dotprod, whose grouped 1×1s have n = 12, 20, 60, 100).
+// Only n < nr pads (with zero weights).
+
 func (l gemmLayout) kpad(k int) int { return (k + l.kmul - 1) / l.kmul * l.kmul }
 
 func (l gemmLayout) size(k, n int) int { return (n + l.nr - 1) / l.nr * l.nr * l.kpad(k) }
 
-// index is the position of w[co][ci] in the packed slice.
-func (l gemmLayout) index(co, ci, kp int) int {
+// lastStart is the first channel of the last block when n % nr != 0.
+func (l gemmLayout) lastStart(n int) int { return max(n-l.nr, 0) }
+
+// channel is the output channel of lane c of block b, -1 for padding.
+func (l gemmLayout) channel(b, c, n int) int {
+	if b < n/l.nr {
+		return b*l.nr + c
+	}
+	if co := l.lastStart(n) + c; co < n {
+		return co
+	}
+	return -1
+}
+
+// index is the position of w[co][ci] in the packed slice (its first copy
+// when co is in two blocks).
+func (l gemmLayout) index(co, ci, kp, n int) int {
 	b, c := co/l.nr, co%l.nr
+	if co >= n/l.nr*l.nr { // the last, overlapping or padded block
+		c = co - l.lastStart(n)
+	}
 	base := b * l.nr * kp
 	if l.nr == 4 { // neon
 		k0 := ci &^ 15
@@ -149,32 +174,43 @@ func (l gemmLayout) pack(w []int8, k, n int) []int8 {
 		panic("kernels: PackGEMM: k and n must be positive")
 	}
 	need("PackGEMM", "w", len(w), n*k)
-	kp := l.kpad(k)
 	out := make([]int8, l.size(k, n))
+	l.packInto(out, w, k, n)
+	return out
+}
+
+// packInto packs w ([n][k]) into out (l.size(k, n) bytes, zero).
+func (l gemmLayout) packInto(out, w []int8, k, n int) {
+	kp := l.kpad(k)
 	// Runs of w's row are contiguous in the layout (16 k per channel for
 	// neon, 4 for dotprod): copy them, as index would place each byte (a
 	// byte-by-byte loop with a division per byte cost ~10^8 instructions
 	// at load on a Pi).
-	for co := range n {
-		row := w[co*k : co*k+k]
-		base := co / l.nr * l.nr * kp
-		c := co % l.nr
-		if l.nr == 4 {
-			for k0 := 0; k0 < k; k0 += 16 {
-				ch := min(16, kp-k0)
-				copy(out[base+k0*4+c*ch:], row[k0:min(k0+16, k)])
+	nb := (n + l.nr - 1) / l.nr
+	for b := range nb {
+		base := b * l.nr * kp
+		for c := range l.nr {
+			co := l.channel(b, c, n)
+			if co < 0 {
+				continue
 			}
-			continue
-		}
-		k4 := k &^ 3
-		for k0 := 0; k0 < k4; k0 += 4 { // 4-byte moves: a copy call each cost ~45 instructions
-			*(*[4]int8)(out[base+k0*8+c*4:]) = *(*[4]int8)(row[k0:])
-		}
-		if k4 < k {
-			copy(out[base+k4*8+c*4:], row[k4:])
+			row := w[co*k : co*k+k]
+			if l.nr == 4 {
+				for k0 := 0; k0 < k; k0 += 16 {
+					ch := min(16, kp-k0)
+					copy(out[base+k0*4+c*ch:], row[k0:min(k0+16, k)])
+				}
+				continue
+			}
+			k4 := k &^ 3
+			for k0 := 0; k0 < k4; k0 += 4 { // 4-byte moves: a copy call each cost ~45 instructions
+				*(*[4]int8)(out[base+k0*8+c*4:]) = *(*[4]int8)(row[k0:])
+			}
+			if k4 < k {
+				copy(out[base+k4*8+c*4:], row[k4:])
+			}
 		}
 	}
-	return out
 }
 
 func packGEMMNeon(w []int8, k, n int) []int8 { return neonLayout.pack(w, k, n) }
@@ -229,24 +265,37 @@ func gemmQ8Blocks(l gemmLayout, fn gemmQ8Asm, dst []int8, dstStride int, src *in
 		// n8 channels, the usual kernels for the rest.
 		gemmQ8NeonK8(&dst[0], dstStride, src, srcStride, r4, kp, n8/8, 8, &w[0], &bias[0], &rq[0], zOut, qmin, qmax)
 		if n8 < n {
-			gemmQ8Blocks(l, fn, dst[n8:], dstStride, src, srcStride, r4, kp, n-n8, w[n8*kp:], bias[n8:], rq[n8:], zOut, qmin, qmax)
+			gemmQ8BlocksFrom(l, fn, n8/l.nr, dst, dstStride, src, srcStride, r4, kp, n, w, bias, rq, zOut, qmin, qmax)
 		}
 		if r4 < rows {
-			gemmQ8Blocks(l, fn, dst[r4*dstStride:], dstStride, (*int8)(unsafe.Add(unsafe.Pointer(src), r4*srcStride)),
+			gemmQ8BlocksFrom(l, fn, 0, dst[r4*dstStride:], dstStride, (*int8)(unsafe.Add(unsafe.Pointer(src), r4*srcStride)),
 				srcStride, rows-r4, kp, n, w, bias, rq, zOut, qmin, qmax)
 		}
 		return
 	}
+	gemmQ8BlocksFrom(l, fn, 0, dst, dstStride, src, srcStride, rows, kp, n, w, bias, rq, zOut, qmin, qmax)
+}
+
+// gemmQ8BlocksFrom computes the layout's blocks b0… of n channels.
+func gemmQ8BlocksFrom(l gemmLayout, fn gemmQ8Asm, b0 int, dst []int8, dstStride int, src *int8, srcStride, rows, kp, n int,
+	w []int8, bias []int32, rq []quant.Multiplier, zOut, qmin, qmax int32) {
 	nfull, tail := n/l.nr, n%l.nr
-	if nfull > 0 {
-		fn.call(&dst[0], dstStride, src, srcStride, rows, kp, nfull, l.nr, &w[0], &bias[0], &rq[0], zOut, qmin, qmax)
+	if nfull > b0 {
+		c := b0 * l.nr
+		fn.call(&dst[c], dstStride, src, srcStride, rows, kp, nfull-b0, l.nr, &w[c*kp], &bias[c], &rq[c], zOut, qmin, qmax)
 	}
-	if tail > 0 {
+	if tail > 0 && nfull > 0 { // the overlapping last block
+		c0 := l.lastStart(n)
+		fn.call(&dst[c0], dstStride, src, srcStride, rows, kp, 1, l.nr, &w[nfull*l.nr*kp], &bias[c0], &rq[c0], zOut, qmin, qmax)
+	} else if tail > 0 {
 		var tb [8]int32
 		var tr [8]quant.Multiplier
-		copy(tb[:], bias[nfull*l.nr:n])
-		copy(tr[:], rq[nfull*l.nr:n])
-		fn.call(&dst[nfull*l.nr], dstStride, src, srcStride, rows, kp, 1, tail, &w[nfull*l.nr*kp], &tb[0], &tr[0], zOut, qmin, qmax)
+		for i := range tr {
+			tr[i].Shift = 1 // padding lanes: no left shift (the SQSHLs stay skipped)
+		}
+		copy(tb[:], bias[:n])
+		copy(tr[:], rq[:n])
+		fn.call(&dst[0], dstStride, src, srcStride, rows, kp, 1, tail, &w[0], &tb[0], &tr[0], zOut, qmin, qmax)
 	}
 }
 
@@ -261,14 +310,14 @@ func gemmQ8Row(l gemmLayout, fn gemmQ8Asm, dst []int8, x []int8, k, n int,
 		return
 	}
 	for co := range n {
-		dst[co] = quant.Requantize(bias[co]+l.dot(x, w, co, kp), rq[co], zOut, qmin, qmax)
+		dst[co] = quant.Requantize(bias[co]+l.dot(x, w, co, kp, n), rq[co], zOut, qmin, qmax)
 	}
 }
 
-func (l gemmLayout) dot(x, w []int8, co, kp int) int32 {
+func (l gemmLayout) dot(x, w []int8, co, kp, n int) int32 {
 	var a int32
 	for ci, xv := range x {
-		a += int32(xv) * int32(w[l.index(co, ci, kp)])
+		a += int32(xv) * int32(w[l.index(co, ci, kp, n)])
 	}
 	return a
 }
@@ -298,12 +347,15 @@ func gemmF32Blocks(l gemmLayout, fn gemmF32Asm, dst []float32, dstStride int, sr
 	if nfull > 0 {
 		fn.call(&dst[0], dstStride, src, srcStride, rows, kp, nfull, l.nr, &w[0], &bias[0], &scale[0])
 	}
-	if tail > 0 {
+	if tail > 0 && nfull > 0 { // the overlapping last block
+		c0 := l.lastStart(n)
+		fn.call(&dst[c0], dstStride, src, srcStride, rows, kp, 1, l.nr, &w[nfull*l.nr*kp], &bias[c0], &scale[c0])
+	} else if tail > 0 {
 		var tb [8]int32
 		var ts [8]float32
-		copy(tb[:], bias[nfull*l.nr:n])
-		copy(ts[:], scale[nfull*l.nr:n])
-		fn.call(&dst[nfull*l.nr], dstStride, src, srcStride, rows, kp, 1, tail, &w[nfull*l.nr*kp], &tb[0], &ts[0])
+		copy(tb[:], bias[:n])
+		copy(ts[:], scale[:n])
+		fn.call(&dst[0], dstStride, src, srcStride, rows, kp, 1, tail, &w[0], &tb[0], &ts[0])
 	}
 }
 
@@ -317,7 +369,7 @@ func gemmF32Row(l gemmLayout, fn gemmF32Asm, dst []float32, x []int8, k, n int,
 		return
 	}
 	for co := range n {
-		dst[co] = float32(bias[co]+l.dot(x, w, co, kp)) * scale[co]
+		dst[co] = float32(bias[co]+l.dot(x, w, co, kp, n)) * scale[co]
 	}
 }
 
