@@ -46,6 +46,14 @@ func gemmQ8Neon1(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad,
 func gemmQ8NeonK8(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,
 	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
 
+// gemmQ8Dot8 is gemmQ8Dot for 8-row groups of whole 8-channel blocks
+// (rows % 8 == 0): 16 sums, 8 weight and 8 input registers, so each
+// block's requantization constants go through scr (see neongen's genDot8).
+//
+//go:noescape
+func gemmQ8Dot8(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk int,
+	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, scr *[24]int32)
+
 //go:noescape
 func gemmQ8Dot1(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,
 	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
@@ -75,6 +83,16 @@ const (
 
 func (dot gemmQ8Asm) call(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,
 	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32) {
+	if r8 := rows &^ 7; dot && r8 > 0 && cols == 8 {
+		var scr [24]int32
+		gemmQ8Dot8(dst, dstStride, src, srcStride, r8, kpad, nblk, w, bias, rq, zOut, qmin, qmax, &scr)
+		if rows == r8 {
+			return
+		}
+		dst = (*int8)(unsafe.Add(unsafe.Pointer(dst), r8*dstStride))
+		src = (*int8)(unsafe.Add(unsafe.Pointer(src), r8*srcStride))
+		rows -= r8
+	}
 	r4 := rows &^ 3
 	if r4 > 0 {
 		if dot {

@@ -33,6 +33,10 @@ func clampFlag(a *Asm) {
 
 var xr = []string{"R15", "R16", "R17", "R19"}
 
+// xr8 are the row pointers of the 8-row dotprod kernel (qmin, qmax and
+// cols are not kept in registers there).
+var xr8 = []string{"R15", "R16", "R17", "R19", "R7", "R12", "R13", "R23"}
+
 // The 4-row kernels walk the rows with cursors instead of computing row
 // pointers from the row index: R14 is the input row group's first row,
 // R4 the end of the input rows (src + rows*srcStride, set once), R26 the
@@ -46,12 +50,14 @@ func rowEnd(a *Asm) {
 
 // inPtrs sets the row pointers of the group at R14 and moves R14 to the
 // next group (the loads then post-increment the row pointers).
-func inPtrs(a *Asm, nrows int) {
-	a.L("\tMOVD\tR14, %s", xr[0])
-	for i := 1; i < nrows; i++ {
-		a.L("\tADD\tR3, %s, %s", xr[i-1], xr[i])
+func inPtrs(a *Asm, nrows int) { inPtrsOf(a, xr[:nrows]) }
+
+func inPtrsOf(a *Asm, ptrs []string) {
+	a.L("\tMOVD\tR14, %s", ptrs[0])
+	for i := 1; i < len(ptrs); i++ {
+		a.L("\tADD\tR3, %s, %s", ptrs[i-1], ptrs[i])
 	}
-	a.L("\tADD\tR3, %s, R14", xr[nrows-1])
+	a.L("\tADD\tR3, %s, R14", ptrs[len(ptrs)-1])
 }
 
 // slowFlag sets bit 1 of R22 when cols (R7) < nr: the block is a padded
@@ -438,7 +444,7 @@ func neonTail(a *Asm, mr int, first bool) {
 }
 
 // genDot: mr rows x 8 columns; packed [n/8][kpad/4][8][4]. Registers:
-// V0-V7 sums (initialized to the bias), V8-V9 bias, V10-V11 M or scale,
+// V0-V7 sums (loaded with the bias), V10-V11 M or scale,
 // V12-V13 L, V14-V15 R, V16-V23 weights, V24-V27 inputs, V28 zOut (int16),
 // V29 qmin, V30 qmax; R23 = 0 iff no L of the block is non-zero (then the
 // SQSHLs, identities, are skipped); R22 = 0 iff no clamp is needed.
@@ -455,7 +461,6 @@ func genDot(a *Asm, name string, f32 bool, mr int) {
 	slowFlag(a, 8)
 	rowEnd(a)
 	a.L("blk:")
-	a.L("\tVLD1\t(R9), [V8.S4, V9.S4]")
 	if f32 {
 		a.L("\tVLD1\t(R10), [V10.S4, V11.S4]")
 	} else {
@@ -478,8 +483,9 @@ func genDot(a *Asm, name string, f32 bool, mr int) {
 	a.L("\tMOVD\tR0, R26")
 	a.L("rowgrp:")
 	inPtrs(a, mr)
-	for i := 0; i < 2*mr; i++ {
-		a.L("\tVORR\tV%d.B16, V%d.B16, V%d.B16", 8+i%2, 8+i%2, i)
+	// the sums start at the bias: one 32-byte load a row
+	for r := 0; r < mr; r++ {
+		a.L("\tVLD1\t(R9), [V%d.S4, V%d.S4]", 2*r, 2*r+1)
 	}
 	a.L("\tMOVD\tR8, R24")
 	a.L("\tLSR\t$4, R5, R25")
@@ -578,10 +584,150 @@ func genDot(a *Asm, name string, f32 bool, mr int) {
 	a.L("\tB\tnextrow")
 }
 
+// genDot8: 8 rows x 8 columns, nblk whole blocks (cols == 8), rows % 8
+// == 0. The loop holds 16 sums (V0-V15, loaded with the bias), 8 weight
+// registers (V16-V23, 16 k) and 8 input rows (V24-V31): per 16 k, 2 weight
+// loads and 8 input loads for 64 SDOTs (the 4-row kernel: 2 + 4 for 32).
+// No register is left for the requantization constants, so each block's
+// M, R (and L) are computed once into scr (R21: M0 M1 R0 R1 L0 L1, 96
+// bytes) and the epilogue loads M and R with one VLD1. R22: bit 0 a
+// clamp narrower than int8, bit 1 a non-zero L in the block; either sends
+// the group to a slower copy of the epilogue (SQSHL, SMAX/SMIN).
+func genDot8(a *Asm, name string) {
+	a.L("\n// func %s(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk int, w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, scr *int32)", name)
+	a.L("TEXT ·%s(SB), NOSPLIT, $0-104", name)
+	a.L("\tMOVD\tdst+0(FP), R0")
+	a.L("\tMOVD\tdstStride+8(FP), R1")
+	a.L("\tMOVD\tsrc+16(FP), R2")
+	a.L("\tMOVD\tsrcStride+24(FP), R3")
+	a.L("\tMOVD\trows+32(FP), R4")
+	a.L("\tMOVD\tkpad+40(FP), R5")
+	a.L("\tMOVD\tnblk+48(FP), R6")
+	a.L("\tMOVD\tw+56(FP), R8")
+	a.L("\tMOVD\tbias+64(FP), R9")
+	a.L("\tMOVD\trq+72(FP), R10")
+	a.L("\tMOVW\tzOut+80(FP), R11")
+	a.L("\tMOVW\tqmin+84(FP), R12")
+	a.L("\tMOVW\tqmax+88(FP), R13")
+	a.L("\tMOVD\tscr+96(FP), R21")
+	clampFlag(a)
+	rowEnd(a)
+	a.L("blk:")
+	a.L("\tVLD2\t(R10), [V24.S4, V25.S4]")
+	a.L("\tADD\t$32, R10, R20")
+	a.L("\tVLD2\t(R20), [V26.S4, V27.S4]")
+	a.L("\tVORR\tV24.B16, V24.B16, V16.B16")
+	a.L("\tVORR\tV26.B16, V26.B16, V17.B16")
+	a.L("\tMOVW\t$1, R20")
+	a.L("\tVDUP\tR20, V28.S4")
+	a.L("\tVEOR\tV29.B16, V29.B16, V29.B16")
+	shifts(a, "V25", "V20", "V18", "V28", "V29")
+	shifts(a, "V27", "V21", "V19", "V28", "V29")
+	a.L("\tVST1\t[V16.S4, V17.S4, V18.S4, V19.S4], (R21)")
+	a.L("\tADD\t$64, R21, R20")
+	a.L("\tVST1\t[V20.S4, V21.S4], (R20)")
+	// bit 1 of R22 = some L of the block is not 0
+	a.L("\tVORR\tV20.B16, V21.B16, V20.B16")
+	a.L("\tVMOV\tV20.D[0], R24")
+	a.L("\tVMOV\tV20.D[1], R20")
+	a.L("\tORR\tR20, R24, R24")
+	a.L("\tAND\t$1, R22, R22")
+	a.L("\tCMP\tZR, R24")
+	a.L("\tCSET\tNE, R20")
+	a.L("\tORR\tR20<<1, R22, R22")
+	a.L("\tMOVD\tR2, R14")
+	a.L("\tMOVD\tR0, R26")
+	a.L("rowgrp:")
+	inPtrsOf(a, xr8)
+	for r := 0; r < 8; r++ {
+		a.L("\tVLD1\t(R9), [V%d.S4, V%d.S4]", 2*r, 2*r+1)
+	}
+	a.L("\tMOVD\tR8, R24")
+	a.L("\tLSR\t$4, R5, R25")
+	a.L("\tCBZ\tR25, ktail")
+	a.L("kloop:")
+	dotStepOf(a, xr8, 4)
+	a.L("\tSUBS\t$1, R25, R25")
+	a.L("\tBNE\tkloop")
+	a.L("ktail:")
+	a.L("\tTBZ\t$3, R5, k4")
+	dotStepOf(a, xr8, 2)
+	a.L("k4:")
+	a.L("\tTBZ\t$2, R5, epi")
+	dotStepOf(a, xr8, 1)
+	a.L("epi:")
+	// M0 M1 R0 R1 into V16-V19, zOut (int16) into V20
+	epilogue := func(slow bool) {
+		a.L("\tVLD1\t(R21), [V16.S4, V17.S4, V18.S4, V19.S4]")
+		a.L("\tVDUP\tR11, V20.H8")
+		if slow {
+			a.L("\tTBZ\t$1, R22, snosh")
+			a.L("\tADD\t$64, R21, R20")
+			a.L("\tVLD1\t(R20), [V22.S4, V23.S4]")
+			for i := 0; i < 16; i++ {
+				a.W("sqshl v%d.4s, v%d.4s, v%d.4s", i, i, 22+i%2)
+			}
+			a.L("snosh:")
+		} else {
+			a.L("\tCBNZ\tR22, slow")
+		}
+		for i := 0; i < 16; i++ {
+			a.W("sqdmulh v%d.4s, v%d.4s, v%d.4s", i, i, 16+i%2)
+		}
+		for i := 0; i < 16; i++ {
+			a.W("srshl v%d.4s, v%d.4s, v%d.4s", i, i, 18+i%2)
+		}
+		for r := 0; r < 8; r++ {
+			a.W("sqxtn v%d.4h, v%d.4s", 24+r, 2*r)
+			a.W("sqxtn2 v%d.8h, v%d.4s", 24+r, 2*r+1)
+		}
+		for r := 0; r < 8; r++ {
+			a.W("sqadd v%d.8h, v%d.8h, v20.8h", 24+r, 24+r)
+		}
+		// rows 2p, 2p+1 into Vp
+		for p := 0; p < 4; p++ {
+			a.W("sqxtn v%d.8b, v%d.8h", p, 24+2*p)
+			a.W("sqxtn2 v%d.16b, v%d.8h", p, 25+2*p)
+		}
+		if slow {
+			a.L("\tTBZ\t$0, R22, snoclamp")
+			a.L("\tMOVW\tqmin+84(FP), R20")
+			a.L("\tVDUP\tR20, V16.B16")
+			a.L("\tMOVW\tqmax+88(FP), R20")
+			a.L("\tVDUP\tR20, V17.B16")
+			for p := 0; p < 4; p++ {
+				a.W("smax v%d.16b, v%d.16b, v16.16b", p, p)
+				a.W("smin v%d.16b, v%d.16b, v17.16b", p, p)
+			}
+			a.L("snoclamp:")
+		}
+		for r := 0; r < 8; r++ {
+			a.L("\tVST1.P\tV%d.D[%d], (R26)(R1)", r/2, r%2)
+		}
+	}
+	epilogue(false)
+	a.L("nextrow:")
+	a.L("\tCMP\tR4, R14")
+	a.L("\tBLO\trowgrp")
+	a.L("\tADD\t$8, R0, R0")
+	a.L("\tADD\tR5<<3, R8, R8")
+	a.L("\tADD\t$32, R9, R9")
+	a.L("\tADD\t$64, R10, R10")
+	a.L("\tSUBS\t$1, R6, R6")
+	a.L("\tBNE\tblk")
+	a.L("\tRET")
+	a.L("slow:")
+	epilogue(true)
+	a.L("\tB\tnextrow")
+}
+
 // dotStep emits one step of ng 4-k groups (ng = 4, 2 or 1): the packed
 // weights (32 bytes a group) into V16…, row r's 4·ng input bytes into
 // V24+r, then the SDOTs.
-func dotStep(a *Asm, mr, ng int) {
+func dotStep(a *Asm, mr, ng int) { dotStepOf(a, xr[:mr], ng) }
+
+func dotStepOf(a *Asm, ptrs []string, ng int) {
+	mr := len(ptrs)
 	for j := 0; j < 2*ng; j += 4 {
 		n := min(4, 2*ng-j)
 		regs := make([]string, n)
@@ -593,11 +739,11 @@ func dotStep(a *Asm, mr, ng int) {
 	for i := 0; i < mr; i++ {
 		switch ng {
 		case 4:
-			a.L("\tVLD1.P\t16(%s), [V%d.B16]", xr[i], 24+i)
+			a.L("\tVLD1.P\t16(%s), [V%d.B16]", ptrs[i], 24+i)
 		case 2:
-			a.L("\tVLD1.P\t8(%s), [V%d.B8]", xr[i], 24+i)
+			a.L("\tVLD1.P\t8(%s), [V%d.B8]", ptrs[i], 24+i)
 		default:
-			a.L("\tVLD1.P\t4(%s), V%d.S[0]", xr[i], 24+i)
+			a.L("\tVLD1.P\t4(%s), V%d.S[0]", ptrs[i], 24+i)
 		}
 	}
 	dotGroups(a, mr, ng)
@@ -630,6 +776,7 @@ func gemmDotFile() string {
 	a := &Asm{}
 	a.L(header)
 	genDot(a, "gemmQ8Dot", false, 4)
+	genDot8(a, "gemmQ8Dot8")
 	genDot(a, "gemmF32Dot", true, 4)
 	genDot(a, "gemmQ8Dot1", false, 1)
 	genDot(a, "gemmF32Dot1", true, 1)
