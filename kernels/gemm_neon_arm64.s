@@ -34,33 +34,37 @@ TEXT ·gemmQ8Neon(SB), NOSPLIT, $0-100
 	ORR	R20<<1, R22, R22
 	MUL	R4, R3, R4
 	ADD	R2, R4, R4
-	MOVW	$1, R20
-	VDUP	R20, V26.S4
-	VEOR	V27.B16, V27.B16, V27.B16
-blk:
+	VDUP	R11, V31.H8
+	LSR	$4, R5, R12
+	CBZ	R12, blk_t
+	TBNZ	$3, R5, blk_st
+blk_s:
 	VLD1	(R9), [V28.S4]
 	VLD2	(R10), [V29.S4, V30.S4]
 	MOVW	$1, R20
 	VDUP	R20, V26.S4
 	VEOR	V27.B16, V27.B16, V27.B16
-	VSUB	V30.S4, V26.S4, V31.S4
-	WORD $0x4ebb67ff // smax v31.4s, v31.4s, v27.4s
+	VSUB	V30.S4, V26.S4, V25.S4
+	WORD $0x4ebb6739 // smax v25.4s, v25.4s, v27.4s
 	WORD $0x4eba67de // smax v30.4s, v30.4s, v26.4s
 	VSUB	V30.S4, V27.S4, V30.S4
-	VMOV	V31.D[0], R23
-	VMOV	V31.D[1], R20
+	VMOV	V25.D[0], R23
+	VMOV	V25.D[1], R20
 	ORR	R20, R23, R23
+	AND	$3, R22, R22
+	CMP	$0, R23
+	CSET	NE, R20
+	ORR	R20<<2, R22, R22
 	MOVD	R2, R14
 	MOVD	R0, R26
-rowgrp:
+rowgrp_s:
 	MOVD	R14, R15
 	ADD	R3, R15, R16
 	ADD	R3, R16, R17
 	ADD	R3, R17, R19
 	ADD	R3, R19, R14
 	MOVD	R8, R24
-	LSR	$4, R5, R25
-	CBZ	R25, zero
+	MOVD	R12, R25
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
 	VLD1.P	16(R16), [V17.B16]
@@ -115,8 +119,8 @@ rowgrp:
 	WORD $0x4e602b4e // saddlp v14.4s, v26.8h
 	WORD $0x4e602b6f // saddlp v15.4s, v27.8h
 	SUBS	$1, R25, R25
-	BEQ	ktail
-kloop:
+	BEQ	kdone_s
+kloop_s:
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
 	VLD1.P	16(R16), [V17.B16]
@@ -171,87 +175,8 @@ kloop:
 	WORD $0x4e606b4e // sadalp v14.4s, v26.8h
 	WORD $0x4e606b6f // sadalp v15.4s, v27.8h
 	SUBS	$1, R25, R25
-	BNE	kloop
-	B	ktail
-zero:
-	VLD1.P	32(R24), [V20.B16, V21.B16]
-	VLD1R	(R15), [V16.D2]
-	VLD1R	(R16), [V17.D2]
-	VLD1R	(R17), [V18.D2]
-	VLD1R	(R19), [V19.D2]
-	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
-	WORD $0x4e34c219 // smull2 v25.8h, v16.16b, v20.16b
-	WORD $0x0e35c21a // smull v26.8h, v16.8b, v21.8b
-	WORD $0x4e35c21b // smull2 v27.8h, v16.16b, v21.16b
-	WORD $0x4e602b00 // saddlp v0.4s, v24.8h
-	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
-	WORD $0x4e602b42 // saddlp v2.4s, v26.8h
-	WORD $0x4e602b63 // saddlp v3.4s, v27.8h
-	WORD $0x0e34c238 // smull v24.8h, v17.8b, v20.8b
-	WORD $0x4e34c239 // smull2 v25.8h, v17.16b, v20.16b
-	WORD $0x0e35c23a // smull v26.8h, v17.8b, v21.8b
-	WORD $0x4e35c23b // smull2 v27.8h, v17.16b, v21.16b
-	WORD $0x4e602b04 // saddlp v4.4s, v24.8h
-	WORD $0x4e602b25 // saddlp v5.4s, v25.8h
-	WORD $0x4e602b46 // saddlp v6.4s, v26.8h
-	WORD $0x4e602b67 // saddlp v7.4s, v27.8h
-	WORD $0x0e34c258 // smull v24.8h, v18.8b, v20.8b
-	WORD $0x4e34c259 // smull2 v25.8h, v18.16b, v20.16b
-	WORD $0x0e35c25a // smull v26.8h, v18.8b, v21.8b
-	WORD $0x4e35c25b // smull2 v27.8h, v18.16b, v21.16b
-	WORD $0x4e602b08 // saddlp v8.4s, v24.8h
-	WORD $0x4e602b29 // saddlp v9.4s, v25.8h
-	WORD $0x4e602b4a // saddlp v10.4s, v26.8h
-	WORD $0x4e602b6b // saddlp v11.4s, v27.8h
-	WORD $0x0e34c278 // smull v24.8h, v19.8b, v20.8b
-	WORD $0x4e34c279 // smull2 v25.8h, v19.16b, v20.16b
-	WORD $0x0e35c27a // smull v26.8h, v19.8b, v21.8b
-	WORD $0x4e35c27b // smull2 v27.8h, v19.16b, v21.16b
-	WORD $0x4e602b0c // saddlp v12.4s, v24.8h
-	WORD $0x4e602b2d // saddlp v13.4s, v25.8h
-	WORD $0x4e602b4e // saddlp v14.4s, v26.8h
-	WORD $0x4e602b6f // saddlp v15.4s, v27.8h
-	B	reduce
-ktail:
-	TBZ	$3, R5, reduce
-	VLD1.P	32(R24), [V20.B16, V21.B16]
-	VLD1R	(R15), [V16.D2]
-	VLD1R	(R16), [V17.D2]
-	VLD1R	(R17), [V18.D2]
-	VLD1R	(R19), [V19.D2]
-	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
-	WORD $0x4e34c219 // smull2 v25.8h, v16.16b, v20.16b
-	WORD $0x0e35c21a // smull v26.8h, v16.8b, v21.8b
-	WORD $0x4e35c21b // smull2 v27.8h, v16.16b, v21.16b
-	WORD $0x4e606b00 // sadalp v0.4s, v24.8h
-	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
-	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
-	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
-	WORD $0x0e34c238 // smull v24.8h, v17.8b, v20.8b
-	WORD $0x4e34c239 // smull2 v25.8h, v17.16b, v20.16b
-	WORD $0x0e35c23a // smull v26.8h, v17.8b, v21.8b
-	WORD $0x4e35c23b // smull2 v27.8h, v17.16b, v21.16b
-	WORD $0x4e606b04 // sadalp v4.4s, v24.8h
-	WORD $0x4e606b25 // sadalp v5.4s, v25.8h
-	WORD $0x4e606b46 // sadalp v6.4s, v26.8h
-	WORD $0x4e606b67 // sadalp v7.4s, v27.8h
-	WORD $0x0e34c258 // smull v24.8h, v18.8b, v20.8b
-	WORD $0x4e34c259 // smull2 v25.8h, v18.16b, v20.16b
-	WORD $0x0e35c25a // smull v26.8h, v18.8b, v21.8b
-	WORD $0x4e35c25b // smull2 v27.8h, v18.16b, v21.16b
-	WORD $0x4e606b08 // sadalp v8.4s, v24.8h
-	WORD $0x4e606b29 // sadalp v9.4s, v25.8h
-	WORD $0x4e606b4a // sadalp v10.4s, v26.8h
-	WORD $0x4e606b6b // sadalp v11.4s, v27.8h
-	WORD $0x0e34c278 // smull v24.8h, v19.8b, v20.8b
-	WORD $0x4e34c279 // smull2 v25.8h, v19.16b, v20.16b
-	WORD $0x0e35c27a // smull v26.8h, v19.8b, v21.8b
-	WORD $0x4e35c27b // smull2 v27.8h, v19.16b, v21.16b
-	WORD $0x4e606b0c // sadalp v12.4s, v24.8h
-	WORD $0x4e606b2d // sadalp v13.4s, v25.8h
-	WORD $0x4e606b4e // sadalp v14.4s, v26.8h
-	WORD $0x4e606b6f // sadalp v15.4s, v27.8h
-reduce:
+	BNE	kloop_s
+kdone_s:
 	VADDP	V1.S4, V0.S4, V16.S4
 	VADDP	V3.S4, V2.S4, V17.S4
 	VADDP	V17.S4, V16.S4, V0.S4
@@ -268,13 +193,7 @@ reduce:
 	VADDP	V15.S4, V14.S4, V17.S4
 	VADDP	V17.S4, V16.S4, V12.S4
 	VADD	V28.S4, V12.S4, V12.S4
-	VDUP	R11, V18.H8
-	CBZ	R23, nosh
-	WORD $0x4ebf4c00 // sqshl v0.4s, v0.4s, v31.4s
-	WORD $0x4ebf4c84 // sqshl v4.4s, v4.4s, v31.4s
-	WORD $0x4ebf4d08 // sqshl v8.4s, v8.4s, v31.4s
-	WORD $0x4ebf4d8c // sqshl v12.4s, v12.4s, v31.4s
-nosh:
+	CBNZ	R22, slow_s
 	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
 	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
 	WORD $0x4ebdb484 // sqdmulh v4.4s, v4.4s, v29.4s
@@ -287,100 +206,672 @@ nosh:
 	WORD $0x4e614890 // sqxtn2 v16.8h, v4.4s
 	WORD $0x0e614911 // sqxtn v17.4h, v8.4s
 	WORD $0x4e614991 // sqxtn2 v17.8h, v12.4s
-	WORD $0x4e720e10 // sqadd v16.8h, v16.8h, v18.8h
-	WORD $0x4e720e31 // sqadd v17.8h, v17.8h, v18.8h
+	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
+	WORD $0x4e7f0e31 // sqadd v17.8h, v17.8h, v31.8h
 	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
 	WORD $0x4e214a32 // sqxtn2 v18.16b, v17.8h
-	CBNZ	R22, slow
 	VST1.P	V18.S[0], (R26)(R1)
 	VST1.P	V18.S[1], (R26)(R1)
 	VST1.P	V18.S[2], (R26)(R1)
 	VST1.P	V18.S[3], (R26)(R1)
-nextrow:
+nextrow_s:
 	CMP	R4, R14
-	BLO	rowgrp
+	BLO	rowgrp_s
 	ADD	$4, R0, R0
 	ADD	R5<<2, R8, R8
 	ADD	$16, R9, R9
 	ADD	$32, R10, R10
 	SUBS	$1, R6, R6
-	BNE	blk
+	BNE	blk_s
 	RET
-slow:
-	TBZ	$0, R22, noclamp
-	VDUP	R12, V19.B16
-	VDUP	R13, V20.B16
+slow_s:
+	TBZ	$2, R22, nosh_s
+	VLD2	(R10), [V16.S4, V17.S4]
+	MOVW	$1, R20
+	VDUP	R20, V18.S4
+	VEOR	V19.B16, V19.B16, V19.B16
+	VSUB	V17.S4, V18.S4, V17.S4
+	WORD $0x4eb36631 // smax v17.4s, v17.4s, v19.4s
+	WORD $0x4eb14c00 // sqshl v0.4s, v0.4s, v17.4s
+	WORD $0x4eb14c84 // sqshl v4.4s, v4.4s, v17.4s
+	WORD $0x4eb14d08 // sqshl v8.4s, v8.4s, v17.4s
+	WORD $0x4eb14d8c // sqshl v12.4s, v12.4s, v17.4s
+nosh_s:
+	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
+	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
+	WORD $0x4ebdb484 // sqdmulh v4.4s, v4.4s, v29.4s
+	WORD $0x4ebe5484 // srshl v4.4s, v4.4s, v30.4s
+	WORD $0x4ebdb508 // sqdmulh v8.4s, v8.4s, v29.4s
+	WORD $0x4ebe5508 // srshl v8.4s, v8.4s, v30.4s
+	WORD $0x4ebdb58c // sqdmulh v12.4s, v12.4s, v29.4s
+	WORD $0x4ebe558c // srshl v12.4s, v12.4s, v30.4s
+	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
+	WORD $0x4e614890 // sqxtn2 v16.8h, v4.4s
+	WORD $0x0e614911 // sqxtn v17.4h, v8.4s
+	WORD $0x4e614991 // sqxtn2 v17.8h, v12.4s
+	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
+	WORD $0x4e7f0e31 // sqadd v17.8h, v17.8h, v31.8h
+	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
+	WORD $0x4e214a32 // sqxtn2 v18.16b, v17.8h
+	TBZ	$0, R22, noclamp_s
+	MOVW	qmin+92(FP), R20
+	VDUP	R20, V19.B16
+	MOVW	qmax+96(FP), R20
+	VDUP	R20, V20.B16
 	WORD $0x4e336652 // smax v18.16b, v18.16b, v19.16b
 	WORD $0x4e346e52 // smin v18.16b, v18.16b, v20.16b
-noclamp:
-	TBNZ	$1, R22, partial
+noclamp_s:
+	TBNZ	$1, R22, partial_s
 	VST1.P	V18.S[0], (R26)(R1)
 	VST1.P	V18.S[1], (R26)(R1)
 	VST1.P	V18.S[2], (R26)(R1)
 	VST1.P	V18.S[3], (R26)(R1)
-	B	nextrow
-partial:
+	B	nextrow_s
+partial_s:
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail0
+	BLT	ptail_s0
 	VMOV	V18.B[0], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail0
+	BLT	ptail_s0
 	VMOV	V18.B[1], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail0
+	BLT	ptail_s0
 	VMOV	V18.B[2], R21
 	MOVB	R21, 2(R20)
-ptail0:
+ptail_s0:
 	ADD	R1, R26, R26
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail1
+	BLT	ptail_s1
 	VMOV	V18.B[4], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail1
+	BLT	ptail_s1
 	VMOV	V18.B[5], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail1
+	BLT	ptail_s1
 	VMOV	V18.B[6], R21
 	MOVB	R21, 2(R20)
-ptail1:
+ptail_s1:
 	ADD	R1, R26, R26
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail2
+	BLT	ptail_s2
 	VMOV	V18.B[8], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail2
+	BLT	ptail_s2
 	VMOV	V18.B[9], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail2
+	BLT	ptail_s2
 	VMOV	V18.B[10], R21
 	MOVB	R21, 2(R20)
-ptail2:
+ptail_s2:
 	ADD	R1, R26, R26
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail3
+	BLT	ptail_s3
 	VMOV	V18.B[12], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail3
+	BLT	ptail_s3
 	VMOV	V18.B[13], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail3
+	BLT	ptail_s3
 	VMOV	V18.B[14], R21
 	MOVB	R21, 2(R20)
-ptail3:
+ptail_s3:
 	ADD	R1, R26, R26
-	B	nextrow
+	B	nextrow_s
+blk_st:
+	VLD1	(R9), [V28.S4]
+	VLD2	(R10), [V29.S4, V30.S4]
+	MOVW	$1, R20
+	VDUP	R20, V26.S4
+	VEOR	V27.B16, V27.B16, V27.B16
+	VSUB	V30.S4, V26.S4, V25.S4
+	WORD $0x4ebb6739 // smax v25.4s, v25.4s, v27.4s
+	WORD $0x4eba67de // smax v30.4s, v30.4s, v26.4s
+	VSUB	V30.S4, V27.S4, V30.S4
+	VMOV	V25.D[0], R23
+	VMOV	V25.D[1], R20
+	ORR	R20, R23, R23
+	AND	$3, R22, R22
+	CMP	$0, R23
+	CSET	NE, R20
+	ORR	R20<<2, R22, R22
+	MOVD	R2, R14
+	MOVD	R0, R26
+rowgrp_st:
+	MOVD	R14, R15
+	ADD	R3, R15, R16
+	ADD	R3, R16, R17
+	ADD	R3, R17, R19
+	ADD	R3, R19, R14
+	MOVD	R8, R24
+	MOVD	R12, R25
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	16(R15), [V16.B16]
+	VLD1.P	16(R16), [V17.B16]
+	VLD1.P	16(R17), [V18.B16]
+	VLD1.P	16(R19), [V19.B16]
+	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
+	WORD $0x0e35c219 // smull v25.8h, v16.8b, v21.8b
+	WORD $0x0e36c21a // smull v26.8h, v16.8b, v22.8b
+	WORD $0x0e37c21b // smull v27.8h, v16.8b, v23.8b
+	WORD $0x4e348218 // smlal2 v24.8h, v16.16b, v20.16b
+	WORD $0x4e358219 // smlal2 v25.8h, v16.16b, v21.16b
+	WORD $0x4e36821a // smlal2 v26.8h, v16.16b, v22.16b
+	WORD $0x4e37821b // smlal2 v27.8h, v16.16b, v23.16b
+	WORD $0x4e602b00 // saddlp v0.4s, v24.8h
+	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
+	WORD $0x4e602b42 // saddlp v2.4s, v26.8h
+	WORD $0x4e602b63 // saddlp v3.4s, v27.8h
+	WORD $0x0e34c238 // smull v24.8h, v17.8b, v20.8b
+	WORD $0x0e35c239 // smull v25.8h, v17.8b, v21.8b
+	WORD $0x0e36c23a // smull v26.8h, v17.8b, v22.8b
+	WORD $0x0e37c23b // smull v27.8h, v17.8b, v23.8b
+	WORD $0x4e348238 // smlal2 v24.8h, v17.16b, v20.16b
+	WORD $0x4e358239 // smlal2 v25.8h, v17.16b, v21.16b
+	WORD $0x4e36823a // smlal2 v26.8h, v17.16b, v22.16b
+	WORD $0x4e37823b // smlal2 v27.8h, v17.16b, v23.16b
+	WORD $0x4e602b04 // saddlp v4.4s, v24.8h
+	WORD $0x4e602b25 // saddlp v5.4s, v25.8h
+	WORD $0x4e602b46 // saddlp v6.4s, v26.8h
+	WORD $0x4e602b67 // saddlp v7.4s, v27.8h
+	WORD $0x0e34c258 // smull v24.8h, v18.8b, v20.8b
+	WORD $0x0e35c259 // smull v25.8h, v18.8b, v21.8b
+	WORD $0x0e36c25a // smull v26.8h, v18.8b, v22.8b
+	WORD $0x0e37c25b // smull v27.8h, v18.8b, v23.8b
+	WORD $0x4e348258 // smlal2 v24.8h, v18.16b, v20.16b
+	WORD $0x4e358259 // smlal2 v25.8h, v18.16b, v21.16b
+	WORD $0x4e36825a // smlal2 v26.8h, v18.16b, v22.16b
+	WORD $0x4e37825b // smlal2 v27.8h, v18.16b, v23.16b
+	WORD $0x4e602b08 // saddlp v8.4s, v24.8h
+	WORD $0x4e602b29 // saddlp v9.4s, v25.8h
+	WORD $0x4e602b4a // saddlp v10.4s, v26.8h
+	WORD $0x4e602b6b // saddlp v11.4s, v27.8h
+	WORD $0x0e34c278 // smull v24.8h, v19.8b, v20.8b
+	WORD $0x0e35c279 // smull v25.8h, v19.8b, v21.8b
+	WORD $0x0e36c27a // smull v26.8h, v19.8b, v22.8b
+	WORD $0x0e37c27b // smull v27.8h, v19.8b, v23.8b
+	WORD $0x4e348278 // smlal2 v24.8h, v19.16b, v20.16b
+	WORD $0x4e358279 // smlal2 v25.8h, v19.16b, v21.16b
+	WORD $0x4e36827a // smlal2 v26.8h, v19.16b, v22.16b
+	WORD $0x4e37827b // smlal2 v27.8h, v19.16b, v23.16b
+	WORD $0x4e602b0c // saddlp v12.4s, v24.8h
+	WORD $0x4e602b2d // saddlp v13.4s, v25.8h
+	WORD $0x4e602b4e // saddlp v14.4s, v26.8h
+	WORD $0x4e602b6f // saddlp v15.4s, v27.8h
+	SUBS	$1, R25, R25
+	BEQ	kdone_st
+kloop_st:
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	16(R15), [V16.B16]
+	VLD1.P	16(R16), [V17.B16]
+	VLD1.P	16(R17), [V18.B16]
+	VLD1.P	16(R19), [V19.B16]
+	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
+	WORD $0x0e35c219 // smull v25.8h, v16.8b, v21.8b
+	WORD $0x0e36c21a // smull v26.8h, v16.8b, v22.8b
+	WORD $0x0e37c21b // smull v27.8h, v16.8b, v23.8b
+	WORD $0x4e348218 // smlal2 v24.8h, v16.16b, v20.16b
+	WORD $0x4e358219 // smlal2 v25.8h, v16.16b, v21.16b
+	WORD $0x4e36821a // smlal2 v26.8h, v16.16b, v22.16b
+	WORD $0x4e37821b // smlal2 v27.8h, v16.16b, v23.16b
+	WORD $0x4e606b00 // sadalp v0.4s, v24.8h
+	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
+	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
+	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
+	WORD $0x0e34c238 // smull v24.8h, v17.8b, v20.8b
+	WORD $0x0e35c239 // smull v25.8h, v17.8b, v21.8b
+	WORD $0x0e36c23a // smull v26.8h, v17.8b, v22.8b
+	WORD $0x0e37c23b // smull v27.8h, v17.8b, v23.8b
+	WORD $0x4e348238 // smlal2 v24.8h, v17.16b, v20.16b
+	WORD $0x4e358239 // smlal2 v25.8h, v17.16b, v21.16b
+	WORD $0x4e36823a // smlal2 v26.8h, v17.16b, v22.16b
+	WORD $0x4e37823b // smlal2 v27.8h, v17.16b, v23.16b
+	WORD $0x4e606b04 // sadalp v4.4s, v24.8h
+	WORD $0x4e606b25 // sadalp v5.4s, v25.8h
+	WORD $0x4e606b46 // sadalp v6.4s, v26.8h
+	WORD $0x4e606b67 // sadalp v7.4s, v27.8h
+	WORD $0x0e34c258 // smull v24.8h, v18.8b, v20.8b
+	WORD $0x0e35c259 // smull v25.8h, v18.8b, v21.8b
+	WORD $0x0e36c25a // smull v26.8h, v18.8b, v22.8b
+	WORD $0x0e37c25b // smull v27.8h, v18.8b, v23.8b
+	WORD $0x4e348258 // smlal2 v24.8h, v18.16b, v20.16b
+	WORD $0x4e358259 // smlal2 v25.8h, v18.16b, v21.16b
+	WORD $0x4e36825a // smlal2 v26.8h, v18.16b, v22.16b
+	WORD $0x4e37825b // smlal2 v27.8h, v18.16b, v23.16b
+	WORD $0x4e606b08 // sadalp v8.4s, v24.8h
+	WORD $0x4e606b29 // sadalp v9.4s, v25.8h
+	WORD $0x4e606b4a // sadalp v10.4s, v26.8h
+	WORD $0x4e606b6b // sadalp v11.4s, v27.8h
+	WORD $0x0e34c278 // smull v24.8h, v19.8b, v20.8b
+	WORD $0x0e35c279 // smull v25.8h, v19.8b, v21.8b
+	WORD $0x0e36c27a // smull v26.8h, v19.8b, v22.8b
+	WORD $0x0e37c27b // smull v27.8h, v19.8b, v23.8b
+	WORD $0x4e348278 // smlal2 v24.8h, v19.16b, v20.16b
+	WORD $0x4e358279 // smlal2 v25.8h, v19.16b, v21.16b
+	WORD $0x4e36827a // smlal2 v26.8h, v19.16b, v22.16b
+	WORD $0x4e37827b // smlal2 v27.8h, v19.16b, v23.16b
+	WORD $0x4e606b0c // sadalp v12.4s, v24.8h
+	WORD $0x4e606b2d // sadalp v13.4s, v25.8h
+	WORD $0x4e606b4e // sadalp v14.4s, v26.8h
+	WORD $0x4e606b6f // sadalp v15.4s, v27.8h
+	SUBS	$1, R25, R25
+	BNE	kloop_st
+kdone_st:
+	VLD1.P	32(R24), [V20.B16, V21.B16]
+	VLD1R	(R15), [V16.D2]
+	VLD1R	(R16), [V17.D2]
+	VLD1R	(R17), [V18.D2]
+	VLD1R	(R19), [V19.D2]
+	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
+	WORD $0x4e34c219 // smull2 v25.8h, v16.16b, v20.16b
+	WORD $0x0e35c21a // smull v26.8h, v16.8b, v21.8b
+	WORD $0x4e35c21b // smull2 v27.8h, v16.16b, v21.16b
+	WORD $0x4e606b00 // sadalp v0.4s, v24.8h
+	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
+	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
+	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
+	WORD $0x0e34c238 // smull v24.8h, v17.8b, v20.8b
+	WORD $0x4e34c239 // smull2 v25.8h, v17.16b, v20.16b
+	WORD $0x0e35c23a // smull v26.8h, v17.8b, v21.8b
+	WORD $0x4e35c23b // smull2 v27.8h, v17.16b, v21.16b
+	WORD $0x4e606b04 // sadalp v4.4s, v24.8h
+	WORD $0x4e606b25 // sadalp v5.4s, v25.8h
+	WORD $0x4e606b46 // sadalp v6.4s, v26.8h
+	WORD $0x4e606b67 // sadalp v7.4s, v27.8h
+	WORD $0x0e34c258 // smull v24.8h, v18.8b, v20.8b
+	WORD $0x4e34c259 // smull2 v25.8h, v18.16b, v20.16b
+	WORD $0x0e35c25a // smull v26.8h, v18.8b, v21.8b
+	WORD $0x4e35c25b // smull2 v27.8h, v18.16b, v21.16b
+	WORD $0x4e606b08 // sadalp v8.4s, v24.8h
+	WORD $0x4e606b29 // sadalp v9.4s, v25.8h
+	WORD $0x4e606b4a // sadalp v10.4s, v26.8h
+	WORD $0x4e606b6b // sadalp v11.4s, v27.8h
+	WORD $0x0e34c278 // smull v24.8h, v19.8b, v20.8b
+	WORD $0x4e34c279 // smull2 v25.8h, v19.16b, v20.16b
+	WORD $0x0e35c27a // smull v26.8h, v19.8b, v21.8b
+	WORD $0x4e35c27b // smull2 v27.8h, v19.16b, v21.16b
+	WORD $0x4e606b0c // sadalp v12.4s, v24.8h
+	WORD $0x4e606b2d // sadalp v13.4s, v25.8h
+	WORD $0x4e606b4e // sadalp v14.4s, v26.8h
+	WORD $0x4e606b6f // sadalp v15.4s, v27.8h
+	VADDP	V1.S4, V0.S4, V16.S4
+	VADDP	V3.S4, V2.S4, V17.S4
+	VADDP	V17.S4, V16.S4, V0.S4
+	VADD	V28.S4, V0.S4, V0.S4
+	VADDP	V5.S4, V4.S4, V16.S4
+	VADDP	V7.S4, V6.S4, V17.S4
+	VADDP	V17.S4, V16.S4, V4.S4
+	VADD	V28.S4, V4.S4, V4.S4
+	VADDP	V9.S4, V8.S4, V16.S4
+	VADDP	V11.S4, V10.S4, V17.S4
+	VADDP	V17.S4, V16.S4, V8.S4
+	VADD	V28.S4, V8.S4, V8.S4
+	VADDP	V13.S4, V12.S4, V16.S4
+	VADDP	V15.S4, V14.S4, V17.S4
+	VADDP	V17.S4, V16.S4, V12.S4
+	VADD	V28.S4, V12.S4, V12.S4
+	CBNZ	R22, slow_st
+	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
+	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
+	WORD $0x4ebdb484 // sqdmulh v4.4s, v4.4s, v29.4s
+	WORD $0x4ebe5484 // srshl v4.4s, v4.4s, v30.4s
+	WORD $0x4ebdb508 // sqdmulh v8.4s, v8.4s, v29.4s
+	WORD $0x4ebe5508 // srshl v8.4s, v8.4s, v30.4s
+	WORD $0x4ebdb58c // sqdmulh v12.4s, v12.4s, v29.4s
+	WORD $0x4ebe558c // srshl v12.4s, v12.4s, v30.4s
+	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
+	WORD $0x4e614890 // sqxtn2 v16.8h, v4.4s
+	WORD $0x0e614911 // sqxtn v17.4h, v8.4s
+	WORD $0x4e614991 // sqxtn2 v17.8h, v12.4s
+	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
+	WORD $0x4e7f0e31 // sqadd v17.8h, v17.8h, v31.8h
+	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
+	WORD $0x4e214a32 // sqxtn2 v18.16b, v17.8h
+	VST1.P	V18.S[0], (R26)(R1)
+	VST1.P	V18.S[1], (R26)(R1)
+	VST1.P	V18.S[2], (R26)(R1)
+	VST1.P	V18.S[3], (R26)(R1)
+nextrow_st:
+	CMP	R4, R14
+	BLO	rowgrp_st
+	ADD	$4, R0, R0
+	ADD	R5<<2, R8, R8
+	ADD	$16, R9, R9
+	ADD	$32, R10, R10
+	SUBS	$1, R6, R6
+	BNE	blk_st
+	RET
+slow_st:
+	TBZ	$2, R22, nosh_st
+	VLD2	(R10), [V16.S4, V17.S4]
+	MOVW	$1, R20
+	VDUP	R20, V18.S4
+	VEOR	V19.B16, V19.B16, V19.B16
+	VSUB	V17.S4, V18.S4, V17.S4
+	WORD $0x4eb36631 // smax v17.4s, v17.4s, v19.4s
+	WORD $0x4eb14c00 // sqshl v0.4s, v0.4s, v17.4s
+	WORD $0x4eb14c84 // sqshl v4.4s, v4.4s, v17.4s
+	WORD $0x4eb14d08 // sqshl v8.4s, v8.4s, v17.4s
+	WORD $0x4eb14d8c // sqshl v12.4s, v12.4s, v17.4s
+nosh_st:
+	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
+	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
+	WORD $0x4ebdb484 // sqdmulh v4.4s, v4.4s, v29.4s
+	WORD $0x4ebe5484 // srshl v4.4s, v4.4s, v30.4s
+	WORD $0x4ebdb508 // sqdmulh v8.4s, v8.4s, v29.4s
+	WORD $0x4ebe5508 // srshl v8.4s, v8.4s, v30.4s
+	WORD $0x4ebdb58c // sqdmulh v12.4s, v12.4s, v29.4s
+	WORD $0x4ebe558c // srshl v12.4s, v12.4s, v30.4s
+	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
+	WORD $0x4e614890 // sqxtn2 v16.8h, v4.4s
+	WORD $0x0e614911 // sqxtn v17.4h, v8.4s
+	WORD $0x4e614991 // sqxtn2 v17.8h, v12.4s
+	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
+	WORD $0x4e7f0e31 // sqadd v17.8h, v17.8h, v31.8h
+	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
+	WORD $0x4e214a32 // sqxtn2 v18.16b, v17.8h
+	TBZ	$0, R22, noclamp_st
+	MOVW	qmin+92(FP), R20
+	VDUP	R20, V19.B16
+	MOVW	qmax+96(FP), R20
+	VDUP	R20, V20.B16
+	WORD $0x4e336652 // smax v18.16b, v18.16b, v19.16b
+	WORD $0x4e346e52 // smin v18.16b, v18.16b, v20.16b
+noclamp_st:
+	TBNZ	$1, R22, partial_st
+	VST1.P	V18.S[0], (R26)(R1)
+	VST1.P	V18.S[1], (R26)(R1)
+	VST1.P	V18.S[2], (R26)(R1)
+	VST1.P	V18.S[3], (R26)(R1)
+	B	nextrow_st
+partial_st:
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_st0
+	VMOV	V18.B[0], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_st0
+	VMOV	V18.B[1], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_st0
+	VMOV	V18.B[2], R21
+	MOVB	R21, 2(R20)
+ptail_st0:
+	ADD	R1, R26, R26
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_st1
+	VMOV	V18.B[4], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_st1
+	VMOV	V18.B[5], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_st1
+	VMOV	V18.B[6], R21
+	MOVB	R21, 2(R20)
+ptail_st1:
+	ADD	R1, R26, R26
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_st2
+	VMOV	V18.B[8], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_st2
+	VMOV	V18.B[9], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_st2
+	VMOV	V18.B[10], R21
+	MOVB	R21, 2(R20)
+ptail_st2:
+	ADD	R1, R26, R26
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_st3
+	VMOV	V18.B[12], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_st3
+	VMOV	V18.B[13], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_st3
+	VMOV	V18.B[14], R21
+	MOVB	R21, 2(R20)
+ptail_st3:
+	ADD	R1, R26, R26
+	B	nextrow_st
+blk_t:
+	VLD1	(R9), [V28.S4]
+	VLD2	(R10), [V29.S4, V30.S4]
+	MOVW	$1, R20
+	VDUP	R20, V26.S4
+	VEOR	V27.B16, V27.B16, V27.B16
+	VSUB	V30.S4, V26.S4, V25.S4
+	WORD $0x4ebb6739 // smax v25.4s, v25.4s, v27.4s
+	WORD $0x4eba67de // smax v30.4s, v30.4s, v26.4s
+	VSUB	V30.S4, V27.S4, V30.S4
+	VMOV	V25.D[0], R23
+	VMOV	V25.D[1], R20
+	ORR	R20, R23, R23
+	AND	$3, R22, R22
+	CMP	$0, R23
+	CSET	NE, R20
+	ORR	R20<<2, R22, R22
+	MOVD	R2, R14
+	MOVD	R0, R26
+rowgrp_t:
+	MOVD	R14, R15
+	ADD	R3, R15, R16
+	ADD	R3, R16, R17
+	ADD	R3, R17, R19
+	ADD	R3, R19, R14
+	MOVD	R8, R24
+	VLD1.P	32(R24), [V20.B16, V21.B16]
+	VLD1R	(R15), [V16.D2]
+	VLD1R	(R16), [V17.D2]
+	VLD1R	(R17), [V18.D2]
+	VLD1R	(R19), [V19.D2]
+	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
+	WORD $0x4e34c219 // smull2 v25.8h, v16.16b, v20.16b
+	WORD $0x0e35c21a // smull v26.8h, v16.8b, v21.8b
+	WORD $0x4e35c21b // smull2 v27.8h, v16.16b, v21.16b
+	WORD $0x4e602b00 // saddlp v0.4s, v24.8h
+	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
+	WORD $0x4e602b42 // saddlp v2.4s, v26.8h
+	WORD $0x4e602b63 // saddlp v3.4s, v27.8h
+	WORD $0x0e34c238 // smull v24.8h, v17.8b, v20.8b
+	WORD $0x4e34c239 // smull2 v25.8h, v17.16b, v20.16b
+	WORD $0x0e35c23a // smull v26.8h, v17.8b, v21.8b
+	WORD $0x4e35c23b // smull2 v27.8h, v17.16b, v21.16b
+	WORD $0x4e602b04 // saddlp v4.4s, v24.8h
+	WORD $0x4e602b25 // saddlp v5.4s, v25.8h
+	WORD $0x4e602b46 // saddlp v6.4s, v26.8h
+	WORD $0x4e602b67 // saddlp v7.4s, v27.8h
+	WORD $0x0e34c258 // smull v24.8h, v18.8b, v20.8b
+	WORD $0x4e34c259 // smull2 v25.8h, v18.16b, v20.16b
+	WORD $0x0e35c25a // smull v26.8h, v18.8b, v21.8b
+	WORD $0x4e35c25b // smull2 v27.8h, v18.16b, v21.16b
+	WORD $0x4e602b08 // saddlp v8.4s, v24.8h
+	WORD $0x4e602b29 // saddlp v9.4s, v25.8h
+	WORD $0x4e602b4a // saddlp v10.4s, v26.8h
+	WORD $0x4e602b6b // saddlp v11.4s, v27.8h
+	WORD $0x0e34c278 // smull v24.8h, v19.8b, v20.8b
+	WORD $0x4e34c279 // smull2 v25.8h, v19.16b, v20.16b
+	WORD $0x0e35c27a // smull v26.8h, v19.8b, v21.8b
+	WORD $0x4e35c27b // smull2 v27.8h, v19.16b, v21.16b
+	WORD $0x4e602b0c // saddlp v12.4s, v24.8h
+	WORD $0x4e602b2d // saddlp v13.4s, v25.8h
+	WORD $0x4e602b4e // saddlp v14.4s, v26.8h
+	WORD $0x4e602b6f // saddlp v15.4s, v27.8h
+	VADDP	V1.S4, V0.S4, V16.S4
+	VADDP	V3.S4, V2.S4, V17.S4
+	VADDP	V17.S4, V16.S4, V0.S4
+	VADD	V28.S4, V0.S4, V0.S4
+	VADDP	V5.S4, V4.S4, V16.S4
+	VADDP	V7.S4, V6.S4, V17.S4
+	VADDP	V17.S4, V16.S4, V4.S4
+	VADD	V28.S4, V4.S4, V4.S4
+	VADDP	V9.S4, V8.S4, V16.S4
+	VADDP	V11.S4, V10.S4, V17.S4
+	VADDP	V17.S4, V16.S4, V8.S4
+	VADD	V28.S4, V8.S4, V8.S4
+	VADDP	V13.S4, V12.S4, V16.S4
+	VADDP	V15.S4, V14.S4, V17.S4
+	VADDP	V17.S4, V16.S4, V12.S4
+	VADD	V28.S4, V12.S4, V12.S4
+	CBNZ	R22, slow_t
+	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
+	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
+	WORD $0x4ebdb484 // sqdmulh v4.4s, v4.4s, v29.4s
+	WORD $0x4ebe5484 // srshl v4.4s, v4.4s, v30.4s
+	WORD $0x4ebdb508 // sqdmulh v8.4s, v8.4s, v29.4s
+	WORD $0x4ebe5508 // srshl v8.4s, v8.4s, v30.4s
+	WORD $0x4ebdb58c // sqdmulh v12.4s, v12.4s, v29.4s
+	WORD $0x4ebe558c // srshl v12.4s, v12.4s, v30.4s
+	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
+	WORD $0x4e614890 // sqxtn2 v16.8h, v4.4s
+	WORD $0x0e614911 // sqxtn v17.4h, v8.4s
+	WORD $0x4e614991 // sqxtn2 v17.8h, v12.4s
+	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
+	WORD $0x4e7f0e31 // sqadd v17.8h, v17.8h, v31.8h
+	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
+	WORD $0x4e214a32 // sqxtn2 v18.16b, v17.8h
+	VST1.P	V18.S[0], (R26)(R1)
+	VST1.P	V18.S[1], (R26)(R1)
+	VST1.P	V18.S[2], (R26)(R1)
+	VST1.P	V18.S[3], (R26)(R1)
+nextrow_t:
+	CMP	R4, R14
+	BLO	rowgrp_t
+	ADD	$4, R0, R0
+	ADD	R5<<2, R8, R8
+	ADD	$16, R9, R9
+	ADD	$32, R10, R10
+	SUBS	$1, R6, R6
+	BNE	blk_t
+	RET
+slow_t:
+	TBZ	$2, R22, nosh_t
+	VLD2	(R10), [V16.S4, V17.S4]
+	MOVW	$1, R20
+	VDUP	R20, V18.S4
+	VEOR	V19.B16, V19.B16, V19.B16
+	VSUB	V17.S4, V18.S4, V17.S4
+	WORD $0x4eb36631 // smax v17.4s, v17.4s, v19.4s
+	WORD $0x4eb14c00 // sqshl v0.4s, v0.4s, v17.4s
+	WORD $0x4eb14c84 // sqshl v4.4s, v4.4s, v17.4s
+	WORD $0x4eb14d08 // sqshl v8.4s, v8.4s, v17.4s
+	WORD $0x4eb14d8c // sqshl v12.4s, v12.4s, v17.4s
+nosh_t:
+	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
+	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
+	WORD $0x4ebdb484 // sqdmulh v4.4s, v4.4s, v29.4s
+	WORD $0x4ebe5484 // srshl v4.4s, v4.4s, v30.4s
+	WORD $0x4ebdb508 // sqdmulh v8.4s, v8.4s, v29.4s
+	WORD $0x4ebe5508 // srshl v8.4s, v8.4s, v30.4s
+	WORD $0x4ebdb58c // sqdmulh v12.4s, v12.4s, v29.4s
+	WORD $0x4ebe558c // srshl v12.4s, v12.4s, v30.4s
+	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
+	WORD $0x4e614890 // sqxtn2 v16.8h, v4.4s
+	WORD $0x0e614911 // sqxtn v17.4h, v8.4s
+	WORD $0x4e614991 // sqxtn2 v17.8h, v12.4s
+	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
+	WORD $0x4e7f0e31 // sqadd v17.8h, v17.8h, v31.8h
+	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
+	WORD $0x4e214a32 // sqxtn2 v18.16b, v17.8h
+	TBZ	$0, R22, noclamp_t
+	MOVW	qmin+92(FP), R20
+	VDUP	R20, V19.B16
+	MOVW	qmax+96(FP), R20
+	VDUP	R20, V20.B16
+	WORD $0x4e336652 // smax v18.16b, v18.16b, v19.16b
+	WORD $0x4e346e52 // smin v18.16b, v18.16b, v20.16b
+noclamp_t:
+	TBNZ	$1, R22, partial_t
+	VST1.P	V18.S[0], (R26)(R1)
+	VST1.P	V18.S[1], (R26)(R1)
+	VST1.P	V18.S[2], (R26)(R1)
+	VST1.P	V18.S[3], (R26)(R1)
+	B	nextrow_t
+partial_t:
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_t0
+	VMOV	V18.B[0], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_t0
+	VMOV	V18.B[1], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_t0
+	VMOV	V18.B[2], R21
+	MOVB	R21, 2(R20)
+ptail_t0:
+	ADD	R1, R26, R26
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_t1
+	VMOV	V18.B[4], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_t1
+	VMOV	V18.B[5], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_t1
+	VMOV	V18.B[6], R21
+	MOVB	R21, 2(R20)
+ptail_t1:
+	ADD	R1, R26, R26
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_t2
+	VMOV	V18.B[8], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_t2
+	VMOV	V18.B[9], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_t2
+	VMOV	V18.B[10], R21
+	MOVB	R21, 2(R20)
+ptail_t2:
+	ADD	R1, R26, R26
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_t3
+	VMOV	V18.B[12], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_t3
+	VMOV	V18.B[13], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_t3
+	VMOV	V18.B[14], R21
+	MOVB	R21, 2(R20)
+ptail_t3:
+	ADD	R1, R26, R26
+	B	nextrow_t
 
 // func gemmF32Neon(dst *float32, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int, w *int8, bias *int32, scale *float32)
 TEXT ·gemmF32Neon(SB), NOSPLIT, $0-88
@@ -402,9 +893,6 @@ TEXT ·gemmF32Neon(SB), NOSPLIT, $0-88
 	ORR	R20<<1, R22, R22
 	MUL	R4, R3, R4
 	ADD	R2, R4, R4
-	MOVW	$1, R20
-	VDUP	R20, V26.S4
-	VEOR	V27.B16, V27.B16, V27.B16
 blk:
 	VLD1	(R9), [V28.S4]
 	VLD1	(R10), [V29.S4]
@@ -634,7 +1122,7 @@ reduce:
 	WORD $0x6e3ddd08 // fmul v8.4s, v8.4s, v29.4s
 	WORD $0x4e21d98c // scvtf v12.4s, v12.4s
 	WORD $0x6e3ddd8c // fmul v12.4s, v12.4s, v29.4s
-	CBNZ	R22, slow
+	CBNZ	R22, partial
 	VST1.P	[V0.S4], (R26)(R1)
 	VST1.P	[V4.S4], (R26)(R1)
 	VST1.P	[V8.S4], (R26)(R1)
@@ -649,13 +1137,6 @@ nextrow:
 	SUBS	$1, R6, R6
 	BNE	blk
 	RET
-slow:
-	TBNZ	$1, R22, partial
-	VST1.P	[V0.S4], (R26)(R1)
-	VST1.P	[V4.S4], (R26)(R1)
-	VST1.P	[V8.S4], (R26)(R1)
-	VST1.P	[V12.S4], (R26)(R1)
-	B	nextrow
 partial:
 	MOVD	R26, R20
 	CMP	$1, R7
@@ -747,30 +1228,34 @@ TEXT ·gemmQ8Neon1(SB), NOSPLIT, $0-100
 	ORR	R20<<1, R22, R22
 	MUL	R4, R3, R4
 	ADD	R2, R4, R4
-	MOVW	$1, R20
-	VDUP	R20, V26.S4
-	VEOR	V27.B16, V27.B16, V27.B16
-blk:
+	VDUP	R11, V31.H8
+	LSR	$4, R5, R12
+	CBZ	R12, blk_t
+	TBNZ	$3, R5, blk_st
+blk_s:
 	VLD1	(R9), [V28.S4]
 	VLD2	(R10), [V29.S4, V30.S4]
 	MOVW	$1, R20
 	VDUP	R20, V26.S4
 	VEOR	V27.B16, V27.B16, V27.B16
-	VSUB	V30.S4, V26.S4, V31.S4
-	WORD $0x4ebb67ff // smax v31.4s, v31.4s, v27.4s
+	VSUB	V30.S4, V26.S4, V25.S4
+	WORD $0x4ebb6739 // smax v25.4s, v25.4s, v27.4s
 	WORD $0x4eba67de // smax v30.4s, v30.4s, v26.4s
 	VSUB	V30.S4, V27.S4, V30.S4
-	VMOV	V31.D[0], R23
-	VMOV	V31.D[1], R20
+	VMOV	V25.D[0], R23
+	VMOV	V25.D[1], R20
 	ORR	R20, R23, R23
+	AND	$3, R22, R22
+	CMP	$0, R23
+	CSET	NE, R20
+	ORR	R20<<2, R22, R22
 	MOVD	R2, R14
 	MOVD	R0, R26
-rowgrp:
+rowgrp_s:
 	MOVD	R14, R15
 	ADD	R3, R15, R14
 	MOVD	R8, R24
-	LSR	$4, R5, R25
-	CBZ	R25, zero
+	MOVD	R12, R25
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
 	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
@@ -786,8 +1271,8 @@ rowgrp:
 	WORD $0x4e602b42 // saddlp v2.4s, v26.8h
 	WORD $0x4e602b63 // saddlp v3.4s, v27.8h
 	SUBS	$1, R25, R25
-	BEQ	ktail
-kloop:
+	BEQ	kdone_s
+kloop_s:
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
 	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
@@ -803,85 +1288,301 @@ kloop:
 	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
 	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
 	SUBS	$1, R25, R25
-	BNE	kloop
-	B	ktail
-zero:
-	VLD1.P	32(R24), [V20.B16, V21.B16]
-	VLD1R	(R15), [V16.D2]
-	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
-	WORD $0x4e34c219 // smull2 v25.8h, v16.16b, v20.16b
-	WORD $0x0e35c21a // smull v26.8h, v16.8b, v21.8b
-	WORD $0x4e35c21b // smull2 v27.8h, v16.16b, v21.16b
-	WORD $0x4e602b00 // saddlp v0.4s, v24.8h
-	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
-	WORD $0x4e602b42 // saddlp v2.4s, v26.8h
-	WORD $0x4e602b63 // saddlp v3.4s, v27.8h
-	B	reduce
-ktail:
-	TBZ	$3, R5, reduce
-	VLD1.P	32(R24), [V20.B16, V21.B16]
-	VLD1R	(R15), [V16.D2]
-	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
-	WORD $0x4e34c219 // smull2 v25.8h, v16.16b, v20.16b
-	WORD $0x0e35c21a // smull v26.8h, v16.8b, v21.8b
-	WORD $0x4e35c21b // smull2 v27.8h, v16.16b, v21.16b
-	WORD $0x4e606b00 // sadalp v0.4s, v24.8h
-	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
-	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
-	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
-reduce:
+	BNE	kloop_s
+kdone_s:
 	VADDP	V1.S4, V0.S4, V16.S4
 	VADDP	V3.S4, V2.S4, V17.S4
 	VADDP	V17.S4, V16.S4, V0.S4
 	VADD	V28.S4, V0.S4, V0.S4
-	VDUP	R11, V18.H8
-	CBZ	R23, nosh
-	WORD $0x4ebf4c00 // sqshl v0.4s, v0.4s, v31.4s
-nosh:
+	CBNZ	R22, slow_s
 	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
 	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
 	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
-	WORD $0x4e720e10 // sqadd v16.8h, v16.8h, v18.8h
+	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
 	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
-	CBNZ	R22, slow
 	VST1.P	V18.S[0], (R26)(R1)
-nextrow:
+nextrow_s:
 	CMP	R4, R14
-	BLO	rowgrp
+	BLO	rowgrp_s
 	ADD	$4, R0, R0
 	ADD	R5<<2, R8, R8
 	ADD	$16, R9, R9
 	ADD	$32, R10, R10
 	SUBS	$1, R6, R6
-	BNE	blk
+	BNE	blk_s
 	RET
-slow:
-	TBZ	$0, R22, noclamp
-	VDUP	R12, V19.B16
-	VDUP	R13, V20.B16
+slow_s:
+	TBZ	$2, R22, nosh_s
+	VLD2	(R10), [V16.S4, V17.S4]
+	MOVW	$1, R20
+	VDUP	R20, V18.S4
+	VEOR	V19.B16, V19.B16, V19.B16
+	VSUB	V17.S4, V18.S4, V17.S4
+	WORD $0x4eb36631 // smax v17.4s, v17.4s, v19.4s
+	WORD $0x4eb14c00 // sqshl v0.4s, v0.4s, v17.4s
+nosh_s:
+	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
+	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
+	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
+	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
+	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
+	TBZ	$0, R22, noclamp_s
+	MOVW	qmin+92(FP), R20
+	VDUP	R20, V19.B16
+	MOVW	qmax+96(FP), R20
+	VDUP	R20, V20.B16
 	WORD $0x4e336652 // smax v18.16b, v18.16b, v19.16b
 	WORD $0x4e346e52 // smin v18.16b, v18.16b, v20.16b
-noclamp:
-	TBNZ	$1, R22, partial
+noclamp_s:
+	TBNZ	$1, R22, partial_s
 	VST1.P	V18.S[0], (R26)(R1)
-	B	nextrow
-partial:
+	B	nextrow_s
+partial_s:
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail0
+	BLT	ptail_s0
 	VMOV	V18.B[0], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail0
+	BLT	ptail_s0
 	VMOV	V18.B[1], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail0
+	BLT	ptail_s0
 	VMOV	V18.B[2], R21
 	MOVB	R21, 2(R20)
-ptail0:
+ptail_s0:
 	ADD	R1, R26, R26
-	B	nextrow
+	B	nextrow_s
+blk_st:
+	VLD1	(R9), [V28.S4]
+	VLD2	(R10), [V29.S4, V30.S4]
+	MOVW	$1, R20
+	VDUP	R20, V26.S4
+	VEOR	V27.B16, V27.B16, V27.B16
+	VSUB	V30.S4, V26.S4, V25.S4
+	WORD $0x4ebb6739 // smax v25.4s, v25.4s, v27.4s
+	WORD $0x4eba67de // smax v30.4s, v30.4s, v26.4s
+	VSUB	V30.S4, V27.S4, V30.S4
+	VMOV	V25.D[0], R23
+	VMOV	V25.D[1], R20
+	ORR	R20, R23, R23
+	AND	$3, R22, R22
+	CMP	$0, R23
+	CSET	NE, R20
+	ORR	R20<<2, R22, R22
+	MOVD	R2, R14
+	MOVD	R0, R26
+rowgrp_st:
+	MOVD	R14, R15
+	ADD	R3, R15, R14
+	MOVD	R8, R24
+	MOVD	R12, R25
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	16(R15), [V16.B16]
+	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
+	WORD $0x0e35c219 // smull v25.8h, v16.8b, v21.8b
+	WORD $0x0e36c21a // smull v26.8h, v16.8b, v22.8b
+	WORD $0x0e37c21b // smull v27.8h, v16.8b, v23.8b
+	WORD $0x4e348218 // smlal2 v24.8h, v16.16b, v20.16b
+	WORD $0x4e358219 // smlal2 v25.8h, v16.16b, v21.16b
+	WORD $0x4e36821a // smlal2 v26.8h, v16.16b, v22.16b
+	WORD $0x4e37821b // smlal2 v27.8h, v16.16b, v23.16b
+	WORD $0x4e602b00 // saddlp v0.4s, v24.8h
+	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
+	WORD $0x4e602b42 // saddlp v2.4s, v26.8h
+	WORD $0x4e602b63 // saddlp v3.4s, v27.8h
+	SUBS	$1, R25, R25
+	BEQ	kdone_st
+kloop_st:
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	16(R15), [V16.B16]
+	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
+	WORD $0x0e35c219 // smull v25.8h, v16.8b, v21.8b
+	WORD $0x0e36c21a // smull v26.8h, v16.8b, v22.8b
+	WORD $0x0e37c21b // smull v27.8h, v16.8b, v23.8b
+	WORD $0x4e348218 // smlal2 v24.8h, v16.16b, v20.16b
+	WORD $0x4e358219 // smlal2 v25.8h, v16.16b, v21.16b
+	WORD $0x4e36821a // smlal2 v26.8h, v16.16b, v22.16b
+	WORD $0x4e37821b // smlal2 v27.8h, v16.16b, v23.16b
+	WORD $0x4e606b00 // sadalp v0.4s, v24.8h
+	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
+	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
+	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
+	SUBS	$1, R25, R25
+	BNE	kloop_st
+kdone_st:
+	VLD1.P	32(R24), [V20.B16, V21.B16]
+	VLD1R	(R15), [V16.D2]
+	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
+	WORD $0x4e34c219 // smull2 v25.8h, v16.16b, v20.16b
+	WORD $0x0e35c21a // smull v26.8h, v16.8b, v21.8b
+	WORD $0x4e35c21b // smull2 v27.8h, v16.16b, v21.16b
+	WORD $0x4e606b00 // sadalp v0.4s, v24.8h
+	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
+	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
+	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
+	VADDP	V1.S4, V0.S4, V16.S4
+	VADDP	V3.S4, V2.S4, V17.S4
+	VADDP	V17.S4, V16.S4, V0.S4
+	VADD	V28.S4, V0.S4, V0.S4
+	CBNZ	R22, slow_st
+	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
+	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
+	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
+	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
+	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
+	VST1.P	V18.S[0], (R26)(R1)
+nextrow_st:
+	CMP	R4, R14
+	BLO	rowgrp_st
+	ADD	$4, R0, R0
+	ADD	R5<<2, R8, R8
+	ADD	$16, R9, R9
+	ADD	$32, R10, R10
+	SUBS	$1, R6, R6
+	BNE	blk_st
+	RET
+slow_st:
+	TBZ	$2, R22, nosh_st
+	VLD2	(R10), [V16.S4, V17.S4]
+	MOVW	$1, R20
+	VDUP	R20, V18.S4
+	VEOR	V19.B16, V19.B16, V19.B16
+	VSUB	V17.S4, V18.S4, V17.S4
+	WORD $0x4eb36631 // smax v17.4s, v17.4s, v19.4s
+	WORD $0x4eb14c00 // sqshl v0.4s, v0.4s, v17.4s
+nosh_st:
+	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
+	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
+	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
+	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
+	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
+	TBZ	$0, R22, noclamp_st
+	MOVW	qmin+92(FP), R20
+	VDUP	R20, V19.B16
+	MOVW	qmax+96(FP), R20
+	VDUP	R20, V20.B16
+	WORD $0x4e336652 // smax v18.16b, v18.16b, v19.16b
+	WORD $0x4e346e52 // smin v18.16b, v18.16b, v20.16b
+noclamp_st:
+	TBNZ	$1, R22, partial_st
+	VST1.P	V18.S[0], (R26)(R1)
+	B	nextrow_st
+partial_st:
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_st0
+	VMOV	V18.B[0], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_st0
+	VMOV	V18.B[1], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_st0
+	VMOV	V18.B[2], R21
+	MOVB	R21, 2(R20)
+ptail_st0:
+	ADD	R1, R26, R26
+	B	nextrow_st
+blk_t:
+	VLD1	(R9), [V28.S4]
+	VLD2	(R10), [V29.S4, V30.S4]
+	MOVW	$1, R20
+	VDUP	R20, V26.S4
+	VEOR	V27.B16, V27.B16, V27.B16
+	VSUB	V30.S4, V26.S4, V25.S4
+	WORD $0x4ebb6739 // smax v25.4s, v25.4s, v27.4s
+	WORD $0x4eba67de // smax v30.4s, v30.4s, v26.4s
+	VSUB	V30.S4, V27.S4, V30.S4
+	VMOV	V25.D[0], R23
+	VMOV	V25.D[1], R20
+	ORR	R20, R23, R23
+	AND	$3, R22, R22
+	CMP	$0, R23
+	CSET	NE, R20
+	ORR	R20<<2, R22, R22
+	MOVD	R2, R14
+	MOVD	R0, R26
+rowgrp_t:
+	MOVD	R14, R15
+	ADD	R3, R15, R14
+	MOVD	R8, R24
+	VLD1.P	32(R24), [V20.B16, V21.B16]
+	VLD1R	(R15), [V16.D2]
+	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
+	WORD $0x4e34c219 // smull2 v25.8h, v16.16b, v20.16b
+	WORD $0x0e35c21a // smull v26.8h, v16.8b, v21.8b
+	WORD $0x4e35c21b // smull2 v27.8h, v16.16b, v21.16b
+	WORD $0x4e602b00 // saddlp v0.4s, v24.8h
+	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
+	WORD $0x4e602b42 // saddlp v2.4s, v26.8h
+	WORD $0x4e602b63 // saddlp v3.4s, v27.8h
+	VADDP	V1.S4, V0.S4, V16.S4
+	VADDP	V3.S4, V2.S4, V17.S4
+	VADDP	V17.S4, V16.S4, V0.S4
+	VADD	V28.S4, V0.S4, V0.S4
+	CBNZ	R22, slow_t
+	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
+	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
+	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
+	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
+	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
+	VST1.P	V18.S[0], (R26)(R1)
+nextrow_t:
+	CMP	R4, R14
+	BLO	rowgrp_t
+	ADD	$4, R0, R0
+	ADD	R5<<2, R8, R8
+	ADD	$16, R9, R9
+	ADD	$32, R10, R10
+	SUBS	$1, R6, R6
+	BNE	blk_t
+	RET
+slow_t:
+	TBZ	$2, R22, nosh_t
+	VLD2	(R10), [V16.S4, V17.S4]
+	MOVW	$1, R20
+	VDUP	R20, V18.S4
+	VEOR	V19.B16, V19.B16, V19.B16
+	VSUB	V17.S4, V18.S4, V17.S4
+	WORD $0x4eb36631 // smax v17.4s, v17.4s, v19.4s
+	WORD $0x4eb14c00 // sqshl v0.4s, v0.4s, v17.4s
+nosh_t:
+	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
+	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
+	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
+	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
+	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
+	TBZ	$0, R22, noclamp_t
+	MOVW	qmin+92(FP), R20
+	VDUP	R20, V19.B16
+	MOVW	qmax+96(FP), R20
+	VDUP	R20, V20.B16
+	WORD $0x4e336652 // smax v18.16b, v18.16b, v19.16b
+	WORD $0x4e346e52 // smin v18.16b, v18.16b, v20.16b
+noclamp_t:
+	TBNZ	$1, R22, partial_t
+	VST1.P	V18.S[0], (R26)(R1)
+	B	nextrow_t
+partial_t:
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_t0
+	VMOV	V18.B[0], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_t0
+	VMOV	V18.B[1], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_t0
+	VMOV	V18.B[2], R21
+	MOVB	R21, 2(R20)
+ptail_t0:
+	ADD	R1, R26, R26
+	B	nextrow_t
 
 // func gemmQ8NeonK8(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int, w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
 TEXT ·gemmQ8NeonK8(SB), NOSPLIT, $0-100
@@ -1129,9 +1830,6 @@ TEXT ·gemmF32Neon1(SB), NOSPLIT, $0-88
 	ORR	R20<<1, R22, R22
 	MUL	R4, R3, R4
 	ADD	R2, R4, R4
-	MOVW	$1, R20
-	VDUP	R20, V26.S4
-	VEOR	V27.B16, V27.B16, V27.B16
 blk:
 	VLD1	(R9), [V28.S4]
 	VLD1	(R10), [V29.S4]
@@ -1208,7 +1906,7 @@ reduce:
 	VADD	V28.S4, V0.S4, V0.S4
 	WORD $0x4e21d800 // scvtf v0.4s, v0.4s
 	WORD $0x6e3ddc00 // fmul v0.4s, v0.4s, v29.4s
-	CBNZ	R22, slow
+	CBNZ	R22, partial
 	VST1.P	[V0.S4], (R26)(R1)
 nextrow:
 	CMP	R4, R14
@@ -1220,10 +1918,6 @@ nextrow:
 	SUBS	$1, R6, R6
 	BNE	blk
 	RET
-slow:
-	TBNZ	$1, R22, partial
-	VST1.P	[V0.S4], (R26)(R1)
-	B	nextrow
 partial:
 	MOVD	R26, R20
 	CMP	$1, R7

@@ -132,35 +132,18 @@ func storeTailBytes(a *Asm, vec string, lane0, n int, label string) {
 	a.L("%s:", label)
 }
 
-// genNeon: mr rows x 4 columns; packed [n/4][kpad/16][4][16] (+[4][8] tail chunk).
-func genNeon(a *Asm, name string, f32 bool, mr int) {
-	gemmPrologue(a, name, f32)
-	if !f32 {
-		clampFlag(a)
-	} else {
-		a.L("\tMOVD\tZR, R22")
-	}
+// genNeonF32: mr rows x 4 columns, float32 outputs (the classifier);
+// packed [n/4][kpad/16][4][16] (+[4][8] tail chunk). V0-V15 sums (4 lanes
+// per pixel and channel, reduced by ADDP at the end), V16-V19 inputs,
+// V20-V23 weights, V24-V27 int16 products, V28 bias, V29 scale.
+func genNeonF32(a *Asm, name string, mr int) {
+	gemmPrologue(a, name, true)
+	a.L("\tMOVD\tZR, R22")
 	slowFlag(a, 4)
 	rowEnd(a)
-	a.L("\tMOVW\t$1, R20")
-	a.L("\tVDUP\tR20, V26.S4")
-	a.L("\tVEOR\tV27.B16, V27.B16, V27.B16")
 	a.L("blk:")
-	// per-block vectors: V28 bias, V29 M/scale, V31 L, V30 R
 	a.L("\tVLD1\t(R9), [V28.S4]")
-	if f32 {
-		a.L("\tVLD1\t(R10), [V29.S4]")
-	} else {
-		a.L("\tVLD2\t(R10), [V29.S4, V30.S4]")
-		a.L("\tMOVW\t$1, R20")
-		a.L("\tVDUP\tR20, V26.S4")
-		a.L("\tVEOR\tV27.B16, V27.B16, V27.B16")
-		shifts(a, "V30", "V31", "V30", "V26", "V27")
-		// R23 = 0 iff no lane shifts left: the SQSHLs are then skipped
-		a.L("\tVMOV\tV31.D[0], R23")
-		a.L("\tVMOV\tV31.D[1], R20")
-		a.L("\tORR\tR20, R23, R23")
-	}
+	a.L("\tVLD1\t(R10), [V29.S4]")
 	a.L("\tMOVD\tR2, R14")
 	a.L("\tMOVD\tR0, R26")
 	a.L("rowgrp:")
@@ -173,25 +156,7 @@ func genNeon(a *Asm, name string, f32 bool, mr int) {
 		if !first {
 			a.L("kloop:")
 		}
-		a.L("\tVLD1.P\t64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]")
-		for i := 0; i < mr; i++ {
-			a.L("\tVLD1.P\t16(%s), [V%d.B16]", xr[i], 16+i)
-		}
-		for r := 0; r < mr; r++ {
-			for c := 0; c < 4; c++ {
-				a.W("smull v%d.8h, v%d.8b, v%d.8b", 24+c, 16+r, 20+c)
-			}
-			for c := 0; c < 4; c++ {
-				a.W("smlal2 v%d.8h, v%d.16b, v%d.16b", 24+c, 16+r, 20+c)
-			}
-			for c := 0; c < 4; c++ {
-				if first {
-					a.W("saddlp v%d.4s, v%d.8h", 4*r+c, 24+c)
-				} else {
-					a.W("sadalp v%d.4s, v%d.8h", 4*r+c, 24+c)
-				}
-			}
-		}
+		neonStep(a, mr, first)
 		a.L("\tSUBS\t$1, R25, R25")
 		if first {
 			a.L("\tBEQ\tktail")
@@ -216,86 +181,201 @@ func genNeon(a *Asm, name string, f32 bool, mr int) {
 		a.L("\tVADDP\tV17.S4, V16.S4, V%d.S4", b)
 		a.L("\tVADD\tV28.S4, V%d.S4, V%d.S4", b, b)
 	}
-	// stores of a full block, the output cursor R26 moving one row each
-	full := func() {
-		for r := 0; r < mr; r++ {
-			if f32 {
-				a.L("\tVST1.P\t[V%d.S4], (R26)(R1)", 4*r)
-			} else {
-				a.L("\tVST1.P\tV18.S[%d], (R26)(R1)", r)
-			}
-		}
+	for r := 0; r < mr; r++ {
+		a.W("scvtf v%d.4s, v%d.4s", 4*r, 4*r)
+		a.W("fmul v%d.4s, v%d.4s, v29.4s", 4*r, 4*r)
 	}
-	if f32 {
-		for r := 0; r < mr; r++ {
-			a.W("scvtf v%d.4s, v%d.4s", 4*r, 4*r)
-			a.W("fmul v%d.4s, v%d.4s, v29.4s", 4*r, 4*r)
-		}
-	} else {
-		a.L("\tVDUP\tR11, V18.H8")
-		a.L("\tCBZ\tR23, nosh")
-		for r := 0; r < mr; r++ {
-			a.W("sqshl v%d.4s, v%d.4s, v31.4s", 4*r, 4*r)
-		}
-		a.L("nosh:")
-		for r := 0; r < mr; r++ {
-			v := 4 * r
-			a.W("sqdmulh v%d.4s, v%d.4s, v29.4s", v, v)
-			a.W("srshl v%d.4s, v%d.4s, v30.4s", v, v)
-		}
-		if mr == 4 {
-			a.W("sqxtn v16.4h, v0.4s")
-			a.W("sqxtn2 v16.8h, v4.4s")
-			a.W("sqxtn v17.4h, v8.4s")
-			a.W("sqxtn2 v17.8h, v12.4s")
-			a.W("sqadd v16.8h, v16.8h, v18.8h")
-			a.W("sqadd v17.8h, v17.8h, v18.8h")
-			a.W("sqxtn v18.8b, v16.8h")
-			a.W("sqxtn2 v18.16b, v17.8h")
-		} else {
-			a.W("sqxtn v16.4h, v0.4s")
-			a.W("sqadd v16.8h, v16.8h, v18.8h")
-			a.W("sqxtn v18.8b, v16.8h")
-		}
+	a.L("\tCBNZ\tR22, partial")
+	for r := 0; r < mr; r++ {
+		a.L("\tVST1.P\t[V%d.S4], (R26)(R1)", 4*r)
 	}
-	a.L("\tCBNZ\tR22, slow")
-	full()
 	a.L("nextrow:")
 	a.L("\tCMP\tR4, R14")
 	a.L("\tBLO\trowgrp")
-	// next block
-	a.L("\tADD\t$%d, R0, R0", pick(f32, 16, 4))
+	a.L("\tADD\t$16, R0, R0")
 	a.L("\tADD\tR5<<2, R8, R8")
 	a.L("\tADD\t$16, R9, R9")
-	a.L("\tADD\t$%d, R10, R10", pick(f32, 16, 32))
+	a.L("\tADD\t$16, R10, R10")
 	a.L("\tSUBS\t$1, R6, R6")
 	a.L("\tBNE\tblk")
 	a.L("\tRET")
-	// rare cases: a clamp narrower than int8 (bit 0 of R22), a padded
-	// tail block (bit 1)
-	a.L("slow:")
-	if !f32 {
-		a.L("\tTBZ\t$0, R22, noclamp")
-		a.L("\tVDUP\tR12, V19.B16")
-		a.L("\tVDUP\tR13, V20.B16")
-		a.W("smax v18.16b, v18.16b, v19.16b")
-		a.W("smin v18.16b, v18.16b, v20.16b")
-		a.L("noclamp:")
-	}
-	a.L("\tTBNZ\t$1, R22, partial")
-	full()
-	a.L("\tB\tnextrow")
+	// a padded tail block
 	a.L("partial:")
 	for r := 0; r < mr; r++ {
 		a.L("\tMOVD\tR26, R20")
-		if f32 {
-			storeTailWords(a, []string{vn(4 * r)}, 4, label("ptail", r))
-		} else {
-			storeTailBytes(a, "V18", 4*r, 4, label("ptail", r))
-		}
+		storeTailWords(a, []string{vn(4 * r)}, 4, label("ptail", r))
 		a.L("\tADD\tR1, R26, R26")
 	}
 	a.L("\tB\tnextrow")
+}
+
+// genNeonQ8: mr rows x 4 columns (genNeonF32's loop and registers; V29 M,
+// V30 R, V31 zOut as int16) with the per-row-group
+// branches moved out of the row loop: kpad's shape (16-k steps and/or an
+// 8-k tail) picks one of three copies of the block loop once per call, R12
+// holds the step count, and one CBNZ on R22 (bit 0: clamp narrower than
+// int8, bit 1: padded tail block, bit 2: some L of the block is not 0)
+// sends the rare row groups to a slower epilogue, which derives L from rq.
+func genNeonQ8(a *Asm, name string, mr int) {
+	gemmPrologue(a, name, false)
+	clampFlag(a)
+	slowFlag(a, 4)
+	rowEnd(a)
+	a.L("\tVDUP\tR11, V31.H8")
+	a.L("\tLSR\t$4, R5, R12")
+	a.L("\tCBZ\tR12, blk_t")
+	a.L("\tTBNZ\t$3, R5, blk_st")
+	variant := func(sfx string, steps, tail bool) {
+		l := func(s string) string { return s + "_" + sfx }
+		a.L("%s:", l("blk"))
+		// per-block vectors: V28 bias, V29 M, V30 R; bit 2 of R22 = some L
+		a.L("\tVLD1\t(R9), [V28.S4]")
+		a.L("\tVLD2\t(R10), [V29.S4, V30.S4]")
+		a.L("\tMOVW\t$1, R20")
+		a.L("\tVDUP\tR20, V26.S4")
+		a.L("\tVEOR\tV27.B16, V27.B16, V27.B16")
+		shifts(a, "V30", "V25", "V30", "V26", "V27")
+		a.L("\tVMOV\tV25.D[0], R23")
+		a.L("\tVMOV\tV25.D[1], R20")
+		a.L("\tORR\tR20, R23, R23")
+		a.L("\tAND\t$3, R22, R22")
+		a.L("\tCMP\t$0, R23")
+		a.L("\tCSET\tNE, R20")
+		a.L("\tORR\tR20<<2, R22, R22")
+		a.L("\tMOVD\tR2, R14")
+		a.L("\tMOVD\tR0, R26")
+		a.L("%s:", l("rowgrp"))
+		inPtrs(a, mr)
+		a.L("\tMOVD\tR8, R24")
+		if steps {
+			// The first 16 k set the sums (SADDLP), so they need no zeroing.
+			a.L("\tMOVD\tR12, R25")
+			for _, first := range []bool{true, false} {
+				if !first {
+					a.L("%s:", l("kloop"))
+				}
+				neonStep(a, mr, first)
+				a.L("\tSUBS\t$1, R25, R25")
+				if first {
+					a.L("\tBEQ\t%s", l("kdone"))
+				} else {
+					a.L("\tBNE\t%s", l("kloop"))
+				}
+			}
+			a.L("%s:", l("kdone"))
+		}
+		if tail {
+			neonTail(a, mr, !steps)
+		}
+		// row sums into V0, V4, V8, V12, plus the bias
+		for r := 0; r < mr; r++ {
+			b := 4 * r
+			a.L("\tVADDP\tV%d.S4, V%d.S4, V16.S4", b+1, b)
+			a.L("\tVADDP\tV%d.S4, V%d.S4, V17.S4", b+3, b+2)
+			a.L("\tVADDP\tV17.S4, V16.S4, V%d.S4", b)
+			a.L("\tVADD\tV28.S4, V%d.S4, V%d.S4", b, b)
+		}
+		a.L("\tCBNZ\tR22, %s", l("slow"))
+		neonRequant(a, mr)
+		for r := 0; r < mr; r++ {
+			a.L("\tVST1.P\tV18.S[%d], (R26)(R1)", r)
+		}
+		a.L("%s:", l("nextrow"))
+		a.L("\tCMP\tR4, R14")
+		a.L("\tBLO\t%s", l("rowgrp"))
+		a.L("\tADD\t$4, R0, R0")
+		a.L("\tADD\tR5<<2, R8, R8")
+		a.L("\tADD\t$16, R9, R9")
+		a.L("\tADD\t$32, R10, R10")
+		a.L("\tSUBS\t$1, R6, R6")
+		a.L("\tBNE\t%s", l("blk"))
+		a.L("\tRET")
+		a.L("%s:", l("slow"))
+		a.L("\tTBZ\t$2, R22, %s", l("nosh"))
+		// L = max(1-Shift, 0) from rq, then SQSHL by it
+		a.L("\tVLD2\t(R10), [V16.S4, V17.S4]")
+		a.L("\tMOVW\t$1, R20")
+		a.L("\tVDUP\tR20, V18.S4")
+		a.L("\tVEOR\tV19.B16, V19.B16, V19.B16")
+		a.L("\tVSUB\tV17.S4, V18.S4, V17.S4")
+		a.W("smax v17.4s, v17.4s, v19.4s")
+		for r := 0; r < mr; r++ {
+			a.W("sqshl v%d.4s, v%d.4s, v17.4s", 4*r, 4*r)
+		}
+		a.L("%s:", l("nosh"))
+		neonRequant(a, mr)
+		a.L("\tTBZ\t$0, R22, %s", l("noclamp"))
+		a.L("\tMOVW\tqmin+92(FP), R20")
+		a.L("\tVDUP\tR20, V19.B16")
+		a.L("\tMOVW\tqmax+96(FP), R20")
+		a.L("\tVDUP\tR20, V20.B16")
+		a.W("smax v18.16b, v18.16b, v19.16b")
+		a.W("smin v18.16b, v18.16b, v20.16b")
+		a.L("%s:", l("noclamp"))
+		a.L("\tTBNZ\t$1, R22, %s", l("partial"))
+		for r := 0; r < mr; r++ {
+			a.L("\tVST1.P\tV18.S[%d], (R26)(R1)", r)
+		}
+		a.L("\tB\t%s", l("nextrow"))
+		a.L("%s:", l("partial"))
+		for r := 0; r < mr; r++ {
+			a.L("\tMOVD\tR26, R20")
+			storeTailBytes(a, "V18", 4*r, 4, label(l("ptail"), r))
+			a.L("\tADD\tR1, R26, R26")
+		}
+		a.L("\tB\t%s", l("nextrow"))
+	}
+	variant("s", true, false)
+	variant("st", true, true)
+	variant("t", false, true)
+}
+
+// neonStep emits one 16-k step of genNeon's loop (SADDLP into the sums if
+// first, else SADALP).
+func neonStep(a *Asm, mr int, first bool) {
+	a.L("\tVLD1.P\t64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]")
+	for i := 0; i < mr; i++ {
+		a.L("\tVLD1.P\t16(%s), [V%d.B16]", xr[i], 16+i)
+	}
+	for r := 0; r < mr; r++ {
+		for c := 0; c < 4; c++ {
+			a.W("smull v%d.8h, v%d.8b, v%d.8b", 24+c, 16+r, 20+c)
+		}
+		for c := 0; c < 4; c++ {
+			a.W("smlal2 v%d.8h, v%d.16b, v%d.16b", 24+c, 16+r, 20+c)
+		}
+		for c := 0; c < 4; c++ {
+			if first {
+				a.W("saddlp v%d.4s, v%d.8h", 4*r+c, 24+c)
+			} else {
+				a.W("sadalp v%d.4s, v%d.8h", 4*r+c, 24+c)
+			}
+		}
+	}
+}
+
+// neonRequant requantizes the row sums V0, V4, V8, V12 (M in V29, R in
+// V30, zOut in V31 as int16) into the bytes of V18 (row r in lane r).
+func neonRequant(a *Asm, mr int) {
+	for r := 0; r < mr; r++ {
+		v := 4 * r
+		a.W("sqdmulh v%d.4s, v%d.4s, v29.4s", v, v)
+		a.W("srshl v%d.4s, v%d.4s, v30.4s", v, v)
+	}
+	if mr == 4 {
+		a.W("sqxtn v16.4h, v0.4s")
+		a.W("sqxtn2 v16.8h, v4.4s")
+		a.W("sqxtn v17.4h, v8.4s")
+		a.W("sqxtn2 v17.8h, v12.4s")
+		a.W("sqadd v16.8h, v16.8h, v31.8h")
+		a.W("sqadd v17.8h, v17.8h, v31.8h")
+		a.W("sqxtn v18.8b, v16.8h")
+		a.W("sqxtn2 v18.16b, v17.8h")
+	} else {
+		a.W("sqxtn v16.4h, v0.4s")
+		a.W("sqadd v16.8h, v16.8h, v31.8h")
+		a.W("sqxtn v18.8b, v16.8h")
+	}
 }
 
 // genNeonK8: 4 rows x 8 columns for kpad == 8 (k <= 8: MixNet-S's
@@ -764,11 +844,11 @@ func dotGroups(a *Asm, mr, ng int) {
 func gemmNeonFile() string {
 	a := &Asm{}
 	a.L(header)
-	genNeon(a, "gemmQ8Neon", false, 4)
-	genNeon(a, "gemmF32Neon", true, 4)
-	genNeon(a, "gemmQ8Neon1", false, 1)
+	genNeonQ8(a, "gemmQ8Neon", 4)
+	genNeonF32(a, "gemmF32Neon", 4)
+	genNeonQ8(a, "gemmQ8Neon1", 1)
 	genNeonK8(a, "gemmQ8NeonK8")
-	genNeon(a, "gemmF32Neon1", true, 1)
+	genNeonF32(a, "gemmF32Neon1", 1)
 	return a.String()
 }
 
