@@ -37,6 +37,9 @@ TEXT ·gemmQ8Neon(SB), NOSPLIT, $0-100
 	VDUP	R11, V31.H8
 	LSR	$4, R5, R12
 	CBZ	R12, blk_t
+	SUB	$1, R12, R12
+	AND	$1, R12, R13
+	LSR	$1, R12, R12
 	TBNZ	$3, R5, blk_st
 blk_s:
 	VLD1	(R9), [V28.S4]
@@ -64,7 +67,6 @@ rowgrp_s:
 	ADD	R3, R17, R19
 	ADD	R3, R19, R14
 	MOVD	R8, R24
-	MOVD	R12, R25
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
 	VLD1.P	16(R16), [V17.B16]
@@ -118,9 +120,117 @@ rowgrp_s:
 	WORD $0x4e602b2d // saddlp v13.4s, v25.8h
 	WORD $0x4e602b4e // saddlp v14.4s, v26.8h
 	WORD $0x4e602b6f // saddlp v15.4s, v27.8h
-	SUBS	$1, R25, R25
-	BEQ	kdone_s
+	TBZ	$0, R13, even_s
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	16(R15), [V16.B16]
+	VLD1.P	16(R16), [V17.B16]
+	VLD1.P	16(R17), [V18.B16]
+	VLD1.P	16(R19), [V19.B16]
+	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
+	WORD $0x0e35c219 // smull v25.8h, v16.8b, v21.8b
+	WORD $0x0e36c21a // smull v26.8h, v16.8b, v22.8b
+	WORD $0x0e37c21b // smull v27.8h, v16.8b, v23.8b
+	WORD $0x4e348218 // smlal2 v24.8h, v16.16b, v20.16b
+	WORD $0x4e358219 // smlal2 v25.8h, v16.16b, v21.16b
+	WORD $0x4e36821a // smlal2 v26.8h, v16.16b, v22.16b
+	WORD $0x4e37821b // smlal2 v27.8h, v16.16b, v23.16b
+	WORD $0x4e606b00 // sadalp v0.4s, v24.8h
+	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
+	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
+	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
+	WORD $0x0e34c238 // smull v24.8h, v17.8b, v20.8b
+	WORD $0x0e35c239 // smull v25.8h, v17.8b, v21.8b
+	WORD $0x0e36c23a // smull v26.8h, v17.8b, v22.8b
+	WORD $0x0e37c23b // smull v27.8h, v17.8b, v23.8b
+	WORD $0x4e348238 // smlal2 v24.8h, v17.16b, v20.16b
+	WORD $0x4e358239 // smlal2 v25.8h, v17.16b, v21.16b
+	WORD $0x4e36823a // smlal2 v26.8h, v17.16b, v22.16b
+	WORD $0x4e37823b // smlal2 v27.8h, v17.16b, v23.16b
+	WORD $0x4e606b04 // sadalp v4.4s, v24.8h
+	WORD $0x4e606b25 // sadalp v5.4s, v25.8h
+	WORD $0x4e606b46 // sadalp v6.4s, v26.8h
+	WORD $0x4e606b67 // sadalp v7.4s, v27.8h
+	WORD $0x0e34c258 // smull v24.8h, v18.8b, v20.8b
+	WORD $0x0e35c259 // smull v25.8h, v18.8b, v21.8b
+	WORD $0x0e36c25a // smull v26.8h, v18.8b, v22.8b
+	WORD $0x0e37c25b // smull v27.8h, v18.8b, v23.8b
+	WORD $0x4e348258 // smlal2 v24.8h, v18.16b, v20.16b
+	WORD $0x4e358259 // smlal2 v25.8h, v18.16b, v21.16b
+	WORD $0x4e36825a // smlal2 v26.8h, v18.16b, v22.16b
+	WORD $0x4e37825b // smlal2 v27.8h, v18.16b, v23.16b
+	WORD $0x4e606b08 // sadalp v8.4s, v24.8h
+	WORD $0x4e606b29 // sadalp v9.4s, v25.8h
+	WORD $0x4e606b4a // sadalp v10.4s, v26.8h
+	WORD $0x4e606b6b // sadalp v11.4s, v27.8h
+	WORD $0x0e34c278 // smull v24.8h, v19.8b, v20.8b
+	WORD $0x0e35c279 // smull v25.8h, v19.8b, v21.8b
+	WORD $0x0e36c27a // smull v26.8h, v19.8b, v22.8b
+	WORD $0x0e37c27b // smull v27.8h, v19.8b, v23.8b
+	WORD $0x4e348278 // smlal2 v24.8h, v19.16b, v20.16b
+	WORD $0x4e358279 // smlal2 v25.8h, v19.16b, v21.16b
+	WORD $0x4e36827a // smlal2 v26.8h, v19.16b, v22.16b
+	WORD $0x4e37827b // smlal2 v27.8h, v19.16b, v23.16b
+	WORD $0x4e606b0c // sadalp v12.4s, v24.8h
+	WORD $0x4e606b2d // sadalp v13.4s, v25.8h
+	WORD $0x4e606b4e // sadalp v14.4s, v26.8h
+	WORD $0x4e606b6f // sadalp v15.4s, v27.8h
+even_s:
+	CBZ	R12, kdone_s
+	MOVD	R12, R25
 kloop_s:
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	16(R15), [V16.B16]
+	VLD1.P	16(R16), [V17.B16]
+	VLD1.P	16(R17), [V18.B16]
+	VLD1.P	16(R19), [V19.B16]
+	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
+	WORD $0x0e35c219 // smull v25.8h, v16.8b, v21.8b
+	WORD $0x0e36c21a // smull v26.8h, v16.8b, v22.8b
+	WORD $0x0e37c21b // smull v27.8h, v16.8b, v23.8b
+	WORD $0x4e348218 // smlal2 v24.8h, v16.16b, v20.16b
+	WORD $0x4e358219 // smlal2 v25.8h, v16.16b, v21.16b
+	WORD $0x4e36821a // smlal2 v26.8h, v16.16b, v22.16b
+	WORD $0x4e37821b // smlal2 v27.8h, v16.16b, v23.16b
+	WORD $0x4e606b00 // sadalp v0.4s, v24.8h
+	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
+	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
+	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
+	WORD $0x0e34c238 // smull v24.8h, v17.8b, v20.8b
+	WORD $0x0e35c239 // smull v25.8h, v17.8b, v21.8b
+	WORD $0x0e36c23a // smull v26.8h, v17.8b, v22.8b
+	WORD $0x0e37c23b // smull v27.8h, v17.8b, v23.8b
+	WORD $0x4e348238 // smlal2 v24.8h, v17.16b, v20.16b
+	WORD $0x4e358239 // smlal2 v25.8h, v17.16b, v21.16b
+	WORD $0x4e36823a // smlal2 v26.8h, v17.16b, v22.16b
+	WORD $0x4e37823b // smlal2 v27.8h, v17.16b, v23.16b
+	WORD $0x4e606b04 // sadalp v4.4s, v24.8h
+	WORD $0x4e606b25 // sadalp v5.4s, v25.8h
+	WORD $0x4e606b46 // sadalp v6.4s, v26.8h
+	WORD $0x4e606b67 // sadalp v7.4s, v27.8h
+	WORD $0x0e34c258 // smull v24.8h, v18.8b, v20.8b
+	WORD $0x0e35c259 // smull v25.8h, v18.8b, v21.8b
+	WORD $0x0e36c25a // smull v26.8h, v18.8b, v22.8b
+	WORD $0x0e37c25b // smull v27.8h, v18.8b, v23.8b
+	WORD $0x4e348258 // smlal2 v24.8h, v18.16b, v20.16b
+	WORD $0x4e358259 // smlal2 v25.8h, v18.16b, v21.16b
+	WORD $0x4e36825a // smlal2 v26.8h, v18.16b, v22.16b
+	WORD $0x4e37825b // smlal2 v27.8h, v18.16b, v23.16b
+	WORD $0x4e606b08 // sadalp v8.4s, v24.8h
+	WORD $0x4e606b29 // sadalp v9.4s, v25.8h
+	WORD $0x4e606b4a // sadalp v10.4s, v26.8h
+	WORD $0x4e606b6b // sadalp v11.4s, v27.8h
+	WORD $0x0e34c278 // smull v24.8h, v19.8b, v20.8b
+	WORD $0x0e35c279 // smull v25.8h, v19.8b, v21.8b
+	WORD $0x0e36c27a // smull v26.8h, v19.8b, v22.8b
+	WORD $0x0e37c27b // smull v27.8h, v19.8b, v23.8b
+	WORD $0x4e348278 // smlal2 v24.8h, v19.16b, v20.16b
+	WORD $0x4e358279 // smlal2 v25.8h, v19.16b, v21.16b
+	WORD $0x4e36827a // smlal2 v26.8h, v19.16b, v22.16b
+	WORD $0x4e37827b // smlal2 v27.8h, v19.16b, v23.16b
+	WORD $0x4e606b0c // sadalp v12.4s, v24.8h
+	WORD $0x4e606b2d // sadalp v13.4s, v25.8h
+	WORD $0x4e606b4e // sadalp v14.4s, v26.8h
+	WORD $0x4e606b6f // sadalp v15.4s, v27.8h
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
 	VLD1.P	16(R16), [V17.B16]
@@ -355,7 +465,6 @@ rowgrp_st:
 	ADD	R3, R17, R19
 	ADD	R3, R19, R14
 	MOVD	R8, R24
-	MOVD	R12, R25
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
 	VLD1.P	16(R16), [V17.B16]
@@ -409,9 +518,117 @@ rowgrp_st:
 	WORD $0x4e602b2d // saddlp v13.4s, v25.8h
 	WORD $0x4e602b4e // saddlp v14.4s, v26.8h
 	WORD $0x4e602b6f // saddlp v15.4s, v27.8h
-	SUBS	$1, R25, R25
-	BEQ	kdone_st
+	TBZ	$0, R13, even_st
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	16(R15), [V16.B16]
+	VLD1.P	16(R16), [V17.B16]
+	VLD1.P	16(R17), [V18.B16]
+	VLD1.P	16(R19), [V19.B16]
+	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
+	WORD $0x0e35c219 // smull v25.8h, v16.8b, v21.8b
+	WORD $0x0e36c21a // smull v26.8h, v16.8b, v22.8b
+	WORD $0x0e37c21b // smull v27.8h, v16.8b, v23.8b
+	WORD $0x4e348218 // smlal2 v24.8h, v16.16b, v20.16b
+	WORD $0x4e358219 // smlal2 v25.8h, v16.16b, v21.16b
+	WORD $0x4e36821a // smlal2 v26.8h, v16.16b, v22.16b
+	WORD $0x4e37821b // smlal2 v27.8h, v16.16b, v23.16b
+	WORD $0x4e606b00 // sadalp v0.4s, v24.8h
+	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
+	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
+	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
+	WORD $0x0e34c238 // smull v24.8h, v17.8b, v20.8b
+	WORD $0x0e35c239 // smull v25.8h, v17.8b, v21.8b
+	WORD $0x0e36c23a // smull v26.8h, v17.8b, v22.8b
+	WORD $0x0e37c23b // smull v27.8h, v17.8b, v23.8b
+	WORD $0x4e348238 // smlal2 v24.8h, v17.16b, v20.16b
+	WORD $0x4e358239 // smlal2 v25.8h, v17.16b, v21.16b
+	WORD $0x4e36823a // smlal2 v26.8h, v17.16b, v22.16b
+	WORD $0x4e37823b // smlal2 v27.8h, v17.16b, v23.16b
+	WORD $0x4e606b04 // sadalp v4.4s, v24.8h
+	WORD $0x4e606b25 // sadalp v5.4s, v25.8h
+	WORD $0x4e606b46 // sadalp v6.4s, v26.8h
+	WORD $0x4e606b67 // sadalp v7.4s, v27.8h
+	WORD $0x0e34c258 // smull v24.8h, v18.8b, v20.8b
+	WORD $0x0e35c259 // smull v25.8h, v18.8b, v21.8b
+	WORD $0x0e36c25a // smull v26.8h, v18.8b, v22.8b
+	WORD $0x0e37c25b // smull v27.8h, v18.8b, v23.8b
+	WORD $0x4e348258 // smlal2 v24.8h, v18.16b, v20.16b
+	WORD $0x4e358259 // smlal2 v25.8h, v18.16b, v21.16b
+	WORD $0x4e36825a // smlal2 v26.8h, v18.16b, v22.16b
+	WORD $0x4e37825b // smlal2 v27.8h, v18.16b, v23.16b
+	WORD $0x4e606b08 // sadalp v8.4s, v24.8h
+	WORD $0x4e606b29 // sadalp v9.4s, v25.8h
+	WORD $0x4e606b4a // sadalp v10.4s, v26.8h
+	WORD $0x4e606b6b // sadalp v11.4s, v27.8h
+	WORD $0x0e34c278 // smull v24.8h, v19.8b, v20.8b
+	WORD $0x0e35c279 // smull v25.8h, v19.8b, v21.8b
+	WORD $0x0e36c27a // smull v26.8h, v19.8b, v22.8b
+	WORD $0x0e37c27b // smull v27.8h, v19.8b, v23.8b
+	WORD $0x4e348278 // smlal2 v24.8h, v19.16b, v20.16b
+	WORD $0x4e358279 // smlal2 v25.8h, v19.16b, v21.16b
+	WORD $0x4e36827a // smlal2 v26.8h, v19.16b, v22.16b
+	WORD $0x4e37827b // smlal2 v27.8h, v19.16b, v23.16b
+	WORD $0x4e606b0c // sadalp v12.4s, v24.8h
+	WORD $0x4e606b2d // sadalp v13.4s, v25.8h
+	WORD $0x4e606b4e // sadalp v14.4s, v26.8h
+	WORD $0x4e606b6f // sadalp v15.4s, v27.8h
+even_st:
+	CBZ	R12, kdone_st
+	MOVD	R12, R25
 kloop_st:
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	16(R15), [V16.B16]
+	VLD1.P	16(R16), [V17.B16]
+	VLD1.P	16(R17), [V18.B16]
+	VLD1.P	16(R19), [V19.B16]
+	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
+	WORD $0x0e35c219 // smull v25.8h, v16.8b, v21.8b
+	WORD $0x0e36c21a // smull v26.8h, v16.8b, v22.8b
+	WORD $0x0e37c21b // smull v27.8h, v16.8b, v23.8b
+	WORD $0x4e348218 // smlal2 v24.8h, v16.16b, v20.16b
+	WORD $0x4e358219 // smlal2 v25.8h, v16.16b, v21.16b
+	WORD $0x4e36821a // smlal2 v26.8h, v16.16b, v22.16b
+	WORD $0x4e37821b // smlal2 v27.8h, v16.16b, v23.16b
+	WORD $0x4e606b00 // sadalp v0.4s, v24.8h
+	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
+	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
+	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
+	WORD $0x0e34c238 // smull v24.8h, v17.8b, v20.8b
+	WORD $0x0e35c239 // smull v25.8h, v17.8b, v21.8b
+	WORD $0x0e36c23a // smull v26.8h, v17.8b, v22.8b
+	WORD $0x0e37c23b // smull v27.8h, v17.8b, v23.8b
+	WORD $0x4e348238 // smlal2 v24.8h, v17.16b, v20.16b
+	WORD $0x4e358239 // smlal2 v25.8h, v17.16b, v21.16b
+	WORD $0x4e36823a // smlal2 v26.8h, v17.16b, v22.16b
+	WORD $0x4e37823b // smlal2 v27.8h, v17.16b, v23.16b
+	WORD $0x4e606b04 // sadalp v4.4s, v24.8h
+	WORD $0x4e606b25 // sadalp v5.4s, v25.8h
+	WORD $0x4e606b46 // sadalp v6.4s, v26.8h
+	WORD $0x4e606b67 // sadalp v7.4s, v27.8h
+	WORD $0x0e34c258 // smull v24.8h, v18.8b, v20.8b
+	WORD $0x0e35c259 // smull v25.8h, v18.8b, v21.8b
+	WORD $0x0e36c25a // smull v26.8h, v18.8b, v22.8b
+	WORD $0x0e37c25b // smull v27.8h, v18.8b, v23.8b
+	WORD $0x4e348258 // smlal2 v24.8h, v18.16b, v20.16b
+	WORD $0x4e358259 // smlal2 v25.8h, v18.16b, v21.16b
+	WORD $0x4e36825a // smlal2 v26.8h, v18.16b, v22.16b
+	WORD $0x4e37825b // smlal2 v27.8h, v18.16b, v23.16b
+	WORD $0x4e606b08 // sadalp v8.4s, v24.8h
+	WORD $0x4e606b29 // sadalp v9.4s, v25.8h
+	WORD $0x4e606b4a // sadalp v10.4s, v26.8h
+	WORD $0x4e606b6b // sadalp v11.4s, v27.8h
+	WORD $0x0e34c278 // smull v24.8h, v19.8b, v20.8b
+	WORD $0x0e35c279 // smull v25.8h, v19.8b, v21.8b
+	WORD $0x0e36c27a // smull v26.8h, v19.8b, v22.8b
+	WORD $0x0e37c27b // smull v27.8h, v19.8b, v23.8b
+	WORD $0x4e348278 // smlal2 v24.8h, v19.16b, v20.16b
+	WORD $0x4e358279 // smlal2 v25.8h, v19.16b, v21.16b
+	WORD $0x4e36827a // smlal2 v26.8h, v19.16b, v22.16b
+	WORD $0x4e37827b // smlal2 v27.8h, v19.16b, v23.16b
+	WORD $0x4e606b0c // sadalp v12.4s, v24.8h
+	WORD $0x4e606b2d // sadalp v13.4s, v25.8h
+	WORD $0x4e606b4e // sadalp v14.4s, v26.8h
+	WORD $0x4e606b6f // sadalp v15.4s, v27.8h
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
 	VLD1.P	16(R16), [V17.B16]
@@ -1231,6 +1448,9 @@ TEXT ·gemmQ8Neon1(SB), NOSPLIT, $0-100
 	VDUP	R11, V31.H8
 	LSR	$4, R5, R12
 	CBZ	R12, blk_t
+	SUB	$1, R12, R12
+	AND	$1, R12, R13
+	LSR	$1, R12, R12
 	TBNZ	$3, R5, blk_st
 blk_s:
 	VLD1	(R9), [V28.S4]
@@ -1255,7 +1475,6 @@ rowgrp_s:
 	MOVD	R14, R15
 	ADD	R3, R15, R14
 	MOVD	R8, R24
-	MOVD	R12, R25
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
 	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
@@ -1270,9 +1489,39 @@ rowgrp_s:
 	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
 	WORD $0x4e602b42 // saddlp v2.4s, v26.8h
 	WORD $0x4e602b63 // saddlp v3.4s, v27.8h
-	SUBS	$1, R25, R25
-	BEQ	kdone_s
+	TBZ	$0, R13, even_s
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	16(R15), [V16.B16]
+	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
+	WORD $0x0e35c219 // smull v25.8h, v16.8b, v21.8b
+	WORD $0x0e36c21a // smull v26.8h, v16.8b, v22.8b
+	WORD $0x0e37c21b // smull v27.8h, v16.8b, v23.8b
+	WORD $0x4e348218 // smlal2 v24.8h, v16.16b, v20.16b
+	WORD $0x4e358219 // smlal2 v25.8h, v16.16b, v21.16b
+	WORD $0x4e36821a // smlal2 v26.8h, v16.16b, v22.16b
+	WORD $0x4e37821b // smlal2 v27.8h, v16.16b, v23.16b
+	WORD $0x4e606b00 // sadalp v0.4s, v24.8h
+	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
+	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
+	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
+even_s:
+	CBZ	R12, kdone_s
+	MOVD	R12, R25
 kloop_s:
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	16(R15), [V16.B16]
+	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
+	WORD $0x0e35c219 // smull v25.8h, v16.8b, v21.8b
+	WORD $0x0e36c21a // smull v26.8h, v16.8b, v22.8b
+	WORD $0x0e37c21b // smull v27.8h, v16.8b, v23.8b
+	WORD $0x4e348218 // smlal2 v24.8h, v16.16b, v20.16b
+	WORD $0x4e358219 // smlal2 v25.8h, v16.16b, v21.16b
+	WORD $0x4e36821a // smlal2 v26.8h, v16.16b, v22.16b
+	WORD $0x4e37821b // smlal2 v27.8h, v16.16b, v23.16b
+	WORD $0x4e606b00 // sadalp v0.4s, v24.8h
+	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
+	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
+	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
 	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
@@ -1377,7 +1626,6 @@ rowgrp_st:
 	MOVD	R14, R15
 	ADD	R3, R15, R14
 	MOVD	R8, R24
-	MOVD	R12, R25
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
 	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
@@ -1392,9 +1640,39 @@ rowgrp_st:
 	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
 	WORD $0x4e602b42 // saddlp v2.4s, v26.8h
 	WORD $0x4e602b63 // saddlp v3.4s, v27.8h
-	SUBS	$1, R25, R25
-	BEQ	kdone_st
+	TBZ	$0, R13, even_st
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	16(R15), [V16.B16]
+	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
+	WORD $0x0e35c219 // smull v25.8h, v16.8b, v21.8b
+	WORD $0x0e36c21a // smull v26.8h, v16.8b, v22.8b
+	WORD $0x0e37c21b // smull v27.8h, v16.8b, v23.8b
+	WORD $0x4e348218 // smlal2 v24.8h, v16.16b, v20.16b
+	WORD $0x4e358219 // smlal2 v25.8h, v16.16b, v21.16b
+	WORD $0x4e36821a // smlal2 v26.8h, v16.16b, v22.16b
+	WORD $0x4e37821b // smlal2 v27.8h, v16.16b, v23.16b
+	WORD $0x4e606b00 // sadalp v0.4s, v24.8h
+	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
+	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
+	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
+even_st:
+	CBZ	R12, kdone_st
+	MOVD	R12, R25
 kloop_st:
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	16(R15), [V16.B16]
+	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
+	WORD $0x0e35c219 // smull v25.8h, v16.8b, v21.8b
+	WORD $0x0e36c21a // smull v26.8h, v16.8b, v22.8b
+	WORD $0x0e37c21b // smull v27.8h, v16.8b, v23.8b
+	WORD $0x4e348218 // smlal2 v24.8h, v16.16b, v20.16b
+	WORD $0x4e358219 // smlal2 v25.8h, v16.16b, v21.16b
+	WORD $0x4e36821a // smlal2 v26.8h, v16.16b, v22.16b
+	WORD $0x4e37821b // smlal2 v27.8h, v16.16b, v23.16b
+	WORD $0x4e606b00 // sadalp v0.4s, v24.8h
+	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
+	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
+	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
 	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b

@@ -212,8 +212,8 @@ func genNeonF32(a *Asm, name string, mr int) {
 // genNeonQ8: mr rows x 4 columns (genNeonF32's loop and registers; V29 M,
 // V30 R, V31 zOut as int16) with the per-row-group
 // branches moved out of the row loop: kpad's shape (16-k steps and/or an
-// 8-k tail) picks one of three copies of the block loop once per call, R12
-// holds the step count, and one CBNZ on R22 (bit 0: clamp narrower than
+// 8-k tail) picks one of three copies of the block loop once per call, the
+// 16-k loop is unrolled by two (R12 pairs, R13 an odd step), and one CBNZ on R22 (bit 0: clamp narrower than
 // int8, bit 1: padded tail block, bit 2: some L of the block is not 0)
 // sends the rare row groups to a slower epilogue, which derives L from rq.
 func genNeonQ8(a *Asm, name string, mr int) {
@@ -222,8 +222,12 @@ func genNeonQ8(a *Asm, name string, mr int) {
 	slowFlag(a, 4)
 	rowEnd(a)
 	a.L("\tVDUP\tR11, V31.H8")
+	// R12 = (steps-1)/2 pairs of 16-k steps after the first, R13 = an odd one
 	a.L("\tLSR\t$4, R5, R12")
 	a.L("\tCBZ\tR12, blk_t")
+	a.L("\tSUB\t$1, R12, R12")
+	a.L("\tAND\t$1, R12, R13")
+	a.L("\tLSR\t$1, R12, R12")
 	a.L("\tTBNZ\t$3, R5, blk_st")
 	variant := func(sfx string, steps, tail bool) {
 		l := func(s string) string { return s + "_" + sfx }
@@ -248,20 +252,20 @@ func genNeonQ8(a *Asm, name string, mr int) {
 		inPtrs(a, mr)
 		a.L("\tMOVD\tR8, R24")
 		if steps {
-			// The first 16 k set the sums (SADDLP), so they need no zeroing.
+			// The first 16 k set the sums (SADDLP), so they need no
+			// zeroing; the other steps - 1 go as one odd step (R13) and
+			// R12 pairs, one SUBS/BNE per pair.
+			neonStep(a, mr, true)
+			a.L("\tTBZ\t$0, R13, %s", l("even"))
+			neonStep(a, mr, false)
+			a.L("%s:", l("even"))
+			a.L("\tCBZ\tR12, %s", l("kdone"))
 			a.L("\tMOVD\tR12, R25")
-			for _, first := range []bool{true, false} {
-				if !first {
-					a.L("%s:", l("kloop"))
-				}
-				neonStep(a, mr, first)
-				a.L("\tSUBS\t$1, R25, R25")
-				if first {
-					a.L("\tBEQ\t%s", l("kdone"))
-				} else {
-					a.L("\tBNE\t%s", l("kloop"))
-				}
-			}
+			a.L("%s:", l("kloop"))
+			neonStep(a, mr, false)
+			neonStep(a, mr, false)
+			a.L("\tSUBS\t$1, R25, R25")
+			a.L("\tBNE\t%s", l("kloop"))
 			a.L("%s:", l("kdone"))
 		}
 		if tail {
