@@ -1887,12 +1887,12 @@ TEXT ·gemmQ8NeonK8(SB), NOSPLIT, $0-100
 	ORR	R20, R22, R22
 	MUL	R4, R3, R4
 	ADD	R2, R4, R4
+	VDUP	R11, V12.H8
+blk:
 	MOVD	$0x3830282018100800, R20
 	VMOV	R20, V15.D[0]
 	MOVW	$1, R20
 	VDUP	R20, V14.B8
-	VDUP	R11, V12.H8
-blk:
 	VLD1.P	64(R8), [V0.B16, V1.B16, V2.B16, V3.B16]
 	VORR	V15.B16, V15.B16, V13.B16
 	VTBL	V13.B8, [V0.B16, V1.B16, V2.B16, V3.B16], V16.B8
@@ -1949,78 +1949,70 @@ rowgrp:
 	WORD $0x0f08a421 // sxtl v1.8h, v1.8b
 	WORD $0x0f08a442 // sxtl v2.8h, v2.8b
 	WORD $0x0f08a463 // sxtl v3.8h, v3.8b
-	WORD $0x0f40a204 // smull v4.4s, v16.4h, v0.h[0]
-	WORD $0x4f40a205 // smull2 v5.4s, v16.8h, v0.h[0]
-	WORD $0x0f41a206 // smull v6.4s, v16.4h, v1.h[0]
-	WORD $0x4f41a207 // smull2 v7.4s, v16.8h, v1.h[0]
-	WORD $0x0f42a208 // smull v8.4s, v16.4h, v2.h[0]
-	WORD $0x4f42a209 // smull2 v9.4s, v16.8h, v2.h[0]
-	WORD $0x0f43a20a // smull v10.4s, v16.4h, v3.h[0]
-	WORD $0x4f43a20b // smull2 v11.4s, v16.8h, v3.h[0]
-	WORD $0x0f502224 // smlal v4.4s, v17.4h, v0.h[1]
-	WORD $0x4f502225 // smlal2 v5.4s, v17.8h, v0.h[1]
-	WORD $0x0f512226 // smlal v6.4s, v17.4h, v1.h[1]
-	WORD $0x4f512227 // smlal2 v7.4s, v17.8h, v1.h[1]
-	WORD $0x0f522228 // smlal v8.4s, v17.4h, v2.h[1]
-	WORD $0x4f522229 // smlal2 v9.4s, v17.8h, v2.h[1]
-	WORD $0x0f53222a // smlal v10.4s, v17.4h, v3.h[1]
-	WORD $0x4f53222b // smlal2 v11.4s, v17.8h, v3.h[1]
-	WORD $0x0f602244 // smlal v4.4s, v18.4h, v0.h[2]
-	WORD $0x4f602245 // smlal2 v5.4s, v18.8h, v0.h[2]
-	WORD $0x0f612246 // smlal v6.4s, v18.4h, v1.h[2]
-	WORD $0x4f612247 // smlal2 v7.4s, v18.8h, v1.h[2]
-	WORD $0x0f622248 // smlal v8.4s, v18.4h, v2.h[2]
-	WORD $0x4f622249 // smlal2 v9.4s, v18.8h, v2.h[2]
-	WORD $0x0f63224a // smlal v10.4s, v18.4h, v3.h[2]
-	WORD $0x4f63224b // smlal2 v11.4s, v18.8h, v3.h[2]
-	WORD $0x0f702264 // smlal v4.4s, v19.4h, v0.h[3]
-	WORD $0x4f702265 // smlal2 v5.4s, v19.8h, v0.h[3]
-	WORD $0x0f712266 // smlal v6.4s, v19.4h, v1.h[3]
-	WORD $0x4f712267 // smlal2 v7.4s, v19.8h, v1.h[3]
-	WORD $0x0f722268 // smlal v8.4s, v19.4h, v2.h[3]
-	WORD $0x4f722269 // smlal2 v9.4s, v19.8h, v2.h[3]
-	WORD $0x0f73226a // smlal v10.4s, v19.4h, v3.h[3]
-	WORD $0x4f73226b // smlal2 v11.4s, v19.8h, v3.h[3]
-	WORD $0x0f402a84 // smlal v4.4s, v20.4h, v0.h[4]
-	WORD $0x4f402a85 // smlal2 v5.4s, v20.8h, v0.h[4]
-	WORD $0x0f412a86 // smlal v6.4s, v20.4h, v1.h[4]
-	WORD $0x4f412a87 // smlal2 v7.4s, v20.8h, v1.h[4]
-	WORD $0x0f422a88 // smlal v8.4s, v20.4h, v2.h[4]
-	WORD $0x4f422a89 // smlal2 v9.4s, v20.8h, v2.h[4]
-	WORD $0x0f432a8a // smlal v10.4s, v20.4h, v3.h[4]
-	WORD $0x4f432a8b // smlal2 v11.4s, v20.8h, v3.h[4]
-	WORD $0x0f502aa4 // smlal v4.4s, v21.4h, v0.h[5]
-	WORD $0x4f502aa5 // smlal2 v5.4s, v21.8h, v0.h[5]
-	WORD $0x0f512aa6 // smlal v6.4s, v21.4h, v1.h[5]
-	WORD $0x4f512aa7 // smlal2 v7.4s, v21.8h, v1.h[5]
-	WORD $0x0f522aa8 // smlal v8.4s, v21.4h, v2.h[5]
-	WORD $0x4f522aa9 // smlal2 v9.4s, v21.8h, v2.h[5]
-	WORD $0x0f532aaa // smlal v10.4s, v21.4h, v3.h[5]
-	WORD $0x4f532aab // smlal2 v11.4s, v21.8h, v3.h[5]
-	WORD $0x0f602ac4 // smlal v4.4s, v22.4h, v0.h[6]
-	WORD $0x4f602ac5 // smlal2 v5.4s, v22.8h, v0.h[6]
-	WORD $0x0f612ac6 // smlal v6.4s, v22.4h, v1.h[6]
-	WORD $0x4f612ac7 // smlal2 v7.4s, v22.8h, v1.h[6]
-	WORD $0x0f622ac8 // smlal v8.4s, v22.4h, v2.h[6]
-	WORD $0x4f622ac9 // smlal2 v9.4s, v22.8h, v2.h[6]
-	WORD $0x0f632aca // smlal v10.4s, v22.4h, v3.h[6]
-	WORD $0x4f632acb // smlal2 v11.4s, v22.8h, v3.h[6]
-	WORD $0x0f702ae4 // smlal v4.4s, v23.4h, v0.h[7]
-	WORD $0x4f702ae5 // smlal2 v5.4s, v23.8h, v0.h[7]
-	WORD $0x0f712ae6 // smlal v6.4s, v23.4h, v1.h[7]
-	WORD $0x4f712ae7 // smlal2 v7.4s, v23.8h, v1.h[7]
-	WORD $0x0f722ae8 // smlal v8.4s, v23.4h, v2.h[7]
-	WORD $0x4f722ae9 // smlal2 v9.4s, v23.8h, v2.h[7]
-	WORD $0x0f732aea // smlal v10.4s, v23.4h, v3.h[7]
-	WORD $0x4f732aeb // smlal2 v11.4s, v23.8h, v3.h[7]
-	VADD	V24.S4, V4.S4, V4.S4
-	VADD	V25.S4, V5.S4, V5.S4
-	VADD	V24.S4, V6.S4, V6.S4
-	VADD	V25.S4, V7.S4, V7.S4
-	VADD	V24.S4, V8.S4, V8.S4
-	VADD	V25.S4, V9.S4, V9.S4
-	VADD	V24.S4, V10.S4, V10.S4
-	VADD	V25.S4, V11.S4, V11.S4
+	WORD $0x4f40820d // mul v13.8h, v16.8h, v0.h[0]
+	WORD $0x6f50022d // mla v13.8h, v17.8h, v0.h[1]
+	WORD $0x0e6d1304 // saddw v4.4s, v24.4s, v13.4h
+	WORD $0x4e6d1325 // saddw2 v5.4s, v25.4s, v13.8h
+	WORD $0x4f41820e // mul v14.8h, v16.8h, v1.h[0]
+	WORD $0x6f51022e // mla v14.8h, v17.8h, v1.h[1]
+	WORD $0x0e6e1306 // saddw v6.4s, v24.4s, v14.4h
+	WORD $0x4e6e1327 // saddw2 v7.4s, v25.4s, v14.8h
+	WORD $0x4f42820f // mul v15.8h, v16.8h, v2.h[0]
+	WORD $0x6f52022f // mla v15.8h, v17.8h, v2.h[1]
+	WORD $0x0e6f1308 // saddw v8.4s, v24.4s, v15.4h
+	WORD $0x4e6f1329 // saddw2 v9.4s, v25.4s, v15.8h
+	WORD $0x4f43820d // mul v13.8h, v16.8h, v3.h[0]
+	WORD $0x6f53022d // mla v13.8h, v17.8h, v3.h[1]
+	WORD $0x0e6d130a // saddw v10.4s, v24.4s, v13.4h
+	WORD $0x4e6d132b // saddw2 v11.4s, v25.4s, v13.8h
+	WORD $0x4f60824d // mul v13.8h, v18.8h, v0.h[2]
+	WORD $0x6f70026d // mla v13.8h, v19.8h, v0.h[3]
+	WORD $0x0e6d1084 // saddw v4.4s, v4.4s, v13.4h
+	WORD $0x4e6d10a5 // saddw2 v5.4s, v5.4s, v13.8h
+	WORD $0x4f61824e // mul v14.8h, v18.8h, v1.h[2]
+	WORD $0x6f71026e // mla v14.8h, v19.8h, v1.h[3]
+	WORD $0x0e6e10c6 // saddw v6.4s, v6.4s, v14.4h
+	WORD $0x4e6e10e7 // saddw2 v7.4s, v7.4s, v14.8h
+	WORD $0x4f62824f // mul v15.8h, v18.8h, v2.h[2]
+	WORD $0x6f72026f // mla v15.8h, v19.8h, v2.h[3]
+	WORD $0x0e6f1108 // saddw v8.4s, v8.4s, v15.4h
+	WORD $0x4e6f1129 // saddw2 v9.4s, v9.4s, v15.8h
+	WORD $0x4f63824d // mul v13.8h, v18.8h, v3.h[2]
+	WORD $0x6f73026d // mla v13.8h, v19.8h, v3.h[3]
+	WORD $0x0e6d114a // saddw v10.4s, v10.4s, v13.4h
+	WORD $0x4e6d116b // saddw2 v11.4s, v11.4s, v13.8h
+	WORD $0x4f408a8d // mul v13.8h, v20.8h, v0.h[4]
+	WORD $0x6f500aad // mla v13.8h, v21.8h, v0.h[5]
+	WORD $0x0e6d1084 // saddw v4.4s, v4.4s, v13.4h
+	WORD $0x4e6d10a5 // saddw2 v5.4s, v5.4s, v13.8h
+	WORD $0x4f418a8e // mul v14.8h, v20.8h, v1.h[4]
+	WORD $0x6f510aae // mla v14.8h, v21.8h, v1.h[5]
+	WORD $0x0e6e10c6 // saddw v6.4s, v6.4s, v14.4h
+	WORD $0x4e6e10e7 // saddw2 v7.4s, v7.4s, v14.8h
+	WORD $0x4f428a8f // mul v15.8h, v20.8h, v2.h[4]
+	WORD $0x6f520aaf // mla v15.8h, v21.8h, v2.h[5]
+	WORD $0x0e6f1108 // saddw v8.4s, v8.4s, v15.4h
+	WORD $0x4e6f1129 // saddw2 v9.4s, v9.4s, v15.8h
+	WORD $0x4f438a8d // mul v13.8h, v20.8h, v3.h[4]
+	WORD $0x6f530aad // mla v13.8h, v21.8h, v3.h[5]
+	WORD $0x0e6d114a // saddw v10.4s, v10.4s, v13.4h
+	WORD $0x4e6d116b // saddw2 v11.4s, v11.4s, v13.8h
+	WORD $0x4f608acd // mul v13.8h, v22.8h, v0.h[6]
+	WORD $0x6f700aed // mla v13.8h, v23.8h, v0.h[7]
+	WORD $0x0e6d1084 // saddw v4.4s, v4.4s, v13.4h
+	WORD $0x4e6d10a5 // saddw2 v5.4s, v5.4s, v13.8h
+	WORD $0x4f618ace // mul v14.8h, v22.8h, v1.h[6]
+	WORD $0x6f710aee // mla v14.8h, v23.8h, v1.h[7]
+	WORD $0x0e6e10c6 // saddw v6.4s, v6.4s, v14.4h
+	WORD $0x4e6e10e7 // saddw2 v7.4s, v7.4s, v14.8h
+	WORD $0x4f628acf // mul v15.8h, v22.8h, v2.h[6]
+	WORD $0x6f720aef // mla v15.8h, v23.8h, v2.h[7]
+	WORD $0x0e6f1108 // saddw v8.4s, v8.4s, v15.4h
+	WORD $0x4e6f1129 // saddw2 v9.4s, v9.4s, v15.8h
+	WORD $0x4f638acd // mul v13.8h, v22.8h, v3.h[6]
+	WORD $0x6f730aed // mla v13.8h, v23.8h, v3.h[7]
+	WORD $0x0e6d114a // saddw v10.4s, v10.4s, v13.4h
+	WORD $0x4e6d116b // saddw2 v11.4s, v11.4s, v13.8h
 	CBZ	R23, nosh
 	WORD $0x4ebe4c84 // sqshl v4.4s, v4.4s, v30.4s
 	WORD $0x4ebf4ca5 // sqshl v5.4s, v5.4s, v31.4s

@@ -388,22 +388,23 @@ func neonRequant(a *Asm, mr int) {
 // the SMULL/SADDLP kernel spends more on reducing lanes than on
 // multiplying; here the lanes are the output channels: the block's weights
 // are transposed once per block (TBL) into W_k = [8 ch] int16 (V16-V23),
-// each pixel's 8 inputs widened to int16 (V0-V3), and SMULL/SMLAL(2) by
-// element x.h[k] add W_k·x_k into [4 ch] int32 sums (V4-V11), which need
-// no reduction. Per 32 outputs: 64 multiplies, 8 bias adds, the
+// each pixel's 8 inputs widened to int16 (V0-V3), and MUL/MLA by element
+// x.h[k] form W_k·x_k + W_k+1·x_k+1 in [8 ch] int16 (two products fit),
+// which SADDW/SADDW2 add to [4 ch] int32 sums (V4-V11; the first onto the
+// bias), no reduction. Per 32 outputs: 32 MUL/MLA, 32 SADDW(2), the
 // requantization, 4 loads and widenings, 4 stores. Bias V24-V25, M
 // V26 and V28, R V27 and V29 (VLD2 pairs), L V30-V31, zOut V12 (int16).
 func genNeonK8(a *Asm, name string) {
 	gemmPrologue(a, name, false)
 	clampFlag(a)
 	rowEnd(a)
+	a.L("\tVDUP\tR11, V12.H8")
+	a.L("blk:")
 	// V15 = TBL indices of k = 0 (bytes 0, 8, …, 56 of [8 ch][8 k]), V14 = 1s
 	a.L("\tMOVD\t$0x3830282018100800, R20")
 	a.L("\tVMOV\tR20, V15.D[0]")
 	a.L("\tMOVW\t$1, R20")
 	a.L("\tVDUP\tR20, V14.B8")
-	a.L("\tVDUP\tR11, V12.H8")
-	a.L("blk:")
 	a.L("\tVLD1.P\t64(R8), [V0.B16, V1.B16, V2.B16, V3.B16]")
 	a.L("\tVORR\tV15.B16, V15.B16, V13.B16")
 	for k := 0; k < 8; k++ {
@@ -439,18 +440,23 @@ func genNeonK8(a *Asm, name string) {
 	for p := 0; p < 4; p++ {
 		a.W("sxtl v%d.8h, v%d.8b", p, p)
 	}
-	for k := 0; k < 8; k++ {
-		op := "smlal"
-		if k == 0 {
-			op = "smull"
-		}
+	// Two products fit in int16 (|w| <= 127): per pixel and pair of k,
+	// MUL + MLA by element into [8 ch] int16, then SADDW/SADDW2 into the
+	// sums, the first onto the bias (temporaries V13-V15).
+	for j := 0; j < 4; j++ {
 		for p := 0; p < 4; p++ {
-			a.W("%s v%d.4s, v%d.4h, v%d.h[%d]", op, 4+2*p, 16+k, p, k)
-			a.W("%s2 v%d.4s, v%d.8h, v%d.h[%d]", op, 5+2*p, 16+k, p, k)
+			t := 13 + p%3
+			a.W("mul v%d.8h, v%d.8h, v%d.h[%d]", t, 16+2*j, p, 2*j)
+			a.W("mla v%d.8h, v%d.8h, v%d.h[%d]", t, 17+2*j, p, 2*j+1)
+			lo, hi := 4+2*p, 5+2*p
+			if j == 0 {
+				a.W("saddw v%d.4s, v24.4s, v%d.4h", lo, t)
+				a.W("saddw2 v%d.4s, v25.4s, v%d.8h", hi, t)
+			} else {
+				a.W("saddw v%d.4s, v%d.4s, v%d.4h", lo, lo, t)
+				a.W("saddw2 v%d.4s, v%d.4s, v%d.8h", hi, hi, t)
+			}
 		}
-	}
-	for q := 0; q < 8; q++ {
-		a.L("\tVADD\tV%d.S4, V%d.S4, V%d.S4", 24+q%2, 4+q, 4+q)
 	}
 	a.L("\tCBZ\tR23, nosh")
 	for q := 0; q < 8; q++ {
