@@ -48,11 +48,11 @@ func gemmQ8NeonK8(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad
 
 // gemmQ8Dot8 is gemmQ8Dot for 8-row groups of whole 8-channel blocks
 // (rows % 8 == 0): 16 sums, 8 weight and 8 input registers, so each
-// block's requantization constants go through scr (see neongen's genDot8).
+// block's requantization constants and bias go through scr (see neongen's genDot8).
 //
 //go:noescape
 func gemmQ8Dot8(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk int,
-	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, scr *[24]int32)
+	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, scr *[40]int32)
 
 //go:noescape
 func gemmQ8Dot1(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,
@@ -84,7 +84,7 @@ const (
 func (dot gemmQ8Asm) call(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,
 	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32) {
 	if r8 := rows &^ 7; dot && r8 > 0 && cols == 8 {
-		var scr [24]int32
+		var scr [40]int32
 		gemmQ8Dot8(dst, dstStride, src, srcStride, r8, kpad, nblk, w, bias, rq, zOut, qmin, qmax, &scr)
 		if rows == r8 {
 			return

@@ -350,7 +350,7 @@ ptail3:
 	ADD	R1, R26, R26
 	B	nextrow
 
-// func gemmQ8Dot8(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk int, w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, scr *int32)
+// func gemmQ8Dot8(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk int, w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, scr *[40]int32)
 TEXT ·gemmQ8Dot8(SB), NOSPLIT, $0-104
 	MOVD	dst+0(FP), R0
 	MOVD	dstStride+8(FP), R1
@@ -393,7 +393,11 @@ blk:
 	WORD $0x4ebc677b // smax v27.4s, v27.4s, v28.4s
 	VSUB	V27.S4, V29.S4, V19.S4
 	VST1	[V16.S4, V17.S4, V18.S4, V19.S4], (R21)
+	VLD1	(R9), [V16.S4, V17.S4]
+	VORR	V16.B16, V16.B16, V18.B16
+	VORR	V17.B16, V17.B16, V19.B16
 	ADD	$64, R21, R20
+	VST1.P	[V16.S4, V17.S4, V18.S4, V19.S4], 64(R20)
 	VST1	[V20.S4, V21.S4], (R20)
 	VORR	V20.B16, V21.B16, V20.B16
 	VMOV	V20.D[0], R24
@@ -415,14 +419,11 @@ rowgrp:
 	ADD	R3, R12, R13
 	ADD	R3, R13, R23
 	ADD	R3, R23, R14
-	VLD1	(R9), [V0.S4, V1.S4]
-	VLD1	(R9), [V2.S4, V3.S4]
-	VLD1	(R9), [V4.S4, V5.S4]
-	VLD1	(R9), [V6.S4, V7.S4]
-	VLD1	(R9), [V8.S4, V9.S4]
-	VLD1	(R9), [V10.S4, V11.S4]
-	VLD1	(R9), [V12.S4, V13.S4]
-	VLD1	(R9), [V14.S4, V15.S4]
+	ADD	$64, R21, R20
+	VLD1	(R20), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R20), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R20), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1	(R20), [V12.S4, V13.S4, V14.S4, V15.S4]
 	MOVD	R8, R24
 	LSR	$4, R5, R25
 	CBZ	R25, ktail
@@ -663,7 +664,7 @@ slow:
 	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
 	TBZ	$1, R22, snosh
-	ADD	$64, R21, R20
+	ADD	$128, R21, R20
 	VLD1	(R20), [V22.S4, V23.S4]
 	WORD $0x4eb64c00 // sqshl v0.4s, v0.4s, v22.4s
 	WORD $0x4eb74c21 // sqshl v1.4s, v1.4s, v23.4s

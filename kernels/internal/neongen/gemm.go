@@ -679,12 +679,13 @@ func genDot(a *Asm, name string, f32 bool, mr int) {
 // registers (V16-V23, 16 k) and 8 input rows (V24-V31): per 16 k, 2 weight
 // loads and 8 input loads for 64 SDOTs (the 4-row kernel: 2 + 4 for 32).
 // No register is left for the requantization constants, so each block's
-// M, R (and L) are computed once into scr (R21: M0 M1 R0 R1 L0 L1, 96
-// bytes) and the epilogue loads M and R with one VLD1. R22: bit 0 a
+// M, R (and L) are computed once into scr (R21: M0 M1 R0 R1, then the
+// bias twice, b0 b1 b0 b1, then L0 L1; 160 bytes): the epilogue loads M and
+// R with one VLD1, a row group's 16 sums start as 4 four-register loads. R22: bit 0 a
 // clamp narrower than int8, bit 1 a non-zero L in the block; either sends
 // the group to a slower copy of the epilogue (SQSHL, SMAX/SMIN).
 func genDot8(a *Asm, name string) {
-	a.L("\n// func %s(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk int, w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, scr *int32)", name)
+	a.L("\n// func %s(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk int, w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, scr *[40]int32)", name)
 	a.L("TEXT ·%s(SB), NOSPLIT, $0-104", name)
 	a.L("\tMOVD\tdst+0(FP), R0")
 	a.L("\tMOVD\tdstStride+8(FP), R1")
@@ -714,7 +715,11 @@ func genDot8(a *Asm, name string) {
 	shifts(a, "V25", "V20", "V18", "V28", "V29")
 	shifts(a, "V27", "V21", "V19", "V28", "V29")
 	a.L("\tVST1\t[V16.S4, V17.S4, V18.S4, V19.S4], (R21)")
+	a.L("\tVLD1\t(R9), [V16.S4, V17.S4]")
+	a.L("\tVORR\tV16.B16, V16.B16, V18.B16")
+	a.L("\tVORR\tV17.B16, V17.B16, V19.B16")
 	a.L("\tADD\t$64, R21, R20")
+	a.L("\tVST1.P\t[V16.S4, V17.S4, V18.S4, V19.S4], 64(R20)")
 	a.L("\tVST1\t[V20.S4, V21.S4], (R20)")
 	// bit 1 of R22 = some L of the block is not 0
 	a.L("\tVORR\tV20.B16, V21.B16, V20.B16")
@@ -729,8 +734,9 @@ func genDot8(a *Asm, name string) {
 	a.L("\tMOVD\tR0, R26")
 	a.L("rowgrp:")
 	inPtrsOf(a, xr8)
-	for r := 0; r < 8; r++ {
-		a.L("\tVLD1\t(R9), [V%d.S4, V%d.S4]", 2*r, 2*r+1)
+	a.L("\tADD\t$64, R21, R20")
+	for r := 0; r < 8; r += 2 {
+		a.L("\tVLD1\t(R20), [V%d.S4, V%d.S4, V%d.S4, V%d.S4]", 2*r, 2*r+1, 2*r+2, 2*r+3)
 	}
 	a.L("\tMOVD\tR8, R24")
 	a.L("\tLSR\t$4, R5, R25")
@@ -752,7 +758,7 @@ func genDot8(a *Asm, name string) {
 		a.L("\tVDUP\tR11, V20.H8")
 		if slow {
 			a.L("\tTBZ\t$1, R22, snosh")
-			a.L("\tADD\t$64, R21, R20")
+			a.L("\tADD\t$128, R21, R20")
 			a.L("\tVLD1\t(R20), [V22.S4, V23.S4]")
 			for i := 0; i < 16; i++ {
 				a.W("sqshl v%d.4s, v%d.4s, v%d.4s", i, i, 22+i%2)
