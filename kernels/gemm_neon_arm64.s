@@ -36,12 +36,19 @@ TEXT ·gemmQ8Neon(SB), NOSPLIT, $0-100
 	ADD	R2, R4, R4
 	VDUP	R11, V31.H8
 	LSR	$4, R5, R12
+	LSL	$2, R3, R11
+	SUB	R12<<4, R11, R11
 	CBZ	R12, blk_t
 	SUB	$1, R12, R12
 	AND	$1, R12, R13
 	LSR	$1, R12, R12
-	TBNZ	$3, R5, blk_st
-blk_s:
+	CBNZ	R12, steps2
+	CBNZ	R13, steps2
+	TBNZ	$3, R5, blk_1t
+	B	blk_1
+steps2:
+	TBNZ	$3, R5, blk_nt
+blk_n:
 	VLD1	(R9), [V28.S4]
 	VLD2	(R10), [V29.S4, V30.S4]
 	MOVW	$1, R20
@@ -59,13 +66,13 @@ blk_s:
 	CSET	NE, R20
 	ORR	R20<<2, R22, R22
 	MOVD	R2, R14
-	MOVD	R0, R26
-rowgrp_s:
 	MOVD	R14, R15
 	ADD	R3, R15, R16
 	ADD	R3, R16, R17
 	ADD	R3, R17, R19
 	ADD	R3, R19, R14
+	MOVD	R0, R26
+rowgrp_n:
 	MOVD	R8, R24
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
@@ -120,7 +127,7 @@ rowgrp_s:
 	WORD $0x4e602b2d // saddlp v13.4s, v25.8h
 	WORD $0x4e602b4e // saddlp v14.4s, v26.8h
 	WORD $0x4e602b6f // saddlp v15.4s, v27.8h
-	TBZ	$0, R13, even_s
+	TBZ	$0, R13, even_n
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
 	VLD1.P	16(R16), [V17.B16]
@@ -174,10 +181,10 @@ rowgrp_s:
 	WORD $0x4e606b2d // sadalp v13.4s, v25.8h
 	WORD $0x4e606b4e // sadalp v14.4s, v26.8h
 	WORD $0x4e606b6f // sadalp v15.4s, v27.8h
-even_s:
-	CBZ	R12, kdone_s
+even_n:
+	CBZ	R12, kdone_n
 	MOVD	R12, R25
-kloop_s:
+kloop_n:
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
 	VLD1.P	16(R16), [V17.B16]
@@ -285,8 +292,8 @@ kloop_s:
 	WORD $0x4e606b4e // sadalp v14.4s, v26.8h
 	WORD $0x4e606b6f // sadalp v15.4s, v27.8h
 	SUBS	$1, R25, R25
-	BNE	kloop_s
-kdone_s:
+	BNE	kloop_n
+kdone_n:
 	VADDP	V1.S4, V0.S4, V16.S4
 	VADDP	V3.S4, V2.S4, V17.S4
 	VADDP	V17.S4, V16.S4, V0.S4
@@ -303,7 +310,7 @@ kdone_s:
 	VADDP	V15.S4, V14.S4, V17.S4
 	VADDP	V17.S4, V16.S4, V12.S4
 	VADD	V28.S4, V12.S4, V12.S4
-	CBNZ	R22, slow_s
+	CBNZ	R22, slow_n
 	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
 	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
 	WORD $0x4ebdb484 // sqdmulh v4.4s, v4.4s, v29.4s
@@ -324,18 +331,22 @@ kdone_s:
 	VST1.P	V18.S[1], (R26)(R1)
 	VST1.P	V18.S[2], (R26)(R1)
 	VST1.P	V18.S[3], (R26)(R1)
-nextrow_s:
-	CMP	R4, R14
-	BLO	rowgrp_s
+nextrow_n:
+	ADD	R11, R15, R15
+	ADD	R11, R16, R16
+	ADD	R11, R17, R17
+	ADD	R11, R19, R19
+	CMP	R4, R15
+	BLO	rowgrp_n
 	ADD	$4, R0, R0
 	ADD	R5<<2, R8, R8
 	ADD	$16, R9, R9
 	ADD	$32, R10, R10
 	SUBS	$1, R6, R6
-	BNE	blk_s
+	BNE	blk_n
 	RET
-slow_s:
-	TBZ	$2, R22, nosh_s
+slow_n:
+	TBZ	$2, R22, nosh_n
 	VLD2	(R10), [V16.S4, V17.S4]
 	MOVW	$1, R20
 	VDUP	R20, V18.S4
@@ -346,7 +357,7 @@ slow_s:
 	WORD $0x4eb14c84 // sqshl v4.4s, v4.4s, v17.4s
 	WORD $0x4eb14d08 // sqshl v8.4s, v8.4s, v17.4s
 	WORD $0x4eb14d8c // sqshl v12.4s, v12.4s, v17.4s
-nosh_s:
+nosh_n:
 	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
 	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
 	WORD $0x4ebdb484 // sqdmulh v4.4s, v4.4s, v29.4s
@@ -363,83 +374,83 @@ nosh_s:
 	WORD $0x4e7f0e31 // sqadd v17.8h, v17.8h, v31.8h
 	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
 	WORD $0x4e214a32 // sqxtn2 v18.16b, v17.8h
-	TBZ	$0, R22, noclamp_s
+	TBZ	$0, R22, noclamp_n
 	MOVW	qmin+92(FP), R20
 	VDUP	R20, V19.B16
 	MOVW	qmax+96(FP), R20
 	VDUP	R20, V20.B16
 	WORD $0x4e336652 // smax v18.16b, v18.16b, v19.16b
 	WORD $0x4e346e52 // smin v18.16b, v18.16b, v20.16b
-noclamp_s:
-	TBNZ	$1, R22, partial_s
+noclamp_n:
+	TBNZ	$1, R22, partial_n
 	VST1.P	V18.S[0], (R26)(R1)
 	VST1.P	V18.S[1], (R26)(R1)
 	VST1.P	V18.S[2], (R26)(R1)
 	VST1.P	V18.S[3], (R26)(R1)
-	B	nextrow_s
-partial_s:
+	B	nextrow_n
+partial_n:
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail_s0
+	BLT	ptail_n0
 	VMOV	V18.B[0], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail_s0
+	BLT	ptail_n0
 	VMOV	V18.B[1], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail_s0
+	BLT	ptail_n0
 	VMOV	V18.B[2], R21
 	MOVB	R21, 2(R20)
-ptail_s0:
+ptail_n0:
 	ADD	R1, R26, R26
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail_s1
+	BLT	ptail_n1
 	VMOV	V18.B[4], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail_s1
+	BLT	ptail_n1
 	VMOV	V18.B[5], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail_s1
+	BLT	ptail_n1
 	VMOV	V18.B[6], R21
 	MOVB	R21, 2(R20)
-ptail_s1:
+ptail_n1:
 	ADD	R1, R26, R26
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail_s2
+	BLT	ptail_n2
 	VMOV	V18.B[8], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail_s2
+	BLT	ptail_n2
 	VMOV	V18.B[9], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail_s2
+	BLT	ptail_n2
 	VMOV	V18.B[10], R21
 	MOVB	R21, 2(R20)
-ptail_s2:
+ptail_n2:
 	ADD	R1, R26, R26
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail_s3
+	BLT	ptail_n3
 	VMOV	V18.B[12], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail_s3
+	BLT	ptail_n3
 	VMOV	V18.B[13], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail_s3
+	BLT	ptail_n3
 	VMOV	V18.B[14], R21
 	MOVB	R21, 2(R20)
-ptail_s3:
+ptail_n3:
 	ADD	R1, R26, R26
-	B	nextrow_s
-blk_st:
+	B	nextrow_n
+blk_nt:
 	VLD1	(R9), [V28.S4]
 	VLD2	(R10), [V29.S4, V30.S4]
 	MOVW	$1, R20
@@ -457,13 +468,13 @@ blk_st:
 	CSET	NE, R20
 	ORR	R20<<2, R22, R22
 	MOVD	R2, R14
-	MOVD	R0, R26
-rowgrp_st:
 	MOVD	R14, R15
 	ADD	R3, R15, R16
 	ADD	R3, R16, R17
 	ADD	R3, R17, R19
 	ADD	R3, R19, R14
+	MOVD	R0, R26
+rowgrp_nt:
 	MOVD	R8, R24
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
@@ -518,7 +529,7 @@ rowgrp_st:
 	WORD $0x4e602b2d // saddlp v13.4s, v25.8h
 	WORD $0x4e602b4e // saddlp v14.4s, v26.8h
 	WORD $0x4e602b6f // saddlp v15.4s, v27.8h
-	TBZ	$0, R13, even_st
+	TBZ	$0, R13, even_nt
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
 	VLD1.P	16(R16), [V17.B16]
@@ -572,10 +583,10 @@ rowgrp_st:
 	WORD $0x4e606b2d // sadalp v13.4s, v25.8h
 	WORD $0x4e606b4e // sadalp v14.4s, v26.8h
 	WORD $0x4e606b6f // sadalp v15.4s, v27.8h
-even_st:
-	CBZ	R12, kdone_st
+even_nt:
+	CBZ	R12, kdone_nt
 	MOVD	R12, R25
-kloop_st:
+kloop_nt:
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
 	VLD1.P	16(R16), [V17.B16]
@@ -683,8 +694,8 @@ kloop_st:
 	WORD $0x4e606b4e // sadalp v14.4s, v26.8h
 	WORD $0x4e606b6f // sadalp v15.4s, v27.8h
 	SUBS	$1, R25, R25
-	BNE	kloop_st
-kdone_st:
+	BNE	kloop_nt
+kdone_nt:
 	VLD1.P	32(R24), [V20.B16, V21.B16]
 	VLD1R	(R15), [V16.D2]
 	VLD1R	(R16), [V17.D2]
@@ -738,7 +749,7 @@ kdone_st:
 	VADDP	V15.S4, V14.S4, V17.S4
 	VADDP	V17.S4, V16.S4, V12.S4
 	VADD	V28.S4, V12.S4, V12.S4
-	CBNZ	R22, slow_st
+	CBNZ	R22, slow_nt
 	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
 	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
 	WORD $0x4ebdb484 // sqdmulh v4.4s, v4.4s, v29.4s
@@ -759,18 +770,22 @@ kdone_st:
 	VST1.P	V18.S[1], (R26)(R1)
 	VST1.P	V18.S[2], (R26)(R1)
 	VST1.P	V18.S[3], (R26)(R1)
-nextrow_st:
-	CMP	R4, R14
-	BLO	rowgrp_st
+nextrow_nt:
+	ADD	R11, R15, R15
+	ADD	R11, R16, R16
+	ADD	R11, R17, R17
+	ADD	R11, R19, R19
+	CMP	R4, R15
+	BLO	rowgrp_nt
 	ADD	$4, R0, R0
 	ADD	R5<<2, R8, R8
 	ADD	$16, R9, R9
 	ADD	$32, R10, R10
 	SUBS	$1, R6, R6
-	BNE	blk_st
+	BNE	blk_nt
 	RET
-slow_st:
-	TBZ	$2, R22, nosh_st
+slow_nt:
+	TBZ	$2, R22, nosh_nt
 	VLD2	(R10), [V16.S4, V17.S4]
 	MOVW	$1, R20
 	VDUP	R20, V18.S4
@@ -781,7 +796,7 @@ slow_st:
 	WORD $0x4eb14c84 // sqshl v4.4s, v4.4s, v17.4s
 	WORD $0x4eb14d08 // sqshl v8.4s, v8.4s, v17.4s
 	WORD $0x4eb14d8c // sqshl v12.4s, v12.4s, v17.4s
-nosh_st:
+nosh_nt:
 	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
 	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
 	WORD $0x4ebdb484 // sqdmulh v4.4s, v4.4s, v29.4s
@@ -798,82 +813,589 @@ nosh_st:
 	WORD $0x4e7f0e31 // sqadd v17.8h, v17.8h, v31.8h
 	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
 	WORD $0x4e214a32 // sqxtn2 v18.16b, v17.8h
-	TBZ	$0, R22, noclamp_st
+	TBZ	$0, R22, noclamp_nt
 	MOVW	qmin+92(FP), R20
 	VDUP	R20, V19.B16
 	MOVW	qmax+96(FP), R20
 	VDUP	R20, V20.B16
 	WORD $0x4e336652 // smax v18.16b, v18.16b, v19.16b
 	WORD $0x4e346e52 // smin v18.16b, v18.16b, v20.16b
-noclamp_st:
-	TBNZ	$1, R22, partial_st
+noclamp_nt:
+	TBNZ	$1, R22, partial_nt
 	VST1.P	V18.S[0], (R26)(R1)
 	VST1.P	V18.S[1], (R26)(R1)
 	VST1.P	V18.S[2], (R26)(R1)
 	VST1.P	V18.S[3], (R26)(R1)
-	B	nextrow_st
-partial_st:
+	B	nextrow_nt
+partial_nt:
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail_st0
+	BLT	ptail_nt0
 	VMOV	V18.B[0], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail_st0
+	BLT	ptail_nt0
 	VMOV	V18.B[1], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail_st0
+	BLT	ptail_nt0
 	VMOV	V18.B[2], R21
 	MOVB	R21, 2(R20)
-ptail_st0:
+ptail_nt0:
 	ADD	R1, R26, R26
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail_st1
+	BLT	ptail_nt1
 	VMOV	V18.B[4], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail_st1
+	BLT	ptail_nt1
 	VMOV	V18.B[5], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail_st1
+	BLT	ptail_nt1
 	VMOV	V18.B[6], R21
 	MOVB	R21, 2(R20)
-ptail_st1:
+ptail_nt1:
 	ADD	R1, R26, R26
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail_st2
+	BLT	ptail_nt2
 	VMOV	V18.B[8], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail_st2
+	BLT	ptail_nt2
 	VMOV	V18.B[9], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail_st2
+	BLT	ptail_nt2
 	VMOV	V18.B[10], R21
 	MOVB	R21, 2(R20)
-ptail_st2:
+ptail_nt2:
 	ADD	R1, R26, R26
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail_st3
+	BLT	ptail_nt3
 	VMOV	V18.B[12], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail_st3
+	BLT	ptail_nt3
 	VMOV	V18.B[13], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail_st3
+	BLT	ptail_nt3
 	VMOV	V18.B[14], R21
 	MOVB	R21, 2(R20)
-ptail_st3:
+ptail_nt3:
 	ADD	R1, R26, R26
-	B	nextrow_st
+	B	nextrow_nt
+blk_1:
+	VLD1	(R9), [V28.S4]
+	VLD2	(R10), [V29.S4, V30.S4]
+	MOVW	$1, R20
+	VDUP	R20, V26.S4
+	VEOR	V27.B16, V27.B16, V27.B16
+	VSUB	V30.S4, V26.S4, V25.S4
+	WORD $0x4ebb6739 // smax v25.4s, v25.4s, v27.4s
+	WORD $0x4eba67de // smax v30.4s, v30.4s, v26.4s
+	VSUB	V30.S4, V27.S4, V30.S4
+	VMOV	V25.D[0], R23
+	VMOV	V25.D[1], R20
+	ORR	R20, R23, R23
+	AND	$3, R22, R22
+	CMP	$0, R23
+	CSET	NE, R20
+	ORR	R20<<2, R22, R22
+	MOVD	R2, R14
+	MOVD	R14, R15
+	ADD	R3, R15, R16
+	ADD	R3, R16, R17
+	ADD	R3, R17, R19
+	ADD	R3, R19, R14
+	MOVD	R0, R26
+rowgrp_1:
+	MOVD	R8, R24
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	16(R15), [V16.B16]
+	VLD1.P	16(R16), [V17.B16]
+	VLD1.P	16(R17), [V18.B16]
+	VLD1.P	16(R19), [V19.B16]
+	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
+	WORD $0x0e35c219 // smull v25.8h, v16.8b, v21.8b
+	WORD $0x0e36c21a // smull v26.8h, v16.8b, v22.8b
+	WORD $0x0e37c21b // smull v27.8h, v16.8b, v23.8b
+	WORD $0x4e348218 // smlal2 v24.8h, v16.16b, v20.16b
+	WORD $0x4e358219 // smlal2 v25.8h, v16.16b, v21.16b
+	WORD $0x4e36821a // smlal2 v26.8h, v16.16b, v22.16b
+	WORD $0x4e37821b // smlal2 v27.8h, v16.16b, v23.16b
+	WORD $0x4e602b00 // saddlp v0.4s, v24.8h
+	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
+	WORD $0x4e602b42 // saddlp v2.4s, v26.8h
+	WORD $0x4e602b63 // saddlp v3.4s, v27.8h
+	WORD $0x0e34c238 // smull v24.8h, v17.8b, v20.8b
+	WORD $0x0e35c239 // smull v25.8h, v17.8b, v21.8b
+	WORD $0x0e36c23a // smull v26.8h, v17.8b, v22.8b
+	WORD $0x0e37c23b // smull v27.8h, v17.8b, v23.8b
+	WORD $0x4e348238 // smlal2 v24.8h, v17.16b, v20.16b
+	WORD $0x4e358239 // smlal2 v25.8h, v17.16b, v21.16b
+	WORD $0x4e36823a // smlal2 v26.8h, v17.16b, v22.16b
+	WORD $0x4e37823b // smlal2 v27.8h, v17.16b, v23.16b
+	WORD $0x4e602b04 // saddlp v4.4s, v24.8h
+	WORD $0x4e602b25 // saddlp v5.4s, v25.8h
+	WORD $0x4e602b46 // saddlp v6.4s, v26.8h
+	WORD $0x4e602b67 // saddlp v7.4s, v27.8h
+	WORD $0x0e34c258 // smull v24.8h, v18.8b, v20.8b
+	WORD $0x0e35c259 // smull v25.8h, v18.8b, v21.8b
+	WORD $0x0e36c25a // smull v26.8h, v18.8b, v22.8b
+	WORD $0x0e37c25b // smull v27.8h, v18.8b, v23.8b
+	WORD $0x4e348258 // smlal2 v24.8h, v18.16b, v20.16b
+	WORD $0x4e358259 // smlal2 v25.8h, v18.16b, v21.16b
+	WORD $0x4e36825a // smlal2 v26.8h, v18.16b, v22.16b
+	WORD $0x4e37825b // smlal2 v27.8h, v18.16b, v23.16b
+	WORD $0x4e602b08 // saddlp v8.4s, v24.8h
+	WORD $0x4e602b29 // saddlp v9.4s, v25.8h
+	WORD $0x4e602b4a // saddlp v10.4s, v26.8h
+	WORD $0x4e602b6b // saddlp v11.4s, v27.8h
+	WORD $0x0e34c278 // smull v24.8h, v19.8b, v20.8b
+	WORD $0x0e35c279 // smull v25.8h, v19.8b, v21.8b
+	WORD $0x0e36c27a // smull v26.8h, v19.8b, v22.8b
+	WORD $0x0e37c27b // smull v27.8h, v19.8b, v23.8b
+	WORD $0x4e348278 // smlal2 v24.8h, v19.16b, v20.16b
+	WORD $0x4e358279 // smlal2 v25.8h, v19.16b, v21.16b
+	WORD $0x4e36827a // smlal2 v26.8h, v19.16b, v22.16b
+	WORD $0x4e37827b // smlal2 v27.8h, v19.16b, v23.16b
+	WORD $0x4e602b0c // saddlp v12.4s, v24.8h
+	WORD $0x4e602b2d // saddlp v13.4s, v25.8h
+	WORD $0x4e602b4e // saddlp v14.4s, v26.8h
+	WORD $0x4e602b6f // saddlp v15.4s, v27.8h
+	VADDP	V1.S4, V0.S4, V16.S4
+	VADDP	V3.S4, V2.S4, V17.S4
+	VADDP	V17.S4, V16.S4, V0.S4
+	VADD	V28.S4, V0.S4, V0.S4
+	VADDP	V5.S4, V4.S4, V16.S4
+	VADDP	V7.S4, V6.S4, V17.S4
+	VADDP	V17.S4, V16.S4, V4.S4
+	VADD	V28.S4, V4.S4, V4.S4
+	VADDP	V9.S4, V8.S4, V16.S4
+	VADDP	V11.S4, V10.S4, V17.S4
+	VADDP	V17.S4, V16.S4, V8.S4
+	VADD	V28.S4, V8.S4, V8.S4
+	VADDP	V13.S4, V12.S4, V16.S4
+	VADDP	V15.S4, V14.S4, V17.S4
+	VADDP	V17.S4, V16.S4, V12.S4
+	VADD	V28.S4, V12.S4, V12.S4
+	CBNZ	R22, slow_1
+	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
+	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
+	WORD $0x4ebdb484 // sqdmulh v4.4s, v4.4s, v29.4s
+	WORD $0x4ebe5484 // srshl v4.4s, v4.4s, v30.4s
+	WORD $0x4ebdb508 // sqdmulh v8.4s, v8.4s, v29.4s
+	WORD $0x4ebe5508 // srshl v8.4s, v8.4s, v30.4s
+	WORD $0x4ebdb58c // sqdmulh v12.4s, v12.4s, v29.4s
+	WORD $0x4ebe558c // srshl v12.4s, v12.4s, v30.4s
+	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
+	WORD $0x4e614890 // sqxtn2 v16.8h, v4.4s
+	WORD $0x0e614911 // sqxtn v17.4h, v8.4s
+	WORD $0x4e614991 // sqxtn2 v17.8h, v12.4s
+	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
+	WORD $0x4e7f0e31 // sqadd v17.8h, v17.8h, v31.8h
+	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
+	WORD $0x4e214a32 // sqxtn2 v18.16b, v17.8h
+	VST1.P	V18.S[0], (R26)(R1)
+	VST1.P	V18.S[1], (R26)(R1)
+	VST1.P	V18.S[2], (R26)(R1)
+	VST1.P	V18.S[3], (R26)(R1)
+nextrow_1:
+	ADD	R11, R15, R15
+	ADD	R11, R16, R16
+	ADD	R11, R17, R17
+	ADD	R11, R19, R19
+	CMP	R4, R15
+	BLO	rowgrp_1
+	ADD	$4, R0, R0
+	ADD	R5<<2, R8, R8
+	ADD	$16, R9, R9
+	ADD	$32, R10, R10
+	SUBS	$1, R6, R6
+	BNE	blk_1
+	RET
+slow_1:
+	TBZ	$2, R22, nosh_1
+	VLD2	(R10), [V16.S4, V17.S4]
+	MOVW	$1, R20
+	VDUP	R20, V18.S4
+	VEOR	V19.B16, V19.B16, V19.B16
+	VSUB	V17.S4, V18.S4, V17.S4
+	WORD $0x4eb36631 // smax v17.4s, v17.4s, v19.4s
+	WORD $0x4eb14c00 // sqshl v0.4s, v0.4s, v17.4s
+	WORD $0x4eb14c84 // sqshl v4.4s, v4.4s, v17.4s
+	WORD $0x4eb14d08 // sqshl v8.4s, v8.4s, v17.4s
+	WORD $0x4eb14d8c // sqshl v12.4s, v12.4s, v17.4s
+nosh_1:
+	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
+	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
+	WORD $0x4ebdb484 // sqdmulh v4.4s, v4.4s, v29.4s
+	WORD $0x4ebe5484 // srshl v4.4s, v4.4s, v30.4s
+	WORD $0x4ebdb508 // sqdmulh v8.4s, v8.4s, v29.4s
+	WORD $0x4ebe5508 // srshl v8.4s, v8.4s, v30.4s
+	WORD $0x4ebdb58c // sqdmulh v12.4s, v12.4s, v29.4s
+	WORD $0x4ebe558c // srshl v12.4s, v12.4s, v30.4s
+	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
+	WORD $0x4e614890 // sqxtn2 v16.8h, v4.4s
+	WORD $0x0e614911 // sqxtn v17.4h, v8.4s
+	WORD $0x4e614991 // sqxtn2 v17.8h, v12.4s
+	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
+	WORD $0x4e7f0e31 // sqadd v17.8h, v17.8h, v31.8h
+	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
+	WORD $0x4e214a32 // sqxtn2 v18.16b, v17.8h
+	TBZ	$0, R22, noclamp_1
+	MOVW	qmin+92(FP), R20
+	VDUP	R20, V19.B16
+	MOVW	qmax+96(FP), R20
+	VDUP	R20, V20.B16
+	WORD $0x4e336652 // smax v18.16b, v18.16b, v19.16b
+	WORD $0x4e346e52 // smin v18.16b, v18.16b, v20.16b
+noclamp_1:
+	TBNZ	$1, R22, partial_1
+	VST1.P	V18.S[0], (R26)(R1)
+	VST1.P	V18.S[1], (R26)(R1)
+	VST1.P	V18.S[2], (R26)(R1)
+	VST1.P	V18.S[3], (R26)(R1)
+	B	nextrow_1
+partial_1:
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_10
+	VMOV	V18.B[0], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_10
+	VMOV	V18.B[1], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_10
+	VMOV	V18.B[2], R21
+	MOVB	R21, 2(R20)
+ptail_10:
+	ADD	R1, R26, R26
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_11
+	VMOV	V18.B[4], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_11
+	VMOV	V18.B[5], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_11
+	VMOV	V18.B[6], R21
+	MOVB	R21, 2(R20)
+ptail_11:
+	ADD	R1, R26, R26
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_12
+	VMOV	V18.B[8], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_12
+	VMOV	V18.B[9], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_12
+	VMOV	V18.B[10], R21
+	MOVB	R21, 2(R20)
+ptail_12:
+	ADD	R1, R26, R26
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_13
+	VMOV	V18.B[12], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_13
+	VMOV	V18.B[13], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_13
+	VMOV	V18.B[14], R21
+	MOVB	R21, 2(R20)
+ptail_13:
+	ADD	R1, R26, R26
+	B	nextrow_1
+blk_1t:
+	VLD1	(R9), [V28.S4]
+	VLD2	(R10), [V29.S4, V30.S4]
+	MOVW	$1, R20
+	VDUP	R20, V26.S4
+	VEOR	V27.B16, V27.B16, V27.B16
+	VSUB	V30.S4, V26.S4, V25.S4
+	WORD $0x4ebb6739 // smax v25.4s, v25.4s, v27.4s
+	WORD $0x4eba67de // smax v30.4s, v30.4s, v26.4s
+	VSUB	V30.S4, V27.S4, V30.S4
+	VMOV	V25.D[0], R23
+	VMOV	V25.D[1], R20
+	ORR	R20, R23, R23
+	AND	$3, R22, R22
+	CMP	$0, R23
+	CSET	NE, R20
+	ORR	R20<<2, R22, R22
+	MOVD	R2, R14
+	MOVD	R14, R15
+	ADD	R3, R15, R16
+	ADD	R3, R16, R17
+	ADD	R3, R17, R19
+	ADD	R3, R19, R14
+	MOVD	R0, R26
+rowgrp_1t:
+	MOVD	R8, R24
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	16(R15), [V16.B16]
+	VLD1.P	16(R16), [V17.B16]
+	VLD1.P	16(R17), [V18.B16]
+	VLD1.P	16(R19), [V19.B16]
+	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
+	WORD $0x0e35c219 // smull v25.8h, v16.8b, v21.8b
+	WORD $0x0e36c21a // smull v26.8h, v16.8b, v22.8b
+	WORD $0x0e37c21b // smull v27.8h, v16.8b, v23.8b
+	WORD $0x4e348218 // smlal2 v24.8h, v16.16b, v20.16b
+	WORD $0x4e358219 // smlal2 v25.8h, v16.16b, v21.16b
+	WORD $0x4e36821a // smlal2 v26.8h, v16.16b, v22.16b
+	WORD $0x4e37821b // smlal2 v27.8h, v16.16b, v23.16b
+	WORD $0x4e602b00 // saddlp v0.4s, v24.8h
+	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
+	WORD $0x4e602b42 // saddlp v2.4s, v26.8h
+	WORD $0x4e602b63 // saddlp v3.4s, v27.8h
+	WORD $0x0e34c238 // smull v24.8h, v17.8b, v20.8b
+	WORD $0x0e35c239 // smull v25.8h, v17.8b, v21.8b
+	WORD $0x0e36c23a // smull v26.8h, v17.8b, v22.8b
+	WORD $0x0e37c23b // smull v27.8h, v17.8b, v23.8b
+	WORD $0x4e348238 // smlal2 v24.8h, v17.16b, v20.16b
+	WORD $0x4e358239 // smlal2 v25.8h, v17.16b, v21.16b
+	WORD $0x4e36823a // smlal2 v26.8h, v17.16b, v22.16b
+	WORD $0x4e37823b // smlal2 v27.8h, v17.16b, v23.16b
+	WORD $0x4e602b04 // saddlp v4.4s, v24.8h
+	WORD $0x4e602b25 // saddlp v5.4s, v25.8h
+	WORD $0x4e602b46 // saddlp v6.4s, v26.8h
+	WORD $0x4e602b67 // saddlp v7.4s, v27.8h
+	WORD $0x0e34c258 // smull v24.8h, v18.8b, v20.8b
+	WORD $0x0e35c259 // smull v25.8h, v18.8b, v21.8b
+	WORD $0x0e36c25a // smull v26.8h, v18.8b, v22.8b
+	WORD $0x0e37c25b // smull v27.8h, v18.8b, v23.8b
+	WORD $0x4e348258 // smlal2 v24.8h, v18.16b, v20.16b
+	WORD $0x4e358259 // smlal2 v25.8h, v18.16b, v21.16b
+	WORD $0x4e36825a // smlal2 v26.8h, v18.16b, v22.16b
+	WORD $0x4e37825b // smlal2 v27.8h, v18.16b, v23.16b
+	WORD $0x4e602b08 // saddlp v8.4s, v24.8h
+	WORD $0x4e602b29 // saddlp v9.4s, v25.8h
+	WORD $0x4e602b4a // saddlp v10.4s, v26.8h
+	WORD $0x4e602b6b // saddlp v11.4s, v27.8h
+	WORD $0x0e34c278 // smull v24.8h, v19.8b, v20.8b
+	WORD $0x0e35c279 // smull v25.8h, v19.8b, v21.8b
+	WORD $0x0e36c27a // smull v26.8h, v19.8b, v22.8b
+	WORD $0x0e37c27b // smull v27.8h, v19.8b, v23.8b
+	WORD $0x4e348278 // smlal2 v24.8h, v19.16b, v20.16b
+	WORD $0x4e358279 // smlal2 v25.8h, v19.16b, v21.16b
+	WORD $0x4e36827a // smlal2 v26.8h, v19.16b, v22.16b
+	WORD $0x4e37827b // smlal2 v27.8h, v19.16b, v23.16b
+	WORD $0x4e602b0c // saddlp v12.4s, v24.8h
+	WORD $0x4e602b2d // saddlp v13.4s, v25.8h
+	WORD $0x4e602b4e // saddlp v14.4s, v26.8h
+	WORD $0x4e602b6f // saddlp v15.4s, v27.8h
+	VLD1.P	32(R24), [V20.B16, V21.B16]
+	VLD1R	(R15), [V16.D2]
+	VLD1R	(R16), [V17.D2]
+	VLD1R	(R17), [V18.D2]
+	VLD1R	(R19), [V19.D2]
+	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
+	WORD $0x4e34c219 // smull2 v25.8h, v16.16b, v20.16b
+	WORD $0x0e35c21a // smull v26.8h, v16.8b, v21.8b
+	WORD $0x4e35c21b // smull2 v27.8h, v16.16b, v21.16b
+	WORD $0x4e606b00 // sadalp v0.4s, v24.8h
+	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
+	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
+	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
+	WORD $0x0e34c238 // smull v24.8h, v17.8b, v20.8b
+	WORD $0x4e34c239 // smull2 v25.8h, v17.16b, v20.16b
+	WORD $0x0e35c23a // smull v26.8h, v17.8b, v21.8b
+	WORD $0x4e35c23b // smull2 v27.8h, v17.16b, v21.16b
+	WORD $0x4e606b04 // sadalp v4.4s, v24.8h
+	WORD $0x4e606b25 // sadalp v5.4s, v25.8h
+	WORD $0x4e606b46 // sadalp v6.4s, v26.8h
+	WORD $0x4e606b67 // sadalp v7.4s, v27.8h
+	WORD $0x0e34c258 // smull v24.8h, v18.8b, v20.8b
+	WORD $0x4e34c259 // smull2 v25.8h, v18.16b, v20.16b
+	WORD $0x0e35c25a // smull v26.8h, v18.8b, v21.8b
+	WORD $0x4e35c25b // smull2 v27.8h, v18.16b, v21.16b
+	WORD $0x4e606b08 // sadalp v8.4s, v24.8h
+	WORD $0x4e606b29 // sadalp v9.4s, v25.8h
+	WORD $0x4e606b4a // sadalp v10.4s, v26.8h
+	WORD $0x4e606b6b // sadalp v11.4s, v27.8h
+	WORD $0x0e34c278 // smull v24.8h, v19.8b, v20.8b
+	WORD $0x4e34c279 // smull2 v25.8h, v19.16b, v20.16b
+	WORD $0x0e35c27a // smull v26.8h, v19.8b, v21.8b
+	WORD $0x4e35c27b // smull2 v27.8h, v19.16b, v21.16b
+	WORD $0x4e606b0c // sadalp v12.4s, v24.8h
+	WORD $0x4e606b2d // sadalp v13.4s, v25.8h
+	WORD $0x4e606b4e // sadalp v14.4s, v26.8h
+	WORD $0x4e606b6f // sadalp v15.4s, v27.8h
+	VADDP	V1.S4, V0.S4, V16.S4
+	VADDP	V3.S4, V2.S4, V17.S4
+	VADDP	V17.S4, V16.S4, V0.S4
+	VADD	V28.S4, V0.S4, V0.S4
+	VADDP	V5.S4, V4.S4, V16.S4
+	VADDP	V7.S4, V6.S4, V17.S4
+	VADDP	V17.S4, V16.S4, V4.S4
+	VADD	V28.S4, V4.S4, V4.S4
+	VADDP	V9.S4, V8.S4, V16.S4
+	VADDP	V11.S4, V10.S4, V17.S4
+	VADDP	V17.S4, V16.S4, V8.S4
+	VADD	V28.S4, V8.S4, V8.S4
+	VADDP	V13.S4, V12.S4, V16.S4
+	VADDP	V15.S4, V14.S4, V17.S4
+	VADDP	V17.S4, V16.S4, V12.S4
+	VADD	V28.S4, V12.S4, V12.S4
+	CBNZ	R22, slow_1t
+	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
+	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
+	WORD $0x4ebdb484 // sqdmulh v4.4s, v4.4s, v29.4s
+	WORD $0x4ebe5484 // srshl v4.4s, v4.4s, v30.4s
+	WORD $0x4ebdb508 // sqdmulh v8.4s, v8.4s, v29.4s
+	WORD $0x4ebe5508 // srshl v8.4s, v8.4s, v30.4s
+	WORD $0x4ebdb58c // sqdmulh v12.4s, v12.4s, v29.4s
+	WORD $0x4ebe558c // srshl v12.4s, v12.4s, v30.4s
+	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
+	WORD $0x4e614890 // sqxtn2 v16.8h, v4.4s
+	WORD $0x0e614911 // sqxtn v17.4h, v8.4s
+	WORD $0x4e614991 // sqxtn2 v17.8h, v12.4s
+	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
+	WORD $0x4e7f0e31 // sqadd v17.8h, v17.8h, v31.8h
+	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
+	WORD $0x4e214a32 // sqxtn2 v18.16b, v17.8h
+	VST1.P	V18.S[0], (R26)(R1)
+	VST1.P	V18.S[1], (R26)(R1)
+	VST1.P	V18.S[2], (R26)(R1)
+	VST1.P	V18.S[3], (R26)(R1)
+nextrow_1t:
+	ADD	R11, R15, R15
+	ADD	R11, R16, R16
+	ADD	R11, R17, R17
+	ADD	R11, R19, R19
+	CMP	R4, R15
+	BLO	rowgrp_1t
+	ADD	$4, R0, R0
+	ADD	R5<<2, R8, R8
+	ADD	$16, R9, R9
+	ADD	$32, R10, R10
+	SUBS	$1, R6, R6
+	BNE	blk_1t
+	RET
+slow_1t:
+	TBZ	$2, R22, nosh_1t
+	VLD2	(R10), [V16.S4, V17.S4]
+	MOVW	$1, R20
+	VDUP	R20, V18.S4
+	VEOR	V19.B16, V19.B16, V19.B16
+	VSUB	V17.S4, V18.S4, V17.S4
+	WORD $0x4eb36631 // smax v17.4s, v17.4s, v19.4s
+	WORD $0x4eb14c00 // sqshl v0.4s, v0.4s, v17.4s
+	WORD $0x4eb14c84 // sqshl v4.4s, v4.4s, v17.4s
+	WORD $0x4eb14d08 // sqshl v8.4s, v8.4s, v17.4s
+	WORD $0x4eb14d8c // sqshl v12.4s, v12.4s, v17.4s
+nosh_1t:
+	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
+	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
+	WORD $0x4ebdb484 // sqdmulh v4.4s, v4.4s, v29.4s
+	WORD $0x4ebe5484 // srshl v4.4s, v4.4s, v30.4s
+	WORD $0x4ebdb508 // sqdmulh v8.4s, v8.4s, v29.4s
+	WORD $0x4ebe5508 // srshl v8.4s, v8.4s, v30.4s
+	WORD $0x4ebdb58c // sqdmulh v12.4s, v12.4s, v29.4s
+	WORD $0x4ebe558c // srshl v12.4s, v12.4s, v30.4s
+	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
+	WORD $0x4e614890 // sqxtn2 v16.8h, v4.4s
+	WORD $0x0e614911 // sqxtn v17.4h, v8.4s
+	WORD $0x4e614991 // sqxtn2 v17.8h, v12.4s
+	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
+	WORD $0x4e7f0e31 // sqadd v17.8h, v17.8h, v31.8h
+	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
+	WORD $0x4e214a32 // sqxtn2 v18.16b, v17.8h
+	TBZ	$0, R22, noclamp_1t
+	MOVW	qmin+92(FP), R20
+	VDUP	R20, V19.B16
+	MOVW	qmax+96(FP), R20
+	VDUP	R20, V20.B16
+	WORD $0x4e336652 // smax v18.16b, v18.16b, v19.16b
+	WORD $0x4e346e52 // smin v18.16b, v18.16b, v20.16b
+noclamp_1t:
+	TBNZ	$1, R22, partial_1t
+	VST1.P	V18.S[0], (R26)(R1)
+	VST1.P	V18.S[1], (R26)(R1)
+	VST1.P	V18.S[2], (R26)(R1)
+	VST1.P	V18.S[3], (R26)(R1)
+	B	nextrow_1t
+partial_1t:
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_1t0
+	VMOV	V18.B[0], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_1t0
+	VMOV	V18.B[1], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_1t0
+	VMOV	V18.B[2], R21
+	MOVB	R21, 2(R20)
+ptail_1t0:
+	ADD	R1, R26, R26
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_1t1
+	VMOV	V18.B[4], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_1t1
+	VMOV	V18.B[5], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_1t1
+	VMOV	V18.B[6], R21
+	MOVB	R21, 2(R20)
+ptail_1t1:
+	ADD	R1, R26, R26
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_1t2
+	VMOV	V18.B[8], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_1t2
+	VMOV	V18.B[9], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_1t2
+	VMOV	V18.B[10], R21
+	MOVB	R21, 2(R20)
+ptail_1t2:
+	ADD	R1, R26, R26
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_1t3
+	VMOV	V18.B[12], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_1t3
+	VMOV	V18.B[13], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_1t3
+	VMOV	V18.B[14], R21
+	MOVB	R21, 2(R20)
+ptail_1t3:
+	ADD	R1, R26, R26
+	B	nextrow_1t
 blk_t:
 	VLD1	(R9), [V28.S4]
 	VLD2	(R10), [V29.S4, V30.S4]
@@ -892,13 +1414,13 @@ blk_t:
 	CSET	NE, R20
 	ORR	R20<<2, R22, R22
 	MOVD	R2, R14
-	MOVD	R0, R26
-rowgrp_t:
 	MOVD	R14, R15
 	ADD	R3, R15, R16
 	ADD	R3, R16, R17
 	ADD	R3, R17, R19
 	ADD	R3, R19, R14
+	MOVD	R0, R26
+rowgrp_t:
 	MOVD	R8, R24
 	VLD1.P	32(R24), [V20.B16, V21.B16]
 	VLD1R	(R15), [V16.D2]
@@ -975,7 +1497,11 @@ rowgrp_t:
 	VST1.P	V18.S[2], (R26)(R1)
 	VST1.P	V18.S[3], (R26)(R1)
 nextrow_t:
-	CMP	R4, R14
+	ADD	R11, R15, R15
+	ADD	R11, R16, R16
+	ADD	R11, R17, R17
+	ADD	R11, R19, R19
+	CMP	R4, R15
 	BLO	rowgrp_t
 	ADD	$4, R0, R0
 	ADD	R5<<2, R8, R8
@@ -1447,12 +1973,19 @@ TEXT ·gemmQ8Neon1(SB), NOSPLIT, $0-100
 	ADD	R2, R4, R4
 	VDUP	R11, V31.H8
 	LSR	$4, R5, R12
+	LSL	$0, R3, R11
+	SUB	R12<<4, R11, R11
 	CBZ	R12, blk_t
 	SUB	$1, R12, R12
 	AND	$1, R12, R13
 	LSR	$1, R12, R12
-	TBNZ	$3, R5, blk_st
-blk_s:
+	CBNZ	R12, steps2
+	CBNZ	R13, steps2
+	TBNZ	$3, R5, blk_1t
+	B	blk_1
+steps2:
+	TBNZ	$3, R5, blk_nt
+blk_n:
 	VLD1	(R9), [V28.S4]
 	VLD2	(R10), [V29.S4, V30.S4]
 	MOVW	$1, R20
@@ -1470,10 +2003,10 @@ blk_s:
 	CSET	NE, R20
 	ORR	R20<<2, R22, R22
 	MOVD	R2, R14
-	MOVD	R0, R26
-rowgrp_s:
 	MOVD	R14, R15
 	ADD	R3, R15, R14
+	MOVD	R0, R26
+rowgrp_n:
 	MOVD	R8, R24
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
@@ -1489,7 +2022,7 @@ rowgrp_s:
 	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
 	WORD $0x4e602b42 // saddlp v2.4s, v26.8h
 	WORD $0x4e602b63 // saddlp v3.4s, v27.8h
-	TBZ	$0, R13, even_s
+	TBZ	$0, R13, even_n
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
 	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
@@ -1504,10 +2037,10 @@ rowgrp_s:
 	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
 	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
 	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
-even_s:
-	CBZ	R12, kdone_s
+even_n:
+	CBZ	R12, kdone_n
 	MOVD	R12, R25
-kloop_s:
+kloop_n:
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
 	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
@@ -1537,31 +2070,32 @@ kloop_s:
 	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
 	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
 	SUBS	$1, R25, R25
-	BNE	kloop_s
-kdone_s:
+	BNE	kloop_n
+kdone_n:
 	VADDP	V1.S4, V0.S4, V16.S4
 	VADDP	V3.S4, V2.S4, V17.S4
 	VADDP	V17.S4, V16.S4, V0.S4
 	VADD	V28.S4, V0.S4, V0.S4
-	CBNZ	R22, slow_s
+	CBNZ	R22, slow_n
 	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
 	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
 	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
 	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
 	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
 	VST1.P	V18.S[0], (R26)(R1)
-nextrow_s:
-	CMP	R4, R14
-	BLO	rowgrp_s
+nextrow_n:
+	ADD	R11, R15, R15
+	CMP	R4, R15
+	BLO	rowgrp_n
 	ADD	$4, R0, R0
 	ADD	R5<<2, R8, R8
 	ADD	$16, R9, R9
 	ADD	$32, R10, R10
 	SUBS	$1, R6, R6
-	BNE	blk_s
+	BNE	blk_n
 	RET
-slow_s:
-	TBZ	$2, R22, nosh_s
+slow_n:
+	TBZ	$2, R22, nosh_n
 	VLD2	(R10), [V16.S4, V17.S4]
 	MOVW	$1, R20
 	VDUP	R20, V18.S4
@@ -1569,41 +2103,41 @@ slow_s:
 	VSUB	V17.S4, V18.S4, V17.S4
 	WORD $0x4eb36631 // smax v17.4s, v17.4s, v19.4s
 	WORD $0x4eb14c00 // sqshl v0.4s, v0.4s, v17.4s
-nosh_s:
+nosh_n:
 	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
 	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
 	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
 	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
 	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
-	TBZ	$0, R22, noclamp_s
+	TBZ	$0, R22, noclamp_n
 	MOVW	qmin+92(FP), R20
 	VDUP	R20, V19.B16
 	MOVW	qmax+96(FP), R20
 	VDUP	R20, V20.B16
 	WORD $0x4e336652 // smax v18.16b, v18.16b, v19.16b
 	WORD $0x4e346e52 // smin v18.16b, v18.16b, v20.16b
-noclamp_s:
-	TBNZ	$1, R22, partial_s
+noclamp_n:
+	TBNZ	$1, R22, partial_n
 	VST1.P	V18.S[0], (R26)(R1)
-	B	nextrow_s
-partial_s:
+	B	nextrow_n
+partial_n:
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail_s0
+	BLT	ptail_n0
 	VMOV	V18.B[0], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail_s0
+	BLT	ptail_n0
 	VMOV	V18.B[1], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail_s0
+	BLT	ptail_n0
 	VMOV	V18.B[2], R21
 	MOVB	R21, 2(R20)
-ptail_s0:
+ptail_n0:
 	ADD	R1, R26, R26
-	B	nextrow_s
-blk_st:
+	B	nextrow_n
+blk_nt:
 	VLD1	(R9), [V28.S4]
 	VLD2	(R10), [V29.S4, V30.S4]
 	MOVW	$1, R20
@@ -1621,10 +2155,10 @@ blk_st:
 	CSET	NE, R20
 	ORR	R20<<2, R22, R22
 	MOVD	R2, R14
-	MOVD	R0, R26
-rowgrp_st:
 	MOVD	R14, R15
 	ADD	R3, R15, R14
+	MOVD	R0, R26
+rowgrp_nt:
 	MOVD	R8, R24
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
@@ -1640,7 +2174,7 @@ rowgrp_st:
 	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
 	WORD $0x4e602b42 // saddlp v2.4s, v26.8h
 	WORD $0x4e602b63 // saddlp v3.4s, v27.8h
-	TBZ	$0, R13, even_st
+	TBZ	$0, R13, even_nt
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
 	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
@@ -1655,10 +2189,10 @@ rowgrp_st:
 	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
 	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
 	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
-even_st:
-	CBZ	R12, kdone_st
+even_nt:
+	CBZ	R12, kdone_nt
 	MOVD	R12, R25
-kloop_st:
+kloop_nt:
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
 	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
@@ -1688,8 +2222,8 @@ kloop_st:
 	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
 	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
 	SUBS	$1, R25, R25
-	BNE	kloop_st
-kdone_st:
+	BNE	kloop_nt
+kdone_nt:
 	VLD1.P	32(R24), [V20.B16, V21.B16]
 	VLD1R	(R15), [V16.D2]
 	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
@@ -1704,25 +2238,26 @@ kdone_st:
 	VADDP	V3.S4, V2.S4, V17.S4
 	VADDP	V17.S4, V16.S4, V0.S4
 	VADD	V28.S4, V0.S4, V0.S4
-	CBNZ	R22, slow_st
+	CBNZ	R22, slow_nt
 	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
 	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
 	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
 	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
 	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
 	VST1.P	V18.S[0], (R26)(R1)
-nextrow_st:
-	CMP	R4, R14
-	BLO	rowgrp_st
+nextrow_nt:
+	ADD	R11, R15, R15
+	CMP	R4, R15
+	BLO	rowgrp_nt
 	ADD	$4, R0, R0
 	ADD	R5<<2, R8, R8
 	ADD	$16, R9, R9
 	ADD	$32, R10, R10
 	SUBS	$1, R6, R6
-	BNE	blk_st
+	BNE	blk_nt
 	RET
-slow_st:
-	TBZ	$2, R22, nosh_st
+slow_nt:
+	TBZ	$2, R22, nosh_nt
 	VLD2	(R10), [V16.S4, V17.S4]
 	MOVW	$1, R20
 	VDUP	R20, V18.S4
@@ -1730,40 +2265,254 @@ slow_st:
 	VSUB	V17.S4, V18.S4, V17.S4
 	WORD $0x4eb36631 // smax v17.4s, v17.4s, v19.4s
 	WORD $0x4eb14c00 // sqshl v0.4s, v0.4s, v17.4s
-nosh_st:
+nosh_nt:
 	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
 	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
 	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
 	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
 	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
-	TBZ	$0, R22, noclamp_st
+	TBZ	$0, R22, noclamp_nt
 	MOVW	qmin+92(FP), R20
 	VDUP	R20, V19.B16
 	MOVW	qmax+96(FP), R20
 	VDUP	R20, V20.B16
 	WORD $0x4e336652 // smax v18.16b, v18.16b, v19.16b
 	WORD $0x4e346e52 // smin v18.16b, v18.16b, v20.16b
-noclamp_st:
-	TBNZ	$1, R22, partial_st
+noclamp_nt:
+	TBNZ	$1, R22, partial_nt
 	VST1.P	V18.S[0], (R26)(R1)
-	B	nextrow_st
-partial_st:
+	B	nextrow_nt
+partial_nt:
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail_st0
+	BLT	ptail_nt0
 	VMOV	V18.B[0], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail_st0
+	BLT	ptail_nt0
 	VMOV	V18.B[1], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail_st0
+	BLT	ptail_nt0
 	VMOV	V18.B[2], R21
 	MOVB	R21, 2(R20)
-ptail_st0:
+ptail_nt0:
 	ADD	R1, R26, R26
-	B	nextrow_st
+	B	nextrow_nt
+blk_1:
+	VLD1	(R9), [V28.S4]
+	VLD2	(R10), [V29.S4, V30.S4]
+	MOVW	$1, R20
+	VDUP	R20, V26.S4
+	VEOR	V27.B16, V27.B16, V27.B16
+	VSUB	V30.S4, V26.S4, V25.S4
+	WORD $0x4ebb6739 // smax v25.4s, v25.4s, v27.4s
+	WORD $0x4eba67de // smax v30.4s, v30.4s, v26.4s
+	VSUB	V30.S4, V27.S4, V30.S4
+	VMOV	V25.D[0], R23
+	VMOV	V25.D[1], R20
+	ORR	R20, R23, R23
+	AND	$3, R22, R22
+	CMP	$0, R23
+	CSET	NE, R20
+	ORR	R20<<2, R22, R22
+	MOVD	R2, R14
+	MOVD	R14, R15
+	ADD	R3, R15, R14
+	MOVD	R0, R26
+rowgrp_1:
+	MOVD	R8, R24
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	16(R15), [V16.B16]
+	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
+	WORD $0x0e35c219 // smull v25.8h, v16.8b, v21.8b
+	WORD $0x0e36c21a // smull v26.8h, v16.8b, v22.8b
+	WORD $0x0e37c21b // smull v27.8h, v16.8b, v23.8b
+	WORD $0x4e348218 // smlal2 v24.8h, v16.16b, v20.16b
+	WORD $0x4e358219 // smlal2 v25.8h, v16.16b, v21.16b
+	WORD $0x4e36821a // smlal2 v26.8h, v16.16b, v22.16b
+	WORD $0x4e37821b // smlal2 v27.8h, v16.16b, v23.16b
+	WORD $0x4e602b00 // saddlp v0.4s, v24.8h
+	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
+	WORD $0x4e602b42 // saddlp v2.4s, v26.8h
+	WORD $0x4e602b63 // saddlp v3.4s, v27.8h
+	VADDP	V1.S4, V0.S4, V16.S4
+	VADDP	V3.S4, V2.S4, V17.S4
+	VADDP	V17.S4, V16.S4, V0.S4
+	VADD	V28.S4, V0.S4, V0.S4
+	CBNZ	R22, slow_1
+	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
+	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
+	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
+	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
+	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
+	VST1.P	V18.S[0], (R26)(R1)
+nextrow_1:
+	ADD	R11, R15, R15
+	CMP	R4, R15
+	BLO	rowgrp_1
+	ADD	$4, R0, R0
+	ADD	R5<<2, R8, R8
+	ADD	$16, R9, R9
+	ADD	$32, R10, R10
+	SUBS	$1, R6, R6
+	BNE	blk_1
+	RET
+slow_1:
+	TBZ	$2, R22, nosh_1
+	VLD2	(R10), [V16.S4, V17.S4]
+	MOVW	$1, R20
+	VDUP	R20, V18.S4
+	VEOR	V19.B16, V19.B16, V19.B16
+	VSUB	V17.S4, V18.S4, V17.S4
+	WORD $0x4eb36631 // smax v17.4s, v17.4s, v19.4s
+	WORD $0x4eb14c00 // sqshl v0.4s, v0.4s, v17.4s
+nosh_1:
+	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
+	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
+	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
+	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
+	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
+	TBZ	$0, R22, noclamp_1
+	MOVW	qmin+92(FP), R20
+	VDUP	R20, V19.B16
+	MOVW	qmax+96(FP), R20
+	VDUP	R20, V20.B16
+	WORD $0x4e336652 // smax v18.16b, v18.16b, v19.16b
+	WORD $0x4e346e52 // smin v18.16b, v18.16b, v20.16b
+noclamp_1:
+	TBNZ	$1, R22, partial_1
+	VST1.P	V18.S[0], (R26)(R1)
+	B	nextrow_1
+partial_1:
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_10
+	VMOV	V18.B[0], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_10
+	VMOV	V18.B[1], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_10
+	VMOV	V18.B[2], R21
+	MOVB	R21, 2(R20)
+ptail_10:
+	ADD	R1, R26, R26
+	B	nextrow_1
+blk_1t:
+	VLD1	(R9), [V28.S4]
+	VLD2	(R10), [V29.S4, V30.S4]
+	MOVW	$1, R20
+	VDUP	R20, V26.S4
+	VEOR	V27.B16, V27.B16, V27.B16
+	VSUB	V30.S4, V26.S4, V25.S4
+	WORD $0x4ebb6739 // smax v25.4s, v25.4s, v27.4s
+	WORD $0x4eba67de // smax v30.4s, v30.4s, v26.4s
+	VSUB	V30.S4, V27.S4, V30.S4
+	VMOV	V25.D[0], R23
+	VMOV	V25.D[1], R20
+	ORR	R20, R23, R23
+	AND	$3, R22, R22
+	CMP	$0, R23
+	CSET	NE, R20
+	ORR	R20<<2, R22, R22
+	MOVD	R2, R14
+	MOVD	R14, R15
+	ADD	R3, R15, R14
+	MOVD	R0, R26
+rowgrp_1t:
+	MOVD	R8, R24
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	16(R15), [V16.B16]
+	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
+	WORD $0x0e35c219 // smull v25.8h, v16.8b, v21.8b
+	WORD $0x0e36c21a // smull v26.8h, v16.8b, v22.8b
+	WORD $0x0e37c21b // smull v27.8h, v16.8b, v23.8b
+	WORD $0x4e348218 // smlal2 v24.8h, v16.16b, v20.16b
+	WORD $0x4e358219 // smlal2 v25.8h, v16.16b, v21.16b
+	WORD $0x4e36821a // smlal2 v26.8h, v16.16b, v22.16b
+	WORD $0x4e37821b // smlal2 v27.8h, v16.16b, v23.16b
+	WORD $0x4e602b00 // saddlp v0.4s, v24.8h
+	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
+	WORD $0x4e602b42 // saddlp v2.4s, v26.8h
+	WORD $0x4e602b63 // saddlp v3.4s, v27.8h
+	VLD1.P	32(R24), [V20.B16, V21.B16]
+	VLD1R	(R15), [V16.D2]
+	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
+	WORD $0x4e34c219 // smull2 v25.8h, v16.16b, v20.16b
+	WORD $0x0e35c21a // smull v26.8h, v16.8b, v21.8b
+	WORD $0x4e35c21b // smull2 v27.8h, v16.16b, v21.16b
+	WORD $0x4e606b00 // sadalp v0.4s, v24.8h
+	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
+	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
+	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
+	VADDP	V1.S4, V0.S4, V16.S4
+	VADDP	V3.S4, V2.S4, V17.S4
+	VADDP	V17.S4, V16.S4, V0.S4
+	VADD	V28.S4, V0.S4, V0.S4
+	CBNZ	R22, slow_1t
+	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
+	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
+	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
+	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
+	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
+	VST1.P	V18.S[0], (R26)(R1)
+nextrow_1t:
+	ADD	R11, R15, R15
+	CMP	R4, R15
+	BLO	rowgrp_1t
+	ADD	$4, R0, R0
+	ADD	R5<<2, R8, R8
+	ADD	$16, R9, R9
+	ADD	$32, R10, R10
+	SUBS	$1, R6, R6
+	BNE	blk_1t
+	RET
+slow_1t:
+	TBZ	$2, R22, nosh_1t
+	VLD2	(R10), [V16.S4, V17.S4]
+	MOVW	$1, R20
+	VDUP	R20, V18.S4
+	VEOR	V19.B16, V19.B16, V19.B16
+	VSUB	V17.S4, V18.S4, V17.S4
+	WORD $0x4eb36631 // smax v17.4s, v17.4s, v19.4s
+	WORD $0x4eb14c00 // sqshl v0.4s, v0.4s, v17.4s
+nosh_1t:
+	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
+	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
+	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
+	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
+	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
+	TBZ	$0, R22, noclamp_1t
+	MOVW	qmin+92(FP), R20
+	VDUP	R20, V19.B16
+	MOVW	qmax+96(FP), R20
+	VDUP	R20, V20.B16
+	WORD $0x4e336652 // smax v18.16b, v18.16b, v19.16b
+	WORD $0x4e346e52 // smin v18.16b, v18.16b, v20.16b
+noclamp_1t:
+	TBNZ	$1, R22, partial_1t
+	VST1.P	V18.S[0], (R26)(R1)
+	B	nextrow_1t
+partial_1t:
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_1t0
+	VMOV	V18.B[0], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_1t0
+	VMOV	V18.B[1], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_1t0
+	VMOV	V18.B[2], R21
+	MOVB	R21, 2(R20)
+ptail_1t0:
+	ADD	R1, R26, R26
+	B	nextrow_1t
 blk_t:
 	VLD1	(R9), [V28.S4]
 	VLD2	(R10), [V29.S4, V30.S4]
@@ -1782,10 +2531,10 @@ blk_t:
 	CSET	NE, R20
 	ORR	R20<<2, R22, R22
 	MOVD	R2, R14
-	MOVD	R0, R26
-rowgrp_t:
 	MOVD	R14, R15
 	ADD	R3, R15, R14
+	MOVD	R0, R26
+rowgrp_t:
 	MOVD	R8, R24
 	VLD1.P	32(R24), [V20.B16, V21.B16]
 	VLD1R	(R15), [V16.D2]
@@ -1809,7 +2558,8 @@ rowgrp_t:
 	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
 	VST1.P	V18.S[0], (R26)(R1)
 nextrow_t:
-	CMP	R4, R14
+	ADD	R11, R15, R15
+	CMP	R4, R15
 	BLO	rowgrp_t
 	ADD	$4, R0, R0
 	ADD	R5<<2, R8, R8

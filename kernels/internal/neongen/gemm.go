@@ -211,9 +211,11 @@ func genNeonF32(a *Asm, name string, mr int) {
 
 // genNeonQ8: mr rows x 4 columns (genNeonF32's loop and registers; V29 M,
 // V30 R, V31 zOut as int16) with the per-row-group
-// branches moved out of the row loop: kpad's shape (16-k steps and/or an
-// 8-k tail) picks one of three copies of the block loop once per call, the
-// 16-k loop is unrolled by two (R12 pairs, R13 an odd step), and one CBNZ on R22 (bit 0: clamp narrower than
+// branches moved out of the row loop: kpad's shape (no, one or more 16-k
+// steps, an 8-k tail or not) picks one of five copies of the block loop
+// once per call, the 16-k loop is unrolled by two (R12 pairs, R13 an odd
+// step), the row pointers move to the next group by one ADD each (R11),
+// and one CBNZ on R22 (bit 0: clamp narrower than
 // int8, bit 1: padded tail block, bit 2: some L of the block is not 0)
 // sends the rare row groups to a slower epilogue, which derives L from rq.
 func genNeonQ8(a *Asm, name string, mr int) {
@@ -222,14 +224,24 @@ func genNeonQ8(a *Asm, name string, mr int) {
 	slowFlag(a, 4)
 	rowEnd(a)
 	a.L("\tVDUP\tR11, V31.H8")
-	// R12 = (steps-1)/2 pairs of 16-k steps after the first, R13 = an odd one
+	// R11 = 4*srcStride - 16*steps: from a group's row pointers, once its
+	// loads have moved them, to the next group's
 	a.L("\tLSR\t$4, R5, R12")
+	a.L("\tLSL\t$%d, R3, R11", pick(mr == 4, 2, 0))
+	a.L("\tSUB\tR12<<4, R11, R11")
+	// R12 = (steps-1)/2 pairs of 16-k steps after the first, R13 = an odd one
 	a.L("\tCBZ\tR12, blk_t")
 	a.L("\tSUB\t$1, R12, R12")
 	a.L("\tAND\t$1, R12, R13")
 	a.L("\tLSR\t$1, R12, R12")
-	a.L("\tTBNZ\t$3, R5, blk_st")
-	variant := func(sfx string, steps, tail bool) {
+	a.L("\tCBNZ\tR12, steps2")
+	a.L("\tCBNZ\tR13, steps2")
+	a.L("\tTBNZ\t$3, R5, blk_1t")
+	a.L("\tB\tblk_1")
+	a.L("steps2:")
+	a.L("\tTBNZ\t$3, R5, blk_nt")
+	// steps: 0 (kpad = 8), 1, or 2 for two or more 16-k steps
+	variant := func(sfx string, steps int, tail bool) {
 		l := func(s string) string { return s + "_" + sfx }
 		a.L("%s:", l("blk"))
 		// per-block vectors: V28 bias, V29 M, V30 R; bit 2 of R22 = some L
@@ -247,11 +259,14 @@ func genNeonQ8(a *Asm, name string, mr int) {
 		a.L("\tCSET\tNE, R20")
 		a.L("\tORR\tR20<<2, R22, R22")
 		a.L("\tMOVD\tR2, R14")
+		inPtrs(a, mr)
 		a.L("\tMOVD\tR0, R26")
 		a.L("%s:", l("rowgrp"))
-		inPtrs(a, mr)
 		a.L("\tMOVD\tR8, R24")
-		if steps {
+		if steps == 1 {
+			neonStep(a, mr, true)
+		}
+		if steps == 2 {
 			// The first 16 k set the sums (SADDLP), so they need no
 			// zeroing; the other steps - 1 go as one odd step (R13) and
 			// R12 pairs, one SUBS/BNE per pair.
@@ -269,7 +284,7 @@ func genNeonQ8(a *Asm, name string, mr int) {
 			a.L("%s:", l("kdone"))
 		}
 		if tail {
-			neonTail(a, mr, !steps)
+			neonTail(a, mr, steps == 0)
 		}
 		// row sums into V0, V4, V8, V12, plus the bias
 		for r := 0; r < mr; r++ {
@@ -285,7 +300,10 @@ func genNeonQ8(a *Asm, name string, mr int) {
 			a.L("\tVST1.P\tV18.S[%d], (R26)(R1)", r)
 		}
 		a.L("%s:", l("nextrow"))
-		a.L("\tCMP\tR4, R14")
+		for i := 0; i < mr; i++ {
+			a.L("\tADD\tR11, %s, %s", xr[i], xr[i])
+		}
+		a.L("\tCMP\tR4, R15")
 		a.L("\tBLO\t%s", l("rowgrp"))
 		a.L("\tADD\t$4, R0, R0")
 		a.L("\tADD\tR5<<2, R8, R8")
@@ -329,9 +347,11 @@ func genNeonQ8(a *Asm, name string, mr int) {
 		}
 		a.L("\tB\t%s", l("nextrow"))
 	}
-	variant("s", true, false)
-	variant("st", true, true)
-	variant("t", false, true)
+	variant("n", 2, false)
+	variant("nt", 2, true)
+	variant("1", 1, false)
+	variant("1t", 1, true)
+	variant("t", 0, true)
 }
 
 // neonStep emits one 16-k step of genNeon's loop (SADDLP into the sums if
