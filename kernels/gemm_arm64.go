@@ -142,7 +142,7 @@ type gemmLayout struct {
 }
 
 var (
-	neonLayout = gemmLayout{nr: 4, kmul: 8} // [n/4][kpad/16][4][16], then [4][8] if kpad%16 == 8
+	neonLayout = gemmLayout{nr: 4, kmul: 8} // [n/4][kpad/16][4][16], then [2][4][4] if kpad%16 == 8
 	dotLayout  = gemmLayout{nr: 8, kmul: 4} // [n/8][kpad/4][8][4]
 )
 
@@ -181,8 +181,10 @@ func (l gemmLayout) index(co, ci, kp, n int) int {
 	base := b * l.nr * kp
 	if l.nr == 4 { // neon
 		k0 := ci &^ 15
-		ch := min(16, kp-k0)
-		return base + k0*4 + c*ch + ci - k0
+		if kp-k0 == 8 { // the 8-k tail chunk, [2][4 ch][4 k]
+			return base + k0*4 + (ci-k0)/4*16 + c*4 + ci%4
+		}
+		return base + k0*4 + c*16 + ci - k0
 	}
 	return base + ci/4*32 + c*4 + ci%4
 }
@@ -215,8 +217,13 @@ func (l gemmLayout) packInto(out, w []int8, k, n int) {
 			row := w[co*k : co*k+k]
 			if l.nr == 4 {
 				for k0 := 0; k0 < k; k0 += 16 {
-					ch := min(16, kp-k0)
-					copy(out[base+k0*4+c*ch:], row[k0:min(k0+16, k)])
+					if kp-k0 == 8 { // the 8-k tail chunk, [2][4 ch][4 k]
+						for g := k0; g < k; g += 4 {
+							copy(out[base+k0*4+(g-k0)/4*16+c*4:], row[g:min(g+4, k)])
+						}
+						break
+					}
+					copy(out[base+k0*4+c*16:], row[k0:min(k0+16, k)])
 				}
 				continue
 			}
@@ -269,42 +276,50 @@ func gemmQ8Arm64(name string, l gemmLayout, fn gemmQ8Asm, dst []int8, dstStride 
 	}
 	safe := safeRows(src, srcStride, pixels, kp)
 	if safe > 0 {
-		gemmQ8Blocks(l, fn, dst, dstStride, &src[0], srcStride, safe, kp, n, w, bias, rq, zOut, qmin, qmax)
+		gemmQ8Blocks(l, fn, dst, dstStride, &src[0], srcStride, safe, k, n, w, bias, rq, zOut, qmin, qmax)
 	}
 	for p := safe; p < pixels; p++ {
 		gemmQ8Row(l, fn, dst[p*dstStride:], src[p*srcStride:][:k], k, n, w, bias, rq, zOut, qmin, qmax)
 	}
 }
 
-func gemmQ8Blocks(l gemmLayout, fn gemmQ8Asm, dst []int8, dstStride int, src *int8, srcStride, rows, kp, n int,
+func gemmQ8Blocks(l gemmLayout, fn gemmQ8Asm, dst []int8, dstStride int, src *int8, srcStride, rows, k, n int,
 	w []int8, bias []int32, rq []quant.Multiplier, zOut, qmin, qmax int32) {
+	kp := l.kpad(k)
 	if r4, n8 := rows&^3, n&^7; fn == q8Neon && kp == 8 && r4 > 0 && n8 > 0 {
 		// k <= 8: the 8-channel kernel for the 4-row groups of the first
 		// n8 channels, the usual kernels for the rest.
 		gemmQ8NeonK8(&dst[0], dstStride, src, srcStride, r4, kp, n8/8, 8, &w[0], &bias[0], &rq[0], zOut, qmin, qmax)
 		if n8 < n {
-			gemmQ8BlocksFrom(l, fn, n8/l.nr, dst, dstStride, src, srcStride, r4, kp, n, w, bias, rq, zOut, qmin, qmax)
+			gemmQ8BlocksFrom(l, fn, n8/l.nr, dst, dstStride, src, srcStride, r4, k, n, w, bias, rq, zOut, qmin, qmax)
 		}
 		if r4 < rows {
 			gemmQ8BlocksFrom(l, fn, 0, dst[r4*dstStride:], dstStride, (*int8)(unsafe.Add(unsafe.Pointer(src), r4*srcStride)),
-				srcStride, rows-r4, kp, n, w, bias, rq, zOut, qmin, qmax)
+				srcStride, rows-r4, k, n, w, bias, rq, zOut, qmin, qmax)
 		}
 		return
 	}
-	gemmQ8BlocksFrom(l, fn, 0, dst, dstStride, src, srcStride, rows, kp, n, w, bias, rq, zOut, qmin, qmax)
+	gemmQ8BlocksFrom(l, fn, 0, dst, dstStride, src, srcStride, rows, k, n, w, bias, rq, zOut, qmin, qmax)
 }
 
-// gemmQ8BlocksFrom computes the layout's blocks b0… of n channels.
-func gemmQ8BlocksFrom(l gemmLayout, fn gemmQ8Asm, b0 int, dst []int8, dstStride int, src *int8, srcStride, rows, kp, n int,
+// gemmQ8BlocksFrom computes the layout's blocks b0… of n channels. The neon
+// kernels get k rounded up to 4 as their kpad: a tail of at most 4 k
+// skips the zero half of the 8-k tail chunk.
+func gemmQ8BlocksFrom(l gemmLayout, fn gemmQ8Asm, b0 int, dst []int8, dstStride int, src *int8, srcStride, rows, k, n int,
 	w []int8, bias []int32, rq []quant.Multiplier, zOut, qmin, qmax int32) {
+	kp := l.kpad(k)
+	ka := kp
+	if fn == q8Neon {
+		ka = (k + 3) &^ 3
+	}
 	nfull, tail := n/l.nr, n%l.nr
 	if nfull > b0 {
 		c := b0 * l.nr
-		fn.call(&dst[c], dstStride, src, srcStride, rows, kp, nfull-b0, l.nr, &w[c*kp], &bias[c], &rq[c], zOut, qmin, qmax)
+		fn.call(&dst[c], dstStride, src, srcStride, rows, ka, nfull-b0, l.nr, &w[c*kp], &bias[c], &rq[c], zOut, qmin, qmax)
 	}
 	if tail > 0 && nfull > 0 { // the overlapping last block
 		c0 := l.lastStart(n)
-		fn.call(&dst[c0], dstStride, src, srcStride, rows, kp, 1, l.nr, &w[nfull*l.nr*kp], &bias[c0], &rq[c0], zOut, qmin, qmax)
+		fn.call(&dst[c0], dstStride, src, srcStride, rows, ka, 1, l.nr, &w[nfull*l.nr*kp], &bias[c0], &rq[c0], zOut, qmin, qmax)
 	} else if tail > 0 {
 		var tb [8]int32
 		var tr [8]quant.Multiplier
@@ -313,7 +328,7 @@ func gemmQ8BlocksFrom(l gemmLayout, fn gemmQ8Asm, b0 int, dst []int8, dstStride 
 		}
 		copy(tb[:], bias[:n])
 		copy(tr[:], rq[:n])
-		fn.call(&dst[0], dstStride, src, srcStride, rows, kp, 1, tail, &w[0], &tb[0], &tr[0], zOut, qmin, qmax)
+		fn.call(&dst[0], dstStride, src, srcStride, rows, ka, 1, tail, &w[0], &tb[0], &tr[0], zOut, qmin, qmax)
 	}
 }
 
@@ -324,7 +339,7 @@ func gemmQ8Row(l gemmLayout, fn gemmQ8Asm, dst []int8, x []int8, k, n int,
 	if kp <= rowBufLen {
 		var buf [rowBufLen]int8
 		copy(buf[:], x)
-		gemmQ8Blocks(l, fn, dst, n, &buf[0], kp, 1, kp, n, w, bias, rq, zOut, qmin, qmax)
+		gemmQ8Blocks(l, fn, dst, n, &buf[0], kp, 1, k, n, w, bias, rq, zOut, qmin, qmax)
 		return
 	}
 	for co := range n {

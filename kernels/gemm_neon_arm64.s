@@ -35,20 +35,32 @@ TEXT ·gemmQ8Neon(SB), NOSPLIT, $0-100
 	MUL	R4, R3, R4
 	ADD	R2, R4, R4
 	VDUP	R11, V31.H8
-	LSR	$4, R5, R12
+	ADD	$7, R5, R14
+	LSR	$3, R14, R14
+	LSL	$3, R14, R14
+	LSR	$4, R14, R12
 	LSL	$2, R3, R11
 	SUB	R12<<4, R11, R11
-	CBZ	R12, blk_t
+	AND	$12, R5, R21
+	CMP	$12, R21
+	CSEL	EQ, ZR, R21, R21
+	CBNZ	R12, steps
+	TBNZ	$3, R21, blk_t8
+	B	blk_t4
+steps:
 	SUB	$1, R12, R12
 	AND	$1, R12, R13
 	LSR	$1, R12, R12
-	CBNZ	R12, steps2
-	CBNZ	R13, steps2
-	TBNZ	$3, R5, blk_1t
-	B	blk_1
+	ORR	R13, R12, R20
+	CBNZ	R20, steps2
+	CBZ	R21, blk_10
+	TBNZ	$3, R21, blk_18
+	B	blk_14
 steps2:
-	TBNZ	$3, R5, blk_nt
-blk_n:
+	CBZ	R21, blk_n0
+	TBNZ	$3, R21, blk_n8
+	B	blk_n4
+blk_n0:
 	VLD1	(R9), [V28.S4]
 	VLD2	(R10), [V29.S4, V30.S4]
 	MOVW	$1, R20
@@ -65,14 +77,12 @@ blk_n:
 	CMP	$0, R23
 	CSET	NE, R20
 	ORR	R20<<2, R22, R22
-	MOVD	R2, R14
-	MOVD	R14, R15
+	MOVD	R2, R15
 	ADD	R3, R15, R16
 	ADD	R3, R16, R17
 	ADD	R3, R17, R19
-	ADD	R3, R19, R14
 	MOVD	R0, R26
-rowgrp_n:
+rowgrp_n0:
 	MOVD	R8, R24
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
@@ -127,7 +137,7 @@ rowgrp_n:
 	WORD $0x4e602b2d // saddlp v13.4s, v25.8h
 	WORD $0x4e602b4e // saddlp v14.4s, v26.8h
 	WORD $0x4e602b6f // saddlp v15.4s, v27.8h
-	TBZ	$0, R13, even_n
+	TBZ	$0, R13, even_n0
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
 	VLD1.P	16(R16), [V17.B16]
@@ -181,10 +191,10 @@ rowgrp_n:
 	WORD $0x4e606b2d // sadalp v13.4s, v25.8h
 	WORD $0x4e606b4e // sadalp v14.4s, v26.8h
 	WORD $0x4e606b6f // sadalp v15.4s, v27.8h
-even_n:
-	CBZ	R12, kdone_n
+even_n0:
+	CBZ	R12, kdone_n0
 	MOVD	R12, R25
-kloop_n:
+kloop_n0:
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
 	VLD1.P	16(R16), [V17.B16]
@@ -292,25 +302,25 @@ kloop_n:
 	WORD $0x4e606b4e // sadalp v14.4s, v26.8h
 	WORD $0x4e606b6f // sadalp v15.4s, v27.8h
 	SUBS	$1, R25, R25
-	BNE	kloop_n
-kdone_n:
-	VADDP	V1.S4, V0.S4, V16.S4
-	VADDP	V3.S4, V2.S4, V17.S4
-	VADDP	V17.S4, V16.S4, V0.S4
+	BNE	kloop_n0
+kdone_n0:
+	VADDP	V1.S4, V0.S4, V0.S4
+	VADDP	V3.S4, V2.S4, V1.S4
+	VADDP	V5.S4, V4.S4, V4.S4
+	VADDP	V7.S4, V6.S4, V5.S4
+	VADDP	V9.S4, V8.S4, V8.S4
+	VADDP	V11.S4, V10.S4, V9.S4
+	VADDP	V13.S4, V12.S4, V12.S4
+	VADDP	V15.S4, V14.S4, V13.S4
+	VADDP	V1.S4, V0.S4, V0.S4
 	VADD	V28.S4, V0.S4, V0.S4
-	VADDP	V5.S4, V4.S4, V16.S4
-	VADDP	V7.S4, V6.S4, V17.S4
-	VADDP	V17.S4, V16.S4, V4.S4
+	VADDP	V5.S4, V4.S4, V4.S4
 	VADD	V28.S4, V4.S4, V4.S4
-	VADDP	V9.S4, V8.S4, V16.S4
-	VADDP	V11.S4, V10.S4, V17.S4
-	VADDP	V17.S4, V16.S4, V8.S4
+	VADDP	V9.S4, V8.S4, V8.S4
 	VADD	V28.S4, V8.S4, V8.S4
-	VADDP	V13.S4, V12.S4, V16.S4
-	VADDP	V15.S4, V14.S4, V17.S4
-	VADDP	V17.S4, V16.S4, V12.S4
+	VADDP	V13.S4, V12.S4, V12.S4
 	VADD	V28.S4, V12.S4, V12.S4
-	CBNZ	R22, slow_n
+	CBNZ	R22, slow_n0
 	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
 	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
 	WORD $0x4ebdb484 // sqdmulh v4.4s, v4.4s, v29.4s
@@ -331,22 +341,22 @@ kdone_n:
 	VST1.P	V18.S[1], (R26)(R1)
 	VST1.P	V18.S[2], (R26)(R1)
 	VST1.P	V18.S[3], (R26)(R1)
-nextrow_n:
+nextrow_n0:
 	ADD	R11, R15, R15
 	ADD	R11, R16, R16
 	ADD	R11, R17, R17
 	ADD	R11, R19, R19
 	CMP	R4, R15
-	BLO	rowgrp_n
+	BLO	rowgrp_n0
 	ADD	$4, R0, R0
-	ADD	R5<<2, R8, R8
+	ADD	R14<<2, R8, R8
 	ADD	$16, R9, R9
 	ADD	$32, R10, R10
 	SUBS	$1, R6, R6
-	BNE	blk_n
+	BNE	blk_n0
 	RET
-slow_n:
-	TBZ	$2, R22, nosh_n
+slow_n0:
+	TBZ	$2, R22, nosh_n0
 	VLD2	(R10), [V16.S4, V17.S4]
 	MOVW	$1, R20
 	VDUP	R20, V18.S4
@@ -357,7 +367,7 @@ slow_n:
 	WORD $0x4eb14c84 // sqshl v4.4s, v4.4s, v17.4s
 	WORD $0x4eb14d08 // sqshl v8.4s, v8.4s, v17.4s
 	WORD $0x4eb14d8c // sqshl v12.4s, v12.4s, v17.4s
-nosh_n:
+nosh_n0:
 	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
 	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
 	WORD $0x4ebdb484 // sqdmulh v4.4s, v4.4s, v29.4s
@@ -374,83 +384,83 @@ nosh_n:
 	WORD $0x4e7f0e31 // sqadd v17.8h, v17.8h, v31.8h
 	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
 	WORD $0x4e214a32 // sqxtn2 v18.16b, v17.8h
-	TBZ	$0, R22, noclamp_n
+	TBZ	$0, R22, noclamp_n0
 	MOVW	qmin+92(FP), R20
 	VDUP	R20, V19.B16
 	MOVW	qmax+96(FP), R20
 	VDUP	R20, V20.B16
 	WORD $0x4e336652 // smax v18.16b, v18.16b, v19.16b
 	WORD $0x4e346e52 // smin v18.16b, v18.16b, v20.16b
-noclamp_n:
-	TBNZ	$1, R22, partial_n
+noclamp_n0:
+	TBNZ	$1, R22, partial_n0
 	VST1.P	V18.S[0], (R26)(R1)
 	VST1.P	V18.S[1], (R26)(R1)
 	VST1.P	V18.S[2], (R26)(R1)
 	VST1.P	V18.S[3], (R26)(R1)
-	B	nextrow_n
-partial_n:
+	B	nextrow_n0
+partial_n0:
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail_n0
+	BLT	ptail_n00
 	VMOV	V18.B[0], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail_n0
+	BLT	ptail_n00
 	VMOV	V18.B[1], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail_n0
+	BLT	ptail_n00
 	VMOV	V18.B[2], R21
 	MOVB	R21, 2(R20)
-ptail_n0:
+ptail_n00:
 	ADD	R1, R26, R26
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail_n1
+	BLT	ptail_n01
 	VMOV	V18.B[4], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail_n1
+	BLT	ptail_n01
 	VMOV	V18.B[5], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail_n1
+	BLT	ptail_n01
 	VMOV	V18.B[6], R21
 	MOVB	R21, 2(R20)
-ptail_n1:
+ptail_n01:
 	ADD	R1, R26, R26
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail_n2
+	BLT	ptail_n02
 	VMOV	V18.B[8], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail_n2
+	BLT	ptail_n02
 	VMOV	V18.B[9], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail_n2
+	BLT	ptail_n02
 	VMOV	V18.B[10], R21
 	MOVB	R21, 2(R20)
-ptail_n2:
+ptail_n02:
 	ADD	R1, R26, R26
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail_n3
+	BLT	ptail_n03
 	VMOV	V18.B[12], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail_n3
+	BLT	ptail_n03
 	VMOV	V18.B[13], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail_n3
+	BLT	ptail_n03
 	VMOV	V18.B[14], R21
 	MOVB	R21, 2(R20)
-ptail_n3:
+ptail_n03:
 	ADD	R1, R26, R26
-	B	nextrow_n
-blk_nt:
+	B	nextrow_n0
+blk_n8:
 	VLD1	(R9), [V28.S4]
 	VLD2	(R10), [V29.S4, V30.S4]
 	MOVW	$1, R20
@@ -467,14 +477,12 @@ blk_nt:
 	CMP	$0, R23
 	CSET	NE, R20
 	ORR	R20<<2, R22, R22
-	MOVD	R2, R14
-	MOVD	R14, R15
+	MOVD	R2, R15
 	ADD	R3, R15, R16
 	ADD	R3, R16, R17
 	ADD	R3, R17, R19
-	ADD	R3, R19, R14
 	MOVD	R0, R26
-rowgrp_nt:
+rowgrp_n8:
 	MOVD	R8, R24
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
@@ -529,7 +537,7 @@ rowgrp_nt:
 	WORD $0x4e602b2d // saddlp v13.4s, v25.8h
 	WORD $0x4e602b4e // saddlp v14.4s, v26.8h
 	WORD $0x4e602b6f // saddlp v15.4s, v27.8h
-	TBZ	$0, R13, even_nt
+	TBZ	$0, R13, even_n8
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
 	VLD1.P	16(R16), [V17.B16]
@@ -583,10 +591,10 @@ rowgrp_nt:
 	WORD $0x4e606b2d // sadalp v13.4s, v25.8h
 	WORD $0x4e606b4e // sadalp v14.4s, v26.8h
 	WORD $0x4e606b6f // sadalp v15.4s, v27.8h
-even_nt:
-	CBZ	R12, kdone_nt
+even_n8:
+	CBZ	R12, kdone_n8
 	MOVD	R12, R25
-kloop_nt:
+kloop_n8:
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
 	VLD1.P	16(R16), [V17.B16]
@@ -694,62 +702,54 @@ kloop_nt:
 	WORD $0x4e606b4e // sadalp v14.4s, v26.8h
 	WORD $0x4e606b6f // sadalp v15.4s, v27.8h
 	SUBS	$1, R25, R25
-	BNE	kloop_nt
-kdone_nt:
-	VLD1.P	32(R24), [V20.B16, V21.B16]
-	VLD1R	(R15), [V16.D2]
-	VLD1R	(R16), [V17.D2]
-	VLD1R	(R17), [V18.D2]
-	VLD1R	(R19), [V19.D2]
-	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
-	WORD $0x4e34c219 // smull2 v25.8h, v16.16b, v20.16b
-	WORD $0x0e35c21a // smull v26.8h, v16.8b, v21.8b
-	WORD $0x4e35c21b // smull2 v27.8h, v16.16b, v21.16b
+	BNE	kloop_n8
+kdone_n8:
+	VADDP	V1.S4, V0.S4, V0.S4
+	VADDP	V3.S4, V2.S4, V1.S4
+	VADDP	V5.S4, V4.S4, V4.S4
+	VADDP	V7.S4, V6.S4, V5.S4
+	VADDP	V9.S4, V8.S4, V8.S4
+	VADDP	V11.S4, V10.S4, V9.S4
+	VADDP	V13.S4, V12.S4, V12.S4
+	VADDP	V15.S4, V14.S4, V13.S4
+	VLD1	(R24), [V20.B16, V21.B16]
+	VLD2R	(R15), [V2.S4, V3.S4]
+	VLD2R	(R16), [V6.S4, V7.S4]
+	VLD2R	(R17), [V10.S4, V11.S4]
+	VLD2R	(R19), [V14.S4, V15.S4]
+	WORD $0x0e34c058 // smull v24.8h, v2.8b, v20.8b
+	WORD $0x4e34c059 // smull2 v25.8h, v2.16b, v20.16b
+	WORD $0x0e358078 // smlal v24.8h, v3.8b, v21.8b
+	WORD $0x4e358079 // smlal2 v25.8h, v3.16b, v21.16b
 	WORD $0x4e606b00 // sadalp v0.4s, v24.8h
 	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
-	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
-	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
-	WORD $0x0e34c238 // smull v24.8h, v17.8b, v20.8b
-	WORD $0x4e34c239 // smull2 v25.8h, v17.16b, v20.16b
-	WORD $0x0e35c23a // smull v26.8h, v17.8b, v21.8b
-	WORD $0x4e35c23b // smull2 v27.8h, v17.16b, v21.16b
-	WORD $0x4e606b04 // sadalp v4.4s, v24.8h
-	WORD $0x4e606b25 // sadalp v5.4s, v25.8h
-	WORD $0x4e606b46 // sadalp v6.4s, v26.8h
-	WORD $0x4e606b67 // sadalp v7.4s, v27.8h
-	WORD $0x0e34c258 // smull v24.8h, v18.8b, v20.8b
-	WORD $0x4e34c259 // smull2 v25.8h, v18.16b, v20.16b
-	WORD $0x0e35c25a // smull v26.8h, v18.8b, v21.8b
-	WORD $0x4e35c25b // smull2 v27.8h, v18.16b, v21.16b
+	WORD $0x0e34c0da // smull v26.8h, v6.8b, v20.8b
+	WORD $0x4e34c0db // smull2 v27.8h, v6.16b, v20.16b
+	WORD $0x0e3580fa // smlal v26.8h, v7.8b, v21.8b
+	WORD $0x4e3580fb // smlal2 v27.8h, v7.16b, v21.16b
+	WORD $0x4e606b44 // sadalp v4.4s, v26.8h
+	WORD $0x4e606b65 // sadalp v5.4s, v27.8h
+	WORD $0x0e34c158 // smull v24.8h, v10.8b, v20.8b
+	WORD $0x4e34c159 // smull2 v25.8h, v10.16b, v20.16b
+	WORD $0x0e358178 // smlal v24.8h, v11.8b, v21.8b
+	WORD $0x4e358179 // smlal2 v25.8h, v11.16b, v21.16b
 	WORD $0x4e606b08 // sadalp v8.4s, v24.8h
 	WORD $0x4e606b29 // sadalp v9.4s, v25.8h
-	WORD $0x4e606b4a // sadalp v10.4s, v26.8h
-	WORD $0x4e606b6b // sadalp v11.4s, v27.8h
-	WORD $0x0e34c278 // smull v24.8h, v19.8b, v20.8b
-	WORD $0x4e34c279 // smull2 v25.8h, v19.16b, v20.16b
-	WORD $0x0e35c27a // smull v26.8h, v19.8b, v21.8b
-	WORD $0x4e35c27b // smull2 v27.8h, v19.16b, v21.16b
-	WORD $0x4e606b0c // sadalp v12.4s, v24.8h
-	WORD $0x4e606b2d // sadalp v13.4s, v25.8h
-	WORD $0x4e606b4e // sadalp v14.4s, v26.8h
-	WORD $0x4e606b6f // sadalp v15.4s, v27.8h
-	VADDP	V1.S4, V0.S4, V16.S4
-	VADDP	V3.S4, V2.S4, V17.S4
-	VADDP	V17.S4, V16.S4, V0.S4
+	WORD $0x0e34c1da // smull v26.8h, v14.8b, v20.8b
+	WORD $0x4e34c1db // smull2 v27.8h, v14.16b, v20.16b
+	WORD $0x0e3581fa // smlal v26.8h, v15.8b, v21.8b
+	WORD $0x4e3581fb // smlal2 v27.8h, v15.16b, v21.16b
+	WORD $0x4e606b4c // sadalp v12.4s, v26.8h
+	WORD $0x4e606b6d // sadalp v13.4s, v27.8h
+	VADDP	V1.S4, V0.S4, V0.S4
 	VADD	V28.S4, V0.S4, V0.S4
-	VADDP	V5.S4, V4.S4, V16.S4
-	VADDP	V7.S4, V6.S4, V17.S4
-	VADDP	V17.S4, V16.S4, V4.S4
+	VADDP	V5.S4, V4.S4, V4.S4
 	VADD	V28.S4, V4.S4, V4.S4
-	VADDP	V9.S4, V8.S4, V16.S4
-	VADDP	V11.S4, V10.S4, V17.S4
-	VADDP	V17.S4, V16.S4, V8.S4
+	VADDP	V9.S4, V8.S4, V8.S4
 	VADD	V28.S4, V8.S4, V8.S4
-	VADDP	V13.S4, V12.S4, V16.S4
-	VADDP	V15.S4, V14.S4, V17.S4
-	VADDP	V17.S4, V16.S4, V12.S4
+	VADDP	V13.S4, V12.S4, V12.S4
 	VADD	V28.S4, V12.S4, V12.S4
-	CBNZ	R22, slow_nt
+	CBNZ	R22, slow_n8
 	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
 	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
 	WORD $0x4ebdb484 // sqdmulh v4.4s, v4.4s, v29.4s
@@ -770,22 +770,22 @@ kdone_nt:
 	VST1.P	V18.S[1], (R26)(R1)
 	VST1.P	V18.S[2], (R26)(R1)
 	VST1.P	V18.S[3], (R26)(R1)
-nextrow_nt:
+nextrow_n8:
 	ADD	R11, R15, R15
 	ADD	R11, R16, R16
 	ADD	R11, R17, R17
 	ADD	R11, R19, R19
 	CMP	R4, R15
-	BLO	rowgrp_nt
+	BLO	rowgrp_n8
 	ADD	$4, R0, R0
-	ADD	R5<<2, R8, R8
+	ADD	R14<<2, R8, R8
 	ADD	$16, R9, R9
 	ADD	$32, R10, R10
 	SUBS	$1, R6, R6
-	BNE	blk_nt
+	BNE	blk_n8
 	RET
-slow_nt:
-	TBZ	$2, R22, nosh_nt
+slow_n8:
+	TBZ	$2, R22, nosh_n8
 	VLD2	(R10), [V16.S4, V17.S4]
 	MOVW	$1, R20
 	VDUP	R20, V18.S4
@@ -796,7 +796,7 @@ slow_nt:
 	WORD $0x4eb14c84 // sqshl v4.4s, v4.4s, v17.4s
 	WORD $0x4eb14d08 // sqshl v8.4s, v8.4s, v17.4s
 	WORD $0x4eb14d8c // sqshl v12.4s, v12.4s, v17.4s
-nosh_nt:
+nosh_n8:
 	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
 	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
 	WORD $0x4ebdb484 // sqdmulh v4.4s, v4.4s, v29.4s
@@ -813,83 +813,83 @@ nosh_nt:
 	WORD $0x4e7f0e31 // sqadd v17.8h, v17.8h, v31.8h
 	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
 	WORD $0x4e214a32 // sqxtn2 v18.16b, v17.8h
-	TBZ	$0, R22, noclamp_nt
+	TBZ	$0, R22, noclamp_n8
 	MOVW	qmin+92(FP), R20
 	VDUP	R20, V19.B16
 	MOVW	qmax+96(FP), R20
 	VDUP	R20, V20.B16
 	WORD $0x4e336652 // smax v18.16b, v18.16b, v19.16b
 	WORD $0x4e346e52 // smin v18.16b, v18.16b, v20.16b
-noclamp_nt:
-	TBNZ	$1, R22, partial_nt
+noclamp_n8:
+	TBNZ	$1, R22, partial_n8
 	VST1.P	V18.S[0], (R26)(R1)
 	VST1.P	V18.S[1], (R26)(R1)
 	VST1.P	V18.S[2], (R26)(R1)
 	VST1.P	V18.S[3], (R26)(R1)
-	B	nextrow_nt
-partial_nt:
+	B	nextrow_n8
+partial_n8:
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail_nt0
+	BLT	ptail_n80
 	VMOV	V18.B[0], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail_nt0
+	BLT	ptail_n80
 	VMOV	V18.B[1], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail_nt0
+	BLT	ptail_n80
 	VMOV	V18.B[2], R21
 	MOVB	R21, 2(R20)
-ptail_nt0:
+ptail_n80:
 	ADD	R1, R26, R26
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail_nt1
+	BLT	ptail_n81
 	VMOV	V18.B[4], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail_nt1
+	BLT	ptail_n81
 	VMOV	V18.B[5], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail_nt1
+	BLT	ptail_n81
 	VMOV	V18.B[6], R21
 	MOVB	R21, 2(R20)
-ptail_nt1:
+ptail_n81:
 	ADD	R1, R26, R26
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail_nt2
+	BLT	ptail_n82
 	VMOV	V18.B[8], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail_nt2
+	BLT	ptail_n82
 	VMOV	V18.B[9], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail_nt2
+	BLT	ptail_n82
 	VMOV	V18.B[10], R21
 	MOVB	R21, 2(R20)
-ptail_nt2:
+ptail_n82:
 	ADD	R1, R26, R26
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail_nt3
+	BLT	ptail_n83
 	VMOV	V18.B[12], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail_nt3
+	BLT	ptail_n83
 	VMOV	V18.B[13], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail_nt3
+	BLT	ptail_n83
 	VMOV	V18.B[14], R21
 	MOVB	R21, 2(R20)
-ptail_nt3:
+ptail_n83:
 	ADD	R1, R26, R26
-	B	nextrow_nt
-blk_1:
+	B	nextrow_n8
+blk_n4:
 	VLD1	(R9), [V28.S4]
 	VLD2	(R10), [V29.S4, V30.S4]
 	MOVW	$1, R20
@@ -906,14 +906,12 @@ blk_1:
 	CMP	$0, R23
 	CSET	NE, R20
 	ORR	R20<<2, R22, R22
-	MOVD	R2, R14
-	MOVD	R14, R15
+	MOVD	R2, R15
 	ADD	R3, R15, R16
 	ADD	R3, R16, R17
 	ADD	R3, R17, R19
-	ADD	R3, R19, R14
 	MOVD	R0, R26
-rowgrp_1:
+rowgrp_n4:
 	MOVD	R8, R24
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
@@ -968,23 +966,211 @@ rowgrp_1:
 	WORD $0x4e602b2d // saddlp v13.4s, v25.8h
 	WORD $0x4e602b4e // saddlp v14.4s, v26.8h
 	WORD $0x4e602b6f // saddlp v15.4s, v27.8h
-	VADDP	V1.S4, V0.S4, V16.S4
-	VADDP	V3.S4, V2.S4, V17.S4
-	VADDP	V17.S4, V16.S4, V0.S4
+	TBZ	$0, R13, even_n4
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	16(R15), [V16.B16]
+	VLD1.P	16(R16), [V17.B16]
+	VLD1.P	16(R17), [V18.B16]
+	VLD1.P	16(R19), [V19.B16]
+	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
+	WORD $0x0e35c219 // smull v25.8h, v16.8b, v21.8b
+	WORD $0x0e36c21a // smull v26.8h, v16.8b, v22.8b
+	WORD $0x0e37c21b // smull v27.8h, v16.8b, v23.8b
+	WORD $0x4e348218 // smlal2 v24.8h, v16.16b, v20.16b
+	WORD $0x4e358219 // smlal2 v25.8h, v16.16b, v21.16b
+	WORD $0x4e36821a // smlal2 v26.8h, v16.16b, v22.16b
+	WORD $0x4e37821b // smlal2 v27.8h, v16.16b, v23.16b
+	WORD $0x4e606b00 // sadalp v0.4s, v24.8h
+	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
+	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
+	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
+	WORD $0x0e34c238 // smull v24.8h, v17.8b, v20.8b
+	WORD $0x0e35c239 // smull v25.8h, v17.8b, v21.8b
+	WORD $0x0e36c23a // smull v26.8h, v17.8b, v22.8b
+	WORD $0x0e37c23b // smull v27.8h, v17.8b, v23.8b
+	WORD $0x4e348238 // smlal2 v24.8h, v17.16b, v20.16b
+	WORD $0x4e358239 // smlal2 v25.8h, v17.16b, v21.16b
+	WORD $0x4e36823a // smlal2 v26.8h, v17.16b, v22.16b
+	WORD $0x4e37823b // smlal2 v27.8h, v17.16b, v23.16b
+	WORD $0x4e606b04 // sadalp v4.4s, v24.8h
+	WORD $0x4e606b25 // sadalp v5.4s, v25.8h
+	WORD $0x4e606b46 // sadalp v6.4s, v26.8h
+	WORD $0x4e606b67 // sadalp v7.4s, v27.8h
+	WORD $0x0e34c258 // smull v24.8h, v18.8b, v20.8b
+	WORD $0x0e35c259 // smull v25.8h, v18.8b, v21.8b
+	WORD $0x0e36c25a // smull v26.8h, v18.8b, v22.8b
+	WORD $0x0e37c25b // smull v27.8h, v18.8b, v23.8b
+	WORD $0x4e348258 // smlal2 v24.8h, v18.16b, v20.16b
+	WORD $0x4e358259 // smlal2 v25.8h, v18.16b, v21.16b
+	WORD $0x4e36825a // smlal2 v26.8h, v18.16b, v22.16b
+	WORD $0x4e37825b // smlal2 v27.8h, v18.16b, v23.16b
+	WORD $0x4e606b08 // sadalp v8.4s, v24.8h
+	WORD $0x4e606b29 // sadalp v9.4s, v25.8h
+	WORD $0x4e606b4a // sadalp v10.4s, v26.8h
+	WORD $0x4e606b6b // sadalp v11.4s, v27.8h
+	WORD $0x0e34c278 // smull v24.8h, v19.8b, v20.8b
+	WORD $0x0e35c279 // smull v25.8h, v19.8b, v21.8b
+	WORD $0x0e36c27a // smull v26.8h, v19.8b, v22.8b
+	WORD $0x0e37c27b // smull v27.8h, v19.8b, v23.8b
+	WORD $0x4e348278 // smlal2 v24.8h, v19.16b, v20.16b
+	WORD $0x4e358279 // smlal2 v25.8h, v19.16b, v21.16b
+	WORD $0x4e36827a // smlal2 v26.8h, v19.16b, v22.16b
+	WORD $0x4e37827b // smlal2 v27.8h, v19.16b, v23.16b
+	WORD $0x4e606b0c // sadalp v12.4s, v24.8h
+	WORD $0x4e606b2d // sadalp v13.4s, v25.8h
+	WORD $0x4e606b4e // sadalp v14.4s, v26.8h
+	WORD $0x4e606b6f // sadalp v15.4s, v27.8h
+even_n4:
+	CBZ	R12, kdone_n4
+	MOVD	R12, R25
+kloop_n4:
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	16(R15), [V16.B16]
+	VLD1.P	16(R16), [V17.B16]
+	VLD1.P	16(R17), [V18.B16]
+	VLD1.P	16(R19), [V19.B16]
+	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
+	WORD $0x0e35c219 // smull v25.8h, v16.8b, v21.8b
+	WORD $0x0e36c21a // smull v26.8h, v16.8b, v22.8b
+	WORD $0x0e37c21b // smull v27.8h, v16.8b, v23.8b
+	WORD $0x4e348218 // smlal2 v24.8h, v16.16b, v20.16b
+	WORD $0x4e358219 // smlal2 v25.8h, v16.16b, v21.16b
+	WORD $0x4e36821a // smlal2 v26.8h, v16.16b, v22.16b
+	WORD $0x4e37821b // smlal2 v27.8h, v16.16b, v23.16b
+	WORD $0x4e606b00 // sadalp v0.4s, v24.8h
+	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
+	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
+	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
+	WORD $0x0e34c238 // smull v24.8h, v17.8b, v20.8b
+	WORD $0x0e35c239 // smull v25.8h, v17.8b, v21.8b
+	WORD $0x0e36c23a // smull v26.8h, v17.8b, v22.8b
+	WORD $0x0e37c23b // smull v27.8h, v17.8b, v23.8b
+	WORD $0x4e348238 // smlal2 v24.8h, v17.16b, v20.16b
+	WORD $0x4e358239 // smlal2 v25.8h, v17.16b, v21.16b
+	WORD $0x4e36823a // smlal2 v26.8h, v17.16b, v22.16b
+	WORD $0x4e37823b // smlal2 v27.8h, v17.16b, v23.16b
+	WORD $0x4e606b04 // sadalp v4.4s, v24.8h
+	WORD $0x4e606b25 // sadalp v5.4s, v25.8h
+	WORD $0x4e606b46 // sadalp v6.4s, v26.8h
+	WORD $0x4e606b67 // sadalp v7.4s, v27.8h
+	WORD $0x0e34c258 // smull v24.8h, v18.8b, v20.8b
+	WORD $0x0e35c259 // smull v25.8h, v18.8b, v21.8b
+	WORD $0x0e36c25a // smull v26.8h, v18.8b, v22.8b
+	WORD $0x0e37c25b // smull v27.8h, v18.8b, v23.8b
+	WORD $0x4e348258 // smlal2 v24.8h, v18.16b, v20.16b
+	WORD $0x4e358259 // smlal2 v25.8h, v18.16b, v21.16b
+	WORD $0x4e36825a // smlal2 v26.8h, v18.16b, v22.16b
+	WORD $0x4e37825b // smlal2 v27.8h, v18.16b, v23.16b
+	WORD $0x4e606b08 // sadalp v8.4s, v24.8h
+	WORD $0x4e606b29 // sadalp v9.4s, v25.8h
+	WORD $0x4e606b4a // sadalp v10.4s, v26.8h
+	WORD $0x4e606b6b // sadalp v11.4s, v27.8h
+	WORD $0x0e34c278 // smull v24.8h, v19.8b, v20.8b
+	WORD $0x0e35c279 // smull v25.8h, v19.8b, v21.8b
+	WORD $0x0e36c27a // smull v26.8h, v19.8b, v22.8b
+	WORD $0x0e37c27b // smull v27.8h, v19.8b, v23.8b
+	WORD $0x4e348278 // smlal2 v24.8h, v19.16b, v20.16b
+	WORD $0x4e358279 // smlal2 v25.8h, v19.16b, v21.16b
+	WORD $0x4e36827a // smlal2 v26.8h, v19.16b, v22.16b
+	WORD $0x4e37827b // smlal2 v27.8h, v19.16b, v23.16b
+	WORD $0x4e606b0c // sadalp v12.4s, v24.8h
+	WORD $0x4e606b2d // sadalp v13.4s, v25.8h
+	WORD $0x4e606b4e // sadalp v14.4s, v26.8h
+	WORD $0x4e606b6f // sadalp v15.4s, v27.8h
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	16(R15), [V16.B16]
+	VLD1.P	16(R16), [V17.B16]
+	VLD1.P	16(R17), [V18.B16]
+	VLD1.P	16(R19), [V19.B16]
+	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
+	WORD $0x0e35c219 // smull v25.8h, v16.8b, v21.8b
+	WORD $0x0e36c21a // smull v26.8h, v16.8b, v22.8b
+	WORD $0x0e37c21b // smull v27.8h, v16.8b, v23.8b
+	WORD $0x4e348218 // smlal2 v24.8h, v16.16b, v20.16b
+	WORD $0x4e358219 // smlal2 v25.8h, v16.16b, v21.16b
+	WORD $0x4e36821a // smlal2 v26.8h, v16.16b, v22.16b
+	WORD $0x4e37821b // smlal2 v27.8h, v16.16b, v23.16b
+	WORD $0x4e606b00 // sadalp v0.4s, v24.8h
+	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
+	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
+	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
+	WORD $0x0e34c238 // smull v24.8h, v17.8b, v20.8b
+	WORD $0x0e35c239 // smull v25.8h, v17.8b, v21.8b
+	WORD $0x0e36c23a // smull v26.8h, v17.8b, v22.8b
+	WORD $0x0e37c23b // smull v27.8h, v17.8b, v23.8b
+	WORD $0x4e348238 // smlal2 v24.8h, v17.16b, v20.16b
+	WORD $0x4e358239 // smlal2 v25.8h, v17.16b, v21.16b
+	WORD $0x4e36823a // smlal2 v26.8h, v17.16b, v22.16b
+	WORD $0x4e37823b // smlal2 v27.8h, v17.16b, v23.16b
+	WORD $0x4e606b04 // sadalp v4.4s, v24.8h
+	WORD $0x4e606b25 // sadalp v5.4s, v25.8h
+	WORD $0x4e606b46 // sadalp v6.4s, v26.8h
+	WORD $0x4e606b67 // sadalp v7.4s, v27.8h
+	WORD $0x0e34c258 // smull v24.8h, v18.8b, v20.8b
+	WORD $0x0e35c259 // smull v25.8h, v18.8b, v21.8b
+	WORD $0x0e36c25a // smull v26.8h, v18.8b, v22.8b
+	WORD $0x0e37c25b // smull v27.8h, v18.8b, v23.8b
+	WORD $0x4e348258 // smlal2 v24.8h, v18.16b, v20.16b
+	WORD $0x4e358259 // smlal2 v25.8h, v18.16b, v21.16b
+	WORD $0x4e36825a // smlal2 v26.8h, v18.16b, v22.16b
+	WORD $0x4e37825b // smlal2 v27.8h, v18.16b, v23.16b
+	WORD $0x4e606b08 // sadalp v8.4s, v24.8h
+	WORD $0x4e606b29 // sadalp v9.4s, v25.8h
+	WORD $0x4e606b4a // sadalp v10.4s, v26.8h
+	WORD $0x4e606b6b // sadalp v11.4s, v27.8h
+	WORD $0x0e34c278 // smull v24.8h, v19.8b, v20.8b
+	WORD $0x0e35c279 // smull v25.8h, v19.8b, v21.8b
+	WORD $0x0e36c27a // smull v26.8h, v19.8b, v22.8b
+	WORD $0x0e37c27b // smull v27.8h, v19.8b, v23.8b
+	WORD $0x4e348278 // smlal2 v24.8h, v19.16b, v20.16b
+	WORD $0x4e358279 // smlal2 v25.8h, v19.16b, v21.16b
+	WORD $0x4e36827a // smlal2 v26.8h, v19.16b, v22.16b
+	WORD $0x4e37827b // smlal2 v27.8h, v19.16b, v23.16b
+	WORD $0x4e606b0c // sadalp v12.4s, v24.8h
+	WORD $0x4e606b2d // sadalp v13.4s, v25.8h
+	WORD $0x4e606b4e // sadalp v14.4s, v26.8h
+	WORD $0x4e606b6f // sadalp v15.4s, v27.8h
+	SUBS	$1, R25, R25
+	BNE	kloop_n4
+kdone_n4:
+	VADDP	V1.S4, V0.S4, V0.S4
+	VADDP	V3.S4, V2.S4, V1.S4
+	VADDP	V5.S4, V4.S4, V4.S4
+	VADDP	V7.S4, V6.S4, V5.S4
+	VADDP	V9.S4, V8.S4, V8.S4
+	VADDP	V11.S4, V10.S4, V9.S4
+	VADDP	V13.S4, V12.S4, V12.S4
+	VADDP	V15.S4, V14.S4, V13.S4
+	VLD1	(R24), [V20.B16]
+	VLD1R	(R15), [V2.S4]
+	VLD1R	(R16), [V6.S4]
+	VLD1R	(R17), [V10.S4]
+	VLD1R	(R19), [V14.S4]
+	WORD $0x0e34c058 // smull v24.8h, v2.8b, v20.8b
+	WORD $0x4e34c059 // smull2 v25.8h, v2.16b, v20.16b
+	WORD $0x4e606b00 // sadalp v0.4s, v24.8h
+	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
+	WORD $0x0e34c0da // smull v26.8h, v6.8b, v20.8b
+	WORD $0x4e34c0db // smull2 v27.8h, v6.16b, v20.16b
+	WORD $0x4e606b44 // sadalp v4.4s, v26.8h
+	WORD $0x4e606b65 // sadalp v5.4s, v27.8h
+	WORD $0x0e34c158 // smull v24.8h, v10.8b, v20.8b
+	WORD $0x4e34c159 // smull2 v25.8h, v10.16b, v20.16b
+	WORD $0x4e606b08 // sadalp v8.4s, v24.8h
+	WORD $0x4e606b29 // sadalp v9.4s, v25.8h
+	WORD $0x0e34c1da // smull v26.8h, v14.8b, v20.8b
+	WORD $0x4e34c1db // smull2 v27.8h, v14.16b, v20.16b
+	WORD $0x4e606b4c // sadalp v12.4s, v26.8h
+	WORD $0x4e606b6d // sadalp v13.4s, v27.8h
+	VADDP	V1.S4, V0.S4, V0.S4
 	VADD	V28.S4, V0.S4, V0.S4
-	VADDP	V5.S4, V4.S4, V16.S4
-	VADDP	V7.S4, V6.S4, V17.S4
-	VADDP	V17.S4, V16.S4, V4.S4
+	VADDP	V5.S4, V4.S4, V4.S4
 	VADD	V28.S4, V4.S4, V4.S4
-	VADDP	V9.S4, V8.S4, V16.S4
-	VADDP	V11.S4, V10.S4, V17.S4
-	VADDP	V17.S4, V16.S4, V8.S4
+	VADDP	V9.S4, V8.S4, V8.S4
 	VADD	V28.S4, V8.S4, V8.S4
-	VADDP	V13.S4, V12.S4, V16.S4
-	VADDP	V15.S4, V14.S4, V17.S4
-	VADDP	V17.S4, V16.S4, V12.S4
+	VADDP	V13.S4, V12.S4, V12.S4
 	VADD	V28.S4, V12.S4, V12.S4
-	CBNZ	R22, slow_1
+	CBNZ	R22, slow_n4
 	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
 	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
 	WORD $0x4ebdb484 // sqdmulh v4.4s, v4.4s, v29.4s
@@ -1005,22 +1191,22 @@ rowgrp_1:
 	VST1.P	V18.S[1], (R26)(R1)
 	VST1.P	V18.S[2], (R26)(R1)
 	VST1.P	V18.S[3], (R26)(R1)
-nextrow_1:
+nextrow_n4:
 	ADD	R11, R15, R15
 	ADD	R11, R16, R16
 	ADD	R11, R17, R17
 	ADD	R11, R19, R19
 	CMP	R4, R15
-	BLO	rowgrp_1
+	BLO	rowgrp_n4
 	ADD	$4, R0, R0
-	ADD	R5<<2, R8, R8
+	ADD	R14<<2, R8, R8
 	ADD	$16, R9, R9
 	ADD	$32, R10, R10
 	SUBS	$1, R6, R6
-	BNE	blk_1
+	BNE	blk_n4
 	RET
-slow_1:
-	TBZ	$2, R22, nosh_1
+slow_n4:
+	TBZ	$2, R22, nosh_n4
 	VLD2	(R10), [V16.S4, V17.S4]
 	MOVW	$1, R20
 	VDUP	R20, V18.S4
@@ -1031,7 +1217,7 @@ slow_1:
 	WORD $0x4eb14c84 // sqshl v4.4s, v4.4s, v17.4s
 	WORD $0x4eb14d08 // sqshl v8.4s, v8.4s, v17.4s
 	WORD $0x4eb14d8c // sqshl v12.4s, v12.4s, v17.4s
-nosh_1:
+nosh_n4:
 	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
 	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
 	WORD $0x4ebdb484 // sqdmulh v4.4s, v4.4s, v29.4s
@@ -1048,83 +1234,83 @@ nosh_1:
 	WORD $0x4e7f0e31 // sqadd v17.8h, v17.8h, v31.8h
 	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
 	WORD $0x4e214a32 // sqxtn2 v18.16b, v17.8h
-	TBZ	$0, R22, noclamp_1
+	TBZ	$0, R22, noclamp_n4
 	MOVW	qmin+92(FP), R20
 	VDUP	R20, V19.B16
 	MOVW	qmax+96(FP), R20
 	VDUP	R20, V20.B16
 	WORD $0x4e336652 // smax v18.16b, v18.16b, v19.16b
 	WORD $0x4e346e52 // smin v18.16b, v18.16b, v20.16b
-noclamp_1:
-	TBNZ	$1, R22, partial_1
+noclamp_n4:
+	TBNZ	$1, R22, partial_n4
 	VST1.P	V18.S[0], (R26)(R1)
 	VST1.P	V18.S[1], (R26)(R1)
 	VST1.P	V18.S[2], (R26)(R1)
 	VST1.P	V18.S[3], (R26)(R1)
-	B	nextrow_1
-partial_1:
+	B	nextrow_n4
+partial_n4:
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail_10
+	BLT	ptail_n40
 	VMOV	V18.B[0], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail_10
+	BLT	ptail_n40
 	VMOV	V18.B[1], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail_10
+	BLT	ptail_n40
 	VMOV	V18.B[2], R21
 	MOVB	R21, 2(R20)
-ptail_10:
+ptail_n40:
 	ADD	R1, R26, R26
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail_11
+	BLT	ptail_n41
 	VMOV	V18.B[4], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail_11
+	BLT	ptail_n41
 	VMOV	V18.B[5], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail_11
+	BLT	ptail_n41
 	VMOV	V18.B[6], R21
 	MOVB	R21, 2(R20)
-ptail_11:
+ptail_n41:
 	ADD	R1, R26, R26
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail_12
+	BLT	ptail_n42
 	VMOV	V18.B[8], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail_12
+	BLT	ptail_n42
 	VMOV	V18.B[9], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail_12
+	BLT	ptail_n42
 	VMOV	V18.B[10], R21
 	MOVB	R21, 2(R20)
-ptail_12:
+ptail_n42:
 	ADD	R1, R26, R26
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail_13
+	BLT	ptail_n43
 	VMOV	V18.B[12], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail_13
+	BLT	ptail_n43
 	VMOV	V18.B[13], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail_13
+	BLT	ptail_n43
 	VMOV	V18.B[14], R21
 	MOVB	R21, 2(R20)
-ptail_13:
+ptail_n43:
 	ADD	R1, R26, R26
-	B	nextrow_1
-blk_1t:
+	B	nextrow_n4
+blk_10:
 	VLD1	(R9), [V28.S4]
 	VLD2	(R10), [V29.S4, V30.S4]
 	MOVW	$1, R20
@@ -1141,14 +1327,12 @@ blk_1t:
 	CMP	$0, R23
 	CSET	NE, R20
 	ORR	R20<<2, R22, R22
-	MOVD	R2, R14
-	MOVD	R14, R15
+	MOVD	R2, R15
 	ADD	R3, R15, R16
 	ADD	R3, R16, R17
 	ADD	R3, R17, R19
-	ADD	R3, R19, R14
 	MOVD	R0, R26
-rowgrp_1t:
+rowgrp_10:
 	MOVD	R8, R24
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
@@ -1203,60 +1387,23 @@ rowgrp_1t:
 	WORD $0x4e602b2d // saddlp v13.4s, v25.8h
 	WORD $0x4e602b4e // saddlp v14.4s, v26.8h
 	WORD $0x4e602b6f // saddlp v15.4s, v27.8h
-	VLD1.P	32(R24), [V20.B16, V21.B16]
-	VLD1R	(R15), [V16.D2]
-	VLD1R	(R16), [V17.D2]
-	VLD1R	(R17), [V18.D2]
-	VLD1R	(R19), [V19.D2]
-	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
-	WORD $0x4e34c219 // smull2 v25.8h, v16.16b, v20.16b
-	WORD $0x0e35c21a // smull v26.8h, v16.8b, v21.8b
-	WORD $0x4e35c21b // smull2 v27.8h, v16.16b, v21.16b
-	WORD $0x4e606b00 // sadalp v0.4s, v24.8h
-	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
-	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
-	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
-	WORD $0x0e34c238 // smull v24.8h, v17.8b, v20.8b
-	WORD $0x4e34c239 // smull2 v25.8h, v17.16b, v20.16b
-	WORD $0x0e35c23a // smull v26.8h, v17.8b, v21.8b
-	WORD $0x4e35c23b // smull2 v27.8h, v17.16b, v21.16b
-	WORD $0x4e606b04 // sadalp v4.4s, v24.8h
-	WORD $0x4e606b25 // sadalp v5.4s, v25.8h
-	WORD $0x4e606b46 // sadalp v6.4s, v26.8h
-	WORD $0x4e606b67 // sadalp v7.4s, v27.8h
-	WORD $0x0e34c258 // smull v24.8h, v18.8b, v20.8b
-	WORD $0x4e34c259 // smull2 v25.8h, v18.16b, v20.16b
-	WORD $0x0e35c25a // smull v26.8h, v18.8b, v21.8b
-	WORD $0x4e35c25b // smull2 v27.8h, v18.16b, v21.16b
-	WORD $0x4e606b08 // sadalp v8.4s, v24.8h
-	WORD $0x4e606b29 // sadalp v9.4s, v25.8h
-	WORD $0x4e606b4a // sadalp v10.4s, v26.8h
-	WORD $0x4e606b6b // sadalp v11.4s, v27.8h
-	WORD $0x0e34c278 // smull v24.8h, v19.8b, v20.8b
-	WORD $0x4e34c279 // smull2 v25.8h, v19.16b, v20.16b
-	WORD $0x0e35c27a // smull v26.8h, v19.8b, v21.8b
-	WORD $0x4e35c27b // smull2 v27.8h, v19.16b, v21.16b
-	WORD $0x4e606b0c // sadalp v12.4s, v24.8h
-	WORD $0x4e606b2d // sadalp v13.4s, v25.8h
-	WORD $0x4e606b4e // sadalp v14.4s, v26.8h
-	WORD $0x4e606b6f // sadalp v15.4s, v27.8h
-	VADDP	V1.S4, V0.S4, V16.S4
-	VADDP	V3.S4, V2.S4, V17.S4
-	VADDP	V17.S4, V16.S4, V0.S4
+	VADDP	V1.S4, V0.S4, V0.S4
+	VADDP	V3.S4, V2.S4, V1.S4
+	VADDP	V5.S4, V4.S4, V4.S4
+	VADDP	V7.S4, V6.S4, V5.S4
+	VADDP	V9.S4, V8.S4, V8.S4
+	VADDP	V11.S4, V10.S4, V9.S4
+	VADDP	V13.S4, V12.S4, V12.S4
+	VADDP	V15.S4, V14.S4, V13.S4
+	VADDP	V1.S4, V0.S4, V0.S4
 	VADD	V28.S4, V0.S4, V0.S4
-	VADDP	V5.S4, V4.S4, V16.S4
-	VADDP	V7.S4, V6.S4, V17.S4
-	VADDP	V17.S4, V16.S4, V4.S4
+	VADDP	V5.S4, V4.S4, V4.S4
 	VADD	V28.S4, V4.S4, V4.S4
-	VADDP	V9.S4, V8.S4, V16.S4
-	VADDP	V11.S4, V10.S4, V17.S4
-	VADDP	V17.S4, V16.S4, V8.S4
+	VADDP	V9.S4, V8.S4, V8.S4
 	VADD	V28.S4, V8.S4, V8.S4
-	VADDP	V13.S4, V12.S4, V16.S4
-	VADDP	V15.S4, V14.S4, V17.S4
-	VADDP	V17.S4, V16.S4, V12.S4
+	VADDP	V13.S4, V12.S4, V12.S4
 	VADD	V28.S4, V12.S4, V12.S4
-	CBNZ	R22, slow_1t
+	CBNZ	R22, slow_10
 	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
 	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
 	WORD $0x4ebdb484 // sqdmulh v4.4s, v4.4s, v29.4s
@@ -1277,22 +1424,22 @@ rowgrp_1t:
 	VST1.P	V18.S[1], (R26)(R1)
 	VST1.P	V18.S[2], (R26)(R1)
 	VST1.P	V18.S[3], (R26)(R1)
-nextrow_1t:
+nextrow_10:
 	ADD	R11, R15, R15
 	ADD	R11, R16, R16
 	ADD	R11, R17, R17
 	ADD	R11, R19, R19
 	CMP	R4, R15
-	BLO	rowgrp_1t
+	BLO	rowgrp_10
 	ADD	$4, R0, R0
-	ADD	R5<<2, R8, R8
+	ADD	R14<<2, R8, R8
 	ADD	$16, R9, R9
 	ADD	$32, R10, R10
 	SUBS	$1, R6, R6
-	BNE	blk_1t
+	BNE	blk_10
 	RET
-slow_1t:
-	TBZ	$2, R22, nosh_1t
+slow_10:
+	TBZ	$2, R22, nosh_10
 	VLD2	(R10), [V16.S4, V17.S4]
 	MOVW	$1, R20
 	VDUP	R20, V18.S4
@@ -1303,7 +1450,7 @@ slow_1t:
 	WORD $0x4eb14c84 // sqshl v4.4s, v4.4s, v17.4s
 	WORD $0x4eb14d08 // sqshl v8.4s, v8.4s, v17.4s
 	WORD $0x4eb14d8c // sqshl v12.4s, v12.4s, v17.4s
-nosh_1t:
+nosh_10:
 	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
 	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
 	WORD $0x4ebdb484 // sqdmulh v4.4s, v4.4s, v29.4s
@@ -1320,83 +1467,83 @@ nosh_1t:
 	WORD $0x4e7f0e31 // sqadd v17.8h, v17.8h, v31.8h
 	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
 	WORD $0x4e214a32 // sqxtn2 v18.16b, v17.8h
-	TBZ	$0, R22, noclamp_1t
+	TBZ	$0, R22, noclamp_10
 	MOVW	qmin+92(FP), R20
 	VDUP	R20, V19.B16
 	MOVW	qmax+96(FP), R20
 	VDUP	R20, V20.B16
 	WORD $0x4e336652 // smax v18.16b, v18.16b, v19.16b
 	WORD $0x4e346e52 // smin v18.16b, v18.16b, v20.16b
-noclamp_1t:
-	TBNZ	$1, R22, partial_1t
+noclamp_10:
+	TBNZ	$1, R22, partial_10
 	VST1.P	V18.S[0], (R26)(R1)
 	VST1.P	V18.S[1], (R26)(R1)
 	VST1.P	V18.S[2], (R26)(R1)
 	VST1.P	V18.S[3], (R26)(R1)
-	B	nextrow_1t
-partial_1t:
+	B	nextrow_10
+partial_10:
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail_1t0
+	BLT	ptail_100
 	VMOV	V18.B[0], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail_1t0
+	BLT	ptail_100
 	VMOV	V18.B[1], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail_1t0
+	BLT	ptail_100
 	VMOV	V18.B[2], R21
 	MOVB	R21, 2(R20)
-ptail_1t0:
+ptail_100:
 	ADD	R1, R26, R26
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail_1t1
+	BLT	ptail_101
 	VMOV	V18.B[4], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail_1t1
+	BLT	ptail_101
 	VMOV	V18.B[5], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail_1t1
+	BLT	ptail_101
 	VMOV	V18.B[6], R21
 	MOVB	R21, 2(R20)
-ptail_1t1:
+ptail_101:
 	ADD	R1, R26, R26
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail_1t2
+	BLT	ptail_102
 	VMOV	V18.B[8], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail_1t2
+	BLT	ptail_102
 	VMOV	V18.B[9], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail_1t2
+	BLT	ptail_102
 	VMOV	V18.B[10], R21
 	MOVB	R21, 2(R20)
-ptail_1t2:
+ptail_102:
 	ADD	R1, R26, R26
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail_1t3
+	BLT	ptail_103
 	VMOV	V18.B[12], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail_1t3
+	BLT	ptail_103
 	VMOV	V18.B[13], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail_1t3
+	BLT	ptail_103
 	VMOV	V18.B[14], R21
 	MOVB	R21, 2(R20)
-ptail_1t3:
+ptail_103:
 	ADD	R1, R26, R26
-	B	nextrow_1t
-blk_t:
+	B	nextrow_10
+blk_18:
 	VLD1	(R9), [V28.S4]
 	VLD2	(R10), [V29.S4, V30.S4]
 	MOVW	$1, R20
@@ -1413,69 +1560,112 @@ blk_t:
 	CMP	$0, R23
 	CSET	NE, R20
 	ORR	R20<<2, R22, R22
-	MOVD	R2, R14
-	MOVD	R14, R15
+	MOVD	R2, R15
 	ADD	R3, R15, R16
 	ADD	R3, R16, R17
 	ADD	R3, R17, R19
-	ADD	R3, R19, R14
 	MOVD	R0, R26
-rowgrp_t:
+rowgrp_18:
 	MOVD	R8, R24
-	VLD1.P	32(R24), [V20.B16, V21.B16]
-	VLD1R	(R15), [V16.D2]
-	VLD1R	(R16), [V17.D2]
-	VLD1R	(R17), [V18.D2]
-	VLD1R	(R19), [V19.D2]
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	16(R15), [V16.B16]
+	VLD1.P	16(R16), [V17.B16]
+	VLD1.P	16(R17), [V18.B16]
+	VLD1.P	16(R19), [V19.B16]
 	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
-	WORD $0x4e34c219 // smull2 v25.8h, v16.16b, v20.16b
-	WORD $0x0e35c21a // smull v26.8h, v16.8b, v21.8b
-	WORD $0x4e35c21b // smull2 v27.8h, v16.16b, v21.16b
+	WORD $0x0e35c219 // smull v25.8h, v16.8b, v21.8b
+	WORD $0x0e36c21a // smull v26.8h, v16.8b, v22.8b
+	WORD $0x0e37c21b // smull v27.8h, v16.8b, v23.8b
+	WORD $0x4e348218 // smlal2 v24.8h, v16.16b, v20.16b
+	WORD $0x4e358219 // smlal2 v25.8h, v16.16b, v21.16b
+	WORD $0x4e36821a // smlal2 v26.8h, v16.16b, v22.16b
+	WORD $0x4e37821b // smlal2 v27.8h, v16.16b, v23.16b
 	WORD $0x4e602b00 // saddlp v0.4s, v24.8h
 	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
 	WORD $0x4e602b42 // saddlp v2.4s, v26.8h
 	WORD $0x4e602b63 // saddlp v3.4s, v27.8h
 	WORD $0x0e34c238 // smull v24.8h, v17.8b, v20.8b
-	WORD $0x4e34c239 // smull2 v25.8h, v17.16b, v20.16b
-	WORD $0x0e35c23a // smull v26.8h, v17.8b, v21.8b
-	WORD $0x4e35c23b // smull2 v27.8h, v17.16b, v21.16b
+	WORD $0x0e35c239 // smull v25.8h, v17.8b, v21.8b
+	WORD $0x0e36c23a // smull v26.8h, v17.8b, v22.8b
+	WORD $0x0e37c23b // smull v27.8h, v17.8b, v23.8b
+	WORD $0x4e348238 // smlal2 v24.8h, v17.16b, v20.16b
+	WORD $0x4e358239 // smlal2 v25.8h, v17.16b, v21.16b
+	WORD $0x4e36823a // smlal2 v26.8h, v17.16b, v22.16b
+	WORD $0x4e37823b // smlal2 v27.8h, v17.16b, v23.16b
 	WORD $0x4e602b04 // saddlp v4.4s, v24.8h
 	WORD $0x4e602b25 // saddlp v5.4s, v25.8h
 	WORD $0x4e602b46 // saddlp v6.4s, v26.8h
 	WORD $0x4e602b67 // saddlp v7.4s, v27.8h
 	WORD $0x0e34c258 // smull v24.8h, v18.8b, v20.8b
-	WORD $0x4e34c259 // smull2 v25.8h, v18.16b, v20.16b
-	WORD $0x0e35c25a // smull v26.8h, v18.8b, v21.8b
-	WORD $0x4e35c25b // smull2 v27.8h, v18.16b, v21.16b
+	WORD $0x0e35c259 // smull v25.8h, v18.8b, v21.8b
+	WORD $0x0e36c25a // smull v26.8h, v18.8b, v22.8b
+	WORD $0x0e37c25b // smull v27.8h, v18.8b, v23.8b
+	WORD $0x4e348258 // smlal2 v24.8h, v18.16b, v20.16b
+	WORD $0x4e358259 // smlal2 v25.8h, v18.16b, v21.16b
+	WORD $0x4e36825a // smlal2 v26.8h, v18.16b, v22.16b
+	WORD $0x4e37825b // smlal2 v27.8h, v18.16b, v23.16b
 	WORD $0x4e602b08 // saddlp v8.4s, v24.8h
 	WORD $0x4e602b29 // saddlp v9.4s, v25.8h
 	WORD $0x4e602b4a // saddlp v10.4s, v26.8h
 	WORD $0x4e602b6b // saddlp v11.4s, v27.8h
 	WORD $0x0e34c278 // smull v24.8h, v19.8b, v20.8b
-	WORD $0x4e34c279 // smull2 v25.8h, v19.16b, v20.16b
-	WORD $0x0e35c27a // smull v26.8h, v19.8b, v21.8b
-	WORD $0x4e35c27b // smull2 v27.8h, v19.16b, v21.16b
+	WORD $0x0e35c279 // smull v25.8h, v19.8b, v21.8b
+	WORD $0x0e36c27a // smull v26.8h, v19.8b, v22.8b
+	WORD $0x0e37c27b // smull v27.8h, v19.8b, v23.8b
+	WORD $0x4e348278 // smlal2 v24.8h, v19.16b, v20.16b
+	WORD $0x4e358279 // smlal2 v25.8h, v19.16b, v21.16b
+	WORD $0x4e36827a // smlal2 v26.8h, v19.16b, v22.16b
+	WORD $0x4e37827b // smlal2 v27.8h, v19.16b, v23.16b
 	WORD $0x4e602b0c // saddlp v12.4s, v24.8h
 	WORD $0x4e602b2d // saddlp v13.4s, v25.8h
 	WORD $0x4e602b4e // saddlp v14.4s, v26.8h
 	WORD $0x4e602b6f // saddlp v15.4s, v27.8h
-	VADDP	V1.S4, V0.S4, V16.S4
-	VADDP	V3.S4, V2.S4, V17.S4
-	VADDP	V17.S4, V16.S4, V0.S4
+	VADDP	V1.S4, V0.S4, V0.S4
+	VADDP	V3.S4, V2.S4, V1.S4
+	VADDP	V5.S4, V4.S4, V4.S4
+	VADDP	V7.S4, V6.S4, V5.S4
+	VADDP	V9.S4, V8.S4, V8.S4
+	VADDP	V11.S4, V10.S4, V9.S4
+	VADDP	V13.S4, V12.S4, V12.S4
+	VADDP	V15.S4, V14.S4, V13.S4
+	VLD1	(R24), [V20.B16, V21.B16]
+	VLD2R	(R15), [V2.S4, V3.S4]
+	VLD2R	(R16), [V6.S4, V7.S4]
+	VLD2R	(R17), [V10.S4, V11.S4]
+	VLD2R	(R19), [V14.S4, V15.S4]
+	WORD $0x0e34c058 // smull v24.8h, v2.8b, v20.8b
+	WORD $0x4e34c059 // smull2 v25.8h, v2.16b, v20.16b
+	WORD $0x0e358078 // smlal v24.8h, v3.8b, v21.8b
+	WORD $0x4e358079 // smlal2 v25.8h, v3.16b, v21.16b
+	WORD $0x4e606b00 // sadalp v0.4s, v24.8h
+	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
+	WORD $0x0e34c0da // smull v26.8h, v6.8b, v20.8b
+	WORD $0x4e34c0db // smull2 v27.8h, v6.16b, v20.16b
+	WORD $0x0e3580fa // smlal v26.8h, v7.8b, v21.8b
+	WORD $0x4e3580fb // smlal2 v27.8h, v7.16b, v21.16b
+	WORD $0x4e606b44 // sadalp v4.4s, v26.8h
+	WORD $0x4e606b65 // sadalp v5.4s, v27.8h
+	WORD $0x0e34c158 // smull v24.8h, v10.8b, v20.8b
+	WORD $0x4e34c159 // smull2 v25.8h, v10.16b, v20.16b
+	WORD $0x0e358178 // smlal v24.8h, v11.8b, v21.8b
+	WORD $0x4e358179 // smlal2 v25.8h, v11.16b, v21.16b
+	WORD $0x4e606b08 // sadalp v8.4s, v24.8h
+	WORD $0x4e606b29 // sadalp v9.4s, v25.8h
+	WORD $0x0e34c1da // smull v26.8h, v14.8b, v20.8b
+	WORD $0x4e34c1db // smull2 v27.8h, v14.16b, v20.16b
+	WORD $0x0e3581fa // smlal v26.8h, v15.8b, v21.8b
+	WORD $0x4e3581fb // smlal2 v27.8h, v15.16b, v21.16b
+	WORD $0x4e606b4c // sadalp v12.4s, v26.8h
+	WORD $0x4e606b6d // sadalp v13.4s, v27.8h
+	VADDP	V1.S4, V0.S4, V0.S4
 	VADD	V28.S4, V0.S4, V0.S4
-	VADDP	V5.S4, V4.S4, V16.S4
-	VADDP	V7.S4, V6.S4, V17.S4
-	VADDP	V17.S4, V16.S4, V4.S4
+	VADDP	V5.S4, V4.S4, V4.S4
 	VADD	V28.S4, V4.S4, V4.S4
-	VADDP	V9.S4, V8.S4, V16.S4
-	VADDP	V11.S4, V10.S4, V17.S4
-	VADDP	V17.S4, V16.S4, V8.S4
+	VADDP	V9.S4, V8.S4, V8.S4
 	VADD	V28.S4, V8.S4, V8.S4
-	VADDP	V13.S4, V12.S4, V16.S4
-	VADDP	V15.S4, V14.S4, V17.S4
-	VADDP	V17.S4, V16.S4, V12.S4
+	VADDP	V13.S4, V12.S4, V12.S4
 	VADD	V28.S4, V12.S4, V12.S4
-	CBNZ	R22, slow_t
+	CBNZ	R22, slow_18
 	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
 	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
 	WORD $0x4ebdb484 // sqdmulh v4.4s, v4.4s, v29.4s
@@ -1496,22 +1686,22 @@ rowgrp_t:
 	VST1.P	V18.S[1], (R26)(R1)
 	VST1.P	V18.S[2], (R26)(R1)
 	VST1.P	V18.S[3], (R26)(R1)
-nextrow_t:
+nextrow_18:
 	ADD	R11, R15, R15
 	ADD	R11, R16, R16
 	ADD	R11, R17, R17
 	ADD	R11, R19, R19
 	CMP	R4, R15
-	BLO	rowgrp_t
+	BLO	rowgrp_18
 	ADD	$4, R0, R0
-	ADD	R5<<2, R8, R8
+	ADD	R14<<2, R8, R8
 	ADD	$16, R9, R9
 	ADD	$32, R10, R10
 	SUBS	$1, R6, R6
-	BNE	blk_t
+	BNE	blk_18
 	RET
-slow_t:
-	TBZ	$2, R22, nosh_t
+slow_18:
+	TBZ	$2, R22, nosh_18
 	VLD2	(R10), [V16.S4, V17.S4]
 	MOVW	$1, R20
 	VDUP	R20, V18.S4
@@ -1522,7 +1712,7 @@ slow_t:
 	WORD $0x4eb14c84 // sqshl v4.4s, v4.4s, v17.4s
 	WORD $0x4eb14d08 // sqshl v8.4s, v8.4s, v17.4s
 	WORD $0x4eb14d8c // sqshl v12.4s, v12.4s, v17.4s
-nosh_t:
+nosh_18:
 	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
 	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
 	WORD $0x4ebdb484 // sqdmulh v4.4s, v4.4s, v29.4s
@@ -1539,82 +1729,730 @@ nosh_t:
 	WORD $0x4e7f0e31 // sqadd v17.8h, v17.8h, v31.8h
 	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
 	WORD $0x4e214a32 // sqxtn2 v18.16b, v17.8h
-	TBZ	$0, R22, noclamp_t
+	TBZ	$0, R22, noclamp_18
 	MOVW	qmin+92(FP), R20
 	VDUP	R20, V19.B16
 	MOVW	qmax+96(FP), R20
 	VDUP	R20, V20.B16
 	WORD $0x4e336652 // smax v18.16b, v18.16b, v19.16b
 	WORD $0x4e346e52 // smin v18.16b, v18.16b, v20.16b
-noclamp_t:
-	TBNZ	$1, R22, partial_t
+noclamp_18:
+	TBNZ	$1, R22, partial_18
 	VST1.P	V18.S[0], (R26)(R1)
 	VST1.P	V18.S[1], (R26)(R1)
 	VST1.P	V18.S[2], (R26)(R1)
 	VST1.P	V18.S[3], (R26)(R1)
-	B	nextrow_t
-partial_t:
+	B	nextrow_18
+partial_18:
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail_t0
+	BLT	ptail_180
 	VMOV	V18.B[0], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail_t0
+	BLT	ptail_180
 	VMOV	V18.B[1], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail_t0
+	BLT	ptail_180
 	VMOV	V18.B[2], R21
 	MOVB	R21, 2(R20)
-ptail_t0:
+ptail_180:
 	ADD	R1, R26, R26
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail_t1
+	BLT	ptail_181
 	VMOV	V18.B[4], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail_t1
+	BLT	ptail_181
 	VMOV	V18.B[5], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail_t1
+	BLT	ptail_181
 	VMOV	V18.B[6], R21
 	MOVB	R21, 2(R20)
-ptail_t1:
+ptail_181:
 	ADD	R1, R26, R26
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail_t2
+	BLT	ptail_182
 	VMOV	V18.B[8], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail_t2
+	BLT	ptail_182
 	VMOV	V18.B[9], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail_t2
+	BLT	ptail_182
 	VMOV	V18.B[10], R21
 	MOVB	R21, 2(R20)
-ptail_t2:
+ptail_182:
 	ADD	R1, R26, R26
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail_t3
+	BLT	ptail_183
 	VMOV	V18.B[12], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail_t3
+	BLT	ptail_183
 	VMOV	V18.B[13], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail_t3
+	BLT	ptail_183
 	VMOV	V18.B[14], R21
 	MOVB	R21, 2(R20)
-ptail_t3:
+ptail_183:
 	ADD	R1, R26, R26
-	B	nextrow_t
+	B	nextrow_18
+blk_14:
+	VLD1	(R9), [V28.S4]
+	VLD2	(R10), [V29.S4, V30.S4]
+	MOVW	$1, R20
+	VDUP	R20, V26.S4
+	VEOR	V27.B16, V27.B16, V27.B16
+	VSUB	V30.S4, V26.S4, V25.S4
+	WORD $0x4ebb6739 // smax v25.4s, v25.4s, v27.4s
+	WORD $0x4eba67de // smax v30.4s, v30.4s, v26.4s
+	VSUB	V30.S4, V27.S4, V30.S4
+	VMOV	V25.D[0], R23
+	VMOV	V25.D[1], R20
+	ORR	R20, R23, R23
+	AND	$3, R22, R22
+	CMP	$0, R23
+	CSET	NE, R20
+	ORR	R20<<2, R22, R22
+	MOVD	R2, R15
+	ADD	R3, R15, R16
+	ADD	R3, R16, R17
+	ADD	R3, R17, R19
+	MOVD	R0, R26
+rowgrp_14:
+	MOVD	R8, R24
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	16(R15), [V16.B16]
+	VLD1.P	16(R16), [V17.B16]
+	VLD1.P	16(R17), [V18.B16]
+	VLD1.P	16(R19), [V19.B16]
+	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
+	WORD $0x0e35c219 // smull v25.8h, v16.8b, v21.8b
+	WORD $0x0e36c21a // smull v26.8h, v16.8b, v22.8b
+	WORD $0x0e37c21b // smull v27.8h, v16.8b, v23.8b
+	WORD $0x4e348218 // smlal2 v24.8h, v16.16b, v20.16b
+	WORD $0x4e358219 // smlal2 v25.8h, v16.16b, v21.16b
+	WORD $0x4e36821a // smlal2 v26.8h, v16.16b, v22.16b
+	WORD $0x4e37821b // smlal2 v27.8h, v16.16b, v23.16b
+	WORD $0x4e602b00 // saddlp v0.4s, v24.8h
+	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
+	WORD $0x4e602b42 // saddlp v2.4s, v26.8h
+	WORD $0x4e602b63 // saddlp v3.4s, v27.8h
+	WORD $0x0e34c238 // smull v24.8h, v17.8b, v20.8b
+	WORD $0x0e35c239 // smull v25.8h, v17.8b, v21.8b
+	WORD $0x0e36c23a // smull v26.8h, v17.8b, v22.8b
+	WORD $0x0e37c23b // smull v27.8h, v17.8b, v23.8b
+	WORD $0x4e348238 // smlal2 v24.8h, v17.16b, v20.16b
+	WORD $0x4e358239 // smlal2 v25.8h, v17.16b, v21.16b
+	WORD $0x4e36823a // smlal2 v26.8h, v17.16b, v22.16b
+	WORD $0x4e37823b // smlal2 v27.8h, v17.16b, v23.16b
+	WORD $0x4e602b04 // saddlp v4.4s, v24.8h
+	WORD $0x4e602b25 // saddlp v5.4s, v25.8h
+	WORD $0x4e602b46 // saddlp v6.4s, v26.8h
+	WORD $0x4e602b67 // saddlp v7.4s, v27.8h
+	WORD $0x0e34c258 // smull v24.8h, v18.8b, v20.8b
+	WORD $0x0e35c259 // smull v25.8h, v18.8b, v21.8b
+	WORD $0x0e36c25a // smull v26.8h, v18.8b, v22.8b
+	WORD $0x0e37c25b // smull v27.8h, v18.8b, v23.8b
+	WORD $0x4e348258 // smlal2 v24.8h, v18.16b, v20.16b
+	WORD $0x4e358259 // smlal2 v25.8h, v18.16b, v21.16b
+	WORD $0x4e36825a // smlal2 v26.8h, v18.16b, v22.16b
+	WORD $0x4e37825b // smlal2 v27.8h, v18.16b, v23.16b
+	WORD $0x4e602b08 // saddlp v8.4s, v24.8h
+	WORD $0x4e602b29 // saddlp v9.4s, v25.8h
+	WORD $0x4e602b4a // saddlp v10.4s, v26.8h
+	WORD $0x4e602b6b // saddlp v11.4s, v27.8h
+	WORD $0x0e34c278 // smull v24.8h, v19.8b, v20.8b
+	WORD $0x0e35c279 // smull v25.8h, v19.8b, v21.8b
+	WORD $0x0e36c27a // smull v26.8h, v19.8b, v22.8b
+	WORD $0x0e37c27b // smull v27.8h, v19.8b, v23.8b
+	WORD $0x4e348278 // smlal2 v24.8h, v19.16b, v20.16b
+	WORD $0x4e358279 // smlal2 v25.8h, v19.16b, v21.16b
+	WORD $0x4e36827a // smlal2 v26.8h, v19.16b, v22.16b
+	WORD $0x4e37827b // smlal2 v27.8h, v19.16b, v23.16b
+	WORD $0x4e602b0c // saddlp v12.4s, v24.8h
+	WORD $0x4e602b2d // saddlp v13.4s, v25.8h
+	WORD $0x4e602b4e // saddlp v14.4s, v26.8h
+	WORD $0x4e602b6f // saddlp v15.4s, v27.8h
+	VADDP	V1.S4, V0.S4, V0.S4
+	VADDP	V3.S4, V2.S4, V1.S4
+	VADDP	V5.S4, V4.S4, V4.S4
+	VADDP	V7.S4, V6.S4, V5.S4
+	VADDP	V9.S4, V8.S4, V8.S4
+	VADDP	V11.S4, V10.S4, V9.S4
+	VADDP	V13.S4, V12.S4, V12.S4
+	VADDP	V15.S4, V14.S4, V13.S4
+	VLD1	(R24), [V20.B16]
+	VLD1R	(R15), [V2.S4]
+	VLD1R	(R16), [V6.S4]
+	VLD1R	(R17), [V10.S4]
+	VLD1R	(R19), [V14.S4]
+	WORD $0x0e34c058 // smull v24.8h, v2.8b, v20.8b
+	WORD $0x4e34c059 // smull2 v25.8h, v2.16b, v20.16b
+	WORD $0x4e606b00 // sadalp v0.4s, v24.8h
+	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
+	WORD $0x0e34c0da // smull v26.8h, v6.8b, v20.8b
+	WORD $0x4e34c0db // smull2 v27.8h, v6.16b, v20.16b
+	WORD $0x4e606b44 // sadalp v4.4s, v26.8h
+	WORD $0x4e606b65 // sadalp v5.4s, v27.8h
+	WORD $0x0e34c158 // smull v24.8h, v10.8b, v20.8b
+	WORD $0x4e34c159 // smull2 v25.8h, v10.16b, v20.16b
+	WORD $0x4e606b08 // sadalp v8.4s, v24.8h
+	WORD $0x4e606b29 // sadalp v9.4s, v25.8h
+	WORD $0x0e34c1da // smull v26.8h, v14.8b, v20.8b
+	WORD $0x4e34c1db // smull2 v27.8h, v14.16b, v20.16b
+	WORD $0x4e606b4c // sadalp v12.4s, v26.8h
+	WORD $0x4e606b6d // sadalp v13.4s, v27.8h
+	VADDP	V1.S4, V0.S4, V0.S4
+	VADD	V28.S4, V0.S4, V0.S4
+	VADDP	V5.S4, V4.S4, V4.S4
+	VADD	V28.S4, V4.S4, V4.S4
+	VADDP	V9.S4, V8.S4, V8.S4
+	VADD	V28.S4, V8.S4, V8.S4
+	VADDP	V13.S4, V12.S4, V12.S4
+	VADD	V28.S4, V12.S4, V12.S4
+	CBNZ	R22, slow_14
+	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
+	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
+	WORD $0x4ebdb484 // sqdmulh v4.4s, v4.4s, v29.4s
+	WORD $0x4ebe5484 // srshl v4.4s, v4.4s, v30.4s
+	WORD $0x4ebdb508 // sqdmulh v8.4s, v8.4s, v29.4s
+	WORD $0x4ebe5508 // srshl v8.4s, v8.4s, v30.4s
+	WORD $0x4ebdb58c // sqdmulh v12.4s, v12.4s, v29.4s
+	WORD $0x4ebe558c // srshl v12.4s, v12.4s, v30.4s
+	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
+	WORD $0x4e614890 // sqxtn2 v16.8h, v4.4s
+	WORD $0x0e614911 // sqxtn v17.4h, v8.4s
+	WORD $0x4e614991 // sqxtn2 v17.8h, v12.4s
+	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
+	WORD $0x4e7f0e31 // sqadd v17.8h, v17.8h, v31.8h
+	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
+	WORD $0x4e214a32 // sqxtn2 v18.16b, v17.8h
+	VST1.P	V18.S[0], (R26)(R1)
+	VST1.P	V18.S[1], (R26)(R1)
+	VST1.P	V18.S[2], (R26)(R1)
+	VST1.P	V18.S[3], (R26)(R1)
+nextrow_14:
+	ADD	R11, R15, R15
+	ADD	R11, R16, R16
+	ADD	R11, R17, R17
+	ADD	R11, R19, R19
+	CMP	R4, R15
+	BLO	rowgrp_14
+	ADD	$4, R0, R0
+	ADD	R14<<2, R8, R8
+	ADD	$16, R9, R9
+	ADD	$32, R10, R10
+	SUBS	$1, R6, R6
+	BNE	blk_14
+	RET
+slow_14:
+	TBZ	$2, R22, nosh_14
+	VLD2	(R10), [V16.S4, V17.S4]
+	MOVW	$1, R20
+	VDUP	R20, V18.S4
+	VEOR	V19.B16, V19.B16, V19.B16
+	VSUB	V17.S4, V18.S4, V17.S4
+	WORD $0x4eb36631 // smax v17.4s, v17.4s, v19.4s
+	WORD $0x4eb14c00 // sqshl v0.4s, v0.4s, v17.4s
+	WORD $0x4eb14c84 // sqshl v4.4s, v4.4s, v17.4s
+	WORD $0x4eb14d08 // sqshl v8.4s, v8.4s, v17.4s
+	WORD $0x4eb14d8c // sqshl v12.4s, v12.4s, v17.4s
+nosh_14:
+	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
+	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
+	WORD $0x4ebdb484 // sqdmulh v4.4s, v4.4s, v29.4s
+	WORD $0x4ebe5484 // srshl v4.4s, v4.4s, v30.4s
+	WORD $0x4ebdb508 // sqdmulh v8.4s, v8.4s, v29.4s
+	WORD $0x4ebe5508 // srshl v8.4s, v8.4s, v30.4s
+	WORD $0x4ebdb58c // sqdmulh v12.4s, v12.4s, v29.4s
+	WORD $0x4ebe558c // srshl v12.4s, v12.4s, v30.4s
+	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
+	WORD $0x4e614890 // sqxtn2 v16.8h, v4.4s
+	WORD $0x0e614911 // sqxtn v17.4h, v8.4s
+	WORD $0x4e614991 // sqxtn2 v17.8h, v12.4s
+	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
+	WORD $0x4e7f0e31 // sqadd v17.8h, v17.8h, v31.8h
+	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
+	WORD $0x4e214a32 // sqxtn2 v18.16b, v17.8h
+	TBZ	$0, R22, noclamp_14
+	MOVW	qmin+92(FP), R20
+	VDUP	R20, V19.B16
+	MOVW	qmax+96(FP), R20
+	VDUP	R20, V20.B16
+	WORD $0x4e336652 // smax v18.16b, v18.16b, v19.16b
+	WORD $0x4e346e52 // smin v18.16b, v18.16b, v20.16b
+noclamp_14:
+	TBNZ	$1, R22, partial_14
+	VST1.P	V18.S[0], (R26)(R1)
+	VST1.P	V18.S[1], (R26)(R1)
+	VST1.P	V18.S[2], (R26)(R1)
+	VST1.P	V18.S[3], (R26)(R1)
+	B	nextrow_14
+partial_14:
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_140
+	VMOV	V18.B[0], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_140
+	VMOV	V18.B[1], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_140
+	VMOV	V18.B[2], R21
+	MOVB	R21, 2(R20)
+ptail_140:
+	ADD	R1, R26, R26
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_141
+	VMOV	V18.B[4], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_141
+	VMOV	V18.B[5], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_141
+	VMOV	V18.B[6], R21
+	MOVB	R21, 2(R20)
+ptail_141:
+	ADD	R1, R26, R26
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_142
+	VMOV	V18.B[8], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_142
+	VMOV	V18.B[9], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_142
+	VMOV	V18.B[10], R21
+	MOVB	R21, 2(R20)
+ptail_142:
+	ADD	R1, R26, R26
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_143
+	VMOV	V18.B[12], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_143
+	VMOV	V18.B[13], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_143
+	VMOV	V18.B[14], R21
+	MOVB	R21, 2(R20)
+ptail_143:
+	ADD	R1, R26, R26
+	B	nextrow_14
+blk_t8:
+	VLD1	(R9), [V28.S4]
+	VLD2	(R10), [V29.S4, V30.S4]
+	MOVW	$1, R20
+	VDUP	R20, V26.S4
+	VEOR	V27.B16, V27.B16, V27.B16
+	VSUB	V30.S4, V26.S4, V25.S4
+	WORD $0x4ebb6739 // smax v25.4s, v25.4s, v27.4s
+	WORD $0x4eba67de // smax v30.4s, v30.4s, v26.4s
+	VSUB	V30.S4, V27.S4, V30.S4
+	VMOV	V25.D[0], R23
+	VMOV	V25.D[1], R20
+	ORR	R20, R23, R23
+	AND	$3, R22, R22
+	CMP	$0, R23
+	CSET	NE, R20
+	ORR	R20<<2, R22, R22
+	MOVD	R2, R15
+	ADD	R3, R15, R16
+	ADD	R3, R16, R17
+	ADD	R3, R17, R19
+	MOVD	R0, R26
+rowgrp_t8:
+	MOVD	R8, R24
+	VLD1	(R24), [V20.B16, V21.B16]
+	VLD2R	(R15), [V2.S4, V3.S4]
+	VLD2R	(R16), [V6.S4, V7.S4]
+	VLD2R	(R17), [V10.S4, V11.S4]
+	VLD2R	(R19), [V14.S4, V15.S4]
+	WORD $0x0e34c058 // smull v24.8h, v2.8b, v20.8b
+	WORD $0x4e34c059 // smull2 v25.8h, v2.16b, v20.16b
+	WORD $0x0e358078 // smlal v24.8h, v3.8b, v21.8b
+	WORD $0x4e358079 // smlal2 v25.8h, v3.16b, v21.16b
+	WORD $0x4e602b00 // saddlp v0.4s, v24.8h
+	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
+	WORD $0x0e34c0da // smull v26.8h, v6.8b, v20.8b
+	WORD $0x4e34c0db // smull2 v27.8h, v6.16b, v20.16b
+	WORD $0x0e3580fa // smlal v26.8h, v7.8b, v21.8b
+	WORD $0x4e3580fb // smlal2 v27.8h, v7.16b, v21.16b
+	WORD $0x4e602b44 // saddlp v4.4s, v26.8h
+	WORD $0x4e602b65 // saddlp v5.4s, v27.8h
+	WORD $0x0e34c158 // smull v24.8h, v10.8b, v20.8b
+	WORD $0x4e34c159 // smull2 v25.8h, v10.16b, v20.16b
+	WORD $0x0e358178 // smlal v24.8h, v11.8b, v21.8b
+	WORD $0x4e358179 // smlal2 v25.8h, v11.16b, v21.16b
+	WORD $0x4e602b08 // saddlp v8.4s, v24.8h
+	WORD $0x4e602b29 // saddlp v9.4s, v25.8h
+	WORD $0x0e34c1da // smull v26.8h, v14.8b, v20.8b
+	WORD $0x4e34c1db // smull2 v27.8h, v14.16b, v20.16b
+	WORD $0x0e3581fa // smlal v26.8h, v15.8b, v21.8b
+	WORD $0x4e3581fb // smlal2 v27.8h, v15.16b, v21.16b
+	WORD $0x4e602b4c // saddlp v12.4s, v26.8h
+	WORD $0x4e602b6d // saddlp v13.4s, v27.8h
+	VADDP	V1.S4, V0.S4, V0.S4
+	VADD	V28.S4, V0.S4, V0.S4
+	VADDP	V5.S4, V4.S4, V4.S4
+	VADD	V28.S4, V4.S4, V4.S4
+	VADDP	V9.S4, V8.S4, V8.S4
+	VADD	V28.S4, V8.S4, V8.S4
+	VADDP	V13.S4, V12.S4, V12.S4
+	VADD	V28.S4, V12.S4, V12.S4
+	CBNZ	R22, slow_t8
+	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
+	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
+	WORD $0x4ebdb484 // sqdmulh v4.4s, v4.4s, v29.4s
+	WORD $0x4ebe5484 // srshl v4.4s, v4.4s, v30.4s
+	WORD $0x4ebdb508 // sqdmulh v8.4s, v8.4s, v29.4s
+	WORD $0x4ebe5508 // srshl v8.4s, v8.4s, v30.4s
+	WORD $0x4ebdb58c // sqdmulh v12.4s, v12.4s, v29.4s
+	WORD $0x4ebe558c // srshl v12.4s, v12.4s, v30.4s
+	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
+	WORD $0x4e614890 // sqxtn2 v16.8h, v4.4s
+	WORD $0x0e614911 // sqxtn v17.4h, v8.4s
+	WORD $0x4e614991 // sqxtn2 v17.8h, v12.4s
+	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
+	WORD $0x4e7f0e31 // sqadd v17.8h, v17.8h, v31.8h
+	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
+	WORD $0x4e214a32 // sqxtn2 v18.16b, v17.8h
+	VST1.P	V18.S[0], (R26)(R1)
+	VST1.P	V18.S[1], (R26)(R1)
+	VST1.P	V18.S[2], (R26)(R1)
+	VST1.P	V18.S[3], (R26)(R1)
+nextrow_t8:
+	ADD	R11, R15, R15
+	ADD	R11, R16, R16
+	ADD	R11, R17, R17
+	ADD	R11, R19, R19
+	CMP	R4, R15
+	BLO	rowgrp_t8
+	ADD	$4, R0, R0
+	ADD	R14<<2, R8, R8
+	ADD	$16, R9, R9
+	ADD	$32, R10, R10
+	SUBS	$1, R6, R6
+	BNE	blk_t8
+	RET
+slow_t8:
+	TBZ	$2, R22, nosh_t8
+	VLD2	(R10), [V16.S4, V17.S4]
+	MOVW	$1, R20
+	VDUP	R20, V18.S4
+	VEOR	V19.B16, V19.B16, V19.B16
+	VSUB	V17.S4, V18.S4, V17.S4
+	WORD $0x4eb36631 // smax v17.4s, v17.4s, v19.4s
+	WORD $0x4eb14c00 // sqshl v0.4s, v0.4s, v17.4s
+	WORD $0x4eb14c84 // sqshl v4.4s, v4.4s, v17.4s
+	WORD $0x4eb14d08 // sqshl v8.4s, v8.4s, v17.4s
+	WORD $0x4eb14d8c // sqshl v12.4s, v12.4s, v17.4s
+nosh_t8:
+	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
+	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
+	WORD $0x4ebdb484 // sqdmulh v4.4s, v4.4s, v29.4s
+	WORD $0x4ebe5484 // srshl v4.4s, v4.4s, v30.4s
+	WORD $0x4ebdb508 // sqdmulh v8.4s, v8.4s, v29.4s
+	WORD $0x4ebe5508 // srshl v8.4s, v8.4s, v30.4s
+	WORD $0x4ebdb58c // sqdmulh v12.4s, v12.4s, v29.4s
+	WORD $0x4ebe558c // srshl v12.4s, v12.4s, v30.4s
+	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
+	WORD $0x4e614890 // sqxtn2 v16.8h, v4.4s
+	WORD $0x0e614911 // sqxtn v17.4h, v8.4s
+	WORD $0x4e614991 // sqxtn2 v17.8h, v12.4s
+	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
+	WORD $0x4e7f0e31 // sqadd v17.8h, v17.8h, v31.8h
+	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
+	WORD $0x4e214a32 // sqxtn2 v18.16b, v17.8h
+	TBZ	$0, R22, noclamp_t8
+	MOVW	qmin+92(FP), R20
+	VDUP	R20, V19.B16
+	MOVW	qmax+96(FP), R20
+	VDUP	R20, V20.B16
+	WORD $0x4e336652 // smax v18.16b, v18.16b, v19.16b
+	WORD $0x4e346e52 // smin v18.16b, v18.16b, v20.16b
+noclamp_t8:
+	TBNZ	$1, R22, partial_t8
+	VST1.P	V18.S[0], (R26)(R1)
+	VST1.P	V18.S[1], (R26)(R1)
+	VST1.P	V18.S[2], (R26)(R1)
+	VST1.P	V18.S[3], (R26)(R1)
+	B	nextrow_t8
+partial_t8:
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_t80
+	VMOV	V18.B[0], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_t80
+	VMOV	V18.B[1], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_t80
+	VMOV	V18.B[2], R21
+	MOVB	R21, 2(R20)
+ptail_t80:
+	ADD	R1, R26, R26
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_t81
+	VMOV	V18.B[4], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_t81
+	VMOV	V18.B[5], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_t81
+	VMOV	V18.B[6], R21
+	MOVB	R21, 2(R20)
+ptail_t81:
+	ADD	R1, R26, R26
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_t82
+	VMOV	V18.B[8], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_t82
+	VMOV	V18.B[9], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_t82
+	VMOV	V18.B[10], R21
+	MOVB	R21, 2(R20)
+ptail_t82:
+	ADD	R1, R26, R26
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_t83
+	VMOV	V18.B[12], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_t83
+	VMOV	V18.B[13], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_t83
+	VMOV	V18.B[14], R21
+	MOVB	R21, 2(R20)
+ptail_t83:
+	ADD	R1, R26, R26
+	B	nextrow_t8
+blk_t4:
+	VLD1	(R9), [V28.S4]
+	VLD2	(R10), [V29.S4, V30.S4]
+	MOVW	$1, R20
+	VDUP	R20, V26.S4
+	VEOR	V27.B16, V27.B16, V27.B16
+	VSUB	V30.S4, V26.S4, V25.S4
+	WORD $0x4ebb6739 // smax v25.4s, v25.4s, v27.4s
+	WORD $0x4eba67de // smax v30.4s, v30.4s, v26.4s
+	VSUB	V30.S4, V27.S4, V30.S4
+	VMOV	V25.D[0], R23
+	VMOV	V25.D[1], R20
+	ORR	R20, R23, R23
+	AND	$3, R22, R22
+	CMP	$0, R23
+	CSET	NE, R20
+	ORR	R20<<2, R22, R22
+	MOVD	R2, R15
+	ADD	R3, R15, R16
+	ADD	R3, R16, R17
+	ADD	R3, R17, R19
+	MOVD	R0, R26
+rowgrp_t4:
+	MOVD	R8, R24
+	VLD1	(R24), [V20.B16]
+	VLD1R	(R15), [V2.S4]
+	VLD1R	(R16), [V6.S4]
+	VLD1R	(R17), [V10.S4]
+	VLD1R	(R19), [V14.S4]
+	WORD $0x0e34c058 // smull v24.8h, v2.8b, v20.8b
+	WORD $0x4e34c059 // smull2 v25.8h, v2.16b, v20.16b
+	WORD $0x4e602b00 // saddlp v0.4s, v24.8h
+	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
+	WORD $0x0e34c0da // smull v26.8h, v6.8b, v20.8b
+	WORD $0x4e34c0db // smull2 v27.8h, v6.16b, v20.16b
+	WORD $0x4e602b44 // saddlp v4.4s, v26.8h
+	WORD $0x4e602b65 // saddlp v5.4s, v27.8h
+	WORD $0x0e34c158 // smull v24.8h, v10.8b, v20.8b
+	WORD $0x4e34c159 // smull2 v25.8h, v10.16b, v20.16b
+	WORD $0x4e602b08 // saddlp v8.4s, v24.8h
+	WORD $0x4e602b29 // saddlp v9.4s, v25.8h
+	WORD $0x0e34c1da // smull v26.8h, v14.8b, v20.8b
+	WORD $0x4e34c1db // smull2 v27.8h, v14.16b, v20.16b
+	WORD $0x4e602b4c // saddlp v12.4s, v26.8h
+	WORD $0x4e602b6d // saddlp v13.4s, v27.8h
+	VADDP	V1.S4, V0.S4, V0.S4
+	VADD	V28.S4, V0.S4, V0.S4
+	VADDP	V5.S4, V4.S4, V4.S4
+	VADD	V28.S4, V4.S4, V4.S4
+	VADDP	V9.S4, V8.S4, V8.S4
+	VADD	V28.S4, V8.S4, V8.S4
+	VADDP	V13.S4, V12.S4, V12.S4
+	VADD	V28.S4, V12.S4, V12.S4
+	CBNZ	R22, slow_t4
+	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
+	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
+	WORD $0x4ebdb484 // sqdmulh v4.4s, v4.4s, v29.4s
+	WORD $0x4ebe5484 // srshl v4.4s, v4.4s, v30.4s
+	WORD $0x4ebdb508 // sqdmulh v8.4s, v8.4s, v29.4s
+	WORD $0x4ebe5508 // srshl v8.4s, v8.4s, v30.4s
+	WORD $0x4ebdb58c // sqdmulh v12.4s, v12.4s, v29.4s
+	WORD $0x4ebe558c // srshl v12.4s, v12.4s, v30.4s
+	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
+	WORD $0x4e614890 // sqxtn2 v16.8h, v4.4s
+	WORD $0x0e614911 // sqxtn v17.4h, v8.4s
+	WORD $0x4e614991 // sqxtn2 v17.8h, v12.4s
+	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
+	WORD $0x4e7f0e31 // sqadd v17.8h, v17.8h, v31.8h
+	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
+	WORD $0x4e214a32 // sqxtn2 v18.16b, v17.8h
+	VST1.P	V18.S[0], (R26)(R1)
+	VST1.P	V18.S[1], (R26)(R1)
+	VST1.P	V18.S[2], (R26)(R1)
+	VST1.P	V18.S[3], (R26)(R1)
+nextrow_t4:
+	ADD	R11, R15, R15
+	ADD	R11, R16, R16
+	ADD	R11, R17, R17
+	ADD	R11, R19, R19
+	CMP	R4, R15
+	BLO	rowgrp_t4
+	ADD	$4, R0, R0
+	ADD	R14<<2, R8, R8
+	ADD	$16, R9, R9
+	ADD	$32, R10, R10
+	SUBS	$1, R6, R6
+	BNE	blk_t4
+	RET
+slow_t4:
+	TBZ	$2, R22, nosh_t4
+	VLD2	(R10), [V16.S4, V17.S4]
+	MOVW	$1, R20
+	VDUP	R20, V18.S4
+	VEOR	V19.B16, V19.B16, V19.B16
+	VSUB	V17.S4, V18.S4, V17.S4
+	WORD $0x4eb36631 // smax v17.4s, v17.4s, v19.4s
+	WORD $0x4eb14c00 // sqshl v0.4s, v0.4s, v17.4s
+	WORD $0x4eb14c84 // sqshl v4.4s, v4.4s, v17.4s
+	WORD $0x4eb14d08 // sqshl v8.4s, v8.4s, v17.4s
+	WORD $0x4eb14d8c // sqshl v12.4s, v12.4s, v17.4s
+nosh_t4:
+	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
+	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
+	WORD $0x4ebdb484 // sqdmulh v4.4s, v4.4s, v29.4s
+	WORD $0x4ebe5484 // srshl v4.4s, v4.4s, v30.4s
+	WORD $0x4ebdb508 // sqdmulh v8.4s, v8.4s, v29.4s
+	WORD $0x4ebe5508 // srshl v8.4s, v8.4s, v30.4s
+	WORD $0x4ebdb58c // sqdmulh v12.4s, v12.4s, v29.4s
+	WORD $0x4ebe558c // srshl v12.4s, v12.4s, v30.4s
+	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
+	WORD $0x4e614890 // sqxtn2 v16.8h, v4.4s
+	WORD $0x0e614911 // sqxtn v17.4h, v8.4s
+	WORD $0x4e614991 // sqxtn2 v17.8h, v12.4s
+	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
+	WORD $0x4e7f0e31 // sqadd v17.8h, v17.8h, v31.8h
+	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
+	WORD $0x4e214a32 // sqxtn2 v18.16b, v17.8h
+	TBZ	$0, R22, noclamp_t4
+	MOVW	qmin+92(FP), R20
+	VDUP	R20, V19.B16
+	MOVW	qmax+96(FP), R20
+	VDUP	R20, V20.B16
+	WORD $0x4e336652 // smax v18.16b, v18.16b, v19.16b
+	WORD $0x4e346e52 // smin v18.16b, v18.16b, v20.16b
+noclamp_t4:
+	TBNZ	$1, R22, partial_t4
+	VST1.P	V18.S[0], (R26)(R1)
+	VST1.P	V18.S[1], (R26)(R1)
+	VST1.P	V18.S[2], (R26)(R1)
+	VST1.P	V18.S[3], (R26)(R1)
+	B	nextrow_t4
+partial_t4:
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_t40
+	VMOV	V18.B[0], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_t40
+	VMOV	V18.B[1], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_t40
+	VMOV	V18.B[2], R21
+	MOVB	R21, 2(R20)
+ptail_t40:
+	ADD	R1, R26, R26
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_t41
+	VMOV	V18.B[4], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_t41
+	VMOV	V18.B[5], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_t41
+	VMOV	V18.B[6], R21
+	MOVB	R21, 2(R20)
+ptail_t41:
+	ADD	R1, R26, R26
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_t42
+	VMOV	V18.B[8], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_t42
+	VMOV	V18.B[9], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_t42
+	VMOV	V18.B[10], R21
+	MOVB	R21, 2(R20)
+ptail_t42:
+	ADD	R1, R26, R26
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_t43
+	VMOV	V18.B[12], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_t43
+	VMOV	V18.B[13], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_t43
+	VMOV	V18.B[14], R21
+	MOVB	R21, 2(R20)
+ptail_t43:
+	ADD	R1, R26, R26
+	B	nextrow_t4
 
 // func gemmF32Neon(dst *float32, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int, w *int8, bias *int32, scale *float32)
 TEXT ·gemmF32Neon(SB), NOSPLIT, $0-88
@@ -1761,102 +2599,111 @@ kloop:
 	WORD $0x4e606b6f // sadalp v15.4s, v27.8h
 	SUBS	$1, R25, R25
 	BNE	kloop
-	B	ktail
-zero:
-	VLD1.P	32(R24), [V20.B16, V21.B16]
-	VLD1R	(R15), [V16.D2]
-	VLD1R	(R16), [V17.D2]
-	VLD1R	(R17), [V18.D2]
-	VLD1R	(R19), [V19.D2]
-	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
-	WORD $0x4e34c219 // smull2 v25.8h, v16.16b, v20.16b
-	WORD $0x0e35c21a // smull v26.8h, v16.8b, v21.8b
-	WORD $0x4e35c21b // smull2 v27.8h, v16.16b, v21.16b
-	WORD $0x4e602b00 // saddlp v0.4s, v24.8h
-	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
-	WORD $0x4e602b42 // saddlp v2.4s, v26.8h
-	WORD $0x4e602b63 // saddlp v3.4s, v27.8h
-	WORD $0x0e34c238 // smull v24.8h, v17.8b, v20.8b
-	WORD $0x4e34c239 // smull2 v25.8h, v17.16b, v20.16b
-	WORD $0x0e35c23a // smull v26.8h, v17.8b, v21.8b
-	WORD $0x4e35c23b // smull2 v27.8h, v17.16b, v21.16b
-	WORD $0x4e602b04 // saddlp v4.4s, v24.8h
-	WORD $0x4e602b25 // saddlp v5.4s, v25.8h
-	WORD $0x4e602b46 // saddlp v6.4s, v26.8h
-	WORD $0x4e602b67 // saddlp v7.4s, v27.8h
-	WORD $0x0e34c258 // smull v24.8h, v18.8b, v20.8b
-	WORD $0x4e34c259 // smull2 v25.8h, v18.16b, v20.16b
-	WORD $0x0e35c25a // smull v26.8h, v18.8b, v21.8b
-	WORD $0x4e35c25b // smull2 v27.8h, v18.16b, v21.16b
-	WORD $0x4e602b08 // saddlp v8.4s, v24.8h
-	WORD $0x4e602b29 // saddlp v9.4s, v25.8h
-	WORD $0x4e602b4a // saddlp v10.4s, v26.8h
-	WORD $0x4e602b6b // saddlp v11.4s, v27.8h
-	WORD $0x0e34c278 // smull v24.8h, v19.8b, v20.8b
-	WORD $0x4e34c279 // smull2 v25.8h, v19.16b, v20.16b
-	WORD $0x0e35c27a // smull v26.8h, v19.8b, v21.8b
-	WORD $0x4e35c27b // smull2 v27.8h, v19.16b, v21.16b
-	WORD $0x4e602b0c // saddlp v12.4s, v24.8h
-	WORD $0x4e602b2d // saddlp v13.4s, v25.8h
-	WORD $0x4e602b4e // saddlp v14.4s, v26.8h
-	WORD $0x4e602b6f // saddlp v15.4s, v27.8h
-	B	reduce
 ktail:
-	TBZ	$3, R5, reduce
-	VLD1.P	32(R24), [V20.B16, V21.B16]
-	VLD1R	(R15), [V16.D2]
-	VLD1R	(R16), [V17.D2]
-	VLD1R	(R17), [V18.D2]
-	VLD1R	(R19), [V19.D2]
-	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
-	WORD $0x4e34c219 // smull2 v25.8h, v16.16b, v20.16b
-	WORD $0x0e35c21a // smull v26.8h, v16.8b, v21.8b
-	WORD $0x4e35c21b // smull2 v27.8h, v16.16b, v21.16b
+	TBZ	$3, R5, notail
+	VADDP	V1.S4, V0.S4, V0.S4
+	VADDP	V3.S4, V2.S4, V1.S4
+	VADDP	V5.S4, V4.S4, V4.S4
+	VADDP	V7.S4, V6.S4, V5.S4
+	VADDP	V9.S4, V8.S4, V8.S4
+	VADDP	V11.S4, V10.S4, V9.S4
+	VADDP	V13.S4, V12.S4, V12.S4
+	VADDP	V15.S4, V14.S4, V13.S4
+	VLD1	(R24), [V20.B16, V21.B16]
+	VLD2R	(R15), [V2.S4, V3.S4]
+	VLD2R	(R16), [V6.S4, V7.S4]
+	VLD2R	(R17), [V10.S4, V11.S4]
+	VLD2R	(R19), [V14.S4, V15.S4]
+	WORD $0x0e34c058 // smull v24.8h, v2.8b, v20.8b
+	WORD $0x4e34c059 // smull2 v25.8h, v2.16b, v20.16b
+	WORD $0x0e358078 // smlal v24.8h, v3.8b, v21.8b
+	WORD $0x4e358079 // smlal2 v25.8h, v3.16b, v21.16b
 	WORD $0x4e606b00 // sadalp v0.4s, v24.8h
 	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
-	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
-	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
-	WORD $0x0e34c238 // smull v24.8h, v17.8b, v20.8b
-	WORD $0x4e34c239 // smull2 v25.8h, v17.16b, v20.16b
-	WORD $0x0e35c23a // smull v26.8h, v17.8b, v21.8b
-	WORD $0x4e35c23b // smull2 v27.8h, v17.16b, v21.16b
-	WORD $0x4e606b04 // sadalp v4.4s, v24.8h
-	WORD $0x4e606b25 // sadalp v5.4s, v25.8h
-	WORD $0x4e606b46 // sadalp v6.4s, v26.8h
-	WORD $0x4e606b67 // sadalp v7.4s, v27.8h
-	WORD $0x0e34c258 // smull v24.8h, v18.8b, v20.8b
-	WORD $0x4e34c259 // smull2 v25.8h, v18.16b, v20.16b
-	WORD $0x0e35c25a // smull v26.8h, v18.8b, v21.8b
-	WORD $0x4e35c25b // smull2 v27.8h, v18.16b, v21.16b
+	WORD $0x0e34c0da // smull v26.8h, v6.8b, v20.8b
+	WORD $0x4e34c0db // smull2 v27.8h, v6.16b, v20.16b
+	WORD $0x0e3580fa // smlal v26.8h, v7.8b, v21.8b
+	WORD $0x4e3580fb // smlal2 v27.8h, v7.16b, v21.16b
+	WORD $0x4e606b44 // sadalp v4.4s, v26.8h
+	WORD $0x4e606b65 // sadalp v5.4s, v27.8h
+	WORD $0x0e34c158 // smull v24.8h, v10.8b, v20.8b
+	WORD $0x4e34c159 // smull2 v25.8h, v10.16b, v20.16b
+	WORD $0x0e358178 // smlal v24.8h, v11.8b, v21.8b
+	WORD $0x4e358179 // smlal2 v25.8h, v11.16b, v21.16b
 	WORD $0x4e606b08 // sadalp v8.4s, v24.8h
 	WORD $0x4e606b29 // sadalp v9.4s, v25.8h
-	WORD $0x4e606b4a // sadalp v10.4s, v26.8h
-	WORD $0x4e606b6b // sadalp v11.4s, v27.8h
-	WORD $0x0e34c278 // smull v24.8h, v19.8b, v20.8b
-	WORD $0x4e34c279 // smull2 v25.8h, v19.16b, v20.16b
-	WORD $0x0e35c27a // smull v26.8h, v19.8b, v21.8b
-	WORD $0x4e35c27b // smull2 v27.8h, v19.16b, v21.16b
-	WORD $0x4e606b0c // sadalp v12.4s, v24.8h
-	WORD $0x4e606b2d // sadalp v13.4s, v25.8h
-	WORD $0x4e606b4e // sadalp v14.4s, v26.8h
-	WORD $0x4e606b6f // sadalp v15.4s, v27.8h
-reduce:
-	VADDP	V1.S4, V0.S4, V16.S4
-	VADDP	V3.S4, V2.S4, V17.S4
-	VADDP	V17.S4, V16.S4, V0.S4
+	WORD $0x0e34c1da // smull v26.8h, v14.8b, v20.8b
+	WORD $0x4e34c1db // smull2 v27.8h, v14.16b, v20.16b
+	WORD $0x0e3581fa // smlal v26.8h, v15.8b, v21.8b
+	WORD $0x4e3581fb // smlal2 v27.8h, v15.16b, v21.16b
+	WORD $0x4e606b4c // sadalp v12.4s, v26.8h
+	WORD $0x4e606b6d // sadalp v13.4s, v27.8h
+	VADDP	V1.S4, V0.S4, V0.S4
 	VADD	V28.S4, V0.S4, V0.S4
-	VADDP	V5.S4, V4.S4, V16.S4
-	VADDP	V7.S4, V6.S4, V17.S4
-	VADDP	V17.S4, V16.S4, V4.S4
+	VADDP	V5.S4, V4.S4, V4.S4
 	VADD	V28.S4, V4.S4, V4.S4
-	VADDP	V9.S4, V8.S4, V16.S4
-	VADDP	V11.S4, V10.S4, V17.S4
-	VADDP	V17.S4, V16.S4, V8.S4
+	VADDP	V9.S4, V8.S4, V8.S4
 	VADD	V28.S4, V8.S4, V8.S4
-	VADDP	V13.S4, V12.S4, V16.S4
-	VADDP	V15.S4, V14.S4, V17.S4
-	VADDP	V17.S4, V16.S4, V12.S4
+	VADDP	V13.S4, V12.S4, V12.S4
 	VADD	V28.S4, V12.S4, V12.S4
+	B	reduced
+notail:
+	VADDP	V1.S4, V0.S4, V0.S4
+	VADDP	V3.S4, V2.S4, V1.S4
+	VADDP	V5.S4, V4.S4, V4.S4
+	VADDP	V7.S4, V6.S4, V5.S4
+	VADDP	V9.S4, V8.S4, V8.S4
+	VADDP	V11.S4, V10.S4, V9.S4
+	VADDP	V13.S4, V12.S4, V12.S4
+	VADDP	V15.S4, V14.S4, V13.S4
+	VADDP	V1.S4, V0.S4, V0.S4
+	VADD	V28.S4, V0.S4, V0.S4
+	VADDP	V5.S4, V4.S4, V4.S4
+	VADD	V28.S4, V4.S4, V4.S4
+	VADDP	V9.S4, V8.S4, V8.S4
+	VADD	V28.S4, V8.S4, V8.S4
+	VADDP	V13.S4, V12.S4, V12.S4
+	VADD	V28.S4, V12.S4, V12.S4
+	B	reduced
+zero:
+	VLD1	(R24), [V20.B16, V21.B16]
+	VLD2R	(R15), [V2.S4, V3.S4]
+	VLD2R	(R16), [V6.S4, V7.S4]
+	VLD2R	(R17), [V10.S4, V11.S4]
+	VLD2R	(R19), [V14.S4, V15.S4]
+	WORD $0x0e34c058 // smull v24.8h, v2.8b, v20.8b
+	WORD $0x4e34c059 // smull2 v25.8h, v2.16b, v20.16b
+	WORD $0x0e358078 // smlal v24.8h, v3.8b, v21.8b
+	WORD $0x4e358079 // smlal2 v25.8h, v3.16b, v21.16b
+	WORD $0x4e602b00 // saddlp v0.4s, v24.8h
+	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
+	WORD $0x0e34c0da // smull v26.8h, v6.8b, v20.8b
+	WORD $0x4e34c0db // smull2 v27.8h, v6.16b, v20.16b
+	WORD $0x0e3580fa // smlal v26.8h, v7.8b, v21.8b
+	WORD $0x4e3580fb // smlal2 v27.8h, v7.16b, v21.16b
+	WORD $0x4e602b44 // saddlp v4.4s, v26.8h
+	WORD $0x4e602b65 // saddlp v5.4s, v27.8h
+	WORD $0x0e34c158 // smull v24.8h, v10.8b, v20.8b
+	WORD $0x4e34c159 // smull2 v25.8h, v10.16b, v20.16b
+	WORD $0x0e358178 // smlal v24.8h, v11.8b, v21.8b
+	WORD $0x4e358179 // smlal2 v25.8h, v11.16b, v21.16b
+	WORD $0x4e602b08 // saddlp v8.4s, v24.8h
+	WORD $0x4e602b29 // saddlp v9.4s, v25.8h
+	WORD $0x0e34c1da // smull v26.8h, v14.8b, v20.8b
+	WORD $0x4e34c1db // smull2 v27.8h, v14.16b, v20.16b
+	WORD $0x0e3581fa // smlal v26.8h, v15.8b, v21.8b
+	WORD $0x4e3581fb // smlal2 v27.8h, v15.16b, v21.16b
+	WORD $0x4e602b4c // saddlp v12.4s, v26.8h
+	WORD $0x4e602b6d // saddlp v13.4s, v27.8h
+	VADDP	V1.S4, V0.S4, V0.S4
+	VADD	V28.S4, V0.S4, V0.S4
+	VADDP	V5.S4, V4.S4, V4.S4
+	VADD	V28.S4, V4.S4, V4.S4
+	VADDP	V9.S4, V8.S4, V8.S4
+	VADD	V28.S4, V8.S4, V8.S4
+	VADDP	V13.S4, V12.S4, V12.S4
+	VADD	V28.S4, V12.S4, V12.S4
+reduced:
 	WORD $0x4e21d800 // scvtf v0.4s, v0.4s
 	WORD $0x6e3ddc00 // fmul v0.4s, v0.4s, v29.4s
 	WORD $0x4e21d884 // scvtf v4.4s, v4.4s
@@ -1972,20 +2819,32 @@ TEXT ·gemmQ8Neon1(SB), NOSPLIT, $0-100
 	MUL	R4, R3, R4
 	ADD	R2, R4, R4
 	VDUP	R11, V31.H8
-	LSR	$4, R5, R12
+	ADD	$7, R5, R14
+	LSR	$3, R14, R14
+	LSL	$3, R14, R14
+	LSR	$4, R14, R12
 	LSL	$0, R3, R11
 	SUB	R12<<4, R11, R11
-	CBZ	R12, blk_t
+	AND	$12, R5, R21
+	CMP	$12, R21
+	CSEL	EQ, ZR, R21, R21
+	CBNZ	R12, steps
+	TBNZ	$3, R21, blk_t8
+	B	blk_t4
+steps:
 	SUB	$1, R12, R12
 	AND	$1, R12, R13
 	LSR	$1, R12, R12
-	CBNZ	R12, steps2
-	CBNZ	R13, steps2
-	TBNZ	$3, R5, blk_1t
-	B	blk_1
+	ORR	R13, R12, R20
+	CBNZ	R20, steps2
+	CBZ	R21, blk_10
+	TBNZ	$3, R21, blk_18
+	B	blk_14
 steps2:
-	TBNZ	$3, R5, blk_nt
-blk_n:
+	CBZ	R21, blk_n0
+	TBNZ	$3, R21, blk_n8
+	B	blk_n4
+blk_n0:
 	VLD1	(R9), [V28.S4]
 	VLD2	(R10), [V29.S4, V30.S4]
 	MOVW	$1, R20
@@ -2002,11 +2861,9 @@ blk_n:
 	CMP	$0, R23
 	CSET	NE, R20
 	ORR	R20<<2, R22, R22
-	MOVD	R2, R14
-	MOVD	R14, R15
-	ADD	R3, R15, R14
+	MOVD	R2, R15
 	MOVD	R0, R26
-rowgrp_n:
+rowgrp_n0:
 	MOVD	R8, R24
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
@@ -2022,7 +2879,7 @@ rowgrp_n:
 	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
 	WORD $0x4e602b42 // saddlp v2.4s, v26.8h
 	WORD $0x4e602b63 // saddlp v3.4s, v27.8h
-	TBZ	$0, R13, even_n
+	TBZ	$0, R13, even_n0
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
 	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
@@ -2037,10 +2894,10 @@ rowgrp_n:
 	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
 	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
 	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
-even_n:
-	CBZ	R12, kdone_n
+even_n0:
+	CBZ	R12, kdone_n0
 	MOVD	R12, R25
-kloop_n:
+kloop_n0:
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
 	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
@@ -2070,32 +2927,32 @@ kloop_n:
 	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
 	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
 	SUBS	$1, R25, R25
-	BNE	kloop_n
-kdone_n:
-	VADDP	V1.S4, V0.S4, V16.S4
-	VADDP	V3.S4, V2.S4, V17.S4
-	VADDP	V17.S4, V16.S4, V0.S4
+	BNE	kloop_n0
+kdone_n0:
+	VADDP	V1.S4, V0.S4, V0.S4
+	VADDP	V3.S4, V2.S4, V1.S4
+	VADDP	V1.S4, V0.S4, V0.S4
 	VADD	V28.S4, V0.S4, V0.S4
-	CBNZ	R22, slow_n
+	CBNZ	R22, slow_n0
 	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
 	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
 	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
 	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
 	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
 	VST1.P	V18.S[0], (R26)(R1)
-nextrow_n:
+nextrow_n0:
 	ADD	R11, R15, R15
 	CMP	R4, R15
-	BLO	rowgrp_n
+	BLO	rowgrp_n0
 	ADD	$4, R0, R0
-	ADD	R5<<2, R8, R8
+	ADD	R14<<2, R8, R8
 	ADD	$16, R9, R9
 	ADD	$32, R10, R10
 	SUBS	$1, R6, R6
-	BNE	blk_n
+	BNE	blk_n0
 	RET
-slow_n:
-	TBZ	$2, R22, nosh_n
+slow_n0:
+	TBZ	$2, R22, nosh_n0
 	VLD2	(R10), [V16.S4, V17.S4]
 	MOVW	$1, R20
 	VDUP	R20, V18.S4
@@ -2103,41 +2960,41 @@ slow_n:
 	VSUB	V17.S4, V18.S4, V17.S4
 	WORD $0x4eb36631 // smax v17.4s, v17.4s, v19.4s
 	WORD $0x4eb14c00 // sqshl v0.4s, v0.4s, v17.4s
-nosh_n:
+nosh_n0:
 	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
 	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
 	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
 	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
 	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
-	TBZ	$0, R22, noclamp_n
+	TBZ	$0, R22, noclamp_n0
 	MOVW	qmin+92(FP), R20
 	VDUP	R20, V19.B16
 	MOVW	qmax+96(FP), R20
 	VDUP	R20, V20.B16
 	WORD $0x4e336652 // smax v18.16b, v18.16b, v19.16b
 	WORD $0x4e346e52 // smin v18.16b, v18.16b, v20.16b
-noclamp_n:
-	TBNZ	$1, R22, partial_n
+noclamp_n0:
+	TBNZ	$1, R22, partial_n0
 	VST1.P	V18.S[0], (R26)(R1)
-	B	nextrow_n
-partial_n:
+	B	nextrow_n0
+partial_n0:
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail_n0
+	BLT	ptail_n00
 	VMOV	V18.B[0], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail_n0
+	BLT	ptail_n00
 	VMOV	V18.B[1], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail_n0
+	BLT	ptail_n00
 	VMOV	V18.B[2], R21
 	MOVB	R21, 2(R20)
-ptail_n0:
+ptail_n00:
 	ADD	R1, R26, R26
-	B	nextrow_n
-blk_nt:
+	B	nextrow_n0
+blk_n8:
 	VLD1	(R9), [V28.S4]
 	VLD2	(R10), [V29.S4, V30.S4]
 	MOVW	$1, R20
@@ -2154,11 +3011,9 @@ blk_nt:
 	CMP	$0, R23
 	CSET	NE, R20
 	ORR	R20<<2, R22, R22
-	MOVD	R2, R14
-	MOVD	R14, R15
-	ADD	R3, R15, R14
+	MOVD	R2, R15
 	MOVD	R0, R26
-rowgrp_nt:
+rowgrp_n8:
 	MOVD	R8, R24
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
@@ -2174,7 +3029,7 @@ rowgrp_nt:
 	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
 	WORD $0x4e602b42 // saddlp v2.4s, v26.8h
 	WORD $0x4e602b63 // saddlp v3.4s, v27.8h
-	TBZ	$0, R13, even_nt
+	TBZ	$0, R13, even_n8
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
 	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
@@ -2189,10 +3044,10 @@ rowgrp_nt:
 	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
 	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
 	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
-even_nt:
-	CBZ	R12, kdone_nt
+even_n8:
+	CBZ	R12, kdone_n8
 	MOVD	R12, R25
-kloop_nt:
+kloop_n8:
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
 	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
@@ -2222,42 +3077,40 @@ kloop_nt:
 	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
 	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
 	SUBS	$1, R25, R25
-	BNE	kloop_nt
-kdone_nt:
-	VLD1.P	32(R24), [V20.B16, V21.B16]
-	VLD1R	(R15), [V16.D2]
-	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
-	WORD $0x4e34c219 // smull2 v25.8h, v16.16b, v20.16b
-	WORD $0x0e35c21a // smull v26.8h, v16.8b, v21.8b
-	WORD $0x4e35c21b // smull2 v27.8h, v16.16b, v21.16b
+	BNE	kloop_n8
+kdone_n8:
+	VADDP	V1.S4, V0.S4, V0.S4
+	VADDP	V3.S4, V2.S4, V1.S4
+	VLD1	(R24), [V20.B16, V21.B16]
+	VLD2R	(R15), [V2.S4, V3.S4]
+	WORD $0x0e34c058 // smull v24.8h, v2.8b, v20.8b
+	WORD $0x4e34c059 // smull2 v25.8h, v2.16b, v20.16b
+	WORD $0x0e358078 // smlal v24.8h, v3.8b, v21.8b
+	WORD $0x4e358079 // smlal2 v25.8h, v3.16b, v21.16b
 	WORD $0x4e606b00 // sadalp v0.4s, v24.8h
 	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
-	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
-	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
-	VADDP	V1.S4, V0.S4, V16.S4
-	VADDP	V3.S4, V2.S4, V17.S4
-	VADDP	V17.S4, V16.S4, V0.S4
+	VADDP	V1.S4, V0.S4, V0.S4
 	VADD	V28.S4, V0.S4, V0.S4
-	CBNZ	R22, slow_nt
+	CBNZ	R22, slow_n8
 	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
 	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
 	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
 	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
 	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
 	VST1.P	V18.S[0], (R26)(R1)
-nextrow_nt:
+nextrow_n8:
 	ADD	R11, R15, R15
 	CMP	R4, R15
-	BLO	rowgrp_nt
+	BLO	rowgrp_n8
 	ADD	$4, R0, R0
-	ADD	R5<<2, R8, R8
+	ADD	R14<<2, R8, R8
 	ADD	$16, R9, R9
 	ADD	$32, R10, R10
 	SUBS	$1, R6, R6
-	BNE	blk_nt
+	BNE	blk_n8
 	RET
-slow_nt:
-	TBZ	$2, R22, nosh_nt
+slow_n8:
+	TBZ	$2, R22, nosh_n8
 	VLD2	(R10), [V16.S4, V17.S4]
 	MOVW	$1, R20
 	VDUP	R20, V18.S4
@@ -2265,41 +3118,41 @@ slow_nt:
 	VSUB	V17.S4, V18.S4, V17.S4
 	WORD $0x4eb36631 // smax v17.4s, v17.4s, v19.4s
 	WORD $0x4eb14c00 // sqshl v0.4s, v0.4s, v17.4s
-nosh_nt:
+nosh_n8:
 	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
 	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
 	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
 	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
 	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
-	TBZ	$0, R22, noclamp_nt
+	TBZ	$0, R22, noclamp_n8
 	MOVW	qmin+92(FP), R20
 	VDUP	R20, V19.B16
 	MOVW	qmax+96(FP), R20
 	VDUP	R20, V20.B16
 	WORD $0x4e336652 // smax v18.16b, v18.16b, v19.16b
 	WORD $0x4e346e52 // smin v18.16b, v18.16b, v20.16b
-noclamp_nt:
-	TBNZ	$1, R22, partial_nt
+noclamp_n8:
+	TBNZ	$1, R22, partial_n8
 	VST1.P	V18.S[0], (R26)(R1)
-	B	nextrow_nt
-partial_nt:
+	B	nextrow_n8
+partial_n8:
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail_nt0
+	BLT	ptail_n80
 	VMOV	V18.B[0], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail_nt0
+	BLT	ptail_n80
 	VMOV	V18.B[1], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail_nt0
+	BLT	ptail_n80
 	VMOV	V18.B[2], R21
 	MOVB	R21, 2(R20)
-ptail_nt0:
+ptail_n80:
 	ADD	R1, R26, R26
-	B	nextrow_nt
-blk_1:
+	B	nextrow_n8
+blk_n4:
 	VLD1	(R9), [V28.S4]
 	VLD2	(R10), [V29.S4, V30.S4]
 	MOVW	$1, R20
@@ -2316,11 +3169,9 @@ blk_1:
 	CMP	$0, R23
 	CSET	NE, R20
 	ORR	R20<<2, R22, R22
-	MOVD	R2, R14
-	MOVD	R14, R15
-	ADD	R3, R15, R14
+	MOVD	R2, R15
 	MOVD	R0, R26
-rowgrp_1:
+rowgrp_n4:
 	MOVD	R8, R24
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
@@ -2336,30 +3187,86 @@ rowgrp_1:
 	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
 	WORD $0x4e602b42 // saddlp v2.4s, v26.8h
 	WORD $0x4e602b63 // saddlp v3.4s, v27.8h
-	VADDP	V1.S4, V0.S4, V16.S4
-	VADDP	V3.S4, V2.S4, V17.S4
-	VADDP	V17.S4, V16.S4, V0.S4
+	TBZ	$0, R13, even_n4
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	16(R15), [V16.B16]
+	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
+	WORD $0x0e35c219 // smull v25.8h, v16.8b, v21.8b
+	WORD $0x0e36c21a // smull v26.8h, v16.8b, v22.8b
+	WORD $0x0e37c21b // smull v27.8h, v16.8b, v23.8b
+	WORD $0x4e348218 // smlal2 v24.8h, v16.16b, v20.16b
+	WORD $0x4e358219 // smlal2 v25.8h, v16.16b, v21.16b
+	WORD $0x4e36821a // smlal2 v26.8h, v16.16b, v22.16b
+	WORD $0x4e37821b // smlal2 v27.8h, v16.16b, v23.16b
+	WORD $0x4e606b00 // sadalp v0.4s, v24.8h
+	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
+	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
+	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
+even_n4:
+	CBZ	R12, kdone_n4
+	MOVD	R12, R25
+kloop_n4:
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	16(R15), [V16.B16]
+	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
+	WORD $0x0e35c219 // smull v25.8h, v16.8b, v21.8b
+	WORD $0x0e36c21a // smull v26.8h, v16.8b, v22.8b
+	WORD $0x0e37c21b // smull v27.8h, v16.8b, v23.8b
+	WORD $0x4e348218 // smlal2 v24.8h, v16.16b, v20.16b
+	WORD $0x4e358219 // smlal2 v25.8h, v16.16b, v21.16b
+	WORD $0x4e36821a // smlal2 v26.8h, v16.16b, v22.16b
+	WORD $0x4e37821b // smlal2 v27.8h, v16.16b, v23.16b
+	WORD $0x4e606b00 // sadalp v0.4s, v24.8h
+	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
+	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
+	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	16(R15), [V16.B16]
+	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
+	WORD $0x0e35c219 // smull v25.8h, v16.8b, v21.8b
+	WORD $0x0e36c21a // smull v26.8h, v16.8b, v22.8b
+	WORD $0x0e37c21b // smull v27.8h, v16.8b, v23.8b
+	WORD $0x4e348218 // smlal2 v24.8h, v16.16b, v20.16b
+	WORD $0x4e358219 // smlal2 v25.8h, v16.16b, v21.16b
+	WORD $0x4e36821a // smlal2 v26.8h, v16.16b, v22.16b
+	WORD $0x4e37821b // smlal2 v27.8h, v16.16b, v23.16b
+	WORD $0x4e606b00 // sadalp v0.4s, v24.8h
+	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
+	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
+	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
+	SUBS	$1, R25, R25
+	BNE	kloop_n4
+kdone_n4:
+	VADDP	V1.S4, V0.S4, V0.S4
+	VADDP	V3.S4, V2.S4, V1.S4
+	VLD1	(R24), [V20.B16]
+	VLD1R	(R15), [V2.S4]
+	WORD $0x0e34c058 // smull v24.8h, v2.8b, v20.8b
+	WORD $0x4e34c059 // smull2 v25.8h, v2.16b, v20.16b
+	WORD $0x4e606b00 // sadalp v0.4s, v24.8h
+	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
+	VADDP	V1.S4, V0.S4, V0.S4
 	VADD	V28.S4, V0.S4, V0.S4
-	CBNZ	R22, slow_1
+	CBNZ	R22, slow_n4
 	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
 	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
 	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
 	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
 	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
 	VST1.P	V18.S[0], (R26)(R1)
-nextrow_1:
+nextrow_n4:
 	ADD	R11, R15, R15
 	CMP	R4, R15
-	BLO	rowgrp_1
+	BLO	rowgrp_n4
 	ADD	$4, R0, R0
-	ADD	R5<<2, R8, R8
+	ADD	R14<<2, R8, R8
 	ADD	$16, R9, R9
 	ADD	$32, R10, R10
 	SUBS	$1, R6, R6
-	BNE	blk_1
+	BNE	blk_n4
 	RET
-slow_1:
-	TBZ	$2, R22, nosh_1
+slow_n4:
+	TBZ	$2, R22, nosh_n4
 	VLD2	(R10), [V16.S4, V17.S4]
 	MOVW	$1, R20
 	VDUP	R20, V18.S4
@@ -2367,41 +3274,41 @@ slow_1:
 	VSUB	V17.S4, V18.S4, V17.S4
 	WORD $0x4eb36631 // smax v17.4s, v17.4s, v19.4s
 	WORD $0x4eb14c00 // sqshl v0.4s, v0.4s, v17.4s
-nosh_1:
+nosh_n4:
 	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
 	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
 	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
 	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
 	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
-	TBZ	$0, R22, noclamp_1
+	TBZ	$0, R22, noclamp_n4
 	MOVW	qmin+92(FP), R20
 	VDUP	R20, V19.B16
 	MOVW	qmax+96(FP), R20
 	VDUP	R20, V20.B16
 	WORD $0x4e336652 // smax v18.16b, v18.16b, v19.16b
 	WORD $0x4e346e52 // smin v18.16b, v18.16b, v20.16b
-noclamp_1:
-	TBNZ	$1, R22, partial_1
+noclamp_n4:
+	TBNZ	$1, R22, partial_n4
 	VST1.P	V18.S[0], (R26)(R1)
-	B	nextrow_1
-partial_1:
+	B	nextrow_n4
+partial_n4:
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail_10
+	BLT	ptail_n40
 	VMOV	V18.B[0], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail_10
+	BLT	ptail_n40
 	VMOV	V18.B[1], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail_10
+	BLT	ptail_n40
 	VMOV	V18.B[2], R21
 	MOVB	R21, 2(R20)
-ptail_10:
+ptail_n40:
 	ADD	R1, R26, R26
-	B	nextrow_1
-blk_1t:
+	B	nextrow_n4
+blk_10:
 	VLD1	(R9), [V28.S4]
 	VLD2	(R10), [V29.S4, V30.S4]
 	MOVW	$1, R20
@@ -2418,11 +3325,9 @@ blk_1t:
 	CMP	$0, R23
 	CSET	NE, R20
 	ORR	R20<<2, R22, R22
-	MOVD	R2, R14
-	MOVD	R14, R15
-	ADD	R3, R15, R14
+	MOVD	R2, R15
 	MOVD	R0, R26
-rowgrp_1t:
+rowgrp_10:
 	MOVD	R8, R24
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD1.P	16(R15), [V16.B16]
@@ -2438,40 +3343,30 @@ rowgrp_1t:
 	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
 	WORD $0x4e602b42 // saddlp v2.4s, v26.8h
 	WORD $0x4e602b63 // saddlp v3.4s, v27.8h
-	VLD1.P	32(R24), [V20.B16, V21.B16]
-	VLD1R	(R15), [V16.D2]
-	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
-	WORD $0x4e34c219 // smull2 v25.8h, v16.16b, v20.16b
-	WORD $0x0e35c21a // smull v26.8h, v16.8b, v21.8b
-	WORD $0x4e35c21b // smull2 v27.8h, v16.16b, v21.16b
-	WORD $0x4e606b00 // sadalp v0.4s, v24.8h
-	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
-	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
-	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
-	VADDP	V1.S4, V0.S4, V16.S4
-	VADDP	V3.S4, V2.S4, V17.S4
-	VADDP	V17.S4, V16.S4, V0.S4
+	VADDP	V1.S4, V0.S4, V0.S4
+	VADDP	V3.S4, V2.S4, V1.S4
+	VADDP	V1.S4, V0.S4, V0.S4
 	VADD	V28.S4, V0.S4, V0.S4
-	CBNZ	R22, slow_1t
+	CBNZ	R22, slow_10
 	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
 	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
 	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
 	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
 	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
 	VST1.P	V18.S[0], (R26)(R1)
-nextrow_1t:
+nextrow_10:
 	ADD	R11, R15, R15
 	CMP	R4, R15
-	BLO	rowgrp_1t
+	BLO	rowgrp_10
 	ADD	$4, R0, R0
-	ADD	R5<<2, R8, R8
+	ADD	R14<<2, R8, R8
 	ADD	$16, R9, R9
 	ADD	$32, R10, R10
 	SUBS	$1, R6, R6
-	BNE	blk_1t
+	BNE	blk_10
 	RET
-slow_1t:
-	TBZ	$2, R22, nosh_1t
+slow_10:
+	TBZ	$2, R22, nosh_10
 	VLD2	(R10), [V16.S4, V17.S4]
 	MOVW	$1, R20
 	VDUP	R20, V18.S4
@@ -2479,41 +3374,41 @@ slow_1t:
 	VSUB	V17.S4, V18.S4, V17.S4
 	WORD $0x4eb36631 // smax v17.4s, v17.4s, v19.4s
 	WORD $0x4eb14c00 // sqshl v0.4s, v0.4s, v17.4s
-nosh_1t:
+nosh_10:
 	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
 	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
 	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
 	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
 	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
-	TBZ	$0, R22, noclamp_1t
+	TBZ	$0, R22, noclamp_10
 	MOVW	qmin+92(FP), R20
 	VDUP	R20, V19.B16
 	MOVW	qmax+96(FP), R20
 	VDUP	R20, V20.B16
 	WORD $0x4e336652 // smax v18.16b, v18.16b, v19.16b
 	WORD $0x4e346e52 // smin v18.16b, v18.16b, v20.16b
-noclamp_1t:
-	TBNZ	$1, R22, partial_1t
+noclamp_10:
+	TBNZ	$1, R22, partial_10
 	VST1.P	V18.S[0], (R26)(R1)
-	B	nextrow_1t
-partial_1t:
+	B	nextrow_10
+partial_10:
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail_1t0
+	BLT	ptail_100
 	VMOV	V18.B[0], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail_1t0
+	BLT	ptail_100
 	VMOV	V18.B[1], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail_1t0
+	BLT	ptail_100
 	VMOV	V18.B[2], R21
 	MOVB	R21, 2(R20)
-ptail_1t0:
+ptail_100:
 	ADD	R1, R26, R26
-	B	nextrow_1t
-blk_t:
+	B	nextrow_10
+blk_18:
 	VLD1	(R9), [V28.S4]
 	VLD2	(R10), [V29.S4, V30.S4]
 	MOVW	$1, R20
@@ -2530,46 +3425,56 @@ blk_t:
 	CMP	$0, R23
 	CSET	NE, R20
 	ORR	R20<<2, R22, R22
-	MOVD	R2, R14
-	MOVD	R14, R15
-	ADD	R3, R15, R14
+	MOVD	R2, R15
 	MOVD	R0, R26
-rowgrp_t:
+rowgrp_18:
 	MOVD	R8, R24
-	VLD1.P	32(R24), [V20.B16, V21.B16]
-	VLD1R	(R15), [V16.D2]
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	16(R15), [V16.B16]
 	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
-	WORD $0x4e34c219 // smull2 v25.8h, v16.16b, v20.16b
-	WORD $0x0e35c21a // smull v26.8h, v16.8b, v21.8b
-	WORD $0x4e35c21b // smull2 v27.8h, v16.16b, v21.16b
+	WORD $0x0e35c219 // smull v25.8h, v16.8b, v21.8b
+	WORD $0x0e36c21a // smull v26.8h, v16.8b, v22.8b
+	WORD $0x0e37c21b // smull v27.8h, v16.8b, v23.8b
+	WORD $0x4e348218 // smlal2 v24.8h, v16.16b, v20.16b
+	WORD $0x4e358219 // smlal2 v25.8h, v16.16b, v21.16b
+	WORD $0x4e36821a // smlal2 v26.8h, v16.16b, v22.16b
+	WORD $0x4e37821b // smlal2 v27.8h, v16.16b, v23.16b
 	WORD $0x4e602b00 // saddlp v0.4s, v24.8h
 	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
 	WORD $0x4e602b42 // saddlp v2.4s, v26.8h
 	WORD $0x4e602b63 // saddlp v3.4s, v27.8h
-	VADDP	V1.S4, V0.S4, V16.S4
-	VADDP	V3.S4, V2.S4, V17.S4
-	VADDP	V17.S4, V16.S4, V0.S4
+	VADDP	V1.S4, V0.S4, V0.S4
+	VADDP	V3.S4, V2.S4, V1.S4
+	VLD1	(R24), [V20.B16, V21.B16]
+	VLD2R	(R15), [V2.S4, V3.S4]
+	WORD $0x0e34c058 // smull v24.8h, v2.8b, v20.8b
+	WORD $0x4e34c059 // smull2 v25.8h, v2.16b, v20.16b
+	WORD $0x0e358078 // smlal v24.8h, v3.8b, v21.8b
+	WORD $0x4e358079 // smlal2 v25.8h, v3.16b, v21.16b
+	WORD $0x4e606b00 // sadalp v0.4s, v24.8h
+	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
+	VADDP	V1.S4, V0.S4, V0.S4
 	VADD	V28.S4, V0.S4, V0.S4
-	CBNZ	R22, slow_t
+	CBNZ	R22, slow_18
 	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
 	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
 	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
 	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
 	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
 	VST1.P	V18.S[0], (R26)(R1)
-nextrow_t:
+nextrow_18:
 	ADD	R11, R15, R15
 	CMP	R4, R15
-	BLO	rowgrp_t
+	BLO	rowgrp_18
 	ADD	$4, R0, R0
-	ADD	R5<<2, R8, R8
+	ADD	R14<<2, R8, R8
 	ADD	$16, R9, R9
 	ADD	$32, R10, R10
 	SUBS	$1, R6, R6
-	BNE	blk_t
+	BNE	blk_18
 	RET
-slow_t:
-	TBZ	$2, R22, nosh_t
+slow_18:
+	TBZ	$2, R22, nosh_18
 	VLD2	(R10), [V16.S4, V17.S4]
 	MOVW	$1, R20
 	VDUP	R20, V18.S4
@@ -2577,40 +3482,328 @@ slow_t:
 	VSUB	V17.S4, V18.S4, V17.S4
 	WORD $0x4eb36631 // smax v17.4s, v17.4s, v19.4s
 	WORD $0x4eb14c00 // sqshl v0.4s, v0.4s, v17.4s
-nosh_t:
+nosh_18:
 	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
 	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
 	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
 	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
 	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
-	TBZ	$0, R22, noclamp_t
+	TBZ	$0, R22, noclamp_18
 	MOVW	qmin+92(FP), R20
 	VDUP	R20, V19.B16
 	MOVW	qmax+96(FP), R20
 	VDUP	R20, V20.B16
 	WORD $0x4e336652 // smax v18.16b, v18.16b, v19.16b
 	WORD $0x4e346e52 // smin v18.16b, v18.16b, v20.16b
-noclamp_t:
-	TBNZ	$1, R22, partial_t
+noclamp_18:
+	TBNZ	$1, R22, partial_18
 	VST1.P	V18.S[0], (R26)(R1)
-	B	nextrow_t
-partial_t:
+	B	nextrow_18
+partial_18:
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail_t0
+	BLT	ptail_180
 	VMOV	V18.B[0], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail_t0
+	BLT	ptail_180
 	VMOV	V18.B[1], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail_t0
+	BLT	ptail_180
 	VMOV	V18.B[2], R21
 	MOVB	R21, 2(R20)
-ptail_t0:
+ptail_180:
 	ADD	R1, R26, R26
-	B	nextrow_t
+	B	nextrow_18
+blk_14:
+	VLD1	(R9), [V28.S4]
+	VLD2	(R10), [V29.S4, V30.S4]
+	MOVW	$1, R20
+	VDUP	R20, V26.S4
+	VEOR	V27.B16, V27.B16, V27.B16
+	VSUB	V30.S4, V26.S4, V25.S4
+	WORD $0x4ebb6739 // smax v25.4s, v25.4s, v27.4s
+	WORD $0x4eba67de // smax v30.4s, v30.4s, v26.4s
+	VSUB	V30.S4, V27.S4, V30.S4
+	VMOV	V25.D[0], R23
+	VMOV	V25.D[1], R20
+	ORR	R20, R23, R23
+	AND	$3, R22, R22
+	CMP	$0, R23
+	CSET	NE, R20
+	ORR	R20<<2, R22, R22
+	MOVD	R2, R15
+	MOVD	R0, R26
+rowgrp_14:
+	MOVD	R8, R24
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	16(R15), [V16.B16]
+	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
+	WORD $0x0e35c219 // smull v25.8h, v16.8b, v21.8b
+	WORD $0x0e36c21a // smull v26.8h, v16.8b, v22.8b
+	WORD $0x0e37c21b // smull v27.8h, v16.8b, v23.8b
+	WORD $0x4e348218 // smlal2 v24.8h, v16.16b, v20.16b
+	WORD $0x4e358219 // smlal2 v25.8h, v16.16b, v21.16b
+	WORD $0x4e36821a // smlal2 v26.8h, v16.16b, v22.16b
+	WORD $0x4e37821b // smlal2 v27.8h, v16.16b, v23.16b
+	WORD $0x4e602b00 // saddlp v0.4s, v24.8h
+	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
+	WORD $0x4e602b42 // saddlp v2.4s, v26.8h
+	WORD $0x4e602b63 // saddlp v3.4s, v27.8h
+	VADDP	V1.S4, V0.S4, V0.S4
+	VADDP	V3.S4, V2.S4, V1.S4
+	VLD1	(R24), [V20.B16]
+	VLD1R	(R15), [V2.S4]
+	WORD $0x0e34c058 // smull v24.8h, v2.8b, v20.8b
+	WORD $0x4e34c059 // smull2 v25.8h, v2.16b, v20.16b
+	WORD $0x4e606b00 // sadalp v0.4s, v24.8h
+	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
+	VADDP	V1.S4, V0.S4, V0.S4
+	VADD	V28.S4, V0.S4, V0.S4
+	CBNZ	R22, slow_14
+	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
+	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
+	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
+	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
+	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
+	VST1.P	V18.S[0], (R26)(R1)
+nextrow_14:
+	ADD	R11, R15, R15
+	CMP	R4, R15
+	BLO	rowgrp_14
+	ADD	$4, R0, R0
+	ADD	R14<<2, R8, R8
+	ADD	$16, R9, R9
+	ADD	$32, R10, R10
+	SUBS	$1, R6, R6
+	BNE	blk_14
+	RET
+slow_14:
+	TBZ	$2, R22, nosh_14
+	VLD2	(R10), [V16.S4, V17.S4]
+	MOVW	$1, R20
+	VDUP	R20, V18.S4
+	VEOR	V19.B16, V19.B16, V19.B16
+	VSUB	V17.S4, V18.S4, V17.S4
+	WORD $0x4eb36631 // smax v17.4s, v17.4s, v19.4s
+	WORD $0x4eb14c00 // sqshl v0.4s, v0.4s, v17.4s
+nosh_14:
+	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
+	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
+	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
+	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
+	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
+	TBZ	$0, R22, noclamp_14
+	MOVW	qmin+92(FP), R20
+	VDUP	R20, V19.B16
+	MOVW	qmax+96(FP), R20
+	VDUP	R20, V20.B16
+	WORD $0x4e336652 // smax v18.16b, v18.16b, v19.16b
+	WORD $0x4e346e52 // smin v18.16b, v18.16b, v20.16b
+noclamp_14:
+	TBNZ	$1, R22, partial_14
+	VST1.P	V18.S[0], (R26)(R1)
+	B	nextrow_14
+partial_14:
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_140
+	VMOV	V18.B[0], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_140
+	VMOV	V18.B[1], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_140
+	VMOV	V18.B[2], R21
+	MOVB	R21, 2(R20)
+ptail_140:
+	ADD	R1, R26, R26
+	B	nextrow_14
+blk_t8:
+	VLD1	(R9), [V28.S4]
+	VLD2	(R10), [V29.S4, V30.S4]
+	MOVW	$1, R20
+	VDUP	R20, V26.S4
+	VEOR	V27.B16, V27.B16, V27.B16
+	VSUB	V30.S4, V26.S4, V25.S4
+	WORD $0x4ebb6739 // smax v25.4s, v25.4s, v27.4s
+	WORD $0x4eba67de // smax v30.4s, v30.4s, v26.4s
+	VSUB	V30.S4, V27.S4, V30.S4
+	VMOV	V25.D[0], R23
+	VMOV	V25.D[1], R20
+	ORR	R20, R23, R23
+	AND	$3, R22, R22
+	CMP	$0, R23
+	CSET	NE, R20
+	ORR	R20<<2, R22, R22
+	MOVD	R2, R15
+	MOVD	R0, R26
+rowgrp_t8:
+	MOVD	R8, R24
+	VLD1	(R24), [V20.B16, V21.B16]
+	VLD2R	(R15), [V2.S4, V3.S4]
+	WORD $0x0e34c058 // smull v24.8h, v2.8b, v20.8b
+	WORD $0x4e34c059 // smull2 v25.8h, v2.16b, v20.16b
+	WORD $0x0e358078 // smlal v24.8h, v3.8b, v21.8b
+	WORD $0x4e358079 // smlal2 v25.8h, v3.16b, v21.16b
+	WORD $0x4e602b00 // saddlp v0.4s, v24.8h
+	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
+	VADDP	V1.S4, V0.S4, V0.S4
+	VADD	V28.S4, V0.S4, V0.S4
+	CBNZ	R22, slow_t8
+	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
+	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
+	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
+	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
+	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
+	VST1.P	V18.S[0], (R26)(R1)
+nextrow_t8:
+	ADD	R11, R15, R15
+	CMP	R4, R15
+	BLO	rowgrp_t8
+	ADD	$4, R0, R0
+	ADD	R14<<2, R8, R8
+	ADD	$16, R9, R9
+	ADD	$32, R10, R10
+	SUBS	$1, R6, R6
+	BNE	blk_t8
+	RET
+slow_t8:
+	TBZ	$2, R22, nosh_t8
+	VLD2	(R10), [V16.S4, V17.S4]
+	MOVW	$1, R20
+	VDUP	R20, V18.S4
+	VEOR	V19.B16, V19.B16, V19.B16
+	VSUB	V17.S4, V18.S4, V17.S4
+	WORD $0x4eb36631 // smax v17.4s, v17.4s, v19.4s
+	WORD $0x4eb14c00 // sqshl v0.4s, v0.4s, v17.4s
+nosh_t8:
+	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
+	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
+	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
+	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
+	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
+	TBZ	$0, R22, noclamp_t8
+	MOVW	qmin+92(FP), R20
+	VDUP	R20, V19.B16
+	MOVW	qmax+96(FP), R20
+	VDUP	R20, V20.B16
+	WORD $0x4e336652 // smax v18.16b, v18.16b, v19.16b
+	WORD $0x4e346e52 // smin v18.16b, v18.16b, v20.16b
+noclamp_t8:
+	TBNZ	$1, R22, partial_t8
+	VST1.P	V18.S[0], (R26)(R1)
+	B	nextrow_t8
+partial_t8:
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_t80
+	VMOV	V18.B[0], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_t80
+	VMOV	V18.B[1], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_t80
+	VMOV	V18.B[2], R21
+	MOVB	R21, 2(R20)
+ptail_t80:
+	ADD	R1, R26, R26
+	B	nextrow_t8
+blk_t4:
+	VLD1	(R9), [V28.S4]
+	VLD2	(R10), [V29.S4, V30.S4]
+	MOVW	$1, R20
+	VDUP	R20, V26.S4
+	VEOR	V27.B16, V27.B16, V27.B16
+	VSUB	V30.S4, V26.S4, V25.S4
+	WORD $0x4ebb6739 // smax v25.4s, v25.4s, v27.4s
+	WORD $0x4eba67de // smax v30.4s, v30.4s, v26.4s
+	VSUB	V30.S4, V27.S4, V30.S4
+	VMOV	V25.D[0], R23
+	VMOV	V25.D[1], R20
+	ORR	R20, R23, R23
+	AND	$3, R22, R22
+	CMP	$0, R23
+	CSET	NE, R20
+	ORR	R20<<2, R22, R22
+	MOVD	R2, R15
+	MOVD	R0, R26
+rowgrp_t4:
+	MOVD	R8, R24
+	VLD1	(R24), [V20.B16]
+	VLD1R	(R15), [V2.S4]
+	WORD $0x0e34c058 // smull v24.8h, v2.8b, v20.8b
+	WORD $0x4e34c059 // smull2 v25.8h, v2.16b, v20.16b
+	WORD $0x4e602b00 // saddlp v0.4s, v24.8h
+	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
+	VADDP	V1.S4, V0.S4, V0.S4
+	VADD	V28.S4, V0.S4, V0.S4
+	CBNZ	R22, slow_t4
+	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
+	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
+	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
+	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
+	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
+	VST1.P	V18.S[0], (R26)(R1)
+nextrow_t4:
+	ADD	R11, R15, R15
+	CMP	R4, R15
+	BLO	rowgrp_t4
+	ADD	$4, R0, R0
+	ADD	R14<<2, R8, R8
+	ADD	$16, R9, R9
+	ADD	$32, R10, R10
+	SUBS	$1, R6, R6
+	BNE	blk_t4
+	RET
+slow_t4:
+	TBZ	$2, R22, nosh_t4
+	VLD2	(R10), [V16.S4, V17.S4]
+	MOVW	$1, R20
+	VDUP	R20, V18.S4
+	VEOR	V19.B16, V19.B16, V19.B16
+	VSUB	V17.S4, V18.S4, V17.S4
+	WORD $0x4eb36631 // smax v17.4s, v17.4s, v19.4s
+	WORD $0x4eb14c00 // sqshl v0.4s, v0.4s, v17.4s
+nosh_t4:
+	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
+	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
+	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
+	WORD $0x4e7f0e10 // sqadd v16.8h, v16.8h, v31.8h
+	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
+	TBZ	$0, R22, noclamp_t4
+	MOVW	qmin+92(FP), R20
+	VDUP	R20, V19.B16
+	MOVW	qmax+96(FP), R20
+	VDUP	R20, V20.B16
+	WORD $0x4e336652 // smax v18.16b, v18.16b, v19.16b
+	WORD $0x4e346e52 // smin v18.16b, v18.16b, v20.16b
+noclamp_t4:
+	TBNZ	$1, R22, partial_t4
+	VST1.P	V18.S[0], (R26)(R1)
+	B	nextrow_t4
+partial_t4:
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_t40
+	VMOV	V18.B[0], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_t40
+	VMOV	V18.B[1], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_t40
+	VMOV	V18.B[2], R21
+	MOVB	R21, 2(R20)
+ptail_t40:
+	ADD	R1, R26, R26
+	B	nextrow_t4
 
 // func gemmQ8NeonK8(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int, w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
 TEXT ·gemmQ8NeonK8(SB), NOSPLIT, $0-100
@@ -2639,12 +3832,11 @@ TEXT ·gemmQ8NeonK8(SB), NOSPLIT, $0-100
 	ADD	R2, R4, R4
 	VDUP	R11, V12.H8
 blk:
-	MOVD	$0x3830282018100800, R20
-	VMOV	R20, V15.D[0]
 	MOVW	$1, R20
 	VDUP	R20, V14.B8
 	VLD1.P	64(R8), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VORR	V15.B16, V15.B16, V13.B16
+	MOVD	$0x2c2824200c080400, R20
+	VMOV	R20, V13.D[0]
 	VTBL	V13.B8, [V0.B16, V1.B16, V2.B16, V3.B16], V16.B8
 	VADD	V14.B8, V13.B8, V13.B8
 	VTBL	V13.B8, [V0.B16, V1.B16, V2.B16, V3.B16], V17.B8
@@ -2652,7 +3844,8 @@ blk:
 	VTBL	V13.B8, [V0.B16, V1.B16, V2.B16, V3.B16], V18.B8
 	VADD	V14.B8, V13.B8, V13.B8
 	VTBL	V13.B8, [V0.B16, V1.B16, V2.B16, V3.B16], V19.B8
-	VADD	V14.B8, V13.B8, V13.B8
+	MOVD	$0x3c3834301c181410, R20
+	VMOV	R20, V13.D[0]
 	VTBL	V13.B8, [V0.B16, V1.B16, V2.B16, V3.B16], V20.B8
 	VADD	V14.B8, V13.B8, V13.B8
 	VTBL	V13.B8, [V0.B16, V1.B16, V2.B16, V3.B16], V21.B8
@@ -2894,36 +4087,39 @@ kloop:
 	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
 	SUBS	$1, R25, R25
 	BNE	kloop
-	B	ktail
-zero:
-	VLD1.P	32(R24), [V20.B16, V21.B16]
-	VLD1R	(R15), [V16.D2]
-	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
-	WORD $0x4e34c219 // smull2 v25.8h, v16.16b, v20.16b
-	WORD $0x0e35c21a // smull v26.8h, v16.8b, v21.8b
-	WORD $0x4e35c21b // smull2 v27.8h, v16.16b, v21.16b
-	WORD $0x4e602b00 // saddlp v0.4s, v24.8h
-	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
-	WORD $0x4e602b42 // saddlp v2.4s, v26.8h
-	WORD $0x4e602b63 // saddlp v3.4s, v27.8h
-	B	reduce
 ktail:
-	TBZ	$3, R5, reduce
-	VLD1.P	32(R24), [V20.B16, V21.B16]
-	VLD1R	(R15), [V16.D2]
-	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
-	WORD $0x4e34c219 // smull2 v25.8h, v16.16b, v20.16b
-	WORD $0x0e35c21a // smull v26.8h, v16.8b, v21.8b
-	WORD $0x4e35c21b // smull2 v27.8h, v16.16b, v21.16b
+	TBZ	$3, R5, notail
+	VADDP	V1.S4, V0.S4, V0.S4
+	VADDP	V3.S4, V2.S4, V1.S4
+	VLD1	(R24), [V20.B16, V21.B16]
+	VLD2R	(R15), [V2.S4, V3.S4]
+	WORD $0x0e34c058 // smull v24.8h, v2.8b, v20.8b
+	WORD $0x4e34c059 // smull2 v25.8h, v2.16b, v20.16b
+	WORD $0x0e358078 // smlal v24.8h, v3.8b, v21.8b
+	WORD $0x4e358079 // smlal2 v25.8h, v3.16b, v21.16b
 	WORD $0x4e606b00 // sadalp v0.4s, v24.8h
 	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
-	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
-	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
-reduce:
-	VADDP	V1.S4, V0.S4, V16.S4
-	VADDP	V3.S4, V2.S4, V17.S4
-	VADDP	V17.S4, V16.S4, V0.S4
+	VADDP	V1.S4, V0.S4, V0.S4
 	VADD	V28.S4, V0.S4, V0.S4
+	B	reduced
+notail:
+	VADDP	V1.S4, V0.S4, V0.S4
+	VADDP	V3.S4, V2.S4, V1.S4
+	VADDP	V1.S4, V0.S4, V0.S4
+	VADD	V28.S4, V0.S4, V0.S4
+	B	reduced
+zero:
+	VLD1	(R24), [V20.B16, V21.B16]
+	VLD2R	(R15), [V2.S4, V3.S4]
+	WORD $0x0e34c058 // smull v24.8h, v2.8b, v20.8b
+	WORD $0x4e34c059 // smull2 v25.8h, v2.16b, v20.16b
+	WORD $0x0e358078 // smlal v24.8h, v3.8b, v21.8b
+	WORD $0x4e358079 // smlal2 v25.8h, v3.16b, v21.16b
+	WORD $0x4e602b00 // saddlp v0.4s, v24.8h
+	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
+	VADDP	V1.S4, V0.S4, V0.S4
+	VADD	V28.S4, V0.S4, V0.S4
+reduced:
 	WORD $0x4e21d800 // scvtf v0.4s, v0.4s
 	WORD $0x6e3ddc00 // fmul v0.4s, v0.4s, v29.4s
 	CBNZ	R22, partial

@@ -64,7 +64,7 @@ func stemConvArm64(name string, l gemmLayout, fn gemmQ8Asm, dst, src []int8, wei
 			GatherPatches(pbuf[r*kp:], kp, src, s, zb, oy, ox, run)
 			r += run
 		}
-		gemmQ8Blocks(l, fn, dst[q0*s.OutStride:], s.OutStride, &pbuf[0], kp, rows, kp, n,
+		gemmQ8Blocks(l, fn, dst[q0*s.OutStride:], s.OutStride, &pbuf[0], kp, rows, kk, n,
 			packed, bias, rq, zOut, qmin, qmax)
 	}
 }

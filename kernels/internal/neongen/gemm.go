@@ -164,23 +164,17 @@ func genNeonF32(a *Asm, name string, mr int) {
 			a.L("\tBNE\tkloop")
 		}
 	}
-	a.L("\tB\tktail")
+	a.L("ktail:")
+	a.L("\tTBZ\t$3, R5, notail")
+	neonReduce(a, mr, true, 8)
+	a.L("\tB\treduced")
+	a.L("notail:")
+	neonReduce(a, mr, true, 0)
+	a.L("\tB\treduced")
 	// kpad == 8: the 8-k tail alone sets the sums.
 	a.L("zero:")
-	neonTail(a, mr, true)
-	a.L("\tB\treduce")
-	a.L("ktail:")
-	a.L("\tTBZ\t$3, R5, reduce")
-	neonTail(a, mr, false)
-	a.L("reduce:")
-	// row sums into V0, V4, V8, V12
-	for r := 0; r < mr; r++ {
-		b := 4 * r
-		a.L("\tVADDP\tV%d.S4, V%d.S4, V16.S4", b+1, b)
-		a.L("\tVADDP\tV%d.S4, V%d.S4, V17.S4", b+3, b+2)
-		a.L("\tVADDP\tV17.S4, V16.S4, V%d.S4", b)
-		a.L("\tVADD\tV28.S4, V%d.S4, V%d.S4", b, b)
-	}
+	neonReduce(a, mr, false, 8)
+	a.L("reduced:")
 	for r := 0; r < mr; r++ {
 		a.W("scvtf v%d.4s, v%d.4s", 4*r, 4*r)
 		a.W("fmul v%d.4s, v%d.4s, v29.4s", 4*r, 4*r)
@@ -224,24 +218,38 @@ func genNeonQ8(a *Asm, name string, mr int) {
 	slowFlag(a, 4)
 	rowEnd(a)
 	a.L("\tVDUP\tR11, V31.H8")
+	// kpad (R5) is k rounded up to 4 here; R14 = the layout's (8)
+	a.L("\tADD\t$7, R5, R14")
+	a.L("\tLSR\t$3, R14, R14")
+	a.L("\tLSL\t$3, R14, R14")
 	// R11 = 4*srcStride - 16*steps: from a group's row pointers, once its
 	// loads have moved them, to the next group's
-	a.L("\tLSR\t$4, R5, R12")
+	a.L("\tLSR\t$4, R14, R12")
 	a.L("\tLSL\t$%d, R3, R11", pick(mr == 4, 2, 0))
 	a.L("\tSUB\tR12<<4, R11, R11")
+	// R21 = the tail: 4 or 8 k (kpad % 16 = 12 has none, its last step has zeros)
+	a.L("\tAND\t$12, R5, R21")
+	a.L("\tCMP\t$12, R21")
+	a.L("\tCSEL\tEQ, ZR, R21, R21")
+	a.L("\tCBNZ\tR12, steps")
+	a.L("\tTBNZ\t$3, R21, blk_t8")
+	a.L("\tB\tblk_t4")
+	a.L("steps:")
 	// R12 = (steps-1)/2 pairs of 16-k steps after the first, R13 = an odd one
-	a.L("\tCBZ\tR12, blk_t")
 	a.L("\tSUB\t$1, R12, R12")
 	a.L("\tAND\t$1, R12, R13")
 	a.L("\tLSR\t$1, R12, R12")
-	a.L("\tCBNZ\tR12, steps2")
-	a.L("\tCBNZ\tR13, steps2")
-	a.L("\tTBNZ\t$3, R5, blk_1t")
-	a.L("\tB\tblk_1")
+	a.L("\tORR\tR13, R12, R20")
+	a.L("\tCBNZ\tR20, steps2")
+	a.L("\tCBZ\tR21, blk_10")
+	a.L("\tTBNZ\t$3, R21, blk_18")
+	a.L("\tB\tblk_14")
 	a.L("steps2:")
-	a.L("\tTBNZ\t$3, R5, blk_nt")
-	// steps: 0 (kpad = 8), 1, or 2 for two or more 16-k steps
-	variant := func(sfx string, steps int, tail bool) {
+	a.L("\tCBZ\tR21, blk_n0")
+	a.L("\tTBNZ\t$3, R21, blk_n8")
+	a.L("\tB\tblk_n4")
+	// steps: 0 (kpad = 8), 1, or 2 for two or more 16-k steps; tail: 0, 4 or 8 k
+	variant := func(sfx string, steps int, tail int) {
 		l := func(s string) string { return s + "_" + sfx }
 		a.L("%s:", l("blk"))
 		// per-block vectors: V28 bias, V29 M, V30 R; bit 2 of R22 = some L
@@ -258,8 +266,10 @@ func genNeonQ8(a *Asm, name string, mr int) {
 		a.L("\tCMP\t$0, R23")
 		a.L("\tCSET\tNE, R20")
 		a.L("\tORR\tR20<<2, R22, R22")
-		a.L("\tMOVD\tR2, R14")
-		inPtrs(a, mr)
+		a.L("\tMOVD\tR2, R15")
+		for i := 1; i < mr; i++ {
+			a.L("\tADD\tR3, %s, %s", xr[i-1], xr[i])
+		}
 		a.L("\tMOVD\tR0, R26")
 		a.L("%s:", l("rowgrp"))
 		a.L("\tMOVD\tR8, R24")
@@ -283,17 +293,7 @@ func genNeonQ8(a *Asm, name string, mr int) {
 			a.L("\tBNE\t%s", l("kloop"))
 			a.L("%s:", l("kdone"))
 		}
-		if tail {
-			neonTail(a, mr, steps == 0)
-		}
-		// row sums into V0, V4, V8, V12, plus the bias
-		for r := 0; r < mr; r++ {
-			b := 4 * r
-			a.L("\tVADDP\tV%d.S4, V%d.S4, V16.S4", b+1, b)
-			a.L("\tVADDP\tV%d.S4, V%d.S4, V17.S4", b+3, b+2)
-			a.L("\tVADDP\tV17.S4, V16.S4, V%d.S4", b)
-			a.L("\tVADD\tV28.S4, V%d.S4, V%d.S4", b, b)
-		}
+		neonReduce(a, mr, steps > 0, tail)
 		a.L("\tCBNZ\tR22, %s", l("slow"))
 		neonRequant(a, mr)
 		for r := 0; r < mr; r++ {
@@ -306,7 +306,7 @@ func genNeonQ8(a *Asm, name string, mr int) {
 		a.L("\tCMP\tR4, R15")
 		a.L("\tBLO\t%s", l("rowgrp"))
 		a.L("\tADD\t$4, R0, R0")
-		a.L("\tADD\tR5<<2, R8, R8")
+		a.L("\tADD\tR14<<2, R8, R8")
 		a.L("\tADD\t$16, R9, R9")
 		a.L("\tADD\t$32, R10, R10")
 		a.L("\tSUBS\t$1, R6, R6")
@@ -347,11 +347,13 @@ func genNeonQ8(a *Asm, name string, mr int) {
 		}
 		a.L("\tB\t%s", l("nextrow"))
 	}
-	variant("n", 2, false)
-	variant("nt", 2, true)
-	variant("1", 1, false)
-	variant("1t", 1, true)
-	variant("t", 0, true)
+	for _, steps := range []int{2, 1, 0} {
+		for _, tail := range []int{0, 8, 4} {
+			if steps > 0 || tail > 0 {
+				variant(fmt.Sprintf("%s%d", []string{"t", "1", "n"}[steps], tail), steps, tail)
+			}
+		}
+	}
 }
 
 // neonStep emits one 16-k step of genNeon's loop (SADDLP into the sums if
@@ -404,7 +406,8 @@ func neonRequant(a *Asm, mr int) {
 
 // genNeonK8: 4 rows x 8 columns for kpad == 8 (k <= 8: MixNet-S's
 // 16 -> 96 expansion in two groups of 8 input channels), over nblk pairs
-// of the neon layout's 4-channel blocks ([8 ch][8 k], 64 bytes). With 8 k
+// of the neon layout's 4-channel blocks (two [2][4 ch][4 k] chunks, 64
+// bytes). With 8 k
 // the SMULL/SADDLP kernel spends more on reducing lanes than on
 // multiplying; here the lanes are the output channels: the block's weights
 // are transposed once per block (TBL) into W_k = [8 ch] int16 (V16-V23),
@@ -420,18 +423,23 @@ func genNeonK8(a *Asm, name string) {
 	rowEnd(a)
 	a.L("\tVDUP\tR11, V12.H8")
 	a.L("blk:")
-	// V15 = TBL indices of k = 0 (bytes 0, 8, …, 56 of [8 ch][8 k]), V14 = 1s
-	a.L("\tMOVD\t$0x3830282018100800, R20")
-	a.L("\tVMOV\tR20, V15.D[0]")
+	// Two blocks' [2][4 ch][4 k] chunks: byte (c, k) at 32(c/4) + 16(k/4) +
+	// 4(c%4) + k%4. V13 = TBL indices of k = 0 (then k = 4), V14 = 1s.
 	a.L("\tMOVW\t$1, R20")
 	a.L("\tVDUP\tR20, V14.B8")
 	a.L("\tVLD1.P\t64(R8), [V0.B16, V1.B16, V2.B16, V3.B16]")
-	a.L("\tVORR\tV15.B16, V15.B16, V13.B16")
 	for k := 0; k < 8; k++ {
-		a.L("\tVTBL\tV13.B8, [V0.B16, V1.B16, V2.B16, V3.B16], V%d.B8", 16+k)
-		if k < 7 {
+		switch k {
+		case 0:
+			a.L("\tMOVD\t$0x2c2824200c080400, R20")
+			a.L("\tVMOV\tR20, V13.D[0]")
+		case 4:
+			a.L("\tMOVD\t$0x3c3834301c181410, R20")
+			a.L("\tVMOV\tR20, V13.D[0]")
+		default:
 			a.L("\tVADD\tV14.B8, V13.B8, V13.B8")
 		}
+		a.L("\tVTBL\tV13.B8, [V0.B16, V1.B16, V2.B16, V3.B16], V%d.B8", 16+k)
 	}
 	for k := 0; k < 8; k++ {
 		a.W("sxtl v%d.8h, v%d.8b", 16+k, 16+k)
@@ -527,29 +535,58 @@ func genNeonK8(a *Asm, name string) {
 	a.L("\tB\tnextrow")
 }
 
-// neonTail emits the 8-k step of a [4 ch][8 k] chunk (V20: channels 0, 1;
-// V21: 2, 3; the input's 8 bytes duplicated into both halves), setting the
-// sums if first, else adding to them.
-func neonTail(a *Asm, mr int, first bool) {
-	a.L("\tVLD1.P\t32(R24), [V20.B16, V21.B16]")
-	for i := 0; i < mr; i++ {
-		a.L("\tVLD1R\t(%s), [V%d.D2]", xr[i], 16+i)
+// neonReduce reduces the 4-lane sums of genNeon's loop (V4r+c: row r,
+// channel c) to one vector per row, V4r = [c0 c1 c2 c3], adds the bias
+// (V28), and on the way adds an 8-k or 4-k tail (tail = 8, 4 or 0; sums
+// set by the tail alone if !steps). The tail chunk is [2][4 ch][4 k]: Wa =
+// k 0-3 of channels 0-3, Wb = k 4-7. Its products go in after the first
+// ADDP level, whose vectors hold [c0 c0 c1 c1] (V4r) and [c2 c2 c3 c3]
+// (V4r+1): with a row's 4-byte input groups replicated (LD2R / LD1R),
+// SMULL(2) + SMLAL(2) give int16 lanes in that same order, two products
+// each, so a pixel's 8-k tail is 4 multiplies + 2 SADALPs (a [4 ch][8 k]
+// chunk took 4 + 4) and a 4-k tail 2 + 2.
+func neonReduce(a *Asm, mr int, steps bool, tail int) {
+	if steps {
+		for r := 0; r < mr; r++ {
+			b := 4 * r
+			a.L("\tVADDP\tV%d.S4, V%d.S4, V%d.S4", b+1, b, b)
+			a.L("\tVADDP\tV%d.S4, V%d.S4, V%d.S4", b+3, b+2, b+1)
+		}
+	}
+	if tail > 0 {
+		if tail == 8 {
+			a.L("\tVLD1\t(R24), [V20.B16, V21.B16]")
+		} else {
+			a.L("\tVLD1\t(R24), [V20.B16]")
+		}
+		for r := 0; r < mr; r++ {
+			b := 4 * r
+			if tail == 8 {
+				a.L("\tVLD2R\t(%s), [V%d.S4, V%d.S4]", xr[r], b+2, b+3)
+			} else {
+				a.L("\tVLD1R\t(%s), [V%d.S4]", xr[r], b+2)
+			}
+		}
+		for r := 0; r < mr; r++ {
+			b, t := 4*r, 24+2*(r%2)
+			a.W("smull v%d.8h, v%d.8b, v20.8b", t, b+2)
+			a.W("smull2 v%d.8h, v%d.16b, v20.16b", t+1, b+2)
+			if tail == 8 {
+				a.W("smlal v%d.8h, v%d.8b, v21.8b", t, b+3)
+				a.W("smlal2 v%d.8h, v%d.16b, v21.16b", t+1, b+3)
+			}
+			op := "sadalp"
+			if !steps {
+				op = "saddlp"
+			}
+			a.W("%s v%d.4s, v%d.8h", op, b, t)
+			a.W("%s v%d.4s, v%d.8h", op, b+1, t+1)
+		}
 	}
 	for r := 0; r < mr; r++ {
-		for c := 0; c < 4; c++ {
-			if c%2 == 0 {
-				a.W("smull v%d.8h, v%d.8b, v%d.8b", 24+c, 16+r, 20+c/2)
-			} else {
-				a.W("smull2 v%d.8h, v%d.16b, v%d.16b", 24+c, 16+r, 20+c/2)
-			}
-		}
-		for c := 0; c < 4; c++ {
-			if first {
-				a.W("saddlp v%d.4s, v%d.8h", 4*r+c, 24+c)
-			} else {
-				a.W("sadalp v%d.4s, v%d.8h", 4*r+c, 24+c)
-			}
-		}
+		b := 4 * r
+		a.L("\tVADDP\tV%d.S4, V%d.S4, V%d.S4", b+1, b, b)
+		a.L("\tVADD\tV28.S4, V%d.S4, V%d.S4", b, b)
 	}
 }
 
