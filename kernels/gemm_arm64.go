@@ -18,13 +18,17 @@ import (
 // inside src's capacity (the padded weights are zero, so the extra bytes do
 // not count).
 
+// The neon kernels keep each block's bias (interleaved with zeros), M, R
+// and L, or scales, in scr: their row loop needs every register (see
+// neongen's genNeonP).
+//
 //go:noescape
 func gemmQ8Neon(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,
-	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
+	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, scr *[40]int32)
 
 //go:noescape
 func gemmF32Neon(dst *float32, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,
-	w *int8, bias *int32, scale *float32)
+	w *int8, bias *int32, scale *float32, scr *[40]int32)
 
 //go:noescape
 func gemmQ8Dot(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,
@@ -36,7 +40,7 @@ func gemmF32Dot(dst *float32, dstStride int, src *int8, srcStride int, rows, kpa
 
 //go:noescape
 func gemmQ8Neon1(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,
-	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
+	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, scr *[40]int32)
 
 // gemmQ8NeonK8 is gemmQ8Neon for kpad == 8 over nblk pairs of 4-channel
 // blocks (8 channels each, cols == 8), rows % 4 == 0: lanes are output
@@ -60,7 +64,7 @@ func gemmQ8Dot1(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, 
 
 //go:noescape
 func gemmF32Neon1(dst *float32, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,
-	w *int8, bias *int32, scale *float32)
+	w *int8, bias *int32, scale *float32, scr *[40]int32)
 
 //go:noescape
 func gemmF32Dot1(dst *float32, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,
@@ -83,8 +87,8 @@ const (
 
 func (dot gemmQ8Asm) call(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,
 	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32) {
+	var scr [40]int32
 	if r8 := rows &^ 7; dot && r8 > 0 && cols == 8 {
-		var scr [40]int32
 		gemmQ8Dot8(dst, dstStride, src, srcStride, r8, kpad, nblk, w, bias, rq, zOut, qmin, qmax, &scr)
 		if rows == r8 {
 			return
@@ -98,7 +102,7 @@ func (dot gemmQ8Asm) call(dst *int8, dstStride int, src *int8, srcStride int, ro
 		if dot {
 			gemmQ8Dot(dst, dstStride, src, srcStride, r4, kpad, nblk, cols, w, bias, rq, zOut, qmin, qmax)
 		} else {
-			gemmQ8Neon(dst, dstStride, src, srcStride, r4, kpad, nblk, cols, w, bias, rq, zOut, qmin, qmax)
+			gemmQ8Neon(dst, dstStride, src, srcStride, r4, kpad, nblk, cols, w, bias, rq, zOut, qmin, qmax, &scr)
 		}
 	}
 	if rows == r4 {
@@ -109,18 +113,19 @@ func (dot gemmQ8Asm) call(dst *int8, dstStride int, src *int8, srcStride int, ro
 	if dot {
 		gemmQ8Dot1(dst, dstStride, src, srcStride, rows-r4, kpad, nblk, cols, w, bias, rq, zOut, qmin, qmax)
 	} else {
-		gemmQ8Neon1(dst, dstStride, src, srcStride, rows-r4, kpad, nblk, cols, w, bias, rq, zOut, qmin, qmax)
+		gemmQ8Neon1(dst, dstStride, src, srcStride, rows-r4, kpad, nblk, cols, w, bias, rq, zOut, qmin, qmax, &scr)
 	}
 }
 
 func (dot gemmF32Asm) call(dst *float32, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,
 	w *int8, bias *int32, scale *float32) {
+	var scr [40]int32
 	r4 := rows &^ 3
 	if r4 > 0 {
 		if dot {
 			gemmF32Dot(dst, dstStride, src, srcStride, r4, kpad, nblk, cols, w, bias, scale)
 		} else {
-			gemmF32Neon(dst, dstStride, src, srcStride, r4, kpad, nblk, cols, w, bias, scale)
+			gemmF32Neon(dst, dstStride, src, srcStride, r4, kpad, nblk, cols, w, bias, scale, &scr)
 		}
 	}
 	if rows == r4 {
@@ -131,7 +136,7 @@ func (dot gemmF32Asm) call(dst *float32, dstStride int, src *int8, srcStride int
 	if dot {
 		gemmF32Dot1(dst, dstStride, src, srcStride, rows-r4, kpad, nblk, cols, w, bias, scale)
 	} else {
-		gemmF32Neon1(dst, dstStride, src, srcStride, rows-r4, kpad, nblk, cols, w, bias, scale)
+		gemmF32Neon1(dst, dstStride, src, srcStride, rows-r4, kpad, nblk, cols, w, bias, scale, &scr)
 	}
 }
 
@@ -142,8 +147,10 @@ type gemmLayout struct {
 }
 
 var (
-	neonLayout = gemmLayout{nr: 4, kmul: 8} // [n/4][kpad/16][4][16], then [2][4][4] if kpad%16 == 8
-	dotLayout  = gemmLayout{nr: 8, kmul: 4} // [n/8][kpad/4][8][4]
+	// [n/8][kpad/4][8][4] for both: SDOT reads a 4-k group of 8 channels,
+	// the neon kernels a pair of groups of 4 channels (genNeonP)
+	neonLayout = gemmLayout{nr: 8, kmul: 4}
+	dotLayout  = gemmLayout{nr: 8, kmul: 4}
 )
 
 // When n > nr is not a multiple of nr, the last block holds channels
@@ -178,15 +185,7 @@ func (l gemmLayout) index(co, ci, kp, n int) int {
 	if co >= n/l.nr*l.nr { // the last, overlapping or padded block
 		c = co - l.lastStart(n)
 	}
-	base := b * l.nr * kp
-	if l.nr == 4 { // neon
-		k0 := ci &^ 15
-		if kp-k0 == 8 { // the 8-k tail chunk, [2][4 ch][4 k]
-			return base + k0*4 + (ci-k0)/4*16 + c*4 + ci%4
-		}
-		return base + k0*4 + c*16 + ci - k0
-	}
-	return base + ci/4*32 + c*4 + ci%4
+	return b*l.nr*kp + ci/4*32 + c*4 + ci%4
 }
 
 func (l gemmLayout) pack(w []int8, k, n int) []int8 {
@@ -202,10 +201,9 @@ func (l gemmLayout) pack(w []int8, k, n int) []int8 {
 // packInto packs w ([n][k]) into out (l.size(k, n) bytes, zero).
 func (l gemmLayout) packInto(out, w []int8, k, n int) {
 	kp := l.kpad(k)
-	// Runs of w's row are contiguous in the layout (16 k per channel for
-	// neon, 4 for dotprod): copy them, as index would place each byte (a
-	// byte-by-byte loop with a division per byte cost ~10^8 instructions
-	// at load on a Pi).
+	// Runs of 4 k of w's row are contiguous in the layout: copy them, as
+	// index would place each byte (a byte-by-byte loop with a division per
+	// byte cost ~10^8 instructions at load on a Pi).
 	nb := (n + l.nr - 1) / l.nr
 	for b := range nb {
 		base := b * l.nr * kp
@@ -215,18 +213,6 @@ func (l gemmLayout) packInto(out, w []int8, k, n int) {
 				continue
 			}
 			row := w[co*k : co*k+k]
-			if l.nr == 4 {
-				for k0 := 0; k0 < k; k0 += 16 {
-					if kp-k0 == 8 { // the 8-k tail chunk, [2][4 ch][4 k]
-						for g := k0; g < k; g += 4 {
-							copy(out[base+k0*4+(g-k0)/4*16+c*4:], row[g:min(g+4, k)])
-						}
-						break
-					}
-					copy(out[base+k0*4+c*16:], row[k0:min(k0+16, k)])
-				}
-				continue
-			}
 			k4 := k &^ 3
 			for k0 := 0; k0 < k4; k0 += 4 { // 4-byte moves: a copy call each cost ~45 instructions
 				*(*[4]int8)(out[base+k0*8+c*4:]) = *(*[4]int8)(row[k0:])
@@ -302,24 +288,18 @@ func gemmQ8Blocks(l gemmLayout, fn gemmQ8Asm, dst []int8, dstStride int, src *in
 	gemmQ8BlocksFrom(l, fn, 0, dst, dstStride, src, srcStride, rows, k, n, w, bias, rq, zOut, qmin, qmax)
 }
 
-// gemmQ8BlocksFrom computes the layout's blocks b0… of n channels. The neon
-// kernels get k rounded up to 4 as their kpad: a tail of at most 4 k
-// skips the zero half of the 8-k tail chunk.
+// gemmQ8BlocksFrom computes the layout's blocks b0… of n channels.
 func gemmQ8BlocksFrom(l gemmLayout, fn gemmQ8Asm, b0 int, dst []int8, dstStride int, src *int8, srcStride, rows, k, n int,
 	w []int8, bias []int32, rq []quant.Multiplier, zOut, qmin, qmax int32) {
 	kp := l.kpad(k)
-	ka := kp
-	if fn == q8Neon {
-		ka = (k + 3) &^ 3
-	}
 	nfull, tail := n/l.nr, n%l.nr
 	if nfull > b0 {
 		c := b0 * l.nr
-		fn.call(&dst[c], dstStride, src, srcStride, rows, ka, nfull-b0, l.nr, &w[c*kp], &bias[c], &rq[c], zOut, qmin, qmax)
+		fn.call(&dst[c], dstStride, src, srcStride, rows, kp, nfull-b0, l.nr, &w[c*kp], &bias[c], &rq[c], zOut, qmin, qmax)
 	}
 	if tail > 0 && nfull > 0 { // the overlapping last block
 		c0 := l.lastStart(n)
-		fn.call(&dst[c0], dstStride, src, srcStride, rows, ka, 1, l.nr, &w[nfull*l.nr*kp], &bias[c0], &rq[c0], zOut, qmin, qmax)
+		fn.call(&dst[c0], dstStride, src, srcStride, rows, kp, 1, l.nr, &w[nfull*l.nr*kp], &bias[c0], &rq[c0], zOut, qmin, qmax)
 	} else if tail > 0 {
 		var tb [8]int32
 		var tr [8]quant.Multiplier
@@ -328,7 +308,7 @@ func gemmQ8BlocksFrom(l gemmLayout, fn gemmQ8Asm, b0 int, dst []int8, dstStride 
 		}
 		copy(tb[:], bias[:n])
 		copy(tr[:], rq[:n])
-		fn.call(&dst[0], dstStride, src, srcStride, rows, ka, 1, tail, &w[0], &tb[0], &tr[0], zOut, qmin, qmax)
+		fn.call(&dst[0], dstStride, src, srcStride, rows, kp, 1, tail, &w[0], &tb[0], &tr[0], zOut, qmin, qmax)
 	}
 }
 

@@ -85,7 +85,7 @@ func TestArmPackGEMM(t *testing.T) {
 					nz++
 				}
 			}
-			nr := map[string]int{"neon": 4, "dotprod": 8}[tab.Name]
+			nr := map[string]int{"neon": 8, "dotprod": 8}[tab.Name]
 			var wz int
 			for i, v := range w {
 				if co := i / k; v != 0 {

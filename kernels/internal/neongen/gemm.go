@@ -69,13 +69,21 @@ func slowFlag(a *Asm, nr int) {
 	a.L("\tORR\tR20<<1, R22, R22")
 }
 
-func gemmPrologue(a *Asm, name string, f32 bool) {
+func gemmPrologue(a *Asm, name string, f32 bool, scr ...bool) {
+	withScr := len(scr) > 0 && scr[0]
+	sc, f32size, q8size := "", 88, 100
+	if withScr {
+		sc, f32size, q8size = ", scr *[40]int32", 96, 112
+	}
 	if f32 {
-		a.L("\n// func %s(dst *float32, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int, w *int8, bias *int32, scale *float32)", name)
-		a.L("TEXT ·%s(SB), NOSPLIT, $0-88", name)
+		a.L("\n// func %s(dst *float32, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int, w *int8, bias *int32, scale *float32%s)", name, sc)
+		a.L("TEXT ·%s(SB), NOSPLIT, $0-%d", name, f32size)
 	} else {
-		a.L("\n// func %s(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int, w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)", name)
-		a.L("TEXT ·%s(SB), NOSPLIT, $0-100", name)
+		a.L("\n// func %s(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int, w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32%s)", name, sc)
+		a.L("TEXT ·%s(SB), NOSPLIT, $0-%d", name, q8size)
+	}
+	if withScr {
+		a.L("\tMOVD\tscr+%d(FP), R23", pick(f32, f32size, q8size)-8)
 	}
 	a.L("\tMOVD\tdst+0(FP), R0")
 	a.L("\tMOVD\tdstStride+8(FP), R1")
@@ -132,282 +140,248 @@ func storeTailBytes(a *Asm, vec string, lane0, n int, label string) {
 	a.L("%s:", label)
 }
 
-// genNeonF32: mr rows x 4 columns, float32 outputs (the classifier);
-// packed [n/4][kpad/16][4][16] (+[4][8] tail chunk). V0-V15 sums (4 lanes
-// per pixel and channel, reduced by ADDP at the end), V16-V19 inputs,
-// V20-V23 weights, V24-V27 int16 products, V28 bias, V29 scale.
-func genNeonF32(a *Asm, name string, mr int) {
-	gemmPrologue(a, name, true)
-	a.L("\tMOVD\tZR, R22")
-	slowFlag(a, 4)
+// genNeonP: mr rows x 8 columns, int8 or float32 outputs, over the
+// dotprod layout ([n/8][kpad/4][8 ch][4 k]) without SDOT. A row's 4-byte
+// input groups are loaded replicated (LD4R: X_g = x[4g…4g+3] in every
+// lane), so SMULL(2) X_g × W_g gives int16 lanes [c c c c c' c' c' c'] for
+// a pair of channels (lo half: channels 0, 1 of W_g's 4, hi half: 2, 3),
+// and SMLAL(2) of the next group adds a second product to each lane (two
+// fit: |w| <= 127). SADALP folds them into int32 sums [c c c' c']: 4 sums
+// per row for 8 channels (V4r…V4r+3), so 4 rows x 8 channels fit (the
+// SADDLP kernel's lanes held one channel: 4 x 4), and one ADDP level
+// reduces them instead of two. Per 16 k: 2 weight loads, 4 LD4R, 64
+// multiplies, 32 SADALPs for 512 MACs. The sums start at [b0 0 b1 0]…, the
+// bias interleaved with zeros in scr (R23), with M, R and L (or the float
+// scales): no register is left for them during the loop. R22: bit 0 a
+// clamp narrower than int8, bit 1 a padded block (n < 8), bit 2 some L of
+// the block is not 0; any sends the row group to the slow epilogue.
+func genNeonP(a *Asm, name string, f32 bool, mr int) {
+	gemmPrologue(a, name, f32, true)
+	if f32 {
+		a.L("\tMOVD\tZR, R22")
+	} else {
+		clampFlag(a)
+	}
+	slowFlag(a, 8)
 	rowEnd(a)
 	a.L("blk:")
-	a.L("\tVLD1\t(R9), [V28.S4]")
-	a.L("\tVLD1\t(R10), [V29.S4]")
+	if f32 {
+		a.L("\tVLD1\t(R10), [V16.S4, V17.S4]")
+		a.L("\tVST1\t[V16.S4, V17.S4], (R23)")
+	} else {
+		// scr: M0 M1 R0 R1 (0), bias (64), L0 L1 (128)
+		a.L("\tVLD2\t(R10), [V24.S4, V25.S4]")
+		a.L("\tADD\t$32, R10, R20")
+		a.L("\tVLD2\t(R20), [V26.S4, V27.S4]")
+		a.L("\tVORR\tV24.B16, V24.B16, V16.B16")
+		a.L("\tVORR\tV26.B16, V26.B16, V17.B16")
+		a.L("\tMOVW\t$1, R20")
+		a.L("\tVDUP\tR20, V28.S4")
+		a.L("\tVEOR\tV29.B16, V29.B16, V29.B16")
+		shifts(a, "V25", "V20", "V18", "V28", "V29")
+		shifts(a, "V27", "V21", "V19", "V28", "V29")
+		a.L("\tVST1\t[V16.S4, V17.S4, V18.S4, V19.S4], (R23)")
+		a.L("\tADD\t$128, R23, R20")
+		a.L("\tVST1\t[V20.S4, V21.S4], (R20)")
+		// bit 2 of R22 = some L of the block is not 0
+		a.L("\tVORR\tV20.B16, V21.B16, V20.B16")
+		a.L("\tVMOV\tV20.D[0], R24")
+		a.L("\tVMOV\tV20.D[1], R20")
+		a.L("\tORR\tR20, R24, R24")
+		a.L("\tAND\t$3, R22, R22")
+		a.L("\tCMP\t$0, R24")
+		a.L("\tCSET\tNE, R20")
+		a.L("\tORR\tR20<<2, R22, R22")
+	}
+	// the bias as [b0 0 b1 0] [b2 0 b3 0] [b4 0 b5 0] [b6 0 b7 0]
+	a.L("\tVLD1\t(R9), [V24.S4, V25.S4]")
+	a.L("\tVEOR\tV26.B16, V26.B16, V26.B16")
+	a.L("\tVZIP1\tV26.S4, V24.S4, V28.S4")
+	a.L("\tVZIP2\tV26.S4, V24.S4, V29.S4")
+	a.L("\tVZIP1\tV26.S4, V25.S4, V30.S4")
+	a.L("\tVZIP2\tV26.S4, V25.S4, V31.S4")
+	a.L("\tADD\t$64, R23, R20")
+	a.L("\tVST1\t[V28.S4, V29.S4, V30.S4, V31.S4], (R20)")
 	a.L("\tMOVD\tR2, R14")
 	a.L("\tMOVD\tR0, R26")
 	a.L("rowgrp:")
 	inPtrs(a, mr)
+	a.L("\tADD\t$64, R23, R20")
+	for r := 0; r < mr; r++ {
+		a.L("\tVLD1\t(R20), [V%d.S4, V%d.S4, V%d.S4, V%d.S4]", 4*r, 4*r+1, 4*r+2, 4*r+3)
+	}
 	a.L("\tMOVD\tR8, R24")
 	a.L("\tLSR\t$4, R5, R25")
-	a.L("\tCBZ\tR25, zero")
-	// The first 16 k set the sums (SADDLP), so they need no zeroing.
-	for _, first := range []bool{true, false} {
-		if !first {
-			a.L("kloop:")
-		}
-		neonStep(a, mr, first)
-		a.L("\tSUBS\t$1, R25, R25")
-		if first {
-			a.L("\tBEQ\tktail")
-		} else {
-			a.L("\tBNE\tkloop")
-		}
-	}
+	a.L("\tCBZ\tR25, ktail")
+	a.L("kloop:")
+	neonPStep(a, mr, 4)
+	a.L("\tSUBS\t$1, R25, R25")
+	a.L("\tBNE\tkloop")
+	// kpad % 16 is 0, 4, 8 or 12: an 8-k step, then a 4-k step.
 	a.L("ktail:")
-	a.L("\tTBZ\t$3, R5, notail")
-	neonReduce(a, mr, true, 8)
-	a.L("\tB\treduced")
-	a.L("notail:")
-	neonReduce(a, mr, true, 0)
-	a.L("\tB\treduced")
-	// kpad == 8: the 8-k tail alone sets the sums.
-	a.L("zero:")
-	neonReduce(a, mr, false, 8)
-	a.L("reduced:")
+	a.L("\tTBZ\t$3, R5, k4")
+	neonPStep(a, mr, 2)
+	a.L("k4:")
+	a.L("\tTBZ\t$2, R5, epi")
+	neonPStep(a, mr, 1)
+	a.L("epi:")
+	// row r: channels 0-3 in V4r, 4-7 in V4r+1
 	for r := 0; r < mr; r++ {
-		a.W("scvtf v%d.4s, v%d.4s", 4*r, 4*r)
-		a.W("fmul v%d.4s, v%d.4s, v29.4s", 4*r, 4*r)
+		b := 4 * r
+		a.L("\tVADDP\tV%d.S4, V%d.S4, V%d.S4", b+1, b, b)
+		a.L("\tVADDP\tV%d.S4, V%d.S4, V%d.S4", b+3, b+2, b+1)
 	}
-	a.L("\tCBNZ\tR22, partial")
+	full := func() {
+		for r := 0; r < mr; r++ {
+			if f32 {
+				a.L("\tVST1.P\t[V%d.S4, V%d.S4], (R26)(R1)", 4*r, 4*r+1)
+			} else {
+				a.L("\tVST1.P\tV%d.D[%d], (R26)(R1)", 28+r/2, r%2)
+			}
+		}
+	}
+	next := func() {
+		a.L("nextrow:")
+		a.L("\tCMP\tR4, R14")
+		a.L("\tBLO\trowgrp")
+		a.L("\tADD\t$%d, R0, R0", pick(f32, 32, 8))
+		a.L("\tADD\tR5<<3, R8, R8")
+		a.L("\tADD\t$32, R9, R9")
+		a.L("\tADD\t$%d, R10, R10", pick(f32, 32, 64))
+		a.L("\tSUBS\t$1, R6, R6")
+		a.L("\tBNE\tblk")
+		a.L("\tRET")
+	}
+	if f32 {
+		a.L("\tVLD1\t(R23), [V16.S4, V17.S4]")
+		for r := 0; r < mr; r++ {
+			for h := 0; h < 2; h++ {
+				a.W("scvtf v%d.4s, v%d.4s", 4*r+h, 4*r+h)
+				a.W("fmul v%d.4s, v%d.4s, v%d.4s", 4*r+h, 4*r+h, 16+h)
+			}
+		}
+		a.L("\tCBNZ\tR22, partial")
+		full()
+		next()
+		a.L("partial:")
+		for r := 0; r < mr; r++ {
+			a.L("\tMOVD\tR26, R20")
+			storeTailWords(a, []string{vn(4 * r), vn(4*r + 1)}, 8, label("ptail", r))
+			a.L("\tADD\tR1, R26, R26")
+		}
+		a.L("\tB\tnextrow")
+		return
+	}
+	// M0 M1 R0 R1 into V16-V19, zOut (int16) into V20
+	a.L("\tVLD1\t(R23), [V16.S4, V17.S4, V18.S4, V19.S4]")
+	a.L("\tVDUP\tR11, V20.H8")
+	a.L("\tCBNZ\tR22, slow")
+	neonPRequant(a, mr)
+	full()
+	next()
+	a.L("slow:")
+	a.L("\tTBZ\t$2, R22, nosh")
+	a.L("\tADD\t$128, R23, R20")
+	a.L("\tVLD1\t(R20), [V22.S4, V23.S4]")
 	for r := 0; r < mr; r++ {
-		a.L("\tVST1.P\t[V%d.S4], (R26)(R1)", 4*r)
+		for h := 0; h < 2; h++ {
+			a.W("sqshl v%d.4s, v%d.4s, v%d.4s", 4*r+h, 4*r+h, 22+h)
+		}
 	}
-	a.L("nextrow:")
-	a.L("\tCMP\tR4, R14")
-	a.L("\tBLO\trowgrp")
-	a.L("\tADD\t$16, R0, R0")
-	a.L("\tADD\tR5<<2, R8, R8")
-	a.L("\tADD\t$16, R9, R9")
-	a.L("\tADD\t$16, R10, R10")
-	a.L("\tSUBS\t$1, R6, R6")
-	a.L("\tBNE\tblk")
-	a.L("\tRET")
-	// a padded tail block
+	a.L("nosh:")
+	neonPRequant(a, mr)
+	a.L("\tTBZ\t$0, R22, noclamp")
+	a.L("\tVDUP\tR12, V30.B16")
+	a.L("\tVDUP\tR13, V31.B16")
+	for v := 28; v < 28+(mr+1)/2; v++ {
+		a.W("smax v%d.16b, v%d.16b, v30.16b", v, v)
+		a.W("smin v%d.16b, v%d.16b, v31.16b", v, v)
+	}
+	a.L("noclamp:")
+	a.L("\tTBNZ\t$1, R22, partial")
+	full()
+	a.L("\tB\tnextrow")
 	a.L("partial:")
 	for r := 0; r < mr; r++ {
 		a.L("\tMOVD\tR26, R20")
-		storeTailWords(a, []string{vn(4 * r)}, 4, label("ptail", r))
+		storeTailBytes(a, vn(28+r/2), 8*(r%2), 8, label("ptail", r))
 		a.L("\tADD\tR1, R26, R26")
 	}
 	a.L("\tB\tnextrow")
 }
 
-// genNeonQ8: mr rows x 4 columns (genNeonF32's loop and registers; V29 M,
-// V30 R, V31 zOut as int16) with the per-row-group
-// branches moved out of the row loop: kpad's shape (no, one or more 16-k
-// steps, an 8-k tail or not) picks one of five copies of the block loop
-// once per call, the 16-k loop is unrolled by two (R12 pairs, R13 an odd
-// step), the row pointers move to the next group by one ADD each (R11),
-// and one CBNZ on R22 (bit 0: clamp narrower than
-// int8, bit 1: padded tail block, bit 2: some L of the block is not 0)
-// sends the rare row groups to a slower epilogue, which derives L from rq.
-func genNeonQ8(a *Asm, name string, mr int) {
-	gemmPrologue(a, name, false)
-	clampFlag(a)
-	slowFlag(a, 4)
-	rowEnd(a)
-	a.L("\tVDUP\tR11, V31.H8")
-	// kpad (R5) is k rounded up to 4 here; R14 = the layout's (8)
-	a.L("\tADD\t$7, R5, R14")
-	a.L("\tLSR\t$3, R14, R14")
-	a.L("\tLSL\t$3, R14, R14")
-	// R11 = 4*srcStride - 16*steps: from a group's row pointers, once its
-	// loads have moved them, to the next group's
-	a.L("\tLSR\t$4, R14, R12")
-	a.L("\tLSL\t$%d, R3, R11", pick(mr == 4, 2, 0))
-	a.L("\tSUB\tR12<<4, R11, R11")
-	// R21 = the tail: 4 or 8 k (kpad % 16 = 12 has none, its last step has zeros)
-	a.L("\tAND\t$12, R5, R21")
-	a.L("\tCMP\t$12, R21")
-	a.L("\tCSEL\tEQ, ZR, R21, R21")
-	a.L("\tCBNZ\tR12, steps")
-	a.L("\tTBNZ\t$3, R21, blk_t8")
-	a.L("\tB\tblk_t4")
-	a.L("steps:")
-	// R12 = (steps-1)/2 pairs of 16-k steps after the first, R13 = an odd one
-	a.L("\tSUB\t$1, R12, R12")
-	a.L("\tAND\t$1, R12, R13")
-	a.L("\tLSR\t$1, R12, R12")
-	a.L("\tORR\tR13, R12, R20")
-	a.L("\tCBNZ\tR20, steps2")
-	a.L("\tCBZ\tR21, blk_10")
-	a.L("\tTBNZ\t$3, R21, blk_18")
-	a.L("\tB\tblk_14")
-	a.L("steps2:")
-	a.L("\tCBZ\tR21, blk_n0")
-	a.L("\tTBNZ\t$3, R21, blk_n8")
-	a.L("\tB\tblk_n4")
-	// steps: 0 (kpad = 8), 1, or 2 for two or more 16-k steps; tail: 0, 4 or 8 k
-	variant := func(sfx string, steps int, tail int) {
-		l := func(s string) string { return s + "_" + sfx }
-		a.L("%s:", l("blk"))
-		// per-block vectors: V28 bias, V29 M, V30 R; bit 2 of R22 = some L
-		a.L("\tVLD1\t(R9), [V28.S4]")
-		a.L("\tVLD2\t(R10), [V29.S4, V30.S4]")
-		a.L("\tMOVW\t$1, R20")
-		a.L("\tVDUP\tR20, V26.S4")
-		a.L("\tVEOR\tV27.B16, V27.B16, V27.B16")
-		shifts(a, "V30", "V25", "V30", "V26", "V27")
-		a.L("\tVMOV\tV25.D[0], R23")
-		a.L("\tVMOV\tV25.D[1], R20")
-		a.L("\tORR\tR20, R23, R23")
-		a.L("\tAND\t$3, R22, R22")
-		a.L("\tCMP\t$0, R23")
-		a.L("\tCSET\tNE, R20")
-		a.L("\tORR\tR20<<2, R22, R22")
-		a.L("\tMOVD\tR2, R15")
-		for i := 1; i < mr; i++ {
-			a.L("\tADD\tR3, %s, %s", xr[i-1], xr[i])
+// neonPRequant requantizes genNeonP's rows (V4r, V4r+1; M in V16-V17, R in
+// V18-V19, zOut in V20) into bytes: rows 2p, 2p+1 in V28+p.
+func neonPRequant(a *Asm, mr int) {
+	for r := 0; r < mr; r++ {
+		for h := 0; h < 2; h++ {
+			a.W("sqdmulh v%d.4s, v%d.4s, v%d.4s", 4*r+h, 4*r+h, 16+h)
 		}
-		a.L("\tMOVD\tR0, R26")
-		a.L("%s:", l("rowgrp"))
-		a.L("\tMOVD\tR8, R24")
-		if steps == 1 {
-			neonStep(a, mr, true)
-		}
-		if steps == 2 {
-			// The first 16 k set the sums (SADDLP), so they need no
-			// zeroing; the other steps - 1 go as one odd step (R13) and
-			// R12 pairs, one SUBS/BNE per pair.
-			neonStep(a, mr, true)
-			a.L("\tTBZ\t$0, R13, %s", l("even"))
-			neonStep(a, mr, false)
-			a.L("%s:", l("even"))
-			a.L("\tCBZ\tR12, %s", l("kdone"))
-			a.L("\tMOVD\tR12, R25")
-			a.L("%s:", l("kloop"))
-			neonStep(a, mr, false)
-			neonStep(a, mr, false)
-			a.L("\tSUBS\t$1, R25, R25")
-			a.L("\tBNE\t%s", l("kloop"))
-			a.L("%s:", l("kdone"))
-		}
-		neonReduce(a, mr, steps > 0, tail)
-		a.L("\tCBNZ\tR22, %s", l("slow"))
-		neonRequant(a, mr)
-		for r := 0; r < mr; r++ {
-			a.L("\tVST1.P\tV18.S[%d], (R26)(R1)", r)
-		}
-		a.L("%s:", l("nextrow"))
-		for i := 0; i < mr; i++ {
-			a.L("\tADD\tR11, %s, %s", xr[i], xr[i])
-		}
-		a.L("\tCMP\tR4, R15")
-		a.L("\tBLO\t%s", l("rowgrp"))
-		a.L("\tADD\t$4, R0, R0")
-		a.L("\tADD\tR14<<2, R8, R8")
-		a.L("\tADD\t$16, R9, R9")
-		a.L("\tADD\t$32, R10, R10")
-		a.L("\tSUBS\t$1, R6, R6")
-		a.L("\tBNE\t%s", l("blk"))
-		a.L("\tRET")
-		a.L("%s:", l("slow"))
-		a.L("\tTBZ\t$2, R22, %s", l("nosh"))
-		// L = max(1-Shift, 0) from rq, then SQSHL by it
-		a.L("\tVLD2\t(R10), [V16.S4, V17.S4]")
-		a.L("\tMOVW\t$1, R20")
-		a.L("\tVDUP\tR20, V18.S4")
-		a.L("\tVEOR\tV19.B16, V19.B16, V19.B16")
-		a.L("\tVSUB\tV17.S4, V18.S4, V17.S4")
-		a.W("smax v17.4s, v17.4s, v19.4s")
-		for r := 0; r < mr; r++ {
-			a.W("sqshl v%d.4s, v%d.4s, v17.4s", 4*r, 4*r)
-		}
-		a.L("%s:", l("nosh"))
-		neonRequant(a, mr)
-		a.L("\tTBZ\t$0, R22, %s", l("noclamp"))
-		a.L("\tMOVW\tqmin+92(FP), R20")
-		a.L("\tVDUP\tR20, V19.B16")
-		a.L("\tMOVW\tqmax+96(FP), R20")
-		a.L("\tVDUP\tR20, V20.B16")
-		a.W("smax v18.16b, v18.16b, v19.16b")
-		a.W("smin v18.16b, v18.16b, v20.16b")
-		a.L("%s:", l("noclamp"))
-		a.L("\tTBNZ\t$1, R22, %s", l("partial"))
-		for r := 0; r < mr; r++ {
-			a.L("\tVST1.P\tV18.S[%d], (R26)(R1)", r)
-		}
-		a.L("\tB\t%s", l("nextrow"))
-		a.L("%s:", l("partial"))
-		for r := 0; r < mr; r++ {
-			a.L("\tMOVD\tR26, R20")
-			storeTailBytes(a, "V18", 4*r, 4, label(l("ptail"), r))
-			a.L("\tADD\tR1, R26, R26")
-		}
-		a.L("\tB\t%s", l("nextrow"))
 	}
-	for _, steps := range []int{2, 1, 0} {
-		for _, tail := range []int{0, 8, 4} {
-			if steps > 0 || tail > 0 {
-				variant(fmt.Sprintf("%s%d", []string{"t", "1", "n"}[steps], tail), steps, tail)
-			}
+	for r := 0; r < mr; r++ {
+		for h := 0; h < 2; h++ {
+			a.W("srshl v%d.4s, v%d.4s, v%d.4s", 4*r+h, 4*r+h, 18+h)
+		}
+	}
+	for r := 0; r < mr; r++ {
+		a.W("sqxtn v%d.4h, v%d.4s", 24+r, 4*r)
+		a.W("sqxtn2 v%d.8h, v%d.4s", 24+r, 4*r+1)
+	}
+	for r := 0; r < mr; r++ {
+		a.W("sqadd v%d.8h, v%d.8h, v20.8h", 24+r, 24+r)
+	}
+	for r := 0; r < mr; r++ {
+		if r%2 == 0 {
+			a.W("sqxtn v%d.8b, v%d.8h", 28+r/2, 24+r)
+		} else {
+			a.W("sqxtn2 v%d.16b, v%d.8h", 28+r/2, 24+r)
 		}
 	}
 }
 
-// neonStep emits one 16-k step of genNeon's loop (SADDLP into the sums if
-// first, else SADALP).
-func neonStep(a *Asm, mr int, first bool) {
-	a.L("\tVLD1.P\t64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]")
-	for i := 0; i < mr; i++ {
-		a.L("\tVLD1.P\t16(%s), [V%d.B16]", xr[i], 16+i)
+// neonPStep emits one step of ng 4-k groups (ng = 4, 2 or 1) of genNeonP:
+// the weights (32 bytes a group: channels 0-3 in V16+2g, 4-7 in V17+2g),
+// each row's groups replicated into V24…, then per pair of channels and
+// pair of groups SMULL(2) + SMLAL(2) into an int16 temporary (V28-V31) and
+// SADALP into the row's sum of that pair.
+func neonPStep(a *Asm, mr, ng int) {
+	for j := 0; j < 2*ng; j += 4 {
+		n := min(4, 2*ng-j)
+		regs := make([]string, n)
+		for i := range regs {
+			regs[i] = fmt.Sprintf("V%d.B16", 16+j+i)
+		}
+		a.L("\tVLD1.P\t%d(R24), [%s]", 16*n, strings.Join(regs, ", "))
 	}
+	t := 0
 	for r := 0; r < mr; r++ {
-		for c := 0; c < 4; c++ {
-			a.W("smull v%d.8h, v%d.8b, v%d.8b", 24+c, 16+r, 20+c)
+		regs := make([]string, ng)
+		for g := range regs {
+			regs[g] = fmt.Sprintf("V%d.S4", 24+g)
 		}
-		for c := 0; c < 4; c++ {
-			a.W("smlal2 v%d.8h, v%d.16b, v%d.16b", 24+c, 16+r, 20+c)
-		}
-		for c := 0; c < 4; c++ {
-			if first {
-				a.W("saddlp v%d.4s, v%d.8h", 4*r+c, 24+c)
-			} else {
-				a.W("sadalp v%d.4s, v%d.8h", 4*r+c, 24+c)
+		a.L("\tVLD%dR.P\t%d(%s), [%s]", ng, 4*ng, xr[r], strings.Join(regs, ", "))
+		for j := 0; j < 4; j++ { // channels 2j, 2j+1
+			h, hi := j/2, j%2 == 1
+			sfx, in := "", "8b"
+			if hi {
+				sfx, in = "2", "16b"
+			}
+			for g := 0; g < ng; g += 2 {
+				tv := 28 + t%4
+				t++
+				a.W("smull%s v%d.8h, v%d.%s, v%d.%s", sfx, tv, 24+g, in, 16+2*g+h, in)
+				if g+1 < ng {
+					a.W("smlal%s v%d.8h, v%d.%s, v%d.%s", sfx, tv, 25+g, in, 16+2*(g+1)+h, in)
+				}
+				a.W("sadalp v%d.4s, v%d.8h", 4*r+j, tv)
 			}
 		}
-	}
-}
-
-// neonRequant requantizes the row sums V0, V4, V8, V12 (M in V29, R in
-// V30, zOut in V31 as int16) into the bytes of V18 (row r in lane r).
-func neonRequant(a *Asm, mr int) {
-	for r := 0; r < mr; r++ {
-		v := 4 * r
-		a.W("sqdmulh v%d.4s, v%d.4s, v29.4s", v, v)
-		a.W("srshl v%d.4s, v%d.4s, v30.4s", v, v)
-	}
-	if mr == 4 {
-		a.W("sqxtn v16.4h, v0.4s")
-		a.W("sqxtn2 v16.8h, v4.4s")
-		a.W("sqxtn v17.4h, v8.4s")
-		a.W("sqxtn2 v17.8h, v12.4s")
-		a.W("sqadd v16.8h, v16.8h, v31.8h")
-		a.W("sqadd v17.8h, v17.8h, v31.8h")
-		a.W("sqxtn v18.8b, v16.8h")
-		a.W("sqxtn2 v18.16b, v17.8h")
-	} else {
-		a.W("sqxtn v16.4h, v0.4s")
-		a.W("sqadd v16.8h, v16.8h, v31.8h")
-		a.W("sqxtn v18.8b, v16.8h")
 	}
 }
 
 // genNeonK8: 4 rows x 8 columns for kpad == 8 (k <= 8: MixNet-S's
 // 16 -> 96 expansion in two groups of 8 input channels), over nblk pairs
-// of the neon layout's 4-channel blocks (two [2][4 ch][4 k] chunks, 64
-// bytes). With 8 k
+// of the layout's 8-channel blocks ([2][8 ch][4 k], 64 bytes). With 8 k
 // the SMULL/SADDLP kernel spends more on reducing lanes than on
 // multiplying; here the lanes are the output channels: the block's weights
 // are transposed once per block (TBL) into W_k = [8 ch] int16 (V16-V23),
@@ -423,18 +397,18 @@ func genNeonK8(a *Asm, name string) {
 	rowEnd(a)
 	a.L("\tVDUP\tR11, V12.H8")
 	a.L("blk:")
-	// Two blocks' [2][4 ch][4 k] chunks: byte (c, k) at 32(c/4) + 16(k/4) +
-	// 4(c%4) + k%4. V13 = TBL indices of k = 0 (then k = 4), V14 = 1s.
+	// An [2][8 ch][4 k] block: byte (c, k) at 32(k/4) + 4c + k%4. V13 =
+	// TBL indices of k = 0 (then k = 4), V14 = 1s.
 	a.L("\tMOVW\t$1, R20")
 	a.L("\tVDUP\tR20, V14.B8")
 	a.L("\tVLD1.P\t64(R8), [V0.B16, V1.B16, V2.B16, V3.B16]")
 	for k := 0; k < 8; k++ {
 		switch k {
 		case 0:
-			a.L("\tMOVD\t$0x2c2824200c080400, R20")
+			a.L("\tMOVD\t$0x1c1814100c080400, R20")
 			a.L("\tVMOV\tR20, V13.D[0]")
 		case 4:
-			a.L("\tMOVD\t$0x3c3834301c181410, R20")
+			a.L("\tMOVD\t$0x3c3834302c282420, R20")
 			a.L("\tVMOV\tR20, V13.D[0]")
 		default:
 			a.L("\tVADD\tV14.B8, V13.B8, V13.B8")
@@ -533,61 +507,6 @@ func genNeonK8(a *Asm, name string) {
 	}
 	store()
 	a.L("\tB\tnextrow")
-}
-
-// neonReduce reduces the 4-lane sums of genNeon's loop (V4r+c: row r,
-// channel c) to one vector per row, V4r = [c0 c1 c2 c3], adds the bias
-// (V28), and on the way adds an 8-k or 4-k tail (tail = 8, 4 or 0; sums
-// set by the tail alone if !steps). The tail chunk is [2][4 ch][4 k]: Wa =
-// k 0-3 of channels 0-3, Wb = k 4-7. Its products go in after the first
-// ADDP level, whose vectors hold [c0 c0 c1 c1] (V4r) and [c2 c2 c3 c3]
-// (V4r+1): with a row's 4-byte input groups replicated (LD2R / LD1R),
-// SMULL(2) + SMLAL(2) give int16 lanes in that same order, two products
-// each, so a pixel's 8-k tail is 4 multiplies + 2 SADALPs (a [4 ch][8 k]
-// chunk took 4 + 4) and a 4-k tail 2 + 2.
-func neonReduce(a *Asm, mr int, steps bool, tail int) {
-	if steps {
-		for r := 0; r < mr; r++ {
-			b := 4 * r
-			a.L("\tVADDP\tV%d.S4, V%d.S4, V%d.S4", b+1, b, b)
-			a.L("\tVADDP\tV%d.S4, V%d.S4, V%d.S4", b+3, b+2, b+1)
-		}
-	}
-	if tail > 0 {
-		if tail == 8 {
-			a.L("\tVLD1\t(R24), [V20.B16, V21.B16]")
-		} else {
-			a.L("\tVLD1\t(R24), [V20.B16]")
-		}
-		for r := 0; r < mr; r++ {
-			b := 4 * r
-			if tail == 8 {
-				a.L("\tVLD2R\t(%s), [V%d.S4, V%d.S4]", xr[r], b+2, b+3)
-			} else {
-				a.L("\tVLD1R\t(%s), [V%d.S4]", xr[r], b+2)
-			}
-		}
-		for r := 0; r < mr; r++ {
-			b, t := 4*r, 24+2*(r%2)
-			a.W("smull v%d.8h, v%d.8b, v20.8b", t, b+2)
-			a.W("smull2 v%d.8h, v%d.16b, v20.16b", t+1, b+2)
-			if tail == 8 {
-				a.W("smlal v%d.8h, v%d.8b, v21.8b", t, b+3)
-				a.W("smlal2 v%d.8h, v%d.16b, v21.16b", t+1, b+3)
-			}
-			op := "sadalp"
-			if !steps {
-				op = "saddlp"
-			}
-			a.W("%s v%d.4s, v%d.8h", op, b, t)
-			a.W("%s v%d.4s, v%d.8h", op, b+1, t+1)
-		}
-	}
-	for r := 0; r < mr; r++ {
-		b := 4 * r
-		a.L("\tVADDP\tV%d.S4, V%d.S4, V%d.S4", b+1, b, b)
-		a.L("\tVADD\tV28.S4, V%d.S4, V%d.S4", b, b)
-	}
 }
 
 // genDot: mr rows x 8 columns; packed [n/8][kpad/4][8][4]. Registers:
@@ -917,11 +836,11 @@ func dotGroups(a *Asm, mr, ng int) {
 func gemmNeonFile() string {
 	a := &Asm{}
 	a.L(header)
-	genNeonQ8(a, "gemmQ8Neon", 4)
-	genNeonF32(a, "gemmF32Neon", 4)
-	genNeonQ8(a, "gemmQ8Neon1", 1)
+	genNeonP(a, "gemmQ8Neon", false, 4)
+	genNeonP(a, "gemmF32Neon", true, 4)
+	genNeonP(a, "gemmQ8Neon1", false, 1)
 	genNeonK8(a, "gemmQ8NeonK8")
-	genNeonF32(a, "gemmF32Neon1", 1)
+	genNeonP(a, "gemmF32Neon1", true, 1)
 	return a.String()
 }
 
