@@ -33,9 +33,7 @@ func clampFlag(a *Asm) {
 
 var xr = []string{"R15", "R16", "R17", "R19"}
 
-// xr8 are the row pointers of the 8-row dotprod kernel (qmin, qmax and
-// cols are not kept in registers there).
-var xr8 = []string{"R15", "R16", "R17", "R19", "R7", "R12", "R13", "R23"}
+
 
 // The 4-row kernels walk the rows with cursors instead of computing row
 // pointers from the row index: R14 is the input row group's first row,
@@ -50,14 +48,12 @@ func rowEnd(a *Asm) {
 
 // inPtrs sets the row pointers of the group at R14 and moves R14 to the
 // next group (the loads then post-increment the row pointers).
-func inPtrs(a *Asm, nrows int) { inPtrsOf(a, xr[:nrows]) }
-
-func inPtrsOf(a *Asm, ptrs []string) {
-	a.L("\tMOVD\tR14, %s", ptrs[0])
-	for i := 1; i < len(ptrs); i++ {
-		a.L("\tADD\tR3, %s, %s", ptrs[i-1], ptrs[i])
+func inPtrs(a *Asm, nrows int) {
+	a.L("\tMOVD\tR14, %s", xr[0])
+	for i := 1; i < nrows; i++ {
+		a.L("\tADD\tR3, %s, %s", xr[i-1], xr[i])
 	}
-	a.L("\tADD\tR3, %s, R14", ptrs[len(ptrs)-1])
+	a.L("\tADD\tR3, %s, R14", xr[nrows-1])
 }
 
 // slowFlag sets bit 1 of R22 when cols (R7) < nr: the block is a padded
@@ -679,6 +675,9 @@ func genDot8(a *Asm, name string) {
 	a.L("\tMOVD\tscr+96(FP), R21")
 	clampFlag(a)
 	rowEnd(a)
+	a.L("\tLSL\t$3, R3, R13")
+	a.L("\tSUB\t$16, R13, R12")
+	a.L("\tSUB\t$8, R13, R13")
 	a.L("blk:")
 	a.L("\tVLD2\t(R10), [V24.S4, V25.S4]")
 	a.L("\tADD\t$32, R10, R20")
@@ -709,7 +708,11 @@ func genDot8(a *Asm, name string) {
 	a.L("\tMOVD\tR2, R14")
 	a.L("\tMOVD\tR0, R26")
 	a.L("rowgrp:")
-	inPtrsOf(a, xr8)
+	// one input pointer R15 walks the 8 rows (register post-increment by
+	// srcStride) and steps back to row 0 after each step: R12 = 8*srcStride
+	// - 16, R13 = 8*srcStride - 8
+	a.L("\tMOVD\tR14, R15")
+	a.L("\tADD\tR3<<3, R14, R14")
 	a.L("\tADD\t$64, R21, R20")
 	for r := 0; r < 8; r += 2 {
 		a.L("\tVLD1\t(R20), [V%d.S4, V%d.S4, V%d.S4, V%d.S4]", 2*r, 2*r+1, 2*r+2, 2*r+3)
@@ -718,15 +721,15 @@ func genDot8(a *Asm, name string) {
 	a.L("\tLSR\t$4, R5, R25")
 	a.L("\tCBZ\tR25, ktail")
 	a.L("kloop:")
-	dotStepOf(a, xr8, 4)
+	dot8Step(a, 4)
 	a.L("\tSUBS\t$1, R25, R25")
 	a.L("\tBNE\tkloop")
 	a.L("ktail:")
 	a.L("\tTBZ\t$3, R5, k4")
-	dotStepOf(a, xr8, 2)
+	dot8Step(a, 2)
 	a.L("k4:")
 	a.L("\tTBZ\t$2, R5, epi")
-	dotStepOf(a, xr8, 1)
+	dot8Step(a, 1)
 	a.L("epi:")
 	// M0 M1 R0 R1 into V16-V19, zOut (int16) into V20
 	epilogue := func(slow bool) {
@@ -796,10 +799,48 @@ func genDot8(a *Asm, name string) {
 // dotStep emits one step of ng 4-k groups (ng = 4, 2 or 1): the packed
 // weights (32 bytes a group) into V16…, row r's 4·ng input bytes into
 // V24+r, then the SDOTs.
-func dotStep(a *Asm, mr, ng int) { dotStepOf(a, xr[:mr], ng) }
+func dotStep(a *Asm, mr, ng int) {
+	dotWeights(a, ng)
+	for i := 0; i < mr; i++ {
+		switch ng {
+		case 4:
+			a.L("\tVLD1.P\t16(%s), [V%d.B16]", xr[i], 24+i)
+		case 2:
+			a.L("\tVLD1.P\t8(%s), [V%d.B8]", xr[i], 24+i)
+		default:
+			a.L("\tVLD1.P\t4(%s), V%d.S[0]", xr[i], 24+i)
+		}
+	}
+	dotGroups(a, mr, ng)
+}
 
-func dotStepOf(a *Asm, ptrs []string, ng int) {
-	mr := len(ptrs)
+// dot8Step is dotStep for genDot8: rows 0-7 through R15 (post-increment by
+// srcStride), then R15 back to row 0, 4·ng bytes on (not after the last,
+// 4-k step).
+func dot8Step(a *Asm, ng int) {
+	dotWeights(a, ng)
+	for i := 0; i < 8; i++ {
+		switch ng {
+		case 4:
+			a.L("\tVLD1.P\t(R15)(R3), [V%d.B16]", 24+i)
+		case 2:
+			a.L("\tVLD1.P\t(R15)(R3), [V%d.B8]", 24+i)
+		default:
+			a.L("\tVLD1.P\t(R15)(R3), V%d.S[0]", 24+i)
+		}
+	}
+	switch ng {
+	case 4:
+		a.L("\tSUB\tR12, R15, R15")
+	case 2:
+		a.L("\tSUB\tR13, R15, R15")
+	}
+	dotGroups(a, 8, ng)
+}
+
+// dotWeights loads the packed weights of ng 4-k groups (32 bytes a group)
+// into V16….
+func dotWeights(a *Asm, ng int) {
 	for j := 0; j < 2*ng; j += 4 {
 		n := min(4, 2*ng-j)
 		regs := make([]string, n)
@@ -808,17 +849,6 @@ func dotStepOf(a *Asm, ptrs []string, ng int) {
 		}
 		a.L("\tVLD1.P\t%d(R24), [%s]", 16*n, strings.Join(regs, ", "))
 	}
-	for i := 0; i < mr; i++ {
-		switch ng {
-		case 4:
-			a.L("\tVLD1.P\t16(%s), [V%d.B16]", ptrs[i], 24+i)
-		case 2:
-			a.L("\tVLD1.P\t8(%s), [V%d.B8]", ptrs[i], 24+i)
-		default:
-			a.L("\tVLD1.P\t4(%s), V%d.S[0]", ptrs[i], 24+i)
-		}
-	}
-	dotGroups(a, mr, ng)
 }
 
 // dotGroups emits the SDOTs of ng 4-k groups: group g's weights are in
