@@ -33,8 +33,6 @@ func clampFlag(a *Asm) {
 
 var xr = []string{"R15", "R16", "R17", "R19"}
 
-
-
 // The 4-row kernels walk the rows with cursors instead of computing row
 // pointers from the row index: R14 is the input row group's first row,
 // R4 the end of the input rows (src + rows*srcStride, set once), R26 the
@@ -147,7 +145,7 @@ func storeTailBytes(a *Asm, vec string, lane0, n int, label string) {
 // SADDLP kernel's lanes held one channel: 4 x 4), and one ADDP level
 // reduces them instead of two. Per 16 k: 2 weight loads, 4 LD4R, 64
 // multiplies, 32 SADALPs for 512 MACs. The sums start at [b0 0 b1 0]…, the
-// bias interleaved with zeros in scr (R23), with M, R and L (or the float
+// bias interleaved with zeros in scr (R23; the bias at R12), with M, R and L (or the float
 // scales): no register is left for them during the loop. R22: bit 0 a
 // clamp narrower than int8, bit 1 a padded block (n < 8), bit 2 some L of
 // the block is not 0; any sends the row group to the slow epilogue.
@@ -160,6 +158,7 @@ func genNeonP(a *Asm, name string, f32 bool, mr int) {
 	}
 	slowFlag(a, 8)
 	rowEnd(a)
+	a.L("\tADD\t$64, R23, R12") // the bias in scr (qmin, qmax are reloaded)
 	a.L("blk:")
 	if f32 {
 		a.L("\tVLD1\t(R10), [V16.S4, V17.S4]")
@@ -196,15 +195,13 @@ func genNeonP(a *Asm, name string, f32 bool, mr int) {
 	a.L("\tVZIP2\tV26.S4, V24.S4, V29.S4")
 	a.L("\tVZIP1\tV26.S4, V25.S4, V30.S4")
 	a.L("\tVZIP2\tV26.S4, V25.S4, V31.S4")
-	a.L("\tADD\t$64, R23, R20")
-	a.L("\tVST1\t[V28.S4, V29.S4, V30.S4, V31.S4], (R20)")
+	a.L("\tVST1\t[V28.S4, V29.S4, V30.S4, V31.S4], (R12)")
 	a.L("\tMOVD\tR2, R14")
 	a.L("\tMOVD\tR0, R26")
 	a.L("rowgrp:")
 	inPtrs(a, mr)
-	a.L("\tADD\t$64, R23, R20")
 	for r := 0; r < mr; r++ {
-		a.L("\tVLD1\t(R20), [V%d.S4, V%d.S4, V%d.S4, V%d.S4]", 4*r, 4*r+1, 4*r+2, 4*r+3)
+		a.L("\tVLD1\t(R12), [V%d.S4, V%d.S4, V%d.S4, V%d.S4]", 4*r, 4*r+1, 4*r+2, 4*r+3)
 	}
 	a.L("\tMOVD\tR8, R24")
 	a.L("\tLSR\t$4, R5, R25")
@@ -287,8 +284,10 @@ func genNeonP(a *Asm, name string, f32 bool, mr int) {
 	a.L("nosh:")
 	neonPRequant(a, mr)
 	a.L("\tTBZ\t$0, R22, noclamp")
-	a.L("\tVDUP\tR12, V30.B16")
-	a.L("\tVDUP\tR13, V31.B16")
+	a.L("\tMOVW\tqmin+92(FP), R20")
+	a.L("\tVDUP\tR20, V30.B16")
+	a.L("\tMOVW\tqmax+96(FP), R20")
+	a.L("\tVDUP\tR20, V31.B16")
 	for v := 28; v < 28+(mr+1)/2; v++ {
 		a.W("smax v%d.16b, v%d.16b, v30.16b", v, v)
 		a.W("smin v%d.16b, v%d.16b, v31.16b", v, v)
@@ -678,6 +677,7 @@ func genDot8(a *Asm, name string) {
 	a.L("\tLSL\t$3, R3, R13")
 	a.L("\tSUB\t$16, R13, R12")
 	a.L("\tSUB\t$8, R13, R13")
+	a.L("\tADD\t$64, R21, R16") // the bias copies in scr
 	a.L("blk:")
 	a.L("\tVLD2\t(R10), [V24.S4, V25.S4]")
 	a.L("\tADD\t$32, R10, R20")
@@ -713,9 +713,8 @@ func genDot8(a *Asm, name string) {
 	// - 16, R13 = 8*srcStride - 8
 	a.L("\tMOVD\tR14, R15")
 	a.L("\tADD\tR3<<3, R14, R14")
-	a.L("\tADD\t$64, R21, R20")
 	for r := 0; r < 8; r += 2 {
-		a.L("\tVLD1\t(R20), [V%d.S4, V%d.S4, V%d.S4, V%d.S4]", 2*r, 2*r+1, 2*r+2, 2*r+3)
+		a.L("\tVLD1\t(R16), [V%d.S4, V%d.S4, V%d.S4, V%d.S4]", 2*r, 2*r+1, 2*r+2, 2*r+3)
 	}
 	a.L("\tMOVD\tR8, R24")
 	a.L("\tLSR\t$4, R5, R25")
