@@ -9,9 +9,9 @@ import (
 )
 
 // The arm64 GEMMs read weights packed by packGEMMNeon / packGEMMDot and
-// compute 4 pixels x nr output channels per register tile (the *1 variants:
-// 1 pixel, for the last rows%4 pixels; the 4-pixel kernels require
-// rows%4 == 0). The asm
+// compute 4 pixels x nr output channels per register tile (gemmQ8Dot8: 8
+// pixels, rows%8 == 0; the *1 variants: 1 pixel, for the last rows%4
+// pixels; the 4-pixel kernels require rows%4 == 0). The asm
 // functions handle nblk blocks of nr channels, storing the first cols of
 // each block (cols < nr only for a padded tail block, nblk == 1). They read
 // kpad input bytes per pixel row; the wrapper guarantees that read stays
@@ -42,9 +42,9 @@ func gemmF32Dot(dst *float32, dstStride int, src *int8, srcStride int, rows, kpa
 func gemmQ8Neon1(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,
 	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, scr *[40]int32)
 
-// gemmQ8NeonK8 is gemmQ8Neon for kpad == 8 over nblk pairs of 4-channel
-// blocks (8 channels each, cols == 8), rows % 4 == 0: lanes are output
-// channels (SMULL/SMLAL by element), see neongen's genNeonK8.
+// gemmQ8NeonK8 is gemmQ8Neon for kpad == 8 over nblk 8-channel blocks
+// (cols == 8), rows % 4 == 0: lanes are output channels (MUL/MLA by
+// element, SADDW), see neongen's genNeonK8.
 //
 //go:noescape
 func gemmQ8NeonK8(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,

@@ -374,10 +374,10 @@ func neonPStep(a *Asm, mr, ng int) {
 	}
 }
 
-// genNeonK8: 4 rows x 8 columns for kpad == 8 (k <= 8: MixNet-S's
-// 16 -> 96 expansion in two groups of 8 input channels), over nblk pairs
-// of the layout's 8-channel blocks ([2][8 ch][4 k], 64 bytes). With 8 k
-// the SMULL/SADDLP kernel spends more on reducing lanes than on
+// genNeonK8: 4 rows x 8 columns for kpad == 8 (4 < k <= 8: MixNet-S's
+// 16 -> 96 expansion in two groups of 8 input channels), over nblk of the
+// layout's 8-channel blocks ([2][8 ch][4 k], 64 bytes). With 8 k the
+// SMULL/SADALP kernel spends more on reducing lanes than on
 // multiplying; here the lanes are the output channels: the block's weights
 // are transposed once per block (TBL) into W_k = [8 ch] int16 (V16-V23),
 // each pixel's 8 inputs widened to int16 (V0-V3), and MUL/MLA by element
