@@ -192,7 +192,7 @@ kloop:
 	SUBS	$1, R25, R25
 	BNE	kloop
 ktail:
-	TBZ	$3, R5, k4
+	TBZ	$3, R5, reduce
 	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
 	VLD2R.P	8(R15), [V24.S4, V25.S4]
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
@@ -246,46 +246,7 @@ ktail:
 	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
 	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
 	WORD $0x4e606bef // sadalp v15.4s, v31.8h
-k4:
-	TBZ	$2, R5, epi
-	VLD1.P	32(R24), [V16.B16, V17.B16]
-	VLD1R.P	4(R15), [V24.S4]
-	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
-	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
-	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
-	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
-	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
-	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
-	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
-	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
-	VLD1R.P	4(R16), [V24.S4]
-	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
-	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
-	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
-	WORD $0x4e606ba5 // sadalp v5.4s, v29.8h
-	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
-	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
-	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
-	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
-	VLD1R.P	4(R17), [V24.S4]
-	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
-	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
-	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
-	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
-	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
-	WORD $0x4e606bca // sadalp v10.4s, v30.8h
-	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
-	WORD $0x4e606beb // sadalp v11.4s, v31.8h
-	VLD1R.P	4(R19), [V24.S4]
-	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
-	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
-	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
-	WORD $0x4e606bad // sadalp v13.4s, v29.8h
-	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
-	WORD $0x4e606bce // sadalp v14.4s, v30.8h
-	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
-	WORD $0x4e606bef // sadalp v15.4s, v31.8h
-epi:
+reduce:
 	VADDP	V1.S4, V0.S4, V0.S4
 	VADDP	V3.S4, V2.S4, V1.S4
 	VADDP	V5.S4, V4.S4, V4.S4
@@ -294,6 +255,37 @@ epi:
 	VADDP	V11.S4, V10.S4, V9.S4
 	VADDP	V13.S4, V12.S4, V12.S4
 	VADDP	V15.S4, V14.S4, V13.S4
+	TBZ	$2, R5, epi
+	VLD2	(R24), [V16.H8, V17.H8]
+	VLD2R	(R15), [V2.H8, V3.H8]
+	WORD $0x0e30c05c // smull v28.8h, v2.8b, v16.8b
+	WORD $0x0e31807c // smlal v28.8h, v3.8b, v17.8b
+	WORD $0x4e30c05d // smull2 v29.8h, v2.16b, v16.16b
+	WORD $0x4e31807d // smlal2 v29.8h, v3.16b, v17.16b
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+	VLD2R	(R16), [V6.H8, V7.H8]
+	WORD $0x0e30c0de // smull v30.8h, v6.8b, v16.8b
+	WORD $0x0e3180fe // smlal v30.8h, v7.8b, v17.8b
+	WORD $0x4e30c0df // smull2 v31.8h, v6.16b, v16.16b
+	WORD $0x4e3180ff // smlal2 v31.8h, v7.16b, v17.16b
+	WORD $0x4e606bc4 // sadalp v4.4s, v30.8h
+	WORD $0x4e606be5 // sadalp v5.4s, v31.8h
+	VLD2R	(R17), [V10.H8, V11.H8]
+	WORD $0x0e30c15c // smull v28.8h, v10.8b, v16.8b
+	WORD $0x0e31817c // smlal v28.8h, v11.8b, v17.8b
+	WORD $0x4e30c15d // smull2 v29.8h, v10.16b, v16.16b
+	WORD $0x4e31817d // smlal2 v29.8h, v11.16b, v17.16b
+	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
+	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
+	VLD2R	(R19), [V14.H8, V15.H8]
+	WORD $0x0e30c1de // smull v30.8h, v14.8b, v16.8b
+	WORD $0x0e3181fe // smlal v30.8h, v15.8b, v17.8b
+	WORD $0x4e30c1df // smull2 v31.8h, v14.16b, v16.16b
+	WORD $0x4e3181ff // smlal2 v31.8h, v15.16b, v17.16b
+	WORD $0x4e606bcc // sadalp v12.4s, v30.8h
+	WORD $0x4e606bed // sadalp v13.4s, v31.8h
+epi:
 	VLD1	(R23), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
 	CBNZ	R22, slow
@@ -684,7 +676,7 @@ kloop:
 	SUBS	$1, R25, R25
 	BNE	kloop
 ktail:
-	TBZ	$3, R5, k4
+	TBZ	$3, R5, reduce
 	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
 	VLD2R.P	8(R15), [V24.S4, V25.S4]
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
@@ -738,46 +730,7 @@ ktail:
 	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
 	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
 	WORD $0x4e606bef // sadalp v15.4s, v31.8h
-k4:
-	TBZ	$2, R5, epi
-	VLD1.P	32(R24), [V16.B16, V17.B16]
-	VLD1R.P	4(R15), [V24.S4]
-	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
-	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
-	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
-	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
-	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
-	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
-	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
-	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
-	VLD1R.P	4(R16), [V24.S4]
-	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
-	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
-	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
-	WORD $0x4e606ba5 // sadalp v5.4s, v29.8h
-	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
-	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
-	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
-	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
-	VLD1R.P	4(R17), [V24.S4]
-	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
-	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
-	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
-	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
-	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
-	WORD $0x4e606bca // sadalp v10.4s, v30.8h
-	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
-	WORD $0x4e606beb // sadalp v11.4s, v31.8h
-	VLD1R.P	4(R19), [V24.S4]
-	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
-	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
-	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
-	WORD $0x4e606bad // sadalp v13.4s, v29.8h
-	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
-	WORD $0x4e606bce // sadalp v14.4s, v30.8h
-	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
-	WORD $0x4e606bef // sadalp v15.4s, v31.8h
-epi:
+reduce:
 	VADDP	V1.S4, V0.S4, V0.S4
 	VADDP	V3.S4, V2.S4, V1.S4
 	VADDP	V5.S4, V4.S4, V4.S4
@@ -786,6 +739,37 @@ epi:
 	VADDP	V11.S4, V10.S4, V9.S4
 	VADDP	V13.S4, V12.S4, V12.S4
 	VADDP	V15.S4, V14.S4, V13.S4
+	TBZ	$2, R5, epi
+	VLD2	(R24), [V16.H8, V17.H8]
+	VLD2R	(R15), [V2.H8, V3.H8]
+	WORD $0x0e30c05c // smull v28.8h, v2.8b, v16.8b
+	WORD $0x0e31807c // smlal v28.8h, v3.8b, v17.8b
+	WORD $0x4e30c05d // smull2 v29.8h, v2.16b, v16.16b
+	WORD $0x4e31807d // smlal2 v29.8h, v3.16b, v17.16b
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+	VLD2R	(R16), [V6.H8, V7.H8]
+	WORD $0x0e30c0de // smull v30.8h, v6.8b, v16.8b
+	WORD $0x0e3180fe // smlal v30.8h, v7.8b, v17.8b
+	WORD $0x4e30c0df // smull2 v31.8h, v6.16b, v16.16b
+	WORD $0x4e3180ff // smlal2 v31.8h, v7.16b, v17.16b
+	WORD $0x4e606bc4 // sadalp v4.4s, v30.8h
+	WORD $0x4e606be5 // sadalp v5.4s, v31.8h
+	VLD2R	(R17), [V10.H8, V11.H8]
+	WORD $0x0e30c15c // smull v28.8h, v10.8b, v16.8b
+	WORD $0x0e31817c // smlal v28.8h, v11.8b, v17.8b
+	WORD $0x4e30c15d // smull2 v29.8h, v10.16b, v16.16b
+	WORD $0x4e31817d // smlal2 v29.8h, v11.16b, v17.16b
+	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
+	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
+	VLD2R	(R19), [V14.H8, V15.H8]
+	WORD $0x0e30c1de // smull v30.8h, v14.8b, v16.8b
+	WORD $0x0e3181fe // smlal v30.8h, v15.8b, v17.8b
+	WORD $0x4e30c1df // smull2 v31.8h, v14.16b, v16.16b
+	WORD $0x4e3181ff // smlal2 v31.8h, v15.16b, v17.16b
+	WORD $0x4e606bcc // sadalp v12.4s, v30.8h
+	WORD $0x4e606bed // sadalp v13.4s, v31.8h
+epi:
 	VLD1	(R23), [V16.S4, V17.S4]
 	WORD $0x4e21d800 // scvtf v0.4s, v0.4s
 	WORD $0x6e30dc00 // fmul v0.4s, v0.4s, v16.4s
@@ -1050,7 +1034,7 @@ kloop:
 	SUBS	$1, R25, R25
 	BNE	kloop
 ktail:
-	TBZ	$3, R5, k4
+	TBZ	$3, R5, reduce
 	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
 	VLD2R.P	8(R15), [V24.S4, V25.S4]
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
@@ -1065,21 +1049,19 @@ ktail:
 	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
 	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
 	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
-k4:
-	TBZ	$2, R5, epi
-	VLD1.P	32(R24), [V16.B16, V17.B16]
-	VLD1R.P	4(R15), [V24.S4]
-	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
-	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
-	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
-	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
-	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
-	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
-	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
-	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
-epi:
+reduce:
 	VADDP	V1.S4, V0.S4, V0.S4
 	VADDP	V3.S4, V2.S4, V1.S4
+	TBZ	$2, R5, epi
+	VLD2	(R24), [V16.H8, V17.H8]
+	VLD2R	(R15), [V2.H8, V3.H8]
+	WORD $0x0e30c05c // smull v28.8h, v2.8b, v16.8b
+	WORD $0x0e31807c // smlal v28.8h, v3.8b, v17.8b
+	WORD $0x4e30c05d // smull2 v29.8h, v2.16b, v16.16b
+	WORD $0x4e31807d // smlal2 v29.8h, v3.16b, v17.16b
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+epi:
 	VLD1	(R23), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
 	CBNZ	R22, slow
@@ -1452,7 +1434,7 @@ kloop:
 	SUBS	$1, R25, R25
 	BNE	kloop
 ktail:
-	TBZ	$3, R5, k4
+	TBZ	$3, R5, reduce
 	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
 	VLD2R.P	8(R15), [V24.S4, V25.S4]
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
@@ -1467,21 +1449,19 @@ ktail:
 	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
 	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
 	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
-k4:
-	TBZ	$2, R5, epi
-	VLD1.P	32(R24), [V16.B16, V17.B16]
-	VLD1R.P	4(R15), [V24.S4]
-	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
-	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
-	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
-	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
-	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
-	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
-	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
-	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
-epi:
+reduce:
 	VADDP	V1.S4, V0.S4, V0.S4
 	VADDP	V3.S4, V2.S4, V1.S4
+	TBZ	$2, R5, epi
+	VLD2	(R24), [V16.H8, V17.H8]
+	VLD2R	(R15), [V2.H8, V3.H8]
+	WORD $0x0e30c05c // smull v28.8h, v2.8b, v16.8b
+	WORD $0x0e31807c // smlal v28.8h, v3.8b, v17.8b
+	WORD $0x4e30c05d // smull2 v29.8h, v2.16b, v16.16b
+	WORD $0x4e31807d // smlal2 v29.8h, v3.16b, v17.16b
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+epi:
 	VLD1	(R23), [V16.S4, V17.S4]
 	WORD $0x4e21d800 // scvtf v0.4s, v0.4s
 	WORD $0x6e30dc00 // fmul v0.4s, v0.4s, v16.4s

@@ -143,7 +143,8 @@ func storeTailBytes(a *Asm, vec string, lane0, n int, label string) {
 // fit: |w| <= 127). SADALP folds them into int32 sums [c c c' c']: 4 sums
 // per row for 8 channels (V4r…V4r+3), so 4 rows x 8 channels fit (the
 // SADDLP kernel's lanes held one channel: 4 x 4), and one ADDP level
-// reduces them instead of two. Per 16 k: 2 weight loads, 4 LD4R, 64
+// reduces them instead of two (an odd last 4-k group is added after it,
+// neonPOdd). Per 16 k: 2 weight loads, 4 LD4R, 64
 // multiplies, 32 SADALPs for 512 MACs. The sums start at [b0 0 b1 0]…, the
 // bias interleaved with zeros in scr (R23; the bias at R12), with M, R and L (or the float
 // scales): no register is left for them during the loop. R22: bit 0 a
@@ -212,18 +213,18 @@ func genNeonP(a *Asm, name string, f32 bool, mr int) {
 	a.L("\tBNE\tkloop")
 	// kpad % 16 is 0, 4, 8 or 12: an 8-k step, then a 4-k step.
 	a.L("ktail:")
-	a.L("\tTBZ\t$3, R5, k4")
+	a.L("\tTBZ\t$3, R5, reduce")
 	neonPStep(a, mr, 2)
-	a.L("k4:")
-	a.L("\tTBZ\t$2, R5, epi")
-	neonPStep(a, mr, 1)
-	a.L("epi:")
+	a.L("reduce:")
 	// row r: channels 0-3 in V4r, 4-7 in V4r+1
 	for r := 0; r < mr; r++ {
 		b := 4 * r
 		a.L("\tVADDP\tV%d.S4, V%d.S4, V%d.S4", b+1, b, b)
 		a.L("\tVADDP\tV%d.S4, V%d.S4, V%d.S4", b+3, b+2, b+1)
 	}
+	a.L("\tTBZ\t$2, R5, epi")
+	neonPOdd(a, mr)
+	a.L("epi:")
 	full := func() {
 		for r := 0; r < mr; r++ {
 			if f32 {
@@ -334,7 +335,29 @@ func neonPRequant(a *Asm, mr int) {
 	}
 }
 
-// neonPStep emits one step of ng 4-k groups (ng = 4, 2 or 1) of genNeonP:
+// neonPOdd adds a last, odd 4-k group (kpad % 8 == 4) to the reduced
+// sums (V4r = channels 0-3, V4r+1 = 4-7). Alone, a group puts one product
+// in each int16 lane; folded as k0 k1 | k2 k3, two: LD2 splits the group's
+// halfwords into Wa = [c k0 k1] and Wb = [c k2 k3] for the 8 channels, LD2R
+// replicates the row's (x0, x1) and (x2, x3), and SMULL(2) Wa + SMLAL(2) Wb
+// give lanes [c0 c0 c1 c1 c2 c2 c3 c3] (channels 4-7 from the high
+// halves), which SADALP adds to the sums: 4 multiplies + 2 SADALPs a row
+// (a pair-layout step: 4 + 4).
+func neonPOdd(a *Asm, mr int) {
+	a.L("\tVLD2\t(R24), [V16.H8, V17.H8]")
+	for r := 0; r < mr; r++ {
+		b, t := 4*r, 28+2*(r%2)
+		a.L("\tVLD2R\t(%s), [V%d.H8, V%d.H8]", xr[r], b+2, b+3)
+		a.W("smull v%d.8h, v%d.8b, v16.8b", t, b+2)
+		a.W("smlal v%d.8h, v%d.8b, v17.8b", t, b+3)
+		a.W("smull2 v%d.8h, v%d.16b, v16.16b", t+1, b+2)
+		a.W("smlal2 v%d.8h, v%d.16b, v17.16b", t+1, b+3)
+		a.W("sadalp v%d.4s, v%d.8h", b, t)
+		a.W("sadalp v%d.4s, v%d.8h", b+1, t+1)
+	}
+}
+
+// neonPStep emits one step of ng 4-k groups (ng = 4 or 2) of genNeonP:
 // the weights (32 bytes a group: channels 0-3 in V16+2g, 4-7 in V17+2g),
 // each row's groups replicated into V24…, then per pair of channels and
 // pair of groups SMULL(2) + SMLAL(2) into an int16 temporary (V28-V31) and
