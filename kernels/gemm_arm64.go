@@ -9,22 +9,26 @@ import (
 )
 
 // The arm64 GEMMs read weights packed by packGEMMNeon / packGEMMDot and
-// compute 4 pixels x nr output channels per register tile (the *1 variants:
-// 1 pixel, for the last rows%4 pixels; the 4-pixel kernels require
-// rows%4 == 0). The asm
+// compute 4 pixels x nr output channels per register tile (gemmQ8Dot8: 8
+// pixels, rows%8 == 0; the *1 variants: 1 pixel, for the last rows%4
+// pixels; the 4-pixel kernels require rows%4 == 0). The asm
 // functions handle nblk blocks of nr channels, storing the first cols of
 // each block (cols < nr only for a padded tail block, nblk == 1). They read
 // kpad input bytes per pixel row; the wrapper guarantees that read stays
 // inside src's capacity (the padded weights are zero, so the extra bytes do
 // not count).
 
+// The neon kernels keep each block's bias (interleaved with zeros), M, R
+// and L, or scales, in scr: their row loop needs every register (see
+// neongen's genNeonP).
+//
 //go:noescape
 func gemmQ8Neon(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,
-	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
+	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, scr *[40]int32)
 
 //go:noescape
 func gemmF32Neon(dst *float32, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,
-	w *int8, bias *int32, scale *float32)
+	w *int8, bias *int32, scale *float32, scr *[40]int32)
 
 //go:noescape
 func gemmQ8Dot(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,
@@ -36,15 +40,23 @@ func gemmF32Dot(dst *float32, dstStride int, src *int8, srcStride int, rows, kpa
 
 //go:noescape
 func gemmQ8Neon1(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,
-	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
+	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, scr *[40]int32)
 
-// gemmQ8NeonK8 is gemmQ8Neon for kpad == 8 over nblk pairs of 4-channel
-// blocks (8 channels each, cols == 8), rows % 4 == 0: lanes are output
-// channels (SMULL/SMLAL by element), see neongen's genNeonK8.
+// gemmQ8NeonK8 is gemmQ8Neon for kpad == 8 over nblk 8-channel blocks
+// (cols == 8), rows % 4 == 0: lanes are output channels (MUL/MLA by
+// element, SADDW), see neongen's genNeonK8.
 //
 //go:noescape
 func gemmQ8NeonK8(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,
 	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
+
+// gemmQ8Dot8 is gemmQ8Dot for 8-row groups of whole 8-channel blocks
+// (rows % 8 == 0): 16 sums, 8 weight and 8 input registers, so each
+// block's requantization constants and bias go through scr (see neongen's genDot8).
+//
+//go:noescape
+func gemmQ8Dot8(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk int,
+	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, scr *[40]int32)
 
 //go:noescape
 func gemmQ8Dot1(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,
@@ -52,7 +64,7 @@ func gemmQ8Dot1(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, 
 
 //go:noescape
 func gemmF32Neon1(dst *float32, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,
-	w *int8, bias *int32, scale *float32)
+	w *int8, bias *int32, scale *float32, scr *[40]int32)
 
 //go:noescape
 func gemmF32Dot1(dst *float32, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,
@@ -75,12 +87,22 @@ const (
 
 func (dot gemmQ8Asm) call(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,
 	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32) {
+	var scr [40]int32
+	if r8 := rows &^ 7; dot && r8 > 0 && cols == 8 {
+		gemmQ8Dot8(dst, dstStride, src, srcStride, r8, kpad, nblk, w, bias, rq, zOut, qmin, qmax, &scr)
+		if rows == r8 {
+			return
+		}
+		dst = (*int8)(unsafe.Add(unsafe.Pointer(dst), r8*dstStride))
+		src = (*int8)(unsafe.Add(unsafe.Pointer(src), r8*srcStride))
+		rows -= r8
+	}
 	r4 := rows &^ 3
 	if r4 > 0 {
 		if dot {
 			gemmQ8Dot(dst, dstStride, src, srcStride, r4, kpad, nblk, cols, w, bias, rq, zOut, qmin, qmax)
 		} else {
-			gemmQ8Neon(dst, dstStride, src, srcStride, r4, kpad, nblk, cols, w, bias, rq, zOut, qmin, qmax)
+			gemmQ8Neon(dst, dstStride, src, srcStride, r4, kpad, nblk, cols, w, bias, rq, zOut, qmin, qmax, &scr)
 		}
 	}
 	if rows == r4 {
@@ -91,18 +113,19 @@ func (dot gemmQ8Asm) call(dst *int8, dstStride int, src *int8, srcStride int, ro
 	if dot {
 		gemmQ8Dot1(dst, dstStride, src, srcStride, rows-r4, kpad, nblk, cols, w, bias, rq, zOut, qmin, qmax)
 	} else {
-		gemmQ8Neon1(dst, dstStride, src, srcStride, rows-r4, kpad, nblk, cols, w, bias, rq, zOut, qmin, qmax)
+		gemmQ8Neon1(dst, dstStride, src, srcStride, rows-r4, kpad, nblk, cols, w, bias, rq, zOut, qmin, qmax, &scr)
 	}
 }
 
 func (dot gemmF32Asm) call(dst *float32, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,
 	w *int8, bias *int32, scale *float32) {
+	var scr [40]int32
 	r4 := rows &^ 3
 	if r4 > 0 {
 		if dot {
 			gemmF32Dot(dst, dstStride, src, srcStride, r4, kpad, nblk, cols, w, bias, scale)
 		} else {
-			gemmF32Neon(dst, dstStride, src, srcStride, r4, kpad, nblk, cols, w, bias, scale)
+			gemmF32Neon(dst, dstStride, src, srcStride, r4, kpad, nblk, cols, w, bias, scale, &scr)
 		}
 	}
 	if rows == r4 {
@@ -113,7 +136,7 @@ func (dot gemmF32Asm) call(dst *float32, dstStride int, src *int8, srcStride int
 	if dot {
 		gemmF32Dot1(dst, dstStride, src, srcStride, rows-r4, kpad, nblk, cols, w, bias, scale)
 	} else {
-		gemmF32Neon1(dst, dstStride, src, srcStride, rows-r4, kpad, nblk, cols, w, bias, scale)
+		gemmF32Neon1(dst, dstStride, src, srcStride, rows-r4, kpad, nblk, cols, w, bias, scale, &scr)
 	}
 }
 
@@ -124,24 +147,45 @@ type gemmLayout struct {
 }
 
 var (
-	neonLayout = gemmLayout{nr: 4, kmul: 8} // [n/4][kpad/16][4][16], then [4][8] if kpad%16 == 8
-	dotLayout  = gemmLayout{nr: 8, kmul: 4} // [n/8][kpad/4][8][4]
+	// [n/8][kpad/4][8][4] for both: SDOT reads a 4-k group of 8 channels,
+	// the neon kernels a pair of groups of 4 channels (genNeonP)
+	neonLayout = gemmLayout{nr: 8, kmul: 4}
+	dotLayout  = gemmLayout{nr: 8, kmul: 4}
 )
+
+// When n > nr is not a multiple of nr, the last block holds channels
+// n-nr … n-1 (overlapping the block before it) instead of a padded block,
+// so that every block is stored whole by the 16-byte / 8-byte lane stores
+// (a padded block took a lane-by-lane slow path: 0.8 M instructions a
+// MixNet-S frame on dotprod, whose grouped 1×1s have n = 12, 20, 60, 100).
+// Only n < nr pads (with zero weights).
 
 func (l gemmLayout) kpad(k int) int { return (k + l.kmul - 1) / l.kmul * l.kmul }
 
 func (l gemmLayout) size(k, n int) int { return (n + l.nr - 1) / l.nr * l.nr * l.kpad(k) }
 
-// index is the position of w[co][ci] in the packed slice.
-func (l gemmLayout) index(co, ci, kp int) int {
-	b, c := co/l.nr, co%l.nr
-	base := b * l.nr * kp
-	if l.nr == 4 { // neon
-		k0 := ci &^ 15
-		ch := min(16, kp-k0)
-		return base + k0*4 + c*ch + ci - k0
+// lastStart is the first channel of the last block when n % nr != 0.
+func (l gemmLayout) lastStart(n int) int { return max(n-l.nr, 0) }
+
+// channel is the output channel of lane c of block b, -1 for padding.
+func (l gemmLayout) channel(b, c, n int) int {
+	if b < n/l.nr {
+		return b*l.nr + c
 	}
-	return base + ci/4*32 + c*4 + ci%4
+	if co := l.lastStart(n) + c; co < n {
+		return co
+	}
+	return -1
+}
+
+// index is the position of w[co][ci] in the packed slice (its first copy
+// when co is in two blocks).
+func (l gemmLayout) index(co, ci, kp, n int) int {
+	b, c := co/l.nr, co%l.nr
+	if co >= n/l.nr*l.nr { // the last, overlapping or padded block
+		c = co - l.lastStart(n)
+	}
+	return b*l.nr*kp + ci/4*32 + c*4 + ci%4
 }
 
 func (l gemmLayout) pack(w []int8, k, n int) []int8 {
@@ -149,32 +193,35 @@ func (l gemmLayout) pack(w []int8, k, n int) []int8 {
 		panic("kernels: PackGEMM: k and n must be positive")
 	}
 	need("PackGEMM", "w", len(w), n*k)
-	kp := l.kpad(k)
 	out := make([]int8, l.size(k, n))
-	// Runs of w's row are contiguous in the layout (16 k per channel for
-	// neon, 4 for dotprod): copy them, as index would place each byte (a
-	// byte-by-byte loop with a division per byte cost ~10^8 instructions
-	// at load on a Pi).
-	for co := range n {
-		row := w[co*k : co*k+k]
-		base := co / l.nr * l.nr * kp
-		c := co % l.nr
-		if l.nr == 4 {
-			for k0 := 0; k0 < k; k0 += 16 {
-				ch := min(16, kp-k0)
-				copy(out[base+k0*4+c*ch:], row[k0:min(k0+16, k)])
+	l.packInto(out, w, k, n)
+	return out
+}
+
+// packInto packs w ([n][k]) into out (l.size(k, n) bytes, zero).
+func (l gemmLayout) packInto(out, w []int8, k, n int) {
+	kp := l.kpad(k)
+	// Runs of 4 k of w's row are contiguous in the layout: copy them, as
+	// index would place each byte (a byte-by-byte loop with a division per
+	// byte cost ~10^8 instructions at load on a Pi).
+	nb := (n + l.nr - 1) / l.nr
+	for b := range nb {
+		base := b * l.nr * kp
+		for c := range l.nr {
+			co := l.channel(b, c, n)
+			if co < 0 {
+				continue
 			}
-			continue
-		}
-		k4 := k &^ 3
-		for k0 := 0; k0 < k4; k0 += 4 { // 4-byte moves: a copy call each cost ~45 instructions
-			*(*[4]int8)(out[base+k0*8+c*4:]) = *(*[4]int8)(row[k0:])
-		}
-		if k4 < k {
-			copy(out[base+k4*8+c*4:], row[k4:])
+			row := w[co*k : co*k+k]
+			k4 := k &^ 3
+			for k0 := 0; k0 < k4; k0 += 4 { // 4-byte moves: a copy call each cost ~45 instructions
+				*(*[4]int8)(out[base+k0*8+c*4:]) = *(*[4]int8)(row[k0:])
+			}
+			if k4 < k {
+				copy(out[base+k4*8+c*4:], row[k4:])
+			}
 		}
 	}
-	return out
 }
 
 func packGEMMNeon(w []int8, k, n int) []int8 { return neonLayout.pack(w, k, n) }
@@ -215,38 +262,53 @@ func gemmQ8Arm64(name string, l gemmLayout, fn gemmQ8Asm, dst []int8, dstStride 
 	}
 	safe := safeRows(src, srcStride, pixels, kp)
 	if safe > 0 {
-		gemmQ8Blocks(l, fn, dst, dstStride, &src[0], srcStride, safe, kp, n, w, bias, rq, zOut, qmin, qmax)
+		gemmQ8Blocks(l, fn, dst, dstStride, &src[0], srcStride, safe, k, n, w, bias, rq, zOut, qmin, qmax)
 	}
 	for p := safe; p < pixels; p++ {
 		gemmQ8Row(l, fn, dst[p*dstStride:], src[p*srcStride:][:k], k, n, w, bias, rq, zOut, qmin, qmax)
 	}
 }
 
-func gemmQ8Blocks(l gemmLayout, fn gemmQ8Asm, dst []int8, dstStride int, src *int8, srcStride, rows, kp, n int,
+func gemmQ8Blocks(l gemmLayout, fn gemmQ8Asm, dst []int8, dstStride int, src *int8, srcStride, rows, k, n int,
 	w []int8, bias []int32, rq []quant.Multiplier, zOut, qmin, qmax int32) {
+	kp := l.kpad(k)
 	if r4, n8 := rows&^3, n&^7; fn == q8Neon && kp == 8 && r4 > 0 && n8 > 0 {
 		// k <= 8: the 8-channel kernel for the 4-row groups of the first
 		// n8 channels, the usual kernels for the rest.
 		gemmQ8NeonK8(&dst[0], dstStride, src, srcStride, r4, kp, n8/8, 8, &w[0], &bias[0], &rq[0], zOut, qmin, qmax)
 		if n8 < n {
-			gemmQ8Blocks(l, fn, dst[n8:], dstStride, src, srcStride, r4, kp, n-n8, w[n8*kp:], bias[n8:], rq[n8:], zOut, qmin, qmax)
+			gemmQ8BlocksFrom(l, fn, n8/l.nr, dst, dstStride, src, srcStride, r4, k, n, w, bias, rq, zOut, qmin, qmax)
 		}
 		if r4 < rows {
-			gemmQ8Blocks(l, fn, dst[r4*dstStride:], dstStride, (*int8)(unsafe.Add(unsafe.Pointer(src), r4*srcStride)),
-				srcStride, rows-r4, kp, n, w, bias, rq, zOut, qmin, qmax)
+			gemmQ8BlocksFrom(l, fn, 0, dst[r4*dstStride:], dstStride, (*int8)(unsafe.Add(unsafe.Pointer(src), r4*srcStride)),
+				srcStride, rows-r4, k, n, w, bias, rq, zOut, qmin, qmax)
 		}
 		return
 	}
+	gemmQ8BlocksFrom(l, fn, 0, dst, dstStride, src, srcStride, rows, k, n, w, bias, rq, zOut, qmin, qmax)
+}
+
+// gemmQ8BlocksFrom computes the layout's blocks b0… of n channels.
+func gemmQ8BlocksFrom(l gemmLayout, fn gemmQ8Asm, b0 int, dst []int8, dstStride int, src *int8, srcStride, rows, k, n int,
+	w []int8, bias []int32, rq []quant.Multiplier, zOut, qmin, qmax int32) {
+	kp := l.kpad(k)
 	nfull, tail := n/l.nr, n%l.nr
-	if nfull > 0 {
-		fn.call(&dst[0], dstStride, src, srcStride, rows, kp, nfull, l.nr, &w[0], &bias[0], &rq[0], zOut, qmin, qmax)
+	if nfull > b0 {
+		c := b0 * l.nr
+		fn.call(&dst[c], dstStride, src, srcStride, rows, kp, nfull-b0, l.nr, &w[c*kp], &bias[c], &rq[c], zOut, qmin, qmax)
 	}
-	if tail > 0 {
+	if tail > 0 && nfull > 0 { // the overlapping last block
+		c0 := l.lastStart(n)
+		fn.call(&dst[c0], dstStride, src, srcStride, rows, kp, 1, l.nr, &w[nfull*l.nr*kp], &bias[c0], &rq[c0], zOut, qmin, qmax)
+	} else if tail > 0 {
 		var tb [8]int32
 		var tr [8]quant.Multiplier
-		copy(tb[:], bias[nfull*l.nr:n])
-		copy(tr[:], rq[nfull*l.nr:n])
-		fn.call(&dst[nfull*l.nr], dstStride, src, srcStride, rows, kp, 1, tail, &w[nfull*l.nr*kp], &tb[0], &tr[0], zOut, qmin, qmax)
+		for i := range tr {
+			tr[i].Shift = 1 // padding lanes: no left shift (the SQSHLs stay skipped)
+		}
+		copy(tb[:], bias[:n])
+		copy(tr[:], rq[:n])
+		fn.call(&dst[0], dstStride, src, srcStride, rows, kp, 1, tail, &w[0], &tb[0], &tr[0], zOut, qmin, qmax)
 	}
 }
 
@@ -257,18 +319,18 @@ func gemmQ8Row(l gemmLayout, fn gemmQ8Asm, dst []int8, x []int8, k, n int,
 	if kp <= rowBufLen {
 		var buf [rowBufLen]int8
 		copy(buf[:], x)
-		gemmQ8Blocks(l, fn, dst, n, &buf[0], kp, 1, kp, n, w, bias, rq, zOut, qmin, qmax)
+		gemmQ8Blocks(l, fn, dst, n, &buf[0], kp, 1, k, n, w, bias, rq, zOut, qmin, qmax)
 		return
 	}
 	for co := range n {
-		dst[co] = quant.Requantize(bias[co]+l.dot(x, w, co, kp), rq[co], zOut, qmin, qmax)
+		dst[co] = quant.Requantize(bias[co]+l.dot(x, w, co, kp, n), rq[co], zOut, qmin, qmax)
 	}
 }
 
-func (l gemmLayout) dot(x, w []int8, co, kp int) int32 {
+func (l gemmLayout) dot(x, w []int8, co, kp, n int) int32 {
 	var a int32
 	for ci, xv := range x {
-		a += int32(xv) * int32(w[l.index(co, ci, kp)])
+		a += int32(xv) * int32(w[l.index(co, ci, kp, n)])
 	}
 	return a
 }
@@ -298,12 +360,15 @@ func gemmF32Blocks(l gemmLayout, fn gemmF32Asm, dst []float32, dstStride int, sr
 	if nfull > 0 {
 		fn.call(&dst[0], dstStride, src, srcStride, rows, kp, nfull, l.nr, &w[0], &bias[0], &scale[0])
 	}
-	if tail > 0 {
+	if tail > 0 && nfull > 0 { // the overlapping last block
+		c0 := l.lastStart(n)
+		fn.call(&dst[c0], dstStride, src, srcStride, rows, kp, 1, l.nr, &w[nfull*l.nr*kp], &bias[c0], &scale[c0])
+	} else if tail > 0 {
 		var tb [8]int32
 		var ts [8]float32
-		copy(tb[:], bias[nfull*l.nr:n])
-		copy(ts[:], scale[nfull*l.nr:n])
-		fn.call(&dst[nfull*l.nr], dstStride, src, srcStride, rows, kp, 1, tail, &w[nfull*l.nr*kp], &tb[0], &ts[0])
+		copy(tb[:], bias[:n])
+		copy(ts[:], scale[:n])
+		fn.call(&dst[0], dstStride, src, srcStride, rows, kp, 1, tail, &w[0], &tb[0], &ts[0])
 	}
 }
 
@@ -317,7 +382,7 @@ func gemmF32Row(l gemmLayout, fn gemmF32Asm, dst []float32, x []int8, k, n int,
 		return
 	}
 	for co := range n {
-		dst[co] = float32(bias[co]+l.dot(x, w, co, kp)) * scale[co]
+		dst[co] = float32(bias[co]+l.dot(x, w, co, kp, n)) * scale[co]
 	}
 }
 

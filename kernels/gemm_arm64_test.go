@@ -41,6 +41,22 @@ func TestArmGEMM(t *testing.T) {
 				runArmGEMM(t, rng, tab, c)
 			}
 		}
+		// Pixel counts that reach the 8-row dotprod kernel and its 4-row
+		// and 1-row remainders, on k with and without K tails, whole and
+		// overlapping last blocks, every multiplier kind and clamps.
+		i := 0
+		for _, px := range []int{8, 12, 15, 16, 21, 29} {
+			for _, k := range []int{3, 8, 16, 20, 24, 40, 72} {
+				for _, n := range []int{8, 12, 16, 20, 36} {
+					i++
+					c := armGEMMCase{pixels: px, k: k, n: n, tight: i%3 == 0, multKind: i % 3, extreme: i%4 == 0, largeBias: i%5 == 0}
+					if i%2 == 0 {
+						c.inOff, c.inExtra, c.outOff, c.outExtra = i%4, i%7, i%3, i%5
+					}
+					runArmGEMM(t, rng, tab, c)
+				}
+			}
+		}
 		iters := 400
 		if testing.Short() {
 			iters = 120
@@ -61,20 +77,26 @@ func TestArmPackGEMM(t *testing.T) {
 			k, n := 1+rng.IntN(70), 1+rng.IntN(30)
 			w := randWeights(rng, n*k, false)
 			p := tab.PackGEMM(w, k, n)
+			// The number of non-zeros: w's, plus the copies of the channels
+			// the overlapping last block repeats (padding must be zero).
 			var nz int
 			for _, v := range p {
 				if v != 0 {
 					nz++
 				}
 			}
+			nr := map[string]int{"neon": 8, "dotprod": 8}[tab.Name]
 			var wz int
-			for _, v := range w {
-				if v != 0 {
+			for i, v := range w {
+				if co := i / k; v != 0 {
 					wz++
+					if nr > 0 && n > nr && n%nr != 0 && co >= n-nr && co < n/nr*nr {
+						wz++
+					}
 				}
 			}
 			if nz != wz {
-				t.Fatalf("k=%d n=%d: packed has %d non-zeros, w has %d (padding must be zero)", k, n, nz, wz)
+				t.Fatalf("k=%d n=%d: packed has %d non-zeros, want %d (padding must be zero)", k, n, nz, wz)
 			}
 			if &p[0] == &w[0] {
 				t.Fatal("PackGEMM must return a new slice")
@@ -87,7 +109,7 @@ func TestArmPackGEMM(t *testing.T) {
 			}
 			for co := range n {
 				for ci := range k {
-					if got := p[l.index(co, ci, l.kpad(k))]; got != w[co*k+ci] {
+					if got := p[l.index(co, ci, l.kpad(k), n)]; got != w[co*k+ci] {
 						t.Fatalf("%s k=%d n=%d: w[%d][%d] = %d packed at its index as %d", tab.Name, k, n, co, ci, w[co*k+ci], got)
 					}
 				}

@@ -6,8 +6,9 @@
 #include "textflag.h"
 
 
-// func gemmQ8Neon(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int, w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
-TEXT ·gemmQ8Neon(SB), NOSPLIT, $0-100
+// func gemmQ8Neon(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int, w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, scr *[40]int32)
+TEXT ·gemmQ8Neon(SB), NOSPLIT, $0-112
+	MOVD	scr+104(FP), R23
 	MOVD	dst+0(FP), R0
 	MOVD	dstStride+8(FP), R1
 	MOVD	src+16(FP), R2
@@ -29,27 +30,47 @@ TEXT ·gemmQ8Neon(SB), NOSPLIT, $0-100
 	CMP	R20, R13
 	CSET	NE, R20
 	ORR	R20, R22, R22
-	CMP	$4, R7
+	CMP	$8, R7
 	CSET	LT, R20
 	ORR	R20<<1, R22, R22
 	MUL	R4, R3, R4
 	ADD	R2, R4, R4
-	MOVW	$1, R20
-	VDUP	R20, V26.S4
-	VEOR	V27.B16, V27.B16, V27.B16
+	ADD	$64, R23, R12
 blk:
-	VLD1	(R9), [V28.S4]
-	VLD2	(R10), [V29.S4, V30.S4]
+	VLD2	(R10), [V24.S4, V25.S4]
+	ADD	$32, R10, R20
+	VLD2	(R20), [V26.S4, V27.S4]
+	VORR	V24.B16, V24.B16, V16.B16
+	VORR	V26.B16, V26.B16, V17.B16
 	MOVW	$1, R20
-	VDUP	R20, V26.S4
-	VEOR	V27.B16, V27.B16, V27.B16
-	VSUB	V30.S4, V26.S4, V31.S4
-	WORD $0x4ebb67ff // smax v31.4s, v31.4s, v27.4s
-	WORD $0x4eba67de // smax v30.4s, v30.4s, v26.4s
-	VSUB	V30.S4, V27.S4, V30.S4
-	VMOV	V31.D[0], R23
-	VMOV	V31.D[1], R20
-	ORR	R20, R23, R23
+	VDUP	R20, V28.S4
+	VEOR	V29.B16, V29.B16, V29.B16
+	VSUB	V25.S4, V28.S4, V20.S4
+	WORD $0x4ebd6694 // smax v20.4s, v20.4s, v29.4s
+	WORD $0x4ebc6739 // smax v25.4s, v25.4s, v28.4s
+	VSUB	V25.S4, V29.S4, V18.S4
+	VSUB	V27.S4, V28.S4, V21.S4
+	WORD $0x4ebd66b5 // smax v21.4s, v21.4s, v29.4s
+	WORD $0x4ebc677b // smax v27.4s, v27.4s, v28.4s
+	VSUB	V27.S4, V29.S4, V19.S4
+	VST1	[V16.S4, V17.S4, V18.S4, V19.S4], (R23)
+	ADD	$128, R23, R20
+	VST1	[V20.S4, V21.S4], (R20)
+	VORR	V20.B16, V21.B16, V20.B16
+	VMOV	V20.D[0], R24
+	VMOV	V20.D[1], R20
+	ORR	R20, R24, R24
+	AND	$3, R22, R22
+	CMP	$0, R24
+	CSET	NE, R20
+	ORR	R20<<2, R22, R22
+	VLD1	(R9), [V24.S4, V25.S4]
+	VEOR	V26.B16, V26.B16, V26.B16
+	VZIP1	V26.S4, V24.S4, V28.S4
+	VZIP2	V26.S4, V24.S4, V29.S4
+	VZIP1	V26.S4, V25.S4, V30.S4
+	VZIP2	V26.S4, V25.S4, V31.S4
+	VST1	[V28.S4, V29.S4, V30.S4, V31.S4], (R12)
 	MOVD	R2, R14
 	MOVD	R0, R26
 rowgrp:
@@ -58,332 +79,453 @@ rowgrp:
 	ADD	R3, R16, R17
 	ADD	R3, R17, R19
 	ADD	R3, R19, R14
+	VLD1	(R12), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R12), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R12), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1	(R12), [V12.S4, V13.S4, V14.S4, V15.S4]
 	MOVD	R8, R24
 	LSR	$4, R5, R25
-	CBZ	R25, zero
-	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
-	VLD1.P	16(R15), [V16.B16]
-	VLD1.P	16(R16), [V17.B16]
-	VLD1.P	16(R17), [V18.B16]
-	VLD1.P	16(R19), [V19.B16]
-	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
-	WORD $0x0e35c219 // smull v25.8h, v16.8b, v21.8b
-	WORD $0x0e36c21a // smull v26.8h, v16.8b, v22.8b
-	WORD $0x0e37c21b // smull v27.8h, v16.8b, v23.8b
-	WORD $0x4e348218 // smlal2 v24.8h, v16.16b, v20.16b
-	WORD $0x4e358219 // smlal2 v25.8h, v16.16b, v21.16b
-	WORD $0x4e36821a // smlal2 v26.8h, v16.16b, v22.16b
-	WORD $0x4e37821b // smlal2 v27.8h, v16.16b, v23.16b
-	WORD $0x4e602b00 // saddlp v0.4s, v24.8h
-	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
-	WORD $0x4e602b42 // saddlp v2.4s, v26.8h
-	WORD $0x4e602b63 // saddlp v3.4s, v27.8h
-	WORD $0x0e34c238 // smull v24.8h, v17.8b, v20.8b
-	WORD $0x0e35c239 // smull v25.8h, v17.8b, v21.8b
-	WORD $0x0e36c23a // smull v26.8h, v17.8b, v22.8b
-	WORD $0x0e37c23b // smull v27.8h, v17.8b, v23.8b
-	WORD $0x4e348238 // smlal2 v24.8h, v17.16b, v20.16b
-	WORD $0x4e358239 // smlal2 v25.8h, v17.16b, v21.16b
-	WORD $0x4e36823a // smlal2 v26.8h, v17.16b, v22.16b
-	WORD $0x4e37823b // smlal2 v27.8h, v17.16b, v23.16b
-	WORD $0x4e602b04 // saddlp v4.4s, v24.8h
-	WORD $0x4e602b25 // saddlp v5.4s, v25.8h
-	WORD $0x4e602b46 // saddlp v6.4s, v26.8h
-	WORD $0x4e602b67 // saddlp v7.4s, v27.8h
-	WORD $0x0e34c258 // smull v24.8h, v18.8b, v20.8b
-	WORD $0x0e35c259 // smull v25.8h, v18.8b, v21.8b
-	WORD $0x0e36c25a // smull v26.8h, v18.8b, v22.8b
-	WORD $0x0e37c25b // smull v27.8h, v18.8b, v23.8b
-	WORD $0x4e348258 // smlal2 v24.8h, v18.16b, v20.16b
-	WORD $0x4e358259 // smlal2 v25.8h, v18.16b, v21.16b
-	WORD $0x4e36825a // smlal2 v26.8h, v18.16b, v22.16b
-	WORD $0x4e37825b // smlal2 v27.8h, v18.16b, v23.16b
-	WORD $0x4e602b08 // saddlp v8.4s, v24.8h
-	WORD $0x4e602b29 // saddlp v9.4s, v25.8h
-	WORD $0x4e602b4a // saddlp v10.4s, v26.8h
-	WORD $0x4e602b6b // saddlp v11.4s, v27.8h
-	WORD $0x0e34c278 // smull v24.8h, v19.8b, v20.8b
-	WORD $0x0e35c279 // smull v25.8h, v19.8b, v21.8b
-	WORD $0x0e36c27a // smull v26.8h, v19.8b, v22.8b
-	WORD $0x0e37c27b // smull v27.8h, v19.8b, v23.8b
-	WORD $0x4e348278 // smlal2 v24.8h, v19.16b, v20.16b
-	WORD $0x4e358279 // smlal2 v25.8h, v19.16b, v21.16b
-	WORD $0x4e36827a // smlal2 v26.8h, v19.16b, v22.16b
-	WORD $0x4e37827b // smlal2 v27.8h, v19.16b, v23.16b
-	WORD $0x4e602b0c // saddlp v12.4s, v24.8h
-	WORD $0x4e602b2d // saddlp v13.4s, v25.8h
-	WORD $0x4e602b4e // saddlp v14.4s, v26.8h
-	WORD $0x4e602b6f // saddlp v15.4s, v27.8h
-	SUBS	$1, R25, R25
-	BEQ	ktail
+	CBZ	R25, ktail
 kloop:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
-	VLD1.P	16(R15), [V16.B16]
-	VLD1.P	16(R16), [V17.B16]
-	VLD1.P	16(R17), [V18.B16]
-	VLD1.P	16(R19), [V19.B16]
-	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
-	WORD $0x0e35c219 // smull v25.8h, v16.8b, v21.8b
-	WORD $0x0e36c21a // smull v26.8h, v16.8b, v22.8b
-	WORD $0x0e37c21b // smull v27.8h, v16.8b, v23.8b
-	WORD $0x4e348218 // smlal2 v24.8h, v16.16b, v20.16b
-	WORD $0x4e358219 // smlal2 v25.8h, v16.16b, v21.16b
-	WORD $0x4e36821a // smlal2 v26.8h, v16.16b, v22.16b
-	WORD $0x4e37821b // smlal2 v27.8h, v16.16b, v23.16b
-	WORD $0x4e606b00 // sadalp v0.4s, v24.8h
-	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
-	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
-	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
-	WORD $0x0e34c238 // smull v24.8h, v17.8b, v20.8b
-	WORD $0x0e35c239 // smull v25.8h, v17.8b, v21.8b
-	WORD $0x0e36c23a // smull v26.8h, v17.8b, v22.8b
-	WORD $0x0e37c23b // smull v27.8h, v17.8b, v23.8b
-	WORD $0x4e348238 // smlal2 v24.8h, v17.16b, v20.16b
-	WORD $0x4e358239 // smlal2 v25.8h, v17.16b, v21.16b
-	WORD $0x4e36823a // smlal2 v26.8h, v17.16b, v22.16b
-	WORD $0x4e37823b // smlal2 v27.8h, v17.16b, v23.16b
-	WORD $0x4e606b04 // sadalp v4.4s, v24.8h
-	WORD $0x4e606b25 // sadalp v5.4s, v25.8h
-	WORD $0x4e606b46 // sadalp v6.4s, v26.8h
-	WORD $0x4e606b67 // sadalp v7.4s, v27.8h
-	WORD $0x0e34c258 // smull v24.8h, v18.8b, v20.8b
-	WORD $0x0e35c259 // smull v25.8h, v18.8b, v21.8b
-	WORD $0x0e36c25a // smull v26.8h, v18.8b, v22.8b
-	WORD $0x0e37c25b // smull v27.8h, v18.8b, v23.8b
-	WORD $0x4e348258 // smlal2 v24.8h, v18.16b, v20.16b
-	WORD $0x4e358259 // smlal2 v25.8h, v18.16b, v21.16b
-	WORD $0x4e36825a // smlal2 v26.8h, v18.16b, v22.16b
-	WORD $0x4e37825b // smlal2 v27.8h, v18.16b, v23.16b
-	WORD $0x4e606b08 // sadalp v8.4s, v24.8h
-	WORD $0x4e606b29 // sadalp v9.4s, v25.8h
-	WORD $0x4e606b4a // sadalp v10.4s, v26.8h
-	WORD $0x4e606b6b // sadalp v11.4s, v27.8h
-	WORD $0x0e34c278 // smull v24.8h, v19.8b, v20.8b
-	WORD $0x0e35c279 // smull v25.8h, v19.8b, v21.8b
-	WORD $0x0e36c27a // smull v26.8h, v19.8b, v22.8b
-	WORD $0x0e37c27b // smull v27.8h, v19.8b, v23.8b
-	WORD $0x4e348278 // smlal2 v24.8h, v19.16b, v20.16b
-	WORD $0x4e358279 // smlal2 v25.8h, v19.16b, v21.16b
-	WORD $0x4e36827a // smlal2 v26.8h, v19.16b, v22.16b
-	WORD $0x4e37827b // smlal2 v27.8h, v19.16b, v23.16b
-	WORD $0x4e606b0c // sadalp v12.4s, v24.8h
-	WORD $0x4e606b2d // sadalp v13.4s, v25.8h
-	WORD $0x4e606b4e // sadalp v14.4s, v26.8h
-	WORD $0x4e606b6f // sadalp v15.4s, v27.8h
+	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606ba0 // sadalp v0.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bc1 // sadalp v1.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606be1 // sadalp v1.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606ba4 // sadalp v4.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bc5 // sadalp v5.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606be5 // sadalp v5.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba6 // sadalp v6.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc7 // sadalp v7.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606ba8 // sadalp v8.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bc9 // sadalp v9.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606be9 // sadalp v9.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606baa // sadalp v10.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcb // sadalp v11.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606bac // sadalp v12.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bcd // sadalp v13.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606bed // sadalp v13.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606bae // sadalp v14.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcf // sadalp v15.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
 	SUBS	$1, R25, R25
 	BNE	kloop
-	B	ktail
-zero:
-	VLD1.P	32(R24), [V20.B16, V21.B16]
-	VLD1R	(R15), [V16.D2]
-	VLD1R	(R16), [V17.D2]
-	VLD1R	(R17), [V18.D2]
-	VLD1R	(R19), [V19.D2]
-	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
-	WORD $0x4e34c219 // smull2 v25.8h, v16.16b, v20.16b
-	WORD $0x0e35c21a // smull v26.8h, v16.8b, v21.8b
-	WORD $0x4e35c21b // smull2 v27.8h, v16.16b, v21.16b
-	WORD $0x4e602b00 // saddlp v0.4s, v24.8h
-	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
-	WORD $0x4e602b42 // saddlp v2.4s, v26.8h
-	WORD $0x4e602b63 // saddlp v3.4s, v27.8h
-	WORD $0x0e34c238 // smull v24.8h, v17.8b, v20.8b
-	WORD $0x4e34c239 // smull2 v25.8h, v17.16b, v20.16b
-	WORD $0x0e35c23a // smull v26.8h, v17.8b, v21.8b
-	WORD $0x4e35c23b // smull2 v27.8h, v17.16b, v21.16b
-	WORD $0x4e602b04 // saddlp v4.4s, v24.8h
-	WORD $0x4e602b25 // saddlp v5.4s, v25.8h
-	WORD $0x4e602b46 // saddlp v6.4s, v26.8h
-	WORD $0x4e602b67 // saddlp v7.4s, v27.8h
-	WORD $0x0e34c258 // smull v24.8h, v18.8b, v20.8b
-	WORD $0x4e34c259 // smull2 v25.8h, v18.16b, v20.16b
-	WORD $0x0e35c25a // smull v26.8h, v18.8b, v21.8b
-	WORD $0x4e35c25b // smull2 v27.8h, v18.16b, v21.16b
-	WORD $0x4e602b08 // saddlp v8.4s, v24.8h
-	WORD $0x4e602b29 // saddlp v9.4s, v25.8h
-	WORD $0x4e602b4a // saddlp v10.4s, v26.8h
-	WORD $0x4e602b6b // saddlp v11.4s, v27.8h
-	WORD $0x0e34c278 // smull v24.8h, v19.8b, v20.8b
-	WORD $0x4e34c279 // smull2 v25.8h, v19.16b, v20.16b
-	WORD $0x0e35c27a // smull v26.8h, v19.8b, v21.8b
-	WORD $0x4e35c27b // smull2 v27.8h, v19.16b, v21.16b
-	WORD $0x4e602b0c // saddlp v12.4s, v24.8h
-	WORD $0x4e602b2d // saddlp v13.4s, v25.8h
-	WORD $0x4e602b4e // saddlp v14.4s, v26.8h
-	WORD $0x4e602b6f // saddlp v15.4s, v27.8h
-	B	reduce
 ktail:
 	TBZ	$3, R5, reduce
-	VLD1.P	32(R24), [V20.B16, V21.B16]
-	VLD1R	(R15), [V16.D2]
-	VLD1R	(R16), [V17.D2]
-	VLD1R	(R17), [V18.D2]
-	VLD1R	(R19), [V19.D2]
-	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
-	WORD $0x4e34c219 // smull2 v25.8h, v16.16b, v20.16b
-	WORD $0x0e35c21a // smull v26.8h, v16.8b, v21.8b
-	WORD $0x4e35c21b // smull2 v27.8h, v16.16b, v21.16b
-	WORD $0x4e606b00 // sadalp v0.4s, v24.8h
-	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
-	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
-	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
-	WORD $0x0e34c238 // smull v24.8h, v17.8b, v20.8b
-	WORD $0x4e34c239 // smull2 v25.8h, v17.16b, v20.16b
-	WORD $0x0e35c23a // smull v26.8h, v17.8b, v21.8b
-	WORD $0x4e35c23b // smull2 v27.8h, v17.16b, v21.16b
-	WORD $0x4e606b04 // sadalp v4.4s, v24.8h
-	WORD $0x4e606b25 // sadalp v5.4s, v25.8h
-	WORD $0x4e606b46 // sadalp v6.4s, v26.8h
-	WORD $0x4e606b67 // sadalp v7.4s, v27.8h
-	WORD $0x0e34c258 // smull v24.8h, v18.8b, v20.8b
-	WORD $0x4e34c259 // smull2 v25.8h, v18.16b, v20.16b
-	WORD $0x0e35c25a // smull v26.8h, v18.8b, v21.8b
-	WORD $0x4e35c25b // smull2 v27.8h, v18.16b, v21.16b
-	WORD $0x4e606b08 // sadalp v8.4s, v24.8h
-	WORD $0x4e606b29 // sadalp v9.4s, v25.8h
-	WORD $0x4e606b4a // sadalp v10.4s, v26.8h
-	WORD $0x4e606b6b // sadalp v11.4s, v27.8h
-	WORD $0x0e34c278 // smull v24.8h, v19.8b, v20.8b
-	WORD $0x4e34c279 // smull2 v25.8h, v19.16b, v20.16b
-	WORD $0x0e35c27a // smull v26.8h, v19.8b, v21.8b
-	WORD $0x4e35c27b // smull2 v27.8h, v19.16b, v21.16b
-	WORD $0x4e606b0c // sadalp v12.4s, v24.8h
-	WORD $0x4e606b2d // sadalp v13.4s, v25.8h
-	WORD $0x4e606b4e // sadalp v14.4s, v26.8h
-	WORD $0x4e606b6f // sadalp v15.4s, v27.8h
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD2R.P	8(R15), [V24.S4, V25.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	VLD2R.P	8(R16), [V24.S4, V25.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x4e606ba5 // sadalp v5.4s, v29.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	VLD2R.P	8(R17), [V24.S4, V25.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e606bca // sadalp v10.4s, v30.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	VLD2R.P	8(R19), [V24.S4, V25.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x4e606bad // sadalp v13.4s, v29.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e606bce // sadalp v14.4s, v30.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
 reduce:
-	VADDP	V1.S4, V0.S4, V16.S4
-	VADDP	V3.S4, V2.S4, V17.S4
-	VADDP	V17.S4, V16.S4, V0.S4
-	VADD	V28.S4, V0.S4, V0.S4
-	VADDP	V5.S4, V4.S4, V16.S4
-	VADDP	V7.S4, V6.S4, V17.S4
-	VADDP	V17.S4, V16.S4, V4.S4
-	VADD	V28.S4, V4.S4, V4.S4
-	VADDP	V9.S4, V8.S4, V16.S4
-	VADDP	V11.S4, V10.S4, V17.S4
-	VADDP	V17.S4, V16.S4, V8.S4
-	VADD	V28.S4, V8.S4, V8.S4
-	VADDP	V13.S4, V12.S4, V16.S4
-	VADDP	V15.S4, V14.S4, V17.S4
-	VADDP	V17.S4, V16.S4, V12.S4
-	VADD	V28.S4, V12.S4, V12.S4
-	VDUP	R11, V18.H8
-	CBZ	R23, nosh
-	WORD $0x4ebf4c00 // sqshl v0.4s, v0.4s, v31.4s
-	WORD $0x4ebf4c84 // sqshl v4.4s, v4.4s, v31.4s
-	WORD $0x4ebf4d08 // sqshl v8.4s, v8.4s, v31.4s
-	WORD $0x4ebf4d8c // sqshl v12.4s, v12.4s, v31.4s
-nosh:
-	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
-	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
-	WORD $0x4ebdb484 // sqdmulh v4.4s, v4.4s, v29.4s
-	WORD $0x4ebe5484 // srshl v4.4s, v4.4s, v30.4s
-	WORD $0x4ebdb508 // sqdmulh v8.4s, v8.4s, v29.4s
-	WORD $0x4ebe5508 // srshl v8.4s, v8.4s, v30.4s
-	WORD $0x4ebdb58c // sqdmulh v12.4s, v12.4s, v29.4s
-	WORD $0x4ebe558c // srshl v12.4s, v12.4s, v30.4s
-	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
-	WORD $0x4e614890 // sqxtn2 v16.8h, v4.4s
-	WORD $0x0e614911 // sqxtn v17.4h, v8.4s
-	WORD $0x4e614991 // sqxtn2 v17.8h, v12.4s
-	WORD $0x4e720e10 // sqadd v16.8h, v16.8h, v18.8h
-	WORD $0x4e720e31 // sqadd v17.8h, v17.8h, v18.8h
-	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
-	WORD $0x4e214a32 // sqxtn2 v18.16b, v17.8h
+	VADDP	V1.S4, V0.S4, V0.S4
+	VADDP	V3.S4, V2.S4, V1.S4
+	VADDP	V5.S4, V4.S4, V4.S4
+	VADDP	V7.S4, V6.S4, V5.S4
+	VADDP	V9.S4, V8.S4, V8.S4
+	VADDP	V11.S4, V10.S4, V9.S4
+	VADDP	V13.S4, V12.S4, V12.S4
+	VADDP	V15.S4, V14.S4, V13.S4
+	TBZ	$2, R5, epi
+	VLD2	(R24), [V16.H8, V17.H8]
+	VLD2R	(R15), [V2.H8, V3.H8]
+	WORD $0x0e30c05c // smull v28.8h, v2.8b, v16.8b
+	WORD $0x0e31807c // smlal v28.8h, v3.8b, v17.8b
+	WORD $0x4e30c05d // smull2 v29.8h, v2.16b, v16.16b
+	WORD $0x4e31807d // smlal2 v29.8h, v3.16b, v17.16b
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+	VLD2R	(R16), [V6.H8, V7.H8]
+	WORD $0x0e30c0de // smull v30.8h, v6.8b, v16.8b
+	WORD $0x0e3180fe // smlal v30.8h, v7.8b, v17.8b
+	WORD $0x4e30c0df // smull2 v31.8h, v6.16b, v16.16b
+	WORD $0x4e3180ff // smlal2 v31.8h, v7.16b, v17.16b
+	WORD $0x4e606bc4 // sadalp v4.4s, v30.8h
+	WORD $0x4e606be5 // sadalp v5.4s, v31.8h
+	VLD2R	(R17), [V10.H8, V11.H8]
+	WORD $0x0e30c15c // smull v28.8h, v10.8b, v16.8b
+	WORD $0x0e31817c // smlal v28.8h, v11.8b, v17.8b
+	WORD $0x4e30c15d // smull2 v29.8h, v10.16b, v16.16b
+	WORD $0x4e31817d // smlal2 v29.8h, v11.16b, v17.16b
+	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
+	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
+	VLD2R	(R19), [V14.H8, V15.H8]
+	WORD $0x0e30c1de // smull v30.8h, v14.8b, v16.8b
+	WORD $0x0e3181fe // smlal v30.8h, v15.8b, v17.8b
+	WORD $0x4e30c1df // smull2 v31.8h, v14.16b, v16.16b
+	WORD $0x4e3181ff // smlal2 v31.8h, v15.16b, v17.16b
+	WORD $0x4e606bcc // sadalp v12.4s, v30.8h
+	WORD $0x4e606bed // sadalp v13.4s, v31.8h
+epi:
+	VLD1	(R23), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VDUP	R11, V20.H8
 	CBNZ	R22, slow
-	VST1.P	V18.S[0], (R26)(R1)
-	VST1.P	V18.S[1], (R26)(R1)
-	VST1.P	V18.S[2], (R26)(R1)
-	VST1.P	V18.S[3], (R26)(R1)
+	WORD $0x4eb0b400 // sqdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb0b484 // sqdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb0b508 // sqdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb0b58c // sqdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb25400 // srshl v0.4s, v0.4s, v18.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb25484 // srshl v4.4s, v4.4s, v18.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb25508 // srshl v8.4s, v8.4s, v18.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb2558c // srshl v12.4s, v12.4s, v18.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
+	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
+	WORD $0x0e61491a // sqxtn v26.4h, v8.4s
+	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
+	WORD $0x0e61499b // sqxtn v27.4h, v12.4s
+	WORD $0x4e6149bb // sqxtn2 v27.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
+	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
+	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
+	VST1.P	V28.D[0], (R26)(R1)
+	VST1.P	V28.D[1], (R26)(R1)
+	VST1.P	V29.D[0], (R26)(R1)
+	VST1.P	V29.D[1], (R26)(R1)
 nextrow:
 	CMP	R4, R14
 	BLO	rowgrp
-	ADD	$4, R0, R0
-	ADD	R5<<2, R8, R8
-	ADD	$16, R9, R9
-	ADD	$32, R10, R10
+	ADD	$8, R0, R0
+	ADD	R5<<3, R8, R8
+	ADD	$32, R9, R9
+	ADD	$64, R10, R10
 	SUBS	$1, R6, R6
 	BNE	blk
 	RET
 slow:
+	TBZ	$2, R22, nosh
+	ADD	$128, R23, R20
+	VLD1	(R20), [V22.S4, V23.S4]
+	WORD $0x4eb64c00 // sqshl v0.4s, v0.4s, v22.4s
+	WORD $0x4eb74c21 // sqshl v1.4s, v1.4s, v23.4s
+	WORD $0x4eb64c84 // sqshl v4.4s, v4.4s, v22.4s
+	WORD $0x4eb74ca5 // sqshl v5.4s, v5.4s, v23.4s
+	WORD $0x4eb64d08 // sqshl v8.4s, v8.4s, v22.4s
+	WORD $0x4eb74d29 // sqshl v9.4s, v9.4s, v23.4s
+	WORD $0x4eb64d8c // sqshl v12.4s, v12.4s, v22.4s
+	WORD $0x4eb74dad // sqshl v13.4s, v13.4s, v23.4s
+nosh:
+	WORD $0x4eb0b400 // sqdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb0b484 // sqdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb0b508 // sqdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb0b58c // sqdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb25400 // srshl v0.4s, v0.4s, v18.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb25484 // srshl v4.4s, v4.4s, v18.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb25508 // srshl v8.4s, v8.4s, v18.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb2558c // srshl v12.4s, v12.4s, v18.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
+	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
+	WORD $0x0e61491a // sqxtn v26.4h, v8.4s
+	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
+	WORD $0x0e61499b // sqxtn v27.4h, v12.4s
+	WORD $0x4e6149bb // sqxtn2 v27.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
+	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
+	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
 	TBZ	$0, R22, noclamp
-	VDUP	R12, V19.B16
-	VDUP	R13, V20.B16
-	WORD $0x4e336652 // smax v18.16b, v18.16b, v19.16b
-	WORD $0x4e346e52 // smin v18.16b, v18.16b, v20.16b
+	MOVW	qmin+92(FP), R20
+	VDUP	R20, V30.B16
+	MOVW	qmax+96(FP), R20
+	VDUP	R20, V31.B16
+	WORD $0x4e3e679c // smax v28.16b, v28.16b, v30.16b
+	WORD $0x4e3f6f9c // smin v28.16b, v28.16b, v31.16b
+	WORD $0x4e3e67bd // smax v29.16b, v29.16b, v30.16b
+	WORD $0x4e3f6fbd // smin v29.16b, v29.16b, v31.16b
 noclamp:
 	TBNZ	$1, R22, partial
-	VST1.P	V18.S[0], (R26)(R1)
-	VST1.P	V18.S[1], (R26)(R1)
-	VST1.P	V18.S[2], (R26)(R1)
-	VST1.P	V18.S[3], (R26)(R1)
+	VST1.P	V28.D[0], (R26)(R1)
+	VST1.P	V28.D[1], (R26)(R1)
+	VST1.P	V29.D[0], (R26)(R1)
+	VST1.P	V29.D[1], (R26)(R1)
 	B	nextrow
 partial:
 	MOVD	R26, R20
 	CMP	$1, R7
 	BLT	ptail0
-	VMOV	V18.B[0], R21
+	VMOV	V28.B[0], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
 	BLT	ptail0
-	VMOV	V18.B[1], R21
+	VMOV	V28.B[1], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
 	BLT	ptail0
-	VMOV	V18.B[2], R21
+	VMOV	V28.B[2], R21
 	MOVB	R21, 2(R20)
+	CMP	$4, R7
+	BLT	ptail0
+	VMOV	V28.B[3], R21
+	MOVB	R21, 3(R20)
+	CMP	$5, R7
+	BLT	ptail0
+	VMOV	V28.B[4], R21
+	MOVB	R21, 4(R20)
+	CMP	$6, R7
+	BLT	ptail0
+	VMOV	V28.B[5], R21
+	MOVB	R21, 5(R20)
+	CMP	$7, R7
+	BLT	ptail0
+	VMOV	V28.B[6], R21
+	MOVB	R21, 6(R20)
 ptail0:
 	ADD	R1, R26, R26
 	MOVD	R26, R20
 	CMP	$1, R7
 	BLT	ptail1
-	VMOV	V18.B[4], R21
+	VMOV	V28.B[8], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
 	BLT	ptail1
-	VMOV	V18.B[5], R21
+	VMOV	V28.B[9], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
 	BLT	ptail1
-	VMOV	V18.B[6], R21
+	VMOV	V28.B[10], R21
 	MOVB	R21, 2(R20)
+	CMP	$4, R7
+	BLT	ptail1
+	VMOV	V28.B[11], R21
+	MOVB	R21, 3(R20)
+	CMP	$5, R7
+	BLT	ptail1
+	VMOV	V28.B[12], R21
+	MOVB	R21, 4(R20)
+	CMP	$6, R7
+	BLT	ptail1
+	VMOV	V28.B[13], R21
+	MOVB	R21, 5(R20)
+	CMP	$7, R7
+	BLT	ptail1
+	VMOV	V28.B[14], R21
+	MOVB	R21, 6(R20)
 ptail1:
 	ADD	R1, R26, R26
 	MOVD	R26, R20
 	CMP	$1, R7
 	BLT	ptail2
-	VMOV	V18.B[8], R21
+	VMOV	V29.B[0], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
 	BLT	ptail2
-	VMOV	V18.B[9], R21
+	VMOV	V29.B[1], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
 	BLT	ptail2
-	VMOV	V18.B[10], R21
+	VMOV	V29.B[2], R21
 	MOVB	R21, 2(R20)
+	CMP	$4, R7
+	BLT	ptail2
+	VMOV	V29.B[3], R21
+	MOVB	R21, 3(R20)
+	CMP	$5, R7
+	BLT	ptail2
+	VMOV	V29.B[4], R21
+	MOVB	R21, 4(R20)
+	CMP	$6, R7
+	BLT	ptail2
+	VMOV	V29.B[5], R21
+	MOVB	R21, 5(R20)
+	CMP	$7, R7
+	BLT	ptail2
+	VMOV	V29.B[6], R21
+	MOVB	R21, 6(R20)
 ptail2:
 	ADD	R1, R26, R26
 	MOVD	R26, R20
 	CMP	$1, R7
 	BLT	ptail3
-	VMOV	V18.B[12], R21
+	VMOV	V29.B[8], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
 	BLT	ptail3
-	VMOV	V18.B[13], R21
+	VMOV	V29.B[9], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
 	BLT	ptail3
-	VMOV	V18.B[14], R21
+	VMOV	V29.B[10], R21
 	MOVB	R21, 2(R20)
+	CMP	$4, R7
+	BLT	ptail3
+	VMOV	V29.B[11], R21
+	MOVB	R21, 3(R20)
+	CMP	$5, R7
+	BLT	ptail3
+	VMOV	V29.B[12], R21
+	MOVB	R21, 4(R20)
+	CMP	$6, R7
+	BLT	ptail3
+	VMOV	V29.B[13], R21
+	MOVB	R21, 5(R20)
+	CMP	$7, R7
+	BLT	ptail3
+	VMOV	V29.B[14], R21
+	MOVB	R21, 6(R20)
 ptail3:
 	ADD	R1, R26, R26
 	B	nextrow
 
-// func gemmF32Neon(dst *float32, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int, w *int8, bias *int32, scale *float32)
-TEXT ·gemmF32Neon(SB), NOSPLIT, $0-88
+// func gemmF32Neon(dst *float32, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int, w *int8, bias *int32, scale *float32, scr *[40]int32)
+TEXT ·gemmF32Neon(SB), NOSPLIT, $0-96
+	MOVD	scr+88(FP), R23
 	MOVD	dst+0(FP), R0
 	MOVD	dstStride+8(FP), R1
 	LSL	$2, R1, R1
@@ -397,17 +539,22 @@ TEXT ·gemmF32Neon(SB), NOSPLIT, $0-88
 	MOVD	bias+72(FP), R9
 	MOVD	scale+80(FP), R10
 	MOVD	ZR, R22
-	CMP	$4, R7
+	CMP	$8, R7
 	CSET	LT, R20
 	ORR	R20<<1, R22, R22
 	MUL	R4, R3, R4
 	ADD	R2, R4, R4
-	MOVW	$1, R20
-	VDUP	R20, V26.S4
-	VEOR	V27.B16, V27.B16, V27.B16
+	ADD	$64, R23, R12
 blk:
-	VLD1	(R9), [V28.S4]
-	VLD1	(R10), [V29.S4]
+	VLD1	(R10), [V16.S4, V17.S4]
+	VST1	[V16.S4, V17.S4], (R23)
+	VLD1	(R9), [V24.S4, V25.S4]
+	VEOR	V26.B16, V26.B16, V26.B16
+	VZIP1	V26.S4, V24.S4, V28.S4
+	VZIP2	V26.S4, V24.S4, V29.S4
+	VZIP1	V26.S4, V25.S4, V30.S4
+	VZIP2	V26.S4, V25.S4, V31.S4
+	VST1	[V28.S4, V29.S4, V30.S4, V31.S4], (R12)
 	MOVD	R2, R14
 	MOVD	R0, R26
 rowgrp:
@@ -416,246 +563,245 @@ rowgrp:
 	ADD	R3, R16, R17
 	ADD	R3, R17, R19
 	ADD	R3, R19, R14
+	VLD1	(R12), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R12), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R12), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1	(R12), [V12.S4, V13.S4, V14.S4, V15.S4]
 	MOVD	R8, R24
 	LSR	$4, R5, R25
-	CBZ	R25, zero
-	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
-	VLD1.P	16(R15), [V16.B16]
-	VLD1.P	16(R16), [V17.B16]
-	VLD1.P	16(R17), [V18.B16]
-	VLD1.P	16(R19), [V19.B16]
-	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
-	WORD $0x0e35c219 // smull v25.8h, v16.8b, v21.8b
-	WORD $0x0e36c21a // smull v26.8h, v16.8b, v22.8b
-	WORD $0x0e37c21b // smull v27.8h, v16.8b, v23.8b
-	WORD $0x4e348218 // smlal2 v24.8h, v16.16b, v20.16b
-	WORD $0x4e358219 // smlal2 v25.8h, v16.16b, v21.16b
-	WORD $0x4e36821a // smlal2 v26.8h, v16.16b, v22.16b
-	WORD $0x4e37821b // smlal2 v27.8h, v16.16b, v23.16b
-	WORD $0x4e602b00 // saddlp v0.4s, v24.8h
-	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
-	WORD $0x4e602b42 // saddlp v2.4s, v26.8h
-	WORD $0x4e602b63 // saddlp v3.4s, v27.8h
-	WORD $0x0e34c238 // smull v24.8h, v17.8b, v20.8b
-	WORD $0x0e35c239 // smull v25.8h, v17.8b, v21.8b
-	WORD $0x0e36c23a // smull v26.8h, v17.8b, v22.8b
-	WORD $0x0e37c23b // smull v27.8h, v17.8b, v23.8b
-	WORD $0x4e348238 // smlal2 v24.8h, v17.16b, v20.16b
-	WORD $0x4e358239 // smlal2 v25.8h, v17.16b, v21.16b
-	WORD $0x4e36823a // smlal2 v26.8h, v17.16b, v22.16b
-	WORD $0x4e37823b // smlal2 v27.8h, v17.16b, v23.16b
-	WORD $0x4e602b04 // saddlp v4.4s, v24.8h
-	WORD $0x4e602b25 // saddlp v5.4s, v25.8h
-	WORD $0x4e602b46 // saddlp v6.4s, v26.8h
-	WORD $0x4e602b67 // saddlp v7.4s, v27.8h
-	WORD $0x0e34c258 // smull v24.8h, v18.8b, v20.8b
-	WORD $0x0e35c259 // smull v25.8h, v18.8b, v21.8b
-	WORD $0x0e36c25a // smull v26.8h, v18.8b, v22.8b
-	WORD $0x0e37c25b // smull v27.8h, v18.8b, v23.8b
-	WORD $0x4e348258 // smlal2 v24.8h, v18.16b, v20.16b
-	WORD $0x4e358259 // smlal2 v25.8h, v18.16b, v21.16b
-	WORD $0x4e36825a // smlal2 v26.8h, v18.16b, v22.16b
-	WORD $0x4e37825b // smlal2 v27.8h, v18.16b, v23.16b
-	WORD $0x4e602b08 // saddlp v8.4s, v24.8h
-	WORD $0x4e602b29 // saddlp v9.4s, v25.8h
-	WORD $0x4e602b4a // saddlp v10.4s, v26.8h
-	WORD $0x4e602b6b // saddlp v11.4s, v27.8h
-	WORD $0x0e34c278 // smull v24.8h, v19.8b, v20.8b
-	WORD $0x0e35c279 // smull v25.8h, v19.8b, v21.8b
-	WORD $0x0e36c27a // smull v26.8h, v19.8b, v22.8b
-	WORD $0x0e37c27b // smull v27.8h, v19.8b, v23.8b
-	WORD $0x4e348278 // smlal2 v24.8h, v19.16b, v20.16b
-	WORD $0x4e358279 // smlal2 v25.8h, v19.16b, v21.16b
-	WORD $0x4e36827a // smlal2 v26.8h, v19.16b, v22.16b
-	WORD $0x4e37827b // smlal2 v27.8h, v19.16b, v23.16b
-	WORD $0x4e602b0c // saddlp v12.4s, v24.8h
-	WORD $0x4e602b2d // saddlp v13.4s, v25.8h
-	WORD $0x4e602b4e // saddlp v14.4s, v26.8h
-	WORD $0x4e602b6f // saddlp v15.4s, v27.8h
-	SUBS	$1, R25, R25
-	BEQ	ktail
+	CBZ	R25, ktail
 kloop:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
-	VLD1.P	16(R15), [V16.B16]
-	VLD1.P	16(R16), [V17.B16]
-	VLD1.P	16(R17), [V18.B16]
-	VLD1.P	16(R19), [V19.B16]
-	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
-	WORD $0x0e35c219 // smull v25.8h, v16.8b, v21.8b
-	WORD $0x0e36c21a // smull v26.8h, v16.8b, v22.8b
-	WORD $0x0e37c21b // smull v27.8h, v16.8b, v23.8b
-	WORD $0x4e348218 // smlal2 v24.8h, v16.16b, v20.16b
-	WORD $0x4e358219 // smlal2 v25.8h, v16.16b, v21.16b
-	WORD $0x4e36821a // smlal2 v26.8h, v16.16b, v22.16b
-	WORD $0x4e37821b // smlal2 v27.8h, v16.16b, v23.16b
-	WORD $0x4e606b00 // sadalp v0.4s, v24.8h
-	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
-	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
-	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
-	WORD $0x0e34c238 // smull v24.8h, v17.8b, v20.8b
-	WORD $0x0e35c239 // smull v25.8h, v17.8b, v21.8b
-	WORD $0x0e36c23a // smull v26.8h, v17.8b, v22.8b
-	WORD $0x0e37c23b // smull v27.8h, v17.8b, v23.8b
-	WORD $0x4e348238 // smlal2 v24.8h, v17.16b, v20.16b
-	WORD $0x4e358239 // smlal2 v25.8h, v17.16b, v21.16b
-	WORD $0x4e36823a // smlal2 v26.8h, v17.16b, v22.16b
-	WORD $0x4e37823b // smlal2 v27.8h, v17.16b, v23.16b
-	WORD $0x4e606b04 // sadalp v4.4s, v24.8h
-	WORD $0x4e606b25 // sadalp v5.4s, v25.8h
-	WORD $0x4e606b46 // sadalp v6.4s, v26.8h
-	WORD $0x4e606b67 // sadalp v7.4s, v27.8h
-	WORD $0x0e34c258 // smull v24.8h, v18.8b, v20.8b
-	WORD $0x0e35c259 // smull v25.8h, v18.8b, v21.8b
-	WORD $0x0e36c25a // smull v26.8h, v18.8b, v22.8b
-	WORD $0x0e37c25b // smull v27.8h, v18.8b, v23.8b
-	WORD $0x4e348258 // smlal2 v24.8h, v18.16b, v20.16b
-	WORD $0x4e358259 // smlal2 v25.8h, v18.16b, v21.16b
-	WORD $0x4e36825a // smlal2 v26.8h, v18.16b, v22.16b
-	WORD $0x4e37825b // smlal2 v27.8h, v18.16b, v23.16b
-	WORD $0x4e606b08 // sadalp v8.4s, v24.8h
-	WORD $0x4e606b29 // sadalp v9.4s, v25.8h
-	WORD $0x4e606b4a // sadalp v10.4s, v26.8h
-	WORD $0x4e606b6b // sadalp v11.4s, v27.8h
-	WORD $0x0e34c278 // smull v24.8h, v19.8b, v20.8b
-	WORD $0x0e35c279 // smull v25.8h, v19.8b, v21.8b
-	WORD $0x0e36c27a // smull v26.8h, v19.8b, v22.8b
-	WORD $0x0e37c27b // smull v27.8h, v19.8b, v23.8b
-	WORD $0x4e348278 // smlal2 v24.8h, v19.16b, v20.16b
-	WORD $0x4e358279 // smlal2 v25.8h, v19.16b, v21.16b
-	WORD $0x4e36827a // smlal2 v26.8h, v19.16b, v22.16b
-	WORD $0x4e37827b // smlal2 v27.8h, v19.16b, v23.16b
-	WORD $0x4e606b0c // sadalp v12.4s, v24.8h
-	WORD $0x4e606b2d // sadalp v13.4s, v25.8h
-	WORD $0x4e606b4e // sadalp v14.4s, v26.8h
-	WORD $0x4e606b6f // sadalp v15.4s, v27.8h
+	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606ba0 // sadalp v0.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bc1 // sadalp v1.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606be1 // sadalp v1.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606ba4 // sadalp v4.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bc5 // sadalp v5.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606be5 // sadalp v5.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba6 // sadalp v6.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc7 // sadalp v7.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606ba8 // sadalp v8.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bc9 // sadalp v9.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606be9 // sadalp v9.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606baa // sadalp v10.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcb // sadalp v11.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606bac // sadalp v12.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bcd // sadalp v13.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606bed // sadalp v13.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606bae // sadalp v14.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcf // sadalp v15.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
 	SUBS	$1, R25, R25
 	BNE	kloop
-	B	ktail
-zero:
-	VLD1.P	32(R24), [V20.B16, V21.B16]
-	VLD1R	(R15), [V16.D2]
-	VLD1R	(R16), [V17.D2]
-	VLD1R	(R17), [V18.D2]
-	VLD1R	(R19), [V19.D2]
-	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
-	WORD $0x4e34c219 // smull2 v25.8h, v16.16b, v20.16b
-	WORD $0x0e35c21a // smull v26.8h, v16.8b, v21.8b
-	WORD $0x4e35c21b // smull2 v27.8h, v16.16b, v21.16b
-	WORD $0x4e602b00 // saddlp v0.4s, v24.8h
-	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
-	WORD $0x4e602b42 // saddlp v2.4s, v26.8h
-	WORD $0x4e602b63 // saddlp v3.4s, v27.8h
-	WORD $0x0e34c238 // smull v24.8h, v17.8b, v20.8b
-	WORD $0x4e34c239 // smull2 v25.8h, v17.16b, v20.16b
-	WORD $0x0e35c23a // smull v26.8h, v17.8b, v21.8b
-	WORD $0x4e35c23b // smull2 v27.8h, v17.16b, v21.16b
-	WORD $0x4e602b04 // saddlp v4.4s, v24.8h
-	WORD $0x4e602b25 // saddlp v5.4s, v25.8h
-	WORD $0x4e602b46 // saddlp v6.4s, v26.8h
-	WORD $0x4e602b67 // saddlp v7.4s, v27.8h
-	WORD $0x0e34c258 // smull v24.8h, v18.8b, v20.8b
-	WORD $0x4e34c259 // smull2 v25.8h, v18.16b, v20.16b
-	WORD $0x0e35c25a // smull v26.8h, v18.8b, v21.8b
-	WORD $0x4e35c25b // smull2 v27.8h, v18.16b, v21.16b
-	WORD $0x4e602b08 // saddlp v8.4s, v24.8h
-	WORD $0x4e602b29 // saddlp v9.4s, v25.8h
-	WORD $0x4e602b4a // saddlp v10.4s, v26.8h
-	WORD $0x4e602b6b // saddlp v11.4s, v27.8h
-	WORD $0x0e34c278 // smull v24.8h, v19.8b, v20.8b
-	WORD $0x4e34c279 // smull2 v25.8h, v19.16b, v20.16b
-	WORD $0x0e35c27a // smull v26.8h, v19.8b, v21.8b
-	WORD $0x4e35c27b // smull2 v27.8h, v19.16b, v21.16b
-	WORD $0x4e602b0c // saddlp v12.4s, v24.8h
-	WORD $0x4e602b2d // saddlp v13.4s, v25.8h
-	WORD $0x4e602b4e // saddlp v14.4s, v26.8h
-	WORD $0x4e602b6f // saddlp v15.4s, v27.8h
-	B	reduce
 ktail:
 	TBZ	$3, R5, reduce
-	VLD1.P	32(R24), [V20.B16, V21.B16]
-	VLD1R	(R15), [V16.D2]
-	VLD1R	(R16), [V17.D2]
-	VLD1R	(R17), [V18.D2]
-	VLD1R	(R19), [V19.D2]
-	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
-	WORD $0x4e34c219 // smull2 v25.8h, v16.16b, v20.16b
-	WORD $0x0e35c21a // smull v26.8h, v16.8b, v21.8b
-	WORD $0x4e35c21b // smull2 v27.8h, v16.16b, v21.16b
-	WORD $0x4e606b00 // sadalp v0.4s, v24.8h
-	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
-	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
-	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
-	WORD $0x0e34c238 // smull v24.8h, v17.8b, v20.8b
-	WORD $0x4e34c239 // smull2 v25.8h, v17.16b, v20.16b
-	WORD $0x0e35c23a // smull v26.8h, v17.8b, v21.8b
-	WORD $0x4e35c23b // smull2 v27.8h, v17.16b, v21.16b
-	WORD $0x4e606b04 // sadalp v4.4s, v24.8h
-	WORD $0x4e606b25 // sadalp v5.4s, v25.8h
-	WORD $0x4e606b46 // sadalp v6.4s, v26.8h
-	WORD $0x4e606b67 // sadalp v7.4s, v27.8h
-	WORD $0x0e34c258 // smull v24.8h, v18.8b, v20.8b
-	WORD $0x4e34c259 // smull2 v25.8h, v18.16b, v20.16b
-	WORD $0x0e35c25a // smull v26.8h, v18.8b, v21.8b
-	WORD $0x4e35c25b // smull2 v27.8h, v18.16b, v21.16b
-	WORD $0x4e606b08 // sadalp v8.4s, v24.8h
-	WORD $0x4e606b29 // sadalp v9.4s, v25.8h
-	WORD $0x4e606b4a // sadalp v10.4s, v26.8h
-	WORD $0x4e606b6b // sadalp v11.4s, v27.8h
-	WORD $0x0e34c278 // smull v24.8h, v19.8b, v20.8b
-	WORD $0x4e34c279 // smull2 v25.8h, v19.16b, v20.16b
-	WORD $0x0e35c27a // smull v26.8h, v19.8b, v21.8b
-	WORD $0x4e35c27b // smull2 v27.8h, v19.16b, v21.16b
-	WORD $0x4e606b0c // sadalp v12.4s, v24.8h
-	WORD $0x4e606b2d // sadalp v13.4s, v25.8h
-	WORD $0x4e606b4e // sadalp v14.4s, v26.8h
-	WORD $0x4e606b6f // sadalp v15.4s, v27.8h
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD2R.P	8(R15), [V24.S4, V25.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	VLD2R.P	8(R16), [V24.S4, V25.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x4e606ba5 // sadalp v5.4s, v29.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	VLD2R.P	8(R17), [V24.S4, V25.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e606bca // sadalp v10.4s, v30.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	VLD2R.P	8(R19), [V24.S4, V25.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x4e606bad // sadalp v13.4s, v29.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e606bce // sadalp v14.4s, v30.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
 reduce:
-	VADDP	V1.S4, V0.S4, V16.S4
-	VADDP	V3.S4, V2.S4, V17.S4
-	VADDP	V17.S4, V16.S4, V0.S4
-	VADD	V28.S4, V0.S4, V0.S4
-	VADDP	V5.S4, V4.S4, V16.S4
-	VADDP	V7.S4, V6.S4, V17.S4
-	VADDP	V17.S4, V16.S4, V4.S4
-	VADD	V28.S4, V4.S4, V4.S4
-	VADDP	V9.S4, V8.S4, V16.S4
-	VADDP	V11.S4, V10.S4, V17.S4
-	VADDP	V17.S4, V16.S4, V8.S4
-	VADD	V28.S4, V8.S4, V8.S4
-	VADDP	V13.S4, V12.S4, V16.S4
-	VADDP	V15.S4, V14.S4, V17.S4
-	VADDP	V17.S4, V16.S4, V12.S4
-	VADD	V28.S4, V12.S4, V12.S4
+	VADDP	V1.S4, V0.S4, V0.S4
+	VADDP	V3.S4, V2.S4, V1.S4
+	VADDP	V5.S4, V4.S4, V4.S4
+	VADDP	V7.S4, V6.S4, V5.S4
+	VADDP	V9.S4, V8.S4, V8.S4
+	VADDP	V11.S4, V10.S4, V9.S4
+	VADDP	V13.S4, V12.S4, V12.S4
+	VADDP	V15.S4, V14.S4, V13.S4
+	TBZ	$2, R5, epi
+	VLD2	(R24), [V16.H8, V17.H8]
+	VLD2R	(R15), [V2.H8, V3.H8]
+	WORD $0x0e30c05c // smull v28.8h, v2.8b, v16.8b
+	WORD $0x0e31807c // smlal v28.8h, v3.8b, v17.8b
+	WORD $0x4e30c05d // smull2 v29.8h, v2.16b, v16.16b
+	WORD $0x4e31807d // smlal2 v29.8h, v3.16b, v17.16b
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+	VLD2R	(R16), [V6.H8, V7.H8]
+	WORD $0x0e30c0de // smull v30.8h, v6.8b, v16.8b
+	WORD $0x0e3180fe // smlal v30.8h, v7.8b, v17.8b
+	WORD $0x4e30c0df // smull2 v31.8h, v6.16b, v16.16b
+	WORD $0x4e3180ff // smlal2 v31.8h, v7.16b, v17.16b
+	WORD $0x4e606bc4 // sadalp v4.4s, v30.8h
+	WORD $0x4e606be5 // sadalp v5.4s, v31.8h
+	VLD2R	(R17), [V10.H8, V11.H8]
+	WORD $0x0e30c15c // smull v28.8h, v10.8b, v16.8b
+	WORD $0x0e31817c // smlal v28.8h, v11.8b, v17.8b
+	WORD $0x4e30c15d // smull2 v29.8h, v10.16b, v16.16b
+	WORD $0x4e31817d // smlal2 v29.8h, v11.16b, v17.16b
+	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
+	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
+	VLD2R	(R19), [V14.H8, V15.H8]
+	WORD $0x0e30c1de // smull v30.8h, v14.8b, v16.8b
+	WORD $0x0e3181fe // smlal v30.8h, v15.8b, v17.8b
+	WORD $0x4e30c1df // smull2 v31.8h, v14.16b, v16.16b
+	WORD $0x4e3181ff // smlal2 v31.8h, v15.16b, v17.16b
+	WORD $0x4e606bcc // sadalp v12.4s, v30.8h
+	WORD $0x4e606bed // sadalp v13.4s, v31.8h
+epi:
+	VLD1	(R23), [V16.S4, V17.S4]
 	WORD $0x4e21d800 // scvtf v0.4s, v0.4s
-	WORD $0x6e3ddc00 // fmul v0.4s, v0.4s, v29.4s
+	WORD $0x6e30dc00 // fmul v0.4s, v0.4s, v16.4s
+	WORD $0x4e21d821 // scvtf v1.4s, v1.4s
+	WORD $0x6e31dc21 // fmul v1.4s, v1.4s, v17.4s
 	WORD $0x4e21d884 // scvtf v4.4s, v4.4s
-	WORD $0x6e3ddc84 // fmul v4.4s, v4.4s, v29.4s
+	WORD $0x6e30dc84 // fmul v4.4s, v4.4s, v16.4s
+	WORD $0x4e21d8a5 // scvtf v5.4s, v5.4s
+	WORD $0x6e31dca5 // fmul v5.4s, v5.4s, v17.4s
 	WORD $0x4e21d908 // scvtf v8.4s, v8.4s
-	WORD $0x6e3ddd08 // fmul v8.4s, v8.4s, v29.4s
+	WORD $0x6e30dd08 // fmul v8.4s, v8.4s, v16.4s
+	WORD $0x4e21d929 // scvtf v9.4s, v9.4s
+	WORD $0x6e31dd29 // fmul v9.4s, v9.4s, v17.4s
 	WORD $0x4e21d98c // scvtf v12.4s, v12.4s
-	WORD $0x6e3ddd8c // fmul v12.4s, v12.4s, v29.4s
-	CBNZ	R22, slow
-	VST1.P	[V0.S4], (R26)(R1)
-	VST1.P	[V4.S4], (R26)(R1)
-	VST1.P	[V8.S4], (R26)(R1)
-	VST1.P	[V12.S4], (R26)(R1)
+	WORD $0x6e30dd8c // fmul v12.4s, v12.4s, v16.4s
+	WORD $0x4e21d9ad // scvtf v13.4s, v13.4s
+	WORD $0x6e31ddad // fmul v13.4s, v13.4s, v17.4s
+	CBNZ	R22, partial
+	VST1.P	[V0.S4, V1.S4], (R26)(R1)
+	VST1.P	[V4.S4, V5.S4], (R26)(R1)
+	VST1.P	[V8.S4, V9.S4], (R26)(R1)
+	VST1.P	[V12.S4, V13.S4], (R26)(R1)
 nextrow:
 	CMP	R4, R14
 	BLO	rowgrp
-	ADD	$16, R0, R0
-	ADD	R5<<2, R8, R8
-	ADD	$16, R9, R9
-	ADD	$16, R10, R10
+	ADD	$32, R0, R0
+	ADD	R5<<3, R8, R8
+	ADD	$32, R9, R9
+	ADD	$32, R10, R10
 	SUBS	$1, R6, R6
 	BNE	blk
 	RET
-slow:
-	TBNZ	$1, R22, partial
-	VST1.P	[V0.S4], (R26)(R1)
-	VST1.P	[V4.S4], (R26)(R1)
-	VST1.P	[V8.S4], (R26)(R1)
-	VST1.P	[V12.S4], (R26)(R1)
-	B	nextrow
 partial:
 	MOVD	R26, R20
 	CMP	$1, R7
@@ -670,6 +816,22 @@ partial:
 	BLT	ptail0
 	VMOV	V0.S[2], R21
 	MOVW	R21, 8(R20)
+	CMP	$4, R7
+	BLT	ptail0
+	VMOV	V0.S[3], R21
+	MOVW	R21, 12(R20)
+	CMP	$5, R7
+	BLT	ptail0
+	VMOV	V1.S[0], R21
+	MOVW	R21, 16(R20)
+	CMP	$6, R7
+	BLT	ptail0
+	VMOV	V1.S[1], R21
+	MOVW	R21, 20(R20)
+	CMP	$7, R7
+	BLT	ptail0
+	VMOV	V1.S[2], R21
+	MOVW	R21, 24(R20)
 ptail0:
 	ADD	R1, R26, R26
 	MOVD	R26, R20
@@ -685,6 +847,22 @@ ptail0:
 	BLT	ptail1
 	VMOV	V4.S[2], R21
 	MOVW	R21, 8(R20)
+	CMP	$4, R7
+	BLT	ptail1
+	VMOV	V4.S[3], R21
+	MOVW	R21, 12(R20)
+	CMP	$5, R7
+	BLT	ptail1
+	VMOV	V5.S[0], R21
+	MOVW	R21, 16(R20)
+	CMP	$6, R7
+	BLT	ptail1
+	VMOV	V5.S[1], R21
+	MOVW	R21, 20(R20)
+	CMP	$7, R7
+	BLT	ptail1
+	VMOV	V5.S[2], R21
+	MOVW	R21, 24(R20)
 ptail1:
 	ADD	R1, R26, R26
 	MOVD	R26, R20
@@ -700,6 +878,22 @@ ptail1:
 	BLT	ptail2
 	VMOV	V8.S[2], R21
 	MOVW	R21, 8(R20)
+	CMP	$4, R7
+	BLT	ptail2
+	VMOV	V8.S[3], R21
+	MOVW	R21, 12(R20)
+	CMP	$5, R7
+	BLT	ptail2
+	VMOV	V9.S[0], R21
+	MOVW	R21, 16(R20)
+	CMP	$6, R7
+	BLT	ptail2
+	VMOV	V9.S[1], R21
+	MOVW	R21, 20(R20)
+	CMP	$7, R7
+	BLT	ptail2
+	VMOV	V9.S[2], R21
+	MOVW	R21, 24(R20)
 ptail2:
 	ADD	R1, R26, R26
 	MOVD	R26, R20
@@ -715,12 +909,29 @@ ptail2:
 	BLT	ptail3
 	VMOV	V12.S[2], R21
 	MOVW	R21, 8(R20)
+	CMP	$4, R7
+	BLT	ptail3
+	VMOV	V12.S[3], R21
+	MOVW	R21, 12(R20)
+	CMP	$5, R7
+	BLT	ptail3
+	VMOV	V13.S[0], R21
+	MOVW	R21, 16(R20)
+	CMP	$6, R7
+	BLT	ptail3
+	VMOV	V13.S[1], R21
+	MOVW	R21, 20(R20)
+	CMP	$7, R7
+	BLT	ptail3
+	VMOV	V13.S[2], R21
+	MOVW	R21, 24(R20)
 ptail3:
 	ADD	R1, R26, R26
 	B	nextrow
 
-// func gemmQ8Neon1(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int, w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
-TEXT ·gemmQ8Neon1(SB), NOSPLIT, $0-100
+// func gemmQ8Neon1(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int, w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, scr *[40]int32)
+TEXT ·gemmQ8Neon1(SB), NOSPLIT, $0-112
+	MOVD	scr+104(FP), R23
 	MOVD	dst+0(FP), R0
 	MOVD	dstStride+8(FP), R1
 	MOVD	src+16(FP), R2
@@ -742,143 +953,193 @@ TEXT ·gemmQ8Neon1(SB), NOSPLIT, $0-100
 	CMP	R20, R13
 	CSET	NE, R20
 	ORR	R20, R22, R22
-	CMP	$4, R7
+	CMP	$8, R7
 	CSET	LT, R20
 	ORR	R20<<1, R22, R22
 	MUL	R4, R3, R4
 	ADD	R2, R4, R4
-	MOVW	$1, R20
-	VDUP	R20, V26.S4
-	VEOR	V27.B16, V27.B16, V27.B16
+	ADD	$64, R23, R12
 blk:
-	VLD1	(R9), [V28.S4]
-	VLD2	(R10), [V29.S4, V30.S4]
+	VLD2	(R10), [V24.S4, V25.S4]
+	ADD	$32, R10, R20
+	VLD2	(R20), [V26.S4, V27.S4]
+	VORR	V24.B16, V24.B16, V16.B16
+	VORR	V26.B16, V26.B16, V17.B16
 	MOVW	$1, R20
-	VDUP	R20, V26.S4
-	VEOR	V27.B16, V27.B16, V27.B16
-	VSUB	V30.S4, V26.S4, V31.S4
-	WORD $0x4ebb67ff // smax v31.4s, v31.4s, v27.4s
-	WORD $0x4eba67de // smax v30.4s, v30.4s, v26.4s
-	VSUB	V30.S4, V27.S4, V30.S4
-	VMOV	V31.D[0], R23
-	VMOV	V31.D[1], R20
-	ORR	R20, R23, R23
+	VDUP	R20, V28.S4
+	VEOR	V29.B16, V29.B16, V29.B16
+	VSUB	V25.S4, V28.S4, V20.S4
+	WORD $0x4ebd6694 // smax v20.4s, v20.4s, v29.4s
+	WORD $0x4ebc6739 // smax v25.4s, v25.4s, v28.4s
+	VSUB	V25.S4, V29.S4, V18.S4
+	VSUB	V27.S4, V28.S4, V21.S4
+	WORD $0x4ebd66b5 // smax v21.4s, v21.4s, v29.4s
+	WORD $0x4ebc677b // smax v27.4s, v27.4s, v28.4s
+	VSUB	V27.S4, V29.S4, V19.S4
+	VST1	[V16.S4, V17.S4, V18.S4, V19.S4], (R23)
+	ADD	$128, R23, R20
+	VST1	[V20.S4, V21.S4], (R20)
+	VORR	V20.B16, V21.B16, V20.B16
+	VMOV	V20.D[0], R24
+	VMOV	V20.D[1], R20
+	ORR	R20, R24, R24
+	AND	$3, R22, R22
+	CMP	$0, R24
+	CSET	NE, R20
+	ORR	R20<<2, R22, R22
+	VLD1	(R9), [V24.S4, V25.S4]
+	VEOR	V26.B16, V26.B16, V26.B16
+	VZIP1	V26.S4, V24.S4, V28.S4
+	VZIP2	V26.S4, V24.S4, V29.S4
+	VZIP1	V26.S4, V25.S4, V30.S4
+	VZIP2	V26.S4, V25.S4, V31.S4
+	VST1	[V28.S4, V29.S4, V30.S4, V31.S4], (R12)
 	MOVD	R2, R14
 	MOVD	R0, R26
 rowgrp:
 	MOVD	R14, R15
 	ADD	R3, R15, R14
+	VLD1	(R12), [V0.S4, V1.S4, V2.S4, V3.S4]
 	MOVD	R8, R24
 	LSR	$4, R5, R25
-	CBZ	R25, zero
-	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
-	VLD1.P	16(R15), [V16.B16]
-	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
-	WORD $0x0e35c219 // smull v25.8h, v16.8b, v21.8b
-	WORD $0x0e36c21a // smull v26.8h, v16.8b, v22.8b
-	WORD $0x0e37c21b // smull v27.8h, v16.8b, v23.8b
-	WORD $0x4e348218 // smlal2 v24.8h, v16.16b, v20.16b
-	WORD $0x4e358219 // smlal2 v25.8h, v16.16b, v21.16b
-	WORD $0x4e36821a // smlal2 v26.8h, v16.16b, v22.16b
-	WORD $0x4e37821b // smlal2 v27.8h, v16.16b, v23.16b
-	WORD $0x4e602b00 // saddlp v0.4s, v24.8h
-	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
-	WORD $0x4e602b42 // saddlp v2.4s, v26.8h
-	WORD $0x4e602b63 // saddlp v3.4s, v27.8h
-	SUBS	$1, R25, R25
-	BEQ	ktail
+	CBZ	R25, ktail
 kloop:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
-	VLD1.P	16(R15), [V16.B16]
-	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
-	WORD $0x0e35c219 // smull v25.8h, v16.8b, v21.8b
-	WORD $0x0e36c21a // smull v26.8h, v16.8b, v22.8b
-	WORD $0x0e37c21b // smull v27.8h, v16.8b, v23.8b
-	WORD $0x4e348218 // smlal2 v24.8h, v16.16b, v20.16b
-	WORD $0x4e358219 // smlal2 v25.8h, v16.16b, v21.16b
-	WORD $0x4e36821a // smlal2 v26.8h, v16.16b, v22.16b
-	WORD $0x4e37821b // smlal2 v27.8h, v16.16b, v23.16b
-	WORD $0x4e606b00 // sadalp v0.4s, v24.8h
-	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
-	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
-	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
+	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606ba0 // sadalp v0.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bc1 // sadalp v1.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606be1 // sadalp v1.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
 	SUBS	$1, R25, R25
 	BNE	kloop
-	B	ktail
-zero:
-	VLD1.P	32(R24), [V20.B16, V21.B16]
-	VLD1R	(R15), [V16.D2]
-	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
-	WORD $0x4e34c219 // smull2 v25.8h, v16.16b, v20.16b
-	WORD $0x0e35c21a // smull v26.8h, v16.8b, v21.8b
-	WORD $0x4e35c21b // smull2 v27.8h, v16.16b, v21.16b
-	WORD $0x4e602b00 // saddlp v0.4s, v24.8h
-	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
-	WORD $0x4e602b42 // saddlp v2.4s, v26.8h
-	WORD $0x4e602b63 // saddlp v3.4s, v27.8h
-	B	reduce
 ktail:
 	TBZ	$3, R5, reduce
-	VLD1.P	32(R24), [V20.B16, V21.B16]
-	VLD1R	(R15), [V16.D2]
-	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
-	WORD $0x4e34c219 // smull2 v25.8h, v16.16b, v20.16b
-	WORD $0x0e35c21a // smull v26.8h, v16.8b, v21.8b
-	WORD $0x4e35c21b // smull2 v27.8h, v16.16b, v21.16b
-	WORD $0x4e606b00 // sadalp v0.4s, v24.8h
-	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
-	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
-	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD2R.P	8(R15), [V24.S4, V25.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
 reduce:
-	VADDP	V1.S4, V0.S4, V16.S4
-	VADDP	V3.S4, V2.S4, V17.S4
-	VADDP	V17.S4, V16.S4, V0.S4
-	VADD	V28.S4, V0.S4, V0.S4
-	VDUP	R11, V18.H8
-	CBZ	R23, nosh
-	WORD $0x4ebf4c00 // sqshl v0.4s, v0.4s, v31.4s
-nosh:
-	WORD $0x4ebdb400 // sqdmulh v0.4s, v0.4s, v29.4s
-	WORD $0x4ebe5400 // srshl v0.4s, v0.4s, v30.4s
-	WORD $0x0e614810 // sqxtn v16.4h, v0.4s
-	WORD $0x4e720e10 // sqadd v16.8h, v16.8h, v18.8h
-	WORD $0x0e214a12 // sqxtn v18.8b, v16.8h
+	VADDP	V1.S4, V0.S4, V0.S4
+	VADDP	V3.S4, V2.S4, V1.S4
+	TBZ	$2, R5, epi
+	VLD2	(R24), [V16.H8, V17.H8]
+	VLD2R	(R15), [V2.H8, V3.H8]
+	WORD $0x0e30c05c // smull v28.8h, v2.8b, v16.8b
+	WORD $0x0e31807c // smlal v28.8h, v3.8b, v17.8b
+	WORD $0x4e30c05d // smull2 v29.8h, v2.16b, v16.16b
+	WORD $0x4e31807d // smlal2 v29.8h, v3.16b, v17.16b
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+epi:
+	VLD1	(R23), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VDUP	R11, V20.H8
 	CBNZ	R22, slow
-	VST1.P	V18.S[0], (R26)(R1)
+	WORD $0x4eb0b400 // sqdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb25400 // srshl v0.4s, v0.4s, v18.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	VST1.P	V28.D[0], (R26)(R1)
 nextrow:
 	CMP	R4, R14
 	BLO	rowgrp
-	ADD	$4, R0, R0
-	ADD	R5<<2, R8, R8
-	ADD	$16, R9, R9
-	ADD	$32, R10, R10
+	ADD	$8, R0, R0
+	ADD	R5<<3, R8, R8
+	ADD	$32, R9, R9
+	ADD	$64, R10, R10
 	SUBS	$1, R6, R6
 	BNE	blk
 	RET
 slow:
+	TBZ	$2, R22, nosh
+	ADD	$128, R23, R20
+	VLD1	(R20), [V22.S4, V23.S4]
+	WORD $0x4eb64c00 // sqshl v0.4s, v0.4s, v22.4s
+	WORD $0x4eb74c21 // sqshl v1.4s, v1.4s, v23.4s
+nosh:
+	WORD $0x4eb0b400 // sqdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb25400 // srshl v0.4s, v0.4s, v18.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
 	TBZ	$0, R22, noclamp
-	VDUP	R12, V19.B16
-	VDUP	R13, V20.B16
-	WORD $0x4e336652 // smax v18.16b, v18.16b, v19.16b
-	WORD $0x4e346e52 // smin v18.16b, v18.16b, v20.16b
+	MOVW	qmin+92(FP), R20
+	VDUP	R20, V30.B16
+	MOVW	qmax+96(FP), R20
+	VDUP	R20, V31.B16
+	WORD $0x4e3e679c // smax v28.16b, v28.16b, v30.16b
+	WORD $0x4e3f6f9c // smin v28.16b, v28.16b, v31.16b
 noclamp:
 	TBNZ	$1, R22, partial
-	VST1.P	V18.S[0], (R26)(R1)
+	VST1.P	V28.D[0], (R26)(R1)
 	B	nextrow
 partial:
 	MOVD	R26, R20
 	CMP	$1, R7
 	BLT	ptail0
-	VMOV	V18.B[0], R21
+	VMOV	V28.B[0], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
 	BLT	ptail0
-	VMOV	V18.B[1], R21
+	VMOV	V28.B[1], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
 	BLT	ptail0
-	VMOV	V18.B[2], R21
+	VMOV	V28.B[2], R21
 	MOVB	R21, 2(R20)
+	CMP	$4, R7
+	BLT	ptail0
+	VMOV	V28.B[3], R21
+	MOVB	R21, 3(R20)
+	CMP	$5, R7
+	BLT	ptail0
+	VMOV	V28.B[4], R21
+	MOVB	R21, 4(R20)
+	CMP	$6, R7
+	BLT	ptail0
+	VMOV	V28.B[5], R21
+	MOVB	R21, 5(R20)
+	CMP	$7, R7
+	BLT	ptail0
+	VMOV	V28.B[6], R21
+	MOVB	R21, 6(R20)
 ptail0:
 	ADD	R1, R26, R26
 	B	nextrow
@@ -908,14 +1169,13 @@ TEXT ·gemmQ8NeonK8(SB), NOSPLIT, $0-100
 	ORR	R20, R22, R22
 	MUL	R4, R3, R4
 	ADD	R2, R4, R4
-	MOVD	$0x3830282018100800, R20
-	VMOV	R20, V15.D[0]
-	MOVW	$1, R20
-	VDUP	R20, V14.B8
 	VDUP	R11, V12.H8
 blk:
+	MOVW	$1, R20
+	VDUP	R20, V14.B8
 	VLD1.P	64(R8), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VORR	V15.B16, V15.B16, V13.B16
+	MOVD	$0x1c1814100c080400, R20
+	VMOV	R20, V13.D[0]
 	VTBL	V13.B8, [V0.B16, V1.B16, V2.B16, V3.B16], V16.B8
 	VADD	V14.B8, V13.B8, V13.B8
 	VTBL	V13.B8, [V0.B16, V1.B16, V2.B16, V3.B16], V17.B8
@@ -923,7 +1183,8 @@ blk:
 	VTBL	V13.B8, [V0.B16, V1.B16, V2.B16, V3.B16], V18.B8
 	VADD	V14.B8, V13.B8, V13.B8
 	VTBL	V13.B8, [V0.B16, V1.B16, V2.B16, V3.B16], V19.B8
-	VADD	V14.B8, V13.B8, V13.B8
+	MOVD	$0x3c3834302c282420, R20
+	VMOV	R20, V13.D[0]
 	VTBL	V13.B8, [V0.B16, V1.B16, V2.B16, V3.B16], V20.B8
 	VADD	V14.B8, V13.B8, V13.B8
 	VTBL	V13.B8, [V0.B16, V1.B16, V2.B16, V3.B16], V21.B8
@@ -970,78 +1231,70 @@ rowgrp:
 	WORD $0x0f08a421 // sxtl v1.8h, v1.8b
 	WORD $0x0f08a442 // sxtl v2.8h, v2.8b
 	WORD $0x0f08a463 // sxtl v3.8h, v3.8b
-	WORD $0x0f40a204 // smull v4.4s, v16.4h, v0.h[0]
-	WORD $0x4f40a205 // smull2 v5.4s, v16.8h, v0.h[0]
-	WORD $0x0f41a206 // smull v6.4s, v16.4h, v1.h[0]
-	WORD $0x4f41a207 // smull2 v7.4s, v16.8h, v1.h[0]
-	WORD $0x0f42a208 // smull v8.4s, v16.4h, v2.h[0]
-	WORD $0x4f42a209 // smull2 v9.4s, v16.8h, v2.h[0]
-	WORD $0x0f43a20a // smull v10.4s, v16.4h, v3.h[0]
-	WORD $0x4f43a20b // smull2 v11.4s, v16.8h, v3.h[0]
-	WORD $0x0f502224 // smlal v4.4s, v17.4h, v0.h[1]
-	WORD $0x4f502225 // smlal2 v5.4s, v17.8h, v0.h[1]
-	WORD $0x0f512226 // smlal v6.4s, v17.4h, v1.h[1]
-	WORD $0x4f512227 // smlal2 v7.4s, v17.8h, v1.h[1]
-	WORD $0x0f522228 // smlal v8.4s, v17.4h, v2.h[1]
-	WORD $0x4f522229 // smlal2 v9.4s, v17.8h, v2.h[1]
-	WORD $0x0f53222a // smlal v10.4s, v17.4h, v3.h[1]
-	WORD $0x4f53222b // smlal2 v11.4s, v17.8h, v3.h[1]
-	WORD $0x0f602244 // smlal v4.4s, v18.4h, v0.h[2]
-	WORD $0x4f602245 // smlal2 v5.4s, v18.8h, v0.h[2]
-	WORD $0x0f612246 // smlal v6.4s, v18.4h, v1.h[2]
-	WORD $0x4f612247 // smlal2 v7.4s, v18.8h, v1.h[2]
-	WORD $0x0f622248 // smlal v8.4s, v18.4h, v2.h[2]
-	WORD $0x4f622249 // smlal2 v9.4s, v18.8h, v2.h[2]
-	WORD $0x0f63224a // smlal v10.4s, v18.4h, v3.h[2]
-	WORD $0x4f63224b // smlal2 v11.4s, v18.8h, v3.h[2]
-	WORD $0x0f702264 // smlal v4.4s, v19.4h, v0.h[3]
-	WORD $0x4f702265 // smlal2 v5.4s, v19.8h, v0.h[3]
-	WORD $0x0f712266 // smlal v6.4s, v19.4h, v1.h[3]
-	WORD $0x4f712267 // smlal2 v7.4s, v19.8h, v1.h[3]
-	WORD $0x0f722268 // smlal v8.4s, v19.4h, v2.h[3]
-	WORD $0x4f722269 // smlal2 v9.4s, v19.8h, v2.h[3]
-	WORD $0x0f73226a // smlal v10.4s, v19.4h, v3.h[3]
-	WORD $0x4f73226b // smlal2 v11.4s, v19.8h, v3.h[3]
-	WORD $0x0f402a84 // smlal v4.4s, v20.4h, v0.h[4]
-	WORD $0x4f402a85 // smlal2 v5.4s, v20.8h, v0.h[4]
-	WORD $0x0f412a86 // smlal v6.4s, v20.4h, v1.h[4]
-	WORD $0x4f412a87 // smlal2 v7.4s, v20.8h, v1.h[4]
-	WORD $0x0f422a88 // smlal v8.4s, v20.4h, v2.h[4]
-	WORD $0x4f422a89 // smlal2 v9.4s, v20.8h, v2.h[4]
-	WORD $0x0f432a8a // smlal v10.4s, v20.4h, v3.h[4]
-	WORD $0x4f432a8b // smlal2 v11.4s, v20.8h, v3.h[4]
-	WORD $0x0f502aa4 // smlal v4.4s, v21.4h, v0.h[5]
-	WORD $0x4f502aa5 // smlal2 v5.4s, v21.8h, v0.h[5]
-	WORD $0x0f512aa6 // smlal v6.4s, v21.4h, v1.h[5]
-	WORD $0x4f512aa7 // smlal2 v7.4s, v21.8h, v1.h[5]
-	WORD $0x0f522aa8 // smlal v8.4s, v21.4h, v2.h[5]
-	WORD $0x4f522aa9 // smlal2 v9.4s, v21.8h, v2.h[5]
-	WORD $0x0f532aaa // smlal v10.4s, v21.4h, v3.h[5]
-	WORD $0x4f532aab // smlal2 v11.4s, v21.8h, v3.h[5]
-	WORD $0x0f602ac4 // smlal v4.4s, v22.4h, v0.h[6]
-	WORD $0x4f602ac5 // smlal2 v5.4s, v22.8h, v0.h[6]
-	WORD $0x0f612ac6 // smlal v6.4s, v22.4h, v1.h[6]
-	WORD $0x4f612ac7 // smlal2 v7.4s, v22.8h, v1.h[6]
-	WORD $0x0f622ac8 // smlal v8.4s, v22.4h, v2.h[6]
-	WORD $0x4f622ac9 // smlal2 v9.4s, v22.8h, v2.h[6]
-	WORD $0x0f632aca // smlal v10.4s, v22.4h, v3.h[6]
-	WORD $0x4f632acb // smlal2 v11.4s, v22.8h, v3.h[6]
-	WORD $0x0f702ae4 // smlal v4.4s, v23.4h, v0.h[7]
-	WORD $0x4f702ae5 // smlal2 v5.4s, v23.8h, v0.h[7]
-	WORD $0x0f712ae6 // smlal v6.4s, v23.4h, v1.h[7]
-	WORD $0x4f712ae7 // smlal2 v7.4s, v23.8h, v1.h[7]
-	WORD $0x0f722ae8 // smlal v8.4s, v23.4h, v2.h[7]
-	WORD $0x4f722ae9 // smlal2 v9.4s, v23.8h, v2.h[7]
-	WORD $0x0f732aea // smlal v10.4s, v23.4h, v3.h[7]
-	WORD $0x4f732aeb // smlal2 v11.4s, v23.8h, v3.h[7]
-	VADD	V24.S4, V4.S4, V4.S4
-	VADD	V25.S4, V5.S4, V5.S4
-	VADD	V24.S4, V6.S4, V6.S4
-	VADD	V25.S4, V7.S4, V7.S4
-	VADD	V24.S4, V8.S4, V8.S4
-	VADD	V25.S4, V9.S4, V9.S4
-	VADD	V24.S4, V10.S4, V10.S4
-	VADD	V25.S4, V11.S4, V11.S4
+	WORD $0x4f40820d // mul v13.8h, v16.8h, v0.h[0]
+	WORD $0x6f50022d // mla v13.8h, v17.8h, v0.h[1]
+	WORD $0x0e6d1304 // saddw v4.4s, v24.4s, v13.4h
+	WORD $0x4e6d1325 // saddw2 v5.4s, v25.4s, v13.8h
+	WORD $0x4f41820e // mul v14.8h, v16.8h, v1.h[0]
+	WORD $0x6f51022e // mla v14.8h, v17.8h, v1.h[1]
+	WORD $0x0e6e1306 // saddw v6.4s, v24.4s, v14.4h
+	WORD $0x4e6e1327 // saddw2 v7.4s, v25.4s, v14.8h
+	WORD $0x4f42820f // mul v15.8h, v16.8h, v2.h[0]
+	WORD $0x6f52022f // mla v15.8h, v17.8h, v2.h[1]
+	WORD $0x0e6f1308 // saddw v8.4s, v24.4s, v15.4h
+	WORD $0x4e6f1329 // saddw2 v9.4s, v25.4s, v15.8h
+	WORD $0x4f43820d // mul v13.8h, v16.8h, v3.h[0]
+	WORD $0x6f53022d // mla v13.8h, v17.8h, v3.h[1]
+	WORD $0x0e6d130a // saddw v10.4s, v24.4s, v13.4h
+	WORD $0x4e6d132b // saddw2 v11.4s, v25.4s, v13.8h
+	WORD $0x4f60824d // mul v13.8h, v18.8h, v0.h[2]
+	WORD $0x6f70026d // mla v13.8h, v19.8h, v0.h[3]
+	WORD $0x0e6d1084 // saddw v4.4s, v4.4s, v13.4h
+	WORD $0x4e6d10a5 // saddw2 v5.4s, v5.4s, v13.8h
+	WORD $0x4f61824e // mul v14.8h, v18.8h, v1.h[2]
+	WORD $0x6f71026e // mla v14.8h, v19.8h, v1.h[3]
+	WORD $0x0e6e10c6 // saddw v6.4s, v6.4s, v14.4h
+	WORD $0x4e6e10e7 // saddw2 v7.4s, v7.4s, v14.8h
+	WORD $0x4f62824f // mul v15.8h, v18.8h, v2.h[2]
+	WORD $0x6f72026f // mla v15.8h, v19.8h, v2.h[3]
+	WORD $0x0e6f1108 // saddw v8.4s, v8.4s, v15.4h
+	WORD $0x4e6f1129 // saddw2 v9.4s, v9.4s, v15.8h
+	WORD $0x4f63824d // mul v13.8h, v18.8h, v3.h[2]
+	WORD $0x6f73026d // mla v13.8h, v19.8h, v3.h[3]
+	WORD $0x0e6d114a // saddw v10.4s, v10.4s, v13.4h
+	WORD $0x4e6d116b // saddw2 v11.4s, v11.4s, v13.8h
+	WORD $0x4f408a8d // mul v13.8h, v20.8h, v0.h[4]
+	WORD $0x6f500aad // mla v13.8h, v21.8h, v0.h[5]
+	WORD $0x0e6d1084 // saddw v4.4s, v4.4s, v13.4h
+	WORD $0x4e6d10a5 // saddw2 v5.4s, v5.4s, v13.8h
+	WORD $0x4f418a8e // mul v14.8h, v20.8h, v1.h[4]
+	WORD $0x6f510aae // mla v14.8h, v21.8h, v1.h[5]
+	WORD $0x0e6e10c6 // saddw v6.4s, v6.4s, v14.4h
+	WORD $0x4e6e10e7 // saddw2 v7.4s, v7.4s, v14.8h
+	WORD $0x4f428a8f // mul v15.8h, v20.8h, v2.h[4]
+	WORD $0x6f520aaf // mla v15.8h, v21.8h, v2.h[5]
+	WORD $0x0e6f1108 // saddw v8.4s, v8.4s, v15.4h
+	WORD $0x4e6f1129 // saddw2 v9.4s, v9.4s, v15.8h
+	WORD $0x4f438a8d // mul v13.8h, v20.8h, v3.h[4]
+	WORD $0x6f530aad // mla v13.8h, v21.8h, v3.h[5]
+	WORD $0x0e6d114a // saddw v10.4s, v10.4s, v13.4h
+	WORD $0x4e6d116b // saddw2 v11.4s, v11.4s, v13.8h
+	WORD $0x4f608acd // mul v13.8h, v22.8h, v0.h[6]
+	WORD $0x6f700aed // mla v13.8h, v23.8h, v0.h[7]
+	WORD $0x0e6d1084 // saddw v4.4s, v4.4s, v13.4h
+	WORD $0x4e6d10a5 // saddw2 v5.4s, v5.4s, v13.8h
+	WORD $0x4f618ace // mul v14.8h, v22.8h, v1.h[6]
+	WORD $0x6f710aee // mla v14.8h, v23.8h, v1.h[7]
+	WORD $0x0e6e10c6 // saddw v6.4s, v6.4s, v14.4h
+	WORD $0x4e6e10e7 // saddw2 v7.4s, v7.4s, v14.8h
+	WORD $0x4f628acf // mul v15.8h, v22.8h, v2.h[6]
+	WORD $0x6f720aef // mla v15.8h, v23.8h, v2.h[7]
+	WORD $0x0e6f1108 // saddw v8.4s, v8.4s, v15.4h
+	WORD $0x4e6f1129 // saddw2 v9.4s, v9.4s, v15.8h
+	WORD $0x4f638acd // mul v13.8h, v22.8h, v3.h[6]
+	WORD $0x6f730aed // mla v13.8h, v23.8h, v3.h[7]
+	WORD $0x0e6d114a // saddw v10.4s, v10.4s, v13.4h
+	WORD $0x4e6d116b // saddw2 v11.4s, v11.4s, v13.8h
 	CBZ	R23, nosh
 	WORD $0x4ebe4c84 // sqshl v4.4s, v4.4s, v30.4s
 	WORD $0x4ebf4ca5 // sqshl v5.4s, v5.4s, v31.4s
@@ -1109,8 +1362,9 @@ slow:
 	VST1.P	V0.D[1], (R26)(R1)
 	B	nextrow
 
-// func gemmF32Neon1(dst *float32, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int, w *int8, bias *int32, scale *float32)
-TEXT ·gemmF32Neon1(SB), NOSPLIT, $0-88
+// func gemmF32Neon1(dst *float32, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int, w *int8, bias *int32, scale *float32, scr *[40]int32)
+TEXT ·gemmF32Neon1(SB), NOSPLIT, $0-96
+	MOVD	scr+88(FP), R23
 	MOVD	dst+0(FP), R0
 	MOVD	dstStride+8(FP), R1
 	LSL	$2, R1, R1
@@ -1124,106 +1378,107 @@ TEXT ·gemmF32Neon1(SB), NOSPLIT, $0-88
 	MOVD	bias+72(FP), R9
 	MOVD	scale+80(FP), R10
 	MOVD	ZR, R22
-	CMP	$4, R7
+	CMP	$8, R7
 	CSET	LT, R20
 	ORR	R20<<1, R22, R22
 	MUL	R4, R3, R4
 	ADD	R2, R4, R4
-	MOVW	$1, R20
-	VDUP	R20, V26.S4
-	VEOR	V27.B16, V27.B16, V27.B16
+	ADD	$64, R23, R12
 blk:
-	VLD1	(R9), [V28.S4]
-	VLD1	(R10), [V29.S4]
+	VLD1	(R10), [V16.S4, V17.S4]
+	VST1	[V16.S4, V17.S4], (R23)
+	VLD1	(R9), [V24.S4, V25.S4]
+	VEOR	V26.B16, V26.B16, V26.B16
+	VZIP1	V26.S4, V24.S4, V28.S4
+	VZIP2	V26.S4, V24.S4, V29.S4
+	VZIP1	V26.S4, V25.S4, V30.S4
+	VZIP2	V26.S4, V25.S4, V31.S4
+	VST1	[V28.S4, V29.S4, V30.S4, V31.S4], (R12)
 	MOVD	R2, R14
 	MOVD	R0, R26
 rowgrp:
 	MOVD	R14, R15
 	ADD	R3, R15, R14
+	VLD1	(R12), [V0.S4, V1.S4, V2.S4, V3.S4]
 	MOVD	R8, R24
 	LSR	$4, R5, R25
-	CBZ	R25, zero
-	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
-	VLD1.P	16(R15), [V16.B16]
-	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
-	WORD $0x0e35c219 // smull v25.8h, v16.8b, v21.8b
-	WORD $0x0e36c21a // smull v26.8h, v16.8b, v22.8b
-	WORD $0x0e37c21b // smull v27.8h, v16.8b, v23.8b
-	WORD $0x4e348218 // smlal2 v24.8h, v16.16b, v20.16b
-	WORD $0x4e358219 // smlal2 v25.8h, v16.16b, v21.16b
-	WORD $0x4e36821a // smlal2 v26.8h, v16.16b, v22.16b
-	WORD $0x4e37821b // smlal2 v27.8h, v16.16b, v23.16b
-	WORD $0x4e602b00 // saddlp v0.4s, v24.8h
-	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
-	WORD $0x4e602b42 // saddlp v2.4s, v26.8h
-	WORD $0x4e602b63 // saddlp v3.4s, v27.8h
-	SUBS	$1, R25, R25
-	BEQ	ktail
+	CBZ	R25, ktail
 kloop:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
-	VLD1.P	16(R15), [V16.B16]
-	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
-	WORD $0x0e35c219 // smull v25.8h, v16.8b, v21.8b
-	WORD $0x0e36c21a // smull v26.8h, v16.8b, v22.8b
-	WORD $0x0e37c21b // smull v27.8h, v16.8b, v23.8b
-	WORD $0x4e348218 // smlal2 v24.8h, v16.16b, v20.16b
-	WORD $0x4e358219 // smlal2 v25.8h, v16.16b, v21.16b
-	WORD $0x4e36821a // smlal2 v26.8h, v16.16b, v22.16b
-	WORD $0x4e37821b // smlal2 v27.8h, v16.16b, v23.16b
-	WORD $0x4e606b00 // sadalp v0.4s, v24.8h
-	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
-	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
-	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
+	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606ba0 // sadalp v0.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bc1 // sadalp v1.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606be1 // sadalp v1.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
 	SUBS	$1, R25, R25
 	BNE	kloop
-	B	ktail
-zero:
-	VLD1.P	32(R24), [V20.B16, V21.B16]
-	VLD1R	(R15), [V16.D2]
-	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
-	WORD $0x4e34c219 // smull2 v25.8h, v16.16b, v20.16b
-	WORD $0x0e35c21a // smull v26.8h, v16.8b, v21.8b
-	WORD $0x4e35c21b // smull2 v27.8h, v16.16b, v21.16b
-	WORD $0x4e602b00 // saddlp v0.4s, v24.8h
-	WORD $0x4e602b21 // saddlp v1.4s, v25.8h
-	WORD $0x4e602b42 // saddlp v2.4s, v26.8h
-	WORD $0x4e602b63 // saddlp v3.4s, v27.8h
-	B	reduce
 ktail:
 	TBZ	$3, R5, reduce
-	VLD1.P	32(R24), [V20.B16, V21.B16]
-	VLD1R	(R15), [V16.D2]
-	WORD $0x0e34c218 // smull v24.8h, v16.8b, v20.8b
-	WORD $0x4e34c219 // smull2 v25.8h, v16.16b, v20.16b
-	WORD $0x0e35c21a // smull v26.8h, v16.8b, v21.8b
-	WORD $0x4e35c21b // smull2 v27.8h, v16.16b, v21.16b
-	WORD $0x4e606b00 // sadalp v0.4s, v24.8h
-	WORD $0x4e606b21 // sadalp v1.4s, v25.8h
-	WORD $0x4e606b42 // sadalp v2.4s, v26.8h
-	WORD $0x4e606b63 // sadalp v3.4s, v27.8h
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD2R.P	8(R15), [V24.S4, V25.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
 reduce:
-	VADDP	V1.S4, V0.S4, V16.S4
-	VADDP	V3.S4, V2.S4, V17.S4
-	VADDP	V17.S4, V16.S4, V0.S4
-	VADD	V28.S4, V0.S4, V0.S4
+	VADDP	V1.S4, V0.S4, V0.S4
+	VADDP	V3.S4, V2.S4, V1.S4
+	TBZ	$2, R5, epi
+	VLD2	(R24), [V16.H8, V17.H8]
+	VLD2R	(R15), [V2.H8, V3.H8]
+	WORD $0x0e30c05c // smull v28.8h, v2.8b, v16.8b
+	WORD $0x0e31807c // smlal v28.8h, v3.8b, v17.8b
+	WORD $0x4e30c05d // smull2 v29.8h, v2.16b, v16.16b
+	WORD $0x4e31807d // smlal2 v29.8h, v3.16b, v17.16b
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+epi:
+	VLD1	(R23), [V16.S4, V17.S4]
 	WORD $0x4e21d800 // scvtf v0.4s, v0.4s
-	WORD $0x6e3ddc00 // fmul v0.4s, v0.4s, v29.4s
-	CBNZ	R22, slow
-	VST1.P	[V0.S4], (R26)(R1)
+	WORD $0x6e30dc00 // fmul v0.4s, v0.4s, v16.4s
+	WORD $0x4e21d821 // scvtf v1.4s, v1.4s
+	WORD $0x6e31dc21 // fmul v1.4s, v1.4s, v17.4s
+	CBNZ	R22, partial
+	VST1.P	[V0.S4, V1.S4], (R26)(R1)
 nextrow:
 	CMP	R4, R14
 	BLO	rowgrp
-	ADD	$16, R0, R0
-	ADD	R5<<2, R8, R8
-	ADD	$16, R9, R9
-	ADD	$16, R10, R10
+	ADD	$32, R0, R0
+	ADD	R5<<3, R8, R8
+	ADD	$32, R9, R9
+	ADD	$32, R10, R10
 	SUBS	$1, R6, R6
 	BNE	blk
 	RET
-slow:
-	TBNZ	$1, R22, partial
-	VST1.P	[V0.S4], (R26)(R1)
-	B	nextrow
 partial:
 	MOVD	R26, R20
 	CMP	$1, R7
@@ -1238,6 +1493,22 @@ partial:
 	BLT	ptail0
 	VMOV	V0.S[2], R21
 	MOVW	R21, 8(R20)
+	CMP	$4, R7
+	BLT	ptail0
+	VMOV	V0.S[3], R21
+	MOVW	R21, 12(R20)
+	CMP	$5, R7
+	BLT	ptail0
+	VMOV	V1.S[0], R21
+	MOVW	R21, 16(R20)
+	CMP	$6, R7
+	BLT	ptail0
+	VMOV	V1.S[1], R21
+	MOVW	R21, 20(R20)
+	CMP	$7, R7
+	BLT	ptail0
+	VMOV	V1.S[2], R21
+	MOVW	R21, 24(R20)
 ptail0:
 	ADD	R1, R26, R26
 	B	nextrow

@@ -51,11 +51,7 @@ func stemConvArm64(name string, l gemmLayout, fn gemmQ8Asm, dst, src []int8, wei
 
 	var wbuf [stemPackMax]int8
 	packed := wbuf[:l.size(kk, n)]
-	for co := range n {
-		for ci := range kk {
-			packed[l.index(co, ci, kp)] = weights[co*kk+ci]
-		}
-	}
+	l.packInto(packed, weights, kk, n)
 	var pbuf [stemPatchMax]int8
 	chunk := min(stemChunk, stemPatchMax/kp)
 	zb := int8(zIn)
@@ -68,7 +64,7 @@ func stemConvArm64(name string, l gemmLayout, fn gemmQ8Asm, dst, src []int8, wei
 			GatherPatches(pbuf[r*kp:], kp, src, s, zb, oy, ox, run)
 			r += run
 		}
-		gemmQ8Blocks(l, fn, dst[q0*s.OutStride:], s.OutStride, &pbuf[0], kp, rows, kp, n,
+		gemmQ8Blocks(l, fn, dst[q0*s.OutStride:], s.OutStride, &pbuf[0], kp, rows, kk, n,
 			packed, bias, rq, zOut, qmin, qmax)
 	}
 }

@@ -235,6 +235,33 @@ func Encode(text string) (uint32, error) {
 		return bad()
 	}
 	switch {
+	case (mn == "mul" || mn == "mla") && len(ops) == 3 && ops[2].index >= 0:
+		// By element, same arrangement: 0 Q U 01111 size L M Rm opcode H 0
+		// Rn Rd (MUL: U 0, opcode 1000; MLA: U 1, opcode 0000); the index
+		// is H:L:M for .h (Rm in v0-v15), H:L for .s.
+		d, n, m := ops[0], ops[1], ops[2]
+		if d.index >= 0 || n != (operand{reg: n.reg, count: d.count, elem: d.elem, index: -1}) || m.count != 0 ||
+			m.elem != d.elem || d.bits() < 64 || d.elem != 'h' && d.elem != 's' {
+			return bad()
+		}
+		var u, opc uint32 = 0, 0x8
+		if mn == "mla" {
+			u, opc = 1, 0
+		}
+		var h, l, mm uint32
+		idx := uint32(m.index)
+		if d.elem == 'h' {
+			if idx > 7 || m.reg > 15 {
+				return bad()
+			}
+			h, l, mm = idx>>2, idx>>1&1, idx&1
+		} else {
+			if idx > 3 {
+				return bad()
+			}
+			h, l, mm = idx>>1, idx&1, m.reg>>4
+		}
+		return 0x0f000000 | d.q()<<30 | u<<29 | elemSize[d.elem]<<22 | l<<21 | mm<<20 | (m.reg&15)<<16 | opc<<12 | h<<11 | n.reg<<5 | d.reg, nil
 	case isSame:
 		if len(ops) != 3 {
 			return bad()

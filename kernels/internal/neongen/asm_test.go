@@ -31,7 +31,9 @@ var encodeCases = []string{
 	"ldr q12, [x20, x13]", "ldr q31, [x0, x30]",
 	// camera row kernels
 	"smlal v0.4s, v18.4h, v15.h[2]", "smlal2 v5.4s, v19.8h, v15.h[7]", "smull v28.4s, v4.4h, v0.h[4]",
-	"smull2 v30.4s, v5.8h, v15.h[6]", "smlsl v1.4s, v2.4h, v3.h[1]", "smlal v1.2d, v2.2s, v31.s[3]",
+	"smull2 v30.4s, v5.8h, v15.h[6]", "mul v1.8h, v2.8h, v3.h[5]", "mla v20.8h, v21.8h, v15.h[7]",
+	"mul v1.4h, v2.4h, v0.h[0]", "mla v4.4s, v5.4s, v17.s[3]", "mul v6.2s, v7.2s, v31.s[1]",
+	"smlsl v1.4s, v2.4h, v3.h[1]", "smlal v1.2d, v2.2s, v31.s[3]",
 	"smull2 v1.2d, v2.4s, v17.s[2]",
 	"sqxtun v18.8b, v16.8h", "sqxtun2 v18.16b, v17.8h", "sqxtun v1.4h, v2.4s",
 	"uqxtn v0.8b, v16.8h", "uqxtn2 v5.16b, v27.8h", "uqxtn2 v1.4s, v2.2d",
@@ -102,6 +104,9 @@ func TestEncodeRejects(t *testing.T) {
 		"ldr q1, [x2, x31]",                      // x31 would be xzr/sp
 		"ldr q1, [x2, w3]",                       // only an X offset
 		"smlal v1.4s, v2.4h, v16.h[0]",           // .h by element reaches v0-v15 only
+		"mla v1.8h, v2.8h, v16.h[0]",             // .h by element reaches v0-v15 only
+		"mul v1.8h, v2.4h, v3.h[0]",              // arrangements differ
+		"mul v1.16b, v2.16b, v3.b[0]",            // no .b by-element form
 		"smull v1.4s, v2.4h, v3.h[8]",            // lane out of range
 		"smull v1.4s, v2.8h, v3.h[0]",            // full source needs smull2
 		"saddw v1.4s, v1.4s, v3.h[0]",            // no wide by-element form

@@ -63,13 +63,21 @@ func slowFlag(a *Asm, nr int) {
 	a.L("\tORR\tR20<<1, R22, R22")
 }
 
-func gemmPrologue(a *Asm, name string, f32 bool) {
+func gemmPrologue(a *Asm, name string, f32 bool, scr ...bool) {
+	withScr := len(scr) > 0 && scr[0]
+	sc, f32size, q8size := "", 88, 100
+	if withScr {
+		sc, f32size, q8size = ", scr *[40]int32", 96, 112
+	}
 	if f32 {
-		a.L("\n// func %s(dst *float32, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int, w *int8, bias *int32, scale *float32)", name)
-		a.L("TEXT ·%s(SB), NOSPLIT, $0-88", name)
+		a.L("\n// func %s(dst *float32, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int, w *int8, bias *int32, scale *float32%s)", name, sc)
+		a.L("TEXT ·%s(SB), NOSPLIT, $0-%d", name, f32size)
 	} else {
-		a.L("\n// func %s(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int, w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)", name)
-		a.L("TEXT ·%s(SB), NOSPLIT, $0-100", name)
+		a.L("\n// func %s(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int, w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32%s)", name, sc)
+		a.L("TEXT ·%s(SB), NOSPLIT, $0-%d", name, q8size)
+	}
+	if withScr {
+		a.L("\tMOVD\tscr+%d(FP), R23", pick(f32, f32size, q8size)-8)
 	}
 	a.L("\tMOVD\tdst+0(FP), R0")
 	a.L("\tMOVD\tdstStride+8(FP), R1")
@@ -126,201 +134,304 @@ func storeTailBytes(a *Asm, vec string, lane0, n int, label string) {
 	a.L("%s:", label)
 }
 
-// genNeon: mr rows x 4 columns; packed [n/4][kpad/16][4][16] (+[4][8] tail chunk).
-func genNeon(a *Asm, name string, f32 bool, mr int) {
-	gemmPrologue(a, name, f32)
-	if !f32 {
-		clampFlag(a)
-	} else {
-		a.L("\tMOVD\tZR, R22")
-	}
-	slowFlag(a, 4)
-	rowEnd(a)
-	a.L("\tMOVW\t$1, R20")
-	a.L("\tVDUP\tR20, V26.S4")
-	a.L("\tVEOR\tV27.B16, V27.B16, V27.B16")
-	a.L("blk:")
-	// per-block vectors: V28 bias, V29 M/scale, V31 L, V30 R
-	a.L("\tVLD1\t(R9), [V28.S4]")
+// genNeonP: mr rows x 8 columns, int8 or float32 outputs, over the
+// dotprod layout ([n/8][kpad/4][8 ch][4 k]) without SDOT. A row's 4-byte
+// input groups are loaded replicated (LD4R: X_g = x[4g…4g+3] in every
+// lane), so SMULL(2) X_g × W_g gives int16 lanes [c c c c c' c' c' c'] for
+// a pair of channels (lo half: channels 0, 1 of W_g's 4, hi half: 2, 3),
+// and SMLAL(2) of the next group adds a second product to each lane (two
+// fit: |w| <= 127). SADALP folds them into int32 sums [c c c' c']: 4 sums
+// per row for 8 channels (V4r…V4r+3), so 4 rows x 8 channels fit (the
+// SADDLP kernel's lanes held one channel: 4 x 4), and one ADDP level
+// reduces them instead of two (an odd last 4-k group is added after it,
+// neonPOdd). Per 16 k: 2 weight loads, 4 LD4R, 64
+// multiplies, 32 SADALPs for 512 MACs. The sums start at [b0 0 b1 0]…, the
+// bias interleaved with zeros in scr (R23; the bias at R12), with M, R and L (or the float
+// scales): no register is left for them during the loop. R22: bit 0 a
+// clamp narrower than int8, bit 1 a padded block (n < 8), bit 2 some L of
+// the block is not 0; any sends the row group to the slow epilogue.
+func genNeonP(a *Asm, name string, f32 bool, mr int) {
+	gemmPrologue(a, name, f32, true)
 	if f32 {
-		a.L("\tVLD1\t(R10), [V29.S4]")
+		a.L("\tMOVD\tZR, R22")
 	} else {
-		a.L("\tVLD2\t(R10), [V29.S4, V30.S4]")
-		a.L("\tMOVW\t$1, R20")
-		a.L("\tVDUP\tR20, V26.S4")
-		a.L("\tVEOR\tV27.B16, V27.B16, V27.B16")
-		shifts(a, "V30", "V31", "V30", "V26", "V27")
-		// R23 = 0 iff no lane shifts left: the SQSHLs are then skipped
-		a.L("\tVMOV\tV31.D[0], R23")
-		a.L("\tVMOV\tV31.D[1], R20")
-		a.L("\tORR\tR20, R23, R23")
+		clampFlag(a)
 	}
+	slowFlag(a, 8)
+	rowEnd(a)
+	a.L("\tADD\t$64, R23, R12") // the bias in scr (qmin, qmax are reloaded)
+	a.L("blk:")
+	if f32 {
+		a.L("\tVLD1\t(R10), [V16.S4, V17.S4]")
+		a.L("\tVST1\t[V16.S4, V17.S4], (R23)")
+	} else {
+		// scr: M0 M1 R0 R1 (0), bias (64), L0 L1 (128)
+		a.L("\tVLD2\t(R10), [V24.S4, V25.S4]")
+		a.L("\tADD\t$32, R10, R20")
+		a.L("\tVLD2\t(R20), [V26.S4, V27.S4]")
+		a.L("\tVORR\tV24.B16, V24.B16, V16.B16")
+		a.L("\tVORR\tV26.B16, V26.B16, V17.B16")
+		a.L("\tMOVW\t$1, R20")
+		a.L("\tVDUP\tR20, V28.S4")
+		a.L("\tVEOR\tV29.B16, V29.B16, V29.B16")
+		shifts(a, "V25", "V20", "V18", "V28", "V29")
+		shifts(a, "V27", "V21", "V19", "V28", "V29")
+		a.L("\tVST1\t[V16.S4, V17.S4, V18.S4, V19.S4], (R23)")
+		a.L("\tADD\t$128, R23, R20")
+		a.L("\tVST1\t[V20.S4, V21.S4], (R20)")
+		// bit 2 of R22 = some L of the block is not 0
+		a.L("\tVORR\tV20.B16, V21.B16, V20.B16")
+		a.L("\tVMOV\tV20.D[0], R24")
+		a.L("\tVMOV\tV20.D[1], R20")
+		a.L("\tORR\tR20, R24, R24")
+		a.L("\tAND\t$3, R22, R22")
+		a.L("\tCMP\t$0, R24")
+		a.L("\tCSET\tNE, R20")
+		a.L("\tORR\tR20<<2, R22, R22")
+	}
+	// the bias as [b0 0 b1 0] [b2 0 b3 0] [b4 0 b5 0] [b6 0 b7 0]
+	a.L("\tVLD1\t(R9), [V24.S4, V25.S4]")
+	a.L("\tVEOR\tV26.B16, V26.B16, V26.B16")
+	a.L("\tVZIP1\tV26.S4, V24.S4, V28.S4")
+	a.L("\tVZIP2\tV26.S4, V24.S4, V29.S4")
+	a.L("\tVZIP1\tV26.S4, V25.S4, V30.S4")
+	a.L("\tVZIP2\tV26.S4, V25.S4, V31.S4")
+	a.L("\tVST1\t[V28.S4, V29.S4, V30.S4, V31.S4], (R12)")
 	a.L("\tMOVD\tR2, R14")
 	a.L("\tMOVD\tR0, R26")
 	a.L("rowgrp:")
 	inPtrs(a, mr)
+	for r := 0; r < mr; r++ {
+		a.L("\tVLD1\t(R12), [V%d.S4, V%d.S4, V%d.S4, V%d.S4]", 4*r, 4*r+1, 4*r+2, 4*r+3)
+	}
 	a.L("\tMOVD\tR8, R24")
 	a.L("\tLSR\t$4, R5, R25")
-	a.L("\tCBZ\tR25, zero")
-	// The first 16 k set the sums (SADDLP), so they need no zeroing.
-	for _, first := range []bool{true, false} {
-		if !first {
-			a.L("kloop:")
-		}
-		a.L("\tVLD1.P\t64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]")
-		for i := 0; i < mr; i++ {
-			a.L("\tVLD1.P\t16(%s), [V%d.B16]", xr[i], 16+i)
-		}
-		for r := 0; r < mr; r++ {
-			for c := 0; c < 4; c++ {
-				a.W("smull v%d.8h, v%d.8b, v%d.8b", 24+c, 16+r, 20+c)
-			}
-			for c := 0; c < 4; c++ {
-				a.W("smlal2 v%d.8h, v%d.16b, v%d.16b", 24+c, 16+r, 20+c)
-			}
-			for c := 0; c < 4; c++ {
-				if first {
-					a.W("saddlp v%d.4s, v%d.8h", 4*r+c, 24+c)
-				} else {
-					a.W("sadalp v%d.4s, v%d.8h", 4*r+c, 24+c)
-				}
-			}
-		}
-		a.L("\tSUBS\t$1, R25, R25")
-		if first {
-			a.L("\tBEQ\tktail")
-		} else {
-			a.L("\tBNE\tkloop")
-		}
-	}
-	a.L("\tB\tktail")
-	// kpad == 8: the 8-k tail alone sets the sums.
-	a.L("zero:")
-	neonTail(a, mr, true)
-	a.L("\tB\treduce")
+	a.L("\tCBZ\tR25, ktail")
+	a.L("kloop:")
+	neonPStep(a, mr, 4)
+	a.L("\tSUBS\t$1, R25, R25")
+	a.L("\tBNE\tkloop")
+	// kpad % 16 is 0, 4, 8 or 12: an 8-k step, then a 4-k step.
 	a.L("ktail:")
 	a.L("\tTBZ\t$3, R5, reduce")
-	neonTail(a, mr, false)
+	neonPStep(a, mr, 2)
 	a.L("reduce:")
-	// row sums into V0, V4, V8, V12
+	// row r: channels 0-3 in V4r, 4-7 in V4r+1
 	for r := 0; r < mr; r++ {
 		b := 4 * r
-		a.L("\tVADDP\tV%d.S4, V%d.S4, V16.S4", b+1, b)
-		a.L("\tVADDP\tV%d.S4, V%d.S4, V17.S4", b+3, b+2)
-		a.L("\tVADDP\tV17.S4, V16.S4, V%d.S4", b)
-		a.L("\tVADD\tV28.S4, V%d.S4, V%d.S4", b, b)
+		a.L("\tVADDP\tV%d.S4, V%d.S4, V%d.S4", b+1, b, b)
+		a.L("\tVADDP\tV%d.S4, V%d.S4, V%d.S4", b+3, b+2, b+1)
 	}
-	// stores of a full block, the output cursor R26 moving one row each
+	a.L("\tTBZ\t$2, R5, epi")
+	neonPOdd(a, mr)
+	a.L("epi:")
 	full := func() {
 		for r := 0; r < mr; r++ {
 			if f32 {
-				a.L("\tVST1.P\t[V%d.S4], (R26)(R1)", 4*r)
+				a.L("\tVST1.P\t[V%d.S4, V%d.S4], (R26)(R1)", 4*r, 4*r+1)
 			} else {
-				a.L("\tVST1.P\tV18.S[%d], (R26)(R1)", r)
+				a.L("\tVST1.P\tV%d.D[%d], (R26)(R1)", 28+r/2, r%2)
 			}
 		}
 	}
+	next := func() {
+		a.L("nextrow:")
+		a.L("\tCMP\tR4, R14")
+		a.L("\tBLO\trowgrp")
+		a.L("\tADD\t$%d, R0, R0", pick(f32, 32, 8))
+		a.L("\tADD\tR5<<3, R8, R8")
+		a.L("\tADD\t$32, R9, R9")
+		a.L("\tADD\t$%d, R10, R10", pick(f32, 32, 64))
+		a.L("\tSUBS\t$1, R6, R6")
+		a.L("\tBNE\tblk")
+		a.L("\tRET")
+	}
 	if f32 {
+		a.L("\tVLD1\t(R23), [V16.S4, V17.S4]")
 		for r := 0; r < mr; r++ {
-			a.W("scvtf v%d.4s, v%d.4s", 4*r, 4*r)
-			a.W("fmul v%d.4s, v%d.4s, v29.4s", 4*r, 4*r)
+			for h := 0; h < 2; h++ {
+				a.W("scvtf v%d.4s, v%d.4s", 4*r+h, 4*r+h)
+				a.W("fmul v%d.4s, v%d.4s, v%d.4s", 4*r+h, 4*r+h, 16+h)
+			}
 		}
-	} else {
-		a.L("\tVDUP\tR11, V18.H8")
-		a.L("\tCBZ\tR23, nosh")
+		a.L("\tCBNZ\tR22, partial")
+		full()
+		next()
+		a.L("partial:")
 		for r := 0; r < mr; r++ {
-			a.W("sqshl v%d.4s, v%d.4s, v31.4s", 4*r, 4*r)
+			a.L("\tMOVD\tR26, R20")
+			storeTailWords(a, []string{vn(4 * r), vn(4*r + 1)}, 8, label("ptail", r))
+			a.L("\tADD\tR1, R26, R26")
 		}
-		a.L("nosh:")
-		for r := 0; r < mr; r++ {
-			v := 4 * r
-			a.W("sqdmulh v%d.4s, v%d.4s, v29.4s", v, v)
-			a.W("srshl v%d.4s, v%d.4s, v30.4s", v, v)
-		}
-		if mr == 4 {
-			a.W("sqxtn v16.4h, v0.4s")
-			a.W("sqxtn2 v16.8h, v4.4s")
-			a.W("sqxtn v17.4h, v8.4s")
-			a.W("sqxtn2 v17.8h, v12.4s")
-			a.W("sqadd v16.8h, v16.8h, v18.8h")
-			a.W("sqadd v17.8h, v17.8h, v18.8h")
-			a.W("sqxtn v18.8b, v16.8h")
-			a.W("sqxtn2 v18.16b, v17.8h")
-		} else {
-			a.W("sqxtn v16.4h, v0.4s")
-			a.W("sqadd v16.8h, v16.8h, v18.8h")
-			a.W("sqxtn v18.8b, v16.8h")
-		}
+		a.L("\tB\tnextrow")
+		return
 	}
+	// M0 M1 R0 R1 into V16-V19, zOut (int16) into V20
+	a.L("\tVLD1\t(R23), [V16.S4, V17.S4, V18.S4, V19.S4]")
+	a.L("\tVDUP\tR11, V20.H8")
 	a.L("\tCBNZ\tR22, slow")
+	neonPRequant(a, mr)
 	full()
-	a.L("nextrow:")
-	a.L("\tCMP\tR4, R14")
-	a.L("\tBLO\trowgrp")
-	// next block
-	a.L("\tADD\t$%d, R0, R0", pick(f32, 16, 4))
-	a.L("\tADD\tR5<<2, R8, R8")
-	a.L("\tADD\t$16, R9, R9")
-	a.L("\tADD\t$%d, R10, R10", pick(f32, 16, 32))
-	a.L("\tSUBS\t$1, R6, R6")
-	a.L("\tBNE\tblk")
-	a.L("\tRET")
-	// rare cases: a clamp narrower than int8 (bit 0 of R22), a padded
-	// tail block (bit 1)
+	next()
 	a.L("slow:")
-	if !f32 {
-		a.L("\tTBZ\t$0, R22, noclamp")
-		a.L("\tVDUP\tR12, V19.B16")
-		a.L("\tVDUP\tR13, V20.B16")
-		a.W("smax v18.16b, v18.16b, v19.16b")
-		a.W("smin v18.16b, v18.16b, v20.16b")
-		a.L("noclamp:")
+	a.L("\tTBZ\t$2, R22, nosh")
+	a.L("\tADD\t$128, R23, R20")
+	a.L("\tVLD1\t(R20), [V22.S4, V23.S4]")
+	for r := 0; r < mr; r++ {
+		for h := 0; h < 2; h++ {
+			a.W("sqshl v%d.4s, v%d.4s, v%d.4s", 4*r+h, 4*r+h, 22+h)
+		}
 	}
+	a.L("nosh:")
+	neonPRequant(a, mr)
+	a.L("\tTBZ\t$0, R22, noclamp")
+	a.L("\tMOVW\tqmin+92(FP), R20")
+	a.L("\tVDUP\tR20, V30.B16")
+	a.L("\tMOVW\tqmax+96(FP), R20")
+	a.L("\tVDUP\tR20, V31.B16")
+	for v := 28; v < 28+(mr+1)/2; v++ {
+		a.W("smax v%d.16b, v%d.16b, v30.16b", v, v)
+		a.W("smin v%d.16b, v%d.16b, v31.16b", v, v)
+	}
+	a.L("noclamp:")
 	a.L("\tTBNZ\t$1, R22, partial")
 	full()
 	a.L("\tB\tnextrow")
 	a.L("partial:")
 	for r := 0; r < mr; r++ {
 		a.L("\tMOVD\tR26, R20")
-		if f32 {
-			storeTailWords(a, []string{vn(4 * r)}, 4, label("ptail", r))
-		} else {
-			storeTailBytes(a, "V18", 4*r, 4, label("ptail", r))
-		}
+		storeTailBytes(a, vn(28+r/2), 8*(r%2), 8, label("ptail", r))
 		a.L("\tADD\tR1, R26, R26")
 	}
 	a.L("\tB\tnextrow")
 }
 
-// genNeonK8: 4 rows x 8 columns for kpad == 8 (k <= 8: MixNet-S's
-// 16 -> 96 expansion in two groups of 8 input channels), over nblk pairs
-// of the neon layout's 4-channel blocks ([8 ch][8 k], 64 bytes). With 8 k
-// the SMULL/SADDLP kernel spends more on reducing lanes than on
+// neonPRequant requantizes genNeonP's rows (V4r, V4r+1; M in V16-V17, R in
+// V18-V19, zOut in V20) into bytes: rows 2p, 2p+1 in V28+p.
+func neonPRequant(a *Asm, mr int) {
+	for r := 0; r < mr; r++ {
+		for h := 0; h < 2; h++ {
+			a.W("sqdmulh v%d.4s, v%d.4s, v%d.4s", 4*r+h, 4*r+h, 16+h)
+		}
+	}
+	for r := 0; r < mr; r++ {
+		for h := 0; h < 2; h++ {
+			a.W("srshl v%d.4s, v%d.4s, v%d.4s", 4*r+h, 4*r+h, 18+h)
+		}
+	}
+	for r := 0; r < mr; r++ {
+		a.W("sqxtn v%d.4h, v%d.4s", 24+r, 4*r)
+		a.W("sqxtn2 v%d.8h, v%d.4s", 24+r, 4*r+1)
+	}
+	for r := 0; r < mr; r++ {
+		a.W("sqadd v%d.8h, v%d.8h, v20.8h", 24+r, 24+r)
+	}
+	for r := 0; r < mr; r++ {
+		if r%2 == 0 {
+			a.W("sqxtn v%d.8b, v%d.8h", 28+r/2, 24+r)
+		} else {
+			a.W("sqxtn2 v%d.16b, v%d.8h", 28+r/2, 24+r)
+		}
+	}
+}
+
+// neonPOdd adds a last, odd 4-k group (kpad % 8 == 4) to the reduced
+// sums (V4r = channels 0-3, V4r+1 = 4-7). Alone, a group puts one product
+// in each int16 lane; folded as k0 k1 | k2 k3, two: LD2 splits the group's
+// halfwords into Wa = [c k0 k1] and Wb = [c k2 k3] for the 8 channels, LD2R
+// replicates the row's (x0, x1) and (x2, x3), and SMULL(2) Wa + SMLAL(2) Wb
+// give lanes [c0 c0 c1 c1 c2 c2 c3 c3] (channels 4-7 from the high
+// halves), which SADALP adds to the sums: 4 multiplies + 2 SADALPs a row
+// (a pair-layout step: 4 + 4).
+func neonPOdd(a *Asm, mr int) {
+	a.L("\tVLD2\t(R24), [V16.H8, V17.H8]")
+	for r := 0; r < mr; r++ {
+		b, t := 4*r, 28+2*(r%2)
+		a.L("\tVLD2R\t(%s), [V%d.H8, V%d.H8]", xr[r], b+2, b+3)
+		a.W("smull v%d.8h, v%d.8b, v16.8b", t, b+2)
+		a.W("smlal v%d.8h, v%d.8b, v17.8b", t, b+3)
+		a.W("smull2 v%d.8h, v%d.16b, v16.16b", t+1, b+2)
+		a.W("smlal2 v%d.8h, v%d.16b, v17.16b", t+1, b+3)
+		a.W("sadalp v%d.4s, v%d.8h", b, t)
+		a.W("sadalp v%d.4s, v%d.8h", b+1, t+1)
+	}
+}
+
+// neonPStep emits one step of ng 4-k groups (ng = 4 or 2) of genNeonP:
+// the weights (32 bytes a group: channels 0-3 in V16+2g, 4-7 in V17+2g),
+// each row's groups replicated into V24…, then per pair of channels and
+// pair of groups SMULL(2) + SMLAL(2) into an int16 temporary (V28-V31) and
+// SADALP into the row's sum of that pair.
+func neonPStep(a *Asm, mr, ng int) {
+	for j := 0; j < 2*ng; j += 4 {
+		n := min(4, 2*ng-j)
+		regs := make([]string, n)
+		for i := range regs {
+			regs[i] = fmt.Sprintf("V%d.B16", 16+j+i)
+		}
+		a.L("\tVLD1.P\t%d(R24), [%s]", 16*n, strings.Join(regs, ", "))
+	}
+	t := 0
+	for r := 0; r < mr; r++ {
+		regs := make([]string, ng)
+		for g := range regs {
+			regs[g] = fmt.Sprintf("V%d.S4", 24+g)
+		}
+		a.L("\tVLD%dR.P\t%d(%s), [%s]", ng, 4*ng, xr[r], strings.Join(regs, ", "))
+		for j := 0; j < 4; j++ { // channels 2j, 2j+1
+			h, hi := j/2, j%2 == 1
+			sfx, in := "", "8b"
+			if hi {
+				sfx, in = "2", "16b"
+			}
+			for g := 0; g < ng; g += 2 {
+				tv := 28 + t%4
+				t++
+				a.W("smull%s v%d.8h, v%d.%s, v%d.%s", sfx, tv, 24+g, in, 16+2*g+h, in)
+				if g+1 < ng {
+					a.W("smlal%s v%d.8h, v%d.%s, v%d.%s", sfx, tv, 25+g, in, 16+2*(g+1)+h, in)
+				}
+				a.W("sadalp v%d.4s, v%d.8h", 4*r+j, tv)
+			}
+		}
+	}
+}
+
+// genNeonK8: 4 rows x 8 columns for kpad == 8 (4 < k <= 8: MixNet-S's
+// 16 -> 96 expansion in two groups of 8 input channels), over nblk of the
+// layout's 8-channel blocks ([2][8 ch][4 k], 64 bytes). With 8 k the
+// SMULL/SADALP kernel spends more on reducing lanes than on
 // multiplying; here the lanes are the output channels: the block's weights
 // are transposed once per block (TBL) into W_k = [8 ch] int16 (V16-V23),
-// each pixel's 8 inputs widened to int16 (V0-V3), and SMULL/SMLAL(2) by
-// element x.h[k] add W_k·x_k into [4 ch] int32 sums (V4-V11), which need
-// no reduction. Per 32 outputs: 64 multiplies, 8 bias adds, the
+// each pixel's 8 inputs widened to int16 (V0-V3), and MUL/MLA by element
+// x.h[k] form W_k·x_k + W_k+1·x_k+1 in [8 ch] int16 (two products fit),
+// which SADDW/SADDW2 add to [4 ch] int32 sums (V4-V11; the first onto the
+// bias), no reduction. Per 32 outputs: 32 MUL/MLA, 32 SADDW(2), the
 // requantization, 4 loads and widenings, 4 stores. Bias V24-V25, M
 // V26 and V28, R V27 and V29 (VLD2 pairs), L V30-V31, zOut V12 (int16).
 func genNeonK8(a *Asm, name string) {
 	gemmPrologue(a, name, false)
 	clampFlag(a)
 	rowEnd(a)
-	// V15 = TBL indices of k = 0 (bytes 0, 8, …, 56 of [8 ch][8 k]), V14 = 1s
-	a.L("\tMOVD\t$0x3830282018100800, R20")
-	a.L("\tVMOV\tR20, V15.D[0]")
-	a.L("\tMOVW\t$1, R20")
-	a.L("\tVDUP\tR20, V14.B8")
 	a.L("\tVDUP\tR11, V12.H8")
 	a.L("blk:")
+	// An [2][8 ch][4 k] block: byte (c, k) at 32(k/4) + 4c + k%4. V13 =
+	// TBL indices of k = 0 (then k = 4), V14 = 1s.
+	a.L("\tMOVW\t$1, R20")
+	a.L("\tVDUP\tR20, V14.B8")
 	a.L("\tVLD1.P\t64(R8), [V0.B16, V1.B16, V2.B16, V3.B16]")
-	a.L("\tVORR\tV15.B16, V15.B16, V13.B16")
 	for k := 0; k < 8; k++ {
-		a.L("\tVTBL\tV13.B8, [V0.B16, V1.B16, V2.B16, V3.B16], V%d.B8", 16+k)
-		if k < 7 {
+		switch k {
+		case 0:
+			a.L("\tMOVD\t$0x1c1814100c080400, R20")
+			a.L("\tVMOV\tR20, V13.D[0]")
+		case 4:
+			a.L("\tMOVD\t$0x3c3834302c282420, R20")
+			a.L("\tVMOV\tR20, V13.D[0]")
+		default:
 			a.L("\tVADD\tV14.B8, V13.B8, V13.B8")
 		}
+		a.L("\tVTBL\tV13.B8, [V0.B16, V1.B16, V2.B16, V3.B16], V%d.B8", 16+k)
 	}
 	for k := 0; k < 8; k++ {
 		a.W("sxtl v%d.8h, v%d.8b", 16+k, 16+k)
@@ -349,18 +460,23 @@ func genNeonK8(a *Asm, name string) {
 	for p := 0; p < 4; p++ {
 		a.W("sxtl v%d.8h, v%d.8b", p, p)
 	}
-	for k := 0; k < 8; k++ {
-		op := "smlal"
-		if k == 0 {
-			op = "smull"
-		}
+	// Two products fit in int16 (|w| <= 127): per pixel and pair of k,
+	// MUL + MLA by element into [8 ch] int16, then SADDW/SADDW2 into the
+	// sums, the first onto the bias (temporaries V13-V15).
+	for j := 0; j < 4; j++ {
 		for p := 0; p < 4; p++ {
-			a.W("%s v%d.4s, v%d.4h, v%d.h[%d]", op, 4+2*p, 16+k, p, k)
-			a.W("%s2 v%d.4s, v%d.8h, v%d.h[%d]", op, 5+2*p, 16+k, p, k)
+			t := 13 + p%3
+			a.W("mul v%d.8h, v%d.8h, v%d.h[%d]", t, 16+2*j, p, 2*j)
+			a.W("mla v%d.8h, v%d.8h, v%d.h[%d]", t, 17+2*j, p, 2*j+1)
+			lo, hi := 4+2*p, 5+2*p
+			if j == 0 {
+				a.W("saddw v%d.4s, v24.4s, v%d.4h", lo, t)
+				a.W("saddw2 v%d.4s, v25.4s, v%d.8h", hi, t)
+			} else {
+				a.W("saddw v%d.4s, v%d.4s, v%d.4h", lo, lo, t)
+				a.W("saddw2 v%d.4s, v%d.4s, v%d.8h", hi, hi, t)
+			}
 		}
-	}
-	for q := 0; q < 8; q++ {
-		a.L("\tVADD\tV%d.S4, V%d.S4, V%d.S4", 24+q%2, 4+q, 4+q)
 	}
 	a.L("\tCBZ\tR23, nosh")
 	for q := 0; q < 8; q++ {
@@ -411,34 +527,8 @@ func genNeonK8(a *Asm, name string) {
 	a.L("\tB\tnextrow")
 }
 
-// neonTail emits the 8-k step of a [4 ch][8 k] chunk (V20: channels 0, 1;
-// V21: 2, 3; the input's 8 bytes duplicated into both halves), setting the
-// sums if first, else adding to them.
-func neonTail(a *Asm, mr int, first bool) {
-	a.L("\tVLD1.P\t32(R24), [V20.B16, V21.B16]")
-	for i := 0; i < mr; i++ {
-		a.L("\tVLD1R\t(%s), [V%d.D2]", xr[i], 16+i)
-	}
-	for r := 0; r < mr; r++ {
-		for c := 0; c < 4; c++ {
-			if c%2 == 0 {
-				a.W("smull v%d.8h, v%d.8b, v%d.8b", 24+c, 16+r, 20+c/2)
-			} else {
-				a.W("smull2 v%d.8h, v%d.16b, v%d.16b", 24+c, 16+r, 20+c/2)
-			}
-		}
-		for c := 0; c < 4; c++ {
-			if first {
-				a.W("saddlp v%d.4s, v%d.8h", 4*r+c, 24+c)
-			} else {
-				a.W("sadalp v%d.4s, v%d.8h", 4*r+c, 24+c)
-			}
-		}
-	}
-}
-
 // genDot: mr rows x 8 columns; packed [n/8][kpad/4][8][4]. Registers:
-// V0-V7 sums (initialized to the bias), V8-V9 bias, V10-V11 M or scale,
+// V0-V7 sums (loaded with the bias), V10-V11 M or scale,
 // V12-V13 L, V14-V15 R, V16-V23 weights, V24-V27 inputs, V28 zOut (int16),
 // V29 qmin, V30 qmax; R23 = 0 iff no L of the block is non-zero (then the
 // SQSHLs, identities, are skipped); R22 = 0 iff no clamp is needed.
@@ -455,7 +545,6 @@ func genDot(a *Asm, name string, f32 bool, mr int) {
 	slowFlag(a, 8)
 	rowEnd(a)
 	a.L("blk:")
-	a.L("\tVLD1\t(R9), [V8.S4, V9.S4]")
 	if f32 {
 		a.L("\tVLD1\t(R10), [V10.S4, V11.S4]")
 	} else {
@@ -478,8 +567,9 @@ func genDot(a *Asm, name string, f32 bool, mr int) {
 	a.L("\tMOVD\tR0, R26")
 	a.L("rowgrp:")
 	inPtrs(a, mr)
-	for i := 0; i < 2*mr; i++ {
-		a.L("\tVORR\tV%d.B16, V%d.B16, V%d.B16", 8+i%2, 8+i%2, i)
+	// the sums start at the bias: one 32-byte load a row
+	for r := 0; r < mr; r++ {
+		a.L("\tVLD1\t(R9), [V%d.S4, V%d.S4]", 2*r, 2*r+1)
 	}
 	a.L("\tMOVD\tR8, R24")
 	a.L("\tLSR\t$4, R5, R25")
@@ -578,18 +668,161 @@ func genDot(a *Asm, name string, f32 bool, mr int) {
 	a.L("\tB\tnextrow")
 }
 
+// genDot8: 8 rows x 8 columns, nblk whole blocks (cols == 8), rows % 8
+// == 0. The loop holds 16 sums (V0-V15, loaded with the bias), 8 weight
+// registers (V16-V23, 16 k) and 8 input rows (V24-V31): per 16 k, 2 weight
+// loads and 8 input loads for 64 SDOTs (the 4-row kernel: 2 + 4 for 32).
+// No register is left for the requantization constants, so each block's
+// M, R (and L) are computed once into scr (R21: M0 M1 R0 R1, then the
+// bias twice, b0 b1 b0 b1, then L0 L1; 160 bytes): the epilogue loads M and
+// R with one VLD1, a row group's 16 sums start as 4 four-register loads. R22: bit 0 a
+// clamp narrower than int8, bit 1 a non-zero L in the block; either sends
+// the group to a slower copy of the epilogue (SQSHL, SMAX/SMIN).
+func genDot8(a *Asm, name string) {
+	a.L("\n// func %s(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk int, w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, scr *[40]int32)", name)
+	a.L("TEXT ·%s(SB), NOSPLIT, $0-104", name)
+	a.L("\tMOVD\tdst+0(FP), R0")
+	a.L("\tMOVD\tdstStride+8(FP), R1")
+	a.L("\tMOVD\tsrc+16(FP), R2")
+	a.L("\tMOVD\tsrcStride+24(FP), R3")
+	a.L("\tMOVD\trows+32(FP), R4")
+	a.L("\tMOVD\tkpad+40(FP), R5")
+	a.L("\tMOVD\tnblk+48(FP), R6")
+	a.L("\tMOVD\tw+56(FP), R8")
+	a.L("\tMOVD\tbias+64(FP), R9")
+	a.L("\tMOVD\trq+72(FP), R10")
+	a.L("\tMOVW\tzOut+80(FP), R11")
+	a.L("\tMOVW\tqmin+84(FP), R12")
+	a.L("\tMOVW\tqmax+88(FP), R13")
+	a.L("\tMOVD\tscr+96(FP), R21")
+	clampFlag(a)
+	rowEnd(a)
+	a.L("\tLSL\t$3, R3, R13")
+	a.L("\tSUB\t$16, R13, R12")
+	a.L("\tSUB\t$8, R13, R13")
+	a.L("\tADD\t$64, R21, R16") // the bias copies in scr
+	a.L("blk:")
+	a.L("\tVLD2\t(R10), [V24.S4, V25.S4]")
+	a.L("\tADD\t$32, R10, R20")
+	a.L("\tVLD2\t(R20), [V26.S4, V27.S4]")
+	a.L("\tVORR\tV24.B16, V24.B16, V16.B16")
+	a.L("\tVORR\tV26.B16, V26.B16, V17.B16")
+	a.L("\tMOVW\t$1, R20")
+	a.L("\tVDUP\tR20, V28.S4")
+	a.L("\tVEOR\tV29.B16, V29.B16, V29.B16")
+	shifts(a, "V25", "V20", "V18", "V28", "V29")
+	shifts(a, "V27", "V21", "V19", "V28", "V29")
+	a.L("\tVST1\t[V16.S4, V17.S4, V18.S4, V19.S4], (R21)")
+	a.L("\tVLD1\t(R9), [V16.S4, V17.S4]")
+	a.L("\tVORR\tV16.B16, V16.B16, V18.B16")
+	a.L("\tVORR\tV17.B16, V17.B16, V19.B16")
+	a.L("\tADD\t$64, R21, R20")
+	a.L("\tVST1.P\t[V16.S4, V17.S4, V18.S4, V19.S4], 64(R20)")
+	a.L("\tVST1\t[V20.S4, V21.S4], (R20)")
+	// bit 1 of R22 = some L of the block is not 0
+	a.L("\tVORR\tV20.B16, V21.B16, V20.B16")
+	a.L("\tVMOV\tV20.D[0], R24")
+	a.L("\tVMOV\tV20.D[1], R20")
+	a.L("\tORR\tR20, R24, R24")
+	a.L("\tAND\t$1, R22, R22")
+	a.L("\tCMP\tZR, R24")
+	a.L("\tCSET\tNE, R20")
+	a.L("\tORR\tR20<<1, R22, R22")
+	a.L("\tMOVD\tR2, R14")
+	a.L("\tMOVD\tR0, R26")
+	a.L("rowgrp:")
+	// one input pointer R15 walks the 8 rows (register post-increment by
+	// srcStride) and steps back to row 0 after each step: R12 = 8*srcStride
+	// - 16, R13 = 8*srcStride - 8
+	a.L("\tMOVD\tR14, R15")
+	a.L("\tADD\tR3<<3, R14, R14")
+	for r := 0; r < 8; r += 2 {
+		a.L("\tVLD1\t(R16), [V%d.S4, V%d.S4, V%d.S4, V%d.S4]", 2*r, 2*r+1, 2*r+2, 2*r+3)
+	}
+	a.L("\tMOVD\tR8, R24")
+	a.L("\tLSR\t$4, R5, R25")
+	a.L("\tCBZ\tR25, ktail")
+	a.L("kloop:")
+	dot8Step(a, 4)
+	a.L("\tSUBS\t$1, R25, R25")
+	a.L("\tBNE\tkloop")
+	a.L("ktail:")
+	a.L("\tTBZ\t$3, R5, k4")
+	dot8Step(a, 2)
+	a.L("k4:")
+	a.L("\tTBZ\t$2, R5, epi")
+	dot8Step(a, 1)
+	a.L("epi:")
+	// M0 M1 R0 R1 into V16-V19, zOut (int16) into V20
+	epilogue := func(slow bool) {
+		a.L("\tVLD1\t(R21), [V16.S4, V17.S4, V18.S4, V19.S4]")
+		a.L("\tVDUP\tR11, V20.H8")
+		if slow {
+			a.L("\tTBZ\t$1, R22, snosh")
+			a.L("\tADD\t$128, R21, R20")
+			a.L("\tVLD1\t(R20), [V22.S4, V23.S4]")
+			for i := 0; i < 16; i++ {
+				a.W("sqshl v%d.4s, v%d.4s, v%d.4s", i, i, 22+i%2)
+			}
+			a.L("snosh:")
+		} else {
+			a.L("\tCBNZ\tR22, slow")
+		}
+		for i := 0; i < 16; i++ {
+			a.W("sqdmulh v%d.4s, v%d.4s, v%d.4s", i, i, 16+i%2)
+		}
+		for i := 0; i < 16; i++ {
+			a.W("srshl v%d.4s, v%d.4s, v%d.4s", i, i, 18+i%2)
+		}
+		for r := 0; r < 8; r++ {
+			a.W("sqxtn v%d.4h, v%d.4s", 24+r, 2*r)
+			a.W("sqxtn2 v%d.8h, v%d.4s", 24+r, 2*r+1)
+		}
+		for r := 0; r < 8; r++ {
+			a.W("sqadd v%d.8h, v%d.8h, v20.8h", 24+r, 24+r)
+		}
+		// rows 2p, 2p+1 into Vp
+		for p := 0; p < 4; p++ {
+			a.W("sqxtn v%d.8b, v%d.8h", p, 24+2*p)
+			a.W("sqxtn2 v%d.16b, v%d.8h", p, 25+2*p)
+		}
+		if slow {
+			a.L("\tTBZ\t$0, R22, snoclamp")
+			a.L("\tMOVW\tqmin+84(FP), R20")
+			a.L("\tVDUP\tR20, V16.B16")
+			a.L("\tMOVW\tqmax+88(FP), R20")
+			a.L("\tVDUP\tR20, V17.B16")
+			for p := 0; p < 4; p++ {
+				a.W("smax v%d.16b, v%d.16b, v16.16b", p, p)
+				a.W("smin v%d.16b, v%d.16b, v17.16b", p, p)
+			}
+			a.L("snoclamp:")
+		}
+		for r := 0; r < 8; r++ {
+			a.L("\tVST1.P\tV%d.D[%d], (R26)(R1)", r/2, r%2)
+		}
+	}
+	epilogue(false)
+	a.L("nextrow:")
+	a.L("\tCMP\tR4, R14")
+	a.L("\tBLO\trowgrp")
+	a.L("\tADD\t$8, R0, R0")
+	a.L("\tADD\tR5<<3, R8, R8")
+	a.L("\tADD\t$32, R9, R9")
+	a.L("\tADD\t$64, R10, R10")
+	a.L("\tSUBS\t$1, R6, R6")
+	a.L("\tBNE\tblk")
+	a.L("\tRET")
+	a.L("slow:")
+	epilogue(true)
+	a.L("\tB\tnextrow")
+}
+
 // dotStep emits one step of ng 4-k groups (ng = 4, 2 or 1): the packed
 // weights (32 bytes a group) into V16…, row r's 4·ng input bytes into
 // V24+r, then the SDOTs.
 func dotStep(a *Asm, mr, ng int) {
-	for j := 0; j < 2*ng; j += 4 {
-		n := min(4, 2*ng-j)
-		regs := make([]string, n)
-		for i := range regs {
-			regs[i] = fmt.Sprintf("V%d.B16", 16+j+i)
-		}
-		a.L("\tVLD1.P\t%d(R24), [%s]", 16*n, strings.Join(regs, ", "))
-	}
+	dotWeights(a, ng)
 	for i := 0; i < mr; i++ {
 		switch ng {
 		case 4:
@@ -601,6 +834,43 @@ func dotStep(a *Asm, mr, ng int) {
 		}
 	}
 	dotGroups(a, mr, ng)
+}
+
+// dot8Step is dotStep for genDot8: rows 0-7 through R15 (post-increment by
+// srcStride), then R15 back to row 0, 4·ng bytes on (not after the last,
+// 4-k step).
+func dot8Step(a *Asm, ng int) {
+	dotWeights(a, ng)
+	for i := 0; i < 8; i++ {
+		switch ng {
+		case 4:
+			a.L("\tVLD1.P\t(R15)(R3), [V%d.B16]", 24+i)
+		case 2:
+			a.L("\tVLD1.P\t(R15)(R3), [V%d.B8]", 24+i)
+		default:
+			a.L("\tVLD1.P\t(R15)(R3), V%d.S[0]", 24+i)
+		}
+	}
+	switch ng {
+	case 4:
+		a.L("\tSUB\tR12, R15, R15")
+	case 2:
+		a.L("\tSUB\tR13, R15, R15")
+	}
+	dotGroups(a, 8, ng)
+}
+
+// dotWeights loads the packed weights of ng 4-k groups (32 bytes a group)
+// into V16….
+func dotWeights(a *Asm, ng int) {
+	for j := 0; j < 2*ng; j += 4 {
+		n := min(4, 2*ng-j)
+		regs := make([]string, n)
+		for i := range regs {
+			regs[i] = fmt.Sprintf("V%d.B16", 16+j+i)
+		}
+		a.L("\tVLD1.P\t%d(R24), [%s]", 16*n, strings.Join(regs, ", "))
+	}
 }
 
 // dotGroups emits the SDOTs of ng 4-k groups: group g's weights are in
@@ -618,11 +888,11 @@ func dotGroups(a *Asm, mr, ng int) {
 func gemmNeonFile() string {
 	a := &Asm{}
 	a.L(header)
-	genNeon(a, "gemmQ8Neon", false, 4)
-	genNeon(a, "gemmF32Neon", true, 4)
-	genNeon(a, "gemmQ8Neon1", false, 1)
+	genNeonP(a, "gemmQ8Neon", false, 4)
+	genNeonP(a, "gemmF32Neon", true, 4)
+	genNeonP(a, "gemmQ8Neon1", false, 1)
 	genNeonK8(a, "gemmQ8NeonK8")
-	genNeon(a, "gemmF32Neon1", true, 1)
+	genNeonP(a, "gemmF32Neon1", true, 1)
 	return a.String()
 }
 
@@ -630,6 +900,7 @@ func gemmDotFile() string {
 	a := &Asm{}
 	a.L(header)
 	genDot(a, "gemmQ8Dot", false, 4)
+	genDot8(a, "gemmQ8Dot8")
 	genDot(a, "gemmF32Dot", true, 4)
 	genDot(a, "gemmQ8Dot1", false, 1)
 	genDot(a, "gemmF32Dot1", true, 1)
