@@ -312,6 +312,11 @@ type threadChoice struct {
 	// one thread although steady 2-thread frames were 1.3x faster.
 	switched bool
 	last     bool // the previous frame ran on one thread
+	// exploring: the current frame runs the mode not preferred; its time
+	// replaces that mode's estimate instead of moving it by threadAlpha.
+	// An estimate refreshed once in 16 frames and averaged kept a net on
+	// one thread for ~60 frames after a burst of slow 2-thread frames.
+	exploring bool
 }
 
 const (
@@ -332,7 +337,7 @@ func (c *threadChoice) begin() {
 		c.one = true
 	default:
 		c.one = c.ns[0] < c.ns[1]
-		if f%threadExplore <= 1 {
+		if c.exploring = f%threadExplore <= 1; c.exploring {
 			c.one = !c.one
 		}
 	}
@@ -354,9 +359,13 @@ func (c *threadChoice) end(d time.Duration) {
 		// average of a mode as much as a slightly slow one, not 20x more
 		// (2-thread frames have more such outliers, and their average,
 		// not their typical time, then lost to one thread's).
-		c.ns[i] += (min(float64(d), threadClip*c.ns[i]) - c.ns[i]) * threadAlpha
+		a := threadAlpha
+		if c.exploring {
+			a = 1
+		}
+		c.ns[i] += (min(float64(d), threadClip*c.ns[i]) - c.ns[i]) * a
 	}
-	c.last, c.one = c.one, false
+	c.last, c.one, c.exploring = c.one, false, false
 }
 
 // ThreadFrames returns how many frames RunQuantized ran since SetThreads,

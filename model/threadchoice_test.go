@@ -105,3 +105,39 @@ func TestThreadChoiceClipsOutliers(t *testing.T) {
 		t.Errorf("%d of 320 frames on one thread, want at most %d (the explorations)", single, max)
 	}
 }
+
+// After a spell of slow 2-thread frames (another program busy for a
+// while) made one thread the faster mode, the net is back on 2 threads
+// within about one exploration period: the exploring frame's time
+// replaces the stale 2-thread estimate (averaged in, it took several).
+func TestThreadChoiceRecoversAfterBurst(t *testing.T) {
+	var c threadChoice
+	burst := 0
+	run := func(frames int) (single int) {
+		for range frames {
+			c.begin()
+			d := 8 * time.Millisecond
+			if c.one {
+				single++
+			} else {
+				d = 6 * time.Millisecond
+				if burst > 0 {
+					burst--
+					d = 30 * time.Millisecond
+				}
+			}
+			c.end(d)
+		}
+		return single
+	}
+	run(64)
+	burst = 1000 // 2-thread frames are slow for a while (its explorations too)
+	run(64)
+	if c.ns[0] >= c.ns[1] {
+		t.Fatalf("the slow spell did not make one thread look faster: estimates %v", c.ns)
+	}
+	burst = 0
+	if s := run(64); s > threadExplore+2*64/threadExplore+2 {
+		t.Errorf("%d of 64 frames after the burst on one thread, want at most %d", s, threadExplore+2*64/threadExplore+2)
+	}
+}
