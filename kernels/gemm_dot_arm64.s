@@ -376,8 +376,10 @@ TEXT ·gemmQ8Dot8(SB), NOSPLIT, $0-104
 	MUL	R4, R3, R4
 	ADD	R2, R4, R4
 	LSL	$3, R3, R13
-	SUB	$16, R13, R12
-	SUB	$8, R13, R13
+	SUB	R3, R13, R13
+	NEG	R13, R13
+	ADD	$16, R13, R12
+	ADD	$8, R13, R13
 	ADD	$64, R21, R16
 blk:
 	VLD2	(R10), [V24.S4, V25.S4]
@@ -433,8 +435,7 @@ kloop:
 	VLD1.P	(R15)(R3), [V28.B16]
 	VLD1.P	(R15)(R3), [V29.B16]
 	VLD1.P	(R15)(R3), [V30.B16]
-	VLD1.P	(R15)(R3), [V31.B16]
-	SUB	R12, R15, R15
+	VLD1.P	(R15)(R12), [V31.B16]
 	WORD $0x4f98e200 // sdot v0.4s, v16.16b, v24.4b[0]
 	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
 	WORD $0x4f99e202 // sdot v2.4s, v16.16b, v25.4b[0]
@@ -511,8 +512,7 @@ ktail:
 	VLD1.P	(R15)(R3), [V28.B8]
 	VLD1.P	(R15)(R3), [V29.B8]
 	VLD1.P	(R15)(R3), [V30.B8]
-	VLD1.P	(R15)(R3), [V31.B8]
-	SUB	R13, R15, R15
+	VLD1.P	(R15)(R13), [V31.B8]
 	WORD $0x4f98e200 // sdot v0.4s, v16.16b, v24.4b[0]
 	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
 	WORD $0x4f99e202 // sdot v2.4s, v16.16b, v25.4b[0]

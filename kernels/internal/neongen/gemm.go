@@ -697,9 +697,13 @@ func genDot8(a *Asm, name string) {
 	a.L("\tMOVD\tscr+96(FP), R21")
 	clampFlag(a)
 	rowEnd(a)
+	// R12 = 16 - 7*srcStride, R13 = 8 - 7*srcStride: the last row's load
+	// of a step moves the input pointer back to row 0, 4·ng bytes on
 	a.L("\tLSL\t$3, R3, R13")
-	a.L("\tSUB\t$16, R13, R12")
-	a.L("\tSUB\t$8, R13, R13")
+	a.L("\tSUB\tR3, R13, R13")
+	a.L("\tNEG\tR13, R13")
+	a.L("\tADD\t$16, R13, R12")
+	a.L("\tADD\t$8, R13, R13")
 	a.L("\tADD\t$64, R21, R16") // the bias copies in scr
 	a.L("blk:")
 	a.L("\tVLD2\t(R10), [V24.S4, V25.S4]")
@@ -732,8 +736,7 @@ func genDot8(a *Asm, name string) {
 	a.L("\tMOVD\tR0, R26")
 	a.L("rowgrp:")
 	// one input pointer R15 walks the 8 rows (register post-increment by
-	// srcStride) and steps back to row 0 after each step: R12 = 8*srcStride
-	// - 16, R13 = 8*srcStride - 8
+	// srcStride; the last row's by R12 or R13 steps back to row 0)
 	a.L("\tMOVD\tR14, R15")
 	a.L("\tADD\tR3<<3, R14, R14")
 	for r := 0; r < 8; r += 2 {
@@ -837,25 +840,25 @@ func dotStep(a *Asm, mr, ng int) {
 }
 
 // dot8Step is dotStep for genDot8: rows 0-7 through R15 (post-increment by
-// srcStride), then R15 back to row 0, 4·ng bytes on (not after the last,
-// 4-k step).
+// srcStride; row 7's load moves R15 back to row 0, 4·ng bytes on, except in
+// the last, 4-k step).
 func dot8Step(a *Asm, ng int) {
 	dotWeights(a, ng)
 	for i := 0; i < 8; i++ {
+		inc := "R3"
+		if i == 7 && ng == 4 {
+			inc = "R12"
+		} else if i == 7 && ng == 2 {
+			inc = "R13"
+		}
 		switch ng {
 		case 4:
-			a.L("\tVLD1.P\t(R15)(R3), [V%d.B16]", 24+i)
+			a.L("\tVLD1.P\t(R15)(%s), [V%d.B16]", inc, 24+i)
 		case 2:
-			a.L("\tVLD1.P\t(R15)(R3), [V%d.B8]", 24+i)
+			a.L("\tVLD1.P\t(R15)(%s), [V%d.B8]", inc, 24+i)
 		default:
-			a.L("\tVLD1.P\t(R15)(R3), V%d.S[0]", 24+i)
+			a.L("\tVLD1.P\t(R15)(%s), V%d.S[0]", inc, 24+i)
 		}
-	}
-	switch ng {
-	case 4:
-		a.L("\tSUB\tR12, R15, R15")
-	case 2:
-		a.L("\tSUB\tR13, R15, R15")
 	}
 	dotGroups(a, 8, ng)
 }
