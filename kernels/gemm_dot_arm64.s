@@ -769,6 +769,294 @@ snoclamp:
 	VST1.P	V3.D[1], (R26)(R1)
 	B	nextrow
 
+// func gemmQ8Dot8H(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk int, w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, scr *[40]int32)
+TEXT ·gemmQ8Dot8H(SB), NOSPLIT, $0-104
+	MOVD	dst+0(FP), R0
+	MOVD	dstStride+8(FP), R1
+	MOVD	src+16(FP), R2
+	MOVD	srcStride+24(FP), R3
+	MOVD	rows+32(FP), R4
+	MOVD	kpad+40(FP), R5
+	MOVD	nblk+48(FP), R6
+	MOVD	w+56(FP), R8
+	MOVD	bias+64(FP), R9
+	MOVD	rq+72(FP), R10
+	MOVW	zOut+80(FP), R11
+	MOVW	qmin+84(FP), R12
+	MOVW	qmax+88(FP), R13
+	MOVD	scr+96(FP), R21
+	ADD	$4, R0, R0
+	MOVD	$-128, R20
+	CMP	R20, R12
+	CSET	NE, R22
+	MOVD	$127, R20
+	CMP	R20, R13
+	CSET	NE, R20
+	ORR	R20, R22, R22
+	MUL	R4, R3, R4
+	ADD	R2, R4, R4
+	LSL	$3, R3, R13
+	SUB	R3, R13, R13
+	NEG	R13, R13
+	ADD	$16, R13, R12
+	ADD	$8, R13, R13
+	ADD	$64, R21, R16
+blk:
+	VLD2	(R10), [V24.S4, V25.S4]
+	ADD	$32, R10, R20
+	VLD2	(R20), [V26.S4, V27.S4]
+	VORR	V24.B16, V24.B16, V16.B16
+	VORR	V26.B16, V26.B16, V17.B16
+	MOVW	$1, R20
+	VDUP	R20, V28.S4
+	VEOR	V29.B16, V29.B16, V29.B16
+	VSUB	V25.S4, V28.S4, V20.S4
+	WORD $0x4ebd6694 // smax v20.4s, v20.4s, v29.4s
+	WORD $0x4ebc6739 // smax v25.4s, v25.4s, v28.4s
+	VSUB	V25.S4, V29.S4, V18.S4
+	VSUB	V27.S4, V28.S4, V21.S4
+	WORD $0x4ebd66b5 // smax v21.4s, v21.4s, v29.4s
+	WORD $0x4ebc677b // smax v27.4s, v27.4s, v28.4s
+	VSUB	V27.S4, V29.S4, V19.S4
+	VST1	[V16.S4, V17.S4, V18.S4, V19.S4], (R21)
+	VLD1	(R9), [V16.S4, V17.S4]
+	VORR	V16.B16, V16.B16, V18.B16
+	VORR	V17.B16, V17.B16, V19.B16
+	ADD	$64, R21, R20
+	VST1.P	[V16.S4, V17.S4, V18.S4, V19.S4], 64(R20)
+	VST1	[V20.S4, V21.S4], (R20)
+	VORR	V20.B16, V21.B16, V20.B16
+	VMOV	V20.D[0], R24
+	VMOV	V20.D[1], R20
+	ORR	R20, R24, R24
+	AND	$1, R22, R22
+	CMP	ZR, R24
+	CSET	NE, R20
+	ORR	R20<<1, R22, R22
+	MOVD	R2, R14
+	MOVD	R0, R26
+rowgrp:
+	MOVD	R14, R15
+	ADD	R3<<3, R14, R14
+	VLD1	(R16), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R16), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R16), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1	(R16), [V12.S4, V13.S4, V14.S4, V15.S4]
+	MOVD	R8, R24
+	LSR	$4, R5, R25
+	CBZ	R25, ktail
+kloop:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	(R15)(R3), [V24.B16]
+	VLD1.P	(R15)(R3), [V25.B16]
+	VLD1.P	(R15)(R3), [V26.B16]
+	VLD1.P	(R15)(R3), [V27.B16]
+	VLD1.P	(R15)(R3), [V28.B16]
+	VLD1.P	(R15)(R3), [V29.B16]
+	VLD1.P	(R15)(R3), [V30.B16]
+	VLD1.P	(R15)(R12), [V31.B16]
+	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
+	WORD $0x4f99e223 // sdot v3.4s, v17.16b, v25.4b[0]
+	WORD $0x4f9ae225 // sdot v5.4s, v17.16b, v26.4b[0]
+	WORD $0x4f9be227 // sdot v7.4s, v17.16b, v27.4b[0]
+	WORD $0x4f9ce229 // sdot v9.4s, v17.16b, v28.4b[0]
+	WORD $0x4f9de22b // sdot v11.4s, v17.16b, v29.4b[0]
+	WORD $0x4f9ee22d // sdot v13.4s, v17.16b, v30.4b[0]
+	WORD $0x4f9fe22f // sdot v15.4s, v17.16b, v31.4b[0]
+	WORD $0x4fb8e261 // sdot v1.4s, v19.16b, v24.4b[1]
+	WORD $0x4fb9e263 // sdot v3.4s, v19.16b, v25.4b[1]
+	WORD $0x4fbae265 // sdot v5.4s, v19.16b, v26.4b[1]
+	WORD $0x4fbbe267 // sdot v7.4s, v19.16b, v27.4b[1]
+	WORD $0x4fbce269 // sdot v9.4s, v19.16b, v28.4b[1]
+	WORD $0x4fbde26b // sdot v11.4s, v19.16b, v29.4b[1]
+	WORD $0x4fbee26d // sdot v13.4s, v19.16b, v30.4b[1]
+	WORD $0x4fbfe26f // sdot v15.4s, v19.16b, v31.4b[1]
+	WORD $0x4f98eaa1 // sdot v1.4s, v21.16b, v24.4b[2]
+	WORD $0x4f99eaa3 // sdot v3.4s, v21.16b, v25.4b[2]
+	WORD $0x4f9aeaa5 // sdot v5.4s, v21.16b, v26.4b[2]
+	WORD $0x4f9beaa7 // sdot v7.4s, v21.16b, v27.4b[2]
+	WORD $0x4f9ceaa9 // sdot v9.4s, v21.16b, v28.4b[2]
+	WORD $0x4f9deaab // sdot v11.4s, v21.16b, v29.4b[2]
+	WORD $0x4f9eeaad // sdot v13.4s, v21.16b, v30.4b[2]
+	WORD $0x4f9feaaf // sdot v15.4s, v21.16b, v31.4b[2]
+	WORD $0x4fb8eae1 // sdot v1.4s, v23.16b, v24.4b[3]
+	WORD $0x4fb9eae3 // sdot v3.4s, v23.16b, v25.4b[3]
+	WORD $0x4fbaeae5 // sdot v5.4s, v23.16b, v26.4b[3]
+	WORD $0x4fbbeae7 // sdot v7.4s, v23.16b, v27.4b[3]
+	WORD $0x4fbceae9 // sdot v9.4s, v23.16b, v28.4b[3]
+	WORD $0x4fbdeaeb // sdot v11.4s, v23.16b, v29.4b[3]
+	WORD $0x4fbeeaed // sdot v13.4s, v23.16b, v30.4b[3]
+	WORD $0x4fbfeaef // sdot v15.4s, v23.16b, v31.4b[3]
+	SUBS	$1, R25, R25
+	BNE	kloop
+ktail:
+	TBZ	$3, R5, k4
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	(R15)(R3), [V24.B8]
+	VLD1.P	(R15)(R3), [V25.B8]
+	VLD1.P	(R15)(R3), [V26.B8]
+	VLD1.P	(R15)(R3), [V27.B8]
+	VLD1.P	(R15)(R3), [V28.B8]
+	VLD1.P	(R15)(R3), [V29.B8]
+	VLD1.P	(R15)(R3), [V30.B8]
+	VLD1.P	(R15)(R13), [V31.B8]
+	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
+	WORD $0x4f99e223 // sdot v3.4s, v17.16b, v25.4b[0]
+	WORD $0x4f9ae225 // sdot v5.4s, v17.16b, v26.4b[0]
+	WORD $0x4f9be227 // sdot v7.4s, v17.16b, v27.4b[0]
+	WORD $0x4f9ce229 // sdot v9.4s, v17.16b, v28.4b[0]
+	WORD $0x4f9de22b // sdot v11.4s, v17.16b, v29.4b[0]
+	WORD $0x4f9ee22d // sdot v13.4s, v17.16b, v30.4b[0]
+	WORD $0x4f9fe22f // sdot v15.4s, v17.16b, v31.4b[0]
+	WORD $0x4fb8e261 // sdot v1.4s, v19.16b, v24.4b[1]
+	WORD $0x4fb9e263 // sdot v3.4s, v19.16b, v25.4b[1]
+	WORD $0x4fbae265 // sdot v5.4s, v19.16b, v26.4b[1]
+	WORD $0x4fbbe267 // sdot v7.4s, v19.16b, v27.4b[1]
+	WORD $0x4fbce269 // sdot v9.4s, v19.16b, v28.4b[1]
+	WORD $0x4fbde26b // sdot v11.4s, v19.16b, v29.4b[1]
+	WORD $0x4fbee26d // sdot v13.4s, v19.16b, v30.4b[1]
+	WORD $0x4fbfe26f // sdot v15.4s, v19.16b, v31.4b[1]
+k4:
+	TBZ	$2, R5, epi
+	VLD1.P	32(R24), [V16.B16, V17.B16]
+	VLD1.P	(R15)(R3), V24.S[0]
+	VLD1.P	(R15)(R3), V25.S[0]
+	VLD1.P	(R15)(R3), V26.S[0]
+	VLD1.P	(R15)(R3), V27.S[0]
+	VLD1.P	(R15)(R3), V28.S[0]
+	VLD1.P	(R15)(R3), V29.S[0]
+	VLD1.P	(R15)(R3), V30.S[0]
+	VLD1.P	(R15)(R3), V31.S[0]
+	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
+	WORD $0x4f99e223 // sdot v3.4s, v17.16b, v25.4b[0]
+	WORD $0x4f9ae225 // sdot v5.4s, v17.16b, v26.4b[0]
+	WORD $0x4f9be227 // sdot v7.4s, v17.16b, v27.4b[0]
+	WORD $0x4f9ce229 // sdot v9.4s, v17.16b, v28.4b[0]
+	WORD $0x4f9de22b // sdot v11.4s, v17.16b, v29.4b[0]
+	WORD $0x4f9ee22d // sdot v13.4s, v17.16b, v30.4b[0]
+	WORD $0x4f9fe22f // sdot v15.4s, v17.16b, v31.4b[0]
+epi:
+	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VDUP	R11, V20.H8
+	CBNZ	R22, slow
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb1b463 // sqdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb1b4e7 // sqdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb1b56b // sqdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb1b5ef // sqdmulh v15.4s, v15.4s, v17.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb35463 // srshl v3.4s, v3.4s, v19.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb354e7 // srshl v7.4s, v7.4s, v19.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb3556b // srshl v11.4s, v11.4s, v19.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
+	WORD $0x4e614878 // sqxtn2 v24.8h, v3.4s
+	WORD $0x0e6148b9 // sqxtn v25.4h, v5.4s
+	WORD $0x4e6148f9 // sqxtn2 v25.8h, v7.4s
+	WORD $0x0e61493a // sqxtn v26.4h, v9.4s
+	WORD $0x4e61497a // sqxtn2 v26.8h, v11.4s
+	WORD $0x0e6149bb // sqxtn v27.4h, v13.4s
+	WORD $0x4e6149fb // sqxtn2 v27.8h, v15.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
+	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
+	WORD $0x0e214b00 // sqxtn v0.8b, v24.8h
+	WORD $0x4e214b20 // sqxtn2 v0.16b, v25.8h
+	WORD $0x0e214b42 // sqxtn v2.8b, v26.8h
+	WORD $0x4e214b62 // sqxtn2 v2.16b, v27.8h
+	VST1.P	V0.S[0], (R26)(R1)
+	VST1.P	V0.S[1], (R26)(R1)
+	VST1.P	V0.S[2], (R26)(R1)
+	VST1.P	V0.S[3], (R26)(R1)
+	VST1.P	V2.S[0], (R26)(R1)
+	VST1.P	V2.S[1], (R26)(R1)
+	VST1.P	V2.S[2], (R26)(R1)
+	VST1.P	V2.S[3], (R26)(R1)
+nextrow:
+	CMP	R4, R14
+	BLO	rowgrp
+	ADD	$8, R0, R0
+	ADD	R5<<3, R8, R8
+	ADD	$32, R9, R9
+	ADD	$64, R10, R10
+	SUBS	$1, R6, R6
+	BNE	blk
+	RET
+slow:
+	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VDUP	R11, V20.H8
+	TBZ	$1, R22, snosh
+	ADD	$128, R21, R20
+	VLD1	(R20), [V22.S4, V23.S4]
+	WORD $0x4eb74c21 // sqshl v1.4s, v1.4s, v23.4s
+	WORD $0x4eb74c63 // sqshl v3.4s, v3.4s, v23.4s
+	WORD $0x4eb74ca5 // sqshl v5.4s, v5.4s, v23.4s
+	WORD $0x4eb74ce7 // sqshl v7.4s, v7.4s, v23.4s
+	WORD $0x4eb74d29 // sqshl v9.4s, v9.4s, v23.4s
+	WORD $0x4eb74d6b // sqshl v11.4s, v11.4s, v23.4s
+	WORD $0x4eb74dad // sqshl v13.4s, v13.4s, v23.4s
+	WORD $0x4eb74def // sqshl v15.4s, v15.4s, v23.4s
+snosh:
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb1b463 // sqdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb1b4e7 // sqdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb1b56b // sqdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb1b5ef // sqdmulh v15.4s, v15.4s, v17.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb35463 // srshl v3.4s, v3.4s, v19.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb354e7 // srshl v7.4s, v7.4s, v19.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb3556b // srshl v11.4s, v11.4s, v19.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
+	WORD $0x4e614878 // sqxtn2 v24.8h, v3.4s
+	WORD $0x0e6148b9 // sqxtn v25.4h, v5.4s
+	WORD $0x4e6148f9 // sqxtn2 v25.8h, v7.4s
+	WORD $0x0e61493a // sqxtn v26.4h, v9.4s
+	WORD $0x4e61497a // sqxtn2 v26.8h, v11.4s
+	WORD $0x0e6149bb // sqxtn v27.4h, v13.4s
+	WORD $0x4e6149fb // sqxtn2 v27.8h, v15.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
+	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
+	WORD $0x0e214b00 // sqxtn v0.8b, v24.8h
+	WORD $0x4e214b20 // sqxtn2 v0.16b, v25.8h
+	WORD $0x0e214b42 // sqxtn v2.8b, v26.8h
+	WORD $0x4e214b62 // sqxtn2 v2.16b, v27.8h
+	TBZ	$0, R22, snoclamp
+	MOVW	qmin+84(FP), R20
+	VDUP	R20, V16.B16
+	MOVW	qmax+88(FP), R20
+	VDUP	R20, V17.B16
+	WORD $0x4e306400 // smax v0.16b, v0.16b, v16.16b
+	WORD $0x4e316c00 // smin v0.16b, v0.16b, v17.16b
+	WORD $0x4e306442 // smax v2.16b, v2.16b, v16.16b
+	WORD $0x4e316c42 // smin v2.16b, v2.16b, v17.16b
+snoclamp:
+	VST1.P	V0.S[0], (R26)(R1)
+	VST1.P	V0.S[1], (R26)(R1)
+	VST1.P	V0.S[2], (R26)(R1)
+	VST1.P	V0.S[3], (R26)(R1)
+	VST1.P	V2.S[0], (R26)(R1)
+	VST1.P	V2.S[1], (R26)(R1)
+	VST1.P	V2.S[2], (R26)(R1)
+	VST1.P	V2.S[3], (R26)(R1)
+	B	nextrow
+
 // func gemmF32Dot(dst *float32, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int, w *int8, bias *int32, scale *float32)
 TEXT ·gemmF32Dot(SB), NOSPLIT, $0-88
 	MOVD	dst+0(FP), R0

@@ -1512,3 +1512,268 @@ partial:
 ptail0:
 	ADD	R1, R26, R26
 	B	nextrow
+
+// func gemmQ8NeonH(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int, w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, scr *[40]int32)
+TEXT ·gemmQ8NeonH(SB), NOSPLIT, $0-112
+	MOVD	scr+104(FP), R23
+	MOVD	dst+0(FP), R0
+	MOVD	dstStride+8(FP), R1
+	MOVD	src+16(FP), R2
+	MOVD	srcStride+24(FP), R3
+	MOVD	rows+32(FP), R4
+	MOVD	kpad+40(FP), R5
+	MOVD	nblk+48(FP), R6
+	MOVD	cols+56(FP), R7
+	MOVD	w+64(FP), R8
+	MOVD	bias+72(FP), R9
+	MOVD	rq+80(FP), R10
+	MOVW	zOut+88(FP), R11
+	MOVW	qmin+92(FP), R12
+	MOVW	qmax+96(FP), R13
+	ADD	$4, R0, R0
+	MOVD	$-128, R20
+	CMP	R20, R12
+	CSET	NE, R22
+	MOVD	$127, R20
+	CMP	R20, R13
+	CSET	NE, R20
+	ORR	R20, R22, R22
+	CMP	$8, R7
+	CSET	LT, R20
+	ORR	R20<<1, R22, R22
+	MUL	R4, R3, R4
+	ADD	R2, R4, R4
+	ADD	$64, R23, R12
+blk:
+	VLD2	(R10), [V24.S4, V25.S4]
+	ADD	$32, R10, R20
+	VLD2	(R20), [V26.S4, V27.S4]
+	VORR	V24.B16, V24.B16, V16.B16
+	VORR	V26.B16, V26.B16, V17.B16
+	MOVW	$1, R20
+	VDUP	R20, V28.S4
+	VEOR	V29.B16, V29.B16, V29.B16
+	VSUB	V25.S4, V28.S4, V20.S4
+	WORD $0x4ebd6694 // smax v20.4s, v20.4s, v29.4s
+	WORD $0x4ebc6739 // smax v25.4s, v25.4s, v28.4s
+	VSUB	V25.S4, V29.S4, V18.S4
+	VSUB	V27.S4, V28.S4, V21.S4
+	WORD $0x4ebd66b5 // smax v21.4s, v21.4s, v29.4s
+	WORD $0x4ebc677b // smax v27.4s, v27.4s, v28.4s
+	VSUB	V27.S4, V29.S4, V19.S4
+	VST1	[V16.S4, V17.S4, V18.S4, V19.S4], (R23)
+	ADD	$128, R23, R20
+	VST1	[V20.S4, V21.S4], (R20)
+	VORR	V20.B16, V21.B16, V20.B16
+	VMOV	V20.D[0], R24
+	VMOV	V20.D[1], R20
+	ORR	R20, R24, R24
+	AND	$3, R22, R22
+	CMP	$0, R24
+	CSET	NE, R20
+	ORR	R20<<2, R22, R22
+	VLD1	(R9), [V24.S4, V25.S4]
+	VEOR	V26.B16, V26.B16, V26.B16
+	VZIP1	V26.S4, V24.S4, V28.S4
+	VZIP2	V26.S4, V24.S4, V29.S4
+	VZIP1	V26.S4, V25.S4, V30.S4
+	VZIP2	V26.S4, V25.S4, V31.S4
+	VST1	[V28.S4, V29.S4, V30.S4, V31.S4], (R12)
+	MOVD	R2, R14
+	MOVD	R0, R26
+rowgrp:
+	MOVD	R14, R15
+	ADD	R3, R15, R16
+	ADD	R3, R16, R17
+	ADD	R3, R17, R19
+	ADD	R3, R19, R14
+	VLD1	(R12), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R12), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R12), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1	(R12), [V12.S4, V13.S4, V14.S4, V15.S4]
+	MOVD	R8, R24
+	LSR	$4, R5, R25
+	CBZ	R25, ktail
+kloop:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba6 // sadalp v6.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc7 // sadalp v7.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606baa // sadalp v10.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcb // sadalp v11.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606bae // sadalp v14.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcf // sadalp v15.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+	SUBS	$1, R25, R25
+	BNE	kloop
+ktail:
+	TBZ	$3, R5, reduce
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD2R.P	8(R15), [V24.S4, V25.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
+	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
+	VLD2R.P	8(R16), [V24.S4, V25.S4]
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	VLD2R.P	8(R17), [V24.S4, V25.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
+	WORD $0x4e606bab // sadalp v11.4s, v29.8h
+	VLD2R.P	8(R19), [V24.S4, V25.S4]
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e606bce // sadalp v14.4s, v30.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+reduce:
+	VADDP	V3.S4, V2.S4, V1.S4
+	VADDP	V7.S4, V6.S4, V5.S4
+	VADDP	V11.S4, V10.S4, V9.S4
+	VADDP	V15.S4, V14.S4, V13.S4
+	TBZ	$2, R5, epi
+	VLD2	(R24), [V16.H8, V17.H8]
+	VLD2R	(R15), [V2.H8, V3.H8]
+	WORD $0x4e30c05d // smull2 v29.8h, v2.16b, v16.16b
+	WORD $0x4e31807d // smlal2 v29.8h, v3.16b, v17.16b
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+	VLD2R	(R16), [V6.H8, V7.H8]
+	WORD $0x4e30c0df // smull2 v31.8h, v6.16b, v16.16b
+	WORD $0x4e3180ff // smlal2 v31.8h, v7.16b, v17.16b
+	WORD $0x4e606be5 // sadalp v5.4s, v31.8h
+	VLD2R	(R17), [V10.H8, V11.H8]
+	WORD $0x4e30c15d // smull2 v29.8h, v10.16b, v16.16b
+	WORD $0x4e31817d // smlal2 v29.8h, v11.16b, v17.16b
+	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
+	VLD2R	(R19), [V14.H8, V15.H8]
+	WORD $0x4e30c1df // smull2 v31.8h, v14.16b, v16.16b
+	WORD $0x4e3181ff // smlal2 v31.8h, v15.16b, v17.16b
+	WORD $0x4e606bed // sadalp v13.4s, v31.8h
+epi:
+	VLD1	(R23), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VDUP	R11, V20.H8
+	CBNZ	R22, slow
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
+	WORD $0x4e6148b8 // sqxtn2 v24.8h, v5.4s
+	WORD $0x0e614939 // sqxtn v25.4h, v9.4s
+	WORD $0x4e6149b9 // sqxtn2 v25.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	VST1.P	V28.S[0], (R26)(R1)
+	VST1.P	V28.S[1], (R26)(R1)
+	VST1.P	V28.S[2], (R26)(R1)
+	VST1.P	V28.S[3], (R26)(R1)
+nextrow:
+	CMP	R4, R14
+	BLO	rowgrp
+	ADD	$8, R0, R0
+	ADD	R5<<3, R8, R8
+	ADD	$32, R9, R9
+	ADD	$64, R10, R10
+	SUBS	$1, R6, R6
+	BNE	blk
+	RET
+slow:
+	TBZ	$2, R22, nosh
+	ADD	$128, R23, R20
+	VLD1	(R20), [V22.S4, V23.S4]
+	WORD $0x4eb74c21 // sqshl v1.4s, v1.4s, v23.4s
+	WORD $0x4eb74ca5 // sqshl v5.4s, v5.4s, v23.4s
+	WORD $0x4eb74d29 // sqshl v9.4s, v9.4s, v23.4s
+	WORD $0x4eb74dad // sqshl v13.4s, v13.4s, v23.4s
+nosh:
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
+	WORD $0x4e6148b8 // sqxtn2 v24.8h, v5.4s
+	WORD $0x0e614939 // sqxtn v25.4h, v9.4s
+	WORD $0x4e6149b9 // sqxtn2 v25.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	TBZ	$0, R22, noclamp
+	MOVW	qmin+92(FP), R20
+	VDUP	R20, V30.B16
+	MOVW	qmax+96(FP), R20
+	VDUP	R20, V31.B16
+	WORD $0x4e3e679c // smax v28.16b, v28.16b, v30.16b
+	WORD $0x4e3f6f9c // smin v28.16b, v28.16b, v31.16b
+noclamp:
+	VST1.P	V28.S[0], (R26)(R1)
+	VST1.P	V28.S[1], (R26)(R1)
+	VST1.P	V28.S[2], (R26)(R1)
+	VST1.P	V28.S[3], (R26)(R1)
+	B	nextrow

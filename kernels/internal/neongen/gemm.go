@@ -150,8 +150,16 @@ func storeTailBytes(a *Asm, vec string, lane0, n int, label string) {
 // scales): no register is left for them during the loop. R22: bit 0 a
 // clamp narrower than int8, bit 1 a padded block (n < 8), bit 2 some L of
 // the block is not 0; any sends the row group to the slow epilogue.
-func genNeonP(a *Asm, name string, f32 bool, mr int) {
+//
+// half (int8, mr = 4): only channels 4-7 of each block, stored at dst+4:
+// the overlapping last block when n % 8 <= 4, whose channels 0-3 the block
+// before it has computed (MixNet-S's n = 12, 20, 36, 60, 100, 180): half
+// the multiplies and requantization of an 8-channel block.
+func genNeonP(a *Asm, name string, f32 bool, mr int, half bool) {
 	gemmPrologue(a, name, f32, true)
+	if half {
+		a.L("\tADD\t$4, R0, R0")
+	}
 	if f32 {
 		a.L("\tMOVD\tZR, R22")
 	} else {
@@ -208,27 +216,31 @@ func genNeonP(a *Asm, name string, f32 bool, mr int) {
 	a.L("\tLSR\t$4, R5, R25")
 	a.L("\tCBZ\tR25, ktail")
 	a.L("kloop:")
-	neonPStep(a, mr, 4)
+	neonPStep(a, mr, 4, half)
 	a.L("\tSUBS\t$1, R25, R25")
 	a.L("\tBNE\tkloop")
 	// kpad % 16 is 0, 4, 8 or 12: an 8-k step, then a 4-k step.
 	a.L("ktail:")
 	a.L("\tTBZ\t$3, R5, reduce")
-	neonPStep(a, mr, 2)
+	neonPStep(a, mr, 2, half)
 	a.L("reduce:")
 	// row r: channels 0-3 in V4r, 4-7 in V4r+1
 	for r := 0; r < mr; r++ {
 		b := 4 * r
-		a.L("\tVADDP\tV%d.S4, V%d.S4, V%d.S4", b+1, b, b)
+		if !half {
+			a.L("\tVADDP\tV%d.S4, V%d.S4, V%d.S4", b+1, b, b)
+		}
 		a.L("\tVADDP\tV%d.S4, V%d.S4, V%d.S4", b+3, b+2, b+1)
 	}
 	a.L("\tTBZ\t$2, R5, epi")
-	neonPOdd(a, mr)
+	neonPOdd(a, mr, half)
 	a.L("epi:")
 	full := func() {
 		for r := 0; r < mr; r++ {
 			if f32 {
 				a.L("\tVST1.P\t[V%d.S4, V%d.S4], (R26)(R1)", 4*r, 4*r+1)
+			} else if half {
+				a.L("\tVST1.P\tV28.S[%d], (R26)(R1)", r)
 			} else {
 				a.L("\tVST1.P\tV%d.D[%d], (R26)(R1)", 28+r/2, r%2)
 			}
@@ -270,7 +282,7 @@ func genNeonP(a *Asm, name string, f32 bool, mr int) {
 	a.L("\tVLD1\t(R23), [V16.S4, V17.S4, V18.S4, V19.S4]")
 	a.L("\tVDUP\tR11, V20.H8")
 	a.L("\tCBNZ\tR22, slow")
-	neonPRequant(a, mr)
+	neonPRequant(a, mr, half)
 	full()
 	next()
 	a.L("slow:")
@@ -278,22 +290,27 @@ func genNeonP(a *Asm, name string, f32 bool, mr int) {
 	a.L("\tADD\t$128, R23, R20")
 	a.L("\tVLD1\t(R20), [V22.S4, V23.S4]")
 	for r := 0; r < mr; r++ {
-		for h := 0; h < 2; h++ {
+		for h := pick(half, 1, 0); h < 2; h++ {
 			a.W("sqshl v%d.4s, v%d.4s, v%d.4s", 4*r+h, 4*r+h, 22+h)
 		}
 	}
 	a.L("nosh:")
-	neonPRequant(a, mr)
+	neonPRequant(a, mr, half)
 	a.L("\tTBZ\t$0, R22, noclamp")
 	a.L("\tMOVW\tqmin+92(FP), R20")
 	a.L("\tVDUP\tR20, V30.B16")
 	a.L("\tMOVW\tqmax+96(FP), R20")
 	a.L("\tVDUP\tR20, V31.B16")
-	for v := 28; v < 28+(mr+1)/2; v++ {
+	for v := 28; v < 28+pick(half, 1, (mr+1)/2); v++ {
 		a.W("smax v%d.16b, v%d.16b, v30.16b", v, v)
 		a.W("smin v%d.16b, v%d.16b, v31.16b", v, v)
 	}
 	a.L("noclamp:")
+	if half { // never a padded block
+		full()
+		a.L("\tB\tnextrow")
+		return
+	}
 	a.L("\tTBNZ\t$1, R22, partial")
 	full()
 	a.L("\tB\tnextrow")
@@ -307,8 +324,32 @@ func genNeonP(a *Asm, name string, f32 bool, mr int) {
 }
 
 // neonPRequant requantizes genNeonP's rows (V4r, V4r+1; M in V16-V17, R in
-// V18-V19, zOut in V20) into bytes: rows 2p, 2p+1 in V28+p.
-func neonPRequant(a *Asm, mr int) {
+// V18-V19, zOut in V20) into bytes: rows 2p, 2p+1 in V28+p. half: only
+// V4r+1 (channels 4-7), rows 0-3 in the 4-byte lanes of V28.
+func neonPRequant(a *Asm, mr int, half bool) {
+	if half {
+		for r := 0; r < mr; r++ {
+			a.W("sqdmulh v%d.4s, v%d.4s, v17.4s", 4*r+1, 4*r+1)
+		}
+		for r := 0; r < mr; r++ {
+			a.W("srshl v%d.4s, v%d.4s, v19.4s", 4*r+1, 4*r+1)
+		}
+		for r := 0; r < mr; r++ {
+			if r%2 == 0 {
+				a.W("sqxtn v%d.4h, v%d.4s", 24+r/2, 4*r+1)
+			} else {
+				a.W("sqxtn2 v%d.8h, v%d.4s", 24+r/2, 4*r+1)
+			}
+		}
+		for p := 0; p < (mr+1)/2; p++ {
+			a.W("sqadd v%d.8h, v%d.8h, v20.8h", 24+p, 24+p)
+		}
+		a.W("sqxtn v28.8b, v24.8h")
+		if mr > 2 {
+			a.W("sqxtn2 v28.16b, v25.8h")
+		}
+		return
+	}
 	for r := 0; r < mr; r++ {
 		for h := 0; h < 2; h++ {
 			a.W("sqdmulh v%d.4s, v%d.4s, v%d.4s", 4*r+h, 4*r+h, 16+h)
@@ -342,17 +383,21 @@ func neonPRequant(a *Asm, mr int) {
 // replicates the row's (x0, x1) and (x2, x3), and SMULL(2) Wa + SMLAL(2) Wb
 // give lanes [c0 c0 c1 c1 c2 c2 c3 c3] (channels 4-7 from the high
 // halves), which SADALP adds to the sums: 4 multiplies + 2 SADALPs a row
-// (a pair-layout step: 4 + 4).
-func neonPOdd(a *Asm, mr int) {
+// (a pair-layout step: 4 + 4). half: channels 4-7 only.
+func neonPOdd(a *Asm, mr int, half bool) {
 	a.L("\tVLD2\t(R24), [V16.H8, V17.H8]")
 	for r := 0; r < mr; r++ {
 		b, t := 4*r, 28+2*(r%2)
 		a.L("\tVLD2R\t(%s), [V%d.H8, V%d.H8]", xr[r], b+2, b+3)
-		a.W("smull v%d.8h, v%d.8b, v16.8b", t, b+2)
-		a.W("smlal v%d.8h, v%d.8b, v17.8b", t, b+3)
+		if !half {
+			a.W("smull v%d.8h, v%d.8b, v16.8b", t, b+2)
+			a.W("smlal v%d.8h, v%d.8b, v17.8b", t, b+3)
+		}
 		a.W("smull2 v%d.8h, v%d.16b, v16.16b", t+1, b+2)
 		a.W("smlal2 v%d.8h, v%d.16b, v17.16b", t+1, b+3)
-		a.W("sadalp v%d.4s, v%d.8h", b, t)
+		if !half {
+			a.W("sadalp v%d.4s, v%d.8h", b, t)
+		}
 		a.W("sadalp v%d.4s, v%d.8h", b+1, t+1)
 	}
 }
@@ -361,8 +406,8 @@ func neonPOdd(a *Asm, mr int) {
 // the weights (32 bytes a group: channels 0-3 in V16+2g, 4-7 in V17+2g),
 // each row's groups replicated into V24…, then per pair of channels and
 // pair of groups SMULL(2) + SMLAL(2) into an int16 temporary (V28-V31) and
-// SADALP into the row's sum of that pair.
-func neonPStep(a *Asm, mr, ng int) {
+// SADALP into the row's sum of that pair (half: channels 4-7 only).
+func neonPStep(a *Asm, mr, ng int, half bool) {
 	for j := 0; j < 2*ng; j += 4 {
 		n := min(4, 2*ng-j)
 		regs := make([]string, n)
@@ -378,7 +423,7 @@ func neonPStep(a *Asm, mr, ng int) {
 			regs[g] = fmt.Sprintf("V%d.S4", 24+g)
 		}
 		a.L("\tVLD%dR.P\t%d(%s), [%s]", ng, 4*ng, xr[r], strings.Join(regs, ", "))
-		for j := 0; j < 4; j++ { // channels 2j, 2j+1
+		for j := pick(half, 2, 0); j < 4; j++ { // channels 2j, 2j+1
 			h, hi := j/2, j%2 == 1
 			sfx, in := "", "8b"
 			if hi {
@@ -678,7 +723,10 @@ func genDot(a *Asm, name string, f32 bool, mr int) {
 // R with one VLD1, a row group's 16 sums start as 4 four-register loads. R22: bit 0 a
 // clamp narrower than int8, bit 1 a non-zero L in the block; either sends
 // the group to a slower copy of the epilogue (SQSHL, SMAX/SMIN).
-func genDot8(a *Asm, name string) {
+//
+// half: only channels 4-7 of the block (sums V2r+1), stored at dst+4: the
+// overlapping last block when n % 8 <= 4 (see genNeonP).
+func genDot8(a *Asm, name string, half bool) {
 	a.L("\n// func %s(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk int, w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, scr *[40]int32)", name)
 	a.L("TEXT ·%s(SB), NOSPLIT, $0-104", name)
 	a.L("\tMOVD\tdst+0(FP), R0")
@@ -695,6 +743,9 @@ func genDot8(a *Asm, name string) {
 	a.L("\tMOVW\tqmin+84(FP), R12")
 	a.L("\tMOVW\tqmax+88(FP), R13")
 	a.L("\tMOVD\tscr+96(FP), R21")
+	if half {
+		a.L("\tADD\t$4, R0, R0")
+	}
 	clampFlag(a)
 	rowEnd(a)
 	// R12 = 16 - 7*srcStride, R13 = 8 - 7*srcStride: the last row's load
@@ -746,15 +797,15 @@ func genDot8(a *Asm, name string) {
 	a.L("\tLSR\t$4, R5, R25")
 	a.L("\tCBZ\tR25, ktail")
 	a.L("kloop:")
-	dot8Step(a, 4)
+	dot8Step(a, 4, half)
 	a.L("\tSUBS\t$1, R25, R25")
 	a.L("\tBNE\tkloop")
 	a.L("ktail:")
 	a.L("\tTBZ\t$3, R5, k4")
-	dot8Step(a, 2)
+	dot8Step(a, 2, half)
 	a.L("k4:")
 	a.L("\tTBZ\t$2, R5, epi")
-	dot8Step(a, 1)
+	dot8Step(a, 1, half)
 	a.L("epi:")
 	// M0 M1 R0 R1 into V16-V19, zOut (int16) into V20
 	epilogue := func(slow bool) {
@@ -764,30 +815,53 @@ func genDot8(a *Asm, name string) {
 			a.L("\tTBZ\t$1, R22, snosh")
 			a.L("\tADD\t$128, R21, R20")
 			a.L("\tVLD1\t(R20), [V22.S4, V23.S4]")
-			for i := 0; i < 16; i++ {
+			for i := pick(half, 1, 0); i < 16; i += pick(half, 2, 1) {
 				a.W("sqshl v%d.4s, v%d.4s, v%d.4s", i, i, 22+i%2)
 			}
 			a.L("snosh:")
 		} else {
 			a.L("\tCBNZ\tR22, slow")
 		}
-		for i := 0; i < 16; i++ {
+		for i := pick(half, 1, 0); i < 16; i += pick(half, 2, 1) {
 			a.W("sqdmulh v%d.4s, v%d.4s, v%d.4s", i, i, 16+i%2)
 		}
-		for i := 0; i < 16; i++ {
+		for i := pick(half, 1, 0); i < 16; i += pick(half, 2, 1) {
 			a.W("srshl v%d.4s, v%d.4s, v%d.4s", i, i, 18+i%2)
 		}
-		for r := 0; r < 8; r++ {
-			a.W("sqxtn v%d.4h, v%d.4s", 24+r, 2*r)
-			a.W("sqxtn2 v%d.8h, v%d.4s", 24+r, 2*r+1)
-		}
-		for r := 0; r < 8; r++ {
-			a.W("sqadd v%d.8h, v%d.8h, v20.8h", 24+r, 24+r)
-		}
-		// rows 2p, 2p+1 into Vp
-		for p := 0; p < 4; p++ {
-			a.W("sqxtn v%d.8b, v%d.8h", p, 24+2*p)
-			a.W("sqxtn2 v%d.16b, v%d.8h", p, 25+2*p)
+		outs := []int{0, 1, 2, 3}
+		if half {
+			// rows 2p, 2p+1 into V24+p (int16), rows 0-3 into V0, 4-7 into V2
+			for r := 0; r < 8; r++ {
+				if r%2 == 0 {
+					a.W("sqxtn v%d.4h, v%d.4s", 24+r/2, 2*r+1)
+				} else {
+					a.W("sqxtn2 v%d.8h, v%d.4s", 24+r/2, 2*r+1)
+				}
+			}
+			for p := 0; p < 4; p++ {
+				a.W("sqadd v%d.8h, v%d.8h, v20.8h", 24+p, 24+p)
+			}
+			for p := 0; p < 4; p++ {
+				if p%2 == 0 {
+					a.W("sqxtn v%d.8b, v%d.8h", p, 24+p)
+				} else {
+					a.W("sqxtn2 v%d.16b, v%d.8h", p-1, 24+p)
+				}
+			}
+			outs = []int{0, 2}
+		} else {
+			for r := 0; r < 8; r++ {
+				a.W("sqxtn v%d.4h, v%d.4s", 24+r, 2*r)
+				a.W("sqxtn2 v%d.8h, v%d.4s", 24+r, 2*r+1)
+			}
+			for r := 0; r < 8; r++ {
+				a.W("sqadd v%d.8h, v%d.8h, v20.8h", 24+r, 24+r)
+			}
+			// rows 2p, 2p+1 into Vp
+			for p := 0; p < 4; p++ {
+				a.W("sqxtn v%d.8b, v%d.8h", p, 24+2*p)
+				a.W("sqxtn2 v%d.16b, v%d.8h", p, 25+2*p)
+			}
 		}
 		if slow {
 			a.L("\tTBZ\t$0, R22, snoclamp")
@@ -795,14 +869,18 @@ func genDot8(a *Asm, name string) {
 			a.L("\tVDUP\tR20, V16.B16")
 			a.L("\tMOVW\tqmax+88(FP), R20")
 			a.L("\tVDUP\tR20, V17.B16")
-			for p := 0; p < 4; p++ {
+			for _, p := range outs {
 				a.W("smax v%d.16b, v%d.16b, v16.16b", p, p)
 				a.W("smin v%d.16b, v%d.16b, v17.16b", p, p)
 			}
 			a.L("snoclamp:")
 		}
 		for r := 0; r < 8; r++ {
-			a.L("\tVST1.P\tV%d.D[%d], (R26)(R1)", r/2, r%2)
+			if half {
+				a.L("\tVST1.P\tV%d.S[%d], (R26)(R1)", 2*(r/4), r%4)
+			} else {
+				a.L("\tVST1.P\tV%d.D[%d], (R26)(R1)", r/2, r%2)
+			}
 		}
 	}
 	epilogue(false)
@@ -836,13 +914,13 @@ func dotStep(a *Asm, mr, ng int) {
 			a.L("\tVLD1.P\t4(%s), V%d.S[0]", xr[i], 24+i)
 		}
 	}
-	dotGroups(a, mr, ng)
+	dotGroups(a, mr, ng, false)
 }
 
 // dot8Step is dotStep for genDot8: rows 0-7 through R15 (post-increment by
 // srcStride; row 7's load moves R15 back to row 0, 4·ng bytes on, except in
 // the last, 4-k step).
-func dot8Step(a *Asm, ng int) {
+func dot8Step(a *Asm, ng int, half bool) {
 	dotWeights(a, ng)
 	for i := 0; i < 8; i++ {
 		inc := "R3"
@@ -860,7 +938,7 @@ func dot8Step(a *Asm, ng int) {
 			a.L("\tVLD1.P\t(R15)(%s), V%d.S[0]", inc, 24+i)
 		}
 	}
-	dotGroups(a, 8, ng)
+	dotGroups(a, 8, ng, half)
 }
 
 // dotWeights loads the packed weights of ng 4-k groups (32 bytes a group)
@@ -877,11 +955,12 @@ func dotWeights(a *Asm, ng int) {
 }
 
 // dotGroups emits the SDOTs of ng 4-k groups: group g's weights are in
-// V16+2g (channels 0-3) and V17+2g (4-7), row r's inputs in lane g of V24+r.
-func dotGroups(a *Asm, mr, ng int) {
+// V16+2g (channels 0-3) and V17+2g (4-7), row r's inputs in lane g of V24+r
+// (half: channels 4-7 only).
+func dotGroups(a *Asm, mr, ng int, half bool) {
 	for g := 0; g < ng; g++ {
 		for r := 0; r < mr; r++ {
-			for h := 0; h < 2; h++ {
+			for h := pick(half, 1, 0); h < 2; h++ {
 				a.W("sdot v%d.4s, v%d.16b, v%d.4b[%d]", 2*r+h, 16+2*g+h, 24+r, g)
 			}
 		}
@@ -891,11 +970,12 @@ func dotGroups(a *Asm, mr, ng int) {
 func gemmNeonFile() string {
 	a := &Asm{}
 	a.L(header)
-	genNeonP(a, "gemmQ8Neon", false, 4)
-	genNeonP(a, "gemmF32Neon", true, 4)
-	genNeonP(a, "gemmQ8Neon1", false, 1)
+	genNeonP(a, "gemmQ8Neon", false, 4, false)
+	genNeonP(a, "gemmF32Neon", true, 4, false)
+	genNeonP(a, "gemmQ8Neon1", false, 1, false)
 	genNeonK8(a, "gemmQ8NeonK8")
-	genNeonP(a, "gemmF32Neon1", true, 1)
+	genNeonP(a, "gemmF32Neon1", true, 1, false)
+	genNeonP(a, "gemmQ8NeonH", false, 4, true)
 	return a.String()
 }
 
@@ -903,7 +983,8 @@ func gemmDotFile() string {
 	a := &Asm{}
 	a.L(header)
 	genDot(a, "gemmQ8Dot", false, 4)
-	genDot8(a, "gemmQ8Dot8")
+	genDot8(a, "gemmQ8Dot8", false)
+	genDot8(a, "gemmQ8Dot8H", true)
 	genDot(a, "gemmF32Dot", true, 4)
 	genDot(a, "gemmQ8Dot1", false, 1)
 	genDot(a, "gemmF32Dot1", true, 1)
