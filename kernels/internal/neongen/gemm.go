@@ -748,6 +748,7 @@ func genDot8(a *Asm, name string, half bool) {
 	}
 	clampFlag(a)
 	rowEnd(a)
+	a.L("\tLSR\t$4, R5, R7") // 16-k steps
 	// R12 = 16 - 7*srcStride, R13 = 8 - 7*srcStride: the last row's load
 	// of a step moves the input pointer back to row 0, 4·ng bytes on
 	a.L("\tLSL\t$3, R3, R13")
@@ -785,42 +786,36 @@ func genDot8(a *Asm, name string, half bool) {
 	a.L("\tORR\tR20<<1, R22, R22")
 	a.L("\tMOVD\tR2, R14")
 	a.L("\tMOVD\tR0, R26")
-	a.L("rowgrp:")
-	// one input pointer R15 walks the 8 rows (register post-increment by
-	// srcStride; the last row's by R12 or R13 steps back to row 0)
-	a.L("\tMOVD\tR14, R15")
-	a.L("\tADD\tR3<<3, R14, R14")
-	for r := 0; r < 8; r += 2 {
-		a.L("\tVLD1\t(R16), [V%d.S4, V%d.S4, V%d.S4, V%d.S4]", 2*r, 2*r+1, 2*r+2, 2*r+3)
-	}
-	a.L("\tMOVD\tR8, R24")
-	a.L("\tLSR\t$4, R5, R25")
-	a.L("\tCBZ\tR25, ktail")
-	a.L("kloop:")
-	dot8Step(a, 4, half)
-	a.L("\tSUBS\t$1, R25, R25")
-	a.L("\tBNE\tkloop")
-	a.L("ktail:")
-	a.L("\tTBZ\t$3, R5, k4")
-	dot8Step(a, 2, half)
-	a.L("k4:")
-	a.L("\tTBZ\t$2, R5, epi")
-	dot8Step(a, 1, half)
-	a.L("epi:")
+	// One copy of the row-group loop per K shape (a 16-k loop or not, an
+	// 8-k step or not, a 4-k step or not), picked once per block: no
+	// branches on kpad per row group.
+	a.L("\tCBZ\tR7, noloop")
+	a.L("\tTBNZ\t$3, R5, loop8")
+	a.L("\tTBNZ\t$2, R5, rg_101")
+	a.L("\tB\trg_100")
+	a.L("loop8:")
+	a.L("\tTBNZ\t$2, R5, rg_111")
+	a.L("\tB\trg_110")
+	a.L("noloop:")
+	a.L("\tTBNZ\t$3, R5, noloop8")
+	a.L("\tB\trg_001")
+	a.L("noloop8:")
+	a.L("\tTBNZ\t$2, R5, rg_011")
+	a.L("\tB\trg_010")
 	// M0 M1 R0 R1 into V16-V19, zOut (int16) into V20
-	epilogue := func(slow bool) {
+	epilogue := func(slow bool, sfx string) {
 		a.L("\tVLD1\t(R21), [V16.S4, V17.S4, V18.S4, V19.S4]")
 		a.L("\tVDUP\tR11, V20.H8")
 		if slow {
-			a.L("\tTBZ\t$1, R22, snosh")
+			a.L("\tTBZ\t$1, R22, snosh%s", sfx)
 			a.L("\tADD\t$128, R21, R20")
 			a.L("\tVLD1\t(R20), [V22.S4, V23.S4]")
 			for i := pick(half, 1, 0); i < 16; i += pick(half, 2, 1) {
 				a.W("sqshl v%d.4s, v%d.4s, v%d.4s", i, i, 22+i%2)
 			}
-			a.L("snosh:")
+			a.L("snosh%s:", sfx)
 		} else {
-			a.L("\tCBNZ\tR22, slow")
+			a.L("\tCBNZ\tR22, slow%s", sfx)
 		}
 		for i := pick(half, 1, 0); i < 16; i += pick(half, 2, 1) {
 			a.W("sqdmulh v%d.4s, v%d.4s, v%d.4s", i, i, 16+i%2)
@@ -864,7 +859,7 @@ func genDot8(a *Asm, name string, half bool) {
 			}
 		}
 		if slow {
-			a.L("\tTBZ\t$0, R22, snoclamp")
+			a.L("\tTBZ\t$0, R22, snoclamp%s", sfx)
 			a.L("\tMOVW\tqmin+84(FP), R20")
 			a.L("\tVDUP\tR20, V16.B16")
 			a.L("\tMOVW\tqmax+88(FP), R20")
@@ -873,7 +868,7 @@ func genDot8(a *Asm, name string, half bool) {
 				a.W("smax v%d.16b, v%d.16b, v16.16b", p, p)
 				a.W("smin v%d.16b, v%d.16b, v17.16b", p, p)
 			}
-			a.L("snoclamp:")
+			a.L("snoclamp%s:", sfx)
 		}
 		for r := 0; r < 8; r++ {
 			if half {
@@ -883,10 +878,41 @@ func genDot8(a *Asm, name string, half bool) {
 			}
 		}
 	}
-	epilogue(false)
-	a.L("nextrow:")
-	a.L("\tCMP\tR4, R14")
-	a.L("\tBLO\trowgrp")
+	for _, sh := range [][3]bool{{true, false, false}, {true, false, true}, {true, true, false}, {true, true, true},
+		{false, false, true}, {false, true, false}, {false, true, true}} {
+		sfx := fmt.Sprintf("_%d%d%d", pick(sh[0], 1, 0), pick(sh[1], 1, 0), pick(sh[2], 1, 0))
+		a.L("rg%s:", sfx)
+		// one input pointer R15 walks the 8 rows (register post-increment by
+		// srcStride; the last row's by R12 or R13 steps back to row 0)
+		a.L("\tMOVD\tR14, R15")
+		a.L("\tADD\tR3<<3, R14, R14")
+		for r := 0; r < 8; r += 2 {
+			a.L("\tVLD1\t(R16), [V%d.S4, V%d.S4, V%d.S4, V%d.S4]", 2*r, 2*r+1, 2*r+2, 2*r+3)
+		}
+		a.L("\tMOVD\tR8, R24")
+		if sh[0] {
+			a.L("\tMOVD\tR7, R25")
+			a.L("kloop%s:", sfx)
+			dot8Step(a, 4, half)
+			a.L("\tSUBS\t$1, R25, R25")
+			a.L("\tBNE\tkloop%s", sfx)
+		}
+		if sh[1] {
+			dot8Step(a, 2, half)
+		}
+		if sh[2] {
+			dot8Step(a, 1, half)
+		}
+		epilogue(false, sfx)
+		a.L("nextrow%s:", sfx)
+		a.L("\tCMP\tR4, R14")
+		a.L("\tBLO\trg%s", sfx)
+		a.L("\tB\tnextblk")
+		a.L("slow%s:", sfx)
+		epilogue(true, sfx)
+		a.L("\tB\tnextrow%s", sfx)
+	}
+	a.L("nextblk:")
 	a.L("\tADD\t$8, R0, R0")
 	a.L("\tADD\tR5<<3, R8, R8")
 	a.L("\tADD\t$32, R9, R9")
@@ -894,9 +920,6 @@ func genDot8(a *Asm, name string, half bool) {
 	a.L("\tSUBS\t$1, R6, R6")
 	a.L("\tBNE\tblk")
 	a.L("\tRET")
-	a.L("slow:")
-	epilogue(true)
-	a.L("\tB\tnextrow")
 }
 
 // dotStep emits one step of ng 4-k groups (ng = 4, 2 or 1): the packed
