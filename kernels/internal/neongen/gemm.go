@@ -168,6 +168,9 @@ func genNeonP(a *Asm, name string, f32 bool, mr int, half bool) {
 	slowFlag(a, 8)
 	rowEnd(a)
 	a.L("\tADD\t$64, R23, R12") // the bias in scr (qmin, qmax are reloaded)
+	if !f32 && mr == 4 {
+		a.L("\tLSR\t$4, R5, R13") // 16-k steps (qmax is reloaded)
+	}
 	a.L("blk:")
 	if f32 {
 		a.L("\tVLD1\t(R10), [V16.S4, V17.S4]")
@@ -207,23 +210,87 @@ func genNeonP(a *Asm, name string, f32 bool, mr int, half bool) {
 	a.L("\tVST1\t[V28.S4, V29.S4, V30.S4, V31.S4], (R12)")
 	a.L("\tMOVD\tR2, R14")
 	a.L("\tMOVD\tR0, R26")
-	a.L("rowgrp:")
+	// The int8 4-row kernels have one copy of the row-group loop per K
+	// shape (a 16-k loop or not, an 8-k step or not, an odd 4-k group or
+	// not), picked once per block; the others branch on kpad per row group.
+	if f32 || mr != 4 {
+		neonPRows(a, f32, mr, half, kshape{dyn: true}, "")
+		return
+	}
+	a.L("\tCBZ\tR13, noloop")
+	a.L("\tTBNZ\t$3, R5, loop8")
+	a.L("\tTBNZ\t$2, R5, rowgrp_101")
+	a.L("\tB\trowgrp_100")
+	a.L("loop8:")
+	a.L("\tTBNZ\t$2, R5, rowgrp_111")
+	a.L("\tB\trowgrp_110")
+	a.L("noloop:")
+	a.L("\tTBNZ\t$3, R5, noloop8")
+	a.L("\tB\trowgrp_001")
+	a.L("noloop8:")
+	a.L("\tTBNZ\t$2, R5, rowgrp_011")
+	a.L("\tB\trowgrp_010")
+	for _, sh := range kshapes {
+		neonPRows(a, f32, mr, half, sh, sh.suffix())
+	}
+	neonPNextBlock(a, f32)
+}
+
+// kshape is a K shape of kpad: a 16-k loop, an 8-k step, a 4-k step
+// (dyn: any, branching on kpad).
+type kshape struct{ dyn, loop, k8, k4 bool }
+
+var kshapes = []kshape{{loop: true}, {loop: true, k4: true}, {loop: true, k8: true}, {loop: true, k8: true, k4: true},
+	{k4: true}, {k8: true}, {k8: true, k4: true}}
+
+func (k kshape) suffix() string {
+	return fmt.Sprintf("_%d%d%d", pick(k.loop, 1, 0), pick(k.k8, 1, 0), pick(k.k4, 1, 0))
+}
+
+// neonPNextBlock moves genNeonP's pointers to the next block.
+func neonPNextBlock(a *Asm, f32 bool) {
+	a.L("nextblk:")
+	a.L("\tADD\t$%d, R0, R0", pick(f32, 32, 8))
+	a.L("\tADD\tR5<<3, R8, R8")
+	a.L("\tADD\t$32, R9, R9")
+	a.L("\tADD\t$%d, R10, R10", pick(f32, 32, 64))
+	a.L("\tSUBS\t$1, R6, R6")
+	a.L("\tBNE\tblk")
+	a.L("\tRET")
+}
+
+// neonPRows emits genNeonP's row-group loop for one K shape (labels end
+// in sfx); R13 = kpad/16 for the fixed shapes.
+func neonPRows(a *Asm, f32 bool, mr int, half bool, sh kshape, sfx string) {
+	a.L("rowgrp%s:", sfx)
 	inPtrs(a, mr)
 	for r := 0; r < mr; r++ {
 		a.L("\tVLD1\t(R12), [V%d.S4, V%d.S4, V%d.S4, V%d.S4]", 4*r, 4*r+1, 4*r+2, 4*r+3)
 	}
 	a.L("\tMOVD\tR8, R24")
-	a.L("\tLSR\t$4, R5, R25")
-	a.L("\tCBZ\tR25, ktail")
-	a.L("kloop:")
-	neonPStep(a, mr, 4, half)
-	a.L("\tSUBS\t$1, R25, R25")
-	a.L("\tBNE\tkloop")
+	if sh.dyn {
+		a.L("\tLSR\t$4, R5, R25")
+		a.L("\tCBZ\tR25, ktail")
+	} else if sh.loop {
+		a.L("\tMOVD\tR13, R25")
+	}
+	if sh.dyn || sh.loop {
+		a.L("kloop%s:", sfx)
+		neonPStep(a, mr, 4, half)
+		a.L("\tSUBS\t$1, R25, R25")
+		a.L("\tBNE\tkloop%s", sfx)
+	}
 	// kpad % 16 is 0, 4, 8 or 12: an 8-k step, then a 4-k step.
-	a.L("ktail:")
-	a.L("\tTBZ\t$3, R5, reduce")
-	neonPStep(a, mr, 2, half)
-	a.L("reduce:")
+	if sh.dyn {
+		a.L("ktail:")
+		a.L("\tTBZ\t$3, R5, reduce")
+	}
+	if sh.dyn || sh.k8 {
+		neonPStep(a, mr, 2, half)
+	}
+	if sh.dyn {
+		a.L("reduce:")
+	}
 	// row r: channels 0-3 in V4r, 4-7 in V4r+1
 	for r := 0; r < mr; r++ {
 		b := 4 * r
@@ -232,9 +299,15 @@ func genNeonP(a *Asm, name string, f32 bool, mr int, half bool) {
 		}
 		a.L("\tVADDP\tV%d.S4, V%d.S4, V%d.S4", b+3, b+2, b+1)
 	}
-	a.L("\tTBZ\t$2, R5, epi")
-	neonPOdd(a, mr, half)
-	a.L("epi:")
+	if sh.dyn {
+		a.L("\tTBZ\t$2, R5, epi")
+	}
+	if sh.dyn || sh.k4 {
+		neonPOdd(a, mr, half)
+	}
+	if sh.dyn {
+		a.L("epi:")
+	}
 	full := func() {
 		for r := 0; r < mr; r++ {
 			if f32 {
@@ -247,16 +320,20 @@ func genNeonP(a *Asm, name string, f32 bool, mr int, half bool) {
 		}
 	}
 	next := func() {
-		a.L("nextrow:")
+		a.L("nextrow%s:", sfx)
 		a.L("\tCMP\tR4, R14")
-		a.L("\tBLO\trowgrp")
-		a.L("\tADD\t$%d, R0, R0", pick(f32, 32, 8))
-		a.L("\tADD\tR5<<3, R8, R8")
-		a.L("\tADD\t$32, R9, R9")
-		a.L("\tADD\t$%d, R10, R10", pick(f32, 32, 64))
-		a.L("\tSUBS\t$1, R6, R6")
-		a.L("\tBNE\tblk")
-		a.L("\tRET")
+		a.L("\tBLO\trowgrp%s", sfx)
+		if sh.dyn {
+			a.L("\tADD\t$%d, R0, R0", pick(f32, 32, 8))
+			a.L("\tADD\tR5<<3, R8, R8")
+			a.L("\tADD\t$32, R9, R9")
+			a.L("\tADD\t$%d, R10, R10", pick(f32, 32, 64))
+			a.L("\tSUBS\t$1, R6, R6")
+			a.L("\tBNE\tblk")
+			a.L("\tRET")
+		} else {
+			a.L("\tB\tnextblk")
+		}
 	}
 	if f32 {
 		a.L("\tVLD1\t(R23), [V16.S4, V17.S4]")
@@ -266,27 +343,27 @@ func genNeonP(a *Asm, name string, f32 bool, mr int, half bool) {
 				a.W("fmul v%d.4s, v%d.4s, v%d.4s", 4*r+h, 4*r+h, 16+h)
 			}
 		}
-		a.L("\tCBNZ\tR22, partial")
+		a.L("\tCBNZ\tR22, partial%s", sfx)
 		full()
 		next()
-		a.L("partial:")
+		a.L("partial%s:", sfx)
 		for r := 0; r < mr; r++ {
 			a.L("\tMOVD\tR26, R20")
-			storeTailWords(a, []string{vn(4 * r), vn(4*r + 1)}, 8, label("ptail", r))
+			storeTailWords(a, []string{vn(4 * r), vn(4*r + 1)}, 8, label("ptail"+sfx+"_", r))
 			a.L("\tADD\tR1, R26, R26")
 		}
-		a.L("\tB\tnextrow")
+		a.L("\tB\tnextrow%s", sfx)
 		return
 	}
 	// M0 M1 R0 R1 into V16-V19, zOut (int16) into V20
 	a.L("\tVLD1\t(R23), [V16.S4, V17.S4, V18.S4, V19.S4]")
 	a.L("\tVDUP\tR11, V20.H8")
-	a.L("\tCBNZ\tR22, slow")
+	a.L("\tCBNZ\tR22, slow%s", sfx)
 	neonPRequant(a, mr, half)
 	full()
 	next()
-	a.L("slow:")
-	a.L("\tTBZ\t$2, R22, nosh")
+	a.L("slow%s:", sfx)
+	a.L("\tTBZ\t$2, R22, nosh%s", sfx)
 	a.L("\tADD\t$128, R23, R20")
 	a.L("\tVLD1\t(R20), [V22.S4, V23.S4]")
 	for r := 0; r < mr; r++ {
@@ -294,9 +371,9 @@ func genNeonP(a *Asm, name string, f32 bool, mr int, half bool) {
 			a.W("sqshl v%d.4s, v%d.4s, v%d.4s", 4*r+h, 4*r+h, 22+h)
 		}
 	}
-	a.L("nosh:")
+	a.L("nosh%s:", sfx)
 	neonPRequant(a, mr, half)
-	a.L("\tTBZ\t$0, R22, noclamp")
+	a.L("\tTBZ\t$0, R22, noclamp%s", sfx)
 	a.L("\tMOVW\tqmin+92(FP), R20")
 	a.L("\tVDUP\tR20, V30.B16")
 	a.L("\tMOVW\tqmax+96(FP), R20")
@@ -305,22 +382,22 @@ func genNeonP(a *Asm, name string, f32 bool, mr int, half bool) {
 		a.W("smax v%d.16b, v%d.16b, v30.16b", v, v)
 		a.W("smin v%d.16b, v%d.16b, v31.16b", v, v)
 	}
-	a.L("noclamp:")
+	a.L("noclamp%s:", sfx)
 	if half { // never a padded block
 		full()
-		a.L("\tB\tnextrow")
+		a.L("\tB\tnextrow%s", sfx)
 		return
 	}
-	a.L("\tTBNZ\t$1, R22, partial")
+	a.L("\tTBNZ\t$1, R22, partial%s", sfx)
 	full()
-	a.L("\tB\tnextrow")
-	a.L("partial:")
+	a.L("\tB\tnextrow%s", sfx)
+	a.L("partial%s:", sfx)
 	for r := 0; r < mr; r++ {
 		a.L("\tMOVD\tR26, R20")
-		storeTailBytes(a, vn(28+r/2), 8*(r%2), 8, label("ptail", r))
+		storeTailBytes(a, vn(28+r/2), 8*(r%2), 8, label("ptail"+sfx+"_", r))
 		a.L("\tADD\tR1, R26, R26")
 	}
-	a.L("\tB\tnextrow")
+	a.L("\tB\tnextrow%s", sfx)
 }
 
 // neonPRequant requantizes genNeonP's rows (V4r, V4r+1; M in V16-V17, R in
