@@ -217,19 +217,7 @@ func genNeonP(a *Asm, name string, f32 bool, mr int, half bool) {
 		neonPRows(a, f32, mr, half, kshape{dyn: true}, "")
 		return
 	}
-	a.L("\tCBZ\tR13, noloop")
-	a.L("\tTBNZ\t$3, R5, loop8")
-	a.L("\tTBNZ\t$2, R5, rowgrp_101")
-	a.L("\tB\trowgrp_100")
-	a.L("loop8:")
-	a.L("\tTBNZ\t$2, R5, rowgrp_111")
-	a.L("\tB\trowgrp_110")
-	a.L("noloop:")
-	a.L("\tTBNZ\t$3, R5, noloop8")
-	a.L("\tB\trowgrp_001")
-	a.L("noloop8:")
-	a.L("\tTBNZ\t$2, R5, rowgrp_011")
-	a.L("\tB\trowgrp_010")
+	kshapeJump(a, "R13", "rowgrp")
 	for _, sh := range kshapes {
 		neonPRows(a, f32, mr, half, sh, sh.suffix())
 	}
@@ -242,6 +230,24 @@ type kshape struct{ dyn, loop, k8, k4 bool }
 
 var kshapes = []kshape{{loop: true}, {loop: true, k4: true}, {loop: true, k8: true}, {loop: true, k8: true, k4: true},
 	{k4: true}, {k8: true}, {k8: true, k4: true}}
+
+// kshapeJump branches to prefix+suffix of kpad's (R5) shape; count holds
+// kpad/16.
+func kshapeJump(a *Asm, count, prefix string) {
+	a.L("\tCBZ\t%s, noloop", count)
+	a.L("\tTBNZ\t$3, R5, loop8")
+	a.L("\tTBNZ\t$2, R5, %s_101", prefix)
+	a.L("\tB\t%s_100", prefix)
+	a.L("loop8:")
+	a.L("\tTBNZ\t$2, R5, %s_111", prefix)
+	a.L("\tB\t%s_110", prefix)
+	a.L("noloop:")
+	a.L("\tTBNZ\t$3, R5, noloop8")
+	a.L("\tB\t%s_001", prefix)
+	a.L("noloop8:")
+	a.L("\tTBNZ\t$2, R5, %s_011", prefix)
+	a.L("\tB\t%s_010", prefix)
+}
 
 func (k kshape) suffix() string {
 	return fmt.Sprintf("_%d%d%d", pick(k.loop, 1, 0), pick(k.k8, 1, 0), pick(k.k4, 1, 0))
@@ -866,19 +872,7 @@ func genDot8(a *Asm, name string, half bool) {
 	// One copy of the row-group loop per K shape (a 16-k loop or not, an
 	// 8-k step or not, a 4-k step or not), picked once per block: no
 	// branches on kpad per row group.
-	a.L("\tCBZ\tR7, noloop")
-	a.L("\tTBNZ\t$3, R5, loop8")
-	a.L("\tTBNZ\t$2, R5, rg_101")
-	a.L("\tB\trg_100")
-	a.L("loop8:")
-	a.L("\tTBNZ\t$2, R5, rg_111")
-	a.L("\tB\trg_110")
-	a.L("noloop:")
-	a.L("\tTBNZ\t$3, R5, noloop8")
-	a.L("\tB\trg_001")
-	a.L("noloop8:")
-	a.L("\tTBNZ\t$2, R5, rg_011")
-	a.L("\tB\trg_010")
+	kshapeJump(a, "R7", "rg")
 	// M0 M1 R0 R1 into V16-V19, zOut (int16) into V20
 	epilogue := func(slow bool, sfx string) {
 		a.L("\tVLD1\t(R21), [V16.S4, V17.S4, V18.S4, V19.S4]")
@@ -955,9 +949,8 @@ func genDot8(a *Asm, name string, half bool) {
 			}
 		}
 	}
-	for _, sh := range [][3]bool{{true, false, false}, {true, false, true}, {true, true, false}, {true, true, true},
-		{false, false, true}, {false, true, false}, {false, true, true}} {
-		sfx := fmt.Sprintf("_%d%d%d", pick(sh[0], 1, 0), pick(sh[1], 1, 0), pick(sh[2], 1, 0))
+	for _, sh := range kshapes {
+		sfx := sh.suffix()
 		a.L("rg%s:", sfx)
 		// one input pointer R15 walks the 8 rows (register post-increment by
 		// srcStride; the last row's by R12 or R13 steps back to row 0)
@@ -967,17 +960,17 @@ func genDot8(a *Asm, name string, half bool) {
 			a.L("\tVLD1\t(R16), [V%d.S4, V%d.S4, V%d.S4, V%d.S4]", 2*r, 2*r+1, 2*r+2, 2*r+3)
 		}
 		a.L("\tMOVD\tR8, R24")
-		if sh[0] {
+		if sh.loop {
 			a.L("\tMOVD\tR7, R25")
 			a.L("kloop%s:", sfx)
 			dot8Step(a, 4, half)
 			a.L("\tSUBS\t$1, R25, R25")
 			a.L("\tBNE\tkloop%s", sfx)
 		}
-		if sh[1] {
+		if sh.k8 {
 			dot8Step(a, 2, half)
 		}
-		if sh[2] {
+		if sh.k4 {
 			dot8Step(a, 1, half)
 		}
 		epilogue(false, sfx)
