@@ -37,6 +37,8 @@ TEXT ·gemmQ8Neon(SB), NOSPLIT, $0-112
 	ADD	R2, R4, R4
 	ADD	$64, R23, R12
 	LSR	$4, R5, R13
+	ADD	$1, R13, R13
+	LSR	$1, R13, R13
 blk:
 	VLD2	(R10), [V24.S4, V25.S4]
 	ADD	$32, R10, R20
@@ -99,7 +101,111 @@ rowgrp_100:
 	VLD1	(R12), [V12.S4, V13.S4, V14.S4, V15.S4]
 	MOVD	R8, R24
 	MOVD	R13, R25
+	TBNZ	$4, R5, kmid_100
 kloop_100:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606ba0 // sadalp v0.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bc1 // sadalp v1.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606be1 // sadalp v1.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606ba4 // sadalp v4.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bc5 // sadalp v5.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606be5 // sadalp v5.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba6 // sadalp v6.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc7 // sadalp v7.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606ba8 // sadalp v8.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bc9 // sadalp v9.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606be9 // sadalp v9.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606baa // sadalp v10.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcb // sadalp v11.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606bac // sadalp v12.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bcd // sadalp v13.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606bed // sadalp v13.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606bae // sadalp v14.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcf // sadalp v15.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+kmid_100:
 	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
@@ -454,7 +560,111 @@ rowgrp_101:
 	VLD1	(R12), [V12.S4, V13.S4, V14.S4, V15.S4]
 	MOVD	R8, R24
 	MOVD	R13, R25
+	TBNZ	$4, R5, kmid_101
 kloop_101:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606ba0 // sadalp v0.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bc1 // sadalp v1.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606be1 // sadalp v1.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606ba4 // sadalp v4.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bc5 // sadalp v5.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606be5 // sadalp v5.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba6 // sadalp v6.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc7 // sadalp v7.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606ba8 // sadalp v8.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bc9 // sadalp v9.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606be9 // sadalp v9.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606baa // sadalp v10.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcb // sadalp v11.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606bac // sadalp v12.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bcd // sadalp v13.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606bed // sadalp v13.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606bae // sadalp v14.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcf // sadalp v15.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+kmid_101:
 	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
@@ -838,7 +1048,111 @@ rowgrp_110:
 	VLD1	(R12), [V12.S4, V13.S4, V14.S4, V15.S4]
 	MOVD	R8, R24
 	MOVD	R13, R25
+	TBNZ	$4, R5, kmid_110
 kloop_110:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606ba0 // sadalp v0.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bc1 // sadalp v1.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606be1 // sadalp v1.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606ba4 // sadalp v4.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bc5 // sadalp v5.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606be5 // sadalp v5.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba6 // sadalp v6.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc7 // sadalp v7.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606ba8 // sadalp v8.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bc9 // sadalp v9.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606be9 // sadalp v9.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606baa // sadalp v10.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcb // sadalp v11.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606bac // sadalp v12.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bcd // sadalp v13.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606bed // sadalp v13.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606bae // sadalp v14.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcf // sadalp v15.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+kmid_110:
 	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
@@ -1246,7 +1560,111 @@ rowgrp_111:
 	VLD1	(R12), [V12.S4, V13.S4, V14.S4, V15.S4]
 	MOVD	R8, R24
 	MOVD	R13, R25
+	TBNZ	$4, R5, kmid_111
 kloop_111:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606ba0 // sadalp v0.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bc1 // sadalp v1.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606be1 // sadalp v1.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606ba4 // sadalp v4.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bc5 // sadalp v5.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606be5 // sadalp v5.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba6 // sadalp v6.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc7 // sadalp v7.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606ba8 // sadalp v8.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bc9 // sadalp v9.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606be9 // sadalp v9.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606baa // sadalp v10.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcb // sadalp v11.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606bac // sadalp v12.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bcd // sadalp v13.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606bed // sadalp v13.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606bae // sadalp v14.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcf // sadalp v15.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+kmid_111:
 	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
@@ -3613,6 +4031,8 @@ TEXT ·gemmQ8NeonH(SB), NOSPLIT, $0-112
 	ADD	R2, R4, R4
 	ADD	$64, R23, R12
 	LSR	$4, R5, R13
+	ADD	$1, R13, R13
+	LSR	$1, R13, R13
 blk:
 	VLD2	(R10), [V24.S4, V25.S4]
 	ADD	$32, R10, R20
@@ -3675,7 +4095,63 @@ rowgrp_100:
 	VLD1	(R12), [V12.S4, V13.S4, V14.S4, V15.S4]
 	MOVD	R8, R24
 	MOVD	R13, R25
+	TBNZ	$4, R5, kmid_100
 kloop_100:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba6 // sadalp v6.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc7 // sadalp v7.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606baa // sadalp v10.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcb // sadalp v11.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606bae // sadalp v14.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcf // sadalp v15.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+kmid_100:
 	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
@@ -3813,7 +4289,63 @@ rowgrp_101:
 	VLD1	(R12), [V12.S4, V13.S4, V14.S4, V15.S4]
 	MOVD	R8, R24
 	MOVD	R13, R25
+	TBNZ	$4, R5, kmid_101
 kloop_101:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba6 // sadalp v6.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc7 // sadalp v7.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606baa // sadalp v10.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcb // sadalp v11.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606bae // sadalp v14.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcf // sadalp v15.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+kmid_101:
 	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
@@ -3968,7 +4500,63 @@ rowgrp_110:
 	VLD1	(R12), [V12.S4, V13.S4, V14.S4, V15.S4]
 	MOVD	R8, R24
 	MOVD	R13, R25
+	TBNZ	$4, R5, kmid_110
 kloop_110:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba6 // sadalp v6.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc7 // sadalp v7.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606baa // sadalp v10.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcb // sadalp v11.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606bae // sadalp v14.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcf // sadalp v15.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+kmid_110:
 	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
@@ -4135,7 +4723,63 @@ rowgrp_111:
 	VLD1	(R12), [V12.S4, V13.S4, V14.S4, V15.S4]
 	MOVD	R8, R24
 	MOVD	R13, R25
+	TBNZ	$4, R5, kmid_111
 kloop_111:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba6 // sadalp v6.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc7 // sadalp v7.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606baa // sadalp v10.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcb // sadalp v11.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606bae // sadalp v14.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcf // sadalp v15.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+kmid_111:
 	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]

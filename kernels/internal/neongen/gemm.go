@@ -169,7 +169,7 @@ func genNeonP(a *Asm, name string, f32 bool, mr int, half bool) {
 	rowEnd(a)
 	a.L("\tADD\t$64, R23, R12") // the bias in scr (qmin, qmax are reloaded)
 	if !f32 && mr == 4 {
-		a.L("\tLSR\t$4, R5, R13") // 16-k steps (qmax is reloaded)
+		loopCount(a, "R13") // qmax is reloaded
 	}
 	a.L("blk:")
 	if f32 {
@@ -231,8 +231,28 @@ type kshape struct{ dyn, loop, k8, k4 bool }
 var kshapes = []kshape{{loop: true}, {loop: true, k4: true}, {loop: true, k8: true}, {loop: true, k8: true, k4: true},
 	{k4: true}, {k8: true}, {k8: true, k4: true}}
 
+// loopCount sets reg = ceil(kpad/32), the count of kloop2's loop.
+func loopCount(a *Asm, reg string) {
+	a.L("\tLSR\t$4, R5, %s", reg)
+	a.L("\tADD\t$1, %s, %s", reg, reg)
+	a.L("\tLSR\t$1, %s, %s", reg, reg)
+}
+
+// kloop2 emits the 16-k loop unrolled by two (R25 = ceil(kpad/32), from
+// loopCount's register): an odd number of 16-k steps (bit 4 of kpad)
+// enters at the second step.
+func kloop2(a *Asm, sfx string, step func()) {
+	a.L("\tTBNZ\t$4, R5, kmid%s", sfx)
+	a.L("kloop%s:", sfx)
+	step()
+	a.L("kmid%s:", sfx)
+	step()
+	a.L("\tSUBS\t$1, R25, R25")
+	a.L("\tBNE\tkloop%s", sfx)
+}
+
 // kshapeJump branches to prefix+suffix of kpad's (R5) shape; count holds
-// kpad/16.
+// kpad/16 (or ceil(kpad/32): zero iff kpad/16 is).
 func kshapeJump(a *Asm, count, prefix string) {
 	a.L("\tCBZ\t%s, noloop", count)
 	a.L("\tTBNZ\t$3, R5, loop8")
@@ -280,11 +300,13 @@ func neonPRows(a *Asm, f32 bool, mr int, half bool, sh kshape, sfx string) {
 	} else if sh.loop {
 		a.L("\tMOVD\tR13, R25")
 	}
-	if sh.dyn || sh.loop {
-		a.L("kloop%s:", sfx)
+	if sh.dyn {
+		a.L("kloop:")
 		neonPStep(a, mr, 4, half)
 		a.L("\tSUBS\t$1, R25, R25")
-		a.L("\tBNE\tkloop%s", sfx)
+		a.L("\tBNE\tkloop")
+	} else if sh.loop {
+		kloop2(a, sfx, func() { neonPStep(a, mr, 4, half) })
 	}
 	// kpad % 16 is 0, 4, 8 or 12: an 8-k step, then a 4-k step.
 	if sh.dyn {
@@ -831,7 +853,7 @@ func genDot8(a *Asm, name string, half bool) {
 	}
 	clampFlag(a)
 	rowEnd(a)
-	a.L("\tLSR\t$4, R5, R7") // 16-k steps
+	loopCount(a, "R7")
 	// R12 = 16 - 7*srcStride, R13 = 8 - 7*srcStride: the last row's load
 	// of a step moves the input pointer back to row 0, 4·ng bytes on
 	a.L("\tLSL\t$3, R3, R13")
@@ -962,10 +984,7 @@ func genDot8(a *Asm, name string, half bool) {
 		a.L("\tMOVD\tR8, R24")
 		if sh.loop {
 			a.L("\tMOVD\tR7, R25")
-			a.L("kloop%s:", sfx)
-			dot8Step(a, 4, half)
-			a.L("\tSUBS\t$1, R25, R25")
-			a.L("\tBNE\tkloop%s", sfx)
+			kloop2(a, sfx, func() { dot8Step(a, 4, half) })
 		}
 		if sh.k8 {
 			dot8Step(a, 2, half)
