@@ -58,6 +58,19 @@ func gemmQ8NeonK8(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad
 func gemmQ8Dot8(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk int,
 	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, scr *[40]int32)
 
+// gemmQ8NeonH and gemmQ8Dot8H compute only channels 4-7 of one 8-channel
+// block (nblk == 1, cols == 8), storing them at dst+4: the overlapping last
+// block when n % 8 <= 4, whose channels 0-3 the block before it has
+// computed. Half the multiplies of the whole block.
+//
+//go:noescape
+func gemmQ8NeonH(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,
+	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, scr *[40]int32)
+
+//go:noescape
+func gemmQ8Dot8H(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk int,
+	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, scr *[40]int32)
+
 //go:noescape
 func gemmQ8Dot1(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,
 	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
@@ -84,6 +97,27 @@ const (
 	f32Neon gemmF32Asm = false
 	f32Dot  gemmF32Asm = true
 )
+
+// callHalf computes channels 4-7 of one overlapping last block: the
+// half-block kernel for the 8-row (dotprod) or 4-row (neon) groups, the
+// whole block for the remaining rows.
+func (dot gemmQ8Asm) callHalf(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad int,
+	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32) {
+	var scr [40]int32
+	var rh int
+	if dot {
+		if rh = rows &^ 7; rh > 0 {
+			gemmQ8Dot8H(dst, dstStride, src, srcStride, rh, kpad, 1, w, bias, rq, zOut, qmin, qmax, &scr)
+		}
+	} else if rh = rows &^ 3; rh > 0 {
+		gemmQ8NeonH(dst, dstStride, src, srcStride, rh, kpad, 1, 8, w, bias, rq, zOut, qmin, qmax, &scr)
+	}
+	if rh < rows {
+		dst = (*int8)(unsafe.Add(unsafe.Pointer(dst), rh*dstStride))
+		src = (*int8)(unsafe.Add(unsafe.Pointer(src), rh*srcStride))
+		dot.call(dst, dstStride, src, srcStride, rows-rh, kpad, 1, 8, w, bias, rq, zOut, qmin, qmax)
+	}
+}
 
 func (dot gemmQ8Asm) call(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,
 	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32) {
@@ -299,7 +333,11 @@ func gemmQ8BlocksFrom(l gemmLayout, fn gemmQ8Asm, b0 int, dst []int8, dstStride 
 	}
 	if tail > 0 && nfull > 0 { // the overlapping last block
 		c0 := l.lastStart(n)
-		fn.call(&dst[c0], dstStride, src, srcStride, rows, kp, 1, l.nr, &w[nfull*l.nr*kp], &bias[c0], &rq[c0], zOut, qmin, qmax)
+		if tail <= l.nr/2 { // its first half was computed by the block before
+			fn.callHalf(&dst[c0], dstStride, src, srcStride, rows, kp, &w[nfull*l.nr*kp], &bias[c0], &rq[c0], zOut, qmin, qmax)
+		} else {
+			fn.call(&dst[c0], dstStride, src, srcStride, rows, kp, 1, l.nr, &w[nfull*l.nr*kp], &bias[c0], &rq[c0], zOut, qmin, qmax)
+		}
 	} else if tail > 0 {
 		var tb [8]int32
 		var tr [8]quant.Multiplier

@@ -42,11 +42,12 @@ func TestArmGEMM(t *testing.T) {
 			}
 		}
 		// Pixel counts that reach the 8-row dotprod kernel and its 4-row
-		// and 1-row remainders, on k with and without K tails, whole and
+		// and 1-row remainders, on k with and without K tails and with odd
+		// and even 16-k step counts (the loops are unrolled by two), whole and
 		// overlapping last blocks, every multiplier kind and clamps.
 		i := 0
 		for _, px := range []int{8, 12, 15, 16, 21, 29} {
-			for _, k := range []int{3, 8, 16, 20, 24, 40, 72} {
+			for _, k := range []int{3, 8, 16, 20, 24, 40, 48, 60, 72, 116} {
 				for _, n := range []int{8, 12, 16, 20, 36} {
 					i++
 					c := armGEMMCase{pixels: px, k: k, n: n, tight: i%3 == 0, multKind: i % 3, extreme: i%4 == 0, largeBias: i%5 == 0}

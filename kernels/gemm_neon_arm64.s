@@ -36,6 +36,9 @@ TEXT ·gemmQ8Neon(SB), NOSPLIT, $0-112
 	MUL	R4, R3, R4
 	ADD	R2, R4, R4
 	ADD	$64, R23, R12
+	LSR	$4, R5, R13
+	ADD	$1, R13, R13
+	LSR	$1, R13, R13
 blk:
 	VLD2	(R10), [V24.S4, V25.S4]
 	ADD	$32, R10, R20
@@ -73,7 +76,20 @@ blk:
 	VST1	[V28.S4, V29.S4, V30.S4, V31.S4], (R12)
 	MOVD	R2, R14
 	MOVD	R0, R26
-rowgrp:
+	CBZ	R13, noloop
+	TBNZ	$3, R5, loop8
+	TBNZ	$2, R5, rowgrp_101
+	B	rowgrp_100
+loop8:
+	TBNZ	$2, R5, rowgrp_111
+	B	rowgrp_110
+noloop:
+	TBNZ	$3, R5, noloop8
+	B	rowgrp_001
+noloop8:
+	TBNZ	$2, R5, rowgrp_011
+	B	rowgrp_010
+rowgrp_100:
 	MOVD	R14, R15
 	ADD	R3, R15, R16
 	ADD	R3, R16, R17
@@ -84,9 +100,112 @@ rowgrp:
 	VLD1	(R12), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VLD1	(R12), [V12.S4, V13.S4, V14.S4, V15.S4]
 	MOVD	R8, R24
-	LSR	$4, R5, R25
-	CBZ	R25, ktail
-kloop:
+	MOVD	R13, R25
+	TBNZ	$4, R5, kmid_100
+kloop_100:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606ba0 // sadalp v0.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bc1 // sadalp v1.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606be1 // sadalp v1.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606ba4 // sadalp v4.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bc5 // sadalp v5.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606be5 // sadalp v5.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba6 // sadalp v6.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc7 // sadalp v7.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606ba8 // sadalp v8.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bc9 // sadalp v9.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606be9 // sadalp v9.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606baa // sadalp v10.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcb // sadalp v11.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606bac // sadalp v12.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bcd // sadalp v13.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606bed // sadalp v13.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606bae // sadalp v14.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcf // sadalp v15.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+kmid_100:
 	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
@@ -190,9 +309,954 @@ kloop:
 	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	WORD $0x4e606bef // sadalp v15.4s, v31.8h
 	SUBS	$1, R25, R25
-	BNE	kloop
-ktail:
-	TBZ	$3, R5, reduce
+	BNE	kloop_100
+	VADDP	V1.S4, V0.S4, V0.S4
+	VADDP	V3.S4, V2.S4, V1.S4
+	VADDP	V5.S4, V4.S4, V4.S4
+	VADDP	V7.S4, V6.S4, V5.S4
+	VADDP	V9.S4, V8.S4, V8.S4
+	VADDP	V11.S4, V10.S4, V9.S4
+	VADDP	V13.S4, V12.S4, V12.S4
+	VADDP	V15.S4, V14.S4, V13.S4
+	VLD1	(R23), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VDUP	R11, V20.H8
+	CBNZ	R22, slow_100
+	WORD $0x4eb0b400 // sqdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb0b484 // sqdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb0b508 // sqdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb0b58c // sqdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb25400 // srshl v0.4s, v0.4s, v18.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb25484 // srshl v4.4s, v4.4s, v18.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb25508 // srshl v8.4s, v8.4s, v18.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb2558c // srshl v12.4s, v12.4s, v18.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
+	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
+	WORD $0x0e61491a // sqxtn v26.4h, v8.4s
+	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
+	WORD $0x0e61499b // sqxtn v27.4h, v12.4s
+	WORD $0x4e6149bb // sqxtn2 v27.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
+	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
+	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
+	VST1.P	V28.D[0], (R26)(R1)
+	VST1.P	V28.D[1], (R26)(R1)
+	VST1.P	V29.D[0], (R26)(R1)
+	VST1.P	V29.D[1], (R26)(R1)
+nextrow_100:
+	CMP	R4, R14
+	BLO	rowgrp_100
+	B	nextblk
+slow_100:
+	TBZ	$2, R22, nosh_100
+	ADD	$128, R23, R20
+	VLD1	(R20), [V22.S4, V23.S4]
+	WORD $0x4eb64c00 // sqshl v0.4s, v0.4s, v22.4s
+	WORD $0x4eb74c21 // sqshl v1.4s, v1.4s, v23.4s
+	WORD $0x4eb64c84 // sqshl v4.4s, v4.4s, v22.4s
+	WORD $0x4eb74ca5 // sqshl v5.4s, v5.4s, v23.4s
+	WORD $0x4eb64d08 // sqshl v8.4s, v8.4s, v22.4s
+	WORD $0x4eb74d29 // sqshl v9.4s, v9.4s, v23.4s
+	WORD $0x4eb64d8c // sqshl v12.4s, v12.4s, v22.4s
+	WORD $0x4eb74dad // sqshl v13.4s, v13.4s, v23.4s
+nosh_100:
+	WORD $0x4eb0b400 // sqdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb0b484 // sqdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb0b508 // sqdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb0b58c // sqdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb25400 // srshl v0.4s, v0.4s, v18.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb25484 // srshl v4.4s, v4.4s, v18.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb25508 // srshl v8.4s, v8.4s, v18.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb2558c // srshl v12.4s, v12.4s, v18.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
+	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
+	WORD $0x0e61491a // sqxtn v26.4h, v8.4s
+	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
+	WORD $0x0e61499b // sqxtn v27.4h, v12.4s
+	WORD $0x4e6149bb // sqxtn2 v27.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
+	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
+	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
+	TBZ	$0, R22, noclamp_100
+	MOVW	qmin+92(FP), R20
+	VDUP	R20, V30.B16
+	MOVW	qmax+96(FP), R20
+	VDUP	R20, V31.B16
+	WORD $0x4e3e679c // smax v28.16b, v28.16b, v30.16b
+	WORD $0x4e3f6f9c // smin v28.16b, v28.16b, v31.16b
+	WORD $0x4e3e67bd // smax v29.16b, v29.16b, v30.16b
+	WORD $0x4e3f6fbd // smin v29.16b, v29.16b, v31.16b
+noclamp_100:
+	TBNZ	$1, R22, partial_100
+	VST1.P	V28.D[0], (R26)(R1)
+	VST1.P	V28.D[1], (R26)(R1)
+	VST1.P	V29.D[0], (R26)(R1)
+	VST1.P	V29.D[1], (R26)(R1)
+	B	nextrow_100
+partial_100:
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_100_0
+	VMOV	V28.B[0], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_100_0
+	VMOV	V28.B[1], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_100_0
+	VMOV	V28.B[2], R21
+	MOVB	R21, 2(R20)
+	CMP	$4, R7
+	BLT	ptail_100_0
+	VMOV	V28.B[3], R21
+	MOVB	R21, 3(R20)
+	CMP	$5, R7
+	BLT	ptail_100_0
+	VMOV	V28.B[4], R21
+	MOVB	R21, 4(R20)
+	CMP	$6, R7
+	BLT	ptail_100_0
+	VMOV	V28.B[5], R21
+	MOVB	R21, 5(R20)
+	CMP	$7, R7
+	BLT	ptail_100_0
+	VMOV	V28.B[6], R21
+	MOVB	R21, 6(R20)
+ptail_100_0:
+	ADD	R1, R26, R26
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_100_1
+	VMOV	V28.B[8], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_100_1
+	VMOV	V28.B[9], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_100_1
+	VMOV	V28.B[10], R21
+	MOVB	R21, 2(R20)
+	CMP	$4, R7
+	BLT	ptail_100_1
+	VMOV	V28.B[11], R21
+	MOVB	R21, 3(R20)
+	CMP	$5, R7
+	BLT	ptail_100_1
+	VMOV	V28.B[12], R21
+	MOVB	R21, 4(R20)
+	CMP	$6, R7
+	BLT	ptail_100_1
+	VMOV	V28.B[13], R21
+	MOVB	R21, 5(R20)
+	CMP	$7, R7
+	BLT	ptail_100_1
+	VMOV	V28.B[14], R21
+	MOVB	R21, 6(R20)
+ptail_100_1:
+	ADD	R1, R26, R26
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_100_2
+	VMOV	V29.B[0], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_100_2
+	VMOV	V29.B[1], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_100_2
+	VMOV	V29.B[2], R21
+	MOVB	R21, 2(R20)
+	CMP	$4, R7
+	BLT	ptail_100_2
+	VMOV	V29.B[3], R21
+	MOVB	R21, 3(R20)
+	CMP	$5, R7
+	BLT	ptail_100_2
+	VMOV	V29.B[4], R21
+	MOVB	R21, 4(R20)
+	CMP	$6, R7
+	BLT	ptail_100_2
+	VMOV	V29.B[5], R21
+	MOVB	R21, 5(R20)
+	CMP	$7, R7
+	BLT	ptail_100_2
+	VMOV	V29.B[6], R21
+	MOVB	R21, 6(R20)
+ptail_100_2:
+	ADD	R1, R26, R26
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_100_3
+	VMOV	V29.B[8], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_100_3
+	VMOV	V29.B[9], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_100_3
+	VMOV	V29.B[10], R21
+	MOVB	R21, 2(R20)
+	CMP	$4, R7
+	BLT	ptail_100_3
+	VMOV	V29.B[11], R21
+	MOVB	R21, 3(R20)
+	CMP	$5, R7
+	BLT	ptail_100_3
+	VMOV	V29.B[12], R21
+	MOVB	R21, 4(R20)
+	CMP	$6, R7
+	BLT	ptail_100_3
+	VMOV	V29.B[13], R21
+	MOVB	R21, 5(R20)
+	CMP	$7, R7
+	BLT	ptail_100_3
+	VMOV	V29.B[14], R21
+	MOVB	R21, 6(R20)
+ptail_100_3:
+	ADD	R1, R26, R26
+	B	nextrow_100
+rowgrp_101:
+	MOVD	R14, R15
+	ADD	R3, R15, R16
+	ADD	R3, R16, R17
+	ADD	R3, R17, R19
+	ADD	R3, R19, R14
+	VLD1	(R12), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R12), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R12), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1	(R12), [V12.S4, V13.S4, V14.S4, V15.S4]
+	MOVD	R8, R24
+	MOVD	R13, R25
+	TBNZ	$4, R5, kmid_101
+kloop_101:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606ba0 // sadalp v0.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bc1 // sadalp v1.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606be1 // sadalp v1.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606ba4 // sadalp v4.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bc5 // sadalp v5.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606be5 // sadalp v5.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba6 // sadalp v6.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc7 // sadalp v7.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606ba8 // sadalp v8.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bc9 // sadalp v9.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606be9 // sadalp v9.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606baa // sadalp v10.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcb // sadalp v11.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606bac // sadalp v12.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bcd // sadalp v13.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606bed // sadalp v13.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606bae // sadalp v14.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcf // sadalp v15.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+kmid_101:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606ba0 // sadalp v0.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bc1 // sadalp v1.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606be1 // sadalp v1.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606ba4 // sadalp v4.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bc5 // sadalp v5.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606be5 // sadalp v5.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba6 // sadalp v6.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc7 // sadalp v7.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606ba8 // sadalp v8.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bc9 // sadalp v9.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606be9 // sadalp v9.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606baa // sadalp v10.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcb // sadalp v11.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606bac // sadalp v12.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bcd // sadalp v13.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606bed // sadalp v13.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606bae // sadalp v14.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcf // sadalp v15.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+	SUBS	$1, R25, R25
+	BNE	kloop_101
+	VADDP	V1.S4, V0.S4, V0.S4
+	VADDP	V3.S4, V2.S4, V1.S4
+	VADDP	V5.S4, V4.S4, V4.S4
+	VADDP	V7.S4, V6.S4, V5.S4
+	VADDP	V9.S4, V8.S4, V8.S4
+	VADDP	V11.S4, V10.S4, V9.S4
+	VADDP	V13.S4, V12.S4, V12.S4
+	VADDP	V15.S4, V14.S4, V13.S4
+	VLD2	(R24), [V16.H8, V17.H8]
+	VLD2R	(R15), [V2.H8, V3.H8]
+	WORD $0x0e30c05c // smull v28.8h, v2.8b, v16.8b
+	WORD $0x0e31807c // smlal v28.8h, v3.8b, v17.8b
+	WORD $0x4e30c05d // smull2 v29.8h, v2.16b, v16.16b
+	WORD $0x4e31807d // smlal2 v29.8h, v3.16b, v17.16b
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+	VLD2R	(R16), [V6.H8, V7.H8]
+	WORD $0x0e30c0de // smull v30.8h, v6.8b, v16.8b
+	WORD $0x0e3180fe // smlal v30.8h, v7.8b, v17.8b
+	WORD $0x4e30c0df // smull2 v31.8h, v6.16b, v16.16b
+	WORD $0x4e3180ff // smlal2 v31.8h, v7.16b, v17.16b
+	WORD $0x4e606bc4 // sadalp v4.4s, v30.8h
+	WORD $0x4e606be5 // sadalp v5.4s, v31.8h
+	VLD2R	(R17), [V10.H8, V11.H8]
+	WORD $0x0e30c15c // smull v28.8h, v10.8b, v16.8b
+	WORD $0x0e31817c // smlal v28.8h, v11.8b, v17.8b
+	WORD $0x4e30c15d // smull2 v29.8h, v10.16b, v16.16b
+	WORD $0x4e31817d // smlal2 v29.8h, v11.16b, v17.16b
+	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
+	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
+	VLD2R	(R19), [V14.H8, V15.H8]
+	WORD $0x0e30c1de // smull v30.8h, v14.8b, v16.8b
+	WORD $0x0e3181fe // smlal v30.8h, v15.8b, v17.8b
+	WORD $0x4e30c1df // smull2 v31.8h, v14.16b, v16.16b
+	WORD $0x4e3181ff // smlal2 v31.8h, v15.16b, v17.16b
+	WORD $0x4e606bcc // sadalp v12.4s, v30.8h
+	WORD $0x4e606bed // sadalp v13.4s, v31.8h
+	VLD1	(R23), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VDUP	R11, V20.H8
+	CBNZ	R22, slow_101
+	WORD $0x4eb0b400 // sqdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb0b484 // sqdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb0b508 // sqdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb0b58c // sqdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb25400 // srshl v0.4s, v0.4s, v18.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb25484 // srshl v4.4s, v4.4s, v18.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb25508 // srshl v8.4s, v8.4s, v18.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb2558c // srshl v12.4s, v12.4s, v18.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
+	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
+	WORD $0x0e61491a // sqxtn v26.4h, v8.4s
+	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
+	WORD $0x0e61499b // sqxtn v27.4h, v12.4s
+	WORD $0x4e6149bb // sqxtn2 v27.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
+	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
+	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
+	VST1.P	V28.D[0], (R26)(R1)
+	VST1.P	V28.D[1], (R26)(R1)
+	VST1.P	V29.D[0], (R26)(R1)
+	VST1.P	V29.D[1], (R26)(R1)
+nextrow_101:
+	CMP	R4, R14
+	BLO	rowgrp_101
+	B	nextblk
+slow_101:
+	TBZ	$2, R22, nosh_101
+	ADD	$128, R23, R20
+	VLD1	(R20), [V22.S4, V23.S4]
+	WORD $0x4eb64c00 // sqshl v0.4s, v0.4s, v22.4s
+	WORD $0x4eb74c21 // sqshl v1.4s, v1.4s, v23.4s
+	WORD $0x4eb64c84 // sqshl v4.4s, v4.4s, v22.4s
+	WORD $0x4eb74ca5 // sqshl v5.4s, v5.4s, v23.4s
+	WORD $0x4eb64d08 // sqshl v8.4s, v8.4s, v22.4s
+	WORD $0x4eb74d29 // sqshl v9.4s, v9.4s, v23.4s
+	WORD $0x4eb64d8c // sqshl v12.4s, v12.4s, v22.4s
+	WORD $0x4eb74dad // sqshl v13.4s, v13.4s, v23.4s
+nosh_101:
+	WORD $0x4eb0b400 // sqdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb0b484 // sqdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb0b508 // sqdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb0b58c // sqdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb25400 // srshl v0.4s, v0.4s, v18.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb25484 // srshl v4.4s, v4.4s, v18.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb25508 // srshl v8.4s, v8.4s, v18.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb2558c // srshl v12.4s, v12.4s, v18.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
+	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
+	WORD $0x0e61491a // sqxtn v26.4h, v8.4s
+	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
+	WORD $0x0e61499b // sqxtn v27.4h, v12.4s
+	WORD $0x4e6149bb // sqxtn2 v27.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
+	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
+	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
+	TBZ	$0, R22, noclamp_101
+	MOVW	qmin+92(FP), R20
+	VDUP	R20, V30.B16
+	MOVW	qmax+96(FP), R20
+	VDUP	R20, V31.B16
+	WORD $0x4e3e679c // smax v28.16b, v28.16b, v30.16b
+	WORD $0x4e3f6f9c // smin v28.16b, v28.16b, v31.16b
+	WORD $0x4e3e67bd // smax v29.16b, v29.16b, v30.16b
+	WORD $0x4e3f6fbd // smin v29.16b, v29.16b, v31.16b
+noclamp_101:
+	TBNZ	$1, R22, partial_101
+	VST1.P	V28.D[0], (R26)(R1)
+	VST1.P	V28.D[1], (R26)(R1)
+	VST1.P	V29.D[0], (R26)(R1)
+	VST1.P	V29.D[1], (R26)(R1)
+	B	nextrow_101
+partial_101:
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_101_0
+	VMOV	V28.B[0], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_101_0
+	VMOV	V28.B[1], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_101_0
+	VMOV	V28.B[2], R21
+	MOVB	R21, 2(R20)
+	CMP	$4, R7
+	BLT	ptail_101_0
+	VMOV	V28.B[3], R21
+	MOVB	R21, 3(R20)
+	CMP	$5, R7
+	BLT	ptail_101_0
+	VMOV	V28.B[4], R21
+	MOVB	R21, 4(R20)
+	CMP	$6, R7
+	BLT	ptail_101_0
+	VMOV	V28.B[5], R21
+	MOVB	R21, 5(R20)
+	CMP	$7, R7
+	BLT	ptail_101_0
+	VMOV	V28.B[6], R21
+	MOVB	R21, 6(R20)
+ptail_101_0:
+	ADD	R1, R26, R26
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_101_1
+	VMOV	V28.B[8], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_101_1
+	VMOV	V28.B[9], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_101_1
+	VMOV	V28.B[10], R21
+	MOVB	R21, 2(R20)
+	CMP	$4, R7
+	BLT	ptail_101_1
+	VMOV	V28.B[11], R21
+	MOVB	R21, 3(R20)
+	CMP	$5, R7
+	BLT	ptail_101_1
+	VMOV	V28.B[12], R21
+	MOVB	R21, 4(R20)
+	CMP	$6, R7
+	BLT	ptail_101_1
+	VMOV	V28.B[13], R21
+	MOVB	R21, 5(R20)
+	CMP	$7, R7
+	BLT	ptail_101_1
+	VMOV	V28.B[14], R21
+	MOVB	R21, 6(R20)
+ptail_101_1:
+	ADD	R1, R26, R26
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_101_2
+	VMOV	V29.B[0], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_101_2
+	VMOV	V29.B[1], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_101_2
+	VMOV	V29.B[2], R21
+	MOVB	R21, 2(R20)
+	CMP	$4, R7
+	BLT	ptail_101_2
+	VMOV	V29.B[3], R21
+	MOVB	R21, 3(R20)
+	CMP	$5, R7
+	BLT	ptail_101_2
+	VMOV	V29.B[4], R21
+	MOVB	R21, 4(R20)
+	CMP	$6, R7
+	BLT	ptail_101_2
+	VMOV	V29.B[5], R21
+	MOVB	R21, 5(R20)
+	CMP	$7, R7
+	BLT	ptail_101_2
+	VMOV	V29.B[6], R21
+	MOVB	R21, 6(R20)
+ptail_101_2:
+	ADD	R1, R26, R26
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_101_3
+	VMOV	V29.B[8], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_101_3
+	VMOV	V29.B[9], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_101_3
+	VMOV	V29.B[10], R21
+	MOVB	R21, 2(R20)
+	CMP	$4, R7
+	BLT	ptail_101_3
+	VMOV	V29.B[11], R21
+	MOVB	R21, 3(R20)
+	CMP	$5, R7
+	BLT	ptail_101_3
+	VMOV	V29.B[12], R21
+	MOVB	R21, 4(R20)
+	CMP	$6, R7
+	BLT	ptail_101_3
+	VMOV	V29.B[13], R21
+	MOVB	R21, 5(R20)
+	CMP	$7, R7
+	BLT	ptail_101_3
+	VMOV	V29.B[14], R21
+	MOVB	R21, 6(R20)
+ptail_101_3:
+	ADD	R1, R26, R26
+	B	nextrow_101
+rowgrp_110:
+	MOVD	R14, R15
+	ADD	R3, R15, R16
+	ADD	R3, R16, R17
+	ADD	R3, R17, R19
+	ADD	R3, R19, R14
+	VLD1	(R12), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R12), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R12), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1	(R12), [V12.S4, V13.S4, V14.S4, V15.S4]
+	MOVD	R8, R24
+	MOVD	R13, R25
+	TBNZ	$4, R5, kmid_110
+kloop_110:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606ba0 // sadalp v0.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bc1 // sadalp v1.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606be1 // sadalp v1.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606ba4 // sadalp v4.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bc5 // sadalp v5.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606be5 // sadalp v5.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba6 // sadalp v6.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc7 // sadalp v7.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606ba8 // sadalp v8.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bc9 // sadalp v9.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606be9 // sadalp v9.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606baa // sadalp v10.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcb // sadalp v11.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606bac // sadalp v12.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bcd // sadalp v13.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606bed // sadalp v13.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606bae // sadalp v14.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcf // sadalp v15.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+kmid_110:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606ba0 // sadalp v0.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bc1 // sadalp v1.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606be1 // sadalp v1.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606ba4 // sadalp v4.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bc5 // sadalp v5.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606be5 // sadalp v5.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba6 // sadalp v6.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc7 // sadalp v7.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606ba8 // sadalp v8.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bc9 // sadalp v9.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606be9 // sadalp v9.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606baa // sadalp v10.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcb // sadalp v11.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606bac // sadalp v12.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bcd // sadalp v13.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606bed // sadalp v13.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606bae // sadalp v14.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcf // sadalp v15.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+	SUBS	$1, R25, R25
+	BNE	kloop_110
 	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
 	VLD2R.P	8(R15), [V24.S4, V25.S4]
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
@@ -246,7 +1310,6 @@ ktail:
 	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
 	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
 	WORD $0x4e606bef // sadalp v15.4s, v31.8h
-reduce:
 	VADDP	V1.S4, V0.S4, V0.S4
 	VADDP	V3.S4, V2.S4, V1.S4
 	VADDP	V5.S4, V4.S4, V4.S4
@@ -255,7 +1318,518 @@ reduce:
 	VADDP	V11.S4, V10.S4, V9.S4
 	VADDP	V13.S4, V12.S4, V12.S4
 	VADDP	V15.S4, V14.S4, V13.S4
-	TBZ	$2, R5, epi
+	VLD1	(R23), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VDUP	R11, V20.H8
+	CBNZ	R22, slow_110
+	WORD $0x4eb0b400 // sqdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb0b484 // sqdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb0b508 // sqdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb0b58c // sqdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb25400 // srshl v0.4s, v0.4s, v18.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb25484 // srshl v4.4s, v4.4s, v18.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb25508 // srshl v8.4s, v8.4s, v18.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb2558c // srshl v12.4s, v12.4s, v18.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
+	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
+	WORD $0x0e61491a // sqxtn v26.4h, v8.4s
+	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
+	WORD $0x0e61499b // sqxtn v27.4h, v12.4s
+	WORD $0x4e6149bb // sqxtn2 v27.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
+	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
+	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
+	VST1.P	V28.D[0], (R26)(R1)
+	VST1.P	V28.D[1], (R26)(R1)
+	VST1.P	V29.D[0], (R26)(R1)
+	VST1.P	V29.D[1], (R26)(R1)
+nextrow_110:
+	CMP	R4, R14
+	BLO	rowgrp_110
+	B	nextblk
+slow_110:
+	TBZ	$2, R22, nosh_110
+	ADD	$128, R23, R20
+	VLD1	(R20), [V22.S4, V23.S4]
+	WORD $0x4eb64c00 // sqshl v0.4s, v0.4s, v22.4s
+	WORD $0x4eb74c21 // sqshl v1.4s, v1.4s, v23.4s
+	WORD $0x4eb64c84 // sqshl v4.4s, v4.4s, v22.4s
+	WORD $0x4eb74ca5 // sqshl v5.4s, v5.4s, v23.4s
+	WORD $0x4eb64d08 // sqshl v8.4s, v8.4s, v22.4s
+	WORD $0x4eb74d29 // sqshl v9.4s, v9.4s, v23.4s
+	WORD $0x4eb64d8c // sqshl v12.4s, v12.4s, v22.4s
+	WORD $0x4eb74dad // sqshl v13.4s, v13.4s, v23.4s
+nosh_110:
+	WORD $0x4eb0b400 // sqdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb0b484 // sqdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb0b508 // sqdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb0b58c // sqdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb25400 // srshl v0.4s, v0.4s, v18.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb25484 // srshl v4.4s, v4.4s, v18.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb25508 // srshl v8.4s, v8.4s, v18.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb2558c // srshl v12.4s, v12.4s, v18.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
+	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
+	WORD $0x0e61491a // sqxtn v26.4h, v8.4s
+	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
+	WORD $0x0e61499b // sqxtn v27.4h, v12.4s
+	WORD $0x4e6149bb // sqxtn2 v27.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
+	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
+	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
+	TBZ	$0, R22, noclamp_110
+	MOVW	qmin+92(FP), R20
+	VDUP	R20, V30.B16
+	MOVW	qmax+96(FP), R20
+	VDUP	R20, V31.B16
+	WORD $0x4e3e679c // smax v28.16b, v28.16b, v30.16b
+	WORD $0x4e3f6f9c // smin v28.16b, v28.16b, v31.16b
+	WORD $0x4e3e67bd // smax v29.16b, v29.16b, v30.16b
+	WORD $0x4e3f6fbd // smin v29.16b, v29.16b, v31.16b
+noclamp_110:
+	TBNZ	$1, R22, partial_110
+	VST1.P	V28.D[0], (R26)(R1)
+	VST1.P	V28.D[1], (R26)(R1)
+	VST1.P	V29.D[0], (R26)(R1)
+	VST1.P	V29.D[1], (R26)(R1)
+	B	nextrow_110
+partial_110:
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_110_0
+	VMOV	V28.B[0], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_110_0
+	VMOV	V28.B[1], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_110_0
+	VMOV	V28.B[2], R21
+	MOVB	R21, 2(R20)
+	CMP	$4, R7
+	BLT	ptail_110_0
+	VMOV	V28.B[3], R21
+	MOVB	R21, 3(R20)
+	CMP	$5, R7
+	BLT	ptail_110_0
+	VMOV	V28.B[4], R21
+	MOVB	R21, 4(R20)
+	CMP	$6, R7
+	BLT	ptail_110_0
+	VMOV	V28.B[5], R21
+	MOVB	R21, 5(R20)
+	CMP	$7, R7
+	BLT	ptail_110_0
+	VMOV	V28.B[6], R21
+	MOVB	R21, 6(R20)
+ptail_110_0:
+	ADD	R1, R26, R26
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_110_1
+	VMOV	V28.B[8], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_110_1
+	VMOV	V28.B[9], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_110_1
+	VMOV	V28.B[10], R21
+	MOVB	R21, 2(R20)
+	CMP	$4, R7
+	BLT	ptail_110_1
+	VMOV	V28.B[11], R21
+	MOVB	R21, 3(R20)
+	CMP	$5, R7
+	BLT	ptail_110_1
+	VMOV	V28.B[12], R21
+	MOVB	R21, 4(R20)
+	CMP	$6, R7
+	BLT	ptail_110_1
+	VMOV	V28.B[13], R21
+	MOVB	R21, 5(R20)
+	CMP	$7, R7
+	BLT	ptail_110_1
+	VMOV	V28.B[14], R21
+	MOVB	R21, 6(R20)
+ptail_110_1:
+	ADD	R1, R26, R26
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_110_2
+	VMOV	V29.B[0], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_110_2
+	VMOV	V29.B[1], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_110_2
+	VMOV	V29.B[2], R21
+	MOVB	R21, 2(R20)
+	CMP	$4, R7
+	BLT	ptail_110_2
+	VMOV	V29.B[3], R21
+	MOVB	R21, 3(R20)
+	CMP	$5, R7
+	BLT	ptail_110_2
+	VMOV	V29.B[4], R21
+	MOVB	R21, 4(R20)
+	CMP	$6, R7
+	BLT	ptail_110_2
+	VMOV	V29.B[5], R21
+	MOVB	R21, 5(R20)
+	CMP	$7, R7
+	BLT	ptail_110_2
+	VMOV	V29.B[6], R21
+	MOVB	R21, 6(R20)
+ptail_110_2:
+	ADD	R1, R26, R26
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_110_3
+	VMOV	V29.B[8], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_110_3
+	VMOV	V29.B[9], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_110_3
+	VMOV	V29.B[10], R21
+	MOVB	R21, 2(R20)
+	CMP	$4, R7
+	BLT	ptail_110_3
+	VMOV	V29.B[11], R21
+	MOVB	R21, 3(R20)
+	CMP	$5, R7
+	BLT	ptail_110_3
+	VMOV	V29.B[12], R21
+	MOVB	R21, 4(R20)
+	CMP	$6, R7
+	BLT	ptail_110_3
+	VMOV	V29.B[13], R21
+	MOVB	R21, 5(R20)
+	CMP	$7, R7
+	BLT	ptail_110_3
+	VMOV	V29.B[14], R21
+	MOVB	R21, 6(R20)
+ptail_110_3:
+	ADD	R1, R26, R26
+	B	nextrow_110
+rowgrp_111:
+	MOVD	R14, R15
+	ADD	R3, R15, R16
+	ADD	R3, R16, R17
+	ADD	R3, R17, R19
+	ADD	R3, R19, R14
+	VLD1	(R12), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R12), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R12), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1	(R12), [V12.S4, V13.S4, V14.S4, V15.S4]
+	MOVD	R8, R24
+	MOVD	R13, R25
+	TBNZ	$4, R5, kmid_111
+kloop_111:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606ba0 // sadalp v0.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bc1 // sadalp v1.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606be1 // sadalp v1.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606ba4 // sadalp v4.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bc5 // sadalp v5.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606be5 // sadalp v5.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba6 // sadalp v6.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc7 // sadalp v7.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606ba8 // sadalp v8.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bc9 // sadalp v9.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606be9 // sadalp v9.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606baa // sadalp v10.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcb // sadalp v11.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606bac // sadalp v12.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bcd // sadalp v13.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606bed // sadalp v13.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606bae // sadalp v14.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcf // sadalp v15.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+kmid_111:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606ba0 // sadalp v0.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bc1 // sadalp v1.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606be1 // sadalp v1.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606ba4 // sadalp v4.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bc5 // sadalp v5.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606be5 // sadalp v5.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba6 // sadalp v6.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc7 // sadalp v7.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606ba8 // sadalp v8.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bc9 // sadalp v9.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606be9 // sadalp v9.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606baa // sadalp v10.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcb // sadalp v11.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
+	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
+	WORD $0x4e606bac // sadalp v12.4s, v29.8h
+	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
+	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
+	WORD $0x4e606bcd // sadalp v13.4s, v30.8h
+	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x4e606bed // sadalp v13.4s, v31.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606bae // sadalp v14.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcf // sadalp v15.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+	SUBS	$1, R25, R25
+	BNE	kloop_111
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD2R.P	8(R15), [V24.S4, V25.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	VLD2R.P	8(R16), [V24.S4, V25.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x4e606ba5 // sadalp v5.4s, v29.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	VLD2R.P	8(R17), [V24.S4, V25.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e606bca // sadalp v10.4s, v30.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	VLD2R.P	8(R19), [V24.S4, V25.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x4e606bad // sadalp v13.4s, v29.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e606bce // sadalp v14.4s, v30.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+	VADDP	V1.S4, V0.S4, V0.S4
+	VADDP	V3.S4, V2.S4, V1.S4
+	VADDP	V5.S4, V4.S4, V4.S4
+	VADDP	V7.S4, V6.S4, V5.S4
+	VADDP	V9.S4, V8.S4, V8.S4
+	VADDP	V11.S4, V10.S4, V9.S4
+	VADDP	V13.S4, V12.S4, V12.S4
+	VADDP	V15.S4, V14.S4, V13.S4
 	VLD2	(R24), [V16.H8, V17.H8]
 	VLD2R	(R15), [V2.H8, V3.H8]
 	WORD $0x0e30c05c // smull v28.8h, v2.8b, v16.8b
@@ -285,10 +1859,9 @@ reduce:
 	WORD $0x4e3181ff // smlal2 v31.8h, v15.16b, v17.16b
 	WORD $0x4e606bcc // sadalp v12.4s, v30.8h
 	WORD $0x4e606bed // sadalp v13.4s, v31.8h
-epi:
 	VLD1	(R23), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
-	CBNZ	R22, slow
+	CBNZ	R22, slow_111
 	WORD $0x4eb0b400 // sqdmulh v0.4s, v0.4s, v16.4s
 	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
 	WORD $0x4eb0b484 // sqdmulh v4.4s, v4.4s, v16.4s
@@ -325,18 +1898,12 @@ epi:
 	VST1.P	V28.D[1], (R26)(R1)
 	VST1.P	V29.D[0], (R26)(R1)
 	VST1.P	V29.D[1], (R26)(R1)
-nextrow:
+nextrow_111:
 	CMP	R4, R14
-	BLO	rowgrp
-	ADD	$8, R0, R0
-	ADD	R5<<3, R8, R8
-	ADD	$32, R9, R9
-	ADD	$64, R10, R10
-	SUBS	$1, R6, R6
-	BNE	blk
-	RET
-slow:
-	TBZ	$2, R22, nosh
+	BLO	rowgrp_111
+	B	nextblk
+slow_111:
+	TBZ	$2, R22, nosh_111
 	ADD	$128, R23, R20
 	VLD1	(R20), [V22.S4, V23.S4]
 	WORD $0x4eb64c00 // sqshl v0.4s, v0.4s, v22.4s
@@ -347,7 +1914,7 @@ slow:
 	WORD $0x4eb74d29 // sqshl v9.4s, v9.4s, v23.4s
 	WORD $0x4eb64d8c // sqshl v12.4s, v12.4s, v22.4s
 	WORD $0x4eb74dad // sqshl v13.4s, v13.4s, v23.4s
-nosh:
+nosh_111:
 	WORD $0x4eb0b400 // sqdmulh v0.4s, v0.4s, v16.4s
 	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
 	WORD $0x4eb0b484 // sqdmulh v4.4s, v4.4s, v16.4s
@@ -380,7 +1947,7 @@ nosh:
 	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
 	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
-	TBZ	$0, R22, noclamp
+	TBZ	$0, R22, noclamp_111
 	MOVW	qmin+92(FP), R20
 	VDUP	R20, V30.B16
 	MOVW	qmax+96(FP), R20
@@ -389,139 +1956,1058 @@ nosh:
 	WORD $0x4e3f6f9c // smin v28.16b, v28.16b, v31.16b
 	WORD $0x4e3e67bd // smax v29.16b, v29.16b, v30.16b
 	WORD $0x4e3f6fbd // smin v29.16b, v29.16b, v31.16b
-noclamp:
-	TBNZ	$1, R22, partial
+noclamp_111:
+	TBNZ	$1, R22, partial_111
 	VST1.P	V28.D[0], (R26)(R1)
 	VST1.P	V28.D[1], (R26)(R1)
 	VST1.P	V29.D[0], (R26)(R1)
 	VST1.P	V29.D[1], (R26)(R1)
-	B	nextrow
-partial:
+	B	nextrow_111
+partial_111:
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail0
+	BLT	ptail_111_0
 	VMOV	V28.B[0], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail0
+	BLT	ptail_111_0
 	VMOV	V28.B[1], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail0
+	BLT	ptail_111_0
 	VMOV	V28.B[2], R21
 	MOVB	R21, 2(R20)
 	CMP	$4, R7
-	BLT	ptail0
+	BLT	ptail_111_0
 	VMOV	V28.B[3], R21
 	MOVB	R21, 3(R20)
 	CMP	$5, R7
-	BLT	ptail0
+	BLT	ptail_111_0
 	VMOV	V28.B[4], R21
 	MOVB	R21, 4(R20)
 	CMP	$6, R7
-	BLT	ptail0
+	BLT	ptail_111_0
 	VMOV	V28.B[5], R21
 	MOVB	R21, 5(R20)
 	CMP	$7, R7
-	BLT	ptail0
+	BLT	ptail_111_0
 	VMOV	V28.B[6], R21
 	MOVB	R21, 6(R20)
-ptail0:
+ptail_111_0:
 	ADD	R1, R26, R26
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail1
+	BLT	ptail_111_1
 	VMOV	V28.B[8], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail1
+	BLT	ptail_111_1
 	VMOV	V28.B[9], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail1
+	BLT	ptail_111_1
 	VMOV	V28.B[10], R21
 	MOVB	R21, 2(R20)
 	CMP	$4, R7
-	BLT	ptail1
+	BLT	ptail_111_1
 	VMOV	V28.B[11], R21
 	MOVB	R21, 3(R20)
 	CMP	$5, R7
-	BLT	ptail1
+	BLT	ptail_111_1
 	VMOV	V28.B[12], R21
 	MOVB	R21, 4(R20)
 	CMP	$6, R7
-	BLT	ptail1
+	BLT	ptail_111_1
 	VMOV	V28.B[13], R21
 	MOVB	R21, 5(R20)
 	CMP	$7, R7
-	BLT	ptail1
+	BLT	ptail_111_1
 	VMOV	V28.B[14], R21
 	MOVB	R21, 6(R20)
-ptail1:
+ptail_111_1:
 	ADD	R1, R26, R26
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail2
+	BLT	ptail_111_2
 	VMOV	V29.B[0], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail2
+	BLT	ptail_111_2
 	VMOV	V29.B[1], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail2
+	BLT	ptail_111_2
 	VMOV	V29.B[2], R21
 	MOVB	R21, 2(R20)
 	CMP	$4, R7
-	BLT	ptail2
+	BLT	ptail_111_2
 	VMOV	V29.B[3], R21
 	MOVB	R21, 3(R20)
 	CMP	$5, R7
-	BLT	ptail2
+	BLT	ptail_111_2
 	VMOV	V29.B[4], R21
 	MOVB	R21, 4(R20)
 	CMP	$6, R7
-	BLT	ptail2
+	BLT	ptail_111_2
 	VMOV	V29.B[5], R21
 	MOVB	R21, 5(R20)
 	CMP	$7, R7
-	BLT	ptail2
+	BLT	ptail_111_2
 	VMOV	V29.B[6], R21
 	MOVB	R21, 6(R20)
-ptail2:
+ptail_111_2:
 	ADD	R1, R26, R26
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail3
+	BLT	ptail_111_3
 	VMOV	V29.B[8], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail3
+	BLT	ptail_111_3
 	VMOV	V29.B[9], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail3
+	BLT	ptail_111_3
 	VMOV	V29.B[10], R21
 	MOVB	R21, 2(R20)
 	CMP	$4, R7
-	BLT	ptail3
+	BLT	ptail_111_3
 	VMOV	V29.B[11], R21
 	MOVB	R21, 3(R20)
 	CMP	$5, R7
-	BLT	ptail3
+	BLT	ptail_111_3
 	VMOV	V29.B[12], R21
 	MOVB	R21, 4(R20)
 	CMP	$6, R7
-	BLT	ptail3
+	BLT	ptail_111_3
 	VMOV	V29.B[13], R21
 	MOVB	R21, 5(R20)
 	CMP	$7, R7
-	BLT	ptail3
+	BLT	ptail_111_3
 	VMOV	V29.B[14], R21
 	MOVB	R21, 6(R20)
-ptail3:
+ptail_111_3:
 	ADD	R1, R26, R26
-	B	nextrow
+	B	nextrow_111
+rowgrp_001:
+	MOVD	R14, R15
+	ADD	R3, R15, R16
+	ADD	R3, R16, R17
+	ADD	R3, R17, R19
+	ADD	R3, R19, R14
+	VLD1	(R12), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R12), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R12), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1	(R12), [V12.S4, V13.S4, V14.S4, V15.S4]
+	MOVD	R8, R24
+	VADDP	V1.S4, V0.S4, V0.S4
+	VADDP	V3.S4, V2.S4, V1.S4
+	VADDP	V5.S4, V4.S4, V4.S4
+	VADDP	V7.S4, V6.S4, V5.S4
+	VADDP	V9.S4, V8.S4, V8.S4
+	VADDP	V11.S4, V10.S4, V9.S4
+	VADDP	V13.S4, V12.S4, V12.S4
+	VADDP	V15.S4, V14.S4, V13.S4
+	VLD2	(R24), [V16.H8, V17.H8]
+	VLD2R	(R15), [V2.H8, V3.H8]
+	WORD $0x0e30c05c // smull v28.8h, v2.8b, v16.8b
+	WORD $0x0e31807c // smlal v28.8h, v3.8b, v17.8b
+	WORD $0x4e30c05d // smull2 v29.8h, v2.16b, v16.16b
+	WORD $0x4e31807d // smlal2 v29.8h, v3.16b, v17.16b
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+	VLD2R	(R16), [V6.H8, V7.H8]
+	WORD $0x0e30c0de // smull v30.8h, v6.8b, v16.8b
+	WORD $0x0e3180fe // smlal v30.8h, v7.8b, v17.8b
+	WORD $0x4e30c0df // smull2 v31.8h, v6.16b, v16.16b
+	WORD $0x4e3180ff // smlal2 v31.8h, v7.16b, v17.16b
+	WORD $0x4e606bc4 // sadalp v4.4s, v30.8h
+	WORD $0x4e606be5 // sadalp v5.4s, v31.8h
+	VLD2R	(R17), [V10.H8, V11.H8]
+	WORD $0x0e30c15c // smull v28.8h, v10.8b, v16.8b
+	WORD $0x0e31817c // smlal v28.8h, v11.8b, v17.8b
+	WORD $0x4e30c15d // smull2 v29.8h, v10.16b, v16.16b
+	WORD $0x4e31817d // smlal2 v29.8h, v11.16b, v17.16b
+	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
+	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
+	VLD2R	(R19), [V14.H8, V15.H8]
+	WORD $0x0e30c1de // smull v30.8h, v14.8b, v16.8b
+	WORD $0x0e3181fe // smlal v30.8h, v15.8b, v17.8b
+	WORD $0x4e30c1df // smull2 v31.8h, v14.16b, v16.16b
+	WORD $0x4e3181ff // smlal2 v31.8h, v15.16b, v17.16b
+	WORD $0x4e606bcc // sadalp v12.4s, v30.8h
+	WORD $0x4e606bed // sadalp v13.4s, v31.8h
+	VLD1	(R23), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VDUP	R11, V20.H8
+	CBNZ	R22, slow_001
+	WORD $0x4eb0b400 // sqdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb0b484 // sqdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb0b508 // sqdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb0b58c // sqdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb25400 // srshl v0.4s, v0.4s, v18.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb25484 // srshl v4.4s, v4.4s, v18.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb25508 // srshl v8.4s, v8.4s, v18.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb2558c // srshl v12.4s, v12.4s, v18.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
+	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
+	WORD $0x0e61491a // sqxtn v26.4h, v8.4s
+	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
+	WORD $0x0e61499b // sqxtn v27.4h, v12.4s
+	WORD $0x4e6149bb // sqxtn2 v27.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
+	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
+	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
+	VST1.P	V28.D[0], (R26)(R1)
+	VST1.P	V28.D[1], (R26)(R1)
+	VST1.P	V29.D[0], (R26)(R1)
+	VST1.P	V29.D[1], (R26)(R1)
+nextrow_001:
+	CMP	R4, R14
+	BLO	rowgrp_001
+	B	nextblk
+slow_001:
+	TBZ	$2, R22, nosh_001
+	ADD	$128, R23, R20
+	VLD1	(R20), [V22.S4, V23.S4]
+	WORD $0x4eb64c00 // sqshl v0.4s, v0.4s, v22.4s
+	WORD $0x4eb74c21 // sqshl v1.4s, v1.4s, v23.4s
+	WORD $0x4eb64c84 // sqshl v4.4s, v4.4s, v22.4s
+	WORD $0x4eb74ca5 // sqshl v5.4s, v5.4s, v23.4s
+	WORD $0x4eb64d08 // sqshl v8.4s, v8.4s, v22.4s
+	WORD $0x4eb74d29 // sqshl v9.4s, v9.4s, v23.4s
+	WORD $0x4eb64d8c // sqshl v12.4s, v12.4s, v22.4s
+	WORD $0x4eb74dad // sqshl v13.4s, v13.4s, v23.4s
+nosh_001:
+	WORD $0x4eb0b400 // sqdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb0b484 // sqdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb0b508 // sqdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb0b58c // sqdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb25400 // srshl v0.4s, v0.4s, v18.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb25484 // srshl v4.4s, v4.4s, v18.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb25508 // srshl v8.4s, v8.4s, v18.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb2558c // srshl v12.4s, v12.4s, v18.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
+	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
+	WORD $0x0e61491a // sqxtn v26.4h, v8.4s
+	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
+	WORD $0x0e61499b // sqxtn v27.4h, v12.4s
+	WORD $0x4e6149bb // sqxtn2 v27.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
+	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
+	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
+	TBZ	$0, R22, noclamp_001
+	MOVW	qmin+92(FP), R20
+	VDUP	R20, V30.B16
+	MOVW	qmax+96(FP), R20
+	VDUP	R20, V31.B16
+	WORD $0x4e3e679c // smax v28.16b, v28.16b, v30.16b
+	WORD $0x4e3f6f9c // smin v28.16b, v28.16b, v31.16b
+	WORD $0x4e3e67bd // smax v29.16b, v29.16b, v30.16b
+	WORD $0x4e3f6fbd // smin v29.16b, v29.16b, v31.16b
+noclamp_001:
+	TBNZ	$1, R22, partial_001
+	VST1.P	V28.D[0], (R26)(R1)
+	VST1.P	V28.D[1], (R26)(R1)
+	VST1.P	V29.D[0], (R26)(R1)
+	VST1.P	V29.D[1], (R26)(R1)
+	B	nextrow_001
+partial_001:
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_001_0
+	VMOV	V28.B[0], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_001_0
+	VMOV	V28.B[1], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_001_0
+	VMOV	V28.B[2], R21
+	MOVB	R21, 2(R20)
+	CMP	$4, R7
+	BLT	ptail_001_0
+	VMOV	V28.B[3], R21
+	MOVB	R21, 3(R20)
+	CMP	$5, R7
+	BLT	ptail_001_0
+	VMOV	V28.B[4], R21
+	MOVB	R21, 4(R20)
+	CMP	$6, R7
+	BLT	ptail_001_0
+	VMOV	V28.B[5], R21
+	MOVB	R21, 5(R20)
+	CMP	$7, R7
+	BLT	ptail_001_0
+	VMOV	V28.B[6], R21
+	MOVB	R21, 6(R20)
+ptail_001_0:
+	ADD	R1, R26, R26
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_001_1
+	VMOV	V28.B[8], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_001_1
+	VMOV	V28.B[9], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_001_1
+	VMOV	V28.B[10], R21
+	MOVB	R21, 2(R20)
+	CMP	$4, R7
+	BLT	ptail_001_1
+	VMOV	V28.B[11], R21
+	MOVB	R21, 3(R20)
+	CMP	$5, R7
+	BLT	ptail_001_1
+	VMOV	V28.B[12], R21
+	MOVB	R21, 4(R20)
+	CMP	$6, R7
+	BLT	ptail_001_1
+	VMOV	V28.B[13], R21
+	MOVB	R21, 5(R20)
+	CMP	$7, R7
+	BLT	ptail_001_1
+	VMOV	V28.B[14], R21
+	MOVB	R21, 6(R20)
+ptail_001_1:
+	ADD	R1, R26, R26
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_001_2
+	VMOV	V29.B[0], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_001_2
+	VMOV	V29.B[1], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_001_2
+	VMOV	V29.B[2], R21
+	MOVB	R21, 2(R20)
+	CMP	$4, R7
+	BLT	ptail_001_2
+	VMOV	V29.B[3], R21
+	MOVB	R21, 3(R20)
+	CMP	$5, R7
+	BLT	ptail_001_2
+	VMOV	V29.B[4], R21
+	MOVB	R21, 4(R20)
+	CMP	$6, R7
+	BLT	ptail_001_2
+	VMOV	V29.B[5], R21
+	MOVB	R21, 5(R20)
+	CMP	$7, R7
+	BLT	ptail_001_2
+	VMOV	V29.B[6], R21
+	MOVB	R21, 6(R20)
+ptail_001_2:
+	ADD	R1, R26, R26
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_001_3
+	VMOV	V29.B[8], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_001_3
+	VMOV	V29.B[9], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_001_3
+	VMOV	V29.B[10], R21
+	MOVB	R21, 2(R20)
+	CMP	$4, R7
+	BLT	ptail_001_3
+	VMOV	V29.B[11], R21
+	MOVB	R21, 3(R20)
+	CMP	$5, R7
+	BLT	ptail_001_3
+	VMOV	V29.B[12], R21
+	MOVB	R21, 4(R20)
+	CMP	$6, R7
+	BLT	ptail_001_3
+	VMOV	V29.B[13], R21
+	MOVB	R21, 5(R20)
+	CMP	$7, R7
+	BLT	ptail_001_3
+	VMOV	V29.B[14], R21
+	MOVB	R21, 6(R20)
+ptail_001_3:
+	ADD	R1, R26, R26
+	B	nextrow_001
+rowgrp_010:
+	MOVD	R14, R15
+	ADD	R3, R15, R16
+	ADD	R3, R16, R17
+	ADD	R3, R17, R19
+	ADD	R3, R19, R14
+	VLD1	(R12), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R12), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R12), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1	(R12), [V12.S4, V13.S4, V14.S4, V15.S4]
+	MOVD	R8, R24
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD2R.P	8(R15), [V24.S4, V25.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	VLD2R.P	8(R16), [V24.S4, V25.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x4e606ba5 // sadalp v5.4s, v29.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	VLD2R.P	8(R17), [V24.S4, V25.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e606bca // sadalp v10.4s, v30.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	VLD2R.P	8(R19), [V24.S4, V25.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x4e606bad // sadalp v13.4s, v29.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e606bce // sadalp v14.4s, v30.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+	VADDP	V1.S4, V0.S4, V0.S4
+	VADDP	V3.S4, V2.S4, V1.S4
+	VADDP	V5.S4, V4.S4, V4.S4
+	VADDP	V7.S4, V6.S4, V5.S4
+	VADDP	V9.S4, V8.S4, V8.S4
+	VADDP	V11.S4, V10.S4, V9.S4
+	VADDP	V13.S4, V12.S4, V12.S4
+	VADDP	V15.S4, V14.S4, V13.S4
+	VLD1	(R23), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VDUP	R11, V20.H8
+	CBNZ	R22, slow_010
+	WORD $0x4eb0b400 // sqdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb0b484 // sqdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb0b508 // sqdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb0b58c // sqdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb25400 // srshl v0.4s, v0.4s, v18.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb25484 // srshl v4.4s, v4.4s, v18.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb25508 // srshl v8.4s, v8.4s, v18.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb2558c // srshl v12.4s, v12.4s, v18.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
+	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
+	WORD $0x0e61491a // sqxtn v26.4h, v8.4s
+	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
+	WORD $0x0e61499b // sqxtn v27.4h, v12.4s
+	WORD $0x4e6149bb // sqxtn2 v27.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
+	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
+	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
+	VST1.P	V28.D[0], (R26)(R1)
+	VST1.P	V28.D[1], (R26)(R1)
+	VST1.P	V29.D[0], (R26)(R1)
+	VST1.P	V29.D[1], (R26)(R1)
+nextrow_010:
+	CMP	R4, R14
+	BLO	rowgrp_010
+	B	nextblk
+slow_010:
+	TBZ	$2, R22, nosh_010
+	ADD	$128, R23, R20
+	VLD1	(R20), [V22.S4, V23.S4]
+	WORD $0x4eb64c00 // sqshl v0.4s, v0.4s, v22.4s
+	WORD $0x4eb74c21 // sqshl v1.4s, v1.4s, v23.4s
+	WORD $0x4eb64c84 // sqshl v4.4s, v4.4s, v22.4s
+	WORD $0x4eb74ca5 // sqshl v5.4s, v5.4s, v23.4s
+	WORD $0x4eb64d08 // sqshl v8.4s, v8.4s, v22.4s
+	WORD $0x4eb74d29 // sqshl v9.4s, v9.4s, v23.4s
+	WORD $0x4eb64d8c // sqshl v12.4s, v12.4s, v22.4s
+	WORD $0x4eb74dad // sqshl v13.4s, v13.4s, v23.4s
+nosh_010:
+	WORD $0x4eb0b400 // sqdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb0b484 // sqdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb0b508 // sqdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb0b58c // sqdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb25400 // srshl v0.4s, v0.4s, v18.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb25484 // srshl v4.4s, v4.4s, v18.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb25508 // srshl v8.4s, v8.4s, v18.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb2558c // srshl v12.4s, v12.4s, v18.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
+	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
+	WORD $0x0e61491a // sqxtn v26.4h, v8.4s
+	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
+	WORD $0x0e61499b // sqxtn v27.4h, v12.4s
+	WORD $0x4e6149bb // sqxtn2 v27.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
+	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
+	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
+	TBZ	$0, R22, noclamp_010
+	MOVW	qmin+92(FP), R20
+	VDUP	R20, V30.B16
+	MOVW	qmax+96(FP), R20
+	VDUP	R20, V31.B16
+	WORD $0x4e3e679c // smax v28.16b, v28.16b, v30.16b
+	WORD $0x4e3f6f9c // smin v28.16b, v28.16b, v31.16b
+	WORD $0x4e3e67bd // smax v29.16b, v29.16b, v30.16b
+	WORD $0x4e3f6fbd // smin v29.16b, v29.16b, v31.16b
+noclamp_010:
+	TBNZ	$1, R22, partial_010
+	VST1.P	V28.D[0], (R26)(R1)
+	VST1.P	V28.D[1], (R26)(R1)
+	VST1.P	V29.D[0], (R26)(R1)
+	VST1.P	V29.D[1], (R26)(R1)
+	B	nextrow_010
+partial_010:
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_010_0
+	VMOV	V28.B[0], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_010_0
+	VMOV	V28.B[1], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_010_0
+	VMOV	V28.B[2], R21
+	MOVB	R21, 2(R20)
+	CMP	$4, R7
+	BLT	ptail_010_0
+	VMOV	V28.B[3], R21
+	MOVB	R21, 3(R20)
+	CMP	$5, R7
+	BLT	ptail_010_0
+	VMOV	V28.B[4], R21
+	MOVB	R21, 4(R20)
+	CMP	$6, R7
+	BLT	ptail_010_0
+	VMOV	V28.B[5], R21
+	MOVB	R21, 5(R20)
+	CMP	$7, R7
+	BLT	ptail_010_0
+	VMOV	V28.B[6], R21
+	MOVB	R21, 6(R20)
+ptail_010_0:
+	ADD	R1, R26, R26
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_010_1
+	VMOV	V28.B[8], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_010_1
+	VMOV	V28.B[9], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_010_1
+	VMOV	V28.B[10], R21
+	MOVB	R21, 2(R20)
+	CMP	$4, R7
+	BLT	ptail_010_1
+	VMOV	V28.B[11], R21
+	MOVB	R21, 3(R20)
+	CMP	$5, R7
+	BLT	ptail_010_1
+	VMOV	V28.B[12], R21
+	MOVB	R21, 4(R20)
+	CMP	$6, R7
+	BLT	ptail_010_1
+	VMOV	V28.B[13], R21
+	MOVB	R21, 5(R20)
+	CMP	$7, R7
+	BLT	ptail_010_1
+	VMOV	V28.B[14], R21
+	MOVB	R21, 6(R20)
+ptail_010_1:
+	ADD	R1, R26, R26
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_010_2
+	VMOV	V29.B[0], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_010_2
+	VMOV	V29.B[1], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_010_2
+	VMOV	V29.B[2], R21
+	MOVB	R21, 2(R20)
+	CMP	$4, R7
+	BLT	ptail_010_2
+	VMOV	V29.B[3], R21
+	MOVB	R21, 3(R20)
+	CMP	$5, R7
+	BLT	ptail_010_2
+	VMOV	V29.B[4], R21
+	MOVB	R21, 4(R20)
+	CMP	$6, R7
+	BLT	ptail_010_2
+	VMOV	V29.B[5], R21
+	MOVB	R21, 5(R20)
+	CMP	$7, R7
+	BLT	ptail_010_2
+	VMOV	V29.B[6], R21
+	MOVB	R21, 6(R20)
+ptail_010_2:
+	ADD	R1, R26, R26
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_010_3
+	VMOV	V29.B[8], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_010_3
+	VMOV	V29.B[9], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_010_3
+	VMOV	V29.B[10], R21
+	MOVB	R21, 2(R20)
+	CMP	$4, R7
+	BLT	ptail_010_3
+	VMOV	V29.B[11], R21
+	MOVB	R21, 3(R20)
+	CMP	$5, R7
+	BLT	ptail_010_3
+	VMOV	V29.B[12], R21
+	MOVB	R21, 4(R20)
+	CMP	$6, R7
+	BLT	ptail_010_3
+	VMOV	V29.B[13], R21
+	MOVB	R21, 5(R20)
+	CMP	$7, R7
+	BLT	ptail_010_3
+	VMOV	V29.B[14], R21
+	MOVB	R21, 6(R20)
+ptail_010_3:
+	ADD	R1, R26, R26
+	B	nextrow_010
+rowgrp_011:
+	MOVD	R14, R15
+	ADD	R3, R15, R16
+	ADD	R3, R16, R17
+	ADD	R3, R17, R19
+	ADD	R3, R19, R14
+	VLD1	(R12), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R12), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R12), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1	(R12), [V12.S4, V13.S4, V14.S4, V15.S4]
+	MOVD	R8, R24
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD2R.P	8(R15), [V24.S4, V25.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	VLD2R.P	8(R16), [V24.S4, V25.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x4e606ba5 // sadalp v5.4s, v29.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	VLD2R.P	8(R17), [V24.S4, V25.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e606bca // sadalp v10.4s, v30.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	VLD2R.P	8(R19), [V24.S4, V25.S4]
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x4e606bad // sadalp v13.4s, v29.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e606bce // sadalp v14.4s, v30.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+	VADDP	V1.S4, V0.S4, V0.S4
+	VADDP	V3.S4, V2.S4, V1.S4
+	VADDP	V5.S4, V4.S4, V4.S4
+	VADDP	V7.S4, V6.S4, V5.S4
+	VADDP	V9.S4, V8.S4, V8.S4
+	VADDP	V11.S4, V10.S4, V9.S4
+	VADDP	V13.S4, V12.S4, V12.S4
+	VADDP	V15.S4, V14.S4, V13.S4
+	VLD2	(R24), [V16.H8, V17.H8]
+	VLD2R	(R15), [V2.H8, V3.H8]
+	WORD $0x0e30c05c // smull v28.8h, v2.8b, v16.8b
+	WORD $0x0e31807c // smlal v28.8h, v3.8b, v17.8b
+	WORD $0x4e30c05d // smull2 v29.8h, v2.16b, v16.16b
+	WORD $0x4e31807d // smlal2 v29.8h, v3.16b, v17.16b
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+	VLD2R	(R16), [V6.H8, V7.H8]
+	WORD $0x0e30c0de // smull v30.8h, v6.8b, v16.8b
+	WORD $0x0e3180fe // smlal v30.8h, v7.8b, v17.8b
+	WORD $0x4e30c0df // smull2 v31.8h, v6.16b, v16.16b
+	WORD $0x4e3180ff // smlal2 v31.8h, v7.16b, v17.16b
+	WORD $0x4e606bc4 // sadalp v4.4s, v30.8h
+	WORD $0x4e606be5 // sadalp v5.4s, v31.8h
+	VLD2R	(R17), [V10.H8, V11.H8]
+	WORD $0x0e30c15c // smull v28.8h, v10.8b, v16.8b
+	WORD $0x0e31817c // smlal v28.8h, v11.8b, v17.8b
+	WORD $0x4e30c15d // smull2 v29.8h, v10.16b, v16.16b
+	WORD $0x4e31817d // smlal2 v29.8h, v11.16b, v17.16b
+	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
+	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
+	VLD2R	(R19), [V14.H8, V15.H8]
+	WORD $0x0e30c1de // smull v30.8h, v14.8b, v16.8b
+	WORD $0x0e3181fe // smlal v30.8h, v15.8b, v17.8b
+	WORD $0x4e30c1df // smull2 v31.8h, v14.16b, v16.16b
+	WORD $0x4e3181ff // smlal2 v31.8h, v15.16b, v17.16b
+	WORD $0x4e606bcc // sadalp v12.4s, v30.8h
+	WORD $0x4e606bed // sadalp v13.4s, v31.8h
+	VLD1	(R23), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VDUP	R11, V20.H8
+	CBNZ	R22, slow_011
+	WORD $0x4eb0b400 // sqdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb0b484 // sqdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb0b508 // sqdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb0b58c // sqdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb25400 // srshl v0.4s, v0.4s, v18.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb25484 // srshl v4.4s, v4.4s, v18.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb25508 // srshl v8.4s, v8.4s, v18.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb2558c // srshl v12.4s, v12.4s, v18.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
+	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
+	WORD $0x0e61491a // sqxtn v26.4h, v8.4s
+	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
+	WORD $0x0e61499b // sqxtn v27.4h, v12.4s
+	WORD $0x4e6149bb // sqxtn2 v27.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
+	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
+	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
+	VST1.P	V28.D[0], (R26)(R1)
+	VST1.P	V28.D[1], (R26)(R1)
+	VST1.P	V29.D[0], (R26)(R1)
+	VST1.P	V29.D[1], (R26)(R1)
+nextrow_011:
+	CMP	R4, R14
+	BLO	rowgrp_011
+	B	nextblk
+slow_011:
+	TBZ	$2, R22, nosh_011
+	ADD	$128, R23, R20
+	VLD1	(R20), [V22.S4, V23.S4]
+	WORD $0x4eb64c00 // sqshl v0.4s, v0.4s, v22.4s
+	WORD $0x4eb74c21 // sqshl v1.4s, v1.4s, v23.4s
+	WORD $0x4eb64c84 // sqshl v4.4s, v4.4s, v22.4s
+	WORD $0x4eb74ca5 // sqshl v5.4s, v5.4s, v23.4s
+	WORD $0x4eb64d08 // sqshl v8.4s, v8.4s, v22.4s
+	WORD $0x4eb74d29 // sqshl v9.4s, v9.4s, v23.4s
+	WORD $0x4eb64d8c // sqshl v12.4s, v12.4s, v22.4s
+	WORD $0x4eb74dad // sqshl v13.4s, v13.4s, v23.4s
+nosh_011:
+	WORD $0x4eb0b400 // sqdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb0b484 // sqdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb0b508 // sqdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb0b58c // sqdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb25400 // srshl v0.4s, v0.4s, v18.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb25484 // srshl v4.4s, v4.4s, v18.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb25508 // srshl v8.4s, v8.4s, v18.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb2558c // srshl v12.4s, v12.4s, v18.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
+	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
+	WORD $0x0e61491a // sqxtn v26.4h, v8.4s
+	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
+	WORD $0x0e61499b // sqxtn v27.4h, v12.4s
+	WORD $0x4e6149bb // sqxtn2 v27.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
+	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
+	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
+	TBZ	$0, R22, noclamp_011
+	MOVW	qmin+92(FP), R20
+	VDUP	R20, V30.B16
+	MOVW	qmax+96(FP), R20
+	VDUP	R20, V31.B16
+	WORD $0x4e3e679c // smax v28.16b, v28.16b, v30.16b
+	WORD $0x4e3f6f9c // smin v28.16b, v28.16b, v31.16b
+	WORD $0x4e3e67bd // smax v29.16b, v29.16b, v30.16b
+	WORD $0x4e3f6fbd // smin v29.16b, v29.16b, v31.16b
+noclamp_011:
+	TBNZ	$1, R22, partial_011
+	VST1.P	V28.D[0], (R26)(R1)
+	VST1.P	V28.D[1], (R26)(R1)
+	VST1.P	V29.D[0], (R26)(R1)
+	VST1.P	V29.D[1], (R26)(R1)
+	B	nextrow_011
+partial_011:
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_011_0
+	VMOV	V28.B[0], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_011_0
+	VMOV	V28.B[1], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_011_0
+	VMOV	V28.B[2], R21
+	MOVB	R21, 2(R20)
+	CMP	$4, R7
+	BLT	ptail_011_0
+	VMOV	V28.B[3], R21
+	MOVB	R21, 3(R20)
+	CMP	$5, R7
+	BLT	ptail_011_0
+	VMOV	V28.B[4], R21
+	MOVB	R21, 4(R20)
+	CMP	$6, R7
+	BLT	ptail_011_0
+	VMOV	V28.B[5], R21
+	MOVB	R21, 5(R20)
+	CMP	$7, R7
+	BLT	ptail_011_0
+	VMOV	V28.B[6], R21
+	MOVB	R21, 6(R20)
+ptail_011_0:
+	ADD	R1, R26, R26
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_011_1
+	VMOV	V28.B[8], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_011_1
+	VMOV	V28.B[9], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_011_1
+	VMOV	V28.B[10], R21
+	MOVB	R21, 2(R20)
+	CMP	$4, R7
+	BLT	ptail_011_1
+	VMOV	V28.B[11], R21
+	MOVB	R21, 3(R20)
+	CMP	$5, R7
+	BLT	ptail_011_1
+	VMOV	V28.B[12], R21
+	MOVB	R21, 4(R20)
+	CMP	$6, R7
+	BLT	ptail_011_1
+	VMOV	V28.B[13], R21
+	MOVB	R21, 5(R20)
+	CMP	$7, R7
+	BLT	ptail_011_1
+	VMOV	V28.B[14], R21
+	MOVB	R21, 6(R20)
+ptail_011_1:
+	ADD	R1, R26, R26
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_011_2
+	VMOV	V29.B[0], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_011_2
+	VMOV	V29.B[1], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_011_2
+	VMOV	V29.B[2], R21
+	MOVB	R21, 2(R20)
+	CMP	$4, R7
+	BLT	ptail_011_2
+	VMOV	V29.B[3], R21
+	MOVB	R21, 3(R20)
+	CMP	$5, R7
+	BLT	ptail_011_2
+	VMOV	V29.B[4], R21
+	MOVB	R21, 4(R20)
+	CMP	$6, R7
+	BLT	ptail_011_2
+	VMOV	V29.B[5], R21
+	MOVB	R21, 5(R20)
+	CMP	$7, R7
+	BLT	ptail_011_2
+	VMOV	V29.B[6], R21
+	MOVB	R21, 6(R20)
+ptail_011_2:
+	ADD	R1, R26, R26
+	MOVD	R26, R20
+	CMP	$1, R7
+	BLT	ptail_011_3
+	VMOV	V29.B[8], R21
+	MOVB	R21, 0(R20)
+	CMP	$2, R7
+	BLT	ptail_011_3
+	VMOV	V29.B[9], R21
+	MOVB	R21, 1(R20)
+	CMP	$3, R7
+	BLT	ptail_011_3
+	VMOV	V29.B[10], R21
+	MOVB	R21, 2(R20)
+	CMP	$4, R7
+	BLT	ptail_011_3
+	VMOV	V29.B[11], R21
+	MOVB	R21, 3(R20)
+	CMP	$5, R7
+	BLT	ptail_011_3
+	VMOV	V29.B[12], R21
+	MOVB	R21, 4(R20)
+	CMP	$6, R7
+	BLT	ptail_011_3
+	VMOV	V29.B[13], R21
+	MOVB	R21, 5(R20)
+	CMP	$7, R7
+	BLT	ptail_011_3
+	VMOV	V29.B[14], R21
+	MOVB	R21, 6(R20)
+ptail_011_3:
+	ADD	R1, R26, R26
+	B	nextrow_011
+nextblk:
+	ADD	$8, R0, R0
+	ADD	R5<<3, R8, R8
+	ADD	$32, R9, R9
+	ADD	$64, R10, R10
+	SUBS	$1, R6, R6
+	BNE	blk
+	RET
 
 // func gemmF32Neon(dst *float32, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int, w *int8, bias *int32, scale *float32, scr *[40]int32)
 TEXT ·gemmF32Neon(SB), NOSPLIT, $0-96
@@ -805,127 +3291,127 @@ nextrow:
 partial:
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail0
+	BLT	ptail_0
 	VMOV	V0.S[0], R21
 	MOVW	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail0
+	BLT	ptail_0
 	VMOV	V0.S[1], R21
 	MOVW	R21, 4(R20)
 	CMP	$3, R7
-	BLT	ptail0
+	BLT	ptail_0
 	VMOV	V0.S[2], R21
 	MOVW	R21, 8(R20)
 	CMP	$4, R7
-	BLT	ptail0
+	BLT	ptail_0
 	VMOV	V0.S[3], R21
 	MOVW	R21, 12(R20)
 	CMP	$5, R7
-	BLT	ptail0
+	BLT	ptail_0
 	VMOV	V1.S[0], R21
 	MOVW	R21, 16(R20)
 	CMP	$6, R7
-	BLT	ptail0
+	BLT	ptail_0
 	VMOV	V1.S[1], R21
 	MOVW	R21, 20(R20)
 	CMP	$7, R7
-	BLT	ptail0
+	BLT	ptail_0
 	VMOV	V1.S[2], R21
 	MOVW	R21, 24(R20)
-ptail0:
+ptail_0:
 	ADD	R1, R26, R26
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail1
+	BLT	ptail_1
 	VMOV	V4.S[0], R21
 	MOVW	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail1
+	BLT	ptail_1
 	VMOV	V4.S[1], R21
 	MOVW	R21, 4(R20)
 	CMP	$3, R7
-	BLT	ptail1
+	BLT	ptail_1
 	VMOV	V4.S[2], R21
 	MOVW	R21, 8(R20)
 	CMP	$4, R7
-	BLT	ptail1
+	BLT	ptail_1
 	VMOV	V4.S[3], R21
 	MOVW	R21, 12(R20)
 	CMP	$5, R7
-	BLT	ptail1
+	BLT	ptail_1
 	VMOV	V5.S[0], R21
 	MOVW	R21, 16(R20)
 	CMP	$6, R7
-	BLT	ptail1
+	BLT	ptail_1
 	VMOV	V5.S[1], R21
 	MOVW	R21, 20(R20)
 	CMP	$7, R7
-	BLT	ptail1
+	BLT	ptail_1
 	VMOV	V5.S[2], R21
 	MOVW	R21, 24(R20)
-ptail1:
+ptail_1:
 	ADD	R1, R26, R26
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail2
+	BLT	ptail_2
 	VMOV	V8.S[0], R21
 	MOVW	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail2
+	BLT	ptail_2
 	VMOV	V8.S[1], R21
 	MOVW	R21, 4(R20)
 	CMP	$3, R7
-	BLT	ptail2
+	BLT	ptail_2
 	VMOV	V8.S[2], R21
 	MOVW	R21, 8(R20)
 	CMP	$4, R7
-	BLT	ptail2
+	BLT	ptail_2
 	VMOV	V8.S[3], R21
 	MOVW	R21, 12(R20)
 	CMP	$5, R7
-	BLT	ptail2
+	BLT	ptail_2
 	VMOV	V9.S[0], R21
 	MOVW	R21, 16(R20)
 	CMP	$6, R7
-	BLT	ptail2
+	BLT	ptail_2
 	VMOV	V9.S[1], R21
 	MOVW	R21, 20(R20)
 	CMP	$7, R7
-	BLT	ptail2
+	BLT	ptail_2
 	VMOV	V9.S[2], R21
 	MOVW	R21, 24(R20)
-ptail2:
+ptail_2:
 	ADD	R1, R26, R26
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail3
+	BLT	ptail_3
 	VMOV	V12.S[0], R21
 	MOVW	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail3
+	BLT	ptail_3
 	VMOV	V12.S[1], R21
 	MOVW	R21, 4(R20)
 	CMP	$3, R7
-	BLT	ptail3
+	BLT	ptail_3
 	VMOV	V12.S[2], R21
 	MOVW	R21, 8(R20)
 	CMP	$4, R7
-	BLT	ptail3
+	BLT	ptail_3
 	VMOV	V12.S[3], R21
 	MOVW	R21, 12(R20)
 	CMP	$5, R7
-	BLT	ptail3
+	BLT	ptail_3
 	VMOV	V13.S[0], R21
 	MOVW	R21, 16(R20)
 	CMP	$6, R7
-	BLT	ptail3
+	BLT	ptail_3
 	VMOV	V13.S[1], R21
 	MOVW	R21, 20(R20)
 	CMP	$7, R7
-	BLT	ptail3
+	BLT	ptail_3
 	VMOV	V13.S[2], R21
 	MOVW	R21, 24(R20)
-ptail3:
+ptail_3:
 	ADD	R1, R26, R26
 	B	nextrow
 
@@ -1113,34 +3599,34 @@ noclamp:
 partial:
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail0
+	BLT	ptail_0
 	VMOV	V28.B[0], R21
 	MOVB	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail0
+	BLT	ptail_0
 	VMOV	V28.B[1], R21
 	MOVB	R21, 1(R20)
 	CMP	$3, R7
-	BLT	ptail0
+	BLT	ptail_0
 	VMOV	V28.B[2], R21
 	MOVB	R21, 2(R20)
 	CMP	$4, R7
-	BLT	ptail0
+	BLT	ptail_0
 	VMOV	V28.B[3], R21
 	MOVB	R21, 3(R20)
 	CMP	$5, R7
-	BLT	ptail0
+	BLT	ptail_0
 	VMOV	V28.B[4], R21
 	MOVB	R21, 4(R20)
 	CMP	$6, R7
-	BLT	ptail0
+	BLT	ptail_0
 	VMOV	V28.B[5], R21
 	MOVB	R21, 5(R20)
 	CMP	$7, R7
-	BLT	ptail0
+	BLT	ptail_0
 	VMOV	V28.B[6], R21
 	MOVB	R21, 6(R20)
-ptail0:
+ptail_0:
 	ADD	R1, R26, R26
 	B	nextrow
 
@@ -1482,33 +3968,1326 @@ nextrow:
 partial:
 	MOVD	R26, R20
 	CMP	$1, R7
-	BLT	ptail0
+	BLT	ptail_0
 	VMOV	V0.S[0], R21
 	MOVW	R21, 0(R20)
 	CMP	$2, R7
-	BLT	ptail0
+	BLT	ptail_0
 	VMOV	V0.S[1], R21
 	MOVW	R21, 4(R20)
 	CMP	$3, R7
-	BLT	ptail0
+	BLT	ptail_0
 	VMOV	V0.S[2], R21
 	MOVW	R21, 8(R20)
 	CMP	$4, R7
-	BLT	ptail0
+	BLT	ptail_0
 	VMOV	V0.S[3], R21
 	MOVW	R21, 12(R20)
 	CMP	$5, R7
-	BLT	ptail0
+	BLT	ptail_0
 	VMOV	V1.S[0], R21
 	MOVW	R21, 16(R20)
 	CMP	$6, R7
-	BLT	ptail0
+	BLT	ptail_0
 	VMOV	V1.S[1], R21
 	MOVW	R21, 20(R20)
 	CMP	$7, R7
-	BLT	ptail0
+	BLT	ptail_0
 	VMOV	V1.S[2], R21
 	MOVW	R21, 24(R20)
-ptail0:
+ptail_0:
 	ADD	R1, R26, R26
 	B	nextrow
+
+// func gemmQ8NeonH(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int, w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, scr *[40]int32)
+TEXT ·gemmQ8NeonH(SB), NOSPLIT, $0-112
+	MOVD	scr+104(FP), R23
+	MOVD	dst+0(FP), R0
+	MOVD	dstStride+8(FP), R1
+	MOVD	src+16(FP), R2
+	MOVD	srcStride+24(FP), R3
+	MOVD	rows+32(FP), R4
+	MOVD	kpad+40(FP), R5
+	MOVD	nblk+48(FP), R6
+	MOVD	cols+56(FP), R7
+	MOVD	w+64(FP), R8
+	MOVD	bias+72(FP), R9
+	MOVD	rq+80(FP), R10
+	MOVW	zOut+88(FP), R11
+	MOVW	qmin+92(FP), R12
+	MOVW	qmax+96(FP), R13
+	ADD	$4, R0, R0
+	MOVD	$-128, R20
+	CMP	R20, R12
+	CSET	NE, R22
+	MOVD	$127, R20
+	CMP	R20, R13
+	CSET	NE, R20
+	ORR	R20, R22, R22
+	CMP	$8, R7
+	CSET	LT, R20
+	ORR	R20<<1, R22, R22
+	MUL	R4, R3, R4
+	ADD	R2, R4, R4
+	ADD	$64, R23, R12
+	LSR	$4, R5, R13
+	ADD	$1, R13, R13
+	LSR	$1, R13, R13
+blk:
+	VLD2	(R10), [V24.S4, V25.S4]
+	ADD	$32, R10, R20
+	VLD2	(R20), [V26.S4, V27.S4]
+	VORR	V24.B16, V24.B16, V16.B16
+	VORR	V26.B16, V26.B16, V17.B16
+	MOVW	$1, R20
+	VDUP	R20, V28.S4
+	VEOR	V29.B16, V29.B16, V29.B16
+	VSUB	V25.S4, V28.S4, V20.S4
+	WORD $0x4ebd6694 // smax v20.4s, v20.4s, v29.4s
+	WORD $0x4ebc6739 // smax v25.4s, v25.4s, v28.4s
+	VSUB	V25.S4, V29.S4, V18.S4
+	VSUB	V27.S4, V28.S4, V21.S4
+	WORD $0x4ebd66b5 // smax v21.4s, v21.4s, v29.4s
+	WORD $0x4ebc677b // smax v27.4s, v27.4s, v28.4s
+	VSUB	V27.S4, V29.S4, V19.S4
+	VST1	[V16.S4, V17.S4, V18.S4, V19.S4], (R23)
+	ADD	$128, R23, R20
+	VST1	[V20.S4, V21.S4], (R20)
+	VORR	V20.B16, V21.B16, V20.B16
+	VMOV	V20.D[0], R24
+	VMOV	V20.D[1], R20
+	ORR	R20, R24, R24
+	AND	$3, R22, R22
+	CMP	$0, R24
+	CSET	NE, R20
+	ORR	R20<<2, R22, R22
+	VLD1	(R9), [V24.S4, V25.S4]
+	VEOR	V26.B16, V26.B16, V26.B16
+	VZIP1	V26.S4, V24.S4, V28.S4
+	VZIP2	V26.S4, V24.S4, V29.S4
+	VZIP1	V26.S4, V25.S4, V30.S4
+	VZIP2	V26.S4, V25.S4, V31.S4
+	VST1	[V28.S4, V29.S4, V30.S4, V31.S4], (R12)
+	MOVD	R2, R14
+	MOVD	R0, R26
+	CBZ	R13, noloop
+	TBNZ	$3, R5, loop8
+	TBNZ	$2, R5, rowgrp_101
+	B	rowgrp_100
+loop8:
+	TBNZ	$2, R5, rowgrp_111
+	B	rowgrp_110
+noloop:
+	TBNZ	$3, R5, noloop8
+	B	rowgrp_001
+noloop8:
+	TBNZ	$2, R5, rowgrp_011
+	B	rowgrp_010
+rowgrp_100:
+	MOVD	R14, R15
+	ADD	R3, R15, R16
+	ADD	R3, R16, R17
+	ADD	R3, R17, R19
+	ADD	R3, R19, R14
+	VLD1	(R12), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R12), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R12), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1	(R12), [V12.S4, V13.S4, V14.S4, V15.S4]
+	MOVD	R8, R24
+	MOVD	R13, R25
+	TBNZ	$4, R5, kmid_100
+kloop_100:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba6 // sadalp v6.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc7 // sadalp v7.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606baa // sadalp v10.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcb // sadalp v11.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606bae // sadalp v14.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcf // sadalp v15.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+kmid_100:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba6 // sadalp v6.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc7 // sadalp v7.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606baa // sadalp v10.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcb // sadalp v11.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606bae // sadalp v14.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcf // sadalp v15.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+	SUBS	$1, R25, R25
+	BNE	kloop_100
+	VADDP	V3.S4, V2.S4, V1.S4
+	VADDP	V7.S4, V6.S4, V5.S4
+	VADDP	V11.S4, V10.S4, V9.S4
+	VADDP	V15.S4, V14.S4, V13.S4
+	VLD1	(R23), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VDUP	R11, V20.H8
+	CBNZ	R22, slow_100
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
+	WORD $0x4e6148b8 // sqxtn2 v24.8h, v5.4s
+	WORD $0x0e614939 // sqxtn v25.4h, v9.4s
+	WORD $0x4e6149b9 // sqxtn2 v25.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	VST1.P	V28.S[0], (R26)(R1)
+	VST1.P	V28.S[1], (R26)(R1)
+	VST1.P	V28.S[2], (R26)(R1)
+	VST1.P	V28.S[3], (R26)(R1)
+nextrow_100:
+	CMP	R4, R14
+	BLO	rowgrp_100
+	B	nextblk
+slow_100:
+	TBZ	$2, R22, nosh_100
+	ADD	$128, R23, R20
+	VLD1	(R20), [V22.S4, V23.S4]
+	WORD $0x4eb74c21 // sqshl v1.4s, v1.4s, v23.4s
+	WORD $0x4eb74ca5 // sqshl v5.4s, v5.4s, v23.4s
+	WORD $0x4eb74d29 // sqshl v9.4s, v9.4s, v23.4s
+	WORD $0x4eb74dad // sqshl v13.4s, v13.4s, v23.4s
+nosh_100:
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
+	WORD $0x4e6148b8 // sqxtn2 v24.8h, v5.4s
+	WORD $0x0e614939 // sqxtn v25.4h, v9.4s
+	WORD $0x4e6149b9 // sqxtn2 v25.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	TBZ	$0, R22, noclamp_100
+	MOVW	qmin+92(FP), R20
+	VDUP	R20, V30.B16
+	MOVW	qmax+96(FP), R20
+	VDUP	R20, V31.B16
+	WORD $0x4e3e679c // smax v28.16b, v28.16b, v30.16b
+	WORD $0x4e3f6f9c // smin v28.16b, v28.16b, v31.16b
+noclamp_100:
+	VST1.P	V28.S[0], (R26)(R1)
+	VST1.P	V28.S[1], (R26)(R1)
+	VST1.P	V28.S[2], (R26)(R1)
+	VST1.P	V28.S[3], (R26)(R1)
+	B	nextrow_100
+rowgrp_101:
+	MOVD	R14, R15
+	ADD	R3, R15, R16
+	ADD	R3, R16, R17
+	ADD	R3, R17, R19
+	ADD	R3, R19, R14
+	VLD1	(R12), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R12), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R12), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1	(R12), [V12.S4, V13.S4, V14.S4, V15.S4]
+	MOVD	R8, R24
+	MOVD	R13, R25
+	TBNZ	$4, R5, kmid_101
+kloop_101:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba6 // sadalp v6.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc7 // sadalp v7.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606baa // sadalp v10.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcb // sadalp v11.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606bae // sadalp v14.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcf // sadalp v15.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+kmid_101:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba6 // sadalp v6.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc7 // sadalp v7.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606baa // sadalp v10.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcb // sadalp v11.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606bae // sadalp v14.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcf // sadalp v15.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+	SUBS	$1, R25, R25
+	BNE	kloop_101
+	VADDP	V3.S4, V2.S4, V1.S4
+	VADDP	V7.S4, V6.S4, V5.S4
+	VADDP	V11.S4, V10.S4, V9.S4
+	VADDP	V15.S4, V14.S4, V13.S4
+	VLD2	(R24), [V16.H8, V17.H8]
+	VLD2R	(R15), [V2.H8, V3.H8]
+	WORD $0x4e30c05d // smull2 v29.8h, v2.16b, v16.16b
+	WORD $0x4e31807d // smlal2 v29.8h, v3.16b, v17.16b
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+	VLD2R	(R16), [V6.H8, V7.H8]
+	WORD $0x4e30c0df // smull2 v31.8h, v6.16b, v16.16b
+	WORD $0x4e3180ff // smlal2 v31.8h, v7.16b, v17.16b
+	WORD $0x4e606be5 // sadalp v5.4s, v31.8h
+	VLD2R	(R17), [V10.H8, V11.H8]
+	WORD $0x4e30c15d // smull2 v29.8h, v10.16b, v16.16b
+	WORD $0x4e31817d // smlal2 v29.8h, v11.16b, v17.16b
+	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
+	VLD2R	(R19), [V14.H8, V15.H8]
+	WORD $0x4e30c1df // smull2 v31.8h, v14.16b, v16.16b
+	WORD $0x4e3181ff // smlal2 v31.8h, v15.16b, v17.16b
+	WORD $0x4e606bed // sadalp v13.4s, v31.8h
+	VLD1	(R23), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VDUP	R11, V20.H8
+	CBNZ	R22, slow_101
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
+	WORD $0x4e6148b8 // sqxtn2 v24.8h, v5.4s
+	WORD $0x0e614939 // sqxtn v25.4h, v9.4s
+	WORD $0x4e6149b9 // sqxtn2 v25.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	VST1.P	V28.S[0], (R26)(R1)
+	VST1.P	V28.S[1], (R26)(R1)
+	VST1.P	V28.S[2], (R26)(R1)
+	VST1.P	V28.S[3], (R26)(R1)
+nextrow_101:
+	CMP	R4, R14
+	BLO	rowgrp_101
+	B	nextblk
+slow_101:
+	TBZ	$2, R22, nosh_101
+	ADD	$128, R23, R20
+	VLD1	(R20), [V22.S4, V23.S4]
+	WORD $0x4eb74c21 // sqshl v1.4s, v1.4s, v23.4s
+	WORD $0x4eb74ca5 // sqshl v5.4s, v5.4s, v23.4s
+	WORD $0x4eb74d29 // sqshl v9.4s, v9.4s, v23.4s
+	WORD $0x4eb74dad // sqshl v13.4s, v13.4s, v23.4s
+nosh_101:
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
+	WORD $0x4e6148b8 // sqxtn2 v24.8h, v5.4s
+	WORD $0x0e614939 // sqxtn v25.4h, v9.4s
+	WORD $0x4e6149b9 // sqxtn2 v25.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	TBZ	$0, R22, noclamp_101
+	MOVW	qmin+92(FP), R20
+	VDUP	R20, V30.B16
+	MOVW	qmax+96(FP), R20
+	VDUP	R20, V31.B16
+	WORD $0x4e3e679c // smax v28.16b, v28.16b, v30.16b
+	WORD $0x4e3f6f9c // smin v28.16b, v28.16b, v31.16b
+noclamp_101:
+	VST1.P	V28.S[0], (R26)(R1)
+	VST1.P	V28.S[1], (R26)(R1)
+	VST1.P	V28.S[2], (R26)(R1)
+	VST1.P	V28.S[3], (R26)(R1)
+	B	nextrow_101
+rowgrp_110:
+	MOVD	R14, R15
+	ADD	R3, R15, R16
+	ADD	R3, R16, R17
+	ADD	R3, R17, R19
+	ADD	R3, R19, R14
+	VLD1	(R12), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R12), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R12), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1	(R12), [V12.S4, V13.S4, V14.S4, V15.S4]
+	MOVD	R8, R24
+	MOVD	R13, R25
+	TBNZ	$4, R5, kmid_110
+kloop_110:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba6 // sadalp v6.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc7 // sadalp v7.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606baa // sadalp v10.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcb // sadalp v11.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606bae // sadalp v14.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcf // sadalp v15.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+kmid_110:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba6 // sadalp v6.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc7 // sadalp v7.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606baa // sadalp v10.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcb // sadalp v11.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606bae // sadalp v14.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcf // sadalp v15.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+	SUBS	$1, R25, R25
+	BNE	kloop_110
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD2R.P	8(R15), [V24.S4, V25.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
+	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
+	VLD2R.P	8(R16), [V24.S4, V25.S4]
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	VLD2R.P	8(R17), [V24.S4, V25.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
+	WORD $0x4e606bab // sadalp v11.4s, v29.8h
+	VLD2R.P	8(R19), [V24.S4, V25.S4]
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e606bce // sadalp v14.4s, v30.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+	VADDP	V3.S4, V2.S4, V1.S4
+	VADDP	V7.S4, V6.S4, V5.S4
+	VADDP	V11.S4, V10.S4, V9.S4
+	VADDP	V15.S4, V14.S4, V13.S4
+	VLD1	(R23), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VDUP	R11, V20.H8
+	CBNZ	R22, slow_110
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
+	WORD $0x4e6148b8 // sqxtn2 v24.8h, v5.4s
+	WORD $0x0e614939 // sqxtn v25.4h, v9.4s
+	WORD $0x4e6149b9 // sqxtn2 v25.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	VST1.P	V28.S[0], (R26)(R1)
+	VST1.P	V28.S[1], (R26)(R1)
+	VST1.P	V28.S[2], (R26)(R1)
+	VST1.P	V28.S[3], (R26)(R1)
+nextrow_110:
+	CMP	R4, R14
+	BLO	rowgrp_110
+	B	nextblk
+slow_110:
+	TBZ	$2, R22, nosh_110
+	ADD	$128, R23, R20
+	VLD1	(R20), [V22.S4, V23.S4]
+	WORD $0x4eb74c21 // sqshl v1.4s, v1.4s, v23.4s
+	WORD $0x4eb74ca5 // sqshl v5.4s, v5.4s, v23.4s
+	WORD $0x4eb74d29 // sqshl v9.4s, v9.4s, v23.4s
+	WORD $0x4eb74dad // sqshl v13.4s, v13.4s, v23.4s
+nosh_110:
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
+	WORD $0x4e6148b8 // sqxtn2 v24.8h, v5.4s
+	WORD $0x0e614939 // sqxtn v25.4h, v9.4s
+	WORD $0x4e6149b9 // sqxtn2 v25.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	TBZ	$0, R22, noclamp_110
+	MOVW	qmin+92(FP), R20
+	VDUP	R20, V30.B16
+	MOVW	qmax+96(FP), R20
+	VDUP	R20, V31.B16
+	WORD $0x4e3e679c // smax v28.16b, v28.16b, v30.16b
+	WORD $0x4e3f6f9c // smin v28.16b, v28.16b, v31.16b
+noclamp_110:
+	VST1.P	V28.S[0], (R26)(R1)
+	VST1.P	V28.S[1], (R26)(R1)
+	VST1.P	V28.S[2], (R26)(R1)
+	VST1.P	V28.S[3], (R26)(R1)
+	B	nextrow_110
+rowgrp_111:
+	MOVD	R14, R15
+	ADD	R3, R15, R16
+	ADD	R3, R16, R17
+	ADD	R3, R17, R19
+	ADD	R3, R19, R14
+	VLD1	(R12), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R12), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R12), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1	(R12), [V12.S4, V13.S4, V14.S4, V15.S4]
+	MOVD	R8, R24
+	MOVD	R13, R25
+	TBNZ	$4, R5, kmid_111
+kloop_111:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba6 // sadalp v6.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc7 // sadalp v7.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606baa // sadalp v10.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcb // sadalp v11.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606bae // sadalp v14.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcf // sadalp v15.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+kmid_111:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606ba6 // sadalp v6.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bc7 // sadalp v7.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606baa // sadalp v10.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcb // sadalp v11.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
+	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
+	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
+	WORD $0x4e606bae // sadalp v14.4s, v29.8h
+	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
+	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
+	WORD $0x4e606bcf // sadalp v15.4s, v30.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+	SUBS	$1, R25, R25
+	BNE	kloop_111
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD2R.P	8(R15), [V24.S4, V25.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
+	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
+	VLD2R.P	8(R16), [V24.S4, V25.S4]
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	VLD2R.P	8(R17), [V24.S4, V25.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
+	WORD $0x4e606bab // sadalp v11.4s, v29.8h
+	VLD2R.P	8(R19), [V24.S4, V25.S4]
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e606bce // sadalp v14.4s, v30.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+	VADDP	V3.S4, V2.S4, V1.S4
+	VADDP	V7.S4, V6.S4, V5.S4
+	VADDP	V11.S4, V10.S4, V9.S4
+	VADDP	V15.S4, V14.S4, V13.S4
+	VLD2	(R24), [V16.H8, V17.H8]
+	VLD2R	(R15), [V2.H8, V3.H8]
+	WORD $0x4e30c05d // smull2 v29.8h, v2.16b, v16.16b
+	WORD $0x4e31807d // smlal2 v29.8h, v3.16b, v17.16b
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+	VLD2R	(R16), [V6.H8, V7.H8]
+	WORD $0x4e30c0df // smull2 v31.8h, v6.16b, v16.16b
+	WORD $0x4e3180ff // smlal2 v31.8h, v7.16b, v17.16b
+	WORD $0x4e606be5 // sadalp v5.4s, v31.8h
+	VLD2R	(R17), [V10.H8, V11.H8]
+	WORD $0x4e30c15d // smull2 v29.8h, v10.16b, v16.16b
+	WORD $0x4e31817d // smlal2 v29.8h, v11.16b, v17.16b
+	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
+	VLD2R	(R19), [V14.H8, V15.H8]
+	WORD $0x4e30c1df // smull2 v31.8h, v14.16b, v16.16b
+	WORD $0x4e3181ff // smlal2 v31.8h, v15.16b, v17.16b
+	WORD $0x4e606bed // sadalp v13.4s, v31.8h
+	VLD1	(R23), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VDUP	R11, V20.H8
+	CBNZ	R22, slow_111
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
+	WORD $0x4e6148b8 // sqxtn2 v24.8h, v5.4s
+	WORD $0x0e614939 // sqxtn v25.4h, v9.4s
+	WORD $0x4e6149b9 // sqxtn2 v25.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	VST1.P	V28.S[0], (R26)(R1)
+	VST1.P	V28.S[1], (R26)(R1)
+	VST1.P	V28.S[2], (R26)(R1)
+	VST1.P	V28.S[3], (R26)(R1)
+nextrow_111:
+	CMP	R4, R14
+	BLO	rowgrp_111
+	B	nextblk
+slow_111:
+	TBZ	$2, R22, nosh_111
+	ADD	$128, R23, R20
+	VLD1	(R20), [V22.S4, V23.S4]
+	WORD $0x4eb74c21 // sqshl v1.4s, v1.4s, v23.4s
+	WORD $0x4eb74ca5 // sqshl v5.4s, v5.4s, v23.4s
+	WORD $0x4eb74d29 // sqshl v9.4s, v9.4s, v23.4s
+	WORD $0x4eb74dad // sqshl v13.4s, v13.4s, v23.4s
+nosh_111:
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
+	WORD $0x4e6148b8 // sqxtn2 v24.8h, v5.4s
+	WORD $0x0e614939 // sqxtn v25.4h, v9.4s
+	WORD $0x4e6149b9 // sqxtn2 v25.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	TBZ	$0, R22, noclamp_111
+	MOVW	qmin+92(FP), R20
+	VDUP	R20, V30.B16
+	MOVW	qmax+96(FP), R20
+	VDUP	R20, V31.B16
+	WORD $0x4e3e679c // smax v28.16b, v28.16b, v30.16b
+	WORD $0x4e3f6f9c // smin v28.16b, v28.16b, v31.16b
+noclamp_111:
+	VST1.P	V28.S[0], (R26)(R1)
+	VST1.P	V28.S[1], (R26)(R1)
+	VST1.P	V28.S[2], (R26)(R1)
+	VST1.P	V28.S[3], (R26)(R1)
+	B	nextrow_111
+rowgrp_001:
+	MOVD	R14, R15
+	ADD	R3, R15, R16
+	ADD	R3, R16, R17
+	ADD	R3, R17, R19
+	ADD	R3, R19, R14
+	VLD1	(R12), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R12), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R12), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1	(R12), [V12.S4, V13.S4, V14.S4, V15.S4]
+	MOVD	R8, R24
+	VADDP	V3.S4, V2.S4, V1.S4
+	VADDP	V7.S4, V6.S4, V5.S4
+	VADDP	V11.S4, V10.S4, V9.S4
+	VADDP	V15.S4, V14.S4, V13.S4
+	VLD2	(R24), [V16.H8, V17.H8]
+	VLD2R	(R15), [V2.H8, V3.H8]
+	WORD $0x4e30c05d // smull2 v29.8h, v2.16b, v16.16b
+	WORD $0x4e31807d // smlal2 v29.8h, v3.16b, v17.16b
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+	VLD2R	(R16), [V6.H8, V7.H8]
+	WORD $0x4e30c0df // smull2 v31.8h, v6.16b, v16.16b
+	WORD $0x4e3180ff // smlal2 v31.8h, v7.16b, v17.16b
+	WORD $0x4e606be5 // sadalp v5.4s, v31.8h
+	VLD2R	(R17), [V10.H8, V11.H8]
+	WORD $0x4e30c15d // smull2 v29.8h, v10.16b, v16.16b
+	WORD $0x4e31817d // smlal2 v29.8h, v11.16b, v17.16b
+	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
+	VLD2R	(R19), [V14.H8, V15.H8]
+	WORD $0x4e30c1df // smull2 v31.8h, v14.16b, v16.16b
+	WORD $0x4e3181ff // smlal2 v31.8h, v15.16b, v17.16b
+	WORD $0x4e606bed // sadalp v13.4s, v31.8h
+	VLD1	(R23), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VDUP	R11, V20.H8
+	CBNZ	R22, slow_001
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
+	WORD $0x4e6148b8 // sqxtn2 v24.8h, v5.4s
+	WORD $0x0e614939 // sqxtn v25.4h, v9.4s
+	WORD $0x4e6149b9 // sqxtn2 v25.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	VST1.P	V28.S[0], (R26)(R1)
+	VST1.P	V28.S[1], (R26)(R1)
+	VST1.P	V28.S[2], (R26)(R1)
+	VST1.P	V28.S[3], (R26)(R1)
+nextrow_001:
+	CMP	R4, R14
+	BLO	rowgrp_001
+	B	nextblk
+slow_001:
+	TBZ	$2, R22, nosh_001
+	ADD	$128, R23, R20
+	VLD1	(R20), [V22.S4, V23.S4]
+	WORD $0x4eb74c21 // sqshl v1.4s, v1.4s, v23.4s
+	WORD $0x4eb74ca5 // sqshl v5.4s, v5.4s, v23.4s
+	WORD $0x4eb74d29 // sqshl v9.4s, v9.4s, v23.4s
+	WORD $0x4eb74dad // sqshl v13.4s, v13.4s, v23.4s
+nosh_001:
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
+	WORD $0x4e6148b8 // sqxtn2 v24.8h, v5.4s
+	WORD $0x0e614939 // sqxtn v25.4h, v9.4s
+	WORD $0x4e6149b9 // sqxtn2 v25.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	TBZ	$0, R22, noclamp_001
+	MOVW	qmin+92(FP), R20
+	VDUP	R20, V30.B16
+	MOVW	qmax+96(FP), R20
+	VDUP	R20, V31.B16
+	WORD $0x4e3e679c // smax v28.16b, v28.16b, v30.16b
+	WORD $0x4e3f6f9c // smin v28.16b, v28.16b, v31.16b
+noclamp_001:
+	VST1.P	V28.S[0], (R26)(R1)
+	VST1.P	V28.S[1], (R26)(R1)
+	VST1.P	V28.S[2], (R26)(R1)
+	VST1.P	V28.S[3], (R26)(R1)
+	B	nextrow_001
+rowgrp_010:
+	MOVD	R14, R15
+	ADD	R3, R15, R16
+	ADD	R3, R16, R17
+	ADD	R3, R17, R19
+	ADD	R3, R19, R14
+	VLD1	(R12), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R12), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R12), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1	(R12), [V12.S4, V13.S4, V14.S4, V15.S4]
+	MOVD	R8, R24
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD2R.P	8(R15), [V24.S4, V25.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
+	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
+	VLD2R.P	8(R16), [V24.S4, V25.S4]
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	VLD2R.P	8(R17), [V24.S4, V25.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
+	WORD $0x4e606bab // sadalp v11.4s, v29.8h
+	VLD2R.P	8(R19), [V24.S4, V25.S4]
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e606bce // sadalp v14.4s, v30.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+	VADDP	V3.S4, V2.S4, V1.S4
+	VADDP	V7.S4, V6.S4, V5.S4
+	VADDP	V11.S4, V10.S4, V9.S4
+	VADDP	V15.S4, V14.S4, V13.S4
+	VLD1	(R23), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VDUP	R11, V20.H8
+	CBNZ	R22, slow_010
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
+	WORD $0x4e6148b8 // sqxtn2 v24.8h, v5.4s
+	WORD $0x0e614939 // sqxtn v25.4h, v9.4s
+	WORD $0x4e6149b9 // sqxtn2 v25.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	VST1.P	V28.S[0], (R26)(R1)
+	VST1.P	V28.S[1], (R26)(R1)
+	VST1.P	V28.S[2], (R26)(R1)
+	VST1.P	V28.S[3], (R26)(R1)
+nextrow_010:
+	CMP	R4, R14
+	BLO	rowgrp_010
+	B	nextblk
+slow_010:
+	TBZ	$2, R22, nosh_010
+	ADD	$128, R23, R20
+	VLD1	(R20), [V22.S4, V23.S4]
+	WORD $0x4eb74c21 // sqshl v1.4s, v1.4s, v23.4s
+	WORD $0x4eb74ca5 // sqshl v5.4s, v5.4s, v23.4s
+	WORD $0x4eb74d29 // sqshl v9.4s, v9.4s, v23.4s
+	WORD $0x4eb74dad // sqshl v13.4s, v13.4s, v23.4s
+nosh_010:
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
+	WORD $0x4e6148b8 // sqxtn2 v24.8h, v5.4s
+	WORD $0x0e614939 // sqxtn v25.4h, v9.4s
+	WORD $0x4e6149b9 // sqxtn2 v25.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	TBZ	$0, R22, noclamp_010
+	MOVW	qmin+92(FP), R20
+	VDUP	R20, V30.B16
+	MOVW	qmax+96(FP), R20
+	VDUP	R20, V31.B16
+	WORD $0x4e3e679c // smax v28.16b, v28.16b, v30.16b
+	WORD $0x4e3f6f9c // smin v28.16b, v28.16b, v31.16b
+noclamp_010:
+	VST1.P	V28.S[0], (R26)(R1)
+	VST1.P	V28.S[1], (R26)(R1)
+	VST1.P	V28.S[2], (R26)(R1)
+	VST1.P	V28.S[3], (R26)(R1)
+	B	nextrow_010
+rowgrp_011:
+	MOVD	R14, R15
+	ADD	R3, R15, R16
+	ADD	R3, R16, R17
+	ADD	R3, R17, R19
+	ADD	R3, R19, R14
+	VLD1	(R12), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R12), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R12), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1	(R12), [V12.S4, V13.S4, V14.S4, V15.S4]
+	MOVD	R8, R24
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD2R.P	8(R15), [V24.S4, V25.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
+	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
+	VLD2R.P	8(R16), [V24.S4, V25.S4]
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	VLD2R.P	8(R17), [V24.S4, V25.S4]
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
+	WORD $0x4e606bab // sadalp v11.4s, v29.8h
+	VLD2R.P	8(R19), [V24.S4, V25.S4]
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e606bce // sadalp v14.4s, v30.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+	VADDP	V3.S4, V2.S4, V1.S4
+	VADDP	V7.S4, V6.S4, V5.S4
+	VADDP	V11.S4, V10.S4, V9.S4
+	VADDP	V15.S4, V14.S4, V13.S4
+	VLD2	(R24), [V16.H8, V17.H8]
+	VLD2R	(R15), [V2.H8, V3.H8]
+	WORD $0x4e30c05d // smull2 v29.8h, v2.16b, v16.16b
+	WORD $0x4e31807d // smlal2 v29.8h, v3.16b, v17.16b
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+	VLD2R	(R16), [V6.H8, V7.H8]
+	WORD $0x4e30c0df // smull2 v31.8h, v6.16b, v16.16b
+	WORD $0x4e3180ff // smlal2 v31.8h, v7.16b, v17.16b
+	WORD $0x4e606be5 // sadalp v5.4s, v31.8h
+	VLD2R	(R17), [V10.H8, V11.H8]
+	WORD $0x4e30c15d // smull2 v29.8h, v10.16b, v16.16b
+	WORD $0x4e31817d // smlal2 v29.8h, v11.16b, v17.16b
+	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
+	VLD2R	(R19), [V14.H8, V15.H8]
+	WORD $0x4e30c1df // smull2 v31.8h, v14.16b, v16.16b
+	WORD $0x4e3181ff // smlal2 v31.8h, v15.16b, v17.16b
+	WORD $0x4e606bed // sadalp v13.4s, v31.8h
+	VLD1	(R23), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VDUP	R11, V20.H8
+	CBNZ	R22, slow_011
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
+	WORD $0x4e6148b8 // sqxtn2 v24.8h, v5.4s
+	WORD $0x0e614939 // sqxtn v25.4h, v9.4s
+	WORD $0x4e6149b9 // sqxtn2 v25.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	VST1.P	V28.S[0], (R26)(R1)
+	VST1.P	V28.S[1], (R26)(R1)
+	VST1.P	V28.S[2], (R26)(R1)
+	VST1.P	V28.S[3], (R26)(R1)
+nextrow_011:
+	CMP	R4, R14
+	BLO	rowgrp_011
+	B	nextblk
+slow_011:
+	TBZ	$2, R22, nosh_011
+	ADD	$128, R23, R20
+	VLD1	(R20), [V22.S4, V23.S4]
+	WORD $0x4eb74c21 // sqshl v1.4s, v1.4s, v23.4s
+	WORD $0x4eb74ca5 // sqshl v5.4s, v5.4s, v23.4s
+	WORD $0x4eb74d29 // sqshl v9.4s, v9.4s, v23.4s
+	WORD $0x4eb74dad // sqshl v13.4s, v13.4s, v23.4s
+nosh_011:
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
+	WORD $0x4e6148b8 // sqxtn2 v24.8h, v5.4s
+	WORD $0x0e614939 // sqxtn v25.4h, v9.4s
+	WORD $0x4e6149b9 // sqxtn2 v25.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	TBZ	$0, R22, noclamp_011
+	MOVW	qmin+92(FP), R20
+	VDUP	R20, V30.B16
+	MOVW	qmax+96(FP), R20
+	VDUP	R20, V31.B16
+	WORD $0x4e3e679c // smax v28.16b, v28.16b, v30.16b
+	WORD $0x4e3f6f9c // smin v28.16b, v28.16b, v31.16b
+noclamp_011:
+	VST1.P	V28.S[0], (R26)(R1)
+	VST1.P	V28.S[1], (R26)(R1)
+	VST1.P	V28.S[2], (R26)(R1)
+	VST1.P	V28.S[3], (R26)(R1)
+	B	nextrow_011
+nextblk:
+	ADD	$8, R0, R0
+	ADD	R5<<3, R8, R8
+	ADD	$32, R9, R9
+	ADD	$64, R10, R10
+	SUBS	$1, R6, R6
+	BNE	blk
+	RET

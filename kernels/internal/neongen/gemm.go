@@ -150,8 +150,16 @@ func storeTailBytes(a *Asm, vec string, lane0, n int, label string) {
 // scales): no register is left for them during the loop. R22: bit 0 a
 // clamp narrower than int8, bit 1 a padded block (n < 8), bit 2 some L of
 // the block is not 0; any sends the row group to the slow epilogue.
-func genNeonP(a *Asm, name string, f32 bool, mr int) {
+//
+// half (int8, mr = 4): only channels 4-7 of each block, stored at dst+4:
+// the overlapping last block when n % 8 <= 4, whose channels 0-3 the block
+// before it has computed (MixNet-S's n = 12, 20, 36, 60, 100, 180): half
+// the multiplies and requantization of an 8-channel block.
+func genNeonP(a *Asm, name string, f32 bool, mr int, half bool) {
 	gemmPrologue(a, name, f32, true)
+	if half {
+		a.L("\tADD\t$4, R0, R0")
+	}
 	if f32 {
 		a.L("\tMOVD\tZR, R22")
 	} else {
@@ -160,6 +168,9 @@ func genNeonP(a *Asm, name string, f32 bool, mr int) {
 	slowFlag(a, 8)
 	rowEnd(a)
 	a.L("\tADD\t$64, R23, R12") // the bias in scr (qmin, qmax are reloaded)
+	if !f32 && mr == 4 {
+		loopCount(a, "R13") // qmax is reloaded
+	}
 	a.L("blk:")
 	if f32 {
 		a.L("\tVLD1\t(R10), [V16.S4, V17.S4]")
@@ -199,52 +210,158 @@ func genNeonP(a *Asm, name string, f32 bool, mr int) {
 	a.L("\tVST1\t[V28.S4, V29.S4, V30.S4, V31.S4], (R12)")
 	a.L("\tMOVD\tR2, R14")
 	a.L("\tMOVD\tR0, R26")
-	a.L("rowgrp:")
+	// The int8 4-row kernels have one copy of the row-group loop per K
+	// shape (a 16-k loop or not, an 8-k step or not, an odd 4-k group or
+	// not), picked once per block; the others branch on kpad per row group.
+	if f32 || mr != 4 {
+		neonPRows(a, f32, mr, half, kshape{dyn: true}, "")
+		return
+	}
+	kshapeJump(a, "R13", "rowgrp")
+	for _, sh := range kshapes {
+		neonPRows(a, f32, mr, half, sh, sh.suffix())
+	}
+	neonPNextBlock(a, f32)
+}
+
+// kshape is a K shape of kpad: a 16-k loop, an 8-k step, a 4-k step
+// (dyn: any, branching on kpad).
+type kshape struct{ dyn, loop, k8, k4 bool }
+
+var kshapes = []kshape{{loop: true}, {loop: true, k4: true}, {loop: true, k8: true}, {loop: true, k8: true, k4: true},
+	{k4: true}, {k8: true}, {k8: true, k4: true}}
+
+// loopCount sets reg = ceil(kpad/32), the count of kloop2's loop.
+func loopCount(a *Asm, reg string) {
+	a.L("\tLSR\t$4, R5, %s", reg)
+	a.L("\tADD\t$1, %s, %s", reg, reg)
+	a.L("\tLSR\t$1, %s, %s", reg, reg)
+}
+
+// kloop2 emits the 16-k loop unrolled by two (R25 = ceil(kpad/32), from
+// loopCount's register): an odd number of 16-k steps (bit 4 of kpad)
+// enters at the second step.
+func kloop2(a *Asm, sfx string, step func()) {
+	a.L("\tTBNZ\t$4, R5, kmid%s", sfx)
+	a.L("kloop%s:", sfx)
+	step()
+	a.L("kmid%s:", sfx)
+	step()
+	a.L("\tSUBS\t$1, R25, R25")
+	a.L("\tBNE\tkloop%s", sfx)
+}
+
+// kshapeJump branches to prefix+suffix of kpad's (R5) shape; count holds
+// kpad/16 (or ceil(kpad/32): zero iff kpad/16 is).
+func kshapeJump(a *Asm, count, prefix string) {
+	a.L("\tCBZ\t%s, noloop", count)
+	a.L("\tTBNZ\t$3, R5, loop8")
+	a.L("\tTBNZ\t$2, R5, %s_101", prefix)
+	a.L("\tB\t%s_100", prefix)
+	a.L("loop8:")
+	a.L("\tTBNZ\t$2, R5, %s_111", prefix)
+	a.L("\tB\t%s_110", prefix)
+	a.L("noloop:")
+	a.L("\tTBNZ\t$3, R5, noloop8")
+	a.L("\tB\t%s_001", prefix)
+	a.L("noloop8:")
+	a.L("\tTBNZ\t$2, R5, %s_011", prefix)
+	a.L("\tB\t%s_010", prefix)
+}
+
+func (k kshape) suffix() string {
+	return fmt.Sprintf("_%d%d%d", pick(k.loop, 1, 0), pick(k.k8, 1, 0), pick(k.k4, 1, 0))
+}
+
+// neonPNextBlock moves genNeonP's pointers to the next block.
+func neonPNextBlock(a *Asm, f32 bool) {
+	a.L("nextblk:")
+	a.L("\tADD\t$%d, R0, R0", pick(f32, 32, 8))
+	a.L("\tADD\tR5<<3, R8, R8")
+	a.L("\tADD\t$32, R9, R9")
+	a.L("\tADD\t$%d, R10, R10", pick(f32, 32, 64))
+	a.L("\tSUBS\t$1, R6, R6")
+	a.L("\tBNE\tblk")
+	a.L("\tRET")
+}
+
+// neonPRows emits genNeonP's row-group loop for one K shape (labels end
+// in sfx); R13 = kpad/16 for the fixed shapes.
+func neonPRows(a *Asm, f32 bool, mr int, half bool, sh kshape, sfx string) {
+	a.L("rowgrp%s:", sfx)
 	inPtrs(a, mr)
 	for r := 0; r < mr; r++ {
 		a.L("\tVLD1\t(R12), [V%d.S4, V%d.S4, V%d.S4, V%d.S4]", 4*r, 4*r+1, 4*r+2, 4*r+3)
 	}
 	a.L("\tMOVD\tR8, R24")
-	a.L("\tLSR\t$4, R5, R25")
-	a.L("\tCBZ\tR25, ktail")
-	a.L("kloop:")
-	neonPStep(a, mr, 4)
-	a.L("\tSUBS\t$1, R25, R25")
-	a.L("\tBNE\tkloop")
+	if sh.dyn {
+		a.L("\tLSR\t$4, R5, R25")
+		a.L("\tCBZ\tR25, ktail")
+	} else if sh.loop {
+		a.L("\tMOVD\tR13, R25")
+	}
+	if sh.dyn {
+		a.L("kloop:")
+		neonPStep(a, mr, 4, half)
+		a.L("\tSUBS\t$1, R25, R25")
+		a.L("\tBNE\tkloop")
+	} else if sh.loop {
+		kloop2(a, sfx, func() { neonPStep(a, mr, 4, half) })
+	}
 	// kpad % 16 is 0, 4, 8 or 12: an 8-k step, then a 4-k step.
-	a.L("ktail:")
-	a.L("\tTBZ\t$3, R5, reduce")
-	neonPStep(a, mr, 2)
-	a.L("reduce:")
+	if sh.dyn {
+		a.L("ktail:")
+		a.L("\tTBZ\t$3, R5, reduce")
+	}
+	if sh.dyn || sh.k8 {
+		neonPStep(a, mr, 2, half)
+	}
+	if sh.dyn {
+		a.L("reduce:")
+	}
 	// row r: channels 0-3 in V4r, 4-7 in V4r+1
 	for r := 0; r < mr; r++ {
 		b := 4 * r
-		a.L("\tVADDP\tV%d.S4, V%d.S4, V%d.S4", b+1, b, b)
+		if !half {
+			a.L("\tVADDP\tV%d.S4, V%d.S4, V%d.S4", b+1, b, b)
+		}
 		a.L("\tVADDP\tV%d.S4, V%d.S4, V%d.S4", b+3, b+2, b+1)
 	}
-	a.L("\tTBZ\t$2, R5, epi")
-	neonPOdd(a, mr)
-	a.L("epi:")
+	if sh.dyn {
+		a.L("\tTBZ\t$2, R5, epi")
+	}
+	if sh.dyn || sh.k4 {
+		neonPOdd(a, mr, half)
+	}
+	if sh.dyn {
+		a.L("epi:")
+	}
 	full := func() {
 		for r := 0; r < mr; r++ {
 			if f32 {
 				a.L("\tVST1.P\t[V%d.S4, V%d.S4], (R26)(R1)", 4*r, 4*r+1)
+			} else if half {
+				a.L("\tVST1.P\tV28.S[%d], (R26)(R1)", r)
 			} else {
 				a.L("\tVST1.P\tV%d.D[%d], (R26)(R1)", 28+r/2, r%2)
 			}
 		}
 	}
 	next := func() {
-		a.L("nextrow:")
+		a.L("nextrow%s:", sfx)
 		a.L("\tCMP\tR4, R14")
-		a.L("\tBLO\trowgrp")
-		a.L("\tADD\t$%d, R0, R0", pick(f32, 32, 8))
-		a.L("\tADD\tR5<<3, R8, R8")
-		a.L("\tADD\t$32, R9, R9")
-		a.L("\tADD\t$%d, R10, R10", pick(f32, 32, 64))
-		a.L("\tSUBS\t$1, R6, R6")
-		a.L("\tBNE\tblk")
-		a.L("\tRET")
+		a.L("\tBLO\trowgrp%s", sfx)
+		if sh.dyn {
+			a.L("\tADD\t$%d, R0, R0", pick(f32, 32, 8))
+			a.L("\tADD\tR5<<3, R8, R8")
+			a.L("\tADD\t$32, R9, R9")
+			a.L("\tADD\t$%d, R10, R10", pick(f32, 32, 64))
+			a.L("\tSUBS\t$1, R6, R6")
+			a.L("\tBNE\tblk")
+			a.L("\tRET")
+		} else {
+			a.L("\tB\tnextblk")
+		}
 	}
 	if f32 {
 		a.L("\tVLD1\t(R23), [V16.S4, V17.S4]")
@@ -254,61 +371,90 @@ func genNeonP(a *Asm, name string, f32 bool, mr int) {
 				a.W("fmul v%d.4s, v%d.4s, v%d.4s", 4*r+h, 4*r+h, 16+h)
 			}
 		}
-		a.L("\tCBNZ\tR22, partial")
+		a.L("\tCBNZ\tR22, partial%s", sfx)
 		full()
 		next()
-		a.L("partial:")
+		a.L("partial%s:", sfx)
 		for r := 0; r < mr; r++ {
 			a.L("\tMOVD\tR26, R20")
-			storeTailWords(a, []string{vn(4 * r), vn(4*r + 1)}, 8, label("ptail", r))
+			storeTailWords(a, []string{vn(4 * r), vn(4*r + 1)}, 8, label("ptail"+sfx+"_", r))
 			a.L("\tADD\tR1, R26, R26")
 		}
-		a.L("\tB\tnextrow")
+		a.L("\tB\tnextrow%s", sfx)
 		return
 	}
 	// M0 M1 R0 R1 into V16-V19, zOut (int16) into V20
 	a.L("\tVLD1\t(R23), [V16.S4, V17.S4, V18.S4, V19.S4]")
 	a.L("\tVDUP\tR11, V20.H8")
-	a.L("\tCBNZ\tR22, slow")
-	neonPRequant(a, mr)
+	a.L("\tCBNZ\tR22, slow%s", sfx)
+	neonPRequant(a, mr, half)
 	full()
 	next()
-	a.L("slow:")
-	a.L("\tTBZ\t$2, R22, nosh")
+	a.L("slow%s:", sfx)
+	a.L("\tTBZ\t$2, R22, nosh%s", sfx)
 	a.L("\tADD\t$128, R23, R20")
 	a.L("\tVLD1\t(R20), [V22.S4, V23.S4]")
 	for r := 0; r < mr; r++ {
-		for h := 0; h < 2; h++ {
+		for h := pick(half, 1, 0); h < 2; h++ {
 			a.W("sqshl v%d.4s, v%d.4s, v%d.4s", 4*r+h, 4*r+h, 22+h)
 		}
 	}
-	a.L("nosh:")
-	neonPRequant(a, mr)
-	a.L("\tTBZ\t$0, R22, noclamp")
+	a.L("nosh%s:", sfx)
+	neonPRequant(a, mr, half)
+	a.L("\tTBZ\t$0, R22, noclamp%s", sfx)
 	a.L("\tMOVW\tqmin+92(FP), R20")
 	a.L("\tVDUP\tR20, V30.B16")
 	a.L("\tMOVW\tqmax+96(FP), R20")
 	a.L("\tVDUP\tR20, V31.B16")
-	for v := 28; v < 28+(mr+1)/2; v++ {
+	for v := 28; v < 28+pick(half, 1, (mr+1)/2); v++ {
 		a.W("smax v%d.16b, v%d.16b, v30.16b", v, v)
 		a.W("smin v%d.16b, v%d.16b, v31.16b", v, v)
 	}
-	a.L("noclamp:")
-	a.L("\tTBNZ\t$1, R22, partial")
+	a.L("noclamp%s:", sfx)
+	if half { // never a padded block
+		full()
+		a.L("\tB\tnextrow%s", sfx)
+		return
+	}
+	a.L("\tTBNZ\t$1, R22, partial%s", sfx)
 	full()
-	a.L("\tB\tnextrow")
-	a.L("partial:")
+	a.L("\tB\tnextrow%s", sfx)
+	a.L("partial%s:", sfx)
 	for r := 0; r < mr; r++ {
 		a.L("\tMOVD\tR26, R20")
-		storeTailBytes(a, vn(28+r/2), 8*(r%2), 8, label("ptail", r))
+		storeTailBytes(a, vn(28+r/2), 8*(r%2), 8, label("ptail"+sfx+"_", r))
 		a.L("\tADD\tR1, R26, R26")
 	}
-	a.L("\tB\tnextrow")
+	a.L("\tB\tnextrow%s", sfx)
 }
 
 // neonPRequant requantizes genNeonP's rows (V4r, V4r+1; M in V16-V17, R in
-// V18-V19, zOut in V20) into bytes: rows 2p, 2p+1 in V28+p.
-func neonPRequant(a *Asm, mr int) {
+// V18-V19, zOut in V20) into bytes: rows 2p, 2p+1 in V28+p. half: only
+// V4r+1 (channels 4-7), rows 0-3 in the 4-byte lanes of V28.
+func neonPRequant(a *Asm, mr int, half bool) {
+	if half {
+		for r := 0; r < mr; r++ {
+			a.W("sqdmulh v%d.4s, v%d.4s, v17.4s", 4*r+1, 4*r+1)
+		}
+		for r := 0; r < mr; r++ {
+			a.W("srshl v%d.4s, v%d.4s, v19.4s", 4*r+1, 4*r+1)
+		}
+		for r := 0; r < mr; r++ {
+			if r%2 == 0 {
+				a.W("sqxtn v%d.4h, v%d.4s", 24+r/2, 4*r+1)
+			} else {
+				a.W("sqxtn2 v%d.8h, v%d.4s", 24+r/2, 4*r+1)
+			}
+		}
+		for p := 0; p < (mr+1)/2; p++ {
+			a.W("sqadd v%d.8h, v%d.8h, v20.8h", 24+p, 24+p)
+		}
+		a.W("sqxtn v28.8b, v24.8h")
+		if mr > 2 {
+			a.W("sqxtn2 v28.16b, v25.8h")
+		}
+		return
+	}
 	for r := 0; r < mr; r++ {
 		for h := 0; h < 2; h++ {
 			a.W("sqdmulh v%d.4s, v%d.4s, v%d.4s", 4*r+h, 4*r+h, 16+h)
@@ -342,17 +488,21 @@ func neonPRequant(a *Asm, mr int) {
 // replicates the row's (x0, x1) and (x2, x3), and SMULL(2) Wa + SMLAL(2) Wb
 // give lanes [c0 c0 c1 c1 c2 c2 c3 c3] (channels 4-7 from the high
 // halves), which SADALP adds to the sums: 4 multiplies + 2 SADALPs a row
-// (a pair-layout step: 4 + 4).
-func neonPOdd(a *Asm, mr int) {
+// (a pair-layout step: 4 + 4). half: channels 4-7 only.
+func neonPOdd(a *Asm, mr int, half bool) {
 	a.L("\tVLD2\t(R24), [V16.H8, V17.H8]")
 	for r := 0; r < mr; r++ {
 		b, t := 4*r, 28+2*(r%2)
 		a.L("\tVLD2R\t(%s), [V%d.H8, V%d.H8]", xr[r], b+2, b+3)
-		a.W("smull v%d.8h, v%d.8b, v16.8b", t, b+2)
-		a.W("smlal v%d.8h, v%d.8b, v17.8b", t, b+3)
+		if !half {
+			a.W("smull v%d.8h, v%d.8b, v16.8b", t, b+2)
+			a.W("smlal v%d.8h, v%d.8b, v17.8b", t, b+3)
+		}
 		a.W("smull2 v%d.8h, v%d.16b, v16.16b", t+1, b+2)
 		a.W("smlal2 v%d.8h, v%d.16b, v17.16b", t+1, b+3)
-		a.W("sadalp v%d.4s, v%d.8h", b, t)
+		if !half {
+			a.W("sadalp v%d.4s, v%d.8h", b, t)
+		}
 		a.W("sadalp v%d.4s, v%d.8h", b+1, t+1)
 	}
 }
@@ -361,8 +511,8 @@ func neonPOdd(a *Asm, mr int) {
 // the weights (32 bytes a group: channels 0-3 in V16+2g, 4-7 in V17+2g),
 // each row's groups replicated into V24…, then per pair of channels and
 // pair of groups SMULL(2) + SMLAL(2) into an int16 temporary (V28-V31) and
-// SADALP into the row's sum of that pair.
-func neonPStep(a *Asm, mr, ng int) {
+// SADALP into the row's sum of that pair (half: channels 4-7 only).
+func neonPStep(a *Asm, mr, ng int, half bool) {
 	for j := 0; j < 2*ng; j += 4 {
 		n := min(4, 2*ng-j)
 		regs := make([]string, n)
@@ -378,7 +528,7 @@ func neonPStep(a *Asm, mr, ng int) {
 			regs[g] = fmt.Sprintf("V%d.S4", 24+g)
 		}
 		a.L("\tVLD%dR.P\t%d(%s), [%s]", ng, 4*ng, xr[r], strings.Join(regs, ", "))
-		for j := 0; j < 4; j++ { // channels 2j, 2j+1
+		for j := pick(half, 2, 0); j < 4; j++ { // channels 2j, 2j+1
 			h, hi := j/2, j%2 == 1
 			sfx, in := "", "8b"
 			if hi {
@@ -678,7 +828,10 @@ func genDot(a *Asm, name string, f32 bool, mr int) {
 // R with one VLD1, a row group's 16 sums start as 4 four-register loads. R22: bit 0 a
 // clamp narrower than int8, bit 1 a non-zero L in the block; either sends
 // the group to a slower copy of the epilogue (SQSHL, SMAX/SMIN).
-func genDot8(a *Asm, name string) {
+//
+// half: only channels 4-7 of the block (sums V2r+1), stored at dst+4: the
+// overlapping last block when n % 8 <= 4 (see genNeonP).
+func genDot8(a *Asm, name string, half bool) {
 	a.L("\n// func %s(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk int, w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, scr *[40]int32)", name)
 	a.L("TEXT ·%s(SB), NOSPLIT, $0-104", name)
 	a.L("\tMOVD\tdst+0(FP), R0")
@@ -695,11 +848,19 @@ func genDot8(a *Asm, name string) {
 	a.L("\tMOVW\tqmin+84(FP), R12")
 	a.L("\tMOVW\tqmax+88(FP), R13")
 	a.L("\tMOVD\tscr+96(FP), R21")
+	if half {
+		a.L("\tADD\t$4, R0, R0")
+	}
 	clampFlag(a)
 	rowEnd(a)
+	loopCount(a, "R7")
+	// R12 = 16 - 7*srcStride, R13 = 8 - 7*srcStride: the last row's load
+	// of a step moves the input pointer back to row 0, 4·ng bytes on
 	a.L("\tLSL\t$3, R3, R13")
-	a.L("\tSUB\t$16, R13, R12")
-	a.L("\tSUB\t$8, R13, R13")
+	a.L("\tSUB\tR3, R13, R13")
+	a.L("\tNEG\tR13, R13")
+	a.L("\tADD\t$16, R13, R12")
+	a.L("\tADD\t$8, R13, R13")
 	a.L("\tADD\t$64, R21, R16") // the bias copies in scr
 	a.L("blk:")
 	a.L("\tVLD2\t(R10), [V24.S4, V25.S4]")
@@ -730,82 +891,117 @@ func genDot8(a *Asm, name string) {
 	a.L("\tORR\tR20<<1, R22, R22")
 	a.L("\tMOVD\tR2, R14")
 	a.L("\tMOVD\tR0, R26")
-	a.L("rowgrp:")
-	// one input pointer R15 walks the 8 rows (register post-increment by
-	// srcStride) and steps back to row 0 after each step: R12 = 8*srcStride
-	// - 16, R13 = 8*srcStride - 8
-	a.L("\tMOVD\tR14, R15")
-	a.L("\tADD\tR3<<3, R14, R14")
-	for r := 0; r < 8; r += 2 {
-		a.L("\tVLD1\t(R16), [V%d.S4, V%d.S4, V%d.S4, V%d.S4]", 2*r, 2*r+1, 2*r+2, 2*r+3)
-	}
-	a.L("\tMOVD\tR8, R24")
-	a.L("\tLSR\t$4, R5, R25")
-	a.L("\tCBZ\tR25, ktail")
-	a.L("kloop:")
-	dot8Step(a, 4)
-	a.L("\tSUBS\t$1, R25, R25")
-	a.L("\tBNE\tkloop")
-	a.L("ktail:")
-	a.L("\tTBZ\t$3, R5, k4")
-	dot8Step(a, 2)
-	a.L("k4:")
-	a.L("\tTBZ\t$2, R5, epi")
-	dot8Step(a, 1)
-	a.L("epi:")
+	// One copy of the row-group loop per K shape (a 16-k loop or not, an
+	// 8-k step or not, a 4-k step or not), picked once per block: no
+	// branches on kpad per row group.
+	kshapeJump(a, "R7", "rg")
 	// M0 M1 R0 R1 into V16-V19, zOut (int16) into V20
-	epilogue := func(slow bool) {
+	epilogue := func(slow bool, sfx string) {
 		a.L("\tVLD1\t(R21), [V16.S4, V17.S4, V18.S4, V19.S4]")
 		a.L("\tVDUP\tR11, V20.H8")
 		if slow {
-			a.L("\tTBZ\t$1, R22, snosh")
+			a.L("\tTBZ\t$1, R22, snosh%s", sfx)
 			a.L("\tADD\t$128, R21, R20")
 			a.L("\tVLD1\t(R20), [V22.S4, V23.S4]")
-			for i := 0; i < 16; i++ {
+			for i := pick(half, 1, 0); i < 16; i += pick(half, 2, 1) {
 				a.W("sqshl v%d.4s, v%d.4s, v%d.4s", i, i, 22+i%2)
 			}
-			a.L("snosh:")
+			a.L("snosh%s:", sfx)
 		} else {
-			a.L("\tCBNZ\tR22, slow")
+			a.L("\tCBNZ\tR22, slow%s", sfx)
 		}
-		for i := 0; i < 16; i++ {
+		for i := pick(half, 1, 0); i < 16; i += pick(half, 2, 1) {
 			a.W("sqdmulh v%d.4s, v%d.4s, v%d.4s", i, i, 16+i%2)
 		}
-		for i := 0; i < 16; i++ {
+		for i := pick(half, 1, 0); i < 16; i += pick(half, 2, 1) {
 			a.W("srshl v%d.4s, v%d.4s, v%d.4s", i, i, 18+i%2)
 		}
-		for r := 0; r < 8; r++ {
-			a.W("sqxtn v%d.4h, v%d.4s", 24+r, 2*r)
-			a.W("sqxtn2 v%d.8h, v%d.4s", 24+r, 2*r+1)
-		}
-		for r := 0; r < 8; r++ {
-			a.W("sqadd v%d.8h, v%d.8h, v20.8h", 24+r, 24+r)
-		}
-		// rows 2p, 2p+1 into Vp
-		for p := 0; p < 4; p++ {
-			a.W("sqxtn v%d.8b, v%d.8h", p, 24+2*p)
-			a.W("sqxtn2 v%d.16b, v%d.8h", p, 25+2*p)
+		outs := []int{0, 1, 2, 3}
+		if half {
+			// rows 2p, 2p+1 into V24+p (int16), rows 0-3 into V0, 4-7 into V2
+			for r := 0; r < 8; r++ {
+				if r%2 == 0 {
+					a.W("sqxtn v%d.4h, v%d.4s", 24+r/2, 2*r+1)
+				} else {
+					a.W("sqxtn2 v%d.8h, v%d.4s", 24+r/2, 2*r+1)
+				}
+			}
+			for p := 0; p < 4; p++ {
+				a.W("sqadd v%d.8h, v%d.8h, v20.8h", 24+p, 24+p)
+			}
+			for p := 0; p < 4; p++ {
+				if p%2 == 0 {
+					a.W("sqxtn v%d.8b, v%d.8h", p, 24+p)
+				} else {
+					a.W("sqxtn2 v%d.16b, v%d.8h", p-1, 24+p)
+				}
+			}
+			outs = []int{0, 2}
+		} else {
+			for r := 0; r < 8; r++ {
+				a.W("sqxtn v%d.4h, v%d.4s", 24+r, 2*r)
+				a.W("sqxtn2 v%d.8h, v%d.4s", 24+r, 2*r+1)
+			}
+			for r := 0; r < 8; r++ {
+				a.W("sqadd v%d.8h, v%d.8h, v20.8h", 24+r, 24+r)
+			}
+			// rows 2p, 2p+1 into Vp
+			for p := 0; p < 4; p++ {
+				a.W("sqxtn v%d.8b, v%d.8h", p, 24+2*p)
+				a.W("sqxtn2 v%d.16b, v%d.8h", p, 25+2*p)
+			}
 		}
 		if slow {
-			a.L("\tTBZ\t$0, R22, snoclamp")
+			a.L("\tTBZ\t$0, R22, snoclamp%s", sfx)
 			a.L("\tMOVW\tqmin+84(FP), R20")
 			a.L("\tVDUP\tR20, V16.B16")
 			a.L("\tMOVW\tqmax+88(FP), R20")
 			a.L("\tVDUP\tR20, V17.B16")
-			for p := 0; p < 4; p++ {
+			for _, p := range outs {
 				a.W("smax v%d.16b, v%d.16b, v16.16b", p, p)
 				a.W("smin v%d.16b, v%d.16b, v17.16b", p, p)
 			}
-			a.L("snoclamp:")
+			a.L("snoclamp%s:", sfx)
 		}
 		for r := 0; r < 8; r++ {
-			a.L("\tVST1.P\tV%d.D[%d], (R26)(R1)", r/2, r%2)
+			if half {
+				a.L("\tVST1.P\tV%d.S[%d], (R26)(R1)", 2*(r/4), r%4)
+			} else {
+				a.L("\tVST1.P\tV%d.D[%d], (R26)(R1)", r/2, r%2)
+			}
 		}
 	}
-	epilogue(false)
-	a.L("nextrow:")
-	a.L("\tCMP\tR4, R14")
-	a.L("\tBLO\trowgrp")
+	for _, sh := range kshapes {
+		sfx := sh.suffix()
+		a.L("rg%s:", sfx)
+		// one input pointer R15 walks the 8 rows (register post-increment by
+		// srcStride; the last row's by R12 or R13 steps back to row 0)
+		a.L("\tMOVD\tR14, R15")
+		a.L("\tADD\tR3<<3, R14, R14")
+		for r := 0; r < 8; r += 2 {
+			a.L("\tVLD1\t(R16), [V%d.S4, V%d.S4, V%d.S4, V%d.S4]", 2*r, 2*r+1, 2*r+2, 2*r+3)
+		}
+		a.L("\tMOVD\tR8, R24")
+		if sh.loop {
+			a.L("\tMOVD\tR7, R25")
+			kloop2(a, sfx, func() { dot8Step(a, 4, half) })
+		}
+		if sh.k8 {
+			dot8Step(a, 2, half)
+		}
+		if sh.k4 {
+			dot8Step(a, 1, half)
+		}
+		epilogue(false, sfx)
+		a.L("nextrow%s:", sfx)
+		a.L("\tCMP\tR4, R14")
+		a.L("\tBLO\trg%s", sfx)
+		a.L("\tB\tnextblk")
+		a.L("slow%s:", sfx)
+		epilogue(true, sfx)
+		a.L("\tB\tnextrow%s", sfx)
+	}
+	a.L("nextblk:")
 	a.L("\tADD\t$8, R0, R0")
 	a.L("\tADD\tR5<<3, R8, R8")
 	a.L("\tADD\t$32, R9, R9")
@@ -813,9 +1009,6 @@ func genDot8(a *Asm, name string) {
 	a.L("\tSUBS\t$1, R6, R6")
 	a.L("\tBNE\tblk")
 	a.L("\tRET")
-	a.L("slow:")
-	epilogue(true)
-	a.L("\tB\tnextrow")
 }
 
 // dotStep emits one step of ng 4-k groups (ng = 4, 2 or 1): the packed
@@ -833,31 +1026,31 @@ func dotStep(a *Asm, mr, ng int) {
 			a.L("\tVLD1.P\t4(%s), V%d.S[0]", xr[i], 24+i)
 		}
 	}
-	dotGroups(a, mr, ng)
+	dotGroups(a, mr, ng, false)
 }
 
 // dot8Step is dotStep for genDot8: rows 0-7 through R15 (post-increment by
-// srcStride), then R15 back to row 0, 4·ng bytes on (not after the last,
-// 4-k step).
-func dot8Step(a *Asm, ng int) {
+// srcStride; row 7's load moves R15 back to row 0, 4·ng bytes on, except in
+// the last, 4-k step).
+func dot8Step(a *Asm, ng int, half bool) {
 	dotWeights(a, ng)
 	for i := 0; i < 8; i++ {
+		inc := "R3"
+		if i == 7 && ng == 4 {
+			inc = "R12"
+		} else if i == 7 && ng == 2 {
+			inc = "R13"
+		}
 		switch ng {
 		case 4:
-			a.L("\tVLD1.P\t(R15)(R3), [V%d.B16]", 24+i)
+			a.L("\tVLD1.P\t(R15)(%s), [V%d.B16]", inc, 24+i)
 		case 2:
-			a.L("\tVLD1.P\t(R15)(R3), [V%d.B8]", 24+i)
+			a.L("\tVLD1.P\t(R15)(%s), [V%d.B8]", inc, 24+i)
 		default:
-			a.L("\tVLD1.P\t(R15)(R3), V%d.S[0]", 24+i)
+			a.L("\tVLD1.P\t(R15)(%s), V%d.S[0]", inc, 24+i)
 		}
 	}
-	switch ng {
-	case 4:
-		a.L("\tSUB\tR12, R15, R15")
-	case 2:
-		a.L("\tSUB\tR13, R15, R15")
-	}
-	dotGroups(a, 8, ng)
+	dotGroups(a, 8, ng, half)
 }
 
 // dotWeights loads the packed weights of ng 4-k groups (32 bytes a group)
@@ -874,11 +1067,12 @@ func dotWeights(a *Asm, ng int) {
 }
 
 // dotGroups emits the SDOTs of ng 4-k groups: group g's weights are in
-// V16+2g (channels 0-3) and V17+2g (4-7), row r's inputs in lane g of V24+r.
-func dotGroups(a *Asm, mr, ng int) {
+// V16+2g (channels 0-3) and V17+2g (4-7), row r's inputs in lane g of V24+r
+// (half: channels 4-7 only).
+func dotGroups(a *Asm, mr, ng int, half bool) {
 	for g := 0; g < ng; g++ {
 		for r := 0; r < mr; r++ {
-			for h := 0; h < 2; h++ {
+			for h := pick(half, 1, 0); h < 2; h++ {
 				a.W("sdot v%d.4s, v%d.16b, v%d.4b[%d]", 2*r+h, 16+2*g+h, 24+r, g)
 			}
 		}
@@ -888,11 +1082,12 @@ func dotGroups(a *Asm, mr, ng int) {
 func gemmNeonFile() string {
 	a := &Asm{}
 	a.L(header)
-	genNeonP(a, "gemmQ8Neon", false, 4)
-	genNeonP(a, "gemmF32Neon", true, 4)
-	genNeonP(a, "gemmQ8Neon1", false, 1)
+	genNeonP(a, "gemmQ8Neon", false, 4, false)
+	genNeonP(a, "gemmF32Neon", true, 4, false)
+	genNeonP(a, "gemmQ8Neon1", false, 1, false)
 	genNeonK8(a, "gemmQ8NeonK8")
-	genNeonP(a, "gemmF32Neon1", true, 1)
+	genNeonP(a, "gemmF32Neon1", true, 1, false)
+	genNeonP(a, "gemmQ8NeonH", false, 4, true)
 	return a.String()
 }
 
@@ -900,7 +1095,8 @@ func gemmDotFile() string {
 	a := &Asm{}
 	a.L(header)
 	genDot(a, "gemmQ8Dot", false, 4)
-	genDot8(a, "gemmQ8Dot8")
+	genDot8(a, "gemmQ8Dot8", false)
+	genDot8(a, "gemmQ8Dot8H", true)
 	genDot(a, "gemmF32Dot", true, 4)
 	genDot(a, "gemmQ8Dot1", false, 1)
 	genDot(a, "gemmF32Dot1", true, 1)
