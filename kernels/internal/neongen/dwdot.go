@@ -1,5 +1,7 @@
 package neongen
 
+import "fmt"
+
 // The dotprod depthwise kernels (dwconv_dot_arm64.s): SDOT over the taps of
 // a kernel row, lanes = channels. For one 16-channel block and one input
 // row, dwDotBuildBody builds a "tap window" row T: entry m is the
@@ -176,18 +178,30 @@ nopad:
 	MOVD	$%d, R13 // one pixel's step from group to group
 	MOVD	ZR, R16 // window offset of pixel 0
 	CMP	$4, R2
-	BLT	single
-quad:
+	BLT	single`, 64*(d-3), 64*d)
+	ks := dwDotKs(groups)
+	fast := groups <= 2 // K <= 7: a register per kernel row
+	if fast {
+		for _, k := range ks {
+			a.L("\tCMP\t$%d, R4", k)
+			a.L("\tBEQ\tfquad%d", k)
+		}
+	}
+	a.L(`quad:
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
 	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
 	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
 	MOVD	R3, R8
 	MOVD	R17, R11
-	MOVD	R4, R9`, 64*(d-3), 64*d)
-	// all k rows in the image (the usual case): unrolled, no loop
-	ks := dwDotKs(groups)
-	for _, k := range ks {
+	MOVD	R4, R9`)
+	// all k rows in the image (the usual case): unrolled, no loop (for
+	// k <= 7 dwDotFastQuads does these rows)
+	qks := ks
+	if fast {
+		qks = nil
+	}
+	for _, k := range qks {
 		a.L("\tCMP\t$%d, R9", k)
 		a.L("\tBEQ\tqfull%d", k)
 	}
@@ -215,7 +229,7 @@ quad:
 	a.S(`	SUBS	$1, R9, R9
 	BNE	qrow
 	B	qreq`)
-	for _, k := range ks {
+	for _, k := range qks {
 		a.L("qfull%d:", k)
 		for range k {
 			qrowBody()
@@ -227,8 +241,14 @@ quad:
 	a.S(`	ADD	$256, R16, R16
 	SUB	$4, R2, R2
 	CMP	$4, R2
-	BGE	quad
-single:
+	BGE	quad`)
+	if fast {
+		a.S("\tB\tsingle")
+		for _, k := range ks {
+			dwDotFastQuads(a, k, groups, stride)
+		}
+	}
+	a.S(`single:
 	CBZ	R2, rowdone
 one:
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
@@ -269,6 +289,77 @@ one:
 	SUBS	$1, R2, R2
 	BNE	one
 rowdone:`)
+}
+
+// dwDotFastRows are the registers of dwDotFastQuads' row cursors.
+var dwDotFastRows = []int{8, 9, 10, 13, 19, 20, 26}
+
+// dwDotFastQuads is the quad loop of an output row whose k kernel rows
+// are all in the image (every row away from the top and bottom) for
+// k <= 7: each kernel row's window cursor stays in a register from quad
+// to quad (the last load of a row post-increments it to the next quad's
+// pixel 0), so a row costs its loads and SDOTs only, and the loop does
+// not test the row count. It leaves R16 (window offset of the next
+// pixel) and R13 as the single-pixel loop expects.
+func dwDotFastQuads(a *Asm, k, groups, stride int) {
+	d := 4 / stride
+	a.L("fquad%d:", k)
+	rows := dwDotFastRows[:k]
+	for r, x := range rows {
+		a.L("\tMOVD\t%d(R3), R%d", 8*r, x)
+	}
+	// pixel 3's post-increment: to the next group's pixel 0 (64*(d-3)),
+	// after the last group to the next quad (64*(1-d*(groups-1))); at
+	// most one of them is not 64.
+	inc := func(g int) int {
+		if g < groups-1 {
+			return 64 * (d - 3)
+		}
+		return 64 * (1 - d*(groups-1))
+	}
+	reg := 0
+	for g := range groups {
+		if v := inc(g); v != 64 {
+			if reg != 0 && reg != v {
+				panic("neongen: dwDotFastQuads: two post-increments")
+			}
+			reg = v
+		}
+	}
+	if reg != 0 {
+		a.L("\tMOVD\t$%d, R12", reg)
+	}
+	a.L("fq%dloop:", k)
+	a.S(`	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11`)
+	for _, row := range rows {
+		for g := range groups {
+			a.L("\tVLD1.P\t64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]")
+			for p := range 4 {
+				x := 4 + 4*(p%2)
+				if p < 3 || inc(g) == 64 {
+					a.L("\tVLD1.P\t64(R%d), [V%d.B16, V%d.B16, V%d.B16, V%d.B16]", row, x, x+1, x+2, x+3)
+				} else {
+					a.L("\tVLD1.P\t(R%d)(R12), [V%d.B16, V%d.B16, V%d.B16, V%d.B16]", row, x, x+1, x+2, x+3)
+				}
+				for r := range 4 {
+					a.W("sdot v%d.4s, v%d.16b, v%d.16b", 16+4*p+r, x+r, r)
+				}
+			}
+		}
+	}
+	dwDotRequant(a, 4, fmt.Sprintf("fq%dnosh", k))
+	a.L(`	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq%dloop
+	MOVD	$%d, R13
+	MOVD	16(R22), R16
+	SUB	R2, R16, R16
+	LSL	$6, R16, R16 // 64 * pixels done
+	B	single`, k, 64*d)
 }
 
 // dwDotKs lists the odd kernel sizes (3…11) with ceil(k/4) = groups.
