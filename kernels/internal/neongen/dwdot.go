@@ -176,18 +176,18 @@ func dwDotKernelBody(a *Asm, groups, stride int) {
 nopad:
 	MOVD	$%d, R12 // pixel 3's post-increment: to the next group's pixel 0
 	MOVD	$%d, R13 // one pixel's step from group to group
-	MOVD	ZR, R16 // window offset of pixel 0
-	CMP	$4, R2
-	BLT	single`, 64*(d-3), 64*d)
+	MOVD	ZR, R16 // window offset of pixel 0`, 64*(d-3), 64*d)
 	ks := dwDotKs(groups)
 	fast := groups <= 2 // K <= 7: a register per kernel row
 	if fast {
-		for _, k := range ks {
-			a.L("\tCMP\t$%d, R4", k)
-			a.L("\tBEQ\tfquad%d", k)
+		for n := 1; n <= ks[len(ks)-1]; n++ {
+			a.L("\tCMP\t$%d, R4", n)
+			a.L("\tBEQ\tfquad%d", n)
 		}
 	}
-	a.L(`quad:
+	a.L(`	CMP	$4, R2
+	BLT	single
+quad:
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
 	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
@@ -196,7 +196,7 @@ nopad:
 	MOVD	R17, R11
 	MOVD	R4, R9`)
 	// all k rows in the image (the usual case): unrolled, no loop (for
-	// k <= 7 dwDotFastQuads does these rows)
+	// k <= 7 dwDotFastQuads does every row count but 0)
 	qks := ks
 	if fast {
 		qks = nil
@@ -244,8 +244,8 @@ nopad:
 	BGE	quad`)
 	if fast {
 		a.S("\tB\tsingle")
-		for _, k := range ks {
-			dwDotFastQuads(a, k, groups, stride)
+		for n := 1; n <= ks[len(ks)-1]; n++ {
+			dwDotFastQuads(a, n, groups, stride)
 		}
 	}
 	a.S(`single:
@@ -294,13 +294,13 @@ rowdone:`)
 // dwDotFastRows are the registers of dwDotFastQuads' row cursors.
 var dwDotFastRows = []int{8, 9, 10, 13, 19, 20, 26}
 
-// dwDotFastQuads is the quad loop of an output row whose k kernel rows
-// are all in the image (every row away from the top and bottom) for
-// k <= 7: each kernel row's window cursor stays in a register from quad
-// to quad (the last load of a row post-increments it to the next quad's
-// pixel 0), so a row costs its loads and SDOTs only, and the loop does
-// not test the row count. It leaves R16 (window offset of the next
-// pixel) and R13 as the single-pixel loop expects.
+// dwDotFastQuads is the quad loop of an output row with k kernel rows in
+// the image (k <= 7; all K of them away from the top and bottom, fewer
+// near them): each kernel row's window cursor stays in a register from
+// quad to quad (the last load of a row post-increments it to the next
+// quad's pixel 0), so a row costs its loads and SDOTs only, and the loop
+// does not test the row count; then the last n % 4 pixels the same way,
+// one at a time.
 func dwDotFastQuads(a *Asm, k, groups, stride int) {
 	d := 4 / stride
 	a.L("fquad%d:", k)
@@ -329,6 +329,8 @@ func dwDotFastQuads(a *Asm, k, groups, stride int) {
 	if reg != 0 {
 		a.L("\tMOVD\t$%d, R12", reg)
 	}
+	a.L("\tCMP\t$4, R2")
+	a.L("\tBLT\tfs%dentry", k)
 	a.L("fq%dloop:", k)
 	a.S(`	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
@@ -355,11 +357,37 @@ func dwDotFastQuads(a *Asm, k, groups, stride int) {
 	a.L(`	SUB	$4, R2, R2
 	CMP	$4, R2
 	BGE	fq%dloop
-	MOVD	$%d, R13
-	MOVD	16(R22), R16
-	SUB	R2, R16, R16
-	LSL	$6, R16, R16 // 64 * pixels done
-	B	single`, k, 64*d)
+fs%dentry:
+	CBZ	R2, rowdone`, k, k)
+	// The last pixels one at a time, the same cursors: a group's load
+	// steps to the next group (64*d, R4), the last group's to the next
+	// pixel (64*(1-d*(groups-1)), as after a quad).
+	if groups > 1 {
+		a.L("\tMOVD\t$%d, R4", 64*d)
+	}
+	a.L("fs%dloop:", k)
+	a.S(`	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11`)
+	for _, row := range rows {
+		for g := range groups {
+			a.L("\tVLD1.P\t64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]")
+			switch {
+			case g < groups-1:
+				a.L("\tVLD1.P\t(R%d)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]", row)
+			case inc(g) == 64:
+				a.L("\tVLD1.P\t64(R%d), [V4.B16, V5.B16, V6.B16, V7.B16]", row)
+			default:
+				a.L("\tVLD1.P\t(R%d)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]", row)
+			}
+			for r := range 4 {
+				a.W("sdot v%d.4s, v%d.16b, v%d.16b", 16+r, 4+r, r)
+			}
+		}
+	}
+	dwDotRequant(a, 1, fmt.Sprintf("fs%dnosh", k))
+	a.L(`	SUBS	$1, R2, R2
+	BNE	fs%dloop
+	B	rowdone`, k)
 }
 
 // dwDotKs lists the odd kernel sizes (3…11) with ceil(k/4) = groups.
