@@ -46,17 +46,30 @@ gpadl:
 	SUBS	$1, R4, R4
 	BNE	gpadl
 gsrc:
-	CMP	$4, R5
-	BLT	gsrc1chk
-gsrc4:
+	SUBS	$8, R5, R5
+	BLT	gsrc4chk
+gsrc8:
+	VLD1.P	(R2)(R3), [V16.B16]
+	VLD1.P	(R2)(R3), [V17.B16]
+	VLD1.P	(R2)(R3), [V18.B16]
+	VLD1.P	(R2)(R3), [V19.B16]
+	VLD1.P	(R2)(R3), [V20.B16]
+	VLD1.P	(R2)(R3), [V21.B16]
+	VLD1.P	(R2)(R3), [V22.B16]
+	VLD1.P	(R2)(R3), [V23.B16]
+	VST1.P	[V16.B16, V17.B16, V18.B16, V19.B16], 64(R9)
+	VST1.P	[V20.B16, V21.B16, V22.B16, V23.B16], 64(R9)
+	SUBS	$8, R5, R5
+	BGE	gsrc8
+gsrc4chk:
+	ADD	$8, R5, R5 // 0..7 left
+	TBZ	$2, R5, gsrc1chk
 	VLD1.P	(R2)(R3), [V26.B16]
 	VLD1.P	(R2)(R3), [V27.B16]
 	VLD1.P	(R2)(R3), [V28.B16]
 	VLD1.P	(R2)(R3), [V29.B16]
 	VST1.P	[V26.B16, V27.B16, V28.B16, V29.B16], 64(R9)
 	SUB	$4, R5, R5
-	CMP	$4, R5
-	BGE	gsrc4
 gsrc1chk:
 	CBZ	R5, gpadr
 gsrc1:
