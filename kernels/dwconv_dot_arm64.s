@@ -25,6 +25,16 @@ TEXT ·dwDotTileG1S1(SB), NOSPLIT, $0-8
 	MOVD	120(R22), R25 // k
 	MOVD	144(R22), R23 // oy
 	MOVD	ZR, R24 // next: input rows below it are built
+	MOVD	176(R22), R6 // rq: its constants, kept for every row (the
+	MOVW	324(R6), R9 // row builds use R0-R9, V0-V7, V16-V31)
+	MOVW	328(R6), R10
+	MOVW	332(R6), R11
+	VDUP	R9, V12.H8 // zOut
+	VDUP	R10, V13.B16 // qmin
+	VDUP	R11, V14.B16 // qmax
+	MOVW	340(R6), R21 // clamp
+	ADD	$64, R6, R14 // R
+	ADD	$128, R6, R15 // L
 rowloop:
 	MOVD	152(R22), R0
 	CMP	R0, R23
@@ -175,16 +185,7 @@ built:
 	MOVD	216(R22), R19
 	MOVD	176(R22), R6 // rq
 
-	MOVW	324(R6), R9
-	MOVW	328(R6), R10
-	MOVW	332(R6), R11
-	VDUP	R9, V12.H8
-	VDUP	R10, V13.B16
-	VDUP	R11, V14.B16
 	MOVW	336(R6), R7 // lsh
-	MOVW	340(R6), R21 // clamp
-	ADD	$64, R6, R14 // R
-	ADD	$128, R6, R15 // L
 	ADD	$192, R6, R5 // bias: rq.b
 	CBZ	R20, nopad
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
@@ -210,12 +211,12 @@ nopad:
 	MOVD	$64, R12 // pixel 3's post-increment: to the next group's pixel 0
 	MOVD	$256, R13 // one pixel's step from group to group
 	MOVD	ZR, R16 // window offset of pixel 0
-	CMP	$1, R4
-	BEQ	fquad1
-	CMP	$2, R4
-	BEQ	fquad2
 	CMP	$3, R4
 	BEQ	fquad3
+	CMP	$2, R4
+	BEQ	fquad2
+	CMP	$1, R4
+	BEQ	fquad1
 	CMP	$4, R2
 	BLT	single
 quad:
@@ -1078,6 +1079,16 @@ TEXT ·dwDotTileG1S2(SB), NOSPLIT, $0-8
 	MOVD	120(R22), R25 // k
 	MOVD	144(R22), R23 // oy
 	MOVD	ZR, R24 // next: input rows below it are built
+	MOVD	176(R22), R6 // rq: its constants, kept for every row (the
+	MOVW	324(R6), R9 // row builds use R0-R9, V0-V7, V16-V31)
+	MOVW	328(R6), R10
+	MOVW	332(R6), R11
+	VDUP	R9, V12.H8 // zOut
+	VDUP	R10, V13.B16 // qmin
+	VDUP	R11, V14.B16 // qmax
+	MOVW	340(R6), R21 // clamp
+	ADD	$64, R6, R14 // R
+	ADD	$128, R6, R15 // L
 rowloop:
 	MOVD	152(R22), R0
 	CMP	R0, R23
@@ -1229,16 +1240,7 @@ built:
 	MOVD	216(R22), R19
 	MOVD	176(R22), R6 // rq
 
-	MOVW	324(R6), R9
-	MOVW	328(R6), R10
-	MOVW	332(R6), R11
-	VDUP	R9, V12.H8
-	VDUP	R10, V13.B16
-	VDUP	R11, V14.B16
 	MOVW	336(R6), R7 // lsh
-	MOVW	340(R6), R21 // clamp
-	ADD	$64, R6, R14 // R
-	ADD	$128, R6, R15 // L
 	ADD	$192, R6, R5 // bias: rq.b
 	CBZ	R20, nopad
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
@@ -1264,12 +1266,12 @@ nopad:
 	MOVD	$-64, R12 // pixel 3's post-increment: to the next group's pixel 0
 	MOVD	$128, R13 // one pixel's step from group to group
 	MOVD	ZR, R16 // window offset of pixel 0
-	CMP	$1, R4
-	BEQ	fquad1
-	CMP	$2, R4
-	BEQ	fquad2
 	CMP	$3, R4
 	BEQ	fquad3
+	CMP	$2, R4
+	BEQ	fquad2
+	CMP	$1, R4
+	BEQ	fquad1
 	CMP	$4, R2
 	BLT	single
 quad:
@@ -2132,6 +2134,16 @@ TEXT ·dwDotTileG2S1(SB), NOSPLIT, $0-8
 	MOVD	120(R22), R25 // k
 	MOVD	144(R22), R23 // oy
 	MOVD	ZR, R24 // next: input rows below it are built
+	MOVD	176(R22), R6 // rq: its constants, kept for every row (the
+	MOVW	324(R6), R9 // row builds use R0-R9, V0-V7, V16-V31)
+	MOVW	328(R6), R10
+	MOVW	332(R6), R11
+	VDUP	R9, V12.H8 // zOut
+	VDUP	R10, V13.B16 // qmin
+	VDUP	R11, V14.B16 // qmax
+	MOVW	340(R6), R21 // clamp
+	ADD	$64, R6, R14 // R
+	ADD	$128, R6, R15 // L
 rowloop:
 	MOVD	152(R22), R0
 	CMP	R0, R23
@@ -2282,16 +2294,7 @@ built:
 	MOVD	216(R22), R19
 	MOVD	176(R22), R6 // rq
 
-	MOVW	324(R6), R9
-	MOVW	328(R6), R10
-	MOVW	332(R6), R11
-	VDUP	R9, V12.H8
-	VDUP	R10, V13.B16
-	VDUP	R11, V14.B16
 	MOVW	336(R6), R7 // lsh
-	MOVW	340(R6), R21 // clamp
-	ADD	$64, R6, R14 // R
-	ADD	$128, R6, R15 // L
 	ADD	$192, R6, R5 // bias: rq.b
 	CBZ	R20, nopad
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
@@ -2317,20 +2320,20 @@ nopad:
 	MOVD	$64, R12 // pixel 3's post-increment: to the next group's pixel 0
 	MOVD	$256, R13 // one pixel's step from group to group
 	MOVD	ZR, R16 // window offset of pixel 0
-	CMP	$1, R4
-	BEQ	fquad1
-	CMP	$2, R4
-	BEQ	fquad2
-	CMP	$3, R4
-	BEQ	fquad3
-	CMP	$4, R4
-	BEQ	fquad4
-	CMP	$5, R4
-	BEQ	fquad5
-	CMP	$6, R4
-	BEQ	fquad6
 	CMP	$7, R4
 	BEQ	fquad7
+	CMP	$6, R4
+	BEQ	fquad6
+	CMP	$5, R4
+	BEQ	fquad5
+	CMP	$4, R4
+	BEQ	fquad4
+	CMP	$3, R4
+	BEQ	fquad3
+	CMP	$2, R4
+	BEQ	fquad2
+	CMP	$1, R4
+	BEQ	fquad1
 	CMP	$4, R2
 	BLT	single
 quad:
@@ -5350,6 +5353,16 @@ TEXT ·dwDotTileG2S2(SB), NOSPLIT, $0-8
 	MOVD	120(R22), R25 // k
 	MOVD	144(R22), R23 // oy
 	MOVD	ZR, R24 // next: input rows below it are built
+	MOVD	176(R22), R6 // rq: its constants, kept for every row (the
+	MOVW	324(R6), R9 // row builds use R0-R9, V0-V7, V16-V31)
+	MOVW	328(R6), R10
+	MOVW	332(R6), R11
+	VDUP	R9, V12.H8 // zOut
+	VDUP	R10, V13.B16 // qmin
+	VDUP	R11, V14.B16 // qmax
+	MOVW	340(R6), R21 // clamp
+	ADD	$64, R6, R14 // R
+	ADD	$128, R6, R15 // L
 rowloop:
 	MOVD	152(R22), R0
 	CMP	R0, R23
@@ -5501,16 +5514,7 @@ built:
 	MOVD	216(R22), R19
 	MOVD	176(R22), R6 // rq
 
-	MOVW	324(R6), R9
-	MOVW	328(R6), R10
-	MOVW	332(R6), R11
-	VDUP	R9, V12.H8
-	VDUP	R10, V13.B16
-	VDUP	R11, V14.B16
 	MOVW	336(R6), R7 // lsh
-	MOVW	340(R6), R21 // clamp
-	ADD	$64, R6, R14 // R
-	ADD	$128, R6, R15 // L
 	ADD	$192, R6, R5 // bias: rq.b
 	CBZ	R20, nopad
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
@@ -5536,20 +5540,20 @@ nopad:
 	MOVD	$-64, R12 // pixel 3's post-increment: to the next group's pixel 0
 	MOVD	$128, R13 // one pixel's step from group to group
 	MOVD	ZR, R16 // window offset of pixel 0
-	CMP	$1, R4
-	BEQ	fquad1
-	CMP	$2, R4
-	BEQ	fquad2
-	CMP	$3, R4
-	BEQ	fquad3
-	CMP	$4, R4
-	BEQ	fquad4
-	CMP	$5, R4
-	BEQ	fquad5
-	CMP	$6, R4
-	BEQ	fquad6
 	CMP	$7, R4
 	BEQ	fquad7
+	CMP	$6, R4
+	BEQ	fquad6
+	CMP	$5, R4
+	BEQ	fquad5
+	CMP	$4, R4
+	BEQ	fquad4
+	CMP	$3, R4
+	BEQ	fquad3
+	CMP	$2, R4
+	BEQ	fquad2
+	CMP	$1, R4
+	BEQ	fquad1
 	CMP	$4, R2
 	BLT	single
 quad:
@@ -8569,6 +8573,16 @@ TEXT ·dwDotTileG3S1(SB), NOSPLIT, $0-8
 	MOVD	120(R22), R25 // k
 	MOVD	144(R22), R23 // oy
 	MOVD	ZR, R24 // next: input rows below it are built
+	MOVD	176(R22), R6 // rq: its constants, kept for every row (the
+	MOVW	324(R6), R9 // row builds use R0-R9, V0-V7, V16-V31)
+	MOVW	328(R6), R10
+	MOVW	332(R6), R11
+	VDUP	R9, V12.H8 // zOut
+	VDUP	R10, V13.B16 // qmin
+	VDUP	R11, V14.B16 // qmax
+	MOVW	340(R6), R21 // clamp
+	ADD	$64, R6, R14 // R
+	ADD	$128, R6, R15 // L
 rowloop:
 	MOVD	152(R22), R0
 	CMP	R0, R23
@@ -8719,16 +8733,7 @@ built:
 	MOVD	216(R22), R19
 	MOVD	176(R22), R6 // rq
 
-	MOVW	324(R6), R9
-	MOVW	328(R6), R10
-	MOVW	332(R6), R11
-	VDUP	R9, V12.H8
-	VDUP	R10, V13.B16
-	VDUP	R11, V14.B16
 	MOVW	336(R6), R7 // lsh
-	MOVW	340(R6), R21 // clamp
-	ADD	$64, R6, R14 // R
-	ADD	$128, R6, R15 // L
 	ADD	$192, R6, R5 // bias: rq.b
 	CBZ	R20, nopad
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
@@ -10742,6 +10747,16 @@ TEXT ·dwDotTileG3S2(SB), NOSPLIT, $0-8
 	MOVD	120(R22), R25 // k
 	MOVD	144(R22), R23 // oy
 	MOVD	ZR, R24 // next: input rows below it are built
+	MOVD	176(R22), R6 // rq: its constants, kept for every row (the
+	MOVW	324(R6), R9 // row builds use R0-R9, V0-V7, V16-V31)
+	MOVW	328(R6), R10
+	MOVW	332(R6), R11
+	VDUP	R9, V12.H8 // zOut
+	VDUP	R10, V13.B16 // qmin
+	VDUP	R11, V14.B16 // qmax
+	MOVW	340(R6), R21 // clamp
+	ADD	$64, R6, R14 // R
+	ADD	$128, R6, R15 // L
 rowloop:
 	MOVD	152(R22), R0
 	CMP	R0, R23
@@ -10893,16 +10908,7 @@ built:
 	MOVD	216(R22), R19
 	MOVD	176(R22), R6 // rq
 
-	MOVW	324(R6), R9
-	MOVW	328(R6), R10
-	MOVW	332(R6), R11
-	VDUP	R9, V12.H8
-	VDUP	R10, V13.B16
-	VDUP	R11, V14.B16
 	MOVW	336(R6), R7 // lsh
-	MOVW	340(R6), R21 // clamp
-	ADD	$64, R6, R14 // R
-	ADD	$128, R6, R15 // L
 	ADD	$192, R6, R5 // bias: rq.b
 	CBZ	R20, nopad
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]

@@ -120,21 +120,13 @@ func dwDotRequant(a *Asm, np int, skip string) {
 // R17. The sums start at rq.b, plus rq.zIn*(top+bot) (16 int32 each at R20
 // and R19: the padding rows) when R20 != 0, and are requantized with rq =
 // R6 (M, R, L per channel; the SQSHLs by L run only if rq.lsh != 0, the
-// clamp only if rq.clamp != 0). Four pixels at a time, then one. Uses
+// clamp only if rq.clamp != 0; the caller sets V12-V14 = zOut, qmin,
+// qmax, R14, R15 = &rq.r, &rq.l and R21 = rq.clamp). Four pixels at a time, then one. Uses
 // R0-R17, R19-R21, V0-V31.
 func dwDotKernelBody(a *Asm, groups, stride int) {
 	d := 4 / stride // window entries from one tap group to the next
 	a.L(`
-	MOVW	324(R6), R9
-	MOVW	328(R6), R10
-	MOVW	332(R6), R11
-	VDUP	R9, V12.H8
-	VDUP	R10, V13.B16
-	VDUP	R11, V14.B16
 	MOVW	336(R6), R7 // lsh
-	MOVW	340(R6), R21 // clamp
-	ADD	$64, R6, R14 // R
-	ADD	$128, R6, R15 // L
 	ADD	$192, R6, R5 // bias: rq.b
 	CBZ	R20, nopad
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
@@ -156,7 +148,7 @@ nopad:
 	ks := dwDotKs(groups)
 	fast := groups <= 2 // K <= 7: a register per kernel row
 	if fast {
-		for n := 1; n <= ks[len(ks)-1]; n++ {
+		for n := ks[len(ks)-1]; n >= 1; n-- { // all k rows first
 			a.L("\tCMP\t$%d, R4", n)
 			a.L("\tBEQ\tfquad%d", n)
 		}
@@ -398,6 +390,16 @@ TEXT ·dwDotTileG%dS%d(SB), NOSPLIT, $0-8
 	MOVD	120(R22), R25 // k
 	MOVD	144(R22), R23 // oy
 	MOVD	ZR, R24 // next: input rows below it are built
+	MOVD	176(R22), R6 // rq: its constants, kept for every row (the
+	MOVW	324(R6), R9 // row builds use R0-R9, V0-V7, V16-V31)
+	MOVW	328(R6), R10
+	MOVW	332(R6), R11
+	VDUP	R9, V12.H8 // zOut
+	VDUP	R10, V13.B16 // qmin
+	VDUP	R11, V14.B16 // qmax
+	MOVW	340(R6), R21 // clamp
+	ADD	$64, R6, R14 // R
+	ADD	$128, R6, R15 // L
 rowloop:
 	MOVD	152(R22), R0
 	CMP	R0, R23
