@@ -5720,6 +5720,7 @@ qnoshc:
 	B	single
 fquad1:
 	MOVD	0(R3), R8
+	MOVD	$-64, R4
 	MOVD	$-64, R12
 	CMP	$4, R2
 	BLT	fs1entry
@@ -5745,7 +5746,7 @@ fq1loop:
 	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
 	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
 	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
 	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
@@ -5927,6 +5928,7 @@ fs1noshc:
 fquad2:
 	MOVD	0(R3), R8
 	MOVD	8(R3), R9
+	MOVD	$-64, R4
 	MOVD	$-64, R12
 	CMP	$4, R2
 	BLT	fs2entry
@@ -5952,7 +5954,7 @@ fq2loop:
 	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
 	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
 	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
 	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
@@ -5994,7 +5996,7 @@ fq2loop:
 	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
 	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
 	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
 	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
@@ -6189,6 +6191,7 @@ fquad3:
 	MOVD	0(R3), R8
 	MOVD	8(R3), R9
 	MOVD	16(R3), R10
+	MOVD	$-64, R4
 	MOVD	$-64, R12
 	CMP	$4, R2
 	BLT	fs3entry
@@ -6214,7 +6217,7 @@ fq3loop:
 	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
 	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
 	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
 	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
@@ -6256,7 +6259,7 @@ fq3loop:
 	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
 	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
 	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
 	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
@@ -6298,7 +6301,7 @@ fq3loop:
 	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
 	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
 	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P	(R10)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
 	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
@@ -6506,6 +6509,7 @@ fquad4:
 	MOVD	8(R3), R9
 	MOVD	16(R3), R10
 	MOVD	24(R3), R13
+	MOVD	$-64, R4
 	MOVD	$-64, R12
 	CMP	$4, R2
 	BLT	fs4entry
@@ -6531,7 +6535,7 @@ fq4loop:
 	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
 	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
 	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
 	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
@@ -6573,7 +6577,7 @@ fq4loop:
 	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
 	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
 	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
 	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
@@ -6615,7 +6619,7 @@ fq4loop:
 	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
 	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
 	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P	(R10)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
 	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
@@ -6657,7 +6661,7 @@ fq4loop:
 	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
 	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
 	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R13)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P	(R13)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
 	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
@@ -6878,6 +6882,7 @@ fquad5:
 	MOVD	16(R3), R10
 	MOVD	24(R3), R13
 	MOVD	32(R3), R19
+	MOVD	$-64, R4
 	MOVD	$-64, R12
 	CMP	$4, R2
 	BLT	fs5entry
@@ -6903,7 +6908,7 @@ fq5loop:
 	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
 	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
 	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
 	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
@@ -6945,7 +6950,7 @@ fq5loop:
 	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
 	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
 	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
 	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
@@ -6987,7 +6992,7 @@ fq5loop:
 	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
 	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
 	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P	(R10)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
 	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
@@ -7029,7 +7034,7 @@ fq5loop:
 	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
 	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
 	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R13)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P	(R13)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
 	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
@@ -7071,7 +7076,7 @@ fq5loop:
 	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
 	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
 	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R19)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P	(R19)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
 	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
@@ -7305,6 +7310,7 @@ fquad6:
 	MOVD	24(R3), R13
 	MOVD	32(R3), R19
 	MOVD	40(R3), R20
+	MOVD	$-64, R4
 	MOVD	$-64, R12
 	CMP	$4, R2
 	BLT	fs6entry
@@ -7330,7 +7336,7 @@ fq6loop:
 	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
 	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
 	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
 	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
@@ -7372,7 +7378,7 @@ fq6loop:
 	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
 	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
 	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
 	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
@@ -7414,7 +7420,7 @@ fq6loop:
 	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
 	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
 	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P	(R10)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
 	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
@@ -7456,7 +7462,7 @@ fq6loop:
 	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
 	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
 	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R13)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P	(R13)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
 	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
@@ -7498,7 +7504,7 @@ fq6loop:
 	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
 	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
 	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R19)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P	(R19)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
 	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
@@ -7540,7 +7546,7 @@ fq6loop:
 	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
 	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
 	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R20)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P	(R20)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
 	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
@@ -7787,6 +7793,7 @@ fquad7:
 	MOVD	32(R3), R19
 	MOVD	40(R3), R20
 	MOVD	48(R3), R26
+	MOVD	$-64, R4
 	MOVD	$-64, R12
 	CMP	$4, R2
 	BLT	fs7entry
@@ -7812,7 +7819,7 @@ fq7loop:
 	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
 	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
 	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
 	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
@@ -7854,7 +7861,7 @@ fq7loop:
 	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
 	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
 	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
 	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
@@ -7896,7 +7903,7 @@ fq7loop:
 	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
 	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
 	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P	(R10)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
 	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
@@ -7938,7 +7945,7 @@ fq7loop:
 	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
 	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
 	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R13)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P	(R13)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
 	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
@@ -7980,7 +7987,7 @@ fq7loop:
 	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
 	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
 	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R19)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P	(R19)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
 	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
@@ -8022,7 +8029,7 @@ fq7loop:
 	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
 	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
 	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R20)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P	(R20)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
 	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
@@ -8064,7 +8071,7 @@ fq7loop:
 	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
 	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
 	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R26)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P	(R26)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
 	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
@@ -8759,6 +8766,24 @@ nopad:
 	MOVD	$64, R12 // pixel 3's post-increment: to the next group's pixel 0
 	MOVD	$256, R13 // one pixel's step from group to group
 	MOVD	ZR, R16 // window offset of pixel 0
+	CMP	$9, R4
+	BEQ	fquad9
+	CMP	$8, R4
+	BEQ	fquad8
+	CMP	$7, R4
+	BEQ	fquad7
+	CMP	$6, R4
+	BEQ	fquad6
+	CMP	$5, R4
+	BEQ	fquad5
+	CMP	$4, R4
+	BEQ	fquad4
+	CMP	$3, R4
+	BEQ	fquad3
+	CMP	$2, R4
+	BEQ	fquad2
+	CMP	$1, R4
+	BEQ	fquad1
 	CMP	$4, R2
 	BLT	single
 quad:
@@ -8769,8 +8794,6 @@ quad:
 	MOVD	R3, R8
 	MOVD	R17, R11
 	MOVD	R4, R9
-	CMP	$9, R9
-	BEQ	qfull9
 	CMP	$11, R9
 	BEQ	qfull11
 	CBZ	R9, qreq
@@ -8842,593 +8865,6 @@ qrow:
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	SUBS	$1, R9, R9
 	BNE	qrow
-	B	qreq
-qfull9:
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	B	qreq
 qfull11:
 	MOVD.P	8(R8), R10
@@ -10251,6 +9687,5056 @@ qnoshc:
 	SUB	$4, R2, R2
 	CMP	$4, R2
 	BGE	quad
+	B	single
+fquad1:
+	MOVD	0(R3), R8
+	MOVD	$-448, R12
+	CMP	$4, R2
+	BLT	fs1entry
+fq1loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq1nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq1nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq1noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq1noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq1loop
+fs1entry:
+	CBZ	R2, rowdone
+	MOVD	$256, R4
+fs1loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs1nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs1nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs1noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs1noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs1loop
+	B	rowdone
+fquad2:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	$-448, R12
+	CMP	$4, R2
+	BLT	fs2entry
+fq2loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq2nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq2nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq2noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq2noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq2loop
+fs2entry:
+	CBZ	R2, rowdone
+	MOVD	$256, R4
+fs2loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs2nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs2nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs2noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs2noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs2loop
+	B	rowdone
+fquad3:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	16(R3), R10
+	MOVD	$-448, R12
+	CMP	$4, R2
+	BLT	fs3entry
+fq3loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq3nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq3nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq3noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq3noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq3loop
+fs3entry:
+	CBZ	R2, rowdone
+	MOVD	$256, R4
+fs3loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs3nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs3nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs3noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs3noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs3loop
+	B	rowdone
+fquad4:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	16(R3), R10
+	MOVD	24(R3), R13
+	MOVD	$-448, R12
+	CMP	$4, R2
+	BLT	fs4entry
+fq4loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq4nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq4nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq4noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq4noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq4loop
+fs4entry:
+	CBZ	R2, rowdone
+	MOVD	$256, R4
+fs4loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs4nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs4nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs4noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs4noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs4loop
+	B	rowdone
+fquad5:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	16(R3), R10
+	MOVD	24(R3), R13
+	MOVD	32(R3), R19
+	MOVD	$-448, R12
+	CMP	$4, R2
+	BLT	fs5entry
+fq5loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq5nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq5nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq5noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq5noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq5loop
+fs5entry:
+	CBZ	R2, rowdone
+	MOVD	$256, R4
+fs5loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs5nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs5nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs5noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs5noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs5loop
+	B	rowdone
+fquad6:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	16(R3), R10
+	MOVD	24(R3), R13
+	MOVD	32(R3), R19
+	MOVD	40(R3), R20
+	MOVD	$-448, R12
+	CMP	$4, R2
+	BLT	fs6entry
+fq6loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R20)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq6nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq6nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq6noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq6noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq6loop
+fs6entry:
+	CBZ	R2, rowdone
+	MOVD	$256, R4
+fs6loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs6nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs6nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs6noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs6noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs6loop
+	B	rowdone
+fquad7:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	16(R3), R10
+	MOVD	24(R3), R13
+	MOVD	32(R3), R19
+	MOVD	40(R3), R20
+	MOVD	48(R3), R26
+	MOVD	$-448, R12
+	CMP	$4, R2
+	BLT	fs7entry
+fq7loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R20)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R26)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq7nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq7nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq7noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq7noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq7loop
+fs7entry:
+	CBZ	R2, rowdone
+	MOVD	$256, R4
+fs7loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R26)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R26)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R26)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs7nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs7nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs7noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs7noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs7loop
+	B	rowdone
+fquad8:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	16(R3), R10
+	MOVD	24(R3), R13
+	MOVD	32(R3), R19
+	MOVD	40(R3), R20
+	MOVD	48(R3), R26
+	MOVD	56(R3), R16
+	MOVD	$-448, R12
+	CMP	$4, R2
+	BLT	fs8entry
+fq8loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R20)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R26)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R16), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R16), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R16), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R16), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R16), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R16)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq8nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq8nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq8noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq8noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq8loop
+fs8entry:
+	CBZ	R2, rowdone
+	MOVD	$256, R4
+fs8loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R26)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R26)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R26)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R16)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R16)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R16)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs8nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs8nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs8noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs8noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs8loop
+	B	rowdone
+fquad9:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	16(R3), R10
+	MOVD	24(R3), R13
+	MOVD	32(R3), R19
+	MOVD	40(R3), R20
+	MOVD	48(R3), R26
+	MOVD	56(R3), R16
+	MOVD	64(R3), R3
+	MOVD	$-448, R12
+	CMP	$4, R2
+	BLT	fs9entry
+fq9loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R20)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R26)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R16), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R16), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R16), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R16), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R16), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R16)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R3), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R3), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R3), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R3), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R3), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R3), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R3), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R3), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R3), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R3), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R3), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R3)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq9nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq9nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq9noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq9noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq9loop
+fs9entry:
+	CBZ	R2, rowdone
+	MOVD	$256, R4
+fs9loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R26)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R26)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R26)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R16)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R16)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R16)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R3)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R3)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R3)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs9nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs9nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs9noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs9noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs9loop
+	B	rowdone
 single:
 	CBZ	R2, rowdone
 one:
@@ -10934,6 +15420,24 @@ nopad:
 	MOVD	$-64, R12 // pixel 3's post-increment: to the next group's pixel 0
 	MOVD	$128, R13 // one pixel's step from group to group
 	MOVD	ZR, R16 // window offset of pixel 0
+	CMP	$9, R4
+	BEQ	fquad9
+	CMP	$8, R4
+	BEQ	fquad8
+	CMP	$7, R4
+	BEQ	fquad7
+	CMP	$6, R4
+	BEQ	fquad6
+	CMP	$5, R4
+	BEQ	fquad5
+	CMP	$4, R4
+	BEQ	fquad4
+	CMP	$3, R4
+	BEQ	fquad3
+	CMP	$2, R4
+	BEQ	fquad2
+	CMP	$1, R4
+	BEQ	fquad1
 	CMP	$4, R2
 	BLT	single
 quad:
@@ -10944,8 +15448,6 @@ quad:
 	MOVD	R3, R8
 	MOVD	R17, R11
 	MOVD	R4, R9
-	CMP	$9, R9
-	BEQ	qfull9
 	CMP	$11, R9
 	BEQ	qfull11
 	CBZ	R9, qreq
@@ -11017,593 +15519,6 @@ qrow:
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	SUBS	$1, R9, R9
 	BNE	qrow
-	B	qreq
-qfull9:
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	B	qreq
 qfull11:
 	MOVD.P	8(R8), R10
@@ -12426,6 +16341,5065 @@ qnoshc:
 	SUB	$4, R2, R2
 	CMP	$4, R2
 	BGE	quad
+	B	single
+fquad1:
+	MOVD	0(R3), R8
+	MOVD	$-64, R4
+	MOVD	$-192, R12
+	CMP	$4, R2
+	BLT	fs1entry
+fq1loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq1nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq1nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq1noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq1noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq1loop
+fs1entry:
+	CBZ	R2, rowdone
+	MOVD	$128, R4
+fs1loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs1nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs1nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs1noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs1noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs1loop
+	B	rowdone
+fquad2:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	$-64, R4
+	MOVD	$-192, R12
+	CMP	$4, R2
+	BLT	fs2entry
+fq2loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq2nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq2nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq2noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq2noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq2loop
+fs2entry:
+	CBZ	R2, rowdone
+	MOVD	$128, R4
+fs2loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs2nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs2nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs2noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs2noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs2loop
+	B	rowdone
+fquad3:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	16(R3), R10
+	MOVD	$-64, R4
+	MOVD	$-192, R12
+	CMP	$4, R2
+	BLT	fs3entry
+fq3loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq3nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq3nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq3noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq3noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq3loop
+fs3entry:
+	CBZ	R2, rowdone
+	MOVD	$128, R4
+fs3loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs3nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs3nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs3noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs3noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs3loop
+	B	rowdone
+fquad4:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	16(R3), R10
+	MOVD	24(R3), R13
+	MOVD	$-64, R4
+	MOVD	$-192, R12
+	CMP	$4, R2
+	BLT	fs4entry
+fq4loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq4nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq4nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq4noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq4noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq4loop
+fs4entry:
+	CBZ	R2, rowdone
+	MOVD	$128, R4
+fs4loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs4nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs4nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs4noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs4noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs4loop
+	B	rowdone
+fquad5:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	16(R3), R10
+	MOVD	24(R3), R13
+	MOVD	32(R3), R19
+	MOVD	$-64, R4
+	MOVD	$-192, R12
+	CMP	$4, R2
+	BLT	fs5entry
+fq5loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq5nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq5nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq5noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq5noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq5loop
+fs5entry:
+	CBZ	R2, rowdone
+	MOVD	$128, R4
+fs5loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs5nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs5nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs5noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs5noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs5loop
+	B	rowdone
+fquad6:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	16(R3), R10
+	MOVD	24(R3), R13
+	MOVD	32(R3), R19
+	MOVD	40(R3), R20
+	MOVD	$-64, R4
+	MOVD	$-192, R12
+	CMP	$4, R2
+	BLT	fs6entry
+fq6loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R20)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R20)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R20)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq6nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq6nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq6noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq6noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq6loop
+fs6entry:
+	CBZ	R2, rowdone
+	MOVD	$128, R4
+fs6loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs6nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs6nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs6noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs6noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs6loop
+	B	rowdone
+fquad7:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	16(R3), R10
+	MOVD	24(R3), R13
+	MOVD	32(R3), R19
+	MOVD	40(R3), R20
+	MOVD	48(R3), R26
+	MOVD	$-64, R4
+	MOVD	$-192, R12
+	CMP	$4, R2
+	BLT	fs7entry
+fq7loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R20)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R20)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R20)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R26)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R26)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R26)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq7nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq7nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq7noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq7noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq7loop
+fs7entry:
+	CBZ	R2, rowdone
+	MOVD	$128, R4
+fs7loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R26)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R26)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R26)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs7nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs7nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs7noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs7noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs7loop
+	B	rowdone
+fquad8:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	16(R3), R10
+	MOVD	24(R3), R13
+	MOVD	32(R3), R19
+	MOVD	40(R3), R20
+	MOVD	48(R3), R26
+	MOVD	56(R3), R16
+	MOVD	$-64, R4
+	MOVD	$-192, R12
+	CMP	$4, R2
+	BLT	fs8entry
+fq8loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R20)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R20)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R20)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R26)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R26)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R26)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R16), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R16)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R16), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R16)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R16), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R16)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq8nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq8nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq8noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq8noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq8loop
+fs8entry:
+	CBZ	R2, rowdone
+	MOVD	$128, R4
+fs8loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R26)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R26)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R26)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R16)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R16)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R16)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs8nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs8nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs8noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs8noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs8loop
+	B	rowdone
+fquad9:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	16(R3), R10
+	MOVD	24(R3), R13
+	MOVD	32(R3), R19
+	MOVD	40(R3), R20
+	MOVD	48(R3), R26
+	MOVD	56(R3), R16
+	MOVD	64(R3), R3
+	MOVD	$-64, R4
+	MOVD	$-192, R12
+	CMP	$4, R2
+	BLT	fs9entry
+fq9loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R20)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R20)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R20)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R26)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R26)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R26)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R16), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R16)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R16), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R16)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R16), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R16)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R3), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R3), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R3), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R3)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R3), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R3), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R3), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R3)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R3), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R3), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R3), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R3)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq9nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq9nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq9noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq9noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq9loop
+fs9entry:
+	CBZ	R2, rowdone
+	MOVD	$128, R4
+fs9loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R26)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R26)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R26)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R16)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R16)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R16)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R3)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R3)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R3)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs9nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs9nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs9noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs9noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs9loop
+	B	rowdone
 single:
 	CBZ	R2, rowdone
 one:

@@ -146,12 +146,11 @@ nopad:
 	MOVD	$%d, R13 // one pixel's step from group to group
 	MOVD	ZR, R16 // window offset of pixel 0`, 64*(d-3), 64*d)
 	ks := dwDotKs(groups)
-	fast := groups <= 2 // K <= 7: a register per kernel row
-	if fast {
-		for n := ks[len(ks)-1]; n >= 1; n-- { // all k rows first
-			a.L("\tCMP\t$%d, R4", n)
-			a.L("\tBEQ\tfquad%d", n)
-		}
+	// up to 9 kernel rows in the image: a register per kernel row
+	maxFast := min(ks[len(ks)-1], len(dwDotFastRows))
+	for n := maxFast; n >= 1; n-- { // all k rows first
+		a.L("\tCMP\t$%d, R4", n)
+		a.L("\tBEQ\tfquad%d", n)
 	}
 	a.L(`	CMP	$4, R2
 	BLT	single
@@ -164,10 +163,12 @@ quad:
 	MOVD	R17, R11
 	MOVD	R4, R9`)
 	// all k rows in the image (the usual case): unrolled, no loop (for
-	// k <= 7 dwDotFastQuads does every row count but 0)
-	qks := ks
-	if fast {
-		qks = nil
+	// k <= 9 dwDotFastQuads does every row count but 0)
+	var qks []int
+	for _, k := range ks {
+		if k > maxFast {
+			qks = append(qks, k)
+		}
 	}
 	for _, k := range qks {
 		a.L("\tCMP\t$%d, R9", k)
@@ -210,11 +211,9 @@ quad:
 	SUB	$4, R2, R2
 	CMP	$4, R2
 	BGE	quad`)
-	if fast {
-		a.S("\tB\tsingle")
-		for n := 1; n <= ks[len(ks)-1]; n++ {
-			dwDotFastQuads(a, n, groups, stride)
-		}
+	a.S("\tB\tsingle")
+	for n := 1; n <= maxFast; n++ {
+		dwDotFastQuads(a, n, groups, stride)
 	}
 	a.S(`single:
 	CBZ	R2, rowdone
@@ -260,10 +259,11 @@ rowdone:`)
 }
 
 // dwDotFastRows are the registers of dwDotFastQuads' row cursors.
-var dwDotFastRows = []int{8, 9, 10, 13, 19, 20, 26}
+// R3 (the row table) is loaded last.
+var dwDotFastRows = []int{8, 9, 10, 13, 19, 20, 26, 16, 3}
 
 // dwDotFastQuads is the quad loop of an output row with k kernel rows in
-// the image (k <= 7; all K of them away from the top and bottom, fewer
+// the image (k <= 9; all K of them away from the top and bottom, fewer
 // near them): each kernel row's window cursor stays in a register from
 // quad to quad (the last load of a row post-increments it to the next
 // quad's pixel 0), so a row costs its loads and SDOTs only, and the loop
@@ -276,26 +276,24 @@ func dwDotFastQuads(a *Asm, k, groups, stride int) {
 	for r, x := range rows {
 		a.L("\tMOVD\t%d(R3), R%d", 8*r, x)
 	}
-	// pixel 3's post-increment: to the next group's pixel 0 (64*(d-3)),
-	// after the last group to the next quad (64*(1-d*(groups-1))); at
-	// most one of them is not 64.
-	inc := func(g int) int {
-		if g < groups-1 {
-			return 64 * (d - 3)
+	// pixel 3's post-increment: to the next group's pixel 0 (64*(d-3),
+	// in R4 if not 64), after the last group to the next quad
+	// (64*(1-d*(groups-1)), in R12 if not 64).
+	inner, last := 64*(d-3), 64*(1-d*(groups-1))
+	incReg := func(g int) string {
+		switch {
+		case g < groups-1 && inner != 64:
+			return "R4"
+		case g == groups-1 && last != 64:
+			return "R12"
 		}
-		return 64 * (1 - d*(groups-1))
+		return ""
 	}
-	reg := 0
-	for g := range groups {
-		if v := inc(g); v != 64 {
-			if reg != 0 && reg != v {
-				panic("neongen: dwDotFastQuads: two post-increments")
-			}
-			reg = v
-		}
+	if groups > 1 && inner != 64 {
+		a.L("\tMOVD\t$%d, R4", inner)
 	}
-	if reg != 0 {
-		a.L("\tMOVD\t$%d, R12", reg)
+	if last != 64 {
+		a.L("\tMOVD\t$%d, R12", last)
 	}
 	a.L("\tCMP\t$4, R2")
 	a.L("\tBLT\tfs%dentry", k)
@@ -310,10 +308,10 @@ func dwDotFastQuads(a *Asm, k, groups, stride int) {
 			a.L("\tVLD1.P\t64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]")
 			for p := range 4 {
 				x := 4 + 4*(p%2)
-				if p < 3 || inc(g) == 64 {
+				if r := incReg(g); p < 3 || r == "" {
 					a.L("\tVLD1.P\t64(R%d), [V%d.B16, V%d.B16, V%d.B16, V%d.B16]", row, x, x+1, x+2, x+3)
 				} else {
-					a.L("\tVLD1.P\t(R%d)(R12), [V%d.B16, V%d.B16, V%d.B16, V%d.B16]", row, x, x+1, x+2, x+3)
+					a.L("\tVLD1.P\t(R%d)(%s), [V%d.B16, V%d.B16, V%d.B16, V%d.B16]", row, r, x, x+1, x+2, x+3)
 				}
 				for r := range 4 {
 					a.W("sdot v%d.4s, v%d.16b, v%d.16b", 16+4*p+r, x+r, r)
@@ -342,7 +340,7 @@ fs%dentry:
 			switch {
 			case g < groups-1:
 				a.L("\tVLD1.P\t(R%d)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]", row)
-			case inc(g) == 64:
+			case last == 64:
 				a.L("\tVLD1.P\t64(R%d), [V4.B16, V5.B16, V6.B16, V7.B16]", row)
 			default:
 				a.L("\tVLD1.P\t(R%d)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]", row)
