@@ -25,6 +25,16 @@ TEXT ·dwDotTileG1S1(SB), NOSPLIT, $0-8
 	MOVD	120(R22), R25 // k
 	MOVD	144(R22), R23 // oy
 	MOVD	ZR, R24 // next: input rows below it are built
+	MOVD	176(R22), R6 // rq: its constants, kept for every row (the
+	MOVW	324(R6), R9 // row builds use R0-R9, V0-V7, V16-V31)
+	MOVW	328(R6), R10
+	MOVW	332(R6), R11
+	VDUP	R9, V12.H8 // zOut
+	VDUP	R10, V13.B16 // qmin
+	VDUP	R11, V14.B16 // qmax
+	MOVW	340(R6), R21 // clamp
+	ADD	$64, R6, R14 // R
+	ADD	$128, R6, R15 // L
 rowloop:
 	MOVD	152(R22), R0
 	CMP	R0, R23
@@ -108,17 +118,30 @@ gpadl:
 	SUBS	$1, R4, R4
 	BNE	gpadl
 gsrc:
-	CMP	$4, R5
-	BLT	gsrc1chk
-gsrc4:
+	SUBS	$8, R5, R5
+	BLT	gsrc4chk
+gsrc8:
+	VLD1.P	(R2)(R3), [V16.B16]
+	VLD1.P	(R2)(R3), [V17.B16]
+	VLD1.P	(R2)(R3), [V18.B16]
+	VLD1.P	(R2)(R3), [V19.B16]
+	VLD1.P	(R2)(R3), [V20.B16]
+	VLD1.P	(R2)(R3), [V21.B16]
+	VLD1.P	(R2)(R3), [V22.B16]
+	VLD1.P	(R2)(R3), [V23.B16]
+	VST1.P	[V16.B16, V17.B16, V18.B16, V19.B16], 64(R9)
+	VST1.P	[V20.B16, V21.B16, V22.B16, V23.B16], 64(R9)
+	SUBS	$8, R5, R5
+	BGE	gsrc8
+gsrc4chk:
+	ADD	$8, R5, R5 // 0..7 left
+	TBZ	$2, R5, gsrc1chk
 	VLD1.P	(R2)(R3), [V26.B16]
 	VLD1.P	(R2)(R3), [V27.B16]
 	VLD1.P	(R2)(R3), [V28.B16]
 	VLD1.P	(R2)(R3), [V29.B16]
 	VST1.P	[V26.B16, V27.B16, V28.B16, V29.B16], 64(R9)
 	SUB	$4, R5, R5
-	CMP	$4, R5
-	BGE	gsrc4
 gsrc1chk:
 	CBZ	R5, gpadr
 gsrc1:
@@ -134,43 +157,16 @@ gpadr1:
 	BNE	gpadr1
 trans:
 	CBZ	R8, tdone
-	VLD1	(R1), [V0.B16, V1.B16, V2.B16]
-	ADD	$32, R1, R1 // P[m+2]
-	VZIP1	V1.B16, V0.B16, V16.B16
-	VZIP2	V1.B16, V0.B16, V17.B16
-	VZIP1	V2.B16, V1.B16, V18.B16
-	VZIP2	V2.B16, V1.B16, V19.B16
+	MOVD	$16, R9
 loop:
-	VLD1.P	64(R1), [V0.B16, V1.B16, V2.B16, V3.B16] // P[m+2..m+5]
-	VLD1	(R1), [V4.B16] // P[m+6]
-	VZIP1	V1.B16, V0.B16, V20.B16
-	VZIP2	V1.B16, V0.B16, V21.B16
-	VZIP1	V2.B16, V1.B16, V22.B16
-	VZIP2	V2.B16, V1.B16, V23.B16
-	VZIP1	V20.H8, V16.H8, V24.H8
-	VZIP2	V20.H8, V16.H8, V25.H8
-	VZIP1	V21.H8, V17.H8, V26.H8
-	VZIP2	V21.H8, V17.H8, V27.H8
-	VST1.P	[V24.B16, V25.B16, V26.B16, V27.B16], 64(R0)
-	VZIP1	V22.H8, V18.H8, V24.H8
-	VZIP2	V22.H8, V18.H8, V25.H8
-	VZIP1	V23.H8, V19.H8, V26.H8
-	VZIP2	V23.H8, V19.H8, V27.H8
-	VST1.P	[V24.B16, V25.B16, V26.B16, V27.B16], 64(R0)
-	VZIP1	V3.B16, V2.B16, V16.B16
-	VZIP2	V3.B16, V2.B16, V17.B16
-	VZIP1	V4.B16, V3.B16, V18.B16
-	VZIP2	V4.B16, V3.B16, V19.B16
-	VZIP1	V16.H8, V20.H8, V24.H8
-	VZIP2	V16.H8, V20.H8, V25.H8
-	VZIP1	V17.H8, V21.H8, V26.H8
-	VZIP2	V17.H8, V21.H8, V27.H8
-	VST1.P	[V24.B16, V25.B16, V26.B16, V27.B16], 64(R0)
-	VZIP1	V18.H8, V22.H8, V24.H8
-	VZIP2	V18.H8, V22.H8, V25.H8
-	VZIP1	V19.H8, V23.H8, V26.H8
-	VZIP2	V19.H8, V23.H8, V27.H8
-	VST1.P	[V24.B16, V25.B16, V26.B16, V27.B16], 64(R0)
+	VLD1.P	(R1)(R9), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VST4.P	[V0.B16, V1.B16, V2.B16, V3.B16], 64(R0)
+	VLD1.P	(R1)(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	VST4.P	[V4.B16, V5.B16, V6.B16, V7.B16], 64(R0)
+	VLD1.P	(R1)(R9), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VST4.P	[V0.B16, V1.B16, V2.B16, V3.B16], 64(R0)
+	VLD1.P	(R1)(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	VST4.P	[V4.B16, V5.B16, V6.B16, V7.B16], 64(R0)
 	SUBS	$4, R8, R8
 	BNE	loop
 tdone:
@@ -189,16 +185,7 @@ built:
 	MOVD	216(R22), R19
 	MOVD	176(R22), R6 // rq
 
-	MOVW	324(R6), R9
-	MOVW	328(R6), R10
-	MOVW	332(R6), R11
-	VDUP	R9, V12.H8
-	VDUP	R10, V13.B16
-	VDUP	R11, V14.B16
 	MOVW	336(R6), R7 // lsh
-	MOVW	340(R6), R21 // clamp
-	ADD	$64, R6, R14 // R
-	ADD	$128, R6, R15 // L
 	ADD	$192, R6, R5 // bias: rq.b
 	CBZ	R20, nopad
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
@@ -224,6 +211,12 @@ nopad:
 	MOVD	$64, R12 // pixel 3's post-increment: to the next group's pixel 0
 	MOVD	$256, R13 // one pixel's step from group to group
 	MOVD	ZR, R16 // window offset of pixel 0
+	CMP	$3, R4
+	BEQ	fquad3
+	CMP	$2, R4
+	BEQ	fquad2
+	CMP	$1, R4
+	BEQ	fquad1
 	CMP	$4, R2
 	BLT	single
 quad:
@@ -234,8 +227,6 @@ quad:
 	MOVD	R3, R8
 	MOVD	R17, R11
 	MOVD	R4, R9
-	CMP	$3, R9
-	BEQ	qfull3
 	CBZ	R9, qreq
 qrow:
 	MOVD.P	8(R8), R10
@@ -263,77 +254,6 @@ qrow:
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	SUBS	$1, R9, R9
 	BNE	qrow
-	B	qreq
-qfull3:
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	B	qreq
 qreq:
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
@@ -439,6 +359,622 @@ qnoshc:
 	SUB	$4, R2, R2
 	CMP	$4, R2
 	BGE	quad
+	B	single
+fquad1:
+	MOVD	0(R3), R8
+	CMP	$4, R2
+	BLT	fs1entry
+fq1loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq1nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq1nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq1noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq1noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq1loop
+fs1entry:
+	CBZ	R2, rowdone
+fs1loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs1nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs1nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs1noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs1noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs1loop
+	B	rowdone
+fquad2:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	CMP	$4, R2
+	BLT	fs2entry
+fq2loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq2nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq2nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq2noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq2noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq2loop
+fs2entry:
+	CBZ	R2, rowdone
+fs2loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs2nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs2nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs2noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs2noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs2loop
+	B	rowdone
+fquad3:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	16(R3), R10
+	CMP	$4, R2
+	BLT	fs3entry
+fq3loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq3nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq3nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq3noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq3noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq3loop
+fs3entry:
+	CBZ	R2, rowdone
+fs3loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs3nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs3nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs3noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs3noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs3loop
+	B	rowdone
 single:
 	CBZ	R2, rowdone
 one:
@@ -543,6 +1079,16 @@ TEXT ·dwDotTileG1S2(SB), NOSPLIT, $0-8
 	MOVD	120(R22), R25 // k
 	MOVD	144(R22), R23 // oy
 	MOVD	ZR, R24 // next: input rows below it are built
+	MOVD	176(R22), R6 // rq: its constants, kept for every row (the
+	MOVW	324(R6), R9 // row builds use R0-R9, V0-V7, V16-V31)
+	MOVW	328(R6), R10
+	MOVW	332(R6), R11
+	VDUP	R9, V12.H8 // zOut
+	VDUP	R10, V13.B16 // qmin
+	VDUP	R11, V14.B16 // qmax
+	MOVW	340(R6), R21 // clamp
+	ADD	$64, R6, R14 // R
+	ADD	$128, R6, R15 // L
 rowloop:
 	MOVD	152(R22), R0
 	CMP	R0, R23
@@ -627,17 +1173,30 @@ gpadl:
 	SUBS	$1, R4, R4
 	BNE	gpadl
 gsrc:
-	CMP	$4, R5
-	BLT	gsrc1chk
-gsrc4:
+	SUBS	$8, R5, R5
+	BLT	gsrc4chk
+gsrc8:
+	VLD1.P	(R2)(R3), [V16.B16]
+	VLD1.P	(R2)(R3), [V17.B16]
+	VLD1.P	(R2)(R3), [V18.B16]
+	VLD1.P	(R2)(R3), [V19.B16]
+	VLD1.P	(R2)(R3), [V20.B16]
+	VLD1.P	(R2)(R3), [V21.B16]
+	VLD1.P	(R2)(R3), [V22.B16]
+	VLD1.P	(R2)(R3), [V23.B16]
+	VST1.P	[V16.B16, V17.B16, V18.B16, V19.B16], 64(R9)
+	VST1.P	[V20.B16, V21.B16, V22.B16, V23.B16], 64(R9)
+	SUBS	$8, R5, R5
+	BGE	gsrc8
+gsrc4chk:
+	ADD	$8, R5, R5 // 0..7 left
+	TBZ	$2, R5, gsrc1chk
 	VLD1.P	(R2)(R3), [V26.B16]
 	VLD1.P	(R2)(R3), [V27.B16]
 	VLD1.P	(R2)(R3), [V28.B16]
 	VLD1.P	(R2)(R3), [V29.B16]
 	VST1.P	[V26.B16, V27.B16, V28.B16, V29.B16], 64(R9)
 	SUB	$4, R5, R5
-	CMP	$4, R5
-	BGE	gsrc4
 gsrc1chk:
 	CBZ	R5, gpadr
 gsrc1:
@@ -653,40 +1212,16 @@ gpadr1:
 	BNE	gpadr1
 trans:
 	CBZ	R8, tdone
-	VLD1.P	32(R1), [V0.B16, V1.B16]
-	VZIP1	V1.B16, V0.B16, V16.B16
-	VZIP2	V1.B16, V0.B16, V17.B16
+	MOVD	$32, R9
 loop:
-	VLD1.P	64(R1), [V0.B16, V1.B16, V2.B16, V3.B16] // P[2m+2..2m+5]
-	VZIP1	V1.B16, V0.B16, V18.B16
-	VZIP2	V1.B16, V0.B16, V19.B16
-	VZIP1	V3.B16, V2.B16, V20.B16
-	VZIP2	V3.B16, V2.B16, V21.B16
-	VZIP1	V18.H8, V16.H8, V24.H8
-	VZIP2	V18.H8, V16.H8, V25.H8
-	VZIP1	V19.H8, V17.H8, V26.H8
-	VZIP2	V19.H8, V17.H8, V27.H8
-	VST1.P	[V24.B16, V25.B16, V26.B16, V27.B16], 64(R0)
-	VZIP1	V20.H8, V18.H8, V24.H8
-	VZIP2	V20.H8, V18.H8, V25.H8
-	VZIP1	V21.H8, V19.H8, V26.H8
-	VZIP2	V21.H8, V19.H8, V27.H8
-	VST1.P	[V24.B16, V25.B16, V26.B16, V27.B16], 64(R0)
-	VLD1.P	64(R1), [V0.B16, V1.B16, V2.B16, V3.B16] // P[2m+6..2m+9]
-	VZIP1	V1.B16, V0.B16, V22.B16
-	VZIP2	V1.B16, V0.B16, V23.B16
-	VZIP1	V3.B16, V2.B16, V16.B16
-	VZIP2	V3.B16, V2.B16, V17.B16
-	VZIP1	V22.H8, V20.H8, V24.H8
-	VZIP2	V22.H8, V20.H8, V25.H8
-	VZIP1	V23.H8, V21.H8, V26.H8
-	VZIP2	V23.H8, V21.H8, V27.H8
-	VST1.P	[V24.B16, V25.B16, V26.B16, V27.B16], 64(R0)
-	VZIP1	V16.H8, V22.H8, V24.H8
-	VZIP2	V16.H8, V22.H8, V25.H8
-	VZIP1	V17.H8, V23.H8, V26.H8
-	VZIP2	V17.H8, V23.H8, V27.H8
-	VST1.P	[V24.B16, V25.B16, V26.B16, V27.B16], 64(R0)
+	VLD1.P	(R1)(R9), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VST4.P	[V0.B16, V1.B16, V2.B16, V3.B16], 64(R0)
+	VLD1.P	(R1)(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	VST4.P	[V4.B16, V5.B16, V6.B16, V7.B16], 64(R0)
+	VLD1.P	(R1)(R9), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VST4.P	[V0.B16, V1.B16, V2.B16, V3.B16], 64(R0)
+	VLD1.P	(R1)(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	VST4.P	[V4.B16, V5.B16, V6.B16, V7.B16], 64(R0)
 	SUBS	$4, R8, R8
 	BNE	loop
 tdone:
@@ -705,16 +1240,7 @@ built:
 	MOVD	216(R22), R19
 	MOVD	176(R22), R6 // rq
 
-	MOVW	324(R6), R9
-	MOVW	328(R6), R10
-	MOVW	332(R6), R11
-	VDUP	R9, V12.H8
-	VDUP	R10, V13.B16
-	VDUP	R11, V14.B16
 	MOVW	336(R6), R7 // lsh
-	MOVW	340(R6), R21 // clamp
-	ADD	$64, R6, R14 // R
-	ADD	$128, R6, R15 // L
 	ADD	$192, R6, R5 // bias: rq.b
 	CBZ	R20, nopad
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
@@ -740,6 +1266,12 @@ nopad:
 	MOVD	$-64, R12 // pixel 3's post-increment: to the next group's pixel 0
 	MOVD	$128, R13 // one pixel's step from group to group
 	MOVD	ZR, R16 // window offset of pixel 0
+	CMP	$3, R4
+	BEQ	fquad3
+	CMP	$2, R4
+	BEQ	fquad2
+	CMP	$1, R4
+	BEQ	fquad1
 	CMP	$4, R2
 	BLT	single
 quad:
@@ -750,8 +1282,6 @@ quad:
 	MOVD	R3, R8
 	MOVD	R17, R11
 	MOVD	R4, R9
-	CMP	$3, R9
-	BEQ	qfull3
 	CBZ	R9, qreq
 qrow:
 	MOVD.P	8(R8), R10
@@ -779,77 +1309,6 @@ qrow:
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	SUBS	$1, R9, R9
 	BNE	qrow
-	B	qreq
-qfull3:
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	B	qreq
 qreq:
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
@@ -955,6 +1414,622 @@ qnoshc:
 	SUB	$4, R2, R2
 	CMP	$4, R2
 	BGE	quad
+	B	single
+fquad1:
+	MOVD	0(R3), R8
+	CMP	$4, R2
+	BLT	fs1entry
+fq1loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq1nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq1nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq1noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq1noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq1loop
+fs1entry:
+	CBZ	R2, rowdone
+fs1loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs1nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs1nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs1noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs1noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs1loop
+	B	rowdone
+fquad2:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	CMP	$4, R2
+	BLT	fs2entry
+fq2loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq2nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq2nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq2noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq2noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq2loop
+fs2entry:
+	CBZ	R2, rowdone
+fs2loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs2nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs2nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs2noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs2noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs2loop
+	B	rowdone
+fquad3:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	16(R3), R10
+	CMP	$4, R2
+	BLT	fs3entry
+fq3loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq3nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq3nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq3noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq3noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq3loop
+fs3entry:
+	CBZ	R2, rowdone
+fs3loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs3nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs3nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs3noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs3noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs3loop
+	B	rowdone
 single:
 	CBZ	R2, rowdone
 one:
@@ -1059,6 +2134,16 @@ TEXT ·dwDotTileG2S1(SB), NOSPLIT, $0-8
 	MOVD	120(R22), R25 // k
 	MOVD	144(R22), R23 // oy
 	MOVD	ZR, R24 // next: input rows below it are built
+	MOVD	176(R22), R6 // rq: its constants, kept for every row (the
+	MOVW	324(R6), R9 // row builds use R0-R9, V0-V7, V16-V31)
+	MOVW	328(R6), R10
+	MOVW	332(R6), R11
+	VDUP	R9, V12.H8 // zOut
+	VDUP	R10, V13.B16 // qmin
+	VDUP	R11, V14.B16 // qmax
+	MOVW	340(R6), R21 // clamp
+	ADD	$64, R6, R14 // R
+	ADD	$128, R6, R15 // L
 rowloop:
 	MOVD	152(R22), R0
 	CMP	R0, R23
@@ -1142,17 +2227,30 @@ gpadl:
 	SUBS	$1, R4, R4
 	BNE	gpadl
 gsrc:
-	CMP	$4, R5
-	BLT	gsrc1chk
-gsrc4:
+	SUBS	$8, R5, R5
+	BLT	gsrc4chk
+gsrc8:
+	VLD1.P	(R2)(R3), [V16.B16]
+	VLD1.P	(R2)(R3), [V17.B16]
+	VLD1.P	(R2)(R3), [V18.B16]
+	VLD1.P	(R2)(R3), [V19.B16]
+	VLD1.P	(R2)(R3), [V20.B16]
+	VLD1.P	(R2)(R3), [V21.B16]
+	VLD1.P	(R2)(R3), [V22.B16]
+	VLD1.P	(R2)(R3), [V23.B16]
+	VST1.P	[V16.B16, V17.B16, V18.B16, V19.B16], 64(R9)
+	VST1.P	[V20.B16, V21.B16, V22.B16, V23.B16], 64(R9)
+	SUBS	$8, R5, R5
+	BGE	gsrc8
+gsrc4chk:
+	ADD	$8, R5, R5 // 0..7 left
+	TBZ	$2, R5, gsrc1chk
 	VLD1.P	(R2)(R3), [V26.B16]
 	VLD1.P	(R2)(R3), [V27.B16]
 	VLD1.P	(R2)(R3), [V28.B16]
 	VLD1.P	(R2)(R3), [V29.B16]
 	VST1.P	[V26.B16, V27.B16, V28.B16, V29.B16], 64(R9)
 	SUB	$4, R5, R5
-	CMP	$4, R5
-	BGE	gsrc4
 gsrc1chk:
 	CBZ	R5, gpadr
 gsrc1:
@@ -1168,43 +2266,16 @@ gpadr1:
 	BNE	gpadr1
 trans:
 	CBZ	R8, tdone
-	VLD1	(R1), [V0.B16, V1.B16, V2.B16]
-	ADD	$32, R1, R1 // P[m+2]
-	VZIP1	V1.B16, V0.B16, V16.B16
-	VZIP2	V1.B16, V0.B16, V17.B16
-	VZIP1	V2.B16, V1.B16, V18.B16
-	VZIP2	V2.B16, V1.B16, V19.B16
+	MOVD	$16, R9
 loop:
-	VLD1.P	64(R1), [V0.B16, V1.B16, V2.B16, V3.B16] // P[m+2..m+5]
-	VLD1	(R1), [V4.B16] // P[m+6]
-	VZIP1	V1.B16, V0.B16, V20.B16
-	VZIP2	V1.B16, V0.B16, V21.B16
-	VZIP1	V2.B16, V1.B16, V22.B16
-	VZIP2	V2.B16, V1.B16, V23.B16
-	VZIP1	V20.H8, V16.H8, V24.H8
-	VZIP2	V20.H8, V16.H8, V25.H8
-	VZIP1	V21.H8, V17.H8, V26.H8
-	VZIP2	V21.H8, V17.H8, V27.H8
-	VST1.P	[V24.B16, V25.B16, V26.B16, V27.B16], 64(R0)
-	VZIP1	V22.H8, V18.H8, V24.H8
-	VZIP2	V22.H8, V18.H8, V25.H8
-	VZIP1	V23.H8, V19.H8, V26.H8
-	VZIP2	V23.H8, V19.H8, V27.H8
-	VST1.P	[V24.B16, V25.B16, V26.B16, V27.B16], 64(R0)
-	VZIP1	V3.B16, V2.B16, V16.B16
-	VZIP2	V3.B16, V2.B16, V17.B16
-	VZIP1	V4.B16, V3.B16, V18.B16
-	VZIP2	V4.B16, V3.B16, V19.B16
-	VZIP1	V16.H8, V20.H8, V24.H8
-	VZIP2	V16.H8, V20.H8, V25.H8
-	VZIP1	V17.H8, V21.H8, V26.H8
-	VZIP2	V17.H8, V21.H8, V27.H8
-	VST1.P	[V24.B16, V25.B16, V26.B16, V27.B16], 64(R0)
-	VZIP1	V18.H8, V22.H8, V24.H8
-	VZIP2	V18.H8, V22.H8, V25.H8
-	VZIP1	V19.H8, V23.H8, V26.H8
-	VZIP2	V19.H8, V23.H8, V27.H8
-	VST1.P	[V24.B16, V25.B16, V26.B16, V27.B16], 64(R0)
+	VLD1.P	(R1)(R9), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VST4.P	[V0.B16, V1.B16, V2.B16, V3.B16], 64(R0)
+	VLD1.P	(R1)(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	VST4.P	[V4.B16, V5.B16, V6.B16, V7.B16], 64(R0)
+	VLD1.P	(R1)(R9), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VST4.P	[V0.B16, V1.B16, V2.B16, V3.B16], 64(R0)
+	VLD1.P	(R1)(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	VST4.P	[V4.B16, V5.B16, V6.B16, V7.B16], 64(R0)
 	SUBS	$4, R8, R8
 	BNE	loop
 tdone:
@@ -1223,16 +2294,7 @@ built:
 	MOVD	216(R22), R19
 	MOVD	176(R22), R6 // rq
 
-	MOVW	324(R6), R9
-	MOVW	328(R6), R10
-	MOVW	332(R6), R11
-	VDUP	R9, V12.H8
-	VDUP	R10, V13.B16
-	VDUP	R11, V14.B16
 	MOVW	336(R6), R7 // lsh
-	MOVW	340(R6), R21 // clamp
-	ADD	$64, R6, R14 // R
-	ADD	$128, R6, R15 // L
 	ADD	$192, R6, R5 // bias: rq.b
 	CBZ	R20, nopad
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
@@ -1258,6 +2320,20 @@ nopad:
 	MOVD	$64, R12 // pixel 3's post-increment: to the next group's pixel 0
 	MOVD	$256, R13 // one pixel's step from group to group
 	MOVD	ZR, R16 // window offset of pixel 0
+	CMP	$7, R4
+	BEQ	fquad7
+	CMP	$6, R4
+	BEQ	fquad6
+	CMP	$5, R4
+	BEQ	fquad5
+	CMP	$4, R4
+	BEQ	fquad4
+	CMP	$3, R4
+	BEQ	fquad3
+	CMP	$2, R4
+	BEQ	fquad2
+	CMP	$1, R4
+	BEQ	fquad1
 	CMP	$4, R2
 	BLT	single
 quad:
@@ -1268,10 +2344,6 @@ quad:
 	MOVD	R3, R8
 	MOVD	R17, R11
 	MOVD	R4, R9
-	CMP	$5, R9
-	BEQ	qfull5
-	CMP	$7, R9
-	BEQ	qfull7
 	CBZ	R9, qreq
 qrow:
 	MOVD.P	8(R8), R10
@@ -1320,538 +2392,6 @@ qrow:
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	SUBS	$1, R9, R9
 	BNE	qrow
-	B	qreq
-qfull5:
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	B	qreq
-qfull7:
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	B	qreq
 qreq:
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
@@ -1957,6 +2497,2604 @@ qnoshc:
 	SUB	$4, R2, R2
 	CMP	$4, R2
 	BGE	quad
+	B	single
+fquad1:
+	MOVD	0(R3), R8
+	MOVD	$-192, R12
+	CMP	$4, R2
+	BLT	fs1entry
+fq1loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq1nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq1nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq1noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq1noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq1loop
+fs1entry:
+	CBZ	R2, rowdone
+	MOVD	$256, R4
+fs1loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs1nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs1nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs1noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs1noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs1loop
+	B	rowdone
+fquad2:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	$-192, R12
+	CMP	$4, R2
+	BLT	fs2entry
+fq2loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq2nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq2nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq2noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq2noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq2loop
+fs2entry:
+	CBZ	R2, rowdone
+	MOVD	$256, R4
+fs2loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs2nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs2nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs2noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs2noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs2loop
+	B	rowdone
+fquad3:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	16(R3), R10
+	MOVD	$-192, R12
+	CMP	$4, R2
+	BLT	fs3entry
+fq3loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq3nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq3nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq3noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq3noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq3loop
+fs3entry:
+	CBZ	R2, rowdone
+	MOVD	$256, R4
+fs3loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs3nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs3nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs3noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs3noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs3loop
+	B	rowdone
+fquad4:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	16(R3), R10
+	MOVD	24(R3), R13
+	MOVD	$-192, R12
+	CMP	$4, R2
+	BLT	fs4entry
+fq4loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq4nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq4nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq4noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq4noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq4loop
+fs4entry:
+	CBZ	R2, rowdone
+	MOVD	$256, R4
+fs4loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs4nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs4nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs4noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs4noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs4loop
+	B	rowdone
+fquad5:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	16(R3), R10
+	MOVD	24(R3), R13
+	MOVD	32(R3), R19
+	MOVD	$-192, R12
+	CMP	$4, R2
+	BLT	fs5entry
+fq5loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq5nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq5nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq5noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq5noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq5loop
+fs5entry:
+	CBZ	R2, rowdone
+	MOVD	$256, R4
+fs5loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs5nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs5nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs5noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs5noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs5loop
+	B	rowdone
+fquad6:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	16(R3), R10
+	MOVD	24(R3), R13
+	MOVD	32(R3), R19
+	MOVD	40(R3), R20
+	MOVD	$-192, R12
+	CMP	$4, R2
+	BLT	fs6entry
+fq6loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R20)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq6nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq6nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq6noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq6noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq6loop
+fs6entry:
+	CBZ	R2, rowdone
+	MOVD	$256, R4
+fs6loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs6nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs6nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs6noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs6noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs6loop
+	B	rowdone
+fquad7:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	16(R3), R10
+	MOVD	24(R3), R13
+	MOVD	32(R3), R19
+	MOVD	40(R3), R20
+	MOVD	48(R3), R26
+	MOVD	$-192, R12
+	CMP	$4, R2
+	BLT	fs7entry
+fq7loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R20)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R26)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq7nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq7nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq7noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq7noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq7loop
+fs7entry:
+	CBZ	R2, rowdone
+	MOVD	$256, R4
+fs7loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R26)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R26)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs7nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs7nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs7noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs7noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs7loop
+	B	rowdone
 single:
 	CBZ	R2, rowdone
 one:
@@ -2215,6 +5353,16 @@ TEXT ·dwDotTileG2S2(SB), NOSPLIT, $0-8
 	MOVD	120(R22), R25 // k
 	MOVD	144(R22), R23 // oy
 	MOVD	ZR, R24 // next: input rows below it are built
+	MOVD	176(R22), R6 // rq: its constants, kept for every row (the
+	MOVW	324(R6), R9 // row builds use R0-R9, V0-V7, V16-V31)
+	MOVW	328(R6), R10
+	MOVW	332(R6), R11
+	VDUP	R9, V12.H8 // zOut
+	VDUP	R10, V13.B16 // qmin
+	VDUP	R11, V14.B16 // qmax
+	MOVW	340(R6), R21 // clamp
+	ADD	$64, R6, R14 // R
+	ADD	$128, R6, R15 // L
 rowloop:
 	MOVD	152(R22), R0
 	CMP	R0, R23
@@ -2299,17 +5447,30 @@ gpadl:
 	SUBS	$1, R4, R4
 	BNE	gpadl
 gsrc:
-	CMP	$4, R5
-	BLT	gsrc1chk
-gsrc4:
+	SUBS	$8, R5, R5
+	BLT	gsrc4chk
+gsrc8:
+	VLD1.P	(R2)(R3), [V16.B16]
+	VLD1.P	(R2)(R3), [V17.B16]
+	VLD1.P	(R2)(R3), [V18.B16]
+	VLD1.P	(R2)(R3), [V19.B16]
+	VLD1.P	(R2)(R3), [V20.B16]
+	VLD1.P	(R2)(R3), [V21.B16]
+	VLD1.P	(R2)(R3), [V22.B16]
+	VLD1.P	(R2)(R3), [V23.B16]
+	VST1.P	[V16.B16, V17.B16, V18.B16, V19.B16], 64(R9)
+	VST1.P	[V20.B16, V21.B16, V22.B16, V23.B16], 64(R9)
+	SUBS	$8, R5, R5
+	BGE	gsrc8
+gsrc4chk:
+	ADD	$8, R5, R5 // 0..7 left
+	TBZ	$2, R5, gsrc1chk
 	VLD1.P	(R2)(R3), [V26.B16]
 	VLD1.P	(R2)(R3), [V27.B16]
 	VLD1.P	(R2)(R3), [V28.B16]
 	VLD1.P	(R2)(R3), [V29.B16]
 	VST1.P	[V26.B16, V27.B16, V28.B16, V29.B16], 64(R9)
 	SUB	$4, R5, R5
-	CMP	$4, R5
-	BGE	gsrc4
 gsrc1chk:
 	CBZ	R5, gpadr
 gsrc1:
@@ -2325,40 +5486,16 @@ gpadr1:
 	BNE	gpadr1
 trans:
 	CBZ	R8, tdone
-	VLD1.P	32(R1), [V0.B16, V1.B16]
-	VZIP1	V1.B16, V0.B16, V16.B16
-	VZIP2	V1.B16, V0.B16, V17.B16
+	MOVD	$32, R9
 loop:
-	VLD1.P	64(R1), [V0.B16, V1.B16, V2.B16, V3.B16] // P[2m+2..2m+5]
-	VZIP1	V1.B16, V0.B16, V18.B16
-	VZIP2	V1.B16, V0.B16, V19.B16
-	VZIP1	V3.B16, V2.B16, V20.B16
-	VZIP2	V3.B16, V2.B16, V21.B16
-	VZIP1	V18.H8, V16.H8, V24.H8
-	VZIP2	V18.H8, V16.H8, V25.H8
-	VZIP1	V19.H8, V17.H8, V26.H8
-	VZIP2	V19.H8, V17.H8, V27.H8
-	VST1.P	[V24.B16, V25.B16, V26.B16, V27.B16], 64(R0)
-	VZIP1	V20.H8, V18.H8, V24.H8
-	VZIP2	V20.H8, V18.H8, V25.H8
-	VZIP1	V21.H8, V19.H8, V26.H8
-	VZIP2	V21.H8, V19.H8, V27.H8
-	VST1.P	[V24.B16, V25.B16, V26.B16, V27.B16], 64(R0)
-	VLD1.P	64(R1), [V0.B16, V1.B16, V2.B16, V3.B16] // P[2m+6..2m+9]
-	VZIP1	V1.B16, V0.B16, V22.B16
-	VZIP2	V1.B16, V0.B16, V23.B16
-	VZIP1	V3.B16, V2.B16, V16.B16
-	VZIP2	V3.B16, V2.B16, V17.B16
-	VZIP1	V22.H8, V20.H8, V24.H8
-	VZIP2	V22.H8, V20.H8, V25.H8
-	VZIP1	V23.H8, V21.H8, V26.H8
-	VZIP2	V23.H8, V21.H8, V27.H8
-	VST1.P	[V24.B16, V25.B16, V26.B16, V27.B16], 64(R0)
-	VZIP1	V16.H8, V22.H8, V24.H8
-	VZIP2	V16.H8, V22.H8, V25.H8
-	VZIP1	V17.H8, V23.H8, V26.H8
-	VZIP2	V17.H8, V23.H8, V27.H8
-	VST1.P	[V24.B16, V25.B16, V26.B16, V27.B16], 64(R0)
+	VLD1.P	(R1)(R9), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VST4.P	[V0.B16, V1.B16, V2.B16, V3.B16], 64(R0)
+	VLD1.P	(R1)(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	VST4.P	[V4.B16, V5.B16, V6.B16, V7.B16], 64(R0)
+	VLD1.P	(R1)(R9), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VST4.P	[V0.B16, V1.B16, V2.B16, V3.B16], 64(R0)
+	VLD1.P	(R1)(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	VST4.P	[V4.B16, V5.B16, V6.B16, V7.B16], 64(R0)
 	SUBS	$4, R8, R8
 	BNE	loop
 tdone:
@@ -2377,16 +5514,7 @@ built:
 	MOVD	216(R22), R19
 	MOVD	176(R22), R6 // rq
 
-	MOVW	324(R6), R9
-	MOVW	328(R6), R10
-	MOVW	332(R6), R11
-	VDUP	R9, V12.H8
-	VDUP	R10, V13.B16
-	VDUP	R11, V14.B16
 	MOVW	336(R6), R7 // lsh
-	MOVW	340(R6), R21 // clamp
-	ADD	$64, R6, R14 // R
-	ADD	$128, R6, R15 // L
 	ADD	$192, R6, R5 // bias: rq.b
 	CBZ	R20, nopad
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
@@ -2412,6 +5540,20 @@ nopad:
 	MOVD	$-64, R12 // pixel 3's post-increment: to the next group's pixel 0
 	MOVD	$128, R13 // one pixel's step from group to group
 	MOVD	ZR, R16 // window offset of pixel 0
+	CMP	$7, R4
+	BEQ	fquad7
+	CMP	$6, R4
+	BEQ	fquad6
+	CMP	$5, R4
+	BEQ	fquad5
+	CMP	$4, R4
+	BEQ	fquad4
+	CMP	$3, R4
+	BEQ	fquad3
+	CMP	$2, R4
+	BEQ	fquad2
+	CMP	$1, R4
+	BEQ	fquad1
 	CMP	$4, R2
 	BLT	single
 quad:
@@ -2422,10 +5564,6 @@ quad:
 	MOVD	R3, R8
 	MOVD	R17, R11
 	MOVD	R4, R9
-	CMP	$5, R9
-	BEQ	qfull5
-	CMP	$7, R9
-	BEQ	qfull7
 	CBZ	R9, qreq
 qrow:
 	MOVD.P	8(R8), R10
@@ -2474,538 +5612,6 @@ qrow:
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	SUBS	$1, R9, R9
 	BNE	qrow
-	B	qreq
-qfull5:
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	B	qreq
-qfull7:
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	B	qreq
 qreq:
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
@@ -3111,6 +5717,2611 @@ qnoshc:
 	SUB	$4, R2, R2
 	CMP	$4, R2
 	BGE	quad
+	B	single
+fquad1:
+	MOVD	0(R3), R8
+	MOVD	$-64, R4
+	MOVD	$-64, R12
+	CMP	$4, R2
+	BLT	fs1entry
+fq1loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq1nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq1nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq1noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq1noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq1loop
+fs1entry:
+	CBZ	R2, rowdone
+	MOVD	$128, R4
+fs1loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs1nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs1nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs1noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs1noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs1loop
+	B	rowdone
+fquad2:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	$-64, R4
+	MOVD	$-64, R12
+	CMP	$4, R2
+	BLT	fs2entry
+fq2loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq2nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq2nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq2noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq2noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq2loop
+fs2entry:
+	CBZ	R2, rowdone
+	MOVD	$128, R4
+fs2loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs2nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs2nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs2noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs2noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs2loop
+	B	rowdone
+fquad3:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	16(R3), R10
+	MOVD	$-64, R4
+	MOVD	$-64, R12
+	CMP	$4, R2
+	BLT	fs3entry
+fq3loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq3nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq3nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq3noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq3noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq3loop
+fs3entry:
+	CBZ	R2, rowdone
+	MOVD	$128, R4
+fs3loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs3nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs3nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs3noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs3noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs3loop
+	B	rowdone
+fquad4:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	16(R3), R10
+	MOVD	24(R3), R13
+	MOVD	$-64, R4
+	MOVD	$-64, R12
+	CMP	$4, R2
+	BLT	fs4entry
+fq4loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq4nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq4nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq4noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq4noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq4loop
+fs4entry:
+	CBZ	R2, rowdone
+	MOVD	$128, R4
+fs4loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs4nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs4nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs4noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs4noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs4loop
+	B	rowdone
+fquad5:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	16(R3), R10
+	MOVD	24(R3), R13
+	MOVD	32(R3), R19
+	MOVD	$-64, R4
+	MOVD	$-64, R12
+	CMP	$4, R2
+	BLT	fs5entry
+fq5loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq5nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq5nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq5noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq5noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq5loop
+fs5entry:
+	CBZ	R2, rowdone
+	MOVD	$128, R4
+fs5loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs5nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs5nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs5noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs5noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs5loop
+	B	rowdone
+fquad6:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	16(R3), R10
+	MOVD	24(R3), R13
+	MOVD	32(R3), R19
+	MOVD	40(R3), R20
+	MOVD	$-64, R4
+	MOVD	$-64, R12
+	CMP	$4, R2
+	BLT	fs6entry
+fq6loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R20)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R20)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq6nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq6nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq6noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq6noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq6loop
+fs6entry:
+	CBZ	R2, rowdone
+	MOVD	$128, R4
+fs6loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs6nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs6nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs6noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs6noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs6loop
+	B	rowdone
+fquad7:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	16(R3), R10
+	MOVD	24(R3), R13
+	MOVD	32(R3), R19
+	MOVD	40(R3), R20
+	MOVD	48(R3), R26
+	MOVD	$-64, R4
+	MOVD	$-64, R12
+	CMP	$4, R2
+	BLT	fs7entry
+fq7loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R20)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R20)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R26)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R26)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq7nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq7nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq7noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq7noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq7loop
+fs7entry:
+	CBZ	R2, rowdone
+	MOVD	$128, R4
+fs7loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R26)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R26)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs7nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs7nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs7noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs7noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs7loop
+	B	rowdone
 single:
 	CBZ	R2, rowdone
 one:
@@ -3369,6 +8580,16 @@ TEXT ·dwDotTileG3S1(SB), NOSPLIT, $0-8
 	MOVD	120(R22), R25 // k
 	MOVD	144(R22), R23 // oy
 	MOVD	ZR, R24 // next: input rows below it are built
+	MOVD	176(R22), R6 // rq: its constants, kept for every row (the
+	MOVW	324(R6), R9 // row builds use R0-R9, V0-V7, V16-V31)
+	MOVW	328(R6), R10
+	MOVW	332(R6), R11
+	VDUP	R9, V12.H8 // zOut
+	VDUP	R10, V13.B16 // qmin
+	VDUP	R11, V14.B16 // qmax
+	MOVW	340(R6), R21 // clamp
+	ADD	$64, R6, R14 // R
+	ADD	$128, R6, R15 // L
 rowloop:
 	MOVD	152(R22), R0
 	CMP	R0, R23
@@ -3452,17 +8673,30 @@ gpadl:
 	SUBS	$1, R4, R4
 	BNE	gpadl
 gsrc:
-	CMP	$4, R5
-	BLT	gsrc1chk
-gsrc4:
+	SUBS	$8, R5, R5
+	BLT	gsrc4chk
+gsrc8:
+	VLD1.P	(R2)(R3), [V16.B16]
+	VLD1.P	(R2)(R3), [V17.B16]
+	VLD1.P	(R2)(R3), [V18.B16]
+	VLD1.P	(R2)(R3), [V19.B16]
+	VLD1.P	(R2)(R3), [V20.B16]
+	VLD1.P	(R2)(R3), [V21.B16]
+	VLD1.P	(R2)(R3), [V22.B16]
+	VLD1.P	(R2)(R3), [V23.B16]
+	VST1.P	[V16.B16, V17.B16, V18.B16, V19.B16], 64(R9)
+	VST1.P	[V20.B16, V21.B16, V22.B16, V23.B16], 64(R9)
+	SUBS	$8, R5, R5
+	BGE	gsrc8
+gsrc4chk:
+	ADD	$8, R5, R5 // 0..7 left
+	TBZ	$2, R5, gsrc1chk
 	VLD1.P	(R2)(R3), [V26.B16]
 	VLD1.P	(R2)(R3), [V27.B16]
 	VLD1.P	(R2)(R3), [V28.B16]
 	VLD1.P	(R2)(R3), [V29.B16]
 	VST1.P	[V26.B16, V27.B16, V28.B16, V29.B16], 64(R9)
 	SUB	$4, R5, R5
-	CMP	$4, R5
-	BGE	gsrc4
 gsrc1chk:
 	CBZ	R5, gpadr
 gsrc1:
@@ -3478,43 +8712,16 @@ gpadr1:
 	BNE	gpadr1
 trans:
 	CBZ	R8, tdone
-	VLD1	(R1), [V0.B16, V1.B16, V2.B16]
-	ADD	$32, R1, R1 // P[m+2]
-	VZIP1	V1.B16, V0.B16, V16.B16
-	VZIP2	V1.B16, V0.B16, V17.B16
-	VZIP1	V2.B16, V1.B16, V18.B16
-	VZIP2	V2.B16, V1.B16, V19.B16
+	MOVD	$16, R9
 loop:
-	VLD1.P	64(R1), [V0.B16, V1.B16, V2.B16, V3.B16] // P[m+2..m+5]
-	VLD1	(R1), [V4.B16] // P[m+6]
-	VZIP1	V1.B16, V0.B16, V20.B16
-	VZIP2	V1.B16, V0.B16, V21.B16
-	VZIP1	V2.B16, V1.B16, V22.B16
-	VZIP2	V2.B16, V1.B16, V23.B16
-	VZIP1	V20.H8, V16.H8, V24.H8
-	VZIP2	V20.H8, V16.H8, V25.H8
-	VZIP1	V21.H8, V17.H8, V26.H8
-	VZIP2	V21.H8, V17.H8, V27.H8
-	VST1.P	[V24.B16, V25.B16, V26.B16, V27.B16], 64(R0)
-	VZIP1	V22.H8, V18.H8, V24.H8
-	VZIP2	V22.H8, V18.H8, V25.H8
-	VZIP1	V23.H8, V19.H8, V26.H8
-	VZIP2	V23.H8, V19.H8, V27.H8
-	VST1.P	[V24.B16, V25.B16, V26.B16, V27.B16], 64(R0)
-	VZIP1	V3.B16, V2.B16, V16.B16
-	VZIP2	V3.B16, V2.B16, V17.B16
-	VZIP1	V4.B16, V3.B16, V18.B16
-	VZIP2	V4.B16, V3.B16, V19.B16
-	VZIP1	V16.H8, V20.H8, V24.H8
-	VZIP2	V16.H8, V20.H8, V25.H8
-	VZIP1	V17.H8, V21.H8, V26.H8
-	VZIP2	V17.H8, V21.H8, V27.H8
-	VST1.P	[V24.B16, V25.B16, V26.B16, V27.B16], 64(R0)
-	VZIP1	V18.H8, V22.H8, V24.H8
-	VZIP2	V18.H8, V22.H8, V25.H8
-	VZIP1	V19.H8, V23.H8, V26.H8
-	VZIP2	V19.H8, V23.H8, V27.H8
-	VST1.P	[V24.B16, V25.B16, V26.B16, V27.B16], 64(R0)
+	VLD1.P	(R1)(R9), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VST4.P	[V0.B16, V1.B16, V2.B16, V3.B16], 64(R0)
+	VLD1.P	(R1)(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	VST4.P	[V4.B16, V5.B16, V6.B16, V7.B16], 64(R0)
+	VLD1.P	(R1)(R9), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VST4.P	[V0.B16, V1.B16, V2.B16, V3.B16], 64(R0)
+	VLD1.P	(R1)(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	VST4.P	[V4.B16, V5.B16, V6.B16, V7.B16], 64(R0)
 	SUBS	$4, R8, R8
 	BNE	loop
 tdone:
@@ -3533,16 +8740,7 @@ built:
 	MOVD	216(R22), R19
 	MOVD	176(R22), R6 // rq
 
-	MOVW	324(R6), R9
-	MOVW	328(R6), R10
-	MOVW	332(R6), R11
-	VDUP	R9, V12.H8
-	VDUP	R10, V13.B16
-	VDUP	R11, V14.B16
 	MOVW	336(R6), R7 // lsh
-	MOVW	340(R6), R21 // clamp
-	ADD	$64, R6, R14 // R
-	ADD	$128, R6, R15 // L
 	ADD	$192, R6, R5 // bias: rq.b
 	CBZ	R20, nopad
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
@@ -3568,6 +8766,24 @@ nopad:
 	MOVD	$64, R12 // pixel 3's post-increment: to the next group's pixel 0
 	MOVD	$256, R13 // one pixel's step from group to group
 	MOVD	ZR, R16 // window offset of pixel 0
+	CMP	$9, R4
+	BEQ	fquad9
+	CMP	$8, R4
+	BEQ	fquad8
+	CMP	$7, R4
+	BEQ	fquad7
+	CMP	$6, R4
+	BEQ	fquad6
+	CMP	$5, R4
+	BEQ	fquad5
+	CMP	$4, R4
+	BEQ	fquad4
+	CMP	$3, R4
+	BEQ	fquad3
+	CMP	$2, R4
+	BEQ	fquad2
+	CMP	$1, R4
+	BEQ	fquad1
 	CMP	$4, R2
 	BLT	single
 quad:
@@ -3578,8 +8794,6 @@ quad:
 	MOVD	R3, R8
 	MOVD	R17, R11
 	MOVD	R4, R9
-	CMP	$9, R9
-	BEQ	qfull9
 	CMP	$11, R9
 	BEQ	qfull11
 	CBZ	R9, qreq
@@ -3651,593 +8865,6 @@ qrow:
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	SUBS	$1, R9, R9
 	BNE	qrow
-	B	qreq
-qfull9:
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	B	qreq
 qfull11:
 	MOVD.P	8(R8), R10
@@ -5060,6 +9687,5056 @@ qnoshc:
 	SUB	$4, R2, R2
 	CMP	$4, R2
 	BGE	quad
+	B	single
+fquad1:
+	MOVD	0(R3), R8
+	MOVD	$-448, R12
+	CMP	$4, R2
+	BLT	fs1entry
+fq1loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq1nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq1nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq1noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq1noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq1loop
+fs1entry:
+	CBZ	R2, rowdone
+	MOVD	$256, R4
+fs1loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs1nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs1nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs1noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs1noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs1loop
+	B	rowdone
+fquad2:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	$-448, R12
+	CMP	$4, R2
+	BLT	fs2entry
+fq2loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq2nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq2nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq2noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq2noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq2loop
+fs2entry:
+	CBZ	R2, rowdone
+	MOVD	$256, R4
+fs2loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs2nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs2nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs2noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs2noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs2loop
+	B	rowdone
+fquad3:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	16(R3), R10
+	MOVD	$-448, R12
+	CMP	$4, R2
+	BLT	fs3entry
+fq3loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq3nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq3nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq3noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq3noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq3loop
+fs3entry:
+	CBZ	R2, rowdone
+	MOVD	$256, R4
+fs3loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs3nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs3nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs3noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs3noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs3loop
+	B	rowdone
+fquad4:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	16(R3), R10
+	MOVD	24(R3), R13
+	MOVD	$-448, R12
+	CMP	$4, R2
+	BLT	fs4entry
+fq4loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq4nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq4nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq4noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq4noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq4loop
+fs4entry:
+	CBZ	R2, rowdone
+	MOVD	$256, R4
+fs4loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs4nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs4nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs4noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs4noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs4loop
+	B	rowdone
+fquad5:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	16(R3), R10
+	MOVD	24(R3), R13
+	MOVD	32(R3), R19
+	MOVD	$-448, R12
+	CMP	$4, R2
+	BLT	fs5entry
+fq5loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq5nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq5nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq5noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq5noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq5loop
+fs5entry:
+	CBZ	R2, rowdone
+	MOVD	$256, R4
+fs5loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs5nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs5nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs5noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs5noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs5loop
+	B	rowdone
+fquad6:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	16(R3), R10
+	MOVD	24(R3), R13
+	MOVD	32(R3), R19
+	MOVD	40(R3), R20
+	MOVD	$-448, R12
+	CMP	$4, R2
+	BLT	fs6entry
+fq6loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R20)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq6nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq6nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq6noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq6noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq6loop
+fs6entry:
+	CBZ	R2, rowdone
+	MOVD	$256, R4
+fs6loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs6nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs6nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs6noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs6noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs6loop
+	B	rowdone
+fquad7:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	16(R3), R10
+	MOVD	24(R3), R13
+	MOVD	32(R3), R19
+	MOVD	40(R3), R20
+	MOVD	48(R3), R26
+	MOVD	$-448, R12
+	CMP	$4, R2
+	BLT	fs7entry
+fq7loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R20)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R26)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq7nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq7nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq7noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq7noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq7loop
+fs7entry:
+	CBZ	R2, rowdone
+	MOVD	$256, R4
+fs7loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R26)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R26)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R26)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs7nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs7nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs7noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs7noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs7loop
+	B	rowdone
+fquad8:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	16(R3), R10
+	MOVD	24(R3), R13
+	MOVD	32(R3), R19
+	MOVD	40(R3), R20
+	MOVD	48(R3), R26
+	MOVD	56(R3), R16
+	MOVD	$-448, R12
+	CMP	$4, R2
+	BLT	fs8entry
+fq8loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R20)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R26)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R16), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R16), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R16), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R16), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R16), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R16)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq8nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq8nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq8noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq8noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq8loop
+fs8entry:
+	CBZ	R2, rowdone
+	MOVD	$256, R4
+fs8loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R26)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R26)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R26)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R16)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R16)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R16)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs8nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs8nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs8noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs8noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs8loop
+	B	rowdone
+fquad9:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	16(R3), R10
+	MOVD	24(R3), R13
+	MOVD	32(R3), R19
+	MOVD	40(R3), R20
+	MOVD	48(R3), R26
+	MOVD	56(R3), R16
+	MOVD	64(R3), R3
+	MOVD	$-448, R12
+	CMP	$4, R2
+	BLT	fs9entry
+fq9loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R20)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R26)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R16), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R16), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R16), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R16), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R16), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R16)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R3), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R3), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R3), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R3), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R3), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R3), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R3), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	64(R3), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R3), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R3), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R3), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R3)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq9nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq9nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq9noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq9noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq9loop
+fs9entry:
+	CBZ	R2, rowdone
+	MOVD	$256, R4
+fs9loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R26)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R26)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R26)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R16)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R16)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R16)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R3)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R3)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R3)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs9nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs9nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs9noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs9noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs9loop
+	B	rowdone
 single:
 	CBZ	R2, rowdone
 one:
@@ -5556,6 +15233,16 @@ TEXT ·dwDotTileG3S2(SB), NOSPLIT, $0-8
 	MOVD	120(R22), R25 // k
 	MOVD	144(R22), R23 // oy
 	MOVD	ZR, R24 // next: input rows below it are built
+	MOVD	176(R22), R6 // rq: its constants, kept for every row (the
+	MOVW	324(R6), R9 // row builds use R0-R9, V0-V7, V16-V31)
+	MOVW	328(R6), R10
+	MOVW	332(R6), R11
+	VDUP	R9, V12.H8 // zOut
+	VDUP	R10, V13.B16 // qmin
+	VDUP	R11, V14.B16 // qmax
+	MOVW	340(R6), R21 // clamp
+	ADD	$64, R6, R14 // R
+	ADD	$128, R6, R15 // L
 rowloop:
 	MOVD	152(R22), R0
 	CMP	R0, R23
@@ -5640,17 +15327,30 @@ gpadl:
 	SUBS	$1, R4, R4
 	BNE	gpadl
 gsrc:
-	CMP	$4, R5
-	BLT	gsrc1chk
-gsrc4:
+	SUBS	$8, R5, R5
+	BLT	gsrc4chk
+gsrc8:
+	VLD1.P	(R2)(R3), [V16.B16]
+	VLD1.P	(R2)(R3), [V17.B16]
+	VLD1.P	(R2)(R3), [V18.B16]
+	VLD1.P	(R2)(R3), [V19.B16]
+	VLD1.P	(R2)(R3), [V20.B16]
+	VLD1.P	(R2)(R3), [V21.B16]
+	VLD1.P	(R2)(R3), [V22.B16]
+	VLD1.P	(R2)(R3), [V23.B16]
+	VST1.P	[V16.B16, V17.B16, V18.B16, V19.B16], 64(R9)
+	VST1.P	[V20.B16, V21.B16, V22.B16, V23.B16], 64(R9)
+	SUBS	$8, R5, R5
+	BGE	gsrc8
+gsrc4chk:
+	ADD	$8, R5, R5 // 0..7 left
+	TBZ	$2, R5, gsrc1chk
 	VLD1.P	(R2)(R3), [V26.B16]
 	VLD1.P	(R2)(R3), [V27.B16]
 	VLD1.P	(R2)(R3), [V28.B16]
 	VLD1.P	(R2)(R3), [V29.B16]
 	VST1.P	[V26.B16, V27.B16, V28.B16, V29.B16], 64(R9)
 	SUB	$4, R5, R5
-	CMP	$4, R5
-	BGE	gsrc4
 gsrc1chk:
 	CBZ	R5, gpadr
 gsrc1:
@@ -5666,40 +15366,16 @@ gpadr1:
 	BNE	gpadr1
 trans:
 	CBZ	R8, tdone
-	VLD1.P	32(R1), [V0.B16, V1.B16]
-	VZIP1	V1.B16, V0.B16, V16.B16
-	VZIP2	V1.B16, V0.B16, V17.B16
+	MOVD	$32, R9
 loop:
-	VLD1.P	64(R1), [V0.B16, V1.B16, V2.B16, V3.B16] // P[2m+2..2m+5]
-	VZIP1	V1.B16, V0.B16, V18.B16
-	VZIP2	V1.B16, V0.B16, V19.B16
-	VZIP1	V3.B16, V2.B16, V20.B16
-	VZIP2	V3.B16, V2.B16, V21.B16
-	VZIP1	V18.H8, V16.H8, V24.H8
-	VZIP2	V18.H8, V16.H8, V25.H8
-	VZIP1	V19.H8, V17.H8, V26.H8
-	VZIP2	V19.H8, V17.H8, V27.H8
-	VST1.P	[V24.B16, V25.B16, V26.B16, V27.B16], 64(R0)
-	VZIP1	V20.H8, V18.H8, V24.H8
-	VZIP2	V20.H8, V18.H8, V25.H8
-	VZIP1	V21.H8, V19.H8, V26.H8
-	VZIP2	V21.H8, V19.H8, V27.H8
-	VST1.P	[V24.B16, V25.B16, V26.B16, V27.B16], 64(R0)
-	VLD1.P	64(R1), [V0.B16, V1.B16, V2.B16, V3.B16] // P[2m+6..2m+9]
-	VZIP1	V1.B16, V0.B16, V22.B16
-	VZIP2	V1.B16, V0.B16, V23.B16
-	VZIP1	V3.B16, V2.B16, V16.B16
-	VZIP2	V3.B16, V2.B16, V17.B16
-	VZIP1	V22.H8, V20.H8, V24.H8
-	VZIP2	V22.H8, V20.H8, V25.H8
-	VZIP1	V23.H8, V21.H8, V26.H8
-	VZIP2	V23.H8, V21.H8, V27.H8
-	VST1.P	[V24.B16, V25.B16, V26.B16, V27.B16], 64(R0)
-	VZIP1	V16.H8, V22.H8, V24.H8
-	VZIP2	V16.H8, V22.H8, V25.H8
-	VZIP1	V17.H8, V23.H8, V26.H8
-	VZIP2	V17.H8, V23.H8, V27.H8
-	VST1.P	[V24.B16, V25.B16, V26.B16, V27.B16], 64(R0)
+	VLD1.P	(R1)(R9), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VST4.P	[V0.B16, V1.B16, V2.B16, V3.B16], 64(R0)
+	VLD1.P	(R1)(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	VST4.P	[V4.B16, V5.B16, V6.B16, V7.B16], 64(R0)
+	VLD1.P	(R1)(R9), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VST4.P	[V0.B16, V1.B16, V2.B16, V3.B16], 64(R0)
+	VLD1.P	(R1)(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	VST4.P	[V4.B16, V5.B16, V6.B16, V7.B16], 64(R0)
 	SUBS	$4, R8, R8
 	BNE	loop
 tdone:
@@ -5718,16 +15394,7 @@ built:
 	MOVD	216(R22), R19
 	MOVD	176(R22), R6 // rq
 
-	MOVW	324(R6), R9
-	MOVW	328(R6), R10
-	MOVW	332(R6), R11
-	VDUP	R9, V12.H8
-	VDUP	R10, V13.B16
-	VDUP	R11, V14.B16
 	MOVW	336(R6), R7 // lsh
-	MOVW	340(R6), R21 // clamp
-	ADD	$64, R6, R14 // R
-	ADD	$128, R6, R15 // L
 	ADD	$192, R6, R5 // bias: rq.b
 	CBZ	R20, nopad
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
@@ -5753,6 +15420,24 @@ nopad:
 	MOVD	$-64, R12 // pixel 3's post-increment: to the next group's pixel 0
 	MOVD	$128, R13 // one pixel's step from group to group
 	MOVD	ZR, R16 // window offset of pixel 0
+	CMP	$9, R4
+	BEQ	fquad9
+	CMP	$8, R4
+	BEQ	fquad8
+	CMP	$7, R4
+	BEQ	fquad7
+	CMP	$6, R4
+	BEQ	fquad6
+	CMP	$5, R4
+	BEQ	fquad5
+	CMP	$4, R4
+	BEQ	fquad4
+	CMP	$3, R4
+	BEQ	fquad3
+	CMP	$2, R4
+	BEQ	fquad2
+	CMP	$1, R4
+	BEQ	fquad1
 	CMP	$4, R2
 	BLT	single
 quad:
@@ -5763,8 +15448,6 @@ quad:
 	MOVD	R3, R8
 	MOVD	R17, R11
 	MOVD	R4, R9
-	CMP	$9, R9
-	BEQ	qfull9
 	CMP	$11, R9
 	BEQ	qfull11
 	CBZ	R9, qreq
@@ -5836,593 +15519,6 @@ qrow:
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	SUBS	$1, R9, R9
 	BNE	qrow
-	B	qreq
-qfull9:
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	MOVD.P	8(R8), R10
-	ADD	R16, R10, R10
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
-	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
-	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
-	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
-	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
-	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
-	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
-	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
-	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
-	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
-	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
-	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
-	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
-	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
-	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
-	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
-	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
-	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
-	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	B	qreq
 qfull11:
 	MOVD.P	8(R8), R10
@@ -7245,6 +16341,5065 @@ qnoshc:
 	SUB	$4, R2, R2
 	CMP	$4, R2
 	BGE	quad
+	B	single
+fquad1:
+	MOVD	0(R3), R8
+	MOVD	$-64, R4
+	MOVD	$-192, R12
+	CMP	$4, R2
+	BLT	fs1entry
+fq1loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq1nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq1nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq1noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq1noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq1loop
+fs1entry:
+	CBZ	R2, rowdone
+	MOVD	$128, R4
+fs1loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs1nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs1nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs1noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs1noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs1loop
+	B	rowdone
+fquad2:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	$-64, R4
+	MOVD	$-192, R12
+	CMP	$4, R2
+	BLT	fs2entry
+fq2loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq2nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq2nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq2noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq2noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq2loop
+fs2entry:
+	CBZ	R2, rowdone
+	MOVD	$128, R4
+fs2loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs2nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs2nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs2noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs2noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs2loop
+	B	rowdone
+fquad3:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	16(R3), R10
+	MOVD	$-64, R4
+	MOVD	$-192, R12
+	CMP	$4, R2
+	BLT	fs3entry
+fq3loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq3nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq3nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq3noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq3noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq3loop
+fs3entry:
+	CBZ	R2, rowdone
+	MOVD	$128, R4
+fs3loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs3nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs3nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs3noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs3noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs3loop
+	B	rowdone
+fquad4:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	16(R3), R10
+	MOVD	24(R3), R13
+	MOVD	$-64, R4
+	MOVD	$-192, R12
+	CMP	$4, R2
+	BLT	fs4entry
+fq4loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq4nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq4nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq4noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq4noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq4loop
+fs4entry:
+	CBZ	R2, rowdone
+	MOVD	$128, R4
+fs4loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs4nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs4nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs4noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs4noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs4loop
+	B	rowdone
+fquad5:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	16(R3), R10
+	MOVD	24(R3), R13
+	MOVD	32(R3), R19
+	MOVD	$-64, R4
+	MOVD	$-192, R12
+	CMP	$4, R2
+	BLT	fs5entry
+fq5loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq5nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq5nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq5noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq5noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq5loop
+fs5entry:
+	CBZ	R2, rowdone
+	MOVD	$128, R4
+fs5loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs5nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs5nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs5noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs5noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs5loop
+	B	rowdone
+fquad6:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	16(R3), R10
+	MOVD	24(R3), R13
+	MOVD	32(R3), R19
+	MOVD	40(R3), R20
+	MOVD	$-64, R4
+	MOVD	$-192, R12
+	CMP	$4, R2
+	BLT	fs6entry
+fq6loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R20)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R20)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R20)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq6nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq6nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq6noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq6noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq6loop
+fs6entry:
+	CBZ	R2, rowdone
+	MOVD	$128, R4
+fs6loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs6nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs6nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs6noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs6noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs6loop
+	B	rowdone
+fquad7:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	16(R3), R10
+	MOVD	24(R3), R13
+	MOVD	32(R3), R19
+	MOVD	40(R3), R20
+	MOVD	48(R3), R26
+	MOVD	$-64, R4
+	MOVD	$-192, R12
+	CMP	$4, R2
+	BLT	fs7entry
+fq7loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R20)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R20)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R20)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R26)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R26)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R26)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq7nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq7nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq7noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq7noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq7loop
+fs7entry:
+	CBZ	R2, rowdone
+	MOVD	$128, R4
+fs7loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R26)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R26)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R26)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs7nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs7nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs7noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs7noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs7loop
+	B	rowdone
+fquad8:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	16(R3), R10
+	MOVD	24(R3), R13
+	MOVD	32(R3), R19
+	MOVD	40(R3), R20
+	MOVD	48(R3), R26
+	MOVD	56(R3), R16
+	MOVD	$-64, R4
+	MOVD	$-192, R12
+	CMP	$4, R2
+	BLT	fs8entry
+fq8loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R20)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R20)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R20)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R26)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R26)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R26)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R16), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R16)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R16), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R16)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R16), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R16)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq8nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq8nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq8noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq8noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq8loop
+fs8entry:
+	CBZ	R2, rowdone
+	MOVD	$128, R4
+fs8loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R26)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R26)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R26)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R16)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R16)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R16)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs8nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs8nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs8noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs8noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs8loop
+	B	rowdone
+fquad9:
+	MOVD	0(R3), R8
+	MOVD	8(R3), R9
+	MOVD	16(R3), R10
+	MOVD	24(R3), R13
+	MOVD	32(R3), R19
+	MOVD	40(R3), R20
+	MOVD	48(R3), R26
+	MOVD	56(R3), R16
+	MOVD	64(R3), R3
+	MOVD	$-64, R4
+	MOVD	$-192, R12
+	CMP	$4, R2
+	BLT	fs9entry
+fq9loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R8)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R9)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R10)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R13), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R13), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R13)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R19), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R19), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R19)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R20)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R20)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R20), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R20), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R20)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R26)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R26)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R26), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R26), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R26)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R16), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R16)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R16), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R16)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R16), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R16), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R16)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R3), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R3), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R3), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R3)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R3), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R3), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R3), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R3)(R4), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	64(R3), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R3), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e809514 // sdot v20.4s, v8.16b, v0.16b
+	WORD $0x4e819535 // sdot v21.4s, v9.16b, v1.16b
+	WORD $0x4e829556 // sdot v22.4s, v10.16b, v2.16b
+	WORD $0x4e839577 // sdot v23.4s, v11.16b, v3.16b
+	VLD1.P	64(R3), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809498 // sdot v24.4s, v4.16b, v0.16b
+	WORD $0x4e8194b9 // sdot v25.4s, v5.16b, v1.16b
+	WORD $0x4e8294da // sdot v26.4s, v6.16b, v2.16b
+	WORD $0x4e8394fb // sdot v27.4s, v7.16b, v3.16b
+	VLD1.P	(R3)(R12), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4e80951c // sdot v28.4s, v8.16b, v0.16b
+	WORD $0x4e81953d // sdot v29.4s, v9.16b, v1.16b
+	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
+	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fq9nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea84e94 // sqshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea94eb5 // sqshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa4ed6 // sqshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab4ef7 // sqshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea84f18 // sqshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea94f39 // sqshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa4f5a // sqshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab4f7b // sqshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea84f9c // sqshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea94fbd // sqshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa4fde // sqshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab4fff // sqshl v31.4s, v31.4s, v11.4s
+fq9nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x4ea45694 // srshl v20.4s, v20.4s, v4.4s
+	WORD $0x4ea556b5 // srshl v21.4s, v21.4s, v5.4s
+	WORD $0x4ea656d6 // srshl v22.4s, v22.4s, v6.4s
+	WORD $0x4ea756f7 // srshl v23.4s, v23.4s, v7.4s
+	WORD $0x4ea45718 // srshl v24.4s, v24.4s, v4.4s
+	WORD $0x4ea55739 // srshl v25.4s, v25.4s, v5.4s
+	WORD $0x4ea6575a // srshl v26.4s, v26.4s, v6.4s
+	WORD $0x4ea7577b // srshl v27.4s, v27.4s, v7.4s
+	WORD $0x4ea4579c // srshl v28.4s, v28.4s, v4.4s
+	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
+	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
+	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
+	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
+	CBZ	R21, fq9noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+	WORD $0x4e2d6694 // smax v20.16b, v20.16b, v13.16b
+	WORD $0x4e2e6e94 // smin v20.16b, v20.16b, v14.16b
+	WORD $0x4e2d6718 // smax v24.16b, v24.16b, v13.16b
+	WORD $0x4e2e6f18 // smin v24.16b, v24.16b, v14.16b
+	WORD $0x4e2d679c // smax v28.16b, v28.16b, v13.16b
+	WORD $0x4e2e6f9c // smin v28.16b, v28.16b, v14.16b
+fq9noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	VST1.P	[V20.B16], (R0)(R1)
+	VST1.P	[V24.B16], (R0)(R1)
+	VST1.P	[V28.B16], (R0)(R1)
+	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq9loop
+fs9entry:
+	CBZ	R2, rowdone
+	MOVD	$128, R4
+fs9loop:
+	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R8)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R9)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R10)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R13)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R19)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R20)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R26)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R26)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R26)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R16)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R16)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R16)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R3)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R3)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1.P	64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P	(R3)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD $0x4e809490 // sdot v16.4s, v4.16b, v0.16b
+	WORD $0x4e8194b1 // sdot v17.4s, v5.16b, v1.16b
+	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
+	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
+	CBZ	R7, fs9nosh
+	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+fs9nosh:
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea45610 // srshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	CBZ	R21, fs9noshc
+	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
+	WORD $0x4e2e6e10 // smin v16.16b, v16.16b, v14.16b
+fs9noshc:
+	VST1.P	[V16.B16], (R0)(R1)
+	SUBS	$1, R2, R2
+	BNE	fs9loop
+	B	rowdone
 single:
 	CBZ	R2, rowdone
 one:

@@ -108,30 +108,47 @@ func GatherPatches(dst []int8, dstStride int, src []int8, s *ConvShape, zIn int8
 		lineB := s.W * s.Cin     // bytes of one image row
 		base := (iy0*s.W + (ox0+a)*s.Stride - s.PadLeft) * s.Cin
 		need("GatherPatches", "src", len(src), base+(s.K-1)*lineB+(b-a-1)*step+row)
-		for ky := range s.K {
-			sp := src[base+ky*lineB:]
-			dp := dst[a*dstStride+ky*row:]
-			if row == 9 {
-				// Bounds were checked above for the whole run.
-				// (No pointer is advanced past the last patch: checkptr.)
-				d, p := unsafe.Pointer(&dp[0]), unsafe.Pointer(&sp[0])
-				for i := b - a; ; {
-					*(*[9]int8)(d) = *(*[9]int8)(p)
-					if i--; i == 0 {
-						break
-					}
-					d, p = unsafe.Add(d, dstStride), unsafe.Add(p, step)
-				}
-				continue
-			}
-			for i := range b - a {
-				copy(dp[i*dstStride:i*dstStride+row], sp[i*step:])
-			}
+		if s.K == 3 && row == 9 { // the MixNet stem: 3×3, 3 channels
+			// Bounds were checked above for the whole run.
+			gather3x9(&dst[a*dstStride], dstStride, &src[base], step, lineB, b-a)
+		} else {
+			gatherRows(dst[a*dstStride:], dstStride, src[base:], s.K, row, step, lineB, b-a)
 		}
 	}
 	for i := max(a, b); i < n; i++ {
 		GatherPatch(dst[i*dstStride:][:kk], src, s, zIn, iy0, (ox0+i)*s.Stride-s.PadLeft)
 	}
+}
+
+// gatherRows copies n patches of k rows of row bytes: row ky of patch i
+// (at dst[i*dstStride+ky*row:]) is the row bytes at src[ky*line+i*step:].
+// The caller checks the bounds.
+func gatherRows(dst []int8, dstStride int, src []int8, k, row, step, line, n int) {
+	for ky := range k {
+		sp := src[ky*line:]
+		dp := dst[ky*row:]
+		if row == 9 {
+			// (No pointer is advanced past the last patch: checkptr.)
+			d, p := unsafe.Pointer(&dp[0]), unsafe.Pointer(&sp[0])
+			for i := n; ; {
+				*(*[9]int8)(d) = *(*[9]int8)(p)
+				if i--; i == 0 {
+					break
+				}
+				d, p = unsafe.Add(d, dstStride), unsafe.Add(p, step)
+			}
+			continue
+		}
+		for i := range n {
+			copy(dp[i*dstStride:i*dstStride+row], sp[i*step:])
+		}
+	}
+}
+
+// gather3x9Go is gather3x9 in Go (n >= 1).
+func gather3x9Go(dst *int8, dstStride int, src *int8, step, line, n int) {
+	gatherRows(unsafe.Slice(dst, (n-1)*dstStride+27), dstStride, unsafe.Slice(src, 2*line+(n-1)*step+9),
+		3, 9, step, line, n)
 }
 
 // StemConvQS8 is the full convolution used by the stem, the specification

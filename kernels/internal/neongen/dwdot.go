@@ -1,5 +1,7 @@
 package neongen
 
+import "fmt"
+
 // The dotprod depthwise kernels (dwconv_dot_arm64.s): SDOT over the taps of
 // a kernel row, lanes = channels. For one 16-channel block and one input
 // row, dwDotBuildBody builds a "tap window" row T: entry m is the
@@ -12,29 +14,12 @@ package neongen
 // requantizes. dwDotTileG{1,2,3}S{1,2} run both over the output rows of one
 // block and column tile.
 
-// zip16 writes Z(a, b) = (zip1, zip2) of the bytes of pixels a and b into
-// (lo, lo+1).
-func zip16(a *Asm, pa, pb, lo int) {
-	a.L("\tVZIP1\tV%d.B16, V%d.B16, V%d.B16", pb, pa, lo)
-	a.L("\tVZIP2\tV%d.B16, V%d.B16, V%d.B16", pb, pa, lo+1)
-}
-
-// zip8 writes the window entry of Z(p, p+1) (z) and Z(p+2, p+3) (z2) into
-// out..out+3 (channels 0-3, 4-7, 8-11, 12-15, 4 taps each) and stores it.
-func zip8(a *Asm, z, z2, out int) {
-	a.L("\tVZIP1\tV%d.H8, V%d.H8, V%d.H8", z2, z, out)
-	a.L("\tVZIP2\tV%d.H8, V%d.H8, V%d.H8", z2, z, out+1)
-	a.L("\tVZIP1\tV%d.H8, V%d.H8, V%d.H8", z2+1, z+1, out+2)
-	a.L("\tVZIP2\tV%d.H8, V%d.H8, V%d.H8", z2+1, z+1, out+3)
-	a.L("\tVST1.P\t[V%d.B16, V%d.B16, V%d.B16, V%d.B16], 64(R0)", out, out+1, out+2, out+3)
-}
-
 // dwDotBuildBody gathers one input row of a 16-channel block into R1 (16
 // bytes a pixel): R4 copies of the 16 bytes at R7 (zIn), R5 pixels from
 // R2 (R3 apart), R6 copies of zIn; then writes R8 (a multiple of 4)
 // window entries to R0, entry m = the 4 taps P[s*m .. s*m+3] of each
 // channel (64 bytes). R1 must hold R8+3 (s = 1) or 2*R8+2 (s = 2) pixels.
-// Uses R0-R9, V0-V4, V16-V31.
+// Uses R0-R9, V0-V7, V16-V31.
 func dwDotBuildBody(a *Asm, stride int) {
 	a.S(`	VLD1	(R7), [V31.B16]
 	MOVD	R1, R9
@@ -44,17 +29,30 @@ gpadl:
 	SUBS	$1, R4, R4
 	BNE	gpadl
 gsrc:
-	CMP	$4, R5
-	BLT	gsrc1chk
-gsrc4:
+	SUBS	$8, R5, R5
+	BLT	gsrc4chk
+gsrc8:
+	VLD1.P	(R2)(R3), [V16.B16]
+	VLD1.P	(R2)(R3), [V17.B16]
+	VLD1.P	(R2)(R3), [V18.B16]
+	VLD1.P	(R2)(R3), [V19.B16]
+	VLD1.P	(R2)(R3), [V20.B16]
+	VLD1.P	(R2)(R3), [V21.B16]
+	VLD1.P	(R2)(R3), [V22.B16]
+	VLD1.P	(R2)(R3), [V23.B16]
+	VST1.P	[V16.B16, V17.B16, V18.B16, V19.B16], 64(R9)
+	VST1.P	[V20.B16, V21.B16, V22.B16, V23.B16], 64(R9)
+	SUBS	$8, R5, R5
+	BGE	gsrc8
+gsrc4chk:
+	ADD	$8, R5, R5 // 0..7 left
+	TBZ	$2, R5, gsrc1chk
 	VLD1.P	(R2)(R3), [V26.B16]
 	VLD1.P	(R2)(R3), [V27.B16]
 	VLD1.P	(R2)(R3), [V28.B16]
 	VLD1.P	(R2)(R3), [V29.B16]
 	VST1.P	[V26.B16, V27.B16, V28.B16, V29.B16], 64(R9)
 	SUB	$4, R5, R5
-	CMP	$4, R5
-	BGE	gsrc4
 gsrc1chk:
 	CBZ	R5, gpadr
 gsrc1:
@@ -70,38 +68,18 @@ gpadr1:
 	BNE	gpadr1
 trans:
 	CBZ	R8, tdone`)
-	if stride == 1 {
-		// A = Z(m, m+1) in V16-V17, B = Z(m+1, m+2) in V18-V19 carried.
-		a.S(`	VLD1	(R1), [V0.B16, V1.B16, V2.B16]
-	ADD	$32, R1, R1 // P[m+2]`)
-		zip16(a, 0, 1, 16)
-		zip16(a, 1, 2, 18)
-		a.S(`loop:
-	VLD1.P	64(R1), [V0.B16, V1.B16, V2.B16, V3.B16] // P[m+2..m+5]
-	VLD1	(R1), [V4.B16] // P[m+6]`)
-		zip16(a, 0, 1, 20) // Z(m+2)
-		zip16(a, 1, 2, 22) // Z(m+3)
-		zip8(a, 16, 20, 24)
-		zip8(a, 18, 22, 24)
-		zip16(a, 2, 3, 16) // Z(m+4)
-		zip16(a, 3, 4, 18) // Z(m+5)
-		zip8(a, 20, 16, 24)
-		zip8(a, 22, 18, 24)
-	} else {
-		// A = Z(2m, 2m+1) in V16-V17 carried.
-		a.S(`	VLD1.P	32(R1), [V0.B16, V1.B16]`)
-		zip16(a, 0, 1, 16)
-		a.S(`loop:
-	VLD1.P	64(R1), [V0.B16, V1.B16, V2.B16, V3.B16] // P[2m+2..2m+5]`)
-		zip16(a, 0, 1, 18) // C = Z(2m+2)
-		zip16(a, 2, 3, 20) // D = Z(2m+4)
-		zip8(a, 16, 18, 24)
-		zip8(a, 18, 20, 24)
-		a.S(`	VLD1.P	64(R1), [V0.B16, V1.B16, V2.B16, V3.B16] // P[2m+6..2m+9]`)
-		zip16(a, 0, 1, 22) // E = Z(2m+6)
-		zip16(a, 2, 3, 16) // Z(2m+8), the next A
-		zip8(a, 20, 22, 24)
-		zip8(a, 22, 16, 24)
+	// Entry m is ST4 of the four pixels P[s*m .. s*m+3] (one LD1 of 64
+	// bytes at P + 16*s*m): ST4 interleaves them bytewise, so each
+	// channel's four taps are adjacent. 2 instructions an entry (the
+	// ZIP1/ZIP2 transposition this replaced took 8); on the A76 (LLVM's
+	// Neoverse N1 model) both are ~5 cycles an entry (ST4: 6 load/store
+	// µops, ZIPs: 10 SIMD µops).
+	a.L("\tMOVD\t$%d, R9", 16*stride)
+	a.L("loop:")
+	for e := range 4 {
+		x := 4 * (e % 2)
+		a.L("\tVLD1.P\t(R1)(R9), [V%d.B16, V%d.B16, V%d.B16, V%d.B16]", x, x+1, x+2, x+3)
+		a.L("\tVST4.P\t[V%d.B16, V%d.B16, V%d.B16, V%d.B16], 64(R0)", x, x+1, x+2, x+3)
 	}
 	a.S(`	SUBS	$4, R8, R8
 	BNE	loop
@@ -142,21 +120,13 @@ func dwDotRequant(a *Asm, np int, skip string) {
 // R17. The sums start at rq.b, plus rq.zIn*(top+bot) (16 int32 each at R20
 // and R19: the padding rows) when R20 != 0, and are requantized with rq =
 // R6 (M, R, L per channel; the SQSHLs by L run only if rq.lsh != 0, the
-// clamp only if rq.clamp != 0). Four pixels at a time, then one. Uses
+// clamp only if rq.clamp != 0; the caller sets V12-V14 = zOut, qmin,
+// qmax, R14, R15 = &rq.r, &rq.l and R21 = rq.clamp). Four pixels at a time, then one. Uses
 // R0-R17, R19-R21, V0-V31.
 func dwDotKernelBody(a *Asm, groups, stride int) {
 	d := 4 / stride // window entries from one tap group to the next
 	a.L(`
-	MOVW	324(R6), R9
-	MOVW	328(R6), R10
-	MOVW	332(R6), R11
-	VDUP	R9, V12.H8
-	VDUP	R10, V13.B16
-	VDUP	R11, V14.B16
 	MOVW	336(R6), R7 // lsh
-	MOVW	340(R6), R21 // clamp
-	ADD	$64, R6, R14 // R
-	ADD	$128, R6, R15 // L
 	ADD	$192, R6, R5 // bias: rq.b
 	CBZ	R20, nopad
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
@@ -174,8 +144,15 @@ func dwDotKernelBody(a *Asm, groups, stride int) {
 nopad:
 	MOVD	$%d, R12 // pixel 3's post-increment: to the next group's pixel 0
 	MOVD	$%d, R13 // one pixel's step from group to group
-	MOVD	ZR, R16 // window offset of pixel 0
-	CMP	$4, R2
+	MOVD	ZR, R16 // window offset of pixel 0`, 64*(d-3), 64*d)
+	ks := dwDotKs(groups)
+	// up to 9 kernel rows in the image: a register per kernel row
+	maxFast := min(ks[len(ks)-1], len(dwDotFastRows))
+	for n := maxFast; n >= 1; n-- { // all k rows first
+		a.L("\tCMP\t$%d, R4", n)
+		a.L("\tBEQ\tfquad%d", n)
+	}
+	a.L(`	CMP	$4, R2
 	BLT	single
 quad:
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
@@ -184,10 +161,16 @@ quad:
 	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
 	MOVD	R3, R8
 	MOVD	R17, R11
-	MOVD	R4, R9`, 64*(d-3), 64*d)
-	// all k rows in the image (the usual case): unrolled, no loop
-	ks := dwDotKs(groups)
+	MOVD	R4, R9`)
+	// all k rows in the image (the usual case): unrolled, no loop (for
+	// k <= 9 dwDotFastQuads does every row count but 0)
+	var qks []int
 	for _, k := range ks {
+		if k > maxFast {
+			qks = append(qks, k)
+		}
+	}
+	for _, k := range qks {
 		a.L("\tCMP\t$%d, R9", k)
 		a.L("\tBEQ\tqfull%d", k)
 	}
@@ -215,7 +198,7 @@ quad:
 	a.S(`	SUBS	$1, R9, R9
 	BNE	qrow
 	B	qreq`)
-	for _, k := range ks {
+	for _, k := range qks {
 		a.L("qfull%d:", k)
 		for range k {
 			qrowBody()
@@ -227,8 +210,12 @@ quad:
 	a.S(`	ADD	$256, R16, R16
 	SUB	$4, R2, R2
 	CMP	$4, R2
-	BGE	quad
-single:
+	BGE	quad`)
+	a.S("\tB\tsingle")
+	for n := 1; n <= maxFast; n++ {
+		dwDotFastQuads(a, n, groups, stride)
+	}
+	a.S(`single:
 	CBZ	R2, rowdone
 one:
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
@@ -271,6 +258,104 @@ one:
 rowdone:`)
 }
 
+// dwDotFastRows are the registers of dwDotFastQuads' row cursors.
+// R3 (the row table) is loaded last.
+var dwDotFastRows = []int{8, 9, 10, 13, 19, 20, 26, 16, 3}
+
+// dwDotFastQuads is the quad loop of an output row with k kernel rows in
+// the image (k <= 9; all K of them away from the top and bottom, fewer
+// near them): each kernel row's window cursor stays in a register from
+// quad to quad (the last load of a row post-increments it to the next
+// quad's pixel 0), so a row costs its loads and SDOTs only, and the loop
+// does not test the row count; then the last n % 4 pixels the same way,
+// one at a time.
+func dwDotFastQuads(a *Asm, k, groups, stride int) {
+	d := 4 / stride
+	a.L("fquad%d:", k)
+	rows := dwDotFastRows[:k]
+	for r, x := range rows {
+		a.L("\tMOVD\t%d(R3), R%d", 8*r, x)
+	}
+	// pixel 3's post-increment: to the next group's pixel 0 (64*(d-3),
+	// in R4 if not 64), after the last group to the next quad
+	// (64*(1-d*(groups-1)), in R12 if not 64).
+	inner, last := 64*(d-3), 64*(1-d*(groups-1))
+	incReg := func(g int) string {
+		switch {
+		case g < groups-1 && inner != 64:
+			return "R4"
+		case g == groups-1 && last != 64:
+			return "R12"
+		}
+		return ""
+	}
+	if groups > 1 && inner != 64 {
+		a.L("\tMOVD\t$%d, R4", inner)
+	}
+	if last != 64 {
+		a.L("\tMOVD\t$%d, R12", last)
+	}
+	a.L("\tCMP\t$4, R2")
+	a.L("\tBLT\tfs%dentry", k)
+	a.L("fq%dloop:", k)
+	a.S(`	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1	(R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R5), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R5), [V28.S4, V29.S4, V30.S4, V31.S4]
+	MOVD	R17, R11`)
+	for _, row := range rows {
+		for g := range groups {
+			a.L("\tVLD1.P\t64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]")
+			for p := range 4 {
+				x := 4 + 4*(p%2)
+				if r := incReg(g); p < 3 || r == "" {
+					a.L("\tVLD1.P\t64(R%d), [V%d.B16, V%d.B16, V%d.B16, V%d.B16]", row, x, x+1, x+2, x+3)
+				} else {
+					a.L("\tVLD1.P\t(R%d)(%s), [V%d.B16, V%d.B16, V%d.B16, V%d.B16]", row, r, x, x+1, x+2, x+3)
+				}
+				for r := range 4 {
+					a.W("sdot v%d.4s, v%d.16b, v%d.16b", 16+4*p+r, x+r, r)
+				}
+			}
+		}
+	}
+	dwDotRequant(a, 4, fmt.Sprintf("fq%dnosh", k))
+	a.L(`	SUB	$4, R2, R2
+	CMP	$4, R2
+	BGE	fq%dloop
+fs%dentry:
+	CBZ	R2, rowdone`, k, k)
+	// The last pixels one at a time, the same cursors: a group's load
+	// steps to the next group (64*d, R4), the last group's to the next
+	// pixel (64*(1-d*(groups-1)), as after a quad).
+	if groups > 1 {
+		a.L("\tMOVD\t$%d, R4", 64*d)
+	}
+	a.L("fs%dloop:", k)
+	a.S(`	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD	R17, R11`)
+	for _, row := range rows {
+		for g := range groups {
+			a.L("\tVLD1.P\t64(R11), [V0.B16, V1.B16, V2.B16, V3.B16]")
+			switch {
+			case g < groups-1:
+				a.L("\tVLD1.P\t(R%d)(R4), [V4.B16, V5.B16, V6.B16, V7.B16]", row)
+			case last == 64:
+				a.L("\tVLD1.P\t64(R%d), [V4.B16, V5.B16, V6.B16, V7.B16]", row)
+			default:
+				a.L("\tVLD1.P\t(R%d)(R12), [V4.B16, V5.B16, V6.B16, V7.B16]", row)
+			}
+			for r := range 4 {
+				a.W("sdot v%d.4s, v%d.16b, v%d.16b", 16+r, 4+r, r)
+			}
+		}
+	}
+	dwDotRequant(a, 1, fmt.Sprintf("fs%dnosh", k))
+	a.L(`	SUBS	$1, R2, R2
+	BNE	fs%dloop
+	B	rowdone`, k)
+}
+
 // dwDotKs lists the odd kernel sizes (3…11) with ceil(k/4) = groups.
 func dwDotKs(groups int) []int {
 	var ks []int
@@ -303,6 +388,16 @@ TEXT ·dwDotTileG%dS%d(SB), NOSPLIT, $0-8
 	MOVD	120(R22), R25 // k
 	MOVD	144(R22), R23 // oy
 	MOVD	ZR, R24 // next: input rows below it are built
+	MOVD	176(R22), R6 // rq: its constants, kept for every row (the
+	MOVW	324(R6), R9 // row builds use R0-R9, V0-V7, V16-V31)
+	MOVW	328(R6), R10
+	MOVW	332(R6), R11
+	VDUP	R9, V12.H8 // zOut
+	VDUP	R10, V13.B16 // qmin
+	VDUP	R11, V14.B16 // qmax
+	MOVW	340(R6), R21 // clamp
+	ADD	$64, R6, R14 // R
+	ADD	$128, R6, R15 // L
 rowloop:
 	MOVD	152(R22), R0
 	CMP	R0, R23

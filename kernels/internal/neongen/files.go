@@ -25,6 +25,7 @@ func filesArm64(pkg string) map[string]string {
 			"dwconv_neon_arm64.s":      dwconvFile(),
 			"dwconv_dot_arm64.s":       dwconvDotFile(),
 			"elementwise_neon_arm64.s": elementwiseFile(),
+			"stem_gather_arm64.s":      stemGatherFile(),
 		}
 	case "camera":
 		return map[string]string{
