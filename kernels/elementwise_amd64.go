@@ -197,9 +197,7 @@ func GlobalAvgPoolQS8AVX2(dst []int8, src []int8, pixels, channels, srcStride in
 	if channels <= 0 {
 		return
 	}
-	if pixels <= 0 || int64(pixels)*255 > 1<<31-1 {
-		panic("kernels: GlobalAvgPoolQS8AVX2: pixel count must be in [1, 2^31/255)")
-	}
+	checkPoolPixels("GlobalAvgPoolQS8AVX2", pixels)
 	checkStride("GlobalAvgPoolQS8AVX2", "src", srcStride, channels)
 	need("GlobalAvgPoolQS8AVX2", "src", len(src), span(pixels, srcStride, channels))
 	need("GlobalAvgPoolQS8AVX2", "dst", len(dst), channels)

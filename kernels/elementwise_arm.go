@@ -124,9 +124,7 @@ func globalAvgPoolQS8Neon32(dst []int8, src []int8, pixels, channels, srcStride 
 		GlobalAvgPoolQS8(dst, src, pixels, channels, srcStride, zIn, m, zOut, qmin, qmax)
 		return
 	}
-	if pixels <= 0 || int64(pixels)*255 > 1<<31-1 {
-		panic("kernels: GlobalAvgPoolQS8 neon: pixel count must be in [1, 2^31/255)")
-	}
+	checkPoolPixels("GlobalAvgPoolQS8 neon", pixels)
 	if m.Shift < quant.MinShift || m.Shift > quant.MaxShift {
 		panic("kernels: GlobalAvgPoolQS8 neon: multiplier shift out of range")
 	}

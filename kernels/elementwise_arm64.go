@@ -178,9 +178,7 @@ func globalAvgPoolQS8Neon(dst []int8, src []int8, pixels, channels, srcStride in
 		GlobalAvgPoolQS8(dst, src, pixels, channels, srcStride, zIn, m, zOut, qmin, qmax)
 		return
 	}
-	if pixels <= 0 || int64(pixels)*255 > 1<<31-1 {
-		panic("kernels: GlobalAvgPoolQS8 neon: pixel count must be in [1, 2^31/255)")
-	}
+	checkPoolPixels("GlobalAvgPoolQS8 neon", pixels)
 	checkStride("GlobalAvgPoolQS8 neon", "src", srcStride, channels)
 	need("GlobalAvgPoolQS8 neon", "src", len(src), span(pixels, srcStride, channels))
 	need("GlobalAvgPoolQS8 neon", "dst", len(dst), channels)

@@ -18,9 +18,7 @@ func GlobalAvgPoolQS8(dst []int8, src []int8, pixels, channels, srcStride int,
 	if channels <= 0 {
 		return
 	}
-	if pixels <= 0 || int64(pixels)*255 > 1<<31-1 {
-		panic("kernels: GlobalAvgPoolQS8: pixel count must be in [1, 2^31/255)")
-	}
+	checkPoolPixels("GlobalAvgPoolQS8", pixels)
 	checkStride("GlobalAvgPoolQS8", "src", srcStride, channels)
 	need("GlobalAvgPoolQS8", "src", len(src), span(pixels, srcStride, channels))
 	need("GlobalAvgPoolQS8", "dst", len(dst), channels)
@@ -85,6 +83,8 @@ func PoolFinishQS8(dst []int8, acc []int32, pixels int, zIn int32, m quant.Multi
 	}
 }
 
+// checkPoolPixels panics (a programmer bug) unless every int32 pool sum
+// of pixels int8 values is exact.
 func checkPoolPixels(fn string, pixels int) {
 	if pixels <= 0 || int64(pixels)*255 > 1<<31-1 {
 		panic("kernels: " + fn + ": pixel count must be in [1, 2^31/255)")
