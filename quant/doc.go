@@ -76,6 +76,12 @@
 //     floor((v + 2^(Shift-1)) / 2^Shift). Since floor(floor(a)/2^k) =
 //     floor(a/2^k) and adding an integer commutes with floor, the two
 //     instructions give y exactly: one multiply and one shift per 4 lanes.
+//   - NEON, multipliers on the 2^-31 grid (M a multiple of 2^Shift,
+//     Shift >= 0; ConvMultipliers puts every convolution multiplier from
+//     2^-15 to 1/2 there, see GridMultiplier): SQRDMULH(acc, M>>Shift) =
+//     floor((2*acc*(M>>Shift) + 2^31) / 2^32) is y itself, one instruction
+//     per 4 lanes. Kernels check the property per block of channels and
+//     take the SQDMULH + SRSHL sequence for blocks off the grid.
 //   - NEON, Shift <= 0 (real multiplier >= 1/2): SQSHL acc left by 1-Shift,
 //     then SQDMULH, then SRSHL by -1. If SQSHL saturates, the true |y| is at
 //     least 2^29, and so is the computed one, with the same sign. The final

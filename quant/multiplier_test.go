@@ -207,3 +207,68 @@ func FuzzRequantize(f *testing.F) {
 		checkRequant(t, acc, m, int32(zOut), qmin, qmax)
 	})
 }
+
+// sqrdmulh is NEON's SQRDMULH on one 32-bit lane (M >= 0: no saturation).
+func sqrdmulh(a, b int32) int32 { return int32((2*int64(a)*int64(b) + 1<<31) >> 32) }
+
+func TestGridMultiplier(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	check := func(real float64) {
+		t.Helper()
+		m, err := GridMultiplier(real)
+		if err != nil {
+			t.Fatalf("GridMultiplier(%g): %v", real, err)
+		}
+		if err := m.Validate(); err != nil {
+			t.Fatalf("GridMultiplier(%g) = %+v: %v", real, m, err)
+		}
+		inRange := real >= math.Ldexp(1, GridMinBits-1-31) && real < 0.5
+		if inRange {
+			if !m.OnGrid() {
+				t.Fatalf("GridMultiplier(%g) = %+v: not on the 2^-31 grid", real, m)
+			}
+			// rounded once to the nearest multiple of 2^-31
+			if d := math.Abs(m.Real() - real); d > math.Ldexp(1, -32) {
+				t.Fatalf("GridMultiplier(%g) = %+v is %g away, more than half a grid step", real, m, d)
+			}
+		} else if n, _ := NewMultiplier(real); n != m {
+			t.Fatalf("GridMultiplier(%g) = %+v off the grid range, want NewMultiplier's %+v", real, m, n)
+		}
+		if !m.OnGrid() {
+			return
+		}
+		mf := m.M >> m.Shift
+		for range 200 {
+			acc := int32(rng.Uint32())
+			if rng.IntN(2) == 0 {
+				acc >>= rng.IntN(31)
+			}
+			s := uint(31 + m.Shift)
+			y := (int64(acc)*int64(m.M) + int64(1)<<(s-1)) >> s
+			if got := sqrdmulh(acc, mf); int64(got) != y {
+				t.Fatalf("real %g, %+v, acc %d: SQRDMULH by M>>Shift = %d, the rounding rule %d", real, m, acc, got, y)
+			}
+		}
+	}
+	for range 20000 {
+		check(math.Ldexp(1+rng.Float64(), -1-rng.IntN(20)))
+	}
+	for _, r := range []float64{0, 0.5, 0.49999999999, math.Ldexp(1, -16), math.Ldexp(1, -16) * 0.9999, math.Ldexp(1, -31), 1.5, 1e-12} {
+		check(r)
+	}
+}
+
+func TestConvMultipliersOnGrid(t *testing.T) {
+	dst := make([]Multiplier, 3)
+	if err := ConvMultipliers(dst, 0.05, []float32{0.01, 0.002, 1e-9}, 0.07); err != nil {
+		t.Fatal(err)
+	}
+	for c, m := range dst[:2] {
+		if !m.OnGrid() {
+			t.Errorf("channel %d: %+v not on the 2^-31 grid", c, m)
+		}
+	}
+	if dst[2].OnGrid() {
+		t.Errorf("channel 2 (multiplier ~7e-10): %+v put on the grid with < %d bits", dst[2], GridMinBits)
+	}
+}
