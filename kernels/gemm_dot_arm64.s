@@ -393,6 +393,28 @@ blk:
 	MOVW	$1, R20
 	VDUP	R20, V28.S4
 	VEOR	V29.B16, V29.B16, V29.B16
+	VSUB	V25.S4, V29.S4, V0.S4
+	WORD $0x4ea04701 // sshl v1.4s, v24.4s, v0.4s
+	WORD $0x4eb94420 // sshl v0.4s, v1.4s, v25.4s
+	WORD $0x6eb88c00 // cmeq v0.4s, v0.4s, v24.4s
+	WORD $0x4ebd3f22 // cmge v2.4s, v25.4s, v29.4s
+	WORD $0x4e221c00 // and v0.16b, v0.16b, v2.16b
+	VSUB	V27.S4, V29.S4, V3.S4
+	WORD $0x4ea34744 // sshl v4.4s, v26.4s, v3.4s
+	WORD $0x4ebb4483 // sshl v3.4s, v4.4s, v27.4s
+	WORD $0x6eba8c63 // cmeq v3.4s, v3.4s, v26.4s
+	WORD $0x4ebd3f62 // cmge v2.4s, v27.4s, v29.4s
+	WORD $0x4e221c63 // and v3.16b, v3.16b, v2.16b
+	WORD $0x4e231c00 // and v0.16b, v0.16b, v3.16b
+	VMOV	V0.D[0], R24
+	VMOV	V0.D[1], R20
+	AND	R20, R24, R24
+	CMN	$1, R24
+	CSET	NE, R25
+	CBNZ	R25, offgrid
+	VORR	V1.B16, V1.B16, V16.B16
+	VORR	V4.B16, V4.B16, V17.B16
+offgrid:
 	VSUB	V25.S4, V28.S4, V20.S4
 	WORD $0x4ebd6694 // smax v20.4s, v20.4s, v29.4s
 	WORD $0x4ebc6739 // smax v25.4s, v25.4s, v28.4s
@@ -415,7 +437,9 @@ blk:
 	AND	$1, R22, R22
 	CMP	ZR, R24
 	CSET	NE, R20
-	ORR	R20<<1, R22, R22
+	AND	R25, R20, R20
+	ORR	R25<<1, R22, R22
+	ORR	R20<<2, R22, R22
 	MOVD	R2, R14
 	MOVD	R0, R26
 	CBZ	R7, noloop
@@ -596,38 +620,22 @@ kmid_100:
 	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
 	CBNZ	R22, slow_100
-	WORD $0x4eb0b400 // sqdmulh v0.4s, v0.4s, v16.4s
-	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
-	WORD $0x4eb0b442 // sqdmulh v2.4s, v2.4s, v16.4s
-	WORD $0x4eb1b463 // sqdmulh v3.4s, v3.4s, v17.4s
-	WORD $0x4eb0b484 // sqdmulh v4.4s, v4.4s, v16.4s
-	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
-	WORD $0x4eb0b4c6 // sqdmulh v6.4s, v6.4s, v16.4s
-	WORD $0x4eb1b4e7 // sqdmulh v7.4s, v7.4s, v17.4s
-	WORD $0x4eb0b508 // sqdmulh v8.4s, v8.4s, v16.4s
-	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
-	WORD $0x4eb0b54a // sqdmulh v10.4s, v10.4s, v16.4s
-	WORD $0x4eb1b56b // sqdmulh v11.4s, v11.4s, v17.4s
-	WORD $0x4eb0b58c // sqdmulh v12.4s, v12.4s, v16.4s
-	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
-	WORD $0x4eb0b5ce // sqdmulh v14.4s, v14.4s, v16.4s
-	WORD $0x4eb1b5ef // sqdmulh v15.4s, v15.4s, v17.4s
-	WORD $0x4eb25400 // srshl v0.4s, v0.4s, v18.4s
-	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
-	WORD $0x4eb25442 // srshl v2.4s, v2.4s, v18.4s
-	WORD $0x4eb35463 // srshl v3.4s, v3.4s, v19.4s
-	WORD $0x4eb25484 // srshl v4.4s, v4.4s, v18.4s
-	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
-	WORD $0x4eb254c6 // srshl v6.4s, v6.4s, v18.4s
-	WORD $0x4eb354e7 // srshl v7.4s, v7.4s, v19.4s
-	WORD $0x4eb25508 // srshl v8.4s, v8.4s, v18.4s
-	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
-	WORD $0x4eb2554a // srshl v10.4s, v10.4s, v18.4s
-	WORD $0x4eb3556b // srshl v11.4s, v11.4s, v19.4s
-	WORD $0x4eb2558c // srshl v12.4s, v12.4s, v18.4s
-	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
-	WORD $0x4eb255ce // srshl v14.4s, v14.4s, v18.4s
-	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb0b442 // sqrdmulh v2.4s, v2.4s, v16.4s
+	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb0b484 // sqrdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb0b4c6 // sqrdmulh v6.4s, v6.4s, v16.4s
+	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x6eb0b508 // sqrdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb0b54a // sqrdmulh v10.4s, v10.4s, v16.4s
+	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x6eb0b5ce // sqrdmulh v14.4s, v14.4s, v16.4s
+	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
 	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
 	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x0e614859 // sqxtn v25.4h, v2.4s
@@ -675,7 +683,8 @@ nextrow_100:
 slow_100:
 	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
-	TBZ	$1, R22, snosh_100
+	TBZ	$1, R22, sgrid_100
+	TBZ	$2, R22, snosh_100
 	ADD	$128, R21, R20
 	VLD1	(R20), [V22.S4, V23.S4]
 	WORD $0x4eb64c00 // sqshl v0.4s, v0.4s, v22.4s
@@ -727,6 +736,25 @@ snosh_100:
 	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
 	WORD $0x4eb255ce // srshl v14.4s, v14.4s, v18.4s
 	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	B	snarrow_100
+sgrid_100:
+	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb0b442 // sqrdmulh v2.4s, v2.4s, v16.4s
+	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb0b484 // sqrdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb0b4c6 // sqrdmulh v6.4s, v6.4s, v16.4s
+	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x6eb0b508 // sqrdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb0b54a // sqrdmulh v10.4s, v10.4s, v16.4s
+	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x6eb0b5ce // sqrdmulh v14.4s, v14.4s, v16.4s
+	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
+snarrow_100:
 	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
 	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x0e614859 // sqxtn v25.4h, v2.4s
@@ -972,38 +1000,22 @@ kmid_101:
 	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
 	CBNZ	R22, slow_101
-	WORD $0x4eb0b400 // sqdmulh v0.4s, v0.4s, v16.4s
-	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
-	WORD $0x4eb0b442 // sqdmulh v2.4s, v2.4s, v16.4s
-	WORD $0x4eb1b463 // sqdmulh v3.4s, v3.4s, v17.4s
-	WORD $0x4eb0b484 // sqdmulh v4.4s, v4.4s, v16.4s
-	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
-	WORD $0x4eb0b4c6 // sqdmulh v6.4s, v6.4s, v16.4s
-	WORD $0x4eb1b4e7 // sqdmulh v7.4s, v7.4s, v17.4s
-	WORD $0x4eb0b508 // sqdmulh v8.4s, v8.4s, v16.4s
-	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
-	WORD $0x4eb0b54a // sqdmulh v10.4s, v10.4s, v16.4s
-	WORD $0x4eb1b56b // sqdmulh v11.4s, v11.4s, v17.4s
-	WORD $0x4eb0b58c // sqdmulh v12.4s, v12.4s, v16.4s
-	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
-	WORD $0x4eb0b5ce // sqdmulh v14.4s, v14.4s, v16.4s
-	WORD $0x4eb1b5ef // sqdmulh v15.4s, v15.4s, v17.4s
-	WORD $0x4eb25400 // srshl v0.4s, v0.4s, v18.4s
-	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
-	WORD $0x4eb25442 // srshl v2.4s, v2.4s, v18.4s
-	WORD $0x4eb35463 // srshl v3.4s, v3.4s, v19.4s
-	WORD $0x4eb25484 // srshl v4.4s, v4.4s, v18.4s
-	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
-	WORD $0x4eb254c6 // srshl v6.4s, v6.4s, v18.4s
-	WORD $0x4eb354e7 // srshl v7.4s, v7.4s, v19.4s
-	WORD $0x4eb25508 // srshl v8.4s, v8.4s, v18.4s
-	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
-	WORD $0x4eb2554a // srshl v10.4s, v10.4s, v18.4s
-	WORD $0x4eb3556b // srshl v11.4s, v11.4s, v19.4s
-	WORD $0x4eb2558c // srshl v12.4s, v12.4s, v18.4s
-	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
-	WORD $0x4eb255ce // srshl v14.4s, v14.4s, v18.4s
-	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb0b442 // sqrdmulh v2.4s, v2.4s, v16.4s
+	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb0b484 // sqrdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb0b4c6 // sqrdmulh v6.4s, v6.4s, v16.4s
+	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x6eb0b508 // sqrdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb0b54a // sqrdmulh v10.4s, v10.4s, v16.4s
+	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x6eb0b5ce // sqrdmulh v14.4s, v14.4s, v16.4s
+	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
 	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
 	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x0e614859 // sqxtn v25.4h, v2.4s
@@ -1051,7 +1063,8 @@ nextrow_101:
 slow_101:
 	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
-	TBZ	$1, R22, snosh_101
+	TBZ	$1, R22, sgrid_101
+	TBZ	$2, R22, snosh_101
 	ADD	$128, R21, R20
 	VLD1	(R20), [V22.S4, V23.S4]
 	WORD $0x4eb64c00 // sqshl v0.4s, v0.4s, v22.4s
@@ -1103,6 +1116,25 @@ snosh_101:
 	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
 	WORD $0x4eb255ce // srshl v14.4s, v14.4s, v18.4s
 	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	B	snarrow_101
+sgrid_101:
+	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb0b442 // sqrdmulh v2.4s, v2.4s, v16.4s
+	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb0b484 // sqrdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb0b4c6 // sqrdmulh v6.4s, v6.4s, v16.4s
+	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x6eb0b508 // sqrdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb0b54a // sqrdmulh v10.4s, v10.4s, v16.4s
+	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x6eb0b5ce // sqrdmulh v14.4s, v14.4s, v16.4s
+	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
+snarrow_101:
 	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
 	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x0e614859 // sqxtn v25.4h, v2.4s
@@ -1364,38 +1396,22 @@ kmid_110:
 	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
 	CBNZ	R22, slow_110
-	WORD $0x4eb0b400 // sqdmulh v0.4s, v0.4s, v16.4s
-	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
-	WORD $0x4eb0b442 // sqdmulh v2.4s, v2.4s, v16.4s
-	WORD $0x4eb1b463 // sqdmulh v3.4s, v3.4s, v17.4s
-	WORD $0x4eb0b484 // sqdmulh v4.4s, v4.4s, v16.4s
-	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
-	WORD $0x4eb0b4c6 // sqdmulh v6.4s, v6.4s, v16.4s
-	WORD $0x4eb1b4e7 // sqdmulh v7.4s, v7.4s, v17.4s
-	WORD $0x4eb0b508 // sqdmulh v8.4s, v8.4s, v16.4s
-	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
-	WORD $0x4eb0b54a // sqdmulh v10.4s, v10.4s, v16.4s
-	WORD $0x4eb1b56b // sqdmulh v11.4s, v11.4s, v17.4s
-	WORD $0x4eb0b58c // sqdmulh v12.4s, v12.4s, v16.4s
-	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
-	WORD $0x4eb0b5ce // sqdmulh v14.4s, v14.4s, v16.4s
-	WORD $0x4eb1b5ef // sqdmulh v15.4s, v15.4s, v17.4s
-	WORD $0x4eb25400 // srshl v0.4s, v0.4s, v18.4s
-	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
-	WORD $0x4eb25442 // srshl v2.4s, v2.4s, v18.4s
-	WORD $0x4eb35463 // srshl v3.4s, v3.4s, v19.4s
-	WORD $0x4eb25484 // srshl v4.4s, v4.4s, v18.4s
-	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
-	WORD $0x4eb254c6 // srshl v6.4s, v6.4s, v18.4s
-	WORD $0x4eb354e7 // srshl v7.4s, v7.4s, v19.4s
-	WORD $0x4eb25508 // srshl v8.4s, v8.4s, v18.4s
-	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
-	WORD $0x4eb2554a // srshl v10.4s, v10.4s, v18.4s
-	WORD $0x4eb3556b // srshl v11.4s, v11.4s, v19.4s
-	WORD $0x4eb2558c // srshl v12.4s, v12.4s, v18.4s
-	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
-	WORD $0x4eb255ce // srshl v14.4s, v14.4s, v18.4s
-	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb0b442 // sqrdmulh v2.4s, v2.4s, v16.4s
+	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb0b484 // sqrdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb0b4c6 // sqrdmulh v6.4s, v6.4s, v16.4s
+	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x6eb0b508 // sqrdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb0b54a // sqrdmulh v10.4s, v10.4s, v16.4s
+	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x6eb0b5ce // sqrdmulh v14.4s, v14.4s, v16.4s
+	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
 	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
 	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x0e614859 // sqxtn v25.4h, v2.4s
@@ -1443,7 +1459,8 @@ nextrow_110:
 slow_110:
 	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
-	TBZ	$1, R22, snosh_110
+	TBZ	$1, R22, sgrid_110
+	TBZ	$2, R22, snosh_110
 	ADD	$128, R21, R20
 	VLD1	(R20), [V22.S4, V23.S4]
 	WORD $0x4eb64c00 // sqshl v0.4s, v0.4s, v22.4s
@@ -1495,6 +1512,25 @@ snosh_110:
 	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
 	WORD $0x4eb255ce // srshl v14.4s, v14.4s, v18.4s
 	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	B	snarrow_110
+sgrid_110:
+	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb0b442 // sqrdmulh v2.4s, v2.4s, v16.4s
+	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb0b484 // sqrdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb0b4c6 // sqrdmulh v6.4s, v6.4s, v16.4s
+	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x6eb0b508 // sqrdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb0b54a // sqrdmulh v10.4s, v10.4s, v16.4s
+	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x6eb0b5ce // sqrdmulh v14.4s, v14.4s, v16.4s
+	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
+snarrow_110:
 	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
 	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x0e614859 // sqxtn v25.4h, v2.4s
@@ -1781,38 +1817,22 @@ kmid_111:
 	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
 	CBNZ	R22, slow_111
-	WORD $0x4eb0b400 // sqdmulh v0.4s, v0.4s, v16.4s
-	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
-	WORD $0x4eb0b442 // sqdmulh v2.4s, v2.4s, v16.4s
-	WORD $0x4eb1b463 // sqdmulh v3.4s, v3.4s, v17.4s
-	WORD $0x4eb0b484 // sqdmulh v4.4s, v4.4s, v16.4s
-	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
-	WORD $0x4eb0b4c6 // sqdmulh v6.4s, v6.4s, v16.4s
-	WORD $0x4eb1b4e7 // sqdmulh v7.4s, v7.4s, v17.4s
-	WORD $0x4eb0b508 // sqdmulh v8.4s, v8.4s, v16.4s
-	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
-	WORD $0x4eb0b54a // sqdmulh v10.4s, v10.4s, v16.4s
-	WORD $0x4eb1b56b // sqdmulh v11.4s, v11.4s, v17.4s
-	WORD $0x4eb0b58c // sqdmulh v12.4s, v12.4s, v16.4s
-	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
-	WORD $0x4eb0b5ce // sqdmulh v14.4s, v14.4s, v16.4s
-	WORD $0x4eb1b5ef // sqdmulh v15.4s, v15.4s, v17.4s
-	WORD $0x4eb25400 // srshl v0.4s, v0.4s, v18.4s
-	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
-	WORD $0x4eb25442 // srshl v2.4s, v2.4s, v18.4s
-	WORD $0x4eb35463 // srshl v3.4s, v3.4s, v19.4s
-	WORD $0x4eb25484 // srshl v4.4s, v4.4s, v18.4s
-	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
-	WORD $0x4eb254c6 // srshl v6.4s, v6.4s, v18.4s
-	WORD $0x4eb354e7 // srshl v7.4s, v7.4s, v19.4s
-	WORD $0x4eb25508 // srshl v8.4s, v8.4s, v18.4s
-	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
-	WORD $0x4eb2554a // srshl v10.4s, v10.4s, v18.4s
-	WORD $0x4eb3556b // srshl v11.4s, v11.4s, v19.4s
-	WORD $0x4eb2558c // srshl v12.4s, v12.4s, v18.4s
-	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
-	WORD $0x4eb255ce // srshl v14.4s, v14.4s, v18.4s
-	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb0b442 // sqrdmulh v2.4s, v2.4s, v16.4s
+	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb0b484 // sqrdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb0b4c6 // sqrdmulh v6.4s, v6.4s, v16.4s
+	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x6eb0b508 // sqrdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb0b54a // sqrdmulh v10.4s, v10.4s, v16.4s
+	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x6eb0b5ce // sqrdmulh v14.4s, v14.4s, v16.4s
+	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
 	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
 	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x0e614859 // sqxtn v25.4h, v2.4s
@@ -1860,7 +1880,8 @@ nextrow_111:
 slow_111:
 	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
-	TBZ	$1, R22, snosh_111
+	TBZ	$1, R22, sgrid_111
+	TBZ	$2, R22, snosh_111
 	ADD	$128, R21, R20
 	VLD1	(R20), [V22.S4, V23.S4]
 	WORD $0x4eb64c00 // sqshl v0.4s, v0.4s, v22.4s
@@ -1912,6 +1933,25 @@ snosh_111:
 	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
 	WORD $0x4eb255ce // srshl v14.4s, v14.4s, v18.4s
 	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	B	snarrow_111
+sgrid_111:
+	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb0b442 // sqrdmulh v2.4s, v2.4s, v16.4s
+	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb0b484 // sqrdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb0b4c6 // sqrdmulh v6.4s, v6.4s, v16.4s
+	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x6eb0b508 // sqrdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb0b54a // sqrdmulh v10.4s, v10.4s, v16.4s
+	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x6eb0b5ce // sqrdmulh v14.4s, v14.4s, v16.4s
+	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
+snarrow_111:
 	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
 	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x0e614859 // sqxtn v25.4h, v2.4s
@@ -2003,38 +2043,22 @@ rg_001:
 	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
 	CBNZ	R22, slow_001
-	WORD $0x4eb0b400 // sqdmulh v0.4s, v0.4s, v16.4s
-	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
-	WORD $0x4eb0b442 // sqdmulh v2.4s, v2.4s, v16.4s
-	WORD $0x4eb1b463 // sqdmulh v3.4s, v3.4s, v17.4s
-	WORD $0x4eb0b484 // sqdmulh v4.4s, v4.4s, v16.4s
-	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
-	WORD $0x4eb0b4c6 // sqdmulh v6.4s, v6.4s, v16.4s
-	WORD $0x4eb1b4e7 // sqdmulh v7.4s, v7.4s, v17.4s
-	WORD $0x4eb0b508 // sqdmulh v8.4s, v8.4s, v16.4s
-	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
-	WORD $0x4eb0b54a // sqdmulh v10.4s, v10.4s, v16.4s
-	WORD $0x4eb1b56b // sqdmulh v11.4s, v11.4s, v17.4s
-	WORD $0x4eb0b58c // sqdmulh v12.4s, v12.4s, v16.4s
-	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
-	WORD $0x4eb0b5ce // sqdmulh v14.4s, v14.4s, v16.4s
-	WORD $0x4eb1b5ef // sqdmulh v15.4s, v15.4s, v17.4s
-	WORD $0x4eb25400 // srshl v0.4s, v0.4s, v18.4s
-	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
-	WORD $0x4eb25442 // srshl v2.4s, v2.4s, v18.4s
-	WORD $0x4eb35463 // srshl v3.4s, v3.4s, v19.4s
-	WORD $0x4eb25484 // srshl v4.4s, v4.4s, v18.4s
-	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
-	WORD $0x4eb254c6 // srshl v6.4s, v6.4s, v18.4s
-	WORD $0x4eb354e7 // srshl v7.4s, v7.4s, v19.4s
-	WORD $0x4eb25508 // srshl v8.4s, v8.4s, v18.4s
-	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
-	WORD $0x4eb2554a // srshl v10.4s, v10.4s, v18.4s
-	WORD $0x4eb3556b // srshl v11.4s, v11.4s, v19.4s
-	WORD $0x4eb2558c // srshl v12.4s, v12.4s, v18.4s
-	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
-	WORD $0x4eb255ce // srshl v14.4s, v14.4s, v18.4s
-	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb0b442 // sqrdmulh v2.4s, v2.4s, v16.4s
+	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb0b484 // sqrdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb0b4c6 // sqrdmulh v6.4s, v6.4s, v16.4s
+	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x6eb0b508 // sqrdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb0b54a // sqrdmulh v10.4s, v10.4s, v16.4s
+	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x6eb0b5ce // sqrdmulh v14.4s, v14.4s, v16.4s
+	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
 	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
 	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x0e614859 // sqxtn v25.4h, v2.4s
@@ -2082,7 +2106,8 @@ nextrow_001:
 slow_001:
 	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
-	TBZ	$1, R22, snosh_001
+	TBZ	$1, R22, sgrid_001
+	TBZ	$2, R22, snosh_001
 	ADD	$128, R21, R20
 	VLD1	(R20), [V22.S4, V23.S4]
 	WORD $0x4eb64c00 // sqshl v0.4s, v0.4s, v22.4s
@@ -2134,6 +2159,25 @@ snosh_001:
 	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
 	WORD $0x4eb255ce // srshl v14.4s, v14.4s, v18.4s
 	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	B	snarrow_001
+sgrid_001:
+	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb0b442 // sqrdmulh v2.4s, v2.4s, v16.4s
+	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb0b484 // sqrdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb0b4c6 // sqrdmulh v6.4s, v6.4s, v16.4s
+	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x6eb0b508 // sqrdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb0b54a // sqrdmulh v10.4s, v10.4s, v16.4s
+	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x6eb0b5ce // sqrdmulh v14.4s, v14.4s, v16.4s
+	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
+snarrow_001:
 	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
 	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x0e614859 // sqxtn v25.4h, v2.4s
@@ -2241,38 +2285,22 @@ rg_010:
 	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
 	CBNZ	R22, slow_010
-	WORD $0x4eb0b400 // sqdmulh v0.4s, v0.4s, v16.4s
-	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
-	WORD $0x4eb0b442 // sqdmulh v2.4s, v2.4s, v16.4s
-	WORD $0x4eb1b463 // sqdmulh v3.4s, v3.4s, v17.4s
-	WORD $0x4eb0b484 // sqdmulh v4.4s, v4.4s, v16.4s
-	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
-	WORD $0x4eb0b4c6 // sqdmulh v6.4s, v6.4s, v16.4s
-	WORD $0x4eb1b4e7 // sqdmulh v7.4s, v7.4s, v17.4s
-	WORD $0x4eb0b508 // sqdmulh v8.4s, v8.4s, v16.4s
-	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
-	WORD $0x4eb0b54a // sqdmulh v10.4s, v10.4s, v16.4s
-	WORD $0x4eb1b56b // sqdmulh v11.4s, v11.4s, v17.4s
-	WORD $0x4eb0b58c // sqdmulh v12.4s, v12.4s, v16.4s
-	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
-	WORD $0x4eb0b5ce // sqdmulh v14.4s, v14.4s, v16.4s
-	WORD $0x4eb1b5ef // sqdmulh v15.4s, v15.4s, v17.4s
-	WORD $0x4eb25400 // srshl v0.4s, v0.4s, v18.4s
-	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
-	WORD $0x4eb25442 // srshl v2.4s, v2.4s, v18.4s
-	WORD $0x4eb35463 // srshl v3.4s, v3.4s, v19.4s
-	WORD $0x4eb25484 // srshl v4.4s, v4.4s, v18.4s
-	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
-	WORD $0x4eb254c6 // srshl v6.4s, v6.4s, v18.4s
-	WORD $0x4eb354e7 // srshl v7.4s, v7.4s, v19.4s
-	WORD $0x4eb25508 // srshl v8.4s, v8.4s, v18.4s
-	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
-	WORD $0x4eb2554a // srshl v10.4s, v10.4s, v18.4s
-	WORD $0x4eb3556b // srshl v11.4s, v11.4s, v19.4s
-	WORD $0x4eb2558c // srshl v12.4s, v12.4s, v18.4s
-	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
-	WORD $0x4eb255ce // srshl v14.4s, v14.4s, v18.4s
-	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb0b442 // sqrdmulh v2.4s, v2.4s, v16.4s
+	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb0b484 // sqrdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb0b4c6 // sqrdmulh v6.4s, v6.4s, v16.4s
+	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x6eb0b508 // sqrdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb0b54a // sqrdmulh v10.4s, v10.4s, v16.4s
+	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x6eb0b5ce // sqrdmulh v14.4s, v14.4s, v16.4s
+	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
 	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
 	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x0e614859 // sqxtn v25.4h, v2.4s
@@ -2320,7 +2348,8 @@ nextrow_010:
 slow_010:
 	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
-	TBZ	$1, R22, snosh_010
+	TBZ	$1, R22, sgrid_010
+	TBZ	$2, R22, snosh_010
 	ADD	$128, R21, R20
 	VLD1	(R20), [V22.S4, V23.S4]
 	WORD $0x4eb64c00 // sqshl v0.4s, v0.4s, v22.4s
@@ -2372,6 +2401,25 @@ snosh_010:
 	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
 	WORD $0x4eb255ce // srshl v14.4s, v14.4s, v18.4s
 	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	B	snarrow_010
+sgrid_010:
+	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb0b442 // sqrdmulh v2.4s, v2.4s, v16.4s
+	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb0b484 // sqrdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb0b4c6 // sqrdmulh v6.4s, v6.4s, v16.4s
+	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x6eb0b508 // sqrdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb0b54a // sqrdmulh v10.4s, v10.4s, v16.4s
+	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x6eb0b5ce // sqrdmulh v14.4s, v14.4s, v16.4s
+	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
+snarrow_010:
 	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
 	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x0e614859 // sqxtn v25.4h, v2.4s
@@ -2504,38 +2552,22 @@ rg_011:
 	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
 	CBNZ	R22, slow_011
-	WORD $0x4eb0b400 // sqdmulh v0.4s, v0.4s, v16.4s
-	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
-	WORD $0x4eb0b442 // sqdmulh v2.4s, v2.4s, v16.4s
-	WORD $0x4eb1b463 // sqdmulh v3.4s, v3.4s, v17.4s
-	WORD $0x4eb0b484 // sqdmulh v4.4s, v4.4s, v16.4s
-	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
-	WORD $0x4eb0b4c6 // sqdmulh v6.4s, v6.4s, v16.4s
-	WORD $0x4eb1b4e7 // sqdmulh v7.4s, v7.4s, v17.4s
-	WORD $0x4eb0b508 // sqdmulh v8.4s, v8.4s, v16.4s
-	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
-	WORD $0x4eb0b54a // sqdmulh v10.4s, v10.4s, v16.4s
-	WORD $0x4eb1b56b // sqdmulh v11.4s, v11.4s, v17.4s
-	WORD $0x4eb0b58c // sqdmulh v12.4s, v12.4s, v16.4s
-	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
-	WORD $0x4eb0b5ce // sqdmulh v14.4s, v14.4s, v16.4s
-	WORD $0x4eb1b5ef // sqdmulh v15.4s, v15.4s, v17.4s
-	WORD $0x4eb25400 // srshl v0.4s, v0.4s, v18.4s
-	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
-	WORD $0x4eb25442 // srshl v2.4s, v2.4s, v18.4s
-	WORD $0x4eb35463 // srshl v3.4s, v3.4s, v19.4s
-	WORD $0x4eb25484 // srshl v4.4s, v4.4s, v18.4s
-	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
-	WORD $0x4eb254c6 // srshl v6.4s, v6.4s, v18.4s
-	WORD $0x4eb354e7 // srshl v7.4s, v7.4s, v19.4s
-	WORD $0x4eb25508 // srshl v8.4s, v8.4s, v18.4s
-	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
-	WORD $0x4eb2554a // srshl v10.4s, v10.4s, v18.4s
-	WORD $0x4eb3556b // srshl v11.4s, v11.4s, v19.4s
-	WORD $0x4eb2558c // srshl v12.4s, v12.4s, v18.4s
-	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
-	WORD $0x4eb255ce // srshl v14.4s, v14.4s, v18.4s
-	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb0b442 // sqrdmulh v2.4s, v2.4s, v16.4s
+	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb0b484 // sqrdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb0b4c6 // sqrdmulh v6.4s, v6.4s, v16.4s
+	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x6eb0b508 // sqrdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb0b54a // sqrdmulh v10.4s, v10.4s, v16.4s
+	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x6eb0b5ce // sqrdmulh v14.4s, v14.4s, v16.4s
+	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
 	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
 	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x0e614859 // sqxtn v25.4h, v2.4s
@@ -2583,7 +2615,8 @@ nextrow_011:
 slow_011:
 	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
-	TBZ	$1, R22, snosh_011
+	TBZ	$1, R22, sgrid_011
+	TBZ	$2, R22, snosh_011
 	ADD	$128, R21, R20
 	VLD1	(R20), [V22.S4, V23.S4]
 	WORD $0x4eb64c00 // sqshl v0.4s, v0.4s, v22.4s
@@ -2635,6 +2668,25 @@ snosh_011:
 	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
 	WORD $0x4eb255ce // srshl v14.4s, v14.4s, v18.4s
 	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	B	snarrow_011
+sgrid_011:
+	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb0b442 // sqrdmulh v2.4s, v2.4s, v16.4s
+	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb0b484 // sqrdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb0b4c6 // sqrdmulh v6.4s, v6.4s, v16.4s
+	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x6eb0b508 // sqrdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb0b54a // sqrdmulh v10.4s, v10.4s, v16.4s
+	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x6eb0b5ce // sqrdmulh v14.4s, v14.4s, v16.4s
+	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
+snarrow_011:
 	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
 	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x0e614859 // sqxtn v25.4h, v2.4s
@@ -2743,6 +2795,28 @@ blk:
 	MOVW	$1, R20
 	VDUP	R20, V28.S4
 	VEOR	V29.B16, V29.B16, V29.B16
+	VSUB	V25.S4, V29.S4, V0.S4
+	WORD $0x4ea04701 // sshl v1.4s, v24.4s, v0.4s
+	WORD $0x4eb94420 // sshl v0.4s, v1.4s, v25.4s
+	WORD $0x6eb88c00 // cmeq v0.4s, v0.4s, v24.4s
+	WORD $0x4ebd3f22 // cmge v2.4s, v25.4s, v29.4s
+	WORD $0x4e221c00 // and v0.16b, v0.16b, v2.16b
+	VSUB	V27.S4, V29.S4, V3.S4
+	WORD $0x4ea34744 // sshl v4.4s, v26.4s, v3.4s
+	WORD $0x4ebb4483 // sshl v3.4s, v4.4s, v27.4s
+	WORD $0x6eba8c63 // cmeq v3.4s, v3.4s, v26.4s
+	WORD $0x4ebd3f62 // cmge v2.4s, v27.4s, v29.4s
+	WORD $0x4e221c63 // and v3.16b, v3.16b, v2.16b
+	WORD $0x4e231c00 // and v0.16b, v0.16b, v3.16b
+	VMOV	V0.D[0], R24
+	VMOV	V0.D[1], R20
+	AND	R20, R24, R24
+	CMN	$1, R24
+	CSET	NE, R25
+	CBNZ	R25, offgrid
+	VORR	V1.B16, V1.B16, V16.B16
+	VORR	V4.B16, V4.B16, V17.B16
+offgrid:
 	VSUB	V25.S4, V28.S4, V20.S4
 	WORD $0x4ebd6694 // smax v20.4s, v20.4s, v29.4s
 	WORD $0x4ebc6739 // smax v25.4s, v25.4s, v28.4s
@@ -2765,7 +2839,9 @@ blk:
 	AND	$1, R22, R22
 	CMP	ZR, R24
 	CSET	NE, R20
-	ORR	R20<<1, R22, R22
+	AND	R25, R20, R20
+	ORR	R25<<1, R22, R22
+	ORR	R20<<2, R22, R22
 	MOVD	R2, R14
 	MOVD	R0, R26
 	CBZ	R7, noloop
@@ -2882,22 +2958,14 @@ kmid_100:
 	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
 	CBNZ	R22, slow_100
-	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
-	WORD $0x4eb1b463 // sqdmulh v3.4s, v3.4s, v17.4s
-	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
-	WORD $0x4eb1b4e7 // sqdmulh v7.4s, v7.4s, v17.4s
-	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
-	WORD $0x4eb1b56b // sqdmulh v11.4s, v11.4s, v17.4s
-	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
-	WORD $0x4eb1b5ef // sqdmulh v15.4s, v15.4s, v17.4s
-	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
-	WORD $0x4eb35463 // srshl v3.4s, v3.4s, v19.4s
-	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
-	WORD $0x4eb354e7 // srshl v7.4s, v7.4s, v19.4s
-	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
-	WORD $0x4eb3556b // srshl v11.4s, v11.4s, v19.4s
-	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
-	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
 	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
 	WORD $0x4e614878 // sqxtn2 v24.8h, v3.4s
 	WORD $0x0e6148b9 // sqxtn v25.4h, v5.4s
@@ -2929,7 +2997,8 @@ nextrow_100:
 slow_100:
 	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
-	TBZ	$1, R22, snosh_100
+	TBZ	$1, R22, sgrid_100
+	TBZ	$2, R22, snosh_100
 	ADD	$128, R21, R20
 	VLD1	(R20), [V22.S4, V23.S4]
 	WORD $0x4eb74c21 // sqshl v1.4s, v1.4s, v23.4s
@@ -2957,6 +3026,17 @@ snosh_100:
 	WORD $0x4eb3556b // srshl v11.4s, v11.4s, v19.4s
 	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
 	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	B	snarrow_100
+sgrid_100:
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
+snarrow_100:
 	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
 	WORD $0x4e614878 // sqxtn2 v24.8h, v3.4s
 	WORD $0x0e6148b9 // sqxtn v25.4h, v5.4s
@@ -3110,22 +3190,14 @@ kmid_101:
 	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
 	CBNZ	R22, slow_101
-	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
-	WORD $0x4eb1b463 // sqdmulh v3.4s, v3.4s, v17.4s
-	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
-	WORD $0x4eb1b4e7 // sqdmulh v7.4s, v7.4s, v17.4s
-	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
-	WORD $0x4eb1b56b // sqdmulh v11.4s, v11.4s, v17.4s
-	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
-	WORD $0x4eb1b5ef // sqdmulh v15.4s, v15.4s, v17.4s
-	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
-	WORD $0x4eb35463 // srshl v3.4s, v3.4s, v19.4s
-	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
-	WORD $0x4eb354e7 // srshl v7.4s, v7.4s, v19.4s
-	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
-	WORD $0x4eb3556b // srshl v11.4s, v11.4s, v19.4s
-	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
-	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
 	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
 	WORD $0x4e614878 // sqxtn2 v24.8h, v3.4s
 	WORD $0x0e6148b9 // sqxtn v25.4h, v5.4s
@@ -3157,7 +3229,8 @@ nextrow_101:
 slow_101:
 	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
-	TBZ	$1, R22, snosh_101
+	TBZ	$1, R22, sgrid_101
+	TBZ	$2, R22, snosh_101
 	ADD	$128, R21, R20
 	VLD1	(R20), [V22.S4, V23.S4]
 	WORD $0x4eb74c21 // sqshl v1.4s, v1.4s, v23.4s
@@ -3185,6 +3258,17 @@ snosh_101:
 	WORD $0x4eb3556b // srshl v11.4s, v11.4s, v19.4s
 	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
 	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	B	snarrow_101
+sgrid_101:
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
+snarrow_101:
 	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
 	WORD $0x4e614878 // sqxtn2 v24.8h, v3.4s
 	WORD $0x0e6148b9 // sqxtn v25.4h, v5.4s
@@ -3346,22 +3430,14 @@ kmid_110:
 	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
 	CBNZ	R22, slow_110
-	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
-	WORD $0x4eb1b463 // sqdmulh v3.4s, v3.4s, v17.4s
-	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
-	WORD $0x4eb1b4e7 // sqdmulh v7.4s, v7.4s, v17.4s
-	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
-	WORD $0x4eb1b56b // sqdmulh v11.4s, v11.4s, v17.4s
-	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
-	WORD $0x4eb1b5ef // sqdmulh v15.4s, v15.4s, v17.4s
-	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
-	WORD $0x4eb35463 // srshl v3.4s, v3.4s, v19.4s
-	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
-	WORD $0x4eb354e7 // srshl v7.4s, v7.4s, v19.4s
-	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
-	WORD $0x4eb3556b // srshl v11.4s, v11.4s, v19.4s
-	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
-	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
 	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
 	WORD $0x4e614878 // sqxtn2 v24.8h, v3.4s
 	WORD $0x0e6148b9 // sqxtn v25.4h, v5.4s
@@ -3393,7 +3469,8 @@ nextrow_110:
 slow_110:
 	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
-	TBZ	$1, R22, snosh_110
+	TBZ	$1, R22, sgrid_110
+	TBZ	$2, R22, snosh_110
 	ADD	$128, R21, R20
 	VLD1	(R20), [V22.S4, V23.S4]
 	WORD $0x4eb74c21 // sqshl v1.4s, v1.4s, v23.4s
@@ -3421,6 +3498,17 @@ snosh_110:
 	WORD $0x4eb3556b // srshl v11.4s, v11.4s, v19.4s
 	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
 	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	B	snarrow_110
+sgrid_110:
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
+snarrow_110:
 	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
 	WORD $0x4e614878 // sqxtn2 v24.8h, v3.4s
 	WORD $0x0e6148b9 // sqxtn v25.4h, v5.4s
@@ -3599,22 +3687,14 @@ kmid_111:
 	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
 	CBNZ	R22, slow_111
-	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
-	WORD $0x4eb1b463 // sqdmulh v3.4s, v3.4s, v17.4s
-	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
-	WORD $0x4eb1b4e7 // sqdmulh v7.4s, v7.4s, v17.4s
-	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
-	WORD $0x4eb1b56b // sqdmulh v11.4s, v11.4s, v17.4s
-	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
-	WORD $0x4eb1b5ef // sqdmulh v15.4s, v15.4s, v17.4s
-	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
-	WORD $0x4eb35463 // srshl v3.4s, v3.4s, v19.4s
-	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
-	WORD $0x4eb354e7 // srshl v7.4s, v7.4s, v19.4s
-	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
-	WORD $0x4eb3556b // srshl v11.4s, v11.4s, v19.4s
-	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
-	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
 	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
 	WORD $0x4e614878 // sqxtn2 v24.8h, v3.4s
 	WORD $0x0e6148b9 // sqxtn v25.4h, v5.4s
@@ -3646,7 +3726,8 @@ nextrow_111:
 slow_111:
 	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
-	TBZ	$1, R22, snosh_111
+	TBZ	$1, R22, sgrid_111
+	TBZ	$2, R22, snosh_111
 	ADD	$128, R21, R20
 	VLD1	(R20), [V22.S4, V23.S4]
 	WORD $0x4eb74c21 // sqshl v1.4s, v1.4s, v23.4s
@@ -3674,6 +3755,17 @@ snosh_111:
 	WORD $0x4eb3556b // srshl v11.4s, v11.4s, v19.4s
 	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
 	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	B	snarrow_111
+sgrid_111:
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
+snarrow_111:
 	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
 	WORD $0x4e614878 // sqxtn2 v24.8h, v3.4s
 	WORD $0x0e6148b9 // sqxtn v25.4h, v5.4s
@@ -3737,22 +3829,14 @@ rg_001:
 	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
 	CBNZ	R22, slow_001
-	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
-	WORD $0x4eb1b463 // sqdmulh v3.4s, v3.4s, v17.4s
-	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
-	WORD $0x4eb1b4e7 // sqdmulh v7.4s, v7.4s, v17.4s
-	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
-	WORD $0x4eb1b56b // sqdmulh v11.4s, v11.4s, v17.4s
-	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
-	WORD $0x4eb1b5ef // sqdmulh v15.4s, v15.4s, v17.4s
-	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
-	WORD $0x4eb35463 // srshl v3.4s, v3.4s, v19.4s
-	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
-	WORD $0x4eb354e7 // srshl v7.4s, v7.4s, v19.4s
-	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
-	WORD $0x4eb3556b // srshl v11.4s, v11.4s, v19.4s
-	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
-	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
 	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
 	WORD $0x4e614878 // sqxtn2 v24.8h, v3.4s
 	WORD $0x0e6148b9 // sqxtn v25.4h, v5.4s
@@ -3784,7 +3868,8 @@ nextrow_001:
 slow_001:
 	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
-	TBZ	$1, R22, snosh_001
+	TBZ	$1, R22, sgrid_001
+	TBZ	$2, R22, snosh_001
 	ADD	$128, R21, R20
 	VLD1	(R20), [V22.S4, V23.S4]
 	WORD $0x4eb74c21 // sqshl v1.4s, v1.4s, v23.4s
@@ -3812,6 +3897,17 @@ snosh_001:
 	WORD $0x4eb3556b // srshl v11.4s, v11.4s, v19.4s
 	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
 	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	B	snarrow_001
+sgrid_001:
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
+snarrow_001:
 	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
 	WORD $0x4e614878 // sqxtn2 v24.8h, v3.4s
 	WORD $0x0e6148b9 // sqxtn v25.4h, v5.4s
@@ -3883,22 +3979,14 @@ rg_010:
 	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
 	CBNZ	R22, slow_010
-	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
-	WORD $0x4eb1b463 // sqdmulh v3.4s, v3.4s, v17.4s
-	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
-	WORD $0x4eb1b4e7 // sqdmulh v7.4s, v7.4s, v17.4s
-	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
-	WORD $0x4eb1b56b // sqdmulh v11.4s, v11.4s, v17.4s
-	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
-	WORD $0x4eb1b5ef // sqdmulh v15.4s, v15.4s, v17.4s
-	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
-	WORD $0x4eb35463 // srshl v3.4s, v3.4s, v19.4s
-	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
-	WORD $0x4eb354e7 // srshl v7.4s, v7.4s, v19.4s
-	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
-	WORD $0x4eb3556b // srshl v11.4s, v11.4s, v19.4s
-	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
-	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
 	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
 	WORD $0x4e614878 // sqxtn2 v24.8h, v3.4s
 	WORD $0x0e6148b9 // sqxtn v25.4h, v5.4s
@@ -3930,7 +4018,8 @@ nextrow_010:
 slow_010:
 	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
-	TBZ	$1, R22, snosh_010
+	TBZ	$1, R22, sgrid_010
+	TBZ	$2, R22, snosh_010
 	ADD	$128, R21, R20
 	VLD1	(R20), [V22.S4, V23.S4]
 	WORD $0x4eb74c21 // sqshl v1.4s, v1.4s, v23.4s
@@ -3958,6 +4047,17 @@ snosh_010:
 	WORD $0x4eb3556b // srshl v11.4s, v11.4s, v19.4s
 	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
 	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	B	snarrow_010
+sgrid_010:
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
+snarrow_010:
 	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
 	WORD $0x4e614878 // sqxtn2 v24.8h, v3.4s
 	WORD $0x0e6148b9 // sqxtn v25.4h, v5.4s
@@ -4046,22 +4146,14 @@ rg_011:
 	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
 	CBNZ	R22, slow_011
-	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
-	WORD $0x4eb1b463 // sqdmulh v3.4s, v3.4s, v17.4s
-	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
-	WORD $0x4eb1b4e7 // sqdmulh v7.4s, v7.4s, v17.4s
-	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
-	WORD $0x4eb1b56b // sqdmulh v11.4s, v11.4s, v17.4s
-	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
-	WORD $0x4eb1b5ef // sqdmulh v15.4s, v15.4s, v17.4s
-	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
-	WORD $0x4eb35463 // srshl v3.4s, v3.4s, v19.4s
-	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
-	WORD $0x4eb354e7 // srshl v7.4s, v7.4s, v19.4s
-	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
-	WORD $0x4eb3556b // srshl v11.4s, v11.4s, v19.4s
-	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
-	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
 	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
 	WORD $0x4e614878 // sqxtn2 v24.8h, v3.4s
 	WORD $0x0e6148b9 // sqxtn v25.4h, v5.4s
@@ -4093,7 +4185,8 @@ nextrow_011:
 slow_011:
 	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
-	TBZ	$1, R22, snosh_011
+	TBZ	$1, R22, sgrid_011
+	TBZ	$2, R22, snosh_011
 	ADD	$128, R21, R20
 	VLD1	(R20), [V22.S4, V23.S4]
 	WORD $0x4eb74c21 // sqshl v1.4s, v1.4s, v23.4s
@@ -4121,6 +4214,17 @@ snosh_011:
 	WORD $0x4eb3556b // srshl v11.4s, v11.4s, v19.4s
 	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
 	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	B	snarrow_011
+sgrid_011:
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
+snarrow_011:
 	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
 	WORD $0x4e614878 // sqxtn2 v24.8h, v3.4s
 	WORD $0x0e6148b9 // sqxtn v25.4h, v5.4s

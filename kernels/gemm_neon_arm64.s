@@ -48,6 +48,28 @@ blk:
 	MOVW	$1, R20
 	VDUP	R20, V28.S4
 	VEOR	V29.B16, V29.B16, V29.B16
+	VSUB	V25.S4, V29.S4, V0.S4
+	WORD $0x4ea04701 // sshl v1.4s, v24.4s, v0.4s
+	WORD $0x4eb94420 // sshl v0.4s, v1.4s, v25.4s
+	WORD $0x6eb88c00 // cmeq v0.4s, v0.4s, v24.4s
+	WORD $0x4ebd3f22 // cmge v2.4s, v25.4s, v29.4s
+	WORD $0x4e221c00 // and v0.16b, v0.16b, v2.16b
+	VSUB	V27.S4, V29.S4, V3.S4
+	WORD $0x4ea34744 // sshl v4.4s, v26.4s, v3.4s
+	WORD $0x4ebb4483 // sshl v3.4s, v4.4s, v27.4s
+	WORD $0x6eba8c63 // cmeq v3.4s, v3.4s, v26.4s
+	WORD $0x4ebd3f62 // cmge v2.4s, v27.4s, v29.4s
+	WORD $0x4e221c63 // and v3.16b, v3.16b, v2.16b
+	WORD $0x4e231c00 // and v0.16b, v0.16b, v3.16b
+	VMOV	V0.D[0], R24
+	VMOV	V0.D[1], R20
+	AND	R20, R24, R24
+	CMN	$1, R24
+	CSET	NE, R25
+	CBNZ	R25, offgrid
+	VORR	V1.B16, V1.B16, V16.B16
+	VORR	V4.B16, V4.B16, V17.B16
+offgrid:
 	VSUB	V25.S4, V28.S4, V20.S4
 	WORD $0x4ebd6694 // smax v20.4s, v20.4s, v29.4s
 	WORD $0x4ebc6739 // smax v25.4s, v25.4s, v28.4s
@@ -66,7 +88,9 @@ blk:
 	AND	$3, R22, R22
 	CMP	$0, R24
 	CSET	NE, R20
+	AND	R25, R20, R20
 	ORR	R20<<2, R22, R22
+	ORR	R25<<3, R22, R22
 	VLD1	(R9), [V24.S4, V25.S4]
 	VEOR	V26.B16, V26.B16, V26.B16
 	VZIP1	V26.S4, V24.S4, V28.S4
@@ -321,22 +345,14 @@ kmid_100:
 	VLD1	(R23), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
 	CBNZ	R22, slow_100
-	WORD $0x4eb0b400 // sqdmulh v0.4s, v0.4s, v16.4s
-	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
-	WORD $0x4eb0b484 // sqdmulh v4.4s, v4.4s, v16.4s
-	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
-	WORD $0x4eb0b508 // sqdmulh v8.4s, v8.4s, v16.4s
-	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
-	WORD $0x4eb0b58c // sqdmulh v12.4s, v12.4s, v16.4s
-	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
-	WORD $0x4eb25400 // srshl v0.4s, v0.4s, v18.4s
-	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
-	WORD $0x4eb25484 // srshl v4.4s, v4.4s, v18.4s
-	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
-	WORD $0x4eb25508 // srshl v8.4s, v8.4s, v18.4s
-	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
-	WORD $0x4eb2558c // srshl v12.4s, v12.4s, v18.4s
-	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb0b484 // sqrdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb0b508 // sqrdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
 	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
 	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
@@ -362,6 +378,7 @@ nextrow_100:
 	BLO	rowgrp_100
 	B	nextblk
 slow_100:
+	TBZ	$3, R22, sgrid_100
 	TBZ	$2, R22, nosh_100
 	ADD	$128, R23, R20
 	VLD1	(R20), [V22.S4, V23.S4]
@@ -406,6 +423,33 @@ nosh_100:
 	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
 	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
+	B	snarrowed_100
+sgrid_100:
+	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb0b484 // sqrdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb0b508 // sqrdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
+	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
+	WORD $0x0e61491a // sqxtn v26.4h, v8.4s
+	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
+	WORD $0x0e61499b // sqxtn v27.4h, v12.4s
+	WORD $0x4e6149bb // sqxtn2 v27.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
+	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
+	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
+snarrowed_100:
 	TBZ	$0, R22, noclamp_100
 	MOVW	qmin+92(FP), R20
 	VDUP	R20, V30.B16
@@ -809,22 +853,14 @@ kmid_101:
 	VLD1	(R23), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
 	CBNZ	R22, slow_101
-	WORD $0x4eb0b400 // sqdmulh v0.4s, v0.4s, v16.4s
-	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
-	WORD $0x4eb0b484 // sqdmulh v4.4s, v4.4s, v16.4s
-	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
-	WORD $0x4eb0b508 // sqdmulh v8.4s, v8.4s, v16.4s
-	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
-	WORD $0x4eb0b58c // sqdmulh v12.4s, v12.4s, v16.4s
-	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
-	WORD $0x4eb25400 // srshl v0.4s, v0.4s, v18.4s
-	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
-	WORD $0x4eb25484 // srshl v4.4s, v4.4s, v18.4s
-	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
-	WORD $0x4eb25508 // srshl v8.4s, v8.4s, v18.4s
-	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
-	WORD $0x4eb2558c // srshl v12.4s, v12.4s, v18.4s
-	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb0b484 // sqrdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb0b508 // sqrdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
 	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
 	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
@@ -850,6 +886,7 @@ nextrow_101:
 	BLO	rowgrp_101
 	B	nextblk
 slow_101:
+	TBZ	$3, R22, sgrid_101
 	TBZ	$2, R22, nosh_101
 	ADD	$128, R23, R20
 	VLD1	(R20), [V22.S4, V23.S4]
@@ -894,6 +931,33 @@ nosh_101:
 	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
 	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
+	B	snarrowed_101
+sgrid_101:
+	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb0b484 // sqrdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb0b508 // sqrdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
+	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
+	WORD $0x0e61491a // sqxtn v26.4h, v8.4s
+	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
+	WORD $0x0e61499b // sqxtn v27.4h, v12.4s
+	WORD $0x4e6149bb // sqxtn2 v27.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
+	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
+	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
+snarrowed_101:
 	TBZ	$0, R22, noclamp_101
 	MOVW	qmin+92(FP), R20
 	VDUP	R20, V30.B16
@@ -1321,22 +1385,14 @@ kmid_110:
 	VLD1	(R23), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
 	CBNZ	R22, slow_110
-	WORD $0x4eb0b400 // sqdmulh v0.4s, v0.4s, v16.4s
-	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
-	WORD $0x4eb0b484 // sqdmulh v4.4s, v4.4s, v16.4s
-	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
-	WORD $0x4eb0b508 // sqdmulh v8.4s, v8.4s, v16.4s
-	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
-	WORD $0x4eb0b58c // sqdmulh v12.4s, v12.4s, v16.4s
-	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
-	WORD $0x4eb25400 // srshl v0.4s, v0.4s, v18.4s
-	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
-	WORD $0x4eb25484 // srshl v4.4s, v4.4s, v18.4s
-	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
-	WORD $0x4eb25508 // srshl v8.4s, v8.4s, v18.4s
-	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
-	WORD $0x4eb2558c // srshl v12.4s, v12.4s, v18.4s
-	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb0b484 // sqrdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb0b508 // sqrdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
 	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
 	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
@@ -1362,6 +1418,7 @@ nextrow_110:
 	BLO	rowgrp_110
 	B	nextblk
 slow_110:
+	TBZ	$3, R22, sgrid_110
 	TBZ	$2, R22, nosh_110
 	ADD	$128, R23, R20
 	VLD1	(R20), [V22.S4, V23.S4]
@@ -1406,6 +1463,33 @@ nosh_110:
 	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
 	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
+	B	snarrowed_110
+sgrid_110:
+	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb0b484 // sqrdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb0b508 // sqrdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
+	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
+	WORD $0x0e61491a // sqxtn v26.4h, v8.4s
+	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
+	WORD $0x0e61499b // sqxtn v27.4h, v12.4s
+	WORD $0x4e6149bb // sqxtn2 v27.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
+	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
+	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
+snarrowed_110:
 	TBZ	$0, R22, noclamp_110
 	MOVW	qmin+92(FP), R20
 	VDUP	R20, V30.B16
@@ -1862,22 +1946,14 @@ kmid_111:
 	VLD1	(R23), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
 	CBNZ	R22, slow_111
-	WORD $0x4eb0b400 // sqdmulh v0.4s, v0.4s, v16.4s
-	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
-	WORD $0x4eb0b484 // sqdmulh v4.4s, v4.4s, v16.4s
-	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
-	WORD $0x4eb0b508 // sqdmulh v8.4s, v8.4s, v16.4s
-	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
-	WORD $0x4eb0b58c // sqdmulh v12.4s, v12.4s, v16.4s
-	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
-	WORD $0x4eb25400 // srshl v0.4s, v0.4s, v18.4s
-	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
-	WORD $0x4eb25484 // srshl v4.4s, v4.4s, v18.4s
-	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
-	WORD $0x4eb25508 // srshl v8.4s, v8.4s, v18.4s
-	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
-	WORD $0x4eb2558c // srshl v12.4s, v12.4s, v18.4s
-	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb0b484 // sqrdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb0b508 // sqrdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
 	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
 	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
@@ -1903,6 +1979,7 @@ nextrow_111:
 	BLO	rowgrp_111
 	B	nextblk
 slow_111:
+	TBZ	$3, R22, sgrid_111
 	TBZ	$2, R22, nosh_111
 	ADD	$128, R23, R20
 	VLD1	(R20), [V22.S4, V23.S4]
@@ -1947,6 +2024,33 @@ nosh_111:
 	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
 	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
+	B	snarrowed_111
+sgrid_111:
+	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb0b484 // sqrdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb0b508 // sqrdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
+	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
+	WORD $0x0e61491a // sqxtn v26.4h, v8.4s
+	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
+	WORD $0x0e61499b // sqxtn v27.4h, v12.4s
+	WORD $0x4e6149bb // sqxtn2 v27.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
+	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
+	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
+snarrowed_111:
 	TBZ	$0, R22, noclamp_111
 	MOVW	qmin+92(FP), R20
 	VDUP	R20, V30.B16
@@ -2140,22 +2244,14 @@ rowgrp_001:
 	VLD1	(R23), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
 	CBNZ	R22, slow_001
-	WORD $0x4eb0b400 // sqdmulh v0.4s, v0.4s, v16.4s
-	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
-	WORD $0x4eb0b484 // sqdmulh v4.4s, v4.4s, v16.4s
-	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
-	WORD $0x4eb0b508 // sqdmulh v8.4s, v8.4s, v16.4s
-	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
-	WORD $0x4eb0b58c // sqdmulh v12.4s, v12.4s, v16.4s
-	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
-	WORD $0x4eb25400 // srshl v0.4s, v0.4s, v18.4s
-	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
-	WORD $0x4eb25484 // srshl v4.4s, v4.4s, v18.4s
-	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
-	WORD $0x4eb25508 // srshl v8.4s, v8.4s, v18.4s
-	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
-	WORD $0x4eb2558c // srshl v12.4s, v12.4s, v18.4s
-	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb0b484 // sqrdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb0b508 // sqrdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
 	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
 	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
@@ -2181,6 +2277,7 @@ nextrow_001:
 	BLO	rowgrp_001
 	B	nextblk
 slow_001:
+	TBZ	$3, R22, sgrid_001
 	TBZ	$2, R22, nosh_001
 	ADD	$128, R23, R20
 	VLD1	(R20), [V22.S4, V23.S4]
@@ -2225,6 +2322,33 @@ nosh_001:
 	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
 	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
+	B	snarrowed_001
+sgrid_001:
+	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb0b484 // sqrdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb0b508 // sqrdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
+	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
+	WORD $0x0e61491a // sqxtn v26.4h, v8.4s
+	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
+	WORD $0x0e61499b // sqxtn v27.4h, v12.4s
+	WORD $0x4e6149bb // sqxtn2 v27.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
+	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
+	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
+snarrowed_001:
 	TBZ	$0, R22, noclamp_001
 	MOVW	qmin+92(FP), R20
 	VDUP	R20, V30.B16
@@ -2442,22 +2566,14 @@ rowgrp_010:
 	VLD1	(R23), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
 	CBNZ	R22, slow_010
-	WORD $0x4eb0b400 // sqdmulh v0.4s, v0.4s, v16.4s
-	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
-	WORD $0x4eb0b484 // sqdmulh v4.4s, v4.4s, v16.4s
-	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
-	WORD $0x4eb0b508 // sqdmulh v8.4s, v8.4s, v16.4s
-	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
-	WORD $0x4eb0b58c // sqdmulh v12.4s, v12.4s, v16.4s
-	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
-	WORD $0x4eb25400 // srshl v0.4s, v0.4s, v18.4s
-	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
-	WORD $0x4eb25484 // srshl v4.4s, v4.4s, v18.4s
-	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
-	WORD $0x4eb25508 // srshl v8.4s, v8.4s, v18.4s
-	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
-	WORD $0x4eb2558c // srshl v12.4s, v12.4s, v18.4s
-	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb0b484 // sqrdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb0b508 // sqrdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
 	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
 	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
@@ -2483,6 +2599,7 @@ nextrow_010:
 	BLO	rowgrp_010
 	B	nextblk
 slow_010:
+	TBZ	$3, R22, sgrid_010
 	TBZ	$2, R22, nosh_010
 	ADD	$128, R23, R20
 	VLD1	(R20), [V22.S4, V23.S4]
@@ -2527,6 +2644,33 @@ nosh_010:
 	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
 	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
+	B	snarrowed_010
+sgrid_010:
+	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb0b484 // sqrdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb0b508 // sqrdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
+	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
+	WORD $0x0e61491a // sqxtn v26.4h, v8.4s
+	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
+	WORD $0x0e61499b // sqxtn v27.4h, v12.4s
+	WORD $0x4e6149bb // sqxtn2 v27.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
+	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
+	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
+snarrowed_010:
 	TBZ	$0, R22, noclamp_010
 	MOVW	qmin+92(FP), R20
 	VDUP	R20, V30.B16
@@ -2773,22 +2917,14 @@ rowgrp_011:
 	VLD1	(R23), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
 	CBNZ	R22, slow_011
-	WORD $0x4eb0b400 // sqdmulh v0.4s, v0.4s, v16.4s
-	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
-	WORD $0x4eb0b484 // sqdmulh v4.4s, v4.4s, v16.4s
-	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
-	WORD $0x4eb0b508 // sqdmulh v8.4s, v8.4s, v16.4s
-	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
-	WORD $0x4eb0b58c // sqdmulh v12.4s, v12.4s, v16.4s
-	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
-	WORD $0x4eb25400 // srshl v0.4s, v0.4s, v18.4s
-	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
-	WORD $0x4eb25484 // srshl v4.4s, v4.4s, v18.4s
-	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
-	WORD $0x4eb25508 // srshl v8.4s, v8.4s, v18.4s
-	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
-	WORD $0x4eb2558c // srshl v12.4s, v12.4s, v18.4s
-	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb0b484 // sqrdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb0b508 // sqrdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
 	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
 	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
@@ -2814,6 +2950,7 @@ nextrow_011:
 	BLO	rowgrp_011
 	B	nextblk
 slow_011:
+	TBZ	$3, R22, sgrid_011
 	TBZ	$2, R22, nosh_011
 	ADD	$128, R23, R20
 	VLD1	(R20), [V22.S4, V23.S4]
@@ -2858,6 +2995,33 @@ nosh_011:
 	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
 	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
+	B	snarrowed_011
+sgrid_011:
+	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb0b484 // sqrdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb0b508 // sqrdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
+	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
+	WORD $0x0e61491a // sqxtn v26.4h, v8.4s
+	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
+	WORD $0x0e61499b // sqxtn v27.4h, v12.4s
+	WORD $0x4e6149bb // sqxtn2 v27.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
+	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
+	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
+snarrowed_011:
 	TBZ	$0, R22, noclamp_011
 	MOVW	qmin+92(FP), R20
 	VDUP	R20, V30.B16
@@ -3454,6 +3618,28 @@ blk:
 	MOVW	$1, R20
 	VDUP	R20, V28.S4
 	VEOR	V29.B16, V29.B16, V29.B16
+	VSUB	V25.S4, V29.S4, V0.S4
+	WORD $0x4ea04701 // sshl v1.4s, v24.4s, v0.4s
+	WORD $0x4eb94420 // sshl v0.4s, v1.4s, v25.4s
+	WORD $0x6eb88c00 // cmeq v0.4s, v0.4s, v24.4s
+	WORD $0x4ebd3f22 // cmge v2.4s, v25.4s, v29.4s
+	WORD $0x4e221c00 // and v0.16b, v0.16b, v2.16b
+	VSUB	V27.S4, V29.S4, V3.S4
+	WORD $0x4ea34744 // sshl v4.4s, v26.4s, v3.4s
+	WORD $0x4ebb4483 // sshl v3.4s, v4.4s, v27.4s
+	WORD $0x6eba8c63 // cmeq v3.4s, v3.4s, v26.4s
+	WORD $0x4ebd3f62 // cmge v2.4s, v27.4s, v29.4s
+	WORD $0x4e221c63 // and v3.16b, v3.16b, v2.16b
+	WORD $0x4e231c00 // and v0.16b, v0.16b, v3.16b
+	VMOV	V0.D[0], R24
+	VMOV	V0.D[1], R20
+	AND	R20, R24, R24
+	CMN	$1, R24
+	CSET	NE, R25
+	CBNZ	R25, offgrid
+	VORR	V1.B16, V1.B16, V16.B16
+	VORR	V4.B16, V4.B16, V17.B16
+offgrid:
 	VSUB	V25.S4, V28.S4, V20.S4
 	WORD $0x4ebd6694 // smax v20.4s, v20.4s, v29.4s
 	WORD $0x4ebc6739 // smax v25.4s, v25.4s, v28.4s
@@ -3472,7 +3658,9 @@ blk:
 	AND	$3, R22, R22
 	CMP	$0, R24
 	CSET	NE, R20
+	AND	R25, R20, R20
 	ORR	R20<<2, R22, R22
+	ORR	R25<<3, R22, R22
 	VLD1	(R9), [V24.S4, V25.S4]
 	VEOR	V26.B16, V26.B16, V26.B16
 	VZIP1	V26.S4, V24.S4, V28.S4
@@ -3551,10 +3739,8 @@ epi:
 	VLD1	(R23), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
 	CBNZ	R22, slow
-	WORD $0x4eb0b400 // sqdmulh v0.4s, v0.4s, v16.4s
-	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
-	WORD $0x4eb25400 // srshl v0.4s, v0.4s, v18.4s
-	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
 	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
 	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
@@ -3571,6 +3757,7 @@ nextrow:
 	BNE	blk
 	RET
 slow:
+	TBZ	$3, R22, sgrid
 	TBZ	$2, R22, nosh
 	ADD	$128, R23, R20
 	VLD1	(R20), [V22.S4, V23.S4]
@@ -3585,6 +3772,15 @@ nosh:
 	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
 	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	B	snarrowed
+sgrid:
+	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+snarrowed:
 	TBZ	$0, R22, noclamp
 	MOVW	qmin+92(FP), R20
 	VDUP	R20, V30.B16
@@ -3694,6 +3890,28 @@ blk:
 	MOVW	$1, R20
 	VDUP	R20, V0.S4
 	VEOR	V1.B16, V1.B16, V1.B16
+	VSUB	V27.S4, V1.S4, V3.S4
+	WORD $0x4ea34742 // sshl v2.4s, v26.4s, v3.4s
+	WORD $0x4ebb4443 // sshl v3.4s, v2.4s, v27.4s
+	WORD $0x6eba8c63 // cmeq v3.4s, v3.4s, v26.4s
+	WORD $0x4ea13f6d // cmge v13.4s, v27.4s, v1.4s
+	WORD $0x4e2d1c63 // and v3.16b, v3.16b, v13.16b
+	VSUB	V29.S4, V1.S4, V15.S4
+	WORD $0x4eaf478e // sshl v14.4s, v28.4s, v15.4s
+	WORD $0x4ebd45cf // sshl v15.4s, v14.4s, v29.4s
+	WORD $0x6ebc8def // cmeq v15.4s, v15.4s, v28.4s
+	WORD $0x4ea13fad // cmge v13.4s, v29.4s, v1.4s
+	WORD $0x4e2d1def // and v15.16b, v15.16b, v13.16b
+	WORD $0x4e2f1c63 // and v3.16b, v3.16b, v15.16b
+	VMOV	V3.D[0], R24
+	VMOV	V3.D[1], R20
+	AND	R20, R24, R24
+	CMN	$1, R24
+	CSET	NE, R25
+	CBNZ	R25, offgrid
+	VORR	V2.B16, V2.B16, V26.B16
+	VORR	V14.B16, V14.B16, V28.B16
+offgrid:
 	VSUB	V27.S4, V0.S4, V30.S4
 	WORD $0x4ea167de // smax v30.4s, v30.4s, v1.4s
 	WORD $0x4ea0677b // smax v27.4s, v27.4s, v0.4s
@@ -3781,6 +3999,17 @@ rowgrp:
 	WORD $0x6f730aed // mla v13.8h, v23.8h, v3.h[7]
 	WORD $0x0e6d114a // saddw v10.4s, v10.4s, v13.4h
 	WORD $0x4e6d116b // saddw2 v11.4s, v11.4s, v13.8h
+	CBNZ	R25, offg
+	WORD $0x6ebab484 // sqrdmulh v4.4s, v4.4s, v26.4s
+	WORD $0x6ebcb4a5 // sqrdmulh v5.4s, v5.4s, v28.4s
+	WORD $0x6ebab4c6 // sqrdmulh v6.4s, v6.4s, v26.4s
+	WORD $0x6ebcb4e7 // sqrdmulh v7.4s, v7.4s, v28.4s
+	WORD $0x6ebab508 // sqrdmulh v8.4s, v8.4s, v26.4s
+	WORD $0x6ebcb529 // sqrdmulh v9.4s, v9.4s, v28.4s
+	WORD $0x6ebab54a // sqrdmulh v10.4s, v10.4s, v26.4s
+	WORD $0x6ebcb56b // sqrdmulh v11.4s, v11.4s, v28.4s
+	B	narrow
+offg:
 	CBZ	R23, nosh
 	WORD $0x4ebe4c84 // sqshl v4.4s, v4.4s, v30.4s
 	WORD $0x4ebf4ca5 // sqshl v5.4s, v5.4s, v31.4s
@@ -3807,6 +4036,7 @@ nosh:
 	WORD $0x4ebd5529 // srshl v9.4s, v9.4s, v29.4s
 	WORD $0x4ebb554a // srshl v10.4s, v10.4s, v27.4s
 	WORD $0x4ebd556b // srshl v11.4s, v11.4s, v29.4s
+narrow:
 	WORD $0x0e614880 // sqxtn v0.4h, v4.4s
 	WORD $0x4e6148a0 // sqxtn2 v0.8h, v5.4s
 	WORD $0x0e6148c1 // sqxtn v1.4h, v6.4s
@@ -4042,6 +4272,28 @@ blk:
 	MOVW	$1, R20
 	VDUP	R20, V28.S4
 	VEOR	V29.B16, V29.B16, V29.B16
+	VSUB	V25.S4, V29.S4, V0.S4
+	WORD $0x4ea04701 // sshl v1.4s, v24.4s, v0.4s
+	WORD $0x4eb94420 // sshl v0.4s, v1.4s, v25.4s
+	WORD $0x6eb88c00 // cmeq v0.4s, v0.4s, v24.4s
+	WORD $0x4ebd3f22 // cmge v2.4s, v25.4s, v29.4s
+	WORD $0x4e221c00 // and v0.16b, v0.16b, v2.16b
+	VSUB	V27.S4, V29.S4, V3.S4
+	WORD $0x4ea34744 // sshl v4.4s, v26.4s, v3.4s
+	WORD $0x4ebb4483 // sshl v3.4s, v4.4s, v27.4s
+	WORD $0x6eba8c63 // cmeq v3.4s, v3.4s, v26.4s
+	WORD $0x4ebd3f62 // cmge v2.4s, v27.4s, v29.4s
+	WORD $0x4e221c63 // and v3.16b, v3.16b, v2.16b
+	WORD $0x4e231c00 // and v0.16b, v0.16b, v3.16b
+	VMOV	V0.D[0], R24
+	VMOV	V0.D[1], R20
+	AND	R20, R24, R24
+	CMN	$1, R24
+	CSET	NE, R25
+	CBNZ	R25, offgrid
+	VORR	V1.B16, V1.B16, V16.B16
+	VORR	V4.B16, V4.B16, V17.B16
+offgrid:
 	VSUB	V25.S4, V28.S4, V20.S4
 	WORD $0x4ebd6694 // smax v20.4s, v20.4s, v29.4s
 	WORD $0x4ebc6739 // smax v25.4s, v25.4s, v28.4s
@@ -4060,7 +4312,9 @@ blk:
 	AND	$3, R22, R22
 	CMP	$0, R24
 	CSET	NE, R20
+	AND	R25, R20, R20
 	ORR	R20<<2, R22, R22
+	ORR	R25<<3, R22, R22
 	VLD1	(R9), [V24.S4, V25.S4]
 	VEOR	V26.B16, V26.B16, V26.B16
 	VZIP1	V26.S4, V24.S4, V28.S4
@@ -4215,14 +4469,10 @@ kmid_100:
 	VLD1	(R23), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
 	CBNZ	R22, slow_100
-	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
-	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
-	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
-	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
-	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
-	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
-	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
-	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
 	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
 	WORD $0x4e6148b8 // sqxtn2 v24.8h, v5.4s
 	WORD $0x0e614939 // sqxtn v25.4h, v9.4s
@@ -4240,6 +4490,7 @@ nextrow_100:
 	BLO	rowgrp_100
 	B	nextblk
 slow_100:
+	TBZ	$3, R22, sgrid_100
 	TBZ	$2, R22, nosh_100
 	ADD	$128, R23, R20
 	VLD1	(R20), [V22.S4, V23.S4]
@@ -4264,6 +4515,21 @@ nosh_100:
 	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
 	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
 	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	B	snarrowed_100
+sgrid_100:
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
+	WORD $0x4e6148b8 // sqxtn2 v24.8h, v5.4s
+	WORD $0x0e614939 // sqxtn v25.4h, v9.4s
+	WORD $0x4e6149b9 // sqxtn2 v25.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+snarrowed_100:
 	TBZ	$0, R22, noclamp_100
 	MOVW	qmin+92(FP), R20
 	VDUP	R20, V30.B16
@@ -4426,14 +4692,10 @@ kmid_101:
 	VLD1	(R23), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
 	CBNZ	R22, slow_101
-	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
-	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
-	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
-	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
-	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
-	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
-	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
-	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
 	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
 	WORD $0x4e6148b8 // sqxtn2 v24.8h, v5.4s
 	WORD $0x0e614939 // sqxtn v25.4h, v9.4s
@@ -4451,6 +4713,7 @@ nextrow_101:
 	BLO	rowgrp_101
 	B	nextblk
 slow_101:
+	TBZ	$3, R22, sgrid_101
 	TBZ	$2, R22, nosh_101
 	ADD	$128, R23, R20
 	VLD1	(R20), [V22.S4, V23.S4]
@@ -4475,6 +4738,21 @@ nosh_101:
 	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
 	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
 	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	B	snarrowed_101
+sgrid_101:
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
+	WORD $0x4e6148b8 // sqxtn2 v24.8h, v5.4s
+	WORD $0x0e614939 // sqxtn v25.4h, v9.4s
+	WORD $0x4e6149b9 // sqxtn2 v25.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+snarrowed_101:
 	TBZ	$0, R22, noclamp_101
 	MOVW	qmin+92(FP), R20
 	VDUP	R20, V30.B16
@@ -4649,14 +4927,10 @@ kmid_110:
 	VLD1	(R23), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
 	CBNZ	R22, slow_110
-	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
-	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
-	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
-	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
-	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
-	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
-	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
-	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
 	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
 	WORD $0x4e6148b8 // sqxtn2 v24.8h, v5.4s
 	WORD $0x0e614939 // sqxtn v25.4h, v9.4s
@@ -4674,6 +4948,7 @@ nextrow_110:
 	BLO	rowgrp_110
 	B	nextblk
 slow_110:
+	TBZ	$3, R22, sgrid_110
 	TBZ	$2, R22, nosh_110
 	ADD	$128, R23, R20
 	VLD1	(R20), [V22.S4, V23.S4]
@@ -4698,6 +4973,21 @@ nosh_110:
 	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
 	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
 	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	B	snarrowed_110
+sgrid_110:
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
+	WORD $0x4e6148b8 // sqxtn2 v24.8h, v5.4s
+	WORD $0x0e614939 // sqxtn v25.4h, v9.4s
+	WORD $0x4e6149b9 // sqxtn2 v25.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+snarrowed_110:
 	TBZ	$0, R22, noclamp_110
 	MOVW	qmin+92(FP), R20
 	VDUP	R20, V30.B16
@@ -4889,14 +5179,10 @@ kmid_111:
 	VLD1	(R23), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
 	CBNZ	R22, slow_111
-	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
-	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
-	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
-	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
-	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
-	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
-	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
-	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
 	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
 	WORD $0x4e6148b8 // sqxtn2 v24.8h, v5.4s
 	WORD $0x0e614939 // sqxtn v25.4h, v9.4s
@@ -4914,6 +5200,7 @@ nextrow_111:
 	BLO	rowgrp_111
 	B	nextblk
 slow_111:
+	TBZ	$3, R22, sgrid_111
 	TBZ	$2, R22, nosh_111
 	ADD	$128, R23, R20
 	VLD1	(R20), [V22.S4, V23.S4]
@@ -4938,6 +5225,21 @@ nosh_111:
 	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
 	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
 	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	B	snarrowed_111
+sgrid_111:
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
+	WORD $0x4e6148b8 // sqxtn2 v24.8h, v5.4s
+	WORD $0x0e614939 // sqxtn v25.4h, v9.4s
+	WORD $0x4e6149b9 // sqxtn2 v25.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+snarrowed_111:
 	TBZ	$0, R22, noclamp_111
 	MOVW	qmin+92(FP), R20
 	VDUP	R20, V30.B16
@@ -4986,14 +5288,10 @@ rowgrp_001:
 	VLD1	(R23), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
 	CBNZ	R22, slow_001
-	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
-	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
-	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
-	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
-	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
-	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
-	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
-	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
 	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
 	WORD $0x4e6148b8 // sqxtn2 v24.8h, v5.4s
 	WORD $0x0e614939 // sqxtn v25.4h, v9.4s
@@ -5011,6 +5309,7 @@ nextrow_001:
 	BLO	rowgrp_001
 	B	nextblk
 slow_001:
+	TBZ	$3, R22, sgrid_001
 	TBZ	$2, R22, nosh_001
 	ADD	$128, R23, R20
 	VLD1	(R20), [V22.S4, V23.S4]
@@ -5035,6 +5334,21 @@ nosh_001:
 	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
 	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
 	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	B	snarrowed_001
+sgrid_001:
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
+	WORD $0x4e6148b8 // sqxtn2 v24.8h, v5.4s
+	WORD $0x0e614939 // sqxtn v25.4h, v9.4s
+	WORD $0x4e6149b9 // sqxtn2 v25.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+snarrowed_001:
 	TBZ	$0, R22, noclamp_001
 	MOVW	qmin+92(FP), R20
 	VDUP	R20, V30.B16
@@ -5095,14 +5409,10 @@ rowgrp_010:
 	VLD1	(R23), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
 	CBNZ	R22, slow_010
-	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
-	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
-	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
-	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
-	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
-	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
-	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
-	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
 	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
 	WORD $0x4e6148b8 // sqxtn2 v24.8h, v5.4s
 	WORD $0x0e614939 // sqxtn v25.4h, v9.4s
@@ -5120,6 +5430,7 @@ nextrow_010:
 	BLO	rowgrp_010
 	B	nextblk
 slow_010:
+	TBZ	$3, R22, sgrid_010
 	TBZ	$2, R22, nosh_010
 	ADD	$128, R23, R20
 	VLD1	(R20), [V22.S4, V23.S4]
@@ -5144,6 +5455,21 @@ nosh_010:
 	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
 	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
 	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	B	snarrowed_010
+sgrid_010:
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
+	WORD $0x4e6148b8 // sqxtn2 v24.8h, v5.4s
+	WORD $0x0e614939 // sqxtn v25.4h, v9.4s
+	WORD $0x4e6149b9 // sqxtn2 v25.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+snarrowed_010:
 	TBZ	$0, R22, noclamp_010
 	MOVW	qmin+92(FP), R20
 	VDUP	R20, V30.B16
@@ -5221,14 +5547,10 @@ rowgrp_011:
 	VLD1	(R23), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VDUP	R11, V20.H8
 	CBNZ	R22, slow_011
-	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
-	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
-	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
-	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
-	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
-	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
-	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
-	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
 	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
 	WORD $0x4e6148b8 // sqxtn2 v24.8h, v5.4s
 	WORD $0x0e614939 // sqxtn v25.4h, v9.4s
@@ -5246,6 +5568,7 @@ nextrow_011:
 	BLO	rowgrp_011
 	B	nextblk
 slow_011:
+	TBZ	$3, R22, sgrid_011
 	TBZ	$2, R22, nosh_011
 	ADD	$128, R23, R20
 	VLD1	(R20), [V22.S4, V23.S4]
@@ -5270,6 +5593,21 @@ nosh_011:
 	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
 	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
 	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+	B	snarrowed_011
+sgrid_011:
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
+	WORD $0x4e6148b8 // sqxtn2 v24.8h, v5.4s
+	WORD $0x0e614939 // sqxtn v25.4h, v9.4s
+	WORD $0x4e6149b9 // sqxtn2 v25.8h, v13.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
+snarrowed_011:
 	TBZ	$0, R22, noclamp_011
 	MOVW	qmin+92(FP), R20
 	VDUP	R20, V30.B16

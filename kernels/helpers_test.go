@@ -107,13 +107,26 @@ func randBias(rng *rand.Rand, n int, large bool) []int32 {
 }
 
 // randMults mixes multipliers that keep outputs mostly in range with
-// extreme ones (tiny, above 1) and powers of two, which make ties.
+// extreme ones (tiny, above 1) and powers of two, which make ties. A third
+// of the calls round them onto the 2^-31 grid as ConvMultipliers does
+// (quant.GridMultiplier: extreme ones stay off it, so blocks of channels
+// mix both), a third use only typical values on the grid (whole blocks on
+// it, the NEON kernels' SQRDMULH path).
 func randMults(tb testing.TB, rng *rand.Rand, n int, taps int) []quant.Multiplier {
 	tb.Helper()
 	v := make([]quant.Multiplier, n)
+	mode := rng.IntN(3)
+	mk := quant.NewMultiplier
+	if mode > 0 {
+		mk = quant.GridMultiplier
+	}
 	for i := range v {
 		var r float64
-		switch rng.IntN(10) {
+		kind := rng.IntN(10)
+		if mode == 2 {
+			kind = 2 + rng.IntN(8)
+		}
+		switch kind {
 		case 0:
 			r = math.Exp2(-40 + rng.Float64()*42) // 2^-40 .. 4
 		case 1:
@@ -123,7 +136,7 @@ func randMults(tb testing.TB, rng *rand.Rand, n int, taps int) []quant.Multiplie
 		default: // about 1/(typical |acc|)
 			r = math.Exp2(-rng.Float64()*4) / (64 * math.Sqrt(float64(taps)))
 		}
-		m, err := quant.NewMultiplier(r)
+		m, err := mk(r)
 		if err != nil {
 			tb.Fatal(err)
 		}

@@ -103,18 +103,22 @@ func (o operand) q() uint32 {
 
 // Three registers of the same arrangement: 0 Q U 01110 size 1 Rm opcode 1 Rn Rd.
 var threeSame = map[string]struct{ u, opc uint32 }{
-	"shadd":   {0, 0x00},
-	"sqadd":   {0, 0x01},
-	"sqshl":   {0, 0x09},
-	"srshl":   {0, 0x0a},
-	"smax":    {0, 0x0c},
-	"smin":    {0, 0x0d},
-	"add":     {0, 0x10},
-	"mla":     {0, 0x12},
-	"mul":     {0, 0x13},
-	"addp":    {0, 0x17},
-	"sqdmulh": {0, 0x16},
-	"fmul":    {1, 0x1b},
+	"shadd":    {0, 0x00},
+	"sqadd":    {0, 0x01},
+	"sqshl":    {0, 0x09},
+	"srshl":    {0, 0x0a},
+	"smax":     {0, 0x0c},
+	"smin":     {0, 0x0d},
+	"add":      {0, 0x10},
+	"mla":      {0, 0x12},
+	"mul":      {0, 0x13},
+	"addp":     {0, 0x17},
+	"sqdmulh":  {0, 0x16},
+	"sqrdmulh": {1, 0x16},
+	"sshl":     {0, 0x08},
+	"cmeq":     {1, 0x11},
+	"cmge":     {0, 0x07},
+	"fmul":     {1, 0x1b},
 }
 
 // Three registers, long/wide: 0 Q U 01110 size 1 Rm opcode 00 Rn Rd; the
@@ -151,6 +155,7 @@ var twoMisc = map[string]struct{ u, opc uint32 }{
 // Logical, three registers of a byte arrangement: 0 Q U 01110 opc 1 Rm
 // 000111 Rn Rd (MOV is ORR with Rm = Rn).
 var logical = map[string]struct{ u, opc uint32 }{
+	"and": {0, 0},
 	"orr": {0, 2},
 	"eor": {1, 0},
 }

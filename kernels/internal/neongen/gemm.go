@@ -112,6 +112,36 @@ func shifts(a *Asm, sh, l, r, one, zero string) {
 	a.L("\tVSUB\t%s.S4, %s.S4, %s.S4", sh, zero, r)
 }
 
+// gridCheck sets mf = M>>sh and ok = all-ones in the lanes whose
+// multiplier (M in m, Shift in sh) is on the 2^-31 grid (sh >= 0 and M a
+// multiple of 2^sh, quant.Multiplier.OnGrid); zero must hold 0s (V29 if
+// not given), t is clobbered. SSHL by -sh is an arithmetic right shift.
+func gridCheck(a *Asm, m, sh, mf, ok, t string, zero ...string) {
+	lo := strings.ToLower
+	z := "V29"
+	if len(zero) > 0 {
+		z = zero[0]
+	}
+	a.L("\tVSUB\t%s.S4, %s.S4, %s.S4", sh, z, ok)
+	a.W("sshl %s.4s, %s.4s, %s.4s", lo(mf), lo(m), lo(ok))
+	a.W("sshl %s.4s, %s.4s, %s.4s", lo(ok), lo(mf), lo(sh))
+	a.W("cmeq %s.4s, %s.4s, %s.4s", lo(ok), lo(ok), lo(m))
+	a.W("cmge %s.4s, %s.4s, %s.4s", lo(t), lo(sh), lo(z))
+	a.W("and %s.16b, %s.16b, %s.16b", lo(ok), lo(ok), lo(t))
+}
+
+// gridFlag sets flag = 0 iff all lanes of ok0 and ok1 are all-ones (ok0
+// is clobbered; uses R20, R24).
+func gridFlag(a *Asm, ok0, ok1, flag string) {
+	lo := strings.ToLower
+	a.W("and %s.16b, %s.16b, %s.16b", lo(ok0), lo(ok0), lo(ok1))
+	a.L("\tVMOV\t%s.D[0], R24", ok0)
+	a.L("\tVMOV\t%s.D[1], R20", ok0)
+	a.L("\tAND\tR20, R24, R24")
+	a.L("\tCMN\t$1, R24")
+	a.L("\tCSET\tNE, %s", flag)
+}
+
 // storeTailWords stores cols (R7, < ncols) int32 lanes of vecs to (R20).
 func storeTailWords(a *Asm, vecs []string, ncols int, label string) {
 	for j := 0; j < ncols-1; j++ {
@@ -185,12 +215,22 @@ func genNeonP(a *Asm, name string, f32 bool, mr int, half bool) {
 		a.L("\tMOVW\t$1, R20")
 		a.L("\tVDUP\tR20, V28.S4")
 		a.L("\tVEOR\tV29.B16, V29.B16, V29.B16")
+		// R25 = 1 iff some multiplier of the block is off the 2^-31 grid;
+		// on it, scr holds M>>Shift for SQRDMULH instead of M.
+		gridCheck(a, "V24", "V25", "V1", "V0", "V2")
+		gridCheck(a, "V26", "V27", "V4", "V3", "V2")
+		gridFlag(a, "V0", "V3", "R25")
+		a.L("\tCBNZ\tR25, offgrid")
+		a.L("\tVORR\tV1.B16, V1.B16, V16.B16")
+		a.L("\tVORR\tV4.B16, V4.B16, V17.B16")
+		a.L("offgrid:")
 		shifts(a, "V25", "V20", "V18", "V28", "V29")
 		shifts(a, "V27", "V21", "V19", "V28", "V29")
 		a.L("\tVST1\t[V16.S4, V17.S4, V18.S4, V19.S4], (R23)")
 		a.L("\tADD\t$128, R23, R20")
 		a.L("\tVST1\t[V20.S4, V21.S4], (R20)")
-		// bit 2 of R22 = some L of the block is not 0
+		// bit 3 of R22 = off the grid, bit 2 = off the grid and some L of
+		// the block is not 0
 		a.L("\tVORR\tV20.B16, V21.B16, V20.B16")
 		a.L("\tVMOV\tV20.D[0], R24")
 		a.L("\tVMOV\tV20.D[1], R20")
@@ -198,7 +238,9 @@ func genNeonP(a *Asm, name string, f32 bool, mr int, half bool) {
 		a.L("\tAND\t$3, R22, R22")
 		a.L("\tCMP\t$0, R24")
 		a.L("\tCSET\tNE, R20")
+		a.L("\tAND\tR25, R20, R20")
 		a.L("\tORR\tR20<<2, R22, R22")
+		a.L("\tORR\tR25<<3, R22, R22")
 	}
 	// the bias as [b0 0 b1 0] [b2 0 b3 0] [b4 0 b5 0] [b6 0 b7 0]
 	a.L("\tVLD1\t(R9), [V24.S4, V25.S4]")
@@ -387,10 +429,11 @@ func neonPRows(a *Asm, f32 bool, mr int, half bool, sh kshape, sfx string) {
 	a.L("\tVLD1\t(R23), [V16.S4, V17.S4, V18.S4, V19.S4]")
 	a.L("\tVDUP\tR11, V20.H8")
 	a.L("\tCBNZ\tR22, slow%s", sfx)
-	neonPRequant(a, mr, half)
+	neonPRequant(a, mr, half, true)
 	full()
 	next()
 	a.L("slow%s:", sfx)
+	a.L("\tTBZ\t$3, R22, sgrid%s", sfx)
 	a.L("\tTBZ\t$2, R22, nosh%s", sfx)
 	a.L("\tADD\t$128, R23, R20")
 	a.L("\tVLD1\t(R20), [V22.S4, V23.S4]")
@@ -400,7 +443,11 @@ func neonPRows(a *Asm, f32 bool, mr int, half bool, sh kshape, sfx string) {
 		}
 	}
 	a.L("nosh%s:", sfx)
-	neonPRequant(a, mr, half)
+	neonPRequant(a, mr, half, false)
+	a.L("\tB\tsnarrowed%s", sfx)
+	a.L("sgrid%s:", sfx)
+	neonPRequant(a, mr, half, true)
+	a.L("snarrowed%s:", sfx)
 	a.L("\tTBZ\t$0, R22, noclamp%s", sfx)
 	a.L("\tMOVW\tqmin+92(FP), R20")
 	a.L("\tVDUP\tR20, V30.B16")
@@ -430,13 +477,15 @@ func neonPRows(a *Asm, f32 bool, mr int, half bool, sh kshape, sfx string) {
 
 // neonPRequant requantizes genNeonP's rows (V4r, V4r+1; M in V16-V17, R in
 // V18-V19, zOut in V20) into bytes: rows 2p, 2p+1 in V28+p. half: only
-// V4r+1 (channels 4-7), rows 0-3 in the 4-byte lanes of V28.
-func neonPRequant(a *Asm, mr int, half bool) {
+// V4r+1 (channels 4-7), rows 0-3 in the 4-byte lanes of V28. grid: the
+// block's multipliers are on the 2^-31 grid, V16-V17 hold M>>Shift, and
+// SQRDMULH is the whole rounding.
+func neonPRequant(a *Asm, mr int, half, grid bool) {
 	if half {
 		for r := 0; r < mr; r++ {
-			a.W("sqdmulh v%d.4s, v%d.4s, v17.4s", 4*r+1, 4*r+1)
+			a.W("%s v%d.4s, v%d.4s, v17.4s", pick(grid, "sqrdmulh", "sqdmulh"), 4*r+1, 4*r+1)
 		}
-		for r := 0; r < mr; r++ {
+		for r := 0; r < mr && !grid; r++ {
 			a.W("srshl v%d.4s, v%d.4s, v19.4s", 4*r+1, 4*r+1)
 		}
 		for r := 0; r < mr; r++ {
@@ -457,10 +506,10 @@ func neonPRequant(a *Asm, mr int, half bool) {
 	}
 	for r := 0; r < mr; r++ {
 		for h := 0; h < 2; h++ {
-			a.W("sqdmulh v%d.4s, v%d.4s, v%d.4s", 4*r+h, 4*r+h, 16+h)
+			a.W("%s v%d.4s, v%d.4s, v%d.4s", pick(grid, "sqrdmulh", "sqdmulh"), 4*r+h, 4*r+h, 16+h)
 		}
 	}
-	for r := 0; r < mr; r++ {
+	for r := 0; r < mr && !grid; r++ {
 		for h := 0; h < 2; h++ {
 			a.W("srshl v%d.4s, v%d.4s, v%d.4s", 4*r+h, 4*r+h, 18+h)
 		}
@@ -594,6 +643,15 @@ func genNeonK8(a *Asm, name string) {
 	a.L("\tMOVW\t$1, R20")
 	a.L("\tVDUP\tR20, V0.S4")
 	a.L("\tVEOR\tV1.B16, V1.B16, V1.B16")
+	// R25 = 1 iff some multiplier of the block is off the 2^-31 grid; on
+	// it, V26 and V28 hold M>>Shift for SQRDMULH instead of M.
+	gridCheck(a, "V26", "V27", "V2", "V3", "V13", "V1")
+	gridCheck(a, "V28", "V29", "V14", "V15", "V13", "V1")
+	gridFlag(a, "V3", "V15", "R25")
+	a.L("\tCBNZ\tR25, offgrid")
+	a.L("\tVORR\tV2.B16, V2.B16, V26.B16")
+	a.L("\tVORR\tV14.B16, V14.B16, V28.B16")
+	a.L("offgrid:")
 	shifts(a, "V27", "V30", "V27", "V0", "V1")
 	shifts(a, "V29", "V31", "V29", "V0", "V1")
 	// R23 = 0 iff no lane shifts left: the SQSHLs are then skipped
@@ -628,6 +686,12 @@ func genNeonK8(a *Asm, name string) {
 			}
 		}
 	}
+	a.L("\tCBNZ\tR25, offg")
+	for q := 0; q < 8; q++ {
+		a.W("sqrdmulh v%d.4s, v%d.4s, v%d.4s", 4+q, 4+q, 26+2*(q%2))
+	}
+	a.L("\tB\tnarrow")
+	a.L("offg:")
 	a.L("\tCBZ\tR23, nosh")
 	for q := 0; q < 8; q++ {
 		a.W("sqshl v%d.4s, v%d.4s, v%d.4s", 4+q, 4+q, 30+q%2)
@@ -639,6 +703,7 @@ func genNeonK8(a *Asm, name string) {
 	for q := 0; q < 8; q++ {
 		a.W("srshl v%d.4s, v%d.4s, v%d.4s", 4+q, 4+q, 27+2*(q%2))
 	}
+	a.L("narrow:")
 	for p := 0; p < 4; p++ {
 		a.W("sqxtn v%d.4h, v%d.4s", p, 4+2*p)
 		a.W("sqxtn2 v%d.8h, v%d.4s", p, 5+2*p)
@@ -871,6 +936,15 @@ func genDot8(a *Asm, name string, half bool) {
 	a.L("\tMOVW\t$1, R20")
 	a.L("\tVDUP\tR20, V28.S4")
 	a.L("\tVEOR\tV29.B16, V29.B16, V29.B16")
+	// R25 = 1 iff some multiplier of the block is off the 2^-31 grid; on
+	// it, scr holds M>>Shift (V1, V4) for SQRDMULH instead of M.
+	gridCheck(a, "V24", "V25", "V1", "V0", "V2")
+	gridCheck(a, "V26", "V27", "V4", "V3", "V2")
+	gridFlag(a, "V0", "V3", "R25")
+	a.L("\tCBNZ\tR25, offgrid")
+	a.L("\tVORR\tV1.B16, V1.B16, V16.B16")
+	a.L("\tVORR\tV4.B16, V4.B16, V17.B16")
+	a.L("offgrid:")
 	shifts(a, "V25", "V20", "V18", "V28", "V29")
 	shifts(a, "V27", "V21", "V19", "V28", "V29")
 	a.L("\tVST1\t[V16.S4, V17.S4, V18.S4, V19.S4], (R21)")
@@ -880,7 +954,8 @@ func genDot8(a *Asm, name string, half bool) {
 	a.L("\tADD\t$64, R21, R20")
 	a.L("\tVST1.P\t[V16.S4, V17.S4, V18.S4, V19.S4], 64(R20)")
 	a.L("\tVST1\t[V20.S4, V21.S4], (R20)")
-	// bit 1 of R22 = some L of the block is not 0
+	// bit 1 of R22 = off the grid, bit 2 = off the grid and some L of the
+	// block is not 0
 	a.L("\tVORR\tV20.B16, V21.B16, V20.B16")
 	a.L("\tVMOV\tV20.D[0], R24")
 	a.L("\tVMOV\tV20.D[1], R20")
@@ -888,7 +963,9 @@ func genDot8(a *Asm, name string, half bool) {
 	a.L("\tAND\t$1, R22, R22")
 	a.L("\tCMP\tZR, R24")
 	a.L("\tCSET\tNE, R20")
-	a.L("\tORR\tR20<<1, R22, R22")
+	a.L("\tAND\tR25, R20, R20")
+	a.L("\tORR\tR25<<1, R22, R22")
+	a.L("\tORR\tR20<<2, R22, R22")
 	a.L("\tMOVD\tR2, R14")
 	a.L("\tMOVD\tR0, R26")
 	// One copy of the row-group loop per K shape (a 16-k loop or not, an
@@ -899,22 +976,33 @@ func genDot8(a *Asm, name string, half bool) {
 	epilogue := func(slow bool, sfx string) {
 		a.L("\tVLD1\t(R21), [V16.S4, V17.S4, V18.S4, V19.S4]")
 		a.L("\tVDUP\tR11, V20.H8")
+		grid := func() {
+			for i := pick(half, 1, 0); i < 16; i += pick(half, 2, 1) {
+				a.W("sqrdmulh v%d.4s, v%d.4s, v%d.4s", i, i, 16+i%2)
+			}
+		}
 		if slow {
-			a.L("\tTBZ\t$1, R22, snosh%s", sfx)
+			a.L("\tTBZ\t$1, R22, sgrid%s", sfx)
+			a.L("\tTBZ\t$2, R22, snosh%s", sfx)
 			a.L("\tADD\t$128, R21, R20")
 			a.L("\tVLD1\t(R20), [V22.S4, V23.S4]")
 			for i := pick(half, 1, 0); i < 16; i += pick(half, 2, 1) {
 				a.W("sqshl v%d.4s, v%d.4s, v%d.4s", i, i, 22+i%2)
 			}
 			a.L("snosh%s:", sfx)
+			for i := pick(half, 1, 0); i < 16; i += pick(half, 2, 1) {
+				a.W("sqdmulh v%d.4s, v%d.4s, v%d.4s", i, i, 16+i%2)
+			}
+			for i := pick(half, 1, 0); i < 16; i += pick(half, 2, 1) {
+				a.W("srshl v%d.4s, v%d.4s, v%d.4s", i, i, 18+i%2)
+			}
+			a.L("\tB\tsnarrow%s", sfx)
+			a.L("sgrid%s:", sfx)
+			grid()
+			a.L("snarrow%s:", sfx)
 		} else {
 			a.L("\tCBNZ\tR22, slow%s", sfx)
-		}
-		for i := pick(half, 1, 0); i < 16; i += pick(half, 2, 1) {
-			a.W("sqdmulh v%d.4s, v%d.4s, v%d.4s", i, i, 16+i%2)
-		}
-		for i := pick(half, 1, 0); i < 16; i += pick(half, 2, 1) {
-			a.W("srshl v%d.4s, v%d.4s, v%d.4s", i, i, 18+i%2)
+			grid()
 		}
 		outs := []int{0, 1, 2, 3}
 		if half {

@@ -6,7 +6,7 @@ func vn(i int) string { return fmt.Sprintf("V%d", i) }
 
 func label(prefix string, i int) string { return fmt.Sprintf("%s%d", prefix, i) }
 
-func pick(cond bool, a, b int) int {
+func pick[T any](cond bool, a, b T) T {
 	if cond {
 		return a
 	}
