@@ -384,6 +384,9 @@ func benchOnce(n *model.Int8Net, k *kernels.Table, runs, warmup int, profile boo
 		}
 		n.OnOp = nil
 	}
+	// Frames allocate nothing, but loading did: collect that garbage now so
+	// that no collection cycle of it runs during the timed frames.
+	runtime.GC()
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
 	f0, s0 := n.ThreadFrames()
