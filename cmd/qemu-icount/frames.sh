@@ -38,7 +38,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 gcc -O2 -Wall -shared -fPIC -o "$OUT/opthreads.so" "$HERE/opthreads/opthreads.c"
 (cd "$ROOT" && go build -o "$OUT/mixedge" ./cmd/mixedge &&
   GOARCH=arm64 CGO_ENABLED=0 go build -o "$OUT/mixedge-arm64" ./cmd/mixedge)
-[ -f "$OUT/s.fw" ] || "$OUT/mixedge" convert --weights "$REF/mixnet_s.safetensors" --arch mixnet_s \
+# converted every time: a conversion from an older build may carry other multipliers
+"$OUT/mixedge" convert --weights "$REF/mixnet_s.safetensors" --arch mixnet_s \
   -o "$OUT/s.fw" >/dev/null
 
 # ORT int8 per inference from the anchor's README (run 3 of measure.sh), when not counted here
