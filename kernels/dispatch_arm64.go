@@ -57,7 +57,10 @@ func init() {
 		return
 	}
 	tiers = append(tiers, Neon)
-	if cpuid.CPU.Supports(cpuid.ASIMDDP) {
+	// The dotprod GEMM also uses SQRDMLAH (RDM, ARMv8.1): every CPU with
+	// the v8.2 dot product has it, and the check keeps that an assumption
+	// nothing can break.
+	if cpuid.CPU.Supports(cpuid.ASIMDDP, cpuid.ASIMDRDM) {
 		tiers = append(tiers, DotProd)
 	}
 }

@@ -52,11 +52,12 @@ func gemmQ8NeonK8(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad
 
 // gemmQ8Dot8 is gemmQ8Dot for 8-row groups of whole 8-channel blocks
 // (rows % 8 == 0): 16 sums, 8 weight and 8 input registers, so each
-// block's requantization constants and bias go through scr (see neongen's genDot8).
+// block's requantization constants and bias go through scr (see neongen's genDot8),
+// and 16 copies of zOut at scr[40:].
 //
 //go:noescape
 func gemmQ8Dot8(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk int,
-	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, scr *[40]int32)
+	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, scr *[56]int32)
 
 // gemmQ8NeonH and gemmQ8Dot8H compute only channels 4-7 of one 8-channel
 // block (nblk == 1, cols == 8), storing them at dst+4: the overlapping last
@@ -69,7 +70,7 @@ func gemmQ8NeonH(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad,
 
 //go:noescape
 func gemmQ8Dot8H(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk int,
-	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, scr *[40]int32)
+	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, scr *[56]int32)
 
 //go:noescape
 func gemmQ8Dot1(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,
@@ -103,14 +104,14 @@ const (
 // whole block for the remaining rows.
 func (dot gemmQ8Asm) callHalf(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad int,
 	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32) {
-	var scr [40]int32
+	var scr [56]int32
 	var rh int
 	if dot {
 		if rh = rows &^ 7; rh > 0 {
 			gemmQ8Dot8H(dst, dstStride, src, srcStride, rh, kpad, 1, w, bias, rq, zOut, qmin, qmax, &scr)
 		}
 	} else if rh = rows &^ 3; rh > 0 {
-		gemmQ8NeonH(dst, dstStride, src, srcStride, rh, kpad, 1, 8, w, bias, rq, zOut, qmin, qmax, &scr)
+		gemmQ8NeonH(dst, dstStride, src, srcStride, rh, kpad, 1, 8, w, bias, rq, zOut, qmin, qmax, (*[40]int32)(scr[:40]))
 	}
 	if rh < rows {
 		dst = (*int8)(unsafe.Add(unsafe.Pointer(dst), rh*dstStride))
@@ -121,7 +122,7 @@ func (dot gemmQ8Asm) callHalf(dst *int8, dstStride int, src *int8, srcStride int
 
 func (dot gemmQ8Asm) call(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,
 	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32) {
-	var scr [40]int32
+	var scr [56]int32
 	if r8 := rows &^ 7; dot && r8 > 0 && cols == 8 {
 		gemmQ8Dot8(dst, dstStride, src, srcStride, r8, kpad, nblk, w, bias, rq, zOut, qmin, qmax, &scr)
 		if rows == r8 {
@@ -136,7 +137,7 @@ func (dot gemmQ8Asm) call(dst *int8, dstStride int, src *int8, srcStride int, ro
 		if dot {
 			gemmQ8Dot(dst, dstStride, src, srcStride, r4, kpad, nblk, cols, w, bias, rq, zOut, qmin, qmax)
 		} else {
-			gemmQ8Neon(dst, dstStride, src, srcStride, r4, kpad, nblk, cols, w, bias, rq, zOut, qmin, qmax, &scr)
+			gemmQ8Neon(dst, dstStride, src, srcStride, r4, kpad, nblk, cols, w, bias, rq, zOut, qmin, qmax, (*[40]int32)(scr[:40]))
 		}
 	}
 	if rows == r4 {
@@ -147,7 +148,7 @@ func (dot gemmQ8Asm) call(dst *int8, dstStride int, src *int8, srcStride int, ro
 	if dot {
 		gemmQ8Dot1(dst, dstStride, src, srcStride, rows-r4, kpad, nblk, cols, w, bias, rq, zOut, qmin, qmax)
 	} else {
-		gemmQ8Neon1(dst, dstStride, src, srcStride, rows-r4, kpad, nblk, cols, w, bias, rq, zOut, qmin, qmax, &scr)
+		gemmQ8Neon1(dst, dstStride, src, srcStride, rows-r4, kpad, nblk, cols, w, bias, rq, zOut, qmin, qmax, (*[40]int32)(scr[:40]))
 	}
 }
 

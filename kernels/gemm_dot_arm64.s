@@ -350,7 +350,7 @@ ptail3:
 	ADD	R1, R26, R26
 	B	nextrow
 
-// func gemmQ8Dot8(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk int, w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, scr *[40]int32)
+// func gemmQ8Dot8(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk int, w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, scr *[56]int32)
 TEXT ·gemmQ8Dot8(SB), NOSPLIT, $0-104
 	MOVD	dst+0(FP), R0
 	MOVD	dstStride+8(FP), R1
@@ -366,6 +366,12 @@ TEXT ·gemmQ8Dot8(SB), NOSPLIT, $0-104
 	MOVW	qmin+84(FP), R12
 	MOVW	qmax+88(FP), R13
 	MOVD	scr+96(FP), R21
+	ADD	$160, R21, R23
+	VDUP	R11, V20.S4
+	VDUP	R11, V21.S4
+	VDUP	R11, V22.S4
+	VDUP	R11, V23.S4
+	VST1	[V20.S4, V21.S4, V22.S4, V23.S4], (R23)
 	MOVD	$-128, R20
 	CMP	R20, R12
 	CSET	NE, R22
@@ -617,65 +623,60 @@ kmid_100:
 	WORD $0x4fbfeaef // sdot v15.4s, v23.16b, v31.4b[3]
 	SUBS	$1, R25, R25
 	BNE	kloop_100
-	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
-	VDUP	R11, V20.H8
 	CBNZ	R22, slow_100
-	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
-	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
-	WORD $0x6eb0b442 // sqrdmulh v2.4s, v2.4s, v16.4s
-	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
-	WORD $0x6eb0b484 // sqrdmulh v4.4s, v4.4s, v16.4s
-	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
-	WORD $0x6eb0b4c6 // sqrdmulh v6.4s, v6.4s, v16.4s
-	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
-	WORD $0x6eb0b508 // sqrdmulh v8.4s, v8.4s, v16.4s
-	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
-	WORD $0x6eb0b54a // sqrdmulh v10.4s, v10.4s, v16.4s
-	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
-	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
-	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
-	WORD $0x6eb0b5ce // sqrdmulh v14.4s, v14.4s, v16.4s
-	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
-	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
-	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
-	WORD $0x0e614859 // sqxtn v25.4h, v2.4s
-	WORD $0x4e614879 // sqxtn2 v25.8h, v3.4s
-	WORD $0x0e61489a // sqxtn v26.4h, v4.4s
-	WORD $0x4e6148ba // sqxtn2 v26.8h, v5.4s
-	WORD $0x0e6148db // sqxtn v27.4h, v6.4s
-	WORD $0x4e6148fb // sqxtn2 v27.8h, v7.4s
-	WORD $0x0e61491c // sqxtn v28.4h, v8.4s
-	WORD $0x4e61493c // sqxtn2 v28.8h, v9.4s
-	WORD $0x0e61495d // sqxtn v29.4h, v10.4s
-	WORD $0x4e61497d // sqxtn2 v29.8h, v11.4s
-	WORD $0x0e61499e // sqxtn v30.4h, v12.4s
-	WORD $0x4e6149be // sqxtn2 v30.8h, v13.4s
-	WORD $0x0e6149df // sqxtn v31.4h, v14.4s
-	WORD $0x4e6149ff // sqxtn2 v31.8h, v15.4s
-	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
-	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
-	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
-	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
-	WORD $0x4e740f9c // sqadd v28.8h, v28.8h, v20.8h
-	WORD $0x4e740fbd // sqadd v29.8h, v29.8h, v20.8h
-	WORD $0x4e740fde // sqadd v30.8h, v30.8h, v20.8h
-	WORD $0x4e740fff // sqadd v31.8h, v31.8h, v20.8h
-	WORD $0x0e214b00 // sqxtn v0.8b, v24.8h
-	WORD $0x4e214b20 // sqxtn2 v0.16b, v25.8h
-	WORD $0x0e214b41 // sqxtn v1.8b, v26.8h
-	WORD $0x4e214b61 // sqxtn2 v1.16b, v27.8h
-	WORD $0x0e214b82 // sqxtn v2.8b, v28.8h
-	WORD $0x4e214ba2 // sqxtn2 v2.16b, v29.8h
-	WORD $0x0e214bc3 // sqxtn v3.8b, v30.8h
-	WORD $0x4e214be3 // sqxtn2 v3.16b, v31.8h
-	VST1.P	V0.D[0], (R26)(R1)
-	VST1.P	V0.D[1], (R26)(R1)
-	VST1.P	V1.D[0], (R26)(R1)
-	VST1.P	V1.D[1], (R26)(R1)
-	VST1.P	V2.D[0], (R26)(R1)
-	VST1.P	V2.D[1], (R26)(R1)
-	VST1.P	V3.D[0], (R26)(R1)
-	VST1.P	V3.D[1], (R26)(R1)
+	VLD1	(R21), [V16.S4, V17.S4]
+	VLD1	(R23), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R23), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R23), [V28.S4, V29.S4, V30.S4, V31.S4]
+	WORD $0x6e908414 // sqrdmlah v20.4s, v0.4s, v16.4s
+	WORD $0x6e918435 // sqrdmlah v21.4s, v1.4s, v17.4s
+	WORD $0x6e908456 // sqrdmlah v22.4s, v2.4s, v16.4s
+	WORD $0x6e918477 // sqrdmlah v23.4s, v3.4s, v17.4s
+	WORD $0x6e908498 // sqrdmlah v24.4s, v4.4s, v16.4s
+	WORD $0x6e9184b9 // sqrdmlah v25.4s, v5.4s, v17.4s
+	WORD $0x6e9084da // sqrdmlah v26.4s, v6.4s, v16.4s
+	WORD $0x6e9184fb // sqrdmlah v27.4s, v7.4s, v17.4s
+	WORD $0x6e90851c // sqrdmlah v28.4s, v8.4s, v16.4s
+	WORD $0x6e91853d // sqrdmlah v29.4s, v9.4s, v17.4s
+	WORD $0x6e90855e // sqrdmlah v30.4s, v10.4s, v16.4s
+	WORD $0x6e91857f // sqrdmlah v31.4s, v11.4s, v17.4s
+	WORD $0x0e614a80 // sqxtn v0.4h, v20.4s
+	WORD $0x4e614aa0 // sqxtn2 v0.8h, v21.4s
+	WORD $0x0e614ac1 // sqxtn v1.4h, v22.4s
+	WORD $0x4e614ae1 // sqxtn2 v1.8h, v23.4s
+	WORD $0x0e614b02 // sqxtn v2.4h, v24.4s
+	WORD $0x4e614b22 // sqxtn2 v2.8h, v25.4s
+	WORD $0x0e614b43 // sqxtn v3.4h, v26.4s
+	WORD $0x4e614b63 // sqxtn2 v3.8h, v27.4s
+	WORD $0x0e614b84 // sqxtn v4.4h, v28.4s
+	WORD $0x4e614ba4 // sqxtn2 v4.8h, v29.4s
+	WORD $0x0e614bc5 // sqxtn v5.4h, v30.4s
+	WORD $0x4e614be5 // sqxtn2 v5.8h, v31.4s
+	VLD1	(R23), [V20.S4, V21.S4, V22.S4, V23.S4]
+	WORD $0x6e908594 // sqrdmlah v20.4s, v12.4s, v16.4s
+	WORD $0x6e9185b5 // sqrdmlah v21.4s, v13.4s, v17.4s
+	WORD $0x6e9085d6 // sqrdmlah v22.4s, v14.4s, v16.4s
+	WORD $0x6e9185f7 // sqrdmlah v23.4s, v15.4s, v17.4s
+	WORD $0x0e614a86 // sqxtn v6.4h, v20.4s
+	WORD $0x4e614aa6 // sqxtn2 v6.8h, v21.4s
+	WORD $0x0e614ac7 // sqxtn v7.4h, v22.4s
+	WORD $0x4e614ae7 // sqxtn2 v7.8h, v23.4s
+	WORD $0x0e214808 // sqxtn v8.8b, v0.8h
+	WORD $0x4e214828 // sqxtn2 v8.16b, v1.8h
+	WORD $0x0e214849 // sqxtn v9.8b, v2.8h
+	WORD $0x4e214869 // sqxtn2 v9.16b, v3.8h
+	WORD $0x0e21488a // sqxtn v10.8b, v4.8h
+	WORD $0x4e2148aa // sqxtn2 v10.16b, v5.8h
+	WORD $0x0e2148cb // sqxtn v11.8b, v6.8h
+	WORD $0x4e2148eb // sqxtn2 v11.16b, v7.8h
+	VST1.P	V8.D[0], (R26)(R1)
+	VST1.P	V8.D[1], (R26)(R1)
+	VST1.P	V9.D[0], (R26)(R1)
+	VST1.P	V9.D[1], (R26)(R1)
+	VST1.P	V10.D[0], (R26)(R1)
+	VST1.P	V10.D[1], (R26)(R1)
+	VST1.P	V11.D[0], (R26)(R1)
+	VST1.P	V11.D[1], (R26)(R1)
 nextrow_100:
 	CMP	R4, R14
 	BLO	rg_100
@@ -997,65 +998,60 @@ kmid_101:
 	WORD $0x4f9ee22d // sdot v13.4s, v17.16b, v30.4b[0]
 	WORD $0x4f9fe20e // sdot v14.4s, v16.16b, v31.4b[0]
 	WORD $0x4f9fe22f // sdot v15.4s, v17.16b, v31.4b[0]
-	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
-	VDUP	R11, V20.H8
 	CBNZ	R22, slow_101
-	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
-	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
-	WORD $0x6eb0b442 // sqrdmulh v2.4s, v2.4s, v16.4s
-	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
-	WORD $0x6eb0b484 // sqrdmulh v4.4s, v4.4s, v16.4s
-	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
-	WORD $0x6eb0b4c6 // sqrdmulh v6.4s, v6.4s, v16.4s
-	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
-	WORD $0x6eb0b508 // sqrdmulh v8.4s, v8.4s, v16.4s
-	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
-	WORD $0x6eb0b54a // sqrdmulh v10.4s, v10.4s, v16.4s
-	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
-	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
-	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
-	WORD $0x6eb0b5ce // sqrdmulh v14.4s, v14.4s, v16.4s
-	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
-	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
-	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
-	WORD $0x0e614859 // sqxtn v25.4h, v2.4s
-	WORD $0x4e614879 // sqxtn2 v25.8h, v3.4s
-	WORD $0x0e61489a // sqxtn v26.4h, v4.4s
-	WORD $0x4e6148ba // sqxtn2 v26.8h, v5.4s
-	WORD $0x0e6148db // sqxtn v27.4h, v6.4s
-	WORD $0x4e6148fb // sqxtn2 v27.8h, v7.4s
-	WORD $0x0e61491c // sqxtn v28.4h, v8.4s
-	WORD $0x4e61493c // sqxtn2 v28.8h, v9.4s
-	WORD $0x0e61495d // sqxtn v29.4h, v10.4s
-	WORD $0x4e61497d // sqxtn2 v29.8h, v11.4s
-	WORD $0x0e61499e // sqxtn v30.4h, v12.4s
-	WORD $0x4e6149be // sqxtn2 v30.8h, v13.4s
-	WORD $0x0e6149df // sqxtn v31.4h, v14.4s
-	WORD $0x4e6149ff // sqxtn2 v31.8h, v15.4s
-	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
-	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
-	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
-	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
-	WORD $0x4e740f9c // sqadd v28.8h, v28.8h, v20.8h
-	WORD $0x4e740fbd // sqadd v29.8h, v29.8h, v20.8h
-	WORD $0x4e740fde // sqadd v30.8h, v30.8h, v20.8h
-	WORD $0x4e740fff // sqadd v31.8h, v31.8h, v20.8h
-	WORD $0x0e214b00 // sqxtn v0.8b, v24.8h
-	WORD $0x4e214b20 // sqxtn2 v0.16b, v25.8h
-	WORD $0x0e214b41 // sqxtn v1.8b, v26.8h
-	WORD $0x4e214b61 // sqxtn2 v1.16b, v27.8h
-	WORD $0x0e214b82 // sqxtn v2.8b, v28.8h
-	WORD $0x4e214ba2 // sqxtn2 v2.16b, v29.8h
-	WORD $0x0e214bc3 // sqxtn v3.8b, v30.8h
-	WORD $0x4e214be3 // sqxtn2 v3.16b, v31.8h
-	VST1.P	V0.D[0], (R26)(R1)
-	VST1.P	V0.D[1], (R26)(R1)
-	VST1.P	V1.D[0], (R26)(R1)
-	VST1.P	V1.D[1], (R26)(R1)
-	VST1.P	V2.D[0], (R26)(R1)
-	VST1.P	V2.D[1], (R26)(R1)
-	VST1.P	V3.D[0], (R26)(R1)
-	VST1.P	V3.D[1], (R26)(R1)
+	VLD1	(R21), [V16.S4, V17.S4]
+	VLD1	(R23), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R23), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R23), [V28.S4, V29.S4, V30.S4, V31.S4]
+	WORD $0x6e908414 // sqrdmlah v20.4s, v0.4s, v16.4s
+	WORD $0x6e918435 // sqrdmlah v21.4s, v1.4s, v17.4s
+	WORD $0x6e908456 // sqrdmlah v22.4s, v2.4s, v16.4s
+	WORD $0x6e918477 // sqrdmlah v23.4s, v3.4s, v17.4s
+	WORD $0x6e908498 // sqrdmlah v24.4s, v4.4s, v16.4s
+	WORD $0x6e9184b9 // sqrdmlah v25.4s, v5.4s, v17.4s
+	WORD $0x6e9084da // sqrdmlah v26.4s, v6.4s, v16.4s
+	WORD $0x6e9184fb // sqrdmlah v27.4s, v7.4s, v17.4s
+	WORD $0x6e90851c // sqrdmlah v28.4s, v8.4s, v16.4s
+	WORD $0x6e91853d // sqrdmlah v29.4s, v9.4s, v17.4s
+	WORD $0x6e90855e // sqrdmlah v30.4s, v10.4s, v16.4s
+	WORD $0x6e91857f // sqrdmlah v31.4s, v11.4s, v17.4s
+	WORD $0x0e614a80 // sqxtn v0.4h, v20.4s
+	WORD $0x4e614aa0 // sqxtn2 v0.8h, v21.4s
+	WORD $0x0e614ac1 // sqxtn v1.4h, v22.4s
+	WORD $0x4e614ae1 // sqxtn2 v1.8h, v23.4s
+	WORD $0x0e614b02 // sqxtn v2.4h, v24.4s
+	WORD $0x4e614b22 // sqxtn2 v2.8h, v25.4s
+	WORD $0x0e614b43 // sqxtn v3.4h, v26.4s
+	WORD $0x4e614b63 // sqxtn2 v3.8h, v27.4s
+	WORD $0x0e614b84 // sqxtn v4.4h, v28.4s
+	WORD $0x4e614ba4 // sqxtn2 v4.8h, v29.4s
+	WORD $0x0e614bc5 // sqxtn v5.4h, v30.4s
+	WORD $0x4e614be5 // sqxtn2 v5.8h, v31.4s
+	VLD1	(R23), [V20.S4, V21.S4, V22.S4, V23.S4]
+	WORD $0x6e908594 // sqrdmlah v20.4s, v12.4s, v16.4s
+	WORD $0x6e9185b5 // sqrdmlah v21.4s, v13.4s, v17.4s
+	WORD $0x6e9085d6 // sqrdmlah v22.4s, v14.4s, v16.4s
+	WORD $0x6e9185f7 // sqrdmlah v23.4s, v15.4s, v17.4s
+	WORD $0x0e614a86 // sqxtn v6.4h, v20.4s
+	WORD $0x4e614aa6 // sqxtn2 v6.8h, v21.4s
+	WORD $0x0e614ac7 // sqxtn v7.4h, v22.4s
+	WORD $0x4e614ae7 // sqxtn2 v7.8h, v23.4s
+	WORD $0x0e214808 // sqxtn v8.8b, v0.8h
+	WORD $0x4e214828 // sqxtn2 v8.16b, v1.8h
+	WORD $0x0e214849 // sqxtn v9.8b, v2.8h
+	WORD $0x4e214869 // sqxtn2 v9.16b, v3.8h
+	WORD $0x0e21488a // sqxtn v10.8b, v4.8h
+	WORD $0x4e2148aa // sqxtn2 v10.16b, v5.8h
+	WORD $0x0e2148cb // sqxtn v11.8b, v6.8h
+	WORD $0x4e2148eb // sqxtn2 v11.16b, v7.8h
+	VST1.P	V8.D[0], (R26)(R1)
+	VST1.P	V8.D[1], (R26)(R1)
+	VST1.P	V9.D[0], (R26)(R1)
+	VST1.P	V9.D[1], (R26)(R1)
+	VST1.P	V10.D[0], (R26)(R1)
+	VST1.P	V10.D[1], (R26)(R1)
+	VST1.P	V11.D[0], (R26)(R1)
+	VST1.P	V11.D[1], (R26)(R1)
 nextrow_101:
 	CMP	R4, R14
 	BLO	rg_101
@@ -1393,65 +1389,60 @@ kmid_110:
 	WORD $0x4fbee26d // sdot v13.4s, v19.16b, v30.4b[1]
 	WORD $0x4fbfe24e // sdot v14.4s, v18.16b, v31.4b[1]
 	WORD $0x4fbfe26f // sdot v15.4s, v19.16b, v31.4b[1]
-	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
-	VDUP	R11, V20.H8
 	CBNZ	R22, slow_110
-	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
-	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
-	WORD $0x6eb0b442 // sqrdmulh v2.4s, v2.4s, v16.4s
-	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
-	WORD $0x6eb0b484 // sqrdmulh v4.4s, v4.4s, v16.4s
-	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
-	WORD $0x6eb0b4c6 // sqrdmulh v6.4s, v6.4s, v16.4s
-	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
-	WORD $0x6eb0b508 // sqrdmulh v8.4s, v8.4s, v16.4s
-	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
-	WORD $0x6eb0b54a // sqrdmulh v10.4s, v10.4s, v16.4s
-	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
-	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
-	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
-	WORD $0x6eb0b5ce // sqrdmulh v14.4s, v14.4s, v16.4s
-	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
-	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
-	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
-	WORD $0x0e614859 // sqxtn v25.4h, v2.4s
-	WORD $0x4e614879 // sqxtn2 v25.8h, v3.4s
-	WORD $0x0e61489a // sqxtn v26.4h, v4.4s
-	WORD $0x4e6148ba // sqxtn2 v26.8h, v5.4s
-	WORD $0x0e6148db // sqxtn v27.4h, v6.4s
-	WORD $0x4e6148fb // sqxtn2 v27.8h, v7.4s
-	WORD $0x0e61491c // sqxtn v28.4h, v8.4s
-	WORD $0x4e61493c // sqxtn2 v28.8h, v9.4s
-	WORD $0x0e61495d // sqxtn v29.4h, v10.4s
-	WORD $0x4e61497d // sqxtn2 v29.8h, v11.4s
-	WORD $0x0e61499e // sqxtn v30.4h, v12.4s
-	WORD $0x4e6149be // sqxtn2 v30.8h, v13.4s
-	WORD $0x0e6149df // sqxtn v31.4h, v14.4s
-	WORD $0x4e6149ff // sqxtn2 v31.8h, v15.4s
-	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
-	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
-	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
-	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
-	WORD $0x4e740f9c // sqadd v28.8h, v28.8h, v20.8h
-	WORD $0x4e740fbd // sqadd v29.8h, v29.8h, v20.8h
-	WORD $0x4e740fde // sqadd v30.8h, v30.8h, v20.8h
-	WORD $0x4e740fff // sqadd v31.8h, v31.8h, v20.8h
-	WORD $0x0e214b00 // sqxtn v0.8b, v24.8h
-	WORD $0x4e214b20 // sqxtn2 v0.16b, v25.8h
-	WORD $0x0e214b41 // sqxtn v1.8b, v26.8h
-	WORD $0x4e214b61 // sqxtn2 v1.16b, v27.8h
-	WORD $0x0e214b82 // sqxtn v2.8b, v28.8h
-	WORD $0x4e214ba2 // sqxtn2 v2.16b, v29.8h
-	WORD $0x0e214bc3 // sqxtn v3.8b, v30.8h
-	WORD $0x4e214be3 // sqxtn2 v3.16b, v31.8h
-	VST1.P	V0.D[0], (R26)(R1)
-	VST1.P	V0.D[1], (R26)(R1)
-	VST1.P	V1.D[0], (R26)(R1)
-	VST1.P	V1.D[1], (R26)(R1)
-	VST1.P	V2.D[0], (R26)(R1)
-	VST1.P	V2.D[1], (R26)(R1)
-	VST1.P	V3.D[0], (R26)(R1)
-	VST1.P	V3.D[1], (R26)(R1)
+	VLD1	(R21), [V16.S4, V17.S4]
+	VLD1	(R23), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R23), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R23), [V28.S4, V29.S4, V30.S4, V31.S4]
+	WORD $0x6e908414 // sqrdmlah v20.4s, v0.4s, v16.4s
+	WORD $0x6e918435 // sqrdmlah v21.4s, v1.4s, v17.4s
+	WORD $0x6e908456 // sqrdmlah v22.4s, v2.4s, v16.4s
+	WORD $0x6e918477 // sqrdmlah v23.4s, v3.4s, v17.4s
+	WORD $0x6e908498 // sqrdmlah v24.4s, v4.4s, v16.4s
+	WORD $0x6e9184b9 // sqrdmlah v25.4s, v5.4s, v17.4s
+	WORD $0x6e9084da // sqrdmlah v26.4s, v6.4s, v16.4s
+	WORD $0x6e9184fb // sqrdmlah v27.4s, v7.4s, v17.4s
+	WORD $0x6e90851c // sqrdmlah v28.4s, v8.4s, v16.4s
+	WORD $0x6e91853d // sqrdmlah v29.4s, v9.4s, v17.4s
+	WORD $0x6e90855e // sqrdmlah v30.4s, v10.4s, v16.4s
+	WORD $0x6e91857f // sqrdmlah v31.4s, v11.4s, v17.4s
+	WORD $0x0e614a80 // sqxtn v0.4h, v20.4s
+	WORD $0x4e614aa0 // sqxtn2 v0.8h, v21.4s
+	WORD $0x0e614ac1 // sqxtn v1.4h, v22.4s
+	WORD $0x4e614ae1 // sqxtn2 v1.8h, v23.4s
+	WORD $0x0e614b02 // sqxtn v2.4h, v24.4s
+	WORD $0x4e614b22 // sqxtn2 v2.8h, v25.4s
+	WORD $0x0e614b43 // sqxtn v3.4h, v26.4s
+	WORD $0x4e614b63 // sqxtn2 v3.8h, v27.4s
+	WORD $0x0e614b84 // sqxtn v4.4h, v28.4s
+	WORD $0x4e614ba4 // sqxtn2 v4.8h, v29.4s
+	WORD $0x0e614bc5 // sqxtn v5.4h, v30.4s
+	WORD $0x4e614be5 // sqxtn2 v5.8h, v31.4s
+	VLD1	(R23), [V20.S4, V21.S4, V22.S4, V23.S4]
+	WORD $0x6e908594 // sqrdmlah v20.4s, v12.4s, v16.4s
+	WORD $0x6e9185b5 // sqrdmlah v21.4s, v13.4s, v17.4s
+	WORD $0x6e9085d6 // sqrdmlah v22.4s, v14.4s, v16.4s
+	WORD $0x6e9185f7 // sqrdmlah v23.4s, v15.4s, v17.4s
+	WORD $0x0e614a86 // sqxtn v6.4h, v20.4s
+	WORD $0x4e614aa6 // sqxtn2 v6.8h, v21.4s
+	WORD $0x0e614ac7 // sqxtn v7.4h, v22.4s
+	WORD $0x4e614ae7 // sqxtn2 v7.8h, v23.4s
+	WORD $0x0e214808 // sqxtn v8.8b, v0.8h
+	WORD $0x4e214828 // sqxtn2 v8.16b, v1.8h
+	WORD $0x0e214849 // sqxtn v9.8b, v2.8h
+	WORD $0x4e214869 // sqxtn2 v9.16b, v3.8h
+	WORD $0x0e21488a // sqxtn v10.8b, v4.8h
+	WORD $0x4e2148aa // sqxtn2 v10.16b, v5.8h
+	WORD $0x0e2148cb // sqxtn v11.8b, v6.8h
+	WORD $0x4e2148eb // sqxtn2 v11.16b, v7.8h
+	VST1.P	V8.D[0], (R26)(R1)
+	VST1.P	V8.D[1], (R26)(R1)
+	VST1.P	V9.D[0], (R26)(R1)
+	VST1.P	V9.D[1], (R26)(R1)
+	VST1.P	V10.D[0], (R26)(R1)
+	VST1.P	V10.D[1], (R26)(R1)
+	VST1.P	V11.D[0], (R26)(R1)
+	VST1.P	V11.D[1], (R26)(R1)
 nextrow_110:
 	CMP	R4, R14
 	BLO	rg_110
@@ -1814,65 +1805,60 @@ kmid_111:
 	WORD $0x4f9ee22d // sdot v13.4s, v17.16b, v30.4b[0]
 	WORD $0x4f9fe20e // sdot v14.4s, v16.16b, v31.4b[0]
 	WORD $0x4f9fe22f // sdot v15.4s, v17.16b, v31.4b[0]
-	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
-	VDUP	R11, V20.H8
 	CBNZ	R22, slow_111
-	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
-	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
-	WORD $0x6eb0b442 // sqrdmulh v2.4s, v2.4s, v16.4s
-	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
-	WORD $0x6eb0b484 // sqrdmulh v4.4s, v4.4s, v16.4s
-	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
-	WORD $0x6eb0b4c6 // sqrdmulh v6.4s, v6.4s, v16.4s
-	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
-	WORD $0x6eb0b508 // sqrdmulh v8.4s, v8.4s, v16.4s
-	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
-	WORD $0x6eb0b54a // sqrdmulh v10.4s, v10.4s, v16.4s
-	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
-	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
-	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
-	WORD $0x6eb0b5ce // sqrdmulh v14.4s, v14.4s, v16.4s
-	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
-	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
-	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
-	WORD $0x0e614859 // sqxtn v25.4h, v2.4s
-	WORD $0x4e614879 // sqxtn2 v25.8h, v3.4s
-	WORD $0x0e61489a // sqxtn v26.4h, v4.4s
-	WORD $0x4e6148ba // sqxtn2 v26.8h, v5.4s
-	WORD $0x0e6148db // sqxtn v27.4h, v6.4s
-	WORD $0x4e6148fb // sqxtn2 v27.8h, v7.4s
-	WORD $0x0e61491c // sqxtn v28.4h, v8.4s
-	WORD $0x4e61493c // sqxtn2 v28.8h, v9.4s
-	WORD $0x0e61495d // sqxtn v29.4h, v10.4s
-	WORD $0x4e61497d // sqxtn2 v29.8h, v11.4s
-	WORD $0x0e61499e // sqxtn v30.4h, v12.4s
-	WORD $0x4e6149be // sqxtn2 v30.8h, v13.4s
-	WORD $0x0e6149df // sqxtn v31.4h, v14.4s
-	WORD $0x4e6149ff // sqxtn2 v31.8h, v15.4s
-	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
-	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
-	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
-	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
-	WORD $0x4e740f9c // sqadd v28.8h, v28.8h, v20.8h
-	WORD $0x4e740fbd // sqadd v29.8h, v29.8h, v20.8h
-	WORD $0x4e740fde // sqadd v30.8h, v30.8h, v20.8h
-	WORD $0x4e740fff // sqadd v31.8h, v31.8h, v20.8h
-	WORD $0x0e214b00 // sqxtn v0.8b, v24.8h
-	WORD $0x4e214b20 // sqxtn2 v0.16b, v25.8h
-	WORD $0x0e214b41 // sqxtn v1.8b, v26.8h
-	WORD $0x4e214b61 // sqxtn2 v1.16b, v27.8h
-	WORD $0x0e214b82 // sqxtn v2.8b, v28.8h
-	WORD $0x4e214ba2 // sqxtn2 v2.16b, v29.8h
-	WORD $0x0e214bc3 // sqxtn v3.8b, v30.8h
-	WORD $0x4e214be3 // sqxtn2 v3.16b, v31.8h
-	VST1.P	V0.D[0], (R26)(R1)
-	VST1.P	V0.D[1], (R26)(R1)
-	VST1.P	V1.D[0], (R26)(R1)
-	VST1.P	V1.D[1], (R26)(R1)
-	VST1.P	V2.D[0], (R26)(R1)
-	VST1.P	V2.D[1], (R26)(R1)
-	VST1.P	V3.D[0], (R26)(R1)
-	VST1.P	V3.D[1], (R26)(R1)
+	VLD1	(R21), [V16.S4, V17.S4]
+	VLD1	(R23), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R23), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R23), [V28.S4, V29.S4, V30.S4, V31.S4]
+	WORD $0x6e908414 // sqrdmlah v20.4s, v0.4s, v16.4s
+	WORD $0x6e918435 // sqrdmlah v21.4s, v1.4s, v17.4s
+	WORD $0x6e908456 // sqrdmlah v22.4s, v2.4s, v16.4s
+	WORD $0x6e918477 // sqrdmlah v23.4s, v3.4s, v17.4s
+	WORD $0x6e908498 // sqrdmlah v24.4s, v4.4s, v16.4s
+	WORD $0x6e9184b9 // sqrdmlah v25.4s, v5.4s, v17.4s
+	WORD $0x6e9084da // sqrdmlah v26.4s, v6.4s, v16.4s
+	WORD $0x6e9184fb // sqrdmlah v27.4s, v7.4s, v17.4s
+	WORD $0x6e90851c // sqrdmlah v28.4s, v8.4s, v16.4s
+	WORD $0x6e91853d // sqrdmlah v29.4s, v9.4s, v17.4s
+	WORD $0x6e90855e // sqrdmlah v30.4s, v10.4s, v16.4s
+	WORD $0x6e91857f // sqrdmlah v31.4s, v11.4s, v17.4s
+	WORD $0x0e614a80 // sqxtn v0.4h, v20.4s
+	WORD $0x4e614aa0 // sqxtn2 v0.8h, v21.4s
+	WORD $0x0e614ac1 // sqxtn v1.4h, v22.4s
+	WORD $0x4e614ae1 // sqxtn2 v1.8h, v23.4s
+	WORD $0x0e614b02 // sqxtn v2.4h, v24.4s
+	WORD $0x4e614b22 // sqxtn2 v2.8h, v25.4s
+	WORD $0x0e614b43 // sqxtn v3.4h, v26.4s
+	WORD $0x4e614b63 // sqxtn2 v3.8h, v27.4s
+	WORD $0x0e614b84 // sqxtn v4.4h, v28.4s
+	WORD $0x4e614ba4 // sqxtn2 v4.8h, v29.4s
+	WORD $0x0e614bc5 // sqxtn v5.4h, v30.4s
+	WORD $0x4e614be5 // sqxtn2 v5.8h, v31.4s
+	VLD1	(R23), [V20.S4, V21.S4, V22.S4, V23.S4]
+	WORD $0x6e908594 // sqrdmlah v20.4s, v12.4s, v16.4s
+	WORD $0x6e9185b5 // sqrdmlah v21.4s, v13.4s, v17.4s
+	WORD $0x6e9085d6 // sqrdmlah v22.4s, v14.4s, v16.4s
+	WORD $0x6e9185f7 // sqrdmlah v23.4s, v15.4s, v17.4s
+	WORD $0x0e614a86 // sqxtn v6.4h, v20.4s
+	WORD $0x4e614aa6 // sqxtn2 v6.8h, v21.4s
+	WORD $0x0e614ac7 // sqxtn v7.4h, v22.4s
+	WORD $0x4e614ae7 // sqxtn2 v7.8h, v23.4s
+	WORD $0x0e214808 // sqxtn v8.8b, v0.8h
+	WORD $0x4e214828 // sqxtn2 v8.16b, v1.8h
+	WORD $0x0e214849 // sqxtn v9.8b, v2.8h
+	WORD $0x4e214869 // sqxtn2 v9.16b, v3.8h
+	WORD $0x0e21488a // sqxtn v10.8b, v4.8h
+	WORD $0x4e2148aa // sqxtn2 v10.16b, v5.8h
+	WORD $0x0e2148cb // sqxtn v11.8b, v6.8h
+	WORD $0x4e2148eb // sqxtn2 v11.16b, v7.8h
+	VST1.P	V8.D[0], (R26)(R1)
+	VST1.P	V8.D[1], (R26)(R1)
+	VST1.P	V9.D[0], (R26)(R1)
+	VST1.P	V9.D[1], (R26)(R1)
+	VST1.P	V10.D[0], (R26)(R1)
+	VST1.P	V10.D[1], (R26)(R1)
+	VST1.P	V11.D[0], (R26)(R1)
+	VST1.P	V11.D[1], (R26)(R1)
 nextrow_111:
 	CMP	R4, R14
 	BLO	rg_111
@@ -2040,65 +2026,60 @@ rg_001:
 	WORD $0x4f9ee22d // sdot v13.4s, v17.16b, v30.4b[0]
 	WORD $0x4f9fe20e // sdot v14.4s, v16.16b, v31.4b[0]
 	WORD $0x4f9fe22f // sdot v15.4s, v17.16b, v31.4b[0]
-	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
-	VDUP	R11, V20.H8
 	CBNZ	R22, slow_001
-	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
-	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
-	WORD $0x6eb0b442 // sqrdmulh v2.4s, v2.4s, v16.4s
-	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
-	WORD $0x6eb0b484 // sqrdmulh v4.4s, v4.4s, v16.4s
-	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
-	WORD $0x6eb0b4c6 // sqrdmulh v6.4s, v6.4s, v16.4s
-	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
-	WORD $0x6eb0b508 // sqrdmulh v8.4s, v8.4s, v16.4s
-	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
-	WORD $0x6eb0b54a // sqrdmulh v10.4s, v10.4s, v16.4s
-	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
-	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
-	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
-	WORD $0x6eb0b5ce // sqrdmulh v14.4s, v14.4s, v16.4s
-	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
-	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
-	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
-	WORD $0x0e614859 // sqxtn v25.4h, v2.4s
-	WORD $0x4e614879 // sqxtn2 v25.8h, v3.4s
-	WORD $0x0e61489a // sqxtn v26.4h, v4.4s
-	WORD $0x4e6148ba // sqxtn2 v26.8h, v5.4s
-	WORD $0x0e6148db // sqxtn v27.4h, v6.4s
-	WORD $0x4e6148fb // sqxtn2 v27.8h, v7.4s
-	WORD $0x0e61491c // sqxtn v28.4h, v8.4s
-	WORD $0x4e61493c // sqxtn2 v28.8h, v9.4s
-	WORD $0x0e61495d // sqxtn v29.4h, v10.4s
-	WORD $0x4e61497d // sqxtn2 v29.8h, v11.4s
-	WORD $0x0e61499e // sqxtn v30.4h, v12.4s
-	WORD $0x4e6149be // sqxtn2 v30.8h, v13.4s
-	WORD $0x0e6149df // sqxtn v31.4h, v14.4s
-	WORD $0x4e6149ff // sqxtn2 v31.8h, v15.4s
-	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
-	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
-	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
-	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
-	WORD $0x4e740f9c // sqadd v28.8h, v28.8h, v20.8h
-	WORD $0x4e740fbd // sqadd v29.8h, v29.8h, v20.8h
-	WORD $0x4e740fde // sqadd v30.8h, v30.8h, v20.8h
-	WORD $0x4e740fff // sqadd v31.8h, v31.8h, v20.8h
-	WORD $0x0e214b00 // sqxtn v0.8b, v24.8h
-	WORD $0x4e214b20 // sqxtn2 v0.16b, v25.8h
-	WORD $0x0e214b41 // sqxtn v1.8b, v26.8h
-	WORD $0x4e214b61 // sqxtn2 v1.16b, v27.8h
-	WORD $0x0e214b82 // sqxtn v2.8b, v28.8h
-	WORD $0x4e214ba2 // sqxtn2 v2.16b, v29.8h
-	WORD $0x0e214bc3 // sqxtn v3.8b, v30.8h
-	WORD $0x4e214be3 // sqxtn2 v3.16b, v31.8h
-	VST1.P	V0.D[0], (R26)(R1)
-	VST1.P	V0.D[1], (R26)(R1)
-	VST1.P	V1.D[0], (R26)(R1)
-	VST1.P	V1.D[1], (R26)(R1)
-	VST1.P	V2.D[0], (R26)(R1)
-	VST1.P	V2.D[1], (R26)(R1)
-	VST1.P	V3.D[0], (R26)(R1)
-	VST1.P	V3.D[1], (R26)(R1)
+	VLD1	(R21), [V16.S4, V17.S4]
+	VLD1	(R23), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R23), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R23), [V28.S4, V29.S4, V30.S4, V31.S4]
+	WORD $0x6e908414 // sqrdmlah v20.4s, v0.4s, v16.4s
+	WORD $0x6e918435 // sqrdmlah v21.4s, v1.4s, v17.4s
+	WORD $0x6e908456 // sqrdmlah v22.4s, v2.4s, v16.4s
+	WORD $0x6e918477 // sqrdmlah v23.4s, v3.4s, v17.4s
+	WORD $0x6e908498 // sqrdmlah v24.4s, v4.4s, v16.4s
+	WORD $0x6e9184b9 // sqrdmlah v25.4s, v5.4s, v17.4s
+	WORD $0x6e9084da // sqrdmlah v26.4s, v6.4s, v16.4s
+	WORD $0x6e9184fb // sqrdmlah v27.4s, v7.4s, v17.4s
+	WORD $0x6e90851c // sqrdmlah v28.4s, v8.4s, v16.4s
+	WORD $0x6e91853d // sqrdmlah v29.4s, v9.4s, v17.4s
+	WORD $0x6e90855e // sqrdmlah v30.4s, v10.4s, v16.4s
+	WORD $0x6e91857f // sqrdmlah v31.4s, v11.4s, v17.4s
+	WORD $0x0e614a80 // sqxtn v0.4h, v20.4s
+	WORD $0x4e614aa0 // sqxtn2 v0.8h, v21.4s
+	WORD $0x0e614ac1 // sqxtn v1.4h, v22.4s
+	WORD $0x4e614ae1 // sqxtn2 v1.8h, v23.4s
+	WORD $0x0e614b02 // sqxtn v2.4h, v24.4s
+	WORD $0x4e614b22 // sqxtn2 v2.8h, v25.4s
+	WORD $0x0e614b43 // sqxtn v3.4h, v26.4s
+	WORD $0x4e614b63 // sqxtn2 v3.8h, v27.4s
+	WORD $0x0e614b84 // sqxtn v4.4h, v28.4s
+	WORD $0x4e614ba4 // sqxtn2 v4.8h, v29.4s
+	WORD $0x0e614bc5 // sqxtn v5.4h, v30.4s
+	WORD $0x4e614be5 // sqxtn2 v5.8h, v31.4s
+	VLD1	(R23), [V20.S4, V21.S4, V22.S4, V23.S4]
+	WORD $0x6e908594 // sqrdmlah v20.4s, v12.4s, v16.4s
+	WORD $0x6e9185b5 // sqrdmlah v21.4s, v13.4s, v17.4s
+	WORD $0x6e9085d6 // sqrdmlah v22.4s, v14.4s, v16.4s
+	WORD $0x6e9185f7 // sqrdmlah v23.4s, v15.4s, v17.4s
+	WORD $0x0e614a86 // sqxtn v6.4h, v20.4s
+	WORD $0x4e614aa6 // sqxtn2 v6.8h, v21.4s
+	WORD $0x0e614ac7 // sqxtn v7.4h, v22.4s
+	WORD $0x4e614ae7 // sqxtn2 v7.8h, v23.4s
+	WORD $0x0e214808 // sqxtn v8.8b, v0.8h
+	WORD $0x4e214828 // sqxtn2 v8.16b, v1.8h
+	WORD $0x0e214849 // sqxtn v9.8b, v2.8h
+	WORD $0x4e214869 // sqxtn2 v9.16b, v3.8h
+	WORD $0x0e21488a // sqxtn v10.8b, v4.8h
+	WORD $0x4e2148aa // sqxtn2 v10.16b, v5.8h
+	WORD $0x0e2148cb // sqxtn v11.8b, v6.8h
+	WORD $0x4e2148eb // sqxtn2 v11.16b, v7.8h
+	VST1.P	V8.D[0], (R26)(R1)
+	VST1.P	V8.D[1], (R26)(R1)
+	VST1.P	V9.D[0], (R26)(R1)
+	VST1.P	V9.D[1], (R26)(R1)
+	VST1.P	V10.D[0], (R26)(R1)
+	VST1.P	V10.D[1], (R26)(R1)
+	VST1.P	V11.D[0], (R26)(R1)
+	VST1.P	V11.D[1], (R26)(R1)
 nextrow_001:
 	CMP	R4, R14
 	BLO	rg_001
@@ -2282,65 +2263,60 @@ rg_010:
 	WORD $0x4fbee26d // sdot v13.4s, v19.16b, v30.4b[1]
 	WORD $0x4fbfe24e // sdot v14.4s, v18.16b, v31.4b[1]
 	WORD $0x4fbfe26f // sdot v15.4s, v19.16b, v31.4b[1]
-	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
-	VDUP	R11, V20.H8
 	CBNZ	R22, slow_010
-	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
-	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
-	WORD $0x6eb0b442 // sqrdmulh v2.4s, v2.4s, v16.4s
-	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
-	WORD $0x6eb0b484 // sqrdmulh v4.4s, v4.4s, v16.4s
-	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
-	WORD $0x6eb0b4c6 // sqrdmulh v6.4s, v6.4s, v16.4s
-	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
-	WORD $0x6eb0b508 // sqrdmulh v8.4s, v8.4s, v16.4s
-	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
-	WORD $0x6eb0b54a // sqrdmulh v10.4s, v10.4s, v16.4s
-	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
-	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
-	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
-	WORD $0x6eb0b5ce // sqrdmulh v14.4s, v14.4s, v16.4s
-	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
-	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
-	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
-	WORD $0x0e614859 // sqxtn v25.4h, v2.4s
-	WORD $0x4e614879 // sqxtn2 v25.8h, v3.4s
-	WORD $0x0e61489a // sqxtn v26.4h, v4.4s
-	WORD $0x4e6148ba // sqxtn2 v26.8h, v5.4s
-	WORD $0x0e6148db // sqxtn v27.4h, v6.4s
-	WORD $0x4e6148fb // sqxtn2 v27.8h, v7.4s
-	WORD $0x0e61491c // sqxtn v28.4h, v8.4s
-	WORD $0x4e61493c // sqxtn2 v28.8h, v9.4s
-	WORD $0x0e61495d // sqxtn v29.4h, v10.4s
-	WORD $0x4e61497d // sqxtn2 v29.8h, v11.4s
-	WORD $0x0e61499e // sqxtn v30.4h, v12.4s
-	WORD $0x4e6149be // sqxtn2 v30.8h, v13.4s
-	WORD $0x0e6149df // sqxtn v31.4h, v14.4s
-	WORD $0x4e6149ff // sqxtn2 v31.8h, v15.4s
-	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
-	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
-	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
-	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
-	WORD $0x4e740f9c // sqadd v28.8h, v28.8h, v20.8h
-	WORD $0x4e740fbd // sqadd v29.8h, v29.8h, v20.8h
-	WORD $0x4e740fde // sqadd v30.8h, v30.8h, v20.8h
-	WORD $0x4e740fff // sqadd v31.8h, v31.8h, v20.8h
-	WORD $0x0e214b00 // sqxtn v0.8b, v24.8h
-	WORD $0x4e214b20 // sqxtn2 v0.16b, v25.8h
-	WORD $0x0e214b41 // sqxtn v1.8b, v26.8h
-	WORD $0x4e214b61 // sqxtn2 v1.16b, v27.8h
-	WORD $0x0e214b82 // sqxtn v2.8b, v28.8h
-	WORD $0x4e214ba2 // sqxtn2 v2.16b, v29.8h
-	WORD $0x0e214bc3 // sqxtn v3.8b, v30.8h
-	WORD $0x4e214be3 // sqxtn2 v3.16b, v31.8h
-	VST1.P	V0.D[0], (R26)(R1)
-	VST1.P	V0.D[1], (R26)(R1)
-	VST1.P	V1.D[0], (R26)(R1)
-	VST1.P	V1.D[1], (R26)(R1)
-	VST1.P	V2.D[0], (R26)(R1)
-	VST1.P	V2.D[1], (R26)(R1)
-	VST1.P	V3.D[0], (R26)(R1)
-	VST1.P	V3.D[1], (R26)(R1)
+	VLD1	(R21), [V16.S4, V17.S4]
+	VLD1	(R23), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R23), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R23), [V28.S4, V29.S4, V30.S4, V31.S4]
+	WORD $0x6e908414 // sqrdmlah v20.4s, v0.4s, v16.4s
+	WORD $0x6e918435 // sqrdmlah v21.4s, v1.4s, v17.4s
+	WORD $0x6e908456 // sqrdmlah v22.4s, v2.4s, v16.4s
+	WORD $0x6e918477 // sqrdmlah v23.4s, v3.4s, v17.4s
+	WORD $0x6e908498 // sqrdmlah v24.4s, v4.4s, v16.4s
+	WORD $0x6e9184b9 // sqrdmlah v25.4s, v5.4s, v17.4s
+	WORD $0x6e9084da // sqrdmlah v26.4s, v6.4s, v16.4s
+	WORD $0x6e9184fb // sqrdmlah v27.4s, v7.4s, v17.4s
+	WORD $0x6e90851c // sqrdmlah v28.4s, v8.4s, v16.4s
+	WORD $0x6e91853d // sqrdmlah v29.4s, v9.4s, v17.4s
+	WORD $0x6e90855e // sqrdmlah v30.4s, v10.4s, v16.4s
+	WORD $0x6e91857f // sqrdmlah v31.4s, v11.4s, v17.4s
+	WORD $0x0e614a80 // sqxtn v0.4h, v20.4s
+	WORD $0x4e614aa0 // sqxtn2 v0.8h, v21.4s
+	WORD $0x0e614ac1 // sqxtn v1.4h, v22.4s
+	WORD $0x4e614ae1 // sqxtn2 v1.8h, v23.4s
+	WORD $0x0e614b02 // sqxtn v2.4h, v24.4s
+	WORD $0x4e614b22 // sqxtn2 v2.8h, v25.4s
+	WORD $0x0e614b43 // sqxtn v3.4h, v26.4s
+	WORD $0x4e614b63 // sqxtn2 v3.8h, v27.4s
+	WORD $0x0e614b84 // sqxtn v4.4h, v28.4s
+	WORD $0x4e614ba4 // sqxtn2 v4.8h, v29.4s
+	WORD $0x0e614bc5 // sqxtn v5.4h, v30.4s
+	WORD $0x4e614be5 // sqxtn2 v5.8h, v31.4s
+	VLD1	(R23), [V20.S4, V21.S4, V22.S4, V23.S4]
+	WORD $0x6e908594 // sqrdmlah v20.4s, v12.4s, v16.4s
+	WORD $0x6e9185b5 // sqrdmlah v21.4s, v13.4s, v17.4s
+	WORD $0x6e9085d6 // sqrdmlah v22.4s, v14.4s, v16.4s
+	WORD $0x6e9185f7 // sqrdmlah v23.4s, v15.4s, v17.4s
+	WORD $0x0e614a86 // sqxtn v6.4h, v20.4s
+	WORD $0x4e614aa6 // sqxtn2 v6.8h, v21.4s
+	WORD $0x0e614ac7 // sqxtn v7.4h, v22.4s
+	WORD $0x4e614ae7 // sqxtn2 v7.8h, v23.4s
+	WORD $0x0e214808 // sqxtn v8.8b, v0.8h
+	WORD $0x4e214828 // sqxtn2 v8.16b, v1.8h
+	WORD $0x0e214849 // sqxtn v9.8b, v2.8h
+	WORD $0x4e214869 // sqxtn2 v9.16b, v3.8h
+	WORD $0x0e21488a // sqxtn v10.8b, v4.8h
+	WORD $0x4e2148aa // sqxtn2 v10.16b, v5.8h
+	WORD $0x0e2148cb // sqxtn v11.8b, v6.8h
+	WORD $0x4e2148eb // sqxtn2 v11.16b, v7.8h
+	VST1.P	V8.D[0], (R26)(R1)
+	VST1.P	V8.D[1], (R26)(R1)
+	VST1.P	V9.D[0], (R26)(R1)
+	VST1.P	V9.D[1], (R26)(R1)
+	VST1.P	V10.D[0], (R26)(R1)
+	VST1.P	V10.D[1], (R26)(R1)
+	VST1.P	V11.D[0], (R26)(R1)
+	VST1.P	V11.D[1], (R26)(R1)
 nextrow_010:
 	CMP	R4, R14
 	BLO	rg_010
@@ -2549,65 +2525,60 @@ rg_011:
 	WORD $0x4f9ee22d // sdot v13.4s, v17.16b, v30.4b[0]
 	WORD $0x4f9fe20e // sdot v14.4s, v16.16b, v31.4b[0]
 	WORD $0x4f9fe22f // sdot v15.4s, v17.16b, v31.4b[0]
-	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
-	VDUP	R11, V20.H8
 	CBNZ	R22, slow_011
-	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
-	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
-	WORD $0x6eb0b442 // sqrdmulh v2.4s, v2.4s, v16.4s
-	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
-	WORD $0x6eb0b484 // sqrdmulh v4.4s, v4.4s, v16.4s
-	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
-	WORD $0x6eb0b4c6 // sqrdmulh v6.4s, v6.4s, v16.4s
-	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
-	WORD $0x6eb0b508 // sqrdmulh v8.4s, v8.4s, v16.4s
-	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
-	WORD $0x6eb0b54a // sqrdmulh v10.4s, v10.4s, v16.4s
-	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
-	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
-	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
-	WORD $0x6eb0b5ce // sqrdmulh v14.4s, v14.4s, v16.4s
-	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
-	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
-	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
-	WORD $0x0e614859 // sqxtn v25.4h, v2.4s
-	WORD $0x4e614879 // sqxtn2 v25.8h, v3.4s
-	WORD $0x0e61489a // sqxtn v26.4h, v4.4s
-	WORD $0x4e6148ba // sqxtn2 v26.8h, v5.4s
-	WORD $0x0e6148db // sqxtn v27.4h, v6.4s
-	WORD $0x4e6148fb // sqxtn2 v27.8h, v7.4s
-	WORD $0x0e61491c // sqxtn v28.4h, v8.4s
-	WORD $0x4e61493c // sqxtn2 v28.8h, v9.4s
-	WORD $0x0e61495d // sqxtn v29.4h, v10.4s
-	WORD $0x4e61497d // sqxtn2 v29.8h, v11.4s
-	WORD $0x0e61499e // sqxtn v30.4h, v12.4s
-	WORD $0x4e6149be // sqxtn2 v30.8h, v13.4s
-	WORD $0x0e6149df // sqxtn v31.4h, v14.4s
-	WORD $0x4e6149ff // sqxtn2 v31.8h, v15.4s
-	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
-	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
-	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
-	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
-	WORD $0x4e740f9c // sqadd v28.8h, v28.8h, v20.8h
-	WORD $0x4e740fbd // sqadd v29.8h, v29.8h, v20.8h
-	WORD $0x4e740fde // sqadd v30.8h, v30.8h, v20.8h
-	WORD $0x4e740fff // sqadd v31.8h, v31.8h, v20.8h
-	WORD $0x0e214b00 // sqxtn v0.8b, v24.8h
-	WORD $0x4e214b20 // sqxtn2 v0.16b, v25.8h
-	WORD $0x0e214b41 // sqxtn v1.8b, v26.8h
-	WORD $0x4e214b61 // sqxtn2 v1.16b, v27.8h
-	WORD $0x0e214b82 // sqxtn v2.8b, v28.8h
-	WORD $0x4e214ba2 // sqxtn2 v2.16b, v29.8h
-	WORD $0x0e214bc3 // sqxtn v3.8b, v30.8h
-	WORD $0x4e214be3 // sqxtn2 v3.16b, v31.8h
-	VST1.P	V0.D[0], (R26)(R1)
-	VST1.P	V0.D[1], (R26)(R1)
-	VST1.P	V1.D[0], (R26)(R1)
-	VST1.P	V1.D[1], (R26)(R1)
-	VST1.P	V2.D[0], (R26)(R1)
-	VST1.P	V2.D[1], (R26)(R1)
-	VST1.P	V3.D[0], (R26)(R1)
-	VST1.P	V3.D[1], (R26)(R1)
+	VLD1	(R21), [V16.S4, V17.S4]
+	VLD1	(R23), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R23), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R23), [V28.S4, V29.S4, V30.S4, V31.S4]
+	WORD $0x6e908414 // sqrdmlah v20.4s, v0.4s, v16.4s
+	WORD $0x6e918435 // sqrdmlah v21.4s, v1.4s, v17.4s
+	WORD $0x6e908456 // sqrdmlah v22.4s, v2.4s, v16.4s
+	WORD $0x6e918477 // sqrdmlah v23.4s, v3.4s, v17.4s
+	WORD $0x6e908498 // sqrdmlah v24.4s, v4.4s, v16.4s
+	WORD $0x6e9184b9 // sqrdmlah v25.4s, v5.4s, v17.4s
+	WORD $0x6e9084da // sqrdmlah v26.4s, v6.4s, v16.4s
+	WORD $0x6e9184fb // sqrdmlah v27.4s, v7.4s, v17.4s
+	WORD $0x6e90851c // sqrdmlah v28.4s, v8.4s, v16.4s
+	WORD $0x6e91853d // sqrdmlah v29.4s, v9.4s, v17.4s
+	WORD $0x6e90855e // sqrdmlah v30.4s, v10.4s, v16.4s
+	WORD $0x6e91857f // sqrdmlah v31.4s, v11.4s, v17.4s
+	WORD $0x0e614a80 // sqxtn v0.4h, v20.4s
+	WORD $0x4e614aa0 // sqxtn2 v0.8h, v21.4s
+	WORD $0x0e614ac1 // sqxtn v1.4h, v22.4s
+	WORD $0x4e614ae1 // sqxtn2 v1.8h, v23.4s
+	WORD $0x0e614b02 // sqxtn v2.4h, v24.4s
+	WORD $0x4e614b22 // sqxtn2 v2.8h, v25.4s
+	WORD $0x0e614b43 // sqxtn v3.4h, v26.4s
+	WORD $0x4e614b63 // sqxtn2 v3.8h, v27.4s
+	WORD $0x0e614b84 // sqxtn v4.4h, v28.4s
+	WORD $0x4e614ba4 // sqxtn2 v4.8h, v29.4s
+	WORD $0x0e614bc5 // sqxtn v5.4h, v30.4s
+	WORD $0x4e614be5 // sqxtn2 v5.8h, v31.4s
+	VLD1	(R23), [V20.S4, V21.S4, V22.S4, V23.S4]
+	WORD $0x6e908594 // sqrdmlah v20.4s, v12.4s, v16.4s
+	WORD $0x6e9185b5 // sqrdmlah v21.4s, v13.4s, v17.4s
+	WORD $0x6e9085d6 // sqrdmlah v22.4s, v14.4s, v16.4s
+	WORD $0x6e9185f7 // sqrdmlah v23.4s, v15.4s, v17.4s
+	WORD $0x0e614a86 // sqxtn v6.4h, v20.4s
+	WORD $0x4e614aa6 // sqxtn2 v6.8h, v21.4s
+	WORD $0x0e614ac7 // sqxtn v7.4h, v22.4s
+	WORD $0x4e614ae7 // sqxtn2 v7.8h, v23.4s
+	WORD $0x0e214808 // sqxtn v8.8b, v0.8h
+	WORD $0x4e214828 // sqxtn2 v8.16b, v1.8h
+	WORD $0x0e214849 // sqxtn v9.8b, v2.8h
+	WORD $0x4e214869 // sqxtn2 v9.16b, v3.8h
+	WORD $0x0e21488a // sqxtn v10.8b, v4.8h
+	WORD $0x4e2148aa // sqxtn2 v10.16b, v5.8h
+	WORD $0x0e2148cb // sqxtn v11.8b, v6.8h
+	WORD $0x4e2148eb // sqxtn2 v11.16b, v7.8h
+	VST1.P	V8.D[0], (R26)(R1)
+	VST1.P	V8.D[1], (R26)(R1)
+	VST1.P	V9.D[0], (R26)(R1)
+	VST1.P	V9.D[1], (R26)(R1)
+	VST1.P	V10.D[0], (R26)(R1)
+	VST1.P	V10.D[1], (R26)(R1)
+	VST1.P	V11.D[0], (R26)(R1)
+	VST1.P	V11.D[1], (R26)(R1)
 nextrow_011:
 	CMP	R4, R14
 	BLO	rg_011
@@ -2751,7 +2722,7 @@ nextblk:
 	BNE	blk
 	RET
 
-// func gemmQ8Dot8H(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk int, w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, scr *[40]int32)
+// func gemmQ8Dot8H(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk int, w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, scr *[56]int32)
 TEXT ·gemmQ8Dot8H(SB), NOSPLIT, $0-104
 	MOVD	dst+0(FP), R0
 	MOVD	dstStride+8(FP), R1
@@ -2768,6 +2739,12 @@ TEXT ·gemmQ8Dot8H(SB), NOSPLIT, $0-104
 	MOVW	qmax+88(FP), R13
 	MOVD	scr+96(FP), R21
 	ADD	$4, R0, R0
+	ADD	$160, R21, R23
+	VDUP	R11, V20.S4
+	VDUP	R11, V21.S4
+	VDUP	R11, V22.S4
+	VDUP	R11, V23.S4
+	VST1	[V20.S4, V21.S4, V22.S4, V23.S4], (R23)
 	MOVD	$-128, R20
 	CMP	R20, R12
 	CSET	NE, R22
@@ -2955,41 +2932,38 @@ kmid_100:
 	WORD $0x4fbfeaef // sdot v15.4s, v23.16b, v31.4b[3]
 	SUBS	$1, R25, R25
 	BNE	kloop_100
-	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
-	VDUP	R11, V20.H8
 	CBNZ	R22, slow_100
-	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
-	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
-	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
-	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
-	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
-	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
-	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
-	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
-	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
-	WORD $0x4e614878 // sqxtn2 v24.8h, v3.4s
-	WORD $0x0e6148b9 // sqxtn v25.4h, v5.4s
-	WORD $0x4e6148f9 // sqxtn2 v25.8h, v7.4s
-	WORD $0x0e61493a // sqxtn v26.4h, v9.4s
-	WORD $0x4e61497a // sqxtn2 v26.8h, v11.4s
-	WORD $0x0e6149bb // sqxtn v27.4h, v13.4s
-	WORD $0x4e6149fb // sqxtn2 v27.8h, v15.4s
-	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
-	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
-	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
-	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
-	WORD $0x0e214b00 // sqxtn v0.8b, v24.8h
-	WORD $0x4e214b20 // sqxtn2 v0.16b, v25.8h
-	WORD $0x0e214b42 // sqxtn v2.8b, v26.8h
-	WORD $0x4e214b62 // sqxtn2 v2.16b, v27.8h
-	VST1.P	V0.S[0], (R26)(R1)
-	VST1.P	V0.S[1], (R26)(R1)
-	VST1.P	V0.S[2], (R26)(R1)
-	VST1.P	V0.S[3], (R26)(R1)
-	VST1.P	V2.S[0], (R26)(R1)
-	VST1.P	V2.S[1], (R26)(R1)
-	VST1.P	V2.S[2], (R26)(R1)
-	VST1.P	V2.S[3], (R26)(R1)
+	VLD1	(R21), [V16.S4, V17.S4]
+	VLD1	(R23), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R23), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x6e918434 // sqrdmlah v20.4s, v1.4s, v17.4s
+	WORD $0x6e918475 // sqrdmlah v21.4s, v3.4s, v17.4s
+	WORD $0x6e9184b6 // sqrdmlah v22.4s, v5.4s, v17.4s
+	WORD $0x6e9184f7 // sqrdmlah v23.4s, v7.4s, v17.4s
+	WORD $0x6e918538 // sqrdmlah v24.4s, v9.4s, v17.4s
+	WORD $0x6e918579 // sqrdmlah v25.4s, v11.4s, v17.4s
+	WORD $0x6e9185ba // sqrdmlah v26.4s, v13.4s, v17.4s
+	WORD $0x6e9185fb // sqrdmlah v27.4s, v15.4s, v17.4s
+	WORD $0x0e614a80 // sqxtn v0.4h, v20.4s
+	WORD $0x4e614aa0 // sqxtn2 v0.8h, v21.4s
+	WORD $0x0e614ac1 // sqxtn v1.4h, v22.4s
+	WORD $0x4e614ae1 // sqxtn2 v1.8h, v23.4s
+	WORD $0x0e614b02 // sqxtn v2.4h, v24.4s
+	WORD $0x4e614b22 // sqxtn2 v2.8h, v25.4s
+	WORD $0x0e614b43 // sqxtn v3.4h, v26.4s
+	WORD $0x4e614b63 // sqxtn2 v3.8h, v27.4s
+	WORD $0x0e214808 // sqxtn v8.8b, v0.8h
+	WORD $0x4e214828 // sqxtn2 v8.16b, v1.8h
+	WORD $0x0e214849 // sqxtn v9.8b, v2.8h
+	WORD $0x4e214869 // sqxtn2 v9.16b, v3.8h
+	VST1.P	V8.S[0], (R26)(R1)
+	VST1.P	V8.S[1], (R26)(R1)
+	VST1.P	V8.S[2], (R26)(R1)
+	VST1.P	V8.S[3], (R26)(R1)
+	VST1.P	V9.S[0], (R26)(R1)
+	VST1.P	V9.S[1], (R26)(R1)
+	VST1.P	V9.S[2], (R26)(R1)
+	VST1.P	V9.S[3], (R26)(R1)
 nextrow_100:
 	CMP	R4, R14
 	BLO	rg_100
@@ -3187,41 +3161,38 @@ kmid_101:
 	WORD $0x4f9de22b // sdot v11.4s, v17.16b, v29.4b[0]
 	WORD $0x4f9ee22d // sdot v13.4s, v17.16b, v30.4b[0]
 	WORD $0x4f9fe22f // sdot v15.4s, v17.16b, v31.4b[0]
-	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
-	VDUP	R11, V20.H8
 	CBNZ	R22, slow_101
-	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
-	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
-	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
-	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
-	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
-	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
-	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
-	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
-	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
-	WORD $0x4e614878 // sqxtn2 v24.8h, v3.4s
-	WORD $0x0e6148b9 // sqxtn v25.4h, v5.4s
-	WORD $0x4e6148f9 // sqxtn2 v25.8h, v7.4s
-	WORD $0x0e61493a // sqxtn v26.4h, v9.4s
-	WORD $0x4e61497a // sqxtn2 v26.8h, v11.4s
-	WORD $0x0e6149bb // sqxtn v27.4h, v13.4s
-	WORD $0x4e6149fb // sqxtn2 v27.8h, v15.4s
-	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
-	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
-	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
-	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
-	WORD $0x0e214b00 // sqxtn v0.8b, v24.8h
-	WORD $0x4e214b20 // sqxtn2 v0.16b, v25.8h
-	WORD $0x0e214b42 // sqxtn v2.8b, v26.8h
-	WORD $0x4e214b62 // sqxtn2 v2.16b, v27.8h
-	VST1.P	V0.S[0], (R26)(R1)
-	VST1.P	V0.S[1], (R26)(R1)
-	VST1.P	V0.S[2], (R26)(R1)
-	VST1.P	V0.S[3], (R26)(R1)
-	VST1.P	V2.S[0], (R26)(R1)
-	VST1.P	V2.S[1], (R26)(R1)
-	VST1.P	V2.S[2], (R26)(R1)
-	VST1.P	V2.S[3], (R26)(R1)
+	VLD1	(R21), [V16.S4, V17.S4]
+	VLD1	(R23), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R23), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x6e918434 // sqrdmlah v20.4s, v1.4s, v17.4s
+	WORD $0x6e918475 // sqrdmlah v21.4s, v3.4s, v17.4s
+	WORD $0x6e9184b6 // sqrdmlah v22.4s, v5.4s, v17.4s
+	WORD $0x6e9184f7 // sqrdmlah v23.4s, v7.4s, v17.4s
+	WORD $0x6e918538 // sqrdmlah v24.4s, v9.4s, v17.4s
+	WORD $0x6e918579 // sqrdmlah v25.4s, v11.4s, v17.4s
+	WORD $0x6e9185ba // sqrdmlah v26.4s, v13.4s, v17.4s
+	WORD $0x6e9185fb // sqrdmlah v27.4s, v15.4s, v17.4s
+	WORD $0x0e614a80 // sqxtn v0.4h, v20.4s
+	WORD $0x4e614aa0 // sqxtn2 v0.8h, v21.4s
+	WORD $0x0e614ac1 // sqxtn v1.4h, v22.4s
+	WORD $0x4e614ae1 // sqxtn2 v1.8h, v23.4s
+	WORD $0x0e614b02 // sqxtn v2.4h, v24.4s
+	WORD $0x4e614b22 // sqxtn2 v2.8h, v25.4s
+	WORD $0x0e614b43 // sqxtn v3.4h, v26.4s
+	WORD $0x4e614b63 // sqxtn2 v3.8h, v27.4s
+	WORD $0x0e214808 // sqxtn v8.8b, v0.8h
+	WORD $0x4e214828 // sqxtn2 v8.16b, v1.8h
+	WORD $0x0e214849 // sqxtn v9.8b, v2.8h
+	WORD $0x4e214869 // sqxtn2 v9.16b, v3.8h
+	VST1.P	V8.S[0], (R26)(R1)
+	VST1.P	V8.S[1], (R26)(R1)
+	VST1.P	V8.S[2], (R26)(R1)
+	VST1.P	V8.S[3], (R26)(R1)
+	VST1.P	V9.S[0], (R26)(R1)
+	VST1.P	V9.S[1], (R26)(R1)
+	VST1.P	V9.S[2], (R26)(R1)
+	VST1.P	V9.S[3], (R26)(R1)
 nextrow_101:
 	CMP	R4, R14
 	BLO	rg_101
@@ -3427,41 +3398,38 @@ kmid_110:
 	WORD $0x4fbde26b // sdot v11.4s, v19.16b, v29.4b[1]
 	WORD $0x4fbee26d // sdot v13.4s, v19.16b, v30.4b[1]
 	WORD $0x4fbfe26f // sdot v15.4s, v19.16b, v31.4b[1]
-	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
-	VDUP	R11, V20.H8
 	CBNZ	R22, slow_110
-	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
-	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
-	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
-	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
-	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
-	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
-	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
-	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
-	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
-	WORD $0x4e614878 // sqxtn2 v24.8h, v3.4s
-	WORD $0x0e6148b9 // sqxtn v25.4h, v5.4s
-	WORD $0x4e6148f9 // sqxtn2 v25.8h, v7.4s
-	WORD $0x0e61493a // sqxtn v26.4h, v9.4s
-	WORD $0x4e61497a // sqxtn2 v26.8h, v11.4s
-	WORD $0x0e6149bb // sqxtn v27.4h, v13.4s
-	WORD $0x4e6149fb // sqxtn2 v27.8h, v15.4s
-	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
-	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
-	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
-	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
-	WORD $0x0e214b00 // sqxtn v0.8b, v24.8h
-	WORD $0x4e214b20 // sqxtn2 v0.16b, v25.8h
-	WORD $0x0e214b42 // sqxtn v2.8b, v26.8h
-	WORD $0x4e214b62 // sqxtn2 v2.16b, v27.8h
-	VST1.P	V0.S[0], (R26)(R1)
-	VST1.P	V0.S[1], (R26)(R1)
-	VST1.P	V0.S[2], (R26)(R1)
-	VST1.P	V0.S[3], (R26)(R1)
-	VST1.P	V2.S[0], (R26)(R1)
-	VST1.P	V2.S[1], (R26)(R1)
-	VST1.P	V2.S[2], (R26)(R1)
-	VST1.P	V2.S[3], (R26)(R1)
+	VLD1	(R21), [V16.S4, V17.S4]
+	VLD1	(R23), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R23), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x6e918434 // sqrdmlah v20.4s, v1.4s, v17.4s
+	WORD $0x6e918475 // sqrdmlah v21.4s, v3.4s, v17.4s
+	WORD $0x6e9184b6 // sqrdmlah v22.4s, v5.4s, v17.4s
+	WORD $0x6e9184f7 // sqrdmlah v23.4s, v7.4s, v17.4s
+	WORD $0x6e918538 // sqrdmlah v24.4s, v9.4s, v17.4s
+	WORD $0x6e918579 // sqrdmlah v25.4s, v11.4s, v17.4s
+	WORD $0x6e9185ba // sqrdmlah v26.4s, v13.4s, v17.4s
+	WORD $0x6e9185fb // sqrdmlah v27.4s, v15.4s, v17.4s
+	WORD $0x0e614a80 // sqxtn v0.4h, v20.4s
+	WORD $0x4e614aa0 // sqxtn2 v0.8h, v21.4s
+	WORD $0x0e614ac1 // sqxtn v1.4h, v22.4s
+	WORD $0x4e614ae1 // sqxtn2 v1.8h, v23.4s
+	WORD $0x0e614b02 // sqxtn v2.4h, v24.4s
+	WORD $0x4e614b22 // sqxtn2 v2.8h, v25.4s
+	WORD $0x0e614b43 // sqxtn v3.4h, v26.4s
+	WORD $0x4e614b63 // sqxtn2 v3.8h, v27.4s
+	WORD $0x0e214808 // sqxtn v8.8b, v0.8h
+	WORD $0x4e214828 // sqxtn2 v8.16b, v1.8h
+	WORD $0x0e214849 // sqxtn v9.8b, v2.8h
+	WORD $0x4e214869 // sqxtn2 v9.16b, v3.8h
+	VST1.P	V8.S[0], (R26)(R1)
+	VST1.P	V8.S[1], (R26)(R1)
+	VST1.P	V8.S[2], (R26)(R1)
+	VST1.P	V8.S[3], (R26)(R1)
+	VST1.P	V9.S[0], (R26)(R1)
+	VST1.P	V9.S[1], (R26)(R1)
+	VST1.P	V9.S[2], (R26)(R1)
+	VST1.P	V9.S[3], (R26)(R1)
 nextrow_110:
 	CMP	R4, R14
 	BLO	rg_110
@@ -3684,41 +3652,38 @@ kmid_111:
 	WORD $0x4f9de22b // sdot v11.4s, v17.16b, v29.4b[0]
 	WORD $0x4f9ee22d // sdot v13.4s, v17.16b, v30.4b[0]
 	WORD $0x4f9fe22f // sdot v15.4s, v17.16b, v31.4b[0]
-	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
-	VDUP	R11, V20.H8
 	CBNZ	R22, slow_111
-	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
-	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
-	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
-	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
-	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
-	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
-	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
-	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
-	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
-	WORD $0x4e614878 // sqxtn2 v24.8h, v3.4s
-	WORD $0x0e6148b9 // sqxtn v25.4h, v5.4s
-	WORD $0x4e6148f9 // sqxtn2 v25.8h, v7.4s
-	WORD $0x0e61493a // sqxtn v26.4h, v9.4s
-	WORD $0x4e61497a // sqxtn2 v26.8h, v11.4s
-	WORD $0x0e6149bb // sqxtn v27.4h, v13.4s
-	WORD $0x4e6149fb // sqxtn2 v27.8h, v15.4s
-	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
-	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
-	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
-	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
-	WORD $0x0e214b00 // sqxtn v0.8b, v24.8h
-	WORD $0x4e214b20 // sqxtn2 v0.16b, v25.8h
-	WORD $0x0e214b42 // sqxtn v2.8b, v26.8h
-	WORD $0x4e214b62 // sqxtn2 v2.16b, v27.8h
-	VST1.P	V0.S[0], (R26)(R1)
-	VST1.P	V0.S[1], (R26)(R1)
-	VST1.P	V0.S[2], (R26)(R1)
-	VST1.P	V0.S[3], (R26)(R1)
-	VST1.P	V2.S[0], (R26)(R1)
-	VST1.P	V2.S[1], (R26)(R1)
-	VST1.P	V2.S[2], (R26)(R1)
-	VST1.P	V2.S[3], (R26)(R1)
+	VLD1	(R21), [V16.S4, V17.S4]
+	VLD1	(R23), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R23), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x6e918434 // sqrdmlah v20.4s, v1.4s, v17.4s
+	WORD $0x6e918475 // sqrdmlah v21.4s, v3.4s, v17.4s
+	WORD $0x6e9184b6 // sqrdmlah v22.4s, v5.4s, v17.4s
+	WORD $0x6e9184f7 // sqrdmlah v23.4s, v7.4s, v17.4s
+	WORD $0x6e918538 // sqrdmlah v24.4s, v9.4s, v17.4s
+	WORD $0x6e918579 // sqrdmlah v25.4s, v11.4s, v17.4s
+	WORD $0x6e9185ba // sqrdmlah v26.4s, v13.4s, v17.4s
+	WORD $0x6e9185fb // sqrdmlah v27.4s, v15.4s, v17.4s
+	WORD $0x0e614a80 // sqxtn v0.4h, v20.4s
+	WORD $0x4e614aa0 // sqxtn2 v0.8h, v21.4s
+	WORD $0x0e614ac1 // sqxtn v1.4h, v22.4s
+	WORD $0x4e614ae1 // sqxtn2 v1.8h, v23.4s
+	WORD $0x0e614b02 // sqxtn v2.4h, v24.4s
+	WORD $0x4e614b22 // sqxtn2 v2.8h, v25.4s
+	WORD $0x0e614b43 // sqxtn v3.4h, v26.4s
+	WORD $0x4e614b63 // sqxtn2 v3.8h, v27.4s
+	WORD $0x0e214808 // sqxtn v8.8b, v0.8h
+	WORD $0x4e214828 // sqxtn2 v8.16b, v1.8h
+	WORD $0x0e214849 // sqxtn v9.8b, v2.8h
+	WORD $0x4e214869 // sqxtn2 v9.16b, v3.8h
+	VST1.P	V8.S[0], (R26)(R1)
+	VST1.P	V8.S[1], (R26)(R1)
+	VST1.P	V8.S[2], (R26)(R1)
+	VST1.P	V8.S[3], (R26)(R1)
+	VST1.P	V9.S[0], (R26)(R1)
+	VST1.P	V9.S[1], (R26)(R1)
+	VST1.P	V9.S[2], (R26)(R1)
+	VST1.P	V9.S[3], (R26)(R1)
 nextrow_111:
 	CMP	R4, R14
 	BLO	rg_111
@@ -3826,41 +3791,38 @@ rg_001:
 	WORD $0x4f9de22b // sdot v11.4s, v17.16b, v29.4b[0]
 	WORD $0x4f9ee22d // sdot v13.4s, v17.16b, v30.4b[0]
 	WORD $0x4f9fe22f // sdot v15.4s, v17.16b, v31.4b[0]
-	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
-	VDUP	R11, V20.H8
 	CBNZ	R22, slow_001
-	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
-	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
-	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
-	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
-	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
-	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
-	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
-	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
-	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
-	WORD $0x4e614878 // sqxtn2 v24.8h, v3.4s
-	WORD $0x0e6148b9 // sqxtn v25.4h, v5.4s
-	WORD $0x4e6148f9 // sqxtn2 v25.8h, v7.4s
-	WORD $0x0e61493a // sqxtn v26.4h, v9.4s
-	WORD $0x4e61497a // sqxtn2 v26.8h, v11.4s
-	WORD $0x0e6149bb // sqxtn v27.4h, v13.4s
-	WORD $0x4e6149fb // sqxtn2 v27.8h, v15.4s
-	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
-	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
-	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
-	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
-	WORD $0x0e214b00 // sqxtn v0.8b, v24.8h
-	WORD $0x4e214b20 // sqxtn2 v0.16b, v25.8h
-	WORD $0x0e214b42 // sqxtn v2.8b, v26.8h
-	WORD $0x4e214b62 // sqxtn2 v2.16b, v27.8h
-	VST1.P	V0.S[0], (R26)(R1)
-	VST1.P	V0.S[1], (R26)(R1)
-	VST1.P	V0.S[2], (R26)(R1)
-	VST1.P	V0.S[3], (R26)(R1)
-	VST1.P	V2.S[0], (R26)(R1)
-	VST1.P	V2.S[1], (R26)(R1)
-	VST1.P	V2.S[2], (R26)(R1)
-	VST1.P	V2.S[3], (R26)(R1)
+	VLD1	(R21), [V16.S4, V17.S4]
+	VLD1	(R23), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R23), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x6e918434 // sqrdmlah v20.4s, v1.4s, v17.4s
+	WORD $0x6e918475 // sqrdmlah v21.4s, v3.4s, v17.4s
+	WORD $0x6e9184b6 // sqrdmlah v22.4s, v5.4s, v17.4s
+	WORD $0x6e9184f7 // sqrdmlah v23.4s, v7.4s, v17.4s
+	WORD $0x6e918538 // sqrdmlah v24.4s, v9.4s, v17.4s
+	WORD $0x6e918579 // sqrdmlah v25.4s, v11.4s, v17.4s
+	WORD $0x6e9185ba // sqrdmlah v26.4s, v13.4s, v17.4s
+	WORD $0x6e9185fb // sqrdmlah v27.4s, v15.4s, v17.4s
+	WORD $0x0e614a80 // sqxtn v0.4h, v20.4s
+	WORD $0x4e614aa0 // sqxtn2 v0.8h, v21.4s
+	WORD $0x0e614ac1 // sqxtn v1.4h, v22.4s
+	WORD $0x4e614ae1 // sqxtn2 v1.8h, v23.4s
+	WORD $0x0e614b02 // sqxtn v2.4h, v24.4s
+	WORD $0x4e614b22 // sqxtn2 v2.8h, v25.4s
+	WORD $0x0e614b43 // sqxtn v3.4h, v26.4s
+	WORD $0x4e614b63 // sqxtn2 v3.8h, v27.4s
+	WORD $0x0e214808 // sqxtn v8.8b, v0.8h
+	WORD $0x4e214828 // sqxtn2 v8.16b, v1.8h
+	WORD $0x0e214849 // sqxtn v9.8b, v2.8h
+	WORD $0x4e214869 // sqxtn2 v9.16b, v3.8h
+	VST1.P	V8.S[0], (R26)(R1)
+	VST1.P	V8.S[1], (R26)(R1)
+	VST1.P	V8.S[2], (R26)(R1)
+	VST1.P	V8.S[3], (R26)(R1)
+	VST1.P	V9.S[0], (R26)(R1)
+	VST1.P	V9.S[1], (R26)(R1)
+	VST1.P	V9.S[2], (R26)(R1)
+	VST1.P	V9.S[3], (R26)(R1)
 nextrow_001:
 	CMP	R4, R14
 	BLO	rg_001
@@ -3976,41 +3938,38 @@ rg_010:
 	WORD $0x4fbde26b // sdot v11.4s, v19.16b, v29.4b[1]
 	WORD $0x4fbee26d // sdot v13.4s, v19.16b, v30.4b[1]
 	WORD $0x4fbfe26f // sdot v15.4s, v19.16b, v31.4b[1]
-	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
-	VDUP	R11, V20.H8
 	CBNZ	R22, slow_010
-	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
-	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
-	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
-	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
-	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
-	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
-	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
-	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
-	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
-	WORD $0x4e614878 // sqxtn2 v24.8h, v3.4s
-	WORD $0x0e6148b9 // sqxtn v25.4h, v5.4s
-	WORD $0x4e6148f9 // sqxtn2 v25.8h, v7.4s
-	WORD $0x0e61493a // sqxtn v26.4h, v9.4s
-	WORD $0x4e61497a // sqxtn2 v26.8h, v11.4s
-	WORD $0x0e6149bb // sqxtn v27.4h, v13.4s
-	WORD $0x4e6149fb // sqxtn2 v27.8h, v15.4s
-	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
-	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
-	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
-	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
-	WORD $0x0e214b00 // sqxtn v0.8b, v24.8h
-	WORD $0x4e214b20 // sqxtn2 v0.16b, v25.8h
-	WORD $0x0e214b42 // sqxtn v2.8b, v26.8h
-	WORD $0x4e214b62 // sqxtn2 v2.16b, v27.8h
-	VST1.P	V0.S[0], (R26)(R1)
-	VST1.P	V0.S[1], (R26)(R1)
-	VST1.P	V0.S[2], (R26)(R1)
-	VST1.P	V0.S[3], (R26)(R1)
-	VST1.P	V2.S[0], (R26)(R1)
-	VST1.P	V2.S[1], (R26)(R1)
-	VST1.P	V2.S[2], (R26)(R1)
-	VST1.P	V2.S[3], (R26)(R1)
+	VLD1	(R21), [V16.S4, V17.S4]
+	VLD1	(R23), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R23), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x6e918434 // sqrdmlah v20.4s, v1.4s, v17.4s
+	WORD $0x6e918475 // sqrdmlah v21.4s, v3.4s, v17.4s
+	WORD $0x6e9184b6 // sqrdmlah v22.4s, v5.4s, v17.4s
+	WORD $0x6e9184f7 // sqrdmlah v23.4s, v7.4s, v17.4s
+	WORD $0x6e918538 // sqrdmlah v24.4s, v9.4s, v17.4s
+	WORD $0x6e918579 // sqrdmlah v25.4s, v11.4s, v17.4s
+	WORD $0x6e9185ba // sqrdmlah v26.4s, v13.4s, v17.4s
+	WORD $0x6e9185fb // sqrdmlah v27.4s, v15.4s, v17.4s
+	WORD $0x0e614a80 // sqxtn v0.4h, v20.4s
+	WORD $0x4e614aa0 // sqxtn2 v0.8h, v21.4s
+	WORD $0x0e614ac1 // sqxtn v1.4h, v22.4s
+	WORD $0x4e614ae1 // sqxtn2 v1.8h, v23.4s
+	WORD $0x0e614b02 // sqxtn v2.4h, v24.4s
+	WORD $0x4e614b22 // sqxtn2 v2.8h, v25.4s
+	WORD $0x0e614b43 // sqxtn v3.4h, v26.4s
+	WORD $0x4e614b63 // sqxtn2 v3.8h, v27.4s
+	WORD $0x0e214808 // sqxtn v8.8b, v0.8h
+	WORD $0x4e214828 // sqxtn2 v8.16b, v1.8h
+	WORD $0x0e214849 // sqxtn v9.8b, v2.8h
+	WORD $0x4e214869 // sqxtn2 v9.16b, v3.8h
+	VST1.P	V8.S[0], (R26)(R1)
+	VST1.P	V8.S[1], (R26)(R1)
+	VST1.P	V8.S[2], (R26)(R1)
+	VST1.P	V8.S[3], (R26)(R1)
+	VST1.P	V9.S[0], (R26)(R1)
+	VST1.P	V9.S[1], (R26)(R1)
+	VST1.P	V9.S[2], (R26)(R1)
+	VST1.P	V9.S[3], (R26)(R1)
 nextrow_010:
 	CMP	R4, R14
 	BLO	rg_010
@@ -4143,41 +4102,38 @@ rg_011:
 	WORD $0x4f9de22b // sdot v11.4s, v17.16b, v29.4b[0]
 	WORD $0x4f9ee22d // sdot v13.4s, v17.16b, v30.4b[0]
 	WORD $0x4f9fe22f // sdot v15.4s, v17.16b, v31.4b[0]
-	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
-	VDUP	R11, V20.H8
 	CBNZ	R22, slow_011
-	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
-	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
-	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
-	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
-	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
-	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
-	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
-	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
-	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
-	WORD $0x4e614878 // sqxtn2 v24.8h, v3.4s
-	WORD $0x0e6148b9 // sqxtn v25.4h, v5.4s
-	WORD $0x4e6148f9 // sqxtn2 v25.8h, v7.4s
-	WORD $0x0e61493a // sqxtn v26.4h, v9.4s
-	WORD $0x4e61497a // sqxtn2 v26.8h, v11.4s
-	WORD $0x0e6149bb // sqxtn v27.4h, v13.4s
-	WORD $0x4e6149fb // sqxtn2 v27.8h, v15.4s
-	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
-	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
-	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
-	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
-	WORD $0x0e214b00 // sqxtn v0.8b, v24.8h
-	WORD $0x4e214b20 // sqxtn2 v0.16b, v25.8h
-	WORD $0x0e214b42 // sqxtn v2.8b, v26.8h
-	WORD $0x4e214b62 // sqxtn2 v2.16b, v27.8h
-	VST1.P	V0.S[0], (R26)(R1)
-	VST1.P	V0.S[1], (R26)(R1)
-	VST1.P	V0.S[2], (R26)(R1)
-	VST1.P	V0.S[3], (R26)(R1)
-	VST1.P	V2.S[0], (R26)(R1)
-	VST1.P	V2.S[1], (R26)(R1)
-	VST1.P	V2.S[2], (R26)(R1)
-	VST1.P	V2.S[3], (R26)(R1)
+	VLD1	(R21), [V16.S4, V17.S4]
+	VLD1	(R23), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R23), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x6e918434 // sqrdmlah v20.4s, v1.4s, v17.4s
+	WORD $0x6e918475 // sqrdmlah v21.4s, v3.4s, v17.4s
+	WORD $0x6e9184b6 // sqrdmlah v22.4s, v5.4s, v17.4s
+	WORD $0x6e9184f7 // sqrdmlah v23.4s, v7.4s, v17.4s
+	WORD $0x6e918538 // sqrdmlah v24.4s, v9.4s, v17.4s
+	WORD $0x6e918579 // sqrdmlah v25.4s, v11.4s, v17.4s
+	WORD $0x6e9185ba // sqrdmlah v26.4s, v13.4s, v17.4s
+	WORD $0x6e9185fb // sqrdmlah v27.4s, v15.4s, v17.4s
+	WORD $0x0e614a80 // sqxtn v0.4h, v20.4s
+	WORD $0x4e614aa0 // sqxtn2 v0.8h, v21.4s
+	WORD $0x0e614ac1 // sqxtn v1.4h, v22.4s
+	WORD $0x4e614ae1 // sqxtn2 v1.8h, v23.4s
+	WORD $0x0e614b02 // sqxtn v2.4h, v24.4s
+	WORD $0x4e614b22 // sqxtn2 v2.8h, v25.4s
+	WORD $0x0e614b43 // sqxtn v3.4h, v26.4s
+	WORD $0x4e614b63 // sqxtn2 v3.8h, v27.4s
+	WORD $0x0e214808 // sqxtn v8.8b, v0.8h
+	WORD $0x4e214828 // sqxtn2 v8.16b, v1.8h
+	WORD $0x0e214849 // sqxtn v9.8b, v2.8h
+	WORD $0x4e214869 // sqxtn2 v9.16b, v3.8h
+	VST1.P	V8.S[0], (R26)(R1)
+	VST1.P	V8.S[1], (R26)(R1)
+	VST1.P	V8.S[2], (R26)(R1)
+	VST1.P	V8.S[3], (R26)(R1)
+	VST1.P	V9.S[0], (R26)(R1)
+	VST1.P	V9.S[1], (R26)(R1)
+	VST1.P	V9.S[2], (R26)(R1)
+	VST1.P	V9.S[3], (R26)(R1)
 nextrow_011:
 	CMP	R4, R14
 	BLO	rg_011

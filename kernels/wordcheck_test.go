@@ -159,7 +159,7 @@ func wcAssemble(mc string, llvmArgs []string, texts []string) ([]uint32, []bool)
 // wcLLVMArgs are llvm-mc's target flags for the WORDs of an arm64 file and
 // of a 32-bit ARM (A32 NEON) file.
 var (
-	wcArm64 = []string{"-triple=aarch64", "-mattr=+dotprod"}
+	wcArm64 = []string{"-triple=aarch64", "-mattr=+dotprod,+rdm"}
 	wcArm32 = []string{"-triple=armv7", "-mattr=+neon"}
 )
 

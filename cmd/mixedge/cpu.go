@@ -39,7 +39,7 @@ On ARM the core is named from /proc/cpuinfo (its MIDR fields; on arm64
 MIDR_EL1 itself when that file is not ARM's, as under qemu-user): Cortex-A53
 is a Raspberry Pi 3 or Zero 2 W, Cortex-A72 a Pi 4, Cortex-A76 a Pi 5, and
 the board's Model line is shown when Raspberry Pi OS gives one. Features are
-the kernel's names (asimd, asimddp on arm64; neon, vfpv4 on 32-bit); 'tiers
+the kernel's names (asimd, asimddp, asimdrdm on arm64; neon, vfpv4 on 32-bit); 'tiers
 use' says which of them the kernel tiers need and whether this CPU has them.
 The tier is chosen once at start-up: the best available, unless --kernels
 or MIXEDGE_KERNELS (generic, avx2, avxvnni, vnni, neon, dotprod) says otherwise.`,

@@ -174,7 +174,7 @@ func tierFeatures(goarch string, features []string) []tierFeature {
 	var want [][2]string
 	switch goarch {
 	case "arm64":
-		want = [][2]string{{"asimd", "neon"}, {"asimddp", "dotprod"}}
+		want = [][2]string{{"asimd", "neon"}, {"asimddp", "dotprod"}, {"asimdrdm", "dotprod"}}
 	case "arm":
 		want = [][2]string{{"neon", "none yet: generic Go"}, {"vfpv4", "none yet: generic Go"}}
 	case "amd64":

@@ -111,9 +111,9 @@ func TestCPUInfoARM(t *testing.T) {
 		cores              int
 		uses               string // tier features with has
 	}{
-		{"pi4", cpuinfoPi4, "arm64", "ARM Cortex-A72 r0p3", "Raspberry Pi 4 / 400 / CM4", "Raspberry Pi 4 Model B Rev 1.4", 2, "asimd:true asimddp:false"},
-		{"pi5", cpuinfoPi5, "arm64", "ARM Cortex-A76 r4p1", "Raspberry Pi 5 / 500 / CM5", "Raspberry Pi 5 Model B Rev 1.0", 2, "asimd:true asimddp:true"},
-		{"zero2", cpuinfoZero2, "arm64", "ARM Cortex-A53 r0p4", "Raspberry Pi 3 / Zero 2 W", "Raspberry Pi Zero 2 W Rev 1.0", 1, "asimd:true asimddp:false"},
+		{"pi4", cpuinfoPi4, "arm64", "ARM Cortex-A72 r0p3", "Raspberry Pi 4 / 400 / CM4", "Raspberry Pi 4 Model B Rev 1.4", 2, "asimd:true asimddp:false asimdrdm:false"},
+		{"pi5", cpuinfoPi5, "arm64", "ARM Cortex-A76 r4p1", "Raspberry Pi 5 / 500 / CM5", "Raspberry Pi 5 Model B Rev 1.0", 2, "asimd:true asimddp:true asimdrdm:true"},
+		{"zero2", cpuinfoZero2, "arm64", "ARM Cortex-A53 r0p4", "Raspberry Pi 3 / Zero 2 W", "Raspberry Pi Zero 2 W Rev 1.0", 1, "asimd:true asimddp:false asimdrdm:false"},
 		{"pi3-armv7", cpuinfoPi3v7, "arm", "ARM Cortex-A53 r0p4", "Raspberry Pi 3 / Zero 2 W", "Raspberry Pi 3 Model B Plus Rev 1.3", 2, "neon:true vfpv4:true"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

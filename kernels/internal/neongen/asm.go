@@ -410,6 +410,16 @@ func Encode(text string) (uint32, error) {
 		}
 		size := elemSize[narrow]
 		return 0x0f000000 | q<<30 | size<<22 | l<<21 | mm<<20 | (m.reg&15)<<16 | opc<<12 | h<<11 | n.reg<<5 | d.reg, nil
+	case mn == "sqrdmlah":
+		// SQRDMLAH (vector, ARMv8.1 RDM): 0 Q 1 01110 size 0 Rm 1000 0 1 Rn Rd.
+		if len(ops) != 3 {
+			return bad()
+		}
+		d, n, m := ops[0], ops[1], ops[2]
+		if (d.elem != 's' && d.elem != 'h') || m.index >= 0 || n.bits() != d.bits() || n.elem != d.elem || m.elem != d.elem || m.count != d.count {
+			return bad()
+		}
+		return 0x2e008400 | d.q()<<30 | elemSize[d.elem]<<22 | m.reg<<16 | n.reg<<5 | d.reg, nil
 	case mn == "sdot":
 		if len(ops) != 3 {
 			return bad()

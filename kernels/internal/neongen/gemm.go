@@ -897,7 +897,7 @@ func genDot(a *Asm, name string, f32 bool, mr int) {
 // half: only channels 4-7 of the block (sums V2r+1), stored at dst+4: the
 // overlapping last block when n % 8 <= 4 (see genNeonP).
 func genDot8(a *Asm, name string, half bool) {
-	a.L("\n// func %s(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk int, w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, scr *[40]int32)", name)
+	a.L("\n// func %s(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk int, w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, scr *[56]int32)", name)
 	a.L("TEXT ·%s(SB), NOSPLIT, $0-104", name)
 	a.L("\tMOVD\tdst+0(FP), R0")
 	a.L("\tMOVD\tdstStride+8(FP), R1")
@@ -916,6 +916,13 @@ func genDot8(a *Asm, name string, half bool) {
 	if half {
 		a.L("\tADD\t$4, R0, R0")
 	}
+	// zOut as 16 int32 lanes at scr+160 (R23): the destinations of the fast
+	// epilogue's SQRDMLAHs, four registers a load
+	a.L("\tADD\t$160, R21, R23")
+	for i := 0; i < 4; i++ {
+		a.L("\tVDUP\tR11, V%d.S4", 20+i)
+	}
+	a.L("\tVST1\t[V20.S4, V21.S4, V22.S4, V23.S4], (R23)")
 	clampFlag(a)
 	rowEnd(a)
 	loopCount(a, "R7")
@@ -974,12 +981,69 @@ func genDot8(a *Asm, name string, half bool) {
 	kshapeJump(a, "R7", "rg")
 	// M0 M1 R0 R1 into V16-V19, zOut (int16) into V20
 	epilogue := func(slow bool, sfx string) {
-		a.L("\tVLD1\t(R21), [V16.S4, V17.S4, V18.S4, V19.S4]")
-		a.L("\tVDUP\tR11, V20.H8")
+		if slow {
+			a.L("\tVLD1\t(R21), [V16.S4, V17.S4, V18.S4, V19.S4]")
+			a.L("\tVDUP\tR11, V20.H8")
+		}
 		grid := func() {
 			for i := pick(half, 1, 0); i < 16; i += pick(half, 2, 1) {
 				a.W("sqrdmulh v%d.4s, v%d.4s, v%d.4s", i, i, 16+i%2)
 			}
+		}
+		if !slow {
+			// On the grid, no clamp narrower than int8: SQRDMLAH (ARMv8.1
+			// RDM, in every dotprod CPU) adds zOut to SQRDMULH's y in the
+			// same instruction, sat32(zOut + y); the two SQXTNs then give
+			// sat8(y + zOut). Per block of 8 rows: 4 loads of zOut copies
+			// and no SQADDs (5 instructions fewer than SQRDMULH + SQADD).
+			a.L("\tCBNZ\tR22, slow%s", sfx)
+			a.L("\tVLD1\t(R21), [V16.S4, V17.S4]")
+			if half {
+				a.L("\tVLD1\t(R23), [V20.S4, V21.S4, V22.S4, V23.S4]")
+				a.L("\tVLD1\t(R23), [V24.S4, V25.S4, V26.S4, V27.S4]")
+				for r := 0; r < 8; r++ {
+					a.W("sqrdmlah v%d.4s, v%d.4s, v17.4s", 20+r, 2*r+1)
+				}
+				for p := 0; p < 4; p++ {
+					a.W("sqxtn v%d.4h, v%d.4s", p, 20+2*p)
+					a.W("sqxtn2 v%d.8h, v%d.4s", p, 21+2*p)
+				}
+				a.W("sqxtn v8.8b, v0.8h")
+				a.W("sqxtn2 v8.16b, v1.8h")
+				a.W("sqxtn v9.8b, v2.8h")
+				a.W("sqxtn2 v9.16b, v3.8h")
+				for r := 0; r < 8; r++ {
+					a.L("\tVST1.P\tV%d.S[%d], (R26)(R1)", 8+r/4, r%4)
+				}
+				return
+			}
+			for q := 0; q < 3; q++ {
+				a.L("\tVLD1\t(R23), [V%d.S4, V%d.S4, V%d.S4, V%d.S4]", 20+4*q, 21+4*q, 22+4*q, 23+4*q)
+			}
+			// rows 0-5, then 6-7 (a fourth load), int16 row r into Vr
+			for i := 0; i < 12; i++ {
+				a.W("sqrdmlah v%d.4s, v%d.4s, v%d.4s", 20+i, i, 16+i%2)
+			}
+			for r := 0; r < 6; r++ {
+				a.W("sqxtn v%d.4h, v%d.4s", r, 20+2*r)
+				a.W("sqxtn2 v%d.8h, v%d.4s", r, 21+2*r)
+			}
+			a.L("\tVLD1\t(R23), [V20.S4, V21.S4, V22.S4, V23.S4]")
+			for i := 12; i < 16; i++ {
+				a.W("sqrdmlah v%d.4s, v%d.4s, v%d.4s", 8+i, i, 16+i%2)
+			}
+			for r := 6; r < 8; r++ {
+				a.W("sqxtn v%d.4h, v%d.4s", r, 8+2*r)
+				a.W("sqxtn2 v%d.8h, v%d.4s", r, 9+2*r)
+			}
+			for p := 0; p < 4; p++ {
+				a.W("sqxtn v%d.8b, v%d.8h", 8+p, 2*p)
+				a.W("sqxtn2 v%d.16b, v%d.8h", 8+p, 2*p+1)
+			}
+			for r := 0; r < 8; r++ {
+				a.L("\tVST1.P\tV%d.D[%d], (R26)(R1)", 8+r/2, r%2)
+			}
+			return
 		}
 		if slow {
 			a.L("\tTBZ\t$1, R22, sgrid%s", sfx)
