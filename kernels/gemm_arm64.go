@@ -325,7 +325,7 @@ func gemmQ8Arm64(name string, l gemmLayout, fn gemmQ8Asm, dst []int8, dstStride 
 func gemmQ8Blocks(l gemmLayout, fn gemmQ8Asm, dst []int8, dstStride int, src *int8, srcStride, rows, k, n int,
 	w []int8, bias []int32, rq []quant.Multiplier, zOut, qmin, qmax int32) {
 	kp := l.kpad(k)
-	if fn == q8Dot && n >= dotPackMinN && rows >= 8 {
+	if fn == q8Dot && dotPackPays(rows&^7, kp, n) {
 		r := gemmQ8DotPacked(dst, dstStride, src, srcStride, rows&^7, kp, n, w, bias, rq, zOut, qmin, qmax)
 		if r == rows {
 			return
@@ -470,12 +470,29 @@ func gemmQS8F32Dot(dst []float32, src []int8, srcStride int, pixels, k, n int, w
 
 // The dotprod tier packs the 8-row groups of a GEMM's input once
 // (packDot8Rows) when its n channels span several blocks: every block then
-// loads a 16-k step of 8 rows with 2 loads instead of 8, for about 10
-// instructions of packing per step.
-const (
-	dotPackMinN  = 9        // a full block and the overlapping last
-	dotPackBytes = 32 << 10 // scratch of one call: rows*kpad bytes a chunk
-)
+// loads a 16-k step of 8 rows with 2 loads instead of 8.
+const dotPackBytes = 32 << 10 // scratch of one call: rows*kpad bytes a chunk
+
+// dotPackPays reports whether packing rows8 rows of kpad bytes saves
+// instructions over the nb blocks of n channels (the overlapping last
+// block, whole or half, counts as one). Per 8-row group, from the
+// generated code: the packed kernels save 2 + 6 per 16-k step + 7 per 8-k
+// or 4-k step for each block; packDot8Rows costs 9 + 11 and 9 of them;
+// a call's fixed cost (the scratch slot, the extra calls) is about
+// dotPackCall. Two blocks barely gain or lose (s + 5t > 5); from three on
+// it pays for every k. On a MixNet-S frame (frames.sh, cortex-a76) the GEMM
+// symbols count 4 k fewer with this rule than packing every n > 16, 12 k
+// fewer than every n > 8, 34 k fewer than every n > 20.
+func dotPackPays(rows8, kp, n int) bool {
+	if n <= 8 || rows8 < 8 {
+		return false
+	}
+	s, t := kp/16, (kp>>3&1)+(kp>>2&1)
+	nb := (n + 7) / 8
+	return rows8/8*(nb*(2+6*s+7*t)-(9+11*s+9*t)) > dotPackCall
+}
+
+const dotPackCall = 150
 
 // dotPackLimit is the packed bytes of one chunk (tests lower it to force
 // several chunks).
