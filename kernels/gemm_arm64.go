@@ -72,6 +72,25 @@ func gemmQ8NeonH(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad,
 func gemmQ8Dot8H(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk int,
 	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, scr *[56]int32)
 
+// gemmQ8Dot8Packed and gemmQ8Dot8HPacked are gemmQ8Dot8 and gemmQ8Dot8H
+// over rows packed by packDot8Rows (srcStride = kpad): a 16-k step's inputs
+// are 2 loads instead of 8.
+//
+//go:noescape
+func gemmQ8Dot8Packed(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk int,
+	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, scr *[56]int32)
+
+//go:noescape
+func gemmQ8Dot8HPacked(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk int,
+	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, scr *[56]int32)
+
+// packDot8Rows copies rows (a multiple of 8) rows of kpad bytes, srcStride
+// apart, to dst as [rows/8][kpad/16][8][16], then the 8-k and 4-k tail
+// steps as [8][8] and [8][4] (rows*kpad bytes).
+//
+//go:noescape
+func packDot8Rows(dst *int8, src *int8, srcStride, rows, kpad int)
+
 //go:noescape
 func gemmQ8Dot1(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int,
 	w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32)
@@ -306,6 +325,13 @@ func gemmQ8Arm64(name string, l gemmLayout, fn gemmQ8Asm, dst []int8, dstStride 
 func gemmQ8Blocks(l gemmLayout, fn gemmQ8Asm, dst []int8, dstStride int, src *int8, srcStride, rows, k, n int,
 	w []int8, bias []int32, rq []quant.Multiplier, zOut, qmin, qmax int32) {
 	kp := l.kpad(k)
+	if fn == q8Dot && dotPackPays(rows&^7, kp, n) {
+		r := gemmQ8DotPacked(dst, dstStride, src, srcStride, rows&^7, kp, n, w, bias, rq, zOut, qmin, qmax)
+		if r == rows {
+			return
+		}
+		dst, src, rows = dst[r*dstStride:], (*int8)(unsafe.Add(unsafe.Pointer(src), r*srcStride)), rows-r
+	}
 	if r4, n8 := rows&^3, n&^7; fn == q8Neon && kp == 8 && r4 > 0 && n8 > 0 {
 		// k <= 8: the 8-channel kernel for the 4-row groups of the first
 		// n8 channels, the usual kernels for the rest.
@@ -440,4 +466,74 @@ func gemmQS8F32Neon(dst []float32, src []int8, srcStride int, pixels, k, n int, 
 
 func gemmQS8F32Dot(dst []float32, src []int8, srcStride int, pixels, k, n int, w []int8, bias []int32, scale []float32) {
 	gemmF32Arm64("GEMMQS8F32 dotprod", dotLayout, f32Dot, dst, src, srcStride, pixels, k, n, w, bias, scale)
+}
+
+// The dotprod tier packs the 8-row groups of a GEMM's input once
+// (packDot8Rows) when its n channels span several blocks: every block then
+// loads a 16-k step of 8 rows with 2 loads instead of 8.
+const dotPackBytes = 32 << 10 // scratch of one call: rows*kpad bytes a chunk
+
+// dotPackPays reports whether packing rows8 rows of kpad bytes saves
+// instructions over the nb blocks of n channels (the overlapping last
+// block, whole or half, counts as one). Per 8-row group, from the
+// generated code: the packed kernels save 2 + 6 per 16-k step + 7 per 8-k
+// or 4-k step for each block; packDot8Rows costs 9 + 11 and 9 of them;
+// a call's fixed cost (the scratch slot, the extra calls) is about
+// dotPackCall. Two blocks barely gain or lose (s + 5t > 5); from three on
+// it pays for every k. On a MixNet-S frame (frames.sh, cortex-a76) the GEMM
+// symbols count 4 k fewer with this rule than packing every n > 16, 12 k
+// fewer than every n > 8, 34 k fewer than every n > 20.
+func dotPackPays(rows8, kp, n int) bool {
+	if n <= 8 || rows8 < 8 {
+		return false
+	}
+	s, t := kp/16, (kp>>3&1)+(kp>>2&1)
+	nb := (n + 7) / 8
+	return rows8/8*(nb*(2+6*s+7*t)-(9+11*s+9*t)) > dotPackCall
+}
+
+const dotPackCall = 150
+
+// dotPackLimit is the packed bytes of one chunk (tests lower it to force
+// several chunks).
+var dotPackLimit = dotPackBytes
+
+type dotPackScratch struct {
+	rows [dotPackBytes]int8
+	scr  [56]int32
+}
+
+// dotPackPool holds the packed rows of concurrent calls (one per worker
+// thread); a call that finds every slot busy runs unpacked.
+var dotPackPool scratchSlots[dotPackScratch]
+
+// gemmQ8DotPacked computes rows8 (a multiple of 8) rows of n > 8 channels
+// over packed chunks of rows; it returns the rows done: rows8, or 0 when
+// no scratch is free or a chunk of 8 rows does not fit.
+func gemmQ8DotPacked(dst []int8, dstStride int, src *int8, srcStride, rows8, kp, n int,
+	w []int8, bias []int32, rq []quant.Multiplier, zOut, qmin, qmax int32) int {
+	chunk := dotPackLimit / kp &^ 7
+	if chunk == 0 {
+		return 0
+	}
+	sc, slot := dotPackPool.take()
+	if sc == nil {
+		return 0
+	}
+	nfull, tail := n/8, n%8
+	c0 := max(n-8, 0)
+	for r0 := 0; r0 < rows8; r0 += chunk {
+		m := min(chunk, rows8-r0)
+		packDot8Rows(&sc.rows[0], (*int8)(unsafe.Add(unsafe.Pointer(src), r0*srcStride)), srcStride, m, kp)
+		d := dst[r0*dstStride:]
+		gemmQ8Dot8Packed(&d[0], dstStride, &sc.rows[0], kp, m, kp, nfull, &w[0], &bias[0], &rq[0], zOut, qmin, qmax, &sc.scr)
+		switch { // the overlapping last block: its channels 4-7, or all 8
+		case tail > 0 && tail <= 4:
+			gemmQ8Dot8HPacked(&d[c0], dstStride, &sc.rows[0], kp, m, kp, 1, &w[nfull*8*kp], &bias[c0], &rq[c0], zOut, qmin, qmax, &sc.scr)
+		case tail > 4:
+			gemmQ8Dot8Packed(&d[c0], dstStride, &sc.rows[0], kp, m, kp, 1, &w[nfull*8*kp], &bias[c0], &rq[c0], zOut, qmin, qmax, &sc.scr)
+		}
+	}
+	dotPackPool.release(slot)
+	return rows8
 }

@@ -4225,6 +4225,3709 @@ nextblk:
 	BNE	blk
 	RET
 
+// func gemmQ8Dot8Packed(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk int, w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, scr *[56]int32)
+TEXT ·gemmQ8Dot8Packed(SB), NOSPLIT, $0-104
+	MOVD	dst+0(FP), R0
+	MOVD	dstStride+8(FP), R1
+	MOVD	src+16(FP), R2
+	MOVD	srcStride+24(FP), R3
+	MOVD	rows+32(FP), R4
+	MOVD	kpad+40(FP), R5
+	MOVD	nblk+48(FP), R6
+	MOVD	w+56(FP), R8
+	MOVD	bias+64(FP), R9
+	MOVD	rq+72(FP), R10
+	MOVW	zOut+80(FP), R11
+	MOVW	qmin+84(FP), R12
+	MOVW	qmax+88(FP), R13
+	MOVD	scr+96(FP), R21
+	ADD	$160, R21, R23
+	VDUP	R11, V20.S4
+	VDUP	R11, V21.S4
+	VDUP	R11, V22.S4
+	VDUP	R11, V23.S4
+	VST1	[V20.S4, V21.S4, V22.S4, V23.S4], (R23)
+	MOVD	$-128, R20
+	CMP	R20, R12
+	CSET	NE, R22
+	MOVD	$127, R20
+	CMP	R20, R13
+	CSET	NE, R20
+	ORR	R20, R22, R22
+	MUL	R4, R3, R4
+	ADD	R2, R4, R4
+	LSR	$4, R5, R7
+	ADD	$1, R7, R7
+	LSR	$1, R7, R7
+	ADD	$64, R21, R16
+blk:
+	VLD2	(R10), [V24.S4, V25.S4]
+	ADD	$32, R10, R20
+	VLD2	(R20), [V26.S4, V27.S4]
+	VORR	V24.B16, V24.B16, V16.B16
+	VORR	V26.B16, V26.B16, V17.B16
+	MOVW	$1, R20
+	VDUP	R20, V28.S4
+	VEOR	V29.B16, V29.B16, V29.B16
+	VSUB	V25.S4, V29.S4, V0.S4
+	WORD $0x4ea04701 // sshl v1.4s, v24.4s, v0.4s
+	WORD $0x4eb94420 // sshl v0.4s, v1.4s, v25.4s
+	WORD $0x6eb88c00 // cmeq v0.4s, v0.4s, v24.4s
+	WORD $0x4ebd3f22 // cmge v2.4s, v25.4s, v29.4s
+	WORD $0x4e221c00 // and v0.16b, v0.16b, v2.16b
+	VSUB	V27.S4, V29.S4, V3.S4
+	WORD $0x4ea34744 // sshl v4.4s, v26.4s, v3.4s
+	WORD $0x4ebb4483 // sshl v3.4s, v4.4s, v27.4s
+	WORD $0x6eba8c63 // cmeq v3.4s, v3.4s, v26.4s
+	WORD $0x4ebd3f62 // cmge v2.4s, v27.4s, v29.4s
+	WORD $0x4e221c63 // and v3.16b, v3.16b, v2.16b
+	WORD $0x4e231c00 // and v0.16b, v0.16b, v3.16b
+	VMOV	V0.D[0], R24
+	VMOV	V0.D[1], R20
+	AND	R20, R24, R24
+	CMN	$1, R24
+	CSET	NE, R25
+	CBNZ	R25, offgrid
+	VORR	V1.B16, V1.B16, V16.B16
+	VORR	V4.B16, V4.B16, V17.B16
+offgrid:
+	VSUB	V25.S4, V28.S4, V20.S4
+	WORD $0x4ebd6694 // smax v20.4s, v20.4s, v29.4s
+	WORD $0x4ebc6739 // smax v25.4s, v25.4s, v28.4s
+	VSUB	V25.S4, V29.S4, V18.S4
+	VSUB	V27.S4, V28.S4, V21.S4
+	WORD $0x4ebd66b5 // smax v21.4s, v21.4s, v29.4s
+	WORD $0x4ebc677b // smax v27.4s, v27.4s, v28.4s
+	VSUB	V27.S4, V29.S4, V19.S4
+	VST1	[V16.S4, V17.S4, V18.S4, V19.S4], (R21)
+	VLD1	(R9), [V16.S4, V17.S4]
+	VORR	V16.B16, V16.B16, V18.B16
+	VORR	V17.B16, V17.B16, V19.B16
+	ADD	$64, R21, R20
+	VST1.P	[V16.S4, V17.S4, V18.S4, V19.S4], 64(R20)
+	VST1	[V20.S4, V21.S4], (R20)
+	VORR	V20.B16, V21.B16, V20.B16
+	VMOV	V20.D[0], R24
+	VMOV	V20.D[1], R20
+	ORR	R20, R24, R24
+	AND	$1, R22, R22
+	CMP	ZR, R24
+	CSET	NE, R20
+	AND	R25, R20, R20
+	ORR	R25<<1, R22, R22
+	ORR	R20<<2, R22, R22
+	MOVD	R2, R14
+	MOVD	R0, R26
+	CBZ	R7, noloop
+	TBNZ	$3, R5, loop8
+	TBNZ	$2, R5, rg_101
+	B	rg_100
+loop8:
+	TBNZ	$2, R5, rg_111
+	B	rg_110
+noloop:
+	TBNZ	$3, R5, noloop8
+	B	rg_001
+noloop8:
+	TBNZ	$2, R5, rg_011
+	B	rg_010
+rg_100:
+	VLD1	(R16), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R16), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R16), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1	(R16), [V12.S4, V13.S4, V14.S4, V15.S4]
+	MOVD	R8, R24
+	MOVD	R7, R25
+	TBNZ	$4, R5, kmid_100
+kloop_100:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	64(R14), [V24.B16, V25.B16, V26.B16, V27.B16]
+	VLD1.P	64(R14), [V28.B16, V29.B16, V30.B16, V31.B16]
+	WORD $0x4f98e200 // sdot v0.4s, v16.16b, v24.4b[0]
+	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
+	WORD $0x4f99e202 // sdot v2.4s, v16.16b, v25.4b[0]
+	WORD $0x4f99e223 // sdot v3.4s, v17.16b, v25.4b[0]
+	WORD $0x4f9ae204 // sdot v4.4s, v16.16b, v26.4b[0]
+	WORD $0x4f9ae225 // sdot v5.4s, v17.16b, v26.4b[0]
+	WORD $0x4f9be206 // sdot v6.4s, v16.16b, v27.4b[0]
+	WORD $0x4f9be227 // sdot v7.4s, v17.16b, v27.4b[0]
+	WORD $0x4f9ce208 // sdot v8.4s, v16.16b, v28.4b[0]
+	WORD $0x4f9ce229 // sdot v9.4s, v17.16b, v28.4b[0]
+	WORD $0x4f9de20a // sdot v10.4s, v16.16b, v29.4b[0]
+	WORD $0x4f9de22b // sdot v11.4s, v17.16b, v29.4b[0]
+	WORD $0x4f9ee20c // sdot v12.4s, v16.16b, v30.4b[0]
+	WORD $0x4f9ee22d // sdot v13.4s, v17.16b, v30.4b[0]
+	WORD $0x4f9fe20e // sdot v14.4s, v16.16b, v31.4b[0]
+	WORD $0x4f9fe22f // sdot v15.4s, v17.16b, v31.4b[0]
+	WORD $0x4fb8e240 // sdot v0.4s, v18.16b, v24.4b[1]
+	WORD $0x4fb8e261 // sdot v1.4s, v19.16b, v24.4b[1]
+	WORD $0x4fb9e242 // sdot v2.4s, v18.16b, v25.4b[1]
+	WORD $0x4fb9e263 // sdot v3.4s, v19.16b, v25.4b[1]
+	WORD $0x4fbae244 // sdot v4.4s, v18.16b, v26.4b[1]
+	WORD $0x4fbae265 // sdot v5.4s, v19.16b, v26.4b[1]
+	WORD $0x4fbbe246 // sdot v6.4s, v18.16b, v27.4b[1]
+	WORD $0x4fbbe267 // sdot v7.4s, v19.16b, v27.4b[1]
+	WORD $0x4fbce248 // sdot v8.4s, v18.16b, v28.4b[1]
+	WORD $0x4fbce269 // sdot v9.4s, v19.16b, v28.4b[1]
+	WORD $0x4fbde24a // sdot v10.4s, v18.16b, v29.4b[1]
+	WORD $0x4fbde26b // sdot v11.4s, v19.16b, v29.4b[1]
+	WORD $0x4fbee24c // sdot v12.4s, v18.16b, v30.4b[1]
+	WORD $0x4fbee26d // sdot v13.4s, v19.16b, v30.4b[1]
+	WORD $0x4fbfe24e // sdot v14.4s, v18.16b, v31.4b[1]
+	WORD $0x4fbfe26f // sdot v15.4s, v19.16b, v31.4b[1]
+	WORD $0x4f98ea80 // sdot v0.4s, v20.16b, v24.4b[2]
+	WORD $0x4f98eaa1 // sdot v1.4s, v21.16b, v24.4b[2]
+	WORD $0x4f99ea82 // sdot v2.4s, v20.16b, v25.4b[2]
+	WORD $0x4f99eaa3 // sdot v3.4s, v21.16b, v25.4b[2]
+	WORD $0x4f9aea84 // sdot v4.4s, v20.16b, v26.4b[2]
+	WORD $0x4f9aeaa5 // sdot v5.4s, v21.16b, v26.4b[2]
+	WORD $0x4f9bea86 // sdot v6.4s, v20.16b, v27.4b[2]
+	WORD $0x4f9beaa7 // sdot v7.4s, v21.16b, v27.4b[2]
+	WORD $0x4f9cea88 // sdot v8.4s, v20.16b, v28.4b[2]
+	WORD $0x4f9ceaa9 // sdot v9.4s, v21.16b, v28.4b[2]
+	WORD $0x4f9dea8a // sdot v10.4s, v20.16b, v29.4b[2]
+	WORD $0x4f9deaab // sdot v11.4s, v21.16b, v29.4b[2]
+	WORD $0x4f9eea8c // sdot v12.4s, v20.16b, v30.4b[2]
+	WORD $0x4f9eeaad // sdot v13.4s, v21.16b, v30.4b[2]
+	WORD $0x4f9fea8e // sdot v14.4s, v20.16b, v31.4b[2]
+	WORD $0x4f9feaaf // sdot v15.4s, v21.16b, v31.4b[2]
+	WORD $0x4fb8eac0 // sdot v0.4s, v22.16b, v24.4b[3]
+	WORD $0x4fb8eae1 // sdot v1.4s, v23.16b, v24.4b[3]
+	WORD $0x4fb9eac2 // sdot v2.4s, v22.16b, v25.4b[3]
+	WORD $0x4fb9eae3 // sdot v3.4s, v23.16b, v25.4b[3]
+	WORD $0x4fbaeac4 // sdot v4.4s, v22.16b, v26.4b[3]
+	WORD $0x4fbaeae5 // sdot v5.4s, v23.16b, v26.4b[3]
+	WORD $0x4fbbeac6 // sdot v6.4s, v22.16b, v27.4b[3]
+	WORD $0x4fbbeae7 // sdot v7.4s, v23.16b, v27.4b[3]
+	WORD $0x4fbceac8 // sdot v8.4s, v22.16b, v28.4b[3]
+	WORD $0x4fbceae9 // sdot v9.4s, v23.16b, v28.4b[3]
+	WORD $0x4fbdeaca // sdot v10.4s, v22.16b, v29.4b[3]
+	WORD $0x4fbdeaeb // sdot v11.4s, v23.16b, v29.4b[3]
+	WORD $0x4fbeeacc // sdot v12.4s, v22.16b, v30.4b[3]
+	WORD $0x4fbeeaed // sdot v13.4s, v23.16b, v30.4b[3]
+	WORD $0x4fbfeace // sdot v14.4s, v22.16b, v31.4b[3]
+	WORD $0x4fbfeaef // sdot v15.4s, v23.16b, v31.4b[3]
+kmid_100:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	64(R14), [V24.B16, V25.B16, V26.B16, V27.B16]
+	VLD1.P	64(R14), [V28.B16, V29.B16, V30.B16, V31.B16]
+	WORD $0x4f98e200 // sdot v0.4s, v16.16b, v24.4b[0]
+	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
+	WORD $0x4f99e202 // sdot v2.4s, v16.16b, v25.4b[0]
+	WORD $0x4f99e223 // sdot v3.4s, v17.16b, v25.4b[0]
+	WORD $0x4f9ae204 // sdot v4.4s, v16.16b, v26.4b[0]
+	WORD $0x4f9ae225 // sdot v5.4s, v17.16b, v26.4b[0]
+	WORD $0x4f9be206 // sdot v6.4s, v16.16b, v27.4b[0]
+	WORD $0x4f9be227 // sdot v7.4s, v17.16b, v27.4b[0]
+	WORD $0x4f9ce208 // sdot v8.4s, v16.16b, v28.4b[0]
+	WORD $0x4f9ce229 // sdot v9.4s, v17.16b, v28.4b[0]
+	WORD $0x4f9de20a // sdot v10.4s, v16.16b, v29.4b[0]
+	WORD $0x4f9de22b // sdot v11.4s, v17.16b, v29.4b[0]
+	WORD $0x4f9ee20c // sdot v12.4s, v16.16b, v30.4b[0]
+	WORD $0x4f9ee22d // sdot v13.4s, v17.16b, v30.4b[0]
+	WORD $0x4f9fe20e // sdot v14.4s, v16.16b, v31.4b[0]
+	WORD $0x4f9fe22f // sdot v15.4s, v17.16b, v31.4b[0]
+	WORD $0x4fb8e240 // sdot v0.4s, v18.16b, v24.4b[1]
+	WORD $0x4fb8e261 // sdot v1.4s, v19.16b, v24.4b[1]
+	WORD $0x4fb9e242 // sdot v2.4s, v18.16b, v25.4b[1]
+	WORD $0x4fb9e263 // sdot v3.4s, v19.16b, v25.4b[1]
+	WORD $0x4fbae244 // sdot v4.4s, v18.16b, v26.4b[1]
+	WORD $0x4fbae265 // sdot v5.4s, v19.16b, v26.4b[1]
+	WORD $0x4fbbe246 // sdot v6.4s, v18.16b, v27.4b[1]
+	WORD $0x4fbbe267 // sdot v7.4s, v19.16b, v27.4b[1]
+	WORD $0x4fbce248 // sdot v8.4s, v18.16b, v28.4b[1]
+	WORD $0x4fbce269 // sdot v9.4s, v19.16b, v28.4b[1]
+	WORD $0x4fbde24a // sdot v10.4s, v18.16b, v29.4b[1]
+	WORD $0x4fbde26b // sdot v11.4s, v19.16b, v29.4b[1]
+	WORD $0x4fbee24c // sdot v12.4s, v18.16b, v30.4b[1]
+	WORD $0x4fbee26d // sdot v13.4s, v19.16b, v30.4b[1]
+	WORD $0x4fbfe24e // sdot v14.4s, v18.16b, v31.4b[1]
+	WORD $0x4fbfe26f // sdot v15.4s, v19.16b, v31.4b[1]
+	WORD $0x4f98ea80 // sdot v0.4s, v20.16b, v24.4b[2]
+	WORD $0x4f98eaa1 // sdot v1.4s, v21.16b, v24.4b[2]
+	WORD $0x4f99ea82 // sdot v2.4s, v20.16b, v25.4b[2]
+	WORD $0x4f99eaa3 // sdot v3.4s, v21.16b, v25.4b[2]
+	WORD $0x4f9aea84 // sdot v4.4s, v20.16b, v26.4b[2]
+	WORD $0x4f9aeaa5 // sdot v5.4s, v21.16b, v26.4b[2]
+	WORD $0x4f9bea86 // sdot v6.4s, v20.16b, v27.4b[2]
+	WORD $0x4f9beaa7 // sdot v7.4s, v21.16b, v27.4b[2]
+	WORD $0x4f9cea88 // sdot v8.4s, v20.16b, v28.4b[2]
+	WORD $0x4f9ceaa9 // sdot v9.4s, v21.16b, v28.4b[2]
+	WORD $0x4f9dea8a // sdot v10.4s, v20.16b, v29.4b[2]
+	WORD $0x4f9deaab // sdot v11.4s, v21.16b, v29.4b[2]
+	WORD $0x4f9eea8c // sdot v12.4s, v20.16b, v30.4b[2]
+	WORD $0x4f9eeaad // sdot v13.4s, v21.16b, v30.4b[2]
+	WORD $0x4f9fea8e // sdot v14.4s, v20.16b, v31.4b[2]
+	WORD $0x4f9feaaf // sdot v15.4s, v21.16b, v31.4b[2]
+	WORD $0x4fb8eac0 // sdot v0.4s, v22.16b, v24.4b[3]
+	WORD $0x4fb8eae1 // sdot v1.4s, v23.16b, v24.4b[3]
+	WORD $0x4fb9eac2 // sdot v2.4s, v22.16b, v25.4b[3]
+	WORD $0x4fb9eae3 // sdot v3.4s, v23.16b, v25.4b[3]
+	WORD $0x4fbaeac4 // sdot v4.4s, v22.16b, v26.4b[3]
+	WORD $0x4fbaeae5 // sdot v5.4s, v23.16b, v26.4b[3]
+	WORD $0x4fbbeac6 // sdot v6.4s, v22.16b, v27.4b[3]
+	WORD $0x4fbbeae7 // sdot v7.4s, v23.16b, v27.4b[3]
+	WORD $0x4fbceac8 // sdot v8.4s, v22.16b, v28.4b[3]
+	WORD $0x4fbceae9 // sdot v9.4s, v23.16b, v28.4b[3]
+	WORD $0x4fbdeaca // sdot v10.4s, v22.16b, v29.4b[3]
+	WORD $0x4fbdeaeb // sdot v11.4s, v23.16b, v29.4b[3]
+	WORD $0x4fbeeacc // sdot v12.4s, v22.16b, v30.4b[3]
+	WORD $0x4fbeeaed // sdot v13.4s, v23.16b, v30.4b[3]
+	WORD $0x4fbfeace // sdot v14.4s, v22.16b, v31.4b[3]
+	WORD $0x4fbfeaef // sdot v15.4s, v23.16b, v31.4b[3]
+	SUBS	$1, R25, R25
+	BNE	kloop_100
+	CBNZ	R22, slow_100
+	VLD1	(R21), [V16.S4, V17.S4]
+	VLD1	(R23), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R23), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R23), [V28.S4, V29.S4, V30.S4, V31.S4]
+	WORD $0x6e908414 // sqrdmlah v20.4s, v0.4s, v16.4s
+	WORD $0x6e918435 // sqrdmlah v21.4s, v1.4s, v17.4s
+	WORD $0x6e908456 // sqrdmlah v22.4s, v2.4s, v16.4s
+	WORD $0x6e918477 // sqrdmlah v23.4s, v3.4s, v17.4s
+	WORD $0x6e908498 // sqrdmlah v24.4s, v4.4s, v16.4s
+	WORD $0x6e9184b9 // sqrdmlah v25.4s, v5.4s, v17.4s
+	WORD $0x6e9084da // sqrdmlah v26.4s, v6.4s, v16.4s
+	WORD $0x6e9184fb // sqrdmlah v27.4s, v7.4s, v17.4s
+	WORD $0x6e90851c // sqrdmlah v28.4s, v8.4s, v16.4s
+	WORD $0x6e91853d // sqrdmlah v29.4s, v9.4s, v17.4s
+	WORD $0x6e90855e // sqrdmlah v30.4s, v10.4s, v16.4s
+	WORD $0x6e91857f // sqrdmlah v31.4s, v11.4s, v17.4s
+	WORD $0x0e614a80 // sqxtn v0.4h, v20.4s
+	WORD $0x4e614aa0 // sqxtn2 v0.8h, v21.4s
+	WORD $0x0e614ac1 // sqxtn v1.4h, v22.4s
+	WORD $0x4e614ae1 // sqxtn2 v1.8h, v23.4s
+	WORD $0x0e614b02 // sqxtn v2.4h, v24.4s
+	WORD $0x4e614b22 // sqxtn2 v2.8h, v25.4s
+	WORD $0x0e614b43 // sqxtn v3.4h, v26.4s
+	WORD $0x4e614b63 // sqxtn2 v3.8h, v27.4s
+	WORD $0x0e614b84 // sqxtn v4.4h, v28.4s
+	WORD $0x4e614ba4 // sqxtn2 v4.8h, v29.4s
+	WORD $0x0e614bc5 // sqxtn v5.4h, v30.4s
+	WORD $0x4e614be5 // sqxtn2 v5.8h, v31.4s
+	VLD1	(R23), [V20.S4, V21.S4, V22.S4, V23.S4]
+	WORD $0x6e908594 // sqrdmlah v20.4s, v12.4s, v16.4s
+	WORD $0x6e9185b5 // sqrdmlah v21.4s, v13.4s, v17.4s
+	WORD $0x6e9085d6 // sqrdmlah v22.4s, v14.4s, v16.4s
+	WORD $0x6e9185f7 // sqrdmlah v23.4s, v15.4s, v17.4s
+	WORD $0x0e614a86 // sqxtn v6.4h, v20.4s
+	WORD $0x4e614aa6 // sqxtn2 v6.8h, v21.4s
+	WORD $0x0e614ac7 // sqxtn v7.4h, v22.4s
+	WORD $0x4e614ae7 // sqxtn2 v7.8h, v23.4s
+	WORD $0x0e214808 // sqxtn v8.8b, v0.8h
+	WORD $0x4e214828 // sqxtn2 v8.16b, v1.8h
+	WORD $0x0e214849 // sqxtn v9.8b, v2.8h
+	WORD $0x4e214869 // sqxtn2 v9.16b, v3.8h
+	WORD $0x0e21488a // sqxtn v10.8b, v4.8h
+	WORD $0x4e2148aa // sqxtn2 v10.16b, v5.8h
+	WORD $0x0e2148cb // sqxtn v11.8b, v6.8h
+	WORD $0x4e2148eb // sqxtn2 v11.16b, v7.8h
+	VST1.P	V8.D[0], (R26)(R1)
+	VST1.P	V8.D[1], (R26)(R1)
+	VST1.P	V9.D[0], (R26)(R1)
+	VST1.P	V9.D[1], (R26)(R1)
+	VST1.P	V10.D[0], (R26)(R1)
+	VST1.P	V10.D[1], (R26)(R1)
+	VST1.P	V11.D[0], (R26)(R1)
+	VST1.P	V11.D[1], (R26)(R1)
+nextrow_100:
+	CMP	R4, R14
+	BLO	rg_100
+	B	nextblk
+slow_100:
+	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VDUP	R11, V20.H8
+	TBZ	$1, R22, sgrid_100
+	TBZ	$2, R22, snosh_100
+	ADD	$128, R21, R20
+	VLD1	(R20), [V22.S4, V23.S4]
+	WORD $0x4eb64c00 // sqshl v0.4s, v0.4s, v22.4s
+	WORD $0x4eb74c21 // sqshl v1.4s, v1.4s, v23.4s
+	WORD $0x4eb64c42 // sqshl v2.4s, v2.4s, v22.4s
+	WORD $0x4eb74c63 // sqshl v3.4s, v3.4s, v23.4s
+	WORD $0x4eb64c84 // sqshl v4.4s, v4.4s, v22.4s
+	WORD $0x4eb74ca5 // sqshl v5.4s, v5.4s, v23.4s
+	WORD $0x4eb64cc6 // sqshl v6.4s, v6.4s, v22.4s
+	WORD $0x4eb74ce7 // sqshl v7.4s, v7.4s, v23.4s
+	WORD $0x4eb64d08 // sqshl v8.4s, v8.4s, v22.4s
+	WORD $0x4eb74d29 // sqshl v9.4s, v9.4s, v23.4s
+	WORD $0x4eb64d4a // sqshl v10.4s, v10.4s, v22.4s
+	WORD $0x4eb74d6b // sqshl v11.4s, v11.4s, v23.4s
+	WORD $0x4eb64d8c // sqshl v12.4s, v12.4s, v22.4s
+	WORD $0x4eb74dad // sqshl v13.4s, v13.4s, v23.4s
+	WORD $0x4eb64dce // sqshl v14.4s, v14.4s, v22.4s
+	WORD $0x4eb74def // sqshl v15.4s, v15.4s, v23.4s
+snosh_100:
+	WORD $0x4eb0b400 // sqdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb0b442 // sqdmulh v2.4s, v2.4s, v16.4s
+	WORD $0x4eb1b463 // sqdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x4eb0b484 // sqdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb0b4c6 // sqdmulh v6.4s, v6.4s, v16.4s
+	WORD $0x4eb1b4e7 // sqdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x4eb0b508 // sqdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb0b54a // sqdmulh v10.4s, v10.4s, v16.4s
+	WORD $0x4eb1b56b // sqdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x4eb0b58c // sqdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb0b5ce // sqdmulh v14.4s, v14.4s, v16.4s
+	WORD $0x4eb1b5ef // sqdmulh v15.4s, v15.4s, v17.4s
+	WORD $0x4eb25400 // srshl v0.4s, v0.4s, v18.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb25442 // srshl v2.4s, v2.4s, v18.4s
+	WORD $0x4eb35463 // srshl v3.4s, v3.4s, v19.4s
+	WORD $0x4eb25484 // srshl v4.4s, v4.4s, v18.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb254c6 // srshl v6.4s, v6.4s, v18.4s
+	WORD $0x4eb354e7 // srshl v7.4s, v7.4s, v19.4s
+	WORD $0x4eb25508 // srshl v8.4s, v8.4s, v18.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb2554a // srshl v10.4s, v10.4s, v18.4s
+	WORD $0x4eb3556b // srshl v11.4s, v11.4s, v19.4s
+	WORD $0x4eb2558c // srshl v12.4s, v12.4s, v18.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x4eb255ce // srshl v14.4s, v14.4s, v18.4s
+	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	B	snarrow_100
+sgrid_100:
+	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb0b442 // sqrdmulh v2.4s, v2.4s, v16.4s
+	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb0b484 // sqrdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb0b4c6 // sqrdmulh v6.4s, v6.4s, v16.4s
+	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x6eb0b508 // sqrdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb0b54a // sqrdmulh v10.4s, v10.4s, v16.4s
+	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x6eb0b5ce // sqrdmulh v14.4s, v14.4s, v16.4s
+	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
+snarrow_100:
+	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x0e614859 // sqxtn v25.4h, v2.4s
+	WORD $0x4e614879 // sqxtn2 v25.8h, v3.4s
+	WORD $0x0e61489a // sqxtn v26.4h, v4.4s
+	WORD $0x4e6148ba // sqxtn2 v26.8h, v5.4s
+	WORD $0x0e6148db // sqxtn v27.4h, v6.4s
+	WORD $0x4e6148fb // sqxtn2 v27.8h, v7.4s
+	WORD $0x0e61491c // sqxtn v28.4h, v8.4s
+	WORD $0x4e61493c // sqxtn2 v28.8h, v9.4s
+	WORD $0x0e61495d // sqxtn v29.4h, v10.4s
+	WORD $0x4e61497d // sqxtn2 v29.8h, v11.4s
+	WORD $0x0e61499e // sqxtn v30.4h, v12.4s
+	WORD $0x4e6149be // sqxtn2 v30.8h, v13.4s
+	WORD $0x0e6149df // sqxtn v31.4h, v14.4s
+	WORD $0x4e6149ff // sqxtn2 v31.8h, v15.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
+	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
+	WORD $0x4e740f9c // sqadd v28.8h, v28.8h, v20.8h
+	WORD $0x4e740fbd // sqadd v29.8h, v29.8h, v20.8h
+	WORD $0x4e740fde // sqadd v30.8h, v30.8h, v20.8h
+	WORD $0x4e740fff // sqadd v31.8h, v31.8h, v20.8h
+	WORD $0x0e214b00 // sqxtn v0.8b, v24.8h
+	WORD $0x4e214b20 // sqxtn2 v0.16b, v25.8h
+	WORD $0x0e214b41 // sqxtn v1.8b, v26.8h
+	WORD $0x4e214b61 // sqxtn2 v1.16b, v27.8h
+	WORD $0x0e214b82 // sqxtn v2.8b, v28.8h
+	WORD $0x4e214ba2 // sqxtn2 v2.16b, v29.8h
+	WORD $0x0e214bc3 // sqxtn v3.8b, v30.8h
+	WORD $0x4e214be3 // sqxtn2 v3.16b, v31.8h
+	TBZ	$0, R22, snoclamp_100
+	MOVW	qmin+84(FP), R20
+	VDUP	R20, V16.B16
+	MOVW	qmax+88(FP), R20
+	VDUP	R20, V17.B16
+	WORD $0x4e306400 // smax v0.16b, v0.16b, v16.16b
+	WORD $0x4e316c00 // smin v0.16b, v0.16b, v17.16b
+	WORD $0x4e306421 // smax v1.16b, v1.16b, v16.16b
+	WORD $0x4e316c21 // smin v1.16b, v1.16b, v17.16b
+	WORD $0x4e306442 // smax v2.16b, v2.16b, v16.16b
+	WORD $0x4e316c42 // smin v2.16b, v2.16b, v17.16b
+	WORD $0x4e306463 // smax v3.16b, v3.16b, v16.16b
+	WORD $0x4e316c63 // smin v3.16b, v3.16b, v17.16b
+snoclamp_100:
+	VST1.P	V0.D[0], (R26)(R1)
+	VST1.P	V0.D[1], (R26)(R1)
+	VST1.P	V1.D[0], (R26)(R1)
+	VST1.P	V1.D[1], (R26)(R1)
+	VST1.P	V2.D[0], (R26)(R1)
+	VST1.P	V2.D[1], (R26)(R1)
+	VST1.P	V3.D[0], (R26)(R1)
+	VST1.P	V3.D[1], (R26)(R1)
+	B	nextrow_100
+rg_101:
+	VLD1	(R16), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R16), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R16), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1	(R16), [V12.S4, V13.S4, V14.S4, V15.S4]
+	MOVD	R8, R24
+	MOVD	R7, R25
+	TBNZ	$4, R5, kmid_101
+kloop_101:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	64(R14), [V24.B16, V25.B16, V26.B16, V27.B16]
+	VLD1.P	64(R14), [V28.B16, V29.B16, V30.B16, V31.B16]
+	WORD $0x4f98e200 // sdot v0.4s, v16.16b, v24.4b[0]
+	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
+	WORD $0x4f99e202 // sdot v2.4s, v16.16b, v25.4b[0]
+	WORD $0x4f99e223 // sdot v3.4s, v17.16b, v25.4b[0]
+	WORD $0x4f9ae204 // sdot v4.4s, v16.16b, v26.4b[0]
+	WORD $0x4f9ae225 // sdot v5.4s, v17.16b, v26.4b[0]
+	WORD $0x4f9be206 // sdot v6.4s, v16.16b, v27.4b[0]
+	WORD $0x4f9be227 // sdot v7.4s, v17.16b, v27.4b[0]
+	WORD $0x4f9ce208 // sdot v8.4s, v16.16b, v28.4b[0]
+	WORD $0x4f9ce229 // sdot v9.4s, v17.16b, v28.4b[0]
+	WORD $0x4f9de20a // sdot v10.4s, v16.16b, v29.4b[0]
+	WORD $0x4f9de22b // sdot v11.4s, v17.16b, v29.4b[0]
+	WORD $0x4f9ee20c // sdot v12.4s, v16.16b, v30.4b[0]
+	WORD $0x4f9ee22d // sdot v13.4s, v17.16b, v30.4b[0]
+	WORD $0x4f9fe20e // sdot v14.4s, v16.16b, v31.4b[0]
+	WORD $0x4f9fe22f // sdot v15.4s, v17.16b, v31.4b[0]
+	WORD $0x4fb8e240 // sdot v0.4s, v18.16b, v24.4b[1]
+	WORD $0x4fb8e261 // sdot v1.4s, v19.16b, v24.4b[1]
+	WORD $0x4fb9e242 // sdot v2.4s, v18.16b, v25.4b[1]
+	WORD $0x4fb9e263 // sdot v3.4s, v19.16b, v25.4b[1]
+	WORD $0x4fbae244 // sdot v4.4s, v18.16b, v26.4b[1]
+	WORD $0x4fbae265 // sdot v5.4s, v19.16b, v26.4b[1]
+	WORD $0x4fbbe246 // sdot v6.4s, v18.16b, v27.4b[1]
+	WORD $0x4fbbe267 // sdot v7.4s, v19.16b, v27.4b[1]
+	WORD $0x4fbce248 // sdot v8.4s, v18.16b, v28.4b[1]
+	WORD $0x4fbce269 // sdot v9.4s, v19.16b, v28.4b[1]
+	WORD $0x4fbde24a // sdot v10.4s, v18.16b, v29.4b[1]
+	WORD $0x4fbde26b // sdot v11.4s, v19.16b, v29.4b[1]
+	WORD $0x4fbee24c // sdot v12.4s, v18.16b, v30.4b[1]
+	WORD $0x4fbee26d // sdot v13.4s, v19.16b, v30.4b[1]
+	WORD $0x4fbfe24e // sdot v14.4s, v18.16b, v31.4b[1]
+	WORD $0x4fbfe26f // sdot v15.4s, v19.16b, v31.4b[1]
+	WORD $0x4f98ea80 // sdot v0.4s, v20.16b, v24.4b[2]
+	WORD $0x4f98eaa1 // sdot v1.4s, v21.16b, v24.4b[2]
+	WORD $0x4f99ea82 // sdot v2.4s, v20.16b, v25.4b[2]
+	WORD $0x4f99eaa3 // sdot v3.4s, v21.16b, v25.4b[2]
+	WORD $0x4f9aea84 // sdot v4.4s, v20.16b, v26.4b[2]
+	WORD $0x4f9aeaa5 // sdot v5.4s, v21.16b, v26.4b[2]
+	WORD $0x4f9bea86 // sdot v6.4s, v20.16b, v27.4b[2]
+	WORD $0x4f9beaa7 // sdot v7.4s, v21.16b, v27.4b[2]
+	WORD $0x4f9cea88 // sdot v8.4s, v20.16b, v28.4b[2]
+	WORD $0x4f9ceaa9 // sdot v9.4s, v21.16b, v28.4b[2]
+	WORD $0x4f9dea8a // sdot v10.4s, v20.16b, v29.4b[2]
+	WORD $0x4f9deaab // sdot v11.4s, v21.16b, v29.4b[2]
+	WORD $0x4f9eea8c // sdot v12.4s, v20.16b, v30.4b[2]
+	WORD $0x4f9eeaad // sdot v13.4s, v21.16b, v30.4b[2]
+	WORD $0x4f9fea8e // sdot v14.4s, v20.16b, v31.4b[2]
+	WORD $0x4f9feaaf // sdot v15.4s, v21.16b, v31.4b[2]
+	WORD $0x4fb8eac0 // sdot v0.4s, v22.16b, v24.4b[3]
+	WORD $0x4fb8eae1 // sdot v1.4s, v23.16b, v24.4b[3]
+	WORD $0x4fb9eac2 // sdot v2.4s, v22.16b, v25.4b[3]
+	WORD $0x4fb9eae3 // sdot v3.4s, v23.16b, v25.4b[3]
+	WORD $0x4fbaeac4 // sdot v4.4s, v22.16b, v26.4b[3]
+	WORD $0x4fbaeae5 // sdot v5.4s, v23.16b, v26.4b[3]
+	WORD $0x4fbbeac6 // sdot v6.4s, v22.16b, v27.4b[3]
+	WORD $0x4fbbeae7 // sdot v7.4s, v23.16b, v27.4b[3]
+	WORD $0x4fbceac8 // sdot v8.4s, v22.16b, v28.4b[3]
+	WORD $0x4fbceae9 // sdot v9.4s, v23.16b, v28.4b[3]
+	WORD $0x4fbdeaca // sdot v10.4s, v22.16b, v29.4b[3]
+	WORD $0x4fbdeaeb // sdot v11.4s, v23.16b, v29.4b[3]
+	WORD $0x4fbeeacc // sdot v12.4s, v22.16b, v30.4b[3]
+	WORD $0x4fbeeaed // sdot v13.4s, v23.16b, v30.4b[3]
+	WORD $0x4fbfeace // sdot v14.4s, v22.16b, v31.4b[3]
+	WORD $0x4fbfeaef // sdot v15.4s, v23.16b, v31.4b[3]
+kmid_101:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	64(R14), [V24.B16, V25.B16, V26.B16, V27.B16]
+	VLD1.P	64(R14), [V28.B16, V29.B16, V30.B16, V31.B16]
+	WORD $0x4f98e200 // sdot v0.4s, v16.16b, v24.4b[0]
+	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
+	WORD $0x4f99e202 // sdot v2.4s, v16.16b, v25.4b[0]
+	WORD $0x4f99e223 // sdot v3.4s, v17.16b, v25.4b[0]
+	WORD $0x4f9ae204 // sdot v4.4s, v16.16b, v26.4b[0]
+	WORD $0x4f9ae225 // sdot v5.4s, v17.16b, v26.4b[0]
+	WORD $0x4f9be206 // sdot v6.4s, v16.16b, v27.4b[0]
+	WORD $0x4f9be227 // sdot v7.4s, v17.16b, v27.4b[0]
+	WORD $0x4f9ce208 // sdot v8.4s, v16.16b, v28.4b[0]
+	WORD $0x4f9ce229 // sdot v9.4s, v17.16b, v28.4b[0]
+	WORD $0x4f9de20a // sdot v10.4s, v16.16b, v29.4b[0]
+	WORD $0x4f9de22b // sdot v11.4s, v17.16b, v29.4b[0]
+	WORD $0x4f9ee20c // sdot v12.4s, v16.16b, v30.4b[0]
+	WORD $0x4f9ee22d // sdot v13.4s, v17.16b, v30.4b[0]
+	WORD $0x4f9fe20e // sdot v14.4s, v16.16b, v31.4b[0]
+	WORD $0x4f9fe22f // sdot v15.4s, v17.16b, v31.4b[0]
+	WORD $0x4fb8e240 // sdot v0.4s, v18.16b, v24.4b[1]
+	WORD $0x4fb8e261 // sdot v1.4s, v19.16b, v24.4b[1]
+	WORD $0x4fb9e242 // sdot v2.4s, v18.16b, v25.4b[1]
+	WORD $0x4fb9e263 // sdot v3.4s, v19.16b, v25.4b[1]
+	WORD $0x4fbae244 // sdot v4.4s, v18.16b, v26.4b[1]
+	WORD $0x4fbae265 // sdot v5.4s, v19.16b, v26.4b[1]
+	WORD $0x4fbbe246 // sdot v6.4s, v18.16b, v27.4b[1]
+	WORD $0x4fbbe267 // sdot v7.4s, v19.16b, v27.4b[1]
+	WORD $0x4fbce248 // sdot v8.4s, v18.16b, v28.4b[1]
+	WORD $0x4fbce269 // sdot v9.4s, v19.16b, v28.4b[1]
+	WORD $0x4fbde24a // sdot v10.4s, v18.16b, v29.4b[1]
+	WORD $0x4fbde26b // sdot v11.4s, v19.16b, v29.4b[1]
+	WORD $0x4fbee24c // sdot v12.4s, v18.16b, v30.4b[1]
+	WORD $0x4fbee26d // sdot v13.4s, v19.16b, v30.4b[1]
+	WORD $0x4fbfe24e // sdot v14.4s, v18.16b, v31.4b[1]
+	WORD $0x4fbfe26f // sdot v15.4s, v19.16b, v31.4b[1]
+	WORD $0x4f98ea80 // sdot v0.4s, v20.16b, v24.4b[2]
+	WORD $0x4f98eaa1 // sdot v1.4s, v21.16b, v24.4b[2]
+	WORD $0x4f99ea82 // sdot v2.4s, v20.16b, v25.4b[2]
+	WORD $0x4f99eaa3 // sdot v3.4s, v21.16b, v25.4b[2]
+	WORD $0x4f9aea84 // sdot v4.4s, v20.16b, v26.4b[2]
+	WORD $0x4f9aeaa5 // sdot v5.4s, v21.16b, v26.4b[2]
+	WORD $0x4f9bea86 // sdot v6.4s, v20.16b, v27.4b[2]
+	WORD $0x4f9beaa7 // sdot v7.4s, v21.16b, v27.4b[2]
+	WORD $0x4f9cea88 // sdot v8.4s, v20.16b, v28.4b[2]
+	WORD $0x4f9ceaa9 // sdot v9.4s, v21.16b, v28.4b[2]
+	WORD $0x4f9dea8a // sdot v10.4s, v20.16b, v29.4b[2]
+	WORD $0x4f9deaab // sdot v11.4s, v21.16b, v29.4b[2]
+	WORD $0x4f9eea8c // sdot v12.4s, v20.16b, v30.4b[2]
+	WORD $0x4f9eeaad // sdot v13.4s, v21.16b, v30.4b[2]
+	WORD $0x4f9fea8e // sdot v14.4s, v20.16b, v31.4b[2]
+	WORD $0x4f9feaaf // sdot v15.4s, v21.16b, v31.4b[2]
+	WORD $0x4fb8eac0 // sdot v0.4s, v22.16b, v24.4b[3]
+	WORD $0x4fb8eae1 // sdot v1.4s, v23.16b, v24.4b[3]
+	WORD $0x4fb9eac2 // sdot v2.4s, v22.16b, v25.4b[3]
+	WORD $0x4fb9eae3 // sdot v3.4s, v23.16b, v25.4b[3]
+	WORD $0x4fbaeac4 // sdot v4.4s, v22.16b, v26.4b[3]
+	WORD $0x4fbaeae5 // sdot v5.4s, v23.16b, v26.4b[3]
+	WORD $0x4fbbeac6 // sdot v6.4s, v22.16b, v27.4b[3]
+	WORD $0x4fbbeae7 // sdot v7.4s, v23.16b, v27.4b[3]
+	WORD $0x4fbceac8 // sdot v8.4s, v22.16b, v28.4b[3]
+	WORD $0x4fbceae9 // sdot v9.4s, v23.16b, v28.4b[3]
+	WORD $0x4fbdeaca // sdot v10.4s, v22.16b, v29.4b[3]
+	WORD $0x4fbdeaeb // sdot v11.4s, v23.16b, v29.4b[3]
+	WORD $0x4fbeeacc // sdot v12.4s, v22.16b, v30.4b[3]
+	WORD $0x4fbeeaed // sdot v13.4s, v23.16b, v30.4b[3]
+	WORD $0x4fbfeace // sdot v14.4s, v22.16b, v31.4b[3]
+	WORD $0x4fbfeaef // sdot v15.4s, v23.16b, v31.4b[3]
+	SUBS	$1, R25, R25
+	BNE	kloop_101
+	VLD1.P	32(R24), [V16.B16, V17.B16]
+	VLD1.P	32(R14), [V24.B16, V25.B16]
+	WORD $0x4f98e200 // sdot v0.4s, v16.16b, v24.4b[0]
+	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
+	WORD $0x4fb8e202 // sdot v2.4s, v16.16b, v24.4b[1]
+	WORD $0x4fb8e223 // sdot v3.4s, v17.16b, v24.4b[1]
+	WORD $0x4f98ea04 // sdot v4.4s, v16.16b, v24.4b[2]
+	WORD $0x4f98ea25 // sdot v5.4s, v17.16b, v24.4b[2]
+	WORD $0x4fb8ea06 // sdot v6.4s, v16.16b, v24.4b[3]
+	WORD $0x4fb8ea27 // sdot v7.4s, v17.16b, v24.4b[3]
+	WORD $0x4f99e208 // sdot v8.4s, v16.16b, v25.4b[0]
+	WORD $0x4f99e229 // sdot v9.4s, v17.16b, v25.4b[0]
+	WORD $0x4fb9e20a // sdot v10.4s, v16.16b, v25.4b[1]
+	WORD $0x4fb9e22b // sdot v11.4s, v17.16b, v25.4b[1]
+	WORD $0x4f99ea0c // sdot v12.4s, v16.16b, v25.4b[2]
+	WORD $0x4f99ea2d // sdot v13.4s, v17.16b, v25.4b[2]
+	WORD $0x4fb9ea0e // sdot v14.4s, v16.16b, v25.4b[3]
+	WORD $0x4fb9ea2f // sdot v15.4s, v17.16b, v25.4b[3]
+	CBNZ	R22, slow_101
+	VLD1	(R21), [V16.S4, V17.S4]
+	VLD1	(R23), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R23), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R23), [V28.S4, V29.S4, V30.S4, V31.S4]
+	WORD $0x6e908414 // sqrdmlah v20.4s, v0.4s, v16.4s
+	WORD $0x6e918435 // sqrdmlah v21.4s, v1.4s, v17.4s
+	WORD $0x6e908456 // sqrdmlah v22.4s, v2.4s, v16.4s
+	WORD $0x6e918477 // sqrdmlah v23.4s, v3.4s, v17.4s
+	WORD $0x6e908498 // sqrdmlah v24.4s, v4.4s, v16.4s
+	WORD $0x6e9184b9 // sqrdmlah v25.4s, v5.4s, v17.4s
+	WORD $0x6e9084da // sqrdmlah v26.4s, v6.4s, v16.4s
+	WORD $0x6e9184fb // sqrdmlah v27.4s, v7.4s, v17.4s
+	WORD $0x6e90851c // sqrdmlah v28.4s, v8.4s, v16.4s
+	WORD $0x6e91853d // sqrdmlah v29.4s, v9.4s, v17.4s
+	WORD $0x6e90855e // sqrdmlah v30.4s, v10.4s, v16.4s
+	WORD $0x6e91857f // sqrdmlah v31.4s, v11.4s, v17.4s
+	WORD $0x0e614a80 // sqxtn v0.4h, v20.4s
+	WORD $0x4e614aa0 // sqxtn2 v0.8h, v21.4s
+	WORD $0x0e614ac1 // sqxtn v1.4h, v22.4s
+	WORD $0x4e614ae1 // sqxtn2 v1.8h, v23.4s
+	WORD $0x0e614b02 // sqxtn v2.4h, v24.4s
+	WORD $0x4e614b22 // sqxtn2 v2.8h, v25.4s
+	WORD $0x0e614b43 // sqxtn v3.4h, v26.4s
+	WORD $0x4e614b63 // sqxtn2 v3.8h, v27.4s
+	WORD $0x0e614b84 // sqxtn v4.4h, v28.4s
+	WORD $0x4e614ba4 // sqxtn2 v4.8h, v29.4s
+	WORD $0x0e614bc5 // sqxtn v5.4h, v30.4s
+	WORD $0x4e614be5 // sqxtn2 v5.8h, v31.4s
+	VLD1	(R23), [V20.S4, V21.S4, V22.S4, V23.S4]
+	WORD $0x6e908594 // sqrdmlah v20.4s, v12.4s, v16.4s
+	WORD $0x6e9185b5 // sqrdmlah v21.4s, v13.4s, v17.4s
+	WORD $0x6e9085d6 // sqrdmlah v22.4s, v14.4s, v16.4s
+	WORD $0x6e9185f7 // sqrdmlah v23.4s, v15.4s, v17.4s
+	WORD $0x0e614a86 // sqxtn v6.4h, v20.4s
+	WORD $0x4e614aa6 // sqxtn2 v6.8h, v21.4s
+	WORD $0x0e614ac7 // sqxtn v7.4h, v22.4s
+	WORD $0x4e614ae7 // sqxtn2 v7.8h, v23.4s
+	WORD $0x0e214808 // sqxtn v8.8b, v0.8h
+	WORD $0x4e214828 // sqxtn2 v8.16b, v1.8h
+	WORD $0x0e214849 // sqxtn v9.8b, v2.8h
+	WORD $0x4e214869 // sqxtn2 v9.16b, v3.8h
+	WORD $0x0e21488a // sqxtn v10.8b, v4.8h
+	WORD $0x4e2148aa // sqxtn2 v10.16b, v5.8h
+	WORD $0x0e2148cb // sqxtn v11.8b, v6.8h
+	WORD $0x4e2148eb // sqxtn2 v11.16b, v7.8h
+	VST1.P	V8.D[0], (R26)(R1)
+	VST1.P	V8.D[1], (R26)(R1)
+	VST1.P	V9.D[0], (R26)(R1)
+	VST1.P	V9.D[1], (R26)(R1)
+	VST1.P	V10.D[0], (R26)(R1)
+	VST1.P	V10.D[1], (R26)(R1)
+	VST1.P	V11.D[0], (R26)(R1)
+	VST1.P	V11.D[1], (R26)(R1)
+nextrow_101:
+	CMP	R4, R14
+	BLO	rg_101
+	B	nextblk
+slow_101:
+	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VDUP	R11, V20.H8
+	TBZ	$1, R22, sgrid_101
+	TBZ	$2, R22, snosh_101
+	ADD	$128, R21, R20
+	VLD1	(R20), [V22.S4, V23.S4]
+	WORD $0x4eb64c00 // sqshl v0.4s, v0.4s, v22.4s
+	WORD $0x4eb74c21 // sqshl v1.4s, v1.4s, v23.4s
+	WORD $0x4eb64c42 // sqshl v2.4s, v2.4s, v22.4s
+	WORD $0x4eb74c63 // sqshl v3.4s, v3.4s, v23.4s
+	WORD $0x4eb64c84 // sqshl v4.4s, v4.4s, v22.4s
+	WORD $0x4eb74ca5 // sqshl v5.4s, v5.4s, v23.4s
+	WORD $0x4eb64cc6 // sqshl v6.4s, v6.4s, v22.4s
+	WORD $0x4eb74ce7 // sqshl v7.4s, v7.4s, v23.4s
+	WORD $0x4eb64d08 // sqshl v8.4s, v8.4s, v22.4s
+	WORD $0x4eb74d29 // sqshl v9.4s, v9.4s, v23.4s
+	WORD $0x4eb64d4a // sqshl v10.4s, v10.4s, v22.4s
+	WORD $0x4eb74d6b // sqshl v11.4s, v11.4s, v23.4s
+	WORD $0x4eb64d8c // sqshl v12.4s, v12.4s, v22.4s
+	WORD $0x4eb74dad // sqshl v13.4s, v13.4s, v23.4s
+	WORD $0x4eb64dce // sqshl v14.4s, v14.4s, v22.4s
+	WORD $0x4eb74def // sqshl v15.4s, v15.4s, v23.4s
+snosh_101:
+	WORD $0x4eb0b400 // sqdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb0b442 // sqdmulh v2.4s, v2.4s, v16.4s
+	WORD $0x4eb1b463 // sqdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x4eb0b484 // sqdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb0b4c6 // sqdmulh v6.4s, v6.4s, v16.4s
+	WORD $0x4eb1b4e7 // sqdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x4eb0b508 // sqdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb0b54a // sqdmulh v10.4s, v10.4s, v16.4s
+	WORD $0x4eb1b56b // sqdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x4eb0b58c // sqdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb0b5ce // sqdmulh v14.4s, v14.4s, v16.4s
+	WORD $0x4eb1b5ef // sqdmulh v15.4s, v15.4s, v17.4s
+	WORD $0x4eb25400 // srshl v0.4s, v0.4s, v18.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb25442 // srshl v2.4s, v2.4s, v18.4s
+	WORD $0x4eb35463 // srshl v3.4s, v3.4s, v19.4s
+	WORD $0x4eb25484 // srshl v4.4s, v4.4s, v18.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb254c6 // srshl v6.4s, v6.4s, v18.4s
+	WORD $0x4eb354e7 // srshl v7.4s, v7.4s, v19.4s
+	WORD $0x4eb25508 // srshl v8.4s, v8.4s, v18.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb2554a // srshl v10.4s, v10.4s, v18.4s
+	WORD $0x4eb3556b // srshl v11.4s, v11.4s, v19.4s
+	WORD $0x4eb2558c // srshl v12.4s, v12.4s, v18.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x4eb255ce // srshl v14.4s, v14.4s, v18.4s
+	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	B	snarrow_101
+sgrid_101:
+	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb0b442 // sqrdmulh v2.4s, v2.4s, v16.4s
+	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb0b484 // sqrdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb0b4c6 // sqrdmulh v6.4s, v6.4s, v16.4s
+	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x6eb0b508 // sqrdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb0b54a // sqrdmulh v10.4s, v10.4s, v16.4s
+	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x6eb0b5ce // sqrdmulh v14.4s, v14.4s, v16.4s
+	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
+snarrow_101:
+	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x0e614859 // sqxtn v25.4h, v2.4s
+	WORD $0x4e614879 // sqxtn2 v25.8h, v3.4s
+	WORD $0x0e61489a // sqxtn v26.4h, v4.4s
+	WORD $0x4e6148ba // sqxtn2 v26.8h, v5.4s
+	WORD $0x0e6148db // sqxtn v27.4h, v6.4s
+	WORD $0x4e6148fb // sqxtn2 v27.8h, v7.4s
+	WORD $0x0e61491c // sqxtn v28.4h, v8.4s
+	WORD $0x4e61493c // sqxtn2 v28.8h, v9.4s
+	WORD $0x0e61495d // sqxtn v29.4h, v10.4s
+	WORD $0x4e61497d // sqxtn2 v29.8h, v11.4s
+	WORD $0x0e61499e // sqxtn v30.4h, v12.4s
+	WORD $0x4e6149be // sqxtn2 v30.8h, v13.4s
+	WORD $0x0e6149df // sqxtn v31.4h, v14.4s
+	WORD $0x4e6149ff // sqxtn2 v31.8h, v15.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
+	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
+	WORD $0x4e740f9c // sqadd v28.8h, v28.8h, v20.8h
+	WORD $0x4e740fbd // sqadd v29.8h, v29.8h, v20.8h
+	WORD $0x4e740fde // sqadd v30.8h, v30.8h, v20.8h
+	WORD $0x4e740fff // sqadd v31.8h, v31.8h, v20.8h
+	WORD $0x0e214b00 // sqxtn v0.8b, v24.8h
+	WORD $0x4e214b20 // sqxtn2 v0.16b, v25.8h
+	WORD $0x0e214b41 // sqxtn v1.8b, v26.8h
+	WORD $0x4e214b61 // sqxtn2 v1.16b, v27.8h
+	WORD $0x0e214b82 // sqxtn v2.8b, v28.8h
+	WORD $0x4e214ba2 // sqxtn2 v2.16b, v29.8h
+	WORD $0x0e214bc3 // sqxtn v3.8b, v30.8h
+	WORD $0x4e214be3 // sqxtn2 v3.16b, v31.8h
+	TBZ	$0, R22, snoclamp_101
+	MOVW	qmin+84(FP), R20
+	VDUP	R20, V16.B16
+	MOVW	qmax+88(FP), R20
+	VDUP	R20, V17.B16
+	WORD $0x4e306400 // smax v0.16b, v0.16b, v16.16b
+	WORD $0x4e316c00 // smin v0.16b, v0.16b, v17.16b
+	WORD $0x4e306421 // smax v1.16b, v1.16b, v16.16b
+	WORD $0x4e316c21 // smin v1.16b, v1.16b, v17.16b
+	WORD $0x4e306442 // smax v2.16b, v2.16b, v16.16b
+	WORD $0x4e316c42 // smin v2.16b, v2.16b, v17.16b
+	WORD $0x4e306463 // smax v3.16b, v3.16b, v16.16b
+	WORD $0x4e316c63 // smin v3.16b, v3.16b, v17.16b
+snoclamp_101:
+	VST1.P	V0.D[0], (R26)(R1)
+	VST1.P	V0.D[1], (R26)(R1)
+	VST1.P	V1.D[0], (R26)(R1)
+	VST1.P	V1.D[1], (R26)(R1)
+	VST1.P	V2.D[0], (R26)(R1)
+	VST1.P	V2.D[1], (R26)(R1)
+	VST1.P	V3.D[0], (R26)(R1)
+	VST1.P	V3.D[1], (R26)(R1)
+	B	nextrow_101
+rg_110:
+	VLD1	(R16), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R16), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R16), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1	(R16), [V12.S4, V13.S4, V14.S4, V15.S4]
+	MOVD	R8, R24
+	MOVD	R7, R25
+	TBNZ	$4, R5, kmid_110
+kloop_110:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	64(R14), [V24.B16, V25.B16, V26.B16, V27.B16]
+	VLD1.P	64(R14), [V28.B16, V29.B16, V30.B16, V31.B16]
+	WORD $0x4f98e200 // sdot v0.4s, v16.16b, v24.4b[0]
+	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
+	WORD $0x4f99e202 // sdot v2.4s, v16.16b, v25.4b[0]
+	WORD $0x4f99e223 // sdot v3.4s, v17.16b, v25.4b[0]
+	WORD $0x4f9ae204 // sdot v4.4s, v16.16b, v26.4b[0]
+	WORD $0x4f9ae225 // sdot v5.4s, v17.16b, v26.4b[0]
+	WORD $0x4f9be206 // sdot v6.4s, v16.16b, v27.4b[0]
+	WORD $0x4f9be227 // sdot v7.4s, v17.16b, v27.4b[0]
+	WORD $0x4f9ce208 // sdot v8.4s, v16.16b, v28.4b[0]
+	WORD $0x4f9ce229 // sdot v9.4s, v17.16b, v28.4b[0]
+	WORD $0x4f9de20a // sdot v10.4s, v16.16b, v29.4b[0]
+	WORD $0x4f9de22b // sdot v11.4s, v17.16b, v29.4b[0]
+	WORD $0x4f9ee20c // sdot v12.4s, v16.16b, v30.4b[0]
+	WORD $0x4f9ee22d // sdot v13.4s, v17.16b, v30.4b[0]
+	WORD $0x4f9fe20e // sdot v14.4s, v16.16b, v31.4b[0]
+	WORD $0x4f9fe22f // sdot v15.4s, v17.16b, v31.4b[0]
+	WORD $0x4fb8e240 // sdot v0.4s, v18.16b, v24.4b[1]
+	WORD $0x4fb8e261 // sdot v1.4s, v19.16b, v24.4b[1]
+	WORD $0x4fb9e242 // sdot v2.4s, v18.16b, v25.4b[1]
+	WORD $0x4fb9e263 // sdot v3.4s, v19.16b, v25.4b[1]
+	WORD $0x4fbae244 // sdot v4.4s, v18.16b, v26.4b[1]
+	WORD $0x4fbae265 // sdot v5.4s, v19.16b, v26.4b[1]
+	WORD $0x4fbbe246 // sdot v6.4s, v18.16b, v27.4b[1]
+	WORD $0x4fbbe267 // sdot v7.4s, v19.16b, v27.4b[1]
+	WORD $0x4fbce248 // sdot v8.4s, v18.16b, v28.4b[1]
+	WORD $0x4fbce269 // sdot v9.4s, v19.16b, v28.4b[1]
+	WORD $0x4fbde24a // sdot v10.4s, v18.16b, v29.4b[1]
+	WORD $0x4fbde26b // sdot v11.4s, v19.16b, v29.4b[1]
+	WORD $0x4fbee24c // sdot v12.4s, v18.16b, v30.4b[1]
+	WORD $0x4fbee26d // sdot v13.4s, v19.16b, v30.4b[1]
+	WORD $0x4fbfe24e // sdot v14.4s, v18.16b, v31.4b[1]
+	WORD $0x4fbfe26f // sdot v15.4s, v19.16b, v31.4b[1]
+	WORD $0x4f98ea80 // sdot v0.4s, v20.16b, v24.4b[2]
+	WORD $0x4f98eaa1 // sdot v1.4s, v21.16b, v24.4b[2]
+	WORD $0x4f99ea82 // sdot v2.4s, v20.16b, v25.4b[2]
+	WORD $0x4f99eaa3 // sdot v3.4s, v21.16b, v25.4b[2]
+	WORD $0x4f9aea84 // sdot v4.4s, v20.16b, v26.4b[2]
+	WORD $0x4f9aeaa5 // sdot v5.4s, v21.16b, v26.4b[2]
+	WORD $0x4f9bea86 // sdot v6.4s, v20.16b, v27.4b[2]
+	WORD $0x4f9beaa7 // sdot v7.4s, v21.16b, v27.4b[2]
+	WORD $0x4f9cea88 // sdot v8.4s, v20.16b, v28.4b[2]
+	WORD $0x4f9ceaa9 // sdot v9.4s, v21.16b, v28.4b[2]
+	WORD $0x4f9dea8a // sdot v10.4s, v20.16b, v29.4b[2]
+	WORD $0x4f9deaab // sdot v11.4s, v21.16b, v29.4b[2]
+	WORD $0x4f9eea8c // sdot v12.4s, v20.16b, v30.4b[2]
+	WORD $0x4f9eeaad // sdot v13.4s, v21.16b, v30.4b[2]
+	WORD $0x4f9fea8e // sdot v14.4s, v20.16b, v31.4b[2]
+	WORD $0x4f9feaaf // sdot v15.4s, v21.16b, v31.4b[2]
+	WORD $0x4fb8eac0 // sdot v0.4s, v22.16b, v24.4b[3]
+	WORD $0x4fb8eae1 // sdot v1.4s, v23.16b, v24.4b[3]
+	WORD $0x4fb9eac2 // sdot v2.4s, v22.16b, v25.4b[3]
+	WORD $0x4fb9eae3 // sdot v3.4s, v23.16b, v25.4b[3]
+	WORD $0x4fbaeac4 // sdot v4.4s, v22.16b, v26.4b[3]
+	WORD $0x4fbaeae5 // sdot v5.4s, v23.16b, v26.4b[3]
+	WORD $0x4fbbeac6 // sdot v6.4s, v22.16b, v27.4b[3]
+	WORD $0x4fbbeae7 // sdot v7.4s, v23.16b, v27.4b[3]
+	WORD $0x4fbceac8 // sdot v8.4s, v22.16b, v28.4b[3]
+	WORD $0x4fbceae9 // sdot v9.4s, v23.16b, v28.4b[3]
+	WORD $0x4fbdeaca // sdot v10.4s, v22.16b, v29.4b[3]
+	WORD $0x4fbdeaeb // sdot v11.4s, v23.16b, v29.4b[3]
+	WORD $0x4fbeeacc // sdot v12.4s, v22.16b, v30.4b[3]
+	WORD $0x4fbeeaed // sdot v13.4s, v23.16b, v30.4b[3]
+	WORD $0x4fbfeace // sdot v14.4s, v22.16b, v31.4b[3]
+	WORD $0x4fbfeaef // sdot v15.4s, v23.16b, v31.4b[3]
+kmid_110:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	64(R14), [V24.B16, V25.B16, V26.B16, V27.B16]
+	VLD1.P	64(R14), [V28.B16, V29.B16, V30.B16, V31.B16]
+	WORD $0x4f98e200 // sdot v0.4s, v16.16b, v24.4b[0]
+	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
+	WORD $0x4f99e202 // sdot v2.4s, v16.16b, v25.4b[0]
+	WORD $0x4f99e223 // sdot v3.4s, v17.16b, v25.4b[0]
+	WORD $0x4f9ae204 // sdot v4.4s, v16.16b, v26.4b[0]
+	WORD $0x4f9ae225 // sdot v5.4s, v17.16b, v26.4b[0]
+	WORD $0x4f9be206 // sdot v6.4s, v16.16b, v27.4b[0]
+	WORD $0x4f9be227 // sdot v7.4s, v17.16b, v27.4b[0]
+	WORD $0x4f9ce208 // sdot v8.4s, v16.16b, v28.4b[0]
+	WORD $0x4f9ce229 // sdot v9.4s, v17.16b, v28.4b[0]
+	WORD $0x4f9de20a // sdot v10.4s, v16.16b, v29.4b[0]
+	WORD $0x4f9de22b // sdot v11.4s, v17.16b, v29.4b[0]
+	WORD $0x4f9ee20c // sdot v12.4s, v16.16b, v30.4b[0]
+	WORD $0x4f9ee22d // sdot v13.4s, v17.16b, v30.4b[0]
+	WORD $0x4f9fe20e // sdot v14.4s, v16.16b, v31.4b[0]
+	WORD $0x4f9fe22f // sdot v15.4s, v17.16b, v31.4b[0]
+	WORD $0x4fb8e240 // sdot v0.4s, v18.16b, v24.4b[1]
+	WORD $0x4fb8e261 // sdot v1.4s, v19.16b, v24.4b[1]
+	WORD $0x4fb9e242 // sdot v2.4s, v18.16b, v25.4b[1]
+	WORD $0x4fb9e263 // sdot v3.4s, v19.16b, v25.4b[1]
+	WORD $0x4fbae244 // sdot v4.4s, v18.16b, v26.4b[1]
+	WORD $0x4fbae265 // sdot v5.4s, v19.16b, v26.4b[1]
+	WORD $0x4fbbe246 // sdot v6.4s, v18.16b, v27.4b[1]
+	WORD $0x4fbbe267 // sdot v7.4s, v19.16b, v27.4b[1]
+	WORD $0x4fbce248 // sdot v8.4s, v18.16b, v28.4b[1]
+	WORD $0x4fbce269 // sdot v9.4s, v19.16b, v28.4b[1]
+	WORD $0x4fbde24a // sdot v10.4s, v18.16b, v29.4b[1]
+	WORD $0x4fbde26b // sdot v11.4s, v19.16b, v29.4b[1]
+	WORD $0x4fbee24c // sdot v12.4s, v18.16b, v30.4b[1]
+	WORD $0x4fbee26d // sdot v13.4s, v19.16b, v30.4b[1]
+	WORD $0x4fbfe24e // sdot v14.4s, v18.16b, v31.4b[1]
+	WORD $0x4fbfe26f // sdot v15.4s, v19.16b, v31.4b[1]
+	WORD $0x4f98ea80 // sdot v0.4s, v20.16b, v24.4b[2]
+	WORD $0x4f98eaa1 // sdot v1.4s, v21.16b, v24.4b[2]
+	WORD $0x4f99ea82 // sdot v2.4s, v20.16b, v25.4b[2]
+	WORD $0x4f99eaa3 // sdot v3.4s, v21.16b, v25.4b[2]
+	WORD $0x4f9aea84 // sdot v4.4s, v20.16b, v26.4b[2]
+	WORD $0x4f9aeaa5 // sdot v5.4s, v21.16b, v26.4b[2]
+	WORD $0x4f9bea86 // sdot v6.4s, v20.16b, v27.4b[2]
+	WORD $0x4f9beaa7 // sdot v7.4s, v21.16b, v27.4b[2]
+	WORD $0x4f9cea88 // sdot v8.4s, v20.16b, v28.4b[2]
+	WORD $0x4f9ceaa9 // sdot v9.4s, v21.16b, v28.4b[2]
+	WORD $0x4f9dea8a // sdot v10.4s, v20.16b, v29.4b[2]
+	WORD $0x4f9deaab // sdot v11.4s, v21.16b, v29.4b[2]
+	WORD $0x4f9eea8c // sdot v12.4s, v20.16b, v30.4b[2]
+	WORD $0x4f9eeaad // sdot v13.4s, v21.16b, v30.4b[2]
+	WORD $0x4f9fea8e // sdot v14.4s, v20.16b, v31.4b[2]
+	WORD $0x4f9feaaf // sdot v15.4s, v21.16b, v31.4b[2]
+	WORD $0x4fb8eac0 // sdot v0.4s, v22.16b, v24.4b[3]
+	WORD $0x4fb8eae1 // sdot v1.4s, v23.16b, v24.4b[3]
+	WORD $0x4fb9eac2 // sdot v2.4s, v22.16b, v25.4b[3]
+	WORD $0x4fb9eae3 // sdot v3.4s, v23.16b, v25.4b[3]
+	WORD $0x4fbaeac4 // sdot v4.4s, v22.16b, v26.4b[3]
+	WORD $0x4fbaeae5 // sdot v5.4s, v23.16b, v26.4b[3]
+	WORD $0x4fbbeac6 // sdot v6.4s, v22.16b, v27.4b[3]
+	WORD $0x4fbbeae7 // sdot v7.4s, v23.16b, v27.4b[3]
+	WORD $0x4fbceac8 // sdot v8.4s, v22.16b, v28.4b[3]
+	WORD $0x4fbceae9 // sdot v9.4s, v23.16b, v28.4b[3]
+	WORD $0x4fbdeaca // sdot v10.4s, v22.16b, v29.4b[3]
+	WORD $0x4fbdeaeb // sdot v11.4s, v23.16b, v29.4b[3]
+	WORD $0x4fbeeacc // sdot v12.4s, v22.16b, v30.4b[3]
+	WORD $0x4fbeeaed // sdot v13.4s, v23.16b, v30.4b[3]
+	WORD $0x4fbfeace // sdot v14.4s, v22.16b, v31.4b[3]
+	WORD $0x4fbfeaef // sdot v15.4s, v23.16b, v31.4b[3]
+	SUBS	$1, R25, R25
+	BNE	kloop_110
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R14), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4f98e200 // sdot v0.4s, v16.16b, v24.4b[0]
+	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
+	WORD $0x4f98ea02 // sdot v2.4s, v16.16b, v24.4b[2]
+	WORD $0x4f98ea23 // sdot v3.4s, v17.16b, v24.4b[2]
+	WORD $0x4f99e204 // sdot v4.4s, v16.16b, v25.4b[0]
+	WORD $0x4f99e225 // sdot v5.4s, v17.16b, v25.4b[0]
+	WORD $0x4f99ea06 // sdot v6.4s, v16.16b, v25.4b[2]
+	WORD $0x4f99ea27 // sdot v7.4s, v17.16b, v25.4b[2]
+	WORD $0x4f9ae208 // sdot v8.4s, v16.16b, v26.4b[0]
+	WORD $0x4f9ae229 // sdot v9.4s, v17.16b, v26.4b[0]
+	WORD $0x4f9aea0a // sdot v10.4s, v16.16b, v26.4b[2]
+	WORD $0x4f9aea2b // sdot v11.4s, v17.16b, v26.4b[2]
+	WORD $0x4f9be20c // sdot v12.4s, v16.16b, v27.4b[0]
+	WORD $0x4f9be22d // sdot v13.4s, v17.16b, v27.4b[0]
+	WORD $0x4f9bea0e // sdot v14.4s, v16.16b, v27.4b[2]
+	WORD $0x4f9bea2f // sdot v15.4s, v17.16b, v27.4b[2]
+	WORD $0x4fb8e240 // sdot v0.4s, v18.16b, v24.4b[1]
+	WORD $0x4fb8e261 // sdot v1.4s, v19.16b, v24.4b[1]
+	WORD $0x4fb8ea42 // sdot v2.4s, v18.16b, v24.4b[3]
+	WORD $0x4fb8ea63 // sdot v3.4s, v19.16b, v24.4b[3]
+	WORD $0x4fb9e244 // sdot v4.4s, v18.16b, v25.4b[1]
+	WORD $0x4fb9e265 // sdot v5.4s, v19.16b, v25.4b[1]
+	WORD $0x4fb9ea46 // sdot v6.4s, v18.16b, v25.4b[3]
+	WORD $0x4fb9ea67 // sdot v7.4s, v19.16b, v25.4b[3]
+	WORD $0x4fbae248 // sdot v8.4s, v18.16b, v26.4b[1]
+	WORD $0x4fbae269 // sdot v9.4s, v19.16b, v26.4b[1]
+	WORD $0x4fbaea4a // sdot v10.4s, v18.16b, v26.4b[3]
+	WORD $0x4fbaea6b // sdot v11.4s, v19.16b, v26.4b[3]
+	WORD $0x4fbbe24c // sdot v12.4s, v18.16b, v27.4b[1]
+	WORD $0x4fbbe26d // sdot v13.4s, v19.16b, v27.4b[1]
+	WORD $0x4fbbea4e // sdot v14.4s, v18.16b, v27.4b[3]
+	WORD $0x4fbbea6f // sdot v15.4s, v19.16b, v27.4b[3]
+	CBNZ	R22, slow_110
+	VLD1	(R21), [V16.S4, V17.S4]
+	VLD1	(R23), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R23), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R23), [V28.S4, V29.S4, V30.S4, V31.S4]
+	WORD $0x6e908414 // sqrdmlah v20.4s, v0.4s, v16.4s
+	WORD $0x6e918435 // sqrdmlah v21.4s, v1.4s, v17.4s
+	WORD $0x6e908456 // sqrdmlah v22.4s, v2.4s, v16.4s
+	WORD $0x6e918477 // sqrdmlah v23.4s, v3.4s, v17.4s
+	WORD $0x6e908498 // sqrdmlah v24.4s, v4.4s, v16.4s
+	WORD $0x6e9184b9 // sqrdmlah v25.4s, v5.4s, v17.4s
+	WORD $0x6e9084da // sqrdmlah v26.4s, v6.4s, v16.4s
+	WORD $0x6e9184fb // sqrdmlah v27.4s, v7.4s, v17.4s
+	WORD $0x6e90851c // sqrdmlah v28.4s, v8.4s, v16.4s
+	WORD $0x6e91853d // sqrdmlah v29.4s, v9.4s, v17.4s
+	WORD $0x6e90855e // sqrdmlah v30.4s, v10.4s, v16.4s
+	WORD $0x6e91857f // sqrdmlah v31.4s, v11.4s, v17.4s
+	WORD $0x0e614a80 // sqxtn v0.4h, v20.4s
+	WORD $0x4e614aa0 // sqxtn2 v0.8h, v21.4s
+	WORD $0x0e614ac1 // sqxtn v1.4h, v22.4s
+	WORD $0x4e614ae1 // sqxtn2 v1.8h, v23.4s
+	WORD $0x0e614b02 // sqxtn v2.4h, v24.4s
+	WORD $0x4e614b22 // sqxtn2 v2.8h, v25.4s
+	WORD $0x0e614b43 // sqxtn v3.4h, v26.4s
+	WORD $0x4e614b63 // sqxtn2 v3.8h, v27.4s
+	WORD $0x0e614b84 // sqxtn v4.4h, v28.4s
+	WORD $0x4e614ba4 // sqxtn2 v4.8h, v29.4s
+	WORD $0x0e614bc5 // sqxtn v5.4h, v30.4s
+	WORD $0x4e614be5 // sqxtn2 v5.8h, v31.4s
+	VLD1	(R23), [V20.S4, V21.S4, V22.S4, V23.S4]
+	WORD $0x6e908594 // sqrdmlah v20.4s, v12.4s, v16.4s
+	WORD $0x6e9185b5 // sqrdmlah v21.4s, v13.4s, v17.4s
+	WORD $0x6e9085d6 // sqrdmlah v22.4s, v14.4s, v16.4s
+	WORD $0x6e9185f7 // sqrdmlah v23.4s, v15.4s, v17.4s
+	WORD $0x0e614a86 // sqxtn v6.4h, v20.4s
+	WORD $0x4e614aa6 // sqxtn2 v6.8h, v21.4s
+	WORD $0x0e614ac7 // sqxtn v7.4h, v22.4s
+	WORD $0x4e614ae7 // sqxtn2 v7.8h, v23.4s
+	WORD $0x0e214808 // sqxtn v8.8b, v0.8h
+	WORD $0x4e214828 // sqxtn2 v8.16b, v1.8h
+	WORD $0x0e214849 // sqxtn v9.8b, v2.8h
+	WORD $0x4e214869 // sqxtn2 v9.16b, v3.8h
+	WORD $0x0e21488a // sqxtn v10.8b, v4.8h
+	WORD $0x4e2148aa // sqxtn2 v10.16b, v5.8h
+	WORD $0x0e2148cb // sqxtn v11.8b, v6.8h
+	WORD $0x4e2148eb // sqxtn2 v11.16b, v7.8h
+	VST1.P	V8.D[0], (R26)(R1)
+	VST1.P	V8.D[1], (R26)(R1)
+	VST1.P	V9.D[0], (R26)(R1)
+	VST1.P	V9.D[1], (R26)(R1)
+	VST1.P	V10.D[0], (R26)(R1)
+	VST1.P	V10.D[1], (R26)(R1)
+	VST1.P	V11.D[0], (R26)(R1)
+	VST1.P	V11.D[1], (R26)(R1)
+nextrow_110:
+	CMP	R4, R14
+	BLO	rg_110
+	B	nextblk
+slow_110:
+	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VDUP	R11, V20.H8
+	TBZ	$1, R22, sgrid_110
+	TBZ	$2, R22, snosh_110
+	ADD	$128, R21, R20
+	VLD1	(R20), [V22.S4, V23.S4]
+	WORD $0x4eb64c00 // sqshl v0.4s, v0.4s, v22.4s
+	WORD $0x4eb74c21 // sqshl v1.4s, v1.4s, v23.4s
+	WORD $0x4eb64c42 // sqshl v2.4s, v2.4s, v22.4s
+	WORD $0x4eb74c63 // sqshl v3.4s, v3.4s, v23.4s
+	WORD $0x4eb64c84 // sqshl v4.4s, v4.4s, v22.4s
+	WORD $0x4eb74ca5 // sqshl v5.4s, v5.4s, v23.4s
+	WORD $0x4eb64cc6 // sqshl v6.4s, v6.4s, v22.4s
+	WORD $0x4eb74ce7 // sqshl v7.4s, v7.4s, v23.4s
+	WORD $0x4eb64d08 // sqshl v8.4s, v8.4s, v22.4s
+	WORD $0x4eb74d29 // sqshl v9.4s, v9.4s, v23.4s
+	WORD $0x4eb64d4a // sqshl v10.4s, v10.4s, v22.4s
+	WORD $0x4eb74d6b // sqshl v11.4s, v11.4s, v23.4s
+	WORD $0x4eb64d8c // sqshl v12.4s, v12.4s, v22.4s
+	WORD $0x4eb74dad // sqshl v13.4s, v13.4s, v23.4s
+	WORD $0x4eb64dce // sqshl v14.4s, v14.4s, v22.4s
+	WORD $0x4eb74def // sqshl v15.4s, v15.4s, v23.4s
+snosh_110:
+	WORD $0x4eb0b400 // sqdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb0b442 // sqdmulh v2.4s, v2.4s, v16.4s
+	WORD $0x4eb1b463 // sqdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x4eb0b484 // sqdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb0b4c6 // sqdmulh v6.4s, v6.4s, v16.4s
+	WORD $0x4eb1b4e7 // sqdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x4eb0b508 // sqdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb0b54a // sqdmulh v10.4s, v10.4s, v16.4s
+	WORD $0x4eb1b56b // sqdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x4eb0b58c // sqdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb0b5ce // sqdmulh v14.4s, v14.4s, v16.4s
+	WORD $0x4eb1b5ef // sqdmulh v15.4s, v15.4s, v17.4s
+	WORD $0x4eb25400 // srshl v0.4s, v0.4s, v18.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb25442 // srshl v2.4s, v2.4s, v18.4s
+	WORD $0x4eb35463 // srshl v3.4s, v3.4s, v19.4s
+	WORD $0x4eb25484 // srshl v4.4s, v4.4s, v18.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb254c6 // srshl v6.4s, v6.4s, v18.4s
+	WORD $0x4eb354e7 // srshl v7.4s, v7.4s, v19.4s
+	WORD $0x4eb25508 // srshl v8.4s, v8.4s, v18.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb2554a // srshl v10.4s, v10.4s, v18.4s
+	WORD $0x4eb3556b // srshl v11.4s, v11.4s, v19.4s
+	WORD $0x4eb2558c // srshl v12.4s, v12.4s, v18.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x4eb255ce // srshl v14.4s, v14.4s, v18.4s
+	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	B	snarrow_110
+sgrid_110:
+	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb0b442 // sqrdmulh v2.4s, v2.4s, v16.4s
+	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb0b484 // sqrdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb0b4c6 // sqrdmulh v6.4s, v6.4s, v16.4s
+	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x6eb0b508 // sqrdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb0b54a // sqrdmulh v10.4s, v10.4s, v16.4s
+	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x6eb0b5ce // sqrdmulh v14.4s, v14.4s, v16.4s
+	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
+snarrow_110:
+	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x0e614859 // sqxtn v25.4h, v2.4s
+	WORD $0x4e614879 // sqxtn2 v25.8h, v3.4s
+	WORD $0x0e61489a // sqxtn v26.4h, v4.4s
+	WORD $0x4e6148ba // sqxtn2 v26.8h, v5.4s
+	WORD $0x0e6148db // sqxtn v27.4h, v6.4s
+	WORD $0x4e6148fb // sqxtn2 v27.8h, v7.4s
+	WORD $0x0e61491c // sqxtn v28.4h, v8.4s
+	WORD $0x4e61493c // sqxtn2 v28.8h, v9.4s
+	WORD $0x0e61495d // sqxtn v29.4h, v10.4s
+	WORD $0x4e61497d // sqxtn2 v29.8h, v11.4s
+	WORD $0x0e61499e // sqxtn v30.4h, v12.4s
+	WORD $0x4e6149be // sqxtn2 v30.8h, v13.4s
+	WORD $0x0e6149df // sqxtn v31.4h, v14.4s
+	WORD $0x4e6149ff // sqxtn2 v31.8h, v15.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
+	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
+	WORD $0x4e740f9c // sqadd v28.8h, v28.8h, v20.8h
+	WORD $0x4e740fbd // sqadd v29.8h, v29.8h, v20.8h
+	WORD $0x4e740fde // sqadd v30.8h, v30.8h, v20.8h
+	WORD $0x4e740fff // sqadd v31.8h, v31.8h, v20.8h
+	WORD $0x0e214b00 // sqxtn v0.8b, v24.8h
+	WORD $0x4e214b20 // sqxtn2 v0.16b, v25.8h
+	WORD $0x0e214b41 // sqxtn v1.8b, v26.8h
+	WORD $0x4e214b61 // sqxtn2 v1.16b, v27.8h
+	WORD $0x0e214b82 // sqxtn v2.8b, v28.8h
+	WORD $0x4e214ba2 // sqxtn2 v2.16b, v29.8h
+	WORD $0x0e214bc3 // sqxtn v3.8b, v30.8h
+	WORD $0x4e214be3 // sqxtn2 v3.16b, v31.8h
+	TBZ	$0, R22, snoclamp_110
+	MOVW	qmin+84(FP), R20
+	VDUP	R20, V16.B16
+	MOVW	qmax+88(FP), R20
+	VDUP	R20, V17.B16
+	WORD $0x4e306400 // smax v0.16b, v0.16b, v16.16b
+	WORD $0x4e316c00 // smin v0.16b, v0.16b, v17.16b
+	WORD $0x4e306421 // smax v1.16b, v1.16b, v16.16b
+	WORD $0x4e316c21 // smin v1.16b, v1.16b, v17.16b
+	WORD $0x4e306442 // smax v2.16b, v2.16b, v16.16b
+	WORD $0x4e316c42 // smin v2.16b, v2.16b, v17.16b
+	WORD $0x4e306463 // smax v3.16b, v3.16b, v16.16b
+	WORD $0x4e316c63 // smin v3.16b, v3.16b, v17.16b
+snoclamp_110:
+	VST1.P	V0.D[0], (R26)(R1)
+	VST1.P	V0.D[1], (R26)(R1)
+	VST1.P	V1.D[0], (R26)(R1)
+	VST1.P	V1.D[1], (R26)(R1)
+	VST1.P	V2.D[0], (R26)(R1)
+	VST1.P	V2.D[1], (R26)(R1)
+	VST1.P	V3.D[0], (R26)(R1)
+	VST1.P	V3.D[1], (R26)(R1)
+	B	nextrow_110
+rg_111:
+	VLD1	(R16), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R16), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R16), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1	(R16), [V12.S4, V13.S4, V14.S4, V15.S4]
+	MOVD	R8, R24
+	MOVD	R7, R25
+	TBNZ	$4, R5, kmid_111
+kloop_111:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	64(R14), [V24.B16, V25.B16, V26.B16, V27.B16]
+	VLD1.P	64(R14), [V28.B16, V29.B16, V30.B16, V31.B16]
+	WORD $0x4f98e200 // sdot v0.4s, v16.16b, v24.4b[0]
+	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
+	WORD $0x4f99e202 // sdot v2.4s, v16.16b, v25.4b[0]
+	WORD $0x4f99e223 // sdot v3.4s, v17.16b, v25.4b[0]
+	WORD $0x4f9ae204 // sdot v4.4s, v16.16b, v26.4b[0]
+	WORD $0x4f9ae225 // sdot v5.4s, v17.16b, v26.4b[0]
+	WORD $0x4f9be206 // sdot v6.4s, v16.16b, v27.4b[0]
+	WORD $0x4f9be227 // sdot v7.4s, v17.16b, v27.4b[0]
+	WORD $0x4f9ce208 // sdot v8.4s, v16.16b, v28.4b[0]
+	WORD $0x4f9ce229 // sdot v9.4s, v17.16b, v28.4b[0]
+	WORD $0x4f9de20a // sdot v10.4s, v16.16b, v29.4b[0]
+	WORD $0x4f9de22b // sdot v11.4s, v17.16b, v29.4b[0]
+	WORD $0x4f9ee20c // sdot v12.4s, v16.16b, v30.4b[0]
+	WORD $0x4f9ee22d // sdot v13.4s, v17.16b, v30.4b[0]
+	WORD $0x4f9fe20e // sdot v14.4s, v16.16b, v31.4b[0]
+	WORD $0x4f9fe22f // sdot v15.4s, v17.16b, v31.4b[0]
+	WORD $0x4fb8e240 // sdot v0.4s, v18.16b, v24.4b[1]
+	WORD $0x4fb8e261 // sdot v1.4s, v19.16b, v24.4b[1]
+	WORD $0x4fb9e242 // sdot v2.4s, v18.16b, v25.4b[1]
+	WORD $0x4fb9e263 // sdot v3.4s, v19.16b, v25.4b[1]
+	WORD $0x4fbae244 // sdot v4.4s, v18.16b, v26.4b[1]
+	WORD $0x4fbae265 // sdot v5.4s, v19.16b, v26.4b[1]
+	WORD $0x4fbbe246 // sdot v6.4s, v18.16b, v27.4b[1]
+	WORD $0x4fbbe267 // sdot v7.4s, v19.16b, v27.4b[1]
+	WORD $0x4fbce248 // sdot v8.4s, v18.16b, v28.4b[1]
+	WORD $0x4fbce269 // sdot v9.4s, v19.16b, v28.4b[1]
+	WORD $0x4fbde24a // sdot v10.4s, v18.16b, v29.4b[1]
+	WORD $0x4fbde26b // sdot v11.4s, v19.16b, v29.4b[1]
+	WORD $0x4fbee24c // sdot v12.4s, v18.16b, v30.4b[1]
+	WORD $0x4fbee26d // sdot v13.4s, v19.16b, v30.4b[1]
+	WORD $0x4fbfe24e // sdot v14.4s, v18.16b, v31.4b[1]
+	WORD $0x4fbfe26f // sdot v15.4s, v19.16b, v31.4b[1]
+	WORD $0x4f98ea80 // sdot v0.4s, v20.16b, v24.4b[2]
+	WORD $0x4f98eaa1 // sdot v1.4s, v21.16b, v24.4b[2]
+	WORD $0x4f99ea82 // sdot v2.4s, v20.16b, v25.4b[2]
+	WORD $0x4f99eaa3 // sdot v3.4s, v21.16b, v25.4b[2]
+	WORD $0x4f9aea84 // sdot v4.4s, v20.16b, v26.4b[2]
+	WORD $0x4f9aeaa5 // sdot v5.4s, v21.16b, v26.4b[2]
+	WORD $0x4f9bea86 // sdot v6.4s, v20.16b, v27.4b[2]
+	WORD $0x4f9beaa7 // sdot v7.4s, v21.16b, v27.4b[2]
+	WORD $0x4f9cea88 // sdot v8.4s, v20.16b, v28.4b[2]
+	WORD $0x4f9ceaa9 // sdot v9.4s, v21.16b, v28.4b[2]
+	WORD $0x4f9dea8a // sdot v10.4s, v20.16b, v29.4b[2]
+	WORD $0x4f9deaab // sdot v11.4s, v21.16b, v29.4b[2]
+	WORD $0x4f9eea8c // sdot v12.4s, v20.16b, v30.4b[2]
+	WORD $0x4f9eeaad // sdot v13.4s, v21.16b, v30.4b[2]
+	WORD $0x4f9fea8e // sdot v14.4s, v20.16b, v31.4b[2]
+	WORD $0x4f9feaaf // sdot v15.4s, v21.16b, v31.4b[2]
+	WORD $0x4fb8eac0 // sdot v0.4s, v22.16b, v24.4b[3]
+	WORD $0x4fb8eae1 // sdot v1.4s, v23.16b, v24.4b[3]
+	WORD $0x4fb9eac2 // sdot v2.4s, v22.16b, v25.4b[3]
+	WORD $0x4fb9eae3 // sdot v3.4s, v23.16b, v25.4b[3]
+	WORD $0x4fbaeac4 // sdot v4.4s, v22.16b, v26.4b[3]
+	WORD $0x4fbaeae5 // sdot v5.4s, v23.16b, v26.4b[3]
+	WORD $0x4fbbeac6 // sdot v6.4s, v22.16b, v27.4b[3]
+	WORD $0x4fbbeae7 // sdot v7.4s, v23.16b, v27.4b[3]
+	WORD $0x4fbceac8 // sdot v8.4s, v22.16b, v28.4b[3]
+	WORD $0x4fbceae9 // sdot v9.4s, v23.16b, v28.4b[3]
+	WORD $0x4fbdeaca // sdot v10.4s, v22.16b, v29.4b[3]
+	WORD $0x4fbdeaeb // sdot v11.4s, v23.16b, v29.4b[3]
+	WORD $0x4fbeeacc // sdot v12.4s, v22.16b, v30.4b[3]
+	WORD $0x4fbeeaed // sdot v13.4s, v23.16b, v30.4b[3]
+	WORD $0x4fbfeace // sdot v14.4s, v22.16b, v31.4b[3]
+	WORD $0x4fbfeaef // sdot v15.4s, v23.16b, v31.4b[3]
+kmid_111:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	64(R14), [V24.B16, V25.B16, V26.B16, V27.B16]
+	VLD1.P	64(R14), [V28.B16, V29.B16, V30.B16, V31.B16]
+	WORD $0x4f98e200 // sdot v0.4s, v16.16b, v24.4b[0]
+	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
+	WORD $0x4f99e202 // sdot v2.4s, v16.16b, v25.4b[0]
+	WORD $0x4f99e223 // sdot v3.4s, v17.16b, v25.4b[0]
+	WORD $0x4f9ae204 // sdot v4.4s, v16.16b, v26.4b[0]
+	WORD $0x4f9ae225 // sdot v5.4s, v17.16b, v26.4b[0]
+	WORD $0x4f9be206 // sdot v6.4s, v16.16b, v27.4b[0]
+	WORD $0x4f9be227 // sdot v7.4s, v17.16b, v27.4b[0]
+	WORD $0x4f9ce208 // sdot v8.4s, v16.16b, v28.4b[0]
+	WORD $0x4f9ce229 // sdot v9.4s, v17.16b, v28.4b[0]
+	WORD $0x4f9de20a // sdot v10.4s, v16.16b, v29.4b[0]
+	WORD $0x4f9de22b // sdot v11.4s, v17.16b, v29.4b[0]
+	WORD $0x4f9ee20c // sdot v12.4s, v16.16b, v30.4b[0]
+	WORD $0x4f9ee22d // sdot v13.4s, v17.16b, v30.4b[0]
+	WORD $0x4f9fe20e // sdot v14.4s, v16.16b, v31.4b[0]
+	WORD $0x4f9fe22f // sdot v15.4s, v17.16b, v31.4b[0]
+	WORD $0x4fb8e240 // sdot v0.4s, v18.16b, v24.4b[1]
+	WORD $0x4fb8e261 // sdot v1.4s, v19.16b, v24.4b[1]
+	WORD $0x4fb9e242 // sdot v2.4s, v18.16b, v25.4b[1]
+	WORD $0x4fb9e263 // sdot v3.4s, v19.16b, v25.4b[1]
+	WORD $0x4fbae244 // sdot v4.4s, v18.16b, v26.4b[1]
+	WORD $0x4fbae265 // sdot v5.4s, v19.16b, v26.4b[1]
+	WORD $0x4fbbe246 // sdot v6.4s, v18.16b, v27.4b[1]
+	WORD $0x4fbbe267 // sdot v7.4s, v19.16b, v27.4b[1]
+	WORD $0x4fbce248 // sdot v8.4s, v18.16b, v28.4b[1]
+	WORD $0x4fbce269 // sdot v9.4s, v19.16b, v28.4b[1]
+	WORD $0x4fbde24a // sdot v10.4s, v18.16b, v29.4b[1]
+	WORD $0x4fbde26b // sdot v11.4s, v19.16b, v29.4b[1]
+	WORD $0x4fbee24c // sdot v12.4s, v18.16b, v30.4b[1]
+	WORD $0x4fbee26d // sdot v13.4s, v19.16b, v30.4b[1]
+	WORD $0x4fbfe24e // sdot v14.4s, v18.16b, v31.4b[1]
+	WORD $0x4fbfe26f // sdot v15.4s, v19.16b, v31.4b[1]
+	WORD $0x4f98ea80 // sdot v0.4s, v20.16b, v24.4b[2]
+	WORD $0x4f98eaa1 // sdot v1.4s, v21.16b, v24.4b[2]
+	WORD $0x4f99ea82 // sdot v2.4s, v20.16b, v25.4b[2]
+	WORD $0x4f99eaa3 // sdot v3.4s, v21.16b, v25.4b[2]
+	WORD $0x4f9aea84 // sdot v4.4s, v20.16b, v26.4b[2]
+	WORD $0x4f9aeaa5 // sdot v5.4s, v21.16b, v26.4b[2]
+	WORD $0x4f9bea86 // sdot v6.4s, v20.16b, v27.4b[2]
+	WORD $0x4f9beaa7 // sdot v7.4s, v21.16b, v27.4b[2]
+	WORD $0x4f9cea88 // sdot v8.4s, v20.16b, v28.4b[2]
+	WORD $0x4f9ceaa9 // sdot v9.4s, v21.16b, v28.4b[2]
+	WORD $0x4f9dea8a // sdot v10.4s, v20.16b, v29.4b[2]
+	WORD $0x4f9deaab // sdot v11.4s, v21.16b, v29.4b[2]
+	WORD $0x4f9eea8c // sdot v12.4s, v20.16b, v30.4b[2]
+	WORD $0x4f9eeaad // sdot v13.4s, v21.16b, v30.4b[2]
+	WORD $0x4f9fea8e // sdot v14.4s, v20.16b, v31.4b[2]
+	WORD $0x4f9feaaf // sdot v15.4s, v21.16b, v31.4b[2]
+	WORD $0x4fb8eac0 // sdot v0.4s, v22.16b, v24.4b[3]
+	WORD $0x4fb8eae1 // sdot v1.4s, v23.16b, v24.4b[3]
+	WORD $0x4fb9eac2 // sdot v2.4s, v22.16b, v25.4b[3]
+	WORD $0x4fb9eae3 // sdot v3.4s, v23.16b, v25.4b[3]
+	WORD $0x4fbaeac4 // sdot v4.4s, v22.16b, v26.4b[3]
+	WORD $0x4fbaeae5 // sdot v5.4s, v23.16b, v26.4b[3]
+	WORD $0x4fbbeac6 // sdot v6.4s, v22.16b, v27.4b[3]
+	WORD $0x4fbbeae7 // sdot v7.4s, v23.16b, v27.4b[3]
+	WORD $0x4fbceac8 // sdot v8.4s, v22.16b, v28.4b[3]
+	WORD $0x4fbceae9 // sdot v9.4s, v23.16b, v28.4b[3]
+	WORD $0x4fbdeaca // sdot v10.4s, v22.16b, v29.4b[3]
+	WORD $0x4fbdeaeb // sdot v11.4s, v23.16b, v29.4b[3]
+	WORD $0x4fbeeacc // sdot v12.4s, v22.16b, v30.4b[3]
+	WORD $0x4fbeeaed // sdot v13.4s, v23.16b, v30.4b[3]
+	WORD $0x4fbfeace // sdot v14.4s, v22.16b, v31.4b[3]
+	WORD $0x4fbfeaef // sdot v15.4s, v23.16b, v31.4b[3]
+	SUBS	$1, R25, R25
+	BNE	kloop_111
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R14), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4f98e200 // sdot v0.4s, v16.16b, v24.4b[0]
+	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
+	WORD $0x4f98ea02 // sdot v2.4s, v16.16b, v24.4b[2]
+	WORD $0x4f98ea23 // sdot v3.4s, v17.16b, v24.4b[2]
+	WORD $0x4f99e204 // sdot v4.4s, v16.16b, v25.4b[0]
+	WORD $0x4f99e225 // sdot v5.4s, v17.16b, v25.4b[0]
+	WORD $0x4f99ea06 // sdot v6.4s, v16.16b, v25.4b[2]
+	WORD $0x4f99ea27 // sdot v7.4s, v17.16b, v25.4b[2]
+	WORD $0x4f9ae208 // sdot v8.4s, v16.16b, v26.4b[0]
+	WORD $0x4f9ae229 // sdot v9.4s, v17.16b, v26.4b[0]
+	WORD $0x4f9aea0a // sdot v10.4s, v16.16b, v26.4b[2]
+	WORD $0x4f9aea2b // sdot v11.4s, v17.16b, v26.4b[2]
+	WORD $0x4f9be20c // sdot v12.4s, v16.16b, v27.4b[0]
+	WORD $0x4f9be22d // sdot v13.4s, v17.16b, v27.4b[0]
+	WORD $0x4f9bea0e // sdot v14.4s, v16.16b, v27.4b[2]
+	WORD $0x4f9bea2f // sdot v15.4s, v17.16b, v27.4b[2]
+	WORD $0x4fb8e240 // sdot v0.4s, v18.16b, v24.4b[1]
+	WORD $0x4fb8e261 // sdot v1.4s, v19.16b, v24.4b[1]
+	WORD $0x4fb8ea42 // sdot v2.4s, v18.16b, v24.4b[3]
+	WORD $0x4fb8ea63 // sdot v3.4s, v19.16b, v24.4b[3]
+	WORD $0x4fb9e244 // sdot v4.4s, v18.16b, v25.4b[1]
+	WORD $0x4fb9e265 // sdot v5.4s, v19.16b, v25.4b[1]
+	WORD $0x4fb9ea46 // sdot v6.4s, v18.16b, v25.4b[3]
+	WORD $0x4fb9ea67 // sdot v7.4s, v19.16b, v25.4b[3]
+	WORD $0x4fbae248 // sdot v8.4s, v18.16b, v26.4b[1]
+	WORD $0x4fbae269 // sdot v9.4s, v19.16b, v26.4b[1]
+	WORD $0x4fbaea4a // sdot v10.4s, v18.16b, v26.4b[3]
+	WORD $0x4fbaea6b // sdot v11.4s, v19.16b, v26.4b[3]
+	WORD $0x4fbbe24c // sdot v12.4s, v18.16b, v27.4b[1]
+	WORD $0x4fbbe26d // sdot v13.4s, v19.16b, v27.4b[1]
+	WORD $0x4fbbea4e // sdot v14.4s, v18.16b, v27.4b[3]
+	WORD $0x4fbbea6f // sdot v15.4s, v19.16b, v27.4b[3]
+	VLD1.P	32(R24), [V16.B16, V17.B16]
+	VLD1.P	32(R14), [V24.B16, V25.B16]
+	WORD $0x4f98e200 // sdot v0.4s, v16.16b, v24.4b[0]
+	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
+	WORD $0x4fb8e202 // sdot v2.4s, v16.16b, v24.4b[1]
+	WORD $0x4fb8e223 // sdot v3.4s, v17.16b, v24.4b[1]
+	WORD $0x4f98ea04 // sdot v4.4s, v16.16b, v24.4b[2]
+	WORD $0x4f98ea25 // sdot v5.4s, v17.16b, v24.4b[2]
+	WORD $0x4fb8ea06 // sdot v6.4s, v16.16b, v24.4b[3]
+	WORD $0x4fb8ea27 // sdot v7.4s, v17.16b, v24.4b[3]
+	WORD $0x4f99e208 // sdot v8.4s, v16.16b, v25.4b[0]
+	WORD $0x4f99e229 // sdot v9.4s, v17.16b, v25.4b[0]
+	WORD $0x4fb9e20a // sdot v10.4s, v16.16b, v25.4b[1]
+	WORD $0x4fb9e22b // sdot v11.4s, v17.16b, v25.4b[1]
+	WORD $0x4f99ea0c // sdot v12.4s, v16.16b, v25.4b[2]
+	WORD $0x4f99ea2d // sdot v13.4s, v17.16b, v25.4b[2]
+	WORD $0x4fb9ea0e // sdot v14.4s, v16.16b, v25.4b[3]
+	WORD $0x4fb9ea2f // sdot v15.4s, v17.16b, v25.4b[3]
+	CBNZ	R22, slow_111
+	VLD1	(R21), [V16.S4, V17.S4]
+	VLD1	(R23), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R23), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R23), [V28.S4, V29.S4, V30.S4, V31.S4]
+	WORD $0x6e908414 // sqrdmlah v20.4s, v0.4s, v16.4s
+	WORD $0x6e918435 // sqrdmlah v21.4s, v1.4s, v17.4s
+	WORD $0x6e908456 // sqrdmlah v22.4s, v2.4s, v16.4s
+	WORD $0x6e918477 // sqrdmlah v23.4s, v3.4s, v17.4s
+	WORD $0x6e908498 // sqrdmlah v24.4s, v4.4s, v16.4s
+	WORD $0x6e9184b9 // sqrdmlah v25.4s, v5.4s, v17.4s
+	WORD $0x6e9084da // sqrdmlah v26.4s, v6.4s, v16.4s
+	WORD $0x6e9184fb // sqrdmlah v27.4s, v7.4s, v17.4s
+	WORD $0x6e90851c // sqrdmlah v28.4s, v8.4s, v16.4s
+	WORD $0x6e91853d // sqrdmlah v29.4s, v9.4s, v17.4s
+	WORD $0x6e90855e // sqrdmlah v30.4s, v10.4s, v16.4s
+	WORD $0x6e91857f // sqrdmlah v31.4s, v11.4s, v17.4s
+	WORD $0x0e614a80 // sqxtn v0.4h, v20.4s
+	WORD $0x4e614aa0 // sqxtn2 v0.8h, v21.4s
+	WORD $0x0e614ac1 // sqxtn v1.4h, v22.4s
+	WORD $0x4e614ae1 // sqxtn2 v1.8h, v23.4s
+	WORD $0x0e614b02 // sqxtn v2.4h, v24.4s
+	WORD $0x4e614b22 // sqxtn2 v2.8h, v25.4s
+	WORD $0x0e614b43 // sqxtn v3.4h, v26.4s
+	WORD $0x4e614b63 // sqxtn2 v3.8h, v27.4s
+	WORD $0x0e614b84 // sqxtn v4.4h, v28.4s
+	WORD $0x4e614ba4 // sqxtn2 v4.8h, v29.4s
+	WORD $0x0e614bc5 // sqxtn v5.4h, v30.4s
+	WORD $0x4e614be5 // sqxtn2 v5.8h, v31.4s
+	VLD1	(R23), [V20.S4, V21.S4, V22.S4, V23.S4]
+	WORD $0x6e908594 // sqrdmlah v20.4s, v12.4s, v16.4s
+	WORD $0x6e9185b5 // sqrdmlah v21.4s, v13.4s, v17.4s
+	WORD $0x6e9085d6 // sqrdmlah v22.4s, v14.4s, v16.4s
+	WORD $0x6e9185f7 // sqrdmlah v23.4s, v15.4s, v17.4s
+	WORD $0x0e614a86 // sqxtn v6.4h, v20.4s
+	WORD $0x4e614aa6 // sqxtn2 v6.8h, v21.4s
+	WORD $0x0e614ac7 // sqxtn v7.4h, v22.4s
+	WORD $0x4e614ae7 // sqxtn2 v7.8h, v23.4s
+	WORD $0x0e214808 // sqxtn v8.8b, v0.8h
+	WORD $0x4e214828 // sqxtn2 v8.16b, v1.8h
+	WORD $0x0e214849 // sqxtn v9.8b, v2.8h
+	WORD $0x4e214869 // sqxtn2 v9.16b, v3.8h
+	WORD $0x0e21488a // sqxtn v10.8b, v4.8h
+	WORD $0x4e2148aa // sqxtn2 v10.16b, v5.8h
+	WORD $0x0e2148cb // sqxtn v11.8b, v6.8h
+	WORD $0x4e2148eb // sqxtn2 v11.16b, v7.8h
+	VST1.P	V8.D[0], (R26)(R1)
+	VST1.P	V8.D[1], (R26)(R1)
+	VST1.P	V9.D[0], (R26)(R1)
+	VST1.P	V9.D[1], (R26)(R1)
+	VST1.P	V10.D[0], (R26)(R1)
+	VST1.P	V10.D[1], (R26)(R1)
+	VST1.P	V11.D[0], (R26)(R1)
+	VST1.P	V11.D[1], (R26)(R1)
+nextrow_111:
+	CMP	R4, R14
+	BLO	rg_111
+	B	nextblk
+slow_111:
+	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VDUP	R11, V20.H8
+	TBZ	$1, R22, sgrid_111
+	TBZ	$2, R22, snosh_111
+	ADD	$128, R21, R20
+	VLD1	(R20), [V22.S4, V23.S4]
+	WORD $0x4eb64c00 // sqshl v0.4s, v0.4s, v22.4s
+	WORD $0x4eb74c21 // sqshl v1.4s, v1.4s, v23.4s
+	WORD $0x4eb64c42 // sqshl v2.4s, v2.4s, v22.4s
+	WORD $0x4eb74c63 // sqshl v3.4s, v3.4s, v23.4s
+	WORD $0x4eb64c84 // sqshl v4.4s, v4.4s, v22.4s
+	WORD $0x4eb74ca5 // sqshl v5.4s, v5.4s, v23.4s
+	WORD $0x4eb64cc6 // sqshl v6.4s, v6.4s, v22.4s
+	WORD $0x4eb74ce7 // sqshl v7.4s, v7.4s, v23.4s
+	WORD $0x4eb64d08 // sqshl v8.4s, v8.4s, v22.4s
+	WORD $0x4eb74d29 // sqshl v9.4s, v9.4s, v23.4s
+	WORD $0x4eb64d4a // sqshl v10.4s, v10.4s, v22.4s
+	WORD $0x4eb74d6b // sqshl v11.4s, v11.4s, v23.4s
+	WORD $0x4eb64d8c // sqshl v12.4s, v12.4s, v22.4s
+	WORD $0x4eb74dad // sqshl v13.4s, v13.4s, v23.4s
+	WORD $0x4eb64dce // sqshl v14.4s, v14.4s, v22.4s
+	WORD $0x4eb74def // sqshl v15.4s, v15.4s, v23.4s
+snosh_111:
+	WORD $0x4eb0b400 // sqdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb0b442 // sqdmulh v2.4s, v2.4s, v16.4s
+	WORD $0x4eb1b463 // sqdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x4eb0b484 // sqdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb0b4c6 // sqdmulh v6.4s, v6.4s, v16.4s
+	WORD $0x4eb1b4e7 // sqdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x4eb0b508 // sqdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb0b54a // sqdmulh v10.4s, v10.4s, v16.4s
+	WORD $0x4eb1b56b // sqdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x4eb0b58c // sqdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb0b5ce // sqdmulh v14.4s, v14.4s, v16.4s
+	WORD $0x4eb1b5ef // sqdmulh v15.4s, v15.4s, v17.4s
+	WORD $0x4eb25400 // srshl v0.4s, v0.4s, v18.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb25442 // srshl v2.4s, v2.4s, v18.4s
+	WORD $0x4eb35463 // srshl v3.4s, v3.4s, v19.4s
+	WORD $0x4eb25484 // srshl v4.4s, v4.4s, v18.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb254c6 // srshl v6.4s, v6.4s, v18.4s
+	WORD $0x4eb354e7 // srshl v7.4s, v7.4s, v19.4s
+	WORD $0x4eb25508 // srshl v8.4s, v8.4s, v18.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb2554a // srshl v10.4s, v10.4s, v18.4s
+	WORD $0x4eb3556b // srshl v11.4s, v11.4s, v19.4s
+	WORD $0x4eb2558c // srshl v12.4s, v12.4s, v18.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x4eb255ce // srshl v14.4s, v14.4s, v18.4s
+	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	B	snarrow_111
+sgrid_111:
+	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb0b442 // sqrdmulh v2.4s, v2.4s, v16.4s
+	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb0b484 // sqrdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb0b4c6 // sqrdmulh v6.4s, v6.4s, v16.4s
+	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x6eb0b508 // sqrdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb0b54a // sqrdmulh v10.4s, v10.4s, v16.4s
+	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x6eb0b5ce // sqrdmulh v14.4s, v14.4s, v16.4s
+	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
+snarrow_111:
+	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x0e614859 // sqxtn v25.4h, v2.4s
+	WORD $0x4e614879 // sqxtn2 v25.8h, v3.4s
+	WORD $0x0e61489a // sqxtn v26.4h, v4.4s
+	WORD $0x4e6148ba // sqxtn2 v26.8h, v5.4s
+	WORD $0x0e6148db // sqxtn v27.4h, v6.4s
+	WORD $0x4e6148fb // sqxtn2 v27.8h, v7.4s
+	WORD $0x0e61491c // sqxtn v28.4h, v8.4s
+	WORD $0x4e61493c // sqxtn2 v28.8h, v9.4s
+	WORD $0x0e61495d // sqxtn v29.4h, v10.4s
+	WORD $0x4e61497d // sqxtn2 v29.8h, v11.4s
+	WORD $0x0e61499e // sqxtn v30.4h, v12.4s
+	WORD $0x4e6149be // sqxtn2 v30.8h, v13.4s
+	WORD $0x0e6149df // sqxtn v31.4h, v14.4s
+	WORD $0x4e6149ff // sqxtn2 v31.8h, v15.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
+	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
+	WORD $0x4e740f9c // sqadd v28.8h, v28.8h, v20.8h
+	WORD $0x4e740fbd // sqadd v29.8h, v29.8h, v20.8h
+	WORD $0x4e740fde // sqadd v30.8h, v30.8h, v20.8h
+	WORD $0x4e740fff // sqadd v31.8h, v31.8h, v20.8h
+	WORD $0x0e214b00 // sqxtn v0.8b, v24.8h
+	WORD $0x4e214b20 // sqxtn2 v0.16b, v25.8h
+	WORD $0x0e214b41 // sqxtn v1.8b, v26.8h
+	WORD $0x4e214b61 // sqxtn2 v1.16b, v27.8h
+	WORD $0x0e214b82 // sqxtn v2.8b, v28.8h
+	WORD $0x4e214ba2 // sqxtn2 v2.16b, v29.8h
+	WORD $0x0e214bc3 // sqxtn v3.8b, v30.8h
+	WORD $0x4e214be3 // sqxtn2 v3.16b, v31.8h
+	TBZ	$0, R22, snoclamp_111
+	MOVW	qmin+84(FP), R20
+	VDUP	R20, V16.B16
+	MOVW	qmax+88(FP), R20
+	VDUP	R20, V17.B16
+	WORD $0x4e306400 // smax v0.16b, v0.16b, v16.16b
+	WORD $0x4e316c00 // smin v0.16b, v0.16b, v17.16b
+	WORD $0x4e306421 // smax v1.16b, v1.16b, v16.16b
+	WORD $0x4e316c21 // smin v1.16b, v1.16b, v17.16b
+	WORD $0x4e306442 // smax v2.16b, v2.16b, v16.16b
+	WORD $0x4e316c42 // smin v2.16b, v2.16b, v17.16b
+	WORD $0x4e306463 // smax v3.16b, v3.16b, v16.16b
+	WORD $0x4e316c63 // smin v3.16b, v3.16b, v17.16b
+snoclamp_111:
+	VST1.P	V0.D[0], (R26)(R1)
+	VST1.P	V0.D[1], (R26)(R1)
+	VST1.P	V1.D[0], (R26)(R1)
+	VST1.P	V1.D[1], (R26)(R1)
+	VST1.P	V2.D[0], (R26)(R1)
+	VST1.P	V2.D[1], (R26)(R1)
+	VST1.P	V3.D[0], (R26)(R1)
+	VST1.P	V3.D[1], (R26)(R1)
+	B	nextrow_111
+rg_001:
+	VLD1	(R16), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R16), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R16), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1	(R16), [V12.S4, V13.S4, V14.S4, V15.S4]
+	MOVD	R8, R24
+	VLD1.P	32(R24), [V16.B16, V17.B16]
+	VLD1.P	32(R14), [V24.B16, V25.B16]
+	WORD $0x4f98e200 // sdot v0.4s, v16.16b, v24.4b[0]
+	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
+	WORD $0x4fb8e202 // sdot v2.4s, v16.16b, v24.4b[1]
+	WORD $0x4fb8e223 // sdot v3.4s, v17.16b, v24.4b[1]
+	WORD $0x4f98ea04 // sdot v4.4s, v16.16b, v24.4b[2]
+	WORD $0x4f98ea25 // sdot v5.4s, v17.16b, v24.4b[2]
+	WORD $0x4fb8ea06 // sdot v6.4s, v16.16b, v24.4b[3]
+	WORD $0x4fb8ea27 // sdot v7.4s, v17.16b, v24.4b[3]
+	WORD $0x4f99e208 // sdot v8.4s, v16.16b, v25.4b[0]
+	WORD $0x4f99e229 // sdot v9.4s, v17.16b, v25.4b[0]
+	WORD $0x4fb9e20a // sdot v10.4s, v16.16b, v25.4b[1]
+	WORD $0x4fb9e22b // sdot v11.4s, v17.16b, v25.4b[1]
+	WORD $0x4f99ea0c // sdot v12.4s, v16.16b, v25.4b[2]
+	WORD $0x4f99ea2d // sdot v13.4s, v17.16b, v25.4b[2]
+	WORD $0x4fb9ea0e // sdot v14.4s, v16.16b, v25.4b[3]
+	WORD $0x4fb9ea2f // sdot v15.4s, v17.16b, v25.4b[3]
+	CBNZ	R22, slow_001
+	VLD1	(R21), [V16.S4, V17.S4]
+	VLD1	(R23), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R23), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R23), [V28.S4, V29.S4, V30.S4, V31.S4]
+	WORD $0x6e908414 // sqrdmlah v20.4s, v0.4s, v16.4s
+	WORD $0x6e918435 // sqrdmlah v21.4s, v1.4s, v17.4s
+	WORD $0x6e908456 // sqrdmlah v22.4s, v2.4s, v16.4s
+	WORD $0x6e918477 // sqrdmlah v23.4s, v3.4s, v17.4s
+	WORD $0x6e908498 // sqrdmlah v24.4s, v4.4s, v16.4s
+	WORD $0x6e9184b9 // sqrdmlah v25.4s, v5.4s, v17.4s
+	WORD $0x6e9084da // sqrdmlah v26.4s, v6.4s, v16.4s
+	WORD $0x6e9184fb // sqrdmlah v27.4s, v7.4s, v17.4s
+	WORD $0x6e90851c // sqrdmlah v28.4s, v8.4s, v16.4s
+	WORD $0x6e91853d // sqrdmlah v29.4s, v9.4s, v17.4s
+	WORD $0x6e90855e // sqrdmlah v30.4s, v10.4s, v16.4s
+	WORD $0x6e91857f // sqrdmlah v31.4s, v11.4s, v17.4s
+	WORD $0x0e614a80 // sqxtn v0.4h, v20.4s
+	WORD $0x4e614aa0 // sqxtn2 v0.8h, v21.4s
+	WORD $0x0e614ac1 // sqxtn v1.4h, v22.4s
+	WORD $0x4e614ae1 // sqxtn2 v1.8h, v23.4s
+	WORD $0x0e614b02 // sqxtn v2.4h, v24.4s
+	WORD $0x4e614b22 // sqxtn2 v2.8h, v25.4s
+	WORD $0x0e614b43 // sqxtn v3.4h, v26.4s
+	WORD $0x4e614b63 // sqxtn2 v3.8h, v27.4s
+	WORD $0x0e614b84 // sqxtn v4.4h, v28.4s
+	WORD $0x4e614ba4 // sqxtn2 v4.8h, v29.4s
+	WORD $0x0e614bc5 // sqxtn v5.4h, v30.4s
+	WORD $0x4e614be5 // sqxtn2 v5.8h, v31.4s
+	VLD1	(R23), [V20.S4, V21.S4, V22.S4, V23.S4]
+	WORD $0x6e908594 // sqrdmlah v20.4s, v12.4s, v16.4s
+	WORD $0x6e9185b5 // sqrdmlah v21.4s, v13.4s, v17.4s
+	WORD $0x6e9085d6 // sqrdmlah v22.4s, v14.4s, v16.4s
+	WORD $0x6e9185f7 // sqrdmlah v23.4s, v15.4s, v17.4s
+	WORD $0x0e614a86 // sqxtn v6.4h, v20.4s
+	WORD $0x4e614aa6 // sqxtn2 v6.8h, v21.4s
+	WORD $0x0e614ac7 // sqxtn v7.4h, v22.4s
+	WORD $0x4e614ae7 // sqxtn2 v7.8h, v23.4s
+	WORD $0x0e214808 // sqxtn v8.8b, v0.8h
+	WORD $0x4e214828 // sqxtn2 v8.16b, v1.8h
+	WORD $0x0e214849 // sqxtn v9.8b, v2.8h
+	WORD $0x4e214869 // sqxtn2 v9.16b, v3.8h
+	WORD $0x0e21488a // sqxtn v10.8b, v4.8h
+	WORD $0x4e2148aa // sqxtn2 v10.16b, v5.8h
+	WORD $0x0e2148cb // sqxtn v11.8b, v6.8h
+	WORD $0x4e2148eb // sqxtn2 v11.16b, v7.8h
+	VST1.P	V8.D[0], (R26)(R1)
+	VST1.P	V8.D[1], (R26)(R1)
+	VST1.P	V9.D[0], (R26)(R1)
+	VST1.P	V9.D[1], (R26)(R1)
+	VST1.P	V10.D[0], (R26)(R1)
+	VST1.P	V10.D[1], (R26)(R1)
+	VST1.P	V11.D[0], (R26)(R1)
+	VST1.P	V11.D[1], (R26)(R1)
+nextrow_001:
+	CMP	R4, R14
+	BLO	rg_001
+	B	nextblk
+slow_001:
+	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VDUP	R11, V20.H8
+	TBZ	$1, R22, sgrid_001
+	TBZ	$2, R22, snosh_001
+	ADD	$128, R21, R20
+	VLD1	(R20), [V22.S4, V23.S4]
+	WORD $0x4eb64c00 // sqshl v0.4s, v0.4s, v22.4s
+	WORD $0x4eb74c21 // sqshl v1.4s, v1.4s, v23.4s
+	WORD $0x4eb64c42 // sqshl v2.4s, v2.4s, v22.4s
+	WORD $0x4eb74c63 // sqshl v3.4s, v3.4s, v23.4s
+	WORD $0x4eb64c84 // sqshl v4.4s, v4.4s, v22.4s
+	WORD $0x4eb74ca5 // sqshl v5.4s, v5.4s, v23.4s
+	WORD $0x4eb64cc6 // sqshl v6.4s, v6.4s, v22.4s
+	WORD $0x4eb74ce7 // sqshl v7.4s, v7.4s, v23.4s
+	WORD $0x4eb64d08 // sqshl v8.4s, v8.4s, v22.4s
+	WORD $0x4eb74d29 // sqshl v9.4s, v9.4s, v23.4s
+	WORD $0x4eb64d4a // sqshl v10.4s, v10.4s, v22.4s
+	WORD $0x4eb74d6b // sqshl v11.4s, v11.4s, v23.4s
+	WORD $0x4eb64d8c // sqshl v12.4s, v12.4s, v22.4s
+	WORD $0x4eb74dad // sqshl v13.4s, v13.4s, v23.4s
+	WORD $0x4eb64dce // sqshl v14.4s, v14.4s, v22.4s
+	WORD $0x4eb74def // sqshl v15.4s, v15.4s, v23.4s
+snosh_001:
+	WORD $0x4eb0b400 // sqdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb0b442 // sqdmulh v2.4s, v2.4s, v16.4s
+	WORD $0x4eb1b463 // sqdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x4eb0b484 // sqdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb0b4c6 // sqdmulh v6.4s, v6.4s, v16.4s
+	WORD $0x4eb1b4e7 // sqdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x4eb0b508 // sqdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb0b54a // sqdmulh v10.4s, v10.4s, v16.4s
+	WORD $0x4eb1b56b // sqdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x4eb0b58c // sqdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb0b5ce // sqdmulh v14.4s, v14.4s, v16.4s
+	WORD $0x4eb1b5ef // sqdmulh v15.4s, v15.4s, v17.4s
+	WORD $0x4eb25400 // srshl v0.4s, v0.4s, v18.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb25442 // srshl v2.4s, v2.4s, v18.4s
+	WORD $0x4eb35463 // srshl v3.4s, v3.4s, v19.4s
+	WORD $0x4eb25484 // srshl v4.4s, v4.4s, v18.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb254c6 // srshl v6.4s, v6.4s, v18.4s
+	WORD $0x4eb354e7 // srshl v7.4s, v7.4s, v19.4s
+	WORD $0x4eb25508 // srshl v8.4s, v8.4s, v18.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb2554a // srshl v10.4s, v10.4s, v18.4s
+	WORD $0x4eb3556b // srshl v11.4s, v11.4s, v19.4s
+	WORD $0x4eb2558c // srshl v12.4s, v12.4s, v18.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x4eb255ce // srshl v14.4s, v14.4s, v18.4s
+	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	B	snarrow_001
+sgrid_001:
+	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb0b442 // sqrdmulh v2.4s, v2.4s, v16.4s
+	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb0b484 // sqrdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb0b4c6 // sqrdmulh v6.4s, v6.4s, v16.4s
+	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x6eb0b508 // sqrdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb0b54a // sqrdmulh v10.4s, v10.4s, v16.4s
+	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x6eb0b5ce // sqrdmulh v14.4s, v14.4s, v16.4s
+	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
+snarrow_001:
+	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x0e614859 // sqxtn v25.4h, v2.4s
+	WORD $0x4e614879 // sqxtn2 v25.8h, v3.4s
+	WORD $0x0e61489a // sqxtn v26.4h, v4.4s
+	WORD $0x4e6148ba // sqxtn2 v26.8h, v5.4s
+	WORD $0x0e6148db // sqxtn v27.4h, v6.4s
+	WORD $0x4e6148fb // sqxtn2 v27.8h, v7.4s
+	WORD $0x0e61491c // sqxtn v28.4h, v8.4s
+	WORD $0x4e61493c // sqxtn2 v28.8h, v9.4s
+	WORD $0x0e61495d // sqxtn v29.4h, v10.4s
+	WORD $0x4e61497d // sqxtn2 v29.8h, v11.4s
+	WORD $0x0e61499e // sqxtn v30.4h, v12.4s
+	WORD $0x4e6149be // sqxtn2 v30.8h, v13.4s
+	WORD $0x0e6149df // sqxtn v31.4h, v14.4s
+	WORD $0x4e6149ff // sqxtn2 v31.8h, v15.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
+	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
+	WORD $0x4e740f9c // sqadd v28.8h, v28.8h, v20.8h
+	WORD $0x4e740fbd // sqadd v29.8h, v29.8h, v20.8h
+	WORD $0x4e740fde // sqadd v30.8h, v30.8h, v20.8h
+	WORD $0x4e740fff // sqadd v31.8h, v31.8h, v20.8h
+	WORD $0x0e214b00 // sqxtn v0.8b, v24.8h
+	WORD $0x4e214b20 // sqxtn2 v0.16b, v25.8h
+	WORD $0x0e214b41 // sqxtn v1.8b, v26.8h
+	WORD $0x4e214b61 // sqxtn2 v1.16b, v27.8h
+	WORD $0x0e214b82 // sqxtn v2.8b, v28.8h
+	WORD $0x4e214ba2 // sqxtn2 v2.16b, v29.8h
+	WORD $0x0e214bc3 // sqxtn v3.8b, v30.8h
+	WORD $0x4e214be3 // sqxtn2 v3.16b, v31.8h
+	TBZ	$0, R22, snoclamp_001
+	MOVW	qmin+84(FP), R20
+	VDUP	R20, V16.B16
+	MOVW	qmax+88(FP), R20
+	VDUP	R20, V17.B16
+	WORD $0x4e306400 // smax v0.16b, v0.16b, v16.16b
+	WORD $0x4e316c00 // smin v0.16b, v0.16b, v17.16b
+	WORD $0x4e306421 // smax v1.16b, v1.16b, v16.16b
+	WORD $0x4e316c21 // smin v1.16b, v1.16b, v17.16b
+	WORD $0x4e306442 // smax v2.16b, v2.16b, v16.16b
+	WORD $0x4e316c42 // smin v2.16b, v2.16b, v17.16b
+	WORD $0x4e306463 // smax v3.16b, v3.16b, v16.16b
+	WORD $0x4e316c63 // smin v3.16b, v3.16b, v17.16b
+snoclamp_001:
+	VST1.P	V0.D[0], (R26)(R1)
+	VST1.P	V0.D[1], (R26)(R1)
+	VST1.P	V1.D[0], (R26)(R1)
+	VST1.P	V1.D[1], (R26)(R1)
+	VST1.P	V2.D[0], (R26)(R1)
+	VST1.P	V2.D[1], (R26)(R1)
+	VST1.P	V3.D[0], (R26)(R1)
+	VST1.P	V3.D[1], (R26)(R1)
+	B	nextrow_001
+rg_010:
+	VLD1	(R16), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R16), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R16), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1	(R16), [V12.S4, V13.S4, V14.S4, V15.S4]
+	MOVD	R8, R24
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R14), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4f98e200 // sdot v0.4s, v16.16b, v24.4b[0]
+	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
+	WORD $0x4f98ea02 // sdot v2.4s, v16.16b, v24.4b[2]
+	WORD $0x4f98ea23 // sdot v3.4s, v17.16b, v24.4b[2]
+	WORD $0x4f99e204 // sdot v4.4s, v16.16b, v25.4b[0]
+	WORD $0x4f99e225 // sdot v5.4s, v17.16b, v25.4b[0]
+	WORD $0x4f99ea06 // sdot v6.4s, v16.16b, v25.4b[2]
+	WORD $0x4f99ea27 // sdot v7.4s, v17.16b, v25.4b[2]
+	WORD $0x4f9ae208 // sdot v8.4s, v16.16b, v26.4b[0]
+	WORD $0x4f9ae229 // sdot v9.4s, v17.16b, v26.4b[0]
+	WORD $0x4f9aea0a // sdot v10.4s, v16.16b, v26.4b[2]
+	WORD $0x4f9aea2b // sdot v11.4s, v17.16b, v26.4b[2]
+	WORD $0x4f9be20c // sdot v12.4s, v16.16b, v27.4b[0]
+	WORD $0x4f9be22d // sdot v13.4s, v17.16b, v27.4b[0]
+	WORD $0x4f9bea0e // sdot v14.4s, v16.16b, v27.4b[2]
+	WORD $0x4f9bea2f // sdot v15.4s, v17.16b, v27.4b[2]
+	WORD $0x4fb8e240 // sdot v0.4s, v18.16b, v24.4b[1]
+	WORD $0x4fb8e261 // sdot v1.4s, v19.16b, v24.4b[1]
+	WORD $0x4fb8ea42 // sdot v2.4s, v18.16b, v24.4b[3]
+	WORD $0x4fb8ea63 // sdot v3.4s, v19.16b, v24.4b[3]
+	WORD $0x4fb9e244 // sdot v4.4s, v18.16b, v25.4b[1]
+	WORD $0x4fb9e265 // sdot v5.4s, v19.16b, v25.4b[1]
+	WORD $0x4fb9ea46 // sdot v6.4s, v18.16b, v25.4b[3]
+	WORD $0x4fb9ea67 // sdot v7.4s, v19.16b, v25.4b[3]
+	WORD $0x4fbae248 // sdot v8.4s, v18.16b, v26.4b[1]
+	WORD $0x4fbae269 // sdot v9.4s, v19.16b, v26.4b[1]
+	WORD $0x4fbaea4a // sdot v10.4s, v18.16b, v26.4b[3]
+	WORD $0x4fbaea6b // sdot v11.4s, v19.16b, v26.4b[3]
+	WORD $0x4fbbe24c // sdot v12.4s, v18.16b, v27.4b[1]
+	WORD $0x4fbbe26d // sdot v13.4s, v19.16b, v27.4b[1]
+	WORD $0x4fbbea4e // sdot v14.4s, v18.16b, v27.4b[3]
+	WORD $0x4fbbea6f // sdot v15.4s, v19.16b, v27.4b[3]
+	CBNZ	R22, slow_010
+	VLD1	(R21), [V16.S4, V17.S4]
+	VLD1	(R23), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R23), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R23), [V28.S4, V29.S4, V30.S4, V31.S4]
+	WORD $0x6e908414 // sqrdmlah v20.4s, v0.4s, v16.4s
+	WORD $0x6e918435 // sqrdmlah v21.4s, v1.4s, v17.4s
+	WORD $0x6e908456 // sqrdmlah v22.4s, v2.4s, v16.4s
+	WORD $0x6e918477 // sqrdmlah v23.4s, v3.4s, v17.4s
+	WORD $0x6e908498 // sqrdmlah v24.4s, v4.4s, v16.4s
+	WORD $0x6e9184b9 // sqrdmlah v25.4s, v5.4s, v17.4s
+	WORD $0x6e9084da // sqrdmlah v26.4s, v6.4s, v16.4s
+	WORD $0x6e9184fb // sqrdmlah v27.4s, v7.4s, v17.4s
+	WORD $0x6e90851c // sqrdmlah v28.4s, v8.4s, v16.4s
+	WORD $0x6e91853d // sqrdmlah v29.4s, v9.4s, v17.4s
+	WORD $0x6e90855e // sqrdmlah v30.4s, v10.4s, v16.4s
+	WORD $0x6e91857f // sqrdmlah v31.4s, v11.4s, v17.4s
+	WORD $0x0e614a80 // sqxtn v0.4h, v20.4s
+	WORD $0x4e614aa0 // sqxtn2 v0.8h, v21.4s
+	WORD $0x0e614ac1 // sqxtn v1.4h, v22.4s
+	WORD $0x4e614ae1 // sqxtn2 v1.8h, v23.4s
+	WORD $0x0e614b02 // sqxtn v2.4h, v24.4s
+	WORD $0x4e614b22 // sqxtn2 v2.8h, v25.4s
+	WORD $0x0e614b43 // sqxtn v3.4h, v26.4s
+	WORD $0x4e614b63 // sqxtn2 v3.8h, v27.4s
+	WORD $0x0e614b84 // sqxtn v4.4h, v28.4s
+	WORD $0x4e614ba4 // sqxtn2 v4.8h, v29.4s
+	WORD $0x0e614bc5 // sqxtn v5.4h, v30.4s
+	WORD $0x4e614be5 // sqxtn2 v5.8h, v31.4s
+	VLD1	(R23), [V20.S4, V21.S4, V22.S4, V23.S4]
+	WORD $0x6e908594 // sqrdmlah v20.4s, v12.4s, v16.4s
+	WORD $0x6e9185b5 // sqrdmlah v21.4s, v13.4s, v17.4s
+	WORD $0x6e9085d6 // sqrdmlah v22.4s, v14.4s, v16.4s
+	WORD $0x6e9185f7 // sqrdmlah v23.4s, v15.4s, v17.4s
+	WORD $0x0e614a86 // sqxtn v6.4h, v20.4s
+	WORD $0x4e614aa6 // sqxtn2 v6.8h, v21.4s
+	WORD $0x0e614ac7 // sqxtn v7.4h, v22.4s
+	WORD $0x4e614ae7 // sqxtn2 v7.8h, v23.4s
+	WORD $0x0e214808 // sqxtn v8.8b, v0.8h
+	WORD $0x4e214828 // sqxtn2 v8.16b, v1.8h
+	WORD $0x0e214849 // sqxtn v9.8b, v2.8h
+	WORD $0x4e214869 // sqxtn2 v9.16b, v3.8h
+	WORD $0x0e21488a // sqxtn v10.8b, v4.8h
+	WORD $0x4e2148aa // sqxtn2 v10.16b, v5.8h
+	WORD $0x0e2148cb // sqxtn v11.8b, v6.8h
+	WORD $0x4e2148eb // sqxtn2 v11.16b, v7.8h
+	VST1.P	V8.D[0], (R26)(R1)
+	VST1.P	V8.D[1], (R26)(R1)
+	VST1.P	V9.D[0], (R26)(R1)
+	VST1.P	V9.D[1], (R26)(R1)
+	VST1.P	V10.D[0], (R26)(R1)
+	VST1.P	V10.D[1], (R26)(R1)
+	VST1.P	V11.D[0], (R26)(R1)
+	VST1.P	V11.D[1], (R26)(R1)
+nextrow_010:
+	CMP	R4, R14
+	BLO	rg_010
+	B	nextblk
+slow_010:
+	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VDUP	R11, V20.H8
+	TBZ	$1, R22, sgrid_010
+	TBZ	$2, R22, snosh_010
+	ADD	$128, R21, R20
+	VLD1	(R20), [V22.S4, V23.S4]
+	WORD $0x4eb64c00 // sqshl v0.4s, v0.4s, v22.4s
+	WORD $0x4eb74c21 // sqshl v1.4s, v1.4s, v23.4s
+	WORD $0x4eb64c42 // sqshl v2.4s, v2.4s, v22.4s
+	WORD $0x4eb74c63 // sqshl v3.4s, v3.4s, v23.4s
+	WORD $0x4eb64c84 // sqshl v4.4s, v4.4s, v22.4s
+	WORD $0x4eb74ca5 // sqshl v5.4s, v5.4s, v23.4s
+	WORD $0x4eb64cc6 // sqshl v6.4s, v6.4s, v22.4s
+	WORD $0x4eb74ce7 // sqshl v7.4s, v7.4s, v23.4s
+	WORD $0x4eb64d08 // sqshl v8.4s, v8.4s, v22.4s
+	WORD $0x4eb74d29 // sqshl v9.4s, v9.4s, v23.4s
+	WORD $0x4eb64d4a // sqshl v10.4s, v10.4s, v22.4s
+	WORD $0x4eb74d6b // sqshl v11.4s, v11.4s, v23.4s
+	WORD $0x4eb64d8c // sqshl v12.4s, v12.4s, v22.4s
+	WORD $0x4eb74dad // sqshl v13.4s, v13.4s, v23.4s
+	WORD $0x4eb64dce // sqshl v14.4s, v14.4s, v22.4s
+	WORD $0x4eb74def // sqshl v15.4s, v15.4s, v23.4s
+snosh_010:
+	WORD $0x4eb0b400 // sqdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb0b442 // sqdmulh v2.4s, v2.4s, v16.4s
+	WORD $0x4eb1b463 // sqdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x4eb0b484 // sqdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb0b4c6 // sqdmulh v6.4s, v6.4s, v16.4s
+	WORD $0x4eb1b4e7 // sqdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x4eb0b508 // sqdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb0b54a // sqdmulh v10.4s, v10.4s, v16.4s
+	WORD $0x4eb1b56b // sqdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x4eb0b58c // sqdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb0b5ce // sqdmulh v14.4s, v14.4s, v16.4s
+	WORD $0x4eb1b5ef // sqdmulh v15.4s, v15.4s, v17.4s
+	WORD $0x4eb25400 // srshl v0.4s, v0.4s, v18.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb25442 // srshl v2.4s, v2.4s, v18.4s
+	WORD $0x4eb35463 // srshl v3.4s, v3.4s, v19.4s
+	WORD $0x4eb25484 // srshl v4.4s, v4.4s, v18.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb254c6 // srshl v6.4s, v6.4s, v18.4s
+	WORD $0x4eb354e7 // srshl v7.4s, v7.4s, v19.4s
+	WORD $0x4eb25508 // srshl v8.4s, v8.4s, v18.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb2554a // srshl v10.4s, v10.4s, v18.4s
+	WORD $0x4eb3556b // srshl v11.4s, v11.4s, v19.4s
+	WORD $0x4eb2558c // srshl v12.4s, v12.4s, v18.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x4eb255ce // srshl v14.4s, v14.4s, v18.4s
+	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	B	snarrow_010
+sgrid_010:
+	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb0b442 // sqrdmulh v2.4s, v2.4s, v16.4s
+	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb0b484 // sqrdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb0b4c6 // sqrdmulh v6.4s, v6.4s, v16.4s
+	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x6eb0b508 // sqrdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb0b54a // sqrdmulh v10.4s, v10.4s, v16.4s
+	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x6eb0b5ce // sqrdmulh v14.4s, v14.4s, v16.4s
+	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
+snarrow_010:
+	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x0e614859 // sqxtn v25.4h, v2.4s
+	WORD $0x4e614879 // sqxtn2 v25.8h, v3.4s
+	WORD $0x0e61489a // sqxtn v26.4h, v4.4s
+	WORD $0x4e6148ba // sqxtn2 v26.8h, v5.4s
+	WORD $0x0e6148db // sqxtn v27.4h, v6.4s
+	WORD $0x4e6148fb // sqxtn2 v27.8h, v7.4s
+	WORD $0x0e61491c // sqxtn v28.4h, v8.4s
+	WORD $0x4e61493c // sqxtn2 v28.8h, v9.4s
+	WORD $0x0e61495d // sqxtn v29.4h, v10.4s
+	WORD $0x4e61497d // sqxtn2 v29.8h, v11.4s
+	WORD $0x0e61499e // sqxtn v30.4h, v12.4s
+	WORD $0x4e6149be // sqxtn2 v30.8h, v13.4s
+	WORD $0x0e6149df // sqxtn v31.4h, v14.4s
+	WORD $0x4e6149ff // sqxtn2 v31.8h, v15.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
+	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
+	WORD $0x4e740f9c // sqadd v28.8h, v28.8h, v20.8h
+	WORD $0x4e740fbd // sqadd v29.8h, v29.8h, v20.8h
+	WORD $0x4e740fde // sqadd v30.8h, v30.8h, v20.8h
+	WORD $0x4e740fff // sqadd v31.8h, v31.8h, v20.8h
+	WORD $0x0e214b00 // sqxtn v0.8b, v24.8h
+	WORD $0x4e214b20 // sqxtn2 v0.16b, v25.8h
+	WORD $0x0e214b41 // sqxtn v1.8b, v26.8h
+	WORD $0x4e214b61 // sqxtn2 v1.16b, v27.8h
+	WORD $0x0e214b82 // sqxtn v2.8b, v28.8h
+	WORD $0x4e214ba2 // sqxtn2 v2.16b, v29.8h
+	WORD $0x0e214bc3 // sqxtn v3.8b, v30.8h
+	WORD $0x4e214be3 // sqxtn2 v3.16b, v31.8h
+	TBZ	$0, R22, snoclamp_010
+	MOVW	qmin+84(FP), R20
+	VDUP	R20, V16.B16
+	MOVW	qmax+88(FP), R20
+	VDUP	R20, V17.B16
+	WORD $0x4e306400 // smax v0.16b, v0.16b, v16.16b
+	WORD $0x4e316c00 // smin v0.16b, v0.16b, v17.16b
+	WORD $0x4e306421 // smax v1.16b, v1.16b, v16.16b
+	WORD $0x4e316c21 // smin v1.16b, v1.16b, v17.16b
+	WORD $0x4e306442 // smax v2.16b, v2.16b, v16.16b
+	WORD $0x4e316c42 // smin v2.16b, v2.16b, v17.16b
+	WORD $0x4e306463 // smax v3.16b, v3.16b, v16.16b
+	WORD $0x4e316c63 // smin v3.16b, v3.16b, v17.16b
+snoclamp_010:
+	VST1.P	V0.D[0], (R26)(R1)
+	VST1.P	V0.D[1], (R26)(R1)
+	VST1.P	V1.D[0], (R26)(R1)
+	VST1.P	V1.D[1], (R26)(R1)
+	VST1.P	V2.D[0], (R26)(R1)
+	VST1.P	V2.D[1], (R26)(R1)
+	VST1.P	V3.D[0], (R26)(R1)
+	VST1.P	V3.D[1], (R26)(R1)
+	B	nextrow_010
+rg_011:
+	VLD1	(R16), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R16), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R16), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1	(R16), [V12.S4, V13.S4, V14.S4, V15.S4]
+	MOVD	R8, R24
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R14), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4f98e200 // sdot v0.4s, v16.16b, v24.4b[0]
+	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
+	WORD $0x4f98ea02 // sdot v2.4s, v16.16b, v24.4b[2]
+	WORD $0x4f98ea23 // sdot v3.4s, v17.16b, v24.4b[2]
+	WORD $0x4f99e204 // sdot v4.4s, v16.16b, v25.4b[0]
+	WORD $0x4f99e225 // sdot v5.4s, v17.16b, v25.4b[0]
+	WORD $0x4f99ea06 // sdot v6.4s, v16.16b, v25.4b[2]
+	WORD $0x4f99ea27 // sdot v7.4s, v17.16b, v25.4b[2]
+	WORD $0x4f9ae208 // sdot v8.4s, v16.16b, v26.4b[0]
+	WORD $0x4f9ae229 // sdot v9.4s, v17.16b, v26.4b[0]
+	WORD $0x4f9aea0a // sdot v10.4s, v16.16b, v26.4b[2]
+	WORD $0x4f9aea2b // sdot v11.4s, v17.16b, v26.4b[2]
+	WORD $0x4f9be20c // sdot v12.4s, v16.16b, v27.4b[0]
+	WORD $0x4f9be22d // sdot v13.4s, v17.16b, v27.4b[0]
+	WORD $0x4f9bea0e // sdot v14.4s, v16.16b, v27.4b[2]
+	WORD $0x4f9bea2f // sdot v15.4s, v17.16b, v27.4b[2]
+	WORD $0x4fb8e240 // sdot v0.4s, v18.16b, v24.4b[1]
+	WORD $0x4fb8e261 // sdot v1.4s, v19.16b, v24.4b[1]
+	WORD $0x4fb8ea42 // sdot v2.4s, v18.16b, v24.4b[3]
+	WORD $0x4fb8ea63 // sdot v3.4s, v19.16b, v24.4b[3]
+	WORD $0x4fb9e244 // sdot v4.4s, v18.16b, v25.4b[1]
+	WORD $0x4fb9e265 // sdot v5.4s, v19.16b, v25.4b[1]
+	WORD $0x4fb9ea46 // sdot v6.4s, v18.16b, v25.4b[3]
+	WORD $0x4fb9ea67 // sdot v7.4s, v19.16b, v25.4b[3]
+	WORD $0x4fbae248 // sdot v8.4s, v18.16b, v26.4b[1]
+	WORD $0x4fbae269 // sdot v9.4s, v19.16b, v26.4b[1]
+	WORD $0x4fbaea4a // sdot v10.4s, v18.16b, v26.4b[3]
+	WORD $0x4fbaea6b // sdot v11.4s, v19.16b, v26.4b[3]
+	WORD $0x4fbbe24c // sdot v12.4s, v18.16b, v27.4b[1]
+	WORD $0x4fbbe26d // sdot v13.4s, v19.16b, v27.4b[1]
+	WORD $0x4fbbea4e // sdot v14.4s, v18.16b, v27.4b[3]
+	WORD $0x4fbbea6f // sdot v15.4s, v19.16b, v27.4b[3]
+	VLD1.P	32(R24), [V16.B16, V17.B16]
+	VLD1.P	32(R14), [V24.B16, V25.B16]
+	WORD $0x4f98e200 // sdot v0.4s, v16.16b, v24.4b[0]
+	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
+	WORD $0x4fb8e202 // sdot v2.4s, v16.16b, v24.4b[1]
+	WORD $0x4fb8e223 // sdot v3.4s, v17.16b, v24.4b[1]
+	WORD $0x4f98ea04 // sdot v4.4s, v16.16b, v24.4b[2]
+	WORD $0x4f98ea25 // sdot v5.4s, v17.16b, v24.4b[2]
+	WORD $0x4fb8ea06 // sdot v6.4s, v16.16b, v24.4b[3]
+	WORD $0x4fb8ea27 // sdot v7.4s, v17.16b, v24.4b[3]
+	WORD $0x4f99e208 // sdot v8.4s, v16.16b, v25.4b[0]
+	WORD $0x4f99e229 // sdot v9.4s, v17.16b, v25.4b[0]
+	WORD $0x4fb9e20a // sdot v10.4s, v16.16b, v25.4b[1]
+	WORD $0x4fb9e22b // sdot v11.4s, v17.16b, v25.4b[1]
+	WORD $0x4f99ea0c // sdot v12.4s, v16.16b, v25.4b[2]
+	WORD $0x4f99ea2d // sdot v13.4s, v17.16b, v25.4b[2]
+	WORD $0x4fb9ea0e // sdot v14.4s, v16.16b, v25.4b[3]
+	WORD $0x4fb9ea2f // sdot v15.4s, v17.16b, v25.4b[3]
+	CBNZ	R22, slow_011
+	VLD1	(R21), [V16.S4, V17.S4]
+	VLD1	(R23), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R23), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1	(R23), [V28.S4, V29.S4, V30.S4, V31.S4]
+	WORD $0x6e908414 // sqrdmlah v20.4s, v0.4s, v16.4s
+	WORD $0x6e918435 // sqrdmlah v21.4s, v1.4s, v17.4s
+	WORD $0x6e908456 // sqrdmlah v22.4s, v2.4s, v16.4s
+	WORD $0x6e918477 // sqrdmlah v23.4s, v3.4s, v17.4s
+	WORD $0x6e908498 // sqrdmlah v24.4s, v4.4s, v16.4s
+	WORD $0x6e9184b9 // sqrdmlah v25.4s, v5.4s, v17.4s
+	WORD $0x6e9084da // sqrdmlah v26.4s, v6.4s, v16.4s
+	WORD $0x6e9184fb // sqrdmlah v27.4s, v7.4s, v17.4s
+	WORD $0x6e90851c // sqrdmlah v28.4s, v8.4s, v16.4s
+	WORD $0x6e91853d // sqrdmlah v29.4s, v9.4s, v17.4s
+	WORD $0x6e90855e // sqrdmlah v30.4s, v10.4s, v16.4s
+	WORD $0x6e91857f // sqrdmlah v31.4s, v11.4s, v17.4s
+	WORD $0x0e614a80 // sqxtn v0.4h, v20.4s
+	WORD $0x4e614aa0 // sqxtn2 v0.8h, v21.4s
+	WORD $0x0e614ac1 // sqxtn v1.4h, v22.4s
+	WORD $0x4e614ae1 // sqxtn2 v1.8h, v23.4s
+	WORD $0x0e614b02 // sqxtn v2.4h, v24.4s
+	WORD $0x4e614b22 // sqxtn2 v2.8h, v25.4s
+	WORD $0x0e614b43 // sqxtn v3.4h, v26.4s
+	WORD $0x4e614b63 // sqxtn2 v3.8h, v27.4s
+	WORD $0x0e614b84 // sqxtn v4.4h, v28.4s
+	WORD $0x4e614ba4 // sqxtn2 v4.8h, v29.4s
+	WORD $0x0e614bc5 // sqxtn v5.4h, v30.4s
+	WORD $0x4e614be5 // sqxtn2 v5.8h, v31.4s
+	VLD1	(R23), [V20.S4, V21.S4, V22.S4, V23.S4]
+	WORD $0x6e908594 // sqrdmlah v20.4s, v12.4s, v16.4s
+	WORD $0x6e9185b5 // sqrdmlah v21.4s, v13.4s, v17.4s
+	WORD $0x6e9085d6 // sqrdmlah v22.4s, v14.4s, v16.4s
+	WORD $0x6e9185f7 // sqrdmlah v23.4s, v15.4s, v17.4s
+	WORD $0x0e614a86 // sqxtn v6.4h, v20.4s
+	WORD $0x4e614aa6 // sqxtn2 v6.8h, v21.4s
+	WORD $0x0e614ac7 // sqxtn v7.4h, v22.4s
+	WORD $0x4e614ae7 // sqxtn2 v7.8h, v23.4s
+	WORD $0x0e214808 // sqxtn v8.8b, v0.8h
+	WORD $0x4e214828 // sqxtn2 v8.16b, v1.8h
+	WORD $0x0e214849 // sqxtn v9.8b, v2.8h
+	WORD $0x4e214869 // sqxtn2 v9.16b, v3.8h
+	WORD $0x0e21488a // sqxtn v10.8b, v4.8h
+	WORD $0x4e2148aa // sqxtn2 v10.16b, v5.8h
+	WORD $0x0e2148cb // sqxtn v11.8b, v6.8h
+	WORD $0x4e2148eb // sqxtn2 v11.16b, v7.8h
+	VST1.P	V8.D[0], (R26)(R1)
+	VST1.P	V8.D[1], (R26)(R1)
+	VST1.P	V9.D[0], (R26)(R1)
+	VST1.P	V9.D[1], (R26)(R1)
+	VST1.P	V10.D[0], (R26)(R1)
+	VST1.P	V10.D[1], (R26)(R1)
+	VST1.P	V11.D[0], (R26)(R1)
+	VST1.P	V11.D[1], (R26)(R1)
+nextrow_011:
+	CMP	R4, R14
+	BLO	rg_011
+	B	nextblk
+slow_011:
+	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VDUP	R11, V20.H8
+	TBZ	$1, R22, sgrid_011
+	TBZ	$2, R22, snosh_011
+	ADD	$128, R21, R20
+	VLD1	(R20), [V22.S4, V23.S4]
+	WORD $0x4eb64c00 // sqshl v0.4s, v0.4s, v22.4s
+	WORD $0x4eb74c21 // sqshl v1.4s, v1.4s, v23.4s
+	WORD $0x4eb64c42 // sqshl v2.4s, v2.4s, v22.4s
+	WORD $0x4eb74c63 // sqshl v3.4s, v3.4s, v23.4s
+	WORD $0x4eb64c84 // sqshl v4.4s, v4.4s, v22.4s
+	WORD $0x4eb74ca5 // sqshl v5.4s, v5.4s, v23.4s
+	WORD $0x4eb64cc6 // sqshl v6.4s, v6.4s, v22.4s
+	WORD $0x4eb74ce7 // sqshl v7.4s, v7.4s, v23.4s
+	WORD $0x4eb64d08 // sqshl v8.4s, v8.4s, v22.4s
+	WORD $0x4eb74d29 // sqshl v9.4s, v9.4s, v23.4s
+	WORD $0x4eb64d4a // sqshl v10.4s, v10.4s, v22.4s
+	WORD $0x4eb74d6b // sqshl v11.4s, v11.4s, v23.4s
+	WORD $0x4eb64d8c // sqshl v12.4s, v12.4s, v22.4s
+	WORD $0x4eb74dad // sqshl v13.4s, v13.4s, v23.4s
+	WORD $0x4eb64dce // sqshl v14.4s, v14.4s, v22.4s
+	WORD $0x4eb74def // sqshl v15.4s, v15.4s, v23.4s
+snosh_011:
+	WORD $0x4eb0b400 // sqdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb0b442 // sqdmulh v2.4s, v2.4s, v16.4s
+	WORD $0x4eb1b463 // sqdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x4eb0b484 // sqdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb0b4c6 // sqdmulh v6.4s, v6.4s, v16.4s
+	WORD $0x4eb1b4e7 // sqdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x4eb0b508 // sqdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb0b54a // sqdmulh v10.4s, v10.4s, v16.4s
+	WORD $0x4eb1b56b // sqdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x4eb0b58c // sqdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb0b5ce // sqdmulh v14.4s, v14.4s, v16.4s
+	WORD $0x4eb1b5ef // sqdmulh v15.4s, v15.4s, v17.4s
+	WORD $0x4eb25400 // srshl v0.4s, v0.4s, v18.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb25442 // srshl v2.4s, v2.4s, v18.4s
+	WORD $0x4eb35463 // srshl v3.4s, v3.4s, v19.4s
+	WORD $0x4eb25484 // srshl v4.4s, v4.4s, v18.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb254c6 // srshl v6.4s, v6.4s, v18.4s
+	WORD $0x4eb354e7 // srshl v7.4s, v7.4s, v19.4s
+	WORD $0x4eb25508 // srshl v8.4s, v8.4s, v18.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb2554a // srshl v10.4s, v10.4s, v18.4s
+	WORD $0x4eb3556b // srshl v11.4s, v11.4s, v19.4s
+	WORD $0x4eb2558c // srshl v12.4s, v12.4s, v18.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x4eb255ce // srshl v14.4s, v14.4s, v18.4s
+	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	B	snarrow_011
+sgrid_011:
+	WORD $0x6eb0b400 // sqrdmulh v0.4s, v0.4s, v16.4s
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb0b442 // sqrdmulh v2.4s, v2.4s, v16.4s
+	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb0b484 // sqrdmulh v4.4s, v4.4s, v16.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb0b4c6 // sqrdmulh v6.4s, v6.4s, v16.4s
+	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x6eb0b508 // sqrdmulh v8.4s, v8.4s, v16.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb0b54a // sqrdmulh v10.4s, v10.4s, v16.4s
+	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x6eb0b5ce // sqrdmulh v14.4s, v14.4s, v16.4s
+	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
+snarrow_011:
+	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x0e614859 // sqxtn v25.4h, v2.4s
+	WORD $0x4e614879 // sqxtn2 v25.8h, v3.4s
+	WORD $0x0e61489a // sqxtn v26.4h, v4.4s
+	WORD $0x4e6148ba // sqxtn2 v26.8h, v5.4s
+	WORD $0x0e6148db // sqxtn v27.4h, v6.4s
+	WORD $0x4e6148fb // sqxtn2 v27.8h, v7.4s
+	WORD $0x0e61491c // sqxtn v28.4h, v8.4s
+	WORD $0x4e61493c // sqxtn2 v28.8h, v9.4s
+	WORD $0x0e61495d // sqxtn v29.4h, v10.4s
+	WORD $0x4e61497d // sqxtn2 v29.8h, v11.4s
+	WORD $0x0e61499e // sqxtn v30.4h, v12.4s
+	WORD $0x4e6149be // sqxtn2 v30.8h, v13.4s
+	WORD $0x0e6149df // sqxtn v31.4h, v14.4s
+	WORD $0x4e6149ff // sqxtn2 v31.8h, v15.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
+	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
+	WORD $0x4e740f9c // sqadd v28.8h, v28.8h, v20.8h
+	WORD $0x4e740fbd // sqadd v29.8h, v29.8h, v20.8h
+	WORD $0x4e740fde // sqadd v30.8h, v30.8h, v20.8h
+	WORD $0x4e740fff // sqadd v31.8h, v31.8h, v20.8h
+	WORD $0x0e214b00 // sqxtn v0.8b, v24.8h
+	WORD $0x4e214b20 // sqxtn2 v0.16b, v25.8h
+	WORD $0x0e214b41 // sqxtn v1.8b, v26.8h
+	WORD $0x4e214b61 // sqxtn2 v1.16b, v27.8h
+	WORD $0x0e214b82 // sqxtn v2.8b, v28.8h
+	WORD $0x4e214ba2 // sqxtn2 v2.16b, v29.8h
+	WORD $0x0e214bc3 // sqxtn v3.8b, v30.8h
+	WORD $0x4e214be3 // sqxtn2 v3.16b, v31.8h
+	TBZ	$0, R22, snoclamp_011
+	MOVW	qmin+84(FP), R20
+	VDUP	R20, V16.B16
+	MOVW	qmax+88(FP), R20
+	VDUP	R20, V17.B16
+	WORD $0x4e306400 // smax v0.16b, v0.16b, v16.16b
+	WORD $0x4e316c00 // smin v0.16b, v0.16b, v17.16b
+	WORD $0x4e306421 // smax v1.16b, v1.16b, v16.16b
+	WORD $0x4e316c21 // smin v1.16b, v1.16b, v17.16b
+	WORD $0x4e306442 // smax v2.16b, v2.16b, v16.16b
+	WORD $0x4e316c42 // smin v2.16b, v2.16b, v17.16b
+	WORD $0x4e306463 // smax v3.16b, v3.16b, v16.16b
+	WORD $0x4e316c63 // smin v3.16b, v3.16b, v17.16b
+snoclamp_011:
+	VST1.P	V0.D[0], (R26)(R1)
+	VST1.P	V0.D[1], (R26)(R1)
+	VST1.P	V1.D[0], (R26)(R1)
+	VST1.P	V1.D[1], (R26)(R1)
+	VST1.P	V2.D[0], (R26)(R1)
+	VST1.P	V2.D[1], (R26)(R1)
+	VST1.P	V3.D[0], (R26)(R1)
+	VST1.P	V3.D[1], (R26)(R1)
+	B	nextrow_011
+nextblk:
+	ADD	$8, R0, R0
+	ADD	R5<<3, R8, R8
+	ADD	$32, R9, R9
+	ADD	$64, R10, R10
+	SUBS	$1, R6, R6
+	BNE	blk
+	RET
+
+// func gemmQ8Dot8HPacked(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk int, w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, scr *[56]int32)
+TEXT ·gemmQ8Dot8HPacked(SB), NOSPLIT, $0-104
+	MOVD	dst+0(FP), R0
+	MOVD	dstStride+8(FP), R1
+	MOVD	src+16(FP), R2
+	MOVD	srcStride+24(FP), R3
+	MOVD	rows+32(FP), R4
+	MOVD	kpad+40(FP), R5
+	MOVD	nblk+48(FP), R6
+	MOVD	w+56(FP), R8
+	MOVD	bias+64(FP), R9
+	MOVD	rq+72(FP), R10
+	MOVW	zOut+80(FP), R11
+	MOVW	qmin+84(FP), R12
+	MOVW	qmax+88(FP), R13
+	MOVD	scr+96(FP), R21
+	ADD	$4, R0, R0
+	ADD	$160, R21, R23
+	VDUP	R11, V20.S4
+	VDUP	R11, V21.S4
+	VDUP	R11, V22.S4
+	VDUP	R11, V23.S4
+	VST1	[V20.S4, V21.S4, V22.S4, V23.S4], (R23)
+	MOVD	$-128, R20
+	CMP	R20, R12
+	CSET	NE, R22
+	MOVD	$127, R20
+	CMP	R20, R13
+	CSET	NE, R20
+	ORR	R20, R22, R22
+	MUL	R4, R3, R4
+	ADD	R2, R4, R4
+	LSR	$4, R5, R7
+	ADD	$1, R7, R7
+	LSR	$1, R7, R7
+	ADD	$64, R21, R16
+blk:
+	VLD2	(R10), [V24.S4, V25.S4]
+	ADD	$32, R10, R20
+	VLD2	(R20), [V26.S4, V27.S4]
+	VORR	V24.B16, V24.B16, V16.B16
+	VORR	V26.B16, V26.B16, V17.B16
+	MOVW	$1, R20
+	VDUP	R20, V28.S4
+	VEOR	V29.B16, V29.B16, V29.B16
+	VSUB	V25.S4, V29.S4, V0.S4
+	WORD $0x4ea04701 // sshl v1.4s, v24.4s, v0.4s
+	WORD $0x4eb94420 // sshl v0.4s, v1.4s, v25.4s
+	WORD $0x6eb88c00 // cmeq v0.4s, v0.4s, v24.4s
+	WORD $0x4ebd3f22 // cmge v2.4s, v25.4s, v29.4s
+	WORD $0x4e221c00 // and v0.16b, v0.16b, v2.16b
+	VSUB	V27.S4, V29.S4, V3.S4
+	WORD $0x4ea34744 // sshl v4.4s, v26.4s, v3.4s
+	WORD $0x4ebb4483 // sshl v3.4s, v4.4s, v27.4s
+	WORD $0x6eba8c63 // cmeq v3.4s, v3.4s, v26.4s
+	WORD $0x4ebd3f62 // cmge v2.4s, v27.4s, v29.4s
+	WORD $0x4e221c63 // and v3.16b, v3.16b, v2.16b
+	WORD $0x4e231c00 // and v0.16b, v0.16b, v3.16b
+	VMOV	V0.D[0], R24
+	VMOV	V0.D[1], R20
+	AND	R20, R24, R24
+	CMN	$1, R24
+	CSET	NE, R25
+	CBNZ	R25, offgrid
+	VORR	V1.B16, V1.B16, V16.B16
+	VORR	V4.B16, V4.B16, V17.B16
+offgrid:
+	VSUB	V25.S4, V28.S4, V20.S4
+	WORD $0x4ebd6694 // smax v20.4s, v20.4s, v29.4s
+	WORD $0x4ebc6739 // smax v25.4s, v25.4s, v28.4s
+	VSUB	V25.S4, V29.S4, V18.S4
+	VSUB	V27.S4, V28.S4, V21.S4
+	WORD $0x4ebd66b5 // smax v21.4s, v21.4s, v29.4s
+	WORD $0x4ebc677b // smax v27.4s, v27.4s, v28.4s
+	VSUB	V27.S4, V29.S4, V19.S4
+	VST1	[V16.S4, V17.S4, V18.S4, V19.S4], (R21)
+	VLD1	(R9), [V16.S4, V17.S4]
+	VORR	V16.B16, V16.B16, V18.B16
+	VORR	V17.B16, V17.B16, V19.B16
+	ADD	$64, R21, R20
+	VST1.P	[V16.S4, V17.S4, V18.S4, V19.S4], 64(R20)
+	VST1	[V20.S4, V21.S4], (R20)
+	VORR	V20.B16, V21.B16, V20.B16
+	VMOV	V20.D[0], R24
+	VMOV	V20.D[1], R20
+	ORR	R20, R24, R24
+	AND	$1, R22, R22
+	CMP	ZR, R24
+	CSET	NE, R20
+	AND	R25, R20, R20
+	ORR	R25<<1, R22, R22
+	ORR	R20<<2, R22, R22
+	MOVD	R2, R14
+	MOVD	R0, R26
+	CBZ	R7, noloop
+	TBNZ	$3, R5, loop8
+	TBNZ	$2, R5, rg_101
+	B	rg_100
+loop8:
+	TBNZ	$2, R5, rg_111
+	B	rg_110
+noloop:
+	TBNZ	$3, R5, noloop8
+	B	rg_001
+noloop8:
+	TBNZ	$2, R5, rg_011
+	B	rg_010
+rg_100:
+	VLD1	(R16), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R16), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R16), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1	(R16), [V12.S4, V13.S4, V14.S4, V15.S4]
+	MOVD	R8, R24
+	MOVD	R7, R25
+	TBNZ	$4, R5, kmid_100
+kloop_100:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	64(R14), [V24.B16, V25.B16, V26.B16, V27.B16]
+	VLD1.P	64(R14), [V28.B16, V29.B16, V30.B16, V31.B16]
+	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
+	WORD $0x4f99e223 // sdot v3.4s, v17.16b, v25.4b[0]
+	WORD $0x4f9ae225 // sdot v5.4s, v17.16b, v26.4b[0]
+	WORD $0x4f9be227 // sdot v7.4s, v17.16b, v27.4b[0]
+	WORD $0x4f9ce229 // sdot v9.4s, v17.16b, v28.4b[0]
+	WORD $0x4f9de22b // sdot v11.4s, v17.16b, v29.4b[0]
+	WORD $0x4f9ee22d // sdot v13.4s, v17.16b, v30.4b[0]
+	WORD $0x4f9fe22f // sdot v15.4s, v17.16b, v31.4b[0]
+	WORD $0x4fb8e261 // sdot v1.4s, v19.16b, v24.4b[1]
+	WORD $0x4fb9e263 // sdot v3.4s, v19.16b, v25.4b[1]
+	WORD $0x4fbae265 // sdot v5.4s, v19.16b, v26.4b[1]
+	WORD $0x4fbbe267 // sdot v7.4s, v19.16b, v27.4b[1]
+	WORD $0x4fbce269 // sdot v9.4s, v19.16b, v28.4b[1]
+	WORD $0x4fbde26b // sdot v11.4s, v19.16b, v29.4b[1]
+	WORD $0x4fbee26d // sdot v13.4s, v19.16b, v30.4b[1]
+	WORD $0x4fbfe26f // sdot v15.4s, v19.16b, v31.4b[1]
+	WORD $0x4f98eaa1 // sdot v1.4s, v21.16b, v24.4b[2]
+	WORD $0x4f99eaa3 // sdot v3.4s, v21.16b, v25.4b[2]
+	WORD $0x4f9aeaa5 // sdot v5.4s, v21.16b, v26.4b[2]
+	WORD $0x4f9beaa7 // sdot v7.4s, v21.16b, v27.4b[2]
+	WORD $0x4f9ceaa9 // sdot v9.4s, v21.16b, v28.4b[2]
+	WORD $0x4f9deaab // sdot v11.4s, v21.16b, v29.4b[2]
+	WORD $0x4f9eeaad // sdot v13.4s, v21.16b, v30.4b[2]
+	WORD $0x4f9feaaf // sdot v15.4s, v21.16b, v31.4b[2]
+	WORD $0x4fb8eae1 // sdot v1.4s, v23.16b, v24.4b[3]
+	WORD $0x4fb9eae3 // sdot v3.4s, v23.16b, v25.4b[3]
+	WORD $0x4fbaeae5 // sdot v5.4s, v23.16b, v26.4b[3]
+	WORD $0x4fbbeae7 // sdot v7.4s, v23.16b, v27.4b[3]
+	WORD $0x4fbceae9 // sdot v9.4s, v23.16b, v28.4b[3]
+	WORD $0x4fbdeaeb // sdot v11.4s, v23.16b, v29.4b[3]
+	WORD $0x4fbeeaed // sdot v13.4s, v23.16b, v30.4b[3]
+	WORD $0x4fbfeaef // sdot v15.4s, v23.16b, v31.4b[3]
+kmid_100:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	64(R14), [V24.B16, V25.B16, V26.B16, V27.B16]
+	VLD1.P	64(R14), [V28.B16, V29.B16, V30.B16, V31.B16]
+	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
+	WORD $0x4f99e223 // sdot v3.4s, v17.16b, v25.4b[0]
+	WORD $0x4f9ae225 // sdot v5.4s, v17.16b, v26.4b[0]
+	WORD $0x4f9be227 // sdot v7.4s, v17.16b, v27.4b[0]
+	WORD $0x4f9ce229 // sdot v9.4s, v17.16b, v28.4b[0]
+	WORD $0x4f9de22b // sdot v11.4s, v17.16b, v29.4b[0]
+	WORD $0x4f9ee22d // sdot v13.4s, v17.16b, v30.4b[0]
+	WORD $0x4f9fe22f // sdot v15.4s, v17.16b, v31.4b[0]
+	WORD $0x4fb8e261 // sdot v1.4s, v19.16b, v24.4b[1]
+	WORD $0x4fb9e263 // sdot v3.4s, v19.16b, v25.4b[1]
+	WORD $0x4fbae265 // sdot v5.4s, v19.16b, v26.4b[1]
+	WORD $0x4fbbe267 // sdot v7.4s, v19.16b, v27.4b[1]
+	WORD $0x4fbce269 // sdot v9.4s, v19.16b, v28.4b[1]
+	WORD $0x4fbde26b // sdot v11.4s, v19.16b, v29.4b[1]
+	WORD $0x4fbee26d // sdot v13.4s, v19.16b, v30.4b[1]
+	WORD $0x4fbfe26f // sdot v15.4s, v19.16b, v31.4b[1]
+	WORD $0x4f98eaa1 // sdot v1.4s, v21.16b, v24.4b[2]
+	WORD $0x4f99eaa3 // sdot v3.4s, v21.16b, v25.4b[2]
+	WORD $0x4f9aeaa5 // sdot v5.4s, v21.16b, v26.4b[2]
+	WORD $0x4f9beaa7 // sdot v7.4s, v21.16b, v27.4b[2]
+	WORD $0x4f9ceaa9 // sdot v9.4s, v21.16b, v28.4b[2]
+	WORD $0x4f9deaab // sdot v11.4s, v21.16b, v29.4b[2]
+	WORD $0x4f9eeaad // sdot v13.4s, v21.16b, v30.4b[2]
+	WORD $0x4f9feaaf // sdot v15.4s, v21.16b, v31.4b[2]
+	WORD $0x4fb8eae1 // sdot v1.4s, v23.16b, v24.4b[3]
+	WORD $0x4fb9eae3 // sdot v3.4s, v23.16b, v25.4b[3]
+	WORD $0x4fbaeae5 // sdot v5.4s, v23.16b, v26.4b[3]
+	WORD $0x4fbbeae7 // sdot v7.4s, v23.16b, v27.4b[3]
+	WORD $0x4fbceae9 // sdot v9.4s, v23.16b, v28.4b[3]
+	WORD $0x4fbdeaeb // sdot v11.4s, v23.16b, v29.4b[3]
+	WORD $0x4fbeeaed // sdot v13.4s, v23.16b, v30.4b[3]
+	WORD $0x4fbfeaef // sdot v15.4s, v23.16b, v31.4b[3]
+	SUBS	$1, R25, R25
+	BNE	kloop_100
+	CBNZ	R22, slow_100
+	VLD1	(R21), [V16.S4, V17.S4]
+	VLD1	(R23), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R23), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x6e918434 // sqrdmlah v20.4s, v1.4s, v17.4s
+	WORD $0x6e918475 // sqrdmlah v21.4s, v3.4s, v17.4s
+	WORD $0x6e9184b6 // sqrdmlah v22.4s, v5.4s, v17.4s
+	WORD $0x6e9184f7 // sqrdmlah v23.4s, v7.4s, v17.4s
+	WORD $0x6e918538 // sqrdmlah v24.4s, v9.4s, v17.4s
+	WORD $0x6e918579 // sqrdmlah v25.4s, v11.4s, v17.4s
+	WORD $0x6e9185ba // sqrdmlah v26.4s, v13.4s, v17.4s
+	WORD $0x6e9185fb // sqrdmlah v27.4s, v15.4s, v17.4s
+	WORD $0x0e614a80 // sqxtn v0.4h, v20.4s
+	WORD $0x4e614aa0 // sqxtn2 v0.8h, v21.4s
+	WORD $0x0e614ac1 // sqxtn v1.4h, v22.4s
+	WORD $0x4e614ae1 // sqxtn2 v1.8h, v23.4s
+	WORD $0x0e614b02 // sqxtn v2.4h, v24.4s
+	WORD $0x4e614b22 // sqxtn2 v2.8h, v25.4s
+	WORD $0x0e614b43 // sqxtn v3.4h, v26.4s
+	WORD $0x4e614b63 // sqxtn2 v3.8h, v27.4s
+	WORD $0x0e214808 // sqxtn v8.8b, v0.8h
+	WORD $0x4e214828 // sqxtn2 v8.16b, v1.8h
+	WORD $0x0e214849 // sqxtn v9.8b, v2.8h
+	WORD $0x4e214869 // sqxtn2 v9.16b, v3.8h
+	VST1.P	V8.S[0], (R26)(R1)
+	VST1.P	V8.S[1], (R26)(R1)
+	VST1.P	V8.S[2], (R26)(R1)
+	VST1.P	V8.S[3], (R26)(R1)
+	VST1.P	V9.S[0], (R26)(R1)
+	VST1.P	V9.S[1], (R26)(R1)
+	VST1.P	V9.S[2], (R26)(R1)
+	VST1.P	V9.S[3], (R26)(R1)
+nextrow_100:
+	CMP	R4, R14
+	BLO	rg_100
+	B	nextblk
+slow_100:
+	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VDUP	R11, V20.H8
+	TBZ	$1, R22, sgrid_100
+	TBZ	$2, R22, snosh_100
+	ADD	$128, R21, R20
+	VLD1	(R20), [V22.S4, V23.S4]
+	WORD $0x4eb74c21 // sqshl v1.4s, v1.4s, v23.4s
+	WORD $0x4eb74c63 // sqshl v3.4s, v3.4s, v23.4s
+	WORD $0x4eb74ca5 // sqshl v5.4s, v5.4s, v23.4s
+	WORD $0x4eb74ce7 // sqshl v7.4s, v7.4s, v23.4s
+	WORD $0x4eb74d29 // sqshl v9.4s, v9.4s, v23.4s
+	WORD $0x4eb74d6b // sqshl v11.4s, v11.4s, v23.4s
+	WORD $0x4eb74dad // sqshl v13.4s, v13.4s, v23.4s
+	WORD $0x4eb74def // sqshl v15.4s, v15.4s, v23.4s
+snosh_100:
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb1b463 // sqdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb1b4e7 // sqdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb1b56b // sqdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb1b5ef // sqdmulh v15.4s, v15.4s, v17.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb35463 // srshl v3.4s, v3.4s, v19.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb354e7 // srshl v7.4s, v7.4s, v19.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb3556b // srshl v11.4s, v11.4s, v19.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	B	snarrow_100
+sgrid_100:
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
+snarrow_100:
+	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
+	WORD $0x4e614878 // sqxtn2 v24.8h, v3.4s
+	WORD $0x0e6148b9 // sqxtn v25.4h, v5.4s
+	WORD $0x4e6148f9 // sqxtn2 v25.8h, v7.4s
+	WORD $0x0e61493a // sqxtn v26.4h, v9.4s
+	WORD $0x4e61497a // sqxtn2 v26.8h, v11.4s
+	WORD $0x0e6149bb // sqxtn v27.4h, v13.4s
+	WORD $0x4e6149fb // sqxtn2 v27.8h, v15.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
+	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
+	WORD $0x0e214b00 // sqxtn v0.8b, v24.8h
+	WORD $0x4e214b20 // sqxtn2 v0.16b, v25.8h
+	WORD $0x0e214b42 // sqxtn v2.8b, v26.8h
+	WORD $0x4e214b62 // sqxtn2 v2.16b, v27.8h
+	TBZ	$0, R22, snoclamp_100
+	MOVW	qmin+84(FP), R20
+	VDUP	R20, V16.B16
+	MOVW	qmax+88(FP), R20
+	VDUP	R20, V17.B16
+	WORD $0x4e306400 // smax v0.16b, v0.16b, v16.16b
+	WORD $0x4e316c00 // smin v0.16b, v0.16b, v17.16b
+	WORD $0x4e306442 // smax v2.16b, v2.16b, v16.16b
+	WORD $0x4e316c42 // smin v2.16b, v2.16b, v17.16b
+snoclamp_100:
+	VST1.P	V0.S[0], (R26)(R1)
+	VST1.P	V0.S[1], (R26)(R1)
+	VST1.P	V0.S[2], (R26)(R1)
+	VST1.P	V0.S[3], (R26)(R1)
+	VST1.P	V2.S[0], (R26)(R1)
+	VST1.P	V2.S[1], (R26)(R1)
+	VST1.P	V2.S[2], (R26)(R1)
+	VST1.P	V2.S[3], (R26)(R1)
+	B	nextrow_100
+rg_101:
+	VLD1	(R16), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R16), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R16), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1	(R16), [V12.S4, V13.S4, V14.S4, V15.S4]
+	MOVD	R8, R24
+	MOVD	R7, R25
+	TBNZ	$4, R5, kmid_101
+kloop_101:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	64(R14), [V24.B16, V25.B16, V26.B16, V27.B16]
+	VLD1.P	64(R14), [V28.B16, V29.B16, V30.B16, V31.B16]
+	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
+	WORD $0x4f99e223 // sdot v3.4s, v17.16b, v25.4b[0]
+	WORD $0x4f9ae225 // sdot v5.4s, v17.16b, v26.4b[0]
+	WORD $0x4f9be227 // sdot v7.4s, v17.16b, v27.4b[0]
+	WORD $0x4f9ce229 // sdot v9.4s, v17.16b, v28.4b[0]
+	WORD $0x4f9de22b // sdot v11.4s, v17.16b, v29.4b[0]
+	WORD $0x4f9ee22d // sdot v13.4s, v17.16b, v30.4b[0]
+	WORD $0x4f9fe22f // sdot v15.4s, v17.16b, v31.4b[0]
+	WORD $0x4fb8e261 // sdot v1.4s, v19.16b, v24.4b[1]
+	WORD $0x4fb9e263 // sdot v3.4s, v19.16b, v25.4b[1]
+	WORD $0x4fbae265 // sdot v5.4s, v19.16b, v26.4b[1]
+	WORD $0x4fbbe267 // sdot v7.4s, v19.16b, v27.4b[1]
+	WORD $0x4fbce269 // sdot v9.4s, v19.16b, v28.4b[1]
+	WORD $0x4fbde26b // sdot v11.4s, v19.16b, v29.4b[1]
+	WORD $0x4fbee26d // sdot v13.4s, v19.16b, v30.4b[1]
+	WORD $0x4fbfe26f // sdot v15.4s, v19.16b, v31.4b[1]
+	WORD $0x4f98eaa1 // sdot v1.4s, v21.16b, v24.4b[2]
+	WORD $0x4f99eaa3 // sdot v3.4s, v21.16b, v25.4b[2]
+	WORD $0x4f9aeaa5 // sdot v5.4s, v21.16b, v26.4b[2]
+	WORD $0x4f9beaa7 // sdot v7.4s, v21.16b, v27.4b[2]
+	WORD $0x4f9ceaa9 // sdot v9.4s, v21.16b, v28.4b[2]
+	WORD $0x4f9deaab // sdot v11.4s, v21.16b, v29.4b[2]
+	WORD $0x4f9eeaad // sdot v13.4s, v21.16b, v30.4b[2]
+	WORD $0x4f9feaaf // sdot v15.4s, v21.16b, v31.4b[2]
+	WORD $0x4fb8eae1 // sdot v1.4s, v23.16b, v24.4b[3]
+	WORD $0x4fb9eae3 // sdot v3.4s, v23.16b, v25.4b[3]
+	WORD $0x4fbaeae5 // sdot v5.4s, v23.16b, v26.4b[3]
+	WORD $0x4fbbeae7 // sdot v7.4s, v23.16b, v27.4b[3]
+	WORD $0x4fbceae9 // sdot v9.4s, v23.16b, v28.4b[3]
+	WORD $0x4fbdeaeb // sdot v11.4s, v23.16b, v29.4b[3]
+	WORD $0x4fbeeaed // sdot v13.4s, v23.16b, v30.4b[3]
+	WORD $0x4fbfeaef // sdot v15.4s, v23.16b, v31.4b[3]
+kmid_101:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	64(R14), [V24.B16, V25.B16, V26.B16, V27.B16]
+	VLD1.P	64(R14), [V28.B16, V29.B16, V30.B16, V31.B16]
+	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
+	WORD $0x4f99e223 // sdot v3.4s, v17.16b, v25.4b[0]
+	WORD $0x4f9ae225 // sdot v5.4s, v17.16b, v26.4b[0]
+	WORD $0x4f9be227 // sdot v7.4s, v17.16b, v27.4b[0]
+	WORD $0x4f9ce229 // sdot v9.4s, v17.16b, v28.4b[0]
+	WORD $0x4f9de22b // sdot v11.4s, v17.16b, v29.4b[0]
+	WORD $0x4f9ee22d // sdot v13.4s, v17.16b, v30.4b[0]
+	WORD $0x4f9fe22f // sdot v15.4s, v17.16b, v31.4b[0]
+	WORD $0x4fb8e261 // sdot v1.4s, v19.16b, v24.4b[1]
+	WORD $0x4fb9e263 // sdot v3.4s, v19.16b, v25.4b[1]
+	WORD $0x4fbae265 // sdot v5.4s, v19.16b, v26.4b[1]
+	WORD $0x4fbbe267 // sdot v7.4s, v19.16b, v27.4b[1]
+	WORD $0x4fbce269 // sdot v9.4s, v19.16b, v28.4b[1]
+	WORD $0x4fbde26b // sdot v11.4s, v19.16b, v29.4b[1]
+	WORD $0x4fbee26d // sdot v13.4s, v19.16b, v30.4b[1]
+	WORD $0x4fbfe26f // sdot v15.4s, v19.16b, v31.4b[1]
+	WORD $0x4f98eaa1 // sdot v1.4s, v21.16b, v24.4b[2]
+	WORD $0x4f99eaa3 // sdot v3.4s, v21.16b, v25.4b[2]
+	WORD $0x4f9aeaa5 // sdot v5.4s, v21.16b, v26.4b[2]
+	WORD $0x4f9beaa7 // sdot v7.4s, v21.16b, v27.4b[2]
+	WORD $0x4f9ceaa9 // sdot v9.4s, v21.16b, v28.4b[2]
+	WORD $0x4f9deaab // sdot v11.4s, v21.16b, v29.4b[2]
+	WORD $0x4f9eeaad // sdot v13.4s, v21.16b, v30.4b[2]
+	WORD $0x4f9feaaf // sdot v15.4s, v21.16b, v31.4b[2]
+	WORD $0x4fb8eae1 // sdot v1.4s, v23.16b, v24.4b[3]
+	WORD $0x4fb9eae3 // sdot v3.4s, v23.16b, v25.4b[3]
+	WORD $0x4fbaeae5 // sdot v5.4s, v23.16b, v26.4b[3]
+	WORD $0x4fbbeae7 // sdot v7.4s, v23.16b, v27.4b[3]
+	WORD $0x4fbceae9 // sdot v9.4s, v23.16b, v28.4b[3]
+	WORD $0x4fbdeaeb // sdot v11.4s, v23.16b, v29.4b[3]
+	WORD $0x4fbeeaed // sdot v13.4s, v23.16b, v30.4b[3]
+	WORD $0x4fbfeaef // sdot v15.4s, v23.16b, v31.4b[3]
+	SUBS	$1, R25, R25
+	BNE	kloop_101
+	VLD1.P	32(R24), [V16.B16, V17.B16]
+	VLD1.P	32(R14), [V24.B16, V25.B16]
+	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
+	WORD $0x4fb8e223 // sdot v3.4s, v17.16b, v24.4b[1]
+	WORD $0x4f98ea25 // sdot v5.4s, v17.16b, v24.4b[2]
+	WORD $0x4fb8ea27 // sdot v7.4s, v17.16b, v24.4b[3]
+	WORD $0x4f99e229 // sdot v9.4s, v17.16b, v25.4b[0]
+	WORD $0x4fb9e22b // sdot v11.4s, v17.16b, v25.4b[1]
+	WORD $0x4f99ea2d // sdot v13.4s, v17.16b, v25.4b[2]
+	WORD $0x4fb9ea2f // sdot v15.4s, v17.16b, v25.4b[3]
+	CBNZ	R22, slow_101
+	VLD1	(R21), [V16.S4, V17.S4]
+	VLD1	(R23), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R23), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x6e918434 // sqrdmlah v20.4s, v1.4s, v17.4s
+	WORD $0x6e918475 // sqrdmlah v21.4s, v3.4s, v17.4s
+	WORD $0x6e9184b6 // sqrdmlah v22.4s, v5.4s, v17.4s
+	WORD $0x6e9184f7 // sqrdmlah v23.4s, v7.4s, v17.4s
+	WORD $0x6e918538 // sqrdmlah v24.4s, v9.4s, v17.4s
+	WORD $0x6e918579 // sqrdmlah v25.4s, v11.4s, v17.4s
+	WORD $0x6e9185ba // sqrdmlah v26.4s, v13.4s, v17.4s
+	WORD $0x6e9185fb // sqrdmlah v27.4s, v15.4s, v17.4s
+	WORD $0x0e614a80 // sqxtn v0.4h, v20.4s
+	WORD $0x4e614aa0 // sqxtn2 v0.8h, v21.4s
+	WORD $0x0e614ac1 // sqxtn v1.4h, v22.4s
+	WORD $0x4e614ae1 // sqxtn2 v1.8h, v23.4s
+	WORD $0x0e614b02 // sqxtn v2.4h, v24.4s
+	WORD $0x4e614b22 // sqxtn2 v2.8h, v25.4s
+	WORD $0x0e614b43 // sqxtn v3.4h, v26.4s
+	WORD $0x4e614b63 // sqxtn2 v3.8h, v27.4s
+	WORD $0x0e214808 // sqxtn v8.8b, v0.8h
+	WORD $0x4e214828 // sqxtn2 v8.16b, v1.8h
+	WORD $0x0e214849 // sqxtn v9.8b, v2.8h
+	WORD $0x4e214869 // sqxtn2 v9.16b, v3.8h
+	VST1.P	V8.S[0], (R26)(R1)
+	VST1.P	V8.S[1], (R26)(R1)
+	VST1.P	V8.S[2], (R26)(R1)
+	VST1.P	V8.S[3], (R26)(R1)
+	VST1.P	V9.S[0], (R26)(R1)
+	VST1.P	V9.S[1], (R26)(R1)
+	VST1.P	V9.S[2], (R26)(R1)
+	VST1.P	V9.S[3], (R26)(R1)
+nextrow_101:
+	CMP	R4, R14
+	BLO	rg_101
+	B	nextblk
+slow_101:
+	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VDUP	R11, V20.H8
+	TBZ	$1, R22, sgrid_101
+	TBZ	$2, R22, snosh_101
+	ADD	$128, R21, R20
+	VLD1	(R20), [V22.S4, V23.S4]
+	WORD $0x4eb74c21 // sqshl v1.4s, v1.4s, v23.4s
+	WORD $0x4eb74c63 // sqshl v3.4s, v3.4s, v23.4s
+	WORD $0x4eb74ca5 // sqshl v5.4s, v5.4s, v23.4s
+	WORD $0x4eb74ce7 // sqshl v7.4s, v7.4s, v23.4s
+	WORD $0x4eb74d29 // sqshl v9.4s, v9.4s, v23.4s
+	WORD $0x4eb74d6b // sqshl v11.4s, v11.4s, v23.4s
+	WORD $0x4eb74dad // sqshl v13.4s, v13.4s, v23.4s
+	WORD $0x4eb74def // sqshl v15.4s, v15.4s, v23.4s
+snosh_101:
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb1b463 // sqdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb1b4e7 // sqdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb1b56b // sqdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb1b5ef // sqdmulh v15.4s, v15.4s, v17.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb35463 // srshl v3.4s, v3.4s, v19.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb354e7 // srshl v7.4s, v7.4s, v19.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb3556b // srshl v11.4s, v11.4s, v19.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	B	snarrow_101
+sgrid_101:
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
+snarrow_101:
+	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
+	WORD $0x4e614878 // sqxtn2 v24.8h, v3.4s
+	WORD $0x0e6148b9 // sqxtn v25.4h, v5.4s
+	WORD $0x4e6148f9 // sqxtn2 v25.8h, v7.4s
+	WORD $0x0e61493a // sqxtn v26.4h, v9.4s
+	WORD $0x4e61497a // sqxtn2 v26.8h, v11.4s
+	WORD $0x0e6149bb // sqxtn v27.4h, v13.4s
+	WORD $0x4e6149fb // sqxtn2 v27.8h, v15.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
+	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
+	WORD $0x0e214b00 // sqxtn v0.8b, v24.8h
+	WORD $0x4e214b20 // sqxtn2 v0.16b, v25.8h
+	WORD $0x0e214b42 // sqxtn v2.8b, v26.8h
+	WORD $0x4e214b62 // sqxtn2 v2.16b, v27.8h
+	TBZ	$0, R22, snoclamp_101
+	MOVW	qmin+84(FP), R20
+	VDUP	R20, V16.B16
+	MOVW	qmax+88(FP), R20
+	VDUP	R20, V17.B16
+	WORD $0x4e306400 // smax v0.16b, v0.16b, v16.16b
+	WORD $0x4e316c00 // smin v0.16b, v0.16b, v17.16b
+	WORD $0x4e306442 // smax v2.16b, v2.16b, v16.16b
+	WORD $0x4e316c42 // smin v2.16b, v2.16b, v17.16b
+snoclamp_101:
+	VST1.P	V0.S[0], (R26)(R1)
+	VST1.P	V0.S[1], (R26)(R1)
+	VST1.P	V0.S[2], (R26)(R1)
+	VST1.P	V0.S[3], (R26)(R1)
+	VST1.P	V2.S[0], (R26)(R1)
+	VST1.P	V2.S[1], (R26)(R1)
+	VST1.P	V2.S[2], (R26)(R1)
+	VST1.P	V2.S[3], (R26)(R1)
+	B	nextrow_101
+rg_110:
+	VLD1	(R16), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R16), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R16), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1	(R16), [V12.S4, V13.S4, V14.S4, V15.S4]
+	MOVD	R8, R24
+	MOVD	R7, R25
+	TBNZ	$4, R5, kmid_110
+kloop_110:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	64(R14), [V24.B16, V25.B16, V26.B16, V27.B16]
+	VLD1.P	64(R14), [V28.B16, V29.B16, V30.B16, V31.B16]
+	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
+	WORD $0x4f99e223 // sdot v3.4s, v17.16b, v25.4b[0]
+	WORD $0x4f9ae225 // sdot v5.4s, v17.16b, v26.4b[0]
+	WORD $0x4f9be227 // sdot v7.4s, v17.16b, v27.4b[0]
+	WORD $0x4f9ce229 // sdot v9.4s, v17.16b, v28.4b[0]
+	WORD $0x4f9de22b // sdot v11.4s, v17.16b, v29.4b[0]
+	WORD $0x4f9ee22d // sdot v13.4s, v17.16b, v30.4b[0]
+	WORD $0x4f9fe22f // sdot v15.4s, v17.16b, v31.4b[0]
+	WORD $0x4fb8e261 // sdot v1.4s, v19.16b, v24.4b[1]
+	WORD $0x4fb9e263 // sdot v3.4s, v19.16b, v25.4b[1]
+	WORD $0x4fbae265 // sdot v5.4s, v19.16b, v26.4b[1]
+	WORD $0x4fbbe267 // sdot v7.4s, v19.16b, v27.4b[1]
+	WORD $0x4fbce269 // sdot v9.4s, v19.16b, v28.4b[1]
+	WORD $0x4fbde26b // sdot v11.4s, v19.16b, v29.4b[1]
+	WORD $0x4fbee26d // sdot v13.4s, v19.16b, v30.4b[1]
+	WORD $0x4fbfe26f // sdot v15.4s, v19.16b, v31.4b[1]
+	WORD $0x4f98eaa1 // sdot v1.4s, v21.16b, v24.4b[2]
+	WORD $0x4f99eaa3 // sdot v3.4s, v21.16b, v25.4b[2]
+	WORD $0x4f9aeaa5 // sdot v5.4s, v21.16b, v26.4b[2]
+	WORD $0x4f9beaa7 // sdot v7.4s, v21.16b, v27.4b[2]
+	WORD $0x4f9ceaa9 // sdot v9.4s, v21.16b, v28.4b[2]
+	WORD $0x4f9deaab // sdot v11.4s, v21.16b, v29.4b[2]
+	WORD $0x4f9eeaad // sdot v13.4s, v21.16b, v30.4b[2]
+	WORD $0x4f9feaaf // sdot v15.4s, v21.16b, v31.4b[2]
+	WORD $0x4fb8eae1 // sdot v1.4s, v23.16b, v24.4b[3]
+	WORD $0x4fb9eae3 // sdot v3.4s, v23.16b, v25.4b[3]
+	WORD $0x4fbaeae5 // sdot v5.4s, v23.16b, v26.4b[3]
+	WORD $0x4fbbeae7 // sdot v7.4s, v23.16b, v27.4b[3]
+	WORD $0x4fbceae9 // sdot v9.4s, v23.16b, v28.4b[3]
+	WORD $0x4fbdeaeb // sdot v11.4s, v23.16b, v29.4b[3]
+	WORD $0x4fbeeaed // sdot v13.4s, v23.16b, v30.4b[3]
+	WORD $0x4fbfeaef // sdot v15.4s, v23.16b, v31.4b[3]
+kmid_110:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	64(R14), [V24.B16, V25.B16, V26.B16, V27.B16]
+	VLD1.P	64(R14), [V28.B16, V29.B16, V30.B16, V31.B16]
+	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
+	WORD $0x4f99e223 // sdot v3.4s, v17.16b, v25.4b[0]
+	WORD $0x4f9ae225 // sdot v5.4s, v17.16b, v26.4b[0]
+	WORD $0x4f9be227 // sdot v7.4s, v17.16b, v27.4b[0]
+	WORD $0x4f9ce229 // sdot v9.4s, v17.16b, v28.4b[0]
+	WORD $0x4f9de22b // sdot v11.4s, v17.16b, v29.4b[0]
+	WORD $0x4f9ee22d // sdot v13.4s, v17.16b, v30.4b[0]
+	WORD $0x4f9fe22f // sdot v15.4s, v17.16b, v31.4b[0]
+	WORD $0x4fb8e261 // sdot v1.4s, v19.16b, v24.4b[1]
+	WORD $0x4fb9e263 // sdot v3.4s, v19.16b, v25.4b[1]
+	WORD $0x4fbae265 // sdot v5.4s, v19.16b, v26.4b[1]
+	WORD $0x4fbbe267 // sdot v7.4s, v19.16b, v27.4b[1]
+	WORD $0x4fbce269 // sdot v9.4s, v19.16b, v28.4b[1]
+	WORD $0x4fbde26b // sdot v11.4s, v19.16b, v29.4b[1]
+	WORD $0x4fbee26d // sdot v13.4s, v19.16b, v30.4b[1]
+	WORD $0x4fbfe26f // sdot v15.4s, v19.16b, v31.4b[1]
+	WORD $0x4f98eaa1 // sdot v1.4s, v21.16b, v24.4b[2]
+	WORD $0x4f99eaa3 // sdot v3.4s, v21.16b, v25.4b[2]
+	WORD $0x4f9aeaa5 // sdot v5.4s, v21.16b, v26.4b[2]
+	WORD $0x4f9beaa7 // sdot v7.4s, v21.16b, v27.4b[2]
+	WORD $0x4f9ceaa9 // sdot v9.4s, v21.16b, v28.4b[2]
+	WORD $0x4f9deaab // sdot v11.4s, v21.16b, v29.4b[2]
+	WORD $0x4f9eeaad // sdot v13.4s, v21.16b, v30.4b[2]
+	WORD $0x4f9feaaf // sdot v15.4s, v21.16b, v31.4b[2]
+	WORD $0x4fb8eae1 // sdot v1.4s, v23.16b, v24.4b[3]
+	WORD $0x4fb9eae3 // sdot v3.4s, v23.16b, v25.4b[3]
+	WORD $0x4fbaeae5 // sdot v5.4s, v23.16b, v26.4b[3]
+	WORD $0x4fbbeae7 // sdot v7.4s, v23.16b, v27.4b[3]
+	WORD $0x4fbceae9 // sdot v9.4s, v23.16b, v28.4b[3]
+	WORD $0x4fbdeaeb // sdot v11.4s, v23.16b, v29.4b[3]
+	WORD $0x4fbeeaed // sdot v13.4s, v23.16b, v30.4b[3]
+	WORD $0x4fbfeaef // sdot v15.4s, v23.16b, v31.4b[3]
+	SUBS	$1, R25, R25
+	BNE	kloop_110
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R14), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
+	WORD $0x4f98ea23 // sdot v3.4s, v17.16b, v24.4b[2]
+	WORD $0x4f99e225 // sdot v5.4s, v17.16b, v25.4b[0]
+	WORD $0x4f99ea27 // sdot v7.4s, v17.16b, v25.4b[2]
+	WORD $0x4f9ae229 // sdot v9.4s, v17.16b, v26.4b[0]
+	WORD $0x4f9aea2b // sdot v11.4s, v17.16b, v26.4b[2]
+	WORD $0x4f9be22d // sdot v13.4s, v17.16b, v27.4b[0]
+	WORD $0x4f9bea2f // sdot v15.4s, v17.16b, v27.4b[2]
+	WORD $0x4fb8e261 // sdot v1.4s, v19.16b, v24.4b[1]
+	WORD $0x4fb8ea63 // sdot v3.4s, v19.16b, v24.4b[3]
+	WORD $0x4fb9e265 // sdot v5.4s, v19.16b, v25.4b[1]
+	WORD $0x4fb9ea67 // sdot v7.4s, v19.16b, v25.4b[3]
+	WORD $0x4fbae269 // sdot v9.4s, v19.16b, v26.4b[1]
+	WORD $0x4fbaea6b // sdot v11.4s, v19.16b, v26.4b[3]
+	WORD $0x4fbbe26d // sdot v13.4s, v19.16b, v27.4b[1]
+	WORD $0x4fbbea6f // sdot v15.4s, v19.16b, v27.4b[3]
+	CBNZ	R22, slow_110
+	VLD1	(R21), [V16.S4, V17.S4]
+	VLD1	(R23), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R23), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x6e918434 // sqrdmlah v20.4s, v1.4s, v17.4s
+	WORD $0x6e918475 // sqrdmlah v21.4s, v3.4s, v17.4s
+	WORD $0x6e9184b6 // sqrdmlah v22.4s, v5.4s, v17.4s
+	WORD $0x6e9184f7 // sqrdmlah v23.4s, v7.4s, v17.4s
+	WORD $0x6e918538 // sqrdmlah v24.4s, v9.4s, v17.4s
+	WORD $0x6e918579 // sqrdmlah v25.4s, v11.4s, v17.4s
+	WORD $0x6e9185ba // sqrdmlah v26.4s, v13.4s, v17.4s
+	WORD $0x6e9185fb // sqrdmlah v27.4s, v15.4s, v17.4s
+	WORD $0x0e614a80 // sqxtn v0.4h, v20.4s
+	WORD $0x4e614aa0 // sqxtn2 v0.8h, v21.4s
+	WORD $0x0e614ac1 // sqxtn v1.4h, v22.4s
+	WORD $0x4e614ae1 // sqxtn2 v1.8h, v23.4s
+	WORD $0x0e614b02 // sqxtn v2.4h, v24.4s
+	WORD $0x4e614b22 // sqxtn2 v2.8h, v25.4s
+	WORD $0x0e614b43 // sqxtn v3.4h, v26.4s
+	WORD $0x4e614b63 // sqxtn2 v3.8h, v27.4s
+	WORD $0x0e214808 // sqxtn v8.8b, v0.8h
+	WORD $0x4e214828 // sqxtn2 v8.16b, v1.8h
+	WORD $0x0e214849 // sqxtn v9.8b, v2.8h
+	WORD $0x4e214869 // sqxtn2 v9.16b, v3.8h
+	VST1.P	V8.S[0], (R26)(R1)
+	VST1.P	V8.S[1], (R26)(R1)
+	VST1.P	V8.S[2], (R26)(R1)
+	VST1.P	V8.S[3], (R26)(R1)
+	VST1.P	V9.S[0], (R26)(R1)
+	VST1.P	V9.S[1], (R26)(R1)
+	VST1.P	V9.S[2], (R26)(R1)
+	VST1.P	V9.S[3], (R26)(R1)
+nextrow_110:
+	CMP	R4, R14
+	BLO	rg_110
+	B	nextblk
+slow_110:
+	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VDUP	R11, V20.H8
+	TBZ	$1, R22, sgrid_110
+	TBZ	$2, R22, snosh_110
+	ADD	$128, R21, R20
+	VLD1	(R20), [V22.S4, V23.S4]
+	WORD $0x4eb74c21 // sqshl v1.4s, v1.4s, v23.4s
+	WORD $0x4eb74c63 // sqshl v3.4s, v3.4s, v23.4s
+	WORD $0x4eb74ca5 // sqshl v5.4s, v5.4s, v23.4s
+	WORD $0x4eb74ce7 // sqshl v7.4s, v7.4s, v23.4s
+	WORD $0x4eb74d29 // sqshl v9.4s, v9.4s, v23.4s
+	WORD $0x4eb74d6b // sqshl v11.4s, v11.4s, v23.4s
+	WORD $0x4eb74dad // sqshl v13.4s, v13.4s, v23.4s
+	WORD $0x4eb74def // sqshl v15.4s, v15.4s, v23.4s
+snosh_110:
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb1b463 // sqdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb1b4e7 // sqdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb1b56b // sqdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb1b5ef // sqdmulh v15.4s, v15.4s, v17.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb35463 // srshl v3.4s, v3.4s, v19.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb354e7 // srshl v7.4s, v7.4s, v19.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb3556b // srshl v11.4s, v11.4s, v19.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	B	snarrow_110
+sgrid_110:
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
+snarrow_110:
+	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
+	WORD $0x4e614878 // sqxtn2 v24.8h, v3.4s
+	WORD $0x0e6148b9 // sqxtn v25.4h, v5.4s
+	WORD $0x4e6148f9 // sqxtn2 v25.8h, v7.4s
+	WORD $0x0e61493a // sqxtn v26.4h, v9.4s
+	WORD $0x4e61497a // sqxtn2 v26.8h, v11.4s
+	WORD $0x0e6149bb // sqxtn v27.4h, v13.4s
+	WORD $0x4e6149fb // sqxtn2 v27.8h, v15.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
+	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
+	WORD $0x0e214b00 // sqxtn v0.8b, v24.8h
+	WORD $0x4e214b20 // sqxtn2 v0.16b, v25.8h
+	WORD $0x0e214b42 // sqxtn v2.8b, v26.8h
+	WORD $0x4e214b62 // sqxtn2 v2.16b, v27.8h
+	TBZ	$0, R22, snoclamp_110
+	MOVW	qmin+84(FP), R20
+	VDUP	R20, V16.B16
+	MOVW	qmax+88(FP), R20
+	VDUP	R20, V17.B16
+	WORD $0x4e306400 // smax v0.16b, v0.16b, v16.16b
+	WORD $0x4e316c00 // smin v0.16b, v0.16b, v17.16b
+	WORD $0x4e306442 // smax v2.16b, v2.16b, v16.16b
+	WORD $0x4e316c42 // smin v2.16b, v2.16b, v17.16b
+snoclamp_110:
+	VST1.P	V0.S[0], (R26)(R1)
+	VST1.P	V0.S[1], (R26)(R1)
+	VST1.P	V0.S[2], (R26)(R1)
+	VST1.P	V0.S[3], (R26)(R1)
+	VST1.P	V2.S[0], (R26)(R1)
+	VST1.P	V2.S[1], (R26)(R1)
+	VST1.P	V2.S[2], (R26)(R1)
+	VST1.P	V2.S[3], (R26)(R1)
+	B	nextrow_110
+rg_111:
+	VLD1	(R16), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R16), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R16), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1	(R16), [V12.S4, V13.S4, V14.S4, V15.S4]
+	MOVD	R8, R24
+	MOVD	R7, R25
+	TBNZ	$4, R5, kmid_111
+kloop_111:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	64(R14), [V24.B16, V25.B16, V26.B16, V27.B16]
+	VLD1.P	64(R14), [V28.B16, V29.B16, V30.B16, V31.B16]
+	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
+	WORD $0x4f99e223 // sdot v3.4s, v17.16b, v25.4b[0]
+	WORD $0x4f9ae225 // sdot v5.4s, v17.16b, v26.4b[0]
+	WORD $0x4f9be227 // sdot v7.4s, v17.16b, v27.4b[0]
+	WORD $0x4f9ce229 // sdot v9.4s, v17.16b, v28.4b[0]
+	WORD $0x4f9de22b // sdot v11.4s, v17.16b, v29.4b[0]
+	WORD $0x4f9ee22d // sdot v13.4s, v17.16b, v30.4b[0]
+	WORD $0x4f9fe22f // sdot v15.4s, v17.16b, v31.4b[0]
+	WORD $0x4fb8e261 // sdot v1.4s, v19.16b, v24.4b[1]
+	WORD $0x4fb9e263 // sdot v3.4s, v19.16b, v25.4b[1]
+	WORD $0x4fbae265 // sdot v5.4s, v19.16b, v26.4b[1]
+	WORD $0x4fbbe267 // sdot v7.4s, v19.16b, v27.4b[1]
+	WORD $0x4fbce269 // sdot v9.4s, v19.16b, v28.4b[1]
+	WORD $0x4fbde26b // sdot v11.4s, v19.16b, v29.4b[1]
+	WORD $0x4fbee26d // sdot v13.4s, v19.16b, v30.4b[1]
+	WORD $0x4fbfe26f // sdot v15.4s, v19.16b, v31.4b[1]
+	WORD $0x4f98eaa1 // sdot v1.4s, v21.16b, v24.4b[2]
+	WORD $0x4f99eaa3 // sdot v3.4s, v21.16b, v25.4b[2]
+	WORD $0x4f9aeaa5 // sdot v5.4s, v21.16b, v26.4b[2]
+	WORD $0x4f9beaa7 // sdot v7.4s, v21.16b, v27.4b[2]
+	WORD $0x4f9ceaa9 // sdot v9.4s, v21.16b, v28.4b[2]
+	WORD $0x4f9deaab // sdot v11.4s, v21.16b, v29.4b[2]
+	WORD $0x4f9eeaad // sdot v13.4s, v21.16b, v30.4b[2]
+	WORD $0x4f9feaaf // sdot v15.4s, v21.16b, v31.4b[2]
+	WORD $0x4fb8eae1 // sdot v1.4s, v23.16b, v24.4b[3]
+	WORD $0x4fb9eae3 // sdot v3.4s, v23.16b, v25.4b[3]
+	WORD $0x4fbaeae5 // sdot v5.4s, v23.16b, v26.4b[3]
+	WORD $0x4fbbeae7 // sdot v7.4s, v23.16b, v27.4b[3]
+	WORD $0x4fbceae9 // sdot v9.4s, v23.16b, v28.4b[3]
+	WORD $0x4fbdeaeb // sdot v11.4s, v23.16b, v29.4b[3]
+	WORD $0x4fbeeaed // sdot v13.4s, v23.16b, v30.4b[3]
+	WORD $0x4fbfeaef // sdot v15.4s, v23.16b, v31.4b[3]
+kmid_111:
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P	64(R14), [V24.B16, V25.B16, V26.B16, V27.B16]
+	VLD1.P	64(R14), [V28.B16, V29.B16, V30.B16, V31.B16]
+	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
+	WORD $0x4f99e223 // sdot v3.4s, v17.16b, v25.4b[0]
+	WORD $0x4f9ae225 // sdot v5.4s, v17.16b, v26.4b[0]
+	WORD $0x4f9be227 // sdot v7.4s, v17.16b, v27.4b[0]
+	WORD $0x4f9ce229 // sdot v9.4s, v17.16b, v28.4b[0]
+	WORD $0x4f9de22b // sdot v11.4s, v17.16b, v29.4b[0]
+	WORD $0x4f9ee22d // sdot v13.4s, v17.16b, v30.4b[0]
+	WORD $0x4f9fe22f // sdot v15.4s, v17.16b, v31.4b[0]
+	WORD $0x4fb8e261 // sdot v1.4s, v19.16b, v24.4b[1]
+	WORD $0x4fb9e263 // sdot v3.4s, v19.16b, v25.4b[1]
+	WORD $0x4fbae265 // sdot v5.4s, v19.16b, v26.4b[1]
+	WORD $0x4fbbe267 // sdot v7.4s, v19.16b, v27.4b[1]
+	WORD $0x4fbce269 // sdot v9.4s, v19.16b, v28.4b[1]
+	WORD $0x4fbde26b // sdot v11.4s, v19.16b, v29.4b[1]
+	WORD $0x4fbee26d // sdot v13.4s, v19.16b, v30.4b[1]
+	WORD $0x4fbfe26f // sdot v15.4s, v19.16b, v31.4b[1]
+	WORD $0x4f98eaa1 // sdot v1.4s, v21.16b, v24.4b[2]
+	WORD $0x4f99eaa3 // sdot v3.4s, v21.16b, v25.4b[2]
+	WORD $0x4f9aeaa5 // sdot v5.4s, v21.16b, v26.4b[2]
+	WORD $0x4f9beaa7 // sdot v7.4s, v21.16b, v27.4b[2]
+	WORD $0x4f9ceaa9 // sdot v9.4s, v21.16b, v28.4b[2]
+	WORD $0x4f9deaab // sdot v11.4s, v21.16b, v29.4b[2]
+	WORD $0x4f9eeaad // sdot v13.4s, v21.16b, v30.4b[2]
+	WORD $0x4f9feaaf // sdot v15.4s, v21.16b, v31.4b[2]
+	WORD $0x4fb8eae1 // sdot v1.4s, v23.16b, v24.4b[3]
+	WORD $0x4fb9eae3 // sdot v3.4s, v23.16b, v25.4b[3]
+	WORD $0x4fbaeae5 // sdot v5.4s, v23.16b, v26.4b[3]
+	WORD $0x4fbbeae7 // sdot v7.4s, v23.16b, v27.4b[3]
+	WORD $0x4fbceae9 // sdot v9.4s, v23.16b, v28.4b[3]
+	WORD $0x4fbdeaeb // sdot v11.4s, v23.16b, v29.4b[3]
+	WORD $0x4fbeeaed // sdot v13.4s, v23.16b, v30.4b[3]
+	WORD $0x4fbfeaef // sdot v15.4s, v23.16b, v31.4b[3]
+	SUBS	$1, R25, R25
+	BNE	kloop_111
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R14), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
+	WORD $0x4f98ea23 // sdot v3.4s, v17.16b, v24.4b[2]
+	WORD $0x4f99e225 // sdot v5.4s, v17.16b, v25.4b[0]
+	WORD $0x4f99ea27 // sdot v7.4s, v17.16b, v25.4b[2]
+	WORD $0x4f9ae229 // sdot v9.4s, v17.16b, v26.4b[0]
+	WORD $0x4f9aea2b // sdot v11.4s, v17.16b, v26.4b[2]
+	WORD $0x4f9be22d // sdot v13.4s, v17.16b, v27.4b[0]
+	WORD $0x4f9bea2f // sdot v15.4s, v17.16b, v27.4b[2]
+	WORD $0x4fb8e261 // sdot v1.4s, v19.16b, v24.4b[1]
+	WORD $0x4fb8ea63 // sdot v3.4s, v19.16b, v24.4b[3]
+	WORD $0x4fb9e265 // sdot v5.4s, v19.16b, v25.4b[1]
+	WORD $0x4fb9ea67 // sdot v7.4s, v19.16b, v25.4b[3]
+	WORD $0x4fbae269 // sdot v9.4s, v19.16b, v26.4b[1]
+	WORD $0x4fbaea6b // sdot v11.4s, v19.16b, v26.4b[3]
+	WORD $0x4fbbe26d // sdot v13.4s, v19.16b, v27.4b[1]
+	WORD $0x4fbbea6f // sdot v15.4s, v19.16b, v27.4b[3]
+	VLD1.P	32(R24), [V16.B16, V17.B16]
+	VLD1.P	32(R14), [V24.B16, V25.B16]
+	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
+	WORD $0x4fb8e223 // sdot v3.4s, v17.16b, v24.4b[1]
+	WORD $0x4f98ea25 // sdot v5.4s, v17.16b, v24.4b[2]
+	WORD $0x4fb8ea27 // sdot v7.4s, v17.16b, v24.4b[3]
+	WORD $0x4f99e229 // sdot v9.4s, v17.16b, v25.4b[0]
+	WORD $0x4fb9e22b // sdot v11.4s, v17.16b, v25.4b[1]
+	WORD $0x4f99ea2d // sdot v13.4s, v17.16b, v25.4b[2]
+	WORD $0x4fb9ea2f // sdot v15.4s, v17.16b, v25.4b[3]
+	CBNZ	R22, slow_111
+	VLD1	(R21), [V16.S4, V17.S4]
+	VLD1	(R23), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R23), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x6e918434 // sqrdmlah v20.4s, v1.4s, v17.4s
+	WORD $0x6e918475 // sqrdmlah v21.4s, v3.4s, v17.4s
+	WORD $0x6e9184b6 // sqrdmlah v22.4s, v5.4s, v17.4s
+	WORD $0x6e9184f7 // sqrdmlah v23.4s, v7.4s, v17.4s
+	WORD $0x6e918538 // sqrdmlah v24.4s, v9.4s, v17.4s
+	WORD $0x6e918579 // sqrdmlah v25.4s, v11.4s, v17.4s
+	WORD $0x6e9185ba // sqrdmlah v26.4s, v13.4s, v17.4s
+	WORD $0x6e9185fb // sqrdmlah v27.4s, v15.4s, v17.4s
+	WORD $0x0e614a80 // sqxtn v0.4h, v20.4s
+	WORD $0x4e614aa0 // sqxtn2 v0.8h, v21.4s
+	WORD $0x0e614ac1 // sqxtn v1.4h, v22.4s
+	WORD $0x4e614ae1 // sqxtn2 v1.8h, v23.4s
+	WORD $0x0e614b02 // sqxtn v2.4h, v24.4s
+	WORD $0x4e614b22 // sqxtn2 v2.8h, v25.4s
+	WORD $0x0e614b43 // sqxtn v3.4h, v26.4s
+	WORD $0x4e614b63 // sqxtn2 v3.8h, v27.4s
+	WORD $0x0e214808 // sqxtn v8.8b, v0.8h
+	WORD $0x4e214828 // sqxtn2 v8.16b, v1.8h
+	WORD $0x0e214849 // sqxtn v9.8b, v2.8h
+	WORD $0x4e214869 // sqxtn2 v9.16b, v3.8h
+	VST1.P	V8.S[0], (R26)(R1)
+	VST1.P	V8.S[1], (R26)(R1)
+	VST1.P	V8.S[2], (R26)(R1)
+	VST1.P	V8.S[3], (R26)(R1)
+	VST1.P	V9.S[0], (R26)(R1)
+	VST1.P	V9.S[1], (R26)(R1)
+	VST1.P	V9.S[2], (R26)(R1)
+	VST1.P	V9.S[3], (R26)(R1)
+nextrow_111:
+	CMP	R4, R14
+	BLO	rg_111
+	B	nextblk
+slow_111:
+	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VDUP	R11, V20.H8
+	TBZ	$1, R22, sgrid_111
+	TBZ	$2, R22, snosh_111
+	ADD	$128, R21, R20
+	VLD1	(R20), [V22.S4, V23.S4]
+	WORD $0x4eb74c21 // sqshl v1.4s, v1.4s, v23.4s
+	WORD $0x4eb74c63 // sqshl v3.4s, v3.4s, v23.4s
+	WORD $0x4eb74ca5 // sqshl v5.4s, v5.4s, v23.4s
+	WORD $0x4eb74ce7 // sqshl v7.4s, v7.4s, v23.4s
+	WORD $0x4eb74d29 // sqshl v9.4s, v9.4s, v23.4s
+	WORD $0x4eb74d6b // sqshl v11.4s, v11.4s, v23.4s
+	WORD $0x4eb74dad // sqshl v13.4s, v13.4s, v23.4s
+	WORD $0x4eb74def // sqshl v15.4s, v15.4s, v23.4s
+snosh_111:
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb1b463 // sqdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb1b4e7 // sqdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb1b56b // sqdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb1b5ef // sqdmulh v15.4s, v15.4s, v17.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb35463 // srshl v3.4s, v3.4s, v19.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb354e7 // srshl v7.4s, v7.4s, v19.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb3556b // srshl v11.4s, v11.4s, v19.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	B	snarrow_111
+sgrid_111:
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
+snarrow_111:
+	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
+	WORD $0x4e614878 // sqxtn2 v24.8h, v3.4s
+	WORD $0x0e6148b9 // sqxtn v25.4h, v5.4s
+	WORD $0x4e6148f9 // sqxtn2 v25.8h, v7.4s
+	WORD $0x0e61493a // sqxtn v26.4h, v9.4s
+	WORD $0x4e61497a // sqxtn2 v26.8h, v11.4s
+	WORD $0x0e6149bb // sqxtn v27.4h, v13.4s
+	WORD $0x4e6149fb // sqxtn2 v27.8h, v15.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
+	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
+	WORD $0x0e214b00 // sqxtn v0.8b, v24.8h
+	WORD $0x4e214b20 // sqxtn2 v0.16b, v25.8h
+	WORD $0x0e214b42 // sqxtn v2.8b, v26.8h
+	WORD $0x4e214b62 // sqxtn2 v2.16b, v27.8h
+	TBZ	$0, R22, snoclamp_111
+	MOVW	qmin+84(FP), R20
+	VDUP	R20, V16.B16
+	MOVW	qmax+88(FP), R20
+	VDUP	R20, V17.B16
+	WORD $0x4e306400 // smax v0.16b, v0.16b, v16.16b
+	WORD $0x4e316c00 // smin v0.16b, v0.16b, v17.16b
+	WORD $0x4e306442 // smax v2.16b, v2.16b, v16.16b
+	WORD $0x4e316c42 // smin v2.16b, v2.16b, v17.16b
+snoclamp_111:
+	VST1.P	V0.S[0], (R26)(R1)
+	VST1.P	V0.S[1], (R26)(R1)
+	VST1.P	V0.S[2], (R26)(R1)
+	VST1.P	V0.S[3], (R26)(R1)
+	VST1.P	V2.S[0], (R26)(R1)
+	VST1.P	V2.S[1], (R26)(R1)
+	VST1.P	V2.S[2], (R26)(R1)
+	VST1.P	V2.S[3], (R26)(R1)
+	B	nextrow_111
+rg_001:
+	VLD1	(R16), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R16), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R16), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1	(R16), [V12.S4, V13.S4, V14.S4, V15.S4]
+	MOVD	R8, R24
+	VLD1.P	32(R24), [V16.B16, V17.B16]
+	VLD1.P	32(R14), [V24.B16, V25.B16]
+	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
+	WORD $0x4fb8e223 // sdot v3.4s, v17.16b, v24.4b[1]
+	WORD $0x4f98ea25 // sdot v5.4s, v17.16b, v24.4b[2]
+	WORD $0x4fb8ea27 // sdot v7.4s, v17.16b, v24.4b[3]
+	WORD $0x4f99e229 // sdot v9.4s, v17.16b, v25.4b[0]
+	WORD $0x4fb9e22b // sdot v11.4s, v17.16b, v25.4b[1]
+	WORD $0x4f99ea2d // sdot v13.4s, v17.16b, v25.4b[2]
+	WORD $0x4fb9ea2f // sdot v15.4s, v17.16b, v25.4b[3]
+	CBNZ	R22, slow_001
+	VLD1	(R21), [V16.S4, V17.S4]
+	VLD1	(R23), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R23), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x6e918434 // sqrdmlah v20.4s, v1.4s, v17.4s
+	WORD $0x6e918475 // sqrdmlah v21.4s, v3.4s, v17.4s
+	WORD $0x6e9184b6 // sqrdmlah v22.4s, v5.4s, v17.4s
+	WORD $0x6e9184f7 // sqrdmlah v23.4s, v7.4s, v17.4s
+	WORD $0x6e918538 // sqrdmlah v24.4s, v9.4s, v17.4s
+	WORD $0x6e918579 // sqrdmlah v25.4s, v11.4s, v17.4s
+	WORD $0x6e9185ba // sqrdmlah v26.4s, v13.4s, v17.4s
+	WORD $0x6e9185fb // sqrdmlah v27.4s, v15.4s, v17.4s
+	WORD $0x0e614a80 // sqxtn v0.4h, v20.4s
+	WORD $0x4e614aa0 // sqxtn2 v0.8h, v21.4s
+	WORD $0x0e614ac1 // sqxtn v1.4h, v22.4s
+	WORD $0x4e614ae1 // sqxtn2 v1.8h, v23.4s
+	WORD $0x0e614b02 // sqxtn v2.4h, v24.4s
+	WORD $0x4e614b22 // sqxtn2 v2.8h, v25.4s
+	WORD $0x0e614b43 // sqxtn v3.4h, v26.4s
+	WORD $0x4e614b63 // sqxtn2 v3.8h, v27.4s
+	WORD $0x0e214808 // sqxtn v8.8b, v0.8h
+	WORD $0x4e214828 // sqxtn2 v8.16b, v1.8h
+	WORD $0x0e214849 // sqxtn v9.8b, v2.8h
+	WORD $0x4e214869 // sqxtn2 v9.16b, v3.8h
+	VST1.P	V8.S[0], (R26)(R1)
+	VST1.P	V8.S[1], (R26)(R1)
+	VST1.P	V8.S[2], (R26)(R1)
+	VST1.P	V8.S[3], (R26)(R1)
+	VST1.P	V9.S[0], (R26)(R1)
+	VST1.P	V9.S[1], (R26)(R1)
+	VST1.P	V9.S[2], (R26)(R1)
+	VST1.P	V9.S[3], (R26)(R1)
+nextrow_001:
+	CMP	R4, R14
+	BLO	rg_001
+	B	nextblk
+slow_001:
+	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VDUP	R11, V20.H8
+	TBZ	$1, R22, sgrid_001
+	TBZ	$2, R22, snosh_001
+	ADD	$128, R21, R20
+	VLD1	(R20), [V22.S4, V23.S4]
+	WORD $0x4eb74c21 // sqshl v1.4s, v1.4s, v23.4s
+	WORD $0x4eb74c63 // sqshl v3.4s, v3.4s, v23.4s
+	WORD $0x4eb74ca5 // sqshl v5.4s, v5.4s, v23.4s
+	WORD $0x4eb74ce7 // sqshl v7.4s, v7.4s, v23.4s
+	WORD $0x4eb74d29 // sqshl v9.4s, v9.4s, v23.4s
+	WORD $0x4eb74d6b // sqshl v11.4s, v11.4s, v23.4s
+	WORD $0x4eb74dad // sqshl v13.4s, v13.4s, v23.4s
+	WORD $0x4eb74def // sqshl v15.4s, v15.4s, v23.4s
+snosh_001:
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb1b463 // sqdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb1b4e7 // sqdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb1b56b // sqdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb1b5ef // sqdmulh v15.4s, v15.4s, v17.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb35463 // srshl v3.4s, v3.4s, v19.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb354e7 // srshl v7.4s, v7.4s, v19.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb3556b // srshl v11.4s, v11.4s, v19.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	B	snarrow_001
+sgrid_001:
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
+snarrow_001:
+	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
+	WORD $0x4e614878 // sqxtn2 v24.8h, v3.4s
+	WORD $0x0e6148b9 // sqxtn v25.4h, v5.4s
+	WORD $0x4e6148f9 // sqxtn2 v25.8h, v7.4s
+	WORD $0x0e61493a // sqxtn v26.4h, v9.4s
+	WORD $0x4e61497a // sqxtn2 v26.8h, v11.4s
+	WORD $0x0e6149bb // sqxtn v27.4h, v13.4s
+	WORD $0x4e6149fb // sqxtn2 v27.8h, v15.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
+	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
+	WORD $0x0e214b00 // sqxtn v0.8b, v24.8h
+	WORD $0x4e214b20 // sqxtn2 v0.16b, v25.8h
+	WORD $0x0e214b42 // sqxtn v2.8b, v26.8h
+	WORD $0x4e214b62 // sqxtn2 v2.16b, v27.8h
+	TBZ	$0, R22, snoclamp_001
+	MOVW	qmin+84(FP), R20
+	VDUP	R20, V16.B16
+	MOVW	qmax+88(FP), R20
+	VDUP	R20, V17.B16
+	WORD $0x4e306400 // smax v0.16b, v0.16b, v16.16b
+	WORD $0x4e316c00 // smin v0.16b, v0.16b, v17.16b
+	WORD $0x4e306442 // smax v2.16b, v2.16b, v16.16b
+	WORD $0x4e316c42 // smin v2.16b, v2.16b, v17.16b
+snoclamp_001:
+	VST1.P	V0.S[0], (R26)(R1)
+	VST1.P	V0.S[1], (R26)(R1)
+	VST1.P	V0.S[2], (R26)(R1)
+	VST1.P	V0.S[3], (R26)(R1)
+	VST1.P	V2.S[0], (R26)(R1)
+	VST1.P	V2.S[1], (R26)(R1)
+	VST1.P	V2.S[2], (R26)(R1)
+	VST1.P	V2.S[3], (R26)(R1)
+	B	nextrow_001
+rg_010:
+	VLD1	(R16), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R16), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R16), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1	(R16), [V12.S4, V13.S4, V14.S4, V15.S4]
+	MOVD	R8, R24
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R14), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
+	WORD $0x4f98ea23 // sdot v3.4s, v17.16b, v24.4b[2]
+	WORD $0x4f99e225 // sdot v5.4s, v17.16b, v25.4b[0]
+	WORD $0x4f99ea27 // sdot v7.4s, v17.16b, v25.4b[2]
+	WORD $0x4f9ae229 // sdot v9.4s, v17.16b, v26.4b[0]
+	WORD $0x4f9aea2b // sdot v11.4s, v17.16b, v26.4b[2]
+	WORD $0x4f9be22d // sdot v13.4s, v17.16b, v27.4b[0]
+	WORD $0x4f9bea2f // sdot v15.4s, v17.16b, v27.4b[2]
+	WORD $0x4fb8e261 // sdot v1.4s, v19.16b, v24.4b[1]
+	WORD $0x4fb8ea63 // sdot v3.4s, v19.16b, v24.4b[3]
+	WORD $0x4fb9e265 // sdot v5.4s, v19.16b, v25.4b[1]
+	WORD $0x4fb9ea67 // sdot v7.4s, v19.16b, v25.4b[3]
+	WORD $0x4fbae269 // sdot v9.4s, v19.16b, v26.4b[1]
+	WORD $0x4fbaea6b // sdot v11.4s, v19.16b, v26.4b[3]
+	WORD $0x4fbbe26d // sdot v13.4s, v19.16b, v27.4b[1]
+	WORD $0x4fbbea6f // sdot v15.4s, v19.16b, v27.4b[3]
+	CBNZ	R22, slow_010
+	VLD1	(R21), [V16.S4, V17.S4]
+	VLD1	(R23), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R23), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x6e918434 // sqrdmlah v20.4s, v1.4s, v17.4s
+	WORD $0x6e918475 // sqrdmlah v21.4s, v3.4s, v17.4s
+	WORD $0x6e9184b6 // sqrdmlah v22.4s, v5.4s, v17.4s
+	WORD $0x6e9184f7 // sqrdmlah v23.4s, v7.4s, v17.4s
+	WORD $0x6e918538 // sqrdmlah v24.4s, v9.4s, v17.4s
+	WORD $0x6e918579 // sqrdmlah v25.4s, v11.4s, v17.4s
+	WORD $0x6e9185ba // sqrdmlah v26.4s, v13.4s, v17.4s
+	WORD $0x6e9185fb // sqrdmlah v27.4s, v15.4s, v17.4s
+	WORD $0x0e614a80 // sqxtn v0.4h, v20.4s
+	WORD $0x4e614aa0 // sqxtn2 v0.8h, v21.4s
+	WORD $0x0e614ac1 // sqxtn v1.4h, v22.4s
+	WORD $0x4e614ae1 // sqxtn2 v1.8h, v23.4s
+	WORD $0x0e614b02 // sqxtn v2.4h, v24.4s
+	WORD $0x4e614b22 // sqxtn2 v2.8h, v25.4s
+	WORD $0x0e614b43 // sqxtn v3.4h, v26.4s
+	WORD $0x4e614b63 // sqxtn2 v3.8h, v27.4s
+	WORD $0x0e214808 // sqxtn v8.8b, v0.8h
+	WORD $0x4e214828 // sqxtn2 v8.16b, v1.8h
+	WORD $0x0e214849 // sqxtn v9.8b, v2.8h
+	WORD $0x4e214869 // sqxtn2 v9.16b, v3.8h
+	VST1.P	V8.S[0], (R26)(R1)
+	VST1.P	V8.S[1], (R26)(R1)
+	VST1.P	V8.S[2], (R26)(R1)
+	VST1.P	V8.S[3], (R26)(R1)
+	VST1.P	V9.S[0], (R26)(R1)
+	VST1.P	V9.S[1], (R26)(R1)
+	VST1.P	V9.S[2], (R26)(R1)
+	VST1.P	V9.S[3], (R26)(R1)
+nextrow_010:
+	CMP	R4, R14
+	BLO	rg_010
+	B	nextblk
+slow_010:
+	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VDUP	R11, V20.H8
+	TBZ	$1, R22, sgrid_010
+	TBZ	$2, R22, snosh_010
+	ADD	$128, R21, R20
+	VLD1	(R20), [V22.S4, V23.S4]
+	WORD $0x4eb74c21 // sqshl v1.4s, v1.4s, v23.4s
+	WORD $0x4eb74c63 // sqshl v3.4s, v3.4s, v23.4s
+	WORD $0x4eb74ca5 // sqshl v5.4s, v5.4s, v23.4s
+	WORD $0x4eb74ce7 // sqshl v7.4s, v7.4s, v23.4s
+	WORD $0x4eb74d29 // sqshl v9.4s, v9.4s, v23.4s
+	WORD $0x4eb74d6b // sqshl v11.4s, v11.4s, v23.4s
+	WORD $0x4eb74dad // sqshl v13.4s, v13.4s, v23.4s
+	WORD $0x4eb74def // sqshl v15.4s, v15.4s, v23.4s
+snosh_010:
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb1b463 // sqdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb1b4e7 // sqdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb1b56b // sqdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb1b5ef // sqdmulh v15.4s, v15.4s, v17.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb35463 // srshl v3.4s, v3.4s, v19.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb354e7 // srshl v7.4s, v7.4s, v19.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb3556b // srshl v11.4s, v11.4s, v19.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	B	snarrow_010
+sgrid_010:
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
+snarrow_010:
+	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
+	WORD $0x4e614878 // sqxtn2 v24.8h, v3.4s
+	WORD $0x0e6148b9 // sqxtn v25.4h, v5.4s
+	WORD $0x4e6148f9 // sqxtn2 v25.8h, v7.4s
+	WORD $0x0e61493a // sqxtn v26.4h, v9.4s
+	WORD $0x4e61497a // sqxtn2 v26.8h, v11.4s
+	WORD $0x0e6149bb // sqxtn v27.4h, v13.4s
+	WORD $0x4e6149fb // sqxtn2 v27.8h, v15.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
+	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
+	WORD $0x0e214b00 // sqxtn v0.8b, v24.8h
+	WORD $0x4e214b20 // sqxtn2 v0.16b, v25.8h
+	WORD $0x0e214b42 // sqxtn v2.8b, v26.8h
+	WORD $0x4e214b62 // sqxtn2 v2.16b, v27.8h
+	TBZ	$0, R22, snoclamp_010
+	MOVW	qmin+84(FP), R20
+	VDUP	R20, V16.B16
+	MOVW	qmax+88(FP), R20
+	VDUP	R20, V17.B16
+	WORD $0x4e306400 // smax v0.16b, v0.16b, v16.16b
+	WORD $0x4e316c00 // smin v0.16b, v0.16b, v17.16b
+	WORD $0x4e306442 // smax v2.16b, v2.16b, v16.16b
+	WORD $0x4e316c42 // smin v2.16b, v2.16b, v17.16b
+snoclamp_010:
+	VST1.P	V0.S[0], (R26)(R1)
+	VST1.P	V0.S[1], (R26)(R1)
+	VST1.P	V0.S[2], (R26)(R1)
+	VST1.P	V0.S[3], (R26)(R1)
+	VST1.P	V2.S[0], (R26)(R1)
+	VST1.P	V2.S[1], (R26)(R1)
+	VST1.P	V2.S[2], (R26)(R1)
+	VST1.P	V2.S[3], (R26)(R1)
+	B	nextrow_010
+rg_011:
+	VLD1	(R16), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1	(R16), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1	(R16), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1	(R16), [V12.S4, V13.S4, V14.S4, V15.S4]
+	MOVD	R8, R24
+	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P	64(R14), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
+	WORD $0x4f98ea23 // sdot v3.4s, v17.16b, v24.4b[2]
+	WORD $0x4f99e225 // sdot v5.4s, v17.16b, v25.4b[0]
+	WORD $0x4f99ea27 // sdot v7.4s, v17.16b, v25.4b[2]
+	WORD $0x4f9ae229 // sdot v9.4s, v17.16b, v26.4b[0]
+	WORD $0x4f9aea2b // sdot v11.4s, v17.16b, v26.4b[2]
+	WORD $0x4f9be22d // sdot v13.4s, v17.16b, v27.4b[0]
+	WORD $0x4f9bea2f // sdot v15.4s, v17.16b, v27.4b[2]
+	WORD $0x4fb8e261 // sdot v1.4s, v19.16b, v24.4b[1]
+	WORD $0x4fb8ea63 // sdot v3.4s, v19.16b, v24.4b[3]
+	WORD $0x4fb9e265 // sdot v5.4s, v19.16b, v25.4b[1]
+	WORD $0x4fb9ea67 // sdot v7.4s, v19.16b, v25.4b[3]
+	WORD $0x4fbae269 // sdot v9.4s, v19.16b, v26.4b[1]
+	WORD $0x4fbaea6b // sdot v11.4s, v19.16b, v26.4b[3]
+	WORD $0x4fbbe26d // sdot v13.4s, v19.16b, v27.4b[1]
+	WORD $0x4fbbea6f // sdot v15.4s, v19.16b, v27.4b[3]
+	VLD1.P	32(R24), [V16.B16, V17.B16]
+	VLD1.P	32(R14), [V24.B16, V25.B16]
+	WORD $0x4f98e221 // sdot v1.4s, v17.16b, v24.4b[0]
+	WORD $0x4fb8e223 // sdot v3.4s, v17.16b, v24.4b[1]
+	WORD $0x4f98ea25 // sdot v5.4s, v17.16b, v24.4b[2]
+	WORD $0x4fb8ea27 // sdot v7.4s, v17.16b, v24.4b[3]
+	WORD $0x4f99e229 // sdot v9.4s, v17.16b, v25.4b[0]
+	WORD $0x4fb9e22b // sdot v11.4s, v17.16b, v25.4b[1]
+	WORD $0x4f99ea2d // sdot v13.4s, v17.16b, v25.4b[2]
+	WORD $0x4fb9ea2f // sdot v15.4s, v17.16b, v25.4b[3]
+	CBNZ	R22, slow_011
+	VLD1	(R21), [V16.S4, V17.S4]
+	VLD1	(R23), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1	(R23), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x6e918434 // sqrdmlah v20.4s, v1.4s, v17.4s
+	WORD $0x6e918475 // sqrdmlah v21.4s, v3.4s, v17.4s
+	WORD $0x6e9184b6 // sqrdmlah v22.4s, v5.4s, v17.4s
+	WORD $0x6e9184f7 // sqrdmlah v23.4s, v7.4s, v17.4s
+	WORD $0x6e918538 // sqrdmlah v24.4s, v9.4s, v17.4s
+	WORD $0x6e918579 // sqrdmlah v25.4s, v11.4s, v17.4s
+	WORD $0x6e9185ba // sqrdmlah v26.4s, v13.4s, v17.4s
+	WORD $0x6e9185fb // sqrdmlah v27.4s, v15.4s, v17.4s
+	WORD $0x0e614a80 // sqxtn v0.4h, v20.4s
+	WORD $0x4e614aa0 // sqxtn2 v0.8h, v21.4s
+	WORD $0x0e614ac1 // sqxtn v1.4h, v22.4s
+	WORD $0x4e614ae1 // sqxtn2 v1.8h, v23.4s
+	WORD $0x0e614b02 // sqxtn v2.4h, v24.4s
+	WORD $0x4e614b22 // sqxtn2 v2.8h, v25.4s
+	WORD $0x0e614b43 // sqxtn v3.4h, v26.4s
+	WORD $0x4e614b63 // sqxtn2 v3.8h, v27.4s
+	WORD $0x0e214808 // sqxtn v8.8b, v0.8h
+	WORD $0x4e214828 // sqxtn2 v8.16b, v1.8h
+	WORD $0x0e214849 // sqxtn v9.8b, v2.8h
+	WORD $0x4e214869 // sqxtn2 v9.16b, v3.8h
+	VST1.P	V8.S[0], (R26)(R1)
+	VST1.P	V8.S[1], (R26)(R1)
+	VST1.P	V8.S[2], (R26)(R1)
+	VST1.P	V8.S[3], (R26)(R1)
+	VST1.P	V9.S[0], (R26)(R1)
+	VST1.P	V9.S[1], (R26)(R1)
+	VST1.P	V9.S[2], (R26)(R1)
+	VST1.P	V9.S[3], (R26)(R1)
+nextrow_011:
+	CMP	R4, R14
+	BLO	rg_011
+	B	nextblk
+slow_011:
+	VLD1	(R21), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VDUP	R11, V20.H8
+	TBZ	$1, R22, sgrid_011
+	TBZ	$2, R22, snosh_011
+	ADD	$128, R21, R20
+	VLD1	(R20), [V22.S4, V23.S4]
+	WORD $0x4eb74c21 // sqshl v1.4s, v1.4s, v23.4s
+	WORD $0x4eb74c63 // sqshl v3.4s, v3.4s, v23.4s
+	WORD $0x4eb74ca5 // sqshl v5.4s, v5.4s, v23.4s
+	WORD $0x4eb74ce7 // sqshl v7.4s, v7.4s, v23.4s
+	WORD $0x4eb74d29 // sqshl v9.4s, v9.4s, v23.4s
+	WORD $0x4eb74d6b // sqshl v11.4s, v11.4s, v23.4s
+	WORD $0x4eb74dad // sqshl v13.4s, v13.4s, v23.4s
+	WORD $0x4eb74def // sqshl v15.4s, v15.4s, v23.4s
+snosh_011:
+	WORD $0x4eb1b421 // sqdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x4eb1b463 // sqdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x4eb1b4a5 // sqdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x4eb1b4e7 // sqdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x4eb1b529 // sqdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x4eb1b56b // sqdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x4eb1b5ad // sqdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x4eb1b5ef // sqdmulh v15.4s, v15.4s, v17.4s
+	WORD $0x4eb35421 // srshl v1.4s, v1.4s, v19.4s
+	WORD $0x4eb35463 // srshl v3.4s, v3.4s, v19.4s
+	WORD $0x4eb354a5 // srshl v5.4s, v5.4s, v19.4s
+	WORD $0x4eb354e7 // srshl v7.4s, v7.4s, v19.4s
+	WORD $0x4eb35529 // srshl v9.4s, v9.4s, v19.4s
+	WORD $0x4eb3556b // srshl v11.4s, v11.4s, v19.4s
+	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
+	WORD $0x4eb355ef // srshl v15.4s, v15.4s, v19.4s
+	B	snarrow_011
+sgrid_011:
+	WORD $0x6eb1b421 // sqrdmulh v1.4s, v1.4s, v17.4s
+	WORD $0x6eb1b463 // sqrdmulh v3.4s, v3.4s, v17.4s
+	WORD $0x6eb1b4a5 // sqrdmulh v5.4s, v5.4s, v17.4s
+	WORD $0x6eb1b4e7 // sqrdmulh v7.4s, v7.4s, v17.4s
+	WORD $0x6eb1b529 // sqrdmulh v9.4s, v9.4s, v17.4s
+	WORD $0x6eb1b56b // sqrdmulh v11.4s, v11.4s, v17.4s
+	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
+	WORD $0x6eb1b5ef // sqrdmulh v15.4s, v15.4s, v17.4s
+snarrow_011:
+	WORD $0x0e614838 // sqxtn v24.4h, v1.4s
+	WORD $0x4e614878 // sqxtn2 v24.8h, v3.4s
+	WORD $0x0e6148b9 // sqxtn v25.4h, v5.4s
+	WORD $0x4e6148f9 // sqxtn2 v25.8h, v7.4s
+	WORD $0x0e61493a // sqxtn v26.4h, v9.4s
+	WORD $0x4e61497a // sqxtn2 v26.8h, v11.4s
+	WORD $0x0e6149bb // sqxtn v27.4h, v13.4s
+	WORD $0x4e6149fb // sqxtn2 v27.8h, v15.4s
+	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
+	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
+	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
+	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
+	WORD $0x0e214b00 // sqxtn v0.8b, v24.8h
+	WORD $0x4e214b20 // sqxtn2 v0.16b, v25.8h
+	WORD $0x0e214b42 // sqxtn v2.8b, v26.8h
+	WORD $0x4e214b62 // sqxtn2 v2.16b, v27.8h
+	TBZ	$0, R22, snoclamp_011
+	MOVW	qmin+84(FP), R20
+	VDUP	R20, V16.B16
+	MOVW	qmax+88(FP), R20
+	VDUP	R20, V17.B16
+	WORD $0x4e306400 // smax v0.16b, v0.16b, v16.16b
+	WORD $0x4e316c00 // smin v0.16b, v0.16b, v17.16b
+	WORD $0x4e306442 // smax v2.16b, v2.16b, v16.16b
+	WORD $0x4e316c42 // smin v2.16b, v2.16b, v17.16b
+snoclamp_011:
+	VST1.P	V0.S[0], (R26)(R1)
+	VST1.P	V0.S[1], (R26)(R1)
+	VST1.P	V0.S[2], (R26)(R1)
+	VST1.P	V0.S[3], (R26)(R1)
+	VST1.P	V2.S[0], (R26)(R1)
+	VST1.P	V2.S[1], (R26)(R1)
+	VST1.P	V2.S[2], (R26)(R1)
+	VST1.P	V2.S[3], (R26)(R1)
+	B	nextrow_011
+nextblk:
+	ADD	$8, R0, R0
+	ADD	R5<<3, R8, R8
+	ADD	$32, R9, R9
+	ADD	$64, R10, R10
+	SUBS	$1, R6, R6
+	BNE	blk
+	RET
+
+// func packDot8Rows(dst *int8, src *int8, srcStride, rows, kpad int)
+TEXT ·packDot8Rows(SB), NOSPLIT, $0-40
+	MOVD	dst+0(FP), R0
+	MOVD	src+8(FP), R1
+	MOVD	srcStride+16(FP), R3
+	MOVD	rows+24(FP), R4
+	MOVD	kpad+32(FP), R5
+	MUL	R4, R3, R4
+	ADD	R1, R4, R4
+	LSR	$4, R5, R7
+	ADD	$1, R7, R7
+	LSR	$1, R7, R7
+	LSL	$3, R3, R13
+	SUB	R3, R13, R13
+	NEG	R13, R13
+	ADD	$16, R13, R12
+	ADD	$8, R13, R13
+rowgrp:
+	MOVD	R1, R15
+	ADD	R3<<3, R1, R1
+	CBZ	R7, ktail
+	MOVD	R7, R25
+	TBNZ	$4, R5, kmid
+kloop:
+	VLD1.P	(R15)(R3), [V0.B16]
+	VLD1.P	(R15)(R3), [V1.B16]
+	VLD1.P	(R15)(R3), [V2.B16]
+	VLD1.P	(R15)(R3), [V3.B16]
+	VLD1.P	(R15)(R3), [V4.B16]
+	VLD1.P	(R15)(R3), [V5.B16]
+	VLD1.P	(R15)(R3), [V6.B16]
+	VLD1.P	(R15)(R12), [V7.B16]
+	VST1.P	[V0.B16, V1.B16, V2.B16, V3.B16], 64(R0)
+	VST1.P	[V4.B16, V5.B16, V6.B16, V7.B16], 64(R0)
+kmid:
+	VLD1.P	(R15)(R3), [V0.B16]
+	VLD1.P	(R15)(R3), [V1.B16]
+	VLD1.P	(R15)(R3), [V2.B16]
+	VLD1.P	(R15)(R3), [V3.B16]
+	VLD1.P	(R15)(R3), [V4.B16]
+	VLD1.P	(R15)(R3), [V5.B16]
+	VLD1.P	(R15)(R3), [V6.B16]
+	VLD1.P	(R15)(R12), [V7.B16]
+	VST1.P	[V0.B16, V1.B16, V2.B16, V3.B16], 64(R0)
+	VST1.P	[V4.B16, V5.B16, V6.B16, V7.B16], 64(R0)
+	SUBS	$1, R25, R25
+	BNE	kloop
+ktail:
+	TBZ	$3, R5, k4
+	VLD1.P	(R15)(R3), V0.D[0]
+	VLD1.P	(R15)(R3), V0.D[1]
+	VLD1.P	(R15)(R3), V1.D[0]
+	VLD1.P	(R15)(R3), V1.D[1]
+	VLD1.P	(R15)(R3), V2.D[0]
+	VLD1.P	(R15)(R3), V2.D[1]
+	VLD1.P	(R15)(R3), V3.D[0]
+	VLD1.P	(R15)(R13), V3.D[1]
+	VST1.P	[V0.B16, V1.B16, V2.B16, V3.B16], 64(R0)
+k4:
+	TBZ	$2, R5, next
+	VLD1.P	(R15)(R3), V0.S[0]
+	VLD1.P	(R15)(R3), V0.S[1]
+	VLD1.P	(R15)(R3), V0.S[2]
+	VLD1.P	(R15)(R3), V0.S[3]
+	VLD1.P	(R15)(R3), V1.S[0]
+	VLD1.P	(R15)(R3), V1.S[1]
+	VLD1.P	(R15)(R3), V1.S[2]
+	VLD1.P	(R15)(R3), V1.S[3]
+	VST1.P	[V0.B16, V1.B16], 32(R0)
+next:
+	CMP	R4, R1
+	BLO	rowgrp
+	RET
+
 // func gemmF32Dot(dst *float32, dstStride int, src *int8, srcStride int, rows, kpad, nblk, cols int, w *int8, bias *int32, scale *float32)
 TEXT ·gemmF32Dot(SB), NOSPLIT, $0-88
 	MOVD	dst+0(FP), R0

@@ -896,7 +896,11 @@ func genDot(a *Asm, name string, f32 bool, mr int) {
 //
 // half: only channels 4-7 of the block (sums V2r+1), stored at dst+4: the
 // overlapping last block when n % 8 <= 4 (see genNeonP).
-func genDot8(a *Asm, name string, half bool) {
+//
+// packed: src holds the rows as packDot8Rows leaves them (see genPackDot8)
+// and srcStride is kpad; a step's inputs are then 2 loads, not 8, and one
+// cursor (R14) walks the row groups.
+func genDot8(a *Asm, name string, half, packed bool) {
 	a.L("\n// func %s(dst *int8, dstStride int, src *int8, srcStride int, rows, kpad, nblk int, w *int8, bias *int32, rq *quant.Multiplier, zOut, qmin, qmax int32, scr *[56]int32)", name)
 	a.L("TEXT ·%s(SB), NOSPLIT, $0-104", name)
 	a.L("\tMOVD\tdst+0(FP), R0")
@@ -926,13 +930,15 @@ func genDot8(a *Asm, name string, half bool) {
 	clampFlag(a)
 	rowEnd(a)
 	loopCount(a, "R7")
-	// R12 = 16 - 7*srcStride, R13 = 8 - 7*srcStride: the last row's load
-	// of a step moves the input pointer back to row 0, 4·ng bytes on
-	a.L("\tLSL\t$3, R3, R13")
-	a.L("\tSUB\tR3, R13, R13")
-	a.L("\tNEG\tR13, R13")
-	a.L("\tADD\t$16, R13, R12")
-	a.L("\tADD\t$8, R13, R13")
+	if !packed {
+		// R12 = 16 - 7*srcStride, R13 = 8 - 7*srcStride: the last row's load
+		// of a step moves the input pointer back to row 0, 4·ng bytes on
+		a.L("\tLSL\t$3, R3, R13")
+		a.L("\tSUB\tR3, R13, R13")
+		a.L("\tNEG\tR13, R13")
+		a.L("\tADD\t$16, R13, R12")
+		a.L("\tADD\t$8, R13, R13")
+	}
 	a.L("\tADD\t$64, R21, R16") // the bias copies in scr
 	a.L("blk:")
 	a.L("\tVLD2\t(R10), [V24.S4, V25.S4]")
@@ -1126,23 +1132,25 @@ func genDot8(a *Asm, name string, half bool) {
 	for _, sh := range kshapes {
 		sfx := sh.suffix()
 		a.L("rg%s:", sfx)
-		// one input pointer R15 walks the 8 rows (register post-increment by
-		// srcStride; the last row's by R12 or R13 steps back to row 0)
-		a.L("\tMOVD\tR14, R15")
-		a.L("\tADD\tR3<<3, R14, R14")
+		if !packed {
+			// one input pointer R15 walks the 8 rows (register post-increment by
+			// srcStride; the last row's by R12 or R13 steps back to row 0)
+			a.L("\tMOVD\tR14, R15")
+			a.L("\tADD\tR3<<3, R14, R14")
+		}
 		for r := 0; r < 8; r += 2 {
 			a.L("\tVLD1\t(R16), [V%d.S4, V%d.S4, V%d.S4, V%d.S4]", 2*r, 2*r+1, 2*r+2, 2*r+3)
 		}
 		a.L("\tMOVD\tR8, R24")
 		if sh.loop {
 			a.L("\tMOVD\tR7, R25")
-			kloop2(a, sfx, func() { dot8Step(a, 4, half) })
+			kloop2(a, sfx, func() { dot8Step(a, 4, half, packed) })
 		}
 		if sh.k8 {
-			dot8Step(a, 2, half)
+			dot8Step(a, 2, half, packed)
 		}
 		if sh.k4 {
-			dot8Step(a, 1, half)
+			dot8Step(a, 1, half, packed)
 		}
 		epilogue(false, sfx)
 		a.L("nextrow%s:", sfx)
@@ -1178,14 +1186,20 @@ func dotStep(a *Asm, mr, ng int) {
 			a.L("\tVLD1.P\t4(%s), V%d.S[0]", xr[i], 24+i)
 		}
 	}
-	dotGroups(a, mr, ng, false)
+	dotGroups(a, mr, ng, false, false)
 }
 
 // dot8Step is dotStep for genDot8: rows 0-7 through R15 (post-increment by
 // srcStride; row 7's load moves R15 back to row 0, 4·ng bytes on, except in
-// the last, 4-k step).
-func dot8Step(a *Asm, ng int, half bool) {
+// the last, 4-k step). packed: the step's 32·ng input bytes are contiguous
+// at R14 (see genPackDot8), loaded into V24… by 2·ng/4 loads.
+func dot8Step(a *Asm, ng int, half, packed bool) {
 	dotWeights(a, ng)
+	if packed {
+		vld1Regs(a, "R14", 24, 2*ng)
+		dotGroups(a, 8, ng, half, true)
+		return
+	}
 	for i := 0; i < 8; i++ {
 		inc := "R3"
 		if i == 7 && ng == 4 {
@@ -1202,30 +1216,39 @@ func dot8Step(a *Asm, ng int, half bool) {
 			a.L("\tVLD1.P\t(R15)(%s), V%d.S[0]", inc, 24+i)
 		}
 	}
-	dotGroups(a, 8, ng, half)
+	dotGroups(a, 8, ng, half, false)
 }
 
 // dotWeights loads the packed weights of ng 4-k groups (32 bytes a group)
 // into V16….
-func dotWeights(a *Asm, ng int) {
-	for j := 0; j < 2*ng; j += 4 {
-		n := min(4, 2*ng-j)
+func dotWeights(a *Asm, ng int) { vld1Regs(a, "R24", 16, 2*ng) }
+
+// vld1Regs loads nreg 16-byte registers from V<first> on from (ptr),
+// post-incrementing ptr, four registers a load.
+func vld1Regs(a *Asm, ptr string, first, nreg int) {
+	for j := 0; j < nreg; j += 4 {
+		n := min(4, nreg-j)
 		regs := make([]string, n)
 		for i := range regs {
-			regs[i] = fmt.Sprintf("V%d.B16", 16+j+i)
+			regs[i] = fmt.Sprintf("V%d.B16", first+j+i)
 		}
-		a.L("\tVLD1.P\t%d(R24), [%s]", 16*n, strings.Join(regs, ", "))
+		a.L("\tVLD1.P\t%d(%s), [%s]", 16*n, ptr, strings.Join(regs, ", "))
 	}
 }
 
 // dotGroups emits the SDOTs of ng 4-k groups: group g's weights are in
 // V16+2g (channels 0-3) and V17+2g (4-7), row r's inputs in lane g of V24+r
-// (half: channels 4-7 only).
-func dotGroups(a *Asm, mr, ng int, half bool) {
+// (half: channels 4-7 only). packed: the rows' groups follow each other,
+// row r's group g in 4-byte lane r·ng+g of V24….
+func dotGroups(a *Asm, mr, ng int, half, packed bool) {
 	for g := 0; g < ng; g++ {
 		for r := 0; r < mr; r++ {
+			in, lane := 24+r, g
+			if packed {
+				in, lane = 24+(r*ng+g)/4, (r*ng+g)%4
+			}
 			for h := pick(half, 1, 0); h < 2; h++ {
-				a.W("sdot v%d.4s, v%d.16b, v%d.4b[%d]", 2*r+h, 16+2*g+h, 24+r, g)
+				a.W("sdot v%d.4s, v%d.16b, v%d.4b[%d]", 2*r+h, 16+2*g+h, in, lane)
 			}
 		}
 	}
@@ -1247,8 +1270,11 @@ func gemmDotFile() string {
 	a := &Asm{}
 	a.L(header)
 	genDot(a, "gemmQ8Dot", false, 4)
-	genDot8(a, "gemmQ8Dot8", false)
-	genDot8(a, "gemmQ8Dot8H", true)
+	genDot8(a, "gemmQ8Dot8", false, false)
+	genDot8(a, "gemmQ8Dot8H", true, false)
+	genDot8(a, "gemmQ8Dot8Packed", false, true)
+	genDot8(a, "gemmQ8Dot8HPacked", true, true)
+	genPackDot8(a, "packDot8Rows")
 	genDot(a, "gemmF32Dot", true, 4)
 	genDot(a, "gemmQ8Dot1", false, 1)
 	genDot(a, "gemmF32Dot1", true, 1)
