@@ -53,6 +53,10 @@ func TestArmDWConv(t *testing.T) {
 		runArmDW(t, rng, tab, dwCase{h: 8, w: 21, c: 40, k: 3, stride: 1, split: true}, 3)
 		runArmDW(t, rng, tab, dwCase{h: 9, w: 13, c: 33, k: 5, stride: 2, same: true, extreme: true}, 3)
 		runArmDW(t, rng, tab, dwCase{h: 7, w: 9, c: 150, k: 7, stride: 1, inOff: 3, inExtra: 40, outOff: 1, outExtra: 7}, 3)
+		runArmDW(t, rng, tab, dwCase{h: 12, w: 40, c: 24, k: 3, stride: 2, same: true, split: true}, 3)
+		// Stride 3: the unrolled kernels of any stride (pairs, then one).
+		runArmDW(t, rng, tab, dwCase{h: 10, w: 17, c: 40, k: 3, stride: 3}, 3)
+		runArmDW(t, rng, tab, dwCase{h: 11, w: 16, c: 33, k: 5, stride: 3, same: true}, 0)
 		checkGridBlocks(t, grid)
 	})
 }
