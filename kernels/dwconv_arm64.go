@@ -85,8 +85,10 @@ func dwBiasRows(dst *int32, bias *int32, top *int32, bot *int32, n int, zIn int3
 
 // dwPrepRQ writes the unrolled kernels' requantization of c >= 16
 // channels: per 16-channel block (the last one overlapping), 208 bytes:
-// M, L = max(1-Shift, 0), R = -max(Shift, 1) (16 int32 each), flags (bit
-// 0: some L != 0, bit 1: [qmin, qmax] narrower than int8), padding.
+// M (M>>Shift if the block is on the 2^-31 grid), L = max(1-Shift, 0),
+// R = -max(Shift, 1) (16 int32 each), flags (bit 0: some L != 0, bit 1:
+// [qmin, qmax] narrower than int8, bit 2: some multiplier off the grid:
+// else one SQRDMULH by M>>Shift requantizes), padding.
 //
 //go:noescape
 func dwPrepRQ(dst *int32, rq *quant.Multiplier, c int, qmin, qmax int32)

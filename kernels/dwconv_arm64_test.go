@@ -13,6 +13,7 @@ import (
 func TestArmDWConv(t *testing.T) {
 	forTiers(t, func(t *testing.T, tab *Table) {
 		rng := rand.New(rand.NewPCG(3, uint64(len(tab.Name))))
+		grid := dwGridBlocks
 		iters := 12
 		if testing.Short() {
 			iters = 5
@@ -24,10 +25,10 @@ func TestArmDWConv(t *testing.T) {
 					for _, hw := range [][2]int{{1, 1}, {1, 5}, {6, 1}} {
 						tc := randArmDWCase(rng, k, stride, same)
 						tc.h, tc.w = hw[0], hw[1]
-						runArmDW(t, rng, tab, tc, rng.IntN(3))
+						runArmDW(t, rng, tab, tc, rng.IntN(4))
 					}
 					for range iters {
-						runArmDW(t, rng, tab, randArmDWCase(rng, k, stride, same), rng.IntN(3))
+						runArmDW(t, rng, tab, randArmDWCase(rng, k, stride, same), rng.IntN(4))
 					}
 				}
 			}
@@ -48,6 +49,15 @@ func TestArmDWConv(t *testing.T) {
 		// Long border runs (no interior: the whole row is one strip).
 		runArmDW(t, rng, tab, dwCase{h: 9, w: 9, c: 24, k: 11, stride: 1}, 0)
 		runArmDW(t, rng, tab, dwCase{h: 7, w: 10, c: 40, k: 9, stride: 1, same: true, inOff: 1, outExtra: 3}, 1)
+		// Every block on the 2^-31 grid (the SQRDMULH requantization).
+		runArmDW(t, rng, tab, dwCase{h: 8, w: 21, c: 40, k: 3, stride: 1, split: true}, 3)
+		runArmDW(t, rng, tab, dwCase{h: 9, w: 13, c: 33, k: 5, stride: 2, same: true, extreme: true}, 3)
+		runArmDW(t, rng, tab, dwCase{h: 7, w: 9, c: 150, k: 7, stride: 1, inOff: 3, inExtra: 40, outOff: 1, outExtra: 7}, 3)
+		runArmDW(t, rng, tab, dwCase{h: 12, w: 40, c: 24, k: 3, stride: 2, same: true, split: true}, 3)
+		// Stride 3: the unrolled kernels of any stride (pairs, then one).
+		runArmDW(t, rng, tab, dwCase{h: 10, w: 17, c: 40, k: 3, stride: 3}, 3)
+		runArmDW(t, rng, tab, dwCase{h: 11, w: 16, c: 33, k: 5, stride: 3, same: true}, 0)
+		checkGridBlocks(t, grid)
 	})
 }
 
@@ -126,6 +136,7 @@ func TestArmDWConvDot(t *testing.T) {
 		t.Skip("no dotprod tier on this CPU")
 	}
 	rng := rand.New(rand.NewPCG(11, 7))
+	grid := dwGridBlocks
 	for _, k := range dwKernels {
 		if got, plain := len(dot.PackDW(make([]int8, k*k*16), k, 16)), k*k*16; got <= plain {
 			t.Errorf("k=%d: PackDW gave %d bytes, no packed copy after the %d plain ones", k, got, plain)
@@ -143,6 +154,18 @@ func TestArmDWConvDot(t *testing.T) {
 	for i, tc := range big {
 		runArmDW(t, rng, dot, tc, i%3)
 	}
+	// Every block on the 2^-31 grid (the SQRDMULH requantization).
+	for _, tc := range []dwCase{
+		{h: 10, w: 57, c: 40, k: 3, stride: 1, split: true},
+		{h: 10, w: 56, c: 40, k: 3, stride: 2, same: true},
+		{h: 12, w: 29, c: 72, k: 5, stride: 1, extreme: true},
+		{h: 11, w: 28, c: 24, k: 5, stride: 2},
+		{h: 9, w: 14, c: 48, k: 9, stride: 1, split: true},
+		{h: 14, w: 14, c: 33, k: 11, stride: 2, same: true},
+		{h: 13, w: 15, c: 40, k: 11, stride: 1, split: true}, // 10 and 11 rows: the row loop
+	} {
+		runArmDW(t, rng, dot, tc, 3)
+	}
 	defer func(v int) { dwDotScratchLimit = v }(dwDotScratchLimit)
 	for _, limit := range []int{12 << 10, 6 << 10, 1} {
 		dwDotScratchLimit = limit
@@ -150,7 +173,7 @@ func TestArmDWConvDot(t *testing.T) {
 			for st := 1; st <= 2; st++ {
 				tc := randArmDWCase(rng, k, st, rng.IntN(2) == 0)
 				tc.w = 1 + rng.IntN(60)
-				runArmDW(t, rng, dot, tc, rng.IntN(3))
+				runArmDW(t, rng, dot, tc, rng.IntN(4))
 			}
 		}
 	}
@@ -164,6 +187,7 @@ func TestArmDWConvDot(t *testing.T) {
 		}
 	}()
 	runArmDW(t, rng, dot, dwCase{h: 9, w: 11, c: 33, k: 5, stride: 1, split: true}, 1)
+	checkGridBlocks(t, grid)
 }
 
 // TestArmDWDotLayout pins the struct offsets dwconv_dot_arm64.s reads.
@@ -171,7 +195,7 @@ func TestArmDWDotLayout(t *testing.T) {
 	var q dwDotRQ
 	got := []uintptr{unsafe.Offsetof(q.m), unsafe.Offsetof(q.r), unsafe.Offsetof(q.l), unsafe.Offsetof(q.b),
 		unsafe.Offsetof(q.bp), unsafe.Offsetof(q.zIn), unsafe.Offsetof(q.zOut), unsafe.Offsetof(q.qmin),
-		unsafe.Offsetof(q.qmax), unsafe.Offsetof(q.lsh), unsafe.Offsetof(q.clamp)}
+		unsafe.Offsetof(q.qmax), unsafe.Offsetof(q.flags), unsafe.Offsetof(q.clamp)}
 	want := []uintptr{0, 64, 128, 192, 256, 320, 324, 328, 332, 336, 340}
 	if !slices.Equal(got, want) {
 		t.Errorf("dwDotRQ offsets %v, the asm reads %v", got, want)
@@ -207,7 +231,7 @@ func FuzzArmDWConv(f *testing.F) {
 		tc := randArmDWCase(rng, dwKernels[int(kIdx)%len(dwKernels)], 1+int(mode)%2, mode&2 != 0)
 		tc.h, tc.w, tc.c = 1+int(h)%20, 1+int(w)%120, 1+int(c)%100 // rows up to 120 wide (MixNet: 112)
 		for _, tab := range ts {
-			runArmDW(t, rng, tab, tc, int(mode>>2)%3)
+			runArmDW(t, rng, tab, tc, int(mode>>2)%4)
 		}
 	})
 }

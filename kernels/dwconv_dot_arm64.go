@@ -26,17 +26,18 @@ import (
 // dwDotRQ is the requantization of one 16-channel block: M, R =
 // -max(Shift, 1) and L = max(1-Shift, 0) per channel (quant/doc.go), the
 // bias b, room for the bias of an output row with padding rows (bp), the
-// zero points and clamp, lsh != 0 iff some L != 0 and clamp != 0 iff the
-// clamp is narrower than int8. The asm reads it at fixed offsets (checked
-// in a test).
+// zero points and clamp, flags (bit 0: some L != 0; bit 1: some multiplier
+// off the 2^-31 grid, else m holds M>>Shift for SQRDMULH) and clamp != 0
+// iff the clamp is narrower than int8. The asm reads it at fixed offsets
+// (checked in a test).
 type dwDotRQ struct {
 	m, r, l, b, bp        [16]int32
 	zIn, zOut, qmin, qmax int32
-	lsh                   int32
+	flags                 int32
 	clamp                 int32 // != 0 unless [qmin, qmax] = [-128, 127]
 }
 
-// dwDotSetRQ fills q's m, r, l, b and lsh for one block from
+// dwDotSetRQ fills q's m, r, l, b and flags for one block from
 // rq[0:16] and bias[0:16] (dwconv_dot_arm64.s).
 //
 //go:noescape

@@ -185,7 +185,7 @@ built:
 	MOVD	216(R22), R19
 	MOVD	176(R22), R6 // rq
 
-	MOVW	336(R6), R7 // lsh
+	MOVW	336(R6), R7 // flags
 	ADD	$192, R6, R5 // bias: rq.b
 	CBZ	R20, nopad
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
@@ -257,8 +257,9 @@ qrow:
 	B	qreq
 qreq:
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, qnoshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, qnosh
+	TBZ	$0, R7, qnosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -309,6 +310,25 @@ qnosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	qnoshn
+qnoshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+qnoshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -392,8 +412,9 @@ fq1loop:
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fq1noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fq1nosh
+	TBZ	$0, R7, fq1nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -444,6 +465,25 @@ fq1nosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	fq1noshn
+fq1noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+fq1noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -505,8 +545,9 @@ fs1loop:
 	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fs1noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fs1nosh
+	TBZ	$0, R7, fs1nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -521,6 +562,13 @@ fs1nosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	fs1noshn
+fs1noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+fs1noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -591,8 +639,9 @@ fq2loop:
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fq2noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fq2nosh
+	TBZ	$0, R7, fq2nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -643,6 +692,25 @@ fq2nosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	fq2noshn
+fq2noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+fq2noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -710,8 +778,9 @@ fs2loop:
 	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fs2noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fs2nosh
+	TBZ	$0, R7, fs2nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -726,6 +795,13 @@ fs2nosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	fs2noshn
+fs2noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+fs2noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -818,8 +894,9 @@ fq3loop:
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fq3noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fq3nosh
+	TBZ	$0, R7, fq3nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -870,6 +947,25 @@ fq3nosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	fq3noshn
+fq3noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+fq3noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -943,8 +1039,9 @@ fs3loop:
 	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fs3noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fs3nosh
+	TBZ	$0, R7, fs3nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -959,6 +1056,13 @@ fs3nosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	fs3noshn
+fs3noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+fs3noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -1025,8 +1129,9 @@ ofull3:
 	B	oreq
 oreq:
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, onoshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, onosh
+	TBZ	$0, R7, onosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -1041,6 +1146,13 @@ onosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	onoshn
+onoshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+onoshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -1240,7 +1352,7 @@ built:
 	MOVD	216(R22), R19
 	MOVD	176(R22), R6 // rq
 
-	MOVW	336(R6), R7 // lsh
+	MOVW	336(R6), R7 // flags
 	ADD	$192, R6, R5 // bias: rq.b
 	CBZ	R20, nopad
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
@@ -1312,8 +1424,9 @@ qrow:
 	B	qreq
 qreq:
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, qnoshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, qnosh
+	TBZ	$0, R7, qnosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -1364,6 +1477,25 @@ qnosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	qnoshn
+qnoshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+qnoshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -1447,8 +1579,9 @@ fq1loop:
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fq1noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fq1nosh
+	TBZ	$0, R7, fq1nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -1499,6 +1632,25 @@ fq1nosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	fq1noshn
+fq1noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+fq1noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -1560,8 +1712,9 @@ fs1loop:
 	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fs1noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fs1nosh
+	TBZ	$0, R7, fs1nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -1576,6 +1729,13 @@ fs1nosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	fs1noshn
+fs1noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+fs1noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -1646,8 +1806,9 @@ fq2loop:
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fq2noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fq2nosh
+	TBZ	$0, R7, fq2nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -1698,6 +1859,25 @@ fq2nosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	fq2noshn
+fq2noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+fq2noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -1765,8 +1945,9 @@ fs2loop:
 	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fs2noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fs2nosh
+	TBZ	$0, R7, fs2nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -1781,6 +1962,13 @@ fs2nosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	fs2noshn
+fs2noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+fs2noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -1873,8 +2061,9 @@ fq3loop:
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fq3noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fq3nosh
+	TBZ	$0, R7, fq3nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -1925,6 +2114,25 @@ fq3nosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	fq3noshn
+fq3noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+fq3noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -1998,8 +2206,9 @@ fs3loop:
 	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fs3noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fs3nosh
+	TBZ	$0, R7, fs3nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -2014,6 +2223,13 @@ fs3nosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	fs3noshn
+fs3noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+fs3noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -2080,8 +2296,9 @@ ofull3:
 	B	oreq
 oreq:
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, onoshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, onosh
+	TBZ	$0, R7, onosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -2096,6 +2313,13 @@ onosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	onoshn
+onoshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+onoshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -2294,7 +2518,7 @@ built:
 	MOVD	216(R22), R19
 	MOVD	176(R22), R6 // rq
 
-	MOVW	336(R6), R7 // lsh
+	MOVW	336(R6), R7 // flags
 	ADD	$192, R6, R5 // bias: rq.b
 	CBZ	R20, nopad
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
@@ -2395,8 +2619,9 @@ qrow:
 	B	qreq
 qreq:
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, qnoshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, qnosh
+	TBZ	$0, R7, qnosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -2447,6 +2672,25 @@ qnosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	qnoshn
+qnoshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+qnoshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -2552,8 +2796,9 @@ fq1loop:
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fq1noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fq1nosh
+	TBZ	$0, R7, fq1nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -2604,6 +2849,25 @@ fq1nosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	fq1noshn
+fq1noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+fq1noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -2672,8 +2936,9 @@ fs1loop:
 	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fs1noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fs1nosh
+	TBZ	$0, R7, fs1nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -2688,6 +2953,13 @@ fs1nosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	fs1noshn
+fs1noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+fs1noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -2801,8 +3073,9 @@ fq2loop:
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fq2noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fq2nosh
+	TBZ	$0, R7, fq2nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -2853,6 +3126,25 @@ fq2nosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	fq2noshn
+fq2noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+fq2noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -2933,8 +3225,9 @@ fs2loop:
 	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fs2noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fs2nosh
+	TBZ	$0, R7, fs2nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -2949,6 +3242,13 @@ fs2nosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	fs2noshn
+fs2noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+fs2noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -3105,8 +3405,9 @@ fq3loop:
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fq3noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fq3nosh
+	TBZ	$0, R7, fq3nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -3157,6 +3458,25 @@ fq3nosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	fq3noshn
+fq3noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+fq3noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -3249,8 +3569,9 @@ fs3loop:
 	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fs3noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fs3nosh
+	TBZ	$0, R7, fs3nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -3265,6 +3586,13 @@ fs3nosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	fs3noshn
+fs3noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+fs3noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -3464,8 +3792,9 @@ fq4loop:
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fq4noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fq4nosh
+	TBZ	$0, R7, fq4nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -3516,6 +3845,25 @@ fq4nosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	fq4noshn
+fq4noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+fq4noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -3620,8 +3968,9 @@ fs4loop:
 	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fs4noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fs4nosh
+	TBZ	$0, R7, fs4nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -3636,6 +3985,13 @@ fs4nosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	fs4noshn
+fs4noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+fs4noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -3878,8 +4234,9 @@ fq5loop:
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fq5noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fq5nosh
+	TBZ	$0, R7, fq5nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -3930,6 +4287,25 @@ fq5nosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	fq5noshn
+fq5noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+fq5noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -4046,8 +4422,9 @@ fs5loop:
 	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fs5noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fs5nosh
+	TBZ	$0, R7, fs5nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -4062,6 +4439,13 @@ fs5nosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	fs5noshn
+fs5noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+fs5noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -4347,8 +4731,9 @@ fq6loop:
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fq6noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fq6nosh
+	TBZ	$0, R7, fq6nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -4399,6 +4784,25 @@ fq6nosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	fq6noshn
+fq6noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+fq6noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -4527,8 +4931,9 @@ fs6loop:
 	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fs6noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fs6nosh
+	TBZ	$0, R7, fs6nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -4543,6 +4948,13 @@ fs6nosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	fs6noshn
+fs6noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+fs6noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -4871,8 +5283,9 @@ fq7loop:
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fq7noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fq7nosh
+	TBZ	$0, R7, fq7nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -4923,6 +5336,25 @@ fq7nosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	fq7noshn
+fq7noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+fq7noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -5063,8 +5495,9 @@ fs7loop:
 	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fs7noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fs7nosh
+	TBZ	$0, R7, fs7nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -5079,6 +5512,13 @@ fs7nosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	fs7noshn
+fs7noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+fs7noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -5299,8 +5739,9 @@ ofull7:
 	B	oreq
 oreq:
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, onoshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, onosh
+	TBZ	$0, R7, onosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -5315,6 +5756,13 @@ onosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	onoshn
+onoshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+onoshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -5514,7 +5962,7 @@ built:
 	MOVD	216(R22), R19
 	MOVD	176(R22), R6 // rq
 
-	MOVW	336(R6), R7 // lsh
+	MOVW	336(R6), R7 // flags
 	ADD	$192, R6, R5 // bias: rq.b
 	CBZ	R20, nopad
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
@@ -5615,8 +6063,9 @@ qrow:
 	B	qreq
 qreq:
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, qnoshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, qnosh
+	TBZ	$0, R7, qnosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -5667,6 +6116,25 @@ qnosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	qnoshn
+qnoshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+qnoshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -5773,8 +6241,9 @@ fq1loop:
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fq1noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fq1nosh
+	TBZ	$0, R7, fq1nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -5825,6 +6294,25 @@ fq1nosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	fq1noshn
+fq1noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+fq1noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -5893,8 +6381,9 @@ fs1loop:
 	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fs1noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fs1nosh
+	TBZ	$0, R7, fs1nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -5909,6 +6398,13 @@ fs1nosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	fs1noshn
+fs1noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+fs1noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -6023,8 +6519,9 @@ fq2loop:
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fq2noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fq2nosh
+	TBZ	$0, R7, fq2nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -6075,6 +6572,25 @@ fq2nosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	fq2noshn
+fq2noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+fq2noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -6155,8 +6671,9 @@ fs2loop:
 	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fs2noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fs2nosh
+	TBZ	$0, R7, fs2nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -6171,6 +6688,13 @@ fs2nosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	fs2noshn
+fs2noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+fs2noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -6328,8 +6852,9 @@ fq3loop:
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fq3noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fq3nosh
+	TBZ	$0, R7, fq3nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -6380,6 +6905,25 @@ fq3nosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	fq3noshn
+fq3noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+fq3noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -6472,8 +7016,9 @@ fs3loop:
 	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fs3noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fs3nosh
+	TBZ	$0, R7, fs3nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -6488,6 +7033,13 @@ fs3nosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	fs3noshn
+fs3noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+fs3noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -6688,8 +7240,9 @@ fq4loop:
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fq4noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fq4nosh
+	TBZ	$0, R7, fq4nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -6740,6 +7293,25 @@ fq4nosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	fq4noshn
+fq4noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+fq4noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -6844,8 +7416,9 @@ fs4loop:
 	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fs4noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fs4nosh
+	TBZ	$0, R7, fs4nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -6860,6 +7433,13 @@ fs4nosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	fs4noshn
+fs4noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+fs4noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -7103,8 +7683,9 @@ fq5loop:
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fq5noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fq5nosh
+	TBZ	$0, R7, fq5nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -7155,6 +7736,25 @@ fq5nosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	fq5noshn
+fq5noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+fq5noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -7271,8 +7871,9 @@ fs5loop:
 	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fs5noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fs5nosh
+	TBZ	$0, R7, fs5nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -7287,6 +7888,13 @@ fs5nosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	fs5noshn
+fs5noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+fs5noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -7573,8 +8181,9 @@ fq6loop:
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fq6noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fq6nosh
+	TBZ	$0, R7, fq6nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -7625,6 +8234,25 @@ fq6nosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	fq6noshn
+fq6noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+fq6noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -7753,8 +8381,9 @@ fs6loop:
 	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fs6noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fs6nosh
+	TBZ	$0, R7, fs6nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -7769,6 +8398,13 @@ fs6nosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	fs6noshn
+fs6noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+fs6noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -8098,8 +8734,9 @@ fq7loop:
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fq7noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fq7nosh
+	TBZ	$0, R7, fq7nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -8150,6 +8787,25 @@ fq7nosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	fq7noshn
+fq7noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+fq7noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -8290,8 +8946,9 @@ fs7loop:
 	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fs7noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fs7nosh
+	TBZ	$0, R7, fs7nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -8306,6 +8963,13 @@ fs7nosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	fs7noshn
+fs7noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+fs7noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -8526,8 +9190,9 @@ ofull7:
 	B	oreq
 oreq:
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, onoshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, onosh
+	TBZ	$0, R7, onosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -8542,6 +9207,13 @@ onosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	onoshn
+onoshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+onoshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -8740,7 +9412,7 @@ built:
 	MOVD	216(R22), R19
 	MOVD	176(R22), R6 // rq
 
-	MOVW	336(R6), R7 // lsh
+	MOVW	336(R6), R7 // flags
 	ADD	$192, R6, R5 // bias: rq.b
 	CBZ	R20, nopad
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
@@ -9585,8 +10257,9 @@ qfull11:
 	B	qreq
 qreq:
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, qnoshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, qnosh
+	TBZ	$0, R7, qnosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -9637,6 +10310,25 @@ qnosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	qnoshn
+qnoshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+qnoshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -9763,8 +10455,9 @@ fq1loop:
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fq1noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fq1nosh
+	TBZ	$0, R7, fq1nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -9815,6 +10508,25 @@ fq1nosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	fq1noshn
+fq1noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+fq1noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -9889,8 +10601,9 @@ fs1loop:
 	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fs1noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fs1nosh
+	TBZ	$0, R7, fs1nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -9905,6 +10618,13 @@ fs1nosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	fs1noshn
+fs1noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+fs1noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -10060,8 +10780,9 @@ fq2loop:
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fq2noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fq2nosh
+	TBZ	$0, R7, fq2nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -10112,6 +10833,25 @@ fq2nosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	fq2noshn
+fq2noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+fq2noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -10204,8 +10944,9 @@ fs2loop:
 	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fs2noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fs2nosh
+	TBZ	$0, R7, fs2nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -10220,6 +10961,13 @@ fs2nosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	fs2noshn
+fs2noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+fs2noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -10439,8 +11187,9 @@ fq3loop:
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fq3noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fq3nosh
+	TBZ	$0, R7, fq3nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -10491,6 +11240,25 @@ fq3nosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	fq3noshn
+fq3noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+fq3noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -10601,8 +11369,9 @@ fs3loop:
 	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fs3noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fs3nosh
+	TBZ	$0, R7, fs3nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -10617,6 +11386,13 @@ fs3nosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	fs3noshn
+fs3noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+fs3noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -10900,8 +11676,9 @@ fq4loop:
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fq4noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fq4nosh
+	TBZ	$0, R7, fq4nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -10952,6 +11729,25 @@ fq4nosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	fq4noshn
+fq4noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+fq4noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -11080,8 +11876,9 @@ fs4loop:
 	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fs4noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fs4nosh
+	TBZ	$0, R7, fs4nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -11096,6 +11893,13 @@ fs4nosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	fs4noshn
+fs4noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+fs4noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -11443,8 +12247,9 @@ fq5loop:
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fq5noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fq5nosh
+	TBZ	$0, R7, fq5nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -11495,6 +12300,25 @@ fq5nosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	fq5noshn
+fq5noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+fq5noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -11641,8 +12465,9 @@ fs5loop:
 	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fs5noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fs5nosh
+	TBZ	$0, R7, fs5nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -11657,6 +12482,13 @@ fs5nosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	fs5noshn
+fs5noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+fs5noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -12068,8 +12900,9 @@ fq6loop:
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fq6noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fq6nosh
+	TBZ	$0, R7, fq6nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -12120,6 +12953,25 @@ fq6nosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	fq6noshn
+fq6noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+fq6noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -12284,8 +13136,9 @@ fs6loop:
 	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fs6noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fs6nosh
+	TBZ	$0, R7, fs6nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -12300,6 +13153,13 @@ fs6nosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	fs6noshn
+fs6noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+fs6noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -12775,8 +13635,9 @@ fq7loop:
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fq7noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fq7nosh
+	TBZ	$0, R7, fq7nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -12827,6 +13688,25 @@ fq7nosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	fq7noshn
+fq7noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+fq7noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -13009,8 +13889,9 @@ fs7loop:
 	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fs7noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fs7nosh
+	TBZ	$0, R7, fs7nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -13025,6 +13906,13 @@ fs7nosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	fs7noshn
+fs7noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+fs7noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -13564,8 +14452,9 @@ fq8loop:
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fq8noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fq8nosh
+	TBZ	$0, R7, fq8nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -13616,6 +14505,25 @@ fq8nosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	fq8noshn
+fq8noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+fq8noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -13816,8 +14724,9 @@ fs8loop:
 	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fs8noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fs8nosh
+	TBZ	$0, R7, fs8nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -13832,6 +14741,13 @@ fs8nosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	fs8noshn
+fs8noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+fs8noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -14435,8 +15351,9 @@ fq9loop:
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fq9noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fq9nosh
+	TBZ	$0, R7, fq9nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -14487,6 +15404,25 @@ fq9nosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	fq9noshn
+fq9noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+fq9noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -14705,8 +15641,9 @@ fs9loop:
 	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fs9noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fs9nosh
+	TBZ	$0, R7, fs9nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -14721,6 +15658,13 @@ fs9nosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	fs9noshn
+fs9noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+fs9noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -15179,8 +16123,9 @@ ofull11:
 	B	oreq
 oreq:
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, onoshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, onosh
+	TBZ	$0, R7, onosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -15195,6 +16140,13 @@ onosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	onoshn
+onoshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+onoshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -15394,7 +16346,7 @@ built:
 	MOVD	216(R22), R19
 	MOVD	176(R22), R6 // rq
 
-	MOVW	336(R6), R7 // lsh
+	MOVW	336(R6), R7 // flags
 	ADD	$192, R6, R5 // bias: rq.b
 	CBZ	R20, nopad
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
@@ -16239,8 +17191,9 @@ qfull11:
 	B	qreq
 qreq:
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, qnoshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, qnosh
+	TBZ	$0, R7, qnosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -16291,6 +17244,25 @@ qnosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	qnoshn
+qnoshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+qnoshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -16418,8 +17390,9 @@ fq1loop:
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fq1noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fq1nosh
+	TBZ	$0, R7, fq1nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -16470,6 +17443,25 @@ fq1nosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	fq1noshn
+fq1noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+fq1noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -16544,8 +17536,9 @@ fs1loop:
 	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fs1noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fs1nosh
+	TBZ	$0, R7, fs1nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -16560,6 +17553,13 @@ fs1nosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	fs1noshn
+fs1noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+fs1noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -16716,8 +17716,9 @@ fq2loop:
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fq2noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fq2nosh
+	TBZ	$0, R7, fq2nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -16768,6 +17769,25 @@ fq2nosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	fq2noshn
+fq2noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+fq2noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -16860,8 +17880,9 @@ fs2loop:
 	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fs2noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fs2nosh
+	TBZ	$0, R7, fs2nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -16876,6 +17897,13 @@ fs2nosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	fs2noshn
+fs2noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+fs2noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -17096,8 +18124,9 @@ fq3loop:
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fq3noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fq3nosh
+	TBZ	$0, R7, fq3nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -17148,6 +18177,25 @@ fq3nosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	fq3noshn
+fq3noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+fq3noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -17258,8 +18306,9 @@ fs3loop:
 	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fs3noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fs3nosh
+	TBZ	$0, R7, fs3nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -17274,6 +18323,13 @@ fs3nosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	fs3noshn
+fs3noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+fs3noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -17558,8 +18614,9 @@ fq4loop:
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fq4noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fq4nosh
+	TBZ	$0, R7, fq4nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -17610,6 +18667,25 @@ fq4nosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	fq4noshn
+fq4noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+fq4noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -17738,8 +18814,9 @@ fs4loop:
 	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fs4noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fs4nosh
+	TBZ	$0, R7, fs4nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -17754,6 +18831,13 @@ fs4nosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	fs4noshn
+fs4noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+fs4noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -18102,8 +19186,9 @@ fq5loop:
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fq5noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fq5nosh
+	TBZ	$0, R7, fq5nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -18154,6 +19239,25 @@ fq5nosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	fq5noshn
+fq5noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+fq5noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -18300,8 +19404,9 @@ fs5loop:
 	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fs5noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fs5nosh
+	TBZ	$0, R7, fs5nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -18316,6 +19421,13 @@ fs5nosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	fs5noshn
+fs5noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+fs5noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -18728,8 +19840,9 @@ fq6loop:
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fq6noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fq6nosh
+	TBZ	$0, R7, fq6nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -18780,6 +19893,25 @@ fq6nosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	fq6noshn
+fq6noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+fq6noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -18944,8 +20076,9 @@ fs6loop:
 	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fs6noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fs6nosh
+	TBZ	$0, R7, fs6nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -18960,6 +20093,13 @@ fs6nosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	fs6noshn
+fs6noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+fs6noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -19436,8 +20576,9 @@ fq7loop:
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fq7noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fq7nosh
+	TBZ	$0, R7, fq7nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -19488,6 +20629,25 @@ fq7nosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	fq7noshn
+fq7noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+fq7noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -19670,8 +20830,9 @@ fs7loop:
 	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fs7noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fs7nosh
+	TBZ	$0, R7, fs7nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -19686,6 +20847,13 @@ fs7nosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	fs7noshn
+fs7noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+fs7noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -20226,8 +21394,9 @@ fq8loop:
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fq8noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fq8nosh
+	TBZ	$0, R7, fq8nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -20278,6 +21447,25 @@ fq8nosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	fq8noshn
+fq8noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+fq8noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -20478,8 +21666,9 @@ fs8loop:
 	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fs8noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fs8nosh
+	TBZ	$0, R7, fs8nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -20494,6 +21683,13 @@ fs8nosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	fs8noshn
+fs8noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+fs8noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -21098,8 +22294,9 @@ fq9loop:
 	WORD $0x4e82955e // sdot v30.4s, v10.16b, v2.16b
 	WORD $0x4e83957f // sdot v31.4s, v11.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fq9noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fq9nosh
+	TBZ	$0, R7, fq9nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -21150,6 +22347,25 @@ fq9nosh:
 	WORD $0x4ea557bd // srshl v29.4s, v29.4s, v5.4s
 	WORD $0x4ea657de // srshl v30.4s, v30.4s, v6.4s
 	WORD $0x4ea757ff // srshl v31.4s, v31.4s, v7.4s
+	B	fq9noshn
+fq9noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x6ea0b694 // sqrdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x6ea1b6b5 // sqrdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x6ea2b6d6 // sqrdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x6ea3b6f7 // sqrdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x6ea0b718 // sqrdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x6ea1b739 // sqrdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x6ea2b75a // sqrdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x6ea3b77b // sqrdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x6ea0b79c // sqrdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x6ea1b7bd // sqrdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x6ea2b7de // sqrdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
+fq9noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -21368,8 +22584,9 @@ fs9loop:
 	WORD $0x4e8294d2 // sdot v18.4s, v6.16b, v2.16b
 	WORD $0x4e8394f3 // sdot v19.4s, v7.16b, v3.16b
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, fs9noshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, fs9nosh
+	TBZ	$0, R7, fs9nosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -21384,6 +22601,13 @@ fs9nosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	fs9noshn
+fs9noshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+fs9noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -21842,8 +23066,9 @@ ofull11:
 	B	oreq
 oreq:
 	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	TBZ	$1, R7, onoshg
 	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	CBZ	R7, onosh
+	TBZ	$0, R7, onosh
 	VLD1	(R15), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
@@ -21858,6 +23083,13 @@ onosh:
 	WORD $0x4ea55631 // srshl v17.4s, v17.4s, v5.4s
 	WORD $0x4ea65652 // srshl v18.4s, v18.4s, v6.4s
 	WORD $0x4ea75673 // srshl v19.4s, v19.4s, v7.4s
+	B	onoshn
+onoshg:
+	WORD $0x6ea0b610 // sqrdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x6ea1b631 // sqrdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x6ea2b652 // sqrdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x6ea3b673 // sqrdmulh v19.4s, v19.4s, v3.4s
+onoshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
@@ -21882,8 +23114,10 @@ tiledone:
 
 // func dwDotSetRQ(q *dwDotRQ, rq *quant.Multiplier, bias *int32)
 //
-// Fills the block's q.m, q.r = -max(Shift, 1), q.l = max(1-Shift, 0),
-// q.b = bias[0:16] and q.lsh (the OR of the L) from 16 multipliers.
+// Fills the block's q.r = -max(Shift, 1), q.l = max(1-Shift, 0),
+// q.b = bias[0:16] and q.flags (bit 0: some L != 0, bit 1: some multiplier
+// off the 2^-31 grid) from 16 multipliers, and q.m = M, or M>>Shift when
+// all 16 are on the grid (SQRDMULH by it is then the whole rounding).
 TEXT ·dwDotSetRQ(SB), NOSPLIT, $0-24
 	MOVD	q+0(FP), R0
 	MOVD	rq+8(FP), R1
@@ -21893,29 +23127,66 @@ TEXT ·dwDotSetRQ(SB), NOSPLIT, $0-24
 	VEOR	V13.B16, V13.B16, V13.B16
 	VLD2.P	32(R1), [V8.S4, V9.S4]
 	VORR	V8.B16, V8.B16, V20.B16
+	VSUB	V9.S4, V13.S4, V4.S4
+	WORD $0x4ea44510 // sshl v16.4s, v8.4s, v4.4s
+	WORD $0x4ea94604 // sshl v4.4s, v16.4s, v9.4s
+	WORD $0x6ea88c84 // cmeq v4.4s, v4.4s, v8.4s
+	WORD $0x4ead3d2a // cmge v10.4s, v9.4s, v13.4s
+	WORD $0x4e2a1c84 // and v4.16b, v4.16b, v10.16b
 	VSUB	V9.S4, V12.S4, V24.S4
 	WORD $0x4ead6718 // smax v24.4s, v24.4s, v13.4s
 	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
 	VSUB	V9.S4, V13.S4, V28.S4
 	VLD2.P	32(R1), [V8.S4, V9.S4]
 	VORR	V8.B16, V8.B16, V21.B16
+	VSUB	V9.S4, V13.S4, V5.S4
+	WORD $0x4ea54511 // sshl v17.4s, v8.4s, v5.4s
+	WORD $0x4ea94625 // sshl v5.4s, v17.4s, v9.4s
+	WORD $0x6ea88ca5 // cmeq v5.4s, v5.4s, v8.4s
+	WORD $0x4ead3d2a // cmge v10.4s, v9.4s, v13.4s
+	WORD $0x4e2a1ca5 // and v5.16b, v5.16b, v10.16b
 	VSUB	V9.S4, V12.S4, V25.S4
 	WORD $0x4ead6739 // smax v25.4s, v25.4s, v13.4s
 	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
 	VSUB	V9.S4, V13.S4, V29.S4
 	VLD2.P	32(R1), [V8.S4, V9.S4]
 	VORR	V8.B16, V8.B16, V22.B16
+	VSUB	V9.S4, V13.S4, V6.S4
+	WORD $0x4ea64512 // sshl v18.4s, v8.4s, v6.4s
+	WORD $0x4ea94646 // sshl v6.4s, v18.4s, v9.4s
+	WORD $0x6ea88cc6 // cmeq v6.4s, v6.4s, v8.4s
+	WORD $0x4ead3d2a // cmge v10.4s, v9.4s, v13.4s
+	WORD $0x4e2a1cc6 // and v6.16b, v6.16b, v10.16b
 	VSUB	V9.S4, V12.S4, V26.S4
 	WORD $0x4ead675a // smax v26.4s, v26.4s, v13.4s
 	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
 	VSUB	V9.S4, V13.S4, V30.S4
 	VLD2.P	32(R1), [V8.S4, V9.S4]
 	VORR	V8.B16, V8.B16, V23.B16
+	VSUB	V9.S4, V13.S4, V7.S4
+	WORD $0x4ea74513 // sshl v19.4s, v8.4s, v7.4s
+	WORD $0x4ea94667 // sshl v7.4s, v19.4s, v9.4s
+	WORD $0x6ea88ce7 // cmeq v7.4s, v7.4s, v8.4s
+	WORD $0x4ead3d2a // cmge v10.4s, v9.4s, v13.4s
+	WORD $0x4e2a1ce7 // and v7.16b, v7.16b, v10.16b
 	VSUB	V9.S4, V12.S4, V27.S4
 	WORD $0x4ead677b // smax v27.4s, v27.4s, v13.4s
 	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
 	VSUB	V9.S4, V13.S4, V31.S4
+	WORD $0x4e251c84 // and v4.16b, v4.16b, v5.16b
+	WORD $0x4e271cc6 // and v6.16b, v6.16b, v7.16b
+	WORD $0x4e261c84 // and v4.16b, v4.16b, v6.16b
+	VMOV	V4.D[0], R5
+	VMOV	V4.D[1], R6
+	AND	R6, R5, R5
+	CMN	$1, R5
+	CSET	NE, R7 // some multiplier off the grid
+	CBNZ	R7, offgrid
+	VST1	[V16.S4, V17.S4, V18.S4, V19.S4], (R0)
+	B	mdone
+offgrid:
 	VST1	[V20.S4, V21.S4, V22.S4, V23.S4], (R0)
+mdone:
 	ADD	$64, R0, R4
 	VST1	[V28.S4, V29.S4, V30.S4, V31.S4], (R4)
 	ADD	$128, R0, R4
@@ -21929,6 +23200,8 @@ TEXT ·dwDotSetRQ(SB), NOSPLIT, $0-24
 	VMOV	V8.D[0], R5
 	VMOV	V8.D[1], R6
 	ORR	R6, R5, R5
-	ORR	R5>>32, R5, R5
-	MOVW	R5, 336(R0) // lsh
+	CMP	$0, R5
+	CSET	NE, R5 // some L != 0
+	ORR	R7<<1, R5, R5
+	MOVW	R5, 336(R0) // flags
 	RET

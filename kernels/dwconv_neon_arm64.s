@@ -43,28 +43,66 @@ blk:
 	VEOR	V13.B16, V13.B16, V13.B16
 	VLD2.P	32(R9), [V8.S4, V9.S4]
 	VORR	V8.B16, V8.B16, V20.B16
+	VSUB	V9.S4, V13.S4, V4.S4
+	WORD $0x4ea44500 // sshl v0.4s, v8.4s, v4.4s
+	WORD $0x4ea94404 // sshl v4.4s, v0.4s, v9.4s
+	WORD $0x6ea88c84 // cmeq v4.4s, v4.4s, v8.4s
+	WORD $0x4ead3d2a // cmge v10.4s, v9.4s, v13.4s
+	WORD $0x4e2a1c84 // and v4.16b, v4.16b, v10.16b
 	VSUB	V9.S4, V12.S4, V24.S4
 	WORD $0x4ead6718 // smax v24.4s, v24.4s, v13.4s
 	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
 	VSUB	V9.S4, V13.S4, V28.S4
 	VLD2.P	32(R9), [V8.S4, V9.S4]
 	VORR	V8.B16, V8.B16, V21.B16
+	VSUB	V9.S4, V13.S4, V5.S4
+	WORD $0x4ea54501 // sshl v1.4s, v8.4s, v5.4s
+	WORD $0x4ea94425 // sshl v5.4s, v1.4s, v9.4s
+	WORD $0x6ea88ca5 // cmeq v5.4s, v5.4s, v8.4s
+	WORD $0x4ead3d2a // cmge v10.4s, v9.4s, v13.4s
+	WORD $0x4e2a1ca5 // and v5.16b, v5.16b, v10.16b
 	VSUB	V9.S4, V12.S4, V25.S4
 	WORD $0x4ead6739 // smax v25.4s, v25.4s, v13.4s
 	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
 	VSUB	V9.S4, V13.S4, V29.S4
 	VLD2.P	32(R9), [V8.S4, V9.S4]
 	VORR	V8.B16, V8.B16, V22.B16
+	VSUB	V9.S4, V13.S4, V6.S4
+	WORD $0x4ea64502 // sshl v2.4s, v8.4s, v6.4s
+	WORD $0x4ea94446 // sshl v6.4s, v2.4s, v9.4s
+	WORD $0x6ea88cc6 // cmeq v6.4s, v6.4s, v8.4s
+	WORD $0x4ead3d2a // cmge v10.4s, v9.4s, v13.4s
+	WORD $0x4e2a1cc6 // and v6.16b, v6.16b, v10.16b
 	VSUB	V9.S4, V12.S4, V26.S4
 	WORD $0x4ead675a // smax v26.4s, v26.4s, v13.4s
 	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
 	VSUB	V9.S4, V13.S4, V30.S4
 	VLD2.P	32(R9), [V8.S4, V9.S4]
 	VORR	V8.B16, V8.B16, V23.B16
+	VSUB	V9.S4, V13.S4, V7.S4
+	WORD $0x4ea74503 // sshl v3.4s, v8.4s, v7.4s
+	WORD $0x4ea94467 // sshl v7.4s, v3.4s, v9.4s
+	WORD $0x6ea88ce7 // cmeq v7.4s, v7.4s, v8.4s
+	WORD $0x4ead3d2a // cmge v10.4s, v9.4s, v13.4s
+	WORD $0x4e2a1ce7 // and v7.16b, v7.16b, v10.16b
 	VSUB	V9.S4, V12.S4, V27.S4
 	WORD $0x4ead677b // smax v27.4s, v27.4s, v13.4s
 	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
 	VSUB	V9.S4, V13.S4, V31.S4
+	WORD $0x4e251c84 // and v4.16b, v4.16b, v5.16b
+	WORD $0x4e271cc6 // and v6.16b, v6.16b, v7.16b
+	WORD $0x4e261c84 // and v4.16b, v4.16b, v6.16b
+	VMOV	V4.D[0], R9
+	VMOV	V4.D[1], R24
+	AND	R24, R9, R9
+	CMN	$1, R9
+	CSET	NE, R9 // some multiplier off the grid
+	CBNZ	R9, offgrid
+	VORR	V0.B16, V0.B16, V20.B16
+	VORR	V1.B16, V1.B16, V21.B16
+	VORR	V2.B16, V2.B16, V22.B16
+	VORR	V3.B16, V3.B16, V23.B16
+offgrid:
 	VORR	V24.B16, V25.B16, V8.B16
 	VORR	V26.B16, V27.B16, V9.B16
 	VORR	V8.B16, V9.B16, V8.B16
@@ -73,6 +111,7 @@ blk:
 	ORR	R24, R16, R16
 	CMP	$0, R16
 	CSET	NE, R16 // bit 0: some left shift in the block
+	ORR	R9<<2, R16, R16 // bit 2: off the grid
 	MOVW	qmin+76(FP), R24
 	CMN	$128, R24
 	BNE	clampon
@@ -131,6 +170,7 @@ tapsingle:
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 requant:
+	TBZ	$2, R16, nosh1g
 	TBZ	$0, R16, nosh1
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
@@ -145,6 +185,13 @@ nosh1:
 	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
 	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
 	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
+	B	nosh1n
+nosh1g:
+	WORD $0x6eb4b400 // sqrdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x6eb5b421 // sqrdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x6eb6b442 // sqrdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x6eb7b463 // sqrdmulh v3.4s, v3.4s, v23.4s
+nosh1n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
@@ -456,6 +503,7 @@ rone2:
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 rdone2:
+	TBZ	$2, R16, nosh2g
 	TBZ	$0, R16, nosh2
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
@@ -482,6 +530,17 @@ nosh2:
 	WORD $0x4ebd54a5 // srshl v5.4s, v5.4s, v29.4s
 	WORD $0x4ebe54c6 // srshl v6.4s, v6.4s, v30.4s
 	WORD $0x4ebf54e7 // srshl v7.4s, v7.4s, v31.4s
+	B	nosh2n
+nosh2g:
+	WORD $0x6eb4b400 // sqrdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x6eb5b421 // sqrdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x6eb6b442 // sqrdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x6eb7b463 // sqrdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x6eb4b484 // sqrdmulh v4.4s, v4.4s, v20.4s
+	WORD $0x6eb5b4a5 // sqrdmulh v5.4s, v5.4s, v21.4s
+	WORD $0x6eb6b4c6 // sqrdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x6eb7b4e7 // sqrdmulh v7.4s, v7.4s, v23.4s
+nosh2n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
@@ -656,6 +715,7 @@ rone1:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 rdone1:
 requant:
+	TBZ	$2, R16, nosh1g
 	TBZ	$0, R16, nosh1
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
@@ -670,6 +730,13 @@ nosh1:
 	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
 	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
 	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
+	B	nosh1n
+nosh1g:
+	WORD $0x6eb4b400 // sqrdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x6eb5b421 // sqrdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x6eb6b442 // sqrdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x6eb7b463 // sqrdmulh v3.4s, v3.4s, v23.4s
+nosh1n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
@@ -1143,6 +1210,7 @@ qone:
 qdone:
 	MOVD	$mlr-192(SP), R24
 	VLD1	(R24), [V19.S4, V20.S4, V21.S4, V22.S4]
+	TBZ	$2, R16, nosh4g
 	ADD	$128, R24, R9
 	VLD1	(R9), [V23.S4, V24.S4, V25.S4, V26.S4]
 	TBZ	$0, R16, nosh4
@@ -1197,6 +1265,25 @@ nosh4:
 	WORD $0x4eb855ad // srshl v13.4s, v13.4s, v24.4s
 	WORD $0x4eb955ce // srshl v14.4s, v14.4s, v25.4s
 	WORD $0x4eba55ef // srshl v15.4s, v15.4s, v26.4s
+	B	nosh4n
+nosh4g:
+	WORD $0x6eb3b400 // sqrdmulh v0.4s, v0.4s, v19.4s
+	WORD $0x6eb4b421 // sqrdmulh v1.4s, v1.4s, v20.4s
+	WORD $0x6eb5b442 // sqrdmulh v2.4s, v2.4s, v21.4s
+	WORD $0x6eb6b463 // sqrdmulh v3.4s, v3.4s, v22.4s
+	WORD $0x6eb3b484 // sqrdmulh v4.4s, v4.4s, v19.4s
+	WORD $0x6eb4b4a5 // sqrdmulh v5.4s, v5.4s, v20.4s
+	WORD $0x6eb5b4c6 // sqrdmulh v6.4s, v6.4s, v21.4s
+	WORD $0x6eb6b4e7 // sqrdmulh v7.4s, v7.4s, v22.4s
+	WORD $0x6eb3b508 // sqrdmulh v8.4s, v8.4s, v19.4s
+	WORD $0x6eb4b529 // sqrdmulh v9.4s, v9.4s, v20.4s
+	WORD $0x6eb5b54a // sqrdmulh v10.4s, v10.4s, v21.4s
+	WORD $0x6eb6b56b // sqrdmulh v11.4s, v11.4s, v22.4s
+	WORD $0x6eb3b58c // sqrdmulh v12.4s, v12.4s, v19.4s
+	WORD $0x6eb4b5ad // sqrdmulh v13.4s, v13.4s, v20.4s
+	WORD $0x6eb5b5ce // sqrdmulh v14.4s, v14.4s, v21.4s
+	WORD $0x6eb6b5ef // sqrdmulh v15.4s, v15.4s, v22.4s
+nosh4n:
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
 	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
 	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
@@ -1484,6 +1571,7 @@ rone2:
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 rdone2:
+	TBZ	$2, R16, nosh2g
 	TBZ	$0, R16, nosh2
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
@@ -1510,6 +1598,17 @@ nosh2:
 	WORD $0x4ebd54a5 // srshl v5.4s, v5.4s, v29.4s
 	WORD $0x4ebe54c6 // srshl v6.4s, v6.4s, v30.4s
 	WORD $0x4ebf54e7 // srshl v7.4s, v7.4s, v31.4s
+	B	nosh2n
+nosh2g:
+	WORD $0x6eb4b400 // sqrdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x6eb5b421 // sqrdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x6eb6b442 // sqrdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x6eb7b463 // sqrdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x6eb4b484 // sqrdmulh v4.4s, v4.4s, v20.4s
+	WORD $0x6eb5b4a5 // sqrdmulh v5.4s, v5.4s, v21.4s
+	WORD $0x6eb6b4c6 // sqrdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x6eb7b4e7 // sqrdmulh v7.4s, v7.4s, v23.4s
+nosh2n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
@@ -1684,6 +1783,7 @@ rone1:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 rdone1:
 requant:
+	TBZ	$2, R16, nosh1g
 	TBZ	$0, R16, nosh1
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
@@ -1698,6 +1798,13 @@ nosh1:
 	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
 	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
 	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
+	B	nosh1n
+nosh1g:
+	WORD $0x6eb4b400 // sqrdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x6eb5b421 // sqrdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x6eb6b442 // sqrdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x6eb7b463 // sqrdmulh v3.4s, v3.4s, v23.4s
+nosh1n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
@@ -2071,6 +2178,7 @@ qrow:
 qdone:
 	MOVD	$mlr-192(SP), R24
 	VLD1	(R24), [V19.S4, V20.S4, V21.S4, V22.S4]
+	TBZ	$2, R16, nosh4g
 	ADD	$128, R24, R9
 	VLD1	(R9), [V23.S4, V24.S4, V25.S4, V26.S4]
 	TBZ	$0, R16, nosh4
@@ -2125,6 +2233,25 @@ nosh4:
 	WORD $0x4eb855ad // srshl v13.4s, v13.4s, v24.4s
 	WORD $0x4eb955ce // srshl v14.4s, v14.4s, v25.4s
 	WORD $0x4eba55ef // srshl v15.4s, v15.4s, v26.4s
+	B	nosh4n
+nosh4g:
+	WORD $0x6eb3b400 // sqrdmulh v0.4s, v0.4s, v19.4s
+	WORD $0x6eb4b421 // sqrdmulh v1.4s, v1.4s, v20.4s
+	WORD $0x6eb5b442 // sqrdmulh v2.4s, v2.4s, v21.4s
+	WORD $0x6eb6b463 // sqrdmulh v3.4s, v3.4s, v22.4s
+	WORD $0x6eb3b484 // sqrdmulh v4.4s, v4.4s, v19.4s
+	WORD $0x6eb4b4a5 // sqrdmulh v5.4s, v5.4s, v20.4s
+	WORD $0x6eb5b4c6 // sqrdmulh v6.4s, v6.4s, v21.4s
+	WORD $0x6eb6b4e7 // sqrdmulh v7.4s, v7.4s, v22.4s
+	WORD $0x6eb3b508 // sqrdmulh v8.4s, v8.4s, v19.4s
+	WORD $0x6eb4b529 // sqrdmulh v9.4s, v9.4s, v20.4s
+	WORD $0x6eb5b54a // sqrdmulh v10.4s, v10.4s, v21.4s
+	WORD $0x6eb6b56b // sqrdmulh v11.4s, v11.4s, v22.4s
+	WORD $0x6eb3b58c // sqrdmulh v12.4s, v12.4s, v19.4s
+	WORD $0x6eb4b5ad // sqrdmulh v13.4s, v13.4s, v20.4s
+	WORD $0x6eb5b5ce // sqrdmulh v14.4s, v14.4s, v21.4s
+	WORD $0x6eb6b5ef // sqrdmulh v15.4s, v15.4s, v22.4s
+nosh4n:
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
 	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
 	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
@@ -2424,6 +2551,7 @@ rone2:
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 rdone2:
+	TBZ	$2, R16, nosh2g
 	TBZ	$0, R16, nosh2
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
@@ -2450,6 +2578,17 @@ nosh2:
 	WORD $0x4ebd54a5 // srshl v5.4s, v5.4s, v29.4s
 	WORD $0x4ebe54c6 // srshl v6.4s, v6.4s, v30.4s
 	WORD $0x4ebf54e7 // srshl v7.4s, v7.4s, v31.4s
+	B	nosh2n
+nosh2g:
+	WORD $0x6eb4b400 // sqrdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x6eb5b421 // sqrdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x6eb6b442 // sqrdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x6eb7b463 // sqrdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x6eb4b484 // sqrdmulh v4.4s, v4.4s, v20.4s
+	WORD $0x6eb5b4a5 // sqrdmulh v5.4s, v5.4s, v21.4s
+	WORD $0x6eb6b4c6 // sqrdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x6eb7b4e7 // sqrdmulh v7.4s, v7.4s, v23.4s
+nosh2n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
@@ -2624,6 +2763,7 @@ rone1:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 rdone1:
 requant:
+	TBZ	$2, R16, nosh1g
 	TBZ	$0, R16, nosh1
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
@@ -2638,6 +2778,13 @@ nosh1:
 	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
 	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
 	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
+	B	nosh1n
+nosh1g:
+	WORD $0x6eb4b400 // sqrdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x6eb5b421 // sqrdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x6eb6b442 // sqrdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x6eb7b463 // sqrdmulh v3.4s, v3.4s, v23.4s
+nosh1n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
@@ -3197,6 +3344,7 @@ rone2:
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 rdone2:
+	TBZ	$2, R16, nosh2g
 	TBZ	$0, R16, nosh2
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
@@ -3223,6 +3371,17 @@ nosh2:
 	WORD $0x4ebd54a5 // srshl v5.4s, v5.4s, v29.4s
 	WORD $0x4ebe54c6 // srshl v6.4s, v6.4s, v30.4s
 	WORD $0x4ebf54e7 // srshl v7.4s, v7.4s, v31.4s
+	B	nosh2n
+nosh2g:
+	WORD $0x6eb4b400 // sqrdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x6eb5b421 // sqrdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x6eb6b442 // sqrdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x6eb7b463 // sqrdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x6eb4b484 // sqrdmulh v4.4s, v4.4s, v20.4s
+	WORD $0x6eb5b4a5 // sqrdmulh v5.4s, v5.4s, v21.4s
+	WORD $0x6eb6b4c6 // sqrdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x6eb7b4e7 // sqrdmulh v7.4s, v7.4s, v23.4s
+nosh2n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
@@ -3533,6 +3692,7 @@ rone1:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 rdone1:
 requant:
+	TBZ	$2, R16, nosh1g
 	TBZ	$0, R16, nosh1
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
@@ -3547,6 +3707,13 @@ nosh1:
 	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
 	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
 	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
+	B	nosh1n
+nosh1g:
+	WORD $0x6eb4b400 // sqrdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x6eb5b421 // sqrdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x6eb6b442 // sqrdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x6eb7b463 // sqrdmulh v3.4s, v3.4s, v23.4s
+nosh1n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
@@ -4428,6 +4595,7 @@ qone:
 qdone:
 	MOVD	$mlr-192(SP), R24
 	VLD1	(R24), [V19.S4, V20.S4, V21.S4, V22.S4]
+	TBZ	$2, R16, nosh4g
 	ADD	$128, R24, R9
 	VLD1	(R9), [V23.S4, V24.S4, V25.S4, V26.S4]
 	TBZ	$0, R16, nosh4
@@ -4482,6 +4650,25 @@ nosh4:
 	WORD $0x4eb855ad // srshl v13.4s, v13.4s, v24.4s
 	WORD $0x4eb955ce // srshl v14.4s, v14.4s, v25.4s
 	WORD $0x4eba55ef // srshl v15.4s, v15.4s, v26.4s
+	B	nosh4n
+nosh4g:
+	WORD $0x6eb3b400 // sqrdmulh v0.4s, v0.4s, v19.4s
+	WORD $0x6eb4b421 // sqrdmulh v1.4s, v1.4s, v20.4s
+	WORD $0x6eb5b442 // sqrdmulh v2.4s, v2.4s, v21.4s
+	WORD $0x6eb6b463 // sqrdmulh v3.4s, v3.4s, v22.4s
+	WORD $0x6eb3b484 // sqrdmulh v4.4s, v4.4s, v19.4s
+	WORD $0x6eb4b4a5 // sqrdmulh v5.4s, v5.4s, v20.4s
+	WORD $0x6eb5b4c6 // sqrdmulh v6.4s, v6.4s, v21.4s
+	WORD $0x6eb6b4e7 // sqrdmulh v7.4s, v7.4s, v22.4s
+	WORD $0x6eb3b508 // sqrdmulh v8.4s, v8.4s, v19.4s
+	WORD $0x6eb4b529 // sqrdmulh v9.4s, v9.4s, v20.4s
+	WORD $0x6eb5b54a // sqrdmulh v10.4s, v10.4s, v21.4s
+	WORD $0x6eb6b56b // sqrdmulh v11.4s, v11.4s, v22.4s
+	WORD $0x6eb3b58c // sqrdmulh v12.4s, v12.4s, v19.4s
+	WORD $0x6eb4b5ad // sqrdmulh v13.4s, v13.4s, v20.4s
+	WORD $0x6eb5b5ce // sqrdmulh v14.4s, v14.4s, v21.4s
+	WORD $0x6eb6b5ef // sqrdmulh v15.4s, v15.4s, v22.4s
+nosh4n:
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
 	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
 	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
@@ -5005,6 +5192,7 @@ rone2:
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 rdone2:
+	TBZ	$2, R16, nosh2g
 	TBZ	$0, R16, nosh2
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
@@ -5031,6 +5219,17 @@ nosh2:
 	WORD $0x4ebd54a5 // srshl v5.4s, v5.4s, v29.4s
 	WORD $0x4ebe54c6 // srshl v6.4s, v6.4s, v30.4s
 	WORD $0x4ebf54e7 // srshl v7.4s, v7.4s, v31.4s
+	B	nosh2n
+nosh2g:
+	WORD $0x6eb4b400 // sqrdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x6eb5b421 // sqrdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x6eb6b442 // sqrdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x6eb7b463 // sqrdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x6eb4b484 // sqrdmulh v4.4s, v4.4s, v20.4s
+	WORD $0x6eb5b4a5 // sqrdmulh v5.4s, v5.4s, v21.4s
+	WORD $0x6eb6b4c6 // sqrdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x6eb7b4e7 // sqrdmulh v7.4s, v7.4s, v23.4s
+nosh2n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
@@ -5341,6 +5540,7 @@ rone1:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 rdone1:
 requant:
+	TBZ	$2, R16, nosh1g
 	TBZ	$0, R16, nosh1
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
@@ -5355,6 +5555,13 @@ nosh1:
 	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
 	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
 	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
+	B	nosh1n
+nosh1g:
+	WORD $0x6eb4b400 // sqrdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x6eb5b421 // sqrdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x6eb6b442 // sqrdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x6eb7b463 // sqrdmulh v3.4s, v3.4s, v23.4s
+nosh1n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
@@ -6084,6 +6291,7 @@ qrow:
 qdone:
 	MOVD	$mlr-192(SP), R24
 	VLD1	(R24), [V19.S4, V20.S4, V21.S4, V22.S4]
+	TBZ	$2, R16, nosh4g
 	ADD	$128, R24, R9
 	VLD1	(R9), [V23.S4, V24.S4, V25.S4, V26.S4]
 	TBZ	$0, R16, nosh4
@@ -6138,6 +6346,25 @@ nosh4:
 	WORD $0x4eb855ad // srshl v13.4s, v13.4s, v24.4s
 	WORD $0x4eb955ce // srshl v14.4s, v14.4s, v25.4s
 	WORD $0x4eba55ef // srshl v15.4s, v15.4s, v26.4s
+	B	nosh4n
+nosh4g:
+	WORD $0x6eb3b400 // sqrdmulh v0.4s, v0.4s, v19.4s
+	WORD $0x6eb4b421 // sqrdmulh v1.4s, v1.4s, v20.4s
+	WORD $0x6eb5b442 // sqrdmulh v2.4s, v2.4s, v21.4s
+	WORD $0x6eb6b463 // sqrdmulh v3.4s, v3.4s, v22.4s
+	WORD $0x6eb3b484 // sqrdmulh v4.4s, v4.4s, v19.4s
+	WORD $0x6eb4b4a5 // sqrdmulh v5.4s, v5.4s, v20.4s
+	WORD $0x6eb5b4c6 // sqrdmulh v6.4s, v6.4s, v21.4s
+	WORD $0x6eb6b4e7 // sqrdmulh v7.4s, v7.4s, v22.4s
+	WORD $0x6eb3b508 // sqrdmulh v8.4s, v8.4s, v19.4s
+	WORD $0x6eb4b529 // sqrdmulh v9.4s, v9.4s, v20.4s
+	WORD $0x6eb5b54a // sqrdmulh v10.4s, v10.4s, v21.4s
+	WORD $0x6eb6b56b // sqrdmulh v11.4s, v11.4s, v22.4s
+	WORD $0x6eb3b58c // sqrdmulh v12.4s, v12.4s, v19.4s
+	WORD $0x6eb4b5ad // sqrdmulh v13.4s, v13.4s, v20.4s
+	WORD $0x6eb5b5ce // sqrdmulh v14.4s, v14.4s, v21.4s
+	WORD $0x6eb6b5ef // sqrdmulh v15.4s, v15.4s, v22.4s
+nosh4n:
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
 	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
 	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
@@ -6685,6 +6912,7 @@ rone2:
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 rdone2:
+	TBZ	$2, R16, nosh2g
 	TBZ	$0, R16, nosh2
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
@@ -6711,6 +6939,17 @@ nosh2:
 	WORD $0x4ebd54a5 // srshl v5.4s, v5.4s, v29.4s
 	WORD $0x4ebe54c6 // srshl v6.4s, v6.4s, v30.4s
 	WORD $0x4ebf54e7 // srshl v7.4s, v7.4s, v31.4s
+	B	nosh2n
+nosh2g:
+	WORD $0x6eb4b400 // sqrdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x6eb5b421 // sqrdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x6eb6b442 // sqrdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x6eb7b463 // sqrdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x6eb4b484 // sqrdmulh v4.4s, v4.4s, v20.4s
+	WORD $0x6eb5b4a5 // sqrdmulh v5.4s, v5.4s, v21.4s
+	WORD $0x6eb6b4c6 // sqrdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x6eb7b4e7 // sqrdmulh v7.4s, v7.4s, v23.4s
+nosh2n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
@@ -7021,6 +7260,7 @@ rone1:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 rdone1:
 requant:
+	TBZ	$2, R16, nosh1g
 	TBZ	$0, R16, nosh1
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
@@ -7035,6 +7275,13 @@ nosh1:
 	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
 	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
 	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
+	B	nosh1n
+nosh1g:
+	WORD $0x6eb4b400 // sqrdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x6eb5b421 // sqrdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x6eb6b442 // sqrdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x6eb7b463 // sqrdmulh v3.4s, v3.4s, v23.4s
+nosh1n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
@@ -7930,6 +8177,7 @@ rone2:
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 rdone2:
+	TBZ	$2, R16, nosh2g
 	TBZ	$0, R16, nosh2
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
@@ -7956,6 +8204,17 @@ nosh2:
 	WORD $0x4ebd54a5 // srshl v5.4s, v5.4s, v29.4s
 	WORD $0x4ebe54c6 // srshl v6.4s, v6.4s, v30.4s
 	WORD $0x4ebf54e7 // srshl v7.4s, v7.4s, v31.4s
+	B	nosh2n
+nosh2g:
+	WORD $0x6eb4b400 // sqrdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x6eb5b421 // sqrdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x6eb6b442 // sqrdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x6eb7b463 // sqrdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x6eb4b484 // sqrdmulh v4.4s, v4.4s, v20.4s
+	WORD $0x6eb5b4a5 // sqrdmulh v5.4s, v5.4s, v21.4s
+	WORD $0x6eb6b4c6 // sqrdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x6eb7b4e7 // sqrdmulh v7.4s, v7.4s, v23.4s
+nosh2n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
@@ -8450,6 +8709,7 @@ rone1:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 rdone1:
 requant:
+	TBZ	$2, R16, nosh1g
 	TBZ	$0, R16, nosh1
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
@@ -8464,6 +8724,13 @@ nosh1:
 	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
 	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
 	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
+	B	nosh1n
+nosh1g:
+	WORD $0x6eb4b400 // sqrdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x6eb5b421 // sqrdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x6eb6b442 // sqrdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x6eb7b463 // sqrdmulh v3.4s, v3.4s, v23.4s
+nosh1n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
@@ -9897,6 +10164,7 @@ qone:
 qdone:
 	MOVD	$mlr-192(SP), R24
 	VLD1	(R24), [V19.S4, V20.S4, V21.S4, V22.S4]
+	TBZ	$2, R16, nosh4g
 	ADD	$128, R24, R9
 	VLD1	(R9), [V23.S4, V24.S4, V25.S4, V26.S4]
 	TBZ	$0, R16, nosh4
@@ -9951,6 +10219,25 @@ nosh4:
 	WORD $0x4eb855ad // srshl v13.4s, v13.4s, v24.4s
 	WORD $0x4eb955ce // srshl v14.4s, v14.4s, v25.4s
 	WORD $0x4eba55ef // srshl v15.4s, v15.4s, v26.4s
+	B	nosh4n
+nosh4g:
+	WORD $0x6eb3b400 // sqrdmulh v0.4s, v0.4s, v19.4s
+	WORD $0x6eb4b421 // sqrdmulh v1.4s, v1.4s, v20.4s
+	WORD $0x6eb5b442 // sqrdmulh v2.4s, v2.4s, v21.4s
+	WORD $0x6eb6b463 // sqrdmulh v3.4s, v3.4s, v22.4s
+	WORD $0x6eb3b484 // sqrdmulh v4.4s, v4.4s, v19.4s
+	WORD $0x6eb4b4a5 // sqrdmulh v5.4s, v5.4s, v20.4s
+	WORD $0x6eb5b4c6 // sqrdmulh v6.4s, v6.4s, v21.4s
+	WORD $0x6eb6b4e7 // sqrdmulh v7.4s, v7.4s, v22.4s
+	WORD $0x6eb3b508 // sqrdmulh v8.4s, v8.4s, v19.4s
+	WORD $0x6eb4b529 // sqrdmulh v9.4s, v9.4s, v20.4s
+	WORD $0x6eb5b54a // sqrdmulh v10.4s, v10.4s, v21.4s
+	WORD $0x6eb6b56b // sqrdmulh v11.4s, v11.4s, v22.4s
+	WORD $0x6eb3b58c // sqrdmulh v12.4s, v12.4s, v19.4s
+	WORD $0x6eb4b5ad // sqrdmulh v13.4s, v13.4s, v20.4s
+	WORD $0x6eb5b5ce // sqrdmulh v14.4s, v14.4s, v21.4s
+	WORD $0x6eb6b5ef // sqrdmulh v15.4s, v15.4s, v22.4s
+nosh4n:
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
 	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
 	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
@@ -10794,6 +11081,7 @@ rone2:
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 rdone2:
+	TBZ	$2, R16, nosh2g
 	TBZ	$0, R16, nosh2
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
@@ -10820,6 +11108,17 @@ nosh2:
 	WORD $0x4ebd54a5 // srshl v5.4s, v5.4s, v29.4s
 	WORD $0x4ebe54c6 // srshl v6.4s, v6.4s, v30.4s
 	WORD $0x4ebf54e7 // srshl v7.4s, v7.4s, v31.4s
+	B	nosh2n
+nosh2g:
+	WORD $0x6eb4b400 // sqrdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x6eb5b421 // sqrdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x6eb6b442 // sqrdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x6eb7b463 // sqrdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x6eb4b484 // sqrdmulh v4.4s, v4.4s, v20.4s
+	WORD $0x6eb5b4a5 // sqrdmulh v5.4s, v5.4s, v21.4s
+	WORD $0x6eb6b4c6 // sqrdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x6eb7b4e7 // sqrdmulh v7.4s, v7.4s, v23.4s
+nosh2n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
@@ -11314,6 +11613,7 @@ rone1:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 rdone1:
 requant:
+	TBZ	$2, R16, nosh1g
 	TBZ	$0, R16, nosh1
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
@@ -11328,6 +11628,13 @@ nosh1:
 	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
 	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
 	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
+	B	nosh1n
+nosh1g:
+	WORD $0x6eb4b400 // sqrdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x6eb5b421 // sqrdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x6eb6b442 // sqrdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x6eb7b463 // sqrdmulh v3.4s, v3.4s, v23.4s
+nosh1n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
@@ -12557,6 +12864,7 @@ qrow:
 qdone:
 	MOVD	$mlr-192(SP), R24
 	VLD1	(R24), [V19.S4, V20.S4, V21.S4, V22.S4]
+	TBZ	$2, R16, nosh4g
 	ADD	$128, R24, R9
 	VLD1	(R9), [V23.S4, V24.S4, V25.S4, V26.S4]
 	TBZ	$0, R16, nosh4
@@ -12611,6 +12919,25 @@ nosh4:
 	WORD $0x4eb855ad // srshl v13.4s, v13.4s, v24.4s
 	WORD $0x4eb955ce // srshl v14.4s, v14.4s, v25.4s
 	WORD $0x4eba55ef // srshl v15.4s, v15.4s, v26.4s
+	B	nosh4n
+nosh4g:
+	WORD $0x6eb3b400 // sqrdmulh v0.4s, v0.4s, v19.4s
+	WORD $0x6eb4b421 // sqrdmulh v1.4s, v1.4s, v20.4s
+	WORD $0x6eb5b442 // sqrdmulh v2.4s, v2.4s, v21.4s
+	WORD $0x6eb6b463 // sqrdmulh v3.4s, v3.4s, v22.4s
+	WORD $0x6eb3b484 // sqrdmulh v4.4s, v4.4s, v19.4s
+	WORD $0x6eb4b4a5 // sqrdmulh v5.4s, v5.4s, v20.4s
+	WORD $0x6eb5b4c6 // sqrdmulh v6.4s, v6.4s, v21.4s
+	WORD $0x6eb6b4e7 // sqrdmulh v7.4s, v7.4s, v22.4s
+	WORD $0x6eb3b508 // sqrdmulh v8.4s, v8.4s, v19.4s
+	WORD $0x6eb4b529 // sqrdmulh v9.4s, v9.4s, v20.4s
+	WORD $0x6eb5b54a // sqrdmulh v10.4s, v10.4s, v21.4s
+	WORD $0x6eb6b56b // sqrdmulh v11.4s, v11.4s, v22.4s
+	WORD $0x6eb3b58c // sqrdmulh v12.4s, v12.4s, v19.4s
+	WORD $0x6eb4b5ad // sqrdmulh v13.4s, v13.4s, v20.4s
+	WORD $0x6eb5b5ce // sqrdmulh v14.4s, v14.4s, v21.4s
+	WORD $0x6eb6b5ef // sqrdmulh v15.4s, v15.4s, v22.4s
+nosh4n:
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
 	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
 	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
@@ -13494,6 +13821,7 @@ rone2:
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 rdone2:
+	TBZ	$2, R16, nosh2g
 	TBZ	$0, R16, nosh2
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
@@ -13520,6 +13848,17 @@ nosh2:
 	WORD $0x4ebd54a5 // srshl v5.4s, v5.4s, v29.4s
 	WORD $0x4ebe54c6 // srshl v6.4s, v6.4s, v30.4s
 	WORD $0x4ebf54e7 // srshl v7.4s, v7.4s, v31.4s
+	B	nosh2n
+nosh2g:
+	WORD $0x6eb4b400 // sqrdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x6eb5b421 // sqrdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x6eb6b442 // sqrdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x6eb7b463 // sqrdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x6eb4b484 // sqrdmulh v4.4s, v4.4s, v20.4s
+	WORD $0x6eb5b4a5 // sqrdmulh v5.4s, v5.4s, v21.4s
+	WORD $0x6eb6b4c6 // sqrdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x6eb7b4e7 // sqrdmulh v7.4s, v7.4s, v23.4s
+nosh2n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
@@ -14014,6 +14353,7 @@ rone1:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 rdone1:
 requant:
+	TBZ	$2, R16, nosh1g
 	TBZ	$0, R16, nosh1
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
@@ -14028,6 +14368,13 @@ nosh1:
 	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
 	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
 	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
+	B	nosh1n
+nosh1g:
+	WORD $0x6eb4b400 // sqrdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x6eb5b421 // sqrdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x6eb6b442 // sqrdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x6eb7b463 // sqrdmulh v3.4s, v3.4s, v23.4s
+nosh1n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
@@ -15347,6 +15694,7 @@ rone2:
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 rdone2:
+	TBZ	$2, R16, nosh2g
 	TBZ	$0, R16, nosh2
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
@@ -15373,6 +15721,17 @@ nosh2:
 	WORD $0x4ebd54a5 // srshl v5.4s, v5.4s, v29.4s
 	WORD $0x4ebe54c6 // srshl v6.4s, v6.4s, v30.4s
 	WORD $0x4ebf54e7 // srshl v7.4s, v7.4s, v31.4s
+	B	nosh2n
+nosh2g:
+	WORD $0x6eb4b400 // sqrdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x6eb5b421 // sqrdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x6eb6b442 // sqrdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x6eb7b463 // sqrdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x6eb4b484 // sqrdmulh v4.4s, v4.4s, v20.4s
+	WORD $0x6eb5b4a5 // sqrdmulh v5.4s, v5.4s, v21.4s
+	WORD $0x6eb6b4c6 // sqrdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x6eb7b4e7 // sqrdmulh v7.4s, v7.4s, v23.4s
+nosh2n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
@@ -16099,6 +16458,7 @@ rone1:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 rdone1:
 requant:
+	TBZ	$2, R16, nosh1g
 	TBZ	$0, R16, nosh1
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
@@ -16113,6 +16473,13 @@ nosh1:
 	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
 	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
 	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
+	B	nosh1n
+nosh1g:
+	WORD $0x6eb4b400 // sqrdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x6eb5b421 // sqrdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x6eb6b442 // sqrdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x6eb7b463 // sqrdmulh v3.4s, v3.4s, v23.4s
+nosh1n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
@@ -18242,6 +18609,7 @@ qone:
 qdone:
 	MOVD	$mlr-192(SP), R24
 	VLD1	(R24), [V19.S4, V20.S4, V21.S4, V22.S4]
+	TBZ	$2, R16, nosh4g
 	ADD	$128, R24, R9
 	VLD1	(R9), [V23.S4, V24.S4, V25.S4, V26.S4]
 	TBZ	$0, R16, nosh4
@@ -18296,6 +18664,25 @@ nosh4:
 	WORD $0x4eb855ad // srshl v13.4s, v13.4s, v24.4s
 	WORD $0x4eb955ce // srshl v14.4s, v14.4s, v25.4s
 	WORD $0x4eba55ef // srshl v15.4s, v15.4s, v26.4s
+	B	nosh4n
+nosh4g:
+	WORD $0x6eb3b400 // sqrdmulh v0.4s, v0.4s, v19.4s
+	WORD $0x6eb4b421 // sqrdmulh v1.4s, v1.4s, v20.4s
+	WORD $0x6eb5b442 // sqrdmulh v2.4s, v2.4s, v21.4s
+	WORD $0x6eb6b463 // sqrdmulh v3.4s, v3.4s, v22.4s
+	WORD $0x6eb3b484 // sqrdmulh v4.4s, v4.4s, v19.4s
+	WORD $0x6eb4b4a5 // sqrdmulh v5.4s, v5.4s, v20.4s
+	WORD $0x6eb5b4c6 // sqrdmulh v6.4s, v6.4s, v21.4s
+	WORD $0x6eb6b4e7 // sqrdmulh v7.4s, v7.4s, v22.4s
+	WORD $0x6eb3b508 // sqrdmulh v8.4s, v8.4s, v19.4s
+	WORD $0x6eb4b529 // sqrdmulh v9.4s, v9.4s, v20.4s
+	WORD $0x6eb5b54a // sqrdmulh v10.4s, v10.4s, v21.4s
+	WORD $0x6eb6b56b // sqrdmulh v11.4s, v11.4s, v22.4s
+	WORD $0x6eb3b58c // sqrdmulh v12.4s, v12.4s, v19.4s
+	WORD $0x6eb4b5ad // sqrdmulh v13.4s, v13.4s, v20.4s
+	WORD $0x6eb5b5ce // sqrdmulh v14.4s, v14.4s, v21.4s
+	WORD $0x6eb6b5ef // sqrdmulh v15.4s, v15.4s, v22.4s
+nosh4n:
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
 	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
 	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
@@ -19543,6 +19930,7 @@ rone2:
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 rdone2:
+	TBZ	$2, R16, nosh2g
 	TBZ	$0, R16, nosh2
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
@@ -19569,6 +19957,17 @@ nosh2:
 	WORD $0x4ebd54a5 // srshl v5.4s, v5.4s, v29.4s
 	WORD $0x4ebe54c6 // srshl v6.4s, v6.4s, v30.4s
 	WORD $0x4ebf54e7 // srshl v7.4s, v7.4s, v31.4s
+	B	nosh2n
+nosh2g:
+	WORD $0x6eb4b400 // sqrdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x6eb5b421 // sqrdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x6eb6b442 // sqrdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x6eb7b463 // sqrdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x6eb4b484 // sqrdmulh v4.4s, v4.4s, v20.4s
+	WORD $0x6eb5b4a5 // sqrdmulh v5.4s, v5.4s, v21.4s
+	WORD $0x6eb6b4c6 // sqrdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x6eb7b4e7 // sqrdmulh v7.4s, v7.4s, v23.4s
+nosh2n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
@@ -20295,6 +20694,7 @@ rone1:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 rdone1:
 requant:
+	TBZ	$2, R16, nosh1g
 	TBZ	$0, R16, nosh1
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
@@ -20309,6 +20709,13 @@ nosh1:
 	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
 	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
 	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
+	B	nosh1n
+nosh1g:
+	WORD $0x6eb4b400 // sqrdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x6eb5b421 // sqrdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x6eb6b442 // sqrdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x6eb7b463 // sqrdmulh v3.4s, v3.4s, v23.4s
+nosh1n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
@@ -22182,6 +22589,7 @@ qrow:
 qdone:
 	MOVD	$mlr-192(SP), R24
 	VLD1	(R24), [V19.S4, V20.S4, V21.S4, V22.S4]
+	TBZ	$2, R16, nosh4g
 	ADD	$128, R24, R9
 	VLD1	(R9), [V23.S4, V24.S4, V25.S4, V26.S4]
 	TBZ	$0, R16, nosh4
@@ -22236,6 +22644,25 @@ nosh4:
 	WORD $0x4eb855ad // srshl v13.4s, v13.4s, v24.4s
 	WORD $0x4eb955ce // srshl v14.4s, v14.4s, v25.4s
 	WORD $0x4eba55ef // srshl v15.4s, v15.4s, v26.4s
+	B	nosh4n
+nosh4g:
+	WORD $0x6eb3b400 // sqrdmulh v0.4s, v0.4s, v19.4s
+	WORD $0x6eb4b421 // sqrdmulh v1.4s, v1.4s, v20.4s
+	WORD $0x6eb5b442 // sqrdmulh v2.4s, v2.4s, v21.4s
+	WORD $0x6eb6b463 // sqrdmulh v3.4s, v3.4s, v22.4s
+	WORD $0x6eb3b484 // sqrdmulh v4.4s, v4.4s, v19.4s
+	WORD $0x6eb4b4a5 // sqrdmulh v5.4s, v5.4s, v20.4s
+	WORD $0x6eb5b4c6 // sqrdmulh v6.4s, v6.4s, v21.4s
+	WORD $0x6eb6b4e7 // sqrdmulh v7.4s, v7.4s, v22.4s
+	WORD $0x6eb3b508 // sqrdmulh v8.4s, v8.4s, v19.4s
+	WORD $0x6eb4b529 // sqrdmulh v9.4s, v9.4s, v20.4s
+	WORD $0x6eb5b54a // sqrdmulh v10.4s, v10.4s, v21.4s
+	WORD $0x6eb6b56b // sqrdmulh v11.4s, v11.4s, v22.4s
+	WORD $0x6eb3b58c // sqrdmulh v12.4s, v12.4s, v19.4s
+	WORD $0x6eb4b5ad // sqrdmulh v13.4s, v13.4s, v20.4s
+	WORD $0x6eb5b5ce // sqrdmulh v14.4s, v14.4s, v21.4s
+	WORD $0x6eb6b5ef // sqrdmulh v15.4s, v15.4s, v22.4s
+nosh4n:
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
 	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
 	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
@@ -23543,6 +23970,7 @@ rone2:
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 rdone2:
+	TBZ	$2, R16, nosh2g
 	TBZ	$0, R16, nosh2
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
@@ -23569,6 +23997,17 @@ nosh2:
 	WORD $0x4ebd54a5 // srshl v5.4s, v5.4s, v29.4s
 	WORD $0x4ebe54c6 // srshl v6.4s, v6.4s, v30.4s
 	WORD $0x4ebf54e7 // srshl v7.4s, v7.4s, v31.4s
+	B	nosh2n
+nosh2g:
+	WORD $0x6eb4b400 // sqrdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x6eb5b421 // sqrdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x6eb6b442 // sqrdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x6eb7b463 // sqrdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x6eb4b484 // sqrdmulh v4.4s, v4.4s, v20.4s
+	WORD $0x6eb5b4a5 // sqrdmulh v5.4s, v5.4s, v21.4s
+	WORD $0x6eb6b4c6 // sqrdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x6eb7b4e7 // sqrdmulh v7.4s, v7.4s, v23.4s
+nosh2n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
@@ -24295,6 +24734,7 @@ rone1:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 rdone1:
 requant:
+	TBZ	$2, R16, nosh1g
 	TBZ	$0, R16, nosh1
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
@@ -24309,6 +24749,13 @@ nosh1:
 	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
 	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
 	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
+	B	nosh1n
+nosh1g:
+	WORD $0x6eb4b400 // sqrdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x6eb5b421 // sqrdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x6eb6b442 // sqrdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x6eb7b463 // sqrdmulh v3.4s, v3.4s, v23.4s
+nosh1n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
@@ -26140,6 +26587,7 @@ rone2:
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 rdone2:
+	TBZ	$2, R16, nosh2g
 	TBZ	$0, R16, nosh2
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
@@ -26166,6 +26614,17 @@ nosh2:
 	WORD $0x4ebd54a5 // srshl v5.4s, v5.4s, v29.4s
 	WORD $0x4ebe54c6 // srshl v6.4s, v6.4s, v30.4s
 	WORD $0x4ebf54e7 // srshl v7.4s, v7.4s, v31.4s
+	B	nosh2n
+nosh2g:
+	WORD $0x6eb4b400 // sqrdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x6eb5b421 // sqrdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x6eb6b442 // sqrdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x6eb7b463 // sqrdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x6eb4b484 // sqrdmulh v4.4s, v4.4s, v20.4s
+	WORD $0x6eb5b4a5 // sqrdmulh v5.4s, v5.4s, v21.4s
+	WORD $0x6eb6b4c6 // sqrdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x6eb7b4e7 // sqrdmulh v7.4s, v7.4s, v23.4s
+nosh2n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
@@ -27172,6 +27631,7 @@ rone1:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 rdone1:
 requant:
+	TBZ	$2, R16, nosh1g
 	TBZ	$0, R16, nosh1
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
@@ -27186,6 +27646,13 @@ nosh1:
 	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
 	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
 	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
+	B	nosh1n
+nosh1g:
+	WORD $0x6eb4b400 // sqrdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x6eb5b421 // sqrdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x6eb6b442 // sqrdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x6eb7b463 // sqrdmulh v3.4s, v3.4s, v23.4s
+nosh1n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
@@ -30155,6 +30622,7 @@ qone:
 qdone:
 	MOVD	$mlr-192(SP), R24
 	VLD1	(R24), [V19.S4, V20.S4, V21.S4, V22.S4]
+	TBZ	$2, R16, nosh4g
 	ADD	$128, R24, R9
 	VLD1	(R9), [V23.S4, V24.S4, V25.S4, V26.S4]
 	TBZ	$0, R16, nosh4
@@ -30209,6 +30677,25 @@ nosh4:
 	WORD $0x4eb855ad // srshl v13.4s, v13.4s, v24.4s
 	WORD $0x4eb955ce // srshl v14.4s, v14.4s, v25.4s
 	WORD $0x4eba55ef // srshl v15.4s, v15.4s, v26.4s
+	B	nosh4n
+nosh4g:
+	WORD $0x6eb3b400 // sqrdmulh v0.4s, v0.4s, v19.4s
+	WORD $0x6eb4b421 // sqrdmulh v1.4s, v1.4s, v20.4s
+	WORD $0x6eb5b442 // sqrdmulh v2.4s, v2.4s, v21.4s
+	WORD $0x6eb6b463 // sqrdmulh v3.4s, v3.4s, v22.4s
+	WORD $0x6eb3b484 // sqrdmulh v4.4s, v4.4s, v19.4s
+	WORD $0x6eb4b4a5 // sqrdmulh v5.4s, v5.4s, v20.4s
+	WORD $0x6eb5b4c6 // sqrdmulh v6.4s, v6.4s, v21.4s
+	WORD $0x6eb6b4e7 // sqrdmulh v7.4s, v7.4s, v22.4s
+	WORD $0x6eb3b508 // sqrdmulh v8.4s, v8.4s, v19.4s
+	WORD $0x6eb4b529 // sqrdmulh v9.4s, v9.4s, v20.4s
+	WORD $0x6eb5b54a // sqrdmulh v10.4s, v10.4s, v21.4s
+	WORD $0x6eb6b56b // sqrdmulh v11.4s, v11.4s, v22.4s
+	WORD $0x6eb3b58c // sqrdmulh v12.4s, v12.4s, v19.4s
+	WORD $0x6eb4b5ad // sqrdmulh v13.4s, v13.4s, v20.4s
+	WORD $0x6eb5b5ce // sqrdmulh v14.4s, v14.4s, v21.4s
+	WORD $0x6eb6b5ef // sqrdmulh v15.4s, v15.4s, v22.4s
+nosh4n:
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
 	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
 	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
@@ -31944,6 +32431,7 @@ rone2:
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 rdone2:
+	TBZ	$2, R16, nosh2g
 	TBZ	$0, R16, nosh2
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
@@ -31970,6 +32458,17 @@ nosh2:
 	WORD $0x4ebd54a5 // srshl v5.4s, v5.4s, v29.4s
 	WORD $0x4ebe54c6 // srshl v6.4s, v6.4s, v30.4s
 	WORD $0x4ebf54e7 // srshl v7.4s, v7.4s, v31.4s
+	B	nosh2n
+nosh2g:
+	WORD $0x6eb4b400 // sqrdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x6eb5b421 // sqrdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x6eb6b442 // sqrdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x6eb7b463 // sqrdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x6eb4b484 // sqrdmulh v4.4s, v4.4s, v20.4s
+	WORD $0x6eb5b4a5 // sqrdmulh v5.4s, v5.4s, v21.4s
+	WORD $0x6eb6b4c6 // sqrdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x6eb7b4e7 // sqrdmulh v7.4s, v7.4s, v23.4s
+nosh2n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
@@ -32976,6 +33475,7 @@ rone1:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 rdone1:
 requant:
+	TBZ	$2, R16, nosh1g
 	TBZ	$0, R16, nosh1
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
@@ -32990,6 +33490,13 @@ nosh1:
 	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
 	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
 	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
+	B	nosh1n
+nosh1g:
+	WORD $0x6eb4b400 // sqrdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x6eb5b421 // sqrdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x6eb6b442 // sqrdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x6eb7b463 // sqrdmulh v3.4s, v3.4s, v23.4s
+nosh1n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
@@ -35651,6 +36158,7 @@ qrow:
 qdone:
 	MOVD	$mlr-192(SP), R24
 	VLD1	(R24), [V19.S4, V20.S4, V21.S4, V22.S4]
+	TBZ	$2, R16, nosh4g
 	ADD	$128, R24, R9
 	VLD1	(R9), [V23.S4, V24.S4, V25.S4, V26.S4]
 	TBZ	$0, R16, nosh4
@@ -35705,6 +36213,25 @@ nosh4:
 	WORD $0x4eb855ad // srshl v13.4s, v13.4s, v24.4s
 	WORD $0x4eb955ce // srshl v14.4s, v14.4s, v25.4s
 	WORD $0x4eba55ef // srshl v15.4s, v15.4s, v26.4s
+	B	nosh4n
+nosh4g:
+	WORD $0x6eb3b400 // sqrdmulh v0.4s, v0.4s, v19.4s
+	WORD $0x6eb4b421 // sqrdmulh v1.4s, v1.4s, v20.4s
+	WORD $0x6eb5b442 // sqrdmulh v2.4s, v2.4s, v21.4s
+	WORD $0x6eb6b463 // sqrdmulh v3.4s, v3.4s, v22.4s
+	WORD $0x6eb3b484 // sqrdmulh v4.4s, v4.4s, v19.4s
+	WORD $0x6eb4b4a5 // sqrdmulh v5.4s, v5.4s, v20.4s
+	WORD $0x6eb5b4c6 // sqrdmulh v6.4s, v6.4s, v21.4s
+	WORD $0x6eb6b4e7 // sqrdmulh v7.4s, v7.4s, v22.4s
+	WORD $0x6eb3b508 // sqrdmulh v8.4s, v8.4s, v19.4s
+	WORD $0x6eb4b529 // sqrdmulh v9.4s, v9.4s, v20.4s
+	WORD $0x6eb5b54a // sqrdmulh v10.4s, v10.4s, v21.4s
+	WORD $0x6eb6b56b // sqrdmulh v11.4s, v11.4s, v22.4s
+	WORD $0x6eb3b58c // sqrdmulh v12.4s, v12.4s, v19.4s
+	WORD $0x6eb4b5ad // sqrdmulh v13.4s, v13.4s, v20.4s
+	WORD $0x6eb5b5ce // sqrdmulh v14.4s, v14.4s, v21.4s
+	WORD $0x6eb6b5ef // sqrdmulh v15.4s, v15.4s, v22.4s
+nosh4n:
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
 	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
 	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
@@ -37524,6 +38051,7 @@ rone2:
 	WORD $0x0e6b10c6 // saddw v6.4s, v6.4s, v11.4h
 	WORD $0x4e6b10e7 // saddw2 v7.4s, v7.4s, v11.8h
 rdone2:
+	TBZ	$2, R16, nosh2g
 	TBZ	$0, R16, nosh2
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
@@ -37550,6 +38078,17 @@ nosh2:
 	WORD $0x4ebd54a5 // srshl v5.4s, v5.4s, v29.4s
 	WORD $0x4ebe54c6 // srshl v6.4s, v6.4s, v30.4s
 	WORD $0x4ebf54e7 // srshl v7.4s, v7.4s, v31.4s
+	B	nosh2n
+nosh2g:
+	WORD $0x6eb4b400 // sqrdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x6eb5b421 // sqrdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x6eb6b442 // sqrdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x6eb7b463 // sqrdmulh v3.4s, v3.4s, v23.4s
+	WORD $0x6eb4b484 // sqrdmulh v4.4s, v4.4s, v20.4s
+	WORD $0x6eb5b4a5 // sqrdmulh v5.4s, v5.4s, v21.4s
+	WORD $0x6eb6b4c6 // sqrdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x6eb7b4e7 // sqrdmulh v7.4s, v7.4s, v23.4s
+nosh2n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
@@ -38556,6 +39095,7 @@ rone1:
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
 rdone1:
 requant:
+	TBZ	$2, R16, nosh1g
 	TBZ	$0, R16, nosh1
 	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
@@ -38570,6 +39110,13 @@ nosh1:
 	WORD $0x4ebd5421 // srshl v1.4s, v1.4s, v29.4s
 	WORD $0x4ebe5442 // srshl v2.4s, v2.4s, v30.4s
 	WORD $0x4ebf5463 // srshl v3.4s, v3.4s, v31.4s
+	B	nosh1n
+nosh1g:
+	WORD $0x6eb4b400 // sqrdmulh v0.4s, v0.4s, v20.4s
+	WORD $0x6eb5b421 // sqrdmulh v1.4s, v1.4s, v21.4s
+	WORD $0x6eb6b442 // sqrdmulh v2.4s, v2.4s, v22.4s
+	WORD $0x6eb7b463 // sqrdmulh v3.4s, v3.4s, v23.4s
+nosh1n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
 	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
@@ -38595,10 +39142,11 @@ nextblk:
 // func dwPrepRQ(dst *int32, rq *quant.Multiplier, c int, qmin, qmax int32)
 //
 // The requantization of the unrolled kernels, per 16-channel block (the
-// last one overlapping when c%16 != 0; c >= 16), 208 bytes each: M, L =
-// max(1-Shift, 0), R = -max(Shift, 1) (16 int32 each), then the flags
-// (bit 0: some L != 0, bit 1: [qmin, qmax] narrower than int8) and 8
-// bytes of padding.
+// last one overlapping when c%16 != 0; c >= 16), 208 bytes each: M (or
+// M>>Shift if the block is on the 2^-31 grid), L = max(1-Shift, 0), R =
+// -max(Shift, 1) (16 int32 each), then the flags (bit 0: some L != 0, bit
+// 1: [qmin, qmax] narrower than int8, bit 2: some multiplier off the grid)
+// and 8 bytes of padding.
 TEXT ·dwPrepRQ(SB), NOSPLIT, $0-32
 	MOVD	dst+0(FP), R0
 	MOVD	rq+8(FP), R8
@@ -38614,28 +39162,66 @@ pblk:
 	VEOR	V13.B16, V13.B16, V13.B16
 	VLD2.P	32(R9), [V8.S4, V9.S4]
 	VORR	V8.B16, V8.B16, V20.B16
+	VSUB	V9.S4, V13.S4, V4.S4
+	WORD $0x4ea44500 // sshl v0.4s, v8.4s, v4.4s
+	WORD $0x4ea94404 // sshl v4.4s, v0.4s, v9.4s
+	WORD $0x6ea88c84 // cmeq v4.4s, v4.4s, v8.4s
+	WORD $0x4ead3d2a // cmge v10.4s, v9.4s, v13.4s
+	WORD $0x4e2a1c84 // and v4.16b, v4.16b, v10.16b
 	VSUB	V9.S4, V12.S4, V24.S4
 	WORD $0x4ead6718 // smax v24.4s, v24.4s, v13.4s
 	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
 	VSUB	V9.S4, V13.S4, V28.S4
 	VLD2.P	32(R9), [V8.S4, V9.S4]
 	VORR	V8.B16, V8.B16, V21.B16
+	VSUB	V9.S4, V13.S4, V5.S4
+	WORD $0x4ea54501 // sshl v1.4s, v8.4s, v5.4s
+	WORD $0x4ea94425 // sshl v5.4s, v1.4s, v9.4s
+	WORD $0x6ea88ca5 // cmeq v5.4s, v5.4s, v8.4s
+	WORD $0x4ead3d2a // cmge v10.4s, v9.4s, v13.4s
+	WORD $0x4e2a1ca5 // and v5.16b, v5.16b, v10.16b
 	VSUB	V9.S4, V12.S4, V25.S4
 	WORD $0x4ead6739 // smax v25.4s, v25.4s, v13.4s
 	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
 	VSUB	V9.S4, V13.S4, V29.S4
 	VLD2.P	32(R9), [V8.S4, V9.S4]
 	VORR	V8.B16, V8.B16, V22.B16
+	VSUB	V9.S4, V13.S4, V6.S4
+	WORD $0x4ea64502 // sshl v2.4s, v8.4s, v6.4s
+	WORD $0x4ea94446 // sshl v6.4s, v2.4s, v9.4s
+	WORD $0x6ea88cc6 // cmeq v6.4s, v6.4s, v8.4s
+	WORD $0x4ead3d2a // cmge v10.4s, v9.4s, v13.4s
+	WORD $0x4e2a1cc6 // and v6.16b, v6.16b, v10.16b
 	VSUB	V9.S4, V12.S4, V26.S4
 	WORD $0x4ead675a // smax v26.4s, v26.4s, v13.4s
 	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
 	VSUB	V9.S4, V13.S4, V30.S4
 	VLD2.P	32(R9), [V8.S4, V9.S4]
 	VORR	V8.B16, V8.B16, V23.B16
+	VSUB	V9.S4, V13.S4, V7.S4
+	WORD $0x4ea74503 // sshl v3.4s, v8.4s, v7.4s
+	WORD $0x4ea94467 // sshl v7.4s, v3.4s, v9.4s
+	WORD $0x6ea88ce7 // cmeq v7.4s, v7.4s, v8.4s
+	WORD $0x4ead3d2a // cmge v10.4s, v9.4s, v13.4s
+	WORD $0x4e2a1ce7 // and v7.16b, v7.16b, v10.16b
 	VSUB	V9.S4, V12.S4, V27.S4
 	WORD $0x4ead677b // smax v27.4s, v27.4s, v13.4s
 	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
 	VSUB	V9.S4, V13.S4, V31.S4
+	WORD $0x4e251c84 // and v4.16b, v4.16b, v5.16b
+	WORD $0x4e271cc6 // and v6.16b, v6.16b, v7.16b
+	WORD $0x4e261c84 // and v4.16b, v4.16b, v6.16b
+	VMOV	V4.D[0], R9
+	VMOV	V4.D[1], R24
+	AND	R24, R9, R9
+	CMN	$1, R9
+	CSET	NE, R9 // some multiplier off the grid
+	CBNZ	R9, offgrid
+	VORR	V0.B16, V0.B16, V20.B16
+	VORR	V1.B16, V1.B16, V21.B16
+	VORR	V2.B16, V2.B16, V22.B16
+	VORR	V3.B16, V3.B16, V23.B16
+offgrid:
 	VORR	V24.B16, V25.B16, V8.B16
 	VORR	V26.B16, V27.B16, V9.B16
 	VORR	V8.B16, V9.B16, V8.B16
@@ -38644,6 +39230,7 @@ pblk:
 	ORR	R24, R16, R16
 	CMP	$0, R16
 	CSET	NE, R16 // bit 0: some left shift in the block
+	ORR	R9<<2, R16, R16 // bit 2: off the grid
 	MOVW	qmin+24(FP), R24
 	CMN	$128, R24
 	BNE	clampon

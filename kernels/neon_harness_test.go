@@ -21,7 +21,7 @@ type armGEMMCase struct {
 	inOff, inExtra            int
 	outOff, outExtra          int
 	extreme, largeBias, tight bool
-	multKind                  int // 0 random, 1 Shift <= 0, 2 Shift = 31
+	multKind                  int // 0 random, 1 Shift <= 0, 2 Shift = 31, 3 all on the grid
 }
 
 func (c armGEMMCase) String() string {
@@ -54,9 +54,84 @@ func multsOfKind(tb testing.TB, rng *rand.Rand, n, k, kind int) []quant.Multipli
 			rq[i] = m
 		case 2:
 			rq[i] = quant.Multiplier{M: int32(rng.Int64N(1 << 31)), Shift: 31}
+		case 3:
+			rq[i] = gridEdgeMult(tb, rng, k)
 		}
 	}
 	return rq
+}
+
+// gridEdgeMult returns a multiplier on the 2^-31 grid (the SQRDMULH path of
+// the NEON kernels), often at an edge of it: Shift 0 (1/2 <= real < 1,
+// where the SQDMULH path shifts left by L = 1), the fewest bits
+// GridMultiplier keeps, a power of two (ties), 0; else a typical one.
+func gridEdgeMult(tb testing.TB, rng *rand.Rand, taps int) quant.Multiplier {
+	tb.Helper()
+	var r float64
+	switch rng.IntN(6) {
+	case 0:
+		r = 0.5 + rng.Float64()/2
+	case 1:
+		r = math.Exp2(-16 + rng.Float64()/4)
+	case 2:
+		r = math.Exp2(-1 - float64(rng.IntN(15)))
+	case 3:
+		if rng.IntN(4) == 0 {
+			return quant.Multiplier{M: 0, Shift: quant.MaxShift}
+		}
+		fallthrough
+	default:
+		r = math.Exp2(-rng.Float64()*4) / (64 * math.Sqrt(float64(taps)))
+	}
+	m, err := quant.GridMultiplier(r)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if !m.OnGrid() {
+		tb.Fatalf("GridMultiplier(%g) = %+v is off the grid", r, m)
+	}
+	return m
+}
+
+// dwGridBlocks counts runArmDW's calls with at least one 16-channel block
+// (as the NEON kernels split the channels) whose multipliers are all on the
+// 2^-31 grid, and those with one off it: the depthwise tests check that
+// both requantization paths ran.
+var dwGridBlocks [2]int
+
+func countGridBlocks(rq []quant.Multiplier) {
+	if len(rq) < 16 {
+		return
+	}
+	var seen [2]bool
+	for c0 := 0; c0 < len(rq); c0 += 16 {
+		cb := min(c0, len(rq)-16)
+		on := true
+		for _, m := range rq[cb : cb+16] {
+			on = on && m.OnGrid()
+		}
+		seen[b2i(on)] = true
+	}
+	for i, v := range seen {
+		dwGridBlocks[i] += b2i(v)
+	}
+}
+
+// checkGridBlocks fails t unless runArmDW ran blocks on and off the grid
+// since the counts were before.
+func checkGridBlocks(t *testing.T, before [2]int) {
+	t.Helper()
+	if dwGridBlocks[1] == before[1] || dwGridBlocks[0] == before[0] {
+		t.Errorf("depthwise runs with a 16-channel block on the 2^-31 grid: %d, off it: %d; want both",
+			dwGridBlocks[1]-before[1], dwGridBlocks[0]-before[0])
+	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // gemmInputs builds src (optionally with capacity == length, to force the
@@ -266,6 +341,7 @@ func runArmDW(tb testing.TB, rng *rand.Rand, tab *Table, tc dwCase, multKind int
 		q.zIn = []int32{-128, 127}[rng.IntN(2)]
 	}
 	rq := multsOfKind(tb, rng, tc.c, tc.k*tc.k, multKind)
+	countGridBlocks(rq)
 	bias := fold(tb, raw, w, tc.c, 1, q.zIn)
 	got := newBuf(rng, oh*ow*s.OutStride)
 	want := got.clone()

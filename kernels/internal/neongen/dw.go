@@ -15,7 +15,9 @@ import (
 //	R10 bias of the block; R16 bit 0 = 0 iff every L of the block is 0 (then
 //	the SQSHLs are skipped: a shift by 0 is the identity), bit 1 = 1 iff
 //	[qmin, qmax] is narrower than int8 (else the clamp is skipped: the last
-//	SQXTN saturates to int8).
+//	SQXTN saturates to int8), bit 2 = 0 iff every multiplier of the block
+//	is on the 2^-31 grid: then V20-V23 hold M>>Shift and one SQRDMULH is
+//	the whole rounding (L and R unused).
 
 // dwMac multiplies the taps in (V12, V14) and, if pair, (V13, V15) into the
 // int16 partials of pixel p and widens them into its int32 sums.
@@ -40,12 +42,19 @@ func dwMacX(a *Asm, p int, pair bool, xa, xb int) {
 // dwRequant requantizes, narrows, clamps and stores the sums of np pixels
 // (to R14, then R14+R1; R14 advances past them).
 func dwRequant(a *Asm, np int, skip string) {
+	a.L("\tTBZ\t$2, R16, %sg", skip)
 	a.L("\tTBZ\t$0, R16, %s", skip)
 	for q := 0; q < 4*np; q++ {
 		a.W("sqshl v%d.4s, v%d.4s, v%d.4s", q, q, 24+q%4)
 	}
 	a.L("%s:", skip)
 	mulShiftLanes(a, 4*np, 0, 20, 28)
+	a.L("\tB\t%sn", skip)
+	a.L("%sg:", skip)
+	for q := 0; q < 4*np; q++ {
+		a.W("sqrdmulh v%d.4s, v%d.4s, v%d.4s", q, q, 20+q%4)
+	}
+	a.L("%sn:", skip)
 	narrowToBytes(a, np, func(p int) int { return 4 * p }, func(p int) int { return 8 + 2*p }, 16)
 	a.L("\tTBZ\t$1, R16, %sc", skip)
 	clampBytes(a, np, func(p int) int { return 8 + 2*p }, 17, 18)
@@ -168,10 +177,11 @@ nextblk:
 	RET`)
 }
 
-// dwDeriveRQ derives, for the block at R13 (cb) of rq (R8), M (V20-V23),
-// L (V24-V27) and R (V28-V31), and the flags in R16: bit 0 = some L != 0,
-// bit 1 = [qmin, qmax] (the arguments named) narrower than int8. Uses
-// R9, R24, V8, V9, V12, V13.
+// dwDeriveRQ derives, for the block at R13 (cb) of rq (R8), M (V20-V23;
+// M>>Shift if the block is on the 2^-31 grid), L (V24-V27) and R
+// (V28-V31), and the flags in R16: bit 0 = some L != 0, bit 1 = [qmin,
+// qmax] (the arguments named) narrower than int8, bit 2 = some multiplier
+// off the grid. Uses R9, R24, V0-V10, V12, V13.
 func dwDeriveRQ(a *Asm, qmin, qmax string) {
 	a.S(`	ADD	R13<<3, R8, R9
 	MOVW	$1, R24
@@ -180,9 +190,24 @@ func dwDeriveRQ(a *Asm, qmin, qmax string) {
 	for q := 0; q < 4; q++ {
 		a.L("\tVLD2.P\t32(R9), [V8.S4, V9.S4]")
 		a.L("\tVORR\tV8.B16, V8.B16, V%d.B16", 20+q)
+		gridCheck(a, "V8", "V9", vn(q), vn(4+q), "V10", "V13")
 		shifts(a, "V9", vn(24+q), vn(28+q), "V12", "V13")
 	}
-	a.S(`	VORR	V24.B16, V25.B16, V8.B16
+	a.W("and v4.16b, v4.16b, v5.16b")
+	a.W("and v6.16b, v6.16b, v7.16b")
+	a.W("and v4.16b, v4.16b, v6.16b")
+	a.S(`	VMOV	V4.D[0], R9
+	VMOV	V4.D[1], R24
+	AND	R24, R9, R9
+	CMN	$1, R9
+	CSET	NE, R9 // some multiplier off the grid
+	CBNZ	R9, offgrid
+	VORR	V0.B16, V0.B16, V20.B16
+	VORR	V1.B16, V1.B16, V21.B16
+	VORR	V2.B16, V2.B16, V22.B16
+	VORR	V3.B16, V3.B16, V23.B16
+offgrid:
+	VORR	V24.B16, V25.B16, V8.B16
 	VORR	V26.B16, V27.B16, V9.B16
 	VORR	V8.B16, V9.B16, V8.B16
 	VMOV	V8.D[0], R16
@@ -190,6 +215,7 @@ func dwDeriveRQ(a *Asm, qmin, qmax string) {
 	ORR	R24, R16, R16
 	CMP	$0, R16
 	CSET	NE, R16 // bit 0: some left shift in the block
+	ORR	R9<<2, R16, R16 // bit 2: off the grid
 	MOVW	` + qmin + `, R24
 	CMN	$128, R24
 	BNE	clampon
@@ -321,10 +347,12 @@ func dwRowsTaps(a *Asm, k, nrows, np int, s1 bool, base string) {
 }
 
 // dwRequant4 requantizes the sums of 4 pixels (V0-V15), M, L, R from the
-// frame, and stores them to R14, R14+R1, … (R14 advances).
+// frame (only M, that is M>>Shift, on the grid), and stores them to R14,
+// R14+R1, … (R14 advances).
 func dwRequant4(a *Asm) {
 	a.S(`	MOVD	$mlr-192(SP), R24
 	VLD1	(R24), [V19.S4, V20.S4, V21.S4, V22.S4]
+	TBZ	$2, R16, nosh4g
 	ADD	$128, R24, R9
 	VLD1	(R9), [V23.S4, V24.S4, V25.S4, V26.S4]
 	TBZ	$0, R16, nosh4
@@ -335,6 +363,12 @@ func dwRequant4(a *Asm) {
 	}
 	a.L("nosh4:")
 	mulShiftLanes(a, 16, 0, 19, 23)
+	a.L("\tB\tnosh4n")
+	a.L("nosh4g:")
+	for q := 0; q < 16; q++ {
+		a.W("sqrdmulh v%d.4s, v%d.4s, v%d.4s", q, q, 19+q%4)
+	}
+	a.L("nosh4n:")
 	pix := func(p int) int { return 4 * p }
 	narrowToBytes(a, 4, pix, pix, 16)
 	a.L("\tTBZ\t$1, R16, nosh4c")
@@ -507,10 +541,11 @@ func dwconvFile() string {
 // func dwPrepRQ(dst *int32, rq *quant.Multiplier, c int, qmin, qmax int32)
 //
 // The requantization of the unrolled kernels, per 16-channel block (the
-// last one overlapping when c%16 != 0; c >= 16), 208 bytes each: M, L =
-// max(1-Shift, 0), R = -max(Shift, 1) (16 int32 each), then the flags
-// (bit 0: some L != 0, bit 1: [qmin, qmax] narrower than int8) and 8
-// bytes of padding.
+// last one overlapping when c%16 != 0; c >= 16), 208 bytes each: M (or
+// M>>Shift if the block is on the 2^-31 grid), L = max(1-Shift, 0), R =
+// -max(Shift, 1) (16 int32 each), then the flags (bit 0: some L != 0, bit
+// 1: [qmin, qmax] narrower than int8, bit 2: some multiplier off the grid)
+// and 8 bytes of padding.
 TEXT ·dwPrepRQ(SB), NOSPLIT, $0-32
 	MOVD	dst+0(FP), R0
 	MOVD	rq+8(FP), R8

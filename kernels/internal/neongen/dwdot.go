@@ -86,21 +86,30 @@ trans:
 tdone:`)
 }
 
-// dwDotRequant requantizes the int32 sums of np pixels (V16+4p..V19+4p),
-// M in V0-V3, R in V4-V7, L in V8-V11 (loaded here from R6, R14, R15),
-// and stores them to R0, R0+R1, … (R0 advances). The SQSHLs run only if
-// R7 != 0, the clamp to [qmin, qmax] only if R21 != 0 (else SQXTN's
-// saturation to [-128, 127] is the clamp).
+// dwDotRequant requantizes the int32 sums of np pixels (V16+4p..V19+4p)
+// and stores them to R0, R0+R1, … (R0 advances). R7 holds rq.flags: with
+// bit 1 clear the block is on the 2^-31 grid and V0-V3 (from R6) hold
+// M>>Shift, so one SQRDMULH is the whole rounding; else V0-V3 hold M, R
+// and L come into V4-V11 (from R14, R15) and the SQSHLs by L run only if
+// bit 0 is set. The clamp to [qmin, qmax] runs only if R21 != 0 (else
+// SQXTN's saturation to [-128, 127] is the clamp).
 func dwDotRequant(a *Asm, np int, skip string) {
-	a.S(`	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
-	VLD1	(R14), [V4.S4, V5.S4, V6.S4, V7.S4]`)
-	a.L("\tCBZ\tR7, %s", skip)
+	a.L("\tVLD1\t(R6), [V0.S4, V1.S4, V2.S4, V3.S4]")
+	a.L("\tTBZ\t$1, R7, %sg", skip)
+	a.L("\tVLD1\t(R14), [V4.S4, V5.S4, V6.S4, V7.S4]")
+	a.L("\tTBZ\t$0, R7, %s", skip)
 	a.L("\tVLD1\t(R15), [V8.S4, V9.S4, V10.S4, V11.S4]")
 	for q := 0; q < 4*np; q++ {
 		a.W("sqshl v%d.4s, v%d.4s, v%d.4s", 16+q, 16+q, 8+q%4)
 	}
 	a.L("%s:", skip)
 	mulShiftLanes(a, 4*np, 16, 0, 4)
+	a.L("\tB\t%sn", skip)
+	a.L("%sg:", skip)
+	for q := 0; q < 4*np; q++ {
+		a.W("sqrdmulh v%d.4s, v%d.4s, v%d.4s", 16+q, 16+q, q%4)
+	}
+	a.L("%sn:", skip)
 	pix := func(p int) int { return 16 + 4*p }
 	narrowToBytes(a, np, pix, pix, 12)
 	a.L("\tCBZ\tR21, %sc", skip)
@@ -119,14 +128,14 @@ func dwDotRequant(a *Asm, np int, skip string) {
 // ch][4 taps], unused taps 0); the rows' weights follow each other from
 // R17. The sums start at rq.b, plus rq.zIn*(top+bot) (16 int32 each at R20
 // and R19: the padding rows) when R20 != 0, and are requantized with rq =
-// R6 (M, R, L per channel; the SQSHLs by L run only if rq.lsh != 0, the
+// R6 (M or M>>Shift, R, L per channel and rq.flags: see dwDotRequant; the
 // clamp only if rq.clamp != 0; the caller sets V12-V14 = zOut, qmin,
 // qmax, R14, R15 = &rq.r, &rq.l and R21 = rq.clamp). Four pixels at a time, then one. Uses
 // R0-R17, R19-R21, V0-V31.
 func dwDotKernelBody(a *Asm, groups, stride int) {
 	d := 4 / stride // window entries from one tap group to the next
 	a.L(`
-	MOVW	336(R6), R7 // lsh
+	MOVW	336(R6), R7 // flags
 	ADD	$192, R6, R5 // bias: rq.b
 	CBZ	R20, nopad
 	VLD1	(R5), [V16.S4, V17.S4, V18.S4, V19.S4]
@@ -513,8 +522,10 @@ func dwconvDotFile() string {
 	a.S(`
 // func dwDotSetRQ(q *dwDotRQ, rq *quant.Multiplier, bias *int32)
 //
-// Fills the block's q.m, q.r = -max(Shift, 1), q.l = max(1-Shift, 0),
-// q.b = bias[0:16] and q.lsh (the OR of the L) from 16 multipliers.
+// Fills the block's q.r = -max(Shift, 1), q.l = max(1-Shift, 0),
+// q.b = bias[0:16] and q.flags (bit 0: some L != 0, bit 1: some multiplier
+// off the 2^-31 grid) from 16 multipliers, and q.m = M, or M>>Shift when
+// all 16 are on the grid (SQRDMULH by it is then the whole rounding).
 TEXT ·dwDotSetRQ(SB), NOSPLIT, $0-24
 	MOVD	q+0(FP), R0
 	MOVD	rq+8(FP), R1
@@ -525,9 +536,23 @@ TEXT ·dwDotSetRQ(SB), NOSPLIT, $0-24
 	for q := 0; q < 4; q++ {
 		a.L("\tVLD2.P\t32(R1), [V8.S4, V9.S4]")
 		a.L("\tVORR\tV8.B16, V8.B16, V%d.B16", 20+q)
+		gridCheck(a, "V8", "V9", vn(16+q), vn(4+q), "V10", "V13")
 		shifts(a, "V9", vn(24+q), vn(28+q), "V12", "V13")
 	}
-	a.S(`	VST1	[V20.S4, V21.S4, V22.S4, V23.S4], (R0)
+	a.W("and v4.16b, v4.16b, v5.16b")
+	a.W("and v6.16b, v6.16b, v7.16b")
+	a.W("and v4.16b, v4.16b, v6.16b")
+	a.S(`	VMOV	V4.D[0], R5
+	VMOV	V4.D[1], R6
+	AND	R6, R5, R5
+	CMN	$1, R5
+	CSET	NE, R7 // some multiplier off the grid
+	CBNZ	R7, offgrid
+	VST1	[V16.S4, V17.S4, V18.S4, V19.S4], (R0)
+	B	mdone
+offgrid:
+	VST1	[V20.S4, V21.S4, V22.S4, V23.S4], (R0)
+mdone:
 	ADD	$64, R0, R4
 	VST1	[V28.S4, V29.S4, V30.S4, V31.S4], (R4)
 	ADD	$128, R0, R4
@@ -541,8 +566,10 @@ TEXT ·dwDotSetRQ(SB), NOSPLIT, $0-24
 	VMOV	V8.D[0], R5
 	VMOV	V8.D[1], R6
 	ORR	R6, R5, R5
-	ORR	R5>>32, R5, R5
-	MOVW	R5, 336(R0) // lsh
+	CMP	$0, R5
+	CSET	NE, R5 // some L != 0
+	ORR	R7<<1, R5, R5
+	MOVW	R5, 336(R0) // flags
 	RET`)
 	return a.String()
 }
