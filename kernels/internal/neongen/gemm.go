@@ -888,11 +888,14 @@ func genDot(a *Asm, name string, f32 bool, mr int) {
 // registers (V16-V23, 16 k) and 8 input rows (V24-V31): per 16 k, 2 weight
 // loads and 8 input loads for 64 SDOTs (the 4-row kernel: 2 + 4 for 32).
 // No register is left for the requantization constants, so each block's
-// M, R (and L) are computed once into scr (R21: M0 M1 R0 R1, then the
-// bias twice, b0 b1 b0 b1, then L0 L1; 160 bytes): the epilogue loads M and
-// R with one VLD1, a row group's 16 sums start as 4 four-register loads. R22: bit 0 a
-// clamp narrower than int8, bit 1 a non-zero L in the block; either sends
-// the group to a slower copy of the epilogue (SQSHL, SMAX/SMIN).
+// M (M>>Shift on the 2^-31 grid), R (and L) are computed once into scr
+// (R21: M0 M1 R0 R1, then the bias twice, b0 b1 b0 b1, then L0 L1; 160
+// bytes; then 16 copies of zOut, R23): the epilogue loads M with one VLD1,
+// a row group's 16 sums start as 4 four-register loads. R22: bit 0 a clamp
+// narrower than int8, bit 1 a multiplier off the grid, bit 2 that and a
+// non-zero L; any sends the group to a slower copy of the epilogue
+// (SQSHL, SQDMULH + SRSHL, SMAX/SMIN). The fast one is SQRDMLAH into the
+// zOut copies and two SQXTNs.
 //
 // half: only channels 4-7 of the block (sums V2r+1), stored at dst+4: the
 // overlapping last block when n % 8 <= 4 (see genNeonP).
