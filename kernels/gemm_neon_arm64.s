@@ -131,206 +131,206 @@ kloop_100:
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
 	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
 	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
-	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
-	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
-	WORD $0x4e606ba0 // sadalp v0.4s, v29.8h
-	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
-	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
-	WORD $0x4e606bc1 // sadalp v1.4s, v30.8h
-	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
-	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
-	WORD $0x4e606be1 // sadalp v1.4s, v31.8h
-	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x0e34c35c // smull v28.8h, v26.8b, v20.8b
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+	WORD $0x4e34c35d // smull2 v29.8h, v26.16b, v20.16b
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
 	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e36837c // smlal v28.8h, v27.8b, v22.8b
+	WORD $0x4e36837d // smlal2 v29.8h, v27.16b, v22.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
 	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
 	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
-	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
-	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
-	WORD $0x4e606ba4 // sadalp v4.4s, v29.8h
-	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
-	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
-	WORD $0x4e606bc5 // sadalp v5.4s, v30.8h
-	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
-	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
-	WORD $0x4e606be5 // sadalp v5.4s, v31.8h
-	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606ba6 // sadalp v6.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bc7 // sadalp v7.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x0e34c35c // smull v28.8h, v26.8b, v20.8b
+	WORD $0x4e606ba5 // sadalp v5.4s, v29.8h
+	WORD $0x4e34c35d // smull2 v29.8h, v26.16b, v20.16b
+	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
 	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e36837c // smlal v28.8h, v27.8b, v22.8b
+	WORD $0x4e36837d // smlal2 v29.8h, v27.16b, v22.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x4e606ba5 // sadalp v5.4s, v29.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
 	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
 	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
-	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
-	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
-	WORD $0x4e606ba8 // sadalp v8.4s, v29.8h
-	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
-	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
-	WORD $0x4e606bc9 // sadalp v9.4s, v30.8h
-	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
-	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
-	WORD $0x4e606be9 // sadalp v9.4s, v31.8h
-	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606baa // sadalp v10.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bcb // sadalp v11.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x0e34c35c // smull v28.8h, v26.8b, v20.8b
+	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
+	WORD $0x4e34c35d // smull2 v29.8h, v26.16b, v20.16b
+	WORD $0x4e606bca // sadalp v10.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
 	WORD $0x4e606beb // sadalp v11.4s, v31.8h
-	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
-	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
-	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
-	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
-	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
-	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
-	WORD $0x4e606bac // sadalp v12.4s, v29.8h
-	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
-	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
-	WORD $0x4e606bcd // sadalp v13.4s, v30.8h
-	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
-	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
-	WORD $0x4e606bed // sadalp v13.4s, v31.8h
-	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606bae // sadalp v14.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bcf // sadalp v15.4s, v30.8h
 	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e36837c // smlal v28.8h, v27.8b, v22.8b
+	WORD $0x4e36837d // smlal2 v29.8h, v27.16b, v22.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
 	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e606bca // sadalp v10.4s, v30.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x0e34c35c // smull v28.8h, v26.8b, v20.8b
+	WORD $0x4e606bad // sadalp v13.4s, v29.8h
+	WORD $0x4e34c35d // smull2 v29.8h, v26.16b, v20.16b
+	WORD $0x4e606bce // sadalp v14.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e36837c // smlal v28.8h, v27.8b, v22.8b
+	WORD $0x4e36837d // smlal2 v29.8h, v27.16b, v22.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x4e606bad // sadalp v13.4s, v29.8h
+	WORD $0x4e606bce // sadalp v14.4s, v30.8h
 	WORD $0x4e606bef // sadalp v15.4s, v31.8h
 kmid_100:
 	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
 	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
 	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
-	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
-	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
-	WORD $0x4e606ba0 // sadalp v0.4s, v29.8h
-	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
-	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
-	WORD $0x4e606bc1 // sadalp v1.4s, v30.8h
-	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
-	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
-	WORD $0x4e606be1 // sadalp v1.4s, v31.8h
-	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x0e34c35c // smull v28.8h, v26.8b, v20.8b
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+	WORD $0x4e34c35d // smull2 v29.8h, v26.16b, v20.16b
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
 	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e36837c // smlal v28.8h, v27.8b, v22.8b
+	WORD $0x4e36837d // smlal2 v29.8h, v27.16b, v22.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
 	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
 	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
-	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
-	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
-	WORD $0x4e606ba4 // sadalp v4.4s, v29.8h
-	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
-	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
-	WORD $0x4e606bc5 // sadalp v5.4s, v30.8h
-	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
-	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
-	WORD $0x4e606be5 // sadalp v5.4s, v31.8h
-	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606ba6 // sadalp v6.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bc7 // sadalp v7.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x0e34c35c // smull v28.8h, v26.8b, v20.8b
+	WORD $0x4e606ba5 // sadalp v5.4s, v29.8h
+	WORD $0x4e34c35d // smull2 v29.8h, v26.16b, v20.16b
+	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
 	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e36837c // smlal v28.8h, v27.8b, v22.8b
+	WORD $0x4e36837d // smlal2 v29.8h, v27.16b, v22.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x4e606ba5 // sadalp v5.4s, v29.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
 	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
 	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
-	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
-	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
-	WORD $0x4e606ba8 // sadalp v8.4s, v29.8h
-	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
-	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
-	WORD $0x4e606bc9 // sadalp v9.4s, v30.8h
-	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
-	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
-	WORD $0x4e606be9 // sadalp v9.4s, v31.8h
-	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606baa // sadalp v10.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bcb // sadalp v11.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x0e34c35c // smull v28.8h, v26.8b, v20.8b
+	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
+	WORD $0x4e34c35d // smull2 v29.8h, v26.16b, v20.16b
+	WORD $0x4e606bca // sadalp v10.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
 	WORD $0x4e606beb // sadalp v11.4s, v31.8h
-	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
-	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
-	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
-	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
-	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
-	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
-	WORD $0x4e606bac // sadalp v12.4s, v29.8h
-	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
-	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
-	WORD $0x4e606bcd // sadalp v13.4s, v30.8h
-	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
-	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
-	WORD $0x4e606bed // sadalp v13.4s, v31.8h
-	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606bae // sadalp v14.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bcf // sadalp v15.4s, v30.8h
 	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e36837c // smlal v28.8h, v27.8b, v22.8b
+	WORD $0x4e36837d // smlal2 v29.8h, v27.16b, v22.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
 	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e606bca // sadalp v10.4s, v30.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x0e34c35c // smull v28.8h, v26.8b, v20.8b
+	WORD $0x4e606bad // sadalp v13.4s, v29.8h
+	WORD $0x4e34c35d // smull2 v29.8h, v26.16b, v20.16b
+	WORD $0x4e606bce // sadalp v14.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e36837c // smlal v28.8h, v27.8b, v22.8b
+	WORD $0x4e36837d // smlal2 v29.8h, v27.16b, v22.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x4e606bad // sadalp v13.4s, v29.8h
+	WORD $0x4e606bce // sadalp v14.4s, v30.8h
 	WORD $0x4e606bef // sadalp v15.4s, v31.8h
 	SUBS	$1, R25, R25
 	BNE	kloop_100
@@ -610,206 +610,206 @@ kloop_101:
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
 	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
 	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
-	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
-	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
-	WORD $0x4e606ba0 // sadalp v0.4s, v29.8h
-	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
-	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
-	WORD $0x4e606bc1 // sadalp v1.4s, v30.8h
-	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
-	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
-	WORD $0x4e606be1 // sadalp v1.4s, v31.8h
-	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x0e34c35c // smull v28.8h, v26.8b, v20.8b
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+	WORD $0x4e34c35d // smull2 v29.8h, v26.16b, v20.16b
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
 	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e36837c // smlal v28.8h, v27.8b, v22.8b
+	WORD $0x4e36837d // smlal2 v29.8h, v27.16b, v22.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
 	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
 	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
-	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
-	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
-	WORD $0x4e606ba4 // sadalp v4.4s, v29.8h
-	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
-	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
-	WORD $0x4e606bc5 // sadalp v5.4s, v30.8h
-	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
-	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
-	WORD $0x4e606be5 // sadalp v5.4s, v31.8h
-	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606ba6 // sadalp v6.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bc7 // sadalp v7.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x0e34c35c // smull v28.8h, v26.8b, v20.8b
+	WORD $0x4e606ba5 // sadalp v5.4s, v29.8h
+	WORD $0x4e34c35d // smull2 v29.8h, v26.16b, v20.16b
+	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
 	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e36837c // smlal v28.8h, v27.8b, v22.8b
+	WORD $0x4e36837d // smlal2 v29.8h, v27.16b, v22.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x4e606ba5 // sadalp v5.4s, v29.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
 	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
 	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
-	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
-	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
-	WORD $0x4e606ba8 // sadalp v8.4s, v29.8h
-	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
-	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
-	WORD $0x4e606bc9 // sadalp v9.4s, v30.8h
-	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
-	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
-	WORD $0x4e606be9 // sadalp v9.4s, v31.8h
-	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606baa // sadalp v10.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bcb // sadalp v11.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x0e34c35c // smull v28.8h, v26.8b, v20.8b
+	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
+	WORD $0x4e34c35d // smull2 v29.8h, v26.16b, v20.16b
+	WORD $0x4e606bca // sadalp v10.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
 	WORD $0x4e606beb // sadalp v11.4s, v31.8h
-	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
-	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
-	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
-	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
-	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
-	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
-	WORD $0x4e606bac // sadalp v12.4s, v29.8h
-	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
-	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
-	WORD $0x4e606bcd // sadalp v13.4s, v30.8h
-	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
-	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
-	WORD $0x4e606bed // sadalp v13.4s, v31.8h
-	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606bae // sadalp v14.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bcf // sadalp v15.4s, v30.8h
 	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e36837c // smlal v28.8h, v27.8b, v22.8b
+	WORD $0x4e36837d // smlal2 v29.8h, v27.16b, v22.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
 	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e606bca // sadalp v10.4s, v30.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x0e34c35c // smull v28.8h, v26.8b, v20.8b
+	WORD $0x4e606bad // sadalp v13.4s, v29.8h
+	WORD $0x4e34c35d // smull2 v29.8h, v26.16b, v20.16b
+	WORD $0x4e606bce // sadalp v14.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e36837c // smlal v28.8h, v27.8b, v22.8b
+	WORD $0x4e36837d // smlal2 v29.8h, v27.16b, v22.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x4e606bad // sadalp v13.4s, v29.8h
+	WORD $0x4e606bce // sadalp v14.4s, v30.8h
 	WORD $0x4e606bef // sadalp v15.4s, v31.8h
 kmid_101:
 	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
 	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
 	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
-	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
-	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
-	WORD $0x4e606ba0 // sadalp v0.4s, v29.8h
-	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
-	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
-	WORD $0x4e606bc1 // sadalp v1.4s, v30.8h
-	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
-	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
-	WORD $0x4e606be1 // sadalp v1.4s, v31.8h
-	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x0e34c35c // smull v28.8h, v26.8b, v20.8b
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+	WORD $0x4e34c35d // smull2 v29.8h, v26.16b, v20.16b
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
 	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e36837c // smlal v28.8h, v27.8b, v22.8b
+	WORD $0x4e36837d // smlal2 v29.8h, v27.16b, v22.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
 	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
 	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
-	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
-	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
-	WORD $0x4e606ba4 // sadalp v4.4s, v29.8h
-	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
-	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
-	WORD $0x4e606bc5 // sadalp v5.4s, v30.8h
-	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
-	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
-	WORD $0x4e606be5 // sadalp v5.4s, v31.8h
-	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606ba6 // sadalp v6.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bc7 // sadalp v7.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x0e34c35c // smull v28.8h, v26.8b, v20.8b
+	WORD $0x4e606ba5 // sadalp v5.4s, v29.8h
+	WORD $0x4e34c35d // smull2 v29.8h, v26.16b, v20.16b
+	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
 	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e36837c // smlal v28.8h, v27.8b, v22.8b
+	WORD $0x4e36837d // smlal2 v29.8h, v27.16b, v22.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x4e606ba5 // sadalp v5.4s, v29.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
 	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
 	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
-	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
-	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
-	WORD $0x4e606ba8 // sadalp v8.4s, v29.8h
-	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
-	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
-	WORD $0x4e606bc9 // sadalp v9.4s, v30.8h
-	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
-	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
-	WORD $0x4e606be9 // sadalp v9.4s, v31.8h
-	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606baa // sadalp v10.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bcb // sadalp v11.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x0e34c35c // smull v28.8h, v26.8b, v20.8b
+	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
+	WORD $0x4e34c35d // smull2 v29.8h, v26.16b, v20.16b
+	WORD $0x4e606bca // sadalp v10.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
 	WORD $0x4e606beb // sadalp v11.4s, v31.8h
-	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
-	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
-	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
-	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
-	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
-	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
-	WORD $0x4e606bac // sadalp v12.4s, v29.8h
-	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
-	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
-	WORD $0x4e606bcd // sadalp v13.4s, v30.8h
-	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
-	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
-	WORD $0x4e606bed // sadalp v13.4s, v31.8h
-	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606bae // sadalp v14.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bcf // sadalp v15.4s, v30.8h
 	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e36837c // smlal v28.8h, v27.8b, v22.8b
+	WORD $0x4e36837d // smlal2 v29.8h, v27.16b, v22.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
 	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e606bca // sadalp v10.4s, v30.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x0e34c35c // smull v28.8h, v26.8b, v20.8b
+	WORD $0x4e606bad // sadalp v13.4s, v29.8h
+	WORD $0x4e34c35d // smull2 v29.8h, v26.16b, v20.16b
+	WORD $0x4e606bce // sadalp v14.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e36837c // smlal v28.8h, v27.8b, v22.8b
+	WORD $0x4e36837d // smlal2 v29.8h, v27.16b, v22.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x4e606bad // sadalp v13.4s, v29.8h
+	WORD $0x4e606bce // sadalp v14.4s, v30.8h
 	WORD $0x4e606bef // sadalp v15.4s, v31.8h
 	SUBS	$1, R25, R25
 	BNE	kloop_101
@@ -1118,261 +1118,261 @@ kloop_110:
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
 	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
 	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
-	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
-	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
-	WORD $0x4e606ba0 // sadalp v0.4s, v29.8h
-	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
-	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
-	WORD $0x4e606bc1 // sadalp v1.4s, v30.8h
-	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
-	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
-	WORD $0x4e606be1 // sadalp v1.4s, v31.8h
-	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x0e34c35c // smull v28.8h, v26.8b, v20.8b
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+	WORD $0x4e34c35d // smull2 v29.8h, v26.16b, v20.16b
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
 	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e36837c // smlal v28.8h, v27.8b, v22.8b
+	WORD $0x4e36837d // smlal2 v29.8h, v27.16b, v22.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
 	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
 	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
-	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
-	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
-	WORD $0x4e606ba4 // sadalp v4.4s, v29.8h
-	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
-	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
-	WORD $0x4e606bc5 // sadalp v5.4s, v30.8h
-	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
-	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
-	WORD $0x4e606be5 // sadalp v5.4s, v31.8h
-	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606ba6 // sadalp v6.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bc7 // sadalp v7.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x0e34c35c // smull v28.8h, v26.8b, v20.8b
+	WORD $0x4e606ba5 // sadalp v5.4s, v29.8h
+	WORD $0x4e34c35d // smull2 v29.8h, v26.16b, v20.16b
+	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
 	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e36837c // smlal v28.8h, v27.8b, v22.8b
+	WORD $0x4e36837d // smlal2 v29.8h, v27.16b, v22.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x4e606ba5 // sadalp v5.4s, v29.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
 	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
 	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
-	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
-	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
-	WORD $0x4e606ba8 // sadalp v8.4s, v29.8h
-	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
-	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
-	WORD $0x4e606bc9 // sadalp v9.4s, v30.8h
-	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
-	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
-	WORD $0x4e606be9 // sadalp v9.4s, v31.8h
-	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606baa // sadalp v10.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bcb // sadalp v11.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x0e34c35c // smull v28.8h, v26.8b, v20.8b
+	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
+	WORD $0x4e34c35d // smull2 v29.8h, v26.16b, v20.16b
+	WORD $0x4e606bca // sadalp v10.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
 	WORD $0x4e606beb // sadalp v11.4s, v31.8h
-	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
-	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
-	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
-	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
-	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
-	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
-	WORD $0x4e606bac // sadalp v12.4s, v29.8h
-	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
-	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
-	WORD $0x4e606bcd // sadalp v13.4s, v30.8h
-	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
-	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
-	WORD $0x4e606bed // sadalp v13.4s, v31.8h
-	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606bae // sadalp v14.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bcf // sadalp v15.4s, v30.8h
 	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e36837c // smlal v28.8h, v27.8b, v22.8b
+	WORD $0x4e36837d // smlal2 v29.8h, v27.16b, v22.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
 	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e606bca // sadalp v10.4s, v30.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x0e34c35c // smull v28.8h, v26.8b, v20.8b
+	WORD $0x4e606bad // sadalp v13.4s, v29.8h
+	WORD $0x4e34c35d // smull2 v29.8h, v26.16b, v20.16b
+	WORD $0x4e606bce // sadalp v14.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e36837c // smlal v28.8h, v27.8b, v22.8b
+	WORD $0x4e36837d // smlal2 v29.8h, v27.16b, v22.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x4e606bad // sadalp v13.4s, v29.8h
+	WORD $0x4e606bce // sadalp v14.4s, v30.8h
 	WORD $0x4e606bef // sadalp v15.4s, v31.8h
 kmid_110:
 	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
 	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
 	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
-	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
-	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
-	WORD $0x4e606ba0 // sadalp v0.4s, v29.8h
-	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
-	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
-	WORD $0x4e606bc1 // sadalp v1.4s, v30.8h
-	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
-	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
-	WORD $0x4e606be1 // sadalp v1.4s, v31.8h
-	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x0e34c35c // smull v28.8h, v26.8b, v20.8b
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+	WORD $0x4e34c35d // smull2 v29.8h, v26.16b, v20.16b
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
 	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e36837c // smlal v28.8h, v27.8b, v22.8b
+	WORD $0x4e36837d // smlal2 v29.8h, v27.16b, v22.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
 	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
 	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
-	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
-	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
-	WORD $0x4e606ba4 // sadalp v4.4s, v29.8h
-	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
-	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
-	WORD $0x4e606bc5 // sadalp v5.4s, v30.8h
-	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
-	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
-	WORD $0x4e606be5 // sadalp v5.4s, v31.8h
-	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606ba6 // sadalp v6.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bc7 // sadalp v7.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x0e34c35c // smull v28.8h, v26.8b, v20.8b
+	WORD $0x4e606ba5 // sadalp v5.4s, v29.8h
+	WORD $0x4e34c35d // smull2 v29.8h, v26.16b, v20.16b
+	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
 	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e36837c // smlal v28.8h, v27.8b, v22.8b
+	WORD $0x4e36837d // smlal2 v29.8h, v27.16b, v22.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x4e606ba5 // sadalp v5.4s, v29.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
 	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
 	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
-	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
-	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
-	WORD $0x4e606ba8 // sadalp v8.4s, v29.8h
-	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
-	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
-	WORD $0x4e606bc9 // sadalp v9.4s, v30.8h
-	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
-	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
-	WORD $0x4e606be9 // sadalp v9.4s, v31.8h
-	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606baa // sadalp v10.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bcb // sadalp v11.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x0e34c35c // smull v28.8h, v26.8b, v20.8b
+	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
+	WORD $0x4e34c35d // smull2 v29.8h, v26.16b, v20.16b
+	WORD $0x4e606bca // sadalp v10.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
 	WORD $0x4e606beb // sadalp v11.4s, v31.8h
-	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
-	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
-	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
-	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
-	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
-	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
-	WORD $0x4e606bac // sadalp v12.4s, v29.8h
-	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
-	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
-	WORD $0x4e606bcd // sadalp v13.4s, v30.8h
-	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
-	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
-	WORD $0x4e606bed // sadalp v13.4s, v31.8h
-	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606bae // sadalp v14.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bcf // sadalp v15.4s, v30.8h
 	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e36837c // smlal v28.8h, v27.8b, v22.8b
+	WORD $0x4e36837d // smlal2 v29.8h, v27.16b, v22.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
 	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e606bca // sadalp v10.4s, v30.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x0e34c35c // smull v28.8h, v26.8b, v20.8b
+	WORD $0x4e606bad // sadalp v13.4s, v29.8h
+	WORD $0x4e34c35d // smull2 v29.8h, v26.16b, v20.16b
+	WORD $0x4e606bce // sadalp v14.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e36837c // smlal v28.8h, v27.8b, v22.8b
+	WORD $0x4e36837d // smlal2 v29.8h, v27.16b, v22.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x4e606bad // sadalp v13.4s, v29.8h
+	WORD $0x4e606bce // sadalp v14.4s, v30.8h
 	WORD $0x4e606bef // sadalp v15.4s, v31.8h
 	SUBS	$1, R25, R25
 	BNE	kloop_110
 	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
 	VLD2R.P	8(R15), [V24.S4, V25.S4]
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
-	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
-	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
 	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
-	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
-	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
 	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
-	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
-	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
 	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
 	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
-	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
 	VLD2R.P	8(R16), [V24.S4, V25.S4]
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
-	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
-	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
 	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
-	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
-	WORD $0x4e606ba5 // sadalp v5.4s, v29.8h
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
 	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
-	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
-	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
 	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
 	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
-	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
 	VLD2R.P	8(R17), [V24.S4, V25.S4]
+	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
-	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
-	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
+	WORD $0x4e606ba5 // sadalp v5.4s, v29.8h
 	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
-	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
-	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
+	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
 	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
-	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
-	WORD $0x4e606bca // sadalp v10.4s, v30.8h
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
 	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
 	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
-	WORD $0x4e606beb // sadalp v11.4s, v31.8h
 	VLD2R.P	8(R19), [V24.S4, V25.S4]
+	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
-	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
-	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
 	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
-	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
-	WORD $0x4e606bad // sadalp v13.4s, v29.8h
+	WORD $0x4e606bca // sadalp v10.4s, v30.8h
 	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
-	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
-	WORD $0x4e606bce // sadalp v14.4s, v30.8h
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
 	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
 	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x4e606bad // sadalp v13.4s, v29.8h
+	WORD $0x4e606bce // sadalp v14.4s, v30.8h
 	WORD $0x4e606bef // sadalp v15.4s, v31.8h
 	VADDP	V1.S4, V0.S4, V0.S4
 	VADDP	V3.S4, V2.S4, V1.S4
@@ -1650,261 +1650,261 @@ kloop_111:
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
 	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
 	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
-	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
-	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
-	WORD $0x4e606ba0 // sadalp v0.4s, v29.8h
-	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
-	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
-	WORD $0x4e606bc1 // sadalp v1.4s, v30.8h
-	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
-	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
-	WORD $0x4e606be1 // sadalp v1.4s, v31.8h
-	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x0e34c35c // smull v28.8h, v26.8b, v20.8b
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+	WORD $0x4e34c35d // smull2 v29.8h, v26.16b, v20.16b
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
 	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e36837c // smlal v28.8h, v27.8b, v22.8b
+	WORD $0x4e36837d // smlal2 v29.8h, v27.16b, v22.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
 	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
 	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
-	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
-	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
-	WORD $0x4e606ba4 // sadalp v4.4s, v29.8h
-	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
-	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
-	WORD $0x4e606bc5 // sadalp v5.4s, v30.8h
-	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
-	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
-	WORD $0x4e606be5 // sadalp v5.4s, v31.8h
-	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606ba6 // sadalp v6.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bc7 // sadalp v7.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x0e34c35c // smull v28.8h, v26.8b, v20.8b
+	WORD $0x4e606ba5 // sadalp v5.4s, v29.8h
+	WORD $0x4e34c35d // smull2 v29.8h, v26.16b, v20.16b
+	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
 	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e36837c // smlal v28.8h, v27.8b, v22.8b
+	WORD $0x4e36837d // smlal2 v29.8h, v27.16b, v22.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x4e606ba5 // sadalp v5.4s, v29.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
 	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
 	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
-	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
-	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
-	WORD $0x4e606ba8 // sadalp v8.4s, v29.8h
-	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
-	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
-	WORD $0x4e606bc9 // sadalp v9.4s, v30.8h
-	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
-	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
-	WORD $0x4e606be9 // sadalp v9.4s, v31.8h
-	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606baa // sadalp v10.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bcb // sadalp v11.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x0e34c35c // smull v28.8h, v26.8b, v20.8b
+	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
+	WORD $0x4e34c35d // smull2 v29.8h, v26.16b, v20.16b
+	WORD $0x4e606bca // sadalp v10.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
 	WORD $0x4e606beb // sadalp v11.4s, v31.8h
-	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
-	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
-	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
-	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
-	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
-	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
-	WORD $0x4e606bac // sadalp v12.4s, v29.8h
-	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
-	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
-	WORD $0x4e606bcd // sadalp v13.4s, v30.8h
-	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
-	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
-	WORD $0x4e606bed // sadalp v13.4s, v31.8h
-	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606bae // sadalp v14.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bcf // sadalp v15.4s, v30.8h
 	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e36837c // smlal v28.8h, v27.8b, v22.8b
+	WORD $0x4e36837d // smlal2 v29.8h, v27.16b, v22.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
 	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e606bca // sadalp v10.4s, v30.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x0e34c35c // smull v28.8h, v26.8b, v20.8b
+	WORD $0x4e606bad // sadalp v13.4s, v29.8h
+	WORD $0x4e34c35d // smull2 v29.8h, v26.16b, v20.16b
+	WORD $0x4e606bce // sadalp v14.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e36837c // smlal v28.8h, v27.8b, v22.8b
+	WORD $0x4e36837d // smlal2 v29.8h, v27.16b, v22.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x4e606bad // sadalp v13.4s, v29.8h
+	WORD $0x4e606bce // sadalp v14.4s, v30.8h
 	WORD $0x4e606bef // sadalp v15.4s, v31.8h
 kmid_111:
 	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
 	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
 	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
-	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
-	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
-	WORD $0x4e606ba0 // sadalp v0.4s, v29.8h
-	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
-	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
-	WORD $0x4e606bc1 // sadalp v1.4s, v30.8h
-	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
-	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
-	WORD $0x4e606be1 // sadalp v1.4s, v31.8h
-	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x0e34c35c // smull v28.8h, v26.8b, v20.8b
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+	WORD $0x4e34c35d // smull2 v29.8h, v26.16b, v20.16b
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
 	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e36837c // smlal v28.8h, v27.8b, v22.8b
+	WORD $0x4e36837d // smlal2 v29.8h, v27.16b, v22.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
 	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
 	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
-	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
-	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
-	WORD $0x4e606ba4 // sadalp v4.4s, v29.8h
-	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
-	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
-	WORD $0x4e606bc5 // sadalp v5.4s, v30.8h
-	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
-	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
-	WORD $0x4e606be5 // sadalp v5.4s, v31.8h
-	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606ba6 // sadalp v6.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bc7 // sadalp v7.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x0e34c35c // smull v28.8h, v26.8b, v20.8b
+	WORD $0x4e606ba5 // sadalp v5.4s, v29.8h
+	WORD $0x4e34c35d // smull2 v29.8h, v26.16b, v20.16b
+	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
 	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e36837c // smlal v28.8h, v27.8b, v22.8b
+	WORD $0x4e36837d // smlal2 v29.8h, v27.16b, v22.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x4e606ba5 // sadalp v5.4s, v29.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
 	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
 	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
-	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
-	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
-	WORD $0x4e606ba8 // sadalp v8.4s, v29.8h
-	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
-	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
-	WORD $0x4e606bc9 // sadalp v9.4s, v30.8h
-	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
-	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
-	WORD $0x4e606be9 // sadalp v9.4s, v31.8h
-	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606baa // sadalp v10.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bcb // sadalp v11.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x0e34c35c // smull v28.8h, v26.8b, v20.8b
+	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
+	WORD $0x4e34c35d // smull2 v29.8h, v26.16b, v20.16b
+	WORD $0x4e606bca // sadalp v10.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
 	WORD $0x4e606beb // sadalp v11.4s, v31.8h
-	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
-	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
-	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
-	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
-	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
-	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
-	WORD $0x4e606bac // sadalp v12.4s, v29.8h
-	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
-	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
-	WORD $0x4e606bcd // sadalp v13.4s, v30.8h
-	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
-	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
-	WORD $0x4e606bed // sadalp v13.4s, v31.8h
-	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606bae // sadalp v14.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bcf // sadalp v15.4s, v30.8h
 	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e36837c // smlal v28.8h, v27.8b, v22.8b
+	WORD $0x4e36837d // smlal2 v29.8h, v27.16b, v22.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
 	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e606bca // sadalp v10.4s, v30.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x0e34c35c // smull v28.8h, v26.8b, v20.8b
+	WORD $0x4e606bad // sadalp v13.4s, v29.8h
+	WORD $0x4e34c35d // smull2 v29.8h, v26.16b, v20.16b
+	WORD $0x4e606bce // sadalp v14.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e36837c // smlal v28.8h, v27.8b, v22.8b
+	WORD $0x4e36837d // smlal2 v29.8h, v27.16b, v22.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x4e606bad // sadalp v13.4s, v29.8h
+	WORD $0x4e606bce // sadalp v14.4s, v30.8h
 	WORD $0x4e606bef // sadalp v15.4s, v31.8h
 	SUBS	$1, R25, R25
 	BNE	kloop_111
 	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
 	VLD2R.P	8(R15), [V24.S4, V25.S4]
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
-	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
-	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
 	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
-	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
-	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
 	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
-	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
-	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
 	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
 	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
-	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
 	VLD2R.P	8(R16), [V24.S4, V25.S4]
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
-	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
-	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
 	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
-	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
-	WORD $0x4e606ba5 // sadalp v5.4s, v29.8h
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
 	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
-	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
-	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
 	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
 	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
-	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
 	VLD2R.P	8(R17), [V24.S4, V25.S4]
+	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
-	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
-	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
+	WORD $0x4e606ba5 // sadalp v5.4s, v29.8h
 	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
-	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
-	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
+	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
 	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
-	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
-	WORD $0x4e606bca // sadalp v10.4s, v30.8h
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
 	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
 	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
-	WORD $0x4e606beb // sadalp v11.4s, v31.8h
 	VLD2R.P	8(R19), [V24.S4, V25.S4]
+	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
-	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
-	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
 	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
-	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
-	WORD $0x4e606bad // sadalp v13.4s, v29.8h
+	WORD $0x4e606bca // sadalp v10.4s, v30.8h
 	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
-	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
-	WORD $0x4e606bce // sadalp v14.4s, v30.8h
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
 	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
 	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x4e606bad // sadalp v13.4s, v29.8h
+	WORD $0x4e606bce // sadalp v14.4s, v30.8h
 	WORD $0x4e606bef // sadalp v15.4s, v31.8h
 	VADDP	V1.S4, V0.S4, V0.S4
 	VADDP	V3.S4, V2.S4, V1.S4
@@ -2505,55 +2505,55 @@ rowgrp_010:
 	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
 	VLD2R.P	8(R15), [V24.S4, V25.S4]
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
-	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
-	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
 	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
-	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
-	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
 	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
-	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
-	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
 	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
 	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
-	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
 	VLD2R.P	8(R16), [V24.S4, V25.S4]
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
-	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
-	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
 	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
-	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
-	WORD $0x4e606ba5 // sadalp v5.4s, v29.8h
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
 	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
-	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
-	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
 	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
 	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
-	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
 	VLD2R.P	8(R17), [V24.S4, V25.S4]
+	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
-	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
-	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
+	WORD $0x4e606ba5 // sadalp v5.4s, v29.8h
 	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
-	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
-	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
+	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
 	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
-	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
-	WORD $0x4e606bca // sadalp v10.4s, v30.8h
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
 	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
 	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
-	WORD $0x4e606beb // sadalp v11.4s, v31.8h
 	VLD2R.P	8(R19), [V24.S4, V25.S4]
+	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
-	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
-	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
 	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
-	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
-	WORD $0x4e606bad // sadalp v13.4s, v29.8h
+	WORD $0x4e606bca // sadalp v10.4s, v30.8h
 	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
-	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
-	WORD $0x4e606bce // sadalp v14.4s, v30.8h
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
 	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
 	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x4e606bad // sadalp v13.4s, v29.8h
+	WORD $0x4e606bce // sadalp v14.4s, v30.8h
 	WORD $0x4e606bef // sadalp v15.4s, v31.8h
 	VADDP	V1.S4, V0.S4, V0.S4
 	VADDP	V3.S4, V2.S4, V1.S4
@@ -2827,55 +2827,55 @@ rowgrp_011:
 	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
 	VLD2R.P	8(R15), [V24.S4, V25.S4]
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
-	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
-	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
 	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
-	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
-	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
 	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
-	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
-	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
 	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
 	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
-	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
 	VLD2R.P	8(R16), [V24.S4, V25.S4]
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
-	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
-	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
 	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
-	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
-	WORD $0x4e606ba5 // sadalp v5.4s, v29.8h
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
 	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
-	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
-	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
 	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
 	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
-	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
 	VLD2R.P	8(R17), [V24.S4, V25.S4]
+	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
-	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
-	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
+	WORD $0x4e606ba5 // sadalp v5.4s, v29.8h
 	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
-	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
-	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
+	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
 	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
-	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
-	WORD $0x4e606bca // sadalp v10.4s, v30.8h
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
 	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
 	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
-	WORD $0x4e606beb // sadalp v11.4s, v31.8h
 	VLD2R.P	8(R19), [V24.S4, V25.S4]
+	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
-	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
-	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
 	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
-	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
-	WORD $0x4e606bad // sadalp v13.4s, v29.8h
+	WORD $0x4e606bca // sadalp v10.4s, v30.8h
 	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
-	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
-	WORD $0x4e606bce // sadalp v14.4s, v30.8h
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
 	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
 	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x4e606bad // sadalp v13.4s, v29.8h
+	WORD $0x4e606bce // sadalp v14.4s, v30.8h
 	WORD $0x4e606bef // sadalp v15.4s, v31.8h
 	VADDP	V1.S4, V0.S4, V0.S4
 	VADDP	V3.S4, V2.S4, V1.S4
@@ -3225,103 +3225,103 @@ kloop:
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
 	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
 	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
-	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
-	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
-	WORD $0x4e606ba0 // sadalp v0.4s, v29.8h
-	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
-	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
-	WORD $0x4e606bc1 // sadalp v1.4s, v30.8h
-	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
-	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
-	WORD $0x4e606be1 // sadalp v1.4s, v31.8h
-	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x0e34c35c // smull v28.8h, v26.8b, v20.8b
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+	WORD $0x4e34c35d // smull2 v29.8h, v26.16b, v20.16b
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
 	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e36837c // smlal v28.8h, v27.8b, v22.8b
+	WORD $0x4e36837d // smlal2 v29.8h, v27.16b, v22.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
 	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
 	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
-	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
-	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
-	WORD $0x4e606ba4 // sadalp v4.4s, v29.8h
-	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
-	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
-	WORD $0x4e606bc5 // sadalp v5.4s, v30.8h
-	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
-	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
-	WORD $0x4e606be5 // sadalp v5.4s, v31.8h
-	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606ba6 // sadalp v6.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bc7 // sadalp v7.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x0e34c35c // smull v28.8h, v26.8b, v20.8b
+	WORD $0x4e606ba5 // sadalp v5.4s, v29.8h
+	WORD $0x4e34c35d // smull2 v29.8h, v26.16b, v20.16b
+	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
 	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e36837c // smlal v28.8h, v27.8b, v22.8b
+	WORD $0x4e36837d // smlal2 v29.8h, v27.16b, v22.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x4e606ba5 // sadalp v5.4s, v29.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
 	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
 	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
-	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
-	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
-	WORD $0x4e606ba8 // sadalp v8.4s, v29.8h
-	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
-	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
-	WORD $0x4e606bc9 // sadalp v9.4s, v30.8h
-	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
-	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
-	WORD $0x4e606be9 // sadalp v9.4s, v31.8h
-	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606baa // sadalp v10.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bcb // sadalp v11.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x0e34c35c // smull v28.8h, v26.8b, v20.8b
+	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
+	WORD $0x4e34c35d // smull2 v29.8h, v26.16b, v20.16b
+	WORD $0x4e606bca // sadalp v10.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
 	WORD $0x4e606beb // sadalp v11.4s, v31.8h
-	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
-	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
-	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
-	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
-	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
-	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
-	WORD $0x4e606bac // sadalp v12.4s, v29.8h
-	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
-	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
-	WORD $0x4e606bcd // sadalp v13.4s, v30.8h
-	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
-	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
-	WORD $0x4e606bed // sadalp v13.4s, v31.8h
-	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606bae // sadalp v14.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bcf // sadalp v15.4s, v30.8h
 	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e36837c // smlal v28.8h, v27.8b, v22.8b
+	WORD $0x4e36837d // smlal2 v29.8h, v27.16b, v22.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
 	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
+	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x4e606bca // sadalp v10.4s, v30.8h
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x0e34c35c // smull v28.8h, v26.8b, v20.8b
+	WORD $0x4e606bad // sadalp v13.4s, v29.8h
+	WORD $0x4e34c35d // smull2 v29.8h, v26.16b, v20.16b
+	WORD $0x4e606bce // sadalp v14.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e36837c // smlal v28.8h, v27.8b, v22.8b
+	WORD $0x4e36837d // smlal2 v29.8h, v27.16b, v22.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x4e606bad // sadalp v13.4s, v29.8h
+	WORD $0x4e606bce // sadalp v14.4s, v30.8h
 	WORD $0x4e606bef // sadalp v15.4s, v31.8h
 	SUBS	$1, R25, R25
 	BNE	kloop
@@ -3330,55 +3330,55 @@ ktail:
 	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
 	VLD2R.P	8(R15), [V24.S4, V25.S4]
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
-	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
-	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
 	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
-	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
-	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
 	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
-	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
-	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
 	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
 	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
-	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
 	VLD2R.P	8(R16), [V24.S4, V25.S4]
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
-	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
-	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
 	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
-	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
-	WORD $0x4e606ba5 // sadalp v5.4s, v29.8h
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
 	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
-	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
-	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
 	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
 	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
-	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
 	VLD2R.P	8(R17), [V24.S4, V25.S4]
+	WORD $0x4e606b84 // sadalp v4.4s, v28.8h
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
-	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
-	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
+	WORD $0x4e606ba5 // sadalp v5.4s, v29.8h
 	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
-	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
-	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
+	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
 	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
-	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
-	WORD $0x4e606bca // sadalp v10.4s, v30.8h
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
 	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
 	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
-	WORD $0x4e606beb // sadalp v11.4s, v31.8h
 	VLD2R.P	8(R19), [V24.S4, V25.S4]
+	WORD $0x4e606b88 // sadalp v8.4s, v28.8h
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
-	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
-	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x4e606ba9 // sadalp v9.4s, v29.8h
 	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
-	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
-	WORD $0x4e606bad // sadalp v13.4s, v29.8h
+	WORD $0x4e606bca // sadalp v10.4s, v30.8h
 	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
-	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
-	WORD $0x4e606bce // sadalp v14.4s, v30.8h
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
 	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
 	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606b8c // sadalp v12.4s, v28.8h
+	WORD $0x4e606bad // sadalp v13.4s, v29.8h
+	WORD $0x4e606bce // sadalp v14.4s, v30.8h
 	WORD $0x4e606bef // sadalp v15.4s, v31.8h
 reduce:
 	VADDP	V1.S4, V0.S4, V0.S4
@@ -3682,28 +3682,28 @@ kloop:
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
 	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
 	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
-	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
-	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
-	WORD $0x4e606ba0 // sadalp v0.4s, v29.8h
-	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
-	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
-	WORD $0x4e606bc1 // sadalp v1.4s, v30.8h
-	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
-	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
-	WORD $0x4e606be1 // sadalp v1.4s, v31.8h
-	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
+	WORD $0x0e34c35c // smull v28.8h, v26.8b, v20.8b
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+	WORD $0x4e34c35d // smull2 v29.8h, v26.16b, v20.16b
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
 	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e36837c // smlal v28.8h, v27.8b, v22.8b
+	WORD $0x4e36837d // smlal2 v29.8h, v27.16b, v22.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
 	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
 	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
 	SUBS	$1, R25, R25
 	BNE	kloop
@@ -3712,16 +3712,16 @@ ktail:
 	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
 	VLD2R.P	8(R15), [V24.S4, V25.S4]
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
-	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
-	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
 	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
-	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
-	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
 	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
-	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
-	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
 	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
 	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
 	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
 reduce:
 	VADDP	V1.S4, V0.S4, V0.S4
@@ -4124,28 +4124,28 @@ kloop:
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
+	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
+	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
+	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
 	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
+	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
 	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
-	WORD $0x0e34c35d // smull v29.8h, v26.8b, v20.8b
-	WORD $0x0e36837d // smlal v29.8h, v27.8b, v22.8b
-	WORD $0x4e606ba0 // sadalp v0.4s, v29.8h
-	WORD $0x4e30c31e // smull2 v30.8h, v24.16b, v16.16b
-	WORD $0x4e32833e // smlal2 v30.8h, v25.16b, v18.16b
-	WORD $0x4e606bc1 // sadalp v1.4s, v30.8h
-	WORD $0x4e34c35f // smull2 v31.8h, v26.16b, v20.16b
-	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
-	WORD $0x4e606be1 // sadalp v1.4s, v31.8h
-	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
+	WORD $0x0e34c35c // smull v28.8h, v26.8b, v20.8b
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+	WORD $0x4e34c35d // smull2 v29.8h, v26.16b, v20.16b
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
 	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e36837c // smlal v28.8h, v27.8b, v22.8b
+	WORD $0x4e36837d // smlal2 v29.8h, v27.16b, v22.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
 	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
 	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
 	SUBS	$1, R25, R25
 	BNE	kloop
@@ -4154,16 +4154,16 @@ ktail:
 	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
 	VLD2R.P	8(R15), [V24.S4, V25.S4]
 	WORD $0x0e30c31c // smull v28.8h, v24.8b, v16.8b
-	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
-	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
 	WORD $0x4e30c31d // smull2 v29.8h, v24.16b, v16.16b
-	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
-	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
 	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
-	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
-	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
 	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
+	WORD $0x0e32833c // smlal v28.8h, v25.8b, v18.8b
+	WORD $0x4e32833d // smlal2 v29.8h, v25.16b, v18.16b
+	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
 	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
+	WORD $0x4e606b80 // sadalp v0.4s, v28.8h
+	WORD $0x4e606ba1 // sadalp v1.4s, v29.8h
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
 	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
 reduce:
 	VADDP	V1.S4, V0.S4, V0.S4
@@ -4355,111 +4355,111 @@ kloop_100:
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
 	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
-	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
+	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
+	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
+	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
+	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
 	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
 	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606ba6 // sadalp v6.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bc7 // sadalp v7.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
-	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
+	WORD $0x4e606ba7 // sadalp v7.4s, v29.8h
+	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
+	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
+	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
 	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x4e606ba7 // sadalp v7.4s, v29.8h
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
 	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606baa // sadalp v10.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bcb // sadalp v11.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
-	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
+	WORD $0x4e606bab // sadalp v11.4s, v29.8h
+	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
+	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
+	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
 	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x4e606bab // sadalp v11.4s, v29.8h
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
 	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606bae // sadalp v14.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bcf // sadalp v15.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
-	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
+	WORD $0x4e606baf // sadalp v15.4s, v29.8h
+	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
+	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
+	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
+	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
+	WORD $0x4e606baf // sadalp v15.4s, v29.8h
 kmid_100:
 	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
 	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
-	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
+	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
+	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
+	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
+	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
 	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
 	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606ba6 // sadalp v6.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bc7 // sadalp v7.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
-	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
+	WORD $0x4e606ba7 // sadalp v7.4s, v29.8h
+	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
+	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
+	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
 	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x4e606ba7 // sadalp v7.4s, v29.8h
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
 	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606baa // sadalp v10.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bcb // sadalp v11.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
-	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
+	WORD $0x4e606bab // sadalp v11.4s, v29.8h
+	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
+	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
+	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
 	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x4e606bab // sadalp v11.4s, v29.8h
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
 	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606bae // sadalp v14.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bcf // sadalp v15.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
-	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
+	WORD $0x4e606baf // sadalp v15.4s, v29.8h
+	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
+	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
+	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
+	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
+	WORD $0x4e606baf // sadalp v15.4s, v29.8h
 	SUBS	$1, R25, R25
 	BNE	kloop_100
 	VADDP	V3.S4, V2.S4, V1.S4
@@ -4561,111 +4561,111 @@ kloop_101:
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
 	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
-	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
+	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
+	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
+	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
+	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
 	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
 	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606ba6 // sadalp v6.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bc7 // sadalp v7.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
-	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
+	WORD $0x4e606ba7 // sadalp v7.4s, v29.8h
+	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
+	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
+	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
 	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x4e606ba7 // sadalp v7.4s, v29.8h
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
 	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606baa // sadalp v10.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bcb // sadalp v11.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
-	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
+	WORD $0x4e606bab // sadalp v11.4s, v29.8h
+	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
+	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
+	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
 	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x4e606bab // sadalp v11.4s, v29.8h
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
 	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606bae // sadalp v14.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bcf // sadalp v15.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
-	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
+	WORD $0x4e606baf // sadalp v15.4s, v29.8h
+	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
+	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
+	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
+	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
+	WORD $0x4e606baf // sadalp v15.4s, v29.8h
 kmid_101:
 	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
 	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
-	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
+	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
+	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
+	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
+	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
 	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
 	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606ba6 // sadalp v6.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bc7 // sadalp v7.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
-	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
+	WORD $0x4e606ba7 // sadalp v7.4s, v29.8h
+	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
+	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
+	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
 	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x4e606ba7 // sadalp v7.4s, v29.8h
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
 	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606baa // sadalp v10.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bcb // sadalp v11.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
-	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
+	WORD $0x4e606bab // sadalp v11.4s, v29.8h
+	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
+	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
+	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
 	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x4e606bab // sadalp v11.4s, v29.8h
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
 	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606bae // sadalp v14.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bcf // sadalp v15.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
-	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
+	WORD $0x4e606baf // sadalp v15.4s, v29.8h
+	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
+	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
+	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
+	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
+	WORD $0x4e606baf // sadalp v15.4s, v29.8h
 	SUBS	$1, R25, R25
 	BNE	kloop_101
 	VADDP	V3.S4, V2.S4, V1.S4
@@ -4784,142 +4784,142 @@ kloop_110:
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
 	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
-	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
+	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
+	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
+	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
+	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
 	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
 	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606ba6 // sadalp v6.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bc7 // sadalp v7.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
-	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
+	WORD $0x4e606ba7 // sadalp v7.4s, v29.8h
+	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
+	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
+	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
 	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x4e606ba7 // sadalp v7.4s, v29.8h
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
 	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606baa // sadalp v10.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bcb // sadalp v11.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
-	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
+	WORD $0x4e606bab // sadalp v11.4s, v29.8h
+	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
+	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
+	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
 	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x4e606bab // sadalp v11.4s, v29.8h
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
 	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606bae // sadalp v14.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bcf // sadalp v15.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
-	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
+	WORD $0x4e606baf // sadalp v15.4s, v29.8h
+	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
+	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
+	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
+	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
+	WORD $0x4e606baf // sadalp v15.4s, v29.8h
 kmid_110:
 	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
 	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
-	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
+	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
+	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
+	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
+	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
 	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
 	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606ba6 // sadalp v6.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bc7 // sadalp v7.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
-	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
+	WORD $0x4e606ba7 // sadalp v7.4s, v29.8h
+	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
+	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
+	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
 	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x4e606ba7 // sadalp v7.4s, v29.8h
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
 	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606baa // sadalp v10.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bcb // sadalp v11.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
-	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
+	WORD $0x4e606bab // sadalp v11.4s, v29.8h
+	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
+	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
+	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
 	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x4e606bab // sadalp v11.4s, v29.8h
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
 	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606bae // sadalp v14.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bcf // sadalp v15.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
-	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
+	WORD $0x4e606baf // sadalp v15.4s, v29.8h
+	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
+	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
+	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
+	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
+	WORD $0x4e606baf // sadalp v15.4s, v29.8h
 	SUBS	$1, R25, R25
 	BNE	kloop_110
 	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
 	VLD2R.P	8(R15), [V24.S4, V25.S4]
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
 	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
 	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
-	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
 	VLD2R.P	8(R16), [V24.S4, V25.S4]
-	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
-	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
-	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
-	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
-	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
-	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
-	VLD2R.P	8(R17), [V24.S4, V25.S4]
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
+	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
 	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
 	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
-	WORD $0x4e606bab // sadalp v11.4s, v29.8h
+	VLD2R.P	8(R17), [V24.S4, V25.S4]
+	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x4e606ba7 // sadalp v7.4s, v29.8h
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
 	VLD2R.P	8(R19), [V24.S4, V25.S4]
-	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
-	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
-	WORD $0x4e606bce // sadalp v14.4s, v30.8h
-	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
-	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
-	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x4e606bab // sadalp v11.4s, v29.8h
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
+	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
+	WORD $0x4e606baf // sadalp v15.4s, v29.8h
 	VADDP	V3.S4, V2.S4, V1.S4
 	VADDP	V7.S4, V6.S4, V5.S4
 	VADDP	V11.S4, V10.S4, V9.S4
@@ -5019,142 +5019,142 @@ kloop_111:
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
 	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
-	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
+	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
+	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
+	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
+	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
 	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
 	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606ba6 // sadalp v6.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bc7 // sadalp v7.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
-	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
+	WORD $0x4e606ba7 // sadalp v7.4s, v29.8h
+	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
+	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
+	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
 	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x4e606ba7 // sadalp v7.4s, v29.8h
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
 	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606baa // sadalp v10.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bcb // sadalp v11.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
-	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
+	WORD $0x4e606bab // sadalp v11.4s, v29.8h
+	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
+	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
+	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
 	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x4e606bab // sadalp v11.4s, v29.8h
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
 	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606bae // sadalp v14.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bcf // sadalp v15.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
-	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
+	WORD $0x4e606baf // sadalp v15.4s, v29.8h
+	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
+	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
+	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
+	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
+	WORD $0x4e606baf // sadalp v15.4s, v29.8h
 kmid_111:
 	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
 	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606ba2 // sadalp v2.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bc3 // sadalp v3.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
-	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
+	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
+	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
+	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
+	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
 	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
 	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606ba6 // sadalp v6.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bc7 // sadalp v7.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
-	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
+	WORD $0x4e606ba7 // sadalp v7.4s, v29.8h
+	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
+	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
+	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
 	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x4e606ba7 // sadalp v7.4s, v29.8h
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
 	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606baa // sadalp v10.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bcb // sadalp v11.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
-	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
+	WORD $0x4e606bab // sadalp v11.4s, v29.8h
+	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
+	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
+	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
 	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x4e606bab // sadalp v11.4s, v29.8h
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
 	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
-	WORD $0x0e35c35d // smull v29.8h, v26.8b, v21.8b
-	WORD $0x0e37837d // smlal v29.8h, v27.8b, v23.8b
-	WORD $0x4e606bae // sadalp v14.4s, v29.8h
-	WORD $0x4e31c31e // smull2 v30.8h, v24.16b, v17.16b
-	WORD $0x4e33833e // smlal2 v30.8h, v25.16b, v19.16b
-	WORD $0x4e606bcf // sadalp v15.4s, v30.8h
-	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
-	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
-	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
+	WORD $0x4e606baf // sadalp v15.4s, v29.8h
+	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
+	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
+	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
+	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
+	WORD $0x4e606baf // sadalp v15.4s, v29.8h
 	SUBS	$1, R25, R25
 	BNE	kloop_111
 	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
 	VLD2R.P	8(R15), [V24.S4, V25.S4]
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
 	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
 	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
-	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
 	VLD2R.P	8(R16), [V24.S4, V25.S4]
-	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
-	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
-	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
-	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
-	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
-	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
-	VLD2R.P	8(R17), [V24.S4, V25.S4]
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
+	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
 	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
 	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
-	WORD $0x4e606bab // sadalp v11.4s, v29.8h
+	VLD2R.P	8(R17), [V24.S4, V25.S4]
+	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x4e606ba7 // sadalp v7.4s, v29.8h
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
 	VLD2R.P	8(R19), [V24.S4, V25.S4]
-	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
-	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
-	WORD $0x4e606bce // sadalp v14.4s, v30.8h
-	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
-	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
-	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x4e606bab // sadalp v11.4s, v29.8h
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
+	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
+	WORD $0x4e606baf // sadalp v15.4s, v29.8h
 	VADDP	V3.S4, V2.S4, V1.S4
 	VADDP	V7.S4, V6.S4, V5.S4
 	VADDP	V11.S4, V10.S4, V9.S4
@@ -5376,32 +5376,32 @@ rowgrp_010:
 	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
 	VLD2R.P	8(R15), [V24.S4, V25.S4]
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
 	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
 	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
-	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
 	VLD2R.P	8(R16), [V24.S4, V25.S4]
-	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
-	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
-	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
-	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
-	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
-	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
-	VLD2R.P	8(R17), [V24.S4, V25.S4]
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
+	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
 	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
 	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
-	WORD $0x4e606bab // sadalp v11.4s, v29.8h
+	VLD2R.P	8(R17), [V24.S4, V25.S4]
+	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x4e606ba7 // sadalp v7.4s, v29.8h
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
 	VLD2R.P	8(R19), [V24.S4, V25.S4]
-	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
-	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
-	WORD $0x4e606bce // sadalp v14.4s, v30.8h
-	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
-	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
-	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x4e606bab // sadalp v11.4s, v29.8h
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
+	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
+	WORD $0x4e606baf // sadalp v15.4s, v29.8h
 	VADDP	V3.S4, V2.S4, V1.S4
 	VADDP	V7.S4, V6.S4, V5.S4
 	VADDP	V11.S4, V10.S4, V9.S4
@@ -5497,32 +5497,32 @@ rowgrp_011:
 	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
 	VLD2R.P	8(R15), [V24.S4, V25.S4]
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
 	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
 	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
-	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
 	VLD2R.P	8(R16), [V24.S4, V25.S4]
-	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
-	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
-	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
-	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
-	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
-	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
-	VLD2R.P	8(R17), [V24.S4, V25.S4]
+	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
-	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
-	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
+	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
 	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
 	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
-	WORD $0x4e606bab // sadalp v11.4s, v29.8h
+	VLD2R.P	8(R17), [V24.S4, V25.S4]
+	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x4e606ba7 // sadalp v7.4s, v29.8h
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
 	VLD2R.P	8(R19), [V24.S4, V25.S4]
-	WORD $0x0e31c31e // smull v30.8h, v24.8b, v17.8b
-	WORD $0x0e33833e // smlal v30.8h, v25.8b, v19.8b
-	WORD $0x4e606bce // sadalp v14.4s, v30.8h
-	WORD $0x4e31c31f // smull2 v31.8h, v24.16b, v17.16b
-	WORD $0x4e33833f // smlal2 v31.8h, v25.16b, v19.16b
-	WORD $0x4e606bef // sadalp v15.4s, v31.8h
+	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
+	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
+	WORD $0x4e606bab // sadalp v11.4s, v29.8h
+	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
+	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
+	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
+	WORD $0x4e606baf // sadalp v15.4s, v29.8h
 	VADDP	V3.S4, V2.S4, V1.S4
 	VADDP	V7.S4, V6.S4, V5.S4
 	VADDP	V11.S4, V10.S4, V9.S4
