@@ -839,30 +839,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -875,30 +875,30 @@ quad:
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c354 // smull v20.8h, v26.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -911,30 +911,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368374 // smlal v20.8h, v27.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -953,30 +953,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36833f // smlal v31.8h, v25.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368333 // smlal v19.8h, v25.8b, v22.8b
-	WORD $0x4e368334 // smlal2 v20.8h, v25.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368333 // smlal2 v19.8h, v25.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e368354 // smlal v20.8h, v26.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e36835f // smlal2 v31.8h, v26.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -986,24 +986,24 @@ quad:
 	VLD1.P	(R19)(R21), [V28.B16]
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c393 // smull v19.8h, v28.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c394 // smull2 v20.8h, v28.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -1034,30 +1034,30 @@ qpair:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -1070,30 +1070,30 @@ qpair:
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c354 // smull v20.8h, v26.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -1106,30 +1106,30 @@ qpair:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368374 // smlal v20.8h, v27.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -1152,30 +1152,30 @@ qone:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36833f // smlal v31.8h, v25.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368333 // smlal v19.8h, v25.8b, v22.8b
-	WORD $0x4e368334 // smlal2 v20.8h, v25.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368333 // smlal2 v19.8h, v25.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e368354 // smlal v20.8h, v26.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e36835f // smlal2 v31.8h, v26.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -1185,24 +1185,24 @@ qone:
 	VLD1.P	(R19)(R21), [V28.B16]
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c393 // smull v19.8h, v28.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c394 // smull2 v20.8h, v28.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -1901,30 +1901,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -1934,24 +1934,24 @@ quad:
 	VLD1.P	(R19)(R21), [V23.B16]
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -1971,30 +1971,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -2004,24 +2004,24 @@ quad:
 	VLD1.P	(R19)(R21), [V23.B16]
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -2041,30 +2041,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -2074,24 +2074,24 @@ quad:
 	VLD1.P	(R19)(R21), [V23.B16]
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -2118,30 +2118,30 @@ qrow:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -2151,24 +2151,24 @@ qrow:
 	VLD1.P	(R19)(R21), [V23.B16]
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -3816,30 +3816,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -3852,30 +3852,30 @@ quad:
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c354 // smull v20.8h, v26.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -3888,30 +3888,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368374 // smlal v20.8h, v27.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -3924,30 +3924,30 @@ quad:
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36837f // smlal v31.8h, v27.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c314 // smull v20.8h, v24.8b, v21.8b
+	WORD $0x4e368373 // smlal2 v19.8h, v27.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c31f // smull2 v31.8h, v24.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -3960,30 +3960,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -4008,30 +4008,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -4044,30 +4044,30 @@ quad:
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c354 // smull v20.8h, v26.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -4080,30 +4080,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368374 // smlal v20.8h, v27.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -4116,30 +4116,30 @@ quad:
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36837f // smlal v31.8h, v27.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c314 // smull v20.8h, v24.8b, v21.8b
+	WORD $0x4e368373 // smlal2 v19.8h, v27.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c31f // smull2 v31.8h, v24.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -4152,30 +4152,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -4194,30 +4194,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36833f // smlal v31.8h, v25.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368333 // smlal v19.8h, v25.8b, v22.8b
-	WORD $0x4e368334 // smlal2 v20.8h, v25.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368333 // smlal2 v19.8h, v25.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e368354 // smlal v20.8h, v26.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e36835f // smlal2 v31.8h, v26.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -4230,30 +4230,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e36837f // smlal v31.8h, v27.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368373 // smlal2 v19.8h, v27.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c393 // smull v19.8h, v28.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c394 // smull2 v20.8h, v28.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -4263,24 +4263,24 @@ quad:
 	VLD1.P	(R19)(R21), [V30.B16]
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e35c39f // smull v31.8h, v28.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c393 // smull2 v19.8h, v28.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c393 // smull v19.8h, v28.8b, v21.8b
-	WORD $0x4e35c394 // smull2 v20.8h, v28.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3d3 // smull v19.8h, v30.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3d4 // smull2 v20.8h, v30.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -4311,30 +4311,30 @@ qpair:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -4347,30 +4347,30 @@ qpair:
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c354 // smull v20.8h, v26.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -4383,30 +4383,30 @@ qpair:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368374 // smlal v20.8h, v27.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -4419,30 +4419,30 @@ qpair:
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36837f // smlal v31.8h, v27.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c314 // smull v20.8h, v24.8b, v21.8b
+	WORD $0x4e368373 // smlal2 v19.8h, v27.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c31f // smull2 v31.8h, v24.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -4455,30 +4455,30 @@ qpair:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -4501,30 +4501,30 @@ qone:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36833f // smlal v31.8h, v25.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368333 // smlal v19.8h, v25.8b, v22.8b
-	WORD $0x4e368334 // smlal2 v20.8h, v25.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368333 // smlal2 v19.8h, v25.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e368354 // smlal v20.8h, v26.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e36835f // smlal2 v31.8h, v26.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -4537,30 +4537,30 @@ qone:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e36837f // smlal v31.8h, v27.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368373 // smlal2 v19.8h, v27.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c393 // smull v19.8h, v28.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c394 // smull2 v20.8h, v28.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -4570,24 +4570,24 @@ qone:
 	VLD1.P	(R19)(R21), [V30.B16]
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e35c39f // smull v31.8h, v28.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c393 // smull2 v19.8h, v28.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c393 // smull v19.8h, v28.8b, v21.8b
-	WORD $0x4e35c394 // smull2 v20.8h, v28.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3d3 // smull v19.8h, v30.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3d4 // smull2 v20.8h, v30.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -5658,30 +5658,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -5694,30 +5694,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -5727,24 +5727,24 @@ quad:
 	VLD1.P	(R19)(R21), [V25.B16]
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e35c3bf // smull v31.8h, v29.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c3b3 // smull2 v19.8h, v29.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -5764,30 +5764,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -5800,30 +5800,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -5833,24 +5833,24 @@ quad:
 	VLD1.P	(R19)(R21), [V25.B16]
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e35c3bf // smull v31.8h, v29.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c3b3 // smull2 v19.8h, v29.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -5870,30 +5870,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -5906,30 +5906,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -5939,24 +5939,24 @@ quad:
 	VLD1.P	(R19)(R21), [V25.B16]
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e35c3bf // smull v31.8h, v29.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c3b3 // smull2 v19.8h, v29.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -5976,30 +5976,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -6012,30 +6012,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -6045,24 +6045,24 @@ quad:
 	VLD1.P	(R19)(R21), [V25.B16]
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e35c3bf // smull v31.8h, v29.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c3b3 // smull2 v19.8h, v29.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -6082,30 +6082,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -6118,30 +6118,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -6151,24 +6151,24 @@ quad:
 	VLD1.P	(R19)(R21), [V25.B16]
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e35c3bf // smull v31.8h, v29.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c3b3 // smull2 v19.8h, v29.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -6195,30 +6195,30 @@ qrow:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -6231,30 +6231,30 @@ qrow:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -6264,24 +6264,24 @@ qrow:
 	VLD1.P	(R19)(R21), [V25.B16]
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e35c3bf // smull v31.8h, v29.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c3b3 // smull2 v19.8h, v29.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -8833,30 +8833,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -8869,30 +8869,30 @@ quad:
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c354 // smull v20.8h, v26.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -8905,30 +8905,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368374 // smlal v20.8h, v27.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -8941,30 +8941,30 @@ quad:
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36837f // smlal v31.8h, v27.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c314 // smull v20.8h, v24.8b, v21.8b
+	WORD $0x4e368373 // smlal2 v19.8h, v27.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c31f // smull2 v31.8h, v24.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -8977,30 +8977,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -9013,30 +9013,30 @@ quad:
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c354 // smull v20.8h, v26.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -9049,30 +9049,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368374 // smlal v20.8h, v27.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -9097,30 +9097,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -9133,30 +9133,30 @@ quad:
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c354 // smull v20.8h, v26.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -9169,30 +9169,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368374 // smlal v20.8h, v27.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -9205,30 +9205,30 @@ quad:
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36837f // smlal v31.8h, v27.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c314 // smull v20.8h, v24.8b, v21.8b
+	WORD $0x4e368373 // smlal2 v19.8h, v27.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c31f // smull2 v31.8h, v24.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -9241,30 +9241,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -9277,30 +9277,30 @@ quad:
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c354 // smull v20.8h, v26.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -9313,30 +9313,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368374 // smlal v20.8h, v27.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -9361,30 +9361,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -9397,30 +9397,30 @@ quad:
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c354 // smull v20.8h, v26.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -9433,30 +9433,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368374 // smlal v20.8h, v27.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -9469,30 +9469,30 @@ quad:
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36837f // smlal v31.8h, v27.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c314 // smull v20.8h, v24.8b, v21.8b
+	WORD $0x4e368373 // smlal2 v19.8h, v27.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c31f // smull2 v31.8h, v24.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -9505,30 +9505,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -9541,30 +9541,30 @@ quad:
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c354 // smull v20.8h, v26.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -9577,30 +9577,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368374 // smlal v20.8h, v27.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -9619,30 +9619,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36833f // smlal v31.8h, v25.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368333 // smlal v19.8h, v25.8b, v22.8b
-	WORD $0x4e368334 // smlal2 v20.8h, v25.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368333 // smlal2 v19.8h, v25.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e368354 // smlal v20.8h, v26.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e36835f // smlal2 v31.8h, v26.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -9655,30 +9655,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e36837f // smlal v31.8h, v27.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368373 // smlal2 v19.8h, v27.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c393 // smull v19.8h, v28.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c394 // smull2 v20.8h, v28.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -9691,30 +9691,30 @@ quad:
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c39f // smull v31.8h, v28.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c393 // smull2 v19.8h, v28.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c393 // smull v19.8h, v28.8b, v21.8b
-	WORD $0x4e35c394 // smull2 v20.8h, v28.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3d3 // smull v19.8h, v30.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3d4 // smull2 v20.8h, v30.16b, v21.16b
 	WORD $0x0e3682f3 // smlal v19.8h, v23.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3682f4 // smlal2 v20.8h, v23.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -9724,24 +9724,24 @@ quad:
 	VLD1.P	(R19)(R21), [V24.B16]
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e35c3df // smull v31.8h, v30.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c3d3 // smull2 v19.8h, v30.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c3d3 // smull v19.8h, v30.8b, v21.8b
-	WORD $0x4e35c3d4 // smull2 v20.8h, v30.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -9772,30 +9772,30 @@ qpair:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -9808,30 +9808,30 @@ qpair:
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c354 // smull v20.8h, v26.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -9844,30 +9844,30 @@ qpair:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368374 // smlal v20.8h, v27.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -9880,30 +9880,30 @@ qpair:
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36837f // smlal v31.8h, v27.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c314 // smull v20.8h, v24.8b, v21.8b
+	WORD $0x4e368373 // smlal2 v19.8h, v27.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c31f // smull2 v31.8h, v24.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -9916,30 +9916,30 @@ qpair:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -9952,30 +9952,30 @@ qpair:
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c354 // smull v20.8h, v26.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -9988,30 +9988,30 @@ qpair:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368374 // smlal v20.8h, v27.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -10034,30 +10034,30 @@ qone:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36833f // smlal v31.8h, v25.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368333 // smlal v19.8h, v25.8b, v22.8b
-	WORD $0x4e368334 // smlal2 v20.8h, v25.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368333 // smlal2 v19.8h, v25.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e368354 // smlal v20.8h, v26.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e36835f // smlal2 v31.8h, v26.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -10070,30 +10070,30 @@ qone:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e36837f // smlal v31.8h, v27.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368373 // smlal2 v19.8h, v27.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c393 // smull v19.8h, v28.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c394 // smull2 v20.8h, v28.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -10106,30 +10106,30 @@ qone:
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c39f // smull v31.8h, v28.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c393 // smull2 v19.8h, v28.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c393 // smull v19.8h, v28.8b, v21.8b
-	WORD $0x4e35c394 // smull2 v20.8h, v28.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3d3 // smull v19.8h, v30.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3d4 // smull2 v20.8h, v30.16b, v21.16b
 	WORD $0x0e3682f3 // smlal v19.8h, v23.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3682f4 // smlal2 v20.8h, v23.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -10139,24 +10139,24 @@ qone:
 	VLD1.P	(R19)(R21), [V24.B16]
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e35c3df // smull v31.8h, v30.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c3d3 // smull2 v19.8h, v30.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c3d3 // smull v19.8h, v30.8b, v21.8b
-	WORD $0x4e35c3d4 // smull2 v20.8h, v30.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -11731,30 +11731,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -11767,30 +11767,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -11803,30 +11803,30 @@ quad:
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c3bf // smull v31.8h, v29.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c3b3 // smull2 v19.8h, v29.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368314 // smlal v20.8h, v24.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36831f // smlal2 v31.8h, v24.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -11836,24 +11836,24 @@ quad:
 	VLD1.P	(R19)(R21), [V27.B16]
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -11873,30 +11873,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -11909,30 +11909,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -11945,30 +11945,30 @@ quad:
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c3bf // smull v31.8h, v29.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c3b3 // smull2 v19.8h, v29.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368314 // smlal v20.8h, v24.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36831f // smlal2 v31.8h, v24.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -11978,24 +11978,24 @@ quad:
 	VLD1.P	(R19)(R21), [V27.B16]
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -12015,30 +12015,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -12051,30 +12051,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -12087,30 +12087,30 @@ quad:
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c3bf // smull v31.8h, v29.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c3b3 // smull2 v19.8h, v29.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368314 // smlal v20.8h, v24.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36831f // smlal2 v31.8h, v24.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -12120,24 +12120,24 @@ quad:
 	VLD1.P	(R19)(R21), [V27.B16]
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -12157,30 +12157,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -12193,30 +12193,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -12229,30 +12229,30 @@ quad:
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c3bf // smull v31.8h, v29.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c3b3 // smull2 v19.8h, v29.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368314 // smlal v20.8h, v24.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36831f // smlal2 v31.8h, v24.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -12262,24 +12262,24 @@ quad:
 	VLD1.P	(R19)(R21), [V27.B16]
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -12299,30 +12299,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -12335,30 +12335,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -12371,30 +12371,30 @@ quad:
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c3bf // smull v31.8h, v29.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c3b3 // smull2 v19.8h, v29.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368314 // smlal v20.8h, v24.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36831f // smlal2 v31.8h, v24.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -12404,24 +12404,24 @@ quad:
 	VLD1.P	(R19)(R21), [V27.B16]
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -12441,30 +12441,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -12477,30 +12477,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -12513,30 +12513,30 @@ quad:
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c3bf // smull v31.8h, v29.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c3b3 // smull2 v19.8h, v29.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368314 // smlal v20.8h, v24.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36831f // smlal2 v31.8h, v24.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -12546,24 +12546,24 @@ quad:
 	VLD1.P	(R19)(R21), [V27.B16]
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -12583,30 +12583,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -12619,30 +12619,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -12655,30 +12655,30 @@ quad:
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c3bf // smull v31.8h, v29.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c3b3 // smull2 v19.8h, v29.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368314 // smlal v20.8h, v24.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36831f // smlal2 v31.8h, v24.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -12688,24 +12688,24 @@ quad:
 	VLD1.P	(R19)(R21), [V27.B16]
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -12732,30 +12732,30 @@ qrow:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -12768,30 +12768,30 @@ qrow:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -12804,30 +12804,30 @@ qrow:
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c3bf // smull v31.8h, v29.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c3b3 // smull2 v19.8h, v29.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368314 // smlal v20.8h, v24.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36831f // smlal2 v31.8h, v24.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -12837,24 +12837,24 @@ qrow:
 	VLD1.P	(R19)(R21), [V27.B16]
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -16582,30 +16582,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -16618,30 +16618,30 @@ quad:
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c354 // smull v20.8h, v26.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -16654,30 +16654,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368374 // smlal v20.8h, v27.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -16690,30 +16690,30 @@ quad:
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36837f // smlal v31.8h, v27.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c314 // smull v20.8h, v24.8b, v21.8b
+	WORD $0x4e368373 // smlal2 v19.8h, v27.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c31f // smull2 v31.8h, v24.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -16726,30 +16726,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -16762,30 +16762,30 @@ quad:
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c354 // smull v20.8h, v26.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -16798,30 +16798,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368374 // smlal v20.8h, v27.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -16834,30 +16834,30 @@ quad:
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36837f // smlal v31.8h, v27.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c314 // smull v20.8h, v24.8b, v21.8b
+	WORD $0x4e368373 // smlal2 v19.8h, v27.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c31f // smull2 v31.8h, v24.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -16870,30 +16870,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -16918,30 +16918,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -16954,30 +16954,30 @@ quad:
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c354 // smull v20.8h, v26.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -16990,30 +16990,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368374 // smlal v20.8h, v27.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -17026,30 +17026,30 @@ quad:
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36837f // smlal v31.8h, v27.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c314 // smull v20.8h, v24.8b, v21.8b
+	WORD $0x4e368373 // smlal2 v19.8h, v27.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c31f // smull2 v31.8h, v24.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -17062,30 +17062,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -17098,30 +17098,30 @@ quad:
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c354 // smull v20.8h, v26.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -17134,30 +17134,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368374 // smlal v20.8h, v27.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -17170,30 +17170,30 @@ quad:
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36837f // smlal v31.8h, v27.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c314 // smull v20.8h, v24.8b, v21.8b
+	WORD $0x4e368373 // smlal2 v19.8h, v27.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c31f // smull2 v31.8h, v24.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -17206,30 +17206,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -17254,30 +17254,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -17290,30 +17290,30 @@ quad:
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c354 // smull v20.8h, v26.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -17326,30 +17326,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368374 // smlal v20.8h, v27.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -17362,30 +17362,30 @@ quad:
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36837f // smlal v31.8h, v27.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c314 // smull v20.8h, v24.8b, v21.8b
+	WORD $0x4e368373 // smlal2 v19.8h, v27.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c31f // smull2 v31.8h, v24.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -17398,30 +17398,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -17434,30 +17434,30 @@ quad:
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c354 // smull v20.8h, v26.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -17470,30 +17470,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368374 // smlal v20.8h, v27.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -17506,30 +17506,30 @@ quad:
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36837f // smlal v31.8h, v27.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c314 // smull v20.8h, v24.8b, v21.8b
+	WORD $0x4e368373 // smlal2 v19.8h, v27.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c31f // smull2 v31.8h, v24.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -17542,30 +17542,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -17590,30 +17590,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -17626,30 +17626,30 @@ quad:
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c354 // smull v20.8h, v26.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -17662,30 +17662,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368374 // smlal v20.8h, v27.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -17698,30 +17698,30 @@ quad:
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36837f // smlal v31.8h, v27.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c314 // smull v20.8h, v24.8b, v21.8b
+	WORD $0x4e368373 // smlal2 v19.8h, v27.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c31f // smull2 v31.8h, v24.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -17734,30 +17734,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -17770,30 +17770,30 @@ quad:
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c354 // smull v20.8h, v26.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -17806,30 +17806,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368374 // smlal v20.8h, v27.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -17842,30 +17842,30 @@ quad:
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36837f // smlal v31.8h, v27.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c314 // smull v20.8h, v24.8b, v21.8b
+	WORD $0x4e368373 // smlal2 v19.8h, v27.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c31f // smull2 v31.8h, v24.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -17878,30 +17878,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -17920,30 +17920,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36833f // smlal v31.8h, v25.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368333 // smlal v19.8h, v25.8b, v22.8b
-	WORD $0x4e368334 // smlal2 v20.8h, v25.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368333 // smlal2 v19.8h, v25.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e368354 // smlal v20.8h, v26.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e36835f // smlal2 v31.8h, v26.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -17956,30 +17956,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e36837f // smlal v31.8h, v27.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368373 // smlal2 v19.8h, v27.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c393 // smull v19.8h, v28.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c394 // smull2 v20.8h, v28.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -17992,30 +17992,30 @@ quad:
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c39f // smull v31.8h, v28.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c393 // smull2 v19.8h, v28.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c393 // smull v19.8h, v28.8b, v21.8b
-	WORD $0x4e35c394 // smull2 v20.8h, v28.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3d3 // smull v19.8h, v30.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3d4 // smull2 v20.8h, v30.16b, v21.16b
 	WORD $0x0e3682f3 // smlal v19.8h, v23.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3682f4 // smlal2 v20.8h, v23.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -18028,30 +18028,30 @@ quad:
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c3df // smull v31.8h, v30.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c3d3 // smull2 v19.8h, v30.16b, v21.16b
+	WORD $0x0e3682ff // smlal v31.8h, v23.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c3d3 // smull v19.8h, v30.8b, v21.8b
-	WORD $0x4e35c3d4 // smull2 v20.8h, v30.16b, v21.16b
-	WORD $0x0e3682f3 // smlal v19.8h, v23.8b, v22.8b
-	WORD $0x4e3682f4 // smlal2 v20.8h, v23.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3682f3 // smlal2 v19.8h, v23.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368314 // smlal v20.8h, v24.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36831f // smlal2 v31.8h, v24.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368333 // smlal v19.8h, v25.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368334 // smlal2 v20.8h, v25.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -18061,24 +18061,24 @@ quad:
 	VLD1.P	(R19)(R21), [V26.B16]
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -18109,30 +18109,30 @@ qpair:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -18145,30 +18145,30 @@ qpair:
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c354 // smull v20.8h, v26.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -18181,30 +18181,30 @@ qpair:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368374 // smlal v20.8h, v27.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -18217,30 +18217,30 @@ qpair:
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36837f // smlal v31.8h, v27.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c314 // smull v20.8h, v24.8b, v21.8b
+	WORD $0x4e368373 // smlal2 v19.8h, v27.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c31f // smull2 v31.8h, v24.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -18253,30 +18253,30 @@ qpair:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -18289,30 +18289,30 @@ qpair:
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c354 // smull v20.8h, v26.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -18325,30 +18325,30 @@ qpair:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368374 // smlal v20.8h, v27.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -18361,30 +18361,30 @@ qpair:
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36837f // smlal v31.8h, v27.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c314 // smull v20.8h, v24.8b, v21.8b
+	WORD $0x4e368373 // smlal2 v19.8h, v27.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c31f // smull2 v31.8h, v24.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -18397,30 +18397,30 @@ qpair:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -18443,30 +18443,30 @@ qone:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36833f // smlal v31.8h, v25.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368333 // smlal v19.8h, v25.8b, v22.8b
-	WORD $0x4e368334 // smlal2 v20.8h, v25.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368333 // smlal2 v19.8h, v25.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e368354 // smlal v20.8h, v26.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e36835f // smlal2 v31.8h, v26.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -18479,30 +18479,30 @@ qone:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e36837f // smlal v31.8h, v27.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368373 // smlal2 v19.8h, v27.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c393 // smull v19.8h, v28.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c394 // smull2 v20.8h, v28.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -18515,30 +18515,30 @@ qone:
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c39f // smull v31.8h, v28.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c393 // smull2 v19.8h, v28.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c393 // smull v19.8h, v28.8b, v21.8b
-	WORD $0x4e35c394 // smull2 v20.8h, v28.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3d3 // smull v19.8h, v30.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3d4 // smull2 v20.8h, v30.16b, v21.16b
 	WORD $0x0e3682f3 // smlal v19.8h, v23.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3682f4 // smlal2 v20.8h, v23.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -18551,30 +18551,30 @@ qone:
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c3df // smull v31.8h, v30.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c3d3 // smull2 v19.8h, v30.16b, v21.16b
+	WORD $0x0e3682ff // smlal v31.8h, v23.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c3d3 // smull v19.8h, v30.8b, v21.8b
-	WORD $0x4e35c3d4 // smull2 v20.8h, v30.16b, v21.16b
-	WORD $0x0e3682f3 // smlal v19.8h, v23.8b, v22.8b
-	WORD $0x4e3682f4 // smlal2 v20.8h, v23.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3682f3 // smlal2 v19.8h, v23.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368314 // smlal v20.8h, v24.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36831f // smlal2 v31.8h, v24.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368333 // smlal v19.8h, v25.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368334 // smlal2 v20.8h, v25.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -18584,24 +18584,24 @@ qone:
 	VLD1.P	(R19)(R21), [V26.B16]
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -20812,30 +20812,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -20848,30 +20848,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -20884,30 +20884,30 @@ quad:
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c3bf // smull v31.8h, v29.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c3b3 // smull2 v19.8h, v29.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368314 // smlal v20.8h, v24.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36831f // smlal2 v31.8h, v24.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -20920,30 +20920,30 @@ quad:
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36831f // smlal v31.8h, v24.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368313 // smlal2 v19.8h, v24.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e368354 // smlal v20.8h, v26.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e36835f // smlal2 v31.8h, v26.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -20953,24 +20953,24 @@ quad:
 	VLD1.P	(R19)(R21), [V29.B16]
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -20990,30 +20990,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -21026,30 +21026,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -21062,30 +21062,30 @@ quad:
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c3bf // smull v31.8h, v29.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c3b3 // smull2 v19.8h, v29.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368314 // smlal v20.8h, v24.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36831f // smlal2 v31.8h, v24.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -21098,30 +21098,30 @@ quad:
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36831f // smlal v31.8h, v24.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368313 // smlal2 v19.8h, v24.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e368354 // smlal v20.8h, v26.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e36835f // smlal2 v31.8h, v26.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -21131,24 +21131,24 @@ quad:
 	VLD1.P	(R19)(R21), [V29.B16]
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -21168,30 +21168,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -21204,30 +21204,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -21240,30 +21240,30 @@ quad:
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c3bf // smull v31.8h, v29.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c3b3 // smull2 v19.8h, v29.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368314 // smlal v20.8h, v24.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36831f // smlal2 v31.8h, v24.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -21276,30 +21276,30 @@ quad:
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36831f // smlal v31.8h, v24.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368313 // smlal2 v19.8h, v24.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e368354 // smlal v20.8h, v26.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e36835f // smlal2 v31.8h, v26.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -21309,24 +21309,24 @@ quad:
 	VLD1.P	(R19)(R21), [V29.B16]
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -21346,30 +21346,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -21382,30 +21382,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -21418,30 +21418,30 @@ quad:
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c3bf // smull v31.8h, v29.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c3b3 // smull2 v19.8h, v29.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368314 // smlal v20.8h, v24.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36831f // smlal2 v31.8h, v24.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -21454,30 +21454,30 @@ quad:
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36831f // smlal v31.8h, v24.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368313 // smlal2 v19.8h, v24.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e368354 // smlal v20.8h, v26.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e36835f // smlal2 v31.8h, v26.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -21487,24 +21487,24 @@ quad:
 	VLD1.P	(R19)(R21), [V29.B16]
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -21524,30 +21524,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -21560,30 +21560,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -21596,30 +21596,30 @@ quad:
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c3bf // smull v31.8h, v29.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c3b3 // smull2 v19.8h, v29.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368314 // smlal v20.8h, v24.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36831f // smlal2 v31.8h, v24.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -21632,30 +21632,30 @@ quad:
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36831f // smlal v31.8h, v24.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368313 // smlal2 v19.8h, v24.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e368354 // smlal v20.8h, v26.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e36835f // smlal2 v31.8h, v26.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -21665,24 +21665,24 @@ quad:
 	VLD1.P	(R19)(R21), [V29.B16]
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -21702,30 +21702,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -21738,30 +21738,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -21774,30 +21774,30 @@ quad:
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c3bf // smull v31.8h, v29.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c3b3 // smull2 v19.8h, v29.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368314 // smlal v20.8h, v24.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36831f // smlal2 v31.8h, v24.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -21810,30 +21810,30 @@ quad:
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36831f // smlal v31.8h, v24.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368313 // smlal2 v19.8h, v24.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e368354 // smlal v20.8h, v26.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e36835f // smlal2 v31.8h, v26.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -21843,24 +21843,24 @@ quad:
 	VLD1.P	(R19)(R21), [V29.B16]
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -21880,30 +21880,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -21916,30 +21916,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -21952,30 +21952,30 @@ quad:
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c3bf // smull v31.8h, v29.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c3b3 // smull2 v19.8h, v29.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368314 // smlal v20.8h, v24.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36831f // smlal2 v31.8h, v24.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -21988,30 +21988,30 @@ quad:
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36831f // smlal v31.8h, v24.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368313 // smlal2 v19.8h, v24.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e368354 // smlal v20.8h, v26.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e36835f // smlal2 v31.8h, v26.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -22021,24 +22021,24 @@ quad:
 	VLD1.P	(R19)(R21), [V29.B16]
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -22058,30 +22058,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -22094,30 +22094,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -22130,30 +22130,30 @@ quad:
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c3bf // smull v31.8h, v29.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c3b3 // smull2 v19.8h, v29.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368314 // smlal v20.8h, v24.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36831f // smlal2 v31.8h, v24.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -22166,30 +22166,30 @@ quad:
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36831f // smlal v31.8h, v24.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368313 // smlal2 v19.8h, v24.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e368354 // smlal v20.8h, v26.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e36835f // smlal2 v31.8h, v26.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -22199,24 +22199,24 @@ quad:
 	VLD1.P	(R19)(R21), [V29.B16]
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -22236,30 +22236,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -22272,30 +22272,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -22308,30 +22308,30 @@ quad:
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c3bf // smull v31.8h, v29.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c3b3 // smull2 v19.8h, v29.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368314 // smlal v20.8h, v24.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36831f // smlal2 v31.8h, v24.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -22344,30 +22344,30 @@ quad:
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36831f // smlal v31.8h, v24.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368313 // smlal2 v19.8h, v24.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e368354 // smlal v20.8h, v26.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e36835f // smlal2 v31.8h, v26.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -22377,24 +22377,24 @@ quad:
 	VLD1.P	(R19)(R21), [V29.B16]
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -22421,30 +22421,30 @@ qrow:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -22457,30 +22457,30 @@ qrow:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -22493,30 +22493,30 @@ qrow:
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c3bf // smull v31.8h, v29.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c3b3 // smull2 v19.8h, v29.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368314 // smlal v20.8h, v24.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36831f // smlal2 v31.8h, v24.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -22529,30 +22529,30 @@ qrow:
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36831f // smlal v31.8h, v24.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368313 // smlal2 v19.8h, v24.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e368354 // smlal v20.8h, v26.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e36835f // smlal2 v31.8h, v26.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -22562,24 +22562,24 @@ qrow:
 	VLD1.P	(R19)(R21), [V29.B16]
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -27755,30 +27755,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -27791,30 +27791,30 @@ quad:
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c354 // smull v20.8h, v26.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -27827,30 +27827,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368374 // smlal v20.8h, v27.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -27863,30 +27863,30 @@ quad:
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36837f // smlal v31.8h, v27.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c314 // smull v20.8h, v24.8b, v21.8b
+	WORD $0x4e368373 // smlal2 v19.8h, v27.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c31f // smull2 v31.8h, v24.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -27899,30 +27899,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -27935,30 +27935,30 @@ quad:
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c354 // smull v20.8h, v26.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -27971,30 +27971,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368374 // smlal v20.8h, v27.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -28007,30 +28007,30 @@ quad:
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36837f // smlal v31.8h, v27.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c314 // smull v20.8h, v24.8b, v21.8b
+	WORD $0x4e368373 // smlal2 v19.8h, v27.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c31f // smull2 v31.8h, v24.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -28043,30 +28043,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -28079,30 +28079,30 @@ quad:
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c354 // smull v20.8h, v26.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -28115,30 +28115,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368374 // smlal v20.8h, v27.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -28163,30 +28163,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -28199,30 +28199,30 @@ quad:
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c354 // smull v20.8h, v26.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -28235,30 +28235,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368374 // smlal v20.8h, v27.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -28271,30 +28271,30 @@ quad:
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36837f // smlal v31.8h, v27.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c314 // smull v20.8h, v24.8b, v21.8b
+	WORD $0x4e368373 // smlal2 v19.8h, v27.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c31f // smull2 v31.8h, v24.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -28307,30 +28307,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -28343,30 +28343,30 @@ quad:
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c354 // smull v20.8h, v26.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -28379,30 +28379,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368374 // smlal v20.8h, v27.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -28415,30 +28415,30 @@ quad:
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36837f // smlal v31.8h, v27.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c314 // smull v20.8h, v24.8b, v21.8b
+	WORD $0x4e368373 // smlal2 v19.8h, v27.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c31f // smull2 v31.8h, v24.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -28451,30 +28451,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -28487,30 +28487,30 @@ quad:
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c354 // smull v20.8h, v26.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -28523,30 +28523,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368374 // smlal v20.8h, v27.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -28571,30 +28571,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -28607,30 +28607,30 @@ quad:
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c354 // smull v20.8h, v26.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -28643,30 +28643,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368374 // smlal v20.8h, v27.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -28679,30 +28679,30 @@ quad:
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36837f // smlal v31.8h, v27.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c314 // smull v20.8h, v24.8b, v21.8b
+	WORD $0x4e368373 // smlal2 v19.8h, v27.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c31f // smull2 v31.8h, v24.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -28715,30 +28715,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -28751,30 +28751,30 @@ quad:
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c354 // smull v20.8h, v26.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -28787,30 +28787,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368374 // smlal v20.8h, v27.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -28823,30 +28823,30 @@ quad:
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36837f // smlal v31.8h, v27.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c314 // smull v20.8h, v24.8b, v21.8b
+	WORD $0x4e368373 // smlal2 v19.8h, v27.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c31f // smull2 v31.8h, v24.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -28859,30 +28859,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -28895,30 +28895,30 @@ quad:
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c354 // smull v20.8h, v26.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -28931,30 +28931,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368374 // smlal v20.8h, v27.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -28979,30 +28979,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -29015,30 +29015,30 @@ quad:
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c354 // smull v20.8h, v26.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -29051,30 +29051,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368374 // smlal v20.8h, v27.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -29087,30 +29087,30 @@ quad:
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36837f // smlal v31.8h, v27.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c314 // smull v20.8h, v24.8b, v21.8b
+	WORD $0x4e368373 // smlal2 v19.8h, v27.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c31f // smull2 v31.8h, v24.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -29123,30 +29123,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -29159,30 +29159,30 @@ quad:
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c354 // smull v20.8h, v26.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -29195,30 +29195,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368374 // smlal v20.8h, v27.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -29231,30 +29231,30 @@ quad:
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36837f // smlal v31.8h, v27.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c314 // smull v20.8h, v24.8b, v21.8b
+	WORD $0x4e368373 // smlal2 v19.8h, v27.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c31f // smull2 v31.8h, v24.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -29267,30 +29267,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -29303,30 +29303,30 @@ quad:
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c354 // smull v20.8h, v26.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -29339,30 +29339,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368374 // smlal v20.8h, v27.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -29387,30 +29387,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -29423,30 +29423,30 @@ quad:
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c354 // smull v20.8h, v26.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -29459,30 +29459,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368374 // smlal v20.8h, v27.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -29495,30 +29495,30 @@ quad:
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36837f // smlal v31.8h, v27.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c314 // smull v20.8h, v24.8b, v21.8b
+	WORD $0x4e368373 // smlal2 v19.8h, v27.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c31f // smull2 v31.8h, v24.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -29531,30 +29531,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -29567,30 +29567,30 @@ quad:
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c354 // smull v20.8h, v26.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -29603,30 +29603,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368374 // smlal v20.8h, v27.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -29639,30 +29639,30 @@ quad:
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36837f // smlal v31.8h, v27.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c314 // smull v20.8h, v24.8b, v21.8b
+	WORD $0x4e368373 // smlal2 v19.8h, v27.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c31f // smull2 v31.8h, v24.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -29675,30 +29675,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -29711,30 +29711,30 @@ quad:
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c354 // smull v20.8h, v26.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -29747,30 +29747,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368374 // smlal v20.8h, v27.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -29789,30 +29789,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36833f // smlal v31.8h, v25.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368333 // smlal v19.8h, v25.8b, v22.8b
-	WORD $0x4e368334 // smlal2 v20.8h, v25.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368333 // smlal2 v19.8h, v25.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e368354 // smlal v20.8h, v26.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e36835f // smlal2 v31.8h, v26.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -29825,30 +29825,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e36837f // smlal v31.8h, v27.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368373 // smlal2 v19.8h, v27.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c393 // smull v19.8h, v28.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c394 // smull2 v20.8h, v28.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -29861,30 +29861,30 @@ quad:
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c39f // smull v31.8h, v28.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c393 // smull2 v19.8h, v28.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c393 // smull v19.8h, v28.8b, v21.8b
-	WORD $0x4e35c394 // smull2 v20.8h, v28.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3d3 // smull v19.8h, v30.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3d4 // smull2 v20.8h, v30.16b, v21.16b
 	WORD $0x0e3682f3 // smlal v19.8h, v23.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3682f4 // smlal2 v20.8h, v23.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -29897,30 +29897,30 @@ quad:
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c3df // smull v31.8h, v30.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c3d3 // smull2 v19.8h, v30.16b, v21.16b
+	WORD $0x0e3682ff // smlal v31.8h, v23.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c3d3 // smull v19.8h, v30.8b, v21.8b
-	WORD $0x4e35c3d4 // smull2 v20.8h, v30.16b, v21.16b
-	WORD $0x0e3682f3 // smlal v19.8h, v23.8b, v22.8b
-	WORD $0x4e3682f4 // smlal2 v20.8h, v23.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3682f3 // smlal2 v19.8h, v23.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368314 // smlal v20.8h, v24.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36831f // smlal2 v31.8h, v24.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368333 // smlal v19.8h, v25.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368334 // smlal2 v20.8h, v25.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -29933,30 +29933,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36833f // smlal v31.8h, v25.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368333 // smlal v19.8h, v25.8b, v22.8b
-	WORD $0x4e368334 // smlal2 v20.8h, v25.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368333 // smlal2 v19.8h, v25.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e368354 // smlal v20.8h, v26.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e36835f // smlal2 v31.8h, v26.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -29966,24 +29966,24 @@ quad:
 	VLD1.P	(R19)(R21), [V28.B16]
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c393 // smull v19.8h, v28.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c394 // smull2 v20.8h, v28.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -30014,30 +30014,30 @@ qpair:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -30050,30 +30050,30 @@ qpair:
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c354 // smull v20.8h, v26.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -30086,30 +30086,30 @@ qpair:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368374 // smlal v20.8h, v27.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -30122,30 +30122,30 @@ qpair:
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36837f // smlal v31.8h, v27.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c314 // smull v20.8h, v24.8b, v21.8b
+	WORD $0x4e368373 // smlal2 v19.8h, v27.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c31f // smull2 v31.8h, v24.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -30158,30 +30158,30 @@ qpair:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -30194,30 +30194,30 @@ qpair:
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c354 // smull v20.8h, v26.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -30230,30 +30230,30 @@ qpair:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368374 // smlal v20.8h, v27.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -30266,30 +30266,30 @@ qpair:
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36837f // smlal v31.8h, v27.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c314 // smull v20.8h, v24.8b, v21.8b
+	WORD $0x4e368373 // smlal2 v19.8h, v27.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c31f // smull2 v31.8h, v24.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -30302,30 +30302,30 @@ qpair:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e3683b4 // smlal v20.8h, v29.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e3683bf // smlal2 v31.8h, v29.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -30338,30 +30338,30 @@ qpair:
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c354 // smull v20.8h, v26.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -30374,30 +30374,30 @@ qpair:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368374 // smlal v20.8h, v27.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36837f // smlal2 v31.8h, v27.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -30420,30 +30420,30 @@ qone:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36833f // smlal v31.8h, v25.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368333 // smlal v19.8h, v25.8b, v22.8b
-	WORD $0x4e368334 // smlal2 v20.8h, v25.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368333 // smlal2 v19.8h, v25.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e368354 // smlal v20.8h, v26.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e36835f // smlal2 v31.8h, v26.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -30456,30 +30456,30 @@ qone:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
+	WORD $0x0e36837f // smlal v31.8h, v27.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
-	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368373 // smlal2 v19.8h, v27.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c393 // smull v19.8h, v28.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c394 // smull2 v20.8h, v28.16b, v21.16b
 	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -30492,30 +30492,30 @@ qone:
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c39f // smull v31.8h, v28.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c393 // smull2 v19.8h, v28.16b, v21.16b
+	WORD $0x0e3683bf // smlal v31.8h, v29.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c393 // smull v19.8h, v28.8b, v21.8b
-	WORD $0x4e35c394 // smull2 v20.8h, v28.16b, v21.16b
-	WORD $0x0e3683b3 // smlal v19.8h, v29.8b, v22.8b
-	WORD $0x4e3683b4 // smlal2 v20.8h, v29.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x4e3683b3 // smlal2 v19.8h, v29.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3d3 // smull v19.8h, v30.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3d4 // smull2 v20.8h, v30.16b, v21.16b
 	WORD $0x0e3682f3 // smlal v19.8h, v23.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3682f4 // smlal2 v20.8h, v23.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -30528,30 +30528,30 @@ qone:
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c3df // smull v31.8h, v30.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c3d3 // smull2 v19.8h, v30.16b, v21.16b
+	WORD $0x0e3682ff // smlal v31.8h, v23.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c3d3 // smull v19.8h, v30.8b, v21.8b
-	WORD $0x4e35c3d4 // smull2 v20.8h, v30.16b, v21.16b
-	WORD $0x0e3682f3 // smlal v19.8h, v23.8b, v22.8b
-	WORD $0x4e3682f4 // smlal2 v20.8h, v23.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3682f3 // smlal2 v19.8h, v23.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368314 // smlal v20.8h, v24.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
+	WORD $0x4e36831f // smlal2 v31.8h, v24.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
 	WORD $0x0e368333 // smlal v19.8h, v25.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368334 // smlal2 v20.8h, v25.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -30564,30 +30564,30 @@ qone:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c31f // smull v31.8h, v24.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c313 // smull2 v19.8h, v24.16b, v21.16b
+	WORD $0x0e36833f // smlal v31.8h, v25.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c313 // smull v19.8h, v24.8b, v21.8b
-	WORD $0x4e35c314 // smull2 v20.8h, v24.16b, v21.16b
-	WORD $0x0e368333 // smlal v19.8h, v25.8b, v22.8b
-	WORD $0x4e368334 // smlal2 v20.8h, v25.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368333 // smlal2 v19.8h, v25.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e368354 // smlal v20.8h, v26.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
+	WORD $0x4e36835f // smlal2 v31.8h, v26.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
 	WORD $0x0e368373 // smlal v19.8h, v27.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368374 // smlal2 v20.8h, v27.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -30597,24 +30597,24 @@ qone:
 	VLD1.P	(R19)(R21), [V28.B16]
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e35c35f // smull v31.8h, v26.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c353 // smull2 v19.8h, v26.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c353 // smull v19.8h, v26.8b, v21.8b
-	WORD $0x4e35c354 // smull2 v20.8h, v26.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c393 // smull v19.8h, v28.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c394 // smull2 v20.8h, v28.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -33593,30 +33593,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -33629,30 +33629,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -33665,30 +33665,30 @@ quad:
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c3bf // smull v31.8h, v29.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c3b3 // smull2 v19.8h, v29.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368314 // smlal v20.8h, v24.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36831f // smlal2 v31.8h, v24.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -33701,30 +33701,30 @@ quad:
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36831f // smlal v31.8h, v24.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368313 // smlal2 v19.8h, v24.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e368354 // smlal v20.8h, v26.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e36835f // smlal2 v31.8h, v26.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -33737,30 +33737,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -33770,24 +33770,24 @@ quad:
 	VLD1.P	(R19)(R21), [V23.B16]
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -33807,30 +33807,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -33843,30 +33843,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -33879,30 +33879,30 @@ quad:
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c3bf // smull v31.8h, v29.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c3b3 // smull2 v19.8h, v29.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368314 // smlal v20.8h, v24.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36831f // smlal2 v31.8h, v24.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -33915,30 +33915,30 @@ quad:
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36831f // smlal v31.8h, v24.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368313 // smlal2 v19.8h, v24.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e368354 // smlal v20.8h, v26.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e36835f // smlal2 v31.8h, v26.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -33951,30 +33951,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -33984,24 +33984,24 @@ quad:
 	VLD1.P	(R19)(R21), [V23.B16]
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -34021,30 +34021,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -34057,30 +34057,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -34093,30 +34093,30 @@ quad:
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c3bf // smull v31.8h, v29.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c3b3 // smull2 v19.8h, v29.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368314 // smlal v20.8h, v24.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36831f // smlal2 v31.8h, v24.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -34129,30 +34129,30 @@ quad:
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36831f // smlal v31.8h, v24.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368313 // smlal2 v19.8h, v24.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e368354 // smlal v20.8h, v26.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e36835f // smlal2 v31.8h, v26.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -34165,30 +34165,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -34198,24 +34198,24 @@ quad:
 	VLD1.P	(R19)(R21), [V23.B16]
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -34235,30 +34235,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -34271,30 +34271,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -34307,30 +34307,30 @@ quad:
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c3bf // smull v31.8h, v29.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c3b3 // smull2 v19.8h, v29.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368314 // smlal v20.8h, v24.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36831f // smlal2 v31.8h, v24.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -34343,30 +34343,30 @@ quad:
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36831f // smlal v31.8h, v24.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368313 // smlal2 v19.8h, v24.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e368354 // smlal v20.8h, v26.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e36835f // smlal2 v31.8h, v26.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -34379,30 +34379,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -34412,24 +34412,24 @@ quad:
 	VLD1.P	(R19)(R21), [V23.B16]
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -34449,30 +34449,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -34485,30 +34485,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -34521,30 +34521,30 @@ quad:
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c3bf // smull v31.8h, v29.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c3b3 // smull2 v19.8h, v29.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368314 // smlal v20.8h, v24.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36831f // smlal2 v31.8h, v24.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -34557,30 +34557,30 @@ quad:
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36831f // smlal v31.8h, v24.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368313 // smlal2 v19.8h, v24.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e368354 // smlal v20.8h, v26.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e36835f // smlal2 v31.8h, v26.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -34593,30 +34593,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -34626,24 +34626,24 @@ quad:
 	VLD1.P	(R19)(R21), [V23.B16]
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -34663,30 +34663,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -34699,30 +34699,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -34735,30 +34735,30 @@ quad:
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c3bf // smull v31.8h, v29.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c3b3 // smull2 v19.8h, v29.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368314 // smlal v20.8h, v24.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36831f // smlal2 v31.8h, v24.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -34771,30 +34771,30 @@ quad:
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36831f // smlal v31.8h, v24.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368313 // smlal2 v19.8h, v24.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e368354 // smlal v20.8h, v26.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e36835f // smlal2 v31.8h, v26.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -34807,30 +34807,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -34840,24 +34840,24 @@ quad:
 	VLD1.P	(R19)(R21), [V23.B16]
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -34877,30 +34877,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -34913,30 +34913,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -34949,30 +34949,30 @@ quad:
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c3bf // smull v31.8h, v29.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c3b3 // smull2 v19.8h, v29.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368314 // smlal v20.8h, v24.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36831f // smlal2 v31.8h, v24.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -34985,30 +34985,30 @@ quad:
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36831f // smlal v31.8h, v24.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368313 // smlal2 v19.8h, v24.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e368354 // smlal v20.8h, v26.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e36835f // smlal2 v31.8h, v26.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -35021,30 +35021,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -35054,24 +35054,24 @@ quad:
 	VLD1.P	(R19)(R21), [V23.B16]
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -35091,30 +35091,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -35127,30 +35127,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -35163,30 +35163,30 @@ quad:
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c3bf // smull v31.8h, v29.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c3b3 // smull2 v19.8h, v29.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368314 // smlal v20.8h, v24.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36831f // smlal2 v31.8h, v24.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -35199,30 +35199,30 @@ quad:
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36831f // smlal v31.8h, v24.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368313 // smlal2 v19.8h, v24.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e368354 // smlal v20.8h, v26.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e36835f // smlal2 v31.8h, v26.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -35235,30 +35235,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -35268,24 +35268,24 @@ quad:
 	VLD1.P	(R19)(R21), [V23.B16]
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -35305,30 +35305,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -35341,30 +35341,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -35377,30 +35377,30 @@ quad:
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c3bf // smull v31.8h, v29.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c3b3 // smull2 v19.8h, v29.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368314 // smlal v20.8h, v24.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36831f // smlal2 v31.8h, v24.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -35413,30 +35413,30 @@ quad:
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36831f // smlal v31.8h, v24.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368313 // smlal2 v19.8h, v24.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e368354 // smlal v20.8h, v26.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e36835f // smlal2 v31.8h, v26.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -35449,30 +35449,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -35482,24 +35482,24 @@ quad:
 	VLD1.P	(R19)(R21), [V23.B16]
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -35519,30 +35519,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -35555,30 +35555,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -35591,30 +35591,30 @@ quad:
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c3bf // smull v31.8h, v29.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c3b3 // smull2 v19.8h, v29.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368314 // smlal v20.8h, v24.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36831f // smlal2 v31.8h, v24.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -35627,30 +35627,30 @@ quad:
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36831f // smlal v31.8h, v24.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368313 // smlal2 v19.8h, v24.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e368354 // smlal v20.8h, v26.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e36835f // smlal2 v31.8h, v26.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -35663,30 +35663,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -35696,24 +35696,24 @@ quad:
 	VLD1.P	(R19)(R21), [V23.B16]
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -35733,30 +35733,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -35769,30 +35769,30 @@ quad:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -35805,30 +35805,30 @@ quad:
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c3bf // smull v31.8h, v29.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c3b3 // smull2 v19.8h, v29.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368314 // smlal v20.8h, v24.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36831f // smlal2 v31.8h, v24.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -35841,30 +35841,30 @@ quad:
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36831f // smlal v31.8h, v24.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368313 // smlal2 v19.8h, v24.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e368354 // smlal v20.8h, v26.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e36835f // smlal2 v31.8h, v26.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -35877,30 +35877,30 @@ quad:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -35910,24 +35910,24 @@ quad:
 	VLD1.P	(R19)(R21), [V23.B16]
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
@@ -35954,30 +35954,30 @@ qrow:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -35990,30 +35990,30 @@ qrow:
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
+	WORD $0x0e36839f // smlal v31.8h, v28.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x4e368393 // smlal2 v19.8h, v28.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e3683d4 // smlal v20.8h, v30.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x4e3683df // smlal2 v31.8h, v30.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -36026,30 +36026,30 @@ qrow:
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e35c3bf // smull v31.8h, v29.8b, v21.8b
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c3b3 // smull2 v19.8h, v29.16b, v21.16b
+	WORD $0x0e3683df // smlal v31.8h, v30.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
-	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c2f4 // smull v20.8h, v23.8b, v21.8b
+	WORD $0x4e3683d3 // smlal2 v19.8h, v30.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c2ff // smull2 v31.8h, v23.16b, v21.16b
+	WORD $0x0e368314 // smlal v20.8h, v24.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
+	WORD $0x4e36831f // smlal2 v31.8h, v24.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
 	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -36062,30 +36062,30 @@ qrow:
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e35c2ff // smull v31.8h, v23.8b, v21.8b
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c2f3 // smull2 v19.8h, v23.16b, v21.16b
+	WORD $0x0e36831f // smlal v31.8h, v24.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
-	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
-	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
-	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c334 // smull v20.8h, v25.8b, v21.8b
+	WORD $0x4e368313 // smlal2 v19.8h, v24.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c33f // smull2 v31.8h, v25.16b, v21.16b
+	WORD $0x0e368354 // smlal v20.8h, v26.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
+	WORD $0x4e36835f // smlal2 v31.8h, v26.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
 	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -36098,30 +36098,30 @@ qrow:
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
 	WORD $0x0e368313 // smlal v19.8h, v24.8b, v22.8b
+	WORD $0x0e35c33f // smull v31.8h, v25.8b, v21.8b
 	WORD $0x4e368314 // smlal2 v20.8h, v24.16b, v22.16b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c333 // smull2 v19.8h, v25.16b, v21.16b
+	WORD $0x0e36835f // smlal v31.8h, v26.8b, v22.8b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
-	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
-	WORD $0x0e368353 // smlal v19.8h, v26.8b, v22.8b
-	WORD $0x4e368354 // smlal2 v20.8h, v26.16b, v22.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e368393 // smlal v19.8h, v28.8b, v22.8b
-	WORD $0x4e368394 // smlal2 v20.8h, v28.16b, v22.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c374 // smull v20.8h, v27.8b, v21.8b
+	WORD $0x4e368353 // smlal2 v19.8h, v26.16b, v22.16b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c37f // smull2 v31.8h, v27.16b, v21.16b
+	WORD $0x0e368394 // smlal v20.8h, v28.8b, v22.8b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
+	WORD $0x4e36839f // smlal2 v31.8h, v28.16b, v22.16b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
 	WORD $0x0e3683d3 // smlal v19.8h, v30.8b, v22.8b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x4e3683d4 // smlal2 v20.8h, v30.16b, v22.16b
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
@@ -36131,24 +36131,24 @@ qrow:
 	VLD1.P	(R19)(R21), [V23.B16]
 	WORD $0x0e35c333 // smull v19.8h, v25.8b, v21.8b
 	WORD $0x4e35c334 // smull2 v20.8h, v25.16b, v21.16b
+	WORD $0x0e35c37f // smull v31.8h, v27.8b, v21.8b
 	WORD $0x0e731000 // saddw v0.4s, v0.4s, v19.4h
 	WORD $0x4e731021 // saddw2 v1.4s, v1.4s, v19.8h
+	WORD $0x4e35c373 // smull2 v19.8h, v27.16b, v21.16b
 	WORD $0x0e741042 // saddw v2.4s, v2.4s, v20.4h
 	WORD $0x4e741063 // saddw2 v3.4s, v3.4s, v20.8h
-	WORD $0x0e35c373 // smull v19.8h, v27.8b, v21.8b
-	WORD $0x4e35c374 // smull2 v20.8h, v27.16b, v21.16b
-	WORD $0x0e731084 // saddw v4.4s, v4.4s, v19.4h
-	WORD $0x4e7310a5 // saddw2 v5.4s, v5.4s, v19.8h
-	WORD $0x0e7410c6 // saddw v6.4s, v6.4s, v20.4h
-	WORD $0x4e7410e7 // saddw2 v7.4s, v7.4s, v20.8h
-	WORD $0x0e35c3b3 // smull v19.8h, v29.8b, v21.8b
-	WORD $0x4e35c3b4 // smull2 v20.8h, v29.16b, v21.16b
-	WORD $0x0e731108 // saddw v8.4s, v8.4s, v19.4h
-	WORD $0x4e731129 // saddw2 v9.4s, v9.4s, v19.8h
-	WORD $0x0e74114a // saddw v10.4s, v10.4s, v20.4h
-	WORD $0x4e74116b // saddw2 v11.4s, v11.4s, v20.8h
+	WORD $0x0e35c3b4 // smull v20.8h, v29.8b, v21.8b
+	WORD $0x0e7f1084 // saddw v4.4s, v4.4s, v31.4h
+	WORD $0x4e7f10a5 // saddw2 v5.4s, v5.4s, v31.8h
+	WORD $0x4e35c3bf // smull2 v31.8h, v29.16b, v21.16b
+	WORD $0x0e7310c6 // saddw v6.4s, v6.4s, v19.4h
+	WORD $0x4e7310e7 // saddw2 v7.4s, v7.4s, v19.8h
 	WORD $0x0e35c2f3 // smull v19.8h, v23.8b, v21.8b
+	WORD $0x0e741108 // saddw v8.4s, v8.4s, v20.4h
+	WORD $0x4e741129 // saddw2 v9.4s, v9.4s, v20.8h
 	WORD $0x4e35c2f4 // smull2 v20.8h, v23.16b, v21.16b
+	WORD $0x0e7f114a // saddw v10.4s, v10.4s, v31.4h
+	WORD $0x4e7f116b // saddw2 v11.4s, v11.4s, v31.8h
 	WORD $0x0e73118c // saddw v12.4s, v12.4s, v19.4h
 	WORD $0x4e7311ad // saddw2 v13.4s, v13.4s, v19.8h
 	WORD $0x0e7411ce // saddw v14.4s, v14.4s, v20.4h
