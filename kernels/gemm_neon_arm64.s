@@ -3936,67 +3936,67 @@ rowgrp:
 	WORD $0x0f08a442 // sxtl v2.8h, v2.8b
 	WORD $0x0f08a463 // sxtl v3.8h, v3.8b
 	WORD $0x4f40820d // mul v13.8h, v16.8h, v0.h[0]
+	WORD $0x4f41820e // mul v14.8h, v16.8h, v1.h[0]
 	WORD $0x6f50022d // mla v13.8h, v17.8h, v0.h[1]
+	WORD $0x4f42820f // mul v15.8h, v16.8h, v2.h[0]
+	WORD $0x6f51022e // mla v14.8h, v17.8h, v1.h[1]
 	WORD $0x0e6d1304 // saddw v4.4s, v24.4s, v13.4h
 	WORD $0x4e6d1325 // saddw2 v5.4s, v25.4s, v13.8h
-	WORD $0x4f41820e // mul v14.8h, v16.8h, v1.h[0]
-	WORD $0x6f51022e // mla v14.8h, v17.8h, v1.h[1]
+	WORD $0x4f43820d // mul v13.8h, v16.8h, v3.h[0]
+	WORD $0x6f52022f // mla v15.8h, v17.8h, v2.h[1]
 	WORD $0x0e6e1306 // saddw v6.4s, v24.4s, v14.4h
 	WORD $0x4e6e1327 // saddw2 v7.4s, v25.4s, v14.8h
-	WORD $0x4f42820f // mul v15.8h, v16.8h, v2.h[0]
-	WORD $0x6f52022f // mla v15.8h, v17.8h, v2.h[1]
+	WORD $0x4f60824e // mul v14.8h, v18.8h, v0.h[2]
+	WORD $0x6f53022d // mla v13.8h, v17.8h, v3.h[1]
 	WORD $0x0e6f1308 // saddw v8.4s, v24.4s, v15.4h
 	WORD $0x4e6f1329 // saddw2 v9.4s, v25.4s, v15.8h
-	WORD $0x4f43820d // mul v13.8h, v16.8h, v3.h[0]
-	WORD $0x6f53022d // mla v13.8h, v17.8h, v3.h[1]
+	WORD $0x4f61824f // mul v15.8h, v18.8h, v1.h[2]
+	WORD $0x6f70026e // mla v14.8h, v19.8h, v0.h[3]
 	WORD $0x0e6d130a // saddw v10.4s, v24.4s, v13.4h
 	WORD $0x4e6d132b // saddw2 v11.4s, v25.4s, v13.8h
-	WORD $0x4f60824d // mul v13.8h, v18.8h, v0.h[2]
-	WORD $0x6f70026d // mla v13.8h, v19.8h, v0.h[3]
-	WORD $0x0e6d1084 // saddw v4.4s, v4.4s, v13.4h
-	WORD $0x4e6d10a5 // saddw2 v5.4s, v5.4s, v13.8h
-	WORD $0x4f61824e // mul v14.8h, v18.8h, v1.h[2]
-	WORD $0x6f71026e // mla v14.8h, v19.8h, v1.h[3]
-	WORD $0x0e6e10c6 // saddw v6.4s, v6.4s, v14.4h
-	WORD $0x4e6e10e7 // saddw2 v7.4s, v7.4s, v14.8h
-	WORD $0x4f62824f // mul v15.8h, v18.8h, v2.h[2]
-	WORD $0x6f72026f // mla v15.8h, v19.8h, v2.h[3]
-	WORD $0x0e6f1108 // saddw v8.4s, v8.4s, v15.4h
-	WORD $0x4e6f1129 // saddw2 v9.4s, v9.4s, v15.8h
-	WORD $0x4f63824d // mul v13.8h, v18.8h, v3.h[2]
-	WORD $0x6f73026d // mla v13.8h, v19.8h, v3.h[3]
-	WORD $0x0e6d114a // saddw v10.4s, v10.4s, v13.4h
-	WORD $0x4e6d116b // saddw2 v11.4s, v11.4s, v13.8h
-	WORD $0x4f408a8d // mul v13.8h, v20.8h, v0.h[4]
-	WORD $0x6f500aad // mla v13.8h, v21.8h, v0.h[5]
-	WORD $0x0e6d1084 // saddw v4.4s, v4.4s, v13.4h
-	WORD $0x4e6d10a5 // saddw2 v5.4s, v5.4s, v13.8h
-	WORD $0x4f418a8e // mul v14.8h, v20.8h, v1.h[4]
-	WORD $0x6f510aae // mla v14.8h, v21.8h, v1.h[5]
-	WORD $0x0e6e10c6 // saddw v6.4s, v6.4s, v14.4h
-	WORD $0x4e6e10e7 // saddw2 v7.4s, v7.4s, v14.8h
-	WORD $0x4f428a8f // mul v15.8h, v20.8h, v2.h[4]
-	WORD $0x6f520aaf // mla v15.8h, v21.8h, v2.h[5]
-	WORD $0x0e6f1108 // saddw v8.4s, v8.4s, v15.4h
-	WORD $0x4e6f1129 // saddw2 v9.4s, v9.4s, v15.8h
-	WORD $0x4f438a8d // mul v13.8h, v20.8h, v3.h[4]
-	WORD $0x6f530aad // mla v13.8h, v21.8h, v3.h[5]
-	WORD $0x0e6d114a // saddw v10.4s, v10.4s, v13.4h
-	WORD $0x4e6d116b // saddw2 v11.4s, v11.4s, v13.8h
+	WORD $0x4f62824d // mul v13.8h, v18.8h, v2.h[2]
+	WORD $0x6f71026f // mla v15.8h, v19.8h, v1.h[3]
+	WORD $0x0e6e1084 // saddw v4.4s, v4.4s, v14.4h
+	WORD $0x4e6e10a5 // saddw2 v5.4s, v5.4s, v14.8h
+	WORD $0x4f63824e // mul v14.8h, v18.8h, v3.h[2]
+	WORD $0x6f72026d // mla v13.8h, v19.8h, v2.h[3]
+	WORD $0x0e6f10c6 // saddw v6.4s, v6.4s, v15.4h
+	WORD $0x4e6f10e7 // saddw2 v7.4s, v7.4s, v15.8h
+	WORD $0x4f408a8f // mul v15.8h, v20.8h, v0.h[4]
+	WORD $0x6f73026e // mla v14.8h, v19.8h, v3.h[3]
+	WORD $0x0e6d1108 // saddw v8.4s, v8.4s, v13.4h
+	WORD $0x4e6d1129 // saddw2 v9.4s, v9.4s, v13.8h
+	WORD $0x4f418a8d // mul v13.8h, v20.8h, v1.h[4]
+	WORD $0x6f500aaf // mla v15.8h, v21.8h, v0.h[5]
+	WORD $0x0e6e114a // saddw v10.4s, v10.4s, v14.4h
+	WORD $0x4e6e116b // saddw2 v11.4s, v11.4s, v14.8h
+	WORD $0x4f428a8e // mul v14.8h, v20.8h, v2.h[4]
+	WORD $0x6f510aad // mla v13.8h, v21.8h, v1.h[5]
+	WORD $0x0e6f1084 // saddw v4.4s, v4.4s, v15.4h
+	WORD $0x4e6f10a5 // saddw2 v5.4s, v5.4s, v15.8h
+	WORD $0x4f438a8f // mul v15.8h, v20.8h, v3.h[4]
+	WORD $0x6f520aae // mla v14.8h, v21.8h, v2.h[5]
+	WORD $0x0e6d10c6 // saddw v6.4s, v6.4s, v13.4h
+	WORD $0x4e6d10e7 // saddw2 v7.4s, v7.4s, v13.8h
 	WORD $0x4f608acd // mul v13.8h, v22.8h, v0.h[6]
+	WORD $0x6f530aaf // mla v15.8h, v21.8h, v3.h[5]
+	WORD $0x0e6e1108 // saddw v8.4s, v8.4s, v14.4h
+	WORD $0x4e6e1129 // saddw2 v9.4s, v9.4s, v14.8h
+	WORD $0x4f618ace // mul v14.8h, v22.8h, v1.h[6]
 	WORD $0x6f700aed // mla v13.8h, v23.8h, v0.h[7]
+	WORD $0x0e6f114a // saddw v10.4s, v10.4s, v15.4h
+	WORD $0x4e6f116b // saddw2 v11.4s, v11.4s, v15.8h
+	WORD $0x4f628acf // mul v15.8h, v22.8h, v2.h[6]
+	WORD $0x6f710aee // mla v14.8h, v23.8h, v1.h[7]
 	WORD $0x0e6d1084 // saddw v4.4s, v4.4s, v13.4h
 	WORD $0x4e6d10a5 // saddw2 v5.4s, v5.4s, v13.8h
-	WORD $0x4f618ace // mul v14.8h, v22.8h, v1.h[6]
-	WORD $0x6f710aee // mla v14.8h, v23.8h, v1.h[7]
+	WORD $0x4f638acd // mul v13.8h, v22.8h, v3.h[6]
+	WORD $0x6f720aef // mla v15.8h, v23.8h, v2.h[7]
 	WORD $0x0e6e10c6 // saddw v6.4s, v6.4s, v14.4h
 	WORD $0x4e6e10e7 // saddw2 v7.4s, v7.4s, v14.8h
-	WORD $0x4f628acf // mul v15.8h, v22.8h, v2.h[6]
-	WORD $0x6f720aef // mla v15.8h, v23.8h, v2.h[7]
+	WORD $0x6f730aed // mla v13.8h, v23.8h, v3.h[7]
 	WORD $0x0e6f1108 // saddw v8.4s, v8.4s, v15.4h
 	WORD $0x4e6f1129 // saddw2 v9.4s, v9.4s, v15.8h
-	WORD $0x4f638acd // mul v13.8h, v22.8h, v3.h[6]
-	WORD $0x6f730aed // mla v13.8h, v23.8h, v3.h[7]
 	WORD $0x0e6d114a // saddw v10.4s, v10.4s, v13.4h
 	WORD $0x4e6d116b // saddw2 v11.4s, v11.4s, v13.8h
 	CBNZ	R25, offg
@@ -4356,110 +4356,110 @@ kloop_100:
 	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
 	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
 	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
-	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
-	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
-	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
-	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
-	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
-	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
 	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
 	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
 	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
-	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
-	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
-	WORD $0x4e606ba7 // sadalp v7.4s, v29.8h
-	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
-	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
-	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
 	WORD $0x4e606ba7 // sadalp v7.4s, v29.8h
 	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
 	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
-	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
-	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
-	WORD $0x4e606bab // sadalp v11.4s, v29.8h
-	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
-	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
-	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
 	WORD $0x4e606bab // sadalp v11.4s, v29.8h
 	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x4e606bca // sadalp v10.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
 	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
-	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
-	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
-	WORD $0x4e606baf // sadalp v15.4s, v29.8h
-	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
-	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
-	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
 	WORD $0x4e606baf // sadalp v15.4s, v29.8h
+	WORD $0x4e606bce // sadalp v14.4s, v30.8h
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
 kmid_100:
 	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
 	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
 	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
-	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
-	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
-	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
-	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
-	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
-	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
 	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
 	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
 	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
-	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
-	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
-	WORD $0x4e606ba7 // sadalp v7.4s, v29.8h
-	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
-	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
-	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
 	WORD $0x4e606ba7 // sadalp v7.4s, v29.8h
 	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
 	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
-	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
-	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
-	WORD $0x4e606bab // sadalp v11.4s, v29.8h
-	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
-	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
-	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
 	WORD $0x4e606bab // sadalp v11.4s, v29.8h
 	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x4e606bca // sadalp v10.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
 	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
-	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
-	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
-	WORD $0x4e606baf // sadalp v15.4s, v29.8h
-	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
-	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
-	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
 	WORD $0x4e606baf // sadalp v15.4s, v29.8h
+	WORD $0x4e606bce // sadalp v14.4s, v30.8h
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
 	SUBS	$1, R25, R25
 	BNE	kloop_100
 	VADDP	V3.S4, V2.S4, V1.S4
@@ -4562,110 +4562,110 @@ kloop_101:
 	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
 	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
 	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
-	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
-	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
-	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
-	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
-	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
-	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
 	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
 	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
 	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
-	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
-	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
-	WORD $0x4e606ba7 // sadalp v7.4s, v29.8h
-	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
-	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
-	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
 	WORD $0x4e606ba7 // sadalp v7.4s, v29.8h
 	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
 	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
-	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
-	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
-	WORD $0x4e606bab // sadalp v11.4s, v29.8h
-	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
-	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
-	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
 	WORD $0x4e606bab // sadalp v11.4s, v29.8h
 	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x4e606bca // sadalp v10.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
 	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
-	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
-	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
-	WORD $0x4e606baf // sadalp v15.4s, v29.8h
-	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
-	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
-	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
 	WORD $0x4e606baf // sadalp v15.4s, v29.8h
+	WORD $0x4e606bce // sadalp v14.4s, v30.8h
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
 kmid_101:
 	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
 	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
 	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
-	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
-	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
-	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
-	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
-	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
-	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
 	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
 	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
 	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
-	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
-	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
-	WORD $0x4e606ba7 // sadalp v7.4s, v29.8h
-	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
-	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
-	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
 	WORD $0x4e606ba7 // sadalp v7.4s, v29.8h
 	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
 	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
-	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
-	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
-	WORD $0x4e606bab // sadalp v11.4s, v29.8h
-	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
-	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
-	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
 	WORD $0x4e606bab // sadalp v11.4s, v29.8h
 	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x4e606bca // sadalp v10.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
 	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
-	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
-	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
-	WORD $0x4e606baf // sadalp v15.4s, v29.8h
-	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
-	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
-	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
 	WORD $0x4e606baf // sadalp v15.4s, v29.8h
+	WORD $0x4e606bce // sadalp v14.4s, v30.8h
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
 	SUBS	$1, R25, R25
 	BNE	kloop_101
 	VADDP	V3.S4, V2.S4, V1.S4
@@ -4785,110 +4785,110 @@ kloop_110:
 	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
 	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
 	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
-	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
-	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
-	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
-	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
-	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
-	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
 	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
 	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
 	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
-	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
-	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
-	WORD $0x4e606ba7 // sadalp v7.4s, v29.8h
-	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
-	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
-	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
 	WORD $0x4e606ba7 // sadalp v7.4s, v29.8h
 	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
 	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
-	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
-	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
-	WORD $0x4e606bab // sadalp v11.4s, v29.8h
-	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
-	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
-	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
 	WORD $0x4e606bab // sadalp v11.4s, v29.8h
 	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x4e606bca // sadalp v10.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
 	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
-	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
-	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
-	WORD $0x4e606baf // sadalp v15.4s, v29.8h
-	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
-	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
-	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
 	WORD $0x4e606baf // sadalp v15.4s, v29.8h
+	WORD $0x4e606bce // sadalp v14.4s, v30.8h
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
 kmid_110:
 	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
 	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
 	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
-	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
-	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
-	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
-	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
-	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
-	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
 	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
 	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
 	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
-	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
-	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
-	WORD $0x4e606ba7 // sadalp v7.4s, v29.8h
-	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
-	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
-	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
 	WORD $0x4e606ba7 // sadalp v7.4s, v29.8h
 	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
 	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
-	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
-	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
-	WORD $0x4e606bab // sadalp v11.4s, v29.8h
-	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
-	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
-	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
 	WORD $0x4e606bab // sadalp v11.4s, v29.8h
 	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x4e606bca // sadalp v10.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
 	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
-	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
-	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
-	WORD $0x4e606baf // sadalp v15.4s, v29.8h
-	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
-	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
-	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
 	WORD $0x4e606baf // sadalp v15.4s, v29.8h
+	WORD $0x4e606bce // sadalp v14.4s, v30.8h
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
 	SUBS	$1, R25, R25
 	BNE	kloop_110
 	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
@@ -5020,110 +5020,110 @@ kloop_111:
 	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
 	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
 	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
-	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
-	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
-	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
-	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
-	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
-	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
 	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
 	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
 	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
-	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
-	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
-	WORD $0x4e606ba7 // sadalp v7.4s, v29.8h
-	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
-	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
-	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
 	WORD $0x4e606ba7 // sadalp v7.4s, v29.8h
 	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
 	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
-	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
-	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
-	WORD $0x4e606bab // sadalp v11.4s, v29.8h
-	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
-	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
-	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
 	WORD $0x4e606bab // sadalp v11.4s, v29.8h
 	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x4e606bca // sadalp v10.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
 	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
-	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
-	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
-	WORD $0x4e606baf // sadalp v15.4s, v29.8h
-	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
-	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
-	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
 	WORD $0x4e606baf // sadalp v15.4s, v29.8h
+	WORD $0x4e606bce // sadalp v14.4s, v30.8h
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
 kmid_111:
 	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]
 	VLD1.P	64(R24), [V20.B16, V21.B16, V22.B16, V23.B16]
 	VLD4R.P	16(R15), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
 	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
 	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
-	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
-	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
-	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
-	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
-	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
-	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	VLD4R.P	16(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x4e606b82 // sadalp v2.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
 	WORD $0x4e606ba3 // sadalp v3.4s, v29.8h
 	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x4e606bc2 // sadalp v2.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
+	WORD $0x4e606be3 // sadalp v3.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
 	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
-	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
-	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
-	WORD $0x4e606ba7 // sadalp v7.4s, v29.8h
-	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
-	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
-	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	VLD4R.P	16(R17), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x4e606b86 // sadalp v6.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
 	WORD $0x4e606ba7 // sadalp v7.4s, v29.8h
 	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x4e606bc6 // sadalp v6.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
+	WORD $0x4e606be7 // sadalp v7.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
 	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
-	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
-	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
-	WORD $0x4e606bab // sadalp v11.4s, v29.8h
-	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
-	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
-	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	VLD4R.P	16(R19), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x4e606b8a // sadalp v10.4s, v28.8h
 	WORD $0x0e31c31c // smull v28.8h, v24.8b, v17.8b
 	WORD $0x4e606bab // sadalp v11.4s, v29.8h
 	WORD $0x4e31c31d // smull2 v29.8h, v24.16b, v17.16b
+	WORD $0x4e606bca // sadalp v10.4s, v30.8h
+	WORD $0x0e35c35e // smull v30.8h, v26.8b, v21.8b
+	WORD $0x4e606beb // sadalp v11.4s, v31.8h
+	WORD $0x4e35c35f // smull2 v31.8h, v26.16b, v21.16b
 	WORD $0x0e33833c // smlal v28.8h, v25.8b, v19.8b
 	WORD $0x4e33833d // smlal2 v29.8h, v25.16b, v19.16b
-	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
-	WORD $0x0e35c35c // smull v28.8h, v26.8b, v21.8b
-	WORD $0x4e606baf // sadalp v15.4s, v29.8h
-	WORD $0x4e35c35d // smull2 v29.8h, v26.16b, v21.16b
-	WORD $0x0e37837c // smlal v28.8h, v27.8b, v23.8b
-	WORD $0x4e37837d // smlal2 v29.8h, v27.16b, v23.16b
+	WORD $0x0e37837e // smlal v30.8h, v27.8b, v23.8b
+	WORD $0x4e37837f // smlal2 v31.8h, v27.16b, v23.16b
 	WORD $0x4e606b8e // sadalp v14.4s, v28.8h
 	WORD $0x4e606baf // sadalp v15.4s, v29.8h
+	WORD $0x4e606bce // sadalp v14.4s, v30.8h
+	WORD $0x4e606bef // sadalp v15.4s, v31.8h
 	SUBS	$1, R25, R25
 	BNE	kloop_111
 	VLD1.P	64(R24), [V16.B16, V17.B16, V18.B16, V19.B16]

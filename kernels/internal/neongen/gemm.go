@@ -585,32 +585,38 @@ func neonPStep(a *Asm, mr, ng int, half bool) {
 			regs[g] = fmt.Sprintf("V%d.S4", 24+g)
 		}
 		a.L("\tVLD%dR.P\t%d(%s), [%s]", ng, 4*ng, xr[r], strings.Join(regs, ", "))
+		// the (g, j) groups of the row, four to a batch (a half block's
+		// two channel pairs take both g of a batch)
+		type group struct {
+			g, j, tv int
+			sfx, in  string
+		}
+		var groups []group
 		for g := 0; g < ng; g += 2 {
-			type group struct {
-				j, tv   int
-				sfx, in string
-			}
-			var batch []group
 			for j := pick(half, 2, 0); j < 4; j++ { // channels 2j, 2j+1
 				sfx, in := "", "8b"
 				if j%2 == 1 {
 					sfx, in = "2", "16b"
 				}
-				batch = append(batch, group{j, 28 + len(batch), sfx, in})
+				groups = append(groups, group{g, j, 28 + len(groups)%4, sfx, in})
 			}
+		}
+		for len(groups) > 0 {
+			batch := groups[:min(4, len(groups))]
+			groups = groups[len(batch):]
 			for i, b := range batch {
 				if i < len(pending) {
 					a.W("%s", pending[i])
 				}
-				a.W("smull%s v%d.8h, v%d.%s, v%d.%s", b.sfx, b.tv, 24+g, b.in, 16+2*g+b.j/2, b.in)
+				a.W("smull%s v%d.8h, v%d.%s, v%d.%s", b.sfx, b.tv, 24+b.g, b.in, 16+2*b.g+b.j/2, b.in)
 			}
 			for _, p := range pending[min(len(batch), len(pending)):] {
 				a.W("%s", p)
 			}
 			pending = pending[:0]
-			if g+1 < ng {
-				for _, b := range batch {
-					a.W("smlal%s v%d.8h, v%d.%s, v%d.%s", b.sfx, b.tv, 25+g, b.in, 16+2*(g+1)+b.j/2, b.in)
+			for _, b := range batch {
+				if b.g+1 < ng {
+					a.W("smlal%s v%d.8h, v%d.%s, v%d.%s", b.sfx, b.tv, 25+b.g, b.in, 16+2*(b.g+1)+b.j/2, b.in)
 				}
 			}
 			for _, b := range batch {
@@ -697,13 +703,22 @@ func genNeonK8(a *Asm, name string) {
 	}
 	// Two products fit in int16 (|w| <= 127): per pixel and pair of k,
 	// MUL + MLA by element into [8 ch] int16, then SADDW/SADDW2 into the
-	// sums, the first onto the bias (temporaries V13-V15).
-	for j := 0; j < 4; j++ {
-		for p := 0; p < 4; p++ {
-			t := 13 + p%3
-			a.W("mul v%d.8h, v%d.8h, v%d.h[%d]", t, 16+2*j, p, 2*j)
-			a.W("mla v%d.8h, v%d.8h, v%d.h[%d]", t, 17+2*j, p, 2*j+1)
-			lo, hi := 4+2*p, 5+2*p
+	// sums, the first onto the bias (temporaries V13-V15). The 16 (pair,
+	// pixel) units run as a three-stage software pipeline: step i issues
+	// unit i's MUL, unit i-1's MLA and unit i-2's SADDWs, so an in-order
+	// Cortex-A53 does not wait on each result (see dwQuadMac).
+	for i := 0; i < 16+2; i++ {
+		if i < 16 {
+			j, p := i/4, i%4
+			a.W("mul v%d.8h, v%d.8h, v%d.h[%d]", 13+i%3, 16+2*j, p, 2*j)
+		}
+		if u := i - 1; u >= 0 && u < 16 {
+			j, p := u/4, u%4
+			a.W("mla v%d.8h, v%d.8h, v%d.h[%d]", 13+u%3, 17+2*j, p, 2*j+1)
+		}
+		if u := i - 2; u >= 0 {
+			j, p := u/4, u%4
+			t, lo, hi := 13+u%3, 4+2*p, 5+2*p
 			if j == 0 {
 				a.W("saddw v%d.4s, v24.4s, v%d.4h", lo, t)
 				a.W("saddw2 v%d.4s, v25.4s, v%d.8h", hi, t)
