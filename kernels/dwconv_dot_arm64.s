@@ -330,20 +330,20 @@ qnoshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 qnoshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -354,12 +354,12 @@ qnoshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, qnoshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
@@ -485,20 +485,20 @@ fq1noshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 fq1noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -509,12 +509,12 @@ fq1noshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, fq1noshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
@@ -712,20 +712,20 @@ fq2noshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 fq2noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -736,12 +736,12 @@ fq2noshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, fq2noshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
@@ -967,20 +967,20 @@ fq3noshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 fq3noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -991,12 +991,12 @@ fq3noshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, fq3noshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
@@ -1497,20 +1497,20 @@ qnoshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 qnoshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -1521,12 +1521,12 @@ qnoshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, qnoshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
@@ -1652,20 +1652,20 @@ fq1noshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 fq1noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -1676,12 +1676,12 @@ fq1noshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, fq1noshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
@@ -1879,20 +1879,20 @@ fq2noshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 fq2noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -1903,12 +1903,12 @@ fq2noshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, fq2noshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
@@ -2134,20 +2134,20 @@ fq3noshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 fq3noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -2158,12 +2158,12 @@ fq3noshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, fq3noshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
@@ -2692,20 +2692,20 @@ qnoshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 qnoshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -2716,12 +2716,12 @@ qnoshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, qnoshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
@@ -2869,20 +2869,20 @@ fq1noshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 fq1noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -2893,12 +2893,12 @@ fq1noshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, fq1noshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
@@ -3146,20 +3146,20 @@ fq2noshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 fq2noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -3170,12 +3170,12 @@ fq2noshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, fq2noshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
@@ -3478,20 +3478,20 @@ fq3noshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 fq3noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -3502,12 +3502,12 @@ fq3noshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, fq3noshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
@@ -3865,20 +3865,20 @@ fq4noshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 fq4noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -3889,12 +3889,12 @@ fq4noshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, fq4noshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
@@ -4307,20 +4307,20 @@ fq5noshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 fq5noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -4331,12 +4331,12 @@ fq5noshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, fq5noshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
@@ -4804,20 +4804,20 @@ fq6noshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 fq6noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -4828,12 +4828,12 @@ fq6noshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, fq6noshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
@@ -5356,20 +5356,20 @@ fq7noshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 fq7noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -5380,12 +5380,12 @@ fq7noshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, fq7noshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
@@ -6136,20 +6136,20 @@ qnoshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 qnoshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -6160,12 +6160,12 @@ qnoshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, qnoshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
@@ -6314,20 +6314,20 @@ fq1noshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 fq1noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -6338,12 +6338,12 @@ fq1noshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, fq1noshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
@@ -6592,20 +6592,20 @@ fq2noshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 fq2noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -6616,12 +6616,12 @@ fq2noshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, fq2noshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
@@ -6925,20 +6925,20 @@ fq3noshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 fq3noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -6949,12 +6949,12 @@ fq3noshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, fq3noshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
@@ -7313,20 +7313,20 @@ fq4noshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 fq4noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -7337,12 +7337,12 @@ fq4noshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, fq4noshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
@@ -7756,20 +7756,20 @@ fq5noshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 fq5noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -7780,12 +7780,12 @@ fq5noshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, fq5noshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
@@ -8254,20 +8254,20 @@ fq6noshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 fq6noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -8278,12 +8278,12 @@ fq6noshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, fq6noshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
@@ -8807,20 +8807,20 @@ fq7noshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 fq7noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -8831,12 +8831,12 @@ fq7noshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, fq7noshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
@@ -10330,20 +10330,20 @@ qnoshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 qnoshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -10354,12 +10354,12 @@ qnoshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, qnoshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
@@ -10528,20 +10528,20 @@ fq1noshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 fq1noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -10552,12 +10552,12 @@ fq1noshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, fq1noshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
@@ -10853,20 +10853,20 @@ fq2noshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 fq2noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -10877,12 +10877,12 @@ fq2noshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, fq2noshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
@@ -11260,20 +11260,20 @@ fq3noshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 fq3noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -11284,12 +11284,12 @@ fq3noshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, fq3noshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
@@ -11749,20 +11749,20 @@ fq4noshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 fq4noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -11773,12 +11773,12 @@ fq4noshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, fq4noshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
@@ -12320,20 +12320,20 @@ fq5noshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 fq5noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -12344,12 +12344,12 @@ fq5noshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, fq5noshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
@@ -12973,20 +12973,20 @@ fq6noshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 fq6noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -12997,12 +12997,12 @@ fq6noshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, fq6noshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
@@ -13708,20 +13708,20 @@ fq7noshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 fq7noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -13732,12 +13732,12 @@ fq7noshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, fq7noshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
@@ -14525,20 +14525,20 @@ fq8noshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 fq8noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -14549,12 +14549,12 @@ fq8noshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, fq8noshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
@@ -15424,20 +15424,20 @@ fq9noshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 fq9noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -15448,12 +15448,12 @@ fq9noshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, fq9noshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
@@ -17264,20 +17264,20 @@ qnoshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 qnoshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -17288,12 +17288,12 @@ qnoshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, qnoshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
@@ -17463,20 +17463,20 @@ fq1noshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 fq1noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -17487,12 +17487,12 @@ fq1noshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, fq1noshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
@@ -17789,20 +17789,20 @@ fq2noshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 fq2noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -17813,12 +17813,12 @@ fq2noshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, fq2noshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
@@ -18197,20 +18197,20 @@ fq3noshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 fq3noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -18221,12 +18221,12 @@ fq3noshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, fq3noshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
@@ -18687,20 +18687,20 @@ fq4noshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 fq4noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -18711,12 +18711,12 @@ fq4noshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, fq4noshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
@@ -19259,20 +19259,20 @@ fq5noshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 fq5noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -19283,12 +19283,12 @@ fq5noshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, fq5noshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
@@ -19913,20 +19913,20 @@ fq6noshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 fq6noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -19937,12 +19937,12 @@ fq6noshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, fq6noshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
@@ -20649,20 +20649,20 @@ fq7noshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 fq7noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -20673,12 +20673,12 @@ fq7noshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, fq7noshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
@@ -21467,20 +21467,20 @@ fq8noshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 fq8noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -21491,12 +21491,12 @@ fq8noshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, fq8noshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b
@@ -22367,20 +22367,20 @@ fq9noshg:
 	WORD $0x6ea3b7ff // sqrdmulh v31.4s, v31.4s, v3.4s
 fq9noshn:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
-	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
-	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
-	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
-	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
-	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
-	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
-	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
-	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
-	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
 	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
@@ -22391,12 +22391,12 @@ fq9noshn:
 	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
 	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
 	WORD $0x0e214a10 // sqxtn v16.8b, v16.8h
-	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
 	WORD $0x0e214a94 // sqxtn v20.8b, v20.8h
-	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
 	WORD $0x0e214b18 // sqxtn v24.8b, v24.8h
-	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x0e214b9c // sqxtn v28.8b, v28.8h
+	WORD $0x4e214a30 // sqxtn2 v16.16b, v17.8h
+	WORD $0x4e214ab4 // sqxtn2 v20.16b, v21.8h
+	WORD $0x4e214b38 // sqxtn2 v24.16b, v25.8h
 	WORD $0x4e214bbc // sqxtn2 v28.16b, v29.8h
 	CBZ	R21, fq9noshc
 	WORD $0x4e2d6610 // smax v16.16b, v16.16b, v13.16b

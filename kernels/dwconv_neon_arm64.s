@@ -542,20 +542,20 @@ nosh2g:
 	WORD $0x6eb7b4e7 // sqrdmulh v7.4s, v7.4s, v23.4s
 nosh2n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
-	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
-	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
-	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
 	WORD $0x0e61488a // sqxtn v10.4h, v4.4s
+	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x4e6148aa // sqxtn2 v10.8h, v5.4s
+	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
 	WORD $0x0e6148cb // sqxtn v11.4h, v6.4s
+	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
 	WORD $0x4e6148eb // sqxtn2 v11.8h, v7.4s
 	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
 	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
 	WORD $0x4e700d4a // sqadd v10.8h, v10.8h, v16.8h
 	WORD $0x4e700d6b // sqadd v11.8h, v11.8h, v16.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
-	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x4e21496a // sqxtn2 v10.16b, v11.8h
 	TBZ	$1, R16, nosh2c
 	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
@@ -1285,20 +1285,20 @@ nosh4g:
 	WORD $0x6eb6b5ef // sqrdmulh v15.4s, v15.4s, v22.4s
 nosh4n:
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
-	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
-	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
-	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
 	WORD $0x0e614884 // sqxtn v4.4h, v4.4s
-	WORD $0x4e6148a4 // sqxtn2 v4.8h, v5.4s
-	WORD $0x0e6148c5 // sqxtn v5.4h, v6.4s
-	WORD $0x4e6148e5 // sqxtn2 v5.8h, v7.4s
 	WORD $0x0e614908 // sqxtn v8.4h, v8.4s
-	WORD $0x4e614928 // sqxtn2 v8.8h, v9.4s
-	WORD $0x0e614949 // sqxtn v9.4h, v10.4s
-	WORD $0x4e614969 // sqxtn2 v9.8h, v11.4s
 	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	WORD $0x4e6148a4 // sqxtn2 v4.8h, v5.4s
+	WORD $0x4e614928 // sqxtn2 v8.8h, v9.4s
 	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
+	WORD $0x0e6148c5 // sqxtn v5.4h, v6.4s
+	WORD $0x0e614949 // sqxtn v9.4h, v10.4s
 	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
+	WORD $0x4e6148e5 // sqxtn2 v5.8h, v7.4s
+	WORD $0x4e614969 // sqxtn2 v9.8h, v11.4s
 	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
 	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
 	WORD $0x4e700c21 // sqadd v1.8h, v1.8h, v16.8h
@@ -1309,12 +1309,12 @@ nosh4n:
 	WORD $0x4e700d8c // sqadd v12.8h, v12.8h, v16.8h
 	WORD $0x4e700dad // sqadd v13.8h, v13.8h, v16.8h
 	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
-	WORD $0x4e214820 // sqxtn2 v0.16b, v1.8h
 	WORD $0x0e214884 // sqxtn v4.8b, v4.8h
-	WORD $0x4e2148a4 // sqxtn2 v4.16b, v5.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
-	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x0e21498c // sqxtn v12.8b, v12.8h
+	WORD $0x4e214820 // sqxtn2 v0.16b, v1.8h
+	WORD $0x4e2148a4 // sqxtn2 v4.16b, v5.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x4e2149ac // sqxtn2 v12.16b, v13.8h
 	TBZ	$1, R16, nosh4c
 	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
@@ -1610,20 +1610,20 @@ nosh2g:
 	WORD $0x6eb7b4e7 // sqrdmulh v7.4s, v7.4s, v23.4s
 nosh2n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
-	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
-	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
-	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
 	WORD $0x0e61488a // sqxtn v10.4h, v4.4s
+	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x4e6148aa // sqxtn2 v10.8h, v5.4s
+	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
 	WORD $0x0e6148cb // sqxtn v11.4h, v6.4s
+	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
 	WORD $0x4e6148eb // sqxtn2 v11.8h, v7.4s
 	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
 	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
 	WORD $0x4e700d4a // sqadd v10.8h, v10.8h, v16.8h
 	WORD $0x4e700d6b // sqadd v11.8h, v11.8h, v16.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
-	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x4e21496a // sqxtn2 v10.16b, v11.8h
 	TBZ	$1, R16, nosh2c
 	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
@@ -2253,20 +2253,20 @@ nosh4g:
 	WORD $0x6eb6b5ef // sqrdmulh v15.4s, v15.4s, v22.4s
 nosh4n:
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
-	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
-	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
-	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
 	WORD $0x0e614884 // sqxtn v4.4h, v4.4s
-	WORD $0x4e6148a4 // sqxtn2 v4.8h, v5.4s
-	WORD $0x0e6148c5 // sqxtn v5.4h, v6.4s
-	WORD $0x4e6148e5 // sqxtn2 v5.8h, v7.4s
 	WORD $0x0e614908 // sqxtn v8.4h, v8.4s
-	WORD $0x4e614928 // sqxtn2 v8.8h, v9.4s
-	WORD $0x0e614949 // sqxtn v9.4h, v10.4s
-	WORD $0x4e614969 // sqxtn2 v9.8h, v11.4s
 	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	WORD $0x4e6148a4 // sqxtn2 v4.8h, v5.4s
+	WORD $0x4e614928 // sqxtn2 v8.8h, v9.4s
 	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
+	WORD $0x0e6148c5 // sqxtn v5.4h, v6.4s
+	WORD $0x0e614949 // sqxtn v9.4h, v10.4s
 	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
+	WORD $0x4e6148e5 // sqxtn2 v5.8h, v7.4s
+	WORD $0x4e614969 // sqxtn2 v9.8h, v11.4s
 	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
 	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
 	WORD $0x4e700c21 // sqadd v1.8h, v1.8h, v16.8h
@@ -2277,12 +2277,12 @@ nosh4n:
 	WORD $0x4e700d8c // sqadd v12.8h, v12.8h, v16.8h
 	WORD $0x4e700dad // sqadd v13.8h, v13.8h, v16.8h
 	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
-	WORD $0x4e214820 // sqxtn2 v0.16b, v1.8h
 	WORD $0x0e214884 // sqxtn v4.8b, v4.8h
-	WORD $0x4e2148a4 // sqxtn2 v4.16b, v5.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
-	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x0e21498c // sqxtn v12.8b, v12.8h
+	WORD $0x4e214820 // sqxtn2 v0.16b, v1.8h
+	WORD $0x4e2148a4 // sqxtn2 v4.16b, v5.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x4e2149ac // sqxtn2 v12.16b, v13.8h
 	TBZ	$1, R16, nosh4c
 	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
@@ -2590,20 +2590,20 @@ nosh2g:
 	WORD $0x6eb7b4e7 // sqrdmulh v7.4s, v7.4s, v23.4s
 nosh2n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
-	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
-	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
-	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
 	WORD $0x0e61488a // sqxtn v10.4h, v4.4s
+	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x4e6148aa // sqxtn2 v10.8h, v5.4s
+	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
 	WORD $0x0e6148cb // sqxtn v11.4h, v6.4s
+	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
 	WORD $0x4e6148eb // sqxtn2 v11.8h, v7.4s
 	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
 	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
 	WORD $0x4e700d4a // sqadd v10.8h, v10.8h, v16.8h
 	WORD $0x4e700d6b // sqadd v11.8h, v11.8h, v16.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
-	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x4e21496a // sqxtn2 v10.16b, v11.8h
 	TBZ	$1, R16, nosh2c
 	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
@@ -3383,20 +3383,20 @@ nosh2g:
 	WORD $0x6eb7b4e7 // sqrdmulh v7.4s, v7.4s, v23.4s
 nosh2n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
-	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
-	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
-	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
 	WORD $0x0e61488a // sqxtn v10.4h, v4.4s
+	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x4e6148aa // sqxtn2 v10.8h, v5.4s
+	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
 	WORD $0x0e6148cb // sqxtn v11.4h, v6.4s
+	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
 	WORD $0x4e6148eb // sqxtn2 v11.8h, v7.4s
 	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
 	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
 	WORD $0x4e700d4a // sqadd v10.8h, v10.8h, v16.8h
 	WORD $0x4e700d6b // sqadd v11.8h, v11.8h, v16.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
-	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x4e21496a // sqxtn2 v10.16b, v11.8h
 	TBZ	$1, R16, nosh2c
 	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
@@ -4670,20 +4670,20 @@ nosh4g:
 	WORD $0x6eb6b5ef // sqrdmulh v15.4s, v15.4s, v22.4s
 nosh4n:
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
-	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
-	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
-	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
 	WORD $0x0e614884 // sqxtn v4.4h, v4.4s
-	WORD $0x4e6148a4 // sqxtn2 v4.8h, v5.4s
-	WORD $0x0e6148c5 // sqxtn v5.4h, v6.4s
-	WORD $0x4e6148e5 // sqxtn2 v5.8h, v7.4s
 	WORD $0x0e614908 // sqxtn v8.4h, v8.4s
-	WORD $0x4e614928 // sqxtn2 v8.8h, v9.4s
-	WORD $0x0e614949 // sqxtn v9.4h, v10.4s
-	WORD $0x4e614969 // sqxtn2 v9.8h, v11.4s
 	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	WORD $0x4e6148a4 // sqxtn2 v4.8h, v5.4s
+	WORD $0x4e614928 // sqxtn2 v8.8h, v9.4s
 	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
+	WORD $0x0e6148c5 // sqxtn v5.4h, v6.4s
+	WORD $0x0e614949 // sqxtn v9.4h, v10.4s
 	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
+	WORD $0x4e6148e5 // sqxtn2 v5.8h, v7.4s
+	WORD $0x4e614969 // sqxtn2 v9.8h, v11.4s
 	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
 	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
 	WORD $0x4e700c21 // sqadd v1.8h, v1.8h, v16.8h
@@ -4694,12 +4694,12 @@ nosh4n:
 	WORD $0x4e700d8c // sqadd v12.8h, v12.8h, v16.8h
 	WORD $0x4e700dad // sqadd v13.8h, v13.8h, v16.8h
 	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
-	WORD $0x4e214820 // sqxtn2 v0.16b, v1.8h
 	WORD $0x0e214884 // sqxtn v4.8b, v4.8h
-	WORD $0x4e2148a4 // sqxtn2 v4.16b, v5.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
-	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x0e21498c // sqxtn v12.8b, v12.8h
+	WORD $0x4e214820 // sqxtn2 v0.16b, v1.8h
+	WORD $0x4e2148a4 // sqxtn2 v4.16b, v5.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x4e2149ac // sqxtn2 v12.16b, v13.8h
 	TBZ	$1, R16, nosh4c
 	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
@@ -5231,20 +5231,20 @@ nosh2g:
 	WORD $0x6eb7b4e7 // sqrdmulh v7.4s, v7.4s, v23.4s
 nosh2n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
-	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
-	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
-	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
 	WORD $0x0e61488a // sqxtn v10.4h, v4.4s
+	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x4e6148aa // sqxtn2 v10.8h, v5.4s
+	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
 	WORD $0x0e6148cb // sqxtn v11.4h, v6.4s
+	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
 	WORD $0x4e6148eb // sqxtn2 v11.8h, v7.4s
 	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
 	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
 	WORD $0x4e700d4a // sqadd v10.8h, v10.8h, v16.8h
 	WORD $0x4e700d6b // sqadd v11.8h, v11.8h, v16.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
-	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x4e21496a // sqxtn2 v10.16b, v11.8h
 	TBZ	$1, R16, nosh2c
 	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
@@ -6366,20 +6366,20 @@ nosh4g:
 	WORD $0x6eb6b5ef // sqrdmulh v15.4s, v15.4s, v22.4s
 nosh4n:
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
-	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
-	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
-	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
 	WORD $0x0e614884 // sqxtn v4.4h, v4.4s
-	WORD $0x4e6148a4 // sqxtn2 v4.8h, v5.4s
-	WORD $0x0e6148c5 // sqxtn v5.4h, v6.4s
-	WORD $0x4e6148e5 // sqxtn2 v5.8h, v7.4s
 	WORD $0x0e614908 // sqxtn v8.4h, v8.4s
-	WORD $0x4e614928 // sqxtn2 v8.8h, v9.4s
-	WORD $0x0e614949 // sqxtn v9.4h, v10.4s
-	WORD $0x4e614969 // sqxtn2 v9.8h, v11.4s
 	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	WORD $0x4e6148a4 // sqxtn2 v4.8h, v5.4s
+	WORD $0x4e614928 // sqxtn2 v8.8h, v9.4s
 	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
+	WORD $0x0e6148c5 // sqxtn v5.4h, v6.4s
+	WORD $0x0e614949 // sqxtn v9.4h, v10.4s
 	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
+	WORD $0x4e6148e5 // sqxtn2 v5.8h, v7.4s
+	WORD $0x4e614969 // sqxtn2 v9.8h, v11.4s
 	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
 	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
 	WORD $0x4e700c21 // sqadd v1.8h, v1.8h, v16.8h
@@ -6390,12 +6390,12 @@ nosh4n:
 	WORD $0x4e700d8c // sqadd v12.8h, v12.8h, v16.8h
 	WORD $0x4e700dad // sqadd v13.8h, v13.8h, v16.8h
 	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
-	WORD $0x4e214820 // sqxtn2 v0.16b, v1.8h
 	WORD $0x0e214884 // sqxtn v4.8b, v4.8h
-	WORD $0x4e2148a4 // sqxtn2 v4.16b, v5.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
-	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x0e21498c // sqxtn v12.8b, v12.8h
+	WORD $0x4e214820 // sqxtn2 v0.16b, v1.8h
+	WORD $0x4e2148a4 // sqxtn2 v4.16b, v5.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x4e2149ac // sqxtn2 v12.16b, v13.8h
 	TBZ	$1, R16, nosh4c
 	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
@@ -6951,20 +6951,20 @@ nosh2g:
 	WORD $0x6eb7b4e7 // sqrdmulh v7.4s, v7.4s, v23.4s
 nosh2n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
-	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
-	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
-	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
 	WORD $0x0e61488a // sqxtn v10.4h, v4.4s
+	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x4e6148aa // sqxtn2 v10.8h, v5.4s
+	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
 	WORD $0x0e6148cb // sqxtn v11.4h, v6.4s
+	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
 	WORD $0x4e6148eb // sqxtn2 v11.8h, v7.4s
 	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
 	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
 	WORD $0x4e700d4a // sqadd v10.8h, v10.8h, v16.8h
 	WORD $0x4e700d6b // sqadd v11.8h, v11.8h, v16.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
-	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x4e21496a // sqxtn2 v10.16b, v11.8h
 	TBZ	$1, R16, nosh2c
 	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
@@ -8216,20 +8216,20 @@ nosh2g:
 	WORD $0x6eb7b4e7 // sqrdmulh v7.4s, v7.4s, v23.4s
 nosh2n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
-	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
-	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
-	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
 	WORD $0x0e61488a // sqxtn v10.4h, v4.4s
+	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x4e6148aa // sqxtn2 v10.8h, v5.4s
+	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
 	WORD $0x0e6148cb // sqxtn v11.4h, v6.4s
+	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
 	WORD $0x4e6148eb // sqxtn2 v11.8h, v7.4s
 	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
 	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
 	WORD $0x4e700d4a // sqadd v10.8h, v10.8h, v16.8h
 	WORD $0x4e700d6b // sqadd v11.8h, v11.8h, v16.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
-	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x4e21496a // sqxtn2 v10.16b, v11.8h
 	TBZ	$1, R16, nosh2c
 	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
@@ -10239,20 +10239,20 @@ nosh4g:
 	WORD $0x6eb6b5ef // sqrdmulh v15.4s, v15.4s, v22.4s
 nosh4n:
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
-	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
-	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
-	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
 	WORD $0x0e614884 // sqxtn v4.4h, v4.4s
-	WORD $0x4e6148a4 // sqxtn2 v4.8h, v5.4s
-	WORD $0x0e6148c5 // sqxtn v5.4h, v6.4s
-	WORD $0x4e6148e5 // sqxtn2 v5.8h, v7.4s
 	WORD $0x0e614908 // sqxtn v8.4h, v8.4s
-	WORD $0x4e614928 // sqxtn2 v8.8h, v9.4s
-	WORD $0x0e614949 // sqxtn v9.4h, v10.4s
-	WORD $0x4e614969 // sqxtn2 v9.8h, v11.4s
 	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	WORD $0x4e6148a4 // sqxtn2 v4.8h, v5.4s
+	WORD $0x4e614928 // sqxtn2 v8.8h, v9.4s
 	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
+	WORD $0x0e6148c5 // sqxtn v5.4h, v6.4s
+	WORD $0x0e614949 // sqxtn v9.4h, v10.4s
 	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
+	WORD $0x4e6148e5 // sqxtn2 v5.8h, v7.4s
+	WORD $0x4e614969 // sqxtn2 v9.8h, v11.4s
 	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
 	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
 	WORD $0x4e700c21 // sqadd v1.8h, v1.8h, v16.8h
@@ -10263,12 +10263,12 @@ nosh4n:
 	WORD $0x4e700d8c // sqadd v12.8h, v12.8h, v16.8h
 	WORD $0x4e700dad // sqadd v13.8h, v13.8h, v16.8h
 	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
-	WORD $0x4e214820 // sqxtn2 v0.16b, v1.8h
 	WORD $0x0e214884 // sqxtn v4.8b, v4.8h
-	WORD $0x4e2148a4 // sqxtn2 v4.16b, v5.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
-	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x0e21498c // sqxtn v12.8b, v12.8h
+	WORD $0x4e214820 // sqxtn2 v0.16b, v1.8h
+	WORD $0x4e2148a4 // sqxtn2 v4.16b, v5.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x4e2149ac // sqxtn2 v12.16b, v13.8h
 	TBZ	$1, R16, nosh4c
 	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
@@ -11120,20 +11120,20 @@ nosh2g:
 	WORD $0x6eb7b4e7 // sqrdmulh v7.4s, v7.4s, v23.4s
 nosh2n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
-	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
-	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
-	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
 	WORD $0x0e61488a // sqxtn v10.4h, v4.4s
+	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x4e6148aa // sqxtn2 v10.8h, v5.4s
+	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
 	WORD $0x0e6148cb // sqxtn v11.4h, v6.4s
+	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
 	WORD $0x4e6148eb // sqxtn2 v11.8h, v7.4s
 	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
 	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
 	WORD $0x4e700d4a // sqadd v10.8h, v10.8h, v16.8h
 	WORD $0x4e700d6b // sqadd v11.8h, v11.8h, v16.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
-	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x4e21496a // sqxtn2 v10.16b, v11.8h
 	TBZ	$1, R16, nosh2c
 	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
@@ -12939,20 +12939,20 @@ nosh4g:
 	WORD $0x6eb6b5ef // sqrdmulh v15.4s, v15.4s, v22.4s
 nosh4n:
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
-	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
-	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
-	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
 	WORD $0x0e614884 // sqxtn v4.4h, v4.4s
-	WORD $0x4e6148a4 // sqxtn2 v4.8h, v5.4s
-	WORD $0x0e6148c5 // sqxtn v5.4h, v6.4s
-	WORD $0x4e6148e5 // sqxtn2 v5.8h, v7.4s
 	WORD $0x0e614908 // sqxtn v8.4h, v8.4s
-	WORD $0x4e614928 // sqxtn2 v8.8h, v9.4s
-	WORD $0x0e614949 // sqxtn v9.4h, v10.4s
-	WORD $0x4e614969 // sqxtn2 v9.8h, v11.4s
 	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	WORD $0x4e6148a4 // sqxtn2 v4.8h, v5.4s
+	WORD $0x4e614928 // sqxtn2 v8.8h, v9.4s
 	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
+	WORD $0x0e6148c5 // sqxtn v5.4h, v6.4s
+	WORD $0x0e614949 // sqxtn v9.4h, v10.4s
 	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
+	WORD $0x4e6148e5 // sqxtn2 v5.8h, v7.4s
+	WORD $0x4e614969 // sqxtn2 v9.8h, v11.4s
 	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
 	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
 	WORD $0x4e700c21 // sqadd v1.8h, v1.8h, v16.8h
@@ -12963,12 +12963,12 @@ nosh4n:
 	WORD $0x4e700d8c // sqadd v12.8h, v12.8h, v16.8h
 	WORD $0x4e700dad // sqadd v13.8h, v13.8h, v16.8h
 	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
-	WORD $0x4e214820 // sqxtn2 v0.16b, v1.8h
 	WORD $0x0e214884 // sqxtn v4.8b, v4.8h
-	WORD $0x4e2148a4 // sqxtn2 v4.16b, v5.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
-	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x0e21498c // sqxtn v12.8b, v12.8h
+	WORD $0x4e214820 // sqxtn2 v0.16b, v1.8h
+	WORD $0x4e2148a4 // sqxtn2 v4.16b, v5.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x4e2149ac // sqxtn2 v12.16b, v13.8h
 	TBZ	$1, R16, nosh4c
 	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
@@ -13860,20 +13860,20 @@ nosh2g:
 	WORD $0x6eb7b4e7 // sqrdmulh v7.4s, v7.4s, v23.4s
 nosh2n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
-	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
-	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
-	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
 	WORD $0x0e61488a // sqxtn v10.4h, v4.4s
+	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x4e6148aa // sqxtn2 v10.8h, v5.4s
+	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
 	WORD $0x0e6148cb // sqxtn v11.4h, v6.4s
+	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
 	WORD $0x4e6148eb // sqxtn2 v11.8h, v7.4s
 	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
 	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
 	WORD $0x4e700d4a // sqadd v10.8h, v10.8h, v16.8h
 	WORD $0x4e700d6b // sqadd v11.8h, v11.8h, v16.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
-	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x4e21496a // sqxtn2 v10.16b, v11.8h
 	TBZ	$1, R16, nosh2c
 	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
@@ -15733,20 +15733,20 @@ nosh2g:
 	WORD $0x6eb7b4e7 // sqrdmulh v7.4s, v7.4s, v23.4s
 nosh2n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
-	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
-	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
-	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
 	WORD $0x0e61488a // sqxtn v10.4h, v4.4s
+	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x4e6148aa // sqxtn2 v10.8h, v5.4s
+	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
 	WORD $0x0e6148cb // sqxtn v11.4h, v6.4s
+	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
 	WORD $0x4e6148eb // sqxtn2 v11.8h, v7.4s
 	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
 	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
 	WORD $0x4e700d4a // sqadd v10.8h, v10.8h, v16.8h
 	WORD $0x4e700d6b // sqadd v11.8h, v11.8h, v16.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
-	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x4e21496a // sqxtn2 v10.16b, v11.8h
 	TBZ	$1, R16, nosh2c
 	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
@@ -18684,20 +18684,20 @@ nosh4g:
 	WORD $0x6eb6b5ef // sqrdmulh v15.4s, v15.4s, v22.4s
 nosh4n:
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
-	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
-	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
-	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
 	WORD $0x0e614884 // sqxtn v4.4h, v4.4s
-	WORD $0x4e6148a4 // sqxtn2 v4.8h, v5.4s
-	WORD $0x0e6148c5 // sqxtn v5.4h, v6.4s
-	WORD $0x4e6148e5 // sqxtn2 v5.8h, v7.4s
 	WORD $0x0e614908 // sqxtn v8.4h, v8.4s
-	WORD $0x4e614928 // sqxtn2 v8.8h, v9.4s
-	WORD $0x0e614949 // sqxtn v9.4h, v10.4s
-	WORD $0x4e614969 // sqxtn2 v9.8h, v11.4s
 	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	WORD $0x4e6148a4 // sqxtn2 v4.8h, v5.4s
+	WORD $0x4e614928 // sqxtn2 v8.8h, v9.4s
 	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
+	WORD $0x0e6148c5 // sqxtn v5.4h, v6.4s
+	WORD $0x0e614949 // sqxtn v9.4h, v10.4s
 	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
+	WORD $0x4e6148e5 // sqxtn2 v5.8h, v7.4s
+	WORD $0x4e614969 // sqxtn2 v9.8h, v11.4s
 	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
 	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
 	WORD $0x4e700c21 // sqadd v1.8h, v1.8h, v16.8h
@@ -18708,12 +18708,12 @@ nosh4n:
 	WORD $0x4e700d8c // sqadd v12.8h, v12.8h, v16.8h
 	WORD $0x4e700dad // sqadd v13.8h, v13.8h, v16.8h
 	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
-	WORD $0x4e214820 // sqxtn2 v0.16b, v1.8h
 	WORD $0x0e214884 // sqxtn v4.8b, v4.8h
-	WORD $0x4e2148a4 // sqxtn2 v4.16b, v5.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
-	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x0e21498c // sqxtn v12.8b, v12.8h
+	WORD $0x4e214820 // sqxtn2 v0.16b, v1.8h
+	WORD $0x4e2148a4 // sqxtn2 v4.16b, v5.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x4e2149ac // sqxtn2 v12.16b, v13.8h
 	TBZ	$1, R16, nosh4c
 	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
@@ -19969,20 +19969,20 @@ nosh2g:
 	WORD $0x6eb7b4e7 // sqrdmulh v7.4s, v7.4s, v23.4s
 nosh2n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
-	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
-	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
-	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
 	WORD $0x0e61488a // sqxtn v10.4h, v4.4s
+	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x4e6148aa // sqxtn2 v10.8h, v5.4s
+	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
 	WORD $0x0e6148cb // sqxtn v11.4h, v6.4s
+	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
 	WORD $0x4e6148eb // sqxtn2 v11.8h, v7.4s
 	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
 	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
 	WORD $0x4e700d4a // sqadd v10.8h, v10.8h, v16.8h
 	WORD $0x4e700d6b // sqadd v11.8h, v11.8h, v16.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
-	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x4e21496a // sqxtn2 v10.16b, v11.8h
 	TBZ	$1, R16, nosh2c
 	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
@@ -22664,20 +22664,20 @@ nosh4g:
 	WORD $0x6eb6b5ef // sqrdmulh v15.4s, v15.4s, v22.4s
 nosh4n:
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
-	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
-	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
-	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
 	WORD $0x0e614884 // sqxtn v4.4h, v4.4s
-	WORD $0x4e6148a4 // sqxtn2 v4.8h, v5.4s
-	WORD $0x0e6148c5 // sqxtn v5.4h, v6.4s
-	WORD $0x4e6148e5 // sqxtn2 v5.8h, v7.4s
 	WORD $0x0e614908 // sqxtn v8.4h, v8.4s
-	WORD $0x4e614928 // sqxtn2 v8.8h, v9.4s
-	WORD $0x0e614949 // sqxtn v9.4h, v10.4s
-	WORD $0x4e614969 // sqxtn2 v9.8h, v11.4s
 	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	WORD $0x4e6148a4 // sqxtn2 v4.8h, v5.4s
+	WORD $0x4e614928 // sqxtn2 v8.8h, v9.4s
 	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
+	WORD $0x0e6148c5 // sqxtn v5.4h, v6.4s
+	WORD $0x0e614949 // sqxtn v9.4h, v10.4s
 	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
+	WORD $0x4e6148e5 // sqxtn2 v5.8h, v7.4s
+	WORD $0x4e614969 // sqxtn2 v9.8h, v11.4s
 	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
 	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
 	WORD $0x4e700c21 // sqadd v1.8h, v1.8h, v16.8h
@@ -22688,12 +22688,12 @@ nosh4n:
 	WORD $0x4e700d8c // sqadd v12.8h, v12.8h, v16.8h
 	WORD $0x4e700dad // sqadd v13.8h, v13.8h, v16.8h
 	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
-	WORD $0x4e214820 // sqxtn2 v0.16b, v1.8h
 	WORD $0x0e214884 // sqxtn v4.8b, v4.8h
-	WORD $0x4e2148a4 // sqxtn2 v4.16b, v5.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
-	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x0e21498c // sqxtn v12.8b, v12.8h
+	WORD $0x4e214820 // sqxtn2 v0.16b, v1.8h
+	WORD $0x4e2148a4 // sqxtn2 v4.16b, v5.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x4e2149ac // sqxtn2 v12.16b, v13.8h
 	TBZ	$1, R16, nosh4c
 	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
@@ -24009,20 +24009,20 @@ nosh2g:
 	WORD $0x6eb7b4e7 // sqrdmulh v7.4s, v7.4s, v23.4s
 nosh2n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
-	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
-	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
-	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
 	WORD $0x0e61488a // sqxtn v10.4h, v4.4s
+	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x4e6148aa // sqxtn2 v10.8h, v5.4s
+	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
 	WORD $0x0e6148cb // sqxtn v11.4h, v6.4s
+	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
 	WORD $0x4e6148eb // sqxtn2 v11.8h, v7.4s
 	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
 	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
 	WORD $0x4e700d4a // sqadd v10.8h, v10.8h, v16.8h
 	WORD $0x4e700d6b // sqadd v11.8h, v11.8h, v16.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
-	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x4e21496a // sqxtn2 v10.16b, v11.8h
 	TBZ	$1, R16, nosh2c
 	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
@@ -26626,20 +26626,20 @@ nosh2g:
 	WORD $0x6eb7b4e7 // sqrdmulh v7.4s, v7.4s, v23.4s
 nosh2n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
-	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
-	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
-	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
 	WORD $0x0e61488a // sqxtn v10.4h, v4.4s
+	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x4e6148aa // sqxtn2 v10.8h, v5.4s
+	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
 	WORD $0x0e6148cb // sqxtn v11.4h, v6.4s
+	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
 	WORD $0x4e6148eb // sqxtn2 v11.8h, v7.4s
 	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
 	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
 	WORD $0x4e700d4a // sqadd v10.8h, v10.8h, v16.8h
 	WORD $0x4e700d6b // sqadd v11.8h, v11.8h, v16.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
-	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x4e21496a // sqxtn2 v10.16b, v11.8h
 	TBZ	$1, R16, nosh2c
 	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
@@ -30697,20 +30697,20 @@ nosh4g:
 	WORD $0x6eb6b5ef // sqrdmulh v15.4s, v15.4s, v22.4s
 nosh4n:
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
-	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
-	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
-	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
 	WORD $0x0e614884 // sqxtn v4.4h, v4.4s
-	WORD $0x4e6148a4 // sqxtn2 v4.8h, v5.4s
-	WORD $0x0e6148c5 // sqxtn v5.4h, v6.4s
-	WORD $0x4e6148e5 // sqxtn2 v5.8h, v7.4s
 	WORD $0x0e614908 // sqxtn v8.4h, v8.4s
-	WORD $0x4e614928 // sqxtn2 v8.8h, v9.4s
-	WORD $0x0e614949 // sqxtn v9.4h, v10.4s
-	WORD $0x4e614969 // sqxtn2 v9.8h, v11.4s
 	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	WORD $0x4e6148a4 // sqxtn2 v4.8h, v5.4s
+	WORD $0x4e614928 // sqxtn2 v8.8h, v9.4s
 	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
+	WORD $0x0e6148c5 // sqxtn v5.4h, v6.4s
+	WORD $0x0e614949 // sqxtn v9.4h, v10.4s
 	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
+	WORD $0x4e6148e5 // sqxtn2 v5.8h, v7.4s
+	WORD $0x4e614969 // sqxtn2 v9.8h, v11.4s
 	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
 	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
 	WORD $0x4e700c21 // sqadd v1.8h, v1.8h, v16.8h
@@ -30721,12 +30721,12 @@ nosh4n:
 	WORD $0x4e700d8c // sqadd v12.8h, v12.8h, v16.8h
 	WORD $0x4e700dad // sqadd v13.8h, v13.8h, v16.8h
 	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
-	WORD $0x4e214820 // sqxtn2 v0.16b, v1.8h
 	WORD $0x0e214884 // sqxtn v4.8b, v4.8h
-	WORD $0x4e2148a4 // sqxtn2 v4.16b, v5.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
-	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x0e21498c // sqxtn v12.8b, v12.8h
+	WORD $0x4e214820 // sqxtn2 v0.16b, v1.8h
+	WORD $0x4e2148a4 // sqxtn2 v4.16b, v5.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x4e2149ac // sqxtn2 v12.16b, v13.8h
 	TBZ	$1, R16, nosh4c
 	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
@@ -32470,20 +32470,20 @@ nosh2g:
 	WORD $0x6eb7b4e7 // sqrdmulh v7.4s, v7.4s, v23.4s
 nosh2n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
-	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
-	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
-	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
 	WORD $0x0e61488a // sqxtn v10.4h, v4.4s
+	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x4e6148aa // sqxtn2 v10.8h, v5.4s
+	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
 	WORD $0x0e6148cb // sqxtn v11.4h, v6.4s
+	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
 	WORD $0x4e6148eb // sqxtn2 v11.8h, v7.4s
 	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
 	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
 	WORD $0x4e700d4a // sqadd v10.8h, v10.8h, v16.8h
 	WORD $0x4e700d6b // sqadd v11.8h, v11.8h, v16.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
-	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x4e21496a // sqxtn2 v10.16b, v11.8h
 	TBZ	$1, R16, nosh2c
 	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b
@@ -36233,20 +36233,20 @@ nosh4g:
 	WORD $0x6eb6b5ef // sqrdmulh v15.4s, v15.4s, v22.4s
 nosh4n:
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
-	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
-	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
-	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
 	WORD $0x0e614884 // sqxtn v4.4h, v4.4s
-	WORD $0x4e6148a4 // sqxtn2 v4.8h, v5.4s
-	WORD $0x0e6148c5 // sqxtn v5.4h, v6.4s
-	WORD $0x4e6148e5 // sqxtn2 v5.8h, v7.4s
 	WORD $0x0e614908 // sqxtn v8.4h, v8.4s
-	WORD $0x4e614928 // sqxtn2 v8.8h, v9.4s
-	WORD $0x0e614949 // sqxtn v9.4h, v10.4s
-	WORD $0x4e614969 // sqxtn2 v9.8h, v11.4s
 	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	WORD $0x4e6148a4 // sqxtn2 v4.8h, v5.4s
+	WORD $0x4e614928 // sqxtn2 v8.8h, v9.4s
 	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
+	WORD $0x0e6148c5 // sqxtn v5.4h, v6.4s
+	WORD $0x0e614949 // sqxtn v9.4h, v10.4s
 	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
+	WORD $0x4e6148e5 // sqxtn2 v5.8h, v7.4s
+	WORD $0x4e614969 // sqxtn2 v9.8h, v11.4s
 	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
 	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
 	WORD $0x4e700c21 // sqadd v1.8h, v1.8h, v16.8h
@@ -36257,12 +36257,12 @@ nosh4n:
 	WORD $0x4e700d8c // sqadd v12.8h, v12.8h, v16.8h
 	WORD $0x4e700dad // sqadd v13.8h, v13.8h, v16.8h
 	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
-	WORD $0x4e214820 // sqxtn2 v0.16b, v1.8h
 	WORD $0x0e214884 // sqxtn v4.8b, v4.8h
-	WORD $0x4e2148a4 // sqxtn2 v4.16b, v5.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
-	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x0e21498c // sqxtn v12.8b, v12.8h
+	WORD $0x4e214820 // sqxtn2 v0.16b, v1.8h
+	WORD $0x4e2148a4 // sqxtn2 v4.16b, v5.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x4e2149ac // sqxtn2 v12.16b, v13.8h
 	TBZ	$1, R16, nosh4c
 	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
@@ -38090,20 +38090,20 @@ nosh2g:
 	WORD $0x6eb7b4e7 // sqrdmulh v7.4s, v7.4s, v23.4s
 nosh2n:
 	WORD $0x0e614808 // sqxtn v8.4h, v0.4s
-	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
-	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
-	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
 	WORD $0x0e61488a // sqxtn v10.4h, v4.4s
+	WORD $0x4e614828 // sqxtn2 v8.8h, v1.4s
 	WORD $0x4e6148aa // sqxtn2 v10.8h, v5.4s
+	WORD $0x0e614849 // sqxtn v9.4h, v2.4s
 	WORD $0x0e6148cb // sqxtn v11.4h, v6.4s
+	WORD $0x4e614869 // sqxtn2 v9.8h, v3.4s
 	WORD $0x4e6148eb // sqxtn2 v11.8h, v7.4s
 	WORD $0x4e700d08 // sqadd v8.8h, v8.8h, v16.8h
 	WORD $0x4e700d29 // sqadd v9.8h, v9.8h, v16.8h
 	WORD $0x4e700d4a // sqadd v10.8h, v10.8h, v16.8h
 	WORD $0x4e700d6b // sqadd v11.8h, v11.8h, v16.8h
 	WORD $0x0e214908 // sqxtn v8.8b, v8.8h
-	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x0e21494a // sqxtn v10.8b, v10.8h
+	WORD $0x4e214928 // sqxtn2 v8.16b, v9.8h
 	WORD $0x4e21496a // sqxtn2 v10.16b, v11.8h
 	TBZ	$1, R16, nosh2c
 	WORD $0x4e316508 // smax v8.16b, v8.16b, v17.16b

@@ -297,20 +297,20 @@ n8_32:
 	WORD $0x4eb6b58c // sqdmulh v12.4s, v12.4s, v22.4s
 	WORD $0x4eb6b5ad // sqdmulh v13.4s, v13.4s, v22.4s
 	WORD $0x0f189cc2 // sqrshrn v2.4h, v6.4s, #8
-	WORD $0x4f189ce2 // sqrshrn2 v2.8h, v7.4s, #8
 	WORD $0x0f189d03 // sqrshrn v3.4h, v8.4s, #8
-	WORD $0x4f189d23 // sqrshrn2 v3.8h, v9.4s, #8
 	WORD $0x0f189d44 // sqrshrn v4.4h, v10.4s, #8
-	WORD $0x4f189d64 // sqrshrn2 v4.8h, v11.4s, #8
 	WORD $0x0f189d85 // sqrshrn v5.4h, v12.4s, #8
+	WORD $0x4f189ce2 // sqrshrn2 v2.8h, v7.4s, #8
+	WORD $0x4f189d23 // sqrshrn2 v3.8h, v9.4s, #8
+	WORD $0x4f189d64 // sqrshrn2 v4.8h, v11.4s, #8
 	WORD $0x4f189da5 // sqrshrn2 v5.8h, v13.4s, #8
 	WORD $0x4e790c42 // sqadd v2.8h, v2.8h, v25.8h
 	WORD $0x4e790c63 // sqadd v3.8h, v3.8h, v25.8h
 	WORD $0x4e790c84 // sqadd v4.8h, v4.8h, v25.8h
 	WORD $0x4e790ca5 // sqadd v5.8h, v5.8h, v25.8h
 	WORD $0x0e214840 // sqxtn v0.8b, v2.8h
-	WORD $0x4e214860 // sqxtn2 v0.16b, v3.8h
 	WORD $0x0e214881 // sqxtn v1.8b, v4.8h
+	WORD $0x4e214860 // sqxtn2 v0.16b, v3.8h
 	WORD $0x4e2148a1 // sqxtn2 v1.16b, v5.8h
 	VST1.P	[V0.B16, V1.B16], 32(R9)
 	SUBS	$1, R11, R11
@@ -330,8 +330,8 @@ n8_16:
 	WORD $0x4eb6b508 // sqdmulh v8.4s, v8.4s, v22.4s
 	WORD $0x4eb6b529 // sqdmulh v9.4s, v9.4s, v22.4s
 	WORD $0x0f189cc2 // sqrshrn v2.4h, v6.4s, #8
-	WORD $0x4f189ce2 // sqrshrn2 v2.8h, v7.4s, #8
 	WORD $0x0f189d03 // sqrshrn v3.4h, v8.4s, #8
+	WORD $0x4f189ce2 // sqrshrn2 v2.8h, v7.4s, #8
 	WORD $0x4f189d23 // sqrshrn2 v3.8h, v9.4s, #8
 	WORD $0x4e790c42 // sqadd v2.8h, v2.8h, v25.8h
 	WORD $0x4e790c63 // sqadd v3.8h, v3.8h, v25.8h
@@ -388,20 +388,20 @@ n8c_32:
 	WORD $0x4eb6b58c // sqdmulh v12.4s, v12.4s, v22.4s
 	WORD $0x4eb6b5ad // sqdmulh v13.4s, v13.4s, v22.4s
 	WORD $0x0f189cc2 // sqrshrn v2.4h, v6.4s, #8
-	WORD $0x4f189ce2 // sqrshrn2 v2.8h, v7.4s, #8
 	WORD $0x0f189d03 // sqrshrn v3.4h, v8.4s, #8
-	WORD $0x4f189d23 // sqrshrn2 v3.8h, v9.4s, #8
 	WORD $0x0f189d44 // sqrshrn v4.4h, v10.4s, #8
-	WORD $0x4f189d64 // sqrshrn2 v4.8h, v11.4s, #8
 	WORD $0x0f189d85 // sqrshrn v5.4h, v12.4s, #8
+	WORD $0x4f189ce2 // sqrshrn2 v2.8h, v7.4s, #8
+	WORD $0x4f189d23 // sqrshrn2 v3.8h, v9.4s, #8
+	WORD $0x4f189d64 // sqrshrn2 v4.8h, v11.4s, #8
 	WORD $0x4f189da5 // sqrshrn2 v5.8h, v13.4s, #8
 	WORD $0x4e790c42 // sqadd v2.8h, v2.8h, v25.8h
 	WORD $0x4e790c63 // sqadd v3.8h, v3.8h, v25.8h
 	WORD $0x4e790c84 // sqadd v4.8h, v4.8h, v25.8h
 	WORD $0x4e790ca5 // sqadd v5.8h, v5.8h, v25.8h
 	WORD $0x0e214840 // sqxtn v0.8b, v2.8h
-	WORD $0x4e214860 // sqxtn2 v0.16b, v3.8h
 	WORD $0x0e214881 // sqxtn v1.8b, v4.8h
+	WORD $0x4e214860 // sqxtn2 v0.16b, v3.8h
 	WORD $0x4e2148a1 // sqxtn2 v1.16b, v5.8h
 	WORD $0x4e3a6400 // smax v0.16b, v0.16b, v26.16b
 	WORD $0x4e3b6c00 // smin v0.16b, v0.16b, v27.16b
@@ -425,8 +425,8 @@ n8c_16:
 	WORD $0x4eb6b508 // sqdmulh v8.4s, v8.4s, v22.4s
 	WORD $0x4eb6b529 // sqdmulh v9.4s, v9.4s, v22.4s
 	WORD $0x0f189cc2 // sqrshrn v2.4h, v6.4s, #8
-	WORD $0x4f189ce2 // sqrshrn2 v2.8h, v7.4s, #8
 	WORD $0x0f189d03 // sqrshrn v3.4h, v8.4s, #8
+	WORD $0x4f189ce2 // sqrshrn2 v2.8h, v7.4s, #8
 	WORD $0x4f189d23 // sqrshrn2 v3.8h, v9.4s, #8
 	WORD $0x4e790c42 // sqadd v2.8h, v2.8h, v25.8h
 	WORD $0x4e790c63 // sqadd v3.8h, v3.8h, v25.8h
@@ -487,20 +487,20 @@ n16_32:
 	WORD $0x4eb6b58c // sqdmulh v12.4s, v12.4s, v22.4s
 	WORD $0x4eb6b5ad // sqdmulh v13.4s, v13.4s, v22.4s
 	WORD $0x0f109cc2 // sqrshrn v2.4h, v6.4s, #16
-	WORD $0x4f109ce2 // sqrshrn2 v2.8h, v7.4s, #16
 	WORD $0x0f109d03 // sqrshrn v3.4h, v8.4s, #16
-	WORD $0x4f109d23 // sqrshrn2 v3.8h, v9.4s, #16
 	WORD $0x0f109d44 // sqrshrn v4.4h, v10.4s, #16
-	WORD $0x4f109d64 // sqrshrn2 v4.8h, v11.4s, #16
 	WORD $0x0f109d85 // sqrshrn v5.4h, v12.4s, #16
+	WORD $0x4f109ce2 // sqrshrn2 v2.8h, v7.4s, #16
+	WORD $0x4f109d23 // sqrshrn2 v3.8h, v9.4s, #16
+	WORD $0x4f109d64 // sqrshrn2 v4.8h, v11.4s, #16
 	WORD $0x4f109da5 // sqrshrn2 v5.8h, v13.4s, #16
 	WORD $0x4e790c42 // sqadd v2.8h, v2.8h, v25.8h
 	WORD $0x4e790c63 // sqadd v3.8h, v3.8h, v25.8h
 	WORD $0x4e790c84 // sqadd v4.8h, v4.8h, v25.8h
 	WORD $0x4e790ca5 // sqadd v5.8h, v5.8h, v25.8h
 	WORD $0x0e214840 // sqxtn v0.8b, v2.8h
-	WORD $0x4e214860 // sqxtn2 v0.16b, v3.8h
 	WORD $0x0e214881 // sqxtn v1.8b, v4.8h
+	WORD $0x4e214860 // sqxtn2 v0.16b, v3.8h
 	WORD $0x4e2148a1 // sqxtn2 v1.16b, v5.8h
 	VST1.P	[V0.B16, V1.B16], 32(R9)
 	SUBS	$1, R11, R11
@@ -520,8 +520,8 @@ n16_16:
 	WORD $0x4eb6b508 // sqdmulh v8.4s, v8.4s, v22.4s
 	WORD $0x4eb6b529 // sqdmulh v9.4s, v9.4s, v22.4s
 	WORD $0x0f109cc2 // sqrshrn v2.4h, v6.4s, #16
-	WORD $0x4f109ce2 // sqrshrn2 v2.8h, v7.4s, #16
 	WORD $0x0f109d03 // sqrshrn v3.4h, v8.4s, #16
+	WORD $0x4f109ce2 // sqrshrn2 v2.8h, v7.4s, #16
 	WORD $0x4f109d23 // sqrshrn2 v3.8h, v9.4s, #16
 	WORD $0x4e790c42 // sqadd v2.8h, v2.8h, v25.8h
 	WORD $0x4e790c63 // sqadd v3.8h, v3.8h, v25.8h
@@ -578,20 +578,20 @@ n16c_32:
 	WORD $0x4eb6b58c // sqdmulh v12.4s, v12.4s, v22.4s
 	WORD $0x4eb6b5ad // sqdmulh v13.4s, v13.4s, v22.4s
 	WORD $0x0f109cc2 // sqrshrn v2.4h, v6.4s, #16
-	WORD $0x4f109ce2 // sqrshrn2 v2.8h, v7.4s, #16
 	WORD $0x0f109d03 // sqrshrn v3.4h, v8.4s, #16
-	WORD $0x4f109d23 // sqrshrn2 v3.8h, v9.4s, #16
 	WORD $0x0f109d44 // sqrshrn v4.4h, v10.4s, #16
-	WORD $0x4f109d64 // sqrshrn2 v4.8h, v11.4s, #16
 	WORD $0x0f109d85 // sqrshrn v5.4h, v12.4s, #16
+	WORD $0x4f109ce2 // sqrshrn2 v2.8h, v7.4s, #16
+	WORD $0x4f109d23 // sqrshrn2 v3.8h, v9.4s, #16
+	WORD $0x4f109d64 // sqrshrn2 v4.8h, v11.4s, #16
 	WORD $0x4f109da5 // sqrshrn2 v5.8h, v13.4s, #16
 	WORD $0x4e790c42 // sqadd v2.8h, v2.8h, v25.8h
 	WORD $0x4e790c63 // sqadd v3.8h, v3.8h, v25.8h
 	WORD $0x4e790c84 // sqadd v4.8h, v4.8h, v25.8h
 	WORD $0x4e790ca5 // sqadd v5.8h, v5.8h, v25.8h
 	WORD $0x0e214840 // sqxtn v0.8b, v2.8h
-	WORD $0x4e214860 // sqxtn2 v0.16b, v3.8h
 	WORD $0x0e214881 // sqxtn v1.8b, v4.8h
+	WORD $0x4e214860 // sqxtn2 v0.16b, v3.8h
 	WORD $0x4e2148a1 // sqxtn2 v1.16b, v5.8h
 	WORD $0x4e3a6400 // smax v0.16b, v0.16b, v26.16b
 	WORD $0x4e3b6c00 // smin v0.16b, v0.16b, v27.16b
@@ -615,8 +615,8 @@ n16c_16:
 	WORD $0x4eb6b508 // sqdmulh v8.4s, v8.4s, v22.4s
 	WORD $0x4eb6b529 // sqdmulh v9.4s, v9.4s, v22.4s
 	WORD $0x0f109cc2 // sqrshrn v2.4h, v6.4s, #16
-	WORD $0x4f109ce2 // sqrshrn2 v2.8h, v7.4s, #16
 	WORD $0x0f109d03 // sqrshrn v3.4h, v8.4s, #16
+	WORD $0x4f109ce2 // sqrshrn2 v2.8h, v7.4s, #16
 	WORD $0x4f109d23 // sqrshrn2 v3.8h, v9.4s, #16
 	WORD $0x4e790c42 // sqadd v2.8h, v2.8h, v25.8h
 	WORD $0x4e790c63 // sqadd v3.8h, v3.8h, v25.8h

@@ -354,20 +354,20 @@ kmid_100:
 	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
 	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
 	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
-	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
-	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
 	WORD $0x0e61491a // sqxtn v26.4h, v8.4s
-	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
 	WORD $0x0e61499b // sqxtn v27.4h, v12.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
+	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
 	WORD $0x4e6149bb // sqxtn2 v27.8h, v13.4s
 	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
 	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
 	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
 	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
 	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
-	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
 	VST1.P	V28.D[0], (R26)(R1)
 	VST1.P	V28.D[1], (R26)(R1)
@@ -408,20 +408,20 @@ nosh_100:
 	WORD $0x4eb2558c // srshl v12.4s, v12.4s, v18.4s
 	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
 	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
-	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
-	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
 	WORD $0x0e61491a // sqxtn v26.4h, v8.4s
-	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
 	WORD $0x0e61499b // sqxtn v27.4h, v12.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
+	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
 	WORD $0x4e6149bb // sqxtn2 v27.8h, v13.4s
 	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
 	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
 	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
 	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
 	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
-	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
 	B	snarrowed_100
 sgrid_100:
@@ -434,20 +434,20 @@ sgrid_100:
 	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
 	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
 	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
-	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
-	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
 	WORD $0x0e61491a // sqxtn v26.4h, v8.4s
-	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
 	WORD $0x0e61499b // sqxtn v27.4h, v12.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
+	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
 	WORD $0x4e6149bb // sqxtn2 v27.8h, v13.4s
 	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
 	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
 	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
 	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
 	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
-	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
 snarrowed_100:
 	TBZ	$0, R22, noclamp_100
@@ -862,20 +862,20 @@ kmid_101:
 	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
 	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
 	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
-	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
-	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
 	WORD $0x0e61491a // sqxtn v26.4h, v8.4s
-	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
 	WORD $0x0e61499b // sqxtn v27.4h, v12.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
+	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
 	WORD $0x4e6149bb // sqxtn2 v27.8h, v13.4s
 	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
 	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
 	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
 	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
 	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
-	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
 	VST1.P	V28.D[0], (R26)(R1)
 	VST1.P	V28.D[1], (R26)(R1)
@@ -916,20 +916,20 @@ nosh_101:
 	WORD $0x4eb2558c // srshl v12.4s, v12.4s, v18.4s
 	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
 	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
-	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
-	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
 	WORD $0x0e61491a // sqxtn v26.4h, v8.4s
-	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
 	WORD $0x0e61499b // sqxtn v27.4h, v12.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
+	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
 	WORD $0x4e6149bb // sqxtn2 v27.8h, v13.4s
 	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
 	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
 	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
 	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
 	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
-	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
 	B	snarrowed_101
 sgrid_101:
@@ -942,20 +942,20 @@ sgrid_101:
 	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
 	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
 	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
-	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
-	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
 	WORD $0x0e61491a // sqxtn v26.4h, v8.4s
-	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
 	WORD $0x0e61499b // sqxtn v27.4h, v12.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
+	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
 	WORD $0x4e6149bb // sqxtn2 v27.8h, v13.4s
 	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
 	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
 	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
 	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
 	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
-	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
 snarrowed_101:
 	TBZ	$0, R22, noclamp_101
@@ -1394,20 +1394,20 @@ kmid_110:
 	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
 	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
 	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
-	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
-	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
 	WORD $0x0e61491a // sqxtn v26.4h, v8.4s
-	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
 	WORD $0x0e61499b // sqxtn v27.4h, v12.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
+	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
 	WORD $0x4e6149bb // sqxtn2 v27.8h, v13.4s
 	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
 	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
 	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
 	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
 	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
-	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
 	VST1.P	V28.D[0], (R26)(R1)
 	VST1.P	V28.D[1], (R26)(R1)
@@ -1448,20 +1448,20 @@ nosh_110:
 	WORD $0x4eb2558c // srshl v12.4s, v12.4s, v18.4s
 	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
 	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
-	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
-	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
 	WORD $0x0e61491a // sqxtn v26.4h, v8.4s
-	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
 	WORD $0x0e61499b // sqxtn v27.4h, v12.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
+	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
 	WORD $0x4e6149bb // sqxtn2 v27.8h, v13.4s
 	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
 	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
 	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
 	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
 	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
-	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
 	B	snarrowed_110
 sgrid_110:
@@ -1474,20 +1474,20 @@ sgrid_110:
 	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
 	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
 	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
-	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
-	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
 	WORD $0x0e61491a // sqxtn v26.4h, v8.4s
-	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
 	WORD $0x0e61499b // sqxtn v27.4h, v12.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
+	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
 	WORD $0x4e6149bb // sqxtn2 v27.8h, v13.4s
 	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
 	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
 	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
 	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
 	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
-	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
 snarrowed_110:
 	TBZ	$0, R22, noclamp_110
@@ -1955,20 +1955,20 @@ kmid_111:
 	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
 	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
 	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
-	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
-	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
 	WORD $0x0e61491a // sqxtn v26.4h, v8.4s
-	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
 	WORD $0x0e61499b // sqxtn v27.4h, v12.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
+	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
 	WORD $0x4e6149bb // sqxtn2 v27.8h, v13.4s
 	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
 	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
 	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
 	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
 	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
-	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
 	VST1.P	V28.D[0], (R26)(R1)
 	VST1.P	V28.D[1], (R26)(R1)
@@ -2009,20 +2009,20 @@ nosh_111:
 	WORD $0x4eb2558c // srshl v12.4s, v12.4s, v18.4s
 	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
 	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
-	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
-	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
 	WORD $0x0e61491a // sqxtn v26.4h, v8.4s
-	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
 	WORD $0x0e61499b // sqxtn v27.4h, v12.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
+	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
 	WORD $0x4e6149bb // sqxtn2 v27.8h, v13.4s
 	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
 	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
 	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
 	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
 	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
-	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
 	B	snarrowed_111
 sgrid_111:
@@ -2035,20 +2035,20 @@ sgrid_111:
 	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
 	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
 	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
-	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
-	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
 	WORD $0x0e61491a // sqxtn v26.4h, v8.4s
-	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
 	WORD $0x0e61499b // sqxtn v27.4h, v12.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
+	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
 	WORD $0x4e6149bb // sqxtn2 v27.8h, v13.4s
 	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
 	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
 	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
 	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
 	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
-	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
 snarrowed_111:
 	TBZ	$0, R22, noclamp_111
@@ -2253,20 +2253,20 @@ rowgrp_001:
 	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
 	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
 	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
-	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
-	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
 	WORD $0x0e61491a // sqxtn v26.4h, v8.4s
-	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
 	WORD $0x0e61499b // sqxtn v27.4h, v12.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
+	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
 	WORD $0x4e6149bb // sqxtn2 v27.8h, v13.4s
 	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
 	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
 	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
 	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
 	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
-	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
 	VST1.P	V28.D[0], (R26)(R1)
 	VST1.P	V28.D[1], (R26)(R1)
@@ -2307,20 +2307,20 @@ nosh_001:
 	WORD $0x4eb2558c // srshl v12.4s, v12.4s, v18.4s
 	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
 	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
-	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
-	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
 	WORD $0x0e61491a // sqxtn v26.4h, v8.4s
-	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
 	WORD $0x0e61499b // sqxtn v27.4h, v12.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
+	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
 	WORD $0x4e6149bb // sqxtn2 v27.8h, v13.4s
 	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
 	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
 	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
 	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
 	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
-	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
 	B	snarrowed_001
 sgrid_001:
@@ -2333,20 +2333,20 @@ sgrid_001:
 	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
 	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
 	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
-	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
-	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
 	WORD $0x0e61491a // sqxtn v26.4h, v8.4s
-	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
 	WORD $0x0e61499b // sqxtn v27.4h, v12.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
+	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
 	WORD $0x4e6149bb // sqxtn2 v27.8h, v13.4s
 	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
 	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
 	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
 	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
 	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
-	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
 snarrowed_001:
 	TBZ	$0, R22, noclamp_001
@@ -2575,20 +2575,20 @@ rowgrp_010:
 	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
 	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
 	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
-	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
-	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
 	WORD $0x0e61491a // sqxtn v26.4h, v8.4s
-	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
 	WORD $0x0e61499b // sqxtn v27.4h, v12.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
+	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
 	WORD $0x4e6149bb // sqxtn2 v27.8h, v13.4s
 	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
 	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
 	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
 	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
 	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
-	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
 	VST1.P	V28.D[0], (R26)(R1)
 	VST1.P	V28.D[1], (R26)(R1)
@@ -2629,20 +2629,20 @@ nosh_010:
 	WORD $0x4eb2558c // srshl v12.4s, v12.4s, v18.4s
 	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
 	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
-	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
-	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
 	WORD $0x0e61491a // sqxtn v26.4h, v8.4s
-	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
 	WORD $0x0e61499b // sqxtn v27.4h, v12.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
+	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
 	WORD $0x4e6149bb // sqxtn2 v27.8h, v13.4s
 	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
 	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
 	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
 	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
 	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
-	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
 	B	snarrowed_010
 sgrid_010:
@@ -2655,20 +2655,20 @@ sgrid_010:
 	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
 	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
 	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
-	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
-	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
 	WORD $0x0e61491a // sqxtn v26.4h, v8.4s
-	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
 	WORD $0x0e61499b // sqxtn v27.4h, v12.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
+	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
 	WORD $0x4e6149bb // sqxtn2 v27.8h, v13.4s
 	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
 	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
 	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
 	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
 	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
-	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
 snarrowed_010:
 	TBZ	$0, R22, noclamp_010
@@ -2926,20 +2926,20 @@ rowgrp_011:
 	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
 	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
 	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
-	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
-	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
 	WORD $0x0e61491a // sqxtn v26.4h, v8.4s
-	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
 	WORD $0x0e61499b // sqxtn v27.4h, v12.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
+	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
 	WORD $0x4e6149bb // sqxtn2 v27.8h, v13.4s
 	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
 	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
 	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
 	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
 	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
-	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
 	VST1.P	V28.D[0], (R26)(R1)
 	VST1.P	V28.D[1], (R26)(R1)
@@ -2980,20 +2980,20 @@ nosh_011:
 	WORD $0x4eb2558c // srshl v12.4s, v12.4s, v18.4s
 	WORD $0x4eb355ad // srshl v13.4s, v13.4s, v19.4s
 	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
-	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
-	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
 	WORD $0x0e61491a // sqxtn v26.4h, v8.4s
-	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
 	WORD $0x0e61499b // sqxtn v27.4h, v12.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
+	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
 	WORD $0x4e6149bb // sqxtn2 v27.8h, v13.4s
 	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
 	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
 	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
 	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
 	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
-	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
 	B	snarrowed_011
 sgrid_011:
@@ -3006,20 +3006,20 @@ sgrid_011:
 	WORD $0x6eb0b58c // sqrdmulh v12.4s, v12.4s, v16.4s
 	WORD $0x6eb1b5ad // sqrdmulh v13.4s, v13.4s, v17.4s
 	WORD $0x0e614818 // sqxtn v24.4h, v0.4s
-	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
 	WORD $0x0e614899 // sqxtn v25.4h, v4.4s
-	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
 	WORD $0x0e61491a // sqxtn v26.4h, v8.4s
-	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
 	WORD $0x0e61499b // sqxtn v27.4h, v12.4s
+	WORD $0x4e614838 // sqxtn2 v24.8h, v1.4s
+	WORD $0x4e6148b9 // sqxtn2 v25.8h, v5.4s
+	WORD $0x4e61493a // sqxtn2 v26.8h, v9.4s
 	WORD $0x4e6149bb // sqxtn2 v27.8h, v13.4s
 	WORD $0x4e740f18 // sqadd v24.8h, v24.8h, v20.8h
 	WORD $0x4e740f39 // sqadd v25.8h, v25.8h, v20.8h
 	WORD $0x4e740f5a // sqadd v26.8h, v26.8h, v20.8h
 	WORD $0x4e740f7b // sqadd v27.8h, v27.8h, v20.8h
 	WORD $0x0e214b1c // sqxtn v28.8b, v24.8h
-	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x0e214b5d // sqxtn v29.8b, v26.8h
+	WORD $0x4e214b3c // sqxtn2 v28.16b, v25.8h
 	WORD $0x4e214b7d // sqxtn2 v29.16b, v27.8h
 snarrowed_011:
 	TBZ	$0, R22, noclamp_011

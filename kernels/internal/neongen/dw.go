@@ -751,13 +751,25 @@ func mulShiftLanes(a *Asm, n, acc, m, r int) {
 // bytes in V(dst(p)) (V(dst(p)+1) is scratch), adding the int16 zero point
 // in V(z) between the two saturating narrowings (see header: it equals
 // adding it before them).
+//
+// Each step runs over the pixels before the next (a pixel's steps keep
+// their order, which matters when src and dst overlap), so an in-order
+// core does not wait on the narrowing just issued.
 func narrowToBytes(a *Asm, np int, src, dst func(p int) int, z int) {
-	for p := 0; p < np; p++ {
-		s, t := src(p), dst(p)
-		a.W("sqxtn v%d.4h, v%d.4s", t, s)
-		a.W("sqxtn2 v%d.8h, v%d.4s", t, s+1)
-		a.W("sqxtn v%d.4h, v%d.4s", t+1, s+2)
-		a.W("sqxtn2 v%d.8h, v%d.4s", t+1, s+3)
+	for step := 0; step < 4; step++ {
+		for p := 0; p < np; p++ {
+			s, t := src(p), dst(p)
+			switch step {
+			case 0:
+				a.W("sqxtn v%d.4h, v%d.4s", t, s)
+			case 1:
+				a.W("sqxtn2 v%d.8h, v%d.4s", t, s+1)
+			case 2:
+				a.W("sqxtn v%d.4h, v%d.4s", t+1, s+2)
+			case 3:
+				a.W("sqxtn2 v%d.8h, v%d.4s", t+1, s+3)
+			}
+		}
 	}
 	for p := 0; p < np; p++ {
 		t := dst(p)
@@ -765,9 +777,10 @@ func narrowToBytes(a *Asm, np int, src, dst func(p int) int, z int) {
 		a.W("sqadd v%d.8h, v%d.8h, v%d.8h", t+1, t+1, z)
 	}
 	for p := 0; p < np; p++ {
-		t := dst(p)
-		a.W("sqxtn v%d.8b, v%d.8h", t, t)
-		a.W("sqxtn2 v%d.16b, v%d.8h", t, t+1)
+		a.W("sqxtn v%d.8b, v%d.8h", dst(p), dst(p))
+	}
+	for p := 0; p < np; p++ {
+		a.W("sqxtn2 v%d.16b, v%d.8h", dst(p), dst(p)+1)
 	}
 }
 

@@ -447,19 +447,22 @@ func chanMulStep(a *Asm, chs, n int, clamp bool) {
 	for i := range 2 * nh {
 		a.W("sqdmulh v%d.4s, v%d.4s, v22.4s", 6+i, 6+i)
 	}
+	// (each narrowing over the vectors before the next: no back-to-back
+	// writes of one register's halves, for an in-order core)
 	for i := range nh {
 		a.W("sqrshrn v%d.4h, v%d.4s, #%d", 2+i, 6+2*i, n)
+	}
+	for i := range nh {
 		a.W("sqrshrn2 v%d.8h, v%d.4s, #%d", 2+i, 7+2*i, n)
 	}
 	for i := range nh {
 		a.W("sqadd v%d.8h, v%d.8h, v25.8h", 2+i, 2+i)
 	}
-	for i := range nh {
-		if i%2 == 0 {
-			a.W("sqxtn v%d.8b, v%d.8h", i/2, 2+i)
-		} else {
-			a.W("sqxtn2 v%d.16b, v%d.8h", i/2, 2+i)
-		}
+	for i := 0; i < nh; i += 2 {
+		a.W("sqxtn v%d.8b, v%d.8h", i/2, 2+i)
+	}
+	for i := 1; i < nh; i += 2 {
+		a.W("sqxtn2 v%d.16b, v%d.8h", i/2, 2+i)
 	}
 	arr := "16b"
 	if chs == 8 {

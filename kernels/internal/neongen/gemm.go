@@ -514,19 +514,22 @@ func neonPRequant(a *Asm, mr int, half, grid bool) {
 			a.W("srshl v%d.4s, v%d.4s, v%d.4s", 4*r+h, 4*r+h, 18+h)
 		}
 	}
+	// (each narrowing over the rows before the next: no back-to-back
+	// SQXTN, SQXTN2 into one register for an in-order core)
 	for r := 0; r < mr; r++ {
 		a.W("sqxtn v%d.4h, v%d.4s", 24+r, 4*r)
+	}
+	for r := 0; r < mr; r++ {
 		a.W("sqxtn2 v%d.8h, v%d.4s", 24+r, 4*r+1)
 	}
 	for r := 0; r < mr; r++ {
 		a.W("sqadd v%d.8h, v%d.8h, v20.8h", 24+r, 24+r)
 	}
-	for r := 0; r < mr; r++ {
-		if r%2 == 0 {
-			a.W("sqxtn v%d.8b, v%d.8h", 28+r/2, 24+r)
-		} else {
-			a.W("sqxtn2 v%d.16b, v%d.8h", 28+r/2, 24+r)
-		}
+	for r := 0; r < mr; r += 2 {
+		a.W("sqxtn v%d.8b, v%d.8h", 28+r/2, 24+r)
+	}
+	for r := 1; r < mr; r += 2 {
+		a.W("sqxtn2 v%d.16b, v%d.8h", 28+r/2, 24+r)
 	}
 }
 
