@@ -142,6 +142,7 @@ fmnist-folders:
 # Runtime with (per frame = (R3 - R1) / 2; per thread; hottest symbols) and
 # the ratio to ORT's int8 count. Needs gcc and qemu-user. Options:
 # CPUS="cortex-a72 cortex-a76 cortex-a53", THREADS=4, ORT_RESULTS=dir of a
-# measure.sh run (see cmd/qemu-icount/frames.sh).
+# measure.sh run, MCA=1 (cycles from LLVM's model of each core, block by
+# block; needs llvm) (see cmd/qemu-icount/frames.sh).
 icount-arm:
 	REF=$(REF) bash cmd/qemu-icount/frames.sh

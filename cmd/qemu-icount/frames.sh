@@ -14,6 +14,8 @@
 #   OUT      work and report folder (default /tmp/mixedge-icount)
 #   ORT_RESULTS  a measure.sh results folder (ort_int8_<cpu>_R1/R3.icount): ORT counted in the
 #            same run; without it the ratio uses the anchor README's per-inference figures
+#   MCA      1: also the frame's cycles per cpu from LLVM's scheduling model of that core, block
+#            by block (blockmca.py; needs python3, llvm-mc and llvm-mca: Debian's llvm)
 #
 # Needs gcc (the plugin is host code), qemu-aarch64 (Debian qemu-user, built with plugin support)
 # and Go. Prints, per cpu: the frame's instructions, per guest thread, and the hottest symbols.
@@ -79,6 +81,14 @@ for cpu in $CPUS; do
   awk -v per="$per" 'NR == FNR { a[$1] = $2; next } { d = ($2 - a[$1]) / 2; if (d > 0) printf "%12.3f M %5.1f%%  %s\n", d / 1e6, 100 * d / per, $1 }' \
     "$OUT/s1.txt" "$OUT/s3.txt" | sort -rn | awk -v n="$TOP" 'NR <= n' | sed 's/github.com\/mixedge\/mixedge\///; s/^/ /'
 done
+
+if [ -n "${MCA:-}" ]; then
+  for cpu in $CPUS; do
+    echo "== $cpu: llvm-mca -mcpu=$cpu, block by block"
+    python3 "$HERE/blockmca.py" "$OUT/mixedge-arm64" "$OUT/mixedge_${cpu}_t${THREADS}_R1.icount" \
+      "$OUT/mixedge_${cpu}_t${THREADS}_R3.icount" "$cpu" | sed 's/^/   /'
+  done
+fi
 
 [ "$THREADS" -gt 1 ] || exit 0
 # Per-op, per-task counts of two frames (the last one is used). The marks are the first body
