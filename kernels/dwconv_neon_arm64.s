@@ -90,13 +90,13 @@ blk:
 	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
 	VSUB	V9.S4, V13.S4, V31.S4
 	WORD $0x4e251c84 // and v4.16b, v4.16b, v5.16b
-	WORD $0x4e271cc6 // and v6.16b, v6.16b, v7.16b
 	WORD $0x4e261c84 // and v4.16b, v4.16b, v6.16b
+	WORD $0x4e271c84 // and v4.16b, v4.16b, v7.16b
 	VMOV	V4.D[0], R9
 	VMOV	V4.D[1], R24
 	AND	R24, R9, R9
 	CMN	$1, R9
-	CSET	NE, R9 // some multiplier off the grid
+	CSET	NE, R9
 	CBNZ	R9, offgrid
 	VORR	V0.B16, V0.B16, V20.B16
 	VORR	V1.B16, V1.B16, V21.B16
@@ -39209,13 +39209,13 @@ pblk:
 	WORD $0x4eac6529 // smax v9.4s, v9.4s, v12.4s
 	VSUB	V9.S4, V13.S4, V31.S4
 	WORD $0x4e251c84 // and v4.16b, v4.16b, v5.16b
-	WORD $0x4e271cc6 // and v6.16b, v6.16b, v7.16b
 	WORD $0x4e261c84 // and v4.16b, v4.16b, v6.16b
+	WORD $0x4e271c84 // and v4.16b, v4.16b, v7.16b
 	VMOV	V4.D[0], R9
 	VMOV	V4.D[1], R24
 	AND	R24, R9, R9
 	CMN	$1, R9
-	CSET	NE, R9 // some multiplier off the grid
+	CSET	NE, R9
 	CBNZ	R9, offgrid
 	VORR	V0.B16, V0.B16, V20.B16
 	VORR	V1.B16, V1.B16, V21.B16

@@ -412,10 +412,10 @@ blk:
 	WORD $0x4ebd3f62 // cmge v2.4s, v27.4s, v29.4s
 	WORD $0x4e221c63 // and v3.16b, v3.16b, v2.16b
 	WORD $0x4e231c00 // and v0.16b, v0.16b, v3.16b
-	VMOV	V0.D[0], R24
+	VMOV	V0.D[0], R25
 	VMOV	V0.D[1], R20
-	AND	R20, R24, R24
-	CMN	$1, R24
+	AND	R20, R25, R25
+	CMN	$1, R25
 	CSET	NE, R25
 	CBNZ	R25, offgrid
 	VORR	V1.B16, V1.B16, V16.B16
@@ -2785,10 +2785,10 @@ blk:
 	WORD $0x4ebd3f62 // cmge v2.4s, v27.4s, v29.4s
 	WORD $0x4e221c63 // and v3.16b, v3.16b, v2.16b
 	WORD $0x4e231c00 // and v0.16b, v0.16b, v3.16b
-	VMOV	V0.D[0], R24
+	VMOV	V0.D[0], R25
 	VMOV	V0.D[1], R20
-	AND	R20, R24, R24
-	CMN	$1, R24
+	AND	R20, R25, R25
+	CMN	$1, R25
 	CSET	NE, R25
 	CBNZ	R25, offgrid
 	VORR	V1.B16, V1.B16, V16.B16
@@ -4282,10 +4282,10 @@ blk:
 	WORD $0x4ebd3f62 // cmge v2.4s, v27.4s, v29.4s
 	WORD $0x4e221c63 // and v3.16b, v3.16b, v2.16b
 	WORD $0x4e231c00 // and v0.16b, v0.16b, v3.16b
-	VMOV	V0.D[0], R24
+	VMOV	V0.D[0], R25
 	VMOV	V0.D[1], R20
-	AND	R20, R24, R24
-	CMN	$1, R24
+	AND	R20, R25, R25
+	CMN	$1, R25
 	CSET	NE, R25
 	CBNZ	R25, offgrid
 	VORR	V1.B16, V1.B16, V16.B16
@@ -6532,10 +6532,10 @@ blk:
 	WORD $0x4ebd3f62 // cmge v2.4s, v27.4s, v29.4s
 	WORD $0x4e221c63 // and v3.16b, v3.16b, v2.16b
 	WORD $0x4e231c00 // and v0.16b, v0.16b, v3.16b
-	VMOV	V0.D[0], R24
+	VMOV	V0.D[0], R25
 	VMOV	V0.D[1], R20
-	AND	R20, R24, R24
-	CMN	$1, R24
+	AND	R20, R25, R25
+	CMN	$1, R25
 	CSET	NE, R25
 	CBNZ	R25, offgrid
 	VORR	V1.B16, V1.B16, V16.B16

@@ -61,10 +61,10 @@ blk:
 	WORD $0x4ebd3f62 // cmge v2.4s, v27.4s, v29.4s
 	WORD $0x4e221c63 // and v3.16b, v3.16b, v2.16b
 	WORD $0x4e231c00 // and v0.16b, v0.16b, v3.16b
-	VMOV	V0.D[0], R24
+	VMOV	V0.D[0], R25
 	VMOV	V0.D[1], R20
-	AND	R20, R24, R24
-	CMN	$1, R24
+	AND	R20, R25, R25
+	CMN	$1, R25
 	CSET	NE, R25
 	CBNZ	R25, offgrid
 	VORR	V1.B16, V1.B16, V16.B16
@@ -3631,10 +3631,10 @@ blk:
 	WORD $0x4ebd3f62 // cmge v2.4s, v27.4s, v29.4s
 	WORD $0x4e221c63 // and v3.16b, v3.16b, v2.16b
 	WORD $0x4e231c00 // and v0.16b, v0.16b, v3.16b
-	VMOV	V0.D[0], R24
+	VMOV	V0.D[0], R25
 	VMOV	V0.D[1], R20
-	AND	R20, R24, R24
-	CMN	$1, R24
+	AND	R20, R25, R25
+	CMN	$1, R25
 	CSET	NE, R25
 	CBNZ	R25, offgrid
 	VORR	V1.B16, V1.B16, V16.B16
@@ -3903,10 +3903,10 @@ blk:
 	WORD $0x4ea13fad // cmge v13.4s, v29.4s, v1.4s
 	WORD $0x4e2d1def // and v15.16b, v15.16b, v13.16b
 	WORD $0x4e2f1c63 // and v3.16b, v3.16b, v15.16b
-	VMOV	V3.D[0], R24
+	VMOV	V3.D[0], R25
 	VMOV	V3.D[1], R20
-	AND	R20, R24, R24
-	CMN	$1, R24
+	AND	R20, R25, R25
+	CMN	$1, R25
 	CSET	NE, R25
 	CBNZ	R25, offgrid
 	VORR	V2.B16, V2.B16, V26.B16
@@ -4285,10 +4285,10 @@ blk:
 	WORD $0x4ebd3f62 // cmge v2.4s, v27.4s, v29.4s
 	WORD $0x4e221c63 // and v3.16b, v3.16b, v2.16b
 	WORD $0x4e231c00 // and v0.16b, v0.16b, v3.16b
-	VMOV	V0.D[0], R24
+	VMOV	V0.D[0], R25
 	VMOV	V0.D[1], R20
-	AND	R20, R24, R24
-	CMN	$1, R24
+	AND	R20, R25, R25
+	CMN	$1, R25
 	CSET	NE, R25
 	CBNZ	R25, offgrid
 	VORR	V1.B16, V1.B16, V16.B16

@@ -193,15 +193,8 @@ func dwDeriveRQ(a *Asm, qmin, qmax string) {
 		gridCheck(a, "V8", "V9", vn(q), vn(4+q), "V10", "V13")
 		shifts(a, "V9", vn(24+q), vn(28+q), "V12", "V13")
 	}
-	a.W("and v4.16b, v4.16b, v5.16b")
-	a.W("and v6.16b, v6.16b, v7.16b")
-	a.W("and v4.16b, v4.16b, v6.16b")
-	a.S(`	VMOV	V4.D[0], R9
-	VMOV	V4.D[1], R24
-	AND	R24, R9, R9
-	CMN	$1, R9
-	CSET	NE, R9 // some multiplier off the grid
-	CBNZ	R9, offgrid
+	gridFlag(a, "R9", "R24", "V4", "V5", "V6", "V7") // R9 = 1: some multiplier off the grid
+	a.S(`	CBNZ	R9, offgrid
 	VORR	V0.B16, V0.B16, V20.B16
 	VORR	V1.B16, V1.B16, V21.B16
 	VORR	V2.B16, V2.B16, V22.B16

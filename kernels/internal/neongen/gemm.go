@@ -130,15 +130,17 @@ func gridCheck(a *Asm, m, sh, mf, ok, t string, zero ...string) {
 	a.W("and %s.16b, %s.16b, %s.16b", lo(ok), lo(ok), lo(t))
 }
 
-// gridFlag sets flag = 0 iff all lanes of ok0 and ok1 are all-ones (ok0
-// is clobbered; uses R20, R24).
-func gridFlag(a *Asm, ok0, ok1, flag string) {
+// gridFlag sets flag = 0 iff every lane of the oks vectors is all-ones
+// (gridCheck's verdicts; oks[0] is clobbered, and tmp).
+func gridFlag(a *Asm, flag, tmp string, oks ...string) {
 	lo := strings.ToLower
-	a.W("and %s.16b, %s.16b, %s.16b", lo(ok0), lo(ok0), lo(ok1))
-	a.L("\tVMOV\t%s.D[0], R24", ok0)
-	a.L("\tVMOV\t%s.D[1], R20", ok0)
-	a.L("\tAND\tR20, R24, R24")
-	a.L("\tCMN\t$1, R24")
+	for _, ok := range oks[1:] {
+		a.W("and %s.16b, %s.16b, %s.16b", lo(oks[0]), lo(oks[0]), lo(ok))
+	}
+	a.L("\tVMOV\t%s.D[0], %s", oks[0], flag)
+	a.L("\tVMOV\t%s.D[1], %s", oks[0], tmp)
+	a.L("\tAND\t%s, %s, %s", tmp, flag, flag)
+	a.L("\tCMN\t$1, %s", flag)
 	a.L("\tCSET\tNE, %s", flag)
 }
 
@@ -219,7 +221,7 @@ func genNeonP(a *Asm, name string, f32 bool, mr int, half bool) {
 		// on it, scr holds M>>Shift for SQRDMULH instead of M.
 		gridCheck(a, "V24", "V25", "V1", "V0", "V2")
 		gridCheck(a, "V26", "V27", "V4", "V3", "V2")
-		gridFlag(a, "V0", "V3", "R25")
+		gridFlag(a, "R25", "R20", "V0", "V3")
 		a.L("\tCBNZ\tR25, offgrid")
 		a.L("\tVORR\tV1.B16, V1.B16, V16.B16")
 		a.L("\tVORR\tV4.B16, V4.B16, V17.B16")
@@ -683,7 +685,7 @@ func genNeonK8(a *Asm, name string) {
 	// it, V26 and V28 hold M>>Shift for SQRDMULH instead of M.
 	gridCheck(a, "V26", "V27", "V2", "V3", "V13", "V1")
 	gridCheck(a, "V28", "V29", "V14", "V15", "V13", "V1")
-	gridFlag(a, "V3", "V15", "R25")
+	gridFlag(a, "R25", "R20", "V3", "V15")
 	a.L("\tCBNZ\tR25, offgrid")
 	a.L("\tVORR\tV2.B16, V2.B16, V26.B16")
 	a.L("\tVORR\tV14.B16, V14.B16, V28.B16")
@@ -1001,7 +1003,7 @@ func genDot8(a *Asm, name string, half, packed bool) {
 	// it, scr holds M>>Shift (V1, V4) for SQRDMULH instead of M.
 	gridCheck(a, "V24", "V25", "V1", "V0", "V2")
 	gridCheck(a, "V26", "V27", "V4", "V3", "V2")
-	gridFlag(a, "V0", "V3", "R25")
+	gridFlag(a, "R25", "R20", "V0", "V3")
 	a.L("\tCBNZ\tR25, offgrid")
 	a.L("\tVORR\tV1.B16, V1.B16, V16.B16")
 	a.L("\tVORR\tV4.B16, V4.B16, V17.B16")
