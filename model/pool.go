@@ -79,12 +79,16 @@ const (
 	// units; chunksPerThreadRows for the convolutions with a spatial window
 	// (depthwise, stem), whose every chunk converts K-1 rows of overlap
 	// again. More chunks let the caller take more of a busy worker's share;
-	// each costs a call and cut edges. Alone on a 2-vCPU EPYC, each op of
-	// MixNet-S's first stages in turn on 2 threads (best of 7 x 50 runs):
-	// pointwise 1-3 us and depthwise 5-15 us slower at 4 chunks per thread
-	// than at 1, pointwise within 1 us at 2. A frame beside a busy program
-	// falls back to one thread (threadChoice) where the split cannot help.
-	chunksPerThread     = 2
+	// each costs a call and cut edges, and a GEMM's cut pixels end in a
+	// short register tile. Alone on a 2-vCPU EPYC, each op of MixNet-S's
+	// first stages in turn on 2 threads (best of 7 x 50 runs): pointwise
+	// 1-3 us and depthwise 5-15 us slower at 4 chunks per thread than at 1.
+	// Interleaved in one process (Zen 4, 300 rounds), 1 chunk per thread
+	// against 2: 7x7 pointwise 12-13% faster (each call streams all the
+	// weights and ends in a short tile), 14x14 ~5%, larger maps within 1%;
+	// the 2-thread frame 3% faster. A frame beside a busy program falls back to
+	// one thread (threadChoice) where the split cannot help.
+	chunksPerThread     = 1
 	chunksPerThreadRows = 1
 )
 
