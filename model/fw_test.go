@@ -3,8 +3,10 @@ package model
 import (
 	"bytes"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -424,5 +426,53 @@ func TestInt8ThreadsChannelHalves(t *testing.T) {
 	}
 	for _, threads := range []int{2, 3, 4, 5} {
 		checkThreads(t, qn, threads, in, want, 1)
+	}
+}
+
+// The squeeze-excite FCs split into parts by output channels (seSplits)
+// give the hidden values and gates of the whole FCs, on every tier.
+func TestSEFCPartsMatchWhole(t *testing.T) {
+	q, _ := synthMixnetS(t, 96, 20, 4, 1)
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, k := range kernels.Tiers() {
+		n, err := NewInt8Net(q, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		split := 0
+		for i := range q.Ops {
+			se := q.Ops[i].SE
+			if se == nil || n.seParts[i][0] == nil {
+				continue
+			}
+			split++
+			if len(n.seParts[i][0]) < 2 || len(n.seParts[i][1]) < 2 {
+				t.Fatalf("%s: op %d: SE FCs in %d and %d parts", k.Name, i, len(n.seParts[i][0]), len(n.seParts[i][1]))
+			}
+			c, r := se.Channels, se.Reduced
+			sc := n.scratch[i]
+			for j := range sc[:c] {
+				sc[j] = int8(rng.IntN(256) - 128)
+			}
+			mean := append([]int8(nil), sc[:c]...)
+			n.seFCs(i)
+			got := append([]int8(nil), sc[c:2*c+r]...)
+			parts := n.seParts[i]
+			n.seParts[i] = [2][]fcPart{}
+			pack := k.PackGEMM // as NewInt8Net packs whole FCs
+			if k.PackGEMV != nil {
+				pack = k.PackGEMV
+			}
+			n.sePack[i] = [2][]int8{pack(se.ReduceW, c, r), pack(se.ExpandW, r, c)}
+			copy(sc, mean)
+			n.seFCs(i)
+			if !slices.Equal(got, sc[c:2*c+r]) {
+				t.Errorf("%s: op %d (%d channels, %d reduced): FCs in parts differ from the whole FCs", k.Name, i, c, r)
+			}
+			n.seParts[i] = parts
+		}
+		if split == 0 {
+			t.Fatalf("%s: no squeeze-excite op of mixnet_s splits its FCs", k.Name)
+		}
 	}
 }
