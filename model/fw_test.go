@@ -476,3 +476,39 @@ func TestSEFCPartsMatchWhole(t *testing.T) {
 		}
 	}
 }
+
+// Depthwise ops split by rows sum their output for the squeeze-excite op
+// after them (taskRowsSESum); the logits stay those of generic on one
+// thread.
+func TestInt8ThreadsDWSumsForSE(t *testing.T) {
+	q, in := synthMixnetS(t, 160, 20, 5, 1)
+	ref, err := NewInt8Net(q, kernels.Generic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := append([]float32(nil), ref.Run(in)...)
+	for _, k := range kernels.Tiers() {
+		if k.Ops["pool_sums"] == "generic" {
+			continue
+		}
+		qn, err := NewInt8Net(q, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		qn.SetThreads(2)
+		qn.SetFixedThreads(true)
+		copy(qn.Input(), ref.Input())
+		fused := 0
+		for i := range q.G.Ops {
+			qn.step(i)
+			if qn.sePreSummed == i+1 {
+				fused++
+			}
+		}
+		if fused < 3 {
+			t.Fatalf("%s: %d depthwise ops summed for their SE op, want the 28x28-stage ones (3 or more)", k.Name, fused)
+		}
+		checkThreads(t, qn, 2, in, want, 2)
+		qn.Close()
+	}
+}

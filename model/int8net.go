@@ -74,10 +74,13 @@ type Int8Net struct {
 	// seSumsStride.
 	seSums       []int32
 	seSumsStride int
-	logits       []float32
-	mc           []*mixconv.QS8    // per depthwise op
-	mcHalf       [][2]*mixconv.QS8 // per depthwise op on a small map: its channel halves (or nil)
-	stem         kernels.ConvShape
+	// sePreSummed is the squeeze-excite op whose channel sums the
+	// depthwise op before it left in seSums, in sePreChunks rows (-1: none).
+	sePreSummed, sePreChunks int
+	logits                   []float32
+	mc                       []*mixconv.QS8    // per depthwise op
+	mcHalf                   [][2]*mixconv.QS8 // per depthwise op on a small map: its channel halves (or nil)
+	stem                     kernels.ConvShape
 
 	// Worker pool (SetThreads; nil for one thread): the op's units are
 	// claimed chunk by chunk by the caller and the workers (pool.go).
@@ -92,9 +95,11 @@ type Int8Net struct {
 
 // rowTask is a unit range [y0, y1) of op's work: output rows or pixels
 // (taskRows, runOp), channel-half × row-band units of a depthwise op
-// (taskDWHalf, dwHalves), output pixels of its SiLU table (taskSiLU), or
-// input pixels of a squeeze-excite pool (taskSESum, seSum). chunk is the
-// task's index among the job's chunks.
+// (taskDWHalf, dwHalves), output pixels of its SiLU table (taskSiLU),
+// input pixels of a squeeze-excite pool (taskSESum, seSum), output rows of
+// a depthwise op and their sums for that pool (taskRowsSESum), or parts of
+// a squeeze-excite FC (taskSEReduce, taskSEExpand). chunk is the task's
+// index among the job's chunks.
 type rowTask struct{ op, y0, y1, kind, chunk int }
 
 const (
@@ -102,8 +107,9 @@ const (
 	taskDWHalf
 	taskSiLU
 	taskSESum
-	taskSEReduce // parts [y0, y1) of a squeeze-excite op's first FC
-	taskSEExpand // and of its second (seFCParts)
+	taskRowsSESum // rows of a depthwise op, then their channel sums for the SE op after it
+	taskSEReduce  // parts [y0, y1) of a squeeze-excite op's first FC
+	taskSEExpand  // and of its second (seFCParts)
 )
 
 // dwHalfMaxH: depthwise ops with at most this many output rows have
@@ -153,7 +159,7 @@ func NewInt8NetWithPlan(q *QModel, k *kernels.Table, bufs []Buffer, plan Plan) (
 	g := q.G
 	n := &Int8Net{Q: q, Plan: plan, K: k, tensors: make([][]int8, len(g.Tensors)), scratch: make([][]int8, len(g.Ops)),
 		packed: make([][][]int8, len(g.Ops)), sePack: make([][2][]int8, len(g.Ops)),
-		seParts: make([][2][]fcPart, len(g.Ops))}
+		seParts: make([][2][]fcPart, len(g.Ops)), sePreSummed: -1}
 	for i := range g.Ops {
 		op, qo := &g.Ops[i], &q.Ops[i]
 		switch op.Kind {
@@ -487,19 +493,40 @@ func (n *Int8Net) step(i int) {
 		}
 		return
 	}
+	if op.Kind == OpDepthwise && n.sumsForSE(i) {
+		// The squeeze-excite op that follows needs its input's channel
+		// sums: each chunk adds up the rows it just wrote, while they are
+		// in its core's cache, and the SE op skips its own pass.
+		n.sePreSummed, n.sePreChunks = i+1, n.parallel(i, taskRowsSESum, rows, t)
+		return
+	}
 	n.parallel(i, taskRows, rows, t)
+}
+
+// sumsForSE reports whether depthwise op i, split by rows, also sums its
+// output for the squeeze-excite op after it (seGateSplit).
+func (n *Int8Net) sumsForSE(i int) bool {
+	g := n.Q.G
+	return i+1 < len(g.Ops) && g.Ops[i+1].Kind == OpSE && g.Ops[i+1].In == g.Ops[i].Out &&
+		n.K.Ops["pool_sums"] != "generic"
 }
 
 // parallel runs units [0, units) of op i's work of the given kind over t
 // goroutines (this one and the workers), in up to chunksPerThread (or,
 // for row-window convolutions, chunksPerThreadRows) contiguous chunks per
 // thread that whoever is running claims (pool.go).
-func (n *Int8Net) parallel(i, kind, units, t int) {
+// It returns the number of chunks.
+func (n *Int8Net) parallel(i, kind, units, t int) int {
 	per := chunksPerThread
 	if kind == taskRows && unitPixels(&n.Q.G.Ops[i], n.Q.G.Tensors[n.Q.G.Ops[i].Out]) > 1 {
 		per = chunksPerThreadRows
 	}
-	n.pool.do(i, kind, units, min(units, t*per))
+	if kind == taskRowsSESum {
+		per = chunksPerThreadRows
+	}
+	chunks := min(units, t*per)
+	n.pool.do(i, kind, units, chunks)
+	return chunks
 }
 
 func (n *Int8Net) runTask(t rowTask) {
@@ -510,6 +537,10 @@ func (n *Int8Net) runTask(t rowTask) {
 		n.silu(t.op, t.y0, t.y1)
 	case taskSESum:
 		n.seSum(t.op, t.chunk, t.y0, t.y1)
+	case taskRowsSESum:
+		n.runOp(t.op, t.y0, t.y1)
+		ow := n.Q.G.Tensors[n.Q.G.Ops[t.op].Out].W
+		n.seSum(t.op+1, t.chunk, t.y0*ow, t.y1*ow)
 	case taskSEReduce, taskSEExpand:
 		n.seFCParts(t.op, t.kind-taskSEReduce, t.y0, t.y1)
 	default:
@@ -645,6 +676,7 @@ func im2col(dst, src []int8, s *kernels.ConvShape, z int8, y0, y1 int) {
 // half of kernels.SqueezeExciteQS8, built from this tier's kernels. The
 // channel multiply (runOp) is the second.
 func (n *Int8Net) seGate(i int) {
+	n.sePreSummed = -1
 	se := n.Q.Ops[i].SE
 	src := n.tensors[n.Q.G.Ops[i].In]
 	c := se.Channels
@@ -659,7 +691,12 @@ func (n *Int8Net) seGateSplit(i, t int) {
 	se := n.Q.Ops[i].SE
 	c := se.Channels
 	chunks := min(se.Pixels, t)
-	n.pool.do(i, taskSESum, se.Pixels, chunks)
+	if n.sePreSummed == i {
+		chunks = n.sePreChunks // the depthwise op before summed its rows
+		n.sePreSummed = -1
+	} else {
+		n.pool.do(i, taskSESum, se.Pixels, chunks)
+	}
 	total := n.seSums[:c]
 	for ch := 1; ch < chunks; ch++ {
 		for j, v := range n.seSums[ch*n.seSumsStride:][:c] {
