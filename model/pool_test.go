@@ -1,6 +1,7 @@
 package model
 
 import (
+	"math"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -84,3 +85,120 @@ func TestPoolGenerationWraps(t *testing.T) {
 		t.Fatalf("ran %d units across the generation wrap, want 80", got)
 	}
 }
+
+// setCuts splits units in proportion to the threads' weights, every chunk
+// at least one unit, the chunks in order and covering all units.
+func TestPoolCutsFollowWeights(t *testing.T) {
+	for _, tc := range []struct {
+		weights []float64
+		units   int64
+		want    []int64
+	}{
+		{[]float64{1, 1}, 28, []int64{0, 14, 28}},
+		{[]float64{1.5, 0.5}, 28, []int64{0, 21, 28}},
+		{[]float64{1, 3}, 4, []int64{0, 1, 4}},
+		{[]float64{4, 1}, 2, []int64{0, 1, 2}}, // each thread keeps one unit
+		{[]float64{1, 1, 2}, 3, []int64{0, 1, 2, 3}},
+		{[]float64{1, 1, 1, 1}, 49, []int64{0, 12, 25, 37, 49}},
+		{[]float64{0.5, 1, 1, 1.5}, 400, []int64{0, 50, 150, 250, 400}},
+	} {
+		p := newPool(len(tc.weights), func(rowTask) {})
+		copy(p.weight, tc.weights)
+		p.setCuts(tc.units)
+		got := make([]int64, len(p.cuts))
+		for i := range p.cuts {
+			got[i] = p.cuts[i].Load()
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("weights %v, %d units: cuts %v, want %v", tc.weights, tc.units, got, tc.want)
+		}
+		p.stop()
+	}
+}
+
+// rebalance moves the weights towards the threads' measured speeds, only
+// from jobs in which every thread timed its own home chunk long enough,
+// and never past balanceMaxSkew.
+func TestPoolRebalance(t *testing.T) {
+	p := newPool(2, func(rowTask) {})
+	defer p.stop()
+	job := func(g uint64, ns0, ns1 int64) {
+		p.own[0] = ownChunk{g: g, units: 100, ns: ns0}
+		p.own[1] = ownChunk{g: g, units: 100, ns: ns1}
+		p.rebalance(g)
+	}
+	// Thread 1 at 60% of thread 0's speed: the weights go to 1.25 / 0.75.
+	for g := uint64(1); g <= 200; g++ {
+		job(g, 60000, 100000)
+	}
+	if w := p.weight; math.Abs(w[0]-1.25) > 0.01 || math.Abs(w[1]-0.75) > 0.01 {
+		t.Fatalf("weights %v after 200 jobs at speeds 1 : 0.6, want 1.25 / 0.75", w)
+	}
+	// A job whose chunks are too short, or whose home chunk one thread did
+	// not run (stolen: its record is of an older job), changes nothing.
+	before := slices.Clone(p.weight)
+	job(201, 1000, 100000)
+	p.own[0] = ownChunk{g: 202, units: 100, ns: 100000}
+	p.rebalance(202)
+	if !slices.Equal(p.weight, before) {
+		t.Fatalf("weights moved from %v to %v on jobs that should not count", before, p.weight)
+	}
+	// Equal speeds bring them back.
+	for g := uint64(300); g <= 500; g++ {
+		job(g, 100000, 100000)
+	}
+	if w := p.weight; math.Abs(w[0]-1) > 0.01 || math.Abs(w[1]-1) > 0.01 {
+		t.Fatalf("weights %v after 200 jobs at equal speeds, want 1 / 1", w)
+	}
+	// A thread that all but stops is held at 1/balanceMaxSkew of the other.
+	for g := uint64(600); g <= 900; g++ {
+		job(g, 10000, 10000000)
+	}
+	if w := p.weight; w[0] > balanceMaxSkew*w[1]*1.0001 {
+		t.Fatalf("weights %v: skew past %d", w, balanceMaxSkew)
+	}
+}
+
+// With the split weighted, a slower worker ends up with fewer units, and
+// every unit still runs exactly once.
+func TestPoolBalancesSlowWorker(t *testing.T) {
+	var hits []atomic.Int32
+	var p *pool
+	spin := func(n int) {
+		x := 0
+		for i := 0; i < n; i++ {
+			x += i ^ (x >> 3)
+		}
+		sink.Add(int64(x))
+	}
+	const units = 200
+	p = newPool(2, func(task rowTask) {
+		for u := task.y0; u < task.y1; u++ {
+			hits[u].Add(1)
+		}
+		// chunk 1 is the worker's home chunk: its units cost 3x
+		per := 2000
+		if task.chunk == 1 {
+			per = 6000
+		}
+		spin(per * (task.y1 - task.y0))
+	})
+	defer p.stop()
+	for rep := 0; rep < 300; rep++ {
+		hits = make([]atomic.Int32, units)
+		p.do(0, 0, units, 2)
+		for u := range hits {
+			if h := hits[u].Load(); h != 1 {
+				t.Fatalf("job %d: unit %d ran %d times", rep, u, h)
+			}
+		}
+	}
+	if p.own[1].g == 0 {
+		t.Skip("the worker never ran its own chunk in 300 jobs: it was not scheduled alongside the caller (a busy machine), so there was nothing to balance")
+	}
+	if c := p.cuts[1].Load(); c <= units*6/10 {
+		t.Fatalf("after 300 jobs chunk 0 has %d of %d units (weights %v), want more than 60%%: its units are 3x cheaper", c, units, p.weight)
+	}
+}
+
+var sink atomic.Int64
