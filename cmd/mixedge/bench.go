@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -58,6 +59,10 @@ type benchResult struct {
 	// the plain ones above, and the per-op table.
 	Profile *benchProfile `json:"profile,omitempty"`
 	Ops     []benchOp     `json:"ops,omitempty"`
+	// Batches: the turns this count's frames ran in (a sweep in turns,
+	// --batch); Cores: what --check-cores found (the largest count).
+	Batches int         `json:"batches,omitempty"`
+	Cores   *coresCheck `json:"cores_check,omitempty"`
 }
 
 type benchProfile struct {
@@ -114,6 +119,10 @@ type benchSettings struct {
 	// Fixed: every frame ran on all threads (bench --fixed), no per-frame
 	// fallback to one thread.
 	Fixed bool `json:"fixed,omitempty"`
+	// Batch: a sweep ran in turns of this many frames per thread count
+	// (0: one count after the other); CheckCores: --check-cores.
+	Batch      int  `json:"batch,omitempty"`
+	CheckCores bool `json:"check_cores,omitempty"`
 }
 
 type benchMemory struct {
@@ -185,7 +194,13 @@ frames without it, so the hook's overhead is measured and printed): layer,
 op, kernels and channel split, output, MACs, median and p90 ms, GMAC/s, % of
 the frame, kernel used. Without --profile no hook is installed.
 
---threads 1,2,4 runs a sweep, one result per thread count. --json writes one
+--threads 1,2,4 runs a sweep, one result per thread count. Without
+--profile the counts take turns (--batch N frames each, on a network
+each), so a slow spell of the machine falls on all of them alike;
+--check-cores then also probes, after each turn of the largest count,
+how many cores the machine gives at that moment (that many one-thread
+networks side by side against one alone) and reports the speed-up in the
+turns that had them all. --json writes one
 document (schema mixedge.bench/1, docs/PROFILING.md): device, model,
 settings, memory, results. --svg / --html draw a bar per layer (implies
 --profile) and, for a sweep, the scaling curve. --compare reads recorded
@@ -224,6 +239,8 @@ faster (re-checked two frames in every 16; single_thread_share in --json).
 	busy := fs.Int("busy", 0, "run `N` CPU-bound competitors while timing")
 	fixed := fs.Bool("fixed", false, "run every frame on all --threads (no per-frame fallback to one thread)")
 	busyKind := fs.String("busy-kind", "process", "competitors: process (child processes) or goroutine")
+	batch := fs.Int("batch", 20, "a sweep without --profile takes turns of `N` frames per thread count (0: one count after the other)")
+	checkCores := fs.Bool("check-cores", false, "after each turn of the largest thread count, measure how many cores the machine gives")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -259,6 +276,12 @@ faster (re-checked two frames in every 16; single_thread_share in --json).
 	if *svgPath != "" || *htmlPath != "" {
 		*profile = true
 	}
+	if *batch < 0 {
+		return fmt.Errorf("--batch %d: want N ≥ 0 frames per turn", *batch)
+	}
+	if *checkCores && (len(threads) < 2 || *batch == 0 || *profile) {
+		return fmt.Errorf("--check-cores probes the cores between the turns of a sweep: it needs two or more --threads counts, --batch > 0 and no --profile")
+	}
 	if *busy < 0 || (*busyKind != "process" && *busyKind != "goroutine") {
 		return fmt.Errorf("--busy %d --busy-kind %q: want N ≥ 0 and process or goroutine", *busy, *busyKind)
 	}
@@ -276,7 +299,7 @@ faster (re-checked two frames in every 16; single_thread_share in --json).
 	doc := benchDoc{Schema: benchSchema, Device: deviceInfo(),
 		Settings: benchSettings{Kernels: k.Name, Threads: threads, Runs: *runs, Warmup: *warmup, Profile: *profile}}
 	var q *model.QModel
-	var n *model.Int8Net
+	var newNet func() (*model.Int8Net, error)
 	if *fwPath != "" {
 		sum, err := fileSHA256(*fwPath)
 		if err != nil {
@@ -288,18 +311,18 @@ faster (re-checked two frames in every 16; single_thread_share in --json).
 		}
 		defer fw.Close()
 		q = fw.Q
-		if n, err = model.NewInt8NetWithPlan(q, k, fw.Bufs, fw.Plan); err != nil {
-			return err
-		}
+		newNet = func() (*model.Int8Net, error) { return model.NewInt8NetWithPlan(q, k, fw.Bufs, fw.Plan) }
 		doc.Model.Source, doc.Model.SHA256 = *fwPath, sum
 	} else {
 		if q, err = syntheticQModel(*arch, *size); err != nil {
 			return err
 		}
-		if n, err = model.NewInt8Net(q, k); err != nil {
-			return err
-		}
+		newNet = func() (*model.Int8Net, error) { return model.NewInt8Net(q, k) }
 		doc.Model.Source = "synthetic"
+	}
+	n, err := newNet()
+	if err != nil {
+		return err
 	}
 	defer n.Close()
 	g := q.G
@@ -325,9 +348,41 @@ faster (re-checked two frames in every 16; single_thread_share in --json).
 	}
 	n.SetFixedThreads(*fixed)
 	doc.Settings.Fixed = *fixed
-	for _, t := range threads {
-		n.SetThreads(t)
-		doc.Results = append(doc.Results, benchOnce(n, k, *runs, *warmup, *profile))
+	if len(threads) > 1 && *batch > 0 && !*profile {
+		// In turns, each count on its own network (newNet): switching one
+		// network's threads would restart its per-frame thread choice.
+		nets := []*model.Int8Net{n}
+		for range threads[1:] {
+			m, err := newNet()
+			if err != nil {
+				return err
+			}
+			defer m.Close()
+			m.SetFixedThreads(*fixed)
+			copy(m.Input(), n.Input())
+			nets = append(nets, m)
+		}
+		for i, t := range threads {
+			nets[i].SetThreads(t)
+		}
+		var probe []*model.Int8Net
+		if *checkCores {
+			for range slices.Max(threads) {
+				m, err := newNet()
+				if err != nil {
+					return err
+				}
+				copy(m.Input(), n.Input())
+				probe = append(probe, m)
+			}
+		}
+		doc.Settings.Batch, doc.Settings.CheckCores = *batch, *checkCores
+		doc.Results = benchTurns(nets, threads, *runs, *warmup, *batch, probe)
+	} else {
+		for _, t := range threads {
+			n.SetThreads(t)
+			doc.Results = append(doc.Results, benchOnce(n, k, *runs, *warmup, *profile))
+		}
 	}
 	doc.Memory = benchMemory{ArenaBytes: doc.Model.ArenaBytes, ArenaBound: doc.Model.ArenaBound,
 		WeightBytes: doc.Model.WeightBytes, PeakRSS: peakRSS()}
@@ -420,15 +475,12 @@ func benchOnce(n *model.Int8Net, k *kernels.Table, runs, warmup int, profile boo
 	if profile {
 		nf *= 2
 	}
-	r := benchResult{Threads: n.Threads(), Runs: runs,
-		Allocs: float64(ms1.Mallocs-ms0.Mallocs) / nf, AllocB: float64(ms1.TotalAlloc-ms0.TotalAlloc) / nf,
-		GC: float64(ms1.NumGC-ms0.NumGC) / nf}
+	r := frameResult(n, frames)
+	r.Allocs, r.AllocB = float64(ms1.Mallocs-ms0.Mallocs)/nf, float64(ms1.TotalAlloc-ms0.TotalAlloc)/nf
+	r.GC = float64(ms1.NumGC-ms0.NumGC) / nf
 	if f1, s1 := n.ThreadFrames(); f1 > f0 {
 		r.SingleShare = float64(s1-s0) / float64(f1-f0)
 	}
-	r.MedianMS, r.P10MS, r.P90MS = percentile(frames, 50), percentile(frames, 10), percentile(frames, 90)
-	r.FPS = 1e3 / r.MedianMS
-	r.GMACs = float64(g.TotalMACs()) / r.MedianMS / 1e6
 	if !profile {
 		return r
 	}
@@ -463,6 +515,15 @@ func benchOnce(n *model.Int8Net, k *kernels.Table, runs, warmup int, profile boo
 		p90s[i] = percentile(perOp[i], 90)
 	}
 	r.Ops = opRows(g, k, meds, p90s, p.OpSumMS)
+	return r
+}
+
+// frameResult is the timing part of n's result from its frame times (ms).
+func frameResult(n *model.Int8Net, frames []float64) benchResult {
+	r := benchResult{Threads: n.Threads(), Runs: len(frames)}
+	r.MedianMS, r.P10MS, r.P90MS = percentile(frames, 50), percentile(frames, 10), percentile(frames, 90)
+	r.FPS = 1e3 / r.MedianMS
+	r.GMACs = float64(n.Q.G.TotalMACs()) / r.MedianMS / 1e6
 	return r
 }
 
@@ -512,12 +573,31 @@ func printBench(w io.Writer, doc *benchDoc, by string) {
 	if doc.Settings.Busy > 0 {
 		fmt.Fprintf(w, "competitors: %d busy %s(es) spinning while timing\n", doc.Settings.Busy, doc.Settings.BusyKind)
 	}
+	if doc.Settings.Batch > 0 {
+		fmt.Fprintf(w, "thread counts in turns of %d frames, each on its own network\n", doc.Settings.Batch)
+	}
 	for i := range doc.Results {
 		r := &doc.Results[i]
 		fmt.Fprintf(w, "threads %d: median %.2f ms  p10 %.2f ms  p90 %.2f ms  (%.1f fps, %.1f GMAC/s)  allocations/frame %.1f  GC/frame %.2f\n",
 			r.Threads, r.MedianMS, r.P10MS, r.P90MS, r.FPS, r.GMACs, r.Allocs, r.GC)
 		if r.SingleShare > 0 {
 			fmt.Fprintf(w, "  %.0f%% of these frames ran on one thread (it measured faster, or to check that it still is)\n", 100*r.SingleShare)
+		}
+		if c := r.Cores; c != nil {
+			fmt.Fprintf(w, "  cores check: %d networks side by side ran at %.2f cores (median of %d probes)", r.Threads, c.Capacity, c.Batches)
+			if c.Speedup > 0 {
+				fmt.Fprintf(w, "; speed-up over 1 thread %.2fx (median of the turns)", c.Speedup)
+			}
+			fmt.Fprintln(w)
+			if c.Full > 0 {
+				fmt.Fprintf(w, "  in the %d of %d turns with %.1f cores or more: median %.2f ms", c.Full, c.Batches, 0.9*float64(r.Threads), c.FullMedianMS)
+				if c.FullSpeedup > 0 {
+					fmt.Fprintf(w, ", %.2fx 1 thread", c.FullSpeedup)
+				}
+				fmt.Fprintln(w)
+			} else {
+				fmt.Fprintf(w, "  no turn had %.1f cores: the machine shared them out (other programs, or vCPUs on one physical core)\n", 0.9*float64(r.Threads))
+			}
 		}
 		if r.Profile != nil {
 			p := r.Profile

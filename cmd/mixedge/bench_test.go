@@ -488,3 +488,52 @@ func TestBenchFixedThreads(t *testing.T) {
 		t.Errorf("--fixed: the JSON document does not record it:\n%s", raw)
 	}
 }
+
+// A sweep takes turns of --batch frames per thread count; --check-cores
+// probes the cores after each turn of the largest count.
+func TestBenchTurns(t *testing.T) {
+	doc, raw := benchJSON(t, "--input-size", "32", "--runs", "10", "--warmup", "0", "--threads", "1,2",
+		"--fixed", "--batch", "4", "--check-cores")
+	if doc.Settings.Batch != 4 || !doc.Settings.CheckCores || len(doc.Results) != 2 {
+		t.Fatalf("settings %+v, %d results", doc.Settings, len(doc.Results))
+	}
+	for i, r := range doc.Results {
+		if r.Threads != i+1 || r.Runs != 10 || r.Batches != 3 || r.MedianMS <= 0 || r.Allocs >= 1 {
+			t.Errorf("result %d: %+v: want threads %d, 10 runs in 3 turns (4+4+2), no allocations", i, r, i+1)
+		}
+	}
+	if doc.Results[0].Cores != nil {
+		t.Errorf("1 thread has a cores check: %+v", doc.Results[0].Cores)
+	}
+	c := doc.Results[1].Cores
+	if c == nil || c.Batches != 3 || c.Capacity <= 0 || c.Capacity > 4 || c.Full > 3 || c.Speedup <= 0 ||
+		(c.Full > 0) != (c.FullMedianMS > 0 && c.FullSpeedup > 0) {
+		t.Fatalf("cores check %+v", c)
+	}
+	for _, key := range []string{`"batch": 4`, `"check_cores": true`, `"batches": 3`, `"cores_check"`, `"capacity"`} {
+		if !bytes.Contains(raw, []byte(key)) {
+			t.Errorf("the JSON document lacks %s", key)
+		}
+	}
+	code, out, _ := runCLI(t, "bench", "--arch", "mixnet_s", "--synthetic", "--input-size", "32", "--runs", "4", "--warmup", "0",
+		"--threads", "1,2", "--batch", "2", "--check-cores")
+	if code != 0 || !strings.Contains(out, "thread counts in turns of 2 frames") || !strings.Contains(out, "cores check: 2 networks side by side") {
+		t.Errorf("text output (exit %d):\n%s", code, out)
+	}
+	// One count after the other, as before turns.
+	seq, _ := benchJSON(t, "--input-size", "32", "--runs", "3", "--warmup", "0", "--threads", "1,2", "--batch", "0")
+	if seq.Settings.Batch != 0 || seq.Results[0].Batches != 0 || seq.Results[1].Cores != nil {
+		t.Errorf("--batch 0: settings %+v results %+v", seq.Settings, seq.Results)
+	}
+	for _, bad := range [][]string{
+		{"--threads", "2", "--check-cores"},
+		{"--threads", "1,2", "--batch", "0", "--check-cores"},
+		{"--threads", "1,2", "--profile", "--check-cores"},
+		{"--threads", "1,2", "--batch", "-1"},
+	} {
+		code, _, errs := runCLI(t, append([]string{"bench", "--arch", "mixnet_s", "--synthetic", "--input-size", "32", "--runs", "2"}, bad...)...)
+		if code == 0 || !strings.Contains(errs, "--") {
+			t.Errorf("bench %v: exit %d, stderr %q: want an error naming the flag", bad, code, errs)
+		}
+	}
+}
