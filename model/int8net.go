@@ -312,10 +312,17 @@ func (n *Int8Net) SetFixedThreads(fixed bool) { n.fixed = fixed }
 // other programs hold the cores, a frame on two threads can take longer
 // than on one (a worker that is descheduled in the middle of a chunk
 // makes the caller wait for it), so the net keeps a moving average of the
-// frame time of each mode, runs the faster one, and every 16th frame
-// runs the other one to keep its average fresh. On a quiet machine that
-// costs one slower frame in 16; beside busy programs it keeps 2 threads
-// from falling behind 1.
+// frame time of each mode, runs the faster one, and now and then runs the
+// other one (two frames, the second timed) to keep its average fresh:
+// after threadExplore frames, and, each time the other mode is confirmed
+// slower by threadMargin, after twice as many, up to threadExploreMulti
+// frames while all threads are preferred and threadExploreOne while one
+// is. A mode that gets slower is seen at once (its own frames move its
+// average); exploring only finds a mode that got faster, and all threads
+// getting faster (a competitor gone) matters sooner than one thread
+// getting faster. Exploring every 16th frame cost a quiet 2-vCPU VM 12.5%
+// of its frames at one thread's speed, and beside a busy program moved the
+// median 2-thread frame past the 1-thread one (its slow explorations).
 type threadChoice struct {
 	ns     [2]float64 // moving average frame time: one thread, all threads (0: not measured)
 	frames uint64
@@ -334,14 +341,18 @@ type threadChoice struct {
 	// An estimate refreshed once in 16 frames and averaged kept a net on
 	// one thread for ~60 frames after a burst of slow 2-thread frames.
 	exploring bool
+	// next: the frame that starts the next exploration; interval: frames
+	// from one exploration to the next (0: threadExplore).
+	next, interval uint64
 }
 
 const (
-	// Every threadExplore-th frame and the one after run the mode not
-	// preferred; the second of them is timed.
-	threadExplore = 16
-	threadAlpha   = 0.25 // weight of a new frame in the moving average
-	threadClip    = 1.5  // a frame's weight is capped at this multiple of the average
+	threadExplore      = 16   // frames between explorations, at first and after a close call
+	threadExploreMulti = 128  // at most, while all threads are the faster mode
+	threadExploreOne   = 32   // at most, while one thread is
+	threadMargin       = 0.10 // an explored mode this much slower confirms the choice
+	threadAlpha        = 0.25 // weight of a new frame in the moving average
+	threadClip         = 1.5  // a frame's weight is capped at this multiple of the average
 )
 
 func (c *threadChoice) begin() {
@@ -354,7 +365,7 @@ func (c *threadChoice) begin() {
 		c.one = true
 	default:
 		c.one = c.ns[0] < c.ns[1]
-		if c.exploring = f%threadExplore <= 1; c.exploring {
+		if c.exploring = f >= c.next; c.exploring {
 			c.one = !c.one
 		}
 	}
@@ -381,8 +392,27 @@ func (c *threadChoice) end(d time.Duration) {
 			a = 1
 		}
 		c.ns[i] += (min(float64(d), threadClip*c.ns[i]) - c.ns[i]) * a
+		if c.exploring {
+			c.explored(i)
+		}
 	}
 	c.last, c.one, c.exploring = c.one, false, false
+}
+
+// explored schedules the next exploration after a timed frame of mode i,
+// the one not preferred.
+func (c *threadChoice) explored(i int) {
+	iv := max(c.interval, threadExplore)
+	if c.ns[i] > (1+threadMargin)*c.ns[1-i] {
+		limit := uint64(threadExploreMulti)
+		if i == 1 { // all threads explored: one is preferred
+			limit = threadExploreOne
+		}
+		iv = min(2*iv, limit)
+	} else {
+		iv = threadExplore
+	}
+	c.interval, c.next = iv, c.frames+iv-1
 }
 
 // ThreadFrames returns how many frames RunQuantized ran since SetThreads,

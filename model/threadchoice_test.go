@@ -141,3 +141,47 @@ func TestThreadChoiceRecoversAfterBurst(t *testing.T) {
 		t.Errorf("%d of 64 frames after the burst on one thread, want at most %d", s, threadExplore+2*64/threadExplore+2)
 	}
 }
+
+// Explorations that confirm the choice come less and less often (up to
+// threadExploreMulti frames apart while all threads are faster,
+// threadExploreOne while one is); a close call brings them back to every
+// threadExplore frames; a competitor that leaves is followed within
+// threadExploreOne frames.
+func TestThreadChoiceBacksOff(t *testing.T) {
+	var c threadChoice
+	var oneNS, multiNS time.Duration
+	run := func(frames int) (single int) {
+		for range frames {
+			c.begin()
+			d := multiNS
+			if c.one {
+				single++
+				d = oneNS
+			}
+			c.end(d)
+		}
+		return single
+	}
+	oneNS, multiNS = 10*time.Millisecond, 6*time.Millisecond // quiet: all threads 1.67x faster
+	run(512)
+	if s, max := run(1024), 2*1024/(4*threadExplore)+2; s > max { // 4x rarer at least (threadExploreMulti)
+		t.Errorf("quiet: %d of 1024 frames on one thread, want at most %d", s, max)
+	}
+	multiNS = 14 * time.Millisecond // a competitor: one thread faster
+	run(512)
+	if s, min := run(1024), 1024-2*1024/(2*threadExplore)-2; s < min { // 2x rarer at least (threadExploreOne)
+		t.Errorf("busy: %d of 1024 frames on one thread, want at least %d", s, min)
+	}
+	multiNS = 6 * time.Millisecond // the competitor leaves
+	if s := run(threadExploreOne + 2); s > threadExploreOne+1 {
+		t.Errorf("%d of %d frames on one thread after the competitor left", s, threadExploreOne+2)
+	}
+	if c.one || c.ns[1] > c.ns[0] {
+		t.Fatalf("not back on all threads %d frames after the competitor left: estimates %v", threadExploreOne+2, c.ns)
+	}
+	multiNS = 10*time.Millisecond - 100*time.Microsecond // a close call: explore every threadExplore frames
+	run(64)
+	if s, min := run(256), 2*256/threadExplore-2; s < min {
+		t.Errorf("close call: %d of 256 frames on one thread, want at least %d explorations' worth", s, min)
+	}
+}
