@@ -50,6 +50,7 @@ type pool struct {
 	waiting atomic.Bool   // the caller sleeps on doneCh
 	doneCh  chan struct{} // capacity 1: a token for the parked caller
 	quit    atomic.Bool
+	rest    atomic.Bool // no job is coming soon: idle workers park at once
 	workers []*worker
 	run     func(rowTask)
 
@@ -140,6 +141,7 @@ func newPool(threads int, run func(rowTask)) *pool {
 // (1 <= n <= units) on the caller and the workers, and returns when all
 // are done.
 func (p *pool) do(op, kind, units, n int) {
+	p.rest.Store(false)
 	p.op.Store(int64(op))
 	p.kind.Store(int64(kind))
 	p.units.Store(int64(units))
@@ -303,7 +305,7 @@ func (p *pool) loop(w *worker, self int) {
 	var seen uint64
 	for {
 		g := p.gen.Load()
-		for polls := 0; g == seen && polls < spinPolls; polls++ {
+		for polls := 0; g == seen && polls < spinPolls && !p.rest.Load(); polls++ {
 			if polls > busyPolls {
 				runtime.Gosched()
 			}
