@@ -85,8 +85,9 @@ type Int8Net struct {
 	// Worker pool (SetThreads; nil for one thread): the op's units are
 	// claimed chunk by chunk by the caller and the workers (pool.go).
 	// Started once; Run starts no goroutine.
-	pool  *pool
-	adapt threadChoice
+	pool       *pool
+	adapt      threadChoice
+	equalSplit bool // SetEqualSplit
 	// fixed: every frame runs on all threads (SetFixedThreads).
 	fixed bool
 	// OnOp, when set, is called after every op with its index (profiling).
@@ -305,6 +306,17 @@ func (n *Int8Net) RunQuantized() []float32 {
 	return n.logits
 }
 
+// SetEqualSplit(true) gives every thread the same share of each op,
+// whatever their measured speeds (pool.go, balance): for per-thread
+// instruction counts under an emulator (cmd/qemu-icount), whose guest
+// threads run at the host's varying speeds where a Pi's cores do not.
+func (n *Int8Net) SetEqualSplit(equal bool) {
+	n.equalSplit = equal
+	if n.pool != nil {
+		n.pool.equal = equal
+	}
+}
+
 // SetFixedThreads(true) runs every frame on all threads, without the
 // per-frame fallback to one thread (threadChoice): to measure the split
 // itself (bench --fixed, the per-thread instruction counts of
@@ -440,6 +452,7 @@ func (n *Int8Net) SetThreads(t int) {
 	n.seSums, n.seSumsStride = nil, 0
 	if t > 1 {
 		n.pool = newPool(t, func(task rowTask) { n.runTask(task) })
+		n.pool.equal = n.equalSplit
 		for i := range n.Q.Ops {
 			if se := n.Q.Ops[i].SE; se != nil {
 				n.seSumsStride = max(n.seSumsStride, se.Channels)

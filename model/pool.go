@@ -58,6 +58,7 @@ type pool struct {
 	// covers units [cuts[r], cuts[r+1]) in proportion to weight[r], each
 	// thread's speed relative to the others as its home chunks measured;
 	// own[r] is the home chunk thread r ran in the current job.
+	equal    bool        // no weighting (Int8Net.SetEqualSplit); set between jobs
 	weighted atomic.Bool // the current job uses cuts
 	cuts     []atomic.Int64
 	weight   []float64 // the caller's alone
@@ -149,7 +150,7 @@ func (p *pool) do(op, kind, units, n int) {
 	p.done.Store(0)
 	g := p.gen.Load() + 1
 	t := uint64(len(p.ranges))
-	weighted := p.cuts != nil && uint64(n) == t && units >= n
+	weighted := p.cuts != nil && !p.equal && uint64(n) == t && units >= n
 	p.weighted.Store(weighted)
 	if weighted {
 		p.setCuts(int64(units))

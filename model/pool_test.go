@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestPoolRunsEveryChunkOnce: every unit of every job runs exactly once,
@@ -159,46 +160,53 @@ func TestPoolRebalance(t *testing.T) {
 	}
 }
 
-// With the split weighted, a slower worker ends up with fewer units, and
-// every unit still runs exactly once.
-func TestPoolBalancesSlowWorker(t *testing.T) {
+// A job with one chunk per thread runs the cuts of the weights it starts
+// with (and every unit once), whoever runs which chunk.
+func TestPoolJobFollowsWeights(t *testing.T) {
 	var hits []atomic.Int32
-	var p *pool
-	spin := func(n int) {
-		x := 0
-		for i := 0; i < n; i++ {
-			x += i ^ (x >> 3)
-		}
-		sink.Add(int64(x))
-	}
-	const units = 200
-	p = newPool(2, func(task rowTask) {
+	var sizes [2]atomic.Int64
+	p := newPool(2, func(task rowTask) {
+		sizes[task.chunk].Store(int64(task.y1 - task.y0))
 		for u := task.y0; u < task.y1; u++ {
 			hits[u].Add(1)
 		}
-		// chunk 1 is the worker's home chunk: its units cost 3x
-		per := 2000
-		if task.chunk == 1 {
-			per = 6000
-		}
-		spin(per * (task.y1 - task.y0))
 	})
 	defer p.stop()
-	for rep := 0; rep < 300; rep++ {
-		hits = make([]atomic.Int32, units)
-		p.do(0, 0, units, 2)
+	for _, w := range [][2]float64{{1, 1}, {3, 1}, {1, 3}, {1.5, 0.5}} {
+		p.weight[0], p.weight[1] = w[0], w[1]
+		hits = make([]atomic.Int32, 200)
+		p.do(0, 0, 200, 2)
+		want0 := int64(200 * w[0] / (w[0] + w[1]))
+		if a, b := sizes[0].Load(), sizes[1].Load(); a != want0 || b != 200-want0 {
+			t.Errorf("weights %v: chunks of %d and %d units, want %d and %d", w, a, b, want0, 200-want0)
+		}
 		for u := range hits {
 			if h := hits[u].Load(); h != 1 {
-				t.Fatalf("job %d: unit %d ran %d times", rep, u, h)
+				t.Fatalf("weights %v: unit %d ran %d times", w, u, h)
 			}
 		}
 	}
-	if p.own[1].g == 0 {
-		t.Skip("the worker never ran its own chunk in 300 jobs: it was not scheduled alongside the caller (a busy machine), so there was nothing to balance")
-	}
-	if c := p.cuts[1].Load(); c <= units*6/10 {
-		t.Fatalf("after 300 jobs chunk 0 has %d of %d units (weights %v), want more than 60%%: its units are 3x cheaper", c, units, p.weight)
-	}
 }
 
-var sink atomic.Int64
+// With equal set (Int8Net.SetEqualSplit) every job is cut evenly, however
+// the threads' chunks time.
+func TestPoolEqualSplit(t *testing.T) {
+	var sizes [2]atomic.Int64
+	p := newPool(2, func(task rowTask) {
+		sizes[task.chunk].Store(int64(task.y1 - task.y0))
+		if task.chunk == 1 {
+			time.Sleep(50 * time.Microsecond)
+		}
+	})
+	defer p.stop()
+	p.equal = true
+	for range 200 {
+		p.do(0, 0, 100, 2)
+		if a, b := sizes[0].Load(), sizes[1].Load(); a != 50 || b != 50 {
+			t.Fatalf("equal split: chunks of %d and %d units, want 50 and 50", a, b)
+		}
+	}
+	if p.weight[0] != 1 || p.weight[1] != 1 {
+		t.Errorf("weights %v moved with equal split", p.weight)
+	}
+}

@@ -119,6 +119,8 @@ type benchSettings struct {
 	// Fixed: every frame ran on all threads (bench --fixed), no per-frame
 	// fallback to one thread.
 	Fixed bool `json:"fixed,omitempty"`
+	// EqualSplit: bench --equal-split, every thread the same share.
+	EqualSplit bool `json:"equal_split,omitempty"`
 	// Batch: a sweep ran in turns of this many frames per thread count
 	// (0: one count after the other); CheckCores: --check-cores.
 	Batch      int  `json:"batch,omitempty"`
@@ -238,6 +240,7 @@ faster (re-checked two frames in every 16; single_thread_share in --json).
 	top := fs.Int("top", 5, "with --compare: how many most-changed layers to list")
 	busy := fs.Int("busy", 0, "run `N` CPU-bound competitors while timing")
 	fixed := fs.Bool("fixed", false, "run every frame on all --threads (no per-frame fallback to one thread)")
+	equal := fs.Bool("equal-split", false, "give every thread the same share of each op, whatever their measured speeds (instruction counts under an emulator)")
 	busyKind := fs.String("busy-kind", "process", "competitors: process (child processes) or goroutine")
 	batch := fs.Int("batch", 20, "a sweep without --profile takes turns of `N` frames per thread count (0: one count after the other)")
 	checkCores := fs.Bool("check-cores", false, "after each turn of the largest thread count, measure how many cores the machine gives")
@@ -347,7 +350,8 @@ faster (re-checked two frames in every 16; single_thread_share in --json).
 		doc.Settings.Busy, doc.Settings.BusyKind = *busy, *busyKind
 	}
 	n.SetFixedThreads(*fixed)
-	doc.Settings.Fixed = *fixed
+	n.SetEqualSplit(*equal)
+	doc.Settings.Fixed, doc.Settings.EqualSplit = *fixed, *equal
 	if len(threads) > 1 && *batch > 0 && !*profile {
 		// In turns, each count on its own network (newNet): switching one
 		// network's threads would restart its per-frame thread choice.
@@ -359,6 +363,7 @@ faster (re-checked two frames in every 16; single_thread_share in --json).
 			}
 			defer m.Close()
 			m.SetFixedThreads(*fixed)
+			m.SetEqualSplit(*equal)
 			copy(m.Input(), n.Input())
 			nets = append(nets, m)
 		}
