@@ -288,10 +288,6 @@ func (n *Int8Net) RunQuantized() []float32 {
 	adapt := n.pool != nil && !n.fixed
 	if adapt {
 		n.adapt.begin()
-		// Workers still spinning from the last frame yield their cores
-		// now: beside a busy program they would take turns with this
-		// frame's only thread.
-		n.pool.rest.Store(n.adapt.one)
 		t0 = time.Now()
 	}
 	for i := range n.Q.G.Ops {

@@ -50,7 +50,6 @@ type pool struct {
 	waiting atomic.Bool   // the caller sleeps on doneCh
 	doneCh  chan struct{} // capacity 1: a token for the parked caller
 	quit    atomic.Bool
-	rest    atomic.Bool // no job is coming soon: idle workers park at once
 	workers []*worker
 	run     func(rowTask)
 
@@ -142,7 +141,6 @@ func newPool(threads int, run func(rowTask)) *pool {
 // (1 <= n <= units) on the caller and the workers, and returns when all
 // are done.
 func (p *pool) do(op, kind, units, n int) {
-	p.rest.Store(false)
 	p.op.Store(int64(op))
 	p.kind.Store(int64(kind))
 	p.units.Store(int64(units))
@@ -306,7 +304,7 @@ func (p *pool) loop(w *worker, self int) {
 	var seen uint64
 	for {
 		g := p.gen.Load()
-		for polls := 0; g == seen && polls < spinPolls && !p.rest.Load(); polls++ {
+		for polls := 0; g == seen && polls < spinPolls; polls++ {
 			if polls > busyPolls {
 				runtime.Gosched()
 			}
