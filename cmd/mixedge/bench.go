@@ -196,13 +196,15 @@ frames without it, so the hook's overhead is measured and printed): layer,
 op, kernels and channel split, output, MACs, median and p90 ms, GMAC/s, % of
 the frame, kernel used. Without --profile no hook is installed.
 
---threads 1,2,4 runs a sweep, one result per thread count. Without
---profile the counts take turns (--batch N frames each, on a network
-each), so a slow spell of the machine falls on all of them alike;
---check-cores then also probes, after each turn of the largest count,
-how many cores the machine gives at that moment (that many one-thread
-networks side by side against one alone) and reports the speed-up in the
-turns that had them all. --json writes one
+--threads 1,2,4 runs a sweep, one result per thread count, one count
+after the other. --batch N makes the counts take turns of N frames (a
+network each), so a slow spell of a shared machine falls on all of them
+alike; on a VM a multi-thread network's first ~20 frames after a pause
+ran ~5% slower (its idle vCPU waking up), so take turns of 100 frames or
+more. --check-cores (with --batch) also probes, after each turn of the
+largest count, how many cores the machine gives at that moment (that
+many one-thread networks side by side against one alone) and reports the
+speed-up in the turns that had them all. --json writes one
 document (schema mixedge.bench/1, docs/PROFILING.md): device, model,
 settings, memory, results. --svg / --html draw a bar per layer (implies
 --profile) and, for a sweep, the scaling curve. --compare reads recorded
@@ -242,7 +244,7 @@ faster (re-checked two frames in every 16; single_thread_share in --json).
 	fixed := fs.Bool("fixed", false, "run every frame on all --threads (no per-frame fallback to one thread)")
 	equal := fs.Bool("equal-split", false, "give every thread the same share of each op, whatever their measured speeds (instruction counts under an emulator)")
 	busyKind := fs.String("busy-kind", "process", "competitors: process (child processes) or goroutine")
-	batch := fs.Int("batch", 20, "a sweep without --profile takes turns of `N` frames per thread count (0: one count after the other)")
+	batch := fs.Int("batch", 0, "a sweep without --profile takes turns of `N` frames per thread count (0: one count after the other)")
 	checkCores := fs.Bool("check-cores", false, "after each turn of the largest thread count, measure how many cores the machine gives")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {

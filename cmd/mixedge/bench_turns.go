@@ -9,13 +9,19 @@ import (
 	"github.com/mixedge/mixedge/model"
 )
 
-// A thread sweep runs in turns (bench --batch): batch frames on one thread
-// count, then batch on the next, round after round, each count on its own
-// network, until every count has its runs. A shared VM changes speed for
-// seconds at a time (its neighbours' load, where the host runs its vCPUs);
-// run one count after the other and such a spell falls on one of them
-// only, which moved the 2-thread / 1-thread ratio of one bench by 0.5 either
-// way on a 2-vCPU EPYC. In turns, a spell falls on every count alike.
+// A thread sweep can run in turns (bench --batch N): N frames on one
+// thread count, then N on the next, round after round, each count on its
+// own network, until every count has its runs. A shared VM changes speed
+// for seconds at a time (its neighbours' load, where the host runs its
+// vCPUs); run one count after the other and such a spell falls on one of
+// them only, which moved the 2-thread / 1-thread ratio of one bench by 0.5
+// either way on a 2-vCPU EPYC. In turns, a spell falls on every count
+// alike. Turns have their own bias: on that VM a 2-thread network's frames
+// after a turn of the other network ran 5% slower at first, settling
+// after ~20 frames (median by position in 60 turns of 30: 2.38 ms for the
+// first, ~2.01 for the next ten, ~1.93 from the 20th), so turns shorter
+// than ~100 frames understate what more threads give; hence not the
+// default.
 //
 // --check-cores adds, after every batch of the largest count T, a probe of
 // how many cores the machine gives right then: T independent one-thread
