@@ -104,6 +104,6 @@ for cpu in $CPUS; do
   echo "== $cpu: critical path, $THREADS threads"
   env -i PATH="$PATH" GOMAXPROCS="$THREADS" nice -n 10 "$QEMU" -cpu "$cpu" \
     -plugin "$OUT/opthreads.so,mark=$mark,task=$task,phase=$phase,out=$OUT/ops_${cpu}_t$THREADS.txt" \
-    "$OUT/mixedge-arm64" bench --model "$OUT/s.fw" --threads "$THREADS" --fixed --warmup 0 --runs 2 >/dev/null 2>&1
+    "$OUT/mixedge-arm64" bench --model "$OUT/s.fw" --threads "$THREADS" --fixed --equal-split --warmup 0 --runs 2 >/dev/null 2>&1
   awk -v frames=2 -v threads="$THREADS" -f "$HERE/opthreads/critpath.awk" "$OUT/ops_${cpu}_t$THREADS.txt"
 done
