@@ -70,8 +70,8 @@ type Int8Net struct {
 	tensors [][]int8 // views into the arena, per tensor
 	scratch [][]int8 // per op (SE only)
 	// seSums holds, with more than one thread, a squeeze-excite pool's
-	// int32 channel sums per chunk (seGateSplit): Threads() rows of
-	// seSumsStride.
+	// int32 channel sums per chunk (seGateSplit): a row of seSumsStride
+	// per chunk a job can have.
 	seSums       []int32
 	seSumsStride int
 	// sePreSummed is the squeeze-excite op whose channel sums the
@@ -454,7 +454,10 @@ func (n *Int8Net) SetThreads(t int) {
 				n.seSumsStride = max(n.seSumsStride, se.Channels)
 			}
 		}
-		n.seSums = make([]int32, t*n.seSumsStride)
+		// a row per chunk of a job: a pool-sum job has one per thread,
+		// a depthwise job that sums for its SE op (taskRowsSESum) up to
+		// chunksPerThreadRows per thread
+		n.seSums = make([]int32, t*max(1, chunksPerThreadRows)*n.seSumsStride)
 	}
 }
 
