@@ -13,8 +13,9 @@ import (
 // chunks into t home ranges, one per thread, in order: thread r's home is
 // the r-th t-th of the op's rows or pixels, the same part of the map in
 // every op (with one chunk per thread, a share in proportion to the
-// threads' measured speeds: balance, below). Each thread runs its home range front to back; a thread whose
-// home is done takes chunks from the back of the others'. So:
+// threads' measured speeds: balance, below). Each thread runs its home
+// range front to back; a thread whose home is done takes chunks from the
+// back of the others'. So:
 //
 //   - on a quiet machine every thread works on the part of the map whose
 //     input the previous op left in its own core's cache. With a first-come
@@ -181,13 +182,15 @@ func (p *pool) do(op, kind, units, n int) {
 	}
 }
 
-// Balance. A 2-vCPU cloud VM spends spells of seconds in which one vCPU
-// runs at ~60% of the other's speed (its core shared with another
-// guest, presumably): 2-thread frames of MixNet-S then took 3.3 ms where
-// the spells between gave 2.1 ms and 1 thread 4.1 ms, because the fast
-// thread finished its half and waited for the slow one's. Splitting each
-// op in proportion to the threads' measured speeds gives the slow one
-// less; equal speeds keep equal halves.
+// Balance. Threads of one frame do not always run at one speed: on a
+// 2-vCPU Zen 4 VM one thread's home rows of the depthwise ops ran 10-20%
+// slower than the other's (63 against 73 us on a 28x28x240 map; the cause
+// not pinned down), and a Pi's camera pipeline or network takes a share
+// of some cores. A thread that finishes its half waits for the slower one,
+// so each op is split in proportion to the threads' measured speeds;
+// equal speeds keep equal halves. (It cannot help in that VM's spells in
+// which both vCPUs share one physical core: both threads then slow down
+// alike, bench --check-cores.)
 const (
 	balanceAlpha   = 1.0 / 16 // weight of one job in a thread's speed estimate
 	balanceMinNS   = 3000     // home chunks shorter than this are not timed well enough
