@@ -87,7 +87,8 @@ type Int8Net struct {
 	// Started once; Run starts no goroutine.
 	pool       *pool
 	adapt      threadChoice
-	equalSplit bool // SetEqualSplit
+	probe      *loadProbe // threadChoice's room (nil off Linux)
+	equalSplit bool       // SetEqualSplit
 	// fixed: every frame runs on all threads (SetFixedThreads).
 	fixed bool
 	// OnOp, when set, is called after every op with its index (profiling).
@@ -335,6 +336,9 @@ func (n *Int8Net) SetFixedThreads(fixed bool) { n.fixed = fixed }
 // getting faster. Exploring every 16th frame cost a quiet 2-vCPU VM 12.5%
 // of its frames at one thread's speed, and beside a busy program moved the
 // median 2-thread frame past the 1-thread one (its slow explorations).
+// While one thread is preferred, an exploration that is due waits until
+// the machine has a CPU for each thread (room, loadProbe), at most
+// threadExploreBusy frames after the last one.
 type threadChoice struct {
 	ns     [2]float64 // moving average frame time: one thread, all threads (0: not measured)
 	frames uint64
@@ -356,12 +360,18 @@ type threadChoice struct {
 	// next: the frame that starts the next exploration; interval: frames
 	// from one exploration to the next (0: threadExplore).
 	next, interval uint64
+	// room reports whether other programs leave a CPU for each of the
+	// net's threads (nil: assume they do); forced is the frame from which
+	// all threads are explored without room.
+	room   func() bool
+	forced uint64
 }
 
 const (
 	threadExplore      = 16   // frames between explorations, at first and after a close call
 	threadExploreMulti = 128  // at most, while all threads are the faster mode
 	threadExploreOne   = 32   // at most, while one thread is
+	threadExploreBusy  = 256  // at most, while one thread is and the machine has no room for all
 	threadMargin       = 0.10 // an explored mode this much slower confirms the choice
 	threadAlpha        = 0.25 // weight of a new frame in the moving average
 	threadClip         = 1.5  // a frame's weight is capped at this multiple of the average
@@ -377,7 +387,10 @@ func (c *threadChoice) begin() {
 		c.one = true
 	default:
 		c.one = c.ns[0] < c.ns[1]
-		if c.exploring = f >= c.next; c.exploring {
+		if f >= c.next {
+			c.exploring = !c.one || c.room == nil || f >= c.forced || c.room()
+		}
+		if c.exploring {
 			c.one = !c.one
 		}
 	}
@@ -425,6 +438,7 @@ func (c *threadChoice) explored(i int) {
 		iv = threadExplore
 	}
 	c.interval, c.next = iv, c.frames+iv-1
+	c.forced = c.frames + threadExploreBusy - 1
 }
 
 // ThreadFrames returns how many frames RunQuantized ran since SetThreads,
@@ -448,6 +462,9 @@ func (n *Int8Net) SetThreads(t int) {
 	n.seSums, n.seSumsStride = nil, 0
 	if t > 1 {
 		n.pool = newPool(t, func(task rowTask) { n.runTask(task) })
+		if n.probe = openLoadProbe(t); n.probe != nil {
+			n.adapt.room = n.probe.room
+		}
 		n.pool.equal = n.equalSplit
 		for i := range n.Q.Ops {
 			if se := n.Q.Ops[i].SE; se != nil {
@@ -474,7 +491,10 @@ func (n *Int8Net) Close() {
 	if n.pool != nil {
 		n.pool.stop()
 	}
-	n.pool = nil
+	if n.probe != nil {
+		n.probe.close()
+	}
+	n.pool, n.probe = nil, nil
 }
 
 // unitPixels is how many output pixels one unit of work of op covers: one

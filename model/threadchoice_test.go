@@ -185,3 +185,49 @@ func TestThreadChoiceBacksOff(t *testing.T) {
 		t.Errorf("close call: %d of 256 frames on one thread, want at least %d explorations' worth", s, min)
 	}
 }
+
+// While one thread is faster and the load probe sees no room for all
+// threads, explorations wait for room, at most threadExploreBusy frames
+// from the last one; once there is room, they follow their schedule (a
+// competitor that leaves is followed within threadExploreOne frames). The
+// probe is read only while an exploration is due.
+func TestThreadChoiceWaitsForRoom(t *testing.T) {
+	var c threadChoice
+	room, reads := true, 0
+	c.room = func() bool { reads++; return room }
+	var oneNS, multiNS time.Duration
+	run := func(frames int) (single int) {
+		for range frames {
+			c.begin()
+			d := multiNS
+			if c.one {
+				single++
+				d = oneNS
+			}
+			c.end(d)
+		}
+		return single
+	}
+	oneNS, multiNS = 10*time.Millisecond, 6*time.Millisecond // quiet
+	run(256)
+	if reads != 0 {
+		t.Errorf("the probe was read %d times while all threads were faster", reads)
+	}
+	multiNS, room = 14*time.Millisecond, false // a competitor, always runnable
+	run(512)
+	frames := 2048
+	s := run(frames)
+	if min := frames - 2*frames/threadExploreBusy - 2; s < min {
+		t.Errorf("busy, no room: %d of %d frames on one thread, want at least %d", s, frames, min)
+	}
+	if max := frames - 2*(frames/threadExploreBusy-1); s > max {
+		t.Errorf("busy, no room: %d of %d frames on one thread, want at most %d (an exploration every %d frames)", s, frames, max, threadExploreBusy)
+	}
+	if reads < frames/2 {
+		t.Errorf("the probe was read %d times in %d frames with explorations due", reads, frames)
+	}
+	multiNS, room = 6*time.Millisecond, true // the competitor leaves
+	if s := run(threadExploreOne + 2); s > threadExploreOne+1 || c.one || c.ns[1] > c.ns[0] {
+		t.Errorf("%d of %d frames on one thread after room appeared; estimates %v", s, threadExploreOne+2, c.ns)
+	}
+}
