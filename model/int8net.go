@@ -338,7 +338,10 @@ func (n *Int8Net) SetFixedThreads(fixed bool) { n.fixed = fixed }
 // median 2-thread frame past the 1-thread one (its slow explorations).
 // While one thread is preferred, an exploration that is due waits until
 // the machine has a CPU for each thread (room, loadProbe), at most
-// threadExploreBusy frames after the last one.
+// threadExploreBusy frames after the last one; each such blind
+// exploration that confirms one thread doubles that wait, up to
+// threadExploreBusyMax (the probe may miss room that is there: a
+// competitor at a low priority).
 type threadChoice struct {
 	ns     [2]float64 // moving average frame time: one thread, all threads (0: not measured)
 	frames uint64
@@ -362,19 +365,24 @@ type threadChoice struct {
 	next, interval uint64
 	// room reports whether other programs leave a CPU for each of the
 	// net's threads (nil: assume they do); forced is the frame from which
-	// all threads are explored without room.
-	room   func() bool
-	forced uint64
+	// all threads are explored without room, forcedIV the frames from
+	// one such blind exploration to the next (0: threadExploreBusy), and
+	// blind marks the current exploration as one.
+	room     func() bool
+	forced   uint64
+	forcedIV uint64
+	blind    bool
 }
 
 const (
-	threadExplore      = 16   // frames between explorations, at first and after a close call
-	threadExploreMulti = 128  // at most, while all threads are the faster mode
-	threadExploreOne   = 32   // at most, while one thread is
-	threadExploreBusy  = 256  // at most, while one thread is and the machine has no room for all
-	threadMargin       = 0.10 // an explored mode this much slower confirms the choice
-	threadAlpha        = 0.25 // weight of a new frame in the moving average
-	threadClip         = 1.5  // a frame's weight is capped at this multiple of the average
+	threadExplore        = 16   // frames between explorations, at first and after a close call
+	threadExploreMulti   = 128  // at most, while all threads are the faster mode
+	threadExploreOne     = 32   // at most, while one thread is
+	threadExploreBusy    = 256  // at most, while one thread is and the machine has no room for all
+	threadExploreBusyMax = 4096 // at most, after blind explorations that confirmed one thread
+	threadMargin         = 0.10 // an explored mode this much slower confirms the choice
+	threadAlpha          = 0.25 // weight of a new frame in the moving average
+	threadClip           = 1.5  // a frame's weight is capped at this multiple of the average
 )
 
 func (c *threadChoice) begin() {
@@ -388,7 +396,14 @@ func (c *threadChoice) begin() {
 	default:
 		c.one = c.ns[0] < c.ns[1]
 		if f >= c.next {
-			c.exploring = !c.one || c.room == nil || f >= c.forced || c.room()
+			switch {
+			case !c.one || c.room == nil:
+				c.exploring = true
+			case c.room():
+				c.exploring, c.forcedIV = true, 0
+			case f >= c.forced:
+				c.exploring, c.blind = true, true
+			}
 		}
 		if c.exploring {
 			c.one = !c.one
@@ -421,14 +436,22 @@ func (c *threadChoice) end(d time.Duration) {
 			c.explored(i)
 		}
 	}
-	c.last, c.one, c.exploring = c.one, false, false
+	c.last, c.one, c.exploring, c.blind = c.one, false, false, false
 }
 
 // explored schedules the next exploration after a timed frame of mode i,
 // the one not preferred.
 func (c *threadChoice) explored(i int) {
 	iv := max(c.interval, threadExplore)
-	if c.ns[i] > (1+threadMargin)*c.ns[1-i] {
+	lost := c.ns[i] > (1+threadMargin)*c.ns[1-i]
+	if c.blind {
+		if lost {
+			c.forcedIV = min(2*max(c.forcedIV, threadExploreBusy), threadExploreBusyMax)
+		} else {
+			c.forcedIV = 0
+		}
+	}
+	if lost {
 		limit := uint64(threadExploreMulti)
 		if i == 1 { // all threads explored: one is preferred
 			limit = threadExploreOne
@@ -438,7 +461,7 @@ func (c *threadChoice) explored(i int) {
 		iv = threadExplore
 	}
 	c.interval, c.next = iv, c.frames+iv-1
-	c.forced = c.frames + threadExploreBusy - 1
+	c.forced = c.frames + max(c.forcedIV, threadExploreBusy) - 1
 }
 
 // ThreadFrames returns how many frames RunQuantized ran since SetThreads,

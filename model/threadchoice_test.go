@@ -188,7 +188,9 @@ func TestThreadChoiceBacksOff(t *testing.T) {
 
 // While one thread is faster and the load probe sees no room for all
 // threads, explorations wait for room, at most threadExploreBusy frames
-// from the last one; once there is room, they follow their schedule (a
+// from the last one at first, then twice as long each time one thread is
+// confirmed, up to threadExploreBusyMax; once there is room, they follow
+// their schedule (a
 // competitor that leaves is followed within threadExploreOne frames). The
 // probe is read only while an exploration is due.
 func TestThreadChoiceWaitsForRoom(t *testing.T) {
@@ -215,13 +217,16 @@ func TestThreadChoiceWaitsForRoom(t *testing.T) {
 	}
 	multiNS, room = 14*time.Millisecond, false // a competitor, always runnable
 	run(512)
-	frames := 2048
-	s := run(frames)
-	if min := frames - 2*frames/threadExploreBusy - 2; s < min {
-		t.Errorf("busy, no room: %d of %d frames on one thread, want at least %d", s, frames, min)
+	if s, min := run(512), 512-2*512/threadExploreBusy-2; s < min {
+		t.Errorf("busy, no room: %d of 512 frames on one thread, want at least %d", s, min)
 	}
-	if max := frames - 2*(frames/threadExploreBusy-1); s > max {
-		t.Errorf("busy, no room: %d of %d frames on one thread, want at most %d (an exploration every %d frames)", s, frames, max, threadExploreBusy)
+	// blind explorations that confirm one thread come ever more rarely,
+	// down to one in threadExploreBusyMax frames
+	run(4 * threadExploreBusyMax)
+	frames := 4 * threadExploreBusyMax
+	s := run(frames)
+	if multi, want := frames-s, 2*frames/threadExploreBusyMax; multi < want-2 || multi > want+2 {
+		t.Errorf("busy, no room, after many blind explorations: %d of %d frames on all threads, want about %d", multi, frames, want)
 	}
 	if reads < frames/2 {
 		t.Errorf("the probe was read %d times in %d frames with explorations due", reads, frames)
