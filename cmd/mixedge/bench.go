@@ -217,7 +217,10 @@ CPU-bound frame source in stream). With a thread sweep this shows whether
 more threads still help when the cores are not all ours.
 
 With several threads a frame runs on one when that has been measuring
-faster (re-checked two frames in every 16; single_thread_share in --json).
+faster (single_thread_share in --json). All threads are re-checked now
+and then: every 16 to 128 frames; on Linux, while other programs leave no
+CPU for each thread (/proc/loadavg's runnable count), only when one frees
+up, or blindly once in 256 to 4096 frames.
 --fixed runs every frame on all threads, to measure the split itself.`,
 		`  mixedge bench --arch mixnet_s --synthetic
   mixedge bench --model mixnet_s.fw --threads 1 --kernels generic --runs 20 --json
