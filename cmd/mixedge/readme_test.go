@@ -32,6 +32,7 @@ func TestREADMEListsMakeTest(t *testing.T) {
 		cmd = strings.ReplaceAll(cmd, "$(GO)", "go")
 		cmd = strings.ReplaceAll(cmd, "$(QEMU_ARM64)", "qemu-aarch64")
 		cmd = strings.ReplaceAll(cmd, "$(QEMU_ARM)", "qemu-arm")
+		cmd = strings.ReplaceAll(cmd, "$(QEMU_X86)", "qemu-x86_64")
 		n++
 		if !strings.Contains(string(readme), cmd) {
 			t.Errorf("README.md does not list %q (from the Makefile)", cmd)
