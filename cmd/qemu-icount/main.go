@@ -1,5 +1,6 @@
 // Command qemu-icount counts the dynamic guest instructions of an arm64
-// program by running it under qemu-aarch64 with
+// program (or, with -qemu qemu-x86_64 -cpu Haswell, of an x86-64 one on an
+// AVX2-only CPU) by running it under qemu-aarch64 with
 // `-d nochain,in_asm,exec` and streaming the log (never storing it): each
 // in_asm listing gives a translated block's instruction count, each exec
 // "Trace" line one entry into a block.
