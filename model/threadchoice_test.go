@@ -150,18 +150,7 @@ func TestThreadChoiceRecoversAfterBurst(t *testing.T) {
 func TestThreadChoiceBacksOff(t *testing.T) {
 	var c threadChoice
 	var oneNS, multiNS time.Duration
-	run := func(frames int) (single int) {
-		for range frames {
-			c.begin()
-			d := multiNS
-			if c.one {
-				single++
-				d = oneNS
-			}
-			c.end(d)
-		}
-		return single
-	}
+	run := func(frames int) int { return runChoice(&c, frames, oneNS, multiNS) }
 	oneNS, multiNS = 10*time.Millisecond, 6*time.Millisecond // quiet: all threads 1.67x faster
 	run(512)
 	if s, max := run(1024), 2*1024/(4*threadExplore)+2; s > max { // 4x rarer at least (threadExploreMulti)
@@ -190,26 +179,15 @@ func TestThreadChoiceBacksOff(t *testing.T) {
 // threads, explorations wait for room, at most threadExploreBusy frames
 // from the last one at first, then twice as long each time one thread is
 // confirmed, up to threadExploreBusyMax; once there is room, they follow
-// their schedule (a
-// competitor that leaves is followed within threadExploreOne frames). The
-// probe is read only while an exploration is due.
+// their schedule (a competitor that leaves is followed within
+// threadExploreOne frames). The probe is read only while an exploration
+// is due.
 func TestThreadChoiceWaitsForRoom(t *testing.T) {
 	var c threadChoice
 	room, reads := true, 0
 	c.room = func() bool { reads++; return room }
 	var oneNS, multiNS time.Duration
-	run := func(frames int) (single int) {
-		for range frames {
-			c.begin()
-			d := multiNS
-			if c.one {
-				single++
-				d = oneNS
-			}
-			c.end(d)
-		}
-		return single
-	}
+	run := func(frames int) int { return runChoice(&c, frames, oneNS, multiNS) }
 	oneNS, multiNS = 10*time.Millisecond, 6*time.Millisecond // quiet
 	run(256)
 	if reads != 0 {
@@ -235,4 +213,19 @@ func TestThreadChoiceWaitsForRoom(t *testing.T) {
 	if s := run(threadExploreOne + 2); s > threadExploreOne+1 || c.one || c.ns[1] > c.ns[0] {
 		t.Errorf("%d of %d frames on one thread after room appeared; estimates %v", s, threadExploreOne+2, c.ns)
 	}
+}
+
+// runChoice runs frames of c whose one-thread frames take oneNS and
+// all-thread frames multiNS, and returns how many ran on one thread.
+func runChoice(c *threadChoice, frames int, oneNS, multiNS time.Duration) (single int) {
+	for range frames {
+		c.begin()
+		d := multiNS
+		if c.one {
+			single++
+			d = oneNS
+		}
+		c.end(d)
+	}
+	return single
 }
