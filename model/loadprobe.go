@@ -10,13 +10,14 @@ import (
 // for each of its threads, from the number of runnable threads the kernel
 // reports in /proc/loadavg (Linux, Android). While one thread is the
 // faster mode, threadChoice explores all threads only when the probe sees
-// room (or after threadExploreBusy frames): beside a CPU-bound program an
+// room (or blindly, after threadExploreBusy to threadExploreBusyMax
+// frames): beside a CPU-bound program an
 // exploration costs two frames at about twice one thread's time, and
 // exploring every 32 frames moved the median frame of a 2-thread net 1%
 // past a 1-thread net's (2-vCPU Zen 4, a busy process alongside).
 //
-// A read is one pread (about 1.4 µs), made only while an exploration is
-// due, and allocates nothing.
+// A read is one pread (about 2 µs on that VM), made only while an
+// exploration is due, and allocates nothing.
 type loadProbe struct {
 	f *os.File
 	// most is the most runnable threads, the reading one included, with
