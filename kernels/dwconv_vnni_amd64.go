@@ -40,7 +40,6 @@ type dwvScratch struct {
 	p    [dwvMaxP * 16]int8
 	ring [dwMaxK][dwvMaxEntries * 64]int8
 	zwin [dwvMaxEntries * 64]int8
-	out  [dwvMaxEntries * 16]int8 // avxvnni: an output row of a block narrower than 16 channels
 }
 
 // dwvPool holds the ring scratch of concurrent calls (~130 KiB a slot).
@@ -130,22 +129,16 @@ func dwvPacked(weights []int8, k, c int) (avx2, blocks []int8) {
 // dwvEntries is the window entries of an output row.
 func dwvEntries(s *DWConvShape) int { return s.OW + 4/s.Stride*((s.K+3)/4-1) }
 
-// dwvUses reports whether the isa's window kernel takes the shape.
-func dwvUses(isa vnniISA, s *DWConvShape) bool {
-	if isa == isaAVX512 && !hasVBMI {
-		return false
-	}
-	return s.K <= dwMaxK && (s.Stride == 1 || s.Stride == 2) && dwvEntries(s)+dwvSlack <= dwvMaxEntries &&
-		dwvPays(isa, s)
+func dwvUses(s *DWConvShape) bool {
+	return hasVBMI && s.K <= dwMaxK && (s.Stride == 1 || s.Stride == 2) && dwvEntries(s)+dwvSlack <= dwvMaxEntries &&
+		dwvPays(s)
 }
 
-// dwvPays: where the window kernel measured faster than the AVX2 one
-// (thread CPU time, kernels/VNNI.md). With 3 taps a row it spends more on
-// the window rows and the epilogue than it saves on the products, except
-// on the 112x112 stride-1 maps.
-func dwvPays(isa vnniISA, s *DWConvShape) bool {
-	return dwvForce || s.K >= 5 || (s.Stride == 1 && s.OW >= 56)
-}
+// dwvPays: where the VNNI kernel measured faster than the AVX2 one (thread
+// CPU time, kernels/VNNI.md). With 3 taps a row it spends more on the
+// window rows and the epilogue than it saves on the products, except on
+// the 112x112 stride-1 maps.
+func dwvPays(s *DWConvShape) bool { return dwvForce || s.K >= 5 || (s.Stride == 1 && s.OW >= 56) }
 
 // dwvForce makes dwvPays true (tests run the kernel on every shape).
 var dwvForce bool
@@ -172,31 +165,23 @@ func reqhOK(rq []quant.Multiplier, zOut int32) bool {
 // DWConvQS8VNNI is DWConvQS8 with weights from packDWVNNI.
 func DWConvQS8VNNI(dst, src []int8, weights []int8, bias []int32, rq []quant.Multiplier,
 	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int) {
-	dwConvVNNI(isaAVX512, "DWConvQS8VNNI", dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1)
-}
-
-// dwConvVNNI is the window kernels' driver for both tiers: isaAVX512
-// (dwGatherVNNI, dwWindowVNNI, dwDotVNNI) or isaAVXVNNI
-// (dwconv_avxvnni_amd64.go).
-func dwConvVNNI(isa vnniISA, name string, dst, src []int8, weights []int8, bias []int32, rq []quant.Multiplier,
-	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int) {
 	if err := s.Validate(); err != nil {
 		panic(err)
 	}
 	if oy0 < 0 || oy1 > s.OH || oy0 > oy1 {
-		panic(fmt.Sprintf("kernels: %s: rows [%d, %d) outside [0, %d)", name, oy0, oy1, s.OH))
+		panic(fmt.Sprintf("kernels: DWConvQS8VNNI: rows [%d, %d) outside [0, %d)", oy0, oy1, s.OH))
 	}
 	if oy0 == oy1 {
 		return
 	}
 	h, w, c, k, st := s.H, s.W, s.C, s.K, s.Stride
-	need(name, "src", len(src), span(h*w, s.InStride, c))
-	need(name, "dst", len(dst), span(oy1*s.OW, s.OutStride, c))
-	need(name, "weights", len(weights), k*k*c)
-	need(name, "bias", len(bias), c)
-	need(name, "rq", len(rq), c)
+	need("DWConvQS8VNNI", "src", len(src), span(h*w, s.InStride, c))
+	need("DWConvQS8VNNI", "dst", len(dst), span(oy1*s.OW, s.OutStride, c))
+	need("DWConvQS8VNNI", "weights", len(weights), k*k*c)
+	need("DWConvQS8VNNI", "bias", len(bias), c)
+	need("DWConvQS8VNNI", "rq", len(rq), c)
 	av, blocks := dwvPacked(weights, k, c)
-	if blocks == nil || !dwvUses(isa, s) || !reqhOK(rq[:c], zOut) {
+	if blocks == nil || !dwvUses(s) || !reqhOK(rq[:c], zOut) {
 		DWConvQS8AVX2(dst, src, av, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1)
 		return
 	}
@@ -258,37 +243,17 @@ func dwConvVNNI(isa vnniISA, name string, dst, src []int8, weights []int8, bias 
 						copy(p[16*j:16*j+16], zrow[:])
 					}
 					if jB > jA {
-						o := (iy*w+jA-s.PadLeft)*s.InStride + c0
-						if isa == isaAVX512 {
-							dwGatherVNNI(&p[16*jA], &src[o], s.InStride, jB-jA, mask)
-						} else {
-							dwGatherAVX(p[16*jA:16*jB], src, o, s.InStride, nc)
-						}
+						dwGatherVNNI(&p[16*jA], &src[(iy*w+jA-s.PadLeft)*s.InStride+c0], s.InStride, jB-jA, mask)
 					}
 					for j := jB; j < np; j++ {
 						copy(p[16*j:16*j+16], zrow[:])
 					}
-					if isa == isaAVX512 {
-						dwWindowVNNI(&sc.ring[r][0], &p[0], ne, 16*st, &dwvPerm[0])
-					} else {
-						dwWindowAVXVNNI(&sc.ring[r][0], &p[0], ne, 16*st, &dwaShuf[0])
-					}
+					dwWindowVNNI(&sc.ring[r][0], &p[0], ne, 16*st, &dwvPerm[0])
 					tag[r] = iy
 				}
 				wins[ky] = &sc.ring[r][0]
 			}
-			out := dst[oy*s.OW*s.OutStride+c0:]
-			switch {
-			case isa == isaAVX512:
-				dwDotVNNI(&out[0], s.OutStride, s.OW, &wins[0], k, g, gstep, &blk[0], &ep, mode)
-			case nc == 16:
-				dwDotAVXVNNI(&out[0], s.OutStride, s.OW, &wins[0], k, g, gstep, &blk[0], &ep, mode)
-			default: // 16-byte stores: through the scratch row
-				dwDotAVXVNNI(&sc.out[0], 16, s.OW, &wins[0], k, g, gstep, &blk[0], &ep, mode)
-				for ox := range s.OW {
-					copy(out[ox*s.OutStride:][:nc], sc.out[16*ox:][:nc])
-				}
-			}
+			dwDotVNNI(&dst[oy*s.OW*s.OutStride+c0], s.OutStride, s.OW, &wins[0], k, g, gstep, &blk[0], &ep, mode)
 		}
 	}
 }

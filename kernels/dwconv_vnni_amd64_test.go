@@ -9,13 +9,12 @@ import (
 	"testing"
 )
 
-// runDWVNNI checks the isa's window depthwise (DWConvQS8VNNI or
-// DWConvQS8AVXVNNI; packDWVNNI's weights, and the plain and AVX2 forms,
-// which it hands to the AVX2 kernel) against DWConvQS8 byte for byte,
-// guard bands included, rows split over several calls when tc.split. With
-// mode dwMultFast every multiplier fits REQH, so the window kernel runs
+// runDWVNNI checks DWConvQS8VNNI (packDWVNNI's weights, and the plain and
+// AVX2 forms, which it hands to the AVX2 kernel) against DWConvQS8 byte for
+// byte, guard bands included, rows split over several calls when tc.split.
+// With mode dwMultFast every multiplier fits REQH, so the VNNI kernel runs
 // (for the shapes dwvUses takes; the test checks that it does).
-func runDWVNNI(tb testing.TB, isa vnniISA, rng *rand.Rand, tc dwCase, mode int) {
+func runDWVNNI(tb testing.TB, rng *rand.Rand, tc dwCase, mode int) {
 	tb.Helper()
 	oh, pt := padding(tc.h, tc.k, tc.stride, tc.same)
 	ow, pl := padding(tc.w, tc.k, tc.stride, tc.same)
@@ -41,8 +40,8 @@ func runDWVNNI(tb testing.TB, isa vnniISA, rng *rand.Rand, tc dwCase, mode int) 
 		edgeMults(rng, rq)
 	case dwMultFast:
 		rq = fastMults(tb, rng, tc.c, q.zOut)
-		if !reqhOK(rq, q.zOut) || (dwvUses(isa, &s) != (tc.k <= dwMaxK && dwvEntries(&s)+dwvSlack <= dwvMaxEntries && dwvPays(isa, &s))) {
-			tb.Fatalf("%v: the window kernel would not run", tc)
+		if !reqhOK(rq, q.zOut) || (dwvUses(&s) != (tc.k <= dwMaxK && dwvEntries(&s)+dwvSlack <= dwvMaxEntries && dwvPays(&s))) {
+			tb.Fatalf("vnni %v: the VNNI kernel would not run", tc)
 		}
 	}
 	bias := fold(tb, raw, w, tc.c, 1, q.zIn)
@@ -60,7 +59,7 @@ func runDWVNNI(tb testing.TB, isa vnniISA, rng *rand.Rand, tc dwCase, mode int) 
 	dstBefore := dst.clone()
 	packed := packDWVNNI(w, tc.k, tc.c)
 	if !slices.Equal(packed[:len(w)], w) {
-		tb.Fatalf("%v: PackDW does not start with the plain weights", tc)
+		tb.Fatalf("vnni %v: PackDW does not start with the plain weights", tc)
 	}
 	forms := []struct {
 		name string
@@ -72,17 +71,13 @@ func runDWVNNI(tb testing.TB, isa vnniISA, rng *rand.Rand, tc dwCase, mode int) 
 			w    []int8
 		}{"plain", w})
 	}
-	f, tier := DWConvQS8VNNI, "vnni "
-	if isa == isaAVXVNNI {
-		f, tier = DWConvQS8AVXVNNI, "avxvnni "
-	}
 	for _, form := range forms {
 		copy(dst.b, dstBefore)
 		packedBefore := slices.Clone(form.w)
 		for _, r := range ranges {
-			f(dstView, srcView, form.w, bias, rq, &s, q.zIn, q.zOut, q.qmin, q.qmax, r[0], r[1])
+			DWConvQS8VNNI(dstView, srcView, form.w, bias, rq, &s, q.zIn, q.zOut, q.qmin, q.qmax, r[0], r[1])
 		}
-		what := tier + form.name + " " + tc.String()
+		what := "vnni " + form.name + " " + tc.String()
 		checkBuf(tb, what+": dst", dst.b, want)
 		checkBuf(tb, what+": src", src.b, srcBefore)
 		if !slices.Equal(w, wBefore) || !slices.Equal(bias, biasBefore) || !slices.Equal(form.w, packedBefore) {
@@ -105,16 +100,6 @@ func needVBMI(tb testing.TB) {
 // kernel (REQH multipliers) and the AVX2 fallback (any multipliers).
 func TestVNNIDWConv(t *testing.T) {
 	needVBMI(t)
-	testDWVNNI(t, isaAVX512)
-}
-
-// TestAVXVNNIDWConv is TestVNNIDWConv for the avxvnni tier's kernels.
-func TestAVXVNNIDWConv(t *testing.T) {
-	needAVXVNNI(t)
-	testDWVNNI(t, isaAVXVNNI)
-}
-
-func testDWVNNI(t *testing.T, isa vnniISA) {
 	dwvForce = true
 	defer func() { dwvForce = false }()
 	rng := rand.New(rand.NewPCG(71, 72))
@@ -129,9 +114,9 @@ func testDWVNNI(t *testing.T, isa vnniISA) {
 						tc := dwCase{h: hw[0], w: hw[1], c: c, k: k, stride: st, same: same,
 							inOff: rng.IntN(3), inExtra: rng.IntN(3), outOff: rng.IntN(3), outExtra: rng.IntN(3),
 							extreme: rng.IntN(3) == 0, largeBias: rng.IntN(4) == 0, split: rng.IntN(2) == 0}
-						runDWVNNI(t, isa, rng, tc, dwMultFast)
+						runDWVNNI(t, rng, tc, dwMultFast)
 						if (ci+hi)%3 == 0 {
-							runDWVNNI(t, isa, rng, tc, dwMultEdge)
+							runDWVNNI(t, rng, tc, dwMultEdge)
 						}
 					}
 				}
@@ -143,34 +128,24 @@ func testDWVNNI(t *testing.T, isa vnniISA) {
 		{3, 1, 112, 16}, {3, 2, 112, 32}, {5, 2, 56, 48}, {7, 2, 56, 48}, {9, 2, 56, 48}, {3, 1, 28, 120},
 		{11, 2, 14, 120}, {9, 1, 7, 240}, {3, 1, 170, 16},
 	} {
-		runDWVNNI(t, isa, rng, dwCase{h: d.h, w: d.h, c: d.c, k: d.k, stride: d.s, split: true}, dwMultFast)
+		runDWVNNI(t, rng, dwCase{h: d.h, w: d.h, c: d.c, k: d.k, stride: d.s, split: true}, dwMultFast)
 	}
 	for range trials(300) {
 		tc := randDWCaseAVX2(rng)
 		tc.k = 1 + rng.IntN(dwMaxK)
-		runDWVNNI(t, isa, rng, tc, dwMultFast)
+		runDWVNNI(t, rng, tc, dwMultFast)
 	}
 }
 
 func TestVNNIDWConvAllocs(t *testing.T) {
 	needVBMI(t)
-	testDWVNNIAllocs(t, DWConvQS8VNNI)
-}
-
-func TestAVXVNNIDWConvAllocs(t *testing.T) {
-	needAVXVNNI(t)
-	testDWVNNIAllocs(t, DWConvQS8AVXVNNI)
-}
-
-func testDWVNNIAllocs(t *testing.T, f DWConvFunc) {
-	// 72 channels: the last block (8) goes through avxvnni's scratch row.
 	const h, c, k = 28, 72, 5
 	s := DWConvShape{H: h, W: h, C: c, InStride: c, OutStride: c, K: k, Stride: 1, PadTop: 2, PadLeft: 2, OH: h, OW: h}
 	src, dst := make([]int8, h*h*c), make([]int8, h*h*c)
 	w := packDWVNNI(make([]int8, k*k*c), k, c)
 	bias, rq := make([]int32, c), benchMults(c)
 	if a := testing.AllocsPerRun(20, func() {
-		f(dst, src, w, bias, rq, &s, 3, -2, -128, 127, 0, h)
+		DWConvQS8VNNI(dst, src, w, bias, rq, &s, 3, -2, -128, 127, 0, h)
 	}); a != 0 {
 		t.Fatalf("%v allocs per run", a)
 	}
@@ -181,29 +156,16 @@ func FuzzVNNIDWConv(f *testing.F) {
 	f.Add(uint64(2), uint8(1))
 	f.Fuzz(func(t *testing.T, seed uint64, mode uint8) {
 		needVBMI(t)
-		fuzzDWVNNI(t, isaAVX512, seed, mode)
+		dwvForce = seed%2 == 0
+		defer func() { dwvForce = false }()
+		rng := rand.New(rand.NewPCG(seed, 73))
+		tc := randDWCaseAVX2(rng)
+		runDWVNNI(t, rng, tc, []int{dwMultFast, dwMultEdge}[mode%2])
 	})
-}
-
-func FuzzAVXVNNIDWConv(f *testing.F) {
-	f.Add(uint64(1), uint8(0))
-	f.Add(uint64(2), uint8(1))
-	f.Fuzz(func(t *testing.T, seed uint64, mode uint8) {
-		needAVXVNNI(t)
-		fuzzDWVNNI(t, isaAVXVNNI, seed, mode)
-	})
-}
-
-func fuzzDWVNNI(t *testing.T, isa vnniISA, seed uint64, mode uint8) {
-	dwvForce = seed%2 == 0
-	defer func() { dwvForce = false }()
-	rng := rand.New(rand.NewPCG(seed, 73))
-	tc := randDWCaseAVX2(rng)
-	runDWVNNI(t, isa, rng, tc, []int{dwMultFast, dwMultEdge}[mode%2])
 }
 
 func BenchmarkVNNIDWConv(b *testing.B) {
-	needAVXVNNI(b) // Zen 5 has both tiers; a CPU with only one benchmarks that one
+	needVBMI(b)
 	for _, d := range []struct{ k, s, h, c int }{
 		{3, 1, 56, 72}, {3, 2, 112, 96}, {5, 2, 56, 48}, {7, 2, 56, 48}, {9, 1, 14, 90}, {11, 2, 14, 144}, {5, 1, 28, 120},
 	} {
@@ -218,15 +180,8 @@ func BenchmarkVNNIDWConv(b *testing.B) {
 		rq := benchMults(d.c)
 		name := fmt.Sprintf("k%ds%d_%dx%dx%d", d.k, d.s, d.h, d.h, d.c)
 		b.Run(name+"/vnni", func(b *testing.B) {
-			needVBMI(b)
 			for b.Loop() {
 				DWConvQS8VNNI(dst, src, pv, bias, rq, &s, -5, 3, -128, 127, 0, oh)
-			}
-			reportGMACs(b, oh*oh*d.c*d.k*d.k)
-		})
-		b.Run(name+"/avxvnni", func(b *testing.B) {
-			for b.Loop() {
-				DWConvQS8AVXVNNI(dst, src, pv, bias, rq, &s, -5, 3, -128, 127, 0, oh)
 			}
 			reportGMACs(b, oh*oh*d.c*d.k*d.k)
 		})

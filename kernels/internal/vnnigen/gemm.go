@@ -40,15 +40,6 @@ func Files() (map[string]string, error) {
 	}
 	ctx = build.NewContext()
 	ctx.ConstraintExpr("!purego")
-	avxDWGather(ctx)
-	avxDWWindow(ctx)
-	avxDWDot(ctx)
-	avxDW, err := render(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ctx = build.NewContext()
-	ctx.ConstraintExpr("!purego")
 	lookup512(ctx)
 	addEW(ctx, true)
 	addEW(ctx, false)
@@ -59,7 +50,7 @@ func Files() (map[string]string, error) {
 		return nil, err
 	}
 	return map[string]string{"gemm_vnni_amd64.s": vnni, "gemm_avxvnni_amd64.s": avx,
-		"dwconv_avxvnni_amd64.s": avxDW, "elementwise_avx512_amd64.s": ew}, nil
+		"elementwise_avx512_amd64.s": ew}, nil
 }
 
 func render(ctx *build.Context) (string, error) {
