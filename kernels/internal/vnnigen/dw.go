@@ -105,7 +105,7 @@ func dwDot(ctx *build.Context) {
 		wins, ky, gc     = reg.RSI, reg.RDX, reg.R9
 		gstep, wp, ep    = reg.R10, reg.R11, reg.RBX
 		ent, off, wrow   = reg.R12, reg.R13, reg.R14
-		zw               = reg.Z18
+		zw, zbias        = reg.Z18, reg.Z19
 		zm, zmo, zc, zsh = reg.Z24, reg.Z25, reg.Z26, reg.Z27
 	)
 	ctx.Load(ctx.Param("dst"), dst)
@@ -119,6 +119,7 @@ func dwDot(ctx *build.Context) {
 	ctx.VMOVDQU32(mem(ep, epMO), zmo)
 	ctx.VMOVDQU32(mem(ep, epC), zc)
 	ctx.VMOVDQU32(mem(ep, epSh), zsh)
+	ctx.VMOVDQU32(mem(ep, epBias), zbias)
 	ctx.MOVL(operand.U32(0xAAAA), reg.EAX)
 	ctx.KMOVW(reg.EAX, kOdd)
 	ctx.KMOVW(mem(ep, epMask), kMask[0])
@@ -128,7 +129,7 @@ func dwDot(ctx *build.Context) {
 	ctx.TESTQ(cnt, cnt)
 	ctx.JZ(operand.LabelRef(name + "_done"))
 	for t := range np {
-		ctx.VMOVDQU32(mem(ep, epBias), zs[t])
+		ctx.VMOVDQA32(zbias, zs[t])
 	}
 	ctx.Load(ctx.Param("w"), wp)
 	ctx.Load(ctx.Param("k"), ky)
