@@ -20,12 +20,13 @@ gemmAVXVNNI8_tile6:
 
 	// tile: 6 pixels x 8 channels
 	MOVQ         ep+56(FP), DX
-	VMOVDQU      (DX), Y0
-	VMOVDQU      (DX), Y2
-	VMOVDQU      (DX), Y4
-	VMOVDQU      (DX), Y6
-	VMOVDQU      (DX), Y8
-	VMOVDQU      (DX), Y10
+	VMOVDQU      (DX), Y12
+	VMOVDQA      Y12, Y0
+	VMOVDQA      Y12, Y2
+	VMOVDQA      Y12, Y4
+	VMOVDQA      Y12, Y6
+	VMOVDQA      Y12, Y8
+	VMOVDQA      Y12, Y10
 	MOVL         $0x80808080, AX
 	VMOVD        AX, X15
 	VPBROADCASTD X15, Y15
@@ -289,7 +290,8 @@ gemmAVXVNNI8_rest:
 gemmAVXVNNI8_p1:
 	// tile: 1 pixels x 8 channels
 	MOVQ         ep+56(FP), DX
-	VMOVDQU      (DX), Y0
+	VMOVDQU      (DX), Y12
+	VMOVDQA      Y12, Y0
 	MOVL         $0x80808080, AX
 	VMOVD        AX, X15
 	VPBROADCASTD X15, Y15
@@ -358,8 +360,9 @@ gemmAVXVNNI8_t1_end:
 gemmAVXVNNI8_p2:
 	// tile: 2 pixels x 8 channels
 	MOVQ         ep+56(FP), DX
-	VMOVDQU      (DX), Y0
-	VMOVDQU      (DX), Y2
+	VMOVDQU      (DX), Y12
+	VMOVDQA      Y12, Y0
+	VMOVDQA      Y12, Y2
 	MOVL         $0x80808080, AX
 	VMOVD        AX, X15
 	VPBROADCASTD X15, Y15
@@ -462,9 +465,10 @@ gemmAVXVNNI8_t2_end:
 gemmAVXVNNI8_p3:
 	// tile: 3 pixels x 8 channels
 	MOVQ         ep+56(FP), DX
-	VMOVDQU      (DX), Y0
-	VMOVDQU      (DX), Y2
-	VMOVDQU      (DX), Y4
+	VMOVDQU      (DX), Y12
+	VMOVDQA      Y12, Y0
+	VMOVDQA      Y12, Y2
+	VMOVDQA      Y12, Y4
 	MOVL         $0x80808080, AX
 	VMOVD        AX, X15
 	VPBROADCASTD X15, Y15
@@ -601,10 +605,11 @@ gemmAVXVNNI8_t3_end:
 gemmAVXVNNI8_p4:
 	// tile: 4 pixels x 8 channels
 	MOVQ         ep+56(FP), DX
-	VMOVDQU      (DX), Y0
-	VMOVDQU      (DX), Y2
-	VMOVDQU      (DX), Y4
-	VMOVDQU      (DX), Y6
+	VMOVDQU      (DX), Y12
+	VMOVDQA      Y12, Y0
+	VMOVDQA      Y12, Y2
+	VMOVDQA      Y12, Y4
+	VMOVDQA      Y12, Y6
 	MOVL         $0x80808080, AX
 	VMOVD        AX, X15
 	VPBROADCASTD X15, Y15
@@ -782,11 +787,12 @@ gemmAVXVNNI8_t4_end:
 gemmAVXVNNI8_p5:
 	// tile: 5 pixels x 8 channels
 	MOVQ         ep+56(FP), DX
-	VMOVDQU      (DX), Y0
-	VMOVDQU      (DX), Y2
-	VMOVDQU      (DX), Y4
-	VMOVDQU      (DX), Y6
-	VMOVDQU      (DX), Y8
+	VMOVDQU      (DX), Y12
+	VMOVDQA      Y12, Y0
+	VMOVDQA      Y12, Y2
+	VMOVDQA      Y12, Y4
+	VMOVDQA      Y12, Y6
+	VMOVDQA      Y12, Y8
 	MOVL         $0x80808080, AX
 	VMOVD        AX, X15
 	VPBROADCASTD X15, Y15
@@ -1013,18 +1019,20 @@ gemmAVXVNNI16_tile6:
 
 	// tile: 6 pixels x 16 channels
 	MOVQ         ep+56(FP), DX
-	VMOVDQU      (DX), Y0
-	VMOVDQU      (DX), Y2
-	VMOVDQU      (DX), Y4
-	VMOVDQU      (DX), Y6
-	VMOVDQU      (DX), Y8
-	VMOVDQU      (DX), Y10
-	VMOVDQU      32(DX), Y1
-	VMOVDQU      32(DX), Y3
-	VMOVDQU      32(DX), Y5
-	VMOVDQU      32(DX), Y7
-	VMOVDQU      32(DX), Y9
-	VMOVDQU      32(DX), Y11
+	VMOVDQU      (DX), Y12
+	VMOVDQA      Y12, Y0
+	VMOVDQA      Y12, Y2
+	VMOVDQA      Y12, Y4
+	VMOVDQA      Y12, Y6
+	VMOVDQA      Y12, Y8
+	VMOVDQA      Y12, Y10
+	VMOVDQU      32(DX), Y13
+	VMOVDQA      Y13, Y1
+	VMOVDQA      Y13, Y3
+	VMOVDQA      Y13, Y5
+	VMOVDQA      Y13, Y7
+	VMOVDQA      Y13, Y9
+	VMOVDQA      Y13, Y11
 	MOVL         $0x80808080, AX
 	VMOVD        AX, X15
 	VPBROADCASTD X15, Y15
@@ -1433,8 +1441,10 @@ gemmAVXVNNI16_rest:
 gemmAVXVNNI16_p1:
 	// tile: 1 pixels x 16 channels
 	MOVQ         ep+56(FP), DX
-	VMOVDQU      (DX), Y0
-	VMOVDQU      32(DX), Y1
+	VMOVDQU      (DX), Y12
+	VMOVDQA      Y12, Y0
+	VMOVDQU      32(DX), Y13
+	VMOVDQA      Y13, Y1
 	MOVL         $0x80808080, AX
 	VMOVD        AX, X15
 	VPBROADCASTD X15, Y15
@@ -1528,10 +1538,12 @@ gemmAVXVNNI16_t1_end:
 gemmAVXVNNI16_p2:
 	// tile: 2 pixels x 16 channels
 	MOVQ         ep+56(FP), DX
-	VMOVDQU      (DX), Y0
-	VMOVDQU      (DX), Y2
-	VMOVDQU      32(DX), Y1
-	VMOVDQU      32(DX), Y3
+	VMOVDQU      (DX), Y12
+	VMOVDQA      Y12, Y0
+	VMOVDQA      Y12, Y2
+	VMOVDQU      32(DX), Y13
+	VMOVDQA      Y13, Y1
+	VMOVDQA      Y13, Y3
 	MOVL         $0x80808080, AX
 	VMOVD        AX, X15
 	VPBROADCASTD X15, Y15
@@ -1683,12 +1695,14 @@ gemmAVXVNNI16_t2_end:
 gemmAVXVNNI16_p3:
 	// tile: 3 pixels x 16 channels
 	MOVQ         ep+56(FP), DX
-	VMOVDQU      (DX), Y0
-	VMOVDQU      (DX), Y2
-	VMOVDQU      (DX), Y4
-	VMOVDQU      32(DX), Y1
-	VMOVDQU      32(DX), Y3
-	VMOVDQU      32(DX), Y5
+	VMOVDQU      (DX), Y12
+	VMOVDQA      Y12, Y0
+	VMOVDQA      Y12, Y2
+	VMOVDQA      Y12, Y4
+	VMOVDQU      32(DX), Y13
+	VMOVDQA      Y13, Y1
+	VMOVDQA      Y13, Y3
+	VMOVDQA      Y13, Y5
 	MOVL         $0x80808080, AX
 	VMOVD        AX, X15
 	VPBROADCASTD X15, Y15
@@ -1898,14 +1912,16 @@ gemmAVXVNNI16_t3_end:
 gemmAVXVNNI16_p4:
 	// tile: 4 pixels x 16 channels
 	MOVQ         ep+56(FP), DX
-	VMOVDQU      (DX), Y0
-	VMOVDQU      (DX), Y2
-	VMOVDQU      (DX), Y4
-	VMOVDQU      (DX), Y6
-	VMOVDQU      32(DX), Y1
-	VMOVDQU      32(DX), Y3
-	VMOVDQU      32(DX), Y5
-	VMOVDQU      32(DX), Y7
+	VMOVDQU      (DX), Y12
+	VMOVDQA      Y12, Y0
+	VMOVDQA      Y12, Y2
+	VMOVDQA      Y12, Y4
+	VMOVDQA      Y12, Y6
+	VMOVDQU      32(DX), Y13
+	VMOVDQA      Y13, Y1
+	VMOVDQA      Y13, Y3
+	VMOVDQA      Y13, Y5
+	VMOVDQA      Y13, Y7
 	MOVL         $0x80808080, AX
 	VMOVD        AX, X15
 	VPBROADCASTD X15, Y15
@@ -2180,16 +2196,18 @@ gemmAVXVNNI16_t4_end:
 gemmAVXVNNI16_p5:
 	// tile: 5 pixels x 16 channels
 	MOVQ         ep+56(FP), DX
-	VMOVDQU      (DX), Y0
-	VMOVDQU      (DX), Y2
-	VMOVDQU      (DX), Y4
-	VMOVDQU      (DX), Y6
-	VMOVDQU      (DX), Y8
-	VMOVDQU      32(DX), Y1
-	VMOVDQU      32(DX), Y3
-	VMOVDQU      32(DX), Y5
-	VMOVDQU      32(DX), Y7
-	VMOVDQU      32(DX), Y9
+	VMOVDQU      (DX), Y12
+	VMOVDQA      Y12, Y0
+	VMOVDQA      Y12, Y2
+	VMOVDQA      Y12, Y4
+	VMOVDQA      Y12, Y6
+	VMOVDQA      Y12, Y8
+	VMOVDQU      32(DX), Y13
+	VMOVDQA      Y13, Y1
+	VMOVDQA      Y13, Y3
+	VMOVDQA      Y13, Y5
+	VMOVDQA      Y13, Y7
+	VMOVDQA      Y13, Y9
 	MOVL         $0x80808080, AX
 	VMOVD        AX, X15
 	VPBROADCASTD X15, Y15

@@ -121,9 +121,10 @@ func avxTile(ctx *build.Context, name string, nh, np int) {
 	pre := fmt.Sprintf("%s_t%d", name, np)
 	ctx.Comment(fmt.Sprintf("tile: %d pixels x %d channels", np, 8*nh))
 	ctx.Load(ctx.Param("ep"), rEp)
-	for h := range nh {
+	for h := range nh { // one load per half, copied (see tile)
+		ctx.VMOVDQU(mem(rEp, epBias+32*h), yW[h])
 		for p := range np {
-			ctx.VMOVDQU(mem(rEp, epBias+32*h), avxAcc(p, h))
+			ctx.VMOVDQA(yW[h], avxAcc(p, h))
 		}
 	}
 	// The epilogue reuses Y15: set the 0x80 bytes per tile.

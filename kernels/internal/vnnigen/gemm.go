@@ -219,9 +219,13 @@ func tile(ctx *build.Context, name string, nb, np int) {
 	pre := fmt.Sprintf("%s_t%d", name, np)
 	ctx.Comment(fmt.Sprintf("tile: %d pixels x %d blocks", np, nb))
 	ctx.Load(ctx.Param("ep"), rEp)
+	// One load per block, copied: loads of the Go-stack epilogue struct
+	// right after the last tile's stores can wait on a store whose address
+	// matches in its low 12 bits (4K aliasing).
 	for b := range nb {
+		ctx.VMOVDQU32(mem(rEp, epBias+64*b), zW[b])
 		for p := range np {
-			ctx.VMOVDQU32(mem(rEp, epBias+64*b), acc(p, b))
+			ctx.VMOVDQA32(zW[b], acc(p, b))
 		}
 	}
 	ctx.Load(ctx.Param("kq"), rCnt)
