@@ -134,11 +134,11 @@ func dwvUses(s *DWConvShape) bool {
 		dwvPays(s)
 }
 
-// dwvPays: where the VNNI kernel measured faster than the AVX2 one (thread
-// CPU time, kernels/VNNI.md). With 3 taps a row it spends more on the
-// window rows and the epilogue than it saves on the products, except on
-// the 112x112 stride-1 maps.
-func dwvPays(s *DWConvShape) bool { return dwvForce || s.K >= 5 || (s.Stride == 1 && s.OW >= 56) }
+// dwvPays: where the VNNI kernel measured faster than the AVX2 one
+// (kernels/VNNI.md). With 3 taps a row it spends more on the window rows
+// and the epilogue than it saves on the products, except on stride-1 maps
+// of 28 columns or more.
+func dwvPays(s *DWConvShape) bool { return dwvForce || s.K >= 5 || (s.Stride == 1 && s.OW >= 28) }
 
 // dwvForce makes dwvPays true (tests run the kernel on every shape).
 var dwvForce bool
