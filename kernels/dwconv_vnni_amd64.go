@@ -210,14 +210,14 @@ func DWConvQS8VNNI(dst, src []int8, weights []int8, bias []int32, rq []quant.Mul
 	zb := int8(zIn)
 	zw := sc.zwin[:ne*64] // filled when a row in the padding first needs it
 	zwFilled := false
-	var zrow [16]int8
-	for i := range zrow {
-		zrow[i] = zb
-	}
 	// Gathered pixels [jA, jB) of P are image columns jA-PadLeft...
 	jA := min(s.PadLeft, np)
 	jB := max(jA, min(np, s.PadLeft+w))
 	p := sc.p[:np*16]
+	// The columns in the padding are zIn in every row; the gathers write
+	// only [jA, jB).
+	fillInt8(p[:16*jA], zb)
+	fillInt8(p[16*jB:], zb)
 	var ep vnniEpi
 	ep.setOut(qmin, qmax)
 	mode := vnniClamp
@@ -241,31 +241,33 @@ func DWConvQS8VNNI(dst, src []int8, weights []int8, bias []int32, rq []quant.Mul
 		}
 		mask := uint16(1<<nc - 1)
 		for oy := oy0; oy < oy1; oy++ {
+			// The ring slot of input row iy is iy mod k: one division per
+			// output row, not one per kernel row (an IDIV each).
+			iy0 := oy*st - s.PadTop
+			r := iy0 % k
+			if r < 0 {
+				r += k
+			}
 			for ky := range k {
-				iy := oy*st - s.PadTop + ky
-				if iy < 0 || iy >= h {
+				if iy := iy0 + ky; iy < 0 || iy >= h {
 					if !zwFilled {
 						fillInt8(zw, zb^-128)
 						zwFilled = true
 					}
 					wins[ky] = &zw[0]
-					continue
+				} else {
+					if tag[r] != iy {
+						if jB > jA {
+							dwGatherVNNI(&p[16*jA], &src[(iy*w+jA-s.PadLeft)*s.InStride+c0], s.InStride, jB-jA, mask)
+						}
+						dwWindowVNNI(&sc.ring[r][0], &p[0], ne, 16*st, &dwvPerm[0])
+						tag[r] = iy
+					}
+					wins[ky] = &sc.ring[r][0]
 				}
-				r := iy % k
-				if tag[r] != iy {
-					for j := range jA {
-						copy(p[16*j:16*j+16], zrow[:])
-					}
-					if jB > jA {
-						dwGatherVNNI(&p[16*jA], &src[(iy*w+jA-s.PadLeft)*s.InStride+c0], s.InStride, jB-jA, mask)
-					}
-					for j := jB; j < np; j++ {
-						copy(p[16*j:16*j+16], zrow[:])
-					}
-					dwWindowVNNI(&sc.ring[r][0], &p[0], ne, 16*st, &dwvPerm[0])
-					tag[r] = iy
+				if r++; r == k {
+					r = 0
 				}
-				wins[ky] = &sc.ring[r][0]
 			}
 			dwDotVNNI(&dst[oy*s.OW*s.OutStride+c0], s.OutStride, s.OW, &wins[0], k, g, gstep, &blk[0], &ep, mode)
 		}
