@@ -40,6 +40,12 @@ type dwvScratch struct {
 	p    [dwvMaxP * 16]int8
 	ring [dwMaxK][dwvMaxEntries * 64]int8
 	zwin [dwvMaxEntries * 64]int8
+	// The epilogue struct and the window row pointers, which dwDotVNNI
+	// reads while its stores to dst are in flight: here rather than in the
+	// caller's frame, so a stack that happens to sit at dst's offsets
+	// modulo 4 KiB cannot slow every call (4K aliasing, kernels/VNNI.md).
+	ep   vnniEpi
+	wins [dwMaxK]*int8
 }
 
 // dwvPool holds the ring scratch of concurrent calls (~130 KiB a slot).
@@ -218,7 +224,7 @@ func DWConvQS8VNNI(dst, src []int8, weights []int8, bias []int32, rq []quant.Mul
 	// only [jA, jB).
 	fillInt8(p[:16*jA], zb)
 	fillInt8(p[16*jB:], zb)
-	var ep vnniEpi
+	ep := &sc.ep
 	ep.setOut(qmin, qmax)
 	mode := vnniClamp
 	if clampMode(qmin, qmax) != 0 {
@@ -226,7 +232,7 @@ func DWConvQS8VNNI(dst, src []int8, weights []int8, bias []int32, rq []quant.Mul
 	}
 	bl := dwvBlockLen(k)
 	var tag [dwMaxK]int
-	var wins [dwMaxK]*int8
+	wins := &sc.wins
 	for b, c0 := 0, 0; c0 < c; b, c0 = b+1, c0+16 {
 		nc := min(16, c-c0)
 		blk := blocks[b*bl:][:bl]
@@ -269,7 +275,7 @@ func DWConvQS8VNNI(dst, src []int8, weights []int8, bias []int32, rq []quant.Mul
 					r = 0
 				}
 			}
-			dwDotVNNI(&dst[oy*s.OW*s.OutStride+c0], s.OutStride, s.OW, &wins[0], k, g, gstep, &blk[0], &ep, mode)
+			dwDotVNNI(&dst[oy*s.OW*s.OutStride+c0], s.OutStride, s.OW, &wins[0], k, g, gstep, &blk[0], ep, mode)
 		}
 	}
 }
