@@ -227,3 +227,47 @@ func avxReqh(ctx *build.Context, nh, np int, clamp bool) {
 		}
 	}
 }
+
+// stemGather emits gather3x9 for amd64 (stem_gather_amd64.s): n 3x3x3
+// patches of the stem's interior pixels, patch i (27 bytes at
+// dst + i*dstStride) the 9 bytes at src + i*step, + line and + 2*line;
+// 8 + 1 byte moves, so nothing outside the 27 bytes is read or written.
+// Plain x86-64: the vnni and avxvnni stems run it, and GatherPatches.
+func stemGather(ctx *build.Context) {
+	name := "gather3x9"
+	ctx.Function(name)
+	ctx.Attributes(attr.NOSPLIT)
+	ctx.SignatureExpr("func(dst *int8, dstStride int, src *int8, step int, line int, n int)")
+	ctx.Doc(name + " copies n 3x3x3 stem patches (see stem_gather_amd64.go).")
+	dst, stride, src, step, line, n := reg.RDI, reg.R8, reg.RSI, reg.R9, reg.R10, reg.RCX
+	ctx.Load(ctx.Param("dst"), dst)
+	ctx.Load(ctx.Param("dstStride"), stride)
+	ctx.Load(ctx.Param("src"), src)
+	ctx.Load(ctx.Param("step"), step)
+	ctx.Load(ctx.Param("line"), line)
+	ctx.Load(ctx.Param("n"), n)
+	line2 := reg.R11
+	ctx.LEAQ(memx(line, line, 1, 0), line2)
+	ctx.TESTQ(n, n)
+	ctx.JZ(operand.LabelRef(name + "_done"))
+	ctx.Label(name + "_loop")
+	q := []reg.Register{reg.RAX, reg.RBX, reg.RDX}
+	b := []reg.Register{reg.R12, reg.R13, reg.R14}
+	rows := []operand.Mem{mem(src, 0), memx(src, line, 1, 0), memx(src, line2, 1, 0)}
+	for r := range 3 {
+		ctx.MOVQ(rows[r], q[r])
+		m := rows[r]
+		m.Disp = 8
+		ctx.MOVBLZX(m, b[r].(reg.GPPhysical).As32())
+	}
+	for r := range 3 {
+		ctx.MOVQ(q[r], mem(dst, 9*r))
+		ctx.MOVB(b[r].(reg.GPPhysical).As8(), mem(dst, 9*r+8))
+	}
+	ctx.ADDQ(step, src)
+	ctx.ADDQ(stride, dst)
+	ctx.DECQ(n)
+	ctx.JNZ(operand.LabelRef(name + "_loop"))
+	ctx.Label(name + "_done")
+	ctx.RET()
+}

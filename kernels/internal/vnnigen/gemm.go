@@ -40,6 +40,13 @@ func Files() (map[string]string, error) {
 	}
 	ctx = build.NewContext()
 	ctx.ConstraintExpr("!purego")
+	stemGather(ctx)
+	stem, err := render(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ctx = build.NewContext()
+	ctx.ConstraintExpr("!purego")
 	lookup512(ctx)
 	addEW(ctx, true)
 	addEW(ctx, false)
@@ -49,7 +56,7 @@ func Files() (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]string{"gemm_vnni_amd64.s": vnni, "gemm_avxvnni_amd64.s": avx,
+	return map[string]string{"gemm_vnni_amd64.s": vnni, "gemm_avxvnni_amd64.s": avx, "stem_gather_amd64.s": stem,
 		"elementwise_avx512_amd64.s": ew}, nil
 }
 
