@@ -138,9 +138,18 @@ func PackGEMMVNNI(w []int8, k, n int) []int8 {
 	if k <= 0 || n <= 0 {
 		panic("kernels: PackGEMMVNNI: k and n must be positive")
 	}
-	need("PackGEMMVNNI", "w", len(w), n*k)
-	kq := (k + 3) / 4
 	out := make([]int8, vnniPackedLen(k, n))
+	packGEMMVNNIInto(out, w, k, n)
+	return out
+}
+
+// packGEMMVNNIInto is PackGEMMVNNI into out[:vnniPackedLen(k, n)] (the
+// stems pack on the stack per call).
+func packGEMMVNNIInto(out, w []int8, k, n int) {
+	need("PackGEMMVNNI", "w", len(w), n*k)
+	out = out[:vnniPackedLen(k, n)]
+	clear(out)
+	kq := (k + 3) / 4
 	cs := vnniColSums(out, k, n)
 	for co := range n {
 		base := co/vnniNR*kq*64 + co%vnniNR*4
@@ -152,7 +161,6 @@ func PackGEMMVNNI(w []int8, k, n int) []int8 {
 		}
 		cs[co] = s
 	}
-	return out
 }
 
 // vnniColSums returns the column sums stored after the packed weights.

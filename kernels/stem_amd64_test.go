@@ -9,7 +9,17 @@ import (
 	"testing"
 )
 
-func runStemAVX2(tb testing.TB, rng *rand.Rand, tc stemCase, edge bool) {
+// stemAMD64 is one amd64 stem under test: avx2, vnni or avxvnni.
+type stemAMD64 struct {
+	name string
+	f    StemFunc
+}
+
+var stemAVX2 = stemAMD64{"avx2", StemConvQS8AVX2}
+
+// runStemAMD64 checks impl against StemConvQS8 byte for byte, guard bands
+// included, rows split over several calls when tc.split.
+func runStemAMD64(tb testing.TB, impl stemAMD64, rng *rand.Rand, tc stemCase, edge bool) {
 	tb.Helper()
 	oh, pt := padding(tc.h, tc.k, tc.stride, tc.same)
 	ow, pl := padding(tc.w, tc.k, tc.stride, tc.same)
@@ -38,27 +48,31 @@ func runStemAVX2(tb testing.TB, rng *rand.Rand, tc stemCase, edge bool) {
 	dstView := dst.view(tc.outOff, span(oh*ow, s.OutStride, tc.cout))
 	StemConvQS8(want[guard+tc.outOff:][:len(dstView)], srcBefore[guard:][:len(srcView)], w, bias, rq, &s, q.zIn, q.zOut, q.qmin, q.qmax, 0, oh)
 	for _, r := range ranges {
-		StemConvQS8AVX2(dstView, srcView, w, bias, rq, &s, q.zIn, q.zOut, q.qmin, q.qmax, r[0], r[1])
+		impl.f(dstView, srcView, w, bias, rq, &s, q.zIn, q.zOut, q.qmin, q.qmax, r[0], r[1])
 	}
-	checkBuf(tb, "avx2 "+tc.String()+": dst", dst.b, want)
-	checkBuf(tb, "avx2 "+tc.String()+": src", src.b, srcBefore)
+	checkBuf(tb, impl.name+" "+tc.String()+": dst", dst.b, want)
+	checkBuf(tb, impl.name+" "+tc.String()+": src", src.b, srcBefore)
 	if !slices.Equal(w, wBefore) {
-		tb.Fatalf("avx2 %v: weights modified", tc)
+		tb.Fatalf("%s %v: weights modified", impl.name, tc)
 	}
 }
 
-func TestAVX2Stem(t *testing.T) {
+func TestAVX2Stem(t *testing.T) { testStemAMD64(t, stemAVX2) }
+
+// testStemAMD64 runs impl on random shapes and every path of the AVX2
+// stem (which the VNNI stems fall back to beyond their stack buffers).
+func testStemAMD64(t *testing.T, impl stemAMD64) {
 	rng := rand.New(rand.NewPCG(71, 72))
 	for i := range trials(400) {
 		tc := randStemCase(rng)
 		if i%5 == 0 {
 			tc.h, tc.w, tc.cout = 1+rng.IntN(30), 1+rng.IntN(30), 1+rng.IntN(70)
 		}
-		runStemAVX2(t, rng, tc, i%2 == 0)
+		runStemAMD64(t, impl, rng, tc, i%2 == 0)
 	}
 	for _, same := range []bool{false, true} {
 		for _, hw := range []int{1, 2, 3, 8, 9, 33} {
-			runStemAVX2(t, rng, stemCase{h: hw, w: hw + 1, cin: 3, cout: 16, k: 3, stride: 2, same: same}, false)
+			runStemAMD64(t, impl, rng, stemCase{h: hw, w: hw + 1, cin: 3, cout: 16, k: 3, stride: 2, same: same}, false)
 		}
 	}
 	// The 3x3 RGB path (stem3x3AVX2): rows longer than its 256-pixel batch,
@@ -74,7 +88,7 @@ func TestAVX2Stem(t *testing.T) {
 		{h: 2, w: 3, cin: 3, cout: 16, k: 3, stride: 2, same: true},
 		{h: 1, w: 2, cin: 3, cout: 9, k: 3, stride: 1, same: true},
 	} {
-		runStemAVX2(t, rng, tc, i%2 == 0)
+		runStemAMD64(t, impl, rng, tc, i%2 == 0)
 	}
 	// Every channel tail after 0-3 full blocks in the 6-pixel kernel (rows
 	// of 13 pixels: two 6-pixel tiles and a 1-pixel rest).
@@ -83,40 +97,47 @@ func TestAVX2Stem(t *testing.T) {
 			continue
 		}
 		tc := stemCase{h: 3, w: 13, cin: 3, cout: cout, k: 3, stride: 1, same: true, outExtra: cout % 2}
-		runStemAVX2(t, rng, tc, cout%3 == 0)
+		runStemAMD64(t, impl, rng, tc, cout%3 == 0)
 	}
 	for i := range trials(200) {
 		tc := randStemCase(rng)
 		tc.k, tc.cin, tc.inExtra = 3, 3, 0
-		runStemAVX2(t, rng, tc, i%2 == 0)
+		runStemAMD64(t, impl, rng, tc, i%2 == 0)
 	}
 	// The largest patch, and a row longer than one patch batch.
-	runStemAVX2(t, rng, stemCase{h: 9, w: 40, cin: 10, cout: 20, k: 7, stride: 1, same: true}, true)
+	runStemAMD64(t, impl, rng, stemCase{h: 9, w: 40, cin: 10, cout: 20, k: 7, stride: 1, same: true}, true)
 	// Packed weights too large for the stack: generic fallback.
-	runStemAVX2(t, rng, stemCase{h: 5, w: 5, cin: 10, cout: 80, k: 7, stride: 2}, false)
+	runStemAMD64(t, impl, rng, stemCase{h: 5, w: 5, cin: 10, cout: 80, k: 7, stride: 2}, false)
 }
 
-func TestAVX2StemAllocs(t *testing.T) {
+func TestAVX2StemAllocs(t *testing.T) { testStemAllocs(t, StemConvQS8AVX2) }
+
+func testStemAllocs(t *testing.T, f StemFunc) {
 	const hw = 32
 	oh, pad := SymmetricPad(hw, 3, 2)
 	s := ConvShape{H: hw, W: hw, Cin: 3, InStride: 3, Cout: 16, OutStride: 16, K: 3, Stride: 2, PadTop: pad, PadLeft: pad, OH: oh, OW: oh}
 	src, dst, w := make([]int8, hw*hw*3), make([]int8, oh*oh*16), make([]int8, 16*27)
 	bias, rq := make([]int32, 16), benchMults(16)
-	if a := testing.AllocsPerRun(20, func() { StemConvQS8AVX2(dst, src, w, bias, rq, &s, 0, 0, -128, 127, 0, oh) }); a != 0 {
+	if a := testing.AllocsPerRun(20, func() { f(dst, src, w, bias, rq, &s, 0, 0, -128, 127, 0, oh) }); a != 0 {
 		t.Fatalf("%v allocs per run", a)
 	}
 }
 
-func FuzzAVX2Stem(f *testing.F) {
+func FuzzAVX2Stem(f *testing.F) { fuzzStemAMD64(f, stemAVX2, nil) }
+
+func fuzzStemAMD64(f *testing.F, impl stemAMD64, need func(testing.TB)) {
 	f.Add(uint64(1), uint8(5), uint8(5), uint8(16), false)
 	f.Fuzz(func(t *testing.T, seed uint64, h, w, cout uint8, edge bool) {
+		if need != nil {
+			need(t)
+		}
 		rng := rand.New(rand.NewPCG(seed, 96))
 		tc := randStemCase(rng)
 		tc.h, tc.w, tc.cout = 1+int(h)%40, 1+int(w)%40, 1+int(cout)%70
 		if seed%3 == 0 { // the 3x3 RGB path
 			tc.k, tc.cin, tc.inExtra = 3, 3, 0
 		}
-		runStemAVX2(t, rng, tc, edge)
+		runStemAMD64(t, impl, rng, tc, edge)
 	})
 }
 
@@ -129,7 +150,10 @@ func BenchmarkAVX2Stem(b *testing.B) {
 	for _, impl := range []struct {
 		name string
 		f    StemFunc
-	}{{"avx2", StemConvQS8AVX2}, {"generic", StemConvQS8}} {
+	}{{"avx2", StemConvQS8AVX2}, {"vnni", StemConvQS8VNNI}, {"avxvnni", StemConvQS8AVXVNNI}, {"generic", StemConvQS8}} {
+		if impl.name == "vnni" && !hasVNNI() || impl.name == "avxvnni" && !hasAVXVNNI() {
+			continue
+		}
 		b.Run(fmt.Sprintf("%dx%dx3to16/%s", hw, hw, impl.name), func(b *testing.B) {
 			for b.Loop() {
 				impl.f(dst, src, w, bias, rq, &s, 0, 0, 0, 127, 0, oh)
