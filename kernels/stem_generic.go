@@ -151,6 +151,18 @@ func gather3x9Go(dst *int8, dstStride int, src *int8, step, line, n int) {
 		3, 9, step, line, n)
 }
 
+// gatherRun gathers the receptive fields of output pixels q0..q0+n-1
+// (consecutive in dst order, so they may span output rows) into dst, kp
+// bytes apart: the im2col of the stems that run their tier's GEMM.
+func gatherRun(dst []int8, kp int, src []int8, s *ConvShape, zIn int8, q0, n int) {
+	for r := 0; r < n; {
+		oy, ox := (q0+r)/s.OW, (q0+r)%s.OW
+		run := min(n-r, s.OW-ox) // pixels left in this output row
+		GatherPatches(dst[r*kp:], kp, src, s, zIn, oy, ox, run)
+		r += run
+	}
+}
+
 // StemConvQS8 is the full convolution used by the stem, the specification
 // of its twins. For output rows oy in [oy0, oy1), every ox < OW and every
 // co < Cout:

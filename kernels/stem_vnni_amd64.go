@@ -68,12 +68,7 @@ func stemVNNI(isa vnniISA, name string, dst, src []int8, weights []int8, bias []
 	first, end := oy0*s.OW, oy1*s.OW
 	for q0 := first; q0 < end; q0 += chunk {
 		rows := min(chunk, end-q0)
-		for r := 0; r < rows; {
-			oy, ox := (q0+r)/s.OW, (q0+r)%s.OW
-			run := min(rows-r, s.OW-ox) // pixels left in this output row
-			GatherPatches(pbuf[r*kp:], kp, src, s, zb, oy, ox, run)
-			r += run
-		}
+		gatherRun(pbuf[:], kp, src, s, zb, q0, rows)
 		gemmQS8VNNI(isa, name, dst[q0*s.OutStride:], s.OutStride, pbuf[:rows*kp], kp, rows, kk, n,
 			packed, bias, rq, zOut, qmin, qmax)
 	}
