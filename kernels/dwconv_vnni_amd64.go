@@ -31,6 +31,7 @@ import (
 // fit REQH) run the AVX2 kernel.
 
 const (
+	dwvBatch      = 32                      // output rows whose window pointers are worked out together
 	dwvMaxEntries = 160                     // window entries of a row: OW + (4/s)(G-1), plus dwvSlack
 	dwvSlack      = 8                       // a short last tile of 8 pixels reads past the row's entries
 	dwvMaxP       = 2*(dwvMaxEntries-1) + 4 // gathered pixels of a row
@@ -44,8 +45,11 @@ type dwvScratch struct {
 	// reads while its stores to dst are in flight: here rather than in the
 	// caller's frame, so a stack that happens to sit at dst's offsets
 	// modulo 4 KiB cannot slow every call (4K aliasing, kernels/VNNI.md).
-	ep   vnniEpi
-	wins [dwMaxK]*int8
+	ep vnniEpi
+	// Per output row of a batch: the window rows it reads, and the input
+	// rows [fresh[0], fresh[1]) it gathers.
+	wins  [dwvBatch][dwMaxK]*int8
+	fresh [dwvBatch][2]int
 }
 
 // dwvPool holds the ring scratch of concurrent calls (~130 KiB a slot).
@@ -234,25 +238,14 @@ func DWConvQS8VNNI(dst, src []int8, weights []int8, bias []int32, rq []quant.Mul
 		mode = 0
 	}
 	bl := dwvBlockLen(k)
-	var tag [dwMaxK]int
-	wins := &sc.wins
-	for b, c0 := 0, 0; c0 < c; b, c0 = b+1, c0+16 {
-		nc := min(16, c-c0)
-		blk := blocks[b*bl:][:bl]
-		var sums [16]int32
-		sb := blk[k*g*64:]
-		for i := range sums {
-			sums[i] = int32(uint32(uint8(sb[4*i])) | uint32(uint8(sb[4*i+1]))<<8 | uint32(uint8(sb[4*i+2]))<<16 | uint32(uint8(sb[4*i+3]))<<24)
-		}
-		ep.prep(bias[c0:], sums[:], rq[c0:], zOut, nc)
-		for i := range tag {
-			tag[i] = -1
-		}
-		mask := uint16(1<<nc - 1)
-		for oy := oy0; oy < oy1; oy++ {
-			// The ring slot of input row iy is iy mod k: one division per
-			// output row, not one per kernel row (an IDIV each).
-			iy0 := oy*st - s.PadTop
+	// Output rows go in batches of dwvBatch. Which window rows a row
+	// reads, and which input rows it is the first of the batch to read
+	// (gathered then into slot iy mod k of the ring), is the same for every
+	// block: worked out once per batch, not per block and kernel row.
+	for a := oy0; a < oy1; a += dwvBatch {
+		rows := min(dwvBatch, oy1-a)
+		for i := range rows {
+			iy0 := (a+i)*st - s.PadTop
 			r := iy0 % k
 			if r < 0 {
 				r += k
@@ -263,22 +256,40 @@ func DWConvQS8VNNI(dst, src []int8, weights []int8, bias []int32, rq []quant.Mul
 						fillInt8(zw, zb^-128)
 						zwFilled = true
 					}
-					wins[ky] = &zw[0]
+					sc.wins[i][ky] = &zw[0]
 				} else {
-					if tag[r] != iy {
-						if jB > jA {
-							dwGatherVNNI(&p[16*jA], &src[(iy*w+jA-s.PadLeft)*s.InStride+c0], s.InStride, jB-jA, mask)
-						}
-						dwWindowVNNI(&sc.ring[r][0], &p[0], ne, 16*st, &dwvPerm[0])
-						tag[r] = iy
-					}
-					wins[ky] = &sc.ring[r][0]
+					sc.wins[i][ky] = &sc.ring[r][0]
 				}
 				if r++; r == k {
 					r = 0
 				}
 			}
-			dwDotVNNI(&dst[oy*s.OW*s.OutStride+c0], s.OutStride, s.OW, &wins[0], k, g, gstep, &blk[0], ep, mode)
+			lo := iy0
+			if i > 0 {
+				lo = max(iy0, iy0-st+k) // the rows before it read the others
+			}
+			sc.fresh[i] = [2]int{max(lo, 0), min(iy0+k, h)}
+		}
+		for b, c0 := 0, 0; c0 < c; b, c0 = b+1, c0+16 {
+			nc := min(16, c-c0)
+			blk := blocks[b*bl:][:bl]
+			var sums [16]int32
+			sb := blk[k*g*64:]
+			for i := range sums {
+				sums[i] = int32(uint32(uint8(sb[4*i])) | uint32(uint8(sb[4*i+1]))<<8 | uint32(uint8(sb[4*i+2]))<<16 | uint32(uint8(sb[4*i+3]))<<24)
+			}
+			ep.prep(bias[c0:], sums[:], rq[c0:], zOut, nc)
+			mask := uint16(1<<nc - 1)
+			for i := range rows {
+				for iy := sc.fresh[i][0]; iy < sc.fresh[i][1]; iy++ {
+					if jB > jA {
+						dwGatherVNNI(&p[16*jA], &src[(iy*w+jA-s.PadLeft)*s.InStride+c0], s.InStride, jB-jA, mask)
+					}
+					dwWindowVNNI(&sc.ring[iy%k][0], &p[0], ne, 16*st, &dwvPerm[0])
+				}
+				oy := a + i
+				dwDotVNNI(&dst[oy*s.OW*s.OutStride+c0], s.OutStride, s.OW, &sc.wins[i][0], k, g, gstep, &blk[0], ep, mode)
+			}
 		}
 	}
 }
