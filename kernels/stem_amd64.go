@@ -3,8 +3,6 @@
 package kernels
 
 import (
-	"fmt"
-
 	"github.com/mixedge/mixedge/quant"
 )
 
@@ -25,19 +23,11 @@ func StemConvQS8AVX2(dst, src []int8, weights []int8, bias []int32, rq []quant.M
 	if err := s.Validate(); err != nil {
 		panic(err)
 	}
-	if oy0 < 0 || oy1 > s.OH || oy0 > oy1 {
-		panic(fmt.Sprintf("kernels: StemConvQS8AVX2: rows [%d, %d) outside [0, %d)", oy0, oy1, s.OH))
-	}
-	if oy0 == oy1 {
+	if !stemArgs("StemConvQS8AVX2", dst, src, weights, bias, rq, s, oy0, oy1) {
 		return
 	}
-	h, w, cin, k := s.H, s.W, s.Cin, s.K
+	k, cin := s.K, s.Cin
 	kk := k * k * cin
-	need("StemConvQS8AVX2", "src", len(src), span(h*w, s.InStride, cin))
-	need("StemConvQS8AVX2", "dst", len(dst), span(oy1*s.OW, s.OutStride, s.Cout))
-	need("StemConvQS8AVX2", "weights", len(weights), s.Cout*kk)
-	need("StemConvQS8AVX2", "bias", len(bias), s.Cout)
-	need("StemConvQS8AVX2", "rq", len(rq), s.Cout)
 	if gemmPackedLen(kk, s.Cout) > stemPackBuf {
 		StemConvQS8(dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1)
 		return

@@ -3,8 +3,6 @@
 package kernels
 
 import (
-	"fmt"
-
 	"github.com/mixedge/mixedge/quant"
 )
 
@@ -31,18 +29,10 @@ func stemConvArm64(name string, l gemmLayout, fn gemmQ8Asm, dst, src []int8, wei
 		StemConvQS8(dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1)
 		return
 	}
-	if oy0 < 0 || oy1 > s.OH || oy0 > oy1 {
-		panic(fmt.Sprintf("kernels: %s: rows [%d, %d) outside [0, %d)", name, oy0, oy1, s.OH))
-	}
-	if oy0 == oy1 {
+	if !stemArgs(name, dst, src, weights, bias, rq, s, oy0, oy1) {
 		return
 	}
-	h, w, cin, n := s.H, s.W, s.Cin, s.Cout
-	need(name, "src", len(src), span(h*w, s.InStride, cin))
-	need(name, "dst", len(dst), span(oy1*s.OW, s.OutStride, n))
-	need(name, "weights", len(weights), n*kk)
-	need(name, "bias", len(bias), n)
-	need(name, "rq", len(rq), n)
+	n := s.Cout
 	for _, m := range rq[:n] {
 		if m.Shift < quant.MinShift || m.Shift > quant.MaxShift {
 			panic("kernels: " + name + ": multiplier shift out of range")

@@ -151,6 +151,24 @@ func gather3x9Go(dst *int8, dstStride int, src *int8, step, line, n int) {
 		3, 9, step, line, n)
 }
 
+// stemArgs checks a stem call's rows and slices (panicking as every stem
+// does) and reports whether it has rows to compute.
+func stemArgs(name string, dst, src, weights []int8, bias []int32, rq []quant.Multiplier, s *ConvShape, oy0, oy1 int) bool {
+	if oy0 < 0 || oy1 > s.OH || oy0 > oy1 {
+		panic(fmt.Sprintf("kernels: %s: rows [%d, %d) outside [0, %d)", name, oy0, oy1, s.OH))
+	}
+	if oy0 == oy1 {
+		return false
+	}
+	kk := s.K * s.K * s.Cin
+	need(name, "src", len(src), span(s.H*s.W, s.InStride, s.Cin))
+	need(name, "dst", len(dst), span(oy1*s.OW, s.OutStride, s.Cout))
+	need(name, "weights", len(weights), s.Cout*kk)
+	need(name, "bias", len(bias), s.Cout)
+	need(name, "rq", len(rq), s.Cout)
+	return true
+}
+
 // gatherRun gathers the receptive fields of output pixels q0..q0+n-1
 // (consecutive in dst order, so they may span output rows) into dst, kp
 // bytes apart: the im2col of the stems that run their tier's GEMM.
@@ -179,19 +197,11 @@ func StemConvQS8(dst, src []int8, weights []int8, bias []int32, rq []quant.Multi
 	if err := s.Validate(); err != nil {
 		panic(err)
 	}
-	if oy0 < 0 || oy1 > s.OH || oy0 > oy1 {
-		panic(fmt.Sprintf("kernels: StemConvQS8: rows [%d, %d) outside [0, %d)", oy0, oy1, s.OH))
-	}
-	if oy0 == oy1 {
+	if !stemArgs("StemConvQS8", dst, src, weights, bias, rq, s, oy0, oy1) {
 		return
 	}
-	h, w, cin, k := s.H, s.W, s.Cin, s.K
+	cin, k := s.Cin, s.K
 	kk := k * k * cin
-	need("StemConvQS8", "src", len(src), span(h*w, s.InStride, cin))
-	need("StemConvQS8", "dst", len(dst), span(oy1*s.OW, s.OutStride, s.Cout))
-	need("StemConvQS8", "weights", len(weights), s.Cout*kk)
-	need("StemConvQS8", "bias", len(bias), s.Cout)
-	need("StemConvQS8", "rq", len(rq), s.Cout)
 
 	var patchBuf [MaxStemPatch]int8
 	patch := patchBuf[:kk]

@@ -3,8 +3,6 @@
 package kernels
 
 import (
-	"fmt"
-
 	"github.com/mixedge/mixedge/quant"
 )
 
@@ -47,18 +45,10 @@ func stemVNNI(isa vnniISA, name string, dst, src []int8, weights []int8, bias []
 		StemConvQS8AVX2(dst, src, weights, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1)
 		return
 	}
-	if oy0 < 0 || oy1 > s.OH || oy0 > oy1 {
-		panic(fmt.Sprintf("kernels: %s: rows [%d, %d) outside [0, %d)", name, oy0, oy1, s.OH))
-	}
-	if oy0 == oy1 {
+	if !stemArgs(name, dst, src, weights, bias, rq, s, oy0, oy1) {
 		return
 	}
 	n := s.Cout
-	need(name, "src", len(src), span(s.H*s.W, s.InStride, s.Cin))
-	need(name, "dst", len(dst), span(oy1*s.OW, s.OutStride, n))
-	need(name, "weights", len(weights), n*kk)
-	need(name, "bias", len(bias), n)
-	need(name, "rq", len(rq), n)
 	var wbuf [stemVNNIPack]int8
 	packed := wbuf[:vnniPackedLen(kk, n)]
 	packGEMMVNNIInto(packed, weights, kk, n)
