@@ -146,11 +146,12 @@ func dwvUses(s *DWConvShape) bool {
 
 // dwvPays: where the VNNI kernel measured faster than the AVX2 one
 // (kernels/VNNI.md). With 3 taps a row it spends more on the window rows
-// and the epilogue than it saves on the products, except on stride-1 maps
-// of 28 columns or more; with 5 (two 4-tap groups, 5 of 8 slots used) on
-// 7-column maps its per-row calls outweigh the products.
+// and the epilogue than it saves on the products on narrow maps: below 14
+// columns, and below 28 at stride 2 (about equal at 14); with 5 (two
+// 4-tap groups, 5 of 8 slots used) on 7-column maps its per-row calls
+// outweigh the products.
 func dwvPays(s *DWConvShape) bool {
-	return dwvForce || s.K >= 7 || (s.K >= 5 && s.OW >= 14) || (s.Stride == 1 && s.OW >= 28)
+	return dwvForce || s.K >= 7 || s.OW >= 28 || (s.OW >= 14 && (s.K >= 5 || s.Stride == 1))
 }
 
 // dwvForce makes dwvPays true (tests run the kernel on every shape).

@@ -168,6 +168,8 @@ func BenchmarkVNNIDWConv(b *testing.B) {
 	needVBMI(b)
 	for _, d := range []struct{ k, s, h, c int }{
 		{3, 1, 56, 72}, {3, 2, 112, 96}, {5, 2, 56, 48}, {7, 2, 56, 48}, {9, 1, 14, 90}, {11, 2, 14, 144}, {5, 1, 28, 120},
+		// around dwvPays's limits for 3 taps
+		{3, 2, 56, 48}, {3, 2, 28, 48}, {3, 2, 14, 144}, {3, 1, 14, 240}, {3, 1, 7, 300},
 	} {
 		oh, pad := SymmetricPad(d.h, d.k, d.s)
 		s := DWConvShape{H: d.h, W: d.h, C: d.c, InStride: d.c, OutStride: d.c, K: d.k, Stride: d.s,
@@ -191,5 +193,16 @@ func BenchmarkVNNIDWConv(b *testing.B) {
 			}
 			reportGMACs(b, oh*oh*d.c*d.k*d.k)
 		})
+		if !dwvPays(&s) {
+			// what vnni would take where dwvPays sends the shape to avx2
+			b.Run(name+"/vnni_forced", func(b *testing.B) {
+				dwvForce = true
+				defer func() { dwvForce = false }()
+				for b.Loop() {
+					DWConvQS8VNNI(dst, src, pv, bias, rq, &s, -5, 3, -128, 127, 0, oh)
+				}
+				reportGMACs(b, oh*oh*d.c*d.k*d.k)
+			})
+		}
 	}
 }
