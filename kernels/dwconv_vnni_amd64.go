@@ -41,15 +41,16 @@ type dwvScratch struct {
 	p    [dwvMaxP * 16]int8
 	ring [dwMaxK][dwvMaxEntries * 64]int8
 	zwin [dwvMaxEntries * 64]int8
-	// The epilogue struct and the window row pointers, which dwDotVNNI
+	// The epilogue struct and the window row pointers, which dwBlockVNNI
 	// reads while its stores to dst are in flight: here rather than in the
 	// caller's frame, so a stack that happens to sit at dst's offsets
 	// modulo 4 KiB cannot slow every call (4K aliasing, kernels/VNNI.md).
 	ep vnniEpi
-	// Per output row of a batch: the window rows it reads, and the input
-	// rows [fresh[0], fresh[1]) it gathers.
-	wins  [dwvBatch][dwMaxK]*int8
-	fresh [dwvBatch][2]int
+	// Per output row i of a batch: the window rows it reads, and the
+	// input rows it is the first to read, gathers[fresh[i]:fresh[i+1]].
+	wins    [dwvBatch][dwMaxK]*int8
+	fresh   [dwvBatch + 1]int
+	gathers [dwMaxK + (dwvBatch-1)*2]dwvGather
 }
 
 // dwvPool holds the ring scratch of concurrent calls (~130 KiB a slot).
@@ -66,13 +67,17 @@ var dwvPerm = func() (p [64]int8) {
 var hasVBMI = cpuid.CPU.Supports(cpuid.AVX512VBMI)
 
 //go:noescape
-func dwGatherVNNI(p *int8, src *int8, inStride int, n int, mask uint16)
+func dwBlockVNNI(dst *int8, rowStep int, outStride int, ow int, rows int, wins **int8, fresh *int, gathers *dwvGather,
+	src *int8, inStride int, ng int, pg *int8, mask int, p *int8, ne int, step int, perm *int8,
+	k int, gs int, gstep int, w *int8, ep *vnniEpi, mode int)
 
-//go:noescape
-func dwWindowVNNI(win *int8, p *int8, n int, step int, perm *int8)
-
-//go:noescape
-func dwDotVNNI(dst *int8, outStride int, n int, wins **int8, k int, gs int, gstep int, w *int8, ep *vnniEpi, mode int)
+// dwvGather is an input row a batch gathers into the ring: the offset of
+// its first gathered pixel in src (from the block's first channel) and
+// its ring slot (dwBlockVNNI reads both).
+type dwvGather struct {
+	src  int
+	ring *int8
+}
 
 // dwvBlockLen is the packed bytes of one 16-channel block: weights, then
 // the 16 int32 weight sums.
@@ -232,6 +237,10 @@ func DWConvQS8VNNI(dst, src []int8, weights []int8, bias []int32, rq []quant.Mul
 	// only [jA, jB).
 	fillInt8(p[:16*jA], zb)
 	fillInt8(p[16*jB:], zb)
+	pg := &p[0] // where the gathers write (none when jB == jA)
+	if jB > jA {
+		pg = &p[16*jA]
+	}
 	ep := &sc.ep
 	ep.setOut(qmin, qmax)
 	mode := vnniClamp
@@ -245,6 +254,8 @@ func DWConvQS8VNNI(dst, src []int8, weights []int8, bias []int32, rq []quant.Mul
 	// block: worked out once per batch, not per block and kernel row.
 	for a := oy0; a < oy1; a += dwvBatch {
 		rows := min(dwvBatch, oy1-a)
+		ng := 0
+		sc.fresh[0] = 0
 		for i := range rows {
 			iy0 := (a+i)*st - s.PadTop
 			r := iy0 % k
@@ -269,7 +280,11 @@ func DWConvQS8VNNI(dst, src []int8, weights []int8, bias []int32, rq []quant.Mul
 			if i > 0 {
 				lo = max(iy0, iy0-st+k) // the rows before it read the others
 			}
-			sc.fresh[i] = [2]int{max(lo, 0), min(iy0+k, h)}
+			for iy := max(lo, 0); iy < min(iy0+k, h); iy++ {
+				sc.gathers[ng] = dwvGather{(iy*w + jA - s.PadLeft) * s.InStride, &sc.ring[iy%k][0]}
+				ng++
+			}
+			sc.fresh[i+1] = ng
 		}
 		for b, c0 := 0, 0; c0 < c; b, c0 = b+1, c0+16 {
 			nc := min(16, c-c0)
@@ -280,17 +295,12 @@ func DWConvQS8VNNI(dst, src []int8, weights []int8, bias []int32, rq []quant.Mul
 				sums[i] = int32(uint32(uint8(sb[4*i])) | uint32(uint8(sb[4*i+1]))<<8 | uint32(uint8(sb[4*i+2]))<<16 | uint32(uint8(sb[4*i+3]))<<24)
 			}
 			ep.prep(bias[c0:], sums[:], rq[c0:], zOut, nc)
-			mask := uint16(1<<nc - 1)
-			for i := range rows {
-				for iy := sc.fresh[i][0]; iy < sc.fresh[i][1]; iy++ {
-					if jB > jA {
-						dwGatherVNNI(&p[16*jA], &src[(iy*w+jA-s.PadLeft)*s.InStride+c0], s.InStride, jB-jA, mask)
-					}
-					dwWindowVNNI(&sc.ring[iy%k][0], &p[0], ne, 16*st, &dwvPerm[0])
-				}
-				oy := a + i
-				dwDotVNNI(&dst[oy*s.OW*s.OutStride+c0], s.OutStride, s.OW, &sc.wins[i][0], k, g, gstep, &blk[0], ep, mode)
-			}
+			// The gathers read src from its block (&src[c0]) at the
+			// offsets of the table: each the first gathered pixel of a
+			// row inside the image, so within src (checked above).
+			dwBlockVNNI(&dst[a*s.OW*s.OutStride+c0], s.OW*s.OutStride, s.OutStride, s.OW, rows, &sc.wins[0][0], &sc.fresh[0], &sc.gathers[0],
+				&src[c0], s.InStride, jB-jA, pg, 1<<nc-1, &p[0], ne, 16*st, &dwvPerm[0],
+				k, g, gstep, &blk[0], ep, mode)
 		}
 	}
 }

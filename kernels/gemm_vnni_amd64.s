@@ -6600,24 +6600,60 @@ gemmVNNI4_done:
 	VZEROUPPER
 	RET
 
-// func dwGatherVNNI(p *int8, src *int8, inStride int, n int, mask uint16)
-// Requires: AVX, AVX512BW, AVX512F, AVX512VL
-TEXT ·dwGatherVNNI(SB), NOSPLIT, $0-34
-	MOVQ  p+0(FP), DI
-	MOVQ  src+8(FP), SI
-	MOVQ  inStride+16(FP), R8
-	MOVQ  n+24(FP), CX
-	MOVW  mask+32(FP), AX
-	KMOVW AX, K1
+// func dwBlockVNNI(dst *int8, rowStep int, outStride int, ow int, rows int, wins **int8, fresh *int, gathers *int, src *int8, inStride int, ng int, pg *int8, mask int, p *int8, ne int, step int, perm *int8, k int, gs int, gstep int, w *int8, ep *int32, mode int)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VBMI, AVX512VL, AVX512_VNNI
+TEXT ·dwBlockVNNI(SB), NOSPLIT, $32-184
+	MOVQ         ep+168(FP), BX
+	VMOVDQU32    256(BX), Z24
+	VMOVDQU32    512(BX), Z25
+	VMOVDQU32    768(BX), Z26
+	VMOVDQU32    1024(BX), Z27
+	VMOVDQU32    (BX), Z19
+	MOVL         $0x0000aaaa, AX
+	KMOVW        AX, K1
+	KMOVW        1312(BX), K2
+	MOVQ         mask+96(FP), AX
+	KMOVW        AX, K3
+	MOVQ         perm+128(FP), AX
+	VMOVDQU64    (AX), Z20
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z21
+	MOVQ         rows+32(FP), AX
+	MOVQ         AX, (SP)
+	MOVQ         dst+0(FP), AX
+	MOVQ         AX, 8(SP)
+	MOVQ         wins+40(FP), AX
+	MOVQ         AX, 16(SP)
+	MOVQ         fresh+48(FP), AX
+	MOVQ         AX, 24(SP)
+
+dwBlockVNNI_row:
+	MOVQ 24(SP), AX
+	MOVQ (AX), R12
+	MOVQ 8(AX), R13
+	SUBQ R12, R13
+	JLE  dwBlockVNNI_dot
+	SHLQ $0x04, R12
+	MOVQ gathers+56(FP), R14
+	ADDQ R12, R14
+
+dwBlockVNNI_fresh:
+	MOVQ  ng+80(FP), CX
+	TESTQ CX, CX
+	JZ    dwBlockVNNI_window
+	MOVQ  pg+88(FP), DI
+	MOVQ  src+64(FP), SI
+	ADDQ  (R14), SI
+	MOVQ  inStride+72(FP), R8
 	LEAQ  (R8)(R8*2), R9
 
-dwGatherVNNI_loop4:
+dwBlockVNNI_gather4:
 	CMPQ       CX, $0x04
-	JLT        dwGatherVNNI_tail
-	VMOVDQU8.Z (SI), K1, X0
-	VMOVDQU8.Z (SI)(R8*1), K1, X1
-	VMOVDQU8.Z (SI)(R8*2), K1, X2
-	VMOVDQU8.Z (SI)(R9*1), K1, X3
+	JLT        dwBlockVNNI_gather1
+	VMOVDQU8.Z (SI), K3, X0
+	VMOVDQU8.Z (SI)(R8*1), K3, X1
+	VMOVDQU8.Z (SI)(R8*2), K3, X2
+	VMOVDQU8.Z (SI)(R9*1), K3, X3
 	VMOVDQU    X0, (DI)
 	VMOVDQU    X1, 16(DI)
 	VMOVDQU    X2, 32(DI)
@@ -6625,72 +6661,49 @@ dwGatherVNNI_loop4:
 	LEAQ       (SI)(R8*4), SI
 	ADDQ       $0x40, DI
 	SUBQ       $0x04, CX
-	JMP        dwGatherVNNI_loop4
+	JMP        dwBlockVNNI_gather4
 
-dwGatherVNNI_tail:
-	TESTQ CX, CX
-	JZ    dwGatherVNNI_done
-
-dwGatherVNNI_loop:
-	VMOVDQU8.Z (SI), K1, X0
+dwBlockVNNI_gather1:
+	TESTQ      CX, CX
+	JZ         dwBlockVNNI_window
+	VMOVDQU8.Z (SI), K3, X0
 	VMOVDQU    X0, (DI)
 	ADDQ       R8, SI
 	ADDQ       $0x10, DI
 	DECQ       CX
-	JNZ        dwGatherVNNI_loop
+	JMP        dwBlockVNNI_gather1
 
-dwGatherVNNI_done:
-	RET
+dwBlockVNNI_window:
+	MOVQ  8(R14), DI
+	MOVQ  p+104(FP), SI
+	MOVQ  ne+112(FP), CX
+	MOVQ  step+120(FP), R8
+	TESTQ CX, CX
+	JZ    dwBlockVNNI_nextfresh
 
-// func dwWindowVNNI(win *int8, p *int8, n int, step int, perm *int8)
-// Requires: AVX, AVX512F, AVX512VBMI
-TEXT ·dwWindowVNNI(SB), NOSPLIT, $0-40
-	MOVQ         win+0(FP), DI
-	MOVQ         p+8(FP), SI
-	MOVQ         n+16(FP), CX
-	MOVQ         step+24(FP), R8
-	MOVQ         perm+32(FP), AX
-	VMOVDQU64    (AX), Z1
-	MOVL         $0x80808080, AX
-	VPBROADCASTD AX, Z2
-	TESTQ        CX, CX
-	JZ           dwWindowVNNI_done
-
-dwWindowVNNI_loop:
-	VPERMB    (SI), Z1, Z0
-	VPXORD    Z2, Z0, Z0
-	VMOVDQU64 Z0, (DI)
+dwBlockVNNI_entry:
+	VPERMB    (SI), Z20, Z22
+	VPXORD    Z21, Z22, Z22
+	VMOVDQU64 Z22, (DI)
 	ADDQ      R8, SI
 	ADDQ      $0x40, DI
 	DECQ      CX
-	JNZ       dwWindowVNNI_loop
+	JNZ       dwBlockVNNI_entry
 
-dwWindowVNNI_done:
-	VZEROUPPER
-	RET
+dwBlockVNNI_nextfresh:
+	ADDQ $0x10, R14
+	DECQ R13
+	JNZ  dwBlockVNNI_fresh
 
-// func dwDotVNNI(dst *int8, outStride int, n int, wins **int8, k int, gs int, gstep int, w *int8, ep *int32, mode int)
-// Requires: AVX, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI
-TEXT ·dwDotVNNI(SB), NOSPLIT, $0-80
-	MOVQ      dst+0(FP), DI
-	MOVQ      outStride+8(FP), R8
-	MOVQ      n+16(FP), CX
-	MOVQ      wins+24(FP), SI
-	MOVQ      gstep+48(FP), R10
-	MOVQ      ep+64(FP), BX
-	XORQ      R13, R13
-	VMOVDQU32 256(BX), Z24
-	VMOVDQU32 512(BX), Z25
-	VMOVDQU32 768(BX), Z26
-	VMOVDQU32 1024(BX), Z27
-	VMOVDQU32 (BX), Z19
-	MOVL      $0x0000aaaa, AX
-	KMOVW     AX, K1
-	KMOVW     1312(BX), K2
+dwBlockVNNI_dot:
+	MOVQ 8(SP), DI
+	MOVQ 16(SP), SI
+	MOVQ ow+24(FP), CX
+	MOVQ outStride+16(FP), R8
+	MOVQ gstep+152(FP), R10
+	XORQ R13, R13
 
-dwDotVNNI_t8:
-	TESTQ     CX, CX
-	JZ        dwDotVNNI_done
+dwBlockVNNI_t8:
 	VMOVDQA32 Z19, Z0
 	VMOVDQA32 Z19, Z1
 	VMOVDQA32 Z19, Z2
@@ -6699,16 +6712,16 @@ dwDotVNNI_t8:
 	VMOVDQA32 Z19, Z5
 	VMOVDQA32 Z19, Z6
 	VMOVDQA32 Z19, Z7
-	MOVQ      w+56(FP), R11
-	MOVQ      k+32(FP), DX
+	MOVQ      w+160(FP), R11
+	MOVQ      k+136(FP), DX
 	MOVQ      SI, R14
 
-dwDotVNNI_t8_ky:
+dwBlockVNNI_t8_ky:
 	MOVQ (R14), R12
 	ADDQ R13, R12
-	MOVQ gs+40(FP), R9
+	MOVQ gs+144(FP), R9
 
-dwDotVNNI_t8_g:
+dwBlockVNNI_t8_g:
 	VMOVDQU32 (R11), Z18
 	VMOVDQU32 (R12), Z16
 	VPDPBUSD  Z18, Z16, Z0
@@ -6729,14 +6742,14 @@ dwDotVNNI_t8_g:
 	ADDQ      $0x40, R11
 	ADDQ      R10, R12
 	DECQ      R9
-	JNZ       dwDotVNNI_t8_g
+	JNZ       dwBlockVNNI_t8_g
 	ADDQ      $0x08, R14
 	DECQ      DX
-	JNZ       dwDotVNNI_t8_ky
-	MOVQ      mode+72(FP), AX
+	JNZ       dwBlockVNNI_t8_ky
+	MOVQ      mode+176(FP), AX
 	TESTQ     $0x00000002, AX
 	MOVQ      DI, AX
-	JNZ       dwDotVNNI_t8_clamp
+	JNZ       dwBlockVNNI_t8_clamp
 	VPMULDQ   Z24, Z0, Z28
 	VPSRLQ    $0x20, Z0, Z0
 	VPMULDQ   Z25, Z0, Z29
@@ -6748,7 +6761,7 @@ dwDotVNNI_t8_g:
 	VMOVDQU8  X28, K2, (AX)
 	ADDQ      R8, AX
 	CMPQ      CX, $0x01
-	JLE       dwDotVNNI_t8_next
+	JLE       dwBlockVNNI_t8_next
 	VPMULDQ   Z24, Z1, Z28
 	VPSRLQ    $0x20, Z1, Z1
 	VPMULDQ   Z25, Z1, Z29
@@ -6760,7 +6773,7 @@ dwDotVNNI_t8_g:
 	VMOVDQU8  X28, K2, (AX)
 	ADDQ      R8, AX
 	CMPQ      CX, $0x02
-	JLE       dwDotVNNI_t8_next
+	JLE       dwBlockVNNI_t8_next
 	VPMULDQ   Z24, Z2, Z28
 	VPSRLQ    $0x20, Z2, Z2
 	VPMULDQ   Z25, Z2, Z29
@@ -6772,7 +6785,7 @@ dwDotVNNI_t8_g:
 	VMOVDQU8  X28, K2, (AX)
 	ADDQ      R8, AX
 	CMPQ      CX, $0x03
-	JLE       dwDotVNNI_t8_next
+	JLE       dwBlockVNNI_t8_next
 	VPMULDQ   Z24, Z3, Z28
 	VPSRLQ    $0x20, Z3, Z3
 	VPMULDQ   Z25, Z3, Z29
@@ -6784,7 +6797,7 @@ dwDotVNNI_t8_g:
 	VMOVDQU8  X28, K2, (AX)
 	ADDQ      R8, AX
 	CMPQ      CX, $0x04
-	JLE       dwDotVNNI_t8_next
+	JLE       dwBlockVNNI_t8_next
 	VPMULDQ   Z24, Z4, Z28
 	VPSRLQ    $0x20, Z4, Z4
 	VPMULDQ   Z25, Z4, Z29
@@ -6796,7 +6809,7 @@ dwDotVNNI_t8_g:
 	VMOVDQU8  X28, K2, (AX)
 	ADDQ      R8, AX
 	CMPQ      CX, $0x05
-	JLE       dwDotVNNI_t8_next
+	JLE       dwBlockVNNI_t8_next
 	VPMULDQ   Z24, Z5, Z28
 	VPSRLQ    $0x20, Z5, Z5
 	VPMULDQ   Z25, Z5, Z29
@@ -6808,7 +6821,7 @@ dwDotVNNI_t8_g:
 	VMOVDQU8  X28, K2, (AX)
 	ADDQ      R8, AX
 	CMPQ      CX, $0x06
-	JLE       dwDotVNNI_t8_next
+	JLE       dwBlockVNNI_t8_next
 	VPMULDQ   Z24, Z6, Z28
 	VPSRLQ    $0x20, Z6, Z6
 	VPMULDQ   Z25, Z6, Z29
@@ -6820,7 +6833,7 @@ dwDotVNNI_t8_g:
 	VMOVDQU8  X28, K2, (AX)
 	ADDQ      R8, AX
 	CMPQ      CX, $0x07
-	JLE       dwDotVNNI_t8_next
+	JLE       dwBlockVNNI_t8_next
 	VPMULDQ   Z24, Z7, Z28
 	VPSRLQ    $0x20, Z7, Z7
 	VPMULDQ   Z25, Z7, Z29
@@ -6831,9 +6844,9 @@ dwDotVNNI_t8_g:
 	VPMOVSDB  Z28, X28
 	VMOVDQU8  X28, K2, (AX)
 	ADDQ      R8, AX
-	JMP       dwDotVNNI_t8_next
+	JMP       dwBlockVNNI_t8_next
 
-dwDotVNNI_t8_clamp:
+dwBlockVNNI_t8_clamp:
 	VPMULDQ   Z24, Z0, Z28
 	VPSRLQ    $0x20, Z0, Z0
 	VPMULDQ   Z25, Z0, Z29
@@ -6847,7 +6860,7 @@ dwDotVNNI_t8_clamp:
 	VMOVDQU8  X28, K2, (AX)
 	ADDQ      R8, AX
 	CMPQ      CX, $0x01
-	JLE       dwDotVNNI_t8_next
+	JLE       dwBlockVNNI_t8_next
 	VPMULDQ   Z24, Z1, Z28
 	VPSRLQ    $0x20, Z1, Z1
 	VPMULDQ   Z25, Z1, Z29
@@ -6861,7 +6874,7 @@ dwDotVNNI_t8_clamp:
 	VMOVDQU8  X28, K2, (AX)
 	ADDQ      R8, AX
 	CMPQ      CX, $0x02
-	JLE       dwDotVNNI_t8_next
+	JLE       dwBlockVNNI_t8_next
 	VPMULDQ   Z24, Z2, Z28
 	VPSRLQ    $0x20, Z2, Z2
 	VPMULDQ   Z25, Z2, Z29
@@ -6875,7 +6888,7 @@ dwDotVNNI_t8_clamp:
 	VMOVDQU8  X28, K2, (AX)
 	ADDQ      R8, AX
 	CMPQ      CX, $0x03
-	JLE       dwDotVNNI_t8_next
+	JLE       dwBlockVNNI_t8_next
 	VPMULDQ   Z24, Z3, Z28
 	VPSRLQ    $0x20, Z3, Z3
 	VPMULDQ   Z25, Z3, Z29
@@ -6889,7 +6902,7 @@ dwDotVNNI_t8_clamp:
 	VMOVDQU8  X28, K2, (AX)
 	ADDQ      R8, AX
 	CMPQ      CX, $0x04
-	JLE       dwDotVNNI_t8_next
+	JLE       dwBlockVNNI_t8_next
 	VPMULDQ   Z24, Z4, Z28
 	VPSRLQ    $0x20, Z4, Z4
 	VPMULDQ   Z25, Z4, Z29
@@ -6903,7 +6916,7 @@ dwDotVNNI_t8_clamp:
 	VMOVDQU8  X28, K2, (AX)
 	ADDQ      R8, AX
 	CMPQ      CX, $0x05
-	JLE       dwDotVNNI_t8_next
+	JLE       dwBlockVNNI_t8_next
 	VPMULDQ   Z24, Z5, Z28
 	VPSRLQ    $0x20, Z5, Z5
 	VPMULDQ   Z25, Z5, Z29
@@ -6917,7 +6930,7 @@ dwDotVNNI_t8_clamp:
 	VMOVDQU8  X28, K2, (AX)
 	ADDQ      R8, AX
 	CMPQ      CX, $0x06
-	JLE       dwDotVNNI_t8_next
+	JLE       dwBlockVNNI_t8_next
 	VPMULDQ   Z24, Z6, Z28
 	VPSRLQ    $0x20, Z6, Z6
 	VPMULDQ   Z25, Z6, Z29
@@ -6931,7 +6944,7 @@ dwDotVNNI_t8_clamp:
 	VMOVDQU8  X28, K2, (AX)
 	ADDQ      R8, AX
 	CMPQ      CX, $0x07
-	JLE       dwDotVNNI_t8_next
+	JLE       dwBlockVNNI_t8_next
 	VPMULDQ   Z24, Z7, Z28
 	VPSRLQ    $0x20, Z7, Z7
 	VPMULDQ   Z25, Z7, Z29
@@ -6945,12 +6958,16 @@ dwDotVNNI_t8_clamp:
 	VMOVDQU8  X28, K2, (AX)
 	ADDQ      R8, AX
 
-dwDotVNNI_t8_next:
+dwBlockVNNI_t8_next:
 	ADDQ $0x00000200, R13
 	MOVQ AX, DI
 	SUBQ $0x08, CX
-	JG   dwDotVNNI_t8
-
-dwDotVNNI_done:
+	JG   dwBlockVNNI_t8
+	MOVQ rowStep+8(FP), AX
+	ADDQ AX, 8(SP)
+	ADDQ $0x00000058, 16(SP)
+	ADDQ $0x08, 24(SP)
+	DECQ (SP)
+	JNZ  dwBlockVNNI_row
 	VZEROUPPER
 	RET

@@ -12,109 +12,51 @@ import (
 // DWTile is the depthwise kernel's output pixels per register tile.
 const DWTile = 8
 
-// dwGather emits dwGatherVNNI: n pixels' 16 channels (masked load, the
-// channels past the block's valid ones read as 0) from src, inStride
-// apart, into p, 16 bytes each.
-func dwGather(ctx *build.Context) {
-	ctx.Function("dwGatherVNNI")
-	ctx.Attributes(attr.NOSPLIT)
-	ctx.SignatureExpr("func(p *int8, src *int8, inStride int, n int, mask uint16)")
-	ctx.Doc("dwGatherVNNI copies n pixels' 16 channels (masked) from src (inStride apart) to p (16 apart).")
-	ctx.Load(ctx.Param("p"), reg.RDI)
-	ctx.Load(ctx.Param("src"), reg.RSI)
-	ctx.Load(ctx.Param("inStride"), reg.R8)
-	ctx.Load(ctx.Param("n"), reg.RCX)
-	ctx.Load(ctx.Param("mask"), reg.AX)
-	ctx.KMOVW(reg.EAX, reg.K1)
-	ctx.LEAQ(memx(reg.R8, reg.R8, 2, 0), reg.R9) // 3*inStride
-	ctx.Label("dwGatherVNNI_loop4")
-	ctx.CMPQ(reg.RCX, operand.U8(4))
-	ctx.JLT(operand.LabelRef("dwGatherVNNI_tail"))
-	ctx.VMOVDQU8_Z(mem(reg.RSI, 0), reg.K1, reg.X0)
-	ctx.VMOVDQU8_Z(memx(reg.RSI, reg.R8, 1, 0), reg.K1, reg.X1)
-	ctx.VMOVDQU8_Z(memx(reg.RSI, reg.R8, 2, 0), reg.K1, reg.X2)
-	ctx.VMOVDQU8_Z(memx(reg.RSI, reg.R9, 1, 0), reg.K1, reg.X3)
-	ctx.VMOVDQU(reg.X0, mem(reg.RDI, 0))
-	ctx.VMOVDQU(reg.X1, mem(reg.RDI, 16))
-	ctx.VMOVDQU(reg.X2, mem(reg.RDI, 32))
-	ctx.VMOVDQU(reg.X3, mem(reg.RDI, 48))
-	ctx.LEAQ(memx(reg.RSI, reg.R8, 4, 0), reg.RSI)
-	ctx.ADDQ(operand.U8(64), reg.RDI)
-	ctx.SUBQ(operand.U8(4), reg.RCX)
-	ctx.JMP(operand.LabelRef("dwGatherVNNI_loop4"))
-	ctx.Label("dwGatherVNNI_tail")
-	ctx.TESTQ(reg.RCX, reg.RCX)
-	ctx.JZ(operand.LabelRef("dwGatherVNNI_done"))
-	ctx.Label("dwGatherVNNI_loop")
-	ctx.VMOVDQU8_Z(mem(reg.RSI, 0), reg.K1, reg.X0)
-	ctx.VMOVDQU(reg.X0, mem(reg.RDI, 0))
-	ctx.ADDQ(reg.R8, reg.RSI)
-	ctx.ADDQ(operand.U8(16), reg.RDI)
-	ctx.DECQ(reg.RCX)
-	ctx.JNZ(operand.LabelRef("dwGatherVNNI_loop"))
-	ctx.Label("dwGatherVNNI_done")
-	ctx.RET()
-}
+// dwMaxK is kernels.dwMaxK: the window row pointers of an output row are
+// dwMaxK apart in the driver's table.
+const dwMaxK = 11
 
-// dwWindow emits dwWindowVNNI: n window entries from the gathered row p.
-// Entry m is the 64 bytes at p + m*step (4 pixels x 16 channels)
-// transposed by VPERMB to 16 channels x 4 taps, XOR 0x80 (u = x+128).
-func dwWindow(ctx *build.Context) {
-	ctx.Function("dwWindowVNNI")
-	ctx.Attributes(attr.NOSPLIT)
-	ctx.SignatureExpr("func(win *int8, p *int8, n int, step int, perm *int8)")
-	ctx.Doc("dwWindowVNNI writes n window entries: entry m = transpose(p[m*step : m*step+64]) ^ 0x80.")
-	ctx.Load(ctx.Param("win"), reg.RDI)
-	ctx.Load(ctx.Param("p"), reg.RSI)
-	ctx.Load(ctx.Param("n"), reg.RCX)
-	ctx.Load(ctx.Param("step"), reg.R8)
-	ctx.Load(ctx.Param("perm"), reg.RAX)
-	ctx.VMOVDQU64(mem(reg.RAX, 0), reg.Z1)
-	ctx.MOVL(operand.U32(0x80808080), reg.EAX)
-	ctx.VPBROADCASTD(reg.EAX, reg.Z2)
-	ctx.TESTQ(reg.RCX, reg.RCX)
-	ctx.JZ(operand.LabelRef("dwWindowVNNI_done"))
-	ctx.Label("dwWindowVNNI_loop")
-	ctx.VPERMB(mem(reg.RSI, 0), reg.Z1, reg.Z0)
-	ctx.VPXORD(reg.Z2, reg.Z0, reg.Z0)
-	ctx.VMOVDQU64(reg.Z0, mem(reg.RDI, 0))
-	ctx.ADDQ(reg.R8, reg.RSI)
-	ctx.ADDQ(operand.U8(64), reg.RDI)
-	ctx.DECQ(reg.RCX)
-	ctx.JNZ(operand.LabelRef("dwWindowVNNI_loop"))
-	ctx.Label("dwWindowVNNI_done")
-	ctx.VZEROUPPER()
-	ctx.RET()
-}
-
-// dwDot emits dwDotVNNI: one output row of one 16-channel block.
+// dwBlock emits dwBlockVNNI: output rows [0, rows) of a batch of one
+// 16-channel block. Per row i: the input rows it is the first to read,
+// gathers [fresh[i], fresh[i+1]) (each an offset into src and a ring
+// slot), are gathered and transformed into their window rows, then the
+// output row is computed from its window rows wins[i][0..k). One call
+// per block and batch: three Go-to-assembly calls per output row cost
+// the driver ~3% of a MixNet-S frame (their argument spills and reloads).
 //
-//	acc[ox] = bias' + Σ_{ky<k} Σ_{g<gs} VPDPBUSD(w[ky][g], wins[ky][ox*64 + g*gstep])
+// Gather: ng pixels' 16 channels (masked load, the block's invalid
+// channels read as 0) from src+off, inStride apart, to pg, 16 bytes
+// each. Window: entry m of a ring slot is the 64 bytes at p + m*step (4
+// pixels x 16 channels) transposed by VPERMB to 16 channels x 4 taps,
+// XOR 0x80 (u = x+128). Dot:
 //
-// then REQH (params of block 0 of ep) and a masked 16-byte store per pixel,
-// outStride apart, in tiles of DWTile pixels (the last one stores only
-// the pixels < n; the window rows have DWTile entries of slack).
-func dwDot(ctx *build.Context) {
-	name := "dwDotVNNI"
+//	acc[ox] = bias' + Σ_{ky<k} Σ_{g<gs} VPDPBUSD(w[ky][g], wins[i][ky][ox*64 + g*gstep])
+//
+// then REQH (params of block 0 of ep) and a masked 16-byte store per
+// pixel, outStride apart, in tiles of DWTile pixels (the last one stores
+// only the pixels < ow; the window rows have DWTile entries of slack).
+func dwBlock(ctx *build.Context) {
+	name := "dwBlockVNNI"
 	ctx.Function(name)
 	ctx.Attributes(attr.NOSPLIT)
-	ctx.SignatureExpr("func(dst *int8, outStride int, n int, wins **int8, k int, gs int, gstep int, w *int8, ep *int32, mode int)")
-	ctx.Doc("dwDotVNNI computes one output row of a 16-channel block of the depthwise convolution (see dwconv_vnni_amd64.go).")
+	ctx.SignatureExpr("func(dst *int8, rowStep int, outStride int, ow int, rows int, wins **int8, fresh *int, gathers *int, " +
+		"src *int8, inStride int, ng int, pg *int8, mask int, p *int8, ne int, step int, perm *int8, " +
+		"k int, gs int, gstep int, w *int8, ep *int32, mode int)")
+	ctx.Doc("dwBlockVNNI computes output rows [0, rows) of a batch of one 16-channel block of the depthwise convolution (see dwconv_vnni_amd64.go).")
 	var (
 		dst, ostr, cnt   = reg.RDI, reg.R8, reg.RCX
 		wins, ky, gc     = reg.RSI, reg.RDX, reg.R9
 		gstep, wp, ep    = reg.R10, reg.R11, reg.RBX
 		ent, off, wrow   = reg.R12, reg.R13, reg.R14
 		zw, zbias        = reg.Z18, reg.Z19
+		zperm, z80w, zt  = reg.Z20, reg.Z21, reg.Z22
 		zm, zmo, zc, zsh = reg.Z24, reg.Z25, reg.Z26, reg.Z27
+		kGather          = kMask[1]
 	)
-	ctx.Load(ctx.Param("dst"), dst)
-	ctx.Load(ctx.Param("outStride"), ostr)
-	ctx.Load(ctx.Param("n"), cnt)
-	ctx.Load(ctx.Param("wins"), wins)
-	ctx.Load(ctx.Param("gstep"), gstep)
+	lRows, lDst, lWins, lFresh := ctx.AllocLocal(8), ctx.AllocLocal(8), ctx.AllocLocal(8), ctx.AllocLocal(8)
+	// Loop-invariant registers: REQH parameters, bias, masks, the
+	// transpose permutation and 0x80 bytes.
 	ctx.Load(ctx.Param("ep"), ep)
-	ctx.XORQ(off, off)
 	ctx.VMOVDQU32(mem(ep, epM), zm)
 	ctx.VMOVDQU32(mem(ep, epMO), zmo)
 	ctx.VMOVDQU32(mem(ep, epC), zc)
@@ -123,11 +65,95 @@ func dwDot(ctx *build.Context) {
 	ctx.MOVL(operand.U32(0xAAAA), reg.EAX)
 	ctx.KMOVW(reg.EAX, kOdd)
 	ctx.KMOVW(mem(ep, epMask), kMask[0])
+	ctx.Load(ctx.Param("mask"), reg.RAX)
+	ctx.KMOVW(reg.EAX, kGather)
+	ctx.Load(ctx.Param("perm"), reg.RAX)
+	ctx.VMOVDQU64(mem(reg.RAX, 0), zperm)
+	ctx.MOVL(operand.U32(0x80808080), reg.EAX)
+	ctx.VPBROADCASTD(reg.EAX, z80w)
+	ctx.Load(ctx.Param("rows"), reg.RAX)
+	ctx.MOVQ(reg.RAX, lRows)
+	ctx.Load(ctx.Param("dst"), reg.RAX)
+	ctx.MOVQ(reg.RAX, lDst)
+	ctx.Load(ctx.Param("wins"), reg.RAX)
+	ctx.MOVQ(reg.RAX, lWins)
+	ctx.Load(ctx.Param("fresh"), reg.RAX)
+	ctx.MOVQ(reg.RAX, lFresh)
+
+	ctx.Label(name + "_row")
+	// Gathers [fresh[i], fresh[i+1]): R14 walks the entries, R13 counts.
+	ctx.MOVQ(lFresh, reg.RAX)
+	ctx.MOVQ(mem(reg.RAX, 0), reg.R12)
+	ctx.MOVQ(mem(reg.RAX, 8), reg.R13)
+	ctx.SUBQ(reg.R12, reg.R13)
+	ctx.JLE(operand.LabelRef(name + "_dot"))
+	ctx.SHLQ(operand.U8(4), reg.R12)
+	ctx.Load(ctx.Param("gathers"), reg.R14)
+	ctx.ADDQ(reg.R12, reg.R14)
+	ctx.Label(name + "_fresh")
+	ctx.Load(ctx.Param("ng"), reg.RCX)
+	ctx.TESTQ(reg.RCX, reg.RCX)
+	ctx.JZ(operand.LabelRef(name + "_window"))
+	ctx.Load(ctx.Param("pg"), reg.RDI)
+	ctx.Load(ctx.Param("src"), reg.RSI)
+	ctx.ADDQ(mem(reg.R14, 0), reg.RSI)
+	ctx.Load(ctx.Param("inStride"), reg.R8)
+	ctx.LEAQ(memx(reg.R8, reg.R8, 2, 0), reg.R9) // 3*inStride
+	ctx.Label(name + "_gather4")
+	ctx.CMPQ(reg.RCX, operand.U8(4))
+	ctx.JLT(operand.LabelRef(name + "_gather1"))
+	ctx.VMOVDQU8_Z(mem(reg.RSI, 0), kGather, reg.X0)
+	ctx.VMOVDQU8_Z(memx(reg.RSI, reg.R8, 1, 0), kGather, reg.X1)
+	ctx.VMOVDQU8_Z(memx(reg.RSI, reg.R8, 2, 0), kGather, reg.X2)
+	ctx.VMOVDQU8_Z(memx(reg.RSI, reg.R9, 1, 0), kGather, reg.X3)
+	ctx.VMOVDQU(reg.X0, mem(reg.RDI, 0))
+	ctx.VMOVDQU(reg.X1, mem(reg.RDI, 16))
+	ctx.VMOVDQU(reg.X2, mem(reg.RDI, 32))
+	ctx.VMOVDQU(reg.X3, mem(reg.RDI, 48))
+	ctx.LEAQ(memx(reg.RSI, reg.R8, 4, 0), reg.RSI)
+	ctx.ADDQ(operand.U8(64), reg.RDI)
+	ctx.SUBQ(operand.U8(4), reg.RCX)
+	ctx.JMP(operand.LabelRef(name + "_gather4"))
+	ctx.Label(name + "_gather1")
+	ctx.TESTQ(reg.RCX, reg.RCX)
+	ctx.JZ(operand.LabelRef(name + "_window"))
+	ctx.VMOVDQU8_Z(mem(reg.RSI, 0), kGather, reg.X0)
+	ctx.VMOVDQU(reg.X0, mem(reg.RDI, 0))
+	ctx.ADDQ(reg.R8, reg.RSI)
+	ctx.ADDQ(operand.U8(16), reg.RDI)
+	ctx.DECQ(reg.RCX)
+	ctx.JMP(operand.LabelRef(name + "_gather1"))
+	ctx.Label(name + "_window")
+	ctx.MOVQ(mem(reg.R14, 8), reg.RDI)
+	ctx.Load(ctx.Param("p"), reg.RSI)
+	ctx.Load(ctx.Param("ne"), reg.RCX)
+	ctx.Load(ctx.Param("step"), reg.R8)
+	ctx.TESTQ(reg.RCX, reg.RCX)
+	ctx.JZ(operand.LabelRef(name + "_nextfresh"))
+	ctx.Label(name + "_entry")
+	ctx.VPERMB(mem(reg.RSI, 0), zperm, zt)
+	ctx.VPXORD(z80w, zt, zt)
+	ctx.VMOVDQU64(zt, mem(reg.RDI, 0))
+	ctx.ADDQ(reg.R8, reg.RSI)
+	ctx.ADDQ(operand.U8(64), reg.RDI)
+	ctx.DECQ(reg.RCX)
+	ctx.JNZ(operand.LabelRef(name + "_entry"))
+	ctx.Label(name + "_nextfresh")
+	ctx.ADDQ(operand.U8(16), reg.R14)
+	ctx.DECQ(reg.R13)
+	ctx.JNZ(operand.LabelRef(name + "_fresh"))
+
+	// The output row.
+	ctx.Label(name + "_dot")
+	ctx.MOVQ(lDst, dst)
+	ctx.MOVQ(lWins, wins)
+	ctx.Load(ctx.Param("ow"), cnt)
+	ctx.Load(ctx.Param("outStride"), ostr)
+	ctx.Load(ctx.Param("gstep"), gstep)
+	ctx.XORQ(off, off)
 	np := DWTile
 	pre := fmt.Sprintf("%s_t%d", name, np)
 	ctx.Label(pre)
-	ctx.TESTQ(cnt, cnt)
-	ctx.JZ(operand.LabelRef(name + "_done"))
 	for t := range np {
 		ctx.VMOVDQA32(zbias, zs[t])
 	}
@@ -167,7 +193,14 @@ func dwDot(ctx *build.Context) {
 	ctx.MOVQ(reg.RAX, dst)
 	ctx.SUBQ(operand.U8(np), cnt)
 	ctx.JG(operand.LabelRef(pre))
-	ctx.Label(name + "_done")
+
+	// Next row.
+	ctx.Load(ctx.Param("rowStep"), reg.RAX)
+	ctx.ADDQ(reg.RAX, lDst)
+	ctx.ADDQ(operand.U32(8*dwMaxK), lWins)
+	ctx.ADDQ(operand.U8(8), lFresh)
+	ctx.DECQ(lRows)
+	ctx.JNZ(operand.LabelRef(name + "_row"))
 	ctx.VZEROUPPER()
 	ctx.RET()
 }

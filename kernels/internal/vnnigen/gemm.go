@@ -23,9 +23,7 @@ func Files() (map[string]string, error) {
 	for b := 1; b <= GEMMBlocks; b++ {
 		gemm(ctx, b)
 	}
-	dwGather(ctx)
-	dwWindow(ctx)
-	dwDot(ctx)
+	dwBlock(ctx)
 	vnni, err := render(ctx)
 	if err != nil {
 		return nil, err
