@@ -7,6 +7,7 @@ import (
 	"math/bits"
 	"unsafe"
 
+	"github.com/klauspost/cpuid/v2"
 	"github.com/mixedge/mixedge/quant"
 )
 
@@ -72,6 +73,9 @@ const (
 	_ uint = uint(unsafe.Offsetof(vnniEpi{}.mask)) - 1312
 	_ uint = 1312 - uint(unsafe.Offsetof(vnniEpi{}.mask))
 )
+
+//go:noescape
+func vnniPrepAVX512(e *int32, bias *int32, colsum *int32, rq *int32, nc int, t int32, smax int32) bool
 
 //go:noescape
 func gemmVNNI1(dst *int8, dstStride int, src *int8, srcStride int, pixels int, kq int, w *int8, ep *vnniEpi, raw *int32, mode int)
@@ -177,6 +181,32 @@ func vnniColSums(w []int8, k, n int) []int32 {
 // the caller uses raw mode.
 func (e *vnniEpi) prep(bias, colsum []int32, rq []quant.Multiplier, zOut int32, nc int) bool {
 	bias, colsum = bias[:nc], colsum[:nc]
+	if hasPrep512 && rq != nil && nc > 0 {
+		rq = rq[:nc]
+		if t := 2*int64(zOut) + 1; t >= -1<<30 && t <= 1<<30 {
+			at := uint64(max(t, -t))
+			smax := int32(30 - bits.Len64(at-1))
+			if vnniPrepAVX512((*int32)(unsafe.Pointer(e)), &bias[0], &colsum[0], (*int32)(unsafe.Pointer(&rq[0])), nc, int32(t), smax) {
+				for b := range e.mask {
+					v := min(max(nc-b*vnniNR, 0), vnniNR)
+					e.mask[b] = uint16(1<<v - 1)
+				}
+				return true
+			}
+		}
+	}
+	return e.prepGo(bias, colsum, rq, zOut, nc)
+}
+
+// hasPrep512: the CPU runs vnniPrepAVX512 (AVX-512F, BZHI).
+var hasPrep512 = cpuid.CPU.Supports(cpuid.AVX512F, cpuid.BMI2)
+
+// prepGo is prep one channel at a time: for raw mode (rq nil), for
+// multipliers that do not fit REQH (vnniPrepAVX512 then reports false),
+// for CPUs without AVX-512, and for the avxvnni tier, which runs no
+// AVX-512 instruction on any CPU.
+func (e *vnniEpi) prepGo(bias, colsum []int32, rq []quant.Multiplier, zOut int32, nc int) bool {
+	bias, colsum = bias[:nc], colsum[:nc]
 	for c, b := range bias {
 		e.bias[c] = b - 128*colsum[c]
 	}
@@ -264,7 +294,13 @@ func gemmQS8VNNI(isa vnniISA, name string, dst []int8, dstStride int, src []int8
 	for c0 := 0; c0 < n; c0 += chunk {
 		nc := min(chunk, n-c0)
 		wc := &w[c0/vnniNR*kq*64]
-		if !ep.prep(bias[c0:], cs[c0:], rq[c0:], zOut, nc) {
+		var reqh bool
+		if isa == isaAVXVNNI {
+			reqh = ep.prepGo(bias[c0:], cs[c0:], rq[c0:], zOut, nc)
+		} else {
+			reqh = ep.prep(bias[c0:], cs[c0:], rq[c0:], zOut, nc)
+		}
+		if !reqh {
 			gemmVNNIRaw(isa, dst[c0:], dstStride, src, srcStride, pixels, k, nc, wc, &ep, rq[c0:c0+nc], zOut, qmin, qmax)
 			continue
 		}

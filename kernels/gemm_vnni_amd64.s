@@ -6971,3 +6971,68 @@ dwBlockVNNI_t8_next:
 	JNZ  dwBlockVNNI_row
 	VZEROUPPER
 	RET
+
+// func vnniPrepAVX512(e *int32, bias *int32, colsum *int32, rq *int32, nc int, t int32, smax int32) bool
+// Requires: AVX, AVX512F, BMI2
+TEXT ·vnniPrepAVX512(SB), NOSPLIT, $0-49
+	MOVQ         e+0(FP), DI
+	MOVQ         bias+8(FP), SI
+	MOVQ         colsum+16(FP), DX
+	MOVQ         rq+24(FP), R8
+	MOVQ         nc+32(FP), CX
+	MOVL         t+40(FP), AX
+	VPBROADCASTD AX, Z10
+	MOVL         smax+44(FP), AX
+	VPBROADCASTD AX, Z11
+	MOVL         $0x00000002, AX
+	VPBROADCASTD AX, Z12
+	MOVL         $0x00000001, AX
+	VPBROADCASTD AX, Z13
+	MOVL         $0x0000ffff, R9
+
+vnniPrepAVX512_block:
+	BZHIL        CX, R9, AX
+	KMOVW        AX, K1
+	KSHIFTRW     $0x08, K1, K3
+	VMOVDQU32.Z  (SI), K1, Z0
+	VMOVDQU32.Z  (DX), K1, Z1
+	VPSLLD       $0x07, Z1, Z1
+	VPSUBD       Z1, Z0, Z0
+	VMOVDQU32    Z0, (DI)
+	VMOVDQU64.Z  (R8), K1, Z2
+	VMOVDQU64.Z  64(R8), K3, Z3
+	VPMOVQD      Z2, Y4
+	VPMOVQD      Z3, Y5
+	VINSERTI64X4 $0x01, Y5, Z4, Z4
+	VPSRLQ       $0x20, Z2, Z2
+	VPSRLQ       $0x20, Z3, Z3
+	VPMOVQD      Z2, Y6
+	VPMOVQD      Z3, Y7
+	VINSERTI64X4 $0x01, Y7, Z6, Z6
+	VPSUBD       Z12, Z6, Z7
+	VPCMPUD      $0x06, Z11, Z7, K1, K4
+	KORTESTW     K4, K4
+	JNZ          vnniPrepAVX512_fail
+	VMOVDQU32    Z4, 256(DI)
+	VPSRLQ       $0x20, Z4, Z8
+	VMOVDQU32    Z8, 512(DI)
+	VPSLLVD.Z    Z7, Z10, K1, Z9
+	VMOVDQU32    Z9, 768(DI)
+	VPSUBD.Z     Z13, Z6, K1, Z9
+	VMOVDQU32    Z9, 1024(DI)
+	ADDQ         $0x40, SI
+	ADDQ         $0x40, DX
+	ADDQ         $0x00000080, R8
+	ADDQ         $0x40, DI
+	SUBQ         $0x10, CX
+	JG           vnniPrepAVX512_block
+	MOVB         $0x01, AL
+	MOVB         AL, ret+48(FP)
+	VZEROUPPER
+	RET
+
+vnniPrepAVX512_fail:
+	MOVB $0x00, AL
+	MOVB AL, ret+48(FP)
+	VZEROUPPER
+	RET

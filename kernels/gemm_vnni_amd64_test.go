@@ -4,6 +4,7 @@ package kernels
 
 import (
 	"fmt"
+	"math/bits"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -274,4 +275,67 @@ func BenchmarkVNNIGEMM(b *testing.B) {
 		}
 		reportGMACs(b, 1536*1000)
 	})
+}
+
+// TestVNNIPrep checks vnniPrepAVX512 against the scalar prepGo: the
+// fields the kernels read, and the verdict on multipliers that do not
+// fit REQH, for every channel count of a chunk.
+func TestVNNIPrep(t *testing.T) {
+	if !hasPrep512 {
+		t.Skip("this CPU has no AVX-512F with BMI2: prep runs prepGo only")
+	}
+	r := rand.New(rand.NewPCG(7, 8))
+	for trial := range 4000 {
+		nc := 1 + trial%vnniChunk
+		bias, cs := make([]int32, nc+3), make([]int32, nc+3)
+		rq := make([]quant.Multiplier, nc+3)
+		for i := range bias {
+			bias[i] = int32(r.Uint32())
+			cs[i] = r.Int32N(1<<20) - 1<<19
+			rq[i] = quant.Multiplier{M: 1<<30 + r.Int32N(1<<30), Shift: 2 + r.Int32N(20)}
+		}
+		zOut := r.Int32N(256) - 128
+		switch trial % 7 {
+		case 3: // one channel out of REQH's range
+			rq[r.IntN(nc)].Shift = 40 + r.Int32N(20)
+		case 5: // the largest shift that fits, and a zero point far out
+			zOut = r.Int32N(1<<20) - 1<<19
+		case 6:
+			rq[r.IntN(nc)].Shift = 1 // Shift-2 wraps: out of range
+		}
+		var want, got vnniEpi
+		for _, e := range []*vnniEpi{&want, &got} {
+			for i := range e.m { // stale values a previous chunk left
+				e.bias[i], e.m[i], e.mo[i], e.c[i], e.sh[i] = -1, -1, -1, -1, -1
+			}
+		}
+		okWant := want.prepGo(bias, cs, rq, zOut, nc)
+		okGot := got.prep(bias, cs, rq, zOut, nc)
+		if okGot != okWant {
+			t.Fatalf("trial %d nc %d zOut %d: prep = %v, prepGo = %v", trial, nc, zOut, okGot, okWant)
+		}
+		tz := 2*int64(zOut) + 1
+		if tz >= -1<<30 && tz <= 1<<30 {
+			at := uint64(max(tz, -tz))
+			var raw vnniEpi
+			smax := int32(30 - bits.Len64(at-1))
+			if asm := vnniPrepAVX512(&raw.bias[0], &bias[0], &cs[0], &rq[0].M, nc, int32(tz), smax); asm != okWant {
+				t.Fatalf("trial %d nc %d: vnniPrepAVX512 = %v, prepGo = %v", trial, nc, asm, okWant)
+			}
+		}
+		if !okWant {
+			continue
+		}
+		end := (nc + vnniNR - 1) &^ (vnniNR - 1)
+		for c := range end {
+			if got.bias[c] != want.bias[c] || got.m[c] != want.m[c] || got.c[c] != want.c[c] || got.sh[c] != want.sh[c] ||
+				(c%2 == 0 && c+1 < end && got.mo[c] != want.mo[c]) {
+				t.Fatalf("trial %d nc %d channel %d: bias %d m %d mo %d c %d sh %d, want %d %d %d %d %d", trial, nc, c,
+					got.bias[c], got.m[c], got.mo[c], got.c[c], got.sh[c], want.bias[c], want.m[c], want.mo[c], want.c[c], want.sh[c])
+			}
+		}
+		if got.mask != want.mask {
+			t.Fatalf("trial %d nc %d: mask %v, want %v", trial, nc, got.mask, want.mask)
+		}
+	}
 }

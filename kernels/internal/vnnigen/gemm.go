@@ -24,6 +24,7 @@ func Files() (map[string]string, error) {
 		gemm(ctx, b)
 	}
 	dwBlock(ctx)
+	vnniPrep(ctx)
 	vnni, err := render(ctx)
 	if err != nil {
 		return nil, err
