@@ -66,10 +66,60 @@ var dwvPerm = func() (p [64]int8) {
 
 var hasVBMI = cpuid.CPU.Supports(cpuid.AVX512VBMI)
 
+// dwBlockVNNI<g>s<st>: one per count of 4-tap groups a kernel row has
+// (g = ceil(K/4)) and stride, each tile's window entries loaded once.
+//
 //go:noescape
-func dwBlockVNNI(dst *int8, rowStep int, outStride int, ow int, rows int, wins **int8, fresh *int, gathers *dwvGather,
+func dwBlockVNNI1s1(dst *int8, rowStep int, outStride int, ow int, rows int, wins **int8, fresh *int, gathers *dwvGather,
 	src *int8, inStride int, ng int, pg *int8, mask int, p *int8, ne int, step int, perm *int8,
-	k int, gs int, gstep int, w *int8, ep *vnniEpi, mode int)
+	k int, w *int8, ep *vnniEpi, mode int)
+
+//go:noescape
+func dwBlockVNNI1s2(dst *int8, rowStep int, outStride int, ow int, rows int, wins **int8, fresh *int, gathers *dwvGather,
+	src *int8, inStride int, ng int, pg *int8, mask int, p *int8, ne int, step int, perm *int8,
+	k int, w *int8, ep *vnniEpi, mode int)
+
+//go:noescape
+func dwBlockVNNI2s1(dst *int8, rowStep int, outStride int, ow int, rows int, wins **int8, fresh *int, gathers *dwvGather,
+	src *int8, inStride int, ng int, pg *int8, mask int, p *int8, ne int, step int, perm *int8,
+	k int, w *int8, ep *vnniEpi, mode int)
+
+//go:noescape
+func dwBlockVNNI2s2(dst *int8, rowStep int, outStride int, ow int, rows int, wins **int8, fresh *int, gathers *dwvGather,
+	src *int8, inStride int, ng int, pg *int8, mask int, p *int8, ne int, step int, perm *int8,
+	k int, w *int8, ep *vnniEpi, mode int)
+
+//go:noescape
+func dwBlockVNNI3s1(dst *int8, rowStep int, outStride int, ow int, rows int, wins **int8, fresh *int, gathers *dwvGather,
+	src *int8, inStride int, ng int, pg *int8, mask int, p *int8, ne int, step int, perm *int8,
+	k int, w *int8, ep *vnniEpi, mode int)
+
+//go:noescape
+func dwBlockVNNI3s2(dst *int8, rowStep int, outStride int, ow int, rows int, wins **int8, fresh *int, gathers *dwvGather,
+	src *int8, inStride int, ng int, pg *int8, mask int, p *int8, ne int, step int, perm *int8,
+	k int, w *int8, ep *vnniEpi, mode int)
+
+// dwBlock calls the dwBlockVNNI function for g groups at stride st.
+func dwBlock(g, st int, dst *int8, rowStep int, outStride int, ow int, rows int, wins **int8, fresh *int, gathers *dwvGather,
+	src *int8, inStride int, ng int, pg *int8, mask int, p *int8, ne int, step int, perm *int8,
+	k int, w *int8, ep *vnniEpi, mode int) {
+	switch g<<2 | st {
+	case 1<<2 | 1:
+		dwBlockVNNI1s1(dst, rowStep, outStride, ow, rows, wins, fresh, gathers, src, inStride, ng, pg, mask, p, ne, step, perm, k, w, ep, mode)
+	case 1<<2 | 2:
+		dwBlockVNNI1s2(dst, rowStep, outStride, ow, rows, wins, fresh, gathers, src, inStride, ng, pg, mask, p, ne, step, perm, k, w, ep, mode)
+	case 2<<2 | 1:
+		dwBlockVNNI2s1(dst, rowStep, outStride, ow, rows, wins, fresh, gathers, src, inStride, ng, pg, mask, p, ne, step, perm, k, w, ep, mode)
+	case 2<<2 | 2:
+		dwBlockVNNI2s2(dst, rowStep, outStride, ow, rows, wins, fresh, gathers, src, inStride, ng, pg, mask, p, ne, step, perm, k, w, ep, mode)
+	case 3<<2 | 1:
+		dwBlockVNNI3s1(dst, rowStep, outStride, ow, rows, wins, fresh, gathers, src, inStride, ng, pg, mask, p, ne, step, perm, k, w, ep, mode)
+	case 3<<2 | 2:
+		dwBlockVNNI3s2(dst, rowStep, outStride, ow, rows, wins, fresh, gathers, src, inStride, ng, pg, mask, p, ne, step, perm, k, w, ep, mode)
+	default:
+		panic(fmt.Sprintf("kernels: dwBlock: %d groups at stride %d", g, st))
+	}
+}
 
 // dwvGather is an input row a batch gathers into the ring: the offset of
 // its first gathered pixel in src (from the block's first channel) and
@@ -152,11 +202,11 @@ func dwvUses(s *DWConvShape) bool {
 // dwvPays: where the VNNI kernel measured faster than the AVX2 one
 // (kernels/VNNI.md). With 3 taps a row it spends more on the window rows
 // and the epilogue than it saves on the products on narrow maps: below 14
-// columns, and below 28 at stride 2 (about equal at 14); with 5 (two
-// 4-tap groups, 5 of 8 slots used) on 7-column maps its per-row calls
-// outweigh the products.
+// columns, and below 28 at stride 2 (about equal at 14). With 5 taps it
+// lost on 7-column maps until each tile's window entries were loaded once
+// for both 4-tap groups.
 func dwvPays(s *DWConvShape) bool {
-	return dwvForce || s.K >= 7 || s.OW >= 28 || (s.OW >= 14 && (s.K >= 5 || s.Stride == 1))
+	return dwvForce || s.K >= 5 || s.OW >= 28 || (s.OW >= 14 && s.Stride == 1)
 }
 
 // dwvForce makes dwvPays true (tests run the kernel on every shape).
@@ -223,7 +273,6 @@ func DWConvQS8VNNI(dst, src []int8, weights []int8, bias []int32, rq []quant.Mul
 	}
 	defer dwvPool.release(slot)
 	g := (k + 3) / 4
-	gstep := 4 / st * 64
 	ne := dwvEntries(s)
 	np := st*(ne-1) + 4
 	zb := int8(zIn)
@@ -298,9 +347,9 @@ func DWConvQS8VNNI(dst, src []int8, weights []int8, bias []int32, rq []quant.Mul
 			// The gathers read src from its block (&src[c0]) at the
 			// offsets of the table: each the first gathered pixel of a
 			// row inside the image, so within src (checked above).
-			dwBlockVNNI(&dst[a*s.OW*s.OutStride+c0], s.OW*s.OutStride, s.OutStride, s.OW, rows, &sc.wins[0][0], &sc.fresh[0], &sc.gathers[0],
+			dwBlock(g, st, &dst[a*s.OW*s.OutStride+c0], s.OW*s.OutStride, s.OutStride, s.OW, rows, &sc.wins[0][0], &sc.fresh[0], &sc.gathers[0],
 				&src[c0], s.InStride, jB-jA, pg, 1<<nc-1, &p[0], ne, 16*st, &dwvPerm[0],
-				k, g, gstep, &blk[0], ep, mode)
+				k, &blk[0], ep, mode)
 		}
 	}
 }

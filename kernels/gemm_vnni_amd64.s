@@ -6600,56 +6600,56 @@ gemmVNNI4_done:
 	VZEROUPPER
 	RET
 
-// func dwBlockVNNI(dst *int8, rowStep int, outStride int, ow int, rows int, wins **int8, fresh *int, gathers *int, src *int8, inStride int, ng int, pg *int8, mask int, p *int8, ne int, step int, perm *int8, k int, gs int, gstep int, w *int8, ep *int32, mode int)
+// func dwBlockVNNI1s1(dst *int8, rowStep int, outStride int, ow int, rows int, wins **int8, fresh *int, gathers *int, src *int8, inStride int, ng int, pg *int8, mask int, p *int8, ne int, step int, perm *int8, k int, w *int8, ep *int32, mode int)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VBMI, AVX512VL, AVX512_VNNI
-TEXT ·dwBlockVNNI(SB), NOSPLIT, $32-184
-	MOVQ         ep+168(FP), BX
-	VMOVDQU32    256(BX), Z24
-	VMOVDQU32    512(BX), Z25
-	VMOVDQU32    768(BX), Z26
-	VMOVDQU32    1024(BX), Z27
-	VMOVDQU32    (BX), Z19
-	MOVL         $0x0000aaaa, AX
-	KMOVW        AX, K1
-	KMOVW        1312(BX), K2
-	MOVQ         mask+96(FP), AX
-	KMOVW        AX, K3
+TEXT ·dwBlockVNNI1s1(SB), NOSPLIT, $32-168
+	MOVQ      ep+152(FP), BX
+	VMOVDQU32 256(BX), Z24
+	VMOVDQU32 512(BX), Z25
+	VMOVDQU32 768(BX), Z26
+	VMOVDQU32 1024(BX), Z27
+	VMOVDQU32 (BX), Z31
+	MOVL      $0x0000aaaa, AX
+	KMOVW     AX, K1
+	KMOVW     1312(BX), K2
+	MOVQ      mask+96(FP), AX
+	KMOVW     AX, K3
+	MOVQ      rows+32(FP), AX
+	MOVQ      AX, (SP)
+	MOVQ      dst+0(FP), AX
+	MOVQ      AX, 8(SP)
+	MOVQ      wins+40(FP), AX
+	MOVQ      AX, 16(SP)
+	MOVQ      fresh+48(FP), AX
+	MOVQ      AX, 24(SP)
+
+dwBlockVNNI1s1_row:
+	MOVQ         24(SP), AX
+	MOVQ         (AX), R12
+	MOVQ         8(AX), R13
+	SUBQ         R12, R13
+	JLE          dwBlockVNNI1s1_dot
+	SHLQ         $0x04, R12
+	MOVQ         gathers+56(FP), R14
+	ADDQ         R12, R14
 	MOVQ         perm+128(FP), AX
-	VMOVDQU64    (AX), Z20
+	VMOVDQU64    (AX), Z8
 	MOVL         $0x80808080, AX
-	VPBROADCASTD AX, Z21
-	MOVQ         rows+32(FP), AX
-	MOVQ         AX, (SP)
-	MOVQ         dst+0(FP), AX
-	MOVQ         AX, 8(SP)
-	MOVQ         wins+40(FP), AX
-	MOVQ         AX, 16(SP)
-	MOVQ         fresh+48(FP), AX
-	MOVQ         AX, 24(SP)
+	VPBROADCASTD AX, Z9
 
-dwBlockVNNI_row:
-	MOVQ 24(SP), AX
-	MOVQ (AX), R12
-	MOVQ 8(AX), R13
-	SUBQ R12, R13
-	JLE  dwBlockVNNI_dot
-	SHLQ $0x04, R12
-	MOVQ gathers+56(FP), R14
-	ADDQ R12, R14
-
-dwBlockVNNI_fresh:
+dwBlockVNNI1s1_fresh:
 	MOVQ  ng+80(FP), CX
 	TESTQ CX, CX
-	JZ    dwBlockVNNI_window
+	JZ    dwBlockVNNI1s1_window
 	MOVQ  pg+88(FP), DI
 	MOVQ  src+64(FP), SI
 	ADDQ  (R14), SI
 	MOVQ  inStride+72(FP), R8
 	LEAQ  (R8)(R8*2), R9
 
-dwBlockVNNI_gather4:
+dwBlockVNNI1s1_gather4:
 	CMPQ       CX, $0x04
-	JLT        dwBlockVNNI_gather1
+	JLT        dwBlockVNNI1s1_gather1
 	VMOVDQU8.Z (SI), K3, X0
 	VMOVDQU8.Z (SI)(R8*1), K3, X1
 	VMOVDQU8.Z (SI)(R8*2), K3, X2
@@ -6661,95 +6661,88 @@ dwBlockVNNI_gather4:
 	LEAQ       (SI)(R8*4), SI
 	ADDQ       $0x40, DI
 	SUBQ       $0x04, CX
-	JMP        dwBlockVNNI_gather4
+	JMP        dwBlockVNNI1s1_gather4
 
-dwBlockVNNI_gather1:
+dwBlockVNNI1s1_gather1:
 	TESTQ      CX, CX
-	JZ         dwBlockVNNI_window
+	JZ         dwBlockVNNI1s1_window
 	VMOVDQU8.Z (SI), K3, X0
 	VMOVDQU    X0, (DI)
 	ADDQ       R8, SI
 	ADDQ       $0x10, DI
 	DECQ       CX
-	JMP        dwBlockVNNI_gather1
+	JMP        dwBlockVNNI1s1_gather1
 
-dwBlockVNNI_window:
+dwBlockVNNI1s1_window:
 	MOVQ  8(R14), DI
 	MOVQ  p+104(FP), SI
 	MOVQ  ne+112(FP), CX
 	MOVQ  step+120(FP), R8
 	TESTQ CX, CX
-	JZ    dwBlockVNNI_nextfresh
+	JZ    dwBlockVNNI1s1_nextfresh
 
-dwBlockVNNI_entry:
-	VPERMB    (SI), Z20, Z22
-	VPXORD    Z21, Z22, Z22
-	VMOVDQU64 Z22, (DI)
+dwBlockVNNI1s1_entry:
+	VPERMB    (SI), Z8, Z10
+	VPXORD    Z9, Z10, Z10
+	VMOVDQU64 Z10, (DI)
 	ADDQ      R8, SI
 	ADDQ      $0x40, DI
 	DECQ      CX
-	JNZ       dwBlockVNNI_entry
+	JNZ       dwBlockVNNI1s1_entry
 
-dwBlockVNNI_nextfresh:
+dwBlockVNNI1s1_nextfresh:
 	ADDQ $0x10, R14
 	DECQ R13
-	JNZ  dwBlockVNNI_fresh
+	JNZ  dwBlockVNNI1s1_fresh
 
-dwBlockVNNI_dot:
+dwBlockVNNI1s1_dot:
 	MOVQ 8(SP), DI
 	MOVQ 16(SP), SI
 	MOVQ ow+24(FP), CX
 	MOVQ outStride+16(FP), R8
-	MOVQ gstep+152(FP), R10
 	XORQ R13, R13
 
-dwBlockVNNI_t8:
-	VMOVDQA32 Z19, Z0
-	VMOVDQA32 Z19, Z1
-	VMOVDQA32 Z19, Z2
-	VMOVDQA32 Z19, Z3
-	VMOVDQA32 Z19, Z4
-	VMOVDQA32 Z19, Z5
-	VMOVDQA32 Z19, Z6
-	VMOVDQA32 Z19, Z7
-	MOVQ      w+160(FP), R11
+dwBlockVNNI1s1_t8:
+	VMOVDQA32 Z31, Z0
+	VMOVDQA32 Z31, Z1
+	VMOVDQA32 Z31, Z2
+	VMOVDQA32 Z31, Z3
+	VMOVDQA32 Z31, Z4
+	VMOVDQA32 Z31, Z5
+	VMOVDQA32 Z31, Z6
+	VMOVDQA32 Z31, Z7
+	MOVQ      w+144(FP), R11
 	MOVQ      k+136(FP), DX
 	MOVQ      SI, R14
 
-dwBlockVNNI_t8_ky:
-	MOVQ (R14), R12
-	ADDQ R13, R12
-	MOVQ gs+144(FP), R9
-
-dwBlockVNNI_t8_g:
-	VMOVDQU32 (R11), Z18
-	VMOVDQU32 (R12), Z16
-	VPDPBUSD  Z18, Z16, Z0
-	VMOVDQU32 64(R12), Z17
-	VPDPBUSD  Z18, Z17, Z1
-	VMOVDQU32 128(R12), Z16
-	VPDPBUSD  Z18, Z16, Z2
-	VMOVDQU32 192(R12), Z17
-	VPDPBUSD  Z18, Z17, Z3
-	VMOVDQU32 256(R12), Z16
-	VPDPBUSD  Z18, Z16, Z4
-	VMOVDQU32 320(R12), Z17
-	VPDPBUSD  Z18, Z17, Z5
-	VMOVDQU32 384(R12), Z16
-	VPDPBUSD  Z18, Z16, Z6
-	VMOVDQU32 448(R12), Z17
-	VPDPBUSD  Z18, Z17, Z7
-	ADDQ      $0x40, R11
-	ADDQ      R10, R12
-	DECQ      R9
-	JNZ       dwBlockVNNI_t8_g
+dwBlockVNNI1s1_t8_ky:
+	MOVQ      (R14), R12
+	ADDQ      R13, R12
+	VMOVDQU32 (R11), Z28
+	VMOVDQU32 (R12), Z8
+	VMOVDQU32 64(R12), Z9
+	VMOVDQU32 128(R12), Z10
+	VMOVDQU32 192(R12), Z11
+	VMOVDQU32 256(R12), Z12
+	VMOVDQU32 320(R12), Z13
+	VMOVDQU32 384(R12), Z14
+	VMOVDQU32 448(R12), Z15
+	VPDPBUSD  Z28, Z8, Z0
+	VPDPBUSD  Z28, Z9, Z1
+	VPDPBUSD  Z28, Z10, Z2
+	VPDPBUSD  Z28, Z11, Z3
+	VPDPBUSD  Z28, Z12, Z4
+	VPDPBUSD  Z28, Z13, Z5
+	VPDPBUSD  Z28, Z14, Z6
+	VPDPBUSD  Z28, Z15, Z7
+	ADDQ      $0x00000040, R11
 	ADDQ      $0x08, R14
 	DECQ      DX
-	JNZ       dwBlockVNNI_t8_ky
-	MOVQ      mode+176(FP), AX
+	JNZ       dwBlockVNNI1s1_t8_ky
+	MOVQ      mode+160(FP), AX
 	TESTQ     $0x00000002, AX
 	MOVQ      DI, AX
-	JNZ       dwBlockVNNI_t8_clamp
+	JNZ       dwBlockVNNI1s1_t8_clamp
 	VPMULDQ   Z24, Z0, Z28
 	VPSRLQ    $0x20, Z0, Z0
 	VPMULDQ   Z25, Z0, Z29
@@ -6761,7 +6754,7 @@ dwBlockVNNI_t8_g:
 	VMOVDQU8  X28, K2, (AX)
 	ADDQ      R8, AX
 	CMPQ      CX, $0x01
-	JLE       dwBlockVNNI_t8_next
+	JLE       dwBlockVNNI1s1_t8_next
 	VPMULDQ   Z24, Z1, Z28
 	VPSRLQ    $0x20, Z1, Z1
 	VPMULDQ   Z25, Z1, Z29
@@ -6773,7 +6766,7 @@ dwBlockVNNI_t8_g:
 	VMOVDQU8  X28, K2, (AX)
 	ADDQ      R8, AX
 	CMPQ      CX, $0x02
-	JLE       dwBlockVNNI_t8_next
+	JLE       dwBlockVNNI1s1_t8_next
 	VPMULDQ   Z24, Z2, Z28
 	VPSRLQ    $0x20, Z2, Z2
 	VPMULDQ   Z25, Z2, Z29
@@ -6785,7 +6778,7 @@ dwBlockVNNI_t8_g:
 	VMOVDQU8  X28, K2, (AX)
 	ADDQ      R8, AX
 	CMPQ      CX, $0x03
-	JLE       dwBlockVNNI_t8_next
+	JLE       dwBlockVNNI1s1_t8_next
 	VPMULDQ   Z24, Z3, Z28
 	VPSRLQ    $0x20, Z3, Z3
 	VPMULDQ   Z25, Z3, Z29
@@ -6797,7 +6790,7 @@ dwBlockVNNI_t8_g:
 	VMOVDQU8  X28, K2, (AX)
 	ADDQ      R8, AX
 	CMPQ      CX, $0x04
-	JLE       dwBlockVNNI_t8_next
+	JLE       dwBlockVNNI1s1_t8_next
 	VPMULDQ   Z24, Z4, Z28
 	VPSRLQ    $0x20, Z4, Z4
 	VPMULDQ   Z25, Z4, Z29
@@ -6809,7 +6802,7 @@ dwBlockVNNI_t8_g:
 	VMOVDQU8  X28, K2, (AX)
 	ADDQ      R8, AX
 	CMPQ      CX, $0x05
-	JLE       dwBlockVNNI_t8_next
+	JLE       dwBlockVNNI1s1_t8_next
 	VPMULDQ   Z24, Z5, Z28
 	VPSRLQ    $0x20, Z5, Z5
 	VPMULDQ   Z25, Z5, Z29
@@ -6821,7 +6814,7 @@ dwBlockVNNI_t8_g:
 	VMOVDQU8  X28, K2, (AX)
 	ADDQ      R8, AX
 	CMPQ      CX, $0x06
-	JLE       dwBlockVNNI_t8_next
+	JLE       dwBlockVNNI1s1_t8_next
 	VPMULDQ   Z24, Z6, Z28
 	VPSRLQ    $0x20, Z6, Z6
 	VPMULDQ   Z25, Z6, Z29
@@ -6833,7 +6826,7 @@ dwBlockVNNI_t8_g:
 	VMOVDQU8  X28, K2, (AX)
 	ADDQ      R8, AX
 	CMPQ      CX, $0x07
-	JLE       dwBlockVNNI_t8_next
+	JLE       dwBlockVNNI1s1_t8_next
 	VPMULDQ   Z24, Z7, Z28
 	VPSRLQ    $0x20, Z7, Z7
 	VPMULDQ   Z25, Z7, Z29
@@ -6844,9 +6837,9 @@ dwBlockVNNI_t8_g:
 	VPMOVSDB  Z28, X28
 	VMOVDQU8  X28, K2, (AX)
 	ADDQ      R8, AX
-	JMP       dwBlockVNNI_t8_next
+	JMP       dwBlockVNNI1s1_t8_next
 
-dwBlockVNNI_t8_clamp:
+dwBlockVNNI1s1_t8_clamp:
 	VPMULDQ   Z24, Z0, Z28
 	VPSRLQ    $0x20, Z0, Z0
 	VPMULDQ   Z25, Z0, Z29
@@ -6860,7 +6853,7 @@ dwBlockVNNI_t8_clamp:
 	VMOVDQU8  X28, K2, (AX)
 	ADDQ      R8, AX
 	CMPQ      CX, $0x01
-	JLE       dwBlockVNNI_t8_next
+	JLE       dwBlockVNNI1s1_t8_next
 	VPMULDQ   Z24, Z1, Z28
 	VPSRLQ    $0x20, Z1, Z1
 	VPMULDQ   Z25, Z1, Z29
@@ -6874,7 +6867,7 @@ dwBlockVNNI_t8_clamp:
 	VMOVDQU8  X28, K2, (AX)
 	ADDQ      R8, AX
 	CMPQ      CX, $0x02
-	JLE       dwBlockVNNI_t8_next
+	JLE       dwBlockVNNI1s1_t8_next
 	VPMULDQ   Z24, Z2, Z28
 	VPSRLQ    $0x20, Z2, Z2
 	VPMULDQ   Z25, Z2, Z29
@@ -6888,7 +6881,7 @@ dwBlockVNNI_t8_clamp:
 	VMOVDQU8  X28, K2, (AX)
 	ADDQ      R8, AX
 	CMPQ      CX, $0x03
-	JLE       dwBlockVNNI_t8_next
+	JLE       dwBlockVNNI1s1_t8_next
 	VPMULDQ   Z24, Z3, Z28
 	VPSRLQ    $0x20, Z3, Z3
 	VPMULDQ   Z25, Z3, Z29
@@ -6902,7 +6895,7 @@ dwBlockVNNI_t8_clamp:
 	VMOVDQU8  X28, K2, (AX)
 	ADDQ      R8, AX
 	CMPQ      CX, $0x04
-	JLE       dwBlockVNNI_t8_next
+	JLE       dwBlockVNNI1s1_t8_next
 	VPMULDQ   Z24, Z4, Z28
 	VPSRLQ    $0x20, Z4, Z4
 	VPMULDQ   Z25, Z4, Z29
@@ -6916,7 +6909,7 @@ dwBlockVNNI_t8_clamp:
 	VMOVDQU8  X28, K2, (AX)
 	ADDQ      R8, AX
 	CMPQ      CX, $0x05
-	JLE       dwBlockVNNI_t8_next
+	JLE       dwBlockVNNI1s1_t8_next
 	VPMULDQ   Z24, Z5, Z28
 	VPSRLQ    $0x20, Z5, Z5
 	VPMULDQ   Z25, Z5, Z29
@@ -6930,7 +6923,7 @@ dwBlockVNNI_t8_clamp:
 	VMOVDQU8  X28, K2, (AX)
 	ADDQ      R8, AX
 	CMPQ      CX, $0x06
-	JLE       dwBlockVNNI_t8_next
+	JLE       dwBlockVNNI1s1_t8_next
 	VPMULDQ   Z24, Z6, Z28
 	VPSRLQ    $0x20, Z6, Z6
 	VPMULDQ   Z25, Z6, Z29
@@ -6944,7 +6937,7 @@ dwBlockVNNI_t8_clamp:
 	VMOVDQU8  X28, K2, (AX)
 	ADDQ      R8, AX
 	CMPQ      CX, $0x07
-	JLE       dwBlockVNNI_t8_next
+	JLE       dwBlockVNNI1s1_t8_next
 	VPMULDQ   Z24, Z7, Z28
 	VPSRLQ    $0x20, Z7, Z7
 	VPMULDQ   Z25, Z7, Z29
@@ -6958,17 +6951,1914 @@ dwBlockVNNI_t8_clamp:
 	VMOVDQU8  X28, K2, (AX)
 	ADDQ      R8, AX
 
-dwBlockVNNI_t8_next:
+dwBlockVNNI1s1_t8_next:
 	ADDQ $0x00000200, R13
 	MOVQ AX, DI
 	SUBQ $0x08, CX
-	JG   dwBlockVNNI_t8
+	JG   dwBlockVNNI1s1_t8
 	MOVQ rowStep+8(FP), AX
 	ADDQ AX, 8(SP)
 	ADDQ $0x00000058, 16(SP)
 	ADDQ $0x08, 24(SP)
 	DECQ (SP)
-	JNZ  dwBlockVNNI_row
+	JNZ  dwBlockVNNI1s1_row
+	VZEROUPPER
+	RET
+
+// func dwBlockVNNI1s2(dst *int8, rowStep int, outStride int, ow int, rows int, wins **int8, fresh *int, gathers *int, src *int8, inStride int, ng int, pg *int8, mask int, p *int8, ne int, step int, perm *int8, k int, w *int8, ep *int32, mode int)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VBMI, AVX512VL, AVX512_VNNI
+TEXT ·dwBlockVNNI1s2(SB), NOSPLIT, $32-168
+	MOVQ      ep+152(FP), BX
+	VMOVDQU32 256(BX), Z24
+	VMOVDQU32 512(BX), Z25
+	VMOVDQU32 768(BX), Z26
+	VMOVDQU32 1024(BX), Z27
+	VMOVDQU32 (BX), Z31
+	MOVL      $0x0000aaaa, AX
+	KMOVW     AX, K1
+	KMOVW     1312(BX), K2
+	MOVQ      mask+96(FP), AX
+	KMOVW     AX, K3
+	MOVQ      rows+32(FP), AX
+	MOVQ      AX, (SP)
+	MOVQ      dst+0(FP), AX
+	MOVQ      AX, 8(SP)
+	MOVQ      wins+40(FP), AX
+	MOVQ      AX, 16(SP)
+	MOVQ      fresh+48(FP), AX
+	MOVQ      AX, 24(SP)
+
+dwBlockVNNI1s2_row:
+	MOVQ         24(SP), AX
+	MOVQ         (AX), R12
+	MOVQ         8(AX), R13
+	SUBQ         R12, R13
+	JLE          dwBlockVNNI1s2_dot
+	SHLQ         $0x04, R12
+	MOVQ         gathers+56(FP), R14
+	ADDQ         R12, R14
+	MOVQ         perm+128(FP), AX
+	VMOVDQU64    (AX), Z8
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z9
+
+dwBlockVNNI1s2_fresh:
+	MOVQ  ng+80(FP), CX
+	TESTQ CX, CX
+	JZ    dwBlockVNNI1s2_window
+	MOVQ  pg+88(FP), DI
+	MOVQ  src+64(FP), SI
+	ADDQ  (R14), SI
+	MOVQ  inStride+72(FP), R8
+	LEAQ  (R8)(R8*2), R9
+
+dwBlockVNNI1s2_gather4:
+	CMPQ       CX, $0x04
+	JLT        dwBlockVNNI1s2_gather1
+	VMOVDQU8.Z (SI), K3, X0
+	VMOVDQU8.Z (SI)(R8*1), K3, X1
+	VMOVDQU8.Z (SI)(R8*2), K3, X2
+	VMOVDQU8.Z (SI)(R9*1), K3, X3
+	VMOVDQU    X0, (DI)
+	VMOVDQU    X1, 16(DI)
+	VMOVDQU    X2, 32(DI)
+	VMOVDQU    X3, 48(DI)
+	LEAQ       (SI)(R8*4), SI
+	ADDQ       $0x40, DI
+	SUBQ       $0x04, CX
+	JMP        dwBlockVNNI1s2_gather4
+
+dwBlockVNNI1s2_gather1:
+	TESTQ      CX, CX
+	JZ         dwBlockVNNI1s2_window
+	VMOVDQU8.Z (SI), K3, X0
+	VMOVDQU    X0, (DI)
+	ADDQ       R8, SI
+	ADDQ       $0x10, DI
+	DECQ       CX
+	JMP        dwBlockVNNI1s2_gather1
+
+dwBlockVNNI1s2_window:
+	MOVQ  8(R14), DI
+	MOVQ  p+104(FP), SI
+	MOVQ  ne+112(FP), CX
+	MOVQ  step+120(FP), R8
+	TESTQ CX, CX
+	JZ    dwBlockVNNI1s2_nextfresh
+
+dwBlockVNNI1s2_entry:
+	VPERMB    (SI), Z8, Z10
+	VPXORD    Z9, Z10, Z10
+	VMOVDQU64 Z10, (DI)
+	ADDQ      R8, SI
+	ADDQ      $0x40, DI
+	DECQ      CX
+	JNZ       dwBlockVNNI1s2_entry
+
+dwBlockVNNI1s2_nextfresh:
+	ADDQ $0x10, R14
+	DECQ R13
+	JNZ  dwBlockVNNI1s2_fresh
+
+dwBlockVNNI1s2_dot:
+	MOVQ 8(SP), DI
+	MOVQ 16(SP), SI
+	MOVQ ow+24(FP), CX
+	MOVQ outStride+16(FP), R8
+	XORQ R13, R13
+
+dwBlockVNNI1s2_t8:
+	VMOVDQA32 Z31, Z0
+	VMOVDQA32 Z31, Z1
+	VMOVDQA32 Z31, Z2
+	VMOVDQA32 Z31, Z3
+	VMOVDQA32 Z31, Z4
+	VMOVDQA32 Z31, Z5
+	VMOVDQA32 Z31, Z6
+	VMOVDQA32 Z31, Z7
+	MOVQ      w+144(FP), R11
+	MOVQ      k+136(FP), DX
+	MOVQ      SI, R14
+
+dwBlockVNNI1s2_t8_ky:
+	MOVQ      (R14), R12
+	ADDQ      R13, R12
+	VMOVDQU32 (R11), Z28
+	VMOVDQU32 (R12), Z8
+	VMOVDQU32 64(R12), Z9
+	VMOVDQU32 128(R12), Z10
+	VMOVDQU32 192(R12), Z11
+	VMOVDQU32 256(R12), Z12
+	VMOVDQU32 320(R12), Z13
+	VMOVDQU32 384(R12), Z14
+	VMOVDQU32 448(R12), Z15
+	VPDPBUSD  Z28, Z8, Z0
+	VPDPBUSD  Z28, Z9, Z1
+	VPDPBUSD  Z28, Z10, Z2
+	VPDPBUSD  Z28, Z11, Z3
+	VPDPBUSD  Z28, Z12, Z4
+	VPDPBUSD  Z28, Z13, Z5
+	VPDPBUSD  Z28, Z14, Z6
+	VPDPBUSD  Z28, Z15, Z7
+	ADDQ      $0x00000040, R11
+	ADDQ      $0x08, R14
+	DECQ      DX
+	JNZ       dwBlockVNNI1s2_t8_ky
+	MOVQ      mode+160(FP), AX
+	TESTQ     $0x00000002, AX
+	MOVQ      DI, AX
+	JNZ       dwBlockVNNI1s2_t8_clamp
+	VPMULDQ   Z24, Z0, Z28
+	VPSRLQ    $0x20, Z0, Z0
+	VPMULDQ   Z25, Z0, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x01
+	JLE       dwBlockVNNI1s2_t8_next
+	VPMULDQ   Z24, Z1, Z28
+	VPSRLQ    $0x20, Z1, Z1
+	VPMULDQ   Z25, Z1, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x02
+	JLE       dwBlockVNNI1s2_t8_next
+	VPMULDQ   Z24, Z2, Z28
+	VPSRLQ    $0x20, Z2, Z2
+	VPMULDQ   Z25, Z2, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x03
+	JLE       dwBlockVNNI1s2_t8_next
+	VPMULDQ   Z24, Z3, Z28
+	VPSRLQ    $0x20, Z3, Z3
+	VPMULDQ   Z25, Z3, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x04
+	JLE       dwBlockVNNI1s2_t8_next
+	VPMULDQ   Z24, Z4, Z28
+	VPSRLQ    $0x20, Z4, Z4
+	VPMULDQ   Z25, Z4, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x05
+	JLE       dwBlockVNNI1s2_t8_next
+	VPMULDQ   Z24, Z5, Z28
+	VPSRLQ    $0x20, Z5, Z5
+	VPMULDQ   Z25, Z5, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x06
+	JLE       dwBlockVNNI1s2_t8_next
+	VPMULDQ   Z24, Z6, Z28
+	VPSRLQ    $0x20, Z6, Z6
+	VPMULDQ   Z25, Z6, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x07
+	JLE       dwBlockVNNI1s2_t8_next
+	VPMULDQ   Z24, Z7, Z28
+	VPSRLQ    $0x20, Z7, Z7
+	VPMULDQ   Z25, Z7, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	JMP       dwBlockVNNI1s2_t8_next
+
+dwBlockVNNI1s2_t8_clamp:
+	VPMULDQ   Z24, Z0, Z28
+	VPSRLQ    $0x20, Z0, Z0
+	VPMULDQ   Z25, Z0, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x01
+	JLE       dwBlockVNNI1s2_t8_next
+	VPMULDQ   Z24, Z1, Z28
+	VPSRLQ    $0x20, Z1, Z1
+	VPMULDQ   Z25, Z1, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x02
+	JLE       dwBlockVNNI1s2_t8_next
+	VPMULDQ   Z24, Z2, Z28
+	VPSRLQ    $0x20, Z2, Z2
+	VPMULDQ   Z25, Z2, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x03
+	JLE       dwBlockVNNI1s2_t8_next
+	VPMULDQ   Z24, Z3, Z28
+	VPSRLQ    $0x20, Z3, Z3
+	VPMULDQ   Z25, Z3, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x04
+	JLE       dwBlockVNNI1s2_t8_next
+	VPMULDQ   Z24, Z4, Z28
+	VPSRLQ    $0x20, Z4, Z4
+	VPMULDQ   Z25, Z4, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x05
+	JLE       dwBlockVNNI1s2_t8_next
+	VPMULDQ   Z24, Z5, Z28
+	VPSRLQ    $0x20, Z5, Z5
+	VPMULDQ   Z25, Z5, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x06
+	JLE       dwBlockVNNI1s2_t8_next
+	VPMULDQ   Z24, Z6, Z28
+	VPSRLQ    $0x20, Z6, Z6
+	VPMULDQ   Z25, Z6, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x07
+	JLE       dwBlockVNNI1s2_t8_next
+	VPMULDQ   Z24, Z7, Z28
+	VPSRLQ    $0x20, Z7, Z7
+	VPMULDQ   Z25, Z7, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+
+dwBlockVNNI1s2_t8_next:
+	ADDQ $0x00000200, R13
+	MOVQ AX, DI
+	SUBQ $0x08, CX
+	JG   dwBlockVNNI1s2_t8
+	MOVQ rowStep+8(FP), AX
+	ADDQ AX, 8(SP)
+	ADDQ $0x00000058, 16(SP)
+	ADDQ $0x08, 24(SP)
+	DECQ (SP)
+	JNZ  dwBlockVNNI1s2_row
+	VZEROUPPER
+	RET
+
+// func dwBlockVNNI2s1(dst *int8, rowStep int, outStride int, ow int, rows int, wins **int8, fresh *int, gathers *int, src *int8, inStride int, ng int, pg *int8, mask int, p *int8, ne int, step int, perm *int8, k int, w *int8, ep *int32, mode int)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VBMI, AVX512VL, AVX512_VNNI
+TEXT ·dwBlockVNNI2s1(SB), NOSPLIT, $32-168
+	MOVQ      ep+152(FP), BX
+	VMOVDQU32 256(BX), Z24
+	VMOVDQU32 512(BX), Z25
+	VMOVDQU32 768(BX), Z26
+	VMOVDQU32 1024(BX), Z27
+	VMOVDQU32 (BX), Z31
+	MOVL      $0x0000aaaa, AX
+	KMOVW     AX, K1
+	KMOVW     1312(BX), K2
+	MOVQ      mask+96(FP), AX
+	KMOVW     AX, K3
+	MOVQ      rows+32(FP), AX
+	MOVQ      AX, (SP)
+	MOVQ      dst+0(FP), AX
+	MOVQ      AX, 8(SP)
+	MOVQ      wins+40(FP), AX
+	MOVQ      AX, 16(SP)
+	MOVQ      fresh+48(FP), AX
+	MOVQ      AX, 24(SP)
+
+dwBlockVNNI2s1_row:
+	MOVQ         24(SP), AX
+	MOVQ         (AX), R12
+	MOVQ         8(AX), R13
+	SUBQ         R12, R13
+	JLE          dwBlockVNNI2s1_dot
+	SHLQ         $0x04, R12
+	MOVQ         gathers+56(FP), R14
+	ADDQ         R12, R14
+	MOVQ         perm+128(FP), AX
+	VMOVDQU64    (AX), Z8
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z9
+
+dwBlockVNNI2s1_fresh:
+	MOVQ  ng+80(FP), CX
+	TESTQ CX, CX
+	JZ    dwBlockVNNI2s1_window
+	MOVQ  pg+88(FP), DI
+	MOVQ  src+64(FP), SI
+	ADDQ  (R14), SI
+	MOVQ  inStride+72(FP), R8
+	LEAQ  (R8)(R8*2), R9
+
+dwBlockVNNI2s1_gather4:
+	CMPQ       CX, $0x04
+	JLT        dwBlockVNNI2s1_gather1
+	VMOVDQU8.Z (SI), K3, X0
+	VMOVDQU8.Z (SI)(R8*1), K3, X1
+	VMOVDQU8.Z (SI)(R8*2), K3, X2
+	VMOVDQU8.Z (SI)(R9*1), K3, X3
+	VMOVDQU    X0, (DI)
+	VMOVDQU    X1, 16(DI)
+	VMOVDQU    X2, 32(DI)
+	VMOVDQU    X3, 48(DI)
+	LEAQ       (SI)(R8*4), SI
+	ADDQ       $0x40, DI
+	SUBQ       $0x04, CX
+	JMP        dwBlockVNNI2s1_gather4
+
+dwBlockVNNI2s1_gather1:
+	TESTQ      CX, CX
+	JZ         dwBlockVNNI2s1_window
+	VMOVDQU8.Z (SI), K3, X0
+	VMOVDQU    X0, (DI)
+	ADDQ       R8, SI
+	ADDQ       $0x10, DI
+	DECQ       CX
+	JMP        dwBlockVNNI2s1_gather1
+
+dwBlockVNNI2s1_window:
+	MOVQ  8(R14), DI
+	MOVQ  p+104(FP), SI
+	MOVQ  ne+112(FP), CX
+	MOVQ  step+120(FP), R8
+	TESTQ CX, CX
+	JZ    dwBlockVNNI2s1_nextfresh
+
+dwBlockVNNI2s1_entry:
+	VPERMB    (SI), Z8, Z10
+	VPXORD    Z9, Z10, Z10
+	VMOVDQU64 Z10, (DI)
+	ADDQ      R8, SI
+	ADDQ      $0x40, DI
+	DECQ      CX
+	JNZ       dwBlockVNNI2s1_entry
+
+dwBlockVNNI2s1_nextfresh:
+	ADDQ $0x10, R14
+	DECQ R13
+	JNZ  dwBlockVNNI2s1_fresh
+
+dwBlockVNNI2s1_dot:
+	MOVQ 8(SP), DI
+	MOVQ 16(SP), SI
+	MOVQ ow+24(FP), CX
+	MOVQ outStride+16(FP), R8
+	XORQ R13, R13
+
+dwBlockVNNI2s1_t8:
+	VMOVDQA32 Z31, Z0
+	VMOVDQA32 Z31, Z1
+	VMOVDQA32 Z31, Z2
+	VMOVDQA32 Z31, Z3
+	VMOVDQA32 Z31, Z4
+	VMOVDQA32 Z31, Z5
+	VMOVDQA32 Z31, Z6
+	VMOVDQA32 Z31, Z7
+	MOVQ      w+144(FP), R11
+	MOVQ      k+136(FP), DX
+	MOVQ      SI, R14
+
+dwBlockVNNI2s1_t8_ky:
+	MOVQ      (R14), R12
+	ADDQ      R13, R12
+	VMOVDQU32 (R11), Z28
+	VMOVDQU32 64(R11), Z29
+	VMOVDQU32 (R12), Z8
+	VMOVDQU32 64(R12), Z9
+	VMOVDQU32 128(R12), Z10
+	VMOVDQU32 192(R12), Z11
+	VMOVDQU32 256(R12), Z12
+	VMOVDQU32 320(R12), Z13
+	VMOVDQU32 384(R12), Z14
+	VMOVDQU32 448(R12), Z15
+	VMOVDQU32 512(R12), Z16
+	VMOVDQU32 576(R12), Z17
+	VMOVDQU32 640(R12), Z18
+	VMOVDQU32 704(R12), Z19
+	VPDPBUSD  Z28, Z8, Z0
+	VPDPBUSD  Z28, Z9, Z1
+	VPDPBUSD  Z28, Z10, Z2
+	VPDPBUSD  Z28, Z11, Z3
+	VPDPBUSD  Z28, Z12, Z4
+	VPDPBUSD  Z28, Z13, Z5
+	VPDPBUSD  Z28, Z14, Z6
+	VPDPBUSD  Z28, Z15, Z7
+	VPDPBUSD  Z29, Z12, Z0
+	VPDPBUSD  Z29, Z13, Z1
+	VPDPBUSD  Z29, Z14, Z2
+	VPDPBUSD  Z29, Z15, Z3
+	VPDPBUSD  Z29, Z16, Z4
+	VPDPBUSD  Z29, Z17, Z5
+	VPDPBUSD  Z29, Z18, Z6
+	VPDPBUSD  Z29, Z19, Z7
+	ADDQ      $0x00000080, R11
+	ADDQ      $0x08, R14
+	DECQ      DX
+	JNZ       dwBlockVNNI2s1_t8_ky
+	MOVQ      mode+160(FP), AX
+	TESTQ     $0x00000002, AX
+	MOVQ      DI, AX
+	JNZ       dwBlockVNNI2s1_t8_clamp
+	VPMULDQ   Z24, Z0, Z28
+	VPSRLQ    $0x20, Z0, Z0
+	VPMULDQ   Z25, Z0, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x01
+	JLE       dwBlockVNNI2s1_t8_next
+	VPMULDQ   Z24, Z1, Z28
+	VPSRLQ    $0x20, Z1, Z1
+	VPMULDQ   Z25, Z1, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x02
+	JLE       dwBlockVNNI2s1_t8_next
+	VPMULDQ   Z24, Z2, Z28
+	VPSRLQ    $0x20, Z2, Z2
+	VPMULDQ   Z25, Z2, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x03
+	JLE       dwBlockVNNI2s1_t8_next
+	VPMULDQ   Z24, Z3, Z28
+	VPSRLQ    $0x20, Z3, Z3
+	VPMULDQ   Z25, Z3, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x04
+	JLE       dwBlockVNNI2s1_t8_next
+	VPMULDQ   Z24, Z4, Z28
+	VPSRLQ    $0x20, Z4, Z4
+	VPMULDQ   Z25, Z4, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x05
+	JLE       dwBlockVNNI2s1_t8_next
+	VPMULDQ   Z24, Z5, Z28
+	VPSRLQ    $0x20, Z5, Z5
+	VPMULDQ   Z25, Z5, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x06
+	JLE       dwBlockVNNI2s1_t8_next
+	VPMULDQ   Z24, Z6, Z28
+	VPSRLQ    $0x20, Z6, Z6
+	VPMULDQ   Z25, Z6, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x07
+	JLE       dwBlockVNNI2s1_t8_next
+	VPMULDQ   Z24, Z7, Z28
+	VPSRLQ    $0x20, Z7, Z7
+	VPMULDQ   Z25, Z7, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	JMP       dwBlockVNNI2s1_t8_next
+
+dwBlockVNNI2s1_t8_clamp:
+	VPMULDQ   Z24, Z0, Z28
+	VPSRLQ    $0x20, Z0, Z0
+	VPMULDQ   Z25, Z0, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x01
+	JLE       dwBlockVNNI2s1_t8_next
+	VPMULDQ   Z24, Z1, Z28
+	VPSRLQ    $0x20, Z1, Z1
+	VPMULDQ   Z25, Z1, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x02
+	JLE       dwBlockVNNI2s1_t8_next
+	VPMULDQ   Z24, Z2, Z28
+	VPSRLQ    $0x20, Z2, Z2
+	VPMULDQ   Z25, Z2, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x03
+	JLE       dwBlockVNNI2s1_t8_next
+	VPMULDQ   Z24, Z3, Z28
+	VPSRLQ    $0x20, Z3, Z3
+	VPMULDQ   Z25, Z3, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x04
+	JLE       dwBlockVNNI2s1_t8_next
+	VPMULDQ   Z24, Z4, Z28
+	VPSRLQ    $0x20, Z4, Z4
+	VPMULDQ   Z25, Z4, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x05
+	JLE       dwBlockVNNI2s1_t8_next
+	VPMULDQ   Z24, Z5, Z28
+	VPSRLQ    $0x20, Z5, Z5
+	VPMULDQ   Z25, Z5, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x06
+	JLE       dwBlockVNNI2s1_t8_next
+	VPMULDQ   Z24, Z6, Z28
+	VPSRLQ    $0x20, Z6, Z6
+	VPMULDQ   Z25, Z6, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x07
+	JLE       dwBlockVNNI2s1_t8_next
+	VPMULDQ   Z24, Z7, Z28
+	VPSRLQ    $0x20, Z7, Z7
+	VPMULDQ   Z25, Z7, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+
+dwBlockVNNI2s1_t8_next:
+	ADDQ $0x00000200, R13
+	MOVQ AX, DI
+	SUBQ $0x08, CX
+	JG   dwBlockVNNI2s1_t8
+	MOVQ rowStep+8(FP), AX
+	ADDQ AX, 8(SP)
+	ADDQ $0x00000058, 16(SP)
+	ADDQ $0x08, 24(SP)
+	DECQ (SP)
+	JNZ  dwBlockVNNI2s1_row
+	VZEROUPPER
+	RET
+
+// func dwBlockVNNI2s2(dst *int8, rowStep int, outStride int, ow int, rows int, wins **int8, fresh *int, gathers *int, src *int8, inStride int, ng int, pg *int8, mask int, p *int8, ne int, step int, perm *int8, k int, w *int8, ep *int32, mode int)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VBMI, AVX512VL, AVX512_VNNI
+TEXT ·dwBlockVNNI2s2(SB), NOSPLIT, $32-168
+	MOVQ      ep+152(FP), BX
+	VMOVDQU32 256(BX), Z24
+	VMOVDQU32 512(BX), Z25
+	VMOVDQU32 768(BX), Z26
+	VMOVDQU32 1024(BX), Z27
+	VMOVDQU32 (BX), Z31
+	MOVL      $0x0000aaaa, AX
+	KMOVW     AX, K1
+	KMOVW     1312(BX), K2
+	MOVQ      mask+96(FP), AX
+	KMOVW     AX, K3
+	MOVQ      rows+32(FP), AX
+	MOVQ      AX, (SP)
+	MOVQ      dst+0(FP), AX
+	MOVQ      AX, 8(SP)
+	MOVQ      wins+40(FP), AX
+	MOVQ      AX, 16(SP)
+	MOVQ      fresh+48(FP), AX
+	MOVQ      AX, 24(SP)
+
+dwBlockVNNI2s2_row:
+	MOVQ         24(SP), AX
+	MOVQ         (AX), R12
+	MOVQ         8(AX), R13
+	SUBQ         R12, R13
+	JLE          dwBlockVNNI2s2_dot
+	SHLQ         $0x04, R12
+	MOVQ         gathers+56(FP), R14
+	ADDQ         R12, R14
+	MOVQ         perm+128(FP), AX
+	VMOVDQU64    (AX), Z8
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z9
+
+dwBlockVNNI2s2_fresh:
+	MOVQ  ng+80(FP), CX
+	TESTQ CX, CX
+	JZ    dwBlockVNNI2s2_window
+	MOVQ  pg+88(FP), DI
+	MOVQ  src+64(FP), SI
+	ADDQ  (R14), SI
+	MOVQ  inStride+72(FP), R8
+	LEAQ  (R8)(R8*2), R9
+
+dwBlockVNNI2s2_gather4:
+	CMPQ       CX, $0x04
+	JLT        dwBlockVNNI2s2_gather1
+	VMOVDQU8.Z (SI), K3, X0
+	VMOVDQU8.Z (SI)(R8*1), K3, X1
+	VMOVDQU8.Z (SI)(R8*2), K3, X2
+	VMOVDQU8.Z (SI)(R9*1), K3, X3
+	VMOVDQU    X0, (DI)
+	VMOVDQU    X1, 16(DI)
+	VMOVDQU    X2, 32(DI)
+	VMOVDQU    X3, 48(DI)
+	LEAQ       (SI)(R8*4), SI
+	ADDQ       $0x40, DI
+	SUBQ       $0x04, CX
+	JMP        dwBlockVNNI2s2_gather4
+
+dwBlockVNNI2s2_gather1:
+	TESTQ      CX, CX
+	JZ         dwBlockVNNI2s2_window
+	VMOVDQU8.Z (SI), K3, X0
+	VMOVDQU    X0, (DI)
+	ADDQ       R8, SI
+	ADDQ       $0x10, DI
+	DECQ       CX
+	JMP        dwBlockVNNI2s2_gather1
+
+dwBlockVNNI2s2_window:
+	MOVQ  8(R14), DI
+	MOVQ  p+104(FP), SI
+	MOVQ  ne+112(FP), CX
+	MOVQ  step+120(FP), R8
+	TESTQ CX, CX
+	JZ    dwBlockVNNI2s2_nextfresh
+
+dwBlockVNNI2s2_entry:
+	VPERMB    (SI), Z8, Z10
+	VPXORD    Z9, Z10, Z10
+	VMOVDQU64 Z10, (DI)
+	ADDQ      R8, SI
+	ADDQ      $0x40, DI
+	DECQ      CX
+	JNZ       dwBlockVNNI2s2_entry
+
+dwBlockVNNI2s2_nextfresh:
+	ADDQ $0x10, R14
+	DECQ R13
+	JNZ  dwBlockVNNI2s2_fresh
+
+dwBlockVNNI2s2_dot:
+	MOVQ 8(SP), DI
+	MOVQ 16(SP), SI
+	MOVQ ow+24(FP), CX
+	MOVQ outStride+16(FP), R8
+	XORQ R13, R13
+
+dwBlockVNNI2s2_t8:
+	VMOVDQA32 Z31, Z0
+	VMOVDQA32 Z31, Z1
+	VMOVDQA32 Z31, Z2
+	VMOVDQA32 Z31, Z3
+	VMOVDQA32 Z31, Z4
+	VMOVDQA32 Z31, Z5
+	VMOVDQA32 Z31, Z6
+	VMOVDQA32 Z31, Z7
+	MOVQ      w+144(FP), R11
+	MOVQ      k+136(FP), DX
+	MOVQ      SI, R14
+
+dwBlockVNNI2s2_t8_ky:
+	MOVQ      (R14), R12
+	ADDQ      R13, R12
+	VMOVDQU32 (R11), Z28
+	VMOVDQU32 64(R11), Z29
+	VMOVDQU32 (R12), Z8
+	VMOVDQU32 64(R12), Z9
+	VMOVDQU32 128(R12), Z10
+	VMOVDQU32 192(R12), Z11
+	VMOVDQU32 256(R12), Z12
+	VMOVDQU32 320(R12), Z13
+	VMOVDQU32 384(R12), Z14
+	VMOVDQU32 448(R12), Z15
+	VMOVDQU32 512(R12), Z16
+	VMOVDQU32 576(R12), Z17
+	VPDPBUSD  Z28, Z8, Z0
+	VPDPBUSD  Z28, Z9, Z1
+	VPDPBUSD  Z28, Z10, Z2
+	VPDPBUSD  Z28, Z11, Z3
+	VPDPBUSD  Z28, Z12, Z4
+	VPDPBUSD  Z28, Z13, Z5
+	VPDPBUSD  Z28, Z14, Z6
+	VPDPBUSD  Z28, Z15, Z7
+	VPDPBUSD  Z29, Z10, Z0
+	VPDPBUSD  Z29, Z11, Z1
+	VPDPBUSD  Z29, Z12, Z2
+	VPDPBUSD  Z29, Z13, Z3
+	VPDPBUSD  Z29, Z14, Z4
+	VPDPBUSD  Z29, Z15, Z5
+	VPDPBUSD  Z29, Z16, Z6
+	VPDPBUSD  Z29, Z17, Z7
+	ADDQ      $0x00000080, R11
+	ADDQ      $0x08, R14
+	DECQ      DX
+	JNZ       dwBlockVNNI2s2_t8_ky
+	MOVQ      mode+160(FP), AX
+	TESTQ     $0x00000002, AX
+	MOVQ      DI, AX
+	JNZ       dwBlockVNNI2s2_t8_clamp
+	VPMULDQ   Z24, Z0, Z28
+	VPSRLQ    $0x20, Z0, Z0
+	VPMULDQ   Z25, Z0, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x01
+	JLE       dwBlockVNNI2s2_t8_next
+	VPMULDQ   Z24, Z1, Z28
+	VPSRLQ    $0x20, Z1, Z1
+	VPMULDQ   Z25, Z1, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x02
+	JLE       dwBlockVNNI2s2_t8_next
+	VPMULDQ   Z24, Z2, Z28
+	VPSRLQ    $0x20, Z2, Z2
+	VPMULDQ   Z25, Z2, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x03
+	JLE       dwBlockVNNI2s2_t8_next
+	VPMULDQ   Z24, Z3, Z28
+	VPSRLQ    $0x20, Z3, Z3
+	VPMULDQ   Z25, Z3, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x04
+	JLE       dwBlockVNNI2s2_t8_next
+	VPMULDQ   Z24, Z4, Z28
+	VPSRLQ    $0x20, Z4, Z4
+	VPMULDQ   Z25, Z4, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x05
+	JLE       dwBlockVNNI2s2_t8_next
+	VPMULDQ   Z24, Z5, Z28
+	VPSRLQ    $0x20, Z5, Z5
+	VPMULDQ   Z25, Z5, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x06
+	JLE       dwBlockVNNI2s2_t8_next
+	VPMULDQ   Z24, Z6, Z28
+	VPSRLQ    $0x20, Z6, Z6
+	VPMULDQ   Z25, Z6, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x07
+	JLE       dwBlockVNNI2s2_t8_next
+	VPMULDQ   Z24, Z7, Z28
+	VPSRLQ    $0x20, Z7, Z7
+	VPMULDQ   Z25, Z7, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	JMP       dwBlockVNNI2s2_t8_next
+
+dwBlockVNNI2s2_t8_clamp:
+	VPMULDQ   Z24, Z0, Z28
+	VPSRLQ    $0x20, Z0, Z0
+	VPMULDQ   Z25, Z0, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x01
+	JLE       dwBlockVNNI2s2_t8_next
+	VPMULDQ   Z24, Z1, Z28
+	VPSRLQ    $0x20, Z1, Z1
+	VPMULDQ   Z25, Z1, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x02
+	JLE       dwBlockVNNI2s2_t8_next
+	VPMULDQ   Z24, Z2, Z28
+	VPSRLQ    $0x20, Z2, Z2
+	VPMULDQ   Z25, Z2, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x03
+	JLE       dwBlockVNNI2s2_t8_next
+	VPMULDQ   Z24, Z3, Z28
+	VPSRLQ    $0x20, Z3, Z3
+	VPMULDQ   Z25, Z3, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x04
+	JLE       dwBlockVNNI2s2_t8_next
+	VPMULDQ   Z24, Z4, Z28
+	VPSRLQ    $0x20, Z4, Z4
+	VPMULDQ   Z25, Z4, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x05
+	JLE       dwBlockVNNI2s2_t8_next
+	VPMULDQ   Z24, Z5, Z28
+	VPSRLQ    $0x20, Z5, Z5
+	VPMULDQ   Z25, Z5, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x06
+	JLE       dwBlockVNNI2s2_t8_next
+	VPMULDQ   Z24, Z6, Z28
+	VPSRLQ    $0x20, Z6, Z6
+	VPMULDQ   Z25, Z6, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x07
+	JLE       dwBlockVNNI2s2_t8_next
+	VPMULDQ   Z24, Z7, Z28
+	VPSRLQ    $0x20, Z7, Z7
+	VPMULDQ   Z25, Z7, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+
+dwBlockVNNI2s2_t8_next:
+	ADDQ $0x00000200, R13
+	MOVQ AX, DI
+	SUBQ $0x08, CX
+	JG   dwBlockVNNI2s2_t8
+	MOVQ rowStep+8(FP), AX
+	ADDQ AX, 8(SP)
+	ADDQ $0x00000058, 16(SP)
+	ADDQ $0x08, 24(SP)
+	DECQ (SP)
+	JNZ  dwBlockVNNI2s2_row
+	VZEROUPPER
+	RET
+
+// func dwBlockVNNI3s1(dst *int8, rowStep int, outStride int, ow int, rows int, wins **int8, fresh *int, gathers *int, src *int8, inStride int, ng int, pg *int8, mask int, p *int8, ne int, step int, perm *int8, k int, w *int8, ep *int32, mode int)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VBMI, AVX512VL, AVX512_VNNI
+TEXT ·dwBlockVNNI3s1(SB), NOSPLIT, $32-168
+	MOVQ      ep+152(FP), BX
+	VMOVDQU32 256(BX), Z24
+	VMOVDQU32 512(BX), Z25
+	VMOVDQU32 768(BX), Z26
+	VMOVDQU32 1024(BX), Z27
+	VMOVDQU32 (BX), Z31
+	MOVL      $0x0000aaaa, AX
+	KMOVW     AX, K1
+	KMOVW     1312(BX), K2
+	MOVQ      mask+96(FP), AX
+	KMOVW     AX, K3
+	MOVQ      rows+32(FP), AX
+	MOVQ      AX, (SP)
+	MOVQ      dst+0(FP), AX
+	MOVQ      AX, 8(SP)
+	MOVQ      wins+40(FP), AX
+	MOVQ      AX, 16(SP)
+	MOVQ      fresh+48(FP), AX
+	MOVQ      AX, 24(SP)
+
+dwBlockVNNI3s1_row:
+	MOVQ         24(SP), AX
+	MOVQ         (AX), R12
+	MOVQ         8(AX), R13
+	SUBQ         R12, R13
+	JLE          dwBlockVNNI3s1_dot
+	SHLQ         $0x04, R12
+	MOVQ         gathers+56(FP), R14
+	ADDQ         R12, R14
+	MOVQ         perm+128(FP), AX
+	VMOVDQU64    (AX), Z8
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z9
+
+dwBlockVNNI3s1_fresh:
+	MOVQ  ng+80(FP), CX
+	TESTQ CX, CX
+	JZ    dwBlockVNNI3s1_window
+	MOVQ  pg+88(FP), DI
+	MOVQ  src+64(FP), SI
+	ADDQ  (R14), SI
+	MOVQ  inStride+72(FP), R8
+	LEAQ  (R8)(R8*2), R9
+
+dwBlockVNNI3s1_gather4:
+	CMPQ       CX, $0x04
+	JLT        dwBlockVNNI3s1_gather1
+	VMOVDQU8.Z (SI), K3, X0
+	VMOVDQU8.Z (SI)(R8*1), K3, X1
+	VMOVDQU8.Z (SI)(R8*2), K3, X2
+	VMOVDQU8.Z (SI)(R9*1), K3, X3
+	VMOVDQU    X0, (DI)
+	VMOVDQU    X1, 16(DI)
+	VMOVDQU    X2, 32(DI)
+	VMOVDQU    X3, 48(DI)
+	LEAQ       (SI)(R8*4), SI
+	ADDQ       $0x40, DI
+	SUBQ       $0x04, CX
+	JMP        dwBlockVNNI3s1_gather4
+
+dwBlockVNNI3s1_gather1:
+	TESTQ      CX, CX
+	JZ         dwBlockVNNI3s1_window
+	VMOVDQU8.Z (SI), K3, X0
+	VMOVDQU    X0, (DI)
+	ADDQ       R8, SI
+	ADDQ       $0x10, DI
+	DECQ       CX
+	JMP        dwBlockVNNI3s1_gather1
+
+dwBlockVNNI3s1_window:
+	MOVQ  8(R14), DI
+	MOVQ  p+104(FP), SI
+	MOVQ  ne+112(FP), CX
+	MOVQ  step+120(FP), R8
+	TESTQ CX, CX
+	JZ    dwBlockVNNI3s1_nextfresh
+
+dwBlockVNNI3s1_entry:
+	VPERMB    (SI), Z8, Z10
+	VPXORD    Z9, Z10, Z10
+	VMOVDQU64 Z10, (DI)
+	ADDQ      R8, SI
+	ADDQ      $0x40, DI
+	DECQ      CX
+	JNZ       dwBlockVNNI3s1_entry
+
+dwBlockVNNI3s1_nextfresh:
+	ADDQ $0x10, R14
+	DECQ R13
+	JNZ  dwBlockVNNI3s1_fresh
+
+dwBlockVNNI3s1_dot:
+	MOVQ 8(SP), DI
+	MOVQ 16(SP), SI
+	MOVQ ow+24(FP), CX
+	MOVQ outStride+16(FP), R8
+	XORQ R13, R13
+
+dwBlockVNNI3s1_t8:
+	VMOVDQA32 Z31, Z0
+	VMOVDQA32 Z31, Z1
+	VMOVDQA32 Z31, Z2
+	VMOVDQA32 Z31, Z3
+	VMOVDQA32 Z31, Z4
+	VMOVDQA32 Z31, Z5
+	VMOVDQA32 Z31, Z6
+	VMOVDQA32 Z31, Z7
+	MOVQ      w+144(FP), R11
+	MOVQ      k+136(FP), DX
+	MOVQ      SI, R14
+
+dwBlockVNNI3s1_t8_ky:
+	MOVQ      (R14), R12
+	ADDQ      R13, R12
+	VMOVDQU32 (R11), Z28
+	VMOVDQU32 64(R11), Z29
+	VMOVDQU32 128(R11), Z30
+	VMOVDQU32 (R12), Z8
+	VMOVDQU32 64(R12), Z9
+	VMOVDQU32 128(R12), Z10
+	VMOVDQU32 192(R12), Z11
+	VMOVDQU32 256(R12), Z12
+	VMOVDQU32 320(R12), Z13
+	VMOVDQU32 384(R12), Z14
+	VMOVDQU32 448(R12), Z15
+	VMOVDQU32 512(R12), Z16
+	VMOVDQU32 576(R12), Z17
+	VMOVDQU32 640(R12), Z18
+	VMOVDQU32 704(R12), Z19
+	VMOVDQU32 768(R12), Z20
+	VMOVDQU32 832(R12), Z21
+	VMOVDQU32 896(R12), Z22
+	VMOVDQU32 960(R12), Z23
+	VPDPBUSD  Z28, Z8, Z0
+	VPDPBUSD  Z28, Z9, Z1
+	VPDPBUSD  Z28, Z10, Z2
+	VPDPBUSD  Z28, Z11, Z3
+	VPDPBUSD  Z28, Z12, Z4
+	VPDPBUSD  Z28, Z13, Z5
+	VPDPBUSD  Z28, Z14, Z6
+	VPDPBUSD  Z28, Z15, Z7
+	VPDPBUSD  Z29, Z12, Z0
+	VPDPBUSD  Z29, Z13, Z1
+	VPDPBUSD  Z29, Z14, Z2
+	VPDPBUSD  Z29, Z15, Z3
+	VPDPBUSD  Z29, Z16, Z4
+	VPDPBUSD  Z29, Z17, Z5
+	VPDPBUSD  Z29, Z18, Z6
+	VPDPBUSD  Z29, Z19, Z7
+	VPDPBUSD  Z30, Z16, Z0
+	VPDPBUSD  Z30, Z17, Z1
+	VPDPBUSD  Z30, Z18, Z2
+	VPDPBUSD  Z30, Z19, Z3
+	VPDPBUSD  Z30, Z20, Z4
+	VPDPBUSD  Z30, Z21, Z5
+	VPDPBUSD  Z30, Z22, Z6
+	VPDPBUSD  Z30, Z23, Z7
+	ADDQ      $0x000000c0, R11
+	ADDQ      $0x08, R14
+	DECQ      DX
+	JNZ       dwBlockVNNI3s1_t8_ky
+	MOVQ      mode+160(FP), AX
+	TESTQ     $0x00000002, AX
+	MOVQ      DI, AX
+	JNZ       dwBlockVNNI3s1_t8_clamp
+	VPMULDQ   Z24, Z0, Z28
+	VPSRLQ    $0x20, Z0, Z0
+	VPMULDQ   Z25, Z0, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x01
+	JLE       dwBlockVNNI3s1_t8_next
+	VPMULDQ   Z24, Z1, Z28
+	VPSRLQ    $0x20, Z1, Z1
+	VPMULDQ   Z25, Z1, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x02
+	JLE       dwBlockVNNI3s1_t8_next
+	VPMULDQ   Z24, Z2, Z28
+	VPSRLQ    $0x20, Z2, Z2
+	VPMULDQ   Z25, Z2, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x03
+	JLE       dwBlockVNNI3s1_t8_next
+	VPMULDQ   Z24, Z3, Z28
+	VPSRLQ    $0x20, Z3, Z3
+	VPMULDQ   Z25, Z3, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x04
+	JLE       dwBlockVNNI3s1_t8_next
+	VPMULDQ   Z24, Z4, Z28
+	VPSRLQ    $0x20, Z4, Z4
+	VPMULDQ   Z25, Z4, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x05
+	JLE       dwBlockVNNI3s1_t8_next
+	VPMULDQ   Z24, Z5, Z28
+	VPSRLQ    $0x20, Z5, Z5
+	VPMULDQ   Z25, Z5, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x06
+	JLE       dwBlockVNNI3s1_t8_next
+	VPMULDQ   Z24, Z6, Z28
+	VPSRLQ    $0x20, Z6, Z6
+	VPMULDQ   Z25, Z6, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x07
+	JLE       dwBlockVNNI3s1_t8_next
+	VPMULDQ   Z24, Z7, Z28
+	VPSRLQ    $0x20, Z7, Z7
+	VPMULDQ   Z25, Z7, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	JMP       dwBlockVNNI3s1_t8_next
+
+dwBlockVNNI3s1_t8_clamp:
+	VPMULDQ   Z24, Z0, Z28
+	VPSRLQ    $0x20, Z0, Z0
+	VPMULDQ   Z25, Z0, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x01
+	JLE       dwBlockVNNI3s1_t8_next
+	VPMULDQ   Z24, Z1, Z28
+	VPSRLQ    $0x20, Z1, Z1
+	VPMULDQ   Z25, Z1, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x02
+	JLE       dwBlockVNNI3s1_t8_next
+	VPMULDQ   Z24, Z2, Z28
+	VPSRLQ    $0x20, Z2, Z2
+	VPMULDQ   Z25, Z2, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x03
+	JLE       dwBlockVNNI3s1_t8_next
+	VPMULDQ   Z24, Z3, Z28
+	VPSRLQ    $0x20, Z3, Z3
+	VPMULDQ   Z25, Z3, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x04
+	JLE       dwBlockVNNI3s1_t8_next
+	VPMULDQ   Z24, Z4, Z28
+	VPSRLQ    $0x20, Z4, Z4
+	VPMULDQ   Z25, Z4, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x05
+	JLE       dwBlockVNNI3s1_t8_next
+	VPMULDQ   Z24, Z5, Z28
+	VPSRLQ    $0x20, Z5, Z5
+	VPMULDQ   Z25, Z5, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x06
+	JLE       dwBlockVNNI3s1_t8_next
+	VPMULDQ   Z24, Z6, Z28
+	VPSRLQ    $0x20, Z6, Z6
+	VPMULDQ   Z25, Z6, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x07
+	JLE       dwBlockVNNI3s1_t8_next
+	VPMULDQ   Z24, Z7, Z28
+	VPSRLQ    $0x20, Z7, Z7
+	VPMULDQ   Z25, Z7, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+
+dwBlockVNNI3s1_t8_next:
+	ADDQ $0x00000200, R13
+	MOVQ AX, DI
+	SUBQ $0x08, CX
+	JG   dwBlockVNNI3s1_t8
+	MOVQ rowStep+8(FP), AX
+	ADDQ AX, 8(SP)
+	ADDQ $0x00000058, 16(SP)
+	ADDQ $0x08, 24(SP)
+	DECQ (SP)
+	JNZ  dwBlockVNNI3s1_row
+	VZEROUPPER
+	RET
+
+// func dwBlockVNNI3s2(dst *int8, rowStep int, outStride int, ow int, rows int, wins **int8, fresh *int, gathers *int, src *int8, inStride int, ng int, pg *int8, mask int, p *int8, ne int, step int, perm *int8, k int, w *int8, ep *int32, mode int)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VBMI, AVX512VL, AVX512_VNNI
+TEXT ·dwBlockVNNI3s2(SB), NOSPLIT, $32-168
+	MOVQ      ep+152(FP), BX
+	VMOVDQU32 256(BX), Z24
+	VMOVDQU32 512(BX), Z25
+	VMOVDQU32 768(BX), Z26
+	VMOVDQU32 1024(BX), Z27
+	VMOVDQU32 (BX), Z31
+	MOVL      $0x0000aaaa, AX
+	KMOVW     AX, K1
+	KMOVW     1312(BX), K2
+	MOVQ      mask+96(FP), AX
+	KMOVW     AX, K3
+	MOVQ      rows+32(FP), AX
+	MOVQ      AX, (SP)
+	MOVQ      dst+0(FP), AX
+	MOVQ      AX, 8(SP)
+	MOVQ      wins+40(FP), AX
+	MOVQ      AX, 16(SP)
+	MOVQ      fresh+48(FP), AX
+	MOVQ      AX, 24(SP)
+
+dwBlockVNNI3s2_row:
+	MOVQ         24(SP), AX
+	MOVQ         (AX), R12
+	MOVQ         8(AX), R13
+	SUBQ         R12, R13
+	JLE          dwBlockVNNI3s2_dot
+	SHLQ         $0x04, R12
+	MOVQ         gathers+56(FP), R14
+	ADDQ         R12, R14
+	MOVQ         perm+128(FP), AX
+	VMOVDQU64    (AX), Z8
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z9
+
+dwBlockVNNI3s2_fresh:
+	MOVQ  ng+80(FP), CX
+	TESTQ CX, CX
+	JZ    dwBlockVNNI3s2_window
+	MOVQ  pg+88(FP), DI
+	MOVQ  src+64(FP), SI
+	ADDQ  (R14), SI
+	MOVQ  inStride+72(FP), R8
+	LEAQ  (R8)(R8*2), R9
+
+dwBlockVNNI3s2_gather4:
+	CMPQ       CX, $0x04
+	JLT        dwBlockVNNI3s2_gather1
+	VMOVDQU8.Z (SI), K3, X0
+	VMOVDQU8.Z (SI)(R8*1), K3, X1
+	VMOVDQU8.Z (SI)(R8*2), K3, X2
+	VMOVDQU8.Z (SI)(R9*1), K3, X3
+	VMOVDQU    X0, (DI)
+	VMOVDQU    X1, 16(DI)
+	VMOVDQU    X2, 32(DI)
+	VMOVDQU    X3, 48(DI)
+	LEAQ       (SI)(R8*4), SI
+	ADDQ       $0x40, DI
+	SUBQ       $0x04, CX
+	JMP        dwBlockVNNI3s2_gather4
+
+dwBlockVNNI3s2_gather1:
+	TESTQ      CX, CX
+	JZ         dwBlockVNNI3s2_window
+	VMOVDQU8.Z (SI), K3, X0
+	VMOVDQU    X0, (DI)
+	ADDQ       R8, SI
+	ADDQ       $0x10, DI
+	DECQ       CX
+	JMP        dwBlockVNNI3s2_gather1
+
+dwBlockVNNI3s2_window:
+	MOVQ  8(R14), DI
+	MOVQ  p+104(FP), SI
+	MOVQ  ne+112(FP), CX
+	MOVQ  step+120(FP), R8
+	TESTQ CX, CX
+	JZ    dwBlockVNNI3s2_nextfresh
+
+dwBlockVNNI3s2_entry:
+	VPERMB    (SI), Z8, Z10
+	VPXORD    Z9, Z10, Z10
+	VMOVDQU64 Z10, (DI)
+	ADDQ      R8, SI
+	ADDQ      $0x40, DI
+	DECQ      CX
+	JNZ       dwBlockVNNI3s2_entry
+
+dwBlockVNNI3s2_nextfresh:
+	ADDQ $0x10, R14
+	DECQ R13
+	JNZ  dwBlockVNNI3s2_fresh
+
+dwBlockVNNI3s2_dot:
+	MOVQ 8(SP), DI
+	MOVQ 16(SP), SI
+	MOVQ ow+24(FP), CX
+	MOVQ outStride+16(FP), R8
+	XORQ R13, R13
+
+dwBlockVNNI3s2_t8:
+	VMOVDQA32 Z31, Z0
+	VMOVDQA32 Z31, Z1
+	VMOVDQA32 Z31, Z2
+	VMOVDQA32 Z31, Z3
+	VMOVDQA32 Z31, Z4
+	VMOVDQA32 Z31, Z5
+	VMOVDQA32 Z31, Z6
+	VMOVDQA32 Z31, Z7
+	MOVQ      w+144(FP), R11
+	MOVQ      k+136(FP), DX
+	MOVQ      SI, R14
+
+dwBlockVNNI3s2_t8_ky:
+	MOVQ      (R14), R12
+	ADDQ      R13, R12
+	VMOVDQU32 (R11), Z28
+	VMOVDQU32 64(R11), Z29
+	VMOVDQU32 128(R11), Z30
+	VMOVDQU32 (R12), Z8
+	VMOVDQU32 64(R12), Z9
+	VMOVDQU32 128(R12), Z10
+	VMOVDQU32 192(R12), Z11
+	VMOVDQU32 256(R12), Z12
+	VMOVDQU32 320(R12), Z13
+	VMOVDQU32 384(R12), Z14
+	VMOVDQU32 448(R12), Z15
+	VMOVDQU32 512(R12), Z16
+	VMOVDQU32 576(R12), Z17
+	VMOVDQU32 640(R12), Z18
+	VMOVDQU32 704(R12), Z19
+	VPDPBUSD  Z28, Z8, Z0
+	VPDPBUSD  Z28, Z9, Z1
+	VPDPBUSD  Z28, Z10, Z2
+	VPDPBUSD  Z28, Z11, Z3
+	VPDPBUSD  Z28, Z12, Z4
+	VPDPBUSD  Z28, Z13, Z5
+	VPDPBUSD  Z28, Z14, Z6
+	VPDPBUSD  Z28, Z15, Z7
+	VPDPBUSD  Z29, Z10, Z0
+	VPDPBUSD  Z29, Z11, Z1
+	VPDPBUSD  Z29, Z12, Z2
+	VPDPBUSD  Z29, Z13, Z3
+	VPDPBUSD  Z29, Z14, Z4
+	VPDPBUSD  Z29, Z15, Z5
+	VPDPBUSD  Z29, Z16, Z6
+	VPDPBUSD  Z29, Z17, Z7
+	VPDPBUSD  Z30, Z12, Z0
+	VPDPBUSD  Z30, Z13, Z1
+	VPDPBUSD  Z30, Z14, Z2
+	VPDPBUSD  Z30, Z15, Z3
+	VPDPBUSD  Z30, Z16, Z4
+	VPDPBUSD  Z30, Z17, Z5
+	VPDPBUSD  Z30, Z18, Z6
+	VPDPBUSD  Z30, Z19, Z7
+	ADDQ      $0x000000c0, R11
+	ADDQ      $0x08, R14
+	DECQ      DX
+	JNZ       dwBlockVNNI3s2_t8_ky
+	MOVQ      mode+160(FP), AX
+	TESTQ     $0x00000002, AX
+	MOVQ      DI, AX
+	JNZ       dwBlockVNNI3s2_t8_clamp
+	VPMULDQ   Z24, Z0, Z28
+	VPSRLQ    $0x20, Z0, Z0
+	VPMULDQ   Z25, Z0, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x01
+	JLE       dwBlockVNNI3s2_t8_next
+	VPMULDQ   Z24, Z1, Z28
+	VPSRLQ    $0x20, Z1, Z1
+	VPMULDQ   Z25, Z1, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x02
+	JLE       dwBlockVNNI3s2_t8_next
+	VPMULDQ   Z24, Z2, Z28
+	VPSRLQ    $0x20, Z2, Z2
+	VPMULDQ   Z25, Z2, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x03
+	JLE       dwBlockVNNI3s2_t8_next
+	VPMULDQ   Z24, Z3, Z28
+	VPSRLQ    $0x20, Z3, Z3
+	VPMULDQ   Z25, Z3, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x04
+	JLE       dwBlockVNNI3s2_t8_next
+	VPMULDQ   Z24, Z4, Z28
+	VPSRLQ    $0x20, Z4, Z4
+	VPMULDQ   Z25, Z4, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x05
+	JLE       dwBlockVNNI3s2_t8_next
+	VPMULDQ   Z24, Z5, Z28
+	VPSRLQ    $0x20, Z5, Z5
+	VPMULDQ   Z25, Z5, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x06
+	JLE       dwBlockVNNI3s2_t8_next
+	VPMULDQ   Z24, Z6, Z28
+	VPSRLQ    $0x20, Z6, Z6
+	VPMULDQ   Z25, Z6, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x07
+	JLE       dwBlockVNNI3s2_t8_next
+	VPMULDQ   Z24, Z7, Z28
+	VPSRLQ    $0x20, Z7, Z7
+	VPMULDQ   Z25, Z7, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	JMP       dwBlockVNNI3s2_t8_next
+
+dwBlockVNNI3s2_t8_clamp:
+	VPMULDQ   Z24, Z0, Z28
+	VPSRLQ    $0x20, Z0, Z0
+	VPMULDQ   Z25, Z0, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x01
+	JLE       dwBlockVNNI3s2_t8_next
+	VPMULDQ   Z24, Z1, Z28
+	VPSRLQ    $0x20, Z1, Z1
+	VPMULDQ   Z25, Z1, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x02
+	JLE       dwBlockVNNI3s2_t8_next
+	VPMULDQ   Z24, Z2, Z28
+	VPSRLQ    $0x20, Z2, Z2
+	VPMULDQ   Z25, Z2, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x03
+	JLE       dwBlockVNNI3s2_t8_next
+	VPMULDQ   Z24, Z3, Z28
+	VPSRLQ    $0x20, Z3, Z3
+	VPMULDQ   Z25, Z3, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x04
+	JLE       dwBlockVNNI3s2_t8_next
+	VPMULDQ   Z24, Z4, Z28
+	VPSRLQ    $0x20, Z4, Z4
+	VPMULDQ   Z25, Z4, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x05
+	JLE       dwBlockVNNI3s2_t8_next
+	VPMULDQ   Z24, Z5, Z28
+	VPSRLQ    $0x20, Z5, Z5
+	VPMULDQ   Z25, Z5, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x06
+	JLE       dwBlockVNNI3s2_t8_next
+	VPMULDQ   Z24, Z6, Z28
+	VPSRLQ    $0x20, Z6, Z6
+	VPMULDQ   Z25, Z6, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x07
+	JLE       dwBlockVNNI3s2_t8_next
+	VPMULDQ   Z24, Z7, Z28
+	VPSRLQ    $0x20, Z7, Z7
+	VPMULDQ   Z25, Z7, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+
+dwBlockVNNI3s2_t8_next:
+	ADDQ $0x00000200, R13
+	MOVQ AX, DI
+	SUBQ $0x08, CX
+	JG   dwBlockVNNI3s2_t8
+	MOVQ rowStep+8(FP), AX
+	ADDQ AX, 8(SP)
+	ADDQ $0x00000058, 16(SP)
+	ADDQ $0x08, 24(SP)
+	DECQ (SP)
+	JNZ  dwBlockVNNI3s2_row
 	VZEROUPPER
 	RET
 

@@ -23,7 +23,11 @@ func Files() (map[string]string, error) {
 	for b := 1; b <= GEMMBlocks; b++ {
 		gemm(ctx, b)
 	}
-	dwBlock(ctx)
+	for g := 1; g <= 3; g++ {
+		for st := 1; st <= 2; st++ {
+			dwBlock(ctx, g, st)
+		}
+	}
 	vnniPrep(ctx)
 	vnni, err := render(ctx)
 	if err != nil {
