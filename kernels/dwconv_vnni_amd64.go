@@ -299,17 +299,23 @@ func DWConvQS8VNNI(dst, src []int8, weights []int8, bias []int32, rq []quant.Mul
 	bl := dwvBlockLen(k)
 	// Output rows go in batches of dwvBatch. Which window rows a row
 	// reads, and which input rows it is the first of the batch to read
-	// (gathered then into slot iy mod k of the ring), is the same for every
+	// (gathered then into slot iy mod slots of the ring), is the same for every
 	// block: worked out once per batch, not per block and kernel row.
+	// Ring slots: k, or k+1 where dwBlockVNNI1s1 runs two output rows at
+	// once (their k+1 window rows are all live).
+	slots := k
+	if g == 1 && st == 1 {
+		slots = k + 1
+	}
 	for a := oy0; a < oy1; a += dwvBatch {
 		rows := min(dwvBatch, oy1-a)
 		ng := 0
 		sc.fresh[0] = 0
 		for i := range rows {
 			iy0 := (a+i)*st - s.PadTop
-			r := iy0 % k
+			r := iy0 % slots
 			if r < 0 {
-				r += k
+				r += slots
 			}
 			for ky := range k {
 				if iy := iy0 + ky; iy < 0 || iy >= h {
@@ -321,7 +327,7 @@ func DWConvQS8VNNI(dst, src []int8, weights []int8, bias []int32, rq []quant.Mul
 				} else {
 					sc.wins[i][ky] = &sc.ring[r][0]
 				}
-				if r++; r == k {
+				if r++; r == slots {
 					r = 0
 				}
 			}
@@ -330,7 +336,7 @@ func DWConvQS8VNNI(dst, src []int8, weights []int8, bias []int32, rq []quant.Mul
 				lo = max(iy0, iy0-st+k) // the rows before it read the others
 			}
 			for iy := max(lo, 0); iy < min(iy0+k, h); iy++ {
-				sc.gathers[ng] = dwvGather{(iy*w + jA - s.PadLeft) * s.InStride, &sc.ring[iy%k][0]}
+				sc.gathers[ng] = dwvGather{(iy*w + jA - s.PadLeft) * s.InStride, &sc.ring[iy%slots][0]}
 				ng++
 			}
 			sc.fresh[i+1] = ng

@@ -6624,6 +6624,8 @@ TEXT ·dwBlockVNNI1s1(SB), NOSPLIT, $32-168
 	MOVQ      AX, 24(SP)
 
 dwBlockVNNI1s1_row:
+	CMPQ         (SP), $0x02
+	JGE          dwBlockVNNI1s1_pair
 	MOVQ         24(SP), AX
 	MOVQ         (AX), R12
 	MOVQ         8(AX), R13
@@ -6637,19 +6639,19 @@ dwBlockVNNI1s1_row:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z9
 
-dwBlockVNNI1s1_fresh:
+dwBlockVNNI1s1_g1_fresh:
 	MOVQ  ng+80(FP), CX
 	TESTQ CX, CX
-	JZ    dwBlockVNNI1s1_window
+	JZ    dwBlockVNNI1s1_g1_window
 	MOVQ  pg+88(FP), DI
 	MOVQ  src+64(FP), SI
 	ADDQ  (R14), SI
 	MOVQ  inStride+72(FP), R8
 	LEAQ  (R8)(R8*2), R9
 
-dwBlockVNNI1s1_gather4:
+dwBlockVNNI1s1_g1_gather4:
 	CMPQ       CX, $0x04
-	JLT        dwBlockVNNI1s1_gather1
+	JLT        dwBlockVNNI1s1_g1_gather1
 	VMOVDQU8.Z (SI), K3, X0
 	VMOVDQU8.Z (SI)(R8*1), K3, X1
 	VMOVDQU8.Z (SI)(R8*2), K3, X2
@@ -6661,39 +6663,39 @@ dwBlockVNNI1s1_gather4:
 	LEAQ       (SI)(R8*4), SI
 	ADDQ       $0x40, DI
 	SUBQ       $0x04, CX
-	JMP        dwBlockVNNI1s1_gather4
+	JMP        dwBlockVNNI1s1_g1_gather4
 
-dwBlockVNNI1s1_gather1:
+dwBlockVNNI1s1_g1_gather1:
 	TESTQ      CX, CX
-	JZ         dwBlockVNNI1s1_window
+	JZ         dwBlockVNNI1s1_g1_window
 	VMOVDQU8.Z (SI), K3, X0
 	VMOVDQU    X0, (DI)
 	ADDQ       R8, SI
 	ADDQ       $0x10, DI
 	DECQ       CX
-	JMP        dwBlockVNNI1s1_gather1
+	JMP        dwBlockVNNI1s1_g1_gather1
 
-dwBlockVNNI1s1_window:
+dwBlockVNNI1s1_g1_window:
 	MOVQ  8(R14), DI
 	MOVQ  p+104(FP), SI
 	MOVQ  ne+112(FP), CX
 	MOVQ  step+120(FP), R8
 	TESTQ CX, CX
-	JZ    dwBlockVNNI1s1_nextfresh
+	JZ    dwBlockVNNI1s1_g1_nextfresh
 
-dwBlockVNNI1s1_entry:
+dwBlockVNNI1s1_g1_entry:
 	VPERMB    (SI), Z8, Z10
 	VPXORD    Z9, Z10, Z10
 	VMOVDQU64 Z10, (DI)
 	ADDQ      R8, SI
 	ADDQ      $0x40, DI
 	DECQ      CX
-	JNZ       dwBlockVNNI1s1_entry
+	JNZ       dwBlockVNNI1s1_g1_entry
 
-dwBlockVNNI1s1_nextfresh:
+dwBlockVNNI1s1_g1_nextfresh:
 	ADDQ $0x10, R14
 	DECQ R13
-	JNZ  dwBlockVNNI1s1_fresh
+	JNZ  dwBlockVNNI1s1_g1_fresh
 
 dwBlockVNNI1s1_dot:
 	MOVQ 8(SP), DI
@@ -6965,6 +6967,624 @@ dwBlockVNNI1s1_t8_next:
 	VZEROUPPER
 	RET
 
+dwBlockVNNI1s1_pair:
+	MOVQ         24(SP), AX
+	MOVQ         (AX), R12
+	MOVQ         16(AX), R13
+	SUBQ         R12, R13
+	JLE          dwBlockVNNI1s1_pair_dot
+	SHLQ         $0x04, R12
+	MOVQ         gathers+56(FP), R14
+	ADDQ         R12, R14
+	MOVQ         perm+128(FP), AX
+	VMOVDQU64    (AX), Z8
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z9
+
+dwBlockVNNI1s1_pair_g_fresh:
+	MOVQ  ng+80(FP), CX
+	TESTQ CX, CX
+	JZ    dwBlockVNNI1s1_pair_g_window
+	MOVQ  pg+88(FP), DI
+	MOVQ  src+64(FP), SI
+	ADDQ  (R14), SI
+	MOVQ  inStride+72(FP), R8
+	LEAQ  (R8)(R8*2), R9
+
+dwBlockVNNI1s1_pair_g_gather4:
+	CMPQ       CX, $0x04
+	JLT        dwBlockVNNI1s1_pair_g_gather1
+	VMOVDQU8.Z (SI), K3, X0
+	VMOVDQU8.Z (SI)(R8*1), K3, X1
+	VMOVDQU8.Z (SI)(R8*2), K3, X2
+	VMOVDQU8.Z (SI)(R9*1), K3, X3
+	VMOVDQU    X0, (DI)
+	VMOVDQU    X1, 16(DI)
+	VMOVDQU    X2, 32(DI)
+	VMOVDQU    X3, 48(DI)
+	LEAQ       (SI)(R8*4), SI
+	ADDQ       $0x40, DI
+	SUBQ       $0x04, CX
+	JMP        dwBlockVNNI1s1_pair_g_gather4
+
+dwBlockVNNI1s1_pair_g_gather1:
+	TESTQ      CX, CX
+	JZ         dwBlockVNNI1s1_pair_g_window
+	VMOVDQU8.Z (SI), K3, X0
+	VMOVDQU    X0, (DI)
+	ADDQ       R8, SI
+	ADDQ       $0x10, DI
+	DECQ       CX
+	JMP        dwBlockVNNI1s1_pair_g_gather1
+
+dwBlockVNNI1s1_pair_g_window:
+	MOVQ  8(R14), DI
+	MOVQ  p+104(FP), SI
+	MOVQ  ne+112(FP), CX
+	MOVQ  step+120(FP), R8
+	TESTQ CX, CX
+	JZ    dwBlockVNNI1s1_pair_g_nextfresh
+
+dwBlockVNNI1s1_pair_g_entry:
+	VPERMB    (SI), Z8, Z10
+	VPXORD    Z9, Z10, Z10
+	VMOVDQU64 Z10, (DI)
+	ADDQ      R8, SI
+	ADDQ      $0x40, DI
+	DECQ      CX
+	JNZ       dwBlockVNNI1s1_pair_g_entry
+
+dwBlockVNNI1s1_pair_g_nextfresh:
+	ADDQ $0x10, R14
+	DECQ R13
+	JNZ  dwBlockVNNI1s1_pair_g_fresh
+
+dwBlockVNNI1s1_pair_dot:
+	MOVQ 8(SP), DI
+	MOVQ ow+24(FP), CX
+	MOVQ outStride+16(FP), R8
+	XORQ R13, R13
+
+dwBlockVNNI1s1_pair_t:
+	VMOVDQA32 Z31, Z0
+	VMOVDQA32 Z31, Z1
+	VMOVDQA32 Z31, Z2
+	VMOVDQA32 Z31, Z3
+	VMOVDQA32 Z31, Z4
+	VMOVDQA32 Z31, Z5
+	VMOVDQA32 Z31, Z6
+	VMOVDQA32 Z31, Z7
+	VMOVDQA32 Z31, Z8
+	VMOVDQA32 Z31, Z9
+	VMOVDQA32 Z31, Z10
+	VMOVDQA32 Z31, Z11
+	VMOVDQA32 Z31, Z12
+	VMOVDQA32 Z31, Z13
+	VMOVDQA32 Z31, Z14
+	VMOVDQA32 Z31, Z15
+	MOVQ      w+144(FP), R11
+	MOVQ      16(SP), R14
+	MOVQ      (R14), R12
+	ADDQ      R13, R12
+	VMOVDQU32 (R12), Z16
+	VMOVDQU32 64(R12), Z17
+	VMOVDQU32 128(R12), Z18
+	VMOVDQU32 192(R12), Z19
+	VMOVDQU32 256(R12), Z20
+	VMOVDQU32 320(R12), Z21
+	VMOVDQU32 384(R12), Z22
+	VMOVDQU32 448(R12), Z23
+	VMOVDQU32 (R11), Z28
+	VPDPBUSD  Z28, Z16, Z0
+	VPDPBUSD  Z28, Z17, Z1
+	VPDPBUSD  Z28, Z18, Z2
+	VPDPBUSD  Z28, Z19, Z3
+	VPDPBUSD  Z28, Z20, Z4
+	VPDPBUSD  Z28, Z21, Z5
+	VPDPBUSD  Z28, Z22, Z6
+	VPDPBUSD  Z28, Z23, Z7
+	MOVQ      k+136(FP), DX
+	DECQ      DX
+	JZ        dwBlockVNNI1s1_pair_last
+
+dwBlockVNNI1s1_pair_mid:
+	ADDQ      $0x08, R14
+	MOVQ      (R14), R12
+	ADDQ      R13, R12
+	VMOVDQU32 (R12), Z16
+	VMOVDQU32 64(R12), Z17
+	VMOVDQU32 128(R12), Z18
+	VMOVDQU32 192(R12), Z19
+	VMOVDQU32 256(R12), Z20
+	VMOVDQU32 320(R12), Z21
+	VMOVDQU32 384(R12), Z22
+	VMOVDQU32 448(R12), Z23
+	VMOVDQU32 64(R11), Z28
+	VMOVDQU32 (R11), Z29
+	VPDPBUSD  Z28, Z16, Z0
+	VPDPBUSD  Z28, Z17, Z1
+	VPDPBUSD  Z28, Z18, Z2
+	VPDPBUSD  Z28, Z19, Z3
+	VPDPBUSD  Z28, Z20, Z4
+	VPDPBUSD  Z28, Z21, Z5
+	VPDPBUSD  Z28, Z22, Z6
+	VPDPBUSD  Z28, Z23, Z7
+	VPDPBUSD  Z29, Z16, Z8
+	VPDPBUSD  Z29, Z17, Z9
+	VPDPBUSD  Z29, Z18, Z10
+	VPDPBUSD  Z29, Z19, Z11
+	VPDPBUSD  Z29, Z20, Z12
+	VPDPBUSD  Z29, Z21, Z13
+	VPDPBUSD  Z29, Z22, Z14
+	VPDPBUSD  Z29, Z23, Z15
+	ADDQ      $0x40, R11
+	DECQ      DX
+	JNZ       dwBlockVNNI1s1_pair_mid
+
+dwBlockVNNI1s1_pair_last:
+	MOVQ      88(R14), R12
+	ADDQ      R13, R12
+	VMOVDQU32 (R12), Z16
+	VMOVDQU32 64(R12), Z17
+	VMOVDQU32 128(R12), Z18
+	VMOVDQU32 192(R12), Z19
+	VMOVDQU32 256(R12), Z20
+	VMOVDQU32 320(R12), Z21
+	VMOVDQU32 384(R12), Z22
+	VMOVDQU32 448(R12), Z23
+	VMOVDQU32 (R11), Z29
+	VPDPBUSD  Z29, Z16, Z8
+	VPDPBUSD  Z29, Z17, Z9
+	VPDPBUSD  Z29, Z18, Z10
+	VPDPBUSD  Z29, Z19, Z11
+	VPDPBUSD  Z29, Z20, Z12
+	VPDPBUSD  Z29, Z21, Z13
+	VPDPBUSD  Z29, Z22, Z14
+	VPDPBUSD  Z29, Z23, Z15
+	MOVQ      mode+160(FP), AX
+	TESTQ     $0x00000002, AX
+	JNZ       dwBlockVNNI1s1_pair_clamp
+	MOVQ      DI, AX
+	VPMULDQ   Z24, Z0, Z28
+	VPSRLQ    $0x20, Z0, Z0
+	VPMULDQ   Z25, Z0, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x01
+	JLE       dwBlockVNNI1s1_pair_r2
+	VPMULDQ   Z24, Z1, Z28
+	VPSRLQ    $0x20, Z1, Z1
+	VPMULDQ   Z25, Z1, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x02
+	JLE       dwBlockVNNI1s1_pair_r2
+	VPMULDQ   Z24, Z2, Z28
+	VPSRLQ    $0x20, Z2, Z2
+	VPMULDQ   Z25, Z2, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x03
+	JLE       dwBlockVNNI1s1_pair_r2
+	VPMULDQ   Z24, Z3, Z28
+	VPSRLQ    $0x20, Z3, Z3
+	VPMULDQ   Z25, Z3, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x04
+	JLE       dwBlockVNNI1s1_pair_r2
+	VPMULDQ   Z24, Z4, Z28
+	VPSRLQ    $0x20, Z4, Z4
+	VPMULDQ   Z25, Z4, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x05
+	JLE       dwBlockVNNI1s1_pair_r2
+	VPMULDQ   Z24, Z5, Z28
+	VPSRLQ    $0x20, Z5, Z5
+	VPMULDQ   Z25, Z5, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x06
+	JLE       dwBlockVNNI1s1_pair_r2
+	VPMULDQ   Z24, Z6, Z28
+	VPSRLQ    $0x20, Z6, Z6
+	VPMULDQ   Z25, Z6, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x07
+	JLE       dwBlockVNNI1s1_pair_r2
+	VPMULDQ   Z24, Z7, Z28
+	VPSRLQ    $0x20, Z7, Z7
+	VPMULDQ   Z25, Z7, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+
+dwBlockVNNI1s1_pair_r2:
+	MOVQ      DI, AX
+	MOVQ      rowStep+8(FP), R9
+	ADDQ      R9, AX
+	VPMULDQ   Z24, Z8, Z28
+	VPSRLQ    $0x20, Z8, Z8
+	VPMULDQ   Z25, Z8, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x01
+	JLE       dwBlockVNNI1s1_pair_next
+	VPMULDQ   Z24, Z9, Z28
+	VPSRLQ    $0x20, Z9, Z9
+	VPMULDQ   Z25, Z9, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x02
+	JLE       dwBlockVNNI1s1_pair_next
+	VPMULDQ   Z24, Z10, Z28
+	VPSRLQ    $0x20, Z10, Z10
+	VPMULDQ   Z25, Z10, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x03
+	JLE       dwBlockVNNI1s1_pair_next
+	VPMULDQ   Z24, Z11, Z28
+	VPSRLQ    $0x20, Z11, Z11
+	VPMULDQ   Z25, Z11, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x04
+	JLE       dwBlockVNNI1s1_pair_next
+	VPMULDQ   Z24, Z12, Z28
+	VPSRLQ    $0x20, Z12, Z12
+	VPMULDQ   Z25, Z12, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x05
+	JLE       dwBlockVNNI1s1_pair_next
+	VPMULDQ   Z24, Z13, Z28
+	VPSRLQ    $0x20, Z13, Z13
+	VPMULDQ   Z25, Z13, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x06
+	JLE       dwBlockVNNI1s1_pair_next
+	VPMULDQ   Z24, Z14, Z28
+	VPSRLQ    $0x20, Z14, Z14
+	VPMULDQ   Z25, Z14, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x07
+	JLE       dwBlockVNNI1s1_pair_next
+	VPMULDQ   Z24, Z15, Z28
+	VPSRLQ    $0x20, Z15, Z15
+	VPMULDQ   Z25, Z15, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	JMP       dwBlockVNNI1s1_pair_next
+
+dwBlockVNNI1s1_pair_clamp:
+	MOVQ      DI, AX
+	VPMULDQ   Z24, Z0, Z28
+	VPSRLQ    $0x20, Z0, Z0
+	VPMULDQ   Z25, Z0, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x01
+	JLE       dwBlockVNNI1s1_pair_r2c
+	VPMULDQ   Z24, Z1, Z28
+	VPSRLQ    $0x20, Z1, Z1
+	VPMULDQ   Z25, Z1, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x02
+	JLE       dwBlockVNNI1s1_pair_r2c
+	VPMULDQ   Z24, Z2, Z28
+	VPSRLQ    $0x20, Z2, Z2
+	VPMULDQ   Z25, Z2, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x03
+	JLE       dwBlockVNNI1s1_pair_r2c
+	VPMULDQ   Z24, Z3, Z28
+	VPSRLQ    $0x20, Z3, Z3
+	VPMULDQ   Z25, Z3, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x04
+	JLE       dwBlockVNNI1s1_pair_r2c
+	VPMULDQ   Z24, Z4, Z28
+	VPSRLQ    $0x20, Z4, Z4
+	VPMULDQ   Z25, Z4, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x05
+	JLE       dwBlockVNNI1s1_pair_r2c
+	VPMULDQ   Z24, Z5, Z28
+	VPSRLQ    $0x20, Z5, Z5
+	VPMULDQ   Z25, Z5, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x06
+	JLE       dwBlockVNNI1s1_pair_r2c
+	VPMULDQ   Z24, Z6, Z28
+	VPSRLQ    $0x20, Z6, Z6
+	VPMULDQ   Z25, Z6, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x07
+	JLE       dwBlockVNNI1s1_pair_r2c
+	VPMULDQ   Z24, Z7, Z28
+	VPSRLQ    $0x20, Z7, Z7
+	VPMULDQ   Z25, Z7, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+
+dwBlockVNNI1s1_pair_r2c:
+	MOVQ      DI, AX
+	MOVQ      rowStep+8(FP), R9
+	ADDQ      R9, AX
+	VPMULDQ   Z24, Z8, Z28
+	VPSRLQ    $0x20, Z8, Z8
+	VPMULDQ   Z25, Z8, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x01
+	JLE       dwBlockVNNI1s1_pair_next
+	VPMULDQ   Z24, Z9, Z28
+	VPSRLQ    $0x20, Z9, Z9
+	VPMULDQ   Z25, Z9, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x02
+	JLE       dwBlockVNNI1s1_pair_next
+	VPMULDQ   Z24, Z10, Z28
+	VPSRLQ    $0x20, Z10, Z10
+	VPMULDQ   Z25, Z10, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x03
+	JLE       dwBlockVNNI1s1_pair_next
+	VPMULDQ   Z24, Z11, Z28
+	VPSRLQ    $0x20, Z11, Z11
+	VPMULDQ   Z25, Z11, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x04
+	JLE       dwBlockVNNI1s1_pair_next
+	VPMULDQ   Z24, Z12, Z28
+	VPSRLQ    $0x20, Z12, Z12
+	VPMULDQ   Z25, Z12, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x05
+	JLE       dwBlockVNNI1s1_pair_next
+	VPMULDQ   Z24, Z13, Z28
+	VPSRLQ    $0x20, Z13, Z13
+	VPMULDQ   Z25, Z13, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x06
+	JLE       dwBlockVNNI1s1_pair_next
+	VPMULDQ   Z24, Z14, Z28
+	VPSRLQ    $0x20, Z14, Z14
+	VPMULDQ   Z25, Z14, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+	CMPQ      CX, $0x07
+	JLE       dwBlockVNNI1s1_pair_next
+	VPMULDQ   Z24, Z15, Z28
+	VPSRLQ    $0x20, Z15, Z15
+	VPMULDQ   Z25, Z15, Z29
+	VPSRLQ    $0x20, Z28, Z28
+	VMOVDQA32 Z29, K1, Z28
+	VPADDD    Z26, Z28, Z28
+	VPSRAVD   Z27, Z28, Z28
+	VPMOVSDB  Z28, X28
+	VPMAXSB   1280(BX), X28, X28
+	VPMINSB   1296(BX), X28, X28
+	VMOVDQU8  X28, K2, (AX)
+	ADDQ      R8, AX
+
+dwBlockVNNI1s1_pair_next:
+	ADDQ $0x00000200, R13
+	MOVQ R8, AX
+	SHLQ $0x03, AX
+	ADDQ AX, DI
+	SUBQ $0x08, CX
+	JG   dwBlockVNNI1s1_pair_t
+	MOVQ rowStep+8(FP), AX
+	SHLQ $0x01, AX
+	ADDQ AX, 8(SP)
+	ADDQ $0x000000b0, 16(SP)
+	ADDQ $0x10, 24(SP)
+	SUBQ $0x02, (SP)
+	JNZ  dwBlockVNNI1s1_row
+	VZEROUPPER
+	RET
+
 // func dwBlockVNNI1s2(dst *int8, rowStep int, outStride int, ow int, rows int, wins **int8, fresh *int, gathers *int, src *int8, inStride int, ng int, pg *int8, mask int, p *int8, ne int, step int, perm *int8, k int, w *int8, ep *int32, mode int)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VBMI, AVX512VL, AVX512_VNNI
 TEXT ·dwBlockVNNI1s2(SB), NOSPLIT, $32-168
@@ -7002,19 +7622,19 @@ dwBlockVNNI1s2_row:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z9
 
-dwBlockVNNI1s2_fresh:
+dwBlockVNNI1s2_g1_fresh:
 	MOVQ  ng+80(FP), CX
 	TESTQ CX, CX
-	JZ    dwBlockVNNI1s2_window
+	JZ    dwBlockVNNI1s2_g1_window
 	MOVQ  pg+88(FP), DI
 	MOVQ  src+64(FP), SI
 	ADDQ  (R14), SI
 	MOVQ  inStride+72(FP), R8
 	LEAQ  (R8)(R8*2), R9
 
-dwBlockVNNI1s2_gather4:
+dwBlockVNNI1s2_g1_gather4:
 	CMPQ       CX, $0x04
-	JLT        dwBlockVNNI1s2_gather1
+	JLT        dwBlockVNNI1s2_g1_gather1
 	VMOVDQU8.Z (SI), K3, X0
 	VMOVDQU8.Z (SI)(R8*1), K3, X1
 	VMOVDQU8.Z (SI)(R8*2), K3, X2
@@ -7026,39 +7646,39 @@ dwBlockVNNI1s2_gather4:
 	LEAQ       (SI)(R8*4), SI
 	ADDQ       $0x40, DI
 	SUBQ       $0x04, CX
-	JMP        dwBlockVNNI1s2_gather4
+	JMP        dwBlockVNNI1s2_g1_gather4
 
-dwBlockVNNI1s2_gather1:
+dwBlockVNNI1s2_g1_gather1:
 	TESTQ      CX, CX
-	JZ         dwBlockVNNI1s2_window
+	JZ         dwBlockVNNI1s2_g1_window
 	VMOVDQU8.Z (SI), K3, X0
 	VMOVDQU    X0, (DI)
 	ADDQ       R8, SI
 	ADDQ       $0x10, DI
 	DECQ       CX
-	JMP        dwBlockVNNI1s2_gather1
+	JMP        dwBlockVNNI1s2_g1_gather1
 
-dwBlockVNNI1s2_window:
+dwBlockVNNI1s2_g1_window:
 	MOVQ  8(R14), DI
 	MOVQ  p+104(FP), SI
 	MOVQ  ne+112(FP), CX
 	MOVQ  step+120(FP), R8
 	TESTQ CX, CX
-	JZ    dwBlockVNNI1s2_nextfresh
+	JZ    dwBlockVNNI1s2_g1_nextfresh
 
-dwBlockVNNI1s2_entry:
+dwBlockVNNI1s2_g1_entry:
 	VPERMB    (SI), Z8, Z10
 	VPXORD    Z9, Z10, Z10
 	VMOVDQU64 Z10, (DI)
 	ADDQ      R8, SI
 	ADDQ      $0x40, DI
 	DECQ      CX
-	JNZ       dwBlockVNNI1s2_entry
+	JNZ       dwBlockVNNI1s2_g1_entry
 
-dwBlockVNNI1s2_nextfresh:
+dwBlockVNNI1s2_g1_nextfresh:
 	ADDQ $0x10, R14
 	DECQ R13
-	JNZ  dwBlockVNNI1s2_fresh
+	JNZ  dwBlockVNNI1s2_g1_fresh
 
 dwBlockVNNI1s2_dot:
 	MOVQ 8(SP), DI
@@ -7367,19 +7987,19 @@ dwBlockVNNI2s1_row:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z9
 
-dwBlockVNNI2s1_fresh:
+dwBlockVNNI2s1_g1_fresh:
 	MOVQ  ng+80(FP), CX
 	TESTQ CX, CX
-	JZ    dwBlockVNNI2s1_window
+	JZ    dwBlockVNNI2s1_g1_window
 	MOVQ  pg+88(FP), DI
 	MOVQ  src+64(FP), SI
 	ADDQ  (R14), SI
 	MOVQ  inStride+72(FP), R8
 	LEAQ  (R8)(R8*2), R9
 
-dwBlockVNNI2s1_gather4:
+dwBlockVNNI2s1_g1_gather4:
 	CMPQ       CX, $0x04
-	JLT        dwBlockVNNI2s1_gather1
+	JLT        dwBlockVNNI2s1_g1_gather1
 	VMOVDQU8.Z (SI), K3, X0
 	VMOVDQU8.Z (SI)(R8*1), K3, X1
 	VMOVDQU8.Z (SI)(R8*2), K3, X2
@@ -7391,39 +8011,39 @@ dwBlockVNNI2s1_gather4:
 	LEAQ       (SI)(R8*4), SI
 	ADDQ       $0x40, DI
 	SUBQ       $0x04, CX
-	JMP        dwBlockVNNI2s1_gather4
+	JMP        dwBlockVNNI2s1_g1_gather4
 
-dwBlockVNNI2s1_gather1:
+dwBlockVNNI2s1_g1_gather1:
 	TESTQ      CX, CX
-	JZ         dwBlockVNNI2s1_window
+	JZ         dwBlockVNNI2s1_g1_window
 	VMOVDQU8.Z (SI), K3, X0
 	VMOVDQU    X0, (DI)
 	ADDQ       R8, SI
 	ADDQ       $0x10, DI
 	DECQ       CX
-	JMP        dwBlockVNNI2s1_gather1
+	JMP        dwBlockVNNI2s1_g1_gather1
 
-dwBlockVNNI2s1_window:
+dwBlockVNNI2s1_g1_window:
 	MOVQ  8(R14), DI
 	MOVQ  p+104(FP), SI
 	MOVQ  ne+112(FP), CX
 	MOVQ  step+120(FP), R8
 	TESTQ CX, CX
-	JZ    dwBlockVNNI2s1_nextfresh
+	JZ    dwBlockVNNI2s1_g1_nextfresh
 
-dwBlockVNNI2s1_entry:
+dwBlockVNNI2s1_g1_entry:
 	VPERMB    (SI), Z8, Z10
 	VPXORD    Z9, Z10, Z10
 	VMOVDQU64 Z10, (DI)
 	ADDQ      R8, SI
 	ADDQ      $0x40, DI
 	DECQ      CX
-	JNZ       dwBlockVNNI2s1_entry
+	JNZ       dwBlockVNNI2s1_g1_entry
 
-dwBlockVNNI2s1_nextfresh:
+dwBlockVNNI2s1_g1_nextfresh:
 	ADDQ $0x10, R14
 	DECQ R13
-	JNZ  dwBlockVNNI2s1_fresh
+	JNZ  dwBlockVNNI2s1_g1_fresh
 
 dwBlockVNNI2s1_dot:
 	MOVQ 8(SP), DI
@@ -7745,19 +8365,19 @@ dwBlockVNNI2s2_row:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z9
 
-dwBlockVNNI2s2_fresh:
+dwBlockVNNI2s2_g1_fresh:
 	MOVQ  ng+80(FP), CX
 	TESTQ CX, CX
-	JZ    dwBlockVNNI2s2_window
+	JZ    dwBlockVNNI2s2_g1_window
 	MOVQ  pg+88(FP), DI
 	MOVQ  src+64(FP), SI
 	ADDQ  (R14), SI
 	MOVQ  inStride+72(FP), R8
 	LEAQ  (R8)(R8*2), R9
 
-dwBlockVNNI2s2_gather4:
+dwBlockVNNI2s2_g1_gather4:
 	CMPQ       CX, $0x04
-	JLT        dwBlockVNNI2s2_gather1
+	JLT        dwBlockVNNI2s2_g1_gather1
 	VMOVDQU8.Z (SI), K3, X0
 	VMOVDQU8.Z (SI)(R8*1), K3, X1
 	VMOVDQU8.Z (SI)(R8*2), K3, X2
@@ -7769,39 +8389,39 @@ dwBlockVNNI2s2_gather4:
 	LEAQ       (SI)(R8*4), SI
 	ADDQ       $0x40, DI
 	SUBQ       $0x04, CX
-	JMP        dwBlockVNNI2s2_gather4
+	JMP        dwBlockVNNI2s2_g1_gather4
 
-dwBlockVNNI2s2_gather1:
+dwBlockVNNI2s2_g1_gather1:
 	TESTQ      CX, CX
-	JZ         dwBlockVNNI2s2_window
+	JZ         dwBlockVNNI2s2_g1_window
 	VMOVDQU8.Z (SI), K3, X0
 	VMOVDQU    X0, (DI)
 	ADDQ       R8, SI
 	ADDQ       $0x10, DI
 	DECQ       CX
-	JMP        dwBlockVNNI2s2_gather1
+	JMP        dwBlockVNNI2s2_g1_gather1
 
-dwBlockVNNI2s2_window:
+dwBlockVNNI2s2_g1_window:
 	MOVQ  8(R14), DI
 	MOVQ  p+104(FP), SI
 	MOVQ  ne+112(FP), CX
 	MOVQ  step+120(FP), R8
 	TESTQ CX, CX
-	JZ    dwBlockVNNI2s2_nextfresh
+	JZ    dwBlockVNNI2s2_g1_nextfresh
 
-dwBlockVNNI2s2_entry:
+dwBlockVNNI2s2_g1_entry:
 	VPERMB    (SI), Z8, Z10
 	VPXORD    Z9, Z10, Z10
 	VMOVDQU64 Z10, (DI)
 	ADDQ      R8, SI
 	ADDQ      $0x40, DI
 	DECQ      CX
-	JNZ       dwBlockVNNI2s2_entry
+	JNZ       dwBlockVNNI2s2_g1_entry
 
-dwBlockVNNI2s2_nextfresh:
+dwBlockVNNI2s2_g1_nextfresh:
 	ADDQ $0x10, R14
 	DECQ R13
-	JNZ  dwBlockVNNI2s2_fresh
+	JNZ  dwBlockVNNI2s2_g1_fresh
 
 dwBlockVNNI2s2_dot:
 	MOVQ 8(SP), DI
@@ -8121,19 +8741,19 @@ dwBlockVNNI3s1_row:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z9
 
-dwBlockVNNI3s1_fresh:
+dwBlockVNNI3s1_g1_fresh:
 	MOVQ  ng+80(FP), CX
 	TESTQ CX, CX
-	JZ    dwBlockVNNI3s1_window
+	JZ    dwBlockVNNI3s1_g1_window
 	MOVQ  pg+88(FP), DI
 	MOVQ  src+64(FP), SI
 	ADDQ  (R14), SI
 	MOVQ  inStride+72(FP), R8
 	LEAQ  (R8)(R8*2), R9
 
-dwBlockVNNI3s1_gather4:
+dwBlockVNNI3s1_g1_gather4:
 	CMPQ       CX, $0x04
-	JLT        dwBlockVNNI3s1_gather1
+	JLT        dwBlockVNNI3s1_g1_gather1
 	VMOVDQU8.Z (SI), K3, X0
 	VMOVDQU8.Z (SI)(R8*1), K3, X1
 	VMOVDQU8.Z (SI)(R8*2), K3, X2
@@ -8145,39 +8765,39 @@ dwBlockVNNI3s1_gather4:
 	LEAQ       (SI)(R8*4), SI
 	ADDQ       $0x40, DI
 	SUBQ       $0x04, CX
-	JMP        dwBlockVNNI3s1_gather4
+	JMP        dwBlockVNNI3s1_g1_gather4
 
-dwBlockVNNI3s1_gather1:
+dwBlockVNNI3s1_g1_gather1:
 	TESTQ      CX, CX
-	JZ         dwBlockVNNI3s1_window
+	JZ         dwBlockVNNI3s1_g1_window
 	VMOVDQU8.Z (SI), K3, X0
 	VMOVDQU    X0, (DI)
 	ADDQ       R8, SI
 	ADDQ       $0x10, DI
 	DECQ       CX
-	JMP        dwBlockVNNI3s1_gather1
+	JMP        dwBlockVNNI3s1_g1_gather1
 
-dwBlockVNNI3s1_window:
+dwBlockVNNI3s1_g1_window:
 	MOVQ  8(R14), DI
 	MOVQ  p+104(FP), SI
 	MOVQ  ne+112(FP), CX
 	MOVQ  step+120(FP), R8
 	TESTQ CX, CX
-	JZ    dwBlockVNNI3s1_nextfresh
+	JZ    dwBlockVNNI3s1_g1_nextfresh
 
-dwBlockVNNI3s1_entry:
+dwBlockVNNI3s1_g1_entry:
 	VPERMB    (SI), Z8, Z10
 	VPXORD    Z9, Z10, Z10
 	VMOVDQU64 Z10, (DI)
 	ADDQ      R8, SI
 	ADDQ      $0x40, DI
 	DECQ      CX
-	JNZ       dwBlockVNNI3s1_entry
+	JNZ       dwBlockVNNI3s1_g1_entry
 
-dwBlockVNNI3s1_nextfresh:
+dwBlockVNNI3s1_g1_nextfresh:
 	ADDQ $0x10, R14
 	DECQ R13
-	JNZ  dwBlockVNNI3s1_fresh
+	JNZ  dwBlockVNNI3s1_g1_fresh
 
 dwBlockVNNI3s1_dot:
 	MOVQ 8(SP), DI
@@ -8512,19 +9132,19 @@ dwBlockVNNI3s2_row:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z9
 
-dwBlockVNNI3s2_fresh:
+dwBlockVNNI3s2_g1_fresh:
 	MOVQ  ng+80(FP), CX
 	TESTQ CX, CX
-	JZ    dwBlockVNNI3s2_window
+	JZ    dwBlockVNNI3s2_g1_window
 	MOVQ  pg+88(FP), DI
 	MOVQ  src+64(FP), SI
 	ADDQ  (R14), SI
 	MOVQ  inStride+72(FP), R8
 	LEAQ  (R8)(R8*2), R9
 
-dwBlockVNNI3s2_gather4:
+dwBlockVNNI3s2_g1_gather4:
 	CMPQ       CX, $0x04
-	JLT        dwBlockVNNI3s2_gather1
+	JLT        dwBlockVNNI3s2_g1_gather1
 	VMOVDQU8.Z (SI), K3, X0
 	VMOVDQU8.Z (SI)(R8*1), K3, X1
 	VMOVDQU8.Z (SI)(R8*2), K3, X2
@@ -8536,39 +9156,39 @@ dwBlockVNNI3s2_gather4:
 	LEAQ       (SI)(R8*4), SI
 	ADDQ       $0x40, DI
 	SUBQ       $0x04, CX
-	JMP        dwBlockVNNI3s2_gather4
+	JMP        dwBlockVNNI3s2_g1_gather4
 
-dwBlockVNNI3s2_gather1:
+dwBlockVNNI3s2_g1_gather1:
 	TESTQ      CX, CX
-	JZ         dwBlockVNNI3s2_window
+	JZ         dwBlockVNNI3s2_g1_window
 	VMOVDQU8.Z (SI), K3, X0
 	VMOVDQU    X0, (DI)
 	ADDQ       R8, SI
 	ADDQ       $0x10, DI
 	DECQ       CX
-	JMP        dwBlockVNNI3s2_gather1
+	JMP        dwBlockVNNI3s2_g1_gather1
 
-dwBlockVNNI3s2_window:
+dwBlockVNNI3s2_g1_window:
 	MOVQ  8(R14), DI
 	MOVQ  p+104(FP), SI
 	MOVQ  ne+112(FP), CX
 	MOVQ  step+120(FP), R8
 	TESTQ CX, CX
-	JZ    dwBlockVNNI3s2_nextfresh
+	JZ    dwBlockVNNI3s2_g1_nextfresh
 
-dwBlockVNNI3s2_entry:
+dwBlockVNNI3s2_g1_entry:
 	VPERMB    (SI), Z8, Z10
 	VPXORD    Z9, Z10, Z10
 	VMOVDQU64 Z10, (DI)
 	ADDQ      R8, SI
 	ADDQ      $0x40, DI
 	DECQ      CX
-	JNZ       dwBlockVNNI3s2_entry
+	JNZ       dwBlockVNNI3s2_g1_entry
 
-dwBlockVNNI3s2_nextfresh:
+dwBlockVNNI3s2_g1_nextfresh:
 	ADDQ $0x10, R14
 	DECQ R13
-	JNZ  dwBlockVNNI3s2_fresh
+	JNZ  dwBlockVNNI3s2_g1_fresh
 
 dwBlockVNNI3s2_dot:
 	MOVQ 8(SP), DI

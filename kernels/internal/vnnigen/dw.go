@@ -62,6 +62,11 @@ func dwBlock(ctx *build.Context, g, st int) {
 	)
 	zent := zs[8 : 8+nent]
 	zwt := zs[28 : 28+g]
+	// pairs: at stride 1 with one group, two output rows at a time share
+	// each window row's entries (K+1 rows serve 2K row products; the
+	// driver gives the ring K+1 slots for it). More groups leave no
+	// registers for a second row's accumulators.
+	pairs := g == 1 && st == 1
 	lRows, lDst, lWins, lFresh := ctx.AllocLocal(8), ctx.AllocLocal(8), ctx.AllocLocal(8), ctx.AllocLocal(8)
 	// Loop-invariant registers: REQH parameters, bias, masks, the
 	// transpose permutation and 0x80 bytes.
@@ -86,71 +91,11 @@ func dwBlock(ctx *build.Context, g, st int) {
 	ctx.MOVQ(reg.RAX, lFresh)
 
 	ctx.Label(name + "_row")
-	// Gathers [fresh[i], fresh[i+1]): R14 walks the entries, R13 counts.
-	ctx.MOVQ(lFresh, reg.RAX)
-	ctx.MOVQ(mem(reg.RAX, 0), reg.R12)
-	ctx.MOVQ(mem(reg.RAX, 8), reg.R13)
-	ctx.SUBQ(reg.R12, reg.R13)
-	ctx.JLE(operand.LabelRef(name + "_dot"))
-	ctx.SHLQ(operand.U8(4), reg.R12)
-	ctx.Load(ctx.Param("gathers"), reg.R14)
-	ctx.ADDQ(reg.R12, reg.R14)
-	ctx.Load(ctx.Param("perm"), reg.RAX)
-	ctx.VMOVDQU64(mem(reg.RAX, 0), zperm)
-	ctx.MOVL(operand.U32(0x80808080), reg.EAX)
-	ctx.VPBROADCASTD(reg.EAX, z80w)
-	ctx.Label(name + "_fresh")
-	ctx.Load(ctx.Param("ng"), reg.RCX)
-	ctx.TESTQ(reg.RCX, reg.RCX)
-	ctx.JZ(operand.LabelRef(name + "_window"))
-	ctx.Load(ctx.Param("pg"), reg.RDI)
-	ctx.Load(ctx.Param("src"), reg.RSI)
-	ctx.ADDQ(mem(reg.R14, 0), reg.RSI)
-	ctx.Load(ctx.Param("inStride"), reg.R8)
-	ctx.LEAQ(memx(reg.R8, reg.R8, 2, 0), reg.R9) // 3*inStride
-	ctx.Label(name + "_gather4")
-	ctx.CMPQ(reg.RCX, operand.U8(4))
-	ctx.JLT(operand.LabelRef(name + "_gather1"))
-	ctx.VMOVDQU8_Z(mem(reg.RSI, 0), kGather, reg.X0)
-	ctx.VMOVDQU8_Z(memx(reg.RSI, reg.R8, 1, 0), kGather, reg.X1)
-	ctx.VMOVDQU8_Z(memx(reg.RSI, reg.R8, 2, 0), kGather, reg.X2)
-	ctx.VMOVDQU8_Z(memx(reg.RSI, reg.R9, 1, 0), kGather, reg.X3)
-	ctx.VMOVDQU(reg.X0, mem(reg.RDI, 0))
-	ctx.VMOVDQU(reg.X1, mem(reg.RDI, 16))
-	ctx.VMOVDQU(reg.X2, mem(reg.RDI, 32))
-	ctx.VMOVDQU(reg.X3, mem(reg.RDI, 48))
-	ctx.LEAQ(memx(reg.RSI, reg.R8, 4, 0), reg.RSI)
-	ctx.ADDQ(operand.U8(64), reg.RDI)
-	ctx.SUBQ(operand.U8(4), reg.RCX)
-	ctx.JMP(operand.LabelRef(name + "_gather4"))
-	ctx.Label(name + "_gather1")
-	ctx.TESTQ(reg.RCX, reg.RCX)
-	ctx.JZ(operand.LabelRef(name + "_window"))
-	ctx.VMOVDQU8_Z(mem(reg.RSI, 0), kGather, reg.X0)
-	ctx.VMOVDQU(reg.X0, mem(reg.RDI, 0))
-	ctx.ADDQ(reg.R8, reg.RSI)
-	ctx.ADDQ(operand.U8(16), reg.RDI)
-	ctx.DECQ(reg.RCX)
-	ctx.JMP(operand.LabelRef(name + "_gather1"))
-	ctx.Label(name + "_window")
-	ctx.MOVQ(mem(reg.R14, 8), reg.RDI)
-	ctx.Load(ctx.Param("p"), reg.RSI)
-	ctx.Load(ctx.Param("ne"), reg.RCX)
-	ctx.Load(ctx.Param("step"), reg.R8)
-	ctx.TESTQ(reg.RCX, reg.RCX)
-	ctx.JZ(operand.LabelRef(name + "_nextfresh"))
-	ctx.Label(name + "_entry")
-	ctx.VPERMB(mem(reg.RSI, 0), zperm, zt)
-	ctx.VPXORD(z80w, zt, zt)
-	ctx.VMOVDQU64(zt, mem(reg.RDI, 0))
-	ctx.ADDQ(reg.R8, reg.RSI)
-	ctx.ADDQ(operand.U8(64), reg.RDI)
-	ctx.DECQ(reg.RCX)
-	ctx.JNZ(operand.LabelRef(name + "_entry"))
-	ctx.Label(name + "_nextfresh")
-	ctx.ADDQ(operand.U8(16), reg.R14)
-	ctx.DECQ(reg.R13)
-	ctx.JNZ(operand.LabelRef(name + "_fresh"))
+	if pairs {
+		ctx.CMPQ(lRows, operand.U8(2))
+		ctx.JGE(operand.LabelRef(name + "_pair"))
+	}
+	dwGatherRows(ctx, name+"_g1", name+"_dot", 1, lFresh, kGather, zperm, z80w, zt)
 
 	// The output row.
 	ctx.Label(name + "_dot")
@@ -196,10 +141,10 @@ func dwBlock(ctx *build.Context, g, st int) {
 	ctx.TESTQ(operand.U32(ModeClamp), reg.RAX)
 	ctx.MOVQ(dst, reg.RAX)
 	ctx.JNZ(operand.LabelRef(pre + "_clamp"))
-	dwReq(ctx, np, false, zm, zmo, zc, zsh, ep, ostr, cnt, pre+"_next")
+	dwReq(ctx, np, 0, false, zm, zmo, zc, zsh, ep, ostr, cnt, pre+"_next")
 	ctx.JMP(operand.LabelRef(pre + "_next"))
 	ctx.Label(pre + "_clamp")
-	dwReq(ctx, np, true, zm, zmo, zc, zsh, ep, ostr, cnt, pre+"_next")
+	dwReq(ctx, np, 0, true, zm, zmo, zc, zsh, ep, ostr, cnt, pre+"_next")
 	ctx.Label(pre + "_next")
 	ctx.ADDQ(operand.U32(64*np), off)
 	ctx.MOVQ(reg.RAX, dst)
@@ -215,17 +160,129 @@ func dwBlock(ctx *build.Context, g, st int) {
 	ctx.JNZ(operand.LabelRef(name + "_row"))
 	ctx.VZEROUPPER()
 	ctx.RET()
+	if pairs {
+		dwPair(ctx, name, lRows, lDst, lWins, lFresh, kGather, zperm, z80w, zt)
+	}
 }
 
-// dwReq is REQH of accumulators Z0..Z(np-1) (see reqh), each stored
+// dwPair emits the two-row path of dwBlockVNNI1s1: output rows i and i+1
+// (window rows wins[i][0..k) and wins[i+1][k-1]) in tiles of 8 pixels x
+// 2 rows, Z0-Z7 row i, Z8-Z15 row i+1; each window row's 8 entries
+// (Z16-Z23) are loaded once for both rows, with weight row r for row i
+// and r-1 for row i+1 (Z28, Z29, from memory each time).
+func dwPair(ctx *build.Context, name string, lRows, lDst, lWins, lFresh operand.Mem, kGather reg.OpmaskPhysical, zperm, z80w, zt reg.VecPhysical) {
+	var (
+		dst, ostr, cnt   = reg.RDI, reg.R8, reg.RCX
+		ky               = reg.RDX
+		wp, ep           = reg.R11, reg.RBX
+		ent, off, wrow   = reg.R12, reg.R13, reg.R14
+		zbias            = reg.Z31
+		zm, zmo, zc, zsh = reg.Z24, reg.Z25, reg.Z26, reg.Z27
+		wa, wb           = reg.Z28, reg.Z29
+		winsRow          = 8 * dwMaxK // bytes from one output row's window pointers to the next's
+	)
+	const np = DWTile
+	zent := zs[16 : 16+np]
+	pre := name + "_pair"
+	ctx.Label(pre)
+	dwGatherRows(ctx, pre+"_g", pre+"_dot", 2, lFresh, kGather, zperm, z80w, zt)
+	ctx.Label(pre + "_dot")
+	ctx.MOVQ(lDst, dst)
+	ctx.Load(ctx.Param("ow"), cnt)
+	ctx.Load(ctx.Param("outStride"), ostr)
+	ctx.XORQ(off, off)
+	ctx.Label(pre + "_t")
+	for t := range 2 * np {
+		ctx.VMOVDQA32(zbias, zs[t])
+	}
+	ctx.Load(ctx.Param("w"), wp)
+	ctx.MOVQ(lWins, wrow)
+	loadEntries := func() {
+		for u, e := range zent {
+			ctx.VMOVDQU32(mem(ent, 64*u), e)
+		}
+	}
+	dots := func(w reg.VecPhysical, base int) {
+		for t := range np {
+			vpdpbusd(ctx, w, zent[t], zs[base+t])
+		}
+	}
+	// Window row 0: row i only, weights 0.
+	ctx.MOVQ(mem(wrow, 0), ent)
+	ctx.ADDQ(off, ent)
+	loadEntries()
+	ctx.VMOVDQU32(mem(wp, 0), wa)
+	dots(wa, 0)
+	// Window rows 1..k-1: row i with weights r, row i+1 with r-1.
+	ctx.Load(ctx.Param("k"), ky)
+	ctx.DECQ(ky)
+	ctx.JZ(operand.LabelRef(pre + "_last"))
+	ctx.Label(pre + "_mid")
+	ctx.ADDQ(operand.U8(8), wrow)
+	ctx.MOVQ(mem(wrow, 0), ent)
+	ctx.ADDQ(off, ent)
+	loadEntries()
+	ctx.VMOVDQU32(mem(wp, 64), wa)
+	ctx.VMOVDQU32(mem(wp, 0), wb)
+	dots(wa, 0)
+	dots(wb, np)
+	ctx.ADDQ(operand.U8(64), wp)
+	ctx.DECQ(ky)
+	ctx.JNZ(operand.LabelRef(pre + "_mid"))
+	// Window row k: row i+1 only (its last window row), weights k-1.
+	ctx.Label(pre + "_last")
+	ctx.MOVQ(mem(wrow, winsRow), ent)
+	ctx.ADDQ(off, ent)
+	loadEntries()
+	ctx.VMOVDQU32(mem(wp, 0), wb)
+	dots(wb, np)
+	// Epilogues: row i at dst, row i+1 a rowStep below; pixels < cnt.
+	ctx.Load(ctx.Param("mode"), reg.RAX)
+	ctx.TESTQ(operand.U32(ModeClamp), reg.RAX)
+	ctx.JNZ(operand.LabelRef(pre + "_clamp"))
+	for _, clamp := range []bool{false, true} {
+		sfx := ""
+		if clamp {
+			ctx.Label(pre + "_clamp")
+			sfx = "c"
+		}
+		ctx.MOVQ(dst, reg.RAX)
+		dwReq(ctx, np, 0, clamp, zm, zmo, zc, zsh, ep, ostr, cnt, pre+"_r2"+sfx)
+		ctx.Label(pre + "_r2" + sfx)
+		ctx.MOVQ(dst, reg.RAX)
+		ctx.Load(ctx.Param("rowStep"), reg.R9)
+		ctx.ADDQ(reg.R9, reg.RAX)
+		dwReq(ctx, np, np, clamp, zm, zmo, zc, zsh, ep, ostr, cnt, pre+"_next")
+		ctx.JMP(operand.LabelRef(pre + "_next"))
+	}
+	ctx.Label(pre + "_next")
+	ctx.ADDQ(operand.U32(64*np), off)
+	ctx.MOVQ(ostr, reg.RAX)
+	ctx.SHLQ(operand.U8(3), reg.RAX)
+	ctx.ADDQ(reg.RAX, dst)
+	ctx.SUBQ(operand.U8(np), cnt)
+	ctx.JG(operand.LabelRef(pre + "_t"))
+	// Next pair.
+	ctx.Load(ctx.Param("rowStep"), reg.RAX)
+	ctx.SHLQ(operand.U8(1), reg.RAX)
+	ctx.ADDQ(reg.RAX, lDst)
+	ctx.ADDQ(operand.U32(2*winsRow), lWins)
+	ctx.ADDQ(operand.U8(16), lFresh)
+	ctx.SUBQ(operand.U8(2), lRows)
+	ctx.JNZ(operand.LabelRef(name + "_row"))
+	ctx.VZEROUPPER()
+	ctx.RET()
+}
+
+// dwReq is REQH of accumulators Z(base)..Z(base+np-1) (see reqh), each stored
 // masked at (AX), AX advancing by outStride.
-func dwReq(ctx *build.Context, np int, clamp bool, zm, zmo, zc, zsh reg.VecPhysical, ep, ostr, cnt reg.Register, next string) {
+func dwReq(ctx *build.Context, np, base int, clamp bool, zm, zmo, zc, zsh reg.VecPhysical, ep, ostr, cnt reg.Register, next string) {
 	for t := range np {
 		if t > 0 {
 			ctx.CMPQ(cnt, operand.U8(t))
 			ctx.JLE(operand.LabelRef(next))
 		}
-		a := zs[t]
+		a := zs[base+t]
 		t1, t2 := zT[0], zT[1]
 		ctx.VPMULDQ(zm, a, t1)
 		ctx.VPSRLQ(operand.U8(32), a, a)
@@ -242,4 +299,76 @@ func dwReq(ctx *build.Context, np int, clamp bool, zm, zmo, zc, zsh reg.VecPhysi
 		ctx.VMOVDQU8(xs[0], kMask[0], mem(reg.RAX, 0))
 		ctx.ADDQ(ostr, reg.RAX)
 	}
+}
+
+// dwGatherRows emits the gathers and window transforms of the input rows
+// that output rows [i, i+rows) of the batch read first (lFresh points at
+// fresh[i]), then falls through (or jumps) to done. Labels start with pre.
+func dwGatherRows(ctx *build.Context, pre, done string, rows int, lFresh operand.Mem, kGather reg.OpmaskPhysical, zperm, z80w, zt reg.VecPhysical) {
+	// Gathers [fresh[i], fresh[i+rows]): R14 walks the entries, R13 counts.
+	ctx.MOVQ(lFresh, reg.RAX)
+	ctx.MOVQ(mem(reg.RAX, 0), reg.R12)
+	ctx.MOVQ(mem(reg.RAX, 8*rows), reg.R13)
+	ctx.SUBQ(reg.R12, reg.R13)
+	ctx.JLE(operand.LabelRef(done))
+	ctx.SHLQ(operand.U8(4), reg.R12)
+	ctx.Load(ctx.Param("gathers"), reg.R14)
+	ctx.ADDQ(reg.R12, reg.R14)
+	ctx.Load(ctx.Param("perm"), reg.RAX)
+	ctx.VMOVDQU64(mem(reg.RAX, 0), zperm)
+	ctx.MOVL(operand.U32(0x80808080), reg.EAX)
+	ctx.VPBROADCASTD(reg.EAX, z80w)
+	ctx.Label(pre + "_fresh")
+	ctx.Load(ctx.Param("ng"), reg.RCX)
+	ctx.TESTQ(reg.RCX, reg.RCX)
+	ctx.JZ(operand.LabelRef(pre + "_window"))
+	ctx.Load(ctx.Param("pg"), reg.RDI)
+	ctx.Load(ctx.Param("src"), reg.RSI)
+	ctx.ADDQ(mem(reg.R14, 0), reg.RSI)
+	ctx.Load(ctx.Param("inStride"), reg.R8)
+	ctx.LEAQ(memx(reg.R8, reg.R8, 2, 0), reg.R9) // 3*inStride
+	ctx.Label(pre + "_gather4")
+	ctx.CMPQ(reg.RCX, operand.U8(4))
+	ctx.JLT(operand.LabelRef(pre + "_gather1"))
+	ctx.VMOVDQU8_Z(mem(reg.RSI, 0), kGather, reg.X0)
+	ctx.VMOVDQU8_Z(memx(reg.RSI, reg.R8, 1, 0), kGather, reg.X1)
+	ctx.VMOVDQU8_Z(memx(reg.RSI, reg.R8, 2, 0), kGather, reg.X2)
+	ctx.VMOVDQU8_Z(memx(reg.RSI, reg.R9, 1, 0), kGather, reg.X3)
+	ctx.VMOVDQU(reg.X0, mem(reg.RDI, 0))
+	ctx.VMOVDQU(reg.X1, mem(reg.RDI, 16))
+	ctx.VMOVDQU(reg.X2, mem(reg.RDI, 32))
+	ctx.VMOVDQU(reg.X3, mem(reg.RDI, 48))
+	ctx.LEAQ(memx(reg.RSI, reg.R8, 4, 0), reg.RSI)
+	ctx.ADDQ(operand.U8(64), reg.RDI)
+	ctx.SUBQ(operand.U8(4), reg.RCX)
+	ctx.JMP(operand.LabelRef(pre + "_gather4"))
+	ctx.Label(pre + "_gather1")
+	ctx.TESTQ(reg.RCX, reg.RCX)
+	ctx.JZ(operand.LabelRef(pre + "_window"))
+	ctx.VMOVDQU8_Z(mem(reg.RSI, 0), kGather, reg.X0)
+	ctx.VMOVDQU(reg.X0, mem(reg.RDI, 0))
+	ctx.ADDQ(reg.R8, reg.RSI)
+	ctx.ADDQ(operand.U8(16), reg.RDI)
+	ctx.DECQ(reg.RCX)
+	ctx.JMP(operand.LabelRef(pre + "_gather1"))
+	ctx.Label(pre + "_window")
+	ctx.MOVQ(mem(reg.R14, 8), reg.RDI)
+	ctx.Load(ctx.Param("p"), reg.RSI)
+	ctx.Load(ctx.Param("ne"), reg.RCX)
+	ctx.Load(ctx.Param("step"), reg.R8)
+	ctx.TESTQ(reg.RCX, reg.RCX)
+	ctx.JZ(operand.LabelRef(pre + "_nextfresh"))
+	ctx.Label(pre + "_entry")
+	ctx.VPERMB(mem(reg.RSI, 0), zperm, zt)
+	ctx.VPXORD(z80w, zt, zt)
+	ctx.VMOVDQU64(zt, mem(reg.RDI, 0))
+	ctx.ADDQ(reg.R8, reg.RSI)
+	ctx.ADDQ(operand.U8(64), reg.RDI)
+	ctx.DECQ(reg.RCX)
+	ctx.JNZ(operand.LabelRef(pre + "_entry"))
+	ctx.Label(pre + "_nextfresh")
+	ctx.ADDQ(operand.U8(16), reg.R14)
+	ctx.DECQ(reg.R13)
+	ctx.JNZ(operand.LabelRef(pre + "_fresh"))
+
 }
