@@ -301,10 +301,10 @@ func DWConvQS8VNNI(dst, src []int8, weights []int8, bias []int32, rq []quant.Mul
 	// reads, and which input rows it is the first of the batch to read
 	// (gathered then into slot iy mod slots of the ring), is the same for every
 	// block: worked out once per batch, not per block and kernel row.
-	// Ring slots: k, or k+1 where dwBlockVNNI1s1 runs two output rows at
-	// once (their k+1 window rows are all live).
+	// Ring slots: k, or k+1 where dwBlockVNNI1s1 and 2s1 run two output
+	// rows at once (their k+1 window rows are all live).
 	slots := k
-	if g == 1 && st == 1 {
+	if g <= 2 && st == 1 {
 		slots = k + 1
 	}
 	for a := oy0; a < oy1; a += dwvBatch {

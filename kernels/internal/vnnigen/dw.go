@@ -66,7 +66,11 @@ func dwBlock(ctx *build.Context, g, st int) {
 	// each window row's entries (K+1 rows serve 2K row products; the
 	// driver gives the ring K+1 slots for it). More groups leave no
 	// registers for a second row's accumulators.
-	pairs := g == 1 && st == 1
+	pairs := g <= 2 && st == 1
+	// With two groups the pair's 12 entries take Z16-Z27, so every
+	// epilogue reloads the REQH parameters into Z24-Z27 (entries are dead
+	// by then).
+	reload := pairs && g == 2
 	lRows, lDst, lWins, lFresh := ctx.AllocLocal(8), ctx.AllocLocal(8), ctx.AllocLocal(8), ctx.AllocLocal(8)
 	// Loop-invariant registers: REQH parameters, bias, masks, the
 	// transpose permutation and 0x80 bytes.
@@ -137,6 +141,9 @@ func dwBlock(ctx *build.Context, g, st int) {
 	ctx.JNZ(operand.LabelRef(pre + "_ky"))
 	// Epilogue: pixels t < cnt only (a last tile may be short; its other
 	// accumulators read window entries past the row and are not stored).
+	if reload {
+		dwParams(ctx, ep, zm, zmo, zc, zsh)
+	}
 	ctx.Load(ctx.Param("mode"), reg.RAX)
 	ctx.TESTQ(operand.U32(ModeClamp), reg.RAX)
 	ctx.MOVQ(dst, reg.RAX)
@@ -161,16 +168,25 @@ func dwBlock(ctx *build.Context, g, st int) {
 	ctx.VZEROUPPER()
 	ctx.RET()
 	if pairs {
-		dwPair(ctx, name, lRows, lDst, lWins, lFresh, kGather, zperm, z80w, zt)
+		dwPair(ctx, name, g, lRows, lDst, lWins, lFresh, kGather, zperm, z80w, zt)
 	}
 }
 
-// dwPair emits the two-row path of dwBlockVNNI1s1: output rows i and i+1
-// (window rows wins[i][0..k) and wins[i+1][k-1]) in tiles of 8 pixels x
-// 2 rows, Z0-Z7 row i, Z8-Z15 row i+1; each window row's 8 entries
-// (Z16-Z23) are loaded once for both rows, with weight row r for row i
-// and r-1 for row i+1 (Z28, Z29, from memory each time).
-func dwPair(ctx *build.Context, name string, lRows, lDst, lWins, lFresh operand.Mem, kGather reg.OpmaskPhysical, zperm, z80w, zt reg.VecPhysical) {
+// dwParams loads the REQH parameters of block 0 of ep.
+func dwParams(ctx *build.Context, ep reg.Register, zm, zmo, zc, zsh reg.VecPhysical) {
+	ctx.VMOVDQU32(mem(ep, epM), zm)
+	ctx.VMOVDQU32(mem(ep, epMO), zmo)
+	ctx.VMOVDQU32(mem(ep, epC), zc)
+	ctx.VMOVDQU32(mem(ep, epSh), zsh)
+}
+
+// dwPair emits the two-row path of dwBlockVNNI<g>s1 (g <= 2): output rows
+// i and i+1 (window rows wins[i][0..k) and wins[i+1][k-1]) in tiles of 8
+// pixels x 2 rows, Z0-Z7 row i, Z8-Z15 row i+1. Each window row's 8 +
+// 4(g-1) entries (Z16-Z23, or Z16-Z27 with two groups) are loaded once
+// for both rows, with weight row r for row i and r-1 for row i+1 (Z28,
+// Z29, from memory each time).
+func dwPair(ctx *build.Context, name string, g int, lRows, lDst, lWins, lFresh operand.Mem, kGather reg.OpmaskPhysical, zperm, z80w, zt reg.VecPhysical) {
 	var (
 		dst, ostr, cnt   = reg.RDI, reg.R8, reg.RCX
 		ky               = reg.RDX
@@ -180,9 +196,10 @@ func dwPair(ctx *build.Context, name string, lRows, lDst, lWins, lFresh operand.
 		zm, zmo, zc, zsh = reg.Z24, reg.Z25, reg.Z26, reg.Z27
 		wa, wb           = reg.Z28, reg.Z29
 		winsRow          = 8 * dwMaxK // bytes from one output row's window pointers to the next's
+		wRow             = 64 * g     // bytes of one kernel row's weights
 	)
 	const np = DWTile
-	zent := zs[16 : 16+np]
+	zent := zs[16 : 16+np+4*(g-1)]
 	pre := name + "_pair"
 	ctx.Label(pre)
 	dwGatherRows(ctx, pre+"_g", pre+"_dot", 2, lFresh, kGather, zperm, z80w, zt)
@@ -202,17 +219,21 @@ func dwPair(ctx *build.Context, name string, lRows, lDst, lWins, lFresh operand.
 			ctx.VMOVDQU32(mem(ent, 64*u), e)
 		}
 	}
-	dots := func(w reg.VecPhysical, base int) {
-		for t := range np {
-			vpdpbusd(ctx, w, zent[t], zs[base+t])
+	// dots: row (accumulators from base) += weights at wp+disp, group gi
+	// by group gi, pixel t reading entry t + 4gi.
+	dots := func(w reg.VecPhysical, disp, base int) {
+		for gi := range g {
+			ctx.VMOVDQU32(mem(wp, disp+64*gi), w)
+			for t := range np {
+				vpdpbusd(ctx, w, zent[t+4*gi], zs[base+t])
+			}
 		}
 	}
 	// Window row 0: row i only, weights 0.
 	ctx.MOVQ(mem(wrow, 0), ent)
 	ctx.ADDQ(off, ent)
 	loadEntries()
-	ctx.VMOVDQU32(mem(wp, 0), wa)
-	dots(wa, 0)
+	dots(wa, 0, 0)
 	// Window rows 1..k-1: row i with weights r, row i+1 with r-1.
 	ctx.Load(ctx.Param("k"), ky)
 	ctx.DECQ(ky)
@@ -222,11 +243,9 @@ func dwPair(ctx *build.Context, name string, lRows, lDst, lWins, lFresh operand.
 	ctx.MOVQ(mem(wrow, 0), ent)
 	ctx.ADDQ(off, ent)
 	loadEntries()
-	ctx.VMOVDQU32(mem(wp, 64), wa)
-	ctx.VMOVDQU32(mem(wp, 0), wb)
-	dots(wa, 0)
-	dots(wb, np)
-	ctx.ADDQ(operand.U8(64), wp)
+	dots(wa, wRow, 0)
+	dots(wb, 0, np)
+	ctx.ADDQ(operand.U32(wRow), wp)
 	ctx.DECQ(ky)
 	ctx.JNZ(operand.LabelRef(pre + "_mid"))
 	// Window row k: row i+1 only (its last window row), weights k-1.
@@ -234,9 +253,11 @@ func dwPair(ctx *build.Context, name string, lRows, lDst, lWins, lFresh operand.
 	ctx.MOVQ(mem(wrow, winsRow), ent)
 	ctx.ADDQ(off, ent)
 	loadEntries()
-	ctx.VMOVDQU32(mem(wp, 0), wb)
-	dots(wb, np)
+	dots(wb, 0, np)
 	// Epilogues: row i at dst, row i+1 a rowStep below; pixels < cnt.
+	if g == 2 {
+		dwParams(ctx, ep, zm, zmo, zc, zsh)
+	}
 	ctx.Load(ctx.Param("mode"), reg.RAX)
 	ctx.TESTQ(operand.U32(ModeClamp), reg.RAX)
 	ctx.JNZ(operand.LabelRef(pre + "_clamp"))
