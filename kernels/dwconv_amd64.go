@@ -305,14 +305,30 @@ func dwPlain(dst, src []int8, weights []int8, bias []int32, rq []quant.Multiplie
 // thread): a ring in a stack frame is zeroed by Go on every call (16-96
 // KiB, ~1.4 % of MixNet-S's depthwise time). A call that finds every slot
 // busy takes one in the frame of dwStackRing.
-var dwRingPool scratchSlots[[dwRingSz / 2]int16]
+var dwRingPool scratchSlots[dwScratch]
 
-// dwRing runs dwChunks with a ring from dwRingPool, or on the stack.
+// dwScratch is a call's ring and the epilogue parameters the row kernels
+// read while their stores to dst are in flight: in the pool slot rather
+// than in the caller's frame, where a stack that happened to sit at dst's
+// offsets modulo 4 KiB made those loads wait for the stores (4K aliasing;
+// one build ran MixNet-S's AVX2 depthwise layers 2-3x slower for it, as
+// the vnni kernel once did, kernels/VNNI.md).
+type dwScratch struct {
+	ring [dwRingSz / 2]int16
+	ep   [dwRowsMax][4]dwRQ // a chunk's blocks (dwCtx.setup); byRows has up to dwRowsMax chunks
+	out  dwOut
+	// The input-row pointers a row kernel call reads: rows of the ring
+	// (streaming) or of every input row ("whole").
+	rows  [dwMaxK]*int16
+	table [dwMaxTable]*int16
+}
+
+// dwRing runs dwChunks with scratch from dwRingPool, or on the stack.
 func dwRing(dst, src []int8, weights, pk []int8, w16 *int16, bias []int32, rq []quant.Multiplier,
 	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int) {
 	whole := dwPlan(s, oy0, oy1)
-	if ring, slot := dwRingPool.take(); ring != nil {
-		dwChunks(ring[:], dst, src, weights, pk, w16, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
+	if sc, slot := dwRingPool.take(); sc != nil {
+		dwChunks(sc, dst, src, weights, pk, w16, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
 		dwRingPool.release(slot)
 		return
 	}
@@ -347,8 +363,8 @@ func dwSpan(s *DWConvShape, oy0, oy1 int) (iyA, lo, nv int) {
 //go:noinline
 func dwStackRing(dst, src []int8, weights, pk []int8, w16 *int16, bias []int32, rq []quant.Multiplier,
 	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int, whole bool) {
-	var ring [dwRingSz / 2]int16
-	dwChunks(ring[:], dst, src, weights, pk, w16, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
+	var sc dwScratch
+	dwChunks(&sc, dst, src, weights, pk, w16, bias, rq, s, zIn, zOut, qmin, qmax, oy0, oy1, whole)
 }
 
 // dwCtx is what the chunk loops share: the call's geometry, operands and
@@ -367,12 +383,13 @@ type dwCtx struct {
 	rmax                              uint32
 	z2                                int64
 	zb                                [32]int8
-	out                               dwOut
+	out                               *dwOut // in the call's scratch (dwScratch)
 }
 
-func newDWCtx(dst, src []int8, weights, pk []int8, w16 *int16, bias []int32, rq []quant.Multiplier,
+func newDWCtx(out *dwOut, dst, src []int8, weights, pk []int8, w16 *int16, bias []int32, rq []quant.Multiplier,
 	s *DWConvShape, zIn, zOut, qmin, qmax int32) (x dwCtx) {
 	x.s, x.dst, x.src, x.weights, x.pk, x.w16, x.bias, x.rq = s, dst, src, weights, pk, w16, bias, rq
+	x.out = out
 	x.k, x.np = s.K, (s.K+1)/2
 	x.step, x.entries = dwGeom(s)
 	x.rowN = x.entries * dwEntry
@@ -504,11 +521,11 @@ func (x *dwCtx) rowOut(p *dwPart, d int, rp **int16, nrows, rowStep, dstStep int
 		for b := range p.nb {
 			off := [2]int{0, p.off1}[b]
 			dwRowAVX2(&x.dst[d+off], ostr, ow, rp, k, x.pixAdv, x.pairAdv, (*int16)(unsafe.Add(w, b*x.wHalf)), np, &ep[2*b],
-				&x.out, b*x.half, p.fast, nrows, rowStep, dstStep)
+				x.out, b*x.half, p.fast, nrows, rowStep, dstStep)
 		}
 		if p.hb {
 			dwRowHAVX2(&x.dst[d+p.off1], ostr, ow, rp, k, x.pixAdv/2, x.pairAdv/2, (*int16)(unsafe.Add(w, x.wHalf)), np, &ep[2],
-				&x.out, x.half, p.fast, nrows, rowStep, dstStep)
+				x.out, x.half, p.fast, nrows, rowStep, dstStep)
 		}
 	}
 }
@@ -518,20 +535,19 @@ func (x *dwCtx) rowOut(p *dwPart, d int, rp **int16, nrows, rowStep, dstStep int
 // whole. pk is the packed weights (dwPacked), or nil and each chunk's
 // weights are transformed into w16 (64-byte aligned, room for K = 11, or
 // both phases of K = 3).
-func dwChunks(ring []int16, dst, src []int8, weights, pk []int8, w16 *int16, bias []int32, rq []quant.Multiplier,
+func dwChunks(sc *dwScratch, dst, src []int8, weights, pk []int8, w16 *int16, bias []int32, rq []quant.Multiplier,
 	s *DWConvShape, zIn, zOut, qmin, qmax int32, oy0, oy1 int, whole bool) {
-	x := newDWCtx(dst, src, weights, pk, w16, bias, rq, s, zIn, zOut, qmin, qmax)
+	x := newDWCtx(&sc.out, dst, src, weights, pk, w16, bias, rq, s, zIn, zOut, qmin, qmax)
 	c, k, st, rowN := s.C, s.K, s.Stride, x.rowN
-	ring = align64(ring)
+	ring := align64(sc.ring[:])
 	if !whole && dwByRows(s, pk, len(ring)) {
-		x.byRows(ring, oy0, oy1)
+		x.byRows(ring, &sc.ep, &sc.rows, oy0, oy1)
 		return
 	}
-	var rows [dwMaxK]*int16
-	var ep [4]dwRQ
+	rows, table := &sc.rows, &sc.table
+	ep := &sc.ep[0]
 	zrow := ring[k*rowN : (k+1)*rowN]
 	iyA, lo, nv := dwSpan(s, oy0, oy1)
-	var table [dwMaxTable]*int16
 	if whole {
 		zrow = ring[nv*rowN : (nv+1)*rowN]
 		for j := range (oy1-oy0-1)*st + k {
@@ -545,18 +561,18 @@ func dwChunks(ring []int16, dst, src []int8, weights, pk []int8, w16 *int16, bia
 	dwRingAVX2(&zrow[0], &src[0], s.InStride, 0, 0, x.entries, 0, &x.zb[0], x.step, x.half, 2)
 	for ci, c0 := 0, 0; c0 < c; ci, c0 = ci+1, c0+32 {
 		c0, r := dwChunk(c, c0) // shadows the loop's c0
-		p := x.setup(ci, c0, r, &ep)
+		p := x.setup(ci, c0, r, ep)
 		if whole {
 			for i := range nv {
 				x.convert(ring[i*rowN:], lo+i, &p)
 			}
-			x.rowOut(&p, oy0*s.OW*s.OutStride+c0, &table[0], oy1-oy0, st*8, s.OW*s.OutStride, &ep)
+			x.rowOut(&p, oy0*s.OW*s.OutStride+c0, &table[0], oy1-oy0, st*8, s.OW*s.OutStride, ep)
 			continue
 		}
 		rs := newDWStream(ring, zrow)
 		for oy := oy0; oy < oy1; oy++ {
-			x.streamRows(&rs, oy, &p, &rows)
-			x.rowOut(&p, oy*s.OW*s.OutStride+c0, &rows[0], 1, 0, 0, &ep)
+			x.streamRows(&rs, oy, &p, rows)
+			x.rowOut(&p, oy*s.OW*s.OutStride+c0, &rows[0], 1, 0, 0, ep)
 		}
 	}
 }
@@ -590,16 +606,14 @@ func dwByRows(s *DWConvShape, pk []int8, n int) bool {
 // chunk keeps its own ring of K rows (chunk ci's at ring[ci*K*rowN:]), so
 // each input row is converted for every chunk in turn while its lines are
 // in the cache.
-func (x *dwCtx) byRows(ring []int16, oy0, oy1 int) {
+func (x *dwCtx) byRows(ring []int16, ep *[dwRowsMax][4]dwRQ, rows *[dwMaxK]*int16, oy0, oy1 int) {
 	s, k, rowN := x.s, x.k, x.rowN
 	nch := (s.C + 31) / 32
 	zrow := ring[nch*k*rowN : (nch*k+1)*rowN]
 	dwRingAVX2(&zrow[0], &x.src[0], s.InStride, 0, 0, x.entries, 0, &x.zb[0], x.step, x.half, 2)
 	var (
-		ep     [dwRowsMax][4]dwRQ
 		parts  [dwRowsMax]dwPart
 		stream [dwRowsMax]dwStream
-		rows   [dwMaxK]*int16
 	)
 	for ci := range nch {
 		c0, r := dwChunk(s.C, ci*32)
@@ -608,7 +622,7 @@ func (x *dwCtx) byRows(ring []int16, oy0, oy1 int) {
 	}
 	for oy := oy0; oy < oy1; oy++ {
 		for ci := range nch {
-			x.streamRows(&stream[ci], oy, &parts[ci], &rows)
+			x.streamRows(&stream[ci], oy, &parts[ci], rows)
 			x.rowOut(&parts[ci], oy*s.OW*s.OutStride+parts[ci].c0, &rows[0], 1, 0, 0, &ep[ci])
 		}
 	}
