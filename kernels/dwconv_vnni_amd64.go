@@ -99,26 +99,14 @@ func dwBlockVNNI3s2(dst *int8, rowStep int, outStride int, ow int, rows int, win
 	src *int8, inStride int, ng int, pg *int8, mask int, p *int8, ne int, step int, perm *int8,
 	k int, w *int8, ep *vnniEpi, mode int)
 
-// dwBlock calls the dwBlockVNNI function for g groups at stride st.
-func dwBlock(g, st int, dst *int8, rowStep int, outStride int, ow int, rows int, wins **int8, fresh *int, gathers *dwvGather,
+// dwBlockFns[g-1][st-1] is dwBlockVNNI<g>s<st>. The driver picks one per
+// call; every pointer it passes is to heap or global memory already, so a
+// call through the table (which noescape does not cover) allocates
+// nothing (TestVNNIDWConvAllocs).
+var dwBlockFns = [3][2]func(dst *int8, rowStep int, outStride int, ow int, rows int, wins **int8, fresh *int, gathers *dwvGather,
 	src *int8, inStride int, ng int, pg *int8, mask int, p *int8, ne int, step int, perm *int8,
-	k int, w *int8, ep *vnniEpi, mode int) {
-	switch g<<2 | st {
-	case 1<<2 | 1:
-		dwBlockVNNI1s1(dst, rowStep, outStride, ow, rows, wins, fresh, gathers, src, inStride, ng, pg, mask, p, ne, step, perm, k, w, ep, mode)
-	case 1<<2 | 2:
-		dwBlockVNNI1s2(dst, rowStep, outStride, ow, rows, wins, fresh, gathers, src, inStride, ng, pg, mask, p, ne, step, perm, k, w, ep, mode)
-	case 2<<2 | 1:
-		dwBlockVNNI2s1(dst, rowStep, outStride, ow, rows, wins, fresh, gathers, src, inStride, ng, pg, mask, p, ne, step, perm, k, w, ep, mode)
-	case 2<<2 | 2:
-		dwBlockVNNI2s2(dst, rowStep, outStride, ow, rows, wins, fresh, gathers, src, inStride, ng, pg, mask, p, ne, step, perm, k, w, ep, mode)
-	case 3<<2 | 1:
-		dwBlockVNNI3s1(dst, rowStep, outStride, ow, rows, wins, fresh, gathers, src, inStride, ng, pg, mask, p, ne, step, perm, k, w, ep, mode)
-	case 3<<2 | 2:
-		dwBlockVNNI3s2(dst, rowStep, outStride, ow, rows, wins, fresh, gathers, src, inStride, ng, pg, mask, p, ne, step, perm, k, w, ep, mode)
-	default:
-		panic(fmt.Sprintf("kernels: dwBlock: %d groups at stride %d", g, st))
-	}
+	k int, w *int8, ep *vnniEpi, mode int){
+	{dwBlockVNNI1s1, dwBlockVNNI1s2}, {dwBlockVNNI2s1, dwBlockVNNI2s2}, {dwBlockVNNI3s1, dwBlockVNNI3s2},
 }
 
 // dwvGather is an input row a batch gathers into the ring: the offset of
@@ -297,6 +285,7 @@ func DWConvQS8VNNI(dst, src []int8, weights []int8, bias []int32, rq []quant.Mul
 		mode = 0
 	}
 	bl := dwvBlockLen(k)
+	block := dwBlockFns[g-1][st-1]
 	// Output rows go in batches of dwvBatch. Which window rows a row
 	// reads, and which input rows it is the first of the batch to read
 	// (gathered then into slot iy mod slots of the ring), is the same for every
@@ -353,7 +342,7 @@ func DWConvQS8VNNI(dst, src []int8, weights []int8, bias []int32, rq []quant.Mul
 			// The gathers read src from its block (&src[c0]) at the
 			// offsets of the table: each the first gathered pixel of a
 			// row inside the image, so within src (checked above).
-			dwBlock(g, st, &dst[a*s.OW*s.OutStride+c0], s.OW*s.OutStride, s.OutStride, s.OW, rows, &sc.wins[0][0], &sc.fresh[0], &sc.gathers[0],
+			block(&dst[a*s.OW*s.OutStride+c0], s.OW*s.OutStride, s.OutStride, s.OW, rows, &sc.wins[0][0], &sc.fresh[0], &sc.gathers[0],
 				&src[c0], s.InStride, jB-jA, pg, 1<<nc-1, &p[0], ne, 16*st, &dwvPerm[0],
 				k, &blk[0], ep, mode)
 		}
