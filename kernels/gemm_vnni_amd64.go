@@ -181,7 +181,7 @@ func vnniColSums(w []int8, k, n int) []int32 {
 // the caller uses raw mode.
 func (e *vnniEpi) prep(bias, colsum []int32, rq []quant.Multiplier, zOut int32, nc int) bool {
 	bias, colsum = bias[:nc], colsum[:nc]
-	if hasPrep512 && rq != nil && nc > 0 {
+	if hasPrep512 && rq != nil && nc > 0 && nc <= vnniChunk { // the asm fills whole blocks of one chunk
 		rq = rq[:nc]
 		if t := 2*int64(zOut) + 1; t >= -1<<30 && t <= 1<<30 {
 			at := uint64(max(t, -t))
