@@ -6,12 +6,13 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // TestPoolRunsEveryChunkOnce: every unit of every job runs exactly once,
 // for thread counts, chunk counts and unit counts that do not divide.
 func TestPoolRunsEveryChunkOnce(t *testing.T) {
-	for _, threads := range []int{2, 3, 4} {
+	for _, threads := range []int{2, 3, 4, jobCuts + 2} { // the last: more threads than the job line has cuts for
 		var hits []atomic.Int32
 		p := newPool(threads, func(task rowTask) {
 			for u := task.y0; u < task.y1; u++ {
@@ -42,13 +43,14 @@ func TestPoolRunsEveryChunkOnce(t *testing.T) {
 // when the workers' cores are busy elsewhere).
 func TestPoolHomeRangeOrder(t *testing.T) {
 	var order []int
-	p := &pool{ranges: make([]homeRange, 3), run: func(task rowTask) { order = append(order, task.y0) }}
+	p := &pool{job: new(jobLine), done: new(doneLine), ranges: make([]homeRange, 3),
+		run: func(task rowTask) { order = append(order, task.y0) }}
 	n := 9 // chunks 0-2 are thread 0's, 3-5 thread 1's, 6-8 thread 2's
 	for _, self := range []int{0, 1, 2} {
 		order = order[:0]
-		g := p.gen.Add(1)
-		p.chunks.Store(int64(n))
-		p.units.Store(int64(n))
+		g := p.job.gen.Add(1)
+		p.job.desc.Store(uint64(n))
+		p.job.units.Store(int64(n))
 		for r := range p.ranges {
 			lo, hi := uint64(r*n/3), uint64((r+1)*n/3)
 			p.ranges[r].w.Store(g<<genShift | lo<<chunkBits | hi)
@@ -78,7 +80,7 @@ func TestPoolGenerationWraps(t *testing.T) {
 	var ran atomic.Int64
 	p := newPool(2, func(task rowTask) { ran.Add(int64(task.y1 - task.y0)) })
 	defer p.stop()
-	p.gen.Store(genMask - 3)
+	p.job.gen.Store(genMask - 3)
 	for range 8 {
 		p.do(0, 0, 10, 4)
 	}
@@ -106,9 +108,9 @@ func TestPoolCutsFollowWeights(t *testing.T) {
 		p := newPool(len(tc.weights), func(rowTask) {})
 		copy(p.weight, tc.weights)
 		p.setCuts(tc.units)
-		got := make([]int64, len(p.cuts))
-		for i := range p.cuts {
-			got[i] = p.cuts[i].Load()
+		got := make([]int64, len(tc.weights)+1)
+		for i := range got {
+			got[i] = p.cut(int64(i), tc.units)
 		}
 		if !slices.Equal(got, tc.want) {
 			t.Errorf("weights %v, %d units: cuts %v, want %v", tc.weights, tc.units, got, tc.want)
@@ -124,8 +126,8 @@ func TestPoolRebalance(t *testing.T) {
 	p := newPool(2, func(rowTask) {})
 	defer p.stop()
 	job := func(g uint64, ns0, ns1 int64) {
-		p.own[0] = ownChunk{g: g, units: 100, ns: ns0}
-		p.own[1] = ownChunk{g: g, units: 100, ns: ns1}
+		p.done.own[0].Store(ownChunk(g, 100, ns0))
+		p.done.own[1].Store(ownChunk(g, 100, ns1))
 		p.rebalance(g)
 	}
 	// Thread 1 at 60% of thread 0's speed: the weights go to 1.25 / 0.75.
@@ -139,7 +141,7 @@ func TestPoolRebalance(t *testing.T) {
 	// not run (stolen: its record is of an older job), changes nothing.
 	before := slices.Clone(p.weight)
 	job(201, 1000, 100000)
-	p.own[0] = ownChunk{g: 202, units: 100, ns: 100000}
+	p.done.own[0].Store(ownChunk(202, 100, 100000))
 	p.rebalance(202)
 	if !slices.Equal(p.weight, before) {
 		t.Fatalf("weights moved from %v to %v on jobs that should not count", before, p.weight)
@@ -208,5 +210,68 @@ func TestPoolEqualSplit(t *testing.T) {
 	}
 	if p.weight[0] != 1 || p.weight[1] != 1 {
 		t.Errorf("weights %v moved with equal split", p.weight)
+	}
+}
+
+// The job and done lines are one cache line each (pool.go, lines): 64
+// bytes, allocated alone, so on a 64-byte boundary.
+func TestPoolLines(t *testing.T) {
+	if s := unsafe.Sizeof(jobLine{}); s != 64 {
+		t.Errorf("jobLine is %d bytes, want 64", s)
+	}
+	if s := unsafe.Sizeof(doneLine{}); s != 64 {
+		t.Errorf("doneLine is %d bytes, want 64", s)
+	}
+	for range 20 {
+		p := newPool(2, func(rowTask) {})
+		if a, b := uintptr(unsafe.Pointer(p.job))%64, uintptr(unsafe.Pointer(p.done))%64; a != 0 || b != 0 {
+			t.Errorf("job line at %d, done line at %d bytes past a 64-byte boundary", a, b)
+		}
+		p.stop()
+	}
+}
+
+// ownChunk keeps the job's low 16 bits, the units and the nanoseconds,
+// clamping what does not fit.
+func TestPoolOwnChunk(t *testing.T) {
+	for _, tc := range []struct {
+		g                 uint64
+		units, ns         int64
+		wantUnits, wantNS int64
+	}{
+		{1, 100, 5000, 100, 5000},
+		{0x12345, 12544, 123456, 12544, 123456},
+		{7, 1 << 21, 1 << 30, 1<<20 - 1, 1<<28 - 1},
+		{9, 3, -5, 3, 0},
+	} {
+		g16, u, ns := ownOf(ownChunk(tc.g, tc.units, tc.ns))
+		if g16 != tc.g&0xffff || u != tc.wantUnits || ns != tc.wantNS {
+			t.Errorf("ownChunk(%#x, %d, %d) reads back %#x, %d, %d; want %#x, %d, %d",
+				tc.g, tc.units, tc.ns, g16, u, ns, tc.g&0xffff, tc.wantUnits, tc.wantNS)
+		}
+	}
+}
+
+// BenchmarkPoolHandoff: one job on 2 threads, with no work and with ~2 us
+// of work per chunk: the cost of handing a job to a worker and back.
+func BenchmarkPoolHandoff(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		work int
+	}{{"empty", 0}, {"2us", 2000}} {
+		b.Run(c.name, func(b *testing.B) {
+			var sink [2][8]uint64 // a cache line per chunk
+			p := newPool(2, func(t rowTask) {
+				x := sink[t.chunk][0]
+				for range c.work {
+					x = x*6364136223846793005 + 1442695040888963407
+				}
+				sink[t.chunk][0] = x
+			})
+			defer p.stop()
+			for b.Loop() {
+				p.do(0, 0, 2, 2)
+			}
+		})
 	}
 }
