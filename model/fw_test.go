@@ -430,7 +430,9 @@ func TestInt8ThreadsChannelHalves(t *testing.T) {
 }
 
 // The squeeze-excite FCs split into parts by output channels (seSplits)
-// give the hidden values and gates of the whole FCs, on every tier.
+// give the hidden values and gates of the whole FCs, on every tier; where
+// the tier's layout lets the parts be slices of the whole FC (fcParts),
+// they are, and one thread runs the whole FC in one call.
 func TestSEFCPartsMatchWhole(t *testing.T) {
 	q, _ := synthMixnetS(t, 96, 20, 4, 1)
 	rng := rand.New(rand.NewPCG(7, 8))
@@ -439,7 +441,11 @@ func TestSEFCPartsMatchWhole(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		split := 0
+		pack := k.PackGEMM // as NewInt8Net packs one-pixel FCs
+		if k.PackGEMV != nil {
+			pack = k.PackGEMV
+		}
+		split, sliced := 0, 0
 		for i := range q.Ops {
 			se := q.Ops[i].SE
 			if se == nil || n.seParts[i][0] == nil {
@@ -450,30 +456,43 @@ func TestSEFCPartsMatchWhole(t *testing.T) {
 				t.Fatalf("%s: op %d: SE FCs in %d and %d parts", k.Name, i, len(n.seParts[i][0]), len(n.seParts[i][1]))
 			}
 			c, r := se.Channels, se.Reduced
+			whole := [2][]int8{pack(se.ReduceW, c, r), pack(se.ExpandW, r, c)}
+			if w := n.sePack[i]; w[0] != nil {
+				sliced++
+				for fc := range 2 {
+					if !slices.Equal(w[fc], whole[fc]) {
+						t.Fatalf("%s: op %d: FC %d's whole buffer is not the FC packed whole", k.Name, i, fc)
+					}
+					off := 0
+					for _, p := range n.seParts[i][fc] {
+						if &p.w[0] != &w[fc][off] {
+							t.Fatalf("%s: op %d: FC %d part [%d, %d) is not a slice of the whole buffer", k.Name, i, fc, p.c0, p.c1)
+						}
+						off += len(p.w)
+					}
+				}
+			}
 			sc := n.scratch[i]
 			for j := range sc[:c] {
 				sc[j] = int8(rng.IntN(256) - 128)
 			}
 			mean := append([]int8(nil), sc[:c]...)
-			n.seFCs(i)
+			n.seFCParts(i, 0, 0, len(n.seParts[i][0]))
+			n.seFCParts(i, 1, 0, len(n.seParts[i][1]))
 			got := append([]int8(nil), sc[c:2*c+r]...)
-			parts := n.seParts[i]
-			n.seParts[i] = [2][]fcPart{}
-			pack := k.PackGEMM // as NewInt8Net packs whole FCs
-			if k.PackGEMV != nil {
-				pack = k.PackGEMV
-			}
-			n.sePack[i] = [2][]int8{pack(se.ReduceW, c, r), pack(se.ExpandW, r, c)}
+			parts, packs := n.seParts[i], n.sePack[i]
+			n.seParts[i], n.sePack[i] = [2][]fcPart{}, whole
 			copy(sc, mean)
 			n.seFCs(i)
 			if !slices.Equal(got, sc[c:2*c+r]) {
 				t.Errorf("%s: op %d (%d channels, %d reduced): FCs in parts differ from the whole FCs", k.Name, i, c, r)
 			}
-			n.seParts[i] = parts
+			n.seParts[i], n.sePack[i] = parts, packs
 		}
 		if split == 0 {
 			t.Fatalf("%s: no squeeze-excite op of mixnet_s splits its FCs", k.Name)
 		}
+		t.Logf("%s: %d of %d split squeeze-excite ops run whole on one thread", k.Name, sliced, split)
 	}
 }
 

@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"slices"
 	"time"
 	"unsafe"
 
@@ -64,11 +65,15 @@ type Int8Net struct {
 	packed [][][]int8 // per op (and group): GEMM weights in K's layout
 	sePack [][2][]int8
 	// seParts, per squeeze-excite op whose FCs are split (seSplits): each
-	// FC's output channels in parts, packed apart; sePack is then unused.
+	// FC's output channels in parts. sePack then holds the whole FCs only
+	// where the parts are slices of them (fcParts), else nil.
 	seParts [][2][]fcPart
-	arena   []byte
-	tensors [][]int8 // views into the arena, per tensor
-	scratch [][]int8 // per op (SE only)
+	// linearWhole, per linear op: its packed parts as one buffer, where
+	// they are slices of it (fcParts), else nil.
+	linearWhole [][]int8
+	arena       []byte
+	tensors     [][]int8 // views into the arena, per tensor
+	scratch     [][]int8 // per op (SE only)
 	// seSums holds, with more than one thread, a squeeze-excite pool's
 	// int32 channel sums per chunk (seGateSplit): a row of seSumsStride
 	// per chunk a job can have.
@@ -161,7 +166,7 @@ func NewInt8NetWithPlan(q *QModel, k *kernels.Table, bufs []Buffer, plan Plan) (
 	g := q.G
 	n := &Int8Net{Q: q, Plan: plan, K: k, tensors: make([][]int8, len(g.Tensors)), scratch: make([][]int8, len(g.Ops)),
 		packed: make([][][]int8, len(g.Ops)), sePack: make([][2][]int8, len(g.Ops)),
-		seParts: make([][2][]fcPart, len(g.Ops)), sePreSummed: -1}
+		seParts: make([][2][]fcPart, len(g.Ops)), linearWhole: make([][]int8, len(g.Ops)), sePreSummed: -1}
 	for i := range g.Ops {
 		op, qo := &g.Ops[i], &q.Ops[i]
 		switch op.Kind {
@@ -180,15 +185,20 @@ func NewInt8NetWithPlan(q *QModel, k *kernels.Table, bufs []Buffer, plan Plan) (
 			// (the classifier's weights come from L3 or DRAM every
 			// frame; with two halves, two of four threads sat idle).
 			ci, co := op.InSplit[0], op.OutSplit[0]
-			for c0 := 0; c0 < co; c0 += linearPart(co) {
-				c1 := min(co, c0+linearPart(co))
-				n.packed[i] = append(n.packed[i], packGEMV(qo.W[c0*ci:c1*ci], ci, c1-c0))
+			parts, whole := fcParts(qo.W, ci, co, packGEMV)
+			for _, p := range parts {
+				n.packed[i] = append(n.packed[i], p.w)
 			}
+			n.linearWhole[i] = whole
 		case OpSE:
 			se := qo.SE
 			if seSplits(se) {
-				n.seParts[i] = [2][]fcPart{fcParts(se.ReduceW, se.Channels, se.Reduced, packGEMV),
-					fcParts(se.ExpandW, se.Reduced, se.Channels, packGEMV)}
+				reduce, rw := fcParts(se.ReduceW, se.Channels, se.Reduced, packGEMV)
+				expand, ew := fcParts(se.ExpandW, se.Reduced, se.Channels, packGEMV)
+				n.seParts[i] = [2][]fcPart{reduce, expand}
+				if rw != nil && ew != nil {
+					n.sePack[i] = [2][]int8{rw, ew}
+				}
 				break
 			}
 			n.sePack[i] = [2][]int8{packGEMV(se.ReduceW, se.Channels, se.Reduced), packGEMV(se.ExpandW, se.Reduced, se.Channels)}
@@ -741,6 +751,10 @@ func (n *Int8Net) runOp(i, y0, y1 int) {
 	case OpPool:
 		k.Pool(dst, src, is.H*is.W, is.C, is.C, q.ZIn, q.PoolM, q.Out.Zero, quant.QMin, quant.QMax)
 	case OpLinear:
+		if w := n.linearWhole[i]; w != nil && y0 == 0 && y1 == len(n.packed[i]) {
+			k.GEMMF32(n.logits, src, is.C, 1, is.C, os.C, w, q.Bias, q.Scale)
+			break
+		}
 		part := linearPart(os.C)
 		for p := y0; p < y1; p++ {
 			c0, c1 := p*part, min(os.C, (p+1)*part)
@@ -812,7 +826,7 @@ func (n *Int8Net) seSum(i, chunk, p0, p1 int) {
 // seFCs runs the gate's two 1-pixel FCs and their tables on the pooled
 // means in op i's scratch.
 func (n *Int8Net) seFCs(i int) {
-	if parts := n.seParts[i]; parts[0] != nil {
+	if parts := n.seParts[i]; parts[0] != nil && n.sePack[i][0] == nil {
 		n.seFCParts(i, 0, 0, len(parts[0]))
 		n.seFCParts(i, 1, 0, len(parts[1]))
 		return
@@ -847,14 +861,35 @@ func seSplits(se *quant.SE) bool { return se.Channels*se.Reduced >= seSplitBytes
 
 // fcParts cuts the n output channels of a one-pixel FC with k inputs
 // (weights w: [n][k]) into up to four parts on the GEMM layouts'
-// 16-channel blocks, each packed by pack.
-func fcParts(w []int8, k, n int, pack func(w []int8, k, n int) []int8) []fcPart {
-	var parts []fcPart
+// 16-channel blocks, each packed by pack. Where the parts' packings laid
+// end to end are the whole FC's packing (a layout of whole blocks), it
+// returns that too, the parts slices of it: a thread that runs every
+// part then makes one call (in four, each part took the call's setup
+// and converted the input again: 40 k guest instructions a MixNet-S
+// frame on AVX2). Else whole is nil.
+func fcParts(w []int8, k, n int, pack func(w []int8, k, n int) []int8) (parts []fcPart, whole []int8) {
 	for c0 := 0; c0 < n; c0 += linearPart(n) {
 		c1 := min(n, c0+linearPart(n))
 		parts = append(parts, fcPart{c0, c1, pack(w[c0*k:c1*k], k, c1-c0)})
 	}
-	return parts
+	whole = pack(w[:n*k], k, n)
+	off := 0
+	for _, p := range parts {
+		if off+len(p.w) > len(whole) || !slices.Equal(whole[off:off+len(p.w)], p.w) {
+			return parts, nil
+		}
+		off += len(p.w)
+	}
+	if off != len(whole) {
+		return parts, nil
+	}
+	off = 0
+	for j := range parts {
+		l := len(parts[j].w)
+		parts[j].w = whole[off : off+l : off+l]
+		off += l
+	}
+	return parts, whole
 }
 
 // seFCParts runs parts [u0, u1) of squeeze-excite op i's first FC and its
