@@ -826,7 +826,8 @@ func (n *Int8Net) seSum(i, chunk, p0, p1 int) {
 // seFCs runs the gate's two 1-pixel FCs and their tables on the pooled
 // means in op i's scratch.
 func (n *Int8Net) seFCs(i int) {
-	if parts := n.seParts[i]; parts[0] != nil && n.sePack[i][0] == nil {
+	if n.sePack[i][0] == nil { // split, and the parts are not slices of the whole
+		parts := n.seParts[i]
 		n.seFCParts(i, 0, 0, len(parts[0]))
 		n.seFCParts(i, 1, 0, len(parts[1]))
 		return
